@@ -1,0 +1,159 @@
+//! Just enough ACPI to find the I/O APICs, which the Limine protocol says the
+//! kernel receives with every IRQ masked.
+//!
+//! The loader reads the tables through UEFI's identity map and hands the
+//! bytes here; these functions only parse, checking lengths and checksums.
+
+/// Size of the common header of every system description table.
+pub const SDT_HEADER_LEN: usize = 36;
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
+fn checksum_ok(bytes: &[u8]) -> bool {
+    bytes.iter().fold(0u8, |sum, b| sum.wrapping_add(*b)) == 0
+}
+
+/// The root table an RSDP points to: (physical address, whether it is the
+/// 64-bit XSDT). `rsdp` must hold at least the 36 bytes of an ACPI 2.0 RSDP
+/// (20 suffice for 1.0). `None` if the signature or checksum is wrong.
+pub fn root_table(rsdp: &[u8]) -> Option<(u64, bool)> {
+    if rsdp.get(..8)? != b"RSD PTR " || !checksum_ok(rsdp.get(..20)?) {
+        return None;
+    }
+    let revision = *rsdp.get(15)?;
+    if revision >= 2 {
+        let length = u32_at(rsdp, 20)? as usize;
+        if checksum_ok(rsdp.get(..length.max(36))?) {
+            return Some((u64_at(rsdp, 24)?, true));
+        }
+    }
+    Some((u64::from(u32_at(rsdp, 16)?), false))
+}
+
+/// The length a table's header claims (read from its first 36 bytes).
+pub fn table_length(header: &[u8]) -> Option<usize> {
+    Some(u32_at(header, 4)? as usize)
+}
+
+/// Whether `table` is a whole, checksummed table with this signature.
+pub fn is_table(table: &[u8], signature: &[u8; 4]) -> bool {
+    table.len() >= SDT_HEADER_LEN
+        && table[..4] == signature[..]
+        && table_length(table) == Some(table.len())
+        && checksum_ok(table)
+}
+
+/// The physical addresses of the tables a root table (RSDT or XSDT) lists.
+pub fn root_entries(root: &[u8], xsdt: bool) -> impl Iterator<Item = u64> + '_ {
+    let width = if xsdt { 8 } else { 4 };
+    let body = root.get(SDT_HEADER_LEN..).unwrap_or(&[]);
+    body.chunks_exact(width).map(move |chunk| {
+        if xsdt {
+            u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]))
+        } else {
+            u64::from(u32::from_le_bytes(chunk.try_into().unwrap_or([0; 4])))
+        }
+    })
+}
+
+/// The physical MMIO addresses of the I/O APICs a MADT describes.
+pub fn madt_ioapics(madt: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    // Entries start after the header, the local APIC address and the flags.
+    let mut at = SDT_HEADER_LEN + 8;
+    core::iter::from_fn(move || loop {
+        let kind = *madt.get(at)?;
+        let len = *madt.get(at + 1)? as usize;
+        if len < 2 || at + len > madt.len() {
+            return None;
+        }
+        let entry = &madt[at..at + len];
+        at += len;
+        // Type 1: I/O APIC (id, reserved, address, GSI base).
+        if kind == 1 && len >= 12 {
+            return u32_at(entry, 4).map(u64::from);
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fix_checksum(bytes: &mut [u8], at: usize) {
+        bytes[at] = 0;
+        let sum = bytes.iter().fold(0u8, |s, b| s.wrapping_add(*b));
+        bytes[at] = 0u8.wrapping_sub(sum);
+    }
+
+    fn table(signature: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut t = vec![0u8; SDT_HEADER_LEN];
+        t[..4].copy_from_slice(signature);
+        t.extend_from_slice(body);
+        let len = t.len() as u32;
+        t[4..8].copy_from_slice(&len.to_le_bytes());
+        fix_checksum(&mut t, 9);
+        t
+    }
+
+    #[test]
+    fn finds_the_root_table() {
+        let mut rsdp = vec![0u8; 36];
+        rsdp[..8].copy_from_slice(b"RSD PTR ");
+        rsdp[15] = 2;
+        rsdp[16..20].copy_from_slice(&0x1000u32.to_le_bytes());
+        rsdp[20..24].copy_from_slice(&36u32.to_le_bytes());
+        rsdp[24..32].copy_from_slice(&0x2000u64.to_le_bytes());
+        fix_checksum(&mut rsdp[..20], 8);
+        fix_checksum(&mut rsdp, 32);
+        assert_eq!(root_table(&rsdp), Some((0x2000, true)));
+
+        rsdp[15] = 0;
+        fix_checksum(&mut rsdp[..20], 8);
+        assert_eq!(root_table(&rsdp), Some((0x1000, false)));
+
+        rsdp[8] ^= 1;
+        assert_eq!(root_table(&rsdp), None, "bad checksum");
+        assert_eq!(root_table(b"RSD PTX 0123456789012345678"), None);
+        assert_eq!(root_table(b"short"), None);
+    }
+
+    #[test]
+    fn lists_root_entries_and_checks_tables() {
+        let mut body = Vec::new();
+        body.extend(0x1000u64.to_le_bytes());
+        body.extend(0x2000u64.to_le_bytes());
+        let xsdt = table(b"XSDT", &body);
+        assert!(is_table(&xsdt, b"XSDT"));
+        assert!(!is_table(&xsdt, b"RSDT"));
+        assert!(!is_table(&xsdt[..40], b"XSDT"), "truncated");
+        assert_eq!(root_entries(&xsdt, true).collect::<Vec<_>>(), [0x1000, 0x2000]);
+        let rsdt = table(b"RSDT", &[0x00, 0x30, 0, 0, 0x00, 0x40, 0, 0]);
+        assert_eq!(root_entries(&rsdt, false).collect::<Vec<_>>(), [0x3000, 0x4000]);
+    }
+
+    #[test]
+    fn finds_io_apics_and_survives_garbage() {
+        let mut body = vec![0u8; 8];
+        body.extend([0, 8, 0, 0, 1, 0, 0, 0]); // local APIC
+        body.extend([1, 12, 0, 0, 0x00, 0x00, 0xc0, 0xfe, 0, 0, 0, 0]); // I/O APIC at 0xfec00000
+        body.extend([2, 10, 0, 0, 2, 0, 0, 0, 0, 0]); // interrupt source override
+        body.extend([1, 12, 1, 0, 0x00, 0x10, 0xc0, 0xfe, 24, 0, 0, 0]); // second I/O APIC
+        let madt = table(b"APIC", &body);
+        assert_eq!(madt_ioapics(&madt).collect::<Vec<_>>(), [0xfec0_0000, 0xfec0_1000]);
+
+        // An entry with length 0 or running past the end stops the walk.
+        let mut bad = madt.clone();
+        bad[SDT_HEADER_LEN + 8 + 1] = 0;
+        assert_eq!(madt_ioapics(&bad).count(), 0);
+        let mut cut = madt.clone();
+        cut.truncate(madt.len() - 3);
+        assert_eq!(madt_ioapics(&cut).collect::<Vec<_>>(), [0xfec0_0000]);
+        assert_eq!(madt_ioapics(&[]).count(), 0);
+    }
+}
