@@ -9,6 +9,7 @@ extern crate alloc;
 
 pub mod acpi;
 pub mod config;
+pub mod devpath;
 pub mod elf;
 pub mod memmap;
 pub mod protocol;
