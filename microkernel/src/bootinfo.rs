@@ -1,0 +1,184 @@
+//! What the boot loader tells the kernel, through the Limine boot protocol.
+//!
+//! The requests below are statics the loader finds in the kernel image and
+//! answers before the kernel runs (our `boot/` loader or a real Limine: the
+//! kernel cannot tell which). They sit between the start and end markers in
+//! the `.requests` sections, which the linker script keeps in the writable
+//! data segment. After entry they are only read, so shared references are
+//! fine.
+
+use limine::file::File;
+use limine::firmware_type::FirmwareType;
+use limine::memory_map::{Entry, EntryType};
+use limine::paging;
+use limine::request::*;
+use limine::BaseRevision;
+
+/// Base revision 3: no identity map, HHDM covers only usable, reclaimable,
+/// kernel/module and framebuffer memory, the RSDP address is physical.
+#[used]
+#[unsafe(link_section = ".requests")]
+pub static BASE_REVISION: BaseRevision = BaseRevision::new();
+
+#[used]
+#[unsafe(link_section = ".requests_start_marker")]
+static START_MARKER: RequestsStartMarker = RequestsStartMarker::new();
+#[used]
+#[unsafe(link_section = ".requests_end_marker")]
+static END_MARKER: RequestsEndMarker = RequestsEndMarker::new();
+
+#[used]
+#[unsafe(link_section = ".requests")]
+static BOOTLOADER_INFO: BootloaderInfoRequest = BootloaderInfoRequest::new();
+#[used]
+#[unsafe(link_section = ".requests")]
+static FIRMWARE_TYPE: FirmwareTypeRequest = FirmwareTypeRequest::new();
+#[used]
+#[unsafe(link_section = ".requests")]
+static HHDM: HhdmRequest = HhdmRequest::new();
+#[used]
+#[unsafe(link_section = ".requests")]
+static MEMORY_MAP: MemoryMapRequest = MemoryMapRequest::new();
+#[used]
+#[unsafe(link_section = ".requests")]
+static EXECUTABLE_FILE: ExecutableFileRequest = ExecutableFileRequest::new();
+#[used]
+#[unsafe(link_section = ".requests")]
+static EXECUTABLE_ADDRESS: ExecutableAddressRequest = ExecutableAddressRequest::new();
+#[used]
+#[unsafe(link_section = ".requests")]
+static EXECUTABLE_CMDLINE: ExecutableCmdlineRequest = ExecutableCmdlineRequest::new();
+#[used]
+#[unsafe(link_section = ".requests")]
+static MODULES: ModuleRequest = ModuleRequest::new();
+#[used]
+#[unsafe(link_section = ".requests")]
+static RSDP: RsdpRequest = RsdpRequest::new();
+#[used]
+#[unsafe(link_section = ".requests")]
+static FRAMEBUFFER: FramebufferRequest = FramebufferRequest::new();
+/// 64 KiB: enough for the early kernel; the default is only 16 KiB.
+pub const STACK_SIZE: u64 = 64 * 1024;
+#[used]
+#[unsafe(link_section = ".requests")]
+static STACK_SIZE_REQUEST: StackSizeRequest = StackSizeRequest::new().with_size(STACK_SIZE);
+#[used]
+#[unsafe(link_section = ".requests")]
+static PAGING_MODE: PagingModeRequest = PagingModeRequest::new()
+    .with_mode(paging::Mode::FOUR_LEVEL)
+    .with_max_mode(paging::Mode::FOUR_LEVEL)
+    .with_min_mode(paging::Mode::FOUR_LEVEL);
+
+/// The framebuffer, as far as the kernel uses it now.
+#[derive(Clone, Copy, Debug)]
+pub struct Framebuffer {
+    pub address: *mut u8,
+    pub width: u64,
+    pub height: u64,
+    pub pitch: u64,
+    pub bpp: u16,
+}
+
+/// Every response, read once. `None` means the loader did not answer.
+pub struct BootInfo {
+    pub loader: Option<(&'static str, &'static str)>,
+    pub firmware: Option<FirmwareType>,
+    pub hhdm: Option<u64>,
+    pub memory_map: &'static [&'static Entry],
+    pub kernel_file: Option<&'static File>,
+    /// (physical base, virtual base) of the kernel image.
+    pub kernel_address: Option<(u64, u64)>,
+    pub cmdline: &'static str,
+    pub modules: &'static [&'static File],
+    /// Physical address of the ACPI RSDP.
+    pub rsdp: Option<u64>,
+    pub framebuffer: Option<Framebuffer>,
+    pub stack_size_answered: bool,
+    pub paging_mode: Option<paging::Mode>,
+}
+
+impl BootInfo {
+    pub fn read() -> BootInfo {
+        BootInfo {
+            loader: BOOTLOADER_INFO.get_response().map(|r| (r.name(), r.version())),
+            firmware: FIRMWARE_TYPE.get_response().map(|r| r.firmware_type()),
+            hhdm: HHDM.get_response().map(|r| r.offset()),
+            memory_map: MEMORY_MAP.get_response().map_or(&[], |r| r.entries()),
+            kernel_file: EXECUTABLE_FILE.get_response().map(|r| r.file()),
+            kernel_address: EXECUTABLE_ADDRESS.get_response().map(|r| (r.physical_base(), r.virtual_base())),
+            cmdline: EXECUTABLE_CMDLINE
+                .get_response()
+                .and_then(|r| r.cmdline().to_str().ok())
+                .unwrap_or(""),
+            modules: MODULES.get_response().map_or(&[], |r| r.modules()),
+            rsdp: RSDP.get_response().map(|r| r.address() as u64),
+            framebuffer: FRAMEBUFFER.get_response().and_then(|r| r.framebuffers().next()).map(|fb| Framebuffer {
+                address: fb.addr(),
+                width: fb.width(),
+                height: fb.height(),
+                pitch: fb.pitch(),
+                bpp: fb.bpp(),
+            }),
+            stack_size_answered: STACK_SIZE_REQUEST.get_response().is_some(),
+            paging_mode: PAGING_MODE.get_response().map(|r| r.mode()),
+        }
+    }
+
+    /// Whether the command line contains `word` as a whole word.
+    pub fn has_word(&self, word: &str) -> bool {
+        self.cmdline.split_whitespace().any(|w| w == word)
+    }
+
+    /// The value of `key=value` on the command line.
+    pub fn option(&self, key: &str) -> Option<&'static str> {
+        self.cmdline.split_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+    }
+
+    /// The memory-map entry containing physical address `addr`.
+    pub fn entry_containing(&self, addr: u64) -> Option<&'static Entry> {
+        self.memory_map.iter().copied().find(|e| e.base <= addr && addr < e.base + e.length)
+    }
+
+    /// RAM the machine has: every entry that is memory rather than a hole
+    /// or a device (all types but reserved, bad memory and framebuffer).
+    pub fn total_memory(&self) -> u64 {
+        self.sum(|t| {
+            !matches!(t, EntryType::RESERVED | EntryType::BAD_MEMORY | EntryType::FRAMEBUFFER)
+        })
+    }
+
+    /// Memory the kernel may allocate: usable now, or once it is done with
+    /// the loader's data (bootloader reclaimable).
+    pub fn usable_memory(&self) -> u64 {
+        self.sum(|t| matches!(t, EntryType::USABLE | EntryType::BOOTLOADER_RECLAIMABLE))
+    }
+
+    fn sum(&self, wanted: impl Fn(EntryType) -> bool) -> u64 {
+        self.memory_map.iter().filter(|e| wanted(e.entry_type)).map(|e| e.length).sum()
+    }
+}
+
+/// Name of a memory-map entry type, as Limine's documentation spells it.
+pub fn entry_type_name(kind: EntryType) -> &'static str {
+    match kind {
+        EntryType::USABLE => "usable",
+        EntryType::RESERVED => "reserved",
+        EntryType::ACPI_RECLAIMABLE => "ACPI reclaimable",
+        EntryType::ACPI_NVS => "ACPI NVS",
+        EntryType::BAD_MEMORY => "bad memory",
+        EntryType::BOOTLOADER_RECLAIMABLE => "bootloader reclaimable",
+        EntryType::EXECUTABLE_AND_MODULES => "executable and modules",
+        EntryType::FRAMEBUFFER => "framebuffer",
+        _ => "unknown",
+    }
+}
+
+pub fn firmware_name(firmware: FirmwareType) -> &'static str {
+    match firmware {
+        FirmwareType::X86_BIOS => "BIOS",
+        FirmwareType::UEFI_32 => "UEFI32",
+        FirmwareType::UEFI_64 => "UEFI64",
+        FirmwareType::SBI => "SBI",
+        _ => "unknown",
+    }
+}

@@ -1,0 +1,296 @@
+//! The boot self-checks, run when the command line has the word `test`.
+//!
+//! Each check asserts something that a broken loader (ours or Limine) or a
+//! broken link would get wrong: the responses, the memory map's guarantees,
+//! the HHDM, the kernel's page permissions, the modules' bytes, the machine
+//! state at entry. Each prints `ok - <name>` or `FAIL - <name>: <why>`, and
+//! the run ends with the line `<N> passed, <M> failed` that the host harness
+//! reads.
+
+// Checks run once per boot and fail with a fixed-size message (no heap yet),
+// so the size of the error variant does not matter.
+#![allow(clippy::result_large_err)]
+
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use limine::firmware_type::FirmwareType;
+use limine::memory_map::{Entry, EntryType};
+use limine::paging;
+use x86_64::registers::control::{Cr0, Cr0Flags, Cr3, Cr4, Cr4Flags};
+use x86_64::registers::model_specific::{Efer, EferFlags};
+use x86_64::registers::segmentation::{Segment, CS};
+use x86_64::structures::paging::mapper::TranslateResult;
+use x86_64::structures::paging::{OffsetPageTable, PageTable, PageTableFlags, Translate};
+use x86_64::VirtAddr;
+
+use crate::bootinfo::{BootInfo, BASE_REVISION};
+use crate::println;
+use crate::qemu::ExitCode;
+
+type Why = heapless::String<160>;
+type Check = fn(&BootInfo, u64) -> Result<(), Why>;
+
+macro_rules! fail {
+    ($($arg:tt)*) => {{
+        let mut why = Why::new();
+        let _ = write!(why, $($arg)*);
+        return Err(why);
+    }};
+}
+
+macro_rules! ensure {
+    ($cond:expr, $($arg:tt)*) => {
+        if !$cond {
+            fail!($($arg)*);
+        }
+    };
+}
+
+const CHECKS: &[(&str, Check)] = &[
+    ("base revision 3 supported", base_revision),
+    ("bootloader info", bootloader_info),
+    ("firmware is UEFI64", firmware),
+    ("4-level paging", paging_mode),
+    ("machine state at entry", entry_state),
+    ("stack in bootloader-reclaimable memory", stack),
+    ("memory map guarantees", memory_map),
+    ("HHDM reaches the kernel's memory", hhdm),
+    ("kernel segment permissions", kernel_permissions),
+    ("executable file and command line", executable_file),
+    ("modules and their bytes", modules),
+    ("RSDP", rsdp),
+    ("framebuffer", framebuffer),
+];
+
+/// Runs every check and returns the code to leave QEMU with.
+pub fn run(info: &BootInfo, entry_rflags: u64) -> ExitCode {
+    let (mut passed, mut failed) = (0, 0);
+    for (name, check) in CHECKS {
+        match check(info, entry_rflags) {
+            Ok(()) => {
+                passed += 1;
+                println!("ok - {name}");
+            }
+            Err(why) => {
+                failed += 1;
+                println!("FAIL - {name}: {why}");
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 { ExitCode::Success } else { ExitCode::Failure }
+}
+
+fn base_revision(_: &BootInfo, _: u64) -> Result<(), Why> {
+    ensure!(BASE_REVISION.is_supported(), "the loader did not mark revision 3 supported");
+    let loaded = BASE_REVISION.loaded_revision();
+    ensure!(loaded == Some(3), "loaded revision {loaded:?}, expected 3");
+    Ok(())
+}
+
+fn bootloader_info(info: &BootInfo, _: u64) -> Result<(), Why> {
+    let Some((name, version)) = info.loader else { fail!("no response") };
+    ensure!(!name.is_empty() && !version.is_empty(), "empty name {name:?} or version {version:?}");
+    Ok(())
+}
+
+fn firmware(info: &BootInfo, _: u64) -> Result<(), Why> {
+    ensure!(info.firmware == Some(FirmwareType::UEFI_64), "firmware type is not UEFI64");
+    Ok(())
+}
+
+fn paging_mode(info: &BootInfo, _: u64) -> Result<(), Why> {
+    ensure!(info.paging_mode == Some(paging::Mode::FOUR_LEVEL), "paging mode response missing or not 4-level");
+    ensure!(!Cr4::read().contains(Cr4Flags::L5_PAGING), "CR4.LA57 is set");
+    Ok(())
+}
+
+fn entry_state(_: &BootInfo, rflags: u64) -> Result<(), Why> {
+    const IF: u64 = 1 << 9;
+    const DF: u64 = 1 << 10;
+    ensure!(rflags & IF == 0, "interrupts were enabled at entry (rflags {rflags:#x})");
+    ensure!(rflags & DF == 0, "direction flag set at entry (rflags {rflags:#x})");
+    let cr0 = Cr0::read();
+    ensure!(cr0.contains(Cr0Flags::WRITE_PROTECT | Cr0Flags::PAGING | Cr0Flags::PROTECTED_MODE_ENABLE), "CR0 {cr0:?}");
+    let efer = Efer::read();
+    ensure!(efer.contains(EferFlags::NO_EXECUTE_ENABLE | EferFlags::LONG_MODE_ENABLE), "EFER {efer:?}");
+    ensure!(Cr4::read().contains(Cr4Flags::PHYSICAL_ADDRESS_EXTENSION), "CR4.PAE clear");
+    let cs = CS::get_reg().0;
+    ensure!(cs == 0x28, "CS is {cs:#x}, the protocol's 64-bit code selector is 0x28");
+    Ok(())
+}
+
+fn rsp() -> u64 {
+    let rsp: u64;
+    // SAFETY: reading the stack pointer has no side effects.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags)) };
+    rsp
+}
+
+fn stack(info: &BootInfo, _: u64) -> Result<(), Why> {
+    ensure!(info.stack_size_answered, "no stack-size response");
+    let hhdm = info.hhdm.unwrap_or(0);
+    let rsp = rsp();
+    ensure!(rsp >= hhdm, "rsp {rsp:#x} is not an HHDM address");
+    let entry = info.entry_containing(rsp - hhdm);
+    ensure!(
+        entry.is_some_and(|e| e.entry_type == EntryType::BOOTLOADER_RECLAIMABLE),
+        "rsp {rsp:#x} is not in bootloader-reclaimable memory"
+    );
+    Ok(())
+}
+
+fn memory_map(info: &BootInfo, _: u64) -> Result<(), Why> {
+    let map = info.memory_map;
+    ensure!(!map.is_empty(), "no memory map");
+    for pair in map.windows(2) {
+        let (a, b): (&Entry, &Entry) = (pair[0], pair[1]);
+        ensure!(a.base < b.base, "not sorted at {:#x}", b.base);
+        ensure!(a.base + a.length <= b.base, "entries overlap at {:#x}", b.base);
+    }
+    for e in map {
+        if matches!(e.entry_type, EntryType::USABLE | EntryType::BOOTLOADER_RECLAIMABLE) {
+            ensure!(e.base % 4096 == 0 && e.length % 4096 == 0, "unaligned entry {:#x}+{:#x}", e.base, e.length);
+        }
+        ensure!(!(e.entry_type == EntryType::USABLE && e.base < 0x1000), "page 0 is usable");
+    }
+    ensure!(info.usable_memory() > 0, "no usable memory");
+    Ok(())
+}
+
+/// A value in the kernel's writable data, to find through the HHDM.
+static DATA_PROBE: AtomicU64 = AtomicU64::new(1);
+/// A value in the kernel's read-only data.
+static RODATA_PROBE: [u64; 2] = [0x5eed_5eed, 0xfeed_f00d];
+
+/// Physical address of a kernel virtual address, by the executable-address response.
+fn kernel_phys(info: &BootInfo, virt: u64) -> Option<u64> {
+    let (phys_base, virt_base) = info.kernel_address?;
+    Some(virt - virt_base + phys_base)
+}
+
+fn hhdm(info: &BootInfo, _: u64) -> Result<(), Why> {
+    let Some(offset) = info.hhdm else { fail!("no HHDM response") };
+    ensure!(offset >= 0xffff_8000_0000_0000 && offset % 4096 == 0, "offset {offset:#x} is not a higher-half page address");
+    let virt = &DATA_PROBE as *const AtomicU64 as u64;
+    let Some(phys) = kernel_phys(info, virt) else { fail!("no executable-address response") };
+    let fresh = 0x1234_5678_9abc_def0 ^ virt;
+    DATA_PROBE.store(fresh, Ordering::SeqCst);
+    // SAFETY: base revision 3 maps executable-and-modules memory in the
+    // HHDM; this reads the same 8 bytes as DATA_PROBE, volatile and aligned.
+    let seen = unsafe { ((offset + phys) as *const u64).read_volatile() };
+    ensure!(seen == fresh, "read {seen:#x} through the HHDM, wrote {fresh:#x}");
+    let entry = info.entry_containing(phys);
+    ensure!(
+        entry.is_some_and(|e| e.entry_type == EntryType::EXECUTABLE_AND_MODULES),
+        "kernel at {phys:#x} is not in an executable-and-modules entry"
+    );
+    Ok(())
+}
+
+fn translate(hhdm: u64, addr: u64) -> Option<PageTableFlags> {
+    let (frame, _) = Cr3::read();
+    let table = (hhdm + frame.start_address().as_u64()) as *mut PageTable;
+    // SAFETY: the active PML4 lives in bootloader-reclaimable memory, which
+    // the HHDM maps; the mapper is only used to read (translate).
+    let mapper = unsafe { OffsetPageTable::new(&mut *table, VirtAddr::new(hhdm)) };
+    match mapper.translate(VirtAddr::new(addr)) {
+        TranslateResult::Mapped { flags, .. } => Some(flags),
+        _ => None,
+    }
+}
+
+fn kernel_permissions(info: &BootInfo, _: u64) -> Result<(), Why> {
+    use PageTableFlags as F;
+    let Some(hhdm) = info.hhdm else { fail!("no HHDM response") };
+    let text = crate::halt as *const () as u64;
+    let rodata = RODATA_PROBE.as_ptr() as u64;
+    let data = &DATA_PROBE as *const AtomicU64 as u64;
+    let probes = [("text", text, false, true), ("rodata", rodata, false, false), ("data", data, true, false)];
+    for (name, addr, writable, executable) in probes {
+        let Some(flags) = translate(hhdm, addr) else { fail!("{name} at {addr:#x} is not mapped") };
+        ensure!(flags.contains(F::WRITABLE) == writable, "{name} at {addr:#x}: writable is {}", !writable);
+        ensure!(flags.contains(F::NO_EXECUTE) != executable, "{name} at {addr:#x}: executable is {}", !executable);
+    }
+    let below = 0xffff_ffff_8000_0000u64 - 0x1000;
+    ensure!(translate(hhdm, below).is_none(), "the page below the kernel ({below:#x}) is mapped");
+    Ok(())
+}
+
+fn executable_file(info: &BootInfo, _: u64) -> Result<(), Why> {
+    let Some(file) = info.kernel_file else { fail!("no executable-file response") };
+    let path = file.path().to_str().unwrap_or("");
+    ensure!(path.ends_with("/boot/kernel"), "path {path:?}");
+    ensure!(file.size() > 64, "size {}", file.size());
+    // SAFETY: the response promises `size` readable bytes at `addr`.
+    let magic = unsafe { core::slice::from_raw_parts(file.addr(), 4) };
+    ensure!(magic == b"\x7fELF", "the file does not start with the ELF magic");
+    ensure!(info.has_word("test"), "command line {:?} lacks `test`", info.cmdline);
+    Ok(())
+}
+
+const MOTD: &[u8] = include_bytes!("../../tests/fixtures/motd.txt");
+
+fn module_bytes(file: &limine::file::File) -> &'static [u8] {
+    // SAFETY: the response promises `size` readable bytes at `addr`, in
+    // memory the kernel owns from now on.
+    unsafe { core::slice::from_raw_parts(file.addr(), file.size() as usize) }
+}
+
+fn modules(info: &BootInfo, _: u64) -> Result<(), Why> {
+    let expected = ["/boot/motd.txt", "/boot/test/pattern.bin"];
+    ensure!(info.modules.len() == expected.len(), "{} modules, expected {}", info.modules.len(), expected.len());
+    let hhdm = info.hhdm.unwrap_or(0);
+    for (module, want) in info.modules.iter().zip(expected) {
+        let path = module.path().to_str().unwrap_or("");
+        ensure!(path.ends_with(want), "module {path:?}, expected {want:?}");
+        let phys = module.addr() as u64 - hhdm;
+        ensure!(
+            info.entry_containing(phys).is_some_and(|e| e.entry_type == EntryType::EXECUTABLE_AND_MODULES),
+            "{path} at {phys:#x} is not in executable-and-modules memory"
+        );
+    }
+
+    let motd = info.modules[0];
+    ensure!(motd.string().to_bytes() == b"motd", "motd cmdline {:?}", motd.string());
+    ensure!(module_bytes(motd) == MOTD, "motd.txt bytes differ from tests/fixtures/motd.txt");
+
+    let pattern = info.modules[1];
+    let cmdline = pattern.string().to_str().unwrap_or("");
+    let len = cmdline.split_whitespace().find_map(|w| w.strip_prefix("len=")?.parse::<u64>().ok());
+    ensure!(cmdline.starts_with("pattern ") && len.is_some(), "pattern cmdline {cmdline:?}");
+    ensure!(Some(pattern.size()) == len, "pattern.bin is {} bytes, cmdline says {len:?}", pattern.size());
+    if let Some(i) = module_bytes(pattern).iter().enumerate().position(|(i, &b)| b != (i % 251) as u8) {
+        fail!("pattern.bin differs at byte {i}");
+    }
+    Ok(())
+}
+
+fn rsdp(info: &BootInfo, _: u64) -> Result<(), Why> {
+    let Some(rsdp) = info.rsdp else { fail!("no RSDP response") };
+    ensure!(rsdp != 0 && rsdp < info.hhdm.unwrap_or(u64::MAX), "{rsdp:#x} is not a physical address (base revision 3)");
+    let usable = info
+        .entry_containing(rsdp)
+        .is_some_and(|e| matches!(e.entry_type, EntryType::USABLE | EntryType::BOOTLOADER_RECLAIMABLE));
+    ensure!(!usable, "{rsdp:#x} lies in memory the kernel may reuse");
+    Ok(())
+}
+
+fn framebuffer(info: &BootInfo, _: u64) -> Result<(), Why> {
+    let Some(fb) = info.framebuffer else { fail!("no framebuffer") };
+    ensure!(fb.width > 0 && fb.height > 0, "{}x{}", fb.width, fb.height);
+    ensure!(fb.bpp == 32 || fb.bpp == 24, "bpp {}", fb.bpp);
+    ensure!(fb.pitch >= fb.width * u64::from(fb.bpp) / 8, "pitch {} for width {}", fb.pitch, fb.width);
+    // The last byte of the visible area: it proves the whole framebuffer is mapped.
+    let last = fb.pitch * (fb.height - 1) + fb.width * u64::from(fb.bpp / 8) - 1;
+    // SAFETY: `last` lies inside the framebuffer the response describes,
+    // which the HHDM maps; one-byte volatile accesses.
+    unsafe {
+        let byte = fb.address.add(last as usize);
+        byte.write_volatile(0x5a);
+        let seen = byte.read_volatile();
+        ensure!(seen == 0x5a, "the framebuffer's last byte read back as {seen:#x}");
+    }
+    Ok(())
+}
