@@ -1,1 +1,246 @@
-fn main() {}
+//! The in-QEMU test harness (`make test` runs it after the host tests).
+//!
+//! Each case builds an ISO from a variant of `limine.cfg` (with
+//! `scripts/mkiso.sh`), boots it in QEMU under OVMF with serial on a pipe,
+//! and watches the lines. The serial log of each case is kept in
+//! `build/test-logs/<case>.log`. A case fails on a timeout, a panic line, a
+//! wrong exit code or a missing line. The run ends with one line,
+//! `<N> passed, <M> failed`, counting the guest's own checks and the cases.
+//! `HARNESS_CASES=a,b` runs only those cases.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+use std::{env, fs, thread};
+
+use harness::*;
+
+const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
+const OVMF: &str = "/usr/share/ovmf/OVMF.fd";
+
+/// What a case concluded, with the guest's check counts when it ran them.
+struct Outcome {
+    result: Result<String, String>,
+    guest: Option<(u32, u32)>,
+}
+
+struct Qemu {
+    child: Child,
+    lines: Receiver<(Duration, String)>,
+    started: Instant,
+}
+
+impl Qemu {
+    fn boot(iso: &Path, log: &Path) -> Result<Qemu, String> {
+        let mut child = Command::new("qemu-system-x86_64")
+            .args(["-machine", "q35", "-m", "512M", "-accel", "tcg", "-bios", OVMF])
+            .arg("-cdrom")
+            .arg(iso)
+            .args(["-serial", "stdio", "-display", "none", "-no-reboot"])
+            .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
+        let started = Instant::now();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut log = fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let (send, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).split(b'\n') {
+                let Ok(line) = line else { break };
+                let line = strip_ansi(&String::from_utf8_lossy(&line));
+                let _ = writeln!(log, "{line}");
+                if send.send((started.elapsed(), line)).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Qemu { child, lines, started })
+    }
+
+    /// The next line, or `Err` with the exit status once QEMU is gone
+    /// (`None` if it is still running at the deadline).
+    fn next_line(&mut self, deadline: Instant) -> Result<(Duration, String), Option<i32>> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.lines.recv_timeout(left) {
+            Ok(line) => Ok(line),
+            Err(RecvTimeoutError::Timeout) => Err(None),
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = self.child.wait().ok().and_then(|s| s.code());
+                Err(Some(status.unwrap_or(-1)))
+            }
+        }
+    }
+
+    fn send_key(&mut self, key: &str) {
+        if let Some(stdin) = self.child.stdin.as_mut() {
+            let _ = stdin.write_all(key.as_bytes());
+            let _ = stdin.flush();
+        }
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Boots `config` and waits for QEMU to exit; checks the guest's result line.
+fn expect_exit(qemu: &mut Qemu, menu_key: Option<&str>) -> Outcome {
+    let deadline = qemu.started + BOOT_TIMEOUT;
+    let mut guest = None;
+    let mut banner = None;
+    loop {
+        match qemu.next_line(deadline) {
+            Ok((at, line)) => {
+                if is_panic(&line) {
+                    return Outcome { result: Err(format!("panic: {line}")), guest };
+                }
+                if let Some(counts) = parse_result(&line) {
+                    guest = Some(counts);
+                }
+                if line.starts_with("microkernel ") && banner.is_none() {
+                    banner = Some(at);
+                }
+                if let (Some(key), true) = (menu_key, line.contains("boot: press 1-")) {
+                    qemu.send_key(key);
+                }
+            }
+            Err(None) => return Outcome { result: Err(format!("no exit within {} s", BOOT_TIMEOUT.as_secs())), guest },
+            Err(Some(code)) => {
+                let result = match (code, guest) {
+                    (33, Some((_, 0))) => Ok(format!(
+                        "{:.1} s, banner {:.1} s after QEMU started",
+                        qemu.started.elapsed().as_secs_f64(),
+                        banner.map_or(0.0, |b| b.as_secs_f64())
+                    )),
+                    (33, None) => Err("exit 33 but no `N passed, M failed` line".into()),
+                    (_, Some((_, failed))) if failed > 0 => Err(format!("{failed} in-guest check(s) failed (exit {code})")),
+                    _ => Err(format!("QEMU exited with {code}")),
+                };
+                return Outcome { result, guest };
+            }
+        }
+    }
+}
+
+/// Waits for a loader error line containing every one of `needles`.
+fn expect_boot_error(qemu: &mut Qemu, needles: &[&str]) -> Outcome {
+    let deadline = qemu.started + BOOT_TIMEOUT;
+    loop {
+        match qemu.next_line(deadline) {
+            Ok((at, line)) => {
+                if line.contains("boot: error:") && needles.iter().all(|n| line.contains(n)) {
+                    return Outcome { result: Ok(format!("`{line}` after {:.1} s", at.as_secs_f64())), guest: None };
+                }
+                if line.starts_with("microkernel ") {
+                    return Outcome { result: Err("the kernel started; the loader should have refused".into()), guest: None };
+                }
+            }
+            Err(None) => return Outcome { result: Err(format!("no `boot: error:` line naming {needles:?}")), guest: None },
+            Err(Some(code)) => return Outcome { result: Err(format!("QEMU exited ({code}) without the error line")), guest: None },
+        }
+    }
+}
+
+/// What a case checks once QEMU runs.
+type Check = Box<dyn Fn(&mut Qemu) -> Outcome>;
+/// A case: its name, and how it turns limine.cfg into its config and check.
+type Case = (&'static str, fn(&str) -> (String, Check));
+
+fn cases() -> Vec<Case> {
+    vec![
+        ("guest-suite", |cfg| {
+            let test = entry_number(cfg, "test").expect("limine.cfg has a `test` entry").to_string();
+            (set_global(&set_global(cfg, "timeout", "0"), "default_entry", &test), Box::new(|q| expect_exit(q, None)))
+        }),
+        ("menu", |cfg| {
+            let key = entry_number(cfg, "test").expect("limine.cfg has a `test` entry").to_string();
+            let cfg = set_global(&set_global(cfg, "timeout", "30"), "default_entry", "1");
+            (cfg, Box::new(move |q| expect_exit(q, Some(&key))))
+        }),
+        ("bad-config", |cfg| {
+            let cfg = set_global(cfg, "frobnicate", "yes");
+            (cfg, Box::new(|q| expect_boot_error(q, &["limine.conf", "frobnicate"])))
+        }),
+        ("missing-module", |cfg| {
+            let test = entry_number(cfg, "test").expect("a `test` entry").to_string();
+            let cfg = set_global(&set_global(cfg, "timeout", "0"), "default_entry", &test);
+            let cfg = add_to_entry(&cfg, "test", "module_path", "boot():/boot/no-such-module.bin");
+            (cfg, Box::new(|q| expect_boot_error(q, &["/boot/no-such-module.bin"])))
+        }),
+        ("missing-kernel", |cfg| {
+            let test = entry_number(cfg, "test").expect("a `test` entry").to_string();
+            let cfg = set_global(&set_global(cfg, "timeout", "0"), "default_entry", &test);
+            let cfg = replace_in_entry(&cfg, "test", "kernel_path", "boot():/boot/no-such-kernel");
+            (cfg, Box::new(|q| expect_boot_error(q, &["/boot/no-such-kernel"])))
+        }),
+        ("not-a-kernel", |cfg| {
+            let test = entry_number(cfg, "test").expect("a `test` entry").to_string();
+            let cfg = set_global(&set_global(cfg, "timeout", "0"), "default_entry", &test);
+            let cfg = replace_in_entry(&cfg, "test", "kernel_path", "boot():/boot/motd.txt");
+            (cfg, Box::new(|q| expect_boot_error(q, &["/boot/motd.txt", "not an ELF file"])))
+        }),
+    ]
+}
+
+fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcome {
+    let (config, check) = make(base);
+    let config_path = format!("build/test-{name}.cfg");
+    let iso = format!("build/test-{name}.iso");
+    if let Err(e) = fs::write(&config_path, config) {
+        return Outcome { result: Err(format!("cannot write {config_path}: {e}")), guest: None };
+    }
+    let built = Command::new("scripts/mkiso.sh").args([&iso, &config_path]).stderr(Stdio::null()).status();
+    if !built.is_ok_and(|s| s.success()) {
+        return Outcome { result: Err(format!("scripts/mkiso.sh {iso} {config_path} failed")), guest: None };
+    }
+    let log = format!("build/test-logs/{name}.log");
+    let outcome = match Qemu::boot(Path::new(&iso), Path::new(&log)) {
+        Ok(mut qemu) => check(&mut qemu),
+        Err(e) => Outcome { result: Err(e), guest: None },
+    };
+    let _ = fs::remove_file(&iso);
+    outcome
+}
+
+fn main() {
+    let base = fs::read_to_string("limine.cfg").expect("run the harness from the repository root (make test)");
+    fs::create_dir_all("build/test-logs").expect("cannot create build/test-logs");
+    let only: Option<Vec<String>> = env::var("HARNESS_CASES").ok().map(|v| v.split(',').map(str::to_string).collect());
+
+    let (mut passed, mut failed) = (0, 0);
+    for (name, make) in cases() {
+        if only.as_ref().is_some_and(|only| !only.iter().any(|o| o == name)) {
+            continue;
+        }
+        let started = Instant::now();
+        let outcome = run_case(name, make, &base);
+        if let Some((p, f)) = outcome.guest {
+            passed += p;
+            failed += f;
+        }
+        match outcome.result {
+            Ok(detail) => {
+                passed += 1;
+                println!("PASS {name} ({:.1} s): {detail}", started.elapsed().as_secs_f64());
+            }
+            Err(why) => {
+                failed += 1;
+                println!("FAIL {name}: {why} -- log: build/test-logs/{name}.log");
+            }
+        }
+    }
+    if passed + failed == 0 {
+        eprintln!("harness: no case ran (HARNESS_CASES={only:?} names none)");
+        std::process::exit(1);
+    }
+    println!("{passed} passed, {failed} failed");
+    std::process::exit(if failed == 0 { 0 } else { 1 });
+}

@@ -1,0 +1,63 @@
+# Building, booting and testing the system. The two commands a newcomer needs:
+#   make run    build everything and boot it in QEMU (serial on this terminal)
+#   make test   host tests, then the in-QEMU tests
+# Both install what is missing first (make deps).
+
+KERNEL  := target/kernel/x86_64-unknown-none/release/microkernel
+LOADER  := target/x86_64-unknown-uefi/release/bootx64.efi
+ISO     := build/microkernel.iso
+ROOT    := build/iso_root
+OVMF    := /usr/share/ovmf/OVMF.fd
+
+MEM     ?= 512M
+ACCEL   ?= tcg
+GUI     ?= 0
+LIMINE_DIR ?=
+
+DISPLAY_OPT := $(if $(filter 1,$(GUI)),,-display none)
+QEMU_FLAGS  := -machine q35 -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
+               -cdrom $(ISO) -serial stdio $(DISPLAY_OPT) -no-reboot \
+               -device isa-debug-exit,iobase=0xf4,iosize=0x04
+
+.PHONY: all deps kernel loader tree iso run debug test clean
+
+all: iso
+
+deps:
+	@scripts/deps.sh
+
+# cargo decides what is stale; when nothing is, these are no-ops.
+kernel: deps
+	cd microkernel && cargo build --release
+
+loader: deps
+	cargo build --release -p boot --target x86_64-unknown-uefi
+
+# The boot tree every ISO is made from: the kernel and the modules the
+# entries in limine.cfg name.
+tree: kernel
+	@mkdir -p $(ROOT)/boot/test
+	@cp $(KERNEL) $(ROOT)/boot/kernel
+	@cp tests/fixtures/motd.txt $(ROOT)/boot/motd.txt
+	@perl -e 'print chr($$_ % 251) for 0..70000' > $(ROOT)/boot/test/pattern.bin
+
+iso: loader tree
+	@scripts/mkiso.sh $(ISO) limine.cfg $(LIMINE_DIR)
+	@echo "built $(ISO) ($$(du -k $(ISO) | cut -f1) KiB)"
+
+run: iso
+	qemu-system-x86_64 $(QEMU_FLAGS) || [ $$? -eq 33 ]
+
+# QEMU waits for a debugger before the firmware runs.
+debug: iso
+	@echo "In another terminal:"
+	@echo "  gdb $(KERNEL) -ex 'target remote :1234' -ex 'break kmain' -ex continue"
+	qemu-system-x86_64 $(QEMU_FLAGS) -s -S
+
+test: loader tree
+	cargo test
+	cargo run --release -q -p harness
+
+clean:
+	cargo clean
+	rm -rf build

@@ -1,0 +1,164 @@
+//! Pure logic of the test harness, unit-tested on the host: rewriting
+//! `limine.cfg` into the variants the cases boot, and reading what the guest
+//! printed.
+
+/// Removes ANSI escape sequences (OVMF's console mirror puts them on serial).
+pub fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // Parameters and intermediates, then one final byte.
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        if c != '\r' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Parses the guest's closing line `<N> passed, <M> failed`.
+pub fn parse_result(line: &str) -> Option<(u32, u32)> {
+    let line = line.trim();
+    let (passed, failed) = line.split_once(" passed, ")?;
+    let failed = failed.strip_suffix(" failed")?;
+    Some((passed.parse().ok()?, failed.parse().ok()?))
+}
+
+/// Whether a line reports a kernel panic.
+pub fn is_panic(line: &str) -> bool {
+    line.contains("KERNEL PANIC") || line.contains("panicked at")
+}
+
+/// The 1-based number of the entry named `name` (a line `/name`).
+pub fn entry_number(config: &str, name: &str) -> Option<usize> {
+    config
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('/'))
+        .filter(|l| !l.starts_with('/'))
+        .position(|entry| entry.trim() == name)
+        .map(|i| i + 1)
+}
+
+/// Sets a global option, replacing the line that sets it (or adding one at
+/// the top).
+pub fn set_global(config: &str, key: &str, value: &str) -> String {
+    let mut out = Vec::new();
+    let mut in_entry = false;
+    let mut done = false;
+    for line in config.lines() {
+        let t = line.trim();
+        in_entry |= t.starts_with('/');
+        let is_key = t.split_once(':').is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case(key));
+        if !in_entry && is_key && !done {
+            out.push(format!("{key}: {value}"));
+            done = true;
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    if !done {
+        out.insert(0, format!("{key}: {value}"));
+    }
+    out.join("\n") + "\n"
+}
+
+/// Applies `edit` to the lines of entry `name`; other lines stay as they are.
+fn edit_entry(config: &str, name: &str, edit: impl Fn(&mut Vec<String>)) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut body: Option<Vec<String>> = None;
+    let flush = |out: &mut Vec<String>, body: &mut Option<Vec<String>>| {
+        if let Some(mut lines) = body.take() {
+            edit(&mut lines);
+            out.extend(lines);
+        }
+    };
+    for line in config.lines() {
+        if let Some(entry) = line.trim().strip_prefix('/') {
+            flush(&mut out, &mut body);
+            out.push(line.to_string());
+            if entry.trim() == name {
+                body = Some(Vec::new());
+            }
+            continue;
+        }
+        match body.as_mut() {
+            Some(lines) => lines.push(line.to_string()),
+            None => out.push(line.to_string()),
+        }
+    }
+    flush(&mut out, &mut body);
+    out.join("\n") + "\n"
+}
+
+/// Adds `key: value` at the end of entry `name`.
+pub fn add_to_entry(config: &str, name: &str, key: &str, value: &str) -> String {
+    edit_entry(config, name, |lines| lines.push(format!("    {key}: {value}")))
+}
+
+/// Replaces the value of `key` in entry `name`.
+pub fn replace_in_entry(config: &str, name: &str, key: &str, value: &str) -> String {
+    edit_entry(config, name, |lines| {
+        for line in lines.iter_mut() {
+            if line.trim().split_once(':').is_some_and(|(k, _)| k.trim() == key) {
+                *line = format!("    {key}: {value}");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CFG: &str = "# c\ntimeout: 3\ndefault_entry: 1\n\n/Microkernel\n    protocol: limine\n    kernel_path: boot():/boot/kernel\n\n/test\n    protocol: limine\n    kernel_path: boot():/boot/kernel\n    cmdline: test\n";
+
+    #[test]
+    fn strips_escapes_and_carriage_returns() {
+        assert_eq!(strip_ansi("\u{1b}[2J\u{1b}[01;01Hboot: hi\r"), "boot: hi");
+        assert_eq!(strip_ansi("\u{1b}[=3h\u{1b}[0m\u{1b}[37m\u{1b}[40mBdsDxe"), "BdsDxe");
+        assert_eq!(strip_ansi("plain"), "plain");
+    }
+
+    #[test]
+    fn reads_the_result_line() {
+        assert_eq!(parse_result("13 passed, 0 failed"), Some((13, 0)));
+        assert_eq!(parse_result("  2 passed, 11 failed  "), Some((2, 11)));
+        assert_eq!(parse_result("ok - 3 passed, 0 failed later"), None);
+        assert_eq!(parse_result("x passed, 0 failed"), None);
+        assert!(is_panic("KERNEL PANIC: oops at a.rs:1"));
+        assert!(!is_panic("ok - panic handler installed"));
+    }
+
+    #[test]
+    fn finds_entries_and_rewrites_globals() {
+        assert_eq!(entry_number(CFG, "test"), Some(2));
+        assert_eq!(entry_number(CFG, "Microkernel"), Some(1));
+        assert_eq!(entry_number(CFG, "nope"), None);
+        let cfg = set_global(&set_global(CFG, "timeout", "0"), "default_entry", "2");
+        assert!(cfg.contains("timeout: 0\n") && cfg.contains("default_entry: 2\n"));
+        assert!(!cfg.contains("timeout: 3"));
+        let cfg = set_global(CFG, "serial", "yes");
+        assert!(cfg.starts_with("serial: yes\n"));
+    }
+
+    #[test]
+    fn edits_one_entry_only() {
+        let cfg = add_to_entry(CFG, "test", "module_path", "boot():/x");
+        assert!(cfg.ends_with("cmdline: test\n    module_path: boot():/x\n"));
+        let cfg = replace_in_entry(CFG, "test", "kernel_path", "boot():/none");
+        assert_eq!(cfg.matches("kernel_path: boot():/boot/kernel").count(), 1);
+        assert!(cfg.contains("kernel_path: boot():/none"));
+        let first = cfg.find("boot():/boot/kernel").unwrap();
+        assert!(first < cfg.find("/test").unwrap(), "the other entry is untouched");
+    }
+}
