@@ -16,7 +16,7 @@ LIMINE_DIR ?=
 
 DISPLAY_OPT := $(if $(filter 1,$(GUI)),,-display none)
 QEMU_FLAGS  := -machine q35 -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
-               -cdrom $(ISO) -serial stdio $(DISPLAY_OPT) -no-reboot \
+               -cdrom $(ISO) -serial mon:stdio $(DISPLAY_OPT) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
 .PHONY: all deps kernel loader tree iso run debug test clean
