@@ -11,8 +11,8 @@
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use uefi::runtime::{self, VariableVendor};
 use uefi::cstr16;
+use uefi::runtime::{self, VariableVendor};
 
 use x86_64::instructions::port::Port;
 
@@ -26,7 +26,11 @@ static DIRECT_SERIAL: AtomicBool = AtomicBool::new(true);
 /// COM1 path. Needs runtime services (always there before the hand-off).
 pub fn detect_console() {
     let mut buffer = [0u8; 1024];
-    if let Ok((path, _)) = runtime::get_variable(cstr16!("ConOut"), &VariableVendor::GLOBAL_VARIABLE, &mut buffer) {
+    if let Ok((path, _)) = runtime::get_variable(
+        cstr16!("ConOut"),
+        &VariableVendor::GLOBAL_VARIABLE,
+        &mut buffer,
+    ) {
         DIRECT_SERIAL.store(!boot_core::devpath::has_uart(path), Ordering::Relaxed);
     }
 }

@@ -57,15 +57,21 @@ pub fn boot_volume() -> Result<Directory, Status> {
 
 fn open(root: &mut Directory, path: &BootPath) -> Result<(RegularFile, usize), FileError> {
     let unreadable = |status| FileError::Unreadable(path.as_str().into(), status);
-    let name = CString16::try_from(path.to_uefi_path().as_str()).map_err(|_| unreadable(Status::INVALID_PARAMETER))?;
+    let name = CString16::try_from(path.to_uefi_path().as_str())
+        .map_err(|_| unreadable(Status::INVALID_PARAMETER))?;
     let handle = match root.open(&name, FileMode::Read, FileAttribute::empty()) {
         Ok(handle) => handle,
-        Err(e) if e.status() == Status::NOT_FOUND => return Err(FileError::NotFound(path.as_str().into())),
+        Err(e) if e.status() == Status::NOT_FOUND => {
+            return Err(FileError::NotFound(path.as_str().into()))
+        }
         Err(e) => return Err(unreadable(e.status())),
     };
-    let mut file = handle.into_regular_file().ok_or(FileError::NotFound(path.as_str().into()))?;
+    let mut file = handle
+        .into_regular_file()
+        .ok_or(FileError::NotFound(path.as_str().into()))?;
     let info: Box<FileInfo> = file.get_boxed_info().map_err(|e| unreadable(e.status()))?;
-    let size = usize::try_from(info.file_size()).map_err(|_| unreadable(Status::BAD_BUFFER_SIZE))?;
+    let size =
+        usize::try_from(info.file_size()).map_err(|_| unreadable(Status::BAD_BUFFER_SIZE))?;
     Ok((file, size))
 }
 
@@ -76,7 +82,10 @@ fn read_all(file: &mut RegularFile, buffer: &mut [u8], path: &BootPath) -> Resul
             .read(&mut buffer[done..])
             .map_err(|e| FileError::Unreadable(path.as_str().into(), e.status()))?;
         if n == 0 {
-            return Err(FileError::Unreadable(path.as_str().into(), Status::END_OF_FILE));
+            return Err(FileError::Unreadable(
+                path.as_str().into(),
+                Status::END_OF_FILE,
+            ));
         }
         done += n;
     }
@@ -108,5 +117,8 @@ pub fn load(root: &mut Directory, path: &BootPath) -> Result<LoadedFile, FileErr
     // SAFETY: `memory` is a fresh allocation of at least `size` bytes.
     let buffer = unsafe { core::slice::from_raw_parts_mut(memory.as_ptr(), size) };
     read_all(&mut file, buffer, path)?;
-    Ok(LoadedFile { phys: memory.as_ptr() as u64, size })
+    Ok(LoadedFile {
+        phys: memory.as_ptr() as u64,
+        size,
+    })
 }

@@ -39,8 +39,12 @@ pub fn mask_all(rsdp: Option<u64>) -> usize {
     let Some(rsdp) = rsdp else { return 0 };
     // SAFETY: the RSDP comes from the firmware's configuration table.
     let rsdp_bytes = unsafe { phys_bytes(rsdp, 36) };
-    let Some((root, xsdt)) = acpi::root_table(rsdp_bytes) else { return 0 };
-    let Some(root) = table(root, if xsdt { b"XSDT" } else { b"RSDT" }) else { return 0 };
+    let Some((root, xsdt)) = acpi::root_table(rsdp_bytes) else {
+        return 0;
+    };
+    let Some(root) = table(root, if xsdt { b"XSDT" } else { b"RSDT" }) else {
+        return 0;
+    };
     let Some(madt) = acpi::root_entries(root, xsdt).find_map(|addr| table(addr, b"APIC")) else {
         return 0;
     };

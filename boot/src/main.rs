@@ -64,13 +64,15 @@ fn main() -> Status {
     let _ = boot::set_watchdog_timer(0, 0x10000, None);
     say!("{LOADER_NAME} {LOADER_VERSION}, Limine protocol base revision 3");
 
-    let mut root = files::boot_volume().unwrap_or_else(|status| fatal(format_args!("cannot open the boot volume: {status:?}")));
+    let mut root = files::boot_volume()
+        .unwrap_or_else(|status| fatal(format_args!("cannot open the boot volume: {status:?}")));
     let config = read_config(&mut root);
     let index = menu::choose(&config);
     let entry = &config.entries[index];
     say!("booting entry {} \"{}\"", index + 1, entry.name);
 
-    let kernel_file = files::load(&mut root, &entry.kernel_path).unwrap_or_else(|e| fatal(format_args!("kernel {e}")));
+    let kernel_file = files::load(&mut root, &entry.kernel_path)
+        .unwrap_or_else(|e| fatal(format_args!("kernel {e}")));
     let kernel = elf::plan(kernel_file.bytes())
         .unwrap_or_else(|e| fatal(format_args!("{}: {e}", entry.kernel_path.as_str())));
     let modules: Vec<(files::LoadedFile, &config::ModuleSpec)> = entry
@@ -84,35 +86,66 @@ fn main() -> Status {
     drop(root);
 
     let (image_phys, image) = place_kernel(&kernel, kernel_file.bytes(), &entry.kernel_path);
-    let requests = requests::scan(image).unwrap_or_else(|e| fatal(format_args!("{}: {e}", entry.kernel_path.as_str())));
-    responses::check(image, &requests).unwrap_or_else(|e| fatal(format_args!("{}: {e}", entry.kernel_path.as_str())));
+    let requests = requests::scan(image)
+        .unwrap_or_else(|e| fatal(format_args!("{}: {e}", entry.kernel_path.as_str())));
+    responses::check(image, &requests)
+        .unwrap_or_else(|e| fatal(format_args!("{}: {e}", entry.kernel_path.as_str())));
 
     let framebuffer = find_framebuffer();
-    let stack_size = responses::requested_stack_size(image, &requests, DEFAULT_STACK).next_multiple_of(PAGE_SIZE);
-    let stack = files::allocate(stack_size, MemoryType::LOADER_DATA).unwrap_or_else(|| fatal(format_args!("out of memory for the kernel stack")));
-    let gdt_page = files::allocate(PAGE_SIZE, MemoryType::LOADER_DATA).unwrap_or_else(|| fatal(format_args!("out of memory for the GDT")));
+    let stack_size = responses::requested_stack_size(image, &requests, DEFAULT_STACK)
+        .next_multiple_of(PAGE_SIZE);
+    let stack = files::allocate(stack_size, MemoryType::LOADER_DATA)
+        .unwrap_or_else(|| fatal(format_args!("out of memory for the kernel stack")));
+    let gdt_page = files::allocate(PAGE_SIZE, MemoryType::LOADER_DATA)
+        .unwrap_or_else(|| fatal(format_args!("out of memory for the GDT")));
     // SAFETY: a fresh page of our own.
     let gdt = unsafe { core::slice::from_raw_parts_mut(gdt_page.as_ptr(), PAGE_SIZE as usize) };
     handoff::write_gdt(gdt, gdt_page.as_ptr() as u64 + HHDM_OFFSET);
 
     // Room for the memory map after exit: the current map plus what our own
     // allocations (page tables, the exit itself) may split off.
-    let efi_entries = boot::memory_map(MemoryType::LOADER_DATA).map(|map| map.len()).unwrap_or(256);
+    let efi_entries = boot::memory_map(MemoryType::LOADER_DATA)
+        .map(|map| map.len())
+        .unwrap_or(256);
     let memmap_capacity = efi_entries * 2 + 128;
-    let strings: usize = entry.modules.iter().map(|m| m.path.as_str().len() + m.cmdline.len() + 2).sum();
-    let arena_size = (16 * 1024 + strings + entry.modules.len() * 160 + entry.cmdline.len() + memmap_capacity * 32) as u64;
-    let arena_page = files::allocate(arena_size, MemoryType::LOADER_DATA).unwrap_or_else(|| fatal(format_args!("out of memory for the boot responses")));
+    let strings: usize = entry
+        .modules
+        .iter()
+        .map(|m| m.path.as_str().len() + m.cmdline.len() + 2)
+        .sum();
+    let arena_size = (16 * 1024
+        + strings
+        + entry.modules.len() * 160
+        + entry.cmdline.len()
+        + memmap_capacity * 32) as u64;
+    let arena_page = files::allocate(arena_size, MemoryType::LOADER_DATA)
+        .unwrap_or_else(|| fatal(format_args!("out of memory for the boot responses")));
     // SAFETY: a fresh allocation of at least `arena_size` bytes, never freed.
-    let arena_mem = unsafe { core::slice::from_raw_parts_mut(arena_page.as_ptr(), arena_size as usize) };
+    let arena_mem =
+        unsafe { core::slice::from_raw_parts_mut(arena_page.as_ptr(), arena_size as usize) };
     let mut arena = Arena::new(arena_mem, arena_page.as_ptr() as u64 + HHDM_OFFSET);
-    let memmap_slot = arena.reserve_memmap(memmap_capacity).unwrap_or_else(|_| fatal(format_args!("out of memory for the memory map")));
-    let mut final_map = vec![MemmapEntry { base: 0, length: 0, kind: MemmapType::Reserved }; memmap_capacity];
+    let memmap_slot = arena
+        .reserve_memmap(memmap_capacity)
+        .unwrap_or_else(|_| fatal(format_args!("out of memory for the memory map")));
+    let mut final_map = vec![
+        MemmapEntry {
+            base: 0,
+            length: 0,
+            kind: MemmapType::Reserved
+        };
+        memmap_capacity
+    ];
 
     let rsdp = find_rsdp();
     let masked = ioapic::mask_all(rsdp);
     let module_specs: Vec<FileSpec> = modules
         .iter()
-        .map(|(file, spec)| FileSpec { phys: file.phys, size: file.size as u64, path: spec.path.as_str(), cmdline: &spec.cmdline })
+        .map(|(file, spec)| FileSpec {
+            phys: file.phys,
+            size: file.size as u64,
+            path: spec.path.as_str(),
+            cmdline: &spec.cmdline,
+        })
         .collect();
     let facts = BootFacts {
         loader_name: LOADER_NAME,
@@ -120,13 +153,19 @@ fn main() -> Status {
         hhdm: HHDM_OFFSET,
         kernel_phys: image_phys,
         kernel_virt: kernel.virt_base,
-        kernel_file: FileSpec { phys: kernel_file.phys, size: kernel_file.size as u64, path: entry.kernel_path.as_str(), cmdline: &entry.cmdline },
+        kernel_file: FileSpec {
+            phys: kernel_file.phys,
+            size: kernel_file.size as u64,
+            path: entry.kernel_path.as_str(),
+            cmdline: &entry.cmdline,
+        },
         cmdline: &entry.cmdline,
         modules: &module_specs,
         rsdp,
         framebuffer,
     };
-    responses::answer(image, &requests, &mut arena, &facts).unwrap_or_else(|e| fatal(format_args!("{e}")));
+    responses::answer(image, &requests, &mut arena, &facts)
+        .unwrap_or_else(|e| fatal(format_args!("{e}")));
 
     let fb_range = framebuffer.map(|fb| (fb.address, fb.pitch * fb.height));
     let pml4 = build_page_tables(&kernel, image_phys, fb_range);
@@ -143,7 +182,15 @@ fn main() -> Status {
     // SAFETY: from here on nothing uses boot services, the UEFI allocator or
     // protocols; everything the kernel needs has been allocated above.
     let efi_map = unsafe { boot::exit_boot_services(None) };
-    finish_memmap(&efi_map, fb_range, &mut final_map, &mut arena, memmap_slot, image, &requests);
+    finish_memmap(
+        &efi_map,
+        fb_range,
+        &mut final_map,
+        &mut arena,
+        memmap_slot,
+        image,
+        &requests,
+    );
     core::mem::forget(efi_map);
 
     let handoff = handoff::Handoff {
@@ -158,9 +205,12 @@ fn main() -> Status {
 }
 
 fn read_config(root: &mut Directory) -> Config {
-    let path = BootPath::parse(&alloc::format!("boot():{CONFIG_PATH}")).unwrap_or_else(|_| fatal(format_args!("bad built-in path")));
-    let bytes = files::read_to_vec(root, &path).unwrap_or_else(|e| fatal(format_args!("configuration {e}")));
-    let text = String::from_utf8(bytes).unwrap_or_else(|_| fatal(format_args!("{CONFIG_PATH}: not UTF-8 text")));
+    let path = BootPath::parse(&alloc::format!("boot():{CONFIG_PATH}"))
+        .unwrap_or_else(|_| fatal(format_args!("bad built-in path")));
+    let bytes = files::read_to_vec(root, &path)
+        .unwrap_or_else(|e| fatal(format_args!("configuration {e}")));
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|_| fatal(format_args!("{CONFIG_PATH}: not UTF-8 text")));
     config::parse(&text).unwrap_or_else(|e| fatal(format_args!("{CONFIG_PATH} {e}")))
 }
 
@@ -176,21 +226,36 @@ fn place_kernel(kernel: &KernelImage, file: &[u8], path: &BootPath) -> (u64, &'s
         let at = kernel.offset_of(segment.vaddr) as usize;
         let from = segment.file_offset as usize;
         // elf::plan checked both ranges; .bss stays zero from the allocation.
-        image[at..at + segment.file_size as usize].copy_from_slice(&file[from..from + segment.file_size as usize]);
+        image[at..at + segment.file_size as usize]
+            .copy_from_slice(&file[from..from + segment.file_size as usize]);
     }
     (block.as_ptr() as u64, image)
 }
 
 fn efi_regions(map: &impl MemoryMap) -> impl Iterator<Item = EfiRegion> + '_ {
-    map.entries().map(|d| EfiRegion { efi_type: d.ty.0, base: d.phys_start, pages: d.page_count })
+    map.entries().map(|d| EfiRegion {
+        efi_type: d.ty.0,
+        base: d.phys_start,
+        pages: d.page_count,
+    })
 }
 
 fn build_page_tables(kernel: &KernelImage, kernel_phys: u64, fb: Option<(u64, u64)>) -> u64 {
-    let map = boot::memory_map(MemoryType::LOADER_DATA).unwrap_or_else(|e| fatal(format_args!("cannot read the memory map: {:?}", e.status())));
-    let mut entries = vec![MemmapEntry { base: 0, length: 0, kind: MemmapType::Reserved }; map.len() + 8];
-    let n = memmap::convert(efi_regions(&map), fb, &mut entries).unwrap_or_else(|_| fatal(format_args!("memory map too large")));
+    let map = boot::memory_map(MemoryType::LOADER_DATA)
+        .unwrap_or_else(|e| fatal(format_args!("cannot read the memory map: {:?}", e.status())));
+    let mut entries = vec![
+        MemmapEntry {
+            base: 0,
+            length: 0,
+            kind: MemmapType::Reserved
+        };
+        map.len() + 8
+    ];
+    let n = memmap::convert(efi_regions(&map), fb, &mut entries)
+        .unwrap_or_else(|_| fatal(format_args!("memory map too large")));
     let mut ranges = vec![(0, 0); n];
-    let r = memmap::hhdm_ranges(&entries[..n], HHDM_GRANULE, &mut ranges).unwrap_or_else(|_| fatal(format_args!("memory map too large")));
+    let r = memmap::hhdm_ranges(&entries[..n], HHDM_GRANULE, &mut ranges)
+        .unwrap_or_else(|_| fatal(format_args!("memory map too large")));
     let trampoline = handoff::trampoline_pages();
     let layout = paging::Layout {
         hhdm: HHDM_OFFSET,
@@ -213,14 +278,22 @@ fn finish_memmap(
     image: &mut [u8],
     requests: &Requests,
 ) {
-    let n = memmap::convert(efi_regions(efi_map), fb, out).unwrap_or_else(|_| fatal_late("memory map larger than reserved"));
-    let response = arena.fill_memmap(slot, &out[..n]).unwrap_or_else(|_| fatal_late("memory map larger than reserved"));
+    let n = memmap::convert(efi_regions(efi_map), fb, out)
+        .unwrap_or_else(|_| fatal_late("memory map larger than reserved"));
+    let response = arena
+        .fill_memmap(slot, &out[..n])
+        .unwrap_or_else(|_| fatal_late("memory map larger than reserved"));
     responses::answer_memmap(image, requests, response);
 }
 
 fn find_rsdp() -> Option<u64> {
     system::with_config_table(|tables| {
-        let find = |guid| tables.iter().find(|t: &&ConfigTableEntry| t.guid == guid).map(|t| t.address as u64);
+        let find = |guid| {
+            tables
+                .iter()
+                .find(|t: &&ConfigTableEntry| t.guid == guid)
+                .map(|t| t.address as u64)
+        };
         find(ConfigTableEntry::ACPI2_GUID).or_else(|| find(ConfigTableEntry::ACPI_GUID))
     })
 }
@@ -232,7 +305,11 @@ fn find_framebuffer() -> Option<Framebuffer> {
     // we only read the mode and the framebuffer address.
     let mut gop = unsafe {
         boot::open_protocol::<GraphicsOutput>(
-            OpenProtocolParams { handle, agent: boot::image_handle(), controller: None },
+            OpenProtocolParams {
+                handle,
+                agent: boot::image_handle(),
+                controller: None,
+            },
             OpenProtocolAttributes::GetProtocol,
         )
     }

@@ -23,8 +23,14 @@ pub fn choose(config: &Config) -> usize {
     }
     let pickable = count.min(9);
     match seconds {
-        Some(s) => say!("press 1-{pickable} to choose an entry, Enter for {}; booting it in {s} s", default + 1),
-        None => say!("press 1-{pickable} to choose an entry, Enter for {}", default + 1),
+        Some(s) => say!(
+            "press 1-{pickable} to choose an entry, Enter for {}; booting it in {s} s",
+            default + 1
+        ),
+        None => say!(
+            "press 1-{pickable} to choose an entry, Enter for {}",
+            default + 1
+        ),
     }
 
     let mut waited_ms = 0u64;

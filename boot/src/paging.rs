@@ -17,8 +17,8 @@
 use boot_core::elf::KernelImage;
 use uefi::boot::MemoryType;
 use x86_64::structures::paging::{
-    FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame,
-    PageSize, Size2MiB, Size4KiB,
+    FrameAllocator, Mapper, OffsetPageTable, Page, PageSize, PageTable, PageTableFlags as Flags,
+    PhysFrame, Size2MiB, Size4KiB,
 };
 use x86_64::{PhysAddr, VirtAddr};
 
@@ -32,7 +32,9 @@ struct TableFrames;
 unsafe impl FrameAllocator<Size4KiB> for TableFrames {
     fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
         let page = allocate(4096, MemoryType::LOADER_DATA)?;
-        Some(PhysFrame::containing_address(PhysAddr::new(page.as_ptr() as u64)))
+        Some(PhysFrame::containing_address(PhysAddr::new(
+            page.as_ptr() as u64
+        )))
     }
 }
 
@@ -50,7 +52,9 @@ pub struct Layout<'a> {
 /// Builds the tables and returns the physical address of the PML4, or a
 /// message saying what could not be mapped.
 pub fn build(layout: &Layout) -> Result<u64, &'static str> {
-    let pml4_frame = TableFrames.allocate_frame().ok_or("out of memory for page tables")?;
+    let pml4_frame = TableFrames
+        .allocate_frame()
+        .ok_or("out of memory for page tables")?;
     let pml4_addr = pml4_frame.start_address().as_u64();
     // SAFETY: the frame is a fresh zeroed page, identity-mapped (UEFI), so
     // it is a valid empty PageTable; nothing else refers to it.
@@ -65,14 +69,17 @@ pub fn build(layout: &Layout) -> Result<u64, &'static str> {
     for &(start, end) in layout.hhdm_ranges {
         let mut phys = start;
         while phys < end {
-            let virt = VirtAddr::try_new(layout.hhdm + phys).map_err(|_| "memory beyond the HHDM's reach")?;
+            let virt = VirtAddr::try_new(layout.hhdm + phys)
+                .map_err(|_| "memory beyond the HHDM's reach")?;
             let page = Page::<Size2MiB>::containing_address(virt);
             let frame = PhysFrame::<Size2MiB>::containing_address(PhysAddr::new(phys));
             // SAFETY: the new tables are not active; mapping into them cannot
             // affect memory the loader is using.
-            unsafe { mapper.map_to_with_table_flags(page, frame, hhdm_flags, parents, &mut frames) }
-                .map_err(|_| "cannot map the higher-half direct map")?
-                .ignore();
+            unsafe {
+                mapper.map_to_with_table_flags(page, frame, hhdm_flags, parents, &mut frames)
+            }
+            .map_err(|_| "cannot map the higher-half direct map")?
+            .ignore();
             phys += Size2MiB::SIZE;
         }
     }
@@ -99,7 +106,9 @@ pub fn build(layout: &Layout) -> Result<u64, &'static str> {
         let frame = PhysFrame::<Size4KiB>::containing_address(PhysAddr::new(phys));
         // SAFETY: as above; the page holds loader code that is never freed
         // before the jump.
-        let result = unsafe { mapper.map_to_with_table_flags(page, frame, Flags::PRESENT, parents, &mut frames) };
+        let result = unsafe {
+            mapper.map_to_with_table_flags(page, frame, Flags::PRESENT, parents, &mut frames)
+        };
         match result {
             Ok(flush) => flush.ignore(),
             // Both trampoline pages may be the same page.

@@ -100,25 +100,32 @@ pub struct BootInfo {
 impl BootInfo {
     pub fn read() -> BootInfo {
         BootInfo {
-            loader: BOOTLOADER_INFO.get_response().map(|r| (r.name(), r.version())),
+            loader: BOOTLOADER_INFO
+                .get_response()
+                .map(|r| (r.name(), r.version())),
             firmware: FIRMWARE_TYPE.get_response().map(|r| r.firmware_type()),
             hhdm: HHDM.get_response().map(|r| r.offset()),
             memory_map: MEMORY_MAP.get_response().map_or(&[], |r| r.entries()),
             kernel_file: EXECUTABLE_FILE.get_response().map(|r| r.file()),
-            kernel_address: EXECUTABLE_ADDRESS.get_response().map(|r| (r.physical_base(), r.virtual_base())),
+            kernel_address: EXECUTABLE_ADDRESS
+                .get_response()
+                .map(|r| (r.physical_base(), r.virtual_base())),
             cmdline: EXECUTABLE_CMDLINE
                 .get_response()
                 .and_then(|r| r.cmdline().to_str().ok())
                 .unwrap_or(""),
             modules: MODULES.get_response().map_or(&[], |r| r.modules()),
             rsdp: RSDP.get_response().map(|r| r.address() as u64),
-            framebuffer: FRAMEBUFFER.get_response().and_then(|r| r.framebuffers().next()).map(|fb| Framebuffer {
-                address: fb.addr(),
-                width: fb.width(),
-                height: fb.height(),
-                pitch: fb.pitch(),
-                bpp: fb.bpp(),
-            }),
+            framebuffer: FRAMEBUFFER
+                .get_response()
+                .and_then(|r| r.framebuffers().next())
+                .map(|fb| Framebuffer {
+                    address: fb.addr(),
+                    width: fb.width(),
+                    height: fb.height(),
+                    pitch: fb.pitch(),
+                    bpp: fb.bpp(),
+                }),
             stack_size_answered: STACK_SIZE_REQUEST.get_response().is_some(),
             paging_mode: PAGING_MODE.get_response().map(|r| r.mode()),
         }
@@ -131,19 +138,27 @@ impl BootInfo {
 
     /// The value of `key=value` on the command line.
     pub fn option(&self, key: &str) -> Option<&'static str> {
-        self.cmdline.split_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+        self.cmdline
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
     }
 
     /// The memory-map entry containing physical address `addr`.
     pub fn entry_containing(&self, addr: u64) -> Option<&'static Entry> {
-        self.memory_map.iter().copied().find(|e| e.base <= addr && addr < e.base + e.length)
+        self.memory_map
+            .iter()
+            .copied()
+            .find(|e| e.base <= addr && addr < e.base + e.length)
     }
 
     /// RAM the machine has: every entry that is memory rather than a hole
     /// or a device (all types but reserved, bad memory and framebuffer).
     pub fn total_memory(&self) -> u64 {
         self.sum(|t| {
-            !matches!(t, EntryType::RESERVED | EntryType::BAD_MEMORY | EntryType::FRAMEBUFFER)
+            !matches!(
+                t,
+                EntryType::RESERVED | EntryType::BAD_MEMORY | EntryType::FRAMEBUFFER
+            )
         })
     }
 
@@ -154,7 +169,11 @@ impl BootInfo {
     }
 
     fn sum(&self, wanted: impl Fn(EntryType) -> bool) -> u64 {
-        self.memory_map.iter().filter(|e| wanted(e.entry_type)).map(|e| e.length).sum()
+        self.memory_map
+            .iter()
+            .filter(|e| wanted(e.entry_type))
+            .map(|e| e.length)
+            .sum()
     }
 }
 

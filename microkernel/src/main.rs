@@ -59,14 +59,20 @@ fn print_banner(info: &BootInfo) {
     let (name, version) = info.loader.unwrap_or(("(unknown)", ""));
     let revision = BASE_REVISION.loaded_revision().unwrap_or(0);
     println!("bootloader: {name} {version} (base revision {revision})");
-    println!("firmware: {}", info.firmware.map_or("(unknown)", bootinfo::firmware_name));
+    println!(
+        "firmware: {}",
+        info.firmware.map_or("(unknown)", bootinfo::firmware_name)
+    );
     match info.hhdm {
         Some(offset) => println!("hhdm: {offset:#x}"),
         None => println!("hhdm: (not given)"),
     }
     if let (Some((phys, virt)), Some(file)) = (info.kernel_address, info.kernel_file) {
         let path = file.path().to_str().unwrap_or("?");
-        println!("kernel: phys {phys:#x} virt {virt:#x} file {path} ({} bytes)", file.size());
+        println!(
+            "kernel: phys {phys:#x} virt {virt:#x} file {path} ({} bytes)",
+            file.size()
+        );
     }
     println!(
         "memory: {} MiB in {} map entries, {} MiB usable",

@@ -19,12 +19,23 @@ pub struct Serial {
 
 impl Serial {
     const fn new(base: u16) -> Self {
-        Serial { data: Port::new(base), line_status: Port::new(base + 5) }
+        Serial {
+            data: Port::new(base),
+            line_status: Port::new(base + 5),
+        }
     }
 
     /// Programs the UART: no interrupts, 115200 baud, 8N1, FIFOs on.
     fn init(base: u16) {
-        for (offset, value) in [(1, 0x00), (3, 0x80), (0, 0x01), (1, 0x00), (3, 0x03), (2, 0xc7), (4, 0x0b)] {
+        for (offset, value) in [
+            (1, 0x00),
+            (3, 0x80),
+            (0, 0x01),
+            (1, 0x00),
+            (3, 0x03),
+            (2, 0xc7),
+            (4, 0x0b),
+        ] {
             // SAFETY: COM1's registers are I/O ports owned by this driver.
             unsafe { Port::<u8>::new(base + offset).write(value) };
         }

@@ -58,7 +58,9 @@ pub fn set_global(config: &str, key: &str, value: &str) -> String {
     for line in config.lines() {
         let t = line.trim();
         in_entry |= t.starts_with('/');
-        let is_key = t.split_once(':').is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case(key));
+        let is_key = t
+            .split_once(':')
+            .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case(key));
         if !in_entry && is_key && !done {
             out.push(format!("{key}: {value}"));
             done = true;
@@ -102,14 +104,20 @@ fn edit_entry(config: &str, name: &str, edit: impl Fn(&mut Vec<String>)) -> Stri
 
 /// Adds `key: value` at the end of entry `name`.
 pub fn add_to_entry(config: &str, name: &str, key: &str, value: &str) -> String {
-    edit_entry(config, name, |lines| lines.push(format!("    {key}: {value}")))
+    edit_entry(config, name, |lines| {
+        lines.push(format!("    {key}: {value}"))
+    })
 }
 
 /// Replaces the value of `key` in entry `name`.
 pub fn replace_in_entry(config: &str, name: &str, key: &str, value: &str) -> String {
     edit_entry(config, name, |lines| {
         for line in lines.iter_mut() {
-            if line.trim().split_once(':').is_some_and(|(k, _)| k.trim() == key) {
+            if line
+                .trim()
+                .split_once(':')
+                .is_some_and(|(k, _)| k.trim() == key)
+            {
                 *line = format!("    {key}: {value}");
             }
         }
@@ -125,7 +133,10 @@ mod tests {
     #[test]
     fn strips_escapes_and_carriage_returns() {
         assert_eq!(strip_ansi("\u{1b}[2J\u{1b}[01;01Hboot: hi\r"), "boot: hi");
-        assert_eq!(strip_ansi("\u{1b}[=3h\u{1b}[0m\u{1b}[37m\u{1b}[40mBdsDxe"), "BdsDxe");
+        assert_eq!(
+            strip_ansi("\u{1b}[=3h\u{1b}[0m\u{1b}[37m\u{1b}[40mBdsDxe"),
+            "BdsDxe"
+        );
         assert_eq!(strip_ansi("plain"), "plain");
     }
 
@@ -159,6 +170,9 @@ mod tests {
         assert_eq!(cfg.matches("kernel_path: boot():/boot/kernel").count(), 1);
         assert!(cfg.contains("kernel_path: boot():/none"));
         let first = cfg.find("boot():/boot/kernel").unwrap();
-        assert!(first < cfg.find("/test").unwrap(), "the other entry is untouched");
+        assert!(
+            first < cfg.find("/test").unwrap(),
+            "the other entry is untouched"
+        );
     }
 }

@@ -35,7 +35,9 @@ struct Qemu {
 impl Qemu {
     fn boot(iso: &Path, log: &Path) -> Result<Qemu, String> {
         let mut child = Command::new("qemu-system-x86_64")
-            .args(["-machine", "q35", "-m", "512M", "-accel", "tcg", "-bios", OVMF])
+            .args([
+                "-machine", "q35", "-m", "512M", "-accel", "tcg", "-bios", OVMF,
+            ])
             .arg("-cdrom")
             .arg(iso)
             .args(["-serial", "stdio", "-display", "none", "-no-reboot"])
@@ -47,7 +49,8 @@ impl Qemu {
             .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
         let started = Instant::now();
         let stdout = child.stdout.take().expect("stdout is piped");
-        let mut log = fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let mut log =
+            fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
         let (send, lines) = mpsc::channel();
         thread::spawn(move || {
             for line in BufReader::new(stdout).split(b'\n') {
@@ -59,7 +62,11 @@ impl Qemu {
                 }
             }
         });
-        Ok(Qemu { child, lines, started })
+        Ok(Qemu {
+            child,
+            lines,
+            started,
+        })
     }
 
     /// The next line, or `Err` with the exit status once QEMU is gone
@@ -100,7 +107,10 @@ fn expect_exit(qemu: &mut Qemu, menu_key: Option<&str>) -> Outcome {
         match qemu.next_line(deadline) {
             Ok((at, line)) => {
                 if is_panic(&line) {
-                    return Outcome { result: Err(format!("panic: {line}")), guest };
+                    return Outcome {
+                        result: Err(format!("panic: {line}")),
+                        guest,
+                    };
                 }
                 if let Some(counts) = parse_result(&line) {
                     guest = Some(counts);
@@ -112,7 +122,12 @@ fn expect_exit(qemu: &mut Qemu, menu_key: Option<&str>) -> Outcome {
                     qemu.send_key(key);
                 }
             }
-            Err(None) => return Outcome { result: Err(format!("no exit within {} s", BOOT_TIMEOUT.as_secs())), guest },
+            Err(None) => {
+                return Outcome {
+                    result: Err(format!("no exit within {} s", BOOT_TIMEOUT.as_secs())),
+                    guest,
+                }
+            }
             Err(Some(code)) => {
                 let result = match (code, guest) {
                     (33, Some((_, 0))) => Ok(format!(
@@ -121,7 +136,9 @@ fn expect_exit(qemu: &mut Qemu, menu_key: Option<&str>) -> Outcome {
                         banner.map_or(0.0, |b| b.as_secs_f64())
                     )),
                     (33, None) => Err("exit 33 but no `N passed, M failed` line".into()),
-                    (_, Some((_, failed))) if failed > 0 => Err(format!("{failed} in-guest check(s) failed (exit {code})")),
+                    (_, Some((_, failed))) if failed > 0 => {
+                        Err(format!("{failed} in-guest check(s) failed (exit {code})"))
+                    }
                     _ => Err(format!("QEMU exited with {code}")),
                 };
                 return Outcome { result, guest };
@@ -137,14 +154,30 @@ fn expect_boot_error(qemu: &mut Qemu, needles: &[&str]) -> Outcome {
         match qemu.next_line(deadline) {
             Ok((at, line)) => {
                 if line.contains("boot: error:") && needles.iter().all(|n| line.contains(n)) {
-                    return Outcome { result: Ok(format!("`{line}` after {:.1} s", at.as_secs_f64())), guest: None };
+                    return Outcome {
+                        result: Ok(format!("`{line}` after {:.1} s", at.as_secs_f64())),
+                        guest: None,
+                    };
                 }
                 if line.starts_with("microkernel ") {
-                    return Outcome { result: Err("the kernel started; the loader should have refused".into()), guest: None };
+                    return Outcome {
+                        result: Err("the kernel started; the loader should have refused".into()),
+                        guest: None,
+                    };
                 }
             }
-            Err(None) => return Outcome { result: Err(format!("no `boot: error:` line naming {needles:?}")), guest: None },
-            Err(Some(code)) => return Outcome { result: Err(format!("QEMU exited ({code}) without the error line")), guest: None },
+            Err(None) => {
+                return Outcome {
+                    result: Err(format!("no `boot: error:` line naming {needles:?}")),
+                    guest: None,
+                }
+            }
+            Err(Some(code)) => {
+                return Outcome {
+                    result: Err(format!("QEMU exited ({code}) without the error line")),
+                    guest: None,
+                }
+            }
         }
     }
 }
@@ -157,35 +190,65 @@ type Case = (&'static str, fn(&str) -> (String, Check));
 fn cases() -> Vec<Case> {
     vec![
         ("guest-suite", |cfg| {
-            let test = entry_number(cfg, "test").expect("limine.cfg has a `test` entry").to_string();
-            (set_global(&set_global(cfg, "timeout", "0"), "default_entry", &test), Box::new(|q| expect_exit(q, None)))
+            let test = entry_number(cfg, "test")
+                .expect("limine.cfg has a `test` entry")
+                .to_string();
+            (
+                set_global(&set_global(cfg, "timeout", "0"), "default_entry", &test),
+                Box::new(|q| expect_exit(q, None)),
+            )
         }),
         ("menu", |cfg| {
-            let key = entry_number(cfg, "test").expect("limine.cfg has a `test` entry").to_string();
+            let key = entry_number(cfg, "test")
+                .expect("limine.cfg has a `test` entry")
+                .to_string();
             let cfg = set_global(&set_global(cfg, "timeout", "30"), "default_entry", "1");
             (cfg, Box::new(move |q| expect_exit(q, Some(&key))))
         }),
         ("bad-config", |cfg| {
             let cfg = set_global(cfg, "frobnicate", "yes");
-            (cfg, Box::new(|q| expect_boot_error(q, &["limine.conf", "frobnicate"])))
+            (
+                cfg,
+                Box::new(|q| expect_boot_error(q, &["limine.conf", "frobnicate"])),
+            )
         }),
         ("missing-module", |cfg| {
-            let test = entry_number(cfg, "test").expect("a `test` entry").to_string();
+            let test = entry_number(cfg, "test")
+                .expect("a `test` entry")
+                .to_string();
             let cfg = set_global(&set_global(cfg, "timeout", "0"), "default_entry", &test);
-            let cfg = add_to_entry(&cfg, "test", "module_path", "boot():/boot/no-such-module.bin");
-            (cfg, Box::new(|q| expect_boot_error(q, &["/boot/no-such-module.bin"])))
+            let cfg = add_to_entry(
+                &cfg,
+                "test",
+                "module_path",
+                "boot():/boot/no-such-module.bin",
+            );
+            (
+                cfg,
+                Box::new(|q| expect_boot_error(q, &["/boot/no-such-module.bin"])),
+            )
         }),
         ("missing-kernel", |cfg| {
-            let test = entry_number(cfg, "test").expect("a `test` entry").to_string();
+            let test = entry_number(cfg, "test")
+                .expect("a `test` entry")
+                .to_string();
             let cfg = set_global(&set_global(cfg, "timeout", "0"), "default_entry", &test);
             let cfg = replace_in_entry(&cfg, "test", "kernel_path", "boot():/boot/no-such-kernel");
-            (cfg, Box::new(|q| expect_boot_error(q, &["/boot/no-such-kernel"])))
+            (
+                cfg,
+                Box::new(|q| expect_boot_error(q, &["/boot/no-such-kernel"])),
+            )
         }),
         ("not-a-kernel", |cfg| {
-            let test = entry_number(cfg, "test").expect("a `test` entry").to_string();
+            let test = entry_number(cfg, "test")
+                .expect("a `test` entry")
+                .to_string();
             let cfg = set_global(&set_global(cfg, "timeout", "0"), "default_entry", &test);
             let cfg = replace_in_entry(&cfg, "test", "kernel_path", "boot():/boot/motd.txt");
-            (cfg, Box::new(|q| expect_boot_error(q, &["/boot/motd.txt", "not an ELF file"])))
+            (
+                cfg,
+                Box::new(|q| expect_boot_error(q, &["/boot/motd.txt", "not an ELF file"])),
+            )
         }),
     ]
 }
@@ -195,29 +258,47 @@ fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcom
     let config_path = format!("build/test-{name}.cfg");
     let iso = format!("build/test-{name}.iso");
     if let Err(e) = fs::write(&config_path, config) {
-        return Outcome { result: Err(format!("cannot write {config_path}: {e}")), guest: None };
+        return Outcome {
+            result: Err(format!("cannot write {config_path}: {e}")),
+            guest: None,
+        };
     }
-    let built = Command::new("scripts/mkiso.sh").args([&iso, &config_path]).stderr(Stdio::null()).status();
+    let built = Command::new("scripts/mkiso.sh")
+        .args([&iso, &config_path])
+        .stderr(Stdio::null())
+        .status();
     if !built.is_ok_and(|s| s.success()) {
-        return Outcome { result: Err(format!("scripts/mkiso.sh {iso} {config_path} failed")), guest: None };
+        return Outcome {
+            result: Err(format!("scripts/mkiso.sh {iso} {config_path} failed")),
+            guest: None,
+        };
     }
     let log = format!("build/test-logs/{name}.log");
     let outcome = match Qemu::boot(Path::new(&iso), Path::new(&log)) {
         Ok(mut qemu) => check(&mut qemu),
-        Err(e) => Outcome { result: Err(e), guest: None },
+        Err(e) => Outcome {
+            result: Err(e),
+            guest: None,
+        },
     };
     let _ = fs::remove_file(&iso);
     outcome
 }
 
 fn main() {
-    let base = fs::read_to_string("limine.cfg").expect("run the harness from the repository root (make test)");
+    let base = fs::read_to_string("limine.cfg")
+        .expect("run the harness from the repository root (make test)");
     fs::create_dir_all("build/test-logs").expect("cannot create build/test-logs");
-    let only: Option<Vec<String>> = env::var("HARNESS_CASES").ok().map(|v| v.split(',').map(str::to_string).collect());
+    let only: Option<Vec<String>> = env::var("HARNESS_CASES")
+        .ok()
+        .map(|v| v.split(',').map(str::to_string).collect());
 
     let (mut passed, mut failed) = (0, 0);
     for (name, make) in cases() {
-        if only.as_ref().is_some_and(|only| !only.iter().any(|o| o == name)) {
+        if only
+            .as_ref()
+            .is_some_and(|only| !only.iter().any(|o| o == name))
+        {
             continue;
         }
         let started = Instant::now();
@@ -229,7 +310,10 @@ fn main() {
         match outcome.result {
             Ok(detail) => {
                 passed += 1;
-                println!("PASS {name} ({:.1} s): {detail}", started.elapsed().as_secs_f64());
+                println!(
+                    "PASS {name} ({:.1} s): {detail}",
+                    started.elapsed().as_secs_f64()
+                );
             }
             Err(why) => {
                 failed += 1;

@@ -132,9 +132,15 @@ mod tests {
         assert!(is_table(&xsdt, b"XSDT"));
         assert!(!is_table(&xsdt, b"RSDT"));
         assert!(!is_table(&xsdt[..40], b"XSDT"), "truncated");
-        assert_eq!(root_entries(&xsdt, true).collect::<Vec<_>>(), [0x1000, 0x2000]);
+        assert_eq!(
+            root_entries(&xsdt, true).collect::<Vec<_>>(),
+            [0x1000, 0x2000]
+        );
         let rsdt = table(b"RSDT", &[0x00, 0x30, 0, 0, 0x00, 0x40, 0, 0]);
-        assert_eq!(root_entries(&rsdt, false).collect::<Vec<_>>(), [0x3000, 0x4000]);
+        assert_eq!(
+            root_entries(&rsdt, false).collect::<Vec<_>>(),
+            [0x3000, 0x4000]
+        );
     }
 
     #[test]
@@ -145,7 +151,10 @@ mod tests {
         body.extend([2, 10, 0, 0, 2, 0, 0, 0, 0, 0]); // interrupt source override
         body.extend([1, 12, 1, 0, 0x00, 0x10, 0xc0, 0xfe, 24, 0, 0, 0]); // second I/O APIC
         let madt = table(b"APIC", &body);
-        assert_eq!(madt_ioapics(&madt).collect::<Vec<_>>(), [0xfec0_0000, 0xfec0_1000]);
+        assert_eq!(
+            madt_ioapics(&madt).collect::<Vec<_>>(),
+            [0xfec0_0000, 0xfec0_1000]
+        );
 
         // An entry with length 0 or running past the end stops the walk.
         let mut bad = madt.clone();

@@ -94,7 +94,10 @@ pub enum ConfigErrorKind {
     BadTimeout(String),
     BadDefaultEntry(String),
     /// `default_entry` names an entry that does not exist.
-    DefaultEntryOutOfRange { default_entry: usize, entries: usize },
+    DefaultEntryOutOfRange {
+        default_entry: usize,
+        entries: usize,
+    },
     BadBoolean(String),
     UndefinedMacro(String),
     BadMacro,
@@ -113,7 +116,10 @@ impl fmt::Display for ConfigErrorKind {
             MissingColon => write!(f, "expected `key: value`, `/Entry name` or a `#` comment"),
             UnknownKey(key) => write!(f, "unknown key `{key}`"),
             EntryKeyOutsideEntry(key) => write!(f, "`{key}` belongs inside an entry"),
-            GlobalKeyInEntry(key) => write!(f, "`{key}` is a global option; put it before the first entry"),
+            GlobalKeyInEntry(key) => write!(
+                f,
+                "`{key}` is a global option; put it before the first entry"
+            ),
             DuplicateKey(key) => write!(f, "`{key}` given twice in one entry"),
             EmptyEntryName => write!(f, "an entry needs a name after `/`"),
             SubEntriesUnsupported => write!(f, "sub-entries (`//Name`) are not supported"),
@@ -122,16 +128,27 @@ impl fmt::Display for ConfigErrorKind {
             MissingKernelPath(name) => write!(f, "entry `{name}` has no `kernel_path`"),
             ModuleCmdlineWithoutModule => write!(f, "`module_cmdline` before any `module_path`"),
             BadTimeout(v) => write!(f, "timeout `{v}` is neither a number of seconds nor `no`"),
-            BadDefaultEntry(v) => write!(f, "default_entry `{v}` is not an entry number (1, 2, ...)"),
-            DefaultEntryOutOfRange { default_entry, entries } => {
-                write!(f, "default_entry {default_entry} but there are only {entries} entries")
+            BadDefaultEntry(v) => {
+                write!(f, "default_entry `{v}` is not an entry number (1, 2, ...)")
+            }
+            DefaultEntryOutOfRange {
+                default_entry,
+                entries,
+            } => {
+                write!(
+                    f,
+                    "default_entry {default_entry} but there are only {entries} entries"
+                )
             }
             BadBoolean(v) => write!(f, "`{v}` is neither `yes` nor `no`"),
             UndefinedMacro(name) => write!(f, "macro `${{{name}}}` is not defined"),
             BadMacro => write!(f, "a macro definition must read `${{NAME}}=value`"),
             BadPath(p) => write!(f, "bad path `{p}`: expected `boot():/absolute/path`"),
             UnsupportedResource(r) => write!(f, "resource `{r}` is not supported (only `boot()`)"),
-            HashUnsupported(p) => write!(f, "path `{p}` has a `#hash` suffix; hash checks are not supported"),
+            HashUnsupported(p) => write!(
+                f,
+                "path `{p}` has a `#hash` suffix; hash checks are not supported"
+            ),
         }
     }
 }
@@ -164,7 +181,9 @@ impl BootPath {
             return Err(bad());
         }
         if resource != "boot(" {
-            return Err(ConfigErrorKind::UnsupportedResource(alloc::format!("{resource})")));
+            return Err(ConfigErrorKind::UnsupportedResource(alloc::format!(
+                "{resource})"
+            )));
         }
         if path.contains('#') {
             return Err(ConfigErrorKind::HashUnsupported(value.to_string()));
@@ -173,7 +192,10 @@ impl BootPath {
         if path.contains('\\') || components.is_empty() {
             return Err(bad());
         }
-        if components.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        if components
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        {
             return Err(bad());
         }
         Ok(BootPath(path.to_string()))
@@ -217,8 +239,16 @@ const IGNORED_GLOBAL_KEYS: &[&str] = &[
 const IGNORED_ENTRY_KEYS: &[&str] = &["kaslr", "resolution", "textmode", "dtb_path", "paging_mode"];
 
 const GLOBAL_KEYS: &[&str] = &["timeout", "default_entry", "serial"];
-const ENTRY_KEYS: &[&str] =
-    &["protocol", "kernel_path", "path", "cmdline", "kernel_cmdline", "module_path", "module_cmdline", "comment"];
+const ENTRY_KEYS: &[&str] = &[
+    "protocol",
+    "kernel_path",
+    "path",
+    "cmdline",
+    "kernel_cmdline",
+    "module_path",
+    "module_cmdline",
+    "comment",
+];
 
 fn is_global_key(key: &str) -> bool {
     GLOBAL_KEYS.contains(&key) || IGNORED_GLOBAL_KEYS.contains(&key) || key.starts_with("term_")
@@ -242,7 +272,10 @@ struct Draft {
 
 impl Draft {
     fn finish(self) -> Result<Entry, ConfigError> {
-        let at = |kind| ConfigError { line: self.line, kind };
+        let at = |kind| ConfigError {
+            line: self.line,
+            kind,
+        };
         if self.protocol.is_none() {
             return Err(at(ConfigErrorKind::MissingProtocol(self.name.clone())));
         }
@@ -274,15 +307,25 @@ impl Draft {
                 }
                 once(&mut self.protocol, key, value.to_string())
             }
-            "kernel_path" | "path" => once(&mut self.kernel_path, "kernel_path", BootPath::parse(value)?),
+            "kernel_path" | "path" => once(
+                &mut self.kernel_path,
+                "kernel_path",
+                BootPath::parse(value)?,
+            ),
             "cmdline" | "kernel_cmdline" => once(&mut self.cmdline, "cmdline", value.to_string()),
             "comment" => once(&mut self.comment, key, value.to_string()),
             "module_path" => {
-                self.modules.push(ModuleSpec { path: BootPath::parse(value)?, cmdline: String::new() });
+                self.modules.push(ModuleSpec {
+                    path: BootPath::parse(value)?,
+                    cmdline: String::new(),
+                });
                 Ok(())
             }
             "module_cmdline" => {
-                let module = self.modules.last_mut().ok_or(ConfigErrorKind::ModuleCmdlineWithoutModule)?;
+                let module = self
+                    .modules
+                    .last_mut()
+                    .ok_or(ConfigErrorKind::ModuleCmdlineWithoutModule)?;
                 module.cmdline = value.to_string();
                 Ok(())
             }
@@ -325,7 +368,10 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
 
     for (index, raw) in text.lines().enumerate() {
         let line_no = index + 1;
-        let at = |kind| ConfigError { line: line_no, kind };
+        let at = |kind| ConfigError {
+            line: line_no,
+            kind,
+        };
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -343,12 +389,18 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
             if let Some(done) = current.take() {
                 entries.push(done.finish()?);
             }
-            current = Some(Draft { name: name.to_string(), line: line_no, ..Draft::default() });
+            current = Some(Draft {
+                name: name.to_string(),
+                line: line_no,
+                ..Draft::default()
+            });
             continue;
         }
 
         if let Some(definition) = line.strip_prefix("${") {
-            let (name, value) = definition.split_once("}=").ok_or(at(ConfigErrorKind::BadMacro))?;
+            let (name, value) = definition
+                .split_once("}=")
+                .ok_or(at(ConfigErrorKind::BadMacro))?;
             if name.is_empty() || name.contains('}') {
                 return Err(at(ConfigErrorKind::BadMacro));
             }
@@ -358,7 +410,9 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
             continue;
         }
 
-        let (key, value) = line.split_once(':').ok_or(at(ConfigErrorKind::MissingColon))?;
+        let (key, value) = line
+            .split_once(':')
+            .ok_or(at(ConfigErrorKind::MissingColon))?;
         let key = key.trim().to_ascii_lowercase();
         if key.is_empty() || key.contains(char::is_whitespace) {
             return Err(at(ConfigErrorKind::MissingColon));
@@ -380,7 +434,10 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
                     timeout = match value.as_str() {
                         "no" => Timeout::Never,
                         "0" => Timeout::Immediate,
-                        v => Timeout::Seconds(v.parse().map_err(|_| at(ConfigErrorKind::BadTimeout(value.clone())))?),
+                        v => Timeout::Seconds(
+                            v.parse()
+                                .map_err(|_| at(ConfigErrorKind::BadTimeout(value.clone())))?,
+                        ),
                     }
                 }
                 "default_entry" => match value.parse::<usize>() {
@@ -405,19 +462,33 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         entries.push(done.finish()?);
     }
     if !anything {
-        return Err(ConfigError { line: 0, kind: ConfigErrorKind::Empty });
+        return Err(ConfigError {
+            line: 0,
+            kind: ConfigErrorKind::Empty,
+        });
     }
     if entries.is_empty() {
-        return Err(ConfigError { line: 0, kind: ConfigErrorKind::NoEntries });
+        return Err(ConfigError {
+            line: 0,
+            kind: ConfigErrorKind::NoEntries,
+        });
     }
     let (n, line) = default_entry;
     if n > entries.len() {
         return Err(ConfigError {
             line,
-            kind: ConfigErrorKind::DefaultEntryOutOfRange { default_entry: n, entries: entries.len() },
+            kind: ConfigErrorKind::DefaultEntryOutOfRange {
+                default_entry: n,
+                entries: entries.len(),
+            },
         });
     }
-    Ok(Config { timeout, default_entry: n, serial, entries })
+    Ok(Config {
+        timeout,
+        default_entry: n,
+        serial,
+        entries,
+    })
 }
 
 #[cfg(test)]
@@ -441,8 +512,18 @@ mod tests {
         let entry = &config.entries[test];
         assert_eq!(entry.kernel_path.as_str(), "/boot/kernel");
         assert_eq!(entry.cmdline, "test");
-        let modules: Vec<_> = entry.modules.iter().map(|m| (m.path.as_str(), m.cmdline.as_str())).collect();
-        assert_eq!(modules, [("/boot/motd.txt", "motd"), ("/boot/test/pattern.bin", "pattern len=70001")]);
+        let modules: Vec<_> = entry
+            .modules
+            .iter()
+            .map(|m| (m.path.as_str(), m.cmdline.as_str()))
+            .collect();
+        assert_eq!(
+            modules,
+            [
+                ("/boot/motd.txt", "motd"),
+                ("/boot/test/pattern.bin", "pattern len=70001")
+            ]
+        );
         assert_eq!(config.default_entry_index(), 0);
     }
 
@@ -458,7 +539,13 @@ mod tests {
         assert_eq!(one.kernel_path.as_str(), "/boot/kernel");
         assert_eq!(one.kernel_path.to_uefi_path(), "\\boot\\kernel");
         assert_eq!(one.cmdline, "a=1 b:2 c");
-        assert_eq!(one.modules[0], ModuleSpec { path: BootPath("/boot/a".into()), cmdline: String::new() });
+        assert_eq!(
+            one.modules[0],
+            ModuleSpec {
+                path: BootPath("/boot/a".into()),
+                cmdline: String::new()
+            }
+        );
         assert_eq!(one.modules[1].cmdline, "second one");
         let two = &config.entries[1];
         assert_eq!(two.name, "Two words");
@@ -475,24 +562,55 @@ mod tests {
         assert_eq!(with("7"), Ok(Timeout::Seconds(7)));
         assert_eq!(with("no"), Ok(Timeout::Never));
         assert_eq!(with("soon").unwrap_err().kind, BadTimeout("soon".into()));
-        assert_eq!(parse(ENTRY).unwrap().timeout, Timeout::Seconds(5), "Limine's default");
+        assert_eq!(
+            parse(ENTRY).unwrap().timeout,
+            Timeout::Seconds(5),
+            "Limine's default"
+        );
     }
 
     #[test]
     fn unknown_keys() {
-        assert_eq!(err(&format!("frobnicate: 1\n{ENTRY}")), (1, UnknownKey("frobnicate".into())));
-        assert_eq!(err(&format!("{ENTRY}frobnicate: 1\n")), (4, UnknownKey("frobnicate".into())));
-        assert_eq!(err(&format!("{ENTRY}timeout: 1\n")), (4, GlobalKeyInEntry("timeout".into())));
-        assert_eq!(err(&format!("cmdline: x\n{ENTRY}")), (1, EntryKeyOutsideEntry("cmdline".into())));
+        assert_eq!(
+            err(&format!("frobnicate: 1\n{ENTRY}")),
+            (1, UnknownKey("frobnicate".into()))
+        );
+        assert_eq!(
+            err(&format!("{ENTRY}frobnicate: 1\n")),
+            (4, UnknownKey("frobnicate".into()))
+        );
+        assert_eq!(
+            err(&format!("{ENTRY}timeout: 1\n")),
+            (4, GlobalKeyInEntry("timeout".into()))
+        );
+        assert_eq!(
+            err(&format!("cmdline: x\n{ENTRY}")),
+            (1, EntryKeyOutsideEntry("cmdline".into()))
+        );
     }
 
     #[test]
     fn incomplete_entries() {
-        assert_eq!(err("/A\nprotocol: limine\n"), (1, MissingKernelPath("A".into())));
-        assert_eq!(err("/A\nkernel_path: boot():/k\n/B\n"), (1, MissingProtocol("A".into())));
-        assert_eq!(err("/A\nprotocol: linux\n"), (2, UnsupportedProtocol("linux".into())));
-        assert_eq!(err(&format!("{ENTRY}kernel_path: boot():/k2\n")), (4, DuplicateKey("kernel_path".into())));
-        assert_eq!(err("/A\nprotocol: limine\nmodule_cmdline: x\n"), (3, ModuleCmdlineWithoutModule));
+        assert_eq!(
+            err("/A\nprotocol: limine\n"),
+            (1, MissingKernelPath("A".into()))
+        );
+        assert_eq!(
+            err("/A\nkernel_path: boot():/k\n/B\n"),
+            (1, MissingProtocol("A".into()))
+        );
+        assert_eq!(
+            err("/A\nprotocol: linux\n"),
+            (2, UnsupportedProtocol("linux".into()))
+        );
+        assert_eq!(
+            err(&format!("{ENTRY}kernel_path: boot():/k2\n")),
+            (4, DuplicateKey("kernel_path".into()))
+        );
+        assert_eq!(
+            err("/A\nprotocol: limine\nmodule_cmdline: x\n"),
+            (3, ModuleCmdlineWithoutModule)
+        );
         assert_eq!(err("//Sub\n"), (1, SubEntriesUnsupported));
         assert_eq!(err("/  \n"), (1, EmptyEntryName));
     }
@@ -501,26 +619,65 @@ mod tests {
     fn bad_paths() {
         let path = |p: &str| err(&format!("/A\nprotocol: limine\nkernel_path: {p}\n"));
         assert_eq!(path("/boot/kernel"), (3, BadPath("/boot/kernel".into())));
-        assert_eq!(path("boot():boot/kernel"), (3, BadPath("boot():boot/kernel".into())));
+        assert_eq!(
+            path("boot():boot/kernel"),
+            (3, BadPath("boot():boot/kernel".into()))
+        );
         assert_eq!(path("boot():/"), (3, BadPath("boot():/".into())));
         assert_eq!(path("boot():/a//b"), (3, BadPath("boot():/a//b".into())));
-        assert_eq!(path("boot():/a/../b"), (3, BadPath("boot():/a/../b".into())));
+        assert_eq!(
+            path("boot():/a/../b"),
+            (3, BadPath("boot():/a/../b".into()))
+        );
         assert_eq!(path("boot():/a/./b"), (3, BadPath("boot():/a/./b".into())));
         assert_eq!(path("boot():\\a"), (3, BadPath("boot():\\a".into())));
         assert_eq!(path("boot:/a"), (3, BadPath("boot:/a".into())));
-        assert_eq!(path("hdd(1:2):/a"), (3, UnsupportedResource("hdd(1:2)".into())));
-        assert_eq!(path("guid(abc):/a"), (3, UnsupportedResource("guid(abc)".into())));
-        assert_eq!(path("boot(2):/a"), (3, UnsupportedResource("boot(2)".into())));
-        assert_eq!(path("boot():/k#abc123"), (3, HashUnsupported("boot():/k#abc123".into())));
-        assert_eq!(BootPath::parse("boot():/Boot/Kernel.ELF").unwrap().as_str(), "/Boot/Kernel.ELF");
+        assert_eq!(
+            path("hdd(1:2):/a"),
+            (3, UnsupportedResource("hdd(1:2)".into()))
+        );
+        assert_eq!(
+            path("guid(abc):/a"),
+            (3, UnsupportedResource("guid(abc)".into()))
+        );
+        assert_eq!(
+            path("boot(2):/a"),
+            (3, UnsupportedResource("boot(2)".into()))
+        );
+        assert_eq!(
+            path("boot():/k#abc123"),
+            (3, HashUnsupported("boot():/k#abc123".into()))
+        );
+        assert_eq!(
+            BootPath::parse("boot():/Boot/Kernel.ELF").unwrap().as_str(),
+            "/Boot/Kernel.ELF"
+        );
     }
 
     #[test]
     fn default_entry_must_exist() {
-        assert_eq!(err(&format!("default_entry: 2\n{ENTRY}")), (1, DefaultEntryOutOfRange { default_entry: 2, entries: 1 }));
-        assert_eq!(err(&format!("default_entry: 0\n{ENTRY}")), (1, BadDefaultEntry("0".into())));
-        assert_eq!(err(&format!("default_entry: one\n{ENTRY}")), (1, BadDefaultEntry("one".into())));
-        assert_eq!(err(&format!("serial: maybe\n{ENTRY}")), (1, BadBoolean("maybe".into())));
+        assert_eq!(
+            err(&format!("default_entry: 2\n{ENTRY}")),
+            (
+                1,
+                DefaultEntryOutOfRange {
+                    default_entry: 2,
+                    entries: 1
+                }
+            )
+        );
+        assert_eq!(
+            err(&format!("default_entry: 0\n{ENTRY}")),
+            (1, BadDefaultEntry("0".into()))
+        );
+        assert_eq!(
+            err(&format!("default_entry: one\n{ENTRY}")),
+            (1, BadDefaultEntry("one".into()))
+        );
+        assert_eq!(
+            err(&format!("serial: maybe\n{ENTRY}")),
+            (1, BadBoolean("maybe".into()))
+        );
     }
 
     #[test]
@@ -529,7 +686,10 @@ mod tests {
         assert_eq!(err("# only\n   # comments\n\n"), (0, Empty));
         assert_eq!(err("timeout: 3\n"), (0, NoEntries));
         assert_eq!(err(&format!("{ENTRY}just some words\n")), (4, MissingColon));
-        assert_eq!(err(&format!("{ENTRY}cmdline: ${{NOPE}}\n")), (4, UndefinedMacro("NOPE".into())));
+        assert_eq!(
+            err(&format!("{ENTRY}cmdline: ${{NOPE}}\n")),
+            (4, UndefinedMacro("NOPE".into()))
+        );
         assert_eq!(err("${BROKEN=1\n"), (1, BadMacro));
     }
 

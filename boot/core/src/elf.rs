@@ -57,12 +57,21 @@ pub enum ElfError {
     NotExecutable,
     NoLoadableSegments,
     /// A segment below 0xffffffff80000000, or wrapping past the top.
-    SegmentOutsideHigherHalf { vaddr: u64 },
+    SegmentOutsideHigherHalf {
+        vaddr: u64,
+    },
     /// A segment's file bytes lie beyond the end of the file, or file size
     /// exceeds memory size.
-    SegmentOutsideFile { vaddr: u64 },
-    OverlappingSegments { first: u64, second: u64 },
-    EntryNotExecutable { entry: u64 },
+    SegmentOutsideFile {
+        vaddr: u64,
+    },
+    OverlappingSegments {
+        first: u64,
+        second: u64,
+    },
+    EntryNotExecutable {
+        entry: u64,
+    },
 }
 
 impl fmt::Display for ElfError {
@@ -77,7 +86,10 @@ impl fmt::Display for ElfError {
             ElfError::NotExecutable => write!(f, "not an executable ELF file (ET_EXEC)"),
             ElfError::NoLoadableSegments => write!(f, "no PT_LOAD segments"),
             ElfError::SegmentOutsideHigherHalf { vaddr } => {
-                write!(f, "segment at {vaddr:#x} is not at or above {KERNEL_MIN_ADDRESS:#x}")
+                write!(
+                    f,
+                    "segment at {vaddr:#x} is not at or above {KERNEL_MIN_ADDRESS:#x}"
+                )
             }
             ElfError::SegmentOutsideFile { vaddr } => {
                 write!(f, "segment at {vaddr:#x} has file bytes outside the file")
@@ -144,7 +156,10 @@ pub fn plan(file: &[u8]) -> Result<KernelImage, ElfError> {
     segments.sort_unstable_by_key(|segment| segment.vaddr);
     for pair in segments.windows(2) {
         if pair[0].vaddr + pair[0].mem_size > pair[1].vaddr {
-            return Err(ElfError::OverlappingSegments { first: pair[0].vaddr, second: pair[1].vaddr });
+            return Err(ElfError::OverlappingSegments {
+                first: pair[0].vaddr,
+                second: pair[1].vaddr,
+            });
         }
     }
 
@@ -159,7 +174,12 @@ pub fn plan(file: &[u8]) -> Result<KernelImage, ElfError> {
     let virt_base = segments[0].vaddr & !(PAGE_SIZE - 1);
     let last = segments[segments.len() - 1];
     let end = (last.vaddr + last.mem_size).div_ceil(PAGE_SIZE) * PAGE_SIZE;
-    Ok(KernelImage { entry, virt_base, span: end - virt_base, segments })
+    Ok(KernelImage {
+        entry,
+        virt_base,
+        span: end - virt_base,
+        segments,
+    })
 }
 
 /// Page protection of one kernel page.
@@ -179,7 +199,10 @@ impl KernelImage {
             let first = segment.vaddr & !(PAGE_SIZE - 1);
             let end = (segment.vaddr + segment.mem_size).div_ceil(PAGE_SIZE) * PAGE_SIZE;
             for page in (first..end).step_by(PAGE_SIZE as usize) {
-                let flags = PageFlags { writable: segment.writable, executable: segment.executable };
+                let flags = PageFlags {
+                    writable: segment.writable,
+                    executable: segment.executable,
+                };
                 match pages.last_mut() {
                     Some((last, last_flags)) if *last == page => {
                         last_flags.writable |= flags.writable;
@@ -259,27 +282,75 @@ pub(crate) mod tests {
         assert!(image.segments[2].writable && !image.segments[2].executable);
         let pages = image.pages();
         assert_eq!(pages.len(), 5);
-        assert_eq!(pages[0], (BASE, PageFlags { writable: false, executable: true }));
-        assert_eq!(pages[2], (BASE + 0x2000, PageFlags { writable: false, executable: false }));
-        assert_eq!(pages[4], (BASE + 0x4000, PageFlags { writable: true, executable: false }));
+        assert_eq!(
+            pages[0],
+            (
+                BASE,
+                PageFlags {
+                    writable: false,
+                    executable: true
+                }
+            )
+        );
+        assert_eq!(
+            pages[2],
+            (
+                BASE + 0x2000,
+                PageFlags {
+                    writable: false,
+                    executable: false
+                }
+            )
+        );
+        assert_eq!(
+            pages[4],
+            (
+                BASE + 0x4000,
+                PageFlags {
+                    writable: true,
+                    executable: false
+                }
+            )
+        );
     }
 
     #[test]
     fn shared_pages_get_the_union_of_permissions() {
         let file = kernel(&[(BASE, 0x800, 0x800, 5), (BASE + 0x800, 0x800, 0x800, 6)]);
         let pages = plan(&file).unwrap().pages();
-        assert_eq!(pages, [(BASE, PageFlags { writable: true, executable: true })]);
+        assert_eq!(
+            pages,
+            [(
+                BASE,
+                PageFlags {
+                    writable: true,
+                    executable: true
+                }
+            )]
+        );
     }
 
     #[test]
     fn rejects_bad_files() {
-        assert!(matches!(plan(b"hello, world, this is not an elf file at all........."), Err(ElfError::NotElf(_))));
+        assert!(matches!(
+            plan(b"hello, world, this is not an elf file at all........."),
+            Err(ElfError::NotElf(_))
+        ));
         assert!(matches!(plan(&[]), Err(ElfError::NotElf(_))));
         let seg = [(BASE, 0x1000, 0x1000, 5)];
         assert_eq!(plan(&build(2, 3, BASE, &seg)), Err(ElfError::NotX86_64));
-        assert_eq!(plan(&build(3, 62, BASE, &seg)), Err(ElfError::PositionIndependent));
-        assert_eq!(plan(&build(1, 62, BASE, &seg)), Err(ElfError::NotExecutable));
-        assert_eq!(plan(&build(2, 62, BASE, &[])), Err(ElfError::NoLoadableSegments));
+        assert_eq!(
+            plan(&build(3, 62, BASE, &seg)),
+            Err(ElfError::PositionIndependent)
+        );
+        assert_eq!(
+            plan(&build(1, 62, BASE, &seg)),
+            Err(ElfError::NotExecutable)
+        );
+        assert_eq!(
+            plan(&build(2, 62, BASE, &[])),
+            Err(ElfError::NoLoadableSegments)
+        );
         let mut bits32 = kernel(&seg);
         bits32[4] = 1;
         assert!(plan(&bits32).is_err());
@@ -292,8 +363,14 @@ pub(crate) mod tests {
             Err(ElfError::SegmentOutsideHigherHalf { vaddr: 0x400000 })
         );
         assert_eq!(
-            plan(&kernel(&[(BASE, 0x1000, 0x1000, 5), (BASE + 0x800, 0x1000, 0x10, 6)])),
-            Err(ElfError::OverlappingSegments { first: BASE, second: BASE + 0x800 })
+            plan(&kernel(&[
+                (BASE, 0x1000, 0x1000, 5),
+                (BASE + 0x800, 0x1000, 0x10, 6)
+            ])),
+            Err(ElfError::OverlappingSegments {
+                first: BASE,
+                second: BASE + 0x800
+            })
         );
         assert_eq!(
             plan(&kernel(&[(BASE, 0x1000, 0x1000, 6)])),
@@ -307,6 +384,9 @@ pub(crate) mod tests {
         // File bytes past the end of the file.
         let mut file = kernel(&[(BASE, 0x1000, 0x1000, 5)]);
         file.truncate(file.len() - 1);
-        assert_eq!(plan(&file), Err(ElfError::SegmentOutsideFile { vaddr: BASE }));
+        assert_eq!(
+            plan(&file),
+            Err(ElfError::SegmentOutsideFile { vaddr: BASE })
+        );
     }
 }

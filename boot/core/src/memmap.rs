@@ -76,7 +76,10 @@ pub fn convert(
     framebuffer: Option<(u64, u64)>,
     out: &mut [MemmapEntry],
 ) -> Result<usize, MapFull> {
-    let mut out = Out { entries: out, len: 0 };
+    let mut out = Out {
+        entries: out,
+        len: 0,
+    };
     let fb = framebuffer.map(|(base, len)| {
         let start = base & !(PAGE_SIZE - 1);
         let end = (base + len).div_ceil(PAGE_SIZE) * PAGE_SIZE;
@@ -86,7 +89,9 @@ pub fn convert(
     for region in efi {
         let kind = limine_type(region.efi_type);
         let start = region.base;
-        let end = region.base.saturating_add(region.pages.saturating_mul(PAGE_SIZE));
+        let end = region
+            .base
+            .saturating_add(region.pages.saturating_mul(PAGE_SIZE));
         // Cut the framebuffer out of the region; it is entered on its own.
         let pieces = match fb {
             Some((fb_start, fb_end)) if start < fb_end && fb_start < end => {
@@ -96,12 +101,20 @@ pub fn convert(
         };
         for (piece_start, piece_end) in pieces {
             if piece_end > piece_start {
-                out.push(MemmapEntry { base: piece_start, length: piece_end - piece_start, kind })?;
+                out.push(MemmapEntry {
+                    base: piece_start,
+                    length: piece_end - piece_start,
+                    kind,
+                })?;
             }
         }
     }
     if let Some((start, end)) = fb {
-        out.push(MemmapEntry { base: start, length: end - start, kind: MemmapType::Framebuffer })?;
+        out.push(MemmapEntry {
+            base: start,
+            length: end - start,
+            kind: MemmapType::Framebuffer,
+        })?;
     }
 
     // Page zero is never usable: real-mode leftovers live there, and a null
@@ -197,7 +210,11 @@ mod tests {
     use MemmapType::*;
 
     fn region(efi_type: u32, base: u64, pages: u64) -> EfiRegion {
-        EfiRegion { efi_type, base, pages }
+        EfiRegion {
+            efi_type,
+            base,
+            pages,
+        }
     }
 
     fn entry(base: u64, length: u64, kind: MemmapType) -> MemmapEntry {
@@ -214,15 +231,15 @@ mod tests {
     #[test]
     fn converts_types_sorts_and_merges() {
         let efi = [
-            region(7, 0x100000, 16),    // conventional
-            region(4, 0x110000, 16),    // boot services data: also usable, merges
-            region(2, 0x120000, 4),     // loader data
+            region(7, 0x100000, 16), // conventional
+            region(4, 0x110000, 16), // boot services data: also usable, merges
+            region(2, 0x120000, 4),  // loader data
             region(EFI_KERNEL_MEMORY_TYPE, 0x124000, 8),
-            region(9, 0x200000, 2),     // ACPI reclaim
-            region(10, 0x202000, 1),    // ACPI NVS
-            region(6, 0x300000, 1),     // runtime data
-            region(8, 0x400000, 1),     // unusable
-            region(7, 0x1000, 0x9f),    // low memory, listed last
+            region(9, 0x200000, 2),  // ACPI reclaim
+            region(10, 0x202000, 1), // ACPI NVS
+            region(6, 0x300000, 1),  // runtime data
+            region(8, 0x400000, 1),  // unusable
+            region(7, 0x1000, 0x9f), // low memory, listed last
         ];
         assert_eq!(
             run(&efi, None),
@@ -242,7 +259,10 @@ mod tests {
     #[test]
     fn page_zero_is_never_usable() {
         let got = run(&[region(7, 0, 0xa0)], None);
-        assert_eq!(got, [entry(0, 0x1000, Reserved), entry(0x1000, 0x9f000, Usable)]);
+        assert_eq!(
+            got,
+            [entry(0, 0x1000, Reserved), entry(0x1000, 0x9f000, Usable)]
+        );
         let got = run(&[region(7, 0, 1)], None);
         assert_eq!(got, [entry(0, 0x1000, Reserved)]);
     }
@@ -264,22 +284,43 @@ mod tests {
         let got = run(&[region(7, 0x100000, 1)], Some((0x8000_0000, 0x1d4c00)));
         assert_eq!(
             got,
-            [entry(0x100000, 0x1000, Usable), entry(0x8000_0000, 0x1d5000, Framebuffer)]
+            [
+                entry(0x100000, 0x1000, Usable),
+                entry(0x8000_0000, 0x1d5000, Framebuffer)
+            ]
         );
         // Covering the start of a region.
-        let got = run(&[region(11, 0x8000_0000, 0x400)], Some((0x8000_0000, 0x100000)));
+        let got = run(
+            &[region(11, 0x8000_0000, 0x400)],
+            Some((0x8000_0000, 0x100000)),
+        );
         assert_eq!(
             got,
-            [entry(0x8000_0000, 0x100000, Framebuffer), entry(0x8010_0000, 0x300000, Reserved)]
+            [
+                entry(0x8000_0000, 0x100000, Framebuffer),
+                entry(0x8010_0000, 0x300000, Reserved)
+            ]
         );
     }
 
     #[test]
     fn overlapping_firmware_entries_keep_the_restrictive_type() {
         let got = run(&[region(7, 0x100000, 16), region(0, 0x108000, 16)], None);
-        assert_eq!(got, [entry(0x100000, 0x8000, Usable), entry(0x108000, 0x10000, Reserved)]);
+        assert_eq!(
+            got,
+            [
+                entry(0x100000, 0x8000, Usable),
+                entry(0x108000, 0x10000, Reserved)
+            ]
+        );
         let got = run(&[region(0, 0x100000, 16), region(7, 0x108000, 16)], None);
-        assert_eq!(got, [entry(0x100000, 0x10000, Reserved), entry(0x110000, 0x8000, Usable)]);
+        assert_eq!(
+            got,
+            [
+                entry(0x100000, 0x10000, Reserved),
+                entry(0x110000, 0x8000, Usable)
+            ]
+        );
     }
 
     #[test]

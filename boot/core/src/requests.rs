@@ -66,7 +66,10 @@ impl fmt::Display for ScanError {
             }
             ScanError::DuplicateBaseRevision => write!(f, "the kernel has two base revision tags"),
             ScanError::EndMarkerWithoutStart => {
-                write!(f, "the kernel's requests end marker has no start marker before it")
+                write!(
+                    f,
+                    "the kernel's requests end marker has no start marker before it"
+                )
             }
         }
     }
@@ -128,7 +131,11 @@ pub fn scan(image: &[u8]) -> Result<Requests, ScanError> {
             return Err(ScanError::DuplicateRequest(kind));
         }
         let revision = word(image, index + 4).unwrap_or(0);
-        result.found.push(FoundRequest { kind, offset: index * 8, revision });
+        result.found.push(FoundRequest {
+            kind,
+            offset: index * 8,
+            revision,
+        });
     }
     Ok(result)
 }
@@ -165,7 +172,11 @@ mod tests {
         let kinds: Vec<_> = found.found.iter().map(|r| r.kind).collect();
         assert_eq!(
             kinds,
-            [RequestKind::Hhdm, RequestKind::MemoryMap, RequestKind::StackSize]
+            [
+                RequestKind::Hhdm,
+                RequestKind::MemoryMap,
+                RequestKind::StackSize
+            ]
         );
         assert_eq!(found.get(RequestKind::Hhdm).unwrap().offset, 9 * 8);
     }
@@ -190,7 +201,11 @@ mod tests {
         words.extend(request(RequestKind::ExecutableCmdline, 0));
         let found = scan(&image(&words)).unwrap();
         assert_eq!(found.found.len(), 2);
-        assert_eq!(found.requested_base_revision(), 0, "no tag means revision 0");
+        assert_eq!(
+            found.requested_base_revision(),
+            0,
+            "no tag means revision 0"
+        );
     }
 
     #[test]

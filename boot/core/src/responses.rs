@@ -120,12 +120,21 @@ impl<'a> Arena<'a> {
         let response = self.reserve(24, 8)?;
         let entries = self.reserve(capacity * size_of::<MemmapEntry>(), 8)?;
         let pointers = self.reserve(capacity * 8, 8)?;
-        Ok(MemmapSlot { response, entries, pointers, capacity })
+        Ok(MemmapSlot {
+            response,
+            entries,
+            pointers,
+            capacity,
+        })
     }
 
     /// Fills a reserved memory map and returns the response's HHDM address.
     /// Never allocates. Fails if `entries` does not fit the reservation.
-    pub fn fill_memmap(&mut self, slot: MemmapSlot, entries: &[MemmapEntry]) -> Result<u64, ArenaFull> {
+    pub fn fill_memmap(
+        &mut self,
+        slot: MemmapSlot,
+        entries: &[MemmapEntry],
+    ) -> Result<u64, ArenaFull> {
         if entries.len() > slot.capacity {
             return Err(ArenaFull);
         }
@@ -197,7 +206,9 @@ impl fmt::Display for AnswerError {
 }
 
 fn read_word(image: &[u8], offset: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(image.get(offset..offset + 8)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        image.get(offset..offset + 8)?.try_into().ok()?,
+    ))
 }
 
 fn write_word(image: &mut [u8], offset: usize, value: u64) {
@@ -221,7 +232,9 @@ pub fn check(image: &[u8], requests: &Requests) -> Result<(), AnswerError> {
     if let Some(request) = requests.get(RequestKind::PagingMode) {
         // Revision 1 of the request adds max_mode and min_mode after mode.
         let min_mode_offset = request.offset + REQUEST_FIELDS_OFFSET + 16;
-        if request.revision >= 1 && read_word(image, min_mode_offset).unwrap_or(0) > PAGING_MODE_4LEVEL {
+        if request.revision >= 1
+            && read_word(image, min_mode_offset).unwrap_or(0) > PAGING_MODE_4LEVEL
+        {
             return Err(AnswerError::FiveLevelPagingRequired);
         }
     }
@@ -244,7 +257,12 @@ fn put_file(arena: &mut Arena, hhdm: u64, file: &FileSpec) -> Result<u64, ArenaF
 /// Answers every request this loader supports except the memory map, by
 /// writing response pointers into `image` (the loaded kernel), and marks the
 /// base revision tag as supported. Call [`check`] first.
-pub fn answer(image: &mut [u8], requests: &Requests, arena: &mut Arena, facts: &BootFacts) -> Result<(), AnswerError> {
+pub fn answer(
+    image: &mut [u8],
+    requests: &Requests,
+    arena: &mut Arena,
+    facts: &BootFacts,
+) -> Result<(), AnswerError> {
     if let Some((tag, revision)) = requests.base_revision {
         // The loaded revision goes in the second word; the third becomes 0
         // when the requested revision is supported, and is left alone
@@ -284,14 +302,19 @@ pub fn answer(image: &mut [u8], requests: &Requests, arena: &mut Arena, facts: &
                 Some(rsdp) => arena.put(&[0, rsdp])?,
                 None => continue,
             },
-            RequestKind::ExecutableAddress => arena.put(&[0, facts.kernel_phys, facts.kernel_virt])?,
+            RequestKind::ExecutableAddress => {
+                arena.put(&[0, facts.kernel_phys, facts.kernel_virt])?
+            }
             RequestKind::ExecutableCmdline => {
                 let cmdline = arena.put_str(facts.cmdline)?;
                 arena.put(&[0, cmdline])?
             }
             RequestKind::Framebuffer => match facts.framebuffer {
                 Some(framebuffer) => {
-                    let fb = arena.put(&Framebuffer { address: framebuffer.address + hhdm, ..framebuffer })?;
+                    let fb = arena.put(&Framebuffer {
+                        address: framebuffer.address + hhdm,
+                        ..framebuffer
+                    })?;
                     let array = arena.put_pointers(&[fb])?;
                     arena.put(&[0, 1, array])?
                 }
@@ -364,7 +387,12 @@ mod tests {
             hhdm: HHDM,
             kernel_phys: 0x20_0000,
             kernel_virt: 0xffff_ffff_8000_0000,
-            kernel_file: FileSpec { phys: 0x30_0000, size: 12345, path: "/boot/kernel", cmdline: "test" },
+            kernel_file: FileSpec {
+                phys: 0x30_0000,
+                size: 12345,
+                path: "/boot/kernel",
+                cmdline: "test",
+            },
             cmdline: "test loglevel=debug",
             modules,
             rsdp: Some(0x7fb7e014),
@@ -402,8 +430,18 @@ mod tests {
         let requests = scan(&image).unwrap();
         check(&image, &requests).unwrap();
         let modules = [
-            FileSpec { phys: 0x40_0000, size: 118, path: "/boot/motd.txt", cmdline: "motd" },
-            FileSpec { phys: 0x41_0000, size: 70001, path: "/boot/test/pattern.bin", cmdline: "pattern len=70001" },
+            FileSpec {
+                phys: 0x40_0000,
+                size: 118,
+                path: "/boot/motd.txt",
+                cmdline: "motd",
+            },
+            FileSpec {
+                phys: 0x41_0000,
+                size: 70001,
+                path: "/boot/test/pattern.bin",
+                cmdline: "pattern len=70001",
+            },
         ];
         let mut mem = vec![0u8; 8192];
         let mut arena = Arena::new(&mut mem, HHDM + ARENA_PHYS);
@@ -418,13 +456,25 @@ mod tests {
         let info = response_of(&image, &requests, RequestKind::BootloaderInfo);
         assert_eq!(v.string(v.word(info + 8)), "microkernel-boot");
         assert_eq!(v.string(v.word(info + 16)), "0.1.0");
-        assert_eq!(v.word(response_of(&image, &requests, RequestKind::FirmwareType) + 8), FIRMWARE_UEFI64);
-        assert_eq!(v.word(response_of(&image, &requests, RequestKind::Hhdm) + 8), HHDM);
-        assert_eq!(v.word(response_of(&image, &requests, RequestKind::PagingMode) + 8), PAGING_MODE_4LEVEL);
+        assert_eq!(
+            v.word(response_of(&image, &requests, RequestKind::FirmwareType) + 8),
+            FIRMWARE_UEFI64
+        );
+        assert_eq!(
+            v.word(response_of(&image, &requests, RequestKind::Hhdm) + 8),
+            HHDM
+        );
+        assert_eq!(
+            v.word(response_of(&image, &requests, RequestKind::PagingMode) + 8),
+            PAGING_MODE_4LEVEL
+        );
         assert_ne!(response_of(&image, &requests, RequestKind::StackSize), 0);
 
         let address = response_of(&image, &requests, RequestKind::ExecutableAddress);
-        assert_eq!((v.word(address + 8), v.word(address + 16)), (0x20_0000, 0xffff_ffff_8000_0000));
+        assert_eq!(
+            (v.word(address + 8), v.word(address + 16)),
+            (0x20_0000, 0xffff_ffff_8000_0000)
+        );
 
         let file = v.word(response_of(&image, &requests, RequestKind::ExecutableFile) + 8);
         assert_eq!(v.word(file + 8), HHDM + 0x30_0000);
@@ -442,15 +492,25 @@ mod tests {
         assert_eq!(v.u32(second + 40), MEDIA_OPTICAL);
 
         // The RSDP stays physical under base revision 3.
-        assert_eq!(v.word(response_of(&image, &requests, RequestKind::Rsdp) + 8), 0x7fb7e014);
+        assert_eq!(
+            v.word(response_of(&image, &requests, RequestKind::Rsdp) + 8),
+            0x7fb7e014
+        );
         let cmdline = response_of(&image, &requests, RequestKind::ExecutableCmdline);
         assert_eq!(v.string(v.word(cmdline + 8)), "test loglevel=debug");
 
         let fb_response = response_of(&image, &requests, RequestKind::Framebuffer);
         assert_eq!(v.word(fb_response + 8), 1);
         let fb = v.word(v.word(fb_response + 16));
-        assert_eq!(v.word(fb), HHDM + 0x8000_0000, "framebuffer address is an HHDM address");
-        assert_eq!((v.word(fb + 8), v.word(fb + 16), v.word(fb + 24)), (1280, 800, 5120));
+        assert_eq!(
+            v.word(fb),
+            HHDM + 0x8000_0000,
+            "framebuffer address is an HHDM address"
+        );
+        assert_eq!(
+            (v.word(fb + 8), v.word(fb + 16), v.word(fb + 24)),
+            (1280, 800, 5120)
+        );
 
         // Requests we do not answer stay untouched.
         assert_eq!(response_of(&image, &requests, RequestKind::Mp), 0);
@@ -465,8 +525,16 @@ mod tests {
         let mut arena = Arena::new(&mut mem, HHDM + ARENA_PHYS);
         let slot = arena.reserve_memmap(8).unwrap();
         let entries = [
-            MemmapEntry { base: 0x1000, length: 0x9f000, kind: MemmapType::Usable },
-            MemmapEntry { base: 0x100000, length: 0x1000, kind: MemmapType::AcpiNvs },
+            MemmapEntry {
+                base: 0x1000,
+                length: 0x9f000,
+                kind: MemmapType::Usable,
+            },
+            MemmapEntry {
+                base: 0x100000,
+                length: 0x1000,
+                kind: MemmapType::AcpiNvs,
+            },
         ];
         let response = arena.fill_memmap(slot, &entries).unwrap();
         assert_eq!(arena.fill_memmap(slot, &[entries[0]; 9]), Err(ArenaFull));
@@ -475,19 +543,35 @@ mod tests {
         let response = response_of(&image, &requests, RequestKind::MemoryMap);
         assert_eq!(v.word(response + 8), 2);
         let second = v.word(v.word(response + 16) + 8);
-        assert_eq!((v.word(second), v.word(second + 8), v.word(second + 16)), (0x100000, 0x1000, 3));
+        assert_eq!(
+            (v.word(second), v.word(second + 8), v.word(second + 16)),
+            (0x100000, 0x1000, 3)
+        );
     }
 
     #[test]
     fn refuses_what_it_cannot_honour() {
         let image = kernel_image(&[], 2);
-        assert_eq!(check(&image, &scan(&image).unwrap()), Err(AnswerError::BaseRevisionTooOld(2)));
+        assert_eq!(
+            check(&image, &scan(&image).unwrap()),
+            Err(AnswerError::BaseRevisionTooOld(2))
+        );
         // No tag at all means revision 0.
-        let words: Vec<u8> = RequestKind::Hhdm.full_id().iter().flat_map(|w| w.to_le_bytes()).collect();
-        assert_eq!(check(&words, &scan(&words).unwrap()), Err(AnswerError::BaseRevisionTooOld(0)));
+        let words: Vec<u8> = RequestKind::Hhdm
+            .full_id()
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        assert_eq!(
+            check(&words, &scan(&words).unwrap()),
+            Err(AnswerError::BaseRevisionTooOld(0))
+        );
         // min_mode = 5-level.
         let image = kernel_image(&[(RequestKind::PagingMode, 1, &[1, 1, 1])], 3);
-        assert_eq!(check(&image, &scan(&image).unwrap()), Err(AnswerError::FiveLevelPagingRequired));
+        assert_eq!(
+            check(&image, &scan(&image).unwrap()),
+            Err(AnswerError::FiveLevelPagingRequired)
+        );
     }
 
     #[test]
@@ -509,6 +593,9 @@ mod tests {
         let requests = scan(&image).unwrap();
         let mut mem = vec![0u8; 16];
         let mut arena = Arena::new(&mut mem, HHDM + ARENA_PHYS);
-        assert_eq!(answer(&mut image, &requests, &mut arena, &facts(&[])), Err(AnswerError::ArenaFull));
+        assert_eq!(
+            answer(&mut image, &requests, &mut arena, &facts(&[])),
+            Err(AnswerError::ArenaFull)
+        );
     }
 }
