@@ -74,6 +74,18 @@ pub fn set_global(config: &str, key: &str, value: &str) -> String {
     out.join("\n") + "\n"
 }
 
+/// The config with the entry named `name` booted at once (no menu).
+/// Panics when there is no such entry: the harness cannot run without it.
+pub fn boot_entry_directly(config: &str, name: &str) -> String {
+    let number =
+        entry_number(config, name).unwrap_or_else(|| panic!("limine.cfg has no `{name}` entry"));
+    set_global(
+        &set_global(config, "timeout", "0"),
+        "default_entry",
+        &number.to_string(),
+    )
+}
+
 /// Applies `edit` to the lines of entry `name`; other lines stay as they are.
 fn edit_entry(config: &str, name: &str, edit: impl Fn(&mut Vec<String>)) -> String {
     let mut out: Vec<String> = Vec::new();
@@ -160,6 +172,12 @@ mod tests {
         assert!(!cfg.contains("timeout: 3"));
         let cfg = set_global(CFG, "serial", "yes");
         assert!(cfg.starts_with("serial: yes\n"));
+    }
+
+    #[test]
+    fn boots_an_entry_directly() {
+        let cfg = boot_entry_directly(CFG, "test");
+        assert!(cfg.contains("timeout: 0\n") && cfg.contains("default_entry: 2\n"));
     }
 
     #[test]

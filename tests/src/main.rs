@@ -190,38 +190,29 @@ type Case = (&'static str, fn(&str) -> (String, Check));
 fn cases() -> Vec<Case> {
     vec![
         ("guest-suite", |cfg| {
-            let test = entry_number(cfg, "test")
-                .expect("limine.cfg has a `test` entry")
-                .to_string();
-            (
-                set_global(&set_global(cfg, "timeout", "0"), "default_entry", &test),
-                Box::new(|q| expect_exit(q, None)),
-            )
+            let cfg = boot_entry_directly(cfg, "test");
+            (cfg, Box::new(|q| expect_exit(q, None)))
         }),
         ("menu", |cfg| {
-            let key = entry_number(cfg, "test")
-                .expect("limine.cfg has a `test` entry")
-                .to_string();
+            let key = entry_number(cfg, "test").expect("limine.cfg has a `test` entry");
             let cfg = set_global(&set_global(cfg, "timeout", "30"), "default_entry", "1");
-            (cfg, Box::new(move |q| expect_exit(q, Some(&key))))
+            (
+                cfg,
+                Box::new(move |q| expect_exit(q, Some(&key.to_string()))),
+            )
         }),
         ("bad-config", |cfg| {
             let cfg = set_global(cfg, "frobnicate", "yes");
-            (
-                cfg,
-                Box::new(|q| expect_boot_error(q, &["limine.conf", "frobnicate"])),
-            )
+            let needles = &["limine.conf", "frobnicate"];
+            (cfg, Box::new(|q| expect_boot_error(q, needles)))
         }),
         ("missing-module", |cfg| {
-            let test = entry_number(cfg, "test")
-                .expect("a `test` entry")
-                .to_string();
-            let cfg = set_global(&set_global(cfg, "timeout", "0"), "default_entry", &test);
+            let missing = "boot():/boot/no-such-module.bin";
             let cfg = add_to_entry(
-                &cfg,
+                &boot_entry_directly(cfg, "test"),
                 "test",
                 "module_path",
-                "boot():/boot/no-such-module.bin",
+                missing,
             );
             (
                 cfg,
@@ -229,22 +220,26 @@ fn cases() -> Vec<Case> {
             )
         }),
         ("missing-kernel", |cfg| {
-            let test = entry_number(cfg, "test")
-                .expect("a `test` entry")
-                .to_string();
-            let cfg = set_global(&set_global(cfg, "timeout", "0"), "default_entry", &test);
-            let cfg = replace_in_entry(&cfg, "test", "kernel_path", "boot():/boot/no-such-kernel");
+            let missing = "boot():/boot/no-such-kernel";
+            let cfg = replace_in_entry(
+                &boot_entry_directly(cfg, "test"),
+                "test",
+                "kernel_path",
+                missing,
+            );
             (
                 cfg,
                 Box::new(|q| expect_boot_error(q, &["/boot/no-such-kernel"])),
             )
         }),
         ("not-a-kernel", |cfg| {
-            let test = entry_number(cfg, "test")
-                .expect("a `test` entry")
-                .to_string();
-            let cfg = set_global(&set_global(cfg, "timeout", "0"), "default_entry", &test);
-            let cfg = replace_in_entry(&cfg, "test", "kernel_path", "boot():/boot/motd.txt");
+            let text_file = "boot():/boot/motd.txt";
+            let cfg = replace_in_entry(
+                &boot_entry_directly(cfg, "test"),
+                "test",
+                "kernel_path",
+                text_file,
+            );
             (
                 cfg,
                 Box::new(|q| expect_boot_error(q, &["/boot/motd.txt", "not an ELF file"])),
