@@ -28,7 +28,7 @@ deps:
 
 # cargo decides what is stale; when nothing is, these are no-ops.
 kernel: deps
-	cd microkernel && cargo build --release
+	cd microkernel && cargo build --release --target x86_64-unknown-none
 
 loader: deps
 	cargo build --release -p boot --target x86_64-unknown-uefi

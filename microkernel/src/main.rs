@@ -12,6 +12,8 @@
 #![no_main]
 
 mod bootinfo;
+mod klog;
+mod memory;
 mod qemu;
 mod selftest;
 mod serial;
@@ -35,7 +37,8 @@ extern "C" fn kmain() -> ! {
     serial::init();
 
     if !BASE_REVISION.is_supported() {
-        println!(
+        printk!(
+            Emerg,
             "microkernel: the boot loader does not support Limine base revision 3 (it loaded revision {:?}); halting",
             BASE_REVISION.loaded_revision()
         );
@@ -43,62 +46,88 @@ extern "C" fn kmain() -> ! {
     }
 
     let info = BootInfo::read();
+    if let Some(level) = info.option("loglevel") {
+        if !klog::set_console_level(level) {
+            printk!(
+                Warning,
+                "microkernel: unknown loglevel={level}; keeping {}",
+                klog::console_level().name()
+            );
+        }
+    }
     print_banner(&info);
+    match memory::init(&info) {
+        Ok(m) => printk!(
+            Info,
+            "frames: {} free ({} MiB), bitmap {} KiB at {:#x}",
+            m.free_frames,
+            (m.free_frames * 4096) >> 20,
+            m.bitmap_bytes >> 10,
+            m.bitmap_phys
+        ),
+        Err(why) => panic!("cannot set up physical memory: {why}"),
+    };
 
     if info.has_word("test") {
         TEST_MODE.store(1, Ordering::Relaxed);
         let code = selftest::run(&info, ENTRY_RFLAGS.load(Ordering::Relaxed));
         qemu::exit(code);
     }
-    println!("microkernel: nothing more to do yet; halting");
+    printk!(Info, "microkernel: nothing more to do yet; halting");
     halt()
 }
 
 fn print_banner(info: &BootInfo) {
-    println!("microkernel {VERSION}");
+    printk!(Info, "microkernel {VERSION}");
     let (name, version) = info.loader.unwrap_or(("(unknown)", ""));
     let revision = BASE_REVISION.loaded_revision().unwrap_or(0);
-    println!("bootloader: {name} {version} (base revision {revision})");
-    println!(
+    printk!(
+        Info,
+        "bootloader: {name} {version} (base revision {revision})"
+    );
+    printk!(
+        Info,
         "firmware: {}",
         info.firmware.map_or("(unknown)", bootinfo::firmware_name)
     );
     match info.hhdm {
-        Some(offset) => println!("hhdm: {offset:#x}"),
-        None => println!("hhdm: (not given)"),
+        Some(offset) => printk!(Info, "hhdm: {offset:#x}"),
+        None => printk!(Info, "hhdm: (not given)"),
     }
     if let (Some((phys, virt)), Some(file)) = (info.kernel_address, info.kernel_file) {
         let path = file.path().to_str().unwrap_or("?");
-        println!(
+        printk!(
+            Info,
             "kernel: phys {phys:#x} virt {virt:#x} file {path} ({} bytes)",
             file.size()
         );
     }
-    println!(
+    printk!(
+        Info,
         "memory: {} MiB in {} map entries, {} MiB usable",
         info.total_memory() >> 20,
         info.memory_map.len(),
         info.usable_memory() >> 20
     );
-    if info.option("loglevel") == Some("debug") {
-        for entry in info.memory_map {
-            println!(
-                "  {:#018x}-{:#018x} {}",
-                entry.base,
-                entry.base + entry.length,
-                bootinfo::entry_type_name(entry.entry_type)
-            );
-        }
+    for entry in info.memory_map {
+        printk!(
+            Debug,
+            "  {:#018x}-{:#018x} {}",
+            entry.base,
+            entry.base + entry.length,
+            bootinfo::entry_type_name(entry.entry_type)
+        );
     }
     for module in info.modules {
-        println!(
+        printk!(
+            Info,
             "module: {} {} bytes cmdline \"{}\"",
             module.path().to_str().unwrap_or("?"),
             module.size(),
             module.string().to_str().unwrap_or("?")
         );
     }
-    println!("cmdline: \"{}\"", info.cmdline);
+    printk!(Info, "cmdline: \"{}\"", info.cmdline);
 }
 
 /// Stops this CPU for good.

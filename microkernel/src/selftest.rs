@@ -27,6 +27,7 @@ use x86_64::VirtAddr;
 use crate::bootinfo::{BootInfo, BASE_REVISION};
 use crate::println;
 use crate::qemu::ExitCode;
+use crate::{klog, memory};
 
 type Why = heapless::String<160>;
 type Check = fn(&BootInfo, u64) -> Result<(), Why>;
@@ -61,6 +62,8 @@ const CHECKS: &[(&str, Check)] = &[
     ("modules and their bytes", modules),
     ("RSDP", rsdp),
     ("framebuffer", framebuffer),
+    ("kernel log ring buffer", kernel_log),
+    ("frame allocator round trip", frame_allocator),
 ];
 
 /// Runs every check and returns the code to leave QEMU with.
@@ -436,5 +439,90 @@ fn framebuffer(info: &BootInfo, _: u64) -> Result<(), Why> {
             "the framebuffer's last byte read back as {seen:#x}"
         );
     }
+    Ok(())
+}
+
+fn kernel_log(_: &BootInfo, _: u64) -> Result<(), Why> {
+    let first = klog::next_seq();
+    // Below the console level: stored, not printed.
+    crate::printk!(Debug, "selftest: a debug record");
+    let long = [b'x'; 300];
+    let long = core::str::from_utf8(&long).unwrap_or("");
+    crate::printk!(Debug, "{long}");
+    let mut seen = [(0u64, libsys::abi::LogLevel::Emerg, 0usize); 2];
+    let mut n = 0;
+    let lost = klog::read_since(first, |seq, level, text| {
+        if n < seen.len() {
+            seen[n] = (seq, level, text.len());
+        }
+        n += 1;
+    });
+    ensure!(
+        lost == 0 && n == 2,
+        "read {n} records ({lost} lost), expected 2"
+    );
+    ensure!(
+        seen[0].0 == first && seen[1].0 == first + 1,
+        "sequence numbers {seen:?}"
+    );
+    ensure!(
+        seen[0].1 == libsys::abi::LogLevel::Debug,
+        "level {:?}",
+        seen[0].1
+    );
+    ensure!(
+        seen[1].2 == 200,
+        "a 300-byte message kept {} bytes, expected 200",
+        seen[1].2
+    );
+    Ok(())
+}
+
+fn frame_allocator(info: &BootInfo, _: u64) -> Result<(), Why> {
+    const COUNT: usize = 512;
+    let hhdm = info.hhdm.unwrap_or(0);
+    let before = memory::free_frames();
+    let mut frames = [0u64; COUNT];
+    for slot in frames.iter_mut() {
+        let Ok(frame) = memory::alloc_frame() else {
+            fail!("out of frames with {before} free")
+        };
+        let usable = info
+            .entry_containing(frame)
+            .is_some_and(|e| e.entry_type == EntryType::USABLE);
+        ensure!(
+            frame % 4096 == 0 && usable,
+            "frame {frame:#x} is not a usable page"
+        );
+        *slot = frame;
+    }
+    ensure!(
+        memory::free_frames() == before - COUNT as u64,
+        "free count did not drop by {COUNT}"
+    );
+    // Each frame gets its own address written into it; a frame handed out
+    // twice would show another's.
+    for &frame in &frames {
+        // SAFETY: the frame is ours and usable RAM, which the HHDM maps.
+        unsafe { ((hhdm + frame) as *mut u64).write_volatile(frame) };
+    }
+    for &frame in &frames {
+        // SAFETY: as above.
+        let seen = unsafe { ((hhdm + frame) as *const u64).read_volatile() };
+        ensure!(
+            seen == frame,
+            "frame {frame:#x} holds {seen:#x}: handed out twice?"
+        );
+    }
+    for &frame in &frames {
+        ensure!(memory::free_frame(frame).is_ok(), "cannot free {frame:#x}");
+    }
+    let double = memory::free_frame(frames[0]);
+    ensure!(double.is_err(), "a double free was accepted");
+    let after = memory::free_frames();
+    ensure!(
+        after == before,
+        "{after} frames free after the round trip, {before} before"
+    );
     Ok(())
 }
