@@ -11,9 +11,11 @@
 #![no_std]
 #![no_main]
 
+mod arch;
 mod bootinfo;
 mod klog;
 mod memory;
+mod panic;
 mod qemu;
 mod selftest;
 mod serial;
@@ -22,18 +24,19 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use bootinfo::{BootInfo, BASE_REVISION};
 use x86_64::registers::rflags;
+use x86_64::registers::segmentation::{Segment, CS};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// RFLAGS as the loader left them, read first thing at entry.
+/// RFLAGS and CS as the loader left them, read first thing at entry.
 static ENTRY_RFLAGS: AtomicU64 = AtomicU64::new(0);
-/// Whether the self-test is running, so that a panic fails the test run.
-static TEST_MODE: AtomicU64 = AtomicU64::new(0);
+static ENTRY_CS: AtomicU64 = AtomicU64::new(0);
 
 /// The entry point the loader jumps to (the ELF entry, see linker.ld).
 #[unsafe(no_mangle)]
 extern "C" fn kmain() -> ! {
     ENTRY_RFLAGS.store(rflags::read_raw(), Ordering::Relaxed);
+    ENTRY_CS.store(u64::from(CS::get_reg().0), Ordering::Relaxed);
     serial::init();
 
     if !BASE_REVISION.is_supported() {
@@ -46,6 +49,20 @@ extern "C" fn kmain() -> ! {
     }
 
     let info = BootInfo::read();
+    let testing = info.has_word("test");
+    if testing {
+        panic::TEST_MODE.store(1, Ordering::Relaxed);
+    }
+    if let Some(file) = info.kernel_file {
+        // SAFETY: the loader gave the kernel this file in memory it keeps
+        // (executable and modules) for good.
+        panic::set_kernel_file(unsafe {
+            core::slice::from_raw_parts(file.addr(), file.size() as usize)
+        });
+    }
+    let selectors = arch::x86_64::gdt::init();
+    arch::x86_64::idt::init(selectors.kernel_code.0);
+    let protections = arch::x86_64::cpu::init();
     if let Some(level) = info.option("loglevel") {
         if !klog::set_console_level(level) {
             printk!(
@@ -68,9 +85,24 @@ extern "C" fn kmain() -> ! {
         Err(why) => panic!("cannot set up physical memory: {why}"),
     };
 
-    if info.has_word("test") {
-        TEST_MODE.store(1, Ordering::Relaxed);
-        let code = selftest::run(&info, ENTRY_RFLAGS.load(Ordering::Relaxed));
+    printk!(
+        Info,
+        "cpu: GDT, TSS and IDT loaded; SMEP {}, SMAP {}",
+        on_off(protections.smep),
+        on_off(protections.smap)
+    );
+    if let Some(what) = info.option("crash") {
+        crash(what);
+    }
+
+    if testing {
+        let code = selftest::run(
+            &info,
+            selftest::EntryState {
+                rflags: ENTRY_RFLAGS.load(Ordering::Relaxed),
+                cs: ENTRY_CS.load(Ordering::Relaxed),
+            },
+        );
         qemu::exit(code);
     }
     printk!(Info, "microkernel: nothing more to do yet; halting");
@@ -130,27 +162,35 @@ fn print_banner(info: &BootInfo) {
     printk!(Info, "cmdline: \"{}\"", info.cmdline);
 }
 
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// `crash=<what>` on the command line fails on purpose, to show (and test)
+/// what a kernel failure prints: `panic`, or a `pagefault` in the kernel.
+/// Never inlined, so that it shows in the backtrace.
+#[inline(never)]
+fn crash(what: &str) {
+    match what {
+        "panic" => panic!("crash=panic on the command line"),
+        "pagefault" => {
+            // SAFETY: not safe at all, on purpose: the address is unmapped
+            // and the page fault must end in an oops.
+            let value = unsafe { core::ptr::read_volatile(0xdead_b000 as *const u64) };
+            panic!("read {value:#x} from an unmapped address");
+        }
+        _ => printk!(Warning, "microkernel: unknown crash={what}; ignored"),
+    }
+}
+
 /// Stops this CPU for good.
 pub fn halt() -> ! {
     loop {
         x86_64::instructions::interrupts::disable();
         x86_64::instructions::hlt();
     }
-}
-
-#[panic_handler]
-fn panic(panic: &core::panic::PanicInfo) -> ! {
-    match panic.location() {
-        Some(at) => serial::emergency_print(format_args!(
-            "KERNEL PANIC: {} at {}:{}\n",
-            panic.message(),
-            at.file(),
-            at.line()
-        )),
-        None => serial::emergency_print(format_args!("KERNEL PANIC: {}\n", panic.message())),
-    }
-    if TEST_MODE.load(Ordering::Relaxed) != 0 {
-        qemu::exit(qemu::ExitCode::Failure);
-    }
-    halt()
 }

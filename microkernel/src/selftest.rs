@@ -30,7 +30,14 @@ use crate::qemu::ExitCode;
 use crate::{klog, memory};
 
 type Why = heapless::String<160>;
-type Check = fn(&BootInfo, u64) -> Result<(), Why>;
+/// Registers as the loader left them, read first thing in `kmain`.
+#[derive(Clone, Copy, Debug)]
+pub struct EntryState {
+    pub rflags: u64,
+    pub cs: u64,
+}
+
+type Check = fn(&BootInfo, EntryState) -> Result<(), Why>;
 
 macro_rules! fail {
     ($($arg:tt)*) => {{
@@ -64,13 +71,15 @@ const CHECKS: &[(&str, Check)] = &[
     ("framebuffer", framebuffer),
     ("kernel log ring buffer", kernel_log),
     ("frame allocator round trip", frame_allocator),
+    ("descriptor tables loaded", descriptor_tables),
+    ("traps through the IDT return with registers intact", traps),
 ];
 
 /// Runs every check and returns the code to leave QEMU with.
-pub fn run(info: &BootInfo, entry_rflags: u64) -> ExitCode {
+pub fn run(info: &BootInfo, entry: EntryState) -> ExitCode {
     let (mut passed, mut failed) = (0, 0);
     for (name, check) in CHECKS {
-        match check(info, entry_rflags) {
+        match check(info, entry) {
             Ok(()) => {
                 passed += 1;
                 println!("ok - {name}");
@@ -89,7 +98,7 @@ pub fn run(info: &BootInfo, entry_rflags: u64) -> ExitCode {
     }
 }
 
-fn base_revision(_: &BootInfo, _: u64) -> Result<(), Why> {
+fn base_revision(_: &BootInfo, _: EntryState) -> Result<(), Why> {
     ensure!(
         BASE_REVISION.is_supported(),
         "the loader did not mark revision 3 supported"
@@ -99,7 +108,7 @@ fn base_revision(_: &BootInfo, _: u64) -> Result<(), Why> {
     Ok(())
 }
 
-fn bootloader_info(info: &BootInfo, _: u64) -> Result<(), Why> {
+fn bootloader_info(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     let Some((name, version)) = info.loader else {
         fail!("no response")
     };
@@ -111,7 +120,7 @@ fn bootloader_info(info: &BootInfo, _: u64) -> Result<(), Why> {
 }
 
 /// UEFI64 under our loader; a real Limine may also boot the same ISO by BIOS.
-fn firmware(info: &BootInfo, _: u64) -> Result<(), Why> {
+fn firmware(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     let Some(firmware) = info.firmware else {
         fail!("no firmware-type response")
     };
@@ -124,7 +133,7 @@ fn firmware(info: &BootInfo, _: u64) -> Result<(), Why> {
     Ok(())
 }
 
-fn paging_mode(info: &BootInfo, _: u64) -> Result<(), Why> {
+fn paging_mode(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     ensure!(
         info.paging_mode == Some(paging::Mode::FOUR_LEVEL),
         "paging mode response missing or not 4-level"
@@ -136,7 +145,8 @@ fn paging_mode(info: &BootInfo, _: u64) -> Result<(), Why> {
     Ok(())
 }
 
-fn entry_state(_: &BootInfo, rflags: u64) -> Result<(), Why> {
+fn entry_state(_: &BootInfo, entry: EntryState) -> Result<(), Why> {
+    let rflags = entry.rflags;
     const IF: u64 = 1 << 9;
     const DF: u64 = 1 << 10;
     ensure!(
@@ -161,7 +171,7 @@ fn entry_state(_: &BootInfo, rflags: u64) -> Result<(), Why> {
         Cr4::read().contains(Cr4Flags::PHYSICAL_ADDRESS_EXTENSION),
         "CR4.PAE clear"
     );
-    let cs = CS::get_reg().0;
+    let cs = entry.cs;
     ensure!(
         cs == 0x28,
         "CS is {cs:#x}, the protocol's 64-bit code selector is 0x28"
@@ -178,7 +188,7 @@ fn rsp() -> u64 {
     rsp
 }
 
-fn stack(info: &BootInfo, _: u64) -> Result<(), Why> {
+fn stack(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     ensure!(info.stack_size_answered, "no stack-size response");
     let hhdm = info.hhdm.unwrap_or(0);
     let rsp = rsp();
@@ -191,7 +201,7 @@ fn stack(info: &BootInfo, _: u64) -> Result<(), Why> {
     Ok(())
 }
 
-fn memory_map(info: &BootInfo, _: u64) -> Result<(), Why> {
+fn memory_map(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     let map = info.memory_map;
     ensure!(!map.is_empty(), "no memory map");
     for pair in map.windows(2) {
@@ -235,7 +245,7 @@ fn kernel_phys(info: &BootInfo, virt: u64) -> Option<u64> {
     Some(virt - virt_base + phys_base)
 }
 
-fn hhdm(info: &BootInfo, _: u64) -> Result<(), Why> {
+fn hhdm(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     let Some(offset) = info.hhdm else {
         fail!("no HHDM response")
     };
@@ -276,7 +286,7 @@ fn translate(hhdm: u64, addr: u64) -> Option<PageTableFlags> {
     }
 }
 
-fn kernel_permissions(info: &BootInfo, _: u64) -> Result<(), Why> {
+fn kernel_permissions(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     use PageTableFlags as F;
     let Some(hhdm) = info.hhdm else {
         fail!("no HHDM response")
@@ -312,7 +322,7 @@ fn kernel_permissions(info: &BootInfo, _: u64) -> Result<(), Why> {
     Ok(())
 }
 
-fn executable_file(info: &BootInfo, _: u64) -> Result<(), Why> {
+fn executable_file(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     let Some(file) = info.kernel_file else {
         fail!("no executable-file response")
     };
@@ -341,7 +351,7 @@ fn module_bytes(file: &limine::file::File) -> &'static [u8] {
     unsafe { core::slice::from_raw_parts(file.addr(), file.size() as usize) }
 }
 
-fn modules(info: &BootInfo, _: u64) -> Result<(), Why> {
+fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     let expected = ["/boot/motd.txt", "/boot/test/pattern.bin"];
     ensure!(
         info.modules.len() == expected.len(),
@@ -396,7 +406,7 @@ fn modules(info: &BootInfo, _: u64) -> Result<(), Why> {
     Ok(())
 }
 
-fn rsdp(info: &BootInfo, _: u64) -> Result<(), Why> {
+fn rsdp(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     let Some(rsdp) = info.rsdp else {
         fail!("no RSDP response")
     };
@@ -414,7 +424,7 @@ fn rsdp(info: &BootInfo, _: u64) -> Result<(), Why> {
     Ok(())
 }
 
-fn framebuffer(info: &BootInfo, _: u64) -> Result<(), Why> {
+fn framebuffer(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     let Some(fb) = info.framebuffer else {
         fail!("no framebuffer")
     };
@@ -442,7 +452,7 @@ fn framebuffer(info: &BootInfo, _: u64) -> Result<(), Why> {
     Ok(())
 }
 
-fn kernel_log(_: &BootInfo, _: u64) -> Result<(), Why> {
+fn kernel_log(_: &BootInfo, _: EntryState) -> Result<(), Why> {
     let first = klog::next_seq();
     // Below the console level: stored, not printed.
     crate::printk!(Debug, "selftest: a debug record");
@@ -478,7 +488,7 @@ fn kernel_log(_: &BootInfo, _: u64) -> Result<(), Why> {
     Ok(())
 }
 
-fn frame_allocator(info: &BootInfo, _: u64) -> Result<(), Why> {
+fn frame_allocator(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     const COUNT: usize = 512;
     let hhdm = info.hhdm.unwrap_or(0);
     let before = memory::free_frames();
@@ -524,5 +534,86 @@ fn frame_allocator(info: &BootInfo, _: u64) -> Result<(), Why> {
         after == before,
         "{after} frames free after the round trip, {before} before"
     );
+    Ok(())
+}
+
+fn descriptor_tables(_: &BootInfo, _: EntryState) -> Result<(), Why> {
+    use x86_64::instructions::tables::{sgdt, sidt};
+    let cs = CS::get_reg().0;
+    ensure!(
+        cs == 0x08,
+        "CS is {cs:#x}, expected our kernel code selector 0x08"
+    );
+    let tr: u16;
+    // SAFETY: `str` only reads the task register.
+    unsafe { core::arch::asm!("str {0:x}", out(reg) tr, options(nomem, nostack)) };
+    ensure!(
+        tr == 0x28,
+        "task register {tr:#x}, expected the TSS at 0x28"
+    );
+    let idt = sidt();
+    ensure!(
+        idt.limit == 256 * 16 - 1,
+        "IDT limit {:#x}, expected 256 gates",
+        idt.limit
+    );
+    ensure!(
+        idt.base.as_u64() >= 0xffff_ffff_8000_0000,
+        "IDT at {:#x} is not in the kernel image",
+        idt.base.as_u64()
+    );
+    let gdt = sgdt();
+    ensure!(
+        gdt.limit >= 6 * 8 - 1,
+        "GDT limit {:#x}: too small for 5 segments and the TSS",
+        gdt.limit
+    );
+    ensure!(
+        Efer::read().contains(EferFlags::NO_EXECUTE_ENABLE),
+        "EFER.NXE clear"
+    );
+    Ok(())
+}
+
+/// Raises `int3` and a software interrupt on vector 200 with a known value
+/// in rbx, and checks each reached its own stub and came back with rbx (a
+/// callee-saved register the stubs must restore) intact.
+fn traps(_: &BootInfo, _: EntryState) -> Result<(), Why> {
+    use crate::arch::x86_64::trap;
+    for (vector, marker) in [
+        (3u8, 0x1111_2222_3333_4444u64),
+        (200, 0x5555_6666_7777_8888),
+    ] {
+        let before = trap::count(vector);
+        let after_trap: u64;
+        // SAFETY: both vectors have gates whose handlers return; rbx is
+        // saved and restored around the asm by the compiler (it is an
+        // operand), and the trap stub preserves every register.
+        unsafe {
+            match vector {
+                3 => {
+                    core::arch::asm!("xchg {m}, rbx", "int3", "xchg {m}, rbx", m = inout(reg) marker => after_trap)
+                }
+                _ => {
+                    core::arch::asm!("xchg {m}, rbx", "int 200", "xchg {m}, rbx", m = inout(reg) marker => after_trap)
+                }
+            }
+        }
+        ensure!(
+            trap::count(vector) == before + 1,
+            "vector {vector} counted {} times",
+            trap::count(vector) - before
+        );
+        let (last_vector, last_rbx) = trap::last_returned();
+        ensure!(
+            last_vector == u64::from(vector),
+            "the handler saw vector {last_vector}, raised {vector}"
+        );
+        ensure!(
+            last_rbx == marker,
+            "the trap frame held rbx {last_rbx:#x}, expected {marker:#x}"
+        );
+        ensure!(after_trap == marker, "rbx came back as {after_trap:#x}");
+    }
     Ok(())
 }

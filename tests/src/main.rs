@@ -147,6 +147,38 @@ fn expect_exit(qemu: &mut Qemu, menu_key: Option<&str>) -> Outcome {
     }
 }
 
+/// Waits for the kernel to fail on purpose: QEMU must exit with 35 (the
+/// panic handler's failure code) and every needle must appear in some line.
+fn expect_oops(qemu: &mut Qemu, needles: &[&str]) -> Outcome {
+    let deadline = qemu.started + BOOT_TIMEOUT;
+    let mut missing: Vec<&str> = needles.to_vec();
+    loop {
+        match qemu.next_line(deadline) {
+            Ok((_, line)) => missing.retain(|needle| !line.contains(needle)),
+            Err(None) => {
+                let why = format!("no exit within {} s", BOOT_TIMEOUT.as_secs());
+                return Outcome {
+                    result: Err(why),
+                    guest: None,
+                };
+            }
+            Err(Some(35)) if missing.is_empty() => {
+                return Outcome {
+                    result: Ok(format!("all of {needles:?} printed")),
+                    guest: None,
+                };
+            }
+            Err(Some(code)) => {
+                let why = format!("QEMU exited with {code}; never printed {missing:?}");
+                return Outcome {
+                    result: Err(why),
+                    guest: None,
+                };
+            }
+        }
+    }
+}
+
 /// Waits for a loader error line containing every one of `needles`.
 fn expect_boot_error(qemu: &mut Qemu, needles: &[&str]) -> Outcome {
     let deadline = qemu.started + BOOT_TIMEOUT;
@@ -200,6 +232,29 @@ fn cases() -> Vec<Case> {
                 cfg,
                 Box::new(move |q| expect_exit(q, Some(&key.to_string()))),
             )
+        }),
+        ("oops-panic", |cfg| {
+            let cfg = boot_entry_directly(cfg, "test");
+            let cfg = replace_in_entry(&cfg, "test", "cmdline", "test crash=panic");
+            let needles = &[
+                "KERNEL PANIC: crash=panic on the command line",
+                "backtrace:",
+                "microkernel::crash+",
+                " kmain+",
+            ];
+            (cfg, Box::new(|q| expect_oops(q, needles)))
+        }),
+        ("oops-pagefault", |cfg| {
+            let cfg = boot_entry_directly(cfg, "test");
+            let cfg = replace_in_entry(&cfg, "test", "cmdline", "test crash=pagefault");
+            let needles = &[
+                "KERNEL OOPS: page fault",
+                "vector 14 (page fault) error 0x0",
+                "cr2 0x00000000deadb000",
+                "microkernel::crash+",
+                "KERNEL PANIC: page fault in the kernel",
+            ];
+            (cfg, Box::new(|q| expect_oops(q, needles)))
         }),
         ("bad-config", |cfg| {
             let cfg = set_global(cfg, "frobnicate", "yes");
