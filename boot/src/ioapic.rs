@@ -2,10 +2,10 @@
 //! protocol promises ("Legacy PIC and IO APIC IRQs are all masked").
 //!
 //! The I/O APICs are found through the ACPI MADT (parsed by
-//! `boot_core::acpi`); their registers are reached through UEFI's identity
+//! `kcore::acpi`); their registers are reached through UEFI's identity
 //! map, so this runs before `ExitBootServices`.
 
-use boot_core::acpi;
+use kcore::acpi;
 
 /// Reads `len` bytes of physical memory.
 ///
@@ -49,35 +49,30 @@ pub fn mask_all(rsdp: Option<u64>) -> usize {
         return 0;
     };
     let mut count = 0;
-    for base in acpi::madt_ioapics(madt) {
-        // SAFETY: the MADT names this as an I/O APIC's register window.
-        unsafe { mask_ioapic(base) };
+    for ioapic in acpi::madt_ioapics(madt) {
+        kcore::ioapic::mask_all(&mut Mmio(ioapic.address));
         count += 1;
     }
     count
 }
 
-/// # Safety
-/// `base` must be the MMIO base of an I/O APIC, identity-mapped.
-unsafe fn mask_ioapic(base: u64) {
-    let select = base as *mut u32;
-    let window = (base + 0x10) as *mut u32;
-    // SAFETY: IOREGSEL/IOWIN are the I/O APIC's two registers; volatile
-    // accesses keep the select-then-access order.
-    unsafe {
-        let read = |reg: u32| {
-            select.write_volatile(reg);
-            window.read_volatile()
-        };
-        let write = |reg: u32, value: u32| {
-            select.write_volatile(reg);
-            window.write_volatile(value);
-        };
-        // Register 1 (version): bits 16..24 hold the last redirection entry.
-        let last = (read(1) >> 16) & 0xff;
-        for entry in 0..=last {
-            let low = 0x10 + 2 * entry;
-            write(low, read(low) | 1 << 16);
+/// An I/O APIC's two registers through UEFI's identity map.
+struct Mmio(u64);
+
+impl kcore::ioapic::Registers for Mmio {
+    fn read(&mut self, register: u32) -> u32 {
+        // SAFETY: IOREGSEL (base) and IOWIN (base + 0x10) of an I/O APIC
+        // the MADT names; volatile accesses keep select-then-access order.
+        unsafe {
+            (self.0 as *mut u32).write_volatile(register);
+            ((self.0 + 0x10) as *const u32).read_volatile()
+        }
+    }
+    fn write(&mut self, register: u32, value: u32) {
+        // SAFETY: as in `read`.
+        unsafe {
+            (self.0 as *mut u32).write_volatile(register);
+            ((self.0 + 0x10) as *mut u32).write_volatile(value);
         }
     }
 }

@@ -7,7 +7,6 @@
 
 extern crate alloc;
 
-pub mod acpi;
 pub mod config;
 pub mod devpath;
 pub mod elf;

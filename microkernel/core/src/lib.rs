@@ -4,5 +4,7 @@
 //! locks and the memory they need.
 #![cfg_attr(not(test), no_std)]
 
+pub mod acpi;
 pub mod frames;
+pub mod ioapic;
 pub mod logring;

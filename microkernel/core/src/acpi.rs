@@ -1,8 +1,11 @@
-//! Just enough ACPI to find the I/O APICs, which the Limine protocol says the
-//! kernel receives with every IRQ masked.
+//! Just enough ACPI for interrupt routing: find the MADT from the RSDP and
+//! read the local APIC address, the I/O APICs and the interrupt source
+//! overrides (which ISA IRQ arrives on which global system interrupt).
 //!
-//! The loader reads the tables through UEFI's identity map and hands the
-//! bytes here; these functions only parse, checking lengths and checksums.
+//! Shared by the loader (which masks every I/O APIC input before the
+//! hand-off) and the kernel. Callers read the tables from memory and hand
+//! the bytes here; these functions only parse, checking lengths and
+//! checksums, and never trust a length that runs past the bytes given.
 
 /// Size of the common header of every system description table.
 pub const SDT_HEADER_LEN: usize = 36;
@@ -62,11 +65,11 @@ pub fn root_entries(root: &[u8], xsdt: bool) -> impl Iterator<Item = u64> + '_ {
     })
 }
 
-/// The physical MMIO addresses of the I/O APICs a MADT describes.
-pub fn madt_ioapics(madt: &[u8]) -> impl Iterator<Item = u64> + '_ {
+/// The MADT's entries as (type, bytes), stopping at the first malformed one.
+fn madt_entries(madt: &[u8]) -> impl Iterator<Item = (u8, &[u8])> + '_ {
     // Entries start after the header, the local APIC address and the flags.
     let mut at = SDT_HEADER_LEN + 8;
-    core::iter::from_fn(move || loop {
+    core::iter::from_fn(move || {
         let kind = *madt.get(at)?;
         let len = *madt.get(at + 1)? as usize;
         if len < 2 || at + len > madt.len() {
@@ -74,11 +77,64 @@ pub fn madt_ioapics(madt: &[u8]) -> impl Iterator<Item = u64> + '_ {
         }
         let entry = &madt[at..at + len];
         at += len;
-        // Type 1: I/O APIC (id, reserved, address, GSI base).
-        if kind == 1 && len >= 12 {
-            return u32_at(entry, 4).map(u64::from);
-        }
+        Some((kind, entry))
     })
+}
+
+/// The physical address of the local APIC the MADT gives (a 64-bit
+/// override entry, type 5, wins over the header's 32-bit field).
+pub fn madt_local_apic(madt: &[u8]) -> Option<u64> {
+    let header = u64::from(u32_at(madt, SDT_HEADER_LEN)?);
+    let over = madt_entries(madt).find(|(kind, e)| *kind == 5 && e.len() >= 12);
+    Some(over.and_then(|(_, e)| u64_at(e, 4)).unwrap_or(header))
+}
+
+/// An I/O APIC: its MMIO address and the first global system interrupt
+/// (GSI) it handles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoApic {
+    pub id: u8,
+    pub address: u64,
+    pub gsi_base: u32,
+}
+
+/// The I/O APICs a MADT describes.
+pub fn madt_ioapics(madt: &[u8]) -> impl Iterator<Item = IoApic> + '_ {
+    // Type 1: I/O APIC (id, reserved, address, GSI base).
+    madt_entries(madt)
+        .filter(|(kind, e)| *kind == 1 && e.len() >= 12)
+        .map(|(_, e)| IoApic {
+            id: e[2],
+            address: u64::from(u32_at(e, 4).unwrap_or(0)),
+            gsi_base: u32_at(e, 8).unwrap_or(0),
+        })
+}
+
+/// An interrupt source override: ISA IRQ `irq` arrives on `gsi`, with the
+/// MPS polarity/trigger `flags` (0 = the bus's default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Override {
+    pub irq: u8,
+    pub gsi: u32,
+    pub flags: u16,
+}
+
+/// The interrupt source overrides a MADT lists (type 2).
+pub fn madt_overrides(madt: &[u8]) -> impl Iterator<Item = Override> + '_ {
+    madt_entries(madt)
+        .filter(|(kind, e)| *kind == 2 && e.len() >= 10)
+        .map(|(_, e)| Override {
+            irq: e[3],
+            gsi: u32_at(e, 4).unwrap_or(0),
+            flags: u16::from_le_bytes([e[8], e[9]]),
+        })
+}
+
+/// The GSI an ISA IRQ arrives on: its override, or the same number.
+pub fn isa_irq_to_gsi(madt: &[u8], irq: u8) -> u32 {
+    madt_overrides(madt)
+        .find(|o| o.irq == irq)
+        .map_or(u32::from(irq), |o| o.gsi)
 }
 
 #[cfg(test)]
@@ -145,15 +201,39 @@ mod tests {
 
     #[test]
     fn finds_io_apics_and_survives_garbage() {
-        let mut body = vec![0u8; 8];
+        let mut body = vec![0x00, 0x00, 0xe0, 0xfe, 1, 0, 0, 0]; // local APIC 0xfee00000, flags
         body.extend([0, 8, 0, 0, 1, 0, 0, 0]); // local APIC
         body.extend([1, 12, 0, 0, 0x00, 0x00, 0xc0, 0xfe, 0, 0, 0, 0]); // I/O APIC at 0xfec00000
         body.extend([2, 10, 0, 0, 2, 0, 0, 0, 0, 0]); // interrupt source override
         body.extend([1, 12, 1, 0, 0x00, 0x10, 0xc0, 0xfe, 24, 0, 0, 0]); // second I/O APIC
         let madt = table(b"APIC", &body);
+        let addresses: Vec<u64> = madt_ioapics(&madt).map(|io| io.address).collect();
+        assert_eq!(addresses, [0xfec0_0000, 0xfec0_1000]);
+        let second = madt_ioapics(&madt).nth(1).unwrap();
+        assert_eq!((second.id, second.gsi_base), (1, 24));
+        assert_eq!(madt_local_apic(&madt), Some(0xfee0_0000));
         assert_eq!(
-            madt_ioapics(&madt).collect::<Vec<_>>(),
-            [0xfec0_0000, 0xfec0_1000]
+            madt_overrides(&madt).collect::<Vec<_>>(),
+            [Override {
+                irq: 0,
+                gsi: 2,
+                flags: 0
+            }]
+        );
+        assert_eq!(
+            isa_irq_to_gsi(&madt, 0),
+            2,
+            "the PIT's IRQ 0 usually arrives on GSI 2"
+        );
+        assert_eq!(isa_irq_to_gsi(&madt, 4), 4);
+
+        // A 64-bit local APIC address override (type 5) wins.
+        let mut body5 = vec![0x00, 0x00, 0xe0, 0xfe, 1, 0, 0, 0];
+        body5.extend([5, 12, 0, 0]);
+        body5.extend(0x1_0000_0000u64.to_le_bytes());
+        assert_eq!(
+            madt_local_apic(&table(b"APIC", &body5)),
+            Some(0x1_0000_0000)
         );
 
         // An entry with length 0 or running past the end stops the walk.
@@ -162,7 +242,10 @@ mod tests {
         assert_eq!(madt_ioapics(&bad).count(), 0);
         let mut cut = madt.clone();
         cut.truncate(madt.len() - 3);
-        assert_eq!(madt_ioapics(&cut).collect::<Vec<_>>(), [0xfec0_0000]);
+        assert_eq!(
+            madt_ioapics(&cut).map(|io| io.address).collect::<Vec<_>>(),
+            [0xfec0_0000]
+        );
         assert_eq!(madt_ioapics(&[]).count(), 0);
     }
 }
