@@ -226,6 +226,18 @@ pub struct ClockInfo {
     pub tsc_hz: u64,
 }
 
+bitflags::bitflags! {
+    /// Access rights of a mapping (`mmap`'s `PROT_*`). x86_64 page tables
+    /// cannot express write-only or execute-only pages, so every mapping is
+    /// readable; a mapping is never writable and executable at once (W^X).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct Protection: u64 {
+        const READ = 1 << 0;
+        const WRITE = 1 << 1;
+        const EXEC = 1 << 2;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,12 @@
 //! the `.requests` sections, which the linker script keeps in the writable
 //! data segment. After entry they are only read, so shared references are
 //! fine.
+//!
+//! The responses live in bootloader-reclaimable memory, which the kernel
+//! takes back once it runs on its own page tables and stack. So they are
+//! read in two steps: [`EarlyBootInfo`] in place, for what building the
+//! page tables needs, and [`BootInfo`], a copy on the kernel heap, for
+//! everything after.
 
 use limine::file::File;
 use limine::firmware_type::FirmwareType;
@@ -13,6 +19,9 @@ use limine::memory_map::{Entry, EntryType};
 use limine::paging;
 use limine::request::*;
 use limine::BaseRevision;
+
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Base revision 3: no identity map, HHDM covers only usable, reclaimable,
 /// kernel/module and framebuffer memory, the RSDP address is physical.
@@ -79,31 +88,73 @@ pub struct Framebuffer {
     pub bpp: u16,
 }
 
-/// Every response, read once. `None` means the loader did not answer.
-pub struct BootInfo {
-    pub loader: Option<(&'static str, &'static str)>,
-    pub firmware: Option<FirmwareType>,
+/// One memory-map entry, copied out of the loader's response.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct MemoryEntry {
+    pub base: u64,
+    pub length: u64,
+    pub entry_type: EntryType,
+}
+
+impl MemoryEntry {
+    pub fn end(&self) -> u64 {
+        self.base + self.length
+    }
+}
+
+/// A file the loader handed over (the kernel itself or a module). The
+/// bytes stay where the loader put them, in executable-and-modules memory
+/// that is never reclaimed; the path and command line are copied.
+#[derive(Clone, Debug)]
+pub struct BootFile {
+    pub path: String,
+    pub cmdline: String,
+    /// Physical address of the first byte.
+    pub phys: u64,
+    pub size: u64,
+    bytes: &'static [u8],
+}
+
+impl BootFile {
+    fn copy(file: &File, hhdm: u64) -> BootFile {
+        // SAFETY: the response promises `size` readable bytes at `addr`, in
+        // executable-and-modules memory, which the kernel keeps mapped (in
+        // the HHDM) and never reuses.
+        let bytes = unsafe { core::slice::from_raw_parts(file.addr(), file.size() as usize) };
+        BootFile {
+            path: String::from(file.path().to_str().unwrap_or("?")),
+            cmdline: String::from(file.string().to_str().unwrap_or("")),
+            phys: (file.addr() as u64).wrapping_sub(hhdm),
+            size: file.size(),
+            bytes,
+        }
+    }
+
+    pub fn bytes(&self) -> &'static [u8] {
+        self.bytes
+    }
+
+    /// The last component of the path (`/boot/init` -> `init`).
+    pub fn name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+}
+
+/// What the loader said, as the kernel needs it before it has a heap: the
+/// responses read in place. Valid only until bootloader-reclaimable memory
+/// is reclaimed (see `main.rs`), which is why [`BootInfo`] copies it.
+pub struct EarlyBootInfo {
     pub hhdm: Option<u64>,
     pub memory_map: &'static [&'static Entry],
     pub kernel_file: Option<&'static File>,
     /// (physical base, virtual base) of the kernel image.
     pub kernel_address: Option<(u64, u64)>,
     pub cmdline: &'static str,
-    pub modules: &'static [&'static File],
-    /// Physical address of the ACPI RSDP.
-    pub rsdp: Option<u64>,
-    pub framebuffer: Option<Framebuffer>,
-    pub stack_size_answered: bool,
-    pub paging_mode: Option<paging::Mode>,
 }
 
-impl BootInfo {
-    pub fn read() -> BootInfo {
-        BootInfo {
-            loader: BOOTLOADER_INFO
-                .get_response()
-                .map(|r| (r.name(), r.version())),
-            firmware: FIRMWARE_TYPE.get_response().map(|r| r.firmware_type()),
+impl EarlyBootInfo {
+    pub fn read() -> EarlyBootInfo {
+        EarlyBootInfo {
             hhdm: HHDM.get_response().map(|r| r.offset()),
             memory_map: MEMORY_MAP.get_response().map_or(&[], |r| r.entries()),
             kernel_file: EXECUTABLE_FILE.get_response().map(|r| r.file()),
@@ -114,7 +165,60 @@ impl BootInfo {
                 .get_response()
                 .and_then(|r| r.cmdline().to_str().ok())
                 .unwrap_or(""),
-            modules: MODULES.get_response().map_or(&[], |r| r.modules()),
+        }
+    }
+
+    /// The memory map as owned entries (a fixed-size copy: no heap yet).
+    pub fn memory_entries(&self) -> impl Iterator<Item = MemoryEntry> + Clone + '_ {
+        self.memory_map.iter().map(|e| MemoryEntry {
+            base: e.base,
+            length: e.length,
+            entry_type: e.entry_type,
+        })
+    }
+}
+
+/// Every response, copied into kernel memory once the heap exists.
+/// `None` means the loader did not answer.
+pub struct BootInfo {
+    pub loader: Option<(String, String)>,
+    pub firmware: Option<FirmwareType>,
+    pub hhdm: Option<u64>,
+    pub memory_map: Vec<MemoryEntry>,
+    pub kernel_file: Option<BootFile>,
+    /// (physical base, virtual base) of the kernel image.
+    pub kernel_address: Option<(u64, u64)>,
+    pub cmdline: String,
+    pub modules: Vec<BootFile>,
+    /// Physical address of the ACPI RSDP.
+    pub rsdp: Option<u64>,
+    pub framebuffer: Option<Framebuffer>,
+    pub stack_size_answered: bool,
+    pub paging_mode: Option<paging::Mode>,
+}
+
+impl BootInfo {
+    /// Copies every response. Must run before bootloader-reclaimable memory
+    /// is handed to the frame allocator.
+    pub fn copy() -> BootInfo {
+        let early = EarlyBootInfo::read();
+        let hhdm = early.hhdm.unwrap_or(0);
+        BootInfo {
+            loader: BOOTLOADER_INFO
+                .get_response()
+                .map(|r| (String::from(r.name()), String::from(r.version()))),
+            firmware: FIRMWARE_TYPE.get_response().map(|r| r.firmware_type()),
+            hhdm: early.hhdm,
+            memory_map: early.memory_entries().collect(),
+            kernel_file: early.kernel_file.map(|f| BootFile::copy(f, hhdm)),
+            kernel_address: early.kernel_address,
+            cmdline: String::from(early.cmdline),
+            modules: MODULES.get_response().map_or(Vec::new(), |r| {
+                r.modules()
+                    .iter()
+                    .map(|f| BootFile::copy(f, hhdm))
+                    .collect()
+            }),
             rsdp: RSDP.get_response().map(|r| r.address() as u64),
             framebuffer: FRAMEBUFFER
                 .get_response()
@@ -137,18 +241,17 @@ impl BootInfo {
     }
 
     /// The value of `key=value` on the command line.
-    pub fn option(&self, key: &str) -> Option<&'static str> {
+    pub fn option(&self, key: &str) -> Option<&str> {
         self.cmdline
             .split_whitespace()
             .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
     }
 
     /// The memory-map entry containing physical address `addr`.
-    pub fn entry_containing(&self, addr: u64) -> Option<&'static Entry> {
+    pub fn entry_containing(&self, addr: u64) -> Option<&MemoryEntry> {
         self.memory_map
             .iter()
-            .copied()
-            .find(|e| e.base <= addr && addr < e.base + e.length)
+            .find(|e| e.base <= addr && addr < e.end())
     }
 
     /// RAM the machine has: every entry that is memory rather than a hole

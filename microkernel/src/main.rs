@@ -11,32 +11,49 @@
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
+mod acpi;
 mod arch;
 mod bootinfo;
+mod heap;
+mod interrupts;
 mod klog;
+mod kspace;
+mod kstack;
 mod memory;
 mod panic;
 mod qemu;
 mod selftest;
 mod serial;
+mod time;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use bootinfo::{BootInfo, BASE_REVISION};
+use alloc::boxed::Box;
+
+use bootinfo::{BootInfo, EarlyBootInfo, BASE_REVISION};
 use x86_64::registers::rflags;
 use x86_64::registers::segmentation::{Segment, CS};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// RFLAGS and CS as the loader left them, read first thing at entry.
+/// RFLAGS, CS and RSP as the loader left them, read first thing at entry.
 static ENTRY_RFLAGS: AtomicU64 = AtomicU64::new(0);
 static ENTRY_CS: AtomicU64 = AtomicU64::new(0);
+static ENTRY_RSP: AtomicU64 = AtomicU64::new(0);
 
 /// The entry point the loader jumps to (the ELF entry, see linker.ld).
+///
+/// It runs on the loader's stack and page tables, both in
+/// bootloader-reclaimable memory: it sets up the CPU, the frame allocator,
+/// the kernel's own page tables and the heap, copies what the loader said,
+/// and continues on a kernel stack of its own in [`kmain_on_kernel_stack`].
 #[unsafe(no_mangle)]
 extern "C" fn kmain() -> ! {
     ENTRY_RFLAGS.store(rflags::read_raw(), Ordering::Relaxed);
     ENTRY_CS.store(u64::from(CS::get_reg().0), Ordering::Relaxed);
+    ENTRY_RSP.store(current_rsp(), Ordering::Relaxed);
     serial::init();
 
     if !BASE_REVISION.is_supported() {
@@ -48,12 +65,11 @@ extern "C" fn kmain() -> ! {
         halt();
     }
 
-    let info = BootInfo::read();
-    let testing = info.has_word("test");
-    if testing {
+    let early = EarlyBootInfo::read();
+    if early.cmdline.split_whitespace().any(|w| w == "test") {
         panic::TEST_MODE.store(1, Ordering::Relaxed);
     }
-    if let Some(file) = info.kernel_file {
+    if let Some(file) = early.kernel_file {
         // SAFETY: the loader gave the kernel this file in memory it keeps
         // (executable and modules) for good.
         panic::set_kernel_file(unsafe {
@@ -62,7 +78,51 @@ extern "C" fn kmain() -> ! {
     }
     let selectors = arch::x86_64::gdt::init();
     arch::x86_64::idt::init(selectors.kernel_code.0);
-    let protections = arch::x86_64::cpu::init();
+    arch::x86_64::cpu::init();
+
+    let Some(hhdm) = early.hhdm else {
+        panic!("the loader gave no HHDM offset")
+    };
+    let frames = match memory::init(early.memory_entries(), hhdm) {
+        Ok(summary) => summary,
+        Err(why) => panic!("cannot set up physical memory: {why}"),
+    };
+    if let Err(why) = kspace::build(&early) {
+        panic!("cannot build the kernel's page tables: {why:?}");
+    }
+    // SAFETY: the new tables map the kernel image and the HHDM, which hold
+    // everything the kernel touches (its stack and the responses are in
+    // bootloader-reclaimable memory, inside the HHDM).
+    unsafe { kspace::activate() };
+    if let Err(why) = heap::init() {
+        panic!("cannot map the kernel heap: {why:?}");
+    }
+    let info = Box::new(BootInfo::copy());
+    BOOT_FRAMES.store(frames.free_frames, Ordering::Relaxed);
+    let Ok(stack) = kstack::KernelStack::new() else {
+        panic!("no memory for the boot thread's kernel stack")
+    };
+    let top = stack.top();
+    // The boot thread keeps this stack for good (it becomes the idle thread).
+    core::mem::forget(stack);
+    // SAFETY: `top` is the top of a mapped, unused kernel stack; the
+    // function never returns, so nothing on the old stack is needed again.
+    unsafe {
+        arch::x86_64::cpu::switch_stack(top, kmain_on_kernel_stack, Box::into_raw(info) as u64)
+    }
+}
+
+/// Free frames right after the allocator started (before reclaim), for the
+/// banner.
+static BOOT_FRAMES: AtomicU64 = AtomicU64::new(0);
+
+/// The rest of the boot, on the boot thread's own kernel stack.
+extern "C" fn kmain_on_kernel_stack(info: u64) -> ! {
+    // SAFETY: `kmain` passed a pointer from `Box::into_raw`, once.
+    let info: Box<BootInfo> = unsafe { Box::from_raw(info as *mut BootInfo) };
+    // SAFETY: the kernel runs on its own page tables and stack, and the
+    // responses were copied into `info`: nothing uses reclaimable memory.
+    let reclaimed = unsafe { memory::reclaim(info.memory_map.iter().copied()) };
     if let Some(level) = info.option("loglevel") {
         if !klog::set_console_level(level) {
             printk!(
@@ -73,34 +133,44 @@ extern "C" fn kmain() -> ! {
         }
     }
     print_banner(&info);
-    match memory::init(&info) {
-        Ok(m) => printk!(
-            Info,
-            "frames: {} free ({} MiB), bitmap {} KiB at {:#x}",
-            m.free_frames,
-            (m.free_frames * 4096) >> 20,
-            m.bitmap_bytes >> 10,
-            m.bitmap_phys
-        ),
-        Err(why) => panic!("cannot set up physical memory: {why}"),
-    };
-
+    printk!(
+        Info,
+        "frames: {} free ({} MiB) after reclaiming {} from the loader",
+        memory::free_frames(),
+        (memory::free_frames() * 4096) >> 20,
+        reclaimed
+    );
+    let protections = arch::x86_64::cpu::protections();
     printk!(
         Info,
         "cpu: GDT, TSS and IDT loaded; SMEP {}, SMAP {}",
         on_off(protections.smep),
         on_off(protections.smap)
     );
+    match interrupts::init(info.rsdp) {
+        Ok(irq) => printk!(
+            Info,
+            "interrupts: local APIC {:#x} id {}, {} I/O APIC inputs; TSC {} MHz, APIC timer {} kHz, HZ={}",
+            irq.local_apic,
+            irq.apic_id,
+            irq.gsis,
+            irq.calibration.tsc_hz / 1_000_000,
+            irq.calibration.apic_timer_hz / 1000,
+            time::HZ
+        ),
+        Err(why) => panic!("cannot set up interrupts: {why}"),
+    }
     if let Some(what) = info.option("crash") {
         crash(what);
     }
 
-    if testing {
+    if info.has_word("test") {
         let code = selftest::run(
             &info,
             selftest::EntryState {
                 rflags: ENTRY_RFLAGS.load(Ordering::Relaxed),
                 cs: ENTRY_CS.load(Ordering::Relaxed),
+                rsp: ENTRY_RSP.load(Ordering::Relaxed),
             },
         );
         qemu::exit(code);
@@ -109,9 +179,21 @@ extern "C" fn kmain() -> ! {
     halt()
 }
 
+fn current_rsp() -> u64 {
+    let rsp: u64;
+    // SAFETY: reads the stack pointer; no memory is touched.
+    unsafe {
+        core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags))
+    };
+    rsp
+}
+
 fn print_banner(info: &BootInfo) {
     printk!(Info, "microkernel {VERSION}");
-    let (name, version) = info.loader.unwrap_or(("(unknown)", ""));
+    let (name, version) = info
+        .loader
+        .as_ref()
+        .map_or(("(unknown)", ""), |(n, v)| (n.as_str(), v.as_str()));
     let revision = BASE_REVISION.loaded_revision().unwrap_or(0);
     printk!(
         Info,
@@ -126,12 +208,12 @@ fn print_banner(info: &BootInfo) {
         Some(offset) => printk!(Info, "hhdm: {offset:#x}"),
         None => printk!(Info, "hhdm: (not given)"),
     }
-    if let (Some((phys, virt)), Some(file)) = (info.kernel_address, info.kernel_file) {
-        let path = file.path().to_str().unwrap_or("?");
+    if let (Some((phys, virt)), Some(file)) = (info.kernel_address, &info.kernel_file) {
         printk!(
             Info,
-            "kernel: phys {phys:#x} virt {virt:#x} file {path} ({} bytes)",
-            file.size()
+            "kernel: phys {phys:#x} virt {virt:#x} file {} ({} bytes)",
+            file.path,
+            file.size
         );
     }
     printk!(
@@ -141,7 +223,7 @@ fn print_banner(info: &BootInfo) {
         info.memory_map.len(),
         info.usable_memory() >> 20
     );
-    for entry in info.memory_map {
+    for entry in &info.memory_map {
         printk!(
             Debug,
             "  {:#018x}-{:#018x} {}",
@@ -150,13 +232,13 @@ fn print_banner(info: &BootInfo) {
             bootinfo::entry_type_name(entry.entry_type)
         );
     }
-    for module in info.modules {
+    for module in &info.modules {
         printk!(
             Info,
             "module: {} {} bytes cmdline \"{}\"",
-            module.path().to_str().unwrap_or("?"),
-            module.size(),
-            module.string().to_str().unwrap_or("?")
+            module.path,
+            module.size,
+            module.cmdline
         );
     }
     printk!(Info, "cmdline: \"{}\"", info.cmdline);

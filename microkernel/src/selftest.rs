@@ -15,7 +15,7 @@ use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use limine::firmware_type::FirmwareType;
-use limine::memory_map::{Entry, EntryType};
+use limine::memory_map::EntryType;
 use limine::paging;
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr3, Cr4, Cr4Flags};
 use x86_64::registers::model_specific::{Efer, EferFlags};
@@ -35,6 +35,7 @@ type Why = heapless::String<160>;
 pub struct EntryState {
     pub rflags: u64,
     pub cs: u64,
+    pub rsp: u64,
 }
 
 type Check = fn(&BootInfo, EntryState) -> Result<(), Why>;
@@ -73,6 +74,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("frame allocator round trip", frame_allocator),
     ("descriptor tables loaded", descriptor_tables),
     ("traps through the IDT return with registers intact", traps),
+    ("the tick advances jiffies at HZ", tick),
 ];
 
 /// Runs every check and returns the code to leave QEMU with.
@@ -109,7 +111,7 @@ fn base_revision(_: &BootInfo, _: EntryState) -> Result<(), Why> {
 }
 
 fn bootloader_info(info: &BootInfo, _: EntryState) -> Result<(), Why> {
-    let Some((name, version)) = info.loader else {
+    let Some((name, version)) = &info.loader else {
         fail!("no response")
     };
     ensure!(
@@ -179,19 +181,10 @@ fn entry_state(_: &BootInfo, entry: EntryState) -> Result<(), Why> {
     Ok(())
 }
 
-fn rsp() -> u64 {
-    let rsp: u64;
-    // SAFETY: reading the stack pointer has no side effects.
-    unsafe {
-        core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags))
-    };
-    rsp
-}
-
-fn stack(info: &BootInfo, _: EntryState) -> Result<(), Why> {
+fn stack(info: &BootInfo, entry: EntryState) -> Result<(), Why> {
     ensure!(info.stack_size_answered, "no stack-size response");
     let hhdm = info.hhdm.unwrap_or(0);
-    let rsp = rsp();
+    let rsp = entry.rsp;
     ensure!(rsp >= hhdm, "rsp {rsp:#x} is not an HHDM address");
     let entry = info.entry_containing(rsp - hhdm);
     ensure!(
@@ -202,10 +195,10 @@ fn stack(info: &BootInfo, _: EntryState) -> Result<(), Why> {
 }
 
 fn memory_map(info: &BootInfo, _: EntryState) -> Result<(), Why> {
-    let map = info.memory_map;
+    let map = &info.memory_map;
     ensure!(!map.is_empty(), "no memory map");
     for pair in map.windows(2) {
-        let (a, b): (&Entry, &Entry) = (pair[0], pair[1]);
+        let (a, b) = (&pair[0], &pair[1]);
         ensure!(a.base < b.base, "not sorted at {:#x}", b.base);
         ensure!(
             a.base + a.length <= b.base,
@@ -323,16 +316,14 @@ fn kernel_permissions(info: &BootInfo, _: EntryState) -> Result<(), Why> {
 }
 
 fn executable_file(info: &BootInfo, _: EntryState) -> Result<(), Why> {
-    let Some(file) = info.kernel_file else {
+    let Some(file) = &info.kernel_file else {
         fail!("no executable-file response")
     };
-    let path = file.path().to_str().unwrap_or("");
+    let path = &file.path;
     ensure!(path.ends_with("/boot/kernel"), "path {path:?}");
-    ensure!(file.size() > 64, "size {}", file.size());
-    // SAFETY: the response promises `size` readable bytes at `addr`.
-    let magic = unsafe { core::slice::from_raw_parts(file.addr(), 4) };
+    ensure!(file.size > 64, "size {}", file.size);
     ensure!(
-        magic == b"\x7fELF",
+        file.bytes().starts_with(b"\x7fELF"),
         "the file does not start with the ELF magic"
     );
     ensure!(
@@ -345,12 +336,6 @@ fn executable_file(info: &BootInfo, _: EntryState) -> Result<(), Why> {
 
 const MOTD: &[u8] = include_bytes!("../../tests/fixtures/motd.txt");
 
-fn module_bytes(file: &limine::file::File) -> &'static [u8] {
-    // SAFETY: the response promises `size` readable bytes at `addr`, in
-    // memory the kernel owns from now on.
-    unsafe { core::slice::from_raw_parts(file.addr(), file.size() as usize) }
-}
-
 fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     let expected = ["/boot/motd.txt", "/boot/test/pattern.bin"];
     ensure!(
@@ -359,11 +344,10 @@ fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
         info.modules.len(),
         expected.len()
     );
-    let hhdm = info.hhdm.unwrap_or(0);
     for (module, want) in info.modules.iter().zip(expected) {
-        let path = module.path().to_str().unwrap_or("");
+        let path = &module.path;
         ensure!(path.ends_with(want), "module {path:?}, expected {want:?}");
-        let phys = module.addr() as u64 - hhdm;
+        let phys = module.phys;
         ensure!(
             info.entry_containing(phys)
                 .is_some_and(|e| e.entry_type == EntryType::EXECUTABLE_AND_MODULES),
@@ -371,19 +355,15 @@ fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
         );
     }
 
-    let motd = info.modules[0];
+    let motd = &info.modules[0];
+    ensure!(motd.cmdline == "motd", "motd cmdline {:?}", motd.cmdline);
     ensure!(
-        motd.string().to_bytes() == b"motd",
-        "motd cmdline {:?}",
-        motd.string()
-    );
-    ensure!(
-        module_bytes(motd) == MOTD,
+        motd.bytes() == MOTD,
         "motd.txt bytes differ from tests/fixtures/motd.txt"
     );
 
-    let pattern = info.modules[1];
-    let cmdline = pattern.string().to_str().unwrap_or("");
+    let pattern = &info.modules[1];
+    let cmdline = pattern.cmdline.as_str();
     let len = cmdline
         .split_whitespace()
         .find_map(|w| w.strip_prefix("len=")?.parse::<u64>().ok());
@@ -392,11 +372,12 @@ fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
         "pattern cmdline {cmdline:?}"
     );
     ensure!(
-        Some(pattern.size()) == len,
+        Some(pattern.size) == len,
         "pattern.bin is {} bytes, cmdline says {len:?}",
-        pattern.size()
+        pattern.size
     );
-    if let Some(i) = module_bytes(pattern)
+    if let Some(i) = pattern
+        .bytes()
         .iter()
         .enumerate()
         .position(|(i, &b)| b != (i % 251) as u8)
@@ -497,9 +478,9 @@ fn frame_allocator(info: &BootInfo, _: EntryState) -> Result<(), Why> {
         let Ok(frame) = memory::alloc_frame() else {
             fail!("out of frames with {before} free")
         };
-        let usable = info
-            .entry_containing(frame)
-            .is_some_and(|e| e.entry_type == EntryType::USABLE);
+        let usable = info.entry_containing(frame).is_some_and(|e| {
+            e.entry_type == EntryType::USABLE || e.entry_type == EntryType::BOOTLOADER_RECLAIMABLE
+        });
         ensure!(
             frame % 4096 == 0 && usable,
             "frame {frame:#x} is not a usable page"
@@ -615,5 +596,29 @@ fn traps(_: &BootInfo, _: EntryState) -> Result<(), Why> {
         );
         ensure!(after_trap == marker, "rbx came back as {after_trap:#x}");
     }
+    Ok(())
+}
+
+/// Enables interrupts for 200 ms by the TSC and checks that the tick ran
+/// and `jiffies` advanced by HZ/5, within 10%.
+fn tick(_: &BootInfo, _: EntryState) -> Result<(), Why> {
+    use crate::time;
+    let tsc_hz = time::tsc_hz();
+    ensure!(tsc_hz > 1_000_000, "TSC measured at {tsc_hz} Hz");
+    let (jiffies, ticks) = (time::jiffies(), time::ticks());
+    let start = time::rdtsc();
+    x86_64::instructions::interrupts::enable();
+    while time::rdtsc() - start < tsc_hz / 5 {
+        core::hint::spin_loop();
+    }
+    x86_64::instructions::interrupts::disable();
+    let advanced = time::jiffies() - jiffies;
+    let interrupts = time::ticks() - ticks;
+    let want = time::HZ / 5;
+    ensure!(
+        advanced * 10 >= want * 9 && advanced * 10 <= want * 11,
+        "jiffies advanced {advanced} in 200 ms, expected {want} +- 10%"
+    );
+    ensure!(interrupts > 0, "no timer interrupt in 200 ms");
     Ok(())
 }

@@ -240,7 +240,7 @@ fn cases() -> Vec<Case> {
                 "KERNEL PANIC: crash=panic on the command line",
                 "backtrace:",
                 "microkernel::crash+",
-                " kmain+",
+                "microkernel::kmain_on_kernel_stack+",
             ];
             (cfg, Box::new(|q| expect_oops(q, needles)))
         }),

@@ -132,9 +132,34 @@ pub fn madt_overrides(madt: &[u8]) -> impl Iterator<Item = Override> + '_ {
 
 /// The GSI an ISA IRQ arrives on: its override, or the same number.
 pub fn isa_irq_to_gsi(madt: &[u8], irq: u8) -> u32 {
-    madt_overrides(madt)
-        .find(|o| o.irq == irq)
-        .map_or(u32::from(irq), |o| o.gsi)
+    isa_irq_route(madt, irq).gsi
+}
+
+/// Where and how an ISA IRQ arrives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IsaRoute {
+    pub gsi: u32,
+    pub active_low: bool,
+    pub level_triggered: bool,
+}
+
+/// The route of ISA IRQ `irq`: its override's GSI and signalling (MPS INTI
+/// flags: bits 0–1 polarity, 01 high, 11 low; bits 2–3 trigger, 01 edge,
+/// 11 level; 00 is the ISA default, edge and active-high), or the same
+/// number, edge, active-high.
+pub fn isa_irq_route(madt: &[u8], irq: u8) -> IsaRoute {
+    match madt_overrides(madt).find(|o| o.irq == irq) {
+        Some(o) => IsaRoute {
+            gsi: o.gsi,
+            active_low: o.flags & 0b11 == 0b11,
+            level_triggered: (o.flags >> 2) & 0b11 == 0b11,
+        },
+        None => IsaRoute {
+            gsi: u32::from(irq),
+            active_low: false,
+            level_triggered: false,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -226,6 +251,22 @@ mod tests {
             "the PIT's IRQ 0 usually arrives on GSI 2"
         );
         assert_eq!(isa_irq_to_gsi(&madt, 4), 4);
+        let sci = {
+            let mut body = vec![0x00, 0x00, 0xe0, 0xfe, 1, 0, 0, 0];
+            body.extend([2, 10, 0, 9, 9, 0, 0, 0, 0x0d, 0]); // IRQ 9, level, active-high
+            body.extend([2, 10, 0, 5, 5, 0, 0, 0, 0x0f, 0]); // IRQ 5, level, active-low
+            table(b"APIC", &body)
+        };
+        assert_eq!(
+            isa_irq_route(&sci, 9),
+            IsaRoute {
+                gsi: 9,
+                active_low: false,
+                level_triggered: true
+            }
+        );
+        assert!(isa_irq_route(&sci, 5).active_low);
+        assert!(!isa_irq_route(&sci, 1).level_triggered, "ISA default: edge");
 
         // A 64-bit local APIC address override (type 5) wins.
         let mut body5 = vec![0x00, 0x00, 0xe0, 0xfe, 1, 0, 0, 0];

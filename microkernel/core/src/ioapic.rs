@@ -36,6 +36,70 @@ pub fn is_masked(regs: &mut impl Registers, entry: u32) -> bool {
     regs.read(0x10 + 2 * entry) & MASKED != 0
 }
 
+/// How an input is delivered: to which vector and CPU, and how the line
+/// signals (ISA lines are edge-triggered and active-high unless the MADT
+/// overrides them; PCI lines are level-triggered and active-low).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Redirection {
+    pub vector: u8,
+    /// Local APIC id of the CPU that receives it (physical destination).
+    pub destination: u8,
+    pub level_triggered: bool,
+    pub active_low: bool,
+    pub masked: bool,
+}
+
+impl Redirection {
+    /// The entry's low and high 32-bit halves (fixed delivery, physical
+    /// destination mode).
+    pub fn encode(&self) -> (u32, u32) {
+        let mut low = u32::from(self.vector);
+        if self.active_low {
+            low |= 1 << 13;
+        }
+        if self.level_triggered {
+            low |= 1 << 15;
+        }
+        if self.masked {
+            low |= MASKED;
+        }
+        (low, u32::from(self.destination) << 24)
+    }
+
+    pub fn decode(low: u32, high: u32) -> Redirection {
+        Redirection {
+            vector: low as u8,
+            destination: (high >> 24) as u8,
+            level_triggered: low & (1 << 15) != 0,
+            active_low: low & (1 << 13) != 0,
+            masked: low & MASKED != 0,
+        }
+    }
+}
+
+/// Programs input `entry`. The entry is masked while the halves are
+/// written, so the line never fires half-programmed.
+pub fn set_redirection(regs: &mut impl Registers, entry: u32, redirection: Redirection) {
+    let (low, high) = redirection.encode();
+    regs.write(0x10 + 2 * entry, MASKED);
+    regs.write(0x11 + 2 * entry, high);
+    regs.write(0x10 + 2 * entry, low);
+}
+
+/// Input `entry` as programmed.
+pub fn redirection(regs: &mut impl Registers, entry: u32) -> Redirection {
+    let low = regs.read(0x10 + 2 * entry);
+    let high = regs.read(0x11 + 2 * entry);
+    Redirection::decode(low, high)
+}
+
+/// Masks or unmasks input `entry`, keeping the rest of it.
+pub fn set_masked(regs: &mut impl Registers, entry: u32, masked: bool) {
+    let low = regs.read(0x10 + 2 * entry);
+    let low = if masked { low | MASKED } else { low & !MASKED };
+    regs.write(0x10 + 2 * entry, low);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +114,36 @@ mod tests {
         fn write(&mut self, register: u32, value: u32) {
             self.0[register as usize] = value;
         }
+    }
+
+    #[test]
+    fn programs_and_reads_back_a_redirection() {
+        let mut fake = Fake([0; 0x40]);
+        let edge = Redirection {
+            vector: 0x41,
+            destination: 3,
+            level_triggered: false,
+            active_low: false,
+            masked: true,
+        };
+        set_redirection(&mut fake, 2, edge);
+        assert_eq!(redirection(&mut fake, 2), edge);
+        assert_eq!(fake.0[0x14], 0x41 | 1 << 16);
+        assert_eq!(fake.0[0x15], 3 << 24);
+        set_masked(&mut fake, 2, false);
+        assert!(!is_masked(&mut fake, 2));
+        assert_eq!(
+            redirection(&mut fake, 2).vector,
+            0x41,
+            "unmasking keeps the vector"
+        );
+        let pci = Redirection {
+            level_triggered: true,
+            active_low: true,
+            ..edge
+        };
+        assert_eq!(pci.encode().0 & (1 << 15 | 1 << 13), 1 << 15 | 1 << 13);
+        assert_eq!(Redirection::decode(pci.encode().0, pci.encode().1), pci);
     }
 
     #[test]

@@ -8,3 +8,4 @@ pub mod acpi;
 pub mod frames;
 pub mod ioapic;
 pub mod logring;
+pub mod pte;

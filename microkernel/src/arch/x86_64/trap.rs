@@ -12,6 +12,9 @@ use core::arch::global_asm;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use super::apic;
+use crate::interrupts::{IRQ_VECTOR_BASE, MAX_GSI};
+
 /// Every register at the time of the trap, in the order the stubs push them
 /// (lowest address first).
 #[derive(Clone, Copy, Debug, Default)]
@@ -208,15 +211,29 @@ pub fn last_returned() -> (u64, u64) {
 
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     COUNTS[(frame.vector & 0xff) as usize].fetch_add(1, Ordering::Relaxed);
-    match frame.vector {
+    let vector = frame.vector as u8;
+    match vector {
         // A breakpoint resumes after the int3 instruction; the frame's rip
         // already points there.
         3 => {}
-        // Exceptions from the kernel are kernel bugs: an oops. (Exceptions
-        // from user space will kill the offending process once it exists.)
+        // Exceptions from the kernel are kernel bugs: an oops.
         0..=31 => oops(frame),
-        // No interrupt controller delivers anything yet: a vector here was
-        // raised by software (`int n`), which the self-test does.
+        apic::TIMER_VECTOR => {
+            crate::time::tick();
+            apic::eoi();
+        }
+        // The local APIC did not mark a spurious interrupt in service: no
+        // EOI. A stray from the (masked) PICs needs none from the APIC.
+        apic::SPURIOUS_VECTOR | 0x20..=0x2f => {}
+        v if (v as u32) >= IRQ_VECTOR_BASE as u32
+            && (v as u32) < IRQ_VECTOR_BASE as u32 + MAX_GSI =>
+        {
+            // No driver takes device interrupts yet: keep the line masked
+            // so it cannot storm, and acknowledge it.
+            let _ = super::ioapic::set_masked(u32::from(v - IRQ_VECTOR_BASE), true);
+            apic::eoi();
+        }
+        // Raised by software (`int n`), which the self-test does.
         _ => {}
     }
     LAST_VECTOR.store(frame.vector, Ordering::Relaxed);
