@@ -177,6 +177,8 @@ impl<K: Copy + Ord + Debug> RunQueue<K> {
         };
         let top_rt = self.rt.highest_priority();
         match se.policy {
+            // `None` (a fair thread) orders below every `Some(priority)`, so
+            // any queued real-time thread outranks a fair current one.
             _ if top_rt > se.policy.rt_priority() => true,
             Policy::Fifo { .. } => false,
             Policy::RoundRobin { priority } => {
