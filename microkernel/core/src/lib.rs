@@ -1,11 +1,16 @@
 //! The kernel's pure logic, in the manner of Hubris's `kerncore`: data
 //! structures and algorithms that need no hardware, tested on the host with
 //! `cargo test -p kcore`. The kernel (`microkernel/`) wraps them with the
-//! locks and the memory they need.
+//! locks and the memory they need. Both users of this crate (the kernel and
+//! the loader) have a heap, so `alloc` is available (the run queue keeps its
+//! trees there).
 #![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
 
 pub mod acpi;
 pub mod frames;
 pub mod ioapic;
 pub mod logring;
 pub mod pte;
+pub mod sched;
