@@ -5,6 +5,8 @@
 
 KERNEL  := target/kernel/x86_64-unknown-none/release/microkernel
 LOADER  := target/x86_64-unknown-uefi/release/bootx64.efi
+USER    := target/user/x86_64-unknown-none/release
+PROGRAMS := hello ktest kfault
 ISO     := build/microkernel.iso
 ROOT    := build/iso_root
 OVMF    := /usr/share/ovmf/OVMF.fd
@@ -15,11 +17,11 @@ GUI     ?= 0
 LIMINE_DIR ?=
 
 DISPLAY_OPT := $(if $(filter 1,$(GUI)),,-display none)
-QEMU_FLAGS  := -machine q35 -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
+QEMU_FLAGS  := -machine q35 -cpu max -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
                -cdrom $(ISO) -serial mon:stdio $(DISPLAY_OPT) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all deps kernel loader tree iso run debug test clean
+.PHONY: all deps kernel loader userland tree iso run debug test clean
 
 all: iso
 
@@ -33,11 +35,15 @@ kernel: deps
 loader: deps
 	cargo build --release -p boot --target x86_64-unknown-uefi
 
+userland: deps
+	cd userland && cargo build --release --target x86_64-unknown-none
+
 # The boot tree every ISO is made from: the kernel and the modules the
 # entries in limine.cfg name.
-tree: kernel
+tree: kernel userland
 	@mkdir -p $(ROOT)/boot/test
 	@cp $(KERNEL) $(ROOT)/boot/kernel
+	@for p in $(PROGRAMS); do cp $(USER)/$$p $(ROOT)/boot/$$p; done
 	@cp tests/fixtures/motd.txt $(ROOT)/boot/motd.txt
 	@perl -e 'print chr($$_ % 251) for 0..70000' > $(ROOT)/boot/test/pattern.bin
 

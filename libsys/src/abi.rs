@@ -211,6 +211,10 @@ impl TryFrom<u64> for LogLevel {
     }
 }
 
+/// Where the kernel puts a new process's stack: its top (the page above is
+/// never mapped). The stack is 64 KiB, with unmapped guard pages below.
+pub const USER_STACK_TOP: u64 = 0x0000_7fff_fff0_0000;
+
 /// The longest message one `log` call takes.
 pub const LOG_MAX: usize = 1024;
 
@@ -224,6 +228,8 @@ pub struct ClockInfo {
     pub hz: u64,
     /// Time-stamp counter ticks per second (measured at boot).
     pub tsc_hz: u64,
+    /// Nanoseconds since the tick started (from the TSC).
+    pub uptime_ns: u64,
 }
 
 bitflags::bitflags! {

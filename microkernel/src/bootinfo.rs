@@ -304,3 +304,24 @@ pub fn firmware_name(firmware: FirmwareType) -> &'static str {
         _ => "unknown",
     }
 }
+
+// SAFETY: the framebuffer pointer is the only non-thread-safe part; it
+// names device memory that every CPU may access, and BootInfo is never
+// changed after `set`.
+unsafe impl Send for BootInfo {}
+// SAFETY: as above.
+unsafe impl Sync for BootInfo {}
+
+static BOOT_INFO: spin::Once<BootInfo> = spin::Once::new();
+
+/// Keeps the copied boot information for the kernel's lifetime.
+pub fn set(info: BootInfo) -> &'static BootInfo {
+    BOOT_INFO.call_once(|| info)
+}
+
+/// The boot information (after `set`).
+pub fn get() -> &'static BootInfo {
+    BOOT_INFO
+        .get()
+        .expect("boot information is set before anything reads it")
+}

@@ -1,21 +1,23 @@
 //! The ring-0 microkernel.
 //!
-//! At this stage it is a Limine-protocol kernel that proves the boot chain:
-//! it checks that the loader speaks the base revision it asks for, prints a
-//! banner with what the loader told it (loader, HHDM, memory, modules,
-//! command line), and with `test` on its command line runs the boot
-//! self-checks and leaves QEMU with their result. Later stages add traps,
-//! memory management, user mode and IPC (see docs/architecture.md).
+//! The boot: the CPU's tables, physical memory, the kernel's own page
+//! tables and heap, interrupts and the tick, then the scheduler; then the
+//! first boot module runs as the first process (or, with `test` on the
+//! command line, the self-tests run and leave QEMU with their result). The
+//! boot thread ends as the idle thread. See docs/architecture.md.
 //!
-//! Invariant kept throughout: interrupts stay disabled (no IDT exists yet).
+//! Invariant kept throughout: kernel code runs with interrupts disabled;
+//! only user mode and the idle loop take them.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
 mod acpi;
+mod addrspace;
 mod arch;
 mod bootinfo;
+mod elfload;
 mod heap;
 mod interrupts;
 mod klog;
@@ -23,10 +25,15 @@ mod kspace;
 mod kstack;
 mod memory;
 mod panic;
+mod process;
 mod qemu;
+mod sched;
 mod selftest;
 mod serial;
+mod syscall;
+mod thread;
 mod time;
+mod usercopy;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -79,6 +86,8 @@ extern "C" fn kmain() -> ! {
     let selectors = arch::x86_64::gdt::init();
     arch::x86_64::idt::init(selectors.kernel_code.0);
     arch::x86_64::cpu::init();
+    arch::x86_64::percpu::init();
+    arch::x86_64::syscall::init(selectors);
 
     let Some(hhdm) = early.hhdm else {
         panic!("the loader gave no HHDM offset")
@@ -97,29 +106,38 @@ extern "C" fn kmain() -> ! {
     if let Err(why) = heap::init() {
         panic!("cannot map the kernel heap: {why:?}");
     }
-    let info = Box::new(BootInfo::copy());
-    BOOT_FRAMES.store(frames.free_frames, Ordering::Relaxed);
+    let info = BootInfo::copy();
+    printk!(
+        Debug,
+        "frames: {} free at start, bitmap at {:#x}",
+        frames.free_frames,
+        frames.bitmap_phys
+    );
     let Ok(stack) = kstack::KernelStack::new() else {
         panic!("no memory for the boot thread's kernel stack")
     };
     let top = stack.top();
-    // The boot thread keeps this stack for good (it becomes the idle thread).
-    core::mem::forget(stack);
-    // SAFETY: `top` is the top of a mapped, unused kernel stack; the
-    // function never returns, so nothing on the old stack is needed again.
+    let boot = Box::new(Boot { info, stack });
+    // SAFETY: `top` is the top of a mapped, unused kernel stack, which
+    // `boot` keeps alive (it becomes the idle thread's); the function never
+    // returns, so nothing on the old stack is needed again.
     unsafe {
-        arch::x86_64::cpu::switch_stack(top, kmain_on_kernel_stack, Box::into_raw(info) as u64)
+        arch::x86_64::cpu::switch_stack(top, kmain_on_kernel_stack, Box::into_raw(boot) as u64)
     }
 }
 
-/// Free frames right after the allocator started (before reclaim), for the
-/// banner.
-static BOOT_FRAMES: AtomicU64 = AtomicU64::new(0);
+/// What the first half of the boot hands the second.
+struct Boot {
+    info: BootInfo,
+    /// The stack the boot thread moves onto; the idle thread's for good.
+    stack: kstack::KernelStack,
+}
 
 /// The rest of the boot, on the boot thread's own kernel stack.
-extern "C" fn kmain_on_kernel_stack(info: u64) -> ! {
+extern "C" fn kmain_on_kernel_stack(boot: u64) -> ! {
     // SAFETY: `kmain` passed a pointer from `Box::into_raw`, once.
-    let info: Box<BootInfo> = unsafe { Box::from_raw(info as *mut BootInfo) };
+    let boot: Box<Boot> = unsafe { Box::from_raw(boot as *mut Boot) };
+    let Boot { info, stack } = *boot;
     // SAFETY: the kernel runs on its own page tables and stack, and the
     // responses were copied into `info`: nothing uses reclaimable memory.
     let reclaimed = unsafe { memory::reclaim(info.memory_map.iter().copied()) };
@@ -160,23 +178,43 @@ extern "C" fn kmain_on_kernel_stack(info: u64) -> ! {
         ),
         Err(why) => panic!("cannot set up interrupts: {why}"),
     }
+    sched::init(thread::Thread::boot(stack));
     if let Some(what) = info.option("crash") {
         crash(what);
     }
-
+    let info = bootinfo::set(info);
     if info.has_word("test") {
-        let code = selftest::run(
-            &info,
+        selftest::start(
+            info,
             selftest::EntryState {
                 rflags: ENTRY_RFLAGS.load(Ordering::Relaxed),
                 cs: ENTRY_CS.load(Ordering::Relaxed),
                 rsp: ENTRY_RSP.load(Ordering::Relaxed),
             },
         );
-        qemu::exit(code);
+    } else {
+        start_first_process(info);
     }
-    printk!(Info, "microkernel: nothing more to do yet; halting");
-    halt()
+    // The boot thread becomes the idle thread.
+    sched::idle()
+}
+
+/// Starts the first boot module as the first process, with the module's
+/// command line as its arguments.
+fn start_first_process(info: &BootInfo) {
+    let Some(first) = info.modules.first() else {
+        printk!(Warning, "microkernel: no boot module to start; idling");
+        return;
+    };
+    match process::spawn(first.name(), first.bytes(), &first.cmdline, true) {
+        Ok(process) => printk!(
+            Info,
+            "microkernel: started {} as process {}",
+            first.path,
+            process.pid
+        ),
+        Err(e) => printk!(Err, "microkernel: cannot start {}: {e}", first.path),
+    }
 }
 
 fn current_rsp() -> u64 {

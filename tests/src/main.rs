@@ -36,7 +36,7 @@ impl Qemu {
     fn boot(iso: &Path, log: &Path) -> Result<Qemu, String> {
         let mut child = Command::new("qemu-system-x86_64")
             .args([
-                "-machine", "q35", "-m", "512M", "-accel", "tcg", "-bios", OVMF,
+                "-machine", "q35", "-cpu", "max", "-m", "512M", "-accel", "tcg", "-bios", OVMF,
             ])
             .arg("-cdrom")
             .arg(iso)

@@ -32,24 +32,26 @@ pub struct Selectors {
     pub tss: SegmentSelector,
 }
 
-static TSS: Once<TaskStateSegment> = Once::new();
+/// The TSS: written by `init`, then only its RSP0 (by `set_kernel_stack`).
+static mut TSS: TaskStateSegment = TaskStateSegment::new();
 static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
 
 /// Loads the GDT and TSS and reloads every segment register.
 pub fn init() -> &'static Selectors {
-    let tss = TSS.call_once(|| {
-        let mut tss = TaskStateSegment::new();
-        for (slot, stack) in [DOUBLE_FAULT_IST, NMI_IST, MACHINE_CHECK_IST]
-            .into_iter()
-            .enumerate()
-        {
-            // SAFETY: each IST stack is used by exactly one IST slot, and
-            // only the CPU touches it (on the matching exception).
-            let base = unsafe { core::ptr::addr_of_mut!(IST_STACKS[slot]) } as u64;
-            tss.interrupt_stack_table[stack as usize] = VirtAddr::new(base + IST_STACK_SIZE as u64);
+    let tss = core::ptr::addr_of_mut!(TSS);
+    for (slot, stack) in [DOUBLE_FAULT_IST, NMI_IST, MACHINE_CHECK_IST]
+        .into_iter()
+        .enumerate()
+    {
+        // SAFETY: each IST stack is used by exactly one IST slot, and only
+        // the CPU touches it (on the matching exception). The TSS is not
+        // loaded yet, so nothing reads it meanwhile.
+        unsafe {
+            let base = core::ptr::addr_of_mut!(IST_STACKS[slot]) as u64;
+            (*tss).interrupt_stack_table[stack as usize] =
+                VirtAddr::new(base + IST_STACK_SIZE as u64);
         }
-        tss
-    });
+    }
     let (gdt, selectors) = GDT.call_once(|| {
         let mut gdt = GlobalDescriptorTable::new();
         let kernel_code = gdt.append(Descriptor::kernel_code_segment());
@@ -58,7 +60,9 @@ pub fn init() -> &'static Selectors {
         // sit right below user code (0x18, 0x20).
         gdt.append(Descriptor::user_data_segment());
         gdt.append(Descriptor::user_code_segment());
-        let tss = gdt.append(Descriptor::tss_segment(tss));
+        // SAFETY: the TSS is a static that lives for good; the kernel
+        // writes only RSP0 after this, which the CPU reads on a ring change.
+        let tss = gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss) });
         let selectors = Selectors {
             kernel_code,
             kernel_data,
@@ -77,4 +81,13 @@ pub fn init() -> &'static Selectors {
         load_tss(selectors.tss);
     }
     selectors
+}
+
+/// Sets RSP0: the stack the CPU switches to on an interrupt or exception
+/// from user mode (the top of the current thread's kernel stack).
+pub fn set_kernel_stack(top: u64) {
+    // SAFETY: one CPU, interrupts disabled: nothing else writes the TSS,
+    // and the CPU reads RSP0 only on a ring change, which cannot happen
+    // during this store.
+    unsafe { (*core::ptr::addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new(top) };
 }

@@ -6,7 +6,18 @@
 //! `trap_common`, which saves all general-purpose registers and calls
 //! `trap_dispatch` with a pointer to the complete [`TrapFrame`]. When the
 //! handler returns, the registers are restored from the frame (a handler may
-//! change them) and `iretq` resumes the interrupted code.
+//! change them) and `iretq` resumes the interrupted code. A trap from user
+//! mode swaps GS on the way in and out (see `percpu.rs`).
+//!
+//! What a trap means depends on where it came from:
+//! - an exception in user mode is the process's fault: the process is
+//!   killed with one log line and the CPU moves on to another thread;
+//! - an exception in the kernel is a kernel bug: an oops (registers and a
+//!   backtrace), then a panic;
+//! - an interrupt is handled the same from either side; if it leaves a
+//!   better thread to run (the tick, a wake-up), the scheduler switches
+//!   before returning. Kernel code runs with interrupts off, so an
+//!   interrupt in kernel mode can only have hit the idle loop.
 
 use core::arch::global_asm;
 use core::fmt;
@@ -43,6 +54,13 @@ pub struct TrapFrame {
     pub rflags: u64,
     pub rsp: u64,
     pub ss: u64,
+}
+
+impl TrapFrame {
+    /// Whether the trap came from user mode (CPL 3).
+    pub fn from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
 }
 
 impl fmt::Display for TrapFrame {
@@ -144,6 +162,11 @@ global_asm!(
     ".endr",
     "",
     "trap_common:",
+    // From user mode (the frame's CS has RPL 3): take the kernel's GS.
+    "test qword ptr [rsp + 24], 3",
+    "jz 1f",
+    "swapgs",
+    "1:",
     "push rax",
     "push rbx",
     "push rcx",
@@ -162,6 +185,8 @@ global_asm!(
     "cld",
     "mov rdi, rsp",
     "call {dispatch}",
+    ".global trap_return",
+    "trap_return:",
     "pop r15",
     "pop r14",
     "pop r13",
@@ -177,6 +202,10 @@ global_asm!(
     "pop rcx",
     "pop rbx",
     "pop rax",
+    "test qword ptr [rsp + 24], 3",
+    "jz 2f",
+    "swapgs",
+    "2:",
     "add rsp, 16",
     "iretq",
     dispatch = sym trap_dispatch,
@@ -213,14 +242,26 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     COUNTS[(frame.vector & 0xff) as usize].fetch_add(1, Ordering::Relaxed);
     let vector = frame.vector as u8;
     match vector {
-        // A breakpoint resumes after the int3 instruction; the frame's rip
-        // already points there.
+        // An NMI is no one's fault; a machine check is the hardware's.
+        2 => crate::printk!(Warning, "NMI (rip {:#x})", frame.rip),
+        18 => oops(frame),
+        0..=31 if frame.from_user() => {
+            let address = if vector == 14 {
+                x86_64::registers::control::Cr2::read_raw()
+            } else {
+                frame.rip
+            };
+            crate::process::kill_current_for_fault(frame, address);
+        }
+        // A breakpoint in the kernel (the self-test's) resumes after the
+        // int3 instruction; the frame's rip already points there.
         3 => {}
         // Exceptions from the kernel are kernel bugs: an oops.
         0..=31 => oops(frame),
         apic::TIMER_VECTOR => {
             crate::time::tick();
             apic::eoi();
+            crate::sched::tick();
         }
         // The local APIC did not mark a spurious interrupt in service: no
         // EOI. A stray from the (masked) PICs needs none from the APIC.
@@ -238,6 +279,10 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     }
     LAST_VECTOR.store(frame.vector, Ordering::Relaxed);
     LAST_RBX.store(frame.rbx, Ordering::Relaxed);
+    // Preempt: a user thread, or the idle loop (interrupts on in the kernel).
+    if frame.from_user() || frame.rflags & (1 << 9) != 0 {
+        crate::sched::preempt_point();
+    }
 }
 
 fn oops(frame: &TrapFrame) -> ! {

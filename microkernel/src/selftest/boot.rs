@@ -1,17 +1,14 @@
-//! The boot self-checks, run when the command line has the word `test`.
-//!
-//! Each check asserts something that a broken loader (ours or Limine) or a
-//! broken link would get wrong: the responses, the memory map's guarantees,
-//! the HHDM, the kernel's page permissions, the modules' bytes, the machine
-//! state at entry. Each prints `ok - <name>` or `FAIL - <name>: <why>`, and
-//! the run ends with the line `<N> passed, <M> failed` that the host harness
-//! reads.
+//! The boot self-checks: each asserts something that a broken loader (ours
+//! or Limine), a broken link or a broken early kernel would get wrong: the
+//! responses, the memory map's guarantees, the HHDM, the kernel's page
+//! permissions, the modules' bytes, the machine state at entry, the
+//! descriptor tables, the tick. They run on the boot thread before
+//! scheduling starts.
 
 // Checks run once per boot and fail with a fixed-size message (no heap yet),
 // so the size of the error variant does not matter.
 #![allow(clippy::result_large_err)]
 
-use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use limine::firmware_type::FirmwareType;
@@ -25,11 +22,9 @@ use x86_64::structures::paging::{OffsetPageTable, PageTable, PageTableFlags, Tra
 use x86_64::VirtAddr;
 
 use crate::bootinfo::{BootInfo, BASE_REVISION};
-use crate::println;
-use crate::qemu::ExitCode;
 use crate::{klog, memory};
 
-type Why = heapless::String<160>;
+use super::{ensure, fail, Why};
 /// Registers as the loader left them, read first thing in `kmain`.
 #[derive(Clone, Copy, Debug)]
 pub struct EntryState {
@@ -39,22 +34,6 @@ pub struct EntryState {
 }
 
 type Check = fn(&BootInfo, EntryState) -> Result<(), Why>;
-
-macro_rules! fail {
-    ($($arg:tt)*) => {{
-        let mut why = Why::new();
-        let _ = write!(why, $($arg)*);
-        return Err(why);
-    }};
-}
-
-macro_rules! ensure {
-    ($cond:expr, $($arg:tt)*) => {
-        if !$cond {
-            fail!($($arg)*);
-        }
-    };
-}
 
 const CHECKS: &[(&str, Check)] = &[
     ("base revision 3 supported", base_revision),
@@ -75,28 +54,17 @@ const CHECKS: &[(&str, Check)] = &[
     ("descriptor tables loaded", descriptor_tables),
     ("traps through the IDT return with registers intact", traps),
     ("the tick advances jiffies at HZ", tick),
+    (
+        "address space map/protect/unmap and teardown",
+        address_space,
+    ),
+    ("kernel heap allocates, frees and grows", kernel_heap),
 ];
 
-/// Runs every check and returns the code to leave QEMU with.
-pub fn run(info: &BootInfo, entry: EntryState) -> ExitCode {
-    let (mut passed, mut failed) = (0, 0);
+/// Runs every check, counting into `tally`.
+pub fn run(info: &BootInfo, entry: EntryState, tally: &mut super::Tally) {
     for (name, check) in CHECKS {
-        match check(info, entry) {
-            Ok(()) => {
-                passed += 1;
-                println!("ok - {name}");
-            }
-            Err(why) => {
-                failed += 1;
-                println!("FAIL - {name}: {why}");
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed");
-    if failed == 0 {
-        ExitCode::Success
-    } else {
-        ExitCode::Failure
+        tally.record(name, check(info, entry));
     }
 }
 
@@ -334,10 +302,17 @@ fn executable_file(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     Ok(())
 }
 
-const MOTD: &[u8] = include_bytes!("../../tests/fixtures/motd.txt");
+const MOTD: &[u8] = include_bytes!("../../../tests/fixtures/motd.txt");
 
+/// The test entry's modules: the user programs, then two data files whose
+/// bytes are known.
 fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
-    let expected = ["/boot/motd.txt", "/boot/test/pattern.bin"];
+    let expected = [
+        "/boot/ktest",
+        "/boot/kfault",
+        "/boot/motd.txt",
+        "/boot/test/pattern.bin",
+    ];
     ensure!(
         info.modules.len() == expected.len(),
         "{} modules, expected {}",
@@ -355,14 +330,14 @@ fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
         );
     }
 
-    let motd = &info.modules[0];
+    let motd = &info.modules[2];
     ensure!(motd.cmdline == "motd", "motd cmdline {:?}", motd.cmdline);
     ensure!(
         motd.bytes() == MOTD,
         "motd.txt bytes differ from tests/fixtures/motd.txt"
     );
 
-    let pattern = &info.modules[1];
+    let pattern = &info.modules[3];
     let cmdline = pattern.cmdline.as_str();
     let len = cmdline
         .split_whitespace()
@@ -620,5 +595,104 @@ fn tick(_: &BootInfo, _: EntryState) -> Result<(), Why> {
         "jiffies advanced {advanced} in 200 ms, expected {want} +- 10%"
     );
     ensure!(interrupts > 0, "no timer interrupt in 200 ms");
+    Ok(())
+}
+
+/// Builds an address space, maps, protects, translates and unmaps pages in
+/// it, refuses what must be refused, and checks that dropping it gives
+/// back every frame it took (page tables included).
+fn address_space(_: &BootInfo, _: EntryState) -> Result<(), Why> {
+    use crate::addrspace::{AddrSpace, AsError};
+    use libsys::abi::Protection as P;
+    let before = memory::free_frames();
+    {
+        let Ok(mut space) = AddrSpace::new() else {
+            fail!("no memory for an address space")
+        };
+        let pages = [0x40_0000u64, 0x40_1000, 0x7000_0000_0000, 0x1234_5000];
+        for &page in &pages {
+            ensure!(
+                space.map_zeroed(page, P::READ | P::WRITE).is_ok(),
+                "cannot map {page:#x}"
+            );
+        }
+        ensure!(space.frames() > 5, "only {} frames counted", space.frames());
+        let Some(mapping) = space.translate(0x40_1234) else {
+            fail!("0x401234 is not mapped")
+        };
+        ensure!(
+            mapping.user && mapping.prot == P::READ | P::WRITE,
+            "{mapping:?}"
+        );
+        ensure!(
+            space.map_zeroed(0x40_0000, P::READ) == Err(AsError::AlreadyMapped(0x40_0000)),
+            "mapped the same page twice"
+        );
+        ensure!(
+            space.map_zeroed(0x40_2000, P::WRITE | P::EXEC) == Err(AsError::WriteAndExecute),
+            "mapped a writable, executable page"
+        );
+        for bad in [
+            0,
+            0x40_0800,
+            crate::addrspace::USER_END,
+            0xffff_ffff_8000_0000,
+        ] {
+            ensure!(space.map_zeroed(bad, P::READ).is_err(), "mapped {bad:#x}");
+        }
+        ensure!(
+            space.protect(0x40_0000, P::READ | P::EXEC).is_ok(),
+            "protect failed"
+        );
+        let prot = space.translate(0x40_0000).map(|m| m.prot);
+        ensure!(prot == Some(P::READ | P::EXEC), "protection is {prot:?}");
+        ensure!(space.unmap(0x40_1000).is_ok(), "unmap failed");
+        ensure!(
+            space.translate(0x40_1000).is_none(),
+            "still mapped after unmap"
+        );
+        ensure!(
+            space.unmap(0x40_1000) == Err(AsError::NotMapped(0x40_1000)),
+            "unmapped twice"
+        );
+        let kernel_half = space.translate(0xffff_ffff_8000_0000);
+        ensure!(
+            kernel_half.is_none(),
+            "the kernel half is visible as user memory"
+        );
+    }
+    let after = memory::free_frames();
+    ensure!(
+        after == before,
+        "{} frames lost by a dropped address space",
+        before as i64 - after as i64
+    );
+    Ok(())
+}
+
+fn kernel_heap(_: &BootInfo, _: EntryState) -> Result<(), Why> {
+    use alloc::vec::Vec;
+    let (_, used_before) = crate::heap::usage();
+    {
+        // 4 MiB: more than the initial heap, so it must grow.
+        let mut blocks: Vec<Vec<u8>> = Vec::new();
+        for i in 0..64u8 {
+            blocks.push(alloc::vec![i; 64 * 1024]);
+        }
+        for (i, block) in blocks.iter().enumerate() {
+            ensure!(
+                block.iter().all(|&b| b == i as u8),
+                "block {i} was overwritten"
+            );
+        }
+        let (size, _) = crate::heap::usage();
+        ensure!(size >= 4 << 20, "the heap did not grow: {size} bytes");
+    }
+    let (_, used_after) = crate::heap::usage();
+    ensure!(
+        used_after == used_before,
+        "{} bytes still in use",
+        used_after - used_before
+    );
     Ok(())
 }

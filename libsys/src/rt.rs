@@ -1,0 +1,114 @@
+//! The program runtime (the `rt` feature): what runs before `main` and
+//! after it, and what a panic does.
+//!
+//! The kernel starts a process's first thread at `_start` with the address
+//! and length of its argument string in `rdi` and `rsi`. A program names
+//! its `main` with [`crate::entry!`]; `main` gets the arguments as a `&str`
+//! and returns the exit status. A panic logs its message (at `err`) and
+//! exits with status 101, as Rust programs do on Linux. `print!` and
+//! `println!` write to the kernel log, a line at a time.
+
+use core::fmt::{self, Write};
+
+use crate::abi::LogLevel;
+use crate::syscall;
+
+/// Called by the `_start` that [`crate::entry!`] defines.
+pub fn start(args: *const u8, len: usize, main: fn(&str) -> u64) -> ! {
+    // SAFETY: the kernel copied `len` bytes of arguments to this address
+    // on the new stack, which stays mapped for the process's life.
+    let bytes = unsafe { core::slice::from_raw_parts(args, len) };
+    let args = core::str::from_utf8(bytes).unwrap_or("");
+    syscall::exit(main(args))
+}
+
+/// Defines `_start` to run `main(args) -> u64`.
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn _start(args: *const u8, len: usize) -> ! {
+            $crate::rt::start(args, len, $main)
+        }
+    };
+}
+
+/// Collects formatted text and sends it to the kernel log a line at a
+/// time (or when the buffer fills).
+pub struct LogWriter {
+    level: LogLevel,
+    buffer: [u8; 256],
+    len: usize,
+}
+
+impl LogWriter {
+    pub const fn new(level: LogLevel) -> LogWriter {
+        LogWriter {
+            level,
+            buffer: [0; 256],
+            len: 0,
+        }
+    }
+
+    pub fn flush(&mut self) {
+        if self.len > 0 {
+            // Only whole UTF-8 characters are buffered (see write_str).
+            let text = core::str::from_utf8(&self.buffer[..self.len]).unwrap_or("?");
+            let _ = syscall::log(self.level, text);
+            self.len = 0;
+        }
+    }
+}
+
+impl Write for LogWriter {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for c in text.chars() {
+            if c == '\n' {
+                self.flush();
+                continue;
+            }
+            let mut utf8 = [0; 4];
+            let encoded = c.encode_utf8(&mut utf8).as_bytes();
+            if self.len + encoded.len() > self.buffer.len() {
+                self.flush();
+            }
+            self.buffer[self.len..self.len + encoded.len()].copy_from_slice(encoded);
+            self.len += encoded.len();
+        }
+        Ok(())
+    }
+}
+
+#[doc(hidden)]
+pub fn _print(level: LogLevel, args: fmt::Arguments) {
+    let mut writer = LogWriter::new(level);
+    let _ = writer.write_fmt(args);
+    writer.flush();
+}
+
+/// Writes a line to the kernel log (at `info`).
+#[macro_export]
+macro_rules! println {
+    ($($arg:tt)*) => {
+        $crate::rt::_print($crate::abi::LogLevel::Info, format_args!($($arg)*))
+    };
+}
+
+/// Writes a line to the kernel log at `err`.
+#[macro_export]
+macro_rules! eprintln {
+    ($($arg:tt)*) => {
+        $crate::rt::_print($crate::abi::LogLevel::Err, format_args!($($arg)*))
+    };
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    let mut writer = LogWriter::new(LogLevel::Err);
+    let _ = write!(writer, "panicked: {}", info.message());
+    if let Some(at) = info.location() {
+        let _ = write!(writer, " at {}:{}", at.file(), at.line());
+    }
+    writer.flush();
+    syscall::exit(101)
+}

@@ -1,0 +1,156 @@
+//! The system-call instruction: the only assembly in user space.
+//!
+//! `raw::syscallN` put the number in `rax` and the arguments in `rdi`, `rsi`,
+//! `rdx`, `r10`, `r8`, `r9` (see [`crate::abi`]); the kernel answers with a
+//! status in `rax` and a value in `rdx`, and `syscall` itself clobbers `rcx`
+//! (the return address) and `r11` (the flags). The typed wrappers below are
+//! what programs use; `raw` is public for tests that must pass the kernel
+//! arguments no wrapper would.
+
+use crate::abi::{decode_result, ClockInfo, LogLevel, SysError, Syscall};
+
+pub mod raw {
+    use core::arch::asm;
+
+    /// The two result registers: (status, value).
+    pub type Raw = (u64, u64);
+
+    /// # Safety
+    /// The kernel checks every argument, so no call can harm the kernel;
+    /// but a call can change this process's own memory (or end it), which
+    /// the caller must be ready for.
+    #[inline(always)]
+    pub unsafe fn syscall6(n: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> Raw {
+        let (status, value);
+        // SAFETY: per the contract above; the clobbers are the ABI's.
+        unsafe {
+            asm!(
+                "syscall",
+                inlateout("rax") n => status,
+                in("rdi") a0,
+                in("rsi") a1,
+                inlateout("rdx") a2 => value,
+                in("r10") a3,
+                in("r8") a4,
+                in("r9") a5,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            )
+        };
+        (status, value)
+    }
+
+    /// # Safety
+    /// As [`syscall6`].
+    #[inline(always)]
+    pub unsafe fn syscall3(n: u64, a0: u64, a1: u64, a2: u64) -> Raw {
+        let (status, value);
+        // SAFETY: as in `syscall6`.
+        unsafe {
+            asm!(
+                "syscall",
+                inlateout("rax") n => status,
+                in("rdi") a0,
+                in("rsi") a1,
+                inlateout("rdx") a2 => value,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            )
+        };
+        (status, value)
+    }
+
+    /// # Safety
+    /// As [`syscall6`].
+    #[inline(always)]
+    pub unsafe fn syscall1(n: u64, a0: u64) -> Raw {
+        let (status, value);
+        // SAFETY: as in `syscall6`.
+        unsafe {
+            asm!(
+                "syscall",
+                inlateout("rax") n => status,
+                in("rdi") a0,
+                lateout("rdx") value,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            )
+        };
+        (status, value)
+    }
+
+    /// # Safety
+    /// As [`syscall6`].
+    #[inline(always)]
+    pub unsafe fn syscall0(n: u64) -> Raw {
+        let (status, value);
+        // SAFETY: as in `syscall6`.
+        unsafe {
+            asm!(
+                "syscall",
+                inlateout("rax") n => status,
+                lateout("rdx") value,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack, preserves_flags),
+            )
+        };
+        (status, value)
+    }
+}
+
+fn result((status, value): raw::Raw) -> Result<u64, SysError> {
+    decode_result(status, value)
+}
+
+/// The null system call: enters the kernel and returns.
+#[inline(always)]
+pub fn null() -> Result<u64, SysError> {
+    // SAFETY: `null` changes nothing.
+    result(unsafe { raw::syscall0(Syscall::Null as u64) })
+}
+
+/// Writes `text` to the kernel log at `level`; returns the bytes logged.
+pub fn log(level: LogLevel, text: &str) -> Result<usize, SysError> {
+    // SAFETY: the kernel only reads the string, which is valid.
+    let raw = unsafe {
+        raw::syscall3(
+            Syscall::Log as u64,
+            level as u64,
+            text.as_ptr() as u64,
+            text.len() as u64,
+        )
+    };
+    result(raw).map(|n| n as usize)
+}
+
+/// Ends the process with `status`.
+pub fn exit(status: u64) -> ! {
+    // SAFETY: ending the process is what the caller asks for.
+    unsafe { raw::syscall1(Syscall::Exit as u64, status) };
+    unreachable!("exit returned")
+}
+
+/// Gives up the rest of the time slice.
+pub fn yield_now() {
+    // SAFETY: `yield` changes nothing of the caller's.
+    let _ = unsafe { raw::syscall0(Syscall::Yield as u64) };
+}
+
+/// The kernel's clock: jiffies, HZ, the TSC rate and the uptime.
+pub fn clock() -> Result<ClockInfo, SysError> {
+    let mut info = ClockInfo::default();
+    // SAFETY: the kernel writes exactly one ClockInfo into `info`.
+    let raw = unsafe { raw::syscall1(Syscall::Clock as u64, &mut info as *mut ClockInfo as u64) };
+    result(raw).map(|_| info)
+}
+
+/// The time-stamp counter (user mode may read it: CR4.TSD is clear).
+#[inline(always)]
+pub fn rdtsc() -> u64 {
+    // SAFETY: `rdtsc` only reads the counter.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}

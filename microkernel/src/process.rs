@@ -1,0 +1,333 @@
+//! Processes: an address space and the threads that run in it.
+//!
+//! A process is created from an ELF image (`elfload.rs`) with one thread.
+//! It dies when its last thread exits; a process is killed by marking every
+//! thread (each exits on its way back to user mode, see `thread.rs`). The
+//! first reason recorded — an `exit` status or the fault that killed it —
+//! is what a waiter learns. When the last thread is gone the address space
+//! is freed (every page and page table it owned), waiters are woken, and
+//! the process lingers only as its exit reason until it is reaped.
+//!
+//! Accounting: `frames()` is what the kernel holds for the process (its
+//! address space's frames and its threads' kernel stacks); the self-test
+//! checks that a dead process's frames all come back.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use kcore::sched::Policy;
+use libsys::abi::Protection;
+use spin::Mutex;
+
+use crate::addrspace::{AddrSpace, AsError, USER_END};
+use crate::arch::x86_64::trap::{vector_name, TrapFrame};
+use crate::elfload::{self, LoadError};
+use crate::sched;
+use crate::thread::{Thread, Tid};
+
+pub type Pid = u32;
+
+/// The user stack: [`USER_STACK_PAGES`] pages below [`USER_STACK_TOP`],
+/// with unmapped guard pages below them (nothing is ever mapped there).
+pub const USER_STACK_TOP: u64 = libsys::abi::USER_STACK_TOP;
+const _: () = assert!(USER_STACK_TOP < USER_END && USER_STACK_TOP % 4096 == 0);
+pub const USER_STACK_PAGES: u64 = 16;
+/// The longest argument string a process is started with.
+pub const MAX_ARGS: usize = 1024;
+
+/// Why a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitReason {
+    /// It called `exit` with this status.
+    Exited(u64),
+    /// A fault in user mode killed it.
+    Fault {
+        vector: u64,
+        error: u64,
+        rip: u64,
+        address: u64,
+    },
+}
+
+impl fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ExitReason::Exited(status) => write!(f, "exited with status {status}"),
+            ExitReason::Fault {
+                vector,
+                error,
+                rip,
+                address,
+            } => write!(
+                f,
+                "killed by {} (vector {vector}, error {error:#x}) at rip {rip:#x}, address {address:#x}",
+                vector_name(vector)
+            ),
+        }
+    }
+}
+
+pub struct Process {
+    pub pid: Pid,
+    pub name: String,
+    /// `None` once the last thread has exited.
+    aspace: Mutex<Option<AddrSpace>>,
+    /// The address space's root, for the context switch (no lock needed).
+    root: u64,
+    threads: Mutex<Vec<Tid>>,
+    exit: Mutex<Option<ExitReason>>,
+    /// Kernel threads waiting for the process to die.
+    waiters: Mutex<Vec<Tid>>,
+    /// Frames of the threads' kernel stacks.
+    stack_frames: AtomicU64,
+    /// Reaped automatically when it dies (no one waits for it).
+    autoreap: bool,
+}
+
+static PROCESSES: Mutex<BTreeMap<Pid, Arc<Process>>> = Mutex::new(BTreeMap::new());
+static NEXT_PID: AtomicU64 = AtomicU64::new(1);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SpawnError {
+    Load(LoadError),
+    Memory(AsError),
+    ArgsTooLong,
+    NoMemory,
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::Load(e) => write!(f, "{e}"),
+            SpawnError::Memory(e) => write!(f, "cannot map the process: {e:?}"),
+            SpawnError::ArgsTooLong => write!(f, "arguments longer than {MAX_ARGS} bytes"),
+            SpawnError::NoMemory => write!(f, "out of memory"),
+        }
+    }
+}
+
+impl Process {
+    /// Switches the CPU to this process's address space.
+    pub fn activate(&self) {
+        let root = x86_64::structures::paging::PhysFrame::containing_address(
+            x86_64::PhysAddr::new(self.root),
+        );
+        if x86_64::registers::control::Cr3::read().0 != root {
+            if let Some(aspace) = self.aspace.lock().as_ref() {
+                aspace.activate();
+            }
+        }
+    }
+
+    /// Runs `f` with the address space, or fails when the process is dead.
+    pub fn with_aspace<T>(&self, f: impl FnOnce(&mut AddrSpace) -> T) -> Option<T> {
+        self.aspace.lock().as_mut().map(f)
+    }
+
+    /// Frames the kernel holds for this process.
+    pub fn frames(&self) -> u64 {
+        let aspace = self.aspace.lock().as_ref().map_or(0, |a| a.frames());
+        aspace + self.stack_frames.load(Ordering::Relaxed)
+    }
+
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        *self.exit.lock()
+    }
+
+    pub fn is_dead(&self) -> bool {
+        self.aspace.lock().is_none()
+    }
+
+    /// Records why the process ends (the first reason wins) and marks
+    /// every thread killed, waking those that are blocked so they exit.
+    pub fn kill(&self, reason: ExitReason) {
+        {
+            let mut exit = self.exit.lock();
+            if exit.is_none() {
+                *exit = Some(reason);
+            }
+        }
+        let threads = self.threads.lock().clone();
+        for tid in threads {
+            if let Some(thread) = sched::thread(tid) {
+                thread.mark_killed();
+                sched::wake(tid);
+            }
+        }
+    }
+}
+
+/// Copies `args` to the top of the user stack; returns (stack pointer,
+/// address of the arguments).
+fn push_args(aspace: &mut AddrSpace, args: &str) -> Result<(u64, u64), SpawnError> {
+    let at = (USER_STACK_TOP - args.len() as u64) & !0xf;
+    let mut done = 0;
+    while done < args.len() {
+        let addr = at + done as u64;
+        let page_left = 4096 - (addr % 4096) as usize;
+        let n = page_left.min(args.len() - done);
+        let mapping = aspace
+            .translate(addr)
+            .ok_or(SpawnError::Memory(AsError::NotMapped(addr)))?;
+        // SAFETY: the page is a fresh stack page of this new process (RAM
+        // the HHDM maps); `n` bytes stay inside it.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                args.as_ptr().add(done),
+                crate::kspace::phys_to_virt::<u8>(mapping.phys),
+                n,
+            )
+        };
+        done += n;
+    }
+    // As if `_start` had been called: the return address slot is 0.
+    Ok((at - 8, at))
+}
+
+/// Creates a process from ELF `image`, named `name`, whose first thread
+/// starts at the entry point with `rdi` = the address of `args` (copied to
+/// its stack) and `rsi` = its length. The thread is made runnable.
+pub fn spawn(
+    name: &str,
+    image: &[u8],
+    args: &str,
+    autoreap: bool,
+) -> Result<Arc<Process>, SpawnError> {
+    if args.len() > MAX_ARGS {
+        return Err(SpawnError::ArgsTooLong);
+    }
+    let mut aspace = AddrSpace::new().map_err(SpawnError::Memory)?;
+    let entry = elfload::load(&mut aspace, image).map_err(SpawnError::Load)?;
+    for page in 0..USER_STACK_PAGES {
+        let virt = USER_STACK_TOP - (page + 1) * 4096;
+        aspace
+            .map_zeroed(virt, Protection::READ | Protection::WRITE)
+            .map_err(SpawnError::Memory)?;
+    }
+    let (rsp, args_at) = push_args(&mut aspace, args)?;
+    let process = Arc::new(Process {
+        pid: NEXT_PID.fetch_add(1, Ordering::Relaxed) as Pid,
+        name: name.into(),
+        root: aspace.root(),
+        aspace: Mutex::new(Some(aspace)),
+        threads: Mutex::new(Vec::new()),
+        exit: Mutex::new(None),
+        waiters: Mutex::new(Vec::new()),
+        stack_frames: AtomicU64::new(0),
+        autoreap,
+    });
+    let thread = Thread::new_user(&process, entry, rsp, args_at, args.len() as u64)
+        .map_err(|_| SpawnError::NoMemory)?;
+    process.threads.lock().push(thread.tid);
+    process
+        .stack_frames
+        .fetch_add(thread.frames(), Ordering::Relaxed);
+    PROCESSES.lock().insert(process.pid, process.clone());
+    if sched::spawn(thread, Policy::default()).is_err() {
+        PROCESSES.lock().remove(&process.pid);
+        return Err(SpawnError::NoMemory);
+    }
+    Ok(process)
+}
+
+/// Ends the current thread; when it is its process's last, the process
+/// dies (see the module documentation). Never returns.
+pub fn exit_current_thread() -> ! {
+    if let Some(thread) = sched::current() {
+        if let Some(process) = thread.process.clone() {
+            thread_exited(&process, thread.tid, thread.frames());
+        }
+    }
+    sched::exit_current()
+}
+
+/// Bookkeeping for a thread of `process` that is exiting.
+fn thread_exited(process: &Arc<Process>, tid: Tid, stack_frames: u64) {
+    let last = {
+        let mut threads = process.threads.lock();
+        threads.retain(|t| *t != tid);
+        threads.is_empty()
+    };
+    process
+        .stack_frames
+        .fetch_sub(stack_frames, Ordering::Relaxed);
+    if !last {
+        return;
+    }
+    let aspace = process.aspace.lock().take();
+    let freed = aspace.as_ref().map_or(0, |a| a.frames());
+    drop(aspace);
+    let reason = process.exit_reason().unwrap_or(ExitReason::Exited(0));
+    if let ExitReason::Exited(status) = reason {
+        crate::printk!(
+            Info,
+            "{}[{}]: exited with status {status}; {} frames freed",
+            process.name,
+            process.pid,
+            freed + stack_frames
+        );
+    }
+    let waiters = core::mem::take(&mut *process.waiters.lock());
+    for waiter in waiters {
+        sched::wake(waiter);
+    }
+    if process.autoreap {
+        PROCESSES.lock().remove(&process.pid);
+    }
+}
+
+/// The `exit` system call: records the status and ends the process.
+pub fn exit_current(status: u64) -> ! {
+    if let Some(process) = sched::current().and_then(|t| t.process.clone()) {
+        process.kill(ExitReason::Exited(status));
+    }
+    exit_current_thread()
+}
+
+/// A user-mode exception: kills the current process with one log line
+/// naming it and the fault, and never returns to it.
+pub fn kill_current_for_fault(frame: &TrapFrame, address: u64) -> ! {
+    let reason = ExitReason::Fault {
+        vector: frame.vector,
+        error: frame.error_code,
+        rip: frame.rip,
+        address,
+    };
+    if let Some(process) = sched::current().and_then(|t| t.process.clone()) {
+        crate::printk!(Err, "{}[{}]: {reason}", process.name, process.pid);
+        process.kill(reason);
+    }
+    exit_current_thread()
+}
+
+/// Exits the current thread if it was killed; called on every way back to
+/// user mode.
+pub fn exit_if_killed() {
+    if sched::current().is_some_and(|t| t.is_killed()) {
+        exit_current_thread();
+    }
+}
+
+/// Blocks the calling kernel thread until `process` has died; returns why
+/// it died and removes it from the process table.
+pub fn wait(process: &Arc<Process>) -> ExitReason {
+    loop {
+        if process.is_dead() {
+            PROCESSES.lock().remove(&process.pid);
+            return process.exit_reason().unwrap_or(ExitReason::Exited(0));
+        }
+        if let Some(me) = sched::current() {
+            process.waiters.lock().push(me.tid);
+        }
+        sched::block_current();
+    }
+}
+
+/// Processes alive or not yet reaped.
+pub fn count() -> usize {
+    PROCESSES.lock().len()
+}

@@ -1,0 +1,188 @@
+//! The scheduler: `kcore::sched`'s run queue (CFS and the real-time
+//! classes, host-tested) wrapped with the kernel's threads and the context
+//! switch.
+//!
+//! The kernel is not preemptible: kernel code runs with interrupts off, so
+//! a switch happens only where the kernel asks for one — when a thread
+//! blocks, yields or exits, or at a preemption point on the way back to
+//! user mode (or out of the idle loop) after the tick or a wake-up set
+//! `need_resched`. No lock is held across a switch.
+//!
+//! The idle thread is the thread the CPU booted on; it is not in the run
+//! queue and runs whenever the queue has nothing (it halts until the next
+//! interrupt). A thread that exits is switched away from for good; the
+//! scheduler keeps the last reference to it until the next thread runs,
+//! which then frees it (its kernel stack was still in use during the
+//! switch).
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+
+use kcore::sched::{Policy, RunQueue, SchedError, ThreadStats};
+use spin::Mutex;
+
+use crate::arch::x86_64::{gdt, percpu, switch};
+use crate::thread::{Thread, Tid};
+use crate::time;
+
+struct Scheduler {
+    rq: RunQueue<Tid>,
+    /// Every thread the run queue knows (runnable, running or blocked).
+    threads: BTreeMap<Tid, Arc<Thread>>,
+    current: Arc<Thread>,
+    idle: Arc<Thread>,
+    need_resched: bool,
+    /// The thread just switched away from, kept alive until the switch is
+    /// over (it may be dead, and its stack was in use until then).
+    previous: Option<Arc<Thread>>,
+}
+
+static SCHED: Mutex<Option<Scheduler>> = Mutex::new(None);
+
+fn with<T>(f: impl FnOnce(&mut Scheduler) -> T) -> Option<T> {
+    SCHED.lock().as_mut().map(f)
+}
+
+/// Starts scheduling, with the calling (boot) thread as the idle thread.
+pub fn init(idle: Arc<Thread>) {
+    *SCHED.lock() = Some(Scheduler {
+        rq: RunQueue::new(),
+        threads: BTreeMap::new(),
+        current: idle.clone(),
+        idle,
+        need_resched: false,
+        previous: None,
+    });
+}
+
+/// The running thread (the idle thread before any other runs).
+pub fn current() -> Option<Arc<Thread>> {
+    with(|s| s.current.clone())
+}
+
+/// Makes a new thread known and runnable.
+pub fn spawn(thread: Arc<Thread>, policy: Policy) -> Result<(), SchedError> {
+    with(|s| {
+        let now = time::now_ns();
+        s.rq.add(thread.tid, policy, now)?;
+        s.threads.insert(thread.tid, thread.clone());
+        if s.rq.wake(thread.tid, now)? {
+            s.need_resched = true;
+        }
+        Ok(())
+    })
+    .unwrap_or(Err(SchedError::NoSuchThread))
+}
+
+/// Makes blocked thread `tid` runnable. Waking a thread that is not
+/// blocked does nothing.
+pub fn wake(tid: Tid) {
+    with(|s| {
+        if let Ok(true) = s.rq.wake(tid, time::now_ns()) {
+            s.need_resched = true;
+        }
+    });
+}
+
+/// The tick: accounts the running thread and decides whether to preempt it.
+pub fn tick() {
+    with(|s| {
+        if s.rq.tick(time::now_ns()) {
+            s.need_resched = true;
+        }
+    });
+}
+
+/// Switches if the tick or a wake-up asked for it.
+pub fn preempt_point() {
+    if with(|s| s.need_resched) == Some(true) {
+        schedule();
+    }
+}
+
+/// Blocks the current thread until someone calls [`wake`] on it.
+pub fn block_current() {
+    with(|s| s.rq.block(time::now_ns()));
+    schedule();
+}
+
+/// Gives up the rest of the time slice.
+pub fn yield_current() {
+    with(|s| s.rq.yield_current(time::now_ns()));
+    schedule();
+}
+
+/// Ends the current thread; never returns. (The caller has dropped
+/// everything it held: nothing on this stack runs again.)
+pub fn exit_current() -> ! {
+    with(|s| {
+        let tid = s.current.tid;
+        let _ = s.rq.remove(tid, time::now_ns());
+        s.threads.remove(&tid);
+    });
+    schedule();
+    unreachable!("a dead thread was scheduled again")
+}
+
+/// The thread with id `tid`, if the scheduler knows it.
+pub fn thread(tid: Tid) -> Option<Arc<Thread>> {
+    with(|s| s.threads.get(&tid).cloned()).flatten()
+}
+
+/// Scheduling statistics of thread `tid`.
+pub fn stats(tid: Tid) -> Option<ThreadStats> {
+    with(|s| s.rq.stats(tid)).flatten()
+}
+
+/// Picks the next thread and switches to it.
+pub fn schedule() {
+    let switch = with(|s| {
+        s.need_resched = false;
+        let next = match s.rq.pick_next(time::now_ns()) {
+            Some(tid) => s
+                .threads
+                .get(&tid)
+                .cloned()
+                .unwrap_or_else(|| s.idle.clone()),
+            None => s.idle.clone(),
+        };
+        if Arc::ptr_eq(&next, &s.current) {
+            return None;
+        }
+        if let Some(process) = &next.process {
+            process.activate();
+        }
+        gdt::set_kernel_stack(next.stack_top());
+        percpu::set_kernel_rsp(next.stack_top());
+        let previous = core::mem::replace(&mut s.current, next.clone());
+        let save = previous.context();
+        s.previous = Some(previous);
+        // SAFETY: `next` is switched out (it is not current), so its saved
+        // stack pointer is valid and no one else reads it now.
+        Some((save, unsafe { *next.context() }))
+    })
+    .flatten();
+    if let Some((save, resume)) = switch {
+        // SAFETY: `save` belongs to the thread running now (kept alive in
+        // `previous`), `resume` to one switched out by this same function
+        // or prepared by `switch::prepare`. No lock is held.
+        unsafe { switch::switch_context(save, resume) };
+        after_switch();
+    }
+}
+
+/// Runs on the new thread right after every switch: frees the previous
+/// thread if it died (its stack is no longer in use).
+pub fn after_switch() {
+    let previous = with(|s| s.previous.take()).flatten();
+    drop(previous);
+}
+
+/// The idle loop: halts until an interrupt, which schedules (from the
+/// trap's preemption point) when it made a thread runnable.
+pub fn idle() -> ! {
+    schedule();
+    loop {
+        x86_64::instructions::interrupts::enable_and_hlt();
+    }
+}

@@ -1,0 +1,62 @@
+//! `null`, `log` and `clock`: the calls that touch no kernel object.
+
+use libsys::abi::{ClockInfo, LogLevel, SysError, LOG_MAX};
+
+use super::caller;
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::time;
+use crate::usercopy::{UserPtr, UserSlice};
+
+/// Returns at once: what entering and leaving the kernel costs.
+pub fn null(_: &mut TrapFrame) -> Result<u64, SysError> {
+    Ok(0)
+}
+
+struct LogArgs {
+    level: LogLevel,
+    text: UserSlice,
+}
+
+impl LogArgs {
+    fn decode(frame: &TrapFrame) -> Result<LogArgs, SysError> {
+        Ok(LogArgs {
+            level: LogLevel::try_from(frame.rdi)?,
+            text: UserSlice::new(frame.rsi, frame.rdx, LOG_MAX)?,
+        })
+    }
+}
+
+/// `log(level, text, len)`: one kernel log record per line of the text,
+/// prefixed with the caller's name and pid. The text must be UTF-8.
+pub fn log(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let args = LogArgs::decode(frame)?;
+    let process = caller()?;
+    let mut buffer = [0u8; LOG_MAX];
+    let bytes = &mut buffer[..args.text.len()];
+    process
+        .with_aspace(|aspace| args.text.read(aspace, bytes))
+        .ok_or(SysError::InvalidArgument)??;
+    let text = core::str::from_utf8(bytes).map_err(|_| SysError::InvalidArgument)?;
+    for line in text.trim_end_matches('\n').split('\n') {
+        crate::klog::printk(
+            args.level,
+            format_args!("{}[{}]: {line}", process.name, process.pid),
+        );
+    }
+    Ok(args.text.len() as u64)
+}
+
+/// `clock(info)`: fills a [`ClockInfo`].
+pub fn clock(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<ClockInfo>::new(frame.rdi)?;
+    let info = ClockInfo {
+        jiffies: time::jiffies(),
+        hz: time::HZ,
+        tsc_hz: time::tsc_hz(),
+        uptime_ns: time::now_ns(),
+    };
+    caller()?
+        .with_aspace(|aspace| out.write(aspace, &info))
+        .ok_or(SysError::InvalidArgument)??;
+    Ok(0)
+}

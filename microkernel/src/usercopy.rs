@@ -1,0 +1,195 @@
+//! User memory, as the kernel sees it: an allegation until checked.
+//!
+//! A system call's pointer arguments become a [`UserSlice`] (address and
+//! length), which can only be read or written through a check against the
+//! caller's address space: the whole range must lie in the user half, and
+//! every page in it must be mapped, user-accessible, and writable when the
+//! kernel is to write. A bad range is `BadAddress` (or `BadLength` when the
+//! length is over the call's limit), and nothing is copied.
+//!
+//! Why checking first is enough: the kernel is not preemptible and there is
+//! one CPU, so nothing can change the mappings between the check and the
+//! copy. The copy itself goes through the user address, between `stac` and
+//! `clac` when the CPU has SMAP (everywhere else, SMAP keeps the kernel from
+//! touching user pages by accident); for an address space that is not the
+//! active one, it goes page by page through the HHDM instead.
+
+use core::marker::PhantomData;
+
+use libsys::abi::{Protection, SysError};
+
+use crate::addrspace::{AddrSpace, USER_END};
+use crate::arch::x86_64::cpu;
+use crate::kspace;
+
+/// A range of user memory named by a system call.
+#[derive(Clone, Copy, Debug)]
+pub struct UserSlice {
+    addr: u64,
+    len: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
+impl UserSlice {
+    /// The range `[addr, addr + len)`; fails with `BadLength` over `max`
+    /// bytes and with `BadAddress` if it wraps or leaves the user half.
+    pub fn new(addr: u64, len: u64, max: usize) -> Result<UserSlice, SysError> {
+        if len > max as u64 {
+            return Err(SysError::BadLength);
+        }
+        let end = addr.checked_add(len).ok_or(SysError::BadAddress)?;
+        if end > USER_END {
+            return Err(SysError::BadAddress);
+        }
+        Ok(UserSlice {
+            addr,
+            len: len as usize,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Every page of the range mapped for user access as `access` needs.
+    fn check(&self, aspace: &AddrSpace, access: Access) -> Result<(), SysError> {
+        if self.len == 0 {
+            return Ok(());
+        }
+        let first = self.addr & !0xfff;
+        let last = (self.addr + self.len as u64 - 1) & !0xfff;
+        for page in (first..=last).step_by(4096) {
+            let mapping = aspace.translate(page).ok_or(SysError::BadAddress)?;
+            let writable = mapping.prot.contains(Protection::WRITE);
+            if !mapping.user || (access == Access::Write && !writable) {
+                return Err(SysError::BadAddress);
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies the range into `out` (whose length must be the range's).
+    pub fn read(&self, aspace: &AddrSpace, out: &mut [u8]) -> Result<(), SysError> {
+        if out.len() != self.len {
+            return Err(SysError::BadLength);
+        }
+        self.check(aspace, Access::Read)?;
+        if aspace.is_active() {
+            // SAFETY: checked above: every byte is mapped, user-readable,
+            // in the active address space, and stays so (no preemption, one
+            // CPU); `out` is kernel memory of the same length.
+            user_access(|| unsafe {
+                core::ptr::copy_nonoverlapping(self.addr as *const u8, out.as_mut_ptr(), self.len)
+            });
+        } else {
+            self.by_page(aspace, |at, phys, n| {
+                // SAFETY: `phys` is a checked user page's frame (RAM the
+                // HHDM maps); `n` bytes stay inside it and inside `out`.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        kspace::phys_to_virt::<u8>(phys),
+                        out[at..].as_mut_ptr(),
+                        n,
+                    )
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Copies `data` (of the range's length) into the range.
+    pub fn write(&self, aspace: &AddrSpace, data: &[u8]) -> Result<(), SysError> {
+        if data.len() != self.len {
+            return Err(SysError::BadLength);
+        }
+        self.check(aspace, Access::Write)?;
+        if aspace.is_active() {
+            // SAFETY: checked above: every byte is mapped and user-writable
+            // in the active address space (and stays so).
+            user_access(|| unsafe {
+                core::ptr::copy_nonoverlapping(data.as_ptr(), self.addr as *mut u8, self.len)
+            });
+        } else {
+            self.by_page(aspace, |at, phys, n| {
+                // SAFETY: as in `read`, in the other direction.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        data[at..].as_ptr(),
+                        kspace::phys_to_virt::<u8>(phys),
+                        n,
+                    )
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Calls `f(offset in the range, physical address, bytes)` for each
+    /// page-sized piece of a checked range.
+    fn by_page(&self, aspace: &AddrSpace, mut f: impl FnMut(usize, u64, usize)) {
+        let mut done = 0;
+        while done < self.len {
+            let addr = self.addr + done as u64;
+            let n = (4096 - (addr % 4096) as usize).min(self.len - done);
+            if let Some(mapping) = aspace.translate(addr) {
+                f(done, mapping.phys, n);
+            }
+            done += n;
+        }
+    }
+}
+
+/// Runs `f` with SMAP lifted (`stac` … `clac`) when the CPU has SMAP.
+fn user_access(f: impl FnOnce()) {
+    let smap = cpu::protections().smap;
+    if smap {
+        // SAFETY: sets RFLAGS.AC for the bracket; `f` touches only user
+        // memory the caller checked.
+        unsafe { core::arch::asm!("stac", options(nomem, nostack)) };
+    }
+    f();
+    if smap {
+        // SAFETY: clears RFLAGS.AC again.
+        unsafe { core::arch::asm!("clac", options(nomem, nostack)) };
+    }
+}
+
+/// Plain data that can be copied to and from user memory byte for byte:
+/// `#[repr(C)]`, no padding, no pointers, valid for every bit pattern.
+///
+/// # Safety
+/// The implementing type must be all of that.
+pub unsafe trait Plain: Copy {}
+
+// SAFETY: four u64 fields, repr(C), no padding.
+unsafe impl Plain for libsys::abi::ClockInfo {}
+
+/// A user pointer to one `T`.
+pub struct UserPtr<T: Plain> {
+    slice: UserSlice,
+    _type: PhantomData<T>,
+}
+
+impl<T: Plain> UserPtr<T> {
+    pub fn new(addr: u64) -> Result<UserPtr<T>, SysError> {
+        let size = core::mem::size_of::<T>();
+        Ok(UserPtr {
+            slice: UserSlice::new(addr, size as u64, size)?,
+            _type: PhantomData,
+        })
+    }
+
+    pub fn write(&self, aspace: &AddrSpace, value: &T) -> Result<(), SysError> {
+        // SAFETY: `T: Plain`: its bytes are all initialised and may be read
+        // as a byte slice of its size.
+        let bytes = unsafe {
+            core::slice::from_raw_parts(value as *const T as *const u8, core::mem::size_of::<T>())
+        };
+        self.slice.write(aspace, bytes)
+    }
+}
