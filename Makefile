@@ -6,7 +6,7 @@
 KERNEL  := target/kernel/x86_64-unknown-none/release/microkernel
 LOADER  := target/x86_64-unknown-uefi/release/bootx64.efi
 USER    := target/user/x86_64-unknown-none/release
-PROGRAMS := hello ktest kfault
+PROGRAMS := hello ktest kfault bench
 ISO     := build/microkernel.iso
 ROOT    := build/iso_root
 OVMF    := /usr/share/ovmf/OVMF.fd
@@ -21,7 +21,7 @@ QEMU_FLAGS  := -machine q35 -cpu max -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
                -cdrom $(ISO) -serial mon:stdio $(DISPLAY_OPT) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all deps kernel loader userland tree iso run debug test clean
+.PHONY: all deps kernel loader userland tree iso run debug test bench clean
 
 all: iso
 
@@ -63,6 +63,11 @@ debug: iso
 test: loader tree
 	cargo test
 	cargo run --release -q -p harness
+
+# Boots the bench entry under TCG and under -icount shift=0 and prints the
+# guest's BENCH lines and a table (see docs/benchmarks.md).
+bench: loader tree
+	cargo run --release -q -p harness -- bench
 
 clean:
 	cargo clean

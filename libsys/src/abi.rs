@@ -136,6 +136,7 @@ impl fmt::Display for SysError {
 
 /// Turns the two result registers into a `Result`. An undefined status code
 /// is reported as [`SysError::InvalidArgument`] rather than trusted.
+#[inline]
 pub fn decode_result(status: u64, value: u64) -> Result<u64, SysError> {
     match status {
         0 => Ok(value),
@@ -144,6 +145,7 @@ pub fn decode_result(status: u64, value: u64) -> Result<u64, SysError> {
 }
 
 /// The two result registers for a `Result`.
+#[inline]
 pub fn encode_result(result: Result<u64, SysError>) -> (u64, u64) {
     match result {
         Ok(value) => (0, value),

@@ -102,6 +102,7 @@ pub mod raw {
     }
 }
 
+#[inline(always)]
 fn result((status, value): raw::Raw) -> Result<u64, SysError> {
     decode_result(status, value)
 }

@@ -46,8 +46,6 @@ pub const HEAP_BASE: u64 = 0xffff_e000_0000_0000;
 /// The most address space the heap may grow into: 64 GiB.
 pub const HEAP_LIMIT: u64 = 64 << 30;
 pub const STACKS_BASE: u64 = 0xffff_e800_0000_0000;
-/// The lowest kernel address: everything below belongs to user space.
-pub const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
 
 static HHDM_OFFSET: AtomicU64 = AtomicU64::new(0);
 /// Physical address of the kernel's PML4 (0 before `build`).
@@ -396,16 +394,5 @@ pub fn unmap_and_free(virt: u64, pages: u64) {
             flush.flush();
             let _ = memory::free_frame(frame.start_address().as_u64());
         }
-    }
-}
-
-/// The leaf flags of kernel address `virt`, or `None` when it is unmapped.
-pub fn kernel_flags(virt: u64) -> Option<Flags> {
-    let _guard = LOCK.lock();
-    // SAFETY: the kernel's root, under the lock; only read.
-    let mapper = unsafe { mapper_for(kernel_pml4()) };
-    match mapper.translate(VirtAddr::new(virt)) {
-        TranslateResult::Mapped { flags, .. } => Some(flags),
-        _ => None,
     }
 }

@@ -76,12 +76,6 @@ impl KernelStack {
     pub fn top(&self) -> u64 {
         kspace::STACKS_BASE + (self.slot as u64 + 1) * SLOT_SIZE
     }
-
-    /// Whether `addr` lies in this stack's guard pages.
-    pub fn in_guard(&self, addr: u64) -> bool {
-        let slot_start = self.top() - SLOT_SIZE;
-        (slot_start..self.bottom()).contains(&addr)
-    }
 }
 
 impl Drop for KernelStack {

@@ -58,6 +58,7 @@ static ENTRY_RSP: AtomicU64 = AtomicU64::new(0);
 /// and continues on a kernel stack of its own in [`kmain_on_kernel_stack`].
 #[unsafe(no_mangle)]
 extern "C" fn kmain() -> ! {
+    time::mark_kernel_entry();
     ENTRY_RFLAGS.store(rflags::read_raw(), Ordering::Relaxed);
     ENTRY_CS.store(u64::from(CS::get_reg().0), Ordering::Relaxed);
     ENTRY_RSP.store(current_rsp(), Ordering::Relaxed);
@@ -109,8 +110,9 @@ extern "C" fn kmain() -> ! {
     let info = BootInfo::copy();
     printk!(
         Debug,
-        "frames: {} free at start, bitmap at {:#x}",
+        "frames: {} free at start, bitmap of {} KiB at {:#x}",
         frames.free_frames,
+        frames.bitmap_bytes >> 10,
         frames.bitmap_phys
     );
     let Ok(stack) = kstack::KernelStack::new() else {
@@ -193,28 +195,50 @@ extern "C" fn kmain_on_kernel_stack(boot: u64) -> ! {
             },
         );
     } else {
-        start_first_process(info);
+        start_first_process(info, info.has_word("bench"));
     }
     // The boot thread becomes the idle thread.
     sched::idle()
 }
 
 /// Starts the first boot module as the first process, with the module's
-/// command line as its arguments.
-fn start_first_process(info: &BootInfo) {
+/// command line as its arguments. With `oneshot` (the `bench` entry), QEMU
+/// is left when that process ends, with success if it exited with 0.
+fn start_first_process(info: &BootInfo, oneshot: bool) {
     let Some(first) = info.modules.first() else {
         printk!(Warning, "microkernel: no boot module to start; idling");
         return;
     };
-    match process::spawn(first.name(), first.bytes(), &first.cmdline, true) {
-        Ok(process) => printk!(
-            Info,
-            "microkernel: started {} as process {}",
-            first.path,
-            process.pid
-        ),
+    match process::spawn(first.name(), first.bytes(), &first.cmdline, !oneshot) {
+        Ok(process) => {
+            printk!(
+                Info,
+                "microkernel: started {} as process {}",
+                first.path,
+                process.pid
+            );
+            if oneshot {
+                let arg = alloc::sync::Arc::into_raw(process) as u64;
+                if sched::spawn_kernel_thread("oneshot", leave_when_done, arg).is_err() {
+                    panic!("no memory for the oneshot thread");
+                }
+            }
+        }
         Err(e) => printk!(Err, "microkernel: cannot start {}: {e}", first.path),
     }
+}
+
+/// Waits for the process `arg` (an `Arc<Process>` from `into_raw`) and
+/// leaves QEMU with its result.
+extern "C" fn leave_when_done(arg: u64) -> ! {
+    // SAFETY: `start_first_process` passed an `Arc::into_raw`, once.
+    let process = unsafe { alloc::sync::Arc::from_raw(arg as *const process::Process) };
+    let reason = process::wait(&process);
+    printk!(Info, "microkernel: {} {reason}; leaving", process.name);
+    qemu::exit(match reason {
+        process::ExitReason::Exited(0) => qemu::ExitCode::Success,
+        _ => qemu::ExitCode::Failure,
+    })
 }
 
 fn current_rsp() -> u64 {

@@ -258,9 +258,8 @@ fn thread_exited(process: &Arc<Process>, tid: Tid, stack_frames: u64) {
     if !last {
         return;
     }
-    let aspace = process.aspace.lock().take();
-    let freed = aspace.as_ref().map_or(0, |a| a.frames());
-    drop(aspace);
+    let freed = process.frames();
+    drop(process.aspace.lock().take());
     let reason = process.exit_reason().unwrap_or(ExitReason::Exited(0));
     if let ExitReason::Exited(status) = reason {
         crate::printk!(
@@ -306,8 +305,9 @@ pub fn kill_current_for_fault(frame: &TrapFrame, address: u64) -> ! {
 
 /// Exits the current thread if it was killed; called on every way back to
 /// user mode.
+#[inline]
 pub fn exit_if_killed() {
-    if sched::current().is_some_and(|t| t.is_killed()) {
+    if sched::current_killed() {
         exit_current_thread();
     }
 }

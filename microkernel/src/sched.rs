@@ -17,8 +17,9 @@
 
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
-use kcore::sched::{Policy, RunQueue, SchedError, ThreadStats};
+use kcore::sched::{Policy, RunQueue, SchedError};
 use spin::Mutex;
 
 use crate::arch::x86_64::{gdt, percpu, switch};
@@ -31,7 +32,6 @@ struct Scheduler {
     threads: BTreeMap<Tid, Arc<Thread>>,
     current: Arc<Thread>,
     idle: Arc<Thread>,
-    need_resched: bool,
     /// The thread just switched away from, kept alive until the switch is
     /// over (it may be dead, and its stack was in use until then).
     previous: Option<Arc<Thread>>,
@@ -39,20 +39,55 @@ struct Scheduler {
 
 static SCHED: Mutex<Option<Scheduler>> = Mutex::new(None);
 
+/// Set when the running thread should give up the CPU at the next
+/// preemption point (Linux's `TIF_NEED_RESCHED`). Outside the scheduler's
+/// lock so that the way back to user mode checks it with one load.
+static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
+/// The running thread, for lock-free reads of its own flags on the way back
+/// to user mode. It points into `Scheduler::current`, which keeps the
+/// thread alive for as long as it runs.
+static CURRENT: AtomicPtr<Thread> = AtomicPtr::new(core::ptr::null_mut());
+
 fn with<T>(f: impl FnOnce(&mut Scheduler) -> T) -> Option<T> {
     SCHED.lock().as_mut().map(f)
 }
 
 /// Starts scheduling, with the calling (boot) thread as the idle thread.
 pub fn init(idle: Arc<Thread>) {
+    CURRENT.store(Arc::as_ptr(&idle) as *mut Thread, Ordering::Relaxed);
     *SCHED.lock() = Some(Scheduler {
         rq: RunQueue::new(),
         threads: BTreeMap::new(),
         current: idle.clone(),
         idle,
-        need_resched: false,
         previous: None,
     });
+}
+
+/// Whether the running thread has been killed: read without a lock, for
+/// the way back to user mode.
+pub fn current_killed() -> bool {
+    let current = CURRENT.load(Ordering::Relaxed);
+    // SAFETY: CURRENT always points at the running thread (or is null
+    // before `init`), which `Scheduler::current` keeps alive while it runs.
+    !current.is_null() && unsafe { (*current).is_killed() }
+}
+
+/// The running thread's name and id, read without a lock (for an oops,
+/// which may come while the scheduler's lock is held).
+pub fn current_name_and_tid() -> Option<(&'static str, Tid)> {
+    let current = CURRENT.load(Ordering::Relaxed);
+    if current.is_null() {
+        return None;
+    }
+    // SAFETY: as in `current_killed`; the oops that asks never returns, so
+    // the thread outlives the borrow.
+    let thread: &'static Thread = unsafe { &*current };
+    Some((thread.name.as_str(), thread.tid))
+}
+
+fn set_need_resched() {
+    NEED_RESCHED.store(true, Ordering::Relaxed);
 }
 
 /// The running thread (the idle thread before any other runs).
@@ -67,11 +102,21 @@ pub fn spawn(thread: Arc<Thread>, policy: Policy) -> Result<(), SchedError> {
         s.rq.add(thread.tid, policy, now)?;
         s.threads.insert(thread.tid, thread.clone());
         if s.rq.wake(thread.tid, now)? {
-            s.need_resched = true;
+            set_need_resched();
         }
         Ok(())
     })
     .unwrap_or(Err(SchedError::NoSuchThread))
+}
+
+/// Starts a kernel thread running `entry(arg)` at the default policy.
+pub fn spawn_kernel_thread(
+    name: &str,
+    entry: extern "C" fn(u64) -> !,
+    arg: u64,
+) -> Result<(), SchedError> {
+    let thread = Thread::new_kernel(name, entry, arg).map_err(|_| SchedError::NoSuchThread)?;
+    spawn(thread, Policy::default())
 }
 
 /// Makes blocked thread `tid` runnable. Waking a thread that is not
@@ -79,7 +124,7 @@ pub fn spawn(thread: Arc<Thread>, policy: Policy) -> Result<(), SchedError> {
 pub fn wake(tid: Tid) {
     with(|s| {
         if let Ok(true) = s.rq.wake(tid, time::now_ns()) {
-            s.need_resched = true;
+            set_need_resched();
         }
     });
 }
@@ -88,14 +133,15 @@ pub fn wake(tid: Tid) {
 pub fn tick() {
     with(|s| {
         if s.rq.tick(time::now_ns()) {
-            s.need_resched = true;
+            set_need_resched();
         }
     });
 }
 
 /// Switches if the tick or a wake-up asked for it.
+#[inline]
 pub fn preempt_point() {
-    if with(|s| s.need_resched) == Some(true) {
+    if NEED_RESCHED.load(Ordering::Relaxed) {
         schedule();
     }
 }
@@ -129,15 +175,10 @@ pub fn thread(tid: Tid) -> Option<Arc<Thread>> {
     with(|s| s.threads.get(&tid).cloned()).flatten()
 }
 
-/// Scheduling statistics of thread `tid`.
-pub fn stats(tid: Tid) -> Option<ThreadStats> {
-    with(|s| s.rq.stats(tid)).flatten()
-}
-
 /// Picks the next thread and switches to it.
 pub fn schedule() {
     let switch = with(|s| {
-        s.need_resched = false;
+        NEED_RESCHED.store(false, Ordering::Relaxed);
         let next = match s.rq.pick_next(time::now_ns()) {
             Some(tid) => s
                 .threads
@@ -154,6 +195,8 @@ pub fn schedule() {
         }
         gdt::set_kernel_stack(next.stack_top());
         percpu::set_kernel_rsp(next.stack_top());
+        CURRENT.store(Arc::as_ptr(&next) as *mut Thread, Ordering::Relaxed);
+        CURRENT_IS_USER.store(next.process.is_some(), Ordering::Relaxed);
         let previous = core::mem::replace(&mut s.current, next.clone());
         let save = previous.context();
         s.previous = Some(previous);
@@ -177,6 +220,26 @@ pub fn after_switch() {
     let previous = with(|s| s.previous.take()).flatten();
     drop(previous);
 }
+
+/// Runs first on a new thread (before it leaves the kernel for the first
+/// time): the after-switch work, and the boot's one-time measurement of
+/// how long it took from kernel entry to the first user instruction.
+pub fn thread_entry() {
+    after_switch();
+    static MEASURED: AtomicBool = AtomicBool::new(false);
+    let user = CURRENT_IS_USER.load(Ordering::Relaxed);
+    if user && !MEASURED.swap(true, Ordering::Relaxed) {
+        let ticks = time::since_kernel_entry();
+        crate::printk!(
+            Info,
+            "boot: kernel entry to the first user instruction: {} us ({ticks} TSC ticks)",
+            time::tsc_to_us(ticks)
+        );
+    }
+}
+
+/// Whether the running thread belongs to a process.
+static CURRENT_IS_USER: AtomicBool = AtomicBool::new(false);
 
 /// The idle loop: halts until an interrupt, which schedules (from the
 /// trap's preemption point) when it made a thread runnable.

@@ -1,7 +1,7 @@
 //! Time in the kernel: the time-stamp counter, its rate, and the tick.
 //!
 //! The TSC counts at a rate the CPU does not report, so at boot it is
-//! measured against the 8254 PIT over a 50 ms window (together with the
+//! measured against the 8254 PIT over a 10 ms window (together with the
 //! local APIC timer's rate, see `arch::x86_64::pit`). The local APIC timer
 //! then interrupts periodically at [`HZ`]; each interrupt is a *tick*
 //! (LKD ch. 11), which advances `jiffies` and drives the scheduler.
@@ -49,6 +49,23 @@ static TSC_PER_JIFFY: AtomicU64 = AtomicU64::new(0);
 static NEXT_JIFFY_TSC: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Timer interrupts taken (each may advance jiffies by more than one).
 static TICKS: AtomicU64 = AtomicU64::new(0);
+/// The TSC when the kernel was entered.
+static KERNEL_ENTRY_TSC: AtomicU64 = AtomicU64::new(0);
+
+/// Records the kernel's entry time (first thing in `kmain`).
+pub fn mark_kernel_entry() {
+    KERNEL_ENTRY_TSC.store(rdtsc(), Ordering::Relaxed);
+}
+
+/// TSC ticks since the kernel was entered.
+pub fn since_kernel_entry() -> u64 {
+    rdtsc().saturating_sub(KERNEL_ENTRY_TSC.load(Ordering::Relaxed))
+}
+
+/// Converts TSC ticks to microseconds (0 before calibration).
+pub fn tsc_to_us(ticks: u64) -> u64 {
+    (u128::from(ticks) * 1_000_000 / u128::from(tsc_hz().max(1))) as u64
+}
 
 /// The time-stamp counter.
 pub fn rdtsc() -> u64 {
@@ -90,7 +107,7 @@ pub struct Calibration {
 /// Measures the TSC and the local APIC timer against the PIT. Interrupts
 /// must be off.
 pub fn calibrate() -> Calibration {
-    const WINDOW_MS: u64 = 50;
+    const WINDOW_MS: u64 = 10;
     let mut tsc_start = 0;
     let (tsc, apic_counts) = pit::measure(
         WINDOW_MS,

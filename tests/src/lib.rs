@@ -34,6 +34,72 @@ pub fn parse_result(line: &str) -> Option<(u32, u32)> {
     Some((passed.parse().ok()?, failed.parse().ok()?))
 }
 
+/// One benchmark result: a guest line
+/// `BENCH <case> placement=<p> accel=<a> median=<m> min=<n> n=<count>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bench {
+    pub case: String,
+    pub placement: String,
+    pub accel: String,
+    pub median: u64,
+    pub min: u64,
+    pub n: u64,
+}
+
+/// Reads a `BENCH` line (anywhere in `line`, after a log prefix).
+pub fn parse_bench(line: &str) -> Option<Bench> {
+    let rest = &line[line.find("BENCH ")? + 6..];
+    let mut words = rest.split_whitespace();
+    let case = words.next()?.to_string();
+    let mut field = |key: &str| -> Option<String> {
+        words
+            .next()?
+            .strip_prefix(key)?
+            .strip_prefix('=')
+            .map(str::to_string)
+    };
+    Some(Bench {
+        case,
+        placement: field("placement")?,
+        accel: field("accel")?,
+        median: field("median")?.parse().ok()?,
+        min: field("min")?.parse().ok()?,
+        n: field("n")?.parse().ok()?,
+    })
+}
+
+/// The results side by side: one row per case and placement, with the TCG
+/// (ticks: time) and icount (instructions) medians and minimums.
+pub fn bench_table(results: &[Bench]) -> String {
+    let mut rows: Vec<(&str, &str)> = Vec::new();
+    for b in results {
+        if !rows.contains(&(&b.case, &b.placement)) {
+            rows.push((&b.case, &b.placement));
+        }
+    }
+    let find = |case: &str, placement: &str, accel: &str| {
+        results
+            .iter()
+            .find(|b| b.case == case && b.placement == placement && b.accel == accel)
+    };
+    let cell =
+        |b: Option<&Bench>| b.map_or("-".to_string(), |b| format!("{} / {}", b.median, b.min));
+    let mut out = format!(
+        "{:<20} {:<9} {:>22} {:>22}\n",
+        "case", "placement", "tcg ticks (med / min)", "icount instr (med / min)"
+    );
+    for (case, placement) in rows {
+        out += &format!(
+            "{:<20} {:<9} {:>22} {:>22}\n",
+            case,
+            placement,
+            cell(find(case, placement, "tcg")),
+            cell(find(case, placement, "icount"))
+        );
+    }
+    out
+}
+
 /// Whether a line reports a kernel panic.
 pub fn is_panic(line: &str) -> bool {
     line.contains("KERNEL PANIC") || line.contains("panicked at")
@@ -160,6 +226,41 @@ mod tests {
         assert_eq!(parse_result("x passed, 0 failed"), None);
         assert!(is_panic("KERNEL PANIC: oops at a.rs:1"));
         assert!(!is_panic("ok - panic handler installed"));
+    }
+
+    #[test]
+    fn reads_bench_lines_and_tabulates_them() {
+        let line =
+            "bench[1]: BENCH null_syscall placement=micro accel=icount median=94 min=94 n=102000";
+        let b = parse_bench(line).unwrap();
+        assert_eq!(
+            b,
+            Bench {
+                case: "null_syscall".into(),
+                placement: "micro".into(),
+                accel: "icount".into(),
+                median: 94,
+                min: 94,
+                n: 102000
+            }
+        );
+        assert_eq!(
+            parse_bench("BENCH x placement=micro accel=tcg median=a min=1 n=1"),
+            None
+        );
+        assert_eq!(parse_bench("no bench here"), None);
+        let tcg = Bench {
+            accel: "tcg".into(),
+            median: 500,
+            min: 480,
+            ..b.clone()
+        };
+        let table = bench_table(&[tcg, b]);
+        let row = table.lines().nth(1).unwrap();
+        assert!(
+            row.starts_with("null_syscall") && row.contains("500 / 480") && row.contains("94 / 94"),
+            "{table}"
+        );
     }
 
     #[test]

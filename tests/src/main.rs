@@ -30,14 +30,18 @@ struct Qemu {
     child: Child,
     lines: Receiver<(Duration, String)>,
     started: Instant,
+    /// The ISO it boots, removed when QEMU is gone.
+    iso: Option<std::path::PathBuf>,
 }
 
 impl Qemu {
-    fn boot(iso: &Path, log: &Path) -> Result<Qemu, String> {
+    /// Boots `iso` with `extra` QEMU arguments, logging serial to `log`.
+    fn boot(iso: &Path, log: &Path, extra: &[&str]) -> Result<Qemu, String> {
         let mut child = Command::new("qemu-system-x86_64")
             .args([
                 "-machine", "q35", "-cpu", "max", "-m", "512M", "-accel", "tcg", "-bios", OVMF,
             ])
+            .args(extra)
             .arg("-cdrom")
             .arg(iso)
             .args(["-serial", "stdio", "-display", "none", "-no-reboot"])
@@ -66,6 +70,7 @@ impl Qemu {
             child,
             lines,
             started,
+            iso: None,
         })
     }
 
@@ -95,6 +100,9 @@ impl Drop for Qemu {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(iso) = &self.iso {
+            let _ = fs::remove_file(iso);
+        }
     }
 }
 
@@ -303,42 +311,91 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcome {
-    let (config, check) = make(base);
+/// Builds an ISO from `config` and boots it (serial log in
+/// `build/test-logs/<name>.log`).
+fn boot_config(name: &str, config: &str, extra: &[&str]) -> Result<Qemu, String> {
     let config_path = format!("build/test-{name}.cfg");
     let iso = format!("build/test-{name}.iso");
-    if let Err(e) = fs::write(&config_path, config) {
-        return Outcome {
-            result: Err(format!("cannot write {config_path}: {e}")),
-            guest: None,
-        };
-    }
+    fs::write(&config_path, config).map_err(|e| format!("cannot write {config_path}: {e}"))?;
     let built = Command::new("scripts/mkiso.sh")
         .args([&iso, &config_path])
         .stderr(Stdio::null())
         .status();
     if !built.is_ok_and(|s| s.success()) {
-        return Outcome {
-            result: Err(format!("scripts/mkiso.sh {iso} {config_path} failed")),
-            guest: None,
-        };
+        return Err(format!("scripts/mkiso.sh {iso} {config_path} failed"));
     }
     let log = format!("build/test-logs/{name}.log");
-    let outcome = match Qemu::boot(Path::new(&iso), Path::new(&log)) {
+    let mut qemu = Qemu::boot(Path::new(&iso), Path::new(&log), extra)?;
+    qemu.iso = Some(iso.into());
+    Ok(qemu)
+}
+
+fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcome {
+    let (config, check) = make(base);
+    match boot_config(name, &config, &[]) {
         Ok(mut qemu) => check(&mut qemu),
         Err(e) => Outcome {
             result: Err(e),
             guest: None,
         },
-    };
-    let _ = fs::remove_file(&iso);
-    outcome
+    }
+}
+
+/// `make bench`: boots the `bench` entry under TCG and under
+/// `-icount shift=0` and prints the guest's `BENCH` lines and a table.
+fn bench(base: &str) -> i32 {
+    let runs: [(&str, &[&str]); 2] = [("tcg", &[]), ("icount", &["-icount", "shift=0,sleep=off"])];
+    let mut results = Vec::new();
+    for (accel, extra) in runs {
+        let config = boot_entry_directly(base, "bench");
+        let config = replace_in_entry(
+            &config,
+            "bench",
+            "module_cmdline",
+            &format!("accel={accel}"),
+        );
+        let mut qemu = match boot_config(&format!("bench-{accel}"), &config, extra) {
+            Ok(q) => q,
+            Err(e) => {
+                eprintln!("bench: {e}");
+                return 1;
+            }
+        };
+        let deadline = qemu.started + Duration::from_secs(300);
+        loop {
+            match qemu.next_line(deadline) {
+                Ok((_, line)) => {
+                    if let Some(bench) = parse_bench(&line) {
+                        println!("{}", &line[line.find("BENCH").unwrap_or(0)..]);
+                        results.push(bench);
+                    } else if line.contains("first user instruction") || is_panic(&line) {
+                        println!("{line}");
+                    }
+                }
+                Err(None) => {
+                    eprintln!("bench: the {accel} run did not finish in 300 s (log: build/test-logs/bench-{accel}.log)");
+                    return 1;
+                }
+                Err(Some(33)) => break,
+                Err(Some(code)) => {
+                    eprintln!("bench: the {accel} run ended with QEMU status {code} (log: build/test-logs/bench-{accel}.log)");
+                    return 1;
+                }
+            }
+        }
+    }
+    println!();
+    print!("{}", bench_table(&results));
+    0
 }
 
 fn main() {
     let base = fs::read_to_string("limine.cfg")
         .expect("run the harness from the repository root (make test)");
     fs::create_dir_all("build/test-logs").expect("cannot create build/test-logs");
+    if env::args().nth(1).as_deref() == Some("bench") {
+        std::process::exit(bench(&base));
+    }
     let only: Option<Vec<String>> = env::var("HARNESS_CASES")
         .ok()
         .map(|v| v.split(',').map(str::to_string).collect());

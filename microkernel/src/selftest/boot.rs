@@ -53,6 +53,10 @@ const CHECKS: &[(&str, Check)] = &[
     ("frame allocator round trip", frame_allocator),
     ("descriptor tables loaded", descriptor_tables),
     ("traps through the IDT return with registers intact", traps),
+    (
+        "I/O APIC inputs are masked, each on its own vector",
+        ioapic_inputs,
+    ),
     ("the tick advances jiffies at HZ", tick),
     (
         "address space map/protect/unmap and teardown",
@@ -694,5 +698,36 @@ fn kernel_heap(_: &BootInfo, _: EntryState) -> Result<(), Why> {
         "{} bytes still in use",
         used_after - used_before
     );
+    Ok(())
+}
+
+/// Every I/O APIC input was programmed masked, to vector 0x40 + its GSI,
+/// for this CPU; and masking and unmasking one changes only its mask bit.
+fn ioapic_inputs(_: &BootInfo, _: EntryState) -> Result<(), Why> {
+    use crate::arch::x86_64::{apic, ioapic};
+    use crate::interrupts::IRQ_VECTOR_BASE;
+    let count = ioapic::gsi_count();
+    ensure!(count >= 16, "only {count} I/O APIC inputs");
+    for gsi in 0..count {
+        let Ok(r) = ioapic::redirection(gsi) else {
+            fail!("GSI {gsi} has no I/O APIC")
+        };
+        ensure!(r.masked, "GSI {gsi} is not masked");
+        ensure!(
+            u32::from(r.vector) == u32::from(IRQ_VECTOR_BASE) + gsi && r.destination == apic::id(),
+            "GSI {gsi} goes to vector {:#x} on CPU {}",
+            r.vector,
+            r.destination
+        );
+    }
+    let before = ioapic::redirection(4).ok();
+    let _ = ioapic::set_masked(4, false);
+    let unmasked = ioapic::redirection(4).ok();
+    let _ = ioapic::set_masked(4, true);
+    ensure!(
+        unmasked.is_some_and(|u| !u.masked) && ioapic::redirection(4).ok() == before,
+        "masking GSI 4 round trip: {before:?} -> {unmasked:?}"
+    );
+    ensure!(ioapic::redirection(count).is_err(), "GSI {count} exists");
     Ok(())
 }

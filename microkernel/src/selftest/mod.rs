@@ -19,7 +19,6 @@ use crate::bootinfo::BootInfo;
 use crate::println;
 use crate::qemu::{self, ExitCode};
 use crate::sched;
-use crate::thread::Thread;
 
 /// Why a check failed.
 pub type Why = heapless::String<200>;
@@ -78,16 +77,10 @@ pub fn start(info: &'static BootInfo, entry: EntryState) {
     });
     boot::run(info, entry, &mut tally);
     let arg = Box::into_raw(tally) as u64;
-    match Thread::new_kernel("ktest", user_tests, arg) {
-        Ok(thread) => {
-            if sched::spawn(thread, Default::default()).is_ok() {
-                return;
-            }
-        }
-        Err(_) => {}
+    if sched::spawn_kernel_thread("ktest", user_tests, arg).is_err() {
+        println!("FAIL - start the user-mode tests: no memory for a kernel thread");
+        qemu::exit(ExitCode::Failure);
     }
-    println!("FAIL - start the user-mode tests: no memory for a kernel thread");
-    qemu::exit(ExitCode::Failure);
 }
 
 extern "C" fn user_tests(arg: u64) -> ! {

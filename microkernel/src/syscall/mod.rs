@@ -56,7 +56,7 @@ static TABLE: [Handler; CALLS] = {
 };
 
 /// Entered from the `syscall` entry with the caller's registers.
-pub fn dispatch(frame: &mut TrapFrame) {
+pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     let result = match TABLE.get(frame.rax as usize) {
         Some(handler) => handler(frame),
         None => Err(SysError::UnknownSyscall),

@@ -7,8 +7,6 @@ use x86_64::instructions::port::Port;
 
 pub const PIC1_VECTOR: u8 = 0x20;
 pub const PIC2_VECTOR: u8 = 0x28;
-/// A spurious IRQ 7 or 15 arrives here, masked or not.
-pub const SPURIOUS: [u8; 2] = [PIC1_VECTOR + 7, PIC2_VECTOR + 7];
 
 pub fn remap_and_mask() {
     // ICW1: initialise, expect ICW4. ICW2: vector offset. ICW3: wiring

@@ -41,9 +41,9 @@ global_asm!(
     "",
     ".global thread_start",
     "thread_start:",
-    "call {after_switch}",
+    "call {thread_entry}",
     "jmp trap_return",
-    after_switch = sym after_switch,
+    thread_entry = sym thread_entry,
 );
 
 unsafe extern "C" {
@@ -53,8 +53,8 @@ unsafe extern "C" {
     fn thread_start();
 }
 
-extern "C" fn after_switch() {
-    crate::sched::after_switch();
+extern "C" fn thread_entry() {
+    crate::sched::thread_entry();
 }
 
 /// Callee-saved registers pushed by `switch_context`, and its return

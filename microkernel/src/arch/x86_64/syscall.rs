@@ -8,8 +8,9 @@
 //! in the per-CPU area, moves to the current thread's kernel stack and
 //! builds the same [`TrapFrame`] an interrupt from user mode would (vector
 //! [`SYSCALL_VECTOR`]), so a thread's user registers always sit at the top
-//! of its kernel stack whichever way it entered. The dispatcher reads the
-//! arguments from the frame and writes the results into it.
+//! of its kernel stack whichever way it entered. The dispatcher
+//! (`crate::syscall::dispatch`) reads the arguments from the frame and
+//! writes the results into it.
 //!
 //! The exit restores the registers from the frame and leaves with `sysretq`
 //! — unless the frame's RIP is not a canonical user address (the kernel
@@ -25,7 +26,6 @@ use x86_64::VirtAddr;
 
 use super::gdt::Selectors;
 use super::percpu::{KERNEL_RSP, USER_RSP};
-use super::trap::TrapFrame;
 
 /// The `vector` a system call's frame carries (above every real vector).
 pub const SYSCALL_VECTOR: u64 = 0x100;
@@ -95,15 +95,11 @@ global_asm!(
     user_ss = const 0x1b,
     user_cs = const 0x23,
     vector = const SYSCALL_VECTOR,
-    dispatch = sym syscall_dispatch,
+    dispatch = sym crate::syscall::dispatch,
 );
 
 unsafe extern "C" {
     fn syscall_entry();
-}
-
-extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
-    crate::syscall::dispatch(frame);
 }
 
 /// Programs the MSRs: SYSCALL enters at `syscall_entry` with the kernel's

@@ -291,6 +291,9 @@ fn oops(frame: &TrapFrame) -> ! {
         "KERNEL OOPS: {}\n{frame}\ncr2 {cr2:#018x}\n",
         vector_name(frame.vector)
     ));
+    if let Some((name, tid)) = crate::sched::current_name_and_tid() {
+        crate::serial::emergency_print(format_args!("in thread {name} (tid {tid})\n"));
+    }
     crate::panic::backtrace_from(frame.rbp, frame.rip);
     panic!(
         "{} in the kernel at {:#x}",
