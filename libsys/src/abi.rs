@@ -27,15 +27,22 @@ pub enum Syscall {
     Yield = 3,
     /// Reads the clock: `rdi` = pointer to a [`ClockInfo`] to fill.
     Clock = 4,
+    /// Reads the kernel log (`dmesg`): records from sequence number `rdi` on
+    /// (or the oldest still kept) into the buffer `rsi`, `rdx` bytes long
+    /// (at most [`LOG_READ_MAX`]), as whole lines in the format of Linux's
+    /// `/dev/kmsg`: `<level>,<seq>,<microseconds>,-;<text>\n`. Returns the
+    /// bytes written (0 when there is nothing new).
+    LogRead = 5,
 }
 
 impl Syscall {
-    pub const ALL: [Syscall; 5] = [
+    pub const ALL: [Syscall; 6] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
         Syscall::Yield,
         Syscall::Clock,
+        Syscall::LogRead,
     ];
 }
 
@@ -219,6 +226,8 @@ pub const USER_STACK_TOP: u64 = 0x0000_7fff_fff0_0000;
 
 /// The longest message one `log` call takes.
 pub const LOG_MAX: usize = 1024;
+/// The largest buffer one `log_read` call fills.
+pub const LOG_READ_MAX: usize = 4096;
 
 /// What [`Syscall::Clock`] fills in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -263,7 +272,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_errors() {
-        for number in [5, 99, u64::MAX, 1 << 32] {
+        for number in [Syscall::ALL.len() as u64, 99, u64::MAX, 1 << 32] {
             assert_eq!(Syscall::try_from(number), Err(SysError::UnknownSyscall));
         }
     }

@@ -149,6 +149,21 @@ pub fn clock() -> Result<ClockInfo, SysError> {
     result(raw).map(|_| info)
 }
 
+/// Reads kernel log records from sequence number `since` into `buffer`, as
+/// `/dev/kmsg`-format lines; returns the bytes written.
+pub fn log_read(since: u64, buffer: &mut [u8]) -> Result<usize, SysError> {
+    // SAFETY: the kernel writes at most `buffer.len()` bytes into it.
+    let raw = unsafe {
+        raw::syscall3(
+            Syscall::LogRead as u64,
+            since,
+            buffer.as_mut_ptr() as u64,
+            buffer.len() as u64,
+        )
+    };
+    result(raw).map(|n| n as usize)
+}
+
 /// The time-stamp counter (user mode may read it: CR4.TSD is clear).
 #[inline(always)]
 pub fn rdtsc() -> u64 {

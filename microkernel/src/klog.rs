@@ -54,23 +54,29 @@ impl Write for Message {
 pub fn printk(level: LogLevel, args: fmt::Arguments) -> u64 {
     let mut message = Message(heapless::String::new());
     let _ = message.write_fmt(args);
-    let seq = RING.lock().push(level, 0, &message.0);
+    let seq = RING.lock().push(level, crate::time::jiffies(), &message.0);
     if level <= console_level() {
         crate::serial::_print(format_args!("{}\n", message.0));
     }
     seq
 }
 
-/// Calls `f` with each record from sequence number `since` on, and returns
-/// how many records before them were lost to the ring's overwriting.
-pub fn read_since(since: u64, mut f: impl FnMut(u64, LogLevel, &str)) -> u64 {
+/// Calls `f` with each record from sequence number `since` on, until it
+/// returns false, and returns how many records before them were lost to
+/// the ring's overwriting.
+pub fn read_since(since: u64, mut f: impl FnMut(&Record) -> bool) -> u64 {
     let ring = RING.lock();
     let (records, lost) = ring.since(since);
     for record in records {
-        f(record.seq, record.level, record.text());
+        if !f(record) {
+            break;
+        }
     }
     lost
 }
+
+/// One record of the ring.
+pub type Record = kcore::logring::Record<MESSAGE_MAX>;
 
 /// The sequence number the next message will get.
 pub fn next_seq() -> u64 {

@@ -73,6 +73,11 @@ impl UserSlice {
         Ok(())
     }
 
+    /// Fails unless the kernel could write the whole range.
+    pub fn check_writable(&self, aspace: &AddrSpace) -> Result<(), SysError> {
+        self.check(aspace, Access::Write)
+    }
+
     /// Copies the range into `out` (whose length must be the range's).
     pub fn read(&self, aspace: &AddrSpace, out: &mut [u8]) -> Result<(), SysError> {
         if out.len() != self.len {

@@ -421,11 +421,12 @@ fn kernel_log(_: &BootInfo, _: EntryState) -> Result<(), Why> {
     crate::printk!(Debug, "{long}");
     let mut seen = [(0u64, libsys::abi::LogLevel::Emerg, 0usize); 2];
     let mut n = 0;
-    let lost = klog::read_since(first, |seq, level, text| {
+    let lost = klog::read_since(first, |record| {
         if n < seen.len() {
-            seen[n] = (seq, level, text.len());
+            seen[n] = (record.seq, record.level, record.text().len());
         }
         n += 1;
+        true
     });
     ensure!(
         lost == 0 && n == 2,

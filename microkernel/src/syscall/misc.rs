@@ -1,6 +1,8 @@
 //! `null`, `log` and `clock`: the calls that touch no kernel object.
 
-use libsys::abi::{ClockInfo, LogLevel, SysError, LOG_MAX};
+use core::fmt::Write;
+
+use libsys::abi::{ClockInfo, LogLevel, SysError, LOG_MAX, LOG_READ_MAX};
 
 use super::caller;
 use crate::arch::x86_64::trap::TrapFrame;
@@ -44,6 +46,43 @@ pub fn log(frame: &mut TrapFrame) -> Result<u64, SysError> {
         );
     }
     Ok(args.text.len() as u64)
+}
+
+struct LogReadArgs {
+    since: u64,
+    buffer: UserSlice,
+}
+
+/// `log_read(since, buffer, len)`: whole `/dev/kmsg`-format lines of the
+/// records from `since` on, as many as fit; returns the bytes written.
+pub fn log_read(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let args = LogReadArgs {
+        since: frame.rdi,
+        buffer: UserSlice::new(frame.rsi, frame.rdx, LOG_READ_MAX)?,
+    };
+    let process = caller()?;
+    process
+        .with_aspace(|aspace| args.buffer.check_writable(aspace))
+        .ok_or(SysError::InvalidArgument)??;
+    let mut text: heapless::String<LOG_READ_MAX> = heapless::String::new();
+    let us_per_jiffy = 1_000_000 / time::HZ;
+    crate::klog::read_since(args.since, |record| {
+        let mut line: heapless::String<256> = heapless::String::new();
+        let _ = writeln!(
+            line,
+            "{},{},{},-;{}",
+            record.level as u64,
+            record.seq,
+            record.jiffies * us_per_jiffy,
+            record.text()
+        );
+        text.len() + line.len() <= args.buffer.len() && text.push_str(&line).is_ok()
+    });
+    let out = UserSlice::new(frame.rsi, text.len() as u64, LOG_READ_MAX)?;
+    process
+        .with_aspace(|aspace| out.write(aspace, text.as_bytes()))
+        .ok_or(SysError::InvalidArgument)??;
+    Ok(text.len() as u64)
 }
 
 /// `clock(info)`: fills a [`ClockInfo`].

@@ -34,6 +34,7 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::Exit => task::exit,
         Syscall::Yield => task::yield_now,
         Syscall::Clock => misc::clock,
+        Syscall::LogRead => misc::log_read,
     }
 }
 

@@ -190,9 +190,74 @@ fn syscalls(t: &mut Tally) {
     // SAFETY: as above.
     unsafe { edge.write_volatile(saved) };
 
+    log_read(t);
     syscall::yield_now();
     t.check("yield returns", Ok(()));
     registers_survive(t);
+}
+
+/// Reads the kernel log back (`dmesg`): a line just logged is there, in
+/// `/dev/kmsg` format, and bad buffers are refused.
+fn log_read(t: &mut Tally) {
+    use SysError::*;
+    let marker = "ktest: log_read marker 7f3a";
+    let _ = syscall::log(LogLevel::Notice, marker);
+    let mut buffer = [0u8; 4096];
+    let mut since = 0;
+    let mut found = None;
+    for _ in 0..64 {
+        let Ok(n) = syscall::log_read(since, &mut buffer) else {
+            break;
+        };
+        if n == 0 {
+            break;
+        }
+        let text = core::str::from_utf8(&buffer[..n]).unwrap_or("");
+        for line in text.lines() {
+            let seq = line.split(',').nth(1).and_then(|s| s.parse::<u64>().ok());
+            since = seq.map_or(since, |s| s + 1);
+            if line.ends_with(marker) {
+                found = Some(line.starts_with("5,"));
+            }
+        }
+    }
+    t.expect_eq(
+        "log_read finds a line just logged, at level 5",
+        found,
+        Some(true),
+    );
+    let mut tiny = [0u8; 8];
+    t.expect_eq(
+        "log_read into 8 bytes writes no partial line",
+        syscall::log_read(0, &mut tiny),
+        Ok(0),
+    );
+    let n = |r: Result<u64, SysError>| r;
+    t.expect_eq(
+        "log_read into read-only data",
+        n(call3(
+            Syscall::LogRead as u64,
+            0,
+            &READ_ONLY as *const ClockInfo as u64,
+            32,
+        )),
+        Err(BadAddress),
+    );
+    t.expect_eq(
+        "log_read of more than LOG_READ_MAX",
+        n(call3(
+            Syscall::LogRead as u64,
+            0,
+            buffer.as_mut_ptr() as u64,
+            4097,
+        )),
+        Err(BadLength),
+    );
+    t.expect_eq(
+        "log_read into the kernel",
+        n(call3(Syscall::LogRead as u64, 0, 0xffff_8000_0000_0000, 64)),
+        Err(BadAddress),
+    );
 }
 
 /// Every register but rax, rdx (the results), rcx and r11 (the `syscall`
