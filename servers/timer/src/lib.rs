@@ -3,6 +3,12 @@
 //!
 //! - [`jiffies`]: `HZ`, the jiffies count, the wrap-safe comparisons
 //!   (`time_after` and friends) and the conversions to and from real time.
+//! - [`wheel`]: kernel timers (`add_timer`, `mod_timer`, `del_timer`) on the
+//!   hierarchical timer wheel of Linux 2.6, with periodic timers for the
+//!   delayed and periodic work of workqueues.
 #![cfg_attr(not(test), no_std)]
 
+extern crate alloc;
+
 pub mod jiffies;
+pub mod wheel;
