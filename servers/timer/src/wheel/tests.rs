@@ -553,7 +553,9 @@ fn the_wheel_runs_across_the_wrap_of_the_64_bit_counter() {
     while let Some(next) = wheel.next_expiry() {
         assert!(time_after_eq(next, now));
         now = next;
-        for expired in run(&mut wheel, now) {
+        let batch = run(&mut wheel, now);
+        assert_eq!(batch.len(), 1, "the timer next_expiry named fired");
+        for expired in batch {
             assert_eq!((expired.expires, expired.late_by), (now, 0));
             fired.push(expired.token);
         }
