@@ -278,6 +278,15 @@ fn print_banner(info: &BootInfo) {
             file.size
         );
     }
+    let image = kernel_image_size();
+    printk!(
+        Info,
+        "kernel: image {} KiB in memory (text {} KiB, rodata {} KiB, data+bss {} KiB)",
+        (image.0 + image.1 + image.2) >> 10,
+        image.0 >> 10,
+        image.1 >> 10,
+        image.2 >> 10
+    );
     printk!(
         Info,
         "memory: {} MiB in {} map entries, {} MiB usable",
@@ -304,6 +313,27 @@ fn print_banner(info: &BootInfo) {
         );
     }
     printk!(Info, "cmdline: \"{}\"", info.cmdline);
+}
+
+/// Bytes of the loaded image's text, read-only data and data+bss, from the
+/// linker script's symbols.
+fn kernel_image_size() -> (u64, u64, u64) {
+    unsafe extern "C" {
+        static __kernel_start: u8;
+        static __text_end: u8;
+        static __rodata_end: u8;
+        static __kernel_end: u8;
+    }
+    let [start, text, rodata, end] = [
+        core::ptr::addr_of!(__kernel_start),
+        core::ptr::addr_of!(__text_end),
+        core::ptr::addr_of!(__rodata_end),
+        core::ptr::addr_of!(__kernel_end),
+    ]
+    .map(|p| p as u64);
+    let rodata_start = text.div_ceil(4096) * 4096;
+    let data_start = rodata.div_ceil(4096) * 4096;
+    (text - start, rodata - rodata_start, end - data_start)
 }
 
 fn on_off(on: bool) -> &'static str {
