@@ -29,6 +29,17 @@
 //!   line, [`write_slabinfo`] the whole file (version 2.1).
 //!   [`KmemCache::objects_in_use`] counts what callers hold.
 //!
+//! **kmalloc.** [`Kmalloc`]`::new(source)` (a `const fn`): `kmalloc(size,
+//! gfp)`, `kzalloc`, `kfree(ptr)`, `ksize(ptr)`, `shrink()`, `slabinfo()`.
+//! Classes 8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192
+//! bytes ([`KMALLOC_SIZES`]); larger sizes up to 4 MiB get whole page
+//! blocks, whose order is remembered in the owner map. Size 0 is
+//! `ZeroSize`, more than 4 MiB `TooLarge`. Alignment: 8 bytes at least, the
+//! size itself for power-of-two sizes (see `kmalloc.rs`).
+//!
+//! **Global allocator.** [`SlabAllocator`]`<P>`: kmalloc behind a spin lock,
+//! implementing `GlobalAlloc`, with a `const fn new` for a `static`.
+//!
 //! **Page sources.** [`PageSource`] is the one thing kmem needs from
 //! outside: naturally aligned blocks of 2^order pages (from `mm` over IPC
 //! in the system, from the host allocator in tests). Slab descriptors,
@@ -64,6 +75,8 @@
 
 mod cache;
 mod error;
+mod global;
+mod kmalloc;
 mod magazine;
 mod pagevec;
 mod raw;
@@ -77,6 +90,10 @@ pub use cache::{
     DestroyError, KmemCache, SlabFlags, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_HWCACHE_ALIGN,
 };
 pub use error::{AllocError, CreateError, FreeError, TuneError};
+pub use global::SlabAllocator;
+pub use kmalloc::{
+    kmalloc_index, Kmalloc, KMALLOC_MAX_CACHE_SIZE, KMALLOC_MAX_SIZE, KMALLOC_NAMES, KMALLOC_SIZES,
+};
 pub use magazine::MAGAZINE_CAPACITY;
 pub use mm::{GfpFlags, GFP_ATOMIC, GFP_KERNEL};
 pub use slab::{ARCH_MIN_ALIGN, CACHE_LINE_SIZE, KMEM_CACHE_MAX_SIZE, MAX_SLAB_ORDER};

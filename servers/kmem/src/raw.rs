@@ -175,6 +175,11 @@ impl RawCache {
         self.magazine.tune(limit, batch)
     }
 
+    /// Whether an object starts at `ptr` in slab `id` and is handed out.
+    pub fn check_allocated(&self, id: u32, ptr: NonNull<u8>) -> Result<(), FreeError> {
+        self.locate_in_use(id, ptr).map(|_| ())
+    }
+
     /// The object at `ptr` in slab `id`, if one starts there and it is
     /// handed out (neither free in the slab nor in the magazine): its
     /// index, and its state bit (see `state_bit`).
