@@ -32,6 +32,22 @@ use crate::memory;
 pub const USER_END: u64 = 0x0000_8000_0000_0000;
 /// The frame behind this leaf belongs to the address space.
 const OWNED: Flags = Flags::BIT_9;
+/// The mapping may be made writable by `protect` (the region's handle had
+/// WRITE when it was mapped; always set for owned pages).
+const MAY_WRITE: Flags = Flags::BIT_52;
+/// The mapping may be made executable by `protect`.
+const MAY_EXEC: Flags = Flags::BIT_53;
+
+fn may(max: Protection) -> Flags {
+    let mut flags = Flags::empty();
+    if max.contains(Protection::WRITE) {
+        flags |= MAY_WRITE;
+    }
+    if max.contains(Protection::EXEC) {
+        flags |= MAY_EXEC;
+    }
+    flags
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AsError {
@@ -135,7 +151,7 @@ impl AddrSpace {
     /// address. The frame belongs to the address space.
     pub fn map_zeroed(&mut self, virt: u64, prot: Protection) -> Result<u64, AsError> {
         let page = user_page(virt)?;
-        let flags = pte::leaf_flags(prot, Owner::User)? | OWNED;
+        let flags = pte::leaf_flags(prot, Owner::User)? | OWNED | MAY_WRITE | MAY_EXEC;
         if self.translate(virt).is_some() {
             return Err(AsError::AlreadyMapped(virt));
         }
@@ -173,6 +189,49 @@ impl AddrSpace {
         }
     }
 
+    /// Maps the frame at `phys` (which the address space does not own: a
+    /// memory region's page) at `virt` with `prot`; `protect` may later
+    /// raise it up to `max` (the region handle's rights).
+    pub fn map_frame(
+        &mut self,
+        virt: u64,
+        phys: u64,
+        prot: Protection,
+        max: Protection,
+    ) -> Result<(), AsError> {
+        let page = user_page(virt)?;
+        if !max.contains(prot) {
+            return Err(AsError::InvalidProtection);
+        }
+        let flags = pte::leaf_flags(prot, Owner::User)? | may(max);
+        if self.translate(virt).is_some() {
+            return Err(AsError::AlreadyMapped(virt));
+        }
+        let frame = PhysFrame::containing_address(PhysAddr::new(phys));
+        let mut mapper = self.mapper();
+        let mut tables = 0;
+        // SAFETY: the user page was unmapped; the frame is user memory (a
+        // region's), never the kernel's.
+        let result = unsafe {
+            mapper.map_to_with_table_flags(
+                page,
+                frame,
+                flags,
+                pte::table_flags(Owner::User),
+                &mut CountingFrames(&mut tables),
+            )
+        };
+        self.frames += tables;
+        match result {
+            Ok(flush) => {
+                flush.flush();
+                Ok(())
+            }
+            Err(MapToError::FrameAllocationFailed) => Err(AsError::NoMemory),
+            Err(_) => Err(AsError::AlreadyMapped(virt)),
+        }
+    }
+
     /// Unmaps the page at `virt`, freeing its frame if the address space
     /// owns it.
     pub fn unmap(&mut self, virt: u64) -> Result<(), AsError> {
@@ -193,11 +252,27 @@ impl AddrSpace {
         Ok(())
     }
 
-    /// Changes the protection of the page at `virt`.
+    /// Whether [`AddrSpace::protect`] would succeed; returns the software
+    /// bits the page keeps.
+    pub fn can_protect(&self, virt: u64, prot: Protection) -> Result<Flags, AsError> {
+        user_page(virt)?;
+        let kept =
+            self.leaf_flags(virt).ok_or(AsError::NotMapped(virt))? & (OWNED | MAY_WRITE | MAY_EXEC);
+        if (prot.contains(Protection::WRITE) && !kept.contains(MAY_WRITE))
+            || (prot.contains(Protection::EXEC) && !kept.contains(MAY_EXEC))
+        {
+            return Err(AsError::InvalidProtection);
+        }
+        pte::leaf_flags(prot, Owner::User)?;
+        Ok(kept)
+    }
+
+    /// Changes the protection of the page at `virt`; never beyond what
+    /// the page was mapped to allow (`InvalidProtection`).
     pub fn protect(&mut self, virt: u64, prot: Protection) -> Result<(), AsError> {
         let page = user_page(virt)?;
-        let owned = self.leaf_flags(virt).ok_or(AsError::NotMapped(virt))? & OWNED;
-        let flags = pte::leaf_flags(prot, Owner::User)? | owned;
+        let kept = self.can_protect(virt, prot)?;
+        let flags = pte::leaf_flags(prot, Owner::User)? | kept;
         // SAFETY: the page is a user page of this address space; changing
         // its flags cannot affect the kernel's memory.
         let flush = unsafe { self.mapper().update_flags(page, flags) }

@@ -59,3 +59,10 @@ pub fn init(rsdp: Option<u64>) -> Result<Summary, &'static str> {
         calibration,
     })
 }
+
+/// The GSI ISA IRQ `irq` arrives on (the MADT's override or the same
+/// number).
+pub fn isa_gsi(irq: u8) -> u32 {
+    MADT.get()
+        .map_or(u32::from(irq), |madt| acpi::isa_irq_to_gsi(madt, irq))
+}

@@ -18,21 +18,29 @@ mod addrspace;
 mod arch;
 mod bootinfo;
 mod elfload;
+mod endpoint;
 mod heap;
+mod initproc;
 mod interrupts;
+mod ipc;
+mod irq;
 mod klog;
 mod kspace;
 mod kstack;
 mod memory;
+mod notification;
+mod object;
 mod panic;
 mod process;
 mod qemu;
+mod region;
 mod sched;
 mod selftest;
 mod serial;
 mod syscall;
 mod thread;
 mod time;
+mod timeout;
 mod usercopy;
 
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -180,6 +188,7 @@ extern "C" fn kmain_on_kernel_stack(boot: u64) -> ! {
         ),
         Err(why) => panic!("cannot set up interrupts: {why}"),
     }
+    irq::init(arch::x86_64::ioapic::gsi_count());
     sched::init(thread::Thread::boot(stack));
     if let Some(what) = info.option("crash") {
         crash(what);
@@ -209,7 +218,17 @@ fn start_first_process(info: &BootInfo, oneshot: bool) {
         printk!(Warning, "microkernel: no boot module to start; idling");
         return;
     };
-    match process::spawn(first.name(), first.bytes(), &first.cmdline, !oneshot) {
+    let give_init_handles = |p: &alloc::sync::Arc<process::Process>,
+                             t: &alloc::sync::Arc<thread::Thread>| {
+        initproc::give(p, t, info)
+    };
+    match process::spawn(
+        first.name(),
+        first.bytes(),
+        &first.cmdline,
+        !oneshot,
+        give_init_handles,
+    ) {
         Ok(process) => {
             printk!(
                 Info,

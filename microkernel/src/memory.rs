@@ -113,6 +113,16 @@ pub fn free_frame(addr: u64) -> Result<(), FrameError> {
         .free(addr)
 }
 
+/// Takes every free frame but the highest `keep` out of the allocator, as
+/// runs (base, pages), for user space (see `initproc.rs`).
+pub fn take_user_memory(keep: u64) -> alloc::vec::Vec<(u64, u64)> {
+    FRAMES
+        .lock()
+        .as_mut()
+        .map(|frames| frames.take_runs(keep))
+        .unwrap_or_default()
+}
+
 pub fn free_frames() -> u64 {
     FRAMES.lock().as_ref().map_or(0, |f| f.free_frames())
 }

@@ -1,17 +1,25 @@
-//! Processes: an address space and the threads that run in it.
+//! Processes: an address space, a handle table, and the threads that run
+//! in them.
 //!
-//! A process is created from an ELF image (`elfload.rs`) with one thread.
-//! It dies when its last thread exits; a process is killed by marking every
-//! thread (each exits on its way back to user mode, see `thread.rs`). The
-//! first reason recorded — an `exit` status or the fault that killed it —
-//! is what a waiter learns. When the last thread is gone the address space
-//! is freed (every page and page table it owned), waiters are woken, and
-//! the process lingers only as its exit reason until it is reaped.
+//! A process is made two ways: by the kernel from an ELF image (the first
+//! process; the test programs) with one running thread, or empty by
+//! `process_create`, for its creator to fill with `map`, `handle_give` and
+//! `thread_create`/`thread_start` (how `init` builds the servers).
+//!
+//! It dies when its last thread exits. Killing it marks every thread and
+//! ends each one's wait: each exits by itself on its way back to user mode,
+//! after every kernel function on its stack has returned. The first reason
+//! recorded — an `exit` status, a fault, or a kill — is what a waiter
+//! learns. When the last thread is gone the address space is freed (every
+//! page and page table it owned), the handle table is emptied (which may
+//! tell IPC partners `PeerDied`), waiters are woken, and the process
+//! lingers only as its exit reason until it is reaped.
 //!
 //! Accounting: `frames()` is what the kernel holds for the process (its
 //! address space's frames and its threads' kernel stacks); the self-test
 //! checks that a dead process's frames all come back.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -26,8 +34,9 @@ use spin::Mutex;
 use crate::addrspace::{AddrSpace, AsError, USER_END};
 use crate::arch::x86_64::trap::{vector_name, TrapFrame};
 use crate::elfload::{self, LoadError};
-use crate::sched;
-use crate::thread::{Thread, Tid};
+use crate::object::{Handles, HANDLES_PER_PROCESS};
+use crate::thread::Thread;
+use crate::{ipc, sched};
 
 pub type Pid = u32;
 
@@ -51,6 +60,8 @@ pub enum ExitReason {
         rip: u64,
         address: u64,
     },
+    /// Another process killed it.
+    Killed { by: Pid },
 }
 
 impl fmt::Display for ExitReason {
@@ -67,25 +78,39 @@ impl fmt::Display for ExitReason {
                 "killed by {} (vector {vector}, error {error:#x}) at rip {rip:#x}, address {address:#x}",
                 vector_name(vector)
             ),
+            ExitReason::Killed { by } => write!(f, "killed by process {by}"),
         }
     }
 }
 
+/// The I/O permission bitmap of a process that has been granted ports: a
+/// set bit denies the port (the TSS's convention).
+pub type IoBitmap = [u8; 8192];
+
 pub struct Process {
     pub pid: Pid,
     pub name: String,
-    /// `None` once the last thread has exited.
+    /// `None` once the process has died.
     aspace: Mutex<Option<AddrSpace>>,
     /// The address space's root, for the context switch (no lock needed).
     root: u64,
-    threads: Mutex<Vec<Tid>>,
+    pub handles: Mutex<Handles>,
+    threads: Mutex<Vec<Arc<Thread>>>,
     exit: Mutex<Option<ExitReason>>,
     /// Kernel threads waiting for the process to die.
-    waiters: Mutex<Vec<Tid>>,
+    waiters: Mutex<Vec<Arc<Thread>>>,
     /// Frames of the threads' kernel stacks.
     stack_frames: AtomicU64,
+    /// The ports it may use, once it has been granted any.
+    pub io_bitmap: Mutex<Option<Box<IoBitmap>>>,
     /// Reaped automatically when it dies (no one waits for it).
     autoreap: bool,
+}
+
+impl fmt::Debug for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Process({} {:?})", self.pid, self.name)
+    }
 }
 
 static PROCESSES: Mutex<BTreeMap<Pid, Arc<Process>>> = Mutex::new(BTreeMap::new());
@@ -111,6 +136,32 @@ impl fmt::Display for SpawnError {
 }
 
 impl Process {
+    /// A process with `aspace`, no threads and no handles, registered in
+    /// the process table.
+    fn new(name: &str, aspace: AddrSpace, autoreap: bool) -> Arc<Process> {
+        let process = Arc::new(Process {
+            pid: NEXT_PID.fetch_add(1, Ordering::Relaxed) as Pid,
+            name: name.into(),
+            root: aspace.root(),
+            aspace: Mutex::new(Some(aspace)),
+            handles: Mutex::new(Handles::new(HANDLES_PER_PROCESS)),
+            threads: Mutex::new(Vec::new()),
+            exit: Mutex::new(None),
+            waiters: Mutex::new(Vec::new()),
+            stack_frames: AtomicU64::new(0),
+            io_bitmap: Mutex::new(None),
+            autoreap,
+        });
+        PROCESSES.lock().insert(process.pid, process.clone());
+        process
+    }
+
+    /// An empty process (`process_create`): an address space with only the
+    /// kernel half, no threads, no handles. Reaped when it dies.
+    pub fn create(name: &str) -> Result<Arc<Process>, AsError> {
+        Ok(Process::new(name, AddrSpace::new()?, true))
+    }
+
     /// Switches the CPU to this process's address space.
     pub fn activate(&self) {
         let root = x86_64::structures::paging::PhysFrame::containing_address(
@@ -121,9 +172,10 @@ impl Process {
                 aspace.activate();
             }
         }
+        crate::arch::x86_64::gdt::load_io_bitmap(self);
     }
 
-    /// Runs `f` with the address space, or fails when the process is dead.
+    /// Runs `f` with the address space, or `None` when the process is dead.
     pub fn with_aspace<T>(&self, f: impl FnOnce(&mut AddrSpace) -> T) -> Option<T> {
         self.aspace.lock().as_mut().map(f)
     }
@@ -142,9 +194,22 @@ impl Process {
         self.aspace.lock().is_none()
     }
 
-    /// Records why the process ends (the first reason wins) and marks
-    /// every thread killed, waking those that are blocked so they exit.
-    pub fn kill(&self, reason: ExitReason) {
+    /// Adds a thread (made by `Thread::new_*` for this process).
+    pub fn add_thread(&self, thread: &Arc<Thread>) -> Result<(), libsys::abi::SysError> {
+        if self.is_dead() || self.exit_reason().is_some() {
+            return Err(libsys::abi::SysError::PeerDied);
+        }
+        self.threads.lock().push(thread.clone());
+        self.stack_frames
+            .fetch_add(thread.frames(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Records why the process ends (the first reason wins) and kills every
+    /// thread: threads never started are dropped at once, waiting ones have
+    /// their waits ended, and each exits on its way back to user mode. A
+    /// process left without threads dies now.
+    pub fn kill(self: &Arc<Process>, reason: ExitReason) {
         {
             let mut exit = self.exit.lock();
             if exit.is_none() {
@@ -152,12 +217,26 @@ impl Process {
             }
         }
         let threads = self.threads.lock().clone();
-        for tid in threads {
-            if let Some(thread) = sched::thread(tid) {
-                thread.mark_killed();
-                sched::wake(tid);
+        for thread in threads {
+            thread.mark_killed();
+            if thread.is_started() {
+                ipc::abort_wait(&thread, libsys::abi::SysError::PeerDied);
+                sched::wake(thread.tid);
+            } else {
+                thread_exited(self, &thread);
             }
         }
+    }
+
+    /// Opens ports `first .. first + count` to this process.
+    pub fn grant_ports(&self, first: u16, count: u32) {
+        let mut bitmap = self.io_bitmap.lock();
+        let bits = bitmap.get_or_insert_with(|| Box::new([0xff; 8192]));
+        for port in u32::from(first)..u32::from(first) + count {
+            bits[(port / 8) as usize] &= !(1 << (port % 8));
+        }
+        drop(bitmap);
+        crate::arch::x86_64::gdt::reload_io_bitmap(self);
     }
 }
 
@@ -190,12 +269,14 @@ fn push_args(aspace: &mut AddrSpace, args: &str) -> Result<(u64, u64), SpawnErro
 
 /// Creates a process from ELF `image`, named `name`, whose first thread
 /// starts at the entry point with `rdi` = the address of `args` (copied to
-/// its stack) and `rsi` = its length. The thread is made runnable.
+/// its stack) and `rsi` = its length. `prepare` may give it handles before
+/// its thread is made runnable.
 pub fn spawn(
     name: &str,
     image: &[u8],
     args: &str,
     autoreap: bool,
+    prepare: impl FnOnce(&Arc<Process>, &Arc<Thread>) -> Result<(), SpawnError>,
 ) -> Result<Arc<Process>, SpawnError> {
     if args.len() > MAX_ARGS {
         return Err(SpawnError::ArgsTooLong);
@@ -209,27 +290,21 @@ pub fn spawn(
             .map_err(SpawnError::Memory)?;
     }
     let (rsp, args_at) = push_args(&mut aspace, args)?;
-    let process = Arc::new(Process {
-        pid: NEXT_PID.fetch_add(1, Ordering::Relaxed) as Pid,
-        name: name.into(),
-        root: aspace.root(),
-        aspace: Mutex::new(Some(aspace)),
-        threads: Mutex::new(Vec::new()),
-        exit: Mutex::new(None),
-        waiters: Mutex::new(Vec::new()),
-        stack_frames: AtomicU64::new(0),
-        autoreap,
-    });
-    let thread = Thread::new_user(&process, entry, rsp, args_at, args.len() as u64)
-        .map_err(|_| SpawnError::NoMemory)?;
-    process.threads.lock().push(thread.tid);
-    process
-        .stack_frames
-        .fetch_add(thread.frames(), Ordering::Relaxed);
-    PROCESSES.lock().insert(process.pid, process.clone());
-    if sched::spawn(thread, Policy::default()).is_err() {
+    let process = Process::new(name, aspace, autoreap);
+    let started = Thread::new_user(&process, entry, rsp, args_at, args.len() as u64)
+        .map_err(|_| SpawnError::NoMemory)
+        .and_then(|thread| {
+            process
+                .add_thread(&thread)
+                .map_err(|_| SpawnError::NoMemory)?;
+            prepare(&process, &thread)?;
+            sched::spawn(thread, Policy::default()).map_err(|_| SpawnError::NoMemory)
+        });
+    if let Err(e) = started {
+        process.kill(ExitReason::Exited(0));
+        finish_death(&process);
         PROCESSES.lock().remove(&process.pid);
-        return Err(SpawnError::NoMemory);
+        return Err(e);
     }
     Ok(process)
 }
@@ -238,50 +313,74 @@ pub fn spawn(
 /// dies (see the module documentation). Never returns.
 pub fn exit_current_thread() -> ! {
     if let Some(thread) = sched::current() {
+        ipc::thread_exit(&thread);
         if let Some(process) = thread.process.clone() {
-            thread_exited(&process, thread.tid, thread.frames());
+            thread_exited(&process, &thread);
         }
     }
     sched::exit_current()
 }
 
-/// Bookkeeping for a thread of `process` that is exiting.
-fn thread_exited(process: &Arc<Process>, tid: Tid, stack_frames: u64) {
+/// Bookkeeping for a thread of `process` that is exiting (or was never
+/// started and is dropped).
+fn thread_exited(process: &Arc<Process>, thread: &Arc<Thread>) {
     let last = {
         let mut threads = process.threads.lock();
-        threads.retain(|t| *t != tid);
+        let before = threads.len();
+        threads.retain(|t| t.tid != thread.tid);
+        if threads.len() == before {
+            return;
+        }
         threads.is_empty()
     };
     process
         .stack_frames
-        .fetch_sub(stack_frames, Ordering::Relaxed);
-    if !last {
-        return;
+        .fetch_sub(thread.frames(), Ordering::Relaxed);
+    if last {
+        finish_death(process);
     }
+}
+
+/// The process has no threads left: frees its memory and handles, wakes
+/// whoever waits for it.
+fn finish_death(process: &Arc<Process>) {
     let freed = process.frames();
-    drop(process.aspace.lock().take());
-    let reason = process.exit_reason().unwrap_or(ExitReason::Exited(0));
+    let aspace = process.aspace.lock().take();
+    drop(aspace);
+    // Emptied outside the lock: closing handles can wake IPC partners.
+    let entries = process.handles.lock().drain();
+    drop(entries);
+    *process.io_bitmap.lock() = None;
+    crate::irq::prune_all();
+    let reason = {
+        let mut exit = process.exit.lock();
+        *exit.get_or_insert(ExitReason::Exited(0))
+    };
     if let ExitReason::Exited(status) = reason {
         crate::printk!(
             Info,
-            "{}[{}]: exited with status {status}; {} frames freed",
+            "{}[{}]: exited with status {status}; {freed} frames freed",
             process.name,
             process.pid,
-            freed + stack_frames
         );
     }
     let waiters = core::mem::take(&mut *process.waiters.lock());
     for waiter in waiters {
-        sched::wake(waiter);
+        sched::wake(waiter.tid);
     }
     if process.autoreap {
         PROCESSES.lock().remove(&process.pid);
     }
 }
 
+/// The current thread's process, if it is a user thread.
+fn current_process() -> Option<Arc<Process>> {
+    sched::current().and_then(|t| t.process.clone())
+}
+
 /// The `exit` system call: records the status and ends the process.
 pub fn exit_current(status: u64) -> ! {
-    if let Some(process) = sched::current().and_then(|t| t.process.clone()) {
+    if let Some(process) = current_process() {
         process.kill(ExitReason::Exited(status));
     }
     exit_current_thread()
@@ -296,11 +395,25 @@ pub fn kill_current_for_fault(frame: &TrapFrame, address: u64) -> ! {
         rip: frame.rip,
         address,
     };
-    if let Some(process) = sched::current().and_then(|t| t.process.clone()) {
+    if let Some(process) = current_process() {
         crate::printk!(Err, "{}[{}]: {reason}", process.name, process.pid);
         process.kill(reason);
     }
     exit_current_thread()
+}
+
+/// A page fault in user mode: the thread's pager maps the page (the thread
+/// runs the instruction again) or the process dies as for any fault.
+pub fn page_fault(frame: &TrapFrame, address: u64) {
+    // The thread reference is dropped before the kill path, which never
+    // returns: anything it held would leak.
+    let answer = {
+        let me = sched::current_thread();
+        ipc::page_fault(&me, address, frame.error_code, frame.rip)
+    };
+    if let ipc::PagerAnswer::Kill = answer {
+        kill_current_for_fault(frame, address);
+    }
 }
 
 /// Exits the current thread if it was killed; called on every way back to
@@ -321,7 +434,7 @@ pub fn wait(process: &Arc<Process>) -> ExitReason {
             return process.exit_reason().unwrap_or(ExitReason::Exited(0));
         }
         if let Some(me) = sched::current() {
-            process.waiters.lock().push(me.tid);
+            process.waiters.lock().push(me);
         }
         sched::block_current();
     }

@@ -64,6 +64,19 @@ pub fn init(idle: Arc<Thread>) {
     });
 }
 
+/// The running thread, without taking the scheduler's lock.
+pub fn current_thread() -> Arc<Thread> {
+    let current = CURRENT.load(Ordering::Relaxed);
+    assert!(!current.is_null(), "the scheduler runs");
+    // SAFETY: CURRENT points at the thread `Scheduler::current` holds an
+    // Arc to for as long as it runs; taking one more reference keeps it
+    // alive for the caller too.
+    unsafe {
+        Arc::increment_strong_count(current);
+        Arc::from_raw(current)
+    }
+}
+
 /// Whether the running thread has been killed: read without a lock, for
 /// the way back to user mode.
 pub fn current_killed() -> bool {
@@ -170,14 +183,58 @@ pub fn exit_current() -> ! {
     unreachable!("a dead thread was scheduled again")
 }
 
-/// The thread with id `tid`, if the scheduler knows it.
-pub fn thread(tid: Tid) -> Option<Arc<Thread>> {
-    with(|s| s.threads.get(&tid).cloned()).flatten()
+/// Changes a thread's policy (it must be known to the scheduler).
+pub fn set_policy(tid: Tid, policy: Policy) {
+    with(|s| {
+        if let Ok(true) = s.rq.set_policy(tid, policy, time::now_ns()) {
+            set_need_resched();
+        }
+    });
+}
+
+/// A thread's scheduling accounting.
+pub fn stats(tid: Tid) -> Option<kcore::sched::ThreadStats> {
+    with(|s| s.rq.stats(tid)).flatten()
+}
+
+/// Makes `next` the current thread and returns the two stack pointers to
+/// switch with (save the current one at the first, resume at the second),
+/// or `None` if `next` is current already.
+fn switch_to_thread(s: &mut Scheduler, next: Arc<Thread>) -> Option<(*mut u64, u64)> {
+    if Arc::ptr_eq(&next, &s.current) {
+        return None;
+    }
+    if let Some(process) = &next.process {
+        process.activate();
+    }
+    gdt::set_kernel_stack(next.stack_top());
+    percpu::set_kernel_rsp(next.stack_top());
+    CURRENT.store(Arc::as_ptr(&next) as *mut Thread, Ordering::Relaxed);
+    CURRENT_IS_USER.store(next.process.is_some(), Ordering::Relaxed);
+    // SAFETY: `next` is switched out (it is not current), so its saved
+    // stack pointer is valid and no one else reads it now.
+    let resume = unsafe { *next.context() };
+    let previous = core::mem::replace(&mut s.current, next);
+    let save = previous.context();
+    s.previous = Some(previous);
+    Some((save, resume))
+}
+
+/// Switches stacks (no lock may be held), then does the after-switch work
+/// on the thread that now runs.
+fn do_switch(pair: Option<(*mut u64, u64)>) {
+    if let Some((save, resume)) = pair {
+        // SAFETY: `save` belongs to the thread running now (kept alive in
+        // `previous`), `resume` to one switched out by `switch_to_thread`
+        // or prepared by `switch::prepare`.
+        unsafe { switch::switch_context(save, resume) };
+        after_switch();
+    }
 }
 
 /// Picks the next thread and switches to it.
 pub fn schedule() {
-    let switch = with(|s| {
+    let pair = with(|s| {
         NEED_RESCHED.store(false, Ordering::Relaxed);
         let next = match s.rq.pick_next(time::now_ns()) {
             Some(tid) => s
@@ -187,30 +244,38 @@ pub fn schedule() {
                 .unwrap_or_else(|| s.idle.clone()),
             None => s.idle.clone(),
         };
-        if Arc::ptr_eq(&next, &s.current) {
-            return None;
-        }
-        if let Some(process) = &next.process {
-            process.activate();
-        }
-        gdt::set_kernel_stack(next.stack_top());
-        percpu::set_kernel_rsp(next.stack_top());
-        CURRENT.store(Arc::as_ptr(&next) as *mut Thread, Ordering::Relaxed);
-        CURRENT_IS_USER.store(next.process.is_some(), Ordering::Relaxed);
-        let previous = core::mem::replace(&mut s.current, next.clone());
-        let save = previous.context();
-        s.previous = Some(previous);
-        // SAFETY: `next` is switched out (it is not current), so its saved
-        // stack pointer is valid and no one else reads it now.
-        Some((save, unsafe { *next.context() }))
+        switch_to_thread(s, next)
     })
     .flatten();
-    if let Some((save, resume)) = switch {
-        // SAFETY: `save` belongs to the thread running now (kept alive in
-        // `previous`), `resume` to one switched out by this same function
-        // or prepared by `switch::prepare`. No lock is held.
-        unsafe { switch::switch_context(save, resume) };
-        after_switch();
+    do_switch(pair);
+}
+
+/// Blocks the current thread and runs `next` (which must be blocked)
+/// straight away, without a trip through the run queue: the IPC fast path.
+/// Falls back to blocking and waking `next` if the run queue refuses.
+pub fn block_and_switch_to(next: &Arc<Thread>) {
+    let direct = with(|s| {
+        let now = time::now_ns();
+        match s.rq.switch_to(next.tid, now) {
+            Ok(resched) => {
+                if resched {
+                    set_need_resched();
+                }
+                Some(switch_to_thread(s, next.clone()))
+            }
+            Err(_) => {
+                s.rq.block(now);
+                if let Ok(true) = s.rq.wake(next.tid, now) {
+                    set_need_resched();
+                }
+                None
+            }
+        }
+    })
+    .flatten();
+    match direct {
+        Some(pair) => do_switch(pair),
+        None => schedule(),
     }
 }
 

@@ -18,9 +18,15 @@ use alloc::sync::Arc;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
+use libsys::abi::SysError;
+use spin::Mutex;
+
 use crate::arch::x86_64::switch;
 use crate::arch::x86_64::trap::TrapFrame;
+use crate::endpoint::Endpoint;
 use crate::kstack::{self, KernelStack};
+use crate::notification::Notification;
+use crate::object::EndpointRef;
 use crate::process::Process;
 
 pub type Tid = u32;
@@ -37,6 +43,54 @@ pub struct Thread {
     /// and read only by the scheduler, on this CPU, with interrupts off.
     context: UnsafeCell<u64>,
     killed: AtomicBool,
+    /// Set once the thread has been made runnable (`ThreadStart`).
+    started: AtomicBool,
+    pub ipc: Mutex<Ipc>,
+    /// The scheduling policy it starts (or runs) with.
+    pub policy: Mutex<kcore::sched::Policy>,
+}
+
+/// What a thread is blocked on in IPC (so a timeout or a kill can take it
+/// off the right queue).
+#[derive(Debug, Default)]
+pub enum Blocked {
+    #[default]
+    No,
+    /// Waiting in an endpoint's send queue.
+    Send(Arc<Endpoint>),
+    /// Waiting in an endpoint's receive queue.
+    Recv(Arc<Endpoint>),
+    /// A caller waiting for its reply.
+    Reply,
+    /// Waiting on a notification.
+    Notification(Arc<Notification>),
+}
+
+/// The one-shot reply right a `call` gives its receiver.
+#[derive(Debug)]
+pub struct Caller {
+    pub thread: Arc<Thread>,
+    /// The caller is a thread whose page fault the kernel sent to its
+    /// pager: the reply's label says resume or kill, and its registers are
+    /// left alone.
+    pub fault: bool,
+}
+
+/// A thread's IPC state.
+#[derive(Debug, Default)]
+pub struct Ipc {
+    pub blocked: Blocked,
+    /// The outcome of the wait, written by whoever ends it.
+    pub result: Option<Result<u64, SysError>>,
+    /// The caller this thread must reply to.
+    pub reply_to: Option<Caller>,
+    /// The IPC buffer page's user address (0: none).
+    pub buffer: u64,
+    pub bound: Option<Arc<Notification>>,
+    /// Where the thread's page faults go, with the badge to send them with.
+    pub pager: Option<(EndpointRef, u64)>,
+    /// The message of a fault call in progress (label and words).
+    pub fault: Option<(u32, [u64; 6])>,
 }
 
 // SAFETY: `context` is touched only by the scheduler during a switch, with
@@ -68,7 +122,47 @@ impl Thread {
             stack,
             context: UnsafeCell::new(rsp),
             killed: AtomicBool::new(false),
+            started: AtomicBool::new(false),
+            ipc: Mutex::new(Ipc::default()),
+            policy: Mutex::new(kcore::sched::Policy::default()),
         }))
+    }
+
+    /// A user thread of `process` that does not run until [`Thread::start`].
+    pub fn new_unstarted(process: &Arc<Process>) -> Result<Arc<Thread>, NoMemory> {
+        Thread::new(
+            process.name.clone(),
+            Some(process.clone()),
+            TrapFrame::default(),
+        )
+    }
+
+    /// Sets where a thread made by [`Thread::new_unstarted`] starts: `entry`
+    /// with stack `rsp` and `rdi` = `arg`. Fails if it was started already.
+    pub fn start(&self, entry: u64, rsp: u64, arg: u64) -> Result<(), SysError> {
+        if self.started.swap(true, Ordering::Relaxed) {
+            return Err(SysError::InvalidArgument);
+        }
+        let frame = TrapFrame {
+            rip: entry,
+            cs: 0x23,
+            rflags: 0x202,
+            rsp,
+            ss: 0x1b,
+            rdi: arg,
+            ..TrapFrame::default()
+        };
+        // SAFETY: the thread has never run (started was false), so no one
+        // is on its stack; the scheduler does not know it yet.
+        let resume = unsafe { switch::prepare(self.stack.top(), frame) };
+        // SAFETY: as above: nothing reads the context until it is spawned.
+        unsafe { *self.context.get() = resume };
+        Ok(())
+    }
+
+    /// Whether the thread has been started (or was born running).
+    pub fn is_started(&self) -> bool {
+        self.started.load(Ordering::Relaxed)
     }
 
     /// A user thread of `process` that starts at `entry` with stack `rsp`
@@ -90,7 +184,9 @@ impl Thread {
             rsi,
             ..TrapFrame::default()
         };
-        Thread::new(process.name.clone(), Some(process.clone()), frame)
+        let thread = Thread::new(process.name.clone(), Some(process.clone()), frame)?;
+        thread.started.store(true, Ordering::Relaxed);
+        Ok(thread)
     }
 
     /// A kernel thread running `entry(arg)`, which must never return.
@@ -110,6 +206,7 @@ impl Thread {
         // The kernel thread's stack starts right where the frame was: it
         // is consumed by the `iretq` that starts the thread.
         let thread = Thread::new(name.into(), None, frame)?;
+        thread.started.store(true, Ordering::Relaxed);
         // SAFETY: the frame was just written by `prepare` at the top of the
         // stack; nothing runs on it yet.
         unsafe { (*thread.user_frame()).rsp = thread.stack.top() - 8 };
@@ -125,6 +222,9 @@ impl Thread {
             stack,
             context: UnsafeCell::new(0),
             killed: AtomicBool::new(false),
+            started: AtomicBool::new(true),
+            ipc: Mutex::new(Ipc::default()),
+            policy: Mutex::new(kcore::sched::Policy::default()),
         })
     }
 
@@ -154,5 +254,11 @@ impl Thread {
 
     pub fn is_killed(&self) -> bool {
         self.killed.load(Ordering::Relaxed)
+    }
+}
+
+impl core::fmt::Debug for Thread {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Thread({} {:?})", self.tid, self.name)
     }
 }

@@ -171,8 +171,15 @@ fn user_access(f: impl FnOnce()) {
 /// The implementing type must be all of that.
 pub unsafe trait Plain: Copy {}
 
-// SAFETY: four u64 fields, repr(C), no padding.
+// SAFETY: each is repr(C) with only u64/i64/u32 fields laid out without
+// padding (see libsys::abi::info), valid for any bit pattern.
 unsafe impl Plain for libsys::abi::ClockInfo {}
+// SAFETY: as above.
+unsafe impl Plain for libsys::abi::ThreadStats {}
+// SAFETY: as above.
+unsafe impl Plain for libsys::abi::IrqInfo {}
+// SAFETY: as above (u32, u32, u64, u64).
+unsafe impl Plain for libsys::abi::RegionInfo {}
 
 /// A user pointer to one `T`.
 pub struct UserPtr<T: Plain> {

@@ -173,6 +173,39 @@ impl<'a> FrameAllocator<'a> {
     pub fn free_frames(&self) -> u64 {
         self.free
     }
+
+    /// Takes every free frame except the highest `keep`, as runs of
+    /// contiguous frames (base address, frames), lowest first: the memory
+    /// the kernel hands to user space. The frames count as allocated from
+    /// then on; the `keep` highest stay free for the kernel.
+    pub fn take_runs(&mut self, keep: u64) -> alloc::vec::Vec<(u64, u64)> {
+        // The boundary: below it everything free goes, from it up the
+        // kernel keeps `keep` free frames.
+        let mut kept = 0;
+        let mut boundary = self.frames;
+        while boundary > 0 && kept < keep {
+            boundary -= 1;
+            if !self.is_set(boundary) {
+                kept += 1;
+            }
+        }
+        let mut runs = alloc::vec::Vec::new();
+        let mut frame = 0;
+        while frame < boundary {
+            if self.is_set(frame) {
+                frame += 1;
+                continue;
+            }
+            let start = frame;
+            while frame < boundary && !self.is_set(frame) {
+                self.set(frame, true);
+                frame += 1;
+            }
+            self.free -= frame - start;
+            runs.push((self.base + start * FRAME_SIZE, frame - start));
+        }
+        runs
+    }
 }
 
 #[cfg(test)]
@@ -252,6 +285,35 @@ mod tests {
             frames.free(run + f * FRAME_SIZE).unwrap();
         }
         assert_eq!(frames.free_frames(), 256 - 3);
+    }
+
+    #[test]
+    fn take_runs_hands_out_all_but_the_highest_kept_frames() {
+        let mut bits = vec![0; 8];
+        let mut frames = FrameAllocator::new(&mut bits, MIB);
+        frames.add_free(MIB, MIB + 100 * FRAME_SIZE);
+        frames.add_free(MIB + 120 * FRAME_SIZE, MIB + 200 * FRAME_SIZE);
+        let used = frames.alloc().unwrap();
+        assert_eq!(used, MIB, "the first frame is taken");
+        let runs = frames.take_runs(30);
+        assert_eq!(
+            runs,
+            [(MIB + FRAME_SIZE, 99), (MIB + 120 * FRAME_SIZE, 50)],
+            "a hole and an allocated frame split the runs; the top 30 stay"
+        );
+        assert_eq!(frames.free_frames(), 30);
+        let kept = frames.alloc().unwrap();
+        assert!(
+            kept >= MIB + 170 * FRAME_SIZE,
+            "the kernel keeps the highest frames"
+        );
+        assert!(
+            frames.take_runs(100).is_empty(),
+            "fewer free than kept: nothing to give"
+        );
+        assert_eq!(frames.free_frames(), 29);
+        // A run's frames are allocated: freeing one is allowed (a handback).
+        frames.free(MIB + FRAME_SIZE).unwrap();
     }
 
     #[test]

@@ -10,6 +10,7 @@ extern crate alloc;
 
 pub mod acpi;
 pub mod frames;
+pub mod handle;
 pub mod ioapic;
 pub mod logring;
 pub mod pte;

@@ -47,7 +47,7 @@ fn module<'a>(info: &'a BootInfo, name: &str) -> Option<&'a BootFile> {
 }
 
 fn spawn(file: &BootFile, args: &str) -> Result<Arc<Process>, Why> {
-    match process::spawn(file.name(), file.bytes(), args, false) {
+    match process::spawn(file.name(), file.bytes(), args, false, |_, _| Ok(())) {
         Ok(p) => Ok(p),
         Err(e) => fail!("cannot start {} {args}: {e}", file.name()),
     }
@@ -172,7 +172,7 @@ fn refuses_non_elf(info: &BootInfo) -> Result<(), Why> {
         fail!("no motd.txt module")
     };
     let frames = memory::free_frames();
-    match process::spawn("motd", motd.bytes(), "", false) {
+    match process::spawn("motd", motd.bytes(), "", false, |_, _| Ok(())) {
         Err(SpawnError::Load(e)) => {
             ensure!(
                 memory::free_frames() == frames,

@@ -15,14 +15,22 @@
 //! On the way out, a thread that was killed meanwhile exits instead of
 //! returning, and a pending reschedule (a wake-up, the tick) is honoured.
 
+mod handles;
+mod hw;
+mod ipc;
+mod memory;
 mod misc;
 mod task;
 
-use libsys::abi::{encode_result, SysError, Syscall};
+use alloc::sync::Arc;
+
+use libsys::abi::{encode_result, Handle, ObjectType, Rights, SysError, Syscall};
 
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::process;
+use crate::object::KObject;
+use crate::process::{self, Process};
 use crate::sched;
+use crate::thread::Thread;
 
 /// A handler: the saved user registers in, the call's result out.
 type Handler = fn(&mut TrapFrame) -> Result<u64, SysError>;
@@ -35,6 +43,40 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::Yield => task::yield_now,
         Syscall::Clock => misc::clock,
         Syscall::LogRead => misc::log_read,
+        Syscall::HandleDup => handles::dup,
+        Syscall::HandleClose => handles::close,
+        Syscall::EndpointCreate => ipc::endpoint_create,
+        Syscall::NotificationCreate => ipc::notification_create,
+        Syscall::Send => ipc::send,
+        Syscall::Recv => ipc::recv,
+        Syscall::Call => ipc::call,
+        Syscall::Reply => ipc::reply,
+        Syscall::ReplyRecv => ipc::reply_recv,
+        Syscall::Signal => ipc::signal,
+        Syscall::Wait => ipc::wait,
+        Syscall::Poll => ipc::poll,
+        Syscall::NotificationBind => ipc::bind,
+        Syscall::ProcessCreate => task::process_create,
+        Syscall::Map => memory::map,
+        Syscall::Unmap => memory::unmap,
+        Syscall::Protect => memory::protect,
+        Syscall::ThreadCreate => task::thread_create,
+        Syscall::ThreadStart => task::thread_start,
+        Syscall::Kill => task::kill,
+        Syscall::SetSched => task::set_sched,
+        Syscall::ThreadStats => task::thread_stats,
+        Syscall::IrqGet => hw::irq_get,
+        Syscall::IrqBind => hw::irq_bind,
+        Syscall::IrqAck => hw::irq_ack,
+        Syscall::IrqInfo => hw::irq_info,
+        Syscall::IoportGrant => hw::ioport_grant,
+        Syscall::SetPager => task::set_pager,
+        Syscall::IpcBufferSet => ipc::ipc_buffer_set,
+        Syscall::RegionDerive => memory::region_derive,
+        Syscall::RegionInfo => memory::region_info,
+        Syscall::HandleGive => handles::give,
+        Syscall::HandleInfo => handles::info,
+        Syscall::ThreadExit => task::thread_exit,
     }
 }
 
@@ -69,10 +111,54 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     sched::preempt_point();
 }
 
-/// The calling thread's process, for handlers that need its memory. Only
-/// user threads make system calls.
-fn caller() -> Result<alloc::sync::Arc<process::Process>, SysError> {
-    sched::current()
-        .and_then(|t| t.process.clone())
+/// The calling thread's process, for handlers that need its memory or
+/// handles. Only user threads make system calls.
+fn caller() -> Result<Arc<Process>, SysError> {
+    sched::current_thread()
+        .process
+        .clone()
         .ok_or(SysError::InvalidArgument)
+}
+
+/// The calling thread.
+fn sched_current() -> Arc<Thread> {
+    sched::current_thread()
+}
+
+/// The calling thread and its process.
+fn caller_thread() -> Result<(Arc<Thread>, Arc<Process>), SysError> {
+    let thread = sched::current_thread();
+    let process = thread.process.clone().ok_or(SysError::InvalidArgument)?;
+    Ok((thread, process))
+}
+
+/// The object the caller's handle `raw` names, checked to be of type
+/// `kind` and to hold `needed`; `extract` picks the typed reference out.
+/// Returns it with the handle's badge and rights.
+fn object<T>(
+    process: &Process,
+    raw: u64,
+    kind: ObjectType,
+    needed: Rights,
+    extract: impl FnOnce(&KObject) -> Option<T>,
+) -> Result<(T, u64, Rights), SysError> {
+    let handles = process.handles.lock();
+    let entry = handles.get_checked(Handle::from_raw(raw)?, kind, needed)?;
+    let object = extract(&entry.object).ok_or(SysError::WrongType)?;
+    Ok((object, entry.badge, entry.rights))
+}
+
+/// Typed extractors for [`object`].
+fn as_process(o: &KObject) -> Option<Arc<Process>> {
+    match o {
+        KObject::Process(p) => Some(p.clone()),
+        _ => None,
+    }
+}
+
+fn as_thread(o: &KObject) -> Option<Arc<Thread>> {
+    match o {
+        KObject::Thread(t) => Some(t.clone()),
+        _ => None,
+    }
 }

@@ -1,17 +1,187 @@
-//! `exit` and `yield`: the calls about the caller's own thread.
+//! Processes and threads: `exit`, `yield`, `process_create`,
+//! `thread_create`, `thread_start`, `kill`, `set_sched`, `thread_stats`,
+//! `set_pager`, `thread_exit`.
 
-use libsys::abi::SysError;
+use kcore::sched::{Policy, State};
+use libsys::abi::{ObjectType, Rights, SysError, ThreadStats};
 
+use super::{as_process, as_thread, caller, caller_thread, object};
+use crate::addrspace::USER_END;
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::{process, sched};
+use crate::object::{self as kobject, EndpointRef, KObject};
+use crate::process::{self, ExitReason, Process};
+use crate::sched;
+use crate::thread::Thread;
+use crate::usercopy::{UserPtr, UserSlice};
 
 /// `exit(status)`: ends the calling process. Does not return.
 pub fn exit(frame: &mut TrapFrame) -> Result<u64, SysError> {
     process::exit_current(frame.rdi)
 }
 
+/// `thread_exit()`: ends the calling thread.
+pub fn thread_exit(_: &mut TrapFrame) -> Result<u64, SysError> {
+    process::exit_current_thread()
+}
+
 /// `yield()`: gives up the rest of the time slice.
 pub fn yield_now(_: &mut TrapFrame) -> Result<u64, SysError> {
     sched::yield_current();
+    Ok(0)
+}
+
+/// The longest process name.
+const NAME_MAX: usize = 32;
+
+/// `process_create(name, length)` → a handle (MAP, MANAGE) to a new, empty
+/// process.
+pub fn process_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let name = UserSlice::new(frame.rdi, frame.rsi, NAME_MAX)?;
+    let process = caller()?;
+    let mut bytes = [0u8; NAME_MAX];
+    let bytes = &mut bytes[..name.len()];
+    process
+        .with_aspace(|aspace| name.read(aspace, bytes))
+        .ok_or(SysError::InvalidArgument)??;
+    let name = core::str::from_utf8(bytes).map_err(|_| SysError::InvalidArgument)?;
+    let child = Process::create(name).map_err(|_| SysError::NoMemory)?;
+    let entry = kobject::entry(KObject::Process(child), Rights::MAP | Rights::MANAGE, 0);
+    let handle = process.handles.lock().insert(entry)?;
+    Ok(u64::from(handle.0))
+}
+
+/// `thread_create(process)` → a handle (MANAGE) to a new thread of it, not
+/// yet started.
+pub fn thread_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    let (target, _, _) = object(
+        &process,
+        frame.rdi,
+        ObjectType::Process,
+        Rights::MANAGE,
+        as_process,
+    )?;
+    let thread = Thread::new_unstarted(&target).map_err(|_| SysError::NoMemory)?;
+    target.add_thread(&thread)?;
+    let entry = kobject::entry(KObject::Thread(thread), Rights::MANAGE, 0);
+    let handle = process.handles.lock().insert(entry)?;
+    Ok(u64::from(handle.0))
+}
+
+/// `thread_start(thread, entry, stack, argument)`.
+pub fn thread_start(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let (entry, stack, arg) = (frame.rsi, frame.rdx, frame.r10);
+    if entry >= USER_END || stack > USER_END {
+        return Err(SysError::BadAddress);
+    }
+    let process = caller()?;
+    let (thread, _, _) = object(
+        &process,
+        frame.rdi,
+        ObjectType::Thread,
+        Rights::MANAGE,
+        as_thread,
+    )?;
+    if thread
+        .process
+        .as_ref()
+        .is_none_or(|p| p.is_dead() || p.exit_reason().is_some())
+    {
+        return Err(SysError::PeerDied);
+    }
+    thread.start(entry, stack, arg)?;
+    let policy = *thread.policy.lock();
+    sched::spawn(thread, policy).map_err(|_| SysError::NoMemory)?;
+    Ok(0)
+}
+
+/// `kill(process)`.
+pub fn kill(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    let (target, _, _) = object(
+        &process,
+        frame.rdi,
+        ObjectType::Process,
+        Rights::MANAGE,
+        as_process,
+    )?;
+    target.kill(ExitReason::Killed { by: process.pid });
+    Ok(0)
+}
+
+/// `set_sched(thread, policy, param)`.
+pub fn set_sched(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let policy =
+        Policy::from_raw(frame.rsi, frame.rdx as i64).map_err(|_| SysError::InvalidArgument)?;
+    let process = caller()?;
+    let (thread, _, _) = object(
+        &process,
+        frame.rdi,
+        ObjectType::Thread,
+        Rights::MANAGE,
+        as_thread,
+    )?;
+    *thread.policy.lock() = policy;
+    if thread.is_started() {
+        sched::set_policy(thread.tid, policy);
+    }
+    Ok(0)
+}
+
+/// `thread_stats(thread, out)`: its scheduling accounting.
+pub fn thread_stats(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<ThreadStats>::new(frame.rsi)?;
+    let process = caller()?;
+    let (thread, _, _) = object(
+        &process,
+        frame.rdi,
+        ObjectType::Thread,
+        Rights::empty(),
+        as_thread,
+    )?;
+    let stats = sched::stats(thread.tid).ok_or(SysError::InvalidArgument)?;
+    let (policy, param) = match stats.policy {
+        Policy::Normal { nice } => (0, i64::from(nice)),
+        Policy::Fifo { priority } => (1, i64::from(priority)),
+        Policy::RoundRobin { priority } => (2, i64::from(priority)),
+    };
+    let info = ThreadStats {
+        policy,
+        param,
+        state: match stats.state {
+            State::Running => 0,
+            State::Runnable => 1,
+            State::Blocked => 2,
+        },
+        sum_exec_runtime: stats.sum_exec_runtime,
+        vruntime: stats.vruntime,
+        nr_voluntary_switches: stats.nr_voluntary_switches,
+        nr_involuntary_switches: stats.nr_involuntary_switches,
+        nr_wakeups: stats.nr_wakeups,
+    };
+    process
+        .with_aspace(|aspace| out.write(aspace, &info))
+        .ok_or(SysError::InvalidArgument)??;
+    Ok(0)
+}
+
+/// `set_pager(thread, endpoint or 0)`: where the thread's page faults go.
+pub fn set_pager(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let (_, process) = caller_thread()?;
+    let (thread, _, _) = object(
+        &process,
+        frame.rdi,
+        ObjectType::Thread,
+        Rights::MANAGE,
+        as_thread,
+    )?;
+    let pager = if frame.rsi == 0 {
+        None
+    } else {
+        let (endpoint, badge, _) = crate::ipc::endpoint_of(&process, frame.rsi, Rights::SEND)?;
+        Some((EndpointRef::new(endpoint, Rights::SEND), badge))
+    };
+    let old = core::mem::replace(&mut thread.ipc.lock().pager, pager);
+    drop(old);
     Ok(0)
 }

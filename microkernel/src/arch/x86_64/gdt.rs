@@ -4,7 +4,16 @@
 //! 0x08 kernel code, 0x10 kernel data, 0x18 user data, 0x20 user code, 0x28
 //! the TSS. The TSS gives the double fault, NMI and machine check their own
 //! stacks (IST 1–3), so that they run even when the kernel stack is broken,
-//! and will give ring 3 → ring 0 transitions their kernel stack (RSP0).
+//! and gives ring 3 → ring 0 transitions their kernel stack (RSP0).
+//!
+//! The TSS is followed by an I/O permission bitmap (one bit per port, set =
+//! denied, and a final all-ones byte), so that a process can be given
+//! exactly the ports its handles allow. A process that was granted none
+//! runs with the bitmap's base past the TSS's limit: every port denied.
+//! Switching between processes copies the next one's bitmap in (only when
+//! it differs from the one loaded).
+
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use spin::Once;
 use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
@@ -32,13 +41,34 @@ pub struct Selectors {
     pub tss: SegmentSelector,
 }
 
-/// The TSS: written by `init`, then only its RSP0 (by `set_kernel_stack`).
-static mut TSS: TaskStateSegment = TaskStateSegment::new();
+/// The TSS and the I/O permission bitmap that follows it.
+#[repr(C, packed(4))]
+struct TssWithBitmap {
+    tss: TaskStateSegment,
+    bitmap: [u8; 8192],
+    /// The CPU reads one byte past the bitmap: it must be all ones.
+    end: u8,
+}
+
+const TSS_SIZE: usize = core::mem::size_of::<TssWithBitmap>();
+/// The bitmap's offset from the TSS's base.
+const BITMAP_OFFSET: u16 = core::mem::size_of::<TaskStateSegment>() as u16;
+
+/// The TSS: written by `init`, then only RSP0 (`set_kernel_stack`) and the
+/// bitmap (`load_io_bitmap`).
+static mut TSS: TssWithBitmap = TssWithBitmap {
+    tss: TaskStateSegment::new(),
+    bitmap: [0xff; 8192],
+    end: 0xff,
+};
+/// The pid whose bitmap is loaded (0: none, every port denied).
+static LOADED_BITMAP: AtomicU32 = AtomicU32::new(0);
 static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
 
 /// Loads the GDT and TSS and reloads every segment register.
 pub fn init() -> &'static Selectors {
-    let tss = core::ptr::addr_of_mut!(TSS);
+    // SAFETY: only the address is taken; boot time, one CPU.
+    let tss = unsafe { core::ptr::addr_of_mut!(TSS.tss) };
     for (slot, stack) in [DOUBLE_FAULT_IST, NMI_IST, MACHINE_CHECK_IST]
         .into_iter()
         .enumerate()
@@ -60,9 +90,7 @@ pub fn init() -> &'static Selectors {
         // sit right below user code (0x18, 0x20).
         gdt.append(Descriptor::user_data_segment());
         gdt.append(Descriptor::user_code_segment());
-        // SAFETY: the TSS is a static that lives for good; the kernel
-        // writes only RSP0 after this, which the CPU reads on a ring change.
-        let tss = gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss) });
+        let tss = gdt.append(tss_descriptor());
         let selectors = Selectors {
             kernel_code,
             kernel_data,
@@ -83,11 +111,53 @@ pub fn init() -> &'static Selectors {
     selectors
 }
 
+/// The 16-byte system descriptor of the TSS, its limit covering the
+/// bitmap (Intel SDM vol. 3, 8.2.3). The x86_64 crate's own helper sizes
+/// the limit for the TSS alone.
+fn tss_descriptor() -> Descriptor {
+    let base = core::ptr::addr_of!(TSS) as u64;
+    let limit = TSS_SIZE as u64 - 1;
+    let mut low = limit & 0xffff;
+    low |= (base & 0xff_ffff) << 16;
+    low |= 0x89 << 40; // present, type 9: available 64-bit TSS
+    low |= ((limit >> 16) & 0xf) << 48;
+    low |= ((base >> 24) & 0xff) << 56;
+    Descriptor::SystemSegment(low, base >> 32)
+}
+
+/// Loads `process`'s I/O bitmap into the TSS, unless it is loaded already:
+/// called on every switch to a process.
+pub fn load_io_bitmap(process: &crate::process::Process) {
+    if LOADED_BITMAP.load(Ordering::Relaxed) == process.pid {
+        return;
+    }
+    reload_io_bitmap(process);
+}
+
+/// Copies `process`'s bitmap into the TSS (after a grant changed it), or
+/// denies every port if it has none.
+pub fn reload_io_bitmap(process: &crate::process::Process) {
+    let bitmap = process.io_bitmap.lock();
+    let tss = core::ptr::addr_of_mut!(TSS);
+    // SAFETY: one CPU, interrupts disabled: the CPU reads the bitmap only
+    // for an I/O instruction in user mode, which cannot run meanwhile.
+    unsafe {
+        match bitmap.as_deref() {
+            Some(bits) => {
+                (*tss).bitmap = *bits;
+                (*tss).tss.iomap_base = BITMAP_OFFSET;
+            }
+            None => (*tss).tss.iomap_base = TSS_SIZE as u16,
+        }
+    }
+    LOADED_BITMAP.store(process.pid, Ordering::Relaxed);
+}
+
 /// Sets RSP0: the stack the CPU switches to on an interrupt or exception
 /// from user mode (the top of the current thread's kernel stack).
 pub fn set_kernel_stack(top: u64) {
     // SAFETY: one CPU, interrupts disabled: nothing else writes the TSS,
     // and the CPU reads RSP0 only on a ring change, which cannot happen
     // during this store.
-    unsafe { (*core::ptr::addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new(top) };
+    unsafe { (*core::ptr::addr_of_mut!(TSS.tss)).privilege_stack_table[0] = VirtAddr::new(top) };
 }

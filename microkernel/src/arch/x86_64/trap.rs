@@ -217,14 +217,12 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         // An NMI is no one's fault; a machine check is the hardware's.
         2 => crate::printk!(Warning, "NMI (rip {:#x})", frame.rip),
         18 => oops(frame),
-        0..=31 if frame.from_user() => {
-            let address = if vector == 14 {
-                x86_64::registers::control::Cr2::read_raw()
-            } else {
-                frame.rip
-            };
-            crate::process::kill_current_for_fault(frame, address);
+        // A user page fault goes to the thread's pager, if it has one.
+        14 if frame.from_user() => {
+            let address = x86_64::registers::control::Cr2::read_raw();
+            crate::process::page_fault(frame, address);
         }
+        0..=31 if frame.from_user() => crate::process::kill_current_for_fault(frame, frame.rip),
         // A breakpoint in the kernel (the self-test's) resumes after the
         // int3 instruction; the frame's rip already points there.
         3 => {}
@@ -234,6 +232,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             crate::time::tick();
             apic::eoi();
             crate::sched::tick();
+            crate::timeout::expire();
         }
         // The local APIC did not mark a spurious interrupt in service: no
         // EOI. A stray from the (masked) PICs needs none from the APIC.
@@ -241,9 +240,8 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         v if (v as u32) >= IRQ_VECTOR_BASE as u32
             && (v as u32) < IRQ_VECTOR_BASE as u32 + MAX_GSI =>
         {
-            // No driver takes device interrupts yet: keep the line masked
-            // so it cannot storm, and acknowledge it.
-            let _ = super::ioapic::set_masked(u32::from(v - IRQ_VECTOR_BASE), true);
+            // Masked and forwarded to the bound drivers (irq.rs), then EOI.
+            crate::irq::interrupt(u32::from(v - IRQ_VECTOR_BASE));
             apic::eoi();
         }
         // Raised by software (`int n`), which the self-test does.
@@ -254,6 +252,10 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     // Preempt: a user thread, or the idle loop (interrupts on in the kernel).
     if frame.from_user() || frame.rflags & (1 << 9) != 0 {
         crate::sched::preempt_point();
+    }
+    // A thread killed while it was away exits instead of returning.
+    if frame.from_user() {
+        crate::process::exit_if_killed();
     }
 }
 

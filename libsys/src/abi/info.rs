@@ -1,0 +1,150 @@
+//! Structs the kernel fills in for user space. All `#[repr(C)]`, without
+//! padding, so the kernel can copy them byte for byte.
+
+/// What the `clock` call fills in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ClockInfo {
+    /// Timer ticks since boot.
+    pub jiffies: u64,
+    /// Ticks per second.
+    pub hz: u64,
+    /// Time-stamp counter ticks per second (measured at boot).
+    pub tsc_hz: u64,
+    /// Nanoseconds since the tick started (from the TSC).
+    pub uptime_ns: u64,
+}
+
+/// A thread's scheduling accounting (`thread_stats`), as Linux shows in
+/// `/proc/<pid>/sched`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ThreadStats {
+    /// 0 normal (CFS), 1 FIFO, 2 round-robin.
+    pub policy: u64,
+    /// The nice value (normal) or the real-time priority, as an i64.
+    pub param: i64,
+    /// 0 running, 1 runnable, 2 blocked.
+    pub state: u64,
+    /// Nanoseconds on the CPU.
+    pub sum_exec_runtime: u64,
+    pub vruntime: u64,
+    pub nr_voluntary_switches: u64,
+    pub nr_involuntary_switches: u64,
+    pub nr_wakeups: u64,
+}
+
+/// An interrupt line's counters (`irq_info`), for `/proc/interrupts`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct IrqInfo {
+    /// The global system interrupt.
+    pub gsi: u64,
+    /// Interrupts taken on this line.
+    pub count: u64,
+    /// The CPU that took the last one.
+    pub last_cpu: u64,
+    /// Notifications bound to the line.
+    pub handlers: u64,
+    /// 1 while the line is masked (waiting for `irq_ack`, or unbound).
+    pub masked: u64,
+}
+
+/// A memory region the first process starts with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct RegionInfo {
+    /// The region's handle (a [`super::Handle`]'s value).
+    pub handle: u32,
+    pub _reserved: u32,
+    /// Physical address of its first byte.
+    pub base: u64,
+    pub pages: u64,
+}
+
+/// A boot module the first process is given, as a read-only memory
+/// region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct ModuleInfo {
+    pub handle: u32,
+    pub _reserved: u32,
+    /// The file's size in bytes (the region is rounded up to pages).
+    pub size: u64,
+    /// The file name (the last part of its path), NUL-padded.
+    pub name: [u8; 32],
+    /// The `module_cmdline`, NUL-padded (cut at 64 bytes).
+    pub cmdline: [u8; 64],
+}
+
+impl Default for ModuleInfo {
+    fn default() -> Self {
+        ModuleInfo {
+            handle: 0,
+            _reserved: 0,
+            size: 0,
+            name: [0; 32],
+            cmdline: [0; 64],
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> &str {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    core::str::from_utf8(&bytes[..end]).unwrap_or("")
+}
+
+impl ModuleInfo {
+    pub fn name(&self) -> &str {
+        text(&self.name)
+    }
+
+    pub fn cmdline(&self) -> &str {
+        text(&self.cmdline)
+    }
+}
+
+/// Most regions and modules [`InitInfo`] lists.
+pub const INIT_INFO_MAX: usize = 24;
+
+/// What the first process is given, mapped read-only at
+/// [`super::INIT_INFO_ADDR`]: handles to itself, to all free physical
+/// memory (as regions), to every interrupt line (through the IRQ control),
+/// to the I/O port space, and to the other boot modules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct InitInfo {
+    /// [`InitInfo::MAGIC`].
+    pub magic: u64,
+    /// A handle to the process itself (to map into its own address space).
+    pub self_process: u32,
+    /// A handle to its first thread.
+    pub self_thread: u32,
+    /// The IRQ control handle: `irq_get` takes line handles from it.
+    pub irq_control: u32,
+    /// All 65536 I/O ports.
+    pub io_ports: u32,
+    pub region_count: u32,
+    pub module_count: u32,
+    pub regions: [RegionInfo; INIT_INFO_MAX],
+    pub modules: [ModuleInfo; INIT_INFO_MAX],
+}
+
+impl InitInfo {
+    pub const MAGIC: u64 = 0x4f46_4e49_5449_4e49; // "INITINFO"
+
+    pub fn regions(&self) -> &[RegionInfo] {
+        &self.regions[..(self.region_count as usize).min(INIT_INFO_MAX)]
+    }
+
+    pub fn modules(&self) -> &[ModuleInfo] {
+        &self.modules[..(self.module_count as usize).min(INIT_INFO_MAX)]
+    }
+
+    /// The module named `name`.
+    pub fn module(&self, name: &str) -> Option<&ModuleInfo> {
+        self.modules().iter().find(|m| m.name() == name)
+    }
+}
+
+const _: () = assert!(core::mem::size_of::<InitInfo>() <= 4096);

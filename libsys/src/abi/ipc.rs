@@ -1,0 +1,230 @@
+//! Handles, rights and the IPC message.
+//!
+//! ## Handles
+//! A [`Handle`] is a process's name for a kernel object: an index into its
+//! handle table (low 16 bits) and the slot's generation (high 16 bits), so
+//! a closed handle's number never names the next object put in its slot.
+//! 0 is never a handle. Each handle carries [`Rights`] and, for endpoints,
+//! a badge: a number chosen by whoever minted the handle, which the
+//! receiver of a message learns (a server tells its clients apart by it).
+//!
+//! ## The IPC registers
+//! `send`, `recv`, `call`, `reply` and `reply_recv` use more registers than
+//! other calls:
+//!
+//! | register | in | out |
+//! | --- | --- | --- |
+//! | `rax` | the call's number | status (0 or a [`super::SysError`]) |
+//! | `rdi` | the endpoint handle (not for `reply`) | — |
+//! | `rsi` | the [`MsgInfo`] of the message sent | the [`MsgInfo`] of the message received |
+//! | `rdx` | the timeout, in nanoseconds ([`POLL`], [`FOREVER`]) | the badge of the sender's handle |
+//! | `r10`, `r8`, `r9`, `r12`, `r13`, `r14` | message words 0–5 | message words 0–5 |
+//!
+//! A message is a label, six words, an optional payload of up to
+//! [`PAYLOAD_MAX`] bytes copied from the sender's IPC buffer to the
+//! receiver's (each thread registers one page with `ipc_buffer_set`), and
+//! up to [`MAX_HANDLES`] handles: the last `handles` words name handles of
+//! the sender, and arrive as the receiver's numbers for the same objects.
+//! Sending handles needs the endpoint handle's `GRANT` right.
+//!
+//! A `call` gives the receiver a one-shot reply right: its next `reply` (or
+//! `reply_recv`) goes to that caller, and only once. If the caller is gone
+//! (killed, or it gave up on a timeout), the reply fails with `PeerDied`.
+//! If the other side of a blocked call or send dies, or the last handle
+//! that could receive from an endpoint is closed, the blocked side gets
+//! `PeerDied`.
+
+use super::SysError;
+
+/// A process's name for a kernel object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct Handle(pub u32);
+
+impl Handle {
+    /// The handle with slot `index` and generation `generation`.
+    pub const fn new(index: u16, generation: u16) -> Handle {
+        Handle(((generation as u32) << 16) | index as u32)
+    }
+
+    pub const fn index(self) -> u16 {
+        self.0 as u16
+    }
+
+    pub const fn generation(self) -> u16 {
+        (self.0 >> 16) as u16
+    }
+
+    /// The handle in a register, checked: a value above 32 bits is not a
+    /// handle.
+    pub fn from_raw(raw: u64) -> Result<Handle, SysError> {
+        u32::try_from(raw)
+            .map(Handle)
+            .map_err(|_| SysError::BadHandle)
+    }
+}
+
+bitflags::bitflags! {
+    /// What a handle allows. A handle can be duplicated with the same or
+    /// fewer rights, never more.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct Rights: u32 {
+        /// Memory region: map readable.
+        const READ = 1 << 0;
+        /// Memory region: map writable.
+        const WRITE = 1 << 1;
+        /// Memory region: map executable.
+        const EXEC = 1 << 2;
+        /// Process: map into its address space, change its mappings.
+        const MAP = 1 << 3;
+        /// Endpoint: send and call. Notification: signal.
+        const SEND = 1 << 4;
+        /// Endpoint: receive. Notification: wait, poll, bind.
+        const RECV = 1 << 5;
+        /// Endpoint: transfer handles in messages sent through it.
+        const GRANT = 1 << 6;
+        /// Endpoint: duplicate with a new badge.
+        const MINT = 1 << 7;
+        /// Process: kill it, create threads in it, give it handles.
+        /// Thread: start it, set its scheduling, its pager. IRQ: bind and
+        /// acknowledge. IRQ control: take line handles. I/O ports: open
+        /// them. Memory region: derive smaller regions.
+        const MANAGE = 1 << 8;
+    }
+}
+
+impl Rights {
+    /// The rights in a register, checked: undefined bits are an error.
+    pub fn from_raw(raw: u64) -> Result<Rights, SysError> {
+        u32::try_from(raw)
+            .ok()
+            .and_then(Rights::from_bits)
+            .ok_or(SysError::InvalidArgument)
+    }
+}
+
+/// The longest payload a message carries: one page.
+pub const PAYLOAD_MAX: usize = 4096;
+/// Message words passed in registers.
+pub const MSG_WORDS: usize = 6;
+/// Handles one message transfers at most.
+pub const MAX_HANDLES: usize = 4;
+/// Timeout: do not block at all.
+pub const POLL: u64 = 0;
+/// Timeout: block until the partner is there.
+pub const FOREVER: u64 = u64::MAX;
+
+/// The label of the message a page fault sends to the faulting thread's
+/// pager: words 0–2 are the faulting address, the page-fault error code
+/// (bit 0 present, 1 write, 2 user, 4 instruction fetch) and the
+/// instruction pointer.
+pub const LABEL_PAGE_FAULT: u32 = 0xffff_0001;
+/// A pager's reply label: the fault is handled, run the thread again.
+pub const PAGER_RESUME: u32 = 0;
+/// A pager's reply label: kill the faulting process.
+pub const PAGER_KILL: u32 = 1;
+
+/// A message's shape, in one register: label (bits 0–31), payload length
+/// in bytes (bits 32–44), handle count (45–47) and flags (48–55); the rest
+/// must be zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct MsgInfo {
+    pub label: u32,
+    pub length: u16,
+    pub handles: u8,
+    pub flags: u8,
+}
+
+impl MsgInfo {
+    /// Received only: the message is the signals of the thread's bound
+    /// notification (the badge register holds the bits), not a message.
+    pub const NOTIFICATION: u8 = 1 << 0;
+    /// Sent: the transferred handles are moved (closed in the sender), not
+    /// copied.
+    pub const MOVE_HANDLES: u8 = 1 << 1;
+    const FLAGS: u8 = Self::NOTIFICATION | Self::MOVE_HANDLES;
+
+    pub const fn new(label: u32) -> MsgInfo {
+        MsgInfo {
+            label,
+            length: 0,
+            handles: 0,
+            flags: 0,
+        }
+    }
+
+    pub const fn with_payload(self, length: u16) -> MsgInfo {
+        MsgInfo { length, ..self }
+    }
+
+    pub const fn with_handles(self, handles: u8) -> MsgInfo {
+        MsgInfo { handles, ..self }
+    }
+
+    pub const fn encode(self) -> u64 {
+        self.label as u64
+            | (self.length as u64) << 32
+            | (self.handles as u64) << 45
+            | (self.flags as u64) << 48
+    }
+
+    /// Reads a register, checking every field: a payload over
+    /// [`PAYLOAD_MAX`] is `BadLength`, more than [`MAX_HANDLES`] handles,
+    /// undefined flags or reserved bits are `InvalidArgument`.
+    pub fn decode(raw: u64) -> Result<MsgInfo, SysError> {
+        let info = MsgInfo {
+            label: raw as u32,
+            length: ((raw >> 32) & 0x1fff) as u16,
+            handles: ((raw >> 45) & 0x7) as u8,
+            flags: (raw >> 48) as u8,
+        };
+        if raw >> 56 != 0 || info.flags & !Self::FLAGS != 0 || info.handles as usize > MAX_HANDLES {
+            return Err(SysError::InvalidArgument);
+        }
+        if info.length as usize > PAYLOAD_MAX {
+            return Err(SysError::BadLength);
+        }
+        Ok(info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_carry_index_and_generation() {
+        let h = Handle::new(513, 7);
+        assert_eq!((h.index(), h.generation()), (513, 7));
+        assert_eq!(Handle::from_raw(h.0 as u64), Ok(h));
+        assert_eq!(Handle::from_raw(1 << 32), Err(SysError::BadHandle));
+    }
+
+    #[test]
+    fn rights_are_checked() {
+        assert_eq!(Rights::from_raw(0b11), Ok(Rights::READ | Rights::WRITE));
+        assert_eq!(Rights::from_raw(1 << 9), Err(SysError::InvalidArgument));
+        assert_eq!(Rights::from_raw(u64::MAX), Err(SysError::InvalidArgument));
+    }
+
+    #[test]
+    fn msg_info_round_trips_and_refuses_garbage() {
+        let info = MsgInfo::new(0xdead_beef).with_payload(4096).with_handles(4);
+        assert_eq!(MsgInfo::decode(info.encode()), Ok(info));
+        let moved = MsgInfo {
+            flags: MsgInfo::MOVE_HANDLES,
+            ..MsgInfo::new(1)
+        };
+        assert_eq!(MsgInfo::decode(moved.encode()), Ok(moved));
+        assert_eq!(
+            MsgInfo::decode(MsgInfo::new(0).with_payload(4097).encode()),
+            Err(SysError::BadLength)
+        );
+        assert_eq!(
+            MsgInfo::decode(MsgInfo::new(0).with_handles(5).encode()),
+            Err(SysError::InvalidArgument)
+        );
+        assert_eq!(MsgInfo::decode(1 << 56), Err(SysError::InvalidArgument));
+        assert_eq!(MsgInfo::decode(0x80 << 48), Err(SysError::InvalidArgument));
+    }
+}

@@ -1,0 +1,22 @@
+//! Memory: mapping protections and the fixed places in a user address
+//! space.
+
+bitflags::bitflags! {
+    /// Access rights of a mapping (`mmap`'s `PROT_*`). x86_64 page tables
+    /// cannot express write-only or execute-only pages, so every mapping is
+    /// readable; a mapping is never writable and executable at once (W^X).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct Protection: u64 {
+        const READ = 1 << 0;
+        const WRITE = 1 << 1;
+        const EXEC = 1 << 2;
+    }
+}
+
+/// Where the kernel puts a new process's stack: its top (the page above is
+/// never mapped). The stack is 64 KiB, with unmapped guard pages below.
+pub const USER_STACK_TOP: u64 = 0x0000_7fff_fff0_0000;
+
+/// Where the kernel maps the first process's [`crate::abi::InitInfo`]
+/// (read-only): the handles it starts with.
+pub const INIT_INFO_ADDR: u64 = 0x0000_7fff_ff00_0000;

@@ -1,0 +1,29 @@
+//! The kernel ABI: the one definition of system-call numbers, error codes,
+//! handles and rights, the IPC message layout, log levels and the structs
+//! the kernel fills, shared by the kernel and user space.
+//!
+//! Register convention (x86_64, `syscall` instruction):
+//! - in: `rax` = [`Syscall`] number; arguments in `rdi`, `rsi`, `rdx`, `r10`,
+//!   `r8`, `r9` (`rcx` and `r11` are taken by the instruction itself);
+//! - out: `rax` = 0 on success or a [`SysError`] code, `rdx` = the result
+//!   value (0 when a call has none);
+//! - IPC calls use more registers: see [`ipc`].
+//!
+//! Every conversion from a raw number is checked: an unknown number is an
+//! error value, never a panic.
+
+mod error;
+mod info;
+pub mod ipc;
+mod log;
+mod memory;
+mod object;
+mod syscall;
+
+pub use error::{decode_result, encode_result, NotAnError, SysError};
+pub use info::{ClockInfo, InitInfo, IrqInfo, ModuleInfo, RegionInfo, ThreadStats, INIT_INFO_MAX};
+pub use ipc::{Handle, MsgInfo, Rights};
+pub use log::{LogLevel, LOG_MAX, LOG_READ_MAX};
+pub use memory::{Protection, INIT_INFO_ADDR, USER_STACK_TOP};
+pub use object::ObjectType;
+pub use syscall::Syscall;

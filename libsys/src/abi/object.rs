@@ -1,0 +1,49 @@
+//! The kinds of kernel object a handle can name.
+
+use super::SysError;
+
+/// What a handle names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u64)]
+pub enum ObjectType {
+    /// A rendezvous point for synchronous IPC.
+    Endpoint = 1,
+    /// A word of signal bits for asynchronous events.
+    Notification = 2,
+    /// A process: its address space and threads.
+    Process = 3,
+    /// A thread.
+    Thread = 4,
+    /// One interrupt line (a global system interrupt).
+    Irq = 5,
+    /// The right to take handles to interrupt lines.
+    IrqControl = 6,
+    /// A range of physical memory that can be mapped.
+    MemoryRegion = 7,
+    /// A range of I/O ports.
+    IoPorts = 8,
+}
+
+impl ObjectType {
+    pub const ALL: [ObjectType; 8] = [
+        ObjectType::Endpoint,
+        ObjectType::Notification,
+        ObjectType::Process,
+        ObjectType::Thread,
+        ObjectType::Irq,
+        ObjectType::IrqControl,
+        ObjectType::MemoryRegion,
+        ObjectType::IoPorts,
+    ];
+}
+
+impl TryFrom<u64> for ObjectType {
+    type Error = SysError;
+
+    fn try_from(n: u64) -> Result<Self, SysError> {
+        ObjectType::ALL
+            .into_iter()
+            .find(|t| *t as u64 == n)
+            .ok_or(SysError::InvalidArgument)
+    }
+}

@@ -1,0 +1,184 @@
+//! System-call numbers, with each call's arguments and result.
+
+use super::SysError;
+
+/// System-call numbers. Arguments are in `rdi`, `rsi`, `rdx`, `r10`, `r8`,
+/// `r9` in the order listed; the result value comes back in `rdx`. The IPC
+/// calls (`Send` … `ReplyRecv`) use the registers [`super::ipc`] describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u64)]
+pub enum Syscall {
+    /// Returns at once; measures the cost of entering and leaving the kernel.
+    Null = 0,
+    /// (level, text, length ≤ [`super::LOG_MAX`]) → bytes logged.
+    Log = 1,
+    /// (status): ends the calling process. Does not return.
+    Exit = 2,
+    /// Gives up the rest of the time slice.
+    Yield = 3,
+    /// (pointer to a [`super::ClockInfo`]).
+    Clock = 4,
+    /// (since, buffer, length ≤ [`super::LOG_READ_MAX`]) → bytes: kernel
+    /// log records from sequence number `since` on, as whole lines in the
+    /// format of Linux's `/dev/kmsg`: `<level>,<seq>,<microseconds>,-;<text>\n`.
+    LogRead = 5,
+    /// (handle, rights, badge, set_badge) → a new handle to the same object
+    /// with `rights` (which must be a subset of the handle's) and, if
+    /// `set_badge` is 1, badge `badge` (needs `MINT`).
+    HandleDup = 6,
+    /// (handle): closes it.
+    HandleClose = 7,
+    /// () → a new endpoint handle with every endpoint right.
+    EndpointCreate = 8,
+    /// () → a new notification handle with every notification right.
+    NotificationCreate = 9,
+    /// IPC: sends a message; blocks until a receiver takes it.
+    Send = 10,
+    /// IPC: receives a message (or the bound notification's signals).
+    Recv = 11,
+    /// IPC: sends a message and waits for the reply.
+    Call = 12,
+    /// IPC: replies to the last caller (no endpoint).
+    Reply = 13,
+    /// IPC: replies to the last caller, then receives on the endpoint.
+    ReplyRecv = 14,
+    /// (notification, bits): ORs `bits` into the notification's word;
+    /// never blocks.
+    Signal = 15,
+    /// (notification, timeout ns) → bits: waits until any bit is set,
+    /// returns them and clears them.
+    Wait = 16,
+    /// (notification) → bits: returns and clears the bits without waiting.
+    Poll = 17,
+    /// (notification, thread): binds the notification to the thread, so the
+    /// thread's `recv` also returns the notification's signals.
+    NotificationBind = 18,
+    /// (name, name length ≤ 32) → a handle to a new, empty process.
+    ProcessCreate = 19,
+    /// (process, address, region, first page in the region, pages,
+    /// protection): maps pages of a memory region into the process.
+    Map = 20,
+    /// (process, address, pages): unmaps pages.
+    Unmap = 21,
+    /// (process, address, pages, protection): changes their protection.
+    Protect = 22,
+    /// (process) → a handle to a new thread in the process, not started.
+    ThreadCreate = 23,
+    /// (thread, entry, stack, argument): starts the thread in user mode
+    /// with `rdi` = argument.
+    ThreadStart = 24,
+    /// (process): kills it.
+    Kill = 25,
+    /// (thread, policy, param): 0 normal (param = nice −20…19), 1 FIFO,
+    /// 2 round-robin (param = priority 1…99).
+    SetSched = 26,
+    /// (thread, pointer to a [`super::ThreadStats`]).
+    ThreadStats = 27,
+    /// (irq control, GSI, ISA flag) → a handle to the interrupt line; with
+    /// the flag 1, the number is an ISA IRQ, routed through the MADT.
+    IrqGet = 28,
+    /// (irq, notification, bit): the line's interrupts set `bit`.
+    IrqBind = 29,
+    /// (irq): the handler is done; the line is unmasked once every bound
+    /// handler has acknowledged.
+    IrqAck = 30,
+    /// (irq, pointer to an [`super::IrqInfo`]).
+    IrqInfo = 31,
+    /// (I/O ports, first port, count): opens the ports to the caller.
+    IoportGrant = 32,
+    /// (thread, endpoint or 0): sets (or clears) the thread's pager.
+    SetPager = 33,
+    /// (address): registers the calling thread's IPC buffer page.
+    IpcBufferSet = 34,
+    /// (region, first page, pages, rights) → a handle to that part of the
+    /// region (needs `MANAGE`).
+    RegionDerive = 35,
+    /// (region, pointer to a [`super::RegionInfo`]).
+    RegionInfo = 36,
+    /// (process, handle, rights) → the number of a copy of `handle` with
+    /// `rights`, put into the process's handle table (needs `MANAGE` on the
+    /// process).
+    HandleGive = 37,
+    /// (handle) → its [`super::ObjectType`] and rights: type in bits 32–39,
+    /// rights in bits 0–31.
+    HandleInfo = 38,
+    /// Ends the calling thread (the process ends with its last thread).
+    ThreadExit = 39,
+}
+
+impl Syscall {
+    pub const ALL: [Syscall; 40] = [
+        Syscall::Null,
+        Syscall::Log,
+        Syscall::Exit,
+        Syscall::Yield,
+        Syscall::Clock,
+        Syscall::LogRead,
+        Syscall::HandleDup,
+        Syscall::HandleClose,
+        Syscall::EndpointCreate,
+        Syscall::NotificationCreate,
+        Syscall::Send,
+        Syscall::Recv,
+        Syscall::Call,
+        Syscall::Reply,
+        Syscall::ReplyRecv,
+        Syscall::Signal,
+        Syscall::Wait,
+        Syscall::Poll,
+        Syscall::NotificationBind,
+        Syscall::ProcessCreate,
+        Syscall::Map,
+        Syscall::Unmap,
+        Syscall::Protect,
+        Syscall::ThreadCreate,
+        Syscall::ThreadStart,
+        Syscall::Kill,
+        Syscall::SetSched,
+        Syscall::ThreadStats,
+        Syscall::IrqGet,
+        Syscall::IrqBind,
+        Syscall::IrqAck,
+        Syscall::IrqInfo,
+        Syscall::IoportGrant,
+        Syscall::SetPager,
+        Syscall::IpcBufferSet,
+        Syscall::RegionDerive,
+        Syscall::RegionInfo,
+        Syscall::HandleGive,
+        Syscall::HandleInfo,
+        Syscall::ThreadExit,
+    ];
+}
+
+impl TryFrom<u64> for Syscall {
+    type Error = SysError;
+
+    /// Fails with [`SysError::UnknownSyscall`] for a number no call has.
+    fn try_from(number: u64) -> Result<Self, SysError> {
+        Syscall::ALL
+            .into_iter()
+            .find(|call| *call as u64 == number)
+            .ok_or(SysError::UnknownSyscall)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_syscall_number_round_trips_and_numbers_are_dense() {
+        for (i, call) in Syscall::ALL.into_iter().enumerate() {
+            assert_eq!(call as usize, i, "{call:?} is out of order");
+            assert_eq!(Syscall::try_from(call as u64), Ok(call));
+        }
+    }
+
+    #[test]
+    fn unknown_numbers_are_errors() {
+        for number in [Syscall::ALL.len() as u64, 99, u64::MAX, 1 << 32] {
+            assert_eq!(Syscall::try_from(number), Err(SysError::UnknownSyscall));
+        }
+    }
+}

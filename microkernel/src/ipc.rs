@@ -1,0 +1,536 @@
+//! Synchronous IPC: `send`, `recv`, `call`, `reply`, `reply_recv`, and the
+//! page-fault call the kernel makes on a faulting thread's behalf.
+//!
+//! A message is the registers [`libsys::abi::ipc`] describes, the payload
+//! in the sender's IPC buffer, and the handles its last words name. It goes
+//! straight from the sender to the receiver — registers from one trap frame
+//! to the other, the payload from one IPC buffer page to the other through
+//! the HHDM, handles from one table to the other — when both are there;
+//! until then the one that came first waits on the endpoint
+//! (`endpoint.rs`), its message still in its own registers and buffer.
+//!
+//! Every check that can fail is made before anything moves: the sender's
+//! message (its `MsgInfo`, its payload's buffer, its handles and the right
+//! to send them) when it sends, the receiver's buffer and handle table when
+//! the message is delivered. A fault on one side is that side's error; the
+//! other side is left as it was (a sender whose receiver has a bad buffer
+//! stays queued for the next receiver).
+//!
+//! The fast path: a `call` that finds its server waiting, and a
+//! `reply_recv` whose server has no next message yet, switch straight to
+//! the partner (`sched::block_and_switch_to`) instead of waking it through
+//! the run queue.
+//!
+//! Waiting: a blocked thread records what it waits on (`thread::Blocked`)
+//! so that a timeout or a kill can take it off that queue; whoever ends the
+//! wait writes the outcome into the thread's `Ipc::result`, which its
+//! system call returns when it runs again.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use libsys::abi::ipc::{MAX_HANDLES, MSG_WORDS, POLL};
+use libsys::abi::{Handle, MsgInfo, ObjectType, Rights, SysError};
+
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::endpoint::{Endpoint, PendingSend};
+use crate::kspace;
+use crate::object::Entry;
+use crate::sched;
+use crate::thread::{Blocked, Caller, Thread};
+use crate::timeout;
+
+/// The message words of a frame, in ABI order.
+fn words(frame: &TrapFrame) -> [u64; MSG_WORDS] {
+    [
+        frame.r10, frame.r8, frame.r9, frame.r12, frame.r13, frame.r14,
+    ]
+}
+
+fn set_words(frame: &mut TrapFrame, words: &[u64; MSG_WORDS]) {
+    frame.r10 = words[0];
+    frame.r8 = words[1];
+    frame.r9 = words[2];
+    frame.r12 = words[3];
+    frame.r13 = words[4];
+    frame.r14 = words[5];
+}
+
+fn frame(thread: &Thread) -> &mut TrapFrame {
+    // SAFETY: a thread's trap frame is at the top of its kernel stack while
+    // it is in the kernel; IPC touches the frames of the current thread and
+    // of threads blocked in the kernel, on the one CPU, with interrupts off.
+    unsafe { &mut *thread.user_frame() }
+}
+
+/// Ends `thread`'s wait with `result` and makes it runnable. The caller has
+/// taken it off whatever queue it was on.
+pub fn finish_wait(thread: &Arc<Thread>, result: Result<u64, SysError>) {
+    {
+        let mut ipc = thread.ipc.lock();
+        ipc.blocked = Blocked::No;
+        ipc.result = Some(result);
+    }
+    sched::wake(thread.tid);
+}
+
+/// Takes a blocked thread off what it waits on and ends its wait with
+/// `error` (a timeout, a kill). A thread that is not waiting is left alone.
+pub fn abort_wait(thread: &Arc<Thread>, error: SysError) {
+    let blocked = core::mem::take(&mut thread.ipc.lock().blocked);
+    match blocked {
+        Blocked::No => return,
+        Blocked::Send(ep) | Blocked::Recv(ep) => ep.remove(thread),
+        Blocked::Notification(n) => n.remove(thread),
+        // The server's reply right stays; its reply will find this thread
+        // no longer waiting and fail with PeerDied.
+        Blocked::Reply => {}
+    }
+    finish_wait(thread, Err(error));
+}
+
+/// Blocks the current thread on `blocked` until its wait ends or
+/// `timeout` nanoseconds pass; switches straight to `next` if given.
+fn block(
+    me: &Arc<Thread>,
+    blocked: Blocked,
+    timeout_ns: u64,
+    next: Option<&Arc<Thread>>,
+) -> Result<u64, SysError> {
+    {
+        let mut ipc = me.ipc.lock();
+        ipc.blocked = blocked;
+        ipc.result = None;
+    }
+    let armed = timeout::arm(me, timeout_ns);
+    match next {
+        Some(next) => sched::block_and_switch_to(next),
+        None => sched::block_current(),
+    }
+    if let Some(deadline) = armed {
+        timeout::disarm(me, deadline);
+    }
+    let mut ipc = me.ipc.lock();
+    ipc.blocked = Blocked::No;
+    ipc.result.take().unwrap_or(Err(SysError::PeerDied))
+}
+
+/// Waits on notification `n` (the caller queued `me` as a waiter).
+pub fn wait_notification(
+    me: &Arc<Thread>,
+    n: Arc<crate::notification::Notification>,
+    timeout_ns: u64,
+) -> Result<u64, SysError> {
+    block(me, Blocked::Notification(n), timeout_ns, None)
+}
+
+/// Why a delivery failed, and whose fault it was.
+enum Fault {
+    Sender(SysError),
+    Receiver(SysError),
+}
+
+/// The physical address of `thread`'s IPC buffer, if it has one mapped
+/// user-writable.
+fn buffer_phys(thread: &Thread) -> Option<u64> {
+    let buffer = thread.ipc.lock().buffer;
+    if buffer == 0 {
+        return None;
+    }
+    let process = thread.process.as_ref()?;
+    process
+        .with_aspace(|aspace| aspace.translate(buffer))
+        .flatten()
+        .filter(|m| m.user && m.prot.contains(libsys::abi::Protection::WRITE))
+        .map(|m| m.phys)
+}
+
+/// Checks that `sender`'s message can be sent at all: a payload needs an
+/// IPC buffer, handles need `grant` and must name handles of the sender.
+pub fn check_message(
+    sender: &Thread,
+    info: MsgInfo,
+    grant: bool,
+    words: &[u64; MSG_WORDS],
+) -> Result<(), SysError> {
+    if info.length > 0 && buffer_phys(sender).is_none() {
+        return Err(SysError::BadAddress);
+    }
+    if info.handles > 0 {
+        if !grant {
+            return Err(SysError::NoRights);
+        }
+        let process = sender.process.as_ref().ok_or(SysError::InvalidArgument)?;
+        let handles = process.handles.lock();
+        for &word in &words[MSG_WORDS - info.handles as usize..] {
+            handles.get(Handle::from_raw(word)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves a message from `sender` to `receiver` (see the module
+/// documentation): `info` and `words` are the sender's, `badge` the badge
+/// of its handle. For a fault message there is no payload and there are no
+/// handles.
+fn deliver(
+    sender: &Thread,
+    receiver: &Thread,
+    mut info: MsgInfo,
+    mut words: [u64; MSG_WORDS],
+    badge: u64,
+) -> Result<(), Fault> {
+    let length = info.length as usize;
+    let (mut from, mut to) = (0, 0);
+    if length > 0 {
+        from = buffer_phys(sender).ok_or(Fault::Sender(SysError::BadAddress))?;
+        to = buffer_phys(receiver).ok_or(Fault::Receiver(SysError::BadAddress))?;
+    }
+    let count = info.handles as usize;
+    if count > 0 {
+        let (Some(src), Some(dst)) = (&sender.process, &receiver.process) else {
+            return Err(Fault::Sender(SysError::InvalidArgument));
+        };
+        let mut theirs: Vec<Handle> = Vec::new();
+        let mut copies: Vec<Entry> = Vec::new();
+        {
+            let table = src.handles.lock();
+            for &word in &words[MSG_WORDS - count..] {
+                let handle = Handle::from_raw(word).map_err(Fault::Sender)?;
+                let entry = table.get(handle).map_err(Fault::Sender)?;
+                let copy = kcore::handle::derive_entry(entry, entry.rights, None)
+                    .map_err(Fault::Sender)?;
+                theirs.push(handle);
+                copies.push(copy);
+            }
+        }
+        {
+            let mut table = dst.handles.lock();
+            if table.len() + count > crate::object::HANDLES_PER_PROCESS {
+                return Err(Fault::Receiver(SysError::NoMemory));
+            }
+            for (i, entry) in copies.into_iter().enumerate() {
+                // Cannot fail: room was checked above.
+                let handle = table.insert(entry).map_err(Fault::Receiver)?;
+                words[MSG_WORDS - count + i] = u64::from(handle.0);
+            }
+        }
+        if info.flags & MsgInfo::MOVE_HANDLES != 0 {
+            let mut table = src.handles.lock();
+            for handle in theirs {
+                let _ = table.remove(handle);
+            }
+        }
+    }
+    if length > 0 {
+        // SAFETY: both are user pages checked just above (mapped, user,
+        // writable), RAM or device memory the HHDM reaches; `length` ≤ one
+        // page; the two pages are distinct or the same (copy is then a
+        // no-op overlap of equal ranges, which `copy` handles).
+        unsafe {
+            core::ptr::copy(
+                kspace::phys_to_virt::<u8>(from),
+                kspace::phys_to_virt::<u8>(to),
+                length,
+            )
+        };
+    }
+    info.flags &= !MsgInfo::MOVE_HANDLES;
+    let out = frame(receiver);
+    out.rsi = info.encode();
+    set_words(out, &words);
+    out.rdx = badge;
+    Ok(())
+}
+
+/// The message a queued sender is sending: its registers, or the kernel's
+/// fault message.
+fn pending_message(sender: &Thread) -> (MsgInfo, [u64; MSG_WORDS]) {
+    if let Some((label, words)) = sender.ipc.lock().fault {
+        return (MsgInfo::new(label), words);
+    }
+    let f = frame(sender);
+    (MsgInfo::decode(f.rsi).unwrap_or_default(), words(f))
+}
+
+/// `send` and `call` (and the fault call): delivers the current thread's
+/// message through `ep` with the badge of its handle.
+pub fn send(
+    me: &Arc<Thread>,
+    ep: &Arc<Endpoint>,
+    badge: u64,
+    timeout_ns: u64,
+    call: bool,
+) -> Result<u64, SysError> {
+    let (info, msg) = pending_message(me);
+    loop {
+        let receiver = {
+            let mut queues = ep.queues.lock();
+            match queues.receivers.pop_front() {
+                Some(receiver) => receiver,
+                None => {
+                    if !ep.has_receivers() {
+                        return Err(SysError::PeerDied);
+                    }
+                    if timeout_ns == POLL {
+                        return Err(SysError::WouldBlock);
+                    }
+                    queues.senders.push_back(PendingSend {
+                        thread: me.clone(),
+                        badge,
+                        call,
+                    });
+                    drop(queues);
+                    return block(me, Blocked::Send(ep.clone()), timeout_ns, None);
+                }
+            }
+        };
+        match deliver(me, &receiver, info, msg, badge) {
+            Ok(()) => {}
+            Err(Fault::Sender(e)) => {
+                ep.queues.lock().receivers.push_front(receiver);
+                return Err(e);
+            }
+            Err(Fault::Receiver(e)) => {
+                abort_recv(&receiver, e);
+                continue;
+            }
+        }
+        if call {
+            let fault = me.ipc.lock().fault.is_some();
+            {
+                let mut theirs = receiver.ipc.lock();
+                theirs.reply_to = Some(Caller {
+                    thread: me.clone(),
+                    fault,
+                });
+                theirs.blocked = Blocked::No;
+                theirs.result = Some(Ok(badge));
+            }
+            return block(me, Blocked::Reply, timeout_ns, Some(&receiver));
+        }
+        finish_wait(&receiver, Ok(badge));
+        return Ok(0);
+    }
+}
+
+/// Ends a receiver's wait with `error` (its buffer or table could not take
+/// a message).
+fn abort_recv(receiver: &Arc<Thread>, error: SysError) {
+    finish_wait(receiver, Err(error));
+}
+
+/// `recv`: takes the next message from `ep` (or the bound notification's
+/// signals); returns the sender's badge.
+pub fn recv(me: &Arc<Thread>, ep: &Arc<Endpoint>, timeout_ns: u64) -> Result<u64, SysError> {
+    recv_then_switch(me, ep, timeout_ns, None)
+}
+
+fn recv_then_switch(
+    me: &Arc<Thread>,
+    ep: &Arc<Endpoint>,
+    timeout_ns: u64,
+    next: Option<Arc<Thread>>,
+) -> Result<u64, SysError> {
+    if let Some(bits) = take_bound_signals(me) {
+        if let Some(next) = next {
+            sched::wake(next.tid);
+        }
+        return Ok(bits);
+    }
+    loop {
+        let sender = {
+            let mut queues = ep.queues.lock();
+            match queues.senders.pop_front() {
+                Some(sender) => sender,
+                None => {
+                    if timeout_ns == POLL {
+                        drop(queues);
+                        if let Some(next) = next {
+                            sched::wake(next.tid);
+                        }
+                        return Err(SysError::WouldBlock);
+                    }
+                    queues.receivers.push_back(me.clone());
+                    drop(queues);
+                    return block(me, Blocked::Recv(ep.clone()), timeout_ns, next.as_ref());
+                }
+            }
+        };
+        let (info, msg) = pending_message(&sender.thread);
+        match deliver(&sender.thread, me, info, msg, sender.badge) {
+            Ok(()) => {}
+            Err(Fault::Sender(e)) => {
+                finish_wait(&sender.thread, Err(e));
+                continue;
+            }
+            Err(Fault::Receiver(e)) => {
+                ep.queues.lock().senders.push_front(sender);
+                if let Some(next) = next {
+                    sched::wake(next.tid);
+                }
+                return Err(e);
+            }
+        }
+        if sender.call {
+            let fault = sender.thread.ipc.lock().fault.is_some();
+            sender.thread.ipc.lock().blocked = Blocked::Reply;
+            me.ipc.lock().reply_to = Some(Caller {
+                thread: sender.thread.clone(),
+                fault,
+            });
+        } else {
+            finish_wait(&sender.thread, Ok(0));
+        }
+        if let Some(next) = next {
+            sched::wake(next.tid);
+        }
+        return Ok(sender.badge);
+    }
+}
+
+/// The bound notification's bits, if any are set: returned by `recv` as a
+/// message with the `NOTIFICATION` flag.
+fn take_bound_signals(me: &Thread) -> Option<u64> {
+    let bound = me.ipc.lock().bound.clone()?;
+    let bits = bound.take();
+    if bits == 0 {
+        return None;
+    }
+    let f = frame(me);
+    f.rsi = MsgInfo {
+        flags: MsgInfo::NOTIFICATION,
+        ..MsgInfo::new(0)
+    }
+    .encode();
+    Some(bits)
+}
+
+/// A bound notification was signalled: if its thread waits in `recv`, end
+/// the wait with the bits (taking them). Returns whether it did.
+pub fn deliver_to_bound(thread: &Arc<Thread>, bits: &mut u64) -> bool {
+    let ep = match &thread.ipc.lock().blocked {
+        Blocked::Recv(ep) => ep.clone(),
+        _ => return false,
+    };
+    ep.remove(thread);
+    let f = frame(thread);
+    f.rsi = MsgInfo {
+        flags: MsgInfo::NOTIFICATION,
+        ..MsgInfo::new(0)
+    }
+    .encode();
+    let all = core::mem::take(bits);
+    finish_wait(thread, Ok(all));
+    true
+}
+
+/// Replies to the caller `me` holds the reply right to; returns the caller,
+/// made ready but not yet woken (so `reply_recv` can switch to it).
+fn reply_to_caller(me: &Arc<Thread>) -> Result<Arc<Thread>, SysError> {
+    let caller = me.ipc.lock().reply_to.take().ok_or(SysError::NotFound)?;
+    let waiting = matches!(caller.thread.ipc.lock().blocked, Blocked::Reply);
+    if !waiting || caller.thread.is_killed() {
+        return Err(SysError::PeerDied);
+    }
+    let (info, msg) = pending_message(me);
+    let result = if caller.fault {
+        // A pager's answer: only its label counts.
+        Ok(u64::from(info.label))
+    } else {
+        match deliver(me, &caller.thread, info, msg, 0) {
+            Ok(()) => Ok(0),
+            Err(Fault::Sender(e)) => {
+                // The reply right is used up either way: a caller cannot be
+                // left waiting on a reply that failed.
+                finish_wait(&caller.thread, Err(SysError::PeerDied));
+                return Err(e);
+            }
+            Err(Fault::Receiver(e)) => Err(e),
+        }
+    };
+    let mut theirs = caller.thread.ipc.lock();
+    theirs.blocked = Blocked::No;
+    theirs.result = Some(result);
+    drop(theirs);
+    Ok(caller.thread)
+}
+
+/// `reply`: answers the last caller.
+pub fn reply(me: &Arc<Thread>) -> Result<u64, SysError> {
+    let caller = reply_to_caller(me)?;
+    sched::wake(caller.tid);
+    Ok(0)
+}
+
+/// `reply_recv`: answers the last caller (if any: a failed reply is
+/// ignored, as a server loop wants), then receives on `ep`, switching
+/// straight to the caller if no message is waiting.
+pub fn reply_recv(me: &Arc<Thread>, ep: &Arc<Endpoint>, timeout_ns: u64) -> Result<u64, SysError> {
+    let caller = reply_to_caller(me).ok();
+    recv_then_switch(me, ep, timeout_ns, caller)
+}
+
+/// A thread is exiting: its caller, if it holds a reply right, gets
+/// `PeerDied`; its own waits end.
+pub fn thread_exit(me: &Arc<Thread>) {
+    let caller = me.ipc.lock().reply_to.take();
+    if let Some(caller) = caller {
+        if matches!(caller.thread.ipc.lock().blocked, Blocked::Reply) {
+            finish_wait(&caller.thread, Err(SysError::PeerDied));
+        }
+    }
+    abort_wait(me, SysError::PeerDied);
+    let mut ipc = me.ipc.lock();
+    ipc.bound = None;
+    ipc.pager = None;
+}
+
+/// What a pager answered for a page fault.
+pub enum PagerAnswer {
+    /// Run the faulting instruction again.
+    Resume,
+    /// Kill the process (no pager, the pager died, or it said so).
+    Kill,
+}
+
+/// Sends a page fault at `address` (with the CPU's error code and the
+/// faulting `rip`) to the current thread's pager and waits for the answer.
+pub fn page_fault(me: &Arc<Thread>, address: u64, error: u64, rip: u64) -> PagerAnswer {
+    let Some((ep, badge)) = me
+        .ipc
+        .lock()
+        .pager
+        .as_ref()
+        .map(|(r, badge)| (r.endpoint.clone(), *badge))
+    else {
+        return PagerAnswer::Kill;
+    };
+    me.ipc.lock().fault = Some((
+        libsys::abi::ipc::LABEL_PAGE_FAULT,
+        [address, error, rip, 0, 0, 0],
+    ));
+    let answer = send(me, &ep, badge, libsys::abi::ipc::FOREVER, true);
+    me.ipc.lock().fault = None;
+    match answer {
+        Ok(label) if label == u64::from(libsys::abi::ipc::PAGER_RESUME) => PagerAnswer::Resume,
+        _ => PagerAnswer::Kill,
+    }
+}
+
+/// The endpoint a handle names, with the handle's badge and rights,
+/// checked for `needed`.
+pub fn endpoint_of(
+    process: &crate::process::Process,
+    handle: u64,
+    needed: Rights,
+) -> Result<(Arc<Endpoint>, u64, Rights), SysError> {
+    let handles = process.handles.lock();
+    let entry = handles.get_checked(Handle::from_raw(handle)?, ObjectType::Endpoint, needed)?;
+    match &entry.object {
+        crate::object::KObject::Endpoint(r) => Ok((r.endpoint.clone(), entry.badge, entry.rights)),
+        _ => Err(SysError::WrongType),
+    }
+}
+
+const _: () = assert!(MAX_HANDLES <= MSG_WORDS);

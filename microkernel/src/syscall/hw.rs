@@ -1,0 +1,118 @@
+//! Hardware: interrupt lines (`irq_get`, `irq_bind`, `irq_ack`,
+//! `irq_info`) and I/O ports (`ioport_grant`).
+
+use alloc::sync::Arc;
+
+use libsys::abi::{IrqInfo, ObjectType, Rights, SysError};
+
+use super::{caller, object};
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::irq::{self, IrqLine};
+use crate::object::{self as kobject, KObject};
+use crate::usercopy::UserPtr;
+
+fn as_irq(o: &KObject) -> Option<Arc<IrqLine>> {
+    match o {
+        KObject::Irq(line) => Some(line.clone()),
+        _ => None,
+    }
+}
+
+/// `irq_get(control, number, isa)` → a handle (MANAGE) to the line: GSI
+/// `number`, or ISA IRQ `number` (routed through the MADT) with `isa` = 1.
+pub fn irq_get(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let gsi = match frame.rdx {
+        0 => u32::try_from(frame.rsi).map_err(|_| SysError::InvalidArgument)?,
+        1 => {
+            let isa = u8::try_from(frame.rsi)
+                .ok()
+                .filter(|irq| *irq < 16)
+                .ok_or(SysError::InvalidArgument)?;
+            crate::interrupts::isa_gsi(isa)
+        }
+        _ => return Err(SysError::InvalidArgument),
+    };
+    let process = caller()?;
+    object(
+        &process,
+        frame.rdi,
+        ObjectType::IrqControl,
+        Rights::MANAGE,
+        |o| matches!(o, KObject::IrqControl).then_some(()),
+    )?;
+    let line = irq::line(gsi)?;
+    let entry = kobject::entry(KObject::Irq(line), Rights::MANAGE, 0);
+    let handle = process.handles.lock().insert(entry)?;
+    Ok(u64::from(handle.0))
+}
+
+/// `irq_bind(irq, notification, bit)`: the line's interrupts set `bit`.
+pub fn irq_bind(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let bit = frame.rdx;
+    if bit >= 64 {
+        return Err(SysError::InvalidArgument);
+    }
+    let process = caller()?;
+    let (line, _, _) = object(&process, frame.rdi, ObjectType::Irq, Rights::MANAGE, as_irq)?;
+    let (notification, _, _) = object(
+        &process,
+        frame.rsi,
+        ObjectType::Notification,
+        Rights::SEND,
+        |o| match o {
+            KObject::Notification(n) => Some(n.clone()),
+            _ => None,
+        },
+    )?;
+    line.bind(notification, 1 << bit);
+    Ok(0)
+}
+
+/// `irq_ack(irq)`.
+pub fn irq_ack(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    let (line, _, _) = object(&process, frame.rdi, ObjectType::Irq, Rights::MANAGE, as_irq)?;
+    line.ack();
+    Ok(0)
+}
+
+/// `irq_info(irq, out)`: the line's counters.
+pub fn irq_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<IrqInfo>::new(frame.rsi)?;
+    let process = caller()?;
+    let (line, _, _) = object(
+        &process,
+        frame.rdi,
+        ObjectType::Irq,
+        Rights::empty(),
+        as_irq,
+    )?;
+    let info = line.info();
+    process
+        .with_aspace(|aspace| out.write(aspace, &info))
+        .ok_or(SysError::InvalidArgument)??;
+    Ok(0)
+}
+
+/// `ioport_grant(ports, first, count)`: opens ports `first .. first +
+/// count` (inside the handle's range) to the calling process.
+pub fn ioport_grant(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let (first, count) = (frame.rsi, frame.rdx);
+    let process = caller()?;
+    let ((base, size), _, _) = object(
+        &process,
+        frame.rdi,
+        ObjectType::IoPorts,
+        Rights::MANAGE,
+        |o| match o {
+            KObject::IoPorts { first, count } => Some((u64::from(*first), u64::from(*count))),
+            _ => None,
+        },
+    )?;
+    let end = first.checked_add(count).ok_or(SysError::InvalidArgument)?;
+    if count == 0 || first < base || end > base + size || end > 65536 {
+        return Err(SysError::InvalidArgument);
+    }
+    process.grant_ports(first as u16, count as u32);
+    Ok(0)
+}

@@ -1,0 +1,177 @@
+//! The IPC calls: endpoints and notifications, and the IPC buffer.
+//! `ipc.rs` (the crate's) does the work; these decode and check.
+
+use libsys::abi::ipc::{MSG_WORDS, POLL};
+use libsys::abi::{MsgInfo, ObjectType, Protection, Rights, SysError};
+
+use super::{as_thread, caller, caller_thread, object};
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::endpoint::Endpoint;
+use crate::ipc;
+use crate::notification::Notification;
+use crate::object::{self as kobject, EndpointRef, KObject};
+
+fn words(frame: &TrapFrame) -> [u64; MSG_WORDS] {
+    [
+        frame.r10, frame.r8, frame.r9, frame.r12, frame.r13, frame.r14,
+    ]
+}
+
+fn create(object: KObject, rights: Rights) -> Result<u64, SysError> {
+    let process = caller()?;
+    let handle = process
+        .handles
+        .lock()
+        .insert(kobject::entry(object, rights, 0))?;
+    Ok(u64::from(handle.0))
+}
+
+/// `endpoint_create()`: a handle with every endpoint right.
+pub fn endpoint_create(_: &mut TrapFrame) -> Result<u64, SysError> {
+    let endpoint = Endpoint::new();
+    let rights = Rights::SEND | Rights::RECV | Rights::GRANT | Rights::MINT;
+    create(
+        KObject::Endpoint(EndpointRef::new(endpoint, Rights::empty())),
+        rights,
+    )
+}
+
+/// `notification_create()`: a handle with signal and wait rights.
+pub fn notification_create(_: &mut TrapFrame) -> Result<u64, SysError> {
+    create(
+        KObject::Notification(Notification::new()),
+        Rights::SEND | Rights::RECV,
+    )
+}
+
+fn send_or_call(frame: &mut TrapFrame, call: bool) -> Result<u64, SysError> {
+    let info = MsgInfo::decode(frame.rsi)?;
+    let timeout = frame.rdx;
+    let (me, process) = caller_thread()?;
+    let (endpoint, badge, rights) = ipc::endpoint_of(&process, frame.rdi, Rights::SEND)?;
+    let grant = rights.contains(Rights::GRANT);
+    ipc::check_message(&me, info, grant, &words(frame))?;
+    drop(process);
+    ipc::send(&me, &endpoint, badge, timeout, call)
+}
+
+/// `send(endpoint, info, timeout, words…)`.
+pub fn send(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    send_or_call(frame, false)
+}
+
+/// `call(endpoint, info, timeout, words…)`: the reply's registers come back.
+pub fn call(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    send_or_call(frame, true)
+}
+
+/// `recv(endpoint, _, timeout)` → the sender's badge.
+pub fn recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let timeout = frame.rdx;
+    let (me, process) = caller_thread()?;
+    let (endpoint, _, _) = ipc::endpoint_of(&process, frame.rdi, Rights::RECV)?;
+    drop(process);
+    ipc::recv(&me, &endpoint, timeout)
+}
+
+/// `reply(info, words…)`: to the caller this thread holds the reply right
+/// for (`NotFound` if none, `PeerDied` if it is gone).
+pub fn reply(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let info = MsgInfo::decode(frame.rsi)?;
+    let me = super::sched_current();
+    ipc::check_message(&me, info, true, &words(frame))?;
+    ipc::reply(&me)
+}
+
+/// `reply_recv(endpoint, info, timeout, words…)`.
+pub fn reply_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let info = MsgInfo::decode(frame.rsi)?;
+    let timeout = frame.rdx;
+    let (me, process) = caller_thread()?;
+    let (endpoint, _, _) = ipc::endpoint_of(&process, frame.rdi, Rights::RECV)?;
+    drop(process);
+    ipc::check_message(&me, info, true, &words(frame))?;
+    ipc::reply_recv(&me, &endpoint, timeout)
+}
+
+fn notification(
+    frame: &TrapFrame,
+    needed: Rights,
+) -> Result<alloc::sync::Arc<Notification>, SysError> {
+    let process = caller()?;
+    let (n, _, _) = object(
+        &process,
+        frame.rdi,
+        ObjectType::Notification,
+        needed,
+        |o| match o {
+            KObject::Notification(n) => Some(n.clone()),
+            _ => None,
+        },
+    )?;
+    Ok(n)
+}
+
+/// `signal(notification, bits)`.
+pub fn signal(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let bits = frame.rsi;
+    notification(frame, Rights::SEND)?.signal(bits);
+    Ok(0)
+}
+
+/// `wait(notification, timeout)` → the bits.
+pub fn wait(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let timeout = frame.rdx;
+    let n = notification(frame, Rights::RECV)?;
+    let me = super::sched_current();
+    match n.take_or_queue(&me) {
+        Some(bits) => Ok(bits),
+        None if timeout == POLL => {
+            n.remove(&me);
+            Err(SysError::WouldBlock)
+        }
+        None => ipc::wait_notification(&me, n, timeout),
+    }
+}
+
+/// `poll(notification)` → the bits (0 if none).
+pub fn poll(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    Ok(notification(frame, Rights::RECV)?.take())
+}
+
+/// `notification_bind(notification, thread)`.
+pub fn bind(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let n = notification(frame, Rights::RECV)?;
+    let process = caller()?;
+    let (thread, _, _) = object(
+        &process,
+        frame.rsi,
+        ObjectType::Thread,
+        Rights::MANAGE,
+        as_thread,
+    )?;
+    n.bind(&thread)?;
+    thread.ipc.lock().bound = Some(n);
+    Ok(0)
+}
+
+/// `ipc_buffer_set(address)`: a page-aligned, user-writable page (or 0 to
+/// have none).
+pub fn ipc_buffer_set(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let address = frame.rdi;
+    let (me, process) = caller_thread()?;
+    if address != 0 {
+        if address % 4096 != 0 {
+            return Err(SysError::BadAddress);
+        }
+        let writable = process
+            .with_aspace(|aspace| aspace.translate(address))
+            .flatten()
+            .is_some_and(|m| m.user && m.prot.contains(Protection::WRITE));
+        if !writable {
+            return Err(SysError::BadAddress);
+        }
+    }
+    me.ipc.lock().buffer = address;
+    Ok(0)
+}

@@ -1,0 +1,212 @@
+//! Memory: `map`, `unmap`, `protect` (of pages in an address space the
+//! caller holds a handle to), `region_derive`, `region_info`.
+//!
+//! A multi-page request is checked whole before any page changes: every
+//! page must be free (for `map`) or mapped (for `unmap`, `protect`), and a
+//! `map` that runs out of page-table memory half-way undoes what it did.
+
+use alloc::sync::Arc;
+
+use libsys::abi::{ObjectType, Protection, RegionInfo, Rights, SysError};
+
+use super::{as_process, caller, object};
+use crate::addrspace::{AsError, USER_END};
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::object::{self as kobject, KObject};
+use crate::process::Process;
+use crate::region::Region;
+use crate::usercopy::UserPtr;
+
+/// The most pages one call maps: 1 GiB.
+const MAX_PAGES: u64 = 1 << 18;
+
+fn as_region(o: &KObject) -> Option<Arc<Region>> {
+    match o {
+        KObject::MemoryRegion(r) => Some(r.clone()),
+        _ => None,
+    }
+}
+
+fn error(e: AsError) -> SysError {
+    match e {
+        AsError::NotUser(_) => SysError::BadAddress,
+        AsError::AlreadyMapped(_) => SysError::Exists,
+        AsError::NotMapped(_) => SysError::NotFound,
+        AsError::NoMemory => SysError::NoMemory,
+        AsError::WriteAndExecute | AsError::InvalidProtection => SysError::InvalidArgument,
+    }
+}
+
+/// A page range in user space: page-aligned, 1 to [`MAX_PAGES`] pages,
+/// not wrapping, below [`USER_END`].
+fn range(address: u64, pages: u64) -> Result<(), SysError> {
+    if pages == 0 || pages > MAX_PAGES {
+        return Err(SysError::BadLength);
+    }
+    let end = address
+        .checked_add(pages * 4096)
+        .ok_or(SysError::BadAddress)?;
+    if address % 4096 != 0 || address == 0 || end > USER_END {
+        return Err(SysError::BadAddress);
+    }
+    Ok(())
+}
+
+fn protection(raw: u64) -> Result<Protection, SysError> {
+    Protection::from_bits(raw)
+        .filter(|p| {
+            p.contains(Protection::READ) && !p.contains(Protection::WRITE | Protection::EXEC)
+        })
+        .ok_or(SysError::InvalidArgument)
+}
+
+/// What a region handle's rights allow a mapping of it.
+fn max_protection(rights: Rights) -> Protection {
+    let mut max = Protection::empty();
+    if rights.contains(Rights::READ) {
+        max |= Protection::READ;
+    }
+    if rights.contains(Rights::WRITE) {
+        max |= Protection::WRITE;
+    }
+    if rights.contains(Rights::EXEC) {
+        max |= Protection::EXEC;
+    }
+    max
+}
+
+fn target(caller: &Process, raw: u64) -> Result<Arc<Process>, SysError> {
+    Ok(object(caller, raw, ObjectType::Process, Rights::MAP, as_process)?.0)
+}
+
+/// `map(process, address, region, first page, pages, protection)`.
+pub fn map(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let (address, first, pages) = (frame.rsi, frame.r10, frame.r8);
+    range(address, pages)?;
+    let prot = protection(frame.r9)?;
+    let process = caller()?;
+    let target = target(&process, frame.rdi)?;
+    let (region, _, rights) = object(
+        &process,
+        frame.rdx,
+        ObjectType::MemoryRegion,
+        Rights::READ,
+        as_region,
+    )?;
+    let max = max_protection(rights);
+    if !max.contains(prot) {
+        return Err(SysError::NoRights);
+    }
+    let last = first.checked_add(pages).ok_or(SysError::InvalidArgument)?;
+    if last > region.pages {
+        return Err(SysError::InvalidArgument);
+    }
+    target
+        .with_aspace(|aspace| {
+            for i in 0..pages {
+                if aspace.translate(address + i * 4096).is_some() {
+                    return Err(SysError::Exists);
+                }
+            }
+            for i in 0..pages {
+                let phys = region.base + (first + i) * 4096;
+                if let Err(e) = aspace.map_frame(address + i * 4096, phys, prot, max) {
+                    for j in 0..i {
+                        let _ = aspace.unmap(address + j * 4096);
+                    }
+                    return Err(error(e));
+                }
+            }
+            Ok(0)
+        })
+        .ok_or(SysError::PeerDied)?
+}
+
+/// `unmap(process, address, pages)`.
+pub fn unmap(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let (address, pages) = (frame.rsi, frame.rdx);
+    range(address, pages)?;
+    let process = caller()?;
+    let target = target(&process, frame.rdi)?;
+    target
+        .with_aspace(|aspace| {
+            for i in 0..pages {
+                if aspace.translate(address + i * 4096).is_none() {
+                    return Err(SysError::NotFound);
+                }
+            }
+            for i in 0..pages {
+                aspace.unmap(address + i * 4096).map_err(error)?;
+            }
+            Ok(0)
+        })
+        .ok_or(SysError::PeerDied)?
+}
+
+/// `protect(process, address, pages, protection)`.
+pub fn protect(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let (address, pages) = (frame.rsi, frame.rdx);
+    range(address, pages)?;
+    let prot = protection(frame.r10)?;
+    let process = caller()?;
+    let target = target(&process, frame.rdi)?;
+    target
+        .with_aspace(|aspace| {
+            // Every page is checked (mapped, and allowed the protection)
+            // before any changes.
+            for i in 0..pages {
+                aspace
+                    .can_protect(address + i * 4096, prot)
+                    .map_err(error)?;
+            }
+            for i in 0..pages {
+                aspace.protect(address + i * 4096, prot).map_err(error)?;
+            }
+            Ok(0)
+        })
+        .ok_or(SysError::PeerDied)?
+}
+
+/// `region_derive(region, first page, pages, rights)` → a handle to that
+/// part of the region with `rights` (a subset of the handle's).
+pub fn region_derive(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let rights = Rights::from_raw(frame.r10)?;
+    let process = caller()?;
+    let (region, _, held) = object(
+        &process,
+        frame.rdi,
+        ObjectType::MemoryRegion,
+        Rights::MANAGE,
+        as_region,
+    )?;
+    if !held.contains(rights) {
+        return Err(SysError::NoRights);
+    }
+    let part = region.derive(frame.rsi, frame.rdx)?;
+    let entry = kobject::entry(KObject::MemoryRegion(part), rights, 0);
+    let handle = process.handles.lock().insert(entry)?;
+    Ok(u64::from(handle.0))
+}
+
+/// `region_info(region, out)`: its physical base and size.
+pub fn region_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<RegionInfo>::new(frame.rsi)?;
+    let process = caller()?;
+    let (region, _, _) = object(
+        &process,
+        frame.rdi,
+        ObjectType::MemoryRegion,
+        Rights::empty(),
+        as_region,
+    )?;
+    let info = RegionInfo {
+        handle: frame.rdi as u32,
+        _reserved: 0,
+        base: region.base,
+        pages: region.pages,
+    };
+    process
+        .with_aspace(|aspace| out.write(aspace, &info))
+        .ok_or(SysError::InvalidArgument)??;
+    Ok(0)
+}
