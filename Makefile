@@ -6,7 +6,7 @@
 KERNEL  := target/kernel/x86_64-unknown-none/release/microkernel
 LOADER  := target/x86_64-unknown-uefi/release/bootx64.efi
 USER    := target/user/x86_64-unknown-none/release
-PROGRAMS := hello ktest kfault bench
+PROGRAMS := hello ktest kfault utest bench
 ISO     := build/microkernel.iso
 ROOT    := build/iso_root
 OVMF    := /usr/share/ovmf/OVMF.fd

@@ -19,6 +19,9 @@ pub fn start(args: *const u8, len: usize, main: fn(&str) -> u64) -> ! {
     // on the new stack, which stays mapped for the process's life.
     let bytes = unsafe { core::slice::from_raw_parts(args, len) };
     let args = core::str::from_utf8(bytes).unwrap_or("");
+    // The main thread's IPC buffer: mapped by whoever built the process
+    // (the kernel registers it already; a spawner cannot).
+    let _ = crate::ipc::set_buffer(crate::abi::IPC_BUFFER_ADDR);
     syscall::exit(main(args))
 }
 
@@ -77,6 +80,69 @@ impl Write for LogWriter {
         }
         Ok(())
     }
+}
+
+/// Text formatted into a fixed buffer (no heap): for building argument
+/// strings and messages. Text that does not fit is cut.
+pub struct TextBuf<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> TextBuf<N> {
+    pub const fn new() -> Self {
+        TextBuf {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+}
+
+impl<const N: usize> fmt::Display for TextBuf<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<const N: usize> fmt::Debug for TextBuf<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> Default for TextBuf<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Write for TextBuf<N> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for c in text.chars() {
+            let mut utf8 = [0; 4];
+            let encoded = c.encode_utf8(&mut utf8).as_bytes();
+            if self.len + encoded.len() > N {
+                return Err(fmt::Error);
+            }
+            self.bytes[self.len..self.len + encoded.len()].copy_from_slice(encoded);
+            self.len += encoded.len();
+        }
+        Ok(())
+    }
+}
+
+/// Formats into a [`TextBuf`] of 256 bytes.
+#[macro_export]
+macro_rules! format_text {
+    ($($arg:tt)*) => {{
+        let mut text = $crate::rt::TextBuf::<256>::new();
+        let _ = core::fmt::Write::write_fmt(&mut text, format_args!($($arg)*));
+        text
+    }};
 }
 
 #[doc(hidden)]

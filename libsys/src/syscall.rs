@@ -3,7 +3,8 @@
 //! `raw::syscallN` put the number in `rax` and the arguments in `rdi`, `rsi`,
 //! `rdx`, `r10`, `r8`, `r9` (see [`crate::abi`]); the kernel answers with a
 //! status in `rax` and a value in `rdx`, and `syscall` itself clobbers `rcx`
-//! (the return address) and `r11` (the flags). The typed wrappers below are
+//! (the return address) and `r11` (the flags). `raw::ipc` is the IPC calls'
+//! wider register set ([`crate::abi::ipc`]). The typed wrappers below are
 //! what programs use; `raw` is public for tests that must pass the kernel
 //! arguments no wrapper would.
 
@@ -39,6 +40,50 @@ pub mod raw {
             )
         };
         (status, value)
+    }
+
+    /// The registers of an IPC call, in and out.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct IpcRegs {
+        /// `rsi`: the message info.
+        pub info: u64,
+        /// `rdx`: the timeout in, the badge out.
+        pub rdx: u64,
+        /// `r10`, `r8`, `r9`, `r12`, `r13`, `r14`.
+        pub words: [u64; 6],
+    }
+
+    /// An IPC call (`n` is `Send` … `ReplyRecv`) on `handle`; returns the
+    /// status and the registers the kernel left.
+    ///
+    /// # Safety
+    /// As [`syscall6`]; a received payload lands in the thread's IPC
+    /// buffer, which the caller must not be holding a reference into.
+    #[inline(always)]
+    pub unsafe fn ipc(n: u64, handle: u64, regs: IpcRegs) -> (u64, IpcRegs) {
+        let status;
+        let mut out = regs;
+        // SAFETY: per the contract; every register the kernel writes is an
+        // output, and rdi comes back as it went.
+        unsafe {
+            asm!(
+                "syscall",
+                inlateout("rax") n => status,
+                in("rdi") handle,
+                inlateout("rsi") out.info,
+                inlateout("rdx") out.rdx,
+                inlateout("r10") out.words[0],
+                inlateout("r8") out.words[1],
+                inlateout("r9") out.words[2],
+                inlateout("r12") out.words[3],
+                inlateout("r13") out.words[4],
+                inlateout("r14") out.words[5],
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            )
+        };
+        (status, out)
     }
 
     /// # Safety
@@ -103,8 +148,17 @@ pub mod raw {
 }
 
 #[inline(always)]
-fn result((status, value): raw::Raw) -> Result<u64, SysError> {
+pub(crate) fn result((status, value): raw::Raw) -> Result<u64, SysError> {
     decode_result(status, value)
+}
+
+/// A system call with up to six arguments, as a `Result`.
+#[inline(always)]
+pub fn call6(n: Syscall, a: [u64; 6]) -> Result<u64, SysError> {
+    // SAFETY: the kernel checks every argument; the typed wrappers in this
+    // crate pass only what their call documents, and a call can change only
+    // the caller's own memory (or other processes through handles it holds).
+    result(unsafe { raw::syscall6(n as u64, a[0], a[1], a[2], a[3], a[4], a[5]) })
 }
 
 /// The null system call: enters the kernel and returns.

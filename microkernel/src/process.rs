@@ -103,6 +103,8 @@ pub struct Process {
     stack_frames: AtomicU64,
     /// The ports it may use, once it has been granted any.
     pub io_bitmap: Mutex<Option<Box<IoBitmap>>>,
+    /// Notifications to signal (with these bits) when it dies.
+    watchers: Mutex<Vec<(Arc<crate::notification::Notification>, u64)>>,
     /// Reaped automatically when it dies (no one waits for it).
     autoreap: bool,
 }
@@ -150,6 +152,7 @@ impl Process {
             waiters: Mutex::new(Vec::new()),
             stack_frames: AtomicU64::new(0),
             io_bitmap: Mutex::new(None),
+            watchers: Mutex::new(Vec::new()),
             autoreap,
         });
         PROCESSES.lock().insert(process.pid, process.clone());
@@ -228,6 +231,31 @@ impl Process {
         }
     }
 
+    /// Signals `bits` of `notification` when the process dies (now, if it
+    /// is dead already).
+    pub fn watch(&self, notification: Arc<crate::notification::Notification>, bits: u64) {
+        let mut watchers = self.watchers.lock();
+        if self.is_dead() {
+            drop(watchers);
+            notification.signal(bits);
+        } else {
+            watchers.push((notification, bits));
+        }
+    }
+
+    /// How it ended, for `process_status`.
+    pub fn status(&self) -> libsys::abi::ProcessStatus {
+        use libsys::abi::ProcessStatus;
+        if !self.is_dead() {
+            return ProcessStatus::Alive;
+        }
+        match self.exit_reason().unwrap_or(ExitReason::Exited(0)) {
+            ExitReason::Exited(status) => ProcessStatus::Exited(status),
+            ExitReason::Fault { vector, .. } => ProcessStatus::Fault(vector),
+            ExitReason::Killed { by } => ProcessStatus::Killed(u64::from(by)),
+        }
+    }
+
     /// Opens ports `first .. first + count` to this process.
     pub fn grant_ports(&self, first: u16, count: u32) {
         let mut bitmap = self.io_bitmap.lock();
@@ -290,6 +318,12 @@ pub fn spawn(
             .map_err(SpawnError::Memory)?;
     }
     let (rsp, args_at) = push_args(&mut aspace, args)?;
+    aspace
+        .map_zeroed(
+            libsys::abi::IPC_BUFFER_ADDR,
+            Protection::READ | Protection::WRITE,
+        )
+        .map_err(SpawnError::Memory)?;
     let process = Process::new(name, aspace, autoreap);
     let started = Thread::new_user(&process, entry, rsp, args_at, args.len() as u64)
         .map_err(|_| SpawnError::NoMemory)
@@ -297,6 +331,7 @@ pub fn spawn(
             process
                 .add_thread(&thread)
                 .map_err(|_| SpawnError::NoMemory)?;
+            thread.ipc.lock().buffer = libsys::abi::IPC_BUFFER_ADDR;
             prepare(&process, &thread)?;
             sched::spawn(thread, Policy::default()).map_err(|_| SpawnError::NoMemory)
         });
@@ -367,6 +402,10 @@ fn finish_death(process: &Arc<Process>) {
     let waiters = core::mem::take(&mut *process.waiters.lock());
     for waiter in waiters {
         sched::wake(waiter.tid);
+    }
+    let watchers = core::mem::take(&mut *process.watchers.lock());
+    for (notification, bits) in watchers {
+        notification.signal(bits);
     }
     if process.autoreap {
         PROCESSES.lock().remove(&process.pid);

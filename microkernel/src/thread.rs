@@ -138,8 +138,9 @@ impl Thread {
     }
 
     /// Sets where a thread made by [`Thread::new_unstarted`] starts: `entry`
-    /// with stack `rsp` and `rdi` = `arg`. Fails if it was started already.
-    pub fn start(&self, entry: u64, rsp: u64, arg: u64) -> Result<(), SysError> {
+    /// with stack `rsp`, `rdi` = `arg0` and `rsi` = `arg1`. Fails if it was
+    /// started already.
+    pub fn start(&self, entry: u64, rsp: u64, arg0: u64, arg1: u64) -> Result<(), SysError> {
         if self.started.swap(true, Ordering::Relaxed) {
             return Err(SysError::InvalidArgument);
         }
@@ -149,7 +150,8 @@ impl Thread {
             rflags: 0x202,
             rsp,
             ss: 0x1b,
-            rdi: arg,
+            rdi: arg0,
+            rsi: arg1,
             ..TrapFrame::default()
         };
         // SAFETY: the thread has never run (started was false), so no one

@@ -37,6 +37,14 @@ impl Tally {
         }
     }
 
+    /// Records a check that failed with `why` if `result` is `Err`.
+    pub fn record<E: fmt::Display>(&mut self, name: &str, result: Result<(), E>) {
+        match result {
+            Ok(()) => self.check(name, Ok(())),
+            Err(why) => self.check(name, Err(format_args!("{why}"))),
+        }
+    }
+
     /// Records a check whose outcome is `got == want`.
     pub fn expect_eq<T: PartialEq + fmt::Debug>(&mut self, name: &str, got: T, want: T) {
         if got == want {

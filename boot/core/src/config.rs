@@ -520,6 +520,7 @@ mod tests {
         for wanted in [
             ("/boot/ktest", "ktest"),
             ("/boot/kfault", "kfault"),
+            ("/boot/utest", "utest"),
             ("/boot/motd.txt", "motd"),
             ("/boot/test/pattern.bin", "pattern len=70001"),
         ] {

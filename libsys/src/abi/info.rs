@@ -148,3 +148,57 @@ impl InitInfo {
 }
 
 const _: () = assert!(core::mem::size_of::<InitInfo>() <= 4096);
+
+/// How a process ended, as `process_status` reports it in one word: the
+/// kind in bits 56–63 (0 = still alive), the detail below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessStatus {
+    Alive,
+    /// It called `exit` (the low 56 bits of the status).
+    Exited(u64),
+    /// A fault killed it: the exception vector.
+    Fault(u64),
+    /// Another process killed it: that process's id.
+    Killed(u64),
+}
+
+impl ProcessStatus {
+    const DETAIL: u64 = (1 << 56) - 1;
+
+    pub const fn encode(self) -> u64 {
+        match self {
+            ProcessStatus::Alive => 0,
+            ProcessStatus::Exited(v) => 1 << 56 | (v & Self::DETAIL),
+            ProcessStatus::Fault(v) => 2 << 56 | (v & Self::DETAIL),
+            ProcessStatus::Killed(v) => 3 << 56 | (v & Self::DETAIL),
+        }
+    }
+
+    pub const fn decode(raw: u64) -> ProcessStatus {
+        let detail = raw & Self::DETAIL;
+        match raw >> 56 {
+            1 => ProcessStatus::Exited(detail),
+            2 => ProcessStatus::Fault(detail),
+            3 => ProcessStatus::Killed(detail),
+            _ => ProcessStatus::Alive,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_status_round_trips() {
+        for status in [
+            ProcessStatus::Alive,
+            ProcessStatus::Exited(0),
+            ProcessStatus::Exited(65536),
+            ProcessStatus::Fault(14),
+            ProcessStatus::Killed(3),
+        ] {
+            assert_eq!(ProcessStatus::decode(status.encode()), status);
+        }
+    }
+}

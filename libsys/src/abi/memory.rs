@@ -17,6 +17,11 @@ bitflags::bitflags! {
 /// never mapped). The stack is 64 KiB, with unmapped guard pages below.
 pub const USER_STACK_TOP: u64 = 0x0000_7fff_fff0_0000;
 
+/// Where a process's first thread finds its IPC buffer page, registered
+/// already (the kernel maps it for the processes it starts; `libsys`'s
+/// spawner does the same for the processes it builds).
+pub const IPC_BUFFER_ADDR: u64 = 0x0000_7fff_ffe0_0000;
+
 /// Where the kernel maps the first process's [`crate::abi::InitInfo`]
 /// (read-only): the handles it starts with.
 pub const INIT_INFO_ADDR: u64 = 0x0000_7fff_ff00_0000;

@@ -21,9 +21,11 @@ mod object;
 mod syscall;
 
 pub use error::{decode_result, encode_result, NotAnError, SysError};
-pub use info::{ClockInfo, InitInfo, IrqInfo, ModuleInfo, RegionInfo, ThreadStats, INIT_INFO_MAX};
+pub use info::{
+    ClockInfo, InitInfo, IrqInfo, ModuleInfo, ProcessStatus, RegionInfo, ThreadStats, INIT_INFO_MAX,
+};
 pub use ipc::{Handle, MsgInfo, Rights};
 pub use log::{LogLevel, LOG_MAX, LOG_READ_MAX};
-pub use memory::{Protection, INIT_INFO_ADDR, USER_STACK_TOP};
+pub use memory::{Protection, INIT_INFO_ADDR, IPC_BUFFER_ADDR, USER_STACK_TOP};
 pub use object::ObjectType;
 pub use syscall::Syscall;

@@ -64,8 +64,8 @@ pub enum Syscall {
     Protect = 22,
     /// (process) → a handle to a new thread in the process, not started.
     ThreadCreate = 23,
-    /// (thread, entry, stack, argument): starts the thread in user mode
-    /// with `rdi` = argument.
+    /// (thread, entry, stack, argument 0, argument 1): starts the thread in
+    /// user mode with `rdi` = argument 0 and `rsi` = argument 1.
     ThreadStart = 24,
     /// (process): kills it.
     Kill = 25,
@@ -104,10 +104,16 @@ pub enum Syscall {
     HandleInfo = 38,
     /// Ends the calling thread (the process ends with its last thread).
     ThreadExit = 39,
+    /// (process, notification, bits): when the process dies, `bits` are
+    /// signalled (at once if it is dead already). Needs MANAGE.
+    ProcessWatch = 40,
+    /// (process) → 0 while it lives, else a [`super::ProcessStatus`]
+    /// encoding of how it ended.
+    ProcessStatus = 41,
 }
 
 impl Syscall {
-    pub const ALL: [Syscall; 40] = [
+    pub const ALL: [Syscall; 42] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -148,6 +154,8 @@ impl Syscall {
         Syscall::HandleGive,
         Syscall::HandleInfo,
         Syscall::ThreadExit,
+        Syscall::ProcessWatch,
+        Syscall::ProcessStatus,
     ];
 }
 

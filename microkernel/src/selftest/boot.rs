@@ -314,6 +314,7 @@ fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     let expected = [
         "/boot/ktest",
         "/boot/kfault",
+        "/boot/utest",
         "/boot/motd.txt",
         "/boot/test/pattern.bin",
     ];
@@ -334,14 +335,14 @@ fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
         );
     }
 
-    let motd = &info.modules[2];
+    let motd = &info.modules[3];
     ensure!(motd.cmdline == "motd", "motd cmdline {:?}", motd.cmdline);
     ensure!(
         motd.bytes() == MOTD,
         "motd.txt bytes differ from tests/fixtures/motd.txt"
     );
 
-    let pattern = &info.modules[3];
+    let pattern = &info.modules[4];
     let cmdline = pattern.cmdline.as_str();
     let len = cmdline
         .split_whitespace()

@@ -79,11 +79,39 @@ pub fn run(info: &BootInfo, tally: &mut Tally) {
         "user: dead processes give back every frame and heap byte",
         no_leak(frames, heap_size, heap_used),
     );
+    // Last: it is given the first process's handles, all free memory
+    // among them.
+    match module(info, "utest") {
+        Some(utest) => {
+            let result = program_with(utest, "", tally, |p, t| crate::initproc::give(p, t, info));
+            tally.record(
+                "user: IPC, handles, pagers, IRQs, ports and the scheduler (utest)",
+                result,
+            );
+        }
+        None => tally.record(
+            "user: utest present",
+            Err(Why::try_from("no utest module").unwrap_or_default()),
+        ),
+    }
 }
 
 /// Runs `name args` and adds the checks it reports to the tally.
 fn program(file: &BootFile, args: &str, tally: &mut Tally) -> Result<(), Why> {
-    let process = spawn(file, args)?;
+    program_with(file, args, tally, |_, _| Ok(()))
+}
+
+/// As [`program`], with `prepare` run before the process starts.
+fn program_with(
+    file: &BootFile,
+    args: &str,
+    tally: &mut Tally,
+    prepare: impl FnOnce(&Arc<Process>, &Arc<crate::thread::Thread>) -> Result<(), SpawnError>,
+) -> Result<(), Why> {
+    let process = match process::spawn(file.name(), file.bytes(), args, false, prepare) {
+        Ok(p) => p,
+        Err(e) => fail!("cannot start {} {args}: {e}", file.name()),
+    };
     match process::wait(&process) {
         ExitReason::Exited(status) => {
             let (passed, failed) = (status >> 16 & 0xffff, status & 0xffff);

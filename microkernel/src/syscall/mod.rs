@@ -77,6 +77,8 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::HandleGive => handles::give,
         Syscall::HandleInfo => handles::info,
         Syscall::ThreadExit => task::thread_exit,
+        Syscall::ProcessWatch => task::process_watch,
+        Syscall::ProcessStatus => task::process_status,
     }
 }
 

@@ -68,9 +68,9 @@ pub fn thread_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
     Ok(u64::from(handle.0))
 }
 
-/// `thread_start(thread, entry, stack, argument)`.
+/// `thread_start(thread, entry, stack, argument 0, argument 1)`.
 pub fn thread_start(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let (entry, stack, arg) = (frame.rsi, frame.rdx, frame.r10);
+    let (entry, stack, arg0, arg1) = (frame.rsi, frame.rdx, frame.r10, frame.r8);
     if entry >= USER_END || stack > USER_END {
         return Err(SysError::BadAddress);
     }
@@ -89,7 +89,7 @@ pub fn thread_start(frame: &mut TrapFrame) -> Result<u64, SysError> {
     {
         return Err(SysError::PeerDied);
     }
-    thread.start(entry, stack, arg)?;
+    thread.start(entry, stack, arg0, arg1)?;
     let policy = *thread.policy.lock();
     sched::spawn(thread, policy).map_err(|_| SysError::NoMemory)?;
     Ok(0)
@@ -184,4 +184,42 @@ pub fn set_pager(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let old = core::mem::replace(&mut thread.ipc.lock().pager, pager);
     drop(old);
     Ok(0)
+}
+
+/// `process_watch(process, notification, bits)`.
+pub fn process_watch(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let bits = frame.rdx;
+    let process = caller()?;
+    let (target, _, _) = object(
+        &process,
+        frame.rdi,
+        ObjectType::Process,
+        Rights::MANAGE,
+        as_process,
+    )?;
+    let (notification, _, _) = object(
+        &process,
+        frame.rsi,
+        ObjectType::Notification,
+        Rights::SEND,
+        |o| match o {
+            KObject::Notification(n) => Some(n.clone()),
+            _ => None,
+        },
+    )?;
+    target.watch(notification, bits);
+    Ok(0)
+}
+
+/// `process_status(process)` → a `ProcessStatus` word.
+pub fn process_status(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    let (target, _, _) = object(
+        &process,
+        frame.rdi,
+        ObjectType::Process,
+        Rights::empty(),
+        as_process,
+    )?;
+    Ok(target.status().encode())
 }

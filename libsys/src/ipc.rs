@@ -1,0 +1,194 @@
+//! Messages: what [`Endpoint`] sends and receives (see [`crate::abi::ipc`]
+//! for the registers and the rules).
+//!
+//! A [`Message`] is a label, six words, a payload length (the payload
+//! itself is in the thread's IPC buffer, [`buffer`]) and a count of
+//! handles (named by the last words). `call` returns the reply; `recv` and
+//! `reply_recv` return a [`Received`]: the message and the badge of the
+//! handle it came through — or, with the `NOTIFICATION` flag, the bits of
+//! the thread's bound notification.
+
+use crate::abi::ipc::MSG_WORDS;
+use crate::abi::{Handle, MsgInfo, SysError, Syscall, IPC_BUFFER_ADDR};
+use crate::handle::Endpoint;
+use crate::syscall::raw::{self, IpcRegs};
+
+/// A message's registers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Message {
+    pub info: MsgInfo,
+    pub words: [u64; MSG_WORDS],
+}
+
+impl Message {
+    pub const fn new(label: u32) -> Message {
+        Message {
+            info: MsgInfo::new(label),
+            words: [0; MSG_WORDS],
+        }
+    }
+
+    pub const fn with_words(mut self, words: [u64; MSG_WORDS]) -> Message {
+        self.words = words;
+        self
+    }
+
+    /// The payload is the first `length` bytes of the IPC buffer.
+    pub const fn with_payload(mut self, length: u16) -> Message {
+        self.info.length = length;
+        self
+    }
+
+    /// Transfers `handles` (at most 4), named in the last words.
+    pub fn with_handles(mut self, handles: &[Handle]) -> Message {
+        let n = handles.len().min(crate::abi::ipc::MAX_HANDLES);
+        for (i, h) in handles[..n].iter().enumerate() {
+            self.words[MSG_WORDS - n + i] = u64::from(h.0);
+        }
+        self.info.handles = n as u8;
+        self
+    }
+
+    /// Moves the handles instead of copying them.
+    pub const fn moving_handles(mut self) -> Message {
+        self.info.flags |= MsgInfo::MOVE_HANDLES;
+        self
+    }
+
+    pub const fn label(&self) -> u32 {
+        self.info.label
+    }
+
+    /// The handles a received message carried (numbers in this process).
+    pub fn handles(&self) -> &[u64] {
+        &self.words[MSG_WORDS - self.info.handles as usize..]
+    }
+
+    fn regs(&self, rdx: u64) -> IpcRegs {
+        IpcRegs {
+            info: self.info.encode(),
+            rdx,
+            words: self.words,
+        }
+    }
+
+    fn from_regs(regs: &IpcRegs) -> Message {
+        Message {
+            info: MsgInfo::decode(regs.info).unwrap_or_default(),
+            words: regs.words,
+        }
+    }
+}
+
+/// A received message and the badge it came with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub badge: u64,
+    pub msg: Message,
+}
+
+impl Received {
+    /// The bound notification's signals, if that is what this is.
+    pub fn signals(&self) -> Option<u64> {
+        (self.msg.info.flags & MsgInfo::NOTIFICATION != 0).then_some(self.badge)
+    }
+}
+
+fn status(status: u64) -> Result<(), SysError> {
+    crate::abi::decode_result(status, 0).map(|_| ())
+}
+
+impl Endpoint {
+    /// Sends `msg`; blocks (up to `timeout_ns`) until a receiver takes it.
+    #[inline]
+    pub fn send(&self, msg: &Message, timeout_ns: u64) -> Result<(), SysError> {
+        // SAFETY: the kernel reads the message and our IPC buffer only.
+        let (s, _) = unsafe {
+            raw::ipc(
+                Syscall::Send as u64,
+                u64::from(self.raw().0),
+                msg.regs(timeout_ns),
+            )
+        };
+        status(s)
+    }
+
+    /// Sends `msg` and waits for the reply.
+    #[inline]
+    pub fn call(&self, msg: &Message, timeout_ns: u64) -> Result<Message, SysError> {
+        // SAFETY: a reply payload lands in our IPC buffer, which no
+        // reference is held into across this call.
+        let (s, regs) = unsafe {
+            raw::ipc(
+                Syscall::Call as u64,
+                u64::from(self.raw().0),
+                msg.regs(timeout_ns),
+            )
+        };
+        status(s).map(|()| Message::from_regs(&regs))
+    }
+
+    /// Receives the next message (or the bound notification's signals).
+    #[inline]
+    pub fn recv(&self, timeout_ns: u64) -> Result<Received, SysError> {
+        // SAFETY: as in `call`.
+        let (s, regs) = unsafe {
+            raw::ipc(
+                Syscall::Recv as u64,
+                u64::from(self.raw().0),
+                IpcRegs {
+                    rdx: timeout_ns,
+                    ..IpcRegs::default()
+                },
+            )
+        };
+        status(s).map(|()| Received {
+            badge: regs.rdx,
+            msg: Message::from_regs(&regs),
+        })
+    }
+
+    /// Replies to the last caller with `reply`, then receives.
+    #[inline]
+    pub fn reply_recv(&self, reply: &Message, timeout_ns: u64) -> Result<Received, SysError> {
+        // SAFETY: as in `call`.
+        let (s, regs) = unsafe {
+            raw::ipc(
+                Syscall::ReplyRecv as u64,
+                u64::from(self.raw().0),
+                reply.regs(timeout_ns),
+            )
+        };
+        status(s).map(|()| Received {
+            badge: regs.rdx,
+            msg: Message::from_regs(&regs),
+        })
+    }
+}
+
+/// Replies to the last caller (`NotFound` if there is none, `PeerDied` if
+/// it is gone).
+#[inline]
+pub fn reply(msg: &Message) -> Result<(), SysError> {
+    // SAFETY: the kernel reads the message and our IPC buffer only.
+    let (s, _) = unsafe { raw::ipc(Syscall::Reply as u64, 0, msg.regs(0)) };
+    status(s)
+}
+
+/// The main thread's IPC buffer (registered at start: see
+/// [`IPC_BUFFER_ADDR`]).
+///
+/// # Safety
+/// Only the main thread may use it, and no reference into it may be held
+/// across an IPC call that receives a payload (the kernel writes it).
+pub unsafe fn buffer() -> &'static mut [u8; 4096] {
+    // SAFETY: the page is mapped writable at start for the main thread
+    // (kernel or spawner); exclusivity is the caller's contract.
+    unsafe { &mut *(IPC_BUFFER_ADDR as *mut [u8; 4096]) }
+}
+
+/// Registers the calling thread's IPC buffer page (page-aligned, mapped
+/// writable).
+pub fn set_buffer(address: u64) -> Result<(), SysError> {
+    crate::syscall::call6(Syscall::IpcBufferSet, [address, 0, 0, 0, 0, 0]).map(|_| ())
+}

@@ -1,0 +1,180 @@
+//! Building a process from an ELF image in a memory region (a boot
+//! module), the way `init` starts the servers: the kernel only offers
+//! `process_create`, `map` and `thread_create`/`thread_start`.
+//!
+//! [`Builder::new`] checks the image (`libsys::elf`, the kernel's checks),
+//! creates the process and loads its segments — pages from a [`Memory`],
+//! filled through a temporary mapping in this process, then mapped into
+//! the child with the segment's permissions. [`Builder::give`] puts handles
+//! into the child. [`Builder::start`] gives it a stack with its argument
+//! string on top and an IPC buffer, and starts its first thread at the
+//! entry point with `rdi`/`rsi` = the arguments, as the kernel does.
+//!
+//! The pages stay the builder's caller's (they came from its region): when
+//! the child dies, its caller may free them.
+
+use core::fmt;
+
+use crate::abi::{Handle, Protection, Rights, SysError, IPC_BUFFER_ADDR, USER_STACK_TOP};
+use crate::elf::{self, ElfError};
+use crate::handle::{Process, Thread};
+use crate::mem::{Memory, Pages};
+
+/// Stack pages of a spawned process (64 KiB, as the kernel gives).
+pub const STACK_PAGES: u64 = 16;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SpawnError {
+    Elf(ElfError),
+    Sys(SysError),
+    ArgsTooLong,
+}
+
+impl From<SysError> for SpawnError {
+    fn from(e: SysError) -> Self {
+        SpawnError::Sys(e)
+    }
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::Elf(e) => write!(f, "{e}"),
+            SpawnError::Sys(e) => write!(f, "{e}"),
+            SpawnError::ArgsTooLong => write!(f, "arguments longer than a page"),
+        }
+    }
+}
+
+/// A process being built.
+pub struct Builder<'m> {
+    mem: &'m mut Memory,
+    pub process: Process,
+    entry: u64,
+    /// The endpoint (a handle of the caller's) its first thread's page
+    /// faults go to.
+    pager: Option<Handle>,
+}
+
+/// A started process and its first thread.
+pub struct Child {
+    pub process: Process,
+    pub thread: Thread,
+}
+
+impl<'m> Builder<'m> {
+    /// Creates process `name` from the ELF image in `image` (`size` bytes
+    /// of a region this process holds, readable).
+    pub fn new(
+        mem: &'m mut Memory,
+        name: &str,
+        image: Handle,
+        size: u64,
+    ) -> Result<Builder<'m>, SpawnError> {
+        let pages = size.div_ceil(4096).max(1);
+        let view = Pages {
+            region: image,
+            first: 0,
+            count: pages,
+        };
+        let at = mem.map_self(view, Protection::READ)?;
+        // SAFETY: `size` bytes were just mapped readable at `at`, and stay
+        // so until the unmap below; nothing else maps over them meanwhile.
+        let bytes = unsafe { core::slice::from_raw_parts(at as *const u8, size as usize) };
+        let loaded = load(mem, bytes, name);
+        let _ = mem.unmap_self(at, pages);
+        let (process, entry) = loaded?;
+        Ok(Builder {
+            mem,
+            process,
+            entry,
+            pager: None,
+        })
+    }
+
+    /// Sends the first thread's page faults to `pager` (an endpoint handle
+    /// of this process's) from its first instruction on.
+    pub fn pager(mut self, pager: Handle) -> Self {
+        self.pager = Some(pager);
+        self
+    }
+
+    /// Puts a copy of `handle` with `rights` into the child; returns its
+    /// number there (to pass in the arguments).
+    pub fn give(&self, handle: Handle, rights: Rights) -> Result<Handle, SpawnError> {
+        Ok(self.process.give(handle, rights)?)
+    }
+
+    /// Gives the child its stack (with `args` on top) and IPC buffer and
+    /// starts its first thread.
+    pub fn start(self, args: &str) -> Result<Child, SpawnError> {
+        let size = STACK_PAGES * 4096;
+        if args.len() as u64 > size / 2 {
+            return Err(SpawnError::ArgsTooLong);
+        }
+        let (stack, at) = self.mem.alloc_mapped(STACK_PAGES)?;
+        // The arguments at the top, 16-aligned; below them the return
+        // address slot of `_start` (0), as the kernel lays it out.
+        let offset = (size - args.len() as u64) & !0xf;
+        // SAFETY: the stack pages were just mapped writable at `at`; the
+        // arguments fit above `offset`.
+        unsafe {
+            core::ptr::copy_nonoverlapping(args.as_ptr(), (at + offset) as *mut u8, args.len())
+        };
+        self.mem.unmap_self(at, STACK_PAGES)?;
+        let bottom = USER_STACK_TOP - size;
+        self.mem.map_into(
+            &self.process,
+            bottom,
+            stack,
+            Protection::READ | Protection::WRITE,
+        )?;
+        let (buffer, at) = self.mem.alloc_mapped(1)?;
+        self.mem.unmap_self(at, 1)?;
+        self.mem.map_into(
+            &self.process,
+            IPC_BUFFER_ADDR,
+            buffer,
+            Protection::READ | Protection::WRITE,
+        )?;
+        let thread = self.process.thread_create()?;
+        if let Some(pager) = self.pager {
+            crate::syscall::call6(
+                crate::abi::Syscall::SetPager,
+                [u64::from(thread.raw().0), u64::from(pager.0), 0, 0, 0, 0],
+            )?;
+        }
+        let args_at = bottom + offset;
+        thread.start(self.entry, args_at - 8, args_at, args.len() as u64)?;
+        Ok(Child {
+            process: self.process,
+            thread,
+        })
+    }
+}
+
+/// Checks `image`, creates the process and loads every segment.
+fn load(mem: &mut Memory, image: &[u8], name: &str) -> Result<(Process, u64), SpawnError> {
+    let program = elf::check(image).map_err(SpawnError::Elf)?;
+    let process = Process::create(name)?;
+    for segment in program.segments() {
+        let (first, end) = segment.pages();
+        let count = (end - first) / 4096;
+        let (pages, at) = mem.alloc_mapped(count)?;
+        for page in (first..end).step_by(4096) {
+            let (bytes, offset) = segment.file_bytes_in_page(image, page);
+            // SAFETY: the run was just mapped writable at `at`, `count`
+            // pages long; the bytes fit in their page from `offset`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    bytes.as_ptr(),
+                    (at + (page - first) + offset as u64) as *mut u8,
+                    bytes.len(),
+                )
+            };
+        }
+        mem.unmap_self(at, count)?;
+        mem.map_into(&process, first, pages, segment.prot)?;
+    }
+    Ok((process, program.entry))
+}
