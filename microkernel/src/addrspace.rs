@@ -131,16 +131,6 @@ impl AddrSpace {
         Cr3::read().0.start_address().as_u64() == self.pml4
     }
 
-    /// Makes this the CPU's address space.
-    pub fn activate(&self) {
-        if !self.is_active() {
-            let frame = PhysFrame::containing_address(PhysAddr::new(self.pml4));
-            // SAFETY: the kernel half is shared, so the kernel keeps running
-            // on the same mappings; the lower half is this process's.
-            unsafe { Cr3::write(frame, x86_64::registers::control::Cr3Flags::empty()) };
-        }
-    }
-
     fn mapper(&mut self) -> x86_64::structures::paging::OffsetPageTable<'static> {
         // SAFETY: this address space's root; `&mut self` makes the caller
         // its only user.
@@ -204,7 +194,7 @@ impl AddrSpace {
             return Err(AsError::InvalidProtection);
         }
         let flags = pte::leaf_flags(prot, Owner::User)? | may(max);
-        if self.translate(virt).is_some() {
+        if self.is_mapped(virt) {
             return Err(AsError::AlreadyMapped(virt));
         }
         let frame = PhysFrame::containing_address(PhysAddr::new(phys));
@@ -288,6 +278,58 @@ impl AddrSpace {
             TranslateResult::Mapped { flags, .. } => Some(flags),
             _ => None,
         }
+    }
+
+    /// Whether anything is mapped at user address `virt` (a walk by hand,
+    /// as in [`AddrSpace::writable_user_page`]).
+    pub fn is_mapped(&self, virt: u64) -> bool {
+        self.leaf(virt).is_some()
+    }
+
+    /// The leaf entry mapping `virt`, if present.
+    fn leaf(&self, virt: u64) -> Option<u64> {
+        if virt >= USER_END {
+            return None;
+        }
+        let mut table = self.pml4;
+        for level in (0..4).rev() {
+            let index = (virt >> (12 + 9 * level)) & 0x1ff;
+            // SAFETY: as in `writable_user_page`.
+            let entry = unsafe { *kspace::phys_to_virt::<u64>(table + index * 8) };
+            if entry & 1 == 0 || (level > 0 && entry & (1 << 7) != 0) {
+                return None;
+            }
+            if level == 0 {
+                return Some(entry);
+            }
+            table = entry & 0x000f_ffff_ffff_f000;
+        }
+        None
+    }
+
+    /// The physical address of the user page at `virt` if it is mapped
+    /// user-writable: a walk of the four levels by hand, for the IPC paths
+    /// (an IPC buffer is checked on every message that carries a payload).
+    /// User mappings are 4 KiB pages only, so the walk never meets a huge
+    /// page.
+    pub fn writable_user_page(&self, virt: u64) -> Option<u64> {
+        if virt >= USER_END {
+            return None;
+        }
+        let needed = Flags::PRESENT | Flags::USER_ACCESSIBLE | Flags::WRITABLE;
+        let mut table = self.pml4;
+        for level in (0..4).rev() {
+            let index = (virt >> (12 + 9 * level)) & 0x1ff;
+            // SAFETY: `table` is a page-table page of this address space
+            // (the root, or an entry's target, all RAM the HHDM maps).
+            let entry = unsafe { *kspace::phys_to_virt::<u64>(table + index * 8) };
+            let flags = Flags::from_bits_truncate(entry);
+            if !flags.contains(needed) || (level > 0 && flags.contains(Flags::HUGE_PAGE)) {
+                return None;
+            }
+            table = entry & 0x000f_ffff_ffff_f000;
+        }
+        Some(table)
     }
 
     /// What user address `virt` maps to, if anything.

@@ -71,7 +71,7 @@ pub fn finish_wait(thread: &Arc<Thread>, result: Result<u64, SysError>) {
         ipc.blocked = Blocked::No;
         ipc.result = Some(result);
     }
-    sched::wake(thread.tid);
+    sched::wake(&thread);
 }
 
 /// Takes a blocked thread off what it waits on and ends its wait with
@@ -132,17 +132,17 @@ enum Fault {
 
 /// The physical address of `thread`'s IPC buffer, if it has one mapped
 /// user-writable.
-fn buffer_phys(thread: &Thread) -> Option<u64> {
-    let buffer = thread.ipc.lock().buffer;
+pub fn buffer_phys(thread: &Thread) -> Option<u64> {
+    let buffer = thread
+        .ipc_buffer
+        .load(core::sync::atomic::Ordering::Relaxed);
     if buffer == 0 {
         return None;
     }
     let process = thread.process.as_ref()?;
     process
-        .with_aspace(|aspace| aspace.translate(buffer))
+        .with_aspace(|aspace| aspace.writable_user_page(buffer))
         .flatten()
-        .filter(|m| m.user && m.prot.contains(libsys::abi::Protection::WRITE))
-        .map(|m| m.phys)
 }
 
 /// Checks that `sender`'s message can be sent at all: a payload needs an
@@ -222,18 +222,12 @@ fn deliver(
             }
         }
     }
-    if length > 0 {
+    if length > 0 && from != to {
         // SAFETY: both are user pages checked just above (mapped, user,
         // writable), RAM or device memory the HHDM reaches; `length` ≤ one
-        // page; the two pages are distinct or the same (copy is then a
-        // no-op overlap of equal ranges, which `copy` handles).
-        unsafe {
-            core::ptr::copy(
-                kspace::phys_to_virt::<u8>(from),
-                kspace::phys_to_virt::<u8>(to),
-                length,
-            )
-        };
+        // page; distinct pages (a thread sending to itself would copy a
+        // page onto itself: skipped).
+        unsafe { kspace::copy_physical(from, to, length) };
     }
     info.flags &= !MsgInfo::MOVE_HANDLES;
     let out = frame(receiver);
@@ -334,7 +328,7 @@ fn recv_then_switch(
 ) -> Result<u64, SysError> {
     if let Some(bits) = take_bound_signals(me) {
         if let Some(next) = next {
-            sched::wake(next.tid);
+            sched::wake(&next);
         }
         return Ok(bits);
     }
@@ -347,7 +341,7 @@ fn recv_then_switch(
                     if timeout_ns == POLL {
                         drop(queues);
                         if let Some(next) = next {
-                            sched::wake(next.tid);
+                            sched::wake(&next);
                         }
                         return Err(SysError::WouldBlock);
                     }
@@ -367,7 +361,7 @@ fn recv_then_switch(
             Err(Fault::Receiver(e)) => {
                 ep.queues.lock().senders.push_front(sender);
                 if let Some(next) = next {
-                    sched::wake(next.tid);
+                    sched::wake(&next);
                 }
                 return Err(e);
             }
@@ -383,7 +377,7 @@ fn recv_then_switch(
             finish_wait(&sender.thread, Ok(0));
         }
         if let Some(next) = next {
-            sched::wake(next.tid);
+            sched::wake(&next);
         }
         return Ok(sender.badge);
     }
@@ -459,7 +453,7 @@ fn reply_to_caller(me: &Arc<Thread>) -> Result<Arc<Thread>, SysError> {
 /// `reply`: answers the last caller.
 pub fn reply(me: &Arc<Thread>) -> Result<u64, SysError> {
     let caller = reply_to_caller(me)?;
-    sched::wake(caller.tid);
+    sched::wake(&caller);
     Ok(0)
 }
 

@@ -80,6 +80,33 @@ pub fn kernel_pml4() -> u64 {
     KERNEL_PML4.load(Ordering::Relaxed)
 }
 
+/// Copies `length` bytes (at most a page) from physical address `from` to
+/// physical address `to`, through the HHDM: `rep movsq` for the whole
+/// words, `rep movsb` for the rest. (A string instruction's repetitions
+/// each count as one instruction under QEMU's `-icount`, so eight bytes a
+/// step is what keeps a 4 KiB IPC payload at 512 of them.)
+///
+/// # Safety
+/// Both ranges must be RAM (or device memory) the HHDM maps, inside one
+/// page each, and not in use by anything that could race (one CPU,
+/// interrupts off).
+pub unsafe fn copy_physical(from: u64, to: u64, length: usize) {
+    // SAFETY: per the contract; rep movsb with DF clear (the ABI and the
+    // syscall mask keep it clear) copies forward.
+    unsafe {
+        core::arch::asm!(
+            "rep movsq",
+            "mov rcx, {tail}",
+            "rep movsb",
+            tail = in(reg) length % 8,
+            inout("rsi") phys_to_virt::<u8>(from) => _,
+            inout("rdi") phys_to_virt::<u8>(to) => _,
+            inout("rcx") length / 8 => _,
+            options(nostack, preserves_flags),
+        )
+    };
+}
+
 /// Page-table pages from the frame allocator, zeroed.
 pub struct TableFrames;
 

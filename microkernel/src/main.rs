@@ -23,6 +23,7 @@ mod heap;
 mod initproc;
 mod interrupts;
 mod ipc;
+mod ipc_fast;
 mod irq;
 mod klog;
 mod kspace;

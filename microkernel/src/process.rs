@@ -167,13 +167,15 @@ impl Process {
 
     /// Switches the CPU to this process's address space.
     pub fn activate(&self) {
-        let root = x86_64::structures::paging::PhysFrame::containing_address(
-            x86_64::PhysAddr::new(self.root),
-        );
-        if x86_64::registers::control::Cr3::read().0 != root {
-            if let Some(aspace) = self.aspace.lock().as_ref() {
-                aspace.activate();
-            }
+        use x86_64::registers::control::{Cr3, Cr3Flags};
+        use x86_64::structures::paging::PhysFrame;
+        let root = PhysFrame::containing_address(x86_64::PhysAddr::new(self.root));
+        if Cr3::read().0 != root {
+            // SAFETY: a thread of this process is about to run, so the
+            // process lives and `root` is its address space's PML4 (freed
+            // only when its last thread has exited); the kernel half is
+            // shared, so the kernel keeps running on the same mappings.
+            unsafe { Cr3::write(root, Cr3Flags::empty()) };
         }
         crate::arch::x86_64::gdt::load_io_bitmap(self);
     }
@@ -224,7 +226,7 @@ impl Process {
             thread.mark_killed();
             if thread.is_started() {
                 ipc::abort_wait(&thread, libsys::abi::SysError::PeerDied);
-                sched::wake(thread.tid);
+                sched::wake(&thread);
             } else {
                 thread_exited(self, &thread);
             }
@@ -331,7 +333,9 @@ pub fn spawn(
             process
                 .add_thread(&thread)
                 .map_err(|_| SpawnError::NoMemory)?;
-            thread.ipc.lock().buffer = libsys::abi::IPC_BUFFER_ADDR;
+            thread
+                .ipc_buffer
+                .store(libsys::abi::IPC_BUFFER_ADDR, Ordering::Relaxed);
             prepare(&process, &thread)?;
             sched::spawn(thread, Policy::default()).map_err(|_| SpawnError::NoMemory)
         });
@@ -401,7 +405,7 @@ fn finish_death(process: &Arc<Process>) {
     }
     let waiters = core::mem::take(&mut *process.waiters.lock());
     for waiter in waiters {
-        sched::wake(waiter.tid);
+        sched::wake(&waiter);
     }
     let watchers = core::mem::take(&mut *process.watchers.lock());
     for (notification, bits) in watchers {

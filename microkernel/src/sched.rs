@@ -15,8 +15,9 @@
 //! which then frees it (its kernel stack was still in use during the
 //! switch).
 
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use kcore::sched::{Policy, RunQueue, SchedError};
@@ -27,15 +28,27 @@ use crate::thread::{Thread, Tid};
 use crate::time;
 
 struct Scheduler {
-    rq: RunQueue<Tid>,
-    /// Every thread the run queue knows (runnable, running or blocked).
-    threads: BTreeMap<Tid, Arc<Thread>>,
+    /// Keyed by the threads' scheduler slots.
+    rq: RunQueue<u32>,
+    /// Every thread the run queue knows (runnable, running or blocked), by
+    /// slot.
+    threads: Vec<Option<Arc<Thread>>>,
     current: Arc<Thread>,
     idle: Arc<Thread>,
-    /// The thread just switched away from, kept alive until the switch is
-    /// over (it may be dead, and its stack was in use until then).
-    previous: Option<Arc<Thread>>,
 }
+
+/// The thread just switched away from, kept alive until the switch is
+/// over (it may be dead, and its stack was in use until then). Written by
+/// the switch and read by the next thread right after it, on this CPU with
+/// interrupts off; outside the scheduler's lock so that the after-switch
+/// work takes no lock.
+struct Previous(UnsafeCell<Option<Arc<Thread>>>);
+
+// SAFETY: touched only by `switch_to_thread` and `after_switch`, on the one
+// CPU, with interrupts disabled, never at the same time.
+unsafe impl Sync for Previous {}
+
+static PREVIOUS: Previous = Previous(UnsafeCell::new(None));
 
 static SCHED: Mutex<Option<Scheduler>> = Mutex::new(None);
 
@@ -57,10 +70,9 @@ pub fn init(idle: Arc<Thread>) {
     CURRENT.store(Arc::as_ptr(&idle) as *mut Thread, Ordering::Relaxed);
     *SCHED.lock() = Some(Scheduler {
         rq: RunQueue::new(),
-        threads: BTreeMap::new(),
+        threads: Vec::new(),
         current: idle.clone(),
         idle,
-        previous: None,
     });
 }
 
@@ -112,9 +124,13 @@ pub fn current() -> Option<Arc<Thread>> {
 pub fn spawn(thread: Arc<Thread>, policy: Policy) -> Result<(), SchedError> {
     with(|s| {
         let now = time::now_ns();
-        s.rq.add(thread.tid, policy, now)?;
-        s.threads.insert(thread.tid, thread.clone());
-        if s.rq.wake(thread.tid, now)? {
+        s.rq.add(thread.slot, policy, now)?;
+        let slot = thread.slot as usize;
+        if slot >= s.threads.len() {
+            s.threads.resize(slot + 1, None);
+        }
+        s.threads[slot] = Some(thread.clone());
+        if s.rq.wake(thread.slot, now)? {
             set_need_resched();
         }
         Ok(())
@@ -132,11 +148,11 @@ pub fn spawn_kernel_thread(
     spawn(thread, Policy::default())
 }
 
-/// Makes blocked thread `tid` runnable. Waking a thread that is not
-/// blocked does nothing.
-pub fn wake(tid: Tid) {
+/// Makes blocked `thread` runnable. Waking a thread that is not blocked
+/// (or not known to the scheduler) does nothing.
+pub fn wake(thread: &Thread) {
     with(|s| {
-        if let Ok(true) = s.rq.wake(tid, time::now_ns()) {
+        if let Ok(true) = s.rq.wake(thread.slot, time::now_ns()) {
             set_need_resched();
         }
     });
@@ -175,26 +191,28 @@ pub fn yield_current() {
 /// everything it held: nothing on this stack runs again.)
 pub fn exit_current() -> ! {
     with(|s| {
-        let tid = s.current.tid;
-        let _ = s.rq.remove(tid, time::now_ns());
-        s.threads.remove(&tid);
+        let slot = s.current.slot;
+        let _ = s.rq.remove(slot, time::now_ns());
+        if let Some(entry) = s.threads.get_mut(slot as usize) {
+            *entry = None;
+        }
     });
     schedule();
     unreachable!("a dead thread was scheduled again")
 }
 
 /// Changes a thread's policy (it must be known to the scheduler).
-pub fn set_policy(tid: Tid, policy: Policy) {
+pub fn set_policy(thread: &Thread, policy: Policy) {
     with(|s| {
-        if let Ok(true) = s.rq.set_policy(tid, policy, time::now_ns()) {
+        if let Ok(true) = s.rq.set_policy(thread.slot, policy, time::now_ns()) {
             set_need_resched();
         }
     });
 }
 
 /// A thread's scheduling accounting.
-pub fn stats(tid: Tid) -> Option<kcore::sched::ThreadStats> {
-    with(|s| s.rq.stats(tid)).flatten()
+pub fn stats(thread: &Thread) -> Option<kcore::sched::ThreadStats> {
+    with(|s| s.rq.stats(thread.slot)).flatten()
 }
 
 /// Makes `next` the current thread and returns the two stack pointers to
@@ -216,7 +234,9 @@ fn switch_to_thread(s: &mut Scheduler, next: Arc<Thread>) -> Option<(*mut u64, u
     let resume = unsafe { *next.context() };
     let previous = core::mem::replace(&mut s.current, next);
     let save = previous.context();
-    s.previous = Some(previous);
+    // SAFETY: see `Previous`; the slot is empty (the last switch's
+    // `after_switch` emptied it).
+    unsafe { *PREVIOUS.0.get() = Some(previous) };
     Some((save, resume))
 }
 
@@ -237,10 +257,11 @@ pub fn schedule() {
     let pair = with(|s| {
         NEED_RESCHED.store(false, Ordering::Relaxed);
         let next = match s.rq.pick_next(time::now_ns()) {
-            Some(tid) => s
+            Some(slot) => s
                 .threads
-                .get(&tid)
+                .get(slot as usize)
                 .cloned()
+                .flatten()
                 .unwrap_or_else(|| s.idle.clone()),
             None => s.idle.clone(),
         };
@@ -256,7 +277,7 @@ pub fn schedule() {
 pub fn block_and_switch_to(next: &Arc<Thread>) {
     let direct = with(|s| {
         let now = time::now_ns();
-        match s.rq.switch_to(next.tid, now) {
+        match s.rq.switch_to(next.slot, now) {
             Ok(resched) => {
                 if resched {
                     set_need_resched();
@@ -265,7 +286,7 @@ pub fn block_and_switch_to(next: &Arc<Thread>) {
             }
             Err(_) => {
                 s.rq.block(now);
-                if let Ok(true) = s.rq.wake(next.tid, now) {
+                if let Ok(true) = s.rq.wake(next.slot, now) {
                     set_need_resched();
                 }
                 None
@@ -282,7 +303,8 @@ pub fn block_and_switch_to(next: &Arc<Thread>) {
 /// Runs on the new thread right after every switch: frees the previous
 /// thread if it died (its stack is no longer in use).
 pub fn after_switch() {
-    let previous = with(|s| s.previous.take()).flatten();
+    // SAFETY: see `Previous`.
+    let previous = unsafe { (*PREVIOUS.0.get()).take() };
     drop(previous);
 }
 

@@ -33,8 +33,26 @@ pub type Tid = u32;
 
 static NEXT_TID: AtomicU32 = AtomicU32::new(1);
 
+/// Scheduler slots: dense numbers for the run queue's table, reused once a
+/// thread is gone (thread ids are never reused). Slot 0 is the idle
+/// thread's.
+static SLOTS: Mutex<(alloc::vec::Vec<u32>, u32)> = Mutex::new((alloc::vec::Vec::new(), 1));
+
+fn alloc_slot() -> u32 {
+    let mut slots = SLOTS.lock();
+    match slots.0.pop() {
+        Some(slot) => slot,
+        None => {
+            slots.1 += 1;
+            slots.1 - 1
+        }
+    }
+}
+
 pub struct Thread {
     pub tid: Tid,
+    /// The thread's key in the run queue (see `SLOTS`).
+    pub slot: u32,
     pub name: String,
     /// `None` for kernel threads.
     pub process: Option<Arc<Process>>,
@@ -48,6 +66,9 @@ pub struct Thread {
     pub ipc: Mutex<Ipc>,
     /// The scheduling policy it starts (or runs) with.
     pub policy: Mutex<kcore::sched::Policy>,
+    /// The IPC buffer page's user address (0: none); read on every message
+    /// with a payload, so kept outside the IPC lock.
+    pub ipc_buffer: core::sync::atomic::AtomicU64,
 }
 
 /// What a thread is blocked on in IPC (so a timeout or a kill can take it
@@ -84,8 +105,6 @@ pub struct Ipc {
     pub result: Option<Result<u64, SysError>>,
     /// The caller this thread must reply to.
     pub reply_to: Option<Caller>,
-    /// The IPC buffer page's user address (0: none).
-    pub buffer: u64,
     pub bound: Option<Arc<Notification>>,
     /// Where the thread's page faults go, with the badge to send them with.
     pub pager: Option<(EndpointRef, u64)>,
@@ -117,6 +136,7 @@ impl Thread {
         let rsp = unsafe { switch::prepare(stack.top(), frame) };
         Ok(Arc::new(Thread {
             tid: NEXT_TID.fetch_add(1, Ordering::Relaxed),
+            slot: alloc_slot(),
             name,
             process,
             stack,
@@ -125,6 +145,7 @@ impl Thread {
             started: AtomicBool::new(false),
             ipc: Mutex::new(Ipc::default()),
             policy: Mutex::new(kcore::sched::Policy::default()),
+            ipc_buffer: core::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -219,6 +240,7 @@ impl Thread {
     pub fn boot(stack: KernelStack) -> Arc<Thread> {
         Arc::new(Thread {
             tid: 0,
+            slot: 0,
             name: "idle".into(),
             process: None,
             stack,
@@ -227,6 +249,7 @@ impl Thread {
             started: AtomicBool::new(true),
             ipc: Mutex::new(Ipc::default()),
             policy: Mutex::new(kcore::sched::Policy::default()),
+            ipc_buffer: core::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -262,5 +285,13 @@ impl Thread {
 impl core::fmt::Debug for Thread {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Thread({} {:?})", self.tid, self.name)
+    }
+}
+
+impl Drop for Thread {
+    fn drop(&mut self) {
+        if self.slot != 0 {
+            SLOTS.lock().0.push(self.slot);
+        }
     }
 }

@@ -62,6 +62,9 @@ pub fn send(frame: &mut TrapFrame) -> Result<u64, SysError> {
 
 /// `call(endpoint, info, timeout, words…)`: the reply's registers come back.
 pub fn call(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    if let Some(result) = crate::ipc_fast::call(frame) {
+        return result;
+    }
     send_or_call(frame, true)
 }
 
@@ -85,6 +88,9 @@ pub fn reply(frame: &mut TrapFrame) -> Result<u64, SysError> {
 
 /// `reply_recv(endpoint, info, timeout, words…)`.
 pub fn reply_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    if let Some(result) = crate::ipc_fast::reply_recv(frame) {
+        return result;
+    }
     let info = MsgInfo::decode(frame.rsi)?;
     let timeout = frame.rdx;
     let (me, process) = caller_thread()?;
@@ -172,6 +178,7 @@ pub fn ipc_buffer_set(frame: &mut TrapFrame) -> Result<u64, SysError> {
             return Err(SysError::BadAddress);
         }
     }
-    me.ipc.lock().buffer = address;
+    me.ipc_buffer
+        .store(address, core::sync::atomic::Ordering::Relaxed);
     Ok(0)
 }

@@ -104,7 +104,7 @@ pub fn map(frame: &mut TrapFrame) -> Result<u64, SysError> {
     target
         .with_aspace(|aspace| {
             for i in 0..pages {
-                if aspace.translate(address + i * 4096).is_some() {
+                if aspace.is_mapped(address + i * 4096) {
                     return Err(SysError::Exists);
                 }
             }

@@ -123,7 +123,7 @@ pub fn set_sched(frame: &mut TrapFrame) -> Result<u64, SysError> {
     )?;
     *thread.policy.lock() = policy;
     if thread.is_started() {
-        sched::set_policy(thread.tid, policy);
+        sched::set_policy(&thread, policy);
     }
     Ok(0)
 }
@@ -139,7 +139,7 @@ pub fn thread_stats(frame: &mut TrapFrame) -> Result<u64, SysError> {
         Rights::empty(),
         as_thread,
     )?;
-    let stats = sched::stats(thread.tid).ok_or(SysError::InvalidArgument)?;
+    let stats = sched::stats(&thread).ok_or(SysError::InvalidArgument)?;
     let (policy, param) = match stats.policy {
         Policy::Normal { nice } => (0, i64::from(nice)),
         Policy::Fifo { priority } => (1, i64::from(priority)),

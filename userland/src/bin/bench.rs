@@ -8,16 +8,41 @@
 //! host booted it under (`accel=icount` when QEMU ran with
 //! `-icount shift=0`, where one TSC tick is one executed instruction).
 //!
+//! The kernel starts it as the first process (with the first process's
+//! handles); the cases that need a second process start one from this
+//! same program (`bench partner …`), as `init` would.
+//!
 //! Cases:
 //! - `loop2`: a loop of exactly two instructions per iteration (`dec`,
 //!   `jnz`): under icount it must show 2, which checks that a tick is one
 //!   instruction;
 //! - `empty_loop`: the loop the other cases run in, with nothing in it;
 //! - `null_syscall`: the null system call, user space to the kernel and
-//!   back (loop included, as in the other cases).
+//!   back;
+//! - `ipc_rtt_reg`, `ipc_rtt_256`, `ipc_rtt_4k`: a `call` to a server in
+//!   another process and its reply, with a register message, a 256-byte
+//!   and a 4096-byte payload each way (the server answers with
+//!   `reply_recv`);
+//! - `notify_wake`: a `signal` that wakes a thread of another process
+//!   waiting on the notification — half of a ping-pong of two such wakes;
+//! - `yield_pingpong`: two threads of one process yielding to each other:
+//!   one iteration is a yield by each;
+//! - `fault_pager_rtt`: a page fault in another process, sent to this one
+//!   as its pager, which maps a page and replies; timed by the faulting
+//!   process, which prints the line.
 #![no_std]
 #![no_main]
 
+use core::mem::ManuallyDrop;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use libsys::abi::ipc::{FOREVER, LABEL_PAGE_FAULT, PAGER_RESUME};
+use libsys::abi::{Handle, InitInfo, Protection, Rights};
+use libsys::format_text;
+use libsys::handle::{Endpoint, Notification, Process};
+use libsys::ipc::{self, Message};
+use libsys::mem::Memory;
+use libsys::spawn::{Builder, Child};
 use libsys::syscall::{self, rdtsc};
 
 libsys::entry!(main);
@@ -25,23 +50,41 @@ libsys::entry!(main);
 /// Batches per case: the median and minimum are over these.
 const BATCHES: usize = 51;
 
+/// What the lines say about where they were measured.
+struct Report<'a> {
+    accel: &'a str,
+    placement: &'a str,
+}
+
+impl Report<'_> {
+    fn line(&self, case: &str, (median, min, n): (u64, u64, u64)) {
+        libsys::println!(
+            "BENCH {case} placement={} accel={} median={median} min={min} n={n}",
+            self.placement,
+            self.accel
+        );
+    }
+}
+
 fn main(args: &str) -> u64 {
+    let mut words = args.split_whitespace();
     let accel = args
         .split_whitespace()
         .find_map(|w| w.strip_prefix("accel="))
         .unwrap_or("tcg");
-    let placement = "micro";
-    let report = |case: &str, (median, min, n): (u64, u64, u64)| {
-        libsys::println!(
-            "BENCH {case} placement={placement} accel={accel} median={median} min={min} n={n}"
-        );
+    let report = Report {
+        accel,
+        placement: "micro",
     };
-    report("loop2", measure(1, || loop2(100_000), 100_000));
-    report(
+    if words.next() == Some("partner") {
+        return partner(&mut words, &report);
+    }
+    report.line("loop2", measure(1, || loop2(100_000), 100_000));
+    report.line(
         "empty_loop",
         measure(2_000, || core::hint::black_box(()), 1),
     );
-    report(
+    report.line(
         "null_syscall",
         measure(
             2_000,
@@ -51,6 +94,18 @@ fn main(args: &str) -> u64 {
             1,
         ),
     );
+    // SAFETY: the kernel started this program as the first process.
+    match unsafe { libsys::init::info() } {
+        Some(info) => {
+            if let Err(why) = ipc_cases(info, &report) {
+                libsys::eprintln!("bench: {why}");
+                return 1;
+            }
+        }
+        None => {
+            libsys::eprintln!("bench: no InitInfo; the IPC cases need the first process's handles")
+        }
+    }
     0
 }
 
@@ -91,4 +146,249 @@ fn loop2(iterations: u64) {
             options(nomem, nostack),
         )
     };
+}
+
+type Why = libsys::rt::TextBuf<256>;
+
+trait Step<T> {
+    fn step(self, what: &str) -> Result<T, Why>;
+}
+
+impl<T, E: core::fmt::Display> Step<T> for Result<T, E> {
+    fn step(self, what: &str) -> Result<T, Why> {
+        self.map_err(|e| format_text!("{what}: {e}"))
+    }
+}
+
+/// Starts `bench partner <args>` with copies of `gifts` (their numbers in
+/// the child follow the arguments).
+fn partner_process(
+    mem: &mut Memory,
+    image: (Handle, u64),
+    gifts: &[(Handle, Rights)],
+    args: &str,
+    pager: Option<Handle>,
+) -> Result<Child, Why> {
+    let mut builder =
+        Builder::new(mem, "bench-partner", image.0, image.1).step("build the partner")?;
+    if let Some(pager) = pager {
+        builder = builder.pager(pager);
+    }
+    let mut line = format_text!("partner {args}");
+    for (h, rights) in gifts {
+        let theirs = builder.give(*h, *rights).step("give")?;
+        let _ = core::fmt::Write::write_fmt(&mut line, format_args!(" {}", theirs.0));
+    }
+    builder.start(line.as_str()).step("start the partner")
+}
+
+fn ipc_cases(info: &InitInfo, report: &Report) -> Result<(), Why> {
+    let region = info
+        .regions()
+        .iter()
+        .max_by_key(|r| r.pages)
+        .ok_or_else(|| format_text!("no memory"))?;
+    let module = info
+        .module("bench")
+        .ok_or_else(|| format_text!("no bench module"))?;
+    let image = (Handle(module.handle), module.size);
+    let mut mem = Memory::new(
+        Handle(info.self_process),
+        Handle(region.handle),
+        region.pages,
+    );
+    // SAFETY: InitInfo's handle, kept from being closed.
+    let me = ManuallyDrop::new(unsafe { Process::from_raw(Handle(info.self_process)) });
+
+    // IPC round trips against an echo server.
+    let ep = Endpoint::create().step("endpoint")?;
+    let server = partner_process(
+        &mut mem,
+        image,
+        &[(ep.raw(), Rights::RECV)],
+        format_text!("echo accel={}", report.accel).as_str(),
+        None,
+    )?;
+    let msg = Message::new(1).with_words([1, 2, 3, 4, 5, 6]);
+    report.line(
+        "ipc_rtt_reg",
+        measure(
+            500,
+            || {
+                let _ = ep.call(&msg, FOREVER);
+            },
+            1,
+        ),
+    );
+    for (case, length) in [("ipc_rtt_256", 256u16), ("ipc_rtt_4k", 4096)] {
+        let msg = Message::new(2).with_payload(length);
+        report.line(
+            case,
+            measure(
+                200,
+                || {
+                    let _ = ep.call(&msg, FOREVER);
+                },
+                1,
+            ),
+        );
+    }
+    let _ = ep.call(&Message::new(0), FOREVER);
+    drop(server);
+
+    // Notification wake-ups between two processes: ping and pong.
+    let (ping, pong) = (
+        Notification::create().step("notification")?,
+        Notification::create().step("notification")?,
+    );
+    let waker = partner_process(
+        &mut mem,
+        image,
+        &[(ping.raw(), Rights::RECV), (pong.raw(), Rights::SEND)],
+        format_text!("notify accel={}", report.accel).as_str(),
+        None,
+    )?;
+    let (median, min, n) = measure(
+        500,
+        || {
+            let _ = ping.signal(1);
+            let _ = pong.wait(FOREVER);
+        },
+        1,
+    );
+    report.line("notify_wake", (median / 2, min / 2, n * 2));
+    let _ = ping.signal(2);
+    drop(waker);
+
+    // Two threads of this process yielding to each other.
+    static STOP: AtomicU64 = AtomicU64::new(0);
+    extern "C" fn yielder(_: u64, _: u64) -> ! {
+        while STOP.load(Ordering::Relaxed) == 0 {
+            syscall::yield_now();
+        }
+        libsys::thread::exit()
+    }
+    let other = libsys::thread::spawn(&mut mem, &me, yielder, 0).step("spawn the yielder")?;
+    report.line("yield_pingpong", measure(500, syscall::yield_now, 1));
+    STOP.store(1, Ordering::Relaxed);
+    drop(other);
+
+    // This process as another's pager: the partner faults, we map.
+    let pager = Endpoint::create().step("endpoint")?;
+    let done = Notification::create().step("notification")?;
+    let pages = (BATCHES as u64 + 1) * FAULTS_PER_BATCH;
+    let faulter = partner_process(
+        &mut mem,
+        image,
+        &[(done.raw(), Rights::SEND)],
+        format_text!("fault accel={} {pages}", report.accel).as_str(),
+        Some(pager.raw()),
+    )?;
+    // Pages are taken in one run and handed out one at a time.
+    let pool = mem.alloc(pages).step("pages for the pager")?;
+    let mut next = 0;
+    let mut got = pager.recv(FOREVER).step("pager recv")?;
+    loop {
+        if got.msg.label() != LABEL_PAGE_FAULT || next == pages {
+            break;
+        }
+        let page = libsys::mem::Pages {
+            first: pool.first + next,
+            count: 1,
+            ..pool
+        };
+        next += 1;
+        mem.map_into(
+            &faulter.process,
+            got.msg.words[0] & !0xfff,
+            page,
+            Protection::READ | Protection::WRITE,
+        )
+        .step("map")?;
+        got = match pager.reply_recv(&Message::new(PAGER_RESUME), 2_000_000_000) {
+            Ok(g) => g,
+            Err(_) => break,
+        };
+    }
+    let _ = done.wait(2_000_000_000);
+    Ok(())
+}
+
+/// Pages each `fault_pager_rtt` batch touches.
+const FAULTS_PER_BATCH: u64 = 20;
+/// Where the faulting partner touches pages (nothing is mapped there).
+const DEMAND_BASE: u64 = 0x6000_0000_0000;
+
+/// The partner side: `echo`, `notify` or `fault`.
+fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u64 {
+    let verb = words.next();
+    let _accel = words.next();
+    let mut number = || {
+        words
+            .next()
+            .and_then(|w| w.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    match verb {
+        Some("echo") => {
+            // SAFETY: the driver gave us this handle; ours alone.
+            let ep = unsafe { Endpoint::from_raw(Handle(number() as u32)) };
+            let Ok(mut got) = ep.recv(FOREVER) else {
+                return 1;
+            };
+            loop {
+                if got.msg.label() == 0 {
+                    let _ = ipc::reply(&Message::new(0));
+                    return 0;
+                }
+                let answer = Message::new(got.msg.label())
+                    .with_words(got.msg.words)
+                    .with_payload(got.msg.info.length);
+                match ep.reply_recv(&answer, FOREVER) {
+                    Ok(next) => got = next,
+                    Err(_) => return 2,
+                }
+            }
+        }
+        Some("notify") => {
+            // SAFETY: as above.
+            let ping = unsafe { Notification::from_raw(Handle(number() as u32)) };
+            // SAFETY: as above.
+            let pong = unsafe { Notification::from_raw(Handle(number() as u32)) };
+            loop {
+                match ping.wait(FOREVER) {
+                    Ok(bits) if bits & 2 == 0 => {
+                        let _ = pong.signal(1);
+                    }
+                    _ => return 0,
+                }
+            }
+        }
+        Some("fault") => {
+            let pages = number();
+            // SAFETY: as above.
+            let done = unsafe { Notification::from_raw(Handle(number() as u32)) };
+            let mut page = 0;
+            let result = measure(
+                1,
+                || {
+                    for _ in 0..FAULTS_PER_BATCH {
+                        if page < pages {
+                            // SAFETY: each page faults once; the pager maps it
+                            // and the write runs again.
+                            unsafe {
+                                ((DEMAND_BASE + page * 4096) as *mut u64).write_volatile(page)
+                            };
+                            page += 1;
+                        }
+                    }
+                },
+                FAULTS_PER_BATCH,
+            );
+            report.line("fault_pager_rtt", result);
+            let _ = done.signal(1);
+            0
+        }
+        _ => 3,
+    }
 }

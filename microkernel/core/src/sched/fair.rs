@@ -74,16 +74,30 @@ pub fn nice_to_weight(nice: i8) -> u64 {
     SCHED_PRIO_TO_WEIGHT[usize::from(index.unsigned_abs())]
 }
 
-/// `delta * numerator / denominator` in 128 bits, saturated to `u64`; a zero
-/// denominator counts as one.
+/// `delta * numerator / denominator`, saturated to `u64`; a zero
+/// denominator counts as one. The product fits in 64 bits for any delta
+/// below about 200 days of nanoseconds, and then one 64-bit division
+/// does; only beyond that does it take 128 bits (a slow library call).
+#[inline]
 fn mul_div(delta: u64, numerator: u64, denominator: u64) -> u64 {
-    let wide = u128::from(delta) * u128::from(numerator) / u128::from(denominator.max(1));
-    u64::try_from(wide).unwrap_or(u64::MAX)
+    let denominator = denominator.max(1);
+    match delta.checked_mul(numerator) {
+        Some(product) => product / denominator,
+        None => {
+            let wide = u128::from(delta) * u128::from(numerator) / u128::from(denominator);
+            u64::try_from(wide).unwrap_or(u64::MAX)
+        }
+    }
 }
 
 /// Converts real time into the virtual time of a thread of `weight`:
 /// `delta * NICE_0_LOAD / weight` (Linux: `calc_delta_fair`).
+#[inline]
 pub fn calc_delta_fair(delta: u64, weight: u64) -> u64 {
+    // Linux's shortcut: a nice-0 thread's virtual time is its real time.
+    if weight == NICE_0_LOAD {
+        return delta;
+    }
     mul_div(delta, NICE_0_LOAD, weight)
 }
 

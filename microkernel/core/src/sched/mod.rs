@@ -32,6 +32,7 @@
 pub mod fair;
 pub mod rt;
 mod runqueue;
+mod slots;
 
 #[cfg(test)]
 mod tests;
@@ -39,6 +40,7 @@ mod tests;
 use core::fmt;
 
 pub use runqueue::RunQueue;
+pub use slots::SchedKey;
 
 /// Raw policy number of the fair class in the system-call ABI (Linux:
 /// `SCHED_NORMAL`, POSIX `SCHED_OTHER`).
@@ -209,7 +211,7 @@ pub struct ThreadStats {
 /// One thread's scheduling state (Linux: the `sched_entity` and
 /// `sched_rt_entity` in `task_struct`, with the statistics).
 #[derive(Clone, Copy, Debug)]
-struct SchedEntity {
+pub(crate) struct SchedEntity {
     policy: Policy,
     state: State,
     vruntime: u64,

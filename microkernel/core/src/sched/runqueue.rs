@@ -12,17 +12,15 @@
 //! when another thread (or idle) really takes the CPU; blocking and yielding
 //! count as voluntary, being preempted as involuntary.
 
-use alloc::collections::BTreeMap;
-use core::fmt::Debug;
-
 use super::fair::{self, CfsRq};
 use super::rt::{RtRq, RR_TIMESLICE};
+use super::slots::{SchedKey, Slots};
 use super::{preempts, Policy, SchedEntity, SchedError, State, ThreadStats};
 
 /// The run queue of one CPU, generic over the kernel's thread id `K`.
 pub struct RunQueue<K> {
     /// Every thread's scheduling state, whatever its state.
-    entities: BTreeMap<K, SchedEntity>,
+    entities: Slots<K>,
     cfs: CfsRq<K>,
     rt: RtRq<K>,
     /// The thread on the CPU; `None` while the idle thread runs.
@@ -34,17 +32,17 @@ pub struct RunQueue<K> {
     clock: u64,
 }
 
-impl<K: Copy + Ord + Debug> Default for RunQueue<K> {
+impl<K: SchedKey> Default for RunQueue<K> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<K: Copy + Ord + Debug> RunQueue<K> {
+impl<K: SchedKey> RunQueue<K> {
     /// An empty queue: no threads, the idle thread running.
     pub const fn new() -> Self {
         RunQueue {
-            entities: BTreeMap::new(),
+            entities: Slots::new(),
             cfs: CfsRq::new(),
             rt: RtRq::new(),
             current: None,
@@ -210,20 +208,67 @@ impl<K: Copy + Ord + Debug> RunQueue<K> {
     /// Fails with `NoSuchThread`, or `NotBlocked` if `next` is runnable or
     /// running (which includes the current thread itself).
     pub fn switch_to(&mut self, next: K, now: u64) -> Result<bool, SchedError> {
-        let se = self.entities.get(&next).ok_or(SchedError::NoSuchThread)?;
-        if se.state != State::Blocked {
+        // Check first: nothing changes if `next` cannot be switched to.
+        let state = self
+            .entities
+            .get(&next)
+            .ok_or(SchedError::NoSuchThread)?
+            .state;
+        if state != State::Blocked {
             return Err(SchedError::NotBlocked);
         }
-        self.update_curr(now);
-        self.put_current_to_sleep();
-        self.place_on_wakeup(next);
-        if let Some(se) = self.entities.get_mut(&next) {
-            if se.is_fair() {
-                self.cfs.account_enqueue(se.policy.weight());
+        // The IPC fast path's one pass over what `update_curr`,
+        // `put_current_to_sleep`, `place_on_wakeup` and `set_next_task` do
+        // (the general operations above are built from those steps).
+        self.clock = self.clock.max(now);
+        let clock = self.clock;
+        self.yielded = false;
+        if let Some(se) = self
+            .current
+            .take()
+            .and_then(|id| self.entities.get_mut(&id))
+        {
+            let delta = clock.saturating_sub(se.exec_start);
+            se.exec_start = clock;
+            se.sum_exec_runtime = se.sum_exec_runtime.saturating_add(delta);
+            match se.policy {
+                Policy::Normal { nice } => {
+                    let weight = fair::nice_to_weight(nice);
+                    se.vruntime = se
+                        .vruntime
+                        .saturating_add(fair::calc_delta_fair(delta, weight));
+                    // The thread leaves the CPU: min_vruntime may follow
+                    // it before it stops counting.
+                    self.cfs.update_min_vruntime(Some(se.vruntime));
+                    self.cfs.account_dequeue(weight);
+                }
+                Policy::RoundRobin { .. } => se.time_slice = se.time_slice.saturating_sub(delta),
+                Policy::Fifo { .. } => {}
             }
+            se.state = State::Blocked;
+            se.nr_voluntary_switches = se.nr_voluntary_switches.saturating_add(1);
         }
-        self.set_next_task(next);
-        self.update_min_vruntime();
+        let Some(se) = self.entities.get_mut(&next) else {
+            return Err(SchedError::NoSuchThread);
+        };
+        let fair = se.is_fair();
+        if fair {
+            let weight = se.policy.weight();
+            se.vruntime = if se.fresh {
+                self.cfs.place_new(weight)
+            } else {
+                self.cfs.place_sleeper(se.vruntime)
+            };
+            self.cfs.account_enqueue(weight);
+        }
+        se.fresh = false;
+        se.nr_wakeups = se.nr_wakeups.saturating_add(1);
+        se.state = State::Running;
+        se.exec_start = clock;
+        se.prev_sum_exec_runtime = se.sum_exec_runtime;
+        let vruntime = se.vruntime;
+        self.current = Some(next);
+        self.cfs.update_min_vruntime(fair.then_some(vruntime));
         Ok(self.queued_beats_current())
     }
 
@@ -486,7 +531,7 @@ impl<K: Copy + Ord + Debug> RunQueue<K> {
     #[cfg(test)]
     pub(super) fn assert_invariants(&self) {
         let (mut fair_load, mut fair_running, mut queued) = (0, 0, 0);
-        for (&id, se) in &self.entities {
+        for (&id, se) in self.entities.iter() {
             assert_eq!(
                 se.state == State::Running,
                 self.current == Some(id),

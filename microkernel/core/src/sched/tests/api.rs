@@ -59,7 +59,7 @@ fn cpu_time_adds_up_to_the_simulated_time() {
 
 #[test]
 fn switch_counts_after_a_known_sequence() {
-    let mut rq = RunQueue::new();
+    let mut rq = RunQueue::<u32>::new();
     rq.add(1, fair(0), 0).unwrap();
     rq.add(2, fair(0), 0).unwrap();
     assert!(rq.wake(1, 0).unwrap(), "idle CPU");
@@ -103,7 +103,7 @@ fn switch_counts_after_a_known_sequence() {
 
 #[test]
 fn switch_to_hands_the_cpu_over_directly() {
-    let mut rq = RunQueue::new();
+    let mut rq = RunQueue::<u32>::new();
     rq.add(1, fair(0), 0).unwrap(); // client
     rq.add(2, fair(0), 0).unwrap(); // server, waiting for a request
     rq.add(3, fair(0), 0).unwrap(); // someone else, runnable
@@ -154,7 +154,7 @@ fn switch_to_hands_the_cpu_over_directly() {
 
 #[test]
 fn switch_to_reports_a_higher_priority_waiting() {
-    let mut rq = RunQueue::new();
+    let mut rq = RunQueue::<u32>::new();
     rq.add(1, fifo(50), 0).unwrap(); // RT client
     rq.add(2, fair(0), 0).unwrap(); // fair server
     rq.add(3, fifo(10), 0).unwrap(); // RT thread waiting
@@ -164,7 +164,7 @@ fn switch_to_reports_a_higher_priority_waiting() {
     assert_eq!(rq.switch_to(2, MS), Ok(true), "thread 3 should run first");
     assert_eq!(rq.pick_next(MS), Some(3));
     // From the idle thread a hand-off is a plain wake-and-run.
-    let mut rq = RunQueue::new();
+    let mut rq = RunQueue::<u32>::new();
     rq.add(1, fair(0), 0).unwrap();
     assert_eq!(rq.switch_to(1, 0), Ok(false));
     assert_eq!(rq.current(), Some(1));
@@ -172,7 +172,7 @@ fn switch_to_reports_a_higher_priority_waiting() {
 
 #[test]
 fn remove_works_in_every_state() {
-    let mut rq = RunQueue::new();
+    let mut rq = RunQueue::<u32>::new();
     for id in 1..=5 {
         rq.add(id, fair(0), 0).unwrap();
     }
@@ -266,7 +266,7 @@ fn unknown_ids_and_invalid_policies_are_errors() {
 
 #[test]
 fn waking_a_thread_that_is_not_blocked_does_nothing() {
-    let mut rq = RunQueue::new();
+    let mut rq = RunQueue::<u32>::new();
     rq.add(1, fair(0), 0).unwrap();
     rq.add(2, fair(0), 0).unwrap();
     rq.wake(1, 0).unwrap();
@@ -281,7 +281,7 @@ fn waking_a_thread_that_is_not_blocked_does_nothing() {
 
 #[test]
 fn time_going_backwards_or_huge_never_panics_nor_counts() {
-    let mut rq = RunQueue::new();
+    let mut rq = RunQueue::<u32>::new();
     rq.add(1, fair(19), 100 * MS).unwrap();
     rq.add(2, fair(-20), 100 * MS).unwrap();
     rq.wake(1, 100 * MS).unwrap();

@@ -218,7 +218,7 @@ fn a_forked_thread_is_placed_when_first_woken_not_when_added() {
 /// Thread 2 sleeps while thread 1 runs, and wakes when thread 1 is
 /// `1 ms + extra` ahead of it in vruntime; returns the wake's verdict.
 fn wake_with_lead_of_1ms_plus(extra: u64) -> bool {
-    let mut rq = crate::sched::RunQueue::new();
+    let mut rq = crate::sched::RunQueue::<u32>::new();
     rq.add(1, nice(0), 0).unwrap();
     rq.add(2, nice(0), 0).unwrap();
     rq.wake(1, 0).unwrap();

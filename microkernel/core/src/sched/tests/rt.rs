@@ -133,7 +133,7 @@ fn a_higher_rt_priority_preempts_a_lower_one() {
 
 #[test]
 fn tick_notices_a_higher_priority_that_was_not_scheduled_yet() {
-    let mut rq = RunQueue::new();
+    let mut rq = RunQueue::<u32>::new();
     rq.add(1, fifo(10), 0).unwrap();
     rq.add(2, fifo(50), 0).unwrap();
     rq.wake(1, 0).unwrap();
