@@ -35,6 +35,9 @@ struct Scheduler {
     threads: Vec<Option<Arc<Thread>>>,
     current: Arc<Thread>,
     idle: Arc<Thread>,
+    /// A lazy hand-off is pending: the run queue's current thread is not
+    /// the one on the CPU (see `block_and_switch_to`).
+    lazy: bool,
 }
 
 /// The thread just switched away from, kept alive until the switch is
@@ -62,7 +65,42 @@ static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 static CURRENT: AtomicPtr<Thread> = AtomicPtr::new(core::ptr::null_mut());
 
 fn with<T>(f: impl FnOnce(&mut Scheduler) -> T) -> Option<T> {
-    SCHED.lock().as_mut().map(f)
+    SCHED.lock().as_mut().map(|s| {
+        s.sync();
+        f(s)
+    })
+}
+
+impl Scheduler {
+    /// The slot of the thread actually on the CPU (`None`: idle).
+    fn running(&self) -> Option<u32> {
+        (!Arc::ptr_eq(&self.current, &self.idle)).then_some(self.current.slot)
+    }
+
+    /// Brings the run queue up to date after lazy hand-offs (see
+    /// [`block_and_switch_to`]): if the queue's current thread is not the
+    /// one on the CPU, the deferred switch is made now — the thread the
+    /// queue thought was running is charged the time until now and marked
+    /// blocked (it is: it waits in IPC), the running one becomes current.
+    fn sync(&mut self) {
+        if !self.lazy {
+            return;
+        }
+        self.lazy = false;
+        let running = self.running();
+        if self.rq.current() == running {
+            return;
+        }
+        let now = time::now_ns();
+        match running {
+            Some(slot) => {
+                if let Ok(true) = self.rq.switch_to(slot, now) {
+                    set_need_resched();
+                }
+            }
+            None => self.rq.block(now),
+        }
+    }
 }
 
 /// Starts scheduling, with the calling (boot) thread as the idle thread.
@@ -73,6 +111,7 @@ pub fn init(idle: Arc<Thread>) {
         threads: Vec::new(),
         current: idle.clone(),
         idle,
+        lazy: false,
     });
 }
 
@@ -275,27 +314,49 @@ pub fn schedule() {
 /// straight away, without a trip through the run queue: the IPC fast path.
 /// Falls back to blocking and waking `next` if the run queue refuses.
 pub fn block_and_switch_to(next: &Arc<Thread>) {
-    let direct = with(|s| {
-        let now = time::now_ns();
-        match s.rq.switch_to(next.slot, now) {
-            Ok(resched) => {
-                if resched {
-                    set_need_resched();
-                }
-                Some(switch_to_thread(s, next.clone()))
+    let direct = SCHED
+        .lock()
+        .as_mut()
+        .and_then(|s| {
+            // Lazy scheduling (Liedtke's, in L4): while no other thread is
+            // runnable, a hand-off between two threads blocked in IPC leaves
+            // the run queue alone — the partner runs on the time of the thread
+            // the queue thinks is running, and the next scheduler operation
+            // catches the queue up (`Scheduler::sync`). With nothing else
+            // runnable there is no one to be unfair to; a call and its reply
+            // then cost no run-queue work at all.
+            let queued =
+                s.rq.current()
+                    .map_or(s.rq.nr_running(), |_| s.rq.nr_running() - 1);
+            let lazy_ok = queued == 0
+                && s.running().is_some()
+                && (s.rq.current() == Some(next.slot)
+                    || s.rq.state(next.slot) == Some(kcore::sched::State::Blocked));
+            if lazy_ok {
+                s.lazy = s.rq.current() != Some(next.slot);
+                return Some(switch_to_thread(s, next.clone()));
             }
-            Err(_) => {
-                s.rq.block(now);
-                if let Ok(true) = s.rq.wake(next.slot, now) {
-                    set_need_resched();
+            s.sync();
+            let now = time::now_ns();
+            match s.rq.switch_to(next.slot, now) {
+                Ok(resched) => {
+                    if resched {
+                        set_need_resched();
+                    }
+                    Some(switch_to_thread(s, next.clone()))
                 }
-                None
+                Err(_) => {
+                    s.rq.block(now);
+                    if let Ok(true) = s.rq.wake(next.slot, now) {
+                        set_need_resched();
+                    }
+                    None
+                }
             }
-        }
-    })
-    .flatten();
+        })
+        .flatten();
     match direct {
-        Some(pair) => do_switch(pair),
+        Some(pair) => do_switch(Some(pair)),
         None => schedule(),
     }
 }

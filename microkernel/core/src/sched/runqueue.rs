@@ -305,6 +305,11 @@ impl<K: SchedKey> RunQueue<K> {
         })
     }
 
+    /// A thread's state, or `None` if it is unknown.
+    pub fn state(&self, id: K) -> Option<State> {
+        self.entities.get(&id).map(|se| se.state)
+    }
+
     /// The thread on the CPU, or `None` while the idle thread runs.
     pub fn current(&self) -> Option<K> {
         self.current
