@@ -32,6 +32,8 @@ struct Binding {
 struct LineState {
     bindings: Vec<Binding>,
     count: u64,
+    /// The local APIC id of the CPU that took the last interrupt.
+    last_cpu: u64,
     /// Acknowledgements still owed for the last interrupt.
     pending_acks: usize,
     masked: bool,
@@ -90,6 +92,7 @@ pub fn interrupt(gsi: u32) {
     let targets: Vec<(Arc<Notification>, u64)> = {
         let mut state = line.state.lock();
         state.count += 1;
+        state.last_cpu = u64::from(crate::arch::x86_64::apic::id());
         state.masked = true;
         state.pending_acks = state.bindings.len();
         state
@@ -133,7 +136,7 @@ impl IrqLine {
         IrqInfo {
             gsi: u64::from(self.gsi),
             count: state.count,
-            last_cpu: 0,
+            last_cpu: state.last_cpu,
             handlers: state.bindings.len() as u64,
             masked: u64::from(state.masked),
         }
