@@ -6,7 +6,11 @@
 KERNEL  := target/kernel/x86_64-unknown-none/release/microkernel
 LOADER  := target/x86_64-unknown-uefi/release/bootx64.efi
 USER    := target/user/x86_64-unknown-none/release
-PROGRAMS := hello ktest kfault utest bench
+# The boot modules built for x86_64-unknown-none: user programs, init and
+# the servers (each a crate's binary; see userland/ and servers/).
+PROGRAMS := hello ktest kfault utest bench kvtest nstest crashy init kv kvctl
+USER_CRATES := -p userland -p init -p kvctl -p kv
+USER_FEATURES := init/main,kv/main
 ISO     := build/microkernel.iso
 ROOT    := build/iso_root
 OVMF    := /usr/share/ovmf/OVMF.fd
@@ -35,8 +39,10 @@ kernel: deps
 loader: deps
 	cargo build --release -p boot --target x86_64-unknown-uefi
 
+# Built from userland/ so that its .cargo/config.toml (link flags, target
+# directory) applies to every program, init and the servers alike.
 userland: deps
-	cd userland && cargo build --release --target x86_64-unknown-none
+	cd userland && cargo build --release --target x86_64-unknown-none $(USER_CRATES) --features $(USER_FEATURES)
 
 # The boot tree every ISO is made from: the kernel and the modules the
 # entries in limine.cfg name.
@@ -44,6 +50,7 @@ tree: kernel userland
 	@mkdir -p $(ROOT)/boot/test
 	@cp $(KERNEL) $(ROOT)/boot/kernel
 	@for p in $(PROGRAMS); do cp $(USER)/$$p $(ROOT)/boot/$$p; done
+	@cp userland/init/manifests/manifest.* $(ROOT)/boot/
 	@cp tests/fixtures/motd.txt $(ROOT)/boot/motd.txt
 	@perl -e 'print chr($$_ % 251) for 0..70000' > $(ROOT)/boot/test/pattern.bin
 

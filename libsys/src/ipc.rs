@@ -9,7 +9,7 @@
 //! the thread's bound notification.
 
 use crate::abi::ipc::MSG_WORDS;
-use crate::abi::{Handle, MsgInfo, SysError, Syscall, IPC_BUFFER_ADDR};
+use crate::abi::{Handle, MsgInfo, SysError, Syscall};
 use crate::handle::Endpoint;
 use crate::syscall::raw::{self, IpcRegs};
 
@@ -175,16 +175,69 @@ pub fn reply(msg: &Message) -> Result<(), SysError> {
     status(s)
 }
 
-/// The main thread's IPC buffer (registered at start: see
-/// [`IPC_BUFFER_ADDR`]).
+/// A thread's thread-local block: what its FS base points at (set with
+/// [`adopt`]). Each thread that sends payloads has its own IPC buffer,
+/// found here: the main thread's is [`crate::abi::IPC_BUFFER_ADDR`] (the runtime
+/// adopts it before `main`), a spawned thread's is the page
+/// [`crate::thread::spawn`] gave it.
+#[repr(C)]
+pub struct ThreadLocal {
+    /// Read by [`buffer`] as `fs:[0]`.
+    ipc_buffer: core::sync::atomic::AtomicU64,
+}
+
+impl ThreadLocal {
+    pub const fn new() -> ThreadLocal {
+        ThreadLocal {
+            ipc_buffer: core::sync::atomic::AtomicU64::new(0),
+        }
+    }
+}
+
+impl Default for ThreadLocal {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Makes `block` the calling thread's thread-local block and `buffer` (a
+/// page-aligned page mapped writable) its IPC buffer.
 ///
 /// # Safety
-/// Only the main thread may use it, and no reference into it may be held
+/// `block` must stay valid, and be this thread's alone, for as long as the
+/// thread runs.
+pub unsafe fn adopt(block: *const ThreadLocal, buffer: u64) -> Result<(), SysError> {
+    set_buffer(buffer)?;
+    // SAFETY: the caller keeps the block valid.
+    unsafe {
+        (*block)
+            .ipc_buffer
+            .store(buffer, core::sync::atomic::Ordering::Relaxed)
+    };
+    crate::syscall::call6(Syscall::TlsSet, [block as u64, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// The calling thread's IPC buffer (see [`ThreadLocal`]). A thread that
+/// never [`adopt`]ed one faults here (its FS base is 0).
+///
+/// # Safety
+/// No other reference into the buffer may be live, and none may be held
 /// across an IPC call that receives a payload (the kernel writes it).
+#[inline]
 pub unsafe fn buffer() -> &'static mut [u8; 4096] {
-    // SAFETY: the page is mapped writable at start for the main thread
-    // (kernel or spawner); exclusivity is the caller's contract.
-    unsafe { &mut *(IPC_BUFFER_ADDR as *mut [u8; 4096]) }
+    let address: u64;
+    // SAFETY: reads the first word of the thread-local block FS points at
+    // (`adopt`); no memory is written.
+    unsafe {
+        core::arch::asm!(
+            "mov {}, qword ptr fs:[0]",
+            out(reg) address,
+            options(nostack, readonly, preserves_flags)
+        )
+    };
+    // SAFETY: `adopt` registered a page mapped writable there, this
+    // thread's own; exclusivity is the caller's contract.
+    unsafe { &mut *(address as *mut [u8; 4096]) }
 }
 
 /// Registers the calling thread's IPC buffer page (page-aligned, mapped

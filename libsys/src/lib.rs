@@ -5,32 +5,51 @@
 //!   so a number or a code is defined in exactly one place.
 //! - [`elf`]: the checks a program must pass to be loaded (shared with the
 //!   kernel).
+//! - [`rpc`] and [`server`]: typed requests and replies (postcard), and the
+//!   server runtime every server is written against; [`proto`]: each
+//!   server's protocol. These make no system call themselves, so the kernel
+//!   uses them too (for servers placed inside it).
+//! - [`env`]: what a process is told at start (its name service, heap...).
 //! - On the bare-metal target: [`syscall`] (the system-call instruction and
 //!   thin wrappers, the only assembly in user space), [`handle`] (handles
-//!   that close on drop, typed per object), [`ipc`] (messages), [`mem`]
-//!   (pages from a memory region), [`spawn`] (building a process from an
-//!   ELF module), [`thread`], [`init`] (what the first process is given).
+//!   that close on drop, typed per object), [`ipc`] (messages), [`names`]
+//!   (looking servers up), [`mem`] (pages from a memory region), [`spawn`]
+//!   (building a process from an ELF module), [`thread`] (threads running
+//!   closures), [`sync`] (`Mutex`, `Condvar`), [`time`] (sleeping),
+//!   [`heap`] (the global allocator, on `kmem`), [`port`] (port I/O).
 //! - [`rt`] (feature `rt`): the program entry, `println!`, the panic
 //!   handler.
 #![cfg_attr(not(test), no_std)]
 
+extern crate alloc;
+
 pub mod abi;
 pub mod elf;
+pub mod env;
 #[cfg(target_os = "none")]
 pub mod handle;
 #[cfg(target_os = "none")]
-pub mod init;
+pub mod heap;
 #[cfg(target_os = "none")]
 pub mod ipc;
 #[cfg(target_os = "none")]
 pub mod mem;
 #[cfg(target_os = "none")]
+pub mod names;
+#[cfg(target_os = "none")]
 pub mod port;
+pub mod proto;
+pub mod rpc;
 #[cfg(all(feature = "rt", target_os = "none"))]
 pub mod rt;
+pub mod server;
 #[cfg(target_os = "none")]
 pub mod spawn;
+#[cfg(target_os = "none")]
+pub mod sync;
 #[cfg(target_os = "none")]
 pub mod syscall;
 #[cfg(target_os = "none")]
 pub mod thread;
+#[cfg(target_os = "none")]
+pub mod time;

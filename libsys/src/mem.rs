@@ -3,17 +3,15 @@
 //! them at.
 //!
 //! A [`Memory`] holds a region handle, hands out runs of its pages
-//! (first-fit over a short free list, so freed runs are reused) and a
-//! window of this process's address space to map them in ([`WINDOW`]), and
-//! maps pages into this process or another.
+//! (first-fit over a free list kept sorted and merged, so freed runs are
+//! reused) and a window of this process's address space to map them in
+//! ([`WINDOW`]), and maps pages into this process or another.
 
 use crate::abi::{Handle, Protection, SysError};
 use crate::handle::Process;
 
 /// Where a [`Memory`] maps pages into its own process: 64 TiB from 64 TiB.
 pub const WINDOW: (u64, u64) = (0x4000_0000_0000, 0x5000_0000_0000);
-/// Free runs remembered; more are merged into nothing (lost until reboot).
-const FREE_RUNS: usize = 64;
 
 /// A run of pages of a region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,8 +29,8 @@ pub struct Memory {
     pages: u64,
     /// Pages never handed out start here.
     next: u64,
-    free: [(u64, u64); FREE_RUNS],
-    free_len: usize,
+    /// Freed runs (first, count), sorted and merged.
+    free: alloc::vec::Vec<(u64, u64)>,
     /// The next free address of the window.
     window: u64,
 }
@@ -41,15 +39,37 @@ impl Memory {
     /// Pages of `region` (`pages` long), mapped into this process through
     /// `me`, a handle to it with MAP. The handles stay the caller's.
     pub const fn new(me: Handle, region: Handle, pages: u64) -> Memory {
+        Memory::new_from(me, region, 0, pages)
+    }
+
+    /// As [`Memory::new`], handing out pages from `first` on only (the
+    /// pages before are someone else's, the heap's say).
+    pub const fn new_from(me: Handle, region: Handle, first: u64, pages: u64) -> Memory {
         Memory {
             me,
             region,
             pages,
-            next: 0,
-            free: [(0, 0); FREE_RUNS],
-            free_len: 0,
+            next: if first < pages { first } else { pages },
+            free: alloc::vec::Vec::new(),
             window: WINDOW.0,
         }
+    }
+
+    /// For the first process: its largest memory region after the pages its
+    /// heap took, mapped through its own process handle.
+    pub fn from_init(info: &crate::abi::InitInfo) -> Option<Memory> {
+        let region = info.regions().iter().max_by_key(|r| r.pages)?;
+        Some(Memory::new_from(
+            Handle(info.self_process),
+            Handle(region.handle),
+            crate::heap::INIT_HEAP_PAGES.min(region.pages),
+            region.pages,
+        ))
+    }
+
+    /// The region the pages come from.
+    pub fn region(&self) -> Handle {
+        self.region
     }
 
     /// A handle to this process (what `map_self` maps through).
@@ -59,7 +79,7 @@ impl Memory {
 
     /// Pages not handed out.
     pub fn available(&self) -> u64 {
-        self.pages - self.next + self.free[..self.free_len].iter().map(|r| r.1).sum::<u64>()
+        self.pages - self.next + self.free.iter().map(|r| r.1).sum::<u64>()
     }
 
     /// `count` contiguous pages; `NoMemory` when no run is long enough.
@@ -67,11 +87,10 @@ impl Memory {
         if count == 0 {
             return Err(SysError::InvalidArgument);
         }
-        if let Some(i) = self.free[..self.free_len].iter().position(|r| r.1 >= count) {
+        if let Some(i) = self.free.iter().position(|r| r.1 >= count) {
             let (first, len) = self.free[i];
             if len == count {
-                self.free[i] = self.free[self.free_len - 1];
-                self.free_len -= 1;
+                self.free.remove(i);
             } else {
                 self.free[i] = (first + count, len - count);
             }
@@ -98,9 +117,23 @@ impl Memory {
         if pages.region != self.region || pages.count == 0 {
             return;
         }
-        if self.free_len < FREE_RUNS {
-            self.free[self.free_len] = (pages.first, pages.count);
-            self.free_len += 1;
+        let at = self.free.partition_point(|r| r.0 < pages.first);
+        self.free.insert(at, (pages.first, pages.count));
+        // Merge with the neighbours.
+        if at + 1 < self.free.len() && self.free[at].0 + self.free[at].1 == self.free[at + 1].0 {
+            self.free[at].1 += self.free[at + 1].1;
+            self.free.remove(at + 1);
+        }
+        if at > 0 && self.free[at - 1].0 + self.free[at - 1].1 == self.free[at].0 {
+            self.free[at - 1].1 += self.free[at].1;
+            self.free.remove(at);
+        }
+        // A run that reaches the never-used part goes back to it.
+        if let Some(&(first, count)) = self.free.last() {
+            if first + count == self.next {
+                self.next = first;
+                self.free.pop();
+            }
         }
     }
 

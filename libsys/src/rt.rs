@@ -13,16 +13,64 @@ use core::fmt::{self, Write};
 use crate::abi::LogLevel;
 use crate::syscall;
 
-/// Called by the `_start` that [`crate::entry!`] defines.
-pub fn start(args: *const u8, len: usize, main: fn(&str) -> u64) -> ! {
-    // SAFETY: the kernel copied `len` bytes of arguments to this address
-    // on the new stack, which stays mapped for the process's life.
+/// Called by the `_start` that [`crate::entry!`] defines, with the three
+/// registers the process starts with: its argument string (address and
+/// length) and, for the first process, the address of its `InitInfo`.
+pub fn start(args: *const u8, len: usize, init_info: u64, main: fn(&str) -> u64) -> ! {
+    // SAFETY: the kernel (or the spawner) copied `len` bytes of arguments
+    // to this address on the new stack, which stays mapped for good.
     let bytes = unsafe { core::slice::from_raw_parts(args, len) };
-    let args = core::str::from_utf8(bytes).unwrap_or("");
+    let args = crate::env::parse(core::str::from_utf8(bytes).unwrap_or(""), init_info);
     // The main thread's IPC buffer: mapped by whoever built the process
     // (the kernel registers it already; a spawner cannot).
-    let _ = crate::ipc::set_buffer(crate::abi::IPC_BUFFER_ADDR);
+    static MAIN_THREAD: crate::ipc::ThreadLocal = crate::ipc::ThreadLocal::new();
+    // SAFETY: a static, the main thread's alone.
+    let _ = unsafe { crate::ipc::adopt(&MAIN_THREAD, crate::abi::IPC_BUFFER_ADDR) };
+    set_up_heap();
     syscall::exit(main(args))
+}
+
+/// Maps the heap region: the one the process was given (`@heap`), or for
+/// the first process the first [`crate::heap::INIT_HEAP_PAGES`] pages of
+/// its largest memory region. Without either, the heap stays empty.
+fn set_up_heap() {
+    use crate::abi::{Handle, Protection, Rights, Syscall};
+    let Some(me) = crate::env::self_process() else {
+        return;
+    };
+    let region = match (crate::env::heap_region(), crate::env::init_info()) {
+        (Some(region), _) => Some(region),
+        (None, Some(info)) => info.regions().iter().max_by_key(|r| r.pages).and_then(|r| {
+            let pages = crate::heap::INIT_HEAP_PAGES.min(r.pages);
+            let rights = (Rights::READ | Rights::WRITE).bits() as u64;
+            syscall::call6(
+                Syscall::RegionDerive,
+                [u64::from(r.handle), 0, pages, rights, 0, 0],
+            )
+            .ok()
+            .map(|h| (Handle(h as u32), pages))
+        }),
+        (None, None) => None,
+    };
+    let Some((region, pages)) = region else {
+        return;
+    };
+    let pages = pages.min(crate::heap::HEAP_MAX_PAGES);
+    let prot = (Protection::READ | Protection::WRITE).bits();
+    let mapped = syscall::call6(
+        Syscall::Map,
+        [
+            u64::from(me.0),
+            crate::heap::HEAP_BASE,
+            u64::from(region.0),
+            0,
+            pages,
+            prot,
+        ],
+    );
+    if mapped.is_ok() {
+        crate::heap::init(pages);
+    }
 }
 
 /// Defines `_start` to run `main(args) -> u64`.
@@ -30,8 +78,8 @@ pub fn start(args: *const u8, len: usize, main: fn(&str) -> u64) -> ! {
 macro_rules! entry {
     ($main:path) => {
         #[unsafe(no_mangle)]
-        pub extern "C" fn _start(args: *const u8, len: usize) -> ! {
-            $crate::rt::start(args, len, $main)
+        pub extern "C" fn _start(args: *const u8, len: usize, init_info: u64) -> ! {
+            $crate::rt::start(args, len, init_info, $main)
         }
     };
 }

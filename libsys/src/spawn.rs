@@ -51,15 +51,19 @@ pub struct Builder<'m> {
     mem: &'m mut Memory,
     pub process: Process,
     entry: u64,
+    /// The pages allocated for the child so far.
+    pages: alloc::vec::Vec<Pages>,
     /// The endpoint (a handle of the caller's) its first thread's page
     /// faults go to.
     pager: Option<Handle>,
 }
 
-/// A started process and its first thread.
+/// A started process and its first thread, and the pages given to it
+/// (the caller frees them once the process has died).
 pub struct Child {
     pub process: Process,
     pub thread: Thread,
+    pub pages: alloc::vec::Vec<Pages>,
 }
 
 impl<'m> Builder<'m> {
@@ -81,13 +85,23 @@ impl<'m> Builder<'m> {
         // SAFETY: `size` bytes were just mapped readable at `at`, and stay
         // so until the unmap below; nothing else maps over them meanwhile.
         let bytes = unsafe { core::slice::from_raw_parts(at as *const u8, size as usize) };
-        let loaded = load(mem, bytes, name);
+        let mut used = alloc::vec::Vec::new();
+        let loaded = load(mem, bytes, name, &mut used);
         let _ = mem.unmap_self(at, pages);
-        let (process, entry) = loaded?;
+        let (process, entry) = match loaded {
+            Ok(done) => done,
+            Err(e) => {
+                for run in used {
+                    mem.free(run);
+                }
+                return Err(e);
+            }
+        };
         Ok(Builder {
             mem,
             process,
             entry,
+            pages: used,
             pager: None,
         })
     }
@@ -105,14 +119,24 @@ impl<'m> Builder<'m> {
         Ok(self.process.give(handle, rights)?)
     }
 
+    /// Pages for the child (zeroed), counted as the child's: the caller
+    /// can map them into it or make a region of them to give it.
+    pub fn alloc(&mut self, count: u64) -> Result<Pages, SpawnError> {
+        let (pages, at) = self.mem.alloc_mapped(count)?;
+        self.mem.unmap_self(at, count)?;
+        self.pages.push(pages);
+        Ok(pages)
+    }
+
     /// Gives the child its stack (with `args` on top) and IPC buffer and
     /// starts its first thread.
-    pub fn start(self, args: &str) -> Result<Child, SpawnError> {
+    pub fn start(mut self, args: &str) -> Result<Child, SpawnError> {
         let size = STACK_PAGES * 4096;
         if args.len() as u64 > size / 2 {
             return Err(SpawnError::ArgsTooLong);
         }
         let (stack, at) = self.mem.alloc_mapped(STACK_PAGES)?;
+        self.pages.push(stack);
         // The arguments at the top, 16-aligned; below them the return
         // address slot of `_start` (0), as the kernel lays it out.
         let offset = (size - args.len() as u64) & !0xf;
@@ -129,8 +153,7 @@ impl<'m> Builder<'m> {
             stack,
             Protection::READ | Protection::WRITE,
         )?;
-        let (buffer, at) = self.mem.alloc_mapped(1)?;
-        self.mem.unmap_self(at, 1)?;
+        let buffer = self.alloc(1)?;
         self.mem.map_into(
             &self.process,
             IPC_BUFFER_ADDR,
@@ -146,21 +169,45 @@ impl<'m> Builder<'m> {
         }
         let args_at = bottom + offset;
         thread.start(self.entry, args_at - 8, args_at, args.len() as u64)?;
+        let pages = core::mem::take(&mut self.pages);
+        // The process handle goes to the child record; nothing is left for
+        // `drop` to free.
+        // SAFETY: `self` is forgotten right after, so the handle is owned
+        // once (by the Child).
+        let process = unsafe { core::ptr::read(&self.process) };
+        core::mem::forget(self);
         Ok(Child {
-            process: self.process,
+            process,
             thread,
+            pages,
         })
     }
 }
 
+/// A builder dropped before `start` succeeded: the child never ran, so its
+/// pages go back (the process goes with its handle).
+impl Drop for Builder<'_> {
+    fn drop(&mut self) {
+        for run in self.pages.drain(..) {
+            self.mem.free(run);
+        }
+    }
+}
+
 /// Checks `image`, creates the process and loads every segment.
-fn load(mem: &mut Memory, image: &[u8], name: &str) -> Result<(Process, u64), SpawnError> {
+fn load(
+    mem: &mut Memory,
+    image: &[u8],
+    name: &str,
+    used: &mut alloc::vec::Vec<Pages>,
+) -> Result<(Process, u64), SpawnError> {
     let program = elf::check(image).map_err(SpawnError::Elf)?;
     let process = Process::create(name)?;
     for segment in program.segments() {
         let (first, end) = segment.pages();
         let count = (end - first) / 4096;
         let (pages, at) = mem.alloc_mapped(count)?;
+        used.push(pages);
         for page in (first..end).step_by(4096) {
             let (bytes, offset) = segment.file_bytes_in_page(image, page);
             // SAFETY: the run was just mapped writable at `at`, `count`

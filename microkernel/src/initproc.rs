@@ -10,7 +10,8 @@
 use alloc::sync::Arc;
 
 use libsys::abi::{
-    InitInfo, ModuleInfo, Protection, RegionInfo, Rights, INIT_INFO_ADDR, INIT_INFO_MAX,
+    InitInfo, ModuleInfo, Protection, RegionInfo, Rights, ServiceInfo, INIT_INFO_ADDR,
+    INIT_INFO_MAX, SERVICES_MAX,
 };
 
 use crate::bootinfo::BootInfo;
@@ -19,17 +20,21 @@ use crate::memory;
 use crate::object::{self, KObject};
 use crate::process::{Process, SpawnError};
 use crate::region::{Region, RegionKind};
+use crate::service;
 use crate::thread::Thread;
 
 /// The least the kernel keeps for itself: 32 MiB.
 const KERNEL_POOL_MIN: u64 = 8192;
 
 /// Gives `process` (whose first thread is `thread`) the first process's
-/// handles and maps its [`InitInfo`].
+/// handles — at most `memory_limit` pages of memory among them — and maps
+/// its [`InitInfo`]. With `placement=mono` on the command line it also
+/// gets a handle to each server core the kernel runs (`service.rs`).
 pub fn give(
     process: &Arc<Process>,
     thread: &Arc<Thread>,
     info: &BootInfo,
+    memory_limit: u64,
 ) -> Result<(), SpawnError> {
     let mut init = InitInfo {
         magic: InitInfo::MAGIC,
@@ -41,6 +46,9 @@ pub fn give(
         module_count: 0,
         regions: [RegionInfo::default(); INIT_INFO_MAX],
         modules: [ModuleInfo::default(); INIT_INFO_MAX],
+        service_count: 0,
+        _reserved: 0,
+        services: [ServiceInfo::default(); SERVICES_MAX],
     };
     {
         let mut handles = process.handles.lock();
@@ -65,7 +73,7 @@ pub fn give(
         )?;
         let ram_rights = Rights::READ | Rights::WRITE | Rights::EXEC | Rights::MANAGE;
         let keep = (memory::free_frames() / 4).max(KERNEL_POOL_MIN);
-        for (base, pages) in memory::take_user_memory(keep) {
+        for (base, pages) in memory::take_user_memory(keep, memory_limit) {
             if init.region_count as usize == INIT_INFO_MAX {
                 crate::printk!(Warning, "init: more than {INIT_INFO_MAX} memory runs; {pages} pages at {base:#x} not given");
                 continue;
@@ -102,7 +110,24 @@ pub fn give(
             init.modules[init.module_count as usize] = entry;
             init.module_count += 1;
         }
+        for service in service::for_placement(info.option("placement"))
+            .into_iter()
+            .take(SERVICES_MAX)
+        {
+            let mut entry = ServiceInfo::default();
+            copy_text(&mut entry.name, service.name);
+            entry.handle = give(
+                KObject::Service(service),
+                Rights::SEND | Rights::MINT | Rights::GRANT,
+            )?;
+            init.services[init.service_count as usize] = entry;
+            init.service_count += 1;
+        }
     }
+    // `_start`'s third argument: where its InitInfo is.
+    // SAFETY: the thread has not started; its first frame is at the top of
+    // its kernel stack and nothing else reads it yet.
+    unsafe { (*thread.user_frame()).rdx = INIT_INFO_ADDR };
     let phys = process
         .with_aspace(|aspace| aspace.map_zeroed(INIT_INFO_ADDR, Protection::READ))
         .ok_or(SpawnError::NoMemory)?

@@ -38,6 +38,7 @@ mod region;
 mod sched;
 mod selftest;
 mod serial;
+mod service;
 mod syscall;
 mod thread;
 mod time;
@@ -205,15 +206,18 @@ extern "C" fn kmain_on_kernel_stack(boot: u64) -> ! {
             },
         );
     } else {
-        start_first_process(info, info.has_word("bench"));
+        start_first_process(info, info.has_word("oneshot"));
     }
     // The boot thread becomes the idle thread.
     sched::idle()
 }
 
 /// Starts the first boot module as the first process, with the module's
-/// command line as its arguments. With `oneshot` (the `bench` entry), QEMU
-/// is left when that process ends, with success if it exited with 0.
+/// command line as its arguments. With `oneshot` on the command line (the
+/// `bench` and `test-mono` entries), QEMU is left when that process ends:
+/// its exit status is a tally (`passed << 16 | failed`, as `init` reports
+/// its tests), printed as `<passed> passed, <failed> failed`, and the exit
+/// is a success if nothing failed and something passed.
 fn start_first_process(info: &BootInfo, oneshot: bool) {
     let Some(first) = info.modules.first() else {
         printk!(Warning, "microkernel: no boot module to start; idling");
@@ -221,7 +225,7 @@ fn start_first_process(info: &BootInfo, oneshot: bool) {
     };
     let give_init_handles = |p: &alloc::sync::Arc<process::Process>,
                              t: &alloc::sync::Arc<thread::Thread>| {
-        initproc::give(p, t, info)
+        initproc::give(p, t, info, u64::MAX)
     };
     match process::spawn(
         first.name(),
@@ -255,9 +259,15 @@ extern "C" fn leave_when_done(arg: u64) -> ! {
     let process = unsafe { alloc::sync::Arc::from_raw(arg as *const process::Process) };
     let reason = process::wait(&process);
     printk!(Info, "microkernel: {} {reason}; leaving", process.name);
-    qemu::exit(match reason {
-        process::ExitReason::Exited(0) => qemu::ExitCode::Success,
-        _ => qemu::ExitCode::Failure,
+    let (passed, failed) = match reason {
+        process::ExitReason::Exited(status) => (status >> 16 & 0xffff, status & 0xffff),
+        _ => (0, 1),
+    };
+    crate::println!("{passed} passed, {failed} failed");
+    qemu::exit(if failed == 0 && passed > 0 {
+        qemu::ExitCode::Success
+    } else {
+        qemu::ExitCode::Failure
     })
 }
 

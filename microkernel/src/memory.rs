@@ -115,11 +115,11 @@ pub fn free_frame(addr: u64) -> Result<(), FrameError> {
 
 /// Takes every free frame but the highest `keep` out of the allocator, as
 /// runs (base, pages), for user space (see `initproc.rs`).
-pub fn take_user_memory(keep: u64) -> alloc::vec::Vec<(u64, u64)> {
+pub fn take_user_memory(keep: u64, limit: u64) -> alloc::vec::Vec<(u64, u64)> {
     FRAMES
         .lock()
         .as_mut()
-        .map(|frames| frames.take_runs(keep))
+        .map(|frames| frames.take_runs(keep, limit))
         .unwrap_or_default()
 }
 

@@ -18,6 +18,7 @@ use crate::irq::IrqLine;
 use crate::notification::Notification;
 use crate::process::Process;
 use crate::region::Region;
+use crate::service::Service;
 use crate::thread::Thread;
 
 /// A process's handles.
@@ -42,6 +43,8 @@ pub enum KObject {
         first: u16,
         count: u32,
     },
+    /// A server core inside the kernel (`placement=mono`).
+    Service(Arc<Service>),
 }
 
 impl handle::Object for KObject {
@@ -55,6 +58,7 @@ impl handle::Object for KObject {
             KObject::IrqControl => ObjectType::IrqControl,
             KObject::MemoryRegion(_) => ObjectType::MemoryRegion,
             KObject::IoPorts { .. } => ObjectType::IoPorts,
+            KObject::Service(_) => ObjectType::Service,
         }
     }
 
@@ -71,6 +75,7 @@ impl handle::Object for KObject {
                 first: *first,
                 count: *count,
             },
+            KObject::Service(s) => KObject::Service(s.clone()),
         }
     }
 }

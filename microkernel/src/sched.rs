@@ -263,6 +263,7 @@ fn switch_to_thread(s: &mut Scheduler, next: Arc<Thread>) -> Option<(*mut u64, u
     }
     if let Some(process) = &next.process {
         process.activate();
+        crate::arch::x86_64::cpu::set_user_fs(next.tls.load(Ordering::Relaxed));
     }
     gdt::set_kernel_stack(next.stack_top());
     percpu::set_kernel_rsp(next.stack_top());

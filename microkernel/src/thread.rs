@@ -69,6 +69,8 @@ pub struct Thread {
     /// The IPC buffer page's user address (0: none); read on every message
     /// with a payload, so kept outside the IPC lock.
     pub ipc_buffer: core::sync::atomic::AtomicU64,
+    /// Its FS base in user mode (`tls_set`; loaded when it is switched to).
+    pub tls: core::sync::atomic::AtomicU64,
 }
 
 /// What a thread is blocked on in IPC (so a timeout or a kill can take it
@@ -146,6 +148,7 @@ impl Thread {
             ipc: Mutex::new(Ipc::default()),
             policy: Mutex::new(kcore::sched::Policy::default()),
             ipc_buffer: core::sync::atomic::AtomicU64::new(0),
+            tls: core::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -250,6 +253,7 @@ impl Thread {
             ipc: Mutex::new(Ipc::default()),
             policy: Mutex::new(kcore::sched::Policy::default()),
             ipc_buffer: core::sync::atomic::AtomicU64::new(0),
+            tls: core::sync::atomic::AtomicU64::new(0),
         })
     }
 

@@ -202,9 +202,48 @@ pub fn replace_in_entry(config: &str, name: &str, key: &str, value: &str) -> Str
     })
 }
 
+/// Replaces the command line of the module loaded from `path` in entry
+/// `name` (the `module_cmdline` after its `module_path`).
+pub fn replace_module_cmdline(config: &str, name: &str, path: &str, value: &str) -> String {
+    edit_entry(config, name, |lines| {
+        let mut after_path = false;
+        for line in lines.iter_mut() {
+            match line
+                .trim()
+                .split_once(':')
+                .map(|(k, v)| (k.trim(), v.trim()))
+            {
+                Some(("module_path", p)) => after_path = p == path,
+                Some(("module_cmdline", _)) if after_path => {
+                    *line = format!("    module_cmdline: {value}");
+                    after_path = false;
+                }
+                _ => {}
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replaces_one_module_s_command_line() {
+        let cfg = "/bench
+    module_path: boot():/boot/init
+    module_cmdline: init
+    module_path: boot():/boot/bench
+    module_cmdline: accel=tcg
+";
+        let out = replace_module_cmdline(cfg, "bench", "boot():/boot/bench", "accel=icount");
+        assert!(
+            out.contains("module_cmdline: init\n"),
+            "the other module keeps its own"
+        );
+        assert!(out.contains("module_cmdline: accel=icount\n"));
+        assert!(!out.contains("accel=tcg"));
+    }
 
     const CFG: &str = "# c\ntimeout: 3\ndefault_entry: 1\n\n/Microkernel\n    protocol: limine\n    kernel_path: boot():/boot/kernel\n\n/test\n    protocol: limine\n    kernel_path: boot():/boot/kernel\n    cmdline: test\n";
 

@@ -233,8 +233,10 @@ fn cases() -> Vec<Case> {
             let cfg = boot_entry_directly(cfg, "test");
             (cfg, Box::new(|q| expect_exit(q, None)))
         }),
-        ("menu", |cfg| {
-            let key = entry_number(cfg, "test").expect("limine.cfg has a `test` entry");
+        // The menu, by picking the test-mono entry: init's tests with kv's
+        // core placed in the kernel (the same programs as in guest-suite).
+        ("menu-test-mono", |cfg| {
+            let key = entry_number(cfg, "test-mono").expect("limine.cfg has a `test-mono` entry");
             let cfg = set_global(&set_global(cfg, "timeout", "30"), "default_entry", "1");
             (
                 cfg,
@@ -341,45 +343,58 @@ fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcom
     }
 }
 
-/// `make bench`: boots the `bench` entry under TCG and under
-/// `-icount shift=0` and prints the guest's `BENCH` lines and a table.
+/// `make bench`: boots the `bench` entry with each placement of the
+/// servers (`placement=micro`, `placement=mono` on the kernel command
+/// line), each under TCG and under `-icount shift=0`, and prints the
+/// guest's `BENCH` lines and a table.
 fn bench(base: &str) -> i32 {
-    let runs: [(&str, &[&str]); 2] = [("tcg", &[]), ("icount", &["-icount", "shift=0,sleep=off"])];
+    let accels: [(&str, &[&str]); 2] =
+        [("tcg", &[]), ("icount", &["-icount", "shift=0,sleep=off"])];
     let mut results = Vec::new();
-    for (accel, extra) in runs {
-        let config = boot_entry_directly(base, "bench");
-        let config = replace_in_entry(
-            &config,
-            "bench",
-            "module_cmdline",
-            &format!("accel={accel}"),
-        );
-        let mut qemu = match boot_config(&format!("bench-{accel}"), &config, extra) {
-            Ok(q) => q,
-            Err(e) => {
-                eprintln!("bench: {e}");
-                return 1;
-            }
-        };
-        let deadline = qemu.started + Duration::from_secs(300);
-        loop {
-            match qemu.next_line(deadline) {
-                Ok((_, line)) => {
-                    if let Some(bench) = parse_bench(&line) {
-                        println!("{}", &line[line.find("BENCH").unwrap_or(0)..]);
-                        results.push(bench);
-                    } else if line.contains("first user instruction") || is_panic(&line) {
-                        println!("{line}");
+    for placement in ["micro", "mono"] {
+        for (accel, extra) in accels {
+            let config = boot_entry_directly(base, "bench");
+            let config = replace_in_entry(
+                &config,
+                "bench",
+                "cmdline",
+                &format!("oneshot placement={placement} loglevel=info"),
+            );
+            let config = replace_module_cmdline(
+                &config,
+                "bench",
+                "boot():/boot/bench",
+                &format!("accel={accel}"),
+            );
+            let accel = format!("{placement}-{accel}");
+            let accel = accel.as_str();
+            let mut qemu = match boot_config(&format!("bench-{accel}"), &config, extra) {
+                Ok(q) => q,
+                Err(e) => {
+                    eprintln!("bench: {e}");
+                    return 1;
+                }
+            };
+            let deadline = qemu.started + Duration::from_secs(300);
+            loop {
+                match qemu.next_line(deadline) {
+                    Ok((_, line)) => {
+                        if let Some(bench) = parse_bench(&line) {
+                            println!("{}", &line[line.find("BENCH").unwrap_or(0)..]);
+                            results.push(bench);
+                        } else if line.contains("first user instruction") || is_panic(&line) {
+                            println!("{line}");
+                        }
                     }
-                }
-                Err(None) => {
-                    eprintln!("bench: the {accel} run did not finish in 300 s (log: build/test-logs/bench-{accel}.log)");
-                    return 1;
-                }
-                Err(Some(33)) => break,
-                Err(Some(code)) => {
-                    eprintln!("bench: the {accel} run ended with QEMU status {code} (log: build/test-logs/bench-{accel}.log)");
-                    return 1;
+                    Err(None) => {
+                        eprintln!("bench: the {accel} run did not finish in 300 s (log: build/test-logs/bench-{accel}.log)");
+                        return 1;
+                    }
+                    Err(Some(33)) => break,
+                    Err(Some(code)) => {
+                        eprintln!("bench: the {accel} run ended with QEMU status {code} (log: build/test-logs/bench-{accel}.log)");
+                        return 1;
+                    }
                 }
             }
         }

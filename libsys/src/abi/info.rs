@@ -106,6 +106,24 @@ impl ModuleInfo {
 
 /// Most regions and modules [`InitInfo`] lists.
 pub const INIT_INFO_MAX: usize = 24;
+/// Most in-kernel services [`InitInfo`] lists.
+pub const SERVICES_MAX: usize = 4;
+
+/// A server core placed inside the kernel, and a handle to call it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ServiceInfo {
+    pub handle: u32,
+    pub _reserved: u32,
+    /// The name it registers as (NUL-padded).
+    pub name: [u8; 16],
+}
+
+impl ServiceInfo {
+    pub fn name(&self) -> &str {
+        text(&self.name)
+    }
+}
 
 /// What the first process is given, mapped read-only at
 /// [`super::INIT_INFO_ADDR`]: handles to itself, to all free physical
@@ -128,6 +146,11 @@ pub struct InitInfo {
     pub module_count: u32,
     pub regions: [RegionInfo; INIT_INFO_MAX],
     pub modules: [ModuleInfo; INIT_INFO_MAX],
+    /// The servers placed inside the kernel (with `placement=mono` on the
+    /// kernel command line; none otherwise).
+    pub service_count: u32,
+    pub _reserved: u32,
+    pub services: [ServiceInfo; SERVICES_MAX],
 }
 
 impl InitInfo {
@@ -144,6 +167,15 @@ impl InitInfo {
     /// The module named `name`.
     pub fn module(&self, name: &str) -> Option<&ModuleInfo> {
         self.modules().iter().find(|m| m.name() == name)
+    }
+
+    pub fn services(&self) -> &[ServiceInfo] {
+        &self.services[..(self.service_count as usize).min(SERVICES_MAX)]
+    }
+
+    /// The in-kernel service registered as `name`.
+    pub fn service(&self, name: &str) -> Option<&ServiceInfo> {
+        self.services().iter().find(|s| s.name() == name)
     }
 }
 

@@ -22,7 +22,8 @@ mod syscall;
 
 pub use error::{decode_result, encode_result, NotAnError, SysError};
 pub use info::{
-    ClockInfo, InitInfo, IrqInfo, ModuleInfo, ProcessStatus, RegionInfo, ThreadStats, INIT_INFO_MAX,
+    ClockInfo, InitInfo, IrqInfo, ModuleInfo, ProcessStatus, RegionInfo, ServiceInfo, ThreadStats,
+    INIT_INFO_MAX, SERVICES_MAX,
 };
 pub use ipc::{Handle, MsgInfo, Rights};
 pub use log::{LogLevel, LOG_MAX, LOG_READ_MAX};

@@ -22,10 +22,14 @@ pub enum ObjectType {
     MemoryRegion = 7,
     /// A range of I/O ports.
     IoPorts = 8,
+    /// A server placed inside the kernel (`placement=mono`): `call` on it
+    /// runs the server's core directly, as `call` on an endpoint would
+    /// reach the server process.
+    Service = 9,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 8] = [
+    pub const ALL: [ObjectType; 9] = [
         ObjectType::Endpoint,
         ObjectType::Notification,
         ObjectType::Process,
@@ -34,6 +38,7 @@ impl ObjectType {
         ObjectType::IrqControl,
         ObjectType::MemoryRegion,
         ObjectType::IoPorts,
+        ObjectType::Service,
     ];
 }
 

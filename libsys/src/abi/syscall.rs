@@ -110,10 +110,15 @@ pub enum Syscall {
     /// (process) → 0 while it lives, else a [`super::ProcessStatus`]
     /// encoding of how it ended.
     ProcessStatus = 41,
+    /// (address): sets the calling thread's FS base — where its
+    /// thread-local block is (`libsys` keeps the thread's IPC buffer
+    /// address there). Any user address, or 0; a kernel or non-canonical
+    /// address is `BadAddress`.
+    TlsSet = 42,
 }
 
 impl Syscall {
-    pub const ALL: [Syscall; 42] = [
+    pub const ALL: [Syscall; 43] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -156,6 +161,7 @@ impl Syscall {
         Syscall::ThreadExit,
         Syscall::ProcessWatch,
         Syscall::ProcessStatus,
+        Syscall::TlsSet,
     ];
 }
 

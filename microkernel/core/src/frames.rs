@@ -174,11 +174,12 @@ impl<'a> FrameAllocator<'a> {
         self.free
     }
 
-    /// Takes every free frame except the highest `keep`, as runs of
-    /// contiguous frames (base address, frames), lowest first: the memory
-    /// the kernel hands to user space. The frames count as allocated from
-    /// then on; the `keep` highest stay free for the kernel.
-    pub fn take_runs(&mut self, keep: u64) -> alloc::vec::Vec<(u64, u64)> {
+    /// Takes every free frame except the highest `keep` — at most `limit`
+    /// of them — as runs of contiguous frames (base address, frames),
+    /// lowest first: the memory the kernel hands to user space. The frames
+    /// count as allocated from then on; the `keep` highest stay free for
+    /// the kernel.
+    pub fn take_runs(&mut self, keep: u64, limit: u64) -> alloc::vec::Vec<(u64, u64)> {
         // The boundary: below it everything free goes, from it up the
         // kernel keeps `keep` free frames.
         let mut kept = 0;
@@ -191,13 +192,15 @@ impl<'a> FrameAllocator<'a> {
         }
         let mut runs = alloc::vec::Vec::new();
         let mut frame = 0;
-        while frame < boundary {
+        let mut taken = 0;
+        while frame < boundary && taken < limit {
             if self.is_set(frame) {
                 frame += 1;
                 continue;
             }
             let start = frame;
-            while frame < boundary && !self.is_set(frame) {
+            while frame < boundary && !self.is_set(frame) && taken < limit {
+                taken += 1;
                 self.set(frame, true);
                 frame += 1;
             }
@@ -295,7 +298,7 @@ mod tests {
         frames.add_free(MIB + 120 * FRAME_SIZE, MIB + 200 * FRAME_SIZE);
         let used = frames.alloc().unwrap();
         assert_eq!(used, MIB, "the first frame is taken");
-        let runs = frames.take_runs(30);
+        let runs = frames.take_runs(30, u64::MAX);
         assert_eq!(
             runs,
             [(MIB + FRAME_SIZE, 99), (MIB + 120 * FRAME_SIZE, 50)],
@@ -308,12 +311,27 @@ mod tests {
             "the kernel keeps the highest frames"
         );
         assert!(
-            frames.take_runs(100).is_empty(),
+            frames.take_runs(100, u64::MAX).is_empty(),
             "fewer free than kept: nothing to give"
         );
         assert_eq!(frames.free_frames(), 29);
         // A run's frames are allocated: freeing one is allowed (a handback).
         frames.free(MIB + FRAME_SIZE).unwrap();
+    }
+
+    #[test]
+    fn take_runs_stops_at_the_limit() {
+        let mut bits = vec![0; 8];
+        let mut frames = FrameAllocator::new(&mut bits, 0);
+        frames.add_free(0, 100 * FRAME_SIZE);
+        assert_eq!(frames.take_runs(10, 25), [(0, 25)]);
+        assert_eq!(frames.free_frames(), 75);
+        assert_eq!(
+            frames.take_runs(10, u64::MAX),
+            [(25 * FRAME_SIZE, 65)],
+            "the rest, but the kept"
+        );
+        assert_eq!(frames.free_frames(), 10);
     }
 
     #[test]

@@ -308,8 +308,8 @@ fn executable_file(info: &BootInfo, _: EntryState) -> Result<(), Why> {
 
 const MOTD: &[u8] = include_bytes!("../../../tests/fixtures/motd.txt");
 
-/// The test entry's modules: the user programs, then two data files whose
-/// bytes are known.
+/// The test entry's modules: the kernel's test programs, two data files
+/// whose bytes are known, then `init`, its manifest and what it starts.
 fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     let expected = [
         "/boot/ktest",
@@ -317,6 +317,12 @@ fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
         "/boot/utest",
         "/boot/motd.txt",
         "/boot/test/pattern.bin",
+        "/boot/init",
+        "/boot/manifest.test",
+        "/boot/kv",
+        "/boot/crashy",
+        "/boot/nstest",
+        "/boot/kvtest",
     ];
     ensure!(
         info.modules.len() == expected.len(),

@@ -42,6 +42,10 @@ const FAULTS: &[(&str, u64, Option<u64>)] = &[
     ("non-canonical", 13, None),
 ];
 
+/// The memory `utest` is given (64 MiB): the rest goes to `init`, which
+/// runs after it (the kernel does not take memory regions back).
+const UTEST_PAGES: u64 = 16384;
+
 fn module<'a>(info: &'a BootInfo, name: &str) -> Option<&'a BootFile> {
     info.modules.iter().find(|m| m.name() == name)
 }
@@ -83,7 +87,9 @@ pub fn run(info: &BootInfo, tally: &mut Tally) {
     // among them.
     match module(info, "utest") {
         Some(utest) => {
-            let result = program_with(utest, "", tally, |p, t| crate::initproc::give(p, t, info));
+            let result = program_with(utest, "", tally, |p, t| {
+                crate::initproc::give(p, t, info, UTEST_PAGES)
+            });
             tally.record(
                 "user: IPC, handles, pagers, IRQs, ports and the scheduler (utest)",
                 result,
@@ -92,6 +98,23 @@ pub fn run(info: &BootInfo, tally: &mut Tally) {
         None => tally.record(
             "user: utest present",
             Err(Why::try_from("no utest module").unwrap_or_default()),
+        ),
+    }
+    // Then the system proper: init with the test manifest (servers, the
+    // name service, restarts; its tests' checks are added to the tally).
+    match module(info, "init") {
+        Some(init) => {
+            let result = program_with(init, "", tally, |p, t| {
+                crate::initproc::give(p, t, info, u64::MAX)
+            });
+            tally.record(
+                "user: init, the name service, kv and restarts (manifest.test)",
+                result,
+            );
+        }
+        None => tally.record(
+            "user: init present",
+            Err(Why::try_from("no init module").unwrap_or_default()),
         ),
     }
 }

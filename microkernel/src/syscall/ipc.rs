@@ -65,6 +65,9 @@ pub fn call(frame: &mut TrapFrame) -> Result<u64, SysError> {
     if let Some(result) = crate::ipc_fast::call(frame) {
         return result;
     }
+    if let Some(result) = crate::service::call(frame) {
+        return result;
+    }
     send_or_call(frame, true)
 }
 

@@ -72,6 +72,7 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::IoportGrant => hw::ioport_grant,
         Syscall::SetPager => task::set_pager,
         Syscall::IpcBufferSet => ipc::ipc_buffer_set,
+        Syscall::TlsSet => task::tls_set,
         Syscall::RegionDerive => memory::region_derive,
         Syscall::RegionInfo => memory::region_info,
         Syscall::HandleGive => handles::give,

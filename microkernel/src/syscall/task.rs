@@ -24,6 +24,18 @@ pub fn thread_exit(_: &mut TrapFrame) -> Result<u64, SysError> {
     process::exit_current_thread()
 }
 
+/// `tls_set(address)`: the calling thread's FS base from now on.
+pub fn tls_set(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let address = frame.rdi;
+    if address >= crate::addrspace::USER_END {
+        return Err(SysError::BadAddress);
+    }
+    let me = sched::current_thread();
+    me.tls.store(address, core::sync::atomic::Ordering::Relaxed);
+    crate::arch::x86_64::cpu::set_user_fs(address);
+    Ok(0)
+}
+
 /// `yield()`: gives up the rest of the time slice.
 pub fn yield_now(_: &mut TrapFrame) -> Result<u64, SysError> {
     sched::yield_current();

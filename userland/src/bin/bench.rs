@@ -8,9 +8,18 @@
 //! host booted it under (`accel=icount` when QEMU ran with
 //! `-icount shift=0`, where one TSC tick is one executed instruction).
 //!
-//! The kernel starts it as the first process (with the first process's
-//! handles); the cases that need a second process start one from this
-//! same program (`bench partner …`), as `init` would.
+//! `init` starts it from the bench manifest, after `kv`, with pages of its
+//! own (`@mem`) and its own module (`@module`); the cases that need a
+//! second process start one from this same program (`bench partner …`),
+//! as `init` would. (Started by the kernel as the first process instead,
+//! it uses the first process's handles and skips `kv_get`.) Its exit
+//! status is a tally: the lines printed, and the cases that failed.
+//!
+//! The placement in each line is where `kv` runs: `micro` when the name
+//! service hands out an endpoint (a `kv` process), `mono` when it hands out
+//! a kernel service (`placement=mono` on the kernel command line). Only
+//! `kv_get` depends on it; the other cases measure the kernel, the same in
+//! both boots.
 //!
 //! Cases:
 //! - `loop2`: a loop of exactly two instructions per iteration (`dec`,
@@ -29,7 +38,10 @@
 //!   one iteration is a yield by each;
 //! - `fault_pager_rtt`: a page fault in another process, sent to this one
 //!   as its pager, which maps a page and replies; timed by the faulting
-//!   process, which prints the line.
+//!   process, which prints the line;
+//! - `kv_get`: a `Get` of a 16-byte value from `kv` through its client
+//!   stub (`libsys::proto::kv::Client`): encode, `call`, decode — to the
+//!   `kv` process, or into the kernel's copy of its core.
 #![no_std]
 #![no_main]
 
@@ -37,11 +49,12 @@ use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use libsys::abi::ipc::{FOREVER, LABEL_PAGE_FAULT, PAGER_RESUME};
-use libsys::abi::{Handle, InitInfo, Protection, Rights};
+use libsys::abi::{Handle, ObjectType, Protection, Rights};
 use libsys::format_text;
 use libsys::handle::{Endpoint, Notification, Process};
 use libsys::ipc::{self, Message};
 use libsys::mem::Memory;
+use libsys::proto::kv::Client;
 use libsys::spawn::{Builder, Child};
 use libsys::syscall::{self, rdtsc};
 
@@ -54,6 +67,8 @@ const BATCHES: usize = 51;
 struct Report<'a> {
     accel: &'a str,
     placement: &'a str,
+    /// Lines printed.
+    lines: core::cell::Cell<u64>,
 }
 
 impl Report<'_> {
@@ -63,22 +78,40 @@ impl Report<'_> {
             self.placement,
             self.accel
         );
+        self.lines.set(self.lines.get() + 1);
+    }
+
+    /// The exit status: lines printed, and `failed`.
+    fn status(&self, failed: u64) -> u64 {
+        self.lines.get() << 16 | failed
+    }
+}
+
+/// Where `kv` runs, by what the name service hands out for it.
+fn placement() -> &'static str {
+    match libsys::names::lookup("kv").map(|ep| ep.0.info()) {
+        Ok(Ok((ObjectType::Service, _))) => "mono",
+        _ => "micro",
     }
 }
 
 fn main(args: &str) -> u64 {
     let mut words = args.split_whitespace();
-    let accel = args
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("accel="))
-        .unwrap_or("tcg");
-    let report = Report {
-        accel,
-        placement: "micro",
-    };
+    let word = |key: &str| args.split_whitespace().find_map(|w| w.strip_prefix(key));
+    let accel = word("accel=").unwrap_or("tcg");
     if words.next() == Some("partner") {
+        let report = Report {
+            accel,
+            placement: word("placement=").unwrap_or("micro"),
+            lines: core::cell::Cell::new(0),
+        };
         return partner(&mut words, &report);
     }
+    let report = Report {
+        accel,
+        placement: placement(),
+        lines: core::cell::Cell::new(0),
+    };
     report.line("loop2", measure(1, || loop2(100_000), 100_000));
     report.line(
         "empty_loop",
@@ -94,19 +127,69 @@ fn main(args: &str) -> u64 {
             1,
         ),
     );
-    // SAFETY: the kernel started this program as the first process.
-    match unsafe { libsys::init::info() } {
-        Some(info) => {
-            if let Err(why) = ipc_cases(info, &report) {
+    let mut failed = 0;
+    if libsys::env::name_service().is_some() {
+        if let Err(why) = kv_get(&report) {
+            libsys::eprintln!("bench: kv_get: {why}");
+            failed += 1;
+        }
+    }
+    match resources() {
+        Some((mut mem, me, image)) => {
+            if let Err(why) = ipc_cases(&mut mem, &me, image, &report) {
                 libsys::eprintln!("bench: {why}");
-                return 1;
+                failed += 1;
             }
         }
         None => {
-            libsys::eprintln!("bench: no InitInfo; the IPC cases need the first process's handles")
+            libsys::eprintln!("bench: no memory or module of its own: the IPC cases need them");
+            failed += 1;
         }
     }
-    0
+    report.status(failed)
+}
+
+/// A 16-byte value fetched from `kv` through its client stub.
+fn kv_get(report: &Report) -> Result<(), Why> {
+    let kv = Client::connect().step("find kv")?;
+    let value = [0x5au8; 16];
+    kv.put("bench", &value).step("put")?;
+    let got = kv.get("bench").step("get")?;
+    if got[..] != value {
+        return Err(format_text!("got {:?}, not the value put", &got[..]));
+    }
+    report.line(
+        "kv_get",
+        measure(
+            500,
+            || {
+                let _ = kv.get("bench");
+            },
+            1,
+        ),
+    );
+    kv.delete("bench").step("delete")
+}
+
+/// Pages to build partners with, a handle to this process, and this
+/// program's own image: given by `init` (`@mem`, `@self`, `@module`), or
+/// the first process's.
+fn resources() -> Option<(Memory, ManuallyDrop<Process>, (Handle, u64))> {
+    let me = libsys::env::self_process()?;
+    // SAFETY: our own process handle, kept open (ManuallyDrop).
+    let process = ManuallyDrop::new(unsafe { Process::from_raw(me) });
+    if let (Some((region, pages)), Some(image)) =
+        (libsys::env::memory_region(), libsys::env::own_module())
+    {
+        return Some((Memory::new(me, region, pages), process, image));
+    }
+    let info = libsys::env::init_info()?;
+    let module = info.module("bench")?;
+    Some((
+        Memory::from_init(info)?,
+        process,
+        (Handle(module.handle), module.size),
+    ))
 }
 
 /// Runs `f` `per_batch` times in each of [`BATCHES`] batches; `f` does
@@ -182,31 +265,19 @@ fn partner_process(
     builder.start(line.as_str()).step("start the partner")
 }
 
-fn ipc_cases(info: &InitInfo, report: &Report) -> Result<(), Why> {
-    let region = info
-        .regions()
-        .iter()
-        .max_by_key(|r| r.pages)
-        .ok_or_else(|| format_text!("no memory"))?;
-    let module = info
-        .module("bench")
-        .ok_or_else(|| format_text!("no bench module"))?;
-    let image = (Handle(module.handle), module.size);
-    let mut mem = Memory::new(
-        Handle(info.self_process),
-        Handle(region.handle),
-        region.pages,
-    );
-    // SAFETY: InitInfo's handle, kept from being closed.
-    let me = ManuallyDrop::new(unsafe { Process::from_raw(Handle(info.self_process)) });
-
+fn ipc_cases(
+    mem: &mut Memory,
+    me: &Process,
+    image: (Handle, u64),
+    report: &Report,
+) -> Result<(), Why> {
     // IPC round trips against an echo server.
     let ep = Endpoint::create().step("endpoint")?;
     let server = partner_process(
-        &mut mem,
+        mem,
         image,
         &[(ep.raw(), Rights::RECV)],
-        format_text!("echo accel={}", report.accel).as_str(),
+        format_text!("echo accel={} placement={}", report.accel, report.placement).as_str(),
         None,
     )?;
     let msg = Message::new(1).with_words([1, 2, 3, 4, 5, 6]);
@@ -242,10 +313,15 @@ fn ipc_cases(info: &InitInfo, report: &Report) -> Result<(), Why> {
         Notification::create().step("notification")?,
     );
     let waker = partner_process(
-        &mut mem,
+        mem,
         image,
         &[(ping.raw(), Rights::RECV), (pong.raw(), Rights::SEND)],
-        format_text!("notify accel={}", report.accel).as_str(),
+        format_text!(
+            "notify accel={} placement={}",
+            report.accel,
+            report.placement
+        )
+        .as_str(),
         None,
     )?;
     let (median, min, n) = measure(
@@ -268,7 +344,7 @@ fn ipc_cases(info: &InitInfo, report: &Report) -> Result<(), Why> {
         }
         libsys::thread::exit()
     }
-    let other = libsys::thread::spawn(&mut mem, &me, yielder, 0).step("spawn the yielder")?;
+    let other = libsys::thread::spawn_raw(mem, me, yielder, 0).step("spawn the yielder")?;
     report.line("yield_pingpong", measure(500, syscall::yield_now, 1));
     STOP.store(1, Ordering::Relaxed);
     drop(other);
@@ -278,10 +354,15 @@ fn ipc_cases(info: &InitInfo, report: &Report) -> Result<(), Why> {
     let done = Notification::create().step("notification")?;
     let pages = (BATCHES as u64 + 1) * FAULTS_PER_BATCH;
     let faulter = partner_process(
-        &mut mem,
+        mem,
         image,
         &[(done.raw(), Rights::SEND)],
-        format_text!("fault accel={} {pages}", report.accel).as_str(),
+        format_text!(
+            "fault accel={} placement={} {pages}",
+            report.accel,
+            report.placement
+        )
+        .as_str(),
         Some(pager.raw()),
     )?;
     // Pages are taken in one run and handed out one at a time.
@@ -322,7 +403,7 @@ const DEMAND_BASE: u64 = 0x6000_0000_0000;
 /// The partner side: `echo`, `notify` or `fault`.
 fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u64 {
     let verb = words.next();
-    let _accel = words.next();
+    let mut words = words.skip_while(|w| w.contains('='));
     let mut number = || {
         words
             .next()

@@ -241,13 +241,11 @@ impl Env {
 
 fn driver() -> u64 {
     let mut t = Tally::new();
-    // SAFETY: the kernel's test runner starts this program with the first
-    // process's InitInfo.
-    let Some(info) = (unsafe { libsys::init::info() }) else {
+    let Some(info) = libsys::env::init_info() else {
         t.check("InitInfo", Err(format_args!("no InitInfo mapped")));
         return t.status();
     };
-    let Some(region) = info.regions().iter().max_by_key(|r| r.pages) else {
+    let Some(mem) = Memory::from_init(info) else {
         t.check("memory", Err(format_args!("no memory region")));
         return t.status();
     };
@@ -261,11 +259,7 @@ fn driver() -> u64 {
     };
     let mut env = Env {
         info,
-        mem: Memory::new(
-            Handle(info.self_process),
-            Handle(region.handle),
-            region.pages,
-        ),
+        mem,
         // SAFETY: InitInfo's handles are this process's; ManuallyDrop keeps
         // them from being closed.
         me: ManuallyDrop::new(unsafe { Process::from_raw(Handle(info.self_process)) }),
@@ -276,7 +270,7 @@ fn driver() -> u64 {
     };
     libsys::println!(
         "utest: {} pages of memory, {} modules",
-        region.pages,
+        env.mem.available(),
         info.module_count
     );
     t.record(
@@ -318,7 +312,45 @@ fn driver() -> u64 {
         "sched: nice 0 vs nice 5 share the CPU by their weights",
         fairness(&mut env),
     );
+    t.record(
+        "threads: each its own IPC buffer (thread-local block); tls_set refuses kernel addresses",
+        thread_buffers(),
+    );
     t.status()
+}
+
+fn thread_buffers() -> Result<(), Why> {
+    static SEEN: AtomicU64 = AtomicU64::new(0);
+    // SAFETY: only its address is taken.
+    let main_buffer = unsafe { ipc::buffer() }.as_ptr() as u64;
+    ensure!(
+        main_buffer == libsys::abi::IPC_BUFFER_ADDR,
+        "the main thread's buffer is at {main_buffer:#x}"
+    );
+    let thread = libsys::thread::spawn(|| {
+        // SAFETY: this thread's own buffer, not held across a call.
+        let buffer = unsafe { ipc::buffer() };
+        buffer[0] = 0x5a;
+        SEEN.store(buffer.as_ptr() as u64, Ordering::Relaxed);
+    })
+    .step("spawn a thread")?;
+    thread.join().step("join it")?;
+    let seen = SEEN.load(Ordering::Relaxed);
+    ensure!(
+        seen != 0 && seen != main_buffer && seen % 4096 == 0,
+        "the thread's buffer was at {seen:#x}"
+    );
+    for bad in [0xffff_8000_0000_0000u64, 0x0000_8000_0000_0000, u64::MAX] {
+        let result = call6(Syscall::TlsSet, [bad, 0, 0, 0, 0, 0]);
+        ensure!(
+            result == Err(SysError::BadAddress),
+            "tls_set({bad:#x}) gave {result:?}"
+        );
+    }
+    // SAFETY: as above.
+    let still = unsafe { ipc::buffer() }.as_ptr() as u64;
+    ensure!(still == main_buffer, "a refused tls_set changed the block");
+    Ok(())
 }
 
 fn ping_pong(env: &mut Env) -> Result<(), Why> {
@@ -609,6 +641,8 @@ fn bad_handles(env: &mut Env, t: &mut Tally) {
                 ObjectType::IrqControl => irqc.raw(),
                 ObjectType::IoPorts => ports.raw(),
                 ObjectType::MemoryRegion => region.raw(),
+                // No call of HANDLE_CALLS takes a kernel service.
+                ObjectType::Service => ep.raw(),
             };
             let rights = Rights::all() - needs;
             // SAFETY: a dup below fails or gives us a new handle of our own.
@@ -1005,9 +1039,9 @@ static SPIN: Spin = Spin {
 };
 
 fn fairness(env: &mut Env) -> Result<(), Why> {
-    let a = libsys::thread::spawn(&mut env.mem, &env.me, spinner, &SPIN as *const Spin as u64)
+    let a = libsys::thread::spawn_raw(&mut env.mem, &env.me, spinner, &SPIN as *const Spin as u64)
         .step("spawn A")?;
-    let b = libsys::thread::spawn(&mut env.mem, &env.me, spinner, &SPIN as *const Spin as u64)
+    let b = libsys::thread::spawn_raw(&mut env.mem, &env.me, spinner, &SPIN as *const Spin as u64)
         .step("spawn B")?;
     b.set_sched(0, 5).step("nice B to 5")?;
     ensure!(

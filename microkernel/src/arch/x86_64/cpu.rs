@@ -94,3 +94,19 @@ pub unsafe fn switch_stack(top: u64, f: extern "C" fn(u64) -> !, arg: u64) -> ! 
         )
     }
 }
+
+/// The FS base last loaded (user threads' thread-local pointer; the kernel
+/// itself does not use FS).
+static USER_FS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Loads `base` (a canonical user address or 0) as the FS base, unless it
+/// is loaded already: a `wrmsr` only when switching between threads with
+/// different thread-local blocks.
+#[inline]
+pub fn set_user_fs(base: u64) {
+    if USER_FS.swap(base, Ordering::Relaxed) != base {
+        // `base` is canonical (callers check `tls_set`'s argument);
+        // the kernel does not address through FS.
+        x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::new_truncate(base));
+    }
+}

@@ -1,0 +1,138 @@
+//! What a process is told at start, besides its arguments.
+//!
+//! The kernel starts the first process with its [`InitInfo`] (the third
+//! argument register of `_start`). Every process `init` builds gets, ahead
+//! of its own arguments, tokens that `libsys`'s start-up code takes off
+//! before `main` sees the rest:
+//!
+//! | token | meaning |
+//! | --- | --- |
+//! | `@ns=<h>` | a send handle to init's name service ([`crate::names`]) |
+//! | `@self=<h>` | a handle to the process itself (MAP, MANAGE): for threads and mappings |
+//! | `@heap=<h>:<pages>` | a memory region for the heap |
+//! | `@mem=<h>:<pages>` | a memory region to build processes with |
+//! | `@module=<h>:<bytes>` | its own boot module (to start copies of itself) |
+
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use crate::abi::{Handle, InitInfo, INIT_INFO_ADDR};
+
+static NAME_SERVICE: AtomicU32 = AtomicU32::new(0);
+static SELF_PROCESS: AtomicU32 = AtomicU32::new(0);
+static HEAP_REGION: AtomicU64 = AtomicU64::new(0);
+static MEMORY_REGION: AtomicU64 = AtomicU64::new(0);
+static MODULE: AtomicU64 = AtomicU64::new(0);
+static INIT_INFO: AtomicU64 = AtomicU64::new(0);
+
+fn handle(raw: u32) -> Option<Handle> {
+    (raw != 0).then_some(Handle(raw))
+}
+
+/// The name service's handle, if the process was given one.
+pub fn name_service() -> Option<Handle> {
+    handle(NAME_SERVICE.load(Ordering::Relaxed))
+}
+
+/// A handle to this process, if it was given one (`@self`, or the first
+/// process's own from its [`InitInfo`]).
+pub fn self_process() -> Option<Handle> {
+    handle(SELF_PROCESS.load(Ordering::Relaxed))
+        .or_else(|| init_info().and_then(|info| handle(info.self_process)))
+}
+
+/// The heap region and its size in pages, if given.
+pub fn heap_region() -> Option<(Handle, u64)> {
+    let raw = HEAP_REGION.load(Ordering::Relaxed);
+    handle(raw as u32).map(|h| (h, raw >> 32))
+}
+
+/// A memory region of its own and its size in pages, if given.
+pub fn memory_region() -> Option<(Handle, u64)> {
+    let raw = MEMORY_REGION.load(Ordering::Relaxed);
+    handle(raw as u32).map(|h| (h, raw >> 32))
+}
+
+/// Its own boot module (handle, size in bytes), if given.
+pub fn own_module() -> Option<(Handle, u64)> {
+    let raw = MODULE.load(Ordering::Relaxed);
+    handle(raw as u32).map(|h| (h, raw >> 32))
+}
+
+/// The first process's [`InitInfo`] (`None` in every other process).
+pub fn init_info() -> Option<&'static InitInfo> {
+    if INIT_INFO.load(Ordering::Relaxed) != INIT_INFO_ADDR {
+        return None;
+    }
+    // SAFETY: the kernel passed this address at start: it mapped an
+    // InitInfo there, read-only, for the process's life.
+    let info = unsafe { &*(INIT_INFO_ADDR as *const InitInfo) };
+    (info.magic == InitInfo::MAGIC).then_some(info)
+}
+
+/// Takes the start-up tokens off the front of `args` and records them;
+/// returns the program's own arguments. `init_info` is the kernel's third
+/// start-up argument.
+pub fn parse(args: &str, init_info: u64) -> &str {
+    INIT_INFO.store(init_info, Ordering::Relaxed);
+    let mut rest = args.trim_start();
+    while let Some(token) = rest.strip_prefix('@') {
+        let (word, tail) = token.split_once(' ').unwrap_or((token, ""));
+        rest = tail.trim_start();
+        let Some((key, value)) = word.split_once('=') else {
+            continue;
+        };
+        let number = |text: &str| text.parse::<u64>().ok();
+        match key {
+            "ns" => {
+                if let Some(h) = number(value) {
+                    NAME_SERVICE.store(h as u32, Ordering::Relaxed);
+                }
+            }
+            "self" => {
+                if let Some(h) = number(value) {
+                    SELF_PROCESS.store(h as u32, Ordering::Relaxed);
+                }
+            }
+            "heap" | "mem" | "module" => {
+                let target = match key {
+                    "heap" => &HEAP_REGION,
+                    "mem" => &MEMORY_REGION,
+                    _ => &MODULE,
+                };
+                if let Some((h, size)) = value.split_once(':') {
+                    if let (Some(h), Some(size)) = (number(h), number(size)) {
+                        target.store(h | size << 32, Ordering::Relaxed);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_the_tokens_off_and_leaves_the_arguments() {
+        let rest = parse(
+            "@ns=5 @self=7 @heap=9:1024 @mem=11:64 @module=12:4096 get key",
+            0,
+        );
+        assert_eq!(memory_region(), Some((Handle(11), 64)));
+        assert_eq!(own_module(), Some((Handle(12), 4096)));
+        assert_eq!(rest, "get key");
+        assert_eq!(name_service(), Some(Handle(5)));
+        assert_eq!(self_process(), Some(Handle(7)));
+        assert_eq!(heap_region(), Some((Handle(9), 1024)));
+        assert_eq!(parse("plain args", 0), "plain args");
+        assert_eq!(
+            parse("@junk @x=y rest", 0),
+            "rest",
+            "unknown tokens are dropped"
+        );
+        assert!(init_info().is_none());
+    }
+}

@@ -1,0 +1,117 @@
+//! The process heap: `Box`, `Vec` and `String` for every program.
+//!
+//! The global allocator is `kmem`'s slab allocator (object caches and the
+//! `kmalloc` size classes, LKD ch. 12), built on pages of a memory region
+//! the process was given: at start the whole region is mapped at
+//! [`HEAP_BASE`], and [`RegionPages`] hands out aligned runs of its pages
+//! (2^order of them) from a bitmap. When the memory server exists, the
+//! page source changes and nothing above it does.
+//!
+//! A process without a heap region gets null from every allocation (and
+//! Rust's allocation-error path ends it): the kernel's own test programs
+//! run without one.
+
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+#[cfg(feature = "rt")]
+use kmem::SlabAllocator;
+use kmem::{GfpFlags, PageSource};
+
+/// Where the heap region is mapped.
+pub const HEAP_BASE: u64 = 0x1000_0000_0000;
+/// The most pages a heap can have: 64 MiB (the bitmap's size).
+pub const HEAP_MAX_PAGES: u64 = 16384;
+/// The first process's heap: the first pages of its largest memory region
+/// (8 MiB). `Memory::from_init` starts after them.
+pub const INIT_HEAP_PAGES: u64 = 2048;
+
+static BASE: AtomicU64 = AtomicU64::new(0);
+static PAGES: AtomicU64 = AtomicU64::new(0);
+
+/// Pages of the heap region, by a bitmap (set = in use).
+pub struct RegionPages {
+    used: [u64; (HEAP_MAX_PAGES / 64) as usize],
+}
+
+impl RegionPages {
+    pub const fn new() -> Self {
+        RegionPages {
+            used: [0; (HEAP_MAX_PAGES / 64) as usize],
+        }
+    }
+
+    fn is_used(&self, page: u64) -> bool {
+        self.used[(page / 64) as usize] & (1 << (page % 64)) != 0
+    }
+
+    fn set(&mut self, page: u64, used: bool) {
+        let word = &mut self.used[(page / 64) as usize];
+        if used {
+            *word |= 1 << (page % 64);
+        } else {
+            *word &= !(1 << (page % 64));
+        }
+    }
+}
+
+impl Default for RegionPages {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// SAFETY: every block handed out is a run of pages of the heap region,
+// mapped read-write for the process's life, marked used until freed, so no
+// two live blocks overlap.
+unsafe impl PageSource for RegionPages {
+    fn alloc_pages(&mut self, order: u32, gfp: GfpFlags) -> Option<NonNull<u8>> {
+        let (base, pages) = (BASE.load(Ordering::Relaxed), PAGES.load(Ordering::Relaxed));
+        let count = 1u64.checked_shl(order)?;
+        let mut first = 0;
+        while first + count <= pages {
+            match (first..first + count).find(|&p| self.is_used(p)) {
+                None => {
+                    for p in first..first + count {
+                        self.set(p, true);
+                    }
+                    let address = base + first * 4096;
+                    if gfp.contains(GfpFlags::ZERO) {
+                        // SAFETY: the run was just taken: mapped, ours.
+                        unsafe {
+                            core::ptr::write_bytes(address as *mut u8, 0, (count * 4096) as usize)
+                        };
+                    }
+                    return NonNull::new(address as *mut u8);
+                }
+                // Runs are aligned to their size (as a buddy's are).
+                Some(used) => first = (used / count + 1) * count,
+            }
+        }
+        None
+    }
+
+    unsafe fn free_pages(&mut self, block: NonNull<u8>, order: u32) {
+        let base = BASE.load(Ordering::Relaxed);
+        let first = (block.as_ptr() as u64 - base) / 4096;
+        for p in first..first + (1 << order) {
+            self.set(p, false);
+        }
+    }
+}
+
+#[cfg(feature = "rt")]
+#[global_allocator]
+static ALLOCATOR: SlabAllocator<RegionPages> = SlabAllocator::new(RegionPages::new());
+
+/// Makes the `pages` pages mapped at [`HEAP_BASE`] the heap (once, at
+/// start).
+pub fn init(pages: u64) {
+    BASE.store(HEAP_BASE, Ordering::Relaxed);
+    PAGES.store(pages.min(HEAP_MAX_PAGES), Ordering::Relaxed);
+}
+
+/// Heap pages in all.
+pub fn pages() -> u64 {
+    PAGES.load(Ordering::Relaxed)
+}

@@ -1,0 +1,114 @@
+//! Finding servers: the client side of `init`'s name service
+//! ([`crate::proto::name`]).
+
+use core::fmt;
+
+use crate::abi::{Handle, Rights, SysError};
+use crate::handle::{Endpoint, OwnedHandle};
+use crate::proto::name::{Name, Reply, Request};
+use crate::rpc::{self, RpcError};
+
+/// Why a lookup or registration failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameError {
+    /// This process was not given the name service.
+    NoNameService,
+    NameTooLong,
+    NotFound,
+    NotAllowed,
+    /// The server is being restarted; ask again.
+    Unavailable,
+    /// The server kept dying and was given up.
+    Failed,
+    Rpc(RpcError),
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameError::NoNameService => write!(f, "no name service"),
+            NameError::NameTooLong => write!(f, "name too long"),
+            NameError::NotFound => write!(f, "no such server"),
+            NameError::NotAllowed => write!(f, "not allowed"),
+            NameError::Unavailable => write!(f, "server restarting"),
+            NameError::Failed => write!(f, "server failed"),
+            NameError::Rpc(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+fn service() -> Result<core::mem::ManuallyDrop<Endpoint>, NameError> {
+    let handle = crate::env::name_service().ok_or(NameError::NoNameService)?;
+    // SAFETY: the handle the process was started with; ManuallyDrop keeps
+    // it open.
+    Ok(core::mem::ManuallyDrop::new(unsafe {
+        Endpoint::from_raw(handle)
+    }))
+}
+
+fn name(text: &str) -> Result<Name, NameError> {
+    Name::try_from(text).map_err(|_| NameError::NameTooLong)
+}
+
+fn error(reply: Reply) -> NameError {
+    match reply {
+        Reply::NotFound => NameError::NotFound,
+        Reply::NotAllowed => NameError::NotAllowed,
+        Reply::Unavailable => NameError::Unavailable,
+        Reply::Failed => NameError::Failed,
+        Reply::Registered | Reply::Found => NameError::Rpc(RpcError::UnexpectedLabel(0)),
+    }
+}
+
+/// A send handle to the server registered as `name`, badged for this
+/// process.
+pub fn lookup(name_: &str) -> Result<Endpoint, NameError> {
+    let ns = service()?;
+    let request = Request::Lookup { name: name(name_)? };
+    let (reply, msg) =
+        rpc::call_with::<Request, Reply>(&ns, &request, &[]).map_err(NameError::Rpc)?;
+    match (reply, msg.handles().first()) {
+        (Reply::Found, Some(&raw)) => {
+            // SAFETY: the kernel just put this handle into our table.
+            Ok(Endpoint(unsafe {
+                OwnedHandle::from_raw(Handle(raw as u32))
+            }))
+        }
+        (reply, _) => Err(error(reply)),
+    }
+}
+
+/// [`lookup`], asking again while the server is restarting (or not
+/// registered yet), for up to `ms` milliseconds.
+pub fn lookup_wait(name_: &str, ms: u64) -> Result<Endpoint, NameError> {
+    let mut waited = 0;
+    loop {
+        match lookup(name_) {
+            Err(NameError::Unavailable | NameError::NotFound) if waited < ms => {
+                crate::time::sleep_ms(10);
+                waited += 10;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Registers `endpoint` as the server `name` (the boot manifest must name
+/// this process for it). The name service gets a copy with SEND, MINT and
+/// GRANT, to hand clients badged send handles.
+pub fn register(name_: &str, endpoint: &Endpoint) -> Result<(), NameError> {
+    let ns = service()?;
+    let copy = endpoint
+        .dup(Rights::SEND | Rights::MINT | Rights::GRANT, None)
+        .map_err(|e| NameError::Rpc(RpcError::Sys(e)))?;
+    let request = Request::Register { name: name(name_)? };
+    let msg = copy.raw();
+    let result = rpc::call_with::<Request, Reply>(&ns, &request, &[msg]);
+    drop(copy);
+    match result {
+        Ok((Reply::Registered, _)) => Ok(()),
+        Ok((reply, _)) => Err(error(reply)),
+        Err(RpcError::Sys(SysError::PeerDied)) => Err(NameError::NoNameService),
+        Err(e) => Err(NameError::Rpc(e)),
+    }
+}

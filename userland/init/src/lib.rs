@@ -1,0 +1,10 @@
+//! `init`'s logic, host-tested: the boot manifest ([`manifest`]), the name
+//! registry ([`names`]) and the restart policy ([`restart`]). `main.rs`
+//! puts them to work with system calls.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod manifest;
+pub mod names;
+pub mod restart;

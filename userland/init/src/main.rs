@@ -1,0 +1,611 @@
+//! `init`, the first process: it starts the servers the boot manifest
+//! lists, runs the name service, and restarts servers that die (it is the
+//! reincarnation server, as MINIX 3's RS is).
+//!
+//! The kernel gives it every resource (`InitInfo`): all memory, the boot
+//! modules, the IRQ control, the I/O ports. It hands each process only
+//! what it needs (see `docs/architecture.md`, "Who holds what"):
+//!
+//! - `@ns`: a send handle to the name service, badged with the process's
+//!   id (so a registration and a lookup say who asks), with GRANT (a
+//!   registration sends the server's endpoint along; the name service
+//!   refuses names the manifest does not give the process);
+//! - `@self`: a handle to the process itself (MAP, MANAGE), for its heap
+//!   and threads;
+//! - `@heap`: a region of zeroed pages for its heap;
+//! - and, when the manifest says so, `@mem` (pages to build processes
+//!   with), `@module` (its own ELF image) and `kill=<h>` (a handle that can
+//!   kill a named server: for the restart tests).
+//!
+//! One loop does everything: it receives on the name-service endpoint,
+//! whose thread also has the "deaths" notification bound (each process is
+//! watched with its own bit), with a timeout when a restart is due.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use core::mem::ManuallyDrop;
+
+use init::manifest::{self, Entry, Kind};
+use init::names::{Registry, State};
+use init::restart::{Decision, Restarts};
+use libsys::abi::ipc::FOREVER;
+use libsys::abi::{Handle, InitInfo, ObjectType, ProcessStatus, Rights, SysError};
+use libsys::handle::{Endpoint, MemoryRegion, Notification, OwnedHandle, Thread};
+use libsys::ipc::{self, Message, Received};
+use libsys::mem::{Memory, Pages};
+use libsys::proto::name::{Reply, Request};
+use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST};
+use libsys::spawn::{Builder, Child};
+use libsys::{eprintln, println};
+
+libsys::entry!(main);
+
+/// How long a server may take to register before `init` goes on without
+/// it (TCG is slow: generous).
+const REGISTER_WITHIN_NS: u64 = 10_000_000_000;
+
+/// Where a manifest entry stands.
+enum Run {
+    /// Not started yet (programs and tests wait for the servers; tests
+    /// for each other).
+    Waiting,
+    Running(Child),
+    /// A server between a death and its restart.
+    RestartAt(u64),
+    /// A server placed in the kernel (`placement=mono`): nothing to run.
+    InKernel,
+    /// Given up (servers), or ended (programs and tests).
+    Done,
+}
+
+struct Slot {
+    entry: Entry,
+    /// The current incarnation's id: its name-service badge, and what the
+    /// registry knows its owner by.
+    id: u64,
+    run: Run,
+    restarts: Restarts,
+}
+
+struct Init {
+    info: &'static InitInfo,
+    mem: Memory,
+    ns: Endpoint,
+    deaths: Notification,
+    slots: Vec<Slot>,
+    /// Registered endpoints are raw handles of init's (closed when
+    /// replaced or dropped).
+    names: Registry<Handle>,
+    next_id: u64,
+    /// Tests' checks: (passed, failed).
+    passed: u64,
+    failed: u64,
+}
+
+fn main(_args: &str) -> u64 {
+    let Some(info) = libsys::env::init_info() else {
+        eprintln!("init: no InitInfo: init must be the first process");
+        return 1;
+    };
+    let Some(mem) = Memory::from_init(info) else {
+        eprintln!("init: no memory");
+        return 1;
+    };
+    let mut init = match Init::new(info, mem) {
+        Ok(init) => init,
+        Err(why) => {
+            eprintln!("init: {why}");
+            return 1;
+        }
+    };
+    init.run()
+}
+
+/// A raw handle of ours, borrowed for a call (kept open).
+fn borrowed<T>(make: impl FnOnce(OwnedHandle) -> T, raw: Handle) -> ManuallyDrop<T> {
+    // SAFETY: a handle init holds; ManuallyDrop keeps it from being closed.
+    ManuallyDrop::new(make(unsafe { OwnedHandle::from_raw(raw) }))
+}
+
+fn close(raw: Handle) {
+    // SAFETY: a handle init holds and no one else refers to.
+    drop(unsafe { OwnedHandle::from_raw(raw) });
+}
+
+impl Init {
+    fn new(info: &'static InitInfo, mut mem: Memory) -> Result<Init, String> {
+        let text = read_manifest(info, &mut mem)?;
+        let entries = manifest::parse(&text).map_err(|e| alloc::format!("{e}"))?;
+        if entries.len() > 63 {
+            return Err("more than 63 manifest entries".into());
+        }
+        let ns = Endpoint::create().map_err(|e| alloc::format!("endpoint: {e}"))?;
+        let deaths = Notification::create().map_err(|e| alloc::format!("notification: {e}"))?;
+        let me = borrowed(Thread, Handle(info.self_thread));
+        deaths
+            .bind(&me)
+            .map_err(|e| alloc::format!("bind deaths: {e}"))?;
+        let slots = entries
+            .into_iter()
+            .map(|entry| Slot {
+                restarts: Restarts::new(entry.restarts),
+                entry,
+                id: 0,
+                run: Run::Waiting,
+            })
+            .collect();
+        Ok(Init {
+            info,
+            mem,
+            ns,
+            deaths,
+            slots,
+            names: Registry::new(),
+            next_id: 1,
+            passed: 0,
+            failed: 0,
+        })
+    }
+
+    fn run(&mut self) -> u64 {
+        println!(
+            "init: {} manifest entries, {} pages of memory{}",
+            self.slots.len(),
+            self.mem.available(),
+            if self.info.services().is_empty() {
+                ""
+            } else {
+                ", servers in the kernel (placement=mono)"
+            }
+        );
+        // Servers in order, each registered before the next starts.
+        for i in 0..self.slots.len() {
+            if self.slots[i].entry.kind != Kind::Server {
+                continue;
+            }
+            self.start_server(i);
+            if let Some(name) = self.slots[i].entry.register.clone() {
+                let deadline = libsys::time::uptime_ns() + REGISTER_WITHIN_NS;
+                while matches!(self.names.state(&name), Some(State::Unavailable))
+                    && libsys::time::uptime_ns() < deadline
+                {
+                    let due = self.next_restart().map_or(deadline, |at| at.min(deadline));
+                    self.step(Some(due));
+                }
+                match self.names.state(&name) {
+                    Some(State::Registered(_)) => println!("init: {name} registered"),
+                    Some(State::Failed) => eprintln!("init: {name} failed to start"),
+                    _ => eprintln!("init: {name} did not register in time; going on"),
+                }
+            }
+        }
+        for i in 0..self.slots.len() {
+            if self.slots[i].entry.kind == Kind::Program {
+                self.start(i);
+            }
+        }
+        let tests = self
+            .slots
+            .iter()
+            .filter(|s| s.entry.kind == Kind::Test)
+            .count();
+        if tests == 0 {
+            loop {
+                let due = self.next_restart();
+                self.step(due);
+            }
+        }
+        // Tests one at a time, in order.
+        for i in 0..self.slots.len() {
+            if self.slots[i].entry.kind != Kind::Test {
+                continue;
+            }
+            self.start(i);
+            while matches!(self.slots[i].run, Run::Running(_)) {
+                let due = self.next_restart();
+                self.step(due);
+            }
+        }
+        println!(
+            "init: tests done: {} passed, {} failed",
+            self.passed, self.failed
+        );
+        self.stop_all();
+        (self.passed.min(0xffff) << 16) | self.failed.min(0xffff)
+    }
+
+    /// The earliest restart due.
+    fn next_restart(&self) -> Option<u64> {
+        self.slots
+            .iter()
+            .filter_map(|s| match s.run {
+                Run::RestartAt(at) => Some(at),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Waits for one message, death or due restart (until `deadline`, in
+    /// uptime nanoseconds), and deals with it.
+    fn step(&mut self, deadline: Option<u64>) {
+        let timeout = match deadline {
+            Some(at) => at.saturating_sub(libsys::time::uptime_ns()).max(1),
+            None => FOREVER,
+        };
+        match self.ns.recv(timeout) {
+            Ok(received) => self.received(received),
+            Err(SysError::TimedOut) => {}
+            Err(e) => {
+                eprintln!("init: receiving on the name service failed: {e}");
+                libsys::time::sleep_ms(100);
+            }
+        }
+        self.restart_due();
+    }
+
+    fn received(&mut self, received: Received) {
+        if let Some(bits) = received.signals() {
+            self.deaths(bits);
+            return;
+        }
+        let reply = self.name_request(received);
+        // The caller may be gone already; nothing to do about that.
+        let _ = ipc::reply(&reply);
+    }
+
+    /// Answers one name-service request.
+    fn name_request(&mut self, received: Received) -> Message {
+        let msg = received.msg;
+        let handles = msg.handles().to_vec();
+        let n = (msg.info.length as usize).min(4096);
+        // SAFETY: the main thread's buffer, not held across a call.
+        let request = (msg.label() == LABEL_REQUEST)
+            .then(|| rpc::decode::<Request>(&unsafe { ipc::buffer() }[..n]).ok())
+            .flatten();
+        let Some(request) = request else {
+            handles.iter().for_each(|&h| close(Handle(h as u32)));
+            return Message::new(LABEL_BAD_REQUEST);
+        };
+        let who = received.badge;
+        let (reply, give) = match request {
+            Request::Register { name } => (self.register(&name, who, &handles), None),
+            Request::Lookup { name } => {
+                handles.iter().for_each(|&h| close(Handle(h as u32)));
+                match self.lookup(&name, who) {
+                    Ok(h) => (Reply::Found, Some(h)),
+                    Err(reply) => (reply, None),
+                }
+            }
+        };
+        // SAFETY: as above.
+        let length = rpc::encode(&reply, unsafe { ipc::buffer() }).unwrap_or(0);
+        let out = Message::new(LABEL_REPLY).with_payload(length as u16);
+        match give {
+            Some(h) => out.with_handles(&[h.into_raw()]).moving_handles(),
+            None => out,
+        }
+    }
+
+    fn register(&mut self, name: &str, who: u64, handles: &[u64]) -> Reply {
+        let [raw] = handles else {
+            handles.iter().for_each(|&h| close(Handle(h as u32)));
+            return Reply::NotAllowed;
+        };
+        let handle = Handle(*raw as u32);
+        let endpoint = borrowed(|h| h, handle);
+        let usable = matches!(endpoint.info(), Ok((ObjectType::Endpoint, rights))
+            if rights.contains(Rights::SEND | Rights::MINT));
+        if !usable {
+            close(handle);
+            return Reply::NotAllowed;
+        }
+        match self.names.register(name, who, handle) {
+            Ok(old) => {
+                if let Some(old) = old {
+                    close(old);
+                }
+                Reply::Registered
+            }
+            Err(reply) => {
+                let asker = self
+                    .slots
+                    .iter()
+                    .find(|s| s.id == who)
+                    .map_or("a process init did not start", |s| s.entry.name.as_str());
+                eprintln!("init: {asker} may not register `{name}`");
+                close(handle);
+                reply
+            }
+        }
+    }
+
+    /// A send handle to `name`'s server badged for `who`.
+    fn lookup(&mut self, name: &str, who: u64) -> Result<OwnedHandle, Reply> {
+        let registered = self.names.lookup(name)?;
+        borrowed(|h| h, registered)
+            .dup(Rights::SEND, Some(who))
+            .map_err(|_| Reply::Unavailable)
+    }
+
+    /// Starts server `i` (or, if the kernel runs its core, registers the
+    /// kernel's service under its name).
+    fn start_server(&mut self, i: usize) {
+        let name = self.slots[i].entry.register.clone();
+        if let Some(name) = &name {
+            if let Some(service) = self.info.service(name) {
+                let handle = Handle(service.handle);
+                self.names.expect(name, 0);
+                let _ = self.names.register(name, 0, handle);
+                self.slots[i].run = Run::InKernel;
+                println!("init: {name} runs in the kernel (placement=mono)");
+                return;
+            }
+        }
+        self.start(i);
+    }
+
+    /// Builds and starts the process of slot `i`.
+    fn start(&mut self, i: usize) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.slots[i].id = id;
+        if let Some(name) = self.slots[i].entry.register.clone() {
+            self.names.expect(&name, id);
+        }
+        match self.build(i, id) {
+            Ok(child) => {
+                let bit = 1u64 << i;
+                if let Err(e) = child.process.watch(&self.deaths, bit) {
+                    eprintln!("init: cannot watch {}: {e}", self.slots[i].entry.name);
+                }
+                self.slots[i].run = Run::Running(child);
+            }
+            Err(why) => {
+                eprintln!("init: cannot start {}: {why}", self.slots[i].entry.name);
+                self.slots[i].run = Run::Done;
+                self.ended(i, None);
+            }
+        }
+    }
+
+    fn build(&mut self, i: usize, id: u64) -> Result<Child, String> {
+        let entry = self.slots[i].entry.clone();
+        let module = self
+            .info
+            .module(&entry.module)
+            .ok_or_else(|| alloc::format!("no boot module `{}`", entry.module))?;
+        let (image, size, cmdline) = (Handle(module.handle), module.size, module.cmdline());
+        // The kill handle first: it names the target's current process.
+        let target = entry.kill.as_ref().and_then(|name| {
+            self.slots.iter().find_map(|s| match &s.run {
+                Run::Running(child) if &s.entry.name == name => Some(child.process.raw()),
+                _ => None,
+            })
+        });
+        let region = self.mem.region();
+        let err = |what: &str, e: &dyn core::fmt::Display| alloc::format!("{what}: {e}");
+        let mut builder =
+            Builder::new(&mut self.mem, &entry.name, image, size).map_err(|e| err("load", &e))?;
+        let mut args = String::new();
+        // GRANT: a registration carries the server's endpoint. Whether a
+        // process may register a name is the name service's to decide.
+        let ns_rights = Rights::SEND | Rights::GRANT;
+        let ns = self
+            .ns
+            .dup(ns_rights, Some(id))
+            .map_err(|e| err("badge the name service", &e))?;
+        let theirs = builder
+            .give(ns.raw(), ns_rights)
+            .map_err(|e| err("give", &e))?;
+        let _ = write!(args, "@ns={}", theirs.0);
+        drop(ns);
+        let me = builder
+            .give(builder.process.raw(), Rights::MAP | Rights::MANAGE)
+            .map_err(|e| err("give", &e))?;
+        let _ = write!(args, " @self={}", me.0);
+        let heap = give_pages(
+            &mut builder,
+            region,
+            entry.heap_pages,
+            Rights::READ | Rights::WRITE,
+        )?;
+        let _ = write!(args, " @heap={}:{}", heap.0, entry.heap_pages);
+        if entry.memory_pages > 0 {
+            let rights = Rights::READ | Rights::WRITE | Rights::EXEC | Rights::MANAGE;
+            let mem = give_pages(&mut builder, region, entry.memory_pages, rights)?;
+            let _ = write!(args, " @mem={}:{}", mem.0, entry.memory_pages);
+        }
+        if entry.own_module {
+            let theirs = builder
+                .give(image, Rights::READ | Rights::EXEC)
+                .map_err(|e| err("give", &e))?;
+            let _ = write!(args, " @module={}:{}", theirs.0, size);
+        }
+        args.push(' ');
+        args.push_str(&entry.args);
+        if let Some(target) = target {
+            let theirs = builder
+                .give(target, Rights::MANAGE)
+                .map_err(|e| err("give", &e))?;
+            let _ = write!(args, " kill={}", theirs.0);
+        }
+        if !cmdline.is_empty() {
+            args.push(' ');
+            args.push_str(cmdline);
+        }
+        builder.start(&args).map_err(|e| err("start", &e))
+    }
+
+    /// Signals of the deaths notification: which watched processes died.
+    fn deaths(&mut self, bits: u64) {
+        for i in 0..self.slots.len() {
+            if bits & (1 << i) == 0 {
+                continue;
+            }
+            let status = match &self.slots[i].run {
+                Run::Running(child) => child.process.status(),
+                _ => continue,
+            };
+            match status {
+                Ok(ProcessStatus::Alive) => {}
+                Ok(status) => self.died(i, status),
+                Err(e) => eprintln!("init: status of {}: {e}", self.slots[i].entry.name),
+            }
+        }
+    }
+
+    /// Slot `i`'s process ended with `status`.
+    fn died(&mut self, i: usize, status: ProcessStatus) {
+        if let Run::Running(child) = core::mem::replace(&mut self.slots[i].run, Run::Done) {
+            let Child {
+                process,
+                thread,
+                pages,
+            } = child;
+            drop(thread);
+            drop(process);
+            for run in pages {
+                self.mem.free(run);
+            }
+        }
+        self.ended(i, Some(status));
+    }
+
+    /// Slot `i` is over (it died, or never started: `status` `None`).
+    fn ended(&mut self, i: usize, status: Option<ProcessStatus>) {
+        let slot = &mut self.slots[i];
+        let name = slot.entry.name.clone();
+        let why = describe(status);
+        match slot.entry.kind {
+            Kind::Server => {
+                let decision = slot.restarts.died();
+                let given_up = decision == Decision::GiveUp;
+                if let Some(registered) = &slot.entry.register {
+                    if let Some(old) = self.names.owner_died(registered, given_up) {
+                        close(old);
+                    }
+                }
+                match decision {
+                    Decision::RestartAfter { ms, n } => {
+                        eprintln!(
+                            "init: server {name} {why}; restart {n} of {} in {ms} ms",
+                            slot.restarts.budget
+                        );
+                        slot.run = Run::RestartAt(libsys::time::uptime_ns() + ms * 1_000_000);
+                    }
+                    Decision::GiveUp => {
+                        eprintln!(
+                            "init: server {name} {why}; failed after {} restarts, given up",
+                            slot.restarts.used
+                        );
+                        slot.run = Run::Done;
+                    }
+                }
+            }
+            Kind::Program => println!("init: {name} {why}"),
+            Kind::Test => {
+                let (passed, failed) = match status {
+                    Some(ProcessStatus::Exited(v)) => ((v >> 16) & 0xffff, v & 0xffff),
+                    _ => (0, 1),
+                };
+                let verdict = if failed == 0 && passed > 0 {
+                    "ok"
+                } else {
+                    "FAIL"
+                };
+                println!("init: test {name} {why}: {passed} passed, {failed} failed ({verdict})");
+                self.passed += passed;
+                self.failed += failed;
+                if passed == 0 && failed == 0 {
+                    self.failed += 1;
+                }
+            }
+        }
+    }
+
+    /// Restarts the servers whose back-off has run out.
+    fn restart_due(&mut self) {
+        let now = libsys::time::uptime_ns();
+        for i in 0..self.slots.len() {
+            if matches!(self.slots[i].run, Run::RestartAt(at) if at <= now) {
+                self.slots[i].run = Run::Waiting;
+                self.start(i);
+                if matches!(self.slots[i].run, Run::Running(_)) {
+                    println!("init: restarted {}", self.slots[i].entry.name);
+                }
+            }
+        }
+    }
+
+    /// Kills every process init started (when the tests are over).
+    fn stop_all(&mut self) {
+        for slot in &mut self.slots {
+            if let Run::Running(child) = &slot.run {
+                let _ = child.process.kill();
+            }
+        }
+    }
+}
+
+/// `pages` zeroed pages for the child, as a region of their own (with
+/// `rights`) in the child's handle table; returns its number there.
+fn give_pages(
+    builder: &mut Builder,
+    region: Handle,
+    pages: u64,
+    rights: Rights,
+) -> Result<Handle, String> {
+    let run: Pages = builder
+        .alloc(pages)
+        .map_err(|e| alloc::format!("{pages} pages: {e}"))?;
+    let whole = borrowed(MemoryRegion, region);
+    debug_assert_eq!(run.region, region);
+    let part = whole
+        .derive(run.first, run.count, rights)
+        .map_err(|e| alloc::format!("derive a region: {e}"))?;
+    let theirs = builder
+        .give(part.raw(), rights)
+        .map_err(|e| alloc::format!("give a region: {e}"))?;
+    Ok(theirs)
+}
+
+fn describe(status: Option<ProcessStatus>) -> String {
+    match status {
+        None => "could not start".into(),
+        Some(ProcessStatus::Exited(v)) => alloc::format!("exited with status {v}"),
+        Some(ProcessStatus::Fault(v)) => alloc::format!("was killed by exception {v}"),
+        Some(ProcessStatus::Killed(by)) => alloc::format!("was killed by process {by}"),
+        Some(ProcessStatus::Alive) => "is alive".into(),
+    }
+}
+
+/// The boot manifest: the first module whose name starts with `manifest`.
+fn read_manifest(info: &InitInfo, mem: &mut Memory) -> Result<String, String> {
+    let module = info
+        .modules()
+        .iter()
+        .find(|m| m.name().starts_with("manifest"))
+        .ok_or("no boot module named manifest*")?;
+    let pages = module.size.div_ceil(4096).max(1);
+    let view = Pages {
+        region: Handle(module.handle),
+        first: 0,
+        count: pages,
+    };
+    let at = mem
+        .map_self(view, libsys::abi::Protection::READ)
+        .map_err(|e| alloc::format!("map the manifest: {e}"))?;
+    // SAFETY: `size` bytes were just mapped readable at `at`.
+    let bytes = unsafe { core::slice::from_raw_parts(at as *const u8, module.size as usize) };
+    let text = core::str::from_utf8(bytes)
+        .map(String::from)
+        .map_err(|_| String::from("the manifest is not UTF-8"));
+    let _ = mem.unmap_self(at, pages);
+    println!("init: manifest {} ({} bytes)", module.name(), module.size);
+    text
+}

@@ -1,0 +1,226 @@
+//! The boot manifest: which boot modules `init` starts, in which order,
+//! with what. A text file (a boot module whose name starts with
+//! `manifest`), one entry per line; `#` starts a comment.
+//!
+//! ```text
+//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [-- <args>]
+//! program <name> <module> [memory=<pages>] [module] [kill=<server>] [heap=<pages>] [-- <args>]
+//! test <name> <module> [...as program...] [-- <args>]
+//! ```
+//!
+//! - A **server** is started in order; if it `register`s a name (its own
+//!   name by default; `register=-` for none), `init` waits for the
+//!   registration before starting the next. Only the process the manifest
+//!   names may register that name. A server that dies is restarted up to
+//!   `restarts` times (default 3), with a growing delay.
+//! - A **program** is started once, after the servers.
+//! - A **test** runs after the servers, one at a time; its exit status is
+//!   a tally (`passed << 16 | failed`), and when the last test has ended
+//!   `init` exits with the sum.
+//! - Options: `heap` (pages of heap, default 1024), `memory` (a region of
+//!   that many pages of its own to build processes with), `module` (a
+//!   handle to its own module), `kill=<server>` (a handle that can kill
+//!   that server, for tests of restarts).
+//!
+//! A process's arguments are those after `--`, then its module's command
+//! line.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+/// What a manifest line starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Server,
+    Program,
+    Test,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: Kind,
+    pub name: String,
+    pub module: String,
+    /// The name it may register (servers).
+    pub register: Option<String>,
+    pub restarts: u32,
+    pub heap_pages: u64,
+    pub memory_pages: u64,
+    pub own_module: bool,
+    pub kill: Option<String>,
+    pub args: String,
+}
+
+/// Heap pages a process gets unless the manifest says otherwise: 4 MiB.
+pub const DEFAULT_HEAP: u64 = 1024;
+/// Restarts a server gets unless the manifest says otherwise.
+pub const DEFAULT_RESTARTS: u32 = 3;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestError {
+    pub line: usize,
+    pub why: String,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "manifest line {}: {}", self.line, self.why)
+    }
+}
+
+fn number(value: &str) -> Option<u64> {
+    value.parse().ok()
+}
+
+/// Parses a manifest; the first bad line is an error naming it.
+pub fn parse(text: &str) -> Result<Vec<Entry>, ManifestError> {
+    let mut entries: Vec<Entry> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let bad = |why: &str| ManifestError {
+            line,
+            why: why.to_string(),
+        };
+        let content = raw.split('#').next().unwrap_or("").trim();
+        if content.is_empty() {
+            continue;
+        }
+        let (head, args) = match content.split_once(" -- ") {
+            Some((head, args)) => (head, args.trim()),
+            None => (content.strip_suffix(" --").unwrap_or(content), ""),
+        };
+        let mut words = head.split_whitespace();
+        let kind = match words.next() {
+            Some("server") => Kind::Server,
+            Some("program") => Kind::Program,
+            Some("test") => Kind::Test,
+            Some(other) => return Err(bad(&alloc::format!("unknown kind `{other}`"))),
+            None => continue,
+        };
+        let (Some(name), Some(module)) = (words.next(), words.next()) else {
+            return Err(bad("expected `<kind> <name> <module>`"));
+        };
+        if entries.iter().any(|e| e.name == name) {
+            return Err(bad(&alloc::format!("`{name}` is named twice")));
+        }
+        let mut entry = Entry {
+            kind,
+            name: name.to_string(),
+            module: module.to_string(),
+            register: (kind == Kind::Server).then(|| name.to_string()),
+            restarts: DEFAULT_RESTARTS,
+            heap_pages: DEFAULT_HEAP,
+            memory_pages: 0,
+            own_module: false,
+            kill: None,
+            args: args.to_string(),
+        };
+        for option in words {
+            match option.split_once('=') {
+                Some(("register", "-")) if kind == Kind::Server => entry.register = None,
+                Some(("register", value)) if kind == Kind::Server => {
+                    entry.register = Some(value.to_string())
+                }
+                Some(("restarts", value)) if kind == Kind::Server => {
+                    entry.restarts =
+                        number(value).ok_or_else(|| bad("restarts must be a number"))? as u32;
+                }
+                Some(("heap", value)) => {
+                    entry.heap_pages =
+                        number(value).ok_or_else(|| bad("heap must be a number of pages"))?;
+                }
+                Some(("memory", value)) => {
+                    entry.memory_pages =
+                        number(value).ok_or_else(|| bad("memory must be a number of pages"))?;
+                }
+                Some(("kill", value)) => entry.kill = Some(value.to_string()),
+                None if option == "module" => entry.own_module = true,
+                _ => return Err(bad(&alloc::format!("unknown option `{option}`"))),
+            }
+        }
+        entries.push(entry);
+    }
+    for entry in &entries {
+        if let Some(target) = &entry.kill {
+            if !entries
+                .iter()
+                .any(|e| &e.name == target && e.kind == Kind::Server)
+            {
+                return Err(ManifestError {
+                    line: 0,
+                    why: alloc::format!("{}: kill={target} names no server", entry.name),
+                });
+            }
+        }
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFEST: &str = "\
+# servers first
+server kv kv restarts=5 heap=2048
+server crashy crashy register=crashy-svc restarts=1
+server quiet quiet register=- -- --verbose
+program shell shell -- hello world
+test kvtest kvtest kill=kv memory=4096 module
+";
+
+    #[test]
+    fn reads_every_kind_and_option() {
+        let entries = parse(MANIFEST).unwrap();
+        assert_eq!(entries.len(), 5);
+        let kv = &entries[0];
+        assert_eq!(
+            (kv.kind, kv.name.as_str(), kv.module.as_str()),
+            (Kind::Server, "kv", "kv")
+        );
+        assert_eq!(
+            (kv.register.as_deref(), kv.restarts, kv.heap_pages),
+            (Some("kv"), 5, 2048)
+        );
+        assert_eq!(entries[1].register.as_deref(), Some("crashy-svc"));
+        assert_eq!(entries[2].register, None);
+        assert_eq!(entries[2].args, "--verbose");
+        assert_eq!(
+            (entries[3].kind, entries[3].args.as_str()),
+            (Kind::Program, "hello world")
+        );
+        assert_eq!(entries[3].register, None, "programs register nothing");
+        let test = &entries[4];
+        assert_eq!(
+            (
+                test.kind,
+                test.kill.as_deref(),
+                test.memory_pages,
+                test.own_module
+            ),
+            (Kind::Test, Some("kv"), 4096, true)
+        );
+        assert_eq!(test.heap_pages, DEFAULT_HEAP);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        assert_eq!(parse("server kv").unwrap_err().line, 1);
+        assert_eq!(parse("\n\nbogus a b").unwrap_err().line, 3);
+        assert_eq!(parse("server kv kv heap=lots").unwrap_err().line, 1);
+        assert_eq!(parse("server kv kv frob=1").unwrap_err().line, 1);
+        assert_eq!(
+            parse("program p p restarts=3").unwrap_err().line,
+            1,
+            "only servers restart"
+        );
+        assert_eq!(
+            parse("server a a\nserver a b").unwrap_err().line,
+            2,
+            "names are unique"
+        );
+        assert!(parse("test t t kill=nobody").is_err());
+        assert_eq!(parse("# only a comment\n   \n").unwrap(), vec![]);
+    }
+}

@@ -1,0 +1,149 @@
+//! The name service, from a client's side (run by `init` from the test
+//! manifests, in both placements):
+//!
+//! - a registered name is found, as a send-only handle (an endpoint, or a
+//!   kernel service with `placement=mono`); an unknown name is `NotFound`;
+//! - a name the manifest gives another process cannot be registered, nor
+//!   can a name the manifest does not list, nor a handle that is no
+//!   endpoint;
+//! - a server that crashed on every start is `Failed` (argument
+//!   `crashy=failed`);
+//! - malformed requests (garbage bytes, a wrong label, an over-long name)
+//!   are answered with an error and the service keeps answering;
+//! - it leaves a key in `kv` under its own badge, for `kvtest` to check
+//!   that clients do not see each other's keys.
+#![no_std]
+#![no_main]
+
+use libsys::abi::ipc::FOREVER;
+use libsys::abi::{Handle, ObjectType, Rights};
+use libsys::handle::{Endpoint, Notification};
+use libsys::ipc::{self, Message};
+use libsys::names::{self, NameError};
+use libsys::proto::kv::Client;
+use libsys::rpc::{LABEL_BAD_REQUEST, LABEL_REQUEST};
+use userland::Tally;
+
+libsys::entry!(main);
+
+fn main(args: &str) -> u64 {
+    let mut t = Tally::new();
+    let kv = names::lookup("kv");
+    match &kv {
+        Ok(ep) => {
+            let info = ep.0.info();
+            let ok = matches!(info, Ok((ObjectType::Endpoint | ObjectType::Service, rights)) if rights == Rights::SEND);
+            let name = "names: lookup of a registered name gives a send-only handle";
+            if ok {
+                t.check(name, Ok(()));
+            } else {
+                t.check(name, Err(format_args!("{info:?}")));
+            }
+        }
+        Err(e) => t.check(
+            "names: lookup of a registered name gives a send-only handle",
+            Err(format_args!("{e}")),
+        ),
+    }
+    t.expect_eq(
+        "names: an unknown name is NotFound",
+        names::lookup("no-such-server").err(),
+        Some(NameError::NotFound),
+    );
+    t.expect_eq(
+        "names: a name over 32 bytes is refused before sending",
+        names::lookup("a-name-that-is-longer-than-thirty-two-bytes").err(),
+        Some(NameError::NameTooLong),
+    );
+
+    let mine = Endpoint::create();
+    match &mine {
+        Ok(ep) => {
+            t.expect_eq(
+                "names: registering another server's name is NotAllowed",
+                names::register("kv", ep).err(),
+                Some(NameError::NotAllowed),
+            );
+            t.expect_eq(
+                "names: registering a name no manifest entry owns is NotAllowed",
+                names::register("nstest", ep).err(),
+                Some(NameError::NotAllowed),
+            );
+            t.expect_eq(
+                "names: kv is still the registered server",
+                names::lookup("kv").is_ok(),
+                true,
+            );
+        }
+        Err(e) => t.check("names: endpoint_create", Err(format_args!("{e}"))),
+    }
+    t.record(
+        "names: a notification is not accepted as a server endpoint",
+        not_an_endpoint(),
+    );
+    if args.split_whitespace().any(|w| w == "crashy=failed") {
+        t.expect_eq(
+            "names: a server that crashed on every start is Failed",
+            names::lookup("crashy").err(),
+            Some(NameError::Failed),
+        );
+    }
+    t.record(
+        "names: garbage, a wrong label and a truncated request get errors; lookups still work",
+        malformed(),
+    );
+
+    match Client::connect() {
+        Ok(client) => t.record(
+            "kv: nstest leaves a key under its own badge",
+            client.put("left-by-nstest", b"mine"),
+        ),
+        Err(e) => t.check("kv: connect", Err(format_args!("{e}"))),
+    }
+    t.status()
+}
+
+fn ns() -> core::mem::ManuallyDrop<Endpoint> {
+    let raw = libsys::env::name_service().unwrap_or(Handle(0));
+    // SAFETY: the name-service handle this process was started with; kept
+    // open.
+    core::mem::ManuallyDrop::new(unsafe { Endpoint::from_raw(raw) })
+}
+
+/// A `Register` carrying a notification handle.
+fn not_an_endpoint() -> Result<(), &'static str> {
+    use libsys::proto::name::{Reply, Request};
+    let n = Notification::create().map_err(|_| "notification_create")?;
+    let request = Request::Register {
+        name: "kv".try_into().map_err(|_| "name")?,
+    };
+    let reply = libsys::rpc::call_with::<Request, Reply>(&ns(), &request, &[n.raw()]);
+    match reply {
+        Ok((Reply::NotAllowed, _)) => Ok(()),
+        _ => Err("not refused"),
+    }
+}
+
+fn malformed() -> Result<(), libsys::rt::TextBuf<256>> {
+    let ns = ns();
+    let cases: [(&str, u32, &[u8]); 4] = [
+        ("garbage", LABEL_REQUEST, &[0xff, 0xff, 0xff, 0xff, 0xff]),
+        ("no such variant", LABEL_REQUEST, &[7, 2, b'k', b'v']),
+        ("truncated", LABEL_REQUEST, &[1, 10, b'k']),
+        ("wrong label", 12345, &[1, 2, b'k', b'v']),
+    ];
+    for (what, label, bytes) in cases {
+        // SAFETY: the main thread's buffer, not held across the call.
+        let buffer = unsafe { ipc::buffer() };
+        buffer[..bytes.len()].copy_from_slice(bytes);
+        let msg = Message::new(label).with_payload(bytes.len() as u16);
+        match ns.call(&msg, FOREVER) {
+            Ok(reply) if reply.label() == LABEL_BAD_REQUEST => {}
+            other => return Err(libsys::format_text!("{what}: {other:?}")),
+        }
+    }
+    names::lookup("kv")
+        .map(drop)
+        .map_err(|e| libsys::format_text!("lookup after: {e}"))?;
+    Ok(())
+}
