@@ -25,7 +25,7 @@ QEMU_FLAGS  := -machine q35 -cpu max -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
                -cdrom $(ISO) -serial mon:stdio $(DISPLAY_OPT) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all deps kernel loader userland tree iso run debug test bench clean
+.PHONY: all deps kernel loader userland tree iso run debug test bench new-server clean
 
 all: iso
 
@@ -75,6 +75,10 @@ test: loader tree
 # guest's BENCH lines and a table (see docs/benchmarks.md).
 bench: loader tree
 	cargo run --release -q -p harness -- bench
+
+# A new server from the templates, wired in (docs/writing-a-server.md).
+new-server:
+	@cargo run --release -q -p harness -- new-server $(NAME)
 
 clean:
 	cargo clean

@@ -1,6 +1,8 @@
 //! Pure logic of the test harness, unit-tested on the host: rewriting
 //! `limine.cfg` into the variants the cases boot, and reading what the guest
-//! printed.
+//! printed; and [`scaffold`], what `make new-server` does.
+
+pub mod scaffold;
 
 /// Removes ANSI escape sequences (OVMF's console mirror puts them on serial).
 pub fn strip_ansi(line: &str) -> String {
@@ -180,10 +182,15 @@ fn edit_entry(config: &str, name: &str, edit: impl Fn(&mut Vec<String>)) -> Stri
     out.join("\n") + "\n"
 }
 
-/// Adds `key: value` at the end of entry `name`.
+/// Adds `key: value` at the end of entry `name` (before the blank lines
+/// that end it).
 pub fn add_to_entry(config: &str, name: &str, key: &str, value: &str) -> String {
     edit_entry(config, name, |lines| {
-        lines.push(format!("    {key}: {value}"))
+        let end = lines
+            .iter()
+            .rposition(|l| !l.trim().is_empty())
+            .map_or(0, |i| i + 1);
+        lines.insert(end, format!("    {key}: {value}"))
     })
 }
 

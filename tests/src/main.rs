@@ -222,6 +222,165 @@ fn expect_boot_error(qemu: &mut Qemu, needles: &[&str]) -> Outcome {
     }
 }
 
+/// Waits until every needle has appeared in some line (the system keeps
+/// running: QEMU is stopped then).
+fn expect_lines(qemu: &mut Qemu, needles: &[&str]) -> Outcome {
+    let deadline = qemu.started + BOOT_TIMEOUT;
+    let mut missing: Vec<&str> = needles.to_vec();
+    loop {
+        match qemu.next_line(deadline) {
+            Ok((at, line)) => {
+                if is_panic(&line) {
+                    return Outcome {
+                        result: Err(format!("panic: {line}")),
+                        guest: None,
+                    };
+                }
+                missing.retain(|needle| !line.contains(needle));
+                if missing.is_empty() {
+                    return Outcome {
+                        result: Ok(format!(
+                            "all of {needles:?} after {:.1} s",
+                            at.as_secs_f64()
+                        )),
+                        guest: None,
+                    };
+                }
+            }
+            Err(None) => {
+                return Outcome {
+                    result: Err(format!("never printed {missing:?}")),
+                    guest: None,
+                }
+            }
+            Err(Some(code)) => {
+                return Outcome {
+                    result: Err(format!("QEMU exited ({code}); never printed {missing:?}")),
+                    guest: None,
+                }
+            }
+        }
+    }
+}
+
+/// Runs `command`, failing with its output's tail if it fails.
+fn run(command: &mut Command, what: &str) -> Result<(), String> {
+    let out = command
+        .output()
+        .map_err(|e| format!("{what}: cannot run: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    let tail: Vec<&str> = text.lines().rev().take(15).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    Err(format!("{what} failed:\n{}", tail.join("\n")))
+}
+
+/// The scaffold, end to end, in a temporary copy of the tree: `make
+/// new-server NAME=demo`, the new crates' host tests, the build, and a boot
+/// of the system entry, which must start `demo` and run `democtl` against
+/// it. The copy reuses this tree's compiled dependencies (`target/user`,
+/// and the host target directory for the host tests) and its kernel and
+/// loader (a new server changes neither), so only the user crates build.
+fn new_server_case() -> Outcome {
+    let tmp = env::temp_dir().join(format!("microkernel-new-server-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    let result = scaffold_and_boot(&tmp);
+    let _ = fs::remove_dir_all(&tmp);
+    match result {
+        Ok(outcome) => outcome,
+        Err(why) => Outcome {
+            result: Err(why),
+            guest: None,
+        },
+    }
+}
+
+fn scaffold_and_boot(tmp: &Path) -> Result<Outcome, String> {
+    let here = env::current_dir().map_err(|e| format!("current dir: {e}"))?;
+    fs::create_dir_all(tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    // The tree as git sees it: tracked and new files, not ignored ones
+    // (nor tracked ones deleted meanwhile).
+    let listed = Command::new("git")
+        .args(["ls-files", "-z", "-co", "--exclude-standard"])
+        .output()
+        .map_err(|e| format!("git ls-files: {e}"))?;
+    if !listed.status.success() {
+        return Err("git ls-files failed: the harness copies the tree git knows".into());
+    }
+    for file in listed.stdout.split(|&b| b == 0).filter(|f| !f.is_empty()) {
+        let file = Path::new(std::str::from_utf8(file).map_err(|_| "a non-UTF-8 path")?);
+        if !file.is_file() {
+            continue;
+        }
+        let to = tmp.join(file);
+        if let Some(dir) = to.parent() {
+            fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        fs::copy(file, &to).map_err(|e| format!("copy {}: {e}", file.display()))?;
+    }
+    fs::create_dir_all(tmp.join("target/kernel/x86_64-unknown-none/release"))
+        .and_then(|_| fs::create_dir_all(tmp.join("target/x86_64-unknown-uefi/release")))
+        .map_err(|e| format!("target dirs: {e}"))?;
+    for built in [
+        "target/kernel/x86_64-unknown-none/release/microkernel",
+        "target/x86_64-unknown-uefi/release/bootx64.efi",
+    ] {
+        fs::copy(built, tmp.join(built)).map_err(|e| format!("copy {built}: {e}"))?;
+    }
+    run(
+        Command::new("cp")
+            .args(["-r", "target/user"])
+            .arg(tmp.join("target/user")),
+        "copy target/user",
+    )?;
+    run(
+        Command::new("make")
+            .args(["-s", "new-server", "NAME=demo"])
+            .current_dir(tmp),
+        "make new-server NAME=demo",
+    )?;
+    run(
+        Command::new("cargo")
+            .args(["test", "-q", "-p", "demo", "-p", "libsys"])
+            .env("CARGO_TARGET_DIR", here.join("target"))
+            .current_dir(tmp),
+        "cargo test -p demo -p libsys (host tests of the new server)",
+    )?;
+    run(
+        Command::new("make")
+            .args(["-s", "-o", "kernel", "-o", "loader", "tree"])
+            .current_dir(tmp),
+        "make tree (the user programs and servers, with demo)",
+    )?;
+    let config =
+        fs::read_to_string(tmp.join("limine.cfg")).map_err(|e| format!("limine.cfg: {e}"))?;
+    let config = boot_entry_directly(&config, "Microkernel");
+    let config_path = tmp.join("build/new-server.cfg");
+    fs::write(&config_path, config).map_err(|e| format!("write the config: {e}"))?;
+    run(
+        Command::new("scripts/mkiso.sh")
+            .args(["build/new-server.iso", "build/new-server.cfg"])
+            .current_dir(tmp),
+        "scripts/mkiso.sh",
+    )?;
+    let mut qemu = Qemu::boot(
+        &tmp.join("build/new-server.iso"),
+        Path::new("build/test-logs/new-server.log"),
+        &[],
+    )?;
+    Ok(expect_lines(
+        &mut qemu,
+        &[
+            "init: demo registered",
+            "democtl: demo echoed \"hello from democtl\"",
+            "democtl: 2 request(s) so far",
+        ],
+    ))
+}
+
 /// What a case checks once QEMU runs.
 type Check = Box<dyn Fn(&mut Qemu) -> Outcome>;
 /// A case: its name, and how it turns limine.cfg into its config and check.
@@ -408,8 +567,28 @@ fn main() {
     let base = fs::read_to_string("limine.cfg")
         .expect("run the harness from the repository root (make test)");
     fs::create_dir_all("build/test-logs").expect("cannot create build/test-logs");
-    if env::args().nth(1).as_deref() == Some("bench") {
-        std::process::exit(bench(&base));
+    match (env::args().nth(1).as_deref(), env::args().nth(2)) {
+        (Some("bench"), _) => std::process::exit(bench(&base)),
+        (Some("new-server"), Some(name)) => {
+            match scaffold::create(Path::new("."), &name) {
+                Ok(done) => {
+                    for line in done {
+                        println!("{line}");
+                    }
+                    println!("next: make run (boots with {name} registered and runs {name}ctl once); see docs/writing-a-server.md");
+                }
+                Err(why) => {
+                    eprintln!("make new-server: {why}");
+                    std::process::exit(1);
+                }
+            }
+            return;
+        }
+        (Some("new-server"), None) => {
+            eprintln!("usage: make new-server NAME=<name>");
+            std::process::exit(2);
+        }
+        _ => {}
     }
     let only: Option<Vec<String>> = env::var("HARNESS_CASES")
         .ok()
@@ -440,6 +619,25 @@ fn main() {
             Err(why) => {
                 failed += 1;
                 println!("FAIL {name}: {why} -- log: build/test-logs/{name}.log");
+            }
+        }
+    }
+    if only
+        .as_ref()
+        .is_none_or(|only| only.iter().any(|o| o == "new-server"))
+    {
+        let started = Instant::now();
+        match new_server_case().result {
+            Ok(detail) => {
+                passed += 1;
+                println!(
+                    "PASS new-server ({:.1} s): {detail}",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Err(why) => {
+                failed += 1;
+                println!("FAIL new-server: {why} -- log: build/test-logs/new-server.log");
             }
         }
     }
