@@ -26,7 +26,7 @@ const CLIENT_CARGO: &str = include_str!("../templates/new-server/client-Cargo.to
 const CLIENT_MAIN: &str = include_str!("../templates/new-server/client-main.rs");
 
 /// The limine.cfg entries that boot the system with the default manifest.
-const ENTRIES: [&str; 2] = ["Microkernel", "Microkernel (monolithic kv)"];
+const ENTRIES: [&str; 2] = ["Microkernel", "Microkernel (placement=mono)"];
 
 /// Checks a new server's name: a lowercase identifier of at most 15 bytes
 /// (it is a crate, a module, a boot module and a registered name).
@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn limine_cfg_loads_both_modules_in_both_system_entries() {
-        let cfg = "timeout: 3\n\n/Microkernel\n    kernel_path: boot():/boot/kernel\n\n/Microkernel (monolithic kv)\n    kernel_path: boot():/boot/kernel\n\n/test\n    cmdline: test\n";
+        let cfg = "timeout: 3\n\n/Microkernel\n    kernel_path: boot():/boot/kernel\n\n/Microkernel (placement=mono)\n    kernel_path: boot():/boot/kernel\n\n/test\n    cmdline: test\n";
         let out = edit_limine_cfg(cfg, "foo").unwrap();
         assert_eq!(out.matches("module_path: boot():/boot/foo\n").count(), 2);
         assert_eq!(out.matches("module_path: boot():/boot/fooctl\n").count(), 2);
