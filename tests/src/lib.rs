@@ -231,9 +231,67 @@ pub fn replace_module_cmdline(config: &str, name: &str, path: &str, value: &str)
     })
 }
 
+/// For each case measured in both placements: how much slower the
+/// microkernel path is, `micro / mono`, from the medians of each
+/// accelerator (one line per case, `-` where a figure is missing).
+pub fn placement_ratios(results: &[Bench]) -> String {
+    let median = |case: &str, placement: &str, accel: &str| {
+        results
+            .iter()
+            .find(|b| b.case == case && b.placement == placement && b.accel == accel)
+            .map(|b| b.median)
+    };
+    let ratio =
+        |case: &str, accel: &str| match (median(case, "micro", accel), median(case, "mono", accel))
+        {
+            (Some(micro), Some(mono)) if mono > 0 => format!("{:.2}", micro as f64 / mono as f64),
+            _ => "-".into(),
+        };
+    let mut cases: Vec<&str> = Vec::new();
+    for b in results {
+        if !cases.contains(&b.case.as_str()) {
+            cases.push(&b.case);
+        }
+    }
+    let mut out = format!(
+        "{:<20} {:>12} {:>14}\n",
+        "micro / mono", "tcg ticks", "icount instr"
+    );
+    for case in cases {
+        out += &format!(
+            "{:<20} {:>12} {:>14}\n",
+            case,
+            ratio(case, "tcg"),
+            ratio(case, "icount")
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placement_ratios_divide_micro_by_mono() {
+        let bench = |placement: &str, accel: &str, median: u64| Bench {
+            case: "kv_get".into(),
+            placement: placement.into(),
+            accel: accel.into(),
+            median,
+            min: median,
+            n: 1,
+        };
+        let results = [
+            bench("micro", "icount", 5000),
+            bench("mono", "icount", 4000),
+            bench("micro", "tcg", 900),
+        ];
+        let out = placement_ratios(&results);
+        let row = out.lines().nth(1).unwrap();
+        assert!(row.starts_with("kv_get") && row.ends_with("1.25"), "{out}");
+        assert!(row.contains(" - "), "no mono tcg figure: {out}");
+    }
 
     #[test]
     fn replaces_one_module_s_command_line() {

@@ -374,7 +374,7 @@ fn scaffold_and_boot(tmp: &Path) -> Result<Outcome, String> {
     Ok(expect_lines(
         &mut qemu,
         &[
-            "init: demo registered",
+            "init[1]: demo registered",
             "democtl: demo echoed \"hello from democtl\"",
             "democtl: 2 request(s) so far",
         ],
@@ -560,6 +560,8 @@ fn bench(base: &str) -> i32 {
     }
     println!();
     print!("{}", bench_table(&results));
+    println!();
+    print!("{}", placement_ratios(&results));
     0
 }
 

@@ -89,17 +89,17 @@ struct Init {
 
 fn main(_args: &str) -> u64 {
     let Some(info) = libsys::env::init_info() else {
-        eprintln!("init: no InitInfo: init must be the first process");
+        eprintln!("no InitInfo: init must be the first process");
         return 1;
     };
     let Some(mem) = Memory::from_init(info) else {
-        eprintln!("init: no memory");
+        eprintln!("no memory");
         return 1;
     };
     let mut init = match Init::new(info, mem) {
         Ok(init) => init,
         Err(why) => {
-            eprintln!("init: {why}");
+            eprintln!("{why}");
             return 1;
         }
     };
@@ -154,7 +154,7 @@ impl Init {
 
     fn run(&mut self) -> u64 {
         println!(
-            "init: {} manifest entries, {} pages of memory{}",
+            "{} manifest entries, {} pages of memory{}",
             self.slots.len(),
             self.mem.available(),
             if self.info.services().is_empty() {
@@ -178,9 +178,9 @@ impl Init {
                     self.step(Some(due));
                 }
                 match self.names.state(&name) {
-                    Some(State::Registered(_)) => println!("init: {name} registered"),
-                    Some(State::Failed) => eprintln!("init: {name} failed to start"),
-                    _ => eprintln!("init: {name} did not register in time; going on"),
+                    Some(State::Registered(_)) => println!("{name} registered"),
+                    Some(State::Failed) => eprintln!("{name} failed to start"),
+                    _ => eprintln!("{name} did not register in time; going on"),
                 }
             }
         }
@@ -211,10 +211,7 @@ impl Init {
                 self.step(due);
             }
         }
-        println!(
-            "init: tests done: {} passed, {} failed",
-            self.passed, self.failed
-        );
+        println!("tests done: {} passed, {} failed", self.passed, self.failed);
         self.stop_all();
         (self.passed.min(0xffff) << 16) | self.failed.min(0xffff)
     }
@@ -241,7 +238,7 @@ impl Init {
             Ok(received) => self.received(received),
             Err(SysError::TimedOut) => {}
             Err(e) => {
-                eprintln!("init: receiving on the name service failed: {e}");
+                eprintln!("receiving on the name service failed: {e}");
                 libsys::time::sleep_ms(100);
             }
         }
@@ -317,7 +314,7 @@ impl Init {
                     .iter()
                     .find(|s| s.id == who)
                     .map_or("a process init did not start", |s| s.entry.name.as_str());
-                eprintln!("init: {asker} may not register `{name}`");
+                eprintln!("{asker} may not register `{name}`");
                 close(handle);
                 reply
             }
@@ -342,7 +339,7 @@ impl Init {
                 self.names.expect(name, 0);
                 let _ = self.names.register(name, 0, handle);
                 self.slots[i].run = Run::InKernel;
-                println!("init: {name} runs in the kernel (placement=mono)");
+                println!("{name} runs in the kernel (placement=mono)");
                 return;
             }
         }
@@ -361,12 +358,12 @@ impl Init {
             Ok(child) => {
                 let bit = 1u64 << i;
                 if let Err(e) = child.process.watch(&self.deaths, bit) {
-                    eprintln!("init: cannot watch {}: {e}", self.slots[i].entry.name);
+                    eprintln!("cannot watch {}: {e}", self.slots[i].entry.name);
                 }
                 self.slots[i].run = Run::Running(child);
             }
             Err(why) => {
-                eprintln!("init: cannot start {}: {why}", self.slots[i].entry.name);
+                eprintln!("cannot start {}: {why}", self.slots[i].entry.name);
                 self.slots[i].run = Run::Done;
                 self.ended(i, None);
             }
@@ -454,7 +451,7 @@ impl Init {
             match status {
                 Ok(ProcessStatus::Alive) => {}
                 Ok(status) => self.died(i, status),
-                Err(e) => eprintln!("init: status of {}: {e}", self.slots[i].entry.name),
+                Err(e) => eprintln!("status of {}: {e}", self.slots[i].entry.name),
             }
         }
     }
@@ -493,21 +490,21 @@ impl Init {
                 match decision {
                     Decision::RestartAfter { ms, n } => {
                         eprintln!(
-                            "init: server {name} {why}; restart {n} of {} in {ms} ms",
+                            "server {name} {why}; restart {n} of {} in {ms} ms",
                             slot.restarts.budget
                         );
                         slot.run = Run::RestartAt(libsys::time::uptime_ns() + ms * 1_000_000);
                     }
                     Decision::GiveUp => {
                         eprintln!(
-                            "init: server {name} {why}; failed after {} restarts, given up",
+                            "server {name} {why}; failed after {} restarts, given up",
                             slot.restarts.used
                         );
                         slot.run = Run::Done;
                     }
                 }
             }
-            Kind::Program => println!("init: {name} {why}"),
+            Kind::Program => println!("{name} {why}"),
             Kind::Test => {
                 let (passed, failed) = match status {
                     Some(ProcessStatus::Exited(v)) => ((v >> 16) & 0xffff, v & 0xffff),
@@ -518,7 +515,7 @@ impl Init {
                 } else {
                     "FAIL"
                 };
-                println!("init: test {name} {why}: {passed} passed, {failed} failed ({verdict})");
+                println!("test {name} {why}: {passed} passed, {failed} failed ({verdict})");
                 self.passed += passed;
                 self.failed += failed;
                 if passed == 0 && failed == 0 {
@@ -536,7 +533,7 @@ impl Init {
                 self.slots[i].run = Run::Waiting;
                 self.start(i);
                 if matches!(self.slots[i].run, Run::Running(_)) {
-                    println!("init: restarted {}", self.slots[i].entry.name);
+                    println!("restarted {}", self.slots[i].entry.name);
                 }
             }
         }
@@ -606,6 +603,6 @@ fn read_manifest(info: &InitInfo, mem: &mut Memory) -> Result<String, String> {
         .map(String::from)
         .map_err(|_| String::from("the manifest is not UTF-8"));
     let _ = mem.unmap_self(at, pages);
-    println!("init: manifest {} ({} bytes)", module.name(), module.size);
+    println!("manifest {} ({} bytes)", module.name(), module.size);
     text
 }
