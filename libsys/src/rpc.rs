@@ -124,6 +124,21 @@ mod calls {
         }
     }
 
+    /// Replies `reply` (encoded into this thread's IPC buffer) to the last
+    /// caller, moving `handles` to it: for servers that run their own
+    /// receive loop (`init`'s name service) rather than
+    /// [`crate::server::serve`].
+    pub fn reply<Rep: Serialize>(reply: &Rep, handles: &[Handle]) -> Result<(), RpcError> {
+        // SAFETY: this thread's buffer; no reference is held across the
+        // reply.
+        let length = encode(reply, unsafe { ipc::buffer() })?;
+        let mut msg = Message::new(LABEL_REPLY).with_payload(length as u16);
+        if !handles.is_empty() {
+            msg = msg.with_handles(handles).moving_handles();
+        }
+        ipc::reply(&msg).map_err(RpcError::Sys)
+    }
+
     /// Sends `request` on `endpoint` and returns the decoded reply.
     pub fn call<Req: Serialize, Rep: DeserializeOwned>(
         endpoint: &Endpoint,
@@ -134,7 +149,7 @@ mod calls {
 }
 
 #[cfg(target_os = "none")]
-pub use calls::{call, call_with};
+pub use calls::{call, call_with, reply};
 
 #[cfg(test)]
 mod tests {

@@ -56,8 +56,9 @@ pub fn dispatch<S: Server>(
 
 /// Serves `server` on `endpoint` for good: receive, [`dispatch`], reply
 /// and receive the next (`reply_recv`). Signals of a notification bound to
-/// the thread are passed to `on_signal`. Returns only if receiving fails
-/// (the endpoint is gone).
+/// the thread are passed to `on_signal`. A request that carries handles
+/// gets [`LABEL_BAD_REQUEST`] (and the handles are closed). Returns only if
+/// receiving fails (the endpoint is gone).
 #[cfg(target_os = "none")]
 pub fn serve<S: Server>(
     endpoint: &crate::handle::Endpoint,
@@ -76,6 +77,15 @@ pub fn serve<S: Server>(
         let reply = if let Some(bits) = received.signals() {
             on_signal(server, bits);
             None
+        } else if !received.msg.handles().is_empty() {
+            // The Server trait takes no handles: a request that carries
+            // some is malformed. They are closed, not kept.
+            for &h in received.msg.handles() {
+                // SAFETY: the kernel just put these into our table; no one
+                // else knows them.
+                drop(unsafe { crate::handle::OwnedHandle::from_raw(crate::abi::Handle(h as u32)) });
+            }
+            Some(Message::new(LABEL_BAD_REQUEST))
         } else {
             let msg = received.msg;
             let n = (msg.info.length as usize).min(PAYLOAD_MAX);

@@ -183,19 +183,38 @@ impl Condvar {
         timeout_ns: u64,
     ) -> (MutexGuard<'a, T>, bool) {
         let lock = guard.lock;
+        let deadline =
+            (timeout_ns != FOREVER).then(|| crate::time::uptime_ns().saturating_add(timeout_ns));
         self.waiters.fetch_add(1, Ordering::AcqRel);
         drop(guard);
-        let timed_out = self.wake.wait(timeout_ns) == Err(SysError::TimedOut);
-        self.waiters.fetch_sub(1, Ordering::AcqRel);
-        if !timed_out {
-            // Take a token; pass the wake-up on if more are owed.
+        let timed_out = loop {
+            let left = match deadline {
+                None => FOREVER,
+                Some(at) => match at.checked_sub(crate::time::uptime_ns()) {
+                    Some(left) if left > 0 => left,
+                    _ => break true,
+                },
+            };
+            if self.wake.wait(left) == Err(SysError::TimedOut) {
+                break true;
+            }
+            // Take a token; pass the wake-up on if more are owed. A wake
+            // without a token is a signal left over from an earlier
+            // notify (a notification keeps one): wait again.
             let taken = self
                 .tokens
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| t.checked_sub(1));
-            if taken.is_ok_and(|before| before > 1) {
-                self.wake.signal();
+            match taken {
+                Ok(before) => {
+                    if before > 1 {
+                        self.wake.signal();
+                    }
+                    break false;
+                }
+                Err(_) => continue,
             }
-        }
+        };
+        self.waiters.fetch_sub(1, Ordering::AcqRel);
         (lock.lock(), timed_out)
     }
 

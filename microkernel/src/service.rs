@@ -16,8 +16,10 @@
 //! switch, no address-space switch.
 //!
 //! What differs from the process placement is only what the transport
-//! must: a service takes no handles in its messages (`InvalidArgument`),
-//! and, inside the kernel, it cannot be killed or restarted on its own.
+//! must: inside the kernel a service cannot be killed or restarted on its
+//! own. A request carrying handles gets `LABEL_BAD_REQUEST` in both (the
+//! `Server` trait takes none; `serve` closes them, a service never
+//! receives them).
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -112,7 +114,7 @@ pub fn create(name: &str) -> Option<Arc<Service>> {
 pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
     let me = sched::current_thread();
     let process = me.process.as_ref()?;
-    let (service, badge) = {
+    let (service, badge, rights) = {
         let handles = process.handles.lock();
         let raw = Handle::from_raw(frame.rdi).ok()?;
         let entry = handles.get(raw).ok()?;
@@ -122,20 +124,28 @@ pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
         if !entry.rights.contains(Rights::SEND) {
             return Some(Err(SysError::NoRights));
         }
-        (service.clone(), entry.badge)
+        (service.clone(), entry.badge, entry.rights)
     };
-    Some(invoke(&me, &service, badge, frame))
+    Some(invoke(&me, &service, badge, rights, frame))
 }
 
 fn invoke(
     me: &crate::thread::Thread,
     service: &Service,
     badge: u64,
+    rights: Rights,
     frame: &mut TrapFrame,
 ) -> Result<u64, SysError> {
     let info = MsgInfo::decode(frame.rsi)?;
-    if info.handles != 0 || info.flags != 0 {
-        return Err(SysError::InvalidArgument);
+    if info.handles != 0 {
+        // As the IPC path: sending handles needs GRANT.
+        if !rights.contains(Rights::GRANT) {
+            return Err(SysError::NoRights);
+        }
+        // As `serve` answers a request carrying handles (a service has no
+        // table to put them in; nothing is transferred).
+        set_reply(frame, libsys::rpc::LABEL_BAD_REQUEST, 0);
+        return Ok(0);
     }
     // The reply goes into the buffer even when the request has no payload.
     let buffer = crate::ipc::buffer_phys(me).ok_or(SysError::BadAddress)?;
@@ -152,12 +162,17 @@ fn invoke(
     service
         .calls
         .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-    frame.rsi = MsgInfo::new(label).with_payload(reply as u16).encode();
+    set_reply(frame, label, reply);
+    Ok(0)
+}
+
+/// The reply's registers: its label and payload length, no words.
+fn set_reply(frame: &mut TrapFrame, label: u32, length: usize) {
+    frame.rsi = MsgInfo::new(label).with_payload(length as u16).encode();
     frame.r10 = 0;
     frame.r8 = 0;
     frame.r9 = 0;
     frame.r12 = 0;
     frame.r13 = 0;
     frame.r14 = 0;
-    Ok(0)
 }

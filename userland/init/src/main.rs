@@ -39,7 +39,7 @@ use libsys::handle::{Endpoint, MemoryRegion, Notification, OwnedHandle, Thread};
 use libsys::ipc::{self, Message, Received};
 use libsys::mem::{Memory, Pages};
 use libsys::proto::name::{Reply, Request};
-use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST};
+use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REQUEST};
 use libsys::spawn::{Builder, Child};
 use libsys::{eprintln, println};
 
@@ -250,13 +250,27 @@ impl Init {
             self.deaths(bits);
             return;
         }
-        let reply = self.name_request(received);
         // The caller may be gone already; nothing to do about that.
-        let _ = ipc::reply(&reply);
+        match self.name_request(received) {
+            Some((reply, Some(give))) => {
+                // Moved to the caller; if the reply failed it is still ours.
+                let raw = give.into_raw();
+                if rpc::reply(&reply, &[raw]).is_err() {
+                    close(raw);
+                }
+            }
+            Some((reply, None)) => {
+                let _ = rpc::reply(&reply, &[]);
+            }
+            None => {
+                let _ = ipc::reply(&Message::new(LABEL_BAD_REQUEST));
+            }
+        }
     }
 
-    /// Answers one name-service request.
-    fn name_request(&mut self, received: Received) -> Message {
+    /// Answers one name-service request: the reply and a handle to move to
+    /// the caller, or `None` for a message that is no request.
+    fn name_request(&mut self, received: Received) -> Option<(Reply, Option<OwnedHandle>)> {
         let msg = received.msg;
         let handles = msg.handles().to_vec();
         let n = (msg.info.length as usize).min(4096);
@@ -266,10 +280,10 @@ impl Init {
             .flatten();
         let Some(request) = request else {
             handles.iter().for_each(|&h| close(Handle(h as u32)));
-            return Message::new(LABEL_BAD_REQUEST);
+            return None;
         };
         let who = received.badge;
-        let (reply, give) = match request {
+        Some(match request {
             Request::Register { name } => (self.register(&name, who, &handles), None),
             Request::Lookup { name } => {
                 handles.iter().for_each(|&h| close(Handle(h as u32)));
@@ -278,14 +292,7 @@ impl Init {
                     Err(reply) => (reply, None),
                 }
             }
-        };
-        // SAFETY: as above.
-        let length = rpc::encode(&reply, unsafe { ipc::buffer() }).unwrap_or(0);
-        let out = Message::new(LABEL_REPLY).with_payload(length as u16);
-        match give {
-            Some(h) => out.with_handles(&[h.into_raw()]).moving_handles(),
-            None => out,
-        }
+        })
     }
 
     fn register(&mut self, name: &str, who: u64, handles: &[u64]) -> Reply {

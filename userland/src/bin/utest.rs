@@ -12,6 +12,8 @@
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
 use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -316,7 +318,88 @@ fn driver() -> u64 {
         "threads: each its own IPC buffer (thread-local block); tls_set refuses kernel addresses",
         thread_buffers(),
     );
+    t.record(
+        "sync: a Mutex shared by three threads loses no update",
+        mutex_contention(),
+    );
+    t.record(
+        "sync: Condvar hands items from a producer to a waiting consumer; wait_timeout times out",
+        condvar_handoff(),
+    );
     t.status()
+}
+
+fn mutex_contention() -> Result<(), Why> {
+    use libsys::sync::Mutex;
+    const ROUNDS: u64 = 3000;
+    static COUNT: Mutex<u64> = Mutex::new(0);
+    let workers = (0..3)
+        .map(|_| {
+            libsys::thread::spawn(|| {
+                for i in 0..ROUNDS {
+                    let mut count = COUNT.lock();
+                    let seen = *count;
+                    if i % 64 == 0 {
+                        // Give up the CPU inside the critical section, so
+                        // the others find the lock held and must wait.
+                        syscall::yield_now();
+                    }
+                    *count = seen + 1;
+                }
+            })
+        })
+        .collect::<alloc::vec::Vec<_>>();
+    for worker in workers {
+        worker.step("spawn")?.join().step("join")?;
+    }
+    let total = *COUNT.lock();
+    ensure!(
+        total == 3 * ROUNDS,
+        "{total} updates, expected {}",
+        3 * ROUNDS
+    );
+    Ok(())
+}
+
+fn condvar_handoff() -> Result<(), Why> {
+    use libsys::sync::{Condvar, Mutex};
+    const ITEMS: u64 = 200;
+    /// (items made, items taken, the sum taken).
+    static STATE: Mutex<(u64, u64, u64)> = Mutex::new((0, 0, 0));
+    static MORE: Condvar = Condvar::new();
+    let consumer = libsys::thread::spawn(|| {
+        let mut state = STATE.lock();
+        while state.1 < ITEMS {
+            while state.0 == state.1 {
+                state = MORE.wait(state);
+            }
+            state.1 += 1;
+            state.2 += state.1;
+        }
+    })
+    .step("spawn the consumer")?;
+    for _ in 0..ITEMS {
+        STATE.lock().0 += 1;
+        MORE.notify_one();
+        if STATE.lock().0 % 16 == 0 {
+            syscall::yield_now();
+        }
+    }
+    consumer.join().step("join")?;
+    let (made, taken, sum) = *STATE.lock();
+    ensure!(
+        made == ITEMS && taken == ITEMS && sum == ITEMS * (ITEMS + 1) / 2,
+        "made {made}, taken {taken}, sum {sum}"
+    );
+    let start = libsys::time::uptime_ns();
+    let (guard, timed_out) = MORE.wait_timeout(STATE.lock(), 20_000_000);
+    drop(guard);
+    let waited = libsys::time::uptime_ns() - start;
+    ensure!(
+        timed_out && waited >= 16_000_000,
+        "wait_timeout(20 ms) returned after {waited} ns, timed out: {timed_out}"
+    );
+    Ok(())
 }
 
 fn thread_buffers() -> Result<(), Why> {
