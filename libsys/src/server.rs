@@ -108,6 +108,28 @@ pub fn serve<S: Server>(
     }
 }
 
+/// A server process's whole `main`: creates an endpoint, registers it as
+/// `name` with the name service, and [`serve`]s `server` on it. Returns
+/// (as the exit status) only on failure, having logged why: 1 no
+/// endpoint, 2 not registered, 3 serving stopped.
+#[cfg(all(feature = "rt", target_os = "none"))]
+pub fn run<S: Server>(name: &str, server: &mut S) -> u64 {
+    let endpoint = match crate::handle::Endpoint::create() {
+        Ok(e) => e,
+        Err(e) => {
+            crate::eprintln!("{name}: cannot create an endpoint: {e}");
+            return 1;
+        }
+    };
+    if let Err(e) = crate::names::register(name, &endpoint) {
+        crate::eprintln!("{name}: cannot register: {e}");
+        return 2;
+    }
+    let error = serve(&endpoint, server, |_, _| {});
+    crate::eprintln!("{name}: stopped serving: {error}");
+    3
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -158,32 +158,48 @@ fn expect_exit(qemu: &mut Qemu, menu_key: Option<&str>) -> Outcome {
 /// Waits for the kernel to fail on purpose: QEMU must exit with 35 (the
 /// panic handler's failure code) and every needle must appear in some line.
 fn expect_oops(qemu: &mut Qemu, needles: &[&str]) -> Outcome {
+    expect_needles(qemu, needles, Some(35))
+}
+
+/// Waits until every needle has appeared in some line; then, with `exit`,
+/// for QEMU to exit with that code; without, the system keeps running and
+/// QEMU is stopped (and a panic line fails the case).
+fn expect_needles(qemu: &mut Qemu, needles: &[&str], exit: Option<i32>) -> Outcome {
     let deadline = qemu.started + BOOT_TIMEOUT;
     let mut missing: Vec<&str> = needles.to_vec();
-    loop {
+    let result = loop {
         match qemu.next_line(deadline) {
-            Ok((_, line)) => missing.retain(|needle| !line.contains(needle)),
-            Err(None) => {
-                let why = format!("no exit within {} s", BOOT_TIMEOUT.as_secs());
-                return Outcome {
-                    result: Err(why),
-                    guest: None,
-                };
+            Ok((at, line)) => {
+                if exit.is_none() && is_panic(&line) {
+                    break Err(format!("panic: {line}"));
+                }
+                missing.retain(|needle| !line.contains(needle));
+                if exit.is_none() && missing.is_empty() {
+                    break Ok(format!(
+                        "all of {needles:?} after {:.1} s",
+                        at.as_secs_f64()
+                    ));
+                }
             }
-            Err(Some(35)) if missing.is_empty() => {
-                return Outcome {
-                    result: Ok(format!("all of {needles:?} printed")),
-                    guest: None,
-                };
+            Err(None) => {
+                break Err(format!(
+                    "never printed {missing:?} nor exited in {} s",
+                    BOOT_TIMEOUT.as_secs()
+                ))
+            }
+            Err(Some(code)) if Some(code) == exit && missing.is_empty() => {
+                break Ok(format!("all of {needles:?} printed"))
             }
             Err(Some(code)) => {
-                let why = format!("QEMU exited with {code}; never printed {missing:?}");
-                return Outcome {
-                    result: Err(why),
-                    guest: None,
-                };
+                break Err(format!(
+                    "QEMU exited with {code}; never printed {missing:?}"
+                ))
             }
         }
+    };
+    Outcome {
+        result,
+        guest: None,
     }
 }
 
@@ -215,47 +231,6 @@ fn expect_boot_error(qemu: &mut Qemu, needles: &[&str]) -> Outcome {
             Err(Some(code)) => {
                 return Outcome {
                     result: Err(format!("QEMU exited ({code}) without the error line")),
-                    guest: None,
-                }
-            }
-        }
-    }
-}
-
-/// Waits until every needle has appeared in some line (the system keeps
-/// running: QEMU is stopped then).
-fn expect_lines(qemu: &mut Qemu, needles: &[&str]) -> Outcome {
-    let deadline = qemu.started + BOOT_TIMEOUT;
-    let mut missing: Vec<&str> = needles.to_vec();
-    loop {
-        match qemu.next_line(deadline) {
-            Ok((at, line)) => {
-                if is_panic(&line) {
-                    return Outcome {
-                        result: Err(format!("panic: {line}")),
-                        guest: None,
-                    };
-                }
-                missing.retain(|needle| !line.contains(needle));
-                if missing.is_empty() {
-                    return Outcome {
-                        result: Ok(format!(
-                            "all of {needles:?} after {:.1} s",
-                            at.as_secs_f64()
-                        )),
-                        guest: None,
-                    };
-                }
-            }
-            Err(None) => {
-                return Outcome {
-                    result: Err(format!("never printed {missing:?}")),
-                    guest: None,
-                }
-            }
-            Err(Some(code)) => {
-                return Outcome {
-                    result: Err(format!("QEMU exited ({code}); never printed {missing:?}")),
                     guest: None,
                 }
             }
@@ -371,13 +346,14 @@ fn scaffold_and_boot(tmp: &Path) -> Result<Outcome, String> {
         Path::new("build/test-logs/new-server.log"),
         &[],
     )?;
-    Ok(expect_lines(
+    Ok(expect_needles(
         &mut qemu,
         &[
             "init[1]: demo registered",
             "democtl: demo echoed \"hello from democtl\"",
             "democtl: 2 request(s) so far",
         ],
+        None,
     ))
 }
 
