@@ -101,6 +101,16 @@ pub fn edit_proto_mod(text: &str, name: &str) -> Result<String, String> {
     Ok(lines.join("\n") + "\n")
 }
 
+/// The boot modules the Makefile builds (its `PROGRAMS`): a new server's
+/// binaries must not take one of their names.
+pub fn programs(makefile: &str) -> Vec<&str> {
+    makefile
+        .lines()
+        .find_map(|l| l.strip_prefix("PROGRAMS :="))
+        .map(|list| list.split_whitespace().collect())
+        .unwrap_or_default()
+}
+
 /// The Makefile with the two binaries built and put on the ISO.
 pub fn edit_makefile(text: &str, name: &str) -> Result<String, String> {
     let mut seen = [false; 3];
@@ -166,12 +176,16 @@ pub fn create(root: &Path, name: &str) -> Result<Vec<String>, String> {
         fs::read_to_string(root.join(path)).map_err(|e| format!("cannot read {path}: {e}"))
     };
     let workspace = read("Cargo.toml")?;
-    for package in [name.to_string(), format!("{name}ctl")] {
-        let taken = fs::read_to_string(root.join("Cargo.lock"))
-            .unwrap_or_default()
-            .contains(&format!("name = \"{package}\"\n"));
-        if taken {
-            return Err(format!("a package named `{package}` exists already"));
+    let makefile = read("Makefile")?;
+    let lock = fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
+    for binary in [name.to_string(), format!("{name}ctl")] {
+        if lock.contains(&format!("name = \"{binary}\"\n")) {
+            return Err(format!("a package named `{binary}` exists already"));
+        }
+        if programs(&makefile).contains(&binary.as_str()) {
+            return Err(format!(
+                "a program named `{binary}` exists already (PROGRAMS in the Makefile)"
+            ));
         }
     }
     // Every edit is computed first: a failure leaves the tree untouched.
@@ -181,7 +195,7 @@ pub fn create(root: &Path, name: &str) -> Result<Vec<String>, String> {
             "libsys/src/proto/mod.rs",
             edit_proto_mod(&read("libsys/src/proto/mod.rs")?, name)?,
         ),
-        ("Makefile", edit_makefile(&read("Makefile")?, name)?),
+        ("Makefile", edit_makefile(&makefile, name)?),
         (
             "userland/init/manifests/manifest.default",
             edit_manifest(&read("userland/init/manifests/manifest.default")?, name),
@@ -265,6 +279,7 @@ mod tests {
         assert!(out.contains("USER_CRATES := -p kv -p foo -p fooctl\n"));
         assert!(out.contains("USER_FEATURES := kv/main,foo/main\n"));
         assert!(edit_makefile("all:\n", "foo").is_err());
+        assert_eq!(programs(make), ["hello", "kv"]);
         let out = edit_manifest("server kv kv\n\n", "foo");
         assert!(out.ends_with("server foo foo\nprogram fooctl-demo fooctl -- hello from fooctl\n"));
         let entries = init::manifest::parse(&out).unwrap();
