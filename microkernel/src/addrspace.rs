@@ -92,6 +92,8 @@ pub struct Mapping {
 pub struct AddrSpace {
     pml4: u64,
     frames: u64,
+    /// User pages mapped (owned or a region's).
+    mapped: u64,
 }
 
 fn user_page(virt: u64) -> Result<Page<Size4KiB>, AsError> {
@@ -114,7 +116,11 @@ impl AddrSpace {
                 new[i] = kernel[i].clone();
             }
         }
-        Ok(AddrSpace { pml4, frames: 1 })
+        Ok(AddrSpace {
+            pml4,
+            frames: 1,
+            mapped: 0,
+        })
     }
 
     /// Physical address of the PML4 (what CR3 holds while it is active).
@@ -125,6 +131,11 @@ impl AddrSpace {
     /// Frames this address space owns: its tables and its pages.
     pub fn frames(&self) -> u64 {
         self.frames
+    }
+
+    /// User pages mapped now (owned ones and memory regions' pages).
+    pub fn mapped_pages(&self) -> u64 {
+        self.mapped
     }
 
     pub fn is_active(&self) -> bool {
@@ -167,6 +178,7 @@ impl AddrSpace {
                 // but keep it exact for the active space.
                 flush.flush();
                 self.frames += 1;
+                self.mapped += 1;
                 Ok(phys)
             }
             Err(e) => {
@@ -215,6 +227,7 @@ impl AddrSpace {
         match result {
             Ok(flush) => {
                 flush.flush();
+                self.mapped += 1;
                 Ok(())
             }
             Err(MapToError::FrameAllocationFailed) => Err(AsError::NoMemory),
@@ -235,6 +248,7 @@ impl AddrSpace {
             .unmap(page)
             .map_err(|_| AsError::NotMapped(virt))?;
         flush.flush();
+        self.mapped -= 1;
         if owned {
             let _ = memory::free_frame(frame.start_address().as_u64());
             self.frames -= 1;

@@ -199,6 +199,11 @@ impl Process {
         self.aspace.lock().is_none()
     }
 
+    /// Threads not yet ended.
+    pub fn thread_count(&self) -> usize {
+        self.threads.lock().len()
+    }
+
     /// Adds a thread (made by `Thread::new_*` for this process).
     pub fn add_thread(&self, thread: &Arc<Thread>) -> Result<(), libsys::abi::SysError> {
         if self.is_dead() || self.exit_reason().is_some() {

@@ -34,6 +34,29 @@ pub struct ThreadStats {
     pub nr_wakeups: u64,
 }
 
+/// What `process_info` says of a process: who it is and what the kernel
+/// has mapped for it (the memory server's figures can be checked against
+/// it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ProcessInfo {
+    pub pid: u64,
+    /// Threads not yet ended.
+    pub threads: u64,
+    /// User pages mapped in its address space.
+    pub mapped_pages: u64,
+    /// Frames the kernel holds for it: page tables and pages it owns.
+    pub kernel_frames: u64,
+    /// Its name (NUL-padded).
+    pub name: [u8; 32],
+}
+
+impl ProcessInfo {
+    pub fn name(&self) -> &str {
+        text(&self.name)
+    }
+}
+
 /// An interrupt line's counters (`irq_info`), for `/proc/interrupts`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C)]

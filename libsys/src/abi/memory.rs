@@ -13,6 +13,11 @@ bitflags::bitflags! {
     }
 }
 
+/// A flag of `map`'s protection argument: replace whatever is mapped in
+/// the range rather than fail with `Exists` (a pager breaking a
+/// copy-on-write page maps the copy over the original in one call).
+pub const MAP_REPLACE: u64 = 1 << 8;
+
 /// Where the kernel puts a new process's stack: its top (the page above is
 /// never mapped). The stack is 64 KiB, with unmapped guard pages below.
 pub const USER_STACK_TOP: u64 = 0x0000_7fff_fff0_0000;

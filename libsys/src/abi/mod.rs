@@ -22,11 +22,11 @@ mod syscall;
 
 pub use error::{decode_result, encode_result, NotAnError, SysError};
 pub use info::{
-    ClockInfo, InitInfo, IrqInfo, ModuleInfo, ProcessStatus, RegionInfo, ServiceInfo, ThreadStats,
-    INIT_INFO_MAX, SERVICES_MAX,
+    ClockInfo, InitInfo, IrqInfo, ModuleInfo, ProcessInfo, ProcessStatus, RegionInfo, ServiceInfo,
+    ThreadStats, INIT_INFO_MAX, SERVICES_MAX,
 };
 pub use ipc::{Handle, MsgInfo, Rights};
 pub use log::{LogLevel, LOG_MAX, LOG_READ_MAX};
-pub use memory::{Protection, INIT_INFO_ADDR, IPC_BUFFER_ADDR, USER_STACK_TOP};
+pub use memory::{Protection, INIT_INFO_ADDR, IPC_BUFFER_ADDR, MAP_REPLACE, USER_STACK_TOP};
 pub use object::ObjectType;
 pub use syscall::Syscall;

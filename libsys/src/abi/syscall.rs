@@ -115,10 +115,13 @@ pub enum Syscall {
     /// address there). Any user address, or 0; a kernel or non-canonical
     /// address is `BadAddress`.
     TlsSet = 42,
+    /// (process, pointer to a [`super::ProcessInfo`]): its pid, threads,
+    /// mapped pages and name. Needs no right beyond holding the handle.
+    ProcessInfo = 43,
 }
 
 impl Syscall {
-    pub const ALL: [Syscall; 43] = [
+    pub const ALL: [Syscall; 44] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -162,6 +165,7 @@ impl Syscall {
         Syscall::ProcessWatch,
         Syscall::ProcessStatus,
         Syscall::TlsSet,
+        Syscall::ProcessInfo,
     ];
 }
 

@@ -5,4 +5,5 @@
 //! adds one).
 
 pub mod kv;
+pub mod mm;
 pub mod name;

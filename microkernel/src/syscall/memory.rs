@@ -7,7 +7,7 @@
 
 use alloc::sync::Arc;
 
-use libsys::abi::{ObjectType, Protection, RegionInfo, Rights, SysError};
+use libsys::abi::{ObjectType, Protection, RegionInfo, Rights, SysError, MAP_REPLACE};
 
 use super::{as_process, caller, object};
 use crate::addrspace::{AsError, USER_END};
@@ -83,7 +83,8 @@ fn target(caller: &Process, raw: u64) -> Result<Arc<Process>, SysError> {
 pub fn map(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let (address, first, pages) = (frame.rsi, frame.r10, frame.r8);
     range(address, pages)?;
-    let prot = protection(frame.r9)?;
+    let replace = frame.r9 & MAP_REPLACE != 0;
+    let prot = protection(frame.r9 & !MAP_REPLACE)?;
     let process = caller()?;
     let target = target(&process, frame.rdi)?;
     let (region, _, rights) = object(
@@ -105,7 +106,10 @@ pub fn map(frame: &mut TrapFrame) -> Result<u64, SysError> {
         .with_aspace(|aspace| {
             for i in 0..pages {
                 if aspace.is_mapped(address + i * 4096) {
-                    return Err(SysError::Exists);
+                    if !replace {
+                        return Err(SysError::Exists);
+                    }
+                    aspace.unmap(address + i * 4096).map_err(error)?;
                 }
             }
             for i in 0..pages {

@@ -73,6 +73,7 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::SetPager => task::set_pager,
         Syscall::IpcBufferSet => ipc::ipc_buffer_set,
         Syscall::TlsSet => task::tls_set,
+        Syscall::ProcessInfo => task::process_info,
         Syscall::RegionDerive => memory::region_derive,
         Syscall::RegionInfo => memory::region_info,
         Syscall::HandleGive => handles::give,

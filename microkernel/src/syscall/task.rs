@@ -74,6 +74,18 @@ pub fn thread_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
         as_process,
     )?;
     let thread = Thread::new_unstarted(&target).map_err(|_| SysError::NoMemory)?;
+    // A thread a process makes for itself faults to the same pager as its
+    // maker (the memory server, for the processes it manages).
+    if alloc::sync::Arc::ptr_eq(&process, &target) {
+        let me = super::sched_current();
+        let pager = me.ipc.lock().pager.as_ref().map(|(endpoint, badge)| {
+            (
+                EndpointRef::new(endpoint.endpoint.clone(), Rights::SEND),
+                *badge,
+            )
+        });
+        thread.ipc.lock().pager = pager;
+    }
     target.add_thread(&thread)?;
     let entry = kobject::entry(KObject::Thread(thread), Rights::MANAGE, 0);
     let handle = process.handles.lock().insert(entry)?;
@@ -171,6 +183,35 @@ pub fn thread_stats(frame: &mut TrapFrame) -> Result<u64, SysError> {
         nr_involuntary_switches: stats.nr_involuntary_switches,
         nr_wakeups: stats.nr_wakeups,
     };
+    process
+        .with_aspace(|aspace| out.write(aspace, &info))
+        .ok_or(SysError::InvalidArgument)??;
+    Ok(0)
+}
+
+/// `process_info(process, out)`: its pid, threads, mapped pages and name.
+pub fn process_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<libsys::abi::ProcessInfo>::new(frame.rsi)?;
+    let process = caller()?;
+    let (target, _, _) = object(
+        &process,
+        frame.rdi,
+        ObjectType::Process,
+        Rights::empty(),
+        as_process,
+    )?;
+    let (mapped_pages, kernel_frames) = target
+        .with_aspace(|aspace| (aspace.mapped_pages(), aspace.frames()))
+        .unwrap_or((0, 0));
+    let mut info = libsys::abi::ProcessInfo {
+        pid: u64::from(target.pid),
+        threads: target.thread_count() as u64,
+        mapped_pages,
+        kernel_frames,
+        name: [0; 32],
+    };
+    let n = target.name.len().min(32);
+    info.name[..n].copy_from_slice(&target.name.as_bytes()[..n]);
     process
         .with_aspace(|aspace| out.write(aspace, &info))
         .ok_or(SysError::InvalidArgument)??;

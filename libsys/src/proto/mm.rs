@@ -1,0 +1,311 @@
+//! `mm`, the memory server: the protocol, and the client stub.
+//!
+//! Every process `init` starts after `mm` is *managed* by it: `mm` is its
+//! pager (a page fault is a message to `mm`, which maps a page and lets
+//! the thread go on) and the owner of all its memory, and the process asks
+//! it for more through a handle badged with its id (`@mm`).
+//!
+//! | request | reply | errors (`Reply::Error`) |
+//! | --- | --- | --- |
+//! | `Brk { end }` | `Brk(end)`: the break after the call (`None` asks) | `NoMemory`, `InvalidArgument` |
+//! | `Mmap { at, pages, prot, populate }` | `Mapped(address)` | `NoMemory`, `InvalidArgument`, `Overlap`, `NoSpace` |
+//! | `Munmap { at, pages }` | `Done` | `InvalidArgument`, `NotMapped` |
+//! | `Mprotect { at, pages, prot }` | `Done` | `InvalidArgument`, `NotMapped`, `NotAllowed` |
+//! | `Share { at, pages, writable }` | `Token(t)`: for another process to `Accept` | `InvalidArgument`, `NotMapped`, `NotAllowed` |
+//! | `Accept { token, at }` | `Mapped(address)` | `BadToken`, `Overlap`, `NoSpace` |
+//! | `MapPhysical { phys, pages, at, writable }` | `Mapped(address)` | `NotAllowed` (not device memory `init` gave `mm`), `Overlap` |
+//! | `Stats` | `Stats(ProcessStats)` | — |
+//! | `SystemStats` | `System(SystemStats)` | — |
+//! | `ForkAs`, with a process handle (MAP, MANAGE) | `Forked { id }`, with two handles: the child's `mm` handle and its pager | `NotAllowed` (managed already), `NoMemory` |
+//! | control (`init` only): `Adopt`, `Give`, `Exit` | see each | `NotAllowed` from anyone else |
+//!
+//! Addresses and lengths are in bytes and pages: `at` must be
+//! page-aligned, `pages` at least 1. Memory is demand-paged: a mapping
+//! costs nothing until a page is touched, unless `populate` asks for every
+//! page at once (then `NoMemory` is returned rather than a later kill).
+
+use postcard::experimental::max_size::MaxSize;
+use serde::{Deserialize, Serialize};
+
+/// The longest argument string `Adopt` copies onto a new stack.
+pub const ARGS_MAX: usize = 1024;
+/// Pages the stack area of an adopted process spans (1 MiB); the top page
+/// holds its arguments.
+pub const STACK_PAGES: u64 = 256;
+/// Orders of the buddy allocator (blocks of 2^0 … 2^10 pages).
+pub const ORDERS: usize = 11;
+/// Zones: DMA (< 16 MiB), DMA32 (< 4 GiB), Normal.
+pub const ZONES: usize = 3;
+
+/// A badge bit: the handle a process's threads fault through (set as
+/// their pager). Requests come through handles without it.
+pub const PAGER_BADGE: u64 = 1 << 63;
+/// The badge of `init`'s control handle.
+pub const CONTROL_BADGE: u64 = 0;
+
+/// Protection bits (as `libsys::abi::Protection`).
+pub const PROT_READ: u8 = 1;
+pub const PROT_WRITE: u8 = 2;
+pub const PROT_EXEC: u8 = 4;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Request {
+    Brk {
+        end: Option<u64>,
+    },
+    Mmap {
+        at: Option<u64>,
+        pages: u64,
+        prot: u8,
+        populate: bool,
+    },
+    Munmap {
+        at: u64,
+        pages: u64,
+    },
+    Mprotect {
+        at: u64,
+        pages: u64,
+        prot: u8,
+    },
+    Share {
+        at: u64,
+        pages: u64,
+        writable: bool,
+    },
+    Accept {
+        token: u64,
+        at: Option<u64>,
+    },
+    MapPhysical {
+        phys: u64,
+        pages: u64,
+        at: Option<u64>,
+        writable: bool,
+    },
+    Stats,
+    SystemStats,
+    /// Duplicates the caller's address space, copy-on-write, into the
+    /// process whose handle (MAP, MANAGE) the message carries.
+    ForkAs,
+    /// (`init`) Manage the new process whose handles the message carries:
+    /// [process (MAP, MANAGE), its ELF image (a memory region, READ)].
+    /// `mm` lays out its address space from the image (demand-loaded), a
+    /// stack with `args` on top and an IPC buffer.
+    Adopt {
+        image_size: u64,
+        args: heapless::String<ARGS_MAX>,
+    },
+    /// (`init`) Memory to manage: the message carries up to four memory
+    /// regions (READ, WRITE, MANAGE); `device` regions are only mapped by
+    /// `MapPhysical`, never allocated.
+    Give {
+        device: bool,
+    },
+    /// (`init`) Process `id` is dead: free everything it had.
+    Exit {
+        id: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum MmError {
+    NoMemory,
+    InvalidArgument,
+    /// The range overlaps a mapping.
+    Overlap,
+    /// The range is not (all) mapped.
+    NotMapped,
+    /// Not allowed: a protection the area cannot have, memory that is not
+    /// this process's, a control request from a process that is not `init`.
+    NotAllowed,
+    BadToken,
+    /// The ELF image did not load.
+    BadImage,
+    /// No free range of addresses that large.
+    NoSpace,
+}
+
+/// One process's memory, as `mm` sees it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct ProcessStats {
+    /// Pages its areas span (Linux's `VmSize` / 4 KiB).
+    pub virtual_pages: u64,
+    /// Pages mapped now (`VmRSS` / 4 KiB).
+    pub resident_pages: u64,
+    /// Of those, pages that another mapping shares (copy-on-write or
+    /// shared).
+    pub shared_pages: u64,
+    pub areas: u32,
+    /// Page faults `mm` served for it.
+    pub faults: u64,
+    /// Copy-on-write faults that copied a page.
+    pub cow_copies: u64,
+    /// The break.
+    pub brk: u64,
+}
+
+/// The whole system's memory: the fields of Linux's `/proc/meminfo` that
+/// apply, and `/proc/buddyinfo`'s free blocks per order and zone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct SystemStats {
+    /// `MemTotal`, in pages: all the memory `mm` manages.
+    pub total_pages: u64,
+    /// `MemFree`.
+    pub free_pages: u64,
+    /// `AnonPages`: pages mapped for processes.
+    pub anon_pages: u64,
+    /// `Shmem`: pages mapped in more than one place.
+    pub shared_pages: u64,
+    /// `PageTables`-like: pages `mm` itself uses for its bookkeeping.
+    pub processes: u32,
+    /// Free blocks per zone and order.
+    pub buddy: [[u32; ORDERS]; ZONES],
+    /// Pages present per zone.
+    pub zone_pages: [u64; ZONES],
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Reply {
+    Brk(u64),
+    Mapped(u64),
+    Done,
+    Token(u64),
+    Stats(ProcessStats),
+    System(SystemStats),
+    Forked {
+        id: u64,
+    },
+    /// To `Adopt`: the process's id, where its first thread starts, its
+    /// stack pointer and its argument string (`rdi`, `rsi`). Carries two
+    /// handles: the process's `mm` handle (SEND, badged) and its pager
+    /// (SEND, badged with `PAGER_BADGE`).
+    Adopted {
+        id: u64,
+        entry: u64,
+        stack: u64,
+        args_at: u64,
+        args_len: u64,
+    },
+    /// To `Give`: the pages now managed.
+    Given {
+        pages: u64,
+    },
+    Error(MmError),
+}
+
+const _: () = assert!(crate::rpc::fits::<Request>() && crate::rpc::fits::<Reply>());
+
+impl core::fmt::Display for MmError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            MmError::NoMemory => "out of memory",
+            MmError::InvalidArgument => "invalid argument",
+            MmError::Overlap => "overlaps a mapping",
+            MmError::NotMapped => "not mapped",
+            MmError::NotAllowed => "not allowed",
+            MmError::BadToken => "no such share token",
+            MmError::BadImage => "not a loadable program",
+            MmError::NoSpace => "no free address range that large",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc::{decode, encode};
+
+    #[test]
+    fn every_message_round_trips() {
+        let mut buffer = [0u8; 4096];
+        let requests = [
+            Request::Brk { end: Some(0x1000) },
+            Request::Brk { end: None },
+            Request::Mmap {
+                at: None,
+                pages: 3,
+                prot: PROT_READ | PROT_WRITE,
+                populate: true,
+            },
+            Request::Munmap {
+                at: 0x4000,
+                pages: 1,
+            },
+            Request::Mprotect {
+                at: 0x4000,
+                pages: 2,
+                prot: PROT_READ,
+            },
+            Request::Share {
+                at: 0x4000,
+                pages: 2,
+                writable: true,
+            },
+            Request::Accept {
+                token: u64::MAX,
+                at: Some(0x8000),
+            },
+            Request::MapPhysical {
+                phys: 0xfee0_0000,
+                pages: 1,
+                at: None,
+                writable: true,
+            },
+            Request::Stats,
+            Request::SystemStats,
+            Request::ForkAs,
+            Request::Adopt {
+                image_size: 70_000,
+                args: "@ns=3 hello".try_into().unwrap(),
+            },
+            Request::Give { device: false },
+            Request::Exit { id: 7 },
+        ];
+        for request in requests {
+            let n = encode(&request, &mut buffer).unwrap();
+            assert_eq!(decode::<Request>(&buffer[..n]), Ok(request));
+        }
+        let mut system = SystemStats {
+            total_pages: 9,
+            ..SystemStats::default()
+        };
+        system.buddy[2][10] = 44;
+        let replies = [
+            Reply::Brk(0x2000),
+            Reply::Mapped(0x7000),
+            Reply::Done,
+            Reply::Token(5),
+            Reply::Stats(ProcessStats {
+                resident_pages: 3,
+                ..ProcessStats::default()
+            }),
+            Reply::System(system),
+            Reply::Forked { id: 4 },
+            Reply::Adopted {
+                id: 2,
+                entry: 0x40_1000,
+                stack: 0x7fff_0000,
+                args_at: 0x7fff_0100,
+                args_len: 11,
+            },
+            Reply::Given { pages: 1 << 20 },
+            Reply::Error(MmError::NoSpace),
+        ];
+        for reply in replies {
+            let n = encode(&reply, &mut buffer).unwrap();
+            assert_eq!(decode::<Reply>(&buffer[..n]), Ok(reply));
+        }
+    }
+
+    #[test]
+    fn bad_bytes_are_errors() {
+        assert!(decode::<Request>(&[]).is_err());
+        assert!(decode::<Request>(&[200]).is_err(), "no such variant");
+        assert!(decode::<Request>(&[1, 1]).is_err(), "truncated");
+        // Args claiming more than ARGS_MAX bytes.
+        let mut bytes = vec![11u8, 1, 0x81, 0x08];
+        bytes.extend(vec![b'a'; 1025]);
+        assert!(decode::<Request>(&bytes).is_err());
+    }
+}
