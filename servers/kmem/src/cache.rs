@@ -18,7 +18,7 @@ use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
 
 use bitflags::bitflags;
-use mm::GfpFlags;
+use buddy::GfpFlags;
 
 use crate::error::{AllocError, CreateError, FreeError, TuneError};
 use crate::raw::RawCache;

@@ -27,7 +27,7 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use mm::{GfpFlags, GFP_KERNEL};
+use buddy::{GfpFlags, GFP_KERNEL};
 use spin::{Mutex, MutexGuard};
 
 use crate::kmalloc::{layout_class, Kmalloc};

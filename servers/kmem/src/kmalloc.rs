@@ -23,7 +23,7 @@
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
-use mm::GfpFlags;
+use buddy::GfpFlags;
 
 use crate::error::{AllocError, FreeError};
 use crate::raw::RawCache;

@@ -95,7 +95,7 @@ pub use kmalloc::{
     kmalloc_index, Kmalloc, KMALLOC_MAX_CACHE_SIZE, KMALLOC_MAX_SIZE, KMALLOC_NAMES, KMALLOC_SIZES,
 };
 pub use magazine::MAGAZINE_CAPACITY;
-pub use mm::{GfpFlags, GFP_ATOMIC, GFP_KERNEL};
+pub use buddy::{GfpFlags, GFP_ATOMIC, GFP_KERNEL};
 pub use slab::{ARCH_MIN_ALIGN, CACHE_LINE_SIZE, KMEM_CACHE_MAX_SIZE, MAX_SLAB_ORDER};
 pub use slabinfo::{write_slabinfo, SlabInfo, SLABINFO_HEADER};
 pub use source::{order_for, PageSource, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};

@@ -23,7 +23,7 @@ use core::mem::{align_of, size_of};
 use core::ops::{Index, IndexMut};
 use core::ptr::NonNull;
 
-use mm::GFP_KERNEL;
+use buddy::GFP_KERNEL;
 
 use crate::source::{order_for, PageSource, PAGE_SIZE};
 

@@ -35,7 +35,7 @@
 
 use core::ptr::NonNull;
 
-use mm::GfpFlags;
+use buddy::GfpFlags;
 
 use crate::error::{AllocError, FreeError, TuneError};
 use crate::magazine::{Magazine, Round};

@@ -14,15 +14,15 @@
 
 use core::ptr::NonNull;
 
-use mm::GfpFlags;
+use buddy::GfpFlags;
 
 /// log2 of the page size.
-pub const PAGE_SHIFT: u32 = mm::PAGE_SHIFT;
+pub const PAGE_SHIFT: u32 = buddy::PAGE_SHIFT;
 /// The page size, 4 KiB.
 pub const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
 /// Orders 0..MAX_ORDER: the largest block a source is asked for is
 /// 2^(MAX_ORDER - 1) pages = 4 MiB.
-pub const MAX_ORDER: u32 = mm::MAX_ORDER;
+pub const MAX_ORDER: u32 = buddy::MAX_ORDER;
 
 /// A supplier of naturally aligned blocks of 2^order pages.
 ///

@@ -2,7 +2,7 @@
 //! recovery, every kind of bad free, the `/proc/buddyinfo` text, the
 //! reclaim-and-retry loop and `__GFP_ZERO`.
 
-use mm::{
+use buddy::{
     AllocError, BuddyAllocator, FreeError, GfpFlags, InitError, PageBlock, PhysAddr, ZoneType,
     GFP_ATOMIC, GFP_DMA, GFP_DMA32, GFP_KERNEL, MAX_RECLAIM_RETRIES, PAGE_SIZE,
 };

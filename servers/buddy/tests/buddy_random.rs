@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use mm::{
+use buddy::{
     gfp_zone, AllocError, BuddyAllocator, GfpFlags, PageBlock, PhysAddr, ZoneType, GFP_ATOMIC,
     GFP_DMA, GFP_DMA32, GFP_KERNEL, MAX_ORDER, PAGE_SIZE,
 };
