@@ -424,7 +424,13 @@ pub fn deliver_to_bound(thread: &Arc<Thread>, bits: &mut u64) -> bool {
 fn reply_to_caller(me: &Arc<Thread>) -> Result<Arc<Thread>, SysError> {
     let caller = me.ipc.lock().reply_to.take().ok_or(SysError::NotFound)?;
     let waiting = matches!(caller.thread.ipc.lock().blocked, Blocked::Reply);
-    if !waiting || caller.thread.is_killed() {
+    if !waiting {
+        return Err(SysError::PeerDied);
+    }
+    if caller.thread.is_killed() {
+        // Killed while it waited for this reply (or before it made the
+        // call): it must still be let go, to exit.
+        finish_wait(&caller.thread, Err(SysError::PeerDied));
         return Err(SysError::PeerDied);
     }
     let (info, msg) = pending_message(me);
@@ -491,6 +497,9 @@ pub enum PagerAnswer {
 /// Sends a page fault at `address` (with the CPU's error code and the
 /// faulting `rip`) to the current thread's pager and waits for the answer.
 pub fn page_fault(me: &Arc<Thread>, address: u64, error: u64, rip: u64) -> PagerAnswer {
+    if me.is_killed() {
+        return PagerAnswer::Kill;
+    }
     let Some((ep, badge)) = me
         .ipc
         .lock()
