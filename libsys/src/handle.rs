@@ -161,6 +161,11 @@ impl Notification {
         call6(Syscall::Poll, [h(self.raw()), 0, 0, 0, 0, 0])
     }
 
+    /// Binds it to the calling thread (see [`Notification::bind`]).
+    pub fn bind_current(&self) -> Result<(), SysError> {
+        call6(Syscall::NotificationBind, [h(self.raw()), 0, 0, 0, 0, 0]).map(|_| ())
+    }
+
     /// Binds this notification to `thread`: its `recv` also returns signals.
     pub fn bind(&self, thread: &Thread) -> Result<(), SysError> {
         call6(

@@ -50,8 +50,9 @@ pub enum Syscall {
     Wait = 16,
     /// (notification) → bits: returns and clears the bits without waiting.
     Poll = 17,
-    /// (notification, thread): binds the notification to the thread, so the
-    /// thread's `recv` also returns the notification's signals.
+    /// (notification, thread): binds the notification to the thread (0: the
+    /// calling thread), so the thread's `recv` also returns the
+    /// notification's signals.
     NotificationBind = 18,
     /// (name, name length ≤ 32) → a handle to a new, empty process.
     ProcessCreate = 19,

@@ -151,14 +151,21 @@ pub fn poll(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// `notification_bind(notification, thread)`.
 pub fn bind(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let n = notification(frame, Rights::RECV)?;
-    let process = caller()?;
-    let (thread, _, _) = object(
-        &process,
-        frame.rsi,
-        ObjectType::Thread,
-        Rights::MANAGE,
-        as_thread,
-    )?;
+    let (me, process) = caller_thread()?;
+    // Thread handle 0: the calling thread (a server binding a notification
+    // to its own receive loop needs no handle to itself).
+    let thread = if frame.rsi == 0 {
+        me
+    } else {
+        object(
+            &process,
+            frame.rsi,
+            ObjectType::Thread,
+            Rights::MANAGE,
+            as_thread,
+        )?
+        .0
+    };
     n.bind(&thread)?;
     thread.ipc.lock().bound = Some(n);
     Ok(0)
