@@ -85,6 +85,7 @@ mod slabinfo;
 mod slabmap;
 mod source;
 
+pub use buddy::{GfpFlags, GFP_ATOMIC, GFP_KERNEL};
 pub use cache::{
     kmem_cache_alloc, kmem_cache_create, kmem_cache_destroy, kmem_cache_free, kmem_cache_shrink,
     DestroyError, KmemCache, SlabFlags, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_HWCACHE_ALIGN,
@@ -95,7 +96,6 @@ pub use kmalloc::{
     kmalloc_index, Kmalloc, KMALLOC_MAX_CACHE_SIZE, KMALLOC_MAX_SIZE, KMALLOC_NAMES, KMALLOC_SIZES,
 };
 pub use magazine::MAGAZINE_CAPACITY;
-pub use buddy::{GfpFlags, GFP_ATOMIC, GFP_KERNEL};
 pub use slab::{ARCH_MIN_ALIGN, CACHE_LINE_SIZE, KMEM_CACHE_MAX_SIZE, MAX_SLAB_ORDER};
 pub use slabinfo::{write_slabinfo, SlabInfo, SLABINFO_HEADER};
 pub use source::{order_for, PageSource, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};

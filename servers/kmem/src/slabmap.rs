@@ -217,7 +217,11 @@ mod tests {
 
     // SAFETY: blocks from `alloc` with a layout aligned to their size.
     unsafe impl PageSource for Host {
-        fn alloc_pages(&mut self, order: u32, _: buddy::GfpFlags) -> Option<core::ptr::NonNull<u8>> {
+        fn alloc_pages(
+            &mut self,
+            order: u32,
+            _: buddy::GfpFlags,
+        ) -> Option<core::ptr::NonNull<u8>> {
             let layout =
                 std::alloc::Layout::from_size_align(PAGE_SIZE << order, PAGE_SIZE << order).ok()?;
             // SAFETY: the layout has a non-zero size.
