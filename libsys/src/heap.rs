@@ -28,6 +28,12 @@ pub const INIT_HEAP_PAGES: u64 = 2048;
 
 static BASE: AtomicU64 = AtomicU64::new(0);
 static PAGES: AtomicU64 = AtomicU64::new(0);
+/// Heap pages from here up were never handed out: with a memory server
+/// behind the heap they are not even mapped yet, and read as zero when
+/// they are (so `__GFP_ZERO` need not touch them).
+static FRESH: AtomicU64 = AtomicU64::new(0);
+/// Whether fresh pages are known to be zero (demand-zero from `mm`).
+static FRESH_IS_ZERO: AtomicU64 = AtomicU64::new(0);
 
 /// Pages of the heap region, by a bitmap (set = in use).
 pub struct RegionPages {
@@ -76,7 +82,9 @@ unsafe impl PageSource for RegionPages {
                         self.set(p, true);
                     }
                     let address = base + first * 4096;
-                    if gfp.contains(GfpFlags::ZERO) {
+                    let fresh = FRESH.fetch_max(first + count, Ordering::Relaxed);
+                    let known_zero = first >= fresh && FRESH_IS_ZERO.load(Ordering::Relaxed) != 0;
+                    if gfp.contains(GfpFlags::ZERO) && !known_zero {
                         // SAFETY: the run was just taken: mapped, ours.
                         unsafe {
                             core::ptr::write_bytes(address as *mut u8, 0, (count * 4096) as usize)
@@ -105,10 +113,12 @@ unsafe impl PageSource for RegionPages {
 static ALLOCATOR: SlabAllocator<RegionPages> = SlabAllocator::new(RegionPages::new());
 
 /// Makes the `pages` pages mapped at [`HEAP_BASE`] the heap (once, at
-/// start).
-pub fn init(pages: u64) {
+/// start). `demand_zero`: they are the memory server's, and read as zero
+/// until first written.
+pub fn init(pages: u64, demand_zero: bool) {
     BASE.store(HEAP_BASE, Ordering::Relaxed);
     PAGES.store(pages.min(HEAP_MAX_PAGES), Ordering::Relaxed);
+    FRESH_IS_ZERO.store(u64::from(demand_zero), Ordering::Relaxed);
 }
 
 /// Heap pages in all.

@@ -13,7 +13,8 @@
 //! - On the bare-metal target: [`syscall`] (the system-call instruction and
 //!   thin wrappers, the only assembly in user space), [`handle`] (handles
 //!   that close on drop, typed per object), [`ipc`] (messages), [`names`]
-//!   (looking servers up), [`mem`] (pages from a memory region), [`spawn`]
+//!   (looking servers up), [`mm`] (the memory server: `mmap` and the rest),
+//!   [`mem`] (pages from a memory region), [`spawn`]
 //!   (building a process from an ELF module), [`thread`] (threads running
 //!   closures), [`sync`] (`Mutex`, `Condvar`), [`time`] (sleeping),
 //!   [`heap`] (the global allocator, on `kmem`), [`port`] (port I/O).
@@ -34,6 +35,8 @@ pub mod heap;
 pub mod ipc;
 #[cfg(target_os = "none")]
 pub mod mem;
+#[cfg(target_os = "none")]
+pub mod mm;
 #[cfg(target_os = "none")]
 pub mod names;
 #[cfg(target_os = "none")]

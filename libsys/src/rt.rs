@@ -30,46 +30,56 @@ pub fn start(args: *const u8, len: usize, init_info: u64, main: fn(&str) -> u64)
     syscall::exit(main(args))
 }
 
-/// Maps the heap region: the one the process was given (`@heap`), or for
+/// Sets up the heap: the region the process was given (`@heap`), or for
 /// the first process the first [`crate::heap::INIT_HEAP_PAGES`] pages of
-/// its largest memory region. Without either, the heap stays empty.
+/// its largest memory region, mapped at [`crate::heap::HEAP_BASE`]; or,
+/// for a process the memory server manages, [`crate::heap::HEAP_MAX_PAGES`]
+/// of demand-zero memory from it at the same place. Without any, the heap
+/// stays empty.
 fn set_up_heap() {
     use crate::abi::{Handle, Protection, Rights, Syscall};
-    let Some(me) = crate::env::self_process() else {
+    if let Some((region, pages)) = crate::env::heap_region().or_else(first_process_heap) {
+        let Some(me) = crate::env::self_process() else {
+            return;
+        };
+        let pages = pages.min(crate::heap::HEAP_MAX_PAGES);
+        let prot = (Protection::READ | Protection::WRITE).bits();
+        let mapped = syscall::call6(
+            Syscall::Map,
+            [
+                u64::from(me.0),
+                crate::heap::HEAP_BASE,
+                u64::from(region.0),
+                0,
+                pages,
+                prot,
+            ],
+        );
+        if mapped.is_ok() {
+            crate::heap::init(pages, false);
+        }
         return;
-    };
-    let region = match (crate::env::heap_region(), crate::env::init_info()) {
-        (Some(region), _) => Some(region),
-        (None, Some(info)) => info.regions().iter().max_by_key(|r| r.pages).and_then(|r| {
-            let pages = crate::heap::INIT_HEAP_PAGES.min(r.pages);
-            let rights = (Rights::READ | Rights::WRITE).bits() as u64;
-            syscall::call6(
-                Syscall::RegionDerive,
-                [u64::from(r.handle), 0, pages, rights, 0, 0],
-            )
-            .ok()
-            .map(|h| (Handle(h as u32), pages))
-        }),
-        (None, None) => None,
-    };
-    let Some((region, pages)) = region else {
-        return;
-    };
-    let pages = pages.min(crate::heap::HEAP_MAX_PAGES);
-    let prot = (Protection::READ | Protection::WRITE).bits();
-    let mapped = syscall::call6(
-        Syscall::Map,
-        [
-            u64::from(me.0),
-            crate::heap::HEAP_BASE,
-            u64::from(region.0),
-            0,
-            pages,
-            prot,
-        ],
-    );
-    if mapped.is_ok() {
-        crate::heap::init(pages);
+    }
+    if crate::env::name_service().is_some() && crate::env::init_info().is_none() {
+        let pages = crate::heap::HEAP_MAX_PAGES;
+        let rw = Protection::READ | Protection::WRITE;
+        if crate::mm::mmap(Some(crate::heap::HEAP_BASE), pages, rw, false).is_ok() {
+            crate::heap::init(pages, true);
+        }
+    }
+
+    /// The first process's heap: part of its largest memory region.
+    fn first_process_heap() -> Option<(Handle, u64)> {
+        let info = crate::env::init_info()?;
+        let r = info.regions().iter().max_by_key(|r| r.pages)?;
+        let pages = crate::heap::INIT_HEAP_PAGES.min(r.pages);
+        let rights = (Rights::READ | Rights::WRITE).bits() as u64;
+        syscall::call6(
+            Syscall::RegionDerive,
+            [u64::from(r.handle), 0, pages, rights, 0, 0],
+        )
+        .ok()
+        .map(|h| (Handle(h as u32), pages))
     }
 }
 

@@ -91,8 +91,10 @@ pub enum Request {
     /// (`init`) Manage the new process whose handles the message carries:
     /// [process (MAP, MANAGE), its ELF image (a memory region, READ)].
     /// `mm` lays out its address space from the image (demand-loaded), a
-    /// stack with `args` on top and an IPC buffer.
+    /// stack with `args` on top and an IPC buffer. `id` is the process's
+    /// id in the name service: the badge its lookup of `mm` will carry.
     Adopt {
+        id: u64,
         image_size: u64,
         args: heapless::String<ARGS_MAX>,
     },
@@ -256,6 +258,7 @@ mod tests {
             Request::SystemStats,
             Request::ForkAs,
             Request::Adopt {
+                id: 3,
                 image_size: 70_000,
                 args: "@ns=3 hello".try_into().unwrap(),
             },
@@ -304,7 +307,7 @@ mod tests {
         assert!(decode::<Request>(&[200]).is_err(), "no such variant");
         assert!(decode::<Request>(&[1, 1]).is_err(), "truncated");
         // Args claiming more than ARGS_MAX bytes.
-        let mut bytes = vec![11u8, 1, 0x81, 0x08];
+        let mut bytes = vec![11u8, 1, 1, 0x81, 0x08];
         bytes.extend(vec![b'a'; 1025]);
         assert!(decode::<Request>(&bytes).is_err());
     }

@@ -318,11 +318,13 @@ fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
         "/boot/motd.txt",
         "/boot/test/pattern.bin",
         "/boot/init",
+        "/boot/mm",
         "/boot/manifest.test",
         "/boot/kv",
         "/boot/crashy",
         "/boot/nstest",
         "/boot/kvtest",
+        "/boot/mmtest",
     ];
     ensure!(
         info.modules.len() == expected.len(),

@@ -1,7 +1,104 @@
-//! `mm`: the memory server's core (DESIGN.md, Servers: `mm`). The page
-//! allocator it hands frames out with is the `buddy` crate (LKD ch. 12),
-//! re-exported here; the address spaces it pages for (LKD ch. 15) are
-//! built on it.
+//! `mm`: the memory server's core (DESIGN.md, Servers: `mm`). It owns the
+//! RAM `init` gives it, hands it out in pages with the `buddy` crate's
+//! allocator (LKD ch. 12, re-exported here), and is the pager of every
+//! process `init` builds through it: it lays out their address spaces,
+//! serves their page faults (demand paging, copy-on-write) and their
+//! requests (`brk`, `mmap`, `munmap`, `mprotect`, shared memory, device
+//! memory, fork), in the terms of LKD ch. 15, "The Process Address Space".
+//!
+//! It is pure logic: `no_std` + `alloc`, no `unsafe`, and no system call.
+//! Everything it needs from the machine (mapping a frame in a process,
+//! zeroing or copying a frame, reading a boot module) goes through the
+//! [`Machine`] trait it is handed, which the server binary implements
+//! with system calls and the tests with a simulated machine.
+//!
+//! # Public API
+//!
+//! - [`Mm::new`]`(ram: &[(base, pages)]) -> Result<Mm, MmError>`: all the
+//!   RAM, once. [`Mm::add_device`]`(phys, pages) -> Result<(), MmError>`:
+//!   device memory only `MapPhysical` maps (`NotAllowed` over RAM).
+//!   [`Mm::seed_tokens`]`(key)`: makes share tokens unpredictable.
+//! - [`Mm::adopt`]`(id, image, args, m) -> Result<`[`Adopted`]`, MmError>`
+//!   (`Adopt`): a new address space from an ELF image, under the id
+//!   `init` chose (the badge the process's handles will carry).
+//! - [`Mm::fork`]`(parent, child, m) -> Result<(), MmError>` (`ForkAs`):
+//!   a copy-on-write duplicate under the id the server chose.
+//! - [`Mm::fault`]`(space, addr, error, m) -> `[`FaultOutcome`]: a page
+//!   fault, `Resume` or `Kill(reason)`.
+//! - [`Mm::request`]`(from, Request, m) -> Reply`: every request without
+//!   handles, answered by [`Mm::brk`], [`Mm::mmap`], [`Mm::munmap`],
+//!   [`Mm::mprotect`], [`Mm::share`], [`Mm::accept`],
+//!   [`Mm::map_physical`] (each public too), `Stats`, `SystemStats` and
+//!   `Exit`.
+//! - [`Mm::exit`]`(space, m) -> bool`: frees everything a process held;
+//!   then [`Mm::take_released_image`] names images no process uses.
+//! - Reading: [`Mm::free_pages`], [`Mm::total_pages`], [`Mm::stats`]
+//!   (`ProcessStats`), [`Mm::system_stats`] (`SystemStats`, with the
+//!   buddy allocator's free blocks per zone and order), [`Mm::manages`],
+//!   [`Mm::areas`], [`Mm::mappings`], [`Mm::refcount`], and
+//!   [`Mm::check`], which verifies every invariant.
+//! - [`layout`]: where things go in an address space and the argument
+//!   checks.
+//!
+//! # IPC protocol
+//!
+//! `libsys::proto::mm` (its module documentation has the table); how
+//! each request is answered is on the method that answers it. A request
+//! with garbage in it (zero pages, an unaligned or kernel address, a
+//! range that overflows, unknown protection bits, W and X together) gets
+//! `InvalidArgument` and changes nothing; no request panics. Beyond the
+//! table: any request from a badge mm manages no space for gets
+//! `NotAllowed`; `Munmap`/`Mprotect`/`Share` of the IPC buffer get
+//! `NotAllowed`; `Share` gets `NoMemory` when the pages it must populate
+//! do not fit; `MapPhysical` gets `InvalidArgument` for bad arguments;
+//! and a request the machine fails half-way gets `NoMemory`.
+//!
+//! # Design (LKD ch. 15)
+//!
+//! - An address space (`space.rs`, Linux's `mm_struct`) is a set
+//!   of [`Area`]s (`vm_area_struct`: start, end, protection, the most
+//!   protection `mprotect` may give, and a kind: an image segment,
+//!   anonymous, stack, heap, shared, device, IPC buffer) in a `BTreeMap`
+//!   by start, and a page map (the page table mm keeps: address → frame,
+//!   protection now, copy-on-write) in another. Areas are split by a
+//!   partial `munmap`/`mprotect`/`Share`; they are never merged, except
+//!   the heap as `brk` grows it.
+//! - Each frame of RAM has a reference count (`struct page`'s `_count`,
+//!   in `frames.rs`): one per page mapping it. A fork adds one per shared
+//!   frame, an unmap drops one, and the frame returns to the buddy
+//!   allocator exactly when its count reaches 0. A frame mapped more than
+//!   once is either copy-on-write in every mapping (a fork's) or in a
+//!   shared area in every mapping (`Share`/`Accept`).
+//! - Demand paging: an area costs nothing until a page is touched; the
+//!   fault maps a zeroed frame, or for an image segment the page's file
+//!   bytes. Copy-on-write: a fork maps private frames read-only in both
+//!   spaces; a write fault copies the frame, or takes it over when the
+//!   other side has let go of it.
+//! - The machine's page tables follow the page map: every change to the
+//!   page map is one `map`/`unmap`/`protect` call per run of pages.
+//!
+//! Costs (n areas, r resident pages in a space, p pages of RAM): a fault
+//! O(log n + log r); `mmap` O(n) to place (first fit) plus the pages
+//! populated; `munmap`, `mprotect`, `brk` O(log n + areas and pages in the
+//! range × log r); `Share`/`Accept`/`MapPhysical` O(pages of the range);
+//! fork and exit O(r log r); `Stats` O(r); `SystemStats` O(1) (counters
+//! kept up to date), [`Mm::check`] O(p + all resident pages). Memory: the
+//! buddy's 12 bytes plus 4 bytes of count per page of RAM, and per
+//! resident page a page-map entry.
+//!
+//! # Knowingly left out
+//!
+//! - No swapping and no page cache: every frame is either free or mapped;
+//!   an image's pages are loaded per process (two processes running the
+//!   same image do not share its text).
+//! - RAM is given once, to [`Mm::new`]: the buddy allocator cannot take
+//!   more later (`Give { device: false }` after start has no method).
+//! - No `PROT_NONE` areas, no file mappings, no `mremap`, no merging of
+//!   adjacent areas, no huge pages, no per-process memory limits (one
+//!   process may take all free RAM; a fault then kills it).
+//! - The kernel writes into user memory only through the IPC buffer,
+//!   which is never copy-on-write; a kernel write to a copy-on-write page
+//!   would not fault to mm.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
@@ -13,3 +110,18 @@ pub use buddy::{
     GFP_DMA, GFP_DMA32, GFP_KERNEL, GFP_NOFS, GFP_NOIO, GFP_NOWAIT, GFP_USER, MAX_NR_ZONES,
     MAX_ORDER, MAX_RECLAIM_RETRIES, PAGE_SHIFT, PAGE_SIZE,
 };
+
+mod fault;
+mod frames;
+pub mod layout;
+pub mod machine;
+mod mm;
+mod process;
+mod request;
+mod share;
+mod space;
+
+pub use machine::{ImageId, Machine, MachineError, SpaceId};
+pub use mm::{FaultOutcome, Mm};
+pub use process::Adopted;
+pub use space::{Area, AreaKind, Pte};

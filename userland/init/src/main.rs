@@ -35,7 +35,7 @@ use init::names::{Registry, State};
 use init::restart::{Decision, Restarts};
 use libsys::abi::ipc::FOREVER;
 use libsys::abi::{Handle, InitInfo, ObjectType, ProcessStatus, Rights, SysError};
-use libsys::handle::{Endpoint, MemoryRegion, Notification, OwnedHandle, Thread};
+use libsys::handle::{Endpoint, MemoryRegion, Notification, OwnedHandle, Process, Thread};
 use libsys::ipc::{self, Message, Received};
 use libsys::mem::{Memory, Pages};
 use libsys::proto::name::{Reply, Request};
@@ -178,6 +178,11 @@ impl Init {
                     self.step(Some(due));
                 }
                 match self.names.state(&name) {
+                    Some(State::Registered(h)) if self.slots[i].entry.pager => {
+                        let control = *h;
+                        println!("{name} registered: the memory server");
+                        self.give_memory(control);
+                    }
                     Some(State::Registered(_)) => println!("{name} registered"),
                     Some(State::Failed) => eprintln!("{name} failed to start"),
                     _ => eprintln!("{name} did not register in time; going on"),
@@ -328,11 +333,15 @@ impl Init {
         }
     }
 
-    /// A send handle to `name`'s server badged for `who`.
+    /// A send handle to `name`'s server badged for `who`: SEND, and GRANT
+    /// (a request may carry handles: `mm`'s `ForkAs` does; a server that
+    /// takes none answers `LABEL_BAD_REQUEST` and closes them). Never
+    /// RECV or MINT: a client can neither take another's requests nor
+    /// pose as another client.
     fn lookup(&mut self, name: &str, who: u64) -> Result<OwnedHandle, Reply> {
         let registered = self.names.lookup(name)?;
         borrowed(|h| h, registered)
-            .dup(Rights::SEND, Some(who))
+            .dup(Rights::SEND | Rights::GRANT, Some(who))
             .map_err(|_| Reply::Unavailable)
     }
 
@@ -383,66 +392,167 @@ impl Init {
             .info
             .module(&entry.module)
             .ok_or_else(|| alloc::format!("no boot module `{}`", entry.module))?;
-        let (image, size, cmdline) = (Handle(module.handle), module.size, module.cmdline());
-        // The kill handle first: it names the target's current process.
+        let image = Image {
+            handle: Handle(module.handle),
+            size: module.size,
+            cmdline: module.cmdline(),
+        };
+        // The kill handle names the target's current process.
         let target = entry.kill.as_ref().and_then(|name| {
             self.slots.iter().find_map(|s| match &s.run {
                 Run::Running(child) if &s.entry.name == name => Some(child.process.raw()),
                 _ => None,
             })
         });
-        let region = self.mem.region();
+        match self.pager() {
+            Some(control) if !entry.pager => self.adopt(&entry, id, &image, target, control),
+            _ => {
+                let mut builder =
+                    Builder::new(&mut self.mem, &entry.name, image.handle, image.size)
+                        .map_err(|e| alloc::format!("load: {e}"))?;
+                let args = grant(&self.ns, &entry, id, &image, target, &mut builder, true)?;
+                builder
+                    .start(&args)
+                    .map_err(|e| alloc::format!("start: {e}"))
+            }
+        }
+    }
+
+    /// The memory server's control handle (its registered endpoint,
+    /// unbadged: badge 0 is `init`), once it has registered.
+    fn pager(&self) -> Option<Handle> {
+        let slot = self.slots.iter().find(|s| s.entry.pager)?;
+        let name = slot.entry.register.as_deref()?;
+        self.names.lookup(name).ok()
+    }
+
+    /// Builds the process of `entry` through the memory server: `mm` lays
+    /// out its address space from the image and is its pager; `init`
+    /// starts its thread where `mm` says.
+    fn adopt(
+        &mut self,
+        entry: &Entry,
+        id: u64,
+        image: &Image,
+        target: Option<Handle>,
+        control: Handle,
+    ) -> Result<Child, String> {
+        use libsys::proto::mm::{Reply as MmReply, Request as MmRequest};
         let err = |what: &str, e: &dyn core::fmt::Display| alloc::format!("{what}: {e}");
-        let mut builder =
-            Builder::new(&mut self.mem, &entry.name, image, size).map_err(|e| err("load", &e))?;
-        let mut args = String::new();
-        // GRANT: a registration carries the server's endpoint. Whether a
-        // process may register a name is the name service's to decide.
-        let ns_rights = Rights::SEND | Rights::GRANT;
-        let ns = self
-            .ns
-            .dup(ns_rights, Some(id))
-            .map_err(|e| err("badge the name service", &e))?;
-        let theirs = builder
-            .give(ns.raw(), ns_rights)
-            .map_err(|e| err("give", &e))?;
-        let _ = write!(args, "@ns={}", theirs.0);
-        drop(ns);
-        let me = builder
-            .give(builder.process.raw(), Rights::MAP | Rights::MANAGE)
-            .map_err(|e| err("give", &e))?;
-        let _ = write!(args, " @self={}", me.0);
-        let heap = give_pages(
-            &mut builder,
-            region,
-            entry.heap_pages,
-            Rights::READ | Rights::WRITE,
-        )?;
-        let _ = write!(args, " @heap={}:{}", heap.0, entry.heap_pages);
-        if entry.memory_pages > 0 {
-            let rights = Rights::READ | Rights::WRITE | Rights::EXEC | Rights::MANAGE;
-            let mem = give_pages(&mut builder, region, entry.memory_pages, rights)?;
-            let _ = write!(args, " @mem={}:{}", mem.0, entry.memory_pages);
+        let process = Process::create(&entry.name).map_err(|e| err("process_create", &e))?;
+        let mut adoptee = Adoptee {
+            process,
+            mem: &mut self.mem,
+            pages: Vec::new(),
+        };
+        let args = grant(&self.ns, entry, id, image, target, &mut adoptee, false)?;
+        let Adoptee { process, pages, .. } = adoptee;
+        let request = MmRequest::Adopt {
+            id,
+            image_size: image.size,
+            args: args
+                .as_str()
+                .try_into()
+                .map_err(|_| String::from("arguments longer than mm takes"))?,
+        };
+        let mm = borrowed(Endpoint, control);
+        let (reply, msg) =
+            rpc::call_with::<MmRequest, MmReply>(&mm, &request, &[process.raw(), image.handle])
+                .map_err(|e| err("mm", &e))?;
+        // SAFETY (both): handles the kernel just put into our table.
+        let handles: Vec<OwnedHandle> = msg
+            .handles()
+            .iter()
+            .map(|&h| unsafe { OwnedHandle::from_raw(Handle(h as u32)) })
+            .collect();
+        let (start, stack, args_at, args_len) = match reply {
+            MmReply::Adopted {
+                entry,
+                stack,
+                args_at,
+                args_len,
+                ..
+            } => (entry, stack, args_at, args_len),
+            MmReply::Error(e) => return Err(err("mm refused it", &e)),
+            _ => return Err("mm: unexpected reply".into()),
+        };
+        let [_client, pager] = <[OwnedHandle; 2]>::try_from(handles)
+            .map_err(|_| String::from("mm: no pager handle"))?;
+        let pager = Endpoint(pager);
+        let thread = process
+            .thread_create()
+            .map_err(|e| err("thread_create", &e))?;
+        thread
+            .set_pager(Some(&pager))
+            .map_err(|e| err("set_pager", &e))?;
+        thread
+            .start(start, stack, args_at, args_len)
+            .map_err(|e| err("thread_start", &e))?;
+        Ok(Child {
+            process,
+            thread,
+            pages,
+        })
+    }
+
+    /// Hands the memory server every page `init` does not keep: the
+    /// memory regions it does not use, and the rest of its own beyond what
+    /// the manifest's `memory=` grants and restarts of the processes it
+    /// builds itself may need.
+    fn give_memory(&mut self, control: Handle) {
+        use libsys::proto::mm::{Reply as MmReply, Request as MmRequest};
+        let mut keep = 1024;
+        let mut before_pager = true;
+        for slot in &self.slots {
+            keep += slot.entry.memory_pages;
+            if slot.entry.pager {
+                before_pager = false;
+            }
+            if before_pager || slot.entry.pager {
+                // Built from init's pages: image, stack, heap.
+                keep += slot.entry.heap_pages + 256;
+            }
         }
-        if entry.own_module {
-            let theirs = builder
-                .give(image, Rights::READ | Rights::EXEC)
-                .map_err(|e| err("give", &e))?;
-            let _ = write!(args, " @module={}:{}", theirs.0, size);
+        let mut regions: Vec<OwnedHandle> = Vec::new();
+        let mine = self.mem.region();
+        // EXEC: mm maps program text from these pages.
+        let all = Rights::READ | Rights::WRITE | Rights::EXEC | Rights::MANAGE;
+        for r in self.info.regions() {
+            if Handle(r.handle) == mine {
+                continue;
+            }
+            if let Ok(h) = borrowed(|h| h, Handle(r.handle)).dup(all, None) {
+                regions.push(h);
+            }
         }
-        args.push(' ');
-        args.push_str(&entry.args);
-        if let Some(target) = target {
-            let theirs = builder
-                .give(target, Rights::MANAGE)
-                .map_err(|e| err("give", &e))?;
-            let _ = write!(args, " kill={}", theirs.0);
+        let spare = self.mem.available().saturating_sub(keep);
+        if spare > 0 {
+            match self.mem.alloc(spare) {
+                Ok(run) => match borrowed(MemoryRegion, mine).derive(run.first, run.count, all) {
+                    Ok(part) => regions.push(part.0),
+                    Err(e) => eprintln!("cannot derive memory for mm: {e}"),
+                },
+                Err(e) => eprintln!("cannot set {spare} pages apart for mm: {e}"),
+            }
         }
-        if !cmdline.is_empty() {
-            args.push(' ');
-            args.push_str(cmdline);
+        let mm = borrowed(Endpoint, control);
+        let mut given = 0;
+        for batch in regions.chunks(4) {
+            let raw: Vec<Handle> = batch.iter().map(|h| h.raw()).collect();
+            match rpc::call_with::<MmRequest, MmReply>(
+                &mm,
+                &MmRequest::Give { device: false },
+                &raw,
+            ) {
+                Ok((MmReply::Given { pages }, _)) => given = pages,
+                Ok((other, _)) => eprintln!("mm answered Give with {other:?}"),
+                Err(e) => eprintln!("giving memory to mm: {e}"),
+            }
         }
-        builder.start(&args).map_err(|e| err("start", &e))
+        println!(
+            "gave mm {given} pages; kept {} for itself",
+            self.mem.available()
+        );
     }
 
     /// Signals of the deaths notification: which watched processes died.
@@ -556,26 +666,131 @@ impl Init {
     }
 }
 
+/// A boot module to start a process from.
+struct Image<'a> {
+    handle: Handle,
+    size: u64,
+    cmdline: &'a str,
+}
+
+/// A process being made: handles go into it, pages are set apart for it.
+trait NewProcess {
+    fn give(&mut self, handle: Handle, rights: Rights) -> Result<Handle, String>;
+    /// Zeroed pages counted as the child's (freed when it dies).
+    fn alloc(&mut self, pages: u64) -> Result<Pages, String>;
+    fn process(&self) -> Handle;
+}
+
+impl NewProcess for Builder<'_> {
+    fn give(&mut self, handle: Handle, rights: Rights) -> Result<Handle, String> {
+        Builder::give(self, handle, rights).map_err(|e| alloc::format!("give: {e}"))
+    }
+
+    fn alloc(&mut self, pages: u64) -> Result<Pages, String> {
+        Builder::alloc(self, pages).map_err(|e| alloc::format!("{pages} pages: {e}"))
+    }
+
+    fn process(&self) -> Handle {
+        self.process.raw()
+    }
+}
+
+/// A process the memory server builds: `init` only gives it handles (and
+/// the pages of a `memory=` grant).
+struct Adoptee<'m> {
+    process: Process,
+    mem: &'m mut Memory,
+    pages: Vec<Pages>,
+}
+
+impl NewProcess for Adoptee<'_> {
+    fn give(&mut self, handle: Handle, rights: Rights) -> Result<Handle, String> {
+        self.process
+            .give(handle, rights)
+            .map_err(|e| alloc::format!("give: {e}"))
+    }
+
+    fn alloc(&mut self, pages: u64) -> Result<Pages, String> {
+        let (run, at) = self
+            .mem
+            .alloc_mapped(pages)
+            .map_err(|e| alloc::format!("{pages} pages: {e}"))?;
+        let _ = self.mem.unmap_self(at, pages);
+        self.pages.push(run);
+        Ok(run)
+    }
+
+    fn process(&self) -> Handle {
+        self.process.raw()
+    }
+}
+
+/// Puts into the new process the handles its manifest entry says it gets,
+/// and returns its argument string: the start-up tokens (`libsys::env`),
+/// the manifest's arguments, a `kill=` handle, the module's command line.
+/// `heap`: give it a heap region (processes the memory server manages get
+/// their heap from it).
+fn grant(
+    ns: &Endpoint,
+    entry: &Entry,
+    id: u64,
+    image: &Image,
+    target: Option<Handle>,
+    child: &mut dyn NewProcess,
+    heap: bool,
+) -> Result<String, String> {
+    let mut args = String::new();
+    // GRANT: a registration carries the server's endpoint. Whether a
+    // process may register a name is the name service's to decide.
+    let ns_rights = Rights::SEND | Rights::GRANT;
+    let badged = ns
+        .dup(ns_rights, Some(id))
+        .map_err(|e| alloc::format!("badge the name service: {e}"))?;
+    let theirs = child.give(badged.raw(), ns_rights)?;
+    let _ = write!(args, "@ns={}", theirs.0);
+    drop(badged);
+    // MAP for a heap region to map; MANAGE for threads.
+    let self_rights = if heap {
+        Rights::MAP | Rights::MANAGE
+    } else {
+        Rights::MANAGE
+    };
+    let me = child.give(child.process(), self_rights)?;
+    let _ = write!(args, " @self={}", me.0);
+    if heap {
+        let h = give_pages(child, entry.heap_pages, Rights::READ | Rights::WRITE)?;
+        let _ = write!(args, " @heap={}:{}", h.0, entry.heap_pages);
+    }
+    if entry.memory_pages > 0 {
+        let rights = Rights::READ | Rights::WRITE | Rights::EXEC | Rights::MANAGE;
+        let h = give_pages(child, entry.memory_pages, rights)?;
+        let _ = write!(args, " @mem={}:{}", h.0, entry.memory_pages);
+    }
+    if entry.own_module {
+        let theirs = child.give(image.handle, Rights::READ | Rights::EXEC)?;
+        let _ = write!(args, " @module={}:{}", theirs.0, image.size);
+    }
+    args.push(' ');
+    args.push_str(&entry.args);
+    if let Some(target) = target {
+        let theirs = child.give(target, Rights::MANAGE)?;
+        let _ = write!(args, " kill={}", theirs.0);
+    }
+    if !image.cmdline.is_empty() {
+        args.push(' ');
+        args.push_str(image.cmdline);
+    }
+    Ok(args)
+}
+
 /// `pages` zeroed pages for the child, as a region of their own (with
 /// `rights`) in the child's handle table; returns its number there.
-fn give_pages(
-    builder: &mut Builder,
-    region: Handle,
-    pages: u64,
-    rights: Rights,
-) -> Result<Handle, String> {
-    let run: Pages = builder
-        .alloc(pages)
-        .map_err(|e| alloc::format!("{pages} pages: {e}"))?;
-    let whole = borrowed(MemoryRegion, region);
-    debug_assert_eq!(run.region, region);
-    let part = whole
+fn give_pages(child: &mut dyn NewProcess, pages: u64, rights: Rights) -> Result<Handle, String> {
+    let run = child.alloc(pages)?;
+    let part = borrowed(MemoryRegion, run.region)
         .derive(run.first, run.count, rights)
         .map_err(|e| alloc::format!("derive a region: {e}"))?;
-    let theirs = builder
-        .give(part.raw(), rights)
-        .map_err(|e| alloc::format!("give a region: {e}"))?;
-    Ok(theirs)
+    child.give(part.raw(), rights)
 }
 
 fn describe(status: Option<ProcessStatus>) -> String {

@@ -3,7 +3,7 @@
 //! `manifest`), one entry per line; `#` starts a comment.
 //!
 //! ```text
-//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [-- <args>]
+//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [-- <args>]
 //! program <name> <module> [memory=<pages>] [module] [kill=<server>] [heap=<pages>] [-- <args>]
 //! test <name> <module> [...as program...] [-- <args>]
 //! ```
@@ -17,6 +17,11 @@
 //! - A **test** runs after the servers, one at a time; its exit status is
 //!   a tally (`passed << 16 | failed`), and when the last test has ended
 //!   `init` exits with the sum.
+//! - A server marked **`pager`** is the memory server: `init` gives it the
+//!   memory it does not keep for itself, and builds every process listed
+//!   after it through it (the server lays out the address space and is its
+//!   pager; the process's heap comes from it, not from `heap=`). At most
+//!   one; it is never restarted.
 //! - Options: `heap` (pages of heap, default 1024), `memory` (a region of
 //!   that many pages of its own to build processes with), `module` (a
 //!   handle to its own module), `kill=<server>` (a handle that can kill
@@ -49,6 +54,8 @@ pub struct Entry {
     pub memory_pages: u64,
     pub own_module: bool,
     pub kill: Option<String>,
+    /// The memory server.
+    pub pager: bool,
     pub args: String,
 }
 
@@ -114,6 +121,7 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, ManifestError> {
             memory_pages: 0,
             own_module: false,
             kill: None,
+            pager: false,
             args: args.to_string(),
         };
         for option in words {
@@ -136,8 +144,18 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, ManifestError> {
                 }
                 Some(("kill", value)) => entry.kill = Some(value.to_string()),
                 None if option == "module" => entry.own_module = true,
+                None if option == "pager" && kind == Kind::Server => {
+                    if entries.iter().any(|e| e.pager) {
+                        return Err(bad("only one server can be the pager"));
+                    }
+                    entry.pager = true;
+                }
                 _ => return Err(bad(&alloc::format!("unknown option `{option}`"))),
             }
+        }
+        if entry.pager {
+            // The address spaces it keeps die with it: no restart.
+            entry.restarts = 0;
         }
         entries.push(entry);
     }
@@ -202,6 +220,24 @@ test kvtest kvtest kill=kv memory=4096 module
             (Kind::Test, Some("kv"), 4096, true)
         );
         assert_eq!(test.heap_pages, DEFAULT_HEAP);
+    }
+
+    #[test]
+    fn one_pager_server_never_restarted() {
+        let entries = parse("server mm mm pager restarts=4\nserver kv kv\n").unwrap();
+        assert!(entries[0].pager && !entries[1].pager);
+        assert_eq!(entries[0].restarts, 0, "whatever the line says");
+        assert_eq!(
+            parse("server a a pager\nserver b b pager")
+                .unwrap_err()
+                .line,
+            2
+        );
+        assert_eq!(
+            parse("program p p pager").unwrap_err().line,
+            1,
+            "only a server"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The name service, from a client's side (run by `init` from the test
 //! manifests, in both placements):
 //!
-//! - a registered name is found, as a send-only handle (an endpoint, or a
+//! - a registered name is found, as a handle that can only send (and pass
+//!   handles along: SEND and GRANT; an endpoint, or a
 //!   kernel service with `placement=mono`); an unknown name is `NotFound`;
 //! - a name the manifest gives another process cannot be registered, nor
 //!   can a name the manifest does not list, nor a handle that is no
@@ -32,8 +33,8 @@ fn main(args: &str) -> u64 {
     match &kv {
         Ok(ep) => {
             let info = ep.0.info();
-            let ok = matches!(info, Ok((ObjectType::Endpoint | ObjectType::Service, rights)) if rights == Rights::SEND);
-            let name = "names: lookup of a registered name gives a send-only handle";
+            let ok = matches!(info, Ok((ObjectType::Endpoint | ObjectType::Service, rights)) if rights == Rights::SEND | Rights::GRANT);
+            let name = "names: lookup of a registered name gives a SEND and GRANT handle, badged";
             if ok {
                 t.check(name, Ok(()));
             } else {
@@ -41,7 +42,7 @@ fn main(args: &str) -> u64 {
             }
         }
         Err(e) => t.check(
-            "names: lookup of a registered name gives a send-only handle",
+            "names: lookup of a registered name gives a SEND and GRANT handle, badged",
             Err(format_args!("{e}")),
         ),
     }

@@ -303,6 +303,10 @@ fn driver() -> u64 {
         pager_kill(&mut env),
     );
     t.record(
+        "pager: a process killed before it first runs still dies (its fault or reply never strands it)",
+        killed_before_running(&mut env),
+    );
+    t.record(
         "pager: a process's new thread inherits its maker's pager; map can replace a page; process_info",
         pager_inherited(&mut env),
     );
@@ -968,7 +972,8 @@ fn pager(env: &mut Env) -> Result<(), Why> {
     const PAGES: u64 = 16;
     let pager = Endpoint::create().step("endpoint_create")?;
     let done = Notification::create().step("notification_create")?;
-    done.bind(&env.my_thread).step("bind")?;
+    // Bound to this thread by handle 0 (the calling thread).
+    done.bind_current().step("bind")?;
     let child = env.child(
         &[(done.raw(), Rights::SEND)],
         |h| format_text!("touch {PAGES} {}", h[0].0),
@@ -1012,6 +1017,34 @@ fn pager(env: &mut Env) -> Result<(), Why> {
     ensure!(
         status == ProcessStatus::Exited(0),
         "the touching child ended {status:?}"
+    );
+    Ok(())
+}
+
+/// A child is killed right after it is started, before it has run: its
+/// first instruction faults (its stack is not even touched yet) or makes
+/// a call. Either way it must die; a pager that still answers its fault
+/// must not leave it blocked for good.
+fn killed_before_running(env: &mut Env) -> Result<(), Why> {
+    let pager = Endpoint::create().step("endpoint_create")?;
+    let done = Notification::create().step("notification_create")?;
+    let child = env.child(
+        &[(done.raw(), Rights::SEND)],
+        |h| format_text!("touch 1 {}", h[0].0),
+        Some(pager.raw()),
+    )?;
+    child.process.kill().step("kill")?;
+    // If the child ran before the kill and faulted, answer it: the reply
+    // to a killed caller must let it go.
+    if let Ok(got) = pager.recv(200_000_000) {
+        if got.msg.label() == LABEL_PAGE_FAULT {
+            let _ = ipc::reply(&Message::new(PAGER_RESUME));
+        }
+    }
+    let status = env.reap(&child.process)?;
+    ensure!(
+        matches!(status, ProcessStatus::Killed(_)),
+        "the child ended {status:?}, expected killed"
     );
     Ok(())
 }

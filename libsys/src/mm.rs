@@ -1,0 +1,213 @@
+//! The memory server's client side: `mmap`, `munmap`, `mprotect`, `brk`,
+//! sharing ranges between processes, a copy-on-write duplicate of the
+//! address space, and the statistics (`libsys::proto::mm` is the
+//! protocol).
+//!
+//! Every process `init` starts after `mm` is managed by it; these calls
+//! find `mm` through the name service (once; the handle is kept, badged
+//! with this process's id, so `mm` knows whose memory a request is about).
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use crate::abi::{Handle, SysError};
+use crate::handle::{Endpoint, OwnedHandle, Process};
+use crate::proto::mm::{
+    MmError, ProcessStats, Reply, Request, SystemStats, PROT_EXEC, PROT_READ, PROT_WRITE,
+};
+use crate::rpc::{self, RpcError};
+
+/// Why a call failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// `mm` said no.
+    Mm(MmError),
+    /// There is no memory server (or it could not be reached).
+    NoServer,
+    Rpc(RpcError),
+    /// A reply of the wrong kind.
+    Protocol,
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Mm(e) => write!(f, "{e}"),
+            Error::NoServer => write!(f, "no memory server"),
+            Error::Rpc(e) => write!(f, "{e}"),
+            Error::Protocol => write!(f, "unexpected reply from mm"),
+        }
+    }
+}
+
+/// `mm`'s handle, looked up once (0: not yet).
+static MM: AtomicU32 = AtomicU32::new(0);
+
+fn server() -> Result<core::mem::ManuallyDrop<Endpoint>, Error> {
+    let mut raw = MM.load(Ordering::Acquire);
+    if raw == 0 {
+        let endpoint = crate::names::lookup("mm").map_err(|_| Error::NoServer)?;
+        let made = endpoint.0.into_raw().0;
+        raw = match MM.compare_exchange(0, made, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => made,
+            Err(theirs) => {
+                // Another thread looked it up first: ours goes.
+                // SAFETY: `made` is ours alone.
+                drop(unsafe { OwnedHandle::from_raw(Handle(made)) });
+                theirs
+            }
+        };
+    }
+    // SAFETY: kept open for the process's life (ManuallyDrop).
+    Ok(core::mem::ManuallyDrop::new(unsafe {
+        Endpoint::from_raw(Handle(raw))
+    }))
+}
+
+/// Uses handle `raw` as `mm`'s from now on: for a process `fork_as` made,
+/// which has no name service and is handed its handle. The handle number
+/// it had before is forgotten, not closed (in a fork child it is a copy of
+/// the parent's number, which names nothing of the child's).
+pub fn set_server(raw: Handle) {
+    MM.store(raw.0, Ordering::Release);
+}
+
+/// Whether this process can reach a memory server.
+pub fn available() -> bool {
+    server().is_ok()
+}
+
+fn call(request: &Request) -> Result<Reply, Error> {
+    call_with(request, &[]).map(|(reply, _)| reply)
+}
+
+fn call_with(request: &Request, handles: &[Handle]) -> Result<(Reply, crate::ipc::Message), Error> {
+    let mm = server()?;
+    match rpc::call_with::<Request, Reply>(&mm, request, handles) {
+        Ok((Reply::Error(e), _)) => Err(Error::Mm(e)),
+        Ok(done) => Ok(done),
+        Err(RpcError::Sys(SysError::PeerDied)) => Err(Error::NoServer),
+        Err(e) => Err(Error::Rpc(e)),
+    }
+}
+
+/// `PROT_*` bits from a protection.
+pub fn prot_bits(prot: crate::abi::Protection) -> u8 {
+    use crate::abi::Protection;
+    let mut bits = 0;
+    if prot.contains(Protection::READ) {
+        bits |= PROT_READ;
+    }
+    if prot.contains(Protection::WRITE) {
+        bits |= PROT_WRITE;
+    }
+    if prot.contains(Protection::EXEC) {
+        bits |= PROT_EXEC;
+    }
+    bits
+}
+
+/// Maps `pages` of anonymous memory at `at` (or where `mm` chooses);
+/// with `populate`, every page now (or `NoMemory`). Returns the address.
+pub fn mmap(
+    at: Option<u64>,
+    pages: u64,
+    prot: crate::abi::Protection,
+    populate: bool,
+) -> Result<u64, Error> {
+    match call(&Request::Mmap {
+        at,
+        pages,
+        prot: prot_bits(prot),
+        populate,
+    })? {
+        Reply::Mapped(address) => Ok(address),
+        _ => Err(Error::Protocol),
+    }
+}
+
+pub fn munmap(at: u64, pages: u64) -> Result<(), Error> {
+    match call(&Request::Munmap { at, pages })? {
+        Reply::Done => Ok(()),
+        _ => Err(Error::Protocol),
+    }
+}
+
+pub fn mprotect(at: u64, pages: u64, prot: crate::abi::Protection) -> Result<(), Error> {
+    match call(&Request::Mprotect {
+        at,
+        pages,
+        prot: prot_bits(prot),
+    })? {
+        Reply::Done => Ok(()),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// Moves the break to `end` (`None`: where is it?); returns the break.
+pub fn brk(end: Option<u64>) -> Result<u64, Error> {
+    match call(&Request::Brk { end })? {
+        Reply::Brk(at) => Ok(at),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// Offers `pages` at `at` to another process; returns the token it
+/// passes to [`accept`].
+pub fn share(at: u64, pages: u64, writable: bool) -> Result<u64, Error> {
+    match call(&Request::Share {
+        at,
+        pages,
+        writable,
+    })? {
+        Reply::Token(token) => Ok(token),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// Maps a range another process offered with [`share`]; returns where.
+pub fn accept(token: u64, at: Option<u64>) -> Result<u64, Error> {
+    match call(&Request::Accept { token, at })? {
+        Reply::Mapped(address) => Ok(address),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// This process's memory.
+pub fn stats() -> Result<ProcessStats, Error> {
+    match call(&Request::Stats)? {
+        Reply::Stats(stats) => Ok(stats),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// The system's memory (`/proc/meminfo`, `/proc/buddyinfo`).
+pub fn system_stats() -> Result<SystemStats, Error> {
+    match call(&Request::SystemStats)? {
+        Reply::System(stats) => Ok(stats),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// A copy-on-write duplicate of this address space in `child` (a new,
+/// empty process this process holds with MAP and MANAGE): returns the
+/// child's `mm` id, its `mm` handle and the pager its threads must have.
+pub fn fork_as(child: &Process) -> Result<(u64, Endpoint, Endpoint), Error> {
+    let (reply, msg) = call_with(&Request::ForkAs, &[child.raw()])?;
+    let id = match reply {
+        Reply::Forked { id } => id,
+        _ => return Err(Error::Protocol),
+    };
+    match msg.handles() {
+        [client, pager] => {
+            // SAFETY: the kernel just put these into our table.
+            let (client, pager) = unsafe {
+                (
+                    Endpoint::from_raw(Handle(*client as u32)),
+                    Endpoint::from_raw(Handle(*pager as u32)),
+                )
+            };
+            Ok((id, client, pager))
+        }
+        _ => Err(Error::Protocol),
+    }
+}

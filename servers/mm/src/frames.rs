@@ -1,0 +1,236 @@
+//! Page frames: the RAM mm hands out, and how many mappings refer to each
+//! frame (the `_count` of Linux's `struct page`, LKD ch. 12 and 15).
+//!
+//! A frame comes from the buddy allocator with one reference (the mapping
+//! its taker is about to make); a fork or an `Accept` adds references; an
+//! unmap drops one. Invariants kept here:
+//! - a frame is back in the buddy allocator exactly when its count is 0;
+//! - `used` is the number of frames whose count is above 0, `shared` the
+//!   number above 1, `references` the sum of all counts, so the system
+//!   statistics cost nothing to read;
+//! - `free + used == total` at every step (nothing is allocated that is
+//!   not counted).
+//!
+//! Device frames (`MapPhysical`) are not RAM and not here: taking or
+//! dropping a reference to one does nothing.
+//!
+//! The counts are a dense array, one `u32` per page of RAM (4 bytes per
+//! 4 KiB, 0.1 %), indexed through the runs of RAM sorted by frame number:
+//! finding a frame's count is a binary search over the runs, O(log runs)
+//! (a handful of runs in practice), the rest is O(1).
+
+use alloc::vec::Vec;
+
+use buddy::{BuddyAllocator, PhysAddr, ZoneType, GFP_USER, PAGE_SHIFT, PAGE_SIZE};
+use libsys::proto::mm::MmError;
+
+/// A run of contiguous frames of RAM.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    start_pfn: u64,
+    /// First pfn past the run.
+    end_pfn: u64,
+    /// Index in `counts` of `start_pfn`.
+    first: usize,
+}
+
+/// The frames of RAM and their reference counts.
+pub struct Frames {
+    buddy: BuddyAllocator,
+    runs: Vec<Run>,
+    counts: Vec<u32>,
+    used: u64,
+    shared: u64,
+    references: u64,
+}
+
+impl Frames {
+    /// The frames of `ram`, each `(physical base, pages)`, in any order,
+    /// possibly overlapping. A base that is not page-aligned loses its
+    /// partial first page (as the buddy allocator trims it).
+    ///
+    /// Fails with `InvalidArgument` for a range past the 52-bit physical
+    /// address space and `NoMemory` when the bookkeeping does not fit.
+    pub fn new(ram: &[(u64, u64)]) -> Result<Frames, MmError> {
+        let mut regions = Vec::new();
+        let mut pfns = Vec::new();
+        for &(base, pages) in ram {
+            let end = pages
+                .checked_mul(PAGE_SIZE)
+                .and_then(|len| base.checked_add(len))
+                .ok_or(MmError::InvalidArgument)?;
+            let (Ok(start), Ok(stop)) = (PhysAddr::try_new(base), PhysAddr::try_new(end)) else {
+                return Err(MmError::InvalidArgument);
+            };
+            regions.push((start, stop));
+            let (start_pfn, end_pfn) = (base.div_ceil(PAGE_SIZE), end >> PAGE_SHIFT);
+            if start_pfn < end_pfn {
+                pfns.push((start_pfn, end_pfn));
+            }
+        }
+        let buddy = BuddyAllocator::new(&regions).map_err(|_| MmError::NoMemory)?;
+        // The same pages the buddy allocator keeps: sorted, merged.
+        pfns.sort_unstable();
+        pfns.dedup_by(|next, kept| {
+            let touches = next.0 <= kept.1;
+            if touches {
+                kept.1 = kept.1.max(next.1);
+            }
+            touches
+        });
+        let mut runs = Vec::with_capacity(pfns.len());
+        let mut total = 0usize;
+        for (start_pfn, end_pfn) in pfns {
+            runs.push(Run {
+                start_pfn,
+                end_pfn,
+                first: total,
+            });
+            total += (end_pfn - start_pfn) as usize;
+        }
+        let mut counts = Vec::new();
+        counts
+            .try_reserve_exact(total)
+            .map_err(|_| MmError::NoMemory)?;
+        counts.resize(total, 0);
+        Ok(Frames {
+            buddy,
+            runs,
+            counts,
+            used: 0,
+            shared: 0,
+            references: 0,
+        })
+    }
+
+    /// A fresh frame with one reference, or `None` when RAM is exhausted.
+    /// Its contents are whatever was there: the caller zeroes or fills it.
+    pub fn alloc(&mut self) -> Option<u64> {
+        let block = self.buddy.alloc_page(GFP_USER).ok()?;
+        let pfn = block.addr.as_u64() >> PAGE_SHIFT;
+        let index = self.index(pfn)?;
+        debug_assert_eq!(self.counts[index], 0, "the buddy handed out a used frame");
+        self.counts[index] = 1;
+        self.used += 1;
+        self.references += 1;
+        Some(pfn)
+    }
+
+    /// One more mapping of `pfn` (nothing for a device frame).
+    pub fn get(&mut self, pfn: u64) {
+        let Some(index) = self.index(pfn) else {
+            return;
+        };
+        debug_assert!(self.counts[index] > 0, "a reference to a free frame");
+        self.counts[index] += 1;
+        self.references += 1;
+        if self.counts[index] == 2 {
+            self.shared += 1;
+        }
+    }
+
+    /// One mapping of `pfn` fewer; at zero the frame goes back to the
+    /// buddy allocator (nothing for a device frame).
+    pub fn put(&mut self, pfn: u64) {
+        let Some(index) = self.index(pfn) else {
+            return;
+        };
+        let count = &mut self.counts[index];
+        debug_assert!(*count > 0, "a frame released twice");
+        if *count == 0 {
+            return;
+        }
+        *count -= 1;
+        self.references -= 1;
+        match *count {
+            1 => self.shared -= 1,
+            0 => {
+                self.used -= 1;
+                let freed = self.buddy.free_page(PhysAddr::new(pfn << PAGE_SHIFT));
+                debug_assert!(freed.is_ok(), "the buddy refused a frame it gave");
+            }
+            _ => {}
+        }
+    }
+
+    /// How many mappings refer to `pfn` (0 for a free or device frame).
+    pub fn count(&self, pfn: u64) -> u32 {
+        self.index(pfn).map_or(0, |index| self.counts[index])
+    }
+
+    /// Whether `pfn` is RAM mm manages.
+    pub fn is_ram(&self, pfn: u64) -> bool {
+        self.index(pfn).is_some()
+    }
+
+    /// Whether any frame of `[start_pfn, end_pfn)` is RAM mm manages.
+    pub fn overlaps_ram(&self, start_pfn: u64, end_pfn: u64) -> bool {
+        self.runs
+            .iter()
+            .any(|run| run.start_pfn < end_pfn && start_pfn < run.end_pfn)
+    }
+
+    pub fn total_pages(&self) -> u64 {
+        self.buddy.total_pages()
+    }
+
+    pub fn free_pages(&self) -> u64 {
+        self.buddy.free_pages_count()
+    }
+
+    /// Frames with at least one mapping.
+    pub fn used_pages(&self) -> u64 {
+        self.used
+    }
+
+    /// Frames with more than one mapping.
+    pub fn shared_pages(&self) -> u64 {
+        self.shared
+    }
+
+    /// The sum of all reference counts.
+    pub fn references(&self) -> u64 {
+        self.references
+    }
+
+    /// Free blocks of `order` in `zone`, and pages present in it.
+    pub fn zone_info(&self, zone: ZoneType, order: u32) -> (u64, u64) {
+        let zone = self.buddy.zone(zone);
+        (zone.nr_free(order), zone.present_pages())
+    }
+
+    /// Every frame with a non-zero count, and the count: O(pages).
+    pub fn counted(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.runs.iter().flat_map(move |run| {
+            (run.start_pfn..run.end_pfn)
+                .zip(&self.counts[run.first..])
+                .filter(|(_, &count)| count > 0)
+                .map(|(pfn, &count)| (pfn, count))
+        })
+    }
+
+    /// Checks the counters against the counts and the buddy allocator's
+    /// own invariants: O(pages). Returns the first inconsistency.
+    pub fn check(&self) -> Result<(), &'static str> {
+        self.buddy.check().map_err(|c| c.what)?;
+        let (mut used, mut shared, mut references) = (0, 0, 0);
+        for (_, count) in self.counted() {
+            used += 1;
+            shared += u64::from(count > 1);
+            references += u64::from(count);
+        }
+        if (used, shared, references) != (self.used, self.shared, self.references) {
+            return Err("frame counters differ from the counts");
+        }
+        if self.free_pages() + self.used != self.total_pages() {
+            return Err("free + used != total");
+        }
+        Ok(())
+    }
+
+    fn index(&self, pfn: u64) -> Option<usize> {
+        let at = self.runs.partition_point(|run| run.end_pfn <= pfn);
+        let run = self.runs.get(at).filter(|run| run.start_pfn <= pfn)?;
+        Some(run.first + (pfn - run.start_pfn) as usize)
+    }
+}

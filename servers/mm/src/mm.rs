@@ -1,0 +1,451 @@
+//! [`Mm`], the memory server's state: the frames of RAM and their
+//! reference counts, the device ranges `init` gave, every managed address
+//! space, and the share tokens not yet accepted. The operations live in
+//! their own files (`process`: adopt, fork; `fault`: page faults;
+//! `request`: the protocol; `share`: Share, Accept, MapPhysical); this
+//! one holds what they have in common: creation, exit, statistics, the
+//! full invariant check, and the page-level helpers that keep the page
+//! map, the reference counts and the machine's page tables in step.
+//!
+//! The order every helper keeps: a frame is referenced (counted) before
+//! or as it is mapped, and released only after it is unmapped, so a frame
+//! is never back in the buddy allocator while a page table can reach it.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use buddy::{ZoneType, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
+use libsys::proto::mm::{MmError, ProcessStats, SystemStats, ORDERS, ZONES};
+
+use crate::frames::Frames;
+use crate::layout::USER_END;
+use crate::machine::{ImageId, Machine, SpaceId};
+use crate::space::{page_prot, Area, AreaKind, Pte, Space};
+
+/// What the faulting thread should do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultOutcome {
+    /// The page is mapped now: run the instruction again.
+    Resume,
+    /// The access was not allowed, or could not be served: end the
+    /// process, for this reason.
+    Kill(&'static str),
+}
+
+/// A range offered by `Share`, until it is accepted.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Offer {
+    pub space: SpaceId,
+    pub start: u64,
+    pub end: u64,
+    pub writable: bool,
+}
+
+/// The memory server's core: see the crate documentation.
+pub struct Mm {
+    pub(crate) frames: Frames,
+    /// Device ranges (pfn `[start, end)`), sorted and merged.
+    pub(crate) devices: Vec<(u64, u64)>,
+    pub(crate) spaces: BTreeMap<SpaceId, Space>,
+    pub(crate) offers: BTreeMap<u64, Offer>,
+    tokens_made: u64,
+    token_key: u64,
+    /// How many spaces use each image.
+    images: BTreeMap<ImageId, u32>,
+    released: Vec<ImageId>,
+}
+
+/// Why a page could not be made resident.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PageError {
+    NoMemory,
+    /// The image no longer holds the bytes its segment names.
+    BadImage,
+    /// A device page is missing: device areas are mapped whole.
+    NoDevicePage,
+    /// The machine refused: the process is gone or broken.
+    Machine,
+}
+
+impl PageError {
+    pub fn reason(self) -> &'static str {
+        match self {
+            PageError::NoMemory => "out of memory",
+            PageError::BadImage => "its image cannot be read",
+            PageError::NoDevicePage => "a device page is not mapped",
+            PageError::Machine => "the machine refused a mapping",
+        }
+    }
+}
+
+impl Mm {
+    /// A memory server for the RAM in `ram`, each `(physical base,
+    /// pages)` (several memory regions, in any order). All of it starts
+    /// free.
+    ///
+    /// Fails with `InvalidArgument` for a range past the physical address
+    /// space, `NoMemory` when mm's own heap cannot hold the bookkeeping
+    /// (16 bytes per page).
+    pub fn new(ram: &[(u64, u64)]) -> Result<Mm, MmError> {
+        Ok(Mm {
+            frames: Frames::new(ram)?,
+            devices: Vec::new(),
+            spaces: BTreeMap::new(),
+            offers: BTreeMap::new(),
+            tokens_made: 0,
+            token_key: 0x6d6d_5f73_6861_7265,
+            images: BTreeMap::new(),
+            released: Vec::new(),
+        })
+    }
+
+    /// Records device memory (`pages` from `phys`) that `MapPhysical` may
+    /// map. Fails with `InvalidArgument` if `phys` is not page-aligned or
+    /// the range overflows, `NotAllowed` if it overlaps RAM mm manages.
+    pub fn add_device(&mut self, phys: u64, pages: u64) -> Result<(), MmError> {
+        let end = pages
+            .checked_mul(PAGE_SIZE)
+            .and_then(|len| phys.checked_add(len))
+            .filter(|_| phys.is_multiple_of(PAGE_SIZE) && pages > 0)
+            .ok_or(MmError::InvalidArgument)?;
+        let range = (phys >> PAGE_SHIFT, end >> PAGE_SHIFT);
+        if self.frames.overlaps_ram(range.0, range.1) {
+            return Err(MmError::NotAllowed);
+        }
+        self.devices.push(range);
+        self.devices.sort_unstable();
+        self.devices.dedup_by(|next, kept| {
+            let touches = next.0 <= kept.1;
+            if touches {
+                kept.1 = kept.1.max(next.1);
+            }
+            touches
+        });
+        Ok(())
+    }
+
+    /// Keys the share tokens (the server passes something unpredictable,
+    /// e.g. the time stamp counter at start). Tokens stay distinct
+    /// whatever the key.
+    pub fn seed_tokens(&mut self, key: u64) {
+        self.token_key = key;
+    }
+
+    /// Free pages of RAM.
+    pub fn free_pages(&self) -> u64 {
+        self.frames.free_pages()
+    }
+
+    /// Pages of RAM under management.
+    pub fn total_pages(&self) -> u64 {
+        self.frames.total_pages()
+    }
+
+    /// Whether `space` is an address space mm manages.
+    pub fn manages(&self, space: SpaceId) -> bool {
+        self.spaces.contains_key(&space)
+    }
+
+    /// The process is gone: unmaps and releases every page it had (a
+    /// frame is freed when no other mapping refers to it), drops its
+    /// share offers and forgets the space. Unmap failures are ignored (a
+    /// dead process has no page tables left). Returns false if mm did not
+    /// manage `space`. O(resident pages × log).
+    pub fn exit(&mut self, space: SpaceId, m: &mut dyn Machine) -> bool {
+        let Some(mut gone) = self.spaces.remove(&space) else {
+            return false;
+        };
+        drop_range(space, &mut gone, &mut self.frames, 0, USER_END, m);
+        self.offers.retain(|_, offer| offer.space != space);
+        self.unuse_image(gone.image);
+        true
+    }
+
+    /// An image no address space uses any more (after `exit`), which the
+    /// server may let go of; call until `None`.
+    pub fn take_released_image(&mut self) -> Option<ImageId> {
+        self.released.pop()
+    }
+
+    /// `space`'s statistics, or `None` if mm does not manage it.
+    /// O(resident pages).
+    pub fn stats(&self, space: SpaceId) -> Option<ProcessStats> {
+        let space = self.spaces.get(&space)?;
+        let shared = space
+            .pages
+            .values()
+            .filter(|pte| self.frames.count(pte.pfn) > 1)
+            .count();
+        Some(ProcessStats {
+            virtual_pages: space.virtual_pages(),
+            resident_pages: space.pages.len() as u64,
+            shared_pages: shared as u64,
+            areas: space.areas.len() as u32,
+            faults: space.faults,
+            cow_copies: space.cow_copies,
+            brk: space.brk,
+        })
+    }
+
+    /// The whole system's memory. O(zones × orders).
+    pub fn system_stats(&self) -> SystemStats {
+        let mut stats = SystemStats {
+            total_pages: self.frames.total_pages(),
+            free_pages: self.frames.free_pages(),
+            anon_pages: self.frames.used_pages(),
+            shared_pages: self.frames.shared_pages(),
+            processes: self.spaces.len() as u32,
+            ..SystemStats::default()
+        };
+        for (z, zone) in ZoneType::ALL.into_iter().enumerate().take(ZONES) {
+            for order in 0..MAX_ORDER.min(ORDERS as u32) {
+                let (free, present) = self.frames.zone_info(zone, order);
+                stats.buddy[z][order as usize] = free.min(u64::from(u32::MAX)) as u32;
+                stats.zone_pages[z] = present;
+            }
+        }
+        stats
+    }
+
+    /// The resident pages of `space` (address, what is mapped there), in
+    /// address order; empty if mm does not manage it.
+    pub fn mappings(&self, space: SpaceId) -> impl Iterator<Item = (u64, Pte)> + '_ {
+        self.spaces
+            .get(&space)
+            .into_iter()
+            .flat_map(|space| space.pages.iter().map(|(&vaddr, &pte)| (vaddr, pte)))
+    }
+
+    /// The areas of `space`, in address order.
+    pub fn areas(&self, space: SpaceId) -> impl Iterator<Item = Area> + '_ {
+        self.spaces
+            .get(&space)
+            .into_iter()
+            .flat_map(|space| space.areas.values().copied())
+    }
+
+    /// How many mappings refer to frame `pfn` (0: free, or not RAM).
+    pub fn refcount(&self, pfn: u64) -> u32 {
+        self.frames.count(pfn)
+    }
+
+    /// Checks every invariant of the frames, the areas and the page maps
+    /// (see `frames.rs` and `space.rs`), and that each frame's count is
+    /// exactly the number of pages mapping it, and that a frame mapped
+    /// more than once is either copy-on-write everywhere or shared
+    /// everywhere. O(pages of RAM + resident pages × log). For tests and
+    /// debugging; returns the first broken invariant.
+    pub fn check(&self) -> Result<(), &'static str> {
+        self.frames.check()?;
+        // Per frame: mappings, copy-on-write ones, ones in shared areas.
+        let mut seen: BTreeMap<u64, (u32, u32, u32)> = BTreeMap::new();
+        for space in self.spaces.values() {
+            check_areas(space)?;
+            for (&vaddr, pte) in &space.pages {
+                let area = space.area(vaddr).ok_or("a page outside every area")?;
+                if !vaddr.is_multiple_of(PAGE_SIZE) || pte.prot != page_prot(area.prot, pte.cow) {
+                    return Err("a page mapped with the wrong protection");
+                }
+                if pte.cow && !area.is_private() {
+                    return Err("a copy-on-write page in a shared area");
+                }
+                if !self.frames.is_ram(pte.pfn) {
+                    if area.kind != AreaKind::Device {
+                        return Err("a page that is neither RAM nor a device");
+                    }
+                    continue;
+                }
+                let entry = seen.entry(pte.pfn).or_default();
+                entry.0 += 1;
+                entry.1 += u32::from(pte.cow);
+                entry.2 += u32::from(area.kind == AreaKind::Shared);
+            }
+        }
+        let mut references = 0u64;
+        for (&pfn, &(count, cow, shared)) in &seen {
+            if self.frames.count(pfn) != count {
+                return Err("a frame's count differs from its mappings");
+            }
+            if count > 1 && cow != count && shared != count {
+                return Err("a frame mapped twice, neither shared nor copy-on-write");
+            }
+            references += u64::from(count);
+        }
+        if seen.len() as u64 != self.frames.used_pages() || references != self.frames.references() {
+            return Err("a frame counted that no page maps");
+        }
+        Ok(())
+    }
+
+    /// A new space's id must be a valid badge and unused: `InvalidArgument`
+    /// for the control badge or one with the pager bit, `NotAllowed` for
+    /// one in use.
+    pub(crate) fn check_new_id(&self, id: SpaceId) -> Result<(), MmError> {
+        use libsys::proto::mm::{CONTROL_BADGE, PAGER_BADGE};
+        if id == CONTROL_BADGE || id & PAGER_BADGE != 0 {
+            return Err(MmError::InvalidArgument);
+        }
+        if self.spaces.contains_key(&id) {
+            return Err(MmError::NotAllowed);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn use_image(&mut self, image: ImageId) {
+        *self.images.entry(image).or_default() += 1;
+    }
+
+    fn unuse_image(&mut self, image: ImageId) {
+        if let Some(users) = self.images.get_mut(&image) {
+            *users -= 1;
+            if *users == 0 {
+                self.images.remove(&image);
+                self.released.push(image);
+            }
+        }
+    }
+
+    /// A fresh share token: a bijective mix of a counter, so tokens never
+    /// repeat, keyed so they cannot be guessed from each other.
+    pub(crate) fn new_token(&mut self) -> u64 {
+        self.tokens_made += 1;
+        let mut z = self
+            .tokens_made
+            .wrapping_add(self.token_key)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+fn check_areas(space: &Space) -> Result<(), &'static str> {
+    let mut previous_end = 0;
+    for (&start, area) in &space.areas {
+        let aligned = area.start.is_multiple_of(PAGE_SIZE) && area.end.is_multiple_of(PAGE_SIZE);
+        if start != area.start || area.start >= area.end || !aligned || start < previous_end {
+            return Err("areas misaligned, empty or overlapping");
+        }
+        if area.prot & !area.max_prot != 0 {
+            return Err("an area with more than its maximum protection");
+        }
+        previous_end = area.end;
+    }
+    Ok(())
+}
+
+/// Makes page `page` of `space` resident: a fresh frame, filled as its
+/// area says (zeros, or the image's bytes), mapped with the area's
+/// protection. The page must be inside an area and not resident.
+pub(crate) fn map_fresh(
+    id: SpaceId,
+    space: &mut Space,
+    frames: &mut Frames,
+    page: u64,
+    m: &mut dyn Machine,
+) -> Result<u64, PageError> {
+    let area = *space.area(page).ok_or(PageError::NoDevicePage)?;
+    if area.kind == AreaKind::Device {
+        return Err(PageError::NoDevicePage);
+    }
+    let pfn = frames.alloc().ok_or(PageError::NoMemory)?;
+    m.zero(pfn);
+    if let AreaKind::Elf(segment) = area.kind {
+        if let Err(e) = load_page(m, space.image, &segment, page, pfn) {
+            frames.put(pfn);
+            return Err(e);
+        }
+    }
+    if m.map(id, page, pfn, area.prot, false).is_err() {
+        frames.put(pfn);
+        return Err(PageError::Machine);
+    }
+    space.pages.insert(
+        page,
+        Pte {
+            pfn,
+            prot: area.prot,
+            cow: false,
+        },
+    );
+    Ok(pfn)
+}
+
+/// Writes the file bytes `segment` has in page `page` into frame `pfn`
+/// (already zeroed).
+fn load_page(
+    m: &mut dyn Machine,
+    image: ImageId,
+    segment: &libsys::elf::Segment,
+    page: u64,
+    pfn: u64,
+) -> Result<(), PageError> {
+    let mut buffer = [0u8; PAGE_SIZE as usize];
+    let (len, at) = {
+        let bytes = m.image(image);
+        // The image was checked at adopt; it must still hold the segment.
+        let in_file = segment
+            .offset
+            .checked_add(segment.file_size)
+            .is_some_and(|end| end <= bytes.len() as u64);
+        if !in_file {
+            return Err(PageError::BadImage);
+        }
+        let (file, at) = segment.file_bytes_in_page(bytes, page);
+        buffer[..file.len()].copy_from_slice(file);
+        (file.len(), at)
+    };
+    if len > 0 {
+        m.write(pfn, at, &buffer[..len]);
+    }
+    Ok(())
+}
+
+/// Unmaps every resident page of `[start, end)` and releases its frame.
+/// The areas are the caller's business. Unmap failures are ignored: the
+/// machine fails only for a space that is gone, whose page tables
+/// reach nothing.
+pub(crate) fn drop_range(
+    id: SpaceId,
+    space: &mut Space,
+    frames: &mut Frames,
+    start: u64,
+    end: u64,
+    m: &mut dyn Machine,
+) {
+    let taken = space.take_pages(start, end);
+    for (vaddr, pages, _) in runs(taken.iter().map(|&(vaddr, _)| (vaddr, 0))) {
+        let _ = m.unmap(id, vaddr, pages);
+    }
+    for (_, pte) in taken {
+        frames.put(pte.pfn);
+    }
+}
+
+/// Re-protects pages (address, new protection), a run of contiguous
+/// pages with the same protection per machine call.
+pub(crate) fn protect_pages(
+    id: SpaceId,
+    changes: &[(u64, u8)],
+    m: &mut dyn Machine,
+) -> Result<(), crate::machine::MachineError> {
+    for (vaddr, pages, prot) in runs(changes.iter().copied()) {
+        m.protect(id, vaddr, pages, prot)?;
+    }
+    Ok(())
+}
+
+/// Groups `(page address, value)` pairs, in address order, into runs of
+/// contiguous pages with the same value: `(first, pages, value)`.
+fn runs(pages: impl Iterator<Item = (u64, u8)>) -> Vec<(u64, u64, u8)> {
+    let mut out: Vec<(u64, u64, u8)> = Vec::new();
+    for (vaddr, value) in pages {
+        match out.last_mut() {
+            Some((first, count, v)) if *v == value && *first + *count * PAGE_SIZE == vaddr => {
+                *count += 1
+            }
+            _ => out.push((vaddr, 1, value)),
+        }
+    }
+    out
+}

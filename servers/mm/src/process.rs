@@ -1,0 +1,237 @@
+//! Making address spaces: `adopt` lays one out from an ELF image (LKD
+//! ch. 15's `mm_struct` and its areas, as `exec` builds them), `fork`
+//! duplicates one copy-on-write (Linux's `dup_mmap`).
+//!
+//! Both make every check and take every frame they need before changing
+//! anything; a machine error on the way undoes what was done and returns
+//! `NoMemory`.
+
+use alloc::collections::BTreeMap;
+
+use buddy::PAGE_SIZE;
+use libsys::abi::{IPC_BUFFER_ADDR, USER_STACK_TOP};
+use libsys::elf;
+use libsys::proto::mm::{MmError, ARGS_MAX, PROT_WRITE};
+
+use crate::frames::Frames;
+use crate::layout::{PROT_ALL, PROT_RW, STACK_BOTTOM, USER_END};
+use crate::machine::{ImageId, Machine, SpaceId};
+use crate::mm::{drop_range, map_fresh, protect_pages, Mm};
+use crate::space::{page_prot, Area, AreaKind, Pte, Space};
+
+/// Where a new process starts: what `Reply::Adopted` carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Adopted {
+    pub id: SpaceId,
+    /// The entry point.
+    pub entry: u64,
+    /// The stack pointer (`args_at - 8`: the slot of a return address).
+    pub stack: u64,
+    /// Where the argument string is (`rdi`), and its length (`rsi`).
+    pub args_at: u64,
+    pub args_len: u64,
+}
+
+impl Mm {
+    /// Takes on a new process, address space `id`, running image `image`
+    /// with argument string `args`. Lays out one area per `PT_LOAD`
+    /// segment (demand-loaded), the heap (empty, from the first page after
+    /// the highest segment), the stack (demand-zero, below
+    /// `USER_STACK_TOP`) and the IPC buffer page at `IPC_BUFFER_ADDR`.
+    /// The stack's top page, with `args` at its top (16-byte aligned, as
+    /// `libsys::spawn` lays it out), and the IPC buffer are populated now.
+    ///
+    /// Fails with `InvalidArgument` for a bad id or `args` longer than
+    /// `ARGS_MAX`, `NotAllowed` for an id in use, `BadImage` if the image
+    /// does not pass `libsys::elf::check` or a segment lies on the stack
+    /// or IPC buffer, `NoMemory` without two free frames (or if the
+    /// machine refuses a mapping). Nothing is left behind on failure.
+    pub fn adopt(
+        &mut self,
+        id: SpaceId,
+        image: ImageId,
+        args: &str,
+        m: &mut dyn Machine,
+    ) -> Result<Adopted, MmError> {
+        self.check_new_id(id)?;
+        if args.len() > ARGS_MAX {
+            return Err(MmError::InvalidArgument);
+        }
+        let (mut space, entry) = lay_out(image, m)?;
+        if self.frames.free_pages() < 2 {
+            return Err(MmError::NoMemory);
+        }
+        let args_at = (USER_STACK_TOP - args.len() as u64) & !0xf;
+        let top = USER_STACK_TOP - PAGE_SIZE;
+        let populated = map_fresh(id, &mut space, &mut self.frames, top, m).and_then(|pfn| {
+            if !args.is_empty() {
+                m.write(pfn, (args_at - top) as usize, args.as_bytes());
+            }
+            map_fresh(id, &mut space, &mut self.frames, IPC_BUFFER_ADDR, m)
+        });
+        if populated.is_err() {
+            drop_range(id, &mut space, &mut self.frames, 0, USER_END, m);
+            return Err(MmError::NoMemory);
+        }
+        self.spaces.insert(id, space);
+        self.use_image(image);
+        Ok(Adopted {
+            id,
+            entry,
+            stack: args_at - 8,
+            args_at,
+            args_len: args.len() as u64,
+        })
+    }
+
+    /// Duplicates address space `parent` into a new one, `child`
+    /// (`ForkAs`): the same areas; every resident page of a private area
+    /// becomes copy-on-write in both (read-only until written, the frame
+    /// shared with one more reference); pages of shared and device areas
+    /// stay shared as they are; the IPC buffer page is copied at once
+    /// (the kernel writes into it, and a kernel write does not fault).
+    /// The stack is copy-on-write like any private area. Pages not yet
+    /// resident stay demand-paged in both.
+    ///
+    /// Fails with `InvalidArgument` for a bad child id, `NotAllowed` if
+    /// `parent` is not managed or `child` is in use, `NoMemory` without a
+    /// frame for the IPC buffer copy or if the machine refuses a mapping
+    /// (then the child is undone; the parent's pages stay copy-on-write,
+    /// which costs it at most a take-over fault per page).
+    /// O(resident pages × log).
+    pub fn fork(
+        &mut self,
+        parent: SpaceId,
+        child: SpaceId,
+        m: &mut dyn Machine,
+    ) -> Result<(), MmError> {
+        self.check_new_id(child)?;
+        let source = self.spaces.get_mut(&parent).ok_or(MmError::NotAllowed)?;
+        let copies = source
+            .pages
+            .keys()
+            .filter(|&&vaddr| source.area(vaddr).map(|a| a.kind) == Some(AreaKind::IpcBuffer))
+            .count();
+        if copies as u64 > self.frames.free_pages() {
+            return Err(MmError::NoMemory);
+        }
+        let changes = mark_cow(source);
+        protect_pages(parent, &changes, m).map_err(|_| MmError::NoMemory)?;
+        let mut copy = Space {
+            areas: source.areas.clone(),
+            pages: BTreeMap::new(),
+            faults: 0,
+            cow_copies: 0,
+            ..*source
+        };
+        if copy_pages(child, source, &mut copy, &mut self.frames, m).is_err() {
+            drop_range(child, &mut copy, &mut self.frames, 0, USER_END, m);
+            return Err(MmError::NoMemory);
+        }
+        let image = copy.image;
+        self.spaces.insert(child, copy);
+        self.use_image(image);
+        Ok(())
+    }
+}
+
+/// A space with the image's segments as areas, the heap after them, the
+/// stack and the IPC buffer; nothing resident. Returns it and the entry.
+fn lay_out(image: ImageId, m: &dyn Machine) -> Result<(Space, u64), MmError> {
+    let program = elf::check(m.image(image)).map_err(|_| MmError::BadImage)?;
+    let mut space = Space::new(image, 0);
+    let mut heap_start = 0;
+    for segment in program.segments() {
+        let (start, end) = segment.pages();
+        if space.overlaps(start, end) {
+            return Err(MmError::BadImage);
+        }
+        space.insert(Area {
+            start,
+            end,
+            prot: segment.prot.bits() as u8,
+            max_prot: PROT_ALL,
+            kind: AreaKind::Elf(*segment),
+        });
+        heap_start = heap_start.max(end);
+    }
+    let fixed = [
+        (STACK_BOTTOM, USER_STACK_TOP, PROT_ALL, AreaKind::Stack),
+        (
+            IPC_BUFFER_ADDR,
+            IPC_BUFFER_ADDR + PAGE_SIZE,
+            PROT_RW,
+            AreaKind::IpcBuffer,
+        ),
+    ];
+    for (start, end, max_prot, kind) in fixed {
+        if space.overlaps(start, end) {
+            return Err(MmError::BadImage);
+        }
+        space.insert(Area {
+            start,
+            end,
+            prot: PROT_RW,
+            max_prot,
+            kind,
+        });
+    }
+    space.heap_start = heap_start;
+    space.brk = heap_start;
+    Ok((space, program.entry))
+}
+
+/// Marks every resident page of a private area copy-on-write, and returns
+/// the pages whose protection that changes (they lose WRITE).
+fn mark_cow(space: &mut Space) -> alloc::vec::Vec<(u64, u8)> {
+    let mut changes = alloc::vec::Vec::new();
+    let Space { areas, pages, .. } = space;
+    for (&vaddr, pte) in pages.iter_mut() {
+        let Some(area) = crate::space::find_area(areas, vaddr) else {
+            continue;
+        };
+        if !area.is_private() || pte.cow {
+            continue;
+        }
+        pte.cow = true;
+        let prot = page_prot(area.prot, true);
+        if prot != pte.prot {
+            pte.prot = prot;
+            changes.push((vaddr, prot));
+        }
+    }
+    changes
+}
+
+/// Maps every resident page of `source` into `copy` (space `id`): the
+/// same frame with one more reference, or for the IPC buffer a copy.
+fn copy_pages(
+    id: SpaceId,
+    source: &Space,
+    copy: &mut Space,
+    frames: &mut Frames,
+    m: &mut dyn Machine,
+) -> Result<(), ()> {
+    for (&vaddr, &pte) in &source.pages {
+        let kind = source.area(vaddr).map(|area| area.kind);
+        let mapped = if kind == Some(AreaKind::IpcBuffer) {
+            let pfn = frames.alloc().ok_or(())?;
+            m.copy(pte.pfn, pfn);
+            Pte {
+                pfn,
+                prot: PROT_RW,
+                cow: false,
+            }
+        } else {
+            frames.get(pte.pfn);
+            pte
+        };
+        debug_assert!(mapped.prot & PROT_WRITE == 0 || !mapped.cow);
+        // The reference is taken first, so undoing releases it.
+        copy.pages.insert(vaddr, mapped);
+        if m.map(id, vaddr, mapped.pfn, mapped.prot, false).is_err() {
+            return Err(());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! One process's address space as mm keeps it (LKD ch. 15, "The Process
+//! Address Space"): its memory areas (Linux's `vm_area_struct`s, kept in
+//! an ordered map as Linux keeps them in a tree) and its page map (the
+//! page table mm keeps for it: which frame is mapped at each resident
+//! page, with which protection, and whether it is copy-on-write).
+//!
+//! Invariants kept here (checked by [`Mm::check`](crate::Mm::check)):
+//! - areas are page-aligned, non-empty, disjoint, keyed by their start;
+//! - every page in the page map lies inside an area, and its protection
+//!   is the area's, without WRITE while the page is copy-on-write;
+//! - only private areas (not `Shared`, `Device` or `IpcBuffer`) hold
+//!   copy-on-write pages.
+//!
+//! Costs, for n areas and r resident pages: finding the area of an
+//! address, splitting one, inserting one: O(log n); an overlap check:
+//! O(log n + areas in the range); finding a free range: O(n); the pages of
+//! a range: O(log r + pages in it).
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use buddy::PAGE_SIZE;
+use libsys::elf::Segment;
+use libsys::proto::mm::{PROT_READ, PROT_WRITE};
+
+use crate::machine::ImageId;
+
+/// What an area is: where its pages come from on a fault and how a fork
+/// treats them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AreaKind {
+    /// A `PT_LOAD` segment of the process's image: a fault fills the page
+    /// with the segment's file bytes, zeros past them (`.bss`).
+    Elf(Segment),
+    /// `Mmap` memory: demand-zero.
+    Anon,
+    /// The stack: demand-zero.
+    Stack,
+    /// The heap between the image and the break: demand-zero.
+    Heap,
+    /// Shared through `Share` / `Accept`: always resident, never
+    /// copy-on-write; a fork shares it too.
+    Shared,
+    /// Device memory from `MapPhysical`: always resident, never freed.
+    Device,
+    /// The IPC buffer page: always resident; the kernel writes into it, so
+    /// it is never copy-on-write (a fork copies it at once).
+    IpcBuffer,
+}
+
+/// A memory area: `[start, end)` with one protection and one kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Area {
+    pub start: u64,
+    pub end: u64,
+    /// The `PROT_*` bits (always with READ).
+    pub prot: u8,
+    /// The most `Mprotect` may give it (Linux's `VM_MAY*`).
+    pub max_prot: u8,
+    pub kind: AreaKind,
+}
+
+impl Area {
+    pub fn pages(&self) -> u64 {
+        (self.end - self.start) / PAGE_SIZE
+    }
+
+    pub fn contains(&self, addr: u64) -> bool {
+        self.start <= addr && addr < self.end
+    }
+
+    /// Whether its frames belong to the process alone (so a fork makes
+    /// them copy-on-write).
+    pub fn is_private(&self) -> bool {
+        !matches!(
+            self.kind,
+            AreaKind::Shared | AreaKind::Device | AreaKind::IpcBuffer
+        )
+    }
+}
+
+/// One resident page: what mm mapped there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pte {
+    pub pfn: u64,
+    /// The protection it is mapped with now.
+    pub prot: u8,
+    /// Copy-on-write: the frame may be another process's too, so a write
+    /// must copy it (or take it over if it is not).
+    pub cow: bool,
+}
+
+/// The protection a page of an area with `prot` is mapped with.
+pub fn page_prot(area_prot: u8, cow: bool) -> u8 {
+    if cow {
+        area_prot & !PROT_WRITE
+    } else {
+        area_prot
+    }
+}
+
+/// The area of `areas` holding `addr`: O(log n).
+pub fn find_area(areas: &BTreeMap<u64, Area>, addr: u64) -> Option<&Area> {
+    let (_, area) = areas.range(..=addr).next_back()?;
+    area.contains(addr).then_some(area)
+}
+
+/// An address space: areas, resident pages, and the rest of what Linux
+/// keeps in `mm_struct`.
+#[derive(Clone, Debug)]
+pub struct Space {
+    pub areas: BTreeMap<u64, Area>,
+    /// Resident pages by address.
+    pub pages: BTreeMap<u64, Pte>,
+    /// The image its `Elf` areas load from.
+    pub image: ImageId,
+    /// Where the heap starts: the first page after the image.
+    pub heap_start: u64,
+    /// The break (`brk`): the heap is `[heap_start, brk)`, its areas end
+    /// at the page boundary above.
+    pub brk: u64,
+    pub faults: u64,
+    pub cow_copies: u64,
+}
+
+impl Space {
+    pub fn new(image: ImageId, heap_start: u64) -> Space {
+        Space {
+            areas: BTreeMap::new(),
+            pages: BTreeMap::new(),
+            image,
+            heap_start,
+            brk: heap_start,
+            faults: 0,
+            cow_copies: 0,
+        }
+    }
+
+    /// The area holding `addr` (Linux's `find_vma`, exact).
+    pub fn area(&self, addr: u64) -> Option<&Area> {
+        find_area(&self.areas, addr)
+    }
+
+    /// The areas that meet `[start, end)`, in order.
+    pub fn areas_in(&self, start: u64, end: u64) -> impl Iterator<Item = &Area> {
+        let first = self.area(start).map_or(start, |area| area.start);
+        self.areas
+            .range(first..end)
+            .map(|(_, area)| area)
+            .filter(move |area| area.end > start)
+    }
+
+    pub fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.areas_in(start, end).next().is_some()
+    }
+
+    /// Whether areas cover every byte of `[start, end)`.
+    pub fn covers(&self, start: u64, end: u64) -> bool {
+        let mut next = start;
+        for area in self.areas_in(start, end) {
+            if area.start > next {
+                return false;
+            }
+            next = area.end;
+        }
+        next >= end
+    }
+
+    /// Cuts the area holding `at` in two there, if `at` is inside it (not
+    /// at its start). Pages are unaffected.
+    pub fn split(&mut self, at: u64) {
+        let Some(&area) = self.area(at) else {
+            return;
+        };
+        if area.start == at {
+            return;
+        }
+        self.areas.insert(area.start, Area { end: at, ..area });
+        self.areas.insert(at, Area { start: at, ..area });
+    }
+
+    /// Splits at both ends so that `[start, end)` is made of whole areas.
+    pub fn isolate(&mut self, start: u64, end: u64) {
+        self.split(start);
+        self.split(end);
+    }
+
+    pub fn insert(&mut self, area: Area) {
+        debug_assert!(!self.overlaps(area.start, area.end), "areas overlap");
+        self.areas.insert(area.start, area);
+    }
+
+    /// The starts of the whole areas inside `[start, end)` (after
+    /// [`isolate`](Self::isolate)).
+    pub fn area_starts(&self, start: u64, end: u64) -> Vec<u64> {
+        self.areas.range(start..end).map(|(&at, _)| at).collect()
+    }
+
+    /// Removes the areas inside `[start, end)` (after `isolate`).
+    pub fn remove_areas(&mut self, start: u64, end: u64) {
+        for at in self.area_starts(start, end) {
+            self.areas.remove(&at);
+        }
+    }
+
+    /// Takes the resident pages of `[start, end)` out of the page map.
+    pub fn take_pages(&mut self, start: u64, end: u64) -> Vec<(u64, Pte)> {
+        let taken: Vec<(u64, Pte)> = self
+            .pages
+            .range(start..end)
+            .map(|(&vaddr, &pte)| (vaddr, pte))
+            .collect();
+        for (vaddr, _) in &taken {
+            self.pages.remove(vaddr);
+        }
+        taken
+    }
+
+    /// The lowest `pages`-page range in `[low, high)` that no area meets,
+    /// first fit.
+    pub fn find_free(&self, pages: u64, low: u64, high: u64) -> Option<u64> {
+        let len = pages.checked_mul(PAGE_SIZE)?;
+        let mut candidate = low;
+        for area in self.areas.values() {
+            if area.end <= candidate {
+                continue;
+            }
+            if area.start >= candidate.checked_add(len)? {
+                break;
+            }
+            candidate = area.end;
+        }
+        (candidate.checked_add(len)? <= high).then_some(candidate)
+    }
+
+    /// Pages its areas span.
+    pub fn virtual_pages(&self) -> u64 {
+        self.areas.values().map(Area::pages).sum()
+    }
+
+    /// A new read-write heap area `[start, end)`, merged with the heap
+    /// area that ends at `start` if there is one.
+    pub fn grow_heap(&mut self, start: u64, end: u64) {
+        let rw = PROT_READ | PROT_WRITE;
+        if let Some((_, below)) = self.areas.range_mut(..start).next_back() {
+            if below.end == start && below.kind == AreaKind::Heap && below.prot == rw {
+                below.end = end;
+                return;
+            }
+        }
+        self.insert(Area {
+            start,
+            end,
+            prot: rw,
+            max_prot: crate::layout::PROT_ALL,
+            kind: AreaKind::Heap,
+        });
+    }
+}

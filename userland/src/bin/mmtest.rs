@@ -1,0 +1,593 @@
+//! The memory server, from a managed process's side (run by `init` from the
+//! test manifest, after `mm` is up):
+//!
+//! - demand paging: a large `mmap` costs nothing until touched; touching it
+//!   page by page grows the resident count by one a page (the kernel's own
+//!   count of mapped pages agrees), `munmap` gives every page back;
+//! - `brk` grows and shrinks the heap area;
+//! - copy-on-write: after `fork_as`, parent and child see their own writes,
+//!   and the frames are shared until one writes;
+//! - a shared range (`share`/`accept`) is seen by both sides;
+//! - `mprotect` to read-only, then a write: the child is killed; a touch
+//!   above the break: killed;
+//! - `populate` until `NoMemory`, then recovery; a demand-paged child that
+//!   runs the system out of memory is killed and the system stays up;
+//! - bad arguments get errors, never a crash of `mm`;
+//! - at the end every page is back: the free count is where it started.
+//!
+//! Children are copies of this process made with `fork_as`, running one
+//! of the `child_*` functions below on a stack mapped before the fork.
+#![no_std]
+#![no_main]
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use libsys::abi::ipc::FOREVER;
+use libsys::abi::{Handle, ProcessStatus, Protection, Rights, Syscall};
+use libsys::format_text;
+use libsys::handle::{Endpoint, Process};
+use libsys::mm::{self, Error};
+use libsys::proto::mm::MmError;
+use libsys::syscall::call6;
+use userland::Tally;
+
+libsys::entry!(main);
+
+type Why = libsys::rt::TextBuf<256>;
+
+const RW: Protection = Protection::READ.union(Protection::WRITE);
+
+/// Pages of the stack fork children run on (mapped before each fork).
+const CHILD_STACK_PAGES: u64 = 16;
+
+/// A global the copy-on-write test writes on both sides.
+static SHARED_GLOBAL: AtomicU64 = AtomicU64::new(0);
+
+fn main(_args: &str) -> u64 {
+    let mut t = Tally::new();
+    let (start, mine) = match (mm::system_stats(), mm::stats()) {
+        (Ok(s), Ok(m)) => (s, m),
+        (Err(e), _) | (_, Err(e)) => {
+            t.check("mm: reachable", Err(format_args!("{e}")));
+            return t.status();
+        }
+    };
+    libsys::println!(
+        "mmtest: mm manages {} pages, {} free; {} processes",
+        start.total_pages,
+        start.free_pages,
+        start.processes
+    );
+    t.record(
+        "mm: demand paging of a 1024-page mmap; munmap gives it back",
+        demand_paging(),
+    );
+    t.record("mm: brk grows and shrinks the heap area", brk());
+    t.record(
+        "mm: mmap/munmap/mprotect refuse bad arguments",
+        bad_arguments(),
+    );
+    t.record(
+        "mm: copy-on-write after fork_as: each side sees its own writes",
+        copy_on_write(),
+    );
+    t.record(
+        "mm: a shared range is seen by both processes",
+        shared_range(),
+    );
+    t.record(
+        "mm: a write after mprotect read-only kills the child",
+        forbidden_write(),
+    );
+    t.record("mm: a touch above the break kills the child", above_break());
+    t.record(
+        "mm: populate until NoMemory, then recover",
+        populate_until_no_memory(),
+    );
+    t.record(
+        "mm: a child that exhausts memory is killed; the system stays up",
+        exhaust(),
+    );
+    // Free pages plus this process's own (its stack and heap may have
+    // grown meanwhile) must be where they were.
+    let end = mm::system_stats().and_then(|s| Ok((s, mm::stats()?)));
+    t.record(
+        "mm: every page is back when the test processes are gone",
+        match end {
+            Ok((end, now))
+                if end.free_pages + now.resident_pages
+                    == start.free_pages + mine.resident_pages =>
+            {
+                Ok(())
+            }
+            Ok((end, now)) => Err(format_text!(
+                "free + ours: {} + {} at the start, {} + {} at the end",
+                start.free_pages,
+                mine.resident_pages,
+                end.free_pages,
+                now.resident_pages
+            )),
+            Err(e) => Err(format_text!("stats: {e}")),
+        },
+    );
+    t.status()
+}
+
+trait Step<T> {
+    fn step(self, what: &str) -> Result<T, Why>;
+}
+
+impl<T, E: core::fmt::Display> Step<T> for Result<T, E> {
+    fn step(self, what: &str) -> Result<T, Why> {
+        self.map_err(|e| format_text!("{what}: {e}"))
+    }
+}
+
+macro_rules! ensure {
+    ($cond:expr, $($why:tt)*) => {
+        if !$cond {
+            return Err(format_text!($($why)*));
+        }
+    };
+}
+
+/// The kernel's count of pages mapped in this process.
+fn kernel_mapped() -> u64 {
+    let me = libsys::env::self_process().unwrap_or(Handle(0));
+    let mut info = libsys::abi::ProcessInfo::default();
+    let _ = call6(
+        Syscall::ProcessInfo,
+        [u64::from(me.0), &mut info as *mut _ as u64, 0, 0, 0, 0],
+    );
+    info.mapped_pages
+}
+
+fn touch(address: u64, value: u64) {
+    // SAFETY: an address inside a mapping of ours (mm maps it on the
+    // fault if it is not yet).
+    unsafe { (address as *mut u64).write_volatile(value) }
+}
+
+fn peek(address: u64) -> u64 {
+    // SAFETY: as in `touch`.
+    unsafe { (address as *const u64).read_volatile() }
+}
+
+fn demand_paging() -> Result<(), Why> {
+    const PAGES: u64 = 1024;
+    let before = mm::stats().step("stats")?;
+    let free_before = free_plus_mine()?;
+    let at = mm::mmap(None, PAGES, RW, false).step("mmap")?;
+    // (This process's own stack may take a page or two meanwhile: the
+    // checks allow for SLACK pages.)
+    const SLACK: u64 = 2;
+    let mapped = mm::stats().step("stats")?;
+    ensure!(
+        mapped.resident_pages <= before.resident_pages + SLACK
+            && mapped.virtual_pages == before.virtual_pages + PAGES,
+        "after mmap: resident {} (was {}), virtual {} (was {})",
+        mapped.resident_pages,
+        before.resident_pages,
+        mapped.virtual_pages,
+        before.virtual_pages
+    );
+    for page in 0..PAGES {
+        touch(at + page * 4096, page);
+        if page % 256 == 255 {
+            let now = mm::stats().step("stats")?;
+            let grew = now.resident_pages - mapped.resident_pages;
+            ensure!(
+                (page + 1..=page + 1 + SLACK).contains(&grew),
+                "after touching {} pages resident grew by {grew}",
+                page + 1
+            );
+            let kernel = kernel_mapped();
+            ensure!(
+                kernel.abs_diff(now.resident_pages) <= SLACK,
+                "mm says {} resident, the kernel has {kernel} mapped",
+                now.resident_pages
+            );
+        }
+    }
+    for page in (0..PAGES).step_by(97) {
+        ensure!(peek(at + page * 4096) == page, "page {page} lost its value");
+    }
+    let touched = mm::stats().step("stats")?;
+    let faults = touched.faults - before.faults;
+    ensure!(faults >= PAGES, "{faults} faults for {PAGES} pages");
+    mm::munmap(at, PAGES).step("munmap")?;
+    let after = mm::stats().step("stats")?;
+    ensure!(
+        after.resident_pages + PAGES <= touched.resident_pages + SLACK
+            && after.resident_pages + PAGES + SLACK >= touched.resident_pages
+            && after.virtual_pages == before.virtual_pages,
+        "munmap: resident {} then {}, virtual {} (was {})",
+        touched.resident_pages,
+        after.resident_pages,
+        after.virtual_pages,
+        before.virtual_pages
+    );
+    let free_after = free_plus_mine()?;
+    ensure!(
+        free_after == free_before,
+        "free pages {free_before} before, {free_after} after"
+    );
+    Ok(())
+}
+
+fn brk() -> Result<(), Why> {
+    let start = mm::brk(None).step("brk query")?;
+    let resident = mm::stats().step("stats")?.resident_pages;
+    let grown = mm::brk(Some(start + 16 * 4096)).step("brk grow")?;
+    ensure!(
+        grown == start + 16 * 4096,
+        "brk grew to {grown:#x} from {start:#x}"
+    );
+    for page in 0..16 {
+        touch(start + page * 4096, 7);
+    }
+    let now = mm::stats().step("stats")?;
+    ensure!(
+        (resident + 16..=resident + 18).contains(&now.resident_pages) && now.brk == grown,
+        "after touching the new heap: resident {} (was {resident}), brk {:#x}",
+        now.resident_pages,
+        now.brk
+    );
+    let back = mm::brk(Some(start)).step("brk shrink")?;
+    ensure!(back == start, "brk shrank to {back:#x}");
+    let after = mm::stats().step("stats")?.resident_pages;
+    // Sixteen pages go; a stack page or two may come meanwhile.
+    ensure!(
+        after + 14 <= now.resident_pages,
+        "after shrinking resident is {after}, was {} with the heap grown",
+        now.resident_pages
+    );
+    Ok(())
+}
+
+fn bad_arguments() -> Result<(), Why> {
+    let cases: [(&str, Result<u64, Error>, MmError); 6] = [
+        (
+            "zero pages",
+            mm::mmap(None, 0, RW, false),
+            MmError::InvalidArgument,
+        ),
+        (
+            "unaligned",
+            mm::mmap(Some(0x2000_0000_0123), 1, RW, false),
+            MmError::InvalidArgument,
+        ),
+        (
+            "kernel address",
+            mm::mmap(Some(0xffff_8000_0000_0000), 1, RW, false),
+            MmError::InvalidArgument,
+        ),
+        (
+            "write and execute",
+            mm::mmap(None, 1, RW | Protection::EXEC, false),
+            MmError::InvalidArgument,
+        ),
+        (
+            "over the heap",
+            mm::mmap(Some(libsys::heap::HEAP_BASE), 1, RW, false),
+            MmError::Overlap,
+        ),
+        (
+            "2^60 pages",
+            mm::mmap(None, 1 << 60, RW, false),
+            MmError::InvalidArgument,
+        ),
+    ];
+    for (what, got, want) in cases {
+        match got {
+            Err(Error::Mm(e)) if e == want => {}
+            Err(Error::Mm(MmError::NoSpace)) if what == "2^60 pages" => {}
+            other => return Err(format_text!("{what}: {other:?}, expected {want:?}")),
+        }
+    }
+    match mm::munmap(0x3000_0000_0000, 4) {
+        Err(Error::Mm(MmError::NotMapped | MmError::InvalidArgument)) => {}
+        other => return Err(format_text!("munmap of nothing: {other:?}")),
+    }
+    match mm::accept(0x1234_5678, None) {
+        Err(Error::Mm(MmError::BadToken)) => {}
+        other => return Err(format_text!("accept of a made-up token: {other:?}")),
+    }
+    // Garbage bytes: a decode error, and mm keeps serving.
+    let ep = libsys::names::lookup("mm").step("lookup mm")?;
+    // SAFETY: the main thread's buffer, not held across the call.
+    let buffer = unsafe { libsys::ipc::buffer() };
+    buffer[..6].copy_from_slice(&[0xff; 6]);
+    let msg = libsys::ipc::Message::new(libsys::rpc::LABEL_REQUEST).with_payload(6);
+    match ep.call(&msg, FOREVER) {
+        Ok(reply) if reply.label() == libsys::rpc::LABEL_BAD_REQUEST => {}
+        other => return Err(format_text!("garbage: {other:?}")),
+    }
+    // A control request from a process that is not init.
+    let request = libsys::proto::mm::Request::Exit { id: 1 };
+    match libsys::rpc::call::<_, libsys::proto::mm::Reply>(&ep, &request) {
+        Ok(libsys::proto::mm::Reply::Error(MmError::NotAllowed)) => {}
+        other => return Err(format_text!("Exit from a client: {other:?}")),
+    }
+    mm::stats().step("stats after the bad requests")?;
+    Ok(())
+}
+
+/// A fork child: a process made with `fork_as`, running `entry(arg, mm)`
+/// on a stack of its own (in the parent's copy of the address space).
+struct Fork {
+    process: Process,
+    stack: (u64, u64),
+}
+
+impl Fork {
+    /// Forks this address space and starts `entry(arg, <child's mm handle>)`
+    /// in the copy.
+    fn start(entry: extern "C" fn(u64, u64) -> !, arg: u64) -> Result<Fork, Why> {
+        let stack = mm::mmap(None, CHILD_STACK_PAGES, RW, false).step("mmap a child stack")?;
+        let process = Process::create("mmtest-child").step("process_create")?;
+        let (_, client, pager) = mm::fork_as(&process).step("fork_as")?;
+        let theirs = process
+            .give(client.raw(), Rights::SEND)
+            .step("give the child its mm handle")?;
+        let thread = process.thread_create().step("thread_create")?;
+        thread.set_pager(Some(&pager)).step("set_pager")?;
+        let top = stack + CHILD_STACK_PAGES * 4096 - 8;
+        thread
+            .start(entry as *const () as u64, top, arg, u64::from(theirs.0))
+            .step("thread_start")?;
+        Ok(Fork {
+            process,
+            stack: (stack, CHILD_STACK_PAGES),
+        })
+    }
+
+    /// Waits for the child to end; how it ended.
+    fn wait(self) -> Result<ProcessStatus, Why> {
+        for _ in 0..5000 {
+            match self.process.status().step("process_status")? {
+                ProcessStatus::Alive => libsys::time::sleep_ms(2),
+                ended => {
+                    mm::munmap(self.stack.0, self.stack.1).step("munmap the child stack")?;
+                    return Ok(ended);
+                }
+            }
+        }
+        let _ = self.process.kill();
+        Err(format_text!("the child did not end in 10 s"))
+    }
+}
+
+/// What a fork child must do first: its own thread-local block and IPC
+/// buffer (the copy of the parent's page), and its `mm` handle.
+fn child_setup(mm_handle: u64) {
+    static LOCAL: libsys::ipc::ThreadLocal = libsys::ipc::ThreadLocal::new();
+    // SAFETY: a static, this (the child's only) thread's alone.
+    let _ = unsafe { libsys::ipc::adopt(&LOCAL, libsys::abi::IPC_BUFFER_ADDR) };
+    mm::set_server(Handle(mm_handle as u32));
+}
+
+fn exit(status: u64) -> ! {
+    libsys::syscall::exit(status)
+}
+
+extern "C" fn child_cow(expected: u64, mm_handle: u64) -> ! {
+    child_setup(mm_handle);
+    let seen = SHARED_GLOBAL.load(Ordering::Relaxed);
+    SHARED_GLOBAL.store(2, Ordering::Relaxed);
+    let after = SHARED_GLOBAL.load(Ordering::Relaxed);
+    exit(if seen == expected && after == 2 { 0 } else { 1 })
+}
+
+fn copy_on_write() -> Result<(), Why> {
+    SHARED_GLOBAL.store(1, Ordering::Relaxed);
+    let fork = Fork::start(child_cow, 1)?;
+    let status = fork.wait()?;
+    ensure!(
+        status == ProcessStatus::Exited(0),
+        "the child ended {status:?}"
+    );
+    let mine = SHARED_GLOBAL.load(Ordering::Relaxed);
+    ensure!(mine == 1, "the parent sees {mine} after the child wrote 2");
+
+    // Shared until written: right after a fork, the parent's resident
+    // pages are all shared; a write by the parent copies (or, as the last
+    // holder, takes over) just that page.
+    let before = mm::stats().step("stats")?;
+    let fork = Fork::start(child_wait_for_parent, 0)?;
+    let shared = mm::stats().step("stats")?;
+    ensure!(
+        shared.shared_pages > 0 && shared.shared_pages + 32 >= before.resident_pages,
+        "after the fork {} of {} resident pages are shared",
+        shared.shared_pages,
+        before.resident_pages
+    );
+    SHARED_GLOBAL.store(3, Ordering::Relaxed);
+    let wrote = mm::stats().step("stats")?;
+    ensure!(
+        wrote.cow_copies > shared.cow_copies && wrote.shared_pages < shared.shared_pages,
+        "a write to a shared page: copies {} then {}, shared pages {} then {}",
+        shared.cow_copies,
+        wrote.cow_copies,
+        shared.shared_pages,
+        wrote.shared_pages
+    );
+    CHILD_GO.store(1, Ordering::Relaxed);
+    // The child's copy of CHILD_GO is its own: it waits for a signal the
+    // parent cannot send this way, so it is killed instead.
+    let _ = fork.process.kill();
+    fork.wait()?;
+    ensure!(
+        SHARED_GLOBAL.load(Ordering::Relaxed) == 3,
+        "the parent's own write was lost"
+    );
+    Ok(())
+}
+
+static CHILD_GO: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn child_wait_for_parent(_: u64, mm_handle: u64) -> ! {
+    child_setup(mm_handle);
+    loop {
+        libsys::syscall::yield_now();
+    }
+}
+
+extern "C" fn child_share(token: u64, mm_handle: u64) -> ! {
+    child_setup(mm_handle);
+    let Ok(at) = mm::accept(token, None) else {
+        exit(1)
+    };
+    if peek(at) != 0xab {
+        exit(2)
+    }
+    touch(at, 0xcd);
+    match mm::accept(token, None) {
+        Err(Error::Mm(MmError::BadToken)) => exit(0),
+        _ => exit(3),
+    }
+}
+
+fn shared_range() -> Result<(), Why> {
+    let at = mm::mmap(None, 2, RW, false).step("mmap")?;
+    touch(at, 0xab);
+    let token = mm::share(at, 2, true).step("share")?;
+    let fork = Fork::start(child_share, token)?;
+    let status = fork.wait()?;
+    ensure!(
+        status == ProcessStatus::Exited(0),
+        "the child ended {status:?} (1: accept failed, 2: wrong value, 3: the token worked twice)"
+    );
+    let seen = peek(at);
+    ensure!(
+        seen == 0xcd,
+        "the parent reads {seen:#x}, not the child's 0xcd"
+    );
+    mm::munmap(at, 2).step("munmap")?;
+    Ok(())
+}
+
+extern "C" fn child_forbidden_write(_: u64, mm_handle: u64) -> ! {
+    child_setup(mm_handle);
+    let Ok(at) = mm::mmap(None, 1, RW, false) else {
+        exit(1)
+    };
+    touch(at, 1);
+    if mm::mprotect(at, 1, Protection::READ).is_err() {
+        exit(2)
+    }
+    if peek(at) != 1 {
+        exit(3)
+    }
+    touch(at, 2);
+    exit(4)
+}
+
+fn forbidden_write() -> Result<(), Why> {
+    let status = Fork::start(child_forbidden_write, 0)?.wait()?;
+    ensure!(
+        status == ProcessStatus::Fault(14),
+        "the child ended {status:?}, expected a page fault"
+    );
+    Ok(())
+}
+
+extern "C" fn child_above_break(_: u64, mm_handle: u64) -> ! {
+    child_setup(mm_handle);
+    let Ok(end) = mm::brk(None) else { exit(1) };
+    touch(end + 8 * 4096, 1);
+    exit(2)
+}
+
+fn above_break() -> Result<(), Why> {
+    let status = Fork::start(child_above_break, 0)?.wait()?;
+    ensure!(
+        status == ProcessStatus::Fault(14),
+        "the child ended {status:?}, expected a page fault"
+    );
+    Ok(())
+}
+
+extern "C" fn child_populate(_: u64, mm_handle: u64) -> ! {
+    child_setup(mm_handle);
+    const CHUNK: u64 = 1024;
+    let mut last = 0;
+    let mut chunks = 0u64;
+    loop {
+        match mm::mmap(None, CHUNK, RW, true) {
+            Ok(at) => {
+                last = at;
+                chunks += 1;
+            }
+            Err(Error::Mm(MmError::NoMemory)) => break,
+            Err(_) => exit(1),
+        }
+    }
+    if chunks == 0 {
+        exit(2)
+    }
+    // Recover: give one chunk back, and it can be had again.
+    if mm::munmap(last, CHUNK).is_err() {
+        exit(3)
+    }
+    match mm::mmap(None, CHUNK, RW, true) {
+        Ok(_) => exit(0),
+        Err(_) => exit(4),
+    }
+}
+
+/// Free pages plus this process's own: what must come back when a child
+/// ends (this process's stack may grow meanwhile, and copy-on-write
+/// copies of its pages replace the originals).
+fn free_plus_mine() -> Result<u64, Why> {
+    let free = mm::system_stats().step("system_stats")?.free_pages;
+    Ok(free + mm::stats().step("stats")?.resident_pages)
+}
+
+fn populate_until_no_memory() -> Result<(), Why> {
+    let free = free_plus_mine()?;
+    let status = Fork::start(child_populate, 0)?.wait()?;
+    ensure!(
+        status == ProcessStatus::Exited(0),
+        "the child ended {status:?} (2: no chunk at all, 3: munmap failed, 4: no recovery)"
+    );
+    let after = free_plus_mine()?;
+    ensure!(
+        after == free,
+        "{free} free pages before the child, {after} after it ended"
+    );
+    Ok(())
+}
+
+extern "C" fn child_exhaust(_: u64, mm_handle: u64) -> ! {
+    child_setup(mm_handle);
+    // Reserve far more than there is, then touch until mm cannot back a
+    // page: it kills us.
+    let Ok(at) = mm::mmap(None, 1 << 24, RW, false) else {
+        exit(1)
+    };
+    let mut page = 0;
+    loop {
+        touch(at + page * 4096, page);
+        page += 1;
+    }
+}
+
+fn exhaust() -> Result<(), Why> {
+    let free = free_plus_mine()?;
+    let status = Fork::start(child_exhaust, 0)?.wait()?;
+    ensure!(
+        status == ProcessStatus::Fault(14),
+        "the child ended {status:?}, expected to be killed at a fault"
+    );
+    let after = free_plus_mine()?;
+    ensure!(
+        after == free,
+        "{free} free pages before the child, {after} after it was killed"
+    );
+    // The system is up: mm still answers, and memory can be had.
+    let at = mm::mmap(None, 4, RW, true).step("mmap after the exhaustion")?;
+    mm::munmap(at, 4).step("munmap")?;
+    let _ = Endpoint::create().step("endpoint_create")?;
+    Ok(())
+}
