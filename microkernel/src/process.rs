@@ -227,6 +227,12 @@ impl Process {
             }
         }
         let threads = self.threads.lock().clone();
+        if threads.is_empty() && !self.is_dead() {
+            // Never given a thread (a process being built, say): nothing
+            // will ever exit to end it, so it ends now.
+            finish_death(self);
+            return;
+        }
         for thread in threads {
             thread.mark_killed();
             if thread.is_started() {

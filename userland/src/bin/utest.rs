@@ -303,7 +303,7 @@ fn driver() -> u64 {
         pager_kill(&mut env),
     );
     t.record(
-        "pager: a process killed before it first runs still dies (its fault or reply never strands it)",
+        "processes: one killed before it first runs, or that never had a thread, still dies",
         killed_before_running(&mut env),
     );
     t.record(
@@ -1033,6 +1033,15 @@ fn killed_before_running(env: &mut Env) -> Result<(), Why> {
         |h| format_text!("touch 1 {}", h[0].0),
         Some(pager.raw()),
     )?;
+    // A process that never had a thread dies when killed, too.
+    let empty = Process::create("empty").step("process_create")?;
+    empty.kill().step("kill an empty process")?;
+    let status = empty.status().step("process_status")?;
+    ensure!(
+        matches!(status, ProcessStatus::Killed(_)),
+        "an empty process killed is {status:?}"
+    );
+
     child.process.kill().step("kill")?;
     // If the child ran before the kill and faulted, answer it: the reply
     // to a killed caller must let it go.
