@@ -159,7 +159,7 @@ pub struct SystemStats {
     pub anon_pages: u64,
     /// `Shmem`: pages mapped in more than one place.
     pub shared_pages: u64,
-    /// `PageTables`-like: pages `mm` itself uses for its bookkeeping.
+    /// The processes `mm` manages (pages for).
     pub processes: u32,
     /// Free blocks per zone and order.
     pub buddy: [[u32; ORDERS]; ZONES],

@@ -749,8 +749,9 @@ fn grant(
     let theirs = child.give(badged.raw(), ns_rights)?;
     let _ = write!(args, "@ns={}", theirs.0);
     drop(badged);
-    // MAP for a heap region to map; MANAGE for threads.
-    let self_rights = if heap {
+    // MAP for a heap region or a memory gift to map into itself; MANAGE
+    // for threads.
+    let self_rights = if heap || entry.memory_pages > 0 {
         Rights::MAP | Rights::MANAGE
     } else {
         Rights::MANAGE

@@ -13,6 +13,8 @@
 //! - `populate` until `NoMemory`, then recovery; a demand-paged child that
 //!   runs the system out of memory is killed and the system stays up;
 //! - bad arguments get errors, never a crash of `mm`;
+//! - pages the manifest gives it (`memory=`) map into it alongside what
+//!   `mm` pages;
 //! - at the end every page is back: the free count is where it started.
 //!
 //! Children are copies of this process made with `fork_as`, running one
@@ -27,7 +29,7 @@ use libsys::abi::{Handle, ProcessStatus, Protection, Rights, Syscall};
 use libsys::format_text;
 use libsys::handle::{Endpoint, Process};
 use libsys::mm::{self, Error};
-use libsys::proto::mm::MmError;
+use libsys::proto::mm::{MmError, ProcessStats, SystemStats};
 use libsys::syscall::call6;
 use userland::Tally;
 
@@ -45,9 +47,9 @@ static SHARED_GLOBAL: AtomicU64 = AtomicU64::new(0);
 
 fn main(_args: &str) -> u64 {
     let mut t = Tally::new();
-    let (start, mine) = match (mm::system_stats(), mm::stats()) {
-        (Ok(s), Ok(m)) => (s, m),
-        (Err(e), _) | (_, Err(e)) => {
+    let (start, mine) = match snapshot() {
+        Ok(both) => both,
+        Err(e) => {
             t.check("mm: reachable", Err(format_args!("{e}")));
             return t.status();
         }
@@ -81,6 +83,10 @@ fn main(_args: &str) -> u64 {
     );
     t.record("mm: a touch above the break kills the child", above_break());
     t.record(
+        "mm: pages given by the manifest (memory=) map into the process",
+        memory_gift(),
+    );
+    t.record(
         "mm: populate until NoMemory, then recover",
         populate_until_no_memory(),
     );
@@ -90,7 +96,7 @@ fn main(_args: &str) -> u64 {
     );
     // Free pages plus this process's own (its stack and heap may have
     // grown meanwhile) must be where they were.
-    let end = mm::system_stats().and_then(|s| Ok((s, mm::stats()?)));
+    let end = snapshot();
     t.record(
         "mm: every page is back when the test processes are gone",
         match end {
@@ -129,6 +135,41 @@ macro_rules! ensure {
             return Err(format_text!($($why)*));
         }
     };
+}
+
+/// The manifest gives this test `memory=` pages (`@mem`): a program that
+/// builds processes itself (the bench) maps them into itself, which needs
+/// MAP on its own process handle even though `mm` pages its heap.
+fn memory_gift() -> Result<(), Why> {
+    let (region, pages) = libsys::env::memory_region().ok_or(format_text!("no @mem given"))?;
+    let me = libsys::env::self_process().ok_or(format_text!("no @self given"))?;
+    ensure!(pages >= 2, "{pages} pages given");
+    let mut memory = libsys::mem::Memory::new(me, region, pages);
+    let (run, at) = memory.alloc_mapped(2).step("map two pages of @mem")?;
+    // SAFETY: the two pages just mapped read-write.
+    let seen = unsafe {
+        (at as *mut u64).write_volatile(0x6d656d);
+        ((at + 4096) as *mut u64).write_volatile(7);
+        (at as *const u64).read_volatile()
+    };
+    ensure!(seen == 0x6d656d, "read back {seen:#x}");
+    memory.unmap_self(at, 2).step("unmap")?;
+    memory.free(run);
+    Ok(())
+}
+
+/// The system's and this process's figures, taken with no page fault of
+/// ours in between: a fault between the two requests (a new stack page, say)
+/// would move a page from the free count to ours and count it twice.
+fn snapshot() -> Result<(SystemStats, ProcessStats), Error> {
+    loop {
+        let before = mm::stats()?;
+        let system = mm::system_stats()?;
+        let after = mm::stats()?;
+        if before.resident_pages == after.resident_pages {
+            return Ok((system, after));
+        }
+    }
 }
 
 /// The kernel's count of pages mapped in this process.
