@@ -41,9 +41,20 @@
 //!   process, which prints the line;
 //! - `kv_get`: a `Get` of a 16-byte value from `kv` through its client
 //!   stub (`libsys::proto::kv::Client`): encode, `call`, decode — to the
-//!   `kv` process, or into the kernel's copy of its core.
+//!   `kv` process, or into the kernel's copy of its core;
+//! - `mm_fault`: the first touch of an anonymous page: the fault goes to
+//!   the memory server, which takes a frame, zeroes it, maps it and
+//!   resumes the thread;
+//! - `mmap_touch_munmap`: `mmap` of one page, a touch, `munmap`;
+//! - `kmalloc64`: a 64-byte allocation and its free, through the heap
+//!   (`kmem`'s `kmalloc` caches) — no system call on the fast path;
+//! - `fork_as`: a copy-on-write duplicate (`mm`'s `ForkAs`) of this
+//!   process's address space with 1 MiB of it resident, and the child's
+//!   end.
 #![no_std]
 #![no_main]
+
+extern crate alloc;
 
 use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -134,6 +145,12 @@ fn main(args: &str) -> u64 {
             failed += 1;
         }
     }
+    if libsys::mm::available() {
+        if let Err(why) = mm_cases(&report) {
+            libsys::eprintln!("bench: {why}");
+            failed += 1;
+        }
+    }
     match resources() {
         Some((mut mem, me, image)) => {
             if let Err(why) = ipc_cases(&mut mem, &me, image, &report) {
@@ -147,6 +164,87 @@ fn main(args: &str) -> u64 {
         }
     }
     report.status(failed)
+}
+
+/// The memory server's cases.
+fn mm_cases(report: &Report) -> Result<(), Why> {
+    use libsys::abi::Protection;
+    let rw = Protection::READ | Protection::WRITE;
+    // First touches: one fresh page per iteration.
+    const PER_BATCH: u64 = 20;
+    let pages = (BATCHES as u64 + 1) * PER_BATCH;
+    let area = libsys::mm::mmap(None, pages, rw, false).step("mmap")?;
+    let mut next = 0;
+    report.line(
+        "mm_fault",
+        measure(
+            PER_BATCH,
+            || {
+                // SAFETY: a page of the area just mapped, touched once.
+                unsafe { ((area + next * 4096) as *mut u64).write_volatile(next) };
+                next += 1;
+            },
+            1,
+        ),
+    );
+    libsys::mm::munmap(area, pages).step("munmap")?;
+    report.line(
+        "mmap_touch_munmap",
+        measure(
+            50,
+            || {
+                if let Ok(at) = libsys::mm::mmap(None, 1, rw, false) {
+                    // SAFETY: the page just mapped.
+                    unsafe { (at as *mut u64).write_volatile(1) };
+                    let _ = libsys::mm::munmap(at, 1);
+                }
+            },
+            1,
+        ),
+    );
+    let layout = core::alloc::Layout::from_size_align(64, 8).step("layout")?;
+    report.line(
+        "kmalloc64",
+        measure(
+            2_000,
+            || {
+                // SAFETY: a valid layout; freed at once with the same one.
+                unsafe {
+                    let p = alloc::alloc::alloc(layout);
+                    core::hint::black_box(p);
+                    if !p.is_null() {
+                        alloc::alloc::dealloc(p, layout);
+                    }
+                }
+            },
+            1,
+        ),
+    );
+    // A 1 MiB resident address space: top this process up to 256 pages.
+    let resident = libsys::mm::stats().step("stats")?.resident_pages;
+    let extra = 256u64.saturating_sub(resident).max(1);
+    let ballast = libsys::mm::mmap(None, extra, rw, true).step("mmap the ballast")?;
+    let mut failures = 0;
+    let result = measure(
+        2,
+        || {
+            let Ok(child) = Process::create("fork-bench") else {
+                failures += 1;
+                return;
+            };
+            if libsys::mm::fork_as(&child).is_err() {
+                failures += 1;
+            }
+            let _ = child.kill();
+        },
+        1,
+    );
+    if failures > 0 {
+        return Err(format_text!("{failures} forks failed"));
+    }
+    report.line("fork_as", result);
+    libsys::mm::munmap(ballast, extra).step("munmap the ballast")?;
+    Ok(())
 }
 
 /// A 16-byte value fetched from `kv` through its client stub.
