@@ -348,6 +348,14 @@ impl IoPorts {
 }
 
 impl MemoryRegion {
+    /// Device memory `[phys, phys + pages * 4096)` from the device-memory
+    /// `control` (the first process's): registers to map uncached.
+    /// `NotAllowed` over RAM or a device the kernel drives.
+    pub fn device(control: Handle, phys: u64, pages: u64) -> Result<MemoryRegion, SysError> {
+        call6(Syscall::DeviceRegion, [h(control), phys, pages, 0, 0, 0])
+            .map(|r| MemoryRegion(owned(r)))
+    }
+
     /// A handle to pages `first .. first + pages` with `rights`.
     pub fn derive(&self, first: u64, pages: u64, rights: Rights) -> Result<MemoryRegion, SysError> {
         call6(

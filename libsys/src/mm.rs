@@ -172,6 +172,21 @@ pub fn accept(token: u64, at: Option<u64>) -> Result<u64, Error> {
     }
 }
 
+/// Maps device memory `[phys, phys + pages * 4096)` — registers `init`
+/// allowed this process (the manifest's `device=`) — at `at` or where `mm`
+/// chooses, uncached, read-only or read-write; returns where.
+pub fn map_physical(phys: u64, pages: u64, at: Option<u64>, writable: bool) -> Result<u64, Error> {
+    match call(&Request::MapPhysical {
+        phys,
+        pages,
+        at,
+        writable,
+    })? {
+        Reply::Mapped(address) => Ok(address),
+        _ => Err(Error::Protocol),
+    }
+}
+
 /// This process's memory.
 pub fn stats() -> Result<ProcessStats, Error> {
     match call(&Request::Stats)? {

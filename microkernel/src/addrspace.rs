@@ -37,6 +37,13 @@ const OWNED: Flags = Flags::BIT_9;
 const MAY_WRITE: Flags = Flags::BIT_52;
 /// The mapping may be made executable by `protect`.
 const MAY_EXEC: Flags = Flags::BIT_53;
+/// What `protect` keeps of a page's flags: the software bits, and the
+/// caching of device memory.
+const KEPT: Flags = OWNED
+    .union(MAY_WRITE)
+    .union(MAY_EXEC)
+    .union(Flags::NO_CACHE)
+    .union(Flags::WRITE_THROUGH);
 
 fn may(max: Protection) -> Flags {
     let mut flags = Flags::empty();
@@ -193,19 +200,26 @@ impl AddrSpace {
 
     /// Maps the frame at `phys` (which the address space does not own: a
     /// memory region's page) at `virt` with `prot`; `protect` may later
-    /// raise it up to `max` (the region handle's rights).
+    /// raise it up to `max` (the region handle's rights). A `device` page
+    /// (device memory) is mapped uncached.
     pub fn map_frame(
         &mut self,
         virt: u64,
         phys: u64,
         prot: Protection,
         max: Protection,
+        device: bool,
     ) -> Result<(), AsError> {
         let page = user_page(virt)?;
         if !max.contains(prot) {
             return Err(AsError::InvalidProtection);
         }
-        let flags = pte::leaf_flags(prot, Owner::User)? | may(max);
+        let owner = if device {
+            Owner::UserDevice
+        } else {
+            Owner::User
+        };
+        let flags = pte::leaf_flags(prot, owner)? | may(max);
         if self.is_mapped(virt) {
             return Err(AsError::AlreadyMapped(virt));
         }
@@ -260,8 +274,7 @@ impl AddrSpace {
     /// bits the page keeps.
     pub fn can_protect(&self, virt: u64, prot: Protection) -> Result<Flags, AsError> {
         user_page(virt)?;
-        let kept =
-            self.leaf_flags(virt).ok_or(AsError::NotMapped(virt))? & (OWNED | MAY_WRITE | MAY_EXEC);
+        let kept = self.leaf_flags(virt).ok_or(AsError::NotMapped(virt))? & KEPT;
         if (prot.contains(Protection::WRITE) && !kept.contains(MAY_WRITE))
             || (prot.contains(Protection::EXEC) && !kept.contains(MAY_EXEC))
         {

@@ -42,6 +42,8 @@ pub fn give(
         self_thread: 0,
         irq_control: 0,
         io_ports: 0,
+        device_control: 0,
+        _reserved_device: 0,
         region_count: 0,
         module_count: 0,
         regions: [RegionInfo::default(); INIT_INFO_MAX],
@@ -71,6 +73,7 @@ pub fn give(
             },
             Rights::MANAGE,
         )?;
+        init.device_control = give(KObject::DeviceControl, Rights::MANAGE)?;
         let ram_rights = Rights::READ | Rights::WRITE | Rights::EXEC | Rights::MANAGE;
         let keep = (memory::free_frames() / 4).max(KERNEL_POOL_MIN);
         for (base, pages) in memory::take_user_memory(keep, memory_limit) {

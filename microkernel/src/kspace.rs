@@ -325,6 +325,15 @@ pub enum Kind {
     ReadOnly,
 }
 
+/// The device registers the kernel has mapped for itself (`(start, end)`
+/// physical): never given to user space as device memory.
+static DEVICES: Mutex<alloc::vec::Vec<(u64, u64)>> = Mutex::new(alloc::vec::Vec::new());
+
+/// The physical ranges of the device registers the kernel drives.
+pub fn kernel_devices() -> alloc::vec::Vec<(u64, u64)> {
+    DEVICES.lock().clone()
+}
+
 /// Maps `[phys, phys + len)` at its HHDM address, the way Linux's `ioremap`
 /// gives device memory a kernel address, and returns that address. Pages
 /// already mapped (RAM, or a neighbour) are left as they are.
@@ -339,6 +348,9 @@ pub fn map_physical(phys: u64, len: u64, kind: Kind) -> Result<u64, MapError> {
     let flags = pte::leaf_flags(prot, owner).map_err(|_| MapError::Conflict(phys))?;
     let first = phys & !0xfff;
     let end = (phys + len.max(1)).div_ceil(4096) * 4096;
+    if kind == Kind::Mmio {
+        DEVICES.lock().push((first, end));
+    }
     for page_phys in (first..end).step_by(4096) {
         let virt = VirtAddr::new(hhdm() + page_phys);
         if !matches!(mapper.translate(virt), TranslateResult::NotMapped) {

@@ -1,8 +1,8 @@
 //! Kernel objects as handles name them, and each process's handle table.
 //!
 //! [`KObject`] is what a handle-table entry holds: a shared reference to
-//! the object (or, for the I/O ports and the IRQ control, the little data
-//! they are). The table logic is `kcore::handle` (host-tested); this file
+//! the object (or, for the I/O ports and the IRQ and device-memory
+//! controls, the little data they are). The table logic is `kcore::handle` (host-tested); this file
 //! says what each object type is and keeps one count the kernel needs: how
 //! many handles can still receive from an endpoint, and how many can still
 //! send to it (when either reaches zero, those blocked on the other side
@@ -37,6 +37,8 @@ pub enum KObject {
     Thread(Arc<Thread>),
     Irq(Arc<IrqLine>),
     IrqControl,
+    /// The right to take device-memory regions.
+    DeviceControl,
     MemoryRegion(Arc<Region>),
     /// Ports `first .. first + count`.
     IoPorts {
@@ -56,6 +58,7 @@ impl handle::Object for KObject {
             KObject::Thread(_) => ObjectType::Thread,
             KObject::Irq(_) => ObjectType::Irq,
             KObject::IrqControl => ObjectType::IrqControl,
+            KObject::DeviceControl => ObjectType::DeviceControl,
             KObject::MemoryRegion(_) => ObjectType::MemoryRegion,
             KObject::IoPorts { .. } => ObjectType::IoPorts,
             KObject::Service(_) => ObjectType::Service,
@@ -70,6 +73,7 @@ impl handle::Object for KObject {
             KObject::Thread(t) => KObject::Thread(t.clone()),
             KObject::Irq(i) => KObject::Irq(i.clone()),
             KObject::IrqControl => KObject::IrqControl,
+            KObject::DeviceControl => KObject::DeviceControl,
             KObject::MemoryRegion(r) => KObject::MemoryRegion(r.clone()),
             KObject::IoPorts { first, count } => KObject::IoPorts {
                 first: *first,

@@ -3,7 +3,8 @@
 //! At boot the kernel keeps a pool of frames for its own objects (page
 //! tables, kernel stacks, the heap) and hands everything else to the first
 //! process as regions, one per run of free RAM; each boot module is a
-//! region too (read-only). Whoever holds a region handle can map its pages
+//! region too (read-only), and the first process may take regions of
+//! device memory (`device_region`: registers, never RAM; mapped uncached). Whoever holds a region handle can map its pages
 //! into an address space it holds (`map`), with no more access than the
 //! handle's rights (READ, WRITE, EXEC), and derive handles to parts of it.
 //!
@@ -24,6 +25,8 @@ pub enum RegionKind {
     Ram,
     /// A boot module's bytes.
     Module,
+    /// Device registers (`device_region`): mapped uncached, never RAM.
+    Device,
 }
 
 #[derive(Debug)]

@@ -34,10 +34,12 @@ pub enum SysError {
     Exists = 12,
     /// Nothing is mapped there, or there is nothing to reply to.
     NotFound = 13,
+    /// Refused whatever the rights: e.g. a device-memory region over RAM.
+    NotAllowed = 14,
 }
 
 impl SysError {
-    pub const ALL: [SysError; 13] = [
+    pub const ALL: [SysError; 14] = [
         SysError::UnknownSyscall,
         SysError::BadAddress,
         SysError::BadLength,
@@ -51,6 +53,7 @@ impl SysError {
         SysError::PeerDied,
         SysError::Exists,
         SysError::NotFound,
+        SysError::NotAllowed,
     ];
 
     pub const fn description(self) -> &'static str {
@@ -68,6 +71,7 @@ impl SysError {
             SysError::PeerDied => "peer died",
             SysError::Exists => "already exists",
             SysError::NotFound => "not found",
+            SysError::NotAllowed => "not allowed",
         }
     }
 }

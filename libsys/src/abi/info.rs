@@ -151,7 +151,8 @@ impl ServiceInfo {
 /// What the first process is given, mapped read-only at
 /// [`super::INIT_INFO_ADDR`]: handles to itself, to all free physical
 /// memory (as regions), to every interrupt line (through the IRQ control),
-/// to the I/O port space, and to the other boot modules.
+/// to the I/O port space, to device memory (through the device-memory
+/// control), and to the other boot modules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct InitInfo {
@@ -165,6 +166,10 @@ pub struct InitInfo {
     pub irq_control: u32,
     /// All 65536 I/O ports.
     pub io_ports: u32,
+    /// The device-memory control: `device_region` takes regions of device
+    /// memory (never RAM) from it.
+    pub device_control: u32,
+    pub _reserved_device: u32,
     pub region_count: u32,
     pub module_count: u32,
     pub regions: [RegionInfo; INIT_INFO_MAX],

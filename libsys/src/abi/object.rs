@@ -26,10 +26,12 @@ pub enum ObjectType {
     /// runs the server's core directly, as `call` on an endpoint would
     /// reach the server process.
     Service = 9,
+    /// The right to take device-memory regions (`device_region`).
+    DeviceControl = 10,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 9] = [
+    pub const ALL: [ObjectType; 10] = [
         ObjectType::Endpoint,
         ObjectType::Notification,
         ObjectType::Process,
@@ -39,6 +41,7 @@ impl ObjectType {
         ObjectType::MemoryRegion,
         ObjectType::IoPorts,
         ObjectType::Service,
+        ObjectType::DeviceControl,
     ];
 }
 

@@ -119,10 +119,16 @@ pub enum Syscall {
     /// (process, pointer to a [`super::ProcessInfo`]): its pid, threads,
     /// mapped pages and name. Needs no right beyond holding the handle.
     ProcessInfo = 43,
+    /// (device control, physical address, pages) → a handle (READ, WRITE,
+    /// MANAGE) to a memory region of device memory: registers a driver
+    /// maps uncached. [`super::SysError::NotAllowed`] if the range touches RAM or a device
+    /// the kernel drives; `InvalidArgument` if unaligned, empty or beyond
+    /// the physical address space.
+    DeviceRegion = 44,
 }
 
 impl Syscall {
-    pub const ALL: [Syscall; 44] = [
+    pub const ALL: [Syscall; 45] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -167,6 +173,7 @@ impl Syscall {
         Syscall::ProcessStatus,
         Syscall::TlsSet,
         Syscall::ProcessInfo,
+        Syscall::DeviceRegion,
     ];
 }
 

@@ -13,11 +13,11 @@
 //! | `Mprotect { at, pages, prot }` | `Done` | `InvalidArgument`, `NotMapped`, `NotAllowed` |
 //! | `Share { at, pages, writable }` | `Token(t)`: for another process to `Accept` | `InvalidArgument`, `NotMapped`, `NotAllowed` |
 //! | `Accept { token, at }` | `Mapped(address)` | `BadToken`, `Overlap`, `NoSpace` |
-//! | `MapPhysical { phys, pages, at, writable }` | `Mapped(address)` | `NotAllowed` (not device memory `init` gave `mm`), `Overlap` |
+//! | `MapPhysical { phys, pages, at, writable }` | `Mapped(address)` | `NotAllowed` (not device memory `init` allowed this process), `InvalidArgument`, `Overlap`, `NoSpace` |
 //! | `Stats` | `Stats(ProcessStats)` | — |
 //! | `SystemStats` | `System(SystemStats)` | — |
 //! | `ForkAs`, with a process handle (MAP, MANAGE) | `Forked { id }`, with two handles: the child's `mm` handle and its pager | `NotAllowed` (managed already), `NoMemory` |
-//! | control (`init` only): `Adopt`, `Give`, `Exit` | see each | `NotAllowed` from anyone else |
+//! | control (`init` only): `Adopt`, `Give`, `GiveDevice`, `Exit` | see each | `NotAllowed` from anyone else |
 //!
 //! Addresses and lengths are in bytes and pages: `at` must be
 //! page-aligned, `pages` at least 1. Memory is demand-paged: a mapping
@@ -98,11 +98,15 @@ pub enum Request {
         image_size: u64,
         args: heapless::String<ARGS_MAX>,
     },
-    /// (`init`) Memory to manage: the message carries up to four memory
-    /// regions (READ, WRITE, MANAGE); `device` regions are only mapped by
-    /// `MapPhysical`, never allocated.
-    Give {
-        device: bool,
+    /// (`init`) RAM to manage: the message carries up to four memory
+    /// regions (READ, WRITE, MANAGE). Only before the first `Adopt`.
+    Give,
+    /// (`init`) Device memory process `id` (adopted already) may map with
+    /// `MapPhysical`, and no one else: the message carries up to four
+    /// device-memory regions (READ, WRITE). The permission ends when the
+    /// process does.
+    GiveDevice {
+        id: u64,
     },
     /// (`init`) Process `id` is dead: free everything it had.
     Exit {
@@ -262,7 +266,8 @@ mod tests {
                 image_size: 70_000,
                 args: "@ns=3 hello".try_into().unwrap(),
             },
-            Request::Give { device: false },
+            Request::Give,
+            Request::GiveDevice { id: 4 },
             Request::Exit { id: 7 },
         ];
         for request in requests {

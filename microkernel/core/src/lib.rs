@@ -9,6 +9,7 @@
 extern crate alloc;
 
 pub mod acpi;
+pub mod devmem;
 pub mod frames;
 pub mod handle;
 pub mod ioapic;

@@ -22,6 +22,8 @@ pub enum Owner {
     Kernel,
     /// Device registers, mapped for the kernel.
     KernelDevice,
+    /// Device registers (a device-memory region), mapped for a driver.
+    UserDevice,
 }
 
 /// Why a protection cannot be mapped.
@@ -50,6 +52,9 @@ pub fn leaf_flags(prot: Protection, owner: Owner) -> Result<Flags, ProtectionErr
     }
     match owner {
         Owner::User => flags |= Flags::USER_ACCESSIBLE,
+        Owner::UserDevice => {
+            flags |= Flags::USER_ACCESSIBLE | Flags::NO_CACHE | Flags::WRITE_THROUGH;
+        }
         Owner::Kernel => flags |= Flags::GLOBAL,
         Owner::KernelDevice => {
             flags |= Flags::GLOBAL | Flags::NO_CACHE | Flags::WRITE_THROUGH;
@@ -64,7 +69,9 @@ pub fn leaf_flags(prot: Protection, owner: Owner) -> Result<Flags, ProtectionErr
 /// CPU combines the levels with AND for W and U, OR for NX).
 pub fn table_flags(owner: Owner) -> Flags {
     match owner {
-        Owner::User => Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE,
+        Owner::User | Owner::UserDevice => {
+            Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE
+        }
         Owner::Kernel | Owner::KernelDevice => Flags::PRESENT | Flags::WRITABLE,
     }
 }
@@ -101,6 +108,16 @@ mod tests {
             assert!(!flags.contains(Flags::GLOBAL));
             assert_eq!(protection_of(flags), Some(prot | R), "{prot:?}");
         }
+    }
+
+    #[test]
+    fn user_device_pages_are_user_and_uncached() {
+        let flags = leaf_flags(R | W, Owner::UserDevice).unwrap();
+        assert!(flags.contains(Flags::USER_ACCESSIBLE | Flags::NO_CACHE | Flags::WRITE_THROUGH));
+        assert!(!flags.contains(Flags::GLOBAL));
+        assert_eq!(table_flags(Owner::UserDevice), table_flags(Owner::User));
+        let plain = leaf_flags(R | W, Owner::User).unwrap();
+        assert!(!plain.intersects(Flags::NO_CACHE | Flags::WRITE_THROUGH));
     }
 
     #[test]

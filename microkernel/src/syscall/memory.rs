@@ -1,5 +1,6 @@
 //! Memory: `map`, `unmap`, `protect` (of pages in an address space the
-//! caller holds a handle to), `region_derive`, `region_info`.
+//! caller holds a handle to), `region_derive`, `region_info`, and
+//! `device_region` (device memory from the device-memory control).
 //!
 //! A multi-page request is checked whole before any page changes: every
 //! page must be free (for `map`) or mapped (for `unmap`, `protect`), and a
@@ -14,7 +15,7 @@ use crate::addrspace::{AsError, USER_END};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::object::{self as kobject, KObject};
 use crate::process::Process;
-use crate::region::Region;
+use crate::region::{Region, RegionKind};
 use crate::usercopy::UserPtr;
 
 /// The most pages one call maps: 1 GiB.
@@ -94,7 +95,12 @@ pub fn map(frame: &mut TrapFrame) -> Result<u64, SysError> {
         Rights::READ,
         as_region,
     )?;
-    let max = max_protection(rights);
+    let device = region.kind == RegionKind::Device;
+    let mut max = max_protection(rights);
+    if device {
+        // Registers are data: never executable.
+        max.remove(Protection::EXEC);
+    }
     if !max.contains(prot) {
         return Err(SysError::NoRights);
     }
@@ -114,7 +120,7 @@ pub fn map(frame: &mut TrapFrame) -> Result<u64, SysError> {
             }
             for i in 0..pages {
                 let phys = region.base + (first + i) * 4096;
-                if let Err(e) = aspace.map_frame(address + i * 4096, phys, prot, max) {
+                if let Err(e) = aspace.map_frame(address + i * 4096, phys, prot, max, device) {
                     for j in 0..i {
                         let _ = aspace.unmap(address + j * 4096);
                     }
@@ -213,4 +219,55 @@ pub fn region_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
         .with_aspace(|aspace| out.write(aspace, &info))
         .ok_or(SysError::InvalidArgument)??;
     Ok(0)
+}
+
+/// `device_region(control, phys, pages)` → a handle (READ, WRITE, MANAGE)
+/// to device memory `[phys, phys + pages * 4096)`: a range that touches no
+/// RAM the memory map lists and no device the kernel drives
+/// (`kcore::devmem`), else `NotAllowed`; unaligned, empty or beyond the
+/// physical address space: `InvalidArgument`.
+pub fn device_region(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let (phys, pages) = (frame.rsi, frame.rdx);
+    let process = caller()?;
+    object(
+        &process,
+        frame.rdi,
+        ObjectType::DeviceControl,
+        Rights::MANAGE,
+        |o| matches!(o, KObject::DeviceControl).then_some(()),
+    )?;
+    let info = crate::bootinfo::get();
+    let forbidden = info
+        .memory_map
+        .iter()
+        .filter(|e| !is_device_memory(e.entry_type))
+        .map(|e| (e.base, e.end()))
+        .chain(crate::kspace::kernel_devices());
+    kcore::devmem::check(phys, pages, forbidden, physical_limit()).map_err(|e| match e {
+        kcore::devmem::DeviceRangeError::Invalid => SysError::InvalidArgument,
+        kcore::devmem::DeviceRangeError::Refused => SysError::NotAllowed,
+    })?;
+    let region = Region::new(phys, pages, RegionKind::Device);
+    let rights = Rights::READ | Rights::WRITE | Rights::MANAGE;
+    let entry = kobject::entry(KObject::MemoryRegion(region), rights, 0);
+    let handle = process.handles.lock().insert(entry)?;
+    Ok(u64::from(handle.0))
+}
+
+/// Memory-map entries that are not RAM: what a device may live in.
+fn is_device_memory(kind: limine::memory_map::EntryType) -> bool {
+    use limine::memory_map::EntryType;
+    kind == EntryType::RESERVED || kind == EntryType::FRAMEBUFFER
+}
+
+/// One past the highest physical address the CPU can form (CPUID
+/// 0x8000_0008, EAX bits 0–7; 36 bits if the leaf is missing).
+fn physical_limit() -> u64 {
+    let highest = core::arch::x86_64::__cpuid(0x8000_0000).eax;
+    let bits = if highest >= 0x8000_0008 {
+        core::arch::x86_64::__cpuid(0x8000_0008).eax & 0xff
+    } else {
+        36
+    };
+    1u64 << bits.clamp(32, 52)
 }

@@ -81,6 +81,7 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::ThreadExit => task::thread_exit,
         Syscall::ProcessWatch => task::process_watch,
         Syscall::ProcessStatus => task::process_status,
+        Syscall::DeviceRegion => memory::device_region,
     }
 }
 

@@ -15,8 +15,9 @@
 //! # Public API
 //!
 //! - [`Mm::new`]`(ram: &[(base, pages)]) -> Result<Mm, MmError>`: all the
-//!   RAM, once. [`Mm::add_device`]`(phys, pages) -> Result<(), MmError>`:
-//!   device memory only `MapPhysical` maps (`NotAllowed` over RAM).
+//!   RAM, once. [`Mm::add_device`]`(phys, pages, space) -> Result<(), MmError>`:
+//!   device memory one address space may map with `MapPhysical` (until
+//!   it exits; `NotAllowed` over RAM).
 //!   [`Mm::seed_tokens`]`(key)`: makes share tokens unpredictable.
 //! - [`Mm::adopt`]`(id, image, args, m) -> Result<`[`Adopted`]`, MmError>`
 //!   (`Adopt`): a new address space from an ELF image, under the id
@@ -92,7 +93,7 @@
 //!   an image's pages are loaded per process (two processes running the
 //!   same image do not share its text).
 //! - RAM is given once, to [`Mm::new`]: the buddy allocator cannot take
-//!   more later (`Give { device: false }` after start has no method).
+//!   more later (a `Give` after the first `Adopt` is refused).
 //! - No `PROT_NONE` areas, no file mappings, no `mremap`, no merging of
 //!   adjacent areas, no huge pages, no per-process memory limits (one
 //!   process may take all free RAM; a fault then kills it).

@@ -51,6 +51,14 @@ struct Ram {
     at: u64,
 }
 
+/// Device memory one process may map (`GiveDevice`).
+struct Device {
+    handle: OwnedHandle,
+    first_pfn: u64,
+    pages: u64,
+    owner: SpaceId,
+}
+
 /// An ELF image, mapped here.
 struct Image {
     handle: OwnedHandle,
@@ -65,6 +73,8 @@ struct Image {
 struct Real {
     me: Handle,
     ram: Vec<Ram>,
+    /// Device memory `init` allowed a process (`GiveDevice`).
+    devices: Vec<Device>,
     images: Vec<Option<Image>>,
     /// The process of each space.
     spaces: BTreeMap<SpaceId, Process>,
@@ -169,7 +179,15 @@ impl Machine for Real {
         replace: bool,
     ) -> Result<(), MachineError> {
         let process = self.process(space)?;
-        let ram = self.ram(pfn).ok_or(MachineError::Failed)?;
+        let (region, first_pfn) = match self.ram(pfn) {
+            Some(ram) => (ram.handle.raw(), ram.first_pfn),
+            None => self
+                .devices
+                .iter()
+                .find(|d| (d.first_pfn..d.first_pfn + d.pages).contains(&pfn))
+                .map(|d| (d.handle.raw(), d.first_pfn))
+                .ok_or(MachineError::Failed)?,
+        };
         // PROT_* are the ABI's protection bits.
         let flags = u64::from(prot) | if replace { MAP_REPLACE } else { 0 };
         call6(
@@ -177,8 +195,8 @@ impl Machine for Real {
             [
                 u64::from(process.0),
                 vaddr,
-                u64::from(ram.handle.raw().0),
-                pfn - ram.first_pfn,
+                u64::from(region.0),
+                pfn - first_pfn,
                 1,
                 flags,
             ],
@@ -268,6 +286,7 @@ fn main(_args: &str) -> u64 {
         real: Real {
             me,
             ram: Vec::new(),
+            devices: Vec::new(),
             images: Vec::new(),
             spaces: BTreeMap::new(),
             next_ram: RAM_WINDOW,
@@ -403,7 +422,8 @@ impl Server {
         let control = badge == CONTROL_BADGE;
         let refuse = (Reply::Error(MmError::NotAllowed), Vec::new());
         match request {
-            Request::Give { device } if control => (self.give(device, handles), Vec::new()),
+            Request::Give if control => (self.give(handles), Vec::new()),
+            Request::GiveDevice { id } if control => (self.give_device(id, handles), Vec::new()),
             Request::Adopt {
                 id,
                 image_size,
@@ -416,7 +436,10 @@ impl Server {
                 self.forget(id);
                 (Reply::Done, Vec::new())
             }
-            Request::Give { .. } | Request::Adopt { .. } | Request::Exit { .. } => refuse,
+            Request::Give
+            | Request::GiveDevice { .. }
+            | Request::Adopt { .. }
+            | Request::Exit { .. } => refuse,
             Request::ForkAs => match self.fork(badge, handles) {
                 Ok((reply, give)) => (reply, give),
                 Err(e) => (Reply::Error(e), Vec::new()),
@@ -431,25 +454,39 @@ impl Server {
         }
     }
 
-    /// `Give`: memory regions to manage (RAM until the first process is
-    /// adopted: the core is built over all of it then).
-    fn give(&mut self, device: bool, handles: Vec<OwnedHandle>) -> Reply {
+    /// `GiveDevice`: device memory process `id` may map. The regions are
+    /// kept (their handles map the frames) until the process is gone.
+    fn give_device(&mut self, id: u64, handles: Vec<OwnedHandle>) -> Reply {
+        let Some(core) = self.core.as_mut() else {
+            return Reply::Error(MmError::NotAllowed);
+        };
+        if handles.is_empty() || !core.manages(id) {
+            return Reply::Error(MmError::InvalidArgument);
+        }
         for handle in handles {
             let Some(info) = region_info(handle.raw()) else {
                 return Reply::Error(MmError::InvalidArgument);
             };
-            if device {
-                match self
-                    .core
-                    .as_mut()
-                    .map(|c| c.add_device(info.base, info.pages))
-                {
-                    Some(Ok(())) => {}
-                    Some(Err(e)) => return Reply::Error(e),
-                    None => return Reply::Error(MmError::NoMemory),
-                }
-                continue;
+            if let Err(e) = core.add_device(info.base, info.pages, id) {
+                return Reply::Error(e);
             }
+            self.real.devices.push(Device {
+                handle,
+                first_pfn: info.base / 4096,
+                pages: info.pages,
+                owner: id,
+            });
+        }
+        Reply::Done
+    }
+
+    /// `Give`: RAM to manage, before the first process is adopted (the
+    /// core is built over all of it then).
+    fn give(&mut self, handles: Vec<OwnedHandle>) -> Reply {
+        for handle in handles {
+            let Some(info) = region_info(handle.raw()) else {
+                return Reply::Error(MmError::InvalidArgument);
+            };
             if !self.real.spaces.is_empty() {
                 // The buddy allocator is built once, over all the RAM.
                 return Reply::Error(MmError::NotAllowed);
@@ -625,6 +662,7 @@ impl Server {
                 }
             }
         }
+        self.real.devices.retain(|d| d.owner != id);
         self.real.spaces.remove(&id);
         self.pids.remove(&id);
     }

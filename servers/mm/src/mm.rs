@@ -44,8 +44,9 @@ pub(crate) struct Offer {
 /// The memory server's core: see the crate documentation.
 pub struct Mm {
     pub(crate) frames: Frames,
-    /// Device ranges (pfn `[start, end)`), sorted and merged.
-    pub(crate) devices: Vec<(u64, u64)>,
+    /// Device memory each address space may map: (pfn `[start, end)`,
+    /// the space), as `init` allowed it.
+    pub(crate) devices: Vec<(u64, u64, SpaceId)>,
     pub(crate) spaces: BTreeMap<SpaceId, Space>,
     pub(crate) offers: BTreeMap<u64, Offer>,
     tokens_made: u64,
@@ -99,10 +100,12 @@ impl Mm {
         })
     }
 
-    /// Records device memory (`pages` from `phys`) that `MapPhysical` may
-    /// map. Fails with `InvalidArgument` if `phys` is not page-aligned or
-    /// the range overflows, `NotAllowed` if it overlaps RAM mm manages.
-    pub fn add_device(&mut self, phys: u64, pages: u64) -> Result<(), MmError> {
+    /// Allows address space `space` to map device memory (`pages` from
+    /// `phys`) with `MapPhysical`; no other space may, and the permission
+    /// ends with the space. Fails with `InvalidArgument` if `phys` is not
+    /// page-aligned or the range overflows, `NotAllowed` if it overlaps RAM
+    /// mm manages.
+    pub fn add_device(&mut self, phys: u64, pages: u64, space: SpaceId) -> Result<(), MmError> {
         let end = pages
             .checked_mul(PAGE_SIZE)
             .and_then(|len| phys.checked_add(len))
@@ -112,15 +115,7 @@ impl Mm {
         if self.frames.overlaps_ram(range.0, range.1) {
             return Err(MmError::NotAllowed);
         }
-        self.devices.push(range);
-        self.devices.sort_unstable();
-        self.devices.dedup_by(|next, kept| {
-            let touches = next.0 <= kept.1;
-            if touches {
-                kept.1 = kept.1.max(next.1);
-            }
-            touches
-        });
+        self.devices.push((range.0, range.1, space));
         Ok(())
     }
 
@@ -157,6 +152,7 @@ impl Mm {
         };
         drop_range(space, &mut gone, &mut self.frames, 0, USER_END, m);
         self.offers.retain(|_, offer| offer.space != space);
+        self.devices.retain(|device| device.2 != space);
         self.unuse_image(gone.image);
         true
     }

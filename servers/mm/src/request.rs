@@ -37,12 +37,18 @@ impl Mm {
         let from = from & !PAGER_BADGE;
         let control = from == CONTROL_BADGE;
         let answer = match request {
-            Request::Adopt { .. } | Request::Give { .. } | Request::Exit { .. } if !control => {
+            Request::Adopt { .. }
+            | Request::Give
+            | Request::GiveDevice { .. }
+            | Request::Exit { .. }
+                if !control =>
+            {
                 Err(MmError::NotAllowed)
             }
-            Request::Adopt { .. } | Request::Give { .. } | Request::ForkAs => {
-                Err(MmError::InvalidArgument)
-            }
+            Request::Adopt { .. }
+            | Request::Give
+            | Request::GiveDevice { .. }
+            | Request::ForkAs => Err(MmError::InvalidArgument),
             Request::Exit { id } => match self.exit(id, m) {
                 true => Ok(Reply::Done),
                 false => Err(MmError::InvalidArgument),

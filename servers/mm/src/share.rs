@@ -121,8 +121,8 @@ impl Mm {
     /// counted or freed.
     ///
     /// `InvalidArgument` for an unaligned `phys`, zero or too many pages;
-    /// `NotAllowed` unless the range lies inside device memory given with
-    /// [`add_device`](Mm::add_device); `Overlap`, `NoSpace`; `NoMemory` if
+    /// `NotAllowed` unless the range lies inside device memory `init`
+    /// allowed `from` with [`add_device`](Mm::add_device); `Overlap`, `NoSpace`; `NoMemory` if
     /// the machine refuses. O(pages).
     pub fn map_physical(
         &mut self,
@@ -139,7 +139,10 @@ impl Mm {
             .filter(|_| phys.is_multiple_of(PAGE_SIZE))
             .ok_or(MmError::InvalidArgument)?;
         let (first, last) = (phys >> PAGE_SHIFT, end >> PAGE_SHIFT);
-        if !self.devices.iter().any(|&(s, e)| s <= first && last <= e) {
+        let allowed = |&(start, end, space): &(u64, u64, SpaceId)| {
+            space == from && start <= first && last <= end
+        };
+        if !self.devices.iter().any(allowed) {
             return Err(MmError::NotAllowed);
         }
         let frames: Vec<u64> = (first..last).collect();

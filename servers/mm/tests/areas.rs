@@ -333,7 +333,7 @@ fn control_requests_only_from_init() {
     for from in [1, 2, 77, PAGER_BADGE | 1] {
         assert_eq!(w.request(from, adopt.clone()), error(MmError::NotAllowed));
         assert_eq!(
-            w.request(from, Request::Give { device: true }),
+            w.request(from, Request::GiveDevice { id: 1 }),
             error(MmError::NotAllowed)
         );
         assert_eq!(
@@ -349,7 +349,7 @@ fn control_requests_only_from_init() {
         "needs handles"
     );
     assert_eq!(
-        w.request(control, Request::Give { device: false }),
+        w.request(control, Request::Give),
         error(MmError::InvalidArgument)
     );
     assert_eq!(
@@ -422,14 +422,14 @@ fn device_memory_is_mapped_directly_and_never_freed() {
     let mut w = World::new(64);
     let free = w.mm.free_pages();
     let device = 0xfee0_0000;
-    assert_eq!(w.mm.add_device(device, 4), Ok(()));
+    assert_eq!(w.mm.add_device(device, 4, 1), Ok(()));
     assert_eq!(
-        w.mm.add_device(RAM_BASE + PAGE, 1),
+        w.mm.add_device(RAM_BASE + PAGE, 1, 1),
         Err(MmError::NotAllowed),
         "RAM"
     );
     assert_eq!(
-        w.mm.add_device(device + 1, 1),
+        w.mm.add_device(device + 1, 1, 1),
         Err(MmError::InvalidArgument)
     );
     w.adopt(1, "");
@@ -482,9 +482,24 @@ fn device_memory_is_mapped_directly_and_never_freed() {
         prot: RW,
     };
     assert_eq!(w.request(1, upgrade), error(MmError::NotAllowed));
-    assert_eq!(w.mm.free_pages(), free - 2, "only the adopted pages");
+    // Device memory is one process's: another may not map it.
+    w.adopt(2, "");
+    assert!(matches!(map(&mut w, device, 1, false), Reply::Mapped(_)));
+    let other = Request::MapPhysical {
+        phys: device,
+        pages: 1,
+        at: None,
+        writable: false,
+    };
+    assert_eq!(w.request(2, other.clone()), error(MmError::NotAllowed));
+    assert_eq!(w.mm.free_pages(), free - 4, "only the adopted pages");
     w.check();
     w.exit(1);
+    w.exit(2);
     assert_eq!(w.mm.free_pages(), free);
     w.check();
+    // The permission ended with the process: a new space under the same
+    // id has none.
+    w.adopt(1, "");
+    assert_eq!(w.request(1, other), error(MmError::NotAllowed));
 }

@@ -381,9 +381,8 @@ fn random_request(rng: &mut Rng, tokens: &[u64]) -> Request {
             image_size: rng.next(),
             args: "x".try_into().unwrap(),
         },
-        12 => Request::Give {
-            device: rng.chance(50),
-        },
+        12 if rng.chance(50) => Request::Give,
+        12 => Request::GiveDevice { id: rng.below(8) },
         _ => Request::Exit { id: rng.below(8) },
     }
 }
@@ -393,7 +392,9 @@ fn random_requests_and_faults_never_panic() {
     let mut rng = Rng(0xDEAD_BEEF_CAFE_F00D);
     let mut w = World::new(256);
     let total = w.mm.total_pages();
-    w.mm.add_device(0xfee0_0000, 16).unwrap();
+    for id in 1..=3 {
+        w.mm.add_device(0xfee0_0000, 16, id).unwrap();
+    }
     for id in 1..=3 {
         w.adopt(id, "fuzz");
     }
@@ -434,7 +435,10 @@ fn random_requests_and_faults_never_panic() {
             }
             let control = matches!(
                 request,
-                Request::Adopt { .. } | Request::Give { .. } | Request::Exit { .. }
+                Request::Adopt { .. }
+                    | Request::Give
+                    | Request::GiveDevice { .. }
+                    | Request::Exit { .. }
             );
             if control && from & !PAGER_BADGE != CONTROL_BADGE {
                 assert_eq!(reply, Reply::Error(libsys::proto::mm::MmError::NotAllowed));

@@ -479,6 +479,7 @@ impl Init {
         let [_client, pager] = <[OwnedHandle; 2]>::try_from(handles)
             .map_err(|_| String::from("mm: no pager handle"))?;
         let pager = Endpoint(pager);
+        give_devices(&mm, id, &entry.devices)?;
         let thread = process
             .thread_create()
             .map_err(|e| err("thread_create", &e))?;
@@ -539,11 +540,7 @@ impl Init {
         let mut given = 0;
         for batch in regions.chunks(4) {
             let raw: Vec<Handle> = batch.iter().map(|h| h.raw()).collect();
-            match rpc::call_with::<MmRequest, MmReply>(
-                &mm,
-                &MmRequest::Give { device: false },
-                &raw,
-            ) {
+            match rpc::call_with::<MmRequest, MmReply>(&mm, &MmRequest::Give, &raw) {
                 Ok((MmReply::Given { pages }, _)) => given = pages,
                 Ok((other, _)) => eprintln!("mm answered Give with {other:?}"),
                 Err(e) => eprintln!("giving memory to mm: {e}"),
@@ -782,6 +779,34 @@ fn grant(
         args.push_str(image.cmdline);
     }
     Ok(args)
+}
+
+/// Takes the device memory the manifest grants process `id` (`device=`)
+/// from the kernel and hands it to the memory server, which lets that
+/// process alone map it (`MapPhysical`).
+fn give_devices(mm: &Endpoint, id: u64, devices: &[(u64, u64)]) -> Result<(), String> {
+    use libsys::proto::mm::{Reply as MmReply, Request as MmRequest};
+    let control = libsys::env::init_info()
+        .map(|info| Handle(info.device_control))
+        .ok_or("no device-memory control")?;
+    for chunk in devices.chunks(4) {
+        let mut regions = Vec::new();
+        for &(phys, pages) in chunk {
+            let region = MemoryRegion::device(control, phys, pages)
+                .map_err(|e| alloc::format!("device memory {phys:#x}+{pages} pages: {e}"))?;
+            regions.push(region);
+        }
+        let raw: Vec<Handle> = regions.iter().map(|r| r.raw()).collect();
+        match rpc::call_with::<MmRequest, MmReply>(mm, &MmRequest::GiveDevice { id }, &raw) {
+            Ok((MmReply::Done, _)) => {}
+            Ok((MmReply::Error(e), _)) => {
+                return Err(alloc::format!("mm refused device memory: {e}"))
+            }
+            Ok(_) => return Err("mm: unexpected reply".into()),
+            Err(e) => return Err(alloc::format!("mm: {e}")),
+        }
+    }
+    Ok(())
 }
 
 /// `pages` zeroed pages for the child, as a region of their own (with

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [-- <args>]
-//! program <name> <module> [memory=<pages>] [module] [kill=<server>] [heap=<pages>] [-- <args>]
+//! program <name> <module> [memory=<pages>] [module] [kill=<server>] [heap=<pages>] [device=<phys>:<pages>]... [-- <args>]
 //! test <name> <module> [...as program...] [-- <args>]
 //! ```
 //!
@@ -25,7 +25,10 @@
 //! - Options: `heap` (pages of heap, default 1024), `memory` (a region of
 //!   that many pages of its own to build processes with), `module` (a
 //!   handle to its own module), `kill=<server>` (a handle that can kill
-//!   that server, for tests of restarts).
+//!   that server, for tests of restarts), `device=<phys>:<pages>` (device
+//!   memory — registers, never RAM — the process may map with the memory
+//!   server's `MapPhysical`; repeatable; needs the `pager`). Numbers are
+//!   decimal, or hexadecimal after `0x`.
 //!
 //! A process's arguments are those after `--`, then its module's command
 //! line.
@@ -56,6 +59,9 @@ pub struct Entry {
     pub kill: Option<String>,
     /// The memory server.
     pub pager: bool,
+    /// Device memory it may map through the memory server: (physical
+    /// address, pages).
+    pub devices: Vec<(u64, u64)>,
     pub args: String,
 }
 
@@ -76,8 +82,12 @@ impl fmt::Display for ManifestError {
     }
 }
 
+/// A decimal number, or hexadecimal after `0x`.
 fn number(value: &str) -> Option<u64> {
-    value.parse().ok()
+    match value.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => value.parse().ok(),
+    }
 }
 
 /// Parses a manifest; the first bad line is an error naming it.
@@ -122,6 +132,7 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, ManifestError> {
             own_module: false,
             kill: None,
             pager: false,
+            devices: Vec::new(),
             args: args.to_string(),
         };
         for option in words {
@@ -143,6 +154,14 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, ManifestError> {
                         number(value).ok_or_else(|| bad("memory must be a number of pages"))?;
                 }
                 Some(("kill", value)) => entry.kill = Some(value.to_string()),
+                Some(("device", value)) => {
+                    let range = value
+                        .split_once(':')
+                        .and_then(|(phys, pages)| Some((number(phys)?, number(pages)?)))
+                        .filter(|&(phys, pages)| phys % 4096 == 0 && pages > 0)
+                        .ok_or_else(|| bad("device must be <page-aligned address>:<pages>"))?;
+                    entry.devices.push(range);
+                }
                 None if option == "module" => entry.own_module = true,
                 None if option == "pager" && kind == Kind::Server => {
                     if entries.iter().any(|e| e.pager) {
@@ -156,6 +175,11 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, ManifestError> {
         if entry.pager {
             // The address spaces it keeps die with it: no restart.
             entry.restarts = 0;
+        }
+        if !entry.devices.is_empty() && !entries.iter().any(|e| e.pager) {
+            return Err(bad(
+                "device= needs the memory server: a `pager` server before it",
+            ));
         }
         entries.push(entry);
     }
@@ -220,6 +244,26 @@ test kvtest kvtest kill=kv memory=4096 module
             (Kind::Test, Some("kv"), 4096, true)
         );
         assert_eq!(test.heap_pages, DEFAULT_HEAP);
+    }
+
+    #[test]
+    fn device_ranges_need_the_pager_and_page_alignment() {
+        let text = "server mm mm pager\n\
+                    program drv drv device=0xfed00000:1 device=4096:2\n";
+        let entries = parse(text).unwrap();
+        assert_eq!(entries[1].devices, [(0xfed0_0000, 1), (4096, 2)]);
+        for bad in [
+            "device=0xfed00001:1",
+            "device=0xfed00000:0",
+            "device=0xfed00000",
+            "device=0xzz:1",
+            "device=:1",
+        ] {
+            let text = alloc::format!("server mm mm pager\nprogram drv drv {bad}\n");
+            assert_eq!(parse(&text).unwrap_err().line, 2, "{bad}");
+        }
+        let alone = parse("program drv drv device=0xfed00000:1").unwrap_err();
+        assert!(alone.why.contains("pager"), "{}", alone.why);
     }
 
     #[test]

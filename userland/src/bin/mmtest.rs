@@ -87,6 +87,10 @@ fn main(_args: &str) -> u64 {
         memory_gift(),
     );
     t.record(
+        "mm: device memory init allowed (the HPET) maps read-only; other ranges are refused",
+        device_memory(),
+    );
+    t.record(
         "mm: populate until NoMemory, then recover",
         populate_until_no_memory(),
     );
@@ -170,6 +174,44 @@ fn snapshot() -> Result<(SystemStats, ProcessStats), Error> {
             return Ok((system, after));
         }
     }
+}
+
+/// The manifest allows this test the HPET's page (`device=0xfed00000:1`).
+fn device_memory() -> Result<(), Why> {
+    const HPET: u64 = 0xfed0_0000;
+    let at = mm::map_physical(HPET, 1, None, false).step("map_physical(HPET)")?;
+    // SAFETY: the HPET's registers, just mapped read-only; the capabilities
+    // register (offset 0) is read-only.
+    let caps = unsafe { (at as *const u64).read_volatile() };
+    ensure!(
+        (caps >> 16) & 0xffff == 0x8086 && caps >> 32 != 0,
+        "HPET capabilities read {caps:#x}"
+    );
+    // A write to the read-only mapping would kill us; mprotect may not
+    // raise it either.
+    let raise = mm::mprotect(at, 1, RW);
+    ensure!(
+        matches!(raise, Err(Error::Mm(MmError::NotAllowed))),
+        "mprotect of a read-only device mapping: {raise:?}"
+    );
+    for (phys, pages, why) in [
+        (HPET + 4096, 1, "the next page"),
+        (HPET, 2, "one page too many"),
+        (0xfee0_0000, 1, "the local APIC"),
+    ] {
+        let got = mm::map_physical(phys, pages, None, true);
+        ensure!(
+            matches!(got, Err(Error::Mm(MmError::NotAllowed))),
+            "{why}: {got:?}"
+        );
+    }
+    let bad = mm::map_physical(HPET + 8, 1, None, true);
+    ensure!(
+        matches!(bad, Err(Error::Mm(MmError::InvalidArgument))),
+        "an unaligned address: {bad:?}"
+    );
+    mm::munmap(at, 1).step("munmap")?;
+    Ok(())
 }
 
 /// The kernel's count of pages mapped in this process.

@@ -315,6 +315,10 @@ fn driver() -> u64 {
         irq_pit(&mut env),
     );
     t.record(
+        "devices: device memory (the HPET) maps uncached; RAM, the local APIC and bad ranges are refused",
+        device_memory(&mut env),
+    );
+    t.record(
         "ports: an ungranted port kills the process",
         port_kill(&mut env),
     );
@@ -701,6 +705,11 @@ const HANDLE_CALLS: &[HandleCall] = &[
         Some(Rights::MANAGE),
     ),
     hc(Syscall::RegionInfo, ObjectType::MemoryRegion, None),
+    hc(
+        Syscall::DeviceRegion,
+        ObjectType::DeviceControl,
+        Some(Rights::MANAGE),
+    ),
     hc(Syscall::HandleInfo, ObjectType::Endpoint, None),
     hc(Syscall::HandleDup, ObjectType::Endpoint, None),
     hc(Syscall::HandleClose, ObjectType::Endpoint, None),
@@ -730,6 +739,7 @@ fn bad_handles(env: &mut Env, t: &mut Tally) {
                 ObjectType::Thread => env.my_thread.raw(),
                 ObjectType::Irq => irq.raw(),
                 ObjectType::IrqControl => irqc.raw(),
+                ObjectType::DeviceControl => Handle(env.info.device_control),
                 ObjectType::IoPorts => ports.raw(),
                 ObjectType::MemoryRegion => region.raw(),
                 // No call of HANDLE_CALLS takes a kernel service.
@@ -1070,6 +1080,70 @@ extern "C" fn inherit_toucher(_: u64, _: u64) -> ! {
     let seen = unsafe { (INHERIT_AT as *const u64).read_volatile() };
     INHERIT_SEEN.store(seen, Ordering::Release);
     libsys::thread::exit()
+}
+
+/// Where the device-memory test maps the HPET.
+const DEVICE_AT: u64 = 0x6000_0000_0000;
+/// QEMU's HPET (the q35 machine has one at the standard address).
+const HPET: u64 = 0xfed0_0000;
+
+/// `device_region`: the HPET's registers map and read as an HPET; RAM,
+/// the local APIC the kernel drives, and malformed ranges are refused.
+fn device_memory(env: &mut Env) -> Result<(), Why> {
+    let control = Handle(env.info.device_control);
+    let refused = |phys: u64, pages: u64, want: SysError| -> Result<(), Why> {
+        let got = MemoryRegion::device(control, phys, pages).map(|_| ());
+        ensure!(
+            got == Err(want),
+            "device_region({phys:#x}, {pages}): {got:?}, not {want:?}"
+        );
+        Ok(())
+    };
+    let ram = env.info.regions()[0].base;
+    refused(ram, 1, SysError::NotAllowed)?;
+    refused(0xfee0_0000, 1, SysError::NotAllowed)?;
+    refused(HPET + 8, 1, SysError::InvalidArgument)?;
+    refused(HPET, 0, SysError::InvalidArgument)?;
+    refused(1 << 60, 1, SysError::InvalidArgument)?;
+    refused(HPET, u64::MAX / 4096, SysError::InvalidArgument)?;
+    let wrong = MemoryRegion::device(env.me.raw(), HPET, 1).map(|_| ());
+    ensure!(
+        wrong == Err(SysError::WrongType),
+        "device_region with a process handle: {wrong:?}"
+    );
+    let hpet = MemoryRegion::device(control, HPET, 1).step("device_region(HPET)")?;
+    let map = |prot: Protection| {
+        call6(
+            Syscall::Map,
+            [
+                u64::from(env.me.raw().0),
+                DEVICE_AT,
+                u64::from(hpet.raw().0),
+                0,
+                1,
+                prot.bits(),
+            ],
+        )
+    };
+    let exec = map(Protection::READ | Protection::EXEC);
+    ensure!(
+        exec == Err(SysError::NoRights),
+        "device memory mapped executable: {exec:?}"
+    );
+    map(Protection::READ | Protection::WRITE).step("map the HPET")?;
+    // SAFETY: the HPET's register page, just mapped; the general
+    // capabilities register (offset 0) is read-only.
+    let caps = unsafe { (DEVICE_AT as *const u64).read_volatile() };
+    let _ = call6(
+        Syscall::Unmap,
+        [u64::from(env.me.raw().0), DEVICE_AT, 1, 0, 0, 0],
+    );
+    let (vendor, period_fs) = ((caps >> 16) & 0xffff, caps >> 32);
+    ensure!(
+        vendor == 0x8086 && period_fs > 0 && period_fs <= 100_000_000,
+        "HPET capabilities {caps:#x}: vendor {vendor:#x}, period {period_fs} fs"
+    );
+    Ok(())
 }
 
 fn pager_inherited(env: &mut Env) -> Result<(), Why> {
