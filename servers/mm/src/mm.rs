@@ -409,12 +409,19 @@ pub(crate) fn drop_range(
     end: u64,
     m: &mut dyn Machine,
 ) {
-    let taken = space.take_pages(start, end);
-    for (vaddr, pages, _) in runs(taken.iter().map(|&(vaddr, _)| (vaddr, 0))) {
-        let _ = m.unmap(id, vaddr, pages);
-    }
-    for (_, pte) in taken {
-        frames.put(pte.pfn);
+    let mut from = start;
+    loop {
+        let taken = space.take_pages(from, end);
+        for (vaddr, pages, _) in runs(taken.iter().map(|&(vaddr, _)| (vaddr, 0))) {
+            let _ = m.unmap(id, vaddr, pages);
+        }
+        for (_, pte) in &taken {
+            frames.put(pte.pfn);
+        }
+        match taken.last() {
+            Some(&(last, _)) if taken.is_full() => from = last + PAGE_SIZE,
+            _ => break,
+        }
     }
 }
 

@@ -52,12 +52,15 @@ impl Mm {
         if space.areas_in(start, end).any(refused) {
             return Err(MmError::NotAllowed);
         }
-        let resident: Vec<Pte> = space.pages.range(start..end).map(|(_, &p)| p).collect();
-        let copies = resident
-            .iter()
-            .filter(|pte| pte.cow && self.frames.count(pte.pfn) > 1)
-            .count() as u64;
-        if pages - resident.len() as u64 + copies > self.frames.free_pages() {
+        // Counted, not collected: the range may hold every page there is.
+        let (mut resident, mut copies) = (0u64, 0u64);
+        for pte in space.pages.range(start..end).map(|(_, pte)| pte) {
+            resident += 1;
+            if pte.cow && self.frames.count(pte.pfn) > 1 {
+                copies += 1;
+            }
+        }
+        if pages - resident + copies > self.frames.free_pages() {
             return Err(MmError::NoMemory);
         }
         space.isolate(start, end);

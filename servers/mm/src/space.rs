@@ -79,6 +79,9 @@ impl Area {
     }
 }
 
+/// Pages [`Space::take_pages`] takes at once.
+pub const TAKE_BATCH: usize = 128;
+
 /// One resident page: what mm mapped there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pte {
@@ -203,11 +206,15 @@ impl Space {
         }
     }
 
-    /// Takes the resident pages of `[start, end)` out of the page map.
-    pub fn take_pages(&mut self, start: u64, end: u64) -> Vec<(u64, Pte)> {
-        let taken: Vec<(u64, Pte)> = self
+    /// Takes up to [`TAKE_BATCH`] resident pages of `[start, end)` (the
+    /// lowest) out of the page map. In batches, on the stack: a process
+    /// with a million resident pages must not need a 24 MB array to die
+    /// (mm's own heap is fixed, and a failed allocation would end mm).
+    pub fn take_pages(&mut self, start: u64, end: u64) -> heapless::Vec<(u64, Pte), TAKE_BATCH> {
+        let taken: heapless::Vec<(u64, Pte), TAKE_BATCH> = self
             .pages
             .range(start..end)
+            .take(TAKE_BATCH)
             .map(|(&vaddr, &pte)| (vaddr, pte))
             .collect();
         for (vaddr, _) in &taken {

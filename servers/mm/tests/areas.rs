@@ -503,3 +503,55 @@ fn device_memory_is_mapped_directly_and_never_freed() {
     w.adopt(1, "");
     assert_eq!(w.request(1, other), error(MmError::NotAllowed));
 }
+
+/// Unmapping and exiting take resident pages out in batches (mm's heap is
+/// fixed: no array of every page): ranges of many batches, and a batch
+/// boundary in the middle of a run, lose and leak nothing.
+#[test]
+fn large_ranges_are_released_in_batches() {
+    let mut w = World::new(4096);
+    let initial = w.mm.free_pages();
+    w.adopt(1, "");
+    let free = w.mm.free_pages();
+    let pages = 3000;
+    let Reply::Mapped(at) = w.request(
+        1,
+        Request::Mmap {
+            at: None,
+            pages,
+            prot: RW,
+            populate: true,
+        },
+    ) else {
+        panic!("populate")
+    };
+    assert_eq!(w.mm.free_pages(), free - pages);
+    // Leave a hole every so often so runs and batches do not line up.
+    let hole = at + 1000 * PAGE;
+    assert_eq!(
+        w.request(1, Request::Munmap { at: hole, pages: 3 }),
+        Reply::Done
+    );
+    assert_eq!(w.mm.free_pages(), free - pages + 3);
+    let middle = at + 100 * PAGE;
+    assert_eq!(
+        w.request(
+            1,
+            Request::Munmap {
+                at: middle,
+                pages: 900
+            }
+        ),
+        Reply::Done
+    );
+    assert_eq!(w.mm.free_pages(), free - pages + 903);
+    for page in [middle, middle + 899 * PAGE, hole] {
+        assert!(!w.sim.tables.contains_key(&(1, page)), "{page:#x} mapped");
+    }
+    assert!(w.sim.tables.contains_key(&(1, middle - PAGE)));
+    assert!(w.sim.tables.contains_key(&(1, hole + 3 * PAGE)));
+    w.check();
+    w.exit(1);
+    assert_eq!(w.mm.free_pages(), initial);
+    w.check();
+}
