@@ -295,7 +295,23 @@ impl<P: PageSource> Kmalloc<P> {
     #[inline]
     fn alloc_class(&mut self, class: usize, gfp: GfpFlags) -> Result<NonNull<u8>, AllocError> {
         // SAFETY: every cache here has only ever used this source and map.
-        unsafe { self.caches[class].alloc(&mut self.source, &mut self.map, gfp) }
+        match unsafe { self.caches[class].alloc(&mut self.source, &mut self.map, gfp) } {
+            Err(AllocError::NoMemory) if self.reclaim(gfp) => {
+                // SAFETY: as above.
+                unsafe { self.caches[class].alloc(&mut self.source, &mut self.map, gfp) }
+            }
+            done => done,
+        }
+    }
+
+    /// Under memory pressure (the page source said no): gives the empty
+    /// slabs of every cache back, as Linux's reclaim shrinks the slab
+    /// caches before an allocation fails, unless the caller asked to fail
+    /// at once (`__GFP_NORETRY`). Whether any page came back (worth a
+    /// retry).
+    #[cold]
+    fn reclaim(&mut self, gfp: GfpFlags) -> bool {
+        !gfp.contains(GfpFlags::NORETRY) && self.shrink() > 0
     }
 
     /// Everything else: alignment above 8, large sizes, errors, zeroing.
@@ -323,11 +339,21 @@ impl<P: PageSource> Kmalloc<P> {
 
     fn alloc_large(&mut self, order: u32, gfp: GfpFlags) -> Result<NonNull<u8>, AllocError> {
         // SAFETY: the map has only ever used this source.
-        unsafe { self.map.reserve(&mut self.source, 1) }.map_err(|_| AllocError::NoMemory)?;
-        let block = self
-            .source
-            .alloc_pages(order, gfp)
-            .ok_or(AllocError::NoMemory)?;
+        if unsafe { self.map.reserve(&mut self.source, 1) }.is_err() {
+            if !self.reclaim(gfp) {
+                return Err(AllocError::NoMemory);
+            }
+            // SAFETY: as above.
+            unsafe { self.map.reserve(&mut self.source, 1) }.map_err(|_| AllocError::NoMemory)?;
+        }
+        let block = match self.source.alloc_pages(order, gfp) {
+            Some(block) => block,
+            None if self.reclaim(gfp) => self
+                .source
+                .alloc_pages(order, gfp)
+                .ok_or(AllocError::NoMemory)?,
+            None => return Err(AllocError::NoMemory),
+        };
         if !(block.as_ptr() as usize).is_multiple_of(PAGE_SIZE << order) {
             // SAFETY: just allocated from this source with this order.
             unsafe { self.source.free_pages(block, order) };

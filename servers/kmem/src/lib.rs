@@ -35,7 +35,10 @@
 //! bytes ([`KMALLOC_SIZES`]); larger sizes up to 4 MiB get whole page
 //! blocks, whose order is remembered in the owner map. Size 0 is
 //! `ZeroSize`, more than 4 MiB `TooLarge`. Alignment: 8 bytes at least, the
-//! size itself for power-of-two sizes (see `kmalloc.rs`).
+//! size itself for power-of-two sizes (see `kmalloc.rs`). Memory pressure:
+//! when the page source refuses, kmalloc shrinks every cache (their empty
+//! slabs go back) and retries once, as Linux's reclaim does before an
+//! allocation fails — unless the caller passed `__GFP_NORETRY`.
 //!
 //! **Global allocator.** [`SlabAllocator`]`<P>`: kmalloc behind a spin lock,
 //! implementing `GlobalAlloc`, with a `const fn new` for a `static`.

@@ -223,6 +223,59 @@ fn allocation_failure_and_recovery() {
     kmalloc.check().unwrap();
 }
 
+/// Memory pressure: when the page source is exhausted, the empty slabs of
+/// other caches are given back and the allocation is retried (unless the
+/// caller asked for `__GFP_NORETRY`).
+#[test]
+fn an_exhausted_page_source_reclaims_empty_slabs() {
+    let pages = Shared::new();
+    let mut kmalloc = Kmalloc::new(pages.clone());
+    // Fill 64-byte slabs, then free every object: the slabs stay, empty.
+    let held: Vec<_> = (0..640)
+        .map(|_| kmalloc.kmalloc(64, GFP_KERNEL).unwrap())
+        .collect();
+    for ptr in held {
+        kmalloc.kfree(ptr.as_ptr()).unwrap();
+    }
+    let cached: usize = kmalloc.slabinfo().iter().map(|i| i.num_slabs).sum();
+    assert!(cached >= 10, "{cached} slabs kept");
+    // No page left in the source: only reclaim can serve a new class.
+    pages.set_limit(Some(pages.live_pages()));
+    assert_eq!(
+        kmalloc.kmalloc(1000, GFP_KERNEL | GfpFlags::NORETRY),
+        Err(AllocError::NoMemory),
+        "NORETRY fails at once"
+    );
+    let big = kmalloc.kmalloc(1000, GFP_KERNEL).expect("reclaimed a page");
+    assert!(
+        kmalloc
+            .slabinfo()
+            .iter()
+            .all(|i| i.num_slabs == i.active_slabs),
+        "no empty slab left after reclaim"
+    );
+    // The pages given back serve a large block too.
+    let large = kmalloc
+        .kmalloc(3 * PAGE_SIZE, GFP_KERNEL)
+        .expect("a large block");
+    kmalloc.kfree(big.as_ptr()).unwrap();
+    kmalloc.kfree(large.as_ptr()).unwrap();
+    // Empty slabs again; a large block that needs their pages reclaims
+    // them.
+    pages.set_limit(None);
+    let held: Vec<_> = (0..640)
+        .map(|_| kmalloc.kmalloc(64, GFP_KERNEL).unwrap())
+        .collect();
+    for ptr in held {
+        kmalloc.kfree(ptr.as_ptr()).unwrap();
+    }
+    pages.set_limit(Some(pages.live_pages()));
+    let again = kmalloc.kmalloc(3 * PAGE_SIZE, GFP_KERNEL);
+    assert!(again.is_ok(), "large allocation after reclaim: {again:?}");
+    kmalloc.kfree(again.unwrap().as_ptr()).unwrap();
+    kmalloc.check().unwrap();
+}
+
 #[test]
 fn shrink_slabinfo_and_drop() {
     let pages = Shared::new();
