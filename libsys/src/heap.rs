@@ -4,8 +4,9 @@
 //! `kmalloc` size classes, LKD ch. 12), built on pages of a memory region
 //! the process was given: at start the whole region is mapped at
 //! [`HEAP_BASE`], and [`RegionPages`] hands out aligned runs of its pages
-//! (2^order of them) from a bitmap. When the memory server exists, the
-//! page source changes and nothing above it does.
+//! (2^order of them) from a bitmap. In a process the memory server
+//! manages, the region is an `mmap` of `mm`'s, demand-zero: pages are
+//! faulted in as the slabs first touch them.
 //!
 //! A process without a heap region gets null from every allocation (and
 //! Rust's allocation-error path ends it): the kernel's own test programs
@@ -17,6 +18,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 #[cfg(feature = "rt")]
 use kmem::SlabAllocator;
 use kmem::{GfpFlags, PageSource};
+pub use kmem::{SlabInfo, SLABINFO_HEADER};
 
 /// Where the heap region is mapped.
 pub const HEAP_BASE: u64 = 0x1000_0000_0000;
@@ -124,4 +126,12 @@ pub fn init(pages: u64, demand_zero: bool) {
 /// Heap pages in all.
 pub fn pages() -> u64 {
     PAGES.load(Ordering::Relaxed)
+}
+
+/// This process's `kmalloc` caches, one [`kmem::SlabInfo`] each (a line of
+/// `/proc/slabinfo`). Taken under the allocator's lock and copied out, so
+/// the caller may allocate while it prints them.
+#[cfg(feature = "rt")]
+pub fn slabinfo() -> impl Iterator<Item = kmem::SlabInfo> {
+    ALLOCATOR.lock().slabinfo().into_iter()
 }

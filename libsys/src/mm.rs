@@ -12,7 +12,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use crate::abi::{Handle, SysError};
 use crate::handle::{Endpoint, OwnedHandle, Process};
 use crate::proto::mm::{
-    MmError, ProcessStats, Reply, Request, SystemStats, PROT_EXEC, PROT_READ, PROT_WRITE,
+    CacheInfo, MmError, ProcessStats, Reply, Request, SystemStats, CACHES_MAX, PROT_EXEC,
+    PROT_READ, PROT_WRITE,
 };
 use crate::rpc::{self, RpcError};
 
@@ -183,6 +184,14 @@ pub fn map_physical(phys: u64, pages: u64, at: Option<u64>, writable: bool) -> R
         writable,
     })? {
         Reply::Mapped(address) => Ok(address),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// The memory server's own slab caches, as `/proc/slabinfo` lines.
+pub fn slabinfo() -> Result<heapless::Vec<CacheInfo, CACHES_MAX>, Error> {
+    match call(&Request::SlabInfo)? {
+        Reply::Slabs(caches) => Ok(caches),
         _ => Err(Error::Protocol),
     }
 }

@@ -16,6 +16,7 @@
 //! | `MapPhysical { phys, pages, at, writable }` | `Mapped(address)` | `NotAllowed` (not device memory `init` allowed this process), `InvalidArgument`, `Overlap`, `NoSpace` |
 //! | `Stats` | `Stats(ProcessStats)` | — |
 //! | `SystemStats` | `System(SystemStats)` | — |
+//! | `SlabInfo` | `Slabs(caches)`: mm's own heap, as `/proc/slabinfo` | — |
 //! | `ForkAs`, with a process handle (MAP, MANAGE) | `Forked { id }`, with two handles: the child's `mm` handle and its pager | `NotAllowed` (managed already), `NoMemory` |
 //! | control (`init` only): `Adopt`, `Give`, `GiveDevice`, `Exit` | see each | `NotAllowed` from anyone else |
 //!
@@ -85,6 +86,9 @@ pub enum Request {
     },
     Stats,
     SystemStats,
+    /// The memory server's own slab caches (its heap: area and page
+    /// records live there), as `/proc/slabinfo` shows a kernel's.
+    SlabInfo,
     /// Duplicates the caller's address space, copy-on-write, into the
     /// process whose handle (MAP, MANAGE) the message carries.
     ForkAs,
@@ -171,6 +175,47 @@ pub struct SystemStats {
     pub zone_pages: [u64; ZONES],
 }
 
+/// The most caches a `SlabInfo` reply lists.
+pub const CACHES_MAX: usize = 16;
+
+/// One slab cache's figures: a line of `/proc/slabinfo` (see
+/// `kmem::SlabInfo` for what each column means).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct CacheInfo {
+    pub name: heapless::String<20>,
+    pub active_objs: u32,
+    pub num_objs: u32,
+    pub objsize: u32,
+    pub objperslab: u32,
+    pub pagesperslab: u32,
+    pub limit: u32,
+    pub batchcount: u32,
+    pub active_slabs: u32,
+    pub num_slabs: u32,
+}
+
+impl core::fmt::Display for CacheInfo {
+    /// The `/proc/slabinfo` line (version 2.1), without the newline.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{:<17} {:>6} {:>6} {:>6} {:>4} {:>4} : tunables {:>4} {:>4} {:>4} : slabdata {:>6} {:>6} {:>6}",
+            self.name.as_str(),
+            self.active_objs,
+            self.num_objs,
+            self.objsize,
+            self.objperslab,
+            self.pagesperslab,
+            self.limit,
+            self.batchcount,
+            0,
+            self.active_slabs,
+            self.num_slabs,
+            0,
+        )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
 pub enum Reply {
     Brk(u64),
@@ -179,6 +224,7 @@ pub enum Reply {
     Token(u64),
     Stats(ProcessStats),
     System(SystemStats),
+    Slabs(heapless::Vec<CacheInfo, CACHES_MAX>),
     Forked {
         id: u64,
     },
@@ -260,6 +306,7 @@ mod tests {
             },
             Request::Stats,
             Request::SystemStats,
+            Request::SlabInfo,
             Request::ForkAs,
             Request::Adopt {
                 id: 3,

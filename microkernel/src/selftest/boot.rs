@@ -309,7 +309,9 @@ fn executable_file(info: &BootInfo, _: EntryState) -> Result<(), Why> {
 const MOTD: &[u8] = include_bytes!("../../../tests/fixtures/motd.txt");
 
 /// The test entry's modules: the kernel's test programs, two data files
-/// whose bytes are known, then `init`, its manifest and what it starts.
+/// whose bytes are known, then `init`, `mm` and the manifest, in that
+/// order; after them come the servers and programs the manifest starts
+/// (any number: init finds them by name).
 fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
     let expected = [
         "/boot/ktest",
@@ -320,21 +322,18 @@ fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
         "/boot/init",
         "/boot/mm",
         "/boot/manifest.test",
-        "/boot/kv",
-        "/boot/crashy",
-        "/boot/nstest",
-        "/boot/kvtest",
-        "/boot/mmtest",
     ];
     ensure!(
-        info.modules.len() == expected.len(),
-        "{} modules, expected {}",
+        info.modules.len() > expected.len(),
+        "{} modules, expected more than {}",
         info.modules.len(),
         expected.len()
     );
-    for (module, want) in info.modules.iter().zip(expected) {
+    for (i, module) in info.modules.iter().enumerate() {
         let path = &module.path;
-        ensure!(path.ends_with(want), "module {path:?}, expected {want:?}");
+        if let Some(want) = expected.get(i) {
+            ensure!(path.ends_with(want), "module {path:?}, expected {want:?}");
+        }
         let phys = module.phys;
         ensure!(
             info.entry_containing(phys)

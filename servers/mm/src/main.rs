@@ -27,7 +27,9 @@ use libsys::abi::{
 };
 use libsys::handle::{Endpoint, Notification, OwnedHandle, Process};
 use libsys::ipc::{self, Message, Received};
-use libsys::proto::mm::{MmError, Reply, Request, CONTROL_BADGE, PAGER_BADGE};
+use libsys::proto::mm::{
+    CacheInfo, MmError, Reply, Request, CACHES_MAX, CONTROL_BADGE, PAGER_BADGE,
+};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST};
 use libsys::syscall::call6;
 use libsys::{eprintln, println};
@@ -440,6 +442,7 @@ impl Server {
             | Request::GiveDevice { .. }
             | Request::Adopt { .. }
             | Request::Exit { .. } => refuse,
+            Request::SlabInfo => (Reply::Slabs(slabinfo()), Vec::new()),
             Request::ForkAs => match self.fork(badge, handles) {
                 Ok((reply, give)) => (reply, give),
                 Err(e) => (Reply::Error(e), Vec::new()),
@@ -700,4 +703,24 @@ fn process_info(process: Handle) -> Option<ProcessInfo> {
     )
     .ok()?;
     Some(info)
+}
+
+/// This server's own slab caches (its heap), for `SlabInfo`.
+fn slabinfo() -> heapless::Vec<CacheInfo, CACHES_MAX> {
+    let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    libsys::heap::slabinfo()
+        .take(CACHES_MAX)
+        .map(|c| CacheInfo {
+            name: c.name.chars().take(20).collect(),
+            active_objs: narrow(c.active_objs),
+            num_objs: narrow(c.num_objs),
+            objsize: narrow(c.objsize),
+            objperslab: c.objperslab,
+            pagesperslab: c.pagesperslab,
+            limit: c.limit,
+            batchcount: c.batchcount,
+            active_slabs: narrow(c.active_slabs),
+            num_slabs: narrow(c.num_slabs),
+        })
+        .collect()
 }

@@ -48,7 +48,8 @@ impl Mm {
             Request::Adopt { .. }
             | Request::Give
             | Request::GiveDevice { .. }
-            | Request::ForkAs => Err(MmError::InvalidArgument),
+            | Request::ForkAs
+            | Request::SlabInfo => Err(MmError::InvalidArgument),
             Request::Exit { id } => match self.exit(id, m) {
                 true => Ok(Reply::Done),
                 false => Err(MmError::InvalidArgument),

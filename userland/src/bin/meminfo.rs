@@ -1,0 +1,113 @@
+//! `meminfo`: the memory server's figures in the shape of Linux's
+//! `/proc/meminfo` and `/proc/buddyinfo`, the memory server's own slab
+//! caches as `/proc/slabinfo`, and this process's memory as
+//! `/proc/self/status` shows it.
+//!
+//! It also checks that the figures agree with each other (the free blocks
+//! of every order add up to `MemFree`, the zones to `MemTotal`), and exits
+//! with that tally, so it runs as a test as well as a program.
+#![no_std]
+#![no_main]
+
+use libsys::proto::mm::{SystemStats, ZONES};
+use libsys::{format_text, println};
+use userland::Tally;
+
+libsys::entry!(main);
+
+const ZONE_NAMES: [&str; ZONES] = ["DMA", "DMA32", "Normal"];
+
+fn main(_args: &str) -> u64 {
+    let mut t = Tally::new();
+    let system = match libsys::mm::system_stats() {
+        Ok(s) => s,
+        Err(e) => {
+            t.check("meminfo: mm answers SystemStats", Err(format_args!("{e}")));
+            return t.status();
+        }
+    };
+    let kib = |pages: u64| pages * 4;
+    println!("/proc/meminfo:");
+    println!("MemTotal:       {:>8} kB", kib(system.total_pages));
+    println!("MemFree:        {:>8} kB", kib(system.free_pages));
+    println!("AnonPages:      {:>8} kB", kib(system.anon_pages));
+    println!("Shmem:          {:>8} kB", kib(system.shared_pages));
+    println!("Processes:      {:>8}", system.processes);
+    println!("/proc/buddyinfo:");
+    for (zone, name) in ZONE_NAMES.iter().enumerate() {
+        if system.zone_pages[zone] == 0 {
+            continue;
+        }
+        let mut line = format_text!("Node 0, zone {name:>8}");
+        for count in system.buddy[zone] {
+            let _ = core::fmt::Write::write_fmt(&mut line, format_args!(" {count:>6}"));
+        }
+        println!("{line}");
+    }
+    println!("/proc/slabinfo (the memory server's own caches):");
+    for line in libsys::heap::SLABINFO_HEADER.lines() {
+        println!("{line}");
+    }
+    match libsys::mm::slabinfo() {
+        Ok(caches) => {
+            for cache in &caches {
+                println!("{cache}");
+            }
+            // mm keeps its area and page records on its heap: with
+            // processes to manage, some cache holds objects.
+            let objects: u64 = caches.iter().map(|c| u64::from(c.active_objs)).sum();
+            match objects > 0 && !caches.is_empty() {
+                true => t.check("meminfo: mm's slab caches hold its records", Ok(())),
+                false => t.check(
+                    "meminfo: mm's slab caches hold its records",
+                    Err(format_args!("{} caches, {objects} objects", caches.len())),
+                ),
+            }
+        }
+        Err(e) => t.check("meminfo: mm answers SlabInfo", Err(format_args!("{e}"))),
+    }
+    match libsys::mm::stats() {
+        Ok(me) => {
+            println!("/proc/self/status:");
+            println!("VmSize:         {:>8} kB", kib(me.virtual_pages));
+            println!("VmRSS:          {:>8} kB", kib(me.resident_pages));
+            println!("RssShmem:       {:>8} kB", kib(me.shared_pages));
+            println!("Faults:         {:>8}", me.faults);
+        }
+        Err(e) => t.check("meminfo: mm answers Stats", Err(format_args!("{e}"))),
+    }
+    check(&mut t, &system);
+    t.status()
+}
+
+/// The figures must agree: blocks of 2^order pages per order add up to
+/// the free pages, the zones to the total, and nothing exceeds the total.
+fn check(t: &mut Tally, system: &SystemStats) {
+    let in_blocks: u64 = system
+        .buddy
+        .iter()
+        .flat_map(|zone| zone.iter().enumerate())
+        .map(|(order, &count)| u64::from(count) << order)
+        .sum();
+    // mm fills the figures in one request: they are one snapshot.
+    t.expect_eq(
+        "meminfo: buddyinfo's blocks add up to MemFree",
+        in_blocks,
+        system.free_pages,
+    );
+    t.expect_eq(
+        "meminfo: the zones add up to MemTotal",
+        system.zone_pages.iter().sum::<u64>(),
+        system.total_pages,
+    );
+    let (free, anon, total) = (system.free_pages, system.anon_pages, system.total_pages);
+    match free + anon <= total {
+        true => t.check("meminfo: free and anonymous pages fit in MemTotal", Ok(())),
+        false => t.check(
+            "meminfo: free and anonymous pages fit in MemTotal",
+            Err(format_args!(
+                "{free} free + {anon} anonymous > {total} total"
+            )),
+        ),
+    }
+}
