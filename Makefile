@@ -71,9 +71,11 @@ test: loader tree
 	cargo test
 	cargo run --release -q -p harness
 
-# Boots the bench entry under TCG and under -icount shift=0 and prints the
+# The slab allocator's fast path against the host's malloc (on the host),
+# then the bench entry booted under TCG and under -icount shift=0: the
 # guest's BENCH lines and a table (see docs/benchmarks.md).
 bench: loader tree
+	cargo run --release -q -p kmem --example kmem_bench
 	cargo run --release -q -p harness -- bench
 
 # A new server from the templates, wired in (docs/writing-a-server.md).

@@ -3,7 +3,8 @@
 //! Every process `init` starts after `mm` is *managed* by it: `mm` is its
 //! pager (a page fault is a message to `mm`, which maps a page and lets
 //! the thread go on) and the owner of all its memory, and the process asks
-//! it for more through a handle badged with its id (`@mm`).
+//! it for more through the handle its `Lookup` of `mm` gives, badged with
+//! its id (a `fork_as` child, which has no name service, is handed one).
 //!
 //! | request | reply | errors (`Reply::Error`) |
 //! | --- | --- | --- |
