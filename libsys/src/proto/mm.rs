@@ -198,22 +198,26 @@ pub struct CacheInfo {
 impl core::fmt::Display for CacheInfo {
     /// The `/proc/slabinfo` line (version 2.1), without the newline.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "{:<17} {:>6} {:>6} {:>6} {:>4} {:>4} : tunables {:>4} {:>4} {:>4} : slabdata {:>6} {:>6} {:>6}",
-            self.name.as_str(),
-            self.active_objs,
-            self.num_objs,
-            self.objsize,
-            self.objperslab,
-            self.pagesperslab,
-            self.limit,
-            self.batchcount,
-            0,
-            self.active_slabs,
-            self.num_slabs,
-            0,
-        )
+        let wide = |n: u32| n as usize;
+        let line = kmem::SlabInfo {
+            name: "",
+            active_objs: wide(self.active_objs),
+            num_objs: wide(self.num_objs),
+            objsize: wide(self.objsize),
+            objperslab: self.objperslab,
+            pagesperslab: self.pagesperslab,
+            limit: self.limit,
+            batchcount: self.batchcount,
+            sharedfactor: 0,
+            active_slabs: wide(self.active_slabs),
+            num_slabs: wide(self.num_slabs),
+            sharedavail: 0,
+            slabs_full: 0,
+            slabs_partial: 0,
+            slabs_empty: 0,
+            in_magazine: 0,
+        };
+        line.write_line(self.name.as_str(), f)
     }
 }
 
@@ -352,6 +356,30 @@ mod tests {
             let n = encode(&reply, &mut buffer).unwrap();
             assert_eq!(decode::<Reply>(&buffer[..n]), Ok(reply));
         }
+    }
+
+    #[test]
+    fn a_cache_prints_as_its_slabinfo_line_and_a_full_list_fits() {
+        let cache = CacheInfo {
+            name: "kmalloc-64".try_into().unwrap(),
+            active_objs: 3,
+            num_objs: 64,
+            objsize: 64,
+            objperslab: 64,
+            pagesperslab: 1,
+            limit: 32,
+            batchcount: 16,
+            active_slabs: 1,
+            num_slabs: 1,
+        };
+        assert_eq!(
+            alloc::format!("{cache}"),
+            "kmalloc-64             3     64     64   64    1 : tunables   32   16    0 : slabdata      1      1      0"
+        );
+        let full = Reply::Slabs((0..CACHES_MAX).map(|_| cache.clone()).collect());
+        let mut buffer = [0u8; 4096];
+        let n = encode(&full, &mut buffer).unwrap();
+        assert_eq!(decode::<Reply>(&buffer[..n]), Ok(full));
     }
 
     #[test]

@@ -46,10 +46,19 @@ pub struct SlabInfo {
 
 impl fmt::Display for SlabInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_line(self.name, f)
+    }
+}
+
+impl SlabInfo {
+    /// The `/proc/slabinfo` line with `name` in the first column (for
+    /// figures that crossed a process boundary and lost their `'static`
+    /// name).
+    pub fn write_line(&self, name: &str, f: &mut impl fmt::Write) -> fmt::Result {
         write!(
             f,
             "{:<17} {:>6} {:>6} {:>6} {:>4} {:>4} : tunables {:>4} {:>4} {:>4} : slabdata {:>6} {:>6} {:>6}",
-            self.name,
+            name,
             self.active_objs,
             self.num_objs,
             self.objsize,
