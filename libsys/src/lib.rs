@@ -56,3 +56,5 @@ pub mod syscall;
 pub mod thread;
 #[cfg(target_os = "none")]
 pub mod time;
+pub mod waitlist;
+pub mod workstate;
