@@ -25,6 +25,8 @@
 extern crate alloc;
 
 pub mod abi;
+#[cfg(target_os = "none")]
+pub mod completion;
 pub mod elf;
 pub mod env;
 #[cfg(target_os = "none")]
@@ -45,6 +47,10 @@ pub mod proto;
 pub mod rpc;
 #[cfg(all(feature = "rt", target_os = "none"))]
 pub mod rt;
+pub mod rwlock;
+#[cfg(target_os = "none")]
+pub mod semaphore;
+pub mod seqlock;
 pub mod server;
 #[cfg(target_os = "none")]
 pub mod spawn;
@@ -56,5 +62,9 @@ pub mod syscall;
 pub mod thread;
 #[cfg(target_os = "none")]
 pub mod time;
+#[cfg(target_os = "none")]
+pub mod wait;
 pub mod waitlist;
+#[cfg(target_os = "none")]
+pub mod workqueue;
 pub mod workstate;

@@ -325,6 +325,7 @@ fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
         "/boot/nstest",
         "/boot/kvtest",
         "/boot/mmtest",
+        "/boot/synctest",
     ];
     ensure!(
         info.modules.len() == expected.len(),
