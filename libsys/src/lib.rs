@@ -16,8 +16,13 @@
 //!   (looking servers up), [`mm`] (the memory server: `mmap` and the rest),
 //!   [`mem`] (pages from a memory region), [`spawn`]
 //!   (building a process from an ELF module), [`thread`] (threads running
-//!   closures), [`sync`] (`Mutex`, `Condvar`), [`time`] (sleeping),
+//!   closures), [`sync`] (`Mutex`, `Condvar`), [`wait`] (wait queues),
+//!   [`completion`], [`semaphore`], [`rwlock`], [`seqlock`],
+//!   [`workqueue`] (worker threads, delayed work), [`time`] (sleeping),
 //!   [`heap`] (the global allocator, on `kmem`), [`port`] (port I/O).
+//! - Pure and host-tested: [`waitlist`] (who a wake-up wakes),
+//!   [`workstate`] (a work item's states, delayed-work timers), the
+//!   rwlock's admission rules and the sequence counter.
 //! - [`rt`] (feature `rt`): the program entry, `println!`, the panic
 //!   handler.
 #![cfg_attr(not(test), no_std)]
