@@ -19,7 +19,8 @@
 //! the earliest deadline through a [`DeadlineClock`]: today
 //! [`KernelTimeout`], a notification wait with the kernel's timeout. When
 //! the timer server lands, a `DeadlineClock` built on its timers can take
-//! over (the seam is that trait alone). Dropping a [`Workqueue`]
+//! over (the seam is that trait alone). The kernel keeps these timeouts,
+//! so a restart of the timer server loses no delayed work today. Dropping a [`Workqueue`]
 //! (`destroy_workqueue`) runs what is on its list, drops the delayed work
 //! still on its timer, and ends its threads.
 //!
