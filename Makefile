@@ -8,7 +8,7 @@ LOADER  := target/x86_64-unknown-uefi/release/bootx64.efi
 USER    := target/user/x86_64-unknown-none/release
 # The boot modules built for x86_64-unknown-none: user programs, init and
 # the servers (each a crate's binary; see userland/ and servers/).
-PROGRAMS := hello ktest kfault utest bench kvtest nstest crashy mmtest meminfo init mm kv kvctl
+PROGRAMS := hello ktest kfault utest bench kvtest nstest crashy mmtest meminfo synctest init mm kv kvctl
 USER_CRATES := -p userland -p init -p kvctl -p mm -p kv
 USER_FEATURES := init/main,mm/main,kv/main
 ISO     := build/microkernel.iso

@@ -16,8 +16,13 @@
 //!   (looking servers up), [`mm`] (the memory server: `mmap` and the rest),
 //!   [`mem`] (pages from a memory region), [`spawn`]
 //!   (building a process from an ELF module), [`thread`] (threads running
-//!   closures), [`sync`] (`Mutex`, `Condvar`), [`time`] (sleeping),
+//!   closures), [`sync`] (`Mutex`, `Condvar`), [`wait`] (wait queues),
+//!   [`completion`], [`semaphore`], [`rwlock`], [`seqlock`],
+//!   [`workqueue`] (worker threads, delayed work), [`time`] (sleeping),
 //!   [`heap`] (the global allocator, on `kmem`), [`port`] (port I/O).
+//! - Pure and host-tested: [`waitlist`] (who a wake-up wakes),
+//!   [`workstate`] (a work item's states, delayed-work timers), the
+//!   rwlock's admission rules and the sequence counter.
 //! - [`rt`] (feature `rt`): the program entry, `println!`, the panic
 //!   handler.
 #![cfg_attr(not(test), no_std)]
@@ -25,6 +30,8 @@
 extern crate alloc;
 
 pub mod abi;
+#[cfg(target_os = "none")]
+pub mod completion;
 pub mod elf;
 pub mod env;
 #[cfg(target_os = "none")]
@@ -45,6 +52,10 @@ pub mod proto;
 pub mod rpc;
 #[cfg(all(feature = "rt", target_os = "none"))]
 pub mod rt;
+pub mod rwlock;
+#[cfg(target_os = "none")]
+pub mod semaphore;
+pub mod seqlock;
 pub mod server;
 #[cfg(target_os = "none")]
 pub mod spawn;
@@ -56,3 +67,9 @@ pub mod syscall;
 pub mod thread;
 #[cfg(target_os = "none")]
 pub mod time;
+#[cfg(target_os = "none")]
+pub mod wait;
+pub mod waitlist;
+#[cfg(target_os = "none")]
+pub mod workqueue;
+pub mod workstate;

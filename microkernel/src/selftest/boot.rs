@@ -603,9 +603,13 @@ fn tick(_: &BootInfo, _: EntryState) -> Result<(), Why> {
     let advanced = time::jiffies() - jiffies;
     let interrupts = time::ticks() - ticks;
     let want = time::HZ / 5;
+    // Under TCG both clocks follow the host's, and the TSC's rate was
+    // measured against the PIT during boot: a busy host skews that
+    // calibration by 10-20 % (seen with two builds running beside QEMU).
+    // A wrong HZ or a lost tick would be off by far more.
     ensure!(
-        advanced * 10 >= want * 9 && advanced * 10 <= want * 11,
-        "jiffies advanced {advanced} in 200 ms, expected {want} +- 10%"
+        advanced * 4 >= want * 3 && advanced * 4 <= want * 5,
+        "jiffies advanced {advanced} in 200 ms, expected {want} +- 25%"
     );
     ensure!(interrupts > 0, "no timer interrupt in 200 ms");
     Ok(())

@@ -50,7 +50,12 @@
 //!   (`kmem`'s `kmalloc` caches) — no system call on the fast path;
 //! - `fork_as`: a copy-on-write duplicate (`mm`'s `ForkAs`) of this
 //!   process's address space with 1 MiB of it resident, and the child's
-//!   end.
+//!   end;
+//! - `complete_wake`, `waitqueue_wake`, `queue_work`: `libsys`'s
+//!   completion, wait queue and workqueue between threads of this
+//!   process, each timed from the TSC just before `complete`, `wake_up` or
+//!   `queue_work` to the TSC the woken thread (or the work function on its
+//!   worker) reads first.
 #![no_std]
 #![no_main]
 
@@ -162,6 +167,10 @@ fn main(args: &str) -> u64 {
             libsys::eprintln!("bench: no memory or module of its own: the IPC cases need them");
             failed += 1;
         }
+    }
+    if let Err(why) = sync_cases(&report) {
+        libsys::eprintln!("bench: {why}");
+        failed += 1;
     }
     report.status(failed)
 }
@@ -312,6 +321,126 @@ fn measure(per_batch: u64, mut f: impl FnMut(), unit: u64) -> (u64, u64, u64) {
         ticks[0],
         BATCHES as u64 * per_batch * unit,
     )
+}
+
+/// As [`measure`], where each call of `f` returns the ticks one
+/// iteration took (measured inside it, e.g. across two threads).
+fn measure_ticks(per_batch: u64, mut f: impl FnMut() -> u64) -> (u64, u64, u64) {
+    let mut ticks = [0u64; BATCHES];
+    for _ in 0..per_batch {
+        f();
+    }
+    for slot in ticks.iter_mut() {
+        let total: u64 = (0..per_batch).map(|_| f()).sum();
+        *slot = total / per_batch;
+    }
+    ticks.sort_unstable();
+    (ticks[BATCHES / 2], ticks[0], BATCHES as u64 * per_batch)
+}
+
+/// The libsys wake-ups between threads of this process, each timed from
+/// the signalling side (the TSC just before `complete`, `wake_up`,
+/// `queue_work`) to the woken thread running (the TSC it reads first).
+fn sync_cases(report: &Report) -> Result<(), Why> {
+    use alloc::sync::Arc;
+    use core::sync::atomic::AtomicBool;
+    use libsys::completion::Completion;
+    use libsys::wait::WaitQueue;
+    use libsys::workqueue::{Work, Workqueue};
+
+    /// The ping and pong of two threads, the woken side's TSC, and stop.
+    struct Pair<T> {
+        ping: T,
+        pong: T,
+        woke_at: AtomicU64,
+        stop: AtomicBool,
+    }
+
+    // complete → the waiter runs; it completes back.
+    let pair = Arc::new(Pair {
+        ping: Completion::new(),
+        pong: Completion::new(),
+        woke_at: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+    });
+    let p = pair.clone();
+    let waiter = libsys::thread::spawn(move || loop {
+        p.ping.wait_for_completion();
+        p.woke_at.store(rdtsc(), Ordering::Release);
+        if p.stop.load(Ordering::Acquire) {
+            break;
+        }
+        p.pong.complete();
+    })
+    .step("spawn the completion waiter")?;
+    report.line(
+        "complete_wake",
+        measure_ticks(200, || {
+            let start = rdtsc();
+            pair.ping.complete();
+            pair.pong.wait_for_completion();
+            pair.woke_at.load(Ordering::Acquire).saturating_sub(start)
+        }),
+    );
+    pair.stop.store(true, Ordering::Release);
+    pair.ping.complete();
+    waiter.join().step("join the completion waiter")?;
+
+    // wake_up → the waiter runs; it wakes back.
+    let pair = Arc::new(Pair {
+        ping: (WaitQueue::new(), AtomicBool::new(false)),
+        pong: (WaitQueue::new(), AtomicBool::new(false)),
+        woke_at: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+    });
+    let p = pair.clone();
+    let waiter = libsys::thread::spawn(move || loop {
+        p.ping
+            .0
+            .wait_event(|| p.ping.1.swap(false, Ordering::AcqRel));
+        p.woke_at.store(rdtsc(), Ordering::Release);
+        if p.stop.load(Ordering::Acquire) {
+            break;
+        }
+        p.pong.1.store(true, Ordering::Release);
+        p.pong.0.wake_up();
+    })
+    .step("spawn the wait-queue waiter")?;
+    report.line(
+        "waitqueue_wake",
+        measure_ticks(200, || {
+            let start = rdtsc();
+            pair.ping.1.store(true, Ordering::Release);
+            pair.ping.0.wake_up();
+            pair.pong
+                .0
+                .wait_event(|| pair.pong.1.swap(false, Ordering::AcqRel));
+            pair.woke_at.load(Ordering::Acquire).saturating_sub(start)
+        }),
+    );
+    pair.stop.store(true, Ordering::Release);
+    pair.ping.1.store(true, Ordering::Release);
+    pair.ping.0.wake_up();
+    waiter.join().step("join the wait-queue waiter")?;
+
+    // queue_work → the work function runs on the worker.
+    let wq = Workqueue::new("bench", 1).step("workqueue")?;
+    let shared = Arc::new((Completion::new(), AtomicU64::new(0)));
+    let s = shared.clone();
+    let work = Work::new(move || {
+        s.1.store(rdtsc(), Ordering::Release);
+        s.0.complete();
+    });
+    report.line(
+        "queue_work",
+        measure_ticks(200, || {
+            let start = rdtsc();
+            wq.queue_work(&work);
+            shared.0.wait_for_completion();
+            shared.1.load(Ordering::Acquire).saturating_sub(start)
+        }),
+    );
+    Ok(())
 }
 
 /// Exactly two instructions per iteration.

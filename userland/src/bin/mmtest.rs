@@ -623,8 +623,8 @@ extern "C" fn child_populate(_: u64, mm_handle: u64) -> ! {
 /// ends (this process's stack may grow meanwhile, and copy-on-write
 /// copies of its pages replace the originals).
 fn free_plus_mine() -> Result<u64, Why> {
-    let free = mm::system_stats().step("system_stats")?.free_pages;
-    Ok(free + mm::stats().step("stats")?.resident_pages)
+    let (system, mine) = snapshot().step("stats")?;
+    Ok(system.free_pages + mine.resident_pages)
 }
 
 fn populate_until_no_memory() -> Result<(), Why> {
