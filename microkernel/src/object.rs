@@ -18,6 +18,7 @@ use crate::irq::IrqLine;
 use crate::notification::Notification;
 use crate::process::Process;
 use crate::region::Region;
+use crate::reply::Reply;
 use crate::service::Service;
 use crate::thread::Thread;
 
@@ -45,6 +46,8 @@ pub enum KObject {
     },
     /// A server core inside the kernel (`placement=mono`).
     Service(Arc<Service>),
+    /// A saved reply right (`reply_save`).
+    Reply(Arc<Reply>),
 }
 
 impl handle::Object for KObject {
@@ -59,6 +62,7 @@ impl handle::Object for KObject {
             KObject::MemoryRegion(_) => ObjectType::MemoryRegion,
             KObject::IoPorts { .. } => ObjectType::IoPorts,
             KObject::Service(_) => ObjectType::Service,
+            KObject::Reply(_) => ObjectType::Reply,
         }
     }
 
@@ -76,6 +80,7 @@ impl handle::Object for KObject {
                 count: *count,
             },
             KObject::Service(s) => KObject::Service(s.clone()),
+            KObject::Reply(r) => KObject::Reply(r.clone()),
         }
     }
 }

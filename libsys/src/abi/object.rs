@@ -26,10 +26,13 @@ pub enum ObjectType {
     /// runs the server's core directly, as `call` on an endpoint would
     /// reach the server process.
     Service = 9,
+    /// A saved reply right: one answer to one blocked caller
+    /// (`reply_save`, `reply_to`).
+    Reply = 10,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 9] = [
+    pub const ALL: [ObjectType; 10] = [
         ObjectType::Endpoint,
         ObjectType::Notification,
         ObjectType::Process,
@@ -39,6 +42,7 @@ impl ObjectType {
         ObjectType::MemoryRegion,
         ObjectType::IoPorts,
         ObjectType::Service,
+        ObjectType::Reply,
     ];
 }
 

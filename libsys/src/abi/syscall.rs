@@ -119,10 +119,23 @@ pub enum Syscall {
     /// (process, pointer to a [`super::ProcessInfo`]): its pid, threads,
     /// mapped pages and name. Needs no right beyond holding the handle.
     ProcessInfo = 43,
+    /// () → a handle to a new reply object holding the calling thread's
+    /// reply right, which the thread no longer holds: it can receive other
+    /// calls and answer this one later with `ReplyTo`. `NotFound` if it
+    /// holds none. Closing the handle unused answers the caller `PeerDied`.
+    ReplySave = 44,
+    /// IPC: (reply handle, message as for `Reply`): answers the caller the
+    /// reply object saved, and closes the handle whatever the outcome
+    /// (`PeerDied` if the caller is gone or gave up the call).
+    ReplyTo = 45,
+    /// (I/O ports, first port, count) → a handle (MANAGE) to ports
+    /// `first .. first + count`, which must lie inside the handle's range:
+    /// how `init` gives a driver exactly the ports it needs.
+    IoportDerive = 46,
 }
 
 impl Syscall {
-    pub const ALL: [Syscall; 44] = [
+    pub const ALL: [Syscall; 47] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -167,6 +180,9 @@ impl Syscall {
         Syscall::ProcessStatus,
         Syscall::TlsSet,
         Syscall::ProcessInfo,
+        Syscall::ReplySave,
+        Syscall::ReplyTo,
+        Syscall::IoportDerive,
     ];
 }
 

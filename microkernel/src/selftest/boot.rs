@@ -325,6 +325,8 @@ fn modules(info: &BootInfo, _: EntryState) -> Result<(), Why> {
         "/boot/nstest",
         "/boot/kvtest",
         "/boot/mmtest",
+        "/boot/timer",
+        "/boot/timertest",
     ];
     ensure!(
         info.modules.len() == expected.len(),
