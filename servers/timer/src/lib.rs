@@ -29,4 +29,6 @@ extern crate alloc;
 pub mod clock;
 pub mod jiffies;
 pub mod rtc;
+pub mod service;
+pub mod tick;
 pub mod wheel;
