@@ -4,9 +4,12 @@
 //! - **The PIT.** `init` gives it ISA IRQ 0 and ports 0x40–0x43 (and
 //!   nothing else of the PIT: the kernel calibrates its clocks on channel
 //!   2 at boot, before any server runs, and ticks its scheduler with the
-//!   local APIC timer). Channel 0 is programmed as a rate generator at
-//!   `HZ`; each interrupt is one jiffy ([`timer::tick`] makes up lost ones
-//!   from the TSC) and runs the wheel.
+//!   local APIC timer). Jiffies (at `HZ`) follow the TSC; channel 0 is a
+//!   one-shot deadline timer ([`timer::tick`]), programmed for the start
+//!   of the next jiffy that holds a timer, so the server is woken when
+//!   something is due rather than at every tick. Should its interrupt be
+//!   lost (an edge while the line is masked), the receive's kernel timeout
+//!   wakes the server a little later.
 //! - **The RTC.** Ports 0x70–0x71, read once at start: the wall time
 //!   `CLOCK_REALTIME` starts from; from then on both clocks follow the TSC.
 //! - **One thread, one loop.** The IRQ's notification is bound to the
@@ -28,7 +31,7 @@ extern crate alloc;
 use alloc::collections::BTreeMap;
 
 use libsys::abi::ipc::{FOREVER, PAYLOAD_MAX};
-use libsys::abi::{Handle, ObjectType, Rights};
+use libsys::abi::{Handle, ObjectType, Rights, SysError};
 use libsys::handle::{Endpoint, IoPorts, Irq, Notification, OwnedHandle};
 use libsys::ipc::{self, Message, SavedReply};
 use libsys::port::{inb, outb};
@@ -39,7 +42,7 @@ use timer::clock::{Clock, ClockBase};
 use timer::jiffies::{initial_jiffies, Hz};
 use timer::rtc::{consistent_reading, RtcRegisters};
 use timer::service::{Event, Outcome, TimerService};
-use timer::tick::{pit_divisor, TickCounter};
+use timer::tick::{oneshot_count, ONESHOT_COMMAND};
 
 libsys::entry!(main);
 
@@ -53,7 +56,9 @@ const IRQ_BIT: u32 = 0;
 /// What the loop keeps besides the core.
 struct Server {
     service: TimerService,
-    ticks: TickCounter,
+    tsc_hz: u64,
+    /// The TSC deadline the PIT is programmed for, if any.
+    programmed: Option<u64>,
     irq: Irq,
     /// Each client's bound notification, by badge.
     notifications: BTreeMap<u64, Notification>,
@@ -93,7 +98,6 @@ fn main(_args: &str) -> u64 {
             return 1;
         }
     };
-    let divisor = pit_divisor(HZ);
     let endpoint = match setup(&irq) {
         Ok(endpoint) => endpoint,
         Err(why) => {
@@ -101,23 +105,18 @@ fn main(_args: &str) -> u64 {
             return 2;
         }
     };
-    // Channel 0, low then high byte, mode 2 (rate generator), binary: an
-    // interrupt every `divisor` input clocks, from now on.
-    outb(PIT_COMMAND, 0x34);
-    outb(PIT_CHANNEL0, divisor as u8);
-    outb(PIT_CHANNEL0, (divisor >> 8) as u8);
-    let programmed = libsys::syscall::rdtsc();
     if let Err(e) = libsys::names::register("timer", &endpoint) {
         eprintln!("timer: cannot register: {e}");
         return 2;
     }
     let date = timer::rtc::DateTime::from_unix_seconds(realtime_secs);
     if let Some(date) = date {
-        println!("PIT channel 0 at {HZ} Hz (divisor {divisor}), RTC {date} UTC");
+        println!("jiffies at {HZ} Hz, PIT channel 0 one-shot, RTC {date} UTC");
     }
     let mut server = Server {
         service: TimerService::new(clock, start),
-        ticks: TickCounter::new(start, programmed, tsc_hz, divisor),
+        tsc_hz,
+        programmed: None,
         irq,
         notifications: BTreeMap::new(),
         sleepers: BTreeMap::new(),
@@ -177,21 +176,28 @@ impl Server {
         let mut input = [0u8; PAYLOAD_MAX];
         let mut reply: Option<Message> = None;
         loop {
+            let timeout = self.arm();
             let received = match reply.take() {
-                Some(msg) => endpoint.reply_recv(&msg, FOREVER),
-                None => endpoint.recv(FOREVER),
+                Some(msg) => endpoint.reply_recv(&msg, timeout),
+                None => endpoint.recv(timeout),
             };
             let received = match received {
                 Ok(r) => r,
+                // The interrupt did not come in time: run what is due.
+                Err(SysError::TimedOut) => {
+                    self.service.advance(libsys::syscall::rdtsc());
+                    self.carry_out();
+                    continue;
+                }
                 Err(e) => return e,
             };
             if let Some(bits) = received.signals() {
                 if bits & (1 << IRQ_BIT) != 0 {
-                    let jiffies = self.ticks.interrupt(libsys::syscall::rdtsc());
                     let _ = self.irq.ack();
-                    self.service.tick(jiffies);
-                    self.carry_out();
+                    self.programmed = None;
                 }
+                self.service.advance(libsys::syscall::rdtsc());
+                self.carry_out();
                 continue;
             }
             let msg = received.msg;
@@ -245,6 +251,30 @@ impl Server {
                 self.carry_out();
             }
         }
+    }
+
+    /// Programs the PIT for the next deadline (if it is not already) and
+    /// returns the receive timeout: the backstop should the interrupt be
+    /// lost, a kernel tick or two after the deadline.
+    fn arm(&mut self) -> u64 {
+        let Some(deadline) = self.service.next_deadline_tsc() else {
+            return FOREVER;
+        };
+        let now = libsys::syscall::rdtsc();
+        let delta = deadline.saturating_sub(now);
+        let count = oneshot_count(delta, self.tsc_hz);
+        // Reprogrammed when the deadline moved, or when the last count fell
+        // short of it (a deadline more than one count away).
+        if self.programmed != Some(deadline) {
+            outb(PIT_COMMAND, ONESHOT_COMMAND);
+            outb(PIT_CHANNEL0, count as u8);
+            outb(PIT_CHANNEL0, (count >> 8) as u8);
+            let reaches =
+                u128::from(count) * u128::from(self.tsc_hz) / u128::from(timer::tick::PIT_HZ);
+            self.programmed = (reaches >= u128::from(delta)).then_some(deadline);
+        }
+        let delta_ns = (u128::from(delta) * 1_000_000_000 / u128::from(self.tsc_hz.max(1))) as u64;
+        delta_ns.saturating_add(2 * 1_000_000_000 / u64::from(HZ))
     }
 
     /// `Bind` with a handle: kept if it is a notification we may signal.

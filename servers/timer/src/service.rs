@@ -1,8 +1,10 @@
 //! The timer server's request handling: `libsys::proto::timer` on top of
 //! the wheel and the clocks, with no system call.
 //!
-//! The binary hands in each request with the caller's badge and the TSC,
-//! and each tick with the new jiffies; the service answers, or defers a
+//! Jiffies follow the TSC ([`Clock::jiffies`]): the binary hands in each
+//! request with the caller's badge and the TSC, and calls [`advance`]
+//! when its timer interrupt comes; either runs the timers that are due
+//! first. The service answers, or defers a
 //! `Sleep` (the binary keeps the caller's reply right under the sleeper's
 //! key), and queues [`Event`]s for the binary to carry out: signal a
 //! client's notification bit, answer a sleeper. Invariants:
@@ -119,6 +121,20 @@ impl TimerService {
         self.wheel.next_expiry()
     }
 
+    /// The TSC value at which the earliest pending timer is due (the
+    /// start of its jiffy), if any: when to program the next interrupt.
+    pub fn next_deadline_tsc(&self) -> Option<u64> {
+        self.next_expiry().map(|j| self.clock.tsc_at_jiffies(j))
+    }
+
+    /// Brings jiffies up to TSC `tsc` and runs every timer due by then.
+    pub fn advance(&mut self, tsc: u64) {
+        let now = self.clock.jiffies(tsc);
+        if time_after(now, self.jiffies) {
+            self.tick(now);
+        }
+    }
+
     /// The events queued since the last call, oldest first.
     pub fn take_events(&mut self) -> Vec<Event> {
         core::mem::take(&mut self.events)
@@ -158,8 +174,10 @@ impl TimerService {
         }
     }
 
-    /// Answers `request` from client `owner` at TSC `tsc`.
+    /// Answers `request` from client `owner` at TSC `tsc` (after running
+    /// the timers due by then).
     pub fn handle(&mut self, request: Request, owner: u64, tsc: u64) -> Outcome {
+        self.advance(tsc);
         let reply = match request {
             Request::ClockGettime { clock } => self.clock_gettime(clock, tsc),
             Request::Jiffies => Ok(Reply::Jiffies {
@@ -350,7 +368,7 @@ impl TimerService {
         }
     }
 
-    /// The clock ticked to `jiffies`: runs every timer due, queueing their
+    /// Jiffies are now `jiffies`: runs every timer due, queueing their
     /// events in expiry order.
     pub fn tick(&mut self, jiffies: Jiffies) {
         self.jiffies = jiffies;
@@ -630,6 +648,34 @@ mod tests {
             s.handle(Request::Sleep { ns: tick }, 3, 0),
             Outcome::Reply(Reply::Error(TimerError::TooManySleepers))
         );
+    }
+
+    #[test]
+    fn jiffies_follow_the_tsc_and_deadlines_are_tick_starts() {
+        let mut s = service();
+        let start = s.jiffies();
+        let tick = TSC_HZ / HZ as u64;
+        assert_eq!(s.next_deadline_tsc(), None);
+        s.bind(1);
+        reply(s.handle(
+            Request::AddTimer {
+                when: Expiry::After(1),
+                period_ns: 0,
+                bit: 2,
+            },
+            1,
+            tick / 2,
+        ));
+        // Due at start + 2 (one tick for the nanosecond, one for the tick
+        // in progress): its jiffy starts 2 ticks after the base.
+        assert_eq!(s.next_deadline_tsc(), Some(2 * tick));
+        s.advance(2 * tick - 1);
+        assert_eq!(s.take_events(), []);
+        assert_eq!(s.jiffies(), start.wrapping_add(1));
+        s.advance(2 * tick);
+        assert_eq!(s.take_events(), [Event::Signal { owner: 1, bit: 2 }]);
+        s.advance(0);
+        assert_eq!(s.jiffies(), start.wrapping_add(2), "never backwards");
     }
 
     #[test]

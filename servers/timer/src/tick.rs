@@ -1,116 +1,69 @@
-//! Counting jiffies from the PIT's interrupts, with lost ticks made up
-//! from the TSC.
+//! Programming the PIT (Intel 8254) channel 0 as a one-shot deadline
+//! timer.
 //!
-//! The server's jiffies advance at each interrupt of PIT channel 0, so a
-//! timer due at jiffy `j` fires at the `j`th interrupt: expiries line up
-//! with the interrupts that run them. But an edge that comes while the
-//! line is still masked (the kernel masks it until the server acknowledges
-//! the previous one, and under TCG the virtual CPU can stall for several
-//! periods) is lost. So each interrupt is weighed with the TSC: the ticks
-//! since the previous one are the TSC time between them over the PIT
-//! period, rounded to the nearest whole tick, and at least one (Linux's
-//! old `lost_ticks` compensation on i386).
+//! The server keeps jiffies from the TSC (see `service.rs`), and uses the
+//! PIT only to be woken when the next timer is due: channel 0 in mode 0
+//! ("interrupt on terminal count") counts down once from the value loaded
+//! at 1.193182 MHz and raises IRQ 0 when it reaches zero. The count is at
+//! most 65535, so a deadline further than about 54.9 ms away is reached in
+//! several steps (the server wakes, sees nothing due, programs the rest).
+//! Being woken exactly when the next jiffy that holds a timer begins — not
+//! at every tick, and not by a periodic tick whose phase drifts against
+//! the TSC's jiffies — is what keeps a sleep within two ticks of what was
+//! asked (Linux calls running without a periodic tick `NO_HZ`).
 
 /// The PIT's input clock, in Hz.
 pub const PIT_HZ: u64 = 1_193_182;
+/// The command for channel 0, low then high byte, mode 0, binary.
+pub const ONESHOT_COMMAND: u8 = 0x30;
+/// The longest count channel 0 takes.
+pub const COUNT_MAX: u16 = u16::MAX;
 
-/// The divisor that makes PIT channel 0 interrupt `hz` times a second
-/// (rounded to the nearest; the 16-bit counter takes 1..=65536, 0 meaning
-/// 65536).
-pub const fn pit_divisor(hz: u32) -> u32 {
-    let d = (PIT_HZ + hz as u64 / 2) / hz as u64;
-    if d < 1 {
-        1
-    } else if d > 65536 {
-        65536
-    } else {
-        d as u32
-    }
-}
-
-/// Jiffies counted from interrupts (see the module documentation).
-#[derive(Clone, Debug)]
-pub struct TickCounter {
-    jiffies: u64,
-    last_tsc: u64,
-    /// TSC ticks per PIT period, times `PIT_HZ` (kept exact).
-    tsc_per_tick_scaled: u128,
-    /// Ticks made up for interrupts that were lost.
-    lost: u64,
-}
-
-impl TickCounter {
-    /// A counter at `jiffies`, whose previous tick was at TSC `tsc`, for a
-    /// PIT divided by `divisor` and a TSC of `tsc_hz`.
-    pub fn new(jiffies: u64, tsc: u64, tsc_hz: u64, divisor: u32) -> TickCounter {
-        TickCounter {
-            jiffies,
-            last_tsc: tsc,
-            tsc_per_tick_scaled: (tsc_hz as u128 * divisor as u128).max(1),
-            lost: 0,
-        }
-    }
-
-    pub fn jiffies(&self) -> u64 {
-        self.jiffies
-    }
-
-    /// Ticks made up so far for lost interrupts.
-    pub fn lost(&self) -> u64 {
-        self.lost
-    }
-
-    /// The TSC at the last counted tick.
-    pub fn last_tsc(&self) -> u64 {
-        self.last_tsc
-    }
-
-    /// An interrupt at TSC `tsc`: advances jiffies by the ticks since the
-    /// previous one (at least one) and returns the new value. A TSC that
-    /// went backwards counts as one tick.
-    pub fn interrupt(&mut self, tsc: u64) -> u64 {
-        let elapsed = tsc.saturating_sub(self.last_tsc) as u128 * PIT_HZ as u128;
-        let ticks = ((elapsed + self.tsc_per_tick_scaled / 2) / self.tsc_per_tick_scaled)
-            .clamp(1, u64::MAX as u128) as u64;
-        self.lost += ticks - 1;
-        self.jiffies = self.jiffies.wrapping_add(ticks);
-        self.last_tsc = tsc;
-        self.jiffies
-    }
+/// The count to load so that the PIT fires `delta_tsc` TSC ticks from now
+/// (at a TSC of `tsc_hz`): rounded up, so it never fires before the
+/// deadline, at least 1, and at most [`COUNT_MAX`] (the caller wakes early
+/// and programs the rest).
+pub fn oneshot_count(delta_tsc: u64, tsc_hz: u64) -> u16 {
+    let tsc_hz = tsc_hz.max(1) as u128;
+    let count = (delta_tsc as u128 * PIT_HZ as u128).div_ceil(tsc_hz);
+    count.clamp(1, COUNT_MAX as u128) as u16
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const TSC_HZ: u64 = 2_000_000_000;
-
     #[test]
-    fn divisor_for_common_rates() {
-        assert_eq!(pit_divisor(250), 4773);
-        assert_eq!(pit_divisor(1000), 1193);
-        assert_eq!(pit_divisor(18), 65536, "clamped to the 16-bit counter");
-        assert_eq!(pit_divisor(2_000_000), 1);
+    fn counts_round_up_and_stay_in_range() {
+        let tsc_hz = 2_000_000_000;
+        // 4 ms: 4772.7 PIT clocks, rounded up.
+        assert_eq!(oneshot_count(8_000_000, tsc_hz), 4773);
+        assert_eq!(oneshot_count(0, tsc_hz), 1, "at once is one clock");
+        assert_eq!(oneshot_count(1, tsc_hz), 1);
+        assert_eq!(
+            oneshot_count(u64::MAX, tsc_hz),
+            COUNT_MAX,
+            "far: the longest"
+        );
+        assert_eq!(
+            oneshot_count(110_000_000, tsc_hz),
+            65_626.min(COUNT_MAX as u64) as u16
+        );
+        assert_eq!(
+            oneshot_count(1000, 0),
+            COUNT_MAX,
+            "a zero rate does not divide by zero"
+        );
     }
 
     #[test]
-    fn regular_interrupts_count_one_each_and_lost_ones_are_made_up() {
-        let divisor = pit_divisor(250);
-        let period = TSC_HZ as u128 * divisor as u128 / PIT_HZ as u128;
-        let period = period as u64;
-        let mut counter = TickCounter::new(u64::MAX - 2, 1000, TSC_HZ, divisor);
-        let mut tsc = 1000;
-        for expected in [u64::MAX - 1, u64::MAX, 0] {
-            // A little jitter either way does not change the count.
-            tsc += period + period / 5;
-            tsc -= period / 5;
-            assert_eq!(counter.interrupt(tsc), expected, "wraps like jiffies");
+    fn the_count_never_fires_early() {
+        let tsc_hz = 2_834_000_000u64;
+        for delta in [1u64, 999, 12_345, 2_834_000, 11_336_000, 150_000_000] {
+            let count = oneshot_count(delta, tsc_hz) as u128;
+            if count < COUNT_MAX as u128 {
+                assert!(count * tsc_hz as u128 >= delta as u128 * PIT_HZ as u128);
+            }
         }
-        tsc += 3 * period + period / 3;
-        assert_eq!(counter.interrupt(tsc), 3, "two lost ticks made up");
-        assert_eq!(counter.lost(), 2);
-        // Early (a spurious second edge) still counts one.
-        assert_eq!(counter.interrupt(tsc + 10), 4);
-        assert_eq!(counter.interrupt(0), 5, "a TSC going backwards");
     }
 }
