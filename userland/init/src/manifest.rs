@@ -3,7 +3,7 @@
 //! `manifest`), one entry per line; `#` starts a comment.
 //!
 //! ```text
-//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [-- <args>]
+//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [irq=<line>] [ports=<ranges>] [-- <args>]
 //! program <name> <module> [memory=<pages>] [module] [kill=<server>] [heap=<pages>] [-- <args>]
 //! test <name> <module> [...as program...] [-- <args>]
 //! ```
@@ -26,6 +26,14 @@
 //!   that many pages of its own to build processes with), `module` (a
 //!   handle to its own module), `kill=<server>` (a handle that can kill
 //!   that server, for tests of restarts).
+//! - Hardware, for drivers (any kind of entry): `irq=isa:<n>` (ISA IRQ
+//!   `n`, 0–15, routed as the MADT says) or `irq=gsi:<n>` gives one
+//!   interrupt line (`@irq`); `ports=<first>:<count>[,<first>:<count>…]`
+//!   (numbers decimal or `0x` hex; at most 4 ranges, inside 0–0xffff)
+//!   gives a handle to exactly each range (`@ports`), nothing around it.
+//!   A restarted server gets them again. E.g. the timer server:
+//!   `server timer timer irq=isa:0 ports=0x40:4,0x70:2` (the PIT and the
+//!   CMOS RTC).
 //!
 //! A process's arguments are those after `--`, then its module's command
 //! line.
@@ -56,7 +64,56 @@ pub struct Entry {
     pub kill: Option<String>,
     /// The memory server.
     pub pager: bool,
+    /// An interrupt line to give.
+    pub irq: Option<IrqLine>,
+    /// I/O port ranges to give: (first, count).
+    pub ports: Vec<(u16, u32)>,
     pub args: String,
+}
+
+/// An interrupt line, as a manifest names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IrqLine {
+    /// An ISA IRQ (0–15), routed through the MADT.
+    Isa(u8),
+    /// A global system interrupt.
+    Gsi(u32),
+}
+
+/// Port ranges one entry may have.
+pub const PORT_RANGES_MAX: usize = 4;
+
+/// A number in decimal or `0x` hex.
+fn number_or_hex(value: &str) -> Option<u64> {
+    match value.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => value.parse().ok(),
+    }
+}
+
+fn parse_irq(value: &str) -> Option<IrqLine> {
+    match value.split_once(':')? {
+        ("isa", n) => number_or_hex(n)
+            .filter(|n| *n < 16)
+            .map(|n| IrqLine::Isa(n as u8)),
+        ("gsi", n) => number_or_hex(n)
+            .and_then(|n| u32::try_from(n).ok())
+            .map(IrqLine::Gsi),
+        _ => None,
+    }
+}
+
+fn parse_ports(value: &str) -> Option<Vec<(u16, u32)>> {
+    let mut ranges = Vec::new();
+    for range in value.split(',') {
+        let (first, count) = range.split_once(':')?;
+        let (first, count) = (number_or_hex(first)?, number_or_hex(count)?);
+        if count == 0 || first > 0xffff || first + count > 0x1_0000 {
+            return None;
+        }
+        ranges.push((first as u16, count as u32));
+    }
+    (ranges.len() <= PORT_RANGES_MAX).then_some(ranges)
 }
 
 /// Heap pages a process gets unless the manifest says otherwise: 4 MiB.
@@ -122,6 +179,8 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, ManifestError> {
             own_module: false,
             kill: None,
             pager: false,
+            irq: None,
+            ports: Vec::new(),
             args: args.to_string(),
         };
         for option in words {
@@ -143,6 +202,16 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, ManifestError> {
                         number(value).ok_or_else(|| bad("memory must be a number of pages"))?;
                 }
                 Some(("kill", value)) => entry.kill = Some(value.to_string()),
+                Some(("irq", value)) => {
+                    entry.irq = Some(
+                        parse_irq(value).ok_or_else(|| bad("irq must be isa:<0-15> or gsi:<n>"))?,
+                    );
+                }
+                Some(("ports", value)) => {
+                    entry.ports = parse_ports(value).ok_or_else(|| {
+                        bad("ports must be up to 4 <first>:<count> ranges inside 0-0xffff")
+                    })?;
+                }
                 None if option == "module" => entry.own_module = true,
                 None if option == "pager" && kind == Kind::Server => {
                     if entries.iter().any(|e| e.pager) {
@@ -237,6 +306,36 @@ test kvtest kvtest kill=kv memory=4096 module
             parse("program p p pager").unwrap_err().line,
             1,
             "only a server"
+        );
+    }
+
+    #[test]
+    fn hardware_options() {
+        let entries = parse(
+            "server timer timer irq=isa:0 ports=0x40:4,0x70:2\nserver d d irq=gsi:0x10 ports=1016:8\n",
+        )
+        .unwrap();
+        assert_eq!(entries[0].irq, Some(IrqLine::Isa(0)));
+        assert_eq!(entries[0].ports, vec![(0x40, 4), (0x70, 2)]);
+        assert_eq!(entries[1].irq, Some(IrqLine::Gsi(16)));
+        assert_eq!(entries[1].ports, vec![(0x3f8, 8)]);
+        for bad in [
+            "server a a irq=isa:16",
+            "server a a irq=3",
+            "server a a irq=pci:1",
+            "server a a ports=0x40",
+            "server a a ports=0x40:0",
+            "server a a ports=0xffff:2",
+            "server a a ports=0x10000:1",
+            "server a a ports=1:1,2:1,3:1,4:1,5:1",
+            "server a a ports=0x40:4,",
+        ] {
+            assert_eq!(parse(bad).unwrap_err().line, 1, "{bad}");
+        }
+        assert_eq!(
+            parse("server a a").unwrap()[0].irq,
+            None,
+            "nothing by default"
         );
     }
 
