@@ -274,7 +274,9 @@ pub fn bind(notification: &Notification) -> Result<(), ClientError> {
 
 /// A kernel-style timer in the timer server: it sets a bit of the
 /// notification this process [`bind`]s. Calls fail with `PeerDied` (once)
-/// when the server died: the timer is gone with it.
+/// when the server died: the timer is gone with it. Like a Linux
+/// `timer_list`, it stays in the server (counted in the process's quota)
+/// until [`Timer::delete`]: dropping the value does not delete it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Timer {
     id: u64,
