@@ -12,6 +12,8 @@
 //! | `@heap=<h>:<pages>` | a memory region for the heap |
 //! | `@mem=<h>:<pages>` | a memory region to build processes with |
 //! | `@module=<h>:<bytes>` | its own boot module (to start copies of itself) |
+//! | `@irq=<h>` | an interrupt line (manifest `irq=`), for a driver |
+//! | `@ports=<h>:<first>:<count>` | I/O ports `first .. first + count` (manifest `ports=`; up to [`PORT_RANGES_MAX`] of them) |
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -23,6 +25,11 @@ static HEAP_REGION: AtomicU64 = AtomicU64::new(0);
 static MEMORY_REGION: AtomicU64 = AtomicU64::new(0);
 static MODULE: AtomicU64 = AtomicU64::new(0);
 static INIT_INFO: AtomicU64 = AtomicU64::new(0);
+static IRQ: AtomicU32 = AtomicU32::new(0);
+/// I/O-port grants a process can be given.
+pub const PORT_RANGES_MAX: usize = 4;
+/// Each: handle in bits 0–31, first port in 32–47, count − 1 in 48–63.
+static PORTS: [AtomicU64; PORT_RANGES_MAX] = [const { AtomicU64::new(0) }; PORT_RANGES_MAX];
 
 fn handle(raw: u32) -> Option<Handle> {
     (raw != 0).then_some(Handle(raw))
@@ -56,6 +63,22 @@ pub fn memory_region() -> Option<(Handle, u64)> {
 pub fn own_module() -> Option<(Handle, u64)> {
     let raw = MODULE.load(Ordering::Relaxed);
     handle(raw as u32).map(|h| (h, raw >> 32))
+}
+
+/// The interrupt line `init` gave this process, if any.
+pub fn irq() -> Option<Handle> {
+    handle(IRQ.load(Ordering::Relaxed))
+}
+
+/// The I/O-port handle `init` gave this process that covers ports
+/// `first .. first + count`, if any.
+pub fn ports(first: u16, count: u32) -> Option<Handle> {
+    PORTS.iter().find_map(|slot| {
+        let raw = slot.load(Ordering::Relaxed);
+        let (base, size) = ((raw >> 32) as u16 as u32, (raw >> 48) as u32 + 1);
+        let inside = u32::from(first) >= base && u32::from(first) + count <= base + size;
+        handle(raw as u32).filter(|_| inside)
+    })
 }
 
 /// The first process's [`InitInfo`] (`None` in every other process).
@@ -105,6 +128,25 @@ pub fn parse(args: &str, init_info: u64) -> &str {
                     }
                 }
             }
+            "irq" => {
+                if let Some(h) = number(value) {
+                    IRQ.store(h as u32, Ordering::Relaxed);
+                }
+            }
+            "ports" => {
+                let mut parts = value.split(':').map(number);
+                if let (Some(Some(h)), Some(Some(first)), Some(Some(count))) =
+                    (parts.next(), parts.next(), parts.next())
+                {
+                    let fits = h <= u64::from(u32::MAX)
+                        && first <= 0xffff
+                        && (1..=65536 - first).contains(&count);
+                    let free = PORTS.iter().find(|s| s.load(Ordering::Relaxed) == 0);
+                    if let (true, Some(slot)) = (fits, free) {
+                        slot.store(h | first << 32 | (count - 1) << 48, Ordering::Relaxed);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -118,9 +160,15 @@ mod tests {
     #[test]
     fn takes_the_tokens_off_and_leaves_the_arguments() {
         let rest = parse(
-            "@ns=5 @self=7 @heap=9:1024 @mem=11:64 @module=12:4096 get key",
+            "@ns=5 @self=7 @heap=9:1024 @mem=11:64 @module=12:4096 @irq=13 @ports=14:64:4 @ports=15:112:2 @ports=16:9:0 get key",
             0,
         );
+        assert_eq!(irq(), Some(Handle(13)));
+        assert_eq!(ports(0x40, 4), Some(Handle(14)));
+        assert_eq!(ports(0x43, 1), Some(Handle(14)));
+        assert_eq!(ports(0x43, 2), None, "beyond the grant");
+        assert_eq!(ports(0x70, 2), Some(Handle(15)));
+        assert_eq!(ports(9, 1), None, "a zero count is no grant");
         assert_eq!(memory_region(), Some((Handle(11), 64)));
         assert_eq!(own_module(), Some((Handle(12), 4096)));
         assert_eq!(rest, "get key");

@@ -345,6 +345,17 @@ impl IoPorts {
         )
         .map(|_| ())
     }
+
+    /// A handle to ports `first .. first + count` only, which must lie
+    /// inside this handle's range (`InvalidArgument` otherwise): what a
+    /// driver is given.
+    pub fn derive(&self, first: u16, count: u32) -> Result<IoPorts, SysError> {
+        call6(
+            Syscall::IoportDerive,
+            [h(self.raw()), u64::from(first), u64::from(count), 0, 0, 0],
+        )
+        .map(|raw| IoPorts(owned(raw)))
+    }
 }
 
 impl MemoryRegion {

@@ -175,6 +175,37 @@ pub fn reply(msg: &Message) -> Result<(), SysError> {
     status(s)
 }
 
+/// A reply right saved out of the thread that received a call
+/// ([`save_reply`]): the call can be answered later, after the thread has
+/// received and answered others — a deferred reply. Dropping it unused
+/// answers the caller `PeerDied`.
+#[derive(Debug)]
+pub struct SavedReply(crate::handle::OwnedHandle);
+
+/// Moves the calling thread's reply right (to the last `call` it
+/// received) into a [`SavedReply`]; the thread holds none afterwards.
+/// `NotFound` if it holds none.
+pub fn save_reply() -> Result<SavedReply, SysError> {
+    crate::syscall::call6(Syscall::ReplySave, [0; 6]).map(|raw| {
+        // SAFETY: a handle the kernel just made for us alone.
+        SavedReply(unsafe { crate::handle::OwnedHandle::from_raw(Handle(raw as u32)) })
+    })
+}
+
+impl SavedReply {
+    /// Answers the saved caller with `msg` (payload from this thread's IPC
+    /// buffer). The right is used up whatever the outcome; `PeerDied` if
+    /// the caller is gone or gave up the call.
+    #[inline]
+    pub fn reply(self, msg: &Message) -> Result<(), SysError> {
+        // The kernel closes the handle: it must not be closed again here.
+        let handle = self.0.into_raw();
+        // SAFETY: the kernel reads the message and our IPC buffer only.
+        let (s, _) = unsafe { raw::ipc(Syscall::ReplyTo as u64, u64::from(handle.0), msg.regs(0)) };
+        status(s)
+    }
+}
+
 /// A thread's thread-local block: what its FS base points at (set with
 /// [`adopt`]). Each thread that sends payloads has its own IPC buffer,
 /// found here: the main thread's is [`crate::abi::IPC_BUFFER_ADDR`] (the runtime

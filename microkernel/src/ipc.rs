@@ -83,8 +83,8 @@ pub fn abort_wait(thread: &Arc<Thread>, error: SysError) {
         Blocked::Send(ep) | Blocked::Recv(ep) => ep.remove(thread),
         Blocked::Notification(n) => n.remove(thread),
         // The server's reply right stays; its reply will find this thread
-        // no longer waiting and fail with PeerDied.
-        Blocked::Reply => {}
+        // no longer waiting for that call and fail with PeerDied.
+        Blocked::Reply => thread.ipc.lock().call_seq += 1,
     }
     finish_wait(thread, Err(error));
 }
@@ -291,13 +291,10 @@ pub fn send(
             }
         }
         if call {
-            let fault = me.ipc.lock().fault.is_some();
+            let caller = Caller::of(me, &me.ipc.lock());
             {
                 let mut theirs = receiver.ipc.lock();
-                theirs.reply_to = Some(Caller {
-                    thread: me.clone(),
-                    fault,
-                });
+                theirs.reply_to = Some(caller);
                 theirs.blocked = Blocked::No;
                 theirs.result = Some(Ok(badge));
             }
@@ -367,12 +364,12 @@ fn recv_then_switch(
             }
         }
         if sender.call {
-            let fault = sender.thread.ipc.lock().fault.is_some();
-            sender.thread.ipc.lock().blocked = Blocked::Reply;
-            me.ipc.lock().reply_to = Some(Caller {
-                thread: sender.thread.clone(),
-                fault,
-            });
+            let caller = {
+                let mut theirs = sender.thread.ipc.lock();
+                theirs.blocked = Blocked::Reply;
+                Caller::of(&sender.thread, &theirs)
+            };
+            me.ipc.lock().reply_to = Some(caller);
         } else {
             finish_wait(&sender.thread, Ok(0));
         }
@@ -423,8 +420,14 @@ pub fn deliver_to_bound(thread: &Arc<Thread>, bits: &mut u64) -> bool {
 /// made ready but not yet woken (so `reply_recv` can switch to it).
 fn reply_to_caller(me: &Arc<Thread>) -> Result<Arc<Thread>, SysError> {
     let caller = me.ipc.lock().reply_to.take().ok_or(SysError::NotFound)?;
-    let waiting = matches!(caller.thread.ipc.lock().blocked, Blocked::Reply);
-    if !waiting {
+    reply_to_saved(me, caller)
+}
+
+/// Replies with `me`'s message to `caller` (a reply right `me` held, or
+/// one saved in a reply object); returns the caller, made ready but not
+/// yet woken.
+pub fn reply_to_saved(me: &Arc<Thread>, caller: Caller) -> Result<Arc<Thread>, SysError> {
+    if !caller.is_waiting() {
         return Err(SysError::PeerDied);
     }
     if caller.thread.is_killed() {
@@ -463,6 +466,19 @@ pub fn reply(me: &Arc<Thread>) -> Result<u64, SysError> {
     Ok(0)
 }
 
+/// `reply_save`: moves `me`'s reply right out of the thread (into a reply
+/// object, by the caller); `NotFound` if it holds none.
+pub fn reply_save(me: &Arc<Thread>) -> Result<Caller, SysError> {
+    me.ipc.lock().reply_to.take().ok_or(SysError::NotFound)
+}
+
+/// `reply_to`: answers the caller a reply object saved.
+pub fn reply_saved(me: &Arc<Thread>, caller: Caller) -> Result<u64, SysError> {
+    let caller = reply_to_saved(me, caller)?;
+    sched::wake(&caller);
+    Ok(0)
+}
+
 /// `reply_recv`: answers the last caller (if any: a failed reply is
 /// ignored, as a server loop wants), then receives on `ep`, switching
 /// straight to the caller if no message is waiting.
@@ -476,7 +492,7 @@ pub fn reply_recv(me: &Arc<Thread>, ep: &Arc<Endpoint>, timeout_ns: u64) -> Resu
 pub fn thread_exit(me: &Arc<Thread>) {
     let caller = me.ipc.lock().reply_to.take();
     if let Some(caller) = caller {
-        if matches!(caller.thread.ipc.lock().blocked, Blocked::Reply) {
+        if caller.is_waiting() {
             finish_wait(&caller.thread, Err(SysError::PeerDied));
         }
     }

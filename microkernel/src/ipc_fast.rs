@@ -120,12 +120,10 @@ pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
         receiver
     };
     copy_message(frame, frame_of(&receiver), badge);
+    let caller = Caller::of(&me, &me.ipc.lock());
     {
         let mut theirs = receiver.ipc.lock();
-        theirs.reply_to = Some(Caller {
-            thread: me.clone(),
-            fault: false,
-        });
+        theirs.reply_to = Some(caller);
         theirs.blocked = Blocked::No;
         theirs.result = Some(Ok(badge));
     }
@@ -149,12 +147,16 @@ pub fn reply_recv(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
             return None;
         }
         match &mine.reply_to {
-            Some(c) => (c.thread.clone(), c.fault),
+            Some(c) => (c.thread.clone(), c.fault, c.seq),
             None => return None,
         }
     };
-    let (caller, fault) = caller;
-    if caller.is_killed() || !matches!(caller.ipc.lock().blocked, Blocked::Reply) {
+    let (caller, fault, seq) = caller;
+    let waiting = {
+        let theirs = caller.ipc.lock();
+        matches!(theirs.blocked, Blocked::Reply) && theirs.call_seq == seq
+    };
+    if caller.is_killed() || !waiting {
         return None;
     }
     let (ep, _) = endpoint(&me, frame.rdi, Rights::RECV)?;

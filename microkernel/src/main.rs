@@ -35,6 +35,7 @@ mod panic;
 mod process;
 mod qemu;
 mod region;
+mod reply;
 mod sched;
 mod selftest;
 mod serial;

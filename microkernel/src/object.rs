@@ -18,6 +18,7 @@ use crate::irq::IrqLine;
 use crate::notification::Notification;
 use crate::process::Process;
 use crate::region::Region;
+use crate::reply::Reply;
 use crate::service::Service;
 use crate::thread::Thread;
 
@@ -47,6 +48,8 @@ pub enum KObject {
     },
     /// A server core inside the kernel (`placement=mono`).
     Service(Arc<Service>),
+    /// A saved reply right (`reply_save`).
+    Reply(Arc<Reply>),
 }
 
 impl handle::Object for KObject {
@@ -62,6 +65,7 @@ impl handle::Object for KObject {
             KObject::MemoryRegion(_) => ObjectType::MemoryRegion,
             KObject::IoPorts { .. } => ObjectType::IoPorts,
             KObject::Service(_) => ObjectType::Service,
+            KObject::Reply(_) => ObjectType::Reply,
         }
     }
 
@@ -80,6 +84,7 @@ impl handle::Object for KObject {
                 count: *count,
             },
             KObject::Service(s) => KObject::Service(s.clone()),
+            KObject::Reply(r) => KObject::Reply(r.clone()),
         }
     }
 }

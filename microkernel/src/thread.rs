@@ -97,6 +97,26 @@ pub struct Caller {
     /// pager: the reply's label says resume or kill, and its registers are
     /// left alone.
     pub fault: bool,
+    /// The caller's `call_seq` when it made the call: a reply right kept
+    /// after that call was given up (a timeout) must not answer the next.
+    pub seq: u64,
+}
+
+impl Caller {
+    /// The reply right to `thread`'s current call.
+    pub fn of(thread: &Arc<Thread>, ipc: &Ipc) -> Caller {
+        Caller {
+            thread: thread.clone(),
+            fault: ipc.fault.is_some(),
+            seq: ipc.call_seq,
+        }
+    }
+
+    /// Whether the caller still waits for this very reply.
+    pub fn is_waiting(&self) -> bool {
+        let ipc = self.thread.ipc.lock();
+        matches!(ipc.blocked, Blocked::Reply) && ipc.call_seq == self.seq
+    }
 }
 
 /// A thread's IPC state.
@@ -107,6 +127,9 @@ pub struct Ipc {
     pub result: Option<Result<u64, SysError>>,
     /// The caller this thread must reply to.
     pub reply_to: Option<Caller>,
+    /// Counts the calls this thread gave up waiting for (timed out or
+    /// aborted), so a reply right to an abandoned call is recognised.
+    pub call_seq: u64,
     pub bound: Option<Arc<Notification>>,
     /// Where the thread's page faults go, with the badge to send them with.
     pub pager: Option<(EndpointRef, u64)>,

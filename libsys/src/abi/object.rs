@@ -28,10 +28,13 @@ pub enum ObjectType {
     Service = 9,
     /// The right to take device-memory regions (`device_region`).
     DeviceControl = 10,
+    /// A saved reply right: one answer to one blocked caller
+    /// (`reply_save`, `reply_to`).
+    Reply = 11,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 10] = [
+    pub const ALL: [ObjectType; 11] = [
         ObjectType::Endpoint,
         ObjectType::Notification,
         ObjectType::Process,
@@ -42,6 +45,7 @@ impl ObjectType {
         ObjectType::IoPorts,
         ObjectType::Service,
         ObjectType::DeviceControl,
+        ObjectType::Reply,
     ];
 }
 

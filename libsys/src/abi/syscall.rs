@@ -125,10 +125,23 @@ pub enum Syscall {
     /// the kernel drives; `InvalidArgument` if unaligned, empty or beyond
     /// the physical address space.
     DeviceRegion = 44,
+    /// () → a handle to a new reply object holding the calling thread's
+    /// reply right, which the thread no longer holds: it can receive other
+    /// calls and answer this one later with `ReplyTo`. `NotFound` if it
+    /// holds none. Closing the handle unused answers the caller `PeerDied`.
+    ReplySave = 45,
+    /// IPC: (reply handle, message as for `Reply`): answers the caller the
+    /// reply object saved, and closes the handle whatever the outcome
+    /// (`PeerDied` if the caller is gone or gave up the call).
+    ReplyTo = 46,
+    /// (I/O ports, first port, count) → a handle (MANAGE) to ports
+    /// `first .. first + count`, which must lie inside the handle's range:
+    /// how `init` gives a driver exactly the ports it needs.
+    IoportDerive = 47,
 }
 
 impl Syscall {
-    pub const ALL: [Syscall; 45] = [
+    pub const ALL: [Syscall; 48] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -174,6 +187,9 @@ impl Syscall {
         Syscall::TlsSet,
         Syscall::ProcessInfo,
         Syscall::DeviceRegion,
+        Syscall::ReplySave,
+        Syscall::ReplyTo,
+        Syscall::IoportDerive,
     ];
 }
 

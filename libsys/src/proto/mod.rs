@@ -7,3 +7,4 @@
 pub mod kv;
 pub mod mm;
 pub mod name;
+pub mod timer;

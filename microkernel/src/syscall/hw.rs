@@ -94,25 +94,47 @@ pub fn irq_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
     Ok(0)
 }
 
-/// `ioport_grant(ports, first, count)`: opens ports `first .. first +
-/// count` (inside the handle's range) to the calling process.
-pub fn ioport_grant(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let (first, count) = (frame.rsi, frame.rdx);
-    let process = caller()?;
-    let ((base, size), _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::IoPorts,
-        Rights::MANAGE,
-        |o| match o {
-            KObject::IoPorts { first, count } => Some((u64::from(*first), u64::from(*count))),
-            _ => None,
-        },
-    )?;
+/// The range `first .. first + count` of the I/O-port handle `handle` of
+/// `process`, checked to lie inside the handle's own range.
+fn port_range(
+    process: &crate::process::Process,
+    handle: u64,
+    first: u64,
+    count: u64,
+) -> Result<(u16, u32), SysError> {
+    let ((base, size), _, _) =
+        object(
+            process,
+            handle,
+            ObjectType::IoPorts,
+            Rights::MANAGE,
+            |o| match o {
+                KObject::IoPorts { first, count } => Some((u64::from(*first), u64::from(*count))),
+                _ => None,
+            },
+        )?;
     let end = first.checked_add(count).ok_or(SysError::InvalidArgument)?;
     if count == 0 || first < base || end > base + size || end > 65536 {
         return Err(SysError::InvalidArgument);
     }
-    process.grant_ports(first as u16, count as u32);
+    Ok((first as u16, count as u32))
+}
+
+/// `ioport_grant(ports, first, count)`: opens ports `first .. first +
+/// count` (inside the handle's range) to the calling process.
+pub fn ioport_grant(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    let (first, count) = port_range(&process, frame.rdi, frame.rsi, frame.rdx)?;
+    process.grant_ports(first, count);
     Ok(0)
+}
+
+/// `ioport_derive(ports, first, count)` → a handle (MANAGE) to ports
+/// `first .. first + count`, inside the handle's range.
+pub fn ioport_derive(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    let (first, count) = port_range(&process, frame.rdi, frame.rsi, frame.rdx)?;
+    let entry = kobject::entry(KObject::IoPorts { first, count }, Rights::MANAGE, 0);
+    let handle = process.handles.lock().insert(entry)?;
+    Ok(u64::from(handle.0))
 }

@@ -89,6 +89,48 @@ pub fn reply(frame: &mut TrapFrame) -> Result<u64, SysError> {
     ipc::reply(&me)
 }
 
+/// `reply_save()` → a handle to a reply object holding this thread's
+/// reply right (`NotFound` if it holds none).
+pub fn reply_save(_: &mut TrapFrame) -> Result<u64, SysError> {
+    let (me, process) = caller_thread()?;
+    // Room in the table first, so a failure leaves the right where it was.
+    let mut handles = process.handles.lock();
+    if handles.len() >= kobject::HANDLES_PER_PROCESS {
+        return Err(SysError::NoMemory);
+    }
+    let caller = ipc::reply_save(&me)?;
+    let reply = KObject::Reply(crate::reply::Reply::new(caller));
+    let handle = handles.insert(kobject::entry(reply, Rights::SEND, 0));
+    drop(handles);
+    handle.map(|h| u64::from(h.0))
+}
+
+/// `reply_to(reply, info, _, words…)`: answers the caller the reply object
+/// saved and closes the handle, whatever the outcome.
+pub fn reply_to(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let info = MsgInfo::decode(frame.rsi)?;
+    let (me, process) = caller_thread()?;
+    let handle = libsys::abi::Handle::from_raw(frame.rdi)?;
+    // Removed under the lock, dropped after it: dropping an unused reply
+    // wakes its caller (with PeerDied, if the message below is refused).
+    let entry = {
+        let mut handles = process.handles.lock();
+        handles.get_checked(handle, ObjectType::Reply, Rights::SEND)?;
+        handles.remove(handle)?
+    };
+    drop(process);
+    let KObject::Reply(reply) = &entry.object else {
+        return Err(SysError::WrongType);
+    };
+    let result =
+        ipc::check_message(&me, info, true, &words(frame)).and_then(|()| match reply.take() {
+            Some(caller) => ipc::reply_saved(&me, caller),
+            None => Err(SysError::PeerDied),
+        });
+    drop(entry);
+    result
+}
+
 /// `reply_recv(endpoint, info, timeout, words…)`.
 pub fn reply_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
     if let Some(result) = crate::ipc_fast::reply_recv(frame) {

@@ -10,18 +10,34 @@
 //!   seconds since the Unix epoch.
 //! - [`clock`]: `CLOCK_REALTIME` and `CLOCK_MONOTONIC` kept from the RTC
 //!   reading at boot and the TSC, and jiffies derived from them.
+//! - [`service`]: the requests of `libsys::proto::timer` on top of the
+//!   wheel and the clocks: per-client timers (by badge, bounded), deferred
+//!   sleeps, sessions, statistics; what the binary must do comes out as
+//!   events (signal a client's bit, answer a sleeper).
+//! - [`tick`]: PIT channel 0 as a one-shot deadline timer.
 //!
-//! The server binary that runs this core behind an IPC loop is not written
-//! yet; it will read the RTC and the TSC, hand the readings in, and sleep
-//! until [`wheel::TimerWheel::next_expiry`].
+//! The binary (`main.rs`, feature `main`) holds the PIT (ISA IRQ 0, ports
+//! 0x40–0x43) and the RTC (ports 0x70–0x71), which `init` gives it
+//! (`server timer timer irq=isa:0 ports=0x40:4,0x70:2`): it reads the RTC
+//! at start, keeps jiffies from the TSC, programs the PIT for the next
+//! expiry, and serves requests and the interrupt in one receive loop,
+//! answering sleeps through saved reply rights (`ipc::save_reply`).
 //!
 //! # IPC protocol
 //!
-//! None yet: the requests (`add`/`mod`/`del` a timer, `clock_gettime`,
-//! `settimeofday`, sleep) will live in `libsys::proto::timer` together with
-//! the binary. Every operation here already returns a typed error for bad
-//! input (a stale timer handle, an invalid period, a malformed time), which
-//! is what a malformed request will get back.
+//! `libsys::proto::timer` (its module documentation has the table):
+//! `ClockGettime { clock }` → `Time { sec, nsec }` (`InvalidClock`);
+//! `Jiffies` → `Jiffies { jiffies, hz }`; `Sleep { ns }` → `Slept {
+//! remaining_ns }` at expiry or when interrupted (`TooManySleepers`);
+//! `Interrupt` → `Woken(n)`; `Bind` + a notification handle → `Done`
+//! (`NoHandle`); `AddTimer { when, period_ns, bit }` → `Timer { id,
+//! expires }` (`NotBound`, `InvalidBit`, `TooManyTimers`, `OutOfMemory`);
+//! `ModTimer { id, when }` and `DelTimer { id }` → `Pending(was)`
+//! (`NoSuchTimer`); `Stats` → `Stats`; `Session` → `Done` + a handle with a
+//! badge of its own (`TooManySessions`). A message that does not decode,
+//! or carries handles it should not, gets `LABEL_BAD_REQUEST`; the server
+//! keeps serving. When the server dies its clients' timers are gone and
+//! their calls fail with `PeerDied`; they look it up again.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
@@ -29,4 +45,6 @@ extern crate alloc;
 pub mod clock;
 pub mod jiffies;
 pub mod rtc;
+pub mod service;
+pub mod tick;
 pub mod wheel;

@@ -14,8 +14,10 @@
 //!   and threads;
 //! - `@heap`: a region of zeroed pages for its heap;
 //! - and, when the manifest says so, `@mem` (pages to build processes
-//!   with), `@module` (its own ELF image) and `kill=<h>` (a handle that can
-//!   kill a named server: for the restart tests).
+//!   with), `@module` (its own ELF image), `kill=<h>` (a handle that can
+//!   kill a named server: for the restart tests), and for drivers `@irq`
+//!   (one interrupt line) and `@ports` (handles narrowed to exactly the
+//!   port ranges listed).
 //!
 //! One loop does everything: it receives on the name-service endpoint,
 //! whose thread also has the "deaths" notification bound (each process is
@@ -30,12 +32,14 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use core::mem::ManuallyDrop;
 
-use init::manifest::{self, Entry, Kind};
+use init::manifest::{self, Entry, IrqLine, Kind};
 use init::names::{Registry, State};
 use init::restart::{Decision, Restarts};
 use libsys::abi::ipc::FOREVER;
 use libsys::abi::{Handle, InitInfo, ObjectType, ProcessStatus, Rights, SysError};
-use libsys::handle::{Endpoint, MemoryRegion, Notification, OwnedHandle, Process, Thread};
+use libsys::handle::{
+    Endpoint, IoPorts, IrqControl, MemoryRegion, Notification, OwnedHandle, Process, Thread,
+};
 use libsys::ipc::{self, Message, Received};
 use libsys::mem::{Memory, Pages};
 use libsys::proto::name::{Reply, Request};
@@ -410,7 +414,16 @@ impl Init {
                 let mut builder =
                     Builder::new(&mut self.mem, &entry.name, image.handle, image.size)
                         .map_err(|e| alloc::format!("load: {e}"))?;
-                let args = grant(&self.ns, &entry, id, &image, target, &mut builder, true)?;
+                let args = grant(
+                    &self.ns,
+                    self.info,
+                    &entry,
+                    id,
+                    &image,
+                    target,
+                    &mut builder,
+                    true,
+                )?;
                 builder
                     .start(&args)
                     .map_err(|e| alloc::format!("start: {e}"))
@@ -445,7 +458,16 @@ impl Init {
             mem: &mut self.mem,
             pages: Vec::new(),
         };
-        let args = grant(&self.ns, entry, id, image, target, &mut adoptee, false)?;
+        let args = grant(
+            &self.ns,
+            self.info,
+            entry,
+            id,
+            image,
+            target,
+            &mut adoptee,
+            false,
+        )?;
         let Adoptee { process, pages, .. } = adoptee;
         let request = MmRequest::Adopt {
             id,
@@ -727,8 +749,10 @@ impl NewProcess for Adoptee<'_> {
 /// the manifest's arguments, a `kill=` handle, the module's command line.
 /// `heap`: give it a heap region (processes the memory server manages get
 /// their heap from it).
+#[allow(clippy::too_many_arguments)]
 fn grant(
     ns: &Endpoint,
+    info: &InitInfo,
     entry: &Entry,
     id: u64,
     image: &Image,
@@ -768,6 +792,7 @@ fn grant(
         let theirs = child.give(image.handle, Rights::READ | Rights::EXEC)?;
         let _ = write!(args, " @module={}:{}", theirs.0, image.size);
     }
+    grant_hardware(info, entry, child, &mut args)?;
     args.push(' ');
     args.push_str(&entry.args);
     if let Some(target) = target {
@@ -805,6 +830,35 @@ fn give_devices(mm: &Endpoint, id: u64, devices: &[(u64, u64)]) -> Result<(), St
             Ok(_) => return Err("mm: unexpected reply".into()),
             Err(e) => return Err(alloc::format!("mm: {e}")),
         }
+    }
+    Ok(())
+}
+
+/// The interrupt line and I/O ports the manifest gives `entry`, each
+/// narrowed to exactly what it names; appends their tokens to `args`.
+fn grant_hardware(
+    info: &InitInfo,
+    entry: &Entry,
+    child: &mut dyn NewProcess,
+    args: &mut String,
+) -> Result<(), String> {
+    if let Some(line) = entry.irq {
+        let control = borrowed(IrqControl, Handle(info.irq_control));
+        let irq = match line {
+            IrqLine::Isa(n) => control.isa(n),
+            IrqLine::Gsi(n) => control.gsi(n),
+        }
+        .map_err(|e| alloc::format!("IRQ {line:?}: {e}"))?;
+        let theirs = child.give(irq.raw(), Rights::MANAGE)?;
+        let _ = write!(args, " @irq={}", theirs.0);
+    }
+    let all = borrowed(IoPorts, Handle(info.io_ports));
+    for &(first, count) in &entry.ports {
+        let part = all
+            .derive(first, count)
+            .map_err(|e| alloc::format!("ports {first:#x}:{count}: {e}"))?;
+        let theirs = child.give(part.raw(), Rights::MANAGE)?;
+        let _ = write!(args, " @ports={}:{first}:{count}", theirs.0);
     }
     Ok(())
 }

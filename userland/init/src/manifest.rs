@@ -3,8 +3,8 @@
 //! `manifest`), one entry per line; `#` starts a comment.
 //!
 //! ```text
-//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [-- <args>]
-//! program <name> <module> [memory=<pages>] [module] [kill=<server>] [heap=<pages>] [device=<phys>:<pages>]... [-- <args>]
+//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [irq=<line>] [ports=<ranges>] [-- <args>]
+//! program <name> <module> [memory=<pages>] [module] [kill=<server>] [heap=<pages>] [device=<phys>:<pages>]... [irq=<line>] [ports=<ranges>] [-- <args>]
 //! test <name> <module> [...as program...] [-- <args>]
 //! ```
 //!
@@ -29,6 +29,14 @@
 //!   memory — registers, never RAM — the process may map with the memory
 //!   server's `MapPhysical`; repeatable; needs the `pager`). Numbers are
 //!   decimal, or hexadecimal after `0x`.
+//! - Hardware, for drivers (any kind of entry): `irq=isa:<n>` (ISA IRQ
+//!   `n`, 0–15, routed as the MADT says) or `irq=gsi:<n>` gives one
+//!   interrupt line (`@irq`); `ports=<first>:<count>[,<first>:<count>…]`
+//!   (numbers decimal or `0x` hex; at most 4 ranges, inside 0–0xffff)
+//!   gives a handle to exactly each range (`@ports`), nothing around it.
+//!   A restarted server gets them again. E.g. the timer server:
+//!   `server timer timer irq=isa:0 ports=0x40:4,0x70:2` (the PIT and the
+//!   CMOS RTC).
 //!
 //! A process's arguments are those after `--`, then its module's command
 //! line.
@@ -62,7 +70,48 @@ pub struct Entry {
     /// Device memory it may map through the memory server: (physical
     /// address, pages).
     pub devices: Vec<(u64, u64)>,
+    /// An interrupt line to give.
+    pub irq: Option<IrqLine>,
+    /// I/O port ranges to give: (first, count).
+    pub ports: Vec<(u16, u32)>,
     pub args: String,
+}
+
+/// An interrupt line, as a manifest names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IrqLine {
+    /// An ISA IRQ (0–15), routed through the MADT.
+    Isa(u8),
+    /// A global system interrupt.
+    Gsi(u32),
+}
+
+/// Port ranges one entry may have.
+pub const PORT_RANGES_MAX: usize = 4;
+
+fn parse_irq(value: &str) -> Option<IrqLine> {
+    match value.split_once(':')? {
+        ("isa", n) => number(n)
+            .filter(|n| *n < 16)
+            .map(|n| IrqLine::Isa(n as u8)),
+        ("gsi", n) => number(n)
+            .and_then(|n| u32::try_from(n).ok())
+            .map(IrqLine::Gsi),
+        _ => None,
+    }
+}
+
+fn parse_ports(value: &str) -> Option<Vec<(u16, u32)>> {
+    let mut ranges = Vec::new();
+    for range in value.split(',') {
+        let (first, count) = range.split_once(':')?;
+        let (first, count) = (number(first)?, number(count)?);
+        if count == 0 || first > 0xffff || first + count > 0x1_0000 {
+            return None;
+        }
+        ranges.push((first as u16, count as u32));
+    }
+    (ranges.len() <= PORT_RANGES_MAX).then_some(ranges)
 }
 
 /// Heap pages a process gets unless the manifest says otherwise: 4 MiB.
@@ -133,6 +182,8 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, ManifestError> {
             kill: None,
             pager: false,
             devices: Vec::new(),
+            irq: None,
+            ports: Vec::new(),
             args: args.to_string(),
         };
         for option in words {
@@ -161,6 +212,16 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, ManifestError> {
                         .filter(|&(phys, pages)| phys % 4096 == 0 && pages > 0)
                         .ok_or_else(|| bad("device must be <page-aligned address>:<pages>"))?;
                     entry.devices.push(range);
+                }
+                Some(("irq", value)) => {
+                    entry.irq = Some(
+                        parse_irq(value).ok_or_else(|| bad("irq must be isa:<0-15> or gsi:<n>"))?,
+                    );
+                }
+                Some(("ports", value)) => {
+                    entry.ports = parse_ports(value).ok_or_else(|| {
+                        bad("ports must be up to 4 <first>:<count> ranges inside 0-0xffff")
+                    })?;
                 }
                 None if option == "module" => entry.own_module = true,
                 None if option == "pager" && kind == Kind::Server => {
@@ -281,6 +342,36 @@ test kvtest kvtest kill=kv memory=4096 module
             parse("program p p pager").unwrap_err().line,
             1,
             "only a server"
+        );
+    }
+
+    #[test]
+    fn hardware_options() {
+        let entries = parse(
+            "server timer timer irq=isa:0 ports=0x40:4,0x70:2\nserver d d irq=gsi:0x10 ports=1016:8\n",
+        )
+        .unwrap();
+        assert_eq!(entries[0].irq, Some(IrqLine::Isa(0)));
+        assert_eq!(entries[0].ports, vec![(0x40, 4), (0x70, 2)]);
+        assert_eq!(entries[1].irq, Some(IrqLine::Gsi(16)));
+        assert_eq!(entries[1].ports, vec![(0x3f8, 8)]);
+        for bad in [
+            "server a a irq=isa:16",
+            "server a a irq=3",
+            "server a a irq=pci:1",
+            "server a a ports=0x40",
+            "server a a ports=0x40:0",
+            "server a a ports=0xffff:2",
+            "server a a ports=0x10000:1",
+            "server a a ports=1:1,2:1,3:1,4:1,5:1",
+            "server a a ports=0x40:4,",
+        ] {
+            assert_eq!(parse(bad).unwrap_err().line, 1, "{bad}");
+        }
+        assert_eq!(
+            parse("server a a").unwrap()[0].irq,
+            None,
+            "nothing by default"
         );
     }
 

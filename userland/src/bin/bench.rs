@@ -56,6 +56,14 @@
 //!   process, each timed from the TSC just before `complete`, `wake_up` or
 //!   `queue_work` to the TSC the woken thread (or the work function on its
 //!   worker) reads first.
+//! - `timer_late_us` (under TCG only: a time, meaningless as an
+//!   instruction count): how late a 10 ms timer of the timer server fires,
+//!   in microseconds, from the start of its expiry jiffy to the moment its
+//!   notification woke this thread (median and minimum; the p99 and the
+//!   maximum on a line of their own);
+//! - `sleep_1tick`: `nanosleep` of one timer tick (4 ms at HZ=250) through
+//!   the timer server, in TSC ticks: the tick, the rounding to the next
+//!   jiffy, and the IPC and wake-up around it.
 #![no_std]
 #![no_main]
 
@@ -156,6 +164,12 @@ fn main(args: &str) -> u64 {
             failed += 1;
         }
     }
+    if libsys::env::name_service().is_some() {
+        if let Err(why) = timer_cases(&report) {
+            libsys::eprintln!("bench: timer: {why}");
+            failed += 1;
+        }
+    }
     match resources() {
         Some((mut mem, me, image)) => {
             if let Err(why) = ipc_cases(&mut mem, &me, image, &report) {
@@ -173,6 +187,62 @@ fn main(args: &str) -> u64 {
         failed += 1;
     }
     report.status(failed)
+}
+
+/// The timer server's cases (skipped if there is none).
+fn timer_cases(report: &Report) -> Result<(), Why> {
+    use libsys::proto::timer::{Client, Expiry, CLOCK_MONOTONIC, HZ, TICK_NS};
+    let Ok(timer) = Client::connect() else {
+        libsys::println!("bench: no timer server: no timer cases");
+        return Ok(());
+    };
+    const SAMPLES: usize = 101;
+    if report.accel == "tcg" {
+        let notification = Notification::create().step("notification")?;
+        timer
+            .bind(&notification)
+            .map_err(|e| format_text!("bind: {e}"))?;
+        let hz = timer::jiffies::Hz::new(HZ).ok_or_else(|| format_text!("HZ"))?;
+        let initial = timer::jiffies::initial_jiffies(hz);
+        let mut late_us = [0u64; SAMPLES];
+        for slot in late_us.iter_mut() {
+            let (id, expires) = timer
+                .add_timer(Expiry::After(10_000_000), 0, 0)
+                .map_err(|e| format_text!("add_timer: {e}"))?;
+            notification.wait(FOREVER).step("wait")?;
+            let (sec, nsec) = timer
+                .clock_gettime(CLOCK_MONOTONIC)
+                .map_err(|e| format_text!("clock_gettime: {e}"))?;
+            let _ = timer.del_timer(id);
+            let woke = sec as u64 * 1_000_000_000 + u64::from(nsec);
+            let due = expires.wrapping_sub(initial) * TICK_NS;
+            *slot = woke.saturating_sub(due) / 1000;
+        }
+        late_us.sort_unstable();
+        report.line(
+            "timer_late_us",
+            (late_us[SAMPLES / 2], late_us[0], SAMPLES as u64),
+        );
+        libsys::println!(
+            "bench: timer_late_us p99={} max={} (microseconds, {SAMPLES} timers of 10 ms)",
+            late_us[SAMPLES * 99 / 100],
+            late_us[SAMPLES - 1]
+        );
+    }
+    let mut ticks = [0u64; 31];
+    for slot in ticks.iter_mut() {
+        let start = rdtsc();
+        timer
+            .sleep(TICK_NS)
+            .map_err(|e| format_text!("sleep: {e}"))?;
+        *slot = rdtsc() - start;
+    }
+    ticks.sort_unstable();
+    report.line(
+        "sleep_1tick",
+        (ticks[ticks.len() / 2], ticks[0], ticks.len() as u64),
+    );
+    Ok(())
 }
 
 /// The memory server's cases.

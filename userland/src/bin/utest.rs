@@ -700,6 +700,11 @@ const HANDLE_CALLS: &[HandleCall] = &[
         Some(Rights::MANAGE),
     ),
     hc(
+        Syscall::IoportDerive,
+        ObjectType::IoPorts,
+        Some(Rights::MANAGE),
+    ),
+    hc(
         Syscall::RegionDerive,
         ObjectType::MemoryRegion,
         Some(Rights::MANAGE),
@@ -742,8 +747,9 @@ fn bad_handles(env: &mut Env, t: &mut Tally) {
                 ObjectType::DeviceControl => Handle(env.info.device_control),
                 ObjectType::IoPorts => ports.raw(),
                 ObjectType::MemoryRegion => region.raw(),
-                // No call of HANDLE_CALLS takes a kernel service.
-                ObjectType::Service => ep.raw(),
+                // No call of HANDLE_CALLS takes a kernel service or a
+                // saved reply.
+                ObjectType::Service | ObjectType::Reply => ep.raw(),
             };
             let rights = Rights::all() - needs;
             // SAFETY: a dup below fails or gives us a new handle of our own.
@@ -815,7 +821,9 @@ fn bad_handles(env: &mut Env, t: &mut Tally) {
                         Syscall::Unmap | Syscall::Protect => {
                             [u64::from(h.0), 0x7000_0000_0000, 1, 1, 0, 0]
                         }
-                        Syscall::IoportGrant => [u64::from(h.0), 0x80, 1, 0, 0, 0],
+                        Syscall::IoportGrant | Syscall::IoportDerive => {
+                            [u64::from(h.0), 0x80, 1, 0, 0, 0]
+                        }
                         Syscall::RegionDerive => [u64::from(h.0), 0, 1, 1, 0, 0],
                         Syscall::IrqGet => [u64::from(h.0), 4, 1, 0, 0, 0],
                         Syscall::NotificationBind => {
