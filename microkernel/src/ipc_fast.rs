@@ -120,17 +120,19 @@ pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
         receiver
     };
     copy_message(frame, frame_of(&receiver), badge);
-    let caller = Caller::of(&me, &me.ipc.lock());
+    // One lock of our own state: block for the reply and take the reply
+    // right to this call (the receiver cannot run before the hand-off).
+    let caller = {
+        let mut mine = me.ipc.lock();
+        mine.blocked = Blocked::Reply;
+        mine.result = None;
+        Caller::of(&me, &mine)
+    };
     {
         let mut theirs = receiver.ipc.lock();
         theirs.reply_to = Some(caller);
         theirs.blocked = Blocked::No;
         theirs.result = Some(Ok(badge));
-    }
-    {
-        let mut mine = me.ipc.lock();
-        mine.blocked = Blocked::Reply;
-        mine.result = None;
     }
     Some(hand_off(&me, &receiver))
 }
