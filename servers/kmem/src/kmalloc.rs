@@ -296,12 +296,25 @@ impl<P: PageSource> Kmalloc<P> {
     fn alloc_class(&mut self, class: usize, gfp: GfpFlags) -> Result<NonNull<u8>, AllocError> {
         // SAFETY: every cache here has only ever used this source and map.
         match unsafe { self.caches[class].alloc(&mut self.source, &mut self.map, gfp) } {
-            Err(AllocError::NoMemory) if self.reclaim(gfp) => {
-                // SAFETY: as above.
-                unsafe { self.caches[class].alloc(&mut self.source, &mut self.map, gfp) }
-            }
+            Err(AllocError::NoMemory) => self.alloc_class_after_reclaim(class, gfp),
             done => done,
         }
+    }
+
+    /// The slow path of [`alloc_class`](Self::alloc_class) when the page
+    /// source said no: reclaim, and one more try.
+    #[cold]
+    #[inline(never)]
+    fn alloc_class_after_reclaim(
+        &mut self,
+        class: usize,
+        gfp: GfpFlags,
+    ) -> Result<NonNull<u8>, AllocError> {
+        if !self.reclaim(gfp) {
+            return Err(AllocError::NoMemory);
+        }
+        // SAFETY: every cache here has only ever used this source and map.
+        unsafe { self.caches[class].alloc(&mut self.source, &mut self.map, gfp) }
     }
 
     /// Under memory pressure (the page source said no): gives the empty

@@ -410,8 +410,9 @@ pub(crate) fn drop_range(
     m: &mut dyn Machine,
 ) {
     let mut from = start;
+    let mut taken = crate::space::PageBatch::new();
     loop {
-        let taken = space.take_pages(from, end);
+        space.take_pages(from, end, &mut taken);
         for (vaddr, pages, _) in runs(taken.iter().map(|&(vaddr, _)| (vaddr, 0))) {
             let _ = m.unmap(id, vaddr, pages);
         }
