@@ -486,8 +486,16 @@ fn bench(base: &str) -> i32 {
     let accels: [(&str, &[&str]); 2] =
         [("tcg", &[]), ("icount", &["-icount", "shift=0,sleep=off"])];
     let mut results = Vec::new();
+    // `BENCH_RUNS=micro-icount,mono-icount` boots only those runs.
+    let runs: Option<Vec<String>> = env::var("BENCH_RUNS")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
     for placement in ["micro", "mono"] {
         for (accel, extra) in accels {
+            let run = format!("{placement}-{accel}");
+            if runs.as_ref().is_some_and(|r| !r.contains(&run)) {
+                continue;
+            }
             let config = boot_entry_directly(base, "bench");
             let config = replace_in_entry(
                 &config,

@@ -91,9 +91,7 @@ pub const PORT_RANGES_MAX: usize = 4;
 
 fn parse_irq(value: &str) -> Option<IrqLine> {
     match value.split_once(':')? {
-        ("isa", n) => number(n)
-            .filter(|n| *n < 16)
-            .map(|n| IrqLine::Isa(n as u8)),
+        ("isa", n) => number(n).filter(|n| *n < 16).map(|n| IrqLine::Isa(n as u8)),
         ("gsi", n) => number(n)
             .and_then(|n| u32::try_from(n).ok())
             .map(IrqLine::Gsi),
