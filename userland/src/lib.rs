@@ -9,6 +9,20 @@
 
 use core::fmt;
 
+/// A failed check's reason.
+pub type Why = libsys::rt::TextBuf<256>;
+
+/// `Ok` if `got == expected`, else why not (for `Tally::record`).
+pub fn want<T: PartialEq + fmt::Debug>(what: &str, got: T, expected: T) -> Result<(), Why> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(libsys::format_text!(
+            "{what}: got {got:?}, expected {expected:?}"
+        ))
+    }
+}
+
 /// Counts checks and logs each.
 pub struct Tally {
     pub passed: u64,

@@ -28,7 +28,7 @@ use libsys::proto::kv::{
     Client, ClientError, KvError, KEY_MAX, QUOTA_BYTES, QUOTA_KEYS, VALUE_MAX,
 };
 use libsys::rpc::{RpcError, LABEL_BAD_REQUEST, LABEL_REQUEST};
-use userland::Tally;
+use userland::{want, Tally};
 
 libsys::entry!(main);
 
@@ -72,14 +72,6 @@ fn main(args: &str) -> u64 {
         }
     }
     t.status()
-}
-
-fn want<T: PartialEq + core::fmt::Debug>(what: &str, got: T, expected: T) -> Result<(), Why> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(format_text!("{what}: got {got:?}, expected {expected:?}"))
-    }
 }
 
 fn basics(kv: &Client) -> Result<(), Why> {

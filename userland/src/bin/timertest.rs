@@ -46,7 +46,7 @@ use libsys::proto::timer::{
 use libsys::rpc::{self, RpcError, LABEL_BAD_REQUEST, LABEL_REQUEST};
 use libsys::spawn::Builder;
 use libsys::time::Instant;
-use userland::Tally;
+use userland::{want, Tally};
 
 libsys::entry!(main);
 
@@ -121,14 +121,6 @@ fn main(args: &str) -> u64 {
         None => libsys::println!("timertest: no kill handle: no restart to test"),
     }
     t.status()
-}
-
-fn want<T: PartialEq + core::fmt::Debug>(what: &str, got: T, expected: T) -> Result<(), Why> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(format_text!("{what}: got {got:?}, expected {expected:?}"))
-    }
 }
 
 fn step<T>(what: &str, result: Result<T, ClientError>) -> Result<T, Why> {
