@@ -16,13 +16,30 @@
 //! workers); [`schedule_work`] and [`schedule_delayed_work`] queue on it.
 //!
 //! Delayed work sits on the workqueue's timer thread, which sleeps until
-//! the earliest deadline through a [`DeadlineClock`]: today
-//! [`KernelTimeout`], a notification wait with the kernel's timeout. When
-//! the timer server lands, a `DeadlineClock` built on its timers can take
-//! over (the seam is that trait alone). The kernel keeps these timeouts,
-//! so a restart of the timer server loses no delayed work today. Dropping a [`Workqueue`]
+//! the earliest deadline through a [`DeadlineClock`]. [`Workqueue::new`]
+//! uses a [`ServerClock`]: the deadline is kept by one kernel-style timer
+//! of the timer server (`timer`, on a session of the workqueue's own),
+//! `mod_timer`ed when an earlier delayed item arrives; without a timer
+//! server it is kept by the kernel's timeout. What that promises, the
+//! timer server killed and restarted included (`clock.rs` has the
+//! details):
+//! - delayed work never runs before its delay, runs once per accepted
+//!   queueing, and is never lost when the timer server dies: the timer
+//!   thread keeps every deadline on a kernel timeout too, at most
+//!   [`BACKSTOP_NS`] (20 ms) after it, so work whose server died runs at
+//!   most that late (plus a kernel tick);
+//! - after a call fails with `PeerDied`, the kernel's timeout keeps the
+//!   deadlines exactly while the server is away, and the thread looks the
+//!   restarted server up (after [`RETRY_NS`], doubling while it is not
+//!   back), binds again and re-arms its timer for the earliest deadline;
+//! - a process has [`SESSIONS_PER_CLIENT`] sessions per run of the timer
+//!   server: workqueues past that keep their deadlines with the kernel's
+//!   timeout, with the same guarantees.
+//!
+//! [`Workqueue::with_clock`] takes any other clock ([`KernelTimeout`] for
+//! a process that must not call the timer server). Dropping a [`Workqueue`]
 //! (`destroy_workqueue`) runs what is on its list, drops the delayed work
-//! still on its timer, and ends its threads.
+//! still on its timer (deleting the server's timer), and ends its threads.
 //!
 //! Lock order: a work item's state, then the workqueue's lists.
 
@@ -34,60 +51,17 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 
-use crate::abi::ipc::FOREVER;
 use crate::abi::SysError;
-use crate::handle::Notification;
 use crate::sync::Mutex;
 use crate::thread::JoinHandle;
 use crate::wait::{duration_ns, WaitQueue};
 use crate::workstate::{Pending, QueueOutcome, TimerKey, TimerList, WorkState};
 
-/// How the timer thread waits for a deadline: the seam where the timer
-/// server can replace the kernel timeout.
-pub trait DeadlineClock: Send + Sync {
-    /// Nanoseconds on the clock deadlines are given in.
-    fn now_ns(&self) -> u64;
-    /// Sleeps until `deadline` (`None`: until kicked), or until
-    /// [`DeadlineClock::kick`]; may return early.
-    fn wait_until(&self, deadline: Option<u64>);
-    /// Ends a `wait_until` in progress (or the next one) early.
-    fn kick(&self);
-}
-
-/// Deadlines kept by a kernel timeout: a wait on a notification that
-/// [`DeadlineClock::kick`] signals.
-pub struct KernelTimeout {
-    notification: Notification,
-}
-
-impl KernelTimeout {
-    pub fn new() -> Result<Self, SysError> {
-        Ok(KernelTimeout {
-            notification: Notification::create()?,
-        })
-    }
-}
-
-impl DeadlineClock for KernelTimeout {
-    fn now_ns(&self) -> u64 {
-        crate::time::uptime_ns()
-    }
-
-    fn wait_until(&self, deadline: Option<u64>) {
-        let timeout = match deadline {
-            None => FOREVER,
-            Some(at) => match at.checked_sub(self.now_ns()) {
-                Some(left) if left > 0 => left,
-                _ => return,
-            },
-        };
-        let _ = self.notification.wait(timeout);
-    }
-
-    fn kick(&self) {
-        let _ = self.notification.signal(1);
-    }
-}
+mod clock;
+pub use clock::{
+    ClockStats, DeadlineClock, KernelTimeout, ServerClock, BACKSTOP_NS, FIRE_BIT, KICK_BIT,
+    RETRY_NS, SESSIONS_PER_CLIENT,
+};
 
 /// A work item's state and where it is queued.
 struct Slot {
@@ -191,11 +165,12 @@ pub struct Workqueue {
 
 impl Workqueue {
     /// Starts `workers` worker threads (at least one) and the timer
-    /// thread (`alloc_workqueue`), keeping deadlines with [`KernelTimeout`].
-    /// Fails if a thread or notification cannot be made (`@self` is needed
-    /// for threads).
+    /// thread (`alloc_workqueue`), keeping deadlines with a
+    /// [`ServerClock`] (the timer server, if there is one, is first called
+    /// for the first delayed item). Fails if a thread or notification
+    /// cannot be made (`@self` is needed for threads).
     pub fn new(name: &str, workers: usize) -> Result<Workqueue, SysError> {
-        Self::with_clock(name, workers, Box::new(KernelTimeout::new()?))
+        Self::with_clock(name, workers, Box::new(ServerClock::new()?))
     }
 
     /// As [`Workqueue::new`], with deadlines kept by `clock`.
@@ -232,6 +207,18 @@ impl Workqueue {
 
     pub fn name(&self) -> &str {
         &self.shared.name
+    }
+
+    /// What the timer thread's clock counted (server arms and fires,
+    /// backstops, reconnections).
+    pub fn clock_stats(&self) -> ClockStats {
+        self.shared.clock.stats()
+    }
+
+    /// The timer server's statistics for this workqueue's session (a
+    /// call); `None` while it keeps no session.
+    pub fn server_stats(&self) -> Option<crate::proto::timer::Stats> {
+        self.shared.clock.server_stats()
     }
 
     /// Queues `work` for a worker; false if it was pending already.
@@ -317,6 +304,7 @@ impl Drop for Workqueue {
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
+        self.shared.clock.stop();
         // Delayed work still on its timer is dropped: mark it idle.
         let timers = core::mem::take(&mut self.shared.lists.lock().timers);
         for (_, work) in timers.into_iter_items() {

@@ -26,6 +26,17 @@
 //!
 //! [`TimerList`] keeps delayed items by deadline (ties: first armed, first
 //! expired).
+//!
+//! [`DeadlineKeeper`] decides how the timer thread waits for its earliest
+//! deadline: on the timer server's timer (one per workqueue, re-armed only
+//! when an earlier deadline arrives or after it fired), with a kernel
+//! timeout [`BACKSTOP_NS`] after the deadline in case the server died;
+//! or on the kernel timeout alone while there is no server, looking it up
+//! again after [`RETRY_NS`] (doubling on each failure). The guarantees the
+//! tests check: the wait never outlasts the deadline by more than
+//! `BACKSTOP_NS`; a server that missed a deadline is called again before
+//! the next one is trusted to it; after a loss the server is looked up
+//! again before any later deadline that is more than the retry away.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -253,5 +264,214 @@ impl<T> Default for TimerList<T> {
     }
 }
 
+/// How long after a deadline the timer thread waits for the timer
+/// server's signal before it runs what is due by the kernel's timeout
+/// (and calls the server again before trusting it with another deadline).
+pub const BACKSTOP_NS: u64 = 20_000_000;
+/// The first delay before the server is looked up again after a failed
+/// look-up or a call that found it dead; it doubles on each failure in a
+/// row, up to [`RETRY_MAX_NS`].
+pub const RETRY_NS: u64 = 50_000_000;
+pub const RETRY_MAX_NS: u64 = 3_200_000_000;
+/// A wait with no deadline.
+pub const FOREVER: u64 = crate::abi::ipc::FOREVER;
+
+/// The timer thread's line to the timer server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// None yet, or lost: look the server up at `retry_at` or later; the
+    /// kernel's timeout keeps deadlines meanwhile.
+    Down { retry_at: u64, failures: u32 },
+    /// A session of the server with our notification bound; its timer is
+    /// armed for `armed` (`None`: not pending, or not trusted).
+    Up { armed: Option<u64> },
+    /// The server will not have us (no name service, or no session left):
+    /// the kernel's timeout for good.
+    Off,
+}
+
+/// What the timer thread does next, for the earliest deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The deadline has passed: run what is due, no wait.
+    Due,
+    /// Look the server up, open a session, bind; then ask again.
+    Connect,
+    /// Arm the server's timer for this deadline (add or mod); then ask
+    /// again.
+    Arm(u64),
+    /// Wait on the notification for `timeout` ns ([`FOREVER`]: until
+    /// kicked); `server`: the server's timer is armed for the deadline.
+    Wait { timeout: u64, server: bool },
+}
+
+/// How a wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Woken {
+    /// The server's timer signalled (perhaps with a kick).
+    Fired,
+    /// Another thread kicked (queue, mod, cancel, stop).
+    Kicked,
+    /// The wait's own timeout.
+    TimedOut,
+}
+
+/// What the timer thread counts (for tests and curiosity).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClockStats {
+    /// Sessions opened and bound (1 + restarts survived).
+    pub connects: u64,
+    /// Look-ups or calls that failed (server away or dead).
+    pub losses: u64,
+    /// Deadlines handed to the server (`add_timer` or `mod_timer`).
+    pub server_arms: u64,
+    /// Waits ended by the server's timer.
+    pub server_fires: u64,
+    /// Waits on the server ended by the backstop instead.
+    pub backstops: u64,
+    /// Waits kept by the kernel's timeout alone that timed out.
+    pub kernel_timeouts: u64,
+}
+
+/// The timer thread's decisions about the timer server (see the module
+/// documentation), as pure data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeadlineKeeper {
+    link: Link,
+    stats: ClockStats,
+}
+
+impl DeadlineKeeper {
+    /// Not connected: the first deadline looks the server up.
+    pub const fn new() -> Self {
+        DeadlineKeeper {
+            link: Link::Down {
+                retry_at: 0,
+                failures: 0,
+            },
+            stats: ClockStats {
+                connects: 0,
+                losses: 0,
+                server_arms: 0,
+                server_fires: 0,
+                backstops: 0,
+                kernel_timeouts: 0,
+            },
+        }
+    }
+
+    /// The kernel's timeout for good.
+    pub const fn off() -> Self {
+        let mut keeper = Self::new();
+        keeper.link = Link::Off;
+        keeper
+    }
+
+    pub fn link(&self) -> Link {
+        self.link
+    }
+
+    pub fn stats(&self) -> ClockStats {
+        self.stats
+    }
+
+    /// What to do at `now` for the earliest `deadline` (`None`: no
+    /// delayed work).
+    pub fn next(&self, now: u64, deadline: Option<u64>) -> Action {
+        let Some(at) = deadline else {
+            // A timer armed for work since cancelled may still fire: a
+            // spurious wake-up, cheaper than a call to delete it.
+            return Action::Wait {
+                timeout: FOREVER,
+                server: false,
+            };
+        };
+        if at <= now {
+            return Action::Due;
+        }
+        match self.link {
+            Link::Off => Action::Wait {
+                timeout: at - now,
+                server: false,
+            },
+            Link::Down { retry_at, .. } if retry_at <= now => Action::Connect,
+            Link::Down { retry_at, .. } => Action::Wait {
+                timeout: at.min(retry_at) - now,
+                server: false,
+            },
+            // Armed for later (or not at all): bring it forward. Armed for
+            // earlier (work since cancelled): it fires early, then this.
+            Link::Up { armed } if armed.is_none_or(|a| at < a) => Action::Arm(at),
+            Link::Up { .. } => Action::Wait {
+                timeout: (at - now).saturating_add(BACKSTOP_NS),
+                server: true,
+            },
+        }
+    }
+
+    /// A session is open and bound; no timer armed on it yet.
+    pub fn connected(&mut self) {
+        self.link = Link::Up { armed: None };
+        self.stats.connects += 1;
+    }
+
+    /// The look-up or a call failed at `now` (away, dead, restarting):
+    /// the kernel keeps deadlines; look up again after the retry delay.
+    pub fn lost(&mut self, now: u64) {
+        let failures = match self.link {
+            Link::Down { failures, .. } => failures.saturating_add(1),
+            _ => 1,
+        };
+        let delay = RETRY_NS
+            .saturating_mul(1 << (failures - 1).min(16))
+            .min(RETRY_MAX_NS);
+        self.link = Link::Down {
+            retry_at: now.saturating_add(delay),
+            failures,
+        };
+        self.stats.losses += 1;
+    }
+
+    /// The server will never have us: the kernel's timeout for good.
+    pub fn refused(&mut self) {
+        self.link = Link::Off;
+    }
+
+    /// The server's timer is armed for `deadline`.
+    pub fn armed(&mut self, deadline: u64) {
+        self.link = Link::Up {
+            armed: Some(deadline),
+        };
+        self.stats.server_arms += 1;
+    }
+
+    /// A wait asked by [`DeadlineKeeper::next`] ended (`server`: as it
+    /// said).
+    pub fn woke(&mut self, how: Woken, server: bool) {
+        match (how, &mut self.link) {
+            (Woken::Fired, Link::Up { armed }) => {
+                *armed = None;
+                self.stats.server_fires += 1;
+            }
+            // The server missed its deadline (dead, or very late): call it
+            // before trusting it with the next one.
+            (Woken::TimedOut, Link::Up { armed }) if server => {
+                *armed = None;
+                self.stats.backstops += 1;
+            }
+            (Woken::TimedOut, _) => self.stats.kernel_timeouts += 1,
+            _ => {}
+        }
+    }
+}
+
+impl Default for DeadlineKeeper {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod keeper_tests;
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,9 @@
 //! - workqueues: work runs on a worker thread; queued twice before it runs
 //!   it runs once; `cancel_work_sync` of a pending item prevents it and
 //!   waits for a running one; `flush_work` waits; delayed work runs after
-//!   its delay; `mod_delayed_work`; the system workqueue.
+//!   its delay; `mod_delayed_work`; the system workqueue;
+//! - delayed work kept by the timer server, and (with `kill=timer` in the
+//!   manifest) surviving its restart (`synctest/server_timer.rs`).
 #![no_std]
 #![no_main]
 
@@ -35,13 +37,16 @@ use libsys::wait::{TimedOut, WaitQueue};
 use libsys::workqueue::{cancel_work_sync, flush_work, schedule_work, system_wq, Work, Workqueue};
 use userland::Tally;
 
+#[path = "synctest/server_timer.rs"]
+mod server_timer;
+
 libsys::entry!(main);
 
 type Why = libsys::rt::TextBuf<256>;
 
 const MS: u64 = 1_000_000;
 
-fn main(_args: &str) -> u64 {
+fn main(args: &str) -> u64 {
     let mut t = Tally::new();
     t.record(
         "wait: one wake_up wakes every ordinary waiter",
@@ -84,6 +89,20 @@ fn main(_args: &str) -> u64 {
                 "workqueue: delayed work runs after its delay; mod_delayed_work moves it",
                 delayed(&wq),
             );
+            t.record(
+                "workqueue: delayed work is kept by the timer server",
+                server_timer::kept_by_the_server(&wq),
+            );
+            match args
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("kill=")?.parse::<u32>().ok())
+            {
+                Some(h) => t.record(
+                    "workqueue: delayed work survives a timer server restart, runs once, not early",
+                    server_timer::survives_a_restart(&wq, h),
+                ),
+                None => libsys::println!("synctest: no kill handle: no timer restart to test"),
+            }
             drop(wq);
             t.check("workqueue: destroyed, its threads ended", Ok(()));
         }
