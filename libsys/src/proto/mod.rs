@@ -8,3 +8,4 @@ pub mod kv;
 pub mod mm;
 pub mod name;
 pub mod timer;
+pub mod wait1;

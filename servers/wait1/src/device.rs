@@ -1,0 +1,272 @@
+//! The device: the ring and the callers blocked on it, as the deck's
+//! `wait1.c` keeps them, without the threads. Where the driver sleeps a
+//! task on its wait queue, this core puts an opaque caller token on a
+//! queue of blocked readers or writers; after each change the server asks
+//! [`Wait1::wake_next`] which blocked caller can go on now, and with what
+//! answer.
+//!
+//! Semantics (those of the deck's `read` and `write`, a request at a time
+//! rather than a byte):
+//! - `write`: while the FIFO is full, block; then put in as much as fits
+//!   and answer how much (a short write). The caller writes the rest with
+//!   another request (`Client::write_all` does).
+//! - `read`: while the FIFO is empty, block; then take what is there, up
+//!   to `max`.
+//! - Blocked callers are served first come, first served, each kind in
+//!   its own queue; a new request never overtakes a blocked one of its
+//!   kind, so a reader arriving while readers wait waits too.
+//! - `nonblock`: `WouldBlock` where the call would block.
+//!
+//! Invariant once every wake-up has been taken: readers wait only while
+//! the FIFO is empty, writers only while it is full.
+//!
+//! A wake-up is done in two steps so that a caller found gone loses no
+//! data: [`Wait1::wake_next`] moves the bytes and hands out the answer;
+//! [`Wakeup::delivered`] keeps the move, [`Wakeup::gone`] undoes it
+//! exactly (nothing else can have happened in between: the wake-up
+//! borrows the device).
+
+use alloc::collections::VecDeque;
+
+use libsys::proto::wait1::{
+    Bytes, Data, Reply, Request, Stats, Wait1Error, CAPACITY, READ_MAX, WAITERS_MAX, WRITE_MAX,
+};
+
+use crate::ring::Ring;
+
+/// What became of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Handled {
+    /// Answer it now.
+    Reply(Reply),
+    /// The caller waits; [`Wait1::wake_next`] will give its answer.
+    Blocked,
+}
+
+struct Reader<T> {
+    caller: T,
+    max: usize,
+}
+
+struct Writer<T> {
+    caller: T,
+    bytes: Bytes,
+}
+
+/// The `/dev/wait1` device; `T` names a blocked caller.
+pub struct Wait1<T> {
+    ring: Ring,
+    readers: VecDeque<Reader<T>>,
+    writers: VecDeque<Writer<T>>,
+    stats: Stats,
+}
+
+impl<T: Copy + PartialEq> Wait1<T> {
+    pub fn new() -> Wait1<T> {
+        Wait1 {
+            ring: Ring::new(),
+            readers: VecDeque::new(),
+            writers: VecDeque::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Carries out `request` from `caller`.
+    pub fn handle(&mut self, request: Request, caller: T) -> Handled {
+        match request {
+            Request::Write { bytes, nonblock } => self.write(&bytes, nonblock, caller),
+            Request::Read { max, nonblock } => self.read(max as usize, nonblock, caller),
+            Request::Stats => Handled::Reply(Reply::Stats(self.stats())),
+        }
+    }
+
+    /// The deck's `write`: see the module documentation.
+    pub fn write(&mut self, bytes: &[u8], nonblock: bool, caller: T) -> Handled {
+        if bytes.is_empty() {
+            return error(Wait1Error::EmptyWrite);
+        }
+        let Ok(bytes) = Bytes::from_slice(bytes) else {
+            return error(Wait1Error::TooLarge);
+        };
+        if self.writers.is_empty() && !self.ring.is_full() {
+            let n = self.ring.write(&bytes);
+            self.stats.bytes_in += n as u64;
+            return Handled::Reply(Reply::Written(n as u32));
+        }
+        match self.may_block(nonblock) {
+            Err(e) => error(e),
+            Ok(()) => {
+                self.writers.push_back(Writer { caller, bytes });
+                Handled::Blocked
+            }
+        }
+    }
+
+    /// The deck's `read`: see the module documentation.
+    pub fn read(&mut self, max: usize, nonblock: bool, caller: T) -> Handled {
+        if max == 0 {
+            return error(Wait1Error::ZeroMax);
+        }
+        if max > READ_MAX {
+            return error(Wait1Error::TooLarge);
+        }
+        if self.readers.is_empty() && !self.ring.is_empty() {
+            return Handled::Reply(Reply::Data(self.take(max)));
+        }
+        match self.may_block(nonblock) {
+            Err(e) => error(e),
+            Ok(()) => {
+                self.readers.push_back(Reader { caller, max });
+                Handled::Blocked
+            }
+        }
+    }
+
+    fn may_block(&mut self, nonblock: bool) -> Result<(), Wait1Error> {
+        if nonblock {
+            self.stats.would_block += 1;
+            Err(Wait1Error::WouldBlock)
+        } else if self.readers.len() + self.writers.len() >= WAITERS_MAX {
+            Err(Wait1Error::TooManyWaiters)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Up to `max` (≤ READ_MAX) of the oldest bytes.
+    fn take(&mut self, max: usize) -> Data {
+        let mut out = [0u8; READ_MAX];
+        let n = self.ring.read(&mut out[..max]);
+        self.stats.bytes_out += n as u64;
+        // Cannot fail: n ≤ max ≤ READ_MAX.
+        Data::from_slice(&out[..n]).unwrap_or_default()
+    }
+
+    /// Whether a blocked caller can go on now (the condition the deck's
+    /// sleepers re-check when woken).
+    pub fn can_wake(&self) -> bool {
+        (!self.readers.is_empty() && !self.ring.is_empty())
+            || (!self.writers.is_empty() && !self.ring.is_full())
+    }
+
+    /// The next blocked caller that can go on, its transfer done and its
+    /// answer ready; `None` if none can. The first blocked reader while
+    /// there are bytes, else the first blocked writer while there is room.
+    pub fn wake_next(&mut self) -> Option<Wakeup<'_, T>> {
+        if !self.ring.is_empty() {
+            if let Some(reader) = self.readers.pop_front() {
+                let data = self.take(reader.max);
+                return Some(Wakeup {
+                    caller: reader.caller,
+                    reply: Reply::Data(data.clone()),
+                    undo: Undo::Read(data),
+                    device: self,
+                });
+            }
+        }
+        if !self.ring.is_full() {
+            if let Some(writer) = self.writers.pop_front() {
+                let n = self.ring.write(&writer.bytes);
+                self.stats.bytes_in += n as u64;
+                return Some(Wakeup {
+                    caller: writer.caller,
+                    reply: Reply::Written(n as u32),
+                    undo: Undo::Write(n),
+                    device: self,
+                });
+            }
+        }
+        None
+    }
+
+    /// Takes `caller` off the blocked queues (say its reply right could
+    /// not be kept); whether it was there.
+    pub fn cancel(&mut self, caller: T) -> bool {
+        let before = self.readers.len() + self.writers.len();
+        self.readers.retain(|r| r.caller != caller);
+        self.writers.retain(|w| w.caller != caller);
+        before != self.readers.len() + self.writers.len()
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            buffered: self.ring.len() as u32,
+            readers_blocked: self.readers.len() as u32,
+            writers_blocked: self.writers.len() as u32,
+            ..self.stats
+        }
+    }
+
+    /// Bytes held now (at most [`CAPACITY`]).
+    pub fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ring.is_empty()
+    }
+}
+
+impl<T: Copy + PartialEq> Default for Wait1<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn error(e: Wait1Error) -> Handled {
+    Handled::Reply(Reply::Error(e))
+}
+
+enum Undo {
+    /// These bytes were read: put them back in front.
+    Read(Data),
+    /// This many bytes were written: take them back off the end.
+    Write(usize),
+}
+
+/// A blocked caller woken, its transfer done but not yet final: say
+/// whether its answer reached it.
+#[must_use = "say whether the answer was delivered"]
+pub struct Wakeup<'a, T: Copy + PartialEq> {
+    device: &'a mut Wait1<T>,
+    caller: T,
+    reply: Reply,
+    undo: Undo,
+}
+
+impl<T: Copy + PartialEq> Wakeup<'_, T> {
+    pub fn caller(&self) -> T {
+        self.caller
+    }
+
+    /// The answer to send it.
+    pub fn reply(&self) -> &Reply {
+        &self.reply
+    }
+
+    /// The caller has its answer: the transfer stands.
+    pub fn delivered(self) {
+        self.device.stats.wakeups += 1;
+    }
+
+    /// The caller gave up or died: the transfer is undone, as if it had
+    /// never waited (its bytes stay in the FIFO, in place; what it meant
+    /// to write is dropped).
+    pub fn gone(self) {
+        let device = self.device;
+        match self.undo {
+            Undo::Read(data) => {
+                // Fits: exactly these bytes left the ring just now.
+                let _ = device.ring.unread(&data);
+                device.stats.bytes_out -= data.len() as u64;
+            }
+            Undo::Write(n) => {
+                let _ = device.ring.unwrite(n);
+                device.stats.bytes_in -= n as u64;
+            }
+        }
+        device.stats.gone += 1;
+    }
+}
+
+const _: () = assert!(WRITE_MAX <= CAPACITY && READ_MAX <= CAPACITY);
