@@ -104,24 +104,42 @@ pub struct Calibration {
     pub apic_timer_hz: u64,
 }
 
-/// Measures the TSC and the local APIC timer against the PIT. Interrupts
+/// Measures the TSC and the local APIC timer against the PIT, in
+/// [`SAMPLES`] windows of 10 ms, and keeps the median of each. Interrupts
 /// must be off.
+///
+/// Why several: under emulation the virtual CPU can be descheduled by the
+/// host in the middle of a window (between the PIT's end and the TSC read,
+/// say), which skews that one window by the time it was away — 10-20 %
+/// on a busy host, which would then skew every clock the system keeps.
+/// The median of five ignores up to two such windows.
 pub fn calibrate() -> Calibration {
     const WINDOW_MS: u64 = 10;
-    let mut tsc_start = 0;
-    let (tsc, apic_counts) = pit::measure(
-        WINDOW_MS,
-        || {
-            apic::timer_start_oneshot();
-            tsc_start = rdtsc();
-        },
-        || (rdtsc(), u32::MAX - apic::timer_current()),
-    );
+    let mut tsc_hz = [0u64; SAMPLES];
+    let mut apic_hz = [0u64; SAMPLES];
+    for (tsc_sample, apic_sample) in tsc_hz.iter_mut().zip(apic_hz.iter_mut()) {
+        let mut tsc_start = 0;
+        let (tsc, apic_counts) = pit::measure(
+            WINDOW_MS,
+            || {
+                apic::timer_start_oneshot();
+                tsc_start = rdtsc();
+            },
+            || (rdtsc(), u32::MAX - apic::timer_current()),
+        );
+        *tsc_sample = (tsc - tsc_start) * 1000 / WINDOW_MS;
+        *apic_sample = u64::from(apic_counts) * 1000 / WINDOW_MS;
+    }
+    tsc_hz.sort_unstable();
+    apic_hz.sort_unstable();
     Calibration {
-        tsc_hz: (tsc - tsc_start) * 1000 / WINDOW_MS,
-        apic_timer_hz: u64::from(apic_counts) * 1000 / WINDOW_MS,
+        tsc_hz: tsc_hz[SAMPLES / 2],
+        apic_timer_hz: apic_hz[SAMPLES / 2],
     }
 }
+
+/// Calibration windows (an odd number: the median is one of them).
+const SAMPLES: usize = 5;
 
 /// Starts the periodic tick at [`HZ`].
 pub fn start_tick(calibration: Calibration) {
