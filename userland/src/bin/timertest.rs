@@ -19,9 +19,9 @@
 //!   server; a new look-up finds it with none of the old timers; and
 //!   `libsys::time::msleep` sleeps through the restart.
 //!
-//! A partner is this program started as `timertest partner <session>
-//! <base>`: it binds a notification of its own, adds 250 timers at `base +
-//! 25 + 2 i` and checks they fire in order; its exit status is the number
+//! A partner is this program started as `timertest partner <session>`: it
+//! binds a notification of its own, adds 250 timers at `now + 100 + 2 i`
+//! jiffies and checks they fire in order; its exit status is the number
 //! that fired in order (250 when all did).
 #![no_std]
 #![no_main]
@@ -59,14 +59,8 @@ const PARTNERS: usize = 3;
 fn main(args: &str) -> u64 {
     let mut words = args.split_whitespace();
     if words.next() == Some("partner") {
-        let mut number = || {
-            words
-                .next()
-                .and_then(|w| w.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        let (session, base) = (number(), number());
-        return partner(Handle(session as u32), base);
+        let session = words.next().and_then(|w| w.parse::<u32>().ok());
+        return partner(Handle(session.unwrap_or(0)));
     }
     let mut t = Tally::new();
     let client = match Client::connect() {
@@ -308,15 +302,21 @@ fn periodic(timer: &Client, notification: &Notification) -> Result<(), Why> {
     Ok(())
 }
 
-/// Adds `TIMERS_EACH` timers at `base + 25 + 2 i`, in a scrambled order,
-/// and waits for them: how many fired in order (stops at the first out of
-/// order).
-fn fire_in_order(timer: &Client, notification: &Notification, base: u64) -> Result<u64, Why> {
+/// Adds `TIMERS_EACH` timers at `now + ADD_MARGIN + 2 i` jiffies, in a
+/// scrambled order, and waits for them: how many fired in order (stops at
+/// the first out of order). The four clients run this at about the same
+/// time, so their timers interleave in the server's wheel.
+fn fire_in_order(timer: &Client, notification: &Notification) -> Result<u64, Why> {
     let _ = notification.poll();
+    // No timer may expire while the others are still being added (it would
+    // fire in add order, not expiry order): on a busy host the 250 adds
+    // can take a few hundred milliseconds.
+    const ADD_MARGIN: u64 = 100;
+    let base = step("jiffies", timer.jiffies())?.saturating_add(ADD_MARGIN);
     let mut ids = [0u64; TIMERS_EACH as usize];
     for k in 0..TIMERS_EACH {
         let i = k * 97 % TIMERS_EACH;
-        let when = Expiry::At(base.wrapping_add(25 + 2 * i));
+        let when = Expiry::At(base.wrapping_add(2 * i));
         let (id, _) = step("add", timer.add_timer(when, 0, (i % 64) as u8))?;
         ids[i as usize] = id;
     }
@@ -348,7 +348,6 @@ fn fire_in_order(timer: &Client, notification: &Notification, base: u64) -> Resu
 
 fn thousand(timer: &Client, notification: &Notification, args: &str) -> Result<(), Why> {
     let _ = args;
-    let base = step("jiffies", timer.jiffies())?;
     let me = libsys::env::self_process().ok_or_else(|| format_text!("no self handle"))?;
     let (region, pages) =
         libsys::env::memory_region().ok_or_else(|| format_text!("no memory= pages"))?;
@@ -363,11 +362,11 @@ fn thousand(timer: &Client, notification: &Notification, args: &str) -> Result<(
             .give(session.raw(), Rights::SEND | Rights::GRANT)
             .map_err(|e| format_text!("give: {e}"))?;
         let child = builder
-            .start(format_text!("partner {} {base}", theirs.0).as_str())
+            .start(format_text!("partner {}", theirs.0).as_str())
             .map_err(|e| format_text!("start a partner: {e}"))?;
         partners.push(child);
     }
-    let mine = fire_in_order(timer, notification, base)?;
+    let mine = fire_in_order(timer, notification)?;
     want("this process's timers fired in order", mine, TIMERS_EACH)?;
     for child in &partners {
         let status = wait_exit(&child.process)?;
@@ -403,7 +402,7 @@ fn wait_exit(process: &Process) -> Result<ProcessStatus, Why> {
 }
 
 /// A partner process: a client of its own through `session`.
-fn partner(session: Handle, base: u64) -> u64 {
+fn partner(session: Handle) -> u64 {
     // SAFETY: the test gave us this handle; ours alone.
     let timer = Client::from_endpoint(unsafe { Endpoint::from_raw(session) });
     let Ok(notification) = Notification::create() else {
@@ -412,7 +411,7 @@ fn partner(session: Handle, base: u64) -> u64 {
     if timer.bind(&notification).is_err() {
         return 1001;
     }
-    match fire_in_order(&timer, &notification, base) {
+    match fire_in_order(&timer, &notification) {
         Ok(n) => n,
         Err(why) => {
             libsys::eprintln!("timertest partner: {why}");
