@@ -512,7 +512,16 @@ pub enum PagerAnswer {
 
 /// Sends a page fault at `address` (with the CPU's error code and the
 /// faulting `rip`) to the current thread's pager and waits for the answer.
-pub fn page_fault(me: &Arc<Thread>, address: u64, error: u64, rip: u64) -> PagerAnswer {
+/// `syscall`: the access was the kernel's, for a system call of the thread
+/// (the message's fourth word is 1), and a refusal fails the call rather
+/// than kill the process.
+pub fn page_fault_for(
+    me: &Arc<Thread>,
+    address: u64,
+    error: u64,
+    rip: u64,
+    syscall: bool,
+) -> PagerAnswer {
     if me.is_killed() {
         return PagerAnswer::Kill;
     }
@@ -527,7 +536,7 @@ pub fn page_fault(me: &Arc<Thread>, address: u64, error: u64, rip: u64) -> Pager
     };
     me.ipc.lock().fault = Some((
         libsys::abi::ipc::LABEL_PAGE_FAULT,
-        [address, error, rip, 0, 0, 0],
+        [address, error, rip, u64::from(syscall), 0, 0],
     ));
     let answer = send(me, &ep, badge, libsys::abi::ipc::FOREVER, true);
     me.ipc.lock().fault = None;

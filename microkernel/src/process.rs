@@ -463,10 +463,44 @@ pub fn page_fault(frame: &TrapFrame, address: u64) {
     // returns: anything it held would leak.
     let answer = {
         let me = sched::current_thread();
-        ipc::page_fault(&me, address, frame.error_code, frame.rip)
+        ipc::page_fault_for(&me, address, frame.error_code, frame.rip, false)
     };
     if let ipc::PagerAnswer::Kill = answer {
         kill_current_for_fault(frame, address);
+    }
+}
+
+/// A system call found a page of the caller's missing or read-only
+/// (`noted`: the page with `usercopy::NOTED_*` bits): asks the thread's
+/// pager for it as for a fault at the `syscall` instruction. True if the
+/// pager mapped it — `frame` then points back at `syscall` (2 bytes), to
+/// run the call again; false if there is no pager or it refused (the call
+/// fails with `BadAddress`; the process lives on).
+pub fn fault_in_for_syscall(frame: &mut TrapFrame, noted: u64) -> bool {
+    use crate::usercopy::{NOTED_PRESENT, NOTED_WRITE};
+    /// The CPU's page-fault error bits: present, write, user.
+    const PF_PRESENT: u64 = 1;
+    const PF_WRITE: u64 = 2;
+    const PF_USER: u64 = 4;
+    let address = noted & !0xfff;
+    let mut error = PF_USER;
+    if noted & NOTED_WRITE != 0 {
+        error |= PF_WRITE;
+    }
+    if noted & NOTED_PRESENT != 0 {
+        error |= PF_PRESENT;
+    }
+    let syscall_rip = frame.rip.wrapping_sub(2);
+    let answer = {
+        let me = sched::current_thread();
+        ipc::page_fault_for(&me, address, error, syscall_rip, true)
+    };
+    match answer {
+        ipc::PagerAnswer::Resume => {
+            frame.rip = syscall_rip;
+            true
+        }
+        ipc::PagerAnswer::Kill => false,
     }
 }
 

@@ -7,6 +7,16 @@
 //! kernel is to write. A bad range is `BadAddress` (or `BadLength` when the
 //! length is over the call's limit), and nothing is copied.
 //!
+//! Demand paging: a page of the caller's that is simply not there yet (or
+//! is read-only for a write: copy-on-write) may be one its pager would map
+//! on a touch. A failed check notes that page ([`take_noted_fault`]); when
+//! the call then fails with `BadAddress`, the dispatcher sends the pager a
+//! page fault for it, as if the thread had touched it, and on `Resume`
+//! runs the `syscall` instruction again. Every handler checks its user
+//! memory before it changes anything, so running it again is safe. If the
+//! pager refuses, the call fails with `BadAddress` as before: a bad
+//! pointer is an error, not a kill.
+//!
 //! Why checking first is enough: the kernel is not preemptible and there is
 //! one CPU, so nothing can change the mappings between the check and the
 //! copy. The copy itself goes through the user address, between `stac` and
@@ -15,6 +25,7 @@
 //! active one, it goes page by page through the HHDM instead.
 
 use core::marker::PhantomData;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use libsys::abi::{Protection, SysError};
 
@@ -33,6 +44,30 @@ pub struct UserSlice {
 enum Access {
     Read,
     Write,
+}
+
+/// The page a failed check found missing or read-only in the active
+/// address space: its address, with [`NOTED_WRITE`] and [`NOTED_PRESENT`]
+/// in the low bits; 0 for none. One CPU, and a handler returns at once
+/// when a check fails, so one slot serves: the dispatcher clears it before
+/// each handler and takes it after.
+static NOTED: AtomicU64 = AtomicU64::new(0);
+/// The access was a write.
+pub const NOTED_WRITE: u64 = 1 << 0;
+/// The page was mapped (read-only): a write-protection fault.
+pub const NOTED_PRESENT: u64 = 1 << 1;
+
+/// Forgets any noted page (before a handler runs).
+pub fn clear_noted_fault() {
+    NOTED.store(0, Ordering::Relaxed);
+}
+
+/// The page the last failed check noted, if any (and forgets it).
+pub fn take_noted_fault() -> Option<u64> {
+    match NOTED.swap(0, Ordering::Relaxed) {
+        0 => None,
+        noted => Some(noted),
+    }
 }
 
 impl UserSlice {
@@ -63,11 +98,26 @@ impl UserSlice {
         }
         let first = self.addr & !0xfff;
         let last = (self.addr + self.len as u64 - 1) & !0xfff;
+        let write = if access == Access::Write {
+            NOTED_WRITE
+        } else {
+            0
+        };
+        let note = |noted: u64| {
+            if aspace.is_active() {
+                NOTED.store(noted, Ordering::Relaxed);
+            }
+            Err(SysError::BadAddress)
+        };
         for page in (first..=last).step_by(4096) {
-            let mapping = aspace.translate(page).ok_or(SysError::BadAddress)?;
-            let writable = mapping.prot.contains(Protection::WRITE);
-            if !mapping.user || (access == Access::Write && !writable) {
+            let Some(mapping) = aspace.translate(page) else {
+                return note(page | write);
+            };
+            if !mapping.user {
                 return Err(SysError::BadAddress);
+            }
+            if access == Access::Write && !mapping.prot.contains(Protection::WRITE) {
+                return note(page | write | NOTED_PRESENT);
             }
         }
         Ok(())

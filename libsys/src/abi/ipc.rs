@@ -117,11 +117,15 @@ pub const FOREVER: u64 = u64::MAX;
 /// The label of the message a page fault sends to the faulting thread's
 /// pager: words 0–2 are the faulting address, the page-fault error code
 /// (bit 0 present, 1 write, 2 user, 4 instruction fetch) and the
-/// instruction pointer.
+/// instruction pointer; word 3 is 1 when the access was the kernel's, for a
+/// system call of the thread whose user buffer was not mapped (or
+/// read-only for a write) — `rip` is then the `syscall` instruction.
 pub const LABEL_PAGE_FAULT: u32 = 0xffff_0001;
-/// A pager's reply label: the fault is handled, run the thread again.
+/// A pager's reply label: the fault is handled, run the thread again (for
+/// a system call's fault: run the system call again).
 pub const PAGER_RESUME: u32 = 0;
-/// A pager's reply label: kill the faulting process.
+/// A pager's reply label: kill the faulting process (for a system call's
+/// fault: the call fails with `BadAddress` instead).
 pub const PAGER_KILL: u32 = 1;
 
 /// A message's shape, in one register: label (bits 0–31), payload length

@@ -361,6 +361,7 @@ impl Server {
                 msg.words[0],
                 msg.words[1],
                 msg.words[2],
+                msg.words[3] != 0,
             );
         }
         if msg.label() != LABEL_REQUEST {
@@ -384,7 +385,17 @@ impl Server {
         out.with_handles(&raw).moving_handles()
     }
 
-    fn fault(&mut self, space: SpaceId, address: u64, error: u64, rip: u64) -> Message {
+    /// A page fault of `space` (`syscall`: the kernel's access for one of
+    /// its system calls, which fails with `BadAddress` if refused; the
+    /// process lives on).
+    fn fault(
+        &mut self,
+        space: SpaceId,
+        address: u64,
+        error: u64,
+        rip: u64,
+        syscall: bool,
+    ) -> Message {
         let Some(core) = self.core.as_mut() else {
             return Message::new(PAGER_KILL);
         };
@@ -394,6 +405,14 @@ impl Server {
         }
         match outcome {
             FaultOutcome::Resume => Message::new(PAGER_RESUME),
+            FaultOutcome::Kill(reason) if syscall => {
+                if DEBUG {
+                    eprintln!(
+                        "refusing a system call's access of {space:#x}: {reason} at {address:#x}"
+                    );
+                }
+                Message::new(PAGER_KILL)
+            }
             FaultOutcome::Kill(reason) => {
                 let who = self
                     .real

@@ -83,6 +83,10 @@ fn main(_args: &str) -> u64 {
     );
     t.record("mm: a touch above the break kills the child", above_break());
     t.record(
+        "mm: a system call's buffer in untouched or copy-on-write memory is faulted in; a bad one is BadAddress, not a kill",
+        syscall_buffers(),
+    );
+    t.record(
         "mm: pages given by the manifest (memory=) map into the process",
         memory_gift(),
     );
@@ -211,6 +215,73 @@ fn device_memory() -> Result<(), Why> {
         "an unaligned address: {bad:?}"
     );
     mm::munmap(at, 1).step("munmap")?;
+    Ok(())
+}
+
+/// A page-aligned buffer in `.bss`: the copy-on-write target of
+/// [`syscall_buffers`].
+#[repr(C, align(4096))]
+struct PageBuffer(core::cell::UnsafeCell<[u64; 512]>);
+// SAFETY: only the test's one thread (or the fork child's) touches it.
+unsafe impl Sync for PageBuffer {}
+static COW_BUFFER: PageBuffer = PageBuffer(core::cell::UnsafeCell::new([0; 512]));
+
+/// `clock(out)`: the kernel writes a `ClockInfo` at `out`.
+fn clock_into(out: u64) -> Result<(), libsys::abi::SysError> {
+    call6(Syscall::Clock, [out, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+extern "C" fn child_syscall_into_cow(marker: u64, mm_handle: u64) -> ! {
+    child_setup(mm_handle);
+    let buffer = COW_BUFFER.0.get() as u64;
+    // The page is the parent's too, read-only here: the kernel's write
+    // needs mm to copy it first.
+    let done = clock_into(buffer).is_ok();
+    // SAFETY: our copy of the buffer, just written by the kernel.
+    let hz = unsafe { (*COW_BUFFER.0.get())[1] };
+    exit(if done && hz > 0 && hz != marker { 0 } else { 1 })
+}
+
+/// The kernel writes into user memory for a system call: memory `mm` has
+/// not mapped yet is faulted in (the call runs again), a copy-on-write
+/// page is copied, and memory no area allows is `BadAddress` while the
+/// process lives on.
+fn syscall_buffers() -> Result<(), Why> {
+    let before = mm::stats().step("stats")?.resident_pages;
+    let fresh = mm::mmap(None, 1, RW, false).step("mmap")?;
+    clock_into(fresh).step("clock into an untouched page")?;
+    // SAFETY: the page just mapped (and filled by the kernel).
+    let hz = unsafe { (fresh as *const u64).add(1).read_volatile() };
+    ensure!(hz > 0, "clock wrote hz {hz}");
+    let after = mm::stats().step("stats")?.resident_pages;
+    ensure!(
+        after > before,
+        "resident {before} -> {after}: not faulted in"
+    );
+    mm::mprotect(fresh, 1, Protection::READ).step("mprotect")?;
+    let read_only = clock_into(fresh);
+    ensure!(
+        read_only == Err(libsys::abi::SysError::BadAddress),
+        "clock into a read-only page: {read_only:?}"
+    );
+    mm::munmap(fresh, 1).step("munmap")?;
+    let nowhere = clock_into(fresh);
+    ensure!(
+        nowhere == Err(libsys::abi::SysError::BadAddress),
+        "clock into no area: {nowhere:?}"
+    );
+    // Copy-on-write: the parent's page, shared with a fork child.
+    const MARKER: u64 = 0x6d61726b;
+    // SAFETY: this thread alone touches the buffer now.
+    unsafe { (*COW_BUFFER.0.get())[1] = MARKER };
+    let status = Fork::start(child_syscall_into_cow, MARKER)?.wait()?;
+    ensure!(
+        status == ProcessStatus::Exited(0),
+        "the child's clock into a copy-on-write page ended {status:?}"
+    );
+    // SAFETY: as above.
+    let mine = unsafe { (*COW_BUFFER.0.get())[1] };
+    ensure!(mine == MARKER, "the parent's copy changed to {mine:#x}");
     Ok(())
 }
 
