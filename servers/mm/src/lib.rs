@@ -97,11 +97,15 @@
 //! - No `PROT_NONE` areas, no file mappings, no `mremap`, no merging of
 //!   adjacent areas, no huge pages, no per-process memory limits (one
 //!   process may take all free RAM; a fault then kills it).
-//! - A system call whose user buffer is not resident (or copy-on-write)
-//!   reaches mm as a fault with word 3 set; mm serves it like any fault
-//!   (and does not log a refusal: the call fails with `BadAddress`). The
-//!   IPC buffer is the exception that is never faulted in: mm maps it at
-//!   adoption and never makes it copy-on-write.
+//! - mm is not restartable (`init` never restarts the pager: the address
+//!   spaces it keeps die with it), and its own heap is fixed by the
+//!   manifest (`heap=4096`: 16 MiB, the records of ~400k resident pages).
+//!
+//! A system call whose user buffer is not resident (or copy-on-write)
+//! reaches mm as a fault with word 3 set; mm serves it like any fault (and
+//! does not log a refusal: the call fails with `BadAddress`). The IPC
+//! buffer is never faulted in: mm maps it at adoption and never makes it
+//! copy-on-write.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
