@@ -24,12 +24,14 @@
 //!   [`workstate`] (a work item's states, delayed-work timers), the
 //!   rwlock's admission rules and the sequence counter.
 //! - [`rt`] (feature `rt`): the program entry, `println!`, the panic
-//!   handler.
+//!   handler; [`cli`]: the `;`-separated commands of command-line clients.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
 
 pub mod abi;
+#[cfg(all(feature = "rt", target_os = "none"))]
+pub mod cli;
 #[cfg(target_os = "none")]
 pub mod completion;
 pub mod elf;

@@ -13,6 +13,7 @@
 #![no_std]
 #![no_main]
 
+use libsys::cli::{run_commands, CommandError};
 use libsys::proto::kv::{Client, ClientError};
 use libsys::{eprintln, println};
 
@@ -26,36 +27,11 @@ fn main(args: &str) -> u64 {
             return 1;
         }
     };
-    let mut failed = 0;
-    for command in args.split(';').map(str::trim).filter(|c| !c.is_empty()) {
-        if let Err(why) = run(&client, command) {
-            eprintln!("kvctl: {command}: {why}");
-            failed += 1;
-        }
-    }
-    failed
+    run_commands("kvctl", args, |command| run(&client, command))
 }
 
-/// Why a command failed.
-enum Why {
-    Usage(&'static str),
-    Kv(ClientError),
-}
-
-impl core::fmt::Display for Why {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Why::Usage(usage) => write!(f, "usage: {usage}"),
-            Why::Kv(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl From<ClientError> for Why {
-    fn from(e: ClientError) -> Why {
-        Why::Kv(e)
-    }
-}
+/// Why a command failed: its usage, or `kv`'s error.
+type Why = CommandError<ClientError>;
 
 fn run(client: &Client, command: &str) -> Result<(), Why> {
     let mut words = command.splitn(3, ' ');

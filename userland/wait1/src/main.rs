@@ -15,6 +15,7 @@
 #![no_std]
 #![no_main]
 
+use libsys::cli::{run_commands, CommandError};
 use libsys::proto::wait1::{Client, ClientError, READ_MAX};
 use libsys::{eprintln, println};
 
@@ -28,36 +29,11 @@ fn main(args: &str) -> u64 {
             return 1;
         }
     };
-    let mut failed = 0;
-    for command in args.split(';').map(str::trim).filter(|c| !c.is_empty()) {
-        if let Err(why) = run(&client, command) {
-            eprintln!("wait1: {command}: {why}");
-            failed += 1;
-        }
-    }
-    failed
+    run_commands("wait1", args, |command| run(&client, command))
 }
 
-/// Why a command failed.
-enum Why {
-    Usage(&'static str),
-    Wait1(ClientError),
-}
-
-impl core::fmt::Display for Why {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Why::Usage(usage) => write!(f, "usage: {usage}"),
-            Why::Wait1(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl From<ClientError> for Why {
-    fn from(e: ClientError) -> Why {
-        Why::Wait1(e)
-    }
-}
+/// Why a command failed: its usage, or the server's error.
+type Why = CommandError<ClientError>;
 
 fn run(client: &Client, command: &str) -> Result<(), Why> {
     let (verb, rest) = command.split_once(' ').unwrap_or((command, ""));
