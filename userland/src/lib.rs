@@ -12,6 +12,24 @@ use core::fmt;
 /// A failed check's reason.
 pub type Why = libsys::rt::TextBuf<256>;
 
+/// Waits (polling every 5 ms) until `process` has ended, at most `limit`;
+/// how it ended, or `Alive` if it had not by then.
+pub fn wait_exit(
+    process: &libsys::handle::Process,
+    limit: core::time::Duration,
+) -> Result<libsys::abi::ProcessStatus, Why> {
+    let start = libsys::time::Instant::now();
+    loop {
+        match process.status() {
+            Ok(libsys::abi::ProcessStatus::Alive) if start.elapsed() < limit => {
+                libsys::time::sleep_ms(5)
+            }
+            Ok(status) => return Ok(status),
+            Err(e) => return Err(libsys::format_text!("status: {e}")),
+        }
+    }
+}
+
 /// `Ok` if `got == expected`, else why not (for `Tally::record`).
 pub fn want<T: PartialEq + fmt::Debug>(what: &str, got: T, expected: T) -> Result<(), Why> {
     if got == expected {

@@ -46,7 +46,7 @@ use libsys::proto::timer::{
 use libsys::rpc::{self, RpcError, LABEL_BAD_REQUEST, LABEL_REQUEST};
 use libsys::spawn::Builder;
 use libsys::time::Instant;
-use userland::{want, Tally};
+use userland::{wait_exit, want, Tally};
 
 libsys::entry!(main);
 
@@ -369,7 +369,7 @@ fn thousand(timer: &Client, notification: &Notification, args: &str) -> Result<(
     let mine = fire_in_order(timer, notification)?;
     want("this process's timers fired in order", mine, TIMERS_EACH)?;
     for child in &partners {
-        let status = wait_exit(&child.process)?;
+        let status = wait_exit(&child.process, Duration::from_secs(20))?;
         want(
             "a partner's timers fired in order",
             status,
@@ -386,19 +386,6 @@ fn thousand(timer: &Client, notification: &Notification, args: &str) -> Result<(
         &stats.late[..6]
     );
     Ok(())
-}
-
-fn wait_exit(process: &Process) -> Result<ProcessStatus, Why> {
-    let start = Instant::now();
-    loop {
-        match process.status() {
-            Ok(ProcessStatus::Alive) if start.elapsed() < Duration::from_secs(20) => {
-                libsys::time::sleep_ms(10)
-            }
-            Ok(status) => return Ok(status),
-            Err(e) => return Err(format_text!("status: {e}")),
-        }
-    }
 }
 
 /// A partner process: a client of its own through `session`.

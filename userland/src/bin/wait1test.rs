@@ -29,7 +29,7 @@ use core::time::Duration;
 use libsys::abi::ipc::FOREVER;
 use libsys::abi::{Handle, ProcessStatus, Rights};
 use libsys::format_text;
-use libsys::handle::{Endpoint, Notification, Process};
+use libsys::handle::{Endpoint, Notification};
 use libsys::ipc::Message;
 use libsys::mem::Memory;
 use libsys::proto::wait1::{
@@ -39,7 +39,7 @@ use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REQUEST};
 use libsys::spawn::Builder;
 use libsys::sync::Mutex;
 use libsys::time::Instant;
-use userland::Tally;
+use userland::{wait_exit, want, Tally};
 
 libsys::entry!(main);
 
@@ -89,14 +89,6 @@ fn main(args: &str) -> u64 {
         killed_reader(&client),
     );
     t.status()
-}
-
-fn want<T: PartialEq + core::fmt::Debug>(what: &str, got: T, expected: T) -> Result<(), Why> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(format_text!("{what}: got {got:?}, expected {expected:?}"))
-    }
 }
 
 fn step<T>(what: &str, result: Result<T, ClientError>) -> Result<T, Why> {
@@ -395,7 +387,7 @@ fn killed_reader(client: &Client) -> Result<(), Why> {
         .process
         .kill()
         .map_err(|e| format_text!("kill: {e}"))?;
-    let status = wait_exit(&child.process)?;
+    let status = wait_exit(&child.process, Duration::from_secs(10))?;
     if status == ProcessStatus::Exited(0) {
         return Err(format_text!("the partner got an answer"));
     }
@@ -418,19 +410,6 @@ fn killed_reader(client: &Client) -> Result<(), Why> {
         ),
         (1, 0, 0),
     )
-}
-
-fn wait_exit(process: &Process) -> Result<ProcessStatus, Why> {
-    let start = Instant::now();
-    loop {
-        match process.status() {
-            Ok(ProcessStatus::Alive) if start.elapsed() < Duration::from_secs(10) => {
-                libsys::time::sleep_ms(5)
-            }
-            Ok(status) => return Ok(status),
-            Err(e) => return Err(format_text!("status: {e}")),
-        }
-    }
 }
 
 /// The partner: one blocking read on `endpoint`; 0 if it was answered.
