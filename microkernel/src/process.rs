@@ -472,11 +472,10 @@ pub fn page_fault(frame: &TrapFrame, address: u64) {
 
 /// A system call found a page of the caller's missing or read-only
 /// (`noted`: the page with `usercopy::NOTED_*` bits): asks the thread's
-/// pager for it as for a fault at the `syscall` instruction. True if the
-/// pager mapped it — `frame` then points back at `syscall` (2 bytes), to
-/// run the call again; false if there is no pager or it refused (the call
-/// fails with `BadAddress`; the process lives on).
-pub fn fault_in_for_syscall(frame: &mut TrapFrame, noted: u64) -> bool {
+/// pager for it as for a fault at `rip` (the instruction after the
+/// `syscall`). True if the pager mapped it; false if there is no pager or
+/// it refused (the call fails with `BadAddress`; the process lives on).
+pub fn fault_in_for_syscall(noted: u64, rip: u64) -> bool {
     use crate::usercopy::{NOTED_PRESENT, NOTED_WRITE};
     /// The CPU's page-fault error bits: present, write, user.
     const PF_PRESENT: u64 = 1;
@@ -490,18 +489,11 @@ pub fn fault_in_for_syscall(frame: &mut TrapFrame, noted: u64) -> bool {
     if noted & NOTED_PRESENT != 0 {
         error |= PF_PRESENT;
     }
-    let syscall_rip = frame.rip.wrapping_sub(2);
-    let answer = {
-        let me = sched::current_thread();
-        ipc::page_fault_for(&me, address, error, syscall_rip, true)
-    };
-    match answer {
-        ipc::PagerAnswer::Resume => {
-            frame.rip = syscall_rip;
-            true
-        }
-        ipc::PagerAnswer::Kill => false,
-    }
+    let me = sched::current_thread();
+    matches!(
+        ipc::page_fault_for(&me, address, error, rip, true),
+        ipc::PagerAnswer::Resume
+    )
 }
 
 /// Exits the current thread if it was killed; called on every way back to

@@ -9,13 +9,12 @@
 //!
 //! Demand paging: a page of the caller's that is simply not there yet (or
 //! is read-only for a write: copy-on-write) may be one its pager would map
-//! on a touch. A failed check notes that page ([`take_noted_fault`]); when
-//! the call then fails with `BadAddress`, the dispatcher sends the pager a
-//! page fault for it, as if the thread had touched it, and on `Resume`
-//! runs the `syscall` instruction again. Every handler checks its user
-//! memory before it changes anything, so running it again is safe. If the
-//! pager refuses, the call fails with `BadAddress` as before: a bad
-//! pointer is an error, not a kill.
+//! on a touch. Handlers reach user memory through [`with_user`]: a failed
+//! check notes that page, and `with_user` sends the thread's pager a page
+//! fault for it (outside the address-space lock), as if the thread had
+//! touched it, and on `Resume` checks and copies again. If the pager
+//! refuses, the call fails with `BadAddress` as before: a bad pointer is
+//! an error, not a kill.
 //!
 //! Why checking first is enough: the kernel is not preemptible and there is
 //! one CPU, so nothing can change the mappings between the check and the
@@ -48,28 +47,46 @@ enum Access {
 
 /// The page a failed check found missing or read-only in the active
 /// address space: its address, with [`NOTED_WRITE`] and [`NOTED_PRESENT`]
-/// in the low bits; 0 for none. One CPU, and a handler returns at once
-/// when a check fails, so one slot serves: the dispatcher clears it before
-/// each handler and takes it after.
+/// in the low bits; 0 for none. One CPU and no preemption in the kernel,
+/// so one slot serves: [`with_user`] clears it, runs its closure and takes
+/// it, with no switch in between.
 static NOTED: AtomicU64 = AtomicU64::new(0);
 /// The access was a write.
 pub const NOTED_WRITE: u64 = 1 << 0;
 /// The page was mapped (read-only): a write-protection fault.
 pub const NOTED_PRESENT: u64 = 1 << 1;
 
-/// Forgets any noted page (before a handler runs).
-pub fn clear_noted_fault() {
-    NOTED.store(0, Ordering::Relaxed);
-}
+/// Times [`with_user`] asks the pager before it gives up (a pager that
+/// answers "resume" without mapping the page).
+const FAULT_TRIES: usize = 8;
 
-/// The page the last failed check noted, if any (and forgets it).
-pub fn take_noted_fault() -> Option<u64> {
-    match NOTED.swap(0, Ordering::Relaxed) {
-        0 => None,
-        noted => Some(noted),
+/// Runs `access` (checks and copies of the caller's user memory) on
+/// `process`'s address space. When it fails with `BadAddress` on a page
+/// the pager might map, asks the current thread's pager for that page —
+/// as a fault at `rip`, flagged as the kernel's access for a system call —
+/// and runs `access` again. `access` must not change anything before its
+/// checks pass (it may run several times). `InvalidArgument` if the
+/// process has no address space any more.
+pub fn with_user<T>(
+    process: &crate::process::Process,
+    rip: u64,
+    mut access: impl FnMut(&mut AddrSpace) -> Result<T, SysError>,
+) -> Result<T, SysError> {
+    for _ in 0..FAULT_TRIES {
+        NOTED.store(0, Ordering::Relaxed);
+        let result = process
+            .with_aspace(&mut access)
+            .ok_or(SysError::InvalidArgument)?;
+        let noted = NOTED.swap(0, Ordering::Relaxed);
+        if !matches!(result, Err(SysError::BadAddress))
+            || noted == 0
+            || !crate::process::fault_in_for_syscall(noted, rip)
+        {
+            return result;
+        }
     }
+    Err(SysError::BadAddress)
 }
-
 impl UserSlice {
     /// The range `[addr, addr + len)`; fails with `BadLength` over `max`
     /// bytes and with `BadAddress` if it wraps or leaves the user half.

@@ -119,10 +119,11 @@ pub const FOREVER: u64 = u64::MAX;
 /// (bit 0 present, 1 write, 2 user, 4 instruction fetch) and the
 /// instruction pointer; word 3 is 1 when the access was the kernel's, for a
 /// system call of the thread whose user buffer was not mapped (or
-/// read-only for a write) — `rip` is then the `syscall` instruction.
+/// read-only for a write) — `rip` is then the instruction after the
+/// `syscall`.
 pub const LABEL_PAGE_FAULT: u32 = 0xffff_0001;
 /// A pager's reply label: the fault is handled, run the thread again (for
-/// a system call's fault: run the system call again).
+/// a system call's fault: the kernel retries its access).
 pub const PAGER_RESUME: u32 = 0;
 /// A pager's reply label: kill the faulting process (for a system call's
 /// fault: the call fails with `BadAddress` instead).

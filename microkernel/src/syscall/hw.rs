@@ -88,9 +88,7 @@ pub fn irq_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
         as_irq,
     )?;
     let info = line.info();
-    process
-        .with_aspace(|aspace| out.write(aspace, &info))
-        .ok_or(SysError::InvalidArgument)??;
+    crate::usercopy::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }
 

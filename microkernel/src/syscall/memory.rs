@@ -215,9 +215,7 @@ pub fn region_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
         base: region.base,
         pages: region.pages,
     };
-    process
-        .with_aspace(|aspace| out.write(aspace, &info))
-        .ok_or(SysError::InvalidArgument)??;
+    crate::usercopy::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }
 

@@ -35,9 +35,7 @@ pub fn log(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
     let mut buffer = [0u8; LOG_MAX];
     let bytes = &mut buffer[..args.text.len()];
-    process
-        .with_aspace(|aspace| args.text.read(aspace, bytes))
-        .ok_or(SysError::InvalidArgument)??;
+    crate::usercopy::with_user(&process, frame.rip, |aspace| args.text.read(aspace, bytes))?;
     let text = core::str::from_utf8(bytes).map_err(|_| SysError::InvalidArgument)?;
     for line in text.trim_end_matches('\n').split('\n') {
         crate::klog::printk(
@@ -61,9 +59,9 @@ pub fn log_read(frame: &mut TrapFrame) -> Result<u64, SysError> {
         buffer: UserSlice::new(frame.rsi, frame.rdx, LOG_READ_MAX)?,
     };
     let process = caller()?;
-    process
-        .with_aspace(|aspace| args.buffer.check_writable(aspace))
-        .ok_or(SysError::InvalidArgument)??;
+    crate::usercopy::with_user(&process, frame.rip, |aspace| {
+        args.buffer.check_writable(aspace)
+    })?;
     let mut text: heapless::String<LOG_READ_MAX> = heapless::String::new();
     let us_per_jiffy = 1_000_000 / time::HZ;
     crate::klog::read_since(args.since, |record| {
@@ -79,9 +77,9 @@ pub fn log_read(frame: &mut TrapFrame) -> Result<u64, SysError> {
         text.len() + line.len() <= args.buffer.len() && text.push_str(&line).is_ok()
     });
     let out = UserSlice::new(frame.rsi, text.len() as u64, LOG_READ_MAX)?;
-    process
-        .with_aspace(|aspace| out.write(aspace, text.as_bytes()))
-        .ok_or(SysError::InvalidArgument)??;
+    crate::usercopy::with_user(&process, frame.rip, |aspace| {
+        out.write(aspace, text.as_bytes())
+    })?;
     Ok(text.len() as u64)
 }
 
@@ -94,8 +92,6 @@ pub fn clock(frame: &mut TrapFrame) -> Result<u64, SysError> {
         tsc_hz: time::tsc_hz(),
         uptime_ns: time::now_ns(),
     };
-    caller()?
-        .with_aspace(|aspace| out.write(aspace, &info))
-        .ok_or(SysError::InvalidArgument)??;
+    crate::usercopy::with_user(&*caller()?, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }

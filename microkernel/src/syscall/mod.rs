@@ -108,22 +108,10 @@ static TABLE: [Handler; CALLS] = {
 
 /// Entered from the `syscall` entry with the caller's registers.
 pub extern "C" fn dispatch(frame: &mut TrapFrame) {
-    crate::usercopy::clear_noted_fault();
     let result = match TABLE.get(frame.rax as usize) {
         Some(handler) => handler(frame),
         None => Err(SysError::UnknownSyscall),
     };
-    if result == Err(SysError::BadAddress) {
-        if let Some(noted) = crate::usercopy::take_noted_fault() {
-            if process::fault_in_for_syscall(frame, noted) {
-                // The page is there now: the thread runs the `syscall`
-                // instruction again, its registers as they were.
-                process::exit_if_killed();
-                sched::preempt_point();
-                return;
-            }
-        }
-    }
     let (status, value) = encode_result(result);
     frame.rax = status;
     frame.rdx = value;

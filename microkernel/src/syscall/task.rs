@@ -52,9 +52,7 @@ pub fn process_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
     let mut bytes = [0u8; NAME_MAX];
     let bytes = &mut bytes[..name.len()];
-    process
-        .with_aspace(|aspace| name.read(aspace, bytes))
-        .ok_or(SysError::InvalidArgument)??;
+    crate::usercopy::with_user(&process, frame.rip, |aspace| name.read(aspace, bytes))?;
     let name = core::str::from_utf8(bytes).map_err(|_| SysError::InvalidArgument)?;
     let child = Process::create(name).map_err(|_| SysError::NoMemory)?;
     let entry = kobject::entry(KObject::Process(child), Rights::MAP | Rights::MANAGE, 0);
@@ -183,9 +181,7 @@ pub fn thread_stats(frame: &mut TrapFrame) -> Result<u64, SysError> {
         nr_involuntary_switches: stats.nr_involuntary_switches,
         nr_wakeups: stats.nr_wakeups,
     };
-    process
-        .with_aspace(|aspace| out.write(aspace, &info))
-        .ok_or(SysError::InvalidArgument)??;
+    crate::usercopy::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }
 
@@ -212,9 +208,7 @@ pub fn process_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
     };
     let n = target.name.len().min(32);
     info.name[..n].copy_from_slice(&target.name.as_bytes()[..n]);
-    process
-        .with_aspace(|aspace| out.write(aspace, &info))
-        .ok_or(SysError::InvalidArgument)??;
+    crate::usercopy::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }
 
