@@ -3,13 +3,14 @@
 //! `cat /dev/wait1` are in the deck, until the VFS gives it a `/dev` node.
 //!
 //! ```text
-//! wait1 write <text> ; read [<max>] ; read -n [<max>] ; stats
+//! wait1 write <text> ; read [<max>] ; read -n [<max>] ; stats ; sleep <ms>
 //! ```
 //!
 //! Commands are separated by `;` and run in order, as `kvctl`'s. `write`
 //! writes all of the text (blocking while the device is full); `read`
 //! prints what is there, up to `max` bytes (default 1024), blocking while
-//! the device is empty; `read -n` does not block (`would block` instead).
+//! the device is empty; `read -n` does not block (`would block` instead);
+//! `sleep` waits that many milliseconds (to order two clients in a demo).
 //! Each prints its result or its error; the exit status is the number of
 //! commands that failed.
 #![no_std]
@@ -77,7 +78,15 @@ fn run(client: &Client, command: &str) -> Result<(), Why> {
                 s.gone
             );
         }
-        _ => return Err(Why::Usage("write <text> | read [-n] [<max>] | stats")),
+        "sleep" => {
+            let ms = rest.parse().map_err(|_| Why::Usage("sleep <ms>"))?;
+            libsys::time::msleep(ms);
+        }
+        _ => {
+            return Err(Why::Usage(
+                "write <text> | read [-n] [<max>] | stats | sleep <ms>",
+            ))
+        }
     }
     Ok(())
 }
