@@ -5,7 +5,7 @@ use alloc::sync::Arc;
 
 use libsys::abi::{IrqInfo, ObjectType, Rights, SysError};
 
-use super::{caller, object};
+use super::{as_notification, caller, object};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::irq::{self, IrqLine};
 use crate::object::{self as kobject, KObject};
@@ -59,10 +59,7 @@ pub fn irq_bind(frame: &mut TrapFrame) -> Result<u64, SysError> {
         frame.rsi,
         ObjectType::Notification,
         Rights::SEND,
-        |o| match o {
-            KObject::Notification(n) => Some(n.clone()),
-            _ => None,
-        },
+        as_notification,
     )?;
     line.bind(notification, 1 << bit);
     Ok(0)

@@ -4,7 +4,7 @@
 use libsys::abi::ipc::{MSG_WORDS, POLL};
 use libsys::abi::{MsgInfo, ObjectType, Protection, Rights, SysError};
 
-use super::{as_thread, caller, caller_thread, object};
+use super::{as_notification, as_thread, caller, caller_thread, object};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::endpoint::Endpoint;
 use crate::ipc;
@@ -155,10 +155,7 @@ fn notification(
         frame.rdi,
         ObjectType::Notification,
         needed,
-        |o| match o {
-            KObject::Notification(n) => Some(n.clone()),
-            _ => None,
-        },
+        as_notification,
     )?;
     Ok(n)
 }

@@ -164,6 +164,13 @@ fn as_process(o: &KObject) -> Option<Arc<Process>> {
     }
 }
 
+fn as_notification(o: &KObject) -> Option<Arc<crate::notification::Notification>> {
+    match o {
+        KObject::Notification(n) => Some(n.clone()),
+        _ => None,
+    }
+}
+
 fn as_thread(o: &KObject) -> Option<Arc<Thread>> {
     match o {
         KObject::Thread(t) => Some(t.clone()),

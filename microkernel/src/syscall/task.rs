@@ -5,7 +5,7 @@
 use kcore::sched::{Policy, State};
 use libsys::abi::{ObjectType, Rights, SysError, ThreadStats};
 
-use super::{as_process, as_thread, caller, caller_thread, object};
+use super::{as_notification, as_process, as_thread, caller, caller_thread, object};
 use crate::addrspace::USER_END;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::object::{self as kobject, EndpointRef, KObject};
@@ -249,10 +249,7 @@ pub fn process_watch(frame: &mut TrapFrame) -> Result<u64, SysError> {
         frame.rsi,
         ObjectType::Notification,
         Rights::SEND,
-        |o| match o {
-            KObject::Notification(n) => Some(n.clone()),
-            _ => None,
-        },
+        as_notification,
     )?;
     target.watch(notification, bits);
     Ok(0)
