@@ -477,17 +477,14 @@ pub fn page_fault(frame: &TrapFrame, address: u64) {
 /// it refused (the call fails with `BadAddress`; the process lives on).
 pub fn fault_in_for_syscall(noted: u64, rip: u64) -> bool {
     use crate::usercopy::{NOTED_PRESENT, NOTED_WRITE};
-    /// The CPU's page-fault error bits: present, write, user.
-    const PF_PRESENT: u64 = 1;
-    const PF_WRITE: u64 = 2;
-    const PF_USER: u64 = 4;
+    use libsys::abi::ipc::{FAULT_PRESENT, FAULT_USER, FAULT_WRITE};
     let address = noted & !0xfff;
-    let mut error = PF_USER;
+    let mut error = FAULT_USER;
     if noted & NOTED_WRITE != 0 {
-        error |= PF_WRITE;
+        error |= FAULT_WRITE;
     }
     if noted & NOTED_PRESENT != 0 {
-        error |= PF_PRESENT;
+        error |= FAULT_PRESENT;
     }
     let me = sched::current_thread();
     matches!(

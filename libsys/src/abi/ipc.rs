@@ -122,6 +122,16 @@ pub const FOREVER: u64 = u64::MAX;
 /// read-only for a write) — `rip` is then the instruction after the
 /// `syscall`.
 pub const LABEL_PAGE_FAULT: u32 = 0xffff_0001;
+
+/// A page fault's error-code bits (Intel SDM vol. 3, "Page-Fault Error
+/// Code"), word 1 of a [`LABEL_PAGE_FAULT`] message: the page was present
+/// (a protection fault), the access was a write, from user mode, a
+/// reserved bit was set in a page-table entry, an instruction fetch.
+pub const FAULT_PRESENT: u64 = 1 << 0;
+pub const FAULT_WRITE: u64 = 1 << 1;
+pub const FAULT_USER: u64 = 1 << 2;
+pub const FAULT_RESERVED: u64 = 1 << 3;
+pub const FAULT_FETCH: u64 = 1 << 4;
 /// A pager's reply label: the fault is handled, run the thread again (for
 /// a system call's fault: the kernel retries its access).
 pub const PAGER_RESUME: u32 = 0;

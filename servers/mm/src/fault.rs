@@ -24,10 +24,7 @@ use crate::machine::{Machine, SpaceId};
 use crate::mm::{map_fresh, FaultOutcome, Mm, PageError};
 use crate::space::{Area, Pte, Space};
 
-/// Error code bits (Intel SDM vol. 3, "Page-Fault Error Code").
-const PF_WRITE: u64 = 1 << 1;
-const PF_RESERVED: u64 = 1 << 3;
-const PF_FETCH: u64 = 1 << 4;
+use libsys::abi::ipc::{FAULT_FETCH, FAULT_RESERVED, FAULT_WRITE};
 
 impl Mm {
     /// A page fault of `space` at `addr`, with the x86 error code `error`
@@ -50,14 +47,14 @@ impl Mm {
         let Some(&area) = target.area(addr) else {
             return FaultOutcome::Kill("fault outside any area");
         };
-        let write = error & PF_WRITE != 0;
-        if error & PF_RESERVED != 0 {
+        let write = error & FAULT_WRITE != 0;
+        if error & FAULT_RESERVED != 0 {
             return FaultOutcome::Kill("reserved bit set in a page table");
         }
         if write && area.prot & PROT_WRITE == 0 {
             return FaultOutcome::Kill("write to a read-only area");
         }
-        if error & PF_FETCH != 0 && area.prot & PROT_EXEC == 0 {
+        if error & FAULT_FETCH != 0 && area.prot & PROT_EXEC == 0 {
             return FaultOutcome::Kill("execute in a non-executable area");
         }
         target.faults += 1;
