@@ -560,7 +560,7 @@ impl Init {
         }
         let mm = borrowed(Endpoint, control);
         let mut given = 0;
-        for batch in regions.chunks(4) {
+        for batch in regions.chunks(libsys::abi::ipc::MAX_HANDLES) {
             let raw: Vec<Handle> = batch.iter().map(|h| h.raw()).collect();
             match rpc::call_with::<MmRequest, MmReply>(&mm, &MmRequest::Give, &raw) {
                 Ok((MmReply::Given { pages }, _)) => given = pages,
@@ -814,7 +814,7 @@ fn give_devices(mm: &Endpoint, id: u64, devices: &[(u64, u64)]) -> Result<(), St
     let control = libsys::env::init_info()
         .map(|info| Handle(info.device_control))
         .ok_or("no device-memory control")?;
-    for chunk in devices.chunks(4) {
+    for chunk in devices.chunks(libsys::abi::ipc::MAX_HANDLES) {
         let mut regions = Vec::new();
         for &(phys, pages) in chunk {
             let region = MemoryRegion::device(control, phys, pages)
