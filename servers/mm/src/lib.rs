@@ -99,7 +99,7 @@
 //!   process may take all free RAM; a fault then kills it).
 //! - mm is not restartable (`init` never restarts the pager: the address
 //!   spaces it keeps die with it), and its own heap is fixed by the
-//!   manifest (`heap=4096`: 16 MiB, the records of ~400k resident pages).
+//!   manifest (`heap=4096`: 16 MiB; a failed allocation ends mm).
 //!
 //! A system call whose user buffer is not resident (or copy-on-write)
 //! reaches mm as a fault with word 3 set; mm serves it like any fault (and
