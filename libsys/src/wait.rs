@@ -232,12 +232,19 @@ impl WaitQueue {
 
     /// Puts the entry in the list unless it is there (a waker took it out
     /// since, or it was never added).
+    ///
+    /// Whether it is still there is decided under the list's lock: a waker
+    /// takes the entry out, signals it and only then marks it woken, all
+    /// under that lock, and can be preempted in between. Read without the
+    /// lock, `woken` could still say "in the list" for an entry already
+    /// taken out and signalled; the waiter would then sleep off that
+    /// signal, skip re-adding itself and sleep for good.
     fn prepare_to_wait(&self, me: EntryRef, entry: &Entry, exclusive: bool, queued: &mut bool) {
-        if *queued && !entry.woken.load(Ordering::Acquire) {
-            return;
-        }
         {
             let mut list = self.list.lock();
+            if *queued && !entry.woken.load(Ordering::Acquire) {
+                return;
+            }
             entry.woken.store(false, Ordering::Relaxed);
             list.add(me, exclusive);
             self.sleepers.fetch_add(1, Ordering::Relaxed);
