@@ -273,11 +273,14 @@ fn semaphores() -> Result<(), Why> {
     }
     sem.up();
     sem.up();
-    // Four threads, two units: never more than two inside.
+    // Four threads, two units: never more than two inside. Many passes, so
+    // that a waker preempted in the middle of a wake-up is likely to
+    // happen at least once (a lost wake-up there once hung this test).
+    const PASSES: u32 = 200;
     let shared = Arc::new((sem, AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)));
     let s = shared.clone();
     let workers = threads(4, move |_| {
-        for _ in 0..20 {
+        for _ in 0..PASSES {
             s.0.down();
             let inside = s.1.fetch_add(1, Ordering::AcqRel) + 1;
             s.2.fetch_max(inside, Ordering::AcqRel);
@@ -292,9 +295,10 @@ fn semaphores() -> Result<(), Why> {
         shared.2.load(Ordering::Acquire),
         shared.3.load(Ordering::Acquire),
     );
-    if most > 2 || done != 80 || shared.0.count() != 2 {
+    if most > 2 || done != 4 * PASSES || shared.0.count() != 2 {
         return Err(format_text!(
-            "{most} inside at most, {done} of 80 passes, {} units left",
+            "{most} inside at most, {done} of {} passes, {} units left",
+            4 * PASSES,
             shared.0.count()
         ));
     }
