@@ -10,10 +10,12 @@
 //! The operations live by theme: this file (creation: adopt, `fork`,
 //! `execve`; credentials; limits; times; alarms), `exit` (exit, zombies,
 //! reparenting, orphaned process groups, signal delivery), `wait`
-//! (`wait4`), `session` (process groups and sessions) and `kill`
-//! (sending signals, permissions).
+//! (`wait4`), `session` (process groups and sessions), `kill` (sending
+//! signals, permissions) and `interrupt` (a signal meets a blocked
+//! call: `EINTR` or restart).
 
 mod exit;
+mod interrupt;
 mod kill;
 mod session;
 #[cfg(test)]
@@ -30,6 +32,7 @@ use crate::errno::Errno;
 use crate::signal::{SigInfo, Signal};
 use crate::task::{Pid, Rlimit, Rusage, TaskState, TaskStruct, INIT_PID};
 
+pub use interrupt::Interruption;
 pub use wait::WaitOutcome;
 
 /// What the server must do after a table operation.
@@ -40,7 +43,8 @@ pub enum Event {
     SignalPending(Pid),
     /// Stop the process's threads.
     Stopped(Pid),
-    /// Resume the process's threads.
+    /// Resume the process's threads, then deliver what became pending
+    /// while it was stopped.
     Continued(Pid),
     /// A child of this process changed (exited, stopped, continued, was
     /// reaped): look at its waiting `wait4` calls again.
@@ -107,6 +111,13 @@ impl ProcessTable {
         core::mem::take(&mut self.events)
     }
 
+    /// Is `pid` a process's, or still a process group's or session's id
+    /// (Linux never gives such a pid to a new process: it would join a
+    /// group it never asked for)?
+    pub fn pid_in_use(&self, pid: Pid) -> bool {
+        self.tasks.contains_key(&pid) || self.tasks.values().any(|t| t.pgid == pid || t.sid == pid)
+    }
+
     /// A living (not zombie) process, or `ESRCH`.
     fn live(&self, pid: Pid) -> Result<&TaskStruct, Errno> {
         self.tasks
@@ -138,7 +149,7 @@ impl ProcessTable {
         if pid == 0 || (parent == 0) != (pid == INIT_PID) {
             return Err(Errno::EINVAL);
         }
-        if self.tasks.contains_key(&pid) {
+        if self.pid_in_use(pid) {
             return Err(Errno::EEXIST);
         }
         if self.tasks.len() >= self.max_tasks {
@@ -161,16 +172,16 @@ impl ProcessTable {
     /// terminal, credentials, limits, signal dispositions and mask —
     /// not its pending signals, alarm or times. `EAGAIN` when the table
     /// is full or the parent's real uid has `RLIMIT_NPROC` processes
-    /// (root is exempt); `EEXIST` for a pid in use; `ESRCH` for an
-    /// unknown parent.
+    /// (root is exempt); `EEXIST` for a pid in use (see
+    /// [`ProcessTable::pid_in_use`]); `ESRCH` for an unknown parent.
     pub fn fork(&mut self, parent: Pid, child: Pid, now_ns: u64) -> Result<(), Errno> {
         if child == 0 {
             return Err(Errno::EINVAL);
         }
-        let p = self.live(parent)?;
-        if self.tasks.contains_key(&child) {
+        if self.pid_in_use(child) {
             return Err(Errno::EEXIST);
         }
+        let p = self.live(parent)?;
         let owned = self
             .tasks
             .values()

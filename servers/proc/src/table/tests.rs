@@ -384,3 +384,24 @@ fn states_for_ps() {
     assert_eq!(t.get(10).unwrap().state.letter(), 'R');
     assert_eq!(t.set_sleeping(42, true), Err(Errno::ESRCH));
 }
+
+#[test]
+fn a_pid_still_naming_a_group_is_not_reused() {
+    let mut t = system();
+    child_of(&mut t, 10, 11);
+    t.setpgid(10, 11, 0).unwrap();
+    child_of(&mut t, 11, 12); // in group 11
+    t.exit(11, 0).unwrap();
+    t.wait4(10, 11, 0).unwrap();
+    assert!(t.get(11).is_none() && t.pid_in_use(11));
+    assert_eq!(
+        t.fork(10, 11, 0),
+        Err(Errno::EEXIST),
+        "group 11 lives on in 12"
+    );
+    assert_eq!(t.fork(10, 10, 0), Err(Errno::EEXIST));
+    assert_eq!(
+        t.adopt(12, 1, Credentials::new(0, 0), b"x", 0),
+        Err(Errno::EEXIST)
+    );
+}

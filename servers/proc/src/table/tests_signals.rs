@@ -348,3 +348,101 @@ fn alarms() {
     assert!(pending(&t, 10).contains(Signal::SIGALRM));
     assert_eq!(t.next_alarm(), None);
 }
+
+mod blocked_calls {
+    use super::*;
+    use crate::signal::action::SA_RESTART;
+    use crate::signal::{BlockedCall, CallOutcome};
+
+    /// Shell 10 with child 11 in its own group, handling SIGUSR1 with
+    /// `flags`.
+    fn with_handler(flags: u64) -> ProcessTable {
+        let mut t = system();
+        t.fork(10, 11, 0).unwrap();
+        t.setpgid(10, 11, 0).unwrap();
+        let act = SigAction::from_raw(0x40_1000, flags, 0, 0).unwrap();
+        t.tasks
+            .get_mut(&11)
+            .unwrap()
+            .signals
+            .sigaction(Signal::SIGUSR1, Some(act))
+            .unwrap();
+        t
+    }
+
+    fn outcome(i: Interruption) -> Option<CallOutcome> {
+        match i {
+            Interruption::Handler { call, .. } => Some(call),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn eintr_or_restart_by_call_and_flag() {
+        let usr1 = Signal::SIGUSR1.number() as u32;
+        let cases = [
+            (0, BlockedCall::Restartable, CallOutcome::Eintr),
+            (SA_RESTART, BlockedCall::Restartable, CallOutcome::Restart),
+            (0, BlockedCall::NotAfterHandler, CallOutcome::Eintr),
+            (SA_RESTART, BlockedCall::NotAfterHandler, CallOutcome::Eintr),
+        ];
+        for (flags, call, expected) in cases {
+            let mut t = with_handler(flags);
+            t.kill(10, 11, usr1).unwrap();
+            assert_eq!(
+                t.interrupt(11, call).map(outcome),
+                Ok(Some(expected)),
+                "{flags:#x} {call:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn blocked_ignored_stopped_and_fatal_signals() {
+        let mut t = with_handler(0);
+        t.tasks
+            .get_mut(&11)
+            .unwrap()
+            .signals
+            .sigprocmask(0, Some(SigSet::of(Signal::SIGUSR1)))
+            .unwrap();
+        t.kill(10, 11, Signal::SIGUSR1.number() as u32).unwrap();
+        assert_eq!(
+            t.interrupt(11, BlockedCall::Restartable),
+            Ok(Interruption::KeepWaiting)
+        );
+        t.kill(10, 11, Signal::SIGTSTP.number() as u32).unwrap();
+        assert_eq!(
+            t.interrupt(11, BlockedCall::Restartable),
+            Ok(Interruption::Stopped)
+        );
+        t.kill(10, 11, Signal::SIGTERM.number() as u32).unwrap();
+        t.kill(10, 11, Signal::SIGCONT.number() as u32).unwrap();
+        assert_eq!(
+            t.interrupt(11, BlockedCall::Restartable),
+            Ok(Interruption::Died)
+        );
+        assert_eq!(t.interrupt(11, BlockedCall::Restartable), Err(Errno::ESRCH));
+    }
+
+    #[test]
+    fn sigsuspend_wakes_with_eintr_and_the_saved_mask() {
+        let mut t = with_handler(SA_RESTART);
+        let usr1 = SigSet::of(Signal::SIGUSR1);
+        let signals = &mut t.tasks.get_mut(&11).unwrap().signals;
+        signals.sigprocmask(0, Some(usr1)).unwrap();
+        t.kill(10, 11, Signal::SIGUSR1.number() as u32).unwrap();
+        t.tasks
+            .get_mut(&11)
+            .unwrap()
+            .signals
+            .sigsuspend(SigSet::EMPTY);
+        let Ok(Interruption::Handler { frame, call }) =
+            t.interrupt(11, BlockedCall::NotAfterHandler)
+        else {
+            panic!("handler expected")
+        };
+        assert_eq!(call, CallOutcome::Eintr, "sigsuspend always returns EINTR");
+        assert_eq!(frame.restore_mask, usr1);
+    }
+}
