@@ -263,8 +263,10 @@ pub fn plan(image: &[u8], limits: &Limits) -> Result<ImagePlan, ExecError> {
     let segments: Vec<SegmentMap> = program.segments().map(segment_map).collect();
     let phdr = phdrs
         .iter()
-        .filter(|ph| ph.kind == PT_LOAD)
-        .find(|ph| ph.offset <= phoff as u64 && (phoff as u64) < ph.offset + ph.filesz)
+        .filter(|ph| ph.kind == PT_LOAD && ph.memsz > 0)
+        .find(|ph| {
+            ph.offset <= phoff as u64 && (phoff as u64) < ph.offset.saturating_add(ph.filesz)
+        })
         .map_or(0, |ph| phoff as u64 - ph.offset + ph.vaddr);
     let brk = segments.iter().map(|s| s.end).max().unwrap_or(0);
     Ok(ImagePlan {

@@ -85,7 +85,8 @@ pub struct AuxInfo {
 /// What goes on the new stack.
 #[derive(Clone, Copy, Debug)]
 pub struct StackSpec<'a> {
-    /// One past the stack's highest byte; page-aligned, in user space.
+    /// One past the stack's highest byte; page-aligned, in user space,
+    /// with room below it for everything above page 0.
     pub stack_top: u64,
     pub argv: &'a [&'a [u8]],
     pub envp: &'a [&'a [u8]],
@@ -145,6 +146,14 @@ fn check_sizes(spec: &StackSpec) -> Result<(), ExecError> {
     }
     if total > ARG_MAX {
         return Err(ExecError::ArgumentsTooLong);
+    }
+    // Room for everything (strings, end marker, random bytes, the table
+    // and alignment) above page 0, so the layout's subtractions cannot
+    // wrap.
+    let table = 8 * (4 + spec.argv.len().max(1) + spec.envp.len() + 2 * AUX_PAIRS);
+    let needed = (total + table + spec.execfn.len() + 1 + 8 + 16 + 32) as u64;
+    if spec.stack_top < needed + PAGE_SIZE {
+        return Err(ExecError::BadStackTop);
     }
     Ok(())
 }

@@ -77,6 +77,16 @@ fn zero_sized_and_non_load_headers_are_skipped() {
     };
     let image = elf(&[TEXT, empty, STACK], ENTRY, LEN);
     assert_eq!(plan(&image, &Limits::default()).unwrap().segments.len(), 1);
+    // Even one whose offset would wrap: nothing of it is mapped.
+    let wrapping = Phdr {
+        offset: u64::MAX - 7,
+        filesz: 16,
+        memsz: 0,
+        ..DATA
+    };
+    let image = elf(&[wrapping, TEXT, DATA], ENTRY, LEN);
+    let plan = plan(&image, &Limits::default()).unwrap();
+    assert_eq!((plan.segments.len(), plan.phdr), (2, 0x40_0040));
 }
 
 fn mutated(change: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {

@@ -262,6 +262,24 @@ fn arg_max_and_string_limits() {
     assert_eq!(build(&odd), Err(ExecError::BadStackTop));
     odd.stack_top = 0xffff_8000_0000_0000;
     assert_eq!(build(&odd), Err(ExecError::BadStackTop));
+    odd.stack_top = 0x1000;
+    assert_eq!(
+        build(&odd),
+        Err(ExecError::BadStackTop),
+        "no room above page 0"
+    );
+    let big = vec![b'z'; 64 * 1024];
+    let big_argv: [&[u8]; 1] = [&big];
+    let low = StackSpec {
+        stack_top: 0x10_000,
+        ..spec(&big_argv, &[], b"/x")
+    };
+    assert_eq!(build(&low), Err(ExecError::BadStackTop));
+    let enough = StackSpec {
+        stack_top: 0x12_000,
+        ..spec(&big_argv, &[], b"/x")
+    };
+    assert!(build(&enough).unwrap().base >= 0x1000);
 }
 
 #[test]
@@ -279,4 +297,35 @@ fn plan_and_stack_together() {
     assert_eq!(aux_value(&auxv, AT_ENTRY), plan.entry);
     assert_eq!(aux_value(&auxv, AT_SECURE), 1);
     assert_eq!(aux_value(&auxv, AT_EUID), 0);
+}
+
+/// Random stack tops and argument shapes (a fixed xorshift sequence):
+/// always a stack above page 0 or an error, never a panic.
+#[test]
+fn random_shapes_never_panic() {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let pool = vec![b'q'; 70_000];
+    for _ in 0..2_000 {
+        let top = (next() % 0x100) * 0x1000 + if next() % 2 == 0 { 0 } else { TOP - 0x10_0000 };
+        let args: Vec<&[u8]> = (0..next() % 40)
+            .map(|_| &pool[..(next() % 9000) as usize])
+            .collect();
+        let envs: Vec<&[u8]> = (0..next() % 40)
+            .map(|_| &pool[..(next() % 9000) as usize])
+            .collect();
+        let s = StackSpec {
+            stack_top: top,
+            ..spec(&args, &envs, b"/r")
+        };
+        if let Ok(stack) = build(&s) {
+            assert!(stack.base >= 0x1000 && stack.rsp % 16 == 0);
+            assert_eq!(stack.base + stack.bytes.len() as u64, top);
+        }
+    }
 }

@@ -33,7 +33,11 @@ impl ProcessTable {
                 self.notify_parent_cldstop(pid, si_code::CLD_CONTINUED, sig);
             }
         }
-        if generated == Generated::Queued && self.tasks[&pid].signals.has_deliverable() {
+        let deliverable = self
+            .tasks
+            .get(&pid)
+            .is_some_and(|t| t.signals.has_deliverable());
+        if generated == Generated::Queued && deliverable {
             self.events.push(Event::SignalPending(pid));
         }
         Ok(generated)
