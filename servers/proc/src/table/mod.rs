@@ -11,13 +11,15 @@
 //! `execve`; credentials; limits; times; alarms), `exit` (exit, zombies,
 //! reparenting, orphaned process groups, signal delivery), `wait`
 //! (`wait4`), `session` (process groups and sessions), `kill` (sending
-//! signals, permissions) and `interrupt` (a signal meets a blocked
-//! call: `EINTR` or restart).
+//! signals, permissions), `signals` (`sigaction`, `sigprocmask`,
+//! `sigsuspend`, ...) and `interrupt` (a signal meets a blocked call:
+//! `EINTR` or restart).
 
 mod exit;
 mod interrupt;
 mod kill;
 mod session;
+mod signals;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
