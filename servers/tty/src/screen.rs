@@ -424,7 +424,7 @@ impl Screen {
 
 /// `5;n` or `2;r;g;b` after a 38 or 48: the colour and the parameters used.
 fn extended_color(p: &Params, i: usize) -> (Option<Color>, usize) {
-    let byte = |j: usize| u8::try_from(p.raw(j)).ok();
+    let byte = |j: usize| (j < p.len()).then(|| u8::try_from(p.raw(j)).ok()).flatten();
     match p.raw(i) {
         5 => (byte(i + 1).map(Color::Indexed), 2),
         2 => {
