@@ -4,7 +4,8 @@
 //! applied to the shell's own descriptors and undone afterwards.
 //!
 //! Loops check for an interrupt at each turn (Ctrl-C, or a foreground job
-//! killed by SIGINT) so that `while true; do :; done` can be stopped.
+//! killed by SIGINT) so that `while true; do :; done` can be stopped; after
+//! one, nothing more of the command line runs (as in bash).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -32,6 +33,10 @@ impl<S: System> Shell<S> {
                 self.run_and_or(&item.and_or)?
             };
             self.last_status = status;
+            // After Ctrl-C the rest of the command line does not run.
+            if self.interrupted {
+                break;
+            }
         }
         Ok(status)
     }
@@ -59,10 +64,13 @@ impl<S: System> Shell<S> {
         Ok(status)
     }
 
-    /// True (and cleared) if the user interrupted: loops stop.
+    /// True if the user interrupted (Ctrl-C reached the shell, or killed
+    /// a foreground job): loops and lists stop until the command line ends.
     fn interrupted(&mut self) -> bool {
-        let sig = self.sys.take_interrupt();
-        sig | core::mem::take(&mut self.interrupted)
+        if self.sys.take_interrupt() {
+            self.interrupted = true;
+        }
+        self.interrupted
     }
 
     /// Runs a command inside the shell: a compound command, a builtin

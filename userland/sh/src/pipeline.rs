@@ -18,8 +18,8 @@ use crate::ast::{Command, Pipeline, RedirOp, Redirect};
 use crate::builtins::is_builtin;
 use crate::exec::Saved;
 use crate::expand::{expand_single, expand_words, Environment};
-use crate::jobs::{Job, JobState};
-use crate::shell::{ExecError, Run, Shell};
+use crate::jobs::{Job, JobProcess, JobState};
+use crate::shell::{ExecError, Exit, Run, Shell};
 use crate::system::{Fd, FdAction, OpenMode, Pid, ProcessGroup, SpawnRequest, System, SIGINT};
 use crate::system::{WaitStatus, SIGTSTP};
 
@@ -139,34 +139,14 @@ impl<S: System> Shell<S> {
         if in_process > 1 {
             return Ok(self.report(ExecError::TooManyInProcess));
         }
-        let mut pipes: Vec<(Fd, Fd)> = Vec::new();
-        for _ in 1..n {
-            match self.sys.pipe() {
-                Ok(pair) => pipes.push(pair),
-                Err(e) => {
-                    self.close_all(&pipes, None);
-                    return Ok(self.report(ExecError::Pipe(e)));
-                }
-            }
-        }
+        let pipes = match self.make_pipes(n - 1) {
+            Ok(pipes) => pipes,
+            Err(e) => return Ok(self.report(e)),
+        };
         let (pids, pgid, statuses) = self.spawn_stages(&mut stages, &pipes);
-        let inner = stages
-            .iter()
-            .position(|s| matches!(s, Stage::InProcess(..)));
-        let inner_fds = inner.map(|i| {
-            (
-                i.checked_sub(1).map(|j| pipes[j].0),
-                pipes.get(i).map(|p| p.1),
-            )
-        });
-        self.close_all(&pipes, inner_fds);
         let mut last_status = statuses[n - 1];
-        if let (Some(i), Some(fds)) = (inner, inner_fds) {
-            let Stage::InProcess(cmd, argv) = &stages[i] else {
-                return Ok(1);
-            };
-            let status = self.run_with_pipe_ends(cmd, argv.as_deref(), fds)?;
-            if i == n - 1 {
+        if let Some(status) = self.run_inner_stage(&stages, &pipes)? {
+            if matches!(stages[n - 1], Stage::InProcess(..)) {
                 last_status = Some(status);
             }
         }
@@ -177,23 +157,63 @@ impl<S: System> Shell<S> {
         if background {
             return Ok(self.start_background(pgid, &pids, command));
         }
+        let procs = pids
+            .iter()
+            .map(|&pid| JobProcess { pid, status: None })
+            .collect();
         let mut job = Job {
             id: 0,
             pgid,
-            procs: Vec::new(),
+            procs,
             command,
             state: JobState::Running,
         };
-        job.procs = pids
-            .iter()
-            .map(|&pid| crate::jobs::JobProcess { pid, status: None })
-            .collect();
         let job_status = self.wait_foreground(&mut job);
         if job.state == JobState::Stopped {
             self.keep_stopped(job);
         }
         // The last stage's status, unless it was the shell's own or failed.
         Ok(last_status.unwrap_or(job_status))
+    }
+
+    /// `count` pipes; on failure none stays open.
+    fn make_pipes(&mut self, count: usize) -> Result<Vec<(Fd, Fd)>, ExecError> {
+        let mut pipes = Vec::with_capacity(count);
+        for _ in 0..count {
+            match self.sys.pipe() {
+                Ok(pair) => pipes.push(pair),
+                Err(e) => {
+                    self.close_all(&pipes, None);
+                    return Err(ExecError::Pipe(e));
+                }
+            }
+        }
+        Ok(pipes)
+    }
+
+    /// Closes the shell's pipe ends and runs the in-process stage, if
+    /// any, on the ends it needs; returns its status.
+    fn run_inner_stage(
+        &mut self,
+        stages: &[Stage<'_>],
+        pipes: &[(Fd, Fd)],
+    ) -> Result<Option<i32>, Exit> {
+        let inner = stages
+            .iter()
+            .position(|s| matches!(s, Stage::InProcess(..)));
+        let fds = inner.map(|i| {
+            (
+                i.checked_sub(1).map(|j| pipes[j].0),
+                pipes.get(i).map(|p| p.1),
+            )
+        });
+        self.close_all(pipes, fds);
+        match (inner.map(|i| &stages[i]), fds) {
+            (Some(Stage::InProcess(cmd, argv)), Some(fds)) => {
+                self.run_with_pipe_ends(cmd, argv.as_deref(), fds).map(Some)
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Spawns every program stage; returns the pids, the job's process

@@ -101,7 +101,7 @@ pub struct Shell<S: System> {
     pub(crate) jobs: JobTable,
     /// Job control: each job in its own process group, given the terminal.
     pub(crate) job_control: bool,
-    /// A foreground job died of SIGINT: loops stop.
+    /// Ctrl-C: the rest of the command line is skipped.
     pub(crate) interrupted: bool,
     pub(crate) source_depth: usize,
     exit_code: Option<i32>,
@@ -157,7 +157,9 @@ impl<S: System> Shell<S> {
                 return STATUS_SYNTAX;
             }
         };
-        match self.run_list(&list) {
+        let result = self.run_list(&list);
+        self.interrupted = false;
+        match result {
             Ok(s) => s,
             Err(Exit(code)) => {
                 self.exit_code = Some(code);

@@ -138,7 +138,7 @@ fn and_or_lists_and_statuses() {
     assert_eq!(out("false; echo $?; echo $?"), "1\n0\n");
     assert_eq!(out("! false; echo $?; ! true; echo $?"), "0\n1\n");
     assert_eq!(out("status 300; echo $?"), "44\n");
-    assert_eq!(out("intr; echo $?"), "130\n");
+    assert_eq!(run("intr").0, 130);
     assert_eq!(run("status 3").0, 3);
     assert_eq!(out("echo $$"), "1000\n");
 }
@@ -370,8 +370,18 @@ fn interrupts_stop_loops() {
     let mut sh = shell();
     sh.sys.interrupt = true;
     assert_eq!(sh.run_script("while true; do :; done"), 130);
-    assert_eq!(sh.run_script("for i in 1 2 3; do intr; echo $i; done"), 130);
-    assert_eq!(sh.sys.out(), "1\n");
+    assert_eq!(
+        sh.run_script("for i in 1 2 3; do intr; echo $i; done; echo after"),
+        130
+    );
+    assert_eq!(
+        sh.sys.out(),
+        "",
+        "a job killed by Ctrl-C ends the command line"
+    );
+    assert_eq!(sh.run_script("intr; echo skipped"), 130);
+    assert_eq!(sh.run_script("echo next line"), 0);
+    assert_eq!(sh.sys.out(), "next line\n");
 }
 
 #[test]
