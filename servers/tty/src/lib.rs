@@ -1,0 +1,31 @@
+//! `tty`: the pure core of the tty layer (LKD's character devices, Linux's
+//! `drivers/tty`), tested on the host with `cargo test -p tty`.
+//!
+//! - [`termios`]: Linux's `struct termios` and `struct winsize` as the
+//!   x86_64 kernel lays them out, the flag and `c_cc` values, `stty sane`.
+//! - [`ldisc`]: the line discipline (N_TTY): canonical editing, echo,
+//!   signal characters, raw mode with `VMIN`/`VTIME`, output processing.
+//!   Signals and blocking come out as values; the tty server (later)
+//!   delivers the signals to the foreground process group and blocks
+//!   readers.
+//! - [`vt`]: the VT100/ANSI escape-sequence parser of the framebuffer
+//!   console.
+//! - [`screen`]: the console's character grid, cursor, scrolling and
+//!   colours, and the damage a renderer draws.
+//!
+//! The binary that owns a device (UART, keyboard, framebuffer) and serves
+//! `/dev/tty*` comes with the device and VFS work; it holds one
+//! [`LineDiscipline`] per terminal and one [`Screen`] per framebuffer.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod ldisc;
+pub mod screen;
+pub mod termios;
+pub mod vt;
+
+pub use ldisc::{Effects, LineDiscipline, ReadResult, Signal};
+pub use screen::{Damage, Screen};
+pub use termios::{Termios, Winsize};
