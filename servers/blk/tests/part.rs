@@ -272,7 +272,8 @@ fn malformed_gpts_with_valid_crcs() {
         Err(PartError::Gpt(GptError::EntryOutOfRange(0)))
     );
     let parts = two_parts(disk);
-    let cases: [(fn(&mut [u8; 512]), GptError); 5] = [
+    type Edit = fn(&mut [u8; 512]);
+    let cases: [(Edit, GptError); 5] = [
         (
             |h| h[12..16].copy_from_slice(&1000u32.to_le_bytes()),
             GptError::HeaderSize,

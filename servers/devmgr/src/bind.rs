@@ -213,6 +213,17 @@ impl DeviceModel {
     /// and drops the driver's reference on the device. `NoSuchDevice`,
     /// `NotBound`.
     pub fn unbind(&mut self, dev: ObjectId, host: &mut dyn DriverHost) -> Result<(), ModelError> {
+        self.release_driver(dev, host, true)
+    }
+
+    /// `device_release_driver`; `announce` is false when undoing a probe
+    /// that never announced its `bind`.
+    fn release_driver(
+        &mut self,
+        dev: ObjectId,
+        host: &mut dyn DriverHost,
+        announce: bool,
+    ) -> Result<(), ModelError> {
         let drv = self.device(dev)?.driver.ok_or(ModelError::NotBound)?;
         for child in self.children(dev).into_iter().rev() {
             if self.device(child).is_ok_and(|c| c.from_driver) {
@@ -225,7 +236,9 @@ impl DeviceModel {
         if let Some(Node::Driver(d)) = self.objects.value_mut(drv) {
             d.bound.retain(|&x| x != dev);
         }
-        self.device_uevent(dev, Action::Unbind);
+        if announce {
+            self.device_uevent(dev, Action::Unbind);
+        }
         self.objects.put(dev)?;
         Ok(())
     }
@@ -272,8 +285,9 @@ impl DeviceModel {
         for mut child in outcome.children {
             child.parent = Some(dev);
             if let Err(e) = self.device_add_from(child, true, host) {
-                // Undo: unbind removes the children added so far.
-                self.unbind(dev, host)?;
+                // Undo, quietly: no `bind` was announced. The children
+                // added so far are removed (with their `remove` events).
+                self.release_driver(dev, host, false)?;
                 return Err(e);
             }
         }

@@ -464,6 +464,36 @@ fn sysfs_reads_lists_and_errors() {
 }
 
 #[test]
+fn probe_whose_child_cannot_register_leaves_the_device_unbound() {
+    let mut host = FakeHost::default();
+    let (mut model, _) = q35_model(&mut host);
+    // A disk called vda exists already, made by someone else.
+    let mut squatter = DeviceSpec::new("vda");
+    squatter.class = Some(Class::Block);
+    model.device_add(squatter, &mut host).unwrap();
+    host.disks.push(("elsewhere".into(), "vdb".into()));
+    let sub = model.subscribe(32).unwrap();
+    // virtio_blk picks "vda" for virtio0 (the fake only knows its own
+    // disks): the child's registration fails.
+    virtio_drivers(&mut model, &mut host);
+    let virtio0 = model.find_bus_device(BusType::Virtio, "virtio0").unwrap();
+    assert_eq!(model.driver_name(virtio0), None);
+    assert_eq!(model.refcount(virtio0), Some(1));
+    assert!(host.log.contains(&"remove virtio_blk virtio0".to_string()));
+    let mut actions = Vec::new();
+    while let Some(e) = model.recv_uevent(sub).unwrap() {
+        if e.devpath.ends_with("virtio0") {
+            actions.push(e.action);
+        }
+    }
+    assert_eq!(
+        actions,
+        [Action::Add],
+        "no bind, no unbind for the failed probe"
+    );
+}
+
+#[test]
 fn bad_registrations_are_refused() {
     let mut host = FakeHost::default();
     let mut model = DeviceModel::new();
