@@ -272,7 +272,7 @@ fn lspci_lines() {
         .collect();
     let want = [
         "00:00.0 Host bridge [0600]: Intel Corporation 82G33/G31/P35/P31 Express DRAM Controller [8086:29c0]",
-        "00:01.0 VGA compatible controller [0300]: QEMU Standard VGA (bochs-display when class 0380) [1234:1111] (rev 02)",
+        "00:01.0 VGA compatible controller [0300]: QEMU Standard VGA [1234:1111] (rev 02)",
         "00:02.0 SCSI storage controller [0100]: Red Hat, Inc. Virtio block device [1af4:1001]",
         "00:03.0 SCSI storage controller [0100]: Red Hat, Inc. Virtio 1.0 block device [1af4:1042] (rev 01)",
         "00:04.0 Unclassified device [00ff]: QEMU Educational device (edu) [1234:11e8] (rev 10)",

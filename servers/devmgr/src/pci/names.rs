@@ -39,11 +39,7 @@ const DEVICES: &[(u16, u16, &str)] = &[
     (0x8086, 0x7113, "82371AB/EB/MB PIIX4 ACPI"),
     (0x8086, 0x100e, "82540EM Gigabit Ethernet Controller"),
     (0x8086, 0x10d3, "82574L Gigabit Network Connection"),
-    (
-        0x1234,
-        0x1111,
-        "Standard VGA (bochs-display when class 0380)",
-    ),
+    (0x1234, 0x1111, "Standard VGA"),
     (0x1234, 0x11e8, "Educational device (edu)"),
     (0x1b36, 0x0001, "QEMU PCI-PCI bridge"),
     (0x1b36, 0x0008, "QEMU PCIe Host bridge"),
@@ -109,6 +105,16 @@ pub fn device_name(vendor: u16, device: u16) -> Option<String> {
     } else {
         format!("Virtio {what} device")
     })
+}
+
+/// The device's name given its class too: QEMU's `bochs-display` has the
+/// standard VGA's IDs but is a display controller (class 0x0380), not a
+/// VGA one.
+pub fn device_name_in_class(vendor: u16, device: u16, class: u8, subclass: u8) -> Option<String> {
+    if (vendor, device, class, subclass) == (0x1234, 0x1111, 0x03, 0x80) {
+        return Some("bochs-display".into());
+    }
+    device_name(vendor, device)
 }
 
 /// The class's name, from class and subclass (falling back to the base
