@@ -89,7 +89,7 @@ impl Request {
 
     /// The end sector (exclusive).
     pub fn end(&self) -> u64 {
-        self.sector + self.sectors
+        self.sector.saturating_add(self.sectors)
     }
 
     fn segments(&self) -> usize {
@@ -108,7 +108,7 @@ impl Request {
         }
         if self.end() == bio.sector {
             Some(MergeKind::Back)
-        } else if bio.sector + bio.sectors() == self.sector {
+        } else if bio.sector.saturating_add(bio.sectors()) == self.sector {
             Some(MergeKind::Front)
         } else {
             None

@@ -45,7 +45,8 @@ impl SectorSource for SliceSource<'_> {
             .ok()
             .and_then(|l| l.checked_mul(512))
             .ok_or(PartError::Io)?;
-        let src = self.0.get(start..start + 512).ok_or(PartError::Io)?;
+        let end = start.checked_add(512).ok_or(PartError::Io)?;
+        let src = self.0.get(start..end).ok_or(PartError::Io)?;
         buf.copy_from_slice(src);
         Ok(())
     }

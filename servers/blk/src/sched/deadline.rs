@@ -117,7 +117,7 @@ impl Elevator for Deadline {
         let d = dir(bio.op);
         // Back merge: a request ending at bio.sector; front merge: one
         // starting at its end. The sorted set finds both near bio.sector.
-        let end = bio.sector + bio.sectors();
+        let end = bio.sector.saturating_add(bio.sectors());
         let candidates: Vec<RequestId> = self.sorted[d]
             .range((0, RequestId(0))..=(end, RequestId(u64::MAX)))
             .rev()
