@@ -1,0 +1,48 @@
+//! The device manager's core: LKD chapter 17's device model, and PCI.
+//!
+//! Linux's unified device model, in its own terms, as a pure library that
+//! the `devmgr` server runs behind IPC (and tests run on the host):
+//!
+//! - [`kobject`]: reference-counted, named objects in a hierarchy
+//!   (`kobject_get`/`kobject_put`; an object is released when its last
+//!   reference goes, and drops its parent's).
+//! - [`model`]: the **buses** (`pci`, `platform`, `virtio`: ksets of their
+//!   devices and drivers), the **devices** (a tree under `/devices`, with
+//!   classes `tty`, `block`, `input`) and their registration and removal.
+//! - [`bind`]: **drivers**, matching by ID table, `probe`/`remove` through
+//!   a [`bind::DriverHost`] (driver processes in the server), and binding
+//!   and unbinding, in Linux's order both ways.
+//! - [`ids`]: device identities and ID tables (`pci_device_id` with
+//!   `PCI_ANY_ID` and class masks, platform names, `virtio_device_id`) and
+//!   `MODALIAS`.
+//! - [`uevent`]: `add`/`remove`/`change`/`bind`/`unbind` events with
+//!   `SEQNUM` and a `KEY=value` environment, queued per subscriber.
+//! - [`sysfs`]: the `/sys` tree of the model — read, list, and write of
+//!   `bind`/`unbind`/`uevent` — that the VFS will mount.
+//! - [`pci`]: configuration space through a [`pci::ConfigAccess`] (ports
+//!   0xCF8/0xCFC or ECAM), header decoding, capabilities (MSI, MSI-X), BAR
+//!   sizing, enumeration of every bus behind bridges, the names of QEMU's
+//!   devices and an `lspci` line.
+//!
+//! What is not here: starting driver processes, granting them their BARs,
+//! ports and IRQ, and serving configuration space to them — the server's
+//! business, with the kernel's mechanisms.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod bind;
+pub mod ids;
+pub mod kobject;
+pub mod model;
+pub mod pci;
+pub mod sysfs;
+pub mod uevent;
+
+pub use bind::{DriverHost, ProbeContext, ProbeOutcome};
+pub use ids::{DeviceIdent, DeviceMatch, PciIdent};
+pub use kobject::ObjectId;
+pub use model::{BusType, Class, DeviceModel, DeviceSpec, ModelError, ProbeError, Resource};
+pub use sysfs::SysfsError;
+pub use uevent::{Action, Uevent};
