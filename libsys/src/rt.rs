@@ -26,6 +26,7 @@ pub unsafe fn start(args: *const u8, len: usize, init_info: u64, main: fn(&str) 
     // SAFETY: the caller's contract: `len` bytes at `args`, for good.
     let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(args, len) };
     let args = crate::env::parse(core::str::from_utf8(bytes).unwrap_or(""), init_info);
+    crate::env::set_args(args);
     // The main thread's IPC buffer: mapped by whoever built the process
     // (the kernel registers it already; a spawner cannot).
     static MAIN_THREAD: crate::ipc::ThreadLocal = crate::ipc::ThreadLocal::new();

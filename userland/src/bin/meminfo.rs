@@ -10,6 +10,7 @@
 //! (`passed << 16 | failed`).
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 use libsys::proto::mm::{SystemStats, ZONES};
 use libsys::{format_text, println};
