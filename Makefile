@@ -73,8 +73,11 @@ debug: iso
 # yet. The -A are for code being rewritten elsewhere: a constant assertion
 # in libsys/src/proto/timer.rs's tests, `% n == 0` in kcore (which the
 # loader links) and in utest.
+# Host crates: the workspace but the kernel and the loader, and the
+# programs that only build bare-metal (`userland`, every `<name>ctl`
+# client, as `make new-server` names them).
 LINT_HOST := --workspace --exclude microkernel --exclude kcore --exclude boot \
-             --exclude userland --exclude kvctl --exclude wait1ctl
+             --exclude userland --exclude '*ctl'
 lint: deps
 	cargo clippy $(LINT_HOST) --all-targets -- -D warnings -A clippy::assertions_on_constants
 	cargo clippy --release -p boot --target x86_64-unknown-uefi -- -D warnings \
