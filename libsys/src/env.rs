@@ -14,6 +14,13 @@
 //! | `@module=<h>:<bytes>` | its own boot module (to start copies of itself) |
 //! | `@irq=<h>` | an interrupt line (manifest `irq=`), for a driver |
 //! | `@ports=<h>:<first>:<count>` | I/O ports `first .. first + count` (manifest `ports=`; up to [`PORT_RANGES_MAX`] of them) |
+//!
+//! The plain functions return handle numbers. A program uses those
+//! handles as the runtime lends them: `names::service`, [`irq_line`],
+//! [`io_ports`] and [`process`] return a `handle::Borrowed`, which never
+//! closes. A handle named in the program's own arguments as
+//! `<key>=<number>` (`init`'s `kill=`, a partner's `session=`) is the
+//! program's to own, through [`take_handle`], which hands each out once.
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -30,6 +37,12 @@ static IRQ: AtomicU32 = AtomicU32::new(0);
 pub const PORT_RANGES_MAX: usize = 4;
 /// Each: handle in bits 0–31, first port in 32–47, count − 1 in 48–63.
 static PORTS: [AtomicU64; PORT_RANGES_MAX] = [const { AtomicU64::new(0) }; PORT_RANGES_MAX];
+
+/// The program's own arguments (what `main` gets), for [`take_handle`].
+static ARGS: spin::Once<&'static str> = spin::Once::new();
+/// The argument handles handed out by [`claim`]: each number once.
+const CLAIMS_MAX: usize = 8;
+static CLAIMED: [AtomicU32; CLAIMS_MAX] = [const { AtomicU32::new(0) }; CLAIMS_MAX];
 
 fn handle(raw: u32) -> Option<Handle> {
     (raw != 0).then_some(Handle(raw))
@@ -90,6 +103,88 @@ pub fn init_info() -> Option<&'static InitInfo> {
     // InitInfo there, read-only, for the process's life.
     let info = unsafe { &*(INIT_INFO_ADDR as *const InitInfo) };
     (info.magic == InitInfo::MAGIC).then_some(info)
+}
+
+/// Records the program's own arguments (the runtime does, once, with what
+/// [`parse`] left).
+pub fn set_args(args: &'static str) {
+    ARGS.call_once(|| args);
+}
+
+/// The handle named `<key>=<number>` in the program's arguments, the first
+/// time it is asked for; `None` after that, if there is none, or if the
+/// number is one the runtime keeps (the name service, `@self`, ...) or
+/// [`CLAIMS_MAX`] numbers have been claimed already.
+pub fn claim(key: &str) -> Option<Handle> {
+    let number = ARGS
+        .get()?
+        .split_whitespace()
+        .find_map(|word| {
+            word.strip_prefix(key)?
+                .strip_prefix('=')?
+                .parse::<u32>()
+                .ok()
+        })
+        .filter(|&n| n != 0)?;
+    let kept = [
+        name_service(),
+        self_process(),
+        heap_region().map(|(h, _)| h),
+        memory_region().map(|(h, _)| h),
+        own_module().map(|(h, _)| h),
+        irq(),
+    ];
+    let kept_ports = PORTS
+        .iter()
+        .any(|p| p.load(Ordering::Relaxed) as u32 == number);
+    if kept_ports || kept.contains(&Some(Handle(number))) {
+        return None;
+    }
+    if CLAIMED.iter().any(|c| c.load(Ordering::Acquire) == number) {
+        return None;
+    }
+    CLAIMED
+        .iter()
+        .any(|c| {
+            c.compare_exchange(0, number, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        })
+        .then_some(Handle(number))
+}
+
+/// Owns the handle named `<key>=<number>` in the program's arguments (see
+/// [`claim`]): the spawner gave it to this process for its own use.
+#[cfg(target_os = "none")]
+pub fn take_handle(key: &str) -> Option<crate::handle::OwnedHandle> {
+    // SAFETY: the spawner put this handle into our table for us alone, and
+    // `claim` hands each number out once and none the runtime keeps.
+    claim(key).map(|h| unsafe { crate::handle::OwnedHandle::from_raw(h) })
+}
+
+/// The interrupt line `init` gave (`@irq`), lent by the runtime.
+#[cfg(target_os = "none")]
+pub fn irq_line() -> Option<crate::handle::Borrowed<crate::handle::Irq>> {
+    // SAFETY: `init` gave the line for this process; the runtime keeps it
+    // open for good and never hands it out to own.
+    irq().map(|h| unsafe { crate::handle::Borrowed::new(crate::handle::Irq::from_raw(h)) })
+}
+
+/// The I/O-port handle covering `first .. first + count` (see [`ports`]),
+/// lent by the runtime.
+#[cfg(target_os = "none")]
+pub fn io_ports(first: u16, count: u32) -> Option<crate::handle::Borrowed<crate::handle::IoPorts>> {
+    // SAFETY: as in `irq_line`.
+    ports(first, count)
+        .map(|h| unsafe { crate::handle::Borrowed::new(crate::handle::IoPorts::from_raw(h)) })
+}
+
+/// This process (`@self`, or the first process's own), lent by the
+/// runtime.
+#[cfg(target_os = "none")]
+pub fn process() -> Option<crate::handle::Borrowed<crate::handle::Process>> {
+    // SAFETY: as in `irq_line`.
+    self_process()
+        .map(|h| unsafe { crate::handle::Borrowed::new(crate::handle::Process::from_raw(h)) })
 }
 
 /// Takes the start-up tokens off the front of `args` and records them;
@@ -182,5 +277,19 @@ mod tests {
             "unknown tokens are dropped"
         );
         assert!(init_info().is_none());
+    }
+
+    #[test]
+    fn an_argument_handle_is_claimed_once() {
+        parse("@ns=5 @self=7", 0);
+        set_args("run kill=21 session=22 other=7 zero=0 bad=x");
+        assert_eq!(claim("kill"), Some(Handle(21)));
+        assert_eq!(claim("kill"), None, "only once");
+        assert_eq!(claim("session"), Some(Handle(22)));
+        assert_eq!(claim("other"), None, "the runtime's own @self");
+        assert_eq!(claim("zero"), None);
+        assert_eq!(claim("bad"), None);
+        assert_eq!(claim("missing"), None);
+        assert_eq!(claim("kil"), None, "the whole key");
     }
 }

@@ -1,7 +1,12 @@
 //! Handles as Rust values: an [`OwnedHandle`] closes itself when dropped,
 //! and the typed wrappers ([`Endpoint`], [`Notification`], [`Process`],
 //! [`Thread`], [`Irq`], [`MemoryRegion`], [`IoPorts`]) carry the calls that
-//! apply to each kind of object.
+//! apply to each kind of object; a [`Borrowed`] one is the runtime's, lent.
+//!
+//! Making one from a number (`from_raw`) is `unsafe`: two owners of a
+//! number would close it twice. Programs get theirs from the calls that
+//! create objects, from [`crate::ipc::Received::take_handles`], and from
+//! the runtime ([`crate::env`]).
 
 use crate::abi::{
     Handle, IrqInfo, ObjectType, Protection, RegionInfo, Rights, SysError, Syscall, ThreadStats,
@@ -59,6 +64,30 @@ impl OwnedHandle {
 impl Drop for OwnedHandle {
     fn drop(&mut self) {
         let _ = call6(Syscall::HandleClose, [self.0 .0 as u64, 0, 0, 0, 0, 0]);
+    }
+}
+
+/// A handle this program may use but does not own: one the runtime keeps
+/// open for the life of the process (its name service, its interrupt line,
+/// its I/O ports: see [`crate::env`]). It derefs to the typed handle and
+/// never closes it; what needs ownership (`into_raw`) is out of reach.
+#[derive(Debug)]
+pub struct Borrowed<T>(core::mem::ManuallyDrop<T>);
+
+impl<T> Borrowed<T> {
+    /// # Safety
+    /// `handle`'s number must stay open, and name the same object, for as
+    /// long as the value lives: nothing may close it meanwhile.
+    pub(crate) const unsafe fn new(handle: T) -> Borrowed<T> {
+        Borrowed(core::mem::ManuallyDrop::new(handle))
+    }
+}
+
+impl<T> core::ops::Deref for Borrowed<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
     }
 }
 

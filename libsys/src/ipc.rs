@@ -6,11 +6,15 @@
 //! handles (named by the last words). `call` returns the reply; `recv` and
 //! `reply_recv` return a [`Received`]: the message and the badge of the
 //! handle it came through — or, with the `NOTIFICATION` flag, the bits of
-//! the thread's bound notification.
+//! the thread's bound notification — and the handles it carried, to take.
+//!
+//! Programs reach the IPC buffer through [`write_payload`],
+//! [`read_payload`] and [`crate::rpc::encode_payload`], which hold no
+//! reference into it beyond the copy; [`buffer`] itself is `unsafe`.
 
 use crate::abi::ipc::MSG_WORDS;
 use crate::abi::{Handle, MsgInfo, SysError, Syscall};
-use crate::handle::Endpoint;
+use crate::handle::{Endpoint, OwnedHandle};
 use crate::syscall::raw::{self, IpcRegs};
 
 /// A message's registers.
@@ -81,16 +85,83 @@ impl Message {
 }
 
 /// A received message and the badge it came with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// It also keeps, privately, the handles the message brought into this
+/// process's table, for [`Received::take_handles`]: `msg` is a copy anyone
+/// may edit, so the numbers in its words prove nothing, but this record
+/// is made only here, from what the kernel returned.
+#[derive(Debug, PartialEq, Eq)]
 pub struct Received {
     pub badge: u64,
     pub msg: Message,
+    /// The handles still to be taken: (numbers, count).
+    transferred: ([u32; crate::abi::ipc::MAX_HANDLES], usize),
 }
 
 impl Received {
+    fn new(badge: u64, msg: Message) -> Received {
+        let mut numbers = [0; crate::abi::ipc::MAX_HANDLES];
+        let carried = msg.handles();
+        let count = carried.len().min(numbers.len());
+        for (number, &raw) in numbers.iter_mut().zip(carried) {
+            *number = raw as u32;
+        }
+        Received {
+            badge,
+            msg,
+            transferred: (numbers, count),
+        }
+    }
+
     /// The bound notification's signals, if that is what this is.
     pub fn signals(&self) -> Option<u64> {
         (self.msg.info.flags & MsgInfo::NOTIFICATION != 0).then_some(self.badge)
+    }
+
+    /// Takes ownership of the handles the message carried (the kernel put
+    /// them into this process's table when it delivered the message): each
+    /// closes when dropped, and those the iterator has not yet given out
+    /// close when it is dropped. A second call gives none.
+    pub fn take_handles(&mut self) -> TakenHandles {
+        let (numbers, count) = core::mem::take(&mut self.transferred);
+        TakenHandles {
+            numbers,
+            next: 0,
+            count,
+        }
+    }
+}
+
+/// The handles a received message carried, owned: see
+/// [`Received::take_handles`].
+#[derive(Debug)]
+pub struct TakenHandles {
+    numbers: [u32; crate::abi::ipc::MAX_HANDLES],
+    next: usize,
+    count: usize,
+}
+
+impl Iterator for TakenHandles {
+    type Item = OwnedHandle;
+
+    fn next(&mut self) -> Option<OwnedHandle> {
+        if self.next >= self.count {
+            return None;
+        }
+        let number = self.numbers[self.next];
+        self.next += 1;
+        // SAFETY: the kernel made this handle for this process when it
+        // delivered the message; `Received::transferred` (private, emptied
+        // when taken) and `next` hand each out once.
+        Some(unsafe { OwnedHandle::from_raw(Handle(number)) })
+    }
+}
+
+impl Drop for TakenHandles {
+    fn drop(&mut self) {
+        for handle in self.by_ref() {
+            drop(handle);
+        }
     }
 }
 
@@ -142,10 +213,7 @@ impl Endpoint {
                 },
             )
         };
-        status(s).map(|()| Received {
-            badge: regs.rdx,
-            msg: Message::from_regs(&regs),
-        })
+        status(s).map(|()| Received::new(regs.rdx, Message::from_regs(&regs)))
     }
 
     /// Replies to the last caller with `reply`, then receives.
@@ -159,10 +227,7 @@ impl Endpoint {
                 reply.regs(timeout_ns),
             )
         };
-        status(s).map(|()| Received {
-            badge: regs.rdx,
-            msg: Message::from_regs(&regs),
-        })
+        status(s).map(|()| Received::new(regs.rdx, Message::from_regs(&regs)))
     }
 }
 
@@ -180,7 +245,7 @@ pub fn reply(msg: &Message) -> Result<(), SysError> {
 /// received and answered others — a deferred reply. Dropping it unused
 /// answers the caller `PeerDied`.
 #[derive(Debug)]
-pub struct SavedReply(crate::handle::OwnedHandle);
+pub struct SavedReply(OwnedHandle);
 
 /// Moves the calling thread's reply right (to the last `call` it
 /// received) into a [`SavedReply`]; the thread holds none afterwards.
@@ -188,7 +253,7 @@ pub struct SavedReply(crate::handle::OwnedHandle);
 pub fn save_reply() -> Result<SavedReply, SysError> {
     crate::syscall::call6(Syscall::ReplySave, [0; 6]).map(|raw| {
         // SAFETY: a handle the kernel just made for us alone.
-        SavedReply(unsafe { crate::handle::OwnedHandle::from_raw(Handle(raw as u32)) })
+        SavedReply(unsafe { OwnedHandle::from_raw(Handle(raw as u32)) })
     })
 }
 
@@ -253,9 +318,19 @@ pub unsafe fn adopt(block: *const ThreadLocal, buffer: u64) -> Result<(), SysErr
 ///
 /// # Safety
 /// No other reference into the buffer may be live, and none may be held
-/// across an IPC call that receives a payload (the kernel writes it).
+/// across an IPC call that receives a payload (the kernel writes it) or a
+/// call of [`write_payload`], [`read_payload`] or
+/// [`crate::rpc::encode_payload`] (which use it).
 #[inline]
 pub unsafe fn buffer() -> &'static mut [u8; 4096] {
+    // SAFETY: `adopt` registered a page mapped writable there, this
+    // thread's own; exclusivity is the caller's contract.
+    unsafe { &mut *(buffer_address() as *mut [u8; 4096]) }
+}
+
+/// The address of the calling thread's IPC buffer (see [`buffer`]).
+#[inline]
+pub(crate) fn buffer_address() -> u64 {
     let address: u64;
     // SAFETY: reads the first word of the thread-local block FS points at
     // (`adopt`); no memory is written.
@@ -266,9 +341,36 @@ pub unsafe fn buffer() -> &'static mut [u8; 4096] {
             options(nostack, readonly, preserves_flags)
         )
     };
-    // SAFETY: `adopt` registered a page mapped writable there, this
-    // thread's own; exclusivity is the caller's contract.
-    unsafe { &mut *(address as *mut [u8; 4096]) }
+    address
+}
+
+/// Copies `bytes` into this thread's IPC buffer, as the payload of the
+/// next message it sends; returns the length for
+/// [`Message::with_payload`]. `InvalidArgument` if `bytes` is longer than
+/// a payload ([`crate::abi::ipc::PAYLOAD_MAX`]).
+///
+/// The safe way to write the buffer: no reference into it outlives the
+/// call (see [`buffer`] for why one must not).
+pub fn write_payload(bytes: &[u8]) -> Result<u16, SysError> {
+    if bytes.len() > crate::abi::ipc::PAYLOAD_MAX {
+        return Err(SysError::InvalidArgument);
+    }
+    // SAFETY: this thread's buffer; the reference ends with this copy,
+    // during which no IPC call is made and no other code runs; `bytes`
+    // cannot point into the buffer, since no safe code can reach it.
+    let buffer = unsafe { buffer() };
+    buffer[..bytes.len()].copy_from_slice(bytes);
+    Ok(bytes.len() as u16)
+}
+
+/// Copies the first `length` bytes of the payload this thread last
+/// received (at most [`crate::abi::ipc::PAYLOAD_MAX`], and at most
+/// `into.len()`) into `into`; returns how many it copied.
+pub fn read_payload(length: usize, into: &mut [u8]) -> usize {
+    let n = length.min(crate::abi::ipc::PAYLOAD_MAX).min(into.len());
+    // SAFETY: as in `write_payload`.
+    into[..n].copy_from_slice(&unsafe { buffer() }[..n]);
+    n
 }
 
 /// Registers the calling thread's IPC buffer page (page-aligned, mapped

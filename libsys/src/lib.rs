@@ -23,6 +23,8 @@
 //! - Pure and host-tested: [`waitlist`] (who a wake-up wakes),
 //!   [`workstate`] (a work item's states, delayed-work timers), the
 //!   rwlock's admission rules and the sequence counter.
+//! - [`fault`]: faults committed on purpose, for the tests of the kernel's
+//!   fault handling (safe: they never return).
 //! - [`rt`] (feature `rt`): the program entry, `println!`, the panic
 //!   handler; [`cli`]: the `;`-separated commands of command-line clients.
 #![cfg_attr(not(test), no_std)]
@@ -36,6 +38,7 @@ pub mod cli;
 pub mod completion;
 pub mod elf;
 pub mod env;
+pub mod fault;
 #[cfg(target_os = "none")]
 pub mod handle;
 #[cfg(target_os = "none")]

@@ -4,7 +4,7 @@
 use core::fmt;
 
 use crate::abi::{Handle, Rights, SysError};
-use crate::handle::{Endpoint, OwnedHandle};
+use crate::handle::{Borrowed, Endpoint, OwnedHandle};
 use crate::proto::name::{Name, Reply, Request};
 use crate::rpc::{self, RpcError};
 
@@ -37,13 +37,13 @@ impl fmt::Display for NameError {
     }
 }
 
-fn service() -> Result<core::mem::ManuallyDrop<Endpoint>, NameError> {
+/// The name service's endpoint (`@ns`), lent by the runtime: for a
+/// program that talks to it directly.
+pub fn service() -> Result<Borrowed<Endpoint>, NameError> {
     let handle = crate::env::name_service().ok_or(NameError::NoNameService)?;
-    // SAFETY: the handle the process was started with; ManuallyDrop keeps
-    // it open.
-    Ok(core::mem::ManuallyDrop::new(unsafe {
-        Endpoint::from_raw(handle)
-    }))
+    // SAFETY: the handle the process was started with; the runtime keeps
+    // it open for good and never hands it out to own.
+    Ok(unsafe { Borrowed::new(Endpoint::from_raw(handle)) })
 }
 
 fn name(text: &str) -> Result<Name, NameError> {

@@ -151,6 +151,55 @@ mod calls {
 #[cfg(target_os = "none")]
 pub use calls::{call, call_with, reply};
 
+/// Encodes `value` into this thread's IPC buffer, as the payload of the
+/// next message it sends; returns the length for
+/// [`crate::ipc::Message::with_payload`] (`Encode` if it does not fit).
+///
+/// The safe way to encode into the buffer: the bytes go in through a raw
+/// pointer, one by one, and no reference into the buffer is made, so even
+/// a `Serialize` that makes IPC calls of its own (and so has the kernel
+/// write the buffer meanwhile) breaks no aliasing rule; its payload is
+/// merely garbage.
+#[cfg(target_os = "none")]
+pub fn encode_payload<T: Serialize>(value: &T) -> Result<u16, RpcError> {
+    let flavor = IpcBufferFlavor {
+        start: crate::ipc::buffer_address() as *mut u8,
+        length: 0,
+    };
+    postcard::serialize_with_flavor(value, flavor)
+        .map(|length| length as u16)
+        .map_err(|_| RpcError::Encode)
+}
+
+/// A postcard output that writes this thread's IPC buffer through a raw
+/// pointer (see [`encode_payload`]); its output is the length written.
+#[cfg(target_os = "none")]
+struct IpcBufferFlavor {
+    start: *mut u8,
+    length: usize,
+}
+
+#[cfg(target_os = "none")]
+impl postcard::ser_flavors::Flavor for IpcBufferFlavor {
+    type Output = usize;
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        if self.length >= PAYLOAD_MAX {
+            return Err(postcard::Error::SerializeBufferFull);
+        }
+        // SAFETY: `start` is this thread's IPC buffer, a page mapped
+        // writable (`ipc::adopt`) that no reference is held into (only
+        // `unsafe` code can make one); `length < PAYLOAD_MAX`, its size.
+        unsafe { self.start.add(self.length).write(byte) };
+        self.length += 1;
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<usize> {
+        Ok(self.length)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,11 +16,17 @@ use crate::syscall;
 /// Called by the `_start` that [`crate::entry!`] defines, with the three
 /// registers the process starts with: its argument string (address and
 /// length) and, for the first process, the address of its `InitInfo`.
-pub fn start(args: *const u8, len: usize, init_info: u64, main: fn(&str) -> u64) -> ! {
-    // SAFETY: the kernel (or the spawner) copied `len` bytes of arguments
-    // to this address on the new stack, which stays mapped for good.
-    let bytes = unsafe { core::slice::from_raw_parts(args, len) };
+///
+/// # Safety
+/// `args` must point at `len` readable bytes that stay mapped and unchanged
+/// for the life of the process (the kernel and [`crate::spawn`] put them on
+/// the new stack, above where the stack pointer starts); called once, as
+/// the process's first code.
+pub unsafe fn start(args: *const u8, len: usize, init_info: u64, main: fn(&str) -> u64) -> ! {
+    // SAFETY: the caller's contract: `len` bytes at `args`, for good.
+    let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(args, len) };
     let args = crate::env::parse(core::str::from_utf8(bytes).unwrap_or(""), init_info);
+    crate::env::set_args(args);
     // The main thread's IPC buffer: mapped by whoever built the process
     // (the kernel registers it already; a spawner cannot).
     static MAIN_THREAD: crate::ipc::ThreadLocal = crate::ipc::ThreadLocal::new();
@@ -88,8 +94,10 @@ fn set_up_heap() {
 macro_rules! entry {
     ($main:path) => {
         #[unsafe(no_mangle)]
-        pub extern "C" fn _start(args: *const u8, len: usize, init_info: u64) -> ! {
-            $crate::rt::start(args, len, init_info, $main)
+        extern "C" fn _start(args: *const u8, len: usize, init_info: u64) -> ! {
+            // SAFETY: the kernel (or the spawner) starts the process here
+            // with its argument string, copied onto the new stack for good.
+            unsafe { $crate::rt::start(args, len, init_info, $main) }
         }
     };
 }

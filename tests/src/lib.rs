@@ -1,7 +1,9 @@
 //! Pure logic of the test harness, unit-tested on the host: rewriting
 //! `limine.cfg` into the variants the cases boot, and reading what the guest
-//! printed; and [`scaffold`], what `make new-server` does.
+//! printed ([`programs`]: which test programs ran); and [`scaffold`], what
+//! `make new-server` does.
 
+pub mod programs;
 pub mod scaffold;
 
 /// Removes ANSI escape sequences (OVMF's console mirror puts them on serial).

@@ -106,11 +106,13 @@ impl Drop for Qemu {
     }
 }
 
-/// Boots `config` and waits for QEMU to exit; checks the guest's result line.
-fn expect_exit(qemu: &mut Qemu, menu_key: Option<&str>) -> Outcome {
+/// Boots `config` and waits for QEMU to exit; checks the guest's result
+/// line, and that every program of `expected` ran (see [`programs`]).
+fn expect_exit(qemu: &mut Qemu, menu_key: Option<&str>, expected: &[&str]) -> Outcome {
     let deadline = qemu.started + BOOT_TIMEOUT;
     let mut guest = None;
     let mut banner = None;
+    let mut ran = programs::Ran::new();
     loop {
         match qemu.next_line(deadline) {
             Ok((at, line)) => {
@@ -123,6 +125,7 @@ fn expect_exit(qemu: &mut Qemu, menu_key: Option<&str>) -> Outcome {
                 if let Some(counts) = parse_result(&line) {
                     guest = Some(counts);
                 }
+                ran.see(&line);
                 if line.starts_with("microkernel ") && banner.is_none() {
                     banner = Some(at);
                 }
@@ -137,7 +140,11 @@ fn expect_exit(qemu: &mut Qemu, menu_key: Option<&str>) -> Outcome {
                 }
             }
             Err(Some(code)) => {
+                let missing = ran.missing(expected);
                 let result = match (code, guest) {
+                    (33, Some((_, 0))) if !missing.is_empty() => {
+                        Err(format!("these test programs never ran: {missing:?}"))
+                    }
                     (33, Some((_, 0))) => Ok(format!(
                         "{:.1} s, banner {:.1} s after QEMU started",
                         qemu.started.elapsed().as_secs_f64(),
@@ -366,7 +373,10 @@ fn cases() -> Vec<Case> {
     vec![
         ("guest-suite", |cfg| {
             let cfg = boot_entry_directly(cfg, "test");
-            (cfg, Box::new(|q| expect_exit(q, None)))
+            (
+                cfg,
+                Box::new(|q| expect_exit(q, None, programs::GUEST_SUITE)),
+            )
         }),
         // The menu, by picking the test-mono entry: init's tests with kv's
         // core placed in the kernel (the same programs as in guest-suite).
@@ -375,7 +385,7 @@ fn cases() -> Vec<Case> {
             let cfg = set_global(&set_global(cfg, "timeout", "30"), "default_entry", "1");
             (
                 cfg,
-                Box::new(move |q| expect_exit(q, Some(&key.to_string()))),
+                Box::new(move |q| expect_exit(q, Some(&key.to_string()), programs::TEST_MONO)),
             )
         }),
         ("oops-panic", |cfg| {

@@ -15,6 +15,7 @@
 //! does not decode is answered `LABEL_BAD_REQUEST` by the runtime and never
 //! reaches [`Kv::handle`].
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -2,6 +2,7 @@
 //! `libsys::server::run` creates an endpoint, registers it as `kv`
 //! with the name service, and serves the core on it.
 #![no_std]
+#![forbid(unsafe_code)]
 #![no_main]
 
 libsys::entry!(main);

@@ -39,6 +39,7 @@
 //! keeps serving. When the server dies its clients' timers are gone and
 //! their calls fail with `PeerDied`; they look it up again.
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -24,6 +24,7 @@
 //! (their signals reach no one), within its quota; its sleepers' replies
 //! fail harmlessly.
 #![no_std]
+#![forbid(unsafe_code)]
 #![no_main]
 
 extern crate alloc;
@@ -31,8 +32,8 @@ extern crate alloc;
 use alloc::collections::BTreeMap;
 
 use libsys::abi::ipc::{FOREVER, PAYLOAD_MAX};
-use libsys::abi::{Handle, ObjectType, Rights, SysError};
-use libsys::handle::{Endpoint, IoPorts, Irq, Notification, OwnedHandle};
+use libsys::abi::{ObjectType, Rights, SysError};
+use libsys::handle::{Borrowed, Endpoint, Irq, Notification, OwnedHandle};
 use libsys::ipc::{self, Message, SavedReply};
 use libsys::port::{inb, outb};
 use libsys::proto::timer::{Reply, Request, HZ};
@@ -59,7 +60,7 @@ struct Server {
     tsc_hz: u64,
     /// The TSC deadline the PIT is programmed for, if any.
     programmed: Option<u64>,
-    irq: Irq,
+    irq: Borrowed<Irq>,
     /// Each client's bound notification, by badge.
     notifications: BTreeMap<u64, Notification>,
     /// Sleepers' saved reply rights, by key.
@@ -127,20 +128,16 @@ fn main(_args: &str) -> u64 {
 }
 
 /// The IRQ line and ports `init` gave (opened), and the TSC rate.
-fn hardware() -> Result<(Irq, u64), &'static str> {
-    let irq = libsys::env::irq().ok_or("no IRQ line given (manifest irq=isa:0)")?;
+fn hardware() -> Result<(Borrowed<Irq>, u64), &'static str> {
+    let irq = libsys::env::irq_line().ok_or("no IRQ line given (manifest irq=isa:0)")?;
     for (first, count) in [(PIT_CHANNEL0, 4), (CMOS_INDEX, 2)] {
-        let handle = libsys::env::ports(first, count)
-            .ok_or("I/O ports not given (manifest ports=0x40:4,0x70:2)")?;
-        // SAFETY: `init` gave the handle for us alone; borrowed, not closed.
-        let ports = core::mem::ManuallyDrop::new(unsafe { IoPorts::from_raw(handle) });
-        ports
+        libsys::env::io_ports(first, count)
+            .ok_or("I/O ports not given (manifest ports=0x40:4,0x70:2)")?
             .grant(first, count)
             .map_err(|_| "cannot open the I/O ports")?;
     }
     let clock = libsys::syscall::clock().map_err(|_| "no clock")?;
-    // SAFETY: `init` gave the line for us alone.
-    Ok((unsafe { Irq::from_raw(irq) }, clock.tsc_hz))
+    Ok((irq, clock.tsc_hz))
 }
 
 /// Binds the IRQ's notification to this thread and makes the endpoint.
@@ -181,7 +178,7 @@ impl Server {
                 Some(msg) => endpoint.reply_recv(&msg, timeout),
                 None => endpoint.recv(timeout),
             };
-            let received = match received {
+            let mut received = match received {
                 Ok(r) => r,
                 // The interrupt did not come in time: run what is due.
                 Err(SysError::TimedOut) => {
@@ -202,27 +199,26 @@ impl Server {
             }
             let msg = received.msg;
             let badge = received.badge;
-            let n = (msg.info.length as usize).min(PAYLOAD_MAX);
-            // SAFETY: this thread's buffer; copied out before anything is
-            // written into it.
-            input[..n].copy_from_slice(&unsafe { ipc::buffer() }[..n]);
+            let n = ipc::read_payload(msg.info.length.into(), &mut input);
             let request = if msg.label() == LABEL_REQUEST {
                 rpc::decode::<Request>(&input[..n]).ok()
             } else {
                 None
             };
-            let outcome = match (request, msg.handles()) {
-                (Some(Request::Bind), &[raw]) => Some(Outcome::Reply(self.bind(badge, raw))),
-                (Some(request), []) => Some(self.service.handle(
+            // Handles not kept close here, when the iterator is dropped.
+            let mut handles = received.take_handles();
+            let outcome = match (request, handles.next(), handles.next()) {
+                (Some(Request::Bind), Some(handle), None) => {
+                    Some(Outcome::Reply(self.bind(badge, handle)))
+                }
+                (Some(request), None, None) => Some(self.service.handle(
                     request,
                     badge,
                     libsys::syscall::rdtsc(),
                 )),
-                (_, handles) => {
-                    close_all(handles);
-                    None
-                }
+                _ => None,
             };
+            drop(handles);
             reply = match outcome {
                 None => Some(Message::new(LABEL_BAD_REQUEST)),
                 Some(Outcome::Defer { key }) => {
@@ -278,9 +274,7 @@ impl Server {
     }
 
     /// `Bind` with a handle: kept if it is a notification we may signal.
-    fn bind(&mut self, badge: u64, raw: u64) -> Reply {
-        // SAFETY: the kernel just put this handle into our table.
-        let handle = unsafe { OwnedHandle::from_raw(Handle(raw as u32)) };
+    fn bind(&mut self, badge: u64, handle: OwnedHandle) -> Reply {
         match handle.info() {
             Ok((ObjectType::Notification, rights)) if rights.contains(Rights::SEND) => {
                 self.notifications.insert(badge, Notification(handle));
@@ -312,9 +306,8 @@ impl Server {
 
 /// `reply` encoded into this thread's IPC buffer, as a reply message.
 fn encode(reply: &Reply) -> Message {
-    // SAFETY: this thread's buffer; no reference into it is held.
-    match rpc::encode(reply, unsafe { ipc::buffer() }) {
-        Ok(length) => Message::new(LABEL_REPLY).with_payload(length as u16),
+    match rpc::encode_payload(reply) {
+        Ok(length) => Message::new(LABEL_REPLY).with_payload(length),
         Err(_) => Message::new(LABEL_SERVER_ERROR),
     }
 }
@@ -329,13 +322,5 @@ fn session(endpoint: &Endpoint, badge: u64) -> Message {
             encode(&Reply::Done).with_handles(&[raw]).moving_handles()
         }
         Err(_) => encode(&Reply::Error(libsys::proto::timer::TimerError::OutOfMemory)),
-    }
-}
-
-fn close_all(handles: &[u64]) {
-    for &h in handles {
-        // SAFETY: the kernel just put these into our table; no one else
-        // knows them.
-        drop(unsafe { OwnedHandle::from_raw(Handle(h as u32)) });
     }
 }

@@ -28,6 +28,7 @@
 //! `WRITE_MAX` bytes, a label that is not a request, a request carrying
 //! handles) gets `LABEL_BAD_REQUEST`, and the server goes on serving.
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -32,6 +32,7 @@
 //! Deferred replies go out under the device's lock (a reply never
 //! blocks), so a caller's transfer and its undo see nothing in between.
 #![no_std]
+#![forbid(unsafe_code)]
 #![no_main]
 
 extern crate alloc;
@@ -41,9 +42,9 @@ use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use libsys::abi::ipc::{FOREVER, PAYLOAD_MAX};
-use libsys::abi::{Handle, SysError};
+use libsys::abi::SysError;
 use libsys::eprintln;
-use libsys::handle::{Endpoint, OwnedHandle};
+use libsys::handle::Endpoint;
 use libsys::ipc::{self, Message, SavedReply};
 use libsys::proto::wait1::{Reply, Request};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
@@ -121,7 +122,7 @@ fn serve(shared: &Shared, endpoint: &Endpoint) -> SysError {
             Some(msg) => endpoint.reply_recv(&msg, FOREVER),
             None => endpoint.recv(FOREVER),
         };
-        let received = match received {
+        let mut received = match received {
             Ok(r) => r,
             Err(e) => return e,
         };
@@ -130,14 +131,14 @@ fn serve(shared: &Shared, endpoint: &Endpoint) -> SysError {
         }
         let msg = received.msg;
         if !msg.handles().is_empty() || msg.label() != LABEL_REQUEST {
-            close_all(msg.handles());
+            // wait1 takes no handles: closed, not kept.
+            drop(received.take_handles());
             reply = Some(Message::new(LABEL_BAD_REQUEST));
             continue;
         }
-        let n = (msg.info.length as usize).min(PAYLOAD_MAX);
-        // SAFETY: this thread's buffer; the request is decoded (copied out)
-        // before the reply is encoded into it.
-        let request = rpc::decode::<Request>(&unsafe { ipc::buffer() }[..n]);
+        let mut input = [0u8; PAYLOAD_MAX];
+        let n = ipc::read_payload(msg.info.length.into(), &mut input);
+        let request = rpc::decode::<Request>(&input[..n]);
         reply = match request {
             Ok(request) => handle(shared, request),
             Err(_) => Some(Message::new(LABEL_BAD_REQUEST)),
@@ -203,17 +204,8 @@ fn bottom_half(shared: &Shared) {
 
 /// `reply` encoded into this thread's IPC buffer, as a reply message.
 fn encode(reply: &Reply) -> Message {
-    // SAFETY: this thread's buffer; no reference into it is held.
-    match rpc::encode(reply, unsafe { ipc::buffer() }) {
-        Ok(length) => Message::new(LABEL_REPLY).with_payload(length as u16),
+    match rpc::encode_payload(reply) {
+        Ok(length) => Message::new(LABEL_REPLY).with_payload(length),
         Err(_) => Message::new(LABEL_SERVER_ERROR),
-    }
-}
-
-fn close_all(handles: &[u64]) {
-    for &h in handles {
-        // SAFETY: the kernel just put these into our table; no one else
-        // knows them.
-        drop(unsafe { OwnedHandle::from_raw(Handle(h as u32)) });
     }
 }

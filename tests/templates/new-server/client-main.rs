@@ -3,6 +3,7 @@
 //! worked.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 use libsys::proto::__name__::Client;
 use libsys::{eprintln, println};

@@ -6,6 +6,7 @@
 //! core for the monolithic placement. The protocol is
 //! `libsys::proto::__name__`.
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -3,6 +3,7 @@
 //! with the name service, and serves the core on it.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 libsys::entry!(main);
 

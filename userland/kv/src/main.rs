@@ -11,6 +11,7 @@
 //! up in the name service and makes one `call` per command — the same
 //! code whether `kv` is a process or runs inside the kernel.
 #![no_std]
+#![forbid(unsafe_code)]
 #![no_main]
 
 use libsys::cli::{run_commands, CommandError};

@@ -11,6 +11,7 @@
 //! registered instead of failed.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 use libsys::abi::ipc::FOREVER;
 use libsys::handle::Endpoint;
@@ -31,8 +32,7 @@ fn main(_args: &str) -> u64 {
         }
     }
     libsys::println!("crashy: kv is registered; starting, and crashing");
-    // SAFETY: none: this write faults on purpose (page 0 is never mapped),
-    // and the kernel kills the process with a page fault.
-    unsafe { core::ptr::null_mut::<u64>().write_volatile(1) };
-    0
+    // Page 0 is never mapped: the kernel kills the process with a page
+    // fault.
+    libsys::fault::commit(libsys::fault::Fault::NullWrite)
 }

@@ -2,6 +2,7 @@
 //! greeting through the kernel log, reading the clock, and exiting.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 use libsys::syscall;
 

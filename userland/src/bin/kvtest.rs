@@ -13,13 +13,14 @@
 //!   a restart).
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use libsys::abi::ipc::FOREVER;
-use libsys::abi::{Handle, SysError};
+use libsys::abi::SysError;
 use libsys::format_text;
 use libsys::handle::Process;
 use libsys::ipc::{self, Message};
@@ -34,7 +35,7 @@ libsys::entry!(main);
 
 type Why = libsys::rt::TextBuf<256>;
 
-fn main(args: &str) -> u64 {
+fn main(_args: &str) -> u64 {
     let mut t = Tally::new();
     let client = match Client::connect() {
         Ok(c) => c,
@@ -59,9 +60,8 @@ fn main(args: &str) -> u64 {
         "kv: malformed bytes get an error reply; the server keeps serving",
         malformed(&client),
     );
-    let kill = args
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("kill=")?.parse::<u32>().ok());
+    // `kill=<h>` in the arguments, ours to own.
+    let kill = libsys::env::take_handle("kill").map(Process);
     match kill {
         Some(h) => t.record(
             "kv: killed while clients use it: PeerDied, restart, lookup again, carry on",
@@ -198,10 +198,8 @@ fn malformed(kv: &Client) -> Result<(), Why> {
         ("not a request", 77, &[1, 1, b'k']),
     ];
     for (what, label, bytes) in cases {
-        // SAFETY: the main thread's buffer, not held across the call.
-        let buffer = unsafe { ipc::buffer() };
-        buffer[..bytes.len()].copy_from_slice(bytes);
-        let msg = Message::new(label).with_payload(bytes.len() as u16);
+        let length = ipc::write_payload(bytes).map_err(|e| format_text!("{e}"))?;
+        let msg = Message::new(label).with_payload(length);
         match ep.call(&msg, FOREVER) {
             Ok(reply) if reply.label() == LABEL_BAD_REQUEST && reply.info.length == 0 => {}
             other => return Err(format_text!("{what}: {other:?}")),
@@ -212,11 +210,9 @@ fn malformed(kv: &Client) -> Result<(), Why> {
     let n =
         libsys::handle::Notification::create().map_err(|e| format_text!("notification: {e}"))?;
     let bytes = [1u8, 1, b'k'];
-    // SAFETY: the main thread's buffer, not held across the call.
-    let buffer = unsafe { ipc::buffer() };
-    buffer[..bytes.len()].copy_from_slice(&bytes);
+    let length = ipc::write_payload(&bytes).map_err(|e| format_text!("{e}"))?;
     let msg = Message::new(LABEL_REQUEST)
-        .with_payload(3)
+        .with_payload(length)
         .with_handles(&[n.raw()]);
     match ep.call(&msg, FOREVER) {
         Ok(reply) if reply.label() == LABEL_BAD_REQUEST => {}
@@ -236,7 +232,7 @@ static CALLS: AtomicU64 = AtomicU64::new(0);
 /// The most calls it makes before giving up on seeing an error.
 const CALLS_MAX: u64 = 1_000_000;
 
-fn killed(kv: Client, kill: u32) -> Result<(), Why> {
+fn killed(kv: Client, target: Process) -> Result<(), Why> {
     kv.put("before", b"the kill")
         .map_err(|e| format_text!("put: {e}"))?;
     // The second client: calls until a call fails, then finds kv again.
@@ -253,8 +249,6 @@ fn killed(kv: Client, kill: u32) -> Result<(), Why> {
     while CALLS.load(Ordering::Relaxed) < 50 {
         libsys::time::sleep_ms(1);
     }
-    // SAFETY: init gave us this handle in our arguments; ours alone.
-    let target = unsafe { Process::from_raw(Handle(kill)) };
     target.kill().map_err(|e| format_text!("kill: {e}"))?;
     let first = kv.get("before").err();
     want(

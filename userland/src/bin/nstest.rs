@@ -15,9 +15,10 @@
 //!   that clients do not see each other's keys.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 use libsys::abi::ipc::FOREVER;
-use libsys::abi::{Handle, ObjectType, Rights};
+use libsys::abi::{ObjectType, Rights};
 use libsys::handle::{Endpoint, Notification};
 use libsys::ipc::{self, Message};
 use libsys::names::{self, NameError};
@@ -104,11 +105,9 @@ fn main(args: &str) -> u64 {
     t.status()
 }
 
-fn ns() -> core::mem::ManuallyDrop<Endpoint> {
-    let raw = libsys::env::name_service().unwrap_or(Handle(0));
-    // SAFETY: the name-service handle this process was started with; kept
-    // open.
-    core::mem::ManuallyDrop::new(unsafe { Endpoint::from_raw(raw) })
+/// The name service's endpoint, lent by the runtime.
+fn ns() -> Result<libsys::handle::Borrowed<Endpoint>, NameError> {
+    names::service()
 }
 
 /// A `Register` carrying a notification handle.
@@ -118,7 +117,8 @@ fn not_an_endpoint() -> Result<(), &'static str> {
     let request = Request::Register {
         name: "kv".try_into().map_err(|_| "name")?,
     };
-    let reply = libsys::rpc::call_with::<Request, Reply>(&ns(), &request, &[n.raw()]);
+    let ns = ns().map_err(|_| "no name service")?;
+    let reply = libsys::rpc::call_with::<Request, Reply>(&ns, &request, &[n.raw()]);
     match reply {
         Ok((Reply::NotAllowed, _)) => Ok(()),
         _ => Err("not refused"),
@@ -126,7 +126,7 @@ fn not_an_endpoint() -> Result<(), &'static str> {
 }
 
 fn malformed() -> Result<(), libsys::rt::TextBuf<256>> {
-    let ns = ns();
+    let ns = ns().map_err(|e| libsys::format_text!("{e}"))?;
     let cases: [(&str, u32, &[u8]); 4] = [
         ("garbage", LABEL_REQUEST, &[0xff, 0xff, 0xff, 0xff, 0xff]),
         ("no such variant", LABEL_REQUEST, &[7, 2, b'k', b'v']),
@@ -134,10 +134,8 @@ fn malformed() -> Result<(), libsys::rt::TextBuf<256>> {
         ("wrong label", 12345, &[1, 2, b'k', b'v']),
     ];
     for (what, label, bytes) in cases {
-        // SAFETY: the main thread's buffer, not held across the call.
-        let buffer = unsafe { ipc::buffer() };
-        buffer[..bytes.len()].copy_from_slice(bytes);
-        let msg = Message::new(label).with_payload(bytes.len() as u16);
+        let length = ipc::write_payload(bytes).map_err(|e| libsys::format_text!("{e}"))?;
+        let msg = Message::new(label).with_payload(length);
         match ns.call(&msg, FOREVER) {
             Ok(reply) if reply.label() == LABEL_BAD_REQUEST => {}
             other => return Err(libsys::format_text!("{what}: {other:?}")),

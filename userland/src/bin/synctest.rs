@@ -18,6 +18,7 @@
 //!   manifest) surviving its restart (`synctest/server_timer.rs`).
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -46,7 +47,7 @@ type Why = libsys::rt::TextBuf<256>;
 
 const MS: u64 = 1_000_000;
 
-fn main(args: &str) -> u64 {
+fn main(_args: &str) -> u64 {
     let mut t = Tally::new();
     t.record(
         "wait: one wake_up wakes every ordinary waiter",
@@ -93,10 +94,8 @@ fn main(args: &str) -> u64 {
                 "workqueue: delayed work is kept by the timer server",
                 server_timer::kept_by_the_server(&wq),
             );
-            match args
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("kill=")?.parse::<u32>().ok())
-            {
+            // `kill=<h>` in the arguments, ours to own.
+            match libsys::env::take_handle("kill").map(libsys::handle::Process) {
                 Some(h) => t.record(
                     "workqueue: delayed work survives a timer server restart, runs once, not early",
                     server_timer::survives_a_restart(&wq, h),

@@ -19,12 +19,13 @@
 //!   server; a new look-up finds it with none of the old timers; and
 //!   `libsys::time::msleep` sleeps through the restart.
 //!
-//! A partner is this program started as `timertest partner <session>`: it
+//! A partner is this program started as `timertest partner session=<h>`: it
 //! binds a notification of its own, adds 250 timers at `now + 100 + 2 i`
 //! jiffies and checks they fire in order; its exit status is the number
 //! that fired in order (250 when all did).
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -59,8 +60,11 @@ const PARTNERS: usize = 3;
 fn main(args: &str) -> u64 {
     let mut words = args.split_whitespace();
     if words.next() == Some("partner") {
-        let session = words.next().and_then(|w| w.parse::<u32>().ok());
-        return partner(Handle(session.unwrap_or(0)));
+        // `session=<h>`: the handle the test gave us, ours to own.
+        return match libsys::env::take_handle("session") {
+            Some(session) => partner(Endpoint(session)),
+            None => 999,
+        };
     }
     let mut t = Tally::new();
     let client = match Client::connect() {
@@ -104,10 +108,8 @@ fn main(args: &str) -> u64 {
         "timer: malformed requests get error replies; the server keeps serving",
         malformed(&client),
     );
-    match args
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("kill=")?.parse::<u32>().ok())
-    {
+    // `kill=<h>` in the arguments, ours to own.
+    match libsys::env::take_handle("kill").map(Process) {
         Some(h) => t.record(
             "timer: killed with timers and a sleeper pending: PeerDied, restart, look up again",
             killed(client, &notification, h),
@@ -124,9 +126,8 @@ fn step<T>(what: &str, result: Result<T, ClientError>) -> Result<T, Why> {
 /// The RTC, read here through the CMOS ports `init` gave: seconds since
 /// the epoch.
 fn read_rtc() -> Result<i64, Why> {
-    let handle = libsys::env::ports(0x70, 2).ok_or_else(|| format_text!("no CMOS ports given"))?;
-    // SAFETY: init gave the handle for us alone; borrowed, not closed.
-    let ports = core::mem::ManuallyDrop::new(unsafe { libsys::handle::IoPorts::from_raw(handle) });
+    let ports =
+        libsys::env::io_ports(0x70, 2).ok_or_else(|| format_text!("no CMOS ports given"))?;
     ports
         .grant(0x70, 2)
         .map_err(|e| format_text!("open the CMOS ports: {e}"))?;
@@ -362,7 +363,7 @@ fn thousand(timer: &Client, notification: &Notification, args: &str) -> Result<(
             .give(session.raw(), Rights::SEND | Rights::GRANT)
             .map_err(|e| format_text!("give: {e}"))?;
         let child = builder
-            .start(format_text!("partner {}", theirs.0).as_str())
+            .start(format_text!("partner session={}", theirs.0).as_str())
             .map_err(|e| format_text!("start a partner: {e}"))?;
         partners.push(child);
     }
@@ -389,9 +390,8 @@ fn thousand(timer: &Client, notification: &Notification, args: &str) -> Result<(
 }
 
 /// A partner process: a client of its own through `session`.
-fn partner(session: Handle) -> u64 {
-    // SAFETY: the test gave us this handle; ours alone.
-    let timer = Client::from_endpoint(unsafe { Endpoint::from_raw(session) });
+fn partner(session: Endpoint) -> u64 {
+    let timer = Client::from_endpoint(session);
     let Ok(notification) = Notification::create() else {
         return 1000;
     };
@@ -437,11 +437,9 @@ fn quota(timer: &Client) -> Result<(), Why> {
 fn malformed(timer: &Client) -> Result<(), Why> {
     let ep = timer.endpoint();
     let raw = |label: u32, bytes: &[u8], handles: &[Handle]| {
-        // SAFETY: this thread's buffer; nothing else refers to it now.
-        let buffer = unsafe { libsys::ipc::buffer() };
-        buffer[..bytes.len()].copy_from_slice(bytes);
+        let length = libsys::ipc::write_payload(bytes)?;
         let msg = Message::new(label)
-            .with_payload(bytes.len() as u16)
+            .with_payload(length)
             .with_handles(handles);
         ep.call(&msg, FOREVER).map(|m| m.label())
     };
@@ -488,7 +486,7 @@ fn malformed(timer: &Client) -> Result<(), Why> {
 static SLEEP_RESULT: AtomicU64 = AtomicU64::new(0);
 static MSLEEP_TOOK: AtomicU64 = AtomicU64::new(0);
 
-fn killed(timer: Client, notification: &Notification, kill: u32) -> Result<(), Why> {
+fn killed(timer: Client, notification: &Notification, target: Process) -> Result<(), Why> {
     for i in 0..10 {
         step(
             "add",
@@ -516,8 +514,6 @@ fn killed(timer: Client, notification: &Notification, kill: u32) -> Result<(), W
     })
     .map_err(|e| format_text!("spawn: {e}"))?;
     libsys::time::sleep_ms(100);
-    // SAFETY: init gave us this handle in our arguments; ours alone.
-    let target = unsafe { Process::from_raw(Handle(kill)) };
     target.kill().map_err(|e| format_text!("kill: {e}"))?;
     raw_sleeper.join().map_err(|e| format_text!("join: {e}"))?;
     want(

@@ -14,10 +14,11 @@
 //! - a partner process blocked in a read and killed does not wedge the
 //!   device: the next write goes, whole, to the next reader.
 //!
-//! A partner is this program started as `wait1test reader <endpoint>`: it
+//! A partner is this program started as `wait1test reader endpoint=<h>`: it
 //! reads (blocking) and exits 0 if it ever gets an answer.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -53,8 +54,9 @@ const READERS: usize = 3;
 fn main(args: &str) -> u64 {
     let mut words = args.split_whitespace();
     if words.next() == Some("reader") {
-        let raw = words.next().and_then(|w| w.parse::<u32>().ok());
-        return raw.map_or(2, |raw| partner(Handle(raw)));
+        // `endpoint=<h>`: the handle the test gave us, ours to own.
+        let endpoint = libsys::env::take_handle("endpoint");
+        return endpoint.map_or(2, |handle| partner(Endpoint(handle)));
     }
     let mut t = Tally::new();
     let client = match Client::connect() {
@@ -293,11 +295,9 @@ fn many_writers(client: &Client, readers: usize) -> Result<(), Why> {
 fn malformed(client: &Client) -> Result<(), Why> {
     let ep = client.endpoint();
     let raw = |label: u32, bytes: &[u8], handles: &[Handle]| {
-        // SAFETY: this thread's buffer; nothing else refers to it now.
-        let buffer = unsafe { libsys::ipc::buffer() };
-        buffer[..bytes.len()].copy_from_slice(bytes);
+        let length = libsys::ipc::write_payload(bytes)?;
         let msg = Message::new(label)
-            .with_payload(bytes.len() as u16)
+            .with_payload(length)
             .with_handles(handles);
         ep.call(&msg, FOREVER).map(|m| m.label())
     };
@@ -374,7 +374,7 @@ fn killed_reader(client: &Client) -> Result<(), Why> {
         .give(client.endpoint().raw(), Rights::SEND)
         .map_err(|e| format_text!("give: {e}"))?;
     let child = builder
-        .start(format_text!("reader {}", theirs.0).as_str())
+        .start(format_text!("reader endpoint={}", theirs.0).as_str())
         .map_err(|e| format_text!("start the partner: {e}"))?;
     let start = Instant::now();
     while stats(client)?.readers_blocked == 0 {
@@ -413,9 +413,8 @@ fn killed_reader(client: &Client) -> Result<(), Why> {
 }
 
 /// The partner: one blocking read on `endpoint`; 0 if it was answered.
-fn partner(endpoint: Handle) -> u64 {
-    // SAFETY: the test gave us this handle; ours alone.
-    let client = Client::from_endpoint(unsafe { Endpoint::from_raw(endpoint) });
+fn partner(endpoint: Endpoint) -> u64 {
+    let client = Client::from_endpoint(endpoint);
     match client.read(16) {
         Ok(_) => 0,
         Err(_) => 1,

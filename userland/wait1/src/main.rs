@@ -14,6 +14,7 @@
 //! Each prints its result or its error; the exit status is the number of
 //! commands that failed.
 #![no_std]
+#![forbid(unsafe_code)]
 #![no_main]
 
 use libsys::cli::{run_commands, CommandError};

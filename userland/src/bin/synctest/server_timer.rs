@@ -9,7 +9,6 @@ use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use core::time::Duration;
 
-use libsys::abi::Handle;
 use libsys::format_text;
 use libsys::handle::Process;
 use libsys::time::uptime_ns;
@@ -77,7 +76,7 @@ pub fn kept_by_the_server(wq: &Workqueue) -> Result<(), Why> {
     Ok(())
 }
 
-pub fn survives_a_restart(wq: &Workqueue, kill: u32) -> Result<(), Why> {
+pub fn survives_a_restart(wq: &Workqueue, target: Process) -> Result<(), Why> {
     let (first, first_runs, first_at) = timed();
     let (second, second_runs, second_at) = timed();
     let before = wq.clock_stats();
@@ -90,8 +89,6 @@ pub fn survives_a_restart(wq: &Workqueue, kill: u32) -> Result<(), Why> {
             wq.server_stats()
         ));
     }
-    // SAFETY: init gave us this handle in our arguments; ours alone.
-    let target = unsafe { Process::from_raw(Handle(kill)) };
     target.kill().map_err(|e| format_text!("kill: {e}"))?;
     // The first runs by the backstop (the dead server cannot fire it).
     flush_work(&first);
