@@ -10,15 +10,19 @@ mod common;
 
 use common::*;
 use ext2::inode::EXT2_INDEX_FL;
-use ext2::{BlockDevice, Ext2, FileType};
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// Offsets of the data chunks written into the sparse files.
 const DOUBLE_CHUNKS: &[u64] = &[0, 300 << 10, 3 << 20];
 const TRIPLE_CHUNKS: &[u64] = &[0, 70 << 20, 9 << 29, (5 << 30) - 100];
 const CHUNK: usize = 5000;
+
+/// Where the sparse files hold data: the windows to compare.
+fn windows() -> Vec<u64> {
+    DOUBLE_CHUNKS.iter().chain(TRIPLE_CHUNKS).copied().collect()
+}
 
 fn write_sparse(path: &Path, chunks: &[u64], seed: u32) {
     use std::io::{Seek, SeekFrom, Write};
@@ -56,106 +60,6 @@ pub fn build_source(root: &Path) {
     }
 }
 
-/// Compares file contents: whole for small files, windows around every
-/// chunk and some samples for sparse giants.
-fn compare_contents<D: BlockDevice>(fs: &mut Ext2<D>, ino: u32, host: &Path, size: u64) {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut windows: Vec<u64> = if size <= 16 << 20 {
-        vec![0]
-    } else {
-        let mut w: Vec<u64> = DOUBLE_CHUNKS.iter().chain(TRIPLE_CHUNKS).copied().collect();
-        w.extend((1..20).map(|i| size / 20 * i));
-        w
-    };
-    windows.retain(|&o| o < size);
-    let len = if size <= 16 << 20 {
-        size as usize
-    } else {
-        3 * CHUNK
-    };
-    let mut f = fs::File::open(host).unwrap();
-    for off in windows {
-        let off = off.saturating_sub(CHUNK as u64).min(size);
-        let n = len.min((size - off) as usize);
-        let mut want = vec![0u8; n];
-        f.seek(SeekFrom::Start(off)).unwrap();
-        f.read_exact(&mut want).unwrap();
-        let mut got = vec![0xAAu8; n];
-        let mut done = 0;
-        while done < n {
-            let r = fs.read(ino, off + done as u64, &mut got[done..]).unwrap();
-            assert!(
-                r > 0,
-                "short read of {} at {}",
-                host.display(),
-                off + done as u64
-            );
-            done += r;
-        }
-        assert!(
-            got == want,
-            "contents of {} differ in the window at {off}",
-            host.display()
-        );
-    }
-}
-
-/// Walks the host tree and checks the image against it.
-fn compare_tree<D: BlockDevice>(fs: &mut Ext2<D>, host: &Path, dir_ino: u32) -> usize {
-    let mut host_names: Vec<String> = fs::read_dir(host)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    host_names.sort();
-    let mut listed = list(fs, dir_ino).unwrap();
-    if dir_ino == ext2::ROOT_INO {
-        // mke2fs adds lost+found; the host tree has none.
-        let at = listed
-            .iter()
-            .position(|(n, _)| n == "lost+found")
-            .expect("lost+found");
-        let (_, lf) = listed.remove(at);
-        assert!(fs.read_inode(lf).unwrap().is_dir());
-    }
-    let names: Vec<String> = listed.iter().map(|(n, _)| n.clone()).collect();
-    assert_eq!(names, host_names, "listing of {}", host.display());
-    let mut checked = 0;
-    for (name, ino) in listed {
-        let path = host.join(&name);
-        let meta = fs::symlink_metadata(&path).unwrap();
-        assert_eq!(fs.lookup(dir_ino, name.as_bytes()).unwrap(), ino);
-        let inode = fs.read_inode(ino).unwrap();
-        assert_eq!(u32::from(inode.mode), meta.mode(), "mode of {name}");
-        assert_eq!(
-            (inode.uid, inode.gid),
-            (meta.uid(), meta.gid()),
-            "owner of {name}"
-        );
-        assert_eq!(
-            u64::from(inode.links_count),
-            meta.nlink(),
-            "links of {name}"
-        );
-        assert_eq!(i64::from(inode.mtime), meta.mtime(), "mtime of {name}");
-        checked += 1;
-        if meta.is_dir() {
-            assert_eq!(inode.file_type(), FileType::Directory);
-            assert_eq!(fs.lookup(ino, b"..").unwrap(), dir_ino);
-            checked += compare_tree(fs, &path, ino);
-        } else if meta.file_type().is_symlink() {
-            let target = fs::read_link(&path).unwrap();
-            assert_eq!(
-                fs.readlink(ino).unwrap(),
-                target.as_os_str().as_encoded_bytes()
-            );
-        } else {
-            assert_eq!(inode.size, meta.len(), "size of {name}");
-            compare_contents(fs, ino, &path, meta.len());
-        }
-    }
-    checked
-}
-
 fn read_image(block_size: u32, inode_size: u32) {
     let dir = scratch("read");
     let src = dir.join("src");
@@ -168,7 +72,7 @@ fn read_image(block_size: u32, inode_size: u32) {
     let bytes = fs::read(&image).unwrap();
     let mut fs = mount_mem(bytes.clone(), true).unwrap();
     assert_eq!(fs.block_size(), block_size);
-    let checked = compare_tree(&mut fs, &src, ext2::ROOT_INO);
+    let checked = compare_tree(&mut fs, &src, ext2::ROOT_INO, &windows(), true);
     assert!(checked > 600, "walked only {checked} entries");
     // The big directory carries a hash-tree index that we read linearly.
     let many = resolve(&mut fs, "many").unwrap();

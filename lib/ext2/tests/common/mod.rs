@@ -4,9 +4,10 @@
 //! block device, and tree walks.
 #![allow(dead_code)]
 
-use ext2::{BlockDevice, DeviceError, Ext2, MemDisk, MountOptions};
+use ext2::{BlockDevice, DeviceError, Ext2, FileType, MemDisk, MountOptions};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -226,4 +227,121 @@ pub fn pattern(seed: u32, len: usize) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+/// Bytes compared on each side of an interesting offset of a big file.
+const WINDOW: usize = 5000;
+
+/// Compares file contents: whole for small files, windows around every
+/// chunk and some samples for sparse giants.
+pub fn compare_contents<D: BlockDevice>(
+    fs: &mut Ext2<D>,
+    ino: u32,
+    host: &Path,
+    size: u64,
+    chunks: &[u64],
+) {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut windows: Vec<u64> = if size <= 16 << 20 {
+        vec![0]
+    } else {
+        let mut w: Vec<u64> = chunks.to_vec();
+        w.extend((1..20).map(|i| size / 20 * i));
+        w
+    };
+    windows.retain(|&o| o < size);
+    let len = if size <= 16 << 20 {
+        size as usize
+    } else {
+        3 * WINDOW
+    };
+    let mut f = fs::File::open(host).unwrap();
+    for off in windows {
+        let off = off.saturating_sub(WINDOW as u64).min(size);
+        let n = len.min((size - off) as usize);
+        let mut want = vec![0u8; n];
+        f.seek(SeekFrom::Start(off)).unwrap();
+        f.read_exact(&mut want).unwrap();
+        let mut got = vec![0xAAu8; n];
+        let mut done = 0;
+        while done < n {
+            let r = fs.read(ino, off + done as u64, &mut got[done..]).unwrap();
+            assert!(
+                r > 0,
+                "short read of {} at {}",
+                host.display(),
+                off + done as u64
+            );
+            done += r;
+        }
+        assert!(
+            got == want,
+            "contents of {} differ in the window at {off}",
+            host.display()
+        );
+    }
+}
+
+/// Walks the host tree and checks the image against it.
+pub fn compare_tree<D: BlockDevice>(
+    fs: &mut Ext2<D>,
+    host: &Path,
+    dir_ino: u32,
+    chunks: &[u64],
+    meta_too: bool,
+) -> usize {
+    let mut host_names: Vec<String> = fs::read_dir(host)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    host_names.sort();
+    let mut listed = list(fs, dir_ino).unwrap();
+    if dir_ino == ext2::ROOT_INO {
+        // mke2fs adds lost+found; the host tree has none.
+        let at = listed
+            .iter()
+            .position(|(n, _)| n == "lost+found")
+            .expect("lost+found");
+        let (_, lf) = listed.remove(at);
+        assert!(fs.read_inode(lf).unwrap().is_dir());
+    }
+    let names: Vec<String> = listed.iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names, host_names, "listing of {}", host.display());
+    let mut checked = 0;
+    for (name, ino) in listed {
+        let path = host.join(&name);
+        let meta = fs::symlink_metadata(&path).unwrap();
+        assert_eq!(fs.lookup(dir_ino, name.as_bytes()).unwrap(), ino);
+        let inode = fs.read_inode(ino).unwrap();
+        assert_eq!(
+            u64::from(inode.links_count),
+            meta.nlink(),
+            "links of {name}"
+        );
+        if meta_too {
+            assert_eq!(u32::from(inode.mode), meta.mode(), "mode of {name}");
+            assert_eq!(
+                (inode.uid, inode.gid),
+                (meta.uid(), meta.gid()),
+                "owner of {name}"
+            );
+            assert_eq!(i64::from(inode.mtime), meta.mtime(), "mtime of {name}");
+        }
+        checked += 1;
+        if meta.is_dir() {
+            assert_eq!(inode.file_type(), FileType::Directory);
+            assert_eq!(fs.lookup(ino, b"..").unwrap(), dir_ino);
+            checked += compare_tree(fs, &path, ino, chunks, meta_too);
+        } else if meta.file_type().is_symlink() {
+            let target = fs::read_link(&path).unwrap();
+            assert_eq!(
+                fs.readlink(ino).unwrap(),
+                target.as_os_str().as_encoded_bytes()
+            );
+        } else {
+            assert_eq!(inode.size, meta.len(), "size of {name}");
+            compare_contents(fs, ino, &path, meta.len(), chunks);
+        }
+    }
+    checked
 }
