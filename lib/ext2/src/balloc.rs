@@ -177,6 +177,10 @@ impl<D: BlockDevice> Ext2<D> {
             if ino < self.sb.first_ino {
                 continue;
             }
+            let slot = self.load_inode(ino)?;
+            if slot.links_count != 0 && slot.mode != 0 && slot.dtime == 0 {
+                return Err(Error::Corrupted("inode bitmap marks an inode in use free"));
+            }
             set_bit(self.cache.write(&mut self.dev, bitmap_blk)?, bit, true);
             let gd = &mut self.groups[g];
             gd.free_inodes_count -= 1;
