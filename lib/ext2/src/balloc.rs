@@ -19,7 +19,7 @@ fn find_clear(map: &[u8], start: u32, limit: u32) -> Option<u32> {
         let mut bit = from;
         while bit < to {
             let byte = *map.get((bit / 8) as usize)?;
-            if byte == 0xFF && bit % 8 == 0 {
+            if byte == 0xFF && bit.is_multiple_of(8) {
                 bit += 8;
                 continue;
             }

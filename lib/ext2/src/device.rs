@@ -56,7 +56,7 @@ impl MemDisk {
     }
 
     fn range(&self, sector: u64, len: usize) -> Result<core::ops::Range<usize>, DeviceError> {
-        if len % 512 != 0 {
+        if !len.is_multiple_of(512) {
             return Err(DeviceError::OutOfRange);
         }
         let start = usize::try_from(sector)

@@ -107,7 +107,7 @@ impl<D: BlockDevice> Ext2<D> {
     /// is not whole blocks.
     pub(crate) fn dir_blocks(&self, dir: &Inode) -> Result<u64> {
         let bs = u64::from(self.sb.block_size);
-        if dir.size % bs != 0 {
+        if !dir.size.is_multiple_of(bs) {
             return Err(Error::Corrupted("directory size not whole blocks"));
         }
         Ok(dir.size / bs)
@@ -260,6 +260,10 @@ impl<D: BlockDevice> Ext2<D> {
                 }
                 off += rec.rec_len;
             }
+        }
+        if inode.size + u64::from(self.sb.block_size) > u64::from(u32::MAX) {
+            // A directory's size is i_size alone (32 bits).
+            return Err(Error::FileTooBig);
         }
         let (blk, _) = self.map_alloc(&mut inode, nblocks)?;
         inode.size += u64::from(self.sb.block_size);

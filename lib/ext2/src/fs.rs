@@ -71,7 +71,7 @@ impl<D: BlockDevice> Ext2<D> {
         dev.read_sectors(0, &mut head)?;
         let sb = Superblock::parse(&head[SUPERBLOCK_OFFSET as usize..][..SUPERBLOCK_SIZE])?;
         let bs = sb.block_size as usize;
-        if bs % ss != 0 {
+        if !bs.is_multiple_of(ss) {
             return Err(Error::Invalid);
         }
         let volume_bytes = u64::from(sb.blocks_count) * bs as u64;

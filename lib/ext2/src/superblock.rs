@@ -107,8 +107,9 @@ pub struct Superblock {
 
 impl Superblock {
     /// Parses and checks the 1,024 superblock bytes. Errors: `Corrupted`
-    /// for a bad magic or an impossible geometry, `Unsupported` for
-    /// revision 0 or unknown incompatible features.
+    /// for a bad magic or an impossible geometry, `Unsupported` for a
+    /// revision above 1 or unknown incompatible features, `Invalid` for
+    /// 64 KiB blocks.
     pub fn parse(raw: &[u8]) -> Result<Self> {
         if raw.len() < SUPERBLOCK_SIZE {
             return Err(Error::Corrupted("superblock truncated"));
@@ -128,6 +129,10 @@ impl Superblock {
         let log = get32(raw, off::LOG_BLOCK_SIZE);
         if log > 6 {
             return Err(Error::Corrupted("block size too large"));
+        }
+        if log > 5 {
+            // 64 KiB blocks need rec_len's special encoding: not supported.
+            return Err(Error::Invalid);
         }
         let sb = Superblock {
             raw: raw[..SUPERBLOCK_SIZE].to_vec(),

@@ -103,7 +103,7 @@ fn mount_cases(b: &Base) -> Vec<(&'static str, Vec<u8>, Error)> {
     case("zero inodes per group", &|x| put32(x, sb + 40, 0), corrupt);
     case(
         "inode count mismatch",
-        &|x| put32(x, sb + 0, 0xFFFF_FFF0),
+        &|x| put32(x, sb, 0xFFFF_FFF0),
         corrupt,
     );
     case("odd inode size", &|x| put16(x, sb + 88, 100), corrupt);
