@@ -125,6 +125,11 @@ impl<D: BlockDevice> Ext2<D> {
         self.now = now;
     }
 
+    /// The device, for looking at (writes go through the file system).
+    pub fn device(&self) -> &D {
+        &self.dev
+    }
+
     /// Whether the volume is mounted read-only.
     pub fn is_read_only(&self) -> bool {
         self.read_only
