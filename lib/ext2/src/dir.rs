@@ -15,7 +15,7 @@ use crate::fs::Ext2;
 use crate::inode::{FileType, Inode, EXT2_INDEX_FL};
 use crate::raw::{get16, get32, get8, put16, put32, put8};
 use crate::superblock::INCOMPAT_FILETYPE;
-use alloc::vec::Vec;
+use core::ops::ControlFlow;
 
 /// Bytes a record with a name of `len` bytes needs (`EXT2_DIR_REC_LEN`).
 pub(crate) fn rec_size(len: usize) -> usize {
@@ -42,6 +42,50 @@ pub(crate) struct Record {
     pub file_type: u8,
 }
 
+/// What record checks need to know of the volume.
+#[derive(Clone, Copy)]
+struct RecordCheck {
+    filetype: bool,
+    inodes_count: u32,
+}
+
+impl RecordCheck {
+    /// Parses and checks the record at `off` of a directory block.
+    fn parse(self, block: &[u8], off: usize) -> Result<Record> {
+        let bad = |why| Err(Error::Corrupted(why));
+        if off + 8 > block.len() {
+            return bad("directory record header past the block");
+        }
+        let ino = get32(block, off);
+        let rec_len = usize::from(get16(block, off + 4));
+        let name_len = if self.filetype {
+            usize::from(get8(block, off + 6))
+        } else {
+            usize::from(get16(block, off + 6))
+        };
+        if rec_len < 8 || rec_len % 4 != 0 || off + rec_len > block.len() {
+            return bad("directory record length 0, unaligned or past the block");
+        }
+        if ino != 0 && (rec_size(name_len) > rec_len || name_len == 0) {
+            return bad("directory record name longer than the record");
+        }
+        if ino > self.inodes_count {
+            return bad("directory entry inode out of range");
+        }
+        let file_type = if self.filetype {
+            get8(block, off + 7)
+        } else {
+            0
+        };
+        Ok(Record {
+            ino,
+            rec_len,
+            name_len,
+            file_type,
+        })
+    }
+}
+
 /// A directory entry as `readdir` hands it out.
 #[derive(Debug, Clone, Copy)]
 pub struct DirEntry<'a> {
@@ -58,49 +102,15 @@ pub struct DirEntry<'a> {
 /// Where a name was found.
 pub(crate) struct Found {
     pub ino: u32,
-    pub lblk: u64,
+    pub blk: u32,
     pub offset: usize,
+    pub rec_len: usize,
     pub prev: Option<usize>,
 }
 
 impl<D: BlockDevice> Ext2<D> {
     fn has_filetype(&self) -> bool {
         self.sb.feature_incompat & INCOMPAT_FILETYPE != 0
-    }
-
-    /// Parses and checks the record at `off` of a directory block.
-    pub(crate) fn record(&self, block: &[u8], off: usize) -> Result<Record> {
-        let bad = |why| Err(Error::Corrupted(why));
-        if off + 8 > block.len() {
-            return bad("directory record header past the block");
-        }
-        let ino = get32(block, off);
-        let rec_len = usize::from(get16(block, off + 4));
-        let name_len = if self.has_filetype() {
-            usize::from(get8(block, off + 6))
-        } else {
-            usize::from(get16(block, off + 6))
-        };
-        if rec_len < 8 || rec_len % 4 != 0 || off + rec_len > block.len() {
-            return bad("directory record length 0, unaligned or past the block");
-        }
-        if ino != 0 && (rec_size(name_len) > rec_len || name_len == 0) {
-            return bad("directory record name longer than the record");
-        }
-        if ino > self.sb.inodes_count {
-            return bad("directory entry inode out of range");
-        }
-        let file_type = if self.has_filetype() {
-            get8(block, off + 7)
-        } else {
-            0
-        };
-        Ok(Record {
-            ino,
-            rec_len,
-            name_len,
-            file_type,
-        })
     }
 
     /// Number of blocks of directory `dir`. Errors: `Corrupted` if its size
@@ -113,12 +123,40 @@ impl<D: BlockDevice> Ext2<D> {
         Ok(dir.size / bs)
     }
 
-    /// A copy of directory block `lblk`. Errors: `Corrupted` for a hole.
-    pub(crate) fn dir_block(&mut self, dir: &Inode, lblk: u64) -> Result<(u32, Vec<u8>)> {
-        let blk = self
-            .map_block(dir, lblk)?
-            .ok_or(Error::Corrupted("hole in a directory"))?;
-        Ok((blk, self.cache.read(&mut self.dev, blk)?.to_vec()))
+    /// The physical block of directory block `lblk`. Errors: `Corrupted`
+    /// for a hole.
+    fn dir_block(&mut self, dir: &Inode, lblk: u64) -> Result<u32> {
+        self.map_block(dir, lblk)?
+            .ok_or(Error::Corrupted("hole in a directory"))
+    }
+
+    /// Walks the records of directory block `blk` in place, handing each
+    /// (offset, record, name — empty for a free record) to `visit` until
+    /// it breaks; returns what it broke with. Errors: `Corrupted` for a
+    /// bad record, which stops the walk.
+    fn scan_block<T>(
+        &mut self,
+        blk: u32,
+        mut visit: impl FnMut(usize, Record, &[u8]) -> ControlFlow<T>,
+    ) -> Result<Option<T>> {
+        let check = RecordCheck {
+            filetype: self.has_filetype(),
+            inodes_count: self.sb.inodes_count,
+        };
+        let block = self.cache.read(&mut self.dev, blk)?;
+        let mut off = 0usize;
+        while off < block.len() {
+            let rec = check.parse(block, off)?;
+            let name = match rec.ino {
+                0 => &[][..],
+                _ => block.get(off + 8..off + 8 + rec.name_len).unwrap_or(&[]),
+            };
+            if let ControlFlow::Break(out) = visit(off, rec, name) {
+                return Ok(Some(out));
+            }
+            off += rec.rec_len;
+        }
+        Ok(None)
     }
 
     /// Directory inode `ino`. Errors: `NotDir`, or as `read_inode`.
@@ -133,21 +171,23 @@ impl<D: BlockDevice> Ext2<D> {
     /// Finds `name` in `dir`.
     pub(crate) fn find_entry(&mut self, dir: &Inode, name: &[u8]) -> Result<Option<Found>> {
         for lblk in 0..self.dir_blocks(dir)? {
-            let (_, block) = self.dir_block(dir, lblk)?;
-            let (mut off, mut prev) = (0usize, None);
-            while off < block.len() {
-                let rec = self.record(&block, off)?;
-                if rec.ino != 0 && block.get(off + 8..off + 8 + rec.name_len) == Some(name) {
-                    let found = Found {
-                        ino: rec.ino,
-                        lblk,
-                        offset: off,
-                        prev,
-                    };
-                    return Ok(Some(found));
+            let blk = self.dir_block(dir, lblk)?;
+            let mut prev = None;
+            let hit = self.scan_block(blk, |off, rec, here| {
+                if rec.ino != 0 && here == name {
+                    return ControlFlow::Break((rec, off, prev));
                 }
                 prev = Some(off);
-                off += rec.rec_len;
+                ControlFlow::Continue(())
+            })?;
+            if let Some((rec, offset, prev)) = hit {
+                return Ok(Some(Found {
+                    ino: rec.ino,
+                    blk,
+                    offset,
+                    rec_len: rec.rec_len,
+                    prev,
+                }));
             }
         }
         Ok(None)
@@ -179,27 +219,26 @@ impl<D: BlockDevice> Ext2<D> {
     ) -> Result<u64> {
         let dir = self.dir_inode(dir)?;
         let bs = u64::from(self.sb.block_size);
-        let nblocks = self.dir_blocks(&dir)?;
-        for lblk in pos / bs..nblocks {
-            let (_, block) = self.dir_block(&dir, lblk)?;
-            let mut off = 0usize;
-            while off < block.len() {
-                let rec = self.record(&block, off)?;
+        for lblk in pos / bs..self.dir_blocks(&dir)? {
+            let blk = self.dir_block(&dir, lblk)?;
+            let stopped = self.scan_block(blk, |off, rec, name| {
                 let here = lblk * bs + off as u64;
-                let next = here + rec.rec_len as u64;
                 if rec.ino != 0 && here >= pos {
-                    let name = block.get(off + 8..off + 8 + rec.name_len).unwrap_or(&[]);
-                    let entry = DirEntry {
+                    let next = here + rec.rec_len as u64;
+                    let file_type = FileType::from_dirent(rec.file_type);
+                    if !emit(DirEntry {
                         ino: rec.ino,
-                        file_type: FileType::from_dirent(rec.file_type),
+                        file_type,
                         name,
                         next,
-                    };
-                    if !emit(entry) {
-                        return Ok(here);
+                    }) {
+                        return ControlFlow::Break(here);
                     }
                 }
-                off += rec.rec_len;
+                ControlFlow::Continue(())
+            })?;
+            if let Some(here) = stopped {
+                return Ok(here);
             }
         }
         Ok(dir.size)
@@ -239,26 +278,27 @@ impl<D: BlockDevice> Ext2<D> {
         let mut inode = self.dir_inode(dir)?;
         let nblocks = self.dir_blocks(&inode)?;
         for lblk in 0..nblocks {
-            let (blk, block) = self.dir_block(&inode, lblk)?;
-            let mut off = 0usize;
-            while off < block.len() {
-                let rec = self.record(&block, off)?;
+            let blk = self.dir_block(&inode, lblk)?;
+            let room = self.scan_block(blk, |off, rec, _| {
                 let used = if rec.ino == 0 {
                     0
                 } else {
                     rec_size(rec.name_len)
                 };
                 if rec.rec_len - used >= need {
-                    let buf = self.cache.write(&mut self.dev, blk)?;
-                    if used == 0 {
-                        put_record(buf, off, ino, rec.rec_len, name, ftb);
-                    } else {
-                        put16(buf, off + 4, used as u16);
-                        put_record(buf, off + used, ino, rec.rec_len - used, name, ftb);
-                    }
-                    return self.touch_dir(dir);
+                    return ControlFlow::Break((off, rec.rec_len, used));
                 }
-                off += rec.rec_len;
+                ControlFlow::Continue(())
+            })?;
+            if let Some((off, rec_len, used)) = room {
+                let buf = self.cache.write(&mut self.dev, blk)?;
+                if used == 0 {
+                    put_record(buf, off, ino, rec_len, name, ftb);
+                } else {
+                    put16(buf, off + 4, used as u16);
+                    put_record(buf, off + used, ino, rec_len - used, name, ftb);
+                }
+                return self.touch_dir(dir);
             }
         }
         if inode.size + u64::from(self.sb.block_size) > u64::from(u32::MAX) {
@@ -274,17 +314,15 @@ impl<D: BlockDevice> Ext2<D> {
         self.touch_dir(dir)
     }
 
-    /// Removes entry `name` from `dir`, returning where it was. Errors:
-    /// `NotFound`, `Corrupted`.
+    /// Removes entry `name` from `dir` (merging its space into the record
+    /// before it), returning where it was. Errors: `NotFound`, `Corrupted`.
     pub(crate) fn remove_entry(&mut self, dir: u32, name: &[u8]) -> Result<Found> {
         let inode = self.dir_inode(dir)?;
         let found = self.find_entry(&inode, name)?.ok_or(Error::NotFound)?;
-        let (blk, block) = self.dir_block(&inode, found.lblk)?;
-        let rec = self.record(&block, found.offset)?;
-        let buf = self.cache.write(&mut self.dev, blk)?;
+        let buf = self.cache.write(&mut self.dev, found.blk)?;
         match found.prev {
             Some(prev) => {
-                let merged = usize::from(get16(buf, prev + 4)) + rec.rec_len;
+                let merged = usize::from(get16(buf, prev + 4)) + found.rec_len;
                 put16(buf, prev + 4, merged as u16);
             }
             None => put32(buf, found.offset, 0),
@@ -304,9 +342,8 @@ impl<D: BlockDevice> Ext2<D> {
     ) -> Result<()> {
         let inode = self.dir_inode(dir)?;
         let found = self.find_entry(&inode, name)?.ok_or(Error::NotFound)?;
-        let (blk, _) = self.dir_block(&inode, found.lblk)?;
         let ftb = self.ft_byte(ft);
-        let buf = self.cache.write(&mut self.dev, blk)?;
+        let buf = self.cache.write(&mut self.dev, found.blk)?;
         put32(buf, found.offset, ino);
         put8(buf, found.offset + 7, ftb);
         self.touch_dir(dir)
@@ -315,15 +352,15 @@ impl<D: BlockDevice> Ext2<D> {
     /// Whether `dir` holds nothing but `.` and `..`.
     pub(crate) fn dir_is_empty(&mut self, dir: &Inode) -> Result<bool> {
         for lblk in 0..self.dir_blocks(dir)? {
-            let (_, block) = self.dir_block(dir, lblk)?;
-            let mut off = 0usize;
-            while off < block.len() {
-                let rec = self.record(&block, off)?;
-                let name = block.get(off + 8..off + 8 + rec.name_len).unwrap_or(&[]);
+            let blk = self.dir_block(dir, lblk)?;
+            let other = self.scan_block(blk, |_, rec, name| {
                 if rec.ino != 0 && name != b"." && name != b".." {
-                    return Ok(false);
+                    return ControlFlow::Break(());
                 }
-                off += rec.rec_len;
+                ControlFlow::Continue(())
+            })?;
+            if other.is_some() {
+                return Ok(false);
             }
         }
         Ok(true)
