@@ -42,6 +42,18 @@ pub fn scratch(tag: &str) -> PathBuf {
 
 /// Runs `mke2fs -t ext2` with `-d src` into a new image of `size_kib`.
 pub fn mkfs(src: &Path, image: &Path, block_size: u32, inode_size: u32, size_kib: u64) {
+    mkfs_with(src, image, block_size, inode_size, size_kib, &[]);
+}
+
+/// `mkfs` with extra mke2fs arguments (`-O ^filetype`, …).
+pub fn mkfs_with(
+    src: &Path,
+    image: &Path,
+    block_size: u32,
+    inode_size: u32,
+    size_kib: u64,
+    extra: &[&str],
+) {
     let out = Command::new(tool("mke2fs"))
         .args([
             "-q",
@@ -53,11 +65,11 @@ pub fn mkfs(src: &Path, image: &Path, block_size: u32, inode_size: u32, size_kib
             "-I",
             &inode_size.to_string(),
         ])
+        .args(extra)
         .arg("-d")
         .arg(src)
         .arg(image)
         .arg(format!("{size_kib}k"))
-        .env("MKE2FS_CONFIG", "/etc/mke2fs.conf")
         .output()
         .expect("running mke2fs");
     assert!(
