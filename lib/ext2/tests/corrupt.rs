@@ -15,6 +15,7 @@ const BS: usize = 1024;
 /// A valid 1 KiB-block image and the byte offsets of what the table
 /// mutates.
 struct Base {
+    bs: usize,
     bytes: Vec<u8>,
     inode_a: usize,
     inode_b: usize,
@@ -32,6 +33,11 @@ fn le32(b: &[u8], off: usize) -> u32 {
 }
 
 fn base() -> Base {
+    base_with(BS)
+}
+
+/// The base image with `bs`-byte blocks.
+fn base_with(bs: usize) -> Base {
     let dir = scratch("corrupt");
     let src = dir.join("src");
     fs::create_dir_all(src.join("d")).unwrap();
@@ -42,23 +48,24 @@ fn base() -> Base {
     }
     std::os::unix::fs::symlink("a", src.join("link")).unwrap();
     let image = dir.join("image");
-    mkfs(&src, &image, BS as u32, 128, 4096);
+    mkfs(&src, &image, bs as u32, 128, 4096);
     let bytes = fs::read(&image).unwrap();
     let _ = fs::remove_dir_all(&dir);
     let mut fs = mount_mem(bytes.clone(), true).unwrap();
     let mut at = |path: &str| {
         let ino = resolve(&mut fs, path).unwrap();
         let (blk, off) = fs.inode_location(ino).unwrap();
-        blk as usize * BS + off
+        blk as usize * bs + off
     };
     let (inode_a, inode_b, inode_d, inode_link) = (at("a"), at("b"), at("d"), at("link"));
     let d = resolve(&mut fs, "d").unwrap();
-    let root_block = fs.bmap(ROOT_INO, 0).unwrap().unwrap() as usize * BS;
-    let d_block = fs.bmap(d, 0).unwrap().unwrap() as usize * BS;
-    let gdt = 2 * BS;
-    let group0_block_bitmap = le32(&bytes, gdt) as usize * BS;
-    let group0_inode_bitmap = le32(&bytes, gdt + 4) as usize * BS;
+    let root_block = fs.bmap(ROOT_INO, 0).unwrap().unwrap() as usize * bs;
+    let d_block = fs.bmap(d, 0).unwrap().unwrap() as usize * bs;
+    let gdt = if bs == 1024 { 2048 } else { bs };
+    let group0_block_bitmap = le32(&bytes, gdt) as usize * bs;
+    let group0_inode_bitmap = le32(&bytes, gdt + 4) as usize * bs;
     Base {
+        bs,
         bytes,
         inode_a,
         inode_b,
@@ -370,13 +377,28 @@ fn exercise<D: BlockDevice>(fs: &mut Ext2<D>) {
     let _ = fs.sync();
 }
 
-/// Mutated images per run.
-const ROUNDS: usize = 2000;
+/// Mutated images per run; `EXT2_FUZZ_ROUNDS` asks for a longer run.
+fn rounds() -> usize {
+    std::env::var("EXT2_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000)
+}
 
 #[test]
-fn random_byte_flips_never_panic() {
-    let b = base();
-    let metadata_end = (b.d_block.max(b.root_block) + BS).min(b.bytes.len());
+fn random_mutations_never_panic_1k() {
+    fuzz(&base_with(1024));
+}
+
+#[test]
+fn random_mutations_never_panic_4k() {
+    fuzz(&base_with(4096));
+}
+
+/// Mutates the base image `rounds()` times; every image must only give errors.
+fn fuzz(b: &Base) {
+    let bs = b.bs;
+    let metadata_end = (b.d_block.max(b.root_block) + bs).min(b.bytes.len());
     let mut seed = 0x2545_F491_4F6C_DD1Du64;
     let mut next = move || {
         seed ^= seed << 13;
@@ -390,12 +412,13 @@ fn random_byte_flips_never_panic() {
         (b.inode_b, 128),
         (b.inode_d, 128),
         (b.inode_link, 128),
-        (b.root_block, BS),
-        (b.d_block, BS),
+        (b.root_block, bs),
+        (b.d_block, bs),
         (b.gdt, 32),
         (1024, 128),
     ];
-    for round in 0..ROUNDS {
+    let rounds = rounds();
+    for round in 0..rounds {
         let mut bytes = b.bytes.clone();
         if round % 2 == 0 {
             // Flip bits anywhere in the metadata.
@@ -426,7 +449,7 @@ fn random_byte_flips_never_panic() {
         }
     }
     assert!(
-        mounted > ROUNDS / 4,
-        "only {mounted} of {ROUNDS} mutated images mounted ({failed_mounts} refused)"
+        mounted > rounds / 4,
+        "only {mounted} of {rounds} mutated images mounted ({failed_mounts} refused)"
     );
 }

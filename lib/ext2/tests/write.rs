@@ -176,6 +176,13 @@ fn do_name_ops<D: BlockDevice>(p: &mut Pair<D>) {
     p.link("d1/moved.txt", "hard.txt");
     p.symlink("d1/moved.txt", "sym_fast");
     p.symlink(&"long/".repeat(40), "sym_slow");
+    // A directory over an empty one in another directory, and a name onto
+    // another link of the same inode (nothing happens).
+    p.mkdir("x1");
+    p.create("x1/inside");
+    p.mkdir("d1/x2");
+    p.rename("x1", "d1/x2");
+    p.rename("hard.txt", "d1/moved.txt");
     // Errors, with the errno Linux gives.
     let f = p.ino("hard.txt");
     assert_eq!(
