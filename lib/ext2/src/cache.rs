@@ -2,9 +2,9 @@
 //! LKD chapter 14 sense): every metadata and data access of the crate goes
 //! through it, so a block is never seen in two states at once. Dirty blocks
 //! reach the device on [`BlockCache::flush`] or when evicted; at most
-//! `capacity` blocks are held, the least recently used clean one (or, if
-//! all are dirty, the least recently used one, after writing it) leaving
-//! first.
+//! `capacity` blocks are held, the least recently used leaving first
+//! (written back if dirty). An index from use time to block keeps that
+//! choice O(log n).
 
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
@@ -28,6 +28,8 @@ pub struct BlockCache {
     capacity: usize,
     clock: u64,
     map: BTreeMap<u32, Buffer>,
+    /// `last_use` → block, for every buffer in `map`.
+    lru: BTreeMap<u64, u32>,
 }
 
 impl BlockCache {
@@ -39,6 +41,7 @@ impl BlockCache {
             capacity: capacity.max(8),
             clock: 0,
             map: BTreeMap::new(),
+            lru: BTreeMap::new(),
         }
     }
 
@@ -50,40 +53,11 @@ impl BlockCache {
         Ok(u64::from(blk) * per_block)
     }
 
-    /// Reads a block straight from the device, bypassing the cache.
-    pub fn read_uncached<D: BlockDevice>(
-        &self,
-        dev: &mut D,
-        blk: u32,
-        buf: &mut [u8],
-    ) -> Result<()> {
-        let sector = self.sector_of(dev, blk)?;
-        dev.read_sectors(sector, buf)?;
-        Ok(())
-    }
-
-    /// Writes a block straight to the device, dropping any cached copy's
-    /// claim (the caller's bytes win).
-    pub fn write_uncached<D: BlockDevice>(
-        &mut self,
-        dev: &mut D,
-        blk: u32,
-        buf: &[u8],
-    ) -> Result<()> {
-        let sector = self.sector_of(dev, blk)?;
-        self.map.remove(&blk);
-        dev.write_sectors(sector, buf)?;
-        Ok(())
-    }
-
     fn make_room<D: BlockDevice>(&mut self, dev: &mut D) -> Result<()> {
         while self.map.len() >= self.capacity {
-            let victim = self
-                .map
-                .iter()
-                .min_by_key(|(_, b)| (b.dirty, b.last_use))
-                .map(|(k, _)| *k)
-                .ok_or(Error::Corrupted("cache bookkeeping"))?;
+            let Some((_, victim)) = self.lru.pop_first() else {
+                return Err(Error::Corrupted("cache bookkeeping"));
+            };
             if let Some(buf) = self.map.remove(&victim) {
                 if buf.dirty {
                     let sector = self.sector_of(dev, victim)?;
@@ -112,12 +86,17 @@ impl BlockCache {
                     last_use: now,
                 },
             );
+            self.lru.insert(now, blk);
         }
         let buf = self
             .map
             .get_mut(&blk)
             .ok_or(Error::Corrupted("cache bookkeeping"))?;
-        buf.last_use = now;
+        if buf.last_use != now {
+            self.lru.remove(&buf.last_use);
+            self.lru.insert(now, blk);
+            buf.last_use = now;
+        }
         if zero {
             buf.data.fill(0);
             buf.dirty = true;
@@ -146,7 +125,9 @@ impl BlockCache {
     /// Drops a freed block's buffer, dirty or not: its contents no longer
     /// matter.
     pub fn forget(&mut self, blk: u32) {
-        self.map.remove(&blk);
+        if let Some(buf) = self.map.remove(&blk) {
+            self.lru.remove(&buf.last_use);
+        }
     }
 
     /// Writes every dirty block to the device, in block order.
@@ -159,5 +140,35 @@ impl BlockCache {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::MemDisk;
+
+    #[test]
+    fn evicts_least_recently_used_and_writes_back_dirty() {
+        let mut dev = MemDisk::new(vec![0u8; 64 * 1024]);
+        let mut cache = BlockCache::new(1024, 64, 8);
+        for blk in 0..8u32 {
+            cache.write(&mut dev, blk).unwrap()[0] = blk as u8 + 1;
+        }
+        cache.read(&mut dev, 0).unwrap(); // 0 is now the most recent
+        cache.read(&mut dev, 20).unwrap(); // evicts 1, the oldest
+        assert_eq!(dev.bytes()[1024], 2, "the dirty victim was written back");
+        assert_eq!(dev.bytes()[0], 0, "block 0 stayed cached and unwritten");
+        assert_eq!(cache.map.len(), 8);
+        assert_eq!(cache.lru.len(), 8);
+        cache.forget(2);
+        cache.flush(&mut dev).unwrap();
+        assert_eq!(dev.bytes()[0], 1);
+        assert_eq!(
+            dev.bytes()[2 * 1024],
+            0,
+            "a forgotten (freed) block is not written"
+        );
+        assert!(matches!(cache.read(&mut dev, 64), Err(Error::Corrupted(_))));
     }
 }
