@@ -270,4 +270,40 @@ impl Inode {
     pub fn is_symlink(&self) -> bool {
         self.mode & S_IFMT == S_IFLNK
     }
+
+    /// Whether `i_block` holds a device number rather than block numbers.
+    pub fn is_device(&self) -> bool {
+        matches!(self.mode & S_IFMT, S_IFCHR | S_IFBLK)
+    }
+
+    /// The device number of a device node, as Linux's ext2 keeps it: the
+    /// old 16-bit form in `i_block[0]`, or 0 there and the new 32-bit form
+    /// in `i_block[1]`. Returns Linux's `dev_t` (major in bits 8–19, minor
+    /// in 0–7 and 20–31); 0 for other inodes.
+    pub fn rdev(&self) -> u32 {
+        if !self.is_device() {
+            return 0;
+        }
+        if self.block[0] != 0 {
+            self.block[0] & 0xFFFF
+        } else {
+            self.block[1]
+        }
+    }
+
+    /// Stores device number `rdev` (a `dev_t` as in [`Inode::rdev`]).
+    pub fn set_rdev(&mut self, rdev: u32) {
+        let (major, minor) = (
+            (rdev >> 8) & 0xFFF,
+            (rdev & 0xFF) | ((rdev >> 12) & 0xFFF00),
+        );
+        if major < 256 && minor < 256 {
+            self.block[0] = (major << 8) | minor;
+            self.block[1] = 0;
+        } else {
+            self.block[0] = 0;
+            self.block[1] = rdev;
+            self.block[2] = 0;
+        }
+    }
 }

@@ -80,7 +80,8 @@
 //!   physical block, for a page cache doing its own I/O).
 //! - Names: [`Ext2::lookup`], [`Ext2::readdir`] (resumable from an offset
 //!   cookie), [`Ext2::create`], [`Ext2::mkdir`], [`Ext2::rmdir`],
-//!   [`Ext2::unlink`], [`Ext2::link`], [`Ext2::symlink`],
+//!   [`Ext2::unlink`], [`Ext2::link`], [`Ext2::symlink`], [`Ext2::mknod`]
+//!   (device nodes, FIFOs, sockets; [`Inode::rdev`]),
 //!   [`Ext2::readlink`], [`Ext2::rename`] (across directories, replacing).
 //!
 //! Every operation returns [`Result`]; [`Error::errno`] gives the Linux
@@ -112,7 +113,7 @@
 //! Not done: online resize, extended attributes beyond dropping a deleted
 //! inode's reference, the hash index beyond reading through it, an
 //! orphan list (unlink frees at once: a VFS that keeps unlinked files
-//! open defers the call), device-node `rdev`, atime updates, 64 KiB
+//! open defers the call), atime updates, 64 KiB
 //! blocks, ext3 journals (a `has_journal` volume is written without
 //! journalling).
 #![cfg_attr(not(test), no_std)]

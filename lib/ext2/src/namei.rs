@@ -10,7 +10,10 @@
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::fs::Ext2;
-use crate::inode::{Inode, FAST_SYMLINK_MAX, ROOT_INO, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use crate::inode::{
+    Inode, FAST_SYMLINK_MAX, ROOT_INO, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT,
+    S_IFREG, S_IFSOCK,
+};
 use crate::raw::{get32, put32};
 use alloc::vec::Vec;
 
@@ -93,6 +96,35 @@ impl<D: BlockDevice> Ext2<D> {
             self.now,
         );
         (inode.uid, inode.gid, inode.links_count) = (uid, gid, 1);
+        self.new_child(dir, name, inode, |_, _| Ok(()))
+    }
+
+    /// `mknod`: a device node, FIFO or socket `name` in `dir`; `mode`
+    /// holds the type (`S_IFCHR`, `S_IFBLK`, `S_IFIFO`, `S_IFSOCK`) and
+    /// the permission bits, `rdev` the device number (Linux's `dev_t`:
+    /// major in bits 8–19, minor in 0–7 and 20–31). Errors: `Invalid` for
+    /// another type, else as [`Ext2::create`].
+    pub fn mknod(
+        &mut self,
+        dir: u32,
+        name: &[u8],
+        mode: u16,
+        rdev: u32,
+        uid: u32,
+        gid: u32,
+    ) -> Result<Inode> {
+        if !matches!(mode & S_IFMT, S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK) {
+            return Err(Error::Invalid);
+        }
+        self.check_new_entry(dir, name)?;
+        let mut inode = Inode::new(
+            0,
+            self.sb.inode_size as usize,
+            mode & (S_IFMT | 0o7777),
+            self.now,
+        );
+        (inode.uid, inode.gid, inode.links_count) = (uid, gid, 1);
+        inode.set_rdev(rdev);
         self.new_child(dir, name, inode, |_, _| Ok(()))
     }
 
