@@ -8,7 +8,7 @@
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::fs::Ext2;
-use crate::inode::FileType;
+use crate::inode::{FileType, Inode};
 use crate::namei::{check_name, LINK_MAX};
 
 impl<D: BlockDevice> Ext2<D> {
@@ -46,28 +46,7 @@ impl<D: BlockDevice> Ext2<D> {
         let existing = self.find_entry(&target_dir, new_name)?;
         match existing {
             Some(found) if found.ino == src_ino => return Ok(()),
-            Some(found) => {
-                let target = self.live_child(found.ino)?;
-                if src.is_dir() && !target.is_dir() {
-                    return Err(Error::NotDir);
-                }
-                if !src.is_dir() && target.is_dir() {
-                    return Err(Error::IsDir);
-                }
-                if target.is_dir() && !self.dir_is_empty(&target)? {
-                    return Err(Error::NotEmpty);
-                }
-                self.retarget_entry(new_dir, new_name, src_ino, src.file_type())?;
-                if target.is_dir() {
-                    self.release_inode(target.ino)?;
-                    self.update_inode(new_dir, |d| {
-                        d.links_count = d.links_count.saturating_sub(1);
-                        Ok(())
-                    })?;
-                } else {
-                    self.drop_link(target.ino)?;
-                }
-            }
+            Some(found) => self.replace_entry(new_dir, new_name, &src, found.ino)?,
             None => {
                 if moves_dir && target_dir.links_count >= LINK_MAX {
                     return Err(Error::TooManyLinks);
@@ -88,5 +67,30 @@ impl<D: BlockDevice> Ext2<D> {
             })?;
         }
         self.update_inode(src_ino, |_| Ok(()))
+    }
+
+    /// Points `dir/name`, which names `victim`, at `src` instead, after
+    /// checking the pair, and drops the victim's link (a directory victim
+    /// is released and its `..` link to `dir` goes with it).
+    fn replace_entry(&mut self, dir: u32, name: &[u8], src: &Inode, victim: u32) -> Result<()> {
+        let target = self.live_child(victim)?;
+        if src.is_dir() && !target.is_dir() {
+            return Err(Error::NotDir);
+        }
+        if !src.is_dir() && target.is_dir() {
+            return Err(Error::IsDir);
+        }
+        if target.is_dir() && !self.dir_is_empty(&target)? {
+            return Err(Error::NotEmpty);
+        }
+        self.retarget_entry(dir, name, src.ino, src.file_type())?;
+        if !target.is_dir() {
+            return self.drop_link(victim);
+        }
+        self.release_inode(victim)?;
+        self.update_inode(dir, |d| {
+            d.links_count = d.links_count.saturating_sub(1);
+            Ok(())
+        })
     }
 }

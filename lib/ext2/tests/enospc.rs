@@ -61,18 +61,45 @@ fn fill(block_size: u32) {
     fs.unmount().unwrap();
     assert_fsck_clean(&image);
 
+    let filled = Filled {
+        keep,
+        keep_data,
+        big,
+        written,
+        chunk,
+        made,
+        start,
+    };
+    check_then_free(&image, &src, block_size, filled);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// What `fill` left on the volume.
+struct Filled {
+    keep: u32,
+    keep_data: Vec<u8>,
+    big: u32,
+    written: u64,
+    chunk: Vec<u8>,
+    made: usize,
+    start: ext2::StatFs,
+}
+
+/// Checks that nothing written was lost, then frees it all and checks
+/// that the free counts come back exactly.
+fn check_then_free(image: &std::path::Path, src: &std::path::Path, block_size: u32, f: Filled) {
     let mut fs = mount_file(&image);
     let before = resolve(&mut fs, "before").unwrap();
     assert_eq!(read_all(&mut fs, before).unwrap(), pattern(7, 3000));
-    assert_eq!(read_all(&mut fs, keep).unwrap(), keep_data);
-    let got = read_all(&mut fs, big).unwrap();
-    assert_eq!(got.len() as u64, written);
+    assert_eq!(read_all(&mut fs, f.keep).unwrap(), f.keep_data);
+    let got = read_all(&mut fs, f.big).unwrap();
+    assert_eq!(got.len() as u64, f.written);
     for (i, piece) in got.chunks(7000).enumerate() {
-        assert!(piece == &chunk[..piece.len()], "fill chunk {i} damaged");
+        assert!(piece == &f.chunk[..piece.len()], "fill chunk {i} damaged");
     }
     fs.unlink(ROOT_INO, b"fill").unwrap();
     fs.unlink(ROOT_INO, b"keep").unwrap();
-    for i in 0..made {
+    for i in 0..f.made {
         fs.unlink(
             ROOT_INO,
             format!("empty_file_with_long_name_{i}").as_bytes(),
@@ -80,14 +107,13 @@ fn fill(block_size: u32) {
         .unwrap();
     }
     let end = fs.statfs();
-    assert_eq!(end.free_inodes, start.free_inodes);
+    assert_eq!(end.free_inodes, f.start.free_inodes);
     // The root directory grew by the blocks its many names needed.
     let root_growth = (fs.read_inode(ROOT_INO).unwrap().blocks / (block_size / 512)) as u64
-        - start_root_blocks(&src, block_size);
-    assert_eq!(end.free_blocks + root_growth, start.free_blocks);
+        - start_root_blocks(src, block_size);
+    assert_eq!(end.free_blocks + root_growth, f.start.free_blocks);
     fs.unmount().unwrap();
     assert_fsck_clean(&image);
-    let _ = fs::remove_dir_all(&dir);
 }
 
 /// Blocks the root directory of a fresh image from `src` holds.
