@@ -88,7 +88,7 @@ struct Filled {
 /// Checks that nothing written was lost, then frees it all and checks
 /// that the free counts come back exactly.
 fn check_then_free(image: &std::path::Path, src: &std::path::Path, block_size: u32, f: Filled) {
-    let mut fs = mount_file(&image);
+    let mut fs = mount_file(image);
     let before = resolve(&mut fs, "before").unwrap();
     assert_eq!(read_all(&mut fs, before).unwrap(), pattern(7, 3000));
     assert_eq!(read_all(&mut fs, f.keep).unwrap(), f.keep_data);
@@ -113,7 +113,7 @@ fn check_then_free(image: &std::path::Path, src: &std::path::Path, block_size: u
         - start_root_blocks(src, block_size);
     assert_eq!(end.free_blocks + root_growth, f.start.free_blocks);
     fs.unmount().unwrap();
-    assert_fsck_clean(&image);
+    assert_fsck_clean(image);
 }
 
 /// Blocks the root directory of a fresh image from `src` holds.
