@@ -2,6 +2,7 @@
 //! registry ([`names`]) and the restart policy ([`restart`]). `main.rs`
 //! puts them to work with system calls.
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

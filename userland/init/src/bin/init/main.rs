@@ -32,6 +32,8 @@
 //! module).
 #![no_std]
 #![no_main]
+// Only `raw` may use `unsafe` (it says why).
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
@@ -39,6 +41,7 @@ mod error;
 mod grant;
 mod memory;
 mod nameservice;
+#[allow(unsafe_code)]
 mod raw;
 mod reincarnation;
 mod start;
