@@ -70,10 +70,9 @@ impl core::fmt::Display for KvError {
     }
 }
 
-/// The client stub: `kv`'s requests as methods.
-#[cfg(target_os = "none")]
-pub struct Client {
-    endpoint: crate::handle::Endpoint,
+client_stub! {
+    /// The client stub: `kv`'s requests as methods.
+    server: "kv", error: Kv
 }
 
 /// Why a `kv` call failed: the store said no, or the call itself failed.
@@ -100,23 +99,6 @@ impl core::fmt::Display for ClientError {
 
 #[cfg(target_os = "none")]
 impl Client {
-    /// Finds `kv` through the name service.
-    pub fn connect() -> Result<Client, crate::names::NameError> {
-        crate::names::lookup_wait("kv", 2_000).map(|endpoint| Client { endpoint })
-    }
-
-    pub fn from_endpoint(endpoint: crate::handle::Endpoint) -> Client {
-        Client { endpoint }
-    }
-
-    fn call(&self, request: &Request) -> Result<Reply, ClientError> {
-        match crate::rpc::call(&self.endpoint, request) {
-            Ok(Reply::Error(e)) => Err(ClientError::Kv(e)),
-            Ok(reply) => Ok(reply),
-            Err(e) => Err(ClientError::Rpc(e)),
-        }
-    }
-
     fn key(key: &str) -> Result<Key, ClientError> {
         Key::try_from(key).map_err(|_| ClientError::TooLong)
     }

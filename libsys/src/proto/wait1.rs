@@ -128,36 +128,14 @@ impl core::fmt::Display for ClientError {
     }
 }
 
-/// The client stub: `wait1`'s requests as methods. Each blocking method
-/// blocks the calling thread in its `call` until the server answers.
-#[cfg(target_os = "none")]
-pub struct Client {
-    endpoint: crate::handle::Endpoint,
+client_stub! {
+    /// The client stub: `wait1`'s requests as methods. Each blocking method
+    /// blocks the calling thread in its `call` until the server answers.
+    server: "wait1", error: Wait1
 }
 
 #[cfg(target_os = "none")]
 impl Client {
-    /// Finds `wait1` through the name service (waiting up to 2 s).
-    pub fn connect() -> Result<Client, crate::names::NameError> {
-        crate::names::lookup_wait("wait1", 2_000).map(|endpoint| Client { endpoint })
-    }
-
-    pub fn from_endpoint(endpoint: crate::handle::Endpoint) -> Client {
-        Client { endpoint }
-    }
-
-    pub fn endpoint(&self) -> &crate::handle::Endpoint {
-        &self.endpoint
-    }
-
-    fn call(&self, request: &Request) -> Result<Reply, ClientError> {
-        match crate::rpc::call(&self.endpoint, request) {
-            Ok(Reply::Error(e)) => Err(ClientError::Wait1(e)),
-            Ok(reply) => Ok(reply),
-            Err(e) => Err(ClientError::Rpc(e)),
-        }
-    }
-
     fn write_with(&self, bytes: &[u8], nonblock: bool) -> Result<usize, ClientError> {
         let bytes = Bytes::from_slice(bytes).map_err(|_| ClientError::TooLong)?;
         match self.call(&Request::Write { bytes, nonblock })? {
