@@ -75,26 +75,13 @@ client_stub! {
     server: "kv", error: Kv
 }
 
-/// Why a `kv` call failed: the store said no, or the call itself failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientError {
+client_error! {
+    /// Why a `kv` call failed: the store said no, or the call itself failed.
     Kv(KvError),
-    Rpc(crate::rpc::RpcError),
     /// A key or value too long for the protocol, refused before sending.
-    TooLong,
+    TooLong => "key or value too long",
     /// A reply of the wrong kind.
-    Protocol,
-}
-
-impl core::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ClientError::Kv(e) => write!(f, "{e}"),
-            ClientError::Rpc(e) => write!(f, "{e}"),
-            ClientError::TooLong => write!(f, "key or value too long"),
-            ClientError::Protocol => write!(f, "unexpected reply"),
-        }
-    }
+    Protocol => "unexpected reply",
 }
 
 #[cfg(target_os = "none")]

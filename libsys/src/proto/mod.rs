@@ -7,8 +7,48 @@
 //! What every client stub has in common is written once, by
 //! [`client_stub!`]: the `Client` type over a send handle, finding the
 //! server through the name service, and the typed call that turns the
-//! server's `Reply::Error` into the protocol's `ClientError`. Each module
-//! adds only its own requests as methods.
+//! server's `Reply::Error` into the protocol's `ClientError`; and, by
+//! [`client_error!`], that `ClientError` itself. Each module adds only its
+//! own requests as methods.
+
+/// Writes a protocol's `ClientError`: the server's own error
+/// (`$server($error)`), a failed call (`Rpc`), and the protocol's own
+/// unit variants, each with the text it displays; and `peer_died`.
+macro_rules! client_error {
+    (
+        $(#[$doc:meta])*
+        $server:ident($error:ty)
+        $(, $(#[$vdoc:meta])* $variant:ident => $text:literal)* $(,)?
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ClientError {
+            $server($error),
+            Rpc(crate::rpc::RpcError),
+            $($(#[$vdoc])* $variant,)*
+        }
+
+        impl core::fmt::Display for ClientError {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                match self {
+                    ClientError::$server(e) => write!(f, "{e}"),
+                    ClientError::Rpc(e) => write!(f, "{e}"),
+                    $(ClientError::$variant => f.write_str($text),)*
+                }
+            }
+        }
+
+        impl ClientError {
+            /// Whether the server died (the call failed with `PeerDied`).
+            pub fn peer_died(&self) -> bool {
+                matches!(
+                    self,
+                    ClientError::Rpc(crate::rpc::RpcError::Sys(crate::abi::SysError::PeerDied))
+                )
+            }
+        }
+    };
+}
 
 /// Writes a protocol's `Client` (on the bare-metal target): `connect`,
 /// `connect_within`, `from_endpoint`, `endpoint`, `reconnect`, and the

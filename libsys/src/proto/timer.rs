@@ -171,34 +171,12 @@ impl core::fmt::Display for TimerError {
     }
 }
 
-/// Why a `timer` call failed: the server said no, or the call failed
-/// (`Rpc(Sys(PeerDied))`: the server died; look it up again).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientError {
+client_error! {
+    /// Why a `timer` call failed: the server said no, or the call failed
+    /// (`Rpc(Sys(PeerDied))`: the server died; look it up again).
     Timer(TimerError),
-    Rpc(crate::rpc::RpcError),
     /// A reply of the wrong kind for the request.
-    Unexpected,
-}
-
-impl core::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ClientError::Timer(e) => write!(f, "{e}"),
-            ClientError::Rpc(e) => write!(f, "{e}"),
-            ClientError::Unexpected => f.write_str("unexpected reply"),
-        }
-    }
-}
-
-impl ClientError {
-    /// Whether the server died (the call failed with `PeerDied`).
-    pub fn peer_died(&self) -> bool {
-        matches!(
-            self,
-            ClientError::Rpc(crate::rpc::RpcError::Sys(crate::abi::SysError::PeerDied))
-        )
-    }
+    Unexpected => "unexpected reply",
 }
 
 client_stub! {

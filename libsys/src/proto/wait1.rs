@@ -105,27 +105,14 @@ impl core::fmt::Display for Wait1Error {
     }
 }
 
-/// Why a `wait1` call failed: the device said no, or the call failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientError {
+client_error! {
+    /// Why a `wait1` call failed: the device said no, or the call failed.
     Wait1(Wait1Error),
-    Rpc(crate::rpc::RpcError),
     /// More than [`WRITE_MAX`] bytes for one `write`, or a `max` above
     /// [`READ_MAX`], refused before sending.
-    TooLong,
+    TooLong => "more than one request carries",
     /// A reply of the wrong kind.
-    Protocol,
-}
-
-impl core::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ClientError::Wait1(e) => write!(f, "{e}"),
-            ClientError::Rpc(e) => write!(f, "{e}"),
-            ClientError::TooLong => write!(f, "more than one request carries"),
-            ClientError::Protocol => write!(f, "unexpected reply"),
-        }
-    }
+    Protocol => "unexpected reply",
 }
 
 client_stub! {
