@@ -11,22 +11,22 @@ use libsys::syscall::call6;
 /// What the kernel says about memory region `region` (`None` if it is
 /// not one).
 pub(crate) fn region_info(region: Handle) -> Option<RegionInfo> {
-    let mut info = RegionInfo::default();
-    call6(
-        Syscall::RegionInfo,
-        [u64::from(region.0), &mut info as *mut _ as u64, 0, 0, 0, 0],
-    )
-    .ok()?;
-    Some(info)
+    object_info(Syscall::RegionInfo, region)
 }
 
 /// What the kernel says about process `process` (`None` if it is not
 /// one).
 pub(crate) fn process_info(process: Handle) -> Option<ProcessInfo> {
-    let mut info = ProcessInfo::default();
+    object_info(Syscall::ProcessInfo, process)
+}
+
+/// An `*_info` call: the kernel fills a `T` for `handle` (`T` must be the
+/// structure `call` writes).
+fn object_info<T: Default>(call: Syscall, handle: Handle) -> Option<T> {
+    let mut info = T::default();
     call6(
-        Syscall::ProcessInfo,
-        [u64::from(process.0), &mut info as *mut _ as u64, 0, 0, 0, 0],
+        call,
+        [u64::from(handle.0), &mut info as *mut T as u64, 0, 0, 0, 0],
     )
     .ok()?;
     Some(info)
