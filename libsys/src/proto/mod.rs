@@ -10,6 +10,10 @@
 //! server's `Reply::Error` into the protocol's `ClientError`; and, by
 //! [`client_error!`], that `ClientError` itself. Each module adds only its
 //! own requests as methods.
+// A message lives on the stack just long enough to be encoded into or
+// decoded from the IPC buffer; boxing its large variants would cost an
+// allocation per message for nothing.
+#![allow(clippy::large_enum_variant)]
 
 /// Writes a protocol's `ClientError`: the server's own error
 /// (`$server($error)`), a failed call (`Rpc`), and the protocol's own

@@ -383,7 +383,7 @@ mod tests {
         for reply in every_reply() {
             assert!(encode(&reply, &mut buffer).unwrap() <= Reply::POSTCARD_MAX_SIZE);
         }
-        assert!(Reply::POSTCARD_MAX_SIZE <= crate::abi::ipc::PAYLOAD_MAX);
+        const { assert!(Reply::POSTCARD_MAX_SIZE <= crate::abi::ipc::PAYLOAD_MAX) };
     }
 
     #[test]

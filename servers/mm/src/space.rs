@@ -184,7 +184,7 @@ impl Space {
         if !self.covers(start, end) {
             return Err(MmError::NotMapped);
         }
-        if self.areas_in(start, end).any(|area| refused(area)) {
+        if self.areas_in(start, end).any(refused) {
             return Err(MmError::NotAllowed);
         }
         Ok(())

@@ -52,6 +52,31 @@ impl Env {
         Ok(child)
     }
 
+    /// Starts partner `utest <verb> <h>`, `h` being its number for a copy
+    /// of `handle` with `rights`; `pager`: its threads' pager.
+    pub fn partner(
+        &mut self,
+        verb: &str,
+        handle: Handle,
+        rights: Rights,
+        pager: Option<Handle>,
+    ) -> Result<Child, Why> {
+        self.child(
+            &[(handle, rights)],
+            |h| format_text!("{verb} {}", h[0].0),
+            pager,
+        )
+    }
+
+    /// Starts a partner that kills `process` after `ms` milliseconds.
+    pub fn killer(&mut self, process: &Process, ms: u64) -> Result<Child, Why> {
+        self.child(
+            &[(process.raw(), Rights::MANAGE)],
+            |h| format_text!("killer {} {ms}", h[0].0),
+            None,
+        )
+    }
+
     /// Waits (up to 5 s) for `process` to die; returns how it ended.
     pub fn reap(&self, process: &Process) -> Result<ProcessStatus, Why> {
         let start = rdtsc();

@@ -13,11 +13,7 @@ use crate::*;
 
 pub(crate) fn ping_pong(env: &mut Env) -> Result<(), Why> {
     let ep = Endpoint::create().step("endpoint_create")?;
-    let child = env.child(
-        &[(ep.raw(), Rights::RECV)],
-        |h| format_text!("echo {}", h[0].0),
-        None,
-    )?;
+    let child = env.partner("echo", ep.raw(), Rights::RECV, None)?;
     for i in 0..100u64 {
         let msg = Message::new(LABEL_ADD).with_words([i, i * 2, i * 3, i * 4, i * 5, u64::MAX - i]);
         let reply = ep.call(&msg, FOREVER).step("call")?;
@@ -49,11 +45,7 @@ pub(crate) fn quit(env: &Env, ep: &Endpoint, child: &Child) -> Result<(), Why> {
 
 pub(crate) fn payloads(env: &mut Env) -> Result<(), Why> {
     let ep = Endpoint::create().step("endpoint_create")?;
-    let child = env.child(
-        &[(ep.raw(), Rights::RECV)],
-        |h| format_text!("echo {}", h[0].0),
-        None,
-    )?;
+    let child = env.partner("echo", ep.raw(), Rights::RECV, None)?;
     for length in [256usize, 4096] {
         // SAFETY: the main thread's buffer, not held across the call.
         let buffer = unsafe { ipc::buffer() };
@@ -97,11 +89,7 @@ pub(crate) fn payloads(env: &mut Env) -> Result<(), Why> {
 
 pub(crate) fn transfer(env: &mut Env) -> Result<(), Why> {
     let ep = Endpoint::create().step("endpoint_create")?;
-    let child = env.child(
-        &[(ep.raw(), Rights::RECV)],
-        |h| format_text!("echo {}", h[0].0),
-        None,
-    )?;
+    let child = env.partner("echo", ep.raw(), Rights::RECV, None)?;
     // Copy: the partner signals the notification we sent; ours stays.
     let n = Notification::create().step("notification_create")?;
     let msg = Message::new(LABEL_HANDLE)
@@ -211,11 +199,7 @@ pub(crate) fn timeouts(env: &mut Env) -> Result<(), Why> {
     );
     ensure!(n.poll() == Ok(0), "poll of nothing");
     // A server that never replies: the client's call times out.
-    let child = env.child(
-        &[(ep.raw(), Rights::RECV)],
-        |h| format_text!("silent {}", h[0].0),
-        None,
-    )?;
+    let child = env.partner("silent", ep.raw(), Rights::RECV, None)?;
     let start = rdtsc();
     let got = ep.call(&Message::new(1), 30_000_000);
     ensure!(
@@ -234,16 +218,8 @@ pub(crate) fn timeouts(env: &mut Env) -> Result<(), Why> {
 
 pub(crate) fn peer_died_in_call(env: &mut Env) -> Result<(), Why> {
     let ep = Endpoint::create().step("endpoint_create")?;
-    let server = env.child(
-        &[(ep.raw(), Rights::RECV)],
-        |h| format_text!("silent {}", h[0].0),
-        None,
-    )?;
-    let killer = env.child(
-        &[(server.process.raw(), Rights::MANAGE)],
-        |h| format_text!("killer {} 30", h[0].0),
-        None,
-    )?;
+    let server = env.partner("silent", ep.raw(), Rights::RECV, None)?;
+    let killer = env.killer(&server.process, 30)?;
     let got = ep.call(&Message::new(1), FOREVER);
     ensure!(
         got == Err(SysError::PeerDied),
@@ -264,11 +240,7 @@ pub(crate) fn peer_died_queued(env: &mut Env) -> Result<(), Why> {
         None,
     )?;
     drop(full);
-    let killer = env.child(
-        &[(server.process.raw(), Rights::MANAGE)],
-        |h| format_text!("killer {} 30", h[0].0),
-        None,
-    )?;
+    let killer = env.killer(&server.process, 30)?;
     let got = ep.call(&Message::new(1), FOREVER);
     ensure!(
         got == Err(SysError::PeerDied),

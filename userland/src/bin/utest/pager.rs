@@ -19,9 +19,10 @@ pub(crate) fn pager(env: &mut Env) -> Result<(), Why> {
     let done = Notification::create().step("notification_create")?;
     // Bound to this thread by handle 0 (the calling thread).
     done.bind_current().step("bind")?;
-    let child = env.child(
-        &[(done.raw(), Rights::SEND)],
-        |h| format_text!("touch {PAGES} {}", h[0].0),
+    let child = env.partner(
+        format_text!("touch {PAGES}").as_str(),
+        done.raw(),
+        Rights::SEND,
         Some(pager.raw()),
     )?;
     let mut faults = 0;
@@ -73,11 +74,7 @@ pub(crate) fn pager(env: &mut Env) -> Result<(), Why> {
 pub(crate) fn killed_before_running(env: &mut Env) -> Result<(), Why> {
     let pager = Endpoint::create().step("endpoint_create")?;
     let done = Notification::create().step("notification_create")?;
-    let child = env.child(
-        &[(done.raw(), Rights::SEND)],
-        |h| format_text!("touch 1 {}", h[0].0),
-        Some(pager.raw()),
-    )?;
+    let child = env.partner("touch 1", done.raw(), Rights::SEND, Some(pager.raw()))?;
     // A process that never had a thread dies when killed, too.
     let empty = Process::create("empty").step("process_create")?;
     empty.kill().step("kill an empty process")?;
@@ -225,11 +222,7 @@ pub(crate) fn pager_inherited(env: &mut Env) -> Result<(), Why> {
 pub(crate) fn pager_kill(env: &mut Env) -> Result<(), Why> {
     let pager = Endpoint::create().step("endpoint_create")?;
     let done = Notification::create().step("notification_create")?;
-    let child = env.child(
-        &[(done.raw(), Rights::SEND)],
-        |h| format_text!("touch 1 {}", h[0].0),
-        Some(pager.raw()),
-    )?;
+    let child = env.partner("touch 1", done.raw(), Rights::SEND, Some(pager.raw()))?;
     let got = pager.recv(5_000_000_000).step("pager recv")?;
     ensure!(
         got.msg.label() == LABEL_PAGE_FAULT,
