@@ -170,28 +170,9 @@ impl Init {
         );
         // Servers in order, each registered before the next starts.
         for i in 0..self.slots.len() {
-            if self.slots[i].entry.kind != Kind::Server {
-                continue;
-            }
-            self.start_server(i);
-            if let Some(name) = self.slots[i].entry.register.clone() {
-                let deadline = libsys::time::uptime_ns() + REGISTER_WITHIN_NS;
-                while matches!(self.names.state(&name), Some(State::Unavailable))
-                    && libsys::time::uptime_ns() < deadline
-                {
-                    let due = self.next_restart().map_or(deadline, |at| at.min(deadline));
-                    self.step(Some(due));
-                }
-                match self.names.state(&name) {
-                    Some(State::Registered(h)) if self.slots[i].entry.pager => {
-                        let control = *h;
-                        println!("{name} registered: the memory server");
-                        self.give_memory(control);
-                    }
-                    Some(State::Registered(_)) => println!("{name} registered"),
-                    Some(State::Failed) => eprintln!("{name} failed to start"),
-                    _ => eprintln!("{name} did not register in time; going on"),
-                }
+            if self.slots[i].entry.kind == Kind::Server {
+                self.start_server(i);
+                self.await_registration(i);
             }
         }
         for i in 0..self.slots.len() {
@@ -224,6 +205,32 @@ impl Init {
         println!("tests done: {} passed, {} failed", self.passed, self.failed);
         self.stop_all();
         (self.passed.min(0xffff) << 16) | self.failed.min(0xffff)
+    }
+
+    /// Waits (up to [`REGISTER_WITHIN_NS`]) until server `i` has
+    /// registered its name, serving meanwhile; the memory server then gets
+    /// its memory.
+    fn await_registration(&mut self, i: usize) {
+        let Some(name) = self.slots[i].entry.register.clone() else {
+            return;
+        };
+        let deadline = libsys::time::uptime_ns() + REGISTER_WITHIN_NS;
+        while matches!(self.names.state(&name), Some(State::Unavailable))
+            && libsys::time::uptime_ns() < deadline
+        {
+            let due = self.next_restart().map_or(deadline, |at| at.min(deadline));
+            self.step(Some(due));
+        }
+        match self.names.state(&name) {
+            Some(State::Registered(h)) if self.slots[i].entry.pager => {
+                let control = *h;
+                println!("{name} registered: the memory server");
+                self.give_memory(control);
+            }
+            Some(State::Registered(_)) => println!("{name} registered"),
+            Some(State::Failed) => eprintln!("{name} failed to start"),
+            _ => eprintln!("{name} did not register in time; going on"),
+        }
     }
 
     /// Waits for one message, death or due restart (until `deadline`, in

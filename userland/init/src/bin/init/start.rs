@@ -147,42 +147,22 @@ impl Init {
         };
         let args = grant.args(&mut adoptee)?;
         let Adoptee { process, pages, .. } = adoptee;
-        let request = MmRequest::Adopt {
-            id,
-            image_size: image.size,
-            args: args
-                .as_str()
-                .try_into()
-                .map_err(|_| StartError::ArgsTooLong)?,
-        };
         let mm = borrowed(Endpoint, control);
-        let (reply, msg) =
-            rpc::call_with::<MmRequest, MmReply>(&mm, &request, &[process.raw(), image.handle])
-                .map_err(StartError::MmCall)?;
-        let handles = received_handles(msg.handles());
-        let (start, stack, args_at, args_len) = match reply {
-            MmReply::Adopted {
-                entry,
-                stack,
-                args_at,
-                args_len,
-                ..
-            } => (entry, stack, args_at, args_len),
-            MmReply::Error(e) => return Err(StartError::MmRefused(e)),
-            _ => return Err(StartError::MmUnexpected),
-        };
-        let [_client, pager] =
-            <[OwnedHandle; 2]>::try_from(handles).map_err(|_| StartError::NoPagerHandle)?;
-        let pager = Endpoint(pager);
+        let adopted = mm_adopt(&mm, id, image, &process, &args)?;
         give_devices(&mm, id, &entry.devices)?;
         let thread = process
             .thread_create()
             .map_err(|e| StartError::Syscall("thread_create", e))?;
         thread
-            .set_pager(Some(&pager))
+            .set_pager(Some(&adopted.pager))
             .map_err(|e| StartError::Syscall("set_pager", e))?;
         thread
-            .start(start, stack, args_at, args_len)
+            .start(
+                adopted.start,
+                adopted.stack,
+                adopted.args_at,
+                adopted.args_len,
+            )
             .map_err(|e| StartError::Syscall("thread_start", e))?;
         Ok(Child {
             process,
@@ -190,4 +170,58 @@ impl Init {
             pages,
         })
     }
+}
+
+/// Where `mm` says an adopted process's first thread starts, and the
+/// handle through which that thread's faults reach `mm`.
+struct Adopted {
+    start: u64,
+    stack: u64,
+    args_at: u64,
+    args_len: u64,
+    pager: Endpoint,
+}
+
+/// Asks `mm` (`Adopt`) to lay out `process`'s address space from `image`
+/// under `id`, with `args` on its stack. Fails if the arguments are too
+/// long for the request, the call fails, or `mm` refuses or answers
+/// without a pager handle.
+fn mm_adopt(
+    mm: &Endpoint,
+    id: u64,
+    image: &Image,
+    process: &Process,
+    args: &str,
+) -> Result<Adopted, StartError> {
+    let request = MmRequest::Adopt {
+        id,
+        image_size: image.size,
+        args: args.try_into().map_err(|_| StartError::ArgsTooLong)?,
+    };
+    let (reply, msg) =
+        rpc::call_with::<MmRequest, MmReply>(mm, &request, &[process.raw(), image.handle])
+            .map_err(StartError::MmCall)?;
+    let handles = received_handles(msg.handles());
+    let MmReply::Adopted {
+        entry: start,
+        stack,
+        args_at,
+        args_len,
+        ..
+    } = reply
+    else {
+        return Err(match reply {
+            MmReply::Error(e) => StartError::MmRefused(e),
+            _ => StartError::MmUnexpected,
+        });
+    };
+    let [_client, pager] =
+        <[OwnedHandle; 2]>::try_from(handles).map_err(|_| StartError::NoPagerHandle)?;
+    Ok(Adopted {
+        start,
+        stack,
+        args_at,
+        args_len,
+        pager: Endpoint(pager),
+    })
 }
