@@ -159,6 +159,12 @@ pub(crate) fn bad_handles(env: &mut Env, t: &mut Tally) {
                 .dup(held & rights, None)
                 .step("dup without the right")
         };
+        let others = Others {
+            region: region.raw(),
+            notification: n.raw(),
+            thread: env.my_thread.raw(),
+            out,
+        };
         for hcall in HANDLE_CALLS {
             let wrong = if hcall.kind == ObjectType::Notification {
                 ep.raw()
@@ -189,51 +195,7 @@ pub(crate) fn bad_handles(env: &mut Env, t: &mut Tally) {
                 if any_type && want == SysError::WrongType {
                     continue;
                 }
-                let got = if hcall.ipc {
-                    let regs = raw::IpcRegs {
-                        info: 0,
-                        rdx: POLL,
-                        ..Default::default()
-                    };
-                    // SAFETY: every case is refused before the kernel does
-                    // anything.
-                    let (status, _) = unsafe { raw::ipc(hcall.call as u64, u64::from(h.0), regs) };
-                    libsys::abi::decode_result(status, 0)
-                } else {
-                    // Valid-looking other arguments: a notification, one
-                    // page at a free address, a user pointer to scratch.
-                    let args = match hcall.call {
-                        Syscall::Map => [
-                            u64::from(h.0),
-                            0x7000_0000_0000,
-                            u64::from(region.raw().0),
-                            0,
-                            1,
-                            1,
-                        ],
-                        Syscall::IrqBind | Syscall::ProcessWatch => {
-                            [u64::from(h.0), u64::from(n.raw().0), 1, 0, 0, 0]
-                        }
-                        Syscall::HandleGive => [u64::from(h.0), u64::from(n.raw().0), 0, 0, 0, 0],
-                        Syscall::ThreadStats | Syscall::IrqInfo | Syscall::RegionInfo => {
-                            [u64::from(h.0), out, 0, 0, 0, 0]
-                        }
-                        Syscall::Unmap | Syscall::Protect => {
-                            [u64::from(h.0), 0x7000_0000_0000, 1, 1, 0, 0]
-                        }
-                        Syscall::IoportGrant | Syscall::IoportDerive => {
-                            [u64::from(h.0), 0x80, 1, 0, 0, 0]
-                        }
-                        Syscall::RegionDerive => [u64::from(h.0), 0, 1, 1, 0, 0],
-                        Syscall::IrqGet => [u64::from(h.0), 4, 1, 0, 0, 0],
-                        Syscall::NotificationBind => {
-                            [u64::from(h.0), u64::from(env.my_thread.raw().0), 0, 0, 0, 0]
-                        }
-                        Syscall::ThreadStart => [u64::from(h.0), 0x40_0000, USER_STACK, 0, 0, 0],
-                        _ => [u64::from(h.0), 0, 0, 0, 0, 0],
-                    };
-                    call6(hcall.call, args)
-                };
+                let got = call_with(hcall, h, &others);
                 ensure!(
                     got == Err(want),
                     "{:?} with handle {:#x}: {got:?}, expected {want:?}",
@@ -246,4 +208,51 @@ pub(crate) fn bad_handles(env: &mut Env, t: &mut Tally) {
         Ok(())
     })();
     t.record("handles: every handle-taking call refuses forged, closed, wrong-type and under-righted handles", result);
+}
+
+/// The valid arguments a call of [`HANDLE_CALLS`] gets besides the
+/// handle under test.
+struct Others {
+    region: Handle,
+    notification: Handle,
+    thread: Handle,
+    /// A user pointer to scratch memory.
+    out: u64,
+}
+
+/// Makes `hcall` with handle `h` and, for its other arguments,
+/// valid-looking ones: a notification, one page at a free address, a
+/// user pointer to scratch.
+fn call_with(hcall: &HandleCall, h: Handle, others: &Others) -> Result<u64, SysError> {
+    if hcall.ipc {
+        let regs = raw::IpcRegs {
+            info: 0,
+            rdx: POLL,
+            ..Default::default()
+        };
+        // SAFETY: every case is refused before the kernel does anything.
+        let (status, _) = unsafe { raw::ipc(hcall.call as u64, u64::from(h.0), regs) };
+        return libsys::abi::decode_result(status, 0);
+    }
+    let (h, region, n) = (
+        u64::from(h.0),
+        u64::from(others.region.0),
+        u64::from(others.notification.0),
+    );
+    let args = match hcall.call {
+        Syscall::Map => [h, 0x7000_0000_0000, region, 0, 1, 1],
+        Syscall::IrqBind | Syscall::ProcessWatch => [h, n, 1, 0, 0, 0],
+        Syscall::HandleGive => [h, n, 0, 0, 0, 0],
+        Syscall::ThreadStats | Syscall::IrqInfo | Syscall::RegionInfo => {
+            [h, others.out, 0, 0, 0, 0]
+        }
+        Syscall::Unmap | Syscall::Protect => [h, 0x7000_0000_0000, 1, 1, 0, 0],
+        Syscall::IoportGrant | Syscall::IoportDerive => [h, 0x80, 1, 0, 0, 0],
+        Syscall::RegionDerive => [h, 0, 1, 1, 0, 0],
+        Syscall::IrqGet => [h, 4, 1, 0, 0, 0],
+        Syscall::NotificationBind => [h, u64::from(others.thread.0), 0, 0, 0, 0],
+        Syscall::ThreadStart => [h, 0x40_0000, USER_STACK, 0, 0, 0],
+        _ => [h, 0, 0, 0, 0, 0],
+    };
+    call6(hcall.call, args)
 }

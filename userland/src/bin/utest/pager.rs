@@ -115,23 +115,7 @@ pub(crate) extern "C" fn inherit_toucher(_: u64, _: u64) -> ! {
 }
 
 pub(crate) fn pager_inherited(env: &mut Env) -> Result<(), Why> {
-    let info = |env: &Env| -> Result<libsys::abi::ProcessInfo, Why> {
-        let mut out = libsys::abi::ProcessInfo::default();
-        call6(
-            Syscall::ProcessInfo,
-            [
-                u64::from(env.me.raw().0),
-                &mut out as *mut _ as u64,
-                0,
-                0,
-                0,
-                0,
-            ],
-        )
-        .step("process_info")?;
-        Ok(out)
-    };
-    let before = info(env)?;
+    let before = process_info(env)?;
     ensure!(
         before.pid > 0
             && before.threads >= 1
@@ -147,7 +131,31 @@ pub(crate) fn pager_inherited(env: &mut Env) -> Result<(), Why> {
         bad == Err(SysError::BadAddress),
         "process_info into the kernel: {bad:?}"
     );
+    inherited_pager_serves(env)?;
+    map_replaces(env, &before)
+}
 
+/// What `process_info` says about this process.
+fn process_info(env: &Env) -> Result<libsys::abi::ProcessInfo, Why> {
+    let mut out = libsys::abi::ProcessInfo::default();
+    call6(
+        Syscall::ProcessInfo,
+        [
+            u64::from(env.me.raw().0),
+            &mut out as *mut _ as u64,
+            0,
+            0,
+            0,
+            0,
+        ],
+    )
+    .step("process_info")?;
+    Ok(out)
+}
+
+/// A thread made after the main thread's pager is set inherits it: its
+/// fault reaches that pager, which maps the page and resumes it.
+fn inherited_pager_serves(env: &mut Env) -> Result<(), Why> {
     // The main thread's pager is set; a thread made after that inherits it.
     let pager = Endpoint::create().step("endpoint_create")?;
     env.my_thread.set_pager(Some(&pager)).step("set_pager")?;
@@ -182,8 +190,12 @@ pub(crate) fn pager_inherited(env: &mut Env) -> Result<(), Why> {
         Ok(())
     })();
     env.my_thread.set_pager(None).step("clear set_pager")?;
-    result?;
+    result
+}
 
+/// Maps another page over a mapped one: `Exists`, unless with
+/// `MAP_REPLACE`; `before` is what `process_info` said before the test.
+fn map_replaces(env: &mut Env, before: &libsys::abi::ProcessInfo) -> Result<(), Why> {
     // Map another page over the first: `Exists`, unless MAP_REPLACE.
     let other = env.mem.alloc_mapped(1).step("a second page")?;
     // SAFETY: the page was just mapped into this process, writable.
@@ -208,7 +220,7 @@ pub(crate) fn pager_inherited(env: &mut Env) -> Result<(), Why> {
     // SAFETY: mapped (the second page, now also at INHERIT_AT).
     let now = unsafe { (INHERIT_AT as *const u64).read_volatile() };
     ensure!(now == 0x5678, "after the replace the page reads {now:#x}");
-    let after = info(env)?;
+    let after = process_info(env)?;
     ensure!(
         after.mapped_pages >= before.mapped_pages + 2,
         "mapped pages {} then {}",
