@@ -111,39 +111,10 @@ pub fn check(image: &[u8]) -> Result<Program, ElfError> {
 mod tests {
     use super::*;
 
-    /// A minimal ELF64 executable with the given segments (vaddr, memsz,
-    /// filesz, flags) and entry point; file bytes follow the headers.
+    /// An x86_64 file of type `kind` with the given segments (vaddr,
+    /// memsz, filesz, flags) and entry point.
     fn elf(segments: &[(u64, u64, u64, u32)], entry: u64, kind: u16) -> Vec<u8> {
-        let phoff = 64u64;
-        let data_at = phoff + 56 * segments.len() as u64;
-        let mut out = vec![0u8; 64];
-        out[..4].copy_from_slice(b"\x7fELF");
-        out[4] = 2; // 64-bit
-        out[5] = 1; // little-endian
-        out[6] = 1; // version
-        out[16..18].copy_from_slice(&kind.to_le_bytes());
-        out[18..20].copy_from_slice(&62u16.to_le_bytes()); // x86_64
-        out[20..24].copy_from_slice(&1u32.to_le_bytes());
-        out[24..32].copy_from_slice(&entry.to_le_bytes());
-        out[32..40].copy_from_slice(&phoff.to_le_bytes());
-        out[52..54].copy_from_slice(&64u16.to_le_bytes());
-        out[54..56].copy_from_slice(&56u16.to_le_bytes());
-        out[56..58].copy_from_slice(&(segments.len() as u16).to_le_bytes());
-        let mut file_at = data_at;
-        for &(vaddr, memsz, filesz, flags) in segments {
-            let mut ph = vec![0u8; 56];
-            ph[0..4].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
-            ph[4..8].copy_from_slice(&flags.to_le_bytes());
-            ph[8..16].copy_from_slice(&file_at.to_le_bytes());
-            ph[16..24].copy_from_slice(&vaddr.to_le_bytes());
-            ph[32..40].copy_from_slice(&filesz.to_le_bytes());
-            ph[40..48].copy_from_slice(&memsz.to_le_bytes());
-            out.extend(ph);
-            file_at += filesz;
-        }
-        let total = file_at as usize;
-        out.resize(total, 0xcc);
-        out
+        elfcheck::testing::elf(kind, 62, entry, segments)
     }
 
     const RX: u32 = 5;

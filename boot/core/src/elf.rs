@@ -102,48 +102,10 @@ impl KernelImage {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
-    /// (vaddr, mem_size, file_size, flags: 1 = X, 2 = W, 4 = R)
-    pub(crate) type Seg = (u64, u64, u64, u32);
-
-    /// Builds a minimal ELF64 file: header, program headers, then each
-    /// segment's file bytes (filled with a marker byte per segment).
-    pub(crate) fn build(e_type: u16, machine: u16, entry: u64, segs: &[Seg]) -> Vec<u8> {
-        let phoff = 64u64;
-        let mut data_offset = phoff + 56 * segs.len() as u64;
-        let mut out = Vec::new();
-        out.extend([0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        out.extend(e_type.to_le_bytes());
-        out.extend(machine.to_le_bytes());
-        out.extend(1u32.to_le_bytes());
-        out.extend(entry.to_le_bytes());
-        out.extend(phoff.to_le_bytes());
-        out.extend(0u64.to_le_bytes()); // no section headers
-        out.extend(0u32.to_le_bytes());
-        out.extend(64u16.to_le_bytes());
-        out.extend(56u16.to_le_bytes());
-        out.extend((segs.len() as u16).to_le_bytes());
-        out.extend(64u16.to_le_bytes());
-        out.extend(0u16.to_le_bytes());
-        out.extend(0u16.to_le_bytes());
-        for &(vaddr, mem, file, flags) in segs {
-            out.extend(1u32.to_le_bytes());
-            out.extend(flags.to_le_bytes());
-            out.extend(data_offset.to_le_bytes());
-            out.extend(vaddr.to_le_bytes());
-            out.extend(vaddr.to_le_bytes());
-            out.extend(file.to_le_bytes());
-            out.extend(mem.to_le_bytes());
-            out.extend(0x1000u64.to_le_bytes());
-            data_offset += file;
-        }
-        for (i, &(_, _, file, _)) in segs.iter().enumerate() {
-            out.extend(core::iter::repeat_n(0xa0 + i as u8, file as usize));
-        }
-        out
-    }
+    use elfcheck::testing::{elf as build, Seg};
 
     const BASE: u64 = KERNEL_MIN_ADDRESS;
 

@@ -234,38 +234,62 @@ fn check_segment(s: &Segment, file_len: u64, rules: &Rules) -> Result<(), ElfErr
     Ok(())
 }
 
+/// Minimal ELF64 files for tests (feature `testing`; this crate's own
+/// tests, `libsys::elf`'s and `boot_core::elf`'s).
+#[cfg(any(test, feature = "testing"))]
+pub mod testing {
+    use alloc::vec::Vec;
+
+    /// One `PT_LOAD` segment: (virtual address, memory size, file size,
+    /// flags: 1 = X, 2 = W, 4 = R).
+    pub type Seg = (u64, u64, u64, u32);
+
+    /// An ELF64 little-endian file of type `kind` (2 = `ET_EXEC`, 3 =
+    /// `ET_DYN`) for `machine` (62 = x86_64) with entry point `entry`:
+    /// the header, one program header per segment, then each segment's
+    /// file bytes (a marker byte per segment: 0xa0, 0xa1, …).
+    pub fn elf(kind: u16, machine: u16, entry: u64, segments: &[Seg]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend([0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        out.extend(kind.to_le_bytes());
+        out.extend(machine.to_le_bytes());
+        out.extend(1u32.to_le_bytes());
+        out.extend(entry.to_le_bytes());
+        out.extend(64u64.to_le_bytes()); // program headers right after
+        out.extend(0u64.to_le_bytes()); // no section headers
+        out.extend(0u32.to_le_bytes());
+        out.extend(64u16.to_le_bytes());
+        out.extend(56u16.to_le_bytes());
+        out.extend((segments.len() as u16).to_le_bytes());
+        out.extend(64u16.to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        let mut file_at = 64 + 56 * segments.len() as u64;
+        for &(vaddr, mem, file, flags) in segments {
+            out.extend(1u32.to_le_bytes());
+            out.extend(flags.to_le_bytes());
+            out.extend(file_at.to_le_bytes());
+            out.extend(vaddr.to_le_bytes());
+            out.extend(vaddr.to_le_bytes());
+            out.extend(file.to_le_bytes());
+            out.extend(mem.to_le_bytes());
+            out.extend(0x1000u64.to_le_bytes());
+            file_at += file;
+        }
+        for (i, &(_, _, file, _)) in segments.iter().enumerate() {
+            out.extend(core::iter::repeat_n(0xa0 + i as u8, file as usize));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A minimal ELF64 file: `(vaddr, mem_size, file_size, flags)` per
-    /// segment (flags: 1 = X, 2 = W, 4 = R), the file bytes after the
-    /// headers.
-    fn elf(kind: u16, entry: u64, segments: &[(u64, u64, u64, u32)]) -> Vec<u8> {
-        let mut out = vec![0u8; 64];
-        out[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
-        out[16..18].copy_from_slice(&kind.to_le_bytes());
-        out[18..20].copy_from_slice(&62u16.to_le_bytes());
-        out[20..24].copy_from_slice(&1u32.to_le_bytes());
-        out[24..32].copy_from_slice(&entry.to_le_bytes());
-        out[32..40].copy_from_slice(&64u64.to_le_bytes());
-        out[52..54].copy_from_slice(&64u16.to_le_bytes());
-        out[54..56].copy_from_slice(&56u16.to_le_bytes());
-        out[56..58].copy_from_slice(&(segments.len() as u16).to_le_bytes());
-        let mut file_at = 64 + 56 * segments.len() as u64;
-        for &(vaddr, mem, file, flags) in segments {
-            let mut ph = [0u8; 56];
-            ph[0..4].copy_from_slice(&1u32.to_le_bytes());
-            ph[4..8].copy_from_slice(&flags.to_le_bytes());
-            ph[8..16].copy_from_slice(&file_at.to_le_bytes());
-            ph[16..24].copy_from_slice(&vaddr.to_le_bytes());
-            ph[32..40].copy_from_slice(&file.to_le_bytes());
-            ph[40..48].copy_from_slice(&mem.to_le_bytes());
-            out.extend(ph);
-            file_at += file;
-        }
-        out.resize(file_at as usize, 0xcc);
-        out
+    /// An x86_64 file of type `kind`.
+    fn elf(kind: u16, entry: u64, segments: &[testing::Seg]) -> Vec<u8> {
+        testing::elf(kind, 62, entry, segments)
     }
 
     const LOOSE: Rules = Rules {
