@@ -1,7 +1,8 @@
 //! Checking a user program: an ELF64 executable, before any of it is
 //! loaded. Used by the kernel (for the processes it starts) and by
 //! `libsys::spawn` (for the processes a program builds), so both refuse
-//! the same files for the same reasons.
+//! the same files for the same reasons; the checks themselves are the
+//! `elfcheck` crate's, which the loader uses for the kernel too.
 //!
 //! A program is accepted only if it is 64-bit, x86_64, `ET_EXEC` (static:
 //! no one relocates it), has at most [`MAX_SEGMENTS`] `PT_LOAD` segments,
@@ -9,11 +10,8 @@
 //! [`USER_END`]), none writable and executable (W^X), no two sharing a
 //! page, and an entry point inside an executable segment.
 
-use core::fmt;
-
-use xmas_elf::header::{Class, Machine, Type};
-use xmas_elf::program::Type as SegmentType;
-use xmas_elf::ElfFile;
+pub use elfcheck::ElfError;
+use elfcheck::Rules;
 
 use crate::abi::Protection;
 
@@ -22,56 +20,15 @@ pub const USER_END: u64 = 0x0000_8000_0000_0000;
 /// The most loadable segments a program may have.
 pub const MAX_SEGMENTS: usize = 8;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ElfError {
-    NotElf(&'static str),
-    Not64Bit,
-    NotX86_64,
-    NotExecutable,
-    NoSegments,
-    TooManySegments,
-    /// A segment reaches outside the file or outside user space.
-    SegmentOutOfBounds {
-        vaddr: u64,
-    },
-    WriteAndExecute {
-        vaddr: u64,
-    },
-    OverlappingSegments {
-        vaddr: u64,
-    },
-    EntryNotExecutable {
-        entry: u64,
-    },
-}
-
-impl fmt::Display for ElfError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ElfError::NotElf(why) => write!(f, "not an ELF file ({why})"),
-            ElfError::Not64Bit => write!(f, "not a 64-bit ELF file"),
-            ElfError::NotX86_64 => write!(f, "not an x86_64 program"),
-            ElfError::NotExecutable => write!(f, "not a static executable (ET_EXEC)"),
-            ElfError::NoSegments => write!(f, "no loadable segment"),
-            ElfError::TooManySegments => write!(f, "more than {MAX_SEGMENTS} loadable segments"),
-            ElfError::SegmentOutOfBounds { vaddr } => {
-                write!(
-                    f,
-                    "segment at {vaddr:#x} lies outside the file or user space"
-                )
-            }
-            ElfError::WriteAndExecute { vaddr } => {
-                write!(f, "segment at {vaddr:#x} is writable and executable")
-            }
-            ElfError::OverlappingSegments { vaddr } => {
-                write!(f, "segment at {vaddr:#x} shares a page with another")
-            }
-            ElfError::EntryNotExecutable { entry } => {
-                write!(f, "entry point {entry:#x} is not in an executable segment")
-            }
-        }
-    }
-}
+/// What a user program must satisfy beyond every ELF check.
+const USER_PROGRAM: Rules = Rules {
+    lowest: 4096,
+    end: USER_END,
+    max_segments: Some(MAX_SEGMENTS),
+    write_xor_execute: true,
+    // Each page gets one segment's protection.
+    overlap_granularity: 4096,
+};
 
 /// One checked `PT_LOAD` segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,7 +62,26 @@ impl Segment {
     }
 }
 
-/// A checked program: its segments and entry point.
+impl From<&elfcheck::Segment> for Segment {
+    fn from(s: &elfcheck::Segment) -> Segment {
+        let mut prot = Protection::READ;
+        if s.writable {
+            prot |= Protection::WRITE;
+        }
+        if s.executable {
+            prot |= Protection::EXEC;
+        }
+        Segment {
+            vaddr: s.vaddr,
+            mem_size: s.mem_size,
+            offset: s.file_offset,
+            file_size: s.file_size,
+            prot,
+        }
+    }
+}
+
+/// A checked program: its segments (in address order) and entry point.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Program {
     segments: [Option<Segment>; MAX_SEGMENTS],
@@ -120,115 +96,25 @@ impl Program {
 
 /// Checks `image` (see the module documentation).
 pub fn check(image: &[u8]) -> Result<Program, ElfError> {
-    let elf = ElfFile::new(image).map_err(ElfError::NotElf)?;
-    let header = &elf.header;
-    if header.pt1.class() != Class::SixtyFour {
-        return Err(ElfError::Not64Bit);
-    }
-    if header.pt2.machine().as_machine() != Machine::X86_64 {
-        return Err(ElfError::NotX86_64);
-    }
-    if header.pt2.type_().as_type() != Type::Executable {
-        return Err(ElfError::NotExecutable);
-    }
+    let checked = elfcheck::check(image, &USER_PROGRAM)?;
     let mut segments = [None; MAX_SEGMENTS];
-    let mut count = 0;
-    for ph in elf.program_iter() {
-        if ph.get_type() != Ok(SegmentType::Load) || ph.mem_size() == 0 {
-            continue;
-        }
-        let vaddr = ph.virtual_addr();
-        let in_file = ph
-            .offset()
-            .checked_add(ph.file_size())
-            .is_some_and(|end| end <= image.len() as u64);
-        let in_user = vaddr >= 4096
-            && vaddr
-                .checked_add(ph.mem_size())
-                .is_some_and(|end| end <= USER_END);
-        if !in_file || !in_user || ph.file_size() > ph.mem_size() {
-            return Err(ElfError::SegmentOutOfBounds { vaddr });
-        }
-        let mut prot = Protection::READ;
-        if ph.flags().is_write() {
-            prot |= Protection::WRITE;
-        }
-        if ph.flags().is_execute() {
-            prot |= Protection::EXEC;
-        }
-        if prot.contains(Protection::WRITE | Protection::EXEC) {
-            return Err(ElfError::WriteAndExecute { vaddr });
-        }
-        let segment = Segment {
-            vaddr,
-            mem_size: ph.mem_size(),
-            offset: ph.offset(),
-            file_size: ph.file_size(),
-            prot,
-        };
-        let (first, end) = segment.pages();
-        if segments.iter().flatten().any(|s: &Segment| {
-            let (f, e) = s.pages();
-            first < e && f < end
-        }) {
-            return Err(ElfError::OverlappingSegments { vaddr });
-        }
-        if count == MAX_SEGMENTS {
-            return Err(ElfError::TooManySegments);
-        }
-        segments[count] = Some(segment);
-        count += 1;
+    for (slot, segment) in segments.iter_mut().zip(&checked.segments) {
+        *slot = Some(Segment::from(segment));
     }
-    if count == 0 {
-        return Err(ElfError::NoSegments);
-    }
-    let entry = header.pt2.entry_point();
-    let executable = segments.iter().flatten().any(|s| {
-        s.prot.contains(Protection::EXEC) && (s.vaddr..s.vaddr + s.mem_size).contains(&entry)
-    });
-    if !executable {
-        return Err(ElfError::EntryNotExecutable { entry });
-    }
-    Ok(Program { segments, entry })
+    Ok(Program {
+        segments,
+        entry: checked.entry,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A minimal ELF64 executable with the given segments (vaddr, memsz,
-    /// filesz, flags) and entry point; file bytes follow the headers.
+    /// An x86_64 file of type `kind` with the given segments (vaddr,
+    /// memsz, filesz, flags) and entry point.
     fn elf(segments: &[(u64, u64, u64, u32)], entry: u64, kind: u16) -> Vec<u8> {
-        let phoff = 64u64;
-        let data_at = phoff + 56 * segments.len() as u64;
-        let mut out = vec![0u8; 64];
-        out[..4].copy_from_slice(b"\x7fELF");
-        out[4] = 2; // 64-bit
-        out[5] = 1; // little-endian
-        out[6] = 1; // version
-        out[16..18].copy_from_slice(&kind.to_le_bytes());
-        out[18..20].copy_from_slice(&62u16.to_le_bytes()); // x86_64
-        out[20..24].copy_from_slice(&1u32.to_le_bytes());
-        out[24..32].copy_from_slice(&entry.to_le_bytes());
-        out[32..40].copy_from_slice(&phoff.to_le_bytes());
-        out[52..54].copy_from_slice(&64u16.to_le_bytes());
-        out[54..56].copy_from_slice(&56u16.to_le_bytes());
-        out[56..58].copy_from_slice(&(segments.len() as u16).to_le_bytes());
-        let mut file_at = data_at;
-        for &(vaddr, memsz, filesz, flags) in segments {
-            let mut ph = vec![0u8; 56];
-            ph[0..4].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
-            ph[4..8].copy_from_slice(&flags.to_le_bytes());
-            ph[8..16].copy_from_slice(&file_at.to_le_bytes());
-            ph[16..24].copy_from_slice(&vaddr.to_le_bytes());
-            ph[32..40].copy_from_slice(&filesz.to_le_bytes());
-            ph[40..48].copy_from_slice(&memsz.to_le_bytes());
-            out.extend(ph);
-            file_at += filesz;
-        }
-        let total = file_at as usize;
-        out.resize(total, 0xcc);
-        out
+        elfcheck::testing::elf(kind, 62, entry, segments)
     }
 
     const RX: u32 = 5;
@@ -261,7 +147,7 @@ mod tests {
         assert!(matches!(check(b"not an elf"), Err(ElfError::NotElf(_))));
         assert_eq!(
             check(&elf(&ok, 0x40_0000, 3)),
-            Err(ElfError::NotExecutable),
+            Err(ElfError::PositionIndependent),
             "ET_DYN"
         );
         assert_eq!(
@@ -270,7 +156,11 @@ mod tests {
         );
         assert_eq!(
             check(&elf(&[(0x0, 0x100, 0x100, RX)], 0x10, 2)),
-            Err(ElfError::SegmentOutOfBounds { vaddr: 0 }),
+            Err(ElfError::SegmentOutsideRange {
+                vaddr: 0,
+                lowest: 4096,
+                end: USER_END
+            }),
             "page 0"
         );
         assert_eq!(
@@ -279,14 +169,16 @@ mod tests {
                 0xffff_8000_0000_0000,
                 2
             )),
-            Err(ElfError::SegmentOutOfBounds {
-                vaddr: 0xffff_8000_0000_0000
+            Err(ElfError::SegmentOutsideRange {
+                vaddr: 0xffff_8000_0000_0000,
+                lowest: 4096,
+                end: USER_END
             }),
             "kernel half"
         );
         assert_eq!(
             check(&elf(&[(0x40_0000, 0x100, 0x200, RX)], 0x40_0000, 2)),
-            Err(ElfError::SegmentOutOfBounds { vaddr: 0x40_0000 }),
+            Err(ElfError::SegmentOutsideFile { vaddr: 0x40_0000 }),
             "file size over memory size"
         );
         assert_eq!(
@@ -295,7 +187,10 @@ mod tests {
                 0x40_0000,
                 2
             )),
-            Err(ElfError::OverlappingSegments { vaddr: 0x40_1000 })
+            Err(ElfError::OverlappingSegments {
+                first: 0x40_0000,
+                second: 0x40_1000
+            })
         );
         assert_eq!(
             check(&elf(&[(0x40_0000, 0x100, 0x100, R)], 0x40_0000, 2)),
@@ -305,14 +200,14 @@ mod tests {
         truncated.truncate(truncated.len() - 1);
         assert_eq!(
             check(&truncated),
-            Err(ElfError::SegmentOutOfBounds { vaddr: 0x40_0000 })
+            Err(ElfError::SegmentOutsideFile { vaddr: 0x40_0000 })
         );
         let many: Vec<_> = (0..9)
             .map(|i| (0x40_0000 + i * 0x1000, 0x10, 0x10, RX))
             .collect();
         assert_eq!(
             check(&elf(&many, 0x40_0000, 2)),
-            Err(ElfError::TooManySegments)
+            Err(ElfError::TooManySegments { max: MAX_SEGMENTS })
         );
     }
 }

@@ -3,31 +3,31 @@
 //! The loader places the whole virtual span of the kernel's `PT_LOAD`
 //! segments (from the first segment's page to the end of the last one) in one
 //! physically contiguous block, so that physical = block + (virtual − base)
-//! for every byte of the kernel. This module decides that span and checks
-//! everything about the file before a single byte is copied.
+//! for every byte of the kernel. This module decides that span; the checks
+//! of the file, made before a single byte is copied, are the `elfcheck`
+//! crate's (the same the kernel makes of a user program), with the
+//! kernel's rules.
 
 use alloc::vec::Vec;
-use core::fmt;
 
-use xmas_elf::header::{Class, Machine, Type};
-use xmas_elf::program::{ProgramHeader, Type as SegmentType};
-use xmas_elf::ElfFile;
+use elfcheck::Rules;
+pub use elfcheck::{ElfError, Segment};
 
 use crate::memmap::PAGE_SIZE;
 
 /// The protocol requires kernels at or above this address.
 pub const KERNEL_MIN_ADDRESS: u64 = 0xffff_ffff_8000_0000;
 
-/// One `PT_LOAD` segment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Segment {
-    pub vaddr: u64,
-    pub mem_size: u64,
-    pub file_offset: u64,
-    pub file_size: u64,
-    pub writable: bool,
-    pub executable: bool,
-}
+/// What a kernel must satisfy beyond every ELF check: it lies in the top
+/// 2 GiB; segments may share a page (it gets the union of their
+/// permissions, see [`KernelImage::pages`]) but not bytes.
+const KERNEL: Rules = Rules {
+    lowest: KERNEL_MIN_ADDRESS,
+    end: u64::MAX,
+    max_segments: None,
+    write_xor_execute: false,
+    overlap_granularity: 1,
+};
 
 /// A kernel that passed every check.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +37,7 @@ pub struct KernelImage {
     pub virt_base: u64,
     /// Bytes in the span (a multiple of the page size).
     pub span: u64,
+    /// In address order.
     pub segments: Vec<Segment>,
 }
 
@@ -47,135 +48,19 @@ impl KernelImage {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ElfError {
-    NotElf(&'static str),
-    Not64Bit,
-    NotX86_64,
-    /// ET_DYN: the loader does not relocate kernels.
-    PositionIndependent,
-    NotExecutable,
-    NoLoadableSegments,
-    /// A segment below 0xffffffff80000000, or wrapping past the top.
-    SegmentOutsideHigherHalf {
-        vaddr: u64,
-    },
-    /// A segment's file bytes lie beyond the end of the file, or file size
-    /// exceeds memory size.
-    SegmentOutsideFile {
-        vaddr: u64,
-    },
-    OverlappingSegments {
-        first: u64,
-        second: u64,
-    },
-    EntryNotExecutable {
-        entry: u64,
-    },
-}
-
-impl fmt::Display for ElfError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ElfError::NotElf(why) => write!(f, "not an ELF file ({why})"),
-            ElfError::Not64Bit => write!(f, "not a 64-bit ELF file"),
-            ElfError::NotX86_64 => write!(f, "not an x86_64 ELF file"),
-            ElfError::PositionIndependent => {
-                write!(f, "a position-independent kernel (ET_DYN); link it at a fixed higher-half address")
-            }
-            ElfError::NotExecutable => write!(f, "not an executable ELF file (ET_EXEC)"),
-            ElfError::NoLoadableSegments => write!(f, "no PT_LOAD segments"),
-            ElfError::SegmentOutsideHigherHalf { vaddr } => {
-                write!(
-                    f,
-                    "segment at {vaddr:#x} is not at or above {KERNEL_MIN_ADDRESS:#x}"
-                )
-            }
-            ElfError::SegmentOutsideFile { vaddr } => {
-                write!(f, "segment at {vaddr:#x} has file bytes outside the file")
-            }
-            ElfError::OverlappingSegments { first, second } => {
-                write!(f, "overlapping segments at {first:#x} and {second:#x}")
-            }
-            ElfError::EntryNotExecutable { entry } => {
-                write!(f, "entry point {entry:#x} is not in an executable segment")
-            }
-        }
-    }
-}
-
 /// Checks `file` as a Limine-protocol kernel and describes its segments.
 ///
 /// Fails when the file is not a 64-bit x86_64 `ET_EXEC` ELF file, when a
 /// segment lies below the kernel area, outside the file or over another one,
 /// or when the entry point is not in an executable segment.
 pub fn plan(file: &[u8]) -> Result<KernelImage, ElfError> {
-    let elf = ElfFile::new(file).map_err(ElfError::NotElf)?;
-    if elf.header.pt1.class() != Class::SixtyFour {
-        return Err(ElfError::Not64Bit);
-    }
-    let machine = elf.header.pt2.machine().as_machine();
-    if machine != Machine::X86_64 {
-        return Err(ElfError::NotX86_64);
-    }
-    match elf.header.pt2.type_().as_type() {
-        Type::Executable => {}
-        Type::SharedObject => return Err(ElfError::PositionIndependent),
-        _ => return Err(ElfError::NotExecutable),
-    }
-
-    let mut segments = Vec::new();
-    for header in elf.program_iter() {
-        let ProgramHeader::Ph64(ph) = header else {
-            return Err(ElfError::Not64Bit);
-        };
-        if !matches!(header.get_type(), Ok(SegmentType::Load)) || ph.mem_size == 0 {
-            continue;
-        }
-        let vaddr = ph.virtual_addr;
-        let end = vaddr.checked_add(ph.mem_size);
-        if vaddr < KERNEL_MIN_ADDRESS || end.is_none() {
-            return Err(ElfError::SegmentOutsideHigherHalf { vaddr });
-        }
-        let file_end = ph.offset.checked_add(ph.file_size);
-        if ph.file_size > ph.mem_size || file_end.is_none_or(|end| end > file.len() as u64) {
-            return Err(ElfError::SegmentOutsideFile { vaddr });
-        }
-        segments.push(Segment {
-            vaddr,
-            mem_size: ph.mem_size,
-            file_offset: ph.offset,
-            file_size: ph.file_size,
-            writable: ph.flags.is_write(),
-            executable: ph.flags.is_execute(),
-        });
-    }
-    if segments.is_empty() {
-        return Err(ElfError::NoLoadableSegments);
-    }
-    segments.sort_unstable_by_key(|segment| segment.vaddr);
-    for pair in segments.windows(2) {
-        if pair[0].vaddr + pair[0].mem_size > pair[1].vaddr {
-            return Err(ElfError::OverlappingSegments {
-                first: pair[0].vaddr,
-                second: pair[1].vaddr,
-            });
-        }
-    }
-
-    let entry = elf.header.pt2.entry_point();
-    let entry_ok = segments
-        .iter()
-        .any(|s| s.executable && (s.vaddr..s.vaddr + s.mem_size).contains(&entry));
-    if !entry_ok {
-        return Err(ElfError::EntryNotExecutable { entry });
-    }
-
+    let checked = elfcheck::check(file, &KERNEL)?;
+    let segments = checked.segments;
     let virt_base = segments[0].vaddr & !(PAGE_SIZE - 1);
     let last = segments[segments.len() - 1];
     let end = (last.vaddr + last.mem_size).div_ceil(PAGE_SIZE) * PAGE_SIZE;
     Ok(KernelImage {
-        entry,
+        entry: checked.entry,
         virt_base,
         span: end - virt_base,
         segments,
@@ -217,48 +102,10 @@ impl KernelImage {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
-    /// (vaddr, mem_size, file_size, flags: 1 = X, 2 = W, 4 = R)
-    pub(crate) type Seg = (u64, u64, u64, u32);
-
-    /// Builds a minimal ELF64 file: header, program headers, then each
-    /// segment's file bytes (filled with a marker byte per segment).
-    pub(crate) fn build(e_type: u16, machine: u16, entry: u64, segs: &[Seg]) -> Vec<u8> {
-        let phoff = 64u64;
-        let mut data_offset = phoff + 56 * segs.len() as u64;
-        let mut out = Vec::new();
-        out.extend([0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        out.extend(e_type.to_le_bytes());
-        out.extend(machine.to_le_bytes());
-        out.extend(1u32.to_le_bytes());
-        out.extend(entry.to_le_bytes());
-        out.extend(phoff.to_le_bytes());
-        out.extend(0u64.to_le_bytes()); // no section headers
-        out.extend(0u32.to_le_bytes());
-        out.extend(64u16.to_le_bytes());
-        out.extend(56u16.to_le_bytes());
-        out.extend((segs.len() as u16).to_le_bytes());
-        out.extend(64u16.to_le_bytes());
-        out.extend(0u16.to_le_bytes());
-        out.extend(0u16.to_le_bytes());
-        for &(vaddr, mem, file, flags) in segs {
-            out.extend(1u32.to_le_bytes());
-            out.extend(flags.to_le_bytes());
-            out.extend(data_offset.to_le_bytes());
-            out.extend(vaddr.to_le_bytes());
-            out.extend(vaddr.to_le_bytes());
-            out.extend(file.to_le_bytes());
-            out.extend(mem.to_le_bytes());
-            out.extend(0x1000u64.to_le_bytes());
-            data_offset += file;
-        }
-        for (i, &(_, _, file, _)) in segs.iter().enumerate() {
-            out.extend(core::iter::repeat_n(0xa0 + i as u8, file as usize));
-        }
-        out
-    }
+    use elfcheck::testing::{elf as build, Seg};
 
     const BASE: u64 = KERNEL_MIN_ADDRESS;
 
@@ -347,10 +194,7 @@ pub(crate) mod tests {
             plan(&build(1, 62, BASE, &seg)),
             Err(ElfError::NotExecutable)
         );
-        assert_eq!(
-            plan(&build(2, 62, BASE, &[])),
-            Err(ElfError::NoLoadableSegments)
-        );
+        assert_eq!(plan(&build(2, 62, BASE, &[])), Err(ElfError::NoSegments));
         let mut bits32 = kernel(&seg);
         bits32[4] = 1;
         assert!(plan(&bits32).is_err());
@@ -360,7 +204,11 @@ pub(crate) mod tests {
     fn rejects_bad_segments() {
         assert_eq!(
             plan(&build(2, 62, 0x401000, &[(0x400000, 0x2000, 0x10, 5)])),
-            Err(ElfError::SegmentOutsideHigherHalf { vaddr: 0x400000 })
+            Err(ElfError::SegmentOutsideRange {
+                vaddr: 0x400000,
+                lowest: KERNEL_MIN_ADDRESS,
+                end: u64::MAX
+            })
         );
         assert_eq!(
             plan(&kernel(&[

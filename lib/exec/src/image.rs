@@ -218,12 +218,13 @@ fn from_libsys(error: ElfError) -> ExecError {
         ElfError::NotElf(_) => ExecError::Truncated,
         ElfError::Not64Bit => ExecError::Not64Bit,
         ElfError::NotX86_64 => ExecError::NotX86_64,
-        ElfError::NotExecutable => ExecError::NotStaticExecutable,
+        ElfError::NotExecutable | ElfError::PositionIndependent => ExecError::NotStaticExecutable,
         ElfError::NoSegments => ExecError::NoSegments,
-        ElfError::TooManySegments => ExecError::TooManySegments,
-        ElfError::SegmentOutOfBounds { vaddr } => ExecError::OutsideUserSpace { vaddr },
+        ElfError::TooManySegments { .. } => ExecError::TooManySegments,
+        ElfError::SegmentOutsideRange { vaddr, .. } => ExecError::OutsideUserSpace { vaddr },
+        ElfError::SegmentOutsideFile { vaddr } => ExecError::OffsetPastEnd { vaddr },
         ElfError::WriteAndExecute { vaddr } => ExecError::WriteAndExecute { vaddr },
-        ElfError::OverlappingSegments { vaddr } => ExecError::Overlapping { vaddr },
+        ElfError::OverlappingSegments { second, .. } => ExecError::Overlapping { vaddr: second },
         ElfError::EntryNotExecutable { entry } => ExecError::EntryNotExecutable { entry },
     }
 }

@@ -70,53 +70,22 @@ impl core::fmt::Display for KvError {
     }
 }
 
-/// The client stub: `kv`'s requests as methods.
-#[cfg(target_os = "none")]
-pub struct Client {
-    endpoint: crate::handle::Endpoint,
+client_stub! {
+    /// The client stub: `kv`'s requests as methods.
+    server: "kv", error: Kv
 }
 
-/// Why a `kv` call failed: the store said no, or the call itself failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientError {
+client_error! {
+    /// Why a `kv` call failed: the store said no, or the call itself failed.
     Kv(KvError),
-    Rpc(crate::rpc::RpcError),
     /// A key or value too long for the protocol, refused before sending.
-    TooLong,
+    TooLong => "key or value too long",
     /// A reply of the wrong kind.
-    Protocol,
-}
-
-impl core::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ClientError::Kv(e) => write!(f, "{e}"),
-            ClientError::Rpc(e) => write!(f, "{e}"),
-            ClientError::TooLong => write!(f, "key or value too long"),
-            ClientError::Protocol => write!(f, "unexpected reply"),
-        }
-    }
+    Protocol => "unexpected reply",
 }
 
 #[cfg(target_os = "none")]
 impl Client {
-    /// Finds `kv` through the name service.
-    pub fn connect() -> Result<Client, crate::names::NameError> {
-        crate::names::lookup_wait("kv", 2_000).map(|endpoint| Client { endpoint })
-    }
-
-    pub fn from_endpoint(endpoint: crate::handle::Endpoint) -> Client {
-        Client { endpoint }
-    }
-
-    fn call(&self, request: &Request) -> Result<Reply, ClientError> {
-        match crate::rpc::call(&self.endpoint, request) {
-            Ok(Reply::Error(e)) => Err(ClientError::Kv(e)),
-            Ok(reply) => Ok(reply),
-            Err(e) => Err(ClientError::Rpc(e)),
-        }
-    }
-
     fn key(key: &str) -> Result<Key, ClientError> {
         Key::try_from(key).map_err(|_| ClientError::TooLong)
     }

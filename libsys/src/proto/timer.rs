@@ -171,79 +171,22 @@ impl core::fmt::Display for TimerError {
     }
 }
 
-/// Why a `timer` call failed: the server said no, or the call failed
-/// (`Rpc(Sys(PeerDied))`: the server died; look it up again).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientError {
+client_error! {
+    /// Why a `timer` call failed: the server said no, or the call failed
+    /// (`Rpc(Sys(PeerDied))`: the server died; look it up again).
     Timer(TimerError),
-    Rpc(crate::rpc::RpcError),
     /// A reply of the wrong kind for the request.
-    Unexpected,
+    Unexpected => "unexpected reply",
 }
 
-impl core::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ClientError::Timer(e) => write!(f, "{e}"),
-            ClientError::Rpc(e) => write!(f, "{e}"),
-            ClientError::Unexpected => f.write_str("unexpected reply"),
-        }
-    }
-}
-
-impl ClientError {
-    /// Whether the server died (the call failed with `PeerDied`).
-    pub fn peer_died(&self) -> bool {
-        matches!(
-            self,
-            ClientError::Rpc(crate::rpc::RpcError::Sys(crate::abi::SysError::PeerDied))
-        )
-    }
-}
-
-/// The client stub: `timer`'s requests as methods. Each call uses the
-/// calling thread's IPC buffer, so threads may share one `Client`.
-#[cfg(target_os = "none")]
-pub struct Client {
-    endpoint: crate::handle::Endpoint,
+client_stub! {
+    /// The client stub: `timer`'s requests as methods. Each call uses the
+    /// calling thread's IPC buffer, so threads may share one `Client`.
+    server: "timer", error: Timer
 }
 
 #[cfg(target_os = "none")]
 impl Client {
-    /// Finds `timer` through the name service, waiting up to `wait_ms`
-    /// for it to register.
-    pub fn connect_within(wait_ms: u64) -> Result<Client, crate::names::NameError> {
-        crate::names::lookup_wait("timer", wait_ms).map(|endpoint| Client { endpoint })
-    }
-
-    /// Finds `timer` (waiting up to 2 s).
-    pub fn connect() -> Result<Client, crate::names::NameError> {
-        Client::connect_within(2_000)
-    }
-
-    pub fn from_endpoint(endpoint: crate::handle::Endpoint) -> Client {
-        Client { endpoint }
-    }
-
-    pub fn endpoint(&self) -> &crate::handle::Endpoint {
-        &self.endpoint
-    }
-
-    /// Looks the server up again (after `PeerDied`), waiting up to 2 s for
-    /// `init` to restart it.
-    pub fn reconnect(&mut self) -> Result<(), crate::names::NameError> {
-        *self = Client::connect()?;
-        Ok(())
-    }
-
-    fn call(&self, request: &Request) -> Result<Reply, ClientError> {
-        match crate::rpc::call(&self.endpoint, request) {
-            Ok(Reply::Error(e)) => Err(ClientError::Timer(e)),
-            Ok(reply) => Ok(reply),
-            Err(e) => Err(ClientError::Rpc(e)),
-        }
-    }
-
     /// `clock_gettime(clock)`: seconds and nanoseconds.
     pub fn clock_gettime(&self, clock: u32) -> Result<(i64, u32), ClientError> {
         match self.call(&Request::ClockGettime { clock })? {
@@ -284,15 +227,12 @@ impl Client {
         let copy = notification
             .dup(Rights::SEND, None)
             .map_err(|e| ClientError::Rpc(crate::rpc::RpcError::Sys(e)))?;
-        let result =
-            crate::rpc::call_with::<Request, Reply>(&self.endpoint, &Request::Bind, &[copy.raw()]);
+        let result = self.call_with(&Request::Bind, &[copy.raw()]);
         // Ours is closed; the server got its own copy.
         drop(copy);
-        match result {
-            Ok((Reply::Done, _)) => Ok(()),
-            Ok((Reply::Error(e), _)) => Err(ClientError::Timer(e)),
-            Ok(_) => Err(ClientError::Unexpected),
-            Err(e) => Err(ClientError::Rpc(e)),
+        match result? {
+            (Reply::Done, _) => Ok(()),
+            _ => Err(ClientError::Unexpected),
         }
     }
 
@@ -333,17 +273,15 @@ impl Client {
     /// A new session: a handle to the server under a badge of its own,
     /// for another process to be a client of its own.
     pub fn session(&self) -> Result<crate::handle::Endpoint, ClientError> {
-        match crate::rpc::call_with::<Request, Reply>(&self.endpoint, &Request::Session, &[]) {
-            Ok((Reply::Done, msg)) => match msg.handles().first() {
+        match self.call_with(&Request::Session, &[])? {
+            (Reply::Done, msg) => match msg.handles().first() {
                 // SAFETY: the kernel just put this handle into our table.
                 Some(&raw) => Ok(crate::handle::Endpoint(unsafe {
                     crate::handle::OwnedHandle::from_raw(crate::abi::Handle(raw as u32))
                 })),
                 None => Err(ClientError::Unexpected),
             },
-            Ok((Reply::Error(e), _)) => Err(ClientError::Timer(e)),
-            Ok(_) => Err(ClientError::Unexpected),
-            Err(e) => Err(ClientError::Rpc(e)),
+            _ => Err(ClientError::Unexpected),
         }
     }
 
@@ -445,7 +383,7 @@ mod tests {
         for reply in every_reply() {
             assert!(encode(&reply, &mut buffer).unwrap() <= Reply::POSTCARD_MAX_SIZE);
         }
-        assert!(Reply::POSTCARD_MAX_SIZE <= crate::abi::ipc::PAYLOAD_MAX);
+        const { assert!(Reply::POSTCARD_MAX_SIZE <= crate::abi::ipc::PAYLOAD_MAX) };
     }
 
     #[test]

@@ -105,59 +105,24 @@ impl core::fmt::Display for Wait1Error {
     }
 }
 
-/// Why a `wait1` call failed: the device said no, or the call failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientError {
+client_error! {
+    /// Why a `wait1` call failed: the device said no, or the call failed.
     Wait1(Wait1Error),
-    Rpc(crate::rpc::RpcError),
     /// More than [`WRITE_MAX`] bytes for one `write`, or a `max` above
     /// [`READ_MAX`], refused before sending.
-    TooLong,
+    TooLong => "more than one request carries",
     /// A reply of the wrong kind.
-    Protocol,
+    Protocol => "unexpected reply",
 }
 
-impl core::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ClientError::Wait1(e) => write!(f, "{e}"),
-            ClientError::Rpc(e) => write!(f, "{e}"),
-            ClientError::TooLong => write!(f, "more than one request carries"),
-            ClientError::Protocol => write!(f, "unexpected reply"),
-        }
-    }
-}
-
-/// The client stub: `wait1`'s requests as methods. Each blocking method
-/// blocks the calling thread in its `call` until the server answers.
-#[cfg(target_os = "none")]
-pub struct Client {
-    endpoint: crate::handle::Endpoint,
+client_stub! {
+    /// The client stub: `wait1`'s requests as methods. Each blocking method
+    /// blocks the calling thread in its `call` until the server answers.
+    server: "wait1", error: Wait1
 }
 
 #[cfg(target_os = "none")]
 impl Client {
-    /// Finds `wait1` through the name service (waiting up to 2 s).
-    pub fn connect() -> Result<Client, crate::names::NameError> {
-        crate::names::lookup_wait("wait1", 2_000).map(|endpoint| Client { endpoint })
-    }
-
-    pub fn from_endpoint(endpoint: crate::handle::Endpoint) -> Client {
-        Client { endpoint }
-    }
-
-    pub fn endpoint(&self) -> &crate::handle::Endpoint {
-        &self.endpoint
-    }
-
-    fn call(&self, request: &Request) -> Result<Reply, ClientError> {
-        match crate::rpc::call(&self.endpoint, request) {
-            Ok(Reply::Error(e)) => Err(ClientError::Wait1(e)),
-            Ok(reply) => Ok(reply),
-            Err(e) => Err(ClientError::Rpc(e)),
-        }
-    }
-
     fn write_with(&self, bytes: &[u8], nonblock: bool) -> Result<usize, ClientError> {
         let bytes = Bytes::from_slice(bytes).map_err(|_| ClientError::TooLong)?;
         match self.call(&Request::Write { bytes, nonblock })? {

@@ -107,6 +107,10 @@ pub(crate) fn break_cow(
     m.copy(pte.pfn, copy);
     if m.map(id, page, copy, area.prot, true).is_err() {
         frames.put(copy);
+        // The failed replace may have unmapped the original: put it back,
+        // so the page map stays true (best effort: if this fails too, the
+        // page faults again and is served from the page map).
+        let _ = m.map(id, page, pte.pfn, pte.prot, true);
         return Err(PageError::Machine);
     }
     space.pages.insert(page, Pte { pfn: copy, ..mine });

@@ -1,10 +1,11 @@
-//! `mm`: the memory server's core (DESIGN.md, Servers: `mm`). It owns the
-//! RAM `init` gives it, hands it out in pages with the `buddy` crate's
-//! allocator (LKD ch. 12, re-exported here), and is the pager of every
-//! process `init` builds through it: it lays out their address spaces,
-//! serves their page faults (demand paging, copy-on-write) and their
-//! requests (`brk`, `mmap`, `munmap`, `mprotect`, shared memory, device
-//! memory, fork), in the terms of LKD ch. 15, "The Process Address Space".
+//! `mm`: the memory server's core (`docs/architecture.md`, "The memory
+//! server"). It owns the RAM `init` gives it, hands it out in pages with
+//! the `buddy` crate's allocator (LKD ch. 12, re-exported here), and is
+//! the pager of every process `init` builds through it: it lays out their
+//! address spaces, serves their page faults (demand paging,
+//! copy-on-write) and their requests (`brk`, `mmap`, `munmap`,
+//! `mprotect`, shared memory, device memory, fork), in the terms of LKD
+//! ch. 15, "The Process Address Space".
 //!
 //! It is pure logic: `no_std` + `alloc`, no `unsafe`, and no system call.
 //! Everything it needs from the machine (mapping a frame in a process,

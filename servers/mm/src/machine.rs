@@ -33,7 +33,9 @@ pub enum MachineError {
 pub trait Machine {
     /// Maps frame `pfn` at `vaddr` in `space` with `prot`. With `replace`,
     /// over whatever is mapped there; without, an existing mapping is an
-    /// error.
+    /// error. A failed `map` maps nothing, but with `replace` the page that
+    /// was there may be gone (the kernel unmaps it before mapping the new
+    /// one, and does not put it back).
     fn map(
         &mut self,
         space: SpaceId,

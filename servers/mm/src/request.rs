@@ -186,15 +186,7 @@ impl Mm {
     ) -> Result<(), MmError> {
         let (start, end) = user_range(at, pages)?;
         let space = self.spaces.get_mut(&from).ok_or(MmError::NotAllowed)?;
-        if !space.covers(start, end) {
-            return Err(MmError::NotMapped);
-        }
-        if space
-            .areas_in(start, end)
-            .any(|area| area.kind == AreaKind::IpcBuffer)
-        {
-            return Err(MmError::NotAllowed);
-        }
+        space.check_range(start, end, |area| area.kind == AreaKind::IpcBuffer)?;
         remove_range(from, space, &mut self.frames, start, end, m);
         Ok(())
     }
@@ -220,15 +212,9 @@ impl Mm {
         let prot = user_prot(prot)?;
         let (start, end) = user_range(at, pages)?;
         let space = self.spaces.get_mut(&from).ok_or(MmError::NotAllowed)?;
-        if !space.covers(start, end) {
-            return Err(MmError::NotMapped);
-        }
-        if space
-            .areas_in(start, end)
-            .any(|area| area.kind == AreaKind::IpcBuffer || prot & !area.max_prot != 0)
-        {
-            return Err(MmError::NotAllowed);
-        }
+        space.check_range(start, end, |area| {
+            area.kind == AreaKind::IpcBuffer || prot & !area.max_prot != 0
+        })?;
         space.isolate(start, end);
         for (_, area) in space.areas.range_mut(start..end) {
             area.prot = prot;

@@ -41,17 +41,11 @@ impl Mm {
     ) -> Result<u64, MmError> {
         let (start, end) = user_range(at, pages)?;
         let space = self.spaces.get_mut(&from).ok_or(MmError::NotAllowed)?;
-        if !space.covers(start, end) {
-            return Err(MmError::NotMapped);
-        }
-        let refused = |area: &Area| {
+        space.check_range(start, end, |area: &Area| {
             matches!(area.kind, AreaKind::IpcBuffer | AreaKind::Device)
                 || area.prot & PROT_EXEC != 0
                 || (writable && area.prot & PROT_WRITE == 0)
-        };
-        if space.areas_in(start, end).any(refused) {
-            return Err(MmError::NotAllowed);
-        }
+        })?;
         // Counted, not collected: the range may hold every page there is.
         let (mut resident, mut copies) = (0u64, 0u64);
         for pte in space.pages.range(start..end).map(|(_, pte)| pte) {

@@ -21,7 +21,7 @@ use alloc::vec::Vec;
 
 use buddy::PAGE_SIZE;
 use libsys::elf::Segment;
-use libsys::proto::mm::{PROT_READ, PROT_WRITE};
+use libsys::proto::mm::{MmError, PROT_READ, PROT_WRITE};
 
 use crate::machine::ImageId;
 
@@ -170,6 +170,24 @@ impl Space {
             next = area.end;
         }
         next >= end
+    }
+
+    /// Checks a request's range: areas must cover every byte of
+    /// `[start, end)` (else `NotMapped`), and none of them may be one
+    /// `refused` says the request must not touch (else `NotAllowed`).
+    pub fn check_range(
+        &self,
+        start: u64,
+        end: u64,
+        refused: impl Fn(&Area) -> bool,
+    ) -> Result<(), MmError> {
+        if !self.covers(start, end) {
+            return Err(MmError::NotMapped);
+        }
+        if self.areas_in(start, end).any(refused) {
+            return Err(MmError::NotAllowed);
+        }
+        Ok(())
     }
 
     /// Cuts the area holding `at` in two there, if `at` is inside it (not

@@ -200,6 +200,26 @@ fn fork_refuses_and_undoes() {
 }
 
 #[test]
+fn a_failed_copy_on_write_leaves_the_original_mapped() {
+    let mut w = World::new(64);
+    let at = parent(&mut w);
+    w.fork(1, 2);
+    let free = w.mm.free_pages();
+    // The kernel's MAP_REPLACE unmaps the original and then fails.
+    w.sim.fail_next_replace = true;
+    assert!(
+        w.write(2, at, 0x22).is_err(),
+        "the machine refused the copy"
+    );
+    w.check();
+    assert_eq!(w.mm.free_pages(), free, "the copy's frame was freed");
+    assert_eq!(w.read(2, at), Ok(0x10), "the original is still there");
+    w.write(2, at, 0x22).unwrap();
+    assert_eq!(w.read(1, at), Ok(0x10));
+    w.check();
+}
+
+#[test]
 fn shared_memory_stays_shared_across_a_fork() {
     let mut w = World::new(64);
     w.adopt(1, "");

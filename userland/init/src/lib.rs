@@ -1,7 +1,8 @@
 //! `init`'s logic, host-tested: the boot manifest ([`manifest`]), the name
-//! registry ([`names`]) and the restart policy ([`restart`]). `main.rs`
-//! puts them to work with system calls.
+//! registry ([`names`]) and the restart policy ([`restart`]). The process
+//! (`src/bin/init/`) puts them to work with system calls.
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -117,10 +117,71 @@ pub const DEFAULT_HEAP: u64 = 1024;
 /// Restarts a server gets unless the manifest says otherwise.
 pub const DEFAULT_RESTARTS: u32 = 3;
 
+/// A manifest line that does not parse: which line (1-based; 0 for a
+/// check of the whole manifest) and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ManifestError {
     pub line: usize,
-    pub why: String,
+    pub why: Problem,
+}
+
+/// What is wrong with a manifest line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// The first word is not `server`, `program` or `test`.
+    UnknownKind(String),
+    /// The name or the module is missing.
+    MissingNameOrModule,
+    /// Two entries have this name.
+    NamedTwice(String),
+    /// An option this kind of entry does not take, or no option at all.
+    UnknownOption(String),
+    /// `restarts=` is not a number.
+    BadRestarts,
+    /// `heap=` is not a number of pages.
+    BadHeap,
+    /// `memory=` is not a number of pages.
+    BadMemory,
+    /// `device=` is not a page-aligned address and a page count.
+    BadDevice,
+    /// `irq=` is not `isa:<0-15>` or `gsi:<n>`.
+    BadIrq,
+    /// `ports=` is not up to [`PORT_RANGES_MAX`] ranges inside 0–0xffff.
+    BadPorts,
+    /// A second server marked `pager`.
+    SecondPager,
+    /// `device=` before any `pager` server.
+    DeviceWithoutPager,
+    /// `kill=` names no server (`entry` is the entry that says it).
+    KillNamesNoServer { entry: String, target: String },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::UnknownKind(kind) => write!(f, "unknown kind `{kind}`"),
+            Problem::MissingNameOrModule => write!(f, "expected `<kind> <name> <module>`"),
+            Problem::NamedTwice(name) => write!(f, "`{name}` is named twice"),
+            Problem::UnknownOption(option) => write!(f, "unknown option `{option}`"),
+            Problem::BadRestarts => write!(f, "restarts must be a number"),
+            Problem::BadHeap => write!(f, "heap must be a number of pages"),
+            Problem::BadMemory => write!(f, "memory must be a number of pages"),
+            Problem::BadDevice => write!(f, "device must be <page-aligned address>:<pages>"),
+            Problem::BadIrq => write!(f, "irq must be isa:<0-15> or gsi:<n>"),
+            Problem::BadPorts => write!(
+                f,
+                "ports must be up to {PORT_RANGES_MAX} <first>:<count> ranges inside 0-0xffff"
+            ),
+            Problem::SecondPager => write!(f, "only one server can be the pager"),
+            Problem::DeviceWithoutPager => write!(
+                f,
+                "device= needs the memory server: a `pager` server before it"
+            ),
+            Problem::KillNamesNoServer { entry, target } => {
+                write!(f, "{entry}: kill={target} names no server")
+            }
+        }
+    }
 }
 
 impl fmt::Display for ManifestError {
@@ -141,106 +202,10 @@ fn number(value: &str) -> Option<u64> {
 pub fn parse(text: &str) -> Result<Vec<Entry>, ManifestError> {
     let mut entries: Vec<Entry> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let bad = |why: &str| ManifestError {
-            line,
-            why: why.to_string(),
-        };
-        let content = raw.split('#').next().unwrap_or("").trim();
-        if content.is_empty() {
-            continue;
+        let bad = |why| ManifestError { line: i + 1, why };
+        if let Some(entry) = parse_line(raw, &entries).map_err(bad)? {
+            entries.push(entry);
         }
-        let (head, args) = match content.split_once(" -- ") {
-            Some((head, args)) => (head, args.trim()),
-            None => (content.strip_suffix(" --").unwrap_or(content), ""),
-        };
-        let mut words = head.split_whitespace();
-        let kind = match words.next() {
-            Some("server") => Kind::Server,
-            Some("program") => Kind::Program,
-            Some("test") => Kind::Test,
-            Some(other) => return Err(bad(&alloc::format!("unknown kind `{other}`"))),
-            None => continue,
-        };
-        let (Some(name), Some(module)) = (words.next(), words.next()) else {
-            return Err(bad("expected `<kind> <name> <module>`"));
-        };
-        if entries.iter().any(|e| e.name == name) {
-            return Err(bad(&alloc::format!("`{name}` is named twice")));
-        }
-        let mut entry = Entry {
-            kind,
-            name: name.to_string(),
-            module: module.to_string(),
-            register: (kind == Kind::Server).then(|| name.to_string()),
-            restarts: DEFAULT_RESTARTS,
-            heap_pages: DEFAULT_HEAP,
-            memory_pages: 0,
-            own_module: false,
-            kill: None,
-            pager: false,
-            devices: Vec::new(),
-            irq: None,
-            ports: Vec::new(),
-            args: args.to_string(),
-        };
-        for option in words {
-            match option.split_once('=') {
-                Some(("register", "-")) if kind == Kind::Server => entry.register = None,
-                Some(("register", value)) if kind == Kind::Server => {
-                    entry.register = Some(value.to_string())
-                }
-                Some(("restarts", value)) if kind == Kind::Server => {
-                    entry.restarts =
-                        number(value).ok_or_else(|| bad("restarts must be a number"))? as u32;
-                }
-                Some(("heap", value)) => {
-                    entry.heap_pages =
-                        number(value).ok_or_else(|| bad("heap must be a number of pages"))?;
-                }
-                Some(("memory", value)) => {
-                    entry.memory_pages =
-                        number(value).ok_or_else(|| bad("memory must be a number of pages"))?;
-                }
-                Some(("kill", value)) => entry.kill = Some(value.to_string()),
-                Some(("device", value)) => {
-                    let range = value
-                        .split_once(':')
-                        .and_then(|(phys, pages)| Some((number(phys)?, number(pages)?)))
-                        .filter(|&(phys, pages)| phys % 4096 == 0 && pages > 0)
-                        .ok_or_else(|| bad("device must be <page-aligned address>:<pages>"))?;
-                    entry.devices.push(range);
-                }
-                Some(("irq", value)) => {
-                    entry.irq = Some(
-                        parse_irq(value).ok_or_else(|| bad("irq must be isa:<0-15> or gsi:<n>"))?,
-                    );
-                }
-                Some(("ports", value)) => {
-                    entry.ports = parse_ports(value).ok_or_else(|| {
-                        bad("ports must be up to 4 <first>:<count> ranges inside 0-0xffff")
-                    })?;
-                }
-                None if option == "module" => entry.own_module = true,
-                None if option == "pager" && kind == Kind::Server => {
-                    if entries.iter().any(|e| e.pager) {
-                        return Err(bad("only one server can be the pager"));
-                    }
-                    entry.pager = true;
-                }
-                _ => return Err(bad(&alloc::format!("unknown option `{option}`"))),
-            }
-        }
-        if entry.pager {
-            // The address spaces it keeps die with it: no restart.
-            entry.restarts = 0;
-        }
-        if !entry.devices.is_empty() && !entries.iter().any(|e| e.pager) {
-            return Err(bad(
-                "device= needs the memory server: a `pager` server before it",
-            ));
-        }
-        entries.push(entry);
     }
     for entry in &entries {
         if let Some(target) = &entry.kill {
@@ -250,12 +215,105 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, ManifestError> {
             {
                 return Err(ManifestError {
                     line: 0,
-                    why: alloc::format!("{}: kill={target} names no server", entry.name),
+                    why: Problem::KillNamesNoServer {
+                        entry: entry.name.clone(),
+                        target: target.clone(),
+                    },
                 });
             }
         }
     }
     Ok(entries)
+}
+
+/// One line, after the `entries` before it: its entry, or `None` for a
+/// blank or comment line.
+fn parse_line(raw: &str, entries: &[Entry]) -> Result<Option<Entry>, Problem> {
+    let content = raw.split('#').next().unwrap_or("").trim();
+    if content.is_empty() {
+        return Ok(None);
+    }
+    let (head, args) = match content.split_once(" -- ") {
+        Some((head, args)) => (head, args.trim()),
+        None => (content.strip_suffix(" --").unwrap_or(content), ""),
+    };
+    let mut words = head.split_whitespace();
+    let kind = match words.next() {
+        Some("server") => Kind::Server,
+        Some("program") => Kind::Program,
+        Some("test") => Kind::Test,
+        Some(other) => return Err(Problem::UnknownKind(other.to_string())),
+        None => return Ok(None),
+    };
+    let (Some(name), Some(module)) = (words.next(), words.next()) else {
+        return Err(Problem::MissingNameOrModule);
+    };
+    if entries.iter().any(|e| e.name == name) {
+        return Err(Problem::NamedTwice(name.to_string()));
+    }
+    let mut entry = Entry {
+        kind,
+        name: name.to_string(),
+        module: module.to_string(),
+        register: (kind == Kind::Server).then(|| name.to_string()),
+        restarts: DEFAULT_RESTARTS,
+        heap_pages: DEFAULT_HEAP,
+        memory_pages: 0,
+        own_module: false,
+        kill: None,
+        pager: false,
+        devices: Vec::new(),
+        irq: None,
+        ports: Vec::new(),
+        args: args.to_string(),
+    };
+    let pager_before = entries.iter().any(|e| e.pager);
+    for option in words {
+        apply_option(&mut entry, option, pager_before)?;
+    }
+    if entry.pager {
+        // The address spaces it keeps die with it: no restart.
+        entry.restarts = 0;
+    }
+    if !entry.devices.is_empty() && !pager_before {
+        return Err(Problem::DeviceWithoutPager);
+    }
+    Ok(Some(entry))
+}
+
+/// Sets what `option` says on `entry` (`pager_before`: an earlier entry
+/// is the pager).
+fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(), Problem> {
+    let server = entry.kind == Kind::Server;
+    match option.split_once('=') {
+        Some(("register", "-")) if server => entry.register = None,
+        Some(("register", value)) if server => entry.register = Some(value.to_string()),
+        Some(("restarts", value)) if server => {
+            entry.restarts = number(value).ok_or(Problem::BadRestarts)? as u32;
+        }
+        Some(("heap", value)) => entry.heap_pages = number(value).ok_or(Problem::BadHeap)?,
+        Some(("memory", value)) => entry.memory_pages = number(value).ok_or(Problem::BadMemory)?,
+        Some(("kill", value)) => entry.kill = Some(value.to_string()),
+        Some(("device", value)) => {
+            let range = value
+                .split_once(':')
+                .and_then(|(phys, pages)| Some((number(phys)?, number(pages)?)))
+                .filter(|&(phys, pages)| phys % 4096 == 0 && pages > 0)
+                .ok_or(Problem::BadDevice)?;
+            entry.devices.push(range);
+        }
+        Some(("irq", value)) => entry.irq = Some(parse_irq(value).ok_or(Problem::BadIrq)?),
+        Some(("ports", value)) => entry.ports = parse_ports(value).ok_or(Problem::BadPorts)?,
+        None if option == "module" => entry.own_module = true,
+        None if option == "pager" && server => {
+            if pager_before {
+                return Err(Problem::SecondPager);
+            }
+            entry.pager = true;
+        }
+        _ => return Err(Problem::UnknownOption(option.to_string())),
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -322,7 +380,8 @@ test kvtest kvtest kill=kv memory=4096 module
             assert_eq!(parse(&text).unwrap_err().line, 2, "{bad}");
         }
         let alone = parse("program drv drv device=0xfed00000:1").unwrap_err();
-        assert!(alone.why.contains("pager"), "{}", alone.why);
+        assert_eq!(alone.why, Problem::DeviceWithoutPager);
+        assert!(alone.to_string().contains("pager"), "{alone}");
     }
 
     #[test]
@@ -389,7 +448,21 @@ test kvtest kvtest kill=kv memory=4096 module
             2,
             "names are unique"
         );
-        assert!(parse("test t t kill=nobody").is_err());
+        assert_eq!(
+            parse("test t t kill=nobody").unwrap_err().to_string(),
+            "manifest line 0: t: kill=nobody names no server"
+        );
+        assert_eq!(
+            parse("\n\nbogus a b").unwrap_err().to_string(),
+            "manifest line 3: unknown kind `bogus`"
+        );
+        assert_eq!(
+            parse("server a a ports=1:1,2:1,3:1,4:1,5:1")
+                .unwrap_err()
+                .why
+                .to_string(),
+            "ports must be up to 4 <first>:<count> ranges inside 0-0xffff"
+        );
         assert_eq!(parse("# only a comment\n   \n").unwrap(), vec![]);
     }
 }

@@ -30,6 +30,9 @@ pub struct Sim {
     pub images: HashMap<ImageId, Vec<u8>>,
     /// Fail every `map` once this many have succeeded (None: never).
     pub maps_left: Option<u64>,
+    /// Fail the next `map` with `replace`, after unmapping what was there
+    /// (as the kernel's `MAP_REPLACE` does when it fails).
+    pub fail_next_replace: bool,
     pub copies: u64,
 }
 
@@ -56,6 +59,11 @@ impl Machine for Sim {
             prot & (PROT_WRITE | PROT_EXEC) != PROT_WRITE | PROT_EXEC,
             "W+X"
         );
+        if replace && self.fail_next_replace {
+            self.fail_next_replace = false;
+            self.tables.remove(&(space, vaddr));
+            return Err(MachineError::Failed);
+        }
         match &mut self.maps_left {
             Some(0) => return Err(MachineError::Failed),
             Some(left) => *left -= 1,

@@ -1,0 +1,298 @@
+//! The requests the server answers itself, before the core: `init`'s
+//! control requests (badge 0: `Give` RAM, `GiveDevice`, `Adopt`, `Exit`),
+//! `ForkAs` (it carries the child's process handle), `SlabInfo` (the
+//! server's own heap); every other request goes to the core. Handles a
+//! request carries are taken here, checked (`region_info`,
+//! `process_info`) and kept in the machine (`Real`) for as long as
+//! their process lives; a process that died is forgotten at once
+//! (`reap`).
+#![forbid(unsafe_code)]
+
+use alloc::vec::Vec;
+
+use libsys::abi::{ObjectType, ProcessStatus, Rights, Syscall};
+use libsys::handle::{OwnedHandle, Process};
+use libsys::proto::mm::{MmError, Reply, Request, CONTROL_BADGE, PAGER_BADGE};
+use libsys::syscall::call6;
+use libsys::{eprintln, println};
+use mm::{ImageId, Mm, SpaceId};
+
+use crate::info;
+use crate::real::{Device, Image, Ram};
+use crate::Server;
+
+/// Ids mm gives the processes `ForkAs` makes (init's ids are small).
+pub(crate) const FORK_IDS: u64 = 1 << 40;
+
+impl Server {
+    /// One decoded request from `badge`, with the handles it carried;
+    /// the reply and the handles to move to the caller.
+    pub(crate) fn request(
+        &mut self,
+        badge: u64,
+        request: Request,
+        handles: Vec<OwnedHandle>,
+    ) -> (Reply, Vec<OwnedHandle>) {
+        let control = badge == CONTROL_BADGE;
+        let refuse = (Reply::Error(MmError::NotAllowed), Vec::new());
+        match request {
+            Request::Give if control => (self.give(handles), Vec::new()),
+            Request::GiveDevice { id } if control => (self.give_device(id, handles), Vec::new()),
+            Request::Adopt {
+                id,
+                image_size,
+                args,
+            } if control => match self.adopt(id, image_size, &args, handles) {
+                Ok((reply, give)) => (reply, give),
+                Err(e) => (Reply::Error(e), Vec::new()),
+            },
+            Request::Exit { id } if control => {
+                self.forget(id);
+                (Reply::Done, Vec::new())
+            }
+            Request::Give
+            | Request::GiveDevice { .. }
+            | Request::Adopt { .. }
+            | Request::Exit { .. } => refuse,
+            Request::SlabInfo => (Reply::Slabs(info::slabinfo()), Vec::new()),
+            Request::ForkAs => match self.fork(badge, handles) {
+                Ok((reply, give)) => (reply, give),
+                Err(e) => (Reply::Error(e), Vec::new()),
+            },
+            request => {
+                drop(handles);
+                match self.core.as_mut() {
+                    Some(core) => (core.request(badge, request, &mut self.real), Vec::new()),
+                    None => (Reply::Error(MmError::NoMemory), Vec::new()),
+                }
+            }
+        }
+    }
+
+    /// `GiveDevice`: device memory process `id` may map. The regions are
+    /// kept (their handles map the frames) until the process is gone.
+    fn give_device(&mut self, id: u64, handles: Vec<OwnedHandle>) -> Reply {
+        let Some(core) = self.core.as_mut() else {
+            return Reply::Error(MmError::NotAllowed);
+        };
+        if handles.is_empty() || !core.manages(id) {
+            return Reply::Error(MmError::InvalidArgument);
+        }
+        for handle in handles {
+            let Some(info) = info::region_info(handle.raw()) else {
+                return Reply::Error(MmError::InvalidArgument);
+            };
+            if let Err(e) = core.add_device(info.base, info.pages, id) {
+                return Reply::Error(e);
+            }
+            self.real.devices.push(Device {
+                handle,
+                first_pfn: info.base / 4096,
+                pages: info.pages,
+                owner: id,
+            });
+        }
+        Reply::Done
+    }
+
+    /// `Give`: RAM to manage, before the first process is adopted (the
+    /// core is built over all of it then).
+    fn give(&mut self, handles: Vec<OwnedHandle>) -> Reply {
+        for handle in handles {
+            let Some(info) = info::region_info(handle.raw()) else {
+                return Reply::Error(MmError::InvalidArgument);
+            };
+            if !self.real.spaces.is_empty() {
+                // The buddy allocator is built once, over all the RAM.
+                return Reply::Error(MmError::NotAllowed);
+            }
+            let rw = 1 | 2;
+            let at = match self.real.map_here(handle.raw(), info.pages, rw, true) {
+                Ok(at) => at,
+                Err(e) => {
+                    eprintln!("cannot map {} pages at {:#x}: {e}", info.pages, info.base);
+                    return Reply::Error(MmError::InvalidArgument);
+                }
+            };
+            self.real.ram.push(Ram {
+                handle,
+                first_pfn: info.base / 4096,
+                pages: info.pages,
+                at,
+            });
+        }
+        let ranges: Vec<(u64, u64)> = self
+            .real
+            .ram
+            .iter()
+            .map(|r| (r.first_pfn * 4096, r.pages))
+            .collect();
+        match Mm::new(&ranges) {
+            Ok(mut core) => {
+                core.seed_tokens(libsys::syscall::rdtsc());
+                let pages = core.total_pages();
+                self.core = Some(core);
+                println!("managing {pages} pages ({} MiB)", pages / 256);
+                Reply::Given { pages }
+            }
+            Err(e) => Reply::Error(e),
+        }
+    }
+
+    /// The image in region `handle` (`size` bytes): mapped here once.
+    fn image(&mut self, handle: OwnedHandle, size: u64) -> Result<ImageId, MmError> {
+        let info = info::region_info(handle.raw()).ok_or(MmError::InvalidArgument)?;
+        if size == 0 || size > info.pages * 4096 {
+            return Err(MmError::BadImage);
+        }
+        let known = self.real.images.iter().position(|i| {
+            i.as_ref()
+                .is_some_and(|i| i.base == info.base && i.size == size)
+        });
+        if let Some(id) = known {
+            return Ok(id as ImageId);
+        }
+        let at = self
+            .real
+            .map_here(handle.raw(), info.pages, 1, false)
+            .map_err(|_| MmError::BadImage)?;
+        let image = Image {
+            handle,
+            base: info.base,
+            pages: info.pages,
+            size,
+            at,
+        };
+        match self.real.images.iter().position(Option::is_none) {
+            Some(free) => {
+                self.real.images[free] = Some(image);
+                Ok(free as ImageId)
+            }
+            None => {
+                self.real.images.push(Some(image));
+                Ok((self.real.images.len() - 1) as ImageId)
+            }
+        }
+    }
+
+    /// Two badged copies of the endpoint for space `id`: its requests, and
+    /// its threads' page faults.
+    fn handles_for(&self, id: SpaceId) -> Result<Vec<OwnedHandle>, MmError> {
+        let client = self.endpoint.dup(Rights::SEND, Some(id));
+        let pager = self.endpoint.dup(Rights::SEND, Some(id | PAGER_BADGE));
+        match (client, pager) {
+            (Ok(c), Ok(p)) => Ok(alloc::vec![c.0, p.0]),
+            _ => Err(MmError::NoMemory),
+        }
+    }
+
+    /// Takes `process` (a handle with MAP and MANAGE to a process no space
+    /// has) for space `id`, and watches it.
+    fn take_process(&mut self, id: SpaceId, process: OwnedHandle) -> Result<(), MmError> {
+        match process.info() {
+            Ok((ObjectType::Process, rights)) if rights.contains(Rights::MAP | Rights::MANAGE) => {}
+            _ => return Err(MmError::InvalidArgument),
+        }
+        let info = info::process_info(process.raw()).ok_or(MmError::InvalidArgument)?;
+        if self.pids.values().any(|&pid| pid == info.pid) || self.real.spaces.contains_key(&id) {
+            return Err(MmError::NotAllowed);
+        }
+        let process = Process(process);
+        process
+            .watch(&self.deaths, 1)
+            .map_err(|_| MmError::InvalidArgument)?;
+        self.pids.insert(id, info.pid);
+        self.real.spaces.insert(id, process);
+        Ok(())
+    }
+
+    fn adopt(
+        &mut self,
+        id: SpaceId,
+        image_size: u64,
+        args: &str,
+        handles: Vec<OwnedHandle>,
+    ) -> Result<(Reply, Vec<OwnedHandle>), MmError> {
+        let [process, image] =
+            <[OwnedHandle; 2]>::try_from(handles).map_err(|_| MmError::InvalidArgument)?;
+        if self.core.is_none() {
+            return Err(MmError::NoMemory);
+        }
+        let image = self.image(image, image_size)?;
+        self.take_process(id, process)?;
+        let core = self.core.as_mut().ok_or(MmError::NoMemory)?;
+        let adopted = match core.adopt(id, image, args, &mut self.real) {
+            Ok(a) => a,
+            Err(e) => {
+                self.forget(id);
+                return Err(e);
+            }
+        };
+        let give = self.handles_for(id)?;
+        Ok((
+            Reply::Adopted {
+                id,
+                entry: adopted.entry,
+                stack: adopted.stack,
+                args_at: adopted.args_at,
+                args_len: adopted.args_len,
+            },
+            give,
+        ))
+    }
+
+    fn fork(
+        &mut self,
+        parent: SpaceId,
+        handles: Vec<OwnedHandle>,
+    ) -> Result<(Reply, Vec<OwnedHandle>), MmError> {
+        let [child] =
+            <[OwnedHandle; 1]>::try_from(handles).map_err(|_| MmError::InvalidArgument)?;
+        if !self.core.as_ref().is_some_and(|c| c.manages(parent)) {
+            return Err(MmError::NotAllowed);
+        }
+        let id = self.next_fork;
+        self.next_fork += 1;
+        self.take_process(id, child)?;
+        let core = self.core.as_mut().ok_or(MmError::NoMemory)?;
+        if let Err(e) = core.fork(parent, id, &mut self.real) {
+            self.forget(id);
+            return Err(e);
+        }
+        let give = self.handles_for(id)?;
+        Ok((Reply::Forked { id }, give))
+    }
+
+    /// Frees everything space `id` held and lets its process go.
+    fn forget(&mut self, id: SpaceId) {
+        if let Some(core) = self.core.as_mut() {
+            core.exit(id, &mut self.real);
+            while let Some(image) = core.take_released_image() {
+                if let Some(Some(i)) = self.real.images.get_mut(image as usize).map(Option::take) {
+                    let _ = call6(
+                        Syscall::Unmap,
+                        [u64::from(self.real.me.0), i.at, i.pages, 0, 0, 0],
+                    );
+                    drop(i.handle);
+                }
+            }
+        }
+        self.real.devices.retain(|d| d.owner != id);
+        self.real.spaces.remove(&id);
+        self.pids.remove(&id);
+    }
+
+    /// Frees the memory of every managed process that has died.
+    pub(crate) fn reap(&mut self) {
+        let dead: Vec<SpaceId> = self
+            .real
+            .spaces
+            .iter()
+            .filter(|(_, p)| !matches!(p.status(), Ok(ProcessStatus::Alive)))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in dead {
+            self.forget(id);
+        }
+    }
+}

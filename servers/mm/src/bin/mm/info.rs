@@ -1,0 +1,53 @@
+//! What `mm` reads about the objects it is handed and about itself: a
+//! region's base and size, a process's pid and name (the kernel's
+//! `region_info`, `process_info`), and its own heap's slab caches for
+//! `SlabInfo` (`/proc/slabinfo`).
+#![forbid(unsafe_code)]
+
+use libsys::abi::{Handle, ProcessInfo, RegionInfo, Syscall};
+use libsys::proto::mm::{CacheInfo, CACHES_MAX};
+use libsys::syscall::call6;
+
+/// What the kernel says about memory region `region` (`None` if it is
+/// not one).
+pub(crate) fn region_info(region: Handle) -> Option<RegionInfo> {
+    object_info(Syscall::RegionInfo, region)
+}
+
+/// What the kernel says about process `process` (`None` if it is not
+/// one).
+pub(crate) fn process_info(process: Handle) -> Option<ProcessInfo> {
+    object_info(Syscall::ProcessInfo, process)
+}
+
+/// An `*_info` call: the kernel fills a `T` for `handle` (`T` must be the
+/// structure `call` writes).
+fn object_info<T: Default>(call: Syscall, handle: Handle) -> Option<T> {
+    let mut info = T::default();
+    call6(
+        call,
+        [u64::from(handle.0), &mut info as *mut T as u64, 0, 0, 0, 0],
+    )
+    .ok()?;
+    Some(info)
+}
+
+/// This server's own slab caches (its heap), for `SlabInfo`.
+pub(crate) fn slabinfo() -> heapless::Vec<CacheInfo, CACHES_MAX> {
+    let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    libsys::heap::slabinfo()
+        .take(CACHES_MAX)
+        .map(|c| CacheInfo {
+            name: c.name.chars().take(20).collect(),
+            active_objs: narrow(c.active_objs),
+            num_objs: narrow(c.num_objs),
+            objsize: narrow(c.objsize),
+            objperslab: c.objperslab,
+            pagesperslab: c.pagesperslab,
+            limit: c.limit,
+            batchcount: c.batchcount,
+            active_slabs: narrow(c.active_slabs),
+            num_slabs: narrow(c.num_slabs),
+        })
+        .collect()
+}

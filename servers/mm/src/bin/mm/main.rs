@@ -1,0 +1,219 @@
+//! The `mm` server process: the core (`lib.rs`, `Mm`) behind IPC, with the
+//! machine it needs made of system calls.
+//!
+//! - The memory `init` gives it (`Give`: memory regions) is mapped whole
+//!   into this process at `real::RAM_WINDOW`, so zeroing, copying and filling
+//!   a frame is a memory operation here; a frame is mapped into a process
+//!   with `map` on the region that holds it.
+//! - ELF images (boot modules, from `Adopt`) are mapped read-only at
+//!   `real::IMAGE_WINDOW`, once each, for as long as a process uses them.
+//! - One endpoint takes everything: page faults (through the pager handles
+//!   it hands out, badged with `PAGER_BADGE`), requests from the processes
+//!   it manages (badged with their id), and `init`'s control requests
+//!   (badge 0). A notification bound to this thread says a managed
+//!   process died; its memory is freed at once.
+//!
+//! This file holds the server's state and its receive loop; [`real`] is
+//! the machine the core runs on (the only `unsafe`: the windows),
+//! [`control`] answers the requests that carry handles or need the
+//! machine's own state (`Give`, `GiveDevice`, `Adopt`, `ForkAs`, `Exit`)
+//! and passes the rest to the core, [`info`] reads what the kernel and the
+//! heap say about regions, processes and slabs, and [`raw`] turns the
+//! received message into owned handles and bytes.
+#![no_std]
+#![no_main]
+// Only `raw` and `real` may use `unsafe` (each says why).
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+mod control;
+mod info;
+#[allow(unsafe_code)]
+mod raw;
+#[allow(unsafe_code)]
+mod real;
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use libsys::abi::ipc::{FOREVER, LABEL_PAGE_FAULT, PAGER_KILL, PAGER_RESUME, PAYLOAD_MAX};
+use libsys::abi::Handle;
+use libsys::eprintln;
+use libsys::handle::{Endpoint, Notification};
+use libsys::ipc::{Message, Received};
+use libsys::proto::mm::{Request, PAGER_BADGE};
+use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST};
+use mm::{FaultOutcome, Mm, SpaceId};
+
+use real::Real;
+
+libsys::entry!(main);
+
+/// Logs every message and fault (set to debug `mm` itself).
+const DEBUG: bool = false;
+
+/// The server: the core, its machine, and the endpoint's badged copies.
+struct Server {
+    core: Option<Mm>,
+    real: Real,
+    endpoint: Endpoint,
+    deaths: Notification,
+    next_fork: u64,
+    /// Each process's pid, to tell whether a handle names one managed
+    /// already.
+    pids: BTreeMap<SpaceId, u64>,
+}
+
+fn main(_args: &str) -> u64 {
+    let Some(me) = libsys::env::self_process() else {
+        eprintln!("no handle to itself");
+        return 1;
+    };
+    let (endpoint, deaths) = match (Endpoint::create(), Notification::create()) {
+        (Ok(e), Ok(n)) => (e, n),
+        _ => {
+            eprintln!("cannot create its endpoint");
+            return 1;
+        }
+    };
+    if let Err(e) = deaths.bind_current() {
+        eprintln!("cannot bind its notification: {e}");
+        return 1;
+    }
+    if let Err(e) = libsys::names::register("mm", &endpoint) {
+        eprintln!("cannot register: {e}");
+        return 2;
+    }
+    let mut server = Server {
+        core: None,
+        real: Real::new(me),
+        endpoint,
+        deaths,
+        next_fork: control::FORK_IDS,
+        pids: BTreeMap::new(),
+    };
+    server.serve()
+}
+
+impl Server {
+    fn serve(&mut self) -> u64 {
+        let mut input = [0u8; PAYLOAD_MAX];
+        let mut received = match self.endpoint.recv(FOREVER) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("recv: {e}");
+                return 3;
+            }
+        };
+        loop {
+            let reply = if received.signals().is_some() {
+                self.reap();
+                None
+            } else {
+                // Deaths first: a request may ask about memory they held.
+                if self.deaths.poll().is_ok_and(|bits| bits != 0) {
+                    self.reap();
+                }
+                Some(self.message(&received, &mut input))
+            };
+            let next = match reply {
+                Some(reply) => self.endpoint.reply_recv(&reply, FOREVER),
+                None => self.endpoint.recv(FOREVER),
+            };
+            match next {
+                Ok(r) => received = r,
+                Err(e) => {
+                    eprintln!("receiving failed: {e}");
+                    return 3;
+                }
+            }
+        }
+    }
+
+    /// Answers one message.
+    fn message(&mut self, received: &Received, input: &mut [u8; PAYLOAD_MAX]) -> Message {
+        let msg = received.msg;
+        let badge = received.badge;
+        let handles = raw::received_handles(msg.handles());
+        if DEBUG {
+            eprintln!(
+                "msg label {:#x} badge {badge:#x} words {:#x} {:#x}",
+                msg.label(),
+                msg.words[0],
+                msg.words[1]
+            );
+        }
+        if msg.label() == LABEL_PAGE_FAULT && badge & PAGER_BADGE != 0 {
+            return self.fault(
+                badge & !PAGER_BADGE,
+                msg.words[0],
+                msg.words[1],
+                msg.words[2],
+                msg.words[3] != 0,
+            );
+        }
+        if msg.label() != LABEL_REQUEST {
+            return Message::new(LABEL_BAD_REQUEST);
+        }
+        let n = raw::copy_payload(msg.info.length as usize, input);
+        let Ok(request) = rpc::decode::<Request>(&input[..n]) else {
+            return Message::new(LABEL_BAD_REQUEST);
+        };
+        let (reply, give) = self.request(badge, request, handles);
+        let length = raw::encode_reply(&reply);
+        let out = Message::new(LABEL_REPLY).with_payload(length as u16);
+        if give.is_empty() {
+            return out;
+        }
+        let raw: Vec<Handle> = give.into_iter().map(|h| h.into_raw()).collect();
+        out.with_handles(&raw).moving_handles()
+    }
+
+    /// A page fault of `space` (`syscall`: the kernel's access for one of
+    /// its system calls, which fails with `BadAddress` if refused; the
+    /// process lives on).
+    fn fault(
+        &mut self,
+        space: SpaceId,
+        address: u64,
+        error: u64,
+        rip: u64,
+        syscall: bool,
+    ) -> Message {
+        let Some(core) = self.core.as_mut() else {
+            return Message::new(PAGER_KILL);
+        };
+        let outcome = core.fault(space, address, error, &mut self.real);
+        if DEBUG {
+            eprintln!("fault {space:#x} {address:#x}: {outcome:?}");
+        }
+        match outcome {
+            FaultOutcome::Resume => Message::new(PAGER_RESUME),
+            FaultOutcome::Kill(reason) if syscall => {
+                if DEBUG {
+                    eprintln!(
+                        "refusing a system call's access of {space:#x}: {reason} at {address:#x}"
+                    );
+                }
+                Message::new(PAGER_KILL)
+            }
+            FaultOutcome::Kill(reason) => {
+                let who = self
+                    .real
+                    .spaces
+                    .get(&space)
+                    .and_then(|p| info::process_info(p.raw()));
+                match who {
+                    Some(info) => eprintln!(
+                        "killing {}[{}]: {reason} (address {address:#x}, error {error:#x}, rip {rip:#x})",
+                        info.name(),
+                        info.pid
+                    ),
+                    None => eprintln!("killing space {space}: {reason} at {address:#x}"),
+                }
+                Message::new(PAGER_KILL)
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! What a new process gets: the handles its manifest entry names, moved
+//! into its handle table, and the argument string that tells it their
+//! numbers (`@ns=…`, `@self=…`, …; see `libsys::env`). The same for a
+//! process `init` builds itself (`Builder`) and one `mm` builds
+//! (`Adoptee`), through the [`NewProcess`] trait.
+#![forbid(unsafe_code)]
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use init::manifest::{Entry, IrqLine};
+use libsys::abi::{Handle, InitInfo, Rights};
+use libsys::handle::{Endpoint, IoPorts, IrqControl, MemoryRegion, Process};
+use libsys::mem::{Memory, Pages};
+use libsys::proto::mm::{Reply as MmReply, Request as MmRequest};
+use libsys::rpc;
+use libsys::spawn::{Builder, SpawnError};
+
+use crate::error::StartError;
+use crate::raw::borrowed;
+use crate::start::Image;
+
+/// A process being made: handles go into it, pages are set apart for it.
+pub(crate) trait NewProcess {
+    /// Moves (a copy of) `handle` with `rights` into the process; its
+    /// number there. Fails with `Give`.
+    fn give(&mut self, handle: Handle, rights: Rights) -> Result<Handle, StartError>;
+    /// Zeroed pages counted as the child's (freed when it dies). Fails
+    /// with `Pages`.
+    fn alloc(&mut self, pages: u64) -> Result<Pages, StartError>;
+    fn process(&self) -> Handle;
+}
+
+impl NewProcess for Builder<'_> {
+    fn give(&mut self, handle: Handle, rights: Rights) -> Result<Handle, StartError> {
+        Builder::give(self, handle, rights).map_err(StartError::Give)
+    }
+
+    fn alloc(&mut self, pages: u64) -> Result<Pages, StartError> {
+        Builder::alloc(self, pages).map_err(|e| StartError::Pages(pages, e))
+    }
+
+    fn process(&self) -> Handle {
+        self.process.raw()
+    }
+}
+
+/// A process the memory server builds: `init` only gives it handles (and
+/// the pages of a `memory=` grant).
+pub(crate) struct Adoptee<'m> {
+    pub process: Process,
+    pub mem: &'m mut Memory,
+    pub pages: Vec<Pages>,
+}
+
+impl NewProcess for Adoptee<'_> {
+    fn give(&mut self, handle: Handle, rights: Rights) -> Result<Handle, StartError> {
+        self.process
+            .give(handle, rights)
+            .map_err(|e| StartError::Give(SpawnError::Sys(e)))
+    }
+
+    fn alloc(&mut self, pages: u64) -> Result<Pages, StartError> {
+        let (run, at) = self
+            .mem
+            .alloc_mapped(pages)
+            .map_err(|e| StartError::Pages(pages, SpawnError::Sys(e)))?;
+        let _ = self.mem.unmap_self(at, pages);
+        self.pages.push(run);
+        Ok(run)
+    }
+
+    fn process(&self) -> Handle {
+        self.process.raw()
+    }
+}
+
+/// What a new process is given: its manifest entry, its name-service
+/// badge (`id`), the image it runs, a target for `kill=`, and whether it
+/// gets a heap region (`heap`; processes the memory server manages get
+/// their heap from it).
+pub(crate) struct Grant<'a> {
+    pub ns: &'a Endpoint,
+    pub info: &'a InitInfo,
+    pub entry: &'a Entry,
+    pub id: u64,
+    pub image: &'a Image<'a>,
+    pub target: Option<Handle>,
+    pub heap: bool,
+}
+
+impl Grant<'_> {
+    /// Puts into `child` the handles its manifest entry says it gets, and
+    /// returns its argument string: the start-up tokens (`libsys::env`),
+    /// the manifest's arguments, a `kill=` handle, the module's command
+    /// line.
+    pub fn args(&self, child: &mut dyn NewProcess) -> Result<String, StartError> {
+        let entry = self.entry;
+        let mut args = String::new();
+        // GRANT: a registration carries the server's endpoint. Whether a
+        // process may register a name is the name service's to decide.
+        let ns_rights = Rights::SEND | Rights::GRANT;
+        let badged = self
+            .ns
+            .dup(ns_rights, Some(self.id))
+            .map_err(StartError::BadgeNameService)?;
+        let theirs = child.give(badged.raw(), ns_rights)?;
+        let _ = write!(args, "@ns={}", theirs.0);
+        drop(badged);
+        // MAP for a heap region or a memory gift to map into itself;
+        // MANAGE for threads.
+        let self_rights = if self.heap || entry.memory_pages > 0 {
+            Rights::MAP | Rights::MANAGE
+        } else {
+            Rights::MANAGE
+        };
+        let me = child.give(child.process(), self_rights)?;
+        let _ = write!(args, " @self={}", me.0);
+        if self.heap {
+            let h = give_pages(child, entry.heap_pages, Rights::READ | Rights::WRITE)?;
+            let _ = write!(args, " @heap={}:{}", h.0, entry.heap_pages);
+        }
+        if entry.memory_pages > 0 {
+            let rights = Rights::READ | Rights::WRITE | Rights::EXEC | Rights::MANAGE;
+            let h = give_pages(child, entry.memory_pages, rights)?;
+            let _ = write!(args, " @mem={}:{}", h.0, entry.memory_pages);
+        }
+        if entry.own_module {
+            let theirs = child.give(self.image.handle, Rights::READ | Rights::EXEC)?;
+            let _ = write!(args, " @module={}:{}", theirs.0, self.image.size);
+        }
+        grant_hardware(self.info, entry, child, &mut args)?;
+        args.push(' ');
+        args.push_str(&entry.args);
+        if let Some(target) = self.target {
+            let theirs = child.give(target, Rights::MANAGE)?;
+            let _ = write!(args, " kill={}", theirs.0);
+        }
+        if !self.image.cmdline.is_empty() {
+            args.push(' ');
+            args.push_str(self.image.cmdline);
+        }
+        Ok(args)
+    }
+}
+
+/// Takes the device memory the manifest grants process `id` (`device=`)
+/// from the kernel and hands it to the memory server, which lets that
+/// process alone map it (`MapPhysical`).
+pub(crate) fn give_devices(
+    mm: &Endpoint,
+    id: u64,
+    devices: &[(u64, u64)],
+) -> Result<(), StartError> {
+    let control = libsys::env::init_info()
+        .map(|info| Handle(info.device_control))
+        .ok_or(StartError::NoDeviceControl)?;
+    for chunk in devices.chunks(libsys::abi::ipc::MAX_HANDLES) {
+        let mut regions = Vec::new();
+        for &(phys, pages) in chunk {
+            let region = MemoryRegion::device(control, phys, pages)
+                .map_err(|e| StartError::DeviceMemory(phys, pages, e))?;
+            regions.push(region);
+        }
+        let raw: Vec<Handle> = regions.iter().map(|r| r.raw()).collect();
+        match rpc::call_with::<MmRequest, MmReply>(mm, &MmRequest::GiveDevice { id }, &raw) {
+            Ok((MmReply::Done, _)) => {}
+            Ok((MmReply::Error(e), _)) => return Err(StartError::MmRefusedDevice(e)),
+            Ok(_) => return Err(StartError::MmUnexpected),
+            Err(e) => return Err(StartError::MmCall(e)),
+        }
+    }
+    Ok(())
+}
+
+/// The interrupt line and I/O ports the manifest gives `entry`, each
+/// narrowed to exactly what it names; appends their tokens to `args`.
+fn grant_hardware(
+    info: &InitInfo,
+    entry: &Entry,
+    child: &mut dyn NewProcess,
+    args: &mut String,
+) -> Result<(), StartError> {
+    if let Some(line) = entry.irq {
+        let control = borrowed(IrqControl, Handle(info.irq_control));
+        let irq = match line {
+            IrqLine::Isa(n) => control.isa(n),
+            IrqLine::Gsi(n) => control.gsi(n),
+        }
+        .map_err(|e| StartError::Irq(line, e))?;
+        let theirs = child.give(irq.raw(), Rights::MANAGE)?;
+        let _ = write!(args, " @irq={}", theirs.0);
+    }
+    let all = borrowed(IoPorts, Handle(info.io_ports));
+    for &(first, count) in &entry.ports {
+        let part = all
+            .derive(first, count)
+            .map_err(|e| StartError::Ports(first, count, e))?;
+        let theirs = child.give(part.raw(), Rights::MANAGE)?;
+        let _ = write!(args, " @ports={}:{first}:{count}", theirs.0);
+    }
+    Ok(())
+}
+
+/// `pages` zeroed pages for the child, as a region of their own (with
+/// `rights`) in the child's handle table; returns its number there.
+fn give_pages(
+    child: &mut dyn NewProcess,
+    pages: u64,
+    rights: Rights,
+) -> Result<Handle, StartError> {
+    let run = child.alloc(pages)?;
+    let part = borrowed(MemoryRegion, run.region)
+        .derive(run.first, run.count, rights)
+        .map_err(StartError::DeriveRegion)?;
+    child.give(part.raw(), rights)
+}

@@ -1,0 +1,121 @@
+//! The name service: `Register` and `Lookup` (`libsys::proto::name`),
+//! answered on `init`'s one endpoint. A request comes with the badge of
+//! the asking process (its id); `Register` is allowed only to the process
+//! the manifest names for that name (the registry in `init::names`
+//! decides), and `Lookup` answers with a badged copy of the server's
+//! endpoint that can only send.
+#![forbid(unsafe_code)]
+
+use alloc::vec::Vec;
+
+use libsys::abi::{Handle, ObjectType, Rights};
+use libsys::eprintln;
+use libsys::handle::OwnedHandle;
+use libsys::ipc::{self, Message, Received};
+use libsys::proto::name::{Reply, Request};
+use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REQUEST};
+
+use crate::raw::{borrowed, close, with_payload};
+use crate::Init;
+
+impl Init {
+    /// Answers a message on the endpoint: deaths (a notification) or a
+    /// name-service request.
+    pub(crate) fn received(&mut self, received: Received) {
+        if let Some(bits) = received.signals() {
+            self.deaths(bits);
+            return;
+        }
+        // The caller may be gone already; nothing to do about that.
+        match self.name_request(received) {
+            Some((reply, Some(give))) => {
+                // Moved to the caller; if the reply failed it is still ours.
+                let raw = give.into_raw();
+                if rpc::reply(&reply, &[raw]).is_err() {
+                    close(raw);
+                }
+            }
+            Some((reply, None)) => {
+                let _ = rpc::reply(&reply, &[]);
+            }
+            None => {
+                let _ = ipc::reply(&Message::new(LABEL_BAD_REQUEST));
+            }
+        }
+    }
+
+    /// Answers one name-service request: the reply and a handle to move to
+    /// the caller, or `None` for a message that is no request.
+    fn name_request(&mut self, received: Received) -> Option<(Reply, Option<OwnedHandle>)> {
+        let msg = received.msg;
+        let handles: Vec<u64> = msg.handles().to_vec();
+        let request = (msg.label() == LABEL_REQUEST)
+            .then(|| with_payload(msg.info.length as usize, rpc::decode::<Request>).ok())
+            .flatten();
+        let Some(request) = request else {
+            close_all(&handles);
+            return None;
+        };
+        let who = received.badge;
+        Some(match request {
+            Request::Register { name } => (self.register(&name, who, &handles), None),
+            Request::Lookup { name } => {
+                close_all(&handles);
+                match self.lookup(&name, who) {
+                    Ok(h) => (Reply::Found, Some(h)),
+                    Err(reply) => (reply, None),
+                }
+            }
+        })
+    }
+
+    fn register(&mut self, name: &str, who: u64, handles: &[u64]) -> Reply {
+        let [raw] = handles else {
+            close_all(handles);
+            return Reply::NotAllowed;
+        };
+        let handle = Handle(*raw as u32);
+        let endpoint = borrowed(|h| h, handle);
+        let usable = matches!(endpoint.info(), Ok((ObjectType::Endpoint, rights))
+            if rights.contains(Rights::SEND | Rights::MINT));
+        if !usable {
+            close(handle);
+            return Reply::NotAllowed;
+        }
+        match self.names.register(name, who, handle) {
+            Ok(old) => {
+                if let Some(old) = old {
+                    close(old);
+                }
+                Reply::Registered
+            }
+            Err(reply) => {
+                let asker = self
+                    .slots
+                    .iter()
+                    .find(|s| s.id == who)
+                    .map_or("a process init did not start", |s| s.entry.name.as_str());
+                eprintln!("{asker} may not register `{name}`");
+                close(handle);
+                reply
+            }
+        }
+    }
+
+    /// A send handle to `name`'s server badged for `who`: SEND, and GRANT
+    /// (a request may carry handles: `mm`'s `ForkAs` does; a server that
+    /// takes none answers `LABEL_BAD_REQUEST` and closes them). Never
+    /// RECV or MINT: a client can neither take another's requests nor
+    /// pose as another client.
+    fn lookup(&mut self, name: &str, who: u64) -> Result<OwnedHandle, Reply> {
+        let registered = self.names.lookup(name)?;
+        borrowed(|h| h, registered)
+            .dup(Rights::SEND | Rights::GRANT, Some(who))
+            .map_err(|_| Reply::Unavailable)
+    }
+}
+
+/// Closes the handles a message brought that `init` does not keep.
+fn close_all(handles: &[u64]) {
+    handles.iter().for_each(|&h| close(Handle(h as u32)));
+}

@@ -1,0 +1,227 @@
+//! Starting a manifest entry's process: from its boot module, either by
+//! `init` itself (`libsys::spawn`, for the servers up to and including the
+//! memory server) or, once `mm` has registered, by `mm` (`Adopt`: `mm`
+//! lays out the address space and is its pager; `init` only gives it
+//! handles and starts its thread). A server placed in the kernel
+//! (`placement=mono`) is not started: its service handle is registered.
+#![forbid(unsafe_code)]
+
+use alloc::vec::Vec;
+
+use libsys::abi::Handle;
+use libsys::handle::{Endpoint, OwnedHandle, Process};
+use libsys::proto::mm::{Reply as MmReply, Request as MmRequest};
+use libsys::rpc;
+use libsys::spawn::{Builder, Child};
+use libsys::{eprintln, println};
+
+use init::manifest::Entry;
+
+use crate::error::StartError;
+use crate::grant::{give_devices, Adoptee, Grant};
+use crate::raw::{borrowed, received_handles};
+use crate::{Init, Run};
+
+/// A boot module to start a process from.
+pub(crate) struct Image<'a> {
+    pub handle: Handle,
+    pub size: u64,
+    pub cmdline: &'a str,
+}
+
+impl Init {
+    /// Starts server `i` (or, if the kernel runs its core, registers the
+    /// kernel's service under its name).
+    pub(crate) fn start_server(&mut self, i: usize) {
+        let name = self.slots[i].entry.register.clone();
+        if let Some(name) = &name {
+            if let Some(service) = self.info.service(name) {
+                let handle = Handle(service.handle);
+                self.names.expect(name, 0);
+                let _ = self.names.register(name, 0, handle);
+                self.slots[i].run = Run::InKernel;
+                println!("{name} runs in the kernel (placement=mono)");
+                return;
+            }
+        }
+        self.start(i);
+    }
+
+    /// Builds and starts the process of slot `i`.
+    pub(crate) fn start(&mut self, i: usize) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.slots[i].id = id;
+        if let Some(name) = self.slots[i].entry.register.clone() {
+            self.names.expect(&name, id);
+        }
+        match self.build(i, id) {
+            Ok(child) => {
+                let bit = 1u64 << i;
+                if let Err(e) = child.process.watch(&self.deaths, bit) {
+                    eprintln!("cannot watch {}: {e}", self.slots[i].entry.name);
+                }
+                self.slots[i].run = Run::Running(child);
+            }
+            Err(why) => {
+                eprintln!("cannot start {}: {why}", self.slots[i].entry.name);
+                self.slots[i].run = Run::Done;
+                self.ended(i, None);
+            }
+        }
+    }
+
+    fn build(&mut self, i: usize, id: u64) -> Result<Child, StartError> {
+        let entry = self.slots[i].entry.clone();
+        let module = self
+            .info
+            .module(&entry.module)
+            .ok_or_else(|| StartError::NoModule(entry.module.clone()))?;
+        let image = Image {
+            handle: Handle(module.handle),
+            size: module.size,
+            cmdline: module.cmdline(),
+        };
+        // The kill handle names the target's current process.
+        let target = entry.kill.as_ref().and_then(|name| {
+            self.slots.iter().find_map(|s| match &s.run {
+                Run::Running(child) if &s.entry.name == name => Some(child.process.raw()),
+                _ => None,
+            })
+        });
+        match self.pager() {
+            Some(control) if !entry.pager => self.adopt(&entry, id, &image, target, control),
+            _ => {
+                let mut builder =
+                    Builder::new(&mut self.mem, &entry.name, image.handle, image.size)
+                        .map_err(StartError::Load)?;
+                let grant = Grant {
+                    ns: &self.ns,
+                    info: self.info,
+                    entry: &entry,
+                    id,
+                    image: &image,
+                    target,
+                    heap: true,
+                };
+                let args = grant.args(&mut builder)?;
+                builder.start(&args).map_err(StartError::Start)
+            }
+        }
+    }
+
+    /// The memory server's control handle (its registered endpoint,
+    /// unbadged: badge 0 is `init`), once it has registered.
+    fn pager(&self) -> Option<Handle> {
+        let slot = self.slots.iter().find(|s| s.entry.pager)?;
+        let name = slot.entry.register.as_deref()?;
+        self.names.lookup(name).ok()
+    }
+
+    /// Builds the process of `entry` through the memory server: `mm` lays
+    /// out its address space from the image and is its pager; `init`
+    /// starts its thread where `mm` says.
+    fn adopt(
+        &mut self,
+        entry: &Entry,
+        id: u64,
+        image: &Image,
+        target: Option<Handle>,
+        control: Handle,
+    ) -> Result<Child, StartError> {
+        let process =
+            Process::create(&entry.name).map_err(|e| StartError::Syscall("process_create", e))?;
+        let mut adoptee = Adoptee {
+            process,
+            mem: &mut self.mem,
+            pages: Vec::new(),
+        };
+        let grant = Grant {
+            ns: &self.ns,
+            info: self.info,
+            entry,
+            id,
+            image,
+            target,
+            heap: false,
+        };
+        let args = grant.args(&mut adoptee)?;
+        let Adoptee { process, pages, .. } = adoptee;
+        let mm = borrowed(Endpoint, control);
+        let adopted = mm_adopt(&mm, id, image, &process, &args)?;
+        give_devices(&mm, id, &entry.devices)?;
+        let thread = process
+            .thread_create()
+            .map_err(|e| StartError::Syscall("thread_create", e))?;
+        thread
+            .set_pager(Some(&adopted.pager))
+            .map_err(|e| StartError::Syscall("set_pager", e))?;
+        thread
+            .start(
+                adopted.start,
+                adopted.stack,
+                adopted.args_at,
+                adopted.args_len,
+            )
+            .map_err(|e| StartError::Syscall("thread_start", e))?;
+        Ok(Child {
+            process,
+            thread,
+            pages,
+        })
+    }
+}
+
+/// Where `mm` says an adopted process's first thread starts, and the
+/// handle through which that thread's faults reach `mm`.
+struct Adopted {
+    start: u64,
+    stack: u64,
+    args_at: u64,
+    args_len: u64,
+    pager: Endpoint,
+}
+
+/// Asks `mm` (`Adopt`) to lay out `process`'s address space from `image`
+/// under `id`, with `args` on its stack. Fails if the arguments are too
+/// long for the request, the call fails, or `mm` refuses or answers
+/// without a pager handle.
+fn mm_adopt(
+    mm: &Endpoint,
+    id: u64,
+    image: &Image,
+    process: &Process,
+    args: &str,
+) -> Result<Adopted, StartError> {
+    let request = MmRequest::Adopt {
+        id,
+        image_size: image.size,
+        args: args.try_into().map_err(|_| StartError::ArgsTooLong)?,
+    };
+    let (reply, msg) =
+        rpc::call_with::<MmRequest, MmReply>(mm, &request, &[process.raw(), image.handle])
+            .map_err(StartError::MmCall)?;
+    let handles = received_handles(msg.handles());
+    let MmReply::Adopted {
+        entry: start,
+        stack,
+        args_at,
+        args_len,
+        ..
+    } = reply
+    else {
+        return Err(match reply {
+            MmReply::Error(e) => StartError::MmRefused(e),
+            _ => StartError::MmUnexpected,
+        });
+    };
+    let [_client, pager] =
+        <[OwnedHandle; 2]>::try_from(handles).map_err(|_| StartError::NoPagerHandle)?;
+    Ok(Adopted {
+        start,
+        stack,
+        args_at,
+        args_len,
+        pager: Endpoint(pager),
+    })
+}

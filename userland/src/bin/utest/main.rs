@@ -1,0 +1,188 @@
+//! The user-mode tests of IPC, handles, notifications, pagers, IRQ and
+//! port forwarding and the scheduler. The kernel's test runner starts it
+//! with the first process's handles (all free memory, the IRQ control, the
+//! I/O ports, the boot modules); it builds its partner processes itself,
+//! from its own module, the way `init` builds servers — so `process_create`,
+//! `map`, `handle_give` and `thread_start` are tested on the way.
+//!
+//! With no argument it is the driver and runs every test; with one it is a
+//! partner: `echo <ep>`, `silent <ep>`, `idle`, `killer <process> <ms>`,
+//! `touch <pages> <notification>`, `port`. The driver exits with its tally
+//! (see `userland::Tally`).
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use core::mem::ManuallyDrop;
+
+use libsys::abi::Handle;
+use libsys::format_text;
+use libsys::handle::{Notification, Process, Thread};
+use libsys::mem::Memory;
+use libsys::rt::TextBuf;
+use threads::*;
+use userland::Tally;
+
+libsys::entry!(main);
+
+type Why = TextBuf<256>;
+
+macro_rules! ensure {
+    ($cond:expr, $($arg:tt)*) => {
+        if !$cond {
+            return Err(format_text!($($arg)*));
+        }
+    };
+}
+
+/// Turns a system-call error into a test failure naming the step.
+trait Step<T> {
+    fn step(self, what: &str) -> Result<T, Why>;
+}
+
+impl<T, E: core::fmt::Display> Step<T> for Result<T, E> {
+    fn step(self, what: &str) -> Result<T, Why> {
+        self.map_err(|e| format_text!("{what}: {e}"))
+    }
+}
+
+mod devices;
+mod env;
+mod handles;
+mod ipc;
+mod pager;
+mod partner;
+mod sched;
+mod threads;
+
+use devices::*;
+use env::*;
+use handles::*;
+use ipc::*;
+use pager::*;
+use partner::*;
+use sched::*;
+
+fn main(args: &str) -> u64 {
+    let mut words = args.split_whitespace();
+    let verb = words.next();
+    let mut number = || {
+        words
+            .next()
+            .and_then(|w| w.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    match verb {
+        Some("echo") => echo(number()),
+        Some("silent") => silent(number()),
+        Some("idle") => idle(),
+        Some("killer") => killer(number(), number()),
+        Some("touch") => touch(number(), number()),
+        Some("port") => {
+            libsys::println!("reading port 0x61 without a grant");
+            libsys::port::inb(0x61) as u64
+        }
+        _ => driver(),
+    }
+}
+
+fn driver() -> u64 {
+    let mut t = Tally::new();
+    let Some(info) = libsys::env::init_info() else {
+        t.check("InitInfo", Err(format_args!("no InitInfo mapped")));
+        return t.status();
+    };
+    let Some(mem) = Memory::from_init(info) else {
+        t.check("memory", Err(format_args!("no memory region")));
+        return t.status();
+    };
+    let Some(module) = info.module("utest") else {
+        t.check("own module", Err(format_args!("no utest module")));
+        return t.status();
+    };
+    let Ok(deaths) = Notification::create() else {
+        t.check("notification", Err(format_args!("cannot create one")));
+        return t.status();
+    };
+    let mut env = Env {
+        info,
+        mem,
+        // SAFETY: InitInfo's handles are this process's; ManuallyDrop keeps
+        // them from being closed.
+        me: ManuallyDrop::new(unsafe { Process::from_raw(Handle(info.self_process)) }),
+        // SAFETY: as above.
+        my_thread: ManuallyDrop::new(unsafe { Thread::from_raw(Handle(info.self_thread)) }),
+        module: (Handle(module.handle), module.size),
+        deaths,
+    };
+    libsys::println!(
+        "utest: {} pages of memory, {} modules",
+        env.mem.available(),
+        info.module_count
+    );
+    t.record(
+        "ipc: register messages, call/reply ping-pong",
+        ping_pong(&mut env),
+    );
+    t.record("ipc: 4 KiB and 256-byte payloads", payloads(&mut env));
+    t.record(
+        "ipc: handle transfer (copy and move), badges, GRANT",
+        transfer(&mut env),
+    );
+    bad_handles(&mut env, &mut t);
+    t.record("ipc: timeouts (recv, call, wait, poll)", timeouts(&mut env));
+    t.record(
+        "ipc: PeerDied when the server dies holding the call",
+        peer_died_in_call(&mut env),
+    );
+    t.record(
+        "ipc: PeerDied when the last receiver dies, and at once after",
+        peer_died_queued(&mut env),
+    );
+    t.record(
+        "pager: maps zero pages on demand for another process",
+        pager(&mut env),
+    );
+    t.record(
+        "pager: a kill answer kills the faulting process",
+        pager_kill(&mut env),
+    );
+    t.record(
+        "processes: one killed before it first runs, or that never had a thread, still dies",
+        killed_before_running(&mut env),
+    );
+    t.record(
+        "pager: a process's new thread inherits its maker's pager; map can replace a page; process_info",
+        pager_inherited(&mut env),
+    );
+    t.record(
+        "irq: PIT interrupts forwarded to a notification, and to two handlers of a shared line",
+        irq_pit(&mut env),
+    );
+    t.record(
+        "devices: device memory (the HPET) maps uncached; RAM, the local APIC and bad ranges are refused",
+        device_memory(&mut env),
+    );
+    t.record(
+        "ports: an ungranted port kills the process",
+        port_kill(&mut env),
+    );
+    t.record(
+        "sched: nice 0 vs nice 5 share the CPU by their weights",
+        fairness(&mut env),
+    );
+    t.record(
+        "threads: each its own IPC buffer (thread-local block); tls_set refuses kernel addresses",
+        thread_buffers(),
+    );
+    t.record(
+        "sync: a Mutex shared by three threads loses no update",
+        mutex_contention(),
+    );
+    t.record(
+        "sync: Condvar hands items from a producer to a waiting consumer; wait_timeout times out",
+        condvar_handoff(),
+    );
+    t.status()
+}
