@@ -305,6 +305,33 @@ impl Vfs {
         self.statfs_of(p)
     }
 
+    /// `faccessat(dirfd, path, mode, flags)`: `Ok` if the caller may
+    /// access the file as `mode` (`R_OK` 4, `W_OK` 2, `X_OK` 1; 0 tests
+    /// existence). `EACCES`, `EROFS` for `W_OK` on a read-only mount,
+    /// `EINVAL` for unknown mode bits or flags.
+    pub fn faccessat(
+        &mut self,
+        client: ClientId,
+        dirfd: i32,
+        path: &[u8],
+        mode: u32,
+        flags: u32,
+    ) -> Result<(), Errno> {
+        if mode & !7 != 0 || flags & !AT_SYMLINK_NOFOLLOW != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let p = self.lookup_at(client, dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+        let attr = self.attr(self.path_key(p)?)?;
+        if mode & MAY_WRITE != 0 && self.read_only(p)? && !is_lnk(attr.mode) {
+            return Err(Errno::EROFS);
+        }
+        permission(&attr, &self.client(client)?.cred, mode)
+    }
+
+    pub fn access(&mut self, client: ClientId, path: &[u8], mode: u32) -> Result<(), Errno> {
+        self.faccessat(client, AT_FDCWD, path, mode, 0)
+    }
+
     /// `umask(mask)`: the previous mask; only the permission bits count.
     pub fn umask(&mut self, client: ClientId, mask: u32) -> Result<u32, Errno> {
         let c = self.client_mut(client)?;

@@ -79,6 +79,9 @@ impl Vfs {
         if is_lnk(attr.mode) {
             return Err(Errno::ELOOP);
         }
+        if flags & O_CREAT != 0 && is_dir(attr.mode) {
+            return Err(Errno::EISDIR);
+        }
         if flags & O_DIRECTORY != 0 && !is_dir(attr.mode) {
             return Err(Errno::ENOTDIR);
         }
