@@ -191,6 +191,10 @@ impl Vfs {
         let dir_key = self.path_key(parent.dir)?;
         let dir = self.attr(dir_key)?;
         permission(&dir, &w.cred, MAY_WRITE | MAY_EXEC)?;
+        if dir.nlink == 0 {
+            // A removed directory takes no new entries (IS_DEADDIR).
+            return Err(Errno::ENOENT);
+        }
         let mut mode = mode;
         let gid = if dir.mode & S_ISGID != 0 {
             if is_dir(mode) {
