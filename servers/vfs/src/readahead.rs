@@ -29,10 +29,11 @@ impl ReadAhead {
     pub fn on_read(&mut self, first: u64, count: u64, file_pages: u64) -> Range<u64> {
         let count = count.max(1);
         let end = first.saturating_add(count);
-        let sequential = self.size > 0 && first == self.next_index;
-        let from_start = self.size == 0 && first == 0;
+        // A fresh state's `next_index` is 0, so a first read from the
+        // start counts as sequential.
+        let sequential = first == self.next_index;
         self.next_index = end;
-        if !sequential && !from_start {
+        if !sequential {
             // A random read: forget the stream; read only what was asked.
             self.size = 0;
             self.start = first;
