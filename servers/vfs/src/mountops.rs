@@ -189,6 +189,12 @@ impl Vfs {
         self.fs(key.0)?.write_inode(key.1, &attr)
     }
 
+    /// `fdatasync(fd)`: here the same as [`Self::fsync`] (the inode is
+    /// written through on every change, so there is no metadata to skip).
+    pub fn fdatasync(&mut self, client: ClientId, fd: i32) -> Result<(), Errno> {
+        self.fsync(client, fd)
+    }
+
     fn sync_sb(&mut self, sb: SbId) -> Result<(), Errno> {
         let keys: Vec<InodeKey> = self.inodes.keys().filter(|k| k.0 == sb).copied().collect();
         let mut result = Ok(());

@@ -23,6 +23,9 @@ use crate::perm::permission;
 use crate::types::*;
 use crate::vfs::Vfs;
 
+/// Dentries one request may add above the cache's limit.
+pub const DENTRY_SLACK: u64 = 16 * 1024;
+
 /// The last component of a path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Last {
@@ -156,16 +159,19 @@ impl Vfs {
         }))
     }
 
-    /// A new cached child, shrinking the cache first when it is at its
-    /// limit.
+    /// A new cached child. The cache is never shrunk here — the walk
+    /// holds no references, so shrinking could free the dentries it
+    /// stands on; [`Vfs::trim_caches`] does it between requests. A single
+    /// request may go past the limit by [`DENTRY_SLACK`] dentries (one
+    /// path's components and its links'), beyond which it gets `ENOMEM`.
     pub(crate) fn d_alloc(
         &mut self,
         parent: DentryId,
         name: &[u8],
         key: Option<InodeKey>,
     ) -> Result<DentryId, Errno> {
-        if self.dcache.state().nr_dentry >= self.limits.dentries {
-            self.shrink_dcache(self.limits.dentries / 8 + 1);
+        if self.dcache.state().nr_dentry >= self.limits.dentries.saturating_add(DENTRY_SLACK) {
+            return Err(Errno::ENOMEM);
         }
         if let Some(k) = key {
             self.iget(k)?;

@@ -168,11 +168,19 @@ impl Vfs {
             }
             done += len;
         }
-        let now = self.now;
-        if let Some(inode) = self.inodes.get_mut(&key) {
-            inode.attr.atime = now;
-        }
+        self.touch_atime(key)?;
         Ok(n)
+    }
+
+    /// `relatime`: the access time moves only if it is older than the
+    /// last change or a day old, which saves a `write_inode` per read.
+    fn touch_atime(&mut self, key: InodeKey) -> Result<(), Errno> {
+        let now = self.now;
+        let a = self.attr(key)?;
+        if a.atime <= a.mtime || a.atime <= a.ctime || now.sec - a.atime.sec >= 86_400 {
+            self.set_attr(key, |a| a.atime = now)?;
+        }
+        Ok(())
     }
 
     /// Makes sure page `index` of `key` is cached (`readpage` if not).

@@ -70,7 +70,7 @@ pub struct Limits {
     pub nofile: usize,
     /// Clients at most (`EAGAIN` beyond).
     pub clients: usize,
-    /// Dentries kept before the cache shrinks itself.
+    /// Dentries [`Vfs::trim_caches`] keeps at most.
     pub dentries: u64,
 }
 
@@ -425,6 +425,7 @@ impl Vfs {
     /// The client is gone: closes everything it had.
     pub fn exit(&mut self, id: ClientId) -> Result<(), Errno> {
         let client = self.clients.remove(&id).ok_or(Errno::ESRCH)?;
+        self.cancel_wait(id);
         for (_, entry) in client.fds.iter() {
             self.fput(entry.file);
         }
@@ -511,6 +512,16 @@ impl Vfs {
         let n = released.len();
         self.iput_all(released);
         n
+    }
+
+    /// Brings the dentry cache back under its limit (unused dentries,
+    /// oldest first). The server calls it after every request; the core
+    /// never shrinks in the middle of one.
+    pub fn trim_caches(&mut self) {
+        let n = self.dcache.state().nr_dentry;
+        if n > self.limits.dentries {
+            self.shrink_dcache(n - self.limits.dentries);
+        }
     }
 
     /// Shrinks the page cache by up to `nr` clean pages; returns the pages
