@@ -374,7 +374,7 @@ impl Vfs {
                 }
             }
             let d = self.dcache.get(p.dentry);
-            if !d.is_hashed() {
+            if !d.is_hashed() || d.parent == p.dentry {
                 return Err(Errno::ENOENT);
             }
             parts.push(d.name.clone());

@@ -527,6 +527,47 @@ impl Vfs {
     /// Shrinks the page cache by up to `nr` clean pages; returns the pages
     /// freed.
     pub fn shrink_pages(&mut self, nr: u64) -> u64 {
-        self.pcache.shrink(nr)
+        let freed = self.pcache.shrink(nr);
+        // Unused inodes of disk file systems stayed in core for their
+        // pages only: those whose pages are all gone leave now.
+        let idle: Vec<InodeKey> = self
+            .inodes
+            .iter()
+            .filter(|(k, i)| {
+                i.refs == 0
+                    && self.supers.get(k.0).is_some_and(|s| !s.in_memory)
+                    && self.pcache.nr_pages(**k) == 0
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for key in idle {
+            self.inodes.remove(&key);
+        }
+        freed
+    }
+
+    /// In-core inodes (`/proc/sys/fs/inode-nr`'s first figure).
+    pub fn nr_inodes(&self) -> usize {
+        self.inodes.len()
+    }
+
+    /// `/proc/sys/fs/dentry-state` as Linux prints it: six figures
+    /// separated by tabs.
+    pub fn dentry_state_text(&self) -> alloc::string::String {
+        let d = self.dcache.state();
+        alloc::format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\n",
+            d.nr_dentry,
+            d.nr_unused,
+            d.age_limit,
+            d.want_pages,
+            d.nr_negative,
+            d.dummy
+        )
+    }
+
+    /// `/proc/sys/fs/file-nr`: open files, 0, the server's limit.
+    pub fn file_nr_text(&self) -> alloc::string::String {
+        alloc::format!("{}\t0\t{}\n", self.files.len(), self.limits.file_max)
     }
 }

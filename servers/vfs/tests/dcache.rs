@@ -166,3 +166,19 @@ fn dcache_alone() {
     assert_eq!(d.dput(sub), []);
     assert_eq!(d.shrink(10), [(0, 4)]);
 }
+
+#[test]
+fn proc_sys_fs_texts() {
+    let mut v = vfs();
+    v.stat(ROOT, b"/none").unwrap_err();
+    let st = v.dcache.state();
+    assert_eq!(
+        v.dentry_state_text(),
+        format!(
+            "{}\t{}\t45\t0\t{}\t0\n",
+            st.nr_dentry, st.nr_unused, st.nr_negative
+        )
+    );
+    v.open(ROOT, b"/", O_RDONLY, 0).unwrap();
+    assert_eq!(v.file_nr_text(), "1\t0\t8192\n");
+}

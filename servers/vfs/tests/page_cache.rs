@@ -269,6 +269,16 @@ fn a_disk_file_system_reads_through_the_cache() {
         vec![5u8; 3 * 4096]
     );
     assert_eq!(disk.borrow().reads.len(), 3, "then from the cache");
+    // Closed and shrunk, the cached inode leaves core; it comes back.
+    v.close(ROOT, fd).unwrap();
+    v.shrink_dcache(u64::MAX);
+    let inodes = v.nr_inodes();
+    v.shrink_pages(u64::MAX);
+    assert!(v.nr_inodes() < inodes);
+    assert_eq!(
+        read_file(&mut v, ROOT, "/disk/f").unwrap(),
+        vec![5u8; 3 * 4096]
+    );
 }
 
 #[test]
