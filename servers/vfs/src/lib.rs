@@ -17,7 +17,7 @@
 //! - [`namei`]: the path walk; [`perm`]: permission checks.
 //! - The calls, as methods of [`Vfs`] returning `Result<_, Errno>` with
 //!   Linux's errnos: [`open`] (`openat`, `close`), [`rw`] (`read`, `write`,
-//!   `pread`, `pwrite`, `lseek`, `getdents64`), [`namespace`] (`mkdir`,
+//!   `pread`, `pwrite`, `readv`, `writev`, `lseek`, `getdents64`), [`namespace`] (`mkdir`,
 //!   `rmdir`, `unlink`, `rename`, `link`, `symlink`, `readlink`), [`attr`]
 //!   (`stat` family, `chmod`, `chown`, `truncate`, `statfs`, `umask`),
 //!   [`fdops`] (`dup*`, `fcntl`, `chdir`, `fchdir`, `getcwd`), [`pipeops`]

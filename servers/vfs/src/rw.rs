@@ -1,4 +1,5 @@
-//! `read`, `write`, `pread`, `pwrite`, `lseek` and `getdents64`, and the
+//! `read`, `write`, `pread`, `pwrite`, `readv`, `writev`, `lseek` and
+//! `getdents64`, and the
 //! generic file read and write through the page cache (Linux's
 //! `filemap_read` and `generic_perform_write`, LKD 16).
 //!
@@ -22,6 +23,9 @@ use crate::types::*;
 use crate::vfs::{Io, Vfs};
 
 const PAGE: u64 = PAGE_SIZE as u64;
+
+/// The most buffers `readv`/`writev` take (Linux's `UIO_MAXIOV`).
+pub const IOV_MAX: usize = 1024;
 
 impl Vfs {
     fn fd_file(&self, client: ClientId, fd: i32) -> Result<FileId, Errno> {
@@ -114,6 +118,62 @@ impl Vfs {
             offset
         };
         self.file_write(client, key, pos, data)
+    }
+
+    /// `readv(fd, iov)`: fills the buffers in order and stops at a short
+    /// read. `EINVAL` for more than `IOV_MAX` buffers; a pipe that runs dry
+    /// after some bytes returns those instead of waiting.
+    pub fn readv(&mut self, client: ClientId, fd: i32, iov: &mut [&mut [u8]]) -> Result<Io, Errno> {
+        if iov.len() > IOV_MAX {
+            return Err(Errno::EINVAL);
+        }
+        let mut total = 0;
+        for buf in iov.iter_mut() {
+            match self.read(client, fd, buf) {
+                Ok(Io::Done(n)) => {
+                    total += n;
+                    if n < buf.len() {
+                        break;
+                    }
+                }
+                Ok(Io::Blocked(_)) if total > 0 => {
+                    self.cancel_wait(client);
+                    break;
+                }
+                Ok(Io::Blocked(_)) => return Ok(Io::Blocked(0)),
+                Err(e) if total == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(Io::Done(total))
+    }
+
+    /// `writev(fd, iov)`: writes the buffers in order. To a pipe, a total
+    /// of at most `PIPE_BUF` bytes is one atomic write, as in Linux.
+    pub fn writev(&mut self, client: ClientId, fd: i32, iov: &[&[u8]]) -> Result<Io, Errno> {
+        if iov.len() > IOV_MAX {
+            return Err(Errno::EINVAL);
+        }
+        let len: usize = iov.iter().map(|b| b.len()).sum();
+        if len <= crate::pipe::PIPE_BUF {
+            let joined: Vec<u8> = iov.concat();
+            return self.write(client, fd, &joined);
+        }
+        let mut total = 0;
+        for buf in iov {
+            match self.write(client, fd, buf) {
+                Ok(Io::Done(n)) => {
+                    total += n;
+                    if n < buf.len() {
+                        break;
+                    }
+                }
+                Ok(Io::Blocked(n)) => return Ok(Io::Blocked(total + n)),
+                Err(e) if total == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(Io::Done(total))
     }
 
     /// Reads the file `key` at `pos` (read-ahead state of file `ra_of`).

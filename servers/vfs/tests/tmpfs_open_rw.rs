@@ -397,3 +397,35 @@ fn read_only_mounts() {
     assert_eq!(v.access(ROOT, b"/ro", 2), Err(Errno::EROFS));
     assert_eq!(v.statfs(ROOT, b"/ro").unwrap().f_flags & 1, 1);
 }
+
+#[test]
+fn readv_and_writev() {
+    let mut v = vfs();
+    let fd = v.open(ROOT, b"/f", O_CREAT | O_RDWR, 0o644).unwrap();
+    assert_eq!(
+        v.writev(ROOT, fd, &[b"abc", b"", b"defg"]).unwrap(),
+        Io::Done(7)
+    );
+    v.lseek(ROOT, fd, 0, SEEK_SET).unwrap();
+    let (mut a, mut b, mut c) = ([0u8; 2], [0u8; 3], [0u8; 10]);
+    let n = v.readv(ROOT, fd, &mut [&mut a, &mut b, &mut c]).unwrap();
+    assert_eq!(n, Io::Done(7));
+    assert_eq!((&a, &b, &c[..2]), (b"ab", b"cde", &b"fg"[..]));
+    let many: Vec<&[u8]> = vec![b"x"; 1025];
+    assert_eq!(v.writev(ROOT, fd, &many), Err(Errno::EINVAL));
+    // To a pipe: a small vector is one atomic write; a dry pipe after some
+    // bytes returns them.
+    let (r, w) = v.pipe2(ROOT, O_NONBLOCK).unwrap();
+    v.write(ROOT, w, &vec![0u8; 65536 - 3]).unwrap();
+    assert_eq!(v.writev(ROOT, w, &[b"12", b"34"]), Err(Errno::EAGAIN));
+    let mut sink = vec![0u8; 65536];
+    v.read(ROOT, r, &mut sink).unwrap();
+    v.writev(ROOT, w, &[b"12", b"34"]).unwrap();
+    let (mut p, mut q) = ([0u8; 3], [0u8; 3]);
+    assert_eq!(
+        v.readv(ROOT, r, &mut [&mut p, &mut q]).unwrap(),
+        Io::Done(4)
+    );
+    assert_eq!(v.readv(ROOT, r, &mut [&mut p]), Err(Errno::EAGAIN));
+    assert_eq!(v.readv(ROOT, 40, &mut [&mut p]), Err(Errno::EBADF));
+}
