@@ -17,9 +17,10 @@
 //! - [`namei`]: the path walk; [`perm`]: permission checks.
 //! - The calls, as methods of [`Vfs`] returning `Result<_, Errno>` with
 //!   Linux's errnos: [`open`] (`openat`, `close`), [`rw`] (`read`, `write`,
-//!   `pread`, `pwrite`, `readv`, `writev`, `lseek`, `getdents64`), [`namespace`] (`mkdir`,
-//!   `rmdir`, `unlink`, `rename`, `link`, `symlink`, `readlink`), [`attr`]
-//!   (`stat` family, `chmod`, `chown`, `truncate`, `statfs`, `umask`),
+//!   `pread`, `pwrite`, `readv`, `writev`, `lseek`, `getdents64`),
+//!   [`namespace`] (`mkdir`, `rmdir`, `unlink`, `rename`, `link`,
+//!   `symlink`, `readlink`), [`attr`] (`stat` family, `chmod`, `chown`,
+//!   `access`, `truncate`, `statfs`, `umask`),
 //!   [`fdops`] (`dup*`, `fcntl`, `chdir`, `fchdir`, `getcwd`), [`pipeops`]
 //!   (`pipe2`, `poll` readiness), [`mountops`] (`mount`, `umount`, `sync`,
 //!   `fsync`, the flusher).
