@@ -25,6 +25,16 @@ use crate::perm::{permission, sticky_forbids};
 use crate::types::*;
 use crate::vfs::Vfs;
 
+/// What a rename moved and replaced.
+struct Renamed {
+    from: Path,
+    from_key: InodeKey,
+    to: Path,
+    to_key: Option<InodeKey>,
+    old_dir: InodeKey,
+    new_dir: InodeKey,
+}
+
 impl Vfs {
     /// Finds the target of a creating call (`filename_create`): the
     /// negative dentry to fill, or `EEXIST`/`EROFS`/`ENOENT`.
@@ -312,6 +322,29 @@ impl Vfs {
         }
         self.fs(old_dir.0)?
             .rename(old_dir.1, &oname, new_dir.1, &nname)?;
+        let renamed = Renamed {
+            from,
+            from_key,
+            to,
+            to_key,
+            old_dir,
+            new_dir,
+        };
+        self.finish_rename(renamed, np.dir, &nname)?;
+        Ok(())
+    }
+
+    /// After the file system renamed: rereads link counts, stamps times,
+    /// and moves the dentry (dropping the replaced one).
+    fn finish_rename(&mut self, r: Renamed, new_parent: Path, nname: &[u8]) -> Result<(), Errno> {
+        let Renamed {
+            from,
+            from_key,
+            to,
+            to_key,
+            old_dir,
+            new_dir,
+        } = r;
         // Link counts first, so that releasing a replaced inode evicts it.
         for k in [Some(from_key), to_key, Some(old_dir), Some(new_dir)]
             .into_iter()
@@ -327,7 +360,7 @@ impl Vfs {
         }
         let released = self.dcache.drop_name(to.dentry);
         self.iput_all(released);
-        let released = self.dcache.d_move(from.dentry, np.dir.dentry, &nname);
+        let released = self.dcache.d_move(from.dentry, new_parent.dentry, nname);
         self.iput_all(released);
         Ok(())
     }

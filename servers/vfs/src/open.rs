@@ -74,30 +74,8 @@ impl Vfs {
             let p = self.walk_last(&w, &parent, flags & O_NOFOLLOW == 0, &mut links)?;
             (p, false)
         };
-        let key = self.path_key(found)?;
+        let key = self.may_open(&w, found, created, flags)?;
         let attr = self.attr(key)?;
-        if is_lnk(attr.mode) {
-            return Err(Errno::ELOOP);
-        }
-        if flags & O_CREAT != 0 && is_dir(attr.mode) {
-            return Err(Errno::EISDIR);
-        }
-        if flags & O_DIRECTORY != 0 && !is_dir(attr.mode) {
-            return Err(Errno::ENOTDIR);
-        }
-        let mask = acc_mode(flags);
-        if is_dir(attr.mode) && mask & MAY_WRITE != 0 {
-            return Err(Errno::EISDIR);
-        }
-        if !created {
-            if mask & MAY_WRITE != 0
-                && self.read_only(found)?
-                && (is_reg(attr.mode) || is_dir(attr.mode))
-            {
-                return Err(Errno::EROFS);
-            }
-            permission(&attr, &w.cred, mask)?;
-        }
         if flags & O_TRUNC != 0 && is_reg(attr.mode) && !created && attr.size != 0 {
             self.do_truncate(key, 0)?;
         }
@@ -118,6 +96,41 @@ impl Vfs {
             .fds
             .install(fd, FdEntry { file, cloexec });
         Ok(fd)
+    }
+
+    /// The checks of an open of `found` (Linux's `do_open`/`may_open`):
+    /// `ELOOP`, `EISDIR`, `ENOTDIR`, then for a file not just created
+    /// `EROFS` and `EACCES`. Returns the inode.
+    fn may_open(
+        &self,
+        w: &Walker,
+        found: Path,
+        created: bool,
+        flags: u32,
+    ) -> Result<InodeKey, Errno> {
+        let key = self.path_key(found)?;
+        let attr = self.attr(key)?;
+        if is_lnk(attr.mode) {
+            return Err(Errno::ELOOP);
+        }
+        if flags & O_CREAT != 0 && is_dir(attr.mode) {
+            return Err(Errno::EISDIR);
+        }
+        if flags & O_DIRECTORY != 0 && !is_dir(attr.mode) {
+            return Err(Errno::ENOTDIR);
+        }
+        let mask = acc_mode(flags);
+        if is_dir(attr.mode) && mask & MAY_WRITE != 0 {
+            return Err(Errno::EISDIR);
+        }
+        if !created {
+            let writes_data = is_reg(attr.mode) || is_dir(attr.mode);
+            if mask & MAY_WRITE != 0 && writes_data && self.read_only(found)? {
+                return Err(Errno::EROFS);
+            }
+            permission(&attr, &w.cred, mask)?;
+        }
+        Ok(key)
     }
 
     /// Whether the mount of `p` or its superblock is read-only.
