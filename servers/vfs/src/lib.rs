@@ -33,6 +33,15 @@
 //! must wait returns [`Io::Blocked`] with the client recorded as a waiter,
 //! and [`Vfs::take_wakeups`] tells the server whom to retry. See
 //! `docs/vfs.md`.
+//!
+//! # IPC protocol
+//!
+//! None yet: the binary that serves this core (and `libsys::proto::vfs`)
+//! comes with the kernel's grant copy and reply-later support. Every call
+//! here already has the shape a request will have — a client id, plain
+//! arguments, and `Result<_, Errno>` — so the protocol is a one-to-one
+//! mapping; a malformed request will get `EINVAL`/`EFAULT`/`EBADF` as
+//! Linux's system calls do.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
