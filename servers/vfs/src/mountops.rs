@@ -228,17 +228,39 @@ impl Vfs {
     pub fn flush(&mut self) -> usize {
         let now = self.ticks();
         let mut written = 0;
+        // A failed write leaves its pages dirty (dirtied now): stop there
+        // rather than retry in a loop; the next flush tries again.
         while let Some(batch) = self.pcache.start_writeback(now, WbReason::Periodic) {
-            let _ = self.write_batch(batch);
             written += 1;
+            if self.write_batch(batch).is_err() {
+                return written;
+            }
         }
-        while self.pcache.dirty_state() != DirtyState::Below {
+        written + self.writeback_while(DirtyState::Background)
+    }
+
+    /// Writes back oldest-first while the cache is at or above `level`
+    /// (stopping at the first failed write); returns the inodes written.
+    fn writeback_while(&mut self, level: DirtyState) -> usize {
+        let now = self.ticks();
+        let mut written = 0;
+        while self.pcache.dirty_state() >= level {
             let Some(batch) = self.pcache.start_writeback(now, WbReason::All) else {
                 break;
             };
-            let _ = self.write_batch(batch);
             written += 1;
+            if self.write_batch(batch).is_err() {
+                break;
+            }
         }
         written
+    }
+
+    /// Linux's `balance_dirty_pages`: a writer that took the cache above
+    /// `dirty_ratio` writes back itself until it is below again.
+    pub(crate) fn balance_dirty_pages(&mut self) {
+        if self.pcache.dirty_state() == DirtyState::Throttle {
+            self.writeback_while(DirtyState::Background);
+        }
     }
 }

@@ -159,8 +159,9 @@ pub enum WbReason {
     All,
 }
 
-/// How dirty the cache is against the limits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How dirty the cache is against the limits (ordered: `Below` <
+/// `Background` < `Throttle`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DirtyState {
     Below,
     /// Above `dirty_background_ratio`: the flusher should run.

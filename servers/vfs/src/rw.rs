@@ -316,6 +316,9 @@ impl Vfs {
                 }
             }
         })?;
+        if !in_memory {
+            self.balance_dirty_pages();
+        }
         Ok(done)
     }
 

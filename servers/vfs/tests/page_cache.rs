@@ -348,3 +348,36 @@ fn tmpfs_pages_stay_and_are_not_dirty() {
     v.unlink(ROOT, b"/f").unwrap();
     assert_eq!(v.pcache.stats().cached, 0, "eviction frees the pages");
 }
+
+#[test]
+fn writers_above_dirty_ratio_write_back_themselves() {
+    let mut v = vfs_with(100, Default::default());
+    let disk = Rc::new(RefCell::new(Disk::default()));
+    v.register_filesystem(Box::new(DiskFsType(disk.clone())))
+        .unwrap();
+    mkdir(&mut v, ROOT, "/disk", 0o755);
+    v.mount(ROOT, b"d", b"/disk", "diskfs", 0, b"").unwrap();
+    write_file(&mut v, ROOT, "/disk/a", &[1u8; 15 * 4096]);
+    assert_eq!(v.pcache.stats().dirty, 15, "below 20%: nothing written");
+    assert!(disk.borrow().writes.is_empty());
+    assert_eq!(v.pcache.dirty_state(), DirtyState::Background);
+    write_file(&mut v, ROOT, "/disk/b", &[2u8; 10 * 4096]);
+    assert!(v.pcache.dirty_state() < DirtyState::Throttle);
+    let a = v.stat(ROOT, b"/disk/a").unwrap().st_ino;
+    assert_eq!(disk.borrow().writes[0], (a, 0), "the oldest inode first");
+    // The periodic flush brings it under the background threshold; a
+    // failing disk stops it instead of spinning.
+    v.set_time(Timespec { sec: 1, nsec: 0 });
+    write_file(&mut v, ROOT, "/disk/c", &[3u8; 3 * 4096]);
+    assert_eq!(v.pcache.stats().dirty, 13, "b's 10 and c's 3");
+    disk.borrow_mut().fail_writes = true;
+    v.pcache.config.dirty_expire = 0;
+    assert_eq!(v.flush(), 1);
+    disk.borrow_mut().fail_writes = false;
+    v.flush();
+    assert_eq!(
+        v.pcache.stats().dirty,
+        0,
+        "expire 0: everything is old enough"
+    );
+}
