@@ -137,11 +137,22 @@ pub trait FileOperations {
     fn release(&mut self, _ino: Ino) {}
 }
 
+/// What `readpage` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageIo {
+    /// The page is filled.
+    Done,
+    /// The read was started; the data will come through
+    /// `Vfs::complete_readpage` (a disk behind the block server).
+    Pending,
+}
+
 /// Between the page cache and the store (LKD 16).
 pub trait AddressSpaceOperations {
     /// Fills `page` with the data at page `index` of `ino` (zeros for a
-    /// hole or past the end).
-    fn readpage(&mut self, ino: Ino, index: u64, page: &mut [u8]) -> Result<(), Errno>;
+    /// hole or past the end), or starts reading it and says
+    /// [`PageIo::Pending`].
+    fn readpage(&mut self, ino: Ino, index: u64, page: &mut [u8]) -> Result<PageIo, Errno>;
     /// Writes page `index` of `ino` to the store (`EIO` on failure; the
     /// page stays dirty).
     fn writepage(&mut self, ino: Ino, index: u64, page: &[u8]) -> Result<(), Errno>;

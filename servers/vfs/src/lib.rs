@@ -18,6 +18,7 @@
 //! - The calls, as methods of [`Vfs`] returning `Result<_, Errno>` with
 //!   Linux's errnos: [`open`] (`openat`, `close`), [`rw`] (`read`, `write`,
 //!   `pread`, `pwrite`, `readv`, `writev`, `lseek`, `getdents64`),
+//!   [`filemap`] (reads and writes through the page cache),
 //!   [`namespace`] (`mkdir`, `rmdir`, `unlink`, `rename`, `link`,
 //!   `symlink`, `readlink`), [`attr`] (`stat` family, `chmod`, `chown`,
 //!   `access`, `truncate`, `statfs`, `umask`),
@@ -52,6 +53,7 @@ pub mod dcache;
 pub mod dirent;
 pub mod fdops;
 pub mod file;
+pub mod filemap;
 pub mod fs;
 pub mod mount;
 pub mod mountops;
@@ -73,7 +75,7 @@ pub use dcache::{Dcache, Dentry, DentryId, DentryState};
 pub use file::{FdTable, File, FileId};
 pub use fs::{
     AddressSpaceOperations, DirEntry, FileOperations, FileSystem, FileSystemType, InodeOperations,
-    SuperOperations,
+    PageIo, SuperOperations,
 };
 pub use libsys::errno::Errno;
 pub use mount::{Mount, MountId, Path};

@@ -149,6 +149,9 @@ impl Vfs {
                 p.write_waiters.retain(|&c| c != client);
             }
         }
+        for waiters in self.in_flight.values_mut() {
+            waiters.retain(|&c| c != client);
+        }
     }
 
     /// `poll` events of `fd` (`POLLIN`/`POLLOUT`/`POLLHUP`/`POLLERR`);

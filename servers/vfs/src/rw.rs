@@ -1,18 +1,11 @@
-//! `read`, `write`, `pread`, `pwrite`, `readv`, `writev`, `lseek` and
-//! `getdents64`, and the
-//! generic file read and write through the page cache (Linux's
-//! `filemap_read` and `generic_perform_write`, LKD 16).
-//!
-//! Reads copy from cached pages, bringing missing ones in with the file
-//! system's `readpage` and reading ahead on sequential access; on an
-//! in-memory file system (tmpfs) a missing page is a hole and reads as
-//! zeros without being allocated. Writes fill pages (reading a partly
-//! overwritten one first), mark them dirty and return; writeback happens
-//! later (`writeback`). Errnos: `EBADF` for a descriptor not open or not
-//! open for that direction, `EISDIR` reading a directory, `EINVAL` for a
-//! negative offset, `ESPIPE` for `pread`/`pwrite`/`lseek` on a pipe,
-//! `EFBIG` past the file system's maximum size, `ENOSPC` when tmpfs is out
-//! of pages (after a partial write, the count written).
+//! The data calls on descriptors: `read`, `write`, `pread`, `pwrite`,
+//! `readv`, `writev`, `lseek` (with `SEEK_DATA`/`SEEK_HOLE`) and
+//! `getdents64`. The page-cache half of file reads and writes is in
+//! `filemap`. Errnos: `EBADF` for a descriptor not open or not open for
+//! that direction, `EISDIR` reading a directory, `EINVAL` for a negative
+//! offset or whence, `ESPIPE` for `pread`/`pwrite`/`lseek` on a pipe,
+//! `ENXIO` for `SEEK_DATA`/`SEEK_HOLE` at the end, `ENOTDIR`/`EINVAL` for
+//! `getdents64` on a non-directory or a buffer too small.
 
 use alloc::vec::Vec;
 use libsys::errno::Errno;
@@ -44,21 +37,22 @@ impl Vfs {
             FileKind::Pipe { pipe, .. } => self.pipe_read(client, pipe, file.flags, buf),
             FileKind::Inode { key, .. } => {
                 let pos = file.pos;
-                let n = self.file_read(Some(id), key, pos, buf)?;
-                self.file_mut(id)?.pos = pos + n as u64;
-                Ok(Io::Done(n))
+                let io = self.file_read(client, Some(id), key, pos, buf)?;
+                self.file_mut(id)?.pos = pos + io.count() as u64;
+                Ok(io)
             }
         }
     }
 
-    /// `pread(fd, buf, offset)`; the file offset is unchanged.
+    /// `pread(fd, buf, offset)`; the file offset is unchanged. Like
+    /// `read`, `Io::Blocked` while a page is read from the store.
     pub fn pread(
         &mut self,
         client: ClientId,
         fd: i32,
         buf: &mut [u8],
         offset: i64,
-    ) -> Result<usize, Errno> {
+    ) -> Result<Io, Errno> {
         let id = self.fd_file(client, fd)?;
         let file = self.file(id)?;
         if !file.readable() {
@@ -68,7 +62,7 @@ impl Vfs {
             return Err(Errno::ESPIPE);
         };
         let offset = u64::try_from(offset).map_err(|_| Errno::EINVAL)?;
-        self.file_read(None, key, offset, buf)
+        self.file_read(client, None, key, offset, buf)
     }
 
     /// `write(fd, data)`: bytes written, or for a pipe possibly
@@ -88,9 +82,9 @@ impl Vfs {
                 } else {
                     file.pos
                 };
-                let n = self.file_write(client, key, pos, data)?;
-                self.file_mut(id)?.pos = pos + n as u64;
-                Ok(Io::Done(n))
+                let io = self.file_write(client, key, pos, data)?;
+                self.file_mut(id)?.pos = pos + io.count() as u64;
+                Ok(io)
             }
         }
     }
@@ -102,7 +96,7 @@ impl Vfs {
         fd: i32,
         data: &[u8],
         offset: i64,
-    ) -> Result<usize, Errno> {
+    ) -> Result<Io, Errno> {
         let id = self.fd_file(client, fd)?;
         let file = self.file(id)?;
         if !file.writable() {
@@ -174,169 +168,6 @@ impl Vfs {
             }
         }
         Ok(Io::Done(total))
-    }
-
-    /// Reads the file `key` at `pos` (read-ahead state of file `ra_of`).
-    fn file_read(
-        &mut self,
-        ra_of: Option<FileId>,
-        key: InodeKey,
-        pos: u64,
-        buf: &mut [u8],
-    ) -> Result<usize, Errno> {
-        let attr = self.attr(key)?;
-        if is_dir(attr.mode) {
-            return Err(Errno::EISDIR);
-        }
-        let sb = self.sb_mut(key.0)?;
-        if sb.fs.is_uncached(key.1) {
-            return sb.fs.read(key.1, pos, buf);
-        }
-        let in_memory = sb.in_memory;
-        if pos >= attr.size || buf.is_empty() {
-            return Ok(0);
-        }
-        let n = buf.len().min((attr.size - pos) as usize);
-        let first = pos / PAGE;
-        let last = (pos + n as u64 - 1) / PAGE;
-        if !in_memory {
-            let ahead = match ra_of.and_then(|f| self.files.get_mut(f)) {
-                Some(f) => {
-                    f.ra.on_read(first, last - first + 1, attr.size.div_ceil(PAGE))
-                }
-                None => 0..0,
-            };
-            for index in ahead {
-                // Read-ahead is advice: a failure shows when the page is read.
-                let _ = self.get_page(key, index);
-            }
-        }
-        let mut done = 0;
-        while done < n {
-            let at = pos + done as u64;
-            let (index, off) = (at / PAGE, (at % PAGE) as usize);
-            let len = (PAGE_SIZE - off).min(n - done);
-            let out = &mut buf[done..done + len];
-            if in_memory && !self.pcache.contains(key, index) {
-                out.fill(0);
-            } else {
-                if let Err(e) = self.get_page(key, index) {
-                    return if done > 0 { Ok(done) } else { Err(e) };
-                }
-                let page = self.pcache.read_page(key, index).ok_or(Errno::EIO)?;
-                out.copy_from_slice(&page[off..off + len]);
-            }
-            done += len;
-        }
-        self.touch_atime(key)?;
-        Ok(n)
-    }
-
-    /// `relatime`: the access time moves only if it is older than the
-    /// last change or a day old, which saves a `write_inode` per read.
-    fn touch_atime(&mut self, key: InodeKey) -> Result<(), Errno> {
-        let now = self.now;
-        let a = self.attr(key)?;
-        if a.atime <= a.mtime || a.atime <= a.ctime || now.sec - a.atime.sec >= 86_400 {
-            self.set_attr(key, |a| a.atime = now)?;
-        }
-        Ok(())
-    }
-
-    /// Makes sure page `index` of `key` is cached (`readpage` if not).
-    fn get_page(&mut self, key: InodeKey, index: u64) -> Result<(), Errno> {
-        let sb = self.supers.get_mut(key.0).ok_or(Errno::ESTALE)?;
-        let fs = &mut sb.fs;
-        let unevictable = sb.in_memory;
-        self.pcache.open_space(key, unevictable);
-        let result = self
-            .pcache
-            .add_page(key, index, &mut |page| fs.readpage(key.1, index, page));
-        match result {
-            Err(Errno::ENOMEM) if unevictable => Err(Errno::ENOSPC),
-            r => r,
-        }
-    }
-
-    /// Writes `data` to the file `key` at `pos`: `EFBIG` at or past the
-    /// maximum size (a write reaching past it is cut), `ENOSPC` out of
-    /// pages; a non-root writer clears set-user-ID and set-group-ID.
-    fn file_write(
-        &mut self,
-        client: ClientId,
-        key: InodeKey,
-        pos: u64,
-        data: &[u8],
-    ) -> Result<usize, Errno> {
-        if data.is_empty() {
-            return Ok(0);
-        }
-        let sb = self.sb_mut(key.0)?;
-        if sb.fs.is_uncached(key.1) {
-            return sb.fs.write(key.1, pos, data);
-        }
-        let max = sb.fs.max_file_size();
-        if pos >= max {
-            return Err(Errno::EFBIG);
-        }
-        let n = data.len().min((max - pos).min(usize::MAX as u64) as usize);
-        let ticks = self.ticks();
-        let mut done = 0;
-        while done < n {
-            let at = pos + done as u64;
-            let (index, off) = (at / PAGE, (at % PAGE) as usize);
-            let len = (PAGE_SIZE - off).min(n - done);
-            if let Err(e) = self.get_page(key, index) {
-                if done == 0 {
-                    return Err(e);
-                }
-                break;
-            }
-            let page = self.pcache.page_mut(key, index).ok_or(Errno::EIO)?;
-            page[off..off + len].copy_from_slice(&data[done..done + len]);
-            self.pcache.set_dirty(key, index, ticks);
-            done += len;
-        }
-        let end = pos + done as u64;
-        let now = self.now;
-        let root = self.client(client)?.cred.is_root();
-        let blocks = self.pcache.nr_pages(key) * (PAGE / 512);
-        let in_memory = self.sb(key.0)?.in_memory;
-        self.set_attr(key, |a| {
-            a.size = a.size.max(end);
-            a.mtime = now;
-            a.ctime = now;
-            if in_memory {
-                a.blocks = blocks;
-            }
-            if !root {
-                a.mode &= !S_ISUID;
-                if a.mode & 0o010 != 0 {
-                    a.mode &= !S_ISGID;
-                }
-            }
-        })?;
-        if !in_memory {
-            self.balance_dirty_pages();
-        }
-        Ok(done)
-    }
-
-    /// Sets the size of `key` (`do_truncate` after the checks): pages
-    /// past it are dropped and the last partial page zeroed past the end.
-    pub(crate) fn do_truncate(&mut self, key: InodeKey, size: u64) -> Result<(), Errno> {
-        self.pcache.truncate(key, size);
-        let now = self.now;
-        let blocks = self.pcache.nr_pages(key) * (PAGE / 512);
-        let in_memory = self.sb(key.0)?.in_memory;
-        self.set_attr(key, |a| {
-            a.size = size;
-            a.mtime = now;
-            a.ctime = now;
-            if in_memory {
-                a.blocks = blocks;
-            }
-        })
     }
 
     /// `lseek(fd, offset, whence)`: the new offset. `ESPIPE` on a pipe,

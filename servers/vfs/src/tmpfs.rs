@@ -14,7 +14,7 @@ use libsys::errno::Errno;
 
 use crate::fs::{
     AddressSpaceOperations, DirEntry, FileOperations, FileSystem, FileSystemType, InodeOperations,
-    SuperOperations,
+    PageIo, SuperOperations,
 };
 use crate::types::*;
 
@@ -342,9 +342,9 @@ impl FileOperations for Tmpfs {
 }
 
 impl AddressSpaceOperations for Tmpfs {
-    fn readpage(&mut self, _ino: Ino, _index: u64, page: &mut [u8]) -> Result<(), Errno> {
+    fn readpage(&mut self, _ino: Ino, _index: u64, page: &mut [u8]) -> Result<PageIo, Errno> {
         page.fill(0);
-        Ok(())
+        Ok(PageIo::Done)
     }
     fn writepage(&mut self, _ino: Ino, _index: u64, _page: &[u8]) -> Result<(), Errno> {
         // In-memory: the cached page is the file; nothing to write.

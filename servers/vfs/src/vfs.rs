@@ -109,10 +109,23 @@ pub struct Vfs {
     pub pcache: PageCache<InodeKey>,
     pub(crate) root: Option<Path>,
     pub(crate) wakeups: Vec<ClientId>,
+    /// Pages whose `readpage` is pending, with the clients waiting.
+    pub(crate) in_flight: BTreeMap<(InodeKey, u64), Vec<ClientId>>,
+    /// Pending reads that failed, for the next reader of the page.
+    pub(crate) failed_reads: BTreeMap<(InodeKey, u64), Errno>,
     pub(crate) now: Timespec,
     pub limits: Limits,
     next_dev: u64,
     pub(crate) next_pipe_ino: Ino,
+}
+
+impl Io {
+    /// The bytes moved, done or not.
+    pub fn count(self) -> usize {
+        match self {
+            Io::Done(n) | Io::Blocked(n) => n,
+        }
+    }
 }
 
 impl Vfs {
@@ -130,6 +143,8 @@ impl Vfs {
             pcache: PageCache::new(provider),
             root: None,
             wakeups: Vec::new(),
+            in_flight: BTreeMap::new(),
+            failed_reads: BTreeMap::new(),
             now: Timespec::default(),
             limits,
             next_dev: 1,

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use vfs::dcache::Dcache;
 use vfs::types::*;
-use vfs::{Errno, Limits};
+use vfs::{Errno, Io, Limits};
 
 #[test]
 fn repeated_lookups_hit() {
@@ -87,7 +87,7 @@ fn dentries_in_use_survive_shrinking() {
     assert!(v.dcache.state().nr_dentry >= 4);
     assert_eq!(v.getcwd(USER, 100).unwrap(), b"/a/b");
     let mut buf = [0u8; 4];
-    assert_eq!(v.pread(ROOT, fd, &mut buf, 0).unwrap(), 4);
+    assert_eq!(v.pread(ROOT, fd, &mut buf, 0).unwrap(), Io::Done(4));
     v.close(ROOT, fd).unwrap();
     v.chdir(USER, b"/").unwrap();
     let before = v.dcache.state().nr_dentry;

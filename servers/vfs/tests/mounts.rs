@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use vfs::tmpfs::TmpfsType;
 use vfs::types::*;
-use vfs::{Errno, Limits, VecPageProvider, Vfs};
+use vfs::{Errno, Io, Limits, VecPageProvider, Vfs};
 
 #[test]
 fn registry() {
@@ -130,6 +130,6 @@ fn open_files_keep_working_across_unrelated_umounts() {
     let fd = v.open(ROOT, b"/a/f", O_RDONLY, 0).unwrap();
     v.umount(ROOT, b"/b", 0).unwrap();
     let mut buf = [0u8; 4];
-    assert_eq!(v.pread(ROOT, fd, &mut buf, 0).unwrap(), 4);
+    assert_eq!(v.pread(ROOT, fd, &mut buf, 0).unwrap(), Io::Done(4));
     assert_eq!(&buf, b"data");
 }

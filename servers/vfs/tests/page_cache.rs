@@ -381,3 +381,70 @@ fn writers_above_dirty_ratio_write_back_themselves() {
         "expire 0: everything is old enough"
     );
 }
+
+#[test]
+fn pending_reads_block_and_complete_later() {
+    let (mut v, disk) = disk_vfs();
+    write_file(&mut v, ROOT, "/disk/f", &[4u8; 2 * 4096]);
+    v.sync().unwrap();
+    let ino = v.stat(ROOT, b"/disk/f").unwrap().st_ino;
+    let sb = 1;
+    v.shrink_pages(u64::MAX);
+    disk.borrow_mut().async_reads = true;
+    disk.borrow_mut().reads.clear();
+    let fd = v.open(ROOT, b"/disk/f", O_RDONLY, 0).unwrap();
+    let ufd = v.open(USER, b"/disk/f", O_RDONLY, 0).unwrap();
+    let mut buf = vec![0u8; 4096];
+    assert_eq!(v.pread(ROOT, fd, &mut buf, 0).unwrap(), Io::Blocked(0));
+    assert_eq!(v.pread(USER, ufd, &mut buf, 10).unwrap(), Io::Blocked(0));
+    assert_eq!(
+        disk.borrow().reads,
+        [(ino, 0)],
+        "one readpage for a page in flight"
+    );
+    assert!(v.take_wakeups().is_empty());
+    let data = disk.borrow().page_bytes(ino, 0);
+    v.complete_readpage(sb, ino, 0, Ok(&data)).unwrap();
+    assert_eq!(v.take_wakeups(), [ROOT, USER]);
+    assert_eq!(v.pread(ROOT, fd, &mut buf, 0).unwrap(), Io::Done(4096));
+    assert!(buf.iter().all(|&b| b == 4));
+    assert_eq!(
+        v.complete_readpage(sb, ino, 0, Ok(&data)),
+        Err(Errno::EINVAL),
+        "not in flight"
+    );
+    // A read across a cached page and a pending one moves what it can.
+    let mut two = vec![0u8; 8192];
+    assert_eq!(v.read(ROOT, fd, &mut two).unwrap(), Io::Blocked(4096));
+    assert_eq!(v.lseek(ROOT, fd, 0, SEEK_CUR).unwrap(), 4096);
+    // A failed read reaches the next reader of the page, once.
+    v.complete_readpage(sb, ino, 1, Err(Errno::EIO)).unwrap();
+    assert_eq!(v.take_wakeups(), [ROOT]);
+    assert_eq!(v.read(ROOT, fd, &mut two), Err(Errno::EIO));
+    assert_eq!(
+        v.read(ROOT, fd, &mut two).unwrap(),
+        Io::Blocked(0),
+        "asked again"
+    );
+    // A partial write into a page on disk waits for it too; a cancelled
+    // waiter is not woken.
+    let wfd = v.open(ROOT, b"/disk/f", O_WRONLY, 0).unwrap();
+    v.cancel_wait(ROOT);
+    assert_eq!(
+        v.pwrite(ROOT, wfd, b"xy", 4096 + 5).unwrap(),
+        Io::Blocked(0)
+    );
+    v.cancel_wait(ROOT);
+    let data = disk.borrow().page_bytes(ino, 1);
+    v.complete_readpage(sb, ino, 1, Ok(&data)).unwrap();
+    assert!(v.take_wakeups().is_empty());
+    assert_eq!(v.pwrite(ROOT, wfd, b"xy", 4096 + 5).unwrap(), Io::Done(2));
+    // Whole pages and pages past the end are not read before a write.
+    let reads = disk.borrow().reads.len();
+    assert_eq!(
+        v.pwrite(ROOT, wfd, &[9u8; 4096], 0).unwrap(),
+        Io::Done(4096)
+    );
+    assert_eq!(v.pwrite(ROOT, wfd, b"tail", 3 * 4096).unwrap(), Io::Done(4));
+    assert_eq!(disk.borrow().reads.len(), reads);
+}

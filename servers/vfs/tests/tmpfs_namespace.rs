@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use vfs::types::*;
-use vfs::Errno;
+use vfs::{Errno, Io};
 
 #[test]
 fn mkdir_cases() {
@@ -117,7 +117,7 @@ fn unlink_cases_and_open_unlinked_files() {
     assert_eq!(v.stat(ROOT, b"/d/f"), Err(Errno::ENOENT));
     assert_eq!(v.fstat(ROOT, fd).unwrap().st_nlink, 0);
     let mut buf = [0u8; 32];
-    assert_eq!(v.pread(ROOT, fd, &mut buf, 0).unwrap(), 10);
+    assert_eq!(v.pread(ROOT, fd, &mut buf, 0).unwrap(), Io::Done(10));
     v.write(ROOT, fd, b"!").unwrap();
     let cached = v.pcache.stats().cached;
     v.close(ROOT, fd).unwrap();

@@ -148,14 +148,14 @@ fn read_write_offsets_and_append() {
     v.lseek(ROOT, fd, 6, SEEK_SET).unwrap();
     assert_eq!(v.read(ROOT, fd, &mut buf).unwrap(), Io::Done(5));
     assert_eq!(&buf, b"world");
-    assert_eq!(v.pread(ROOT, fd, &mut buf, 0).unwrap(), 5);
+    assert_eq!(v.pread(ROOT, fd, &mut buf, 0).unwrap(), Io::Done(5));
     assert_eq!(&buf, b"hello");
     assert_eq!(
         v.lseek(ROOT, fd, 0, SEEK_CUR).unwrap(),
         11,
         "pread keeps the offset"
     );
-    assert_eq!(v.pwrite(ROOT, fd, b"J", 0).unwrap(), 1);
+    assert_eq!(v.pwrite(ROOT, fd, b"J", 0).unwrap(), Io::Done(1));
     assert_eq!(v.pread(ROOT, fd, &mut buf, -1), Err(Errno::EINVAL));
     assert_eq!(v.pwrite(ROOT, fd, b"x", -5), Err(Errno::EINVAL));
     let ap = v.open(ROOT, b"/f", O_WRONLY | O_APPEND, 0).unwrap();
@@ -186,7 +186,7 @@ fn large_and_sparse_files() {
     assert_eq!(st.st_size, (1 << 20) + 3);
     assert_eq!(st.st_blocks, 8, "one page allocated");
     let mut buf = vec![1u8; 4096];
-    assert_eq!(v.pread(ROOT, sp, &mut buf, 4096).unwrap(), 4096);
+    assert_eq!(v.pread(ROOT, sp, &mut buf, 4096).unwrap(), Io::Done(4096));
     assert!(buf.iter().all(|&b| b == 0), "holes read as zeros");
     assert_eq!(v.lseek(ROOT, sp, 0, SEEK_DATA).unwrap(), 1 << 20);
     assert_eq!(v.lseek(ROOT, sp, 0, SEEK_HOLE).unwrap(), 0);

@@ -12,6 +12,7 @@ use ::vfs::dirent::parse_dirents;
 use ::vfs::fs::*;
 use ::vfs::tmpfs::{Tmpfs, TmpfsType};
 use ::vfs::types::*;
+use ::vfs::PageIo;
 use ::vfs::{Errno, FileSystem, Io, Limits, VecPageProvider, Vfs};
 
 pub const ROOT: ClientId = 1;
@@ -85,6 +86,21 @@ pub struct Disk {
     pub reads: Vec<(Ino, u64)>,
     pub writes: Vec<(Ino, u64)>,
     pub fail_writes: bool,
+    /// Reads answer "pending"; the test completes them.
+    pub async_reads: bool,
+    pub pending: Vec<(Ino, u64)>,
+}
+
+impl Disk {
+    /// What the disk holds for page `index` of `ino` (up to a page).
+    pub fn page_bytes(&self, ino: Ino, index: u64) -> Vec<u8> {
+        let Some(bytes) = self.data.get(&ino) else {
+            return Vec::new();
+        };
+        let start = (index as usize * PAGE_SIZE).min(bytes.len());
+        let end = (start + PAGE_SIZE).min(bytes.len());
+        bytes[start..end].to_vec()
+    }
 }
 
 /// A file system with a store behind the page cache: tmpfs's namespace,
@@ -175,16 +191,16 @@ impl FileOperations for DiskFs {
 }
 
 impl AddressSpaceOperations for DiskFs {
-    fn readpage(&mut self, ino: Ino, index: u64, page: &mut [u8]) -> Result<(), Errno> {
+    fn readpage(&mut self, ino: Ino, index: u64, page: &mut [u8]) -> Result<PageIo, Errno> {
         let mut disk = self.disk.borrow_mut();
         disk.reads.push((ino, index));
-        page.fill(0);
-        if let Some(bytes) = disk.data.get(&ino) {
-            let start = (index as usize * PAGE_SIZE).min(bytes.len());
-            let end = (start + PAGE_SIZE).min(bytes.len());
-            page[..end - start].copy_from_slice(&bytes[start..end]);
+        if disk.async_reads {
+            disk.pending.push((ino, index));
+            return Ok(PageIo::Pending);
         }
-        Ok(())
+        page.fill(0);
+        page[..disk.page_bytes(ino, index).len()].copy_from_slice(&disk.page_bytes(ino, index));
+        Ok(PageIo::Done)
     }
     fn writepage(&mut self, ino: Ino, index: u64, page: &[u8]) -> Result<(), Errno> {
         let mut disk = self.disk.borrow_mut();
