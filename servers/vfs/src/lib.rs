@@ -14,6 +14,7 @@
 //! - [`vfs`]: the state ([`Vfs`]) and its lifetimes — superblocks, in-core
 //!   inodes, paths, clients (file table, cwd, root, umask, credentials,
 //!   `RLIMIT_NOFILE`), `fork`/`exec`/`exit`.
+//! - [`client`]: clients and `fork`/`exec`/`exit`.
 //! - [`namei`]: the path walk; [`perm`]: permission checks.
 //! - The calls, as methods of [`Vfs`] returning `Result<_, Errno>` with
 //!   Linux's errnos: [`open`] (`openat`, `close`), [`rw`] (`read`, `write`,
@@ -49,6 +50,7 @@
 extern crate alloc;
 
 pub mod attr;
+pub mod client;
 pub mod dcache;
 pub mod dirent;
 pub mod fdops;
