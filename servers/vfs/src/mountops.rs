@@ -76,11 +76,16 @@ impl Vfs {
 
     /// `umount2(target, flags)`: writes the file system's dirty pages back
     /// and lets the superblock go with its last mount.
-    pub fn umount(&mut self, client: ClientId, target: &[u8], _flags: u32) -> Result<(), Errno> {
+    pub fn umount(&mut self, client: ClientId, target: &[u8], flags: u32) -> Result<(), Errno> {
+        // MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; accepted, but
+        // a busy mount stays busy (no lazy unmount).
+        if flags & !0xf != 0 {
+            return Err(Errno::EINVAL);
+        }
         if !self.client(client)?.cred.is_root() {
             return Err(Errno::EPERM);
         }
-        let p = self.lookup_at(client, AT_FDCWD, target, true)?;
+        let p = self.lookup_at(client, AT_FDCWD, target, flags & 8 == 0)?;
         let m = self.mounts.get(p.mnt).ok_or(Errno::EINVAL)?.clone();
         if p.dentry != m.root {
             return Err(Errno::EINVAL);

@@ -58,6 +58,7 @@ fn mount_errors() {
     assert_eq!(v.umount(USER, b"/m", 0), Err(Errno::EPERM));
     assert_eq!(v.umount(ROOT, b"/m", 0), Err(Errno::EINVAL), "not a mount");
     assert_eq!(v.umount(ROOT, b"/", 0), Err(Errno::EBUSY));
+    assert_eq!(v.umount(ROOT, b"/m", 0x10), Err(Errno::EINVAL));
     v.mount(ROOT, b"x", b"/m", "tmpfs", 0, b"").unwrap();
     mkdir(&mut v, ROOT, "/m/sub", 0o755);
     assert_eq!(v.umount(ROOT, b"/m/sub", 0), Err(Errno::EINVAL));
