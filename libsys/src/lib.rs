@@ -10,6 +10,7 @@
 //!   server's protocol. These make no system call themselves, so the kernel
 //!   uses them too (for servers placed inside it).
 //! - [`env`]: what a process is told at start (its name service, heap...).
+//! - [`errno`]: Linux's error numbers, which every file call returns.
 //! - On the bare-metal target: [`syscall`] (the system-call instruction and
 //!   thin wrappers, the only assembly in user space), [`handle`] (handles
 //!   that close on drop, typed per object), [`ipc`] (messages), [`names`]
@@ -38,6 +39,7 @@ pub mod cli;
 pub mod completion;
 pub mod elf;
 pub mod env;
+pub mod errno;
 pub mod fault;
 #[cfg(target_os = "none")]
 pub mod handle;

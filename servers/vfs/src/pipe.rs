@@ -1,0 +1,137 @@
+//! Pipes (pipefs): a 64 KiB ring shared by a read end and a write end.
+//!
+//! The rules are Linux's (pipe(7)): a write of at most [`PIPE_BUF`] bytes
+//! is atomic — all of it goes in at once or, if it does not fit, none; a
+//! larger write takes what fits. A write with no reader left is `EPIPE`
+//! and raises `SIGPIPE`; a read of an empty pipe with no writer left is end
+//! of file. The ring never blocks: it says "nothing could be done" and the
+//! core turns that into `EAGAIN` (`O_NONBLOCK`) or a wait that the server
+//! answers later. Invariant: `buf.len() <= PIPE_CAPACITY`.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+use crate::types::{
+    ClientId, Ino, Timespec, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
+};
+
+/// Writes up to this size are atomic.
+pub const PIPE_BUF: usize = 4096;
+/// The ring's size (Linux's default 16 pages).
+pub const PIPE_CAPACITY: usize = 65536;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PipeRead {
+    /// This many bytes were read.
+    Data(usize),
+    /// Empty and no writer is left: end of file.
+    Eof,
+    /// Empty while a writer remains: wait or `EAGAIN`.
+    Empty,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PipeWrite {
+    /// Everything was written.
+    All(usize),
+    /// This many bytes (possibly 0) were written; the rest must wait for
+    /// room.
+    Partial(usize),
+    /// No reader is left: `EPIPE` and `SIGPIPE`.
+    Broken,
+}
+
+#[derive(Clone, Debug)]
+pub struct Pipe {
+    buf: VecDeque<u8>,
+    pub readers: u32,
+    pub writers: u32,
+    /// Clients waiting for data (readers) or room (writers).
+    pub read_waiters: Vec<ClientId>,
+    pub write_waiters: Vec<ClientId>,
+    pub ino: Ino,
+    pub ctime: Timespec,
+}
+
+impl Pipe {
+    pub fn new(ino: Ino, now: Timespec) -> Pipe {
+        Pipe {
+            buf: VecDeque::new(),
+            readers: 1,
+            writers: 1,
+            read_waiters: Vec::new(),
+            write_waiters: Vec::new(),
+            ino,
+            ctime: now,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+    pub fn room(&self) -> usize {
+        PIPE_CAPACITY - self.buf.len()
+    }
+
+    /// Takes up to `out.len()` bytes.
+    pub fn read(&mut self, out: &mut [u8]) -> PipeRead {
+        if self.buf.is_empty() {
+            return if self.writers == 0 {
+                PipeRead::Eof
+            } else {
+                PipeRead::Empty
+            };
+        }
+        if out.is_empty() {
+            return PipeRead::Data(0);
+        }
+        let n = out.len().min(self.buf.len());
+        for (dst, src) in out.iter_mut().zip(self.buf.drain(..n)) {
+            *dst = src;
+        }
+        PipeRead::Data(n)
+    }
+
+    /// Puts in what the pipe rules allow of `data`.
+    pub fn write(&mut self, data: &[u8]) -> PipeWrite {
+        if self.readers == 0 {
+            return PipeWrite::Broken;
+        }
+        let room = self.room();
+        if data.len() <= PIPE_BUF && data.len() > room {
+            return PipeWrite::Partial(0);
+        }
+        let n = data.len().min(room);
+        self.buf.extend(&data[..n]);
+        if n == data.len() {
+            PipeWrite::All(n)
+        } else {
+            PipeWrite::Partial(n)
+        }
+    }
+
+    /// `poll` events for the read end (`write_end == false`) or the write end.
+    pub fn poll(&self, write_end: bool) -> u16 {
+        if write_end {
+            let mut ev = 0;
+            if self.readers == 0 {
+                ev |= POLLERR;
+            } else if self.room() >= PIPE_BUF {
+                ev |= POLLOUT | POLLWRNORM;
+            }
+            ev
+        } else {
+            let mut ev = 0;
+            if !self.buf.is_empty() {
+                ev |= POLLIN | POLLRDNORM;
+            }
+            if self.writers == 0 {
+                ev |= POLLHUP;
+            }
+            ev
+        }
+    }
+}

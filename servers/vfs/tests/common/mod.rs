@@ -1,0 +1,219 @@
+//! Shared set-up of the host tests: a core with tmpfs as `/`, a root
+//! client and an unprivileged one, helpers to read and write whole files,
+//! and `DiskFs`, a file system with a backing store (a map standing in for
+//! a disk) that uses the page cache the way ext2 will.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use ::vfs::dirent::parse_dirents;
+use ::vfs::fs::*;
+use ::vfs::tmpfs::{Tmpfs, TmpfsType};
+use ::vfs::types::*;
+use ::vfs::PageIo;
+use ::vfs::{Errno, FileSystem, Io, Limits, VecPageProvider, Vfs};
+
+pub const ROOT: ClientId = 1;
+pub const USER: ClientId = 2;
+pub const OTHER: ClientId = 3;
+
+pub fn vfs_with(pages: usize, limits: Limits) -> Vfs {
+    let mut v = Vfs::new(Box::new(VecPageProvider::new(pages)), limits);
+    v.register_filesystem(Box::new(TmpfsType)).unwrap();
+    v.mount_root("tmpfs", b"mode=755").unwrap();
+    v.new_client(ROOT, Cred::root()).unwrap();
+    v.new_client(USER, Cred::user(1000, 1000)).unwrap();
+    v.new_client(OTHER, Cred::user(1001, 1001)).unwrap();
+    v
+}
+
+pub fn vfs() -> Vfs {
+    vfs_with(4096, Limits::default())
+}
+
+pub fn write_file(v: &mut Vfs, c: ClientId, path: &str, data: &[u8]) {
+    let fd = v
+        .open(c, path.as_bytes(), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        .unwrap();
+    assert_eq!(v.write(c, fd, data).unwrap(), Io::Done(data.len()));
+    v.close(c, fd).unwrap();
+}
+
+pub fn read_file(v: &mut Vfs, c: ClientId, path: &str) -> Result<Vec<u8>, Errno> {
+    let fd = v.open(c, path.as_bytes(), O_RDONLY, 0)?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1000];
+    loop {
+        match v.read(c, fd, &mut buf)? {
+            Io::Done(0) => break,
+            Io::Done(n) => out.extend_from_slice(&buf[..n]),
+            Io::Blocked(_) => panic!("a file read blocked"),
+        }
+    }
+    v.close(c, fd)?;
+    Ok(out)
+}
+
+/// The names `getdents64` lists in `path`, in order.
+pub fn list_dir(v: &mut Vfs, c: ClientId, path: &str) -> Vec<String> {
+    let fd = v
+        .open(c, path.as_bytes(), O_RDONLY | O_DIRECTORY, 0)
+        .unwrap();
+    let mut names = Vec::new();
+    loop {
+        let buf = v.getdents64(c, fd, 4096).unwrap();
+        if buf.is_empty() {
+            break;
+        }
+        for d in parse_dirents(&buf).unwrap() {
+            names.push(String::from_utf8(d.name).unwrap());
+        }
+    }
+    v.close(c, fd).unwrap();
+    names
+}
+
+pub fn mkdir(v: &mut Vfs, c: ClientId, path: &str, mode: u32) {
+    v.mkdir(c, path.as_bytes(), mode).unwrap();
+}
+
+/// A disk: each inode's bytes, and how often pages were read and written.
+#[derive(Default)]
+pub struct Disk {
+    pub data: BTreeMap<Ino, Vec<u8>>,
+    pub reads: Vec<(Ino, u64)>,
+    pub writes: Vec<(Ino, u64)>,
+    pub fail_writes: bool,
+    /// Reads answer "pending"; the test completes them.
+    pub async_reads: bool,
+    pub pending: Vec<(Ino, u64)>,
+}
+
+impl Disk {
+    /// What the disk holds for page `index` of `ino` (up to a page).
+    pub fn page_bytes(&self, ino: Ino, index: u64) -> Vec<u8> {
+        let Some(bytes) = self.data.get(&ino) else {
+            return Vec::new();
+        };
+        let start = (index as usize * PAGE_SIZE).min(bytes.len());
+        let end = (start + PAGE_SIZE).min(bytes.len());
+        bytes[start..end].to_vec()
+    }
+}
+
+/// A file system with a store behind the page cache: tmpfs's namespace,
+/// data pages read from and written to a [`Disk`].
+pub struct DiskFs {
+    inner: Tmpfs,
+    disk: Rc<RefCell<Disk>>,
+}
+
+pub struct DiskFsType(pub Rc<RefCell<Disk>>);
+
+impl FileSystemType for DiskFsType {
+    fn name(&self) -> &'static str {
+        "diskfs"
+    }
+    fn requires_device(&self) -> bool {
+        true
+    }
+    fn mount(&self, _s: &[u8], _f: u32, _d: &[u8]) -> Result<Box<dyn FileSystem>, Errno> {
+        Ok(Box::new(DiskFs {
+            inner: Tmpfs::new(1000, 0o755),
+            disk: self.0.clone(),
+        }))
+    }
+}
+
+impl SuperOperations for DiskFs {
+    fn magic(&self) -> u64 {
+        0xd15c
+    }
+    fn root_ino(&self) -> Ino {
+        self.inner.root_ino()
+    }
+    fn read_inode(&mut self, ino: Ino) -> Result<InodeAttr, Errno> {
+        self.inner.read_inode(ino)
+    }
+    fn write_inode(&mut self, ino: Ino, attr: &InodeAttr) -> Result<(), Errno> {
+        self.inner.write_inode(ino, attr)
+    }
+    fn evict_inode(&mut self, ino: Ino) {
+        self.disk.borrow_mut().data.remove(&ino);
+        self.inner.evict_inode(ino)
+    }
+    fn statfs(&self) -> StatFs {
+        self.inner.statfs()
+    }
+    fn max_file_size(&self) -> u64 {
+        1 << 32
+    }
+}
+
+impl InodeOperations for DiskFs {
+    fn lookup(&mut self, dir: Ino, name: &[u8]) -> Result<Option<Ino>, Errno> {
+        self.inner.lookup(dir, name)
+    }
+    fn create(&mut self, dir: Ino, name: &[u8], new: &NewInode<'_>) -> Result<Ino, Errno> {
+        self.inner.create(dir, name, new)
+    }
+    fn link(&mut self, dir: Ino, name: &[u8], ino: Ino) -> Result<(), Errno> {
+        self.inner.link(dir, name, ino)
+    }
+    fn unlink(&mut self, dir: Ino, name: &[u8]) -> Result<(), Errno> {
+        self.inner.unlink(dir, name)
+    }
+    fn rmdir(&mut self, dir: Ino, name: &[u8]) -> Result<(), Errno> {
+        self.inner.rmdir(dir, name)
+    }
+    fn rename(&mut self, a: Ino, an: &[u8], b: Ino, bn: &[u8]) -> Result<(), Errno> {
+        self.inner.rename(a, an, b, bn)
+    }
+    fn readlink(&mut self, ino: Ino) -> Result<Vec<u8>, Errno> {
+        self.inner.readlink(ino)
+    }
+    fn is_empty_dir(&mut self, dir: Ino) -> Result<bool, Errno> {
+        self.inner.is_empty_dir(dir)
+    }
+}
+
+impl FileOperations for DiskFs {
+    fn readdir(
+        &mut self,
+        dir: Ino,
+        pos: u64,
+        emit: &mut dyn FnMut(&DirEntry<'_>) -> bool,
+    ) -> Result<(), Errno> {
+        self.inner.readdir(dir, pos, emit)
+    }
+}
+
+impl AddressSpaceOperations for DiskFs {
+    fn readpage(&mut self, ino: Ino, index: u64, page: &mut [u8]) -> Result<PageIo, Errno> {
+        let mut disk = self.disk.borrow_mut();
+        disk.reads.push((ino, index));
+        if disk.async_reads {
+            disk.pending.push((ino, index));
+            return Ok(PageIo::Pending);
+        }
+        page.fill(0);
+        page[..disk.page_bytes(ino, index).len()].copy_from_slice(&disk.page_bytes(ino, index));
+        Ok(PageIo::Done)
+    }
+    fn writepage(&mut self, ino: Ino, index: u64, page: &[u8]) -> Result<(), Errno> {
+        let mut disk = self.disk.borrow_mut();
+        if disk.fail_writes {
+            return Err(Errno::EIO);
+        }
+        disk.writes.push((ino, index));
+        let bytes = disk.data.entry(ino).or_default();
+        let start = index as usize * PAGE_SIZE;
+        if bytes.len() < start + PAGE_SIZE {
+            bytes.resize(start + PAGE_SIZE, 0);
+        }
+        bytes[start..start + PAGE_SIZE].copy_from_slice(page);
+        Ok(())
+    }
+}
