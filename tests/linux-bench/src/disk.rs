@@ -15,12 +15,12 @@
 //! The two cases that wait for the device count the reading thread's CPU
 //! time ([`Clock::ThreadCpu`]; under icount 1 ns is one instruction): the
 //! TSC would also count the virtual time QEMU skips, under icount with
-//! `sleep=off`, to the next timer deadline while the CPU idles (up to a
-//! 4 ms tick), which is what their `_wall` lines show. The thread's time
+//! `sleep=off`, to the next timer deadline while the CPU idles (a 4 ms
+//! tick or more), which is what their `_wall` lines show. The thread's time
 //! leaves out the completion interrupt and the wake-up that run while the
 //! idle task is current (docs/benchmarks.md).
-//! Without the modules (the script found no `mke2fs`) it says so and
-//! skips them.
+//! Without `/lib/modules/load` in the initramfs it says so and skips
+//! them.
 
 use std::ffi::CString;
 
