@@ -25,7 +25,7 @@ QEMU_FLAGS  := -machine q35 -cpu max -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
                -cdrom $(ISO) -serial mon:stdio $(DISPLAY_OPT) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all deps kernel loader userland tree iso run debug lint test bench new-server clean
+.PHONY: all deps kernel loader userland tree iso run debug lint test bench bench-linux new-server clean
 
 all: iso
 
@@ -95,6 +95,14 @@ test: lint loader tree
 bench: loader tree
 	cargo run --release -q -p kmem --example kmem_bench
 	cargo run --release -q -p harness -- bench
+
+# The same operations on Debian's Linux kernel in the same QEMU (TCG, icount,
+# and icount on a CPU without ERMS): BENCH lines with placement=linux,
+# build/bench-linux.txt and the table for docs/linux-figures.md. Not part of
+# make test; fetches the kernel package and the musl target on first use
+# (docs/benchmarks.md, "Linux in the same QEMU").
+bench-linux:
+	@scripts/bench-linux.sh
 
 # A new server from the templates, wired in (docs/writing-a-server.md).
 new-server:
