@@ -1,0 +1,157 @@
+//! `mkinitramfs`: builds an initramfs from `gen_init_cpio`-style lists
+//! (see the `spec` module), or lists an archive's entries.
+//!
+//! ```text
+//! mkinitramfs [--crc] [--mtime SECONDS] -o OUT LIST...
+//! mkinitramfs -t ARCHIVE
+//! ```
+//!
+//! The lists are read in order into one archive, each file's location
+//! relative to the current directory. Every entry gets the mtime given,
+//! else `$SOURCE_DATE_EPOCH`, else 0, so the output is a function of the
+//! lists and the files alone. OUT is replaced only once the archive is
+//! complete. `-t` prints one line per entry, like `cpio -t -v`, after
+//! checking the whole archive with the same reader the guest uses.
+
+use cpio::spec;
+use cpio::{Archive, Format, Writer};
+use std::env;
+use std::fs;
+use std::process::ExitCode;
+
+const USAGE: &str =
+    "usage: mkinitramfs [--crc] [--mtime SECONDS] -o OUT LIST...\n       mkinitramfs -t ARCHIVE";
+
+/// What the command line asks for.
+enum Command {
+    Build {
+        format: Format,
+        mtime: Option<u32>,
+        out: String,
+        lists: Vec<String>,
+    },
+    List(String),
+}
+
+fn parse_args(args: &[String]) -> Result<Command, String> {
+    if let [flag, archive] = args {
+        if flag == "-t" {
+            return Ok(Command::List(archive.clone()));
+        }
+    }
+    let (mut format, mut mtime, mut out, mut lists) = (Format::Newc, None, None, Vec::new());
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--crc" => format = Format::Crc,
+            "--mtime" => {
+                let value = args.next().ok_or("--mtime needs a value")?;
+                mtime = Some(seconds(value)?);
+            }
+            "-o" => out = Some(args.next().ok_or("-o needs a file")?.clone()),
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            list => lists.push(list.to_string()),
+        }
+    }
+    let out = out.ok_or("no -o OUT")?;
+    if lists.is_empty() {
+        return Err("no list".into());
+    }
+    Ok(Command::Build {
+        format,
+        mtime,
+        out,
+        lists,
+    })
+}
+
+fn seconds(text: &str) -> Result<u32, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not a time in seconds (0 to 4294967295)"))
+}
+
+fn build(format: Format, mtime: Option<u32>, out: &str, lists: &[String]) -> Result<(), String> {
+    let mtime = match (mtime, env::var("SOURCE_DATE_EPOCH")) {
+        (Some(t), _) => t,
+        (None, Ok(epoch)) => seconds(&epoch).map_err(|e| format!("SOURCE_DATE_EPOCH: {e}"))?,
+        (None, Err(_)) => 0,
+    };
+    let mut writer = Writer::new(format).with_mtime(mtime);
+    for list in lists {
+        let text = fs::read_to_string(list).map_err(|e| format!("{list}: {e}"))?;
+        let lines = spec::parse(&text).map_err(|e| format!("{list}: {e}"))?;
+        spec::build(&lines, &mut writer, |at| fs::read(at)).map_err(|e| format!("{list}: {e}"))?;
+    }
+    let archive = writer.finish();
+    // Checked by the reader the guest uses before anything is replaced.
+    Archive::new(&archive)
+        .check()
+        .map_err(|e| format!("the archive built does not read back: {e}"))?;
+    let partial = format!("{out}.partial");
+    fs::write(&partial, &archive).map_err(|e| format!("{partial}: {e}"))?;
+    fs::rename(&partial, out).map_err(|e| format!("{out}: {e}"))
+}
+
+fn list(path: &str) -> Result<(), String> {
+    let bytes = fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let archive = Archive::new(&bytes);
+    archive.check().map_err(|e| format!("{path}: {e}"))?;
+    for entry in archive.entries().flatten() {
+        let mut line = format!(
+            "{}{} {:>4} {:>5} {:>5} {:>9} {}",
+            entry.file_type.letter(),
+            permissions(entry.perm),
+            entry.nlink,
+            entry.uid,
+            entry.gid,
+            entry.data.len(),
+            entry.name
+        );
+        if let Some(target) = entry.symlink_target() {
+            line += &format!(" -> {target}");
+        }
+        if let Some(first) = &entry.link {
+            line += &format!(" link to {first}");
+        }
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// `rwxr-xr-x` with `s`/`S` and `t`/`T` as `ls` shows them.
+fn permissions(perm: u32) -> String {
+    let mut out = String::with_capacity(9);
+    for (shift, special, letter) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+        let bits = perm >> shift;
+        out.push(if bits & 4 != 0 { 'r' } else { '-' });
+        out.push(if bits & 2 != 0 { 'w' } else { '-' });
+        out.push(match (perm & special != 0, bits & 1 != 0) {
+            (true, true) => letter,
+            (true, false) => letter.to_ascii_uppercase(),
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
+    }
+    out
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match parse_args(&args) {
+        Ok(Command::Build {
+            format,
+            mtime,
+            out,
+            lists,
+        }) => build(format, mtime, &out, &lists),
+        Ok(Command::List(archive)) => list(&archive),
+        Err(why) => Err(format!("{why}\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("mkinitramfs: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
