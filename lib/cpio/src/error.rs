@@ -41,7 +41,7 @@ pub enum ErrorKind {
     UnexpectedData(FileType),
     /// A symlink's target is empty, too long, not UTF-8 or holds a NUL.
     BadSymlink,
-    /// A `070702` entry whose data does not sum to its `c_check`.
+    /// A `070702` regular file whose data does not sum to its `c_check`.
     BadChecksum { stored: u32, computed: u32 },
     /// A hard link (same device and inode, `c_nlink` > 1) whose mode
     /// differs from the first entry of that inode.

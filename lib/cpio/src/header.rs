@@ -8,6 +8,7 @@
 //! signs or `0x` — or the header is refused with the field's name. The
 //! mode's file type bits must name one of the seven file types.
 
+use alloc::string::String;
 use core::fmt;
 
 /// Bytes in a header, magic included.
@@ -25,7 +26,9 @@ pub const ALIGN: usize = 4;
 pub enum Format {
     /// `070701`: the `check` field is written as zero and ignored.
     Newc,
-    /// `070702`: `check` is the sum of the data bytes (mod 2^32), verified.
+    /// `070702`: `check` is the sum of a regular file's data bytes (mod
+    /// 2^32), verified; 0 for other types (GNU cpio writes no sum for a
+    /// symlink's target, and Linux checks none).
     Crc,
 }
 
@@ -164,6 +167,25 @@ impl FileType {
     pub fn has_data(self) -> bool {
         matches!(self, FileType::Regular | FileType::Symlink)
     }
+}
+
+/// A mode as `ls -l` shows it: `drwxr-xr-x`, with `s`/`S` for set-uid
+/// and set-gid and `t`/`T` for sticky.
+pub fn ls_mode(file_type: FileType, perm: u32) -> String {
+    let mut out = String::with_capacity(10);
+    out.push(file_type.letter());
+    for (shift, special, letter) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+        let bits = perm >> shift;
+        out.push(if bits & 4 != 0 { 'r' } else { '-' });
+        out.push(if bits & 2 != 0 { 'w' } else { '-' });
+        out.push(match (perm & special != 0, bits & 1 != 0) {
+            (true, true) => letter,
+            (true, false) => letter.to_ascii_uppercase(),
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
+    }
+    out
 }
 
 /// A header's fields as numbers. The mode is kept whole; [`FileType`]
@@ -352,6 +374,16 @@ mod tests {
         }
         assert_eq!(FileType::from_mode(0o644), None);
         assert_eq!(FileType::from_mode(0o030_644), None);
+    }
+
+    #[test]
+    fn modes_read_as_ls_shows_them() {
+        assert_eq!(ls_mode(FileType::Directory, 0o755), "drwxr-xr-x");
+        assert_eq!(ls_mode(FileType::Directory, 0o1777), "drwxrwxrwt");
+        assert_eq!(ls_mode(FileType::Regular, 0o4755), "-rwsr-xr-x");
+        assert_eq!(ls_mode(FileType::Regular, 0o6644), "-rwSr-Sr--");
+        assert_eq!(ls_mode(FileType::CharDevice, 0o1600), "crw------T");
+        assert_eq!(ls_mode(FileType::Symlink, 0o777), "lrwxrwxrwx");
     }
 
     #[test]

@@ -257,9 +257,10 @@ impl Writer {
             rdev_major,
             rdev_minor,
             namesize: name.len() as u32 + 1,
-            check: match self.format {
-                Format::Newc => 0,
-                Format::Crc => checksum(data),
+            // As GNU cpio: only a regular file's data is summed.
+            check: match (self.format, node) {
+                (Format::Crc, Node::File(_)) => checksum(data),
+                _ => 0,
             },
         };
         self.push_header(&header, name, data);

@@ -13,6 +13,7 @@
 //! complete. `-t` prints one line per entry, like `cpio -t -v`, after
 //! checking the whole archive with the same reader the guest uses.
 
+use cpio::header::ls_mode;
 use cpio::spec;
 use cpio::{Archive, Format, Writer};
 use std::env;
@@ -98,9 +99,8 @@ fn list(path: &str) -> Result<(), String> {
     archive.check().map_err(|e| format!("{path}: {e}"))?;
     for entry in archive.entries().flatten() {
         let mut line = format!(
-            "{}{} {:>4} {:>5} {:>5} {:>9} {}",
-            entry.file_type.letter(),
-            permissions(entry.perm),
+            "{} {:>4} {:>5} {:>5} {:>9} {}",
+            ls_mode(entry.file_type, entry.perm),
             entry.nlink,
             entry.uid,
             entry.gid,
@@ -116,23 +116,6 @@ fn list(path: &str) -> Result<(), String> {
         println!("{line}");
     }
     Ok(())
-}
-
-/// `rwxr-xr-x` with `s`/`S` and `t`/`T` as `ls` shows them.
-fn permissions(perm: u32) -> String {
-    let mut out = String::with_capacity(9);
-    for (shift, special, letter) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
-        let bits = perm >> shift;
-        out.push(if bits & 4 != 0 { 'r' } else { '-' });
-        out.push(if bits & 2 != 0 { 'w' } else { '-' });
-        out.push(match (perm & special != 0, bits & 1 != 0) {
-            (true, true) => letter,
-            (true, false) => letter.to_ascii_uppercase(),
-            (false, true) => 'x',
-            (false, false) => '-',
-        });
-    }
-    out
 }
 
 fn main() -> ExitCode {
