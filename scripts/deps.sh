@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and booting the system needs, when it is missing:
-# QEMU, OVMF (UEFI firmware for QEMU), xorriso and mtools from Debian's
-# packages, and the two Rust targets. Fast and silent when all is there.
+# QEMU, OVMF (UEFI firmware for QEMU), xorriso, mtools and cpio from
+# Debian's packages, and the two Rust targets. Fast and silent when all
+# is there.
 # As non-root without the packages it prints the command to run and fails.
 set -euo pipefail
 
@@ -11,6 +12,8 @@ command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 command -v xorriso >/dev/null || missing+=(xorriso)
 { command -v mformat >/dev/null && command -v mcopy >/dev/null; } || missing+=(mtools)
 command -v perl >/dev/null || missing+=(perl-base)
+# GNU cpio: lib/cpio's tests compare our archives with its own.
+command -v cpio >/dev/null || missing+=(cpio)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then

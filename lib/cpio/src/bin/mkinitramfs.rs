@@ -15,9 +15,10 @@
 
 use cpio::header::ls_mode;
 use cpio::spec;
-use cpio::{Archive, Format, Writer};
+use cpio::{Archive, FileType, Format, Writer};
 use std::env;
 use std::fs;
+use std::io::Write;
 use std::process::ExitCode;
 
 const USAGE: &str =
@@ -97,14 +98,21 @@ fn list(path: &str) -> Result<(), String> {
     let bytes = fs::read(path).map_err(|e| format!("{path}: {e}"))?;
     let archive = Archive::new(&bytes);
     archive.check().map_err(|e| format!("{path}: {e}"))?;
+    let mut out = std::io::stdout().lock();
     for entry in archive.entries().flatten() {
+        let size = match entry.file_type {
+            FileType::CharDevice | FileType::BlockDevice => {
+                format!("{}, {}", entry.rdev_major, entry.rdev_minor)
+            }
+            _ => entry.data.len().to_string(),
+        };
         let mut line = format!(
             "{} {:>4} {:>5} {:>5} {:>9} {}",
             ls_mode(entry.file_type, entry.perm),
             entry.nlink,
             entry.uid,
             entry.gid,
-            entry.data.len(),
+            size,
             entry.name
         );
         if let Some(target) = entry.symlink_target() {
@@ -113,7 +121,10 @@ fn list(path: &str) -> Result<(), String> {
         if let Some(first) = &entry.link {
             line += &format!(" link to {first}");
         }
-        println!("{line}");
+        // A closed pipe (`| head`) ends the listing quietly.
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
     }
     Ok(())
 }
