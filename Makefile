@@ -11,6 +11,12 @@ USER    := target/user/x86_64-unknown-none/release
 PROGRAMS := hello ktest kfault utest bench kvtest nstest crashy mmtest meminfo synctest timertest init mm kv kvctl timer wait1test wait1d wait1
 USER_CRATES := -p userland -p init -p kvctl -p mm -p kv -p timer -p wait1 -p wait1ctl
 USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main
+# The initramfs (lib/cpio, rootfs/): the fixed tree of rootfs/initramfs.list,
+# then every program of PROGRAMS — those named in SBIN (init and the
+# servers) in /sbin, any other in /bin — and the docs in
+# /usr/share/doc/microkernel. The ISO carries it as /boot/initramfs.cpio.
+SBIN    := init mm timer kv wait1d
+INITRAMFS := build/initramfs.cpio
 ISO     := build/microkernel.iso
 ROOT    := build/iso_root
 OVMF    := /usr/share/ovmf/OVMF.fd
@@ -25,7 +31,7 @@ QEMU_FLAGS  := -machine q35 -cpu max -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
                -cdrom $(ISO) -serial mon:stdio $(DISPLAY_OPT) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all deps kernel loader userland tree iso run debug lint test bench bench-linux new-server clean
+.PHONY: all deps kernel loader userland initramfs tree iso run debug lint test bench bench-linux new-server clean
 
 all: iso
 
@@ -44,14 +50,28 @@ loader: deps
 userland: deps
 	cd userland && cargo build --release --target x86_64-unknown-none $(USER_CRATES) --features $(USER_FEATURES)
 
+# The list of what is built (build/initramfs-programs.list) after the fixed
+# one, through the host tool mkinitramfs: the same lists and files always
+# give the same bytes (every mtime 0, inodes in list order).
+initramfs: userland
+	@mkdir -p build
+	@{ for p in $(filter $(SBIN),$(PROGRAMS)); do echo "file /sbin/$$p $(USER)/$$p 0755 0 0"; done; \
+	   for p in $(filter-out $(SBIN),$(PROGRAMS)); do echo "file /bin/$$p $(USER)/$$p 0755 0 0"; done; \
+	   echo "dir /usr/share/doc/microkernel 0755 0 0"; \
+	   for d in README.md docs/*.md; do echo "file /usr/share/doc/microkernel/$${d##*/} $$d 0644 0 0"; done; \
+	 } > build/initramfs-programs.list
+	cargo run --release -q -p cpio --bin mkinitramfs -- -o $(INITRAMFS) \
+		rootfs/initramfs.list build/initramfs-programs.list
+
 # The boot tree every ISO is made from: the kernel and the modules the
 # entries in limine.cfg name.
-tree: kernel userland
+tree: kernel userland initramfs
 	@mkdir -p $(ROOT)/boot/test
 	@cp $(KERNEL) $(ROOT)/boot/kernel
 	@for p in $(PROGRAMS); do cp $(USER)/$$p $(ROOT)/boot/$$p; done
 	@cp userland/init/manifests/manifest.* $(ROOT)/boot/
 	@cp tests/fixtures/motd.txt $(ROOT)/boot/motd.txt
+	@cp $(INITRAMFS) $(ROOT)/boot/initramfs.cpio
 	@perl -e 'print chr($$_ % 251) for 0..70000' > $(ROOT)/boot/test/pattern.bin
 
 iso: loader tree

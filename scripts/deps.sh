@@ -2,7 +2,8 @@
 # Installs what building and booting the system needs, when it is missing:
 # QEMU, OVMF (UEFI firmware for QEMU), xorriso and mtools from Debian's
 # packages, e2fsprogs (mke2fs/e2fsck make and check the ext2 test images),
-# and the two Rust targets. Fast and silent when all is there.
+# cpio (lib/cpio's tests compare with it), and the two Rust targets. Fast
+# and silent when all is there.
 # As non-root without the packages it prints the command to run and fails.
 set -euo pipefail
 
@@ -15,6 +16,8 @@ command -v perl >/dev/null || missing+=(perl-base)
 # mke2fs and e2fsck live in /usr/sbin, which a non-root PATH may lack.
 has_sbin_tool() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
 { has_sbin_tool mke2fs && has_sbin_tool e2fsck; } || missing+=(e2fsprogs)
+# GNU cpio: lib/cpio's tests compare our archives with its own.
+command -v cpio >/dev/null || missing+=(cpio)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then
