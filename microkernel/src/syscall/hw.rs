@@ -7,9 +7,9 @@ use libsys::abi::{IrqInfo, ObjectType, Rights, SysError};
 
 use super::{as_notification, caller, object};
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::irq::{self, IrqLine};
-use crate::object::{self as kobject, KObject};
-use crate::usercopy::UserPtr;
+use crate::mem::usercopy::UserPtr;
+use crate::obj::handle::{self as kobject, KObject};
+use crate::obj::irq::{self, IrqLine};
 
 fn as_irq(o: &KObject) -> Option<Arc<IrqLine>> {
     match o {
@@ -28,7 +28,7 @@ pub fn irq_get(frame: &mut TrapFrame) -> Result<u64, SysError> {
                 .ok()
                 .filter(|irq| *irq < 16)
                 .ok_or(SysError::InvalidArgument)?;
-            crate::interrupts::isa_gsi(isa)
+            irq::isa_gsi(isa)
         }
         _ => return Err(SysError::InvalidArgument),
     };
@@ -85,14 +85,14 @@ pub fn irq_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
         as_irq,
     )?;
     let info = line.info();
-    crate::usercopy::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }
 
 /// The range `first .. first + count` of the I/O-port handle `handle` of
 /// `process`, checked to lie inside the handle's own range.
 fn port_range(
-    process: &crate::process::Process,
+    process: &crate::obj::process::Process,
     handle: u64,
     first: u64,
     count: u64,

@@ -1,15 +1,16 @@
 //! The IPC calls: endpoints and notifications, and the IPC buffer.
-//! `ipc.rs` (the crate's) does the work; these decode and check.
+//! `ipc::transfer` does the work; these decode and check.
 
 use libsys::abi::ipc::{MSG_WORDS, POLL};
 use libsys::abi::{MsgInfo, ObjectType, Protection, Rights, SysError};
 
 use super::{as_notification, as_thread, caller, caller_thread, object};
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::endpoint::Endpoint;
-use crate::ipc;
-use crate::notification::Notification;
-use crate::object::{self as kobject, EndpointRef, KObject};
+use crate::ipc::transfer as ipc;
+use crate::obj::endpoint::Endpoint;
+use crate::obj::handle::{self as kobject, EndpointRef, KObject};
+use crate::obj::notification::Notification;
+use crate::sched::wait::WaitQueue;
 
 fn words(frame: &TrapFrame) -> [u64; MSG_WORDS] {
     [
@@ -62,10 +63,10 @@ pub fn send(frame: &mut TrapFrame) -> Result<u64, SysError> {
 
 /// `call(endpoint, info, timeout, words…)`: the reply's registers come back.
 pub fn call(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    if let Some(result) = crate::ipc_fast::call(frame) {
+    if let Some(result) = crate::ipc::fast::call(frame) {
         return result;
     }
-    if let Some(result) = crate::service::call(frame) {
+    if let Some(result) = crate::ipc::service::call(frame) {
         return result;
     }
     send_or_call(frame, true)
@@ -99,7 +100,7 @@ pub fn reply_save(_: &mut TrapFrame) -> Result<u64, SysError> {
         return Err(SysError::NoMemory);
     }
     let caller = ipc::reply_save(&me)?;
-    let reply = KObject::Reply(crate::reply::Reply::new(caller));
+    let reply = KObject::Reply(crate::obj::reply::Reply::new(caller));
     let handle = handles.insert(kobject::entry(reply, Rights::SEND, 0));
     drop(handles);
     handle.map(|h| u64::from(h.0))
@@ -133,7 +134,7 @@ pub fn reply_to(frame: &mut TrapFrame) -> Result<u64, SysError> {
 
 /// `reply_recv(endpoint, info, timeout, words…)`.
 pub fn reply_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    if let Some(result) = crate::ipc_fast::reply_recv(frame) {
+    if let Some(result) = crate::ipc::fast::reply_recv(frame) {
         return result;
     }
     let info = MsgInfo::decode(frame.rsi)?;

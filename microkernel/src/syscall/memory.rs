@@ -11,12 +11,12 @@ use alloc::sync::Arc;
 use libsys::abi::{ObjectType, Protection, RegionInfo, Rights, SysError, MAP_REPLACE};
 
 use super::{as_process, caller, object};
-use crate::addrspace::{AsError, USER_END};
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::object::{self as kobject, KObject};
-use crate::process::Process;
-use crate::region::{Region, RegionKind};
-use crate::usercopy::UserPtr;
+use crate::mem::addrspace::{AsError, USER_END};
+use crate::mem::usercopy::UserPtr;
+use crate::obj::handle::{self as kobject, KObject};
+use crate::obj::process::Process;
+use crate::obj::region::{Region, RegionKind};
 
 /// The most pages one call maps: 1 GiB.
 const MAX_PAGES: u64 = 1 << 18;
@@ -215,7 +215,7 @@ pub fn region_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
         base: region.base,
         pages: region.pages,
     };
-    crate::usercopy::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }
 
@@ -234,13 +234,13 @@ pub fn device_region(frame: &mut TrapFrame) -> Result<u64, SysError> {
         Rights::MANAGE,
         |o| matches!(o, KObject::DeviceControl).then_some(()),
     )?;
-    let info = crate::bootinfo::get();
+    let info = crate::arch::bootinfo::get();
     let forbidden = info
         .memory_map
         .iter()
         .filter(|e| !is_device_memory(e.entry_type))
         .map(|e| (e.base, e.end()))
-        .chain(crate::kspace::kernel_devices());
+        .chain(crate::mem::kspace::kernel_devices());
     kcore::devmem::check(phys, pages, forbidden, physical_limit()).map_err(|e| match e {
         kcore::devmem::DeviceRangeError::Invalid => SysError::InvalidArgument,
         kcore::devmem::DeviceRangeError::Refused => SysError::NotAllowed,

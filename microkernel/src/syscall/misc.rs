@@ -5,9 +5,9 @@ use core::fmt::Write;
 use libsys::abi::{ClockInfo, LogLevel, SysError, LOG_MAX, LOG_READ_MAX};
 
 use super::caller;
+use crate::arch::time;
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::time;
-use crate::usercopy::{UserPtr, UserSlice};
+use crate::mem::usercopy::{UserPtr, UserSlice};
 
 /// Returns at once: what entering and leaving the kernel costs.
 pub fn null(_: &mut TrapFrame) -> Result<u64, SysError> {
@@ -35,7 +35,7 @@ pub fn log(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
     let mut buffer = [0u8; LOG_MAX];
     let bytes = &mut buffer[..args.text.len()];
-    crate::usercopy::with_user(&process, frame.rip, |aspace| args.text.read(aspace, bytes))?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| args.text.read(aspace, bytes))?;
     let text = core::str::from_utf8(bytes).map_err(|_| SysError::InvalidArgument)?;
     for line in text.trim_end_matches('\n').split('\n') {
         crate::klog::printk(
@@ -59,7 +59,7 @@ pub fn log_read(frame: &mut TrapFrame) -> Result<u64, SysError> {
         buffer: UserSlice::new(frame.rsi, frame.rdx, LOG_READ_MAX)?,
     };
     let process = caller()?;
-    crate::usercopy::with_user(&process, frame.rip, |aspace| {
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| {
         args.buffer.check_writable(aspace)
     })?;
     let mut text: heapless::String<LOG_READ_MAX> = heapless::String::new();
@@ -77,7 +77,7 @@ pub fn log_read(frame: &mut TrapFrame) -> Result<u64, SysError> {
         text.len() + line.len() <= args.buffer.len() && text.push_str(&line).is_ok()
     });
     let out = UserSlice::new(frame.rsi, text.len() as u64, LOG_READ_MAX)?;
-    crate::usercopy::with_user(&process, frame.rip, |aspace| {
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| {
         out.write(aspace, text.as_bytes())
     })?;
     Ok(text.len() as u64)
@@ -92,6 +92,6 @@ pub fn clock(frame: &mut TrapFrame) -> Result<u64, SysError> {
         tsc_hz: time::tsc_hz(),
         uptime_ns: time::now_ns(),
     };
-    crate::usercopy::with_user(&*caller()?, frame.rip, |aspace| out.write(aspace, &info))?;
+    crate::ipc::pager::with_user(&*caller()?, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }

@@ -1,3 +1,11 @@
+//! Layer 7: entries from user mode — system calls, and (`trap.rs`) what
+//! a fault or an interrupt means.
+//!
+//! Provides the system-call dispatcher and its handlers, one file per
+//! group (`handles`, `hw`, `ipc`, `memory`, `misc`, `task`), and the trap
+//! handler. Both are handed to `arch` at boot. May use every layer below:
+//! `arch`, `klog`, `mem`, `sched`, `obj`, `ipc`.
+//!
 //! System-call dispatch: from the saved registers to a handler and back.
 //!
 //! The numbers and error codes are `libsys::abi`'s, the one definition
@@ -21,16 +29,17 @@ mod ipc;
 mod memory;
 mod misc;
 mod task;
+pub mod trap;
 
 use alloc::sync::Arc;
 
 use libsys::abi::{encode_result, Handle, ObjectType, Rights, SysError, Syscall};
 
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::object::KObject;
-use crate::process::{self, Process};
+use crate::obj::handle::KObject;
+use crate::obj::process::{self, Process};
+use crate::obj::thread::{self, Thread};
 use crate::sched;
-use crate::thread::Thread;
 
 /// A handler: the saved user registers in, the call's result out.
 type Handler = fn(&mut TrapFrame) -> Result<u64, SysError>;
@@ -122,7 +131,7 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
 /// The calling thread's process, for handlers that need its memory or
 /// handles. Only user threads make system calls.
 fn caller() -> Result<Arc<Process>, SysError> {
-    sched::current_thread()
+    thread::current()
         .process
         .clone()
         .ok_or(SysError::InvalidArgument)
@@ -130,12 +139,12 @@ fn caller() -> Result<Arc<Process>, SysError> {
 
 /// The calling thread.
 fn sched_current() -> Arc<Thread> {
-    sched::current_thread()
+    thread::current()
 }
 
 /// The calling thread and its process.
 fn caller_thread() -> Result<(Arc<Thread>, Arc<Process>), SysError> {
-    let thread = sched::current_thread();
+    let thread = thread::current();
     let process = thread.process.clone().ok_or(SysError::InvalidArgument)?;
     Ok((thread, process))
 }
@@ -164,7 +173,7 @@ fn as_process(o: &KObject) -> Option<Arc<Process>> {
     }
 }
 
-fn as_notification(o: &KObject) -> Option<Arc<crate::notification::Notification>> {
+fn as_notification(o: &KObject) -> Option<Arc<crate::obj::notification::Notification>> {
     match o {
         KObject::Notification(n) => Some(n.clone()),
         _ => None,

@@ -6,13 +6,13 @@ use kcore::sched::{Policy, State};
 use libsys::abi::{ObjectType, Rights, SysError, ThreadStats};
 
 use super::{as_notification, as_process, as_thread, caller, caller_thread, object};
-use crate::addrspace::USER_END;
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::object::{self as kobject, EndpointRef, KObject};
-use crate::process::{self, ExitReason, Process};
+use crate::mem::addrspace::USER_END;
+use crate::mem::usercopy::{UserPtr, UserSlice};
+use crate::obj::handle::{self as kobject, EndpointRef, KObject};
+use crate::obj::process::{self, ExitReason, Process};
+use crate::obj::thread::{self, Thread};
 use crate::sched;
-use crate::thread::Thread;
-use crate::usercopy::{UserPtr, UserSlice};
 
 /// `exit(status)`: ends the calling process. Does not return.
 pub fn exit(frame: &mut TrapFrame) -> Result<u64, SysError> {
@@ -27,10 +27,10 @@ pub fn thread_exit(_: &mut TrapFrame) -> Result<u64, SysError> {
 /// `tls_set(address)`: the calling thread's FS base from now on.
 pub fn tls_set(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let address = frame.rdi;
-    if address >= crate::addrspace::USER_END {
+    if address >= crate::mem::addrspace::USER_END {
         return Err(SysError::BadAddress);
     }
-    let me = sched::current_thread();
+    let me = thread::current();
     me.tls.store(address, core::sync::atomic::Ordering::Relaxed);
     crate::arch::x86_64::cpu::set_user_fs(address);
     Ok(0)
@@ -52,7 +52,7 @@ pub fn process_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
     let mut bytes = [0u8; NAME_MAX];
     let bytes = &mut bytes[..name.len()];
-    crate::usercopy::with_user(&process, frame.rip, |aspace| name.read(aspace, bytes))?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| name.read(aspace, bytes))?;
     let name = core::str::from_utf8(bytes).map_err(|_| SysError::InvalidArgument)?;
     let child = Process::create(name).map_err(|_| SysError::NoMemory)?;
     let entry = kobject::entry(KObject::Process(child), Rights::MAP | Rights::MANAGE, 0);
@@ -181,7 +181,7 @@ pub fn thread_stats(frame: &mut TrapFrame) -> Result<u64, SysError> {
         nr_involuntary_switches: stats.nr_involuntary_switches,
         nr_wakeups: stats.nr_wakeups,
     };
-    crate::usercopy::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }
 
@@ -208,7 +208,7 @@ pub fn process_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
     };
     let n = target.name.len().min(32);
     info.name[..n].copy_from_slice(&target.name.as_bytes()[..n]);
-    crate::usercopy::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }
 
@@ -225,7 +225,8 @@ pub fn set_pager(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let pager = if frame.rsi == 0 {
         None
     } else {
-        let (endpoint, badge, _) = crate::ipc::endpoint_of(&process, frame.rsi, Rights::SEND)?;
+        let (endpoint, badge, _) =
+            crate::ipc::transfer::endpoint_of(&process, frame.rsi, Rights::SEND)?;
         Some((EndpointRef::new(endpoint, Rights::SEND), badge))
     };
     let old = core::mem::replace(&mut thread.ipc.lock().pager, pager);
