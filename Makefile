@@ -25,7 +25,7 @@ QEMU_FLAGS  := -machine q35 -cpu max -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
                -cdrom $(ISO) -serial mon:stdio $(DISPLAY_OPT) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all deps kernel loader userland tree iso run debug test bench new-server clean
+.PHONY: all deps kernel loader userland tree iso run debug layers test bench new-server clean
 
 all: iso
 
@@ -67,7 +67,14 @@ debug: iso
 	@echo "  gdb $(KERNEL) -ex 'target remote :1234' -ex 'break kmain' -ex continue"
 	qemu-system-x86_64 $(QEMU_FLAGS) -s -S
 
-test: loader tree
+# The kernel's folders import only downward (docs/architecture.md,
+# "Layers"): the checker's own fixtures first, then the kernel. Fast, so
+# `make test` runs it before building anything.
+layers:
+	@scripts/check-layers --self-test
+	@scripts/check-layers microkernel/src
+
+test: layers loader tree
 	cargo test
 	cargo run --release -q -p harness
 
