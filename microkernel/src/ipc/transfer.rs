@@ -30,12 +30,12 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use libsys::abi::ipc::{MAX_HANDLES, MSG_WORDS, POLL};
-use libsys::abi::{Handle, MsgInfo, ObjectType, Rights, SysError};
+use libsys::abi::{Handle, MsgInfo, Rights, SysError};
 
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::mem::kspace;
 use crate::obj::endpoint::{Endpoint, PendingSend};
-use crate::obj::handle::{Entry, KObject, HANDLES_PER_PROCESS};
+use crate::obj::handle::{lookup, Entry, HANDLES_PER_PROCESS};
 use crate::obj::notification::Notification;
 use crate::obj::process::Process;
 use crate::obj::thread::{Caller, Thread};
@@ -415,12 +415,8 @@ pub fn endpoint_of(
     handle: u64,
     needed: Rights,
 ) -> Result<(Arc<Endpoint>, u64, Rights), SysError> {
-    let handles = process.handles.lock();
-    let entry = handles.get_checked(Handle::from_raw(handle)?, ObjectType::Endpoint, needed)?;
-    match &entry.object {
-        KObject::Endpoint(r) => Ok((r.endpoint.clone(), entry.badge, entry.rights)),
-        _ => Err(SysError::WrongType),
-    }
+    let found = lookup::<Endpoint>(process, Handle::from_raw(handle)?, needed)?;
+    Ok((found.object, found.badge, found.rights))
 }
 
 const _: () = assert!(MAX_HANDLES <= MSG_WORDS);

@@ -11,7 +11,7 @@
 use alloc::sync::Arc;
 
 use kcore::handle::{self, HandleTable};
-use libsys::abi::{ObjectType, Rights};
+use libsys::abi::{Handle, ObjectType, Rights, SysError};
 
 use crate::obj::endpoint::Endpoint;
 use crate::obj::irq::IrqLine;
@@ -124,4 +124,121 @@ pub fn entry(object: KObject, rights: Rights, badge: u64) -> Entry {
         rights,
         badge,
     }
+}
+
+/// The I/O-port range an `IoPorts` handle names (see [`lookup`]).
+#[derive(Clone, Copy, Debug)]
+pub struct IoPorts {
+    pub first: u16,
+    pub count: u32,
+}
+
+/// The IRQ control (the right to take interrupt lines).
+#[derive(Clone, Copy, Debug)]
+pub struct IrqControl;
+
+/// The device-memory control (the right to take device-memory regions).
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceControl;
+
+/// A kind of kernel object a handle can name, for [`lookup`]: its
+/// [`ObjectType`] and how to take the typed reference out of a
+/// [`KObject`].
+pub trait Kind {
+    const TYPE: ObjectType;
+    /// What a lookup gives: an `Arc` to the object, or the data it is.
+    type Ref;
+    fn extract(object: &KObject) -> Option<Self::Ref>;
+}
+
+macro_rules! shared_kind {
+    ($type:ty, $variant:ident) => {
+        impl Kind for $type {
+            const TYPE: ObjectType = ObjectType::$variant;
+            type Ref = Arc<$type>;
+            fn extract(object: &KObject) -> Option<Arc<$type>> {
+                match object {
+                    KObject::$variant(r) => Some(r.clone()),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+shared_kind!(Notification, Notification);
+shared_kind!(Process, Process);
+shared_kind!(Thread, Thread);
+shared_kind!(IrqLine, Irq);
+shared_kind!(Region, MemoryRegion);
+shared_kind!(Reply, Reply);
+shared_kind!(Service, Service);
+
+impl Kind for Endpoint {
+    const TYPE: ObjectType = ObjectType::Endpoint;
+    type Ref = Arc<Endpoint>;
+    fn extract(object: &KObject) -> Option<Arc<Endpoint>> {
+        match object {
+            KObject::Endpoint(r) => Some(r.endpoint.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl Kind for IoPorts {
+    const TYPE: ObjectType = ObjectType::IoPorts;
+    type Ref = IoPorts;
+    fn extract(object: &KObject) -> Option<IoPorts> {
+        match object {
+            KObject::IoPorts { first, count } => Some(IoPorts {
+                first: *first,
+                count: *count,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl Kind for IrqControl {
+    const TYPE: ObjectType = ObjectType::IrqControl;
+    type Ref = IrqControl;
+    fn extract(object: &KObject) -> Option<IrqControl> {
+        matches!(object, KObject::IrqControl).then_some(IrqControl)
+    }
+}
+
+impl Kind for DeviceControl {
+    const TYPE: ObjectType = ObjectType::DeviceControl;
+    type Ref = DeviceControl;
+    fn extract(object: &KObject) -> Option<DeviceControl> {
+        matches!(object, KObject::DeviceControl).then_some(DeviceControl)
+    }
+}
+
+/// What [`lookup`] found: the object, and the badge and rights of the
+/// handle that named it.
+#[derive(Debug)]
+pub struct Found<R> {
+    pub object: R,
+    pub badge: u64,
+    pub rights: Rights,
+}
+
+/// The object of kind `T` that `process`'s handle `handle` names, checked
+/// to hold `needed`: the one handle check every system call makes.
+/// `BadHandle` for a handle that names nothing, `WrongType` for one that
+/// names another kind of object, `NoRights` for one without `needed`.
+pub fn lookup<T: Kind>(
+    process: &Process,
+    handle: Handle,
+    needed: Rights,
+) -> Result<Found<T::Ref>, SysError> {
+    let handles = process.handles.lock();
+    let entry = handles.get_checked(handle, T::TYPE, needed)?;
+    let object = T::extract(&entry.object).ok_or(SysError::WrongType)?;
+    Ok(Found {
+        object,
+        badge: entry.badge,
+        rights: entry.rights,
+    })
 }

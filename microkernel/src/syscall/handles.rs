@@ -1,9 +1,11 @@
 //! `handle_dup`, `handle_close`, `handle_give`, `handle_info`.
 
-use libsys::abi::{Handle, ObjectType, Rights, SysError};
+use libsys::abi::{Handle, Rights, SysError};
 
-use super::{as_process, caller, object};
+use super::caller;
 use crate::arch::x86_64::trap::TrapFrame;
+use crate::obj::handle::lookup;
+use crate::obj::process::Process;
 
 struct DupArgs {
     handle: Handle,
@@ -46,13 +48,7 @@ pub fn close(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// its number there.
 pub fn give(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let (target, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Process,
-        Rights::MANAGE,
-        as_process,
-    )?;
+    let target = lookup::<Process>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
     let handle = Handle::from_raw(frame.rsi)?;
     let rights = Rights::from_raw(frame.rdx)?;
     let entry = process.handles.lock().derive(handle, rights, None)?;

@@ -1,22 +1,14 @@
 //! Hardware: interrupt lines (`irq_get`, `irq_bind`, `irq_ack`,
 //! `irq_info`) and I/O ports (`ioport_grant`).
 
-use alloc::sync::Arc;
+use libsys::abi::{Handle, IrqInfo, Rights, SysError};
 
-use libsys::abi::{IrqInfo, ObjectType, Rights, SysError};
-
-use super::{as_notification, caller, object};
+use super::caller;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::mem::usercopy::UserPtr;
-use crate::obj::handle::{self as kobject, KObject};
+use crate::obj::handle::{self as kobject, lookup, IoPorts, IrqControl, KObject};
 use crate::obj::irq::{self, IrqLine};
-
-fn as_irq(o: &KObject) -> Option<Arc<IrqLine>> {
-    match o {
-        KObject::Irq(line) => Some(line.clone()),
-        _ => None,
-    }
-}
+use crate::obj::notification::Notification;
 
 /// `irq_get(control, number, isa)` → a handle (MANAGE) to the line: GSI
 /// `number`, or ISA IRQ `number` (routed through the MADT) with `isa` = 1.
@@ -33,13 +25,7 @@ pub fn irq_get(frame: &mut TrapFrame) -> Result<u64, SysError> {
         _ => return Err(SysError::InvalidArgument),
     };
     let process = caller()?;
-    object(
-        &process,
-        frame.rdi,
-        ObjectType::IrqControl,
-        Rights::MANAGE,
-        |o| matches!(o, KObject::IrqControl).then_some(()),
-    )?;
+    lookup::<IrqControl>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?;
     let line = irq::line(gsi)?;
     let entry = kobject::entry(KObject::Irq(line), Rights::MANAGE, 0);
     let handle = process.handles.lock().insert(entry)?;
@@ -53,14 +39,9 @@ pub fn irq_bind(frame: &mut TrapFrame) -> Result<u64, SysError> {
         return Err(SysError::InvalidArgument);
     }
     let process = caller()?;
-    let (line, _, _) = object(&process, frame.rdi, ObjectType::Irq, Rights::MANAGE, as_irq)?;
-    let (notification, _, _) = object(
-        &process,
-        frame.rsi,
-        ObjectType::Notification,
-        Rights::SEND,
-        as_notification,
-    )?;
+    let line = lookup::<IrqLine>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
+    let notification =
+        lookup::<Notification>(&process, Handle::from_raw(frame.rsi)?, Rights::SEND)?.object;
     line.bind(notification, 1 << bit);
     Ok(0)
 }
@@ -68,7 +49,7 @@ pub fn irq_bind(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// `irq_ack(irq)`.
 pub fn irq_ack(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let (line, _, _) = object(&process, frame.rdi, ObjectType::Irq, Rights::MANAGE, as_irq)?;
+    let line = lookup::<IrqLine>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
     line.ack();
     Ok(0)
 }
@@ -77,13 +58,7 @@ pub fn irq_ack(frame: &mut TrapFrame) -> Result<u64, SysError> {
 pub fn irq_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let out = UserPtr::<IrqInfo>::new(frame.rsi)?;
     let process = caller()?;
-    let (line, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Irq,
-        Rights::empty(),
-        as_irq,
-    )?;
+    let line = lookup::<IrqLine>(&process, Handle::from_raw(frame.rdi)?, Rights::empty())?.object;
     let info = line.info();
     crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
@@ -97,17 +72,8 @@ fn port_range(
     first: u64,
     count: u64,
 ) -> Result<(u16, u32), SysError> {
-    let ((base, size), _, _) =
-        object(
-            process,
-            handle,
-            ObjectType::IoPorts,
-            Rights::MANAGE,
-            |o| match o {
-                KObject::IoPorts { first, count } => Some((u64::from(*first), u64::from(*count))),
-                _ => None,
-            },
-        )?;
+    let ports = lookup::<IoPorts>(process, Handle::from_raw(handle)?, Rights::MANAGE)?.object;
+    let (base, size) = (u64::from(ports.first), u64::from(ports.count));
     let end = first.checked_add(count).ok_or(SysError::InvalidArgument)?;
     if count == 0 || first < base || end > base + size || end > 65536 {
         return Err(SysError::InvalidArgument);

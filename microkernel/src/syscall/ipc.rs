@@ -2,14 +2,15 @@
 //! `ipc::transfer` does the work; these decode and check.
 
 use libsys::abi::ipc::{MSG_WORDS, POLL};
-use libsys::abi::{MsgInfo, ObjectType, Protection, Rights, SysError};
+use libsys::abi::{Handle, MsgInfo, ObjectType, Protection, Rights, SysError};
 
-use super::{as_notification, as_thread, caller, caller_thread, object};
+use super::{caller, caller_thread};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::ipc::transfer as ipc;
 use crate::obj::endpoint::Endpoint;
-use crate::obj::handle::{self as kobject, EndpointRef, KObject};
+use crate::obj::handle::{self as kobject, lookup, EndpointRef, KObject};
 use crate::obj::notification::Notification;
+use crate::obj::thread::Thread;
 use crate::sched::wait::WaitQueue;
 
 fn words(frame: &TrapFrame) -> [u64; MSG_WORDS] {
@@ -151,14 +152,7 @@ fn notification(
     needed: Rights,
 ) -> Result<alloc::sync::Arc<Notification>, SysError> {
     let process = caller()?;
-    let (n, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Notification,
-        needed,
-        as_notification,
-    )?;
-    Ok(n)
+    Ok(lookup::<Notification>(&process, Handle::from_raw(frame.rdi)?, needed)?.object)
 }
 
 /// `signal(notification, bits)`.
@@ -197,14 +191,7 @@ pub fn bind(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let thread = if frame.rsi == 0 {
         me
     } else {
-        object(
-            &process,
-            frame.rsi,
-            ObjectType::Thread,
-            Rights::MANAGE,
-            as_thread,
-        )?
-        .0
+        lookup::<Thread>(&process, Handle::from_raw(frame.rsi)?, Rights::MANAGE)?.object
     };
     n.bind(&thread)?;
     thread.ipc.lock().bound = Some(n);

@@ -8,25 +8,18 @@
 
 use alloc::sync::Arc;
 
-use libsys::abi::{ObjectType, Protection, RegionInfo, Rights, SysError, MAP_REPLACE};
+use libsys::abi::{Handle, Protection, RegionInfo, Rights, SysError, MAP_REPLACE};
 
-use super::{as_process, caller, object};
+use super::caller;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::mem::addrspace::{AsError, USER_END};
 use crate::mem::usercopy::UserPtr;
-use crate::obj::handle::{self as kobject, KObject};
+use crate::obj::handle::{self as kobject, lookup, DeviceControl, Found, KObject};
 use crate::obj::process::Process;
 use crate::obj::region::{Region, RegionKind};
 
 /// The most pages one call maps: 1 GiB.
 const MAX_PAGES: u64 = 1 << 18;
-
-fn as_region(o: &KObject) -> Option<Arc<Region>> {
-    match o {
-        KObject::MemoryRegion(r) => Some(r.clone()),
-        _ => None,
-    }
-}
 
 fn error(e: AsError) -> SysError {
     match e {
@@ -77,7 +70,7 @@ fn max_protection(rights: Rights) -> Protection {
 }
 
 fn target(caller: &Process, raw: u64) -> Result<Arc<Process>, SysError> {
-    Ok(object(caller, raw, ObjectType::Process, Rights::MAP, as_process)?.0)
+    Ok(lookup::<Process>(caller, Handle::from_raw(raw)?, Rights::MAP)?.object)
 }
 
 /// `map(process, address, region, first page, pages, protection)`.
@@ -88,13 +81,11 @@ pub fn map(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let prot = protection(frame.r9 & !MAP_REPLACE)?;
     let process = caller()?;
     let target = target(&process, frame.rdi)?;
-    let (region, _, rights) = object(
-        &process,
-        frame.rdx,
-        ObjectType::MemoryRegion,
-        Rights::READ,
-        as_region,
-    )?;
+    let Found {
+        object: region,
+        rights,
+        ..
+    } = lookup::<Region>(&process, Handle::from_raw(frame.rdx)?, Rights::READ)?;
     let device = region.kind == RegionKind::Device;
     let mut max = max_protection(rights);
     if device {
@@ -182,13 +173,11 @@ pub fn protect(frame: &mut TrapFrame) -> Result<u64, SysError> {
 pub fn region_derive(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let rights = Rights::from_raw(frame.r10)?;
     let process = caller()?;
-    let (region, _, held) = object(
-        &process,
-        frame.rdi,
-        ObjectType::MemoryRegion,
-        Rights::MANAGE,
-        as_region,
-    )?;
+    let Found {
+        object: region,
+        rights: held,
+        ..
+    } = lookup::<Region>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?;
     if !held.contains(rights) {
         return Err(SysError::NoRights);
     }
@@ -202,13 +191,7 @@ pub fn region_derive(frame: &mut TrapFrame) -> Result<u64, SysError> {
 pub fn region_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let out = UserPtr::<RegionInfo>::new(frame.rsi)?;
     let process = caller()?;
-    let (region, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::MemoryRegion,
-        Rights::empty(),
-        as_region,
-    )?;
+    let region = lookup::<Region>(&process, Handle::from_raw(frame.rdi)?, Rights::empty())?.object;
     let info = RegionInfo {
         handle: frame.rdi as u32,
         _reserved: 0,
@@ -227,13 +210,7 @@ pub fn region_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
 pub fn device_region(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let (phys, pages) = (frame.rsi, frame.rdx);
     let process = caller()?;
-    object(
-        &process,
-        frame.rdi,
-        ObjectType::DeviceControl,
-        Rights::MANAGE,
-        |o| matches!(o, KObject::DeviceControl).then_some(()),
-    )?;
+    lookup::<DeviceControl>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?;
     let info = crate::arch::bootinfo::get();
     let forbidden = info
         .memory_map

@@ -33,10 +33,9 @@ pub mod trap;
 
 use alloc::sync::Arc;
 
-use libsys::abi::{encode_result, Handle, ObjectType, Rights, SysError, Syscall};
+use libsys::abi::{encode_result, SysError, Syscall};
 
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::obj::handle::KObject;
 use crate::obj::process::{self, Process};
 use crate::obj::thread::{self, Thread};
 use crate::sched;
@@ -147,42 +146,4 @@ fn caller_thread() -> Result<(Arc<Thread>, Arc<Process>), SysError> {
     let thread = thread::current();
     let process = thread.process.clone().ok_or(SysError::InvalidArgument)?;
     Ok((thread, process))
-}
-
-/// The object the caller's handle `raw` names, checked to be of type
-/// `kind` and to hold `needed`; `extract` picks the typed reference out.
-/// Returns it with the handle's badge and rights.
-fn object<T>(
-    process: &Process,
-    raw: u64,
-    kind: ObjectType,
-    needed: Rights,
-    extract: impl FnOnce(&KObject) -> Option<T>,
-) -> Result<(T, u64, Rights), SysError> {
-    let handles = process.handles.lock();
-    let entry = handles.get_checked(Handle::from_raw(raw)?, kind, needed)?;
-    let object = extract(&entry.object).ok_or(SysError::WrongType)?;
-    Ok((object, entry.badge, entry.rights))
-}
-
-/// Typed extractors for [`object`].
-fn as_process(o: &KObject) -> Option<Arc<Process>> {
-    match o {
-        KObject::Process(p) => Some(p.clone()),
-        _ => None,
-    }
-}
-
-fn as_notification(o: &KObject) -> Option<Arc<crate::obj::notification::Notification>> {
-    match o {
-        KObject::Notification(n) => Some(n.clone()),
-        _ => None,
-    }
-}
-
-fn as_thread(o: &KObject) -> Option<Arc<Thread>> {
-    match o {
-        KObject::Thread(t) => Some(t.clone()),
-        _ => None,
-    }
 }

@@ -3,13 +3,14 @@
 //! `set_pager`, `thread_exit`.
 
 use kcore::sched::{Policy, State};
-use libsys::abi::{ObjectType, Rights, SysError, ThreadStats};
+use libsys::abi::{Handle, Rights, SysError, ThreadStats};
 
-use super::{as_notification, as_process, as_thread, caller, caller_thread, object};
+use super::{caller, caller_thread};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::mem::addrspace::USER_END;
 use crate::mem::usercopy::{UserPtr, UserSlice};
-use crate::obj::handle::{self as kobject, EndpointRef, KObject};
+use crate::obj::handle::{self as kobject, lookup, EndpointRef, KObject};
+use crate::obj::notification::Notification;
 use crate::obj::process::{self, ExitReason, Process};
 use crate::obj::thread::{self, Thread};
 use crate::sched;
@@ -64,13 +65,7 @@ pub fn process_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// yet started.
 pub fn thread_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let (target, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Process,
-        Rights::MANAGE,
-        as_process,
-    )?;
+    let target = lookup::<Process>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
     let thread = Thread::new_unstarted(&target).map_err(|_| SysError::NoMemory)?;
     // A thread a process makes for itself faults to the same pager as its
     // maker (the memory server, for the processes it manages).
@@ -97,13 +92,7 @@ pub fn thread_start(frame: &mut TrapFrame) -> Result<u64, SysError> {
         return Err(SysError::BadAddress);
     }
     let process = caller()?;
-    let (thread, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Thread,
-        Rights::MANAGE,
-        as_thread,
-    )?;
+    let thread = lookup::<Thread>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
     if thread
         .process
         .as_ref()
@@ -120,13 +109,7 @@ pub fn thread_start(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// `kill(process)`.
 pub fn kill(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let (target, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Process,
-        Rights::MANAGE,
-        as_process,
-    )?;
+    let target = lookup::<Process>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
     target.kill(ExitReason::Killed { by: process.pid });
     Ok(0)
 }
@@ -136,13 +119,7 @@ pub fn set_sched(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let policy =
         Policy::from_raw(frame.rsi, frame.rdx as i64).map_err(|_| SysError::InvalidArgument)?;
     let process = caller()?;
-    let (thread, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Thread,
-        Rights::MANAGE,
-        as_thread,
-    )?;
+    let thread = lookup::<Thread>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
     *thread.policy.lock() = policy;
     if thread.is_started() {
         sched::set_policy(&thread, policy);
@@ -154,13 +131,7 @@ pub fn set_sched(frame: &mut TrapFrame) -> Result<u64, SysError> {
 pub fn thread_stats(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let out = UserPtr::<ThreadStats>::new(frame.rsi)?;
     let process = caller()?;
-    let (thread, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Thread,
-        Rights::empty(),
-        as_thread,
-    )?;
+    let thread = lookup::<Thread>(&process, Handle::from_raw(frame.rdi)?, Rights::empty())?.object;
     let stats = sched::stats(&thread).ok_or(SysError::InvalidArgument)?;
     let (policy, param) = match stats.policy {
         Policy::Normal { nice } => (0, i64::from(nice)),
@@ -189,13 +160,7 @@ pub fn thread_stats(frame: &mut TrapFrame) -> Result<u64, SysError> {
 pub fn process_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let out = UserPtr::<libsys::abi::ProcessInfo>::new(frame.rsi)?;
     let process = caller()?;
-    let (target, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Process,
-        Rights::empty(),
-        as_process,
-    )?;
+    let target = lookup::<Process>(&process, Handle::from_raw(frame.rdi)?, Rights::empty())?.object;
     let (mapped_pages, kernel_frames) = target
         .with_aspace(|aspace| (aspace.mapped_pages(), aspace.frames()))
         .unwrap_or((0, 0));
@@ -215,13 +180,7 @@ pub fn process_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// `set_pager(thread, endpoint or 0)`: where the thread's page faults go.
 pub fn set_pager(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let (_, process) = caller_thread()?;
-    let (thread, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Thread,
-        Rights::MANAGE,
-        as_thread,
-    )?;
+    let thread = lookup::<Thread>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
     let pager = if frame.rsi == 0 {
         None
     } else {
@@ -238,20 +197,9 @@ pub fn set_pager(frame: &mut TrapFrame) -> Result<u64, SysError> {
 pub fn process_watch(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let bits = frame.rdx;
     let process = caller()?;
-    let (target, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Process,
-        Rights::MANAGE,
-        as_process,
-    )?;
-    let (notification, _, _) = object(
-        &process,
-        frame.rsi,
-        ObjectType::Notification,
-        Rights::SEND,
-        as_notification,
-    )?;
+    let target = lookup::<Process>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
+    let notification =
+        lookup::<Notification>(&process, Handle::from_raw(frame.rsi)?, Rights::SEND)?.object;
     target.watch(notification, bits);
     Ok(0)
 }
@@ -259,12 +207,6 @@ pub fn process_watch(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// `process_status(process)` → a `ProcessStatus` word.
 pub fn process_status(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let (target, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Process,
-        Rights::empty(),
-        as_process,
-    )?;
+    let target = lookup::<Process>(&process, Handle::from_raw(frame.rdi)?, Rights::empty())?.object;
     Ok(target.status().encode())
 }
