@@ -25,6 +25,7 @@ mod sched;
 mod syscall;
 
 use core::sync::atomic::{AtomicU64, Ordering};
+use libsys::abi::PAGE_SIZE;
 
 use alloc::boxed::Box;
 
@@ -153,7 +154,7 @@ extern "C" fn kmain_on_kernel_stack(boot: u64) -> ! {
         Info,
         "frames: {} free ({} MiB) after reclaiming {} from the loader",
         memory::free_frames(),
-        (memory::free_frames() * 4096) >> 20,
+        (memory::free_frames() * PAGE_SIZE) >> 20,
         reclaimed
     );
     let protections = arch::x86_64::cpu::protections();
@@ -349,8 +350,8 @@ fn kernel_image_size() -> (u64, u64, u64) {
         core::ptr::addr_of!(__kernel_end),
     ]
     .map(|p| p as u64);
-    let rodata_start = text.div_ceil(4096) * 4096;
-    let data_start = rodata.div_ceil(4096) * 4096;
+    let rodata_start = text.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+    let data_start = rodata.div_ceil(PAGE_SIZE) * PAGE_SIZE;
     (text - start, rodata - rodata_start, end - data_start)
 }
 

@@ -18,28 +18,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::x86_64::{apic, pit};
 
-/// Ticks per second: a build constant (`HZ=100 make ...`), 250 by default
-/// as in Linux's default configuration.
-pub const HZ: u64 = match option_env!("HZ") {
-    Some(text) => parse_hz(text),
-    None => 250,
-};
-
-const fn parse_hz(text: &str) -> u64 {
-    let bytes = text.as_bytes();
-    let mut value = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        assert!(bytes[i].is_ascii_digit(), "HZ must be a number");
-        value = value * 10 + (bytes[i] - b'0') as u64;
-        i += 1;
-    }
-    assert!(
-        value >= 10 && value <= 1000,
-        "HZ must be between 10 and 1000"
-    );
-    value
-}
+/// Ticks per second: the ABI's one definition (a build constant, 250 by
+/// default), which `clock` reports to user space.
+pub use libsys::abi::HZ;
 
 static JIFFIES: AtomicU64 = AtomicU64::new(0);
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);

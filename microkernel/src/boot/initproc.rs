@@ -8,6 +8,7 @@
 //! process (`init`) then decides who gets what.
 
 use alloc::sync::Arc;
+use libsys::abi::PAGE_SIZE;
 
 use libsys::abi::{
     InitInfo, ModuleInfo, Protection, RegionInfo, Rights, ServiceInfo, INIT_INFO_ADDR,
@@ -94,10 +95,10 @@ pub fn give(
             init.region_count += 1;
         }
         for module in info.modules.iter().take(INIT_INFO_MAX) {
-            if module.phys % 4096 != 0 {
+            if module.phys % PAGE_SIZE != 0 {
                 continue;
             }
-            let pages = module.size.div_ceil(4096).max(1);
+            let pages = module.size.div_ceil(PAGE_SIZE).max(1);
             let region = Region::new(module.phys, pages, RegionKind::Module);
             let handle = give(
                 KObject::MemoryRegion(region),

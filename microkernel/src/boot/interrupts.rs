@@ -10,6 +10,7 @@
 //! - [`apic::SPURIOUS_VECTOR`] (`0xff`): the local APIC's spurious vector.
 
 use alloc::vec::Vec;
+use libsys::abi::PAGE_SIZE;
 
 use kcore::acpi;
 use spin::Once;
@@ -35,7 +36,7 @@ pub fn init(rsdp: Option<u64>) -> Result<Summary, &'static str> {
     let madt = crate::boot::acpi::read_madt(rsdp).map_err(|_| "no usable ACPI MADT")?;
     let madt = MADT.call_once(|| madt);
     let local_apic = acpi::madt_local_apic(madt).ok_or("the MADT gives no local APIC")?;
-    let base = kspace::map_physical(local_apic, 4096, Kind::Mmio)
+    let base = kspace::map_physical(local_apic, PAGE_SIZE, Kind::Mmio)
         .map_err(|_| "cannot map the local APIC")?;
     apic::enable(base);
     let apic_id = apic::id();

@@ -2,9 +2,9 @@
 //! (the memory server), which maps the page and answers "resume", or
 //! answers "kill".
 //!
-//! The message (label `LABEL_PAGE_FAULT`) carries the faulting address,
-//! the CPU's error code, the RIP, and a fourth word that is 1 when the
-//! access was the kernel's, for a system call of the thread. The kernel
+//! The message (label `LABEL_PAGE_FAULT`) is a `libsys::abi::ipc::
+//! PageFault`: the faulting address, the CPU's error code, the RIP, and
+//! whether the access was the kernel's, for a system call of the thread. The kernel
 //! sends it on the thread's behalf through `transfer::send` (the thread's
 //! own registers stay as they were), so it queues and hands off like any
 //! call. No pager, a dead one, or "kill" kills the process — unless the
@@ -14,9 +14,9 @@
 use alloc::sync::Arc;
 
 use libsys::abi::ipc::{
-    FAULT_PRESENT, FAULT_USER, FAULT_WRITE, FOREVER, LABEL_PAGE_FAULT, PAGER_RESUME,
+    PageFault, FAULT_PRESENT, FAULT_USER, FAULT_WRITE, FOREVER, LABEL_PAGE_FAULT, PAGER_RESUME,
 };
-use libsys::abi::SysError;
+use libsys::abi::{SysError, PAGE_SIZE};
 
 use super::transfer::send;
 use crate::arch::x86_64::trap::TrapFrame;
@@ -61,10 +61,13 @@ pub fn page_fault_for(
     else {
         return PagerAnswer::Kill;
     };
-    me.ipc.lock().fault = Some((
-        LABEL_PAGE_FAULT,
-        [address, error, rip, u64::from(syscall), 0, 0],
-    ));
+    let message = PageFault {
+        address,
+        error,
+        rip,
+        syscall,
+    };
+    me.ipc.lock().fault = Some((LABEL_PAGE_FAULT, message.to_words()));
     let answer = send(me, &ep, badge, FOREVER, true);
     me.ipc.lock().fault = None;
     match answer {
@@ -93,7 +96,7 @@ pub fn page_fault(frame: &TrapFrame, address: u64) {
 /// `syscall`). True if the pager mapped it; false if there is no pager or
 /// it refused (the call fails with `BadAddress`; the process lives on).
 fn fault_in_for_syscall(noted: u64, rip: u64) -> bool {
-    let address = noted & !0xfff;
+    let address = noted & !(PAGE_SIZE - 1);
     let mut error = FAULT_USER;
     if noted & NOTED_WRITE != 0 {
         error |= FAULT_WRITE;

@@ -17,6 +17,7 @@
 
 use kcore::pte::{self, Owner, ProtectionError};
 use libsys::abi::Protection;
+use libsys::abi::PAGE_SIZE;
 use x86_64::registers::control::Cr3;
 use x86_64::structures::paging::mapper::{MapToError, TranslateResult};
 use x86_64::structures::paging::{
@@ -28,8 +29,9 @@ use x86_64::{PhysAddr, VirtAddr};
 use crate::mem::frames as memory;
 use crate::mem::kspace;
 
-/// One past the highest user address (the lower canonical half).
-pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// One past the highest user address (the lower canonical half): the
+/// ABI's definition.
+pub use libsys::abi::USER_END;
 /// The frame behind this leaf belongs to the address space.
 const OWNED: Flags = Flags::BIT_9;
 /// The mapping may be made writable by `protect` (the region's handle had
@@ -104,7 +106,7 @@ pub struct AddrSpace {
 }
 
 fn user_page(virt: u64) -> Result<Page<Size4KiB>, AsError> {
-    if !virt.is_multiple_of(4096) || virt == 0 || virt >= USER_END {
+    if !virt.is_multiple_of(PAGE_SIZE) || virt == 0 || virt >= USER_END {
         return Err(AsError::NotUser(virt));
     }
     Ok(Page::containing_address(VirtAddr::new(virt)))

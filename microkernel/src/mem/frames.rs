@@ -13,6 +13,7 @@
 //! self-test can check that a process's death gives back everything.
 
 use kcore::frames::{FrameAllocator, FrameError, FRAME_SIZE};
+use libsys::abi::PAGE_SIZE;
 use limine::memory_map::EntryType;
 use spin::Mutex;
 
@@ -100,7 +101,13 @@ pub fn alloc_frame() -> Result<u64, FrameError> {
 pub fn alloc_zeroed_frame() -> Result<u64, FrameError> {
     let frame = alloc_frame()?;
     // SAFETY: the frame is RAM the HHDM maps, just allocated: ours alone.
-    unsafe { core::ptr::write_bytes(crate::mem::kspace::phys_to_virt::<u8>(frame), 0, 4096) };
+    unsafe {
+        core::ptr::write_bytes(
+            crate::mem::kspace::phys_to_virt::<u8>(frame),
+            0,
+            PAGE_SIZE as usize,
+        )
+    };
     Ok(frame)
 }
 

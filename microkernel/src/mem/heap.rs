@@ -13,6 +13,7 @@
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
+use libsys::abi::PAGE_SIZE;
 
 use linked_list_allocator::Heap;
 use spin::Mutex;
@@ -31,7 +32,7 @@ static HEAP: KernelHeap = KernelHeap(Mutex::new(None));
 
 /// Maps the first [`INITIAL`] bytes of the heap region and starts the heap.
 pub fn init() -> Result<(), kspace::MapError> {
-    kspace::map_fresh(kspace::HEAP_BASE, INITIAL / 4096)?;
+    kspace::map_fresh(kspace::HEAP_BASE, INITIAL / PAGE_SIZE)?;
     let mut heap = Heap::empty();
     // SAFETY: the region was just mapped, writable, and is used by nothing
     // else; it stays mapped for the kernel's lifetime.
@@ -51,12 +52,12 @@ pub fn usage() -> (u64, u64) {
 /// Maps more pages at the heap's top, enough for `layout` at least.
 fn grow(heap: &mut Heap, layout: Layout) -> bool {
     let want = (layout.size() + layout.align()) as u64 + 64;
-    let bytes = want.max(GROW_MIN).div_ceil(4096) * 4096;
+    let bytes = want.max(GROW_MIN).div_ceil(PAGE_SIZE) * PAGE_SIZE;
     let top = heap.top() as u64;
     if top + bytes > kspace::HEAP_BASE + kspace::HEAP_LIMIT {
         return false;
     }
-    if kspace::map_fresh(top, bytes / 4096).is_err() {
+    if kspace::map_fresh(top, bytes / PAGE_SIZE).is_err() {
         return false;
     }
     // SAFETY: the pages right above the heap's top were just mapped and

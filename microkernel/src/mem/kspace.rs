@@ -24,6 +24,7 @@
 //! One lock serialises every change to the kernel's tables.
 
 use core::sync::atomic::{AtomicU64, Ordering};
+use libsys::abi::PAGE_SIZE;
 
 use kcore::pte::{self, Owner};
 use libsys::abi::Protection;
@@ -155,7 +156,7 @@ fn map_direct(
     let mut frames = TableFrames;
     let table = pte::table_flags(Owner::Kernel);
     let mut phys = start & !0xfff;
-    let end = end.div_ceil(4096) * 4096;
+    let end = end.div_ceil(PAGE_SIZE) * PAGE_SIZE;
     while phys < end {
         let virt = VirtAddr::new(hhdm() + phys);
         let result = if phys % Size2MiB::SIZE == 0 && phys + Size2MiB::SIZE <= end {
@@ -279,8 +280,8 @@ fn map_kernel_image(mapper: &mut OffsetPageTable, early: &EarlyBootInfo) -> Resu
         let first = segment.virtual_addr() & !0xfff;
         let flags =
             pte::leaf_flags(prot, Owner::Kernel).map_err(|_| MapError::WriteAndExecute(first))?;
-        let end = (segment.virtual_addr() + segment.mem_size()).div_ceil(4096) * 4096;
-        for virt in (first..end).step_by(4096) {
+        let end = (segment.virtual_addr() + segment.mem_size()).div_ceil(PAGE_SIZE) * PAGE_SIZE;
+        for virt in (first..end).step_by(PAGE_SIZE as usize) {
             let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
             let phys = phys_base + (virt - virt_base);
             let frame = PhysFrame::containing_address(PhysAddr::new(phys));
@@ -347,11 +348,11 @@ pub fn map_physical(phys: u64, len: u64, kind: Kind) -> Result<u64, MapError> {
     };
     let flags = pte::leaf_flags(prot, owner).map_err(|_| MapError::Conflict(phys))?;
     let first = phys & !0xfff;
-    let end = (phys + len.max(1)).div_ceil(4096) * 4096;
+    let end = (phys + len.max(1)).div_ceil(PAGE_SIZE) * PAGE_SIZE;
     if kind == Kind::Mmio {
         DEVICES.lock().push((first, end));
     }
-    for page_phys in (first..end).step_by(4096) {
+    for page_phys in (first..end).step_by(PAGE_SIZE as usize) {
         let virt = VirtAddr::new(hhdm() + page_phys);
         if !matches!(mapper.translate(virt), TranslateResult::NotMapped) {
             continue;
@@ -388,7 +389,7 @@ pub fn map_fresh(virt: u64, pages: u64) -> Result<(), MapError> {
     let flags = pte::leaf_flags(Protection::READ | Protection::WRITE, Owner::Kernel)
         .map_err(|_| MapError::Conflict(virt))?;
     for i in 0..pages {
-        let addr = virt + i * 4096;
+        let addr = virt + i * PAGE_SIZE;
         let page = Page::<Size4KiB>::containing_address(VirtAddr::new(addr));
         let mapped = memory::alloc_zeroed_frame()
             .map_err(|_| MapError::OutOfMemory)
@@ -428,7 +429,7 @@ pub fn unmap_and_free(virt: u64, pages: u64) {
     // SAFETY: the kernel's root, under the lock.
     let mut mapper = unsafe { mapper_for(kernel_pml4()) };
     for i in 0..pages {
-        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt + i * 4096));
+        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt + i * PAGE_SIZE));
         if let Ok((frame, flush)) = mapper.unmap(page) {
             flush.flush();
             let _ = memory::free_frame(frame.start_address().as_u64());

@@ -11,6 +11,7 @@
 //! corrupting the neighbour.
 
 use alloc::vec::Vec;
+use libsys::abi::PAGE_SIZE;
 
 use spin::Mutex;
 
@@ -69,7 +70,7 @@ impl KernelStack {
 
     /// The lowest mapped address.
     pub fn bottom(&self) -> u64 {
-        self.top() - STACK_PAGES * 4096
+        self.top() - STACK_PAGES * PAGE_SIZE
     }
 
     /// One past the highest address: the initial stack pointer.

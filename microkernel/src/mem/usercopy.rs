@@ -26,6 +26,7 @@
 
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicU64, Ordering};
+use libsys::abi::PAGE_SIZE;
 
 use libsys::abi::{Protection, SysError};
 
@@ -103,7 +104,7 @@ impl UserSlice {
             }
             Err(SysError::BadAddress)
         };
-        for page in (first..=last).step_by(4096) {
+        for page in (first..=last).step_by(PAGE_SIZE as usize) {
             let Some(mapping) = aspace.translate(page) else {
                 return note(page | write);
             };
@@ -184,7 +185,7 @@ impl UserSlice {
         let mut done = 0;
         while done < self.len {
             let addr = self.addr + done as u64;
-            let n = (4096 - (addr % 4096) as usize).min(self.len - done);
+            let n = ((PAGE_SIZE - addr % PAGE_SIZE) as usize).min(self.len - done);
             if let Some(mapping) = aspace.translate(addr) {
                 f(done, mapping.phys, n);
             }

@@ -7,6 +7,7 @@
 //! in; the rest of a segment (its `.bss`) stays zero.
 
 use core::fmt;
+use libsys::abi::PAGE_SIZE;
 
 use libsys::elf::{self, ElfError};
 
@@ -34,7 +35,7 @@ pub fn load(aspace: &mut AddrSpace, image: &[u8]) -> Result<u64, LoadError> {
     let program = elf::check(image).map_err(LoadError::Elf)?;
     for segment in program.segments() {
         let (first, end) = segment.pages();
-        for page in (first..end).step_by(4096) {
+        for page in (first..end).step_by(PAGE_SIZE as usize) {
             let phys = aspace
                 .map_zeroed(page, segment.prot)
                 .map_err(LoadError::Map)?;

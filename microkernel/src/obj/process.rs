@@ -26,6 +26,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
+use libsys::abi::PAGE_SIZE;
 
 use kcore::sched::Policy;
 use libsys::abi::Protection;
@@ -45,7 +46,7 @@ pub type Pid = u32;
 /// The user stack: [`USER_STACK_PAGES`] pages below [`USER_STACK_TOP`],
 /// with unmapped guard pages below them (nothing is ever mapped there).
 pub const USER_STACK_TOP: u64 = libsys::abi::USER_STACK_TOP;
-const _: () = assert!(USER_STACK_TOP < USER_END && USER_STACK_TOP % 4096 == 0);
+const _: () = assert!(USER_STACK_TOP < USER_END && USER_STACK_TOP % PAGE_SIZE == 0);
 pub const USER_STACK_PAGES: u64 = 16;
 /// The longest argument string a process is started with.
 pub const MAX_ARGS: usize = 1024;
@@ -286,7 +287,7 @@ fn push_args(aspace: &mut AddrSpace, args: &str) -> Result<(u64, u64), SpawnErro
     let mut done = 0;
     while done < args.len() {
         let addr = at + done as u64;
-        let page_left = 4096 - (addr % 4096) as usize;
+        let page_left = (PAGE_SIZE - addr % PAGE_SIZE) as usize;
         let n = page_left.min(args.len() - done);
         let mapping = aspace
             .translate(addr)
@@ -323,7 +324,7 @@ pub fn spawn(
     let mut aspace = AddrSpace::new().map_err(SpawnError::Memory)?;
     let entry = elfload::load(&mut aspace, image).map_err(SpawnError::Load)?;
     for page in 0..USER_STACK_PAGES {
-        let virt = USER_STACK_TOP - (page + 1) * 4096;
+        let virt = USER_STACK_TOP - (page + 1) * PAGE_SIZE;
         aspace
             .map_zeroed(virt, Protection::READ | Protection::WRITE)
             .map_err(SpawnError::Memory)?;

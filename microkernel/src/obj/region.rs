@@ -15,6 +15,7 @@
 //! reach the kernel's own frames.
 
 use alloc::sync::Arc;
+use libsys::abi::PAGE_SIZE;
 
 use libsys::abi::SysError;
 
@@ -49,6 +50,6 @@ impl Region {
         if pages == 0 || end > self.pages {
             return Err(SysError::InvalidArgument);
         }
-        Ok(Region::new(self.base + first * 4096, pages, self.kind))
+        Ok(Region::new(self.base + first * PAGE_SIZE, pages, self.kind))
     }
 }

@@ -1,6 +1,7 @@
 //! The IPC calls: endpoints and notifications, and the IPC buffer.
 //! `ipc::transfer` does the work; these decode and check.
 
+use libsys::abi::args::{IpcBufferSet, NotificationBind, OneHandle, Signal, Wait};
 use libsys::abi::ipc::{MSG_WORDS, POLL};
 use libsys::abi::{Handle, MsgInfo, ObjectType, Protection, Rights, SysError};
 
@@ -148,24 +149,23 @@ pub fn reply_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 fn notification(
-    frame: &TrapFrame,
+    handle: Handle,
     needed: Rights,
 ) -> Result<alloc::sync::Arc<Notification>, SysError> {
     let process = caller()?;
-    Ok(lookup::<Notification>(&process, Handle::from_raw(frame.rdi)?, needed)?.object)
+    Ok(lookup::<Notification>(&process, handle, needed)?.object)
 }
 
 /// `signal(notification, bits)`.
-pub fn signal(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let bits = frame.rsi;
-    notification(frame, Rights::SEND)?.signal(bits);
+pub fn signal(args: Signal, _: &mut TrapFrame) -> Result<u64, SysError> {
+    notification(args.notification, Rights::SEND)?.signal(args.bits);
     Ok(0)
 }
 
 /// `wait(notification, timeout)` → the bits.
-pub fn wait(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let timeout = frame.rdx;
-    let n = notification(frame, Rights::RECV)?;
+pub fn wait(args: Wait, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let timeout = args.timeout_ns;
+    let n = notification(args.notification, Rights::RECV)?;
     let me = super::sched_current();
     match n.take_or_queue(&me) {
         Some(bits) => Ok(bits),
@@ -178,20 +178,19 @@ pub fn wait(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `poll(notification)` → the bits (0 if none).
-pub fn poll(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    Ok(notification(frame, Rights::RECV)?.take())
+pub fn poll(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
+    Ok(notification(args.handle, Rights::RECV)?.take())
 }
 
 /// `notification_bind(notification, thread)`.
-pub fn bind(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let n = notification(frame, Rights::RECV)?;
+pub fn bind(args: NotificationBind, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let n = notification(args.notification, Rights::RECV)?;
     let (me, process) = caller_thread()?;
     // Thread handle 0: the calling thread (a server binding a notification
     // to its own receive loop needs no handle to itself).
-    let thread = if frame.rsi == 0 {
-        me
-    } else {
-        lookup::<Thread>(&process, Handle::from_raw(frame.rsi)?, Rights::MANAGE)?.object
+    let thread = match args.thread {
+        None => me,
+        Some(handle) => lookup::<Thread>(&process, handle, Rights::MANAGE)?.object,
     };
     n.bind(&thread)?;
     thread.ipc.lock().bound = Some(n);
@@ -200,13 +199,9 @@ pub fn bind(frame: &mut TrapFrame) -> Result<u64, SysError> {
 
 /// `ipc_buffer_set(address)`: a page-aligned, user-writable page (or 0 to
 /// have none).
-pub fn ipc_buffer_set(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let address = frame.rdi;
+pub fn ipc_buffer_set(args: IpcBufferSet, _: &mut TrapFrame) -> Result<u64, SysError> {
     let (me, process) = caller_thread()?;
-    if address != 0 {
-        if address % 4096 != 0 {
-            return Err(SysError::BadAddress);
-        }
+    if let Some(address) = args.address {
         let writable = process
             .with_aspace(|aspace| aspace.translate(address))
             .flatten()
@@ -215,7 +210,9 @@ pub fn ipc_buffer_set(frame: &mut TrapFrame) -> Result<u64, SysError> {
             return Err(SysError::BadAddress);
         }
     }
-    me.ipc_buffer
-        .store(address, core::sync::atomic::Ordering::Relaxed);
+    me.ipc_buffer.store(
+        args.address.unwrap_or(0),
+        core::sync::atomic::Ordering::Relaxed,
+    );
     Ok(0)
 }

@@ -3,11 +3,16 @@
 //! `set_pager`, `thread_exit`.
 
 use kcore::sched::{Policy, State};
-use libsys::abi::{Handle, Rights, SysError, ThreadStats};
+use libsys::abi::args::{
+    Address, Exit, HandleOut, OneHandle, ProcessCreate, ProcessWatch, SetPager, SetSched,
+    ThreadStart,
+};
+use libsys::abi::{Rights, SysError, ThreadStats};
+
+use crate::obj::endpoint::Endpoint;
 
 use super::{caller, caller_thread};
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::mem::addrspace::USER_END;
 use crate::mem::usercopy::{UserPtr, UserSlice};
 use crate::obj::handle::{self as kobject, lookup, EndpointRef, KObject};
 use crate::obj::notification::Notification;
@@ -16,8 +21,8 @@ use crate::obj::thread::{self, Thread};
 use crate::sched;
 
 /// `exit(status)`: ends the calling process. Does not return.
-pub fn exit(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    process::exit_current(frame.rdi)
+pub fn exit(args: Exit, _: &mut TrapFrame) -> Result<u64, SysError> {
+    process::exit_current(args.status)
 }
 
 /// `thread_exit()`: ends the calling thread.
@@ -26,11 +31,8 @@ pub fn thread_exit(_: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `tls_set(address)`: the calling thread's FS base from now on.
-pub fn tls_set(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let address = frame.rdi;
-    if address >= crate::mem::addrspace::USER_END {
-        return Err(SysError::BadAddress);
-    }
+pub fn tls_set(args: Address, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let address = args.address;
     let me = thread::current();
     me.tls.store(address, core::sync::atomic::Ordering::Relaxed);
     crate::arch::x86_64::cpu::set_user_fs(address);
@@ -48,8 +50,8 @@ const NAME_MAX: usize = 32;
 
 /// `process_create(name, length)` → a handle (MAP, MANAGE) to a new, empty
 /// process.
-pub fn process_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let name = UserSlice::new(frame.rdi, frame.rsi, NAME_MAX)?;
+pub fn process_create(args: ProcessCreate, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let name = UserSlice::new(args.name, args.len, NAME_MAX)?;
     let process = caller()?;
     let mut bytes = [0u8; NAME_MAX];
     let bytes = &mut bytes[..name.len()];
@@ -63,9 +65,9 @@ pub fn process_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
 
 /// `thread_create(process)` → a handle (MANAGE) to a new thread of it, not
 /// yet started.
-pub fn thread_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn thread_create(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let target = lookup::<Process>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
+    let target = lookup::<Process>(&process, args.handle, Rights::MANAGE)?.object;
     let thread = Thread::new_unstarted(&target).map_err(|_| SysError::NoMemory)?;
     // A thread a process makes for itself faults to the same pager as its
     // maker (the memory server, for the processes it manages).
@@ -86,13 +88,16 @@ pub fn thread_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `thread_start(thread, entry, stack, argument 0, argument 1)`.
-pub fn thread_start(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let (entry, stack, arg0, arg1) = (frame.rsi, frame.rdx, frame.r10, frame.r8);
-    if entry >= USER_END || stack > USER_END {
-        return Err(SysError::BadAddress);
-    }
+pub fn thread_start(args: ThreadStart, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let ThreadStart {
+        entry,
+        stack,
+        arg0,
+        arg1,
+        ..
+    } = args;
     let process = caller()?;
-    let thread = lookup::<Thread>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
+    let thread = lookup::<Thread>(&process, args.thread, Rights::MANAGE)?.object;
     if thread
         .process
         .as_ref()
@@ -107,19 +112,19 @@ pub fn thread_start(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `kill(process)`.
-pub fn kill(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn kill(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let target = lookup::<Process>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
+    let target = lookup::<Process>(&process, args.handle, Rights::MANAGE)?.object;
     target.kill(ExitReason::Killed { by: process.pid });
     Ok(0)
 }
 
 /// `set_sched(thread, policy, param)`.
-pub fn set_sched(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn set_sched(args: SetSched, _: &mut TrapFrame) -> Result<u64, SysError> {
     let policy =
-        Policy::from_raw(frame.rsi, frame.rdx as i64).map_err(|_| SysError::InvalidArgument)?;
+        Policy::from_raw(args.policy, args.param).map_err(|_| SysError::InvalidArgument)?;
     let process = caller()?;
-    let thread = lookup::<Thread>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
+    let thread = lookup::<Thread>(&process, args.thread, Rights::MANAGE)?.object;
     *thread.policy.lock() = policy;
     if thread.is_started() {
         sched::set_policy(&thread, policy);
@@ -128,10 +133,10 @@ pub fn set_sched(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `thread_stats(thread, out)`: its scheduling accounting.
-pub fn thread_stats(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let out = UserPtr::<ThreadStats>::new(frame.rsi)?;
+pub fn thread_stats(args: HandleOut, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<ThreadStats>::new(args.out)?;
     let process = caller()?;
-    let thread = lookup::<Thread>(&process, Handle::from_raw(frame.rdi)?, Rights::empty())?.object;
+    let thread = lookup::<Thread>(&process, args.handle, Rights::empty())?.object;
     let stats = sched::stats(&thread).ok_or(SysError::InvalidArgument)?;
     let (policy, param) = match stats.policy {
         Policy::Normal { nice } => (0, i64::from(nice)),
@@ -157,10 +162,10 @@ pub fn thread_stats(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `process_info(process, out)`: its pid, threads, mapped pages and name.
-pub fn process_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let out = UserPtr::<libsys::abi::ProcessInfo>::new(frame.rsi)?;
+pub fn process_info(args: HandleOut, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<libsys::abi::ProcessInfo>::new(args.out)?;
     let process = caller()?;
-    let target = lookup::<Process>(&process, Handle::from_raw(frame.rdi)?, Rights::empty())?.object;
+    let target = lookup::<Process>(&process, args.handle, Rights::empty())?.object;
     let (mapped_pages, kernel_frames) = target
         .with_aspace(|aspace| (aspace.mapped_pages(), aspace.frames()))
         .unwrap_or((0, 0));
@@ -178,15 +183,15 @@ pub fn process_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `set_pager(thread, endpoint or 0)`: where the thread's page faults go.
-pub fn set_pager(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn set_pager(args: SetPager, _: &mut TrapFrame) -> Result<u64, SysError> {
     let (_, process) = caller_thread()?;
-    let thread = lookup::<Thread>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
-    let pager = if frame.rsi == 0 {
-        None
-    } else {
-        let (endpoint, badge, _) =
-            crate::ipc::transfer::endpoint_of(&process, frame.rsi, Rights::SEND)?;
-        Some((EndpointRef::new(endpoint, Rights::SEND), badge))
+    let thread = lookup::<Thread>(&process, args.thread, Rights::MANAGE)?.object;
+    let pager = match args.pager {
+        None => None,
+        Some(pager) => {
+            let found = lookup::<Endpoint>(&process, pager, Rights::SEND)?;
+            Some((EndpointRef::new(found.object, Rights::SEND), found.badge))
+        }
     };
     let old = core::mem::replace(&mut thread.ipc.lock().pager, pager);
     drop(old);
@@ -194,19 +199,18 @@ pub fn set_pager(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `process_watch(process, notification, bits)`.
-pub fn process_watch(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let bits = frame.rdx;
+pub fn process_watch(args: ProcessWatch, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let bits = args.bits;
     let process = caller()?;
-    let target = lookup::<Process>(&process, Handle::from_raw(frame.rdi)?, Rights::MANAGE)?.object;
-    let notification =
-        lookup::<Notification>(&process, Handle::from_raw(frame.rsi)?, Rights::SEND)?.object;
+    let target = lookup::<Process>(&process, args.process, Rights::MANAGE)?.object;
+    let notification = lookup::<Notification>(&process, args.notification, Rights::SEND)?.object;
     target.watch(notification, bits);
     Ok(0)
 }
 
 /// `process_status(process)` → a `ProcessStatus` word.
-pub fn process_status(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn process_status(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let target = lookup::<Process>(&process, Handle::from_raw(frame.rdi)?, Rights::empty())?.object;
+    let target = lookup::<Process>(&process, args.handle, Rights::empty())?.object;
     Ok(target.status().encode())
 }

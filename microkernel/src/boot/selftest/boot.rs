@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 use core::sync::atomic::{AtomicU64, Ordering};
+use libsys::abi::PAGE_SIZE;
 
 use limine::firmware_type::FirmwareType;
 use limine::memory_map::EntryType;
@@ -185,7 +186,7 @@ fn memory_map(info: &BootInfo, _: EntryState) -> Result<(), Why> {
             EntryType::USABLE | EntryType::BOOTLOADER_RECLAIMABLE
         ) {
             ensure!(
-                e.base % 4096 == 0 && e.length % 4096 == 0,
+                e.base % PAGE_SIZE == 0 && e.length % PAGE_SIZE == 0,
                 "unaligned entry {:#x}+{:#x}",
                 e.base,
                 e.length
@@ -216,7 +217,7 @@ fn hhdm(info: &BootInfo, _: EntryState) -> Result<(), Why> {
         fail!("no HHDM response")
     };
     ensure!(
-        offset >= 0xffff_8000_0000_0000 && offset % 4096 == 0,
+        offset >= 0xffff_8000_0000_0000 && offset % PAGE_SIZE == 0,
         "offset {offset:#x} is not a higher-half page address"
     );
     let virt = &DATA_PROBE as *const AtomicU64 as u64;
@@ -471,7 +472,7 @@ fn frame_allocator(info: &BootInfo, _: EntryState) -> Result<(), Why> {
             e.entry_type == EntryType::USABLE || e.entry_type == EntryType::BOOTLOADER_RECLAIMABLE
         });
         ensure!(
-            frame % 4096 == 0 && usable,
+            frame % PAGE_SIZE == 0 && usable,
             "frame {frame:#x} is not a usable page"
         );
         *slot = frame;

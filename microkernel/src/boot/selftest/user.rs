@@ -16,6 +16,7 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use libsys::abi::PAGE_SIZE;
 
 use super::{ensure, fail, Tally, Why};
 use crate::arch::bootinfo::{BootFile, BootInfo};
@@ -199,7 +200,7 @@ fn fault_batch(ktest: &BootFile, kfault: &BootFile, tally: &mut Tally, report_ea
 fn no_leak(frames: u64, heap_size: u64, heap_used: u64) -> Result<(), Why> {
     let (size, used) = heap::usage();
     // Frames the heap took to grow are not a leak of a process's.
-    let grown = (size - heap_size) / 4096;
+    let grown = (size - heap_size) / PAGE_SIZE;
     let now = memory::free_frames() + grown;
     ensure!(
         now == frames,
