@@ -31,7 +31,7 @@ QEMU_FLAGS  := -machine q35 -cpu max -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
                -cdrom $(ISO) -serial mon:stdio $(DISPLAY_OPT) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all deps kernel loader userland initramfs tree iso run debug lint test bench bench-linux new-server clean
+.PHONY: all deps kernel loader userland initramfs tree iso run debug layers lint test bench bench-linux new-server clean
 
 all: iso
 
@@ -105,7 +105,14 @@ lint: deps
 	cd userland && cargo clippy --release --target x86_64-unknown-none $(USER_CRATES) \
 		--features $(USER_FEATURES) -- -D warnings -A clippy::manual_is_multiple_of
 
-test: lint loader tree
+# The kernel's folders import only downward (docs/architecture.md,
+# "Layers"): the checker's own fixtures first, then the kernel. Fast, so
+# `make test` runs it before building anything.
+layers:
+	@scripts/check-layers --self-test
+	@scripts/check-layers microkernel/src
+
+test: layers lint loader tree
 	cargo test
 	cargo run --release -q -p harness
 

@@ -13,44 +13,29 @@
 
 extern crate alloc;
 
-mod acpi;
-mod addrspace;
+// The layers, bottom first: each uses only those above it in this list
+// (scripts/check-layers checks it; docs/architecture.md draws it).
 mod arch;
-mod bootinfo;
-mod elfload;
-mod endpoint;
-mod heap;
-mod initproc;
-mod interrupts;
+mod boot;
 mod ipc;
-mod ipc_fast;
-mod irq;
 mod klog;
-mod kspace;
-mod kstack;
-mod memory;
-mod notification;
-mod object;
-mod panic;
-mod process;
-mod qemu;
-mod region;
-mod reply;
+mod mem;
+mod obj;
 mod sched;
-mod selftest;
-mod serial;
-mod service;
 mod syscall;
-mod thread;
-mod time;
-mod timeout;
-mod usercopy;
 
 use core::sync::atomic::{AtomicU64, Ordering};
+use libsys::abi::PAGE_SIZE;
 
 use alloc::boxed::Box;
 
-use bootinfo::{BootInfo, EarlyBootInfo, BASE_REVISION};
+use arch::bootinfo::{self, BootInfo, EarlyBootInfo, BASE_REVISION};
+use arch::x86_64::cpu::halt;
+use arch::{qemu, serial, time};
+use boot::{initproc, interrupts, selftest};
+use klog::panic;
+use mem::{frames as memory, heap, kspace, kstack};
+use obj::{irq, process, thread};
 use x86_64::registers::rflags;
 use x86_64::registers::segmentation::{Segment, CS};
 
@@ -97,9 +82,10 @@ extern "C" fn kmain() -> ! {
     }
     let selectors = arch::x86_64::gdt::init();
     arch::x86_64::idt::init(selectors.kernel_code.0);
+    arch::x86_64::trap::set_handler(syscall::trap::handle);
     arch::x86_64::cpu::init();
     arch::x86_64::percpu::init();
-    arch::x86_64::syscall::init(selectors);
+    arch::x86_64::syscall::init(selectors, syscall::dispatch);
 
     let Some(hhdm) = early.hhdm else {
         panic!("the loader gave no HHDM offset")
@@ -168,7 +154,7 @@ extern "C" fn kmain_on_kernel_stack(boot: u64) -> ! {
         Info,
         "frames: {} free ({} MiB) after reclaiming {} from the loader",
         memory::free_frames(),
-        (memory::free_frames() * 4096) >> 20,
+        (memory::free_frames() * PAGE_SIZE) >> 20,
         reclaimed
     );
     let protections = arch::x86_64::cpu::protections();
@@ -191,7 +177,7 @@ extern "C" fn kmain_on_kernel_stack(boot: u64) -> ! {
         ),
         Err(why) => panic!("cannot set up interrupts: {why}"),
     }
-    irq::init(arch::x86_64::ioapic::gsi_count());
+    irq::init(arch::x86_64::ioapic::gsi_count(), interrupts::isa_routes());
     sched::init(thread::Thread::boot(stack));
     if let Some(what) = info.option("crash") {
         crash(what);
@@ -244,7 +230,9 @@ fn start_first_process(info: &BootInfo, oneshot: bool) {
             );
             if oneshot {
                 let arg = alloc::sync::Arc::into_raw(process) as u64;
-                if sched::spawn_kernel_thread("oneshot", leave_when_done, arg).is_err() {
+                if crate::obj::thread::Thread::spawn_kernel("oneshot", leave_when_done, arg)
+                    .is_err()
+                {
                     panic!("no memory for the oneshot thread");
                 }
             }
@@ -362,8 +350,8 @@ fn kernel_image_size() -> (u64, u64, u64) {
         core::ptr::addr_of!(__kernel_end),
     ]
     .map(|p| p as u64);
-    let rodata_start = text.div_ceil(4096) * 4096;
-    let data_start = rodata.div_ceil(4096) * 4096;
+    let rodata_start = text.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+    let data_start = rodata.div_ceil(PAGE_SIZE) * PAGE_SIZE;
     (text - start, rodata - rodata_start, end - data_start)
 }
 
@@ -389,13 +377,5 @@ fn crash(what: &str) {
             panic!("read {value:#x} from an unmapped address");
         }
         _ => printk!(Warning, "microkernel: unknown crash={what}; ignored"),
-    }
-}
-
-/// Stops this CPU for good.
-pub fn halt() -> ! {
-    loop {
-        x86_64::instructions::interrupts::disable();
-        x86_64::instructions::hlt();
     }
 }

@@ -139,6 +139,54 @@ pub const PAGER_RESUME: u32 = 0;
 /// fault: the call fails with `BadAddress` instead).
 pub const PAGER_KILL: u32 = 1;
 
+/// The message the kernel sends a pager for a page fault (label
+/// [`LABEL_PAGE_FAULT`]), as a type: what its words mean, written once for
+/// the kernel that encodes it and the pager that decodes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageFault {
+    /// The faulting address (word 0).
+    pub address: u64,
+    /// The CPU's error code, `FAULT_*` bits (word 1).
+    pub error: u64,
+    /// The faulting instruction, or for a system call's access the one
+    /// after the `syscall` (word 2).
+    pub rip: u64,
+    /// The access was the kernel's, for a system call (word 3 is 1).
+    pub syscall: bool,
+}
+
+impl PageFault {
+    /// The known `FAULT_*` bits; any other in word 1 is an error.
+    const ERROR_BITS: u64 = FAULT_PRESENT | FAULT_WRITE | FAULT_USER | FAULT_RESERVED | FAULT_FETCH;
+
+    /// The message words.
+    pub const fn to_words(&self) -> [u64; MSG_WORDS] {
+        [
+            self.address,
+            self.error,
+            self.rip,
+            self.syscall as u64,
+            0,
+            0,
+        ]
+    }
+
+    /// The fault a message's words describe; `InvalidArgument` for an
+    /// unknown error bit, a word 3 other than 0 or 1, or words 4–5 not 0.
+    pub fn from_words(words: &[u64; MSG_WORDS]) -> Result<PageFault, SysError> {
+        let [address, error, rip, syscall, w4, w5] = *words;
+        if error & !Self::ERROR_BITS != 0 || syscall > 1 || w4 != 0 || w5 != 0 {
+            return Err(SysError::InvalidArgument);
+        }
+        Ok(PageFault {
+            address,
+            error,
+            rip,
+            syscall: syscall == 1,
+        })
+    }
+}
+
 /// A message's shape, in one register: label (bits 0–31), payload length
 /// in bytes (bits 32–44), handle count (45–47) and flags (48–55); the rest
 /// must be zero.
@@ -241,5 +289,24 @@ mod tests {
         );
         assert_eq!(MsgInfo::decode(1 << 56), Err(SysError::InvalidArgument));
         assert_eq!(MsgInfo::decode(0x80 << 48), Err(SysError::InvalidArgument));
+    }
+
+    #[test]
+    fn page_fault_messages_round_trip_and_bad_words_are_errors() {
+        let fault = PageFault {
+            address: 0x40_1234,
+            error: FAULT_USER | FAULT_WRITE,
+            rip: 0x40_0010,
+            syscall: true,
+        };
+        assert_eq!(PageFault::from_words(&fault.to_words()), Ok(fault));
+        for bad in [
+            [0, 1 << 5, 0, 0, 0, 0],
+            [0, 0, 0, 2, 0, 0],
+            [0, 0, 0, 0, 1, 0],
+            [0, 0, 0, 0, 0, 1],
+        ] {
+            assert_eq!(PageFault::from_words(&bad), Err(SysError::InvalidArgument));
+        }
     }
 }

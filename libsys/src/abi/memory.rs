@@ -13,6 +13,14 @@ bitflags::bitflags! {
     }
 }
 
+/// The size of a page, the unit of every mapping: the one definition the
+/// kernel and user space share.
+pub const PAGE_SIZE: u64 = 4096;
+
+/// One past the highest user address: the user half of an address space
+/// is `[0, USER_END)`.
+pub const USER_END: u64 = 0x0000_8000_0000_0000;
+
 /// A flag of `map`'s protection argument: replace whatever is mapped in
 /// the range rather than fail with `Exists` (a pager breaking a
 /// copy-on-write page maps the copy over the original in one call).

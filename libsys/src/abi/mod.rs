@@ -7,11 +7,14 @@
 //!   `r8`, `r9` (`rcx` and `r11` are taken by the instruction itself);
 //! - out: `rax` = 0 on success or a [`SysError`] code, `rdx` = the result
 //!   value (0 when a call has none);
-//! - IPC calls use more registers: see [`ipc`].
+//! - IPC calls use more registers: see [`ipc`];
+//! - each other call's arguments, as a typed struct with its register
+//!   mapping and checked decoding: see [`args`].
 //!
 //! Every conversion from a raw number is checked: an unknown number is an
 //! error value, never a panic.
 
+pub mod args;
 mod error;
 mod info;
 pub mod ipc;
@@ -19,6 +22,7 @@ mod log;
 mod memory;
 mod object;
 mod syscall;
+mod time;
 
 pub use error::{decode_result, encode_result, NotAnError, SysError};
 pub use info::{
@@ -27,6 +31,9 @@ pub use info::{
 };
 pub use ipc::{Handle, MsgInfo, Rights};
 pub use log::{LogLevel, LOG_MAX, LOG_READ_MAX};
-pub use memory::{Protection, INIT_INFO_ADDR, IPC_BUFFER_ADDR, MAP_REPLACE, USER_STACK_TOP};
+pub use memory::{
+    Protection, INIT_INFO_ADDR, IPC_BUFFER_ADDR, MAP_REPLACE, PAGE_SIZE, USER_END, USER_STACK_TOP,
+};
 pub use object::ObjectType;
 pub use syscall::Syscall;
+pub use time::HZ;

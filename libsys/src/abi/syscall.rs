@@ -45,8 +45,9 @@ pub enum Syscall {
     /// (notification, bits): ORs `bits` into the notification's word;
     /// never blocks.
     Signal = 15,
-    /// (notification, timeout ns) → bits: waits until any bit is set,
-    /// returns them and clears them.
+    /// (notification, unused, timeout ns) → bits: waits until any bit is
+    /// set, returns them and clears them. The timeout is in `rdx`, where
+    /// the IPC calls carry theirs ([`super::ipc`]); `rsi` is not read.
     Wait = 16,
     /// (notification) → bits: returns and clears the bits without waiting.
     Poll = 17,

@@ -1,28 +1,16 @@
 //! `handle_dup`, `handle_close`, `handle_give`, `handle_info`.
 
-use libsys::abi::{Handle, ObjectType, Rights, SysError};
+use libsys::abi::args::{HandleDup, HandleGive, OneHandle};
+use libsys::abi::{Rights, SysError};
 
-use super::{as_process, caller, object};
+use super::caller;
 use crate::arch::x86_64::trap::TrapFrame;
-
-struct DupArgs {
-    handle: Handle,
-    rights: Rights,
-    badge: Option<u64>,
-}
+use crate::obj::handle::lookup;
+use crate::obj::process::Process;
 
 /// `handle_dup(handle, rights, badge, set_badge)`: a copy with the same or
 /// fewer rights (and a new badge with MINT).
-pub fn dup(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let args = DupArgs {
-        handle: Handle::from_raw(frame.rdi)?,
-        rights: Rights::from_raw(frame.rsi)?,
-        badge: match frame.r10 {
-            0 => None,
-            1 => Some(frame.rdx),
-            _ => return Err(SysError::InvalidArgument),
-        },
-    };
+pub fn dup(args: HandleDup, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
     let mut handles = process.handles.lock();
     handles
@@ -31,8 +19,8 @@ pub fn dup(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `handle_close(handle)`.
-pub fn close(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let handle = Handle::from_raw(frame.rdi)?;
+pub fn close(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let handle = args.handle;
     let process = caller()?;
     // Dropped after the lock: closing can wake threads (an endpoint's last
     // receiver gone).
@@ -44,18 +32,13 @@ pub fn close(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// `handle_give(process, handle, rights)`: puts a copy of one of the
 /// caller's handles, with `rights`, into another process's table; returns
 /// its number there.
-pub fn give(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn give(args: HandleGive, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let (target, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Process,
-        Rights::MANAGE,
-        as_process,
-    )?;
-    let handle = Handle::from_raw(frame.rsi)?;
-    let rights = Rights::from_raw(frame.rdx)?;
-    let entry = process.handles.lock().derive(handle, rights, None)?;
+    let target = lookup::<Process>(&process, args.process, Rights::MANAGE)?.object;
+    let entry = process
+        .handles
+        .lock()
+        .derive(args.handle, args.rights, None)?;
     if target.is_dead() {
         return Err(SysError::PeerDied);
     }
@@ -64,8 +47,8 @@ pub fn give(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `handle_info(handle)`: its object type (bits 32–39) and rights.
-pub fn info(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let handle = Handle::from_raw(frame.rdi)?;
+pub fn info(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let handle = args.handle;
     let process = caller()?;
     let handles = process.handles.lock();
     let entry = handles.get(handle)?;

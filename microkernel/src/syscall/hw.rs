@@ -1,45 +1,26 @@
 //! Hardware: interrupt lines (`irq_get`, `irq_bind`, `irq_ack`,
-//! `irq_info`) and I/O ports (`ioport_grant`).
+//! `irq_info`) and I/O ports (`ioport_grant`, `ioport_derive`).
 
-use alloc::sync::Arc;
+use libsys::abi::args::{HandleOut, IrqBind, IrqGet, IrqNumber, OneHandle, Ports};
+use libsys::abi::{Handle, IrqInfo, Rights, SysError};
 
-use libsys::abi::{IrqInfo, ObjectType, Rights, SysError};
-
-use super::{as_notification, caller, object};
+use super::caller;
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::irq::{self, IrqLine};
-use crate::object::{self as kobject, KObject};
-use crate::usercopy::UserPtr;
-
-fn as_irq(o: &KObject) -> Option<Arc<IrqLine>> {
-    match o {
-        KObject::Irq(line) => Some(line.clone()),
-        _ => None,
-    }
-}
+use crate::mem::usercopy::UserPtr;
+use crate::obj::handle::{self as kobject, lookup, IoPorts, IrqControl, KObject};
+use crate::obj::irq::{self, IrqLine};
+use crate::obj::notification::Notification;
+use crate::obj::process::Process;
 
 /// `irq_get(control, number, isa)` → a handle (MANAGE) to the line: GSI
 /// `number`, or ISA IRQ `number` (routed through the MADT) with `isa` = 1.
-pub fn irq_get(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let gsi = match frame.rdx {
-        0 => u32::try_from(frame.rsi).map_err(|_| SysError::InvalidArgument)?,
-        1 => {
-            let isa = u8::try_from(frame.rsi)
-                .ok()
-                .filter(|irq| *irq < 16)
-                .ok_or(SysError::InvalidArgument)?;
-            crate::interrupts::isa_gsi(isa)
-        }
-        _ => return Err(SysError::InvalidArgument),
+pub fn irq_get(args: IrqGet, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let gsi = match args.number {
+        IrqNumber::Gsi(gsi) => gsi,
+        IrqNumber::Isa(isa) => irq::isa_gsi(isa),
     };
     let process = caller()?;
-    object(
-        &process,
-        frame.rdi,
-        ObjectType::IrqControl,
-        Rights::MANAGE,
-        |o| matches!(o, KObject::IrqControl).then_some(()),
-    )?;
+    lookup::<IrqControl>(&process, args.control, Rights::MANAGE)?;
     let line = irq::line(gsi)?;
     let entry = kobject::entry(KObject::Irq(line), Rights::MANAGE, 0);
     let handle = process.handles.lock().insert(entry)?;
@@ -47,88 +28,64 @@ pub fn irq_get(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `irq_bind(irq, notification, bit)`: the line's interrupts set `bit`.
-pub fn irq_bind(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let bit = frame.rdx;
-    if bit >= 64 {
-        return Err(SysError::InvalidArgument);
-    }
+pub fn irq_bind(args: IrqBind, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let (line, _, _) = object(&process, frame.rdi, ObjectType::Irq, Rights::MANAGE, as_irq)?;
-    let (notification, _, _) = object(
-        &process,
-        frame.rsi,
-        ObjectType::Notification,
-        Rights::SEND,
-        as_notification,
-    )?;
-    line.bind(notification, 1 << bit);
+    let line = lookup::<IrqLine>(&process, args.irq, Rights::MANAGE)?.object;
+    let notification = lookup::<Notification>(&process, args.notification, Rights::SEND)?.object;
+    line.bind(notification, 1 << args.bit);
     Ok(0)
 }
 
 /// `irq_ack(irq)`.
-pub fn irq_ack(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn irq_ack(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let (line, _, _) = object(&process, frame.rdi, ObjectType::Irq, Rights::MANAGE, as_irq)?;
+    let line = lookup::<IrqLine>(&process, args.handle, Rights::MANAGE)?.object;
     line.ack();
     Ok(0)
 }
 
 /// `irq_info(irq, out)`: the line's counters.
-pub fn irq_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let out = UserPtr::<IrqInfo>::new(frame.rsi)?;
+pub fn irq_info(args: HandleOut, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<IrqInfo>::new(args.out)?;
     let process = caller()?;
-    let (line, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Irq,
-        Rights::empty(),
-        as_irq,
-    )?;
+    let line = lookup::<IrqLine>(&process, args.handle, Rights::empty())?.object;
     let info = line.info();
-    crate::usercopy::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }
 
 /// The range `first .. first + count` of the I/O-port handle `handle` of
-/// `process`, checked to lie inside the handle's own range.
+/// `process`, checked to lie inside the handle's own range
+/// (`InvalidArgument` if not).
 fn port_range(
-    process: &crate::process::Process,
-    handle: u64,
-    first: u64,
-    count: u64,
+    process: &Process,
+    handle: Handle,
+    first: u16,
+    count: u32,
 ) -> Result<(u16, u32), SysError> {
-    let ((base, size), _, _) =
-        object(
-            process,
-            handle,
-            ObjectType::IoPorts,
-            Rights::MANAGE,
-            |o| match o {
-                KObject::IoPorts { first, count } => Some((u64::from(*first), u64::from(*count))),
-                _ => None,
-            },
-        )?;
-    let end = first.checked_add(count).ok_or(SysError::InvalidArgument)?;
-    if count == 0 || first < base || end > base + size || end > 65536 {
+    let ports = lookup::<IoPorts>(process, handle, Rights::MANAGE)?.object;
+    let (base, size) = (u64::from(ports.first), u64::from(ports.count));
+    let (start, end) = (u64::from(first), u64::from(first) + u64::from(count));
+    if start < base || end > base + size {
         return Err(SysError::InvalidArgument);
     }
-    Ok((first as u16, count as u32))
+    Ok((first, count))
 }
 
 /// `ioport_grant(ports, first, count)`: opens ports `first .. first +
 /// count` (inside the handle's range) to the calling process.
-pub fn ioport_grant(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn ioport_grant(args: Ports, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let (first, count) = port_range(&process, frame.rdi, frame.rsi, frame.rdx)?;
+    let (first, count) = port_range(&process, args.ports, args.first, args.count)?;
     process.grant_ports(first, count);
     Ok(0)
 }
 
 /// `ioport_derive(ports, first, count)` → a handle (MANAGE) to ports
 /// `first .. first + count`, inside the handle's range.
-pub fn ioport_derive(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn ioport_derive(args: Ports, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let (first, count) = port_range(&process, frame.rdi, frame.rsi, frame.rdx)?;
+    let (first, count) = port_range(&process, args.ports, args.first, args.count)?;
     let entry = kobject::entry(KObject::IoPorts { first, count }, Rights::MANAGE, 0);
     let handle = process.handles.lock().insert(entry)?;
     Ok(u64::from(handle.0))

@@ -1,15 +1,18 @@
 //! The IPC calls: endpoints and notifications, and the IPC buffer.
-//! `ipc.rs` (the crate's) does the work; these decode and check.
+//! `ipc::transfer` does the work; these decode and check.
 
+use libsys::abi::args::{IpcBufferSet, NotificationBind, OneHandle, Signal, Wait};
 use libsys::abi::ipc::{MSG_WORDS, POLL};
-use libsys::abi::{MsgInfo, ObjectType, Protection, Rights, SysError};
+use libsys::abi::{Handle, MsgInfo, ObjectType, Protection, Rights, SysError};
 
-use super::{as_notification, as_thread, caller, caller_thread, object};
+use super::{caller, caller_thread};
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::endpoint::Endpoint;
-use crate::ipc;
-use crate::notification::Notification;
-use crate::object::{self as kobject, EndpointRef, KObject};
+use crate::ipc::transfer as ipc;
+use crate::obj::endpoint::Endpoint;
+use crate::obj::handle::{self as kobject, lookup, EndpointRef, KObject};
+use crate::obj::notification::Notification;
+use crate::obj::thread::Thread;
+use crate::sched::wait::WaitQueue;
 
 fn words(frame: &TrapFrame) -> [u64; MSG_WORDS] {
     [
@@ -62,10 +65,10 @@ pub fn send(frame: &mut TrapFrame) -> Result<u64, SysError> {
 
 /// `call(endpoint, info, timeout, words…)`: the reply's registers come back.
 pub fn call(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    if let Some(result) = crate::ipc_fast::call(frame) {
+    if let Some(result) = crate::ipc::fast::call(frame) {
         return result;
     }
-    if let Some(result) = crate::service::call(frame) {
+    if let Some(result) = crate::ipc::service::call(frame) {
         return result;
     }
     send_or_call(frame, true)
@@ -99,7 +102,7 @@ pub fn reply_save(_: &mut TrapFrame) -> Result<u64, SysError> {
         return Err(SysError::NoMemory);
     }
     let caller = ipc::reply_save(&me)?;
-    let reply = KObject::Reply(crate::reply::Reply::new(caller));
+    let reply = KObject::Reply(crate::obj::reply::Reply::new(caller));
     let handle = handles.insert(kobject::entry(reply, Rights::SEND, 0));
     drop(handles);
     handle.map(|h| u64::from(h.0))
@@ -133,7 +136,7 @@ pub fn reply_to(frame: &mut TrapFrame) -> Result<u64, SysError> {
 
 /// `reply_recv(endpoint, info, timeout, words…)`.
 pub fn reply_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    if let Some(result) = crate::ipc_fast::reply_recv(frame) {
+    if let Some(result) = crate::ipc::fast::reply_recv(frame) {
         return result;
     }
     let info = MsgInfo::decode(frame.rsi)?;
@@ -146,31 +149,23 @@ pub fn reply_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 fn notification(
-    frame: &TrapFrame,
+    handle: Handle,
     needed: Rights,
 ) -> Result<alloc::sync::Arc<Notification>, SysError> {
     let process = caller()?;
-    let (n, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Notification,
-        needed,
-        as_notification,
-    )?;
-    Ok(n)
+    Ok(lookup::<Notification>(&process, handle, needed)?.object)
 }
 
 /// `signal(notification, bits)`.
-pub fn signal(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let bits = frame.rsi;
-    notification(frame, Rights::SEND)?.signal(bits);
+pub fn signal(args: Signal, _: &mut TrapFrame) -> Result<u64, SysError> {
+    notification(args.notification, Rights::SEND)?.signal(args.bits);
     Ok(0)
 }
 
 /// `wait(notification, timeout)` → the bits.
-pub fn wait(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let timeout = frame.rdx;
-    let n = notification(frame, Rights::RECV)?;
+pub fn wait(args: Wait, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let timeout = args.timeout_ns;
+    let n = notification(args.notification, Rights::RECV)?;
     let me = super::sched_current();
     match n.take_or_queue(&me) {
         Some(bits) => Ok(bits),
@@ -183,27 +178,19 @@ pub fn wait(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `poll(notification)` → the bits (0 if none).
-pub fn poll(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    Ok(notification(frame, Rights::RECV)?.take())
+pub fn poll(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
+    Ok(notification(args.handle, Rights::RECV)?.take())
 }
 
 /// `notification_bind(notification, thread)`.
-pub fn bind(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let n = notification(frame, Rights::RECV)?;
+pub fn bind(args: NotificationBind, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let n = notification(args.notification, Rights::RECV)?;
     let (me, process) = caller_thread()?;
     // Thread handle 0: the calling thread (a server binding a notification
     // to its own receive loop needs no handle to itself).
-    let thread = if frame.rsi == 0 {
-        me
-    } else {
-        object(
-            &process,
-            frame.rsi,
-            ObjectType::Thread,
-            Rights::MANAGE,
-            as_thread,
-        )?
-        .0
+    let thread = match args.thread {
+        None => me,
+        Some(handle) => lookup::<Thread>(&process, handle, Rights::MANAGE)?.object,
     };
     n.bind(&thread)?;
     thread.ipc.lock().bound = Some(n);
@@ -212,13 +199,9 @@ pub fn bind(frame: &mut TrapFrame) -> Result<u64, SysError> {
 
 /// `ipc_buffer_set(address)`: a page-aligned, user-writable page (or 0 to
 /// have none).
-pub fn ipc_buffer_set(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let address = frame.rdi;
+pub fn ipc_buffer_set(args: IpcBufferSet, _: &mut TrapFrame) -> Result<u64, SysError> {
     let (me, process) = caller_thread()?;
-    if address != 0 {
-        if address % 4096 != 0 {
-            return Err(SysError::BadAddress);
-        }
+    if let Some(address) = args.address {
         let writable = process
             .with_aspace(|aspace| aspace.translate(address))
             .flatten()
@@ -227,7 +210,9 @@ pub fn ipc_buffer_set(frame: &mut TrapFrame) -> Result<u64, SysError> {
             return Err(SysError::BadAddress);
         }
     }
-    me.ipc_buffer
-        .store(address, core::sync::atomic::Ordering::Relaxed);
+    me.ipc_buffer.store(
+        args.address.unwrap_or(0),
+        core::sync::atomic::Ordering::Relaxed,
+    );
     Ok(0)
 }

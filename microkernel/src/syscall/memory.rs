@@ -2,31 +2,24 @@
 //! caller holds a handle to), `region_derive`, `region_info`, and
 //! `device_region` (device memory from the device-memory control).
 //!
-//! A multi-page request is checked whole before any page changes: every
+//! The arguments come decoded (`libsys::abi::args`: page ranges aligned,
+//! in the user half and at most `MAX_MAP_PAGES`, protections valid). A
+//! multi-page request is checked whole before any page changes: every
 //! page must be free (for `map`) or mapped (for `unmap`, `protect`), and a
 //! `map` that runs out of page-table memory half-way undoes what it did.
 
 use alloc::sync::Arc;
 
-use libsys::abi::{ObjectType, Protection, RegionInfo, Rights, SysError, MAP_REPLACE};
+use libsys::abi::args::{DeviceRegion, HandleOut, Map, Protect, RegionDerive, Unmap};
+use libsys::abi::{Handle, Protection, RegionInfo, Rights, SysError, PAGE_SIZE};
 
-use super::{as_process, caller, object};
-use crate::addrspace::{AsError, USER_END};
+use super::caller;
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::object::{self as kobject, KObject};
-use crate::process::Process;
-use crate::region::{Region, RegionKind};
-use crate::usercopy::UserPtr;
-
-/// The most pages one call maps: 1 GiB.
-const MAX_PAGES: u64 = 1 << 18;
-
-fn as_region(o: &KObject) -> Option<Arc<Region>> {
-    match o {
-        KObject::MemoryRegion(r) => Some(r.clone()),
-        _ => None,
-    }
-}
+use crate::mem::addrspace::AsError;
+use crate::mem::usercopy::UserPtr;
+use crate::obj::handle::{self as kobject, lookup, DeviceControl, Found, KObject};
+use crate::obj::process::Process;
+use crate::obj::region::{Region, RegionKind};
 
 fn error(e: AsError) -> SysError {
     match e {
@@ -36,29 +29,6 @@ fn error(e: AsError) -> SysError {
         AsError::NoMemory => SysError::NoMemory,
         AsError::WriteAndExecute | AsError::InvalidProtection => SysError::InvalidArgument,
     }
-}
-
-/// A page range in user space: page-aligned, 1 to [`MAX_PAGES`] pages,
-/// not wrapping, below [`USER_END`].
-fn range(address: u64, pages: u64) -> Result<(), SysError> {
-    if pages == 0 || pages > MAX_PAGES {
-        return Err(SysError::BadLength);
-    }
-    let end = address
-        .checked_add(pages * 4096)
-        .ok_or(SysError::BadAddress)?;
-    if address % 4096 != 0 || address == 0 || end > USER_END {
-        return Err(SysError::BadAddress);
-    }
-    Ok(())
-}
-
-fn protection(raw: u64) -> Result<Protection, SysError> {
-    Protection::from_bits(raw)
-        .filter(|p| {
-            p.contains(Protection::READ) && !p.contains(Protection::WRITE | Protection::EXEC)
-        })
-        .ok_or(SysError::InvalidArgument)
 }
 
 /// What a region handle's rights allow a mapping of it.
@@ -76,25 +46,27 @@ fn max_protection(rights: Rights) -> Protection {
     max
 }
 
-fn target(caller: &Process, raw: u64) -> Result<Arc<Process>, SysError> {
-    Ok(object(caller, raw, ObjectType::Process, Rights::MAP, as_process)?.0)
+fn target(caller: &Process, handle: Handle) -> Result<Arc<Process>, SysError> {
+    Ok(lookup::<Process>(caller, handle, Rights::MAP)?.object)
 }
 
 /// `map(process, address, region, first page, pages, protection)`.
-pub fn map(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let (address, first, pages) = (frame.rsi, frame.r10, frame.r8);
-    range(address, pages)?;
-    let replace = frame.r9 & MAP_REPLACE != 0;
-    let prot = protection(frame.r9 & !MAP_REPLACE)?;
+pub fn map(args: Map, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let Map {
+        address,
+        first,
+        pages,
+        replace,
+        protection: prot,
+        ..
+    } = args;
     let process = caller()?;
-    let target = target(&process, frame.rdi)?;
-    let (region, _, rights) = object(
-        &process,
-        frame.rdx,
-        ObjectType::MemoryRegion,
-        Rights::READ,
-        as_region,
-    )?;
+    let target = target(&process, args.process)?;
+    let Found {
+        object: region,
+        rights,
+        ..
+    } = lookup::<Region>(&process, args.region, Rights::READ)?;
     let device = region.kind == RegionKind::Device;
     let mut max = max_protection(rights);
     if device {
@@ -111,18 +83,18 @@ pub fn map(frame: &mut TrapFrame) -> Result<u64, SysError> {
     target
         .with_aspace(|aspace| {
             for i in 0..pages {
-                if aspace.is_mapped(address + i * 4096) {
+                if aspace.is_mapped(address + i * PAGE_SIZE) {
                     if !replace {
                         return Err(SysError::Exists);
                     }
-                    aspace.unmap(address + i * 4096).map_err(error)?;
+                    aspace.unmap(address + i * PAGE_SIZE).map_err(error)?;
                 }
             }
             for i in 0..pages {
-                let phys = region.base + (first + i) * 4096;
-                if let Err(e) = aspace.map_frame(address + i * 4096, phys, prot, max, device) {
+                let phys = region.base + (first + i) * PAGE_SIZE;
+                if let Err(e) = aspace.map_frame(address + i * PAGE_SIZE, phys, prot, max, device) {
                     for j in 0..i {
-                        let _ = aspace.unmap(address + j * 4096);
+                        let _ = aspace.unmap(address + j * PAGE_SIZE);
                     }
                     return Err(error(e));
                 }
@@ -133,20 +105,19 @@ pub fn map(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `unmap(process, address, pages)`.
-pub fn unmap(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let (address, pages) = (frame.rsi, frame.rdx);
-    range(address, pages)?;
+pub fn unmap(args: Unmap, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let Unmap { address, pages, .. } = args;
     let process = caller()?;
-    let target = target(&process, frame.rdi)?;
+    let target = target(&process, args.process)?;
     target
         .with_aspace(|aspace| {
             for i in 0..pages {
-                if aspace.translate(address + i * 4096).is_none() {
+                if aspace.translate(address + i * PAGE_SIZE).is_none() {
                     return Err(SysError::NotFound);
                 }
             }
             for i in 0..pages {
-                aspace.unmap(address + i * 4096).map_err(error)?;
+                aspace.unmap(address + i * PAGE_SIZE).map_err(error)?;
             }
             Ok(0)
         })
@@ -154,23 +125,28 @@ pub fn unmap(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `protect(process, address, pages, protection)`.
-pub fn protect(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let (address, pages) = (frame.rsi, frame.rdx);
-    range(address, pages)?;
-    let prot = protection(frame.r10)?;
+pub fn protect(args: Protect, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let Protect {
+        address,
+        pages,
+        protection: prot,
+        ..
+    } = args;
     let process = caller()?;
-    let target = target(&process, frame.rdi)?;
+    let target = target(&process, args.process)?;
     target
         .with_aspace(|aspace| {
             // Every page is checked (mapped, and allowed the protection)
             // before any changes.
             for i in 0..pages {
                 aspace
-                    .can_protect(address + i * 4096, prot)
+                    .can_protect(address + i * PAGE_SIZE, prot)
                     .map_err(error)?;
             }
             for i in 0..pages {
-                aspace.protect(address + i * 4096, prot).map_err(error)?;
+                aspace
+                    .protect(address + i * PAGE_SIZE, prot)
+                    .map_err(error)?;
             }
             Ok(0)
         })
@@ -179,68 +155,54 @@ pub fn protect(frame: &mut TrapFrame) -> Result<u64, SysError> {
 
 /// `region_derive(region, first page, pages, rights)` → a handle to that
 /// part of the region with `rights` (a subset of the handle's).
-pub fn region_derive(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let rights = Rights::from_raw(frame.r10)?;
+pub fn region_derive(args: RegionDerive, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let rights = args.rights;
     let process = caller()?;
-    let (region, _, held) = object(
-        &process,
-        frame.rdi,
-        ObjectType::MemoryRegion,
-        Rights::MANAGE,
-        as_region,
-    )?;
+    let Found {
+        object: region,
+        rights: held,
+        ..
+    } = lookup::<Region>(&process, args.region, Rights::MANAGE)?;
     if !held.contains(rights) {
         return Err(SysError::NoRights);
     }
-    let part = region.derive(frame.rsi, frame.rdx)?;
+    let part = region.derive(args.first, args.pages)?;
     let entry = kobject::entry(KObject::MemoryRegion(part), rights, 0);
     let handle = process.handles.lock().insert(entry)?;
     Ok(u64::from(handle.0))
 }
 
 /// `region_info(region, out)`: its physical base and size.
-pub fn region_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let out = UserPtr::<RegionInfo>::new(frame.rsi)?;
+pub fn region_info(args: HandleOut, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<RegionInfo>::new(args.out)?;
     let process = caller()?;
-    let (region, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::MemoryRegion,
-        Rights::empty(),
-        as_region,
-    )?;
+    let region = lookup::<Region>(&process, args.handle, Rights::empty())?.object;
     let info = RegionInfo {
-        handle: frame.rdi as u32,
+        handle: args.handle.0,
         _reserved: 0,
         base: region.base,
         pages: region.pages,
     };
-    crate::usercopy::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }
 
 /// `device_region(control, phys, pages)` → a handle (READ, WRITE, MANAGE)
-/// to device memory `[phys, phys + pages * 4096)`: a range that touches no
+/// to device memory `[phys, phys + pages * PAGE_SIZE)`: a range that touches no
 /// RAM the memory map lists and no device the kernel drives
 /// (`kcore::devmem`), else `NotAllowed`; unaligned, empty or beyond the
 /// physical address space: `InvalidArgument`.
-pub fn device_region(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let (phys, pages) = (frame.rsi, frame.rdx);
+pub fn device_region(args: DeviceRegion, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let DeviceRegion { phys, pages, .. } = args;
     let process = caller()?;
-    object(
-        &process,
-        frame.rdi,
-        ObjectType::DeviceControl,
-        Rights::MANAGE,
-        |o| matches!(o, KObject::DeviceControl).then_some(()),
-    )?;
-    let info = crate::bootinfo::get();
+    lookup::<DeviceControl>(&process, args.control, Rights::MANAGE)?;
+    let info = crate::arch::bootinfo::get();
     let forbidden = info
         .memory_map
         .iter()
         .filter(|e| !is_device_memory(e.entry_type))
         .map(|e| (e.base, e.end()))
-        .chain(crate::kspace::kernel_devices());
+        .chain(crate::mem::kspace::kernel_devices());
     kcore::devmem::check(phys, pages, forbidden, physical_limit()).map_err(|e| match e {
         kcore::devmem::DeviceRangeError::Invalid => SysError::InvalidArgument,
         kcore::devmem::DeviceRangeError::Refused => SysError::NotAllowed,

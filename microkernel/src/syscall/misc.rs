@@ -2,40 +2,27 @@
 
 use core::fmt::Write;
 
-use libsys::abi::{ClockInfo, LogLevel, SysError, LOG_MAX, LOG_READ_MAX};
+use libsys::abi::args::{Address, Log, LogRead};
+use libsys::abi::{ClockInfo, SysError, LOG_MAX, LOG_READ_MAX};
 
 use super::caller;
+use crate::arch::time;
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::time;
-use crate::usercopy::{UserPtr, UserSlice};
+use crate::mem::usercopy::{UserPtr, UserSlice};
 
 /// Returns at once: what entering and leaving the kernel costs.
 pub fn null(_: &mut TrapFrame) -> Result<u64, SysError> {
     Ok(0)
 }
 
-struct LogArgs {
-    level: LogLevel,
-    text: UserSlice,
-}
-
-impl LogArgs {
-    fn decode(frame: &TrapFrame) -> Result<LogArgs, SysError> {
-        Ok(LogArgs {
-            level: LogLevel::try_from(frame.rdi)?,
-            text: UserSlice::new(frame.rsi, frame.rdx, LOG_MAX)?,
-        })
-    }
-}
-
 /// `log(level, text, len)`: one kernel log record per line of the text,
 /// prefixed with the caller's name and pid. The text must be UTF-8.
-pub fn log(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let args = LogArgs::decode(frame)?;
+pub fn log(args: Log, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let text = UserSlice::new(args.text, args.len, LOG_MAX)?;
     let process = caller()?;
     let mut buffer = [0u8; LOG_MAX];
-    let bytes = &mut buffer[..args.text.len()];
-    crate::usercopy::with_user(&process, frame.rip, |aspace| args.text.read(aspace, bytes))?;
+    let bytes = &mut buffer[..text.len()];
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| text.read(aspace, bytes))?;
     let text = core::str::from_utf8(bytes).map_err(|_| SysError::InvalidArgument)?;
     for line in text.trim_end_matches('\n').split('\n') {
         crate::klog::printk(
@@ -43,25 +30,15 @@ pub fn log(frame: &mut TrapFrame) -> Result<u64, SysError> {
             format_args!("{}[{}]: {line}", process.name, process.pid),
         );
     }
-    Ok(args.text.len() as u64)
-}
-
-struct LogReadArgs {
-    since: u64,
-    buffer: UserSlice,
+    Ok(text.len() as u64)
 }
 
 /// `log_read(since, buffer, len)`: whole `/dev/kmsg`-format lines of the
 /// records from `since` on, as many as fit; returns the bytes written.
-pub fn log_read(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let args = LogReadArgs {
-        since: frame.rdi,
-        buffer: UserSlice::new(frame.rsi, frame.rdx, LOG_READ_MAX)?,
-    };
+pub fn log_read(args: LogRead, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let buffer = UserSlice::new(args.buffer, args.len, LOG_READ_MAX)?;
     let process = caller()?;
-    crate::usercopy::with_user(&process, frame.rip, |aspace| {
-        args.buffer.check_writable(aspace)
-    })?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| buffer.check_writable(aspace))?;
     let mut text: heapless::String<LOG_READ_MAX> = heapless::String::new();
     let us_per_jiffy = 1_000_000 / time::HZ;
     crate::klog::read_since(args.since, |record| {
@@ -74,24 +51,24 @@ pub fn log_read(frame: &mut TrapFrame) -> Result<u64, SysError> {
             record.jiffies * us_per_jiffy,
             record.text()
         );
-        text.len() + line.len() <= args.buffer.len() && text.push_str(&line).is_ok()
+        text.len() + line.len() <= buffer.len() && text.push_str(&line).is_ok()
     });
-    let out = UserSlice::new(frame.rsi, text.len() as u64, LOG_READ_MAX)?;
-    crate::usercopy::with_user(&process, frame.rip, |aspace| {
+    let out = UserSlice::new(args.buffer, text.len() as u64, LOG_READ_MAX)?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| {
         out.write(aspace, text.as_bytes())
     })?;
     Ok(text.len() as u64)
 }
 
 /// `clock(info)`: fills a [`ClockInfo`].
-pub fn clock(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let out = UserPtr::<ClockInfo>::new(frame.rdi)?;
+pub fn clock(args: Address, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<ClockInfo>::new(args.address)?;
     let info = ClockInfo {
         jiffies: time::jiffies(),
         hz: time::HZ,
         tsc_hz: time::tsc_hz(),
         uptime_ns: time::now_ns(),
     };
-    crate::usercopy::with_user(&*caller()?, frame.rip, |aspace| out.write(aspace, &info))?;
+    crate::ipc::pager::with_user(&*caller()?, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }

@@ -1,3 +1,11 @@
+//! Layer 7: entries from user mode — system calls, and (`trap.rs`) what
+//! a fault or an interrupt means.
+//!
+//! Provides the system-call dispatcher and its handlers, one file per
+//! group (`handles`, `hw`, `ipc`, `memory`, `misc`, `task`), and the trap
+//! handler. Both are handed to `arch` at boot. May use every layer below:
+//! `arch`, `klog`, `mem`, `sched`, `obj`, `ipc`.
+//!
 //! System-call dispatch: from the saved registers to a handler and back.
 //!
 //! The numbers and error codes are `libsys::abi`'s, the one definition
@@ -6,10 +14,14 @@
 //! not compile) and indexed by the number in `rax`: an unknown number is a
 //! bounds check and `UnknownSyscall`, never a fault.
 //!
-//! Each handler follows seL4's decode-then-invoke discipline: it reads its
-//! arguments from the frame into a typed struct, checks every one of them
-//! (levels, lengths, user pointers through `usercopy`), and only then acts;
-//! a failed check returns its error and changes nothing. The result goes
+//! Each call follows seL4's decode-then-invoke discipline: the table's
+//! entry decodes the frame's registers into the call's argument struct
+//! (`libsys::abi::args`, the one definition of each call's register
+//! mapping and checks; see [`typed!`]), the handler checks what needs the
+//! kernel's state (handles through `obj::handle::lookup`, user pointers
+//! through `usercopy`), and only then acts; a failed check returns its
+//! error and changes nothing. The IPC calls decode their message
+//! registers themselves (`libsys::abi::ipc`). The result goes
 //! back in `rax` (0 or the error code) and `rdx` (the value).
 //!
 //! On the way out, a thread that was killed meanwhile exits instead of
@@ -21,70 +33,96 @@ mod ipc;
 mod memory;
 mod misc;
 mod task;
+pub mod trap;
 
 use alloc::sync::Arc;
 
-use libsys::abi::{encode_result, Handle, ObjectType, Rights, SysError, Syscall};
+use libsys::abi::args::{self, Args, Regs};
+use libsys::abi::{encode_result, SysError, Syscall};
 
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::object::KObject;
-use crate::process::{self, Process};
+use crate::obj::process::{self, Process};
+use crate::obj::thread::{self, Thread};
 use crate::sched;
-use crate::thread::Thread;
 
 /// A handler: the saved user registers in, the call's result out.
 type Handler = fn(&mut TrapFrame) -> Result<u64, SysError>;
 
+/// The argument registers of a frame, in ABI order: the one place the
+/// kernel reads a system call's arguments.
+#[inline(always)]
+fn regs(frame: &TrapFrame) -> Regs {
+    Regs([
+        frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+    ])
+}
+
+/// The [`Handler`] for a handler that takes its decoded arguments: decode
+/// (every check `libsys::abi::args` makes, nothing changed on failure),
+/// then invoke. The frame still goes along, for the calls that answer in
+/// it or fault on the caller's behalf (its `rip`).
+macro_rules! typed {
+    ($args:ty, $handler:path) => {{
+        fn decode_then_invoke(frame: &mut TrapFrame) -> Result<u64, SysError> {
+            let args = <$args as Args>::decode(&regs(frame))?;
+            $handler(args, frame)
+        }
+        decode_then_invoke as Handler
+    }};
+}
+
 const fn handler(call: Syscall) -> Handler {
     match call {
         Syscall::Null => misc::null,
-        Syscall::Log => misc::log,
-        Syscall::Exit => task::exit,
+        Syscall::Log => typed!(args::Log, misc::log),
+        Syscall::Exit => typed!(args::Exit, task::exit),
         Syscall::Yield => task::yield_now,
-        Syscall::Clock => misc::clock,
-        Syscall::LogRead => misc::log_read,
-        Syscall::HandleDup => handles::dup,
-        Syscall::HandleClose => handles::close,
+        Syscall::Clock => typed!(args::Address, misc::clock),
+        Syscall::LogRead => typed!(args::LogRead, misc::log_read),
+        Syscall::HandleDup => typed!(args::HandleDup, handles::dup),
+        Syscall::HandleClose => typed!(args::OneHandle, handles::close),
         Syscall::EndpointCreate => ipc::endpoint_create,
         Syscall::NotificationCreate => ipc::notification_create,
+        // The IPC calls read their message registers themselves (the fast
+        // path must not copy them first): `libsys::abi::ipc`.
         Syscall::Send => ipc::send,
         Syscall::Recv => ipc::recv,
         Syscall::Call => ipc::call,
         Syscall::Reply => ipc::reply,
         Syscall::ReplyRecv => ipc::reply_recv,
-        Syscall::Signal => ipc::signal,
-        Syscall::Wait => ipc::wait,
-        Syscall::Poll => ipc::poll,
-        Syscall::NotificationBind => ipc::bind,
-        Syscall::ProcessCreate => task::process_create,
-        Syscall::Map => memory::map,
-        Syscall::Unmap => memory::unmap,
-        Syscall::Protect => memory::protect,
-        Syscall::ThreadCreate => task::thread_create,
-        Syscall::ThreadStart => task::thread_start,
-        Syscall::Kill => task::kill,
-        Syscall::SetSched => task::set_sched,
-        Syscall::ThreadStats => task::thread_stats,
-        Syscall::IrqGet => hw::irq_get,
-        Syscall::IrqBind => hw::irq_bind,
-        Syscall::IrqAck => hw::irq_ack,
-        Syscall::IrqInfo => hw::irq_info,
-        Syscall::IoportGrant => hw::ioport_grant,
-        Syscall::SetPager => task::set_pager,
-        Syscall::IpcBufferSet => ipc::ipc_buffer_set,
-        Syscall::TlsSet => task::tls_set,
-        Syscall::ProcessInfo => task::process_info,
+        Syscall::Signal => typed!(args::Signal, ipc::signal),
+        Syscall::Wait => typed!(args::Wait, ipc::wait),
+        Syscall::Poll => typed!(args::OneHandle, ipc::poll),
+        Syscall::NotificationBind => typed!(args::NotificationBind, ipc::bind),
+        Syscall::ProcessCreate => typed!(args::ProcessCreate, task::process_create),
+        Syscall::Map => typed!(args::Map, memory::map),
+        Syscall::Unmap => typed!(args::Unmap, memory::unmap),
+        Syscall::Protect => typed!(args::Protect, memory::protect),
+        Syscall::ThreadCreate => typed!(args::OneHandle, task::thread_create),
+        Syscall::ThreadStart => typed!(args::ThreadStart, task::thread_start),
+        Syscall::Kill => typed!(args::OneHandle, task::kill),
+        Syscall::SetSched => typed!(args::SetSched, task::set_sched),
+        Syscall::ThreadStats => typed!(args::HandleOut, task::thread_stats),
+        Syscall::IrqGet => typed!(args::IrqGet, hw::irq_get),
+        Syscall::IrqBind => typed!(args::IrqBind, hw::irq_bind),
+        Syscall::IrqAck => typed!(args::OneHandle, hw::irq_ack),
+        Syscall::IrqInfo => typed!(args::HandleOut, hw::irq_info),
+        Syscall::IoportGrant => typed!(args::Ports, hw::ioport_grant),
+        Syscall::SetPager => typed!(args::SetPager, task::set_pager),
+        Syscall::IpcBufferSet => typed!(args::IpcBufferSet, ipc::ipc_buffer_set),
+        Syscall::TlsSet => typed!(args::Address, task::tls_set),
+        Syscall::ProcessInfo => typed!(args::HandleOut, task::process_info),
         Syscall::ReplySave => ipc::reply_save,
         Syscall::ReplyTo => ipc::reply_to,
-        Syscall::IoportDerive => hw::ioport_derive,
-        Syscall::RegionDerive => memory::region_derive,
-        Syscall::RegionInfo => memory::region_info,
-        Syscall::HandleGive => handles::give,
-        Syscall::HandleInfo => handles::info,
+        Syscall::IoportDerive => typed!(args::Ports, hw::ioport_derive),
+        Syscall::RegionDerive => typed!(args::RegionDerive, memory::region_derive),
+        Syscall::RegionInfo => typed!(args::HandleOut, memory::region_info),
+        Syscall::HandleGive => typed!(args::HandleGive, handles::give),
+        Syscall::HandleInfo => typed!(args::OneHandle, handles::info),
         Syscall::ThreadExit => task::thread_exit,
-        Syscall::ProcessWatch => task::process_watch,
-        Syscall::ProcessStatus => task::process_status,
-        Syscall::DeviceRegion => memory::device_region,
+        Syscall::ProcessWatch => typed!(args::ProcessWatch, task::process_watch),
+        Syscall::ProcessStatus => typed!(args::OneHandle, task::process_status),
+        Syscall::DeviceRegion => typed!(args::DeviceRegion, memory::device_region),
     }
 }
 
@@ -122,7 +160,7 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
 /// The calling thread's process, for handlers that need its memory or
 /// handles. Only user threads make system calls.
 fn caller() -> Result<Arc<Process>, SysError> {
-    sched::current_thread()
+    thread::current()
         .process
         .clone()
         .ok_or(SysError::InvalidArgument)
@@ -130,50 +168,12 @@ fn caller() -> Result<Arc<Process>, SysError> {
 
 /// The calling thread.
 fn sched_current() -> Arc<Thread> {
-    sched::current_thread()
+    thread::current()
 }
 
 /// The calling thread and its process.
 fn caller_thread() -> Result<(Arc<Thread>, Arc<Process>), SysError> {
-    let thread = sched::current_thread();
+    let thread = thread::current();
     let process = thread.process.clone().ok_or(SysError::InvalidArgument)?;
     Ok((thread, process))
-}
-
-/// The object the caller's handle `raw` names, checked to be of type
-/// `kind` and to hold `needed`; `extract` picks the typed reference out.
-/// Returns it with the handle's badge and rights.
-fn object<T>(
-    process: &Process,
-    raw: u64,
-    kind: ObjectType,
-    needed: Rights,
-    extract: impl FnOnce(&KObject) -> Option<T>,
-) -> Result<(T, u64, Rights), SysError> {
-    let handles = process.handles.lock();
-    let entry = handles.get_checked(Handle::from_raw(raw)?, kind, needed)?;
-    let object = extract(&entry.object).ok_or(SysError::WrongType)?;
-    Ok((object, entry.badge, entry.rights))
-}
-
-/// Typed extractors for [`object`].
-fn as_process(o: &KObject) -> Option<Arc<Process>> {
-    match o {
-        KObject::Process(p) => Some(p.clone()),
-        _ => None,
-    }
-}
-
-fn as_notification(o: &KObject) -> Option<Arc<crate::notification::Notification>> {
-    match o {
-        KObject::Notification(n) => Some(n.clone()),
-        _ => None,
-    }
-}
-
-fn as_thread(o: &KObject) -> Option<Arc<Thread>> {
-    match o {
-        KObject::Thread(t) => Some(t.clone()),
-        _ => None,
-    }
 }

@@ -3,20 +3,26 @@
 //! `set_pager`, `thread_exit`.
 
 use kcore::sched::{Policy, State};
-use libsys::abi::{ObjectType, Rights, SysError, ThreadStats};
+use libsys::abi::args::{
+    Address, Exit, HandleOut, OneHandle, ProcessCreate, ProcessWatch, SetPager, SetSched,
+    ThreadStart,
+};
+use libsys::abi::{Rights, SysError, ThreadStats};
 
-use super::{as_notification, as_process, as_thread, caller, caller_thread, object};
-use crate::addrspace::USER_END;
+use crate::obj::endpoint::Endpoint;
+
+use super::{caller, caller_thread};
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::object::{self as kobject, EndpointRef, KObject};
-use crate::process::{self, ExitReason, Process};
+use crate::mem::usercopy::{UserPtr, UserSlice};
+use crate::obj::handle::{self as kobject, lookup, EndpointRef, KObject};
+use crate::obj::notification::Notification;
+use crate::obj::process::{self, ExitReason, Process};
+use crate::obj::thread::{self, Thread};
 use crate::sched;
-use crate::thread::Thread;
-use crate::usercopy::{UserPtr, UserSlice};
 
 /// `exit(status)`: ends the calling process. Does not return.
-pub fn exit(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    process::exit_current(frame.rdi)
+pub fn exit(args: Exit, _: &mut TrapFrame) -> Result<u64, SysError> {
+    process::exit_current(args.status)
 }
 
 /// `thread_exit()`: ends the calling thread.
@@ -25,12 +31,9 @@ pub fn thread_exit(_: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `tls_set(address)`: the calling thread's FS base from now on.
-pub fn tls_set(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let address = frame.rdi;
-    if address >= crate::addrspace::USER_END {
-        return Err(SysError::BadAddress);
-    }
-    let me = sched::current_thread();
+pub fn tls_set(args: Address, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let address = args.address;
+    let me = thread::current();
     me.tls.store(address, core::sync::atomic::Ordering::Relaxed);
     crate::arch::x86_64::cpu::set_user_fs(address);
     Ok(0)
@@ -47,12 +50,12 @@ const NAME_MAX: usize = 32;
 
 /// `process_create(name, length)` → a handle (MAP, MANAGE) to a new, empty
 /// process.
-pub fn process_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let name = UserSlice::new(frame.rdi, frame.rsi, NAME_MAX)?;
+pub fn process_create(args: ProcessCreate, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let name = UserSlice::new(args.name, args.len, NAME_MAX)?;
     let process = caller()?;
     let mut bytes = [0u8; NAME_MAX];
     let bytes = &mut bytes[..name.len()];
-    crate::usercopy::with_user(&process, frame.rip, |aspace| name.read(aspace, bytes))?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| name.read(aspace, bytes))?;
     let name = core::str::from_utf8(bytes).map_err(|_| SysError::InvalidArgument)?;
     let child = Process::create(name).map_err(|_| SysError::NoMemory)?;
     let entry = kobject::entry(KObject::Process(child), Rights::MAP | Rights::MANAGE, 0);
@@ -62,15 +65,9 @@ pub fn process_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
 
 /// `thread_create(process)` → a handle (MANAGE) to a new thread of it, not
 /// yet started.
-pub fn thread_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn thread_create(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let (target, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Process,
-        Rights::MANAGE,
-        as_process,
-    )?;
+    let target = lookup::<Process>(&process, args.handle, Rights::MANAGE)?.object;
     let thread = Thread::new_unstarted(&target).map_err(|_| SysError::NoMemory)?;
     // A thread a process makes for itself faults to the same pager as its
     // maker (the memory server, for the processes it manages).
@@ -91,19 +88,16 @@ pub fn thread_create(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `thread_start(thread, entry, stack, argument 0, argument 1)`.
-pub fn thread_start(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let (entry, stack, arg0, arg1) = (frame.rsi, frame.rdx, frame.r10, frame.r8);
-    if entry >= USER_END || stack > USER_END {
-        return Err(SysError::BadAddress);
-    }
+pub fn thread_start(args: ThreadStart, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let ThreadStart {
+        entry,
+        stack,
+        arg0,
+        arg1,
+        ..
+    } = args;
     let process = caller()?;
-    let (thread, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Thread,
-        Rights::MANAGE,
-        as_thread,
-    )?;
+    let thread = lookup::<Thread>(&process, args.thread, Rights::MANAGE)?.object;
     if thread
         .process
         .as_ref()
@@ -118,31 +112,19 @@ pub fn thread_start(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `kill(process)`.
-pub fn kill(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn kill(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let (target, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Process,
-        Rights::MANAGE,
-        as_process,
-    )?;
+    let target = lookup::<Process>(&process, args.handle, Rights::MANAGE)?.object;
     target.kill(ExitReason::Killed { by: process.pid });
     Ok(0)
 }
 
 /// `set_sched(thread, policy, param)`.
-pub fn set_sched(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn set_sched(args: SetSched, _: &mut TrapFrame) -> Result<u64, SysError> {
     let policy =
-        Policy::from_raw(frame.rsi, frame.rdx as i64).map_err(|_| SysError::InvalidArgument)?;
+        Policy::from_raw(args.policy, args.param).map_err(|_| SysError::InvalidArgument)?;
     let process = caller()?;
-    let (thread, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Thread,
-        Rights::MANAGE,
-        as_thread,
-    )?;
+    let thread = lookup::<Thread>(&process, args.thread, Rights::MANAGE)?.object;
     *thread.policy.lock() = policy;
     if thread.is_started() {
         sched::set_policy(&thread, policy);
@@ -151,16 +133,10 @@ pub fn set_sched(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `thread_stats(thread, out)`: its scheduling accounting.
-pub fn thread_stats(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let out = UserPtr::<ThreadStats>::new(frame.rsi)?;
+pub fn thread_stats(args: HandleOut, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<ThreadStats>::new(args.out)?;
     let process = caller()?;
-    let (thread, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Thread,
-        Rights::empty(),
-        as_thread,
-    )?;
+    let thread = lookup::<Thread>(&process, args.handle, Rights::empty())?.object;
     let stats = sched::stats(&thread).ok_or(SysError::InvalidArgument)?;
     let (policy, param) = match stats.policy {
         Policy::Normal { nice } => (0, i64::from(nice)),
@@ -181,21 +157,15 @@ pub fn thread_stats(frame: &mut TrapFrame) -> Result<u64, SysError> {
         nr_involuntary_switches: stats.nr_involuntary_switches,
         nr_wakeups: stats.nr_wakeups,
     };
-    crate::usercopy::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }
 
 /// `process_info(process, out)`: its pid, threads, mapped pages and name.
-pub fn process_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let out = UserPtr::<libsys::abi::ProcessInfo>::new(frame.rsi)?;
+pub fn process_info(args: HandleOut, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<libsys::abi::ProcessInfo>::new(args.out)?;
     let process = caller()?;
-    let (target, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Process,
-        Rights::empty(),
-        as_process,
-    )?;
+    let target = lookup::<Process>(&process, args.handle, Rights::empty())?.object;
     let (mapped_pages, kernel_frames) = target
         .with_aspace(|aspace| (aspace.mapped_pages(), aspace.frames()))
         .unwrap_or((0, 0));
@@ -208,25 +178,20 @@ pub fn process_info(frame: &mut TrapFrame) -> Result<u64, SysError> {
     };
     let n = target.name.len().min(32);
     info.name[..n].copy_from_slice(&target.name.as_bytes()[..n]);
-    crate::usercopy::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
 }
 
 /// `set_pager(thread, endpoint or 0)`: where the thread's page faults go.
-pub fn set_pager(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn set_pager(args: SetPager, _: &mut TrapFrame) -> Result<u64, SysError> {
     let (_, process) = caller_thread()?;
-    let (thread, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Thread,
-        Rights::MANAGE,
-        as_thread,
-    )?;
-    let pager = if frame.rsi == 0 {
-        None
-    } else {
-        let (endpoint, badge, _) = crate::ipc::endpoint_of(&process, frame.rsi, Rights::SEND)?;
-        Some((EndpointRef::new(endpoint, Rights::SEND), badge))
+    let thread = lookup::<Thread>(&process, args.thread, Rights::MANAGE)?.object;
+    let pager = match args.pager {
+        None => None,
+        Some(pager) => {
+            let found = lookup::<Endpoint>(&process, pager, Rights::SEND)?;
+            Some((EndpointRef::new(found.object, Rights::SEND), found.badge))
+        }
     };
     let old = core::mem::replace(&mut thread.ipc.lock().pager, pager);
     drop(old);
@@ -234,36 +199,18 @@ pub fn set_pager(frame: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 /// `process_watch(process, notification, bits)`.
-pub fn process_watch(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let bits = frame.rdx;
+pub fn process_watch(args: ProcessWatch, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let bits = args.bits;
     let process = caller()?;
-    let (target, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Process,
-        Rights::MANAGE,
-        as_process,
-    )?;
-    let (notification, _, _) = object(
-        &process,
-        frame.rsi,
-        ObjectType::Notification,
-        Rights::SEND,
-        as_notification,
-    )?;
+    let target = lookup::<Process>(&process, args.process, Rights::MANAGE)?.object;
+    let notification = lookup::<Notification>(&process, args.notification, Rights::SEND)?.object;
     target.watch(notification, bits);
     Ok(0)
 }
 
 /// `process_status(process)` → a `ProcessStatus` word.
-pub fn process_status(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn process_status(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
-    let (target, _, _) = object(
-        &process,
-        frame.rdi,
-        ObjectType::Process,
-        Rights::empty(),
-        as_process,
-    )?;
+    let target = lookup::<Process>(&process, args.handle, Rights::empty())?.object;
     Ok(target.status().encode())
 }

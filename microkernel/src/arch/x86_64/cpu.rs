@@ -110,3 +110,11 @@ pub fn set_user_fs(base: u64) {
         x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::new_truncate(base));
     }
 }
+
+/// Stops this CPU for good.
+pub fn halt() -> ! {
+    loop {
+        x86_64::instructions::interrupts::disable();
+        x86_64::instructions::hlt();
+    }
+}

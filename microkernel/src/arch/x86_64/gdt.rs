@@ -125,19 +125,23 @@ fn tss_descriptor() -> Descriptor {
     Descriptor::SystemSegment(low, base >> 32)
 }
 
-/// Loads `process`'s I/O bitmap into the TSS, unless it is loaded already:
-/// called on every switch to a process.
-pub fn load_io_bitmap(process: &crate::process::Process) {
-    if LOADED_BITMAP.load(Ordering::Relaxed) == process.pid {
+/// The I/O permission bitmap of a process that has been granted ports: a
+/// set bit denies the port (the TSS's convention).
+pub type IoBitmap = [u8; 8192];
+
+/// Loads the I/O bitmap of process `owner` into the TSS, unless it is
+/// loaded already: called on every switch to a process.
+pub fn load_io_bitmap(owner: u32, bitmap: &spin::Mutex<Option<alloc::boxed::Box<IoBitmap>>>) {
+    if LOADED_BITMAP.load(Ordering::Relaxed) == owner {
         return;
     }
-    reload_io_bitmap(process);
+    reload_io_bitmap(owner, bitmap);
 }
 
-/// Copies `process`'s bitmap into the TSS (after a grant changed it), or
-/// denies every port if it has none.
-pub fn reload_io_bitmap(process: &crate::process::Process) {
-    let bitmap = process.io_bitmap.lock();
+/// Copies process `owner`'s bitmap into the TSS (after a grant changed
+/// it), or denies every port if it has none.
+pub fn reload_io_bitmap(owner: u32, bitmap: &spin::Mutex<Option<alloc::boxed::Box<IoBitmap>>>) {
+    let bitmap = bitmap.lock();
     let tss = core::ptr::addr_of_mut!(TSS);
     // SAFETY: one CPU, interrupts disabled: the CPU reads the bitmap only
     // for an I/O instruction in user mode, which cannot run meanwhile.
@@ -150,7 +154,7 @@ pub fn reload_io_bitmap(process: &crate::process::Process) {
             None => (*tss).tss.iomap_base = TSS_SIZE as u16,
         }
     }
-    LOADED_BITMAP.store(process.pid, Ordering::Relaxed);
+    LOADED_BITMAP.store(owner, Ordering::Relaxed);
 }
 
 /// Sets RSP0: the stack the CPU switches to on an interrupt or exception

@@ -3,15 +3,14 @@
 //!
 //! Every input starts masked (the loader masked them; `init` programs them
 //! masked). The register logic is `kcore::ioapic`; this file reaches the
-//! registers through the kernel's uncached mapping of each I/O APIC.
+//! registers through the kernel's uncached mapping of each I/O APIC, which
+//! the caller of [`init`] makes (memory is a layer above this one).
 
 use alloc::vec::Vec;
 
 use kcore::acpi;
 use kcore::ioapic::{self, Redirection, Registers};
 use spin::Mutex;
-
-use crate::kspace::{self, Kind};
 
 /// One I/O APIC: its registers' kernel address and the GSIs it serves.
 struct IoApic {
@@ -40,20 +39,32 @@ impl Registers for IoApic {
 
 static IOAPICS: Mutex<Vec<IoApic>> = Mutex::new(Vec::new());
 
+/// The vector of I/O APIC input 0; input `gsi` raises `IRQ_VECTOR_BASE + gsi`.
+pub const IRQ_VECTOR_BASE: u8 = 0x40;
+/// GSIs that get a vector: `0x40..0xf0`.
+pub const MAX_GSI: u32 = 0xb0;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IrqError {
     /// No I/O APIC serves this GSI.
     NoSuchGsi(u32),
 }
 
-/// Maps every I/O APIC the MADT lists and programs each input masked,
+/// Programs every I/O APIC the MADT lists, each input masked,
 /// edge-triggered, active-high, to vector `vector_base + gsi`, delivered to
-/// the CPU with local APIC id `cpu`. Returns the number of inputs.
-pub fn init(madt: &[u8], vector_base: u8, cpu: u8) -> Result<u32, kspace::MapError> {
+/// the CPU with local APIC id `cpu`; `map(phys, len)` maps an I/O APIC's
+/// registers uncached and returns their kernel address. Returns the number
+/// of inputs, or the first mapping error.
+pub fn init<E>(
+    madt: &[u8],
+    vector_base: u8,
+    cpu: u8,
+    mut map: impl FnMut(u64, u64) -> Result<u64, E>,
+) -> Result<u32, E> {
     let mut list = IOAPICS.lock();
     let mut total = 0;
     for found in acpi::madt_ioapics(madt) {
-        let base = kspace::map_physical(found.address, 0x20, Kind::Mmio)?;
+        let base = map(found.address, 0x20)?;
         let mut io = IoApic {
             base,
             gsi_base: found.gsi_base,

@@ -10,9 +10,11 @@
 //! loads the new thread's, pops its registers and returns on its stack.
 //!
 //! A new thread's stack is prepared to look like one that switched away
-//! (see [`prepare`]): its "return address" is [`thread_start`], which runs
-//! the scheduler's after-switch work and then leaves through the trap
-//! return path with the frame the thread was created with.
+//! (see [`prepare`]): its "return address" is `thread_start`, which calls
+//! the function `prepare` was given — the scheduler's after-switch work,
+//! left in the saved rbx — and then leaves through the trap return path
+//! with the frame the thread was created with. (The scheduler hands the
+//! function in, so this layer names nothing above it.)
 
 use core::arch::global_asm;
 
@@ -41,9 +43,8 @@ global_asm!(
     "",
     ".global thread_start",
     "thread_start:",
-    "call {thread_entry}",
+    "call rbx",
     "jmp trap_return",
-    thread_entry = sym thread_entry,
 );
 
 unsafe extern "C" {
@@ -53,22 +54,21 @@ unsafe extern "C" {
     fn thread_start();
 }
 
-extern "C" fn thread_entry() {
-    crate::sched::thread_entry();
-}
-
 /// Callee-saved registers pushed by `switch_context`, and its return
 /// address.
 const SWITCH_FRAME_WORDS: u64 = 7;
+/// Where rbx sits in the switch frame (pushed after rbp: `pop rbx` is the
+/// fifth pop).
+const SWITCH_FRAME_RBX: usize = 4;
 
 /// Lays out a new thread's kernel stack, whose top is `top`: the trap frame
 /// it will leave the kernel with at the very top, and below it a switch
-/// frame that returns into `thread_start`. Returns the stack pointer to
-/// resume the thread with.
+/// frame that returns into `thread_start`, which calls `entry` first.
+/// Returns the stack pointer to resume the thread with.
 ///
 /// # Safety
 /// `top` must be the top of a mapped kernel stack that no one runs on.
-pub unsafe fn prepare(top: u64, frame: TrapFrame) -> u64 {
+pub unsafe fn prepare(top: u64, frame: TrapFrame, entry: extern "C" fn()) -> u64 {
     let frame_at = top - core::mem::size_of::<TrapFrame>() as u64;
     let switch_at = frame_at - SWITCH_FRAME_WORDS * 8;
     // SAFETY: both ranges lie inside the stack, which is ours (contract).
@@ -78,6 +78,7 @@ pub unsafe fn prepare(top: u64, frame: TrapFrame) -> u64 {
         for i in 0..6 {
             words.add(i).write(0);
         }
+        words.add(SWITCH_FRAME_RBX).write(entry as *const () as u64);
         words.add(6).write(thread_start as *const () as u64);
     }
     switch_at

@@ -8,9 +8,11 @@
 //! in the per-CPU area, moves to the current thread's kernel stack and
 //! builds the same [`TrapFrame`] an interrupt from user mode would (vector
 //! [`SYSCALL_VECTOR`]), so a thread's user registers always sit at the top
-//! of its kernel stack whichever way it entered. The dispatcher
-//! (`crate::syscall::dispatch`) reads the arguments from the frame and
-//! writes the results into it.
+//! of its kernel stack whichever way it entered. The dispatcher the kernel
+//! gave [`init`] (`syscall::dispatch`, a layer above) decodes the
+//! arguments from the frame and writes the results into it; the entry
+//! calls it through [`SYSCALL_HANDLER`] (one `call` through memory, as
+//! cheap as a direct one).
 //!
 //! The exit restores the registers from the frame and leaves with `sysretq`
 //! — unless the frame's RIP is not a canonical user address (the kernel
@@ -18,6 +20,7 @@
 //! Intel CPUs; then it leaves through `iretq`, which faults in ring 3.
 
 use core::arch::global_asm;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
@@ -26,6 +29,7 @@ use x86_64::VirtAddr;
 
 use super::gdt::Selectors;
 use super::percpu::{KERNEL_RSP, USER_RSP};
+use super::trap::TrapFrame;
 
 /// The `vector` a system call's frame carries (above every real vector).
 pub const SYSCALL_VECTOR: u64 = 0x100;
@@ -47,7 +51,7 @@ global_asm!(
     "push {vector}",
     push_registers!(),
     "mov rdi, rsp",
-    "call {dispatch}",
+    "call qword ptr [rip + {handler}]",
     pop_registers!(),
     "add rsp, 16",
     // rsp -> rip, cs, rflags, rsp, ss. sysretq only to a canonical user RIP.
@@ -67,8 +71,12 @@ global_asm!(
     user_ss = const 0x1b,
     user_cs = const 0x23,
     vector = const SYSCALL_VECTOR,
-    dispatch = sym crate::syscall::dispatch,
+    handler = sym SYSCALL_HANDLER,
 );
+
+/// The system-call dispatcher `init` was given, called by the entry with
+/// the frame. Written once at boot, before `syscall` is enabled.
+static SYSCALL_HANDLER: AtomicU64 = AtomicU64::new(0);
 
 unsafe extern "C" {
     fn syscall_entry();
@@ -77,8 +85,10 @@ unsafe extern "C" {
 /// Programs the MSRs: SYSCALL enters at `syscall_entry` with the kernel's
 /// selectors, SYSRET returns with the user's, and FMASK clears IF (no
 /// interrupts in the kernel), DF (the ABI's direction), TF (no single-step
-/// into the kernel), AC (SMAP stays armed) and NT.
-pub fn init(selectors: &Selectors) {
+/// into the kernel), AC (SMAP stays armed) and NT. Every `syscall` from
+/// then on calls `dispatch` with the caller's registers.
+pub fn init(selectors: &Selectors, dispatch: extern "C" fn(&mut TrapFrame)) {
+    SYSCALL_HANDLER.store(dispatch as usize as u64, Ordering::Relaxed);
     // STAR's SYSRET base is the selector 16 below user code: user data is
     // at base + 8, user code at base + 16 (see gdt.rs).
     let user_code = SegmentSelector(0x23);

@@ -4,27 +4,16 @@
 //! vector. Each pushes a dummy error code when the CPU does not push one
 //! (so every frame has the same shape), then the vector number, and jumps to
 //! `trap_common`, which saves all general-purpose registers and calls
-//! `trap_dispatch` with a pointer to the complete [`TrapFrame`]. When the
-//! handler returns, the registers are restored from the frame (a handler may
-//! change them) and `iretq` resumes the interrupted code. A trap from user
-//! mode swaps GS on the way in and out (see `percpu.rs`).
-//!
-//! What a trap means depends on where it came from:
-//! - an exception in user mode is the process's fault: the process is
-//!   killed with one log line and the CPU moves on to another thread;
-//! - an exception in the kernel is a kernel bug: an oops (registers and a
-//!   backtrace), then a panic;
-//! - an interrupt is handled the same from either side; if it leaves a
-//!   better thread to run (the tick, a wake-up), the scheduler switches
-//!   before returning. Kernel code runs with interrupts off, so an
-//!   interrupt in kernel mode can only have hit the idle loop.
+//! `trap_dispatch` with a pointer to the complete [`TrapFrame`]; it counts
+//! the vector and calls the handler the kernel set at boot
+//! ([`set_handler`]: `syscall::trap`, which says what a trap means). When
+//! the handler returns, the registers are restored from the frame (a
+//! handler may change them) and `iretq` resumes the interrupted code. A
+//! trap from user mode swaps GS on the way in and out (see `percpu.rs`).
 
 use core::arch::global_asm;
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
-
-use super::apic;
-use crate::interrupts::{IRQ_VECTOR_BASE, MAX_GSI};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Every register at the time of the trap, in the order the stubs push them
 /// (lowest address first).
@@ -210,68 +199,35 @@ pub fn last_returned() -> (u64, u64) {
     )
 }
 
-extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
-    COUNTS[(frame.vector & 0xff) as usize].fetch_add(1, Ordering::Relaxed);
-    let vector = frame.vector as u8;
-    match vector {
-        // An NMI is no one's fault; a machine check is the hardware's.
-        2 => crate::printk!(Warning, "NMI (rip {:#x})", frame.rip),
-        18 => oops(frame),
-        // A user page fault goes to the thread's pager, if it has one.
-        14 if frame.from_user() => {
-            let address = x86_64::registers::control::Cr2::read_raw();
-            crate::process::page_fault(frame, address);
-        }
-        0..=31 if frame.from_user() => crate::process::kill_current_for_fault(frame, frame.rip),
-        // A breakpoint in the kernel (the self-test's) resumes after the
-        // int3 instruction; the frame's rip already points there.
-        3 => {}
-        // Exceptions from the kernel are kernel bugs: an oops.
-        0..=31 => oops(frame),
-        apic::TIMER_VECTOR => {
-            crate::time::tick();
-            apic::eoi();
-            crate::sched::tick();
-            crate::timeout::expire();
-        }
-        // The local APIC did not mark a spurious interrupt in service: no
-        // EOI. A stray from the (masked) PICs needs none from the APIC.
-        apic::SPURIOUS_VECTOR | 0x20..=0x2f => {}
-        v if (v as u32) >= IRQ_VECTOR_BASE as u32
-            && (v as u32) < IRQ_VECTOR_BASE as u32 + MAX_GSI =>
-        {
-            // Masked and forwarded to the bound drivers (irq.rs), then EOI.
-            crate::irq::interrupt(u32::from(v - IRQ_VECTOR_BASE));
-            apic::eoi();
-        }
-        // Raised by software (`int n`), which the self-test does.
-        _ => {}
-    }
-    LAST_VECTOR.store(frame.vector, Ordering::Relaxed);
-    LAST_RBX.store(frame.rbx, Ordering::Relaxed);
-    // Preempt: a user thread, or the idle loop (interrupts on in the kernel).
-    if frame.from_user() || frame.rflags & (1 << 9) != 0 {
-        crate::sched::preempt_point();
-    }
-    // A thread killed while it was away exits instead of returning.
-    if frame.from_user() {
-        crate::process::exit_if_killed();
-    }
+/// What the kernel does with a trap: set once at boot by the layer that
+/// knows (`syscall::trap::handle`), so that this one names nothing above
+/// it. Until then every trap is [`early_trap`].
+static HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the kernel's trap handler (called once, at boot).
+pub fn set_handler(handler: fn(&mut TrapFrame)) {
+    HANDLER.store(handler as usize, Ordering::Relaxed);
 }
 
-fn oops(frame: &TrapFrame) -> ! {
-    let cr2 = x86_64::registers::control::Cr2::read_raw();
-    crate::serial::emergency_print(format_args!(
-        "KERNEL OOPS: {}\n{frame}\ncr2 {cr2:#018x}\n",
-        vector_name(frame.vector)
-    ));
-    if let Some((name, tid)) = crate::sched::current_name_and_tid() {
-        crate::serial::emergency_print(format_args!("in thread {name} (tid {tid})\n"));
-    }
-    crate::panic::backtrace_from(frame.rbp, frame.rip);
+/// A trap before the kernel set its handler: nothing can be done yet.
+fn early_trap(frame: &mut TrapFrame) {
     panic!(
-        "{} in the kernel at {:#x}",
-        vector_name(frame.vector),
-        frame.rip
+        "{} before the kernel could take traps:\n{frame}",
+        vector_name(frame.vector)
     )
+}
+
+extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    COUNTS[(frame.vector & 0xff) as usize].fetch_add(1, Ordering::Relaxed);
+    let handler = HANDLER.load(Ordering::Relaxed);
+    let handler: fn(&mut TrapFrame) = if handler == 0 {
+        early_trap
+    } else {
+        // SAFETY: a non-zero HANDLER was stored by `set_handler` from a
+        // `fn(&mut TrapFrame)`.
+        unsafe { core::mem::transmute::<usize, fn(&mut TrapFrame)>(handler) }
+    };
+    handler(frame);
+    LAST_VECTOR.store(frame.vector, Ordering::Relaxed);
+    LAST_RBX.store(frame.rbx, Ordering::Relaxed);
 }

@@ -1,0 +1,193 @@
+//! The IPC fast path (seL4's name for it): `call` and `reply_recv` with a
+//! register-only message when the partner is already waiting — the case a
+//! client and a server talking in a loop are in almost every time.
+//!
+//! It does what `transfer.rs` does for that case, minus what the case
+//! cannot need: no handles to transfer, no timeout to arm (only `FOREVER`
+//! takes this path), no second look at the message. A payload of up to a
+//! page is copied here too. Any other case — handles, a timeout, no
+//! partner waiting, a bound notification, a missing IPC buffer, any error
+//! — returns `None` before anything has changed, and the general path
+//! takes over (and reports the error).
+//!
+//! Invariants it relies on: one CPU and a non-preemptible kernel, so the
+//! partner cannot change state between the check and the hand-off; a
+//! thread in an endpoint's receive queue is blocked in `recv` (a kill or a
+//! timeout takes it off the queue first).
+
+use alloc::sync::Arc;
+
+use libsys::abi::ipc::{FOREVER, PAYLOAD_MAX};
+use libsys::abi::{Handle, ObjectType, Rights, SysError};
+
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::obj::endpoint::Endpoint;
+use crate::obj::handle::KObject;
+use crate::obj::thread::{self, Thread};
+use crate::sched::{self, wait, wait::Blocked};
+
+/// Whether a message in these registers can take the fast path: no
+/// handles, no flags (only the payload length may be set in the upper
+/// half of the info word), a payload of at most a page, and no timeout.
+#[inline(always)]
+fn simple(frame: &TrapFrame) -> bool {
+    frame.rsi >> 45 == 0 && payload(frame) <= PAYLOAD_MAX && frame.rdx == FOREVER
+}
+
+/// The payload length a fast-path message carries.
+#[inline(always)]
+fn payload(frame: &TrapFrame) -> usize {
+    ((frame.rsi >> 32) & 0x1fff) as usize
+}
+
+/// Copies a `length`-byte payload from `from`'s IPC buffer to `to`'s;
+/// `false` (nothing copied) if either buffer is not mapped writable.
+#[inline(always)]
+fn copy_payload(from: &Thread, to: &Thread, length: usize) -> bool {
+    if length == 0 {
+        return true;
+    }
+    let (Some(src), Some(dst)) = (from.buffer_phys(), to.buffer_phys()) else {
+        return false;
+    };
+    if src != dst {
+        // SAFETY: both are user-writable pages of live processes (checked
+        // just now, and nothing runs meanwhile); `length` ≤ one page.
+        unsafe { crate::mem::kspace::copy_physical(src, dst, length) };
+    }
+    true
+}
+
+fn frame_of(thread: &Thread) -> &mut TrapFrame {
+    // SAFETY: the thread is blocked in the kernel (its frame is at the top
+    // of its kernel stack and nothing else touches it now: one CPU,
+    // interrupts off).
+    unsafe { &mut *thread.user_frame() }
+}
+
+/// Copies the message registers (info, six words) and the badge.
+#[inline(always)]
+fn copy_message(from: &TrapFrame, to: &mut TrapFrame, badge: u64) {
+    to.rsi = from.rsi;
+    to.rdx = badge;
+    to.r10 = from.r10;
+    to.r8 = from.r8;
+    to.r9 = from.r9;
+    to.r12 = from.r12;
+    to.r13 = from.r13;
+    to.r14 = from.r14;
+}
+
+/// The endpoint `raw` names in `me`'s table with `needed`, and its badge.
+#[inline(always)]
+fn endpoint(me: &Thread, raw: u64, needed: Rights) -> Option<(Arc<Endpoint>, u64)> {
+    let process = me.process.as_ref()?;
+    let handles = process.handles.lock();
+    let entry = handles
+        .get_checked(Handle::from_raw(raw).ok()?, ObjectType::Endpoint, needed)
+        .ok()?;
+    match &entry.object {
+        KObject::Endpoint(r) => Some((r.endpoint.clone(), entry.badge)),
+        _ => None,
+    }
+}
+
+/// Blocks the current thread (its IPC state set already) and runs
+/// `partner`; returns the result its wait ends with.
+#[inline(always)]
+fn hand_off(me: &Thread, partner: &Arc<Thread>) -> Result<u64, SysError> {
+    sched::block_and_switch_to(partner);
+    wait::take_result(me)
+}
+
+/// `call` with a waiting receiver.
+pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
+    if !simple(frame) {
+        return None;
+    }
+    let me = thread::current();
+    let (ep, badge) = endpoint(&me, frame.rdi, Rights::SEND)?;
+    let receiver = {
+        let mut queues = ep.queues.lock();
+        let receiver = queues.receivers.pop_front()?;
+        if !copy_payload(&me, &receiver, payload(frame)) {
+            // A buffer is missing: the general path sorts out whose fault.
+            queues.receivers.push_front(receiver);
+            return None;
+        }
+        receiver
+    };
+    copy_message(frame, frame_of(&receiver), badge);
+    // One lock of our own state: block for the reply and take the reply
+    // right to this call (the receiver cannot run before the hand-off).
+    // Not a fault call: the kernel makes those through `transfer::send`.
+    let seq = {
+        let mut mine = me.wait.lock();
+        mine.blocked = Blocked::Reply;
+        mine.result = None;
+        mine.seq
+    };
+    receiver.ipc.lock().reply_to = Some(me.caller(false, seq));
+    {
+        let mut theirs = receiver.wait.lock();
+        theirs.blocked = Blocked::No;
+        theirs.result = Some(Ok(badge));
+    }
+    Some(hand_off(&me, &receiver))
+}
+
+/// `reply_recv` to a waiting caller when no message is queued.
+pub fn reply_recv(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
+    if !simple(frame) {
+        return None;
+    }
+    let me = thread::current();
+    let caller = {
+        let mine = me.ipc.lock();
+        if mine.bound.is_some() {
+            return None;
+        }
+        match &mine.reply_to {
+            Some(c) => (c.thread.clone(), c.fault, c.seq),
+            None => return None,
+        }
+    };
+    let (caller, fault, seq) = caller;
+    let waiting = {
+        let theirs = caller.wait.lock();
+        matches!(theirs.blocked, Blocked::Reply) && theirs.seq == seq
+    };
+    if caller.is_killed() || !waiting {
+        return None;
+    }
+    let (ep, _) = endpoint(&me, frame.rdi, Rights::RECV)?;
+    {
+        let mut queues = ep.queues.lock();
+        let copied = fault || copy_payload(&me, &caller, payload(frame));
+        if !queues.senders.is_empty() || !copied {
+            return None;
+        }
+        queues.receivers.push_back(me.clone());
+    }
+    // From here on the fast path is committed. A pager's answer to a page
+    // fault is its label alone (resume or kill); the faulting thread's
+    // registers are left as they were.
+    let result = if fault {
+        Ok(frame.rsi & 0xffff_ffff)
+    } else {
+        copy_message(frame, frame_of(&caller), 0);
+        Ok(0)
+    };
+    {
+        let mut theirs = caller.wait.lock();
+        theirs.blocked = Blocked::No;
+        theirs.result = Some(result);
+    }
+    me.ipc.lock().reply_to = None;
+    {
+        let mut mine = me.wait.lock();
+        mine.blocked = Blocked::Recv(ep);
+        mine.result = None;
+    }
+    Some(hand_off(&me, &caller))
+}

@@ -1,0 +1,15 @@
+//! Layer 6: IPC, moving messages between threads.
+//!
+//! Provides message transfer (`transfer.rs`: `send`, `recv`, `call`,
+//! `reply`, `reply_recv`, saved replies), the fast path for register-only
+//! calls with a waiting partner (`fast.rs`), page faults as calls to a
+//! pager (`pager.rs`, also for the kernel's own accesses to user memory
+//! during a system call), and the direct transport to a server core inside
+//! the kernel (`service.rs`).
+//!
+//! May use: `arch`, `klog`, `mem`, `sched`, `obj`.
+
+pub mod fast;
+pub mod pager;
+pub mod service;
+pub mod transfer;

@@ -1,0 +1,140 @@
+//! Page faults as messages: a thread's fault becomes a `call` to its pager
+//! (the memory server), which maps the page and answers "resume", or
+//! answers "kill".
+//!
+//! The message (label `LABEL_PAGE_FAULT`) is a `libsys::abi::ipc::
+//! PageFault`: the faulting address, the CPU's error code, the RIP, and
+//! whether the access was the kernel's, for a system call of the thread. The kernel
+//! sends it on the thread's behalf through `transfer::send` (the thread's
+//! own registers stay as they were), so it queues and hands off like any
+//! call. No pager, a dead one, or "kill" kills the process — unless the
+//! access was a system call's ([`with_user`]): then the call fails with
+//! `BadAddress` and the process lives on.
+
+use alloc::sync::Arc;
+
+use libsys::abi::ipc::{
+    PageFault, FAULT_PRESENT, FAULT_USER, FAULT_WRITE, FOREVER, LABEL_PAGE_FAULT, PAGER_RESUME,
+};
+use libsys::abi::{SysError, PAGE_SIZE};
+
+use super::transfer::send;
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::mem::addrspace::AddrSpace;
+use crate::mem::usercopy::{self, NOTED_PRESENT, NOTED_WRITE};
+use crate::obj::process::{self, Process};
+use crate::obj::thread::{self, Thread};
+
+/// Times [`with_user`] asks the pager before it gives up (a pager that
+/// answers "resume" without mapping the page).
+const FAULT_TRIES: usize = 8;
+
+/// What a pager answered for a page fault.
+pub enum PagerAnswer {
+    /// Run the faulting instruction again.
+    Resume,
+    /// Kill the process (no pager, the pager died, or it said so).
+    Kill,
+}
+
+/// Sends a page fault at `address` (with the CPU's error code and the
+/// faulting `rip`) to the current thread's pager and waits for the answer.
+/// `syscall`: the access was the kernel's, for a system call of the thread
+/// (the message's fourth word is 1), and a refusal fails the call rather
+/// than kill the process.
+pub fn page_fault_for(
+    me: &Arc<Thread>,
+    address: u64,
+    error: u64,
+    rip: u64,
+    syscall: bool,
+) -> PagerAnswer {
+    if me.is_killed() {
+        return PagerAnswer::Kill;
+    }
+    let Some((ep, badge)) = me
+        .ipc
+        .lock()
+        .pager
+        .as_ref()
+        .map(|(r, badge)| (r.endpoint.clone(), *badge))
+    else {
+        return PagerAnswer::Kill;
+    };
+    let message = PageFault {
+        address,
+        error,
+        rip,
+        syscall,
+    };
+    me.ipc.lock().fault = Some((LABEL_PAGE_FAULT, message.to_words()));
+    let answer = send(me, &ep, badge, FOREVER, true);
+    me.ipc.lock().fault = None;
+    match answer {
+        Ok(label) if label == u64::from(PAGER_RESUME) => PagerAnswer::Resume,
+        _ => PagerAnswer::Kill,
+    }
+}
+
+/// A page fault in user mode: the thread's pager maps the page (the thread
+/// runs the instruction again) or the process dies as for any fault.
+pub fn page_fault(frame: &TrapFrame, address: u64) {
+    // The thread reference is dropped before the kill path, which never
+    // returns: anything it held would leak.
+    let answer = {
+        let me = thread::current();
+        page_fault_for(&me, address, frame.error_code, frame.rip, false)
+    };
+    if let PagerAnswer::Kill = answer {
+        process::kill_current_for_fault(frame, address);
+    }
+}
+
+/// A system call found a page of the caller's missing or read-only
+/// (`noted`: the page with `usercopy::NOTED_*` bits): asks the thread's
+/// pager for it as for a fault at `rip` (the instruction after the
+/// `syscall`). True if the pager mapped it; false if there is no pager or
+/// it refused (the call fails with `BadAddress`; the process lives on).
+fn fault_in_for_syscall(noted: u64, rip: u64) -> bool {
+    let address = noted & !(PAGE_SIZE - 1);
+    let mut error = FAULT_USER;
+    if noted & NOTED_WRITE != 0 {
+        error |= FAULT_WRITE;
+    }
+    if noted & NOTED_PRESENT != 0 {
+        error |= FAULT_PRESENT;
+    }
+    let me = thread::current();
+    matches!(
+        page_fault_for(&me, address, error, rip, true),
+        PagerAnswer::Resume
+    )
+}
+
+/// Runs `access` (checks and copies of the caller's user memory) on
+/// `process`'s address space. When it fails with `BadAddress` on a page
+/// the pager might map, asks the current thread's pager for that page —
+/// as a fault at `rip`, flagged as the kernel's access for a system call —
+/// and runs `access` again. `access` must not change anything before its
+/// checks pass (it may run several times). `InvalidArgument` if the
+/// process has no address space any more.
+pub fn with_user<T>(
+    process: &Process,
+    rip: u64,
+    mut access: impl FnMut(&mut AddrSpace) -> Result<T, SysError>,
+) -> Result<T, SysError> {
+    for _ in 0..FAULT_TRIES {
+        usercopy::take_noted();
+        let result = process
+            .with_aspace(&mut access)
+            .ok_or(SysError::InvalidArgument)?;
+        let noted = usercopy::take_noted();
+        if !matches!(result, Err(SysError::BadAddress))
+            || noted == 0
+            || !fault_in_for_syscall(noted, rip)
+        {
+            return result;
+        }
+    }
+    Err(SysError::BadAddress)
+}

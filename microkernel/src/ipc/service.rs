@@ -1,0 +1,80 @@
+//! The direct transport of the monolithic placement: a `call` on a
+//! service handle runs the server core inside the system call
+//! (`obj::service` has the object and docs/monolithic-vs-microkernel.md
+//! the story).
+//!
+//! The caller's IPC buffer holds the request; the core's reply is encoded
+//! into the same buffer and the reply's registers are set as a server's
+//! reply would set them. A request carrying handles gets
+//! `LABEL_BAD_REQUEST`, as `serve` answers one in the process placement.
+
+use libsys::abi::ipc::PAYLOAD_MAX;
+use libsys::abi::{Handle, MsgInfo, Rights, SysError};
+
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::obj::handle::KObject;
+use crate::obj::service::Service;
+use crate::obj::thread::{self, Thread};
+
+/// `call` on a service handle: `None` if `frame.rdi` is not one (the IPC
+/// paths take the call), else the call's result with the reply in the
+/// frame's message registers and the caller's IPC buffer, as a server's
+/// reply would be.
+pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
+    let me = thread::current();
+    let process = me.process.as_ref()?;
+    let (service, badge, rights) = {
+        let handles = process.handles.lock();
+        let raw = Handle::from_raw(frame.rdi).ok()?;
+        let entry = handles.get(raw).ok()?;
+        let KObject::Service(service) = &entry.object else {
+            return None;
+        };
+        if !entry.rights.contains(Rights::SEND) {
+            return Some(Err(SysError::NoRights));
+        }
+        (service.clone(), entry.badge, entry.rights)
+    };
+    Some(invoke(&me, &service, badge, rights, frame))
+}
+
+fn invoke(
+    me: &Thread,
+    service: &Service,
+    badge: u64,
+    rights: Rights,
+    frame: &mut TrapFrame,
+) -> Result<u64, SysError> {
+    let info = MsgInfo::decode(frame.rsi)?;
+    if info.handles != 0 {
+        // As the IPC path: sending handles needs GRANT.
+        if !rights.contains(Rights::GRANT) {
+            return Err(SysError::NoRights);
+        }
+        // As `serve` answers a request carrying handles (a service has no
+        // table to put them in; nothing is transferred).
+        set_reply(frame, libsys::rpc::LABEL_BAD_REQUEST, 0);
+        return Ok(0);
+    }
+    // The reply goes into the buffer even when the request has no payload.
+    let buffer = me.buffer_phys().ok_or(SysError::BadAddress)?;
+    // SAFETY: `buffer_phys` checked that the page is mapped user-writable
+    // in the caller's address space; the HHDM maps all RAM; nothing else
+    // runs while this system call does (one CPU, interrupts off), and the
+    // caller's thread is this one, in the kernel.
+    let page = unsafe { &mut *crate::mem::kspace::phys_to_virt::<[u8; PAYLOAD_MAX]>(buffer) };
+    let (label, reply) = service.dispatch(info.label, info.length as usize, badge, page);
+    set_reply(frame, label, reply);
+    Ok(0)
+}
+
+/// The reply's registers: its label and payload length, no words.
+fn set_reply(frame: &mut TrapFrame, label: u32, length: usize) {
+    frame.rsi = MsgInfo::new(label).with_payload(length as u16).encode();
+    frame.r10 = 0;
+    frame.r8 = 0;
+    frame.r9 = 0;
+    frame.r12 = 0;
+    frame.r13 = 0;
+    frame.r14 = 0;
+}

@@ -1,0 +1,173 @@
+//! Interrupt lines as objects: IRQ forwarding to user-space drivers.
+//!
+//! A driver binds a line to a bit of a notification (`irq_bind`). When the
+//! line fires, the kernel masks it at the I/O APIC, acknowledges the local
+//! APIC (EOI) and signals every bound notification's bit; the driver
+//! handles its device and calls `irq_ack`, and once every handler bound at
+//! the time of the interrupt has acknowledged, the line is unmasked. So a
+//! level-triggered line cannot storm while its driver works, and a line
+//! shared by several devices (several bound handlers) stays masked until
+//! all have looked. (An edge that arrives while the line is masked is not
+//! latched by the I/O APIC: a driver re-checks its device after `irq_ack`.)
+//!
+//! The kernel counts each line's interrupts and the CPU that took the last
+//! one, which `irq_info` reports (for `/proc/interrupts`).
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use libsys::abi::{IrqInfo, SysError};
+use spin::{Mutex, Once};
+
+use crate::arch::x86_64::ioapic;
+use crate::obj::notification::Notification;
+
+#[derive(Debug, Default)]
+struct Binding {
+    notification: Option<Arc<Notification>>,
+    bit: u64,
+}
+
+#[derive(Debug, Default)]
+struct LineState {
+    bindings: Vec<Binding>,
+    count: u64,
+    /// The local APIC id of the CPU that took the last interrupt.
+    last_cpu: u64,
+    /// Acknowledgements still owed for the last interrupt.
+    pending_acks: usize,
+    masked: bool,
+}
+
+#[derive(Debug)]
+pub struct IrqLine {
+    pub gsi: u32,
+    state: Mutex<LineState>,
+}
+
+static LINES: Once<Vec<Arc<IrqLine>>> = Once::new();
+/// The GSI each ISA IRQ arrives on (from the MADT, at boot).
+static ISA_ROUTES: Once<[u32; 16]> = Once::new();
+
+/// The GSI ISA IRQ `irq` (below 16) arrives on; the same number before
+/// `init` or for a larger one.
+pub fn isa_gsi(irq: u8) -> u32 {
+    ISA_ROUTES
+        .get()
+        .and_then(|routes| routes.get(usize::from(irq)).copied())
+        .unwrap_or(u32::from(irq))
+}
+
+/// Makes one object per GSI the I/O APICs serve (all masked), and keeps
+/// the ISA lines' routes.
+pub fn init(gsis: u32, isa_routes: [u32; 16]) {
+    ISA_ROUTES.call_once(|| isa_routes);
+    LINES.call_once(|| {
+        (0..gsis)
+            .map(|gsi| {
+                Arc::new(IrqLine {
+                    gsi,
+                    state: Mutex::new(LineState {
+                        masked: true,
+                        ..LineState::default()
+                    }),
+                })
+            })
+            .collect()
+    });
+}
+
+/// The line object for `gsi`.
+pub fn line(gsi: u32) -> Result<Arc<IrqLine>, SysError> {
+    LINES
+        .get()
+        .and_then(|lines| lines.get(gsi as usize).cloned())
+        .ok_or(SysError::InvalidArgument)
+}
+
+/// Drops, on every line, the bindings whose drivers are gone (a process
+/// died).
+pub fn prune_all() {
+    if let Some(lines) = LINES.get() {
+        for line in lines {
+            line.prune();
+        }
+    }
+}
+
+/// The interrupt on `gsi` (from the trap handler, before EOI): count it;
+/// if drivers are bound, mask the line and signal them, else just mask it.
+pub fn interrupt(gsi: u32) {
+    let _ = ioapic::set_masked(gsi, true);
+    let Ok(line) = line(gsi) else {
+        return;
+    };
+    let targets: Vec<(Arc<Notification>, u64)> = {
+        let mut state = line.state.lock();
+        state.count += 1;
+        state.last_cpu = u64::from(crate::arch::x86_64::apic::id());
+        state.masked = true;
+        state.pending_acks = state.bindings.len();
+        state
+            .bindings
+            .iter()
+            .filter_map(|b| b.notification.clone().map(|n| (n, b.bit)))
+            .collect()
+    };
+    for (notification, bit) in targets {
+        notification.signal(bit);
+    }
+}
+
+impl IrqLine {
+    /// Binds the line to `bit` of `notification` and unmasks it if no
+    /// interrupt is waiting for acknowledgements.
+    pub fn bind(&self, notification: Arc<Notification>, bit: u64) {
+        let mut state = self.state.lock();
+        state.bindings.push(Binding {
+            notification: Some(notification),
+            bit,
+        });
+        if state.pending_acks == 0 && state.masked {
+            state.masked = false;
+            let _ = ioapic::set_masked(self.gsi, false);
+        }
+    }
+
+    /// One handler is done; the last one to acknowledge unmasks the line.
+    pub fn ack(&self) {
+        let mut state = self.state.lock();
+        state.pending_acks = state.pending_acks.saturating_sub(1);
+        if state.pending_acks == 0 && !state.bindings.is_empty() && state.masked {
+            state.masked = false;
+            let _ = ioapic::set_masked(self.gsi, false);
+        }
+    }
+
+    pub fn info(&self) -> IrqInfo {
+        let state = self.state.lock();
+        IrqInfo {
+            gsi: u64::from(self.gsi),
+            count: state.count,
+            last_cpu: state.last_cpu,
+            handlers: state.bindings.len() as u64,
+            masked: u64::from(state.masked),
+        }
+    }
+
+    /// Drops the bindings to notifications no one else holds (their
+    /// drivers died), masking the line if none is left.
+    pub fn prune(&self) {
+        let mut state = self.state.lock();
+        state.bindings.retain(|b| {
+            b.notification
+                .as_ref()
+                .is_some_and(|n| Arc::strong_count(n) > 1)
+        });
+        if state.bindings.is_empty() {
+            state.masked = true;
+            state.pending_acks = 0;
+            let _ = ioapic::set_masked(self.gsi, true);
+        }
+    }
+}

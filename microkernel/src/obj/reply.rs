@@ -1,0 +1,48 @@
+//! Reply objects: a reply right saved out of the thread that received a
+//! call, so that the call can be answered later while the thread serves
+//! others (a sleep answered when its timer expires).
+//!
+//! `reply_save` moves the thread's one-shot reply right into a [`Reply`]
+//! and gives the process a handle to it; `reply_to` answers through that
+//! handle, once, and closes it. Invariant: a caller is answered at most
+//! once — the right lives in exactly one place (the thread's `reply_to`, or
+//! one `Reply`), and `reply_to` takes it out. If the last handle to a
+//! `Reply` goes (closed, or its process died) before it was used, the
+//! caller gets `PeerDied`, as it would if the server had died holding the
+//! right.
+
+use alloc::sync::Arc;
+
+use libsys::abi::SysError;
+use spin::Mutex;
+
+use super::thread::Caller;
+use crate::sched::wait;
+
+#[derive(Debug)]
+pub struct Reply {
+    caller: Mutex<Option<Caller>>,
+}
+
+impl Reply {
+    pub fn new(caller: Caller) -> Arc<Reply> {
+        Arc::new(Reply {
+            caller: Mutex::new(Some(caller)),
+        })
+    }
+
+    /// Takes the saved right out; `None` once it has been used.
+    pub fn take(&self) -> Option<Caller> {
+        self.caller.lock().take()
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        if let Some(caller) = self.caller.get_mut().take() {
+            if caller.is_waiting() {
+                wait::finish(&caller.thread, Err(SysError::PeerDied));
+            }
+        }
+    }
+}

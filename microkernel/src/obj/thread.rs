@@ -1,0 +1,211 @@
+//! Threads as kernel objects: a scheduler [`Task`] with the process it
+//! runs in and its IPC state.
+//!
+//! The task (`sched::task`) is what the scheduler runs and blocks; this
+//! adds what the layers above the scheduler know a thread by: its process
+//! (`None` for a kernel thread), the reply right it holds, the notification
+//! bound to it, its pager, and its IPC buffer. A [`Thread`] derefs to its
+//! task, and gives itself to the scheduler as a `Schedulable`: on a switch
+//! to it, [`Schedulable::switch_in`] loads its process's address space,
+//! I/O bitmap and FS base, and records it as the [`current`] thread.
+//!
+//! Threads are shared (`Arc`) between the scheduler's table, their process
+//! and handles to them; the last reference to a dead thread frees its
+//! kernel stack, which the scheduler arranges to happen only once the CPU
+//! has left that stack.
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+use libsys::abi::SysError;
+use spin::Mutex;
+
+use super::handle::EndpointRef;
+use super::notification::Notification;
+use super::process::Process;
+use crate::mem::kstack::KernelStack;
+use crate::sched::task::NoMemory;
+use crate::sched::wait::{self, Blocked};
+use crate::sched::{Schedulable, Task};
+
+pub struct Thread {
+    task: Task,
+    /// `None` for kernel threads.
+    pub process: Option<Arc<Process>>,
+    pub ipc: Mutex<Ipc>,
+    /// The IPC buffer page's user address (0: none); read on every message
+    /// with a payload, so kept outside the IPC lock.
+    pub ipc_buffer: AtomicU64,
+}
+
+/// The one-shot reply right a `call` gives its receiver.
+#[derive(Debug)]
+pub struct Caller {
+    pub thread: Arc<Thread>,
+    /// The caller is a thread whose page fault the kernel sent to its
+    /// pager: the reply's label says resume or kill, and its registers are
+    /// left alone.
+    pub fault: bool,
+    /// The caller's `wait.seq` when it made the call: a reply right kept
+    /// after that call was given up (a timeout) must not answer the next.
+    pub seq: u64,
+}
+
+impl Caller {
+    /// Whether the caller still waits for this very reply.
+    pub fn is_waiting(&self) -> bool {
+        let wait = self.thread.wait.lock();
+        matches!(wait.blocked, Blocked::Reply) && wait.seq == self.seq
+    }
+}
+
+/// A thread's IPC state (what it waits on is its task's `wait`).
+#[derive(Debug, Default)]
+pub struct Ipc {
+    /// The caller this thread must reply to.
+    pub reply_to: Option<Caller>,
+    pub bound: Option<Arc<Notification>>,
+    /// Where the thread's page faults go, with the badge to send them with.
+    pub pager: Option<(EndpointRef, u64)>,
+    /// The message of a fault call in progress (label and words).
+    pub fault: Option<(u32, [u64; 6])>,
+}
+
+/// The running thread, for lock-free reads (set by `switch_in`). It points
+/// at a thread the scheduler keeps alive for as long as it runs.
+static CURRENT: AtomicPtr<Thread> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The running thread.
+pub fn current() -> Arc<Thread> {
+    let current = CURRENT.load(Ordering::Relaxed);
+    assert!(!current.is_null(), "the scheduler runs");
+    // SAFETY: CURRENT points at the thread the scheduler's `current` holds
+    // an Arc to for as long as it runs (it was made from that Arc's
+    // allocation); taking one more reference keeps it alive for the caller
+    // too.
+    unsafe {
+        Arc::increment_strong_count(current);
+        Arc::from_raw(current)
+    }
+}
+
+impl Schedulable for Thread {
+    fn task(&self) -> &Task {
+        &self.task
+    }
+
+    #[inline]
+    fn switch_in(&self) {
+        CURRENT.store(self as *const Thread as *mut Thread, Ordering::Relaxed);
+        if let Some(process) = &self.process {
+            process.activate();
+            crate::arch::x86_64::cpu::set_user_fs(self.task.tls.load(Ordering::Relaxed));
+        }
+    }
+}
+
+impl core::ops::Deref for Thread {
+    type Target = Task;
+    fn deref(&self) -> &Task {
+        &self.task
+    }
+}
+
+impl Thread {
+    fn with(task: Task, process: Option<Arc<Process>>) -> Arc<Thread> {
+        Arc::new(Thread {
+            task,
+            process,
+            ipc: Mutex::new(Ipc::default()),
+            ipc_buffer: AtomicU64::new(0),
+        })
+    }
+
+    /// A user thread of `process` that does not run until `Task::start`.
+    pub fn new_unstarted(process: &Arc<Process>) -> Result<Arc<Thread>, NoMemory> {
+        let task = Task::new_unstarted(process.name.clone())?;
+        Ok(Thread::with(task, Some(process.clone())))
+    }
+
+    /// A user thread of `process` that starts at `entry` with stack `rsp`
+    /// and `rdi`, `rsi` as its first two arguments.
+    pub fn new_user(
+        process: &Arc<Process>,
+        entry: u64,
+        rsp: u64,
+        rdi: u64,
+        rsi: u64,
+    ) -> Result<Arc<Thread>, NoMemory> {
+        let task = Task::new_user(process.name.clone(), entry, rsp, rdi, rsi)?;
+        Ok(Thread::with(task, Some(process.clone())))
+    }
+
+    /// A kernel thread running `entry(arg)`, which must never return.
+    pub fn new_kernel(
+        name: &str,
+        entry: extern "C" fn(u64) -> !,
+        arg: u64,
+    ) -> Result<Arc<Thread>, NoMemory> {
+        Ok(Thread::with(Task::new_kernel(name, entry, arg)?, None))
+    }
+
+    /// The thread the CPU booted on, which becomes the idle thread.
+    pub fn boot(stack: KernelStack) -> Arc<Thread> {
+        Thread::with(Task::boot(stack), None)
+    }
+
+    /// Starts a kernel thread running `entry(arg)` at the default policy.
+    pub fn spawn_kernel(
+        name: &str,
+        entry: extern "C" fn(u64) -> !,
+        arg: u64,
+    ) -> Result<(), kcore::sched::SchedError> {
+        let thread = Thread::new_kernel(name, entry, arg)
+            .map_err(|_| kcore::sched::SchedError::NoSuchThread)?;
+        crate::sched::spawn(thread, kcore::sched::Policy::default())
+    }
+
+    /// The reply right to this thread's current call, made by `fault`
+    /// (the kernel's page-fault call) or not.
+    pub fn caller(self: &Arc<Thread>, fault: bool, seq: u64) -> Caller {
+        Caller {
+            thread: self.clone(),
+            fault,
+            seq,
+        }
+    }
+
+    /// The physical address of the thread's IPC buffer, if it has one
+    /// mapped user-writable.
+    pub fn buffer_phys(&self) -> Option<u64> {
+        let buffer = self.ipc_buffer.load(Ordering::Relaxed);
+        if buffer == 0 {
+            return None;
+        }
+        let process = self.process.as_ref()?;
+        process
+            .with_aspace(|aspace| aspace.writable_user_page(buffer))
+            .flatten()
+    }
+
+    /// The thread is exiting: its caller, if it holds a reply right, gets
+    /// `PeerDied`; its own wait ends; its binding and pager go.
+    pub fn exit_ipc(&self) {
+        let caller = self.ipc.lock().reply_to.take();
+        if let Some(caller) = caller {
+            if caller.is_waiting() {
+                wait::finish(&caller.thread, Err(SysError::PeerDied));
+            }
+        }
+        wait::abort(self, SysError::PeerDied);
+        let mut ipc = self.ipc.lock();
+        ipc.bound = None;
+        ipc.pager = None;
+    }
+}
+
+impl core::fmt::Debug for Thread {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Thread({} {:?})", self.tid, self.name)
+    }
+}
