@@ -4,6 +4,7 @@
 //! an IPC payload. A new server's protocol goes here (`make new-server`
 //! adds one).
 
+pub mod devmgr;
 pub mod kv;
 pub mod mm;
 pub mod name;
