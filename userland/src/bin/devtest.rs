@@ -174,17 +174,9 @@ fn attributes(client: &Client, expected: &[Expected]) -> Result<(), Why> {
             .map(|t| String::from(t.as_str()))
             .map_err(dev(attr))
     };
-    want(
-        "vendor",
-        read("vendor")?,
-        format!("0x{vendor:04x}\n").into(),
-    )?;
-    want(
-        "device",
-        read("device")?,
-        format!("0x{device:04x}\n").into(),
-    )?;
-    want("class", read("class")?, format!("0x{class:06x}\n").into())?;
+    want("vendor", read("vendor")?, format!("0x{vendor:04x}\n"))?;
+    want("device", read("device")?, format!("0x{device:04x}\n"))?;
+    want("class", read("class")?, format!("0x{class:06x}\n"))?;
     let not_found = Err(ClientError::Dev(DevError::NotFound));
     let nonesuch = format!("{dir}/nonesuch");
     want(
