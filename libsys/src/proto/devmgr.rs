@@ -18,6 +18,7 @@
 //! | `UnregisterDriver { name, bus }` | `Done` (its devices unbound) | `NoSuchDriver`, `NotAllowed` (another client's) |
 //! | `Subscribe` | `Done`: uevents are queued for this client (at most [`UEVENT_QUEUE`]) | `TooManySubscribers` |
 //! | `NextUevent` | `Uevent { event, dropped }`: the oldest queued, in netlink form (`action@devpath\0KEY=value\0…`), or none | `NotSubscribed` |
+//! | `WaitUevent` | as `NextUevent`, but with none queued the reply waits for the next event (devmgr answers it later and serves others meanwhile) | `NotSubscribed`, `AlreadyWaiting` (another thread of the client waits), `NotSubscribed` also when the client unsubscribes meanwhile |
 //! | `Unsubscribe` | `Done` | `NotSubscribed` |
 //! | `ConfigRead { slot, offset }` | `Config(dword)` | `NoSuchDevice`, `NotAllowed` (not bound to a driver of this client), `BadOffset` |
 //! | `ConfigWrite { slot, offset, value }` | `Done` | as `ConfigRead`; `NotAllowed` also for the BARs and the expansion ROM |
@@ -164,6 +165,7 @@ pub enum Request {
         offset: u16,
         value: u32,
     },
+    WaitUevent,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -199,6 +201,8 @@ pub enum DevError {
     TooManyDrivers,
     TooManySubscribers,
     NotSubscribed,
+    /// Another thread of the client already waits for a uevent.
+    AlreadyWaiting,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -246,6 +250,7 @@ impl core::fmt::Display for DevError {
             DevError::TooManyDrivers => "too many drivers",
             DevError::TooManySubscribers => "too many subscribers",
             DevError::NotSubscribed => "not subscribed",
+            DevError::AlreadyWaiting => "another thread already waits",
         })
     }
 }
@@ -447,6 +452,18 @@ impl Client {
         }
     }
 
+    /// The next uevent (netlink form), waiting for one if none is queued,
+    /// and how many were lost to a full queue.
+    pub fn wait_uevent(&self) -> Result<(Text, u64), ClientError> {
+        match self.call(&Request::WaitUevent)? {
+            Reply::Uevent {
+                event: Some(event),
+                dropped,
+            } => Ok((event, dropped)),
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
     /// A dword of the configuration space of a device bound to this
     /// client's driver.
     pub fn config_read(&self, slot: Slot, offset: u16) -> Result<u32, ClientError> {
@@ -535,6 +552,7 @@ mod tests {
                 offset: u16::MAX,
                 value: u32::MAX,
             },
+            Request::WaitUevent,
         ]
     }
 
@@ -609,7 +627,7 @@ mod tests {
     #[test]
     fn garbage_truncated_and_oversized_requests_are_errors() {
         assert!(decode::<Request>(&[]).is_err());
-        assert!(decode::<Request>(&[12]).is_err(), "no such variant");
+        assert!(decode::<Request>(&[13]).is_err(), "no such variant");
         assert!(decode::<Request>(&[0, 3, 0]).is_err(), "no such bus");
         let mut buffer = [0u8; 512];
         let n = encode(

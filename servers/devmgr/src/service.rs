@@ -20,10 +20,18 @@
 //! [`DRIVERS_PER_CLIENT`] drivers and one uevent queue of
 //! [`UEVENT_QUEUE`] events.
 //!
+//! **Waiting for uevents.** `WaitUevent` with an empty queue is not
+//! answered at once: [`Service::request`] says [`Outcome::Wait`], the
+//! binary saves the reply right, and [`Service::woken`] hands it the
+//! answers once events have come (after each request that may have made
+//! some). One waiter per client, so the saved replies are bounded by the
+//! subscribers. Through the plain [`Server`] trait (which cannot defer)
+//! `WaitUevent` is `NextUevent`.
+//!
 //! Writing a driver's `bind`/`unbind` is open to every client: there are
 //! no users yet, so every client is what `root` would be in Linux.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -88,6 +96,16 @@ pub struct Service<C: ConfigAccess> {
     functions: BTreeMap<PciAddress, (PciFunction, ObjectId)>,
     /// Each subscribed client's queue.
     subscribers: BTreeMap<u64, SubscriberId>,
+    /// The clients whose `WaitUevent` waits for an event.
+    waiting: BTreeSet<u64>,
+}
+
+/// What a request gets: its reply now, or later (see [`Service::woken`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Reply(Reply),
+    /// Keep the caller's reply right: the answer comes from `woken`.
+    Wait,
 }
 
 fn bus_type(bus: Bus) -> BusType {
@@ -191,6 +209,7 @@ impl<C: ConfigAccess> Service<C> {
             host,
             functions,
             subscribers: BTreeMap::new(),
+            waiting: BTreeSet::new(),
         };
         (service, log)
     }
@@ -383,6 +402,46 @@ impl<C: ConfigAccess> Service<C> {
         })
     }
 
+    /// Handles `request` from the client `badge`, deferring a
+    /// `WaitUevent` that finds no event queued.
+    pub fn request(&mut self, request: Request, badge: u64) -> Outcome {
+        if request != Request::WaitUevent {
+            return Outcome::Reply(self.handle(request, Caller { badge }));
+        }
+        match self.next_uevent(badge) {
+            Ok(Reply::Uevent { event: None, .. }) if self.waiting.contains(&badge) => {
+                Outcome::Reply(Reply::Error(DevError::AlreadyWaiting))
+            }
+            Ok(Reply::Uevent { event: None, .. }) => {
+                self.waiting.insert(badge);
+                Outcome::Wait
+            }
+            Ok(reply) => Outcome::Reply(reply),
+            Err(e) => Outcome::Reply(Reply::Error(e)),
+        }
+    }
+
+    /// The answers now due to waiting clients: an event for those whose
+    /// queue has one, `NotSubscribed` for those who unsubscribed.
+    pub fn woken(&mut self) -> Vec<(u64, Reply)> {
+        let mut due = Vec::new();
+        for badge in self.waiting.clone() {
+            let reply = match self.next_uevent(badge) {
+                Ok(Reply::Uevent { event: None, .. }) => continue,
+                Ok(reply) => reply,
+                Err(e) => Reply::Error(e),
+            };
+            self.waiting.remove(&badge);
+            due.push((badge, reply));
+        }
+        due
+    }
+
+    /// Forgets a waiter whose reply right could not be kept.
+    pub fn cancel_wait(&mut self, badge: u64) {
+        self.waiting.remove(&badge);
+    }
+
     fn unsubscribe(&mut self, badge: u64) -> Result<Reply, DevError> {
         let id = self
             .subscribers
@@ -434,7 +493,7 @@ impl<C: ConfigAccess> Server for Service<C> {
             }
             Request::UnregisterDriver { name, bus } => self.unregister_driver(&name, bus, badge),
             Request::Subscribe => self.subscribe(badge),
-            Request::NextUevent => self.next_uevent(badge),
+            Request::NextUevent | Request::WaitUevent => self.next_uevent(badge),
             Request::Unsubscribe => self.unsubscribe(badge),
             Request::ConfigRead { slot, offset } => self
                 .own_function(slot, offset, badge)

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{FakeConfig, PC, Q35};
-use devmgr::service::Service;
+use devmgr::service::{Outcome, Service};
 use libsys::proto::devmgr::{
     Bus, DevError, IdMatch, Name, Path, Reply, Request, Slot, DRIVERS_PER_CLIENT, LIST_MAX,
 };
@@ -456,4 +456,63 @@ fn malformed_messages_get_bad_request() {
         ),
         Reply::Error(DevError::NotFound)
     );
+}
+
+#[test]
+fn wait_uevent_is_answered_when_an_event_comes() {
+    let mut s = q35();
+    assert_eq!(
+        s.request(Request::WaitUevent, CLIENT),
+        Outcome::Reply(Reply::Error(DevError::NotSubscribed))
+    );
+    assert_eq!(
+        s.request(Request::Subscribe, CLIENT),
+        Outcome::Reply(Reply::Done)
+    );
+    assert_eq!(s.request(Request::WaitUevent, CLIENT), Outcome::Wait);
+    assert_eq!(
+        s.request(Request::WaitUevent, CLIENT),
+        Outcome::Reply(Reply::Error(DevError::AlreadyWaiting))
+    );
+    assert!(s.woken().is_empty(), "nothing happened yet");
+    let change = Request::Write {
+        path: path("/sys/bus/platform/devices/i8042/uevent"),
+        value: heapless::Vec::from_slice(b"change").unwrap(),
+    };
+    assert_eq!(s.request(change, OTHER), Outcome::Reply(Reply::Done));
+    let woken = s.woken();
+    assert_eq!(woken.len(), 1);
+    let (
+        badge,
+        Reply::Uevent {
+            event: Some(e),
+            dropped: 0,
+        },
+    ) = &woken[0]
+    else {
+        panic!("{woken:?}");
+    };
+    assert_eq!(*badge, CLIENT);
+    assert!(e.starts_with("change@/devices/platform/i8042\0"));
+    assert!(s.woken().is_empty(), "answered once");
+    // An event already queued is answered at once.
+    smbus_driver(&mut s, OTHER, "smbus-test");
+    assert!(matches!(
+        s.request(Request::WaitUevent, CLIENT),
+        Outcome::Reply(Reply::Uevent { event: Some(_), .. })
+    ));
+    // A waiter whose client unsubscribes is told so.
+    while let Reply::Uevent { event: Some(_), .. } = ask(&mut s, CLIENT, Request::NextUevent) {}
+    assert_eq!(s.request(Request::WaitUevent, CLIENT), Outcome::Wait);
+    assert_eq!(
+        s.request(Request::Unsubscribe, CLIENT),
+        Outcome::Reply(Reply::Done)
+    );
+    assert_eq!(s.woken(), [(CLIENT, Reply::Error(DevError::NotSubscribed))]);
+    // Through the plain Server trait it does not wait.
+    assert_eq!(ask(&mut s, OTHER, Request::Subscribe), Reply::Done);
+    assert!(matches!(
+        ask(&mut s, OTHER, Request::WaitUevent),
+        Reply::Uevent { event: None, .. }
+    ));
 }

@@ -11,6 +11,8 @@
 //!   function, and open — its own function only, never a BAR — once the
 //!   client's driver is bound;
 //! - unbind and bind through sysfs, with the uevents in order;
+//! - `WaitUevent` blocks a thread until an event comes (a `change`
+//!   written to a device's `uevent` by the main thread);
 //! - malformed bytes get `LABEL_BAD_REQUEST` and devmgr keeps serving.
 //!
 //! When every check passed it prints `devtest: all checks passed`.
@@ -23,6 +25,7 @@ extern crate alloc;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU8, Ordering};
 
 use libsys::abi::ipc::FOREVER;
 use libsys::format_text;
@@ -115,6 +118,10 @@ fn main(_args: &str) -> u64 {
     t.record(
         "devtest: unbind and bind through sysfs, uevents in order",
         rebind(&client, target),
+    );
+    t.record(
+        "devtest: a thread waiting for a uevent gets the next one",
+        waiting(&client),
     );
     t.record(
         "devtest: malformed bytes get an error reply; devmgr keeps serving",
@@ -324,6 +331,32 @@ fn rebind(client: &Client, target: &str) -> Result<(), Why> {
         ]
         .to_vec(),
     )
+}
+
+/// What the waiting thread saw: 0 still waiting, 1 the expected event,
+/// 2 anything else.
+static WAITED: AtomicU8 = AtomicU8::new(0);
+
+fn waiting(client: &Client) -> Result<(), Why> {
+    client.subscribe().map_err(dev("subscribe"))?;
+    let worker = libsys::thread::spawn(|| {
+        let seen = Client::connect().ok().and_then(|c| c.wait_uevent().ok());
+        let expected = "change@/devices/platform/rtc_cmos\0";
+        let ok = seen.is_some_and(|(event, _)| event.starts_with(expected));
+        WAITED.store(if ok { 1 } else { 2 }, Ordering::Release);
+    })
+    .map_err(dev("spawn"))?;
+    libsys::time::sleep_ms(100);
+    want(
+        "still waiting before the event",
+        WAITED.load(Ordering::Acquire),
+        0,
+    )?;
+    let trigger = client.write("/sys/devices/platform/rtc_cmos/uevent", b"change\n");
+    want("write change", trigger, Ok(()))?;
+    worker.join().map_err(dev("join"))?;
+    want("the waiter's event", WAITED.load(Ordering::Acquire), 1)?;
+    client.unsubscribe().map_err(dev("unsubscribe"))
 }
 
 fn malformed(client: &Client) -> Result<(), Why> {
