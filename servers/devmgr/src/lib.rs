@@ -35,6 +35,17 @@
 //! What is not here yet: starting driver processes and granting them their
 //! BARs, ports and IRQ (a spawn protocol and the IRQ and DMA pieces come
 //! first); the [`DriverHost`] trait is where that plugs in.
+//!
+//! # IPC protocol
+//!
+//! `libsys::proto::devmgr`, whose module documentation has the table of
+//! every request, its reply and its errors: `ListDevices`, `PciInfo`,
+//! `Read`, `List`, `Write` (sysfs by path), `RegisterDriver`,
+//! `UnregisterDriver`, `Subscribe`, `NextUevent`, `WaitUevent`,
+//! `Unsubscribe`, `ConfigRead`, `ConfigWrite`. Bytes that do not decode,
+//! a label that is not a request and a request carrying handles get
+//! `LABEL_BAD_REQUEST`; everything else gets a `Reply`, errors as
+//! `Reply::Error(DevError)`.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
