@@ -388,6 +388,18 @@ fn cases() -> Vec<Case> {
                 Box::new(move |q| expect_exit(q, Some(&key.to_string()), programs::TEST_MONO)),
             )
         }),
+        // The test entry on QEMU's default `pc` machine (i440FX, PIIX3):
+        // devmgr must find its devices. devtest is the manifest's first
+        // test; the case ends once it passed.
+        ("devices-pc", |cfg| {
+            let cfg = boot_entry_directly(cfg, "test");
+            let needles = &[
+                "00:01.1 IDE interface [0101]: Intel Corporation 82371SB PIIX3 IDE",
+                "ok - devtest: pc machine: i440FX 8086:1237",
+                "devtest: all checks passed",
+            ];
+            (cfg, Box::new(|q| expect_needles(q, needles, None)))
+        }),
         ("oops-panic", |cfg| {
             let cfg = boot_entry_directly(cfg, "test");
             let cfg = replace_in_entry(&cfg, "test", "cmdline", "test crash=panic");
@@ -477,9 +489,18 @@ fn boot_config(name: &str, config: &str, extra: &[&str]) -> Result<Qemu, String>
     Ok(qemu)
 }
 
+/// QEMU arguments a case adds to the common ones: `-machine pc` (which
+/// overrides the `q35` before it) for the `devices-pc` case.
+fn extra_args(name: &str) -> &'static [&'static str] {
+    match name {
+        "devices-pc" => &["-machine", "pc"],
+        _ => &[],
+    }
+}
+
 fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcome {
     let (config, check) = make(base);
-    match boot_config(name, &config, &[]) {
+    match boot_config(name, &config, extra_args(name)) {
         Ok(mut qemu) => check(&mut qemu),
         Err(e) => Outcome {
             result: Err(e),

@@ -118,6 +118,7 @@ macro_rules! client_stub {
     };
 }
 
+pub mod devmgr;
 pub mod kv;
 pub mod mm;
 pub mod name;

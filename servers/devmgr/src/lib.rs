@@ -24,9 +24,28 @@
 //!   sizing, enumeration of every bus behind bridges, the names of QEMU's
 //!   devices and an `lspci` line.
 //!
-//! What is not here: starting driver processes, granting them their BARs,
-//! ports and IRQ, and serving configuration space to them — the server's
-//! business, with the kernel's mechanisms.
+//! - [`platform`]: the legacy devices (PIT, i8042, COM1, RTC) with their
+//!   ports and IRQs.
+//! - [`service`]: all of the above behind the `devmgr` protocol
+//!   (`libsys::proto::devmgr`): listing, sysfs reads, lists and writes,
+//!   drivers registered by clients, uevent queues per client, and each
+//!   bound driver's own configuration space. `main.rs` runs it with the
+//!   ports 0xCF8/0xCFC.
+//!
+//! What is not here yet: starting driver processes and granting them their
+//! BARs, ports and IRQ (a spawn protocol and the IRQ and DMA pieces come
+//! first); the [`DriverHost`] trait is where that plugs in.
+//!
+//! # IPC protocol
+//!
+//! `libsys::proto::devmgr`, whose module documentation has the table of
+//! every request, its reply and its errors: `ListDevices`, `PciInfo`,
+//! `Read`, `List`, `Write` (sysfs by path), `RegisterDriver`,
+//! `UnregisterDriver`, `Subscribe`, `NextUevent`, `WaitUevent`,
+//! `Unsubscribe`, `ConfigRead`, `ConfigWrite`. Bytes that do not decode,
+//! a label that is not a request and a request carrying handles get
+//! `LABEL_BAD_REQUEST`; everything else gets a `Reply`, errors as
+//! `Reply::Error(DevError)`.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
@@ -37,6 +56,8 @@ pub mod ids;
 pub mod kobject;
 pub mod model;
 pub mod pci;
+pub mod platform;
+pub mod service;
 pub mod sysfs;
 pub mod uevent;
 

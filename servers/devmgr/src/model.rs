@@ -456,6 +456,11 @@ impl DeviceModel {
         Ok(self.uevents.subscribe(capacity)?)
     }
 
+    /// Ends a subscription and drops its queue.
+    pub fn unsubscribe(&mut self, id: SubscriberId) -> Result<(), ModelError> {
+        Ok(self.uevents.unsubscribe(id)?)
+    }
+
     /// The next uevent for a subscriber.
     pub fn recv_uevent(&mut self, id: SubscriberId) -> Result<Option<Uevent>, ModelError> {
         Ok(self.uevents.recv(id)?)

@@ -166,24 +166,27 @@ pub fn lspci_line(h: &PciHeader) -> String {
     } else {
         format!("{a}")
     };
-    let what = match (
-        vendor_name(h.vendor_id),
-        device_name(h.vendor_id, h.device_id),
-    ) {
+    format!(
+        "{slot} {}",
+        describe(h.vendor_id, h.device_id, h.class, h.subclass, h.revision)
+    )
+}
+
+/// The part of an `lspci -nn` line after the slot:
+/// `SMBus [0c05]: Intel Corporation 82801I (ICH9 Family) SMBus Controller
+/// [8086:2930] (rev 02)`.
+pub fn describe(vendor: u16, device: u16, class: u8, subclass: u8, revision: u8) -> String {
+    let what = match (vendor_name(vendor), device_name(vendor, device)) {
         (Some(v), Some(d)) => format!("{v} {d}"),
         (Some(v), None) => format!("{v} Device"),
         (None, _) => String::from("Device"),
     };
     let mut line = format!(
-        "{slot} {} [{:02x}{:02x}]: {what} [{:04x}:{:04x}]",
-        class_name(h.class, h.subclass),
-        h.class,
-        h.subclass,
-        h.vendor_id,
-        h.device_id
+        "{} [{class:02x}{subclass:02x}]: {what} [{vendor:04x}:{device:04x}]",
+        class_name(class, subclass),
     );
-    if h.revision != 0 {
-        line.push_str(&format!(" (rev {:02x})", h.revision));
+    if revision != 0 {
+        line.push_str(&format!(" (rev {revision:02x})"));
     }
     line
 }

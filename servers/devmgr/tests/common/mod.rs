@@ -4,7 +4,7 @@
 //! their size leaves writable, so "write all ones, read back" sizes them.
 //!
 //! The dumps are in `lspci -xxx` form (offset, then 16 bytes), for what
-//! QEMU 8/9 presents after SeaBIOS assigned addresses: IDs, class codes,
+//! QEMU 8/9 presents after firmware assigned addresses: IDs, class codes,
 //! subsystem IDs, BAR layouts and capabilities follow QEMU's device models
 //! (hw/pci-host/q35.c, hw/isa/lpc_ich9.c, hw/ide/ich.c, hw/i2c/smbus_ich9.c,
 //! hw/display/vga-pci.c, hw/virtio/virtio-pci.c, hw/misc/edu.c,
@@ -184,13 +184,15 @@ pub const PIIX3_IDE: Fixture = Fixture {
     bars: &[bar(4, 16)],
 };
 
-/// PIIX4's ACPI function (power management, SMBus), IRQ 9.
+/// PIIX4's ACPI function (power management, SMBus). Its interrupt line
+/// is what firmware routed INTA# to: 10 under OVMF, which the tests boot
+/// (checked against a real boot; SeaBIOS may say 9).
 pub const PIIX4_ACPI: Fixture = Fixture {
     bdf: (0, 1, 3),
     dump: "
 00: 86 80 13 71 03 01 80 02 03 00 80 06 00 00 00 00
 20: 00 00 00 00 00 00 00 00 00 00 00 00 f4 1a 00 11
-30: 00 00 00 00 00 00 00 00 00 00 00 00 09 01 00 00",
+30: 00 00 00 00 00 00 00 00 00 00 00 00 0a 01 00 00",
     bars: &[],
 };
 

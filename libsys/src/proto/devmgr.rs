@@ -1,0 +1,488 @@
+//! `devmgr`, the device manager (LKD 17): the device model, PCI and the
+//! sysfs tree, served — the protocol, and the client stub.
+//!
+//! Clients are told apart by the badge of the handle the name service gave
+//! them. A client may register drivers (until devmgr starts driver
+//! processes itself, a driver is a client that says which devices it
+//! drives); the devices bound to a client's driver are that client's, and
+//! only their own configuration space is open to it.
+//!
+//! | request | reply | errors (`Reply::Error`) |
+//! | --- | --- | --- |
+//! | `ListDevices { bus, start }` | `Names { names, total }`: up to [`LIST_MAX`] device names from `start` | — |
+//! | `PciInfo { slot }` | `Pci(PciInfo)`: header, BARs, IRQ, capabilities, driver | `NoSuchDevice` |
+//! | `Read { path }` | `Text(..)`: a sysfs attribute (`/sys/bus/pci/devices/0000:00:1f.3/vendor`) | `NotFound`, `IsDirectory`, `WriteOnly`, `TooLong` |
+//! | `List { path, start }` | `Names { names, total }`: a sysfs directory's entries from `start` | `NotFound`, `NotDirectory` |
+//! | `Write { path, value }` | `Done`: a driver's `bind`/`unbind`, a device's `uevent` | `ReadOnly`, `InvalidValue`, `IsDirectory`, `NotFound`, the model's errors |
+//! | `RegisterDriver { name, bus, ids }` | `Bound(n)`: devices it took | `InvalidName`, `NameExists`, `TooManyDrivers`, `NoSpace` |
+//! | `UnregisterDriver { name, bus }` | `Done` (its devices unbound) | `NoSuchDriver`, `NotAllowed` (another client's) |
+//! | `Subscribe` | `Done`: uevents are queued for this client (at most [`UEVENT_QUEUE`]) | `TooManySubscribers` |
+//! | `NextUevent` | `Uevent { event, dropped }`: the oldest queued, in netlink form (`action@devpath\0KEY=value\0…`), or none | `NotSubscribed` |
+//! | `WaitUevent` | as `NextUevent`, but with none queued the reply waits for the next event (devmgr answers it later and serves others meanwhile) | `NotSubscribed`, `AlreadyWaiting` (another thread of the client waits), `NotSubscribed` also when the client unsubscribes meanwhile |
+//! | `Unsubscribe` | `Done` | `NotSubscribed` |
+//! | `ConfigRead { slot, offset }` | `Config(dword)` | `NoSuchDevice`, `NotAllowed` (not bound to a driver of this client), `BadOffset` |
+//! | `ConfigWrite { slot, offset, value }` | `Done` | as `ConfigRead`; `NotAllowed` also for the BARs and the expansion ROM |
+//!
+//! Configuration offsets are dword-aligned and below 256 (devmgr uses the
+//! legacy port pair 0xCF8/0xCFC). Strings longer than the types allow do
+//! not decode: the request gets `LABEL_BAD_REQUEST`, as does any request
+//! that carries handles.
+
+use postcard::experimental::max_size::MaxSize;
+use serde::{Deserialize, Serialize};
+
+/// Longest device or driver name.
+pub const NAME_MAX: usize = 64;
+/// Longest sysfs path.
+pub const PATH_MAX: usize = 256;
+/// Longest attribute text (longer ones are `TooLong`).
+pub const TEXT_MAX: usize = 1024;
+/// Longest value written.
+pub const WRITE_MAX: usize = 128;
+/// Names in one `Names` page.
+pub const LIST_MAX: usize = 24;
+/// Entries of a driver's ID table in `RegisterDriver`.
+pub const IDS_MAX: usize = 8;
+/// Capabilities reported in `PciInfo`.
+pub const CAPS_MAX: usize = 16;
+/// Uevents queued per subscribed client.
+pub const UEVENT_QUEUE: usize = 32;
+/// Drivers one client may register.
+pub const DRIVERS_PER_CLIENT: usize = 4;
+
+pub type Name = heapless::String<NAME_MAX>;
+pub type Path = heapless::String<PATH_MAX>;
+pub type Text = heapless::String<TEXT_MAX>;
+
+/// The buses of the device model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Bus {
+    Pci,
+    Platform,
+    Virtio,
+}
+
+/// A PCI function's place: bus, device (0–31), function (0–7), segment 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Slot {
+    pub bus: u8,
+    pub device: u8,
+    pub function: u8,
+}
+
+/// One entry of a driver's ID table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum IdMatch {
+    /// `pci_device_id`: vendor and device (`0xFFFF_FFFF` = any), and the
+    /// class bits under `class_mask` (0 = any class).
+    Pci {
+        vendor: u32,
+        device: u32,
+        class: u32,
+        class_mask: u32,
+    },
+    /// A platform device's name.
+    Platform(Name),
+}
+
+/// A BAR as reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct BarInfo {
+    /// Which BAR slot (0–5).
+    pub index: u8,
+    /// Ports (true) or memory.
+    pub io: bool,
+    pub start: u64,
+    pub size: u64,
+    pub prefetchable: bool,
+    pub is_64bit: bool,
+}
+
+/// What devmgr knows of a PCI function (`lspci -v`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct PciInfo {
+    pub slot: Slot,
+    pub vendor: u16,
+    pub device: u16,
+    pub subvendor: u16,
+    pub subdevice: u16,
+    /// Class, subclass, programming interface (24 bits).
+    pub class: u32,
+    pub revision: u8,
+    pub header_type: u8,
+    /// Interrupt pin (0 none, 1–4 INTA#–INTD#) and line.
+    pub interrupt_pin: u8,
+    pub interrupt_line: u8,
+    pub bars: heapless::Vec<BarInfo, 6>,
+    /// (capability ID, offset) in list order.
+    pub capabilities: heapless::Vec<(u8, u8), CAPS_MAX>,
+    /// MSI vectors, if it has MSI.
+    pub msi_vectors: Option<u8>,
+    /// MSI-X table size, if it has MSI-X.
+    pub msix_entries: Option<u16>,
+    /// The driver bound to it.
+    pub driver: Option<Name>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Request {
+    ListDevices {
+        bus: Bus,
+        start: u32,
+    },
+    PciInfo {
+        slot: Slot,
+    },
+    Read {
+        path: Path,
+    },
+    List {
+        path: Path,
+        start: u32,
+    },
+    Write {
+        path: Path,
+        value: heapless::Vec<u8, WRITE_MAX>,
+    },
+    RegisterDriver {
+        name: Name,
+        bus: Bus,
+        ids: heapless::Vec<IdMatch, IDS_MAX>,
+    },
+    UnregisterDriver {
+        name: Name,
+        bus: Bus,
+    },
+    Subscribe,
+    NextUevent,
+    Unsubscribe,
+    ConfigRead {
+        slot: Slot,
+        offset: u16,
+    },
+    ConfigWrite {
+        slot: Slot,
+        offset: u16,
+        value: u32,
+    },
+    WaitUevent,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum DevError {
+    /// No such sysfs file or directory.
+    NotFound,
+    IsDirectory,
+    NotDirectory,
+    WriteOnly,
+    ReadOnly,
+    /// A written value that is not understood.
+    InvalidValue,
+    /// An attribute or uevent longer than the reply allows.
+    TooLong,
+    /// A device or driver name that is empty, too long or has `/`.
+    InvalidName,
+    NameExists,
+    NoSuchDevice,
+    NoSuchDriver,
+    BusMismatch,
+    /// The driver's ID table does not match the device.
+    NoMatch,
+    AlreadyBound,
+    NotBound,
+    ProbeFailed,
+    /// The model or a table is full.
+    NoSpace,
+    /// The device is not bound to a driver of this client, or the
+    /// register may not be written.
+    NotAllowed,
+    /// A configuration offset not dword-aligned or not below 256.
+    BadOffset,
+    TooManyDrivers,
+    TooManySubscribers,
+    NotSubscribed,
+    /// Another thread of the client already waits for a uevent.
+    AlreadyWaiting,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Reply {
+    Done,
+    Names {
+        names: heapless::Vec<Name, LIST_MAX>,
+        total: u32,
+    },
+    Pci(PciInfo),
+    Text(Text),
+    Bound(u32),
+    Uevent {
+        event: Option<Text>,
+        dropped: u64,
+    },
+    Config(u32),
+    Error(DevError),
+}
+
+const _: () = assert!(crate::rpc::fits::<Request>() && crate::rpc::fits::<Reply>());
+
+impl core::fmt::Display for DevError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            DevError::NotFound => "no such file or directory",
+            DevError::IsDirectory => "is a directory",
+            DevError::NotDirectory => "not a directory",
+            DevError::WriteOnly => "write-only attribute",
+            DevError::ReadOnly => "read-only attribute",
+            DevError::InvalidValue => "invalid value",
+            DevError::TooLong => "too long for a reply",
+            DevError::InvalidName => "invalid name",
+            DevError::NameExists => "name exists",
+            DevError::NoSuchDevice => "no such device",
+            DevError::NoSuchDriver => "no such driver",
+            DevError::BusMismatch => "driver and device are on different buses",
+            DevError::NoMatch => "the driver does not match the device",
+            DevError::AlreadyBound => "the device already has a driver",
+            DevError::NotBound => "the device is not bound",
+            DevError::ProbeFailed => "probe failed",
+            DevError::NoSpace => "no space",
+            DevError::NotAllowed => "not allowed",
+            DevError::BadOffset => "bad configuration offset",
+            DevError::TooManyDrivers => "too many drivers",
+            DevError::TooManySubscribers => "too many subscribers",
+            DevError::NotSubscribed => "not subscribed",
+            DevError::AlreadyWaiting => "another thread already waits",
+        })
+    }
+}
+
+impl core::fmt::Display for Slot {
+    /// Linux's slot name, `0000:00:1f.3`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "0000:{:02x}:{:02x}.{}",
+            self.bus, self.device, self.function
+        )
+    }
+}
+
+impl Slot {
+    /// Parses `0000:00:1f.3` or `00:1f.3`.
+    pub fn parse(text: &str) -> Option<Slot> {
+        let text = text.strip_prefix("0000:").unwrap_or(text);
+        let (bus, rest) = text.split_once(':')?;
+        let (device, function) = rest.split_once('.')?;
+        let hex = |s: &str, width: usize| {
+            (s.len() == width)
+                .then(|| u8::from_str_radix(s, 16).ok())
+                .flatten()
+        };
+        let slot = Slot {
+            bus: hex(bus, 2)?,
+            device: hex(device, 2)?,
+            function: hex(function, 1)?,
+        };
+        (slot.device < 32 && slot.function < 8).then_some(slot)
+    }
+}
+
+/// Why a `devmgr` call failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientError {
+    Dev(DevError),
+    Rpc(crate::rpc::RpcError),
+    /// A path, name or value too long for the protocol, refused before
+    /// sending.
+    TooLong,
+    /// A reply of the wrong kind.
+    Unexpected,
+}
+
+impl core::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ClientError::Dev(e) => write!(f, "{e}"),
+            ClientError::Rpc(e) => write!(f, "{e}"),
+            ClientError::TooLong => f.write_str("too long for the protocol"),
+            ClientError::Unexpected => f.write_str("unexpected reply"),
+        }
+    }
+}
+
+/// The client stub: `devmgr`'s requests as methods.
+#[cfg(target_os = "none")]
+pub struct Client {
+    endpoint: crate::handle::Endpoint,
+}
+
+#[cfg(target_os = "none")]
+impl Client {
+    /// Finds `devmgr` through the name service (waiting up to 2 s).
+    pub fn connect() -> Result<Client, crate::names::NameError> {
+        crate::names::lookup_wait("devmgr", 2_000).map(|endpoint| Client { endpoint })
+    }
+
+    pub fn from_endpoint(endpoint: crate::handle::Endpoint) -> Client {
+        Client { endpoint }
+    }
+
+    pub fn endpoint(&self) -> &crate::handle::Endpoint {
+        &self.endpoint
+    }
+
+    fn call(&self, request: &Request) -> Result<Reply, ClientError> {
+        match crate::rpc::call(&self.endpoint, request) {
+            Ok(Reply::Error(e)) => Err(ClientError::Dev(e)),
+            Ok(reply) => Ok(reply),
+            Err(e) => Err(ClientError::Rpc(e)),
+        }
+    }
+
+    fn path(path: &str) -> Result<Path, ClientError> {
+        Path::try_from(path).map_err(|_| ClientError::TooLong)
+    }
+
+    fn names(
+        &self,
+        request: &Request,
+    ) -> Result<(heapless::Vec<Name, LIST_MAX>, u32), ClientError> {
+        match self.call(request)? {
+            Reply::Names { names, total } => Ok((names, total)),
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
+    /// One page of the names of `bus`'s devices from `start`, and how many
+    /// there are.
+    pub fn list_devices(
+        &self,
+        bus: Bus,
+        start: u32,
+    ) -> Result<(heapless::Vec<Name, LIST_MAX>, u32), ClientError> {
+        self.names(&Request::ListDevices { bus, start })
+    }
+
+    /// Everything devmgr knows of the PCI function at `slot`.
+    pub fn pci_info(&self, slot: Slot) -> Result<PciInfo, ClientError> {
+        match self.call(&Request::PciInfo { slot })? {
+            Reply::Pci(info) => Ok(info),
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
+    /// Reads a sysfs attribute.
+    pub fn read(&self, path: &str) -> Result<Text, ClientError> {
+        match self.call(&Request::Read {
+            path: Self::path(path)?,
+        })? {
+            Reply::Text(t) => Ok(t),
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
+    /// One page of a sysfs directory's entries from `start`, and how many
+    /// there are.
+    pub fn list(
+        &self,
+        path: &str,
+        start: u32,
+    ) -> Result<(heapless::Vec<Name, LIST_MAX>, u32), ClientError> {
+        self.names(&Request::List {
+            path: Self::path(path)?,
+            start,
+        })
+    }
+
+    /// Writes a sysfs attribute (`bind`, `unbind`, `uevent`).
+    pub fn write(&self, path: &str, value: &[u8]) -> Result<(), ClientError> {
+        let value = heapless::Vec::from_slice(value).map_err(|_| ClientError::TooLong)?;
+        match self.call(&Request::Write {
+            path: Self::path(path)?,
+            value,
+        })? {
+            Reply::Done => Ok(()),
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
+    /// Registers a driver of this client; how many devices it took.
+    pub fn register_driver(
+        &self,
+        name: &str,
+        bus: Bus,
+        ids: &[IdMatch],
+    ) -> Result<u32, ClientError> {
+        let name = Name::try_from(name).map_err(|_| ClientError::TooLong)?;
+        let ids = heapless::Vec::from_slice(ids).map_err(|_| ClientError::TooLong)?;
+        match self.call(&Request::RegisterDriver { name, bus, ids })? {
+            Reply::Bound(n) => Ok(n),
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
+    /// Unregisters one of this client's drivers (its devices are unbound).
+    pub fn unregister_driver(&self, name: &str, bus: Bus) -> Result<(), ClientError> {
+        let name = Name::try_from(name).map_err(|_| ClientError::TooLong)?;
+        self.done(&Request::UnregisterDriver { name, bus })
+    }
+
+    fn done(&self, request: &Request) -> Result<(), ClientError> {
+        match self.call(request)? {
+            Reply::Done => Ok(()),
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
+    /// Starts queueing uevents for this client.
+    pub fn subscribe(&self) -> Result<(), ClientError> {
+        self.done(&Request::Subscribe)
+    }
+
+    /// Stops queueing uevents for this client.
+    pub fn unsubscribe(&self) -> Result<(), ClientError> {
+        self.done(&Request::Unsubscribe)
+    }
+
+    /// The oldest queued uevent (netlink form), if any, and how many were
+    /// lost to a full queue.
+    pub fn next_uevent(&self) -> Result<(Option<Text>, u64), ClientError> {
+        match self.call(&Request::NextUevent)? {
+            Reply::Uevent { event, dropped } => Ok((event, dropped)),
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
+    /// The next uevent (netlink form), waiting for one if none is queued,
+    /// and how many were lost to a full queue.
+    pub fn wait_uevent(&self) -> Result<(Text, u64), ClientError> {
+        match self.call(&Request::WaitUevent)? {
+            Reply::Uevent {
+                event: Some(event),
+                dropped,
+            } => Ok((event, dropped)),
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
+    /// A dword of the configuration space of a device bound to this
+    /// client's driver.
+    pub fn config_read(&self, slot: Slot, offset: u16) -> Result<u32, ClientError> {
+        match self.call(&Request::ConfigRead { slot, offset })? {
+            Reply::Config(v) => Ok(v),
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
+    /// Writes a dword of the configuration space of a device bound to
+    /// this client's driver.
+    pub fn config_write(&self, slot: Slot, offset: u16, value: u32) -> Result<(), ClientError> {
+        self.done(&Request::ConfigWrite {
+            slot,
+            offset,
+            value,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,170 @@
+//! The `devmgr` server process: the service (`service.rs`) behind IPC,
+//! with the one piece of hardware it needs.
+//!
+//! `init` gives it the PCI configuration ports 0xCF8–0xCFF (manifest
+//! `ports=0xcf8:8`) and nothing else. Configuration mechanism #1: write
+//! the function's address and the register to 0xCF8, then read or write
+//! the dword at 0xCFC. devmgr is the only process with these ports, so the
+//! two steps cannot be interleaved with anyone else's (the pair is one
+//! shared register); drivers reach their own function's space through
+//! `ConfigRead`/`ConfigWrite`. ECAM (the ACPI MCFG window) is not used:
+//! offsets stay below 256, which is all the legacy header and the virtio
+//! capabilities need.
+//!
+//! At start it enumerates every bus and function, registers them and the
+//! legacy platform devices, prints one line per device, registers
+//! `devmgr` with the name service and serves: one thread, one loop, as
+//! `libsys::server::serve` but able to answer later — a `WaitUevent` with
+//! nothing queued has its reply right saved (`ipc::save_reply`) and
+//! answered when an event comes. A request that carries handles, or does
+//! not decode, gets `LABEL_BAD_REQUEST`.
+#![no_std]
+#![forbid(unsafe_code)]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::collections::BTreeMap;
+
+use devmgr::pci::{legacy_config_address, ConfigAccess, PciAddress};
+use devmgr::service::{Outcome, Service};
+use libsys::abi::ipc::{FOREVER, PAYLOAD_MAX};
+use libsys::abi::SysError;
+use libsys::handle::Endpoint;
+use libsys::ipc::{self, Message, SavedReply};
+use libsys::port::{inl, outl};
+use libsys::proto::devmgr::{Reply, Request};
+use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
+use libsys::{eprintln, println};
+
+libsys::entry!(main);
+
+const CONFIG_ADDRESS: u16 = 0xcf8;
+const CONFIG_DATA: u16 = 0xcfc;
+
+/// Configuration space through the port pair 0xCF8/0xCFC.
+struct PortConfig;
+
+impl ConfigAccess for PortConfig {
+    fn read_dword(&mut self, addr: PciAddress, offset: u16) -> u32 {
+        match legacy_config_address(addr, offset) {
+            Ok(address) => {
+                outl(CONFIG_ADDRESS, address);
+                inl(CONFIG_DATA)
+            }
+            // Another segment or an offset past 256: as if absent.
+            Err(_) => 0xFFFF_FFFF,
+        }
+    }
+
+    fn write_dword(&mut self, addr: PciAddress, offset: u16, value: u32) {
+        if let Ok(address) = legacy_config_address(addr, offset) {
+            outl(CONFIG_ADDRESS, address);
+            outl(CONFIG_DATA, value);
+        }
+    }
+}
+
+fn main(_args: &str) -> u64 {
+    let granted = libsys::env::io_ports(CONFIG_ADDRESS, 8)
+        .ok_or("the PCI configuration ports were not given (manifest ports=0xcf8:8)")
+        .and_then(|ports| {
+            ports
+                .grant(CONFIG_ADDRESS, 8)
+                .map_err(|_| "cannot open the PCI configuration ports")
+        });
+    if let Err(why) = granted {
+        eprintln!("devmgr: {why}");
+        return 1;
+    }
+    let (mut service, log) = Service::start(PortConfig);
+    for line in &log {
+        println!("{line}");
+    }
+    let endpoint = match Endpoint::create() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("devmgr: cannot create an endpoint: {e}");
+            return 2;
+        }
+    };
+    if let Err(e) = libsys::names::register("devmgr", &endpoint) {
+        eprintln!("devmgr: cannot register: {e}");
+        return 2;
+    }
+    let error = serve(&endpoint, &mut service);
+    eprintln!("devmgr: stopped serving: {error}");
+    3
+}
+
+/// Receives and answers requests for good; returns why receiving failed.
+fn serve(endpoint: &Endpoint, service: &mut Service<PortConfig>) -> SysError {
+    let mut input = [0u8; PAYLOAD_MAX];
+    // The saved reply rights of clients waiting for a uevent, by badge.
+    let mut waiters: BTreeMap<u64, SavedReply> = BTreeMap::new();
+    let mut reply: Option<Message> = None;
+    loop {
+        let received = match reply.take() {
+            Some(msg) => endpoint.reply_recv(&msg, FOREVER),
+            None => endpoint.recv(FOREVER),
+        };
+        let mut received = match received {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        if received.signals().is_some() {
+            // No notification is bound to this thread; nothing to do.
+            continue;
+        }
+        let badge = received.badge;
+        let n = ipc::read_payload(received.msg.info.length.into(), &mut input);
+        let request = if received.msg.label() == LABEL_REQUEST {
+            rpc::decode::<Request>(&input[..n]).ok()
+        } else {
+            None
+        };
+        // Handles are not taken: closed when the iterator is dropped.
+        let carried_handles = received.take_handles().next().is_some();
+        reply = match request.filter(|_| !carried_handles) {
+            None => Some(Message::new(LABEL_BAD_REQUEST)),
+            Some(request) => match service.request(request, badge) {
+                Outcome::Wait => {
+                    match ipc::save_reply() {
+                        Ok(saved) => {
+                            waiters.insert(badge, saved);
+                        }
+                        Err(e) => {
+                            eprintln!("devmgr: cannot keep a waiter's reply: {e}");
+                            service.cancel_wait(badge);
+                        }
+                    }
+                    wake(service, &mut waiters);
+                    None
+                }
+                Outcome::Reply(r) => {
+                    // Waiters first: answering them uses the IPC buffer.
+                    wake(service, &mut waiters);
+                    Some(encode(&r))
+                }
+            },
+        };
+    }
+}
+
+/// Answers the waiters whose events have come.
+fn wake(service: &mut Service<PortConfig>, waiters: &mut BTreeMap<u64, SavedReply>) {
+    for (badge, reply) in service.woken() {
+        if let Some(saved) = waiters.remove(&badge) {
+            // A waiter that died gets nothing.
+            let _ = saved.reply(&encode(&reply));
+        }
+    }
+}
+
+/// `reply` encoded into this thread's IPC buffer, as a reply message.
+fn encode(reply: &Reply) -> Message {
+    match rpc::encode_payload(reply) {
+        Ok(length) => Message::new(LABEL_REPLY).with_payload(length),
+        Err(_) => Message::new(LABEL_SERVER_ERROR),
+    }
+}
