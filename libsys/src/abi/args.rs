@@ -73,7 +73,7 @@ fn user_pages(address: u64, pages: u64) -> Result<(), SysError> {
     let end = address
         .checked_add(pages * PAGE_SIZE)
         .ok_or(SysError::BadAddress)?;
-    if address % PAGE_SIZE != 0 || address == 0 || end > USER_END {
+    if !address.is_multiple_of(PAGE_SIZE) || address == 0 || end > USER_END {
         return Err(SysError::BadAddress);
     }
     Ok(())
@@ -750,7 +750,7 @@ impl Args for IpcBufferSet {
         if address == 0 {
             return Ok(IpcBufferSet { address: None });
         }
-        if address % PAGE_SIZE != 0 || address >= USER_END {
+        if !address.is_multiple_of(PAGE_SIZE) || address >= USER_END {
             return Err(SysError::BadAddress);
         }
         Ok(IpcBufferSet {
