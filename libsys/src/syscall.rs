@@ -161,6 +161,15 @@ pub fn call6(n: Syscall, a: [u64; 6]) -> Result<u64, SysError> {
     result(unsafe { raw::syscall6(n as u64, a[0], a[1], a[2], a[3], a[4], a[5]) })
 }
 
+/// A system call with typed arguments: `args` encoded into the registers
+/// its [`crate::abi::args`] struct maps them to (the one definition the
+/// kernel decodes with).
+#[inline(always)]
+pub fn call_with<A: crate::abi::args::Args>(n: Syscall, args: &A) -> Result<u64, SysError> {
+    let crate::abi::args::Regs(registers) = args.encode();
+    call6(n, registers)
+}
+
 /// The null system call: enters the kernel and returns.
 #[inline(always)]
 pub fn null() -> Result<u64, SysError> {

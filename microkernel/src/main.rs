@@ -10,6 +10,9 @@
 //! only user mode and the idle loop take them.
 #![no_std]
 #![no_main]
+// Every unsafe operation sits in its own `unsafe` block with a `SAFETY:`
+// comment, inside an `unsafe fn` too (docs/architecture.md, STYLE.md).
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 

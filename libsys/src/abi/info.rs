@@ -207,7 +207,7 @@ impl InitInfo {
     }
 }
 
-const _: () = assert!(core::mem::size_of::<InitInfo>() <= 4096);
+const _: () = assert!(core::mem::size_of::<InitInfo>() as u64 <= super::memory::PAGE_SIZE);
 
 /// How a process ended, as `process_status` reports it in one word: the
 /// kind in bits 56–63 (0 = still alive), the detail below.

@@ -104,7 +104,7 @@ impl Rights {
 }
 
 /// The longest payload a message carries: one page.
-pub const PAYLOAD_MAX: usize = 4096;
+pub const PAYLOAD_MAX: usize = super::memory::PAGE_SIZE as usize;
 /// Message words passed in registers.
 pub const MSG_WORDS: usize = 6;
 /// Handles one message transfers at most.

@@ -38,7 +38,7 @@ pub fn check(
     let end = pages
         .checked_mul(4096)
         .and_then(|len| phys.checked_add(len))
-        .filter(|&end| pages > 0 && phys % 4096 == 0 && end <= limit)
+        .filter(|&end| pages > 0 && phys.is_multiple_of(4096) && end <= limit)
         .ok_or(DeviceRangeError::Invalid)?;
     if forbidden
         .into_iter()

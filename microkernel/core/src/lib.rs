@@ -5,6 +5,7 @@
 //! the loader) have a heap, so `alloc` is available (the run queue keeps its
 //! trees there).
 #![cfg_attr(not(test), no_std)]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 

@@ -58,13 +58,6 @@ fn copy_payload(from: &Thread, to: &Thread, length: usize) -> bool {
     true
 }
 
-fn frame_of(thread: &Thread) -> &mut TrapFrame {
-    // SAFETY: the thread is blocked in the kernel (its frame is at the top
-    // of its kernel stack and nothing else touches it now: one CPU,
-    // interrupts off).
-    unsafe { &mut *thread.user_frame() }
-}
-
 /// Copies the message registers (info, six words) and the badge.
 #[inline(always)]
 fn copy_message(from: &TrapFrame, to: &mut TrapFrame, badge: u64) {
@@ -117,7 +110,10 @@ pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
         }
         receiver
     };
-    copy_message(frame, frame_of(&receiver), badge);
+    // SAFETY: the receiver is blocked in the kernel (its frame is at the
+    // top of its kernel stack and nothing else touches it now: one CPU,
+    // interrupts off).
+    copy_message(frame, unsafe { &mut *receiver.user_frame() }, badge);
     // One lock of our own state: block for the reply and take the reply
     // right to this call (the receiver cannot run before the hand-off).
     // Not a fault call: the kernel makes those through `transfer::send`.
@@ -175,7 +171,8 @@ pub fn reply_recv(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
     let result = if fault {
         Ok(frame.rsi & 0xffff_ffff)
     } else {
-        copy_message(frame, frame_of(&caller), 0);
+        // SAFETY: the caller is blocked in the kernel, as above.
+        copy_message(frame, unsafe { &mut *caller.user_frame() }, 0);
         Ok(0)
     };
     {

@@ -57,11 +57,12 @@ fn set_words(frame: &mut TrapFrame, words: &[u64; MSG_WORDS]) {
     frame.r14 = words[5];
 }
 
-fn frame(thread: &Thread) -> &mut TrapFrame {
-    // SAFETY: a thread's trap frame is at the top of its kernel stack while
-    // it is in the kernel; IPC touches the frames of the current thread and
-    // of threads blocked in the kernel, on the one CPU, with interrupts off.
-    unsafe { &mut *thread.user_frame() }
+/// A thread's saved registers. A thread's trap frame is at the top of its
+/// kernel stack while it is in the kernel; IPC touches the frames of the
+/// current thread and of threads blocked in the kernel, on the one CPU,
+/// with interrupts off — which is what each use below relies on.
+fn frame(thread: &Thread) -> *mut TrapFrame {
+    thread.user_frame()
 }
 
 /// Waits on notification `n` (the caller queued `me` as a waiter).
@@ -168,7 +169,8 @@ fn deliver(
         unsafe { kspace::copy_physical(from, to, length) };
     }
     info.flags &= !MsgInfo::MOVE_HANDLES;
-    let out = frame(receiver);
+    // SAFETY: see `frame`: the receiver is blocked in the kernel.
+    let out = unsafe { &mut *frame(receiver) };
     out.rsi = info.encode();
     set_words(out, &words);
     out.rdx = badge;
@@ -181,7 +183,9 @@ fn pending_message(sender: &Thread) -> (MsgInfo, [u64; MSG_WORDS]) {
     if let Some((label, words)) = sender.ipc.lock().fault {
         return (MsgInfo::new(label), words);
     }
-    let f = frame(sender);
+    // SAFETY: see `frame`: the sender is blocked in the kernel (or is the
+    // current thread, in the kernel).
+    let f = unsafe { &*frame(sender) };
     (MsgInfo::decode(f.rsi).unwrap_or_default(), words(f))
 }
 
@@ -328,7 +332,8 @@ fn take_bound_signals(me: &Thread) -> Option<u64> {
     if bits == 0 {
         return None;
     }
-    let f = frame(me);
+    // SAFETY: see `frame`: `me` is the current thread, in the kernel.
+    let f = unsafe { &mut *frame(me) };
     f.rsi = MsgInfo {
         flags: MsgInfo::NOTIFICATION,
         ..MsgInfo::new(0)

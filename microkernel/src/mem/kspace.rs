@@ -159,7 +159,7 @@ fn map_direct(
     let end = end.div_ceil(PAGE_SIZE) * PAGE_SIZE;
     while phys < end {
         let virt = VirtAddr::new(hhdm() + phys);
-        let result = if phys % Size2MiB::SIZE == 0 && phys + Size2MiB::SIZE <= end {
+        let result = if phys.is_multiple_of(Size2MiB::SIZE) && phys + Size2MiB::SIZE <= end {
             let page = Page::<Size2MiB>::containing_address(virt);
             let frame = PhysFrame::<Size2MiB>::containing_address(PhysAddr::new(phys));
             // SAFETY: a fresh mapping of RAM at its HHDM address, in tables

@@ -46,7 +46,7 @@ pub type Pid = u32;
 /// The user stack: [`USER_STACK_PAGES`] pages below [`USER_STACK_TOP`],
 /// with unmapped guard pages below them (nothing is ever mapped there).
 pub const USER_STACK_TOP: u64 = libsys::abi::USER_STACK_TOP;
-const _: () = assert!(USER_STACK_TOP < USER_END && USER_STACK_TOP % PAGE_SIZE == 0);
+const _: () = assert!(USER_STACK_TOP < USER_END && USER_STACK_TOP.is_multiple_of(PAGE_SIZE));
 pub const USER_STACK_PAGES: u64 = 16;
 /// The longest argument string a process is started with.
 pub const MAX_ARGS: usize = 1024;

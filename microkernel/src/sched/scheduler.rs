@@ -27,14 +27,47 @@ use super::task::{Schedulable, Task, Tid};
 use crate::arch::time;
 use crate::arch::x86_64::{gdt, percpu, switch};
 
+/// A thread the scheduler holds, with its task found once: the hot paths
+/// (a switch, an IPC hand-off) read the task through `task` rather than
+/// through a call on the trait object.
+#[derive(Clone)]
+struct Entry {
+    thread: Arc<dyn Schedulable>,
+    /// `thread.task()`: points into `thread`'s allocation, which `thread`
+    /// keeps alive for as long as this entry exists.
+    task: *const Task,
+}
+
+impl Entry {
+    fn new<T: Schedulable + 'static>(thread: Arc<T>) -> Entry {
+        let task = thread.task() as *const Task;
+        Entry { thread, task }
+    }
+
+    fn from_dyn(thread: Arc<dyn Schedulable>) -> Entry {
+        let task = thread.task() as *const Task;
+        Entry { thread, task }
+    }
+
+    fn task(&self) -> &Task {
+        // SAFETY: `task` points into the allocation `self.thread` keeps
+        // alive (see the field).
+        unsafe { &*self.task }
+    }
+}
+
+// SAFETY: the raw pointer is only a cached `&Task` into the `Arc` beside
+// it; `Schedulable` threads are `Send + Sync`.
+unsafe impl Send for Entry {}
+
 struct Scheduler {
     /// Keyed by the threads' scheduler slots.
     rq: RunQueue<u32>,
     /// Every thread the run queue knows (runnable, running or blocked), by
     /// slot.
-    threads: Vec<Option<Arc<dyn Schedulable>>>,
-    current: Arc<dyn Schedulable>,
-    idle: Arc<dyn Schedulable>,
+    threads: Vec<Option<Entry>>,
+    current: Entry,
+    idle: Entry,
     /// A lazy hand-off is pending: the run queue's current thread is not
     /// the one on the CPU (see `block_and_switch_to`).
     lazy: bool,
@@ -74,7 +107,7 @@ fn with<T>(f: impl FnOnce(&mut Scheduler) -> T) -> Option<T> {
 impl Scheduler {
     /// The slot of the thread actually on the CPU (`None`: idle).
     fn running(&self) -> Option<u32> {
-        (!Arc::ptr_eq(&self.current, &self.idle)).then_some(self.current.task().slot)
+        (self.current.task != self.idle.task).then_some(self.current.task().slot)
     }
 
     /// Brings the run queue up to date after lazy hand-offs (see
@@ -107,6 +140,7 @@ impl Scheduler {
 pub fn init(idle: Arc<dyn Schedulable>) {
     CURRENT.store(idle.task() as *const Task as *mut Task, Ordering::Relaxed);
     idle.switch_in();
+    let idle = Entry::from_dyn(idle);
     *SCHED.lock() = Some(Scheduler {
         rq: RunQueue::new(),
         threads: Vec::new(),
@@ -151,7 +185,7 @@ pub fn spawn(thread: Arc<dyn Schedulable>, policy: Policy) -> Result<(), SchedEr
         if slot as usize >= s.threads.len() {
             s.threads.resize(slot as usize + 1, None);
         }
-        s.threads[slot as usize] = Some(thread.clone());
+        s.threads[slot as usize] = Some(Entry::from_dyn(thread.clone()));
         if s.rq.wake(slot, now)? {
             set_need_resched();
         }
@@ -230,12 +264,20 @@ pub fn stats(thread: &Task) -> Option<kcore::sched::ThreadStats> {
 /// Makes `next` the current thread and returns the two stack pointers to
 /// switch with (save the current one at the first, resume at the second),
 /// or `None` if `next` is current already.
-fn switch_to_thread(s: &mut Scheduler, next: Arc<dyn Schedulable>) -> Option<(*mut u64, u64)> {
-    if Arc::ptr_eq(&next, &s.current) {
+/// `switch_in` is the thread's hook, called before anything changes: the
+/// IPC hand-off passes its concrete type's (a direct call), `schedule` the
+/// trait object's.
+fn switch_to_thread(
+    s: &mut Scheduler,
+    next: Entry,
+    switch_in: impl FnOnce(&Entry),
+) -> Option<(*mut u64, u64)> {
+    if next.task == s.current.task {
         return None;
     }
-    next.switch_in();
-    let task = next.task();
+    switch_in(&next);
+    // SAFETY: as in `Entry::task`; a raw read so that `next` can move.
+    let task = unsafe { &*next.task };
     gdt::set_kernel_stack(task.stack_top());
     percpu::set_kernel_rsp(task.stack_top());
     CURRENT.store(task as *const Task as *mut Task, Ordering::Relaxed);
@@ -247,7 +289,7 @@ fn switch_to_thread(s: &mut Scheduler, next: Arc<dyn Schedulable>) -> Option<(*m
     let save = previous.task().context();
     // SAFETY: see `Previous`; the slot is empty (the last switch's
     // `after_switch` emptied it).
-    unsafe { *PREVIOUS.0.get() = Some(previous) };
+    unsafe { *PREVIOUS.0.get() = Some(previous.thread) };
     Some((save, resume))
 }
 
@@ -276,7 +318,7 @@ pub fn schedule() {
                 .unwrap_or_else(|| s.idle.clone()),
             None => s.idle.clone(),
         };
-        switch_to_thread(s, next)
+        switch_to_thread(s, next, |e| e.thread.switch_in())
     })
     .flatten();
     do_switch(pair);
@@ -307,7 +349,9 @@ pub fn block_and_switch_to<T: Schedulable + 'static>(next: &Arc<T>) {
                     || s.rq.state(slot) == Some(kcore::sched::State::Blocked));
             if lazy_ok {
                 s.lazy = s.rq.current() != Some(slot);
-                return Some(switch_to_thread(s, next.clone()));
+                return Some(switch_to_thread(s, Entry::new(next.clone()), |_| {
+                    next.switch_in()
+                }));
             }
             s.sync();
             let now = time::now_ns();
@@ -316,7 +360,9 @@ pub fn block_and_switch_to<T: Schedulable + 'static>(next: &Arc<T>) {
                     if resched {
                         set_need_resched();
                     }
-                    Some(switch_to_thread(s, next.clone()))
+                    Some(switch_to_thread(s, Entry::new(next.clone()), |_| {
+                        next.switch_in()
+                    }))
                 }
                 Err(_) => {
                     s.rq.block(now);

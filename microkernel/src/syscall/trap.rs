@@ -29,11 +29,11 @@ pub fn handle(frame: &mut TrapFrame) {
         2 => crate::printk!(Warning, "NMI (rip {:#x})", frame.rip),
         18 => oops(frame),
         // A user page fault goes to the thread's pager, if it has one.
-        14 if frame.from_user() => {
+        14 if frame.is_user_mode() => {
             let address = x86_64::registers::control::Cr2::read_raw();
             pager::page_fault(frame, address);
         }
-        0..=31 if frame.from_user() => process::kill_current_for_fault(frame, frame.rip),
+        0..=31 if frame.is_user_mode() => process::kill_current_for_fault(frame, frame.rip),
         // A breakpoint in the kernel (the self-test's) resumes after the
         // int3 instruction; the frame's rip already points there.
         3 => {}
@@ -59,11 +59,11 @@ pub fn handle(frame: &mut TrapFrame) {
         _ => {}
     }
     // Preempt: a user thread, or the idle loop (interrupts on in the kernel).
-    if frame.from_user() || frame.rflags & (1 << 9) != 0 {
+    if frame.is_user_mode() || frame.rflags & (1 << 9) != 0 {
         sched::preempt_point();
     }
     // A thread killed while it was away exits instead of returning.
-    if frame.from_user() {
+    if frame.is_user_mode() {
         process::exit_if_killed();
     }
 }

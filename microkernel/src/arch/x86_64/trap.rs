@@ -47,7 +47,7 @@ pub struct TrapFrame {
 
 impl TrapFrame {
     /// Whether the trap came from user mode (CPL 3).
-    pub fn from_user(&self) -> bool {
+    pub fn is_user_mode(&self) -> bool {
         self.cs & 3 == 3
     }
 }
