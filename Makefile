@@ -89,16 +89,17 @@ debug: iso
 
 # clippy with the workspace's lints (Cargo.toml) and -D warnings: the host
 # crates (tests included), the loader, then the bare-metal programs and
-# servers as `make userland` builds them. The kernel is not linted here
-# yet. The -A are for code being rewritten elsewhere: a constant assertion
-# in libsys/src/proto/timer.rs's tests, `% n == 0` in kcore (which the
-# loader links) and in utest.
+# servers as `make userland` builds them, then the kernel for its own
+# target. The -A are for code being rewritten elsewhere: a constant
+# assertion in libsys/src/proto/timer.rs's tests, `% n == 0` in the loader
+# and in utest.
 # Host crates: the workspace but the kernel and the loader, and the
 # programs that only build bare-metal (`userland`, every `<name>ctl`
 # client, as `make new-server` names them).
-LINT_HOST := --workspace --exclude microkernel --exclude kcore --exclude boot \
+LINT_HOST := --workspace --exclude microkernel --exclude boot \
              --exclude userland --exclude '*ctl'
 lint: deps
+	cd microkernel && cargo clippy --release --target x86_64-unknown-none -- -D warnings
 	cargo clippy $(LINT_HOST) --all-targets -- -D warnings -A clippy::assertions_on_constants
 	cargo clippy --release -p boot --target x86_64-unknown-uefi -- -D warnings \
 		-A clippy::manual_is_multiple_of

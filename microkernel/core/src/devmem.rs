@@ -86,7 +86,7 @@ mod tests {
         assert_eq!(check(0xfed0_0001, 1, RAM, LIMIT), invalid);
         assert_eq!(check(0xfed0_0000, 0, RAM, LIMIT), invalid);
         assert_eq!(check(LIMIT - 4096, 2, RAM, LIMIT), invalid);
-        assert_eq!(check(u64::MAX & !0xfff, 1, RAM, LIMIT), invalid);
+        assert_eq!(check(!0xfff, 1, RAM, LIMIT), invalid);
         assert_eq!(check(0x1000, u64::MAX / 4096, RAM, LIMIT), invalid);
         assert_eq!(check(LIMIT - 4096, 1, RAM, LIMIT), Ok(()));
     }
