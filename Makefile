@@ -9,6 +9,8 @@ USER    := target/user/x86_64-unknown-none/release
 # The boot modules built for x86_64-unknown-none: user programs, init and
 # the servers (each a crate's binary; see userland/ and servers/).
 PROGRAMS := hello ktest kfault utest bench kvtest nstest crashy mmtest meminfo synctest timertest init mm kv kvctl timer wait1test wait1d wait1
+# The fuzzers and the check after them (the fuzz entry, make fuzz).
+PROGRAMS += sysfuzz msgfuzz fuzzcheck
 USER_CRATES := -p userland -p init -p kvctl -p mm -p kv -p timer -p wait1 -p wait1ctl
 USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main
 ISO     := build/microkernel.iso
@@ -25,7 +27,7 @@ QEMU_FLAGS  := -machine q35 -cpu max -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
                -cdrom $(ISO) -serial mon:stdio $(DISPLAY_OPT) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all deps kernel loader userland tree iso run debug lint test bench new-server clean
+.PHONY: all deps kernel loader userland tree iso run debug lint test bench fuzz new-server clean
 
 all: iso
 
@@ -95,6 +97,14 @@ test: lint loader tree
 bench: loader tree
 	cargo run --release -q -p kmem --example kmem_bench
 	cargo run --release -q -p harness -- bench
+
+# The fuzz entry with FUZZ_N system calls and FUZZ_N messages from seed
+# FUZZ_SEED, then the check that the system still serves
+# (docs/reliability.md). make test runs it with n=20000 seed=1.
+FUZZ_N    ?= 1000000
+FUZZ_SEED ?= 1
+fuzz: loader tree
+	FUZZ_N=$(FUZZ_N) FUZZ_SEED=$(FUZZ_SEED) cargo run --release -q -p harness -- fuzz
 
 # A new server from the templates, wired in (docs/writing-a-server.md).
 new-server:
