@@ -17,6 +17,10 @@
 //! `docs/reliability.md`). Every IPC and wait has a timeout of at most
 //! 2 ms, so no call may block for longer.
 //!
+//! `known=1` also takes the paths of the kernel defects already known
+//! (closing the last handle of a process it never started without killing
+//! it first, which leaks the process: `docs/reliability.md`).
+//!
 //! Reproducible: the same seed gives the same calls as long as the kernel
 //! answers the same. It logs every 1,000th call; `trace=<i>` logs every
 //! call from the `i`-th on. The last [`RING`] calls (number and
@@ -77,6 +81,11 @@ struct Held {
 
 struct Fuzzer {
     rng: Rng,
+    /// Whether the first `NoMemory` of `endpoint_create` was reported.
+    table_full_seen: bool,
+    /// `known=1`: also take the paths of the known defects (closing the
+    /// last handle of a process never started, without killing it).
+    known: bool,
     pool: Vec<Held>,
     /// The runtime's handles (found at start): never closed or used for
     /// IPC, only read.
@@ -92,6 +101,7 @@ fn main(args: &str) -> u64 {
     let seed = number_arg(args, "seed").unwrap_or(1);
     let n = number_arg(args, "n").unwrap_or(20_000);
     let trace = number_arg(args, "trace").unwrap_or(u64::MAX);
+    let known = number_arg(args, "known") == Some(1);
     let mut t = Tally::new();
     if let Err(why) = map_scratch() {
         t.check("sysfuzz: scratch pages", Err(format_args!("{why}")));
@@ -102,8 +112,13 @@ fn main(args: &str) -> u64 {
         Syscall::ALL.len()
     );
     let _watchdog = libsys::thread::spawn(watchdog);
+    // The watchdog's first sleep looks the timer up: its handles must be
+    // among those found next, which the fuzzer leaves alone.
+    libsys::time::sleep_ms(20);
     let mut fuzzer = Fuzzer {
         rng: Rng::new(seed),
+        known,
+        table_full_seen: false,
         pool: Vec::new(),
         protected: runtime_handles(),
         stale: Vec::new(),
@@ -244,6 +259,13 @@ impl Fuzzer {
         match result {
             Ok(value) => self.keep(call, args, value),
             Err(e) => {
+                if e == SysError::NoMemory
+                    && !self.table_full_seen
+                    && call == Some(Syscall::EndpointCreate)
+                {
+                    self.table_full_seen = true;
+                    self.report_table(i);
+                }
                 self.errors[row] += 1;
                 let at = SysError::ALL.iter().position(|x| *x == e);
                 self.by_error[at.unwrap_or(SysError::ALL.len())] += 1;
@@ -266,11 +288,19 @@ impl Fuzzer {
                 if result.is_ok() {
                     self.adopt_received(out);
                 }
-                if matches!(call, Some(ReplyTo)) {
-                    // The kernel closes the reply handle whatever the outcome.
+                let gone = || libsys::syscall::call6(HandleInfo, [a[0], 0, 0, 0, 0, 0]).is_err();
+                if matches!(call, Some(ReplyTo)) && gone() {
+                    // The kernel closes a reply handle whatever the
+                    // outcome (a handle of another type stays).
                     self.forget(a[0] as u32);
                 }
                 result
+            }
+            Some(HandleClose) if !self.known && self.is_process(a[0]) => {
+                // A process never started is not freed when its last
+                // handle closes (a known defect): killed first.
+                let _ = raw_call(Kill as u64, [a[0], 0, 0, 0, 0, 0]);
+                raw_call(number, a)
             }
             _ => {
                 let result = raw_call(number, a);
@@ -281,6 +311,38 @@ impl Fuzzer {
                 result
             }
         }
+    }
+
+    /// Says what fills this process's handle table (the first time
+    /// `endpoint_create` fails for want of room): the live handles of the
+    /// first slots and generations, by type, against the pool.
+    fn report_table(&self, i: u64) {
+        let mut by_type = [0u32; ObjectType::ALL.len() + 1];
+        let mut live = 0;
+        for index in 1..1100u16 {
+            for generation in 0..64u16 {
+                let h = u64::from(Handle::new(index, generation).0);
+                if let Ok(raw) = libsys::syscall::call6(Syscall::HandleInfo, [h, 0, 0, 0, 0, 0]) {
+                    live += 1;
+                    let at = ObjectType::ALL.iter().position(|t| *t as u64 == raw >> 32);
+                    by_type[at.unwrap_or(ObjectType::ALL.len())] += 1;
+                }
+            }
+        }
+        println!(
+            "sysfuzz: call {i}: endpoint_create is out of room: {live} live handles found \
+             (types {:?} by ObjectType order), {} in the pool, {} the runtime's",
+            by_type,
+            self.pool.len(),
+            self.protected.len()
+        );
+    }
+
+    /// True if `handle` is a process handle it holds.
+    fn is_process(&self, handle: u64) -> bool {
+        self.pool
+            .iter()
+            .any(|h| u64::from(h.handle) == handle && h.kind == ObjectType::Process)
     }
 
     /// Arguments for a known call (see the module documentation).
@@ -612,6 +674,11 @@ impl Fuzzer {
         };
         let n = (info.handles as usize).min(MAX_HANDLES);
         for raw in &out.words[6 - n..] {
+            let known = self.pool.iter().any(|h| u64::from(h.handle) == *raw)
+                || self.protected.contains(&(*raw as u32));
+            if known {
+                continue;
+            }
             if let Ok(r) = libsys::syscall::call6(Syscall::HandleInfo, [*raw, 0, 0, 0, 0, 0]) {
                 if let Ok(kind) = ObjectType::try_from(r >> 32) {
                     self.hold(Held {
