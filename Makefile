@@ -101,10 +101,11 @@ bench: loader tree
 # The fuzz entry with FUZZ_N system calls and FUZZ_N messages from seed
 # FUZZ_SEED, then the check that the system still serves
 # (docs/reliability.md). make test runs it with n=20000 seed=1.
+# FUZZ_ARGS adds arguments to both fuzzers (trace=<i>, known=1, forge=1).
 FUZZ_N    ?= 1000000
 FUZZ_SEED ?= 1
 fuzz: loader tree
-	FUZZ_N=$(FUZZ_N) FUZZ_SEED=$(FUZZ_SEED) cargo run --release -q -p harness -- fuzz
+	FUZZ_N=$(FUZZ_N) FUZZ_SEED=$(FUZZ_SEED) FUZZ_ARGS='$(FUZZ_ARGS)' cargo run --release -q -p harness -- fuzz
 
 # A new server from the templates, wired in (docs/writing-a-server.md).
 new-server:

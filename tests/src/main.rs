@@ -583,9 +583,12 @@ fn bench(base: &str) -> i32 {
 /// `make fuzz`: boots the `fuzz` entry with `FUZZ_N` calls and messages
 /// from seed `FUZZ_SEED` (the fuzzers' module command lines), waits up to
 /// `FUZZ_TIMEOUT` seconds (default 6 hours) and reports as a case does.
+/// `FUZZ_ARGS` is added to both fuzzers' arguments.
 fn fuzz(base: &str) -> i32 {
     let var = |key: &str, default: &str| env::var(key).unwrap_or_else(|_| default.to_string());
     let (n, seed) = (var("FUZZ_N", "1000000"), var("FUZZ_SEED", "1"));
+    // More arguments for both fuzzers: `trace=<i>`, `known=1`, `forge=1`.
+    let extra = var("FUZZ_ARGS", "");
     let timeout = var("FUZZ_TIMEOUT", "21600").parse().unwrap_or(21_600);
     let mut config = boot_entry_directly(base, "fuzz");
     for program in ["sysfuzz", "msgfuzz"] {
@@ -593,7 +596,7 @@ fn fuzz(base: &str) -> i32 {
             &config,
             "fuzz",
             &format!("boot():/boot/{program}"),
-            &format!("seed={seed} n={n}"),
+            format!("seed={seed} n={n} {extra}").trim_end(),
         );
     }
     let started = Instant::now();
