@@ -11,6 +11,8 @@ USER    := target/user/x86_64-unknown-none/release
 PROGRAMS := hello ktest kfault utest bench kvtest nstest crashy mmtest meminfo synctest timertest init mm kv kvctl timer wait1test wait1d wait1 devmgr lspci lsdev devtest
 USER_CRATES := -p userland -p init -p kvctl -p mm -p kv -p timer -p wait1 -p wait1ctl -p devmgr
 USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main,devmgr/main
+# The fuzzers and the check after them (the fuzz entry, make fuzz).
+PROGRAMS += sysfuzz msgfuzz fuzzcheck
 # The initramfs (lib/cpio, rootfs/): the fixed tree of rootfs/initramfs.list,
 # then every program of PROGRAMS — those named in SBIN (init and the
 # servers) in /sbin, any other in /bin — and the docs in
@@ -31,7 +33,7 @@ QEMU_FLAGS  := -machine q35 -cpu max -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
                -cdrom $(ISO) -serial mon:stdio $(DISPLAY_OPT) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all deps kernel loader userland initramfs tree iso run debug layers lint test bench bench-linux new-server clean
+.PHONY: all deps kernel loader userland initramfs tree iso run debug layers lint test bench bench-linux fuzz new-server clean
 
 all: iso
 
@@ -131,6 +133,15 @@ bench: loader tree
 # (docs/benchmarks.md, "Linux in the same QEMU").
 bench-linux:
 	@scripts/bench-linux.sh
+
+# The fuzz entry with FUZZ_N system calls and FUZZ_N messages from seed
+# FUZZ_SEED, then the check that the system still serves
+# (docs/reliability.md). make test runs it with n=20000 seed=1.
+# FUZZ_ARGS adds arguments to both fuzzers (trace=<i>, known=1, forge=1).
+FUZZ_N    ?= 1000000
+FUZZ_SEED ?= 1
+fuzz: loader tree
+	FUZZ_N=$(FUZZ_N) FUZZ_SEED=$(FUZZ_SEED) FUZZ_ARGS='$(FUZZ_ARGS)' cargo run --release -q -p harness -- fuzz
 
 # A new server from the templates, wired in (docs/writing-a-server.md).
 new-server:

@@ -18,6 +18,8 @@ use std::{env, fs, thread};
 use harness::*;
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
+/// The short fuzz run's (20,000 calls and messages under TCG).
+const FUZZ_TIMEOUT: Duration = Duration::from_secs(240);
 const OVMF: &str = "/usr/share/ovmf/OVMF.fd";
 
 /// What a case concluded, with the guest's check counts when it ran them.
@@ -109,7 +111,17 @@ impl Drop for Qemu {
 /// Boots `config` and waits for QEMU to exit; checks the guest's result
 /// line, and that every program of `expected` ran (see [`programs`]).
 fn expect_exit(qemu: &mut Qemu, menu_key: Option<&str>, expected: &[&str]) -> Outcome {
-    let deadline = qemu.started + BOOT_TIMEOUT;
+    expect_exit_within(qemu, menu_key, expected, BOOT_TIMEOUT)
+}
+
+/// [`expect_exit`] with a deadline of `timeout` after QEMU started.
+fn expect_exit_within(
+    qemu: &mut Qemu,
+    menu_key: Option<&str>,
+    expected: &[&str],
+    timeout: Duration,
+) -> Outcome {
+    let deadline = qemu.started + timeout;
     let mut guest = None;
     let mut banner = None;
     let mut ran = programs::Ran::new();
@@ -135,7 +147,7 @@ fn expect_exit(qemu: &mut Qemu, menu_key: Option<&str>, expected: &[&str]) -> Ou
             }
             Err(None) => {
                 return Outcome {
-                    result: Err(format!("no exit within {} s", BOOT_TIMEOUT.as_secs())),
+                    result: Err(format!("no exit within {} s", timeout.as_secs())),
                     guest,
                 }
             }
@@ -371,6 +383,15 @@ type Case = (&'static str, fn(&str) -> (String, Check));
 
 fn cases() -> Vec<Case> {
     vec![
+        // The fuzz entry as limine.cfg has it: 20,000 calls and 20,000
+        // messages from seed 1, then fuzzcheck.
+        ("fuzz", |cfg| {
+            let cfg = boot_entry_directly(cfg, "fuzz");
+            (
+                cfg,
+                Box::new(|q| expect_exit_within(q, None, programs::FUZZ, FUZZ_TIMEOUT)),
+            )
+        }),
         ("guest-suite", |cfg| {
             let cfg = boot_entry_directly(cfg, "test");
             (
@@ -580,12 +601,60 @@ fn bench(base: &str) -> i32 {
     0
 }
 
+/// `make fuzz`: boots the `fuzz` entry with `FUZZ_N` calls and messages
+/// from seed `FUZZ_SEED` (the fuzzers' module command lines), waits up to
+/// `FUZZ_TIMEOUT` seconds (default 6 hours) and reports as a case does.
+/// `FUZZ_ARGS` is added to both fuzzers' arguments.
+fn fuzz(base: &str) -> i32 {
+    let var = |key: &str, default: &str| env::var(key).unwrap_or_else(|_| default.to_string());
+    let (n, seed) = (var("FUZZ_N", "1000000"), var("FUZZ_SEED", "1"));
+    // More arguments for both fuzzers: `trace=<i>`, `known=1`, `forge=1`.
+    let extra = var("FUZZ_ARGS", "");
+    let timeout = var("FUZZ_TIMEOUT", "21600").parse().unwrap_or(21_600);
+    let mut config = boot_entry_directly(base, "fuzz");
+    for program in ["sysfuzz", "msgfuzz"] {
+        config = replace_module_cmdline(
+            &config,
+            "fuzz",
+            &format!("boot():/boot/{program}"),
+            format!("seed={seed} n={n} {extra}").trim_end(),
+        );
+    }
+    let started = Instant::now();
+    println!("fuzz: n={n} seed={seed}, log in build/test-logs/fuzz-long.log");
+    let outcome = match boot_config("fuzz-long", &config, &[]) {
+        Ok(mut qemu) => expect_exit_within(
+            &mut qemu,
+            None,
+            programs::FUZZ,
+            Duration::from_secs(timeout),
+        ),
+        Err(e) => Outcome {
+            result: Err(e),
+            guest: None,
+        },
+    };
+    let took = started.elapsed().as_secs_f64();
+    let (passed, failed) = outcome.guest.unwrap_or((0, 0));
+    match outcome.result {
+        Ok(detail) => {
+            println!("PASS fuzz n={n} seed={seed} ({took:.1} s): {detail}; {passed} passed, {failed} failed");
+            0
+        }
+        Err(why) => {
+            println!("FAIL fuzz n={n} seed={seed} ({took:.1} s): {why} -- log: build/test-logs/fuzz-long.log");
+            1
+        }
+    }
+}
+
 fn main() {
     let base = fs::read_to_string("limine.cfg")
         .expect("run the harness from the repository root (make test)");
     fs::create_dir_all("build/test-logs").expect("cannot create build/test-logs");
     match (env::args().nth(1).as_deref(), env::args().nth(2)) {
         (Some("bench"), _) => std::process::exit(bench(&base)),
+        (Some("fuzz"), _) => std::process::exit(fuzz(&base)),
         (Some("new-server"), Some(name)) => {
             match scaffold::create(Path::new("."), &name) {
                 Ok(done) => {

@@ -34,6 +34,10 @@ pub const GUEST_SUITE: &[&str] = &[
     "devtest",
 ];
 
+/// The `fuzz` entry: `init` with `manifest.fuzz`, the fuzzers and the
+/// check after them.
+pub const FUZZ: &[&str] = &["init", "sysfuzz", "msgfuzz", "fuzzcheck"];
+
 /// The `test-mono` entry: `init` with `manifest.mono` (kv's core in the
 /// kernel).
 pub const TEST_MONO: &[&str] = &["init", "nstest", "kvtest", "devtest"];

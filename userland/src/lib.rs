@@ -9,6 +9,8 @@
 
 use core::fmt;
 
+pub mod fuzz;
+
 /// A failed check's reason.
 pub type Why = libsys::rt::TextBuf<256>;
 

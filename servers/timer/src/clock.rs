@@ -1,10 +1,13 @@
 //! The clocks: `CLOCK_MONOTONIC`, `CLOCK_REALTIME` and jiffies, all kept
 //! from one base taken at boot (LKD chapter 11, "The Time of Day").
 //!
-//! At boot the server reads the RTC (whole seconds since the epoch) and
-//! the TSC at that moment, and knows the TSC's rate. From then on every
-//! reading is computed from the TSC alone: monotonic time is the TSC ticks
-//! since the base in nanoseconds, wall time is a base plus monotonic time
+//! At start the server reads the RTC (whole seconds since the epoch) and
+//! the TSC at that moment, and knows the TSC's rate and the TSC value at
+//! which the kernel's clock started ([`ClockBase::boot_tsc`]). From then
+//! on every reading is computed from the TSC alone: monotonic time is the
+//! TSC ticks since the kernel's start in nanoseconds — so a restarted
+//! server continues monotonic time and jiffies where the old one left
+//! them, never going backwards — wall time is a base plus monotonic time
 //! (Linux keeps the same split as `xtime` and `wall_to_monotonic`), and
 //! jiffies are monotonic time in ticks of `HZ`. Nothing has to be counted
 //! on every tick, which is what lets the timer server be tickless.
@@ -119,6 +122,10 @@ pub struct ClockBase {
     pub realtime_secs: i64,
     /// The TSC at the moment the RTC was read.
     pub tsc: u64,
+    /// The TSC value at which monotonic time is 0: the kernel's start of
+    /// time (from its `clock` call), which outlives any instance of the
+    /// server. Not after `tsc`.
+    pub boot_tsc: u64,
     /// TSC ticks per second.
     pub tsc_hz: u64,
     /// The tick rate of jiffies.
@@ -142,20 +149,40 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// The clocks, starting from `base`: monotonic time 0, wall time
-    /// `base.realtime_secs`. Fails with `ZeroTscRate`.
+    /// The clocks of `base`: monotonic time 0 at `base.boot_tsc`, wall
+    /// time `base.realtime_secs` at `base.tsc`. Fails with `ZeroTscRate`.
     pub const fn new(base: ClockBase) -> Result<Clock, ClockError> {
         if base.tsc_hz == 0 {
             return Err(ClockError::ZeroTscRate);
         }
-        Ok(Clock {
-            tsc_base: base.tsc,
+        let mut clock = Clock {
+            tsc_base: base.boot_tsc,
             tsc_hz: base.tsc_hz,
             hz: base.hz,
             initial_jiffies: base.initial_jiffies,
-            realtime_base: base.realtime_secs as i128 * NSEC_PER_SEC as i128,
+            realtime_base: 0,
             last_monotonic: 0,
-        })
+        };
+        // Below 2^94, as in `clock_gettime`.
+        let at_rtc = clock.elapsed_ns(base.tsc) as i128;
+        clock.realtime_base = base.realtime_secs as i128 * NSEC_PER_SEC as i128 - at_rtc;
+        Ok(clock)
+    }
+
+    /// The TSC value at which the kernel's clock started, from a `clock`
+    /// reading (`uptime_ns` at `tsc_hz`) and a TSC value `tsc_before` read
+    /// just *before* that call: an estimate never later than the kernel's
+    /// own start (less a tick for the kernel's rounding down), so monotonic
+    /// time from it is never behind the kernel's uptime. A restarted server
+    /// derives the same start to within the call's latency.
+    pub const fn boot_tsc(tsc_before: u64, uptime_ns: u64, tsc_hz: u64) -> u64 {
+        let ticks = uptime_ns as u128 * tsc_hz as u128 / NSEC_PER_SEC;
+        let ticks = if ticks > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            ticks as u64
+        };
+        tsc_before.saturating_sub(ticks).saturating_sub(1)
     }
 
     pub const fn tsc_hz(&self) -> u64 {
@@ -250,7 +277,7 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jiffies::initial_jiffies;
+    use crate::jiffies::{initial_jiffies, time_after};
 
     const GHZ_3: u64 = 3_000_000_000;
     const BOOT_TSC: u64 = 123_456_789;
@@ -260,6 +287,7 @@ mod tests {
         Clock::new(ClockBase {
             realtime_secs: RTC_AT_BOOT,
             tsc: BOOT_TSC,
+            boot_tsc: BOOT_TSC,
             tsc_hz,
             hz: Hz::HZ_1000,
             initial_jiffies: initial_jiffies(Hz::HZ_1000),
@@ -286,6 +314,7 @@ mod tests {
             ..ClockBase {
                 realtime_secs: 0,
                 tsc: 0,
+                boot_tsc: 0,
                 tsc_hz: 1,
                 hz: Hz::HZ_100,
                 initial_jiffies: 0,
@@ -482,5 +511,51 @@ mod tests {
         assert_eq!(Timespec::from_nanos(i128::MIN), ts(i64::MIN, 0));
         assert_eq!(Timespec::from_nanos(-1), ts(-1, 999_999_999));
         assert_eq!(ts(-1, 999_999_999).as_nanos(), -1);
+    }
+
+    #[test]
+    fn a_restarted_clock_continues_monotonic_time_and_jiffies() {
+        // The first instance starts 1 s after the kernel, reads the RTC
+        // then and hands out times; the second starts 10 s later from a
+        // fresh RTC reading and the same kernel start.
+        let start = |rtc_secs: i64, rtc_tsc: u64| {
+            Clock::new(ClockBase {
+                realtime_secs: rtc_secs,
+                tsc: rtc_tsc,
+                boot_tsc: BOOT_TSC,
+                tsc_hz: GHZ_3,
+                hz: Hz::HZ_1000,
+                initial_jiffies: initial_jiffies(Hz::HZ_1000),
+            })
+            .unwrap()
+        };
+        let mut first = start(RTC_AT_BOOT + 1, BOOT_TSC + GHZ_3);
+        let before_kill = BOOT_TSC + 5 * GHZ_3;
+        let monotonic = first.monotonic_ns(before_kill);
+        let jiffies = first.jiffies(before_kill);
+        assert_eq!(monotonic, 5 * NSEC_PER_SEC);
+        let mut second = start(RTC_AT_BOOT + 11, BOOT_TSC + 11 * GHZ_3);
+        let after = BOOT_TSC + 11 * GHZ_3;
+        assert_eq!(second.monotonic_ns(after), 11 * NSEC_PER_SEC);
+        assert!(second.monotonic_ns(after) >= monotonic);
+        assert!(time_after(second.jiffies(after), jiffies));
+        assert_eq!(second.jiffies(after) - jiffies, 6_000);
+        assert_eq!(
+            second.clock_gettime(ClockId::Realtime, after),
+            ts(RTC_AT_BOOT + 11, 0)
+        );
+    }
+
+    #[test]
+    fn boot_tsc_is_never_after_the_kernels_start() {
+        // The kernel read the TSC at 5 s + 7 ticks after its start, said
+        // uptime 5 s (rounded down); we read the TSC 100 ticks before.
+        let kernel_start = 1_000_000;
+        let kernel_read = kernel_start + 5 * GHZ_3 + 7;
+        let uptime_ns = 5 * NSEC_PER_SEC as u64;
+        let ours = Clock::boot_tsc(kernel_read - 100, uptime_ns, GHZ_3);
+        assert!(ours <= kernel_start);
+        assert!(kernel_start - ours <= 101);
+        assert_eq!(Clock::boot_tsc(5, u64::MAX, GHZ_3), 0);
     }
 }

@@ -71,7 +71,7 @@ fn main(_args: &str) -> u64 {
     let Some(hz) = Hz::new(HZ) else {
         return 1;
     };
-    let (irq, tsc_hz) = match hardware() {
+    let (irq, tsc_hz, boot_tsc) = match hardware() {
         Ok(found) => found,
         Err(why) => {
             eprintln!("timer: {why}");
@@ -86,9 +86,10 @@ fn main(_args: &str) -> u64 {
         }
     };
     let start = initial_jiffies(hz);
-    let clock = match Clock::new(ClockBase {
+    let mut clock = match Clock::new(ClockBase {
         realtime_secs,
         tsc: rtc_tsc,
+        boot_tsc,
         tsc_hz,
         hz,
         initial_jiffies: start,
@@ -115,7 +116,12 @@ fn main(_args: &str) -> u64 {
         println!("jiffies at {HZ} Hz, PIT channel 0 one-shot, RTC {date} UTC");
     }
     let mut server = Server {
-        service: TimerService::new(clock, start),
+        service: {
+            // Not `start`: after a restart jiffies continue from the
+            // kernel's start, so the wheel starts at the current jiffy.
+            let now = clock.jiffies(libsys::syscall::rdtsc());
+            TimerService::new(clock, now)
+        },
         tsc_hz,
         programmed: None,
         irq,
@@ -127,8 +133,10 @@ fn main(_args: &str) -> u64 {
     3
 }
 
-/// The IRQ line and ports `init` gave (opened), and the TSC rate.
-fn hardware() -> Result<(Borrowed<Irq>, u64), &'static str> {
+/// The IRQ line and ports `init` gave (opened), the TSC rate and the TSC
+/// value at the kernel's start of time (what monotonic time counts from,
+/// the same for every instance of this server).
+fn hardware() -> Result<(Borrowed<Irq>, u64, u64), &'static str> {
     let irq = libsys::env::irq_line().ok_or("no IRQ line given (manifest irq=isa:0)")?;
     for (first, count) in [(PIT_CHANNEL0, 4), (CMOS_INDEX, 2)] {
         libsys::env::io_ports(first, count)
@@ -136,8 +144,10 @@ fn hardware() -> Result<(Borrowed<Irq>, u64), &'static str> {
             .grant(first, count)
             .map_err(|_| "cannot open the I/O ports")?;
     }
+    let tsc_before = libsys::syscall::rdtsc();
     let clock = libsys::syscall::clock().map_err(|_| "no clock")?;
-    Ok((irq, clock.tsc_hz))
+    let boot_tsc = Clock::boot_tsc(tsc_before, clock.uptime_ns, clock.tsc_hz);
+    Ok((irq, clock.tsc_hz, boot_tsc))
 }
 
 /// Binds the IRQ's notification to this thread and makes the endpoint.

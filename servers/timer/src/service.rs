@@ -417,6 +417,7 @@ mod tests {
         let clock = Clock::new(ClockBase {
             realtime_secs: 1_700_000_000,
             tsc: 0,
+            boot_tsc: 0,
             tsc_hz: TSC_HZ,
             hz,
             initial_jiffies: initial_jiffies(hz),

@@ -16,8 +16,10 @@
 //! - malformed requests get error replies and the server keeps serving;
 //! - killed with a sleeper and timers pending: the sleeper's call and the
 //!   next call on the old handle fail with `PeerDied`; `init` restarts the
-//!   server; a new look-up finds it with none of the old timers; and
-//!   `libsys::time::msleep` sleeps through the restart.
+//!   server; a new look-up finds it with none of the old timers; jiffies
+//!   and `CLOCK_MONOTONIC` read after the restart are not below what they
+//!   read before it; and `libsys::time::msleep` sleeps through the
+//!   restart.
 //!
 //! A partner is this program started as `timertest partner session=<h>`: it
 //! binds a notification of its own, adds 250 timers at `now + 100 + 2 i`
@@ -111,7 +113,7 @@ fn main(args: &str) -> u64 {
     // `kill=<h>` in the arguments, ours to own.
     match libsys::env::take_handle("kill").map(Process) {
         Some(h) => t.record(
-            "timer: killed with timers and a sleeper pending: PeerDied, restart, look up again",
+            "timer: killed with timers and a sleeper pending: PeerDied, restart, look up again; jiffies and MONOTONIC do not go backwards",
             killed(client, &notification, h),
         ),
         None => libsys::println!("timertest: no kill handle: no restart to test"),
@@ -514,6 +516,11 @@ fn killed(timer: Client, notification: &Notification, target: Process) -> Result
     })
     .map_err(|e| format_text!("spawn: {e}"))?;
     libsys::time::sleep_ms(100);
+    let jiffies_before = step("jiffies before the kill", timer.jiffies())?;
+    let monotonic_before = step(
+        "MONOTONIC before the kill",
+        timer.clock_gettime(CLOCK_MONOTONIC),
+    )?;
     target.kill().map_err(|e| format_text!("kill: {e}"))?;
     raw_sleeper.join().map_err(|e| format_text!("join: {e}"))?;
     want(
@@ -528,6 +535,17 @@ fn killed(timer: Client, notification: &Notification, target: Process) -> Result
     )?;
     let again = Client::connect_within(5_000)
         .map_err(|e| format_text!("look up after the restart: {e}"))?;
+    let jiffies_after = step("jiffies after the restart", again.jiffies())?;
+    let monotonic_after = step(
+        "MONOTONIC after the restart",
+        again.clock_gettime(CLOCK_MONOTONIC),
+    )?;
+    if jiffies_after < jiffies_before || monotonic_after < monotonic_before {
+        return Err(format_text!(
+            "time went backwards across the restart: jiffies {jiffies_before} -> \
+             {jiffies_after}, MONOTONIC {monotonic_before:?} -> {monotonic_after:?}"
+        ));
+    }
     let stats = step("stats after the restart", again.stats())?;
     want(
         "the old timers are gone",
