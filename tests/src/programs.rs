@@ -32,6 +32,7 @@ pub const GUEST_SUITE: &[&str] = &[
     "timertest",
     "wait1test",
     "devtest",
+    "hostile",
 ];
 
 /// The `test-mono` entry: `init` with `manifest.mono` (kv's core in the
