@@ -109,7 +109,9 @@ pub enum Syscall {
     /// Ends the calling thread (the process ends with its last thread).
     ThreadExit = 39,
     /// (process, notification, bits): when the process dies, `bits` are
-    /// signalled (at once if it is dead already). Needs MANAGE.
+    /// signalled (at once if it is dead already). Needs MANAGE. Again
+    /// through the same notification adds bits; more than 64
+    /// notifications per watched process are `OutOfResources`.
     ProcessWatch = 40,
     /// (process) → 0 while it lives, else a [`super::ProcessStatus`]
     /// encoding of how it ended.

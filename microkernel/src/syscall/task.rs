@@ -210,7 +210,7 @@ pub fn process_watch(args: ProcessWatch, _: &mut TrapFrame) -> Result<u64, SysEr
     let process = caller()?;
     let target = lookup::<Process>(&process, args.process, Rights::MANAGE)?.object;
     let notification = lookup::<Notification>(&process, args.notification, Rights::SEND)?.object;
-    target.watch(notification, bits);
+    target.watch(notification, bits)?;
     Ok(0)
 }
 

@@ -15,6 +15,11 @@
 //!   `recv`, `call` (no receiver) and `wait` returns `TimedOut` within
 //!   50 ms and a few ticks, and so does a `call` whose receiver takes the
 //!   message and never replies (the reply phase is bounded too).
+//! - **No unbounded kernel list**: `process_watch` on one process with a
+//!   new notification each time (closed after) is `OutOfResources` after
+//!   64; the same notification 10,000 times is fine (its bits are merged).
+//!   Before, each call added an entry for good, until kernel memory ran
+//!   out (a kernel panic).
 //! - **Real time needs a right**: `set_sched` to FIFO or round-robin is
 //!   `NotAllowed` (before: any thread could go FIFO and, spinning, freeze
 //!   every fair thread).
@@ -25,7 +30,7 @@ use core::time::Duration;
 
 use libsys::abi::ipc::{FOREVER, POLL};
 use libsys::abi::{MsgInfo, Rights, SysError, Syscall};
-use libsys::handle::{Endpoint, Notification};
+use libsys::handle::{Endpoint, Notification, Process};
 use libsys::ipc::Message;
 use libsys::rpc::LABEL_REQUEST;
 use libsys::syscall::raw;
@@ -49,6 +54,7 @@ fn main(_: &str) -> u64 {
     polls(&mut t);
     timeouts(&mut t);
     no_realtime(&mut t);
+    watch_list_bounded(&mut t);
     t.status()
 }
 
@@ -244,4 +250,57 @@ fn no_realtime(t: &mut Tally) {
     );
     let _ = n.signal(1);
     let _ = thread.join();
+}
+
+/// `process_watch` cannot grow a kernel list without bound.
+fn watch_list_bounded(t: &mut Tally) {
+    let Ok(target) = Process::create("watched") else {
+        t.check(
+            "hostile: process_watch",
+            Err(format_args!("process_create failed")),
+        );
+        return;
+    };
+    let mut accepted = 0;
+    let mut refused = None;
+    for _ in 0..1000 {
+        let Ok(n) = Notification::create() else {
+            break;
+        };
+        match target.watch(&n, 1) {
+            Ok(()) => accepted += 1,
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
+    }
+    let name = "hostile: process_watch with new notifications: OutOfResources after 64";
+    if accepted == 64 && refused == Some(SysError::OutOfResources) {
+        t.check(name, Ok(()));
+    } else {
+        t.check(
+            name,
+            Err(format_args!("{accepted} accepted, then {refused:?}")),
+        );
+    }
+    let mut same = Ok(());
+    if let Ok(n) = Notification::create() {
+        // A fresh process: its list is empty.
+        if let Ok(other) = Process::create("watched2") {
+            for bit in 0..10_000u64 {
+                same = other.watch(&n, 1 << (bit % 64));
+                if same.is_err() {
+                    break;
+                }
+            }
+            let _ = other.kill();
+        }
+    }
+    t.expect_eq(
+        "hostile: process_watch through one notification 10,000 times: Ok",
+        same,
+        Ok(()),
+    );
+    let _ = target.kill();
 }
