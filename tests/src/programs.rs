@@ -32,6 +32,7 @@ pub const GUEST_SUITE: &[&str] = &[
     "timertest",
     "wait1test",
     "devtest",
+    "hostile",
 ];
 
 /// The `fuzz` entry: `init` with `manifest.fuzz`, the fuzzers and the

@@ -36,10 +36,13 @@ pub enum SysError {
     NotFound = 13,
     /// Refused whatever the rights: e.g. a device-memory region over RAM.
     NotAllowed = 14,
+    /// A per-process limit on a kernel resource is reached (Linux's
+    /// `EAGAIN` for an `RLIMIT_*`).
+    OutOfResources = 15,
 }
 
 impl SysError {
-    pub const ALL: [SysError; 14] = [
+    pub const ALL: [SysError; 15] = [
         SysError::UnknownSyscall,
         SysError::BadAddress,
         SysError::BadLength,
@@ -54,6 +57,7 @@ impl SysError {
         SysError::Exists,
         SysError::NotFound,
         SysError::NotAllowed,
+        SysError::OutOfResources,
     ];
 
     pub const fn description(self) -> &'static str {
@@ -72,6 +76,7 @@ impl SysError {
             SysError::Exists => "already exists",
             SysError::NotFound => "not found",
             SysError::NotAllowed => "not allowed",
+            SysError::OutOfResources => "out of resources",
         }
     }
 }

@@ -33,6 +33,29 @@
 //! If the other side of a blocked call or send dies, or the last handle
 //! that could receive from an endpoint is closed, the blocked side gets
 //! `PeerDied`.
+//!
+//! ## Timeouts
+//! Every blocking call returns by its timeout (to within one tick, 1/HZ s),
+//! with `TimedOut`:
+//!
+//! | call | `POLL` | a timeout *t* | `FOREVER` |
+//! | --- | --- | --- | --- |
+//! | `send` | `WouldBlock` unless a receiver waits | waits ≤ *t* for a receiver | no bound |
+//! | `recv` | `WouldBlock` unless a message waits | waits ≤ *t* | no bound |
+//! | `call` | `InvalidArgument`: a call always waits for its reply | ≤ *t* for the send *and* the reply together | no bound |
+//! | `reply_recv` | the reply never blocks; the receive as `recv` | the receive ≤ *t* | no bound |
+//! | `wait` | `WouldBlock` unless a bit is set | ≤ *t* | no bound |
+//!
+//! `reply` and `reply_to` never block. A `call` cannot keep `POLL`'s
+//! promise ("do not block at all"), so it is refused rather than left to
+//! wait without bound for the reply.
+//!
+//! ## Kernel-only bits
+//! The info word of a message sent (`send`, `call`, `reply`, `reply_to`,
+//! `reply_recv`) is checked by [`MsgInfo::decode_sent`]: reserved bits and
+//! the [`MsgInfo::NOTIFICATION`] flag, which only the kernel sets, are
+//! `InvalidArgument`; no sender flag reaches the receiver. So a received
+//! message with `NOTIFICATION` is always the kernel's.
 
 use super::SysError;
 
@@ -249,6 +272,21 @@ impl MsgInfo {
         }
         Ok(info)
     }
+
+    /// Reads the info register of a message a thread sends (`send`,
+    /// `call`, `reply`, `reply_to`, `reply_recv`): as [`decode`], and
+    /// `InvalidArgument` if the kernel-only [`NOTIFICATION`] flag is set,
+    /// so a receiver can always tell a notification from a message.
+    ///
+    /// [`decode`]: MsgInfo::decode
+    /// [`NOTIFICATION`]: MsgInfo::NOTIFICATION
+    pub fn decode_sent(raw: u64) -> Result<MsgInfo, SysError> {
+        let info = Self::decode(raw)?;
+        if info.flags & Self::NOTIFICATION != 0 {
+            return Err(SysError::InvalidArgument);
+        }
+        Ok(info)
+    }
 }
 
 #[cfg(test)]
@@ -289,6 +327,28 @@ mod tests {
         );
         assert_eq!(MsgInfo::decode(1 << 56), Err(SysError::InvalidArgument));
         assert_eq!(MsgInfo::decode(0x80 << 48), Err(SysError::InvalidArgument));
+    }
+
+    #[test]
+    fn a_sent_message_cannot_forge_the_notification_flag() {
+        let forged = MsgInfo {
+            flags: MsgInfo::NOTIFICATION,
+            ..MsgInfo::new(7)
+        };
+        assert_eq!(MsgInfo::decode(forged.encode()), Ok(forged));
+        assert_eq!(
+            MsgInfo::decode_sent(forged.encode()),
+            Err(SysError::InvalidArgument)
+        );
+        let moved = MsgInfo {
+            flags: MsgInfo::MOVE_HANDLES,
+            ..MsgInfo::new(7)
+        };
+        assert_eq!(MsgInfo::decode_sent(moved.encode()), Ok(moved));
+        assert_eq!(
+            MsgInfo::decode_sent(1 << 56),
+            Err(SysError::InvalidArgument)
+        );
     }
 
     #[test]

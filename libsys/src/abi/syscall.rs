@@ -36,7 +36,8 @@ pub enum Syscall {
     Send = 10,
     /// IPC: receives a message (or the bound notification's signals).
     Recv = 11,
-    /// IPC: sends a message and waits for the reply.
+    /// IPC: sends a message and waits for the reply; the timeout bounds
+    /// both together, and `POLL` is `InvalidArgument` ([`super::ipc`]).
     Call = 12,
     /// IPC: replies to the last caller (no endpoint).
     Reply = 13,
@@ -72,7 +73,8 @@ pub enum Syscall {
     /// (process): kills it.
     Kill = 25,
     /// (thread, policy, param): 0 normal (param = nice −20…19), 1 FIFO,
-    /// 2 round-robin (param = priority 1…99).
+    /// 2 round-robin (param = priority 1…99). FIFO and round-robin are
+    /// `NotAllowed`: real time needs a right no program holds yet.
     SetSched = 26,
     /// (thread, pointer to a [`super::ThreadStats`]).
     ThreadStats = 27,
@@ -107,7 +109,9 @@ pub enum Syscall {
     /// Ends the calling thread (the process ends with its last thread).
     ThreadExit = 39,
     /// (process, notification, bits): when the process dies, `bits` are
-    /// signalled (at once if it is dead already). Needs MANAGE.
+    /// signalled (at once if it is dead already). Needs MANAGE. Again
+    /// through the same notification adds bits; more than 64
+    /// notifications per watched process are `OutOfResources`.
     ProcessWatch = 40,
     /// (process) → 0 while it lives, else a [`super::ProcessStatus`]
     /// encoding of how it ended.

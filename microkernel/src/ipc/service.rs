@@ -45,7 +45,7 @@ fn invoke(
     rights: Rights,
     frame: &mut TrapFrame,
 ) -> Result<u64, SysError> {
-    let info = MsgInfo::decode(frame.rsi)?;
+    let info = MsgInfo::decode_sent(frame.rsi)?;
     if info.handles != 0 {
         // As the IPC path: sending handles needs GRANT.
         if !rights.contains(Rights::GRANT) {

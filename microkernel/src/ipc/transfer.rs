@@ -168,7 +168,9 @@ fn deliver(
         // page onto itself: skipped).
         unsafe { kspace::copy_physical(from, to, length) };
     }
-    info.flags &= !MsgInfo::MOVE_HANDLES;
+    // No sender flag reaches the receiver: MOVE_HANDLES is done with, and
+    // NOTIFICATION is the kernel's alone (refused at the send already).
+    info.flags = 0;
     // SAFETY: see `frame`: the receiver is blocked in the kernel.
     let out = unsafe { &mut *frame(receiver) };
     out.rsi = info.encode();

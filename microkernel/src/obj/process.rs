@@ -86,6 +86,9 @@ impl fmt::Display for ExitReason {
     }
 }
 
+/// Notifications one process's death may signal (`process_watch`).
+pub const WATCHERS_MAX: usize = 64;
+
 pub struct Process {
     pub pid: Pid,
     pub name: String,
@@ -244,15 +247,30 @@ impl Process {
     }
 
     /// Signals `bits` of `notification` when the process dies (now, if it
-    /// is dead already).
-    pub fn watch(&self, notification: Arc<Notification>, bits: u64) {
+    /// is dead already). Watching again through the same notification adds
+    /// the bits to its entry; more than [`WATCHERS_MAX`] notifications are
+    /// `OutOfResources` (the list is kernel memory any holder of the
+    /// process's handle could otherwise grow without end).
+    pub fn watch(
+        &self,
+        notification: Arc<Notification>,
+        bits: u64,
+    ) -> Result<(), libsys::abi::SysError> {
         let mut watchers = self.watchers.lock();
         if self.is_dead() {
             drop(watchers);
             notification.signal(bits);
+        } else if let Some(entry) = watchers
+            .iter_mut()
+            .find(|(n, _)| Arc::ptr_eq(n, &notification))
+        {
+            entry.1 |= bits;
+        } else if watchers.len() >= WATCHERS_MAX {
+            return Err(libsys::abi::SysError::OutOfResources);
         } else {
             watchers.push((notification, bits));
         }
+        Ok(())
     }
 
     /// How it ended, for `process_status`.

@@ -48,10 +48,15 @@ pub fn notification_create(_: &mut TrapFrame) -> Result<u64, SysError> {
 }
 
 fn send_or_call(frame: &mut TrapFrame, call: bool) -> Result<u64, SysError> {
-    let info = MsgInfo::decode(frame.rsi)?;
+    let info = MsgInfo::decode_sent(frame.rsi)?;
     let timeout = frame.rdx;
     let (me, process) = caller_thread()?;
     let (endpoint, badge, rights) = ipc::endpoint_of(&process, frame.rdi, Rights::SEND)?;
+    // A call always waits for its reply: POLL ("do not block at all")
+    // cannot be kept, so it is refused rather than left unbounded.
+    if call && timeout == POLL {
+        return Err(SysError::InvalidArgument);
+    }
     let grant = rights.contains(Rights::GRANT);
     ipc::check_message(&me, info, grant, &words(frame))?;
     drop(process);
@@ -86,7 +91,7 @@ pub fn recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// `reply(info, words…)`: to the caller this thread holds the reply right
 /// for (`NotFound` if none, `PeerDied` if it is gone).
 pub fn reply(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let info = MsgInfo::decode(frame.rsi)?;
+    let info = MsgInfo::decode_sent(frame.rsi)?;
     let me = super::sched_current();
     ipc::check_message(&me, info, true, &words(frame))?;
     ipc::reply(&me)
@@ -111,7 +116,7 @@ pub fn reply_save(_: &mut TrapFrame) -> Result<u64, SysError> {
 /// `reply_to(reply, info, _, words…)`: answers the caller the reply object
 /// saved and closes the handle, whatever the outcome.
 pub fn reply_to(frame: &mut TrapFrame) -> Result<u64, SysError> {
-    let info = MsgInfo::decode(frame.rsi)?;
+    let info = MsgInfo::decode_sent(frame.rsi)?;
     let (me, process) = caller_thread()?;
     let handle = libsys::abi::Handle::from_raw(frame.rdi)?;
     // Removed under the lock, dropped after it: dropping an unused reply
@@ -139,7 +144,7 @@ pub fn reply_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
     if let Some(result) = crate::ipc::fast::reply_recv(frame) {
         return result;
     }
-    let info = MsgInfo::decode(frame.rsi)?;
+    let info = MsgInfo::decode_sent(frame.rsi)?;
     let timeout = frame.rdx;
     let (me, process) = caller_thread()?;
     let (endpoint, _, _) = ipc::endpoint_of(&process, frame.rdi, Rights::RECV)?;

@@ -123,6 +123,12 @@ pub fn kill(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
 pub fn set_sched(args: SetSched, _: &mut TrapFrame) -> Result<u64, SysError> {
     let policy =
         Policy::from_raw(args.policy, args.param).map_err(|_| SysError::InvalidArgument)?;
+    // Real time needs a right no program holds yet (a scheduling-control
+    // capability is to come): an unprivileged FIFO thread that spins would
+    // otherwise own the CPU but for RT throttling's 5 %.
+    if policy.rt_priority().is_some() {
+        return Err(SysError::NotAllowed);
+    }
     let process = caller()?;
     let thread = lookup::<Thread>(&process, args.thread, Rights::MANAGE)?.object;
     *thread.policy.lock() = policy;
@@ -204,7 +210,7 @@ pub fn process_watch(args: ProcessWatch, _: &mut TrapFrame) -> Result<u64, SysEr
     let process = caller()?;
     let target = lookup::<Process>(&process, args.process, Rights::MANAGE)?.object;
     let notification = lookup::<Notification>(&process, args.notification, Rights::SEND)?.object;
-    target.watch(notification, bits);
+    target.watch(notification, bits)?;
     Ok(0)
 }
 

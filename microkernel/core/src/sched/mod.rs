@@ -5,7 +5,9 @@
 //! `sched_class` list: the real-time class (`SCHED_FIFO`, `SCHED_RR`; see
 //! [`rt`]) and below it the fair class (`SCHED_NORMAL`, the Completely Fair
 //! Scheduler; see [`fair`]). When neither has a runnable thread the kernel
-//! runs its idle thread, which is not in the queue.
+//! runs its idle thread, which is not in the queue. Real-time threads get
+//! at most 950 ms of every second while a fair thread is runnable (RT
+//! throttling, [`bandwidth`]).
 //!
 //! The kernel owns one [`RunQueue`] per CPU and calls it from its scheduler:
 //! [`RunQueue::tick`] from the timer interrupt, [`RunQueue::wake`] when an
@@ -29,6 +31,7 @@
 //!   `Running`;
 //! - every operation is O(log n) in the number of threads.
 
+pub mod bandwidth;
 pub mod fair;
 pub mod rt;
 mod runqueue;

@@ -12,6 +12,7 @@
 //! when another thread (or idle) really takes the CPU; blocking and yielding
 //! count as voluntary, being preempted as involuntary.
 
+use super::bandwidth::RtBandwidth;
 use super::fair::{self, CfsRq};
 use super::rt::{RtRq, RR_TIMESLICE};
 use super::slots::{SchedKey, Slots};
@@ -30,6 +31,8 @@ pub struct RunQueue<K> {
     yielded: bool,
     /// The largest `now` seen (Linux: `rq->clock`).
     clock: u64,
+    /// Real-time throttling: what the real-time class used of its period.
+    rt_bandwidth: RtBandwidth,
 }
 
 impl<K: SchedKey> Default for RunQueue<K> {
@@ -48,6 +51,7 @@ impl<K: SchedKey> RunQueue<K> {
             current: None,
             yielded: false,
             clock: 0,
+            rt_bandwidth: RtBandwidth::new(),
         }
     }
 
@@ -141,7 +145,13 @@ impl<K: SchedKey> RunQueue<K> {
         if let Some(prev) = prev {
             self.put_prev_task(prev, yielded);
         }
-        let next = self.rt.pick_next().or_else(|| self.cfs.pick_next());
+        // Throttled: the fair class first (real-time threads still take a
+        // CPU nobody else wants).
+        let next = if self.rt_bandwidth.throttled() {
+            self.cfs.pick_next().or_else(|| self.rt.pick_next())
+        } else {
+            self.rt.pick_next().or_else(|| self.cfs.pick_next())
+        };
         if let Some(se) = prev
             .filter(|&p| next != Some(p))
             .and_then(|p| self.entities.get_mut(&p))
@@ -174,10 +184,15 @@ impl<K: SchedKey> RunQueue<K> {
             return self.rt.nr_queued() + self.cfs.nr_queued() > 0;
         };
         let top_rt = self.rt.highest_priority();
+        let throttled = self.rt_bandwidth.throttled();
+        let current_rt = se.policy.rt_priority().is_some();
         match se.policy {
+            // The real-time class used up its period: a fair thread runs.
+            _ if throttled && current_rt && self.cfs.nr_queued() > 0 => true,
             // `None` (a fair thread) orders below every `Some(priority)`, so
-            // any queued real-time thread outranks a fair current one.
-            _ if top_rt > se.policy.rt_priority() => true,
+            // any queued real-time thread outranks a fair current one —
+            // unless the class is throttled.
+            _ if top_rt > se.policy.rt_priority() && (current_rt || !throttled) => true,
             Policy::Fifo { .. } => false,
             Policy::RoundRobin { priority } => {
                 if se.time_slice > 0 {
@@ -221,6 +236,7 @@ impl<K: SchedKey> RunQueue<K> {
         // `put_current_to_sleep`, `place_on_wakeup` and `set_next_task` do
         // (the general operations above are built from those steps).
         self.clock = self.clock.max(now);
+        self.rt_bandwidth.advance(self.clock);
         let clock = self.clock;
         self.yielded = false;
         if let Some(se) = self
@@ -242,8 +258,11 @@ impl<K: SchedKey> RunQueue<K> {
                     self.cfs.update_min_vruntime(Some(se.vruntime));
                     self.cfs.account_dequeue(weight);
                 }
-                Policy::RoundRobin { .. } => se.time_slice = se.time_slice.saturating_sub(delta),
-                Policy::Fifo { .. } => {}
+                Policy::RoundRobin { .. } => {
+                    se.time_slice = se.time_slice.saturating_sub(delta);
+                    self.rt_bandwidth.charge(delta);
+                }
+                Policy::Fifo { .. } => self.rt_bandwidth.charge(delta),
             }
             se.state = State::Blocked;
             se.nr_voluntary_switches = se.nr_voluntary_switches.saturating_add(1);
@@ -330,6 +349,17 @@ impl<K: SchedKey> RunQueue<K> {
         self.cfs.min_vruntime()
     }
 
+    /// Sets the real-time bandwidth: `runtime` of every `period` ns
+    /// ([`RtBandwidth::set`]); `InvalidPolicy` if they do not fit.
+    pub fn set_rt_bandwidth(&mut self, runtime: u64, period: u64) -> Result<(), SchedError> {
+        self.rt_bandwidth.set(runtime, period)
+    }
+
+    /// The real-time runtime and period, in nanoseconds.
+    pub fn rt_bandwidth(&self) -> (u64, u64) {
+        self.rt_bandwidth.get()
+    }
+
     // ---- The steps the operations above are made of. ----
 
     /// Advances the clock and charges the current thread for the time since
@@ -337,6 +367,7 @@ impl<K: SchedKey> RunQueue<K> {
     /// its total runtime, and its vruntime or round-robin slice.
     fn update_curr(&mut self, now: u64) {
         self.clock = self.clock.max(now);
+        self.rt_bandwidth.advance(self.clock);
         let Some(se) = self.current.and_then(|id| self.entities.get_mut(&id)) else {
             return;
         };
@@ -348,8 +379,11 @@ impl<K: SchedKey> RunQueue<K> {
                 let vdelta = fair::calc_delta_fair(delta, fair::nice_to_weight(nice));
                 se.vruntime = se.vruntime.saturating_add(vdelta);
             }
-            Policy::RoundRobin { .. } => se.time_slice = se.time_slice.saturating_sub(delta),
-            Policy::Fifo { .. } => {}
+            Policy::RoundRobin { .. } => {
+                se.time_slice = se.time_slice.saturating_sub(delta);
+                self.rt_bandwidth.charge(delta);
+            }
+            Policy::Fifo { .. } => self.rt_bandwidth.charge(delta),
         }
         self.update_min_vruntime();
     }

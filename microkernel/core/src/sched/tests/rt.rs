@@ -3,6 +3,7 @@
 //! round-robin rotates every `RR_TIMESLICE`.
 
 use super::{Sim, MS, SEC};
+use crate::sched::bandwidth::{RT_PERIOD, RT_RUNTIME};
 use crate::sched::rt::RR_TIMESLICE;
 use crate::sched::{Policy, RunQueue, State};
 
@@ -18,9 +19,16 @@ fn fair(nice: i8) -> Policy {
     Policy::normal(nice).unwrap()
 }
 
+/// A simulator with RT throttling off, for the class's own rules.
+fn unthrottled(tick: u64) -> Sim {
+    let mut sim = Sim::new(tick);
+    sim.rq.set_rt_bandwidth(RT_PERIOD, RT_PERIOD).unwrap();
+    sim
+}
+
 #[test]
 fn a_woken_rt_thread_preempts_a_fair_one_and_starves_it() {
-    let mut sim = Sim::new(4 * MS);
+    let mut sim = unthrottled(4 * MS);
     sim.spawn(1, fair(-20)); // the heaviest fair thread still loses
     sim.run_for(50 * MS);
     sim.rq.add(2, fifo(1), sim.now).unwrap(); // the lowest RT priority
@@ -43,7 +51,7 @@ fn a_woken_rt_thread_preempts_a_fair_one_and_starves_it() {
 
 #[test]
 fn a_fair_thread_never_preempts_an_rt_one() {
-    let mut sim = Sim::new(4 * MS);
+    let mut sim = unthrottled(4 * MS);
     sim.spawn(1, rr(1));
     sim.rq.add(2, fair(-20), sim.now).unwrap();
     assert!(!sim.wake(2));
@@ -53,7 +61,7 @@ fn a_fair_thread_never_preempts_an_rt_one() {
 
 #[test]
 fn fifo_runs_until_it_blocks_or_yields() {
-    let mut sim = Sim::new(4 * MS);
+    let mut sim = unthrottled(4 * MS);
     sim.spawn(1, fifo(10));
     sim.spawn(2, fifo(10));
     assert_eq!(sim.rq.current(), Some(1), "equal priority does not preempt");
@@ -75,7 +83,7 @@ fn fifo_runs_until_it_blocks_or_yields() {
 #[test]
 fn round_robin_rotates_among_equal_priorities_every_100ms() {
     for tick in [4 * MS, MS] {
-        let mut sim = Sim::new(tick);
+        let mut sim = unthrottled(tick);
         for id in 1..=3 {
             sim.spawn(id, rr(10));
         }
@@ -184,4 +192,51 @@ fn a_woken_rt_thread_queues_behind_its_peers() {
     assert_eq!(sim.rq.current(), Some(2));
     sim.block();
     assert_eq!(sim.rq.current(), Some(3));
+}
+
+#[test]
+fn a_spinning_fifo_thread_leaves_each_period_5_percent_to_fair_threads() {
+    for tick in [4 * MS, MS] {
+        let mut sim = Sim::new(tick);
+        assert_eq!(sim.rq.rt_bandwidth(), (RT_RUNTIME, RT_PERIOD));
+        sim.spawn(1, fair(0));
+        sim.spawn(2, fifo(99));
+        assert_eq!(sim.rq.current(), Some(2));
+        for period in 1..=3 {
+            let fair_before = sim.cpu(1);
+            sim.run_for(RT_PERIOD);
+            let fair = sim.cpu(1) - fair_before;
+            assert!(
+                fair >= RT_PERIOD - RT_RUNTIME - tick,
+                "period {period}: fair ran {fair} ns"
+            );
+            assert!(
+                fair <= RT_PERIOD - RT_RUNTIME + tick,
+                "period {period}: {fair}"
+            );
+        }
+        sim.rq.assert_invariants();
+    }
+}
+
+#[test]
+fn a_throttled_rt_thread_still_runs_when_no_fair_thread_wants_the_cpu() {
+    let mut sim = Sim::new(4 * MS);
+    sim.spawn(1, fifo(1));
+    sim.run_for(3 * SEC);
+    assert_eq!(sim.cpu(1), 3 * SEC);
+    assert_eq!(sim.idle, 0);
+}
+
+#[test]
+fn the_bandwidth_is_settable() {
+    let mut sim = Sim::new(MS);
+    sim.rq.set_rt_bandwidth(50 * MS, 100 * MS).unwrap();
+    sim.spawn(1, fair(0));
+    sim.spawn(2, rr(5));
+    sim.run_for(SEC);
+    let fair = sim.cpu(1);
+    assert!((490 * MS..=510 * MS).contains(&fair), "fair ran {fair} ns");
+    assert!(sim.rq.set_rt_bandwidth(2 * SEC, SEC).is_err());
+    assert_eq!(sim.rq.rt_bandwidth(), (50 * MS, 100 * MS));
 }
