@@ -74,10 +74,20 @@ pub trait Server {
     /// so). By default the call goes on waiting.
     fn interrupted(&mut self, _token: Token, _later: &mut Later<Self::Reply>) {}
 
+    /// The completion of `token` reached its caller (for a core that
+    /// keeps one answer in flight at a time, as `wait1` does).
+    fn delivered(&mut self, _token: Token, _later: &mut Later<Self::Reply>) {}
+
     /// `token` ended unanswered: its caller died or gave up. `reply` is
     /// the completion that could not be delivered, if there was one (so
     /// the core can undo what it did for it).
-    fn cancelled(&mut self, _token: Token, _reply: Option<Self::Reply>) {}
+    fn cancelled(
+        &mut self,
+        _token: Token,
+        _reply: Option<Self::Reply>,
+        _later: &mut Later<Self::Reply>,
+    ) {
+    }
 }
 
 /// What a request came to, for the transport.
@@ -134,8 +144,9 @@ impl<S: Server> Hosted<S> {
             }
             (Answer::Later(token), Some(d)) if token == d => Dispatched::Later(token),
             (Answer::Now(reply), Some(token)) => {
-                // Deferred, then answered now after all: the token goes.
-                self.cancel(token);
+                // Deferred, then answered now after all (a core may defer
+                // first in case it must wait): the token just goes.
+                let _ = self.later.cancel(token);
                 let (label, length) = encode(&reply, output);
                 Dispatched::Now(label, length)
             }
@@ -162,10 +173,11 @@ impl<S: Server> Hosted<S> {
     }
 
     /// `token` ends unanswered (the transport could not keep its caller
-    /// waiting, or the caller is gone); the core is told.
+    /// waiting, or the caller is gone); the core is told (and may complete
+    /// others: deliver afterwards).
     pub fn cancel(&mut self, token: Token) {
         if self.later.cancel(token).is_ok() {
-            self.server.cancelled(token, None);
+            self.server.cancelled(token, None, &mut self.later);
         }
     }
 
@@ -173,7 +185,7 @@ impl<S: Server> Hosted<S> {
     /// the core told.
     pub fn client_gone(&mut self, badge: u64) {
         for token in self.later.cancel_client(badge) {
-            self.server.cancelled(token, None);
+            self.server.cancelled(token, None, &mut self.later);
         }
     }
 
@@ -188,8 +200,10 @@ impl<S: Server> Hosted<S> {
             let batch: Vec<(Token, S::Reply)> = self.later.drain();
             for (token, reply) in batch {
                 let (label, length) = encode(&reply, scratch);
-                if !send(token, label, &scratch[..length]) {
-                    self.server.cancelled(token, Some(reply));
+                if send(token, label, &scratch[..length]) {
+                    self.server.delivered(token, &mut self.later);
+                } else {
+                    self.server.cancelled(token, Some(reply), &mut self.later);
                 }
             }
         }
@@ -230,7 +244,7 @@ pub fn dispatch<S: Server>(
         Answer::Now(reply) => encode(&reply, output),
         Answer::Later(token) => {
             let _ = later.cancel(token);
-            server.cancelled(token, None);
+            server.cancelled(token, None, &mut later);
             (LABEL_SERVER_ERROR, 0)
         }
     }
@@ -396,7 +410,7 @@ mod tests {
             later.complete(token, u64::MAX).unwrap();
         }
 
-        fn cancelled(&mut self, token: Token, reply: Option<u64>) {
+        fn cancelled(&mut self, token: Token, reply: Option<u64>, _: &mut Later<u64>) {
             self.waiting.retain(|&t| t != token);
             self.cancelled.push((token, reply));
         }

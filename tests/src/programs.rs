@@ -33,9 +33,9 @@ pub const GUEST_SUITE: &[&str] = &[
     "wait1test",
 ];
 
-/// The `test-mono` entry: `init` with `manifest.mono` (kv's core in the
-/// kernel).
-pub const TEST_MONO: &[&str] = &["init", "nstest", "kvtest"];
+/// The `test-mono` entry: `init` with `manifest.mono` (the cores of kv and
+/// wait1 in the kernel).
+pub const TEST_MONO: &[&str] = &["init", "nstest", "kvtest", "wait1test"];
 
 /// The program whose end `line` reports, if it reports one (see the module
 /// documentation for the two forms).

@@ -10,11 +10,22 @@
 //! returns a badged copy of it, and the client's stub makes the very same
 //! `call` it makes in the microkernel placement. The `call` system call
 //! sees a service handle and, instead of queueing the message for a
-//! server thread, runs [`libsys::server::dispatch`] on the caller's IPC
+//! server thread, runs the core (`Hosted::request`) on the caller's IPC
 //! buffer (`ipc::service`, the transport): the request is decoded, handled
 //! and the reply encoded into the same buffer within that one system call
 //! — no second thread, no context switch, no address-space switch. This
 //! file is the object a service handle names.
+//!
+//! Reply later: the core is driven through `libsys::server::Hosted`, as
+//! in a process. A request it defers leaves its caller asleep in `call`
+//! (blocked on its reply; its `Caller` parked here under the token) with
+//! the service's lock released; when the core completes the token — in
+//! another caller's request — the reply is encoded into the parked
+//! caller's own IPC buffer and the caller woken (`deliver`). A caller
+//! whose wait ends otherwise (a timeout, a kill) abandons its token and
+//! the core is told (`Server::cancelled`). So a core hosted here never
+//! waits under the lock, and `wait1` (blocked readers and writers) runs
+//! here as well as `kv`.
 //!
 //! What differs from the process placement is only what the transport
 //! must: inside the kernel a service cannot be killed or restarted on its
@@ -29,7 +40,7 @@ use alloc::vec::Vec;
 
 use libsys::abi::ipc::PAYLOAD_MAX;
 use libsys::abi::SysError;
-use libsys::server::{Dispatched, Hosted, LaterError, Server, Token};
+use libsys::server::{Dispatched, Hosted, Server, Token};
 use spin::Mutex;
 
 use super::thread::{Caller, Thread};
@@ -41,8 +52,6 @@ trait Core: Send {
     fn request(&mut self, label: u32, input: &[u8], badge: u64, output: &mut [u8]) -> Dispatched;
     fn deliver(&mut self, scratch: &mut [u8], send: &mut dyn FnMut(Token, u32, &[u8]) -> bool);
     fn cancel(&mut self, token: Token);
-    fn interrupt(&mut self, token: Token) -> Result<(), LaterError>;
-    fn pending(&self) -> usize;
 }
 
 impl<S: Server + Send> Core for Hosted<S>
@@ -59,14 +68,6 @@ where
 
     fn cancel(&mut self, token: Token) {
         Hosted::cancel(self, token)
-    }
-
-    fn interrupt(&mut self, token: Token) -> Result<(), LaterError> {
-        Hosted::interrupt(self, token)
-    }
-
-    fn pending(&self) -> usize {
-        self.later.pending()
     }
 }
 
@@ -110,7 +111,7 @@ impl Service {
 }
 
 /// The server cores the kernel links, by the name they register as.
-pub const LINKED: &[&str] = &["kv"];
+pub const LINKED: &[&str] = &["kv", "wait1"];
 
 /// Creates the services for the first process when the command line asks
 /// for the monolithic placement (`placement=mono`); none otherwise.
@@ -125,6 +126,10 @@ pub fn for_placement(cmdline_placement: Option<&str>) -> Vec<Arc<Service>> {
 pub fn create(name: &str) -> Option<Arc<Service>> {
     match name {
         "kv" => Some(Service::new("kv", Box::new(Hosted::new(kv::Kv::new())))),
+        "wait1" => Some(Service::new(
+            "wait1",
+            Box::new(Hosted::new(wait1::Wait1Server::new())),
+        )),
         _ => None,
     }
 }
@@ -191,28 +196,15 @@ impl Service {
     /// answered already.
     pub fn abandon(&self, token: Token) {
         let mut state = self.state.lock();
-        if state.parked.remove(&token).is_some() {
-            state.core.cancel(token);
-        }
-    }
-
-    /// The caller parked under `token` wants out of its call: the core's
-    /// `interrupted` hook runs, and what it completes is delivered.
-    pub fn interrupt(&self, token: Token) -> Result<(), LaterError> {
-        let mut state = self.state.lock();
         let State {
             core,
             input,
             parked,
         } = &mut *state;
-        core.interrupt(token)?;
-        deliver(core.as_mut(), input, parked);
-        Ok(())
-    }
-
-    /// Deferred requests not yet answered (the tests check none leak).
-    pub fn pending(&self) -> usize {
-        self.state.lock().core.pending()
+        if parked.remove(&token).is_some() {
+            core.cancel(token);
+            deliver(core.as_mut(), input, parked);
+        }
     }
 }
 
