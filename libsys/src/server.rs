@@ -137,19 +137,18 @@ impl<S: Server> Hosted<S> {
             .server
             .handle(request, Caller { badge }, &mut self.later);
         let deferred = self.later.end();
-        match (answer, deferred) {
-            (Answer::Now(reply), None) => {
-                let (label, length) = encode(&reply, output);
+        // Matched by reference: a reply can be large, and is not moved.
+        match (&answer, deferred) {
+            (Answer::Now(reply), deferred) => {
+                if let Some(token) = deferred {
+                    // Deferred, then answered now after all (a core may
+                    // defer first in case it must wait): the token just goes.
+                    let _ = self.later.cancel(token);
+                }
+                let (label, length) = encode(reply, output);
                 Dispatched::Now(label, length)
             }
-            (Answer::Later(token), Some(d)) if token == d => Dispatched::Later(token),
-            (Answer::Now(reply), Some(token)) => {
-                // Deferred, then answered now after all (a core may defer
-                // first in case it must wait): the token just goes.
-                let _ = self.later.cancel(token);
-                let (label, length) = encode(&reply, output);
-                Dispatched::Now(label, length)
-            }
+            (Answer::Later(token), Some(d)) if *token == d => Dispatched::Later(d),
             (Answer::Later(_), deferred) => {
                 if let Some(token) = deferred {
                     self.cancel(token);
@@ -240,9 +239,9 @@ pub fn dispatch<S: Server>(
     let mut later = Later::new();
     later.begin(badge);
     let answer = server.handle(request, Caller { badge }, &mut later);
-    match answer {
-        Answer::Now(reply) => encode(&reply, output),
-        Answer::Later(token) => {
+    match &answer {
+        Answer::Now(reply) => encode(reply, output),
+        &Answer::Later(token) => {
             let _ = later.cancel(token);
             server.cancelled(token, None, &mut later);
             (LABEL_SERVER_ERROR, 0)

@@ -117,6 +117,7 @@ impl Kv {
 
 impl Kv {
     /// Answers one request (kv always answers at once).
+    #[inline]
     pub fn answer(&mut self, request: Request, from: Caller) -> Reply {
         match request {
             Request::Put { key, value } => self.put(from.badge, key, value),
