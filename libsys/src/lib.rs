@@ -47,6 +47,7 @@ pub mod handle;
 pub mod heap;
 #[cfg(target_os = "none")]
 pub mod ipc;
+pub mod later;
 #[cfg(target_os = "none")]
 pub mod mem;
 #[cfg(target_os = "none")]

@@ -39,9 +39,9 @@ pub const GUEST_SUITE: &[&str] = &[
 /// check after them.
 pub const FUZZ: &[&str] = &["init", "sysfuzz", "msgfuzz", "fuzzcheck"];
 
-/// The `test-mono` entry: `init` with `manifest.mono` (kv's core in the
-/// kernel).
-pub const TEST_MONO: &[&str] = &["init", "nstest", "kvtest", "devtest"];
+/// The `test-mono` entry: `init` with `manifest.mono` (the cores of kv and
+/// wait1 in the kernel).
+pub const TEST_MONO: &[&str] = &["init", "nstest", "kvtest", "devtest", "wait1test"];
 
 /// The program whose end `line` reports, if it reports one (see the module
 /// documentation for the two forms).
@@ -164,9 +164,10 @@ mod tests {
         ] {
             ran.see(line);
         }
-        assert_eq!(ran.missing(TEST_MONO), ["kvtest", "devtest"]);
+        assert_eq!(ran.missing(TEST_MONO), ["kvtest", "devtest", "wait1test"]);
         ran.see("init[4]: test kvtest exited with status 262144: 4 passed, 0 failed (ok)");
         ran.see("init[4]: test devtest exited with status 458752: 7 passed, 0 failed (ok)");
+        ran.see("init[4]: test wait1test exited with status 393216: 6 passed, 0 failed (ok)");
         assert!(ran.missing(TEST_MONO).is_empty());
         assert_eq!(ran.missing(&["ktest", "utest"]), ["utest"]);
         assert_eq!(Ran::new().missing(GUEST_SUITE), GUEST_SUITE);

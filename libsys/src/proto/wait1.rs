@@ -59,6 +59,8 @@ pub enum Wait1Error {
     WouldBlock,
     /// [`WAITERS_MAX`] callers wait already.
     TooManyWaiters,
+    /// The caller was let out of its blocked call (a signal): `EINTR`.
+    Interrupted,
 }
 
 /// The device's counters.
@@ -101,6 +103,7 @@ impl core::fmt::Display for Wait1Error {
             Wait1Error::TooLarge => "request too large",
             Wait1Error::WouldBlock => "would block",
             Wait1Error::TooManyWaiters => "too many blocked callers",
+            Wait1Error::Interrupted => "interrupted",
         })
     }
 }

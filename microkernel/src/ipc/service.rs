@@ -7,14 +7,23 @@
 //! into the same buffer and the reply's registers are set as a server's
 //! reply would set them. A request carrying handles gets
 //! `LABEL_BAD_REQUEST`, as `serve` answers one in the process placement.
+//!
+//! Reply later: a request the core defers leaves the caller asleep in its
+//! `call` (blocked on its reply, as if a server thread held the right) with
+//! the service's lock released, so the core goes on serving everyone else.
+//! When the core completes it — in another caller's request, say — the
+//! service writes the reply into this caller's buffer and wakes it; the
+//! caller then sets its reply registers here. A caller whose wait ends
+//! otherwise (its timeout, a kill) abandons its token, and the core is told.
 
 use libsys::abi::ipc::PAYLOAD_MAX;
 use libsys::abi::{Handle, MsgInfo, Rights, SysError};
 
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::obj::handle::KObject;
-use crate::obj::service::Service;
+use crate::obj::service::{self, Outcome, Service};
 use crate::obj::thread::{self, Thread};
+use crate::sched::wait::{self, Blocked};
 
 /// `call` on a service handle: `None` if `frame.rdi` is not one (the IPC
 /// paths take the call), else the call's result with the reply in the
@@ -39,7 +48,7 @@ pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
 }
 
 fn invoke(
-    me: &Thread,
+    me: &alloc::sync::Arc<Thread>,
     service: &Service,
     badge: u64,
     rights: Rights,
@@ -63,8 +72,22 @@ fn invoke(
     // runs while this system call does (one CPU, interrupts off), and the
     // caller's thread is this one, in the kernel.
     let page = unsafe { &mut *crate::mem::kspace::phys_to_virt::<[u8; PAYLOAD_MAX]>(buffer) };
-    let (label, reply) = service.dispatch(info.label, info.length as usize, badge, page);
-    set_reply(frame, label, reply);
+    match service.dispatch(me, info.label, info.length as usize, badge, page) {
+        Outcome::Now(label, length) => set_reply(frame, label, length),
+        Outcome::Later(token) => {
+            // The lock is released: sleep until the core completes us.
+            match wait::block(me, Blocked::Reply, frame.rdx, None) {
+                Ok(value) => {
+                    let (label, length) = service::decode_result(value);
+                    set_reply(frame, label, length);
+                }
+                Err(e) => {
+                    service.abandon(token);
+                    return Err(e);
+                }
+            }
+        }
+    }
     Ok(0)
 }
 

@@ -10,11 +10,22 @@
 //! returns a badged copy of it, and the client's stub makes the very same
 //! `call` it makes in the microkernel placement. The `call` system call
 //! sees a service handle and, instead of queueing the message for a
-//! server thread, runs [`libsys::server::dispatch`] on the caller's IPC
+//! server thread, runs the core (`Hosted::request`) on the caller's IPC
 //! buffer (`ipc::service`, the transport): the request is decoded, handled
 //! and the reply encoded into the same buffer within that one system call
 //! — no second thread, no context switch, no address-space switch. This
 //! file is the object a service handle names.
+//!
+//! Reply later: the core is driven through `libsys::server::Hosted`, as
+//! in a process. A request it defers leaves its caller asleep in `call`
+//! (blocked on its reply; its `Caller` parked here under the token) with
+//! the service's lock released; when the core completes the token — in
+//! another caller's request — the reply is encoded into the parked
+//! caller's own IPC buffer and the caller woken (`deliver`). A caller
+//! whose wait ends otherwise (a timeout, a kill) abandons its token and
+//! the core is told (`Server::cancelled`). So a core hosted here never
+//! waits under the lock, and `wait1` (blocked readers and writers) runs
+//! here as well as `kv`.
 //!
 //! What differs from the process placement is only what the transport
 //! must: inside the kernel a service cannot be killed or restarted on its
@@ -23,37 +34,52 @@
 //! receives them).
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use libsys::abi::ipc::PAYLOAD_MAX;
-use libsys::server::Server;
+use libsys::abi::SysError;
+use libsys::server::{Dispatched, Hosted, Server, Token};
 use spin::Mutex;
 
-/// A server core behind the same entry point as every transport:
-/// [`libsys::server::dispatch`].
+use super::thread::{Caller, Thread};
+use crate::sched::wait;
+
+/// A server core behind the same runtime as every transport:
+/// [`libsys::server::Hosted`].
 trait Core: Send {
-    fn dispatch(&mut self, label: u32, input: &[u8], badge: u64, output: &mut [u8])
-        -> (u32, usize);
+    fn request(&mut self, label: u32, input: &[u8], badge: u64, output: &mut [u8]) -> Dispatched;
+    fn deliver(&mut self, scratch: &mut [u8], send: &mut dyn FnMut(Token, u32, &[u8]) -> bool);
+    fn cancel(&mut self, token: Token);
 }
 
-impl<S: Server + Send> Core for S {
-    fn dispatch(
-        &mut self,
-        label: u32,
-        input: &[u8],
-        badge: u64,
-        output: &mut [u8],
-    ) -> (u32, usize) {
-        libsys::server::dispatch(self, label, input, badge, output)
+impl<S: Server + Send> Core for Hosted<S>
+where
+    S::Reply: Send,
+{
+    fn request(&mut self, label: u32, input: &[u8], badge: u64, output: &mut [u8]) -> Dispatched {
+        Hosted::request(self, label, input, badge, output)
+    }
+
+    fn deliver(&mut self, scratch: &mut [u8], send: &mut dyn FnMut(Token, u32, &[u8]) -> bool) {
+        Hosted::deliver(self, scratch, send)
+    }
+
+    fn cancel(&mut self, token: Token) {
+        Hosted::cancel(self, token)
     }
 }
 
 struct State {
     core: Box<dyn Core>,
     /// The request, copied out of the caller's buffer (the reply is
-    /// encoded into that buffer).
+    /// encoded into that buffer); the scratch page completions are
+    /// encoded into.
     input: Box<[u8; PAYLOAD_MAX]>,
+    /// The callers whose requests were deferred, by token: each sleeps in
+    /// its `call` (blocked on its reply) until the core completes it.
+    parked: BTreeMap<Token, Caller>,
 }
 
 /// A server core running inside the kernel.
@@ -77,6 +103,7 @@ impl Service {
             state: Mutex::new(State {
                 core,
                 input: Box::new([0; PAYLOAD_MAX]),
+                parked: BTreeMap::new(),
             }),
             calls: core::sync::atomic::AtomicU64::new(0),
         })
@@ -84,7 +111,7 @@ impl Service {
 }
 
 /// The server cores the kernel links, by the name they register as.
-pub const LINKED: &[&str] = &["kv"];
+pub const LINKED: &[&str] = &["kv", "wait1"];
 
 /// Creates the services for the first process when the command line asks
 /// for the monolithic placement (`placement=mono`); none otherwise.
@@ -98,29 +125,115 @@ pub fn for_placement(cmdline_placement: Option<&str>) -> Vec<Arc<Service>> {
 /// A fresh service running the core linked as `name`.
 pub fn create(name: &str) -> Option<Arc<Service>> {
     match name {
-        "kv" => Some(Service::new("kv", Box::new(kv::Kv::new()))),
+        "kv" => Some(Service::new("kv", Box::new(Hosted::new(kv::Kv::new())))),
+        "wait1" => Some(Service::new(
+            "wait1",
+            Box::new(Hosted::new(wait1::Wait1Server::new())),
+        )),
         _ => None,
     }
 }
 
+/// What a request to a service came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The reply's label and length, in the caller's buffer.
+    Now(u32, usize),
+    /// Deferred: the caller must sleep on its reply (its `Caller` is
+    /// parked under `token`) and hand `token` to [`Service::abandon`] if
+    /// it stops waiting.
+    Later(Token),
+}
+
+/// A completed reply as a wait result: label above, length below.
+pub fn encode_result(label: u32, length: usize) -> u64 {
+    (u64::from(label) << 32) | length as u64
+}
+
+/// The label and length [`encode_result`] packed.
+pub fn decode_result(value: u64) -> (u32, usize) {
+    ((value >> 32) as u32, (value & 0xffff) as usize)
+}
+
 impl Service {
     /// Runs the core on a request of `length` bytes in `page` (the
-    /// caller's IPC buffer) from a handle with `badge`; the reply is
-    /// encoded into `page`. Returns the reply's label and length.
+    /// caller's IPC buffer) from a handle with `badge`, made by thread
+    /// `me`: the reply is encoded into `page` now, or the request is
+    /// deferred and `me` parked. Completions the core made meanwhile are
+    /// delivered before the lock is released.
     pub fn dispatch(
         &self,
+        me: &Arc<Thread>,
         label: u32,
         length: usize,
         badge: u64,
         page: &mut [u8; PAYLOAD_MAX],
-    ) -> (u32, usize) {
+    ) -> Outcome {
         let length = length.min(PAYLOAD_MAX);
         let mut state = self.state.lock();
-        let State { core, input } = &mut *state;
+        let State {
+            core,
+            input,
+            parked,
+        } = &mut *state;
         input[..length].copy_from_slice(&page[..length]);
-        let reply = core.dispatch(label, &input[..length], badge, page);
+        let outcome = match core.request(label, &input[..length], badge, page) {
+            Dispatched::Now(label, length) => Outcome::Now(label, length),
+            Dispatched::Later(token) => {
+                let seq = me.wait.lock().seq;
+                parked.insert(token, me.caller(false, seq));
+                Outcome::Later(token)
+            }
+        };
+        deliver(core.as_mut(), input, parked);
         self.calls
             .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-        reply
+        outcome
     }
+
+    /// The caller parked under `token` stopped waiting (a timeout, a
+    /// kill): its token is cancelled and the core told. Nothing if it was
+    /// answered already.
+    pub fn abandon(&self, token: Token) {
+        let mut state = self.state.lock();
+        let State {
+            core,
+            input,
+            parked,
+        } = &mut *state;
+        if parked.remove(&token).is_some() {
+            core.cancel(token);
+            deliver(core.as_mut(), input, parked);
+        }
+    }
+}
+
+/// Wakes each parked caller whose request the core completed, with the
+/// reply encoded into its own IPC buffer. A caller no longer waiting (or
+/// whose buffer is gone) is reported undelivered to the core.
+fn deliver(
+    core: &mut dyn Core,
+    scratch: &mut [u8; PAYLOAD_MAX],
+    parked: &mut BTreeMap<Token, Caller>,
+) {
+    core.deliver(&mut scratch[..], &mut |token, label, bytes| {
+        let Some(caller) = parked.remove(&token) else {
+            return false;
+        };
+        if !caller.is_waiting() {
+            return false;
+        }
+        let Some(buffer) = caller.thread.buffer_phys() else {
+            wait::finish(&caller.thread, Err(SysError::BadAddress));
+            return false;
+        };
+        // SAFETY: `buffer_phys` checked that the page is mapped
+        // user-writable in the caller's address space; the HHDM maps all
+        // RAM; the caller is blocked in its `call`, so nothing else uses
+        // its buffer, and nothing else runs (one CPU, interrupts off).
+        let page = unsafe { &mut *crate::mem::kspace::phys_to_virt::<[u8; PAYLOAD_MAX]>(buffer) };
+        page[..bytes.len()].copy_from_slice(bytes);
+        wait::finish(&caller.thread, Ok(encode_result(label, bytes.len())));
+        true
+    });
 }

@@ -35,11 +35,12 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use libsys::later::Later;
 use libsys::proto::devmgr::{
     BarInfo, Bus, DevError, IdMatch, Name, PciInfo, Reply, Request, Slot, Text, CAPS_MAX,
     DRIVERS_PER_CLIENT, LIST_MAX, TEXT_MAX, UEVENT_QUEUE,
 };
-use libsys::server::{Caller, Server};
+use libsys::server::{Answer, Caller, Server};
 
 use crate::bind::{DriverHost, ProbeContext, ProbeOutcome};
 use crate::ids::{DeviceMatch, PCI_ANY_ID};
@@ -406,7 +407,7 @@ impl<C: ConfigAccess> Service<C> {
     /// `WaitUevent` that finds no event queued.
     pub fn request(&mut self, request: Request, badge: u64) -> Outcome {
         if request != Request::WaitUevent {
-            return Outcome::Reply(self.handle(request, Caller { badge }));
+            return Outcome::Reply(self.answer(request, badge));
         }
         match self.next_uevent(badge) {
             Ok(Reply::Uevent { event: None, .. }) if self.waiting.contains(&badge) => {
@@ -480,8 +481,21 @@ impl<C: ConfigAccess> Server for Service<C> {
     type Request = Request;
     type Reply = Reply;
 
-    fn handle(&mut self, request: Request, from: Caller) -> Reply {
-        let badge = from.badge;
+    /// Always answers now: `WaitUevent` through this trait does not wait
+    /// (the binary's own loop, through [`Service::request`], does).
+    fn handle(
+        &mut self,
+        request: Request,
+        from: Caller,
+        _later: &mut Later<Reply>,
+    ) -> Answer<Reply> {
+        Answer::Now(self.answer(request, from.badge))
+    }
+}
+
+impl<C: ConfigAccess> Service<C> {
+    /// One request answered at once.
+    fn answer(&mut self, request: Request, badge: u64) -> Reply {
         let result = match request {
             Request::ListDevices { bus, start } => Ok(self.list_devices(bus, start)),
             Request::PciInfo { slot } => self.pci_info(slot).map(Reply::Pci),

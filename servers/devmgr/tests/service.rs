@@ -7,11 +7,12 @@ mod common;
 
 use common::{FakeConfig, PC, Q35};
 use devmgr::service::{Outcome, Service};
+use libsys::later::Later;
 use libsys::proto::devmgr::{
     Bus, DevError, IdMatch, Name, Path, Reply, Request, Slot, DRIVERS_PER_CLIENT, LIST_MAX,
 };
 use libsys::rpc::{encode, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST};
-use libsys::server::{dispatch, Caller, Server};
+use libsys::server::{dispatch, Answer, Caller, Server};
 
 const CLIENT: u64 = 7;
 const OTHER: u64 = 8;
@@ -21,7 +22,10 @@ fn q35() -> Service<FakeConfig> {
 }
 
 fn ask(s: &mut Service<FakeConfig>, badge: u64, request: Request) -> Reply {
-    s.handle(request, Caller { badge })
+    match s.handle(request, Caller { badge }, &mut Later::default()) {
+        Answer::Now(reply) => reply,
+        Answer::Later(token) => panic!("devmgr's Server answers now, not later ({token:?})"),
+    }
 }
 
 fn path(p: &str) -> Path {

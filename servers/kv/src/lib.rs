@@ -23,7 +23,7 @@ use alloc::collections::BTreeMap;
 
 use libsys::proto::kv::{Key, KvError, Reply, Request, Value, LIST_MAX};
 pub use libsys::proto::kv::{QUOTA_BYTES, QUOTA_KEYS};
-use libsys::server::{Caller, Server};
+use libsys::server::{Answer, Caller, Later, Server};
 
 /// One client's keys and what they use of its quota.
 #[derive(Debug, Default)]
@@ -115,11 +115,10 @@ impl Kv {
     }
 }
 
-impl Server for Kv {
-    type Request = Request;
-    type Reply = Reply;
-
-    fn handle(&mut self, request: Request, from: Caller) -> Reply {
+impl Kv {
+    /// Answers one request (kv always answers at once).
+    #[inline]
+    pub fn answer(&mut self, request: Request, from: Caller) -> Reply {
         match request {
             Request::Put { key, value } => self.put(from.badge, key, value),
             Request::Get { key } => self.get(from.badge, &key),
@@ -127,6 +126,15 @@ impl Server for Kv {
             Request::List { after } => self.list(from.badge, after),
             Request::Stats => self.stats(from.badge),
         }
+    }
+}
+
+impl Server for Kv {
+    type Request = Request;
+    type Reply = Reply;
+
+    fn handle(&mut self, request: Request, from: Caller, _: &mut Later<Reply>) -> Answer<Reply> {
+        Answer::Now(self.answer(request, from))
     }
 }
 
@@ -148,7 +156,7 @@ mod tests {
     }
 
     fn put(kv: &mut Kv, who: Caller, k: &str, v: &[u8]) -> Reply {
-        kv.handle(
+        kv.answer(
             Request::Put {
                 key: key(k),
                 value: value(v),
@@ -162,24 +170,24 @@ mod tests {
         let mut kv = Kv::new();
         assert_eq!(put(&mut kv, ALICE, "a", b"1"), Reply::Done);
         assert_eq!(
-            kv.handle(Request::Get { key: key("a") }, ALICE),
+            kv.answer(Request::Get { key: key("a") }, ALICE),
             Reply::Value(value(b"1"))
         );
         assert_eq!(put(&mut kv, ALICE, "a", b"22"), Reply::Done, "overwrite");
         assert_eq!(
-            kv.handle(Request::Get { key: key("a") }, ALICE),
+            kv.answer(Request::Get { key: key("a") }, ALICE),
             Reply::Value(value(b"22"))
         );
         assert_eq!(
-            kv.handle(Request::Delete { key: key("a") }, ALICE),
+            kv.answer(Request::Delete { key: key("a") }, ALICE),
             Reply::Done
         );
         assert_eq!(
-            kv.handle(Request::Get { key: key("a") }, ALICE),
+            kv.answer(Request::Get { key: key("a") }, ALICE),
             Reply::Error(KvError::NotFound)
         );
         assert_eq!(
-            kv.handle(Request::Delete { key: key("a") }, ALICE),
+            kv.answer(Request::Delete { key: key("a") }, ALICE),
             Reply::Error(KvError::NotFound)
         );
         assert_eq!(
@@ -194,16 +202,16 @@ mod tests {
         put(&mut kv, ALICE, "k", b"alice");
         put(&mut kv, BOB, "k", b"bob");
         assert_eq!(
-            kv.handle(Request::Get { key: key("k") }, ALICE),
+            kv.answer(Request::Get { key: key("k") }, ALICE),
             Reply::Value(value(b"alice"))
         );
         assert_eq!(
-            kv.handle(Request::Get { key: key("k") }, BOB),
+            kv.answer(Request::Get { key: key("k") }, BOB),
             Reply::Value(value(b"bob"))
         );
-        kv.handle(Request::Delete { key: key("k") }, BOB);
+        kv.answer(Request::Delete { key: key("k") }, BOB);
         assert_eq!(
-            kv.handle(Request::Get { key: key("k") }, ALICE),
+            kv.answer(Request::Get { key: key("k") }, ALICE),
             Reply::Value(value(b"alice"))
         );
     }
@@ -228,7 +236,7 @@ mod tests {
             Reply::Done,
             "another client's quota is its own"
         );
-        kv.handle(Request::Delete { key: key("0") }, ALICE);
+        kv.answer(Request::Delete { key: key("0") }, ALICE);
         assert_eq!(
             put(&mut kv, ALICE, "one more", b"v"),
             Reply::Done,
@@ -247,12 +255,12 @@ mod tests {
             Reply::Done,
             "replacing a value of the same size fits"
         );
-        let Reply::Stats { keys, bytes } = kv.handle(Request::Stats, ALICE) else {
+        let Reply::Stats { keys, bytes } = kv.answer(Request::Stats, ALICE) else {
             panic!("no stats")
         };
         assert_eq!((keys, bytes), (n, n * 1004));
         assert_eq!(
-            kv.handle(Request::Stats, BOB),
+            kv.answer(Request::Stats, BOB),
             Reply::Stats { keys: 0, bytes: 0 }
         );
     }
@@ -266,7 +274,7 @@ mod tests {
         let mut seen = Vec::new();
         let mut after = None;
         loop {
-            let Reply::Keys(keys) = kv.handle(
+            let Reply::Keys(keys) = kv.answer(
                 Request::List {
                     after: after.clone(),
                 },
@@ -284,7 +292,7 @@ mod tests {
         let expected: Vec<_> = (0..40).map(|i| format!("k{i:02}")).collect();
         assert_eq!(seen, expected);
         assert_eq!(
-            kv.handle(Request::List { after: None }, BOB),
+            kv.answer(Request::List { after: None }, BOB),
             Reply::Keys(heapless::Vec::new())
         );
     }
@@ -320,7 +328,7 @@ mod tests {
         let (label, _) = dispatch(&mut kv, LABEL_REQUEST, &input[..n], 1, &mut output);
         assert_eq!(label, LABEL_REPLY);
         assert_eq!(
-            kv.handle(Request::Get { key: key("x") }, Caller { badge: 1 }),
+            kv.answer(Request::Get { key: key("x") }, Caller { badge: 1 }),
             Reply::Value(value(b"y"))
         );
     }

@@ -8,5 +8,5 @@
 libsys::entry!(main);
 
 fn main(_args: &str) -> u64 {
-    libsys::server::run("kv", &mut kv::Kv::new())
+    libsys::server::run("kv", kv::Kv::new())
 }

@@ -179,6 +179,45 @@ impl<T: Copy + PartialEq> Wait1<T> {
         None
     }
 
+    /// [`Wait1::wake_next`] for a transport that learns only later whether
+    /// the answer arrived: the caller and its answer, the transfer done
+    /// and counted; [`Wait1::undo`] reverses it if the caller was gone.
+    pub fn wake_one(&mut self) -> Option<(T, Reply)> {
+        let woken = self.wake_next()?;
+        let answer = (woken.caller(), woken.reply().clone());
+        woken.delivered();
+        Some(answer)
+    }
+
+    /// Undoes the transfer of `reply`, the answer [`Wait1::wake_one`] gave
+    /// last (no other transfer since), whose caller was gone.
+    pub fn undo(&mut self, reply: &Reply) {
+        match reply {
+            Reply::Data(data) => {
+                // Fits: exactly these bytes left the ring last.
+                let _ = self.ring.unread(data);
+                self.stats.bytes_out -= data.len() as u64;
+            }
+            Reply::Written(n) => {
+                let _ = self.ring.unwrite(*n as usize);
+                self.stats.bytes_in -= u64::from(*n);
+            }
+            Reply::Stats(_) | Reply::Error(_) => return,
+        }
+        self.stats.wakeups -= 1;
+        self.stats.gone += 1;
+    }
+
+    /// Takes `caller`, which died or gave up before it was woken, off the
+    /// blocked queues and counts it gone; whether it was there.
+    pub fn forget(&mut self, caller: T) -> bool {
+        let was = self.cancel(caller);
+        if was {
+            self.stats.gone += 1;
+        }
+        was
+    }
+
     /// Takes `caller` off the blocked queues (say its reply right could
     /// not be kept); whether it was there.
     pub fn cancel(&mut self, caller: T) -> bool {

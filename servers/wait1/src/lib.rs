@@ -34,7 +34,9 @@ extern crate alloc;
 
 pub mod device;
 pub mod ring;
+pub mod server;
 #[cfg(test)]
 mod tests;
 
 pub use device::{Handled, Wait1, Wakeup};
+pub use server::Wait1Server;

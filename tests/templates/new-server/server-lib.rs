@@ -13,7 +13,7 @@ extern crate alloc;
 use alloc::collections::BTreeMap;
 
 use libsys::proto::__name__::{Reply, Request};
-use libsys::server::{Caller, Server};
+use libsys::server::{Answer, Caller, Later, Server};
 
 /// The server's state: how many requests each client (badge) made.
 #[derive(Debug, Default)]
@@ -31,13 +31,13 @@ impl Server for __Name__ {
     type Request = Request;
     type Reply = Reply;
 
-    fn handle(&mut self, request: Request, from: Caller) -> Reply {
+    fn handle(&mut self, request: Request, from: Caller, _later: &mut Later<Reply>) -> Answer<Reply> {
         let count = self.requests.entry(from.badge).or_default();
         *count += 1;
-        match request {
+        Answer::Now(match request {
             Request::Echo { text } => Reply::Echoed(text),
             Request::Count => Reply::Count(*count),
-        }
+        })
     }
 }
 

@@ -8,5 +8,5 @@
 libsys::entry!(main);
 
 fn main(_args: &str) -> u64 {
-    libsys::server::run("__name__", &mut __name__::__Name__::new())
+    libsys::server::run("__name__", __name__::__Name__::new())
 }

@@ -32,6 +32,10 @@
 //!   another process and its reply, with a register message, a 256-byte
 //!   and a 4096-byte payload each way (the server answers with
 //!   `reply_recv`);
+//! - `reply_later`: the `ipc_rtt_reg` call answered later: the server
+//!   saves the reply right (`reply_save`), answers through it
+//!   (`reply_to`) and receives the next (what `libsys::server::serve`
+//!   does for a deferred request);
 //! - `notify_wake`: a `signal` that wakes a thread of another process
 //!   waiting on the notification — half of a ping-pong of two such wakes;
 //! - `yield_pingpong`: two threads of one process yielding to each other:
@@ -604,6 +608,35 @@ fn ipc_cases(
     let _ = ep.call(&Message::new(0), FOREVER);
     drop(server);
 
+    // The same call answered later: the server saves the reply right
+    // (`reply_save`) and answers through it (`reply_to`), as `serve` does
+    // for a deferred request.
+    let ep = Endpoint::create().step("endpoint")?;
+    let server = partner_process(
+        mem,
+        image,
+        &[(ep.raw(), Rights::RECV)],
+        format_text!(
+            "later accel={} placement={}",
+            report.accel,
+            report.placement
+        )
+        .as_str(),
+        None,
+    )?;
+    report.line(
+        "reply_later",
+        measure(
+            500,
+            || {
+                let _ = ep.call(&msg, FOREVER);
+            },
+            1,
+        ),
+    );
+    let _ = ep.call(&Message::new(0), FOREVER);
+    drop(server);
+
     // Notification wake-ups between two processes: ping and pong.
     let (ping, pong) = (
         Notification::create().step("notification")?,
@@ -723,6 +756,30 @@ fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u6
                     .with_words(got.msg.words)
                     .with_payload(got.msg.info.length);
                 match ep.reply_recv(&answer, FOREVER) {
+                    Ok(next) => got = next,
+                    Err(_) => return 2,
+                }
+            }
+        }
+        Some("later") => {
+            // SAFETY: the driver gave us this handle; ours alone.
+            let ep = unsafe { Endpoint::from_raw(Handle(number() as u32)) };
+            let Ok(mut got) = ep.recv(FOREVER) else {
+                return 1;
+            };
+            loop {
+                if got.msg.label() == 0 {
+                    let _ = ipc::reply(&Message::new(0));
+                    return 0;
+                }
+                let Ok(saved) = ipc::save_reply() else {
+                    return 2;
+                };
+                let answer = Message::new(got.msg.label()).with_words(got.msg.words);
+                if saved.reply(&answer).is_err() {
+                    return 2;
+                }
+                match ep.recv(FOREVER) {
                     Ok(next) => got = next,
                     Err(_) => return 2,
                 }
