@@ -32,11 +32,13 @@ pub const GUEST_SUITE: &[&str] = &[
     "timertest",
     "wait1test",
     "devtest",
+    "pidtest",
+    "pidtest2",
 ];
 
 /// The `test-mono` entry: `init` with `manifest.mono` (kv's core in the
 /// kernel).
-pub const TEST_MONO: &[&str] = &["init", "nstest", "kvtest", "devtest"];
+pub const TEST_MONO: &[&str] = &["init", "nstest", "kvtest", "devtest", "pidtest", "pidtest2"];
 
 /// The program whose end `line` reports, if it reports one (see the module
 /// documentation for the two forms).
@@ -159,9 +161,14 @@ mod tests {
         ] {
             ran.see(line);
         }
-        assert_eq!(ran.missing(TEST_MONO), ["kvtest", "devtest"]);
+        assert_eq!(
+            ran.missing(TEST_MONO),
+            ["kvtest", "devtest", "pidtest", "pidtest2"]
+        );
         ran.see("init[4]: test kvtest exited with status 262144: 4 passed, 0 failed (ok)");
         ran.see("init[4]: test devtest exited with status 458752: 7 passed, 0 failed (ok)");
+        ran.see("init[4]: test pidtest exited with status 196608: 3 passed, 0 failed (ok)");
+        ran.see("init[4]: test pidtest2 exited with status 196608: 3 passed, 0 failed (ok)");
         assert!(ran.missing(TEST_MONO).is_empty());
         assert_eq!(ran.missing(&["ktest", "utest"]), ["utest"]);
         assert_eq!(Ran::new().missing(GUEST_SUITE), GUEST_SUITE);

@@ -9,6 +9,10 @@
 //! | request | reply | errors (`Reply::Error`) |
 //! | --- | --- | --- |
 //! | `Get { pid }` | `Credentials(Credentials)` | `UnknownPid` |
+//! | `Caller` | `Caller { pid }`: the pid the server saw on the request (its badge) | — |
+//!
+//! `Caller` is how a process checks the one-pid-space rule from outside:
+//! the badge on its handle is its kernel pid.
 //!
 //! A process has a real and an effective user and group id and at most
 //! [`GROUPS_MAX`] supplementary groups (Linux's `struct cred`: `uid`,
@@ -19,6 +23,8 @@ use serde::{Deserialize, Serialize};
 
 /// Supplementary groups one process holds at most.
 pub const GROUPS_MAX: usize = 16;
+/// The name its server registers (`init` answers it now).
+pub const NAME: &str = "cred";
 /// The superuser's user id.
 pub const ROOT: u32 = 0;
 
@@ -61,6 +67,7 @@ impl Credentials {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
 pub enum Request {
     Get { pid: u64 },
+    Caller,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -72,6 +79,7 @@ pub enum CredError {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
 pub enum Reply {
     Credentials(Credentials),
+    Caller { pid: u64 },
     Error(CredError),
 }
 
@@ -107,6 +115,14 @@ impl Client {
             _ => Err(ClientError::Protocol),
         }
     }
+
+    /// The pid the server sees this process as (the badge of its handle).
+    pub fn caller(&self) -> Result<u64, ClientError> {
+        match self.call(&Request::Caller)? {
+            Reply::Caller { pid } => Ok(pid),
+            _ => Err(ClientError::Protocol),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -117,9 +133,10 @@ mod tests {
     #[test]
     fn every_message_round_trips() {
         let mut buffer = [0u8; 4096];
-        let request = Request::Get { pid: u64::MAX };
-        let n = encode(&request, &mut buffer).unwrap();
-        assert_eq!(decode::<Request>(&buffer[..n]), Ok(request));
+        for request in [Request::Get { pid: u64::MAX }, Request::Caller] {
+            let n = encode(&request, &mut buffer).unwrap();
+            assert_eq!(decode::<Request>(&buffer[..n]), Ok(request));
+        }
         let mut full = Credentials::of(1000, 100);
         for g in 0..GROUPS_MAX as u32 {
             full.groups.push(g).unwrap();
@@ -127,6 +144,7 @@ mod tests {
         for reply in [
             Reply::Credentials(Credentials::root()),
             Reply::Credentials(full),
+            Reply::Caller { pid: 7 },
             Reply::Error(CredError::UnknownPid),
         ] {
             let n = encode(&reply, &mut buffer).unwrap();

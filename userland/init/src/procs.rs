@@ -18,6 +18,40 @@ use alloc::vec::Vec;
 use libsys::proto::cred::{CredError, Credentials};
 use libsys::proto::spawn::SpawnError;
 
+/// The bit `init` sets in the badge of a handle to its credentials
+/// service: `init` serves the name service and `cred` on its one endpoint,
+/// and tells them apart by this bit of the badge it minted itself. A pid
+/// never reaches it; the rest of the badge is the caller's pid.
+pub const CRED_TAG: u64 = 1 << 63;
+
+/// Which of `init`'s services a request on its endpoint is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    /// The name service, from process `pid` (0: `init` itself or a
+    /// server in the kernel).
+    Names { pid: u64 },
+    /// The credentials service, from process `pid`.
+    Cred { pid: u64 },
+}
+
+impl Service {
+    /// The service and caller a badge names.
+    pub fn of(badge: u64) -> Service {
+        if badge & CRED_TAG != 0 {
+            Service::Cred {
+                pid: badge & !CRED_TAG,
+            }
+        } else {
+            Service::Names { pid: badge }
+        }
+    }
+
+    /// The badge of a handle to the credentials service for `pid`.
+    pub fn cred_badge(pid: u64) -> u64 {
+        pid | CRED_TAG
+    }
+}
+
 /// Processes the table holds at most.
 pub const PROCS_MAX: usize = 256;
 /// Children of one process not yet reaped.
@@ -152,6 +186,16 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_badge_names_the_service_and_the_pid() {
+        assert_eq!(Service::of(5), Service::Names { pid: 5 });
+        assert_eq!(
+            Service::of(Service::cred_badge(5)),
+            Service::Cred { pid: 5 }
+        );
+        assert_eq!(Service::of(0), Service::Names { pid: 0 });
+    }
 
     #[test]
     fn started_processes_have_their_manifest_ids_and_others_are_unknown() {
