@@ -225,3 +225,26 @@ fn load(
     }
     Ok((process, program.entry))
 }
+
+/// The kernel's process id of `process` (`process_info`): the pid users
+/// see and the badge servers see on its requests (one pid space).
+pub fn pid_of(process: Handle) -> Result<u64, SysError> {
+    let mut info = crate::abi::ProcessInfo::default();
+    crate::syscall::call6(
+        crate::abi::Syscall::ProcessInfo,
+        [
+            u64::from(process.0),
+            &mut info as *mut crate::abi::ProcessInfo as u64,
+            0,
+            0,
+            0,
+            0,
+        ],
+    )?;
+    Ok(info.pid)
+}
+
+/// This process's own pid (through its `@self` handle).
+pub fn my_pid() -> Result<u64, SysError> {
+    pid_of(crate::env::self_process().ok_or(SysError::BadHandle)?)
+}

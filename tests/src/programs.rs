@@ -33,6 +33,8 @@ pub const GUEST_SUITE: &[&str] = &[
     "wait1test",
     "devtest",
     "hostile",
+    "pidtest",
+    "pidtest2",
 ];
 
 /// The `fuzz` entry: `init` with `manifest.fuzz`, the fuzzers and the
@@ -41,7 +43,15 @@ pub const FUZZ: &[&str] = &["init", "sysfuzz", "msgfuzz", "fuzzcheck"];
 
 /// The `test-mono` entry: `init` with `manifest.mono` (the cores of kv and
 /// wait1 in the kernel).
-pub const TEST_MONO: &[&str] = &["init", "nstest", "kvtest", "devtest", "wait1test"];
+pub const TEST_MONO: &[&str] = &[
+    "init",
+    "nstest",
+    "kvtest",
+    "devtest",
+    "wait1test",
+    "pidtest",
+    "pidtest2",
+];
 
 /// The program whose end `line` reports, if it reports one (see the module
 /// documentation for the two forms).
@@ -164,10 +174,15 @@ mod tests {
         ] {
             ran.see(line);
         }
-        assert_eq!(ran.missing(TEST_MONO), ["kvtest", "devtest", "wait1test"]);
+        assert_eq!(
+            ran.missing(TEST_MONO),
+            ["kvtest", "devtest", "wait1test", "pidtest", "pidtest2"]
+        );
         ran.see("init[4]: test kvtest exited with status 262144: 4 passed, 0 failed (ok)");
         ran.see("init[4]: test devtest exited with status 458752: 7 passed, 0 failed (ok)");
         ran.see("init[4]: test wait1test exited with status 393216: 6 passed, 0 failed (ok)");
+        ran.see("init[4]: test pidtest exited with status 196608: 3 passed, 0 failed (ok)");
+        ran.see("init[4]: test pidtest2 exited with status 196608: 3 passed, 0 failed (ok)");
         assert!(ran.missing(TEST_MONO).is_empty());
         assert_eq!(ran.missing(&["ktest", "utest"]), ["utest"]);
         assert_eq!(Ran::new().missing(GUEST_SUITE), GUEST_SUITE);

@@ -118,9 +118,11 @@ macro_rules! client_stub {
     };
 }
 
+pub mod cred;
 pub mod devmgr;
 pub mod kv;
 pub mod mm;
 pub mod name;
+pub mod spawn;
 pub mod timer;
 pub mod wait1;

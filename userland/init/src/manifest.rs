@@ -3,7 +3,7 @@
 //! `manifest`), one entry per line; `#` starts a comment.
 //!
 //! ```text
-//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [irq=<line>] [ports=<ranges>] [-- <args>]
+//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [uid=<n>] [gid=<n>] [irq=<line>] [ports=<ranges>] [-- <args>]
 //! program <name> <module> [memory=<pages>] [module] [kill=<server>] [heap=<pages>] [device=<phys>:<pages>]... [irq=<line>] [ports=<ranges>] [-- <args>]
 //! test <name> <module> [...as program...] [-- <args>]
 //! ```
@@ -29,6 +29,9 @@
 //!   memory — registers, never RAM — the process may map with the memory
 //!   server's `MapPhysical`; repeatable; needs the `pager`). Numbers are
 //!   decimal, or hexadecimal after `0x`.
+//! - Credentials (any kind of entry): `uid=<n>` and `gid=<n>` (default 0,
+//!   root): the real and effective ids the credentials protocol reports
+//!   for the process (`init::procs`).
 //! - Hardware, for drivers (any kind of entry): `irq=isa:<n>` (ISA IRQ
 //!   `n`, 0–15, routed as the MADT says) or `irq=gsi:<n>` gives one
 //!   interrupt line (`@irq`); `ports=<first>:<count>[,<first>:<count>…]`
@@ -74,6 +77,9 @@ pub struct Entry {
     pub irq: Option<IrqLine>,
     /// I/O port ranges to give: (first, count).
     pub ports: Vec<(u16, u32)>,
+    /// The user and group it runs as (`uid=`, `gid=`; default 0, root).
+    pub uid: u32,
+    pub gid: u32,
     pub args: String,
 }
 
@@ -148,6 +154,8 @@ pub enum Problem {
     BadIrq,
     /// `ports=` is not up to [`PORT_RANGES_MAX`] ranges inside 0–0xffff.
     BadPorts,
+    /// `uid=` or `gid=` is not a number below 2^32.
+    BadId,
     /// A second server marked `pager`.
     SecondPager,
     /// `device=` before any `pager` server.
@@ -172,6 +180,7 @@ impl fmt::Display for Problem {
                 f,
                 "ports must be up to {PORT_RANGES_MAX} <first>:<count> ranges inside 0-0xffff"
             ),
+            Problem::BadId => write!(f, "uid and gid must be numbers below 2^32"),
             Problem::SecondPager => write!(f, "only one server can be the pager"),
             Problem::DeviceWithoutPager => write!(
                 f,
@@ -265,6 +274,8 @@ fn parse_line(raw: &str, entries: &[Entry]) -> Result<Option<Entry>, Problem> {
         devices: Vec::new(),
         irq: None,
         ports: Vec::new(),
+        uid: 0,
+        gid: 0,
         args: args.to_string(),
     };
     let pager_before = entries.iter().any(|e| e.pager);
@@ -279,6 +290,11 @@ fn parse_line(raw: &str, entries: &[Entry]) -> Result<Option<Entry>, Problem> {
         return Err(Problem::DeviceWithoutPager);
     }
     Ok(Some(entry))
+}
+
+/// A user or group id: a number that fits 32 bits.
+fn id(value: &str) -> Option<u32> {
+    number(value).and_then(|n| u32::try_from(n).ok())
 }
 
 /// Sets what `option` says on `entry` (`pager_before`: an earlier entry
@@ -302,6 +318,8 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
                 .ok_or(Problem::BadDevice)?;
             entry.devices.push(range);
         }
+        Some(("uid", value)) => entry.uid = id(value).ok_or(Problem::BadId)?,
+        Some(("gid", value)) => entry.gid = id(value).ok_or(Problem::BadId)?,
         Some(("irq", value)) => entry.irq = Some(parse_irq(value).ok_or(Problem::BadIrq)?),
         Some(("ports", value)) => entry.ports = parse_ports(value).ok_or(Problem::BadPorts)?,
         None if option == "module" => entry.own_module = true,
@@ -430,6 +448,20 @@ test kvtest kvtest kill=kv memory=4096 module
             None,
             "nothing by default"
         );
+    }
+
+    #[test]
+    fn credentials_options() {
+        let entries = parse("server a a\nprogram p p uid=1000 gid=0x64\n").unwrap();
+        assert_eq!((entries[0].uid, entries[0].gid), (0, 0), "root by default");
+        assert_eq!((entries[1].uid, entries[1].gid), (1000, 100));
+        for bad in [
+            "program p p uid=x",
+            "program p p gid=4294967296",
+            "program p p uid=",
+        ] {
+            assert_eq!(parse(bad).unwrap_err().why, Problem::BadId, "{bad}");
+        }
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub enum StartError {
     Start(SpawnError),
     /// A system call on the way failed (`process_create`, `thread_start`, …).
     Syscall(&'static str, SysError),
+    /// The process table is full, or has the pid already.
+    ProcessTable(init::procs::TableError),
     /// Moving a handle into the new process failed.
     Give(SpawnError),
     /// No `pages` pages could be set apart for the new process.
@@ -86,6 +88,7 @@ impl fmt::Display for StartError {
             StartError::Load(e) => write!(f, "load: {e}"),
             StartError::Start(e) => write!(f, "start: {e}"),
             StartError::Syscall(call, e) => write!(f, "{call}: {e}"),
+            StartError::ProcessTable(e) => write!(f, "process table: {e:?}"),
             StartError::Give(e) => write!(f, "give: {e}"),
             StartError::Pages(pages, e) => write!(f, "{pages} pages: {e}"),
             StartError::BadgeNameService(e) => write!(f, "badge the name service: {e}"),

@@ -76,8 +76,8 @@ impl NewProcess for Adoptee<'_> {
     }
 }
 
-/// What a new process is given: its manifest entry, its name-service
-/// badge (`id`), the image it runs, a target for `kill=`, and whether it
+/// What a new process is given: its manifest entry, its kernel pid
+/// (`id`, the badge of its `@ns`), the image it runs, a target for `kill=`, and whether it
 /// gets a heap region (`heap`; processes the memory server manages get
 /// their heap from it).
 pub(crate) struct Grant<'a> {

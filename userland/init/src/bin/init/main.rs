@@ -7,7 +7,7 @@
 //! what it needs (see `docs/architecture.md`, "Who holds what"):
 //!
 //! - `@ns`: a send handle to the name service, badged with the process's
-//!   id (so a registration and a lookup say who asks), with GRANT (a
+//!   kernel pid (so a registration and a lookup say who asks), with GRANT (a
 //!   registration sends the server's endpoint along; the name service
 //!   refuses names the manifest does not give the process);
 //! - `@self`: a handle to the process itself (MAP, MANAGE), for its heap
@@ -37,6 +37,7 @@
 
 extern crate alloc;
 
+mod credservice;
 mod error;
 mod grant;
 mod memory;
@@ -50,6 +51,7 @@ use alloc::vec::Vec;
 
 use init::manifest::{self, Entry, Kind};
 use init::names::{Registry, State};
+use init::procs::Table;
 use init::restart::Restarts;
 use libsys::abi::ipc::FOREVER;
 use libsys::abi::{Handle, InitInfo, SysError};
@@ -83,8 +85,9 @@ enum Run {
 
 struct Slot {
     entry: Entry,
-    /// The current incarnation's id: its name-service badge, and what the
-    /// registry knows its owner by.
+    /// The current incarnation's kernel pid (one pid space): the badge of
+    /// every handle it was given, and what the registry knows its owner
+    /// by (0 before its first start).
     id: u64,
     run: Run,
     restarts: Restarts,
@@ -99,7 +102,8 @@ struct Init {
     /// Registered endpoints are raw handles of init's (closed when
     /// replaced or dropped).
     names: Registry<Handle>,
-    next_id: u64,
+    /// Every process init started: credentials by pid.
+    procs: Table,
     /// Tests' checks: (passed, failed).
     passed: u64,
     failed: u64,
@@ -151,7 +155,7 @@ impl Init {
             deaths,
             slots,
             names: Registry::new(),
-            next_id: 1,
+            procs: Table::new(),
             passed: 0,
             failed: 0,
         })

@@ -3,15 +3,18 @@
 //! the asking process (its id); `Register` is allowed only to the process
 //! the manifest names for that name (the registry in `init::names`
 //! decides), and `Lookup` answers with a badged copy of the server's
-//! endpoint that can only send.
+//! endpoint that can only send. A request whose badge has the credentials
+//! tag is for [`crate::credservice`] instead.
 #![forbid(unsafe_code)]
 
 use alloc::vec::Vec;
 
+use init::procs::Service;
 use libsys::abi::{Handle, ObjectType, Rights};
 use libsys::eprintln;
 use libsys::handle::OwnedHandle;
 use libsys::ipc::{self, Message, Received};
+use libsys::proto::cred;
 use libsys::proto::name::{Reply, Request};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REQUEST};
 
@@ -24,6 +27,10 @@ impl Init {
     pub(crate) fn received(&mut self, received: Received) {
         if let Some(bits) = received.signals() {
             self.deaths(bits);
+            return;
+        }
+        if let Service::Cred { pid } = Service::of(received.badge) {
+            self.cred_request(received, pid);
             return;
         }
         // The caller may be gone already; nothing to do about that.
@@ -107,7 +114,17 @@ impl Init {
     /// takes none answers `LABEL_BAD_REQUEST` and closes them). Never
     /// RECV or MINT: a client can neither take another's requests nor
     /// pose as another client.
+    ///
+    /// `cred` is `init`'s own: a handle to this endpoint badged with
+    /// `who` and the credentials tag (`init::procs::CRED_TAG`).
     fn lookup(&mut self, name: &str, who: u64) -> Result<OwnedHandle, Reply> {
+        if name == cred::NAME {
+            return self
+                .ns
+                .dup(Rights::SEND, Some(Service::cred_badge(who)))
+                .map(|e| e.0)
+                .map_err(|_| Reply::Unavailable);
+        }
         let registered = self.names.lookup(name)?;
         borrowed(|h| h, registered)
             .dup(Rights::SEND | Rights::GRANT, Some(who))

@@ -65,6 +65,7 @@ impl Init {
 
     /// Slot `i` is over (it died, or never started: `status` `None`).
     pub(crate) fn ended(&mut self, i: usize, status: Option<ProcessStatus>) {
+        self.procs.reaped(self.slots[i].id);
         let slot = &mut self.slots[i];
         let name = slot.entry.name.clone();
         let why = describe(status);

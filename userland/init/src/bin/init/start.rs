@@ -12,15 +12,17 @@ use libsys::abi::Handle;
 use libsys::handle::{Endpoint, OwnedHandle, Process};
 use libsys::proto::mm::{Reply as MmReply, Request as MmRequest};
 use libsys::rpc;
-use libsys::spawn::{Builder, Child};
+use libsys::spawn::{pid_of, Builder, Child};
 use libsys::{eprintln, println};
 
 use init::manifest::Entry;
+use init::names::Registry;
+use init::procs::Table;
 
 use crate::error::StartError;
 use crate::grant::{give_devices, Adoptee, Grant};
 use crate::raw::{borrowed, received_handles};
-use crate::{Init, Run};
+use crate::{Init, Run, Slot};
 
 /// A boot module to start a process from.
 pub(crate) struct Image<'a> {
@@ -49,13 +51,11 @@ impl Init {
 
     /// Builds and starts the process of slot `i`.
     pub(crate) fn start(&mut self, i: usize) {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.slots[i].id = id;
         if let Some(name) = self.slots[i].entry.register.clone() {
-            self.names.expect(&name, id);
+            // Nobody may register it until the new process exists.
+            self.names.expect(&name, NOBODY);
         }
-        match self.build(i, id) {
+        match self.build(i) {
             Ok(child) => {
                 let bit = 1u64 << i;
                 if let Err(e) = child.process.watch(&self.deaths, bit) {
@@ -71,7 +71,7 @@ impl Init {
         }
     }
 
-    fn build(&mut self, i: usize, id: u64) -> Result<Child, StartError> {
+    fn build(&mut self, i: usize) -> Result<Child, StartError> {
         let entry = self.slots[i].entry.clone();
         let module = self
             .info
@@ -90,11 +90,18 @@ impl Init {
             })
         });
         match self.pager() {
-            Some(control) if !entry.pager => self.adopt(&entry, id, &image, target, control),
+            Some(control) if !entry.pager => self.adopt(i, &entry, &image, target, control),
             _ => {
                 let mut builder =
                     Builder::new(&mut self.mem, &entry.name, image.handle, image.size)
                         .map_err(StartError::Load)?;
+                let slot = &mut self.slots[i];
+                let id = claim(
+                    slot,
+                    &mut self.names,
+                    &mut self.procs,
+                    builder.process.raw(),
+                )?;
                 let grant = Grant {
                     ns: &self.ns,
                     info: self.info,
@@ -123,14 +130,16 @@ impl Init {
     /// starts its thread where `mm` says.
     fn adopt(
         &mut self,
+        i: usize,
         entry: &Entry,
-        id: u64,
         image: &Image,
         target: Option<Handle>,
         control: Handle,
     ) -> Result<Child, StartError> {
         let process =
             Process::create(&entry.name).map_err(|e| StartError::Syscall("process_create", e))?;
+        let slot = &mut self.slots[i];
+        let id = claim(slot, &mut self.names, &mut self.procs, process.raw())?;
         let mut adoptee = Adoptee {
             process,
             mem: &mut self.mem,
@@ -170,6 +179,31 @@ impl Init {
             pages,
         })
     }
+}
+
+/// The registry's owner of a name whose process does not exist yet: no
+/// badge is ever this (a name-service badge is a pid, below 2^63).
+const NOBODY: u64 = u64::MAX;
+
+/// Makes `process`'s kernel pid the slot's id (one pid space): the badge
+/// of every handle it is given, the owner of its name, its entry in the
+/// process table (with its manifest credentials).
+fn claim(
+    slot: &mut Slot,
+    names: &mut Registry<Handle>,
+    procs: &mut Table,
+    process: Handle,
+) -> Result<u64, StartError> {
+    let pid = pid_of(process).map_err(|e| StartError::Syscall("process_info", e))?;
+    procs.reaped(slot.id);
+    slot.id = pid;
+    if let Some(name) = &slot.entry.register {
+        names.expect(name, pid);
+    }
+    procs
+        .add_started(pid, slot.entry.uid, slot.entry.gid)
+        .map_err(StartError::ProcessTable)?;
+    Ok(pid)
 }
 
 /// Where `mm` says an adopted process's first thread starts, and the
