@@ -127,8 +127,9 @@ impl ModuleInfo {
     }
 }
 
-/// Most regions and modules [`InitInfo`] lists.
-pub const INIT_INFO_MAX: usize = 24;
+/// Most regions and modules [`InitInfo`] lists (as many as keep it within one
+/// page; more programs than that come from the initramfs).
+pub const INIT_INFO_MAX: usize = 28;
 /// Most in-kernel services [`InitInfo`] lists.
 pub const SERVICES_MAX: usize = 4;
 
