@@ -31,6 +31,7 @@ pub const GUEST_SUITE: &[&str] = &[
     "synctest",
     "timertest",
     "wait1test",
+    "contest",
 ];
 
 /// The `test-mono` entry: `init` with `manifest.mono` (kv's core in the

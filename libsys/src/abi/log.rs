@@ -83,3 +83,6 @@ mod tests {
         assert!(LogLevel::Emerg < LogLevel::Debug);
     }
 }
+
+/// Processes that may watch the kernel log at once (`log_notify`).
+pub const LOG_WATCHERS_MAX: usize = 16;
