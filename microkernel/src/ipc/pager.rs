@@ -33,6 +33,7 @@ use crate::arch::time;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::mem::addrspace::AddrSpace;
 use crate::mem::usercopy::{self, NOTED_PRESENT, NOTED_WRITE};
+use crate::obj::endpoint::Endpoint;
 use crate::obj::notification::Notification;
 use crate::obj::process::{self, Process};
 use crate::obj::thread::{self, Thread};
@@ -72,33 +73,55 @@ pub fn page_fault_for(
         rip,
         syscall,
     };
+    match ask_pager(me, &message) {
+        Some(Ok(label)) if label == u64::from(PAGER_RESUME) => PagerAnswer::Resume,
+        Some(Err((SysError::PeerDied, ep))) => pager_absent(me, &message, &ep),
+        _ => PagerAnswer::Kill,
+    }
+}
+
+/// Sends `message` to the thread's pager (read again each time:
+/// `set_pager` may have named a new one) and waits for the answer: the
+/// label, or the error with the endpoint it went to; `None` if the thread
+/// has no pager or was killed.
+#[inline(always)]
+fn ask_pager(
+    me: &Arc<Thread>,
+    message: &PageFault,
+) -> Option<Result<u64, (SysError, Arc<Endpoint>)>> {
+    if me.is_killed() {
+        return None;
+    }
+    let (ep, badge) = me
+        .ipc
+        .lock()
+        .pager
+        .as_ref()
+        .map(|(r, badge)| (r.endpoint.clone(), *badge))?;
+    me.ipc.lock().fault = Some((LABEL_PAGE_FAULT, message.to_words()));
+    let answer = send(me, &ep, badge, FOREVER, true);
+    me.ipc.lock().fault = None;
+    Some(answer.map_err(|e| (e, ep)))
+}
+
+/// The fault found its pager endpoint unserved (`PeerDied` on `ep`):
+/// sends it again until the pager is back or the time is up (see the
+/// module documentation). Cold: kept out of the fault's fast path.
+#[cold]
+#[inline(never)]
+fn pager_absent(me: &Arc<Thread>, message: &PageFault, ep: &Arc<Endpoint>) -> PagerAnswer {
     let mut deadline = None;
+    let mut ep = ep.clone();
     loop {
-        if me.is_killed() {
-            return PagerAnswer::Kill;
-        }
-        // Read again each time: `set_pager` may have named a new pager.
-        let Some((ep, badge)) = me
-            .ipc
-            .lock()
-            .pager
-            .as_ref()
-            .map(|(r, badge)| (r.endpoint.clone(), *badge))
-        else {
-            return PagerAnswer::Kill;
-        };
-        me.ipc.lock().fault = Some((LABEL_PAGE_FAULT, message.to_words()));
-        let answer = send(me, &ep, badge, FOREVER, true);
-        me.ipc.lock().fault = None;
-        match answer {
-            Ok(label) if label == u64::from(PAGER_RESUME) => return PagerAnswer::Resume,
-            Err(SysError::PeerDied) => {}
-            _ => return PagerAnswer::Kill,
-        }
         // Still served (the pager died with the fault in hand, and the
         // endpoint has another receiver): send it again at once.
-        if !wait_for_pager(me, &mut deadline, address, ep.has_receivers()) {
+        if !wait_for_pager(me, &mut deadline, message.address, ep.has_receivers()) {
             return PagerAnswer::Kill;
+        }
+        match ask_pager(me, message) {
+            Some(Ok(label)) if label == u64::from(PAGER_RESUME) => return PagerAnswer::Resume,
+            Some(Err((SysError::PeerDied, to))) => ep = to,
+            _ => return PagerAnswer::Kill,
         }
     }
 }
