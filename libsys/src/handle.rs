@@ -151,6 +151,23 @@ typed_handle!(
     /// The right to take handles to interrupt lines.
     IrqControl
 );
+typed_handle!(
+    /// The right to take COM1 from the kernel: a console driver's.
+    ConsoleControl
+);
+
+impl ConsoleControl {
+    /// COM1 is this process's until [`ConsoleControl::give_back`] or its
+    /// death; the kernel keeps writing only `err` and above there.
+    pub fn take(&self) -> Result<(), SysError> {
+        call6(Syscall::ConsoleTake, [h(self.raw()), 0, 0, 0, 0, 0]).map(|_| ())
+    }
+
+    /// The kernel takes COM1 back.
+    pub fn give_back(&self) -> Result<(), SysError> {
+        call6(Syscall::ConsoleGiveBack, [h(self.raw()), 0, 0, 0, 0, 0]).map(|_| ())
+    }
+}
 
 fn h(handle: Handle) -> u64 {
     u64::from(handle.0)
@@ -348,6 +365,17 @@ impl Irq {
             ],
         )
         .map(|_| ())
+    }
+
+    /// Sets how the line signals (PCI INTx: `Level`, `Low`); `NotAllowed`
+    /// if other handlers share the line in another mode.
+    pub fn configure(
+        &self,
+        trigger: crate::abi::args::Trigger,
+        polarity: crate::abi::args::Polarity,
+    ) -> Result<(), SysError> {
+        let regs = [h(self.raw()), trigger as u64, polarity as u64, 0, 0, 0];
+        call6(Syscall::IrqConfigure, regs).map(|_| ())
     }
 
     /// Done with the last interrupt: the line may fire again.

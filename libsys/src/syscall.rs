@@ -191,6 +191,15 @@ pub fn log(level: LogLevel, text: &str) -> Result<usize, SysError> {
     result(raw).map(|n| n as usize)
 }
 
+/// Each new kernel-log record signals bit `bit` of `notification`
+/// (coalesced); `None` unbinds. How `dmesg -w` waits for new lines.
+pub fn log_notify(notification: Option<crate::abi::Handle>, bit: u32) -> Result<(), SysError> {
+    let notification = notification.map_or(0, |h| u64::from(h.0));
+    // SAFETY: the kernel reads no memory of the caller's for this call.
+    let raw = unsafe { raw::syscall3(Syscall::LogNotify as u64, notification, u64::from(bit), 0) };
+    result(raw).map(|_| ())
+}
+
 /// Ends the process with `status`.
 pub fn exit(status: u64) -> ! {
     // SAFETY: ending the process is what the caller asks for.

@@ -30,6 +30,40 @@ pub fn strip_ansi(line: &str) -> String {
     out
 }
 
+/// Checks the console hand-off that `contest` makes (in the guest suite)
+/// from the two logs: while it holds COM1 its `info` line is in the debug
+/// channel only; the line it wrote through its own ports, its `err` line
+/// and its line after the give-back are on serial; and when it dies
+/// holding COM1 the kernel takes it back and later lines reach serial.
+pub fn check_console_hand_off(serial: &str, debug: &str) -> Result<(), String> {
+    const HIDDEN: &str = "contest: info while the console is taken";
+    if !debug.contains(HIDDEN) {
+        return Err(format!("the debug channel lacks `{HIDDEN}`"));
+    }
+    if serial.contains(HIDDEN) {
+        return Err(format!(
+            "the kernel wrote `{HIDDEN}` to COM1 after the hand-off"
+        ));
+    }
+    for needle in [
+        "contest: written by the console driver",
+        "contest: err while the console is taken",
+        "contest: info after the give-back",
+        "died holding COM1; taken back",
+    ] {
+        if !serial.contains(needle) {
+            return Err(format!("serial lacks `{needle}`"));
+        }
+    }
+    let after = serial
+        .split_once("died holding COM1; taken back")
+        .map_or("", |(_, rest)| rest);
+    if !after.lines().any(|l| parse_result(l).is_some()) {
+        return Err("no tally on serial after the kernel took COM1 back".into());
+    }
+    Ok(())
+}
+
 /// Parses the guest's closing line `<N> passed, <M> failed`.
 pub fn parse_result(line: &str) -> Option<(u32, u32)> {
     let line = line.trim();
@@ -327,6 +361,18 @@ mod tests {
     #[test]
     fn reads_the_result_line() {
         assert_eq!(parse_result("13 passed, 0 failed"), Some((13, 0)));
+        let debug = "x\ncontest[9]: contest: info while the console is taken\n";
+        let serial = "contest[9]: contest: written by the console driver\n\
+                      contest[9]: contest: err while the console is taken\n\
+                      contest[9]: contest: info after the give-back\n\
+                      console: pid 9 died holding COM1; taken back\n\
+                      40 passed, 0 failed\n";
+        assert_eq!(check_console_hand_off(serial, debug), Ok(()));
+        assert!(check_console_hand_off(serial, "").is_err());
+        let leaked = format!("{serial}contest: info while the console is taken\n");
+        assert!(check_console_hand_off(&leaked, debug).is_err());
+        let no_tally = serial.replace("40 passed, 0 failed", "");
+        assert!(check_console_hand_off(&no_tally, debug).is_err());
         assert_eq!(parse_result("  2 passed, 11 failed  "), Some((2, 11)));
         assert_eq!(parse_result("ok - 3 passed, 0 failed later"), None);
         assert_eq!(parse_result("x passed, 0 failed"), None);

@@ -1,9 +1,14 @@
 //! The in-QEMU test harness (`make test` runs it after the host tests).
 //!
 //! Each case builds an ISO from a variant of `limine.cfg` (with
-//! `scripts/mkiso.sh`), boots it in QEMU under OVMF with serial on a pipe,
-//! and watches the lines. The serial log of each case is kept in
-//! `build/test-logs/<case>.log`. A case fails on a timeout, a panic line, a
+//! `scripts/mkiso.sh`), boots it in QEMU under OVMF with serial on a pipe
+//! and the debug console (port 0xe9) in a file, and watches the lines. The
+//! serial log of each case is kept in `build/test-logs/<case>.log`, the
+//! debug channel's in `build/test-logs/<case>.debug.log`. Verdicts (the
+//! tally, the programs that ran, panics) come from the debug channel, which
+//! the kernel never hands to a user console driver, so a test that kills
+//! that driver cannot hide a result; the loader's menu and errors come from
+//! serial. A case fails on a timeout, a panic line, a
 //! wrong exit code or a missing line. The run ends with one line,
 //! `<N> passed, <M> failed`, counting the guest's own checks and the cases.
 //! `HARNESS_CASES=a,b` runs only those cases.
@@ -11,7 +16,9 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use std::{env, fs, thread};
 
@@ -28,17 +35,33 @@ struct Outcome {
     guest: Option<(u32, u32)>,
 }
 
+/// Where a line came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    /// COM1: the loader, and the kernel until a console driver takes it.
+    Serial,
+    /// QEMU's debug console: every kernel log line, never handed over.
+    Debug,
+}
+
 struct Qemu {
     child: Child,
-    lines: Receiver<(Duration, String)>,
+    /// The serial log (the debug channel's is beside it).
+    log: std::path::PathBuf,
+    lines: Receiver<(Duration, Channel, String)>,
     started: Instant,
     /// The ISO it boots, removed when QEMU is gone.
     iso: Option<std::path::PathBuf>,
 }
 
 impl Qemu {
-    /// Boots `iso` with `extra` QEMU arguments, logging serial to `log`.
+    /// Boots `iso` with `extra` QEMU arguments, logging serial to `log`
+    /// and the debug channel to `log` with `.debug.log` for `.log`.
     fn boot(iso: &Path, log: &Path, extra: &[&str]) -> Result<Qemu, String> {
+        let log_path = log.to_path_buf();
+        let debug_log = log.with_extension("debug.log");
+        fs::File::create(&debug_log)
+            .map_err(|e| format!("cannot create {}: {e}", debug_log.display()))?;
         let mut child = Command::new("qemu-system-x86_64")
             .args([
                 "-machine", "q35", "-cpu", "max", "-m", "512M", "-accel", "tcg", "-bios", OVMF,
@@ -48,6 +71,8 @@ impl Qemu {
             .arg(iso)
             .args(["-serial", "stdio", "-display", "none", "-no-reboot"])
             .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
+            .arg("-debugcon")
+            .arg(format!("file:{}", debug_log.display()))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -58,27 +83,45 @@ impl Qemu {
         let mut log =
             fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
         let (send, lines) = mpsc::channel();
+        let serial_done = Arc::new(AtomicBool::new(false));
+        let debug = fs::File::open(&debug_log)
+            .map_err(|e| format!("cannot open {}: {e}", debug_log.display()))?;
+        let (debug_send, debug_done) = (send.clone(), serial_done.clone());
+        thread::spawn(move || follow_debug(debug, started, debug_send, &debug_done));
         thread::spawn(move || {
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
                 let line = strip_ansi(&String::from_utf8_lossy(&line));
                 let _ = writeln!(log, "{line}");
-                if send.send((started.elapsed(), line)).is_err() {
+                if send
+                    .send((started.elapsed(), Channel::Serial, line))
+                    .is_err()
+                {
                     break;
                 }
             }
+            serial_done.store(true, Ordering::Release);
         });
         Ok(Qemu {
             child,
+            log: log_path,
             lines,
             started,
             iso: None,
         })
     }
 
-    /// The next line, or `Err` with the exit status once QEMU is gone
-    /// (`None` if it is still running at the deadline).
+    /// The next line from either channel, or `Err` with the exit status
+    /// once QEMU is gone (`None` if it is still running at the deadline).
     fn next_line(&mut self, deadline: Instant) -> Result<(Duration, String), Option<i32>> {
+        self.next_tagged(deadline).map(|(at, _, line)| (at, line))
+    }
+
+    /// The next line with the channel it came from.
+    fn next_tagged(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<(Duration, Channel, String), Option<i32>> {
         let left = deadline.saturating_duration_since(Instant::now());
         match self.lines.recv_timeout(left) {
             Ok(line) => Ok(line),
@@ -94,6 +137,37 @@ impl Qemu {
         if let Some(stdin) = self.child.stdin.as_mut() {
             let _ = stdin.write_all(key.as_bytes());
             let _ = stdin.flush();
+        }
+    }
+}
+
+/// Follows the debug channel's file as QEMU writes it, sending each whole
+/// line, until serial has ended (QEMU is gone) and the file is read out.
+fn follow_debug(
+    file: fs::File,
+    started: Instant,
+    send: Sender<(Duration, Channel, String)>,
+    serial_done: &AtomicBool,
+) {
+    let mut reader = BufReader::new(file);
+    let mut pending = Vec::new();
+    loop {
+        let finished = serial_done.load(Ordering::Acquire);
+        match reader.read_until(b'\n', &mut pending) {
+            Ok(0) | Err(_) if finished => break,
+            Ok(0) | Err(_) => thread::sleep(Duration::from_millis(10)),
+            Ok(_) if pending.ends_with(b"\n") => {
+                pending.pop();
+                let line = String::from_utf8_lossy(&pending).trim_end().to_string();
+                pending.clear();
+                if send
+                    .send((started.elapsed(), Channel::Debug, line))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Ok(_) => {}
         }
     }
 }
@@ -126,13 +200,19 @@ fn expect_exit_within(
     let mut banner = None;
     let mut ran = programs::Ran::new();
     loop {
-        match qemu.next_line(deadline) {
-            Ok((at, line)) => {
+        match qemu.next_tagged(deadline) {
+            Ok((at, channel, line)) => {
                 if is_panic(&line) {
                     return Outcome {
                         result: Err(format!("panic: {line}")),
                         guest,
                     };
+                }
+                if channel == Channel::Serial {
+                    if let (Some(key), true) = (menu_key, line.contains("boot: press 1-")) {
+                        qemu.send_key(key);
+                    }
+                    continue;
                 }
                 if let Some(counts) = parse_result(&line) {
                     guest = Some(counts);
@@ -140,9 +220,6 @@ fn expect_exit_within(
                 ran.see(&line);
                 if line.starts_with("microkernel ") && banner.is_none() {
                     banner = Some(at);
-                }
-                if let (Some(key), true) = (menu_key, line.contains("boot: press 1-")) {
-                    qemu.send_key(key);
                 }
             }
             Err(None) => {
@@ -172,6 +249,21 @@ fn expect_exit_within(
             }
         }
     }
+}
+
+/// A passing `outcome` of the guest suite, failed if the logs do not show
+/// `contest`'s console hand-off (see `check_console_hand_off`).
+fn console_checked(qemu: &Qemu, outcome: Outcome) -> Outcome {
+    let Ok(passed) = outcome.result else {
+        return outcome;
+    };
+    let read = |path: &Path| fs::read_to_string(path).unwrap_or_default();
+    let serial = read(&qemu.log);
+    let debug = read(&qemu.log.with_extension("debug.log"));
+    let result = check_console_hand_off(&serial, &debug)
+        .map(|()| passed)
+        .map_err(|why| format!("console hand-off: {why}"));
+    Outcome { result, ..outcome }
 }
 
 /// Waits for the kernel to fail on purpose: QEMU must exit with 35 (the
@@ -396,7 +488,10 @@ fn cases() -> Vec<Case> {
             let cfg = boot_entry_directly(cfg, "test");
             (
                 cfg,
-                Box::new(|q| expect_exit(q, None, programs::GUEST_SUITE)),
+                Box::new(|q| {
+                    let outcome = expect_exit(q, None, programs::GUEST_SUITE);
+                    console_checked(q, outcome)
+                }),
             )
         }),
         // The menu, by picking the test-mono entry: init's tests with kv's
@@ -572,8 +667,9 @@ fn bench(base: &str) -> i32 {
             };
             let deadline = qemu.started + Duration::from_secs(300);
             loop {
-                match qemu.next_line(deadline) {
-                    Ok((_, line)) => {
+                match qemu.next_tagged(deadline) {
+                    Ok((_, Channel::Serial, _)) => {}
+                    Ok((_, Channel::Debug, line)) => {
                         if let Some(bench) = parse_bench(&line) {
                             println!("{}", &line[line.find("BENCH").unwrap_or(0)..]);
                             results.push(bench);

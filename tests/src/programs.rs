@@ -35,6 +35,7 @@ pub const GUEST_SUITE: &[&str] = &[
     "hostile",
     "pidtest",
     "pidtest2",
+    "contest",
 ];
 
 /// The `fuzz` entry: `init` with `manifest.fuzz`, the fuzzers and the

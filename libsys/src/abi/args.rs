@@ -437,6 +437,88 @@ impl Args for IrqBind {
     }
 }
 
+/// How an interrupt line signals: on an edge, or while at a level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// ISA lines (unless the MADT overrides them).
+    Edge = 0,
+    /// PCI INTx lines, which several devices may share.
+    Level = 1,
+}
+
+/// Which level (or edge) of an interrupt line is active.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Polarity {
+    /// ISA lines (unless the MADT overrides them).
+    High = 0,
+    /// PCI INTx lines.
+    Low = 1,
+}
+
+/// `irq_configure`: `rdi` line, `rsi` trigger (0 edge, 1 level), `rdx`
+/// polarity (0 active-high, 1 active-low).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IrqConfigure {
+    pub irq: Handle,
+    pub trigger: Trigger,
+    pub polarity: Polarity,
+}
+
+impl Args for IrqConfigure {
+    fn decode(r: &Regs) -> Result<Self, SysError> {
+        let trigger = if flag(r.0[1])? {
+            Trigger::Level
+        } else {
+            Trigger::Edge
+        };
+        let polarity = if flag(r.0[2])? {
+            Polarity::Low
+        } else {
+            Polarity::High
+        };
+        Ok(IrqConfigure {
+            irq: handle(r.0[0])?,
+            trigger,
+            polarity,
+        })
+    }
+    fn encode(&self) -> Regs {
+        Regs([
+            raw_handle(self.irq),
+            self.trigger as u64,
+            self.polarity as u64,
+            0,
+            0,
+            0,
+        ])
+    }
+}
+
+/// `log_notify`: `rdi` a notification or 0 (unbind), `rsi` the bit
+/// (below 64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogNotify {
+    pub notification: Option<Handle>,
+    pub bit: u8,
+}
+
+impl Args for LogNotify {
+    fn decode(r: &Regs) -> Result<Self, SysError> {
+        let bit = u8::try_from(r.0[1])
+            .ok()
+            .filter(|bit| *bit < 64)
+            .ok_or(SysError::InvalidArgument)?;
+        Ok(LogNotify {
+            notification: optional_handle(r.0[0])?,
+            bit,
+        })
+    }
+    fn encode(&self) -> Regs {
+        let notification = self.notification.map_or(0, raw_handle);
+        Regs([notification, u64::from(self.bit), 0, 0, 0, 0])
+    }
+}
+
 /// `ioport_grant`, `ioport_derive`: `rdi` an I/O-port handle, `rsi` first
 /// port, `rdx` count (at least 1, ending at or below port 65536; whether
 /// they lie inside the handle's range is the kernel's check).
@@ -918,6 +1000,24 @@ mod tests {
                 ([H, BIG, 1, 0, 0, 0], BadHandle),
             ],
         );
+        check::<IrqConfigure>(
+            [H, 1, 1, 0, 0, 0],
+            &[
+                ([H, 2, 1, 0, 0, 0], InvalidArgument),
+                ([H, 1, 2, 0, 0, 0], InvalidArgument),
+                ([H, u64::MAX, 0, 0, 0, 0], InvalidArgument),
+                ([BIG, 0, 0, 0, 0, 0], BadHandle),
+            ],
+        );
+        check::<IrqConfigure>([H, 0, 0, 0, 0, 0], &[]);
+        check::<LogNotify>(
+            [H, 63, 0, 0, 0, 0],
+            &[
+                ([H, 64, 0, 0, 0, 0], InvalidArgument),
+                ([BIG, 1, 0, 0, 0, 0], BadHandle),
+            ],
+        );
+        check::<LogNotify>([0, 0, 0, 0, 0, 0], &[]);
         check::<Ports>(
             [H, 0x3f8, 8, 0, 0, 0],
             &[

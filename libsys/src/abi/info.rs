@@ -170,7 +170,8 @@ pub struct InitInfo {
     /// The device-memory control: `device_region` takes regions of device
     /// memory (never RAM) from it.
     pub device_control: u32,
-    pub _reserved_device: u32,
+    /// The console control: `console_take` hands COM1 to its holder.
+    pub console_control: u32,
     pub region_count: u32,
     pub module_count: u32,
     pub regions: [RegionInfo; INIT_INFO_MAX],

@@ -67,6 +67,9 @@ pub const LOG_MAX: usize = 1024;
 /// The largest buffer one `log_read` call fills.
 pub const LOG_READ_MAX: usize = 4096;
 
+/// Processes that may watch the kernel log at once (`log_notify`).
+pub const LOG_WATCHERS_MAX: usize = 16;
+
 #[cfg(test)]
 mod tests {
     use super::*;

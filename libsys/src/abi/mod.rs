@@ -30,7 +30,7 @@ pub use info::{
     ThreadStats, INIT_INFO_MAX, SERVICES_MAX,
 };
 pub use ipc::{Handle, MsgInfo, Rights};
-pub use log::{LogLevel, LOG_MAX, LOG_READ_MAX};
+pub use log::{LogLevel, LOG_MAX, LOG_READ_MAX, LOG_WATCHERS_MAX};
 pub use memory::{
     Protection, INIT_INFO_ADDR, IPC_BUFFER_ADDR, MAP_REPLACE, PAGE_SIZE, USER_END, USER_STACK_TOP,
 };

@@ -31,10 +31,13 @@ pub enum ObjectType {
     /// A saved reply right: one answer to one blocked caller
     /// (`reply_save`, `reply_to`).
     Reply = 11,
+    /// The right to take COM1 from the kernel (`console_take`): a console
+    /// driver's.
+    ConsoleControl = 16,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 11] = [
+    pub const ALL: [ObjectType; 12] = [
         ObjectType::Endpoint,
         ObjectType::Notification,
         ObjectType::Process,
@@ -46,6 +49,7 @@ impl ObjectType {
         ObjectType::Service,
         ObjectType::DeviceControl,
         ObjectType::Reply,
+        ObjectType::ConsoleControl,
     ];
 }
 

@@ -147,6 +147,55 @@ mod tests {
     }
 
     #[test]
+    fn trigger_and_polarity_are_bits_15_and_13_and_nothing_else() {
+        let base = Redirection {
+            vector: 0x4b,
+            destination: 0,
+            level_triggered: false,
+            active_low: false,
+            masked: false,
+        };
+        for (level, low, bits) in [
+            (false, false, 0),
+            (false, true, 1 << 13),
+            (true, false, 1 << 15),
+            (true, true, 1 << 15 | 1 << 13),
+        ] {
+            let entry = Redirection {
+                level_triggered: level,
+                active_low: low,
+                ..base
+            };
+            let (encoded, high) = entry.encode();
+            assert_eq!(encoded, 0x4b | bits, "level {level} low {low}");
+            assert_eq!(high, 0);
+            assert_eq!(Redirection::decode(encoded, high), entry);
+        }
+    }
+
+    #[test]
+    fn reprogramming_a_line_as_level_low_keeps_its_vector_and_mask() {
+        let mut fake = Fake([0; 0x40]);
+        let isa = Redirection {
+            vector: 0x4b,
+            destination: 1,
+            level_triggered: false,
+            active_low: false,
+            masked: true,
+        };
+        set_redirection(&mut fake, 11, isa);
+        let pci = Redirection {
+            level_triggered: true,
+            active_low: true,
+            ..redirection(&mut fake, 11)
+        };
+        set_redirection(&mut fake, 11, pci);
+        assert_eq!(fake.0[0x10 + 22], 0x4b | 1 << 13 | 1 << 15 | 1 << 16);
+        assert_eq!(fake.0[0x11 + 22], 1 << 24);
+        assert!(is_masked(&mut fake, 11));
+    }
+
+    #[test]
     fn masks_every_input_and_keeps_the_rest_of_the_entry() {
         let mut fake = Fake([0; 0x40]);
         fake.0[1] = 0x0017_0020; // version 0x20, last entry 23

@@ -1,16 +1,28 @@
-//! The early console: COM1, a 16550 UART at I/O port 0x3f8, 115200 baud 8N1.
+//! The kernel's two output channels: the console, COM1 (a 16550 UART at
+//! I/O port 0x3f8, 115200 baud 8N1), and the debug channel, QEMU's debug
+//! console at port 0xe9 (`-debugcon`; on hardware without one the writes
+//! go nowhere).
 //!
-//! Everything the kernel prints goes here through `print!`/`println!`. The
-//! port is behind a spin lock so that lines from different contexts do not
-//! interleave; interrupts are never enabled at this stage, so the lock cannot
-//! be re-entered from an interrupt handler.
+//! Everything the kernel prints through `print!`/`println!` goes to both.
+//! The debug channel is never handed over: the test harness reads its
+//! verdicts there. COM1 may be taken by a user console driver
+//! ([`set_console_taken`]); from then on only [`print_urgent`] (error-level
+//! lines) still reaches it, and [`emergency_print`] (the panic handler)
+//! takes it back by force. The ports are behind a spin lock so that lines
+//! from different contexts do not interleave.
 
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use spin::Mutex;
 use x86_64::instructions::port::Port;
 
 const COM1: u16 = 0x3f8;
+/// QEMU's debug console (`-debugcon`): each byte written is output as is.
+const DEBUGCON: u16 = 0xe9;
+
+/// Set while a user console driver owns COM1.
+static CONSOLE_TAKEN: AtomicBool = AtomicBool::new(false);
 
 pub struct Serial {
     data: Port<u8>,
@@ -68,20 +80,71 @@ impl Write for Serial {
     }
 }
 
+/// The debug channel: no status to poll, one `out` per byte.
+struct DebugCon;
+
+impl Write for DebugCon {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for byte in text.bytes() {
+            // SAFETY: port 0xe9 is QEMU's debug console, which only
+            // records the byte; nothing else uses the port.
+            unsafe { Port::<u8>::new(DEBUGCON).write(byte) };
+        }
+        Ok(())
+    }
+}
+
 static COM1_PORT: Mutex<Serial> = Mutex::new(Serial::new(COM1));
 
 pub fn init() {
     Serial::init(COM1);
 }
 
-#[doc(hidden)]
-pub fn _print(args: fmt::Arguments) {
-    let _ = COM1_PORT.lock().write_fmt(args);
+/// Hands COM1 to a user console driver (`true`) or takes it back.
+/// Taking it back re-initialises the UART (the driver may have
+/// reprogrammed it).
+pub fn set_console_taken(taken: bool) {
+    let port = COM1_PORT.lock();
+    if !taken {
+        Serial::init(COM1);
+    }
+    CONSOLE_TAKEN.store(taken, Ordering::Release);
+    drop(port);
 }
 
-/// Prints to COM1 without taking the lock: only for the panic handler,
+/// Prints to the debug channel, and to COM1 unless a driver took it.
+#[doc(hidden)]
+pub fn _print(args: fmt::Arguments) {
+    print_to(args, false);
+}
+
+/// Prints to the debug channel and COM1 even if a driver took it: for
+/// error-level lines and above.
+pub fn print_urgent(args: fmt::Arguments) {
+    print_to(args, true);
+}
+
+fn print_to(args: fmt::Arguments, urgent: bool) {
+    let mut port = COM1_PORT.lock();
+    let _ = DebugCon.write_fmt(args);
+    if urgent || !CONSOLE_TAKEN.load(Ordering::Acquire) {
+        let _ = port.write_fmt(args);
+    }
+}
+
+/// Takes COM1 back by force (re-initialises the UART, ends any hand-off)
+/// without taking the lock: only for the panic handler and fatal traps,
 /// which may run while the lock is held.
+pub fn reclaim_console() {
+    Serial::init(COM1);
+    CONSOLE_TAKEN.store(false, Ordering::Release);
+}
+
+/// Prints to the debug channel and COM1 without taking the lock: only for
+/// the panic handler, which may run while the lock is held (call
+/// [`reclaim_console`] first).
 pub fn emergency_print(args: fmt::Arguments) {
+    let _ = DebugCon.write_fmt(args);
     let _ = Serial::new(COM1).write_fmt(args);
 }
 

@@ -44,7 +44,7 @@ pub fn give(
         irq_control: 0,
         io_ports: 0,
         device_control: 0,
-        _reserved_device: 0,
+        console_control: 0,
         region_count: 0,
         module_count: 0,
         regions: [RegionInfo::default(); INIT_INFO_MAX],
@@ -75,6 +75,7 @@ pub fn give(
             Rights::MANAGE,
         )?;
         init.device_control = give(KObject::DeviceControl, Rights::MANAGE)?;
+        init.console_control = give(KObject::ConsoleControl, Rights::MANAGE)?;
         let ram_rights = Rights::READ | Rights::WRITE | Rights::EXEC | Rights::MANAGE;
         let keep = (memory::free_frames() / 4).max(KERNEL_POOL_MIN);
         for (base, pages) in memory::take_user_memory(keep, memory_limit) {

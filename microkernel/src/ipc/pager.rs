@@ -7,9 +7,19 @@
 //! whether the access was the kernel's, for a system call of the thread. The kernel
 //! sends it on the thread's behalf through `transfer::send` (the thread's
 //! own registers stay as they were), so it queues and hands off like any
-//! call. No pager, a dead one, or "kill" kills the process — unless the
+//! call. No pager, or "kill", kills the process — unless the
 //! access was a system call's ([`with_user`]): then the call fails with
 //! `BadAddress` and the process lives on.
+//!
+//! A pager that is gone may be restarting. When the fault finds no one
+//! serving the pager endpoint (`PeerDied`: the pager process died before
+//! or while it handled the fault), the thread waits, checking every
+//! [`PAGER_ABSENT_POLL_NS`], for the pager to return — the same endpoint
+//! served again (a new process holds a receiving handle to it: the
+//! restarted pager took over the endpoint), or a new pager set for the
+//! thread with `set_pager` — and then sends the fault again. After
+//! [`PAGER_ABSENT_TIMEOUT_MS`] without one it gives up: the log says why
+//! (`pager gone for 5000 ms`) and the fault is refused as before.
 
 use alloc::sync::Arc;
 
@@ -18,16 +28,24 @@ use libsys::abi::ipc::{
 };
 use libsys::abi::{SysError, PAGE_SIZE};
 
-use super::transfer::send;
+use super::transfer::{send, wait_notification};
+use crate::arch::time;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::mem::addrspace::AddrSpace;
 use crate::mem::usercopy::{self, NOTED_PRESENT, NOTED_WRITE};
+use crate::obj::endpoint::Endpoint;
+use crate::obj::notification::Notification;
 use crate::obj::process::{self, Process};
 use crate::obj::thread::{self, Thread};
 
 /// Times [`with_user`] asks the pager before it gives up (a pager that
 /// answers "resume" without mapping the page).
 const FAULT_TRIES: usize = 8;
+
+/// How long a fault waits for a pager that is gone to return.
+pub const PAGER_ABSENT_TIMEOUT_MS: u64 = 5000;
+/// How often a waiting fault looks for the pager's return.
+const PAGER_ABSENT_POLL_NS: u64 = 10_000_000;
 
 /// What a pager answered for a page fault.
 pub enum PagerAnswer {
@@ -49,31 +67,102 @@ pub fn page_fault_for(
     rip: u64,
     syscall: bool,
 ) -> PagerAnswer {
-    if me.is_killed() {
-        return PagerAnswer::Kill;
-    }
-    let Some((ep, badge)) = me
-        .ipc
-        .lock()
-        .pager
-        .as_ref()
-        .map(|(r, badge)| (r.endpoint.clone(), *badge))
-    else {
-        return PagerAnswer::Kill;
-    };
     let message = PageFault {
         address,
         error,
         rip,
         syscall,
     };
+    match ask_pager(me, &message) {
+        Some(Ok(label)) if label == u64::from(PAGER_RESUME) => PagerAnswer::Resume,
+        Some(Err((SysError::PeerDied, ep))) => pager_absent(me, &message, &ep),
+        _ => PagerAnswer::Kill,
+    }
+}
+
+/// Sends `message` to the thread's pager (read again each time:
+/// `set_pager` may have named a new one) and waits for the answer: the
+/// label, or the error with the endpoint it went to; `None` if the thread
+/// has no pager or was killed.
+#[inline(always)]
+fn ask_pager(
+    me: &Arc<Thread>,
+    message: &PageFault,
+) -> Option<Result<u64, (SysError, Arc<Endpoint>)>> {
+    if me.is_killed() {
+        return None;
+    }
+    let (ep, badge) = me
+        .ipc
+        .lock()
+        .pager
+        .as_ref()
+        .map(|(r, badge)| (r.endpoint.clone(), *badge))?;
     me.ipc.lock().fault = Some((LABEL_PAGE_FAULT, message.to_words()));
     let answer = send(me, &ep, badge, FOREVER, true);
     me.ipc.lock().fault = None;
-    match answer {
-        Ok(label) if label == u64::from(PAGER_RESUME) => PagerAnswer::Resume,
-        _ => PagerAnswer::Kill,
+    Some(answer.map_err(|e| (e, ep)))
+}
+
+/// The fault found its pager endpoint unserved (`PeerDied` on `ep`):
+/// sends it again until the pager is back or the time is up (see the
+/// module documentation). Cold: kept out of the fault's fast path.
+#[cold]
+#[inline(never)]
+fn pager_absent(me: &Arc<Thread>, message: &PageFault, ep: &Arc<Endpoint>) -> PagerAnswer {
+    let mut deadline = None;
+    let mut ep = ep.clone();
+    loop {
+        // Still served (the pager died with the fault in hand, and the
+        // endpoint has another receiver): send it again at once.
+        if !wait_for_pager(me, &mut deadline, message.address, ep.has_receivers()) {
+            return PagerAnswer::Kill;
+        }
+        match ask_pager(me, message) {
+            Some(Ok(label)) if label == u64::from(PAGER_RESUME) => return PagerAnswer::Resume,
+            Some(Err((SysError::PeerDied, to))) => ep = to,
+            _ => return PagerAnswer::Kill,
+        }
     }
+}
+
+/// The pager is gone: sleeps one poll interval (not if the endpoint is
+/// `served` again); false once [`PAGER_ABSENT_TIMEOUT_MS`] have passed
+/// since the first call for this fault (`deadline` remembers it).
+fn wait_for_pager(
+    me: &Arc<Thread>,
+    deadline: &mut Option<u64>,
+    address: u64,
+    served: bool,
+) -> bool {
+    let (name, pid) = me
+        .process
+        .as_ref()
+        .map_or(("?", 0), |p| (p.name.as_str(), p.pid));
+    let timeout_jiffies = PAGER_ABSENT_TIMEOUT_MS * time::HZ / 1000;
+    let now = time::jiffies();
+    let until = *deadline.get_or_insert_with(|| {
+        crate::printk!(
+            Warning,
+            "{name}[{pid}]: pager gone; the fault at {address:#x} waits up to {PAGER_ABSENT_TIMEOUT_MS} ms for one"
+        );
+        now + timeout_jiffies
+    });
+    if now >= until {
+        crate::printk!(
+            Err,
+            "{name}[{pid}]: pager gone for {PAGER_ABSENT_TIMEOUT_MS} ms; the fault at {address:#x} is refused"
+        );
+        return false;
+    }
+    if served {
+        return true;
+    }
+    let nap = Notification::new();
+    if nap.take_or_queue(me).is_none() {
+        let _ = wait_notification(me, nap, PAGER_ABSENT_POLL_NS);
+    }
+    true
 }
 
 /// A page fault in user mode: the thread's pager maps the page (the thread

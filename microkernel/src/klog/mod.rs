@@ -11,12 +11,14 @@
 //! goes into a ring buffer of recent records with sequence numbers
 //! (`kcore::logring`), from which user space will read them (`dmesg`).
 //! Messages at or above the console level — `info` unless the command line
-//! says `loglevel=<name or 0-7>` — are also written to COM1.
+//! says `loglevel=<name or 0-7>` — are also written to the debug channel
+//! (port 0xe9, never handed over) and to COM1; while a user console driver
+//! owns COM1 only `err` and above still reach it (`arch::serial`).
 
 pub mod panic;
 
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use kcore::logring::LogRing;
 use libsys::abi::LogLevel;
@@ -28,6 +30,14 @@ const MESSAGE_MAX: usize = 200;
 
 static RING: Mutex<LogRing<RECORDS, MESSAGE_MAX>> = Mutex::new(LogRing::new());
 static CONSOLE_LEVEL: AtomicU64 = AtomicU64::new(LogLevel::Info as u64);
+/// Set by each new record, taken by whoever signals the log's watchers
+/// (`obj::console`): so they hear of new records coalesced.
+static NEW_RECORDS: AtomicBool = AtomicBool::new(false);
+
+/// Whether records arrived since the last call.
+pub fn take_new_records() -> bool {
+    NEW_RECORDS.swap(false, Ordering::AcqRel)
+}
 
 /// Sets the console level from `loglevel=` (a name or a number); returns
 /// false for a value that is neither.
@@ -66,8 +76,14 @@ pub fn printk(level: LogLevel, args: fmt::Arguments) -> u64 {
     let seq = RING
         .lock()
         .push(level, crate::arch::time::jiffies(), &message.0);
+    NEW_RECORDS.store(true, Ordering::Release);
     if level <= console_level() {
-        crate::arch::serial::_print(format_args!("{}\n", message.0));
+        let line = format_args!("{}\n", message.0);
+        if level <= LogLevel::Err {
+            crate::arch::serial::print_urgent(line);
+        } else {
+            crate::arch::serial::_print(line);
+        }
     }
     seq
 }

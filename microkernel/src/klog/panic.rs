@@ -108,6 +108,7 @@ fn current_rbp_rsp() -> (u64, u64) {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     x86_64::instructions::interrupts::disable();
+    crate::arch::serial::reclaim_console();
     match info.location() {
         Some(at) => print(format_args!(
             "KERNEL PANIC: {} at {}:{}\n",

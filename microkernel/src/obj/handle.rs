@@ -50,6 +50,8 @@ pub enum KObject {
     Service(Arc<Service>),
     /// A saved reply right (`reply_save`).
     Reply(Arc<Reply>),
+    /// The right to take COM1 from the kernel (`console_take`).
+    ConsoleControl,
 }
 
 impl handle::Object for KObject {
@@ -66,6 +68,7 @@ impl handle::Object for KObject {
             KObject::IoPorts { .. } => ObjectType::IoPorts,
             KObject::Service(_) => ObjectType::Service,
             KObject::Reply(_) => ObjectType::Reply,
+            KObject::ConsoleControl => ObjectType::ConsoleControl,
         }
     }
 
@@ -85,6 +88,7 @@ impl handle::Object for KObject {
             },
             KObject::Service(s) => KObject::Service(s.clone()),
             KObject::Reply(r) => KObject::Reply(r.clone()),
+            KObject::ConsoleControl => KObject::ConsoleControl,
         }
     }
 }
@@ -140,6 +144,10 @@ pub struct IrqControl;
 /// The device-memory control (the right to take device-memory regions).
 #[derive(Clone, Copy, Debug)]
 pub struct DeviceControl;
+
+/// The console control (the right to take COM1 from the kernel).
+#[derive(Clone, Copy, Debug)]
+pub struct ConsoleControl;
 
 /// A kind of kernel object a handle can name, for [`lookup`]: its
 /// [`ObjectType`] and how to take the typed reference out of a
@@ -204,6 +212,14 @@ impl Kind for IrqControl {
     type Ref = IrqControl;
     fn extract(object: &KObject) -> Option<IrqControl> {
         matches!(object, KObject::IrqControl).then_some(IrqControl)
+    }
+}
+
+impl Kind for ConsoleControl {
+    const TYPE: ObjectType = ObjectType::ConsoleControl;
+    type Ref = ConsoleControl;
+    fn extract(object: &KObject) -> Option<ConsoleControl> {
+        matches!(object, KObject::ConsoleControl).then_some(ConsoleControl)
     }
 }
 

@@ -10,6 +10,12 @@
 //! all have looked. (An edge that arrives while the line is masked is not
 //! latched by the I/O APIC: a driver re-checks its device after `irq_ack`.)
 //!
+//! How a line signals (edge or level, active-high or low) is set at boot
+//! from the MADT for ISA lines and by its driver with `irq_configure`
+//! (PCI INTx: level, active-low). A shared line has one mode: a driver
+//! may change it only while no other handler is bound, or to the mode the
+//! line already has (`NotAllowed` otherwise).
+//!
 //! The kernel counts each line's interrupts and the CPU that took the last
 //! one, which `irq_info` reports (for `/proc/interrupts`).
 
@@ -132,6 +138,22 @@ impl IrqLine {
             state.masked = false;
             let _ = ioapic::set_masked(self.gsi, false);
         }
+    }
+
+    /// Programs how the line signals; `NotAllowed` if handlers are bound
+    /// and the line has another mode, `InvalidArgument` if no I/O APIC
+    /// serves it.
+    pub fn configure(&self, level_triggered: bool, active_low: bool) -> Result<(), SysError> {
+        let state = self.state.lock();
+        let current = ioapic::redirection(self.gsi).map_err(|_| SysError::InvalidArgument)?;
+        if current.level_triggered == level_triggered && current.active_low == active_low {
+            return Ok(());
+        }
+        if !state.bindings.is_empty() {
+            return Err(SysError::NotAllowed);
+        }
+        ioapic::configure(self.gsi, level_triggered, active_low)
+            .map_err(|_| SysError::InvalidArgument)
     }
 
     /// One handler is done; the last one to acknowledge unmasks the line.

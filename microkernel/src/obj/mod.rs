@@ -2,7 +2,8 @@
 //!
 //! Provides threads as objects (`thread.rs`: a scheduler task with its
 //! process and IPC state), processes (`process.rs`, with the ELF loader
-//! `elfload.rs`), endpoints, notifications, reply objects, IRQ lines,
+//! `elfload.rs`), the console hand-off and log watchers (`console.rs`),
+//! endpoints, notifications, reply objects, IRQ lines,
 //! memory regions, in-kernel services, and the handle table with what its
 //! entries hold (`handle.rs`).
 //!
@@ -10,6 +11,7 @@
 //! waiting on them and end their waits through `sched::wait`; moving a
 //! message between two threads is the layer above's (`ipc`).
 
+pub mod console;
 pub mod elfload;
 pub mod endpoint;
 pub mod handle;

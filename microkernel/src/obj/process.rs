@@ -420,6 +420,7 @@ fn finish_death(process: &Arc<Process>) {
     drop(entries);
     *process.io_bitmap.lock() = None;
     crate::obj::irq::prune_all();
+    crate::obj::console::process_died(process.pid);
     let reason = {
         let mut exit = process.exit.lock();
         *exit.get_or_insert(ExitReason::Exited(0))

@@ -1,7 +1,9 @@
 //! Hardware: interrupt lines (`irq_get`, `irq_bind`, `irq_ack`,
-//! `irq_info`) and I/O ports (`ioport_grant`, `ioport_derive`).
+//! `irq_info`, `irq_configure`) and I/O ports (`ioport_grant`, `ioport_derive`).
 
-use libsys::abi::args::{HandleOut, IrqBind, IrqGet, IrqNumber, OneHandle, Ports};
+use libsys::abi::args::{
+    HandleOut, IrqBind, IrqConfigure, IrqGet, IrqNumber, OneHandle, Polarity, Ports, Trigger,
+};
 use libsys::abi::{Handle, IrqInfo, Rights, SysError};
 
 use super::caller;
@@ -41,6 +43,17 @@ pub fn irq_ack(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
     let line = lookup::<IrqLine>(&process, args.handle, Rights::MANAGE)?.object;
     line.ack();
+    Ok(0)
+}
+
+/// `irq_configure(irq, trigger, polarity)`: how the line signals.
+pub fn irq_configure(args: IrqConfigure, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    let line = lookup::<IrqLine>(&process, args.irq, Rights::MANAGE)?.object;
+    line.configure(
+        args.trigger == Trigger::Level,
+        args.polarity == Polarity::Low,
+    )?;
     Ok(0)
 }
 

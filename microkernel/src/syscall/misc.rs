@@ -1,14 +1,18 @@
-//! `null`, `log` and `clock`: the calls that touch no kernel object.
+//! `null`, `log` and `clock`: the calls that touch no kernel object; and
+//! the console hand-off and log watchers (`obj::console`).
 
 use core::fmt::Write;
 
-use libsys::abi::args::{Address, Log, LogRead};
-use libsys::abi::{ClockInfo, SysError, LOG_MAX, LOG_READ_MAX};
+use libsys::abi::args::{Address, Log, LogNotify, LogRead, OneHandle};
+use libsys::abi::{ClockInfo, Rights, SysError, LOG_MAX, LOG_READ_MAX};
 
 use super::caller;
 use crate::arch::time;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::mem::usercopy::{UserPtr, UserSlice};
+use crate::obj::console;
+use crate::obj::handle::{lookup, ConsoleControl};
+use crate::obj::notification::Notification;
 
 /// Returns at once: what entering and leaving the kernel costs.
 pub fn null(_: &mut TrapFrame) -> Result<u64, SysError> {
@@ -30,7 +34,38 @@ pub fn log(args: Log, frame: &mut TrapFrame) -> Result<u64, SysError> {
             format_args!("{}[{}]: {line}", process.name, process.pid),
         );
     }
+    crate::obj::console::signal_new_records();
     Ok(text.len() as u64)
+}
+
+/// `console_take(control)`: COM1 is the caller's process's.
+pub fn console_take(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    lookup::<ConsoleControl>(&process, args.handle, Rights::MANAGE)?;
+    console::take(process.pid)?;
+    Ok(0)
+}
+
+/// `console_give_back(control)`: the kernel takes COM1 back.
+pub fn console_give_back(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    lookup::<ConsoleControl>(&process, args.handle, Rights::MANAGE)?;
+    console::give_back(process.pid)?;
+    Ok(0)
+}
+
+/// `log_notify(notification or 0, bit)`: new log records signal `bit`.
+pub fn log_notify(args: LogNotify, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    let binding = match args.notification {
+        Some(handle) => {
+            let notification = lookup::<Notification>(&process, handle, Rights::SEND)?.object;
+            Some((notification, 1u64 << args.bit))
+        }
+        None => None,
+    };
+    console::watch(process.pid, binding)?;
+    Ok(0)
 }
 
 /// `log_read(since, buffer, len)`: whole `/dev/kmsg`-format lines of the

@@ -44,6 +44,7 @@ pub fn handle(frame: &mut TrapFrame) {
             apic::eoi();
             sched::tick();
             sched::timeout::expire();
+            crate::obj::console::signal_new_records();
         }
         // The local APIC did not mark a spurious interrupt in service: no
         // EOI. A stray from the (masked) PICs needs none from the APIC.
@@ -70,6 +71,7 @@ pub fn handle(frame: &mut TrapFrame) {
 
 fn oops(frame: &TrapFrame) -> ! {
     let cr2 = x86_64::registers::control::Cr2::read_raw();
+    crate::arch::serial::reclaim_console();
     crate::arch::serial::emergency_print(format_args!(
         "KERNEL OOPS: {}\n{frame}\ncr2 {cr2:#018x}\n",
         vector_name(frame.vector)

@@ -39,7 +39,9 @@
 //!   gives a handle to exactly each range (`@ports`), nothing around it.
 //!   A restarted server gets them again. E.g. the timer server:
 //!   `server timer timer irq=isa:0 ports=0x40:4,0x70:2` (the PIT and the
-//!   CMOS RTC).
+//!   CMOS RTC). `console` gives the console control (`console=<handle>`), with
+//!   which a console driver takes COM1 from the kernel: e.g.
+//!   `server tty tty console irq=isa:4 ports=0x3f8:8`.
 //!
 //! A process's arguments are those after `--`, then its module's command
 //! line.
@@ -80,6 +82,8 @@ pub struct Entry {
     /// The user and group it runs as (`uid=`, `gid=`; default 0, root).
     pub uid: u32,
     pub gid: u32,
+    /// The console control (`console`): the right to take COM1.
+    pub console: bool,
     pub args: String,
 }
 
@@ -276,6 +280,7 @@ fn parse_line(raw: &str, entries: &[Entry]) -> Result<Option<Entry>, Problem> {
         ports: Vec::new(),
         uid: 0,
         gid: 0,
+        console: false,
         args: args.to_string(),
     };
     let pager_before = entries.iter().any(|e| e.pager);
@@ -323,6 +328,7 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         Some(("irq", value)) => entry.irq = Some(parse_irq(value).ok_or(Problem::BadIrq)?),
         Some(("ports", value)) => entry.ports = parse_ports(value).ok_or(Problem::BadPorts)?,
         None if option == "module" => entry.own_module = true,
+        None if option == "console" => entry.console = true,
         None if option == "pager" && server => {
             if pager_before {
                 return Err(Problem::SecondPager);
@@ -430,6 +436,10 @@ test kvtest kvtest kill=kv memory=4096 module
         assert_eq!(entries[0].ports, vec![(0x40, 4), (0x70, 2)]);
         assert_eq!(entries[1].irq, Some(IrqLine::Gsi(16)));
         assert_eq!(entries[1].ports, vec![(0x3f8, 8)]);
+        assert!(!entries[0].console);
+        let tty = parse("server tty tty console irq=isa:4 ports=0x3f8:8\n").unwrap();
+        assert!(tty[0].console);
+        assert_eq!(tty[0].irq, Some(IrqLine::Isa(4)));
         for bad in [
             "server a a irq=isa:16",
             "server a a irq=3",

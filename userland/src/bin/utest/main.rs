@@ -52,6 +52,7 @@ mod env;
 mod handles;
 mod ipc;
 mod pager;
+mod pagerestart;
 mod partner;
 mod sched;
 mod threads;
@@ -61,6 +62,7 @@ use env::*;
 use handles::*;
 use ipc::*;
 use pager::*;
+use pagerestart::*;
 use partner::*;
 use sched::*;
 
@@ -155,6 +157,14 @@ fn driver() -> u64 {
     t.record(
         "pager: a process's new thread inherits its maker's pager; map can replace a page; process_info",
         pager_inherited(&mut env),
+    );
+    t.record(
+        "pager: a fault whose pager is gone waits, and completes when a pager returns",
+        pager_restarts(&mut env),
+    );
+    t.record(
+        "pager: a fault waits at most 5 s for a pager that is gone, then the process is killed",
+        pager_absent_timeout(&mut env),
     );
     t.record(
         "irq: PIT interrupts forwarded to a notification, and to two handlers of a shared line",

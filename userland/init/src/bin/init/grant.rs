@@ -137,6 +137,10 @@ impl Grant<'_> {
             let theirs = child.give(target, Rights::MANAGE)?;
             let _ = write!(args, " kill={}", theirs.0);
         }
+        if entry.console {
+            let theirs = child.give(Handle(self.info.console_control), Rights::MANAGE)?;
+            let _ = write!(args, " console={}", theirs.0);
+        }
         if !self.image.cmdline.is_empty() {
             args.push(' ');
             args.push_str(self.image.cmdline);
