@@ -21,7 +21,7 @@
 
 use alloc::vec::Vec;
 
-use buddy::{BuddyAllocator, PhysAddr, ZoneType, GFP_USER, PAGE_SHIFT, PAGE_SIZE};
+use buddy::{BuddyAllocator, GfpFlags, PhysAddr, ZoneType, GFP_USER, PAGE_SHIFT, PAGE_SIZE};
 use libsys::proto::mm::MmError;
 
 /// A run of contiguous frames of RAM.
@@ -114,6 +114,64 @@ impl Frames {
         self.used += 1;
         self.references += 1;
         Some(pfn)
+    }
+
+    /// A block of 2^`order` physically contiguous frames from a zone
+    /// `gfp` allows (`GFP_DMA`, `GFP_DMA32`), each with one reference,
+    /// or `None`. Its frames must go back together with
+    /// [`free_block`](Self::free_block), never one by one with `put`.
+    pub fn alloc_block(&mut self, gfp: GfpFlags, order: u32) -> Option<u64> {
+        let block = self.buddy.alloc_pages(gfp, order).ok()?;
+        let first = block.addr.as_u64() >> PAGE_SHIFT;
+        let pages = 1u64 << order;
+        let Some(index) = self.index(first) else {
+            let _ = self.buddy.free_pages(block.addr, order);
+            return None;
+        };
+        // A block never crosses a run: runs are what the buddy was built on.
+        for count in &mut self.counts[index..index + pages as usize] {
+            *count = 1;
+        }
+        self.used += pages;
+        self.references += pages;
+        Some(first)
+    }
+
+    /// Gives back a block from [`alloc_block`](Self::alloc_block): every
+    /// frame must have exactly one reference. Returns false (and changes
+    /// nothing) if `first` and `order` are not such a block.
+    pub fn free_block(&mut self, first: u64, order: u32) -> bool {
+        let pages = 1usize << order;
+        let Some(index) = self.index(first) else {
+            return false;
+        };
+        let Some(counts) = self.counts.get_mut(index..index + pages) else {
+            return false;
+        };
+        if counts.iter().any(|&c| c != 1) {
+            return false;
+        }
+        if self
+            .buddy
+            .free_pages(PhysAddr::new(first << PAGE_SHIFT), order)
+            .is_err()
+        {
+            return false;
+        }
+        counts.fill(0);
+        self.used -= pages as u64;
+        self.references -= pages as u64;
+        true
+    }
+
+    /// Free pages in zone `zone`.
+    pub fn zone_free(&self, zone: ZoneType) -> u64 {
+        self.buddy.zone(zone).free_pages()
+    }
+
+    /// Pages present in zone `zone`.
+    pub fn zone_present(&self, zone: ZoneType) -> u64 {
+        self.buddy.zone(zone).present_pages()
     }
 
     /// One more mapping of `pfn` (nothing for a device frame).

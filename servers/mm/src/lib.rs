@@ -119,6 +119,7 @@ pub use buddy::{
     MAX_ORDER, MAX_RECLAIM_RETRIES, PAGE_SHIFT, PAGE_SIZE,
 };
 
+mod dma;
 mod fault;
 mod frames;
 pub mod layout;
@@ -128,7 +129,9 @@ mod process;
 mod request;
 mod share;
 mod space;
+mod views;
 
+pub use dma::DMA_LIMIT_PAGES;
 pub use machine::{ImageId, Machine, MachineError, SpaceId};
 pub use mm::{FaultOutcome, Mm};
 pub use process::Adopted;

@@ -54,6 +54,13 @@ pub struct Mm {
     /// How many spaces use each image.
     images: BTreeMap<ImageId, u32>,
     released: Vec<ImageId>,
+    /// DMA blocks their process let go of, held for the device manager,
+    /// by first frame.
+    pub(crate) dma_held: BTreeMap<u64, crate::dma::HeldBlock>,
+    /// Pages of DMA memory pinned (mapped or held).
+    pub(crate) dma_pinned: u64,
+    /// Allocations refused for want of memory.
+    pub(crate) alloc_failures: u64,
 }
 
 /// Why a page could not be made resident.
@@ -97,6 +104,9 @@ impl Mm {
             token_key: 0x6d6d_5f73_6861_7265,
             images: BTreeMap::new(),
             released: Vec::new(),
+            dma_held: BTreeMap::new(),
+            dma_pinned: 0,
+            alloc_failures: 0,
         })
     }
 
@@ -150,6 +160,7 @@ impl Mm {
         let Some(mut gone) = self.spaces.remove(&space) else {
             return false;
         };
+        self.dma_exit(space, &mut gone, m);
         drop_range(space, &mut gone, &mut self.frames, 0, USER_END, m);
         self.offers.retain(|_, offer| offer.space != space);
         self.devices.retain(|device| device.2 != space);
@@ -180,6 +191,8 @@ impl Mm {
             faults: space.faults,
             cow_copies: space.cow_copies,
             brk: space.brk,
+            dma_pages: space.dma_pages,
+            dma_limit: space.dma_limit,
         })
     }
 
@@ -191,6 +204,8 @@ impl Mm {
             anon_pages: self.frames.used_pages(),
             shared_pages: self.frames.shared_pages(),
             processes: self.spaces.len() as u32,
+            dma_pinned_pages: self.dma_pinned,
+            alloc_failures: self.alloc_failures,
             ..SystemStats::default()
         };
         for (z, zone) in ZoneType::ALL.into_iter().enumerate().take(ZONES) {
@@ -256,6 +271,25 @@ impl Mm {
                 entry.1 += u32::from(pte.cow);
                 entry.2 += u32::from(area.kind == AreaKind::Shared);
             }
+        }
+        let mut pinned = 0;
+        for space in self.spaces.values() {
+            for block in space.dma.values() {
+                pinned += 1u64 << block.order;
+                // The unmapped tail of a block is counted, not mapped.
+                for pfn in block.pfn + block.pages..block.pfn + (1 << block.order) {
+                    seen.insert(pfn, (1, 0, 0));
+                }
+            }
+        }
+        for (&first, held) in &self.dma_held {
+            pinned += 1u64 << held.order;
+            for pfn in first..first + (1 << held.order) {
+                seen.insert(pfn, (1, 0, 0));
+            }
+        }
+        if pinned != self.dma_pinned {
+            return Err("DMA pages pinned differ from the blocks");
         }
         let mut references = 0u64;
         for (&pfn, &(count, cow, shared)) in &seen {
@@ -341,7 +375,7 @@ pub(crate) fn map_fresh(
     m: &mut dyn Machine,
 ) -> Result<u64, PageError> {
     let area = *space.area(page).ok_or(PageError::NoDevicePage)?;
-    if area.kind == AreaKind::Device {
+    if matches!(area.kind, AreaKind::Device | AreaKind::Dma) {
         return Err(PageError::NoDevicePage);
     }
     let pfn = frames.alloc().ok_or(PageError::NoMemory)?;

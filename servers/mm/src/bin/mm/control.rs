@@ -59,6 +59,23 @@ impl Server {
                 Ok((reply, give)) => (reply, give),
                 Err(e) => (Reply::Error(e), Vec::new()),
             },
+            Request::Maps {
+                pid: Some(pid),
+                from,
+            } => match self.space_of(pid) {
+                Some(space) => self.to_core(
+                    badge,
+                    Request::Maps {
+                        pid: Some(space),
+                        from,
+                    },
+                ),
+                None => (Reply::Error(MmError::InvalidArgument), Vec::new()),
+            },
+            Request::Status { pid: Some(pid) } => match self.space_of(pid) {
+                Some(space) => self.to_core(badge, Request::Status { pid: Some(space) }),
+                None => (Reply::Error(MmError::InvalidArgument), Vec::new()),
+            },
             request => {
                 drop(handles);
                 match self.core.as_mut() {
@@ -67,6 +84,22 @@ impl Server {
                 }
             }
         }
+    }
+
+    /// A request the core answers, as is.
+    fn to_core(&mut self, badge: u64, request: Request) -> (Reply, Vec<OwnedHandle>) {
+        match self.core.as_mut() {
+            Some(core) => (core.request(badge, request, &mut self.real), Vec::new()),
+            None => (Reply::Error(MmError::NoMemory), Vec::new()),
+        }
+    }
+
+    /// The space of process `pid` (the kernel's pid), if mm manages it.
+    fn space_of(&self, pid: u64) -> Option<SpaceId> {
+        self.pids
+            .iter()
+            .find(|(_, &p)| p == pid)
+            .map(|(&space, _)| space)
     }
 
     /// `GiveDevice`: device memory process `id` may map. The regions are
