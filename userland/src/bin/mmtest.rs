@@ -13,6 +13,10 @@
 //! - `populate` until `NoMemory`, then recovery; a demand-paged child that
 //!   runs the system out of memory is killed and the system stays up;
 //! - bad arguments get errors, never a crash of `mm`;
+//! - DMA memory (`dma_alloc_coherent`): below the limit asked, aligned,
+//!   zeroed, writable, counted in `DmaPinned` and the process's charge;
+//!   past the allowance, bad counts, a double free: typed errors; a
+//!   child's block is freed when it exits;
 //! - pages the manifest gives it (`memory=`) map into it alongside what
 //!   `mm` pages;
 //! - at the end every page is back: the free count is where it started.
@@ -93,6 +97,10 @@ fn main(_args: &str) -> u64 {
     t.record(
         "mm: device memory init allowed (the HPET) maps read-only; other ranges are refused",
         device_memory(),
+    );
+    t.record(
+        "mm: DMA memory: contiguous below its limit, zeroed, writable, pinned and charged; over the allowance refused; freed by exit",
+        dma_memory(),
     );
     t.record(
         "mm: populate until NoMemory, then recover",
@@ -465,6 +473,101 @@ fn bad_arguments() -> Result<(), Why> {
     }
     mm::stats().step("stats after the bad requests")?;
     Ok(())
+}
+
+/// Pinned DMA pages, system-wide and this process's.
+fn pinned() -> Result<(u64, u64), Why> {
+    let (system, mine) = snapshot().step("stats")?;
+    Ok((system.dma_pinned_pages, mine.dma_pages))
+}
+
+fn dma_memory() -> Result<(), Why> {
+    const FOUR_GIB: u64 = 1 << 32;
+    let before = pinned()?;
+    // 3 pages: a block of 4, as Linux's get_order rounds.
+    let (at, phys) = mm::dma_alloc_coherent(3, FOUR_GIB).step("dma_alloc_coherent")?;
+    ensure!(
+        phys + 4 * 4096 <= FOUR_GIB && phys % (4 * 4096) == 0,
+        "block at {phys:#x}: above 4 GiB or not aligned to its size"
+    );
+    let now = pinned()?;
+    ensure!(
+        now == (before.0 + 4, before.1 + 4),
+        "pinned (system, mine) {before:?} then {now:?}"
+    );
+    for page in 0..3 {
+        let address = at + page * 4096;
+        ensure!(
+            peek(address) == 0 && peek(address + 4088) == 0,
+            "page {page} not zeroed"
+        );
+        touch(address, 0xd0 + page);
+        ensure!(peek(address) == 0xd0 + page, "page {page} not writable");
+    }
+    let status = mm::status(None).step("status")?;
+    ensure!(status.vm_pin == 16, "VmPin {} kB, not 16", status.vm_pin);
+    // An ISA device's limit (16 MiB) too.
+    let (low, low_phys) = mm::dma_alloc_coherent(1, 16 << 20).step("dma below 16 MiB")?;
+    ensure!(low_phys < 16 << 20, "{low_phys:#x} is not below 16 MiB");
+    mm::dma_free_coherent(low).step("dma_free_coherent")?;
+    let refused = |r: Result<(u64, u64), Error>, want: MmError, what: &str| match r {
+        Err(Error::Mm(e)) if e == want => Ok(()),
+        other => Err(format_text!("{what}: {other:?}, not {want:?}")),
+    };
+    refused(
+        mm::dma_alloc_coherent(1021, u64::MAX),
+        MmError::OverLimit,
+        "over 4 MiB",
+    )?;
+    refused(
+        mm::dma_alloc_coherent(0, u64::MAX),
+        MmError::InvalidArgument,
+        "0 pages",
+    )?;
+    refused(
+        mm::dma_alloc_coherent(1 << 40, u64::MAX),
+        MmError::InvalidArgument,
+        "huge",
+    )?;
+    refused(
+        mm::dma_alloc_coherent(1, 1 << 20),
+        MmError::InvalidArgument,
+        "limit 1 MiB",
+    )?;
+    mm::dma_free_coherent(at).step("dma_free_coherent")?;
+    match mm::dma_free_coherent(at) {
+        Err(Error::Mm(MmError::NotMapped)) => {}
+        other => return Err(format_text!("double free: {other:?}")),
+    }
+    ensure!(
+        pinned()? == before,
+        "pinned after the free: {:?}",
+        pinned()?
+    );
+    // A child's block goes when it does.
+    let status = Fork::start(child_dma, 0)?.wait()?;
+    ensure!(
+        status == ProcessStatus::Exited(0),
+        "the child ended {status:?} (1: alloc failed, 2: not zero)"
+    );
+    let after = pinned()?;
+    ensure!(
+        after == before,
+        "pinned {before:?} before the child, {after:?} after"
+    );
+    Ok(())
+}
+
+extern "C" fn child_dma(_: u64, mm_handle: u64) -> ! {
+    child_setup(mm_handle);
+    let Ok((at, _)) = mm::dma_alloc_coherent(8, u64::MAX) else {
+        exit(1)
+    };
+    if peek(at + 7 * 4096) != 0 {
+        exit(2)
+    }
+    touch(at, 1);
+    exit(0)
 }
 
 /// A fork child: a process made with `fork_as`, running `entry(arg, mm)`
