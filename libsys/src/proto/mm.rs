@@ -19,6 +19,9 @@
 //! | `DmaFree { at }` | `Done` | `NotMapped` (no block of the caller's starts at `at`: a double free, a foreign address) |
 //! | `Maps { pid }` | `Maps { areas, more }`: up to `MAPS_MAX` areas from `from` on | `NotAllowed` (not the caller's own space, unless it is `init`), `InvalidArgument` |
 //! | `Status { pid }` | `Status(MemStatus)`: `/proc/<pid>/status`'s memory fields | `NotAllowed`, `InvalidArgument` |
+//! | `RegisterShrinker { bit, seeks }`, with a notification (SIGNAL) | `Shrinker { id }` | `InvalidArgument` (no notification, bit > 63, seeks 0), `OverLimit` (32 in all, 4 a process) |
+//! | `ShrinkerScan { id }` | `Scan(pages)`: what to give back now | `NotMapped` (not the caller's shrinker) |
+//! | `ShrinkerReport { id, count, freed }` | `Done` | `NotMapped` |
 //! | `Stats` | `Stats(ProcessStats)` | — |
 //! | `SystemStats` | `System(SystemStats)` | — |
 //! | `SlabInfo` | `Slabs(caches)`: mm's own heap, as `/proc/slabinfo` | — |
@@ -126,6 +129,26 @@ pub enum Request {
     /// caller's own).
     Status {
         pid: Option<u64>,
+    },
+    /// Registers a shrinker (Linux's `register_shrinker`): the message
+    /// carries a notification (SIGNAL) on whose `bit` mm asks for memory
+    /// back when free memory runs low; `seeks` (Linux's, 2 by default)
+    /// says how costly its objects are to recreate: cheaper ones are
+    /// asked first.
+    RegisterShrinker {
+        bit: u8,
+        seeks: u32,
+    },
+    /// `scan_objects`: how many pages shrinker `id` should give back now.
+    ShrinkerScan {
+        id: u32,
+    },
+    /// `count_objects`: shrinker `id` freed `freed` pages and could free
+    /// `count` more.
+    ShrinkerReport {
+        id: u32,
+        count: u64,
+        freed: u64,
     },
     Stats,
     SystemStats,
@@ -423,6 +446,12 @@ pub enum Reply {
         more: bool,
     },
     Status(MemStatus),
+    /// To `RegisterShrinker`: its id.
+    Shrinker {
+        id: u32,
+    },
+    /// To `ShrinkerScan`: pages to give back.
+    Scan(u64),
     /// To `Give`: the pages now managed.
     Given {
         pages: u64,

@@ -126,6 +126,7 @@ pub mod layout;
 pub mod machine;
 mod mm;
 mod process;
+pub mod reclaim;
 mod request;
 mod share;
 mod space;

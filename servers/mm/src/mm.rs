@@ -20,6 +20,7 @@ use libsys::proto::mm::{MmError, ProcessStats, SystemStats, ORDERS, ZONES};
 use crate::frames::Frames;
 use crate::layout::USER_END;
 use crate::machine::{ImageId, Machine, SpaceId};
+use crate::reclaim::{watermarks, Watermarks};
 use crate::space::{page_prot, Area, AreaKind, Pte, Space};
 
 /// What the faulting thread should do.
@@ -61,6 +62,11 @@ pub struct Mm {
     pub(crate) dma_pinned: u64,
     /// Allocations refused for want of memory.
     pub(crate) alloc_failures: u64,
+    /// Servers that give memory back when asked (`reclaim.rs`).
+    pub(crate) shrinkers: crate::reclaim::Shrinkers,
+    /// Each zone's watermarks, and their sums (fixed: RAM is given once).
+    marks: [Watermarks; ZONES],
+    all_marks: Watermarks,
 }
 
 /// Why a page could not be made resident.
@@ -95,8 +101,21 @@ impl Mm {
     /// space, `NoMemory` when mm's own heap cannot hold the bookkeeping
     /// (16 bytes per page).
     pub fn new(ram: &[(u64, u64)]) -> Result<Mm, MmError> {
+        let frames = Frames::new(ram)?;
+        let total = frames.total_pages();
+        let mut marks = [Watermarks::default(); ZONES];
+        for (z, zone) in ZoneType::ALL.into_iter().enumerate().take(ZONES) {
+            marks[z] = watermarks(frames.zone_present(zone), total);
+        }
+        let all_marks = marks.iter().fold(Watermarks::default(), |a, w| Watermarks {
+            min: a.min + w.min,
+            low: a.low + w.low,
+            high: a.high + w.high,
+        });
         Ok(Mm {
-            frames: Frames::new(ram)?,
+            frames,
+            marks,
+            all_marks,
             devices: Vec::new(),
             spaces: BTreeMap::new(),
             offers: BTreeMap::new(),
@@ -107,6 +126,7 @@ impl Mm {
             dma_held: BTreeMap::new(),
             dma_pinned: 0,
             alloc_failures: 0,
+            shrinkers: crate::reclaim::Shrinkers::default(),
         })
     }
 
@@ -146,6 +166,44 @@ impl Mm {
         self.frames.total_pages()
     }
 
+    /// Each zone's `min`/`low`/`high` watermarks, from the pages it
+    /// manages (`reclaim.rs`). O(zones).
+    pub fn watermarks(&self) -> [Watermarks; ZONES] {
+        self.marks
+    }
+
+    /// Reclaim: when free memory is below the sum of the zones' `low`
+    /// watermarks, asks the registered shrinkers for enough to reach
+    /// `high` ([`reclaim::plan`](crate::reclaim::plan)); returns the
+    /// (space, notification bit) pairs the server must signal. Call after
+    /// each request or fault; O(shrinkers log shrinkers).
+    pub fn balance(&mut self) -> Vec<(SpaceId, u8)> {
+        if self.shrinkers.is_empty() || self.frames.free_pages() >= self.all_marks.low {
+            return Vec::new();
+        }
+        self.shrinkers
+            .balance(self.frames.free_pages(), self.all_marks)
+    }
+
+    /// `RegisterShrinker` (the server checked the notification): see
+    /// [`Shrinkers::register`](crate::reclaim::Shrinkers::register).
+    pub fn register_shrinker(
+        &mut self,
+        from: SpaceId,
+        bit: u8,
+        seeks: u32,
+    ) -> Result<u32, MmError> {
+        if !self.spaces.contains_key(&from) {
+            return Err(MmError::NotAllowed);
+        }
+        self.shrinkers.register(from, bit, seeks)
+    }
+
+    /// The shrinkers registered, in order.
+    pub fn shrinkers(&self) -> impl Iterator<Item = &crate::reclaim::Shrinker> {
+        self.shrinkers.iter()
+    }
+
     /// Whether `space` is an address space mm manages.
     pub fn manages(&self, space: SpaceId) -> bool {
         self.spaces.contains_key(&space)
@@ -161,6 +219,7 @@ impl Mm {
             return false;
         };
         self.dma_exit(space, &mut gone, m);
+        self.shrinkers.unregister(space, None);
         drop_range(space, &mut gone, &mut self.frames, 0, USER_END, m);
         self.offers.retain(|_, offer| offer.space != space);
         self.devices.retain(|device| device.2 != space);
@@ -206,8 +265,15 @@ impl Mm {
             processes: self.spaces.len() as u32,
             dma_pinned_pages: self.dma_pinned,
             alloc_failures: self.alloc_failures,
+            shrinkers: self.shrinkers.len() as u32,
+            reclaimed_pages: self.shrinkers.reclaimed,
             ..SystemStats::default()
         };
+        let marks = self.watermarks();
+        for (z, zone) in ZoneType::ALL.into_iter().enumerate().take(ZONES) {
+            stats.zone_free[z] = self.frames.zone_free(zone);
+            stats.watermarks[z] = [marks[z].min, marks[z].low, marks[z].high];
+        }
         for (z, zone) in ZoneType::ALL.into_iter().enumerate().take(ZONES) {
             for order in 0..MAX_ORDER.min(ORDERS as u32) {
                 let (free, present) = self.frames.zone_info(zone, order);

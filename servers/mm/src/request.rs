@@ -50,6 +50,7 @@ impl Mm {
             | Request::Give
             | Request::GiveDevice { .. }
             | Request::ForkAs
+            | Request::RegisterShrinker { .. }
             | Request::SlabInfo => Err(MmError::InvalidArgument),
             Request::Exit { id } => match self.exit(id, m) {
                 true => Ok(Reply::Done),
@@ -64,6 +65,11 @@ impl Mm {
                 .maps(from, pid, at)
                 .map(|(areas, more)| Reply::Maps { areas, more }),
             Request::Status { pid } => self.mem_status(from, pid).map(Reply::Status),
+            Request::ShrinkerScan { id } => self.shrinkers.take_scan(from, id).map(Reply::Scan),
+            Request::ShrinkerReport { id, count, freed } => self
+                .shrinkers
+                .report(from, id, count, freed)
+                .map(|()| Reply::Done),
             Request::SystemStats => Ok(Reply::System(self.system_stats())),
             Request::Stats => self
                 .stats(from)
@@ -160,6 +166,7 @@ impl Mm {
         let space = self.spaces.get_mut(&from).ok_or(MmError::NotAllowed)?;
         let start = place(space, at, pages)?;
         if populate && pages > self.frames.free_pages() {
+            self.alloc_failures += 1;
             return Err(MmError::NoMemory);
         }
         let end = start + len;
@@ -173,6 +180,7 @@ impl Mm {
         if populate {
             for page in pages_of(start, end) {
                 if map_fresh(from, space, &mut self.frames, page, m).is_err() {
+                    self.alloc_failures += 1;
                     remove_range(from, space, &mut self.frames, start, end, m);
                     return Err(MmError::NoMemory);
                 }

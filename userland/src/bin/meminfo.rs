@@ -58,6 +58,21 @@ fn show(t: &mut Tally) {
         }
         println!("{line}");
     }
+    println!("/proc/zoneinfo (free pages and watermarks):");
+    for (zone, name) in ZONE_NAMES.iter().enumerate() {
+        if system.zone_pages[zone] == 0 {
+            continue;
+        }
+        let [min, low, high] = system.watermarks[zone];
+        println!(
+            "Node 0, zone {name:>8}: free {} min {min} low {low} high {high} managed {}",
+            system.zone_free[zone], system.zone_pages[zone]
+        );
+    }
+    println!(
+        "Shrinkers: {}, reclaimed {} pages; allocations refused: {}",
+        system.shrinkers, system.reclaimed_pages, system.alloc_failures
+    );
     println!("/proc/slabinfo (the memory server's own caches):");
     for line in libsys::heap::SLABINFO_HEADER.lines() {
         println!("{line}");

@@ -11,7 +11,7 @@
 use alloc::vec::Vec;
 
 use libsys::abi::{ObjectType, ProcessStatus, Rights, Syscall};
-use libsys::handle::{OwnedHandle, Process};
+use libsys::handle::{Notification, OwnedHandle, Process};
 use libsys::proto::mm::{MmError, Reply, Request, CONTROL_BADGE, PAGER_BADGE};
 use libsys::syscall::call6;
 use libsys::{eprintln, println};
@@ -55,6 +55,10 @@ impl Server {
             | Request::Adopt { .. }
             | Request::Exit { .. } => refuse,
             Request::SlabInfo => (Reply::Slabs(info::slabinfo()), Vec::new()),
+            Request::RegisterShrinker { bit, seeks } => (
+                self.register_shrinker(badge, bit, seeks, handles),
+                Vec::new(),
+            ),
             Request::ForkAs => match self.fork(badge, handles) {
                 Ok((reply, give)) => (reply, give),
                 Err(e) => (Reply::Error(e), Vec::new()),
@@ -82,6 +86,46 @@ impl Server {
                     Some(core) => (core.request(badge, request, &mut self.real), Vec::new()),
                     None => (Reply::Error(MmError::NoMemory), Vec::new()),
                 }
+            }
+        }
+    }
+
+    /// `RegisterShrinker`: the notification the message carries (SIGNAL)
+    /// is kept, to be signalled on `bit` when mm wants memory back.
+    fn register_shrinker(
+        &mut self,
+        badge: u64,
+        bit: u8,
+        seeks: u32,
+        handles: Vec<OwnedHandle>,
+    ) -> Reply {
+        let Ok([note]) = <[OwnedHandle; 1]>::try_from(handles) else {
+            return Reply::Error(MmError::InvalidArgument);
+        };
+        match note.info() {
+            Ok((ObjectType::Notification, rights)) if rights.contains(Rights::SEND) => {}
+            _ => return Reply::Error(MmError::InvalidArgument),
+        }
+        let Some(core) = self.core.as_mut() else {
+            return Reply::Error(MmError::NoMemory);
+        };
+        match core.register_shrinker(badge, bit, seeks) {
+            Ok(id) => {
+                self.shrinker_notes.insert((badge, bit), Notification(note));
+                Reply::Shrinker { id }
+            }
+            Err(e) => Reply::Error(e),
+        }
+    }
+
+    /// Reclaim: signals the shrinkers the core wants memory from.
+    pub(crate) fn balance(&mut self) {
+        let Some(core) = self.core.as_mut() else {
+            return;
+        };
+        for (owner, bit) in core.balance() {
+            if let Some(note) = self.shrinker_notes.get(&(owner, bit)) {
+                let _ = note.signal(1 << bit);
             }
         }
     }
@@ -311,6 +355,7 @@ impl Server {
             }
         }
         self.real.devices.retain(|d| d.owner != id);
+        self.shrinker_notes.retain(|&(owner, _), _| owner != id);
         self.real.spaces.remove(&id);
         self.pids.remove(&id);
     }
