@@ -67,7 +67,7 @@ impl Server {
                 pid: Some(pid),
                 from,
             } => match self.space_of(pid) {
-                Some(space) => self.to_core(
+                Some(space) => self.pass_to_core(
                     badge,
                     Request::Maps {
                         pid: Some(space),
@@ -77,7 +77,7 @@ impl Server {
                 None => (Reply::Error(MmError::InvalidArgument), Vec::new()),
             },
             Request::Status { pid: Some(pid) } => match self.space_of(pid) {
-                Some(space) => self.to_core(badge, Request::Status { pid: Some(space) }),
+                Some(space) => self.pass_to_core(badge, Request::Status { pid: Some(space) }),
                 None => (Reply::Error(MmError::InvalidArgument), Vec::new()),
             },
             request => {
@@ -131,7 +131,7 @@ impl Server {
     }
 
     /// A request the core answers, as is.
-    fn to_core(&mut self, badge: u64, request: Request) -> (Reply, Vec<OwnedHandle>) {
+    fn pass_to_core(&mut self, badge: u64, request: Request) -> (Reply, Vec<OwnedHandle>) {
         match self.core.as_mut() {
             Some(core) => (core.request(badge, request, &mut self.real), Vec::new()),
             None => (Reply::Error(MmError::NoMemory), Vec::new()),
