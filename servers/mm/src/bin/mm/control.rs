@@ -66,19 +66,16 @@ impl Server {
             Request::Maps {
                 pid: Some(pid),
                 from,
-            } => match self.space_of(pid) {
-                Some(space) => self.pass_to_core(
-                    badge,
-                    Request::Maps {
-                        pid: Some(space),
-                        from,
-                    },
-                ),
-                None => (Reply::Error(MmError::InvalidArgument), Vec::new()),
+            } => match self.space_of(badge, pid) {
+                Ok(space) => {
+                    let pid = Some(space);
+                    self.pass_to_core(badge, Request::Maps { pid, from })
+                }
+                Err(e) => (Reply::Error(e), Vec::new()),
             },
-            Request::Status { pid: Some(pid) } => match self.space_of(pid) {
-                Some(space) => self.pass_to_core(badge, Request::Status { pid: Some(space) }),
-                None => (Reply::Error(MmError::InvalidArgument), Vec::new()),
+            Request::Status { pid: Some(pid) } => match self.space_of(badge, pid) {
+                Ok(space) => self.pass_to_core(badge, Request::Status { pid: Some(space) }),
+                Err(e) => (Reply::Error(e), Vec::new()),
             },
             request => {
                 drop(handles);
@@ -138,12 +135,22 @@ impl Server {
         }
     }
 
-    /// The space of process `pid` (the kernel's pid), if mm manages it.
-    fn space_of(&self, pid: u64) -> Option<SpaceId> {
-        self.pids
+    /// The space of process `pid` (the kernel's pid), for `badge` to look
+    /// at: `NotAllowed` unless it is the caller's own or the caller is
+    /// `init` (so a process learns nothing of another, not even whether
+    /// it exists); `InvalidArgument` for `init` asking about a pid mm
+    /// does not manage.
+    fn space_of(&self, badge: u64, pid: u64) -> Result<SpaceId, MmError> {
+        let space = self
+            .pids
             .iter()
             .find(|(_, &p)| p == pid)
-            .map(|(&space, _)| space)
+            .map(|(&space, _)| space);
+        match space {
+            Some(space) if badge == CONTROL_BADGE || space == badge => Ok(space),
+            None if badge == CONTROL_BADGE => Err(MmError::InvalidArgument),
+            _ => Err(MmError::NotAllowed),
+        }
     }
 
     /// `GiveDevice`: device memory process `id` may map. The regions are
