@@ -364,6 +364,9 @@ pub struct SystemStats {
     pub reclaimed_pages: u64,
     /// Allocations refused for want of memory (after reclaim).
     pub alloc_failures: u64,
+    /// Pages `mm`'s own heap took from its buddy allocator (beyond the
+    /// region it started with): its records' growth.
+    pub mm_heap_pages: u64,
 }
 
 /// The most caches a `SlabInfo` reply lists.

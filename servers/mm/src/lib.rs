@@ -133,6 +133,7 @@ mod space;
 mod views;
 
 pub use dma::DMA_LIMIT_PAGES;
+pub use frames::KernelPages;
 pub use machine::{ImageId, Machine, MachineError, SpaceId};
 pub use mm::{FaultOutcome, Mm};
 pub use process::Adopted;

@@ -204,6 +204,18 @@ impl Mm {
         self.shrinkers.iter()
     }
 
+    /// The handle mm's own heap takes pages from the buddy allocator with
+    /// (see `frames.rs`).
+    pub fn kernel_pages(&self) -> crate::frames::KernelPages {
+        self.frames.kernel_pages()
+    }
+
+    /// Whether free memory is below the zones' `low` watermarks (mm then
+    /// shrinks its own slabs too).
+    pub fn below_low(&self) -> bool {
+        self.frames.free_pages() < self.all_marks.low
+    }
+
     /// Whether `space` is an address space mm manages.
     pub fn manages(&self, space: SpaceId) -> bool {
         self.spaces.contains_key(&space)
@@ -267,6 +279,7 @@ impl Mm {
             alloc_failures: self.alloc_failures,
             shrinkers: self.shrinkers.len() as u32,
             reclaimed_pages: self.shrinkers.reclaimed,
+            mm_heap_pages: self.frames.heap_pages(),
             ..SystemStats::default()
         };
         let marks = self.watermarks();

@@ -159,3 +159,23 @@ fn registration_is_bounded_and_checked() {
     }
     assert_eq!(w.mm.register_shrinker(1, 5, 2), Err(MmError::OverLimit));
 }
+
+#[test]
+fn mm_heap_pages_come_from_the_same_buddy_and_are_counted() {
+    let mut w = World::new(256);
+    w.adopt(1, "");
+    let free = w.mm.free_pages();
+    let heap = w.mm.kernel_pages();
+    let block = heap.alloc(2).unwrap();
+    assert_eq!(block % 4, 0, "a buddy block, aligned");
+    assert_eq!(w.mm.free_pages(), free - 4);
+    assert_eq!(w.mm.system_stats().mm_heap_pages, 4);
+    w.mm.check().unwrap();
+    assert!(!heap.free(block, 0), "the wrong order changes nothing");
+    assert!(!heap.free(block + 1, 2), "not a block");
+    assert!(heap.free(block, 2));
+    assert!(!heap.free(block, 2), "double free");
+    assert_eq!(w.mm.free_pages(), free);
+    assert_eq!(heap.pages(), 0);
+    w.check();
+}

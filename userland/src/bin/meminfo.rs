@@ -46,6 +46,7 @@ fn show(t: &mut Tally) {
     println!("AnonPages:      {:>8} kB", kib(system.anon_pages));
     println!("Shmem:          {:>8} kB", kib(system.shared_pages));
     println!("DmaPinned:      {:>8} kB", kib(system.dma_pinned_pages));
+    println!("MmHeap:         {:>8} kB", kib(system.mm_heap_pages));
     println!("Processes:      {:>8}", system.processes);
     println!("/proc/buddyinfo:");
     for (zone, name) in ZONE_NAMES.iter().enumerate() {

@@ -49,8 +49,14 @@ const CHILD_STACK_PAGES: u64 = 16;
 /// A global the copy-on-write test writes on both sides.
 static SHARED_GLOBAL: AtomicU64 = AtomicU64::new(0);
 
-fn main(_args: &str) -> u64 {
+fn main(args: &str) -> u64 {
     let mut t = Tally::new();
+    // `pages=<n>`: how many pages the many-pages test makes resident.
+    let many = args
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("pages="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(MANY_PAGES);
     let (start, mine) = match snapshot() {
         Ok(both) => both,
         Err(e) => {
@@ -103,6 +109,10 @@ fn main(_args: &str) -> u64 {
         dma_memory(),
     );
     t.record(
+        "mm: many resident pages, then a fork: mm's heap grows from its buddy and gives back",
+        many_pages(many),
+    );
+    t.record(
         "mm: populate until NoMemory, then recover",
         populate_until_no_memory(),
     );
@@ -117,17 +127,19 @@ fn main(_args: &str) -> u64 {
         "mm: every page is back when the test processes are gone",
         match end {
             Ok((end, now))
-                if end.free_pages + now.resident_pages
-                    == start.free_pages + mine.resident_pages =>
+                if end.free_pages + now.resident_pages + end.mm_heap_pages
+                    == start.free_pages + mine.resident_pages + start.mm_heap_pages =>
             {
                 Ok(())
             }
             Ok((end, now)) => Err(format_text!(
-                "free + ours: {} + {} at the start, {} + {} at the end",
+                "free + ours + mm's heap: {} + {} + {} at the start, {} + {} + {} at the end",
                 start.free_pages,
                 mine.resident_pages,
+                start.mm_heap_pages,
                 end.free_pages,
-                now.resident_pages
+                now.resident_pages,
+                end.mm_heap_pages
             )),
             Err(e) => Err(format_text!("stats: {e}")),
         },
@@ -475,6 +487,55 @@ fn bad_arguments() -> Result<(), Why> {
     Ok(())
 }
 
+/// Pages the many-pages test touches unless told (`pages=`).
+const MANY_PAGES: u64 = 20_000;
+
+/// Touches `pages` pages, forks, and reports how mm's own heap grew
+/// (`MmHeap`: pages it took from its buddy allocator).
+fn many_pages(pages: u64) -> Result<(), Why> {
+    let heap = || -> Result<u64, Why> { Ok(snapshot().step("stats")?.0.mm_heap_pages) };
+    let (start, free) = (heap()?, free_plus_mine()?);
+    let at = mm::mmap(None, pages, RW, false).step("mmap")?;
+    let t0 = libsys::syscall::rdtsc();
+    for page in 0..pages {
+        touch(at + page * 4096, page);
+    }
+    let touched = heap()?;
+    let resident = mm::stats().step("stats")?.resident_pages;
+    ensure!(
+        resident >= pages,
+        "{resident} resident after touching {pages}"
+    );
+    let child = Process::create("mmtest-big").step("process_create")?;
+    mm::fork_as(&child).step("fork_as of the big space")?;
+    let t1 = libsys::syscall::rdtsc();
+    let (system, _) = snapshot().step("stats")?;
+    ensure!(
+        system.shared_pages >= pages,
+        "{} shared pages after the fork of {pages}",
+        system.shared_pages
+    );
+    let forked = system.mm_heap_pages;
+    child.kill().step("kill the child")?;
+    ensure!(
+        peek(at + (pages - 1) * 4096) == pages - 1,
+        "the last page lost its value"
+    );
+    mm::munmap(at, pages).step("munmap")?;
+    libsys::println!(
+        "mmtest: {pages} resident pages then a fork: mm's heap took {start} -> {touched} -> {forked} pages from its buddy ({} KiB), {} after; {} Mcycles",
+        (forked - start) * 4,
+        heap()?,
+        (t1 - t0) / 1_000_000
+    );
+    let after = free_plus_mine()?;
+    ensure!(
+        after == free,
+        "{free} pages free or mm's before, {after} after"
+    );
+    Ok(())
+}
+
 /// Pinned DMA pages, system-wide and this process's.
 fn pinned() -> Result<(u64, u64), Why> {
     let (system, mine) = snapshot().step("stats")?;
@@ -793,12 +854,14 @@ extern "C" fn child_populate(_: u64, mm_handle: u64) -> ! {
     }
 }
 
-/// Free pages plus this process's own: what must come back when a child
+/// Free pages plus this process's own (plus mm's heap's): what must come back when a child
 /// ends (this process's stack may grow meanwhile, and copy-on-write
 /// copies of its pages replace the originals).
 fn free_plus_mine() -> Result<u64, Why> {
     let (system, mine) = snapshot().step("stats")?;
-    Ok(system.free_pages + mine.resident_pages)
+    // Pages mm's own heap took from its buddy allocator are not free,
+    // and come back only when its slabs shrink.
+    Ok(system.free_pages + mine.resident_pages + system.mm_heap_pages)
 }
 
 fn populate_until_no_memory() -> Result<(), Why> {

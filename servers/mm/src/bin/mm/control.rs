@@ -120,6 +120,11 @@ impl Server {
         let Some(core) = self.core.as_mut() else {
             return;
         };
+        if core.below_low() {
+            // kmem's slabs are mm's own shrinker: empty ones go back to
+            // the buddy allocator (those it took beyond its region).
+            libsys::heap::shrink();
+        }
         for (owner, bit) in core.balance() {
             if let Some(note) = self.shrinker_notes.get(&(owner, bit)) {
                 let _ = note.signal(1 << bit);
@@ -191,7 +196,11 @@ impl Server {
                 return Reply::Error(MmError::NotAllowed);
             }
             let rw = 1 | 2;
-            let at = match self.real.map_here(handle.raw(), info.pages, rw, true) {
+            let first_pfn = info.base / 4096;
+            let at = match self
+                .real
+                .map_here(handle.raw(), info.pages, rw, Some(first_pfn))
+            {
                 Ok(at) => at,
                 Err(e) => {
                     eprintln!("cannot map {} pages at {:#x}: {e}", info.pages, info.base);
@@ -215,6 +224,13 @@ impl Server {
             Ok(mut core) => {
                 core.seed_tokens(libsys::syscall::rdtsc());
                 let pages = core.total_pages();
+                let windows = self
+                    .real
+                    .ram
+                    .iter()
+                    .map(|r| (r.first_pfn, r.pages, r.at))
+                    .collect();
+                crate::heap::install(core.kernel_pages(), windows);
                 self.core = Some(core);
                 println!("managing {pages} pages ({} MiB)", pages / 256);
                 Reply::Given { pages }
@@ -238,7 +254,7 @@ impl Server {
         }
         let at = self
             .real
-            .map_here(handle.raw(), info.pages, 1, false)
+            .map_here(handle.raw(), info.pages, 1, None)
             .map_err(|_| MmError::BadImage)?;
         let image = Image {
             handle,

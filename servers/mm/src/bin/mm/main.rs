@@ -28,6 +28,7 @@
 extern crate alloc;
 
 mod control;
+mod heap;
 mod info;
 #[allow(unsafe_code)]
 mod raw;
