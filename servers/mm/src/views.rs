@@ -64,7 +64,7 @@ impl Mm {
 
     /// `Maps`: up to [`MAPS_MAX`] areas of `target` (`None`: the
     /// caller's) ending above `from`, in address order, and whether more
-    /// follow. `NotAllowed`: see [`visible`](Self::visible).
+    /// follow. `NotAllowed` unless it is the caller's own or the caller is `init`.
     pub fn maps(
         &self,
         caller: SpaceId,
@@ -84,7 +84,7 @@ impl Mm {
     }
 
     /// `Status`: the memory fields of `/proc/<pid>/status` for `target`
-    /// (`None`: the caller's). `NotAllowed`: see [`visible`](Self::visible).
+    /// (`None`: the caller's). `NotAllowed` unless it is the caller's own or the caller is `init`.
     pub fn mem_status(
         &self,
         caller: SpaceId,
