@@ -89,6 +89,8 @@ impl KernelPages {
 /// The frames of RAM and their reference counts.
 pub struct Frames {
     pool: Arc<Mutex<Pool>>,
+    /// Free pages user allocations leave alone (for mm's own heap).
+    reserve: u64,
     runs: Vec<Run>,
     counts: Vec<u32>,
     used: u64,
@@ -147,6 +149,7 @@ impl Frames {
         counts.resize(total, 0);
         Ok(Frames {
             pool: Arc::new(Mutex::new(Pool { buddy, heap: 0 })),
+            reserve: 0,
             runs,
             counts,
             used: 0,
@@ -155,10 +158,17 @@ impl Frames {
         })
     }
 
-    /// A fresh frame with one reference, or `None` when RAM is exhausted.
+    /// A fresh frame with one reference, or `None` when RAM is exhausted
+    /// (down to the reserve).
     /// Its contents are whatever was there: the caller zeroes or fills it.
     pub fn alloc(&mut self) -> Option<u64> {
-        let block = self.pool.lock().buddy.alloc_page(GFP_USER).ok()?;
+        let block = {
+            let mut pool = self.pool.lock();
+            if pool.buddy.free_pages_count() <= self.reserve {
+                return None;
+            }
+            pool.buddy.alloc_page(GFP_USER).ok()?
+        };
         let pfn = block.addr.as_u64() >> PAGE_SHIFT;
         let index = self.index(pfn)?;
         debug_assert_eq!(self.counts[index], 0, "the buddy handed out a used frame");
@@ -173,7 +183,13 @@ impl Frames {
     /// or `None`. Its frames must go back together with
     /// [`free_block`](Self::free_block), never one by one with `put`.
     pub fn alloc_block(&mut self, gfp: GfpFlags, order: u32) -> Option<u64> {
-        let block = self.pool.lock().buddy.alloc_pages(gfp, order).ok()?;
+        let block = {
+            let mut pool = self.pool.lock();
+            if pool.buddy.free_pages_count() < self.reserve + (1 << order) {
+                return None;
+            }
+            pool.buddy.alloc_pages(gfp, order).ok()?
+        };
         let first = block.addr.as_u64() >> PAGE_SHIFT;
         let pages = 1u64 << order;
         let Some(index) = self.index(first) else {
@@ -292,6 +308,12 @@ impl Frames {
 
     pub fn free_pages(&self) -> u64 {
         self.pool.lock().buddy.free_pages_count()
+    }
+
+    /// Keeps `pages` free pages from user allocations (`alloc`,
+    /// `alloc_block`): only mm's own heap ([`KernelPages`]) takes them.
+    pub fn set_reserve(&mut self, pages: u64) {
+        self.reserve = pages;
     }
 
     /// The handle mm's own heap takes pages through.

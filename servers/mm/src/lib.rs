@@ -121,7 +121,8 @@
 //!   RAM exhausted still ends mm.
 //! - Reclaim is asynchronous: shrinkers are signalled below `low`, and an
 //!   allocation that fails before they give memory back is `NoMemory`.
-//!   Allocations are not refused below `min` (no reserve is kept).
+//!   User allocations stop at the `min` watermarks ([`Mm::keep_reserve`],
+//!   which the server calls), leaving them to mm's own heap.
 //!
 //! A system call whose user buffer is not resident (or copy-on-write)
 //! reaches mm as a fault with word 3 set; mm serves it like any fault (and

@@ -210,6 +210,16 @@ impl Mm {
         self.frames.kernel_pages()
     }
 
+    /// Keeps the zones' `min` watermarks (summed) free of user
+    /// allocations, as Linux keeps them for allocations that cannot wait:
+    /// a fault, `Mmap`'s populate or `DmaAlloc` that would go below it
+    /// fails (`NoMemory`, or a kill), while mm's own heap may still grow
+    /// into it — so a process that takes all memory cannot starve mm. The
+    /// server calls it; the core's tests run without a reserve.
+    pub fn keep_reserve(&mut self) {
+        self.frames.set_reserve(self.all_marks.min);
+    }
+
     /// Whether free memory is below the zones' `low` watermarks (mm then
     /// shrinks its own slabs too).
     pub fn below_low(&self) -> bool {

@@ -179,3 +179,29 @@ fn mm_heap_pages_come_from_the_same_buddy_and_are_counted() {
     assert_eq!(heap.pages(), 0);
     w.check();
 }
+
+#[test]
+fn the_reserve_is_left_to_mm_s_own_heap() {
+    // 2048 pages: min 90.
+    let mut w = World::new(2048);
+    w.mm.keep_reserve();
+    w.adopt(1, "");
+    let at = w.mmap(1, None, 4096, RW);
+    let mut touched = 0;
+    while w.write(1, at + touched * PAGE, 1).is_ok() {
+        touched += 1;
+    }
+    assert_eq!(w.mm.free_pages(), 90, "user pages stop at min");
+    let dma = w.request(
+        1,
+        Request::DmaAlloc {
+            pages: 1,
+            limit: u64::MAX,
+            hold: false,
+        },
+    );
+    assert_eq!(dma, Reply::Error(MmError::NoMemory));
+    let heap = w.mm.kernel_pages();
+    assert!(heap.alloc(0).is_some(), "mm's heap may take the reserve");
+    w.mm.check().unwrap();
+}

@@ -231,6 +231,7 @@ impl Server {
                     .map(|r| (r.first_pfn, r.pages, r.at))
                     .collect();
                 crate::heap::install(core.kernel_pages(), windows);
+                core.keep_reserve();
                 self.core = Some(core);
                 println!("managing {pages} pages ({} MiB)", pages / 256);
                 Reply::Given { pages }
