@@ -91,6 +91,9 @@ pub struct Frames {
     pool: Arc<Mutex<Pool>>,
     /// Free pages user allocations leave alone (for mm's own heap).
     reserve: u64,
+    /// Pages of RAM in all (fixed), so that the free count is O(1):
+    /// `total - used - heap`.
+    total: u64,
     runs: Vec<Run>,
     counts: Vec<u32>,
     used: u64,
@@ -147,15 +150,18 @@ impl Frames {
             .try_reserve_exact(total)
             .map_err(|_| MmError::NoMemory)?;
         counts.resize(total, 0);
-        Ok(Frames {
+        let mut frames = Frames {
             pool: Arc::new(Mutex::new(Pool { buddy, heap: 0 })),
             reserve: 0,
+            total: 0,
             runs,
             counts,
             used: 0,
             shared: 0,
             references: 0,
-        })
+        };
+        frames.total = frames.pool.lock().buddy.total_pages();
+        Ok(frames)
     }
 
     /// A fresh frame with one reference, or `None` when RAM is exhausted
@@ -164,7 +170,7 @@ impl Frames {
     pub fn alloc(&mut self) -> Option<u64> {
         let block = {
             let mut pool = self.pool.lock();
-            if pool.buddy.free_pages_count() <= self.reserve {
+            if self.total - self.used - pool.heap <= self.reserve {
                 return None;
             }
             pool.buddy.alloc_page(GFP_USER).ok()?
@@ -185,7 +191,7 @@ impl Frames {
     pub fn alloc_block(&mut self, gfp: GfpFlags, order: u32) -> Option<u64> {
         let block = {
             let mut pool = self.pool.lock();
-            if pool.buddy.free_pages_count() < self.reserve + (1 << order) {
+            if self.total - self.used - pool.heap < self.reserve + (1 << order) {
                 return None;
             }
             pool.buddy.alloc_pages(gfp, order).ok()?
@@ -303,11 +309,12 @@ impl Frames {
     }
 
     pub fn total_pages(&self) -> u64 {
-        self.pool.lock().buddy.total_pages()
+        self.total
     }
 
+    /// O(1): every page is free, used (counted) or the heap's.
     pub fn free_pages(&self) -> u64 {
-        self.pool.lock().buddy.free_pages_count()
+        self.total - self.used - self.pool.lock().heap
     }
 
     /// Keeps `pages` free pages from user allocations (`alloc`,
@@ -371,7 +378,8 @@ impl Frames {
         if (used, shared, references) != (self.used, self.shared, self.references) {
             return Err("frame counters differ from the counts");
         }
-        if self.free_pages() + self.used + self.heap_pages() != self.total_pages() {
+        let pool = self.pool.lock();
+        if pool.buddy.free_pages_count() + self.used + pool.heap != self.total {
             return Err("free + used + heap != total");
         }
         Ok(())
