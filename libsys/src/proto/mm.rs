@@ -57,8 +57,10 @@ pub const DMA_PAGES_MAX: u64 = 1024;
 /// The lowest physical limit `DmaAlloc` accepts: the end of the DMA zone
 /// (16 MiB, ISA's 24-bit addresses), the narrowest a device may need.
 pub const DMA_LIMIT_MIN: u64 = 16 << 20;
-/// The most areas one `Maps` reply carries.
-pub const MAPS_MAX: usize = 48;
+/// The most areas one `Maps` reply carries (no more than `Slabs` takes:
+/// every `Reply` is as large as its largest variant, and is moved a few
+/// times per request).
+pub const MAPS_MAX: usize = 24;
 
 /// Protection bits (as `libsys::abi::Protection`).
 pub const PROT_READ: u8 = 1;
