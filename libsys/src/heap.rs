@@ -8,12 +8,16 @@
 //! manages, the region is an `mmap` of `mm`'s, demand-zero: pages are
 //! faulted in as the slabs first touch them.
 //!
+//! A process may give the heap more pages once its region is used up
+//! ([`set_more_pages`]): the memory server does, from its own buddy
+//! allocator, so its heap grows with what it must keep track of.
+//!
 //! A process without a heap region gets null from every allocation (and
 //! Rust's allocation-error path ends it): the kernel's own test programs
 //! run without one.
 
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 #[cfg(feature = "rt")]
 use kmem::SlabAllocator;
@@ -36,6 +40,32 @@ static PAGES: AtomicU64 = AtomicU64::new(0);
 static FRESH: AtomicU64 = AtomicU64::new(0);
 /// Whether fresh pages are known to be zero (demand-zero from `mm`).
 static FRESH_IS_ZERO: AtomicU64 = AtomicU64::new(0);
+
+/// Where the heap takes pages once its region is used up, and gives
+/// them back: blocks of 2^order pages, aligned to their size, mapped
+/// read-write, outside the region. Called under the allocator's lock, so
+/// they must not allocate.
+pub struct MorePages {
+    pub alloc: fn(order: u32) -> Option<NonNull<u8>>,
+    pub free: fn(block: NonNull<u8>, order: u32),
+}
+
+static MORE: AtomicPtr<MorePages> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Lets the heap grow past its region through `more` (once; a later call
+/// replaces it, blocks already taken go back to the one that gave them
+/// only if it is the same).
+pub fn set_more_pages(more: &'static MorePages) {
+    MORE.store(
+        more as *const MorePages as *mut MorePages,
+        Ordering::Release,
+    );
+}
+
+fn more_pages() -> Option<&'static MorePages> {
+    // SAFETY: MORE is null or a `&'static MorePages` (set_more_pages).
+    unsafe { MORE.load(Ordering::Acquire).as_ref() }
+}
 
 /// Pages of the heap region, by a bitmap (set = in use).
 pub struct RegionPages {
@@ -98,12 +128,26 @@ unsafe impl PageSource for RegionPages {
                 Some(used) => first = (used / count + 1) * count,
             }
         }
-        None
+        let block = (more_pages()?.alloc)(order)?;
+        if gfp.contains(GfpFlags::ZERO) {
+            // SAFETY: the block was just given to us, mapped read-write
+            // (MorePages' contract).
+            unsafe { core::ptr::write_bytes(block.as_ptr(), 0, (count * 4096) as usize) };
+        }
+        Some(block)
     }
 
     unsafe fn free_pages(&mut self, block: NonNull<u8>, order: u32) {
-        let base = BASE.load(Ordering::Relaxed);
-        let first = (block.as_ptr() as u64 - base) / 4096;
+        let (base, pages) = (BASE.load(Ordering::Relaxed), PAGES.load(Ordering::Relaxed));
+        let address = block.as_ptr() as u64;
+        if address < base || address >= base + pages * 4096 {
+            // Not the region's: it came from `MorePages`.
+            if let Some(more) = more_pages() {
+                (more.free)(block, order);
+            }
+            return;
+        }
+        let first = (address - base) / 4096;
         for p in first..first + (1 << order) {
             self.set(p, false);
         }
@@ -126,6 +170,13 @@ pub fn init(pages: u64, demand_zero: bool) {
 /// Heap pages in all.
 pub fn pages() -> u64 {
     PAGES.load(Ordering::Relaxed)
+}
+
+/// Gives the empty slabs of every cache back (to the region, or to
+/// `MorePages`): the pages given back. The memory server's own shrinker.
+#[cfg(feature = "rt")]
+pub fn shrink() -> usize {
+    ALLOCATOR.lock().shrink()
 }
 
 /// This process's `kmalloc` caches, one [`kmem::SlabInfo`] each (a line of

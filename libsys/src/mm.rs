@@ -12,8 +12,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use crate::abi::{Handle, SysError};
 use crate::handle::{Endpoint, OwnedHandle, Process};
 use crate::proto::mm::{
-    CacheInfo, MmError, ProcessStats, Reply, Request, SystemStats, CACHES_MAX, PROT_EXEC,
-    PROT_READ, PROT_WRITE,
+    CacheInfo, MapEntry, MemStatus, MmError, ProcessStats, Reply, Request, SystemStats, CACHES_MAX,
+    MAPS_MAX, PROT_EXEC, PROT_READ, PROT_WRITE,
 };
 use crate::rpc::{self, RpcError};
 
@@ -184,6 +184,63 @@ pub fn map_physical(phys: u64, pages: u64, at: Option<u64>, writable: bool) -> R
         writable,
     })? {
         Reply::Mapped(address) => Ok(address),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// DMA memory a device can reach (Linux's `dma_alloc_coherent`): `pages`
+/// physically contiguous, zeroed pages, all below physical address
+/// `limit` (`1 << 32` for a 32-bit device, `DMA_LIMIT_MIN` = 16 MiB for an
+/// ISA one), mapped read-write here. Returns (address here, physical
+/// address for the device). Charged to this process (4 MiB by default);
+/// `Mm(OverLimit)` past that, `Mm(InvalidArgument)` for 0 or more than
+/// `DMA_PAGES_MAX` pages or a limit below 16 MiB, `Mm(NoMemory)` if no
+/// such block is free. A `fork_as` child does not get the mapping.
+pub fn dma_alloc_coherent(pages: u64, limit: u64) -> Result<(u64, u64), Error> {
+    dma_alloc(pages, limit, false)
+}
+
+/// Like [`dma_alloc_coherent`], but the block outlives this process's
+/// hold on it: freed or at exit it is unmapped but kept until the device
+/// manager releases it (`DmaRelease`: the device has stopped).
+pub fn dma_alloc_held(pages: u64, limit: u64) -> Result<(u64, u64), Error> {
+    dma_alloc(pages, limit, true)
+}
+
+fn dma_alloc(pages: u64, limit: u64, hold: bool) -> Result<(u64, u64), Error> {
+    match call(&Request::DmaAlloc { pages, limit, hold })? {
+        Reply::Dma { at, phys } => Ok((at, phys)),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// Frees the DMA block mapped at `at` (Linux's `dma_free_coherent`):
+/// `Mm(NotMapped)` if no block of this process starts there.
+pub fn dma_free_coherent(at: u64) -> Result<(), Error> {
+    match call(&Request::DmaFree { at })? {
+        Reply::Done => Ok(()),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// The areas of process `pid` (`None`: this one), as `/proc/<pid>/maps`
+/// lines (`MapEntry` prints as one), from address `from` on: up to
+/// `MAPS_MAX`, and whether more follow. Only `init` may look at another
+/// process (`Mm(NotAllowed)`).
+pub fn maps(
+    pid: Option<u64>,
+    from: u64,
+) -> Result<(heapless::Vec<MapEntry, MAPS_MAX>, bool), Error> {
+    match call(&Request::Maps { pid, from })? {
+        Reply::Maps { areas, more } => Ok((areas, more)),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// The memory fields of `/proc/<pid>/status` (`None`: this process).
+pub fn status(pid: Option<u64>) -> Result<MemStatus, Error> {
+    match call(&Request::Status { pid })? {
+        Reply::Status(status) => Ok(status),
         _ => Err(Error::Protocol),
     }
 }

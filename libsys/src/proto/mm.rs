@@ -15,11 +15,18 @@
 //! | `Share { at, pages, writable }` | `Token(t)`: for another process to `Accept` | `InvalidArgument`, `NotMapped`, `NotAllowed` |
 //! | `Accept { token, at }` | `Mapped(address)` | `BadToken`, `Overlap`, `NoSpace` |
 //! | `MapPhysical { phys, pages, at, writable }` | `Mapped(address)` | `NotAllowed` (not device memory `init` allowed this process), `InvalidArgument`, `Overlap`, `NoSpace` |
+//! | `DmaAlloc { pages, limit, hold }` | `Dma { at, phys }`: `pages` physically contiguous, zeroed, pinned pages below physical address `limit`, mapped read-write at `at` | `InvalidArgument` (0 or more than `DMA_PAGES_MAX` pages, `limit` below `DMA_LIMIT_MIN`), `OverLimit` (the caller's DMA allowance), `NoMemory`, `NoSpace` |
+//! | `DmaFree { at }` | `Done` | `NotMapped` (no block of the caller's starts at `at`: a double free, a foreign address) |
+//! | `Maps { pid }` | `Maps { areas, more }`: up to `MAPS_MAX` areas from `from` on | `NotAllowed` (not the caller's own space, unless it is `init`), `InvalidArgument` |
+//! | `Status { pid }` | `Status(MemStatus)`: `/proc/<pid>/status`'s memory fields | `NotAllowed`, `InvalidArgument` |
+//! | `RegisterShrinker { bit, seeks }`, with a notification (SIGNAL) | `Shrinker { id }` | `InvalidArgument` (no notification, bit > 63, seeks 0), `OverLimit` (32 in all, 4 a process) |
+//! | `ShrinkerScan { id }` | `Scan(pages)`: what to give back now | `NotMapped` (not the caller's shrinker) |
+//! | `ShrinkerReport { id, count, freed }` | `Done` | `NotMapped` |
 //! | `Stats` | `Stats(ProcessStats)` | — |
 //! | `SystemStats` | `System(SystemStats)` | — |
 //! | `SlabInfo` | `Slabs(caches)`: mm's own heap, as `/proc/slabinfo` | — |
 //! | `ForkAs`, with a process handle (MAP, MANAGE) | `Forked { id }`, with two handles: the child's `mm` handle and its pager | `NotAllowed` (managed already), `NoMemory` |
-//! | control (`init` only): `Adopt`, `Give`, `GiveDevice`, `Exit` | see each | `NotAllowed` from anyone else |
+//! | control (`init` only): `Adopt`, `Give`, `GiveDevice`, `Exit`, `DmaRelease` | see each | `NotAllowed` from anyone else |
 //!
 //! Addresses and lengths are in bytes and pages: `at` must be
 //! page-aligned, `pages` at least 1. Memory is demand-paged: a mapping
@@ -44,6 +51,16 @@ pub const ZONES: usize = 3;
 pub const PAGER_BADGE: u64 = 1 << 63;
 /// The badge of `init`'s control handle.
 pub const CONTROL_BADGE: u64 = 0;
+
+/// The most pages one `DmaAlloc` gives: a buddy block of order 10 (4 MiB).
+pub const DMA_PAGES_MAX: u64 = 1024;
+/// The lowest physical limit `DmaAlloc` accepts: the end of the DMA zone
+/// (16 MiB, ISA's 24-bit addresses), the narrowest a device may need.
+pub const DMA_LIMIT_MIN: u64 = 16 << 20;
+/// The most areas one `Maps` reply carries (no more than `Slabs` takes:
+/// every `Reply` is as large as its largest variant, and is moved a few
+/// times per request).
+pub const MAPS_MAX: usize = 24;
 
 /// Protection bits (as `libsys::abi::Protection`).
 pub const PROT_READ: u8 = 1;
@@ -84,6 +101,56 @@ pub enum Request {
         pages: u64,
         at: Option<u64>,
         writable: bool,
+    },
+    /// `dma_alloc_coherent`: `pages` physically contiguous pages, all
+    /// below physical address `limit`, zeroed, pinned, mapped read-write
+    /// into the caller. With `hold`, the block is not freed when the caller
+    /// frees it or exits, but kept until `DmaRelease` (the device manager
+    /// says the device has stopped using it).
+    DmaAlloc {
+        pages: u64,
+        limit: u64,
+        hold: bool,
+    },
+    /// `dma_free_coherent` of the block mapped at `at`.
+    DmaFree {
+        at: u64,
+    },
+    /// (`init`, later the device manager) Frees a held DMA block, by its
+    /// physical address, once its process let go of it.
+    DmaRelease {
+        phys: u64,
+    },
+    /// `/proc/<pid>/maps`: the areas of space `pid` (the caller's own:
+    /// `None`), from address `from` on.
+    Maps {
+        pid: Option<u64>,
+        from: u64,
+    },
+    /// `/proc/<pid>/status`'s memory fields of space `pid` (`None`: the
+    /// caller's own).
+    Status {
+        pid: Option<u64>,
+    },
+    /// Registers a shrinker (Linux's `register_shrinker`): the message
+    /// carries a notification (SIGNAL) on whose `bit` mm asks for memory
+    /// back when free memory runs low; `seeks` (Linux's, 2 by default)
+    /// says how costly its objects are to recreate: cheaper ones are
+    /// asked first.
+    RegisterShrinker {
+        bit: u8,
+        seeks: u32,
+    },
+    /// `scan_objects`: how many pages shrinker `id` should give back now.
+    ShrinkerScan {
+        id: u32,
+    },
+    /// `count_objects`: shrinker `id` freed `freed` pages and could free
+    /// `count` more.
+    ShrinkerReport {
+        id: u32,
+        count: u64,
+        freed: u64,
     },
     Stats,
     SystemStats,
@@ -135,6 +202,118 @@ pub enum MmError {
     BadImage,
     /// No free range of addresses that large.
     NoSpace,
+    /// Beyond the caller's allowance (DMA memory).
+    OverLimit,
+}
+
+/// What an area is, for `/proc/<pid>/maps`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum MapKind {
+    /// A segment of the program's image.
+    Image,
+    Anon,
+    Heap,
+    Stack,
+    Shared,
+    Device,
+    Dma,
+    IpcBuffer,
+}
+
+impl MapKind {
+    /// The name column of `/proc/<pid>/maps` ("" for anonymous memory).
+    pub fn name(self) -> &'static str {
+        match self {
+            MapKind::Image => "[image]",
+            MapKind::Anon => "",
+            MapKind::Heap => "[heap]",
+            MapKind::Stack => "[stack]",
+            MapKind::Shared => "[shared]",
+            MapKind::Device => "[device]",
+            MapKind::Dma => "[dma]",
+            MapKind::IpcBuffer => "[ipcbuf]",
+        }
+    }
+}
+
+/// One line of `/proc/<pid>/maps`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct MapEntry {
+    pub start: u64,
+    pub end: u64,
+    /// `PROT_*` bits.
+    pub prot: u8,
+    /// Shared with other processes (`s`) rather than private (`p`).
+    pub shared: bool,
+    /// The file offset (an image segment's offset in its file).
+    pub offset: u64,
+    pub kind: MapKind,
+}
+
+impl core::fmt::Display for MapEntry {
+    /// The line as Linux prints it: `start-end perms offset dev inode
+    /// name`, without the newline (no files yet: device 00:00, inode 0).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let bit = |b: u8, c: char| if self.prot & b != 0 { c } else { '-' };
+        write!(
+            f,
+            "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0",
+            self.start,
+            self.end,
+            bit(PROT_READ, 'r'),
+            bit(PROT_WRITE, 'w'),
+            bit(PROT_EXEC, 'x'),
+            if self.shared { 's' } else { 'p' },
+            self.offset
+        )?;
+        let name = self.kind.name();
+        if name.is_empty() {
+            Ok(())
+        } else {
+            write!(f, "{:>width$}{name}", "", width = 10)
+        }
+    }
+}
+
+/// The memory fields of `/proc/<pid>/status`, in KiB as Linux prints
+/// them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct MemStatus {
+    pub vm_size: u64,
+    pub vm_rss: u64,
+    pub rss_anon: u64,
+    pub rss_shmem: u64,
+    /// Data, heap and anonymous mappings (private, writable, not stack).
+    pub vm_data: u64,
+    pub vm_stk: u64,
+    /// Executable image segments.
+    pub vm_exe: u64,
+    /// Page tables: an estimate from the resident pages (one 4 KiB table
+    /// per 512 pages, at least one per level in use).
+    pub vm_pte: u64,
+    /// DMA memory pinned for it (not a Linux field).
+    pub vm_pin: u64,
+}
+
+impl core::fmt::Display for MemStatus {
+    /// The lines, as in `/proc/<pid>/status` (each ending in a newline).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let fields = [
+            ("VmSize", self.vm_size),
+            ("VmRSS", self.vm_rss),
+            ("RssAnon", self.rss_anon),
+            ("RssShmem", self.rss_shmem),
+            ("VmData", self.vm_data),
+            ("VmStk", self.vm_stk),
+            ("VmExe", self.vm_exe),
+            ("VmPTE", self.vm_pte),
+            ("VmPin", self.vm_pin),
+        ];
+        for (name, kib) in fields {
+            writeln!(f, "{name}:\t{kib:>8} kB")?;
+        }
+        Ok(())
+    }
 }
 
 /// One process's memory, as `mm` sees it.
@@ -154,6 +333,9 @@ pub struct ProcessStats {
     pub cow_copies: u64,
     /// The break.
     pub brk: u64,
+    /// DMA pages charged to it, and its allowance.
+    pub dma_pages: u64,
+    pub dma_limit: u64,
 }
 
 /// The whole system's memory: the fields of Linux's `/proc/meminfo` that
@@ -174,6 +356,19 @@ pub struct SystemStats {
     pub buddy: [[u32; ORDERS]; ZONES],
     /// Pages present per zone.
     pub zone_pages: [u64; ZONES],
+    /// `DmaPinned`: pages of DMA memory (held or mapped).
+    pub dma_pinned_pages: u64,
+    /// Free pages per zone, and its `min`/`low`/`high` watermarks.
+    pub zone_free: [u64; ZONES],
+    pub watermarks: [[u64; 3]; ZONES],
+    /// Shrinkers registered, and pages they gave back in all.
+    pub shrinkers: u32,
+    pub reclaimed_pages: u64,
+    /// Allocations refused for want of memory (after reclaim).
+    pub alloc_failures: u64,
+    /// Pages `mm`'s own heap took from its buddy allocator (beyond the
+    /// region it started with): its records' growth.
+    pub mm_heap_pages: u64,
 }
 
 /// The most caches a `SlabInfo` reply lists.
@@ -244,6 +439,24 @@ pub enum Reply {
         args_at: u64,
         args_len: u64,
     },
+    /// To `DmaAlloc`: where the block is mapped, and its physical address.
+    Dma {
+        at: u64,
+        phys: u64,
+    },
+    /// To `Maps`: areas in address order; `more` if there are areas past
+    /// the last one (ask again from its end).
+    Maps {
+        areas: heapless::Vec<MapEntry, MAPS_MAX>,
+        more: bool,
+    },
+    Status(MemStatus),
+    /// To `RegisterShrinker`: its id.
+    Shrinker {
+        id: u32,
+    },
+    /// To `ShrinkerScan`: pages to give back.
+    Scan(u64),
     /// To `Give`: the pages now managed.
     Given {
         pages: u64,
@@ -264,6 +477,7 @@ impl core::fmt::Display for MmError {
             MmError::BadToken => "no such share token",
             MmError::BadImage => "not a loadable program",
             MmError::NoSpace => "no free address range that large",
+            MmError::OverLimit => "over the process's allowance",
         })
     }
 }

@@ -70,6 +70,10 @@ impl Mm {
         };
         match served {
             Ok(()) => FaultOutcome::Resume,
+            Err(PageError::NoMemory) => {
+                self.alloc_failures += 1;
+                FaultOutcome::Kill(PageError::NoMemory.reason())
+            }
             Err(e) => FaultOutcome::Kill(e.reason()),
         }
     }

@@ -14,14 +14,25 @@
 //! Device frames (`MapPhysical`) are not RAM and not here: taking or
 //! dropping a reference to one does nothing.
 //!
+//! The buddy allocator is shared with mm's own heap ([`KernelPages`]):
+//! when its slabs need pages, mm takes them from the same buddy
+//! (`heap` counts them), so its records grow with RAM, not up to a
+//! constant. Every use of the buddy takes its lock for one call and
+//! allocates nothing while holding it, so the heap may take it from
+//! inside an allocation the core makes. With the heap's pages,
+//! `free + used + heap == total`.
+//!
 //! The counts are a dense array, one `u32` per page of RAM (4 bytes per
 //! 4 KiB, 0.1 %), indexed through the runs of RAM sorted by frame number:
 //! finding a frame's count is a binary search over the runs, O(log runs)
 //! (a handful of runs in practice), the rest is O(1).
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use buddy::{BuddyAllocator, PhysAddr, ZoneType, GFP_USER, PAGE_SHIFT, PAGE_SIZE};
+use spin::Mutex;
+
+use buddy::{BuddyAllocator, GfpFlags, PhysAddr, ZoneType, GFP_USER, PAGE_SHIFT, PAGE_SIZE};
 use libsys::proto::mm::MmError;
 
 /// A run of contiguous frames of RAM.
@@ -34,9 +45,55 @@ struct Run {
     first: usize,
 }
 
+/// The buddy allocator and the pages mm's own heap holds from it.
+struct Pool {
+    buddy: BuddyAllocator,
+    heap: u64,
+}
+
+/// Pages for mm's own heap, from the buddy allocator the frames come
+/// from (Linux's `__get_free_pages(GFP_KERNEL)` for the slab layer). A
+/// handle: clones share the pool.
+#[derive(Clone)]
+pub struct KernelPages(Arc<Mutex<Pool>>);
+
+impl KernelPages {
+    /// A block of 2^`order` pages (any zone): its first frame, or `None`.
+    pub fn alloc(&self, order: u32) -> Option<u64> {
+        let mut pool = self.0.lock();
+        let block = pool.buddy.alloc_pages(buddy::GFP_KERNEL, order).ok()?;
+        pool.heap += 1 << order;
+        Some(block.addr.as_u64() >> PAGE_SHIFT)
+    }
+
+    /// Gives back a block from [`alloc`](Self::alloc); false (and nothing
+    /// changes) if it is not one.
+    pub fn free(&self, pfn: u64, order: u32) -> bool {
+        let mut pool = self.0.lock();
+        let freed = pool
+            .buddy
+            .free_pages(PhysAddr::new(pfn << PAGE_SHIFT), order)
+            .is_ok();
+        if freed {
+            pool.heap -= 1 << order;
+        }
+        freed
+    }
+
+    /// Pages the heap holds.
+    pub fn pages(&self) -> u64 {
+        self.0.lock().heap
+    }
+}
+
 /// The frames of RAM and their reference counts.
 pub struct Frames {
-    buddy: BuddyAllocator,
+    pool: Arc<Mutex<Pool>>,
+    /// Free pages user allocations leave alone (for mm's own heap).
+    reserve: u64,
+    /// Pages of RAM in all (fixed), so that the free count is O(1):
+    /// `total - used - heap`.
+    total: u64,
     runs: Vec<Run>,
     counts: Vec<u32>,
     used: u64,
@@ -93,20 +150,31 @@ impl Frames {
             .try_reserve_exact(total)
             .map_err(|_| MmError::NoMemory)?;
         counts.resize(total, 0);
-        Ok(Frames {
-            buddy,
+        let mut frames = Frames {
+            pool: Arc::new(Mutex::new(Pool { buddy, heap: 0 })),
+            reserve: 0,
+            total: 0,
             runs,
             counts,
             used: 0,
             shared: 0,
             references: 0,
-        })
+        };
+        frames.total = frames.pool.lock().buddy.total_pages();
+        Ok(frames)
     }
 
-    /// A fresh frame with one reference, or `None` when RAM is exhausted.
+    /// A fresh frame with one reference, or `None` when RAM is exhausted
+    /// (down to the reserve).
     /// Its contents are whatever was there: the caller zeroes or fills it.
     pub fn alloc(&mut self) -> Option<u64> {
-        let block = self.buddy.alloc_page(GFP_USER).ok()?;
+        let block = {
+            let mut pool = self.pool.lock();
+            if self.total - self.used - pool.heap <= self.reserve {
+                return None;
+            }
+            pool.buddy.alloc_page(GFP_USER).ok()?
+        };
         let pfn = block.addr.as_u64() >> PAGE_SHIFT;
         let index = self.index(pfn)?;
         debug_assert_eq!(self.counts[index], 0, "the buddy handed out a used frame");
@@ -114,6 +182,72 @@ impl Frames {
         self.used += 1;
         self.references += 1;
         Some(pfn)
+    }
+
+    /// A block of 2^`order` physically contiguous frames from a zone
+    /// `gfp` allows (`GFP_DMA`, `GFP_DMA32`), each with one reference,
+    /// or `None`. Its frames must go back together with
+    /// [`free_block`](Self::free_block), never one by one with `put`.
+    pub fn alloc_block(&mut self, gfp: GfpFlags, order: u32) -> Option<u64> {
+        let block = {
+            let mut pool = self.pool.lock();
+            if self.total - self.used - pool.heap < self.reserve + (1 << order) {
+                return None;
+            }
+            pool.buddy.alloc_pages(gfp, order).ok()?
+        };
+        let first = block.addr.as_u64() >> PAGE_SHIFT;
+        let pages = 1u64 << order;
+        let Some(index) = self.index(first) else {
+            let _ = self.pool.lock().buddy.free_pages(block.addr, order);
+            return None;
+        };
+        // A block never crosses a run: runs are what the buddy was built on.
+        for count in &mut self.counts[index..index + pages as usize] {
+            *count = 1;
+        }
+        self.used += pages;
+        self.references += pages;
+        Some(first)
+    }
+
+    /// Gives back a block from [`alloc_block`](Self::alloc_block): every
+    /// frame must have exactly one reference. Returns false (and changes
+    /// nothing) if `first` and `order` are not such a block.
+    pub fn free_block(&mut self, first: u64, order: u32) -> bool {
+        let pages = 1usize << order;
+        let Some(index) = self.index(first) else {
+            return false;
+        };
+        let Some(counts) = self.counts.get_mut(index..index + pages) else {
+            return false;
+        };
+        if counts.iter().any(|&c| c != 1) {
+            return false;
+        }
+        if self
+            .pool
+            .lock()
+            .buddy
+            .free_pages(PhysAddr::new(first << PAGE_SHIFT), order)
+            .is_err()
+        {
+            return false;
+        }
+        counts.fill(0);
+        self.used -= pages as u64;
+        self.references -= pages as u64;
+        true
+    }
+
+    /// Free pages in zone `zone`.
+    pub fn zone_free(&self, zone: ZoneType) -> u64 {
+        self.pool.lock().buddy.zone(zone).free_pages()
+    }
+
+    /// Pages present in zone `zone`.
+    pub fn zone_present(&self, zone: ZoneType) -> u64 {
+        self.pool.lock().buddy.zone(zone).present_pages()
     }
 
     /// One more mapping of `pfn` (nothing for a device frame).
@@ -146,7 +280,11 @@ impl Frames {
             1 => self.shared -= 1,
             0 => {
                 self.used -= 1;
-                let freed = self.buddy.free_page(PhysAddr::new(pfn << PAGE_SHIFT));
+                let freed = self
+                    .pool
+                    .lock()
+                    .buddy
+                    .free_page(PhysAddr::new(pfn << PAGE_SHIFT));
                 debug_assert!(freed.is_ok(), "the buddy refused a frame it gave");
             }
             _ => {}
@@ -171,11 +309,28 @@ impl Frames {
     }
 
     pub fn total_pages(&self) -> u64 {
-        self.buddy.total_pages()
+        self.total
     }
 
+    /// O(1): every page is free, used (counted) or the heap's.
     pub fn free_pages(&self) -> u64 {
-        self.buddy.free_pages_count()
+        self.total - self.used - self.pool.lock().heap
+    }
+
+    /// Keeps `pages` free pages from user allocations (`alloc`,
+    /// `alloc_block`): only mm's own heap ([`KernelPages`]) takes them.
+    pub fn set_reserve(&mut self, pages: u64) {
+        self.reserve = pages;
+    }
+
+    /// The handle mm's own heap takes pages through.
+    pub fn kernel_pages(&self) -> KernelPages {
+        KernelPages(self.pool.clone())
+    }
+
+    /// Pages mm's own heap holds.
+    pub fn heap_pages(&self) -> u64 {
+        self.pool.lock().heap
     }
 
     /// Frames with at least one mapping.
@@ -195,7 +350,8 @@ impl Frames {
 
     /// Free blocks of `order` in `zone`, and pages present in it.
     pub fn zone_info(&self, zone: ZoneType, order: u32) -> (u64, u64) {
-        let zone = self.buddy.zone(zone);
+        let pool = self.pool.lock();
+        let zone = pool.buddy.zone(zone);
         (zone.nr_free(order), zone.present_pages())
     }
 
@@ -212,7 +368,7 @@ impl Frames {
     /// Checks the counters against the counts and the buddy allocator's
     /// own invariants: O(pages). Returns the first inconsistency.
     pub fn check(&self) -> Result<(), &'static str> {
-        self.buddy.check().map_err(|c| c.what)?;
+        self.pool.lock().buddy.check().map_err(|c| c.what)?;
         let (mut used, mut shared, mut references) = (0, 0, 0);
         for (_, count) in self.counted() {
             used += 1;
@@ -222,8 +378,9 @@ impl Frames {
         if (used, shared, references) != (self.used, self.shared, self.references) {
             return Err("frame counters differ from the counts");
         }
-        if self.free_pages() + self.used != self.total_pages() {
-            return Err("free + used != total");
+        let pool = self.pool.lock();
+        if pool.buddy.free_pages_count() + self.used + pool.heap != self.total {
+            return Err("free + used + heap != total");
         }
         Ok(())
     }

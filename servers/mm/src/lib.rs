@@ -32,6 +32,17 @@
 //!   [`Mm::mprotect`], [`Mm::share`], [`Mm::accept`],
 //!   [`Mm::map_physical`] (each public too), `Stats`, `SystemStats` and
 //!   `Exit`.
+//! - [`Mm::dma_alloc`] / [`Mm::dma_free`] / [`Mm::dma_release`]
+//!   (`DmaAlloc`/`DmaFree`/`DmaRelease`, `dma.rs`): DMA memory;
+//!   [`Mm::set_dma_limit`] its per-process allowance
+//!   ([`DMA_LIMIT_PAGES`] by default), [`Mm::dma_pinned`].
+//! - [`Mm::maps`], [`Mm::mem_status`] (`Maps`, `Status`, `views.rs`):
+//!   `/proc/<pid>/maps` lines and `/proc/<pid>/status` memory fields.
+//! - Reclaim ([`reclaim`]): [`Mm::watermarks`], [`Mm::register_shrinker`]
+//!   (`RegisterShrinker`; `ShrinkerScan`, `ShrinkerReport`),
+//!   [`Mm::balance`] (whom to signal), [`Mm::below_low`].
+//! - [`Mm::kernel_pages`] → [`KernelPages`]: pages for mm's own heap from
+//!   the same buddy allocator (the server's heap grows through it).
 //! - [`Mm::exit`]`(space, m) -> bool`: frees everything a process held;
 //!   then [`Mm::take_released_image`] names images no process uses.
 //! - Reading: [`Mm::free_pages`], [`Mm::total_pages`], [`Mm::stats`]
@@ -90,17 +101,28 @@
 //!
 //! # Knowingly left out
 //!
-//! - No swapping and no page cache: every frame is either free or mapped;
+//! - No swapping and no page cache: every frame is either free, mapped,
+//!   a DMA block, or mm's own heap's;
 //!   an image's pages are loaded per process (two processes running the
-//!   same image do not share its text).
+//!   same image do not share its text). No file-backed mappings and no
+//!   `Exec` yet.
 //! - RAM is given once, to [`Mm::new`]: the buddy allocator cannot take
 //!   more later (a `Give` after the first `Adopt` is refused).
 //! - No `PROT_NONE` areas, no file mappings, no `mremap`, no merging of
 //!   adjacent areas, no huge pages, no per-process memory limits (one
 //!   process may take all free RAM; a fault then kills it).
 //! - mm is not restartable (`init` never restarts the pager: the address
-//!   spaces it keeps die with it), and its own heap is fixed by the
-//!   manifest (`heap=4096`: 16 MiB; a failed allocation ends mm).
+//!   spaces it keeps die with it). Its own heap starts with the region the
+//!   manifest gives (`heap=2048`), which must hold 16 bytes per page of
+//!   RAM, and grows from the buddy allocator after that (the server's
+//!   `heap.rs`); its records are `BTreeMap` nodes in kmem's `kmalloc`
+//!   caches, not dedicated `kmem_cache_create` caches (stable Rust's
+//!   collections take no allocator). A heap allocation that fails with
+//!   RAM exhausted still ends mm.
+//! - Reclaim is asynchronous: shrinkers are signalled below `low`, and an
+//!   allocation that fails before they give memory back is `NoMemory`.
+//!   User allocations stop at the `min` watermarks ([`Mm::keep_reserve`],
+//!   which the server calls), leaving them to mm's own heap.
 //!
 //! A system call whose user buffer is not resident (or copy-on-write)
 //! reaches mm as a fault with word 3 set; mm serves it like any fault (and
@@ -119,16 +141,21 @@ pub use buddy::{
     MAX_ORDER, MAX_RECLAIM_RETRIES, PAGE_SHIFT, PAGE_SIZE,
 };
 
+mod dma;
 mod fault;
 mod frames;
 pub mod layout;
 pub mod machine;
 mod mm;
 mod process;
+pub mod reclaim;
 mod request;
 mod share;
 mod space;
+mod views;
 
+pub use dma::DMA_LIMIT_PAGES;
+pub use frames::KernelPages;
 pub use machine::{ImageId, Machine, MachineError, SpaceId};
 pub use mm::{FaultOutcome, Mm};
 pub use process::Adopted;

@@ -20,6 +20,7 @@ use libsys::proto::mm::{MmError, ProcessStats, SystemStats, ORDERS, ZONES};
 use crate::frames::Frames;
 use crate::layout::USER_END;
 use crate::machine::{ImageId, Machine, SpaceId};
+use crate::reclaim::{watermarks, Watermarks};
 use crate::space::{page_prot, Area, AreaKind, Pte, Space};
 
 /// What the faulting thread should do.
@@ -54,6 +55,18 @@ pub struct Mm {
     /// How many spaces use each image.
     images: BTreeMap<ImageId, u32>,
     released: Vec<ImageId>,
+    /// DMA blocks their process let go of, held for the device manager,
+    /// by first frame.
+    pub(crate) dma_held: BTreeMap<u64, crate::dma::HeldBlock>,
+    /// Pages of DMA memory pinned (mapped or held).
+    pub(crate) dma_pinned: u64,
+    /// Allocations refused for want of memory.
+    pub(crate) alloc_failures: u64,
+    /// Servers that give memory back when asked (`reclaim.rs`).
+    pub(crate) shrinkers: crate::reclaim::Shrinkers,
+    /// Each zone's watermarks, and their sums (fixed: RAM is given once).
+    marks: [Watermarks; ZONES],
+    all_marks: Watermarks,
 }
 
 /// Why a page could not be made resident.
@@ -88,8 +101,21 @@ impl Mm {
     /// space, `NoMemory` when mm's own heap cannot hold the bookkeeping
     /// (16 bytes per page).
     pub fn new(ram: &[(u64, u64)]) -> Result<Mm, MmError> {
+        let frames = Frames::new(ram)?;
+        let total = frames.total_pages();
+        let mut marks = [Watermarks::default(); ZONES];
+        for (z, zone) in ZoneType::ALL.into_iter().enumerate().take(ZONES) {
+            marks[z] = watermarks(frames.zone_present(zone), total);
+        }
+        let all_marks = marks.iter().fold(Watermarks::default(), |a, w| Watermarks {
+            min: a.min + w.min,
+            low: a.low + w.low,
+            high: a.high + w.high,
+        });
         Ok(Mm {
-            frames: Frames::new(ram)?,
+            frames,
+            marks,
+            all_marks,
             devices: Vec::new(),
             spaces: BTreeMap::new(),
             offers: BTreeMap::new(),
@@ -97,6 +123,10 @@ impl Mm {
             token_key: 0x6d6d_5f73_6861_7265,
             images: BTreeMap::new(),
             released: Vec::new(),
+            dma_held: BTreeMap::new(),
+            dma_pinned: 0,
+            alloc_failures: 0,
+            shrinkers: crate::reclaim::Shrinkers::default(),
         })
     }
 
@@ -136,6 +166,66 @@ impl Mm {
         self.frames.total_pages()
     }
 
+    /// Each zone's `min`/`low`/`high` watermarks, from the pages it
+    /// manages (`reclaim.rs`). O(zones).
+    pub fn watermarks(&self) -> [Watermarks; ZONES] {
+        self.marks
+    }
+
+    /// Reclaim: when free memory is below the sum of the zones' `low`
+    /// watermarks, asks the registered shrinkers for enough to reach
+    /// `high` ([`reclaim::plan`](crate::reclaim::plan)); returns the
+    /// (space, notification bit) pairs the server must signal. Call after
+    /// each request or fault; O(shrinkers log shrinkers).
+    pub fn balance(&mut self) -> Vec<(SpaceId, u8)> {
+        if self.shrinkers.is_empty() || self.frames.free_pages() >= self.all_marks.low {
+            return Vec::new();
+        }
+        self.shrinkers
+            .balance(self.frames.free_pages(), self.all_marks)
+    }
+
+    /// `RegisterShrinker` (the server checked the notification): see
+    /// [`Shrinkers::register`](crate::reclaim::Shrinkers::register).
+    pub fn register_shrinker(
+        &mut self,
+        from: SpaceId,
+        bit: u8,
+        seeks: u32,
+    ) -> Result<u32, MmError> {
+        if !self.spaces.contains_key(&from) {
+            return Err(MmError::NotAllowed);
+        }
+        self.shrinkers.register(from, bit, seeks)
+    }
+
+    /// The shrinkers registered, in order.
+    pub fn shrinkers(&self) -> impl Iterator<Item = &crate::reclaim::Shrinker> {
+        self.shrinkers.iter()
+    }
+
+    /// The handle mm's own heap takes pages from the buddy allocator with
+    /// (see `frames.rs`).
+    pub fn kernel_pages(&self) -> crate::frames::KernelPages {
+        self.frames.kernel_pages()
+    }
+
+    /// Keeps the zones' `min` watermarks (summed) free of user
+    /// allocations, as Linux keeps them for allocations that cannot wait:
+    /// a fault, `Mmap`'s populate or `DmaAlloc` that would go below it
+    /// fails (`NoMemory`, or a kill), while mm's own heap may still grow
+    /// into it — so a process that takes all memory cannot starve mm. The
+    /// server calls it; the core's tests run without a reserve.
+    pub fn keep_reserve(&mut self) {
+        self.frames.set_reserve(self.all_marks.min);
+    }
+
+    /// Whether free memory is below the zones' `low` watermarks (mm then
+    /// shrinks its own slabs too).
+    pub fn below_low(&self) -> bool {
+        self.frames.free_pages() < self.all_marks.low
+    }
+
     /// Whether `space` is an address space mm manages.
     pub fn manages(&self, space: SpaceId) -> bool {
         self.spaces.contains_key(&space)
@@ -150,6 +240,8 @@ impl Mm {
         let Some(mut gone) = self.spaces.remove(&space) else {
             return false;
         };
+        self.dma_exit(space, &mut gone, m);
+        self.shrinkers.unregister(space, None);
         drop_range(space, &mut gone, &mut self.frames, 0, USER_END, m);
         self.offers.retain(|_, offer| offer.space != space);
         self.devices.retain(|device| device.2 != space);
@@ -180,6 +272,8 @@ impl Mm {
             faults: space.faults,
             cow_copies: space.cow_copies,
             brk: space.brk,
+            dma_pages: space.dma_pages,
+            dma_limit: space.dma_limit,
         })
     }
 
@@ -191,8 +285,18 @@ impl Mm {
             anon_pages: self.frames.used_pages(),
             shared_pages: self.frames.shared_pages(),
             processes: self.spaces.len() as u32,
+            dma_pinned_pages: self.dma_pinned,
+            alloc_failures: self.alloc_failures,
+            shrinkers: self.shrinkers.len() as u32,
+            reclaimed_pages: self.shrinkers.reclaimed,
+            mm_heap_pages: self.frames.heap_pages(),
             ..SystemStats::default()
         };
+        let marks = self.watermarks();
+        for (z, zone) in ZoneType::ALL.into_iter().enumerate().take(ZONES) {
+            stats.zone_free[z] = self.frames.zone_free(zone);
+            stats.watermarks[z] = [marks[z].min, marks[z].low, marks[z].high];
+        }
         for (z, zone) in ZoneType::ALL.into_iter().enumerate().take(ZONES) {
             for order in 0..MAX_ORDER.min(ORDERS as u32) {
                 let (free, present) = self.frames.zone_info(zone, order);
@@ -256,6 +360,25 @@ impl Mm {
                 entry.1 += u32::from(pte.cow);
                 entry.2 += u32::from(area.kind == AreaKind::Shared);
             }
+        }
+        let mut pinned = 0;
+        for space in self.spaces.values() {
+            for block in space.dma.values() {
+                pinned += 1u64 << block.order;
+                // The unmapped tail of a block is counted, not mapped.
+                for pfn in block.pfn + block.pages..block.pfn + (1 << block.order) {
+                    seen.insert(pfn, (1, 0, 0));
+                }
+            }
+        }
+        for (&first, held) in &self.dma_held {
+            pinned += 1u64 << held.order;
+            for pfn in first..first + (1 << held.order) {
+                seen.insert(pfn, (1, 0, 0));
+            }
+        }
+        if pinned != self.dma_pinned {
+            return Err("DMA pages pinned differ from the blocks");
         }
         let mut references = 0u64;
         for (&pfn, &(count, cow, shared)) in &seen {
@@ -341,7 +464,7 @@ pub(crate) fn map_fresh(
     m: &mut dyn Machine,
 ) -> Result<u64, PageError> {
     let area = *space.area(page).ok_or(PageError::NoDevicePage)?;
-    if area.kind == AreaKind::Device {
+    if matches!(area.kind, AreaKind::Device | AreaKind::Dma) {
         return Err(PageError::NoDevicePage);
     }
     let pfn = frames.alloc().ok_or(PageError::NoMemory)?;

@@ -117,11 +117,20 @@ impl Mm {
         }
         let changes = mark_cow(source);
         protect_pages(parent, &changes, m).map_err(|_| MmError::NoMemory)?;
+        // DMA memory is pinned to its holder: the child gets no mapping
+        // of it (the range is a hole in the child).
         let mut copy = Space {
-            areas: source.areas.clone(),
+            areas: source
+                .areas
+                .iter()
+                .filter(|(_, area)| area.kind != AreaKind::Dma)
+                .map(|(&at, &area)| (at, area))
+                .collect(),
             pages: BTreeMap::new(),
             faults: 0,
             cow_copies: 0,
+            dma: BTreeMap::new(),
+            dma_pages: 0,
             ..*source
         };
         if copy_pages(child, source, &mut copy, &mut self.frames, m).is_err() {
@@ -214,6 +223,9 @@ fn copy_pages(
 ) -> Result<(), ()> {
     for (&vaddr, &pte) in &source.pages {
         let kind = source.area(vaddr).map(|area| area.kind);
+        if kind == Some(AreaKind::Dma) {
+            continue;
+        }
         let mapped = if kind == Some(AreaKind::IpcBuffer) {
             let pfn = frames.alloc().ok_or(())?;
             m.copy(pte.pfn, pfn);

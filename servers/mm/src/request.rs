@@ -41,6 +41,7 @@ impl Mm {
             | Request::Give
             | Request::GiveDevice { .. }
             | Request::Exit { .. }
+            | Request::DmaRelease { .. }
                 if !control =>
             {
                 Err(MmError::NotAllowed)
@@ -49,11 +50,26 @@ impl Mm {
             | Request::Give
             | Request::GiveDevice { .. }
             | Request::ForkAs
+            | Request::RegisterShrinker { .. }
             | Request::SlabInfo => Err(MmError::InvalidArgument),
             Request::Exit { id } => match self.exit(id, m) {
                 true => Ok(Reply::Done),
                 false => Err(MmError::InvalidArgument),
             },
+            Request::DmaRelease { phys } => self.dma_release(phys).map(|()| Reply::Done),
+            Request::DmaAlloc { pages, limit, hold } => self
+                .dma_alloc(from, pages, limit, hold, m)
+                .map(|(at, phys)| Reply::Dma { at, phys }),
+            Request::DmaFree { at } => self.dma_free(from, at, m).map(|()| Reply::Done),
+            Request::Maps { pid, from: at } => self
+                .maps(from, pid, at)
+                .map(|(areas, more)| Reply::Maps { areas, more }),
+            Request::Status { pid } => self.mem_status(from, pid).map(Reply::Status),
+            Request::ShrinkerScan { id } => self.shrinkers.take_scan(from, id).map(Reply::Scan),
+            Request::ShrinkerReport { id, count, freed } => self
+                .shrinkers
+                .report(from, id, count, freed)
+                .map(|()| Reply::Done),
             Request::SystemStats => Ok(Reply::System(self.system_stats())),
             Request::Stats => self
                 .stats(from)
@@ -150,6 +166,7 @@ impl Mm {
         let space = self.spaces.get_mut(&from).ok_or(MmError::NotAllowed)?;
         let start = place(space, at, pages)?;
         if populate && pages > self.frames.free_pages() {
+            self.alloc_failures += 1;
             return Err(MmError::NoMemory);
         }
         let end = start + len;
@@ -163,6 +180,7 @@ impl Mm {
         if populate {
             for page in pages_of(start, end) {
                 if map_fresh(from, space, &mut self.frames, page, m).is_err() {
+                    self.alloc_failures += 1;
                     remove_range(from, space, &mut self.frames, start, end, m);
                     return Err(MmError::NoMemory);
                 }
@@ -186,7 +204,9 @@ impl Mm {
     ) -> Result<(), MmError> {
         let (start, end) = user_range(at, pages)?;
         let space = self.spaces.get_mut(&from).ok_or(MmError::NotAllowed)?;
-        space.check_range(start, end, |area| area.kind == AreaKind::IpcBuffer)?;
+        space.check_range(start, end, |area| {
+            matches!(area.kind, AreaKind::IpcBuffer | AreaKind::Dma)
+        })?;
         remove_range(from, space, &mut self.frames, start, end, m);
         Ok(())
     }
@@ -213,7 +233,7 @@ impl Mm {
         let (start, end) = user_range(at, pages)?;
         let space = self.spaces.get_mut(&from).ok_or(MmError::NotAllowed)?;
         space.check_range(start, end, |area| {
-            area.kind == AreaKind::IpcBuffer || prot & !area.max_prot != 0
+            matches!(area.kind, AreaKind::IpcBuffer | AreaKind::Dma) || prot & !area.max_prot != 0
         })?;
         space.isolate(start, end);
         for (_, area) in space.areas.range_mut(start..end) {

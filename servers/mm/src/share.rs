@@ -42,8 +42,10 @@ impl Mm {
         let (start, end) = user_range(at, pages)?;
         let space = self.spaces.get_mut(&from).ok_or(MmError::NotAllowed)?;
         space.check_range(start, end, |area: &Area| {
-            matches!(area.kind, AreaKind::IpcBuffer | AreaKind::Device)
-                || area.prot & PROT_EXEC != 0
+            matches!(
+                area.kind,
+                AreaKind::IpcBuffer | AreaKind::Device | AreaKind::Dma
+            ) || area.prot & PROT_EXEC != 0
                 || (writable && area.prot & PROT_WRITE == 0)
         })?;
         // Counted, not collected: the range may hold every page there is.

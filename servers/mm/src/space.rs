@@ -46,6 +46,10 @@ pub enum AreaKind {
     /// The IPC buffer page: always resident; the kernel writes into it, so
     /// it is never copy-on-write (a fork copies it at once).
     IpcBuffer,
+    /// DMA memory (`DmaAlloc`, `dma.rs`): a physically contiguous block,
+    /// always resident, pinned (never copy-on-write, never moved), not
+    /// inherited by a fork; only `DmaFree` or the process's end removes it.
+    Dma,
 }
 
 /// A memory area: `[start, end)` with one protection and one kind.
@@ -74,7 +78,7 @@ impl Area {
     pub fn is_private(&self) -> bool {
         !matches!(
             self.kind,
-            AreaKind::Shared | AreaKind::Device | AreaKind::IpcBuffer
+            AreaKind::Shared | AreaKind::Device | AreaKind::IpcBuffer | AreaKind::Dma
         )
     }
 }
@@ -127,6 +131,26 @@ pub struct Space {
     pub brk: u64,
     pub faults: u64,
     pub cow_copies: u64,
+    /// Its DMA blocks, by the address they are mapped at.
+    pub dma: BTreeMap<u64, DmaBlock>,
+    /// Pages of DMA memory charged to it (whole blocks).
+    pub dma_pages: u64,
+    /// The most DMA pages it may hold.
+    pub dma_limit: u64,
+}
+
+/// A block of DMA memory a process holds (`DmaAlloc`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DmaBlock {
+    /// Its first frame.
+    pub pfn: u64,
+    /// The block is 2^order frames (what is charged and pinned).
+    pub order: u32,
+    /// Pages of it mapped (what the caller asked for).
+    pub pages: u64,
+    /// Held until the device manager releases it (`DmaRelease`), not
+    /// freed when the process lets go of it.
+    pub hold: bool,
 }
 
 impl Space {
@@ -139,6 +163,9 @@ impl Space {
             brk: heap_start,
             faults: 0,
             cow_copies: 0,
+            dma: BTreeMap::new(),
+            dma_pages: 0,
+            dma_limit: crate::dma::DMA_LIMIT_PAGES,
         }
     }
 

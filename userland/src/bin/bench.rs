@@ -50,6 +50,8 @@
 //!   the memory server, which takes a frame, zeroes it, maps it and
 //!   resumes the thread;
 //! - `mmap_touch_munmap`: `mmap` of one page, a touch, `munmap`;
+//! - `dma_alloc_4k`: `dma_alloc_coherent` of one page below 4 GiB and its
+//!   `dma_free_coherent` (the block zeroed, mapped, unmapped, freed);
 //! - `kmalloc64`: a 64-byte allocation and its free, through the heap
 //!   (`kmem`'s `kmalloc` caches) — no system call on the fast path;
 //! - `fork_as`: a copy-on-write duplicate (`mm`'s `ForkAs`) of this
@@ -285,6 +287,23 @@ fn mm_cases(report: &Report) -> Result<(), Why> {
             1,
         ),
     );
+    let mut dma_failures = 0;
+    let dma = measure(
+        50,
+        || match libsys::mm::dma_alloc_coherent(1, 1 << 32) {
+            Ok((at, _)) => {
+                if libsys::mm::dma_free_coherent(at).is_err() {
+                    dma_failures += 1;
+                }
+            }
+            Err(_) => dma_failures += 1,
+        },
+        1,
+    );
+    if dma_failures > 0 {
+        return Err(format_text!("{dma_failures} DMA allocations failed"));
+    }
+    report.line("dma_alloc_4k", dma);
     let layout = core::alloc::Layout::from_size_align(64, 8).step("layout")?;
     report.line(
         "kmalloc64",

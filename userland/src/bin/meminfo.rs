@@ -1,7 +1,8 @@
 //! `meminfo`: the memory server's figures in the shape of Linux's
 //! `/proc/meminfo` and `/proc/buddyinfo`, the memory server's own slab
 //! caches as `/proc/slabinfo`, and this process's memory as
-//! `/proc/self/status` shows it.
+//! `/proc/self/maps` and `/proc/self/status` show it (mm's `Maps` and
+//! `Status`).
 //!
 //! It also checks that the figures agree with each other (the free blocks
 //! of every order add up to `MemFree`, the zones to `MemTotal`). As a
@@ -12,7 +13,7 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use libsys::proto::mm::{SystemStats, ZONES};
+use libsys::proto::mm::{MapKind, MmError, SystemStats, ZONES};
 use libsys::{format_text, println};
 use userland::Tally;
 
@@ -44,6 +45,8 @@ fn show(t: &mut Tally) {
     println!("MemFree:        {:>8} kB", kib(system.free_pages));
     println!("AnonPages:      {:>8} kB", kib(system.anon_pages));
     println!("Shmem:          {:>8} kB", kib(system.shared_pages));
+    println!("DmaPinned:      {:>8} kB", kib(system.dma_pinned_pages));
+    println!("MmHeap:         {:>8} kB", kib(system.mm_heap_pages));
     println!("Processes:      {:>8}", system.processes);
     println!("/proc/buddyinfo:");
     for (zone, name) in ZONE_NAMES.iter().enumerate() {
@@ -56,6 +59,21 @@ fn show(t: &mut Tally) {
         }
         println!("{line}");
     }
+    println!("/proc/zoneinfo (free pages and watermarks):");
+    for (zone, name) in ZONE_NAMES.iter().enumerate() {
+        if system.zone_pages[zone] == 0 {
+            continue;
+        }
+        let [min, low, high] = system.watermarks[zone];
+        println!(
+            "Node 0, zone {name:>8}: free {} min {min} low {low} high {high} managed {}",
+            system.zone_free[zone], system.zone_pages[zone]
+        );
+    }
+    println!(
+        "Shrinkers: {}, reclaimed {} pages; allocations refused: {}",
+        system.shrinkers, system.reclaimed_pages, system.alloc_failures
+    );
     println!("/proc/slabinfo (the memory server's own caches):");
     for line in libsys::heap::SLABINFO_HEADER.lines() {
         println!("{line}");
@@ -78,17 +96,73 @@ fn show(t: &mut Tally) {
         }
         Err(e) => t.check("meminfo: mm answers SlabInfo", Err(format_args!("{e}"))),
     }
-    match libsys::mm::stats() {
-        Ok(me) => {
-            println!("/proc/self/status:");
-            println!("VmSize:         {:>8} kB", kib(me.virtual_pages));
-            println!("VmRSS:          {:>8} kB", kib(me.resident_pages));
-            println!("RssShmem:       {:>8} kB", kib(me.shared_pages));
-            println!("Faults:         {:>8}", me.faults);
-        }
-        Err(e) => t.check("meminfo: mm answers Stats", Err(format_args!("{e}"))),
-    }
+    show_self(t);
     check(t, &system);
+}
+
+/// `/proc/self/maps` and `/proc/self/status`, checked against `Stats`.
+fn show_self(t: &mut Tally) {
+    println!("/proc/self/maps:");
+    let (mut from, mut areas, mut heap, mut stack) = (0, 0u32, false, false);
+    loop {
+        match libsys::mm::maps(None, from) {
+            Ok((lines, more)) => {
+                for line in &lines {
+                    println!("{line}");
+                    heap |= line.kind == MapKind::Heap;
+                    stack |= line.kind == MapKind::Stack;
+                    from = line.end;
+                }
+                areas += lines.len() as u32;
+                if !more {
+                    break;
+                }
+            }
+            Err(e) => {
+                t.check("meminfo: mm answers Maps", Err(format_args!("{e}")));
+                return;
+            }
+        }
+    }
+    let (status, me) = match (libsys::mm::status(None), libsys::mm::stats()) {
+        (Ok(status), Ok(me)) => (status, me),
+        (Err(e), _) | (_, Err(e)) => {
+            t.check("meminfo: mm answers Status", Err(format_args!("{e}")));
+            return;
+        }
+    };
+    println!("/proc/self/status:");
+    let mut text = libsys::rt::TextBuf::<512>::new();
+    let _ = core::fmt::Write::write_fmt(&mut text, format_args!("{status}"));
+    for line in text.as_str().lines() {
+        println!("{line}");
+    }
+    t.expect_eq("meminfo: maps lists every area", areas, me.areas);
+    match stack && status.vm_stk > 0 && status.vm_rss > 0 {
+        true => t.check("meminfo: maps and status show the stack", Ok(())),
+        false => t.check(
+            "meminfo: maps and status show the stack",
+            Err(format_args!(
+                "stack {stack}, VmStk {}, heap {heap}",
+                status.vm_stk
+            )),
+        ),
+    }
+    t.expect_eq(
+        "meminfo: VmSize is the areas' size",
+        status.vm_size,
+        me.virtual_pages * 4,
+    );
+    // The other process's view is init's alone.
+    match libsys::mm::maps(Some(1), 0) {
+        Err(libsys::mm::Error::Mm(MmError::NotAllowed)) => {
+            t.check("meminfo: another process's maps are refused", Ok(()))
+        }
+        other => t.check(
+            "meminfo: another process's maps are refused",
+            Err(format_args!("{:?}", other.map(|(_, more)| more))),
+        ),
+    }
 }
 
 /// The figures must agree: blocks of 2^order pages per order add up to

@@ -13,6 +13,10 @@
 //! - `populate` until `NoMemory`, then recovery; a demand-paged child that
 //!   runs the system out of memory is killed and the system stays up;
 //! - bad arguments get errors, never a crash of `mm`;
+//! - DMA memory (`dma_alloc_coherent`): below the limit asked, aligned,
+//!   zeroed, writable, counted in `DmaPinned` and the process's charge;
+//!   past the allowance, bad counts, a double free: typed errors; a
+//!   child's block is freed when it exits;
 //! - pages the manifest gives it (`memory=`) map into it alongside what
 //!   `mm` pages;
 //! - at the end every page is back: the free count is where it started.
@@ -45,8 +49,14 @@ const CHILD_STACK_PAGES: u64 = 16;
 /// A global the copy-on-write test writes on both sides.
 static SHARED_GLOBAL: AtomicU64 = AtomicU64::new(0);
 
-fn main(_args: &str) -> u64 {
+fn main(args: &str) -> u64 {
     let mut t = Tally::new();
+    // `pages=<n>`: how many pages the many-pages test makes resident.
+    let many = args
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("pages="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(MANY_PAGES);
     let (start, mine) = match snapshot() {
         Ok(both) => both,
         Err(e) => {
@@ -95,6 +105,14 @@ fn main(_args: &str) -> u64 {
         device_memory(),
     );
     t.record(
+        "mm: DMA memory: contiguous below its limit, zeroed, writable, pinned and charged; over the allowance refused; freed by exit",
+        dma_memory(),
+    );
+    t.record(
+        "mm: many resident pages, then a fork: mm's heap grows from its buddy and gives back",
+        many_pages(many),
+    );
+    t.record(
         "mm: populate until NoMemory, then recover",
         populate_until_no_memory(),
     );
@@ -109,17 +127,19 @@ fn main(_args: &str) -> u64 {
         "mm: every page is back when the test processes are gone",
         match end {
             Ok((end, now))
-                if end.free_pages + now.resident_pages
-                    == start.free_pages + mine.resident_pages =>
+                if end.free_pages + now.resident_pages + end.mm_heap_pages
+                    == start.free_pages + mine.resident_pages + start.mm_heap_pages =>
             {
                 Ok(())
             }
             Ok((end, now)) => Err(format_text!(
-                "free + ours: {} + {} at the start, {} + {} at the end",
+                "free + ours + mm's heap: {} + {} + {} at the start, {} + {} + {} at the end",
                 start.free_pages,
                 mine.resident_pages,
+                start.mm_heap_pages,
                 end.free_pages,
-                now.resident_pages
+                now.resident_pages,
+                end.mm_heap_pages
             )),
             Err(e) => Err(format_text!("stats: {e}")),
         },
@@ -467,6 +487,150 @@ fn bad_arguments() -> Result<(), Why> {
     Ok(())
 }
 
+/// Pages the many-pages test touches unless told (`pages=`).
+const MANY_PAGES: u64 = 20_000;
+
+/// Touches `pages` pages, forks, and reports how mm's own heap grew
+/// (`MmHeap`: pages it took from its buddy allocator).
+fn many_pages(pages: u64) -> Result<(), Why> {
+    let heap = || -> Result<u64, Why> { Ok(snapshot().step("stats")?.0.mm_heap_pages) };
+    let (start, free) = (heap()?, free_plus_mine()?);
+    let at = mm::mmap(None, pages, RW, false).step("mmap")?;
+    let t0 = libsys::syscall::rdtsc();
+    for page in 0..pages {
+        touch(at + page * 4096, page);
+    }
+    let touched = heap()?;
+    let resident = mm::stats().step("stats")?.resident_pages;
+    ensure!(
+        resident >= pages,
+        "{resident} resident after touching {pages}"
+    );
+    let child = Process::create("mmtest-big").step("process_create")?;
+    mm::fork_as(&child).step("fork_as of the big space")?;
+    let t1 = libsys::syscall::rdtsc();
+    let (system, _) = snapshot().step("stats")?;
+    ensure!(
+        system.shared_pages >= pages,
+        "{} shared pages after the fork of {pages}",
+        system.shared_pages
+    );
+    let forked = system.mm_heap_pages;
+    child.kill().step("kill the child")?;
+    ensure!(
+        peek(at + (pages - 1) * 4096) == pages - 1,
+        "the last page lost its value"
+    );
+    mm::munmap(at, pages).step("munmap")?;
+    libsys::println!(
+        "mmtest: {pages} resident pages then a fork: mm's heap took {start} -> {touched} -> {forked} pages from its buddy ({} KiB), {} after; {} Mcycles",
+        (forked - start) * 4,
+        heap()?,
+        (t1 - t0) / 1_000_000
+    );
+    let after = free_plus_mine()?;
+    ensure!(
+        after == free,
+        "{free} pages free or mm's before, {after} after"
+    );
+    Ok(())
+}
+
+/// Pinned DMA pages, system-wide and this process's.
+fn pinned() -> Result<(u64, u64), Why> {
+    let (system, mine) = snapshot().step("stats")?;
+    Ok((system.dma_pinned_pages, mine.dma_pages))
+}
+
+fn dma_memory() -> Result<(), Why> {
+    const FOUR_GIB: u64 = 1 << 32;
+    let before = pinned()?;
+    // 3 pages: a block of 4, as Linux's get_order rounds.
+    let (at, phys) = mm::dma_alloc_coherent(3, FOUR_GIB).step("dma_alloc_coherent")?;
+    ensure!(
+        phys + 4 * 4096 <= FOUR_GIB && phys % (4 * 4096) == 0,
+        "block at {phys:#x}: above 4 GiB or not aligned to its size"
+    );
+    let now = pinned()?;
+    ensure!(
+        now == (before.0 + 4, before.1 + 4),
+        "pinned (system, mine) {before:?} then {now:?}"
+    );
+    for page in 0..3 {
+        let address = at + page * 4096;
+        ensure!(
+            peek(address) == 0 && peek(address + 4088) == 0,
+            "page {page} not zeroed"
+        );
+        touch(address, 0xd0 + page);
+        ensure!(peek(address) == 0xd0 + page, "page {page} not writable");
+    }
+    let status = mm::status(None).step("status")?;
+    ensure!(status.vm_pin == 16, "VmPin {} kB, not 16", status.vm_pin);
+    // An ISA device's limit (16 MiB) too.
+    let (low, low_phys) = mm::dma_alloc_coherent(1, 16 << 20).step("dma below 16 MiB")?;
+    ensure!(low_phys < 16 << 20, "{low_phys:#x} is not below 16 MiB");
+    mm::dma_free_coherent(low).step("dma_free_coherent")?;
+    let refused = |r: Result<(u64, u64), Error>, want: MmError, what: &str| match r {
+        Err(Error::Mm(e)) if e == want => Ok(()),
+        other => Err(format_text!("{what}: {other:?}, not {want:?}")),
+    };
+    refused(
+        mm::dma_alloc_coherent(1021, u64::MAX),
+        MmError::OverLimit,
+        "over 4 MiB",
+    )?;
+    refused(
+        mm::dma_alloc_coherent(0, u64::MAX),
+        MmError::InvalidArgument,
+        "0 pages",
+    )?;
+    refused(
+        mm::dma_alloc_coherent(1 << 40, u64::MAX),
+        MmError::InvalidArgument,
+        "huge",
+    )?;
+    refused(
+        mm::dma_alloc_coherent(1, 1 << 20),
+        MmError::InvalidArgument,
+        "limit 1 MiB",
+    )?;
+    mm::dma_free_coherent(at).step("dma_free_coherent")?;
+    match mm::dma_free_coherent(at) {
+        Err(Error::Mm(MmError::NotMapped)) => {}
+        other => return Err(format_text!("double free: {other:?}")),
+    }
+    ensure!(
+        pinned()? == before,
+        "pinned after the free: {:?}",
+        pinned()?
+    );
+    // A child's block goes when it does.
+    let status = Fork::start(child_dma, 0)?.wait()?;
+    ensure!(
+        status == ProcessStatus::Exited(0),
+        "the child ended {status:?} (1: alloc failed, 2: not zero)"
+    );
+    let after = pinned()?;
+    ensure!(
+        after == before,
+        "pinned {before:?} before the child, {after:?} after"
+    );
+    Ok(())
+}
+
+extern "C" fn child_dma(_: u64, mm_handle: u64) -> ! {
+    child_setup(mm_handle);
+    let Ok((at, _)) = mm::dma_alloc_coherent(8, u64::MAX) else {
+        exit(1)
+    };
+    if peek(at + 7 * 4096) != 0 {
+        exit(2)
+    }
+    touch(at, 1);
+    exit(0)
+}
+
 /// A fork child: a process made with `fork_as`, running `entry(arg, mm)`
 /// on a stack of its own (in the parent's copy of the address space).
 struct Fork {
@@ -690,12 +854,14 @@ extern "C" fn child_populate(_: u64, mm_handle: u64) -> ! {
     }
 }
 
-/// Free pages plus this process's own: what must come back when a child
+/// Free pages plus this process's own (plus mm's heap's): what must come back when a child
 /// ends (this process's stack may grow meanwhile, and copy-on-write
 /// copies of its pages replace the originals).
 fn free_plus_mine() -> Result<u64, Why> {
     let (system, mine) = snapshot().step("stats")?;
-    Ok(system.free_pages + mine.resident_pages)
+    // Pages mm's own heap took from its buddy allocator are not free,
+    // and come back only when its slabs shrink.
+    Ok(system.free_pages + mine.resident_pages + system.mm_heap_pages)
 }
 
 fn populate_until_no_memory() -> Result<(), Why> {

@@ -11,7 +11,7 @@
 use alloc::vec::Vec;
 
 use libsys::abi::{ObjectType, ProcessStatus, Rights, Syscall};
-use libsys::handle::{OwnedHandle, Process};
+use libsys::handle::{Notification, OwnedHandle, Process};
 use libsys::proto::mm::{MmError, Reply, Request, CONTROL_BADGE, PAGER_BADGE};
 use libsys::syscall::call6;
 use libsys::{eprintln, println};
@@ -55,8 +55,26 @@ impl Server {
             | Request::Adopt { .. }
             | Request::Exit { .. } => refuse,
             Request::SlabInfo => (Reply::Slabs(info::slabinfo()), Vec::new()),
+            Request::RegisterShrinker { bit, seeks } => (
+                self.register_shrinker(badge, bit, seeks, handles),
+                Vec::new(),
+            ),
             Request::ForkAs => match self.fork(badge, handles) {
                 Ok((reply, give)) => (reply, give),
+                Err(e) => (Reply::Error(e), Vec::new()),
+            },
+            Request::Maps {
+                pid: Some(pid),
+                from,
+            } => match self.space_of(badge, pid) {
+                Ok(space) => {
+                    let pid = Some(space);
+                    self.pass_to_core(badge, Request::Maps { pid, from })
+                }
+                Err(e) => (Reply::Error(e), Vec::new()),
+            },
+            Request::Status { pid: Some(pid) } => match self.space_of(badge, pid) {
+                Ok(space) => self.pass_to_core(badge, Request::Status { pid: Some(space) }),
                 Err(e) => (Reply::Error(e), Vec::new()),
             },
             request => {
@@ -66,6 +84,77 @@ impl Server {
                     None => (Reply::Error(MmError::NoMemory), Vec::new()),
                 }
             }
+        }
+    }
+
+    /// `RegisterShrinker`: the notification the message carries (SIGNAL)
+    /// is kept, to be signalled on `bit` when mm wants memory back.
+    fn register_shrinker(
+        &mut self,
+        badge: u64,
+        bit: u8,
+        seeks: u32,
+        handles: Vec<OwnedHandle>,
+    ) -> Reply {
+        let Ok([note]) = <[OwnedHandle; 1]>::try_from(handles) else {
+            return Reply::Error(MmError::InvalidArgument);
+        };
+        match note.info() {
+            Ok((ObjectType::Notification, rights)) if rights.contains(Rights::SEND) => {}
+            _ => return Reply::Error(MmError::InvalidArgument),
+        }
+        let Some(core) = self.core.as_mut() else {
+            return Reply::Error(MmError::NoMemory);
+        };
+        match core.register_shrinker(badge, bit, seeks) {
+            Ok(id) => {
+                self.shrinker_notes.insert((badge, bit), Notification(note));
+                Reply::Shrinker { id }
+            }
+            Err(e) => Reply::Error(e),
+        }
+    }
+
+    /// Reclaim: signals the shrinkers the core wants memory from.
+    pub(crate) fn balance(&mut self) {
+        let Some(core) = self.core.as_mut() else {
+            return;
+        };
+        if core.below_low() {
+            // kmem's slabs are mm's own shrinker: empty ones go back to
+            // the buddy allocator (those it took beyond its region).
+            libsys::heap::shrink();
+        }
+        for (owner, bit) in core.balance() {
+            if let Some(note) = self.shrinker_notes.get(&(owner, bit)) {
+                let _ = note.signal(1 << bit);
+            }
+        }
+    }
+
+    /// A request the core answers, as is.
+    fn pass_to_core(&mut self, badge: u64, request: Request) -> (Reply, Vec<OwnedHandle>) {
+        match self.core.as_mut() {
+            Some(core) => (core.request(badge, request, &mut self.real), Vec::new()),
+            None => (Reply::Error(MmError::NoMemory), Vec::new()),
+        }
+    }
+
+    /// The space of process `pid` (the kernel's pid), for `badge` to look
+    /// at: `NotAllowed` unless it is the caller's own or the caller is
+    /// `init` (so a process learns nothing of another, not even whether
+    /// it exists); `InvalidArgument` for `init` asking about a pid mm
+    /// does not manage.
+    fn space_of(&self, badge: u64, pid: u64) -> Result<SpaceId, MmError> {
+        let space = self
+            .pids
+            .iter()
+            .find(|(_, &p)| p == pid)
+            .map(|(&space, _)| space);
+        match space {
+            Some(space) if badge == CONTROL_BADGE || space == badge => Ok(space),
+            None if badge == CONTROL_BADGE => Err(MmError::InvalidArgument),
+            _ => Err(MmError::NotAllowed),
         }
     }
 
@@ -107,7 +196,11 @@ impl Server {
                 return Reply::Error(MmError::NotAllowed);
             }
             let rw = 1 | 2;
-            let at = match self.real.map_here(handle.raw(), info.pages, rw, true) {
+            let first_pfn = info.base / 4096;
+            let at = match self
+                .real
+                .map_here(handle.raw(), info.pages, rw, Some(first_pfn))
+            {
                 Ok(at) => at,
                 Err(e) => {
                     eprintln!("cannot map {} pages at {:#x}: {e}", info.pages, info.base);
@@ -131,6 +224,14 @@ impl Server {
             Ok(mut core) => {
                 core.seed_tokens(libsys::syscall::rdtsc());
                 let pages = core.total_pages();
+                let windows = self
+                    .real
+                    .ram
+                    .iter()
+                    .map(|r| (r.first_pfn, r.pages, r.at))
+                    .collect();
+                crate::heap::install(core.kernel_pages(), windows);
+                core.keep_reserve();
                 self.core = Some(core);
                 println!("managing {pages} pages ({} MiB)", pages / 256);
                 Reply::Given { pages }
@@ -154,7 +255,7 @@ impl Server {
         }
         let at = self
             .real
-            .map_here(handle.raw(), info.pages, 1, false)
+            .map_here(handle.raw(), info.pages, 1, None)
             .map_err(|_| MmError::BadImage)?;
         let image = Image {
             handle,
@@ -278,6 +379,7 @@ impl Server {
             }
         }
         self.real.devices.retain(|d| d.owner != id);
+        self.shrinker_notes.retain(|&(owner, _), _| owner != id);
         self.real.spaces.remove(&id);
         self.pids.remove(&id);
     }

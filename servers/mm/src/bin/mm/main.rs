@@ -28,6 +28,7 @@
 extern crate alloc;
 
 mod control;
+mod heap;
 mod info;
 #[allow(unsafe_code)]
 mod raw;
@@ -63,6 +64,8 @@ struct Server {
     /// Each process's pid, to tell whether a handle names one managed
     /// already.
     pids: BTreeMap<SpaceId, u64>,
+    /// Each registered shrinker's notification, by (space, bit).
+    shrinker_notes: BTreeMap<(SpaceId, u8), Notification>,
 }
 
 fn main(_args: &str) -> u64 {
@@ -92,6 +95,7 @@ fn main(_args: &str) -> u64 {
         deaths,
         next_fork: control::FORK_IDS,
         pids: BTreeMap::new(),
+        shrinker_notes: BTreeMap::new(),
     };
     server.serve()
 }
@@ -115,7 +119,9 @@ impl Server {
                 if self.deaths.poll().is_ok_and(|bits| bits != 0) {
                     self.reap();
                 }
-                Some(self.message(&received, &mut input))
+                let reply = self.message(&received, &mut input);
+                self.balance();
+                Some(reply)
             };
             let next = match reply {
                 Some(reply) => self.endpoint.reply_recv(&reply, FOREVER),

@@ -104,20 +104,28 @@ impl Real {
     }
 
     /// Maps `pages` of region `region` into this process at a fresh
-    /// window address; returns it.
+    /// window address; returns it. RAM (`first_pfn` given) is placed so
+    /// that the address of every frame is congruent to the frame modulo
+    /// the largest buddy block (4 MiB): a block aligned physically is
+    /// aligned here too, as the heap's slabs need (`heap.rs`).
     pub fn map_here(
         &mut self,
         region: Handle,
         pages: u64,
         prot: u64,
-        ram: bool,
+        first_pfn: Option<u64>,
     ) -> Result<u64, SysError> {
-        let next = if ram {
+        const BLOCK: u64 = 1 << (mm::MAX_ORDER - 1);
+        let next = if first_pfn.is_some() {
             &mut self.next_ram
         } else {
             &mut self.next_image
         };
-        let at = *next;
+        let mut at = *next;
+        if let Some(first) = first_pfn {
+            let page = at / 4096;
+            at = (page + first.wrapping_sub(page) % BLOCK) * 4096;
+        }
         call6(
             Syscall::Map,
             [
@@ -130,7 +138,7 @@ impl Real {
             ],
         )?;
         // A guard page between mappings.
-        *next += (pages + 1) * 4096;
+        *next = at + (pages + 1) * 4096;
         Ok(at)
     }
 
