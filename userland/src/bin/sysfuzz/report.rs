@@ -150,5 +150,9 @@ fn call_name(call: Syscall) -> &'static str {
         ReplySave => "reply_save",
         ReplyTo => "reply_to",
         IoportDerive => "ioport_derive",
+        IrqConfigure => "irq_configure",
+        ConsoleTake => "console_take",
+        ConsoleGiveBack => "console_give_back",
+        LogNotify => "log_notify",
     }
 }
