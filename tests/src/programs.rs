@@ -31,11 +31,12 @@ pub const GUEST_SUITE: &[&str] = &[
     "synctest",
     "timertest",
     "wait1test",
+    "granttest",
 ];
 
 /// The `test-mono` entry: `init` with `manifest.mono` (kv's core in the
 /// kernel).
-pub const TEST_MONO: &[&str] = &["init", "nstest", "kvtest"];
+pub const TEST_MONO: &[&str] = &["init", "nstest", "kvtest", "granttest"];
 
 /// The program whose end `line` reports, if it reports one (see the module
 /// documentation for the two forms).

@@ -139,10 +139,15 @@ pub enum Syscall {
     /// `first .. first + count`, which must lie inside the handle's range:
     /// how `init` gives a driver exactly the ports it needs.
     IoportDerive = 47,
+    /// (reply handle or 0 for the current caller, direction, offset,
+    /// buffer, length) → bytes copied: copies between a window the caller
+    /// lent with its `call` and a buffer of the calling server's own
+    /// ([`super::grant`], [`super::args::GrantCopy`]).
+    GrantCopy = 52,
 }
 
 impl Syscall {
-    pub const ALL: [Syscall; 48] = [
+    pub const ALL: [Syscall; 49] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -191,6 +196,7 @@ impl Syscall {
         Syscall::ReplySave,
         Syscall::ReplyTo,
         Syscall::IoportDerive,
+        Syscall::GrantCopy,
     ];
 }
 
@@ -211,9 +217,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_syscall_number_round_trips_and_numbers_are_dense() {
+    fn every_syscall_number_round_trips_and_numbers_increase() {
+        // Numbers are handed out in blocks (one per mechanism), so there
+        // may be gaps; ALL lists them in increasing order.
         for (i, call) in Syscall::ALL.into_iter().enumerate() {
-            assert_eq!(call as usize, i, "{call:?} is out of order");
+            if i > 0 {
+                assert!(
+                    (Syscall::ALL[i - 1] as u64) < call as u64,
+                    "{call:?} is out of order"
+                );
+            }
             assert_eq!(Syscall::try_from(call as u64), Ok(call));
         }
     }
