@@ -34,6 +34,15 @@ fn simple(frame: &TrapFrame) -> bool {
     frame.rsi >> 45 == 0 && payload(frame) <= PAYLOAD_MAX && frame.rdx == FOREVER
 }
 
+/// Whether a `call`'s info word has only grant flags set (and no
+/// handles) in its upper bits: a call lending a window may take the fast
+/// path too (`grant::resident_window` checks the window).
+#[inline(always)]
+fn lends(frame: &TrapFrame) -> bool {
+    let grant = u64::from(libsys::abi::MsgInfo::GRANT_FLAGS) << 48;
+    frame.rsi & grant != 0 && (frame.rsi & !grant) >> 45 == 0
+}
+
 /// The payload length a fast-path message carries.
 #[inline(always)]
 fn payload(frame: &TrapFrame) -> usize {
@@ -100,12 +109,23 @@ fn hand_off(me: &Thread, partner: &Arc<Thread>) -> Result<u64, SysError> {
     wait::take_result(me)
 }
 
-/// `call` with a waiting receiver.
+/// `call` with a waiting receiver (and, lending a window, every page of it
+/// already there).
 pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
-    if !simple(frame) {
+    let grant = lends(frame);
+    if grant {
+        if payload(frame) > PAYLOAD_MAX || frame.rdx != FOREVER {
+            return None;
+        }
+    } else if !simple(frame) {
         return None;
     }
     let me = thread::current();
+    let window = if grant {
+        Some(super::grant::resident_window(&me, frame)?)
+    } else {
+        None
+    };
     let (ep, badge) = endpoint(&me, frame.rdi, Rights::SEND)?;
     let receiver = {
         let mut queues = ep.queues.lock();
@@ -127,7 +147,9 @@ pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
         mine.result = None;
         mine.seq
     };
-    receiver.ipc.lock().reply_to = Some(me.caller(false, seq));
+    let mut caller = me.caller(false, seq);
+    caller.grant = window;
+    receiver.ipc.lock().reply_to = Some(caller);
     {
         let mut theirs = receiver.wait.lock();
         theirs.blocked = Blocked::No;
