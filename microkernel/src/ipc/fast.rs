@@ -112,20 +112,23 @@ fn hand_off(me: &Thread, partner: &Arc<Thread>) -> Result<u64, SysError> {
 /// `call` with a waiting receiver (and, lending a window, every page of it
 /// already there).
 pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
-    let grant = lends(frame);
-    if grant {
-        if payload(frame) > PAYLOAD_MAX || frame.rdx != FOREVER {
-            return None;
-        }
-    } else if !simple(frame) {
+    if simple(frame) {
+        return call_lending(frame, None);
+    }
+    if !lends(frame) || payload(frame) > PAYLOAD_MAX || frame.rdx != FOREVER {
         return None;
     }
+    let window = super::grant::resident_window(&thread::current(), frame)?;
+    call_lending(frame, Some(window))
+}
+
+/// `call` with a waiting receiver, lending `window` (checked already).
+#[inline(always)]
+fn call_lending(
+    frame: &mut TrapFrame,
+    window: Option<libsys::abi::grant::Window>,
+) -> Option<Result<u64, SysError>> {
     let me = thread::current();
-    let window = if grant {
-        Some(super::grant::resident_window(&me, frame)?)
-    } else {
-        None
-    };
     let (ep, badge) = endpoint(&me, frame.rdi, Rights::SEND)?;
     let receiver = {
         let mut queues = ep.queues.lock();

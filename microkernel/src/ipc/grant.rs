@@ -86,6 +86,7 @@ fn fault_in(
 /// `call` in `frame` lends, if it is valid and every page of it is there
 /// already; `None` sends the call down the general path, which faults
 /// pages in or reports the error.
+#[inline(never)]
 pub fn resident_window(me: &Thread, frame: &TrapFrame) -> Option<Window> {
     let info = MsgInfo::decode(frame.rsi).ok()?;
     let words = [
