@@ -258,6 +258,11 @@ pub fn save_reply() -> Result<SavedReply, SysError> {
 }
 
 impl SavedReply {
+    /// The reply object's handle (for `grant_copy` on the saved caller).
+    pub fn handle(&self) -> Handle {
+        self.0.raw()
+    }
+
     /// Answers the saved caller with `msg` (payload from this thread's IPC
     /// buffer). The right is used up whatever the outcome; `PeerDied` if
     /// the caller is gone or gave up the call.

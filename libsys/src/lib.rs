@@ -41,6 +41,7 @@ pub mod elf;
 pub mod env;
 pub mod errno;
 pub mod fault;
+pub mod grant;
 #[cfg(target_os = "none")]
 pub mod handle;
 #[cfg(target_os = "none")]

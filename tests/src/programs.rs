@@ -36,6 +36,7 @@ pub const GUEST_SUITE: &[&str] = &[
     "pidtest",
     "pidtest2",
     "contest",
+    "granttest",
 ];
 
 /// The `fuzz` entry: `init` with `manifest.fuzz`, the fuzzers and the
@@ -52,6 +53,7 @@ pub const TEST_MONO: &[&str] = &[
     "wait1test",
     "pidtest",
     "pidtest2",
+    "granttest",
 ];
 
 /// The program whose end `line` reports, if it reports one (see the module
@@ -177,13 +179,21 @@ mod tests {
         }
         assert_eq!(
             ran.missing(TEST_MONO),
-            ["kvtest", "devtest", "wait1test", "pidtest", "pidtest2"]
+            [
+                "kvtest",
+                "devtest",
+                "wait1test",
+                "pidtest",
+                "pidtest2",
+                "granttest"
+            ]
         );
         ran.see("init[4]: test kvtest exited with status 262144: 4 passed, 0 failed (ok)");
         ran.see("init[4]: test devtest exited with status 458752: 7 passed, 0 failed (ok)");
         ran.see("init[4]: test wait1test exited with status 393216: 6 passed, 0 failed (ok)");
         ran.see("init[4]: test pidtest exited with status 196608: 3 passed, 0 failed (ok)");
         ran.see("init[4]: test pidtest2 exited with status 196608: 3 passed, 0 failed (ok)");
+        ran.see("init[4]: test granttest exited with status 1769472: 27 passed, 0 failed (ok)");
         assert!(ran.missing(TEST_MONO).is_empty());
         assert_eq!(ran.missing(&["ktest", "utest"]), ["utest"]);
         assert_eq!(Ran::new().missing(GUEST_SUITE), GUEST_SUITE);

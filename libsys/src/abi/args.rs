@@ -17,6 +17,7 @@
 //! and are decoded by the kernel's IPC paths ([`super::ipc`]); the calls
 //! without arguments have no struct.
 
+use super::grant::{Direction, GRANT_MAX};
 use super::ipc::{Handle, Rights};
 use super::log::{LogLevel, LOG_MAX, LOG_READ_MAX};
 use super::memory::{Protection, MAP_REPLACE, PAGE_SIZE, USER_END};
@@ -859,6 +860,57 @@ impl Args for Exit {
     }
 }
 
+/// `grant_copy`: `rdi` a reply handle, or 0 for the thread's current
+/// caller; `rsi` the [`Direction`] (0 from the window, 1 to it, else
+/// `InvalidArgument`); `rdx` the offset in the window (≤ [`GRANT_MAX`],
+/// else `BadAddress`); `r10` the server's buffer and `r8` the length (≤
+/// [`GRANT_MAX`], else `BadLength`; the buffer must not wrap or leave the
+/// user half, else `BadAddress`); `r9` 0 (else `InvalidArgument`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrantCopy {
+    pub reply: Option<Handle>,
+    pub direction: Direction,
+    pub offset: u64,
+    pub buffer: u64,
+    pub len: u64,
+}
+
+impl Args for GrantCopy {
+    fn decode(r: &Regs) -> Result<Self, SysError> {
+        let [reply, direction, offset, buffer, len, reserved] = r.0;
+        if reserved != 0 {
+            return Err(SysError::InvalidArgument);
+        }
+        let reply = optional_handle(reply)?;
+        let direction = Direction::from_raw(direction)?;
+        if offset > GRANT_MAX {
+            return Err(SysError::BadAddress);
+        }
+        let len = length(len, GRANT_MAX)?;
+        let end = buffer.checked_add(len).ok_or(SysError::BadAddress)?;
+        if end > USER_END {
+            return Err(SysError::BadAddress);
+        }
+        Ok(GrantCopy {
+            reply,
+            direction,
+            offset,
+            buffer,
+            len,
+        })
+    }
+    fn encode(&self) -> Regs {
+        Regs([
+            raw_optional(self.reply),
+            self.direction as u64,
+            self.offset,
+            self.buffer,
+            self.len,
+            0,
+        ])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1103,5 +1155,25 @@ mod tests {
             [5, 0x40_0000, LOG_READ_MAX as u64, 0, 0, 0],
             &[([0, 0x40_0000, LOG_READ_MAX as u64 + 1, 0, 0, 0], BadLength)],
         );
+    }
+
+    #[test]
+    fn grant_copy() {
+        let max = GRANT_MAX;
+        check::<GrantCopy>(
+            [H, 1, 4000, 0x40_0000, 96, 0],
+            &[
+                ([BIG, 1, 0, 0x1000, 8, 0], SysError::BadHandle),
+                ([0, 2, 0, 0x1000, 8, 0], SysError::InvalidArgument),
+                ([0, 0, max + 1, 0x1000, 8, 0], SysError::BadAddress),
+                ([0, 0, 0, 0x1000, max + 1, 0], SysError::BadLength),
+                ([0, 0, 0, USER_END - 4, 8, 0], SysError::BadAddress),
+                ([0, 0, 0, u64::MAX - 3, 8, 0], SysError::BadAddress),
+                ([0, 1, 0, 0x1000, 8, 1], SysError::InvalidArgument),
+            ],
+        );
+        let current = GrantCopy::decode(&Regs([0, 0, 0, 0x1000, 8, 0])).unwrap();
+        assert_eq!(current.reply, None);
+        assert_eq!(current.direction, Direction::FromWindow);
     }
 }

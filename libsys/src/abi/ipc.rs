@@ -228,7 +228,16 @@ impl MsgInfo {
     /// Sent: the transferred handles are moved (closed in the sender), not
     /// copied.
     pub const MOVE_HANDLES: u8 = 1 << 1;
-    const FLAGS: u8 = Self::NOTIFICATION | Self::MOVE_HANDLES;
+    /// Sent on a `call`: words 4–5 lend the server a window of the
+    /// caller's memory to read ([`super::grant`]).
+    pub const GRANT_READ: u8 = 1 << 2;
+    /// Sent on a `call`: words 4–5 lend the server a window of the
+    /// caller's memory to write ([`super::grant`]).
+    pub const GRANT_WRITE: u8 = 1 << 3;
+    /// Either grant flag.
+    pub const GRANT_FLAGS: u8 = Self::GRANT_READ | Self::GRANT_WRITE;
+    const FLAGS: u8 =
+        Self::NOTIFICATION | Self::MOVE_HANDLES | Self::GRANT_READ | Self::GRANT_WRITE;
 
     pub const fn new(label: u32) -> MsgInfo {
         MsgInfo {

@@ -143,6 +143,11 @@ pub enum Syscall {
     /// `first .. first + count`, which must lie inside the handle's range:
     /// how `init` gives a driver exactly the ports it needs.
     IoportDerive = 47,
+    /// (reply handle or 0 for the current caller, direction, offset,
+    /// buffer, length) → bytes copied: copies between a window the caller
+    /// lent with its `call` and a buffer of the calling server's own
+    /// ([`super::grant`], [`super::args::GrantCopy`]).
+    GrantCopy = 52,
     /// (irq, trigger, polarity): how the line signals — trigger 0 edge,
     /// 1 level; polarity 0 active-high, 1 active-low — programmed into its
     /// I/O APIC entry. `NotAllowed` if other handlers are bound to the line
@@ -166,7 +171,7 @@ pub enum Syscall {
 impl Syscall {
     /// Every call, in ascending number order; numbers may skip (each
     /// mechanism has its own range).
-    pub const ALL: [Syscall; 52] = [
+    pub const ALL: [Syscall; 53] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -215,6 +220,7 @@ impl Syscall {
         Syscall::ReplySave,
         Syscall::ReplyTo,
         Syscall::IoportDerive,
+        Syscall::GrantCopy,
         Syscall::IrqConfigure,
         Syscall::ConsoleTake,
         Syscall::ConsoleGiveBack,

@@ -34,6 +34,15 @@ fn simple(frame: &TrapFrame) -> bool {
     frame.rsi >> 45 == 0 && payload(frame) <= PAYLOAD_MAX && frame.rdx == FOREVER
 }
 
+/// Whether a `call`'s info word has only grant flags set (and no
+/// handles) in its upper bits: a call lending a window may take the fast
+/// path too (`grant::resident_window` checks the window).
+#[inline(always)]
+fn lends(frame: &TrapFrame) -> bool {
+    let grant = u64::from(libsys::abi::MsgInfo::GRANT_FLAGS) << 48;
+    frame.rsi & grant != 0 && (frame.rsi & !grant) >> 45 == 0
+}
+
 /// The payload length a fast-path message carries.
 #[inline(always)]
 fn payload(frame: &TrapFrame) -> usize {
@@ -93,11 +102,25 @@ fn hand_off(me: &Thread, partner: &Arc<Thread>) -> Result<u64, SysError> {
     wait::take_result(me)
 }
 
-/// `call` with a waiting receiver.
+/// `call` with a waiting receiver (and, lending a window, every page of it
+/// already there).
 pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
-    if !simple(frame) {
+    if simple(frame) {
+        return call_lending(frame, None);
+    }
+    if !lends(frame) || payload(frame) > PAYLOAD_MAX || frame.rdx != FOREVER {
         return None;
     }
+    let window = super::grant::resident_window(&thread::current(), frame)?;
+    call_lending(frame, Some(window))
+}
+
+/// `call` with a waiting receiver, lending `window` (checked already).
+#[inline(always)]
+fn call_lending(
+    frame: &mut TrapFrame,
+    window: Option<libsys::abi::grant::Window>,
+) -> Option<Result<u64, SysError>> {
     let me = thread::current();
     let (ep, badge) = endpoint(&me, frame.rdi, Rights::SEND)?;
     let receiver = {
@@ -123,7 +146,9 @@ pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
         mine.result = None;
         mine.seq
     };
-    receiver.ipc.lock().reply_to = Some(me.caller(false, seq));
+    let mut caller = me.caller(false, seq);
+    caller.grant = window;
+    receiver.ipc.lock().reply_to = Some(caller);
     {
         let mut theirs = receiver.wait.lock();
         theirs.blocked = Blocked::No;

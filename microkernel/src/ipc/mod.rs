@@ -5,11 +5,13 @@
 //! calls with a waiting partner (`fast.rs`), page faults as calls to a
 //! pager (`pager.rs`, also for the kernel's own accesses to user memory
 //! during a system call), and the direct transport to a server core inside
-//! the kernel (`service.rs`).
+//! the kernel (`service.rs`), and grant copy: a window of a caller's memory
+//! lent to the server of its call (`grant.rs`).
 //!
 //! May use: `arch`, `klog`, `mem`, `sched`, `obj`.
 
 pub mod fast;
+pub mod grant;
 pub mod pager;
 pub mod service;
 pub mod transfer;

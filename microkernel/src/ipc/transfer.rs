@@ -82,12 +82,18 @@ enum Fault {
 
 /// Checks that `sender`'s message can be sent at all: a payload needs an
 /// IPC buffer, handles need `grant` and must name handles of the sender.
+/// Grant flags are refused (`InvalidArgument`): only a `call` lends a
+/// window, and `syscall::ipc` checks it there (`ipc::grant`) before it
+/// calls this with the flags masked out.
 pub fn check_message(
     sender: &Thread,
     info: MsgInfo,
     grant: bool,
     words: &[u64; MSG_WORDS],
 ) -> Result<(), SysError> {
+    if info.flags & MsgInfo::GRANT_FLAGS != 0 {
+        return Err(SysError::InvalidArgument);
+    }
     if info.length > 0 && sender.buffer_phys().is_none() {
         return Err(SysError::BadAddress);
     }
@@ -235,8 +241,12 @@ pub fn send(
             }
         }
         if call {
-            let fault = me.ipc.lock().fault.is_some();
-            let caller = me.caller(fault, me.wait.lock().seq);
+            let (fault, grant) = {
+                let mine = me.ipc.lock();
+                (mine.fault.is_some(), mine.grant)
+            };
+            let mut caller = me.caller(fault, me.wait.lock().seq);
+            caller.grant = grant;
             receiver.ipc.lock().reply_to = Some(caller);
             {
                 let mut theirs = receiver.wait.lock();
@@ -314,8 +324,13 @@ fn recv_then_switch(
                 theirs.blocked = Blocked::Reply;
                 theirs.seq
             };
-            let fault = sender.thread.ipc.lock().fault.is_some();
-            me.ipc.lock().reply_to = Some(sender.thread.caller(fault, seq));
+            let (fault, grant) = {
+                let theirs = sender.thread.ipc.lock();
+                (theirs.fault.is_some(), theirs.grant)
+            };
+            let mut caller = sender.thread.caller(fault, seq);
+            caller.grant = grant;
+            me.ipc.lock().reply_to = Some(caller);
         } else {
             wait::finish(&sender.thread, Ok(0));
         }

@@ -361,6 +361,33 @@ impl AddrSpace {
         Some(table)
     }
 
+    /// The physical address of the user page at `virt` if it is mapped
+    /// for user access (and writable, with `write`): the same hand walk,
+    /// for grant copies (`ipc::grant`), which look up the pages of two
+    /// address spaces on every copy.
+    #[inline]
+    pub fn user_page(&self, virt: u64, write: bool) -> Option<u64> {
+        if virt >= USER_END {
+            return None;
+        }
+        let mut needed = Flags::PRESENT | Flags::USER_ACCESSIBLE;
+        if write {
+            needed |= Flags::WRITABLE;
+        }
+        let mut table = self.pml4;
+        for level in (0..4).rev() {
+            let index = (virt >> (12 + 9 * level)) & 0x1ff;
+            // SAFETY: as in `writable_user_page`.
+            let entry = unsafe { *kspace::phys_to_virt::<u64>(table + index * 8) };
+            let flags = Flags::from_bits_truncate(entry);
+            if !flags.contains(needed) || (level > 0 && flags.contains(Flags::HUGE_PAGE)) {
+                return None;
+            }
+            table = entry & 0x000f_ffff_ffff_f000;
+        }
+        Some(table)
+    }
+
     /// What user address `virt` maps to, if anything.
     pub fn translate(&self, virt: u64) -> Option<Mapping> {
         if virt >= USER_END {

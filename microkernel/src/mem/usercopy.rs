@@ -118,6 +118,12 @@ impl UserSlice {
         Ok(())
     }
 
+    /// Fails unless the kernel could read (or, with `write`, write) the
+    /// whole range; notes a missing page for `ipc::pager::with_user`.
+    pub fn check_access(&self, aspace: &AddrSpace, write: bool) -> Result<(), SysError> {
+        self.check(aspace, if write { Access::Write } else { Access::Read })
+    }
+
     /// Fails unless the kernel could write the whole range.
     pub fn check_writable(&self, aspace: &AddrSpace) -> Result<(), SysError> {
         self.check(aspace, Access::Write)

@@ -31,6 +31,13 @@ impl Reply {
         })
     }
 
+    /// Runs `f` on the saved right without taking it (`None` once it has
+    /// been used): how a server copies through the window its caller lent
+    /// (`ipc::grant`) before it answers.
+    pub fn peek<T>(&self, f: impl FnOnce(Option<&Caller>) -> T) -> T {
+        f(self.caller.lock().as_ref())
+    }
+
     /// Takes the saved right out; `None` once it has been used.
     pub fn take(&self) -> Option<Caller> {
         self.caller.lock().take()

@@ -17,6 +17,7 @@
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
+use libsys::abi::grant::Window;
 use libsys::abi::SysError;
 use spin::Mutex;
 
@@ -49,6 +50,9 @@ pub struct Caller {
     /// The caller's `wait.seq` when it made the call: a reply right kept
     /// after that call was given up (a timeout) must not answer the next.
     pub seq: u64,
+    /// The window of its memory the caller lent with this call
+    /// (`ipc::grant`): it lives and dies with the reply right.
+    pub grant: Option<Window>,
 }
 
 impl Caller {
@@ -69,6 +73,10 @@ pub struct Ipc {
     pub pager: Option<(EndpointRef, u64)>,
     /// The message of a fault call in progress (label and words).
     pub fault: Option<(u32, [u64; 6])>,
+    /// The window this thread's `call` in progress lends (checked and
+    /// faulted in by `ipc::grant::attach`); goes into the reply right
+    /// when the call is delivered.
+    pub grant: Option<Window>,
 }
 
 /// The running thread, for lock-free reads (set by `switch_in`). It points
@@ -172,6 +180,7 @@ impl Thread {
             thread: self.clone(),
             fault,
             seq,
+            grant: None,
         }
     }
 

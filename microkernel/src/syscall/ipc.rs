@@ -1,7 +1,7 @@
 //! The IPC calls: endpoints and notifications, and the IPC buffer.
 //! `ipc::transfer` does the work; these decode and check.
 
-use libsys::abi::args::{IpcBufferSet, NotificationBind, OneHandle, Signal, Wait};
+use libsys::abi::args::{GrantCopy, IpcBufferSet, NotificationBind, OneHandle, Signal, Wait};
 use libsys::abi::ipc::{MSG_WORDS, POLL};
 use libsys::abi::{Handle, MsgInfo, ObjectType, Protection, Rights, SysError};
 
@@ -58,9 +58,26 @@ fn send_or_call(frame: &mut TrapFrame, call: bool) -> Result<u64, SysError> {
         return Err(SysError::InvalidArgument);
     }
     let grant = rights.contains(Rights::GRANT);
-    ipc::check_message(&me, info, grant, &words(frame))?;
+    let lends = info.flags & MsgInfo::GRANT_FLAGS != 0;
+    if lends && !call {
+        return Err(SysError::InvalidArgument);
+    }
+    let plain = MsgInfo {
+        flags: info.flags & !MsgInfo::GRANT_FLAGS,
+        ..info
+    };
+    ipc::check_message(&me, plain, grant, &words(frame))?;
+    if !lends {
+        drop(process);
+        return ipc::send(&me, &endpoint, badge, timeout, call);
+    }
+    // A window lent with the call: checked and faulted in now, kept until
+    // the call is delivered (then the reply right holds it).
+    crate::ipc::grant::attach(&me, &process, &info, &words(frame), frame.rip)?;
     drop(process);
-    ipc::send(&me, &endpoint, badge, timeout, call)
+    let result = ipc::send(&me, &endpoint, badge, timeout, call);
+    crate::ipc::grant::detach(&me);
+    result
 }
 
 /// `send(endpoint, info, timeout, words…)`.
@@ -220,4 +237,12 @@ pub fn ipc_buffer_set(args: IpcBufferSet, _: &mut TrapFrame) -> Result<u64, SysE
         core::sync::atomic::Ordering::Relaxed,
     );
     Ok(0)
+}
+
+/// `grant_copy(reply or 0, direction, offset, buffer, length)` → bytes
+/// copied: between the window this thread's caller lent and its own
+/// buffer (`ipc::grant`).
+pub fn grant_copy(args: GrantCopy, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let (me, process) = caller_thread()?;
+    crate::ipc::grant::copy(&me, &process, args, frame.rip)
 }

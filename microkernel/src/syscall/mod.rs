@@ -123,6 +123,7 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::ProcessWatch => typed!(args::ProcessWatch, task::process_watch),
         Syscall::ProcessStatus => typed!(args::OneHandle, task::process_status),
         Syscall::DeviceRegion => typed!(args::DeviceRegion, memory::device_region),
+        Syscall::GrantCopy => typed!(args::GrantCopy, ipc::grant_copy),
         Syscall::IrqConfigure => typed!(args::IrqConfigure, hw::irq_configure),
         Syscall::ConsoleTake => typed!(args::OneHandle, misc::console_take),
         Syscall::ConsoleGiveBack => typed!(args::OneHandle, misc::console_give_back),

@@ -36,6 +36,9 @@
 //!   saves the reply right (`reply_save`), answers through it
 //!   (`reply_to`) and receives the next (what `libsys::server::serve`
 //!   does for a deferred request);
+//! - `grant_copy_4k`: a `call` lending a 4 KiB write window
+//!   (`libsys::grant`) that the server (the same echo process) fills with
+//!   one `grant_copy`, and the reply;
 //! - `notify_wake`: a `signal` that wakes a thread of another process
 //!   waiting on the notification — half of a ping-pong of two such wakes;
 //! - `yield_pingpong`: two threads of one process yielding to each other:
@@ -624,6 +627,22 @@ fn ipc_cases(
             ),
         );
     }
+    let (_, window) = mem.alloc_mapped(1).step("a page for the window")?;
+    // SAFETY: a page just mapped writable for this process, used by
+    // nothing else; the slice lives for the case only.
+    let window = unsafe { core::slice::from_raw_parts_mut(window as *mut u8, 4096) };
+    let grant = libsys::grant::Grant::write(window).step("grant")?;
+    let msg = Message::new(3);
+    report.line(
+        "grant_copy_4k",
+        measure(
+            200,
+            || {
+                let _ = ep.call_with_grant(&msg, grant, FOREVER);
+            },
+            1,
+        ),
+    );
     let _ = ep.call(&Message::new(0), FOREVER);
     drop(server);
 
@@ -744,6 +763,10 @@ fn ipc_cases(
     Ok(())
 }
 
+/// A page-aligned page (the `grant_copy_4k` server's source).
+#[repr(C, align(4096))]
+struct Page([u8; 4096]);
+
 /// Pages each `fault_pager_rtt` batch touches.
 const FAULTS_PER_BATCH: u64 = 20;
 /// Where the faulting partner touches pages (nothing is mapped there).
@@ -766,10 +789,17 @@ fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u6
             let Ok(mut got) = ep.recv(FOREVER) else {
                 return 1;
             };
+            static SOURCE: Page = Page([0x5a; 4096]);
             loop {
                 if got.msg.label() == 0 {
                     let _ = ipc::reply(&Message::new(0));
                     return 0;
+                }
+                if got.msg.info.flags & libsys::abi::MsgInfo::GRANT_WRITE != 0 {
+                    // grant_copy_4k: fill the window, one copy.
+                    use libsys::grant::GrantAccess;
+                    let mut grant = libsys::grant::CallerGrant::current(&got.msg);
+                    let _ = grant.write(0, &SOURCE.0);
                 }
                 let answer = Message::new(got.msg.label())
                     .with_words(got.msg.words)

@@ -150,6 +150,7 @@ fn call_name(call: Syscall) -> &'static str {
         ReplySave => "reply_save",
         ReplyTo => "reply_to",
         IoportDerive => "ioport_derive",
+        GrantCopy => "grant_copy",
         IrqConfigure => "irq_configure",
         ConsoleTake => "console_take",
         ConsoleGiveBack => "console_give_back",
