@@ -31,11 +31,12 @@ pub const GUEST_SUITE: &[&str] = &[
     "synctest",
     "timertest",
     "wait1test",
+    "exctest",
 ];
 
 /// The `test-mono` entry: `init` with `manifest.mono` (kv's core in the
 /// kernel).
-pub const TEST_MONO: &[&str] = &["init", "nstest", "kvtest"];
+pub const TEST_MONO: &[&str] = &["init", "nstest", "kvtest", "exctest"];
 
 /// The program whose end `line` reports, if it reports one (see the module
 /// documentation for the two forms).
@@ -158,8 +159,9 @@ mod tests {
         ] {
             ran.see(line);
         }
-        assert_eq!(ran.missing(TEST_MONO), ["kvtest"]);
+        assert_eq!(ran.missing(TEST_MONO), ["kvtest", "exctest"]);
         ran.see("init[4]: test kvtest exited with status 262144: 4 passed, 0 failed (ok)");
+        ran.see("init[4]: test exctest exited with status 262144: 4 passed, 0 failed (ok)");
         assert!(ran.missing(TEST_MONO).is_empty());
         assert_eq!(ran.missing(&["ktest", "utest"]), ["utest"]);
         assert_eq!(Ran::new().missing(GUEST_SUITE), GUEST_SUITE);

@@ -16,6 +16,7 @@
 
 pub mod args;
 mod error;
+pub mod exception;
 mod info;
 pub mod ipc;
 mod log;

@@ -5,10 +5,13 @@
 //! calls with a waiting partner (`fast.rs`), page faults as calls to a
 //! pager (`pager.rs`, also for the kernel's own accesses to user memory
 //! during a system call), and the direct transport to a server core inside
-//! the kernel (`service.rs`).
+//! the kernel (`service.rs`), and user exceptions as calls to an
+//! exception endpoint with suspension and signal upcalls on the way back
+//! to user mode (`exception.rs`).
 //!
 //! May use: `arch`, `klog`, `mem`, `sched`, `obj`.
 
+pub mod exception;
 pub mod fast;
 pub mod pager;
 pub mod service;

@@ -22,7 +22,7 @@ use super::transfer::send;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::mem::addrspace::AddrSpace;
 use crate::mem::usercopy::{self, NOTED_PRESENT, NOTED_WRITE};
-use crate::obj::process::{self, Process};
+use crate::obj::process::Process;
 use crate::obj::thread::{self, Thread};
 
 /// Times [`with_user`] asks the pager before it gives up (a pager that
@@ -77,7 +77,8 @@ pub fn page_fault_for(
 }
 
 /// A page fault in user mode: the thread's pager maps the page (the thread
-/// runs the instruction again) or the process dies as for any fault.
+/// runs the instruction again), or, if it refuses (or there is none), the
+/// fault goes to the exception endpoint as any exception does.
 pub fn page_fault(frame: &TrapFrame, address: u64) {
     // The thread reference is dropped before the kill path, which never
     // returns: anything it held would leak.
@@ -86,7 +87,7 @@ pub fn page_fault(frame: &TrapFrame, address: u64) {
         page_fault_for(&me, address, frame.error_code, frame.rip, false)
     };
     if let PagerAnswer::Kill = answer {
-        process::kill_current_for_fault(frame, address);
+        super::exception::user_exception(frame, address);
     }
 }
 

@@ -40,6 +40,8 @@ pub enum Blocked {
     Reply,
     /// Waiting on a notification.
     Notification(Arc<dyn WaitQueue>),
+    /// Stopped on the way back to user mode until resumed (on no queue).
+    Suspended,
 }
 
 /// A thread's wait state.
@@ -75,6 +77,7 @@ pub fn abort(task: &Task, error: SysError) {
         // A reply right to the call stays where it is; its answer will
         // find the caller no longer waiting for that call (`seq`).
         Blocked::Reply => task.wait.lock().seq += 1,
+        Blocked::Suspended => {}
     }
     finish(task, Err(error));
 }
