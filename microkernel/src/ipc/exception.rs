@@ -16,9 +16,9 @@
 //! [`return_to_user`] runs on the way out of every system call and trap
 //! that finds work flagged on the thread (`Task::set_work`, one byte read
 //! on the fast path): a kill exits; a `sigreturn` restores the registers
-//! it validated; a suspension parks the thread (blocked `Suspended`, its
-//! registers readable and writable) until resumed or killed; a pending
-//! upcall writes a `SignalFrame` on the user stack and enters the handler.
+//! it validated; a suspension parks the thread (blocked on a
+//! `wait::Parked` queue, its registers readable and writable) until
+//! resumed or killed; a pending upcall writes a `SignalFrame` on the user stack and enters the handler.
 //! A frame that cannot be written (the stack is unmapped, full, or the
 //! pager refused it) is reported as a page-fault exception flagged
 //! `EXCEPTION_UPCALL_FAULT`, which the process server answers with a kill
@@ -39,7 +39,7 @@ use crate::arch::x86_64::trap::{self, TrapFrame};
 use crate::mem::usercopy::UserSlice;
 use crate::obj::process;
 use crate::obj::thread::{self, Thread, Upcall};
-use crate::sched::wait::{self, Blocked};
+use crate::sched::wait::{self, Blocked, Parked, WaitQueue};
 
 /// RFLAGS bits a handler is entered without (the System V ABI wants DF
 /// clear at a call; TF would single-step the handler).
@@ -182,7 +182,8 @@ pub fn return_to_user(frame: *mut TrapFrame) {
         } else if control.suspended {
             control.parked = true;
             drop(control);
-            let _ = wait::block(&me, Blocked::Suspended, FOREVER, None);
+            let parked: Arc<dyn WaitQueue> = Arc::new(Parked);
+            let _ = wait::block(&me, Blocked::Notification(parked), FOREVER, None);
             me.control.lock().parked = false;
         } else if let Some(upcall) = control.upcall.take() {
             me.set_work(control.has_work());

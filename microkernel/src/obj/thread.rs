@@ -47,7 +47,8 @@ pub struct Thread {
 #[derive(Debug, Default)]
 pub struct Control {
     pub suspended: bool,
-    /// Stopped (blocked `Suspended`) on the way back to user mode.
+    /// Stopped (blocked on a `wait::Parked` queue) on the way back to
+    /// user mode.
     pub parked: bool,
     /// Waiting for the verdict on an exception.
     pub in_exception: bool,

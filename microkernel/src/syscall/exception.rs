@@ -76,7 +76,7 @@ pub fn thread_resume(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError
     let thread = lookup::<Thread>(&process, args.handle, Rights::MANAGE)?.object;
     let mut control = thread.control.lock();
     control.suspended = false;
-    let parked = control.parked && matches!(thread.wait.lock().blocked, Blocked::Suspended);
+    let parked = control.parked && matches!(thread.wait.lock().blocked, Blocked::Notification(_));
     drop(control);
     if parked {
         wait::finish(&thread, Ok(0));
