@@ -8,7 +8,7 @@ LOADER  := target/x86_64-unknown-uefi/release/bootx64.efi
 USER    := target/user/x86_64-unknown-none/release
 # The boot modules built for x86_64-unknown-none: user programs, init and
 # the servers (each a crate's binary; see userland/ and servers/).
-PROGRAMS := hello ktest kfault utest bench kvtest nstest crashy mmtest meminfo synctest timertest init mm kv kvctl timer wait1test wait1d wait1 devmgr lspci lsdev devtest hostile pidtest contest granttest
+PROGRAMS := hello ktest kfault utest bench kvtest nstest crashy mmtest meminfo synctest timertest init mm kv kvctl timer wait1test wait1d wait1 devmgr lspci lsdev devtest hostile pidtest contest granttest exctest
 USER_CRATES := -p userland -p init -p kvctl -p mm -p kv -p timer -p wait1 -p wait1ctl -p devmgr
 USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main,devmgr/main
 # The fuzzers and the check after them (the fuzz entry, make fuzz).

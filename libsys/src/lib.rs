@@ -40,6 +40,8 @@ pub mod completion;
 pub mod elf;
 pub mod env;
 pub mod errno;
+#[cfg(target_os = "none")]
+pub mod exception;
 pub mod fault;
 pub mod grant;
 #[cfg(target_os = "none")]

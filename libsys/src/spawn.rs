@@ -113,6 +113,12 @@ impl<'m> Builder<'m> {
         self
     }
 
+    /// The child process (to set up before it starts, e.g. its exception
+    /// endpoint).
+    pub fn process(&self) -> &Process {
+        &self.process
+    }
+
     /// Puts a copy of `handle` with `rights` into the child; returns its
     /// number there (to pass in the arguments).
     pub fn give(&self, handle: Handle, rights: Rights) -> Result<Handle, SpawnError> {

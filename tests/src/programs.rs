@@ -37,6 +37,7 @@ pub const GUEST_SUITE: &[&str] = &[
     "pidtest2",
     "contest",
     "granttest",
+    "exctest",
 ];
 
 /// The `fuzz` entry: `init` with `manifest.fuzz`, the fuzzers and the
@@ -54,6 +55,7 @@ pub const TEST_MONO: &[&str] = &[
     "pidtest",
     "pidtest2",
     "granttest",
+    "exctest",
 ];
 
 /// The program whose end `line` reports, if it reports one (see the module
@@ -185,7 +187,8 @@ mod tests {
                 "wait1test",
                 "pidtest",
                 "pidtest2",
-                "granttest"
+                "granttest",
+                "exctest"
             ]
         );
         ran.see("init[4]: test kvtest exited with status 262144: 4 passed, 0 failed (ok)");
@@ -194,6 +197,7 @@ mod tests {
         ran.see("init[4]: test pidtest exited with status 196608: 3 passed, 0 failed (ok)");
         ran.see("init[4]: test pidtest2 exited with status 196608: 3 passed, 0 failed (ok)");
         ran.see("init[4]: test granttest exited with status 1769472: 27 passed, 0 failed (ok)");
+        ran.see("init[4]: test exctest exited with status 655360: 10 passed, 0 failed (ok)");
         assert!(ran.missing(TEST_MONO).is_empty());
         assert_eq!(ran.missing(&["ktest", "utest"]), ["utest"]);
         assert_eq!(Ran::new().missing(GUEST_SUITE), GUEST_SUITE);

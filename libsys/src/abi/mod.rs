@@ -16,6 +16,7 @@
 
 pub mod args;
 mod error;
+pub mod exception;
 pub mod grant;
 mod info;
 pub mod ipc;

@@ -148,6 +148,27 @@ pub enum Syscall {
     /// lent with its `call` and a buffer of the calling server's own
     /// ([`super::grant`], [`super::args::GrantCopy`]).
     GrantCopy = 52,
+    /// (process, endpoint or 0): where the process's user exceptions go
+    /// ([`super::exception`]); needs MANAGE on the process, SEND on the
+    /// endpoint (whose badge the messages carry).
+    ExceptionSet = 56,
+    /// (thread): the thread stops the next time it would return to user
+    /// mode (a boolean, not counted). Needs MANAGE.
+    ThreadSuspend = 57,
+    /// (thread): undoes `ThreadSuspend`. Needs MANAGE.
+    ThreadResume = 58,
+    /// (thread, pointer to a [`super::exception::UserRegs`]): a stopped
+    /// (suspended or exception-waiting) thread's registers; `WouldBlock`
+    /// if it has not stopped yet. Needs MANAGE.
+    ThreadRegsRead = 59,
+    /// (thread, pointer to a [`super::exception::UserRegs`]): sets them,
+    /// validated (`InvalidArgument`); `WouldBlock` if not stopped.
+    ThreadRegsWrite = 60,
+    /// (thread, handler, restorer, signo, info): runs the handler the next
+    /// time the thread returns to user mode; `Exists` if one is pending.
+    SignalDeliver = 61,
+    /// (pointer to a signal frame's registers): restores them, validated.
+    Sigreturn = 62,
     /// (irq, trigger, polarity): how the line signals — trigger 0 edge,
     /// 1 level; polarity 0 active-high, 1 active-low — programmed into its
     /// I/O APIC entry. `NotAllowed` if other handlers are bound to the line
@@ -171,7 +192,7 @@ pub enum Syscall {
 impl Syscall {
     /// Every call, in ascending number order; numbers may skip (each
     /// mechanism has its own range).
-    pub const ALL: [Syscall; 53] = [
+    pub const ALL: [Syscall; 60] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -221,6 +242,13 @@ impl Syscall {
         Syscall::ReplyTo,
         Syscall::IoportDerive,
         Syscall::GrantCopy,
+        Syscall::ExceptionSet,
+        Syscall::ThreadSuspend,
+        Syscall::ThreadResume,
+        Syscall::ThreadRegsRead,
+        Syscall::ThreadRegsWrite,
+        Syscall::SignalDeliver,
+        Syscall::Sigreturn,
         Syscall::IrqConfigure,
         Syscall::ConsoleTake,
         Syscall::ConsoleGiveBack,

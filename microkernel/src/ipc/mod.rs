@@ -5,11 +5,14 @@
 //! calls with a waiting partner (`fast.rs`), page faults as calls to a
 //! pager (`pager.rs`, also for the kernel's own accesses to user memory
 //! during a system call), and the direct transport to a server core inside
-//! the kernel (`service.rs`), and grant copy: a window of a caller's memory
-//! lent to the server of its call (`grant.rs`).
+//! the kernel (`service.rs`), grant copy: a window of a caller's memory
+//! lent to the server of its call (`grant.rs`), and user exceptions as
+//! calls to an exception endpoint with suspension and signal upcalls on the
+//! way back to user mode (`exception.rs`).
 //!
 //! May use: `arch`, `klog`, `mem`, `sched`, `obj`.
 
+pub mod exception;
 pub mod fast;
 pub mod grant;
 pub mod pager;

@@ -166,7 +166,8 @@ fn wait_for_pager(
 }
 
 /// A page fault in user mode: the thread's pager maps the page (the thread
-/// runs the instruction again) or the process dies as for any fault.
+/// runs the instruction again), or, if it refuses (or there is none), the
+/// fault goes to the exception endpoint as any exception does.
 pub fn page_fault(frame: &TrapFrame, address: u64) {
     // The thread reference is dropped before the kill path, which never
     // returns: anything it held would leak.
@@ -175,7 +176,7 @@ pub fn page_fault(frame: &TrapFrame, address: u64) {
         page_fault_for(&me, address, frame.error_code, frame.rip, false)
     };
     if let PagerAnswer::Kill = answer {
-        process::kill_current_for_fault(frame, address);
+        super::exception::user_exception(frame, address);
     }
 }
 

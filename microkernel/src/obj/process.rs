@@ -33,7 +33,7 @@ use libsys::abi::Protection;
 use spin::Mutex;
 
 use super::elfload::{self, LoadError};
-use super::handle::{Handles, HANDLES_PER_PROCESS};
+use super::handle::{EndpointRef, Handles, HANDLES_PER_PROCESS};
 use super::notification::Notification;
 use super::thread::{self, Thread};
 use crate::arch::x86_64::gdt::{self, IoBitmap};
@@ -107,6 +107,9 @@ pub struct Process {
     pub io_bitmap: Mutex<Option<Box<IoBitmap>>>,
     /// Notifications to signal (with these bits) when it dies.
     watchers: Mutex<Vec<(Arc<Notification>, u64)>>,
+    /// Where its threads' user exceptions go, with the badge to send them
+    /// with (`exception_set`; `ipc::exception`).
+    pub exception: Mutex<Option<(EndpointRef, u64)>>,
     /// Reaped automatically when it dies (no one waits for it).
     autoreap: bool,
 }
@@ -155,6 +158,7 @@ impl Process {
             stack_frames: AtomicU64::new(0),
             io_bitmap: Mutex::new(None),
             watchers: Mutex::new(Vec::new()),
+            exception: Mutex::new(None),
             autoreap,
         });
         PROCESSES.lock().insert(process.pid, process.clone());

@@ -17,6 +17,7 @@
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
+use libsys::abi::exception::{UserRegs, SIGINFO_WORDS};
 use libsys::abi::grant::Window;
 use libsys::abi::SysError;
 use spin::Mutex;
@@ -37,6 +38,46 @@ pub struct Thread {
     /// The IPC buffer page's user address (0: none); read on every message
     /// with a payload, so kept outside the IPC lock.
     pub ipc_buffer: AtomicU64,
+    /// Suspension, exception wait and signal upcall (`ipc::exception`).
+    pub control: Mutex<Control>,
+}
+
+/// What controls a thread from outside: whether it is to stop on its way
+/// back to user mode, whether it has, whether it waits for an exception's
+/// verdict, and the signal upcall or `sigreturn` it has pending.
+#[derive(Debug, Default)]
+pub struct Control {
+    pub suspended: bool,
+    /// Stopped (blocked on a `wait::Parked` queue) on the way back to
+    /// user mode.
+    pub parked: bool,
+    /// Waiting for the verdict on an exception.
+    pub in_exception: bool,
+    pub upcall: Option<Upcall>,
+    /// Registers a `sigreturn` restores on the way out (validated).
+    pub restore: Option<UserRegs>,
+}
+
+impl Control {
+    /// Whether the thread's user registers hold still (it is stopped) and
+    /// may be read or written.
+    pub fn stopped(&self) -> bool {
+        self.parked || self.in_exception
+    }
+
+    /// Whether the way back to user mode has anything to do for it.
+    pub fn has_work(&self) -> bool {
+        self.suspended || self.upcall.is_some() || self.restore.is_some()
+    }
+}
+
+/// A signal handler to run on the way back to user mode.
+#[derive(Clone, Copy, Debug)]
+pub struct Upcall {
+    pub handler: u64,
+    pub restorer: u64,
+    pub signo: u64,
+    pub info: [u64; SIGINFO_WORDS],
 }
 
 /// The one-shot reply right a `call` gives its receiver.
@@ -126,6 +167,7 @@ impl Thread {
             process,
             ipc: Mutex::new(Ipc::default()),
             ipc_buffer: AtomicU64::new(0),
+            control: Mutex::new(Control::default()),
         })
     }
 

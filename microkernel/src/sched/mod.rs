@@ -18,7 +18,7 @@ pub mod timeout;
 pub mod wait;
 
 pub use scheduler::{
-    block_and_switch_to, block_current, current_killed, current_name_and_tid, exit_current, idle,
-    init, preempt_point, set_policy, spawn, stats, tick, wake, yield_current,
+    block_and_switch_to, block_current, current_has_work, current_killed, current_name_and_tid,
+    exit_current, idle, init, preempt_point, set_policy, spawn, stats, tick, wake, yield_current,
 };
 pub use task::{Schedulable, Task};

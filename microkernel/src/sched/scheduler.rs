@@ -159,6 +159,15 @@ pub fn current_killed() -> bool {
     !current.is_null() && unsafe { (*current).is_killed() }
 }
 
+/// Whether the running thread has anything to do on its way back to
+/// user mode (killed, or `Task::set_work`): one byte read.
+#[inline(always)]
+pub fn current_has_work() -> bool {
+    let current = CURRENT.load(Ordering::Relaxed);
+    // SAFETY: as in `current_killed`.
+    !current.is_null() && unsafe { (*current).has_work() }
+}
+
 /// The running thread's name and id, read without a lock (for an oops,
 /// which may come while the scheduler's lock is held).
 pub fn current_name_and_tid() -> Option<(&'static str, Tid)> {

@@ -19,7 +19,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use kcore::sched::Policy;
 use libsys::abi::SysError;
@@ -64,6 +64,11 @@ pub trait Schedulable: Send + Sync {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NoMemory;
 
+/// `Task::flags`: the thread was killed.
+const KILLED: u8 = 1 << 0;
+/// `Task::flags`: other work on the way back to user mode.
+const WORK: u8 = 1 << 1;
+
 pub struct Task {
     pub tid: Tid,
     /// The thread's key in the run queue (see `SLOTS`).
@@ -75,7 +80,9 @@ pub struct Task {
     /// The kernel stack pointer while the thread is switched out; written
     /// and read only by the scheduler, on this CPU, with interrupts off.
     context: UnsafeCell<u64>,
-    killed: AtomicBool,
+    /// [`KILLED`] and [`WORK`]: what the way back to user mode must look
+    /// at, read there as one byte.
+    flags: AtomicU8,
     /// Set once the thread has been made runnable (`ThreadStart`).
     started: AtomicBool,
     /// What it is blocked on, and how its last wait ended.
@@ -123,7 +130,7 @@ impl Task {
             user,
             stack,
             context: UnsafeCell::new(rsp),
-            killed: AtomicBool::new(false),
+            flags: AtomicU8::new(0),
             started: AtomicBool::new(started),
             wait: Mutex::new(Wait::default()),
             policy: Mutex::new(Policy::default()),
@@ -180,7 +187,7 @@ impl Task {
             user: false,
             stack,
             context: UnsafeCell::new(0),
-            killed: AtomicBool::new(false),
+            flags: AtomicU8::new(0),
             started: AtomicBool::new(true),
             wait: Mutex::new(Wait::default()),
             policy: Mutex::new(Policy::default()),
@@ -231,11 +238,27 @@ impl Task {
     }
 
     pub fn mark_killed(&self) {
-        self.killed.store(true, Ordering::Relaxed);
+        self.flags.fetch_or(KILLED, Ordering::Relaxed);
     }
 
     pub fn is_killed(&self) -> bool {
-        self.killed.load(Ordering::Relaxed)
+        self.flags.load(Ordering::Relaxed) & KILLED != 0
+    }
+
+    /// Marks (or clears) other work for the way back to user mode (a
+    /// suspension, a signal upcall: the layers above say which).
+    pub fn set_work(&self, work: bool) {
+        if work {
+            self.flags.fetch_or(WORK, Ordering::Relaxed);
+        } else {
+            self.flags.fetch_and(!WORK, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the way back to user mode has anything to do.
+    #[inline(always)]
+    pub fn has_work(&self) -> bool {
+        self.flags.load(Ordering::Relaxed) != 0
     }
 }
 

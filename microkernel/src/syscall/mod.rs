@@ -2,7 +2,7 @@
 //! a fault or an interrupt means.
 //!
 //! Provides the system-call dispatcher and its handlers, one file per
-//! group (`handles`, `hw`, `ipc`, `memory`, `misc`, `task`), and the trap
+//! group (`exception`, `handles`, `hw`, `ipc`, `memory`, `misc`, `task`), and the trap
 //! handler. Both are handed to `arch` at boot. May use every layer below:
 //! `arch`, `klog`, `mem`, `sched`, `obj`, `ipc`.
 //!
@@ -27,6 +27,7 @@
 //! On the way out, a thread that was killed meanwhile exits instead of
 //! returning, and a pending reschedule (a wake-up, the tick) is honoured.
 
+mod exception;
 mod handles;
 mod hw;
 mod ipc;
@@ -38,10 +39,11 @@ pub mod trap;
 use alloc::sync::Arc;
 
 use libsys::abi::args::{self, Args, Regs};
+use libsys::abi::exception as exc;
 use libsys::abi::{encode_result, SysError, Syscall};
 
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::obj::process::{self, Process};
+use crate::obj::process::Process;
 use crate::obj::thread::{self, Thread};
 use crate::sched;
 
@@ -124,6 +126,13 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::ProcessStatus => typed!(args::OneHandle, task::process_status),
         Syscall::DeviceRegion => typed!(args::DeviceRegion, memory::device_region),
         Syscall::GrantCopy => typed!(args::GrantCopy, ipc::grant_copy),
+        Syscall::ExceptionSet => typed!(exc::ExceptionSet, exception::exception_set),
+        Syscall::ThreadSuspend => typed!(args::OneHandle, exception::thread_suspend),
+        Syscall::ThreadResume => typed!(args::OneHandle, exception::thread_resume),
+        Syscall::ThreadRegsRead => typed!(exc::ThreadRegs, exception::regs_read),
+        Syscall::ThreadRegsWrite => typed!(exc::ThreadRegs, exception::regs_write),
+        Syscall::SignalDeliver => typed!(exc::SignalDeliver, exception::signal_deliver),
+        Syscall::Sigreturn => typed!(exc::Sigreturn, exception::sigreturn),
         Syscall::IrqConfigure => typed!(args::IrqConfigure, hw::irq_configure),
         Syscall::ConsoleTake => typed!(args::OneHandle, misc::console_take),
         Syscall::ConsoleGiveBack => typed!(args::OneHandle, misc::console_give_back),
@@ -155,6 +164,11 @@ static TABLE: [Handler; CALLS] = {
     table
 };
 
+/// The entry of a number between assigned blocks.
+fn unknown(_: &mut TrapFrame) -> Result<u64, SysError> {
+    Err(SysError::UnknownSyscall)
+}
+
 /// Entered from the `syscall` entry with the caller's registers.
 pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     let result = match TABLE.get(frame.rax as usize) {
@@ -164,8 +178,12 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     let (status, value) = encode_result(result);
     frame.rax = status;
     frame.rdx = value;
-    process::exit_if_killed();
     sched::preempt_point();
+    // A kill, a suspension, a signal upcall or a `sigreturn`: one flag
+    // read on the way out (`exception::return_to_user`).
+    if sched::current_has_work() {
+        crate::ipc::exception::return_to_user(frame);
+    }
 }
 
 /// The calling thread's process, for handlers that need its memory or

@@ -5,8 +5,10 @@
 //!
 //! It depends on where the trap came from:
 //! - an exception in user mode is the process's fault: a page fault goes
-//!   to the thread's pager (`ipc::pager`), any other kills the process
-//!   with one log line and the CPU moves on to another thread;
+//!   to the thread's pager (`ipc::pager`); any other, and a page fault the
+//!   pager refused, goes to the process's exception endpoint as a message
+//!   (`ipc::exception`), whose verdict resumes the thread or kills the
+//!   process (no endpoint: killed, with one log line);
 //! - an exception in the kernel is a kernel bug: an oops (registers and a
 //!   backtrace), then a panic;
 //! - an interrupt is handled the same from either side; if it leaves a
@@ -17,8 +19,8 @@
 use crate::arch::x86_64::apic;
 use crate::arch::x86_64::ioapic::{IRQ_VECTOR_BASE, MAX_GSI};
 use crate::arch::x86_64::trap::{vector_name, TrapFrame};
-use crate::ipc::pager;
-use crate::obj::{irq, process};
+use crate::ipc::{exception, pager};
+use crate::obj::irq;
 use crate::sched;
 
 /// The handler `arch::x86_64::trap` calls for every trap (set at boot).
@@ -33,7 +35,7 @@ pub fn handle(frame: &mut TrapFrame) {
             let address = x86_64::registers::control::Cr2::read_raw();
             pager::page_fault(frame, address);
         }
-        0..=31 if frame.is_user_mode() => process::kill_current_for_fault(frame, frame.rip),
+        0..=31 if frame.is_user_mode() => exception::user_exception(frame, 0),
         // A breakpoint in the kernel (the self-test's) resumes after the
         // int3 instruction; the frame's rip already points there.
         3 => {}
@@ -63,9 +65,10 @@ pub fn handle(frame: &mut TrapFrame) {
     if frame.is_user_mode() || frame.rflags & (1 << 9) != 0 {
         sched::preempt_point();
     }
-    // A thread killed while it was away exits instead of returning.
-    if frame.is_user_mode() {
-        process::exit_if_killed();
+    // A thread killed while it was away exits instead of returning; a
+    // suspension, an upcall or a `sigreturn` is done here too.
+    if frame.is_user_mode() && sched::current_has_work() {
+        exception::return_to_user(frame);
     }
 }
 

@@ -195,6 +195,10 @@ fn main(args: &str) -> u64 {
         libsys::eprintln!("bench: {why}");
         failed += 1;
     }
+    if let Err(why) = exception_case(&report) {
+        libsys::eprintln!("bench: exception_rtt: {why}");
+        failed += 1;
+    }
     report.status(failed)
 }
 
@@ -766,6 +770,46 @@ fn ipc_cases(
 /// A page-aligned page (the `grant_copy_4k` server's source).
 #[repr(C, align(4096))]
 struct Page([u8; 4096]);
+
+/// `exception_rtt`: a breakpoint (`int3`) in a thread of this process,
+/// sent to this process's exception endpoint, where the main thread
+/// answers "resume" (`reply_recv`); timed by the faulting thread.
+fn exception_case(report: &Report) -> Result<(), Why> {
+    use libsys::exception::{self as exc, probe, Verdict};
+    const PER_BATCH: u64 = 200;
+    let me = libsys::env::process().ok_or_else(|| format_text!("no @self"))?;
+    let ep = Endpoint::create().step("endpoint")?;
+    exc::set_endpoint(&me, Some(&ep)).step("exception_set")?;
+    let result = alloc::sync::Arc::new([const { AtomicU64::new(0) }; 3]);
+    let theirs = result.clone();
+    let worker = libsys::thread::spawn(move || {
+        let (median, min, n) = measure(
+            PER_BATCH,
+            || {
+                probe::breakpoint(0);
+            },
+            1,
+        );
+        for (slot, value) in theirs.iter().zip([median, min, n]) {
+            slot.store(value, Ordering::SeqCst);
+        }
+    })
+    .step("spawn")?;
+    let resume = Verdict::Resume.message();
+    let mut got = ep.recv(FOREVER).step("recv")?;
+    for _ in 1..(BATCHES as u64 + 1) * PER_BATCH {
+        if got.msg.label() != libsys::abi::exception::LABEL_EXCEPTION {
+            return Err(format_text!("not an exception: {:?}", got.msg));
+        }
+        got = ep.reply_recv(&resume, FOREVER).step("reply_recv")?;
+    }
+    ipc::reply(&resume).step("reply")?;
+    worker.join().step("join")?;
+    exc::set_endpoint(&me, None).step("exception_set")?;
+    let [median, min, n] = [0, 1, 2].map(|i| result[i].load(Ordering::SeqCst));
+    report.line("exception_rtt", (median, min, n));
+    Ok(())
+}
 
 /// Pages each `fault_pager_rtt` batch touches.
 const FAULTS_PER_BATCH: u64 = 20;

@@ -231,3 +231,27 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     LAST_VECTOR.store(frame.vector, Ordering::Relaxed);
     LAST_RBX.store(frame.rbx, Ordering::Relaxed);
 }
+
+/// Leaves the kernel for user mode with exactly the registers in `frame`,
+/// through the trap exit's `iretq`. A system call whose frame the kernel
+/// rewrote (a `sigreturn`, a register write while it was stopped) leaves
+/// this way: `sysretq` would put the return address and flags into RCX
+/// and R11 instead of the frame's values.
+///
+/// # Safety
+/// `frame` is the current thread's user frame at the top of its kernel
+/// stack (CS with RPL 3), and nothing on the stack below it is needed any
+/// more: every kernel function between the entry and the caller has
+/// dropped what it held, as the stack is abandoned.
+pub unsafe fn leave_via_iret(frame: *mut TrapFrame) -> ! {
+    // SAFETY: per the contract: the frame has `trap_return`'s layout, and
+    // `trap_return` swaps to the user's GS because the frame's CS is user.
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, {frame}",
+            "jmp trap_return",
+            frame = in(reg) frame,
+            options(noreturn),
+        )
+    }
+}

@@ -191,9 +191,17 @@ impl Fuzzer {
         } else {
             self.rng.below(Syscall::ALL.len() as u64)
         };
-        // Ending itself is not what it tests: those become `null`.
+        // Ending or stopping itself is not what it tests: those become
+        // `null` (a suspended fuzzer, or one sent to a random handler or
+        // a forged `sigreturn` frame, stops fuzzing; exctest tests them).
         let number = match Syscall::try_from(number) {
-            Ok(Syscall::Exit | Syscall::ThreadExit) => Syscall::Null as u64,
+            Ok(
+                Syscall::Exit
+                | Syscall::ThreadExit
+                | Syscall::ThreadSuspend
+                | Syscall::SignalDeliver
+                | Syscall::Sigreturn,
+            ) => Syscall::Null as u64,
             _ => number,
         };
         let call = Syscall::try_from(number).ok();
