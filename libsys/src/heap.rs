@@ -83,13 +83,17 @@ unsafe impl PageSource for RegionPages {
                     for p in first..first + count {
                         self.set(p, true);
                     }
-                    let address = base + first * 4096;
+                    let address = base + first * crate::abi::PAGE_SIZE;
                     let fresh = FRESH.fetch_max(first + count, Ordering::Relaxed);
                     let known_zero = first >= fresh && FRESH_IS_ZERO.load(Ordering::Relaxed) != 0;
                     if gfp.contains(GfpFlags::ZERO) && !known_zero {
                         // SAFETY: the run was just taken: mapped, ours.
                         unsafe {
-                            core::ptr::write_bytes(address as *mut u8, 0, (count * 4096) as usize)
+                            core::ptr::write_bytes(
+                                address as *mut u8,
+                                0,
+                                (count * crate::abi::PAGE_SIZE) as usize,
+                            )
                         };
                     }
                     return NonNull::new(address as *mut u8);
@@ -103,7 +107,7 @@ unsafe impl PageSource for RegionPages {
 
     unsafe fn free_pages(&mut self, block: NonNull<u8>, order: u32) {
         let base = BASE.load(Ordering::Relaxed);
-        let first = (block.as_ptr() as u64 - base) / 4096;
+        let first = (block.as_ptr() as u64 - base) / crate::abi::PAGE_SIZE;
         for p in first..first + (1 << order) {
             self.set(p, false);
         }

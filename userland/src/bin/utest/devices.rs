@@ -33,7 +33,11 @@ pub(crate) fn device_memory(env: &mut Env) -> Result<(), Why> {
     refused(HPET + 8, 1, SysError::InvalidArgument)?;
     refused(HPET, 0, SysError::InvalidArgument)?;
     refused(1 << 60, 1, SysError::InvalidArgument)?;
-    refused(HPET, u64::MAX / 4096, SysError::InvalidArgument)?;
+    refused(
+        HPET,
+        u64::MAX / libsys::abi::PAGE_SIZE,
+        SysError::InvalidArgument,
+    )?;
     let wrong = MemoryRegion::device(env.me.raw(), HPET, 1).map(|_| ());
     ensure!(
         wrong == Err(SysError::WrongType),
