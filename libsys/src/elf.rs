@@ -13,7 +13,7 @@
 pub use elfcheck::ElfError;
 use elfcheck::Rules;
 
-use crate::abi::Protection;
+use crate::abi::{Protection, PAGE_SIZE};
 
 /// One past the highest user address (the lower canonical half).
 pub const USER_END: u64 = 0x0000_8000_0000_0000;
@@ -22,12 +22,12 @@ pub const MAX_SEGMENTS: usize = 8;
 
 /// What a user program must satisfy beyond every ELF check.
 const USER_PROGRAM: Rules = Rules {
-    lowest: 4096,
+    lowest: PAGE_SIZE,
     end: USER_END,
     max_segments: Some(MAX_SEGMENTS),
     write_xor_execute: true,
     // Each page gets one segment's protection.
-    overlap_granularity: 4096,
+    overlap_granularity: PAGE_SIZE,
 };
 
 /// One checked `PT_LOAD` segment.
@@ -44,7 +44,7 @@ impl Segment {
     /// The page-aligned range `[first, end)` the segment occupies.
     pub fn pages(&self) -> (u64, u64) {
         let first = self.vaddr & !0xfff;
-        let end = (self.vaddr + self.mem_size).div_ceil(4096) * 4096;
+        let end = (self.vaddr + self.mem_size).div_ceil(PAGE_SIZE) * PAGE_SIZE;
         (first, end)
     }
 
@@ -52,7 +52,7 @@ impl Segment {
     /// their offset within that page.
     pub fn file_bytes_in_page<'a>(&self, image: &'a [u8], page: u64) -> (&'a [u8], usize) {
         let start = page.max(self.vaddr);
-        let stop = (page + 4096).min(self.vaddr + self.file_size);
+        let stop = (page + PAGE_SIZE).min(self.vaddr + self.file_size);
         if start >= stop {
             return (&[], 0);
         }
@@ -158,7 +158,7 @@ mod tests {
             check(&elf(&[(0x0, 0x100, 0x100, RX)], 0x10, 2)),
             Err(ElfError::SegmentOutsideRange {
                 vaddr: 0,
-                lowest: 4096,
+                lowest: PAGE_SIZE,
                 end: USER_END
             }),
             "page 0"
@@ -171,7 +171,7 @@ mod tests {
             )),
             Err(ElfError::SegmentOutsideRange {
                 vaddr: 0xffff_8000_0000_0000,
-                lowest: 4096,
+                lowest: PAGE_SIZE,
                 end: USER_END
             }),
             "kernel half"

@@ -113,13 +113,17 @@ unsafe impl PageSource for RegionPages {
                     for p in first..first + count {
                         self.set(p, true);
                     }
-                    let address = base + first * 4096;
+                    let address = base + first * crate::abi::PAGE_SIZE;
                     let fresh = FRESH.fetch_max(first + count, Ordering::Relaxed);
                     let known_zero = first >= fresh && FRESH_IS_ZERO.load(Ordering::Relaxed) != 0;
                     if gfp.contains(GfpFlags::ZERO) && !known_zero {
                         // SAFETY: the run was just taken: mapped, ours.
                         unsafe {
-                            core::ptr::write_bytes(address as *mut u8, 0, (count * 4096) as usize)
+                            core::ptr::write_bytes(
+                                address as *mut u8,
+                                0,
+                                (count * crate::abi::PAGE_SIZE) as usize,
+                            )
                         };
                     }
                     return NonNull::new(address as *mut u8);
@@ -132,7 +136,7 @@ unsafe impl PageSource for RegionPages {
         if gfp.contains(GfpFlags::ZERO) {
             // SAFETY: the block was just given to us, mapped read-write
             // (MorePages' contract).
-            unsafe { core::ptr::write_bytes(block.as_ptr(), 0, (count * 4096) as usize) };
+            unsafe { core::ptr::write_bytes(block.as_ptr(), 0, (count * crate::abi::PAGE_SIZE) as usize) };
         }
         Some(block)
     }
@@ -140,14 +144,14 @@ unsafe impl PageSource for RegionPages {
     unsafe fn free_pages(&mut self, block: NonNull<u8>, order: u32) {
         let (base, pages) = (BASE.load(Ordering::Relaxed), PAGES.load(Ordering::Relaxed));
         let address = block.as_ptr() as u64;
-        if address < base || address >= base + pages * 4096 {
+        if address < base || address >= base + pages * crate::abi::PAGE_SIZE {
             // Not the region's: it came from `MorePages`.
             if let Some(more) = more_pages() {
                 (more.free)(block, order);
             }
             return;
         }
-        let first = (address - base) / 4096;
+        let first = (address - base) / crate::abi::PAGE_SIZE;
         for p in first..first + (1 << order) {
             self.set(p, false);
         }

@@ -13,7 +13,7 @@
 //! reference into it beyond the copy; [`buffer`] itself is `unsafe`.
 
 use crate::abi::ipc::MSG_WORDS;
-use crate::abi::{Handle, MsgInfo, SysError, Syscall};
+use crate::abi::{Handle, MsgInfo, SysError, Syscall, PAGE_SIZE};
 use crate::handle::{Endpoint, OwnedHandle};
 use crate::syscall::raw::{self, IpcRegs};
 
@@ -327,10 +327,10 @@ pub unsafe fn adopt(block: *const ThreadLocal, buffer: u64) -> Result<(), SysErr
 /// call of [`write_payload`], [`read_payload`] or
 /// [`crate::rpc::encode_payload`] (which use it).
 #[inline]
-pub unsafe fn buffer() -> &'static mut [u8; 4096] {
+pub unsafe fn buffer() -> &'static mut [u8; PAGE_SIZE as usize] {
     // SAFETY: `adopt` registered a page mapped writable there, this
     // thread's own; exclusivity is the caller's contract.
-    unsafe { &mut *(buffer_address() as *mut [u8; 4096]) }
+    unsafe { &mut *(buffer_address() as *mut [u8; PAGE_SIZE as usize]) }
 }
 
 /// The address of the calling thread's IPC buffer (see [`buffer`]).

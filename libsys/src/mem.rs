@@ -7,7 +7,7 @@
 //! reused) and a window of this process's address space to map them in
 //! ([`WINDOW`]), and maps pages into this process or another.
 
-use crate::abi::{Handle, Protection, SysError};
+use crate::abi::{Handle, Protection, SysError, PAGE_SIZE};
 use crate::handle::Process;
 
 /// Where a [`Memory`] maps pages into its own process: 64 TiB from 64 TiB.
@@ -151,7 +151,7 @@ impl Memory {
     /// Maps `pages` into this process at a fresh window address; returns it.
     pub fn map_self(&mut self, pages: Pages, prot: Protection) -> Result<u64, SysError> {
         let address = self.window;
-        let size = pages.count * 4096;
+        let size = pages.count * PAGE_SIZE;
         if address + size > WINDOW.1 {
             return Err(SysError::NoMemory);
         }
@@ -167,7 +167,7 @@ impl Memory {
             ],
         )?;
         // One unmapped page between mappings catches overruns.
-        self.window += size + 4096;
+        self.window += size + PAGE_SIZE;
         Ok(address)
     }
 
@@ -185,7 +185,7 @@ impl Memory {
         let pages = self.alloc(count)?;
         let address = self.map_self(pages, Protection::READ | Protection::WRITE)?;
         // SAFETY: the range was just mapped writable, and is ours alone.
-        unsafe { core::ptr::write_bytes(address as *mut u8, 0, (count * 4096) as usize) };
+        unsafe { core::ptr::write_bytes(address as *mut u8, 0, (count * PAGE_SIZE) as usize) };
         Ok((pages, address))
     }
 }

@@ -10,13 +10,13 @@
 use alloc::boxed::Box;
 
 use crate::abi::ipc::FOREVER;
-use crate::abi::{Handle, SysError, Syscall};
+use crate::abi::{Handle, SysError, Syscall, PAGE_SIZE};
 use crate::handle::{Notification, Process, Thread};
 use crate::mem::Memory;
 
 /// Stack pages of a thread: 64 KiB.
 pub const STACK_PAGES: u64 = 16;
-const STACK_BYTES: usize = (STACK_PAGES * 4096) as usize;
+const STACK_BYTES: usize = (STACK_PAGES * PAGE_SIZE) as usize;
 
 /// Starts a thread of `process` (this one, through a handle with MANAGE)
 /// at `entry(arg, buffer)` on a fresh stack, where `buffer` is a fresh IPC
@@ -31,7 +31,7 @@ pub fn spawn_raw(
     let (_, buffer) = mem.alloc_mapped(1)?;
     let thread = process.thread_create()?;
     // The entry sees an empty stack with a zero return address.
-    let top = stack + STACK_PAGES * 4096 - 8;
+    let top = stack + STACK_PAGES * PAGE_SIZE - 8;
     thread.start(entry as *const () as u64, top, arg, buffer)?;
     Ok(thread)
 }
@@ -44,7 +44,8 @@ pub fn exit() -> ! {
 
 /// A page-aligned page: a thread's IPC buffer.
 #[repr(C, align(4096))]
-struct Page([u8; 4096]);
+struct Page([u8; PAGE_SIZE as usize]);
+const _: () = assert!(core::mem::align_of::<Page>() == PAGE_SIZE as usize);
 
 /// A thread's stack.
 #[repr(C, align(16))]
@@ -130,7 +131,7 @@ pub fn spawn(body: impl FnOnce() + Send + 'static) -> Result<JoinHandle, SysErro
     let process = core::mem::ManuallyDrop::new(unsafe { Process::from_raw(me) });
     let done = Notification::create()?;
     let stack: Box<Stack> = Box::try_new_zeroed_stack()?;
-    let buffer: Box<Page> = Box::new(Page([0; 4096]));
+    let buffer: Box<Page> = Box::new(Page([0; PAGE_SIZE as usize]));
     let thread = process.thread_create()?;
     let start = Box::into_raw(Box::new(Start {
         body: Box::new(body),

@@ -117,6 +117,7 @@
 //! blocks, ext3 journals (a `has_journal` volume is written without
 //! journalling).
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

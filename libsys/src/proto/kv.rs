@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn every_message_round_trips() {
-        let mut buffer = [0u8; 4096];
+        let mut buffer = [0u8; crate::abi::ipc::PAYLOAD_MAX];
         let requests = [
             Request::Put {
                 key: key("k"),
@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn the_largest_messages_fit_and_really_encode() {
         assert!(fits::<Request>() && fits::<Reply>());
-        let mut buffer = [0u8; 4096];
+        let mut buffer = [0u8; crate::abi::ipc::PAYLOAD_MAX];
         let big = Request::Put {
             key: key(&"k".repeat(KEY_MAX)),
             value: Value::from_slice(&[0xff; VALUE_MAX]).unwrap(),
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn truncated_oversized_and_garbage_requests_are_errors() {
-        let mut buffer = [0u8; 4096];
+        let mut buffer = [0u8; crate::abi::ipc::PAYLOAD_MAX];
         let n = encode(
             &Request::Put {
                 key: key("key"),

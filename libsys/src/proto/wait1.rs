@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn every_message_round_trips() {
-        let mut buffer = [0u8; 4096];
+        let mut buffer = [0u8; crate::abi::ipc::PAYLOAD_MAX];
         let requests = [
             Request::Write {
                 bytes: Bytes::from_slice(b"hello").unwrap(),
@@ -239,7 +239,7 @@ mod tests {
     #[test]
     fn the_largest_messages_fit_and_really_encode() {
         assert!(fits::<Request>() && fits::<Reply>());
-        let mut buffer = [0u8; 4096];
+        let mut buffer = [0u8; crate::abi::ipc::PAYLOAD_MAX];
         let big = Request::Write {
             bytes: Bytes::from_slice(&[0xff; WRITE_MAX]).unwrap(),
             nonblock: true,

@@ -35,7 +35,7 @@ use crate::mem::addrspace::AddrSpace;
 use crate::mem::usercopy::{self, NOTED_PRESENT, NOTED_WRITE};
 use crate::obj::endpoint::Endpoint;
 use crate::obj::notification::Notification;
-use crate::obj::process::{self, Process};
+use crate::obj::process::Process;
 use crate::obj::thread::{self, Thread};
 
 /// Times [`with_user`] asks the pager before it gives up (a pager that

@@ -164,11 +164,6 @@ static TABLE: [Handler; CALLS] = {
     table
 };
 
-/// The entry of a number between assigned blocks.
-fn unknown(_: &mut TrapFrame) -> Result<u64, SysError> {
-    Err(SysError::UnknownSyscall)
-}
-
 /// Entered from the `syscall` entry with the caller's registers.
 pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     let result = match TABLE.get(frame.rax as usize) {

@@ -202,7 +202,7 @@ fn log_read(t: &mut Tally) {
     use SysError::*;
     let marker = "ktest: log_read marker 7f3a";
     let _ = syscall::log(LogLevel::Notice, marker);
-    let mut buffer = [0u8; 4096];
+    let mut buffer = [0u8; libsys::abi::PAGE_SIZE as usize];
     let mut since = 0;
     let mut found = None;
     for _ in 0..64 {

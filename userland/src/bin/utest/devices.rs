@@ -33,7 +33,11 @@ pub(crate) fn device_memory(env: &mut Env) -> Result<(), Why> {
     refused(HPET + 8, 1, SysError::InvalidArgument)?;
     refused(HPET, 0, SysError::InvalidArgument)?;
     refused(1 << 60, 1, SysError::InvalidArgument)?;
-    refused(HPET, u64::MAX / 4096, SysError::InvalidArgument)?;
+    refused(
+        HPET,
+        u64::MAX / libsys::abi::PAGE_SIZE,
+        SysError::InvalidArgument,
+    )?;
     let wrong = MemoryRegion::device(env.me.raw(), HPET, 1).map(|_| ());
     ensure!(
         wrong == Err(SysError::WrongType),
@@ -92,13 +96,26 @@ pub(crate) fn irq_pit(env: &mut Env) -> Result<(), Why> {
         let bits = n.wait(500_000_000).step("wait for the PIT")?;
         ensure!(bits & (1 << 3) != 0, "woken with bits {bits:#x}");
         taken += 1;
-        irq.ack().step("irq_ack")?;
+        // The last interrupt stays unacknowledged (the line masked) until
+        // the second handler below is bound.
+        if taken < 20 {
+            irq.ack().step("irq_ack")?;
+        }
     }
     // A shared line: a second handler on the same line. Both are told of
     // each interrupt, and the line stays masked until both acknowledge.
+    // The second is bound while the line is masked, so no interrupt can
+    // reach the first handler alone in between (it would keep the line
+    // masked with only the first one told, and the second wait would time
+    // out); the first handler's ack of the last interrupt then unmasks it.
     let second = Notification::create().step("notification_create")?;
     let irq2 = irqc.isa(0).step("irq_get ISA 0 again")?;
     irq2.bind(&second, 5).step("irq_bind a second handler")?;
+    ensure!(
+        irq.info().step("irq_info")?.masked == 1,
+        "binding a second handler unmasked a line waiting for an ack"
+    );
+    irq.ack().step("irq_ack")?;
     for _ in 0..5 {
         let first = n.wait(500_000_000).step("wait, first handler")?;
         let other = second.wait(500_000_000).step("wait, second handler")?;

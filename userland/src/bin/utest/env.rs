@@ -95,7 +95,7 @@ impl Env {
     }
 }
 
-pub(crate) const USER_STACK: u64 = libsys::abi::USER_STACK_TOP - 4096;
+pub(crate) const USER_STACK: u64 = libsys::abi::USER_STACK_TOP - libsys::abi::PAGE_SIZE;
 
 pub(crate) fn unsafe_irq_control(info: &InitInfo) -> IrqControl {
     // SAFETY: InitInfo's handle; the caller keeps it in a ManuallyDrop.

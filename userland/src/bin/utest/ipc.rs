@@ -46,7 +46,7 @@ pub(crate) fn quit(env: &Env, ep: &Endpoint, child: &Child) -> Result<(), Why> {
 pub(crate) fn payloads(env: &mut Env) -> Result<(), Why> {
     let ep = Endpoint::create().step("endpoint_create")?;
     let child = env.partner("echo", ep.raw(), Rights::RECV, None)?;
-    for length in [256usize, 4096] {
+    for length in [256usize, libsys::abi::ipc::PAYLOAD_MAX] {
         // SAFETY: the main thread's buffer, not held across the call.
         let buffer = unsafe { ipc::buffer() };
         for (i, b) in buffer[..length].iter_mut().enumerate() {

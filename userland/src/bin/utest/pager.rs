@@ -39,7 +39,8 @@ pub(crate) fn pager(env: &mut Env) -> Result<(), Why> {
         );
         let (address, error) = (msg.words[0], msg.words[1]);
         ensure!(
-            (DEMAND_BASE..DEMAND_BASE + PAGES * 4096).contains(&address) && error & 4 != 0,
+            (DEMAND_BASE..DEMAND_BASE + PAGES * libsys::abi::PAGE_SIZE).contains(&address)
+                && error & 4 != 0,
             "fault at {address:#x} error {error:#x}"
         );
         let page = env.mem.alloc(1).step("a page")?;

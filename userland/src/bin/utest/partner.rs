@@ -94,10 +94,13 @@ pub(crate) fn touch(pages: u64, done: u64) -> u64 {
     for i in 0..pages {
         // SAFETY: the page faults, the pager maps it, and the write runs
         // again; nothing else uses this range.
-        unsafe { ((DEMAND_BASE + i * 4096 + 8 * i) as *mut u64).write_volatile(0x7007_0000 + i) };
+        unsafe {
+            ((DEMAND_BASE + i * libsys::abi::PAGE_SIZE + 8 * i) as *mut u64)
+                .write_volatile(0x7007_0000 + i)
+        };
     }
     // SAFETY: as above; each page is mapped by now.
-    let good = (0..pages).all(|i| unsafe { ((DEMAND_BASE + i * 4096 + 8 * i) as *const u64).read_volatile() } == 0x7007_0000 + i);
+    let good = (0..pages).all(|i| unsafe { ((DEMAND_BASE + i * libsys::abi::PAGE_SIZE + 8 * i) as *const u64).read_volatile() } == 0x7007_0000 + i);
     let _ = done.signal(if good { 1 } else { 2 });
     0
 }

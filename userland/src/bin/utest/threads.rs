@@ -101,7 +101,7 @@ pub(crate) fn thread_buffers() -> Result<(), Why> {
     thread.join().step("join it")?;
     let seen = SEEN.load(Ordering::Relaxed);
     ensure!(
-        seen != 0 && seen != main_buffer && seen % 4096 == 0,
+        seen != 0 && seen != main_buffer && seen % libsys::abi::PAGE_SIZE == 0,
         "the thread's buffer was at {seen:#x}"
     );
     for bad in [0xffff_8000_0000_0000u64, 0x0000_8000_0000_0000, u64::MAX] {
