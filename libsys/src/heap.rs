@@ -136,7 +136,9 @@ unsafe impl PageSource for RegionPages {
         if gfp.contains(GfpFlags::ZERO) {
             // SAFETY: the block was just given to us, mapped read-write
             // (MorePages' contract).
-            unsafe { core::ptr::write_bytes(block.as_ptr(), 0, (count * crate::abi::PAGE_SIZE) as usize) };
+            unsafe {
+                core::ptr::write_bytes(block.as_ptr(), 0, (count * crate::abi::PAGE_SIZE) as usize)
+            };
         }
         Some(block)
     }

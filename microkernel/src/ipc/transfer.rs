@@ -174,9 +174,10 @@ fn deliver(
         // page onto itself: skipped).
         unsafe { kspace::copy_physical(from, to, length) };
     }
-    // No sender flag reaches the receiver: MOVE_HANDLES is done with, and
-    // NOTIFICATION is the kernel's alone (refused at the send already).
-    info.flags = 0;
+    // Only the grant flags reach the receiver (they say words 4-5 are the
+    // window its caller lent, checked at the call): MOVE_HANDLES is done
+    // with, and NOTIFICATION is the kernel's alone (refused at the send).
+    info.flags &= MsgInfo::GRANT_FLAGS;
     // SAFETY: see `frame`: the receiver is blocked in the kernel.
     let out = unsafe { &mut *frame(receiver) };
     out.rsi = info.encode();

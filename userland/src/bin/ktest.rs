@@ -62,7 +62,13 @@ fn syscalls(t: &mut Tally) {
     let non_canonical = 0x8000_0000_0000_0000u64;
 
     t.expect_eq("null returns 0", syscall::null(), Ok(0));
-    for n in [Syscall::ALL.len() as u64, 99, 1 << 32, u64::MAX] {
+    // One past the highest number, a number between the assigned blocks
+    // (numbers come in one block per mechanism), and far ones.
+    let highest = Syscall::ALL[Syscall::ALL.len() - 1] as u64;
+    let gap = (0..highest)
+        .find(|&n| Syscall::try_from(n).is_err())
+        .unwrap_or(highest + 2);
+    for n in [highest + 1, gap, 1 << 32, u64::MAX] {
         t.expect_eq(
             "unknown number is UnknownSyscall",
             call3(n, 1, 2, 3),
