@@ -241,30 +241,7 @@ fn check_parsed(image: &[u8], rules: &Rules) -> Result<Checked, ElfError> {
         Type::SharedObject => return Err(ElfError::PositionIndependent),
         _ => return Err(ElfError::NotExecutable),
     }
-    let mut segments = Vec::new();
-    for ph in elf.program_iter() {
-        let ProgramHeader::Ph64(raw) = ph else {
-            return Err(ElfError::Not64Bit);
-        };
-        if ph.get_type() != Ok(SegmentType::Load) || raw.mem_size == 0 {
-            continue;
-        }
-        let segment = Segment {
-            vaddr: raw.virtual_addr,
-            mem_size: raw.mem_size,
-            file_offset: raw.offset,
-            file_size: raw.file_size,
-            writable: raw.flags.is_write(),
-            executable: raw.flags.is_execute(),
-        };
-        check_segment(&segment, image.len() as u64, rules)?;
-        if rules.max_segments == Some(segments.len()) {
-            return Err(ElfError::TooManySegments {
-                max: segments.len(),
-            });
-        }
-        segments.push(segment);
-    }
+    let mut segments = load_segments(&elf, image.len() as u64, rules)?;
     if segments.is_empty() {
         return Err(ElfError::NoSegments);
     }
@@ -287,6 +264,40 @@ fn check_parsed(image: &[u8], rules: &Rules) -> Result<Checked, ElfError> {
         return Err(ElfError::EntryNotExecutable { entry });
     }
     Ok(Checked { entry, segments })
+}
+
+/// The `PT_LOAD` segments of non-zero size, each checked on its own,
+/// in file order.
+fn load_segments(
+    elf: &ElfFile<'_>,
+    file_len: u64,
+    rules: &Rules,
+) -> Result<Vec<Segment>, ElfError> {
+    let mut segments = Vec::new();
+    for ph in elf.program_iter() {
+        let ProgramHeader::Ph64(raw) = ph else {
+            return Err(ElfError::Not64Bit);
+        };
+        if ph.get_type() != Ok(SegmentType::Load) || raw.mem_size == 0 {
+            continue;
+        }
+        let segment = Segment {
+            vaddr: raw.virtual_addr,
+            mem_size: raw.mem_size,
+            file_offset: raw.offset,
+            file_size: raw.file_size,
+            writable: raw.flags.is_write(),
+            executable: raw.flags.is_execute(),
+        };
+        check_segment(&segment, file_len, rules)?;
+        if rules.max_segments == Some(segments.len()) {
+            return Err(ElfError::TooManySegments {
+                max: segments.len(),
+            });
+        }
+        segments.push(segment);
+    }
+    Ok(segments)
 }
 
 /// The checks of one segment on its own: its addresses, its file bytes,
