@@ -10,8 +10,8 @@
 //! [`USER_END`]), none writable and executable (W^X), no two sharing a
 //! page, and an entry point inside an executable segment.
 
-pub use elfcheck::ElfError;
 use elfcheck::Rules;
+pub use elfcheck::{program_header_table, ElfError};
 
 use crate::abi::{Protection, PAGE_SIZE};
 

@@ -106,6 +106,19 @@ pub enum ElfError {
     EntryNotExecutable {
         entry: u64,
     },
+    /// `e_phentsize` is not the 56 bytes of an ELF64 program header.
+    BadProgramHeaderSize {
+        size: u16,
+    },
+    /// `e_phoff` is not a multiple of 8.
+    MisalignedProgramHeaders {
+        offset: u64,
+    },
+    /// The program-header table reaches past the end of the file.
+    ProgramHeadersOutsideFile {
+        offset: u64,
+        count: u16,
+    },
 }
 
 impl fmt::Display for ElfError {
@@ -139,13 +152,82 @@ impl fmt::Display for ElfError {
             ElfError::EntryNotExecutable { entry } => {
                 write!(f, "entry point {entry:#x} is not in an executable segment")
             }
+            ElfError::BadProgramHeaderSize { size } => {
+                write!(f, "program header size {size} is not {PHENT_SIZE}")
+            }
+            ElfError::MisalignedProgramHeaders { offset } => {
+                write!(f, "program headers at {offset:#x} are not 8-byte aligned")
+            }
+            ElfError::ProgramHeadersOutsideFile { offset, count } => write!(
+                f,
+                "{count} program headers at {offset:#x} reach past the end of the file"
+            ),
         }
     }
 }
 
+/// The size of the ELF64 file header.
+const HEADER_SIZE: usize = 64;
+/// The size of one ELF64 program header.
+const PHENT_SIZE: u16 = 56;
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// The checks `xmas-elf` answers with a panic instead of an error, made
+/// on the raw header before it parses anything: the file is long enough
+/// for the header and is 64-bit, and the program-header table has
+/// 56-byte entries, is 8-byte aligned and lies inside the file. Returns
+/// the table's `(e_phoff, e_phnum)`, safe to read by hand.
+pub fn program_header_table(image: &[u8]) -> Result<(u64, u16), ElfError> {
+    if image.len() < HEADER_SIZE {
+        return Err(ElfError::NotElf("shorter than the ELF header"));
+    }
+    if &image[..4] != b"\x7fELF" {
+        return Err(ElfError::NotElf("no ELF magic"));
+    }
+    if image[4] != 2 {
+        return Err(ElfError::Not64Bit);
+    }
+    let (offset, size, count) = (u64_at(image, 32), u16_at(image, 54), u16_at(image, 56));
+    if size != PHENT_SIZE {
+        return Err(ElfError::BadProgramHeaderSize { size });
+    }
+    if !offset.is_multiple_of(8) {
+        return Err(ElfError::MisalignedProgramHeaders { offset });
+    }
+    let table_end = offset.checked_add(u64::from(count) * u64::from(PHENT_SIZE));
+    if table_end.is_none_or(|end| end > image.len() as u64) {
+        return Err(ElfError::ProgramHeadersOutsideFile { offset, count });
+    }
+    Ok((offset, count))
+}
+
 /// Checks `image` under `rules` (see the crate documentation); the first
-/// check that fails is the error.
+/// check that fails is the error. `image` may lie at any address: a
+/// misaligned one is checked from an 8-byte-aligned copy (`xmas-elf`
+/// asserts the alignment of the structures it reads).
 pub fn check(image: &[u8], rules: &Rules) -> Result<Checked, ElfError> {
+    program_header_table(image)?;
+    if (image.as_ptr() as usize).is_multiple_of(8) {
+        return check_parsed(image, rules);
+    }
+    let mut buffer = alloc::vec![0u8; image.len() + 7];
+    let shift = (8 - buffer.as_ptr() as usize % 8) % 8;
+    let copy = &mut buffer[shift..shift + image.len()];
+    copy.copy_from_slice(image);
+    check_parsed(copy, rules)
+}
+
+/// [`check`] on an 8-byte-aligned `image` whose raw header passed.
+fn check_parsed(image: &[u8], rules: &Rules) -> Result<Checked, ElfError> {
     let elf = ElfFile::new(image).map_err(ElfError::NotElf)?;
     let header = &elf.header;
     if header.pt1.class() != Class::SixtyFour {
@@ -159,30 +241,7 @@ pub fn check(image: &[u8], rules: &Rules) -> Result<Checked, ElfError> {
         Type::SharedObject => return Err(ElfError::PositionIndependent),
         _ => return Err(ElfError::NotExecutable),
     }
-    let mut segments = Vec::new();
-    for ph in elf.program_iter() {
-        let ProgramHeader::Ph64(raw) = ph else {
-            return Err(ElfError::Not64Bit);
-        };
-        if ph.get_type() != Ok(SegmentType::Load) || raw.mem_size == 0 {
-            continue;
-        }
-        let segment = Segment {
-            vaddr: raw.virtual_addr,
-            mem_size: raw.mem_size,
-            file_offset: raw.offset,
-            file_size: raw.file_size,
-            writable: raw.flags.is_write(),
-            executable: raw.flags.is_execute(),
-        };
-        check_segment(&segment, image.len() as u64, rules)?;
-        if rules.max_segments == Some(segments.len()) {
-            return Err(ElfError::TooManySegments {
-                max: segments.len(),
-            });
-        }
-        segments.push(segment);
-    }
+    let mut segments = load_segments(&elf, image.len() as u64, rules)?;
     if segments.is_empty() {
         return Err(ElfError::NoSegments);
     }
@@ -205,6 +264,40 @@ pub fn check(image: &[u8], rules: &Rules) -> Result<Checked, ElfError> {
         return Err(ElfError::EntryNotExecutable { entry });
     }
     Ok(Checked { entry, segments })
+}
+
+/// The `PT_LOAD` segments of non-zero size, each checked on its own,
+/// in file order.
+fn load_segments(
+    elf: &ElfFile<'_>,
+    file_len: u64,
+    rules: &Rules,
+) -> Result<Vec<Segment>, ElfError> {
+    let mut segments = Vec::new();
+    for ph in elf.program_iter() {
+        let ProgramHeader::Ph64(raw) = ph else {
+            return Err(ElfError::Not64Bit);
+        };
+        if ph.get_type() != Ok(SegmentType::Load) || raw.mem_size == 0 {
+            continue;
+        }
+        let segment = Segment {
+            vaddr: raw.virtual_addr,
+            mem_size: raw.mem_size,
+            file_offset: raw.offset,
+            file_size: raw.file_size,
+            writable: raw.flags.is_write(),
+            executable: raw.flags.is_execute(),
+        };
+        check_segment(&segment, file_len, rules)?;
+        if rules.max_segments == Some(segments.len()) {
+            return Err(ElfError::TooManySegments {
+                max: segments.len(),
+            });
+        }
+        segments.push(segment);
+    }
+    Ok(segments)
 }
 
 /// The checks of one segment on its own: its addresses, its file bytes,
@@ -367,5 +460,110 @@ mod tests {
             check(&file, &top),
             Err(ElfError::SegmentOutsideRange { .. })
         ));
+    }
+
+    /// A valid one-segment file, the base of the header tests.
+    fn valid() -> Vec<u8> {
+        elf(2, 0x2000, &[(0x2000, 0x10, 0x10, 5)])
+    }
+
+    #[test]
+    fn a_program_header_table_past_the_end_is_an_error() {
+        let mut file = valid();
+        file[56..58].copy_from_slice(&3u16.to_le_bytes());
+        assert_eq!(
+            check(&file, &LOOSE),
+            Err(ElfError::ProgramHeadersOutsideFile {
+                offset: 64,
+                count: 3
+            })
+        );
+        file[32..40].copy_from_slice(&(u64::MAX - 7).to_le_bytes());
+        assert!(matches!(
+            check(&file, &LOOSE),
+            Err(ElfError::ProgramHeadersOutsideFile { .. })
+        ));
+    }
+
+    #[test]
+    fn a_short_program_header_size_is_an_error() {
+        let mut file = valid();
+        file[54..56].copy_from_slice(&32u16.to_le_bytes());
+        assert_eq!(
+            check(&file, &LOOSE),
+            Err(ElfError::BadProgramHeaderSize { size: 32 })
+        );
+    }
+
+    #[test]
+    fn a_misaligned_program_header_offset_is_an_error() {
+        let mut file = valid();
+        file[32..40].copy_from_slice(&68u64.to_le_bytes());
+        assert_eq!(
+            check(&file, &LOOSE),
+            Err(ElfError::MisalignedProgramHeaders { offset: 68 })
+        );
+    }
+
+    #[test]
+    fn a_misaligned_image_is_checked_like_an_aligned_one() {
+        let file = valid();
+        let expected = check(&file, &LOOSE);
+        assert!(expected.is_ok());
+        let mut shifted = alloc::vec![0u8; file.len() + 8];
+        for shift in 1..8 {
+            let start = (8 - shifted.as_ptr() as usize % 8) % 8 + shift;
+            shifted[start..start + file.len()].copy_from_slice(&file);
+            assert_eq!(check(&shifted[start..start + file.len()], &LOOSE), expected);
+        }
+    }
+
+    #[test]
+    fn a_short_or_32_bit_file_is_an_error() {
+        let file = valid();
+        assert!(matches!(
+            check(&file[..63], &LOOSE),
+            Err(ElfError::NotElf(_))
+        ));
+        let mut thirty_two = file.clone();
+        thirty_two[4] = 1;
+        assert_eq!(check(&thirty_two, &LOOSE), Err(ElfError::Not64Bit));
+    }
+
+    /// A small xorshift generator: the mutations are the same each run.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    #[test]
+    fn random_mutations_never_panic() {
+        let base = elf(
+            2,
+            0x2000,
+            &[(0x2000, 0x10, 0x10, 5), (0x4000, 0x2000, 0x8, 6)],
+        );
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut storage = alloc::vec![0u8; base.len() + 8];
+        for _ in 0..5000 {
+            let mut file = base.clone();
+            for _ in 0..1 + rng.next() % 8 {
+                let at = (rng.next() % file.len() as u64) as usize;
+                file[at] = rng.next() as u8;
+            }
+            if rng.next().is_multiple_of(4) {
+                let cut = (rng.next() % 64) as usize;
+                file.truncate(file.len() - cut);
+            }
+            let shift = (rng.next() % 8) as usize;
+            storage[shift..shift + file.len()].copy_from_slice(&file);
+            let _ = check(&storage[shift..shift + file.len()], &LOOSE);
+        }
     }
 }

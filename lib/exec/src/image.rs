@@ -1,12 +1,10 @@
 //! Planning a new address space from an ELF executable (LKD ch. 15's
 //! `vm_area_struct`s as `load_elf_binary` makes them). The file is checked
-//! in two steps: first the raw header and program-header table, here,
-//! with every offset and size bounded before anything is read through
-//! them (so a hostile file cannot make the parser index out of bounds
-//! or read a misaligned structure, which `xmas-elf` answers with a
-//! panic);
-//! then `libsys::elf::check`, the same checks the kernel and `spawn`
-//! make (class, machine, type, W^X, segments in the file and in user
+//! in two steps: first the raw header and program-header table, here
+//! (the table's entry size, alignment and bounds by
+//! `libsys::elf::program_header_table`), before the program headers are
+//! read by hand; then `libsys::elf::check`, the same checks the kernel
+//! and `spawn` make (class, machine, type, W^X, segments in the file and in user
 //! space, no shared pages, entry in an executable segment).
 //!
 //! Each `PT_LOAD` segment becomes a [`SegmentMap`]: the file pages from
@@ -150,24 +148,15 @@ fn check_header(image: &[u8]) -> Result<(usize, usize), ExecError> {
     if u16_at(image, 16) != ET_EXEC {
         return Err(ExecError::NotStaticExecutable);
     }
-    if u16_at(image, 54) != PHENT_SIZE {
-        return Err(ExecError::BadProgramHeaderSize);
-    }
-    let (phoff, phnum) = (u64_at(image, 32), u16_at(image, 56) as usize);
+    let phnum = u16_at(image, 56) as usize;
     if phnum == 0 {
         return Err(ExecError::NoSegments);
     }
     if phnum > MAX_PHDRS {
         return Err(ExecError::TooManyProgramHeaders);
     }
-    if phoff % 8 != 0 {
-        return Err(ExecError::MisalignedProgramHeaders);
-    }
-    let table_end = phoff.checked_add((phnum * PHENT_SIZE as usize) as u64);
-    match table_end {
-        Some(end) if end <= image.len() as u64 => Ok((phoff as usize, phnum)),
-        _ => Err(ExecError::Truncated),
-    }
+    let (phoff, _) = elf::program_header_table(image).map_err(from_libsys)?;
+    Ok((phoff as usize, phnum))
 }
 
 fn read_phdrs(image: &[u8], phoff: usize, phnum: usize) -> Vec<RawPhdr> {
@@ -226,21 +215,10 @@ fn from_libsys(error: ElfError) -> ExecError {
         ElfError::WriteAndExecute { vaddr } => ExecError::WriteAndExecute { vaddr },
         ElfError::OverlappingSegments { second, .. } => ExecError::Overlapping { vaddr: second },
         ElfError::EntryNotExecutable { entry } => ExecError::EntryNotExecutable { entry },
+        ElfError::BadProgramHeaderSize { .. } => ExecError::BadProgramHeaderSize,
+        ElfError::MisalignedProgramHeaders { .. } => ExecError::MisalignedProgramHeaders,
+        ElfError::ProgramHeadersOutsideFile { .. } => ExecError::Truncated,
     }
-}
-
-/// `libsys::elf::check` on `image`, from an 8-byte-aligned copy if
-/// `image` is not aligned: the `xmas-elf` parser under it asserts the
-/// alignment of the structures it reads (a panic, not an error).
-fn check_aligned(image: &[u8]) -> Result<elf::Program, ExecError> {
-    if (image.as_ptr() as usize).is_multiple_of(8) {
-        return elf::check(image).map_err(from_libsys);
-    }
-    let mut buffer = alloc::vec![0u8; image.len() + 7];
-    let shift = (8 - buffer.as_ptr() as usize % 8) % 8;
-    let copy = &mut buffer[shift..shift + image.len()];
-    copy.copy_from_slice(image);
-    elf::check(copy).map_err(from_libsys)
 }
 
 /// Plans the address space of the ELF executable `image` within
@@ -260,7 +238,7 @@ pub fn plan(image: &[u8], limits: &Limits) -> Result<ImagePlan, ExecError> {
             return Err(ExecError::TooLarge { vaddr: ph.vaddr });
         }
     }
-    let program = check_aligned(image)?;
+    let program = elf::check(image).map_err(from_libsys)?;
     let segments: Vec<SegmentMap> = program.segments().map(segment_map).collect();
     let phdr = phdrs
         .iter()

@@ -286,58 +286,25 @@ impl Slot {
     }
 }
 
-/// Why a `devmgr` call failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientError {
+client_error! {
+    /// Why a `devmgr` call failed: the server said no, or the call failed
+    /// (`Rpc(Sys(PeerDied))`: the server died; look it up again).
     Dev(DevError),
-    Rpc(crate::rpc::RpcError),
     /// A path, name or value too long for the protocol, refused before
     /// sending.
-    TooLong,
+    TooLong => "too long for the protocol",
     /// A reply of the wrong kind.
-    Unexpected,
+    Unexpected => "unexpected reply",
 }
 
-impl core::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ClientError::Dev(e) => write!(f, "{e}"),
-            ClientError::Rpc(e) => write!(f, "{e}"),
-            ClientError::TooLong => f.write_str("too long for the protocol"),
-            ClientError::Unexpected => f.write_str("unexpected reply"),
-        }
-    }
-}
-
-/// The client stub: `devmgr`'s requests as methods.
-#[cfg(target_os = "none")]
-pub struct Client {
-    endpoint: crate::handle::Endpoint,
+client_stub! {
+    /// The client stub: `devmgr`'s requests as methods. Each call uses
+    /// the calling thread's IPC buffer, so threads may share one `Client`.
+    server: "devmgr", error: Dev
 }
 
 #[cfg(target_os = "none")]
 impl Client {
-    /// Finds `devmgr` through the name service (waiting up to 2 s).
-    pub fn connect() -> Result<Client, crate::names::NameError> {
-        crate::names::lookup_wait("devmgr", 2_000).map(|endpoint| Client { endpoint })
-    }
-
-    pub fn from_endpoint(endpoint: crate::handle::Endpoint) -> Client {
-        Client { endpoint }
-    }
-
-    pub fn endpoint(&self) -> &crate::handle::Endpoint {
-        &self.endpoint
-    }
-
-    fn call(&self, request: &Request) -> Result<Reply, ClientError> {
-        match crate::rpc::call(&self.endpoint, request) {
-            Ok(Reply::Error(e)) => Err(ClientError::Dev(e)),
-            Ok(reply) => Ok(reply),
-            Err(e) => Err(ClientError::Rpc(e)),
-        }
-    }
-
     fn path(path: &str) -> Result<Path, ClientError> {
         Path::try_from(path).map_err(|_| ClientError::TooLong)
     }
