@@ -144,11 +144,8 @@ fn large_allocations_come_from_the_page_source() {
 
     let zeroed = kmalloc.kzalloc(50_000, GFP_KERNEL).unwrap();
     // SAFETY: a live, zeroed block of at least 50,000 bytes.
-    assert!(
-        unsafe { std::slice::from_raw_parts(zeroed.as_ptr(), 50_000) }
-            .iter()
-            .all(|&b| b == 0)
-    );
+    let block = unsafe { std::slice::from_raw_parts(zeroed.as_ptr(), 50_000) };
+    assert!(block.iter().all(|&b| b == 0));
     kmalloc.check().unwrap();
 }
 
