@@ -15,6 +15,7 @@ macro_rules! errnos {
         /// in Linux (`EWOULDBLOCK`, `ENOTSUP`, `EDEADLOCK`) are associated
         /// constants.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(serde::Serialize, serde::Deserialize, postcard::experimental::max_size::MaxSize)]
         #[repr(i32)]
         pub enum Errno {
             $(#[doc = $text] $name = $num,)*

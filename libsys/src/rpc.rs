@@ -139,6 +139,33 @@ mod calls {
         ipc::reply(&msg).map_err(RpcError::Sys)
     }
 
+    /// Sends `request` on `endpoint` lending `grant` (a window of this
+    /// process's memory the server copies into or out of: a `read`'s
+    /// buffer, a `write`'s bytes), and returns the decoded reply. The
+    /// buffer behind the grant must stay alive and untouched until this
+    /// returns (the window is revoked at the reply).
+    pub fn call_granted<Req: Serialize, Rep: DeserializeOwned>(
+        endpoint: &Endpoint,
+        request: &Req,
+        grant: crate::grant::Grant,
+    ) -> Result<Rep, RpcError> {
+        // SAFETY: the main thread's buffer; no reference into it is held
+        // across the call below (the slice ends before it).
+        let length = encode(request, unsafe { ipc::buffer() })?;
+        let msg = grant.lend(Message::new(LABEL_REQUEST).with_payload(length as u16));
+        let reply = endpoint.call(&msg, FOREVER)?;
+        match reply.label() {
+            LABEL_REPLY => {
+                let n = (reply.info.length as usize).min(PAYLOAD_MAX);
+                // SAFETY: as above; the reply was written into it.
+                decode(&unsafe { ipc::buffer() }[..n])
+            }
+            LABEL_BAD_REQUEST => Err(RpcError::BadRequest),
+            LABEL_SERVER_ERROR => Err(RpcError::ServerError),
+            other => Err(RpcError::UnexpectedLabel(other)),
+        }
+    }
+
     /// Sends `request` on `endpoint` and returns the decoded reply.
     pub fn call<Req: Serialize, Rep: DeserializeOwned>(
         endpoint: &Endpoint,
@@ -149,7 +176,7 @@ mod calls {
 }
 
 #[cfg(target_os = "none")]
-pub use calls::{call, call_with, reply};
+pub use calls::{call, call_granted, call_with, reply};
 
 /// Encodes `value` into this thread's IPC buffer, as the payload of the
 /// next message it sends; returns the length for

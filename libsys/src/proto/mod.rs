@@ -99,6 +99,22 @@ macro_rules! client_stub {
                 self.call_with(request, &[]).map(|(reply, _)| reply)
             }
 
+            /// As `call`, lending `grant` (a window the server copies
+            /// into or out of).
+            // Not every protocol lends memory.
+            #[allow(dead_code)]
+            fn call_granted(
+                &self,
+                request: &Request,
+                grant: crate::grant::Grant,
+            ) -> Result<Reply, ClientError> {
+                match crate::rpc::call_granted::<Request, Reply>(&self.endpoint, request, grant) {
+                    Ok(Reply::Error(e)) => Err(ClientError::$error(e)),
+                    Ok(answer) => Ok(answer),
+                    Err(e) => Err(ClientError::Rpc(e)),
+                }
+            }
+
             /// As `call`, moving `handles` along; the reply and its message
             /// (with the handles the server sent).
             // Not every protocol sends or receives handles.
@@ -123,6 +139,9 @@ pub mod devmgr;
 pub mod kv;
 pub mod mm;
 pub mod name;
+pub mod proc;
 pub mod spawn;
 pub mod timer;
+pub mod tty;
+pub mod vfs;
 pub mod wait1;

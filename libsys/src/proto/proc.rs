@@ -1,0 +1,255 @@
+//! `proc`, the process server: the process half of the POSIX-like
+//! system-call surface as messages (LKD chapter 3), and the client stub.
+//!
+//! The caller is its badge (its pid). The server keeps the task list
+//! (`procsrv::TaskStruct`s: parent and children, process group, session,
+//! credentials, signal dispositions and masks, exit status) for every
+//! process it started, and starts them from executable files it reads
+//! through the VFS.
+//!
+//! Starting a program is `posix_spawn` in two steps, so that the file
+//! actions can be any number: `Spawn` builds the child (its image read
+//! and loaded, its stack laid out with `argv`, `envp` and the auxiliary
+//! vector, its file table a copy of the caller's) but does not start it;
+//! the caller then runs its file actions on the child's table
+//! (`vfs::Request::ChildAction`, allowed to the parent of a child not yet
+//! started) and sends `Start`. A child never started is the caller's:
+//! counted against its children and removed when the caller exits.
+//!
+//! `Spawn` lends a read window holding `argc` arguments then `envc`
+//! environment strings, each ending in a NUL (at most [`ARG_MAX`] bytes).
+//!
+//! | request | reply | notes |
+//! | --- | --- | --- |
+//! | `Spawn { path, argc, envc, pgroup }` + read grant | `Pid(pid)` | not started yet |
+//! | `Start { pid }` | `Done` | the caller's child from `Spawn` |
+//! | `Wait { pid, options }` | `Waited { pid, status }` or `NoChange` | `wait4`: `pid` −1 any child, > 0 that one, < −1 that group, 0 the caller's group; `WNOHANG`, `WUNTRACED`, `WCONTINUED`; answered later while nothing changed |
+//! | `Exit { status }` | `Done` | the caller is about to exit with `status` (`_exit`); the server also sees deaths without it (killed, faulted) |
+//! | `Kill { pid, sig }` | `Done` | `kill(2)`: `pid` < −1 a group, −1 every process the caller may signal; `sig` 0 checks only |
+//! | `GetIds` | `Ids(Ids)` | `getpid`, `getppid`, `getpgrp`, `getsid`, the uids and gids |
+//! | `Setpgid { pid, pgid }` | `Done` | 0 means the caller / `pid` |
+//! | `Getpgid { pid }` | `Value(pgid)` | |
+//! | `Setsid` | `Value(sid)` | |
+//! | `Sigaction { sig, action }` | `Action(old)` | `action` `None` only reads |
+//! | `Sigprocmask { how, set }` | `Value(old mask)` | `SIG_BLOCK` 0, `SIG_UNBLOCK` 1, `SIG_SETMASK` 2 |
+//! | `Sigpending` | `Value(set)` | |
+//! | `Setuid { uid }`, `Setgid { gid }` | `Done` | |
+//! | `List { after }` | `Tasks(tasks)` | up to [`LIST_MAX`] processes with pids above `after` (for `ps`) |
+//!
+//! Errors are [`Errno`]s (`ECHILD`, `ESRCH`, `EPERM`, `EINVAL`,
+//! `ENOENT`, `EACCES`, `ENOEXEC`, `E2BIG`, `EAGAIN`).
+
+use postcard::experimental::max_size::MaxSize;
+use serde::{Deserialize, Serialize};
+
+pub use crate::errno::Errno;
+pub use crate::proto::vfs::{Path, PATH_MAX};
+
+/// The name the server registers.
+pub const NAME: &str = "proc";
+/// Bytes of arguments and environment one `Spawn` lends at most.
+pub const ARG_MAX: usize = 128 * 1024;
+/// Processes one `List` reply holds.
+pub const LIST_MAX: usize = 16;
+/// `wait4`'s options.
+pub const WNOHANG: u32 = 1;
+pub const WUNTRACED: u32 = 2;
+pub const WCONTINUED: u32 = 8;
+
+/// Which process group a new process joins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Pgroup {
+    /// The caller's.
+    Inherit,
+    /// A new group led by the child (`setpgid(0, 0)` in the child).
+    New,
+    /// That group (of the caller's session).
+    Join(u64),
+}
+
+/// `struct sigaction`: the handler (`SIG_DFL` 0, `SIG_IGN` 1, or an
+/// address), `SA_*` flags, the restorer and the mask during the handler.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: u64,
+}
+
+/// A process's ids.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Ids {
+    pub pid: u64,
+    pub ppid: u64,
+    pub pgid: u64,
+    pub sid: u64,
+    pub uid: u32,
+    pub euid: u32,
+    pub gid: u32,
+    pub egid: u32,
+}
+
+/// One line of `ps`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct TaskInfo {
+    pub pid: u64,
+    pub ppid: u64,
+    pub pgid: u64,
+    pub sid: u64,
+    pub uid: u32,
+    /// `R`, `S`, `T`, `Z` as Linux's `/proc/<pid>/stat` shows it.
+    pub state: u8,
+    /// The command (the executable's name, at most 15 bytes: `comm`).
+    pub comm: heapless::String<15>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Request {
+    Spawn {
+        path: Path,
+        argc: u32,
+        envc: u32,
+        pgroup: Pgroup,
+    },
+    Start {
+        pid: u64,
+    },
+    Wait {
+        pid: i64,
+        options: u32,
+    },
+    Exit {
+        status: i32,
+    },
+    Kill {
+        pid: i64,
+        sig: u32,
+    },
+    GetIds,
+    Setpgid {
+        pid: u64,
+        pgid: u64,
+    },
+    Getpgid {
+        pid: u64,
+    },
+    Setsid,
+    Sigaction {
+        sig: u32,
+        action: Option<SigAction>,
+    },
+    Sigprocmask {
+        how: u32,
+        set: u64,
+    },
+    Sigpending,
+    Setuid {
+        uid: u32,
+    },
+    Setgid {
+        gid: u32,
+    },
+    List {
+        after: u64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Reply {
+    Done,
+    Pid(u64),
+    Waited { pid: u64, status: i32 },
+    NoChange,
+    Value(u64),
+    Ids(Ids),
+    Action(SigAction),
+    Tasks(heapless::Vec<TaskInfo, LIST_MAX>),
+    Error(Errno),
+}
+
+const _: () = assert!(crate::rpc::fits::<Request>() && crate::rpc::fits::<Reply>());
+
+/// Packs `argv` then `envp` as `Spawn` lends them: each string and its
+/// NUL. `E2BIG` past [`ARG_MAX`], `EINVAL` for a string holding a NUL.
+pub fn pack_args<'a>(
+    argv: impl IntoIterator<Item = &'a [u8]>,
+    envp: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<(alloc::vec::Vec<u8>, u32, u32), Errno> {
+    let mut block = alloc::vec::Vec::new();
+    let mut counts = [0u32; 2];
+    for (i, list) in [
+        argv.into_iter().collect::<alloc::vec::Vec<_>>(),
+        envp.into_iter().collect(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for s in list {
+            if s.contains(&0) {
+                return Err(Errno::EINVAL);
+            }
+            if block.len() + s.len() + 1 > ARG_MAX {
+                return Err(Errno::E2BIG);
+            }
+            block.extend_from_slice(s);
+            block.push(0);
+            counts[i] += 1;
+        }
+    }
+    Ok((block, counts[0], counts[1]))
+}
+
+/// Arguments and environment strings, borrowed from a `Spawn` block.
+pub type Unpacked<'a> = (alloc::vec::Vec<&'a [u8]>, alloc::vec::Vec<&'a [u8]>);
+
+/// Splits a `Spawn` block back into `argc` arguments and `envc`
+/// environment strings; `EINVAL` if the counts do not match the NULs.
+pub fn unpack_args(block: &[u8], argc: u32, envc: u32) -> Result<Unpacked<'_>, Errno> {
+    if block.len() > ARG_MAX {
+        return Err(Errno::E2BIG);
+    }
+    let total = argc as usize + envc as usize;
+    if block.is_empty() {
+        return if total == 0 {
+            Ok((alloc::vec::Vec::new(), alloc::vec::Vec::new()))
+        } else {
+            Err(Errno::EINVAL)
+        };
+    }
+    if block.last() != Some(&0) {
+        return Err(Errno::EINVAL);
+    }
+    let strings: alloc::vec::Vec<&[u8]> = block[..block.len() - 1].split(|&b| b == 0).collect();
+    if strings.len() != total {
+        return Err(Errno::EINVAL);
+    }
+    let (argv, envp) = strings.split_at(argc as usize);
+    Ok((argv.to_vec(), envp.to_vec()))
+}
+
+client_stub! {
+    /// The client stub: the process calls as methods.
+    server: "proc", error: Proc
+}
+
+client_error! {
+    /// Why a `proc` call failed: the server's errno, or the call itself.
+    Proc(Errno),
+}
+
+impl ClientError {
+    /// The errno a POSIX caller sees (`EIO` when the call itself failed).
+    pub fn errno(&self) -> Errno {
+        match self {
+            ClientError::Proc(e) => *e,
+            ClientError::Rpc(_) => Errno::EIO,
+        }
+    }
+}
+
+#[cfg(target_os = "none")]
+mod client;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,130 @@
+//! The `proc` client's methods.
+
+use super::*;
+use crate::grant::Grant;
+use crate::rpc::RpcError;
+
+fn unexpected<T>(_: Reply) -> Result<T, ClientError> {
+    Err(ClientError::Rpc(RpcError::Decode))
+}
+
+fn done(reply: Reply) -> Result<(), ClientError> {
+    match reply {
+        Reply::Done => Ok(()),
+        other => unexpected(other),
+    }
+}
+
+fn value(reply: Reply) -> Result<u64, ClientError> {
+    match reply {
+        Reply::Value(v) => Ok(v),
+        other => unexpected(other),
+    }
+}
+
+impl Client {
+    /// Builds a child running `path` with `argv` and `envp` (not started:
+    /// run its file actions, then [`Client::start`]); its pid.
+    pub fn spawn(
+        &self,
+        path: &[u8],
+        argv: &[&[u8]],
+        envp: &[&[u8]],
+        pgroup: Pgroup,
+    ) -> Result<u64, ClientError> {
+        let path = crate::proto::vfs::path(path).map_err(ClientError::Proc)?;
+        let (block, argc, envc) =
+            pack_args(argv.iter().copied(), envp.iter().copied()).map_err(ClientError::Proc)?;
+        let request = Request::Spawn {
+            path,
+            argc,
+            envc,
+            pgroup,
+        };
+        let reply = if block.is_empty() {
+            self.call(&request)?
+        } else {
+            let grant = Grant::read(&block).map_err(|e| ClientError::Rpc(RpcError::Sys(e)))?;
+            self.call_granted(&request, grant)?
+        };
+        match reply {
+            Reply::Pid(pid) => Ok(pid),
+            other => unexpected(other),
+        }
+    }
+
+    /// Starts a child built by [`Client::spawn`].
+    pub fn start(&self, pid: u64) -> Result<(), ClientError> {
+        done(self.call(&Request::Start { pid })?)
+    }
+
+    /// `wait4(pid, options)`: `Some((pid, status))`, or `None` under
+    /// `WNOHANG` when no child changed state.
+    pub fn wait(&self, pid: i64, options: u32) -> Result<Option<(u64, i32)>, ClientError> {
+        match self.call(&Request::Wait { pid, options })? {
+            Reply::Waited { pid, status } => Ok(Some((pid, status))),
+            Reply::NoChange => Ok(None),
+            other => unexpected(other),
+        }
+    }
+
+    /// Tells the server the caller exits with `status` (then exit).
+    pub fn exit(&self, status: i32) -> Result<(), ClientError> {
+        done(self.call(&Request::Exit { status })?)
+    }
+
+    pub fn kill(&self, pid: i64, sig: u32) -> Result<(), ClientError> {
+        done(self.call(&Request::Kill { pid, sig })?)
+    }
+
+    pub fn ids(&self) -> Result<Ids, ClientError> {
+        match self.call(&Request::GetIds)? {
+            Reply::Ids(ids) => Ok(ids),
+            other => unexpected(other),
+        }
+    }
+
+    pub fn setpgid(&self, pid: u64, pgid: u64) -> Result<(), ClientError> {
+        done(self.call(&Request::Setpgid { pid, pgid })?)
+    }
+
+    pub fn getpgid(&self, pid: u64) -> Result<u64, ClientError> {
+        value(self.call(&Request::Getpgid { pid })?)
+    }
+
+    pub fn setsid(&self) -> Result<u64, ClientError> {
+        value(self.call(&Request::Setsid)?)
+    }
+
+    /// Sets (or with `None` reads) `sig`'s action; the old one.
+    pub fn sigaction(&self, sig: u32, action: Option<SigAction>) -> Result<SigAction, ClientError> {
+        match self.call(&Request::Sigaction { sig, action })? {
+            Reply::Action(old) => Ok(old),
+            other => unexpected(other),
+        }
+    }
+
+    pub fn sigprocmask(&self, how: u32, set: u64) -> Result<u64, ClientError> {
+        value(self.call(&Request::Sigprocmask { how, set })?)
+    }
+
+    pub fn sigpending(&self) -> Result<u64, ClientError> {
+        value(self.call(&Request::Sigpending)?)
+    }
+
+    pub fn setuid(&self, uid: u32) -> Result<(), ClientError> {
+        done(self.call(&Request::Setuid { uid })?)
+    }
+
+    pub fn setgid(&self, gid: u32) -> Result<(), ClientError> {
+        done(self.call(&Request::Setgid { gid })?)
+    }
+
+    /// Up to [`LIST_MAX`] processes with pids above `after`, in order.
+    pub fn list(&self, after: u64) -> Result<heapless::Vec<TaskInfo, LIST_MAX>, ClientError> {
+        match self.call(&Request::List { after })? {
+            Reply::Tasks(tasks) => Ok(tasks),
+            other => unexpected(other),
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The protocol's encoding, and the argument block's packing.
+
+use super::*;
+use crate::rpc::{decode, encode};
+
+#[test]
+fn the_largest_messages_round_trip() {
+    let mut buffer = [0u8; crate::abi::ipc::PAYLOAD_MAX];
+    let path = Path::from_slice(&[b'p'; PATH_MAX]).unwrap();
+    for request in [
+        Request::Spawn {
+            path,
+            argc: u32::MAX,
+            envc: 0,
+            pgroup: Pgroup::Join(u64::MAX),
+        },
+        Request::Wait {
+            pid: -1,
+            options: WNOHANG | WUNTRACED,
+        },
+        Request::Kill {
+            pid: i64::MIN,
+            sig: 9,
+        },
+        Request::Sigaction {
+            sig: 2,
+            action: Some(SigAction {
+                handler: 1,
+                flags: 4,
+                restorer: 2,
+                mask: u64::MAX,
+            }),
+        },
+        Request::List { after: 0 },
+    ] {
+        let n = encode(&request, &mut buffer).unwrap();
+        assert_eq!(decode::<Request>(&buffer[..n]), Ok(request));
+    }
+    let task = TaskInfo {
+        pid: u64::MAX,
+        comm: "x".repeat(15).as_str().try_into().unwrap(),
+        state: b'Z',
+        ..TaskInfo::default()
+    };
+    let reply = Reply::Tasks((0..LIST_MAX).map(|_| task.clone()).collect());
+    let n = encode(&reply, &mut buffer).unwrap();
+    assert_eq!(decode::<Reply>(&buffer[..n]), Ok(reply));
+}
+
+#[test]
+fn arguments_pack_and_unpack() {
+    let (block, argc, envc) = pack_args([&b"ls"[..], b"-l"], [&b"PATH=/bin"[..]]).unwrap();
+    assert_eq!((argc, envc), (2, 1));
+    assert_eq!(block, b"ls\0-l\0PATH=/bin\0");
+    let (argv, envp) = unpack_args(&block, argc, envc).unwrap();
+    assert_eq!(argv, [&b"ls"[..], b"-l"]);
+    assert_eq!(envp, [&b"PATH=/bin"[..]]);
+    let (argv, envp) = unpack_args(b"\0", 1, 0).unwrap();
+    assert_eq!((argv, envp.len()), (alloc::vec![&b""[..]], 0));
+}
+
+#[test]
+fn bad_blocks_are_refused() {
+    assert_eq!(pack_args([&b"a\0b"[..]], []), Err(Errno::EINVAL));
+    let big = alloc::vec![b'x'; ARG_MAX];
+    assert_eq!(pack_args([big.as_slice()], []), Err(Errno::E2BIG));
+    assert_eq!(unpack_args(b"a\0b\0", 1, 0), Err(Errno::EINVAL));
+    assert_eq!(unpack_args(b"a\0b", 2, 0), Err(Errno::EINVAL));
+    assert_eq!(unpack_args(b"", 1, 0), Err(Errno::EINVAL));
+    assert_eq!(
+        unpack_args(b"", 0, 0).map(|(a, e)| a.len() + e.len()),
+        Ok(0)
+    );
+}

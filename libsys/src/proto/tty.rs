@@ -1,0 +1,141 @@
+//! `tty`, the terminal server: the terminals' line discipline behind
+//! messages. Its clients are the VFS (which forwards the `read`, `write`
+//! and `ioctl` calls made on `/dev/console` and `/dev/tty*`, saying for
+//! which process) and whoever watches a terminal.
+//!
+//! A terminal is a `line`: 0 is the console (the serial port `ttyS0`,
+//! with the PS/2 keyboard and the framebuffer when present). Data moves
+//! by grant copy: `Read` lends a write window and is answered when the
+//! line discipline has input for it (a whole line in canonical mode),
+//! `Write` lends a read window. Signal characters (`^C`, `^\`, `^Z`) make
+//! the server signal the terminal's foreground process group through the
+//! process server.
+//!
+//! | request | reply | notes |
+//! | --- | --- | --- |
+//! | `Read { line, len, pid, nonblock }` + write grant | `Count(n)` | answered later while no input; `EAGAIN` with `nonblock` |
+//! | `Write { line, len, pid }` + read grant | `Count(n)` | output processing (`OPOST`, `ONLCR`) applied |
+//! | `GetAttr { line }` | `Termios(t)` | `TCGETS` |
+//! | `SetAttr { line, action, termios }` | `Done` | `TCSETS`/`TCSETSW`/`TCSETSF` (`action` 0/1/2) |
+//! | `GetPgrp { line }` | `Pgrp(pgrp)` | `TIOCGPGRP` |
+//! | `SetPgrp { line, pgrp }` | `Done` | `TIOCSPGRP` |
+//! | `GetWinsize { line }` | `Winsize(w)` | `TIOCGWINSZ` |
+//! | `SetWinsize { line, winsize }` | `Done` | `TIOCSWINSZ` |
+//! | `Poll { line }` | `Ready { readable, writable }` | |
+//!
+//! Errors are [`Errno`]s: `ENXIO` for a line that does not exist,
+//! `EINVAL` for a bad `action` or `termios`, `EINTR` for a read cut short
+//! by a signal character.
+
+use postcard::experimental::max_size::MaxSize;
+use serde::{Deserialize, Serialize};
+
+pub use crate::errno::Errno;
+
+/// The name the server registers.
+pub const NAME: &str = "tty";
+/// The console's line.
+pub const CONSOLE: u8 = 0;
+/// `NCCS` of the kernel's `struct termios` on x86_64.
+pub const NCCS: usize = 19;
+/// The largest window one `Read` or `Write` lends.
+pub const IO_MAX: u32 = 4096;
+
+/// `struct termios` (the kernel's, as `TCGETS` fills it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Termios {
+    pub iflag: u32,
+    pub oflag: u32,
+    pub cflag: u32,
+    pub lflag: u32,
+    pub line: u8,
+    pub cc: [u8; NCCS],
+}
+
+/// `struct winsize`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Winsize {
+    pub rows: u16,
+    pub cols: u16,
+    pub xpixel: u16,
+    pub ypixel: u16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Request {
+    Read {
+        line: u8,
+        len: u32,
+        pid: u64,
+        nonblock: bool,
+    },
+    Write {
+        line: u8,
+        len: u32,
+        pid: u64,
+    },
+    GetAttr {
+        line: u8,
+    },
+    SetAttr {
+        line: u8,
+        action: u32,
+        termios: Termios,
+    },
+    GetPgrp {
+        line: u8,
+    },
+    SetPgrp {
+        line: u8,
+        pgrp: u32,
+    },
+    GetWinsize {
+        line: u8,
+    },
+    SetWinsize {
+        line: u8,
+        winsize: Winsize,
+    },
+    Poll {
+        line: u8,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Reply {
+    Done,
+    Count(u64),
+    Termios(Termios),
+    Pgrp(u32),
+    Winsize(Winsize),
+    Ready { readable: bool, writable: bool },
+    Error(Errno),
+}
+
+const _: () = assert!(crate::rpc::fits::<Request>() && crate::rpc::fits::<Reply>());
+
+client_stub! {
+    /// The client stub: the terminal calls as methods.
+    server: "tty", error: Tty
+}
+
+client_error! {
+    /// Why a `tty` call failed: the server's errno, or the call itself.
+    Tty(Errno),
+}
+
+impl ClientError {
+    /// The errno a POSIX caller sees (`EIO` when the call itself failed).
+    pub fn errno(&self) -> Errno {
+        match self {
+            ClientError::Tty(e) => *e,
+            ClientError::Rpc(_) => Errno::EIO,
+        }
+    }
+}
+
+#[cfg(target_os = "none")]
+mod client;
+
+#[cfg(test)]
+mod tests;

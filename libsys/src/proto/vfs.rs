@@ -1,0 +1,355 @@
+//! `vfs`, the file server: the file half of the POSIX-like system-call
+//! surface as messages, and the client stub every program's file calls
+//! go through (`libsys::posix` wraps it as `open`, `read`, …).
+//!
+//! The caller is told apart by its badge (its pid): the server keeps each
+//! client's file table (fd → open file with offset and flags), cwd, root,
+//! umask and credentials. Numbers are Linux's (`O_*`, `S_IF*`, `AT_*`,
+//! `F_*`, `SEEK_*`); every error is an [`Errno`].
+//!
+//! Data moves by grant copy, never through the message: `Read`,
+//! `Getdents`, `Readlink` and `Getcwd` lend a write window (the server
+//! copies into it and answers the count), `Write` lends a read window.
+//! A call that must wait (an empty pipe or terminal) is answered later.
+//!
+//! | request | reply | notes |
+//! | --- | --- | --- |
+//! | `Open { dirfd, path, flags, mode }` | `Fd(fd)` | `openat(2)` |
+//! | `Close { fd }` | `Done` | |
+//! | `Read { fd, len }` + write grant | `Count(n)` | may be answered later |
+//! | `Write { fd, len }` + read grant | `Count(n)` | may be answered later |
+//! | `Pread`/`Pwrite { fd, len, offset }` + grant | `Count(n)` | |
+//! | `Lseek { fd, offset, whence }` | `Value(offset)` | |
+//! | `Fstat { fd }`, `Stat { dirfd, path, flags }` | `Stat(Stat)` | `AT_SYMLINK_NOFOLLOW` in `flags` is `lstat` |
+//! | `Getdents { fd, len }` + write grant | `Count(n)` | `linux_dirent64` records |
+//! | `Mkdir`, `Mknod`, `Unlink`, `Rename`, `Link`, `Symlink` | `Done` | `*at` forms |
+//! | `Readlink { dirfd, path, len }` + write grant | `Count(n)` | |
+//! | `Chdir { path }`, `Fchdir { fd }` | `Done` | |
+//! | `Getcwd { len }` + write grant | `Count(n)` | the path and its NUL |
+//! | `Dup { fd }`, `Dup3 { old, new, flags }` | `Fd(fd)` | |
+//! | `Fcntl { fd, cmd, arg }` | `Value(v)` | |
+//! | `Pipe2 { flags }` | `Fds(read, write)` | |
+//! | `Ioctl { fd, cmd, arg }` (+ a grant for `struct` arguments) | `Value(v)` | terminals: `TCGETS`, `TCSETS*`, `TIOCGPGRP`, `TIOCSPGRP`, `TIOCGWINSZ`, `TIOCSWINSZ` |
+//! | `Chmod`, `Chown`, `Truncate`, `Ftruncate`, `Access` | `Done` | |
+//! | `Umask { mask }` | `Value(old)` | |
+//! | `Mount { source, target, fstype, flags }`, `Umount { target }` | `Done` | root only |
+//! | `Sync`, `Fsync { fd }` | `Done` | |
+//! | `Statfs { path }` | `Statfs(Statfs)` | |
+//!
+//! **Process life cycle** (root callers only — the process server):
+//!
+//! | request | reply | what the server does |
+//! | --- | --- | --- |
+//! | `NewFiles { pid, cred }` | `Done` | an empty file table for a process with these credentials, cwd and root `/` |
+//! | `ForkFiles { parent, child }` | `Done` | the child gets a copy of the parent's table (the open files shared, as `fork`), cwd, root, umask, credentials |
+//! | `ChildAction { child, action }` | `Fd(fd)` or `Done` | one `posix_spawn` file action run as the child (before it starts) |
+//! | `ExecFiles { pid }` | `Done` | closes its `O_CLOEXEC` descriptors |
+//! | `SetCred { pid, cred }` | `Done` | after `setuid` and friends |
+//! | `ExitFiles { pid }` | `Done` | closes every descriptor; forgets the client |
+
+use postcard::experimental::max_size::MaxSize;
+use serde::{Deserialize, Serialize};
+
+pub use crate::errno::Errno;
+
+/// The name the server registers.
+pub const NAME: &str = "vfs";
+/// The longest path a message carries (Linux's `PATH_MAX` is 4096; a
+/// longer one is `ENAMETOOLONG` at the client).
+pub const PATH_MAX: usize = 1024;
+/// The largest window one `Read` or `Write` lends (the client splits
+/// larger transfers).
+pub const IO_MAX: u32 = 64 * 1024;
+/// `AT_FDCWD`: a `dirfd` meaning the caller's cwd.
+pub const AT_FDCWD: i32 = -100;
+
+pub type Path = heapless::Vec<u8, PATH_MAX>;
+/// A file-system type's or device's name in `Mount`.
+pub type ShortName = heapless::String<32>;
+
+/// `struct stat`'s fields (the client lays them out as Linux does).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub nlink: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: i64,
+    pub blksize: i64,
+    pub blocks: i64,
+    /// Seconds and nanoseconds of the last access, modification and
+    /// status change.
+    pub atime: (i64, u32),
+    pub mtime: (i64, u32),
+    pub ctime: (i64, u32),
+}
+
+/// `struct statfs`'s fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Statfs {
+    pub fs_type: u64,
+    pub bsize: u64,
+    pub blocks: u64,
+    pub bfree: u64,
+    pub bavail: u64,
+    pub files: u64,
+    pub ffree: u64,
+    pub namelen: u64,
+}
+
+/// Credentials the server checks permissions with (`struct cred`'s ids).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct Cred {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: heapless::Vec<u32, 16>,
+}
+
+/// One `posix_spawn` file action, run in order as the child.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum FileAction {
+    /// `dup2(from, to)`.
+    Dup2 { from: i32, to: i32 },
+    /// `close(fd)` (`EBADF` if not open is ignored, as `posix_spawn`).
+    Close { fd: i32 },
+    /// `open(path, flags, mode)` made descriptor `fd`.
+    Open {
+        fd: i32,
+        path: Path,
+        flags: u32,
+        mode: u32,
+    },
+    /// `chdir(path)`.
+    Chdir { path: Path },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Request {
+    Open {
+        dirfd: i32,
+        path: Path,
+        flags: u32,
+        mode: u32,
+    },
+    Close {
+        fd: i32,
+    },
+    Read {
+        fd: i32,
+        len: u32,
+    },
+    Write {
+        fd: i32,
+        len: u32,
+    },
+    Pread {
+        fd: i32,
+        len: u32,
+        offset: u64,
+    },
+    Pwrite {
+        fd: i32,
+        len: u32,
+        offset: u64,
+    },
+    Lseek {
+        fd: i32,
+        offset: i64,
+        whence: u32,
+    },
+    Fstat {
+        fd: i32,
+    },
+    Stat {
+        dirfd: i32,
+        path: Path,
+        flags: u32,
+    },
+    Getdents {
+        fd: i32,
+        len: u32,
+    },
+    Mkdir {
+        dirfd: i32,
+        path: Path,
+        mode: u32,
+    },
+    Mknod {
+        dirfd: i32,
+        path: Path,
+        mode: u32,
+        dev: u64,
+    },
+    /// `flags`: `AT_REMOVEDIR` makes it `rmdir`.
+    Unlink {
+        dirfd: i32,
+        path: Path,
+        flags: u32,
+    },
+    Rename {
+        olddirfd: i32,
+        old: Path,
+        newdirfd: i32,
+        new: Path,
+    },
+    Link {
+        olddirfd: i32,
+        old: Path,
+        newdirfd: i32,
+        new: Path,
+    },
+    Symlink {
+        target: Path,
+        dirfd: i32,
+        path: Path,
+    },
+    Readlink {
+        dirfd: i32,
+        path: Path,
+        len: u32,
+    },
+    Chdir {
+        path: Path,
+    },
+    Fchdir {
+        fd: i32,
+    },
+    Getcwd {
+        len: u32,
+    },
+    Dup {
+        fd: i32,
+    },
+    Dup3 {
+        old: i32,
+        new: i32,
+        flags: u32,
+    },
+    Fcntl {
+        fd: i32,
+        cmd: u32,
+        arg: u64,
+    },
+    Pipe2 {
+        flags: u32,
+    },
+    Ioctl {
+        fd: i32,
+        cmd: u32,
+        arg: u64,
+    },
+    Chmod {
+        dirfd: i32,
+        path: Path,
+        mode: u32,
+    },
+    Chown {
+        dirfd: i32,
+        path: Path,
+        uid: u32,
+        gid: u32,
+    },
+    Truncate {
+        path: Path,
+        length: i64,
+    },
+    Ftruncate {
+        fd: i32,
+        length: i64,
+    },
+    Access {
+        dirfd: i32,
+        path: Path,
+        mode: u32,
+    },
+    Umask {
+        mask: u32,
+    },
+    Mount {
+        source: Path,
+        target: Path,
+        fstype: ShortName,
+        flags: u64,
+    },
+    Umount {
+        target: Path,
+    },
+    Sync,
+    Fsync {
+        fd: i32,
+    },
+    Statfs {
+        path: Path,
+    },
+    NewFiles {
+        pid: u64,
+        cred: Cred,
+    },
+    ForkFiles {
+        parent: u64,
+        child: u64,
+    },
+    ChildAction {
+        child: u64,
+        action: FileAction,
+    },
+    ExecFiles {
+        pid: u64,
+    },
+    SetCred {
+        pid: u64,
+        cred: Cred,
+    },
+    ExitFiles {
+        pid: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum Reply {
+    Done,
+    Fd(i32),
+    Fds(i32, i32),
+    Count(u64),
+    Value(u64),
+    Stat(Stat),
+    Statfs(Statfs),
+    Error(Errno),
+}
+
+const _: () = assert!(crate::rpc::fits::<Request>() && crate::rpc::fits::<Reply>());
+
+/// `path` as a message's path: `ENAMETOOLONG` if it does not fit.
+pub fn path(path: &[u8]) -> Result<Path, Errno> {
+    Path::from_slice(path).map_err(|_| Errno::ENAMETOOLONG)
+}
+
+client_stub! {
+    /// The client stub: the file calls as methods (one `vfs` call each).
+    server: "vfs", error: Vfs
+}
+
+client_error! {
+    /// Why a `vfs` call failed: the server's errno, or the call itself.
+    Vfs(Errno),
+}
+
+impl ClientError {
+    /// The errno a POSIX caller sees: the server's, or `EIO` when the
+    /// call itself failed (the server died or answered nonsense).
+    pub fn errno(&self) -> Errno {
+        match self {
+            ClientError::Vfs(e) => *e,
+            ClientError::Rpc(_) => Errno::EIO,
+        }
+    }
+}
+
+#[cfg(target_os = "none")]
+mod client;
+
+#[cfg(test)]
+mod tests;
