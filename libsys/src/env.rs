@@ -111,6 +111,34 @@ pub fn set_args(args: &'static str) {
     ARGS.call_once(|| args);
 }
 
+/// The program's `argv` and `envp`, when its starter gave them as lists
+/// (the process server does, on a System V stack); see [`argv`].
+static ARGV: spin::Once<(alloc::vec::Vec<&'static str>, alloc::vec::Vec<&'static str>)> =
+    spin::Once::new();
+
+/// Records `argv` and `envp` (the runtime does, once, for a process
+/// started with a System V stack).
+pub fn set_argv(argv: alloc::vec::Vec<&'static str>, envp: alloc::vec::Vec<&'static str>) {
+    ARGV.call_once(|| (argv, envp));
+}
+
+/// `argv`: the list the process was started with, or, for a process
+/// started with an argument string (by `init`), `""` (no name) then the
+/// string's words.
+pub fn argv() -> alloc::vec::Vec<&'static str> {
+    match ARGV.get() {
+        Some((argv, _)) => argv.clone(),
+        None => core::iter::once("")
+            .chain(ARGS.get().map_or("", |a| *a).split_whitespace())
+            .collect(),
+    }
+}
+
+/// `environ`: `NAME=value` strings (none for a process `init` started).
+pub fn environ() -> alloc::vec::Vec<&'static str> {
+    ARGV.get().map(|(_, envp)| envp.clone()).unwrap_or_default()
+}
+
 /// The handle named `<key>=<number>` in the program's arguments, the first
 /// time it is asked for; `None` after that, if there is none, or if the
 /// number is one the runtime keeps (the name service, `@self`, ...) or
