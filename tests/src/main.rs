@@ -504,6 +504,12 @@ fn cases() -> Vec<Case> {
                 Box::new(move |q| expect_exit(q, Some(&key.to_string()), programs::TEST_MONO)),
             )
         }),
+        // The posix entry: the terminal, file and process servers and
+        // their tests (manifest.posix).
+        ("posix-suite", |cfg| {
+            let cfg = boot_entry_directly(cfg, "posix");
+            (cfg, Box::new(|q| expect_exit(q, None, programs::POSIX)))
+        }),
         // The test entry on QEMU's default `pc` machine (i440FX, PIIX3):
         // devmgr must find its devices. devtest is the manifest's first
         // test; the case ends once it passed.
