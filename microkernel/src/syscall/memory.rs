@@ -13,6 +13,8 @@ use alloc::sync::Arc;
 use libsys::abi::args::{DeviceRegion, HandleOut, Map, Protect, RegionDerive, Unmap};
 use libsys::abi::{Handle, Protection, RegionInfo, Rights, SysError, PAGE_SIZE};
 
+use libsys::abi::limits::Resource;
+
 use super::caller;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::mem::addrspace::AsError;
@@ -27,6 +29,7 @@ fn error(e: AsError) -> SysError {
         AsError::AlreadyMapped(_) => SysError::Exists,
         AsError::NotMapped(_) => SysError::NotFound,
         AsError::NoMemory => SysError::NoMemory,
+        AsError::OverLimit => SysError::OutOfResources,
         AsError::WriteAndExecute | AsError::InvalidProtection => SysError::InvalidArgument,
     }
 }
@@ -166,7 +169,8 @@ pub fn region_derive(args: RegionDerive, _: &mut TrapFrame) -> Result<u64, SysEr
     if !held.contains(rights) {
         return Err(SysError::NoRights);
     }
-    let part = region.derive(args.first, args.pages)?;
+    let charge = process.account.charge(Resource::Regions)?;
+    let part = region.derive(args.first, args.pages, charge)?;
     let entry = kobject::entry(KObject::MemoryRegion(part), rights, 0);
     let handle = process.handles.lock().insert(entry)?;
     Ok(u64::from(handle.0))
@@ -207,7 +211,8 @@ pub fn device_region(args: DeviceRegion, _: &mut TrapFrame) -> Result<u64, SysEr
         kcore::devmem::DeviceRangeError::Invalid => SysError::InvalidArgument,
         kcore::devmem::DeviceRangeError::Refused => SysError::NotAllowed,
     })?;
-    let region = Region::new(phys, pages, RegionKind::Device);
+    let charge = process.account.charge(Resource::Regions)?;
+    let region = Region::charged(phys, pages, RegionKind::Device, Some(charge));
     let rights = Rights::READ | Rights::WRITE | Rights::MANAGE;
     let entry = kobject::entry(KObject::MemoryRegion(region), rights, 0);
     let handle = process.handles.lock().insert(entry)?;
