@@ -39,8 +39,10 @@ pub enum Resource {
     Watches = 6,
     /// Handles its own table holds at once (not charged up the tree).
     Handles = 7,
-    /// Page-table frames of its own address space (not charged up the
-    /// tree): bounds the kernel memory sparse mappings cost.
+    /// Frames its own address space owns — its page tables (and, for a
+    /// program the kernel loads itself, its image and stack); not charged
+    /// up the tree. Checked before each `map` into it: bounds the kernel
+    /// memory sparse mappings cost (one call adds at most a table a page).
     PageTables = 8,
 }
 

@@ -11,9 +11,6 @@
 //!   owned; the kernel half's tables are never touched from here;
 //! - `frames` counts every frame owned (tables and pages), so a process's
 //!   memory can be accounted and its death checked to free it all;
-//! - at most `table_limit` lower-half page tables are ever made (the
-//!   process's `PageTables` limit): a sparse mapping costs the kernel a
-//!   table per page, so a table beyond it is `OverLimit`;
 //! - a change to the active address space is flushed from the TLB with
 //!   `invlpg`; an inactive one has no TLB entries (one CPU, CR3 reloads
 //!   flush the non-global entries).
@@ -68,8 +65,6 @@ pub enum AsError {
     AlreadyMapped(u64),
     NotMapped(u64),
     NoMemory,
-    /// The address space's page-table limit is reached.
-    OverLimit,
     WriteAndExecute,
     InvalidProtection,
 }
@@ -83,42 +78,14 @@ impl From<ProtectionError> for AsError {
     }
 }
 
-/// Table frames for the lower half, counted against the address space:
-/// at most `room` of them (then `over` is set and none is given).
-struct CountingFrames {
-    made: u64,
-    room: u64,
-    over: bool,
-}
-
-impl CountingFrames {
-    fn new(room: u64) -> CountingFrames {
-        CountingFrames {
-            made: 0,
-            room,
-            over: false,
-        }
-    }
-
-    /// The error a failed table allocation means.
-    fn error(&self) -> AsError {
-        if self.over {
-            AsError::OverLimit
-        } else {
-            AsError::NoMemory
-        }
-    }
-}
+/// Table frames for the lower half, counted against the address space.
+struct CountingFrames<'a>(&'a mut u64);
 
 // SAFETY: frames come zeroed from the frame allocator: unused RAM.
-unsafe impl FrameAllocator<Size4KiB> for CountingFrames {
+unsafe impl FrameAllocator<Size4KiB> for CountingFrames<'_> {
     fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
-        if self.made >= self.room {
-            self.over = true;
-            return None;
-        }
         let frame = memory::alloc_zeroed_frame().ok()?;
-        self.made += 1;
+        *self.0 += 1;
         Some(PhysFrame::containing_address(PhysAddr::new(frame)))
     }
 }
@@ -136,9 +103,6 @@ pub struct AddrSpace {
     frames: u64,
     /// User pages mapped (owned or a region's).
     mapped: u64,
-    /// Lower-half page tables made (the PML4 aside), and the most it may.
-    tables: u64,
-    table_limit: u64,
 }
 
 fn user_page(virt: u64) -> Result<Page<Size4KiB>, AsError> {
@@ -165,8 +129,6 @@ impl AddrSpace {
             pml4,
             frames: 1,
             mapped: 0,
-            tables: 0,
-            table_limit: u64::MAX,
         })
     }
 
@@ -178,16 +140,6 @@ impl AddrSpace {
     /// Frames this address space owns: its tables and its pages.
     pub fn frames(&self) -> u64 {
         self.frames
-    }
-
-    /// Lower-half page tables made so far.
-    pub fn tables(&self) -> u64 {
-        self.tables
-    }
-
-    /// The most lower-half page tables it may make from now on.
-    pub fn set_table_limit(&mut self, limit: u64) {
-        self.table_limit = limit;
     }
 
     /// User pages mapped now (owned ones and memory regions' pages).
@@ -216,7 +168,7 @@ impl AddrSpace {
         let phys = memory::alloc_zeroed_frame().map_err(|_| AsError::NoMemory)?;
         let frame = PhysFrame::containing_address(PhysAddr::new(phys));
         let mut mapper = self.mapper();
-        let mut tables = CountingFrames::new(self.table_limit.saturating_sub(self.tables));
+        let mut tables = 0;
         // SAFETY: a user page that was unmapped, so no reference into it
         // exists; the frame is fresh.
         let result = unsafe {
@@ -225,11 +177,10 @@ impl AddrSpace {
                 frame,
                 flags,
                 pte::table_flags(Owner::User),
-                &mut tables,
+                &mut CountingFrames(&mut tables),
             )
         };
-        self.frames += tables.made;
-        self.tables += tables.made;
+        self.frames += tables;
         match result {
             Ok(flush) => {
                 // A new mapping needs no flush (no stale entry can exist),
@@ -242,7 +193,7 @@ impl AddrSpace {
             Err(e) => {
                 let _ = memory::free_frame(phys);
                 Err(match e {
-                    MapToError::FrameAllocationFailed => tables.error(),
+                    MapToError::FrameAllocationFailed => AsError::NoMemory,
                     _ => AsError::AlreadyMapped(virt),
                 })
             }
@@ -276,7 +227,7 @@ impl AddrSpace {
         }
         let frame = PhysFrame::containing_address(PhysAddr::new(phys));
         let mut mapper = self.mapper();
-        let mut tables = CountingFrames::new(self.table_limit.saturating_sub(self.tables));
+        let mut tables = 0;
         // SAFETY: the user page was unmapped; the frame is user memory (a
         // region's), never the kernel's.
         let result = unsafe {
@@ -285,18 +236,17 @@ impl AddrSpace {
                 frame,
                 flags,
                 pte::table_flags(Owner::User),
-                &mut tables,
+                &mut CountingFrames(&mut tables),
             )
         };
-        self.frames += tables.made;
-        self.tables += tables.made;
+        self.frames += tables;
         match result {
             Ok(flush) => {
                 flush.flush();
                 self.mapped += 1;
                 Ok(())
             }
-            Err(MapToError::FrameAllocationFailed) => Err(tables.error()),
+            Err(MapToError::FrameAllocationFailed) => Err(AsError::NoMemory),
             Err(_) => Err(AsError::AlreadyMapped(virt)),
         }
     }

@@ -77,16 +77,17 @@ impl Process {
         self.account.set_limits(limits, ceiling)?;
         let handles = limits.get(Resource::Handles) as usize;
         self.handles.lock().set_capacity(handles);
-        self.with_aspace(|aspace| aspace.set_table_limit(limits.get(Resource::PageTables)));
         Ok(())
     }
 
     /// Its limits and what is charged: for hierarchical resources, its
-    /// account's; its handle table's and page tables' own counts.
+    /// account's; its handle table's count, and the frames its address
+    /// space owns (its page tables; for a program the kernel loaded, its
+    /// image and stack pages too).
     pub fn usage(&self) -> ResourceUsage {
         let mut used = self.account.used();
         used[Resource::Handles as usize] = self.handles.lock().len() as u64;
-        used[Resource::PageTables as usize] = self.with_aspace(|a| a.tables()).unwrap_or(0);
+        used[Resource::PageTables as usize] = self.with_aspace(|a| a.frames()).unwrap_or(0);
         ResourceUsage {
             limits: self.account.limits(),
             used,

@@ -161,13 +161,12 @@ impl Process {
     /// the process table.
     fn new(
         name: &str,
-        mut aspace: AddrSpace,
+        aspace: AddrSpace,
         autoreap: bool,
         account: Arc<Account>,
         charge: Option<Charge>,
     ) -> Arc<Process> {
         let limits = account.limits();
-        aspace.set_table_limit(limits.get(libsys::abi::limits::Resource::PageTables));
         let handles = limits.get(libsys::abi::limits::Resource::Handles) as usize;
         super::limits::process_made();
         let process = Arc::new(Process {

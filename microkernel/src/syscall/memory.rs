@@ -29,7 +29,6 @@ fn error(e: AsError) -> SysError {
         AsError::AlreadyMapped(_) => SysError::Exists,
         AsError::NotMapped(_) => SysError::NotFound,
         AsError::NoMemory => SysError::NoMemory,
-        AsError::OverLimit => SysError::OutOfResources,
         AsError::WriteAndExecute | AsError::InvalidProtection => SysError::InvalidArgument,
     }
 }
@@ -83,8 +82,15 @@ pub fn map(args: Map, _: &mut TrapFrame) -> Result<u64, SysError> {
     if last > region.pages {
         return Err(SysError::InvalidArgument);
     }
+    // The `PageTables` limit: what the address space owns is its tables
+    // (a region's pages are not its own), so once that reaches the limit
+    // no more is mapped; one call makes at most a table per page more.
+    let tables_max = target.account.limit(Resource::PageTables);
     target
         .with_aspace(|aspace| {
+            if aspace.frames() >= tables_max {
+                return Err(SysError::OutOfResources);
+            }
             for i in 0..pages {
                 if aspace.is_mapped(address + i * PAGE_SIZE) {
                     if !replace {
