@@ -155,6 +155,11 @@ typed_handle!(
     /// The right to take COM1 from the kernel: a console driver's.
     ConsoleControl
 );
+typed_handle!(
+    /// The right to put threads in a real-time class
+    /// ([`crate::limits`]).
+    SchedControl
+);
 
 impl ConsoleControl {
     /// COM1 is this process's until [`ConsoleControl::give_back`] or its

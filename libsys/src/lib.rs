@@ -52,6 +52,8 @@ pub mod heap;
 pub mod ipc;
 pub mod later;
 #[cfg(target_os = "none")]
+pub mod limits;
+#[cfg(target_os = "none")]
 pub mod mem;
 #[cfg(target_os = "none")]
 pub mod mm;

@@ -179,7 +179,9 @@ pub struct InitInfo {
     /// The servers placed inside the kernel (with `placement=mono` on the
     /// kernel command line; none otherwise).
     pub service_count: u32,
-    pub _reserved: u32,
+    /// The scheduling control: `set_sched_rt` puts threads in a real-time
+    /// class with it (`abi::limits`).
+    pub sched_control: u32,
     pub services: [ServiceInfo; SERVICES_MAX],
 }
 

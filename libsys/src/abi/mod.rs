@@ -20,6 +20,7 @@ pub mod exception;
 pub mod grant;
 mod info;
 pub mod ipc;
+pub mod limits;
 mod log;
 mod memory;
 mod object;

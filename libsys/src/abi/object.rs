@@ -34,10 +34,13 @@ pub enum ObjectType {
     /// The right to take COM1 from the kernel (`console_take`): a console
     /// driver's.
     ConsoleControl = 16,
+    /// The right to put threads in a real-time class (`set_sched_rt`):
+    /// the kernel gives it to the first process alone.
+    SchedControl = 18,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 12] = [
+    pub const ALL: [ObjectType; 13] = [
         ObjectType::Endpoint,
         ObjectType::Notification,
         ObjectType::Process,
@@ -50,6 +53,7 @@ impl ObjectType {
         ObjectType::DeviceControl,
         ObjectType::Reply,
         ObjectType::ConsoleControl,
+        ObjectType::SchedControl,
     ];
 }
 

@@ -187,12 +187,26 @@ pub enum Syscall {
     /// 0 unbinds. One binding per process, [`super::LOG_WATCHERS_MAX`] in
     /// all (`NoMemory` beyond).
     LogNotify = 67,
+    /// (process, pointer to a [`super::limits::Limits`]): the process's
+    /// limits from now on (MANAGE); each at most the caller's own
+    /// (`NotAllowed` beyond). Objects charged already stay.
+    ProcessLimitsSet = 70,
+    /// (process, pointer to a [`super::limits::ResourceUsage`]): its
+    /// limits and what is charged against them.
+    ProcessLimits = 71,
+    /// (pointer to a [`super::limits::KernelStats`]): the kernel's free
+    /// frames, heap and object counts.
+    KernelStats = 72,
+    /// (scheduling control, thread, policy, parameter): as `SetSched`, and
+    /// the one way to FIFO or round-robin: needs MANAGE on a
+    /// [`super::ObjectType::SchedControl`] handle.
+    SetSchedRt = 73,
 }
 
 impl Syscall {
     /// Every call, in ascending number order; numbers may skip (each
     /// mechanism has its own range).
-    pub const ALL: [Syscall; 60] = [
+    pub const ALL: [Syscall; 64] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -253,6 +267,10 @@ impl Syscall {
         Syscall::ConsoleTake,
         Syscall::ConsoleGiveBack,
         Syscall::LogNotify,
+        Syscall::ProcessLimitsSet,
+        Syscall::ProcessLimits,
+        Syscall::KernelStats,
+        Syscall::SetSchedRt,
     ];
 }
 

@@ -71,8 +71,22 @@ impl<T: Object> HandleTable<T> {
         self.len == 0
     }
 
-    /// Puts an entry into a free slot; `NoMemory` when the table is full.
+    /// The most handles it may hold from now on (its process's `Handles`
+    /// limit); handles open beyond it stay, but no new one is made.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.min(MAX_CAPACITY);
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Puts an entry into a free slot; `OutOfResources` when the table
+    /// holds its capacity (the process's `Handles` limit).
     pub fn insert(&mut self, entry: Entry<T>) -> Result<Handle, SysError> {
+        if self.len >= self.capacity {
+            return Err(SysError::OutOfResources);
+        }
         let index = match self.free.pop() {
             Some(index) => index,
             None if self.slots.len() < self.capacity => {
@@ -83,7 +97,7 @@ impl<T: Object> HandleTable<T> {
                 });
                 (self.slots.len() - 1) as u16
             }
-            None => return Err(SysError::NoMemory),
+            None => return Err(SysError::OutOfResources),
         };
         let slot = &mut self.slots[index as usize];
         slot.entry = Some(entry);
@@ -373,9 +387,19 @@ mod tests {
         }
         assert_eq!(
             table.dup(h, Rights::SEND, None).err(),
-            Some(SysError::NoMemory)
+            Some(SysError::OutOfResources)
         );
         assert_eq!(table.len(), 8);
+        table.remove(handles.pop().unwrap()).unwrap();
+        assert!(table.dup(h, Rights::SEND, None).is_ok());
+        // A lowered capacity refuses new handles even with free slots.
+        table.remove(handles.pop().unwrap()).unwrap();
+        table.set_capacity(6);
+        assert_eq!(
+            table.dup(h, Rights::SEND, None).err(),
+            Some(SysError::OutOfResources)
+        );
+        table.remove(handles.pop().unwrap()).unwrap();
         table.remove(handles.pop().unwrap()).unwrap();
         assert!(table.dup(h, Rights::SEND, None).is_ok());
     }

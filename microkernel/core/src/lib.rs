@@ -14,6 +14,7 @@ pub mod devmem;
 pub mod frames;
 pub mod handle;
 pub mod ioapic;
+pub mod limits;
 pub mod logring;
 pub mod pte;
 pub mod sched;

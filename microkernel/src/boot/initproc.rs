@@ -50,7 +50,7 @@ pub fn give(
         regions: [RegionInfo::default(); INIT_INFO_MAX],
         modules: [ModuleInfo::default(); INIT_INFO_MAX],
         service_count: 0,
-        _reserved: 0,
+        sched_control: 0,
         services: [ServiceInfo::default(); SERVICES_MAX],
     };
     {
@@ -62,10 +62,13 @@ pub fn give(
                 .map_err(|_| SpawnError::NoMemory)
         };
         init.self_process = give(
-            KObject::Process(process.clone()),
+            KObject::Process(handle::Counted::new(process.clone())),
             Rights::MAP | Rights::MANAGE,
         )?;
-        init.self_thread = give(KObject::Thread(thread.clone()), Rights::MANAGE)?;
+        init.self_thread = give(
+            KObject::Thread(handle::Counted::new(thread.clone())),
+            Rights::MANAGE,
+        )?;
         init.irq_control = give(KObject::IrqControl, Rights::MANAGE)?;
         init.io_ports = give(
             KObject::IoPorts {
@@ -76,6 +79,7 @@ pub fn give(
         )?;
         init.device_control = give(KObject::DeviceControl, Rights::MANAGE)?;
         init.console_control = give(KObject::ConsoleControl, Rights::MANAGE)?;
+        init.sched_control = give(KObject::SchedControl, Rights::MANAGE)?;
         let ram_rights = Rights::READ | Rights::WRITE | Rights::EXEC | Rights::MANAGE;
         let keep = (memory::free_frames() / 4).max(KERNEL_POOL_MIN);
         for (base, pages) in memory::take_user_memory(keep, memory_limit) {

@@ -35,7 +35,7 @@ use libsys::abi::{Handle, MsgInfo, Rights, SysError};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::mem::kspace;
 use crate::obj::endpoint::{Endpoint, PendingSend};
-use crate::obj::handle::{lookup, Entry, HANDLES_PER_PROCESS};
+use crate::obj::handle::{lookup, Entry};
 use crate::obj::notification::Notification;
 use crate::obj::process::Process;
 use crate::obj::thread::{Caller, Thread};
@@ -151,8 +151,8 @@ fn deliver(
         }
         {
             let mut table = dst.handles.lock();
-            if table.len() + count > HANDLES_PER_PROCESS {
-                return Err(Fault::Receiver(SysError::NoMemory));
+            if table.len() + count > table.capacity() {
+                return Err(Fault::Receiver(SysError::OutOfResources));
             }
             for (i, entry) in copies.into_iter().enumerate() {
                 // Cannot fail: room was checked above.

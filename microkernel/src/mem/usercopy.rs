@@ -233,6 +233,10 @@ unsafe impl Plain for libsys::abi::IrqInfo {}
 unsafe impl Plain for libsys::abi::ProcessInfo {}
 // SAFETY: as above (u32, u32, u64, u64).
 unsafe impl Plain for libsys::abi::RegionInfo {}
+// SAFETY: repr(C) arrays of u64 only (libsys::abi::limits), no padding.
+unsafe impl Plain for libsys::abi::limits::ResourceUsage {}
+// SAFETY: repr(C), five u64 fields, no padding.
+unsafe impl Plain for libsys::abi::limits::KernelStats {}
 
 /// A user pointer to one `T`.
 pub struct UserPtr<T: Plain> {

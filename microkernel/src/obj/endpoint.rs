@@ -15,6 +15,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use kcore::limits::Charge;
 use libsys::abi::SysError;
 use spin::Mutex;
 
@@ -42,11 +43,17 @@ pub struct Queues {
 pub struct Endpoint {
     pub queues: Mutex<Queues>,
     receivers: AtomicUsize,
+    /// What its creator's account paid for it (`endpoint_create`).
+    _charge: Option<Charge>,
 }
 
 impl Endpoint {
-    pub fn new() -> Arc<Endpoint> {
-        Arc::new(Endpoint::default())
+    /// One a process made, paid for by `charge`.
+    pub fn charged(charge: Charge) -> Arc<Endpoint> {
+        Arc::new(Endpoint {
+            _charge: Some(charge),
+            ..Endpoint::default()
+        })
     }
 
     /// Whether any handle can still receive from this endpoint.

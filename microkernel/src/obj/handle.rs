@@ -6,9 +6,12 @@
 //! says what each object type is and keeps one count the kernel needs: how
 //! many handles can still receive from an endpoint, and how many can still
 //! send to it (when either reaches zero, those blocked on the other side
-//! can never be answered and get `PeerDied`).
+//! can never be answered and get `PeerDied`); and how many handles name
+//! each process and thread ([`Counted`]): when none does and it never ran,
+//! nothing can ever start it, and it is reaped.
 
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use kcore::handle::{self, HandleTable};
 use libsys::abi::{Handle, ObjectType, Rights, SysError};
@@ -26,16 +29,13 @@ use crate::obj::thread::Thread;
 pub type Handles = HandleTable<KObject>;
 pub type Entry = handle::Entry<KObject>;
 
-/// Handles one process may hold at once.
-pub const HANDLES_PER_PROCESS: usize = 1024;
-
 /// What a handle names.
 #[derive(Debug)]
 pub enum KObject {
     Endpoint(EndpointRef),
     Notification(Arc<Notification>),
-    Process(Arc<Process>),
-    Thread(Arc<Thread>),
+    Process(Counted<Process>),
+    Thread(Counted<Thread>),
     Irq(Arc<IrqLine>),
     IrqControl,
     /// The right to take device-memory regions.
@@ -52,6 +52,8 @@ pub enum KObject {
     Reply(Arc<Reply>),
     /// The right to take COM1 from the kernel (`console_take`).
     ConsoleControl,
+    /// The right to put threads in a real-time class (`set_sched_rt`).
+    SchedControl,
 }
 
 impl handle::Object for KObject {
@@ -69,6 +71,7 @@ impl handle::Object for KObject {
             KObject::Service(_) => ObjectType::Service,
             KObject::Reply(_) => ObjectType::Reply,
             KObject::ConsoleControl => ObjectType::ConsoleControl,
+            KObject::SchedControl => ObjectType::SchedControl,
         }
     }
 
@@ -76,8 +79,8 @@ impl handle::Object for KObject {
         match self {
             KObject::Endpoint(r) => KObject::Endpoint(EndpointRef::new(r.endpoint.clone(), rights)),
             KObject::Notification(n) => KObject::Notification(n.clone()),
-            KObject::Process(p) => KObject::Process(p.clone()),
-            KObject::Thread(t) => KObject::Thread(t.clone()),
+            KObject::Process(p) => KObject::Process(Counted::new(p.0.clone())),
+            KObject::Thread(t) => KObject::Thread(Counted::new(t.0.clone())),
             KObject::Irq(i) => KObject::Irq(i.clone()),
             KObject::IrqControl => KObject::IrqControl,
             KObject::DeviceControl => KObject::DeviceControl,
@@ -89,6 +92,7 @@ impl handle::Object for KObject {
             KObject::Service(s) => KObject::Service(s.clone()),
             KObject::Reply(r) => KObject::Reply(r.clone()),
             KObject::ConsoleControl => KObject::ConsoleControl,
+            KObject::SchedControl => KObject::SchedControl,
         }
     }
 }
@@ -121,6 +125,33 @@ impl Drop for EndpointRef {
     }
 }
 
+/// An object that knows how many handles name it, and what to do when the
+/// last is closed (processes and threads: reap themselves if they never
+/// ran).
+pub trait HandleCounted {
+    fn handle_refs(&self) -> &AtomicUsize;
+    fn last_handle_closed(self: &Arc<Self>);
+}
+
+/// A handle's reference to a process or thread, counted while it lives.
+#[derive(Debug)]
+pub struct Counted<T: HandleCounted>(pub Arc<T>);
+
+impl<T: HandleCounted> Counted<T> {
+    pub fn new(object: Arc<T>) -> Counted<T> {
+        object.handle_refs().fetch_add(1, Ordering::Relaxed);
+        Counted(object)
+    }
+}
+
+impl<T: HandleCounted> Drop for Counted<T> {
+    fn drop(&mut self) {
+        if self.0.handle_refs().fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.0.last_handle_closed();
+        }
+    }
+}
+
 /// A new entry holding `object` with `rights` and `badge`.
 pub fn entry(object: KObject, rights: Rights, badge: u64) -> Entry {
     Entry {
@@ -149,6 +180,18 @@ pub struct DeviceControl;
 #[derive(Clone, Copy, Debug)]
 pub struct ConsoleControl;
 
+/// The scheduling control (the right to real-time classes).
+#[derive(Clone, Copy, Debug)]
+pub struct SchedControl;
+
+impl Kind for SchedControl {
+    const TYPE: ObjectType = ObjectType::SchedControl;
+    type Ref = SchedControl;
+    fn extract(object: &KObject) -> Option<SchedControl> {
+        matches!(object, KObject::SchedControl).then_some(SchedControl)
+    }
+}
+
 /// A kind of kernel object a handle can name, for [`lookup`]: its
 /// [`ObjectType`] and how to take the typed reference out of a
 /// [`KObject`].
@@ -174,9 +217,24 @@ macro_rules! shared_kind {
     };
 }
 
+macro_rules! counted_kind {
+    ($type:ty, $variant:ident) => {
+        impl Kind for $type {
+            const TYPE: ObjectType = ObjectType::$variant;
+            type Ref = Arc<$type>;
+            fn extract(object: &KObject) -> Option<Arc<$type>> {
+                match object {
+                    KObject::$variant(r) => Some(r.0.clone()),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 shared_kind!(Notification, Notification);
-shared_kind!(Process, Process);
-shared_kind!(Thread, Thread);
+counted_kind!(Process, Process);
+counted_kind!(Thread, Thread);
 shared_kind!(IrqLine, Irq);
 shared_kind!(Region, MemoryRegion);
 shared_kind!(Reply, Reply);

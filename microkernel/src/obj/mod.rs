@@ -5,7 +5,8 @@
 //! `elfload.rs`), the console hand-off and log watchers (`console.rs`),
 //! endpoints, notifications, reply objects, IRQ lines,
 //! memory regions, in-kernel services, and the handle table with what its
-//! entries hold (`handle.rs`).
+//! entries hold (`handle.rs`); per-process limits and the reaping of what
+//! can never run (`limits.rs`).
 //!
 //! May use: `arch`, `klog`, `mem`, `sched`. Objects hold the threads
 //! waiting on them and end their waits through `sched::wait`; moving a
@@ -16,6 +17,7 @@ pub mod elfload;
 pub mod endpoint;
 pub mod handle;
 pub mod irq;
+pub mod limits;
 pub mod notification;
 pub mod process;
 pub mod region;

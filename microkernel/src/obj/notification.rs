@@ -28,11 +28,21 @@ pub struct State {
 #[derive(Debug, Default)]
 pub struct Notification {
     pub state: Mutex<State>,
+    /// What its creator's account paid for it (`notification_create`).
+    _charge: Option<kcore::limits::Charge>,
 }
 
 impl Notification {
     pub fn new() -> Arc<Notification> {
         Arc::new(Notification::default())
+    }
+
+    /// One a process made, paid for by `charge`.
+    pub fn charged(charge: kcore::limits::Charge) -> Arc<Notification> {
+        Arc::new(Notification {
+            _charge: Some(charge),
+            ..Notification::default()
+        })
     }
 
     /// ORs `bits` in; wakes the first waiter (or the bound thread, if it is

@@ -17,7 +17,9 @@
 //!
 //! Accounting: `frames()` is what the kernel holds for the process (its
 //! address space's frames and its threads' kernel stacks); the self-test
-//! checks that a dead process's frames all come back.
+//! checks that a dead process's frames all come back. Its `account` is
+//! what it may make the kernel hold and what it holds (`obj::limits`,
+//! which also reaps the processes and threads that can never run).
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -25,7 +27,10 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use kcore::limits::{Account, Charge};
+use libsys::abi::limits::Limits;
+use libsys::abi::SysError;
 use libsys::abi::PAGE_SIZE;
 
 use kcore::sched::Policy;
@@ -33,7 +38,7 @@ use libsys::abi::Protection;
 use spin::Mutex;
 
 use super::elfload::{self, LoadError};
-use super::handle::{EndpointRef, Handles, HANDLES_PER_PROCESS};
+use super::handle::{EndpointRef, Handles};
 use super::notification::Notification;
 use super::thread::{self, Thread};
 use crate::arch::x86_64::gdt::{self, IoBitmap};
@@ -97,21 +102,30 @@ pub struct Process {
     /// The address space's root, for the context switch (no lock needed).
     root: u64,
     pub handles: Mutex<Handles>,
-    threads: Mutex<Vec<Arc<Thread>>>,
+    pub(super) threads: Mutex<Vec<Arc<Thread>>>,
     exit: Mutex<Option<ExitReason>>,
     /// Kernel threads waiting for the process to die.
     waiters: Mutex<Vec<Arc<Thread>>>,
     /// Frames of the threads' kernel stacks.
-    stack_frames: AtomicU64,
+    pub(super) stack_frames: AtomicU64,
     /// The ports it may use, once it has been granted any.
     pub io_bitmap: Mutex<Option<Box<IoBitmap>>>,
-    /// Notifications to signal (with these bits) when it dies.
-    watchers: Mutex<Vec<(Arc<Notification>, u64)>>,
+    /// Notifications to signal (with these bits) when it dies, each
+    /// charged to the process that set the watch.
+    watchers: Mutex<Vec<(Arc<Notification>, u64, Charge)>>,
     /// Where its threads' user exceptions go, with the badge to send them
     /// with (`exception_set`; `ipc::exception`).
     pub exception: Mutex<Option<(EndpointRef, u64)>>,
     /// Reaped automatically when it dies (no one waits for it).
     autoreap: bool,
+    /// What it may make the kernel hold, and holds (`obj::limits`).
+    pub account: Arc<Account>,
+    /// What its creator's account paid for it (none for the kernel's).
+    _charge: Option<Charge>,
+    /// Handles that name it (`handle::Counted`).
+    pub(super) handle_refs: AtomicUsize,
+    /// Processes it made that may not have run yet: killed when it dies.
+    pub(super) created: Mutex<Vec<alloc::sync::Weak<Process>>>,
 }
 
 impl fmt::Debug for Process {
@@ -145,13 +159,22 @@ impl fmt::Display for SpawnError {
 impl Process {
     /// A process with `aspace`, no threads and no handles, registered in
     /// the process table.
-    fn new(name: &str, aspace: AddrSpace, autoreap: bool) -> Arc<Process> {
+    fn new(
+        name: &str,
+        aspace: AddrSpace,
+        autoreap: bool,
+        account: Arc<Account>,
+        charge: Option<Charge>,
+    ) -> Arc<Process> {
+        let limits = account.limits();
+        let handles = limits.get(libsys::abi::limits::Resource::Handles) as usize;
+        super::limits::process_made();
         let process = Arc::new(Process {
             pid: NEXT_PID.fetch_add(1, Ordering::Relaxed) as Pid,
             name: name.into(),
             root: aspace.root(),
             aspace: Mutex::new(Some(aspace)),
-            handles: Mutex::new(Handles::new(HANDLES_PER_PROCESS)),
+            handles: Mutex::new(Handles::new(handles)),
             threads: Mutex::new(Vec::new()),
             exit: Mutex::new(None),
             waiters: Mutex::new(Vec::new()),
@@ -160,15 +183,28 @@ impl Process {
             watchers: Mutex::new(Vec::new()),
             exception: Mutex::new(None),
             autoreap,
+            account,
+            _charge: charge,
+            handle_refs: AtomicUsize::new(0),
+            created: Mutex::new(Vec::new()),
         });
         PROCESSES.lock().insert(process.pid, process.clone());
         process
     }
 
-    /// An empty process (`process_create`): an address space with only the
-    /// kernel half, no threads, no handles. Reaped when it dies.
-    pub fn create(name: &str) -> Result<Arc<Process>, AsError> {
-        Ok(Process::new(name, AddrSpace::new()?, true))
+    /// An empty process (`process_create`) made by `creator`: an address
+    /// space with only the kernel half, no threads, no handles, the
+    /// default limits (lowered to the creator's), charged to the creator.
+    /// Reaped when it dies. `OutOfResources` at the creator's limit.
+    pub fn create(name: &str, creator: &Arc<Process>) -> Result<Arc<Process>, SysError> {
+        let charge = creator
+            .account
+            .charge(libsys::abi::limits::Resource::Processes)?;
+        let account = Account::child(&creator.account, Limits::DEFAULT);
+        let aspace = AddrSpace::new().map_err(|_| SysError::NoMemory)?;
+        let child = Process::new(name, aspace, true, account, Some(charge));
+        super::limits::remember_child(creator, &child);
+        Ok(child)
     }
 
     /// Switches the CPU to this process's address space.
@@ -255,24 +291,28 @@ impl Process {
     /// the bits to its entry; more than [`WATCHERS_MAX`] notifications are
     /// `OutOfResources` (the list is kernel memory any holder of the
     /// process's handle could otherwise grow without end).
+    /// A new entry is charged to `watcher` (the caller's account):
+    /// `OutOfResources` at its `Watches` limit too.
     pub fn watch(
         &self,
         notification: Arc<Notification>,
         bits: u64,
-    ) -> Result<(), libsys::abi::SysError> {
+        watcher: &Arc<Account>,
+    ) -> Result<(), SysError> {
         let mut watchers = self.watchers.lock();
         if self.is_dead() {
             drop(watchers);
             notification.signal(bits);
         } else if let Some(entry) = watchers
             .iter_mut()
-            .find(|(n, _)| Arc::ptr_eq(n, &notification))
+            .find(|(n, _, _)| Arc::ptr_eq(n, &notification))
         {
             entry.1 |= bits;
         } else if watchers.len() >= WATCHERS_MAX {
-            return Err(libsys::abi::SysError::OutOfResources);
+            return Err(SysError::OutOfResources);
         } else {
-            watchers.push((notification, bits));
+            let charge = watcher.charge(libsys::abi::limits::Resource::Watches)?;
+            watchers.push((notification, bits, charge));
         }
         Ok(())
     }
@@ -358,7 +398,8 @@ pub fn spawn(
             Protection::READ | Protection::WRITE,
         )
         .map_err(SpawnError::Memory)?;
-    let process = Process::new(name, aspace, autoreap);
+    let account = Account::root(Limits::ROOT);
+    let process = Process::new(name, aspace, autoreap, account, None);
     let started = Thread::new_user(&process, entry, rsp, args_at, args.len() as u64)
         .map_err(|_| SpawnError::NoMemory)
         .and_then(|thread| {
@@ -395,7 +436,7 @@ pub fn exit_current_thread() -> ! {
 
 /// Bookkeeping for a thread of `process` that is exiting (or was never
 /// started and is dropped).
-fn thread_exited(process: &Arc<Process>, thread: &Arc<Thread>) {
+pub(super) fn thread_exited(process: &Arc<Process>, thread: &Arc<Thread>) {
     let last = {
         let mut threads = process.threads.lock();
         let before = threads.len();
@@ -442,9 +483,10 @@ fn finish_death(process: &Arc<Process>) {
         sched::wake(&waiter);
     }
     let watchers = core::mem::take(&mut *process.watchers.lock());
-    for (notification, bits) in watchers {
+    for (notification, bits, _charge) in watchers {
         notification.signal(bits);
     }
+    super::limits::reap_children(process);
     if process.autoreap {
         PROCESSES.lock().remove(&process.pid);
     }

@@ -36,20 +36,44 @@ pub struct Region {
     pub base: u64,
     pub pages: u64,
     pub kind: RegionKind,
+    /// What its maker's account paid for it (none for the kernel's own).
+    _charge: Option<kcore::limits::Charge>,
 }
 
 impl Region {
     pub fn new(base: u64, pages: u64, kind: RegionKind) -> Arc<Region> {
-        Arc::new(Region { base, pages, kind })
+        Region::charged(base, pages, kind, None)
+    }
+
+    /// A region a process made, paid for by `charge`.
+    pub fn charged(
+        base: u64,
+        pages: u64,
+        kind: RegionKind,
+        charge: Option<kcore::limits::Charge>,
+    ) -> Arc<Region> {
+        Arc::new(Region {
+            base,
+            pages,
+            kind,
+            _charge: charge,
+        })
     }
 
     /// The part `[first, first + pages)` (in pages) as a region of its
-    /// own; `InvalidArgument` if it is empty or runs past the end.
-    pub fn derive(&self, first: u64, pages: u64) -> Result<Arc<Region>, SysError> {
+    /// own, paid for by `charge`; `InvalidArgument` if it is empty or runs
+    /// past the end.
+    pub fn derive(
+        &self,
+        first: u64,
+        pages: u64,
+        charge: kcore::limits::Charge,
+    ) -> Result<Arc<Region>, SysError> {
         let end = first.checked_add(pages).ok_or(SysError::InvalidArgument)?;
         if pages == 0 || end > self.pages {
             return Err(SysError::InvalidArgument);
         }
-        Ok(Region::new(self.base + first * PAGE_SIZE, pages, self.kind))
+        let base = self.base + first * PAGE_SIZE;
+        Ok(Region::charged(base, pages, self.kind, Some(charge)))
     }
 }

@@ -22,12 +22,15 @@ use crate::sched::wait;
 #[derive(Debug)]
 pub struct Reply {
     caller: Mutex<Option<Caller>>,
+    /// What the saving process's account paid for it.
+    _charge: kcore::limits::Charge,
 }
 
 impl Reply {
-    pub fn new(caller: Caller) -> Arc<Reply> {
+    pub fn new(caller: Caller, charge: kcore::limits::Charge) -> Arc<Reply> {
         Arc::new(Reply {
             caller: Mutex::new(Some(caller)),
+            _charge: charge,
         })
     }
 

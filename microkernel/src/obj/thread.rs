@@ -40,6 +40,12 @@ pub struct Thread {
     pub ipc_buffer: AtomicU64,
     /// Suspension, exception wait and signal upcall (`ipc::exception`).
     pub control: Mutex<Control>,
+    /// What its creator's account paid for it (`thread_create`; none for
+    /// the threads the kernel makes).
+    _charge: Option<kcore::limits::Charge>,
+    /// Handles that name it (`handle::Counted`): none and never started,
+    /// it is reaped (`obj::limits`).
+    pub(super) handle_refs: core::sync::atomic::AtomicUsize,
 }
 
 /// What controls a thread from outside: whether it is to stop on its way
@@ -162,19 +168,34 @@ impl core::ops::Deref for Thread {
 
 impl Thread {
     fn with(task: Task, process: Option<Arc<Process>>) -> Arc<Thread> {
+        Thread::charged(task, process, None)
+    }
+
+    fn charged(
+        task: Task,
+        process: Option<Arc<Process>>,
+        charge: Option<kcore::limits::Charge>,
+    ) -> Arc<Thread> {
+        super::limits::thread_made();
         Arc::new(Thread {
             task,
             process,
             ipc: Mutex::new(Ipc::default()),
             ipc_buffer: AtomicU64::new(0),
             control: Mutex::new(Control::default()),
+            _charge: charge,
+            handle_refs: core::sync::atomic::AtomicUsize::new(0),
         })
     }
 
-    /// A user thread of `process` that does not run until `Task::start`.
-    pub fn new_unstarted(process: &Arc<Process>) -> Result<Arc<Thread>, NoMemory> {
+    /// A user thread of `process` that does not run until `Task::start`,
+    /// paid for by `charge` (its creator's).
+    pub fn new_unstarted(
+        process: &Arc<Process>,
+        charge: kcore::limits::Charge,
+    ) -> Result<Arc<Thread>, NoMemory> {
         let task = Task::new_unstarted(process.name.clone())?;
-        Ok(Thread::with(task, Some(process.clone())))
+        Ok(Thread::charged(task, Some(process.clone()), Some(charge)))
     }
 
     /// A user thread of `process` that starts at `entry` with stack `rsp`

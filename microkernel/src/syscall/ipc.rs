@@ -3,6 +3,7 @@
 
 use libsys::abi::args::{GrantCopy, IpcBufferSet, NotificationBind, OneHandle, Signal, Wait};
 use libsys::abi::ipc::{MSG_WORDS, POLL};
+use libsys::abi::limits::Resource;
 use libsys::abi::{Handle, MsgInfo, ObjectType, Protection, Rights, SysError};
 
 use super::{caller, caller_thread};
@@ -31,7 +32,7 @@ fn create(object: KObject, rights: Rights) -> Result<u64, SysError> {
 
 /// `endpoint_create()`: a handle with every endpoint right.
 pub fn endpoint_create(_: &mut TrapFrame) -> Result<u64, SysError> {
-    let endpoint = Endpoint::new();
+    let endpoint = Endpoint::charged(caller()?.account.charge(Resource::Endpoints)?);
     let rights = Rights::SEND | Rights::RECV | Rights::GRANT | Rights::MINT;
     create(
         KObject::Endpoint(EndpointRef::new(endpoint, Rights::empty())),
@@ -41,8 +42,9 @@ pub fn endpoint_create(_: &mut TrapFrame) -> Result<u64, SysError> {
 
 /// `notification_create()`: a handle with signal and wait rights.
 pub fn notification_create(_: &mut TrapFrame) -> Result<u64, SysError> {
+    let charge = caller()?.account.charge(Resource::Notifications)?;
     create(
-        KObject::Notification(Notification::new()),
+        KObject::Notification(Notification::charged(charge)),
         Rights::SEND | Rights::RECV,
     )
 }
@@ -119,12 +121,13 @@ pub fn reply(frame: &mut TrapFrame) -> Result<u64, SysError> {
 pub fn reply_save(_: &mut TrapFrame) -> Result<u64, SysError> {
     let (me, process) = caller_thread()?;
     // Room in the table first, so a failure leaves the right where it was.
+    let charge = process.account.charge(Resource::Replies)?;
     let mut handles = process.handles.lock();
-    if handles.len() >= kobject::HANDLES_PER_PROCESS {
-        return Err(SysError::NoMemory);
+    if handles.len() >= handles.capacity() {
+        return Err(SysError::OutOfResources);
     }
     let caller = ipc::reply_save(&me)?;
-    let reply = KObject::Reply(crate::obj::reply::Reply::new(caller));
+    let reply = KObject::Reply(crate::obj::reply::Reply::new(caller, charge));
     let handle = handles.insert(kobject::entry(reply, Rights::SEND, 0));
     drop(handles);
     handle.map(|h| u64::from(h.0))

@@ -13,6 +13,8 @@ use alloc::sync::Arc;
 use libsys::abi::args::{DeviceRegion, HandleOut, Map, Protect, RegionDerive, Unmap};
 use libsys::abi::{Handle, Protection, RegionInfo, Rights, SysError, PAGE_SIZE};
 
+use libsys::abi::limits::Resource;
+
 use super::caller;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::mem::addrspace::AsError;
@@ -80,8 +82,15 @@ pub fn map(args: Map, _: &mut TrapFrame) -> Result<u64, SysError> {
     if last > region.pages {
         return Err(SysError::InvalidArgument);
     }
+    // The `PageTables` limit: what the address space owns is its tables
+    // (a region's pages are not its own), so once that reaches the limit
+    // no more is mapped; one call makes at most a table per page more.
+    let tables_max = target.account.limit(Resource::PageTables);
     target
         .with_aspace(|aspace| {
+            if aspace.frames() >= tables_max {
+                return Err(SysError::OutOfResources);
+            }
             for i in 0..pages {
                 if aspace.is_mapped(address + i * PAGE_SIZE) {
                     if !replace {
@@ -166,7 +175,8 @@ pub fn region_derive(args: RegionDerive, _: &mut TrapFrame) -> Result<u64, SysEr
     if !held.contains(rights) {
         return Err(SysError::NoRights);
     }
-    let part = region.derive(args.first, args.pages)?;
+    let charge = process.account.charge(Resource::Regions)?;
+    let part = region.derive(args.first, args.pages, charge)?;
     let entry = kobject::entry(KObject::MemoryRegion(part), rights, 0);
     let handle = process.handles.lock().insert(entry)?;
     Ok(u64::from(handle.0))
@@ -207,7 +217,8 @@ pub fn device_region(args: DeviceRegion, _: &mut TrapFrame) -> Result<u64, SysEr
         kcore::devmem::DeviceRangeError::Invalid => SysError::InvalidArgument,
         kcore::devmem::DeviceRangeError::Refused => SysError::NotAllowed,
     })?;
-    let region = Region::new(phys, pages, RegionKind::Device);
+    let charge = process.account.charge(Resource::Regions)?;
+    let region = Region::charged(phys, pages, RegionKind::Device, Some(charge));
     let rights = Rights::READ | Rights::WRITE | Rights::MANAGE;
     let entry = kobject::entry(KObject::MemoryRegion(region), rights, 0);
     let handle = process.handles.lock().insert(entry)?;

@@ -2,7 +2,7 @@
 //! a fault or an interrupt means.
 //!
 //! Provides the system-call dispatcher and its handlers, one file per
-//! group (`exception`, `handles`, `hw`, `ipc`, `memory`, `misc`, `task`), and the trap
+//! group (`exception`, `handles`, `hw`, `ipc`, `limits`, `memory`, `misc`, `task`), and the trap
 //! handler. Both are handed to `arch` at boot. May use every layer below:
 //! `arch`, `klog`, `mem`, `sched`, `obj`, `ipc`.
 //!
@@ -31,6 +31,7 @@ mod exception;
 mod handles;
 mod hw;
 mod ipc;
+mod limits;
 mod memory;
 mod misc;
 mod task;
@@ -137,6 +138,10 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::ConsoleTake => typed!(args::OneHandle, misc::console_take),
         Syscall::ConsoleGiveBack => typed!(args::OneHandle, misc::console_give_back),
         Syscall::LogNotify => typed!(args::LogNotify, misc::log_notify),
+        Syscall::ProcessLimitsSet => typed!(args::HandleOut, limits::process_limits_set),
+        Syscall::ProcessLimits => typed!(args::HandleOut, limits::process_limits),
+        Syscall::KernelStats => typed!(args::Address, limits::kernel_stats),
+        Syscall::SetSchedRt => typed!(libsys::abi::limits::SetSchedRt, limits::set_sched_rt),
     }
 }
 

@@ -7,6 +7,7 @@ use libsys::abi::args::{
     Address, Exit, HandleOut, OneHandle, ProcessCreate, ProcessWatch, SetPager, SetSched,
     ThreadStart,
 };
+use libsys::abi::limits::Resource;
 use libsys::abi::{Rights, SysError, ThreadStats};
 
 use crate::obj::endpoint::Endpoint;
@@ -14,7 +15,7 @@ use crate::obj::endpoint::Endpoint;
 use super::{caller, caller_thread};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::mem::usercopy::{UserPtr, UserSlice};
-use crate::obj::handle::{self as kobject, lookup, EndpointRef, KObject};
+use crate::obj::handle::{self as kobject, lookup, Counted, EndpointRef, KObject};
 use crate::obj::notification::Notification;
 use crate::obj::process::{self, ExitReason, Process};
 use crate::obj::thread::{self, Thread};
@@ -57,8 +58,12 @@ pub fn process_create(args: ProcessCreate, frame: &mut TrapFrame) -> Result<u64,
     let bytes = &mut bytes[..name.len()];
     crate::ipc::pager::with_user(&process, frame.rip, |aspace| name.read(aspace, bytes))?;
     let name = core::str::from_utf8(bytes).map_err(|_| SysError::InvalidArgument)?;
-    let child = Process::create(name).map_err(|_| SysError::NoMemory)?;
-    let entry = kobject::entry(KObject::Process(child), Rights::MAP | Rights::MANAGE, 0);
+    let child = Process::create(name, &process)?;
+    let entry = kobject::entry(
+        KObject::Process(Counted::new(child)),
+        Rights::MAP | Rights::MANAGE,
+        0,
+    );
     let handle = process.handles.lock().insert(entry)?;
     Ok(u64::from(handle.0))
 }
@@ -68,7 +73,8 @@ pub fn process_create(args: ProcessCreate, frame: &mut TrapFrame) -> Result<u64,
 pub fn thread_create(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
     let process = caller()?;
     let target = lookup::<Process>(&process, args.handle, Rights::MANAGE)?.object;
-    let thread = Thread::new_unstarted(&target).map_err(|_| SysError::NoMemory)?;
+    let charge = process.account.charge(Resource::Threads)?;
+    let thread = Thread::new_unstarted(&target, charge).map_err(|_| SysError::NoMemory)?;
     // A thread a process makes for itself faults to the same pager as its
     // maker (the memory server, for the processes it manages).
     if alloc::sync::Arc::ptr_eq(&process, &target) {
@@ -82,7 +88,7 @@ pub fn thread_create(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError
         thread.ipc.lock().pager = pager;
     }
     target.add_thread(&thread)?;
-    let entry = kobject::entry(KObject::Thread(thread), Rights::MANAGE, 0);
+    let entry = kobject::entry(KObject::Thread(Counted::new(thread)), Rights::MANAGE, 0);
     let handle = process.handles.lock().insert(entry)?;
     Ok(u64::from(handle.0))
 }
@@ -123,14 +129,19 @@ pub fn kill(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
 pub fn set_sched(args: SetSched, _: &mut TrapFrame) -> Result<u64, SysError> {
     let policy =
         Policy::from_raw(args.policy, args.param).map_err(|_| SysError::InvalidArgument)?;
-    // Real time needs a right no program holds yet (a scheduling-control
-    // capability is to come): an unprivileged FIFO thread that spins would
-    // otherwise own the CPU but for RT throttling's 5 %.
+    // Real time needs the scheduling control (`set_sched_rt`): an
+    // unprivileged FIFO thread that spins would otherwise own the CPU but
+    // for RT throttling's 5 %.
     if policy.rt_priority().is_some() {
         return Err(SysError::NotAllowed);
     }
+    apply_sched(args.thread, policy)
+}
+
+/// Puts the thread `handle` names (MANAGE) in `policy`.
+pub(super) fn apply_sched(handle: libsys::abi::Handle, policy: Policy) -> Result<u64, SysError> {
     let process = caller()?;
-    let thread = lookup::<Thread>(&process, args.thread, Rights::MANAGE)?.object;
+    let thread = lookup::<Thread>(&process, handle, Rights::MANAGE)?.object;
     *thread.policy.lock() = policy;
     if thread.is_started() {
         sched::set_policy(&thread, policy);
@@ -210,7 +221,7 @@ pub fn process_watch(args: ProcessWatch, _: &mut TrapFrame) -> Result<u64, SysEr
     let process = caller()?;
     let target = lookup::<Process>(&process, args.process, Rights::MANAGE)?.object;
     let notification = lookup::<Notification>(&process, args.notification, Rights::SEND)?.object;
-    target.watch(notification, bits)?;
+    target.watch(notification, bits, &process.account)?;
     Ok(0)
 }
 

@@ -42,6 +42,13 @@
 //!   CMOS RTC). `console` gives the console control (`console=<handle>`), with
 //!   which a console driver takes COM1 from the kernel: e.g.
 //!   `server tty tty console irq=isa:4 ports=0x3f8:8`.
+//! - Kernel limits (any kind of entry): `limits=<resource>:<n>[,…]` sets
+//!   the process's limit on each named resource (`processes`, `threads`,
+//!   `endpoints`, `notifications`, `replies`, `regions`, `watches`,
+//!   `handles`, `pagetables`; `libsys::abi::limits`); the others keep the
+//!   kernel's defaults. `sched=rt` gives the scheduling control
+//!   (`sched=<handle>`), without which no thread of it can be made
+//!   real-time.
 //!
 //! A process's arguments are those after `--`, then its module's command
 //! line.
@@ -49,6 +56,8 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
+
+use libsys::abi::limits::Resource;
 
 /// What a manifest line starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +93,10 @@ pub struct Entry {
     pub gid: u32,
     /// The console control (`console`): the right to take COM1.
     pub console: bool,
+    /// Kernel limits to set (`limits=`), each at most once.
+    pub limits: Vec<(Resource, u64)>,
+    /// The scheduling control (`sched=rt`): the right to real time.
+    pub sched_rt: bool,
     pub args: String,
 }
 
@@ -94,6 +107,20 @@ pub enum IrqLine {
     Isa(u8),
     /// A global system interrupt.
     Gsi(u32),
+}
+
+/// `<resource>:<n>[,…]`, each resource named once.
+fn parse_limits(value: &str) -> Option<Vec<(Resource, u64)>> {
+    let mut limits: Vec<(Resource, u64)> = Vec::new();
+    for item in value.split(',') {
+        let (name, n) = item.split_once(':')?;
+        let resource = Resource::from_name(name)?;
+        if limits.iter().any(|(r, _)| *r == resource) {
+            return None;
+        }
+        limits.push((resource, number(n)?));
+    }
+    Some(limits)
 }
 
 /// Port ranges one entry may have.
@@ -160,6 +187,8 @@ pub enum Problem {
     BadPorts,
     /// `uid=` or `gid=` is not a number below 2^32.
     BadId,
+    /// `limits=` is not `<resource>:<n>` items, each resource once.
+    BadLimits,
     /// A second server marked `pager`.
     SecondPager,
     /// `device=` before any `pager` server.
@@ -185,6 +214,10 @@ impl fmt::Display for Problem {
                 "ports must be up to {PORT_RANGES_MAX} <first>:<count> ranges inside 0-0xffff"
             ),
             Problem::BadId => write!(f, "uid and gid must be numbers below 2^32"),
+            Problem::BadLimits => write!(
+                f,
+                "limits must be <resource>:<n> items, each resource once (threads, endpoints, ...)"
+            ),
             Problem::SecondPager => write!(f, "only one server can be the pager"),
             Problem::DeviceWithoutPager => write!(
                 f,
@@ -281,6 +314,8 @@ fn parse_line(raw: &str, entries: &[Entry]) -> Result<Option<Entry>, Problem> {
         uid: 0,
         gid: 0,
         console: false,
+        limits: Vec::new(),
+        sched_rt: false,
         args: args.to_string(),
     };
     let pager_before = entries.iter().any(|e| e.pager);
@@ -327,6 +362,8 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         Some(("gid", value)) => entry.gid = id(value).ok_or(Problem::BadId)?,
         Some(("irq", value)) => entry.irq = Some(parse_irq(value).ok_or(Problem::BadIrq)?),
         Some(("ports", value)) => entry.ports = parse_ports(value).ok_or(Problem::BadPorts)?,
+        Some(("limits", value)) => entry.limits = parse_limits(value).ok_or(Problem::BadLimits)?,
+        Some(("sched", "rt")) => entry.sched_rt = true,
         None if option == "module" => entry.own_module = true,
         None if option == "console" => entry.console = true,
         None if option == "pager" && server => {
@@ -424,6 +461,31 @@ test kvtest kvtest kill=kv memory=4096 module
             1,
             "only a server"
         );
+    }
+
+    #[test]
+    fn limits_and_sched_options() {
+        let entries = parse(
+            "test h hostile limits=threads:64,handles:0x100 sched=rt
+test p pidtest
+",
+        )
+        .unwrap();
+        assert_eq!(
+            entries[0].limits,
+            vec![(Resource::Threads, 64), (Resource::Handles, 256)]
+        );
+        assert!(entries[0].sched_rt);
+        assert!(entries[1].limits.is_empty() && !entries[1].sched_rt);
+        for bad in [
+            "test a a limits=threads",
+            "test a a limits=pages:3",
+            "test a a limits=threads:1,threads:2",
+            "test a a limits=threads:x",
+            "test a a sched=fifo",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

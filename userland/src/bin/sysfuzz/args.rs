@@ -191,6 +191,19 @@ impl Fuzzer {
                 a[0] = self.handle(Some(ObjectType::Process), true);
                 a[1] = self.pointer();
             }
+            // Limits of the processes it made (never its own: lowering
+            // them would only stop the fuzzer).
+            ProcessLimitsSet | ProcessLimits => {
+                a[0] = self.handle(Some(ObjectType::Process), call == ProcessLimits);
+                a[1] = self.pointer();
+            }
+            KernelStats => a[0] = self.pointer(),
+            SetSchedRt => {
+                a[0] = self.handle(None, true);
+                a[1] = self.handle(Some(ObjectType::Thread), false);
+                a[2] = self.rng.around(3);
+                a[3] = self.rng.around(100);
+            }
             _ => {}
         }
         a

@@ -83,7 +83,7 @@ struct Held {
 
 struct Fuzzer {
     rng: Rng,
-    /// Whether the first `NoMemory` of `endpoint_create` was reported.
+    /// Whether the first `OutOfResources` of `endpoint_create` was reported.
     table_full_seen: bool,
     /// `known=1`: also take the paths of the known defects (closing the
     /// last handle of a process never started, without killing it).
@@ -231,7 +231,7 @@ impl Fuzzer {
         match result {
             Ok(value) => self.keep(call, args, value),
             Err(e) => {
-                if e == SysError::NoMemory
+                if e == SysError::OutOfResources
                     && !self.table_full_seen
                     && call == Some(Syscall::EndpointCreate)
                 {

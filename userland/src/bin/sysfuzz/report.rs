@@ -162,5 +162,9 @@ fn call_name(call: Syscall) -> &'static str {
         ConsoleTake => "console_take",
         ConsoleGiveBack => "console_give_back",
         LogNotify => "log_notify",
+        ProcessLimitsSet => "process_limits_set",
+        ProcessLimits => "process_limits",
+        KernelStats => "kernel_stats",
+        SetSchedRt => "set_sched_rt",
     }
 }

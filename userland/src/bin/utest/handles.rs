@@ -146,6 +146,7 @@ pub(crate) fn bad_handles(env: &mut Env, t: &mut Tally) {
                 ObjectType::IrqControl => irqc.raw(),
                 ObjectType::DeviceControl => Handle(env.info.device_control),
                 ObjectType::ConsoleControl => Handle(env.info.console_control),
+                ObjectType::SchedControl => Handle(env.info.sched_control),
                 ObjectType::IoPorts => ports.raw(),
                 ObjectType::MemoryRegion => region.raw(),
                 // No call of HANDLE_CALLS takes a kernel service or a

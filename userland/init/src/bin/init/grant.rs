@@ -97,6 +97,7 @@ impl Grant<'_> {
     /// line.
     pub fn args(&self, child: &mut dyn NewProcess) -> Result<String, StartError> {
         let entry = self.entry;
+        set_limits(entry, child.process())?;
         let mut args = String::new();
         // GRANT: a registration carries the server's endpoint. Whether a
         // process may register a name is the name service's to decide.
@@ -141,12 +142,31 @@ impl Grant<'_> {
             let theirs = child.give(Handle(self.info.console_control), Rights::MANAGE)?;
             let _ = write!(args, " console={}", theirs.0);
         }
+        if entry.sched_rt {
+            let theirs = child.give(Handle(self.info.sched_control), Rights::MANAGE)?;
+            let _ = write!(args, " sched={}", theirs.0);
+        }
         if !self.image.cmdline.is_empty() {
             args.push(' ');
             args.push_str(self.image.cmdline);
         }
         Ok(args)
     }
+}
+
+/// Sets the kernel limits the manifest names (`limits=`) on `process`,
+/// before it holds anything; the others stay the kernel's defaults.
+fn set_limits(entry: &Entry, process: Handle) -> Result<(), StartError> {
+    if entry.limits.is_empty() {
+        return Ok(());
+    }
+    let mut limits = libsys::limits::usage(process)
+        .map_err(|e| StartError::Syscall("process_limits", e))?
+        .limits;
+    for &(resource, max) in &entry.limits {
+        limits.set(resource, max);
+    }
+    libsys::limits::set(process, &limits).map_err(|e| StartError::Syscall("process_limits_set", e))
 }
 
 /// Takes the device memory the manifest grants process `id` (`device=`)

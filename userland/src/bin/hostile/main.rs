@@ -23,8 +23,13 @@
 //! - **Real time needs a right**: `set_sched` to FIFO or round-robin is
 //!   `NotAllowed` (before: any thread could go FIFO and, spinning, freeze
 //!   every fair thread).
+//! - **Limits, reaping and the scheduling control**: see `limits.rs`.
 #![no_std]
 #![no_main]
+
+extern crate alloc;
+
+mod limits;
 
 use core::time::Duration;
 
@@ -46,7 +51,10 @@ const TIMEOUT: Duration = Duration::from_millis(50);
 /// How late a timed-out call may return: a few ticks of slack.
 const SLACK: Duration = Duration::from_millis(60);
 
-fn main(_: &str) -> u64 {
+fn main(args: &str) -> u64 {
+    if args.split_whitespace().any(|word| word == "reap") {
+        return limits::child();
+    }
     let mut t = Tally::new();
     for server in ["kv", "timer", "wait1", "mm"] {
         forged_notification(&mut t, server);
@@ -55,6 +63,9 @@ fn main(_: &str) -> u64 {
     timeouts(&mut t);
     no_realtime(&mut t);
     watch_list_bounded(&mut t);
+    limits::raise_refused(&mut t);
+    limits::reaping(&mut t);
+    limits::realtime(&mut t);
     t.status()
 }
 
