@@ -68,6 +68,7 @@ impl Message {
         &self.words[MSG_WORDS - self.info.handles as usize..]
     }
 
+    #[inline(always)]
     fn regs(&self, rdx: u64) -> IpcRegs {
         IpcRegs {
             info: self.info.encode(),
@@ -76,6 +77,7 @@ impl Message {
         }
     }
 
+    #[inline(always)]
     fn from_regs(regs: &IpcRegs) -> Message {
         Message {
             info: MsgInfo::decode(regs.info).unwrap_or_default(),
@@ -99,6 +101,7 @@ pub struct Received {
 }
 
 impl Received {
+    #[inline(always)]
     fn new(badge: u64, msg: Message) -> Received {
         let mut numbers = [0; crate::abi::ipc::MAX_HANDLES];
         let carried = msg.handles();
@@ -165,6 +168,7 @@ impl Drop for TakenHandles {
     }
 }
 
+#[inline(always)]
 fn status(status: u64) -> Result<(), SysError> {
     crate::abi::decode_result(status, 0).map(|_| ())
 }

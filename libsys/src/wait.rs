@@ -5,8 +5,10 @@
 //! Each sleeping thread has an entry on its own stack naming a
 //! notification of its own (taken from a process-wide pool and given back
 //! drained). The list of entries ([`crate::waitlist::WaiterList`]) sits
-//! behind a [`Mutex`]; a waker takes entries out, signals each one's
-//! notification and marks it woken, all under that lock.
+//! behind a [`Mutex`]; a waker takes entries out and marks each woken
+//! under that lock, and signals their notifications after releasing it
+//! (so a woken thread that runs at once does not block on the lock); a
+//! woken waiter checks its condition before taking the lock again.
 //!
 //! No lost wake-ups: a waiter adds itself to the list *before* it checks
 //! the condition (`prepare_to_wait`, then the check, then the sleep), so a
@@ -42,6 +44,10 @@ impl core::fmt::Display for TimedOut {
 }
 
 /// Notifications of waiters that are not waiting now, drained.
+/// How many woken waiters' notifications `wake` signals after releasing
+/// the list's lock (the rest, if a wake-up takes more, under it).
+const SIGNAL_AFTER_UNLOCK: usize = 4;
+
 static POOL: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// A drained notification for one wait, from the pool or new.
@@ -154,16 +160,37 @@ impl WaitQueue {
         if self.sleepers.load(Ordering::Relaxed) == 0 {
             return;
         }
+        // The first few notifications are signalled after the lock is
+        // released: a woken thread that runs at once (the kernel may switch
+        // to it on the signal) then finds the lock free, instead of
+        // blocking on it and costing both sides a round of lock hand-over.
+        let mut later = [0u32; SIGNAL_AFTER_UNLOCK];
+        let mut pending = 0;
         let mut list = self.list.lock();
         let woken = list.wake(nr_exclusive, |entry| {
             // SAFETY: the entry was in the list and we hold the lock, so its
             // owner is still inside `wait` (see `EntryRef`).
             let entry = unsafe { &*entry.0 };
-            let _ = notification(entry.notification).signal(1);
-            // The last touch: after this the owner may return.
+            let raw = entry.notification;
+            // The last touch: after this the owner may return (and a
+            // signal sent after that is a spurious wake-up for the next
+            // user of the notification, which rechecks its condition).
             entry.woken.store(true, Ordering::Release);
+            match later.get_mut(pending) {
+                Some(slot) => {
+                    *slot = raw;
+                    pending += 1;
+                }
+                None => {
+                    let _ = notification(raw).signal(1);
+                }
+            }
         });
         self.sleepers.fetch_sub(woken, Ordering::Relaxed);
+        drop(list);
+        for &raw in &later[..pending] {
+            let _ = notification(raw).signal(1);
+        }
     }
 
     fn wait(
@@ -182,6 +209,13 @@ impl WaitQueue {
             Some(at) => at
                 .checked_sub(crate::time::uptime_ns())
                 .filter(|&left| left > 0),
+        };
+        // What is left of the budget when the condition holds.
+        let remaining = || {
+            Duration::from_nanos(match deadline {
+                None => budget,
+                Some(_) => left().unwrap_or(0),
+            })
         };
         let Some(raw) = take_notification() else {
             // No notification to sleep on: poll, yielding.
@@ -204,10 +238,7 @@ impl WaitQueue {
         let outcome = loop {
             self.prepare_to_wait(me, &entry, exclusive, &mut queued);
             if condition() {
-                break Ok(Duration::from_nanos(match deadline {
-                    None => budget,
-                    Some(_) => left().unwrap_or(0),
-                }));
+                break Ok(remaining());
             }
             let Some(ns) = left() else {
                 break Err(TimedOut);
@@ -219,6 +250,11 @@ impl WaitQueue {
                 } else {
                     Err(TimedOut)
                 };
+            }
+            // Woken (out of the list): look before queueing again, so the
+            // usual wake-up takes no lock on this side at all.
+            if entry.woken.load(Ordering::Acquire) && condition() {
+                break Ok(remaining());
             }
         };
         let woken = self.finish_wait(me, &entry);

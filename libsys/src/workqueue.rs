@@ -127,8 +127,13 @@ struct Shared {
 impl Shared {
     /// Puts `work` on the list and wakes a worker.
     fn enqueue(&self, work: &Work) {
-        self.lists.lock().list.push_back(work.clone());
+        self.push(work);
         self.more_work.wake_up();
+    }
+
+    /// Puts `work` on the list; the caller wakes a worker.
+    fn push(&self, work: &Work) {
+        self.lists.lock().list.push_back(work.clone());
     }
 
     fn arm(&self, work: &Work, deadline: u64) -> TimerKey {
@@ -256,6 +261,16 @@ impl Workqueue {
         let mut slot = work.0.slot.lock();
         match slot.state.queue(delay_ns.is_some()) {
             QueueOutcome::Refused => false,
+            QueueOutcome::Accepted(Pending::List) => {
+                slot.queue = Some(self.shared.clone());
+                self.shared.push(work);
+                // The worker is woken after the item's lock is released: a
+                // worker that runs at once (on the signal) then finds it
+                // free instead of blocking on it.
+                drop(slot);
+                self.shared.more_work.wake_up();
+                true
+            }
             QueueOutcome::Accepted(at) => {
                 slot.queue = Some(self.shared.clone());
                 self.place(work, &mut slot, at, delay_ns.unwrap_or(0));

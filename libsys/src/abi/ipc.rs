@@ -256,6 +256,7 @@ impl MsgInfo {
         MsgInfo { handles, ..self }
     }
 
+    #[inline]
     pub const fn encode(self) -> u64 {
         self.label as u64
             | (self.length as u64) << 32
@@ -266,6 +267,7 @@ impl MsgInfo {
     /// Reads a register, checking every field: a payload over
     /// [`PAYLOAD_MAX`] is `BadLength`, more than [`MAX_HANDLES`] handles,
     /// undefined flags or reserved bits are `InvalidArgument`.
+    #[inline]
     pub fn decode(raw: u64) -> Result<MsgInfo, SysError> {
         let info = MsgInfo {
             label: raw as u32,

@@ -23,7 +23,7 @@ use libsys::abi::{Handle, ObjectType, Rights, SysError};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::obj::endpoint::Endpoint;
 use crate::obj::handle::KObject;
-use crate::obj::thread::{self, Thread};
+use crate::obj::thread::{self, Caller, Thread};
 use crate::sched::{self, wait, wait::Blocked};
 
 /// Whether a message in these registers can take the fast path: no
@@ -163,53 +163,63 @@ pub fn reply_recv(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
         return None;
     }
     let me = thread::current();
+    // The reply right is taken out here, in the one lock of our IPC state
+    // this path needs, and put back if the fast path does not apply.
     let caller = {
-        let mine = me.ipc.lock();
+        let mut mine = me.ipc.lock();
         if mine.bound.is_some() {
             return None;
         }
-        match &mine.reply_to {
-            Some(c) => (c.thread.clone(), c.fault, c.seq),
-            None => return None,
-        }
+        mine.reply_to.take()?
     };
-    let (caller, fault, seq) = caller;
-    let waiting = {
-        let theirs = caller.wait.lock();
-        matches!(theirs.blocked, Blocked::Reply) && theirs.seq == seq
-    };
-    if caller.is_killed() || !waiting {
+    let Some(ep) = queue_for_reply(frame, &me, &caller) else {
+        me.ipc.lock().reply_to = Some(caller);
         return None;
-    }
-    let (ep, _) = endpoint(&me, frame.rdi, Rights::RECV)?;
-    {
-        let mut queues = ep.queues.lock();
-        let copied = fault || copy_payload(&me, &caller, payload(frame));
-        if !queues.senders.is_empty() || !copied {
-            return None;
-        }
-        queues.receivers.push_back(me.clone());
-    }
+    };
     // From here on the fast path is committed. A pager's answer to a page
     // fault is its label alone (resume or kill); the faulting thread's
     // registers are left as they were.
-    let result = if fault {
+    let result = if caller.fault {
         Ok(frame.rsi & 0xffff_ffff)
     } else {
         // SAFETY: the caller is blocked in the kernel, as above.
-        copy_message(frame, unsafe { &mut *caller.user_frame() }, 0);
+        copy_message(frame, unsafe { &mut *caller.thread.user_frame() }, 0);
         Ok(0)
     };
     {
-        let mut theirs = caller.wait.lock();
+        let mut theirs = caller.thread.wait.lock();
         theirs.blocked = Blocked::No;
         theirs.result = Some(result);
     }
-    me.ipc.lock().reply_to = None;
     {
         let mut mine = me.wait.lock();
         mine.blocked = Blocked::Recv(ep);
         mine.result = None;
     }
-    Some(hand_off(&me, &caller))
+    Some(hand_off(&me, &caller.thread))
+}
+
+/// The checks of `reply_recv`'s fast path, and its first step: if
+/// `caller` still waits for this reply, the endpoint `frame` names has no
+/// sender queued and the payload is copied, queues `me` as a receiver
+/// and returns the endpoint; else `None`, with nothing changed.
+#[inline(always)]
+fn queue_for_reply(frame: &TrapFrame, me: &Arc<Thread>, caller: &Caller) -> Option<Arc<Endpoint>> {
+    let waiting = {
+        let theirs = caller.thread.wait.lock();
+        matches!(theirs.blocked, Blocked::Reply) && theirs.seq == caller.seq
+    };
+    if caller.thread.is_killed() || !waiting {
+        return None;
+    }
+    let (ep, _) = endpoint(me, frame.rdi, Rights::RECV)?;
+    {
+        let mut queues = ep.queues.lock();
+        let copied = caller.fault || copy_payload(me, &caller.thread, payload(frame));
+        if !queues.senders.is_empty() || !copied {
+            return None;
+        }
+        queues.receivers.push_back(me.clone());
+    }
+    Some(ep)
 }
