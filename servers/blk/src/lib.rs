@@ -34,9 +34,13 @@ pub mod disk;
 pub mod inflight;
 pub mod part;
 pub mod queue;
+pub mod ramdisk;
 pub mod request;
 pub mod sched;
+pub mod service;
 pub mod stats;
+pub mod transfer;
+pub mod virtio;
 
 pub use bio::{Bio, BlkError, Op, Segment, SECTOR_SIZE};
 pub use disk::{Completion, Disk};
