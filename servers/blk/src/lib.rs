@@ -21,6 +21,13 @@
 //!   block-driver recovery.
 //! - [`part`]: MBR (with logical partitions) and GPT (with CRC32 checks
 //!   and the backup header) into `vda1`… .
+//! - [`virtio`]: the legacy virtio-blk interface's registers and request
+//!   header, and the split virtqueue ([`virtio::queue`]).
+//! - [`ramdisk`]: the RAM disk (`brd`), pages on the first write.
+//! - [`transfer`]: the DMA pool's transfer slots and how a request's
+//!   segments become device buffers.
+//! - [`service`]: the `blk` server's request logic (decode step, slots,
+//!   bios, completions), which the binary (`src/main`) serves.
 //!
 //! Time is a millisecond count passed in by the caller (the server's
 //! clock; a simulated one in the tests); nothing here blocks or sleeps.

@@ -40,7 +40,7 @@ impl RamDisk {
     /// Checks that `len` bytes from `sector` are whole sectors inside the
     /// disk: `Unaligned`, `OutOfRange`.
     fn check(&self, sector: u64, len: usize) -> Result<(), BlkError> {
-        if len % SECTOR_SIZE as usize != 0 {
+        if !len.is_multiple_of(SECTOR_SIZE as usize) {
             return Err(BlkError::Unaligned);
         }
         let end = sector.checked_add((len / SECTOR_SIZE as usize) as u64);
