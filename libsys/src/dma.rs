@@ -63,7 +63,7 @@ impl DmaRegion {
     /// `align`-aligned.
     fn at(&self, offset: u64, size: u64, align: u64) -> Result<u64, OutOfBounds> {
         let end = offset.checked_add(size).ok_or(OutOfBounds)?;
-        if end > self.len || offset % align != 0 {
+        if end > self.len || !offset.is_multiple_of(align) {
             return Err(OutOfBounds);
         }
         Ok(self.at + offset)

@@ -234,7 +234,7 @@ impl Client {
     /// The sector count of a buffer of `len` bytes.
     fn count(len: usize) -> Result<u32, ClientError> {
         let sectors = len / SECTOR_SIZE as usize;
-        if len % SECTOR_SIZE as usize != 0 || sectors == 0 {
+        if !len.is_multiple_of(SECTOR_SIZE as usize) || sectors == 0 {
             return Err(ClientError::BadArgument);
         }
         u32::try_from(sectors).map_err(|_| ClientError::BadArgument)
