@@ -8,16 +8,16 @@ LOADER  := target/x86_64-unknown-uefi/release/bootx64.efi
 USER    := target/user/x86_64-unknown-none/release
 # The boot modules built for x86_64-unknown-none: user programs, init and
 # the servers (each a crate's binary; see userland/ and servers/).
-PROGRAMS := hello ktest kfault utest bench kvtest nstest crashy mmtest meminfo synctest timertest init mm kv kvctl timer wait1test wait1d wait1 devmgr lspci lsdev devtest hostile pidtest contest granttest exctest
-USER_CRATES := -p userland -p init -p kvctl -p mm -p kv -p timer -p wait1 -p wait1ctl -p devmgr
-USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main,devmgr/main
+PROGRAMS := hello ktest kfault utest bench kvtest nstest crashy mmtest meminfo synctest timertest init mm kv kvctl timer wait1test wait1d wait1 devmgr lspci lsdev devtest hostile pidtest contest granttest exctest blk blktest
+USER_CRATES := -p userland -p init -p kvctl -p mm -p kv -p timer -p wait1 -p wait1ctl -p devmgr -p blk
+USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main,devmgr/main,blk/main
 # The fuzzers and the check after them (the fuzz entry, make fuzz).
 PROGRAMS += sysfuzz msgfuzz fuzzcheck
 # The initramfs (lib/cpio, rootfs/): the fixed tree of rootfs/initramfs.list,
 # then every program of PROGRAMS — those named in SBIN (init and the
 # servers) in /sbin, any other in /bin — and the docs in
 # /usr/share/doc/microkernel. The ISO carries it as /boot/initramfs.cpio.
-SBIN    := init mm timer kv wait1d devmgr
+SBIN    := init mm timer kv wait1d devmgr blk
 INITRAMFS := build/initramfs.cpio
 ISO     := build/microkernel.iso
 ROOT    := build/iso_root
@@ -29,9 +29,16 @@ GUI     ?= 0
 LIMINE_DIR ?=
 
 DISPLAY_OPT := $(if $(filter 1,$(GUI)),,-display none)
+# The virtio disk (vda): an empty 8 MiB image made by `truncate`, never
+# committed; the harness makes its own fresh one for the guest suite. It
+# sits in q35's slot 3, whose I/O window and interrupt line the manifests
+# give the block server.
+DISK    := build/disk.img
 QEMU_FLAGS  := -machine q35 -cpu max -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
                -cdrom $(ISO) -serial mon:stdio $(DISPLAY_OPT) -no-reboot \
-               -device isa-debug-exit,iobase=0xf4,iosize=0x04
+               -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+               -drive file=$(DISK),if=none,id=vda,format=raw \
+               -device virtio-blk-pci,drive=vda,addr=0x3
 
 .PHONY: all deps kernel loader userland initramfs tree iso run debug layers lint test bench bench-linux fuzz new-server clean
 
@@ -80,11 +87,15 @@ iso: loader tree
 	@scripts/mkiso.sh $(ISO) limine.cfg $(LIMINE_DIR)
 	@echo "built $(ISO) ($$(du -k $(ISO) | cut -f1) KiB)"
 
-run: iso
+$(DISK):
+	@mkdir -p build
+	truncate -s 8M $(DISK)
+
+run: iso $(DISK)
 	qemu-system-x86_64 $(QEMU_FLAGS) || [ $$? -eq 33 ]
 
 # QEMU waits for a debugger before the firmware runs.
-debug: iso
+debug: iso $(DISK)
 	@echo "In another terminal:"
 	@echo "  gdb $(KERNEL) -ex 'target remote :1234' -ex 'break kmain' -ex continue"
 	qemu-system-x86_64 $(QEMU_FLAGS) -s -S

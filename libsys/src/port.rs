@@ -45,3 +45,35 @@ pub fn outl(port: u16, value: u32) {
         asm!("out dx, eax", in("dx") port, in("eax") value, options(nomem, nostack, preserves_flags))
     };
 }
+
+/// Reads 16 bits from `port`.
+#[inline]
+pub fn inw(port: u16) -> u16 {
+    let value;
+    // SAFETY: as in `inb`.
+    unsafe {
+        asm!("in ax, dx", in("dx") port, out("ax") value, options(nomem, nostack, preserves_flags))
+    };
+    value
+}
+
+/// Writes 16 bits to `port`.
+#[inline]
+pub fn outw(port: u16, value: u16) {
+    // SAFETY: as in `inb`.
+    unsafe {
+        asm!("out dx, ax", in("dx") port, in("ax") value, options(nomem, nostack, preserves_flags))
+    };
+}
+
+/// Writes 16 bits to `port` after every memory access before it: a
+/// device doorbell (virtio's queue notify), which must not be seen before
+/// the descriptors it announces. Without `nomem` the compiler treats the
+/// instruction as reading and writing memory, so no store is moved past
+/// it; x86 keeps stores in order for the device.
+#[inline]
+pub fn outw_doorbell(port: u16, value: u16) {
+    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+    // SAFETY: as in `inb`.
+    unsafe { asm!("out dx, ax", in("dx") port, in("ax") value, options(nostack, preserves_flags)) };
+}

@@ -28,6 +28,13 @@ const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 /// The short fuzz run's (20,000 calls and messages under TCG).
 const FUZZ_TIMEOUT: Duration = Duration::from_secs(240);
 const OVMF: &str = "/usr/share/ovmf/OVMF.fd";
+/// The guest suite's virtio disk (`vda`): made empty before each run,
+/// never committed.
+const DISK: &str = "build/disk.img";
+/// Its size: 8 MiB, 16,384 sectors.
+const DISK_BYTES: u64 = 8 << 20;
+/// What blktest leaves in the disk's sector 0 (userland/src/bin/blktest.rs).
+const DISK_SIGNATURE: &[u8] = b"blktest: virtio-blk sector 0 written through the block server";
 
 /// What a case concluded, with the guest's check counts when it ran them.
 struct Outcome {
@@ -490,7 +497,7 @@ fn cases() -> Vec<Case> {
                 cfg,
                 Box::new(|q| {
                     let outcome = expect_exit(q, None, programs::GUEST_SUITE);
-                    console_checked(q, outcome)
+                    disk_checked(q, console_checked(q, outcome))
                 }),
             )
         }),
@@ -612,16 +619,59 @@ fn boot_config(name: &str, config: &str, extra: &[&str]) -> Result<Qemu, String>
 }
 
 /// QEMU arguments a case adds to the common ones: `-machine pc` (which
-/// overrides the `q35` before it) for the `devices-pc` case.
+/// overrides the `q35` before it) for the `devices-pc` case; the virtio
+/// disk for the guest suite (slot 3 of q35's root bus, the first free
+/// one, whose resources manifest.test gives the block server).
 fn extra_args(name: &str) -> &'static [&'static str] {
     match name {
         "devices-pc" => &["-machine", "pc"],
+        "guest-suite" => &[
+            "-drive",
+            "file=build/disk.img,if=none,id=vda,format=raw",
+            "-device",
+            "virtio-blk-pci,drive=vda,addr=0x3",
+        ],
         _ => &[],
+    }
+}
+
+/// An empty disk image of [`DISK_BYTES`] at [`DISK`].
+fn fresh_disk() -> Result<(), String> {
+    fs::File::create(DISK)
+        .and_then(|f| f.set_len(DISK_BYTES))
+        .map_err(|e| format!("cannot make {DISK}: {e}"))
+}
+
+/// After the guest suite: QEMU has exited, so the image holds what the
+/// guest wrote; blktest's signature must be in sector 0 (what the virtio
+/// driver wrote reached the host's file).
+fn disk_checked(qemu: &mut Qemu, outcome: Outcome) -> Outcome {
+    let _ = qemu.child.wait();
+    if outcome.result.is_err() {
+        return outcome;
+    }
+    let sector0 = fs::read(DISK).map(|d| d.get(..DISK_SIGNATURE.len()).map(<[u8]>::to_vec));
+    match sector0 {
+        Ok(Some(s)) if s == DISK_SIGNATURE => outcome,
+        _ => Outcome {
+            result: Err(format!(
+                "{DISK}: sector 0 does not hold blktest's signature"
+            )),
+            guest: outcome.guest,
+        },
     }
 }
 
 fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcome {
     let (config, check) = make(base);
+    if name == "guest-suite" {
+        if let Err(e) = fresh_disk() {
+            return Outcome {
+                result: Err(e),
+                guest: None,
+            };
+        }
+    }
     match boot_config(name, &config, extra_args(name)) {
         Ok(mut qemu) => check(&mut qemu),
         Err(e) => Outcome {

@@ -32,6 +32,7 @@ pub const GUEST_SUITE: &[&str] = &[
     "timertest",
     "wait1test",
     "devtest",
+    "blktest",
     "hostile",
     "pidtest",
     "pidtest2",

@@ -94,10 +94,11 @@ pub struct ModuleInfo {
     pub _reserved: u32,
     /// The file's size in bytes (the region is rounded up to pages).
     pub size: u64,
-    /// The file name (the last part of its path), NUL-padded.
-    pub name: [u8; 32],
-    /// The `module_cmdline`, NUL-padded (cut at 64 bytes).
-    pub cmdline: [u8; 64],
+    /// The file name (the last part of its path), NUL-padded (cut at
+    /// 24 bytes).
+    pub name: [u8; 24],
+    /// The `module_cmdline`, NUL-padded (cut at 56 bytes).
+    pub cmdline: [u8; 56],
 }
 
 impl Default for ModuleInfo {
@@ -106,8 +107,8 @@ impl Default for ModuleInfo {
             handle: 0,
             _reserved: 0,
             size: 0,
-            name: [0; 32],
-            cmdline: [0; 64],
+            name: [0; 24],
+            cmdline: [0; 56],
         }
     }
 }
@@ -127,9 +128,12 @@ impl ModuleInfo {
     }
 }
 
-/// Most regions and modules [`InitInfo`] lists (as many as keep it within one
-/// page; more programs than that come from the initramfs).
-pub const INIT_INFO_MAX: usize = 28;
+/// Most regions and modules [`InitInfo`] lists. The bound is the page
+/// [`InitInfo`] is mapped in (the assertion below the structure): 32
+/// regions of 24 bytes and 32 modules of 96 bytes (a 24-byte name, a
+/// 56-byte command line) take 3,840 of its 4,096 bytes; more programs than
+/// that come from the initramfs.
+pub const INIT_INFO_MAX: usize = 32;
 /// Most in-kernel services [`InitInfo`] lists.
 pub const SERVICES_MAX: usize = 4;
 

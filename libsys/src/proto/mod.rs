@@ -134,6 +134,7 @@ macro_rules! client_stub {
     };
 }
 
+pub mod blk;
 pub mod cred;
 pub mod devmgr;
 pub mod kv;

@@ -21,6 +21,13 @@
 //!   block-driver recovery.
 //! - [`part`]: MBR (with logical partitions) and GPT (with CRC32 checks
 //!   and the backup header) into `vda1`… .
+//! - [`virtio`]: the legacy virtio-blk interface's registers and request
+//!   header, and the split virtqueue ([`virtio::queue`]).
+//! - [`ramdisk`]: the RAM disk (`brd`), pages on the first write.
+//! - [`transfer`]: the DMA pool's transfer slots and how a request's
+//!   segments become device buffers.
+//! - [`service`]: the `blk` server's request logic (decode step, slots,
+//!   bios, completions), which the binary (`src/main`) serves.
 //!
 //! Time is a millisecond count passed in by the caller (the server's
 //! clock; a simulated one in the tests); nothing here blocks or sleeps.
@@ -34,9 +41,13 @@ pub mod disk;
 pub mod inflight;
 pub mod part;
 pub mod queue;
+pub mod ramdisk;
 pub mod request;
 pub mod sched;
+pub mod service;
 pub mod stats;
+pub mod transfer;
+pub mod virtio;
 
 pub use bio::{Bio, BlkError, Op, Segment, SECTOR_SIZE};
 pub use disk::{Completion, Disk};

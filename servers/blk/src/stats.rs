@@ -89,7 +89,8 @@ impl DiskStats {
         self.in_flight
     }
 
-    fn fields(&self) -> [u64; 17] {
+    /// The 17 fields of `/sys/block/X/stat`, in order.
+    pub fn fields(&self) -> [u64; 17] {
         let (r, w, d, f) = (READ, WRITE, DISCARD, FLUSH);
         [
             self.ios[r],

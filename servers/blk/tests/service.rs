@@ -1,0 +1,169 @@
+//! The server's request logic: decode-step errors, slots, merging of
+//! adjacent transfers into one device request, completions per bio, and
+//! the stat counters the protocol reports.
+
+use blk::service::{limits, Lent, Service};
+use blk::transfer::SLOTS;
+use blk::{Disk, Op};
+use libsys::proto::blk::{BlkError, Reply};
+
+fn service() -> Service {
+    let mut s = Service::new();
+    s.add(Disk::new("vda", 254, 0, 2048, limits(4)));
+    s.add(Disk::new("ram0", 1, 0, 64, limits(16)));
+    s
+}
+
+const READ_WINDOW: Option<Lent> = Some(Lent {
+    writable: true,
+    len: 65536,
+});
+const WRITE_WINDOW: Option<Lent> = Some(Lent {
+    writable: false,
+    len: 65536,
+});
+
+#[test]
+fn a_write_then_a_read_complete_once_each_and_free_their_slots() {
+    let mut s = service();
+    let w = s.begin("vda", Op::Write, 10, 8, WRITE_WINDOW).unwrap();
+    assert_eq!((w.dev, w.bytes, w.slot), (0, 4096, Some(0)));
+    s.submit(w.tag, 10, 0).unwrap();
+    let rqs = s.dispatch(1);
+    assert_eq!(rqs.len(), 1);
+    let (dev, rq) = &rqs[0];
+    assert_eq!((*dev, rq.sector, rq.sectors, rq.op), (0, 10, 8, Op::Write));
+    let done = s.complete(0, rq.id, Ok(()), 2);
+    assert_eq!(done.len(), 1);
+    assert_eq!((done[0].begun.tag, done[0].result), (w.tag, Ok(())));
+    // A second completion of the same request gives nothing.
+    assert!(s.complete(0, rq.id, Ok(()), 3).is_empty());
+    s.release(&done[0]);
+    assert_eq!((s.slots_in_use(), s.pending()), (0, 0));
+
+    let r = s.begin("vda", Op::Read, 10, 8, READ_WINDOW).unwrap();
+    s.submit(r.tag, 10, 4).unwrap();
+    let (_, rq) = s.dispatch(5).pop().unwrap();
+    let done = s.complete(0, rq.id, Err(1), 6);
+    assert_eq!(done[0].result, Err(BlkError::Io(1)));
+    match s.stat("vda") {
+        Reply::Stat(st) => {
+            assert_eq!((st.write_ios, st.write_sectors), (1, 8));
+            assert_eq!((st.read_ios, st.in_flight), (1, 0));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bad_requests_get_typed_errors_and_hold_nothing() {
+    let mut s = service();
+    let e =
+        |s: &mut Service, dev, op, sector, count, lent| s.begin(dev, op, sector, count, lent).err();
+    assert_eq!(
+        e(&mut s, "vdb", Op::Read, 0, 1, READ_WINDOW),
+        Some(BlkError::NoSuchDevice)
+    );
+    assert_eq!(
+        e(&mut s, "vda", Op::Read, 0, 0, READ_WINDOW),
+        Some(BlkError::BadCount)
+    );
+    assert_eq!(
+        e(&mut s, "vda", Op::Read, 0, 129, READ_WINDOW),
+        Some(BlkError::BadCount)
+    );
+    assert_eq!(
+        e(&mut s, "vda", Op::Read, 2047, 2, READ_WINDOW),
+        Some(BlkError::OutOfRange)
+    );
+    assert_eq!(
+        e(&mut s, "vda", Op::Read, u64::MAX, 1, READ_WINDOW),
+        Some(BlkError::OutOfRange)
+    );
+    assert_eq!(
+        e(&mut s, "vda", Op::Read, 0, 1, None),
+        Some(BlkError::NoWindow)
+    );
+    // A read needs a window the server may write, a write one it may read.
+    assert_eq!(
+        e(&mut s, "vda", Op::Read, 0, 1, WRITE_WINDOW),
+        Some(BlkError::NoWindow)
+    );
+    assert_eq!(
+        e(&mut s, "vda", Op::Write, 0, 1, READ_WINDOW),
+        Some(BlkError::NoWindow)
+    );
+    let short = Some(Lent {
+        writable: true,
+        len: 511,
+    });
+    assert_eq!(
+        e(&mut s, "vda", Op::Read, 0, 1, short),
+        Some(BlkError::NoWindow)
+    );
+    assert_eq!((s.slots_in_use(), s.pending()), (0, 0));
+    assert_eq!(s.info("nope"), Reply::Error(BlkError::NoSuchDevice));
+}
+
+#[test]
+fn slots_run_out_as_busy_and_an_abort_gives_one_back() {
+    let mut s = service();
+    let begun: Vec<_> = (0..SLOTS)
+        .map(|i| {
+            s.begin("ram0", Op::Write, i as u64, 1, WRITE_WINDOW)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        s.begin("ram0", Op::Write, 0, 1, WRITE_WINDOW),
+        Err(BlkError::Busy)
+    );
+    // A flush needs no slot.
+    assert!(s.begin("ram0", Op::Flush, 0, 0, None).is_ok());
+    s.abort(begun[3].tag);
+    assert!(s.begin("ram0", Op::Write, 0, 1, WRITE_WINDOW).is_ok());
+}
+
+#[test]
+fn adjacent_writes_merge_into_one_request_with_a_completion_each() {
+    let mut s = service();
+    let a = s.begin("vda", Op::Write, 100, 4, WRITE_WINDOW).unwrap();
+    let b = s.begin("vda", Op::Write, 104, 4, WRITE_WINDOW).unwrap();
+    s.submit(a.tag, 100, 0).unwrap();
+    s.submit(b.tag, 104, 0).unwrap();
+    let rqs = s.dispatch(1);
+    assert_eq!(rqs.len(), 1);
+    let rq = &rqs[0].1;
+    assert_eq!((rq.sector, rq.sectors, rq.bios.len()), (100, 8, 2));
+    let done = s.complete(0, rq.id, Ok(()), 2);
+    let tags: Vec<u64> = done.iter().map(|f| f.begun.tag).collect();
+    assert_eq!(tags, [a.tag, b.tag]);
+    match s.stat("vda") {
+        Reply::Stat(st) => assert_eq!((st.write_ios, st.write_merges), (1, 1)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_scheduler_switches_and_names_are_listed() {
+    let mut s = service();
+    assert_eq!(
+        s.scheduler("vda", None, 0),
+        Reply::Text("[noop] deadline".try_into().unwrap())
+    );
+    assert_eq!(
+        s.scheduler("vda", Some("deadline"), 0),
+        Reply::Text("noop [deadline]".try_into().unwrap())
+    );
+    assert_eq!(
+        s.scheduler("vda", Some("cfq"), 0),
+        Reply::Error(BlkError::UnknownScheduler)
+    );
+    match s.list(0) {
+        Reply::Names { names, total } => {
+            assert_eq!(total, 2);
+            assert_eq!(names[1].as_str(), "ram0");
+        }
+        other => panic!("{other:?}"),
+    }
+}

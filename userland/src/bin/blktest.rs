@@ -1,0 +1,233 @@
+//! The block server's test (manifest.test): on `vda` (the virtio disk the
+//! harness attaches) and `ram0` (the RAM disk) it writes patterns at 200
+//! random places of 1–16 sectors each, in a random order, reads them back
+//! in another and compares; moves 64 KiB at once; switches `vda` to the
+//! deadline scheduler; checks the typed errors of bad requests; flushes;
+//! and prints `/sys/block/<dev>/stat`. `vda`'s sector 0 ends up holding
+//! [`SIGNATURE`], which the harness looks for in the image afterwards.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use libsys::println;
+use libsys::proto::blk::{BlkError, Client, ClientError};
+use userland::Tally;
+
+libsys::entry!(main);
+
+/// Places written per device.
+const PLACES: u64 = 200;
+/// Sectors between places (the most one place holds).
+const STRIDE: u64 = 16;
+/// What `vda`'s sector 0 holds after the run.
+const SIGNATURE: &[u8] = b"blktest: virtio-blk sector 0 written through the block server";
+
+/// xorshift64: the test's randomness, seeded, so a failure repeats.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i as u64 + 1) as usize);
+        }
+    }
+}
+
+/// The byte at `offset` of sector `sector` in round `round`.
+fn pattern(sector: u64, offset: usize, round: u64) -> u8 {
+    let x = sector.wrapping_mul(2_654_435_761) ^ (offset as u64).wrapping_mul(40_503) ^ round;
+    (x ^ (x >> 11)) as u8
+}
+
+fn fill(sector: u64, count: u64, round: u64) -> Vec<u8> {
+    let mut data = vec![0u8; (count * 512) as usize];
+    for (i, b) in data.iter_mut().enumerate() {
+        *b = pattern(sector + i as u64 / 512, i % 512, round);
+    }
+    data
+}
+
+/// Writes and reads back 200 random places of `dev`.
+fn random_places(t: &mut Tally, blk: &Client, dev: &str, round: u64) {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ round);
+    // Place i: STRIDE sectors from 1 + i * STRIDE (sector 0 is vda's
+    // signature), 1 to 16 of them used.
+    let mut places: Vec<(u64, u64)> = (0..PLACES)
+        .map(|i| (1 + i * STRIDE, 1 + rng.below(STRIDE)))
+        .collect();
+    rng.shuffle(&mut places);
+    let mut written = Ok(());
+    for &(sector, count) in &places {
+        if let Err(e) = blk.write(dev, sector, &fill(sector, count, round)) {
+            written = Err(e);
+            break;
+        }
+    }
+    t.record(
+        &alloc::format!("blktest: {dev}: {PLACES} random writes"),
+        written,
+    );
+    rng.shuffle(&mut places);
+    let mut bad = 0;
+    let mut failed = None;
+    for &(sector, count) in &places {
+        let mut back = vec![0u8; (count * 512) as usize];
+        match blk.read(dev, sector, &mut back) {
+            Ok(()) if back == fill(sector, count, round) => {}
+            Ok(()) => bad += 1,
+            Err(e) => failed = Some(e),
+        }
+    }
+    let name = alloc::format!("blktest: {dev}: {PLACES} reads back what was written");
+    match failed {
+        Some(e) => t.check(&name, Err(format_args!("{e}"))),
+        None if bad > 0 => t.check(&name, Err(format_args!("{bad} places differ"))),
+        None => t.check(&name, Ok(())),
+    }
+}
+
+fn large_transfer(t: &mut Tally, blk: &Client, dev: &str) {
+    let sector = 1 + PLACES * STRIDE;
+    let data = fill(sector, 128, 7);
+    let mut back = vec![0u8; data.len()];
+    let result = blk
+        .write(dev, sector, &data)
+        .and_then(|_| blk.read(dev, sector, &mut back));
+    let name = alloc::format!("blktest: {dev}: a 64 KiB write and read");
+    match result {
+        Ok(()) if back == data => t.check(&name, Ok(())),
+        Ok(()) => t.check(&name, Err(format_args!("the data differ"))),
+        Err(e) => t.check(&name, Err(format_args!("{e}"))),
+    }
+}
+
+fn bad_requests(t: &mut Tally, blk: &Client, dev: &str, sectors: u64) {
+    let mut one = [0u8; 512];
+    t.expect_eq(
+        &alloc::format!("blktest: {dev}: a read past the end is OutOfRange"),
+        blk.read(dev, sectors, &mut one),
+        Err(ClientError::Blk(BlkError::OutOfRange)),
+    );
+    let mut big = vec![0u8; 129 * 512];
+    t.expect_eq(
+        &alloc::format!("blktest: {dev}: 129 sectors at once is BadCount"),
+        blk.read(dev, 0, &mut big),
+        Err(ClientError::Blk(BlkError::BadCount)),
+    );
+    t.expect_eq(
+        &alloc::format!("blktest: {dev}: flush"),
+        blk.flush(dev),
+        Ok(()),
+    );
+}
+
+fn stat(t: &mut Tally, blk: &Client, dev: &str) {
+    match blk.stat(dev) {
+        Ok(s) => {
+            println!(
+                "blktest: /sys/block/{dev}/stat: {} {} {} {} {} {} {} {} {} {} {}",
+                s.read_ios,
+                s.read_merges,
+                s.read_sectors,
+                s.read_ticks,
+                s.write_ios,
+                s.write_merges,
+                s.write_sectors,
+                s.write_ticks,
+                s.in_flight,
+                s.io_ticks,
+                s.time_in_queue
+            );
+            let counted = s.read_ios >= PLACES && s.write_ios >= PLACES && s.in_flight == 0;
+            let name = alloc::format!("blktest: {dev}: stat counts every request");
+            match counted {
+                true => t.check(&name, Ok(())),
+                false => t.check(&name, Err(format_args!("{s:?}"))),
+            }
+        }
+        Err(e) => t.record(&alloc::format!("blktest: {dev}: stat"), Err(e)),
+    }
+}
+
+fn device(t: &mut Tally, blk: &Client, dev: &str, round: u64) {
+    let info = match blk.info(dev) {
+        Ok(i) => i,
+        Err(e) => {
+            t.record(&alloc::format!("blktest: {dev} is there"), Err(e));
+            return;
+        }
+    };
+    println!(
+        "blktest: {dev}: {} sectors of {} bytes",
+        info.sectors, info.sector_size
+    );
+    let big_enough = info.sectors >= 1 + (PLACES + 1) * STRIDE + 128;
+    t.expect_eq(
+        &alloc::format!("blktest: {dev} is there and large enough"),
+        big_enough,
+        true,
+    );
+    if !big_enough {
+        return;
+    }
+    random_places(t, blk, dev, round);
+    large_transfer(t, blk, dev);
+    bad_requests(t, blk, dev, info.sectors);
+}
+
+fn main(_: &str) -> u64 {
+    let mut t = Tally::new();
+    let blk = match Client::connect() {
+        Ok(c) => c,
+        Err(e) => {
+            t.check("blktest: blk is registered", Err(format_args!("{e}")));
+            return t.status();
+        }
+    };
+    match blk.list(0) {
+        Ok((names, total)) => {
+            let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+            println!("blktest: {total} devices: {names:?}");
+        }
+        Err(e) => t.record("blktest: list", Err(e)),
+    }
+    t.expect_eq(
+        "blktest: an unknown device is NoSuchDevice",
+        blk.info("vdz").map(|_| ()),
+        Err(ClientError::Blk(BlkError::NoSuchDevice)),
+    );
+    // vda under the deadline scheduler, ram0 under noop.
+    t.expect_eq(
+        "blktest: vda switches to the deadline scheduler",
+        blk.scheduler("vda", Some("deadline"))
+            .map(|s| s.as_str() == "noop [deadline]"),
+        Ok(true),
+    );
+    device(&mut t, &blk, "vda", 1);
+    device(&mut t, &blk, "ram0", 2);
+    let mut sector0 = [0u8; 512];
+    sector0[..SIGNATURE.len()].copy_from_slice(SIGNATURE);
+    t.record(
+        "blktest: vda: the signature written to sector 0",
+        blk.write("vda", 0, &sector0).and_then(|_| blk.flush("vda")),
+    );
+    stat(&mut t, &blk, "vda");
+    stat(&mut t, &blk, "ram0");
+    t.status()
+}
