@@ -15,7 +15,7 @@ USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main,devmgr/main
 PROGRAMS += sysfuzz msgfuzz fuzzcheck
 # The shell and the everyday tools (libsys::posix; docs/shell.md): each
 # /bin/<name> in the initramfs.
-PROGRAMS += sh echo cat ls mkdir rm pwd ps kill true false sleep wc uname
+PROGRAMS += sh echo cat ls mkdir rm pwd ps kill true false sleep wc uname shtest
 # The initramfs (lib/cpio, rootfs/): the fixed tree of rootfs/initramfs.list,
 # then every program of PROGRAMS — those named in SBIN (init and the
 # servers) in /sbin, any other in /bin — and the docs in
