@@ -28,32 +28,7 @@ pub fn complain(tool: &str, message: &str) -> i32 {
     1
 }
 
-/// Splits leading `-xyz` options off `args` (up to `--`): the option
-/// letters and the operands. An unknown letter (not in `known`) is the
-/// error's letter.
-pub fn options(args: &[String], known: &str) -> Result<(Vec<char>, Vec<String>), char> {
-    let mut flags = Vec::new();
-    let mut rest = args.iter();
-    let mut operands = Vec::new();
-    for arg in rest.by_ref() {
-        if arg == "--" {
-            break;
-        }
-        if arg.len() > 1 && arg.starts_with('-') {
-            for c in arg[1..].chars() {
-                if !known.contains(c) {
-                    return Err(c);
-                }
-                flags.push(c);
-            }
-        } else {
-            operands.push(arg.clone());
-            break;
-        }
-    }
-    operands.extend(rest.cloned());
-    Ok((flags, operands))
-}
+pub use libsys::posix::options;
 
 /// Ends the program with `status` (through `libsys::posix::exit`).
 pub fn exit(status: i32) -> ! {

@@ -7,7 +7,8 @@
 //! them (`ENOSYS` if the server never registered). This module holds the
 //! pure parts, host-tested: Linux's constants, `linux_dirent64` parsing,
 //! the wait-status word, `struct termios` as bytes, and the loop that
-//! splits a write into windows. The calls themselves live in `sys.rs`
+//! splits a write into windows, and the tools' option splitting
+//! (`args.rs`). The calls themselves live in `sys.rs`
 //! (bare-metal target only); `io.rs` has `Stdout`, `Stderr` and the
 //! `outln!`/`errln!` macros tools print with.
 
@@ -16,8 +17,10 @@ pub use crate::proto::proc::{Pgroup, TaskInfo, WCONTINUED, WNOHANG, WUNTRACED};
 pub use crate::proto::tty::Termios;
 pub use crate::proto::vfs::{FileAction, Stat, AT_FDCWD, IO_MAX};
 
+mod args;
 #[cfg(all(feature = "rt", target_os = "none"))]
 pub mod io;
+pub use args::{interval_ms, options};
 #[cfg(target_os = "none")]
 mod sys;
 #[cfg(target_os = "none")]
