@@ -91,7 +91,7 @@ fn interactive() -> ! {
         sh.notify_jobs();
         let prompt = sh.prompt();
         if let Some(t) = &saved {
-            let _ = posix::tcsetattr(0, posix::TCSAFLUSH, &posix::make_raw(t));
+            let _ = posix::tcsetattr(0, posix::TCSANOW, &posix::make_raw(t));
         }
         let line = read_line(&mut editor, &prompt);
         if let Some(t) = &saved {
