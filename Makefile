@@ -13,6 +13,9 @@ USER_CRATES := -p userland -p init -p kvctl -p mm -p kv -p timer -p wait1 -p wai
 USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main,devmgr/main,blk/main
 # The fuzzers and the check after them (the fuzz entry, make fuzz).
 PROGRAMS += sysfuzz msgfuzz fuzzcheck
+# The shell and the everyday tools (libsys::posix; docs/shell.md): each
+# /bin/<name> in the initramfs.
+PROGRAMS += sh echo cat ls mkdir rm pwd ps kill true false sleep wc uname shtest
 # The initramfs (lib/cpio, rootfs/): the fixed tree of rootfs/initramfs.list,
 # then every program of PROGRAMS — those named in SBIN (init and the
 # servers) in /sbin, any other in /bin — and the docs in

@@ -26,6 +26,8 @@
 //!   rwlock's admission rules and the sequence counter.
 //! - [`fault`]: faults committed on purpose, for the tests of the kernel's
 //!   fault handling (safe: they never return).
+//! - [`posix`]: POSIX-named calls (`open`, `read`, `spawn`, `waitpid`,
+//!   …) over the file, process and terminal servers' clients.
 //! - [`rt`] (feature `rt`): the program entry, `println!`, the panic
 //!   handler; [`cli`]: the `;`-separated commands of command-line clients.
 #![cfg_attr(not(test), no_std)]
@@ -63,6 +65,7 @@ pub mod mm;
 pub mod names;
 #[cfg(target_os = "none")]
 pub mod port;
+pub mod posix;
 pub mod proto;
 pub mod rpc;
 #[cfg(all(feature = "rt", target_os = "none"))]

@@ -9,7 +9,11 @@
 
 use core::fmt;
 
+extern crate alloc;
+
 pub mod fuzz;
+#[cfg(target_os = "none")]
+pub mod tool;
 
 /// A failed check's reason.
 pub type Why = libsys::rt::TextBuf<256>;

@@ -1,5 +1,5 @@
 //! `sh`: the shell's logic as a host-tested `no_std` core. The binary
-//! (later, when processes and files exist) reads lines through
+//! (`userland/src/bin/sh`, on `libsys::posix`) reads lines through
 //! [`editor::LineEditor`] and hands them to [`Shell::run_script`], which
 //! makes every system call through the [`System`] trait.
 //!

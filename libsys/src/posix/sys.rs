@@ -1,0 +1,353 @@
+//! The calls: each one request to `vfs` or `proc` (a few, several), with
+//! the client's error turned into the caller's [`Errno`].
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::*;
+use crate::proto::{proc, vfs};
+
+static VFS: spin::Once<vfs::Client> = spin::Once::new();
+static PROC: spin::Once<proc::Client> = spin::Once::new();
+
+/// The file server, connected on first use (`ENOSYS` if it never came).
+fn vfs() -> Result<&'static vfs::Client, Errno> {
+    VFS.try_call_once(|| vfs::Client::connect().map_err(|_| Errno::ENOSYS))
+}
+
+/// The process server, connected on first use.
+fn procs() -> Result<&'static proc::Client, Errno> {
+    PROC.try_call_once(|| proc::Client::connect().map_err(|_| Errno::ENOSYS))
+}
+
+fn ve(e: vfs::ClientError) -> Errno {
+    e.errno()
+}
+
+fn pe(e: proc::ClientError) -> Errno {
+    e.errno()
+}
+
+/// `openat(dirfd, path, flags, mode)`.
+pub fn openat(dirfd: i32, path: &str, flags: u32, mode: u32) -> Result<i32, Errno> {
+    vfs()?.open(dirfd, path.as_bytes(), flags, mode).map_err(ve)
+}
+
+/// `open(path, flags, mode)`.
+pub fn open(path: &str, flags: u32, mode: u32) -> Result<i32, Errno> {
+    openat(AT_FDCWD, path, flags, mode)
+}
+
+pub fn close(fd: i32) -> Result<(), Errno> {
+    vfs()?.close(fd).map_err(ve)
+}
+
+/// One `read` (at most [`IO_MAX`] bytes; fewer is not an error, 0 is
+/// the end of the file).
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    vfs()?.read(fd, buf).map_err(ve)
+}
+
+/// `write`: all of `data`, window by window, unless a write comes up
+/// short or fails after some progress (then the count so far).
+pub fn write(fd: i32, data: &[u8]) -> Result<usize, Errno> {
+    let client = vfs()?;
+    write_all_with(data, IO_MAX as usize, |chunk| {
+        client.write(fd, chunk).map_err(ve)
+    })
+}
+
+/// Reads the whole of `fd` to its end, refusing more than `limit` bytes
+/// (`EFBIG`).
+pub fn read_to_end(fd: i32, limit: usize) -> Result<Vec<u8>, Errno> {
+    let mut out = Vec::new();
+    let mut buf = alloc::vec![0u8; 4096];
+    loop {
+        let n = read(fd, &mut buf)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        if out.len() + n > limit {
+            return Err(Errno::EFBIG);
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+pub fn lseek(fd: i32, offset: i64, whence: u32) -> Result<u64, Errno> {
+    vfs()?.lseek(fd, offset, whence).map_err(ve)
+}
+
+pub fn stat(path: &str) -> Result<Stat, Errno> {
+    vfs()?.stat(AT_FDCWD, path.as_bytes(), 0).map_err(ve)
+}
+
+pub fn lstat(path: &str) -> Result<Stat, Errno> {
+    vfs()?
+        .stat(AT_FDCWD, path.as_bytes(), AT_SYMLINK_NOFOLLOW)
+        .map_err(ve)
+}
+
+pub fn fstat(fd: i32) -> Result<Stat, Errno> {
+    vfs()?.fstat(fd).map_err(ve)
+}
+
+/// `getdents64`: whole `linux_dirent64` records into `buf` (parse them
+/// with [`Dirents`]); 0 at the end.
+pub fn getdents(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    vfs()?.getdents(fd, buf).map_err(ve)
+}
+
+/// One directory entry, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    pub ino: u64,
+    /// `DT_*`.
+    pub kind: u8,
+    pub name: String,
+}
+
+/// `opendir`/`readdir`: the entries of a directory (`.` and `..`
+/// included, as the server gives them), a buffer of records at a time.
+pub struct ReadDir {
+    fd: i32,
+    buf: Vec<u8>,
+    len: usize,
+    at: usize,
+    done: bool,
+}
+
+/// Opens `path` as a directory to read its entries.
+pub fn read_dir(path: &str) -> Result<ReadDir, Errno> {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)?;
+    Ok(ReadDir {
+        fd,
+        buf: alloc::vec![0u8; 4096],
+        len: 0,
+        at: 0,
+        done: false,
+    })
+}
+
+impl Iterator for ReadDir {
+    type Item = Result<DirEntry, Errno>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            if self.at < self.len {
+                let mut it = Dirents::new(&self.buf[self.at..self.len]);
+                let rest_before = self.len - self.at;
+                let item = it.next()?;
+                return Some(
+                    item.map(|d| {
+                        let consumed = rest_before - it.remaining();
+                        self.at += consumed;
+                        DirEntry {
+                            ino: d.ino,
+                            kind: d.kind,
+                            name: String::from_utf8_lossy(d.name).into_owned(),
+                        }
+                    })
+                    .inspect_err(|_| self.done = true),
+                );
+            }
+            match getdents(self.fd, &mut self.buf) {
+                Ok(0) => self.done = true,
+                Ok(n) => (self.len, self.at) = (n, 0),
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Drop for ReadDir {
+    fn drop(&mut self) {
+        let _ = close(self.fd);
+    }
+}
+
+pub fn mkdir(path: &str, mode: u32) -> Result<(), Errno> {
+    vfs()?.mkdir(AT_FDCWD, path.as_bytes(), mode).map_err(ve)
+}
+
+pub fn rmdir(path: &str) -> Result<(), Errno> {
+    vfs()?
+        .unlink(AT_FDCWD, path.as_bytes(), AT_REMOVEDIR)
+        .map_err(ve)
+}
+
+pub fn unlink(path: &str) -> Result<(), Errno> {
+    vfs()?.unlink(AT_FDCWD, path.as_bytes(), 0).map_err(ve)
+}
+
+pub fn rename(old: &str, new: &str) -> Result<(), Errno> {
+    vfs()?
+        .rename(AT_FDCWD, old.as_bytes(), AT_FDCWD, new.as_bytes())
+        .map_err(ve)
+}
+
+pub fn chdir(path: &str) -> Result<(), Errno> {
+    vfs()?.chdir(path.as_bytes()).map_err(ve)
+}
+
+/// `getcwd`: the working directory.
+pub fn getcwd() -> Result<String, Errno> {
+    let mut buf = alloc::vec![0u8; vfs::PATH_MAX + 1];
+    let n = vfs()?.getcwd(&mut buf).map_err(ve)?;
+    let path = &buf[..n];
+    let path = path.strip_suffix(&[0]).unwrap_or(path);
+    String::from_utf8(path.to_vec()).map_err(|_| Errno::EILSEQ)
+}
+
+/// `pipe`: (read end, write end).
+pub fn pipe() -> Result<(i32, i32), Errno> {
+    pipe2(0)
+}
+
+pub fn pipe2(flags: u32) -> Result<(i32, i32), Errno> {
+    vfs()?.pipe2(flags).map_err(ve)
+}
+
+pub fn dup(fd: i32) -> Result<i32, Errno> {
+    vfs()?.dup(fd).map_err(ve)
+}
+
+/// `dup2(old, new)`: `new` itself if `old == new` and `old` is open.
+pub fn dup2(old: i32, new: i32) -> Result<i32, Errno> {
+    if old == new {
+        return fcntl(old, F_GETFD, 0).map(|_| new);
+    }
+    vfs()?.dup3(old, new, 0).map_err(ve)
+}
+
+pub fn fcntl(fd: i32, cmd: u32, arg: u64) -> Result<u64, Errno> {
+    vfs()?.fcntl(fd, cmd, arg).map_err(ve)
+}
+
+/// `tcgetattr`: the terminal's settings (`ENOTTY` if `fd` is not one).
+pub fn tcgetattr(fd: i32) -> Result<Termios, Errno> {
+    let mut bytes = [0u8; TERMIOS_SIZE];
+    vfs()?.ioctl_get(fd, TCGETS, &mut bytes).map_err(ve)?;
+    Ok(termios_from_bytes(&bytes))
+}
+
+/// `tcsetattr` with `TCSANOW`, `TCSADRAIN` or `TCSAFLUSH`.
+pub fn tcsetattr(fd: i32, action: u32, t: &Termios) -> Result<(), Errno> {
+    let cmd = match action {
+        TCSANOW => TCSETS,
+        TCSADRAIN => TCSETSW,
+        TCSAFLUSH => TCSETSF,
+        _ => return Err(Errno::EINVAL),
+    };
+    vfs()?
+        .ioctl_set(fd, cmd, &termios_to_bytes(t))
+        .map_err(ve)
+        .map(|_| ())
+}
+
+pub fn isatty(fd: i32) -> bool {
+    tcgetattr(fd).is_ok()
+}
+
+pub fn tcgetpgrp(fd: i32) -> Result<u64, Errno> {
+    vfs()?.ioctl(fd, TIOCGPGRP, 0).map_err(ve)
+}
+
+pub fn tcsetpgrp(fd: i32, pgrp: u64) -> Result<(), Errno> {
+    vfs()?.ioctl(fd, TIOCSPGRP, pgrp).map_err(ve).map(|_| ())
+}
+
+/// `posix_spawn`: builds a process running `path` with `argv` and
+/// `envp` in `pgroup`, runs `actions` on its file table in order, then
+/// starts it; its pid. If an action fails the child is killed and
+/// reaped before the error comes back.
+pub fn spawn(
+    path: &str,
+    argv: &[&str],
+    envp: &[&str],
+    actions: &[FileAction],
+    pgroup: Pgroup,
+) -> Result<u64, Errno> {
+    let argv: Vec<&[u8]> = argv.iter().map(|s| s.as_bytes()).collect();
+    let envp: Vec<&[u8]> = envp.iter().map(|s| s.as_bytes()).collect();
+    let procs = procs()?;
+    let pid = procs
+        .spawn(path.as_bytes(), &argv, &envp, pgroup)
+        .map_err(pe)?;
+    let files = vfs()?;
+    for action in actions {
+        if let Err(e) = files.child_action(pid, action.clone()) {
+            let _ = procs.kill(pid as i64, SIGKILL);
+            let _ = procs.wait(pid as i64, WNOHANG);
+            return Err(ve(e));
+        }
+    }
+    procs.start(pid).map_err(pe)?;
+    Ok(pid)
+}
+
+/// `waitpid(pid, options)`: the pid and raw status word (decode it with
+/// [`WaitStatus::decode`]), or `None` under `WNOHANG` if nothing changed.
+pub fn waitpid(pid: i64, options: u32) -> Result<Option<(u64, i32)>, Errno> {
+    procs()?.wait(pid, options).map_err(pe)
+}
+
+/// `kill(pid, sig)`: a negative `pid` is a process group.
+pub fn kill(pid: i64, sig: u32) -> Result<(), Errno> {
+    procs()?.kill(pid, sig).map_err(pe)
+}
+
+fn ids() -> Result<proc::Ids, Errno> {
+    procs()?.ids().map_err(pe)
+}
+
+pub fn getpid() -> Result<u64, Errno> {
+    ids().map(|i| i.pid)
+}
+
+pub fn getppid() -> Result<u64, Errno> {
+    ids().map(|i| i.ppid)
+}
+
+pub fn getpgrp() -> Result<u64, Errno> {
+    ids().map(|i| i.pgid)
+}
+
+pub fn getuid() -> Result<u32, Errno> {
+    ids().map(|i| i.uid)
+}
+
+pub fn setpgid(pid: u64, pgid: u64) -> Result<(), Errno> {
+    procs()?.setpgid(pid, pgid).map_err(pe)
+}
+
+/// Every process, in pid order (`List` page by page), for `ps`.
+pub fn processes() -> Result<Vec<TaskInfo>, Errno> {
+    let mut out: Vec<TaskInfo> = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = procs()?.list(after).map_err(pe)?;
+        let Some(last) = page.last().map(|t| t.pid) else {
+            return Ok(out);
+        };
+        if last <= after || out.len() > 65_536 {
+            return Ok(out);
+        }
+        after = last;
+        out.extend(page);
+    }
+}
+
+/// `exit(status)`: tells the process server, then ends the process.
+pub fn exit(status: i32) -> ! {
+    if let Some(client) = PROC.get() {
+        let _ = client.exit(status);
+    } else if let Ok(client) = proc::Client::connect_within(0) {
+        let _ = client.exit(status);
+    }
+    crate::syscall::exit(status as u64)
+}

@@ -1,0 +1,97 @@
+//! `ls [-la] [path…]`: lists directories (sorted; `-a` with dot files, `-l` with mode, links, owner, size) or names files.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use libsys::errno::Errno;
+use libsys::posix::{self, Stat};
+use userland::tool;
+
+libsys::entry!(main);
+
+struct Options {
+    all: bool,
+    long: bool,
+}
+
+/// One output line for `name` (`-l`: with `st`'s fields).
+fn line(opts: &Options, name: &str, st: Option<&Stat>) -> String {
+    match (opts.long, st) {
+        (true, Some(st)) => {
+            let mode = posix::mode_string(st.mode);
+            format!(
+                "{} {:>2} {:>4} {:>4} {:>8} {name}",
+                core::str::from_utf8(&mode).unwrap_or("?"),
+                st.nlink,
+                st.uid,
+                st.gid,
+                st.size
+            )
+        }
+        _ => String::from(name),
+    }
+}
+
+/// Lists directory `dir`; the text, or the error.
+fn list_dir(opts: &Options, dir: &str) -> Result<String, Errno> {
+    let mut names: Vec<String> = posix::read_dir(dir)?
+        .map(|e| e.map(|e| e.name))
+        .collect::<Result<_, _>>()?;
+    names.retain(|n| opts.all || !n.starts_with('.'));
+    names.sort();
+    let mut out = String::new();
+    for name in names {
+        let st = if opts.long {
+            posix::lstat(&format!("{}/{name}", dir.trim_end_matches('/'))).ok()
+        } else {
+            None
+        };
+        out.push_str(&line(opts, &name, st.as_ref()));
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+fn main(_: &str) -> u64 {
+    let (flags, mut paths) = match tool::options(&tool::args(), "la") {
+        Ok(x) => x,
+        Err(c) => tool::exit(tool::complain("ls", &format!("invalid option -- '{c}'"))),
+    };
+    let opts = Options {
+        all: flags.contains(&'a'),
+        long: flags.contains(&'l'),
+    };
+    if paths.is_empty() {
+        paths.push(String::from("."));
+    }
+    let many = paths.len() > 1;
+    let mut status = 0;
+    for (i, path) in paths.iter().enumerate() {
+        let st = match posix::stat(path) {
+            Ok(st) => st,
+            Err(e) => {
+                status = tool::fail("ls", path, e);
+                continue;
+            }
+        };
+        if st.mode & posix::S_IFMT != posix::S_IFDIR {
+            libsys::outln!("{}", line(&opts, path, Some(&st)));
+            continue;
+        }
+        match list_dir(&opts, path) {
+            Ok(text) => {
+                if many {
+                    libsys::out!("{}{path}:\n", if i > 0 { "\n" } else { "" });
+                }
+                libsys::out!("{text}");
+            }
+            Err(e) => status = tool::fail("ls", path, e),
+        }
+    }
+    tool::exit(status)
+}
