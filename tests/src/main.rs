@@ -274,6 +274,8 @@ fn expect_exit_typing(
 /// The line `ttytest` logs before its blocking read of the console: the
 /// harness then types `hello` and a newline into COM1.
 const TTY_PROMPT: &str = "ttytest: type a line";
+/// Then the one before a read that `^C` (typed by the harness) interrupts.
+const TTY_PROMPT_INTR: &str = "ttytest: type ^C";
 
 /// A passing `outcome` of the posix suite, failed unless the serial log
 /// shows `ttytest`'s line written through the terminal server, the
@@ -555,7 +557,7 @@ fn cases() -> Vec<Case> {
             (
                 cfg,
                 Box::new(|q| {
-                    let typing = &[(TTY_PROMPT, "hello\n")];
+                    let typing = &[(TTY_PROMPT, "hello\n"), (TTY_PROMPT_INTR, "\x03")];
                     let outcome =
                         expect_exit_typing(q, None, typing, programs::POSIX, BOOT_TIMEOUT);
                     echo_checked(q, outcome)

@@ -108,6 +108,9 @@ struct Server {
     proc: Option<libsys::proto::proc::Client>,
     /// The next log record to write.
     log_since: u64,
+    /// COM1's output stands at the start of a line (a log record written
+    /// after an echo or a prompt without a newline starts a line of its own).
+    line_start: bool,
 }
 
 fn main(_args: &str) -> u64 {
@@ -125,6 +128,7 @@ fn main(_args: &str) -> u64 {
         readers: VecDeque::new(),
         proc: None,
         log_since: last_log_seq().map_or(0, |s| s + 1),
+        line_start: true,
     };
     if let Err(e) = libsys::names::register(libsys::proto::tty::NAME, &endpoint) {
         eprintln!("tty: cannot register: {e}");
@@ -172,7 +176,8 @@ fn start() -> Result<(Borrowed<Irq>, Endpoint), StartError> {
 }
 
 /// Writes `bytes` to COM1, waiting for the transmitter byte by byte.
-fn uart_write(bytes: &[u8]) {
+/// Returns whether the output now stands at the start of a line.
+fn uart_write(bytes: &[u8]) -> Option<bool> {
     for &byte in bytes {
         // Bounded: a UART that never empties loses the byte, not the server.
         for _ in 0..100_000 {
@@ -182,6 +187,7 @@ fn uart_write(bytes: &[u8]) {
         }
         outb(COM1, byte);
     }
+    bytes.last().map(|&b| b == b'\n')
 }
 
 /// The sequence number of the newest record in the log ring.
@@ -384,7 +390,7 @@ impl Server {
         let mut data = vec![0u8; len];
         grant.read(0, &mut data).map_err(|_| Errno::EFAULT)?;
         let out = self.ldisc.write(&data);
-        uart_write(&out);
+        self.output(&out);
         Ok(Reply::Count(len as u64))
     }
 
@@ -453,6 +459,13 @@ impl Server {
         }
     }
 
+    /// Writes a client's output or an echo to COM1.
+    fn output(&mut self, bytes: &[u8]) {
+        if let Some(at_start) = uart_write(bytes) {
+            self.line_start = at_start;
+        }
+    }
+
     /// The UART's interrupt: its bytes through the line discipline.
     fn receive(&mut self) {
         let mut bytes = Vec::new();
@@ -464,7 +477,7 @@ impl Server {
             return;
         }
         let effects = self.ldisc.receive(&bytes);
-        uart_write(&effects.echo);
+        self.output(&effects.echo);
         if !effects.signals.is_empty() {
             for reader in self.readers.drain(..) {
                 let _ = reader.reply.reply(&encode(&Reply::Error(Errno::EINTR)));
@@ -479,7 +492,9 @@ impl Server {
     /// Sends `signal` to the foreground process group through `proc`.
     fn kill_foreground(&mut self, signal: Signal) {
         if self.pgrp == 0 {
-            eprintln!(
+            // Info, not err: err lines the kernel writes to COM1 itself,
+            // in the middle of whatever this server is writing.
+            println!(
                 "tty: signal {} with no foreground process group",
                 signal.number()
             );
@@ -489,7 +504,7 @@ impl Server {
             self.proc = libsys::proto::proc::Client::connect_within(0).ok();
         }
         let Some(proc) = &self.proc else {
-            eprintln!("tty: no process server: signal {} dropped", signal.number());
+            println!("tty: no process server: signal {} dropped", signal.number());
             return;
         };
         if let Err(e) = proc.kill(-i64::from(self.pgrp), signal.number()) {
@@ -521,8 +536,12 @@ impl Server {
                 }
                 self.log_since = seq + 1;
                 if LOG_LEVELS.contains(&level) {
+                    if !self.line_start {
+                        uart_write(b"\r\n");
+                    }
                     uart_write(&buffer[text]);
                     uart_write(b"\r\n");
+                    self.line_start = true;
                 }
             }
         }

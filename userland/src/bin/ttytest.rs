@@ -8,7 +8,10 @@
 //!   with no input is `EAGAIN`; line 1 does not exist (`ENXIO`);
 //! - typing: it logs [`PROMPT`], on which the harness types `hello` and a
 //!   newline into COM1; the blocking read returns `hello\n` (a canonical
-//!   line). The harness checks that the echo reached the serial log.
+//!   line). The harness checks that the echo reached the serial log;
+//! - `^C` with a foreground process group set: the waiting read is
+//!   answered `EINTR` (and the server sends `SIGINT` to the group through
+//!   `proc`, or logs that there is none).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -20,8 +23,10 @@ use userland::{want, Tally, Why};
 
 libsys::entry!(main);
 
-/// The line the harness types after (tests/src/main.rs).
+/// The lines the harness types after (tests/src/main.rs): `hello` and a
+/// newline, then `^C`.
 const PROMPT: &str = "ttytest: type a line";
+const PROMPT_INTR: &str = "ttytest: type ^C";
 /// `c_lflag`'s `ICANON` and `ECHO`.
 const ICANON: u32 = 0x2;
 const ECHO: u32 = 0x8;
@@ -42,6 +47,7 @@ fn main(_: &str) -> u64 {
     t.record("poll and nonblocking read", no_input(&tty));
     t.record("a line that does not exist", no_line(&tty));
     t.record("read a typed line", typed(&tty));
+    t.record("^C interrupts a read", interrupted(&tty));
     t.status()
 }
 
@@ -123,4 +129,15 @@ fn typed(tty: &Client) -> Result<(), Why> {
         errno(tty.read(CONSOLE, 0, &mut buffer, false)).map_err(|e| format_text!("read: {e}"))?;
     want("the line", &buffer[..n], &b"hello\n"[..])?;
     want("nothing left", errno(tty.poll(CONSOLE)), Ok((false, true)))
+}
+
+/// Waits for the `^C` the harness types: the read ends with `EINTR`.
+fn interrupted(tty: &Client) -> Result<(), Why> {
+    want("set pgrp", errno(tty.set_pgrp(CONSOLE, 4242)), Ok(()))?;
+    libsys::println!("{PROMPT_INTR}");
+    let mut buffer = [0u8; 64];
+    let read = errno(tty.read(CONSOLE, 0, &mut buffer, false));
+    want("unset pgrp", errno(tty.set_pgrp(CONSOLE, 0)), Ok(()))?;
+    want("the read", read, Err(Errno::EINTR))?;
+    want("input flushed", errno(tty.poll(CONSOLE)), Ok((false, true)))
 }
