@@ -8,6 +8,8 @@
 //!   Signals and blocking come out as values; the tty server delivers
 //!   the signals to the foreground process group and blocks
 //!   readers.
+//! - [`klog`]: the kernel log records (`log_read`'s lines) the server
+//!   writes to the console.
 //! - [`vt`]: the VT100/ANSI escape-sequence parser of the framebuffer
 //!   console.
 //! - [`screen`]: the console's character grid, cursor, scrolling and
@@ -21,6 +23,7 @@
 
 extern crate alloc;
 
+pub mod klog;
 pub mod ldisc;
 pub mod screen;
 pub mod termios;

@@ -44,6 +44,7 @@ use libsys::port::{inb, outb};
 use libsys::proto::tty::{Reply, Request, Termios, Winsize, CONSOLE, IO_MAX};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
 use libsys::{eprintln, println};
+use tty::klog::{parse_records, Record};
 use tty::{LineDiscipline, ReadResult, Signal};
 
 libsys::entry!(main);
@@ -197,38 +198,13 @@ fn last_log_seq() -> Option<u64> {
     for _ in 0..64 {
         let n = libsys::syscall::log_read(since, &mut buffer).ok()?;
         let records = parse_records(&buffer[..n]);
-        let Some(&(seq, _, _)) = records.last() else {
+        let Some(seq) = records.last().map(|r| r.seq) else {
             return last;
         };
         last = Some(seq);
         since = seq + 1;
     }
     last
-}
-
-/// The records `log_read` gave: (sequence number, level, text range).
-fn parse_records(text: &[u8]) -> Vec<(u64, u8, core::ops::Range<usize>)> {
-    let mut records = Vec::new();
-    let mut start = 0;
-    for line in text.split(|&b| b == b'\n') {
-        let end = start + line.len();
-        let range = start..end;
-        start = end + 1;
-        // "level,seq,usec,-;text"
-        let Some(semi) = line.iter().position(|&b| b == b';') else {
-            continue;
-        };
-        let Ok(head) = core::str::from_utf8(&line[..semi]) else {
-            continue;
-        };
-        let mut fields = head.split(',');
-        let level = fields.next().and_then(|l| l.parse::<u8>().ok());
-        let seq = fields.next().and_then(|s| s.parse::<u64>().ok());
-        if let (Some(level), Some(seq)) = (level, seq) {
-            records.push((seq, level, range.start + semi + 1..range.end));
-        }
-    }
-    records
 }
 
 fn encode(reply: &Reply) -> Message {
@@ -530,7 +506,7 @@ impl Server {
             if records.is_empty() {
                 return;
             }
-            for (seq, level, text) in records {
+            for Record { seq, level, text } in records {
                 if seq < self.log_since {
                     continue;
                 }
