@@ -20,7 +20,9 @@
 //!   every waiting read `EINTR`, as Linux's `n_tty_read` does. `VTIME`
 //!   timers are not kept: a read that asks for one waits for input.
 //! - **One thread, one loop**, as the timer server: the interrupt's and
-//!   the log's notification bits end its `recv`. (The generic
+//!   the log's notification bits end its `recv`, and so does a 100 ms
+//!   timeout, after which it looks at the UART itself (input an
+//!   interrupt did not announce). (The generic
 //!   `libsys::server::serve` passes no grant to its core, and every
 //!   request here but the attributes' moves data through one.)
 #![no_std]
@@ -34,7 +36,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use libsys::abi::grant::Access;
-use libsys::abi::ipc::{FOREVER, PAYLOAD_MAX};
+use libsys::abi::ipc::PAYLOAD_MAX;
 use libsys::abi::SysError;
 use libsys::errno::Errno;
 use libsys::grant::{CallerGrant, GrantAccess};
@@ -68,6 +70,9 @@ const LOG_BIT: u32 = 1;
 const READERS_MAX: usize = 32;
 /// Bytes taken from the UART per interrupt (its FIFO holds 16).
 const RX_BURST: usize = 256;
+/// How long the loop waits before it looks at the UART itself: input
+/// left past `RX_BURST` raises no new interrupt.
+const RX_POLL_NS: u64 = 100_000_000;
 /// Log records at these levels are the server's to write (the kernel
 /// still writes `err` and above itself; `debug` is below the console's).
 const LOG_LEVELS: core::ops::RangeInclusive<u8> = 4..=6;
@@ -251,11 +256,18 @@ impl Server {
         let mut reply: Option<Message> = None;
         loop {
             let received = match reply.take() {
-                Some(msg) => endpoint.reply_recv(&msg, FOREVER),
-                None => endpoint.recv(FOREVER),
+                Some(msg) => endpoint.reply_recv(&msg, RX_POLL_NS),
+                None => endpoint.recv(RX_POLL_NS),
             };
             let mut received = match received {
                 Ok(r) => r,
+                // Input the interrupt did not announce (see `receive`).
+                Err(SysError::TimedOut) => {
+                    if inb(LSR) & LSR_DR != 0 {
+                        self.receive(false);
+                    }
+                    continue;
+                }
                 Err(e) => return e,
             };
             if let Some(bits) = received.signals() {
@@ -264,7 +276,7 @@ impl Server {
                     self.write_log();
                 }
                 if bits & (1 << IRQ_BIT) != 0 {
-                    self.receive();
+                    self.receive(true);
                 }
                 continue;
             }
@@ -442,13 +454,24 @@ impl Server {
         }
     }
 
-    /// The UART's interrupt: its bytes through the line discipline.
-    fn receive(&mut self) {
+    /// The UART's interrupt (`acknowledge`) or the receive timeout: its
+    /// bytes through the line discipline.
+    fn receive(&mut self, acknowledge: bool) {
         let mut bytes = Vec::new();
-        while bytes.len() < RX_BURST && inb(LSR) & LSR_DR != 0 {
-            bytes.push(inb(COM1));
+        let drain = |bytes: &mut Vec<u8>| {
+            while bytes.len() < RX_BURST && inb(LSR) & LSR_DR != 0 {
+                bytes.push(inb(COM1));
+            }
+        };
+        drain(&mut bytes);
+        if acknowledge {
+            let _ = self.irq.ack();
         }
-        let _ = self.irq.ack();
+        // A byte that came between the draining and the ack raised no edge
+        // on the masked line (the UART's output stayed high): take it now,
+        // so that the output drops and the next byte interrupts again.
+        // (Past RX_BURST the rest waits for the receive timeout.)
+        drain(&mut bytes);
         if bytes.is_empty() {
             return;
         }
