@@ -202,10 +202,24 @@ fn expect_exit_within(
     expected: &[&str],
     timeout: Duration,
 ) -> Outcome {
+    expect_exit_typing(qemu, menu_key, &[], expected, timeout)
+}
+
+/// [`expect_exit_within`] that also types into COM1: for each
+/// `(prompt, keys)` of `typing`, `keys` once, after the first line (of
+/// either channel) that contains `prompt`.
+fn expect_exit_typing(
+    qemu: &mut Qemu,
+    menu_key: Option<&str>,
+    typing: &[(&str, &str)],
+    expected: &[&str],
+    timeout: Duration,
+) -> Outcome {
     let deadline = qemu.started + timeout;
     let mut guest = None;
     let mut banner = None;
     let mut ran = programs::Ran::new();
+    let mut typed = vec![false; typing.len()];
     loop {
         match qemu.next_tagged(deadline) {
             Ok((at, channel, line)) => {
@@ -214,6 +228,12 @@ fn expect_exit_within(
                         result: Err(format!("panic: {line}")),
                         guest,
                     };
+                }
+                for (done, (prompt, keys)) in typed.iter_mut().zip(typing) {
+                    if !*done && line.contains(prompt) {
+                        qemu.send_key(keys);
+                        *done = true;
+                    }
                 }
                 if channel == Channel::Serial {
                     if let (Some(key), true) = (menu_key, line.contains("boot: press 1-")) {
@@ -256,6 +276,32 @@ fn expect_exit_within(
             }
         }
     }
+}
+
+/// The line `ttytest` logs before its blocking read of the console: the
+/// harness then types `hello` and a newline into COM1.
+const TTY_PROMPT: &str = "ttytest: type a line";
+/// Then the one before a read that `^C` (typed by the harness) interrupts.
+const TTY_PROMPT_INTR: &str = "ttytest: type ^C";
+
+/// A passing `outcome` of the posix suite, failed unless the serial log
+/// shows `ttytest`'s line written through the terminal server, the
+/// prompt (a log line the server wrote) and its echo of the typed line.
+fn echo_checked(qemu: &Qemu, outcome: Outcome) -> Outcome {
+    let Ok(passed) = outcome.result else {
+        return outcome;
+    };
+    let serial = fs::read_to_string(&qemu.log).unwrap_or_default();
+    let written = serial.contains("ttytest: written through the terminal server");
+    let prompted = serial.contains(TTY_PROMPT);
+    let echoed = serial.lines().any(|l| l.trim_end() == "hello");
+    let result = match (written, prompted, echoed) {
+        (false, _, _) => Err("ttytest's write is not in the serial log".into()),
+        (_, false, _) => Err("the prompt (a log line) is not in the serial log".into()),
+        (_, _, false) => Err("no echo of the typed line in the serial log".into()),
+        _ => Ok(passed),
+    };
+    Outcome { result, ..outcome }
 }
 
 /// A passing `outcome` of the guest suite, failed if the logs do not show
@@ -515,7 +561,15 @@ fn cases() -> Vec<Case> {
         // their tests (manifest.posix).
         ("posix-suite", |cfg| {
             let cfg = boot_entry_directly(cfg, "posix");
-            (cfg, Box::new(|q| expect_exit(q, None, programs::POSIX)))
+            (
+                cfg,
+                Box::new(|q| {
+                    let typing = &[(TTY_PROMPT, "hello\n"), (TTY_PROMPT_INTR, "\x03")];
+                    let outcome =
+                        expect_exit_typing(q, None, typing, programs::POSIX, BOOT_TIMEOUT);
+                    echo_checked(q, outcome)
+                }),
+            )
         }),
         // The test entry on QEMU's default `pc` machine (i440FX, PIIX3):
         // devmgr must find its devices. devtest is the manifest's first

@@ -5,22 +5,25 @@
 //!   x86_64 kernel lays them out, the flag and `c_cc` values, `stty sane`.
 //! - [`ldisc`]: the line discipline (N_TTY): canonical editing, echo,
 //!   signal characters, raw mode with `VMIN`/`VTIME`, output processing.
-//!   Signals and blocking come out as values; the tty server (later)
-//!   delivers the signals to the foreground process group and blocks
+//!   Signals and blocking come out as values; the tty server delivers
+//!   the signals to the foreground process group and blocks
 //!   readers.
+//! - [`klog`]: the kernel log records (`log_read`'s lines) the server
+//!   writes to the console.
 //! - [`vt`]: the VT100/ANSI escape-sequence parser of the framebuffer
 //!   console.
 //! - [`screen`]: the console's character grid, cursor, scrolling and
 //!   colours, and the damage a renderer draws.
 //!
-//! The binary that owns a device (UART, keyboard, framebuffer) and serves
-//! `/dev/tty*` comes with the device and VFS work; it holds one
-//! [`LineDiscipline`] per terminal and one [`Screen`] per framebuffer.
+//! The binary (`src/main.rs`, feature `main`) owns COM1 and serves it as
+//! line 0 of `libsys::proto::tty` with one [`LineDiscipline`]; the PS/2
+//! keyboard and the framebuffer's [`Screen`] are not driven yet.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
+pub mod klog;
 pub mod ldisc;
 pub mod screen;
 pub mod termios;

@@ -1,0 +1,548 @@
+//! The `tty` server process: the console's line discipline ([`tty::ldisc`])
+//! behind `libsys::proto::tty`, over the 16550 UART at COM1 (`ttyS0`).
+//!
+//! - **The console hand-off.** `init` gives it the console control
+//!   (manifest option `console`), COM1's ports and ISA IRQ 4. It takes
+//!   COM1 from the kernel (`console_take`), and from then on the kernel
+//!   writes only `err` lines and above there; every other line it logs
+//!   signals this server (`log_notify`), which reads the new records from
+//!   the log ring and writes them to COM1 itself, each on a line of its
+//!   own — so the log keeps appearing, between whole writes.
+//! - **Input.** The UART's "received data" interrupt: the bytes go
+//!   through the line discipline, whose echo is written back, whose
+//!   signal characters (`^C`, `^\`, `^Z`) become a `Kill` of the
+//!   foreground process group through the process server (looked up when
+//!   first needed; without one the signal is logged and dropped).
+//! - **Reads answered later.** A `Read` with no input yet keeps its
+//!   caller waiting: its reply right and window are saved (at most
+//!   [`READERS_MAX`]) and answered, oldest first, when the discipline has
+//!   a line (canonical) or `VMIN` bytes (raw). A signal character answers
+//!   every waiting read `EINTR`, as Linux's `n_tty_read` does. `VTIME`
+//!   timers are not kept: a read that asks for one waits for input.
+//! - **One thread, one loop**, as the timer server: the interrupt's and
+//!   the log's notification bits end its `recv`, and so does a 100 ms
+//!   timeout, after which it looks at the UART itself (input an
+//!   interrupt did not announce). (The generic
+//!   `libsys::server::serve` passes no grant to its core, and every
+//!   request here but the attributes' moves data through one.)
+#![no_std]
+#![forbid(unsafe_code)]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::collections::VecDeque;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use libsys::abi::grant::Access;
+use libsys::abi::ipc::PAYLOAD_MAX;
+use libsys::abi::SysError;
+use libsys::errno::Errno;
+use libsys::grant::{CallerGrant, GrantAccess};
+use libsys::handle::{Borrowed, ConsoleControl, Endpoint, Irq, Notification};
+use libsys::ipc::{self, Message, SavedReply};
+use libsys::port::{inb, outb};
+use libsys::proto::tty::{Reply, Request, Termios, Winsize, CONSOLE, IO_MAX};
+use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
+use libsys::{eprintln, println};
+use tty::klog::{parse_records, Record};
+use tty::{LineDiscipline, ReadResult, Signal};
+
+libsys::entry!(main);
+
+const COM1: u16 = 0x3f8;
+/// Interrupt enable, modem control and line status registers.
+const IER: u16 = COM1 + 1;
+const MCR: u16 = COM1 + 4;
+const LSR: u16 = COM1 + 5;
+/// IER: "received data available".
+const IER_RDI: u8 = 0x01;
+/// MCR: DTR, RTS and OUT2 (which gates the UART's interrupt to the PIC/APIC).
+const MCR_DTR_RTS_OUT2: u8 = 0x0b;
+/// LSR: a byte is waiting; the transmitter can take one.
+const LSR_DR: u8 = 0x01;
+const LSR_THRE: u8 = 0x20;
+/// Notification bits: the UART's interrupt, a new log record.
+const IRQ_BIT: u32 = 0;
+const LOG_BIT: u32 = 1;
+/// Reads kept waiting at once.
+const READERS_MAX: usize = 32;
+/// Bytes taken from the UART per interrupt (its FIFO holds 16).
+const RX_BURST: usize = 256;
+/// How long the loop waits before it looks at the UART itself: input
+/// left past `RX_BURST` raises no new interrupt.
+const RX_POLL_NS: u64 = 100_000_000;
+/// Log records at these levels are the server's to write (the kernel
+/// still writes `err` and above itself; `debug` is below the console's).
+const LOG_LEVELS: core::ops::RangeInclusive<u8> = 4..=6;
+
+/// Why the server could not start.
+#[derive(Debug, Clone, Copy)]
+enum StartError {
+    NoConsoleControl,
+    NoPorts,
+    NoIrq,
+    Sys(&'static str, SysError),
+}
+
+impl core::fmt::Display for StartError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StartError::NoConsoleControl => write!(f, "no console control (manifest `console`)"),
+            StartError::NoPorts => write!(f, "COM1's ports not given (ports=0x3f8:8)"),
+            StartError::NoIrq => write!(f, "no IRQ line given (irq=isa:4)"),
+            StartError::Sys(what, e) => write!(f, "{what}: {e}"),
+        }
+    }
+}
+
+/// A read kept waiting.
+struct Reader {
+    reply: SavedReply,
+    /// The request's message, for its grant window.
+    msg: Message,
+    len: usize,
+}
+
+struct Server {
+    ldisc: LineDiscipline,
+    pgrp: u32,
+    irq: Borrowed<Irq>,
+    readers: VecDeque<Reader>,
+    /// The process server, once found.
+    proc: Option<libsys::proto::proc::Client>,
+    /// The next log record to write.
+    log_since: u64,
+    /// COM1's output stands at the start of a line (a log record written
+    /// after an echo or a prompt without a newline starts a line of its own).
+    line_start: bool,
+}
+
+fn main(_args: &str) -> u64 {
+    let (irq, endpoint) = match start() {
+        Ok(found) => found,
+        Err(why) => {
+            eprintln!("tty: {why}");
+            return 1;
+        }
+    };
+    let mut server = Server {
+        ldisc: LineDiscipline::new(),
+        pgrp: 0,
+        irq,
+        readers: VecDeque::new(),
+        proc: None,
+        log_since: last_log_seq().map_or(0, |s| s + 1),
+        line_start: true,
+    };
+    if let Err(e) = libsys::names::register(libsys::proto::tty::NAME, &endpoint) {
+        eprintln!("tty: cannot register: {e}");
+        return 2;
+    }
+    println!("tty: serving ttyS0 (COM1, IRQ 4) as line 0");
+    let error = server.serve(&endpoint);
+    eprintln!("tty: stopped serving: {error}");
+    3
+}
+
+/// Opens COM1, takes the console, binds the interrupt and the log to this
+/// thread's notification and makes the endpoint.
+fn start() -> Result<(Borrowed<Irq>, Endpoint), StartError> {
+    let control = libsys::env::take_handle("console")
+        .map(ConsoleControl)
+        .ok_or(StartError::NoConsoleControl)?;
+    libsys::env::io_ports(COM1, 8)
+        .ok_or(StartError::NoPorts)?
+        .grant(COM1, 8)
+        .map_err(|e| StartError::Sys("open COM1's ports", e))?;
+    let irq = libsys::env::irq_line().ok_or(StartError::NoIrq)?;
+    let notification = Notification::create().map_err(|e| StartError::Sys("notification", e))?;
+    notification
+        .bind_current()
+        .map_err(|e| StartError::Sys("bind the notification", e))?;
+    irq.bind(&notification, IRQ_BIT)
+        .map_err(|e| StartError::Sys("bind IRQ 4", e))?;
+    libsys::syscall::log_notify(Some(notification.raw()), LOG_BIT)
+        .map_err(|e| StartError::Sys("log_notify", e))?;
+    // The thread keeps it bound; the handles stay open for the process.
+    core::mem::forget(notification);
+    control
+        .take()
+        .map_err(|e| StartError::Sys("console_take", e))?;
+    core::mem::forget(control);
+    // Drain what is waiting, then interrupt on received data.
+    while inb(LSR) & LSR_DR != 0 {
+        let _ = inb(COM1);
+    }
+    outb(MCR, MCR_DTR_RTS_OUT2);
+    outb(IER, IER_RDI);
+    let endpoint = Endpoint::create().map_err(|e| StartError::Sys("endpoint", e))?;
+    Ok((irq, endpoint))
+}
+
+/// Writes `bytes` to COM1, waiting for the transmitter byte by byte.
+/// Returns whether the output now stands at the start of a line.
+fn uart_write(bytes: &[u8]) -> Option<bool> {
+    for &byte in bytes {
+        // Bounded: a UART that never empties loses the byte, not the server.
+        for _ in 0..100_000 {
+            if inb(LSR) & LSR_THRE != 0 {
+                break;
+            }
+        }
+        outb(COM1, byte);
+    }
+    bytes.last().map(|&b| b == b'\n')
+}
+
+/// The sequence number of the newest record in the log ring.
+fn last_log_seq() -> Option<u64> {
+    let mut buffer = vec![0u8; libsys::abi::LOG_READ_MAX];
+    let (mut since, mut last) = (0, None);
+    for _ in 0..64 {
+        let n = libsys::syscall::log_read(since, &mut buffer).ok()?;
+        let records = parse_records(&buffer[..n]);
+        let Some(seq) = records.last().map(|r| r.seq) else {
+            return last;
+        };
+        last = Some(seq);
+        since = seq + 1;
+    }
+    last
+}
+
+fn encode(reply: &Reply) -> Message {
+    match rpc::encode_payload(reply) {
+        Ok(length) => Message::new(LABEL_REPLY).with_payload(length),
+        Err(_) => Message::new(LABEL_SERVER_ERROR),
+    }
+}
+
+fn to_core(t: Termios) -> tty::Termios {
+    tty::Termios {
+        c_iflag: t.iflag,
+        c_oflag: t.oflag,
+        c_cflag: t.cflag,
+        c_lflag: t.lflag,
+        c_line: t.line,
+        c_cc: t.cc,
+    }
+}
+
+fn from_core(t: tty::Termios) -> Termios {
+    Termios {
+        iflag: t.c_iflag,
+        oflag: t.c_oflag,
+        cflag: t.c_cflag,
+        lflag: t.c_lflag,
+        line: t.c_line,
+        cc: t.c_cc,
+    }
+}
+
+/// What a request comes to.
+enum Outcome {
+    Now(Reply),
+    /// A read kept waiting (its reply right saved).
+    Waiting,
+}
+
+impl Server {
+    /// Receives requests, interrupts and log records for good; returns
+    /// why receiving failed.
+    fn serve(&mut self, endpoint: &Endpoint) -> SysError {
+        let mut input = [0u8; PAYLOAD_MAX];
+        let mut reply: Option<Message> = None;
+        loop {
+            let received = match reply.take() {
+                Some(msg) => endpoint.reply_recv(&msg, RX_POLL_NS),
+                None => endpoint.recv(RX_POLL_NS),
+            };
+            let mut received = match received {
+                Ok(r) => r,
+                // Input the interrupt did not announce (see `receive`).
+                Err(SysError::TimedOut) => {
+                    if inb(LSR) & LSR_DR != 0 {
+                        self.receive(false);
+                    }
+                    continue;
+                }
+                Err(e) => return e,
+            };
+            if let Some(bits) = received.signals() {
+                // The log first: a prompt logged before the input came.
+                if bits & (1 << LOG_BIT) != 0 {
+                    self.write_log();
+                }
+                if bits & (1 << IRQ_BIT) != 0 {
+                    self.receive(true);
+                }
+                continue;
+            }
+            let msg = received.msg;
+            let n = ipc::read_payload(msg.info.length.into(), &mut input);
+            let request = (msg.label() == LABEL_REQUEST)
+                .then(|| rpc::decode::<Request>(&input[..n]).ok())
+                .flatten();
+            let carries_handles = received.take_handles().next().is_some();
+            reply = match request {
+                Some(request) if !carries_handles => match self.handle(request, &msg) {
+                    Outcome::Now(r) => {
+                        // Waiting reads first: answering them uses the IPC buffer.
+                        self.answer_readers();
+                        Some(encode(&r))
+                    }
+                    Outcome::Waiting => None,
+                },
+                _ => Some(Message::new(LABEL_BAD_REQUEST)),
+            };
+        }
+    }
+
+    /// One request (the thread's current caller sent `msg`).
+    fn handle(&mut self, request: Request, msg: &Message) -> Outcome {
+        let line = match request {
+            Request::Read { line, .. }
+            | Request::Write { line, .. }
+            | Request::GetAttr { line }
+            | Request::SetAttr { line, .. }
+            | Request::GetPgrp { line }
+            | Request::SetPgrp { line, .. }
+            | Request::GetWinsize { line }
+            | Request::SetWinsize { line, .. }
+            | Request::Poll { line } => line,
+        };
+        if line != CONSOLE {
+            return Outcome::Now(Reply::Error(Errno::ENXIO));
+        }
+        let now = |r: Result<Reply, Errno>| Outcome::Now(r.unwrap_or_else(Reply::Error));
+        match request {
+            Request::Read { len, nonblock, .. } => self.read(msg, len, nonblock),
+            Request::Write { len, .. } => now(self.write(msg, len)),
+            Request::GetAttr { .. } => now(Ok(Reply::Termios(from_core(self.ldisc.termios())))),
+            Request::SetAttr {
+                action, termios, ..
+            } => now(self.set_attr(action, termios)),
+            Request::GetPgrp { .. } => now(Ok(Reply::Pgrp(self.pgrp))),
+            Request::SetPgrp { pgrp, .. } => {
+                self.pgrp = pgrp;
+                now(Ok(Reply::Done))
+            }
+            Request::GetWinsize { .. } => {
+                let w = self.ldisc.winsize();
+                now(Ok(Reply::Winsize(Winsize {
+                    rows: w.ws_row,
+                    cols: w.ws_col,
+                    xpixel: w.ws_xpixel,
+                    ypixel: w.ws_ypixel,
+                })))
+            }
+            Request::SetWinsize { winsize: w, .. } => {
+                self.ldisc.set_winsize(tty::Winsize {
+                    ws_row: w.rows,
+                    ws_col: w.cols,
+                    ws_xpixel: w.xpixel,
+                    ws_ypixel: w.ypixel,
+                });
+                now(Ok(Reply::Done))
+            }
+            Request::Poll { .. } => now(Ok(Reply::Ready {
+                readable: self.ldisc.readable(),
+                writable: !self.ldisc.output_stopped(),
+            })),
+        }
+    }
+
+    /// `TCSETS` (0), `TCSETSW` (1: output is written synchronously, so
+    /// nothing to drain) or `TCSETSF` (2: input flushed).
+    fn set_attr(&mut self, action: u32, termios: Termios) -> Result<Reply, Errno> {
+        if action > 2 {
+            return Err(Errno::EINVAL);
+        }
+        if action == 2 {
+            self.ldisc.flush_input();
+        }
+        self.ldisc.set_termios(to_core(termios));
+        Ok(Reply::Done)
+    }
+
+    /// A `Write`: the window's bytes, output-processed, to COM1.
+    fn write(&mut self, msg: &Message, len: u32) -> Result<Reply, Errno> {
+        let mut grant = CallerGrant::current(msg);
+        let window = grant.window().ok_or(Errno::EFAULT)?;
+        if window.access != Access::Read {
+            return Err(Errno::EFAULT);
+        }
+        let len = (len.min(IO_MAX) as u64).min(window.length) as usize;
+        let mut data = vec![0u8; len];
+        grant.read(0, &mut data).map_err(|_| Errno::EFAULT)?;
+        let out = self.ldisc.write(&data);
+        self.output(&out);
+        Ok(Reply::Count(len as u64))
+    }
+
+    /// A `Read`: answered now if the discipline has input for it, else
+    /// kept waiting (or `EAGAIN` with `nonblock`).
+    fn read(&mut self, msg: &Message, len: u32, nonblock: bool) -> Outcome {
+        let Some(window) = CallerGrant::current(msg).window() else {
+            return Outcome::Now(Reply::Error(Errno::EFAULT));
+        };
+        if window.access != Access::Write {
+            return Outcome::Now(Reply::Error(Errno::EFAULT));
+        }
+        let len = (len.min(IO_MAX) as u64).min(window.length) as usize;
+        if self.readers.is_empty() {
+            match self.ldisc.read(len, false) {
+                ReadResult::Data(data) => {
+                    let result = CallerGrant::current(msg).write(0, &data);
+                    return Outcome::Now(match result {
+                        Ok(()) => Reply::Count(data.len() as u64),
+                        Err(_) => Reply::Error(Errno::EFAULT),
+                    });
+                }
+                ReadResult::Eof => return Outcome::Now(Reply::Count(0)),
+                ReadResult::Block { .. } => {}
+            }
+        }
+        if nonblock {
+            return Outcome::Now(Reply::Error(Errno::EAGAIN));
+        }
+        if self.readers.len() >= READERS_MAX {
+            return Outcome::Now(Reply::Error(Errno::EAGAIN));
+        }
+        match ipc::save_reply() {
+            Ok(reply) => {
+                self.readers.push_back(Reader {
+                    reply,
+                    msg: *msg,
+                    len,
+                });
+                Outcome::Waiting
+            }
+            Err(_) => Outcome::Now(Reply::Error(Errno::EIO)),
+        }
+    }
+
+    /// Answers waiting reads, oldest first, while the discipline has input.
+    fn answer_readers(&mut self) {
+        while let Some(reader) = self.readers.front() {
+            let reply = match self.ldisc.read(reader.len, false) {
+                ReadResult::Block { .. } => return,
+                ReadResult::Eof => Reply::Count(0),
+                ReadResult::Data(data) => {
+                    let mut grant = CallerGrant::saved(&reader.msg, &reader.reply);
+                    match grant.write(0, &data) {
+                        Ok(()) => Reply::Count(data.len() as u64),
+                        // The reader is gone or its window is: the bytes
+                        // are lost with it, as with a dead reader's.
+                        Err(_) => Reply::Error(Errno::EFAULT),
+                    }
+                }
+            };
+            if let Some(reader) = self.readers.pop_front() {
+                // A caller that is gone cannot be answered: nothing to do.
+                let _ = reader.reply.reply(&encode(&reply));
+            }
+        }
+    }
+
+    /// Writes a client's output or an echo to COM1.
+    fn output(&mut self, bytes: &[u8]) {
+        if let Some(at_start) = uart_write(bytes) {
+            self.line_start = at_start;
+        }
+    }
+
+    /// The UART's interrupt (`acknowledge`) or the receive timeout: its
+    /// bytes through the line discipline.
+    fn receive(&mut self, acknowledge: bool) {
+        let mut bytes = Vec::new();
+        let drain = |bytes: &mut Vec<u8>| {
+            while bytes.len() < RX_BURST && inb(LSR) & LSR_DR != 0 {
+                bytes.push(inb(COM1));
+            }
+        };
+        drain(&mut bytes);
+        if acknowledge {
+            let _ = self.irq.ack();
+        }
+        // A byte that came between the draining and the ack raised no edge
+        // on the masked line (the UART's output stayed high): take it now,
+        // so that the output drops and the next byte interrupts again.
+        // (Past RX_BURST the rest waits for the receive timeout.)
+        drain(&mut bytes);
+        if bytes.is_empty() {
+            return;
+        }
+        let effects = self.ldisc.receive(&bytes);
+        self.output(&effects.echo);
+        if !effects.signals.is_empty() {
+            for reader in self.readers.drain(..) {
+                let _ = reader.reply.reply(&encode(&Reply::Error(Errno::EINTR)));
+            }
+        }
+        for signal in effects.signals {
+            self.kill_foreground(signal);
+        }
+        self.answer_readers();
+    }
+
+    /// Sends `signal` to the foreground process group through `proc`.
+    fn kill_foreground(&mut self, signal: Signal) {
+        if self.pgrp == 0 {
+            // Info, not err: err lines the kernel writes to COM1 itself,
+            // in the middle of whatever this server is writing.
+            println!(
+                "tty: signal {} with no foreground process group",
+                signal.number()
+            );
+            return;
+        }
+        if self.proc.is_none() {
+            self.proc = libsys::proto::proc::Client::connect_within(0).ok();
+        }
+        let Some(proc) = &self.proc else {
+            println!("tty: no process server: signal {} dropped", signal.number());
+            return;
+        };
+        if let Err(e) = proc.kill(-i64::from(self.pgrp), signal.number()) {
+            eprintln!(
+                "tty: kill(-{}, {}): {}",
+                self.pgrp,
+                signal.number(),
+                e.errno()
+            );
+        }
+    }
+
+    /// New log records: those the kernel no longer writes to COM1, each
+    /// on a line of its own.
+    fn write_log(&mut self) {
+        let mut buffer = vec![0u8; libsys::abi::LOG_READ_MAX];
+        // Bounded: a burst larger than this waits for the next signal.
+        for _ in 0..16 {
+            let Ok(n) = libsys::syscall::log_read(self.log_since, &mut buffer) else {
+                return;
+            };
+            let records = parse_records(&buffer[..n]);
+            if records.is_empty() {
+                return;
+            }
+            for Record { seq, level, text } in records {
+                if seq < self.log_since {
+                    continue;
+                }
+                self.log_since = seq + 1;
+                if LOG_LEVELS.contains(&level) {
+                    if !self.line_start {
+                        uart_write(b"\r\n");
+                    }
+                    uart_write(&buffer[text]);
+                    uart_write(b"\r\n");
+                    self.line_start = true;
+                }
+            }
+        }
+    }
+}

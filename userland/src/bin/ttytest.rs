@@ -1,0 +1,143 @@
+//! `ttytest`: the terminal server (`tty`) through its client, in the
+//! machine (`init` runs it from `manifest.posix`, after `tty`).
+//!
+//! - a write to the console is counted whole;
+//! - `GetAttr`/`SetAttr` round trip (echo off and back), a bad `action`
+//!   is `EINVAL`; `SetPgrp`/`GetPgrp`; the 80×25 window and its change;
+//! - `Poll` with no input: writable, not readable; a nonblocking read
+//!   with no input is `EAGAIN`; line 1 does not exist (`ENXIO`);
+//! - typing: it logs [`PROMPT`], on which the harness types `hello` and a
+//!   newline into COM1; the blocking read returns `hello\n` (a canonical
+//!   line). The harness checks that the echo reached the serial log;
+//! - `^C` with a foreground process group set: the waiting read is
+//!   answered `EINTR` (and the server sends `SIGINT` to the group through
+//!   `proc`, or logs that there is none).
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use libsys::errno::Errno;
+use libsys::format_text;
+use libsys::proto::tty::{Client, ClientError, Winsize, CONSOLE};
+use userland::{want, Tally, Why};
+
+libsys::entry!(main);
+
+/// The lines the harness types after (tests/src/main.rs): `hello` and a
+/// newline, then `^C`.
+const PROMPT: &str = "ttytest: type a line";
+const PROMPT_INTR: &str = "ttytest: type ^C";
+/// `c_lflag`'s `ICANON` and `ECHO`.
+const ICANON: u32 = 0x2;
+const ECHO: u32 = 0x8;
+
+fn main(_: &str) -> u64 {
+    let mut t = Tally::new();
+    let tty = match Client::connect() {
+        Ok(c) => c,
+        Err(e) => {
+            libsys::eprintln!("ttytest: no tty server: {e}");
+            return t.status() | 1;
+        }
+    };
+    t.record("write a line", write_line(&tty));
+    t.record("termios round trip", attributes(&tty));
+    t.record("foreground process group", pgrp(&tty));
+    t.record("window size", winsize(&tty));
+    t.record("poll and nonblocking read", no_input(&tty));
+    t.record("a line that does not exist", no_line(&tty));
+    t.record("read a typed line", typed(&tty));
+    t.record("^C interrupts a read", interrupted(&tty));
+    t.status()
+}
+
+fn errno<T>(r: Result<T, ClientError>) -> Result<T, Errno> {
+    r.map_err(|e| e.errno())
+}
+
+fn write_line(tty: &Client) -> Result<(), Why> {
+    let line = b"ttytest: written through the terminal server\n";
+    want("count", errno(tty.write(CONSOLE, 0, line)), Ok(line.len()))
+}
+
+fn attributes(tty: &Client) -> Result<(), Why> {
+    let sane = errno(tty.get_attr(CONSOLE)).map_err(|e| format_text!("get: {e}"))?;
+    want(
+        "canonical with echo",
+        sane.lflag & (ICANON | ECHO),
+        ICANON | ECHO,
+    )?;
+    let mut quiet = sane;
+    quiet.lflag &= !ECHO;
+    want("set", errno(tty.set_attr(CONSOLE, 0, quiet)), Ok(()))?;
+    want("get what was set", errno(tty.get_attr(CONSOLE)), Ok(quiet))?;
+    want(
+        "bad action",
+        errno(tty.set_attr(CONSOLE, 9, sane)),
+        Err(Errno::EINVAL),
+    )?;
+    want("restore", errno(tty.set_attr(CONSOLE, 1, sane)), Ok(()))?;
+    want("restored", errno(tty.get_attr(CONSOLE)), Ok(sane))
+}
+
+fn pgrp(tty: &Client) -> Result<(), Why> {
+    want("set", errno(tty.set_pgrp(CONSOLE, 4242)), Ok(()))?;
+    want("get", errno(tty.get_pgrp(CONSOLE)), Ok(4242))?;
+    want("none again", errno(tty.set_pgrp(CONSOLE, 0)), Ok(()))
+}
+
+fn winsize(tty: &Client) -> Result<(), Why> {
+    let default = errno(tty.get_winsize(CONSOLE)).map_err(|e| format_text!("get: {e}"))?;
+    want("80x25", (default.cols, default.rows), (80, 25))?;
+    let wide = Winsize {
+        rows: 50,
+        cols: 132,
+        xpixel: 0,
+        ypixel: 0,
+    };
+    want("set", errno(tty.set_winsize(CONSOLE, wide)), Ok(()))?;
+    want("get", errno(tty.get_winsize(CONSOLE)), Ok(wide))?;
+    want("restore", errno(tty.set_winsize(CONSOLE, default)), Ok(()))
+}
+
+fn no_input(tty: &Client) -> Result<(), Why> {
+    want("poll", errno(tty.poll(CONSOLE)), Ok((false, true)))?;
+    let mut buffer = [0u8; 16];
+    want(
+        "nonblocking read",
+        errno(tty.read(CONSOLE, 0, &mut buffer, true)),
+        Err(Errno::EAGAIN),
+    )
+}
+
+fn no_line(tty: &Client) -> Result<(), Why> {
+    want("get_attr", errno(tty.get_attr(1)), Err(Errno::ENXIO))?;
+    let mut buffer = [0u8; 4];
+    want(
+        "read",
+        errno(tty.read(7, 0, &mut buffer, true)),
+        Err(Errno::ENXIO),
+    )?;
+    want("write", errno(tty.write(1, 0, b"x")), Err(Errno::ENXIO))
+}
+
+/// Waits for the line the harness types.
+fn typed(tty: &Client) -> Result<(), Why> {
+    libsys::println!("{PROMPT}");
+    let mut buffer = [0u8; 64];
+    let n =
+        errno(tty.read(CONSOLE, 0, &mut buffer, false)).map_err(|e| format_text!("read: {e}"))?;
+    want("the line", &buffer[..n], &b"hello\n"[..])?;
+    want("nothing left", errno(tty.poll(CONSOLE)), Ok((false, true)))
+}
+
+/// Waits for the `^C` the harness types: the read ends with `EINTR`.
+fn interrupted(tty: &Client) -> Result<(), Why> {
+    want("set pgrp", errno(tty.set_pgrp(CONSOLE, 4242)), Ok(()))?;
+    libsys::println!("{PROMPT_INTR}");
+    let mut buffer = [0u8; 64];
+    let read = errno(tty.read(CONSOLE, 0, &mut buffer, false));
+    want("unset pgrp", errno(tty.set_pgrp(CONSOLE, 0)), Ok(()))?;
+    want("the read", read, Err(Errno::EINTR))?;
+    want("input flushed", errno(tty.poll(CONSOLE)), Ok((false, true)))
+}
