@@ -130,6 +130,16 @@ impl Grant<'_> {
             let theirs = child.give(self.image.handle, Rights::READ | Rights::EXEC)?;
             let _ = write!(args, " @module={}:{}", theirs.0, self.image.size);
         }
+        if let Some(name) = &entry.file {
+            let module = self
+                .info
+                .modules()
+                .iter()
+                .find(|m| m.cmdline() == name || m.name() == name)
+                .ok_or_else(|| StartError::NoModule(name.clone()))?;
+            let theirs = child.give(Handle(module.handle), Rights::READ)?;
+            let _ = write!(args, " @file={}:{}", theirs.0, module.size);
+        }
         grant_hardware(self.info, entry, child, &mut args)?;
         args.push(' ');
         args.push_str(&entry.args);
