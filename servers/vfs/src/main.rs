@@ -17,6 +17,12 @@
 //!   meanwhile.
 //! - **Clients** are badges (pids); an unknown one gets a client with the
 //!   credentials the `cred` service gives.
+//! - **Devices.** `/dev/null`, `/dev/zero`, and `/dev/console` and
+//!   `/dev/tty` on the terminal server's line 0 (looked up at the first
+//!   use, again after a failure). Without a `tty` server, writes go to the
+//!   kernel log and reads are `EIO`. A console read is made *non-blocking*
+//!   (`EAGAIN` while no line is ready) so that it never stalls the server;
+//!   a blocking read answered later (a device thread) is not done yet.
 #![no_std]
 #![no_main]
 
@@ -30,11 +36,11 @@ use libsys::abi::{Protection, SysError};
 use libsys::grant::CallerGrant;
 use libsys::handle::Endpoint;
 use libsys::ipc::{self, Message, SavedReply};
-use libsys::proto::cred;
 use libsys::proto::vfs::{Reply, Request};
+use libsys::proto::{cred, tty};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
 use libsys::{eprintln, println};
-use vfs::service::{Outcome, Service};
+use vfs::service::{make_device_nodes, Console, Outcome, Service};
 use vfs::tmpfs::TmpfsType;
 use vfs::types::Cred;
 use vfs::{Limits, VecPageProvider, Vfs};
@@ -83,7 +89,9 @@ fn main(_args: &str) -> u64 {
         eprintln!("vfs: cannot register: {e}");
         return 2;
     }
-    let error = serve(&endpoint, &mut Service::new(vfs));
+    let mut service = Service::new(vfs);
+    service.set_console(Box::new(TtyConsole { tty: None }));
+    let error = serve(&endpoint, &mut service);
     eprintln!("vfs: stopped serving: {error}");
     3
 }
@@ -103,8 +111,11 @@ fn fill_root(vfs: &mut Vfs) {
         },
         None => eprintln!("vfs: no initramfs given (manifest file=initramfs)"),
     }
-    for (dir, mode) in [(&b"/dev"[..], 0o755), (b"/tmp", 0o1777)] {
-        let _ = vfs.mkdir(UNPACKER, dir, mode);
+    if let Err(e) = make_device_nodes(vfs, UNPACKER) {
+        eprintln!("vfs: cannot make /dev: {e}");
+    }
+    if vfs.mkdir(UNPACKER, b"/tmp", 0o777).is_ok() {
+        let _ = vfs.chmod(UNPACKER, b"/tmp", 0o1777);
     }
     let _ = vfs.exit(UNPACKER);
 }
@@ -121,6 +132,45 @@ fn archive() -> Option<&'static [u8]> {
     // SAFETY: `pages` pages at ARCHIVE_BASE were just mapped readable and
     // are never unmapped or written; `bytes` fits in them.
     Some(unsafe { core::slice::from_raw_parts(ARCHIVE_BASE as *const u8, bytes as usize) })
+}
+
+/// `/dev/console` and `/dev/tty`: line 0 of the `tty` server.
+struct TtyConsole {
+    tty: Option<tty::Client>,
+}
+
+impl TtyConsole {
+    fn tty(&mut self) -> Option<&tty::Client> {
+        if self.tty.is_none() {
+            self.tty = tty::Client::connect_within(0).ok();
+        }
+        self.tty.as_ref()
+    }
+}
+
+impl Console for TtyConsole {
+    fn write(&mut self, pid: u64, data: &[u8]) -> Result<usize, vfs::Errno> {
+        match self.tty().map(|t| t.write(0, pid, data)) {
+            Some(Ok(n)) => Ok(n),
+            Some(Err(e)) => {
+                self.tty = None;
+                Err(e.errno())
+            }
+            None => {
+                let text = core::str::from_utf8(data).unwrap_or("<bytes>");
+                libsys::println!("{}", text.strip_suffix('\n').unwrap_or(text));
+                Ok(data.len())
+            }
+        }
+    }
+
+    fn read(&mut self, pid: u64, buf: &mut [u8]) -> Result<usize, vfs::Errno> {
+        match self.tty().map(|t| t.read(0, pid, buf, true)) {
+            Some(Ok(n)) => Ok(n),
+            Some(Err(e)) => Err(e.errno()),
+            None => Err(vfs::Errno::EIO),
+        }
+    }
 }
 
 /// The credentials of `pid` from the `cred` service (looked up once).

@@ -9,6 +9,12 @@
 //! requests are accepted from root callers only; `ChildAction` also from
 //! the process the child was forked from, until the child's `ExecFiles`.
 //!
+//! **Device files** are character nodes (`mknod`) whose `read`/`write`
+//! the service routes by device number: `/dev/null` (1:3), `/dev/zero`
+//! (1:5), and `/dev/tty` (5:0) and `/dev/console` (5:1) to the
+//! [`Console`] the server gives (the terminal server's line 0); any other
+//! device is `ENXIO`. [`make_device_nodes`] makes the four in `/dev`.
+//!
 //! A call that must wait (an empty pipe, a full one) comes back as
 //! [`Outcome::Blocked`]: the server keeps the request and its reply and
 //! calls `handle` again when the core lists the client among its
@@ -32,9 +38,47 @@ pub enum Outcome {
     Blocked,
 }
 
+/// `makedev(major, minor)` as Linux encodes small numbers.
+pub const fn makedev(major: u64, minor: u64) -> u64 {
+    (major << 8) | minor
+}
+
+pub const DEV_NULL: u64 = makedev(1, 3);
+pub const DEV_ZERO: u64 = makedev(1, 5);
+pub const DEV_TTY: u64 = makedev(5, 0);
+pub const DEV_CONSOLE: u64 = makedev(5, 1);
+
+/// The terminal behind `/dev/console` and `/dev/tty`, on behalf of `pid`.
+pub trait Console {
+    fn write(&mut self, pid: u64, data: &[u8]) -> Result<usize, Errno>;
+    fn read(&mut self, pid: u64, buf: &mut [u8]) -> Result<usize, Errno>;
+}
+
+/// Makes `/dev` and its device files (as `client`, who must be root).
+pub fn make_device_nodes(vfs: &mut Vfs, client: ClientId) -> Result<(), Errno> {
+    match vfs.mkdir(client, b"/dev", 0o755) {
+        Ok(()) | Err(Errno::EEXIST) => {}
+        Err(e) => return Err(e),
+    }
+    for (path, rdev) in [
+        (&b"/dev/null"[..], DEV_NULL),
+        (b"/dev/zero", DEV_ZERO),
+        (b"/dev/tty", DEV_TTY),
+        (b"/dev/console", DEV_CONSOLE),
+    ] {
+        match vfs.mknodat(client, AT_FDCWD, path, types::S_IFCHR | 0o666, rdev) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e),
+        }
+        vfs.chmod(client, path, 0o666)?;
+    }
+    Ok(())
+}
+
 /// The core and the server's own bookkeeping.
 pub struct Service {
     pub vfs: Vfs,
+    console: Option<alloc::boxed::Box<dyn Console>>,
     /// Children whose file table was forked and not yet exec'd: child →
     /// the parent, who may run `ChildAction`s on it.
     forked: BTreeMap<u64, u64>,
@@ -115,8 +159,63 @@ impl Service {
     pub fn new(vfs: Vfs) -> Service {
         Service {
             vfs,
+            console: None,
             forked: BTreeMap::new(),
         }
+    }
+
+    /// Routes `/dev/console` and `/dev/tty` to `console`.
+    pub fn set_console(&mut self, console: alloc::boxed::Box<dyn Console>) {
+        self.console = Some(console);
+    }
+
+    /// The device number if `fd` is a character device file.
+    fn device(&mut self, c: ClientId, fd: i32) -> Option<u64> {
+        let st = self.vfs.fstat(c, fd).ok()?;
+        (st.st_mode & types::S_IFMT == types::S_IFCHR).then_some(st.st_rdev)
+    }
+
+    /// A `read` of device `rdev`.
+    fn device_read(
+        &mut self,
+        c: ClientId,
+        rdev: u64,
+        len: u32,
+        grant: &mut dyn GrantAccess,
+    ) -> Result<Reply, Errno> {
+        let mut buf = vec![0u8; io_len(len, grant)?];
+        let n = match rdev {
+            DEV_NULL => 0,
+            DEV_ZERO => buf.len(),
+            DEV_TTY | DEV_CONSOLE => match &mut self.console {
+                Some(console) => console.read(c, &mut buf)?,
+                None => return Err(Errno::EIO),
+            },
+            _ => return Err(Errno::ENXIO),
+        };
+        put(grant, &buf[..n.min(buf.len())])
+    }
+
+    /// A `write` to device `rdev`.
+    fn device_write(
+        &mut self,
+        c: ClientId,
+        rdev: u64,
+        len: u32,
+        grant: &mut dyn GrantAccess,
+    ) -> Result<Reply, Errno> {
+        let n = match rdev {
+            DEV_NULL | DEV_ZERO => io_len(len, grant)?,
+            DEV_TTY | DEV_CONSOLE => {
+                let data = take(grant, len)?;
+                match &mut self.console {
+                    Some(console) => console.write(c, &data)?,
+                    None => return Err(Errno::EIO),
+                }
+            }
+            _ => return Err(Errno::ENXIO),
+        };
+        Ok(Reply::Count(n as u64))
     }
 
     /// Serves `request` from `badge`; `lookup` gives an unknown badge's
@@ -169,6 +268,12 @@ impl Service {
         offset: Option<u64>,
         grant: &mut dyn GrantAccess,
     ) -> Outcome {
+        if let Some(rdev) = self.device(c, fd) {
+            return Outcome::Reply(
+                self.device_read(c, rdev, len, grant)
+                    .unwrap_or_else(Reply::Error),
+            );
+        }
         let result = io_len(len, grant).and_then(|n| {
             let mut buf = vec![0u8; n];
             let io = match offset {
@@ -194,6 +299,12 @@ impl Service {
         offset: Option<u64>,
         grant: &mut dyn GrantAccess,
     ) -> Outcome {
+        if let Some(rdev) = self.device(c, fd) {
+            return Outcome::Reply(
+                self.device_write(c, rdev, len, grant)
+                    .unwrap_or_else(Reply::Error),
+            );
+        }
         let result = take(grant, len).and_then(|data| match offset {
             None => self.vfs.write(c, fd, &data),
             Some(o) => self.vfs.pwrite(c, fd, &data, o as i64),
@@ -232,7 +343,12 @@ impl Service {
                 put(grant, &records)
             }
             Request::Mkdir { dirfd, path, mode } => done(v.mkdirat(c, *dirfd, path, *mode)),
-            Request::Mknod { .. } => Err(Errno::EPERM),
+            Request::Mknod {
+                dirfd,
+                path,
+                mode,
+                dev,
+            } => done(v.mknodat(c, *dirfd, path, *mode, *dev)),
             Request::Unlink { dirfd, path, flags } => done(v.unlinkat(c, *dirfd, path, *flags)),
             Request::Rename {
                 olddirfd,

@@ -238,3 +238,68 @@ fn initramfs_unpacks_into_the_root() {
         Err(Errno::EINVAL)
     );
 }
+
+/// A console that keeps what is written and reads back a fixed line.
+struct Echo(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl vfs::service::Console for Echo {
+    fn write(&mut self, _pid: u64, data: &[u8]) -> Result<usize, Errno> {
+        self.0.borrow_mut().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn read(&mut self, _pid: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let line = b"ls\n";
+        let n = line.len().min(buf.len());
+        buf[..n].copy_from_slice(&line[..n]);
+        Ok(n)
+    }
+}
+
+#[test]
+fn device_files_route_by_number() {
+    use vfs::service::make_device_nodes;
+    let mut s = service();
+    s.vfs.new_client(ROOT, Cred::root()).unwrap();
+    make_device_nodes(&mut s.vfs, ROOT).unwrap();
+    let null = open(&mut s, USER, "/dev/null", O_RDWR);
+    let zero = open(&mut s, USER, "/dev/zero", O_RDWR);
+    let tty = open(&mut s, USER, "/dev/tty", O_RDWR);
+    let mut out = Mem {
+        buf: vec![7; 8],
+        access: Access::Write,
+    };
+    let mut data = Mem {
+        buf: b"abc".to_vec(),
+        access: Access::Read,
+    };
+    let r = ask(&mut s, USER, Request::Read { fd: null, len: 8 }, &mut out);
+    assert_eq!(r, Outcome::Reply(Reply::Count(0)));
+    let w = ask(&mut s, USER, Request::Write { fd: null, len: 3 }, &mut data);
+    assert_eq!(w, Outcome::Reply(Reply::Count(3)));
+    let r = ask(&mut s, USER, Request::Read { fd: zero, len: 8 }, &mut out);
+    assert_eq!(
+        (r, &out.buf[..]),
+        (Outcome::Reply(Reply::Count(8)), &[0u8; 8][..])
+    );
+    // No console yet: EIO, as the brief's fallback.
+    let r = ask(&mut s, USER, Request::Read { fd: tty, len: 8 }, &mut out);
+    assert_eq!(r, Outcome::Reply(Reply::Error(Errno::EIO)));
+    let written = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    s.set_console(Box::new(Echo(written.clone())));
+    let w = ask(&mut s, USER, Request::Write { fd: tty, len: 3 }, &mut data);
+    assert_eq!(w, Outcome::Reply(Reply::Count(3)));
+    assert_eq!(&written.borrow()[..], b"abc");
+    let r = ask(&mut s, USER, Request::Read { fd: tty, len: 8 }, &mut out);
+    assert_eq!(
+        (r, &out.buf[..3]),
+        (Outcome::Reply(Reply::Count(3)), &b"ls\n"[..])
+    );
+    // Only root makes device files.
+    let mknod = Request::Mknod {
+        dirfd: AT_FDCWD,
+        path: path(b"/dev/mine").unwrap(),
+        mode: S_IFCHR | 0o600,
+        dev: 0x101,
+    };
+    assert_eq!(now(&mut s, USER, mknod), Reply::Error(Errno::EPERM));
+}

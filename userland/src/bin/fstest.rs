@@ -49,6 +49,7 @@ fn main(_args: &str) -> u64 {
     tmp_round(&vfs, &mut t);
     pipes_and_fds(&vfs, &mut t);
     errors(&vfs, &mut t);
+    devices(&vfs, &mut t);
     t.status()
 }
 
@@ -241,4 +242,33 @@ fn errors(vfs: &Client, t: &mut Tally) {
         open(&long, O_RDONLY),
         Err(Errno::ENAMETOOLONG),
     );
+}
+
+/// /dev/null swallows and reads empty; /dev/zero reads zeros.
+fn devices(vfs: &Client, t: &mut Tally) {
+    let mut buf = [7u8; 16];
+    match e(vfs.open(AT_FDCWD, b"/dev/null", O_RDWR, 0)) {
+        Ok(fd) => {
+            t.expect_eq("/dev/null: write", e(vfs.write(fd, b"gone")), Ok(4));
+            t.expect_eq(
+                "/dev/null: read is end of file",
+                e(vfs.read(fd, &mut buf)),
+                Ok(0),
+            );
+            let _ = vfs.close(fd);
+        }
+        Err(err) => t.check("open /dev/null", Err(format_args!("{err}"))),
+    }
+    match e(vfs.open(AT_FDCWD, b"/dev/zero", O_RDONLY, 0)) {
+        Ok(fd) => {
+            let n = e(vfs.read(fd, &mut buf));
+            t.expect_eq(
+                "/dev/zero: 16 zeros",
+                n.map(|n| &buf[..n]),
+                Ok(&[0u8; 16][..]),
+            );
+            let _ = vfs.close(fd);
+        }
+        Err(err) => t.check("open /dev/zero", Err(format_args!("{err}"))),
+    }
 }
