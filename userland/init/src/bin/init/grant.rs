@@ -108,9 +108,9 @@ impl Grant<'_> {
         let theirs = child.give(badged.raw(), ns_rights)?;
         let _ = write!(args, "@ns={}", theirs.0);
         drop(badged);
-        // MAP for a heap region or a memory gift to map into itself;
-        // MANAGE for threads.
-        let self_rights = if self.heap || entry.memory_pages > 0 {
+        // MAP for a heap region, a memory gift or a lent file (`file=`)
+        // to map into itself; MANAGE for threads.
+        let self_rights = if self.heap || entry.memory_pages > 0 || entry.file.is_some() {
             Rights::MAP | Rights::MANAGE
         } else {
             Rights::MANAGE
