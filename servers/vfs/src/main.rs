@@ -20,25 +20,31 @@
 //! - **Devices.** `/dev/null`, `/dev/zero`, and `/dev/console` and
 //!   `/dev/tty` on the terminal server's line 0 (looked up at the first
 //!   use, again after a failure). Without a `tty` server, writes go to the
-//!   kernel log and reads are `EIO`. A console read is made *non-blocking*
-//!   (`EAGAIN` while no line is ready) so that it never stalls the server;
-//!   a blocking read answered later (a device thread) is not done yet.
+//!   kernel log and reads are `EIO`. A console read is answered later by
+//!   a second thread, the device thread: the loop saves the reply and
+//!   queues the read; the device thread makes the (blocking) `tty` call,
+//!   copies the line into the caller's window through the saved reply and
+//!   answers. The loop goes on serving meanwhile; reads wait in turn.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
 use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::vec;
 use alloc::vec::Vec;
 
 use libsys::abi::ipc::{FOREVER, PAYLOAD_MAX};
 use libsys::abi::{Protection, SysError};
-use libsys::grant::CallerGrant;
+use libsys::grant::{CallerGrant, GrantAccess};
 use libsys::handle::Endpoint;
 use libsys::ipc::{self, Message, SavedReply};
 use libsys::proto::vfs::{Reply, Request};
 use libsys::proto::{cred, tty};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
+use libsys::semaphore::Semaphore;
+use libsys::sync::Mutex;
 use libsys::{eprintln, println};
 use vfs::service::{make_device_nodes, Console, Outcome, Service};
 use vfs::tmpfs::TmpfsType;
@@ -56,6 +62,21 @@ const CACHE_PAGES: usize = 4096;
 const UNPACKER: u64 = u64::MAX;
 /// Calls waiting at once in the whole server.
 const WAITING_MAX: usize = 256;
+
+/// Console reads queued for the device thread at most.
+const CONSOLE_QUEUE_MAX: usize = 64;
+
+/// A console read for the device thread.
+struct ConsoleRead {
+    pid: u64,
+    len: usize,
+    msg: Message,
+    reply: SavedReply,
+}
+
+/// The device thread's queue, and the count of reads in it.
+static CONSOLE_READS: Mutex<VecDeque<ConsoleRead>> = Mutex::new(VecDeque::new());
+static CONSOLE_QUEUED: Semaphore = Semaphore::new(0);
 
 /// A call that must wait: retried when its client is woken.
 struct Waiting {
@@ -90,7 +111,14 @@ fn main(_args: &str) -> u64 {
         return 2;
     }
     let mut service = Service::new(vfs);
-    service.set_console(Box::new(TtyConsole { tty: None }));
+    let threaded = libsys::thread::spawn(device_thread).is_ok();
+    if !threaded {
+        eprintln!("vfs: no device thread: console reads are EIO");
+    }
+    service.set_console(Box::new(TtyConsole {
+        tty: None,
+        threaded,
+    }));
     let error = serve(&endpoint, &mut service);
     eprintln!("vfs: stopped serving: {error}");
     3
@@ -137,6 +165,8 @@ fn archive() -> Option<&'static [u8]> {
 /// `/dev/console` and `/dev/tty`: line 0 of the `tty` server.
 struct TtyConsole {
     tty: Option<tty::Client>,
+    /// Whether the device thread runs (and makes the reads).
+    threaded: bool,
 }
 
 impl TtyConsole {
@@ -164,13 +194,77 @@ impl Console for TtyConsole {
         }
     }
 
-    fn read(&mut self, pid: u64, buf: &mut [u8]) -> Result<usize, vfs::Errno> {
-        match self.tty().map(|t| t.read(0, pid, buf, true)) {
-            Some(Ok(n)) => Ok(n),
-            Some(Err(e)) => Err(e.errno()),
-            None => Err(vfs::Errno::EIO),
-        }
+    /// Only a read that cannot wait comes here: without a `tty` server
+    /// or a device thread.
+    fn read(&mut self, _pid: u64, _buf: &mut [u8]) -> Result<usize, vfs::Errno> {
+        Err(vfs::Errno::EIO)
     }
+
+    fn reads_later(&mut self) -> bool {
+        self.threaded && self.tty().is_some()
+    }
+}
+
+/// The device thread: makes the queued console reads, one at a time,
+/// and answers each through its saved reply.
+fn device_thread() {
+    let mut tty: Option<tty::Client> = None;
+    loop {
+        CONSOLE_QUEUED.down();
+        let Some(job) = CONSOLE_READS.lock().pop_front() else {
+            continue;
+        };
+        if tty.is_none() {
+            tty = tty::Client::connect_within(0).ok();
+        }
+        let mut buf = vec![0u8; job.len];
+        let result = match &tty {
+            Some(t) => t.read(0, job.pid, &mut buf, false).map_err(|e| e.errno()),
+            None => Err(vfs::Errno::EIO),
+        };
+        if result.is_err() {
+            tty = None;
+        }
+        let answer = result.and_then(|n| {
+            let mut grant = CallerGrant::saved(&job.msg, &job.reply);
+            if n > 0 {
+                grant
+                    .write(0, &buf[..n.min(buf.len())])
+                    .map_err(|_| vfs::Errno::EFAULT)?;
+            }
+            Ok(Reply::Count(n as u64))
+        });
+        // A caller gone meanwhile: its line is dropped.
+        let _ = job
+            .reply
+            .reply(&encode(&answer.unwrap_or_else(Reply::Error)));
+    }
+}
+
+/// Queues a console read of `len` bytes for `pid` (whose reply is saved
+/// here) for the device thread.
+fn queue_console_read(pid: u64, len: usize, msg: Message) {
+    let reply = match ipc::save_reply() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("vfs: cannot keep a console reader's reply: {e}");
+            return;
+        }
+    };
+    let mut queue = CONSOLE_READS.lock();
+    if queue.len() >= CONSOLE_QUEUE_MAX {
+        drop(queue);
+        let _ = reply.reply(&encode(&Reply::Error(vfs::Errno::EAGAIN)));
+        return;
+    }
+    queue.push_back(ConsoleRead {
+        pid,
+        len,
+        msg,
+        reply,
+    });
+    drop(queue);
+    CONSOLE_QUEUED.up();
 }
 
 /// The credentials of `pid` from the `cred` service (looked up once).
@@ -235,6 +329,7 @@ fn serve(endpoint: &Endpoint, service: &mut Service) -> SysError {
                 retry(service, &mut waiting, &mut creds);
                 reply = Some(encode(&r));
             }
+            Outcome::ConsoleRead { len } => queue_console_read(badge, len, msg),
             Outcome::Blocked => {
                 match ipc::save_reply() {
                     Ok(saved) if waiting.len() < WAITING_MAX => waiting.push(Waiting {
@@ -278,7 +373,7 @@ fn retry(service: &mut Service, waiting: &mut Vec<Waiting>, creds: &mut Option<c
                 lookup(creds, pid)
             });
             match outcome {
-                Outcome::Blocked => i += 1,
+                Outcome::Blocked | Outcome::ConsoleRead { .. } => i += 1,
                 Outcome::Reply(r) => {
                     let w = waiting.swap_remove(i);
                     // A caller gone meanwhile: its answer is dropped.

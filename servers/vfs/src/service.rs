@@ -36,6 +36,9 @@ pub enum Outcome {
     Reply(Reply),
     /// Answer later: retry when the client is woken.
     Blocked,
+    /// A read of at most `len` bytes of the console, for the server to
+    /// make without stalling (the console said [`Console::reads_later`]).
+    ConsoleRead { len: usize },
 }
 
 /// `makedev(major, minor)` as Linux encodes small numbers.
@@ -52,6 +55,11 @@ pub const DEV_CONSOLE: u64 = makedev(5, 1);
 pub trait Console {
     fn write(&mut self, pid: u64, data: &[u8]) -> Result<usize, Errno>;
     fn read(&mut self, pid: u64, buf: &mut [u8]) -> Result<usize, Errno>;
+    /// Whether reads are made by the server apart, answered later
+    /// ([`Outcome::ConsoleRead`]) instead of through [`Console::read`].
+    fn reads_later(&mut self) -> bool {
+        false
+    }
 }
 
 /// Makes `/dev` and its device files (as `client`, who must be root).
@@ -269,6 +277,15 @@ impl Service {
         grant: &mut dyn GrantAccess,
     ) -> Outcome {
         if let Some(rdev) = self.device(c, fd) {
+            let console = rdev == DEV_TTY || rdev == DEV_CONSOLE;
+            if let (true, Some(con)) = (console, &mut self.console) {
+                if con.reads_later() {
+                    return match io_len(len, grant) {
+                        Ok(len) => Outcome::ConsoleRead { len },
+                        Err(e) => Outcome::Reply(Reply::Error(e)),
+                    };
+                }
+            }
             return Outcome::Reply(
                 self.device_read(c, rdev, len, grant)
                     .unwrap_or_else(Reply::Error),

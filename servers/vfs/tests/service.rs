@@ -84,7 +84,7 @@ fn ask(s: &mut Service, badge: u64, r: Request, g: &mut dyn GrantAccess) -> Outc
 fn now(s: &mut Service, badge: u64, r: Request) -> Reply {
     match ask(s, badge, r, &mut NoGrant) {
         Outcome::Reply(reply) => reply,
-        Outcome::Blocked => panic!("blocked"),
+        other => panic!("not answered now: {other:?}"),
     }
 }
 
@@ -302,4 +302,42 @@ fn device_files_route_by_number() {
         dev: 0x101,
     };
     assert_eq!(now(&mut s, USER, mknod), Reply::Error(Errno::EPERM));
+}
+
+/// A console whose reads the server makes apart.
+struct Later;
+
+impl vfs::service::Console for Later {
+    fn write(&mut self, _pid: u64, data: &[u8]) -> Result<usize, Errno> {
+        Ok(data.len())
+    }
+    fn read(&mut self, _pid: u64, _buf: &mut [u8]) -> Result<usize, Errno> {
+        Err(Errno::EIO)
+    }
+    fn reads_later(&mut self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn console_reads_can_be_answered_later() {
+    let mut s = service();
+    s.vfs.new_client(ROOT, Cred::root()).unwrap();
+    vfs::service::make_device_nodes(&mut s.vfs, ROOT).unwrap();
+    s.set_console(Box::new(Later));
+    let fd = open(&mut s, USER, "/dev/console", O_RDWR);
+    let mut out = Mem {
+        buf: vec![0; 100],
+        access: Access::Write,
+    };
+    let r = ask(&mut s, USER, Request::Read { fd, len: 4096 }, &mut out);
+    assert_eq!(
+        r,
+        Outcome::ConsoleRead { len: 100 },
+        "bounded by the window"
+    );
+    // /dev/null is still answered at once.
+    let null = open(&mut s, USER, "/dev/null", O_RDONLY);
+    let r = ask(&mut s, USER, Request::Read { fd: null, len: 8 }, &mut out);
+    assert_eq!(r, Outcome::Reply(Reply::Count(0)));
 }
