@@ -244,7 +244,9 @@ fn errors(vfs: &Client, t: &mut Tally) {
     );
 }
 
-/// /dev/null swallows and reads empty; /dev/zero reads zeros.
+/// /dev/null swallows and reads empty; /dev/zero reads zeros; a line
+/// written to /dev/console comes out whole (on the terminal, or the
+/// kernel log without a `tty` server).
 fn devices(vfs: &Client, t: &mut Tally) {
     let mut buf = [7u8; 16];
     match e(vfs.open(AT_FDCWD, b"/dev/null", O_RDWR, 0)) {
@@ -270,5 +272,17 @@ fn devices(vfs: &Client, t: &mut Tally) {
             let _ = vfs.close(fd);
         }
         Err(err) => t.check("open /dev/zero", Err(format_args!("{err}"))),
+    }
+    let line = b"fstest: a line through /dev/console\n";
+    match e(vfs.open(AT_FDCWD, b"/dev/console", O_WRONLY, 0)) {
+        Ok(fd) => {
+            t.expect_eq(
+                "/dev/console: write a line",
+                e(vfs.write(fd, line)),
+                Ok(line.len()),
+            );
+            let _ = vfs.close(fd);
+        }
+        Err(err) => t.check("open /dev/console", Err(format_args!("{err}"))),
     }
 }
