@@ -7,6 +7,8 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use libsys::errno::Errno;
 use libsys::proto::vfs::{Client, ClientError, AT_FDCWD};
 use userland::Tally;
@@ -48,6 +50,7 @@ fn main(_args: &str) -> u64 {
     root_files(&vfs, &mut t);
     tmp_round(&vfs, &mut t);
     pipes_and_fds(&vfs, &mut t);
+    blocking_pipe(&vfs, &mut t);
     errors(&vfs, &mut t);
     devices(&vfs, &mut t);
     t.status()
@@ -285,4 +288,48 @@ fn devices(vfs: &Client, t: &mut Tally) {
         }
         Err(err) => t.check("open /dev/console", Err(format_args!("{err}"))),
     }
+}
+
+/// What the reader thread of [`blocking_pipe`] got: the count (or
+/// `u64::MAX` for an error) and the first bytes.
+static READ_COUNT: AtomicU64 = AtomicU64::new(0);
+static READ_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// A read of an empty pipe waits in the server (answered later) until
+/// the other thread writes.
+fn blocking_pipe(vfs: &Client, t: &mut Tally) {
+    let Ok((r, w)) = e(vfs.pipe2(0)) else {
+        t.check("pipe2 for the blocking read", Err(format_args!("failed")));
+        return;
+    };
+    let reader = libsys::thread::spawn(move || {
+        let mut buf = [0u8; 8];
+        let got = Client::connect().map(|c| c.read(r, &mut buf));
+        let n = match got {
+            Ok(Ok(n)) => n as u64,
+            _ => u64::MAX,
+        };
+        READ_BYTES.store(u64::from_le_bytes(buf), Ordering::Release);
+        READ_COUNT.store(n, Ordering::Release);
+    });
+    let Ok(reader) = reader else {
+        t.check("spawn the reader thread", Err(format_args!("failed")));
+        return;
+    };
+    libsys::time::sleep_ms(100);
+    t.expect_eq(
+        "the reader still waits",
+        READ_COUNT.load(Ordering::Acquire),
+        0,
+    );
+    t.expect_eq("write wakes it", e(vfs.write(w, b"pong")), Ok(4));
+    t.expect_eq("join the reader", reader.join().is_ok(), true);
+    let bytes = READ_BYTES.load(Ordering::Acquire).to_le_bytes();
+    t.expect_eq(
+        "the waiting read got the bytes",
+        (READ_COUNT.load(Ordering::Acquire), &bytes[..4]),
+        (4, &b"pong"[..]),
+    );
+    let _ = vfs.close(r);
+    let _ = vfs.close(w);
 }
