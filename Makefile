@@ -9,10 +9,12 @@ USER    := target/user/x86_64-unknown-none/release
 # The boot modules built for x86_64-unknown-none: user programs, init and
 # the servers (each a crate's binary; see userland/ and servers/).
 PROGRAMS := hello ktest kfault utest bench kvtest nstest crashy mmtest meminfo synctest timertest init mm kv kvctl timer wait1test wait1d wait1 devmgr lspci lsdev devtest hostile pidtest contest granttest exctest blk blktest
-USER_CRATES := -p userland -p init -p kvctl -p mm -p kv -p timer -p wait1 -p wait1ctl -p devmgr -p blk -p tty
-USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main,devmgr/main,blk/main,tty/main
+USER_CRATES := -p userland -p init -p kvctl -p mm -p kv -p timer -p wait1 -p wait1ctl -p devmgr -p blk -p tty -p vfs
+USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main,devmgr/main,blk/main,tty/main,vfs/main
 # The POSIX surface's servers and their tests (the posix entry).
 PROGRAMS += tty ttytest
+# The file server and its test (the posix entry).
+PROGRAMS += vfs fstest
 # The fuzzers and the check after them (the fuzz entry, make fuzz).
 PROGRAMS += sysfuzz msgfuzz fuzzcheck
 # The shell and the everyday tools (libsys::posix; docs/shell.md): each
@@ -22,7 +24,7 @@ PROGRAMS += sh echo cat ls mkdir rm pwd ps kill true false sleep wc uname shtest
 # then every program of PROGRAMS — those named in SBIN (init and the
 # servers) in /sbin, any other in /bin — and the docs in
 # /usr/share/doc/microkernel. The ISO carries it as /boot/initramfs.cpio.
-SBIN    := init mm timer kv wait1d devmgr blk tty
+SBIN    := init mm timer kv wait1d devmgr blk tty vfs
 INITRAMFS := build/initramfs.cpio
 ISO     := build/microkernel.iso
 ROOT    := build/iso_root

@@ -12,6 +12,7 @@
 //! | `@heap=<h>:<pages>` | a memory region for the heap |
 //! | `@mem=<h>:<pages>` | a memory region to build processes with |
 //! | `@module=<h>:<bytes>` | its own boot module (to start copies of itself) |
+//! | `@file=<h>:<bytes>` | another boot module to read (manifest `file=`; the file server's initramfs) |
 //! | `@irq=<h>` | an interrupt line (manifest `irq=`), for a driver |
 //! | `@ports=<h>:<first>:<count>` | I/O ports `first .. first + count` (manifest `ports=`; up to [`PORT_RANGES_MAX`] of them) |
 //!
@@ -31,6 +32,7 @@ static SELF_PROCESS: AtomicU32 = AtomicU32::new(0);
 static HEAP_REGION: AtomicU64 = AtomicU64::new(0);
 static MEMORY_REGION: AtomicU64 = AtomicU64::new(0);
 static MODULE: AtomicU64 = AtomicU64::new(0);
+static FILE: AtomicU64 = AtomicU64::new(0);
 static INIT_INFO: AtomicU64 = AtomicU64::new(0);
 static IRQ: AtomicU32 = AtomicU32::new(0);
 /// I/O-port grants a process can be given.
@@ -75,6 +77,13 @@ pub fn memory_region() -> Option<(Handle, u64)> {
 /// Its own boot module (handle, size in bytes), if given.
 pub fn own_module() -> Option<(Handle, u64)> {
     let raw = MODULE.load(Ordering::Relaxed);
+    handle(raw as u32).map(|h| (h, raw >> 32))
+}
+
+/// The boot module `init` lent to read (manifest `file=`): handle (a
+/// read-only region) and size in bytes, if given.
+pub fn file() -> Option<(Handle, u64)> {
+    let raw = FILE.load(Ordering::Relaxed);
     handle(raw as u32).map(|h| (h, raw >> 32))
 }
 
@@ -239,10 +248,11 @@ pub fn parse(args: &str, init_info: u64) -> &str {
                     SELF_PROCESS.store(h as u32, Ordering::Relaxed);
                 }
             }
-            "heap" | "mem" | "module" => {
+            "heap" | "mem" | "module" | "file" => {
                 let target = match key {
                     "heap" => &HEAP_REGION,
                     "mem" => &MEMORY_REGION,
+                    "file" => &FILE,
                     _ => &MODULE,
                 };
                 if let Some((h, size)) = value.split_once(':') {
@@ -283,7 +293,7 @@ mod tests {
     #[test]
     fn takes_the_tokens_off_and_leaves_the_arguments() {
         let rest = parse(
-            "@ns=5 @self=7 @heap=9:1024 @mem=11:64 @module=12:4096 @irq=13 @ports=14:64:4 @ports=15:112:2 @ports=16:9:0 get key",
+            "@ns=5 @self=7 @heap=9:1024 @mem=11:64 @module=12:4096 @file=17:5000000 @irq=13 @ports=14:64:4 @ports=15:112:2 @ports=16:9:0 get key",
             0,
         );
         assert_eq!(irq(), Some(Handle(13)));
@@ -294,6 +304,7 @@ mod tests {
         assert_eq!(ports(9, 1), None, "a zero count is no grant");
         assert_eq!(memory_region(), Some((Handle(11), 64)));
         assert_eq!(own_module(), Some((Handle(12), 4096)));
+        assert_eq!(file(), Some((Handle(17), 5_000_000)));
         assert_eq!(rest, "get key");
         assert_eq!(name_service(), Some(Handle(5)));
         assert_eq!(self_process(), Some(Handle(7)));

@@ -38,12 +38,10 @@
 //!
 //! # IPC protocol
 //!
-//! None yet: the binary that serves this core (and `libsys::proto::vfs`)
-//! comes with the kernel's grant copy and reply-later support. Every call
-//! here already has the shape a request will have — a client id, plain
-//! arguments, and `Result<_, Errno>` — so the protocol is a one-to-one
-//! mapping; a malformed request will get `EINVAL`/`EFAULT`/`EBADF` as
-//! Linux's system calls do.
+//! `libsys::proto::vfs`, mapped one to one onto the calls by [`service`]
+//! (data through the caller's grant window); [`initramfs`] unpacks the
+//! boot archive into the root. The binary (`src/main.rs`, feature
+//! `main`) serves it: see "The file server" in docs/architecture.md.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
@@ -57,6 +55,7 @@ pub mod fdops;
 pub mod file;
 pub mod filemap;
 pub mod fs;
+pub mod initramfs;
 pub mod mount;
 pub mod mountops;
 pub mod namei;
@@ -68,6 +67,7 @@ pub mod pipe;
 pub mod pipeops;
 pub mod readahead;
 pub mod rw;
+pub mod service;
 pub mod slab;
 pub mod tmpfs;
 pub mod types;

@@ -79,7 +79,35 @@ impl Vfs {
         let at = self.filename_create(&w, &p, true)?;
         let umask = self.client(client)?.umask;
         let mode = S_IFDIR | (mode & (0o777 | S_ISVTX) & !umask);
-        self.create_at(&w, &p, at, mode, b"").map(|_| ())
+        self.create_at(&w, &p, at, mode, b"", 0).map(|_| ())
+    }
+
+    /// `mknodat(dirfd, path, mode, dev)`: a regular file or (root only,
+    /// else `EPERM`) a character or block device file; `EINVAL` for any
+    /// other type (FIFOs on the file system are not made yet).
+    pub fn mknodat(
+        &mut self,
+        client: ClientId,
+        dirfd: i32,
+        path: &[u8],
+        mode: u32,
+        dev: u64,
+    ) -> Result<(), Errno> {
+        let kind = match mode & S_IFMT {
+            0 => S_IFREG,
+            k @ (S_IFREG | S_IFCHR | S_IFBLK) => k,
+            _ => return Err(Errno::EINVAL),
+        };
+        let device = kind == S_IFCHR || kind == S_IFBLK;
+        if device && !self.client(client)?.cred.is_root() {
+            return Err(Errno::EPERM);
+        }
+        let (w, p) = self.parent_at(client, dirfd, path)?;
+        let at = self.filename_create(&w, &p, false)?;
+        let umask = self.client(client)?.umask;
+        let mode = kind | (mode & S_IALLUGO & !umask);
+        let rdev = if device { dev } else { 0 };
+        self.create_at(&w, &p, at, mode, b"", rdev).map(|_| ())
     }
 
     pub fn mkdir(&mut self, client: ClientId, path: &[u8], mode: u32) -> Result<(), Errno> {
@@ -102,7 +130,7 @@ impl Vfs {
         }
         let (w, p) = self.parent_at(client, dirfd, path)?;
         let at = self.filename_create(&w, &p, false)?;
-        self.create_at(&w, &p, at, S_IFLNK | 0o777, target)
+        self.create_at(&w, &p, at, S_IFLNK | 0o777, target, 0)
             .map(|_| ())
     }
 

@@ -158,7 +158,7 @@ impl Vfs {
             }
             let found = self.walk_last(w, &parent, false, links)?;
             let Some(key) = self.dcache.get(found.dentry).key() else {
-                self.create_at(w, &parent, found, S_IFREG | (mode & S_IALLUGO), b"")?;
+                self.create_at(w, &parent, found, S_IFREG | (mode & S_IALLUGO), b"", 0)?;
                 return Ok((found, true));
             };
             if flags & O_EXCL != 0 {
@@ -194,6 +194,7 @@ impl Vfs {
         at: Path,
         mode: u32,
         symlink: &[u8],
+        rdev: u64,
     ) -> Result<InodeKey, Errno> {
         let Last::Name(name) = &parent.last else {
             return Err(Errno::EEXIST);
@@ -221,7 +222,7 @@ impl Vfs {
             mode,
             uid: w.cred.uid,
             gid,
-            rdev: 0,
+            rdev,
             symlink,
             time: self.now,
         };

@@ -3,8 +3,8 @@
 //! `manifest`), one entry per line; `#` starts a comment.
 //!
 //! ```text
-//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [uid=<n>] [gid=<n>] [irq=<line>] [ports=<ranges>] [-- <args>]
-//! program <name> <module> [memory=<pages>] [module] [kill=<server>] [heap=<pages>] [device=<phys>:<pages>]... [irq=<line>] [ports=<ranges>] [-- <args>]
+//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [file=<module>] [uid=<n>] [gid=<n>] [irq=<line>] [ports=<ranges>] [-- <args>]
+//! program <name> <module> [memory=<pages>] [module] [file=<module>] [kill=<server>] [heap=<pages>] [device=<phys>:<pages>]... [irq=<line>] [ports=<ranges>] [-- <args>]
 //! test <name> <module> [...as program...] [-- <args>]
 //! ```
 //!
@@ -24,7 +24,10 @@
 //!   one; it is never restarted.
 //! - Options: `heap` (pages of heap, default 1024), `memory` (a region of
 //!   that many pages of its own to build processes with), `module` (a
-//!   handle to its own module), `kill=<server>` (a handle that can kill
+//!   handle to its own module), `file=<module>` (a read-only handle to
+//!   another boot module, found by name or command line, given as
+//!   `@file=<h>:<bytes>`: the file server's `file=initramfs`),
+//!   `kill=<server>` (a handle that can kill
 //!   that server, for tests of restarts), `device=<phys>:<pages>` (device
 //!   memory — registers, never RAM — the process may map with the memory
 //!   server's `MapPhysical`; repeatable; needs the `pager`). Numbers are
@@ -78,6 +81,9 @@ pub struct Entry {
     pub heap_pages: u64,
     pub memory_pages: u64,
     pub own_module: bool,
+    /// Another boot module to lend read-only (`file=<name>`: a module of
+    /// that name or command line, as the file server's `initramfs`).
+    pub file: Option<String>,
     pub kill: Option<String>,
     /// The memory server.
     pub pager: bool,
@@ -306,6 +312,7 @@ fn parse_line(raw: &str, entries: &[Entry]) -> Result<Option<Entry>, Problem> {
         heap_pages: DEFAULT_HEAP,
         memory_pages: 0,
         own_module: false,
+        file: None,
         kill: None,
         pager: false,
         devices: Vec::new(),
@@ -350,6 +357,7 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         Some(("heap", value)) => entry.heap_pages = number(value).ok_or(Problem::BadHeap)?,
         Some(("memory", value)) => entry.memory_pages = number(value).ok_or(Problem::BadMemory)?,
         Some(("kill", value)) => entry.kill = Some(value.to_string()),
+        Some(("file", value)) if !value.is_empty() => entry.file = Some(value.to_string()),
         Some(("device", value)) => {
             let range = value
                 .split_once(':')
@@ -386,6 +394,7 @@ mod tests {
 server kv kv restarts=5 heap=2048
 server crashy crashy register=crashy-svc restarts=1
 server quiet quiet register=- -- --verbose
+server vfs vfs file=initramfs heap=5120
 program shell shell -- hello world
 test kvtest kvtest kill=kv memory=4096 module
 ";
@@ -393,7 +402,7 @@ test kvtest kvtest kill=kv memory=4096 module
     #[test]
     fn reads_every_kind_and_option() {
         let entries = parse(MANIFEST).unwrap();
-        assert_eq!(entries.len(), 5);
+        assert_eq!(entries.len(), 6);
         let kv = &entries[0];
         assert_eq!(
             (kv.kind, kv.name.as_str(), kv.module.as_str()),
@@ -407,11 +416,25 @@ test kvtest kvtest kill=kv memory=4096 module
         assert_eq!(entries[2].register, None);
         assert_eq!(entries[2].args, "--verbose");
         assert_eq!(
-            (entries[3].kind, entries[3].args.as_str()),
+            (entries[4].kind, entries[4].args.as_str()),
             (Kind::Program, "hello world")
         );
-        assert_eq!(entries[3].register, None, "programs register nothing");
-        let test = &entries[4];
+        assert_eq!(entries[4].register, None, "programs register nothing");
+        let vfs = &entries[3];
+        assert_eq!(
+            (
+                vfs.file.as_deref(),
+                vfs.heap_pages,
+                entries[0].file.as_deref()
+            ),
+            (Some("initramfs"), 5120, None)
+        );
+        assert_eq!(
+            parse("server vfs vfs file=\n").map_err(|e| e.why),
+            Err(Problem::UnknownOption("file=".to_string())),
+            "a file needs a name"
+        );
+        let test = &entries[5];
         assert_eq!(
             (
                 test.kind,

@@ -109,9 +109,9 @@ impl Grant<'_> {
         let theirs = child.give(badged.raw(), ns_rights)?;
         let _ = write!(args, "@ns={}", theirs.0);
         drop(badged);
-        // MAP for a heap region or a memory gift to map into itself;
-        // MANAGE for threads.
-        let self_rights = if self.heap || entry.memory_pages > 0 {
+        // MAP for a heap region, a memory gift or a lent file (`file=`)
+        // to map into itself; MANAGE for threads.
+        let self_rights = if self.heap || entry.memory_pages > 0 || entry.file.is_some() {
             Rights::MAP | Rights::MANAGE
         } else {
             Rights::MANAGE
@@ -130,6 +130,16 @@ impl Grant<'_> {
         if entry.own_module {
             let theirs = child.give(self.image.handle, Rights::READ | Rights::EXEC)?;
             let _ = write!(args, " @module={}:{}", theirs.0, self.image.size);
+        }
+        if let Some(name) = &entry.file {
+            let module = self
+                .info
+                .modules()
+                .iter()
+                .find(|m| m.cmdline() == name || m.name() == name)
+                .ok_or_else(|| StartError::NoModule(name.clone()))?;
+            let theirs = child.give(Handle(module.handle), Rights::READ)?;
+            let _ = write!(args, " @file={}:{}", theirs.0, module.size);
         }
         grant_hardware(self.info, entry, child, &mut args)?;
         args.push(' ');

@@ -1,0 +1,385 @@
+//! The `vfs` server process: the core (`Vfs`, tmpfs as `/`) behind
+//! `libsys::proto::vfs`, one thread, one loop.
+//!
+//! - **The root.** tmpfs mounted at `/`, filled from the initramfs: the
+//!   boot module `init` lends as `@file=<h>:<bytes>` (manifest
+//!   `file=initramfs`), mapped read-only and unpacked with lib/cpio's
+//!   reader through `vfs::initramfs`. `/dev` and `/tmp` are made if the
+//!   archive has none.
+//! - **Requests.** Each is decoded and handed to `vfs::service` with a
+//!   `CallerGrant` on the current caller: the data of `Read`, `Write`,
+//!   `Getdents`, … are copied straight into or out of the caller's window.
+//! - **Blocking.** A call that must wait (an empty or full pipe) gets no
+//!   answer now: its reply right is saved (`ipc::save_reply`) with the
+//!   request and its message (which names the window), and the call is
+//!   run again, with a `CallerGrant` on the saved reply, whenever the
+//!   core lists the client among its wakeups. Everyone else is served
+//!   meanwhile.
+//! - **Clients** are badges (pids); an unknown one gets a client with the
+//!   credentials the `cred` service gives.
+//! - **Devices.** `/dev/null`, `/dev/zero`, and `/dev/console` and
+//!   `/dev/tty` on the terminal server's line 0 (looked up at the first
+//!   use, again after a failure). Without a `tty` server, writes go to the
+//!   kernel log and reads are `EIO`. A console read is answered later by
+//!   a second thread, the device thread: the loop saves the reply and
+//!   queues the read; the device thread makes the (blocking) `tty` call,
+//!   copies the line into the caller's window through the saved reply and
+//!   answers. The loop goes on serving meanwhile; reads wait in turn.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use libsys::abi::ipc::{FOREVER, PAYLOAD_MAX};
+use libsys::abi::{Protection, SysError};
+use libsys::grant::{CallerGrant, GrantAccess};
+use libsys::handle::Endpoint;
+use libsys::ipc::{self, Message, SavedReply};
+use libsys::proto::vfs::{Reply, Request};
+use libsys::proto::{cred, tty};
+use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
+use libsys::semaphore::Semaphore;
+use libsys::sync::Mutex;
+use libsys::{eprintln, println};
+use vfs::service::{make_device_nodes, Console, Outcome, Service};
+use vfs::tmpfs::TmpfsType;
+use vfs::types::Cred;
+use vfs::{Limits, VecPageProvider, Vfs};
+
+libsys::entry!(main);
+
+/// Where the initramfs is mapped (read-only).
+const ARCHIVE_BASE: u64 = 0x5000_0000_0000;
+/// The page cache's budget: tmpfs pages live in it (the initramfs is
+/// about 5 MiB).
+const CACHE_PAGES: usize = 4096;
+/// The client id the server unpacks the initramfs as (no pid is this).
+const UNPACKER: u64 = u64::MAX;
+/// Calls waiting at once in the whole server.
+const WAITING_MAX: usize = 256;
+
+/// Console reads queued for the device thread at most.
+const CONSOLE_QUEUE_MAX: usize = 64;
+
+/// A console read for the device thread.
+struct ConsoleRead {
+    pid: u64,
+    len: usize,
+    msg: Message,
+    reply: SavedReply,
+}
+
+/// The device thread's queue, and the count of reads in it.
+static CONSOLE_READS: Mutex<VecDeque<ConsoleRead>> = Mutex::new(VecDeque::new());
+static CONSOLE_QUEUED: Semaphore = Semaphore::new(0);
+
+/// A call that must wait: retried when its client is woken.
+struct Waiting {
+    badge: u64,
+    request: Request,
+    msg: Message,
+    reply: SavedReply,
+}
+
+fn main(_args: &str) -> u64 {
+    let mut vfs = Vfs::new(
+        Box::new(VecPageProvider::new(CACHE_PAGES)),
+        Limits::default(),
+    );
+    if let Err(e) = vfs
+        .register_filesystem(Box::new(TmpfsType))
+        .and_then(|()| vfs.mount_root("tmpfs", b"mode=755"))
+    {
+        eprintln!("vfs: cannot mount tmpfs at /: {e}");
+        return 1;
+    }
+    fill_root(&mut vfs);
+    let endpoint = match Endpoint::create() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("vfs: cannot create an endpoint: {e}");
+            return 2;
+        }
+    };
+    if let Err(e) = libsys::names::register(libsys::proto::vfs::NAME, &endpoint) {
+        eprintln!("vfs: cannot register: {e}");
+        return 2;
+    }
+    let mut service = Service::new(vfs);
+    let threaded = libsys::thread::spawn(device_thread).is_ok();
+    if !threaded {
+        eprintln!("vfs: no device thread: console reads are EIO");
+    }
+    service.set_console(Box::new(TtyConsole {
+        tty: None,
+        threaded,
+    }));
+    let error = serve(&endpoint, &mut service);
+    eprintln!("vfs: stopped serving: {error}");
+    3
+}
+
+/// Unpacks the initramfs (if given) and makes `/dev` and `/tmp`.
+fn fill_root(vfs: &mut Vfs) {
+    if vfs.new_client(UNPACKER, Cred::root()).is_err() {
+        return;
+    }
+    match archive() {
+        Some(bytes) => match vfs::initramfs::unpack(vfs, UNPACKER, bytes) {
+            Ok(made) => println!(
+                "vfs: initramfs unpacked: {} directories, {} files, {} symlinks",
+                made.dirs, made.files, made.symlinks
+            ),
+            Err(e) => eprintln!("vfs: initramfs: {e} (kept what came before)"),
+        },
+        None => eprintln!("vfs: no initramfs given (manifest file=initramfs)"),
+    }
+    if let Err(e) = make_device_nodes(vfs, UNPACKER) {
+        eprintln!("vfs: cannot make /dev: {e}");
+    }
+    if vfs.mkdir(UNPACKER, b"/tmp", 0o777).is_ok() {
+        let _ = vfs.chmod(UNPACKER, b"/tmp", 0o1777);
+    }
+    let _ = vfs.exit(UNPACKER);
+}
+
+/// The initramfs `init` lent (`@file=`), mapped read-only.
+fn archive() -> Option<&'static [u8]> {
+    let (region, bytes) = libsys::env::file()?;
+    let me = libsys::env::process()?;
+    let pages = bytes.div_ceil(libsys::abi::PAGE_SIZE);
+    if let Err(e) = me.map(ARCHIVE_BASE, region, 0, pages, Protection::READ) {
+        eprintln!("vfs: cannot map the initramfs: {e}");
+        return None;
+    }
+    // SAFETY: `pages` pages at ARCHIVE_BASE were just mapped readable and
+    // are never unmapped or written; `bytes` fits in them.
+    Some(unsafe { core::slice::from_raw_parts(ARCHIVE_BASE as *const u8, bytes as usize) })
+}
+
+/// `/dev/console` and `/dev/tty`: line 0 of the `tty` server.
+struct TtyConsole {
+    tty: Option<tty::Client>,
+    /// Whether the device thread runs (and makes the reads).
+    threaded: bool,
+}
+
+impl TtyConsole {
+    fn tty(&mut self) -> Option<&tty::Client> {
+        if self.tty.is_none() {
+            self.tty = tty::Client::connect_within(0).ok();
+        }
+        self.tty.as_ref()
+    }
+}
+
+impl Console for TtyConsole {
+    fn write(&mut self, pid: u64, data: &[u8]) -> Result<usize, vfs::Errno> {
+        match self.tty().map(|t| t.write(0, pid, data)) {
+            Some(Ok(n)) => Ok(n),
+            Some(Err(e)) => {
+                self.tty = None;
+                Err(e.errno())
+            }
+            None => {
+                let text = core::str::from_utf8(data).unwrap_or("<bytes>");
+                libsys::println!("{}", text.strip_suffix('\n').unwrap_or(text));
+                Ok(data.len())
+            }
+        }
+    }
+
+    /// Only a read that cannot wait comes here: without a `tty` server
+    /// or a device thread.
+    fn read(&mut self, _pid: u64, _buf: &mut [u8]) -> Result<usize, vfs::Errno> {
+        Err(vfs::Errno::EIO)
+    }
+
+    fn reads_later(&mut self) -> bool {
+        self.threaded && self.tty().is_some()
+    }
+}
+
+/// The device thread: makes the queued console reads, one at a time,
+/// and answers each through its saved reply.
+fn device_thread() {
+    let mut tty: Option<tty::Client> = None;
+    loop {
+        CONSOLE_QUEUED.down();
+        let Some(job) = CONSOLE_READS.lock().pop_front() else {
+            continue;
+        };
+        if tty.is_none() {
+            tty = tty::Client::connect_within(0).ok();
+        }
+        let mut buf = vec![0u8; job.len];
+        let result = match &tty {
+            Some(t) => t.read(0, job.pid, &mut buf, false).map_err(|e| e.errno()),
+            None => Err(vfs::Errno::EIO),
+        };
+        if result.is_err() {
+            tty = None;
+        }
+        let answer = result.and_then(|n| {
+            let mut grant = CallerGrant::saved(&job.msg, &job.reply);
+            if n > 0 {
+                grant
+                    .write(0, &buf[..n.min(buf.len())])
+                    .map_err(|_| vfs::Errno::EFAULT)?;
+            }
+            Ok(Reply::Count(n as u64))
+        });
+        // A caller gone meanwhile: its line is dropped.
+        let _ = job
+            .reply
+            .reply(&encode(&answer.unwrap_or_else(Reply::Error)));
+    }
+}
+
+/// Queues a console read of `len` bytes for `pid` (whose reply is saved
+/// here) for the device thread.
+fn queue_console_read(pid: u64, len: usize, msg: Message) {
+    let reply = match ipc::save_reply() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("vfs: cannot keep a console reader's reply: {e}");
+            return;
+        }
+    };
+    let mut queue = CONSOLE_READS.lock();
+    if queue.len() >= CONSOLE_QUEUE_MAX {
+        drop(queue);
+        let _ = reply.reply(&encode(&Reply::Error(vfs::Errno::EAGAIN)));
+        return;
+    }
+    queue.push_back(ConsoleRead {
+        pid,
+        len,
+        msg,
+        reply,
+    });
+    drop(queue);
+    CONSOLE_QUEUED.up();
+}
+
+/// The credentials of `pid` from the `cred` service (looked up once).
+fn lookup(cred: &mut Option<cred::Client>, pid: u64) -> Option<Cred> {
+    if cred.is_none() {
+        *cred = cred::Client::connect().ok();
+    }
+    let c = cred.as_ref()?.get(pid).ok()?;
+    Some(Cred {
+        uid: c.euid,
+        gid: c.egid,
+        groups: c.groups.iter().copied().collect(),
+    })
+}
+
+fn encode(reply: &Reply) -> Message {
+    match rpc::encode_payload(reply) {
+        Ok(length) => Message::new(LABEL_REPLY).with_payload(length),
+        Err(_) => Message::new(LABEL_SERVER_ERROR),
+    }
+}
+
+/// Receives and answers requests for good; returns why receiving failed.
+fn serve(endpoint: &Endpoint, service: &mut Service) -> SysError {
+    let mut input = [0u8; PAYLOAD_MAX];
+    let mut waiting: Vec<Waiting> = Vec::new();
+    let mut creds: Option<cred::Client> = None;
+    let mut reply: Option<Message> = None;
+    loop {
+        let received = match reply.take() {
+            Some(msg) => endpoint.reply_recv(&msg, FOREVER),
+            None => endpoint.recv(FOREVER),
+        };
+        let mut received = match received {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        if received.signals().is_some() {
+            continue;
+        }
+        let (msg, badge) = (received.msg, received.badge);
+        let n = ipc::read_payload(msg.info.length.into(), &mut input);
+        let request = (msg.label() == LABEL_REQUEST)
+            .then(|| rpc::decode::<Request>(&input[..n]).ok())
+            .flatten();
+        let mut handles = received.take_handles();
+        let request = match (request, handles.next()) {
+            (Some(r), None) => r,
+            _ => {
+                reply = Some(Message::new(LABEL_BAD_REQUEST));
+                continue;
+            }
+        };
+        drop(handles);
+        let mut grant = CallerGrant::current(&msg);
+        let outcome = service.handle(badge, &request, &mut grant, &mut |pid| {
+            lookup(&mut creds, pid)
+        });
+        match outcome {
+            Outcome::Reply(r) => {
+                // Retries first: answering them uses the IPC buffer.
+                retry(service, &mut waiting, &mut creds);
+                reply = Some(encode(&r));
+            }
+            Outcome::ConsoleRead { len } => queue_console_read(badge, len, msg),
+            Outcome::Blocked => {
+                match ipc::save_reply() {
+                    Ok(saved) if waiting.len() < WAITING_MAX => waiting.push(Waiting {
+                        badge,
+                        request,
+                        msg,
+                        reply: saved,
+                    }),
+                    Ok(saved) => {
+                        service.cancel(badge);
+                        let _ = saved.reply(&encode(&Reply::Error(vfs::Errno::EAGAIN)));
+                    }
+                    Err(e) => {
+                        eprintln!("vfs: cannot keep a waiting reply: {e}");
+                        service.cancel(badge);
+                    }
+                }
+                retry(service, &mut waiting, &mut creds);
+            }
+        }
+    }
+}
+
+/// Runs again the waiting calls of the clients the core woke, answering
+/// those that no longer wait.
+fn retry(service: &mut Service, waiting: &mut Vec<Waiting>, creds: &mut Option<cred::Client>) {
+    loop {
+        let woken = service.vfs.take_wakeups();
+        if woken.is_empty() {
+            return;
+        }
+        let mut i = 0;
+        while i < waiting.len() {
+            if !woken.contains(&waiting[i].badge) {
+                i += 1;
+                continue;
+            }
+            let w = &waiting[i];
+            let mut grant = CallerGrant::saved(&w.msg, &w.reply);
+            let outcome = service.handle(w.badge, &w.request, &mut grant, &mut |pid| {
+                lookup(creds, pid)
+            });
+            match outcome {
+                Outcome::Blocked | Outcome::ConsoleRead { .. } => i += 1,
+                Outcome::Reply(r) => {
+                    let w = waiting.swap_remove(i);
+                    // A caller gone meanwhile: its answer is dropped.
+                    let _ = w.reply.reply(&encode(&r));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,497 @@
+//! The file server's requests (`libsys::proto::vfs`) mapped onto the
+//! core's calls: one [`Service::handle`] per request, the data moved
+//! through the caller's grant window ([`GrantAccess`]), so the same code
+//! is tested on the host with a window of plain memory.
+//!
+//! Clients are badges (pids). An unknown badge becomes a client on its
+//! first request, with the credentials the caller's `lookup` gives (the
+//! `cred` service in the server), cwd and root `/`. The life-cycle
+//! requests are accepted from root callers only; `ChildAction` also from
+//! the process the child was forked from, until the child's `ExecFiles`.
+//!
+//! **Device files** are character nodes (`mknod`) whose `read`/`write`
+//! the service routes by device number: `/dev/null` (1:3), `/dev/zero`
+//! (1:5), and `/dev/tty` (5:0) and `/dev/console` (5:1) to the
+//! [`Console`] the server gives (the terminal server's line 0); any other
+//! device is `ENXIO`. [`make_device_nodes`] makes the four in `/dev`.
+//!
+//! A call that must wait (an empty pipe, a full one) comes back as
+//! [`Outcome::Blocked`]: the server keeps the request and its reply and
+//! calls `handle` again when the core lists the client among its
+//! wakeups.
+
+use alloc::collections::BTreeMap;
+use alloc::vec;
+
+use libsys::grant::GrantAccess;
+use libsys::proto::vfs::{Cred as WireCred, FileAction, Reply, Request, Stat, Statfs, IO_MAX};
+
+use crate::types::{self, ClientId, Cred, AT_FDCWD};
+use crate::{Errno, Io, Vfs};
+
+/// What one request came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answer now.
+    Reply(Reply),
+    /// Answer later: retry when the client is woken.
+    Blocked,
+    /// A read of at most `len` bytes of the console, for the server to
+    /// make without stalling (the console said [`Console::reads_later`]).
+    ConsoleRead { len: usize },
+}
+
+/// `makedev(major, minor)` as Linux encodes small numbers.
+pub const fn makedev(major: u64, minor: u64) -> u64 {
+    (major << 8) | minor
+}
+
+pub const DEV_NULL: u64 = makedev(1, 3);
+pub const DEV_ZERO: u64 = makedev(1, 5);
+pub const DEV_TTY: u64 = makedev(5, 0);
+pub const DEV_CONSOLE: u64 = makedev(5, 1);
+
+/// The terminal behind `/dev/console` and `/dev/tty`, on behalf of `pid`.
+pub trait Console {
+    fn write(&mut self, pid: u64, data: &[u8]) -> Result<usize, Errno>;
+    fn read(&mut self, pid: u64, buf: &mut [u8]) -> Result<usize, Errno>;
+    /// Whether reads are made by the server apart, answered later
+    /// ([`Outcome::ConsoleRead`]) instead of through [`Console::read`].
+    fn reads_later(&mut self) -> bool {
+        false
+    }
+}
+
+/// Makes `/dev` and its device files (as `client`, who must be root).
+pub fn make_device_nodes(vfs: &mut Vfs, client: ClientId) -> Result<(), Errno> {
+    match vfs.mkdir(client, b"/dev", 0o755) {
+        Ok(()) | Err(Errno::EEXIST) => {}
+        Err(e) => return Err(e),
+    }
+    for (path, rdev) in [
+        (&b"/dev/null"[..], DEV_NULL),
+        (b"/dev/zero", DEV_ZERO),
+        (b"/dev/tty", DEV_TTY),
+        (b"/dev/console", DEV_CONSOLE),
+    ] {
+        match vfs.mknodat(client, AT_FDCWD, path, types::S_IFCHR | 0o666, rdev) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e),
+        }
+        vfs.chmod(client, path, 0o666)?;
+    }
+    Ok(())
+}
+
+/// The core and the server's own bookkeeping.
+pub struct Service {
+    pub vfs: Vfs,
+    console: Option<alloc::boxed::Box<dyn Console>>,
+    /// Children whose file table was forked and not yet exec'd: child →
+    /// the parent, who may run `ChildAction`s on it.
+    forked: BTreeMap<u64, u64>,
+}
+
+fn cred(wire: &WireCred) -> Cred {
+    Cred {
+        uid: wire.uid,
+        gid: wire.gid,
+        groups: wire.groups.iter().copied().collect(),
+    }
+}
+
+fn stat(s: types::Stat) -> Stat {
+    Stat {
+        dev: s.st_dev,
+        ino: s.st_ino,
+        nlink: s.st_nlink,
+        mode: s.st_mode,
+        uid: s.st_uid,
+        gid: s.st_gid,
+        rdev: s.st_rdev,
+        size: s.st_size,
+        blksize: s.st_blksize,
+        blocks: s.st_blocks,
+        atime: (s.st_atime.sec, s.st_atime.nsec as u32),
+        mtime: (s.st_mtime.sec, s.st_mtime.nsec as u32),
+        ctime: (s.st_ctime.sec, s.st_ctime.nsec as u32),
+    }
+}
+
+fn statfs(s: types::StatFs) -> Statfs {
+    Statfs {
+        fs_type: s.f_type,
+        bsize: s.f_bsize,
+        blocks: s.f_blocks,
+        bfree: s.f_bfree,
+        bavail: s.f_bavail,
+        files: s.f_files,
+        ffree: s.f_ffree,
+        namelen: s.f_namelen,
+    }
+}
+
+/// `len` bounded by [`IO_MAX`] and the window lent.
+fn io_len(len: u32, grant: &dyn GrantAccess) -> Result<usize, Errno> {
+    let window = grant.window().ok_or(Errno::EFAULT)?;
+    Ok((len.min(IO_MAX) as u64).min(window.length) as usize)
+}
+
+/// Copies `data` into the window: `EFAULT` if it cannot.
+fn put(grant: &mut dyn GrantAccess, data: &[u8]) -> Result<Reply, Errno> {
+    if !data.is_empty() {
+        grant.write(0, data).map_err(|_| Errno::EFAULT)?;
+    }
+    Ok(Reply::Count(data.len() as u64))
+}
+
+/// `len` bytes out of the window: `EFAULT` if it cannot.
+fn take(grant: &mut dyn GrantAccess, len: u32) -> Result<alloc::vec::Vec<u8>, Errno> {
+    let mut data = vec![0u8; io_len(len, grant)?];
+    grant.read(0, &mut data).map_err(|_| Errno::EFAULT)?;
+    Ok(data)
+}
+
+fn done<T>(r: Result<T, Errno>) -> Result<Reply, Errno> {
+    r.map(|_| Reply::Done)
+}
+
+fn count(io: Io) -> Outcome {
+    match io {
+        Io::Blocked(0) => Outcome::Blocked,
+        Io::Done(n) | Io::Blocked(n) => Outcome::Reply(Reply::Count(n as u64)),
+    }
+}
+
+impl Service {
+    pub fn new(vfs: Vfs) -> Service {
+        Service {
+            vfs,
+            console: None,
+            forked: BTreeMap::new(),
+        }
+    }
+
+    /// Routes `/dev/console` and `/dev/tty` to `console`.
+    pub fn set_console(&mut self, console: alloc::boxed::Box<dyn Console>) {
+        self.console = Some(console);
+    }
+
+    /// The device number if `fd` is a character device file.
+    fn device(&mut self, c: ClientId, fd: i32) -> Option<u64> {
+        let st = self.vfs.fstat(c, fd).ok()?;
+        (st.st_mode & types::S_IFMT == types::S_IFCHR).then_some(st.st_rdev)
+    }
+
+    /// A `read` of device `rdev`.
+    fn device_read(
+        &mut self,
+        c: ClientId,
+        rdev: u64,
+        len: u32,
+        grant: &mut dyn GrantAccess,
+    ) -> Result<Reply, Errno> {
+        let mut buf = vec![0u8; io_len(len, grant)?];
+        let n = match rdev {
+            DEV_NULL => 0,
+            DEV_ZERO => buf.len(),
+            DEV_TTY | DEV_CONSOLE => match &mut self.console {
+                Some(console) => console.read(c, &mut buf)?,
+                None => return Err(Errno::EIO),
+            },
+            _ => return Err(Errno::ENXIO),
+        };
+        put(grant, &buf[..n.min(buf.len())])
+    }
+
+    /// A `write` to device `rdev`.
+    fn device_write(
+        &mut self,
+        c: ClientId,
+        rdev: u64,
+        len: u32,
+        grant: &mut dyn GrantAccess,
+    ) -> Result<Reply, Errno> {
+        let n = match rdev {
+            DEV_NULL | DEV_ZERO => io_len(len, grant)?,
+            DEV_TTY | DEV_CONSOLE => {
+                let data = take(grant, len)?;
+                match &mut self.console {
+                    Some(console) => console.write(c, &data)?,
+                    None => return Err(Errno::EIO),
+                }
+            }
+            _ => return Err(Errno::ENXIO),
+        };
+        Ok(Reply::Count(n as u64))
+    }
+
+    /// Serves `request` from `badge`; `lookup` gives an unknown badge's
+    /// credentials (`None`: the caller is refused with `EACCES`).
+    pub fn handle(
+        &mut self,
+        badge: u64,
+        request: &Request,
+        grant: &mut dyn GrantAccess,
+        lookup: &mut dyn FnMut(u64) -> Option<Cred>,
+    ) -> Outcome {
+        if self.vfs.client(badge).is_err() {
+            let Some(cred) = lookup(badge) else {
+                return Outcome::Reply(Reply::Error(Errno::EACCES));
+            };
+            if let Err(e) = self.vfs.new_client(badge, cred) {
+                return Outcome::Reply(Reply::Error(e));
+            }
+        }
+        let result = match request {
+            Request::Read { fd, len } => return self.read(badge, *fd, *len, None, grant),
+            Request::Pread { fd, len, offset } => {
+                return self.read(badge, *fd, *len, Some(*offset), grant)
+            }
+            Request::Write { fd, len } => return self.write(badge, *fd, *len, None, grant),
+            Request::Pwrite { fd, len, offset } => {
+                return self.write(badge, *fd, *len, Some(*offset), grant)
+            }
+            Request::NewFiles { .. }
+            | Request::ForkFiles { .. }
+            | Request::ChildAction { .. }
+            | Request::ExecFiles { .. }
+            | Request::SetCred { .. }
+            | Request::ExitFiles { .. } => self.life_cycle(badge, request),
+            other => self.call(badge, other, grant),
+        };
+        Outcome::Reply(result.unwrap_or_else(Reply::Error))
+    }
+
+    /// Forgets a client whose waiting request was given up.
+    pub fn cancel(&mut self, badge: u64) {
+        self.vfs.cancel_wait(badge);
+    }
+
+    fn read(
+        &mut self,
+        c: ClientId,
+        fd: i32,
+        len: u32,
+        offset: Option<u64>,
+        grant: &mut dyn GrantAccess,
+    ) -> Outcome {
+        if let Some(rdev) = self.device(c, fd) {
+            let console = rdev == DEV_TTY || rdev == DEV_CONSOLE;
+            if let (true, Some(con)) = (console, &mut self.console) {
+                if con.reads_later() {
+                    return match io_len(len, grant) {
+                        Ok(len) => Outcome::ConsoleRead { len },
+                        Err(e) => Outcome::Reply(Reply::Error(e)),
+                    };
+                }
+            }
+            return Outcome::Reply(
+                self.device_read(c, rdev, len, grant)
+                    .unwrap_or_else(Reply::Error),
+            );
+        }
+        let result = io_len(len, grant).and_then(|n| {
+            let mut buf = vec![0u8; n];
+            let io = match offset {
+                None => self.vfs.read(c, fd, &mut buf)?,
+                Some(o) => self.vfs.pread(c, fd, &mut buf, o as i64)?,
+            };
+            if let Io::Done(n) = io {
+                put(grant, &buf[..n.min(buf.len())])?;
+            }
+            Ok(io)
+        });
+        match result {
+            Ok(io) => count(io),
+            Err(e) => Outcome::Reply(Reply::Error(e)),
+        }
+    }
+
+    fn write(
+        &mut self,
+        c: ClientId,
+        fd: i32,
+        len: u32,
+        offset: Option<u64>,
+        grant: &mut dyn GrantAccess,
+    ) -> Outcome {
+        if let Some(rdev) = self.device(c, fd) {
+            return Outcome::Reply(
+                self.device_write(c, rdev, len, grant)
+                    .unwrap_or_else(Reply::Error),
+            );
+        }
+        let result = take(grant, len).and_then(|data| match offset {
+            None => self.vfs.write(c, fd, &data),
+            Some(o) => self.vfs.pwrite(c, fd, &data, o as i64),
+        });
+        match result {
+            Ok(io) => count(io),
+            Err(e) => Outcome::Reply(Reply::Error(e)),
+        }
+    }
+
+    fn call(
+        &mut self,
+        c: ClientId,
+        request: &Request,
+        grant: &mut dyn GrantAccess,
+    ) -> Result<Reply, Errno> {
+        let v = &mut self.vfs;
+        match request {
+            Request::Open {
+                dirfd,
+                path,
+                flags,
+                mode,
+            } => v.openat(c, *dirfd, path, *flags, *mode).map(Reply::Fd),
+            Request::Close { fd } => done(v.close(c, *fd)),
+            Request::Lseek { fd, offset, whence } => {
+                v.lseek(c, *fd, *offset, *whence).map(Reply::Value)
+            }
+            Request::Fstat { fd } => v.fstat(c, *fd).map(|s| Reply::Stat(stat(s))),
+            Request::Stat { dirfd, path, flags } => v
+                .fstatat(c, *dirfd, path, *flags)
+                .map(|s| Reply::Stat(stat(s))),
+            Request::Getdents { fd, len } => {
+                let n = io_len(*len, grant)?;
+                let records = v.getdents64(c, *fd, n)?;
+                put(grant, &records)
+            }
+            Request::Mkdir { dirfd, path, mode } => done(v.mkdirat(c, *dirfd, path, *mode)),
+            Request::Mknod {
+                dirfd,
+                path,
+                mode,
+                dev,
+            } => done(v.mknodat(c, *dirfd, path, *mode, *dev)),
+            Request::Unlink { dirfd, path, flags } => done(v.unlinkat(c, *dirfd, path, *flags)),
+            Request::Rename {
+                olddirfd,
+                old,
+                newdirfd,
+                new,
+            } => done(v.renameat(c, *olddirfd, old, *newdirfd, new)),
+            Request::Link {
+                olddirfd,
+                old,
+                newdirfd,
+                new,
+            } => done(v.linkat(c, *olddirfd, old, *newdirfd, new, 0)),
+            Request::Symlink {
+                target,
+                dirfd,
+                path,
+            } => done(v.symlinkat(c, target, *dirfd, path)),
+            Request::Readlink { dirfd, path, len } => {
+                let n = io_len(*len, grant)?;
+                let target = v.readlinkat(c, *dirfd, path, n)?;
+                put(grant, &target)
+            }
+            Request::Chdir { path } => done(v.chdir(c, path)),
+            Request::Fchdir { fd } => done(v.fchdir(c, *fd)),
+            Request::Getcwd { len } => {
+                let n = io_len(*len, grant)?;
+                let cwd = v.getcwd(c, n)?;
+                put(grant, &cwd)
+            }
+            Request::Dup { fd } => v.dup(c, *fd).map(Reply::Fd),
+            Request::Dup3 { old, new, flags } => v.dup3(c, *old, *new, *flags).map(Reply::Fd),
+            Request::Fcntl { fd, cmd, arg } => v.fcntl(c, *fd, *cmd, *arg).map(Reply::Value),
+            Request::Pipe2 { flags } => v.pipe2(c, *flags).map(|(r, w)| Reply::Fds(r, w)),
+            Request::Ioctl { fd, .. } => v.fstat(c, *fd).and(Err(Errno::ENOTTY)),
+            Request::Chmod { dirfd, path, mode } => done(v.fchmodat(c, *dirfd, path, *mode)),
+            Request::Chown {
+                dirfd,
+                path,
+                uid,
+                gid,
+            } => {
+                let id = |n: u32| (n != u32::MAX).then_some(n);
+                done(v.fchownat(c, *dirfd, path, id(*uid), id(*gid), 0))
+            }
+            Request::Truncate { path, length } => done(v.truncate(c, path, *length)),
+            Request::Ftruncate { fd, length } => done(v.ftruncate(c, *fd, *length)),
+            Request::Access { dirfd, path, mode } => done(v.faccessat(c, *dirfd, path, *mode, 0)),
+            Request::Umask { mask } => v.umask(c, *mask).map(|m| Reply::Value(u64::from(m))),
+            Request::Mount {
+                source,
+                target,
+                fstype,
+                flags,
+            } => done(v.mount(c, source, target, fstype, *flags as u32, b"")),
+            Request::Umount { target } => done(v.umount(c, target, 0)),
+            Request::Sync => done(v.sync()),
+            Request::Fsync { fd } => done(v.fsync(c, *fd)),
+            Request::Statfs { path } => v.statfs(c, path).map(|s| Reply::Statfs(statfs(s))),
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+
+    /// The process server's requests: root callers only (`ChildAction`
+    /// also the forking parent until `ExecFiles`).
+    fn life_cycle(&mut self, caller: u64, request: &Request) -> Result<Reply, Errno> {
+        let root = self.vfs.client(caller)?.cred.is_root();
+        let parent_of = |child: &u64| self.forked.get(child) == Some(&caller);
+        let allowed =
+            root || matches!(request, Request::ChildAction { child, .. } if parent_of(child));
+        if !allowed {
+            return Err(Errno::EPERM);
+        }
+        let v = &mut self.vfs;
+        match request {
+            Request::NewFiles { pid, cred: c } => {
+                if v.client(*pid).is_ok() {
+                    v.exit(*pid)?;
+                }
+                done(v.new_client(*pid, cred(c)))
+            }
+            Request::ForkFiles { parent, child } => {
+                if v.client(*child).is_ok() {
+                    v.exit(*child)?;
+                }
+                v.fork(*parent, *child)?;
+                self.forked.insert(*child, *parent);
+                Ok(Reply::Done)
+            }
+            Request::ChildAction { child, action } => child_action(v, *child, action),
+            Request::ExecFiles { pid } => {
+                self.forked.remove(pid);
+                done(v.exec(*pid))
+            }
+            Request::SetCred { pid, cred: c } => done(v.set_cred(*pid, cred(c))),
+            Request::ExitFiles { pid } => {
+                self.forked.remove(pid);
+                done(v.exit(*pid))
+            }
+            _ => Err(Errno::ENOSYS),
+        }
+    }
+}
+
+/// One `posix_spawn` file action, as the child.
+fn child_action(v: &mut Vfs, child: u64, action: &FileAction) -> Result<Reply, Errno> {
+    match action {
+        FileAction::Dup2 { from, to } => v.dup2(child, *from, *to).map(Reply::Fd),
+        FileAction::Close { fd } => match v.close(child, *fd) {
+            Ok(()) | Err(Errno::EBADF) => Ok(Reply::Done),
+            Err(e) => Err(e),
+        },
+        FileAction::Open {
+            fd,
+            path,
+            flags,
+            mode,
+        } => {
+            let got = v.openat(child, AT_FDCWD, path, *flags, *mode)?;
+            if got == *fd {
+                return Ok(Reply::Fd(got));
+            }
+            let moved = v.dup2(child, got, *fd);
+            v.close(child, got)?;
+            moved.map(Reply::Fd)
+        }
+        FileAction::Chdir { path } => done(v.chdir(child, path)),
+    }
+}
