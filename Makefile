@@ -9,15 +9,17 @@ USER    := target/user/x86_64-unknown-none/release
 # The boot modules built for x86_64-unknown-none: user programs, init and
 # the servers (each a crate's binary; see userland/ and servers/).
 PROGRAMS := hello ktest kfault utest bench kvtest nstest crashy mmtest meminfo synctest timertest init mm kv kvctl timer wait1test wait1d wait1 devmgr lspci lsdev devtest hostile pidtest contest granttest exctest
-USER_CRATES := -p userland -p init -p kvctl -p mm -p kv -p timer -p wait1 -p wait1ctl -p devmgr
-USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main,devmgr/main
+USER_CRATES := -p userland -p init -p kvctl -p mm -p kv -p timer -p wait1 -p wait1ctl -p devmgr -p procsrv
+USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main,devmgr/main,procsrv/main
 # The fuzzers and the check after them (the fuzz entry, make fuzz).
 PROGRAMS += sysfuzz msgfuzz fuzzcheck
+# The process server and its test (the posix entry); procchild is its child.
+PROGRAMS += proc proctest procchild
 # The initramfs (lib/cpio, rootfs/): the fixed tree of rootfs/initramfs.list,
 # then every program of PROGRAMS — those named in SBIN (init and the
 # servers) in /sbin, any other in /bin — and the docs in
 # /usr/share/doc/microkernel. The ISO carries it as /boot/initramfs.cpio.
-SBIN    := init mm timer kv wait1d devmgr
+SBIN    := init mm timer kv wait1d devmgr proc
 INITRAMFS := build/initramfs.cpio
 ISO     := build/microkernel.iso
 ROOT    := build/iso_root

@@ -42,6 +42,10 @@
 //!   CMOS RTC). `console` gives the console control (`console=<handle>`), with
 //!   which a console driver takes COM1 from the kernel: e.g.
 //!   `server tty tty console irq=isa:4 ports=0x3f8:8`.
+//!   `mint` gives a name-service handle badged with the process's pid
+//!   that may badge copies (`mint=<handle>`: the process server's, for
+//!   the `@ns` of the processes it creates); `initramfs` a read-only
+//!   handle to the boot module `initramfs` (`initramfs=<handle>:<bytes>`).
 //!
 //! A process's arguments are those after `--`, then its module's command
 //! line.
@@ -84,6 +88,14 @@ pub struct Entry {
     pub gid: u32,
     /// The console control (`console`): the right to take COM1.
     pub console: bool,
+    /// `mint`: a name-service handle badged with its own pid that may
+    /// mint more (`MINT`): the process server badges the `@ns` of the
+    /// processes it creates with their pids (one pid space).
+    pub mint: bool,
+    /// `initramfs`: a read-only handle to the boot module `initramfs`
+    /// (the process server's executables until the file server serves
+    /// them).
+    pub initramfs: bool,
     pub args: String,
 }
 
@@ -281,6 +293,8 @@ fn parse_line(raw: &str, entries: &[Entry]) -> Result<Option<Entry>, Problem> {
         uid: 0,
         gid: 0,
         console: false,
+        mint: false,
+        initramfs: false,
         args: args.to_string(),
     };
     let pager_before = entries.iter().any(|e| e.pager);
@@ -329,6 +343,8 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         Some(("ports", value)) => entry.ports = parse_ports(value).ok_or(Problem::BadPorts)?,
         None if option == "module" => entry.own_module = true,
         None if option == "console" => entry.console = true,
+        None if option == "mint" => entry.mint = true,
+        None if option == "initramfs" => entry.initramfs = true,
         None if option == "pager" && server => {
             if pager_before {
                 return Err(Problem::SecondPager);
