@@ -5,7 +5,8 @@
 //! a sleeping child gives `WNOHANG` no change, shows in `List`, is
 //! killed with `SIGKILL` and waited as `WIFSIGNALED`; a child in a new
 //! process group leads it; `setpgid(0, 0)` makes this process a group
-//! leader; an unknown path is `ENOENT`.
+//! leader; an unknown path is `ENOENT`; a child's `environ()` holds
+//! what `Spawn` gave and its `@ns` is badged with its own pid.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -54,6 +55,18 @@ fn main(_args: &str) -> u64 {
         "spawn procchild exit 3: WIFEXITED, WEXITSTATUS 3",
         three.map(|(_, s)| (s & 0x7f, (s >> 8) & 0xff)),
         Ok((0, 3)),
+    );
+    let env = run(b"/bin/procchild", &[b"procchild", b"env", b"TERM=dumb"]);
+    t.expect_eq(
+        "the child's environ() has TERM=dumb",
+        env.map(|(_, s)| s),
+        Ok(0),
+    );
+    let ns = run(b"/bin/procchild", &[b"procchild", b"ns"]);
+    t.expect_eq(
+        "the child's @ns is badged with its own pid",
+        ns.map(|(_, s)| s),
+        Ok(0),
     );
     t.expect_eq(
         "spawn of a missing file is ENOENT",
