@@ -70,16 +70,10 @@ pub fn build(mem: &mut Memory, spec: &Spec) -> Result<Built, Errno> {
         core::ptr::copy_nonoverlapping(spec.image.as_ptr(), at as *mut u8, spec.image.len())
     };
     let _ = mem.unmap_self(at, count);
-    let built = derive(mem, pages).and_then(|region| build_from(mem, spec, &plan, &region));
+    let built =
+        derive_from(pages, Rights::READ).and_then(|region| build_from(mem, spec, &plan, &region));
     mem.free(pages);
     built
-}
-
-fn derive(mem: &Memory, pages: Pages) -> Result<MemoryRegion, Errno> {
-    derive_from(pages, Rights::READ).and_then(|r| {
-        debug_assert_eq!(pages.region, mem.region());
-        Ok(r)
-    })
 }
 
 /// A region of its own for `pages` (of our region handle) with `rights`.
