@@ -443,6 +443,15 @@ test kvtest kvtest kill=kv memory=4096 module
     }
 
     #[test]
+    fn mint_and_initramfs_options() {
+        let entries = parse("server proc proc memory=4096 mint initramfs\nserver kv kv\n").unwrap();
+        assert!(entries[0].mint && entries[0].initramfs);
+        assert_eq!(entries[0].memory_pages, 4096);
+        assert!(!entries[1].mint && !entries[1].initramfs);
+        assert!(parse("server a a mint=1\n").is_err());
+    }
+
+    #[test]
     fn hardware_options() {
         let entries = parse(
             "server timer timer irq=isa:0 ports=0x40:4,0x70:2\nserver d d irq=gsi:0x10 ports=1016:8\n",
