@@ -9,8 +9,8 @@ USER    := target/user/x86_64-unknown-none/release
 # The boot modules built for x86_64-unknown-none: user programs, init and
 # the servers (each a crate's binary; see userland/ and servers/).
 PROGRAMS := hello ktest kfault utest bench kvtest nstest crashy mmtest meminfo synctest timertest init mm kv kvctl timer wait1test wait1d wait1 devmgr lspci lsdev devtest hostile pidtest contest granttest exctest blk blktest
-USER_CRATES := -p userland -p init -p kvctl -p mm -p kv -p timer -p wait1 -p wait1ctl -p devmgr -p blk -p tty -p vfs
-USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main,devmgr/main,blk/main,tty/main,vfs/main
+USER_CRATES := -p userland -p init -p kvctl -p mm -p kv -p timer -p wait1 -p wait1ctl -p devmgr -p blk -p tty -p vfs -p procsrv
+USER_FEATURES := init/main,mm/main,kv/main,timer/main,wait1/main,devmgr/main,blk/main,tty/main,vfs/main,procsrv/main
 # The POSIX surface's servers and their tests (the posix entry).
 PROGRAMS += tty ttytest
 # The file server and its test (the posix entry).
@@ -20,11 +20,13 @@ PROGRAMS += sysfuzz msgfuzz fuzzcheck
 # The shell and the everyday tools (libsys::posix; docs/shell.md): each
 # /bin/<name> in the initramfs.
 PROGRAMS += sh echo cat ls mkdir rm pwd ps kill true false sleep wc uname shtest
+# The process server and its test (the posix entry); procchild is its child.
+PROGRAMS += proc proctest procchild
 # The initramfs (lib/cpio, rootfs/): the fixed tree of rootfs/initramfs.list,
 # then every program of PROGRAMS — those named in SBIN (init and the
 # servers) in /sbin, any other in /bin — and the docs in
 # /usr/share/doc/microkernel. The ISO carries it as /boot/initramfs.cpio.
-SBIN    := init mm timer kv wait1d devmgr blk tty vfs
+SBIN    := init mm timer kv wait1d devmgr blk tty vfs proc
 INITRAMFS := build/initramfs.cpio
 ISO     := build/microkernel.iso
 ROOT    := build/iso_root

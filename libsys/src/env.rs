@@ -33,6 +33,18 @@ static HEAP_REGION: AtomicU64 = AtomicU64::new(0);
 static MEMORY_REGION: AtomicU64 = AtomicU64::new(0);
 static MODULE: AtomicU64 = AtomicU64::new(0);
 static FILE: AtomicU64 = AtomicU64::new(0);
+/// Where `argc` of a System V initial stack is (`@sysv=<address>`): set
+/// by the process server for the processes it starts.
+static SYSV_STACK: AtomicU64 = AtomicU64::new(0);
+
+/// The address of `argc` on the System V stack the process server laid
+/// out for this process (`@sysv`), if it was started so.
+pub fn sysv_stack() -> Option<u64> {
+    match SYSV_STACK.load(Ordering::Relaxed) {
+        0 => None,
+        at => Some(at),
+    }
+}
 static INIT_INFO: AtomicU64 = AtomicU64::new(0);
 static IRQ: AtomicU32 = AtomicU32::new(0);
 /// I/O-port grants a process can be given.
@@ -280,6 +292,11 @@ pub fn parse(args: &str, init_info: u64) -> &str {
                     }
                 }
             }
+            "sysv" => {
+                if let Some(at) = number(value) {
+                    SYSV_STACK.store(at, Ordering::Relaxed);
+                }
+            }
             _ => {}
         }
     }
@@ -297,6 +314,7 @@ mod tests {
             0,
         );
         assert_eq!(irq(), Some(Handle(13)));
+        assert_eq!(sysv_stack(), None);
         assert_eq!(ports(0x40, 4), Some(Handle(14)));
         assert_eq!(ports(0x43, 1), Some(Handle(14)));
         assert_eq!(ports(0x43, 2), None, "beyond the grant");

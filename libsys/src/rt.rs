@@ -33,7 +33,62 @@ pub unsafe fn start(args: *const u8, len: usize, init_info: u64, main: fn(&str) 
     // SAFETY: a static, the main thread's alone.
     let _ = unsafe { crate::ipc::adopt(&MAIN_THREAD, crate::abi::IPC_BUFFER_ADDR) };
     set_up_heap();
+    if let Some(at) = crate::env::sysv_stack() {
+        // SAFETY: the process server laid out a System V stack with
+        // `argc` at `at`, above this thread's first stack pointer, in
+        // pages mapped for the life of the process and never written.
+        let (argv, envp) = unsafe { sysv_lists(at) };
+        crate::env::set_argv(argv, envp);
+    }
     syscall::exit(main(args))
+}
+
+/// The most `argv` or `envp` entries read from a System V stack.
+const SYSV_LIST_MAX: usize = 4096;
+
+/// `argv` and `envp` as [`crate::env::set_argv`] takes them.
+type Lists = (alloc::vec::Vec<&'static str>, alloc::vec::Vec<&'static str>);
+
+/// Reads `argv` and `envp` off a System V initial stack (`argc` at `at`,
+/// then the `argv` pointers, 0, the `envp` pointers, 0). A string that is
+/// not UTF-8 reads as empty; lists stop at [`SYSV_LIST_MAX`] and strings at
+/// the top of the stack.
+///
+/// # Safety
+/// `at` must be the `rsp` of such a stack, whose pointers point at
+/// NUL-terminated strings below [`crate::abi::USER_STACK_TOP`], all mapped
+/// readable and unchanging for the life of the process.
+unsafe fn sysv_lists(at: u64) -> Lists {
+    let top = crate::abi::USER_STACK_TOP;
+    let word = |addr: u64| -> u64 {
+        // SAFETY: the caller's contract: the list words are mapped.
+        unsafe { core::ptr::read(addr as *const u64) }
+    };
+    let string = |ptr: u64| -> &'static str {
+        if ptr == 0 || ptr >= top {
+            return "";
+        }
+        // SAFETY: the caller's contract: a NUL-terminated string lies at
+        // `ptr`, below the stack top, and stays for good.
+        let bytes = unsafe { core::slice::from_raw_parts(ptr as *const u8, (top - ptr) as usize) };
+        let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        core::str::from_utf8(&bytes[..len]).unwrap_or("")
+    };
+    let argc = (word(at) as usize).min(SYSV_LIST_MAX);
+    let argv = (0..argc)
+        .map(|i| string(word(at + 8 + 8 * i as u64)))
+        .collect();
+    let mut envp = alloc::vec::Vec::new();
+    let mut next = at + 8 * (argc as u64 + 2);
+    while envp.len() < SYSV_LIST_MAX && next < top {
+        let ptr = word(next);
+        if ptr == 0 {
+            break;
+        }
+        envp.push(string(ptr));
+        next += 8;
+    }
+    (argv, envp)
 }
 
 /// Sets up the heap: the region the process was given (`@heap`), or for

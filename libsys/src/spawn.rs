@@ -136,23 +136,61 @@ impl<'m> Builder<'m> {
 
     /// Gives the child its stack (with `args` on top) and IPC buffer and
     /// starts its first thread.
-    pub fn start(mut self, args: &str) -> Result<Child, SpawnError> {
+    pub fn start(self, args: &str) -> Result<Child, SpawnError> {
+        let prepared = self.prepare_with_stack(args, &[], 0)?;
+        prepared.run()?;
+        Ok(prepared.child)
+    }
+
+    /// As [`Builder::start`], not started yet ([`Prepared::run`]), with `top` (a System V initial stack, whole
+    /// pages ending at `USER_STACK_TOP`, `argc` at `rsp`) at the top of
+    /// the stack and the argument string below `rsp`; the string should
+    /// say `@sysv=<rsp>` so that the runtime finds `argv` and `envp`.
+    /// `ArgsTooLong` if both do not fit in [`STACK_PAGES`] with room to
+    /// run.
+    pub fn prepare_sysv(self, args: &str, top: &[u8], rsp: u64) -> Result<Prepared, SpawnError> {
+        self.prepare_with_stack(args, top, rsp)
+    }
+
+    fn prepare_with_stack(
+        mut self,
+        args: &str,
+        top: &[u8],
+        rsp: u64,
+    ) -> Result<Prepared, SpawnError> {
         let size = STACK_PAGES * 4096;
-        if args.len() as u64 > size / 2 {
+        let bottom = USER_STACK_TOP - size;
+        // The string goes below `rsp` (or the top), 16-aligned; below it
+        // the return address slot of `_start` (0), as the kernel lays it
+        // out. Half the stack stays free to run in.
+        let below = if top.is_empty() { USER_STACK_TOP } else { rsp };
+        let fits = top.len() as u64 % 4096 == 0
+            && (top.len() as u64) < size
+            && (top.is_empty()
+                || (USER_STACK_TOP - top.len() as u64..USER_STACK_TOP).contains(&rsp))
+            && USER_STACK_TOP - below + args.len() as u64 <= size / 2;
+        if !fits {
             return Err(SpawnError::ArgsTooLong);
         }
         let (stack, at) = self.mem.alloc_mapped(STACK_PAGES)?;
         self.pages.push(stack);
-        // The arguments at the top, 16-aligned; below them the return
-        // address slot of `_start` (0), as the kernel lays it out.
-        let offset = (size - args.len() as u64) & !0xf;
-        // SAFETY: the stack pages were just mapped writable at `at`; the
-        // arguments fit above `offset`.
+        let args_at = (below - args.len() as u64) & !0xf;
+        // SAFETY: the stack pages were just mapped writable at `at`
+        // (`size` bytes for [bottom, USER_STACK_TOP)); `top` and the
+        // arguments fit inside, checked above.
         unsafe {
-            core::ptr::copy_nonoverlapping(args.as_ptr(), (at + offset) as *mut u8, args.len())
+            core::ptr::copy_nonoverlapping(
+                top.as_ptr(),
+                (at + size - top.len() as u64) as *mut u8,
+                top.len(),
+            );
+            core::ptr::copy_nonoverlapping(
+                args.as_ptr(),
+                (at + (args_at - bottom)) as *mut u8,
+                args.len(),
+            )
         };
         self.mem.unmap_self(at, STACK_PAGES)?;
-        let bottom = USER_STACK_TOP - size;
         self.mem.map_into(
             &self.process,
             bottom,
@@ -173,8 +211,7 @@ impl<'m> Builder<'m> {
                 [u64::from(thread.raw().0), u64::from(pager.0), 0, 0, 0, 0],
             )?;
         }
-        let args_at = bottom + offset;
-        thread.start(self.entry, args_at - 8, args_at, args.len() as u64)?;
+        let entry = self.entry;
         let pages = core::mem::take(&mut self.pages);
         // The process handle goes to the child record; nothing is left for
         // `drop` to free.
@@ -182,11 +219,34 @@ impl<'m> Builder<'m> {
         // once (by the Child).
         let process = unsafe { core::ptr::read(&self.process) };
         core::mem::forget(self);
-        Ok(Child {
-            process,
-            thread,
-            pages,
+        Ok(Prepared {
+            child: Child {
+                process,
+                thread,
+                pages,
+            },
+            entry,
+            sp: args_at - 8,
+            args: (args_at, args.len() as u64),
         })
+    }
+}
+
+/// A process built, its first thread made but not started: its pages and
+/// handles are the caller's (free the pages if it is dropped unstarted;
+/// the process dies with its last handle).
+pub struct Prepared {
+    pub child: Child,
+    entry: u64,
+    sp: u64,
+    args: (u64, u64),
+}
+
+impl Prepared {
+    /// Starts the first thread.
+    pub fn run(&self) -> Result<(), SpawnError> {
+        let (at, len) = self.args;
+        Ok(self.child.thread.start(self.entry, self.sp, at, len)?)
     }
 }
 

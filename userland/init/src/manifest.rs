@@ -52,6 +52,10 @@
 //!   kernel's defaults. `sched=rt` gives the scheduling control
 //!   (`sched=<handle>`), without which no thread of it can be made
 //!   real-time.
+//!   `mint` gives a name-service handle badged with the process's pid
+//!   that may badge copies (`mint=<handle>`: the process server's, for
+//!   the `@ns` of the processes it creates); `initramfs` a read-only
+//!   handle to the boot module `initramfs` (`initramfs=<handle>:<bytes>`).
 //!
 //! A process's arguments are those after `--`, then its module's command
 //! line.
@@ -103,6 +107,14 @@ pub struct Entry {
     pub limits: Vec<(Resource, u64)>,
     /// The scheduling control (`sched=rt`): the right to real time.
     pub sched_rt: bool,
+    /// `mint`: a name-service handle badged with its own pid that may
+    /// mint more (`MINT`): the process server badges the `@ns` of the
+    /// processes it creates with their pids (one pid space).
+    pub mint: bool,
+    /// `initramfs`: a read-only handle to the boot module `initramfs`
+    /// (the process server's executables until the file server serves
+    /// them).
+    pub initramfs: bool,
     pub args: String,
 }
 
@@ -323,6 +335,8 @@ fn parse_line(raw: &str, entries: &[Entry]) -> Result<Option<Entry>, Problem> {
         console: false,
         limits: Vec::new(),
         sched_rt: false,
+        mint: false,
+        initramfs: false,
         args: args.to_string(),
     };
     let pager_before = entries.iter().any(|e| e.pager);
@@ -374,6 +388,8 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         Some(("sched", "rt")) => entry.sched_rt = true,
         None if option == "module" => entry.own_module = true,
         None if option == "console" => entry.console = true,
+        None if option == "mint" => entry.mint = true,
+        None if option == "initramfs" => entry.initramfs = true,
         None if option == "pager" && server => {
             if pager_before {
                 return Err(Problem::SecondPager);
@@ -509,6 +525,15 @@ test p pidtest
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn mint_and_initramfs_options() {
+        let entries = parse("server proc proc memory=4096 mint initramfs\nserver kv kv\n").unwrap();
+        assert!(entries[0].mint && entries[0].initramfs);
+        assert_eq!(entries[0].memory_pages, 4096);
+        assert!(!entries[1].mint && !entries[1].initramfs);
+        assert!(parse("server a a mint=1\n").is_err());
     }
 
     #[test]

@@ -156,6 +156,28 @@ impl Grant<'_> {
             let theirs = child.give(Handle(self.info.sched_control), Rights::MANAGE)?;
             let _ = write!(args, " sched={}", theirs.0);
         }
+        if entry.mint {
+            // Badged with its own pid: its own calls stay its own; MINT
+            // lets it badge the `@ns` of the processes it creates.
+            let rights = Rights::SEND | Rights::GRANT | Rights::MINT;
+            let minting = self
+                .ns
+                .dup(rights, Some(self.id))
+                .map_err(StartError::BadgeNameService)?;
+            let theirs = child.give(minting.raw(), rights)?;
+            let _ = write!(args, " mint={}", theirs.0);
+        }
+        if entry.initramfs {
+            if let Some(m) = self
+                .info
+                .modules()
+                .iter()
+                .find(|m| m.cmdline() == "initramfs")
+            {
+                let theirs = child.give(Handle(m.handle), Rights::READ)?;
+                let _ = write!(args, " initramfs={}:{}", theirs.0, m.size);
+            }
+        }
         if !self.image.cmdline.is_empty() {
             args.push(' ');
             args.push_str(self.image.cmdline);

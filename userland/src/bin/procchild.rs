@@ -1,0 +1,37 @@
+//! `procchild`: the process server test's child. Its `argv` (from the
+//! System V stack the process server lays out) says what to do:
+//! `procchild exit N` exits with N; `procchild sleep` sleeps until
+//! killed (at most ten minutes); `procchild env VAR=VALUE` exits 0 if
+//! its environment holds that string, else 1; `procchild ns` exits 0 if
+//! the name service's badge on its `@ns` is its own pid (proc minted
+//! it), else 1; anything else exits 0.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+libsys::entry!(main);
+
+fn main(_args: &str) -> u64 {
+    let argv = libsys::env::argv();
+    match argv.get(1).copied() {
+        Some("exit") => argv.get(2).and_then(|n| n.parse().ok()).unwrap_or(1),
+        Some("sleep") => {
+            for _ in 0..600 {
+                libsys::time::sleep_ms(1000);
+            }
+            0
+        }
+        Some("env") => {
+            let want = argv.get(2).copied().unwrap_or("");
+            u64::from(!libsys::env::environ().contains(&want))
+        }
+        Some("ns") => {
+            let pid = libsys::spawn::my_pid().ok();
+            let badge = libsys::proto::cred::Client::connect()
+                .ok()
+                .and_then(|c| c.caller().ok());
+            u64::from(pid.is_none() || pid != badge)
+        }
+        _ => 0,
+    }
+}
