@@ -22,11 +22,13 @@ PROGRAMS += sysfuzz msgfuzz fuzzcheck
 PROGRAMS += sh echo cat ls mkdir rm pwd ps kill true false sleep wc uname shtest
 # The process server and its test (the posix entry); procchild is its child.
 PROGRAMS += proc proctest procchild
+# getty: the shell on the console at the end of make run.
+PROGRAMS += getty
 # The initramfs (lib/cpio, rootfs/): the fixed tree of rootfs/initramfs.list,
 # then every program of PROGRAMS — those named in SBIN (init and the
 # servers) in /sbin, any other in /bin — and the docs in
 # /usr/share/doc/microkernel. The ISO carries it as /boot/initramfs.cpio.
-SBIN    := init mm timer kv wait1d devmgr blk tty vfs proc
+SBIN    := init mm timer kv wait1d devmgr blk tty vfs proc getty
 INITRAMFS := build/initramfs.cpio
 ISO     := build/microkernel.iso
 ROOT    := build/iso_root

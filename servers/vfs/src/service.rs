@@ -243,6 +243,18 @@ impl Service {
                 return Outcome::Reply(Reply::Error(e));
             }
         }
+        // A parent `init` started may fork before it ever called: it
+        // becomes a client as on its own first request.
+        if let Request::ForkFiles { parent, .. } = request {
+            if self.vfs.client(*parent).is_err() {
+                let Some(cred) = lookup(*parent) else {
+                    return Outcome::Reply(Reply::Error(Errno::ESRCH));
+                };
+                if let Err(e) = self.vfs.new_client(*parent, cred) {
+                    return Outcome::Reply(Reply::Error(e));
+                }
+            }
+        }
         let result = match request {
             Request::Read { fd, len } => return self.read(badge, *fd, *len, None, grant),
             Request::Pread { fd, len, offset } => {

@@ -197,6 +197,24 @@ fn unknown_badges_and_life_cycle_rights() {
 }
 
 #[test]
+fn a_parent_that_never_called_can_fork() {
+    let mut s = service();
+    // USER has made no request of its own yet: its table is made from
+    // its credentials when root forks it.
+    let fork = Request::ForkFiles {
+        parent: USER,
+        child: 60,
+    };
+    assert_eq!(now(&mut s, ROOT, fork), Reply::Done);
+    // A parent the credentials service does not know is ESRCH.
+    let fork = Request::ForkFiles {
+        parent: 99,
+        child: 61,
+    };
+    assert_eq!(now(&mut s, ROOT, fork), Reply::Error(Errno::ESRCH));
+}
+
+#[test]
 fn initramfs_unpacks_into_the_root() {
     use cpio::{Format, Meta, Node, Writer};
     let meta = |perm| Meta {
