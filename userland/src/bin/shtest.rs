@@ -64,6 +64,13 @@ fn expect(t: &mut Tally, command: &str, want: &str, code: i32) {
 
 fn main(_: &str) -> u64 {
     let mut t = Tally::new();
+    // A process init starts has no descriptors: 0, 1 and 2 are taken on
+    // /dev/null first, as a shell's are, so the pipe below is not 0 and 1
+    // (closing its write end after dup2 would close standard output).
+    for want in 0..3 {
+        let got = posix::open("/dev/null", posix::O_RDWR, 0);
+        t.expect_eq(&alloc::format!("fd {want} on /dev/null"), got, Ok(want));
+    }
     expect(&mut t, "echo hi", "hi\n", 0);
     expect(&mut t, "echo hi > /tmp/x; cat /tmp/x | wc -c", "3\n", 0);
     expect(&mut t, "echo one two three | wc -w", "3\n", 0);
