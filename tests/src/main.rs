@@ -328,6 +328,58 @@ fn expect_oops(qemu: &mut Qemu, needles: &[&str]) -> Outcome {
 /// Waits until every needle has appeared in some line; then, with `exit`,
 /// for QEMU to exit with that code; without, the system keeps running and
 /// QEMU is stopped (and a panic line fails the case).
+/// A session typed at the console: each step waits for a line (the
+/// first step: a line containing its text; later steps: a line that is
+/// exactly it, so a command's echo does not count as its output), then
+/// types its keys; the case passes when every step's line was seen.
+fn expect_session(qemu: &mut Qemu, steps: &[(&str, &str)]) -> Outcome {
+    let deadline = qemu.started + BOOT_TIMEOUT;
+    let mut next = 0;
+    let result = loop {
+        match qemu.next_line(deadline) {
+            Ok((at, line)) => {
+                if is_panic(&line) {
+                    break Err(format!("panic: {line}"));
+                }
+                let (want, keys) = steps[next];
+                let seen = if next == 0 {
+                    line.contains(want)
+                } else {
+                    line.trim_end() == want
+                };
+                if seen {
+                    qemu.send_key(keys);
+                    next += 1;
+                    if next == steps.len() {
+                        break Ok(format!(
+                            "{} steps after {:.1} s",
+                            steps.len(),
+                            at.as_secs_f64()
+                        ));
+                    }
+                }
+            }
+            Err(None) => {
+                break Err(format!(
+                    "never printed {:?} in {} s",
+                    steps[next].0,
+                    BOOT_TIMEOUT.as_secs()
+                ))
+            }
+            Err(Some(code)) => {
+                break Err(format!(
+                    "QEMU exited with {code} before {:?}",
+                    steps[next].0
+                ))
+            }
+        }
+    };
+    Outcome {
+        result,
+        guest: None,
+    }
+}
+
 fn expect_needles(qemu: &mut Qemu, needles: &[&str], exit: Option<i32>) -> Outcome {
     let deadline = qemu.started + BOOT_TIMEOUT;
     let mut missing: Vec<&str> = needles.to_vec();
@@ -570,6 +622,20 @@ fn cases() -> Vec<Case> {
                     echo_checked(q, outcome)
                 }),
             )
+        }),
+        // `make run`'s entry as a person uses it: the shell getty puts on
+        // the console, typed at through COM1; each output is a line of
+        // its own on the screen.
+        ("shell-session", |cfg| {
+            let cfg = boot_entry_directly(cfg, "Microkernel");
+            let steps: &[(&str, &str)] = &[
+                ("getty: running /bin/sh on /dev/console", "cd /tmp; pwd\n"),
+                ("/tmp", "echo hello > f; cat f | wc -c\n"),
+                ("6", "mkdir d; cd d; pwd\n"),
+                ("/tmp/d", "cat /etc/motd > m; echo done\n"),
+                ("done", ""),
+            ];
+            (cfg, Box::new(move |q| expect_session(q, steps)))
         }),
         // The test entry on QEMU's default `pc` machine (i440FX, PIIX3):
         // devmgr must find its devices. devtest is the manifest's first

@@ -203,6 +203,94 @@ impl Console for TtyConsole {
     fn reads_later(&mut self) -> bool {
         self.threaded && self.tty().is_some()
     }
+
+    fn ioctl(
+        &mut self,
+        _pid: u64,
+        cmd: u32,
+        arg: u64,
+        grant: &mut dyn GrantAccess,
+    ) -> Result<u64, vfs::Errno> {
+        let Some(tty) = self.tty() else {
+            return Err(vfs::Errno::ENOTTY);
+        };
+        let result = terminal_ioctl(tty, cmd, arg, grant);
+        if matches!(result, Err(TermError::Call(_))) {
+            self.tty = None;
+        }
+        result.map_err(|e| match e {
+            TermError::Call(e) => e.errno(),
+            TermError::Errno(e) => e,
+        })
+    }
+}
+
+/// Why a terminal `ioctl` failed: the `tty` call, or the request itself.
+enum TermError {
+    Call(tty::ClientError),
+    Errno(vfs::Errno),
+}
+
+impl From<tty::ClientError> for TermError {
+    fn from(e: tty::ClientError) -> Self {
+        TermError::Call(e)
+    }
+}
+
+/// `TIOCGWINSZ` and `TIOCSWINSZ` (Linux x86_64).
+const TIOCGWINSZ: u32 = 0x5413;
+const TIOCSWINSZ: u32 = 0x5414;
+
+/// One terminal `ioctl` on line 0, the structures moved through the
+/// caller's window in the kernel's layout (`struct termios`: 36 bytes,
+/// `struct winsize`: 8).
+fn terminal_ioctl(
+    tty: &tty::Client,
+    cmd: u32,
+    arg: u64,
+    grant: &mut dyn GrantAccess,
+) -> Result<u64, TermError> {
+    use libsys::posix::{termios_from_bytes, termios_to_bytes, TERMIOS_SIZE};
+    use libsys::posix::{TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP, TIOCSPGRP};
+    let bad = |_| TermError::Errno(vfs::Errno::EFAULT);
+    match cmd {
+        TCGETS => {
+            let bytes = termios_to_bytes(&tty.get_attr(0)?);
+            grant.write(0, &bytes).map_err(bad)?;
+        }
+        TCSETS | TCSETSW | TCSETSF => {
+            let mut bytes = [0u8; TERMIOS_SIZE];
+            grant.read(0, &mut bytes).map_err(bad)?;
+            tty.set_attr(0, cmd - TCSETS, termios_from_bytes(&bytes))?;
+        }
+        TIOCGPGRP => return Ok(u64::from(tty.get_pgrp(0)?)),
+        TIOCSPGRP => {
+            let pgrp = u32::try_from(arg).map_err(|_| TermError::Errno(vfs::Errno::EINVAL))?;
+            tty.set_pgrp(0, pgrp)?;
+        }
+        TIOCGWINSZ => {
+            let w = tty.get_winsize(0)?;
+            let mut bytes = [0u8; 8];
+            for (i, v) in [w.rows, w.cols, w.xpixel, w.ypixel].into_iter().enumerate() {
+                bytes[2 * i..2 * i + 2].copy_from_slice(&v.to_le_bytes());
+            }
+            grant.write(0, &bytes).map_err(bad)?;
+        }
+        TIOCSWINSZ => {
+            let mut b = [0u8; 8];
+            grant.read(0, &mut b).map_err(bad)?;
+            let v = |i: usize| u16::from_le_bytes([b[2 * i], b[2 * i + 1]]);
+            let winsize = tty::Winsize {
+                rows: v(0),
+                cols: v(1),
+                xpixel: v(2),
+                ypixel: v(3),
+            };
+            tty.set_winsize(0, winsize)?;
+        }
+        _ => return Err(TermError::Errno(vfs::Errno::ENOTTY)),
+    }
+    Ok(0)
 }
 
 /// The device thread: makes the queued console reads, one at a time,

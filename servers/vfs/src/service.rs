@@ -60,6 +60,19 @@ pub trait Console {
     fn reads_later(&mut self) -> bool {
         false
     }
+    /// A terminal `ioctl` for `pid` (`TCGETS`, `TCSETS*`, `TIOCGPGRP`,
+    /// `TIOCSPGRP`, `TIOCGWINSZ`, `TIOCSWINSZ`): `arg` is a number
+    /// argument, `grant` the caller's window for a structure. `ENOTTY`
+    /// unless the console knows terminals.
+    fn ioctl(
+        &mut self,
+        _pid: u64,
+        _cmd: u32,
+        _arg: u64,
+        _grant: &mut dyn GrantAccess,
+    ) -> Result<u64, Errno> {
+        Err(Errno::ENOTTY)
+    }
 }
 
 /// Makes `/dev` and its device files (as `client`, who must be root).
@@ -178,6 +191,22 @@ impl Service {
     }
 
     /// The device number if `fd` is a character device file.
+    /// `ioctl(fd, cmd, arg)`: terminals' go to the console; any other
+    /// open file's is `ENOTTY`.
+    fn ioctl(
+        &mut self,
+        c: ClientId,
+        fd: i32,
+        cmd: u32,
+        arg: u64,
+        grant: &mut dyn GrantAccess,
+    ) -> Result<u64, Errno> {
+        match (self.device(c, fd), &mut self.console) {
+            (Some(DEV_TTY | DEV_CONSOLE), Some(console)) => console.ioctl(c, cmd, arg, grant),
+            _ => self.vfs.fstat(c, fd).and(Err(Errno::ENOTTY)),
+        }
+    }
+
     fn device(&mut self, c: ClientId, fd: i32) -> Option<u64> {
         let st = self.vfs.fstat(c, fd).ok()?;
         (st.st_mode & types::S_IFMT == types::S_IFCHR).then_some(st.st_rdev)
@@ -263,6 +292,10 @@ impl Service {
             Request::Write { fd, len } => return self.write(badge, *fd, *len, None, grant),
             Request::Pwrite { fd, len, offset } => {
                 return self.write(badge, *fd, *len, Some(*offset), grant)
+            }
+            Request::Ioctl { fd, cmd, arg } => {
+                let result = self.ioctl(badge, *fd, *cmd, *arg, grant);
+                return Outcome::Reply(result.map(Reply::Value).unwrap_or_else(Reply::Error));
             }
             Request::NewFiles { .. }
             | Request::ForkFiles { .. }
@@ -412,7 +445,7 @@ impl Service {
             Request::Dup3 { old, new, flags } => v.dup3(c, *old, *new, *flags).map(Reply::Fd),
             Request::Fcntl { fd, cmd, arg } => v.fcntl(c, *fd, *cmd, *arg).map(Reply::Value),
             Request::Pipe2 { flags } => v.pipe2(c, *flags).map(|(r, w)| Reply::Fds(r, w)),
-            Request::Ioctl { fd, .. } => v.fstat(c, *fd).and(Err(Errno::ENOTTY)),
+            Request::Ioctl { .. } => Err(Errno::ENOTTY),
             Request::Chmod { dirfd, path, mode } => done(v.fchmodat(c, *dirfd, path, *mode)),
             Request::Chown {
                 dirfd,

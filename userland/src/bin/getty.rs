@@ -62,6 +62,7 @@ fn main(args: &str) -> u64 {
     let mut quick = 0;
     while quick < QUICK_DEATHS_MAX {
         let started = libsys::time::uptime_ns();
+        libsys::println!("getty: running {program} on /dev/console");
         match run(program) {
             Ok(status) => {
                 libsys::println!("getty: {program} ended ({status:?}); starting it again")
