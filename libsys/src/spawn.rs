@@ -164,7 +164,7 @@ impl<'m> Builder<'m> {
         // the return address slot of `_start` (0), as the kernel lays it
         // out. Half the stack stays free to run in.
         let below = if top.is_empty() { USER_STACK_TOP } else { rsp };
-        let fits = top.len() as u64 % 4096 == 0
+        let fits = (top.len() as u64).is_multiple_of(4096)
             && (top.len() as u64) < size
             && (top.is_empty()
                 || (USER_STACK_TOP - top.len() as u64..USER_STACK_TOP).contains(&rsp))
