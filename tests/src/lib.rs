@@ -3,6 +3,7 @@
 //! printed ([`programs`]: which test programs ran); and [`scaffold`], what
 //! `make new-server` does.
 
+pub mod benchtable;
 pub mod programs;
 pub mod scaffold;
 

@@ -870,6 +870,41 @@ fn bench(base: &str) -> i32 {
     print!("{}", bench_table(&results));
     println!();
     print!("{}", placement_ratios(&results));
+    println!();
+    write_bench_summary(&results)
+}
+
+/// The one table (`harness::benchtable`): printed, and written to
+/// `build/bench.md` and `build/bench.json`, with Linux's figures from
+/// `build/bench-linux.txt` (a `make bench-linux` run here) or else the
+/// checked-in `tests/fixtures/linux-bench.txt`.
+fn write_bench_summary(results: &[harness::Bench]) -> i32 {
+    use harness::benchtable;
+    const OWN: &str = "build/bench-linux.txt";
+    const CHECKED_IN: &str = "tests/fixtures/linux-bench.txt";
+    let (source, text) = match fs::read_to_string(OWN) {
+        Ok(text) => (format!("{OWN}, from make bench-linux on this machine"), text),
+        Err(_) => match fs::read_to_string(CHECKED_IN) {
+            Ok(text) => (format!("{CHECKED_IN}, make bench-linux of 2026-12-04"), text),
+            Err(e) => {
+                eprintln!("bench: cannot read {CHECKED_IN}: {e}");
+                return 1;
+            }
+        },
+    };
+    let rows = benchtable::rows(results, &benchtable::parse_lines(&text));
+    let md = benchtable::markdown(&rows, &source);
+    print!("{md}");
+    for (path, body) in [
+        ("build/bench.md", md),
+        ("build/bench.json", benchtable::json(&rows, &source)),
+    ] {
+        if let Err(e) = fs::write(path, body) {
+            eprintln!("bench: cannot write {path}: {e}");
+            return 1;
+        }
+    }
+    println!("(also in build/bench.md and build/bench.json)");
     0
 }
 

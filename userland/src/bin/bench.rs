@@ -199,6 +199,12 @@ fn main(args: &str) -> u64 {
         libsys::eprintln!("bench: exception_rtt: {why}");
         failed += 1;
     }
+    if libsys::env::name_service().is_some() {
+        if let Err(why) = posix_cases(&report) {
+            libsys::eprintln!("bench: {why}");
+            failed += 1;
+        }
+    }
     report.status(failed)
 }
 
@@ -919,4 +925,245 @@ fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u6
         }
         _ => 3,
     }
+}
+
+/// The file and process cases, the rows Linux's figures are beside
+/// (`docs/linux-figures.md`; the same operations as `tests/linux-bench`):
+/// through `libsys::posix` and the file server `vfs` (tmpfs), and the
+/// process server `proc`. Skipped when there is no `vfs` (an entry
+/// without it).
+///
+/// - `getppid`: the parent's pid from the process server (on Linux a
+///   system call; here a call to `proc`);
+/// - `read_4k_cached`: `pread` of 4 KiB from a tmpfs file (its page in
+///   the page cache), copied into this process through a grant;
+/// - `open_close`: `open` of `/tmp/bench/f` for reading and its `close`;
+/// - `stat`: `stat` of that file;
+/// - `pwrite_4k`: `pwrite` of 4 KiB at offset 0 of a tmpfs file;
+/// - `readdir_64`: `open` of a directory of 64 files, `getdents` until it
+///   returns 0, `close`;
+/// - `create_unlink`: `open` with `O_CREAT|O_EXCL`, `close`, `unlink`;
+/// - `pipe_4k`: a 4 KiB `write` to a pipe and its `read`, in one process;
+/// - `pipe_rtt`: one byte to a child process (`/bin/cat`, its standard
+///   input and output on two pipes) and the byte back;
+/// - `spawn_true`: `posix_spawn` of `/bin/true` and its `waitpid`.
+fn posix_cases(report: &Report) -> Result<(), Why> {
+    use libsys::posix::{self, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_WRONLY};
+    use libsys::proto::vfs;
+    if libsys::names::lookup("vfs").is_err() {
+        libsys::println!("bench: no file server: no file cases");
+        return Ok(());
+    }
+    let files = vfs::Client::connect().step("connect to vfs")?;
+    // Descriptors 0-2 on /dev/null first: init gives this program none,
+    // and the pipes of `pipe_rtt` must not become a child's 0 and 1.
+    while posix::open("/dev/null", O_RDWR, 0).step("open /dev/null")? < 2 {}
+    let dir = "/tmp/bench";
+    posix::mkdir(dir, 0o755).step("mkdir /tmp/bench")?;
+    let path = "/tmp/bench/f";
+    let fd = posix::open(path, O_RDWR | O_CREAT, 0o644).step("create the file")?;
+    let mut block = alloc::vec![7u8; 4096];
+    if files.pwrite(fd, &block, 0).step("fill the file")? != 4096 {
+        return Err(format_text!("a 4 KiB pwrite came up short"));
+    }
+    let mut failures = 0u64;
+    if posix::getppid().is_ok() {
+        report.line(
+            "getppid",
+            measure(
+                200,
+                || {
+                    if posix::getppid().is_err() {
+                        failures += 1;
+                    }
+                },
+                1,
+            ),
+        );
+    }
+    report.line(
+        "read_4k_cached",
+        measure(
+            200,
+            || {
+                if files.pread(fd, &mut block, 0) != Ok(4096) {
+                    failures += 1;
+                }
+            },
+            1,
+        ),
+    );
+    report.line(
+        "open_close",
+        measure(
+            100,
+            || match posix::open(path, O_RDONLY, 0) {
+                Ok(fd) => {
+                    if posix::close(fd).is_err() {
+                        failures += 1;
+                    }
+                }
+                Err(_) => failures += 1,
+            },
+            1,
+        ),
+    );
+    report.line(
+        "stat",
+        measure(
+            100,
+            || {
+                if posix::stat(path).is_err() {
+                    failures += 1;
+                }
+            },
+            1,
+        ),
+    );
+    let w = posix::open("/tmp/bench/w", O_WRONLY | O_CREAT, 0o644).step("create w")?;
+    report.line(
+        "pwrite_4k",
+        measure(
+            200,
+            || {
+                if files.pwrite(w, &block, 0) != Ok(4096) {
+                    failures += 1;
+                }
+            },
+            1,
+        ),
+    );
+    posix::close(w).step("close w")?;
+    posix::close(fd).step("close f")?;
+    posix::mkdir("/tmp/bench/dir64", 0o755).step("mkdir dir64")?;
+    for i in 0..64 {
+        let name = format_text!("/tmp/bench/dir64/entry{i:02}");
+        let f = posix::open(name.as_str(), O_WRONLY | O_CREAT, 0o644).step("create an entry")?;
+        posix::close(f).step("close an entry")?;
+    }
+    let mut listing = alloc::vec![0u8; 8192];
+    let mut listings = 0u64;
+    report.line(
+        "readdir_64",
+        measure(
+            20,
+            || {
+                let Ok(d) = posix::open("/tmp/bench/dir64", O_RDONLY | O_DIRECTORY, 0) else {
+                    failures += 1;
+                    return;
+                };
+                let mut entries = 0;
+                while let Ok(n @ 1..) = posix::getdents(d, &mut listing) {
+                    entries += posix::Dirents::new(&listing[..n]).count();
+                }
+                // 64 entries, `.` and `..`.
+                if entries == 66 {
+                    listings += 1;
+                }
+                let _ = posix::close(d);
+            },
+            1,
+        ),
+    );
+    if listings != (BATCHES as u64 + 1) * 20 {
+        return Err(format_text!("readdir_64: {listings} complete listings"));
+    }
+    report.line(
+        "create_unlink",
+        measure(
+            50,
+            || {
+                match posix::open("/tmp/bench/new", O_WRONLY | O_CREAT | O_EXCL, 0o644) {
+                    Ok(f) => {
+                        let _ = posix::close(f);
+                    }
+                    Err(_) => failures += 1,
+                }
+                if posix::unlink("/tmp/bench/new").is_err() {
+                    failures += 1;
+                }
+            },
+            1,
+        ),
+    );
+    let (r, w) = posix::pipe().step("pipe")?;
+    report.line(
+        "pipe_4k",
+        measure(
+            100,
+            || {
+                if posix::write(w, &block) != Ok(4096) || posix::read(r, &mut block) != Ok(4096) {
+                    failures += 1;
+                }
+            },
+            1,
+        ),
+    );
+    posix::close(r).step("close the pipe")?;
+    posix::close(w).step("close the pipe")?;
+    if failures > 0 {
+        return Err(format_text!("{failures} file operations failed"));
+    }
+    if libsys::names::lookup("proc").is_ok() {
+        process_cases(report)?;
+    }
+    Ok(())
+}
+
+/// `pipe_rtt` and `spawn_true`: the cases that start processes through
+/// the process server.
+fn process_cases(report: &Report) -> Result<(), Why> {
+    use libsys::posix::{self, FileAction};
+    use libsys::proto::proc::Pgroup;
+    let (to_child, to_child_w) = posix::pipe().step("pipe")?;
+    let (to_parent, to_parent_w) = posix::pipe().step("pipe")?;
+    // `cat` with its input and output on the pipes: an echo, one byte a
+    // read as the bytes come.
+    let actions = [
+        FileAction::Dup2 { from: to_child, to: 0 },
+        FileAction::Dup2 { from: to_parent_w, to: 1 },
+        FileAction::Close { fd: to_child_w },
+        FileAction::Close { fd: to_parent },
+    ];
+    let cat = posix::spawn("/bin/cat", &["cat"], &[], &actions, Pgroup::Inherit)
+        .step("spawn /bin/cat")?;
+    posix::close(to_child).step("close")?;
+    posix::close(to_parent_w).step("close")?;
+    let mut lost = 0u64;
+    let rtt = measure(
+        100,
+        || {
+            let mut byte = [1u8];
+            if posix::write(to_child_w, &byte) != Ok(1) || posix::read(to_parent, &mut byte) != Ok(1)
+            {
+                lost += 1;
+            }
+        },
+        1,
+    );
+    posix::close(to_child_w).step("close")?;
+    let waited = posix::waitpid(cat as i64, 0).step("wait for cat")?;
+    posix::close(to_parent).step("close")?;
+    if lost > 0 || waited.map(|(_, status)| status) != Some(0) {
+        return Err(format_text!("pipe_rtt: {lost} bytes lost, cat ended {waited:?}"));
+    }
+    report.line("pipe_rtt", rtt);
+    let mut failures = 0u64;
+    let spawn = measure(
+        2,
+        || match posix::spawn("/bin/true", &["true"], &[], &[], Pgroup::Inherit) {
+            Ok(pid) => {
+                if !matches!(posix::waitpid(pid as i64, 0), Ok(Some((_, 0)))) {
+                    failures += 1;
+                }
+            }
+            Err(_) => failures += 1,
+        },
+        1,
+    );
+    if failures > 0 {
+        return Err(format_text!("spawn_true: {failures} spawns failed"));
+    }
+    report.line("spawn_true", spawn);
+    Ok(())
 }
