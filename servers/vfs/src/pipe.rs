@@ -89,9 +89,13 @@ impl Pipe {
             return PipeRead::Data(0);
         }
         let n = out.len().min(self.buf.len());
-        for (dst, src) in out.iter_mut().zip(self.buf.drain(..n)) {
-            *dst = src;
-        }
+        // Two slice copies (the ring's two halves), not a byte loop: a
+        // 4 KiB read cost ~40,000 instructions byte by byte.
+        let (front, back) = self.buf.as_slices();
+        let first = n.min(front.len());
+        out[..first].copy_from_slice(&front[..first]);
+        out[first..n].copy_from_slice(&back[..n - first]);
+        self.buf.drain(..n);
         PipeRead::Data(n)
     }
 
@@ -133,5 +137,40 @@ impl Pipe {
             }
             ev
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes come out in order across the ring's wrap, in reads of any
+    /// size, as they went in.
+    #[test]
+    fn reads_across_the_wrap_keep_the_order() {
+        let mut pipe = Pipe::new(Ino::default(), Timespec::default());
+        let data: Vec<u8> = (0..PIPE_CAPACITY as u32 * 2).map(|i| (i * 7 % 251) as u8).collect();
+        let (mut written, mut read) = (0, 0);
+        let mut out = vec![0u8; 3000];
+        for step in 0..40 {
+            let chunk = 1000 + step * 97 % 2500;
+            if written < data.len() {
+                match pipe.write(&data[written..(written + chunk).min(data.len())]) {
+                    PipeWrite::All(n) | PipeWrite::Partial(n) => written += n,
+                    PipeWrite::Broken => panic!("a reader is there"),
+                }
+            }
+            let want = (700 + step * 131 % 2300).min(out.len());
+            if let PipeRead::Data(n) = pipe.read(&mut out[..want]) {
+                assert_eq!(&out[..n], &data[read..read + n], "read at {read}");
+                read += n;
+            }
+        }
+        while let PipeRead::Data(n) = pipe.read(&mut out) {
+            assert_eq!(&out[..n], &data[read..read + n]);
+            read += n;
+        }
+        assert_eq!(read, written);
+        assert!(written > PIPE_CAPACITY, "the ring wrapped");
     }
 }
