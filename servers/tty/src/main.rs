@@ -11,8 +11,10 @@
 //! - **Input.** The UART's "received data" interrupt: the bytes go
 //!   through the line discipline, whose echo is written back, whose
 //!   signal characters (`^C`, `^\`, `^Z`) become a `Kill` of the
-//!   foreground process group through the process server (looked up when
-//!   first needed; without one the signal is logged and dropped).
+//!   foreground process group through the process server, sent by a
+//!   thread of its own (`sigsend`) so that this loop never waits on
+//!   `proc` (looked up when first needed; without one the signal is
+//!   logged and dropped).
 //! - **Reads answered later.** A `Read` with no input yet keeps its
 //!   caller waiting: its reply right and window are saved (at most
 //!   [`READERS_MAX`]) and answered, oldest first, when the discipline has
@@ -30,6 +32,8 @@
 #![no_main]
 
 extern crate alloc;
+
+mod sigsend;
 
 use alloc::collections::VecDeque;
 use alloc::vec;
@@ -110,8 +114,8 @@ struct Server {
     pgrp: u32,
     irq: Borrowed<Irq>,
     readers: VecDeque<Reader>,
-    /// The process server, once found.
-    proc: Option<libsys::proto::proc::Client>,
+    /// Sends signals to process groups without blocking the loop.
+    signals: sigsend::Sender,
     /// The next log record to write.
     log_since: u64,
     /// COM1's output stands at the start of a line (a log record written
@@ -132,7 +136,7 @@ fn main(_args: &str) -> u64 {
         pgrp: 0,
         irq,
         readers: VecDeque::new(),
-        proc: None,
+        signals: sigsend::Sender::default(),
         log_since: last_log_seq().map_or(0, |s| s + 1),
         line_start: true,
     };
@@ -488,7 +492,8 @@ impl Server {
         self.answer_readers();
     }
 
-    /// Sends `signal` to the foreground process group through `proc`.
+    /// Sends `signal` to the foreground process group (queued for the
+    /// sending thread: never waits on `proc`).
     fn kill_foreground(&mut self, signal: Signal) {
         if self.pgrp == 0 {
             // Info, not err: err lines the kernel writes to COM1 itself,
@@ -499,21 +504,7 @@ impl Server {
             );
             return;
         }
-        if self.proc.is_none() {
-            self.proc = libsys::proto::proc::Client::connect_within(0).ok();
-        }
-        let Some(proc) = &self.proc else {
-            println!("tty: no process server: signal {} dropped", signal.number());
-            return;
-        };
-        if let Err(e) = proc.kill(-i64::from(self.pgrp), signal.number()) {
-            eprintln!(
-                "tty: kill(-{}, {}): {}",
-                self.pgrp,
-                signal.number(),
-                e.errno()
-            );
-        }
+        self.signals.kill_group(self.pgrp, signal.number());
     }
 
     /// New log records: those the kernel no longer writes to COM1, each
