@@ -647,7 +647,14 @@ fn cases() -> Vec<Case> {
                     "jobs; echo 'echo looping; sleep 60' > k.sh; sh k.sh\n",
                 ),
                 ("looping", "\x03echo alive\n"),
-                ("alive", ""),
+                // A background job reading the terminal is stopped
+                // (SIGTTIN), and killed from the job table.
+                ("alive", "cat & sleep 1; jobs\n"),
+                (
+                    "[1]+  Stopped                 cat",
+                    "kill -KILL %1; wait; echo killed\n",
+                ),
+                ("killed", ""),
             ];
             (cfg, Box::new(move |q| expect_session(q, steps)))
         }),

@@ -96,7 +96,11 @@ pub fn signal_by_name(name: &str) -> Option<u32> {
         } else {
             rest.parse().ok()?
         };
-        let sig = if up { base.checked_add(n)? } else { base.checked_sub(n)? };
+        let sig = if up {
+            base.checked_add(n)?
+        } else {
+            base.checked_sub(n)?
+        };
         (34..=64).contains(&sig).then_some(sig)
     };
     if let Some(rest) = bare.strip_prefix("RTMIN") {

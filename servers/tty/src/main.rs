@@ -70,6 +70,8 @@ const LSR_THRE: u8 = 0x20;
 /// Notification bits: the UART's interrupt, a new log record.
 const IRQ_BIT: u32 = 0;
 const LOG_BIT: u32 = 1;
+/// The sending thread found readers in a background group (`sigsend`).
+const BACKGROUND_BIT: u32 = 2;
 /// Reads kept waiting at once.
 const READERS_MAX: usize = 32;
 /// Bytes taken from the UART per interrupt (its FIFO holds 16).
@@ -107,6 +109,8 @@ struct Reader {
     /// The request's message, for its grant window.
     msg: Message,
     len: usize,
+    /// The reading process (for the job-control check).
+    pid: u64,
 }
 
 struct Server {
@@ -169,8 +173,9 @@ fn start() -> Result<(Borrowed<Irq>, Endpoint), StartError> {
         .map_err(|e| StartError::Sys("bind IRQ 4", e))?;
     libsys::syscall::log_notify(Some(notification.raw()), LOG_BIT)
         .map_err(|e| StartError::Sys("log_notify", e))?;
-    // The thread keeps it bound; the handles stay open for the process.
-    core::mem::forget(notification);
+    // The thread keeps it bound; the handle stays open for the process,
+    // kept by the signal sender to wake this loop.
+    sigsend::keep_wakeup(notification, BACKGROUND_BIT);
     control
         .take()
         .map_err(|e| StartError::Sys("console_take", e))?;
@@ -282,6 +287,9 @@ impl Server {
                 if bits & (1 << IRQ_BIT) != 0 {
                     self.receive(true);
                 }
+                if bits & (1 << BACKGROUND_BIT) != 0 {
+                    self.answer_background();
+                }
                 continue;
             }
             let msg = received.msg;
@@ -322,7 +330,9 @@ impl Server {
         }
         let now = |r: Result<Reply, Errno>| Outcome::Now(r.unwrap_or_else(Reply::Error));
         match request {
-            Request::Read { len, nonblock, .. } => self.read(msg, len, nonblock),
+            Request::Read {
+                len, nonblock, pid, ..
+            } => self.read(msg, len, nonblock, pid),
             Request::Write { len, .. } => now(self.write(msg, len)),
             Request::GetAttr { .. } => now(Ok(Reply::Termios(from_core(self.ldisc.termios())))),
             Request::SetAttr {
@@ -388,7 +398,7 @@ impl Server {
 
     /// A `Read`: answered now if the discipline has input for it, else
     /// kept waiting (or `EAGAIN` with `nonblock`).
-    fn read(&mut self, msg: &Message, len: u32, nonblock: bool) -> Outcome {
+    fn read(&mut self, msg: &Message, len: u32, nonblock: bool, pid: u64) -> Outcome {
         let Some(window) = CallerGrant::current(msg).window() else {
             return Outcome::Now(Reply::Error(Errno::EFAULT));
         };
@@ -421,7 +431,11 @@ impl Server {
                     reply,
                     msg: *msg,
                     len,
+                    pid,
                 });
+                if pid != 0 && self.pgrp != 0 {
+                    self.signals.check_reader(pid, self.pgrp);
+                }
                 Outcome::Waiting
             }
             Err(_) => Outcome::Now(Reply::Error(Errno::EIO)),
@@ -490,6 +504,22 @@ impl Server {
             self.kill_foreground(signal);
         }
         self.answer_readers();
+    }
+
+    /// Answers `EINTR` to the waiting reads of processes the sending
+    /// thread found in a background group (they were sent `SIGTTIN`).
+    fn answer_background(&mut self) {
+        for pid in sigsend::take_background() {
+            let mut kept = VecDeque::new();
+            for reader in self.readers.drain(..) {
+                if reader.pid == pid {
+                    let _ = reader.reply.reply(&encode(&Reply::Error(Errno::EINTR)));
+                } else {
+                    kept.push_back(reader);
+                }
+            }
+            self.readers = kept;
+        }
     }
 
     /// Sends `signal` to the foreground process group (queued for the

@@ -233,6 +233,7 @@ impl<S: System> Shell<S> {
     }
 
     fn builtin_jobs(&mut self) -> i32 {
+        self.refresh_jobs();
         let current = self.jobs.current();
         let lines: Vec<String> = self
             .jobs

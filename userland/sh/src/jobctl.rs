@@ -49,7 +49,10 @@ pub fn signal_list() -> String {
 pub enum KillArgs<'a> {
     /// `kill -l [status]`: the names, or one status's signal name.
     List(Option<&'a str>),
-    Send { sig: u32, targets: Vec<&'a str> },
+    Send {
+        sig: u32,
+        targets: Vec<&'a str>,
+    },
 }
 
 /// Parses `kill`'s arguments: `-l`, `-s SIG`, `-SIG`, `-n N`, `--`.
@@ -96,7 +99,10 @@ impl<S: System> Shell<S> {
                 return 0;
             }
             Ok(KillArgs::List(Some(n))) => {
-                let sig = n.parse::<u32>().ok().map(|s| if s > 128 { s - 128 } else { s });
+                let sig = n
+                    .parse::<u32>()
+                    .ok()
+                    .map(|s| if s > 128 { s - 128 } else { s });
                 return match sig.and_then(|s| SIGNAL_NAMES.get(s.wrapping_sub(1) as usize)) {
                     Some(name) => {
                         self.out(&format!("{name}\n"));
@@ -143,6 +149,38 @@ impl<S: System> Shell<S> {
             }
         }
         status
+    }
+
+    /// Looks at every job's processes without waiting (`WNOHANG`), so
+    /// that `jobs` shows a background job a signal stopped (`SIGTTIN`,
+    /// `kill -STOP`) as Stopped; nothing is printed or removed.
+    pub(crate) fn refresh_jobs(&mut self) {
+        let ids: Vec<usize> = self.jobs.jobs().iter().map(|j| j.id).collect();
+        for id in ids {
+            let pending: Vec<Pid> = self
+                .jobs
+                .get_mut(id)
+                .map(|j| {
+                    j.procs
+                        .iter()
+                        .filter(|p| {
+                            !matches!(
+                                p.status,
+                                Some(WaitStatus::Exited(_) | WaitStatus::Signaled(_))
+                            )
+                        })
+                        .map(|p| p.pid)
+                        .collect()
+                })
+                .unwrap_or_default();
+            for pid in pending {
+                if let Ok(Some(st)) = self.sys.wait(pid, true) {
+                    if let Some(job) = self.jobs.get_mut(id) {
+                        job.update(pid, st);
+                    }
+                }
+            }
+        }
     }
 
     /// Signals job `id`'s group; a `SIGCONT` marks it running again.

@@ -413,16 +413,22 @@ fn kill_and_wait_builtins() {
     assert_eq!(sh.run_script("stopper"), 148);
     assert_eq!(sh.run_script("kill -CONT %1"), 0);
     assert_eq!(sh.sys.signals, [(100, SIGCONT)]);
-    sh.run_script("jobs");
-    assert!(sh.sys.out().ends_with("[1]+  Running                 stopper &\n"));
     // wait: the job runs to its end, and leaves the table.
     assert_eq!(sh.run_script("wait %1"), 0);
+    let before = sh.sys.out().len();
     sh.run_script("jobs");
-    assert!(sh.sys.out().ends_with("stopper &\n"), "nothing more listed");
+    assert_eq!(sh.sys.out().len(), before, "nothing listed");
+    // jobs looks again: a finished background job shows Done once.
+    sh.run_script("stopper");
+    sh.run_script("kill -CONT %1; jobs");
+    assert!(sh
+        .sys
+        .out()
+        .ends_with("[1]+  Done                    stopper\n"));
     // kill of a pid, a job's group, and errors.
     sh.run_script("sleep 100 &");
-    assert_eq!(sh.run_script("kill -s KILL 101"), 0);
-    assert_eq!(sh.sys.killed, [(101, 9)]);
+    assert_eq!(sh.run_script("kill -s KILL $!"), 0);
+    assert_eq!(sh.sys.killed, [(102, 9)]);
     assert_eq!(sh.run_script("wait"), 128 + 9);
     assert_eq!(sh.run_script("kill %9"), 1);
     assert!(sh.sys.err().ends_with("sh: %9: no such job\n"));

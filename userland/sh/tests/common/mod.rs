@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sh::glob::DirLister;
 use sh::system::{
-    Fd, FdAction, OpenMode, Pid, ProcessGroup, SpawnRequest, SysError, System, WaitStatus, SIGCONT, SIGSTOP,
-    SIGTSTP,
+    Fd, FdAction, OpenMode, Pid, ProcessGroup, SpawnRequest, SysError, System, WaitStatus, SIGCONT,
+    SIGSTOP, SIGTSTP,
 };
 
 const SHELL_PID: Pid = 1000;

@@ -8,8 +8,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use libsys::abi::exception::UserRegs;
 use libsys::errno::Errno;
 use libsys::posix::{
-    self, sigmask, Disposition, SigInfo, SIGCHLD, SIGINFO_WORDS, SIGUSR1, SIGUSR2, SIG_BLOCK,
-    SIG_DFL, SIG_IGN, SIG_UNBLOCK, SA_RESETHAND, SA_SIGINFO,
+    self, sigmask, Disposition, SigInfo, SA_RESETHAND, SA_SIGINFO, SIGCHLD, SIGINFO_WORDS, SIGUSR1,
+    SIGUSR2, SIG_BLOCK, SIG_DFL, SIG_IGN, SIG_UNBLOCK,
 };
 use libsys::println;
 
@@ -69,7 +69,10 @@ pub fn handler_checks() -> u64 {
         posix::sigaction(SIGUSR1, Disposition::Action(with_info), SA_SIGINFO, 0) == Ok(SIG_DFL),
     );
     let raised = posix::raise(SIGUSR1);
-    c.check("raise(SIGUSR1) returns Ok after the handler", raised == Ok(()));
+    c.check(
+        "raise(SIGUSR1) returns Ok after the handler",
+        raised == Ok(()),
+    );
     c.check("the handler ran once", runs(SIGUSR1) == 1);
     let info = SigInfo::from_words(&[
         LAST_INFO[0].load(Ordering::Acquire),
@@ -101,10 +104,7 @@ pub fn handler_checks() -> u64 {
     );
     let _ = posix::sigprocmask(SIG_UNBLOCK, sigmask(SIGUSR1));
     c.check("unblocked: the handler ran", runs(SIGUSR1) == 2);
-    c.check(
-        "unblocked: nothing pending",
-        posix::sigpending() == Ok(0),
-    );
+    c.check("unblocked: nothing pending", posix::sigpending() == Ok(0));
 
     // Uncatchable.
     c.check(
@@ -189,9 +189,7 @@ pub fn sigchld_checks() -> u64 {
     ]);
     c.check(
         "siginfo: SIGCHLD, CLD_EXITED, the child's pid",
-        info.signo == SIGCHLD
-            && info.code == 1
-            && pid.is_ok_and(|p| u64::from(info.pid) == p),
+        info.signo == SIGCHLD && info.code == 1 && pid.is_ok_and(|p| u64::from(info.pid) == p),
     );
     c.failed
 }

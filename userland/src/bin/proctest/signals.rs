@@ -18,8 +18,14 @@ const SIGTSTP: u32 = 20;
 
 pub fn checks(t: &mut Tally, proc: &Client) {
     for (mode, what) in [
-        ("handler", "procchild handler: handlers, masks, sigreturn, SIGKILL uncatchable"),
-        ("sigchld", "procchild sigchld: SIGCHLD with CLD_EXITED reaches a handler"),
+        (
+            "handler",
+            "procchild handler: handlers, masks, sigreturn, SIGKILL uncatchable",
+        ),
+        (
+            "sigchld",
+            "procchild sigchld: SIGCHLD with CLD_EXITED reaches a handler",
+        ),
     ] {
         let status = spawn(proc, &[b"procchild", mode.as_bytes()], Pgroup::Inherit)
             .and_then(|pid| errno(proc.wait(pid as i64, 0)));

@@ -25,8 +25,18 @@ extern "C" fn on_job_control(_: i32) {}
 /// do nothing to it. Handlers rather than `SIG_IGN`, so that the
 /// programs it starts get the default actions back at `execve`.
 pub fn catch_signals() {
-    let _ = posix::sigaction(posix::SIGINT, posix::Disposition::Handler(on_interrupt), 0, 0);
-    for sig in [posix::SIGQUIT, posix::SIGTSTP, posix::SIGTTIN, posix::SIGTTOU] {
+    let _ = posix::sigaction(
+        posix::SIGINT,
+        posix::Disposition::Handler(on_interrupt),
+        0,
+        0,
+    );
+    for sig in [
+        posix::SIGQUIT,
+        posix::SIGTSTP,
+        posix::SIGTTIN,
+        posix::SIGTTOU,
+    ] {
         let _ = posix::sigaction(sig, posix::Disposition::Handler(on_job_control), 0, 0);
     }
 }

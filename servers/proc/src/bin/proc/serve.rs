@@ -7,13 +7,13 @@ use alloc::vec::Vec;
 
 use libsys::abi::ipc::PAYLOAD_MAX;
 use libsys::abi::{ProcessStatus, SysError};
+use libsys::eprintln;
 use libsys::errno::Errno;
 use libsys::grant::{CallerGrant, GrantAccess};
 use libsys::handle::Endpoint;
 use libsys::ipc::{self, Message, SavedReply};
 use libsys::proto::proc::{self, Ids, Pgroup, Reply, Request, SigAction, TaskInfo, LIST_MAX};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
-use libsys::eprintln;
 
 use procsrv::signal::action::SigAction as CoreAction;
 use procsrv::signal::SigSet;
@@ -178,6 +178,11 @@ impl Proc {
             Request::Kill { pid, sig } => {
                 let pid = i32::try_from(pid).map_err(|_| Errno::ESRCH)?;
                 t.kill(caller, pid, sig).map_err(errno)?;
+                // Delivered (stopped, killed, a handler's upcall set)
+                // before the sender hears back, as Linux's `kill`: the
+                // terminal answers a background reader only after its
+                // `SIGTTIN` stopped it.
+                self.carry_out();
                 Reply::Done
             }
             Request::GetIds => {
