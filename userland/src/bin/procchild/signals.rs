@@ -8,8 +8,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use libsys::abi::exception::UserRegs;
 use libsys::errno::Errno;
 use libsys::posix::{
-    self, sigmask, Disposition, SigInfo, SA_RESETHAND, SA_SIGINFO, SIGCHLD, SIGINFO_WORDS, SIGUSR1,
-    SIGUSR2, SIG_BLOCK, SIG_DFL, SIG_IGN, SIG_UNBLOCK,
+    self, sigmask, Disposition, SigInfo, SA_NODEFER, SA_RESETHAND, SA_SIGINFO, SIGCHLD,
+    SIGINFO_WORDS, SIGUSR1, SIGUSR2, SIG_BLOCK, SIG_DFL, SIG_IGN, SIG_UNBLOCK,
 };
 use libsys::println;
 
@@ -105,6 +105,26 @@ pub fn handler_checks() -> u64 {
     let _ = posix::sigprocmask(SIG_UNBLOCK, sigmask(SIGUSR1));
     c.check("unblocked: the handler ran", runs(SIGUSR1) == 2);
     c.check("unblocked: nothing pending", posix::sigpending() == Ok(0));
+
+    // sa_mask: SIGUSR2 blocked too while the handler runs; SA_NODEFER:
+    // the signal itself not.
+    let _ = posix::sigaction(
+        SIGUSR1,
+        Disposition::Action(with_info),
+        SA_SIGINFO | SA_NODEFER,
+        sigmask(SIGUSR2),
+    );
+    let _ = posix::raise(SIGUSR1);
+    let inside = MASK_INSIDE.load(Ordering::Acquire);
+    c.check("sa_mask and SA_NODEFER: ran", runs(SIGUSR1) == 3);
+    c.check(
+        "sa_mask: SIGUSR2 blocked inside",
+        inside & sigmask(SIGUSR2) != 0,
+    );
+    c.check(
+        "SA_NODEFER: SIGUSR1 not blocked inside",
+        inside & sigmask(SIGUSR1) == 0,
+    );
 
     // Uncatchable.
     c.check(

@@ -46,8 +46,10 @@ use crate::{now, Proc};
 
 /// Sleeps longer than a day are refused (`EINVAL`), as `sleep` does.
 const SLEEP_MAX_NS: u64 = 86_400 * 1_000_000_000;
-/// Calls kept here at most (a process has at most one in flight).
+/// Calls kept here at most, and per process (one per thread in flight:
+/// a process cannot fill the table for the others).
 const KEPT_MAX: usize = 256;
+const KEPT_PER_PROCESS: usize = 8;
 
 /// A call this module keeps until a signal or a deadline.
 struct Kept {
@@ -87,6 +89,8 @@ impl Proc {
         request: Request,
         reply: SavedReply,
     ) -> Result<Option<(Reply, SavedReply)>, (Errno, SavedReply)> {
+        let mine = self.signals.kept.iter().filter(|k| k.pid == caller).count();
+        let full = mine >= KEPT_PER_PROCESS || self.signals.kept.len() >= KEPT_MAX;
         match request {
             Request::Sigreturn { mask } => {
                 self.signals.in_handler.remove(&caller);
@@ -100,7 +104,7 @@ impl Proc {
                     // No thread to run a handler on: it would never end.
                     return Err((Errno::ENOSYS, reply));
                 }
-                if self.signals.kept.len() >= KEPT_MAX {
+                if full {
                     return Err((Errno::EAGAIN, reply));
                 }
                 if let Err(e) = self.table.sigsuspend(caller, SigSet::from_bits(mask)) {
@@ -117,7 +121,7 @@ impl Proc {
                 if ns > SLEEP_MAX_NS {
                     return Err((Errno::EINVAL, reply));
                 }
-                if self.signals.kept.len() >= KEPT_MAX {
+                if full {
                     return Err((Errno::EAGAIN, reply));
                 }
                 self.signals.kept.push(Kept {
