@@ -1,5 +1,5 @@
 //! Signals for programs: `sigaction`, `signal`, `sigprocmask`,
-//! `sigpending`, `sigsuspend`, `pause`, `raise`, `nanosleep`, and the
+//! `sigpending`, `sigsuspend`, `pause`, `raise`, `alarm`, `nanosleep`, and the
 //! names `kill -l` prints. The pure parts (numbers, names, flags) are
 //! host-tested; the calls (bare-metal only) go to the process server.
 //!
@@ -267,6 +267,15 @@ mod calls {
     pub fn raise(sig: u32) -> Result<(), Errno> {
         let me = super::super::getpid()?;
         super::super::kill(me as i64, sig)
+    }
+
+    /// `alarm(seconds)`: `SIGALRM` after that long (0 cancels); the
+    /// seconds the previous alarm had left.
+    pub fn alarm(seconds: u32) -> Result<u32, Errno> {
+        procs()?
+            .alarm(seconds)
+            .map(|v| v as u32)
+            .map_err(|e| e.errno())
     }
 
     /// `nanosleep(ns)` in the process server: `EINTR` if a handler ran

@@ -37,6 +37,7 @@
 //! | `List { after }` | `Tasks(tasks)` | up to [`LIST_MAX`] processes with pids above `after` (for `ps`) |
 //! | `Sigreturn { mask }` | `Done` | a handler is done: the mask its frame saved comes back (libsys's handler entry sends it before the kernel's `sigreturn`) |
 //! | `Sigsuspend { mask }` | `Error(EINTR)` | `sigsuspend`: `mask` until a handler runs; answered once one was delivered |
+//! | `Alarm { seconds }` | `Value(seconds left of the previous alarm)` | `alarm(2)`: `SIGALRM` after `seconds` (0 cancels) |
 //! | `Nanosleep { ns }` | `Done` or `Error(EINTR)` | sleeps `ns` in the server, so that a signal can interrupt it: `EINTR` when a handler ran, sleeping on otherwise |
 //!
 //! A handler the server delivers (the kernel's signal upcall) gets as its
@@ -167,6 +168,9 @@ pub enum Request {
     },
     Nanosleep {
         ns: u64,
+    },
+    Alarm {
+        seconds: u32,
     },
 }
 

@@ -8,7 +8,8 @@
 //! `signals`: it exits 0, or with the number of the first check that
 //! failed); `procchild eintr` installs a `SIGUSR1` handler, leads a new
 //! process group (the parent's sign to start sending), then expects
-//! `nanosleep` and `pause` to end in `EINTR`; anything else exits 0.
+//! `nanosleep` and `pause` to end in `EINTR`; `procchild alarm` checks
+//! `alarm` and dies of `SIGALRM`; anything else exits 0.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -41,6 +42,7 @@ fn main(_args: &str) -> u64 {
         }
         Some("handler") => signals::handler_checks(),
         Some("eintr") => signals::eintr_checks(),
+        Some("alarm") => signals::alarm_checks(),
         Some("sigchld") => signals::sigchld_checks(),
         _ => 0,
     }

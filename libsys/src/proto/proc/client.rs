@@ -141,6 +141,11 @@ impl Client {
         done(self.call(&Request::Sigsuspend { mask })?)
     }
 
+    /// `alarm(seconds)`: the seconds the previous alarm had left.
+    pub fn alarm(&self, seconds: u32) -> Result<u64, ClientError> {
+        value(self.call(&Request::Alarm { seconds })?)
+    }
+
     /// Sleeps `ns` nanoseconds in the server (`EINTR` if a handler ran).
     pub fn nanosleep(&self, ns: u64) -> Result<(), ClientError> {
         done(self.call(&Request::Nanosleep { ns })?)

@@ -90,6 +90,7 @@ fn siginfo_words_round_trip() {
         Request::Sigreturn { mask: u64::MAX },
         Request::Sigsuspend { mask: 0 },
         Request::Nanosleep { ns: u64::MAX },
+        Request::Alarm { seconds: u32::MAX },
     ] {
         let n = encode(&request, &mut buffer).unwrap();
         assert_eq!(decode::<Request>(&buffer[..n]), Ok(request));

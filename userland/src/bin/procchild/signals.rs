@@ -162,6 +162,33 @@ pub fn handler_checks() -> u64 {
     c.failed
 }
 
+/// `alarm`: the previous alarm's seconds, `SIGALRM` to a handler ending
+/// `pause`, then (no handler) the default action kills: the parent sees
+/// `WTERMSIG` 14.
+pub fn alarm_checks() -> u64 {
+    let mut c = Checks { n: 0, failed: 0 };
+    let _ = posix::sigaction(posix::SIGALRM, Disposition::Handler(count), 0, 0);
+    c.check("alarm(5): none before", posix::alarm(5) == Ok(0));
+    c.check("alarm(1): 5 s were left", posix::alarm(1) == Ok(5));
+    let before = libsys::time::uptime_ns();
+    c.check("pause() ends in EINTR", posix::pause() == Errno::EINTR);
+    let waited = libsys::time::uptime_ns().saturating_sub(before);
+    c.check("SIGALRM's handler ran", runs(posix::SIGALRM) == 1);
+    c.check(
+        "after about a second",
+        (500_000_000..10_000_000_000).contains(&waited),
+    );
+    c.check("alarm(0): nothing left", posix::alarm(0) == Ok(0));
+    if c.failed != 0 {
+        return c.failed;
+    }
+    let _ = posix::sigaction(posix::SIGALRM, Disposition::Default, 0, 0);
+    let _ = posix::alarm(1);
+    let _ = posix::pause();
+    // Not reached: SIGALRM's default action ends the process.
+    100
+}
+
 /// Blocking calls in the server end in `EINTR` when a handler runs: the
 /// parent sends `SIGUSR1` over and over once this process leads a group.
 pub fn eintr_checks() -> u64 {

@@ -31,6 +31,13 @@ pub fn checks(t: &mut Tally, proc: &Client) {
             .and_then(|pid| errno(proc.wait(pid as i64, 0)));
         t.expect_eq(what, status.map(|w| w.map(|(_, s)| s)), Ok(Some(0)));
     }
+    let alarm = spawn(proc, &[b"procchild", b"alarm"], Pgroup::Inherit)
+        .and_then(|pid| errno(proc.wait(pid as i64, 0)));
+    t.expect_eq(
+        "procchild alarm: SIGALRM to a handler ends pause, then kills by default",
+        alarm.map(|w| w.map(|(_, s)| s)),
+        Ok(Some(14)),
+    );
     eintr(t, proc);
     stop_and_continue(t, proc);
 }

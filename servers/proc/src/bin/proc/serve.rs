@@ -43,13 +43,10 @@ impl Proc {
     pub(crate) fn serve(&mut self, endpoint: &Endpoint) -> SysError {
         let mut input = [0u8; PAYLOAD_MAX];
         loop {
-            let mut received = match endpoint.recv(self.signals.timeout(now())) {
+            self.expire_timers();
+            let mut received = match endpoint.recv(self.next_timeout()) {
                 Ok(r) => r,
-                Err(SysError::TimedOut) => {
-                    self.wake_sleepers();
-                    self.carry_out();
-                    continue;
-                }
+                Err(SysError::TimedOut) => continue,
                 Err(e) => return e,
             };
             if let Some(bits) = received.signals() {
@@ -150,7 +147,8 @@ impl Proc {
             }
             request @ (Request::Sigreturn { .. }
             | Request::Sigsuspend { .. }
-            | Request::Nanosleep { .. }) => {
+            | Request::Nanosleep { .. }
+            | Request::Alarm { .. }) => {
                 return self.signal_request(caller, request, reply);
             }
             other => self.handle_simple(caller, other),
@@ -245,7 +243,8 @@ impl Proc {
             | Request::Wait { .. }
             | Request::Sigreturn { .. }
             | Request::Sigsuspend { .. }
-            | Request::Nanosleep { .. } => return Err(Errno::EINVAL),
+            | Request::Nanosleep { .. }
+            | Request::Alarm { .. } => return Err(Errno::EINVAL),
         };
         Ok(reply)
     }

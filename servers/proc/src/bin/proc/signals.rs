@@ -67,18 +67,6 @@ pub(crate) struct Signals {
     in_handler: BTreeSet<Pid>,
 }
 
-impl Signals {
-    /// How long the server may wait for a message: until the earliest
-    /// sleeper's deadline.
-    pub(crate) fn timeout(&self, now: u64) -> u64 {
-        self.kept
-            .iter()
-            .filter_map(|k| k.until)
-            .min()
-            .map_or(libsys::abi::ipc::FOREVER, |d| d.saturating_sub(now).max(1))
-    }
-}
-
 impl Proc {
     /// `Sigreturn`, `Sigsuspend`, `Nanosleep`: `None` when the call is
     /// kept.
@@ -131,8 +119,35 @@ impl Proc {
                 });
                 Ok(None)
             }
+            Request::Alarm { seconds } => match self.table.alarm(caller, seconds, now()) {
+                Ok(left) => Ok(Some((Reply::Value(u64::from(left)), reply))),
+                Err(e) => Err((errno(e), reply)),
+            },
             _ => Err((Errno::EINVAL, reply)),
         }
+    }
+
+    /// How long the server may wait for a message: until the earliest
+    /// sleeper's deadline or alarm.
+    pub(crate) fn next_timeout(&self) -> u64 {
+        let sleeper = self.signals.kept.iter().filter_map(|k| k.until).min();
+        let earliest = match (sleeper, self.table.next_alarm()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        earliest.map_or(libsys::abi::ipc::FOREVER, |d| {
+            d.saturating_sub(now()).max(1)
+        })
+    }
+
+    /// Sleepers and alarms whose time came: answered, `SIGALRM` sent.
+    pub(crate) fn expire_timers(&mut self) {
+        let t = now();
+        if self.table.next_alarm().is_some_and(|d| d <= t) {
+            self.table.expire_alarms(t);
+        }
+        self.wake_sleepers();
+        self.carry_out();
     }
 
     /// Answers the sleepers whose deadline passed.
