@@ -9,7 +9,9 @@
 //! failed); `procchild eintr` installs a `SIGUSR1` handler, leads a new
 //! process group (the parent's sign to start sending), then expects
 //! `nanosleep` and `pause` to end in `EINTR`; `procchild alarm` checks
-//! `alarm` and dies of `SIGALRM`; anything else exits 0.
+//! `alarm` and dies of `SIGALRM`; `procchild badhandler` registers a
+//! handler at an unmapped address and raises its signal (it should die
+//! of `SIGSEGV`); anything else exits 0.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -43,6 +45,7 @@ fn main(_args: &str) -> u64 {
         Some("handler") => signals::handler_checks(),
         Some("eintr") => signals::eintr_checks(),
         Some("alarm") => signals::alarm_checks(),
+        Some("badhandler") => signals::bad_handler(),
         Some("sigchld") => signals::sigchld_checks(),
         _ => 0,
     }

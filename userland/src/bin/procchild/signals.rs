@@ -189,6 +189,27 @@ pub fn alarm_checks() -> u64 {
     100
 }
 
+/// A hostile handler: an address where nothing is mapped, registered
+/// with the raw protocol. The upcall enters it, the thread faults, and
+/// the process dies of it (`SIGSEGV`): nobody else is hurt. Returns
+/// only if the signal did not run the handler.
+pub fn bad_handler() -> u64 {
+    let Ok(proc) = libsys::proto::proc::Client::connect() else {
+        return 1;
+    };
+    let action = libsys::proto::proc::SigAction {
+        handler: 0x7fff_dead_0000,
+        flags: posix::SA_RESTORER,
+        restorer: 0x10,
+        mask: 0,
+    };
+    if proc.sigaction(SIGUSR1, Some(action)).is_err() {
+        return 2;
+    }
+    let _ = posix::raise(SIGUSR1);
+    3
+}
+
 /// Blocking calls in the server end in `EINTR` when a handler runs: the
 /// parent sends `SIGUSR1` over and over once this process leads a group.
 pub fn eintr_checks() -> u64 {

@@ -38,6 +38,18 @@ pub fn checks(t: &mut Tally, proc: &Client) {
         alarm.map(|w| w.map(|(_, s)| s)),
         Ok(Some(14)),
     );
+    let bad = spawn(proc, &[b"procchild", b"badhandler"], Pgroup::Inherit)
+        .and_then(|pid| errno(proc.wait(pid as i64, 0)));
+    t.expect_eq(
+        "a handler at an unmapped address: the child dies of SIGSEGV",
+        bad.map(|w| w.map(|(_, s)| s & 0x7f)),
+        Ok(Some(11)),
+    );
+    t.expect_eq(
+        "proc serves on after it",
+        errno(proc.ids()).map(|ids| ids.pid > 0),
+        Ok(true),
+    );
     eintr(t, proc);
     stop_and_continue(t, proc);
 }
