@@ -104,6 +104,31 @@ pub fn deliver_signal(
     .map(|_| ())
 }
 
+/// [`deliver_signal`] for a handler in another process's address space
+/// (the process server delivering a program's handler): `handler` and
+/// `restorer` are that program's addresses, which the kernel checks when
+/// it enters them (a bad one faults in the program, not here).
+pub fn deliver_signal_at(
+    thread: &Thread,
+    handler: u64,
+    restorer: u64,
+    signo: u64,
+    info: &[u64; SIGINFO_WORDS],
+) -> Result<(), SysError> {
+    call6(
+        Syscall::SignalDeliver,
+        [
+            u64::from(thread.raw().0),
+            handler,
+            restorer,
+            signo,
+            info.as_ptr() as u64,
+            0,
+        ],
+    )
+    .map(|_| ())
+}
+
 core::arch::global_asm!(
     ".section .text",
     ".global libsys_sigreturn_restorer",

@@ -633,7 +633,28 @@ fn cases() -> Vec<Case> {
                 ("/tmp", "echo hello > f; cat f | wc -c\n"),
                 ("6", "mkdir d; cd d; pwd\n"),
                 ("/tmp/d", "cat /etc/motd > m; echo done\n"),
-                ("done", ""),
+                // Job control: Ctrl-Z stops the foreground job (a script
+                // that prints, sleeps, prints), `fg` runs it to its end;
+                // Ctrl-C kills a job and not the shell.
+                (
+                    "done",
+                    "echo 'echo started; sleep 3; echo finished' > j.sh; sh j.sh\n",
+                ),
+                ("started", "\x1a"),
+                ("[1]+  Stopped                 sh j.sh", "fg\n"),
+                (
+                    "finished",
+                    "jobs; echo 'echo looping; sleep 60' > k.sh; sh k.sh\n",
+                ),
+                ("looping", "\x03echo alive\n"),
+                // A background job reading the terminal is stopped
+                // (SIGTTIN), and killed from the job table.
+                ("alive", "cat & sleep 1; jobs\n"),
+                (
+                    "[1]+  Stopped                 cat",
+                    "kill -KILL %1; wait; echo killed\n",
+                ),
+                ("killed", ""),
             ];
             (cfg, Box::new(move |q| expect_session(q, steps)))
         }),

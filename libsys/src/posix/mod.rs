@@ -18,6 +18,8 @@ pub use crate::proto::tty::Termios;
 pub use crate::proto::vfs::{FileAction, Stat, AT_FDCWD, IO_MAX};
 
 mod args;
+pub mod signal;
+pub use signal::*;
 #[cfg(all(feature = "rt", target_os = "none"))]
 pub mod io;
 pub use args::{interval_ms, options};

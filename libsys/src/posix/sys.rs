@@ -351,3 +351,8 @@ pub fn exit(status: i32) -> ! {
     }
     crate::syscall::exit(status as u64)
 }
+
+/// The process server's client, for the signal calls (`signal.rs`).
+pub(super) fn proc_client() -> Result<&'static proc::Client, Errno> {
+    procs()
+}

@@ -35,6 +35,13 @@
 //! | `Sigpending` | `Value(set)` | |
 //! | `Setuid { uid }`, `Setgid { gid }` | `Done` | |
 //! | `List { after }` | `Tasks(tasks)` | up to [`LIST_MAX`] processes with pids above `after` (for `ps`) |
+//! | `Sigreturn { mask }` | `Done` | a handler is done: the mask its frame saved comes back (libsys's handler entry sends it before the kernel's `sigreturn`) |
+//! | `Sigsuspend { mask }` | `Error(EINTR)` | `sigsuspend`: `mask` until a handler runs; answered once one was delivered |
+//! | `Alarm { seconds }` | `Value(seconds left of the previous alarm)` | `alarm(2)`: `SIGALRM` after `seconds` (0 cancels) |
+//! | `Nanosleep { ns }` | `Done` or `Error(EINTR)` | sleeps `ns` in the server, so that a signal can interrupt it: `EINTR` when a handler ran, sleeping on otherwise |
+//!
+//! A handler the server delivers (the kernel's signal upcall) gets as its
+//! second argument the four [`SigInfo`] words ([`SigInfo::to_words`]).
 //!
 //! Errors are [`Errno`]s (`ECHILD`, `ESRCH`, `EPERM`, `EINVAL`,
 //! `ENOENT`, `EACCES`, `ENOEXEC`, `E2BIG`, `EAGAIN`).
@@ -153,6 +160,18 @@ pub enum Request {
     List {
         after: u64,
     },
+    Sigreturn {
+        mask: u64,
+    },
+    Sigsuspend {
+        mask: u64,
+    },
+    Nanosleep {
+        ns: u64,
+    },
+    Alarm {
+        seconds: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -169,6 +188,55 @@ pub enum Reply {
 }
 
 const _: () = assert!(crate::rpc::fits::<Request>() && crate::rpc::fits::<Reply>());
+
+/// Words of signal information an upcall carries (the kernel's
+/// `SIGINFO_WORDS`).
+pub const SIGINFO_WORDS: usize = 4;
+
+/// The signal information the server hands a handler, as four words:
+/// `signo | code << 32`, `pid | uid << 32`, the value (a child's status
+/// for `SIGCHLD`, the address for a fault), and the signal mask the
+/// handler's return restores (`rt_sigreturn`'s `uc_sigmask`; libsys's
+/// handler entry sends it back as `Sigreturn`). Like Linux's frame, it
+/// is the process's own memory: a handler that changes the mask word
+/// changes only its own mask, never `SIGKILL` or `SIGSTOP`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigInfo {
+    pub signo: u32,
+    /// `si_code`: 0 `SI_USER` (from `kill`), 0x80 from the server itself,
+    /// `CLD_*` for `SIGCHLD`, `SEGV_*` for a fault.
+    pub code: i32,
+    /// The sender's pid (the child's for `SIGCHLD`).
+    pub pid: u32,
+    /// The sender's real uid.
+    pub uid: u32,
+    /// `si_status` or `si_addr`.
+    pub value: u64,
+    /// The mask to restore when the handler returns.
+    pub restore_mask: u64,
+}
+
+impl SigInfo {
+    pub const fn to_words(&self) -> [u64; SIGINFO_WORDS] {
+        [
+            self.signo as u64 | ((self.code as u32 as u64) << 32),
+            self.pid as u64 | ((self.uid as u64) << 32),
+            self.value,
+            self.restore_mask,
+        ]
+    }
+
+    pub const fn from_words(w: &[u64; SIGINFO_WORDS]) -> SigInfo {
+        SigInfo {
+            signo: w[0] as u32,
+            code: (w[0] >> 32) as u32 as i32,
+            pid: w[1] as u32,
+            uid: (w[1] >> 32) as u32,
+            value: w[2],
+            restore_mask: w[3],
+        }
+    }
+}
 
 /// Packs `argv` then `envp` as `Spawn` lends them: each string and its
 /// NUL. `E2BIG` past [`ARG_MAX`], `EINVAL` for a string holding a NUL.

@@ -8,6 +8,8 @@
 //!   Signals and blocking come out as values; the tty server delivers
 //!   the signals to the foreground process group and blocks
 //!   readers.
+//! - [`killq`]: the signals owed to process groups, queued for the
+//!   thread that sends them (the loop never waits on `proc`).
 //! - [`klog`]: the kernel log records (`log_read`'s lines) the server
 //!   writes to the console.
 //! - [`vt`]: the VT100/ANSI escape-sequence parser of the framebuffer
@@ -23,6 +25,7 @@
 
 extern crate alloc;
 
+pub mod killq;
 pub mod klog;
 pub mod ldisc;
 pub mod screen;

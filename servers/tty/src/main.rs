@@ -11,8 +11,10 @@
 //! - **Input.** The UART's "received data" interrupt: the bytes go
 //!   through the line discipline, whose echo is written back, whose
 //!   signal characters (`^C`, `^\`, `^Z`) become a `Kill` of the
-//!   foreground process group through the process server (looked up when
-//!   first needed; without one the signal is logged and dropped).
+//!   foreground process group through the process server, sent by a
+//!   thread of its own (`sigsend`) so that this loop never waits on
+//!   `proc` (looked up when first needed; without one the signal is
+//!   logged and dropped).
 //! - **Reads answered later.** A `Read` with no input yet keeps its
 //!   caller waiting: its reply right and window are saved (at most
 //!   [`READERS_MAX`]) and answered, oldest first, when the discipline has
@@ -30,6 +32,8 @@
 #![no_main]
 
 extern crate alloc;
+
+mod sigsend;
 
 use alloc::collections::VecDeque;
 use alloc::vec;
@@ -66,6 +70,8 @@ const LSR_THRE: u8 = 0x20;
 /// Notification bits: the UART's interrupt, a new log record.
 const IRQ_BIT: u32 = 0;
 const LOG_BIT: u32 = 1;
+/// The sending thread found readers in a background group (`sigsend`).
+const BACKGROUND_BIT: u32 = 2;
 /// Reads kept waiting at once.
 const READERS_MAX: usize = 32;
 /// Bytes taken from the UART per interrupt (its FIFO holds 16).
@@ -103,6 +109,8 @@ struct Reader {
     /// The request's message, for its grant window.
     msg: Message,
     len: usize,
+    /// The reading process (for the job-control check).
+    pid: u64,
 }
 
 struct Server {
@@ -110,8 +118,8 @@ struct Server {
     pgrp: u32,
     irq: Borrowed<Irq>,
     readers: VecDeque<Reader>,
-    /// The process server, once found.
-    proc: Option<libsys::proto::proc::Client>,
+    /// Sends signals to process groups without blocking the loop.
+    signals: sigsend::Sender,
     /// The next log record to write.
     log_since: u64,
     /// COM1's output stands at the start of a line (a log record written
@@ -132,7 +140,7 @@ fn main(_args: &str) -> u64 {
         pgrp: 0,
         irq,
         readers: VecDeque::new(),
-        proc: None,
+        signals: sigsend::Sender::default(),
         log_since: last_log_seq().map_or(0, |s| s + 1),
         line_start: true,
     };
@@ -165,8 +173,9 @@ fn start() -> Result<(Borrowed<Irq>, Endpoint), StartError> {
         .map_err(|e| StartError::Sys("bind IRQ 4", e))?;
     libsys::syscall::log_notify(Some(notification.raw()), LOG_BIT)
         .map_err(|e| StartError::Sys("log_notify", e))?;
-    // The thread keeps it bound; the handles stay open for the process.
-    core::mem::forget(notification);
+    // The thread keeps it bound; the handle stays open for the process,
+    // kept by the signal sender to wake this loop.
+    sigsend::keep_wakeup(notification, BACKGROUND_BIT);
     control
         .take()
         .map_err(|e| StartError::Sys("console_take", e))?;
@@ -278,6 +287,9 @@ impl Server {
                 if bits & (1 << IRQ_BIT) != 0 {
                     self.receive(true);
                 }
+                if bits & (1 << BACKGROUND_BIT) != 0 {
+                    self.answer_background();
+                }
                 continue;
             }
             let msg = received.msg;
@@ -318,7 +330,9 @@ impl Server {
         }
         let now = |r: Result<Reply, Errno>| Outcome::Now(r.unwrap_or_else(Reply::Error));
         match request {
-            Request::Read { len, nonblock, .. } => self.read(msg, len, nonblock),
+            Request::Read {
+                len, nonblock, pid, ..
+            } => self.read(msg, len, nonblock, pid),
             Request::Write { len, .. } => now(self.write(msg, len)),
             Request::GetAttr { .. } => now(Ok(Reply::Termios(from_core(self.ldisc.termios())))),
             Request::SetAttr {
@@ -384,7 +398,7 @@ impl Server {
 
     /// A `Read`: answered now if the discipline has input for it, else
     /// kept waiting (or `EAGAIN` with `nonblock`).
-    fn read(&mut self, msg: &Message, len: u32, nonblock: bool) -> Outcome {
+    fn read(&mut self, msg: &Message, len: u32, nonblock: bool, pid: u64) -> Outcome {
         let Some(window) = CallerGrant::current(msg).window() else {
             return Outcome::Now(Reply::Error(Errno::EFAULT));
         };
@@ -417,7 +431,11 @@ impl Server {
                     reply,
                     msg: *msg,
                     len,
+                    pid,
                 });
+                if pid != 0 && self.pgrp != 0 {
+                    self.signals.check_reader(pid, self.pgrp);
+                }
                 Outcome::Waiting
             }
             Err(_) => Outcome::Now(Reply::Error(Errno::EIO)),
@@ -488,7 +506,24 @@ impl Server {
         self.answer_readers();
     }
 
-    /// Sends `signal` to the foreground process group through `proc`.
+    /// Answers `EINTR` to the waiting reads of processes the sending
+    /// thread found in a background group (they were sent `SIGTTIN`).
+    fn answer_background(&mut self) {
+        for pid in sigsend::take_background() {
+            let mut kept = VecDeque::new();
+            for reader in self.readers.drain(..) {
+                if reader.pid == pid {
+                    let _ = reader.reply.reply(&encode(&Reply::Error(Errno::EINTR)));
+                } else {
+                    kept.push_back(reader);
+                }
+            }
+            self.readers = kept;
+        }
+    }
+
+    /// Sends `signal` to the foreground process group (queued for the
+    /// sending thread: never waits on `proc`).
     fn kill_foreground(&mut self, signal: Signal) {
         if self.pgrp == 0 {
             // Info, not err: err lines the kernel writes to COM1 itself,
@@ -499,21 +534,7 @@ impl Server {
             );
             return;
         }
-        if self.proc.is_none() {
-            self.proc = libsys::proto::proc::Client::connect_within(0).ok();
-        }
-        let Some(proc) = &self.proc else {
-            println!("tty: no process server: signal {} dropped", signal.number());
-            return;
-        };
-        if let Err(e) = proc.kill(-i64::from(self.pgrp), signal.number()) {
-            eprintln!(
-                "tty: kill(-{}, {}): {}",
-                self.pgrp,
-                signal.number(),
-                e.errno()
-            );
-        }
+        self.signals.kill_group(self.pgrp, signal.number());
     }
 
     /// New log records: those the kernel no longer writes to COM1, each

@@ -14,9 +14,9 @@ use crate::parser::{is_reserved, parse};
 use crate::shell::{ExecError, Exit, Run, Shell, Var, MAX_SOURCE_DEPTH, STATUS_SYNTAX};
 use crate::system::{System, SIGCONT};
 
-const BUILTINS: [&str; 16] = [
+const BUILTINS: [&str; 18] = [
     "cd", "pwd", "exit", "export", "unset", "echo", "type", "source", ".", "jobs", "fg", "bg",
-    "true", "false", ":", "set",
+    "true", "false", ":", "set", "kill", "wait",
 ];
 
 /// True if `name` is a builtin.
@@ -52,6 +52,8 @@ impl<S: System> Shell<S> {
             "true" | ":" => 0,
             "false" => 1,
             "set" => self.builtin_set(&args),
+            "kill" => self.builtin_kill(&args),
+            "wait" => self.builtin_wait(&args),
             _ => 127,
         };
         Ok(status)
@@ -231,6 +233,7 @@ impl<S: System> Shell<S> {
     }
 
     fn builtin_jobs(&mut self) -> i32 {
+        self.refresh_jobs();
         let current = self.jobs.current();
         let lines: Vec<String> = self
             .jobs

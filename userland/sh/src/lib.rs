@@ -56,6 +56,7 @@ pub mod error;
 mod exec;
 pub mod expand;
 pub mod glob;
+pub mod jobctl;
 pub mod jobs;
 pub mod lexer;
 pub mod parser;

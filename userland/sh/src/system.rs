@@ -24,6 +24,7 @@ pub const SIGKILL: u32 = 9;
 pub const SIGTERM: u32 = 15;
 pub const SIGCONT: u32 = 18;
 pub const SIGTSTP: u32 = 20;
+pub const SIGSTOP: u32 = 19;
 
 /// How a file is opened for a redirection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +144,8 @@ pub trait System: DirLister {
     fn wait(&mut self, pid: Pid, nohang: bool) -> Result<Option<WaitStatus>, SysError>;
     /// `kill(-pgid, sig)`: signals a whole process group.
     fn kill_group(&mut self, pgid: Pid, sig: u32) -> Result<(), SysError>;
+    /// `kill(pid, sig)`: signals one process (the `kill` builtin).
+    fn kill(&mut self, pid: Pid, sig: u32) -> Result<(), SysError>;
     /// `tcsetpgrp` on the shell's terminal.
     fn set_foreground(&mut self, pgid: Pid) -> Result<(), SysError>;
     /// `pipe()`: (read end, write end).

@@ -400,3 +400,41 @@ fn pipeline_gets_its_own_process_group_and_the_terminal() {
     assert_eq!(sh.sys.foreground, [100, 1000]);
     assert_eq!(sh.sys.out(), "2\n");
 }
+
+#[test]
+fn kill_and_wait_builtins() {
+    let mut sh = interactive();
+    assert_eq!(sh.run_script("kill -l"), 0);
+    assert!(sh.sys.out().starts_with(" 1) SIGHUP "));
+    assert!(sh.sys.out().contains("19) SIGSTOP"));
+    assert_eq!(sh.run_script("kill -l 148"), 0);
+    assert!(sh.sys.out().ends_with("TSTP\n"));
+    // A stopped job continued with kill -CONT %1 runs again.
+    assert_eq!(sh.run_script("stopper"), 148);
+    assert_eq!(sh.run_script("kill -CONT %1"), 0);
+    assert_eq!(sh.sys.signals, [(100, SIGCONT)]);
+    // wait: the job runs to its end, and leaves the table.
+    assert_eq!(sh.run_script("wait %1"), 0);
+    let before = sh.sys.out().len();
+    sh.run_script("jobs");
+    assert_eq!(sh.sys.out().len(), before, "nothing listed");
+    // jobs looks again: a finished background job shows Done once.
+    sh.run_script("stopper");
+    sh.run_script("kill -CONT %1; jobs");
+    assert!(sh
+        .sys
+        .out()
+        .ends_with("[1]+  Done                    stopper\n"));
+    // kill of a pid, a job's group, and errors.
+    sh.run_script("sleep 100 &");
+    assert_eq!(sh.run_script("kill -s KILL $!"), 0);
+    assert_eq!(sh.sys.killed, [(102, 9)]);
+    assert_eq!(sh.run_script("wait"), 128 + 9);
+    assert_eq!(sh.run_script("kill %9"), 1);
+    assert!(sh.sys.err().ends_with("sh: %9: no such job\n"));
+    assert_eq!(sh.run_script("kill -BOGUS 1"), 2);
+    assert!(sh.sys.err().ends_with("sh: kill: BOGUS: invalid signal\n"));
+    assert_eq!(sh.run_script("kill abc"), 1);
+    assert_eq!(sh.run_script("wait %5"), 127);
+    assert_eq!(sh.run_script("type kill wait"), 0);
+}

@@ -1,4 +1,5 @@
 //! `kill [-SIGNAL | -s SIGNAL] pid…`: sends a signal (TERM by default); a negative pid is a process group.
+//! `kill -l` lists the signals' numbers and names.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -6,6 +7,7 @@
 extern crate alloc;
 
 use alloc::format;
+use alloc::string::String;
 use libsys::posix;
 use userland::tool;
 
@@ -15,6 +17,10 @@ fn main(_: &str) -> u64 {
     let args = tool::args();
     let mut sig = posix::SIGTERM;
     let mut rest = &args[..];
+    if rest.first().map(String::as_str) == Some("-l") {
+        libsys::outln!("{}", posix::kill_list().trim_end());
+        tool::exit(0);
+    }
     if let Some(first) = rest.first() {
         let name = if first == "-s" {
             rest = &rest[1..];
@@ -22,10 +28,10 @@ fn main(_: &str) -> u64 {
         } else {
             first
                 .strip_prefix('-')
-                .filter(|n| posix::signal_number(n).is_some())
+                .filter(|n| posix::signal_by_name(n).is_some())
         };
         if let Some(name) = name {
-            match posix::signal_number(name) {
+            match posix::signal_by_name(name) {
                 Some(n) => sig = n,
                 None => tool::exit(tool::complain("kill", &format!("{name}: invalid signal"))),
             }

@@ -4,10 +4,20 @@
 //! killed (at most ten minutes); `procchild env VAR=VALUE` exits 0 if
 //! its environment holds that string, else 1; `procchild ns` exits 0 if
 //! the name service's badge on its `@ns` is its own pid (proc minted
-//! it), else 1; anything else exits 0.
+//! it), else 1; `procchild handler` checks signal handlers (see
+//! `signals`: it exits 0, or with the number of the first check that
+//! failed); `procchild eintr` installs a `SIGUSR1` handler, leads a new
+//! process group (the parent's sign to start sending), then expects
+//! `nanosleep` and `pause` to end in `EINTR`; `procchild alarm` checks
+//! `alarm` and dies of `SIGALRM`; `procchild badhandler` registers a
+//! handler at an unmapped address and raises its signal (it should die
+//! of `SIGSEGV`); anything else exits 0.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
+
+#[path = "procchild/signals.rs"]
+mod signals;
 
 libsys::entry!(main);
 
@@ -32,6 +42,11 @@ fn main(_args: &str) -> u64 {
                 .and_then(|c| c.caller().ok());
             u64::from(pid.is_none() || pid != badge)
         }
+        Some("handler") => signals::handler_checks(),
+        Some("eintr") => signals::eintr_checks(),
+        Some("alarm") => signals::alarm_checks(),
+        Some("badhandler") => signals::bad_handler(),
+        Some("sigchld") => signals::sigchld_checks(),
         _ => 0,
     }
 }

@@ -7,6 +7,11 @@
 //! process group leads it; `setpgid(0, 0)` makes this process a group
 //! leader; an unknown path is `ENOENT`; a child's `environ()` holds
 //! what `Spawn` gave and its `@ns` is badged with its own pid.
+//! Signals (`signals`): handlers, masks and `sigreturn` in a child
+//! (`procchild handler`), `EINTR` from `nanosleep` and `pause`
+//! (`procchild eintr`), `SIGCHLD` to a handler (`procchild sigchld`),
+//! stop and continue with `WUNTRACED`/`WCONTINUED` statuses, and a
+//! core-dumping default action's `WCOREDUMP` bit.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -14,6 +19,9 @@
 use libsys::errno::Errno;
 use libsys::proto::proc::{Client, ClientError, Pgroup, WNOHANG};
 use userland::Tally;
+
+#[path = "proctest/signals.rs"]
+mod signals;
 
 libsys::entry!(main);
 
@@ -74,6 +82,7 @@ fn main(_args: &str) -> u64 {
         Err(Errno::ENOENT),
     );
     sleeper(&mut t, &proc);
+    signals::checks(&mut t, &proc);
     // setpgid(0, 0): this process leads a group of its own.
     let me = errno(proc.ids()).map(|ids| ids.pid);
     t.expect_eq("setpgid(0, 0)", errno(proc.setpgid(0, 0)), Ok(()));

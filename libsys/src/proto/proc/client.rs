@@ -128,3 +128,26 @@ impl Client {
         }
     }
 }
+
+/// The signal calls that return or block in the server.
+impl Client {
+    /// A handler is done: `mask` (its frame's) becomes the mask again.
+    pub fn sigreturn(&self, mask: u64) -> Result<(), ClientError> {
+        done(self.call(&Request::Sigreturn { mask })?)
+    }
+
+    /// `sigsuspend(mask)`: always ends in `EINTR` (a handler ran).
+    pub fn sigsuspend(&self, mask: u64) -> Result<(), ClientError> {
+        done(self.call(&Request::Sigsuspend { mask })?)
+    }
+
+    /// `alarm(seconds)`: the seconds the previous alarm had left.
+    pub fn alarm(&self, seconds: u32) -> Result<u64, ClientError> {
+        value(self.call(&Request::Alarm { seconds })?)
+    }
+
+    /// Sleeps `ns` nanoseconds in the server (`EINTR` if a handler ran).
+    pub fn nanosleep(&self, ns: u64) -> Result<(), ClientError> {
+        done(self.call(&Request::Nanosleep { ns })?)
+    }
+}

@@ -72,3 +72,27 @@ fn bad_blocks_are_refused() {
         Ok(0)
     );
 }
+
+#[test]
+fn siginfo_words_round_trip() {
+    let info = SigInfo {
+        signo: 17,
+        code: -6,
+        pid: 4_000_000_000,
+        uid: 1000,
+        value: 0xffff_8000_0000_1000,
+        restore_mask: 1 << 9 | 1,
+    };
+    assert_eq!(SigInfo::from_words(&info.to_words()), info);
+    assert_eq!(info.to_words()[0], 17 | (0xffff_fffa << 32));
+    let mut buffer = [0u8; crate::abi::ipc::PAYLOAD_MAX];
+    for request in [
+        Request::Sigreturn { mask: u64::MAX },
+        Request::Sigsuspend { mask: 0 },
+        Request::Nanosleep { ns: u64::MAX },
+        Request::Alarm { seconds: u32::MAX },
+    ] {
+        let n = encode(&request, &mut buffer).unwrap();
+        assert_eq!(decode::<Request>(&buffer[..n]), Ok(request));
+    }
+}

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sh::glob::DirLister;
 use sh::system::{
     Fd, FdAction, OpenMode, Pid, ProcessGroup, SpawnRequest, SysError, System, WaitStatus, SIGCONT,
-    SIGTSTP,
+    SIGSTOP, SIGTSTP,
 };
 
 const SHELL_PID: Pid = 1000;
@@ -60,6 +60,8 @@ pub struct Fake {
     pub err: Vec<u8>,
     pub foreground: Vec<Pid>,
     pub signals: Vec<(Pid, u32)>,
+    /// `kill(pid, sig)` calls (the `kill` builtin on one process).
+    pub killed: Vec<(Pid, u32)>,
     pub interrupt: bool,
 }
 
@@ -96,6 +98,7 @@ impl Fake {
             err: Vec::new(),
             foreground: Vec::new(),
             signals: Vec::new(),
+            killed: Vec::new(),
             interrupt: false,
         }
     }
@@ -463,6 +466,26 @@ impl System for Fake {
                 }
                 _ => {}
             }
+        }
+        Ok(())
+    }
+
+    fn kill(&mut self, pid: Pid, sig: u32) -> Result<(), SysError> {
+        self.killed.push((pid, sig));
+        let p = self.procs.get_mut(&pid).ok_or(SysError::NoProcess)?;
+        match (sig, p.state) {
+            (SIGCONT, State::Stopped) => {
+                p.state = State::Pending;
+                p.continued = true;
+            }
+            (SIGCONT, _) => {}
+            (SIGSTOP, State::Pending) => p.state = State::Stopped,
+            (s, State::Pending | State::Stopped) => {
+                p.state = State::Done(WaitStatus::Signaled(s));
+                let fds = std::mem::take(&mut p.fds);
+                self.drop_table(fds);
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -28,6 +28,7 @@ const STDIN_MAX: usize = 1024 * 1024;
 fn new_shell(interactive: bool) -> Shell<Posix> {
     let ids = posix::getpid().unwrap_or(0);
     if interactive {
+        system::catch_signals();
         let _ = posix::setpgid(0, 0);
     }
     let pgrp = posix::getpgrp().unwrap_or(ids);

@@ -3,12 +3,43 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 use libsys::errno::Errno;
 use libsys::posix::{self, FileAction, Pgroup};
 use shell::glob::DirLister;
 use shell::system::{
     Fd, FdAction, OpenMode, Pid, ProcessGroup, SpawnRequest, SysError, System, WaitStatus,
 };
+
+/// Set by the `SIGINT` handler, taken by `take_interrupt`.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: i32) {
+    INTERRUPTED.store(true, Ordering::Release);
+}
+
+extern "C" fn on_job_control(_: i32) {}
+
+/// An interactive shell's signals, as bash's: `SIGINT` only stops what
+/// the shell itself runs; `SIGQUIT`, `SIGTSTP`, `SIGTTIN` and `SIGTTOU`
+/// do nothing to it. Handlers rather than `SIG_IGN`, so that the
+/// programs it starts get the default actions back at `execve`.
+pub fn catch_signals() {
+    let _ = posix::sigaction(
+        posix::SIGINT,
+        posix::Disposition::Handler(on_interrupt),
+        0,
+        0,
+    );
+    for sig in [
+        posix::SIGQUIT,
+        posix::SIGTSTP,
+        posix::SIGTTIN,
+        posix::SIGTTOU,
+    ] {
+        let _ = posix::sigaction(sig, posix::Disposition::Handler(on_job_control), 0, 0);
+    }
+}
 
 /// The largest script `source` or `sh file` reads.
 const SCRIPT_MAX: usize = 1024 * 1024;
@@ -113,6 +144,10 @@ impl System for Posix {
         posix::kill(-i64::from(pgid), sig).map_err(sys_error)
     }
 
+    fn kill(&mut self, pid: Pid, sig: u32) -> Result<(), SysError> {
+        posix::kill(i64::from(pid), sig).map_err(sys_error)
+    }
+
     fn set_foreground(&mut self, pgid: Pid) -> Result<(), SysError> {
         posix::tcsetpgrp(0, u64::from(pgid)).map_err(sys_error)
     }
@@ -175,8 +210,9 @@ impl System for Posix {
     }
 
     fn take_interrupt(&mut self) -> bool {
-        // The shell installs no signal handlers yet: at the prompt the
-        // editor sees ^C as a byte, and a job's ^C goes to its group.
-        false
+        // At the prompt the editor sees ^C as a byte (raw mode), and a
+        // job's ^C goes to the job's group; this is ^C while the shell
+        // itself runs a loop of builtins in the foreground.
+        INTERRUPTED.swap(false, Ordering::AcqRel)
     }
 }

@@ -22,9 +22,9 @@
 //!   caller's children changed.
 //! - **Signals.** `Kill` goes through the table (permissions, groups);
 //!   pending signals are delivered by the table's default actions: a fatal
-//!   one ends the process (the kernel kills it through its handle). A stop
-//!   or continue is bookkeeping only (the threads keep running), and a
-//!   signal with a handler is left pending: no upcall yet.
+//!   one ends the process (the kernel kills it through its handle), a stop
+//!   suspends its thread and a continue resumes it, and a caught one runs
+//!   the program's handler through the kernel's upcall (`signals`).
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
@@ -34,6 +34,7 @@ extern crate alloc;
 mod build;
 mod image;
 mod serve;
+mod signals;
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -82,6 +83,8 @@ struct Proc {
     deaths: Notification,
     kids: BTreeMap<u64, Kid>,
     waiters: Vec<Waiter>,
+    /// Kept `Sigsuspend`/`Nanosleep` calls and running handlers.
+    signals: signals::Signals,
 }
 
 fn main(args: &str) -> u64 {
@@ -159,6 +162,7 @@ impl Proc {
             deaths,
             kids: BTreeMap::new(),
             waiters: Vec::new(),
+            signals: signals::Signals::default(),
         })
     }
 }

@@ -5,15 +5,15 @@
 
 use alloc::vec::Vec;
 
-use libsys::abi::ipc::{FOREVER, PAYLOAD_MAX};
+use libsys::abi::ipc::PAYLOAD_MAX;
 use libsys::abi::{ProcessStatus, SysError};
+use libsys::eprintln;
 use libsys::errno::Errno;
 use libsys::grant::{CallerGrant, GrantAccess};
 use libsys::handle::Endpoint;
 use libsys::ipc::{self, Message, SavedReply};
 use libsys::proto::proc::{self, Ids, Pgroup, Reply, Request, SigAction, TaskInfo, LIST_MAX};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
-use libsys::{eprintln, println};
 
 use procsrv::signal::action::SigAction as CoreAction;
 use procsrv::signal::SigSet;
@@ -24,7 +24,7 @@ use crate::build::{self, Spec};
 use crate::{now, Kid, Proc, Waiter};
 
 /// Errors of the core, as the protocol's errno.
-fn errno(e: procsrv::Errno) -> Errno {
+pub(crate) fn errno(e: procsrv::Errno) -> Errno {
     Errno::from_i32(e as i32).unwrap_or(Errno::EIO)
 }
 
@@ -32,7 +32,7 @@ fn pid32(pid: u64) -> Result<Pid, Errno> {
     Pid::try_from(pid).map_err(|_| Errno::ESRCH)
 }
 
-fn encode(reply: &Reply) -> Message {
+pub(crate) fn encode(reply: &Reply) -> Message {
     match rpc::encode_payload(reply) {
         Ok(length) => Message::new(LABEL_REPLY).with_payload(length),
         Err(_) => Message::new(LABEL_SERVER_ERROR),
@@ -43,8 +43,10 @@ impl Proc {
     pub(crate) fn serve(&mut self, endpoint: &Endpoint) -> SysError {
         let mut input = [0u8; PAYLOAD_MAX];
         loop {
-            let mut received = match endpoint.recv(FOREVER) {
+            self.expire_timers();
+            let mut received = match endpoint.recv(self.next_timeout()) {
                 Ok(r) => r,
+                Err(SysError::TimedOut) => continue,
                 Err(e) => return e,
             };
             if let Some(bits) = received.signals() {
@@ -143,6 +145,12 @@ impl Proc {
                     Err(e) => Err((e, reply)),
                 };
             }
+            request @ (Request::Sigreturn { .. }
+            | Request::Sigsuspend { .. }
+            | Request::Nanosleep { .. }
+            | Request::Alarm { .. }) => {
+                return self.signal_request(caller, request, reply);
+            }
             other => self.handle_simple(caller, other),
         };
         match outcome {
@@ -168,6 +176,11 @@ impl Proc {
             Request::Kill { pid, sig } => {
                 let pid = i32::try_from(pid).map_err(|_| Errno::ESRCH)?;
                 t.kill(caller, pid, sig).map_err(errno)?;
+                // Delivered (stopped, killed, a handler's upcall set)
+                // before the sender hears back, as Linux's `kill`: the
+                // terminal answers a background reader only after its
+                // `SIGTTIN` stopped it.
+                self.carry_out();
                 Reply::Done
             }
             Request::GetIds => {
@@ -226,7 +239,12 @@ impl Proc {
                 Reply::Done
             }
             Request::List { after } => Reply::Tasks(self.list(after)),
-            Request::Spawn { .. } | Request::Wait { .. } => return Err(Errno::EINVAL),
+            Request::Spawn { .. }
+            | Request::Wait { .. }
+            | Request::Sigreturn { .. }
+            | Request::Sigsuspend { .. }
+            | Request::Nanosleep { .. }
+            | Request::Alarm { .. } => return Err(Errno::EINVAL),
         };
         Ok(reply)
     }
@@ -430,15 +448,13 @@ impl Proc {
 
     fn event(&mut self, event: Event) {
         match event {
-            Event::SignalPending(pid) => match self.table.deliver(pid) {
-                Ok(Some(_frame)) => {
-                    println!("proc: {pid} has a handler to run: not delivered (no upcall yet)")
-                }
-                Ok(None) => {}
-                Err(_) => {}
-            },
+            Event::SignalPending(pid) => self.signal_pending(pid),
             Event::ChildChanged(parent) => self.retry_waiters(parent),
             Event::Exited(pid) => {
+                self.drop_calls(pid);
+                if let Some(task) = self.table.get(pid) {
+                    self.log_core(pid, task.exit_status);
+                }
                 let key = u64::from(pid);
                 if let Some(kid) = self.kids.get(&key) {
                     if !kid.said_exit {
@@ -451,12 +467,14 @@ impl Proc {
                     }
                 }
             }
-            Event::Stopped(_) | Event::Continued(_) | Event::Reaped(_) => {}
+            Event::Stopped(pid) => self.stop_threads(pid),
+            Event::Continued(pid) => self.continue_threads(pid),
+            Event::Reaped(_) => {}
         }
     }
 
     /// Tries the kept `Wait`s of `parent` again.
-    fn retry_waiters(&mut self, parent: Pid) {
+    pub(crate) fn retry_waiters(&mut self, parent: Pid) {
         let mut i = 0;
         while i < self.waiters.len() {
             if self.waiters[i].caller != parent {
