@@ -31,7 +31,10 @@
 //!   features (ext2 then says `EROFS` to every change).
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
+use alloc::rc::Rc;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use ext2::{BlockDevice, DeviceError, Ext2, FileType, MountOptions, SetAttr};
@@ -95,11 +98,17 @@ impl BlockDevice for DynDevice {
 /// The type `mount -t ext2` names.
 pub struct Ext2Type {
     opener: Box<dyn DeviceOpener>,
+    /// The sources mounted now: a second mount of one is `EBUSY` (two
+    /// `Ext2`s caching one volume's metadata would corrupt it).
+    busy: Rc<RefCell<BTreeSet<Vec<u8>>>>,
 }
 
 impl Ext2Type {
     pub fn new(opener: Box<dyn DeviceOpener>) -> Ext2Type {
-        Ext2Type { opener }
+        Ext2Type {
+            opener,
+            busy: Rc::default(),
+        }
     }
 }
 
@@ -133,6 +142,9 @@ impl FileSystemType for Ext2Type {
 
     fn mount(&self, source: &[u8], flags: u32, data: &[u8]) -> Result<Box<dyn FileSystem>, Errno> {
         let read_only = parse_options(data)?.unwrap_or(false) || flags & MS_RDONLY != 0;
+        if self.busy.borrow().contains(source) {
+            return Err(Errno::EBUSY);
+        }
         let device = DynDevice(self.opener.open(source, read_only)?);
         let options = MountOptions {
             read_only,
@@ -140,7 +152,13 @@ impl FileSystemType for Ext2Type {
         };
         let mut fs = Ext2::mount(device, options).map_err(errno)?;
         fs.set_defer_release(true);
-        Ok(Box::new(Ext2Fs { fs: Some(fs) }))
+        self.busy.borrow_mut().insert(source.to_vec());
+        Ok(Box::new(Ext2Fs {
+            fs: Some(fs),
+            dirty: false,
+            source: source.to_vec(),
+            busy: self.busy.clone(),
+        }))
     }
 }
 
@@ -148,6 +166,12 @@ impl FileSystemType for Ext2Type {
 /// `put_super` unmounted it.
 pub struct Ext2Fs {
     fs: Option<Ext2<DynDevice>>,
+    /// Whether anything changed since the last `sync_fs`: the flusher's
+    /// metadata pass writes nothing for an idle volume.
+    dirty: bool,
+    /// The device's name, taken out of `busy` at `put_super`.
+    source: Vec<u8>,
+    busy: Rc<RefCell<BTreeSet<Vec<u8>>>>,
 }
 
 fn ino32(ino: Ino) -> Result<u32, Errno> {
@@ -189,6 +213,20 @@ impl Ext2Fs {
         }
         Ok(fs)
     }
+
+    /// The volume for a change (so `sync_fs` will write).
+    fn fs_mut(&mut self) -> Result<&mut Ext2<DynDevice>, Errno> {
+        self.dirty = true;
+        self.fs()
+    }
+}
+
+/// The device is free again, whether the superblock went through
+/// `put_super` or was dropped by a mount that failed after `mount`.
+impl Drop for Ext2Fs {
+    fn drop(&mut self) {
+        self.busy.borrow_mut().remove(&self.source);
+    }
 }
 
 impl SuperOperations for Ext2Fs {
@@ -229,7 +267,8 @@ impl SuperOperations for Ext2Fs {
     /// access time alone on a read-only volume is dropped, as `noatime`.
     fn write_inode(&mut self, ino: Ino, attr: &InodeAttr) -> Result<(), Errno> {
         let n = ino32(ino)?;
-        let fs = self.fs()?;
+        let was_dirty = self.dirty;
+        let fs = self.fs_mut()?;
         let cur = fs.read_inode(n).map_err(errno)?;
         let perms = (attr.mode & S_IALLUGO) as u16;
         let change = SetAttr {
@@ -245,10 +284,8 @@ impl SuperOperations for Ext2Fs {
             && change.uid.is_none()
             && change.gid.is_none()
             && change.mtime.is_none();
-        if change.atime.is_none() && only_atime {
-            return Ok(());
-        }
-        if only_atime && fs.is_read_only() {
+        if (change.atime.is_none() || fs.is_read_only()) && only_atime {
+            self.dirty = was_dirty;
             return Ok(());
         }
         // ext2 stamps the ctime of what it changes with its clock: the
@@ -264,7 +301,7 @@ impl SuperOperations for Ext2Fs {
     }
 
     fn evict_inode(&mut self, ino: Ino) {
-        if let (Ok(fs), Ok(n)) = (self.fs(), ino32(ino)) {
+        if let (Ok(fs), Ok(n)) = (self.fs_mut(), ino32(ino)) {
             if fs.release_orphan(n).is_err() {
                 ERRORS.fetch_add(1, Ordering::Relaxed);
             }
@@ -292,11 +329,15 @@ impl SuperOperations for Ext2Fs {
     }
 
     fn sync_fs(&mut self) -> Result<(), Errno> {
-        let fs = self.fs()?;
-        if fs.is_read_only() {
+        if !self.dirty {
             return Ok(());
         }
-        fs.sync().map_err(errno)
+        let fs = self.fs()?;
+        if !fs.is_read_only() {
+            fs.sync().map_err(errno)?;
+        }
+        self.dirty = false;
+        Ok(())
     }
 
     fn max_file_size(&self) -> u64 {
@@ -324,7 +365,7 @@ impl InodeOperations for Ext2Fs {
 
     fn create(&mut self, dir: Ino, name: &[u8], new: &NewInode<'_>) -> Result<Ino, Errno> {
         let dir = ino32(dir)?;
-        let fs = self.fs()?;
+        let fs = self.fs_mut()?;
         if new.time.sec > 0 {
             fs.set_time(secs(new.time));
         }
@@ -345,22 +386,22 @@ impl InodeOperations for Ext2Fs {
 
     fn link(&mut self, dir: Ino, name: &[u8], ino: Ino) -> Result<(), Errno> {
         let (dir, ino) = (ino32(dir)?, ino32(ino)?);
-        self.fs()?.link(ino, dir, name).map_err(errno)
+        self.fs_mut()?.link(ino, dir, name).map_err(errno)
     }
 
     fn unlink(&mut self, dir: Ino, name: &[u8]) -> Result<(), Errno> {
         let dir = ino32(dir)?;
-        self.fs()?.unlink(dir, name).map_err(errno)
+        self.fs_mut()?.unlink(dir, name).map_err(errno)
     }
 
     fn rmdir(&mut self, dir: Ino, name: &[u8]) -> Result<(), Errno> {
         let dir = ino32(dir)?;
-        self.fs()?.rmdir(dir, name).map_err(errno)
+        self.fs_mut()?.rmdir(dir, name).map_err(errno)
     }
 
     fn rename(&mut self, a: Ino, an: &[u8], b: Ino, bn: &[u8]) -> Result<(), Errno> {
         let (a, b) = (ino32(a)?, ino32(b)?);
-        self.fs()?.rename(a, an, b, bn).map_err(errno)
+        self.fs_mut()?.rename(a, an, b, bn).map_err(errno)
     }
 
     fn readlink(&mut self, ino: Ino) -> Result<Vec<u8>, Errno> {
@@ -423,7 +464,7 @@ impl AddressSpaceOperations for Ext2Fs {
 
     fn writepage(&mut self, ino: Ino, index: u64, page: &[u8]) -> Result<(), Errno> {
         let n = ino32(ino)?;
-        let fs = self.fs()?;
+        let fs = self.fs_mut()?;
         if fs.is_read_only() {
             return Err(Errno::EROFS);
         }
@@ -452,6 +493,6 @@ impl AddressSpaceOperations for Ext2Fs {
         let n = ino32(ino)?;
         let at = index.checked_mul(PAGE_SIZE as u64).ok_or(Errno::EFBIG)? + from as u64;
         let len = to.saturating_sub(from) as u64;
-        self.fs()?.reserve(n, at, len).map_err(errno)
+        self.fs_mut()?.reserve(n, at, len).map_err(errno)
     }
 }

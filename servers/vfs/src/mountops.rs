@@ -226,6 +226,20 @@ impl Vfs {
         result
     }
 
+    /// The flusher's metadata pass: every file system's `sync_fs` (ext2
+    /// writes its buffer cache and superblock out, if anything changed).
+    /// Returns the first failure, after trying them all.
+    pub fn sync_filesystems(&mut self) -> Result<(), Errno> {
+        let sbs: Vec<SbId> = self.supers.iter().map(|(id, _)| id).collect();
+        let mut result = Ok(());
+        for sb in sbs {
+            if let Err(e) = self.fs(sb).and_then(|fs| fs.sync_fs()) {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
     /// The periodic flush (the flusher's timer work): writes back inodes
     /// dirty for longer than `dirty_expire`, oldest first, then keeps
     /// writing while the cache is above the background threshold. Returns

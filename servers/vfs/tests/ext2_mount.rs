@@ -153,6 +153,12 @@ fn reads_mke2fs_files_and_writes_that_e2fsck_accepts() {
     assert_eq!(v.mount(USER, b"/dev/sda", b"/mnt", "ext2", 0, b""), Err(Errno::EPERM));
     v.mount(ROOT, b"/dev/sda", b"/mnt", "ext2", 0, b"").unwrap();
     assert!(String::from_utf8(v.mounts_text()).unwrap().contains("/dev/sda /mnt ext2 rw"));
+    mkdir(&mut v, ROOT, "/other", 0o755);
+    assert_eq!(
+        v.mount(ROOT, b"/dev/sda", b"/other", "ext2", 0, b""),
+        Err(Errno::EBUSY),
+        "one device, one mount"
+    );
     let mut names = list_dir(&mut v, ROOT, "/mnt");
     names.sort();
     assert_eq!(names, [".", "..", "README", "lost+found", "sub"]);
