@@ -191,7 +191,12 @@ impl Vfs {
             self.write_batch(batch)?;
         }
         let attr = self.attr(key)?;
-        self.fs(key.0)?.write_inode(key.1, &attr)
+        let fs = self.fs(key.0)?;
+        fs.write_inode(key.1, &attr)?;
+        // A file system that buffers what writepage gave it (ext2's
+        // buffer cache) writes it out and flushes the device, as ext2's
+        // fsync does with the inode's buffers.
+        fs.sync_fs()
     }
 
     /// `fdatasync(fd)`: here the same as [`Self::fsync`] (the inode is
