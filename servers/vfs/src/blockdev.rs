@@ -22,6 +22,9 @@ use vfs::ext2fs::DeviceOpener;
 
 /// Attempts of a call the block server found busy.
 const BUSY_RETRIES: u32 = 200;
+/// How long to wait for the block server's name (it starts before vfs
+/// where there is one).
+const LOOKUP_MS: u64 = 500;
 
 /// One device of the block server.
 pub struct BlkDevice {
@@ -114,7 +117,7 @@ impl DeviceOpener for BlkOpener {
         if name.is_empty() || name.contains('/') || name.len() > blk::NAME_MAX {
             return Err(Errno::ENOENT);
         }
-        let client = blk::Client::connect().map_err(|_| Errno::ENXIO)?;
+        let client = blk::Client::connect_within(LOOKUP_MS).map_err(|_| Errno::ENXIO)?;
         let info = match client.info(name) {
             Ok(info) => info,
             Err(ClientError::Blk(BlkError::NoSuchDevice)) => return Err(Errno::ENXIO),
@@ -134,7 +137,7 @@ impl DeviceOpener for BlkOpener {
 
 /// The block server's device names (for the `/dev` nodes), up to 16.
 pub fn device_names() -> alloc::vec::Vec<String> {
-    let Ok(client) = blk::Client::connect() else {
+    let Ok(client) = blk::Client::connect_within(LOOKUP_MS) else {
         return alloc::vec::Vec::new();
     };
     match client.list(0) {

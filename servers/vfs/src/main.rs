@@ -31,7 +31,7 @@
 //!   are mounted at start (a failure is logged, the server goes on).
 //! - **The flusher** (LKD 16): a periodic timer of the timer server sets
 //!   a bit of the notification bound to the loop's thread every
-//!   [`FLUSH_PERIOD_MS`]; the loop then writes back what `dirty_expire`
+//!   [`FLUSH_PERIOD_MS`] (or `dirty_writeback_centisecs=`); the loop then writes back what `dirty_expire`
 //!   says is due (`Vfs::flush`) and the file systems' metadata
 //!   (`Vfs::sync_filesystems`). `sync`, `fsync` and `umount` write back
 //!   at once.
@@ -78,7 +78,10 @@ const UNPACKER: u64 = u64::MAX;
 /// Calls waiting at once in the whole server.
 const WAITING_MAX: usize = 256;
 
-/// How often the flusher runs (Linux's `dirty_writeback_centisecs`).
+/// How often the flusher runs by default (Linux's
+/// `dirty_writeback_centisecs`, 500); `dirty_writeback_centisecs=N` on the
+/// manifest line sets it, as `dirty_expire_centisecs=N` sets the age at
+/// which dirty data is written back (3000 by default).
 const FLUSH_PERIOD_MS: u64 = 5_000;
 /// The notification bit the flusher's timer sets.
 const FLUSH_BIT: u8 = 0;
@@ -108,11 +111,21 @@ struct Waiting {
     reply: SavedReply,
 }
 
-fn main(_args: &str) -> u64 {
+/// The value of `name=N` among the arguments.
+fn arg(args: &str, name: &str) -> Option<u64> {
+    args.split_whitespace()
+        .find_map(|a| a.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+}
+
+fn main(args: &str) -> u64 {
     let mut vfs = Vfs::new(
         Box::new(VecPageProvider::new(CACHE_PAGES)),
         Limits::default(),
     );
+    if let Some(cs) = arg(args, "dirty_expire_centisecs") {
+        vfs.pcache.config.dirty_expire = cs;
+    }
+    let flush_ms = arg(args, "dirty_writeback_centisecs").map_or(FLUSH_PERIOD_MS, |cs| (cs * 10).max(100));
     if let Err(e) = vfs
         .register_filesystem(Box::new(TmpfsType))
         .and_then(|()| vfs.mount_root("tmpfs", b"mode=755"))
@@ -147,7 +160,7 @@ fn main(_args: &str) -> u64 {
         tty: None,
         threaded,
     }));
-    let flusher = start_flusher();
+    let flusher = start_flusher(flush_ms);
     let error = serve(&endpoint, &mut service, &mut clock, flusher);
     eprintln!("vfs: stopped serving: {error}");
     3
@@ -279,16 +292,16 @@ impl Clock {
 }
 
 /// Binds a notification to this thread and asks the timer server to set
-/// [`FLUSH_BIT`] in it every [`FLUSH_PERIOD_MS`]; `None` (no flusher: data
+/// [`FLUSH_BIT`] in it every `period_ms`; `None` (no flusher: data
 /// reaches the disk on `sync`, `fsync` and `umount` only) without a timer
 /// server.
-fn start_flusher() -> Option<libsys::handle::Notification> {
+fn start_flusher(period_ms: u64) -> Option<libsys::handle::Notification> {
     use libsys::time::{Expiry, Timer};
     let n = libsys::handle::Notification::create().ok()?;
     n.bind_current().ok()?;
-    let period = core::time::Duration::from_millis(FLUSH_PERIOD_MS);
+    let period = core::time::Duration::from_millis(period_ms);
     let armed = libsys::time::bind(&n).and_then(|()| {
-        Timer::add(Expiry::After(FLUSH_PERIOD_MS * 1_000_000), period, FLUSH_BIT)
+        Timer::add(Expiry::After(period_ms * 1_000_000), period, FLUSH_BIT)
     });
     match armed {
         Ok(_) => Some(n),

@@ -10,7 +10,9 @@
 //! good and bad arguments. It leaves [`WRITTEN`] holding [`CONTENT`] and
 //! `sync`s: after QEMU exits, the harness runs the host's `e2fsck -fn` on
 //! the image and reads that file back with `debugfs`. Exits with
-//! `passed << 16 | failed`.
+//! `passed << 16 | failed`. The flusher is checked first: a file
+//! written without `sync` must appear on the raw disk (read through the
+//! block server) within seconds.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -127,6 +129,7 @@ fn main(_: &str) -> u64 {
         return t.status();
     }
     reads(&mut t);
+    flusher(&mut t);
     writes(&mut t);
     errors(&mut t);
     full_disk(&mut t);
@@ -156,6 +159,43 @@ fn reads(t: &mut Tally) {
         (names.iter().any(|n| n == "README"), names.iter().any(|n| n == "lost+found")),
         (true, true),
     );
+}
+
+/// The flusher (manifest.posix: every second, data dirty for a second):
+/// a file written without `sync` or `fsync` reaches the disk by itself —
+/// found by reading the raw disk through the block server.
+fn flusher(t: &mut Tally) {
+    let marker: Vec<u8> = b"flusher-marker:written-back-without-sync;"
+        .iter()
+        .cycle()
+        .take(1024)
+        .copied()
+        .collect();
+    t.expect_eq("write a file, no sync", write_file("/mnt/flushed", &marker), Ok(()));
+    let Ok(blk) = libsys::proto::blk::Client::connect() else {
+        return t.record("the block server", Err("not found"));
+    };
+    let sectors = blk.info("vda").map(|i| i.sectors).unwrap_or(0);
+    let mut buf = alloc::vec![0u8; 64 * 1024];
+    let mut found = false;
+    // Up to 10 s; the flusher needs about 2.
+    for _ in 0..20 {
+        libsys::time::sleep_ms(500);
+        let mut sector = 0;
+        while sector < sectors && !found {
+            if blk.read("vda", sector, &mut buf).is_err() {
+                break;
+            }
+            // Its one 1 KiB block sits at a multiple of 1 KiB.
+            found = buf.chunks(1024).any(|c| c == &marker[..]);
+            sector += (buf.len() / 512) as u64;
+        }
+        if found {
+            break;
+        }
+    }
+    t.expect_eq("the flusher wrote it to the disk", found, true);
+    t.expect_eq("unlink it", posix::unlink("/mnt/flushed"), Ok(()));
 }
 
 /// Files and directories made, written, renamed, linked and removed.
