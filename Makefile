@@ -24,6 +24,9 @@ PROGRAMS += sh echo cat ls mkdir rm pwd ps kill true false sleep wc uname shtest
 PROGRAMS += proc proctest procchild
 # getty: the shell on the console at the end of make run.
 PROGRAMS += getty
+# ext2 on the virtio disk: the tools (mount, umount, sync, df) and the
+# posix entry's test (ext2test; the harness then runs e2fsck -fn on the image).
+PROGRAMS += mount umount sync df ext2test
 # The initramfs (lib/cpio, rootfs/): the fixed tree of rootfs/initramfs.list,
 # then every program of PROGRAMS — those named in SBIN (init and the
 # servers) in /sbin, any other in /bin — and the docs in
@@ -40,18 +43,21 @@ GUI     ?= 0
 LIMINE_DIR ?=
 
 DISPLAY_OPT := $(if $(filter 1,$(GUI)),,-display none)
-# The virtio disk (vda): an empty 8 MiB image made by `truncate`, never
-# committed; the harness makes its own fresh one for the guest suite. It
-# sits in q35's slot 3, whose I/O window and interrupt line the manifests
-# give the block server.
+# The virtio disk (vda): an 8 MiB ext2 image made by `mke2fs -t ext2 -d`
+# from rootfs/disk (vfs mounts it on /mnt, /etc/fstab), never committed;
+# remade when rootfs/disk changes or when it holds no ext2. The harness
+# makes its own fresh disks (build/guest-disk.img for blktest,
+# build/posix-disk.img for ext2test). It sits in q35's slot 3, whose I/O
+# window and interrupt line the manifests give the block server.
 DISK    := build/disk.img
+DISK_TREE := rootfs/disk
 QEMU_FLAGS  := -machine q35 -cpu max -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
                -cdrom $(ISO) -serial mon:stdio $(DISPLAY_OPT) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
                -drive file=$(DISK),if=none,id=vda,format=raw \
                -device virtio-blk-pci,drive=vda,addr=0x3
 
-.PHONY: all deps kernel loader userland initramfs tree iso run debug layers lint test bench bench-linux fuzz new-server clean
+.PHONY: all deps kernel loader userland initramfs tree iso run debug layers lint test bench bench-linux fuzz new-server clean disk
 
 all: iso
 
@@ -98,15 +104,21 @@ iso: loader tree
 	@scripts/mkiso.sh $(ISO) limine.cfg $(LIMINE_DIR)
 	@echo "built $(ISO) ($$(du -k $(ISO) | cut -f1) KiB)"
 
-$(DISK):
+$(DISK): $(wildcard $(DISK_TREE)/*)
 	@mkdir -p build
-	truncate -s 8M $(DISK)
+	rm -f $(DISK)
+	PATH="$$PATH:/usr/sbin:/sbin" mke2fs -q -F -t ext2 -b 1024 -d $(DISK_TREE) $(DISK) 8M
 
-run: iso $(DISK)
+# An image left from before it was ext2 (or a damaged one) is remade.
+disk: $(DISK)
+	@PATH="$$PATH:/usr/sbin:/sbin" dumpe2fs -h $(DISK) >/dev/null 2>&1 || \
+	  { rm -f $(DISK); $(MAKE) --no-print-directory $(DISK); }
+
+run: iso disk
 	qemu-system-x86_64 $(QEMU_FLAGS) || [ $$? -eq 33 ]
 
 # QEMU waits for a debugger before the firmware runs.
-debug: iso $(DISK)
+debug: iso disk
 	@echo "In another terminal:"
 	@echo "  gdb $(KERNEL) -ex 'target remote :1234' -ex 'break kmain' -ex continue"
 	qemu-system-x86_64 $(QEMU_FLAGS) -s -S

@@ -29,8 +29,8 @@ const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 const FUZZ_TIMEOUT: Duration = Duration::from_secs(240);
 const OVMF: &str = "/usr/share/ovmf/OVMF.fd";
 /// The guest suite's virtio disk (`vda`): made empty before each run,
-/// never committed.
-const DISK: &str = "build/disk.img";
+/// never committed. Not `build/disk.img`, which is `make run`'s ext2 disk.
+const DISK: &str = "build/guest-disk.img";
 /// Its size: 8 MiB, 16,384 sectors.
 const DISK_BYTES: u64 = 8 << 20;
 /// What blktest leaves in the disk's sector 0 (userland/src/bin/blktest.rs).
@@ -619,7 +619,7 @@ fn cases() -> Vec<Case> {
                     let typing = &[(TTY_PROMPT, "hello\n"), (TTY_PROMPT_INTR, "\x03")];
                     let outcome =
                         expect_exit_typing(q, None, typing, programs::POSIX, BOOT_TIMEOUT);
-                    echo_checked(q, outcome)
+                    ext2_checked(q, echo_checked(q, outcome))
                 }),
             )
         }),
@@ -768,12 +768,96 @@ fn extra_args(name: &str) -> &'static [&'static str] {
         "devices-pc" => &["-machine", "pc"],
         "guest-suite" => &[
             "-drive",
-            "file=build/disk.img,if=none,id=vda,format=raw",
+            "file=build/guest-disk.img,if=none,id=vda,format=raw",
+            "-device",
+            "virtio-blk-pci,drive=vda,addr=0x3",
+        ],
+        // The posix suite's ext2 disk (ext2test; see `ext2_disk`).
+        "posix-suite" => &[
+            "-drive",
+            "file=build/posix-disk.img,if=none,id=vda,format=raw",
             "-device",
             "virtio-blk-pci,drive=vda,addr=0x3",
         ],
         _ => &[],
     }
+}
+
+/// The posix suite's virtio disk: a fresh ext2 image (`mke2fs -t ext2 -d`)
+/// each run, which vfs mounts on `/mnt` from `/etc/fstab`.
+const EXT2_DISK: &str = "build/posix-disk.img";
+/// Its size: 4 MiB (ext2test fills it up to `ENOSPC`).
+const EXT2_DISK_KIB: u64 = 4096;
+/// What the image's `/README` holds (userland/src/bin/ext2test.rs).
+const EXT2_README: &[u8] = b"ext2 disk of the posix suite\n";
+/// The file ext2test leaves, and its bytes (the same as ext2test's).
+const EXT2_WRITTEN: &str = "/guest/kept/written.txt";
+const EXT2_CONTENT: &[u8] = b"written by ext2test in the guest, renamed, synced\n";
+
+/// An e2fsprogs tool: in PATH, or in /usr/sbin or /sbin (a non-root PATH
+/// may lack them).
+fn e2fs_tool(name: &str) -> std::path::PathBuf {
+    ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| std::path::PathBuf::from(name))
+}
+
+/// Makes [`EXT2_DISK`]: 1 KiB blocks, `/README` from a scratch tree.
+fn fresh_ext2_disk() -> Result<(), String> {
+    let tree = Path::new("build/posix-disk-tree");
+    let _ = fs::remove_dir_all(tree);
+    fs::create_dir_all(tree).map_err(|e| format!("{}: {e}", tree.display()))?;
+    fs::write(tree.join("README"), EXT2_README).map_err(|e| e.to_string())?;
+    let _ = fs::remove_file(EXT2_DISK);
+    let out = std::process::Command::new(e2fs_tool("mke2fs"))
+        .args(["-q", "-F", "-t", "ext2", "-b", "1024", "-d"])
+        .arg(tree)
+        .arg(EXT2_DISK)
+        .arg(format!("{EXT2_DISK_KIB}k"))
+        .output()
+        .map_err(|e| format!("mke2fs: {e} (make deps installs e2fsprogs)"))?;
+    if !out.status.success() {
+        return Err(format!("mke2fs: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(())
+}
+
+/// After the posix suite (QEMU has exited): the host's `e2fsck -fn` must
+/// find the image the guest wrote clean, and `debugfs` must read back the
+/// file ext2test left.
+fn ext2_checked(qemu: &mut Qemu, outcome: Outcome) -> Outcome {
+    let _ = qemu.child.wait();
+    if outcome.result.is_err() {
+        return outcome;
+    }
+    let fsck = std::process::Command::new(e2fs_tool("e2fsck"))
+        .arg("-fn")
+        .arg(EXT2_DISK)
+        .output();
+    let result = match fsck {
+        Ok(o) if o.status.success() => {
+            let cat = std::process::Command::new(e2fs_tool("debugfs"))
+                .args(["-R", &format!("cat {EXT2_WRITTEN}")])
+                .arg(EXT2_DISK)
+                .output();
+            match cat {
+                Ok(c) if c.stdout == EXT2_CONTENT => outcome.result,
+                Ok(c) => Err(format!(
+                    "{EXT2_DISK}: debugfs read {:?} from {EXT2_WRITTEN}",
+                    String::from_utf8_lossy(&c.stdout)
+                )),
+                Err(e) => Err(format!("debugfs: {e}")),
+            }
+        }
+        Ok(o) => Err(format!(
+            "{EXT2_DISK}: e2fsck -fn found errors:\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        )),
+        Err(e) => Err(format!("e2fsck: {e}")),
+    };
+    Outcome { result, ..outcome }
 }
 
 /// An empty disk image of [`DISK_BYTES`] at [`DISK`].
@@ -805,6 +889,14 @@ fn disk_checked(qemu: &mut Qemu, outcome: Outcome) -> Outcome {
 
 fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcome {
     let (config, check) = make(base);
+    if name == "posix-suite" {
+        if let Err(e) = fresh_ext2_disk() {
+            return Outcome {
+                result: Err(e),
+                guest: None,
+            };
+        }
+    }
     if name == "guest-suite" {
         if let Err(e) = fresh_disk() {
             return Outcome {

@@ -48,7 +48,9 @@ pub const FUZZ: &[&str] = &["init", "sysfuzz", "msgfuzz", "fuzzcheck"];
 /// The `test-mono` entry: `init` with `manifest.mono` (the cores of kv and
 /// wait1 in the kernel).
 /// The `posix` entry: `init` with `manifest.posix`.
-pub const POSIX: &[&str] = &["init", "pidtest", "ttytest", "fstest", "proctest", "shtest"];
+pub const POSIX: &[&str] = &[
+    "init", "pidtest", "ttytest", "fstest", "proctest", "shtest", "ext2test",
+];
 
 pub const TEST_MONO: &[&str] = &[
     "init",

@@ -217,7 +217,7 @@ fn the_etc_files_say_what_their_readers_expect() {
             ("proc", "/proc", "proc"),
             ("sysfs", "/sys", "sysfs"),
             ("devfs", "/dev", "devfs"),
-            ("/dev/vda1", "/mnt", "ext2")
+            ("/dev/vda", "/mnt", "ext2")
         ]
     );
     for (file, fields, names) in [

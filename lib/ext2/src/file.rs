@@ -121,6 +121,49 @@ impl<D: BlockDevice> Ext2<D> {
         (done, None)
     }
 
+    /// Allocates (zeroed) the blocks behind bytes `offset..offset + len`
+    /// of regular file `ino` that are holes, without writing data or
+    /// changing the size: a page cache calls it when a page is dirtied
+    /// (Linux's `write_begin`), so that a full volume is `ENOSPC` at
+    /// `write` time rather than data lost at writeback. On `NoSpace` the
+    /// blocks it took past both the file's end and `offset` are freed
+    /// again. Errors: `NoSpace`, `FileTooBig`, `IsDir`, `Invalid`,
+    /// `ReadOnly`, `Corrupted`.
+    pub fn reserve(&mut self, ino: u32, offset: u64, len: u64) -> Result<()> {
+        self.check_writable()?;
+        let mut inode = self.read_inode(ino)?;
+        if inode.is_dir() {
+            return Err(Error::IsDir);
+        }
+        if !inode.is_reg() {
+            return Err(Error::Invalid);
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let end = offset.checked_add(len).ok_or(Error::FileTooBig)?;
+        if end > self.max_file_size() {
+            return Err(Error::FileTooBig);
+        }
+        let bs = u64::from(self.sb.block_size);
+        let mut changed = false;
+        for lblk in offset / bs..end.div_ceil(bs) {
+            match self.map_alloc(&mut inode, lblk) {
+                Ok((_, new)) => changed |= new,
+                Err(e) => {
+                    let keep = inode.size.div_ceil(bs).max(offset / bs);
+                    self.free_blocks_from(&mut inode, keep)?;
+                    self.store_inode(&inode)?;
+                    return Err(e);
+                }
+            }
+        }
+        if changed {
+            self.store_inode(&inode)?;
+        }
+        Ok(())
+    }
+
     /// Sets regular file `ino`'s size: shrinking frees the blocks past it,
     /// growing leaves a hole. Errors: `IsDir`, `Invalid` for a
     /// non-regular file, `FileTooBig`, `ReadOnly`, `Corrupted`.

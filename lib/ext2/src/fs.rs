@@ -12,6 +12,7 @@ use crate::inode::Inode;
 use crate::superblock::{
     Superblock, EXT2_VALID_FS, RO_COMPAT_SUPPORTED, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
 };
+use alloc::collections::BTreeSet;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -54,6 +55,14 @@ pub struct Ext2<D: BlockDevice> {
     /// `s_state` as found at mount, restored at unmount (so a volume that
     /// was not clean stays marked so).
     mount_state: u16,
+    /// Whether an inode whose last link goes is kept until
+    /// [`Ext2::release_orphan`] (a VFS with open files of it), rather than
+    /// freed at once.
+    pub(crate) defer_release: bool,
+    /// Inodes without links kept for their open files (Linux's orphan
+    /// list, in memory only): released by [`Ext2::release_orphan`] or at
+    /// [`Ext2::unmount`].
+    pub(crate) orphans: BTreeSet<u32>,
 }
 
 impl<D: BlockDevice> Ext2<D> {
@@ -108,6 +117,8 @@ impl<D: BlockDevice> Ext2<D> {
             read_only,
             now,
             mount_state,
+            defer_release: false,
+            orphans: BTreeSet::new(),
         };
         if !fs.read_only {
             // As ext2_setup_super: mark the volume in use until unmount.
@@ -185,6 +196,7 @@ impl<D: BlockDevice> Ext2<D> {
     /// Unmounts: restores the mount-time state (clean if it was), syncs
     /// and gives the device back. Errors: `Device`.
     pub fn unmount(mut self) -> Result<D> {
+        self.release_orphans()?;
         if !self.read_only {
             self.sb.state = self.mount_state;
         }
@@ -265,7 +277,8 @@ impl<D: BlockDevice> Ext2<D> {
     /// out of range or a free inode; `Device`.
     pub fn read_inode(&mut self, ino: u32) -> Result<Inode> {
         let inode = self.load_inode(ino)?;
-        if inode.links_count == 0 || inode.mode == 0 {
+        let orphan = inode.links_count == 0 && self.orphans.contains(&ino);
+        if (inode.links_count == 0 && !orphan) || inode.mode == 0 {
             return Err(Error::Invalid);
         }
         Ok(inode)

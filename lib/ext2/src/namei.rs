@@ -282,7 +282,7 @@ impl<D: BlockDevice> Ext2<D> {
             return Err(Error::NotEmpty);
         }
         self.remove_entry(dir, name)?;
-        self.release_inode(ino)?;
+        self.release_or_defer(ino)?;
         self.update_inode(dir, |p| {
             p.links_count = p.links_count.saturating_sub(1);
             Ok(())
@@ -304,9 +304,59 @@ impl<D: BlockDevice> Ext2<D> {
             Ok(i.links_count)
         })?;
         if left == 0 {
-            self.release_inode(ino)?;
+            self.release_or_defer(ino)?;
         }
         Ok(())
+    }
+
+    /// An inode whose last link went: freed now, or kept as an orphan
+    /// (links 0, blocks kept) when releases are deferred.
+    pub(crate) fn release_or_defer(&mut self, ino: u32) -> Result<()> {
+        if !self.defer_release {
+            return self.release_inode(ino);
+        }
+        let mut inode = self.load_inode(ino)?;
+        inode.links_count = 0;
+        inode.ctime = self.now;
+        self.store_inode(&inode)?;
+        self.orphans.insert(ino);
+        Ok(())
+    }
+
+    /// Keeps inodes that lose their last link until
+    /// [`Ext2::release_orphan`] (`true`), as a VFS must while files of
+    /// them are open; `false` (the default) frees them at once.
+    pub fn set_defer_release(&mut self, defer: bool) {
+        self.defer_release = defer;
+    }
+
+    /// Frees orphan `ino` (its last user went). Whether it was one: an
+    /// inode that is not an orphan is left alone.
+    pub fn release_orphan(&mut self, ino: u32) -> Result<bool> {
+        if !self.orphans.contains(&ino) {
+            return Ok(false);
+        }
+        self.check_writable()?;
+        self.release_inode(ino)?;
+        self.orphans.remove(&ino);
+        Ok(true)
+    }
+
+    /// Frees every orphan (at unmount: no user is left).
+    pub(crate) fn release_orphans(&mut self) -> Result<()> {
+        while let Some(&ino) = self.orphans.first() {
+            if self.read_only {
+                self.orphans.clear();
+                break;
+            }
+            self.release_orphan(ino)?;
+        }
+        Ok(())
+    }
+
+    /// The orphans: inodes without links kept for their users.
+    pub fn orphan_count(&self) -> usize {
+        self.orphans.len()
     }
 
     /// Frees inode `ino` and everything it holds: data and indirect blocks

@@ -87,7 +87,7 @@ impl<D: BlockDevice> Ext2<D> {
         if !target.is_dir() {
             return self.drop_link(victim);
         }
-        self.release_inode(victim)?;
+        self.release_or_defer(victim)?;
         self.update_inode(dir, |d| {
             d.links_count = d.links_count.saturating_sub(1);
             Ok(())

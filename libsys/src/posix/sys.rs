@@ -190,6 +190,41 @@ pub fn rename(old: &str, new: &str) -> Result<(), Errno> {
         .map_err(ve)
 }
 
+/// `mount(source, target, fstype, flags, NULL)` (`MS_RDONLY` = 1).
+pub fn mount(source: &str, target: &str, fstype: &str, flags: u64) -> Result<(), Errno> {
+    vfs()?
+        .mount(source.as_bytes(), target.as_bytes(), fstype, flags)
+        .map_err(ve)
+}
+
+/// `umount(target)`.
+pub fn umount(target: &str) -> Result<(), Errno> {
+    vfs()?.umount(target.as_bytes()).map_err(ve)
+}
+
+/// `sync()`: every file system's dirty data and metadata written.
+pub fn sync() -> Result<(), Errno> {
+    vfs()?.sync().map_err(ve)
+}
+
+/// `fsync(fd)`.
+pub fn fsync(fd: i32) -> Result<(), Errno> {
+    vfs()?.fsync(fd).map_err(ve)
+}
+
+/// `statfs(path)`.
+pub fn statfs(path: &str) -> Result<crate::proto::vfs::Statfs, Errno> {
+    vfs()?.statfs(path.as_bytes()).map_err(ve)
+}
+
+/// The mount table, as `/proc/mounts` reads.
+pub fn mounts() -> Result<String, Errno> {
+    let mut buf = alloc::vec![0u8; IO_MAX as usize];
+    let n = vfs()?.mounts(&mut buf).map_err(ve)?;
+    buf.truncate(n);
+    String::from_utf8(buf).map_err(|_| Errno::EIO)
+}
+
 pub fn chdir(path: &str) -> Result<(), Errno> {
     vfs()?.chdir(path.as_bytes()).map_err(ve)
 }

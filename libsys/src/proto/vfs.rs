@@ -35,6 +35,7 @@
 //! | `Mount { source, target, fstype, flags }`, `Umount { target }` | `Done` | root only |
 //! | `Sync`, `Fsync { fd }` | `Done` | |
 //! | `Statfs { path }` | `Statfs(Statfs)` | |
+//! | `Mounts { len }` + write window | `Count(n)`: `/proc/mounts` lines | |
 //!
 //! **Process life cycle** (root callers only — the process server):
 //!
@@ -305,6 +306,11 @@ pub enum Request {
     },
     ExitFiles {
         pid: u64,
+    },
+    /// The mount table as `/proc/mounts` lines (`source target type
+    /// rw|ro 0 0`), into the caller's window (cut at `len`).
+    Mounts {
+        len: u32,
     },
 }
 

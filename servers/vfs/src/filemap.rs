@@ -23,6 +23,7 @@ use libsys::errno::Errno;
 
 use crate::file::FileId;
 use crate::fs::PageIo;
+use crate::pagecache::DirtyState;
 use crate::types::*;
 use crate::vfs::{Io, Vfs};
 
@@ -208,6 +209,7 @@ impl Vfs {
         if sb.fs.is_uncached(key.1) {
             return sb.fs.write(key.1, pos, data).map(Io::Done);
         }
+        let in_memory = sb.in_memory;
         let max = sb.fs.max_file_size();
         if pos >= max {
             return Err(Errno::EFBIG);
@@ -221,6 +223,13 @@ impl Vfs {
             let (index, off) = (at / PAGE, (at % PAGE) as usize);
             let len = (PAGE_SIZE - off).min(n - done);
             let fresh = len == PAGE_SIZE || index * PAGE >= size;
+            if let Some(sb) = self.supers.get_mut(key.0) {
+                match sb.fs.write_begin(key.1, index, off, off + len) {
+                    Ok(()) => {}
+                    Err(e) if done == 0 => return Err(e),
+                    Err(_) => break,
+                }
+            }
             match self.get_page(key, index, fresh) {
                 Ok(true) => {}
                 Ok(false) => {
@@ -235,6 +244,12 @@ impl Vfs {
             page[off..off + len].copy_from_slice(&data[done..done + len]);
             self.pcache.set_dirty(key, index, ticks);
             done += len;
+            // Linux's balance_dirty_pages_ratelimited: a long write
+            // cleans pages as it goes rather than filling the cache. The
+            // size goes first: writeback writes only inside the file.
+            if !in_memory && self.pcache.dirty_state() == DirtyState::Throttle {
+                self.written(client, key, pos + done as u64)?;
+            }
         }
         if done > 0 {
             self.written(client, key, pos + done as u64)?;

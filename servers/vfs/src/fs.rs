@@ -156,6 +156,14 @@ pub trait AddressSpaceOperations {
     /// Writes page `index` of `ino` to the store (`EIO` on failure; the
     /// page stays dirty).
     fn writepage(&mut self, ino: Ino, index: u64, page: &[u8]) -> Result<(), Errno>;
+    /// Linux's `write_begin`: bytes `from..to` of page `index` of `ino`
+    /// are about to be written into the cache. A disk file system takes
+    /// the blocks behind them here, so that a full volume is `ENOSPC` for
+    /// the `write` rather than data lost at writeback. The default takes
+    /// nothing.
+    fn write_begin(&mut self, _ino: Ino, _index: u64, _from: usize, _to: usize) -> Result<(), Errno> {
+        Ok(())
+    }
 }
 
 /// A mounted file system: the four tables in one object.

@@ -51,6 +51,7 @@ pub mod attr;
 pub mod client;
 pub mod dcache;
 pub mod dirent;
+pub mod ext2fs;
 pub mod fdops;
 pub mod file;
 pub mod filemap;

@@ -25,10 +25,24 @@
 //!   queues the read; the device thread makes the (blocking) `tty` call,
 //!   copies the line into the caller's window through the saved reply and
 //!   answers. The loop goes on serving meanwhile; reads wait in turn.
+//! - **Disks.** ext2 is registered over the block server
+//!   (`blockdev::BlkOpener`: `/dev/vda` is `blk`'s `vda`); `/dev` gets a
+//!   block node for each of `blk`'s devices, and `/etc/fstab`'s ext2 lines
+//!   are mounted at start (a failure is logged, the server goes on).
+//! - **The flusher** (LKD 16): a periodic timer of the timer server sets
+//!   a bit of the notification bound to the loop's thread every
+//!   [`FLUSH_PERIOD_MS`] (or `dirty_writeback_centisecs=`); the loop then writes back what `dirty_expire`
+//!   says is due (`Vfs::flush`) and the file systems' metadata
+//!   (`Vfs::sync_filesystems`). `sync`, `fsync` and `umount` write back
+//!   at once.
+//! - **The clock**: the wall time from the timer server at start plus the
+//!   TSC since, set in the core and in ext2 before each request.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
+
+mod blockdev;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -47,8 +61,9 @@ use libsys::semaphore::Semaphore;
 use libsys::sync::Mutex;
 use libsys::{eprintln, println};
 use vfs::service::{make_device_nodes, Console, Outcome, Service};
+use vfs::ext2fs::Ext2Type;
 use vfs::tmpfs::TmpfsType;
-use vfs::types::Cred;
+use vfs::types::{Cred, Timespec};
 use vfs::{Limits, VecPageProvider, Vfs};
 
 libsys::entry!(main);
@@ -62,6 +77,16 @@ const CACHE_PAGES: usize = 4096;
 const UNPACKER: u64 = u64::MAX;
 /// Calls waiting at once in the whole server.
 const WAITING_MAX: usize = 256;
+
+/// How often the flusher runs by default (Linux's
+/// `dirty_writeback_centisecs`, 500); `dirty_writeback_centisecs=N` on the
+/// manifest line sets it, as `dirty_expire_centisecs=N` sets the age at
+/// which dirty data is written back (3000 by default).
+const FLUSH_PERIOD_MS: u64 = 5_000;
+/// The notification bit the flusher's timer sets.
+const FLUSH_BIT: u8 = 0;
+/// The file-system table read at start.
+const FSTAB: &[u8] = b"/etc/fstab";
 
 /// Console reads queued for the device thread at most.
 const CONSOLE_QUEUE_MAX: usize = 64;
@@ -86,11 +111,21 @@ struct Waiting {
     reply: SavedReply,
 }
 
-fn main(_args: &str) -> u64 {
+/// The value of `name=N` among the arguments.
+fn arg(args: &str, name: &str) -> Option<u64> {
+    args.split_whitespace()
+        .find_map(|a| a.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+}
+
+fn main(args: &str) -> u64 {
     let mut vfs = Vfs::new(
         Box::new(VecPageProvider::new(CACHE_PAGES)),
         Limits::default(),
     );
+    if let Some(cs) = arg(args, "dirty_expire_centisecs") {
+        vfs.pcache.config.dirty_expire = cs;
+    }
+    let flush_ms = arg(args, "dirty_writeback_centisecs").map_or(FLUSH_PERIOD_MS, |cs| (cs * 10).max(100));
     if let Err(e) = vfs
         .register_filesystem(Box::new(TmpfsType))
         .and_then(|()| vfs.mount_root("tmpfs", b"mode=755"))
@@ -98,7 +133,13 @@ fn main(_args: &str) -> u64 {
         eprintln!("vfs: cannot mount tmpfs at /: {e}");
         return 1;
     }
+    let mut clock = Clock::start();
+    clock.set(&mut vfs);
+    if let Err(e) = vfs.register_filesystem(Box::new(Ext2Type::new(Box::new(blockdev::BlkOpener)))) {
+        eprintln!("vfs: cannot register ext2: {e}");
+    }
     fill_root(&mut vfs);
+    mount_fstab(&mut vfs);
     let endpoint = match Endpoint::create() {
         Ok(e) => e,
         Err(e) => {
@@ -119,7 +160,8 @@ fn main(_args: &str) -> u64 {
         tty: None,
         threaded,
     }));
-    let error = serve(&endpoint, &mut service);
+    let flusher = start_flusher(flush_ms);
+    let error = serve(&endpoint, &mut service, &mut clock, flusher);
     eprintln!("vfs: stopped serving: {error}");
     3
 }
@@ -142,10 +184,146 @@ fn fill_root(vfs: &mut Vfs) {
     if let Err(e) = make_device_nodes(vfs, UNPACKER) {
         eprintln!("vfs: cannot make /dev: {e}");
     }
+    make_block_nodes(vfs);
     if vfs.mkdir(UNPACKER, b"/tmp", 0o777).is_ok() {
         let _ = vfs.chmod(UNPACKER, b"/tmp", 0o1777);
     }
     let _ = vfs.exit(UNPACKER);
+}
+
+/// A block node in `/dev` for each of the block server's devices
+/// (`vda` 254:0, `ram0` 1:0, as Linux numbers virtio-blk and brd; others
+/// 254:n in the order `blk` lists them).
+fn make_block_nodes(vfs: &mut Vfs) {
+    use vfs::service::makedev;
+    for (n, name) in blockdev::device_names().iter().enumerate() {
+        let rdev = match name.as_str() {
+            "ram0" => makedev(1, 0),
+            "vda" => makedev(254, 0),
+            _ => makedev(254, n as u64 + 16),
+        };
+        let path = alloc::format!("/dev/{name}");
+        let mode = vfs::types::S_IFBLK | 0o660;
+        match vfs.mknodat(UNPACKER, vfs::types::AT_FDCWD, path.as_bytes(), mode, rdev) {
+            Ok(()) | Err(vfs::Errno::EEXIST) => {}
+            Err(e) => eprintln!("vfs: cannot make {path}: {e}"),
+        }
+    }
+}
+
+/// Mounts the ext2 lines of `/etc/fstab` (`<device> <dir> ext2 <options>`;
+/// options `defaults`, `rw`, `ro`, `noauto`). Other types are someone
+/// else's (procfs, sysfs, devfs are not served here yet) and are skipped.
+fn mount_fstab(vfs: &mut Vfs) {
+    if vfs.new_client(UNPACKER, Cred::root()).is_err() {
+        return;
+    }
+    let text = read_whole(vfs, FSTAB).unwrap_or_default();
+    for line in text.split(|&b| b == b'\n') {
+        let mut fields = line
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|f| !f.is_empty());
+        let (Some(source), Some(target), Some(fstype)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if source.starts_with(b"#") || fstype != b"ext2" {
+            continue;
+        }
+        let options = fields.next().unwrap_or(b"defaults");
+        let opts: Vec<&[u8]> = options.split(|&b| b == b',').collect();
+        if opts.contains(&&b"noauto"[..]) {
+            continue;
+        }
+        let flags = if opts.contains(&&b"ro"[..]) { vfs::types::MS_RDONLY } else { 0 };
+        let show = |b: &[u8]| alloc::string::String::from_utf8_lossy(b).into_owned();
+        match vfs.mount(UNPACKER, source, target, "ext2", flags, options) {
+            Ok(()) => println!("vfs: mounted {} on {} (ext2)", show(source), show(target)),
+            Err(e) => eprintln!(
+                "vfs: fstab: cannot mount {} on {}: {e}",
+                show(source),
+                show(target)
+            ),
+        }
+    }
+    let _ = vfs.exit(UNPACKER);
+}
+
+/// A whole (small) file of the root, read as the unpacker.
+fn read_whole(vfs: &mut Vfs, path: &[u8]) -> Option<Vec<u8>> {
+    let fd = vfs.open(UNPACKER, path, vfs::types::O_RDONLY, 0).ok()?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 512];
+    while let Ok(vfs::Io::Done(n)) = vfs.read(UNPACKER, fd, &mut buf) {
+        if n == 0 || out.len() > 64 * 1024 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    let _ = vfs.close(UNPACKER, fd);
+    Some(out)
+}
+
+/// The wall clock: the timer server's `CLOCK_REALTIME` at start, then the
+/// TSC since (no call per request).
+struct Clock {
+    base: core::time::Duration,
+    at: libsys::time::Instant,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        let base = libsys::time::clock_gettime(libsys::time::CLOCK_REALTIME).unwrap_or_default();
+        Clock {
+            base,
+            at: libsys::time::Instant::now(),
+        }
+    }
+
+    /// Sets the core's and ext2's clocks to now.
+    fn set(&mut self, vfs: &mut Vfs) {
+        let now = self.base + self.at.elapsed();
+        vfs.set_time(Timespec {
+            sec: now.as_secs() as i64,
+            nsec: i64::from(now.subsec_nanos()),
+        });
+        vfs::ext2fs::set_clock(now.as_secs().min(u64::from(u32::MAX)) as u32);
+    }
+}
+
+/// Binds a notification to this thread and asks the timer server to set
+/// [`FLUSH_BIT`] in it every `period_ms`; `None` (no flusher: data
+/// reaches the disk on `sync`, `fsync` and `umount` only) without a timer
+/// server.
+fn start_flusher(period_ms: u64) -> Option<libsys::handle::Notification> {
+    use libsys::time::{Expiry, Timer};
+    let n = libsys::handle::Notification::create().ok()?;
+    n.bind_current().ok()?;
+    let period = core::time::Duration::from_millis(period_ms);
+    let armed = libsys::time::bind(&n).and_then(|()| {
+        Timer::add(Expiry::After(period_ms * 1_000_000), period, FLUSH_BIT)
+    });
+    match armed {
+        Ok(_) => Some(n),
+        Err(e) => {
+            eprintln!("vfs: no flusher (timer: {e}): dirty pages wait for sync");
+            None
+        }
+    }
+}
+
+/// One run of the flusher: expired dirty pages, then metadata.
+fn flush(service: &mut Service, clock: &mut Clock, errors: &mut u32) {
+    clock.set(&mut service.vfs);
+    service.vfs.flush();
+    if let Err(e) = service.vfs.sync_filesystems() {
+        eprintln!("vfs: flusher: writing metadata: {e}");
+    }
+    let now = vfs::ext2fs::silent_errors();
+    if now != *errors {
+        eprintln!("vfs: ext2: {} failures freeing inodes or unmounting", now - *errors);
+        *errors = now;
+    }
 }
 
 /// The initramfs `init` lent (`@file=`), mapped read-only.
@@ -376,11 +554,18 @@ fn encode(reply: &Reply) -> Message {
 }
 
 /// Receives and answers requests for good; returns why receiving failed.
-fn serve(endpoint: &Endpoint, service: &mut Service) -> SysError {
+fn serve(
+    endpoint: &Endpoint,
+    service: &mut Service,
+    clock: &mut Clock,
+    // Kept open: the timer server signals it.
+    _flusher: Option<libsys::handle::Notification>,
+) -> SysError {
     let mut input = [0u8; PAYLOAD_MAX];
     let mut waiting: Vec<Waiting> = Vec::new();
     let mut creds: Option<cred::Client> = None;
     let mut reply: Option<Message> = None;
+    let mut errors = 0;
     loop {
         let received = match reply.take() {
             Some(msg) => endpoint.reply_recv(&msg, FOREVER),
@@ -390,9 +575,14 @@ fn serve(endpoint: &Endpoint, service: &mut Service) -> SysError {
             Ok(r) => r,
             Err(e) => return e,
         };
-        if received.signals().is_some() {
+        if let Some(bits) = received.signals() {
+            if bits & (1 << FLUSH_BIT) != 0 {
+                flush(service, clock, &mut errors);
+                retry(service, &mut waiting, &mut creds);
+            }
             continue;
         }
+        clock.set(&mut service.vfs);
         let (msg, badge) = (received.msg, received.badge);
         let n = ipc::read_payload(msg.info.length.into(), &mut input);
         let request = (msg.label() == LABEL_REQUEST)

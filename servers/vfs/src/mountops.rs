@@ -191,7 +191,12 @@ impl Vfs {
             self.write_batch(batch)?;
         }
         let attr = self.attr(key)?;
-        self.fs(key.0)?.write_inode(key.1, &attr)
+        let fs = self.fs(key.0)?;
+        fs.write_inode(key.1, &attr)?;
+        // A file system that buffers what writepage gave it (ext2's
+        // buffer cache) writes it out and flushes the device, as ext2's
+        // fsync does with the inode's buffers.
+        fs.sync_fs()
     }
 
     /// `fdatasync(fd)`: here the same as [`Self::fsync`] (the inode is
@@ -220,6 +225,20 @@ impl Vfs {
         let mut result = Ok(());
         for sb in sbs {
             if let Err(e) = self.sync_sb(sb) {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
+    /// The flusher's metadata pass: every file system's `sync_fs` (ext2
+    /// writes its buffer cache and superblock out, if anything changed).
+    /// Returns the first failure, after trying them all.
+    pub fn sync_filesystems(&mut self) -> Result<(), Errno> {
+        let sbs: Vec<SbId> = self.supers.iter().map(|(id, _)| id).collect();
+        let mut result = Ok(());
+        for sb in sbs {
+            if let Err(e) = self.fs(sb).and_then(|fs| fs.sync_fs()) {
                 result = Err(e);
             }
         }

@@ -50,6 +50,10 @@ pub const DEV_NULL: u64 = makedev(1, 3);
 pub const DEV_ZERO: u64 = makedev(1, 5);
 pub const DEV_TTY: u64 = makedev(5, 0);
 pub const DEV_CONSOLE: u64 = makedev(5, 1);
+/// What [`Service::device`] says of a block-device node: no character
+/// device has this number, so its reads and writes are `ENXIO` (a block
+/// device is used by mounting it, `vfs::ext2fs`).
+const BLOCK_NODE: u64 = u64::MAX;
 
 /// The terminal behind `/dev/console` and `/dev/tty`, on behalf of `pid`.
 pub trait Console {
@@ -209,7 +213,12 @@ impl Service {
 
     fn device(&mut self, c: ClientId, fd: i32) -> Option<u64> {
         let st = self.vfs.fstat(c, fd).ok()?;
-        (st.st_mode & types::S_IFMT == types::S_IFCHR).then_some(st.st_rdev)
+        match st.st_mode & types::S_IFMT {
+            types::S_IFCHR => Some(st.st_rdev),
+            // Block devices are mounted, not read through vfs: `ENXIO`.
+            types::S_IFBLK => Some(BLOCK_NODE),
+            _ => None,
+        }
     }
 
     /// A `read` of device `rdev`.
@@ -470,6 +479,11 @@ impl Service {
             Request::Sync => done(v.sync()),
             Request::Fsync { fd } => done(v.fsync(c, *fd)),
             Request::Statfs { path } => v.statfs(c, path).map(|s| Reply::Statfs(statfs(s))),
+            Request::Mounts { len } => {
+                let n = io_len(*len, grant)?;
+                let text = v.mounts_text();
+                put(grant, &text[..text.len().min(n)])
+            }
             _ => Err(Errno::ENOSYS),
         }
     }

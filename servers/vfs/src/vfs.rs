@@ -439,6 +439,11 @@ impl Vfs {
         }
     }
 
+    /// The page cache's counters (`Cached:`, `Dirty:`, `Writeback:`).
+    pub fn page_cache_stats(&self) -> crate::pagecache::PageCacheStats {
+        self.pcache.stats()
+    }
+
     /// Shrinks the page cache by up to `nr` clean pages; returns the pages
     /// freed.
     pub fn shrink_pages(&mut self, nr: u64) -> u64 {

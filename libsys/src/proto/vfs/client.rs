@@ -340,6 +340,13 @@ impl Client {
         done(self.call(&Request::Fsync { fd })?)
     }
 
+    /// The mount table as `/proc/mounts` lines; returns the bytes put in
+    /// `buffer` (cut at its length).
+    pub fn mounts(&self, buffer: &mut [u8]) -> Result<usize, ClientError> {
+        let len = window(buffer.len());
+        self.fill(Request::Mounts { len }, &mut buffer[..len as usize])
+    }
+
     pub fn statfs(&self, path: &[u8]) -> Result<Statfs, ClientError> {
         let path = p(path)?;
         match self.call(&Request::Statfs { path })? {
