@@ -4,7 +4,10 @@
 //! killed (at most ten minutes); `procchild env VAR=VALUE` exits 0 if
 //! its environment holds that string, else 1; `procchild ns` exits 0 if
 //! the name service's badge on its `@ns` is its own pid (proc minted
-//! it), else 1; anything else exits 0.
+//! it), else 1; `procchild pid N` exits 0 if its pid is N (an
+//! `execve` keeps the pid), else 1; `procchild fds A B` exits 0 if
+//! descriptor A is open and B is closed (`O_CLOEXEC`), else 2 or 3;
+//! anything else exits 0.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -31,6 +34,20 @@ fn main(_args: &str) -> u64 {
                 .ok()
                 .and_then(|c| c.caller().ok());
             u64::from(pid.is_none() || pid != badge)
+        }
+        Some("pid") => {
+            let want = argv.get(2).and_then(|n| n.parse::<u64>().ok());
+            u64::from(libsys::posix::getpid().ok() != want)
+        }
+        Some("fds") => {
+            let fd = |i: usize| argv.get(i).and_then(|n| n.parse::<i32>().ok()).unwrap_or(-1);
+            if libsys::posix::fstat(fd(2)).is_err() {
+                2
+            } else if !matches!(libsys::posix::fstat(fd(3)), Err(libsys::errno::Errno::EBADF)) {
+                3
+            } else {
+                0
+            }
         }
         _ => 0,
     }

@@ -32,7 +32,10 @@
 extern crate alloc;
 
 mod build;
+mod cache;
+mod fork_exec;
 mod image;
+mod resolve;
 mod serve;
 
 use alloc::boxed::Box;
@@ -63,6 +66,8 @@ struct Kid {
     started: bool,
     /// It said `Exit` (its end is already in the table).
     said_exit: bool,
+    /// Made by `Fork` (started by `ForkStart`, never by `Start`).
+    forked: bool,
 }
 
 /// A `Wait` answered later.
@@ -82,6 +87,8 @@ struct Proc {
     deaths: Notification,
     kids: BTreeMap<u64, Kid>,
     waiters: Vec<Waiter>,
+    /// The executables `mm` runs programs from (`cache.rs`).
+    cache: cache::ImageCache,
 }
 
 fn main(args: &str) -> u64 {
@@ -159,6 +166,7 @@ impl Proc {
             deaths,
             kids: BTreeMap::new(),
             waiters: Vec::new(),
+            cache: cache::ImageCache::default(),
         })
     }
 }
