@@ -400,3 +400,21 @@ fn pipeline_gets_its_own_process_group_and_the_terminal() {
     assert_eq!(sh.sys.foreground, [100, 1000]);
     assert_eq!(sh.sys.out(), "2\n");
 }
+
+#[test]
+fn exec_builtin_reports_what_it_cannot_run() {
+    assert_eq!(
+        run("exec no-such-cmd; echo after $?"),
+        (
+            0,
+            "after 127\n".into(),
+            "sh: exec: no-such-cmd: not found\n".into()
+        )
+    );
+    // The fake system cannot replace the shell: the error is said, and
+    // the shell goes on.
+    let (status, _, err) = run("exec cat /etc/motd");
+    assert_eq!(status, 126);
+    assert!(err.starts_with("sh: exec: cat: "), "{err}");
+    assert_eq!(run("exec"), (0, "".into(), "".into()));
+}
