@@ -279,6 +279,7 @@ fn fork_and_exec(t: &mut Tally) {
     );
     let after = in_child(|| 0);
     t.expect_eq("fork works again after the bomb", after, Some(WaitStatus::Exited(0)));
+    timings();
     for path in ["/tmp/exec-keep", "/tmp/exec-cloexec", "/tmp/exec-script.sh", "/tmp/exec-text", "/tmp/exec-cut", "/tmp/exec-nox"] {
         let _ = posix::unlink(path);
     }
@@ -321,5 +322,37 @@ fn sleeper(t: &mut Tally, proc: &Client) {
         "the killed child waits as WIFSIGNALED by SIGKILL",
         errno(proc.wait(pid as i64, 0)),
         Ok(Some((pid, SIGKILL as i32))),
+    );
+}
+
+/// `fork_exit_wait` and `fork_exec_wait` (`/bin/true`) in TSC ticks,
+/// median of 15 (a figure for the log under TCG, not the bench entry's
+/// instruction count: that entry runs no `proc`).
+fn timings() {
+    let median = |f: &dyn Fn() -> bool| -> Option<u64> {
+        let mut ticks = Vec::new();
+        for _ in 0..15 {
+            let start = libsys::syscall::rdtsc();
+            if !f() {
+                return None;
+            }
+            ticks.push(libsys::syscall::rdtsc() - start);
+        }
+        ticks.sort_unstable();
+        ticks.get(ticks.len() / 2).copied()
+    };
+    let exit_wait = median(&|| in_child(|| 0) == Some(WaitStatus::Exited(0)));
+    let exec_wait = median(&|| {
+        in_child(|| posix::execve("/bin/true", &["true"], &[]) as i32 + 100)
+            == Some(WaitStatus::Exited(0))
+    });
+    let spawn_wait = median(&|| {
+        posix::spawn("/bin/true", &["true"], &[], &[], Pgroup::Inherit)
+            .ok()
+            .and_then(|pid| posix::waitpid(pid as i64, 0).ok().flatten())
+            .is_some_and(|(_, s)| s == 0)
+    });
+    libsys::println!(
+        "proctest: TSC ticks (median of 15): fork_exit_wait {exit_wait:?}, fork_exec_wait {exec_wait:?}, spawn_true {spawn_wait:?}"
     );
 }

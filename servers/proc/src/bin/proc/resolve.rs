@@ -1,8 +1,6 @@
-//! Which file an `execve` (or `Spawn`) runs: the path read through the
-//! image source, and while it is a `#!` script, its interpreter instead
-//! (Linux's `binfmt_script`: `argv` becomes `interpreter [argument]
-//! path argv[1..]`), at most `exec::script::MAX_INTERPRETER_DEPTH`
-//! times (`ELOOP` beyond). Anything neither ELF nor `#!` is `ENOEXEC`.
+//! Which file an `execve` (or `Spawn`) runs: lib/exec's `resolve` (the
+//! `#!` chain, host-tested there) over the image source, its errors as
+//! errnos (`ENOENT`/`EACCES` from the source, `ENOEXEC`, `ELOOP`).
 
 use alloc::vec::Vec;
 
@@ -12,12 +10,7 @@ use crate::image::{FileKey, ImageSource};
 
 /// The program to run: its bytes and key, the path it was read from and
 /// the arguments it gets.
-pub struct Resolved {
-    pub image: Vec<u8>,
-    pub key: FileKey,
-    pub path: Vec<u8>,
-    pub argv: Vec<Vec<u8>>,
-}
+pub type Resolved = exec::Resolved<FileKey>;
 
 /// Follows `#!` lines from `path` with `argv`.
 pub fn resolve(
@@ -25,33 +18,12 @@ pub fn resolve(
     path: &[u8],
     argv: &[&[u8]],
 ) -> Result<Resolved, Errno> {
-    let mut path = path.to_vec();
-    let mut argv: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
-    for _ in 0..=exec::script::MAX_INTERPRETER_DEPTH {
-        let (image, key) = images.read_keyed(&path)?;
-        let key = key.ok_or(Errno::ENOEXEC)?;
-        let head = &image[..image.len().min(exec::script::BINPRM_BUF_SIZE)];
-        match exec::classify(head) {
-            Ok(exec::Binary::Elf) => {
-                return Ok(Resolved {
-                    image,
-                    key,
-                    path,
-                    argv,
-                })
-            }
-            Ok(exec::Binary::Script(script)) => {
-                let old: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-                let new: Vec<Vec<u8>> = exec::script::script_argv(&script, &path, &old)
-                    .into_iter()
-                    .map(|a| a.to_vec())
-                    .collect();
-                let interpreter = script.interpreter.to_vec();
-                argv = new;
-                path = interpreter;
-            }
-            Err(e) => return Err(Errno::from_i32(e.errno()).unwrap_or(Errno::ENOEXEC)),
-        }
-    }
-    Err(Errno::ELOOP)
+    let read = |p: &[u8]| -> Result<(Vec<u8>, FileKey), Errno> {
+        let (bytes, key) = images.read_keyed(p)?;
+        Ok((bytes, key.ok_or(Errno::ENOEXEC)?))
+    };
+    exec::resolve(read, path, argv).map_err(|e| match e {
+        exec::ResolveError::Read(e) => e,
+        exec::ResolveError::Exec(e) => Errno::from_i32(e.errno()).unwrap_or(Errno::ENOEXEC),
+    })
 }
