@@ -7,7 +7,8 @@
 //! it), else 1; `procchild pid N` exits 0 if its pid is N (an
 //! `execve` keeps the pid), else 1; `procchild fds A B` exits 0 if
 //! descriptor A is open and B is closed (`O_CLOEXEC`), else 2 or 3;
-//! anything else exits 0.
+//! `procchild args N` exits 0 if it has N arguments and a `BIG=`
+//! environment string over 60,000 bytes, else 1; anything else exits 0.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -34,6 +35,13 @@ fn main(_args: &str) -> u64 {
                 .ok()
                 .and_then(|c| c.caller().ok());
             u64::from(pid.is_none() || pid != badge)
+        }
+        Some("args") => {
+            let want = argv.get(2).and_then(|n| n.parse::<usize>().ok());
+            let big = libsys::env::environ()
+                .iter()
+                .any(|e| e.len() > 60_000 && e.starts_with("BIG="));
+            u64::from(want != Some(argv.len()) || !big)
         }
         Some("pid") => {
             let want = argv.get(2).and_then(|n| n.parse::<u64>().ok());

@@ -16,7 +16,8 @@
 //! are `ENOEXEC`, a file without an execute bit `EACCES`, a missing one
 //! `ENOENT` — each leaving the caller running its old image; a fork
 //! bomb under `RLIMIT_NPROC` 8 as uid 1000 stops at `EAGAIN` with 7
-//! children, and forking works again after.
+//! children, and forking works again after; 1,002 arguments and a 64
+//! KiB environment string reach the new program, 200 KiB is `E2BIG`.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -237,6 +238,29 @@ fn fork_and_exec(t: &mut Tally) {
         let name = format!("execve: {what}, the caller goes on");
         t.expect_eq(&name, failed, Some(WaitStatus::Exited(want as i32)));
     }
+
+    // Issue 20: 1,000 arguments and a 64 KiB environment string; past
+    // ARG_MAX, E2BIG and the caller goes on.
+    let big = format!("BIG={}", "e".repeat(64 * 1024));
+    let many = in_child(|| {
+        let mut argv: Vec<&str> = vec!["procchild", "args", "1002"];
+        argv.extend(core::iter::repeat_n("x", 999));
+        let count = format!("{}", argv.len());
+        argv[2] = &count;
+        posix::execve("/bin/procchild", &argv, &[&big]) as i32 + 100
+    });
+    t.expect_eq(
+        "execve with 1,002 arguments and a 64 KiB environment string",
+        many,
+        Some(WaitStatus::Exited(0)),
+    );
+    let huge = format!("BIG={}", "e".repeat(200 * 1024));
+    let too_big = in_child(|| posix::execve("/bin/procchild", &["procchild"], &[&huge]) as i32);
+    t.expect_eq(
+        "execve past ARG_MAX is E2BIG, the caller goes on",
+        too_big,
+        Some(WaitStatus::Exited(Errno::E2BIG as i32)),
+    );
 
     let bomb = in_child(|| {
         if posix::set_nproc_limit(8, 8).is_err() || posix::setuid(1000).is_err() {

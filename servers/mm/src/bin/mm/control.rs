@@ -404,6 +404,15 @@ impl Server {
             Ok(entry) => entry,
             Err(e) => {
                 if !self.core.as_ref().is_some_and(|c| c.manages(id)) {
+                    if known.is_some() {
+                        // Past the point of no return: the old space is
+                        // gone and the new one failed, so the process
+                        // cannot go on (Linux sends SIGKILL there).
+                        if let Some(process) = self.real.spaces.get(&id) {
+                            eprintln!("exec of {pid} failed after its old space went: killed");
+                            let _ = process.kill();
+                        }
+                    }
                     self.forget(id);
                 }
                 return Err(e);

@@ -24,8 +24,9 @@
 //! (`ThreadRegsWrite`: entry, stack, start-up string) and is resumed: the
 //! same thread and pid run the new program. Only a process the server
 //! made can `execve` (it holds its first thread), from that thread; a
-//! failure past the point of no return kills it (`SIGKILL`), as Linux's
-//! `begin_new_exec` does.
+//! failure past `mm`'s point of no return makes `mm` kill it, as Linux's
+//! `begin_new_exec` sends `SIGKILL`; a thread that cannot be moved is
+//! killed here.
 //!
 //! Known leak: each `execve` gives the process a new `@ns` and `@self`
 //! and the old program's handles stay in its table (the kernel has no
@@ -254,15 +255,9 @@ impl Proc {
             &plan,
             &handles,
         );
-        let (start, pager) = match execed {
-            Ok(done) => done,
-            Err(Errno::ENOMEM) => {
-                // mm may have dropped the old space already.
-                let _ = process.kill();
-                return Err(Errno::ENOMEM);
-            }
-            Err(e) => return Err(e),
-        };
+        // On an error past mm's point of no return, mm has killed the
+        // process; before it, the caller goes on in its old image.
+        let (start, pager) = execed?;
         let _ = kid.prepared.child.thread.set_pager(Some(&pager));
         if let Some(vfs) = &self.vfs {
             if let Err(e) = vfs.exec_files(key) {
