@@ -62,6 +62,22 @@ fn handle(raw: u32) -> Option<Handle> {
     (raw != 0).then_some(Handle(raw))
 }
 
+/// In a `fork` child (`crate::fork`): its own `@ns` and `@self` (0: none)
+/// replace the parent's numbers, which name nothing in its table; the
+/// other handles of the start-up string (heap, memory, module, …) are
+/// not the child's either and are forgotten.
+pub fn after_fork(ns: u32, me: u32) {
+    NAME_SERVICE.store(ns, Ordering::Relaxed);
+    SELF_PROCESS.store(me, Ordering::Relaxed);
+    for cell in [&HEAP_REGION, &MEMORY_REGION, &MODULE, &FILE] {
+        cell.store(0, Ordering::Relaxed);
+    }
+    IRQ.store(0, Ordering::Relaxed);
+    for cell in &PORTS {
+        cell.store(0, Ordering::Relaxed);
+    }
+}
+
 /// The name service's handle, if the process was given one.
 pub fn name_service() -> Option<Handle> {
     handle(NAME_SERVICE.load(Ordering::Relaxed))

@@ -47,6 +47,8 @@ pub mod errno;
 #[cfg(target_os = "none")]
 pub mod exception;
 pub mod fault;
+#[cfg(target_os = "none")]
+pub mod fork;
 pub mod grant;
 #[cfg(target_os = "none")]
 pub mod handle;

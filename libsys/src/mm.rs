@@ -292,3 +292,42 @@ pub fn fork_as(child: &Process) -> Result<(u64, Endpoint, Endpoint), Error> {
         _ => Err(Error::Protocol),
     }
 }
+
+/// `Exec` (the memory half of `execve`): gives `process` (held with MAP
+/// and MANAGE) a new address space running the ELF image in `image`
+/// (`image_size` bytes of a readable region), the first `stack_len`
+/// bytes of `stack` (whole pages) on top of its stack. Returns its `mm`
+/// id, the entry point, its `mm` handle and the pager its threads must
+/// have. Its old space, if mm managed it, is gone unless this fails with
+/// `InvalidArgument`, `BadImage` or `NoMemory` before the point of no
+/// return (see `proto::mm::Request::Exec`).
+pub fn exec_process(
+    process: &Process,
+    image: Handle,
+    image_size: u64,
+    stack: Handle,
+    stack_len: u64,
+) -> Result<(u64, u64, Endpoint, Endpoint), Error> {
+    let request = Request::Exec {
+        image_size,
+        stack_len,
+    };
+    let (reply, msg) = call_with(&request, &[process.raw(), image, stack])?;
+    let (id, entry) = match reply {
+        Reply::Execed { id, entry } => (id, entry),
+        _ => return Err(Error::Protocol),
+    };
+    match msg.handles() {
+        [client, pager] => {
+            // SAFETY: the kernel just put these into our table.
+            let (client, pager) = unsafe {
+                (
+                    Endpoint::from_raw(Handle(*client as u32)),
+                    Endpoint::from_raw(Handle(*pager as u32)),
+                )
+            };
+            Ok((id, entry, client, pager))
+        }
+        _ => Err(Error::Protocol),
+    }
+}

@@ -243,6 +243,24 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// A process whose first thread someone else made (the memory
+    /// server's `Exec` laid out its space): it will start at `entry`
+    /// with `sp` and `rdi`/`rsi` = `args` (address, length).
+    pub fn from_parts(child: Child, entry: u64, sp: u64, args: (u64, u64)) -> Prepared {
+        Prepared {
+            child,
+            entry,
+            sp,
+            args,
+        }
+    }
+
+    /// Where the first thread starts: entry, stack pointer and the
+    /// argument string (address, length).
+    pub fn start_state(&self) -> (u64, u64, (u64, u64)) {
+        (self.entry, self.sp, self.args)
+    }
+
     /// Starts the first thread.
     pub fn run(&self) -> Result<(), SpawnError> {
         let (at, len) = self.args;

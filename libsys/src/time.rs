@@ -115,6 +115,13 @@ impl Instant {
 static SERVER: AtomicU32 = AtomicU32::new(0);
 const NONE: u32 = u32::MAX;
 
+/// In a `fork` child: the parent's timer handle and notification name
+/// nothing in its table; they are looked up and made again on first use.
+pub fn after_fork() {
+    SERVER.store(0, Ordering::Release);
+    NEVER.store(0, Ordering::Release);
+}
+
 /// The timer server, looked up on first use (waiting up to `wait_ms` for
 /// it to register); `None` without one.
 fn server(wait_ms: u64) -> Option<core::mem::ManuallyDrop<Client>> {

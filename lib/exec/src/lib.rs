@@ -6,6 +6,8 @@
 //! - [`script`]: is the file an ELF program or a `#!` script (Linux's
 //!   `binfmt_script`: the interpreter, its one optional argument, the
 //!   rewritten `argv`)?
+//! - [`resolve`]: the `#!` chain an `execve` follows to an ELF file
+//!   (at most four interpreters deep, `ELOOP` beyond).
 //! - [`image`]: from ELF bytes, the new address space (LKD ch. 15's
 //!   memory areas as `load_elf_binary` makes them): one mapping per
 //!   `PT_LOAD` segment — text shared with the page cache, data private
@@ -30,10 +32,12 @@ extern crate alloc;
 
 pub mod error;
 pub mod image;
+pub mod resolve;
 pub mod script;
 pub mod stack;
 
 pub use error::ExecError;
 pub use image::{plan, Backing, ImagePlan, Limits, SegmentMap};
+pub use resolve::{resolve, ResolveError, Resolved};
 pub use script::{classify, Binary, Script};
 pub use stack::{build, AuxInfo, InitialStack, StackSpec};

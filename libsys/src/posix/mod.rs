@@ -27,6 +27,10 @@ pub use args::{interval_ms, options};
 mod sys;
 #[cfg(target_os = "none")]
 pub use sys::*;
+#[cfg(target_os = "none")]
+mod process;
+#[cfg(target_os = "none")]
+pub use process::{execve, execvp, fork, set_nproc_limit, setuid};
 
 /// `open(2)` flags (x86_64 values).
 pub const O_RDONLY: u32 = 0;

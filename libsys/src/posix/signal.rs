@@ -154,7 +154,7 @@ mod calls {
     /// The program's handler for each signal (an address; 0: none).
     static HANDLERS: [AtomicU64; 64] = [const { AtomicU64::new(0) }; 64];
 
-    fn procs() -> Result<&'static crate::proto::proc::Client, Errno> {
+    fn procs() -> Result<core::mem::ManuallyDrop<crate::proto::proc::Client>, Errno> {
         super::super::sys::proc_client()
     }
 

@@ -4,20 +4,58 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use core::mem::ManuallyDrop;
+use core::sync::atomic::{AtomicU32, Ordering};
+
 use super::*;
 use crate::proto::{proc, vfs};
 
-static VFS: spin::Once<vfs::Client> = spin::Once::new();
-static PROC: spin::Once<proc::Client> = spin::Once::new();
+/// The servers' handles, looked up on first use (0 before). Numbers
+/// rather than `Once`d clients so that a `fork` child, whose table does
+/// not hold the parent's numbers, can look them up again
+/// ([`after_fork`]).
+static VFS: AtomicU32 = AtomicU32::new(0);
+static PROC: AtomicU32 = AtomicU32::new(0);
+
+/// The client on the handle in `cell`, looking it up first if needed.
+fn connected(
+    cell: &AtomicU32,
+    connect: impl FnOnce() -> Option<crate::handle::Endpoint>,
+) -> Result<ManuallyDrop<crate::handle::Endpoint>, Errno> {
+    let mut raw = cell.load(Ordering::Acquire);
+    if raw == 0 {
+        let made = connect().ok_or(Errno::ENOSYS)?.0.into_raw().0;
+        raw = match cell.compare_exchange(0, made, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => made,
+            Err(theirs) => {
+                // SAFETY: `made` is ours alone; another thread won.
+                drop(unsafe { crate::handle::OwnedHandle::from_raw(crate::abi::Handle(made)) });
+                theirs
+            }
+        };
+    }
+    // SAFETY: kept open for the process's life (ManuallyDrop).
+    Ok(ManuallyDrop::new(unsafe {
+        crate::handle::Endpoint::from_raw(crate::abi::Handle(raw))
+    }))
+}
 
 /// The file server, connected on first use (`ENOSYS` if it never came).
-fn vfs() -> Result<&'static vfs::Client, Errno> {
-    VFS.try_call_once(|| vfs::Client::connect().map_err(|_| Errno::ENOSYS))
+fn vfs() -> Result<ManuallyDrop<vfs::Client>, Errno> {
+    let endpoint = connected(&VFS, || vfs::Client::connect().ok().map(vfs::Client::into_endpoint))?;
+    Ok(ManuallyDrop::new(vfs::Client::from_endpoint(ManuallyDrop::into_inner(endpoint))))
 }
 
 /// The process server, connected on first use.
-fn procs() -> Result<&'static proc::Client, Errno> {
-    PROC.try_call_once(|| proc::Client::connect().map_err(|_| Errno::ENOSYS))
+pub(super) fn procs() -> Result<ManuallyDrop<proc::Client>, Errno> {
+    let endpoint = connected(&PROC, || proc::Client::connect().ok().map(proc::Client::into_endpoint))?;
+    Ok(ManuallyDrop::new(proc::Client::from_endpoint(ManuallyDrop::into_inner(endpoint))))
+}
+
+/// In a `fork` child: the servers are looked up again on first use.
+pub fn after_fork() {
+    VFS.store(0, Ordering::Release);
+    PROC.store(0, Ordering::Release);
 }
 
 fn ve(e: vfs::ClientError) -> Errno {
@@ -379,8 +417,10 @@ pub fn processes() -> Result<Vec<TaskInfo>, Errno> {
 
 /// `exit(status)`: tells the process server, then ends the process.
 pub fn exit(status: i32) -> ! {
-    if let Some(client) = PROC.get() {
-        let _ = client.exit(status);
+    if PROC.load(Ordering::Acquire) != 0 {
+        if let Ok(client) = procs() {
+            let _ = client.exit(status);
+        }
     } else if let Ok(client) = proc::Client::connect_within(0) {
         let _ = client.exit(status);
     }
@@ -388,6 +428,6 @@ pub fn exit(status: i32) -> ! {
 }
 
 /// The process server's client, for the signal calls (`signal.rs`).
-pub(super) fn proc_client() -> Result<&'static proc::Client, Errno> {
+pub(super) fn proc_client() -> Result<ManuallyDrop<proc::Client>, Errno> {
     procs()
 }

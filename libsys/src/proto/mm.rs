@@ -26,6 +26,7 @@
 //! | `SystemStats` | `System(SystemStats)` | — |
 //! | `SlabInfo` | `Slabs(caches)`: mm's own heap, as `/proc/slabinfo` | — |
 //! | `ForkAs`, with a process handle (MAP, MANAGE) | `Forked { id }`, with two handles: the child's `mm` handle and its pager | `NotAllowed` (managed already), `NoMemory` |
+//! | `Exec { image_size, stack_len }`, with [process (MAP, MANAGE), image region, stack region] | `Execed { id, entry }`, with the process's `mm` handle and pager | `InvalidArgument`, `BadImage`, `NoMemory` (the old space intact unless the machine failed past the point of no return) |
 //! | control (`init` only): `Adopt`, `Give`, `GiveDevice`, `Exit`, `DmaRelease` | see each | `NotAllowed` from anyone else |
 //!
 //! Addresses and lengths are in bytes and pages: `at` must be
@@ -169,6 +170,20 @@ pub enum Request {
         id: u64,
         image_size: u64,
         args: heapless::String<ARGS_MAX>,
+    },
+    /// `execve`'s memory half (the process server's, or any holder of the
+    /// process's handle): replaces the address space of the process
+    /// whose handles the message carries — [process (MAP, MANAGE), its
+    /// new ELF image (a memory region, READ), its initial stack (a memory
+    /// region, READ)] — or makes one for a process mm does not manage
+    /// yet. The image's segments are demand-loaded from it; the first
+    /// `stack_len` bytes of the stack region (whole pages, at most half
+    /// the stack area) become the top of the new stack; the IPC buffer
+    /// is fresh. The space's id is the process's pid. A failed `Exec`
+    /// before the old space is dropped leaves it as it was.
+    Exec {
+        image_size: u64,
+        stack_len: u64,
     },
     /// (`init`) RAM to manage: the message carries up to four memory
     /// regions (READ, WRITE, MANAGE). Only before the first `Adopt`.
@@ -439,6 +454,13 @@ pub enum Reply {
         args_at: u64,
         args_len: u64,
     },
+    /// To `Exec`: the space's id (the pid) and the new entry point.
+    /// Carries two handles, as `Adopted` does: the process's `mm` handle
+    /// and its pager.
+    Execed {
+        id: u64,
+        entry: u64,
+    },
     /// To `DmaAlloc`: where the block is mapped, and its physical address.
     Dma {
         at: u64,
@@ -527,6 +549,10 @@ mod tests {
             Request::SystemStats,
             Request::SlabInfo,
             Request::ForkAs,
+            Request::Exec {
+                image_size: 70_000,
+                stack_len: 8192,
+            },
             Request::Adopt {
                 id: 3,
                 image_size: 70_000,

@@ -88,6 +88,11 @@ macro_rules! client_stub {
                 &self.endpoint
             }
 
+            /// The endpoint, the client given up.
+            pub fn into_endpoint(self) -> crate::handle::Endpoint {
+                self.endpoint
+            }
+
             /// Looks the server up again (after `PeerDied`), waiting up to
             /// 2 s for `init` to restart it.
             pub fn reconnect(&mut self) -> Result<(), crate::names::NameError> {

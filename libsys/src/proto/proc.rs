@@ -35,6 +35,10 @@
 //! | `Sigpending` | `Value(set)` | |
 //! | `Setuid { uid }`, `Setgid { gid }` | `Done` | |
 //! | `List { after }` | `Tasks(tasks)` | up to [`LIST_MAX`] processes with pids above `after` (for `ps`) |
+//! | `Fork` + an empty process the caller made (MAP, MANAGE) | `Forked { pid, ns, me }` | `fork`'s first half: the process becomes the caller's child (table entry, file table copied, `@ns` and `@self` in it: their numbers `ns`, `me`, `ns` 0 for none), not running; the caller then duplicates its space into it (`mm`'s `ForkAs`) and sends `ForkStart`; `EAGAIN` past `RLIMIT_NPROC` or the table, `EINVAL` for a process not empty |
+//! | `ForkStart { pid, entry, stack, arg0, arg1 }` + the child's pager (from `ForkAs`) | `Done` | the child's first thread, made by the server (which keeps it) with those registers |
+//! | `SetNprocLimit { cur, max }` | `Done` | `setrlimit(RLIMIT_NPROC)`: how many processes the caller's real uid may have (root is not held to it); `EPERM` to raise `max` without root, `EINVAL` for `cur > max` |
+//! | `Execve { path, argc, envc }` + read grant (as `Spawn`) | none on success: the caller's thread goes on at the new program's entry | `execve`: `#!` followed, `ENOENT`, `EACCES`, `ENOEXEC`, `E2BIG`, `ELOOP`; the caller is unchanged on error. Only for processes the server made, from their first thread |
 //! | `Sigreturn { mask }` | `Done` | a handler is done: the mask its frame saved comes back (libsys's handler entry sends it before the kernel's `sigreturn`) |
 //! | `Sigsuspend { mask }` | `Error(EINTR)` | `sigsuspend`: `mask` until a handler runs; answered once one was delivered |
 //! | `Alarm { seconds }` | `Value(seconds left of the previous alarm)` | `alarm(2)`: `SIGALRM` after `seconds` (0 cancels) |
@@ -172,6 +176,24 @@ pub enum Request {
     Alarm {
         seconds: u32,
     },
+    Fork,
+    ForkStart {
+        pid: u64,
+        entry: u64,
+        stack: u64,
+        arg0: u64,
+        arg1: u64,
+    },
+    Execve {
+        path: Path,
+        argc: u32,
+        envc: u32,
+    },
+    /// `setrlimit(RLIMIT_NPROC, …)` (the only resource kept by proc).
+    SetNprocLimit {
+        cur: u64,
+        max: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -184,6 +206,13 @@ pub enum Reply {
     Ids(Ids),
     Action(SigAction),
     Tasks(heapless::Vec<TaskInfo, LIST_MAX>),
+    /// To `Fork`: the child's pid and the numbers of its `@ns` and
+    /// `@self` handles (in its own table).
+    Forked {
+        pid: u64,
+        ns: u32,
+        me: u32,
+    },
     Error(Errno),
 }
 

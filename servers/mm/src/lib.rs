@@ -142,6 +142,7 @@ pub use buddy::{
 };
 
 mod dma;
+mod exec;
 mod fault;
 mod frames;
 pub mod layout;
@@ -155,6 +156,7 @@ mod space;
 mod views;
 
 pub use dma::DMA_LIMIT_PAGES;
+pub use exec::EXEC_STACK_MAX;
 pub use frames::KernelPages;
 pub use machine::{ImageId, Machine, MachineError, SpaceId};
 pub use mm::{FaultOutcome, Mm};

@@ -53,8 +53,8 @@ pub struct Mm {
     tokens_made: u64,
     token_key: u64,
     /// How many spaces use each image.
-    images: BTreeMap<ImageId, u32>,
-    released: Vec<ImageId>,
+    pub(crate) images: BTreeMap<ImageId, u32>,
+    pub(crate) released: Vec<ImageId>,
     /// DMA blocks their process let go of, held for the device manager,
     /// by first frame.
     pub(crate) dma_held: BTreeMap<u64, crate::dma::HeldBlock>,

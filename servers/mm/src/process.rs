@@ -146,7 +146,7 @@ impl Mm {
 
 /// A space with the image's segments as areas, the heap after them, the
 /// stack and the IPC buffer; nothing resident. Returns it and the entry.
-fn lay_out(image: ImageId, m: &dyn Machine) -> Result<(Space, u64), MmError> {
+pub(crate) fn lay_out(image: ImageId, m: &dyn Machine) -> Result<(Space, u64), MmError> {
     let program = elf::check(m.image(image)).map_err(|_| MmError::BadImage)?;
     let mut space = Space::new(image, 0);
     let mut heap_start = 0;

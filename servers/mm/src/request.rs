@@ -50,6 +50,7 @@ impl Mm {
             | Request::Give
             | Request::GiveDevice { .. }
             | Request::ForkAs
+            | Request::Exec { .. }
             | Request::RegisterShrinker { .. }
             | Request::SlabInfo => Err(MmError::InvalidArgument),
             Request::Exit { id } => match self.exit(id, m) {

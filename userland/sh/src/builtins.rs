@@ -14,9 +14,9 @@ use crate::parser::{is_reserved, parse};
 use crate::shell::{ExecError, Exit, Run, Shell, Var, MAX_SOURCE_DEPTH, STATUS_SYNTAX};
 use crate::system::{System, SIGCONT};
 
-const BUILTINS: [&str; 18] = [
+const BUILTINS: [&str; 19] = [
     "cd", "pwd", "exit", "export", "unset", "echo", "type", "source", ".", "jobs", "fg", "bg",
-    "true", "false", ":", "set", "kill", "wait",
+    "true", "false", ":", "set", "kill", "wait", "exec",
 ];
 
 /// True if `name` is a builtin.
@@ -54,9 +54,33 @@ impl<S: System> Shell<S> {
             "set" => self.builtin_set(&args),
             "kill" => self.builtin_kill(&args),
             "wait" => self.builtin_wait(&args),
+            "exec" => self.builtin_exec(&args),
             _ => 127,
         };
         Ok(status)
+    }
+
+    /// `exec cmd [arg…]`: the shell becomes `cmd` (same pid, the
+    /// descriptors without close-on-exec). Returns only if that failed:
+    /// 127 not found, 126 otherwise. `exec` alone does nothing (its
+    /// redirections applying to the shell itself are not done).
+    fn builtin_exec(&mut self, args: &[&str]) -> i32 {
+        let Some(&name) = args.first() else {
+            return 0;
+        };
+        let Some(path) = self.find_program(name) else {
+            self.err(&format!("sh: exec: {name}: not found\n"));
+            return 127;
+        };
+        let argv: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let envp = self.environ();
+        let e = self.sys.exec(&path, &argv, &envp);
+        self.err(&format!("sh: exec: {name}: {e}\n"));
+        if e == crate::system::SysError::NoEntry {
+            127
+        } else {
+            126
+        }
     }
 
     fn builtin_cd(&mut self, args: &[&str]) -> i32 {

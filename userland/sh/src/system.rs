@@ -168,4 +168,11 @@ pub trait System: DirLister {
     /// True (once) if SIGINT arrived for the shell since the last call:
     /// loops that run no program check it so Ctrl-C can stop them.
     fn take_interrupt(&mut self) -> bool;
+    /// `execve(path, argv, envp)` of the shell itself (the `exec`
+    /// builtin): returns only on failure, with why. A system that cannot
+    /// replace the shell's image says `Other(ENOSYS)`.
+    fn exec(&mut self, path: &str, argv: &[String], envp: &[String]) -> SysError {
+        let _ = (path, argv, envp);
+        SysError::Other(38)
+    }
 }

@@ -438,3 +438,21 @@ fn kill_and_wait_builtins() {
     assert_eq!(sh.run_script("wait %5"), 127);
     assert_eq!(sh.run_script("type kill wait"), 0);
 }
+
+#[test]
+fn exec_builtin_reports_what_it_cannot_run() {
+    assert_eq!(
+        run("exec no-such-cmd; echo after $?"),
+        (
+            0,
+            "after 127\n".into(),
+            "sh: exec: no-such-cmd: not found\n".into()
+        )
+    );
+    // The fake system cannot replace the shell: the error is said, and
+    // the shell goes on.
+    let (status, _, err) = run("exec cat /etc/motd");
+    assert_eq!(status, 126);
+    assert!(err.starts_with("sh: exec: cat: "), "{err}");
+    assert_eq!(run("exec"), (0, "".into(), "".into()));
+}

@@ -1,7 +1,8 @@
 //! The shell's in-guest test (posix entry, once vfs and proc serve):
 //! runs `/bin/sh -c '…'` through `libsys::posix::spawn` with its output
 //! on a pipe, and checks what comes back and the exit status — files in
-//! /tmp, pipelines, `&&`, `cd`, the tools' error lines. Exits with
+//! /tmp, pipelines, `&&`, `cd`, the tools' error lines, the `exec`
+//! builtin and a `#!/bin/sh` script run as a command. Exits with
 //! `passed << 16 | failed`.
 #![no_std]
 #![no_main]
@@ -112,6 +113,23 @@ fn main(_: &str) -> u64 {
         "sh: nosuchcommand: command not found\n",
         127,
     );
+    // fork and execve (issue 15): `exec` replaces the shell, and a
+    // `#!/bin/sh` script runs as a command.
+    expect(&mut t, "exec echo replaced; echo not reached", "replaced\n", 0);
+    let script = posix::open(
+        "/tmp/hello.sh",
+        posix::O_WRONLY | posix::O_CREAT | posix::O_TRUNC,
+        0o755,
+    )
+    .and_then(|fd| {
+        let written = posix::write(fd, b"#!/bin/sh\necho from script $1\nexit 3\n");
+        let _ = posix::close(fd);
+        written
+    });
+    t.expect_eq("write /tmp/hello.sh (mode 755)", script.map(|_| ()), Ok(()));
+    expect(&mut t, "/tmp/hello.sh one", "from script one\n", 3);
+    expect(&mut t, "exec /tmp/hello.sh two", "from script two\n", 3);
+    let _ = posix::unlink("/tmp/hello.sh");
     libsys::println!("shtest: {} passed, {} failed", t.passed, t.failed);
     t.status()
 }

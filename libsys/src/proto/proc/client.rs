@@ -53,6 +53,61 @@ impl Client {
         }
     }
 
+    /// `fork`'s first half: `child` (an empty process the caller made)
+    /// becomes its child, not running yet. Its pid and the numbers of its
+    /// `@ns` and `@self` (0: none).
+    pub fn fork(&self, child: &crate::handle::Process) -> Result<(u64, u32, u32), ClientError> {
+        match self.call_with(&Request::Fork, &[child.raw()])?.0 {
+            Reply::Forked { pid, ns, me } => Ok((pid, ns, me)),
+            other => unexpected(other),
+        }
+    }
+
+    /// `fork`'s second half: the child's first thread, with `pager`
+    /// (moved to the server) as its pager.
+    pub fn fork_start(
+        &self,
+        pid: u64,
+        regs: [u64; 4],
+        pager: crate::abi::Handle,
+    ) -> Result<(), ClientError> {
+        let [entry, stack, arg0, arg1] = regs;
+        let request = Request::ForkStart {
+            pid,
+            entry,
+            stack,
+            arg0,
+            arg1,
+        };
+        done(self.call_with(&request, &[pager])?.0)
+    }
+
+    /// `execve`: returns only on failure (on success the calling thread
+    /// runs the new program, and this call never comes back).
+    pub fn execve(
+        &self,
+        path: &[u8],
+        argv: &[&[u8]],
+        envp: &[&[u8]],
+    ) -> Result<(), ClientError> {
+        let path = crate::proto::vfs::path(path).map_err(ClientError::Proc)?;
+        let (block, argc, envc) =
+            pack_args(argv.iter().copied(), envp.iter().copied()).map_err(ClientError::Proc)?;
+        let request = Request::Execve { path, argc, envc };
+        let reply = if block.is_empty() {
+            self.call(&request)?
+        } else {
+            let grant = Grant::read(&block).map_err(|e| ClientError::Rpc(RpcError::Sys(e)))?;
+            self.call_granted(&request, grant)?
+        };
+        unexpected(reply)
+    }
+
+    /// `setrlimit(RLIMIT_NPROC, {cur, max})`.
+    pub fn set_nproc_limit(&self, cur: u64, max: u64) -> Result<(), ClientError> {
+        done(self.call(&Request::SetNprocLimit { cur, max })?)
+    }
+
     /// Starts a child built by [`Client::spawn`].
     pub fn start(&self, pid: u64) -> Result<(), ClientError> {
         done(self.call(&Request::Start { pid })?)

@@ -9,6 +9,7 @@
 
 extern crate alloc;
 
+mod forkexec;
 mod system;
 
 use alloc::string::String;

@@ -1,15 +1,14 @@
-//! [`Posix`]: the shell's [`System`] on `libsys::posix` — spawning with
-//! file actions, `waitpid`, process groups and the terminal.
+//! [`Posix`]: the shell's [`System`] on `libsys::posix` — programs run
+//! with `fork` and `execve` (`forkexec.rs`), `waitpid`, process groups
+//! and the terminal.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 use libsys::errno::Errno;
-use libsys::posix::{self, FileAction, Pgroup};
+use libsys::posix;
 use shell::glob::DirLister;
-use shell::system::{
-    Fd, FdAction, OpenMode, Pid, ProcessGroup, SpawnRequest, SysError, System, WaitStatus,
-};
+use shell::system::{Fd, OpenMode, Pid, SpawnRequest, SysError, System, WaitStatus};
 
 /// Set by the `SIGINT` handler, taken by `take_interrupt`.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -69,29 +68,12 @@ pub fn sys_error(e: Errno) -> SysError {
 }
 
 /// `open` flags for a redirection.
-fn open_flags(mode: OpenMode) -> u32 {
+pub fn open_flags(mode: OpenMode) -> u32 {
     match mode {
         OpenMode::Read => posix::O_RDONLY,
         OpenMode::Write => posix::O_WRONLY | posix::O_CREAT | posix::O_TRUNC,
         OpenMode::Append => posix::O_WRONLY | posix::O_CREAT | posix::O_APPEND,
     }
-}
-
-/// One descriptor action as the file server runs it in the child.
-fn file_action(action: &FdAction) -> Result<FileAction, Errno> {
-    Ok(match action {
-        FdAction::Dup2 { from, to } => FileAction::Dup2 {
-            from: *from as i32,
-            to: *to as i32,
-        },
-        FdAction::Close(fd) => FileAction::Close { fd: *fd as i32 },
-        FdAction::Open { fd, path, mode } => FileAction::Open {
-            fd: *fd as i32,
-            path: libsys::proto::vfs::path(path.as_bytes())?,
-            flags: open_flags(*mode),
-            mode: 0o666,
-        },
-    })
 }
 
 impl DirLister for Posix {
@@ -109,22 +91,18 @@ impl DirLister for Posix {
 }
 
 impl System for Posix {
+    /// `fork`, then in the child its group, its descriptors and
+    /// `execve` (see `forkexec.rs`); the parent puts the child in its
+    /// group too (POSIX's way to avoid the race) and returns its pid.
     fn spawn(&mut self, req: &SpawnRequest) -> Result<Pid, SysError> {
-        let actions = req
-            .actions
-            .iter()
-            .map(file_action)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sys_error)?;
-        let pgroup = match req.pgroup {
-            ProcessGroup::Inherit => Pgroup::Inherit,
-            ProcessGroup::New => Pgroup::New,
-            ProcessGroup::Join(g) => Pgroup::Join(u64::from(g)),
-        };
-        let argv: Vec<&str> = req.argv.iter().map(String::as_str).collect();
-        let envp: Vec<&str> = req.envp.iter().map(String::as_str).collect();
-        let pid = posix::spawn(&req.path, &argv, &envp, &actions, pgroup).map_err(sys_error)?;
+        let pid = crate::forkexec::fork_exec(req).map_err(sys_error)?;
         Pid::try_from(pid).map_err(|_| SysError::Other(Errno::EOVERFLOW.as_i32()))
+    }
+
+    fn exec(&mut self, path: &str, argv: &[String], envp: &[String]) -> SysError {
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let envp: Vec<&str> = envp.iter().map(String::as_str).collect();
+        sys_error(posix::execve(path, &argv, &envp))
     }
 
     fn wait(&mut self, pid: Pid, nohang: bool) -> Result<Option<WaitStatus>, SysError> {

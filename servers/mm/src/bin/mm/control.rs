@@ -59,6 +59,13 @@ impl Server {
                 self.register_shrinker(badge, bit, seeks, handles),
                 Vec::new(),
             ),
+            Request::Exec {
+                image_size,
+                stack_len,
+            } => match self.exec(image_size, stack_len, handles) {
+                Ok((reply, give)) => (reply, give),
+                Err(e) => (Reply::Error(e), Vec::new()),
+            },
             Request::ForkAs => match self.fork(badge, handles) {
                 Ok((reply, give)) => (reply, give),
                 Err(e) => (Reply::Error(e), Vec::new()),
@@ -279,7 +286,9 @@ impl Server {
     /// Two badged copies of the endpoint for space `id`: its requests, and
     /// its threads' page faults.
     fn handles_for(&self, id: SpaceId) -> Result<Vec<OwnedHandle>, MmError> {
-        let client = self.endpoint.dup(Rights::SEND, Some(id));
+        // GRANT: the process's own requests may carry handles (`ForkAs`
+        // does, from a fork child using this handle).
+        let client = self.endpoint.dup(Rights::SEND | Rights::GRANT, Some(id));
         let pager = self.endpoint.dup(Rights::SEND, Some(id | PAGER_BADGE));
         match (client, pager) {
             (Ok(c), Ok(p)) => Ok(alloc::vec![c.0, p.0]),
@@ -342,6 +351,80 @@ impl Server {
         ))
     }
 
+    /// `Exec`: the handles are [process, image, stack]; the space is
+    /// found by the process's pid (made if mm does not manage it yet:
+    /// its id is then the pid, as the name service badges it).
+    fn exec(
+        &mut self,
+        image_size: u64,
+        stack_len: u64,
+        handles: Vec<OwnedHandle>,
+    ) -> Result<(Reply, Vec<OwnedHandle>), MmError> {
+        let [process, image, stack] =
+            <[OwnedHandle; 3]>::try_from(handles).map_err(|_| MmError::InvalidArgument)?;
+        if self.core.is_none() {
+            return Err(MmError::NoMemory);
+        }
+        match process.info() {
+            Ok((ObjectType::Process, rights)) if rights.contains(Rights::MAP | Rights::MANAGE) => {}
+            _ => return Err(MmError::InvalidArgument),
+        }
+        let pid = info::process_info(process.raw())
+            .ok_or(MmError::InvalidArgument)?
+            .pid;
+        let stack_info = info::region_info(stack.raw()).ok_or(MmError::InvalidArgument)?;
+        if stack_len > mm::EXEC_STACK_MAX || stack_len > stack_info.pages * 4096 {
+            return Err(MmError::InvalidArgument);
+        }
+        let top = self
+            .real
+            .read_region(stack.raw(), stack_len)
+            .ok_or(MmError::InvalidArgument)?;
+        drop(stack);
+        let image = self.image(image, image_size)?;
+        let known = self
+            .pids
+            .iter()
+            .find(|(_, &p)| p == pid)
+            .map(|(&id, _)| id);
+        let id = match known {
+            Some(id) => id,
+            None => {
+                self.take_process(pid, process)?;
+                pid
+            }
+        };
+        let core = self.core.as_mut().ok_or(MmError::NoMemory)?;
+        let execed = core.exec(id, image, &top, &mut self.real);
+        // An image no space uses (the old one, or a new one that failed)
+        // is let go of.
+        core.release_if_unused(image);
+        self.release_images();
+        let entry = match execed {
+            Ok(entry) => entry,
+            Err(e) => {
+                if !self.core.as_ref().is_some_and(|c| c.manages(id)) {
+                    if known.is_some() {
+                        // Past the point of no return: the old space is
+                        // gone and the new one failed, so the process
+                        // cannot go on (Linux sends SIGKILL there).
+                        if let Some(process) = self.real.spaces.get(&id) {
+                            eprintln!("exec of {pid} failed after its old space went: killed");
+                            let _ = process.kill();
+                        }
+                    }
+                    self.forget(id);
+                }
+                return Err(e);
+            }
+        };
+        // What the old program had registered went with its space.
+        self.real.devices.retain(|d| d.owner != id);
+        self.shrinker_notes.retain(|&(owner, _), _| owner != id);
+        let give = self.handles_for(id)?;
+        Ok((Reply::Execed { id, entry }, give))
+    }
+
     fn fork(
         &mut self,
         parent: SpaceId,
@@ -352,8 +435,16 @@ impl Server {
         if !self.core.as_ref().is_some_and(|c| c.manages(parent)) {
             return Err(MmError::NotAllowed);
         }
-        let id = self.next_fork;
-        self.next_fork += 1;
+        // One pid space: the child's space is named by its pid (the badge
+        // its name-service lookup of mm carries) unless that is taken.
+        let pid = info::process_info(child.raw()).map(|i| i.pid);
+        let id = match pid {
+            Some(p) if !self.real.spaces.contains_key(&p) && !self.pids.values().any(|&q| q == p) => p,
+            _ => {
+                self.next_fork += 1;
+                self.next_fork - 1
+            }
+        };
         self.take_process(id, child)?;
         let core = self.core.as_mut().ok_or(MmError::NoMemory)?;
         if let Err(e) = core.fork(parent, id, &mut self.real) {
@@ -362,6 +453,21 @@ impl Server {
         }
         let give = self.handles_for(id)?;
         Ok((Reply::Forked { id }, give))
+    }
+
+    /// Unmaps and lets go of the images no space uses any more.
+    fn release_images(&mut self) {
+        if let Some(core) = self.core.as_mut() {
+            while let Some(image) = core.take_released_image() {
+                if let Some(Some(i)) = self.real.images.get_mut(image as usize).map(Option::take) {
+                    let _ = call6(
+                        Syscall::Unmap,
+                        [u64::from(self.real.me.0), i.at, i.pages, 0, 0, 0],
+                    );
+                    drop(i.handle);
+                }
+            }
+        }
     }
 
     /// Frees everything space `id` held and lets its process go.

@@ -142,6 +142,19 @@ impl Real {
         Ok(at)
     }
 
+    /// The first `len` bytes of region `region` (an `Exec`'s initial
+    /// stack), copied out through a window mapped for the copy only.
+    /// `None` if the region cannot be mapped.
+    pub fn read_region(&mut self, region: Handle, len: u64) -> Option<Vec<u8>> {
+        let pages = len.div_ceil(4096).max(1);
+        let at = self.map_here(region, pages, 1, None).ok()?;
+        // SAFETY: `pages` pages of the region were just mapped readable
+        // at `at` and stay so until the unmap below; `len` is within them.
+        let bytes = unsafe { core::slice::from_raw_parts(at as *const u8, len as usize) }.to_vec();
+        let _ = call6(Syscall::Unmap, [u64::from(self.me.0), at, pages, 0, 0, 0]);
+        Some(bytes)
+    }
+
     /// Runs `call` on `[vaddr, vaddr + pages)`; if the kernel refuses the
     /// whole range (a page in it is not mapped), page by page, skipping
     /// the pages it refuses.

@@ -17,8 +17,26 @@ use libsys::proto::vfs;
 /// The largest executable read (8 MiB).
 pub const IMAGE_MAX: usize = 8 << 20;
 
+/// Which version of which file an image is (`st_dev`, `st_ino`,
+/// `st_size`, `st_mtime`): the key of the image cache (`cache.rs`), so
+/// that every process running one program runs the same image and a
+/// rewritten file is a new one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileKey {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: i64,
+    pub mtime: (i64, u32),
+}
+
 /// Gives the bytes of the executable at `path`.
 pub trait ImageSource {
+    /// As [`ImageSource::read`], with the file's [`FileKey`] (`None` if
+    /// the source cannot say which file it was: then it is not cached).
+    fn read_keyed(&mut self, path: &[u8]) -> Result<(Vec<u8>, Option<FileKey>), Errno> {
+        self.read(path).map(|bytes| (bytes, None))
+    }
+
     /// The file's bytes: `ENOENT` (no such file), `EACCES` (not a regular
     /// file with an execute bit), `ENOEXEC` (larger than [`IMAGE_MAX`]),
     /// or the file server's errno.
@@ -39,11 +57,15 @@ const S_IFREG: u32 = 0o100000;
 
 impl ImageSource for VfsImages {
     fn read(&mut self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        self.read_keyed(path).map(|(bytes, _)| bytes)
+    }
+
+    fn read_keyed(&mut self, path: &[u8]) -> Result<(Vec<u8>, Option<FileKey>), Errno> {
         let c = &self.client;
         let fd = c.open(AT_FDCWD, path, O_RDONLY, 0).map_err(|e| e.errno())?;
         let read = read_all(c, fd);
         let _ = c.close(fd);
-        read
+        read.map(|(bytes, key)| (bytes, Some(key)))
     }
 
     fn name(&self) -> &'static str {
@@ -51,7 +73,7 @@ impl ImageSource for VfsImages {
     }
 }
 
-fn read_all(c: &vfs::Client, fd: i32) -> Result<Vec<u8>, Errno> {
+fn read_all(c: &vfs::Client, fd: i32) -> Result<(Vec<u8>, FileKey), Errno> {
     let st = c.fstat(fd).map_err(|e| e.errno())?;
     if st.mode & S_IFMT != S_IFREG || st.mode & 0o111 == 0 {
         return Err(Errno::EACCES);
@@ -60,6 +82,12 @@ fn read_all(c: &vfs::Client, fd: i32) -> Result<Vec<u8>, Errno> {
     if size > IMAGE_MAX {
         return Err(Errno::ENOEXEC);
     }
+    let key = FileKey {
+        dev: st.dev,
+        ino: st.ino,
+        size: st.size,
+        mtime: st.mtime,
+    };
     let mut bytes = alloc::vec![0u8; size];
     let mut done = 0;
     while done < size {
@@ -70,7 +98,7 @@ fn read_all(c: &vfs::Client, fd: i32) -> Result<Vec<u8>, Errno> {
         done += n;
     }
     bytes.truncate(done);
-    Ok(bytes)
+    Ok((bytes, key))
 }
 
 /// Executables found in the initramfs boot module (a stand-in while no
@@ -99,6 +127,22 @@ impl InitramfsModule {
 }
 
 impl ImageSource for InitramfsModule {
+    /// The archive never changes: a file is known by its path (FNV-1a)
+    /// and size.
+    fn read_keyed(&mut self, path: &[u8]) -> Result<(Vec<u8>, Option<FileKey>), Errno> {
+        let bytes = self.read(path)?;
+        let ino = path.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        let key = FileKey {
+            dev: u64::MAX,
+            ino,
+            size: bytes.len() as i64,
+            mtime: (0, 0),
+        };
+        Ok((bytes, Some(key)))
+    }
+
     fn read(&mut self, path: &[u8]) -> Result<Vec<u8>, Errno> {
         let wanted = core::str::from_utf8(path).map_err(|_| Errno::ENOENT)?;
         let wanted = wanted.trim_start_matches('/');

@@ -32,7 +32,10 @@
 extern crate alloc;
 
 mod build;
+mod cache;
+mod fork_exec;
 mod image;
+mod resolve;
 mod serve;
 mod signals;
 
@@ -64,6 +67,8 @@ struct Kid {
     started: bool,
     /// It said `Exit` (its end is already in the table).
     said_exit: bool,
+    /// Made by `Fork` (started by `ForkStart`, never by `Start`).
+    forked: bool,
 }
 
 /// A `Wait` answered later.
@@ -85,6 +90,8 @@ struct Proc {
     waiters: Vec<Waiter>,
     /// Kept `Sigsuspend`/`Nanosleep` calls and running handlers.
     signals: signals::Signals,
+    /// The executables `mm` runs programs from (`cache.rs`).
+    cache: cache::ImageCache,
 }
 
 fn main(args: &str) -> u64 {
@@ -163,6 +170,7 @@ impl Proc {
             kids: BTreeMap::new(),
             waiters: Vec::new(),
             signals: signals::Signals::default(),
+            cache: cache::ImageCache::default(),
         })
     }
 }

@@ -10,7 +10,7 @@ use libsys::abi::{ProcessStatus, SysError};
 use libsys::eprintln;
 use libsys::errno::Errno;
 use libsys::grant::{CallerGrant, GrantAccess};
-use libsys::handle::Endpoint;
+use libsys::handle::{Endpoint, OwnedHandle};
 use libsys::ipc::{self, Message, SavedReply};
 use libsys::proto::proc::{self, Ids, Pgroup, Reply, Request, SigAction, TaskInfo, LIST_MAX};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
@@ -54,7 +54,7 @@ impl Proc {
                 self.carry_out();
                 continue;
             }
-            drop(received.take_handles());
+            let carried: Vec<OwnedHandle> = received.take_handles().collect();
             let msg = received.msg;
             let badge = received.badge;
             let n = ipc::read_payload(msg.info.length.into(), &mut input);
@@ -70,7 +70,12 @@ impl Proc {
                 continue;
             };
             let outcome = match self.caller(badge) {
-                Ok(caller) => self.handle(caller, request, &msg, reply),
+                Ok(caller) => match request {
+                    Request::Fork | Request::ForkStart { .. } | Request::Execve { .. } => {
+                        self.handle_fork_exec(caller, request, &msg, reply, carried)
+                    }
+                    request => self.handle(caller, request, &msg, reply),
+                },
                 Err(e) => Err((e, reply)),
             };
             match outcome {
@@ -239,8 +244,16 @@ impl Proc {
                 Reply::Done
             }
             Request::List { after } => Reply::Tasks(self.list(after)),
+            Request::SetNprocLimit { cur, max } => {
+                let limit = procsrv::task::Rlimit { cur, max };
+                t.set_nproc_limit(caller, limit).map_err(errno)?;
+                Reply::Done
+            }
             Request::Spawn { .. }
             | Request::Wait { .. }
+            | Request::Fork
+            | Request::ForkStart { .. }
+            | Request::Execve { .. }
             | Request::Sigreturn { .. }
             | Request::Sigsuspend { .. }
             | Request::Nanosleep { .. }
@@ -299,13 +312,17 @@ impl Proc {
         pgroup: Pgroup,
     ) -> Result<u64, Errno> {
         let (argv, envp) = proc::unpack_args(block, argc, envc)?;
-        let image = self.images.read(path)?;
+        let found = crate::resolve::resolve(self.images.as_mut(), path, &argv)?;
+        let argv: Vec<&[u8]> = found.argv.iter().map(|a| a.as_slice()).collect();
+        let path = found.path.as_slice();
         let me = self.table.get(caller).ok_or(Errno::ESRCH)?;
         let (uid, gid) = (me.cred.euid, me.cred.egid);
         let built = build::build(
             &mut self.mem,
+            &mut self.cache,
             &Spec {
-                image: &image,
+                image: &found.image,
+                key: found.key,
                 path,
                 argv: &argv,
                 envp: &envp,
@@ -342,6 +359,7 @@ impl Proc {
                 prepared: built.prepared,
                 started: false,
                 said_exit: false,
+                forked: false,
             },
         );
         Ok(pid)
@@ -389,7 +407,7 @@ impl Proc {
     fn start(&mut self, caller: Pid, pid: u64) -> Result<(), Errno> {
         let task = self.table.get(pid32(pid)?).ok_or(Errno::ESRCH)?;
         let kid = self.kids.get_mut(&pid).ok_or(Errno::ESRCH)?;
-        if task.parent != caller || kid.started {
+        if task.parent != caller || kid.started || kid.forked {
             return Err(Errno::ESRCH);
         }
         if let Some(vfs) = &self.vfs {
@@ -500,6 +518,61 @@ impl Proc {
             }
         }
     }
+}
+
+impl Proc {
+    /// `Fork`, `ForkStart`, `Execve` (`fork_exec.rs`), with the handles
+    /// the request carried.
+    #[allow(clippy::type_complexity)]
+    fn handle_fork_exec(
+        &mut self,
+        caller: Pid,
+        request: Request,
+        msg: &Message,
+        reply: SavedReply,
+        carried: Vec<OwnedHandle>,
+    ) -> Result<Option<(Reply, SavedReply)>, (Errno, SavedReply)> {
+        let outcome = match request {
+            Request::Fork => self.fork(caller, carried),
+            Request::ForkStart {
+                pid,
+                entry,
+                stack,
+                arg0,
+                arg1,
+            } => self.fork_start(caller, pid, [entry, stack, arg0, arg1], carried),
+            Request::Execve { path, argc, envc } => {
+                let mut block = Vec::new();
+                if let Err(e) = read_block(&mut CallerGrant::saved(msg, &reply), &mut block) {
+                    return Err((e, reply));
+                }
+                return self
+                    .execve(caller, &path, &block, (argc, envc), reply)
+                    .map(|()| None);
+            }
+            _ => Err(Errno::EINVAL),
+        };
+        match outcome {
+            Ok(r) => Ok(Some((r, reply))),
+            Err(e) => Err((e, reply)),
+        }
+    }
+}
+
+/// The command line the table keeps: the arguments NUL-separated (the
+/// path when there are none).
+pub(crate) fn cmdline(path: &[u8], argv: &[&[u8]]) -> Vec<u8> {
+    let mut cmdline: Vec<u8> = Vec::new();
+    for (i, a) in argv.iter().enumerate() {
+        if i > 0 {
+            cmdline.push(0);
+        }
+        cmdline.extend_from_slice(a);
+    }
+    if argv.is_empty() {
+        cmdline.extend_from_slice(path);
+    }
+    cmdline
 }
 
 /// The signal a fault vector stands for (as Linux's traps do).
