@@ -267,6 +267,16 @@ impl SavedReply {
         self.0.raw()
     }
 
+    /// Whether the saved caller asked to be let out of its call
+    /// (`Thread::unblock`) and still waits: the server answers it now, with
+    /// an `EINTR`-style error or what it has done so far
+    /// (`reply_interrupted`, syscall 49; what a server checks its saved
+    /// rights with when [`crate::abi::ipc::UNBLOCK_SIGNAL`] comes in).
+    pub fn interrupted(&self) -> bool {
+        crate::syscall::call6(Syscall::ReplyInterrupted, [u64::from(self.0.raw().0), 0, 0, 0, 0, 0])
+            .is_ok_and(|r| r == 1)
+    }
+
     /// Answers the saved caller with `msg` (payload from this thread's IPC
     /// buffer). The right is used up whatever the outcome; `PeerDied` if
     /// the caller is gone or gave up the call.

@@ -16,21 +16,52 @@ use alloc::sync::Arc;
 use libsys::abi::SysError;
 use spin::Mutex;
 
+use super::notification::Notification;
 use super::thread::Caller;
 use crate::sched::wait;
 
 #[derive(Debug)]
 pub struct Reply {
     caller: Mutex<Option<Caller>>,
+    /// The notification bound to the thread that saved it: where
+    /// `thread_unblock` tells the server that this caller wants out
+    /// (`libsys::abi::ipc::UNBLOCK_SIGNAL`). `None`: the server cannot
+    /// hear it, and such a caller is let go at once.
+    notify: Option<Arc<Notification>>,
     /// What the saving process's account paid for it.
     _charge: kcore::limits::Charge,
 }
 
 impl Reply {
-    pub fn new(caller: Caller, charge: kcore::limits::Charge) -> Arc<Reply> {
+    pub fn new(
+        caller: Caller,
+        charge: kcore::limits::Charge,
+        notify: Option<Arc<Notification>>,
+    ) -> Arc<Reply> {
         Arc::new(Reply {
             caller: Mutex::new(Some(caller)),
+            notify,
             _charge: charge,
+        })
+    }
+
+    /// Tells the server its caller wants out: whether it could (a
+    /// notification was bound when the right was saved).
+    pub fn signal_unblock(&self) -> bool {
+        match &self.notify {
+            Some(n) => {
+                n.signal(libsys::abi::ipc::UNBLOCK_SIGNAL);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the saved caller asked to be let out of this very call and
+    /// still waits for it (`reply_interrupted`).
+    pub fn interrupted(&self) -> bool {
+        self.peek(|caller| {
+            caller.is_some_and(|c| c.is_waiting() && c.thread.ipc.lock().interrupt == Some(c.seq))
         })
     }
 

@@ -127,10 +127,39 @@ pub fn reply_save(_: &mut TrapFrame) -> Result<u64, SysError> {
         return Err(SysError::OutOfResources);
     }
     let caller = ipc::reply_save(&me)?;
-    let reply = KObject::Reply(crate::obj::reply::Reply::new(caller, charge));
-    let handle = handles.insert(kobject::entry(reply, Rights::SEND, 0));
+    // Where a caller that asks out of its call is reported (`ipc::unblock`).
+    let notify = me.ipc.lock().bound.clone();
+    let reply = crate::obj::reply::Reply::new(caller, charge, notify);
+    let handle = handles.insert(kobject::entry(KObject::Reply(reply.clone()), Rights::SEND, 0));
     drop(handles);
+    crate::ipc::unblock::saved(&reply);
     handle.map(|h| u64::from(h.0))
+}
+
+/// `thread_unblock(thread)` → what was done (`libsys::abi::ipc::Unblocked`):
+/// lets the thread out of its call (`ipc::unblock`). MANAGE on the
+/// thread, or a thread of the caller's own process.
+pub fn thread_unblock(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    let found = lookup::<Thread>(&process, args.handle, Rights::empty())?;
+    let own = found
+        .object
+        .process
+        .as_ref()
+        .is_some_and(|p| alloc::sync::Arc::ptr_eq(p, &process));
+    if !own && !found.rights.contains(Rights::MANAGE) {
+        return Err(SysError::NoRights);
+    }
+    drop(process);
+    Ok(crate::ipc::unblock::unblock(&found.object) as u64)
+}
+
+/// `reply_interrupted(reply)` → 1 if the saved caller asked out of this
+/// call and still waits, else 0.
+pub fn reply_interrupted(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    let reply = lookup::<crate::obj::reply::Reply>(&process, args.handle, Rights::SEND)?.object;
+    Ok(u64::from(reply.interrupted()))
 }
 
 /// `reply_to(reply, info, _, words…)`: answers the caller the reply object

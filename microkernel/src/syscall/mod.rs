@@ -118,6 +118,8 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::ReplySave => ipc::reply_save,
         Syscall::ReplyTo => ipc::reply_to,
         Syscall::IoportDerive => typed!(args::Ports, hw::ioport_derive),
+        Syscall::ThreadUnblock => typed!(args::OneHandle, ipc::thread_unblock),
+        Syscall::ReplyInterrupted => typed!(args::OneHandle, ipc::reply_interrupted),
         Syscall::RegionDerive => typed!(args::RegionDerive, memory::region_derive),
         Syscall::RegionInfo => typed!(args::HandleOut, memory::region_info),
         Syscall::HandleGive => typed!(args::HandleGive, handles::give),

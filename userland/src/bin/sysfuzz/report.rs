@@ -150,6 +150,8 @@ fn call_name(call: Syscall) -> &'static str {
         ReplySave => "reply_save",
         ReplyTo => "reply_to",
         IoportDerive => "ioport_derive",
+        ThreadUnblock => "thread_unblock",
+        ReplyInterrupted => "reply_interrupted",
         GrantCopy => "grant_copy",
         ExceptionSet => "exception_set",
         ThreadSuspend => "thread_suspend",
