@@ -396,6 +396,9 @@ pub fn reply_to_saved(me: &Arc<Thread>, caller: Caller) -> Result<Arc<Thread>, S
             Err(Fault::Receiver(e)) => Err(e),
         }
     };
+    // The call is answered: a record of where it was held
+    // (`ipc::unblock`) must not outlive it (`seq` stays the same).
+    caller.thread.ipc.lock().held = None;
     let mut theirs = caller.thread.wait.lock();
     theirs.blocked = Blocked::No;
     theirs.result = Some(result);
@@ -411,9 +414,13 @@ pub fn reply(me: &Arc<Thread>) -> Result<u64, SysError> {
 }
 
 /// `reply_save`: moves `me`'s reply right out of the thread (into a reply
-/// object, by the caller); `NotFound` if it holds none.
-pub fn reply_save(me: &Arc<Thread>) -> Result<Caller, SysError> {
-    me.ipc.lock().reply_to.take().ok_or(SysError::NotFound)
+/// object, by the caller), with the notification bound to `me` (where an
+/// unblock of the caller is reported: `ipc::unblock`); `NotFound` if it
+/// holds none.
+pub fn reply_save(me: &Arc<Thread>) -> Result<(Caller, Option<Arc<Notification>>), SysError> {
+    let mut ipc = me.ipc.lock();
+    let caller = ipc.reply_to.take().ok_or(SysError::NotFound)?;
+    Ok((caller, ipc.bound.clone()))
 }
 
 /// `reply_to`: answers the caller a reply object saved.

@@ -28,11 +28,11 @@
 
 use alloc::sync::Arc;
 
-use libsys::abi::ipc::Unblocked;
+use libsys::abi::ipc::{Unblocked, UNBLOCK_SIGNAL};
 use libsys::abi::SysError;
 
-use crate::obj::reply::Reply;
-use crate::obj::thread::{HeldBy, Thread};
+use crate::obj::notification::Notification;
+use crate::obj::thread::{Caller, HeldBy, Thread};
 use crate::sched::wait::{self, Blocked};
 
 /// `thread_unblock(target)`: see the module documentation.
@@ -67,35 +67,31 @@ pub fn unblock(target: &Arc<Thread>) -> Unblocked {
             service.interrupt(token);
             Unblocked::ServerTold
         }
-        Some(HeldBy::Saved(reply)) => match reply.upgrade() {
-            Some(reply) => tell(&reply, target, seq),
-            // Dropped: the caller was answered `PeerDied` already.
-            None => Unblocked::NotInCall,
-        },
+        Some(HeldBy::Saved(notify)) => tell(notify.as_deref(), target, seq),
     }
 }
 
-/// A reply object was just made for a right: record it as where the
-/// caller's call is held, and if the caller asked out already (before the
-/// server saved the right), tell the server now.
-pub fn saved(reply: &Arc<Reply>) {
-    let Some((thread, seq)) = reply.peek(|c| c.map(|c| (c.thread.clone(), c.seq))) else {
-        return;
-    };
+/// A right is being saved into a reply object, with `notify` (the
+/// notification bound to the saving thread): record where the caller's
+/// call is held, and if the caller asked out already (before the server
+/// saved the right), tell the server now.
+pub fn saved(caller: &Caller, notify: Option<Arc<Notification>>) {
     let asked = {
-        let mut ipc = thread.ipc.lock();
-        ipc.held = Some((seq, HeldBy::Saved(Arc::downgrade(reply))));
-        ipc.interrupt == Some(seq)
+        let mut ipc = caller.thread.ipc.lock();
+        let asked = ipc.interrupt == Some(caller.seq);
+        ipc.held = Some((caller.seq, HeldBy::Saved(notify.clone())));
+        asked
     };
     if asked {
-        tell(reply, &thread, seq);
+        tell(notify.as_deref(), &caller.thread, caller.seq);
     }
 }
 
-/// Tells the server that saved `reply` its caller wants out; a server
-/// that cannot hear it has its caller let go.
-fn tell(reply: &Reply, caller: &Arc<Thread>, seq: u64) -> Unblocked {
-    if reply.signal_unblock() {
+/// Tells a server that saved a right with `notify` bound that its caller
+/// wants out; a server that cannot hear it has its caller let go.
+fn tell(notify: Option<&Notification>, caller: &Arc<Thread>, seq: u64) -> Unblocked {
+    if let Some(notify) = notify {
+        notify.signal(UNBLOCK_SIGNAL);
         return Unblocked::ServerTold;
     }
     let still = {

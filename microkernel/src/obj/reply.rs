@@ -16,44 +16,57 @@ use alloc::sync::Arc;
 use libsys::abi::SysError;
 use spin::Mutex;
 
-use super::notification::Notification;
 use super::thread::Caller;
 use crate::sched::wait;
 
 #[derive(Debug)]
 pub struct Reply {
     caller: Mutex<Option<Caller>>,
-    /// The notification bound to the thread that saved it: where
-    /// `thread_unblock` tells the server that this caller wants out
-    /// (`libsys::abi::ipc::UNBLOCK_SIGNAL`). `None`: the server cannot
-    /// hear it, and such a caller is let go at once.
-    notify: Option<Arc<Notification>>,
-    /// What the saving process's account paid for it.
-    _charge: kcore::limits::Charge,
+    /// What the saving process's account paid for it (`None` only while
+    /// it waits in [`POOL`]).
+    _charge: Option<kcore::limits::Charge>,
 }
+
+/// Reply objects `reply_to` used up, kept for the next `reply_save`: on
+/// the first-fit kernel heap an allocation and a free cost more than the
+/// rest of a deferred reply together (docs/benchmarks.md). Bounded; a
+/// pooled object holds no caller and no charge.
+static POOL: Mutex<alloc::vec::Vec<Arc<Reply>>> = Mutex::new(alloc::vec::Vec::new());
+const POOL_MAX: usize = 32;
 
 impl Reply {
     pub fn new(
         caller: Caller,
         charge: kcore::limits::Charge,
-        notify: Option<Arc<Notification>>,
     ) -> Arc<Reply> {
+        let pooled = POOL.lock().pop();
+        if let Some(mut reply) = pooled {
+            if let Some(r) = Arc::get_mut(&mut reply) {
+                *r.caller.get_mut() = Some(caller);
+                r._charge = Some(charge);
+                return reply;
+            }
+        }
         Arc::new(Reply {
             caller: Mutex::new(Some(caller)),
-            notify,
-            _charge: charge,
+            _charge: Some(charge),
         })
     }
 
-    /// Tells the server its caller wants out: whether it could (a
-    /// notification was bound when the right was saved).
-    pub fn signal_unblock(&self) -> bool {
-        match &self.notify {
-            Some(n) => {
-                n.signal(libsys::abi::ipc::UNBLOCK_SIGNAL);
-                true
-            }
-            None => false,
+    /// Puts a reply object whose right was used back in the pool, if no
+    /// one else holds it; else it is just dropped.
+    pub fn recycle(mut reply: Arc<Reply>) {
+        let Some(r) = Arc::get_mut(&mut reply) else {
+            return;
+        };
+        if r.caller.get_mut().is_some() {
+            // Unused: dropping it answers its caller.
+            return;
+        }
+        r._charge = None;
+        let mut pool = POOL.lock();
+        if pool.len() < POOL_MAX {
+            pool.push(reply);
         }
     }
 
@@ -82,6 +95,7 @@ impl Drop for Reply {
     fn drop(&mut self) {
         if let Some(caller) = self.caller.get_mut().take() {
             if caller.is_waiting() {
+                caller.thread.ipc.lock().held = None;
                 wait::finish(&caller.thread, Err(SysError::PeerDied));
             }
         }

@@ -258,6 +258,8 @@ fn deliver(
         // its buffer, and nothing else runs (one CPU, interrupts off).
         let page = unsafe { &mut *crate::mem::kspace::phys_to_virt::<[u8; PAYLOAD_MAX]>(buffer) };
         page[..bytes.len()].copy_from_slice(bytes);
+        // Answered: the record of where it was parked goes with it.
+        caller.thread.ipc.lock().held = None;
         wait::finish(&caller.thread, Ok(encode_result(label, bytes.len())));
         true
     });

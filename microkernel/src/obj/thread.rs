@@ -25,7 +25,6 @@ use spin::Mutex;
 use super::handle::EndpointRef;
 use super::notification::Notification;
 use super::process::Process;
-use super::reply::Reply;
 use super::service::Service;
 use crate::mem::kstack::KernelStack;
 use crate::sched::task::NoMemory;
@@ -139,9 +138,10 @@ pub struct Ipc {
 /// Where a server keeps the reply right to a deferred call.
 #[derive(Clone, Debug)]
 pub enum HeldBy {
-    /// A reply object of a server process (`reply_save`); weak, so the
-    /// record keeps nothing alive.
-    Saved(alloc::sync::Weak<Reply>),
+    /// A reply object of a server process (`reply_save`), with the
+    /// notification bound to the thread that saved it (none: the server
+    /// cannot hear an unblock).
+    Saved(Option<Arc<Notification>>),
     /// An in-kernel core's parked callers, under this token.
     Service(Arc<Service>, libsys::server::Token),
 }

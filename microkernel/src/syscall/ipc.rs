@@ -126,13 +126,13 @@ pub fn reply_save(_: &mut TrapFrame) -> Result<u64, SysError> {
     if handles.len() >= handles.capacity() {
         return Err(SysError::OutOfResources);
     }
-    let caller = ipc::reply_save(&me)?;
-    // Where a caller that asks out of its call is reported (`ipc::unblock`).
-    let notify = me.ipc.lock().bound.clone();
-    let reply = crate::obj::reply::Reply::new(caller, charge, notify);
-    let handle = handles.insert(kobject::entry(KObject::Reply(reply.clone()), Rights::SEND, 0));
+    // The right, and where a caller that asks out of its call is then
+    // reported (`ipc::unblock`): the notification bound to this thread.
+    let (caller, notify) = ipc::reply_save(&me)?;
+    crate::ipc::unblock::saved(&caller, notify);
+    let reply = crate::obj::reply::Reply::new(caller, charge);
+    let handle = handles.insert(kobject::entry(KObject::Reply(reply), Rights::SEND, 0));
     drop(handles);
-    crate::ipc::unblock::saved(&reply);
     handle.map(|h| u64::from(h.0))
 }
 
@@ -184,7 +184,9 @@ pub fn reply_to(frame: &mut TrapFrame) -> Result<u64, SysError> {
             Some(caller) => ipc::reply_saved(&me, caller),
             None => Err(SysError::PeerDied),
         });
-    drop(entry);
+    if let KObject::Reply(reply) = entry.object {
+        crate::obj::reply::Reply::recycle(reply);
+    }
     result
 }
 

@@ -102,6 +102,10 @@ fn main(args: &str) -> u64 {
         unblocked_reader(&client),
     );
     t.record(
+        "unblock: a writer blocked half-way answers its partial count",
+        unblocked_writer(&client),
+    );
+    t.record(
         "unblock: a call not yet received fails at once with Interrupted; not a thread: WrongType",
         unblocked_unreceived(),
     );
@@ -598,4 +602,42 @@ fn unblocked_received() -> Result<(), Why> {
             .unwrap_or_else(|| Err(format_text!("the server said nothing")))?;
     }
     Ok(())
+}
+
+fn unblocked_writer(client: &Client) -> Result<(), Why> {
+    drain(client)?;
+    let mut filled = 0;
+    while filled < CAPACITY {
+        filled += step("fill", client.write_nonblock(&[b'.'; WRITE_MAX][..WRITE_MAX.min(CAPACITY - filled)]))?;
+    }
+    let got = Arc::new(Mutex::new(None));
+    let writer = spawn({
+        let got = got.clone();
+        move || {
+            let result = Client::connect()
+                .map_err(|_| ClientError::Protocol)
+                .and_then(|c| c.write(&[b'w'; 300]));
+            *got.lock() = Some(result);
+        }
+    })?;
+    until("the writer blocks", || {
+        Ok(stats(client)?.writers_blocked == 1)
+    })?;
+    // Room for 100: they go in, the writer waits for its other 200.
+    want("a read", step("read", client.read(100))?.len(), 100)?;
+    want("still blocked", stats(client)?.writers_blocked, 1)?;
+    want(
+        "unblock",
+        writer.thread.unblock(),
+        Ok(Unblocked::ServerTold),
+    )?;
+    writer.join().map_err(|e| format_text!("join: {e}"))?;
+    want("the writer's answer", got.lock().take(), Some(Ok(100)))?;
+    let all = drain(client)?;
+    want("bytes", all.len(), CAPACITY)?;
+    want(
+        "its 100 last",
+        all[CAPACITY - 100..].iter().all(|&b| b == b'w'),
+        true,
+    )
 }
