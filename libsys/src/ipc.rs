@@ -288,6 +288,25 @@ impl SavedReply {
         let (s, _) = unsafe { raw::ipc(Syscall::ReplyTo as u64, u64::from(handle.0), msg.regs(0)) };
         status(s)
     }
+
+    /// [`SavedReply::reply`], then [`Endpoint::recv`] on `endpoint`, in
+    /// one system call that switches straight to the answered caller when
+    /// no message waits (`reply_to_recv`). A failed reply (`PeerDied`)
+    /// returns its error and receives nothing.
+    #[inline]
+    pub fn reply_recv(
+        self,
+        msg: &Message,
+        endpoint: &Endpoint,
+        timeout_ns: u64,
+    ) -> Result<Received, SysError> {
+        // The kernel closes the handle: it must not be closed again here.
+        let handle = self.0.into_raw();
+        let both = u64::from(endpoint.raw().0) | u64::from(handle.0) << 32;
+        // SAFETY: as in `Endpoint::call`.
+        let (s, regs) = unsafe { raw::ipc(Syscall::ReplyToRecv as u64, both, msg.regs(timeout_ns)) };
+        status(s).map(|()| Received::new(regs.rdx, Message::from_regs(&regs)))
+    }
 }
 
 /// A thread's thread-local block: what its FS base points at (set with

@@ -160,6 +160,14 @@ pub enum Syscall {
     /// let out of this call (`ThreadUnblock`) and still waits, else 0: how
     /// a server finds which deferred request an `UNBLOCK_SIGNAL` is for.
     ReplyInterrupted = 49,
+    /// IPC: (endpoint | reply handle << 32, message as for `Reply`,
+    /// timeout in `rdx`) → the badge as `Recv`: `ReplyTo` on the reply
+    /// object (the handle is closed whatever the outcome), then `Recv` on
+    /// the endpoint, switching straight to the answered caller if no
+    /// message waits — what a server that answers later does after each
+    /// completion, in one call and one switch. A failed reply (`PeerDied`:
+    /// the caller gave up) returns its error and receives nothing.
+    ReplyToRecv = 50,
     /// (reply handle or 0 for the current caller, direction, offset,
     /// buffer, length) → bytes copied: copies between a window the caller
     /// lent with its `call` and a buffer of the calling server's own
@@ -223,7 +231,7 @@ pub enum Syscall {
 impl Syscall {
     /// Every call, in ascending number order; numbers may skip (each
     /// mechanism has its own range).
-    pub const ALL: [Syscall; 66] = [
+    pub const ALL: [Syscall; 67] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -274,6 +282,7 @@ impl Syscall {
         Syscall::IoportDerive,
         Syscall::ThreadUnblock,
         Syscall::ReplyInterrupted,
+        Syscall::ReplyToRecv,
         Syscall::GrantCopy,
         Syscall::ExceptionSet,
         Syscall::ThreadSuspend,

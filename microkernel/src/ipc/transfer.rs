@@ -397,8 +397,11 @@ pub fn reply_to_saved(me: &Arc<Thread>, caller: Caller) -> Result<Arc<Thread>, S
         }
     };
     // The call is answered: a record of where it was held
-    // (`ipc::unblock`) must not outlive it (`seq` stays the same).
-    caller.thread.ipc.lock().held = None;
+    // (`ipc::unblock`) must not outlive it (`seq` stays the same). A
+    // fault's caller never has one.
+    if !caller.fault {
+        caller.thread.ipc.lock().held = None;
+    }
     let mut theirs = caller.thread.wait.lock();
     theirs.blocked = Blocked::No;
     theirs.result = Some(result);
@@ -428,6 +431,19 @@ pub fn reply_saved(me: &Arc<Thread>, caller: Caller) -> Result<u64, SysError> {
     let caller = reply_to_saved(me, caller)?;
     sched::wake(&caller);
     Ok(0)
+}
+
+/// `reply_to_recv`: answers `caller` (a saved right), then receives on
+/// `ep`, switching straight to the caller if no message is waiting. A
+/// failed reply returns its error and receives nothing.
+pub fn reply_saved_recv(
+    me: &Arc<Thread>,
+    caller: Caller,
+    ep: &Arc<Endpoint>,
+    timeout_ns: u64,
+) -> Result<u64, SysError> {
+    let caller = reply_to_saved(me, caller)?;
+    recv_then_switch(me, ep, timeout_ns, Some(caller))
 }
 
 /// `reply_recv`: answers the last caller (if any: a failed reply is

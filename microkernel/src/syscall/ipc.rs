@@ -190,6 +190,31 @@ pub fn reply_to(frame: &mut TrapFrame) -> Result<u64, SysError> {
     result
 }
 
+/// `reply_to_recv(endpoint | reply << 32, info, timeout, words…)`:
+/// `reply_to`, then `recv` with a direct switch to the answered caller.
+/// The endpoint is checked first; the reply handle is closed whatever the
+/// outcome, as `reply_to` closes it.
+pub fn reply_to_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let info = MsgInfo::decode_sent(frame.rsi)?;
+    let timeout = frame.rdx;
+    let (me, process) = caller_thread()?;
+    let (endpoint, _, _) = ipc::endpoint_of(&process, frame.rdi & 0xffff_ffff, Rights::RECV)?;
+    let handle = Handle::from_raw(frame.rdi >> 32)?;
+    let entry = {
+        let mut handles = process.handles.lock();
+        handles.get_checked(handle, ObjectType::Reply, Rights::SEND)?;
+        handles.remove(handle)?
+    };
+    drop(process);
+    let KObject::Reply(reply) = entry.object else {
+        return Err(SysError::WrongType);
+    };
+    let caller = ipc::check_message(&me, info, true, &words(frame))
+        .and_then(|()| reply.take().ok_or(SysError::PeerDied));
+    crate::obj::reply::Reply::recycle(reply);
+    ipc::reply_saved_recv(&me, caller?, &endpoint, timeout)
+}
+
 /// `reply_recv(endpoint, info, timeout, words…)`.
 pub fn reply_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
     if let Some(result) = crate::ipc::fast::reply_recv(frame) {

@@ -120,6 +120,7 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::IoportDerive => typed!(args::Ports, hw::ioport_derive),
         Syscall::ThreadUnblock => typed!(args::OneHandle, ipc::thread_unblock),
         Syscall::ReplyInterrupted => typed!(args::OneHandle, ipc::reply_interrupted),
+        Syscall::ReplyToRecv => ipc::reply_to_recv,
         Syscall::RegionDerive => typed!(args::RegionDerive, memory::region_derive),
         Syscall::RegionInfo => typed!(args::HandleOut, memory::region_info),
         Syscall::HandleGive => typed!(args::HandleGive, handles::give),

@@ -152,6 +152,7 @@ fn call_name(call: Syscall) -> &'static str {
         IoportDerive => "ioport_derive",
         ThreadUnblock => "thread_unblock",
         ReplyInterrupted => "reply_interrupted",
+        ReplyToRecv => "reply_to_recv",
         GrantCopy => "grant_copy",
         ExceptionSet => "exception_set",
         ThreadSuspend => "thread_suspend",
