@@ -868,11 +868,9 @@ fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u6
             loop {
                 if got.msg.label() == 0 {
                     let _ = ipc::reply(&Message::new(0));
-                    if n > 0 {
+                    if let (Some(save), Some(reply)) = (saves.checked_div(n), replies.checked_div(n)) {
                         libsys::println!(
-                            "bench: reply_later breakdown per request: reply_save {} reply_to_recv (to the next request received) {}",
-                            saves / n,
-                            replies / n
+                            "bench: reply_later breakdown per request: reply_save {save} reply_to_recv (to the next request received) {reply}"
                         );
                     }
                     return 0;

@@ -493,10 +493,13 @@ fn unblocked_reader(client: &Client) -> Result<(), Why> {
     )
 }
 
+/// Where a thread leaves its outcome.
+type Slot<T> = Arc<Mutex<Option<T>>>;
+
 /// A thread that makes one call on `endpoint` and keeps its outcome.
 fn caller(
     endpoint: &Arc<Endpoint>,
-) -> Result<(libsys::thread::JoinHandle, Arc<Mutex<Option<Result<u32, SysError>>>>), Why> {
+) -> Result<(libsys::thread::JoinHandle, Slot<Result<u32, SysError>>), Why> {
     let got = Arc::new(Mutex::new(None));
     let thread = spawn({
         let (endpoint, got) = (endpoint.clone(), got.clone());
@@ -545,7 +548,7 @@ fn saving_server(
     bound: bool,
     saved: &Arc<Notification>,
     go: &Arc<Notification>,
-) -> Result<(libsys::thread::JoinHandle, Arc<Mutex<Option<Result<(), Why>>>>), Why> {
+) -> Result<(libsys::thread::JoinHandle, Slot<Result<(), Why>>), Why> {
     let outcome = Arc::new(Mutex::new(None));
     let thread = spawn({
         let (endpoint, saved, go, outcome) =
