@@ -301,6 +301,31 @@ impl Process {
 }
 
 impl Thread {
+    /// Lets the thread out of the `call` it is blocked in (QNX's unblock;
+    /// `thread_unblock`, syscall 48). Needs MANAGE on the handle, or a
+    /// thread of this process. What happens depends on how far the call
+    /// got ([`crate::abi::ipc::Unblocked`]):
+    ///
+    /// - `Sent`: no server had received it; the call returned
+    ///   `Err(SysError::Interrupted)`;
+    /// - `ServerTold`: its server received it and was told (the bit
+    ///   [`crate::abi::ipc::UNBLOCK_SIGNAL`] of the notification bound to
+    ///   the thread that saved the reply right, or an in-kernel core's
+    ///   `Server::interrupted`); the server answers it — an `EINTR`-style
+    ///   error, or what it has done so far (a partial count) — or, if it
+    ///   chooses, goes on with the call;
+    /// - `Released`: its server saved the reply right with no notification
+    ///   bound, so cannot hear it; the call returned `Interrupted`;
+    /// - `NotInCall`: not blocked in a call (or waiting on a page fault or
+    ///   an exception, which are not interruptible): nothing.
+    ///
+    /// Only a kill aborts a call whatever the server does. The process
+    /// server delivering a signal to a thread blocked in a call uses this.
+    pub fn unblock(&self) -> Result<crate::abi::ipc::Unblocked, SysError> {
+        let raw = call6(Syscall::ThreadUnblock, [h(self.raw()), 0, 0, 0, 0, 0])?;
+        crate::abi::ipc::Unblocked::from_raw(raw).ok_or(SysError::InvalidArgument)
+    }
+
     /// Starts the thread at `entry` with stack `stack` and two arguments.
     pub fn start(&self, entry: u64, stack: u64, arg0: u64, arg1: u64) -> Result<(), SysError> {
         call6(

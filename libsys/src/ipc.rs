@@ -267,6 +267,16 @@ impl SavedReply {
         self.0.raw()
     }
 
+    /// Whether the saved caller asked to be let out of its call
+    /// (`Thread::unblock`) and still waits: the server answers it now, with
+    /// an `EINTR`-style error or what it has done so far
+    /// (`reply_interrupted`, syscall 49; what a server checks its saved
+    /// rights with when [`crate::abi::ipc::UNBLOCK_SIGNAL`] comes in).
+    pub fn interrupted(&self) -> bool {
+        crate::syscall::call6(Syscall::ReplyInterrupted, [u64::from(self.0.raw().0), 0, 0, 0, 0, 0])
+            .is_ok_and(|r| r == 1)
+    }
+
     /// Answers the saved caller with `msg` (payload from this thread's IPC
     /// buffer). The right is used up whatever the outcome; `PeerDied` if
     /// the caller is gone or gave up the call.
@@ -277,6 +287,25 @@ impl SavedReply {
         // SAFETY: the kernel reads the message and our IPC buffer only.
         let (s, _) = unsafe { raw::ipc(Syscall::ReplyTo as u64, u64::from(handle.0), msg.regs(0)) };
         status(s)
+    }
+
+    /// [`SavedReply::reply`], then [`Endpoint::recv`] on `endpoint`, in
+    /// one system call that switches straight to the answered caller when
+    /// no message waits (`reply_to_recv`). A failed reply (`PeerDied`)
+    /// returns its error and receives nothing.
+    #[inline]
+    pub fn reply_recv(
+        self,
+        msg: &Message,
+        endpoint: &Endpoint,
+        timeout_ns: u64,
+    ) -> Result<Received, SysError> {
+        // The kernel closes the handle: it must not be closed again here.
+        let handle = self.0.into_raw();
+        let both = u64::from(endpoint.raw().0) | u64::from(handle.0) << 32;
+        // SAFETY: as in `Endpoint::call`.
+        let (s, regs) = unsafe { raw::ipc(Syscall::ReplyToRecv as u64, both, msg.regs(timeout_ns)) };
+        status(s).map(|()| Received::new(regs.rdx, Message::from_regs(&regs)))
     }
 }
 

@@ -254,7 +254,12 @@ pub fn dispatch<S: Server>(
 /// right is saved (`reply_save`) under its token, and used when the core
 /// completes it ([`Hosted::deliver`] after every entry into the core).
 /// Signals of a notification bound to the thread go to
-/// [`Server::on_signal`]. A request that carries handles gets
+/// [`Server::on_signal`], but for [`crate::abi::ipc::UNBLOCK_SIGNAL`]:
+/// then each saved caller that asked out of its call
+/// (`SavedReply::interrupted`) goes to [`Server::interrupted`] (the
+/// thread must have a notification bound to hear it: [`run`] binds one;
+/// without, the kernel lets such callers go with `Interrupted`). A
+/// request that carries handles gets
 /// [`LABEL_BAD_REQUEST`] (and the handles are closed). Returns only if
 /// receiving fails (the endpoint is gone).
 #[cfg(target_os = "none")]
@@ -277,7 +282,21 @@ pub fn serve<S: Server>(
         // before anything is written into it.
         let buffer = unsafe { ipc::buffer() };
         let reply = if let Some(bits) = received.signals() {
-            hosted.signal(bits);
+            if bits & crate::abi::ipc::UNBLOCK_SIGNAL != 0 {
+                // Some saved caller asked out of its call: which ones.
+                let asked: Vec<Token> = saved
+                    .iter()
+                    .filter(|(_, right)| right.interrupted())
+                    .map(|(&token, _)| token)
+                    .collect();
+                for token in asked {
+                    let _ = hosted.interrupt(token);
+                }
+            }
+            let rest = bits & !crate::abi::ipc::UNBLOCK_SIGNAL;
+            if rest != 0 {
+                hosted.signal(rest);
+            }
             None
         } else if !received.msg.handles().is_empty() {
             // The Server trait takes no handles: a request that carries
@@ -348,7 +367,14 @@ pub fn run<S: Server>(name: &str, server: S) -> u64 {
         crate::eprintln!("{name}: cannot register: {e}");
         return 2;
     }
+    // Bound to this thread so that a caller asking out of a deferred call
+    // (`Thread::unblock`) is heard: `UNBLOCK_SIGNAL` on it.
+    let unblock = crate::handle::Notification::create();
+    if let Err(e) = unblock.as_ref().map(|n| n.bind_current()) {
+        crate::eprintln!("{name}: callers cannot be interrupted (no notification): {e}");
+    }
     let error = serve(&endpoint, &mut Hosted::new(server));
+    drop(unblock);
     crate::eprintln!("{name}: stopped serving: {error}");
     3
 }

@@ -39,10 +39,13 @@ pub enum SysError {
     /// A per-process limit on a kernel resource is reached (Linux's
     /// `EAGAIN` for an `RLIMIT_*`).
     OutOfResources = 15,
+    /// The call was interrupted: its caller was let out by `thread_unblock`
+    /// before a server received it (Linux's `EINTR`).
+    Interrupted = 16,
 }
 
 impl SysError {
-    pub const ALL: [SysError; 15] = [
+    pub const ALL: [SysError; 16] = [
         SysError::UnknownSyscall,
         SysError::BadAddress,
         SysError::BadLength,
@@ -58,6 +61,7 @@ impl SysError {
         SysError::NotFound,
         SysError::NotAllowed,
         SysError::OutOfResources,
+        SysError::Interrupted,
     ];
 
     pub const fn description(self) -> &'static str {
@@ -77,6 +81,7 @@ impl SysError {
             SysError::NotFound => "not found",
             SysError::NotAllowed => "not allowed",
             SysError::OutOfResources => "out of resources",
+            SysError::Interrupted => "interrupted",
         }
     }
 }

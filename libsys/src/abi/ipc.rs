@@ -137,6 +137,41 @@ pub const POLL: u64 = 0;
 /// Timeout: block until the partner is there.
 pub const FOREVER: u64 = u64::MAX;
 
+/// The bit `thread_unblock` sets in the notification bound to a server
+/// thread that saved (`reply_save`) the reply right of a caller who asked
+/// to be let out of its call: "some caller of yours wants out". The server
+/// asks each saved right `reply_interrupted` to find which (QNX's
+/// `_PULSE_CODE_UNBLOCK`). Reserved: a server binds no other event to it.
+pub const UNBLOCK_SIGNAL: u64 = 1 << 63;
+
+/// What `thread_unblock` did (its result).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum Unblocked {
+    /// The thread was not blocked in a call (or waits for a page fault's
+    /// or an exception's answer, which is not interruptible): nothing.
+    NotInCall = 0,
+    /// Still waiting to be received: its call failed with `Interrupted`.
+    Sent = 1,
+    /// Received: its server was told, and answers when it will.
+    ServerTold = 2,
+    /// Received by a server that cannot hear it (saved the right with no
+    /// notification bound): its call failed with `Interrupted`.
+    Released = 3,
+}
+
+impl Unblocked {
+    pub const fn from_raw(raw: u64) -> Option<Unblocked> {
+        match raw {
+            0 => Some(Unblocked::NotInCall),
+            1 => Some(Unblocked::Sent),
+            2 => Some(Unblocked::ServerTold),
+            3 => Some(Unblocked::Released),
+            _ => None,
+        }
+    }
+}
+
 /// The label of the message a page fault sends to the faulting thread's
 /// pager: words 0–2 are the faulting address, the page-fault error code
 /// (bit 0 present, 1 write, 2 user, 4 instruction fetch) and the

@@ -143,6 +143,31 @@ pub enum Syscall {
     /// `first .. first + count`, which must lie inside the handle's range:
     /// how `init` gives a driver exactly the ports it needs.
     IoportDerive = 47,
+    /// (thread) → what was done ([`super::ipc::Unblocked`] as a number):
+    /// lets the thread out of the `call` (or `send`) it is blocked in,
+    /// QNX's `MsgUnblock` from the other side. Still waiting to be
+    /// received: its call fails at once with `Interrupted` (1). Received:
+    /// the server is told (2) — the bit [`super::ipc::UNBLOCK_SIGNAL`] of
+    /// the notification bound to the thread that saved the reply right, or
+    /// the in-kernel core's `interrupted` — and answers `EINTR` or what it
+    /// has done so far; a server that saved the right with no notification
+    /// bound cannot hear it, and its caller is let go at once with
+    /// `Interrupted` (3). Anything else (not blocked in a call, a page
+    /// fault or an exception waiting for its verdict): nothing (0). Needs
+    /// MANAGE on the thread, or a thread of the caller's own process.
+    ThreadUnblock = 48,
+    /// (reply handle) → 1 if the caller the reply object saved asked to be
+    /// let out of this call (`ThreadUnblock`) and still waits, else 0: how
+    /// a server finds which deferred request an `UNBLOCK_SIGNAL` is for.
+    ReplyInterrupted = 49,
+    /// IPC: (endpoint | reply handle << 32, message as for `Reply`,
+    /// timeout in `rdx`) → the badge as `Recv`: `ReplyTo` on the reply
+    /// object (the handle is closed whatever the outcome), then `Recv` on
+    /// the endpoint, switching straight to the answered caller if no
+    /// message waits — what a server that answers later does after each
+    /// completion, in one call and one switch. A failed reply (`PeerDied`:
+    /// the caller gave up) returns its error and receives nothing.
+    ReplyToRecv = 50,
     /// (reply handle or 0 for the current caller, direction, offset,
     /// buffer, length) → bytes copied: copies between a window the caller
     /// lent with its `call` and a buffer of the calling server's own
@@ -206,7 +231,7 @@ pub enum Syscall {
 impl Syscall {
     /// Every call, in ascending number order; numbers may skip (each
     /// mechanism has its own range).
-    pub const ALL: [Syscall; 64] = [
+    pub const ALL: [Syscall; 67] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -255,6 +280,9 @@ impl Syscall {
         Syscall::ReplySave,
         Syscall::ReplyTo,
         Syscall::IoportDerive,
+        Syscall::ThreadUnblock,
+        Syscall::ReplyInterrupted,
+        Syscall::ReplyToRecv,
         Syscall::GrantCopy,
         Syscall::ExceptionSet,
         Syscall::ThreadSuspend,

@@ -5,7 +5,10 @@
 //! bytes. A `Read` on an empty device and a `Write` on a full one block
 //! (the reply comes when the other side has made progress), unless the
 //! request says `nonblock` (`O_NONBLOCK`): then `WouldBlock`. A write
-//! takes what fits and says how much (a short write, as a pipe's); a read
+//! takes what fits and says how much (a short write, as a pipe's); one
+//! that blocked moves its bytes as room appears and is answered when all
+//! are in, or, let out of its call (`Thread::unblock`), with how many it
+//! moved (`Interrupted` if none: `-EINTR`); a read
 //! returns what is there, up to `max`. Blocked callers are served in the
 //! order they came, readers and writers each in their own queue; a new
 //! request never overtakes a blocked one of its kind.

@@ -166,6 +166,9 @@ pub fn return_to_user(frame: *mut TrapFrame) {
     loop {
         process::exit_if_killed();
         let me = thread::current();
+        // Back to user mode: the call it asked out of (`ipc::unblock`,
+        // which flagged this work) is over.
+        me.ipc.lock().interrupt = None;
         let mut control = me.control.lock();
         if let Some(regs) = control.restore.take() {
             me.set_work(control.has_work());

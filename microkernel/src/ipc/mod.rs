@@ -8,7 +8,8 @@
 //! the kernel (`service.rs`), grant copy: a window of a caller's memory
 //! lent to the server of its call (`grant.rs`), and user exceptions as
 //! calls to an exception endpoint with suspension and signal upcalls on the
-//! way back to user mode (`exception.rs`).
+//! way back to user mode (`exception.rs`), and letting a thread out of the
+//! call it is blocked in (`unblock.rs`).
 //!
 //! May use: `arch`, `klog`, `mem`, `sched`, `obj`.
 
@@ -18,3 +19,4 @@ pub mod grant;
 pub mod pager;
 pub mod service;
 pub mod transfer;
+pub mod unblock;

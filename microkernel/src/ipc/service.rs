@@ -22,7 +22,7 @@ use libsys::abi::{Handle, MsgInfo, Rights, SysError};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::obj::handle::KObject;
 use crate::obj::service::{self, Outcome, Service};
-use crate::obj::thread::{self, Thread};
+use crate::obj::thread::{self, HeldBy, Thread};
 use crate::sched::wait::{self, Blocked};
 
 /// `call` on a service handle: `None` if `frame.rdi` is not one (the IPC
@@ -49,7 +49,7 @@ pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
 
 fn invoke(
     me: &alloc::sync::Arc<Thread>,
-    service: &Service,
+    service: &alloc::sync::Arc<Service>,
     badge: u64,
     rights: Rights,
     frame: &mut TrapFrame,
@@ -75,6 +75,11 @@ fn invoke(
     match service.dispatch(me, info.label, info.length as usize, badge, page) {
         Outcome::Now(label, length) => set_reply(frame, label, length),
         Outcome::Later(token) => {
+            // Where `thread_unblock` finds this call (`ipc::unblock`).
+            me.ipc.lock().held = Some((
+                me.wait.lock().seq,
+                HeldBy::Service(service.clone(), token),
+            ));
             // The lock is released: sleep until the core completes us.
             match wait::block(me, Blocked::Reply, frame.rdx, None) {
                 Ok(value) => {

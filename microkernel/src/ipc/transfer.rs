@@ -396,6 +396,12 @@ pub fn reply_to_saved(me: &Arc<Thread>, caller: Caller) -> Result<Arc<Thread>, S
             Err(Fault::Receiver(e)) => Err(e),
         }
     };
+    // The call is answered: a record of where it was held
+    // (`ipc::unblock`) must not outlive it (`seq` stays the same). A
+    // fault's caller never has one.
+    if !caller.fault {
+        caller.thread.ipc.lock().held = None;
+    }
     let mut theirs = caller.thread.wait.lock();
     theirs.blocked = Blocked::No;
     theirs.result = Some(result);
@@ -411,9 +417,13 @@ pub fn reply(me: &Arc<Thread>) -> Result<u64, SysError> {
 }
 
 /// `reply_save`: moves `me`'s reply right out of the thread (into a reply
-/// object, by the caller); `NotFound` if it holds none.
-pub fn reply_save(me: &Arc<Thread>) -> Result<Caller, SysError> {
-    me.ipc.lock().reply_to.take().ok_or(SysError::NotFound)
+/// object, by the caller), with the notification bound to `me` (where an
+/// unblock of the caller is reported: `ipc::unblock`); `NotFound` if it
+/// holds none.
+pub fn reply_save(me: &Arc<Thread>) -> Result<(Caller, Option<Arc<Notification>>), SysError> {
+    let mut ipc = me.ipc.lock();
+    let caller = ipc.reply_to.take().ok_or(SysError::NotFound)?;
+    Ok((caller, ipc.bound.clone()))
 }
 
 /// `reply_to`: answers the caller a reply object saved.
@@ -421,6 +431,19 @@ pub fn reply_saved(me: &Arc<Thread>, caller: Caller) -> Result<u64, SysError> {
     let caller = reply_to_saved(me, caller)?;
     sched::wake(&caller);
     Ok(0)
+}
+
+/// `reply_to_recv`: answers `caller` (a saved right), then receives on
+/// `ep`, switching straight to the caller if no message is waiting. A
+/// failed reply returns its error and receives nothing.
+pub fn reply_saved_recv(
+    me: &Arc<Thread>,
+    caller: Caller,
+    ep: &Arc<Endpoint>,
+    timeout_ns: u64,
+) -> Result<u64, SysError> {
+    let caller = reply_to_saved(me, caller)?;
+    recv_then_switch(me, ep, timeout_ns, Some(caller))
 }
 
 /// `reply_recv`: answers the last caller (if any: a failed reply is

@@ -23,7 +23,9 @@
 //! another caller's request — the reply is encoded into the parked
 //! caller's own IPC buffer and the caller woken (`deliver`). A caller
 //! whose wait ends otherwise (a timeout, a kill) abandons its token and
-//! the core is told (`Server::cancelled`). So a core hosted here never
+//! the core is told (`Server::cancelled`); one that asks out of its call
+//! (`thread_unblock`) has the core told (`Server::interrupted`), which
+//! answers it as it would in a process. So a core hosted here never
 //! waits under the lock, and `wait1` (blocked readers and writers) runs
 //! here as well as `kv`.
 //!
@@ -52,6 +54,7 @@ trait Core: Send {
     fn request(&mut self, label: u32, input: &[u8], badge: u64, output: &mut [u8]) -> Dispatched;
     fn deliver(&mut self, scratch: &mut [u8], send: &mut dyn FnMut(Token, u32, &[u8]) -> bool);
     fn cancel(&mut self, token: Token);
+    fn interrupt(&mut self, token: Token);
 }
 
 impl<S: Server + Send> Core for Hosted<S>
@@ -68,6 +71,11 @@ where
 
     fn cancel(&mut self, token: Token) {
         Hosted::cancel(self, token)
+    }
+
+    fn interrupt(&mut self, token: Token) {
+        // Answered already (not live): nothing to interrupt.
+        let _ = Hosted::interrupt(self, token);
     }
 }
 
@@ -191,6 +199,23 @@ impl Service {
         outcome
     }
 
+    /// The caller parked under `token` asked to be let out of its call
+    /// (`thread_unblock`): the core hears it (`Server::interrupted`) and
+    /// may answer it now (an `EINTR`, a partial count), delivered before
+    /// the lock is released. Nothing if it was answered already.
+    pub fn interrupt(&self, token: Token) {
+        let mut state = self.state.lock();
+        let State {
+            core,
+            input,
+            parked,
+        } = &mut *state;
+        if parked.contains_key(&token) {
+            core.interrupt(token);
+            deliver(core.as_mut(), input, parked);
+        }
+    }
+
     /// The caller parked under `token` stopped waiting (a timeout, a
     /// kill): its token is cancelled and the core told. Nothing if it was
     /// answered already.
@@ -233,6 +258,8 @@ fn deliver(
         // its buffer, and nothing else runs (one CPU, interrupts off).
         let page = unsafe { &mut *crate::mem::kspace::phys_to_virt::<[u8; PAYLOAD_MAX]>(buffer) };
         page[..bytes.len()].copy_from_slice(bytes);
+        // Answered: the record of where it was parked goes with it.
+        caller.thread.ipc.lock().held = None;
         wait::finish(&caller.thread, Ok(encode_result(label, bytes.len())));
         true
     });

@@ -25,6 +25,7 @@ use spin::Mutex;
 use super::handle::EndpointRef;
 use super::notification::Notification;
 use super::process::Process;
+use super::service::Service;
 use crate::mem::kstack::KernelStack;
 use crate::sched::task::NoMemory;
 use crate::sched::wait::{self, Blocked};
@@ -124,6 +125,25 @@ pub struct Ipc {
     /// faulted in by `ipc::grant::attach`); goes into the reply right
     /// when the call is delivered.
     pub grant: Option<Window>,
+    /// The call (by its `wait.seq`) this thread asked to be let out of
+    /// (`thread_unblock`, `ipc::unblock`): its server reads it through
+    /// `reply_interrupted` or its core's `interrupted`.
+    pub interrupt: Option<u64>,
+    /// Who holds the reply right to this thread's call in progress, once a
+    /// server put it aside (with the call's `wait.seq`, so a record left
+    /// from an earlier call is ignored): whom `thread_unblock` tells.
+    pub held: Option<(u64, HeldBy)>,
+}
+
+/// Where a server keeps the reply right to a deferred call.
+#[derive(Clone, Debug)]
+pub enum HeldBy {
+    /// A reply object of a server process (`reply_save`), with the
+    /// notification bound to the thread that saved it (none: the server
+    /// cannot hear an unblock).
+    Saved(Option<Arc<Notification>>),
+    /// An in-kernel core's parked callers, under this token.
+    Service(Arc<Service>, libsys::server::Token),
 }
 
 /// The running thread, for lock-free reads (set by `switch_in`). It points

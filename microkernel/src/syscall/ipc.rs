@@ -126,11 +126,40 @@ pub fn reply_save(_: &mut TrapFrame) -> Result<u64, SysError> {
     if handles.len() >= handles.capacity() {
         return Err(SysError::OutOfResources);
     }
-    let caller = ipc::reply_save(&me)?;
-    let reply = KObject::Reply(crate::obj::reply::Reply::new(caller, charge));
-    let handle = handles.insert(kobject::entry(reply, Rights::SEND, 0));
+    // The right, and where a caller that asks out of its call is then
+    // reported (`ipc::unblock`): the notification bound to this thread.
+    let (caller, notify) = ipc::reply_save(&me)?;
+    crate::ipc::unblock::saved(&caller, notify);
+    let reply = crate::obj::reply::Reply::new(caller, charge);
+    let handle = handles.insert(kobject::entry(KObject::Reply(reply), Rights::SEND, 0));
     drop(handles);
     handle.map(|h| u64::from(h.0))
+}
+
+/// `thread_unblock(thread)` → what was done (`libsys::abi::ipc::Unblocked`):
+/// lets the thread out of its call (`ipc::unblock`). MANAGE on the
+/// thread, or a thread of the caller's own process.
+pub fn thread_unblock(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    let found = lookup::<Thread>(&process, args.handle, Rights::empty())?;
+    let own = found
+        .object
+        .process
+        .as_ref()
+        .is_some_and(|p| alloc::sync::Arc::ptr_eq(p, &process));
+    if !own && !found.rights.contains(Rights::MANAGE) {
+        return Err(SysError::NoRights);
+    }
+    drop(process);
+    Ok(crate::ipc::unblock::unblock(&found.object) as u64)
+}
+
+/// `reply_interrupted(reply)` → 1 if the saved caller asked out of this
+/// call and still waits, else 0.
+pub fn reply_interrupted(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysError> {
+    let process = caller()?;
+    let reply = lookup::<crate::obj::reply::Reply>(&process, args.handle, Rights::SEND)?.object;
+    Ok(u64::from(reply.interrupted()))
 }
 
 /// `reply_to(reply, info, _, words…)`: answers the caller the reply object
@@ -155,8 +184,35 @@ pub fn reply_to(frame: &mut TrapFrame) -> Result<u64, SysError> {
             Some(caller) => ipc::reply_saved(&me, caller),
             None => Err(SysError::PeerDied),
         });
-    drop(entry);
+    if let KObject::Reply(reply) = entry.object {
+        crate::obj::reply::Reply::recycle(reply);
+    }
     result
+}
+
+/// `reply_to_recv(endpoint | reply << 32, info, timeout, words…)`:
+/// `reply_to`, then `recv` with a direct switch to the answered caller.
+/// The endpoint is checked first; the reply handle is closed whatever the
+/// outcome, as `reply_to` closes it.
+pub fn reply_to_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let info = MsgInfo::decode_sent(frame.rsi)?;
+    let timeout = frame.rdx;
+    let (me, process) = caller_thread()?;
+    let (endpoint, _, _) = ipc::endpoint_of(&process, frame.rdi & 0xffff_ffff, Rights::RECV)?;
+    let handle = Handle::from_raw(frame.rdi >> 32)?;
+    let entry = {
+        let mut handles = process.handles.lock();
+        handles.get_checked(handle, ObjectType::Reply, Rights::SEND)?;
+        handles.remove(handle)?
+    };
+    drop(process);
+    let KObject::Reply(reply) = entry.object else {
+        return Err(SysError::WrongType);
+    };
+    let caller = ipc::check_message(&me, info, true, &words(frame))
+        .and_then(|()| reply.take().ok_or(SysError::PeerDied));
+    crate::obj::reply::Reply::recycle(reply);
+    ipc::reply_saved_recv(&me, caller?, &endpoint, timeout)
 }
 
 /// `reply_recv(endpoint, info, timeout, words…)`.

@@ -7,9 +7,13 @@
 //!
 //! Semantics (those of the deck's `read` and `write`, a request at a time
 //! rather than a byte):
-//! - `write`: while the FIFO is full, block; then put in as much as fits
-//!   and answer how much (a short write). The caller writes the rest with
-//!   another request (`Client::write_all` does).
+//! - `write`: if there is room, put in as much as fits and answer how
+//!   much (a short write; the caller writes the rest with another
+//!   request, as `Client::write_all` does). While the FIFO is full, block;
+//!   a blocked writer then moves its bytes as room appears and is answered
+//!   when all are in — or, let out of its call ([`Wait1::interrupt`], a
+//!   signal), with how many it moved (a partial count), `Interrupted` if
+//!   none.
 //! - `read`: while the FIFO is empty, block; then take what is there, up
 //!   to `max`.
 //! - Blocked callers are served first come, first served, each kind in
@@ -50,7 +54,10 @@ struct Reader<T> {
 
 struct Writer<T> {
     caller: T,
+    /// What is still to go in.
     bytes: Bytes,
+    /// What went in already while it waited.
+    moved: usize,
 }
 
 /// The `/dev/wait1` device; `T` names a blocked caller.
@@ -59,6 +66,9 @@ pub struct Wait1<T> {
     readers: VecDeque<Reader<T>>,
     writers: VecDeque<Writer<T>>,
     stats: Stats,
+    /// The bytes the last woken writer moved when it was woken (what
+    /// [`Wait1::undo`] can take back: earlier moves may be read already).
+    last_chunk: usize,
 }
 
 impl<T: Copy + PartialEq> Wait1<T> {
@@ -68,6 +78,7 @@ impl<T: Copy + PartialEq> Wait1<T> {
             readers: VecDeque::new(),
             writers: VecDeque::new(),
             stats: Stats::default(),
+            last_chunk: 0,
         }
     }
 
@@ -96,7 +107,11 @@ impl<T: Copy + PartialEq> Wait1<T> {
         match self.may_block(nonblock) {
             Err(e) => error(e),
             Ok(()) => {
-                self.writers.push_back(Writer { caller, bytes });
+                self.writers.push_back(Writer {
+                    caller,
+                    bytes,
+                    moved: 0,
+                });
                 Handled::Blocked
             }
         }
@@ -165,12 +180,21 @@ impl<T: Copy + PartialEq> Wait1<T> {
             }
         }
         if !self.ring.is_full() {
-            if let Some(writer) = self.writers.pop_front() {
+            if let Some(writer) = self.writers.front_mut() {
                 let n = self.ring.write(&writer.bytes);
                 self.stats.bytes_in += n as u64;
+                if n < writer.bytes.len() {
+                    // Part of it: the FIFO is full again, and the rest
+                    // waits for more room.
+                    writer.moved += n;
+                    writer.bytes = Bytes::from_slice(&writer.bytes[n..]).unwrap_or_default();
+                    return None;
+                }
+                let writer = self.writers.pop_front()?;
+                self.last_chunk = n;
                 return Some(Wakeup {
                     caller: writer.caller,
-                    reply: Reply::Written(n as u32),
+                    reply: Reply::Written((writer.moved + n) as u32),
                     undo: Undo::Write(n),
                     device: self,
                 });
@@ -198,9 +222,13 @@ impl<T: Copy + PartialEq> Wait1<T> {
                 let _ = self.ring.unread(data);
                 self.stats.bytes_out -= data.len() as u64;
             }
-            Reply::Written(n) => {
-                let _ = self.ring.unwrite(*n as usize);
-                self.stats.bytes_in -= u64::from(*n);
+            Reply::Written(_) => {
+                // Only what it moved when woken: bytes it moved while it
+                // waited may have been read since (they stay, as a killed
+                // writer's do in a pipe).
+                let n = self.last_chunk;
+                let _ = self.ring.unwrite(n);
+                self.stats.bytes_in -= n as u64;
             }
             Reply::Stats(_) | Reply::Error(_) => return,
         }
@@ -216,6 +244,24 @@ impl<T: Copy + PartialEq> Wait1<T> {
             self.stats.gone += 1;
         }
         was
+    }
+
+    /// `caller` asked to be let out of its blocked call (a signal): it
+    /// leaves its queue, and its answer is what it did — a writer that
+    /// moved some bytes while it waited says how many (a partial count),
+    /// anyone else gets `Interrupted` (`-EINTR`). `None` if it was not
+    /// blocked (answered already).
+    pub fn interrupt(&mut self, caller: T) -> Option<Reply> {
+        if let Some(at) = self.readers.iter().position(|r| r.caller == caller) {
+            self.readers.remove(at);
+            return Some(Reply::Error(Wait1Error::Interrupted));
+        }
+        let at = self.writers.iter().position(|w| w.caller == caller)?;
+        let writer = self.writers.remove(at)?;
+        Some(match writer.moved {
+            0 => Reply::Error(Wait1Error::Interrupted),
+            moved => Reply::Written(moved as u32),
+        })
     }
 
     /// Takes `caller` off the blocked queues (say its reply right could

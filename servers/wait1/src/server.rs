@@ -7,15 +7,15 @@
 //! it (the deck's `wait_event_interruptible`) and answers `Later`. A
 //! request that changes the FIFO then wakes the first blocked caller that
 //! can go on (`wake_up_interruptible`): its transfer is done and its answer
-//! completed (`Later::complete`). One woken answer is in flight at a time:
+//! completed (`Later::complete`) — a blocked writer when all its bytes are
+//! in (it moves them as room appears). One woken answer is in flight at a time:
 //! when the transport reports it delivered, the next is woken; when it
 //! reports the caller gone, the transfer is undone (`Wait1::undo`: the
 //! bytes go back in front) before the next is woken — so no byte is lost
 //! or reordered by a dead waiter. A caller let out of its call
-//! (`interrupted`, a signal) leaves the queue with
-//! `Wait1Error::Interrupted` (`-EINTR`); a blocked writer has moved no
-//! bytes yet (wait1's writes are all-or-wait), so there is no partial
-//! count to report.
+//! (`interrupted`, a signal: `Thread::unblock`) leaves the queue with
+//! `Wait1Error::Interrupted` (`-EINTR`), or, a writer that moved some of
+//! its bytes while it waited, with `Written(n)` (a partial count).
 
 use libsys::proto::wait1::{Reply, Request, Wait1Error};
 use libsys::server::{Answer, Caller, Later, Server, Token};
@@ -73,8 +73,8 @@ impl Server for Wait1Server {
     }
 
     fn interrupted(&mut self, token: Token, later: &mut Later<Reply>) {
-        if self.device.cancel(token) {
-            let _ = later.complete(token, Reply::Error(Wait1Error::Interrupted));
+        if let Some(reply) = self.device.interrupt(token) {
+            let _ = later.complete(token, reply);
         }
     }
 
@@ -180,6 +180,22 @@ mod tests {
         );
         assert_eq!(s.server.device().stats().readers_blocked, 0);
         assert_eq!(s.later.pending(), 0);
+    }
+
+    #[test]
+    fn an_interrupted_writer_says_how_much_it_moved() {
+        let mut s = Hosted::new(Wait1Server::new());
+        for _ in 0..4 {
+            ask(&mut s, write(&[b'.'; 1024]));
+        }
+        // Full: a writer of 300 blocks; a read of 100 lets 100 in.
+        let token = later(ask(&mut s, write(&[b'w'; 300])));
+        assert!(matches!(ask(&mut s, read(100)), Dispatched::Now(..)));
+        assert!(deliver(&mut s, &[]).is_empty(), "still 200 to go");
+        s.interrupt(token).unwrap();
+        assert_eq!(deliver(&mut s, &[]), [(token, Reply::Written(100))]);
+        assert_eq!(s.server.device().stats().writers_blocked, 0);
+        assert_eq!(s.server.device().len(), libsys::proto::wait1::CAPACITY);
     }
 
     #[test]

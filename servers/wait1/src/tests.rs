@@ -89,8 +89,11 @@ fn a_writer_on_a_full_device_blocks_until_a_read_then_writes_what_fits() {
     assert_eq!(write(&mut d, 2, b"12345"), Handled::Blocked);
     assert_eq!(d.stats().writers_blocked, 1);
     assert_eq!(read(&mut d, 3, 3), data(b"aaa"));
-    // Three bytes of room: a short write of three.
-    assert_eq!(wake_all(&mut d), vec![(2, Reply::Written(3))]);
+    // Three bytes of room: three go in, the writer waits for the rest.
+    assert_eq!(wake_all(&mut d), vec![]);
+    assert_eq!(d.stats().writers_blocked, 1);
+    assert_eq!(read(&mut d, 3, 2), data(b"aa"));
+    assert_eq!(wake_all(&mut d), vec![(2, Reply::Written(5))]);
     assert_eq!(d.len(), CAPACITY);
     let mut got = Vec::new();
     while !d.is_empty() {
@@ -100,7 +103,43 @@ fn a_writer_on_a_full_device_blocks_until_a_read_then_writes_what_fits() {
         got.extend(bytes_of(&r));
     }
     assert_eq!(got.len(), CAPACITY);
-    assert_eq!(&got[CAPACITY - 4..], b"z123");
+    assert_eq!(&got[CAPACITY - 6..], b"z12345");
+}
+
+#[test]
+fn an_interrupted_writer_answers_its_partial_count_and_a_reader_eintr() {
+    let mut d = Wait1::new();
+    assert_eq!(read(&mut d, 1, 4), Handled::Blocked);
+    assert_eq!(d.interrupt(1), Some(Reply::Error(Wait1Error::Interrupted)));
+    assert_eq!(d.interrupt(1), None, "once");
+    for _ in 0..4 {
+        d.write(&[b'.'; WRITE_MAX], false, 9);
+    }
+    assert_eq!(write(&mut d, 2, b"abcdef"), Handled::Blocked);
+    assert_eq!(write(&mut d, 3, b"xy"), Handled::Blocked);
+    assert_eq!(d.interrupt(3), Some(Reply::Error(Wait1Error::Interrupted)));
+    read(&mut d, 4, 4);
+    assert_eq!(wake_all(&mut d), vec![], "four of six in");
+    assert_eq!(d.interrupt(2), Some(Reply::Written(4)));
+    assert_eq!(d.stats().writers_blocked, 0);
+    assert_eq!(d.len(), CAPACITY);
+}
+
+#[test]
+fn a_woken_writer_found_gone_takes_back_only_its_last_move() {
+    let mut d = Wait1::new();
+    for _ in 0..4 {
+        d.write(&[b'.'; WRITE_MAX], false, 9);
+    }
+    assert_eq!(write(&mut d, 2, b"abcdef"), Handled::Blocked);
+    read(&mut d, 4, 4);
+    assert_eq!(wake_all(&mut d), vec![]);
+    read(&mut d, 4, 4);
+    let (caller, reply) = d.wake_one().unwrap();
+    assert_eq!((caller, reply.clone()), (2, Reply::Written(6)));
+    // Gone: the two it moved when woken come back off; "abcd" stays.
+    d.undo(&reply);
+    assert_eq!(d.len(), CAPACITY - 4);
 }
 
 #[test]

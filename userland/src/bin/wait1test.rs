@@ -12,7 +12,13 @@
 //! - malformed and oversized requests get typed errors or
 //!   `LABEL_BAD_REQUEST`, and the server keeps serving;
 //! - a partner process blocked in a read and killed does not wedge the
-//!   device: the next write goes, whole, to the next reader.
+//!   device: the next write goes, whole, to the next reader;
+//! - unblocking (`Thread::unblock`, in whichever placement wait1 is): a
+//!   blocked reader let out of its call gets `Interrupted`; a call no
+//!   server has received fails at once with `SysError::Interrupted`; a
+//!   server process told through its bound notification answers the
+//!   caller (`SavedReply::interrupted`), one without a notification has
+//!   its caller let go.
 //!
 //! A partner is this program started as `wait1test reader endpoint=<h>`: it
 //! reads (blocking) and exits 0 if it ever gets an answer.
@@ -28,7 +34,8 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 
 use libsys::abi::ipc::FOREVER;
-use libsys::abi::{Handle, ProcessStatus, Rights};
+use libsys::abi::ipc::{Unblocked, UNBLOCK_SIGNAL};
+use libsys::abi::{Handle, ProcessStatus, Rights, SysError};
 use libsys::format_text;
 use libsys::handle::{Endpoint, Notification};
 use libsys::ipc::Message;
@@ -89,6 +96,22 @@ fn main(args: &str) -> u64 {
     t.record(
         "wait1: a blocked reader killed does not wedge the device",
         killed_reader(&client),
+    );
+    t.record(
+        "unblock: a reader blocked on the empty device gets Interrupted (EINTR); the device goes on",
+        unblocked_reader(&client),
+    );
+    t.record(
+        "unblock: a writer blocked half-way answers its partial count",
+        unblocked_writer(&client),
+    );
+    t.record(
+        "unblock: a call not yet received fails at once with Interrupted; not a thread: WrongType",
+        unblocked_unreceived(),
+    );
+    t.record(
+        "unblock: a server with a bound notification is told and answers; one without lets its caller go",
+        unblocked_received(),
     );
     t.status()
 }
@@ -419,4 +442,205 @@ fn partner(endpoint: Endpoint) -> u64 {
         Ok(_) => 0,
         Err(_) => 1,
     }
+}
+
+/// Waits (bounded) until `done` says so.
+fn until(what: &str, mut done: impl FnMut() -> Result<bool, Why>) -> Result<(), Why> {
+    let start = Instant::now();
+    while !done()? {
+        if start.elapsed() > Duration::from_secs(5) {
+            return Err(format_text!("{what}: never"));
+        }
+        libsys::time::sleep_ms(2);
+    }
+    Ok(())
+}
+
+fn unblocked_reader(client: &Client) -> Result<(), Why> {
+    drain(client)?;
+    let got = Arc::new(Mutex::new(None));
+    let reader = spawn({
+        let got = got.clone();
+        move || {
+            let result = Client::connect()
+                .map_err(|_| ClientError::Protocol)
+                .and_then(|c| c.read(64));
+            *got.lock() = Some(result.map(|d| d.to_vec()));
+        }
+    })?;
+    until("the reader blocks", || {
+        Ok(stats(client)?.readers_blocked == 1)
+    })?;
+    want(
+        "unblock",
+        reader.thread.unblock(),
+        Ok(Unblocked::ServerTold),
+    )?;
+    let thread = reader.thread.dup(Rights::MANAGE, None).map_err(|e| format_text!("dup: {e}"))?;
+    reader.join().map_err(|e| format_text!("join: {e}"))?;
+    want(
+        "what the reader got",
+        got.lock().take(),
+        Some(Err(ClientError::Wait1(Wait1Error::Interrupted))),
+    )?;
+    want("readers blocked", stats(client)?.readers_blocked, 0)?;
+    want("a finished thread", thread.unblock(), Ok(Unblocked::NotInCall))?;
+    step("write after", client.write(b"next"))?;
+    want(
+        "the next read",
+        step("read", client.read(READ_MAX))?.to_vec(),
+        b"next".to_vec(),
+    )
+}
+
+/// Where a thread leaves its outcome.
+type Slot<T> = Arc<Mutex<Option<T>>>;
+
+/// A thread that makes one call on `endpoint` and keeps its outcome.
+fn caller(
+    endpoint: &Arc<Endpoint>,
+) -> Result<(libsys::thread::JoinHandle, Slot<Result<u32, SysError>>), Why> {
+    let got = Arc::new(Mutex::new(None));
+    let thread = spawn({
+        let (endpoint, got) = (endpoint.clone(), got.clone());
+        move || {
+            let result = endpoint.call(&Message::new(7), FOREVER).map(|m| m.label());
+            *got.lock() = Some(result);
+        }
+    })?;
+    Ok((thread, got))
+}
+
+fn unblocked_unreceived() -> Result<(), Why> {
+    let endpoint = Arc::new(Endpoint::create().map_err(|e| format_text!("endpoint: {e}"))?);
+    let (thread, got) = caller(&endpoint)?;
+    // A thread of this process: no MANAGE needed.
+    let plain = thread
+        .thread
+        .dup(Rights::empty(), None)
+        .map_err(|e| format_text!("dup: {e}"))?;
+    // NotInCall until it has blocked waiting for a receiver.
+    let mut what = Ok(Unblocked::NotInCall);
+    until("the caller blocks", || {
+        what = plain.unblock();
+        Ok(what != Ok(Unblocked::NotInCall))
+    })?;
+    want("unblock", what, Ok(Unblocked::Sent))?;
+    thread.join().map_err(|e| format_text!("join: {e}"))?;
+    want("the call", got.lock().take(), Some(Err(SysError::Interrupted)))?;
+    want(
+        "not a thread",
+        libsys::syscall::call6(
+            libsys::abi::Syscall::ThreadUnblock,
+            [u64::from(endpoint.raw().0), 0, 0, 0, 0, 0]
+        )
+        .err(),
+        Some(SysError::WrongType),
+    )
+}
+
+/// A server thread: receives one call on `endpoint`, saves its reply
+/// right, says so on `saved`, then (with a notification bound) waits for
+/// the unblock signal and answers label 4 (an `EINTR`), or (without)
+/// waits on `go` and tries to answer label 5. Its outcome: what it saw.
+fn saving_server(
+    endpoint: &Arc<Endpoint>,
+    bound: bool,
+    saved: &Arc<Notification>,
+    go: &Arc<Notification>,
+) -> Result<(libsys::thread::JoinHandle, Slot<Result<(), Why>>), Why> {
+    let outcome = Arc::new(Mutex::new(None));
+    let thread = spawn({
+        let (endpoint, saved, go, outcome) =
+            (endpoint.clone(), saved.clone(), go.clone(), outcome.clone());
+        move || {
+            let result = (|| -> Result<(), Why> {
+                let notification = Notification::create().map_err(|e| format_text!("{e}"))?;
+                if bound {
+                    notification.bind_current().map_err(|e| format_text!("bind: {e}"))?;
+                }
+                let received = endpoint.recv(FOREVER).map_err(|e| format_text!("recv: {e}"))?;
+                want("the request", received.msg.label(), 7)?;
+                let right = libsys::ipc::save_reply().map_err(|e| format_text!("save: {e}"))?;
+                want("asked out before it was", right.interrupted(), false)?;
+                let _ = saved.signal(1);
+                if bound {
+                    let next = endpoint.recv(FOREVER).map_err(|e| format_text!("recv: {e}"))?;
+                    want("told", next.signals(), Some(UNBLOCK_SIGNAL))?;
+                    want("the saved caller asked out", right.interrupted(), true)?;
+                    right
+                        .reply(&Message::new(4))
+                        .map_err(|e| format_text!("reply: {e}"))
+                } else {
+                    go.wait(FOREVER).map_err(|e| format_text!("go: {e}"))?;
+                    want("the caller was let go", right.interrupted(), false)?;
+                    want("a late reply", right.reply(&Message::new(5)), Err(SysError::PeerDied))
+                }
+            })();
+            *outcome.lock() = Some(result);
+        }
+    })?;
+    Ok((thread, outcome))
+}
+
+fn unblocked_received() -> Result<(), Why> {
+    for (bound, expected, answer) in [
+        (true, Unblocked::ServerTold, Ok(4)),
+        (false, Unblocked::Released, Err(SysError::Interrupted)),
+    ] {
+        let endpoint = Arc::new(Endpoint::create().map_err(|e| format_text!("endpoint: {e}"))?);
+        let saved = Arc::new(Notification::create().map_err(|e| format_text!("{e}"))?);
+        let go = Arc::new(Notification::create().map_err(|e| format_text!("{e}"))?);
+        let (server, outcome) = saving_server(&endpoint, bound, &saved, &go)?;
+        let (client, got) = caller(&endpoint)?;
+        saved.wait(FOREVER).map_err(|e| format_text!("saved: {e}"))?;
+        want("unblock", client.thread.unblock(), Ok(expected))?;
+        client.join().map_err(|e| format_text!("join: {e}"))?;
+        want("the call", got.lock().take(), Some(answer))?;
+        let _ = go.signal(1);
+        server.join().map_err(|e| format_text!("join: {e}"))?;
+        outcome
+            .lock()
+            .take()
+            .unwrap_or_else(|| Err(format_text!("the server said nothing")))?;
+    }
+    Ok(())
+}
+
+fn unblocked_writer(client: &Client) -> Result<(), Why> {
+    drain(client)?;
+    let mut filled = 0;
+    while filled < CAPACITY {
+        filled += step("fill", client.write_nonblock(&[b'.'; WRITE_MAX][..WRITE_MAX.min(CAPACITY - filled)]))?;
+    }
+    let got = Arc::new(Mutex::new(None));
+    let writer = spawn({
+        let got = got.clone();
+        move || {
+            let result = Client::connect()
+                .map_err(|_| ClientError::Protocol)
+                .and_then(|c| c.write(&[b'w'; 300]));
+            *got.lock() = Some(result);
+        }
+    })?;
+    until("the writer blocks", || {
+        Ok(stats(client)?.writers_blocked == 1)
+    })?;
+    // Room for 100: they go in, the writer waits for its other 200.
+    want("a read", step("read", client.read(100))?.len(), 100)?;
+    want("still blocked", stats(client)?.writers_blocked, 1)?;
+    want(
+        "unblock",
+        writer.thread.unblock(),
+        Ok(Unblocked::ServerTold),
+    )?;
+    writer.join().map_err(|e| format_text!("join: {e}"))?;
+    want("the writer's answer", got.lock().take(), Some(Ok(100)))?;
+    let all = drain(client)?;
+    want("bytes", all.len(), CAPACITY)?;
+    want(
+        "its 100 last",
+        all[CAPACITY - 100..].iter().all(|&b| b == b'w'),
+        true,
+    )
 }

@@ -14,7 +14,8 @@ fn is_ipc(call: Syscall) -> bool {
     use Syscall::*;
     matches!(
         call,
-        Send | Call | Recv | ReplyRecv | Reply | ReplyTo | Signal | Wait | Poll | NotificationBind
+        Send | Call | Recv | ReplyRecv | Reply | ReplyTo | ReplyToRecv | Signal | Wait | Poll
+            | NotificationBind
     )
 }
 
@@ -110,6 +111,12 @@ impl Fuzzer {
             ReplyTo => {
                 a[0] = self.handle(Some(ObjectType::Reply), false);
                 a[1] = self.msg_info();
+            }
+            ReplyToRecv => {
+                a[0] = self.handle(Some(ObjectType::Endpoint), false)
+                    | self.handle(Some(ObjectType::Reply), false) << 32;
+                a[1] = self.msg_info();
+                a[2] = self.timeout(false);
             }
             Signal => {
                 a[0] = self.handle(Some(ObjectType::Notification), false);
