@@ -24,6 +24,11 @@ PROGRAMS += sh echo cat ls mkdir rm pwd ps kill true false sleep wc uname shtest
 PROGRAMS += proc proctest procchild
 # getty: the shell on the console at the end of make run.
 PROGRAMS += getty
+# The PS/2 keyboard driver (servers/drivers/kbd): devmgr starts it through
+# init's spawn protocol; spawntest checks the protocol.
+PROGRAMS += kbd spawntest
+USER_CRATES += -p kbd
+USER_FEATURES := $(USER_FEATURES),kbd/main
 # The initramfs (lib/cpio, rootfs/): the fixed tree of rootfs/initramfs.list,
 # then every program of PROGRAMS — those named in SBIN (init and the
 # servers) in /sbin, any other in /bin — and the docs in
