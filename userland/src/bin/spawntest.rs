@@ -7,12 +7,13 @@
 //!   with its arguments, its pid is the kernel's (one pid space), handles
 //!   passed reach it (a notification it signals), a root caller's
 //!   `run_as` gives the child those credentials; bad requests get their
-//!   typed errors — no such module, a path (not served by `init`), `init`
-//!   itself, an empty name, more handles than a message carries or than
-//!   it carried, a bad argument, an environment, a memory limit too
-//!   large; the quota of children not yet reaped, and room again once one
-//!   is; then the keyboard driver devmgr started is killed, and devmgr
-//!   unbinds its device and binds it again with a new process.
+//!   typed errors — no such module, a module that is no ELF executable,
+//!   a path (not served by `init`), `init` itself, an empty name, more
+//!   handles than a message carries or than it carried, a bad argument,
+//!   an environment, a memory limit too large; the quota of children not
+//!   yet reaped, and room again once one is; then the keyboard driver
+//!   devmgr started is killed, and devmgr unbinds its device and binds it
+//!   again with a new process.
 //! - `spawntest2 spawntest -- unprivileged` (no `spawn`): `NotPermitted`.
 //!
 //! As a child (`child <what>`, started by the first) it signals the
@@ -138,12 +139,18 @@ fn parent() -> u64 {
 
 /// Bad requests: each its typed error, nothing started.
 fn hostile(t: &mut Tally) {
-    let cases: [(&str, Spawn, usize, SpawnError); 9] = [
+    let cases: [(&str, Spawn, usize, SpawnError); 10] = [
         (
             "no such module",
             request("nosuch", &[]),
             0,
             SpawnError::UnknownImage,
+        ),
+        (
+            "a module that is no executable (the manifest)",
+            request("manifest.test", &[]),
+            0,
+            SpawnError::StartFailed,
         ),
         (
             "init itself",

@@ -140,16 +140,27 @@ impl Init {
         entry.gid = cred.gid;
         let bound = Limits::DEFAULT.min(&parent_limits);
         entry.limits = Resource::ALL.iter().map(|&r| (r, bound.get(r))).collect();
-        let claim = Claim::Child {
-            parent: caller,
-            cred,
-        };
         let (child, pid) = self
-            .make(&entry, &image, None, claim, handles)
+            .make(&entry, &image, None, Claim::Child, handles)
             .map_err(|why| {
                 eprintln!("spawn {name} for pid {caller}: {why}");
                 SpawnError::StartFailed
             })?;
+        // Into the table (credentials, the parent's quota) before `init`
+        // answers anything else: the child cannot ask before.
+        if let Err(e) = self.procs.add_child(pid, caller, cred) {
+            // Killed, and reaped as any spawned child (its pages freed
+            // once it is gone).
+            eprintln!("spawn {name}: process table: {e:?}");
+            let _ = child.process.kill();
+            let _ = child.process.watch(&self.deaths, SPAWNED_BIT);
+            self.spawned.push(Spawned {
+                pid,
+                name: String::from(name),
+                child,
+            });
+            return Err(SpawnError::StartFailed);
+        }
         if let Err(e) = child.process.watch(&self.deaths, SPAWNED_BIT) {
             eprintln!("cannot watch spawned {name}: {e}");
         }

@@ -18,7 +18,6 @@ use libsys::{eprintln, println};
 use init::manifest::Entry;
 use init::names::Registry;
 use init::procs::Table;
-use libsys::proto::cred::Credentials;
 
 use crate::error::StartError;
 use crate::grant::{give_devices, Adoptee, Grant, NewProcess};
@@ -220,11 +219,11 @@ impl Init {
 }
 
 /// Who a new process is, for the process table: a manifest entry's
-/// (slot `i`, with the entry's credentials) or a child the spawn protocol
-/// asked for (of `parent`, with `cred`).
+/// (slot `i`, entered with the entry's credentials) or a child the spawn
+/// protocol asked for (entered by the spawn service once it started).
 pub(crate) enum Claim {
     Slot(usize),
-    Child { parent: u64, cred: Credentials },
+    Child,
 }
 
 impl Claim {
@@ -238,13 +237,10 @@ impl Claim {
     ) -> Result<u64, StartError> {
         match self {
             Claim::Slot(i) => claim(&mut slots[i], names, procs, process),
-            Claim::Child { parent, cred } => {
-                let pid = pid_of(process).map_err(|e| StartError::Syscall("process_info", e))?;
-                procs
-                    .add_child(pid, parent, cred)
-                    .map_err(StartError::ProcessTable)?;
-                Ok(pid)
-            }
+            // Entered in the table by the spawn service once the child is
+            // started: a failure on the way leaves nothing behind (and
+            // `init`, one thread, answers no credentials request before).
+            Claim::Child => pid_of(process).map_err(|e| StartError::Syscall("process_info", e)),
         }
     }
 }
