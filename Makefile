@@ -27,6 +27,11 @@ PROGRAMS += getty
 # ext2 on the virtio disk: the tools (mount, umount, sync, df) and the
 # posix entry's test (ext2test; the harness then runs e2fsck -fn on the image).
 PROGRAMS += mount umount sync df ext2test
+# The PS/2 keyboard driver (servers/drivers/kbd): devmgr starts it through
+# init's spawn protocol; spawntest checks the protocol.
+PROGRAMS += kbd spawntest
+USER_CRATES += -p kbd
+USER_FEATURES := $(USER_FEATURES),kbd/main
 # The initramfs (lib/cpio, rootfs/): the fixed tree of rootfs/initramfs.list,
 # then every program of PROGRAMS — those named in SBIN (init and the
 # servers) in /sbin, any other in /bin — and the docs in

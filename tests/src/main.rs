@@ -59,6 +59,10 @@ struct Qemu {
     started: Instant,
     /// The ISO it boots, removed when QEMU is gone.
     iso: Option<std::path::PathBuf>,
+    /// QEMU's monitor (a case that types on the PS/2 keyboard asks for
+    /// it with `-monitor unix:<path>,server,nowait`; see [`MONITOR`]):
+    /// connected on first use.
+    monitor: Option<std::os::unix::net::UnixStream>,
 }
 
 impl Qemu {
@@ -115,6 +119,7 @@ impl Qemu {
             lines,
             started,
             iso: None,
+            monitor: None,
         })
     }
 
@@ -140,12 +145,81 @@ impl Qemu {
         }
     }
 
+    /// Types `keys` at the guest: on the serial line, or, after a
+    /// [`PS2`] prefix, on the PS/2 keyboard through QEMU's monitor.
     fn send_key(&mut self, key: &str) {
+        if let Some(typed) = key.strip_prefix(PS2) {
+            self.type_ps2(typed);
+            return;
+        }
         if let Some(stdin) = self.child.stdin.as_mut() {
             let _ = stdin.write_all(key.as_bytes());
             let _ = stdin.flush();
         }
     }
+}
+
+/// A step's keys that start with this are typed on the PS/2 keyboard.
+const PS2: &str = "ps2:";
+/// The monitor socket of a case that types on the PS/2 keyboard.
+const MONITOR: &str = "build/test-monitor.sock";
+
+impl Qemu {
+    /// Types `text` on the guest's PS/2 keyboard, one `sendkey` per
+    /// character (QEMU holds each key 100 ms; the next waits for that);
+    /// `~` waits a second (a program starting). Characters without a key
+    /// name here are skipped, with a note.
+    fn type_ps2(&mut self, text: &str) {
+        if self.monitor.is_none() {
+            for _ in 0..50 {
+                if let Ok(s) = std::os::unix::net::UnixStream::connect(MONITOR) {
+                    self.monitor = Some(s);
+                    break;
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let Some(monitor) = self.monitor.as_mut() else {
+            eprintln!("harness: no QEMU monitor at {MONITOR}");
+            return;
+        };
+        for c in text.chars() {
+            if c == '~' {
+                thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+            let Some(key) = qemu_key(c) else {
+                eprintln!("harness: no PS/2 key for {c:?}");
+                continue;
+            };
+            let _ = writeln!(monitor, "sendkey {key}");
+            thread::sleep(Duration::from_millis(150));
+        }
+    }
+}
+
+/// QEMU's `sendkey` name of the key (with modifiers) that types `c` on a
+/// US keyboard.
+fn qemu_key(c: char) -> Option<String> {
+    let named = match c {
+        'a'..='z' | '0'..='9' => return Some(c.to_string()),
+        'A'..='Z' => return Some(format!("shift-{}", c.to_ascii_lowercase())),
+        ' ' => "spc",
+        '\n' => "ret",
+        '-' => "minus",
+        '=' => "equal",
+        '.' => "dot",
+        ',' => "comma",
+        '/' => "slash",
+        ';' => "semicolon",
+        '>' => "shift-dot",
+        '<' => "shift-comma",
+        '|' => "shift-backslash",
+        '\u{3}' => "ctrl-c",
+        '\u{7f}' => "backspace",
+        _ => return None,
+    };
+    Some(named.to_string())
 }
 
 /// Follows the debug channel's file as QEMU writes it, sending each whole
@@ -624,8 +698,8 @@ fn cases() -> Vec<Case> {
             )
         }),
         // `make run`'s entry as a person uses it: the shell getty puts on
-        // the console, typed at through COM1; each output is a line of
-        // its own on the screen.
+        // the console, typed at through COM1 and then on the PS/2
+        // keyboard; each output is a line of its own on the screen.
         ("shell-session", |cfg| {
             let cfg = boot_entry_directly(cfg, "Microkernel");
             let steps: &[(&str, &str)] = &[
@@ -654,7 +728,15 @@ fn cases() -> Vec<Case> {
                     "[1]+  Stopped                 cat",
                     "kill -KILL %1; wait; echo killed\n",
                 ),
-                ("killed", ""),
+                // The same shell, typed at on the PS/2 keyboard (QEMU's
+                // monitor `sendkey`; the keyboard driver devmgr started
+                // feeds tty line 0): a command with a capital, then ^C
+                // stopping a long sleep (its echo, then the next command's
+                // output, which a sleep that was not interrupted would
+                // hold back past the case's deadline).
+                ("killed", "ps2:echo Typed on ps2\n"),
+                ("Typed on ps2", "ps2:sleep 1000\n~~\u{3}~echo intr ok\n"),
+                ("intr ok", ""),
             ];
             (cfg, Box::new(move |q| expect_session(q, steps)))
         }),
@@ -766,6 +848,8 @@ fn boot_config(name: &str, config: &str, extra: &[&str]) -> Result<Qemu, String>
 fn extra_args(name: &str) -> &'static [&'static str] {
     match name {
         "devices-pc" => &["-machine", "pc"],
+        // The PS/2 keyboard is typed at through QEMU's monitor.
+        "shell-session" => &["-monitor", "unix:build/test-monitor.sock,server,nowait"],
         "guest-suite" => &[
             "-drive",
             "file=build/guest-disk.img,if=none,id=vda,format=raw",

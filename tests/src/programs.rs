@@ -39,6 +39,8 @@ pub const GUEST_SUITE: &[&str] = &[
     "contest",
     "granttest",
     "exctest",
+    "spawntest",
+    "spawntest2",
 ];
 
 /// The `fuzz` entry: `init` with `manifest.fuzz`, the fuzzers and the

@@ -4,12 +4,13 @@
 //! A request names the image (a boot module today, a path once a file
 //! system serves executables: [`Image`] says which, the server resolves
 //! it), the arguments and environment (bounded lists), how many handles
-//! ride along in the message (moved to the child, in order, as
-//! `@h0=`..`@h3=`), the name the child is logged under, its limits, and
-//! optionally other credentials (only a root parent may ask). The reply
-//! carries the new pid and, in the message, a handle to the child with
-//! the rights to wait for it and read its status only (`WATCH` and
-//! `STATUS`: never `MANAGE`).
+//! ride along in the message (copies given to the child, in order, named
+//! `h0=`..`h3=` at the end of its arguments), the name the child is
+//! logged under, its limits, and optionally other credentials (only a
+//! root parent may ask). The reply carries the new pid and, in the
+//! message, a handle to the child with `MANAGE` — the kernel's right to
+//! watch a process (`process_watch`) and kill it: what a parent may do
+//! to its child; its status is readable with any handle.
 //!
 //! | request | reply | errors (`Reply::Error`) |
 //! | --- | --- | --- |
@@ -22,6 +23,10 @@
 
 use postcard::experimental::max_size::MaxSize;
 use serde::{Deserialize, Serialize};
+
+/// The name under which `init` answers the protocol (a lookup gives a
+/// handle to `init`'s endpoint badged with the caller's pid).
+pub const NAME: &str = "spawn";
 
 /// Arguments (`argv`, without the program's name) one request carries.
 pub const ARGC_MAX: usize = 16;
@@ -181,6 +186,11 @@ impl core::fmt::Display for SpawnError {
         })
     }
 }
+
+#[cfg(target_os = "none")]
+mod client;
+#[cfg(target_os = "none")]
+pub use client::{spawn, ClientError};
 
 #[cfg(test)]
 mod tests;

@@ -22,6 +22,7 @@
 //! | `GetWinsize { line }` | `Winsize(w)` | `TIOCGWINSZ` |
 //! | `SetWinsize { line, winsize }` | `Done` | `TIOCSWINSZ` |
 //! | `Poll { line }` | `Ready { readable, writable }` | |
+//! | `Input { line, len, bytes }` | `Done` | `TIOCSTI`: bytes as if typed on the line (a keyboard driver's key presses); root callers only (`EPERM`), `EINVAL` for `len` past [`INPUT_MAX`] |
 //!
 //! Errors are [`Errno`]s: `ENXIO` for a line that does not exist,
 //! `EINVAL` for a bad `action` or `termios`, `EINTR` for a read cut short
@@ -38,6 +39,9 @@ pub const NAME: &str = "tty";
 pub const CONSOLE: u8 = 0;
 /// `NCCS` of the kernel's `struct termios` on x86_64.
 pub const NCCS: usize = 19;
+/// Bytes one `Input` carries (a key press is at most a few: an arrow
+/// key's escape sequence is three).
+pub const INPUT_MAX: usize = 8;
 /// The largest window one `Read` or `Write` lends.
 pub const IO_MAX: u32 = 4096;
 
@@ -98,6 +102,13 @@ pub enum Request {
     },
     Poll {
         line: u8,
+    },
+    /// The first `len` of `bytes` go into the line's input, through its
+    /// line discipline, as bytes received on it do.
+    Input {
+        line: u8,
+        len: u8,
+        bytes: [u8; INPUT_MAX],
     },
 }
 

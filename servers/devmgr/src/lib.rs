@@ -32,9 +32,15 @@
 //!   bound driver's own configuration space. `main.rs` runs it with the
 //!   ports 0xCF8/0xCFC.
 //!
-//! What is not here yet: starting driver processes and granting them their
-//! BARs, ports and IRQ (a spawn protocol and the IRQ and DMA pieces come
-//! first); the [`DriverHost`] trait is where that plugs in.
+//! - [`drivers`]: the driver table (which boot module drives which
+//!   device) and the restart back-off of driver processes; the service's
+//!   [`DriverHost`] turns a probe of such a driver into a process to start
+//!   (`main.rs` starts it through `init`'s spawn protocol with the
+//!   device's IRQ line and port ranges, and restarts it when it dies).
+//!
+//! What is not here yet: granting BARs as device memory to a process
+//! driver (no driver of the table has one; blk's virtio driver still gets
+//! its resources from the manifest).
 //!
 //! # IPC protocol
 //!
@@ -52,6 +58,7 @@
 extern crate alloc;
 
 pub mod bind;
+pub mod drivers;
 pub mod ids;
 pub mod kobject;
 pub mod model;

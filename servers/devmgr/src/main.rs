@@ -13,7 +13,9 @@
 //!
 //! At start it enumerates every bus and function, registers them and the
 //! legacy platform devices, prints one line per device, registers
-//! `devmgr` with the name service and serves: one thread, one loop, as
+//! `devmgr` with the name service, registers the driver table's drivers
+//! and starts a process for each device they bind (`processes`: through
+//! `init`'s spawn protocol, restarted when it dies) and serves: one thread, one loop, as
 //! `libsys::server::serve` but able to answer later — a `WaitUevent` with
 //! nothing queued has its reply right saved (`ipc::save_reply`) and
 //! answered when an event comes. A request that carries handles, or does
@@ -23,6 +25,8 @@
 #![no_main]
 
 extern crate alloc;
+
+mod processes;
 
 use alloc::collections::BTreeMap;
 
@@ -92,28 +96,57 @@ fn main(_args: &str) -> u64 {
         eprintln!("devmgr: cannot register: {e}");
         return 2;
     }
-    let error = serve(&endpoint, &mut service);
+    let mut processes = match processes::Processes::new() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("devmgr: cannot watch driver processes: {e}");
+            return 2;
+        }
+    };
+    // The driver table's drivers: each device they match gets a process.
+    for driver in devmgr::drivers::DRIVER_TABLE {
+        if let Err(e) = service.register_process_driver(driver) {
+            eprintln!("devmgr: driver {}: {e:?}", driver.name);
+        }
+    }
+    processes.sync(&mut service);
+    let error = serve(&endpoint, &mut service, &mut processes);
     eprintln!("devmgr: stopped serving: {error}");
     3
 }
 
 /// Receives and answers requests for good; returns why receiving failed.
-fn serve(endpoint: &Endpoint, service: &mut Service<PortConfig>) -> SysError {
+fn serve(
+    endpoint: &Endpoint,
+    service: &mut Service<PortConfig>,
+    processes: &mut processes::Processes,
+) -> SysError {
     let mut input = [0u8; PAYLOAD_MAX];
     // The saved reply rights of clients waiting for a uevent, by badge.
     let mut waiters: BTreeMap<u64, SavedReply> = BTreeMap::new();
     let mut reply: Option<Message> = None;
     loop {
+        let timeout = processes.next_restart().map_or(FOREVER, |at| {
+            at.saturating_sub(libsys::time::uptime_ns()).max(1)
+        });
         let received = match reply.take() {
-            Some(msg) => endpoint.reply_recv(&msg, FOREVER),
-            None => endpoint.recv(FOREVER),
+            Some(msg) => endpoint.reply_recv(&msg, timeout),
+            None => endpoint.recv(timeout),
         };
         let mut received = match received {
             Ok(r) => r,
+            Err(SysError::TimedOut) => {
+                processes.restart_due(service);
+                wake(service, &mut waiters);
+                continue;
+            }
             Err(e) => return e,
         };
-        if received.signals().is_some() {
-            // No notification is bound to this thread; nothing to do.
+        if let Some(bits) = received.signals() {
+            // The deaths notification: driver processes that ended.
+            processes.deaths(service, bits);
+            processes.restart_due(service);
+            wake(service, &mut waiters);
             continue;
         }
         let badge = received.badge;
@@ -142,6 +175,10 @@ fn serve(endpoint: &Endpoint, service: &mut Service<PortConfig>) -> SysError {
                     None
                 }
                 Outcome::Reply(r) => {
+                    // A sysfs bind or unbind may have queued a driver
+                    // process to start or stop; that calls `init`, which
+                    // uses the IPC buffer, so the reply is encoded after.
+                    processes.sync(service);
                     // Waiters first: answering them uses the IPC buffer.
                     wake(service, &mut waiters);
                     Some(encode(&r))

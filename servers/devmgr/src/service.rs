@@ -8,8 +8,15 @@
 //! `/devices/pci0000:00`, and the legacy devices on the `platform` bus
 //! under `/devices/platform`; it returns one log line per device.
 //!
-//! **Drivers, for now, are clients.** Until devmgr starts driver processes
-//! itself (that needs a spawn protocol and the IRQ and DMA pieces), a
+//! **Process drivers.** The drivers of the driver table
+//! (`crate::drivers`) are registered at boot
+//! ([`Service::register_process_driver`]); their probe queues the device
+//! for the binary to start a driver process ([`Service::take_probes`]),
+//! and the binary reports the process's pid ([`Service::driver_started`])
+//! and its death ([`Service::driver_gone`]: `unbind`), and binds again
+//! after the back-off ([`Service::rebind`]: `bind`).
+//!
+//! **Other drivers are clients.** A
 //! client registers a driver with its ID table; the model probes it, and
 //! [`ClientDrivers`] (the [`DriverHost`]) accepts every device of a driver
 //! it knows the owner of. The owner's badge is what opens a bound
@@ -43,6 +50,7 @@ use libsys::proto::devmgr::{
 use libsys::server::{Answer, Caller, Server};
 
 use crate::bind::{DriverHost, ProbeContext, ProbeOutcome};
+use crate::drivers::DriverBinary;
 use crate::ids::{DeviceMatch, PCI_ANY_ID};
 use crate::kobject::ObjectId;
 use crate::model::{BusType, DeviceModel, DeviceSpec, ModelError, ProbeError};
@@ -57,8 +65,17 @@ use crate::uevent::SubscriberId;
 /// The driver host while drivers are clients: who owns each driver.
 #[derive(Default)]
 pub struct ClientDrivers {
-    /// Driver name → the badge of the client that registered it.
+    /// Driver name → the badge of the client that registered it (for a
+    /// process driver: its process's pid, once started).
     owners: BTreeMap<String, u64>,
+    /// The drivers devmgr runs as processes (`crate::drivers`).
+    processes: BTreeSet<String>,
+    /// Probes of process drivers not started yet (the binary starts
+    /// them: [`Service::take_probes`]).
+    probes: Vec<ProbeContext>,
+    /// Process drivers removed from their device (sysfs `unbind`) whose
+    /// process the binary must stop ([`Service::take_stops`]).
+    stops: Vec<ProbeContext>,
 }
 
 impl ClientDrivers {
@@ -75,7 +92,14 @@ impl ClientDrivers {
 impl DriverHost for ClientDrivers {
     /// A client's driver takes every device its table matched: the
     /// client asked for them by registering.
+    ///
+    /// A process driver's probe is queued for the binary to start its
+    /// process: the device is bound meanwhile.
     fn probe(&mut self, ctx: &ProbeContext) -> Result<ProbeOutcome, ProbeError> {
+        if self.processes.contains(&ctx.driver) {
+            self.probes.push(ctx.clone());
+            return Ok(ProbeOutcome::default());
+        }
         if self.owners.contains_key(&ctx.driver) {
             Ok(ProbeOutcome::default())
         } else {
@@ -83,8 +107,17 @@ impl DriverHost for ClientDrivers {
         }
     }
 
-    /// Nothing to stop: the client keeps running, without the device.
-    fn remove(&mut self, _ctx: &ProbeContext) {}
+    /// Nothing to stop: the client keeps running, without the device. A
+    /// process driver's unstarted probe is dropped; a started one is
+    /// queued for the binary to stop its process.
+    fn remove(&mut self, ctx: &ProbeContext) {
+        let queued = self.probes.len();
+        self.probes
+            .retain(|p| !(p.driver == ctx.driver && p.device == ctx.device));
+        if self.processes.contains(&ctx.driver) && self.probes.len() == queued {
+            self.stops.push(ctx.clone());
+        }
+    }
 }
 
 /// The device manager: the model, what enumeration found, the clients'
@@ -213,6 +246,83 @@ impl<C: ConfigAccess> Service<C> {
             waiting: BTreeSet::new(),
         };
         (service, log)
+    }
+
+    /// Registers `driver` (of the driver table) as a driver devmgr runs as
+    /// a process; the devices it matches are probed (see
+    /// [`Service::take_probes`]). `NameExists` if a client took the name.
+    pub fn register_process_driver(&mut self, driver: &DriverBinary) -> Result<(), ModelError> {
+        if self.host.owners.contains_key(driver.name) || self.host.processes.contains(driver.name) {
+            return Err(ModelError::NameExists);
+        }
+        self.host.processes.insert(driver.name.into());
+        let table = driver
+            .platform_ids
+            .iter()
+            .map(|&n| DeviceMatch::Platform(n.into()))
+            .collect();
+        let result = self
+            .model
+            .driver_register(driver.name, driver.bus, table, &mut self.host);
+        if result.is_err() {
+            self.host.processes.remove(driver.name);
+        }
+        result.map(|_| ())
+    }
+
+    /// The probes of process drivers to start, oldest first.
+    pub fn take_probes(&mut self) -> Vec<ProbeContext> {
+        core::mem::take(&mut self.host.probes)
+    }
+
+    /// The process drivers to stop (unbound through sysfs), oldest first.
+    pub fn take_stops(&mut self) -> Vec<ProbeContext> {
+        core::mem::take(&mut self.host.stops)
+    }
+
+    /// `driver`'s process for `device` runs as `pid`: its badge opens the
+    /// device's configuration space, as a client driver's does.
+    pub fn driver_started(&mut self, driver: &str, pid: u64) {
+        if self.host.processes.contains(driver) {
+            self.host.owners.insert(driver.into(), pid);
+        }
+    }
+
+    /// `driver`'s process for `device` is gone (died, or never started):
+    /// the device is unbound (`unbind` uevent). `NoSuchDevice`,
+    /// `NotBound`.
+    pub fn driver_gone(
+        &mut self,
+        driver: &str,
+        bus: BusType,
+        device: &str,
+    ) -> Result<(), ModelError> {
+        self.host.owners.remove(driver);
+        let dev = self
+            .model
+            .find_bus_device(bus, device)
+            .ok_or(ModelError::NoSuchDevice)?;
+        self.model.unbind(dev, &mut self.host)?;
+        // Its process is gone already: nothing to stop.
+        self.host
+            .stops
+            .retain(|p| !(p.driver == driver && p.device == device));
+        Ok(())
+    }
+
+    /// Binds `device` to process driver `driver` again (`bind` uevent): a
+    /// new probe to start. The model's errors (`AlreadyBound` if someone
+    /// bound it through sysfs meanwhile).
+    pub fn rebind(&mut self, driver: &str, bus: BusType, device: &str) -> Result<(), ModelError> {
+        let dev = self
+            .model
+            .find_bus_device(bus, device)
+            .ok_or(ModelError::NoSuchDevice)?;
+        let drv = self
+            .model
+            .find_driver(bus, driver)
+            .ok_or(ModelError::NoSuchDriver)?;
+        self.model.bind(drv, dev, &mut self.host)
     }
 
     /// The model, for inspection.

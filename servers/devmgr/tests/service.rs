@@ -520,3 +520,83 @@ fn wait_uevent_is_answered_when_an_event_comes() {
         Reply::Uevent { event: None, .. }
     ));
 }
+
+/// The uevent actions queued for `CLIENT`, in order.
+fn actions(s: &mut Service<FakeConfig>) -> Vec<String> {
+    let mut actions = Vec::new();
+    while let Reply::Uevent { event: Some(e), .. } = ask(s, CLIENT, Request::NextUevent) {
+        actions.push(e.split('\0').next().unwrap().to_string());
+    }
+    actions
+}
+
+#[test]
+fn a_process_driver_is_probed_started_unbound_when_it_dies_and_bound_again() {
+    use devmgr::drivers::{find, DRIVER_TABLE};
+    use devmgr::BusType;
+    let mut s = q35();
+    assert_eq!(ask(&mut s, CLIENT, Request::Subscribe), Reply::Done);
+    let kbd = find("i8042").unwrap();
+    s.register_process_driver(kbd).unwrap();
+    assert!(
+        s.register_process_driver(&DRIVER_TABLE[0]).is_err(),
+        "registered once"
+    );
+    let probes = s.take_probes();
+    assert_eq!(probes.len(), 1, "the i8042 device matched");
+    let p = &probes[0];
+    assert_eq!((p.driver.as_str(), p.device.as_str()), ("i8042", "i8042"));
+    assert_eq!(p.irq, Some(1), "its IRQ line");
+    let ports: Vec<(u64, u64)> = p.resources.iter().map(|r| (r.start, r.end)).collect();
+    assert_eq!(ports, [(0x60, 0x60), (0x64, 0x64)], "exactly its ports");
+    assert!(s.take_probes().is_empty(), "taken once");
+    s.driver_started("i8042", 42);
+    assert_eq!(
+        actions(&mut s),
+        [
+            "add@/bus/platform/drivers/i8042",
+            "bind@/devices/platform/i8042"
+        ]
+    );
+    assert_eq!(
+        text(read(&mut s, "/sys/devices/platform/i8042/driver")),
+        "i8042\n"
+    );
+    // The process died: unbound; after the back-off, bound again and a
+    // new probe to start.
+    s.driver_gone("i8042", BusType::Platform, "i8042").unwrap();
+    assert_eq!(actions(&mut s), ["unbind@/devices/platform/i8042"]);
+    assert!(s.take_probes().is_empty());
+    s.rebind("i8042", BusType::Platform, "i8042").unwrap();
+    assert_eq!(actions(&mut s), ["bind@/devices/platform/i8042"]);
+    assert_eq!(s.take_probes().len(), 1);
+    assert!(
+        s.rebind("i8042", BusType::Platform, "i8042").is_err(),
+        "bound already"
+    );
+    // sysfs unbind: the process is to be stopped; no restart, no probe.
+    s.driver_started("i8042", 43);
+    let _ = actions(&mut s);
+    let unbind = Request::Write {
+        path: path("/sys/bus/platform/drivers/i8042/unbind"),
+        value: b"i8042".as_slice().try_into().unwrap(),
+    };
+    assert_eq!(ask(&mut s, CLIENT, unbind), Reply::Done);
+    let stops = s.take_stops();
+    assert_eq!(stops.len(), 1);
+    assert_eq!(stops[0].device, "i8042");
+    assert!(s.take_probes().is_empty());
+    assert_eq!(actions(&mut s), ["unbind@/devices/platform/i8042"]);
+    // A client cannot take a process driver's name.
+    let ids = [IdMatch::Platform(Name::try_from("i8042").unwrap())];
+    let reply = ask(
+        &mut s,
+        OTHER,
+        Request::RegisterDriver {
+            name: Name::try_from("i8042").unwrap(),
+            bus: Bus::Platform,
+            ids: ids.as_slice().try_into().unwrap(),
+        },
+    );
+    assert!(matches!(reply, Reply::Error(_)), "{reply:?}");
+}

@@ -11,6 +11,12 @@
 //! - **Input.** The UART's "received data" interrupt: the bytes go
 //!   through the line discipline, whose echo is written back, whose
 //!   signal characters (`^C`, `^\`, `^Z`) become a `Kill` of the
+//!   foreground process group through the process server (looked up when
+//!   first needed; without one the signal is logged and dropped).
+//! - **Keyboard input.** `Input` (`TIOCSTI`) puts a root caller's bytes
+//!   through the same line discipline as the UART's: the PS/2 keyboard
+//!   driver (`servers/kbd`, started by devmgr) sends its key presses so,
+//!   and `^C` typed there is a `SIGINT` as on the serial line.
 //!   foreground process group through the process server, sent by a
 //!   thread of its own (`sigsend`) so that this loop never waits on
 //!   `proc` (looked up when first needed; without one the signal is
@@ -72,6 +78,8 @@ const IRQ_BIT: u32 = 0;
 const LOG_BIT: u32 = 1;
 /// The sending thread found readers in a background group (`sigsend`).
 const BACKGROUND_BIT: u32 = 2;
+/// Pids remembered as allowed to `Input`.
+const INPUT_PIDS_MAX: usize = 4;
 /// Reads kept waiting at once.
 const READERS_MAX: usize = 32;
 /// Bytes taken from the UART per interrupt (its FIFO holds 16).
@@ -120,6 +128,10 @@ struct Server {
     readers: VecDeque<Reader>,
     /// Sends signals to process groups without blocking the loop.
     signals: sigsend::Sender,
+    /// The credentials service, once found (for `Input`).
+    cred: Option<libsys::proto::cred::Client>,
+    /// Pids whose `Input` was allowed (root), the newest last.
+    input_allowed: Vec<u64>,
     /// The next log record to write.
     log_since: u64,
     /// COM1's output stands at the start of a line (a log record written
@@ -141,6 +153,8 @@ fn main(_args: &str) -> u64 {
         irq,
         readers: VecDeque::new(),
         signals: sigsend::Sender::default(),
+        cred: None,
+        input_allowed: Vec::new(),
         log_since: last_log_seq().map_or(0, |s| s + 1),
         line_start: true,
     };
@@ -293,13 +307,14 @@ impl Server {
                 continue;
             }
             let msg = received.msg;
+            let badge = received.badge;
             let n = ipc::read_payload(msg.info.length.into(), &mut input);
             let request = (msg.label() == LABEL_REQUEST)
                 .then(|| rpc::decode::<Request>(&input[..n]).ok())
                 .flatten();
             let carries_handles = received.take_handles().next().is_some();
             reply = match request {
-                Some(request) if !carries_handles => match self.handle(request, &msg) {
+                Some(request) if !carries_handles => match self.handle(request, &msg, badge) {
                     Outcome::Now(r) => {
                         // Waiting reads first: answering them uses the IPC buffer.
                         self.answer_readers();
@@ -313,7 +328,7 @@ impl Server {
     }
 
     /// One request (the thread's current caller sent `msg`).
-    fn handle(&mut self, request: Request, msg: &Message) -> Outcome {
+    fn handle(&mut self, request: Request, msg: &Message, msg_badge: u64) -> Outcome {
         let line = match request {
             Request::Read { line, .. }
             | Request::Write { line, .. }
@@ -323,7 +338,8 @@ impl Server {
             | Request::SetPgrp { line, .. }
             | Request::GetWinsize { line }
             | Request::SetWinsize { line, .. }
-            | Request::Poll { line } => line,
+            | Request::Poll { line }
+            | Request::Input { line, .. } => line,
         };
         if line != CONSOLE {
             return Outcome::Now(Reply::Error(Errno::ENXIO));
@@ -365,7 +381,36 @@ impl Server {
                 readable: self.ldisc.readable(),
                 writable: !self.ldisc.output_stopped(),
             })),
+            Request::Input { len, bytes, .. } => now(self.input(msg_badge, len, &bytes)),
         }
+    }
+
+    /// `TIOCSTI`: the keyboard driver's key presses (or any root
+    /// process's bytes) into the console's input. Linux lets a process
+    /// do this on its controlling terminal or with `CAP_SYS_ADMIN`; here
+    /// the caller's credentials must be root (asked of the credentials
+    /// service once per pid: the last few allowed are remembered).
+    fn input(&mut self, pid: u64, len: u8, bytes: &[u8]) -> Result<Reply, Errno> {
+        let bytes = bytes.get(..usize::from(len)).ok_or(Errno::EINVAL)?;
+        if !self.input_allowed.contains(&pid) {
+            if self.cred.is_none() {
+                self.cred = libsys::proto::cred::Client::connect_within(0).ok();
+            }
+            let root = self
+                .cred
+                .as_ref()
+                .and_then(|c| c.get(pid).ok())
+                .is_some_and(|c| c.is_root());
+            if !root {
+                return Err(Errno::EPERM);
+            }
+            if self.input_allowed.len() >= INPUT_PIDS_MAX {
+                self.input_allowed.remove(0);
+            }
+            self.input_allowed.push(pid);
+        }
+        self.feed(bytes);
+        Ok(Reply::Done)
     }
 
     /// `TCSETS` (0), `TCSETSW` (1: output is written synchronously, so
@@ -490,10 +535,16 @@ impl Server {
         // so that the output drops and the next byte interrupts again.
         // (Past RX_BURST the rest waits for the receive timeout.)
         drain(&mut bytes);
+        self.feed(&bytes);
+    }
+
+    /// Input bytes (from the UART or a keyboard) through the line
+    /// discipline: echo, signals, waiting readers answered.
+    fn feed(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }
-        let effects = self.ldisc.receive(&bytes);
+        let effects = self.ldisc.receive(bytes);
         self.output(&effects.echo);
         if !effects.signals.is_empty() {
             for reader in self.readers.drain(..) {

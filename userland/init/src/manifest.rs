@@ -28,7 +28,9 @@
 //!   another boot module, found by name or command line, given as
 //!   `@file=<h>:<bytes>`: the file server's `file=initramfs`),
 //!   `kill=<server>` (a handle that can kill
-//!   that server, for tests of restarts), `device=<phys>:<pages>` (device
+//!   that server, for tests of restarts; `kill=spawned:<name>`: the
+//!   process of that name another process had `init` spawn, such as a
+//!   driver devmgr started), `device=<phys>:<pages>` (device
 //!   memory — registers, never RAM — the process may map with the memory
 //!   server's `MapPhysical`; repeatable; needs the `pager`). Numbers are
 //!   decimal, or hexadecimal after `0x`.
@@ -56,6 +58,8 @@
 //!   that may badge copies (`mint=<handle>`: the process server's, for
 //!   the `@ns` of the processes it creates); `initramfs` a read-only
 //!   handle to the boot module `initramfs` (`initramfs=<handle>:<bytes>`).
+//!   `spawn` lets the process ask `init` for new processes (the spawn
+//!   protocol; `init`'s `spawnservice`): devmgr's drivers are started so.
 //!
 //! A process's arguments are those after `--`, then its module's command
 //! line.
@@ -115,7 +119,43 @@ pub struct Entry {
     /// (the process server's executables until the file server serves
     /// them).
     pub initramfs: bool,
+    /// `spawn`: it may ask `init` for processes (the spawn protocol,
+    /// `libsys::proto::spawn`): devmgr starts drivers so.
+    pub spawn: bool,
     pub args: String,
+}
+
+impl Entry {
+    /// An entry with every option at its default (as a manifest line
+    /// with no options): what a line starts from, and what `init` makes
+    /// for a process the spawn protocol asks for.
+    pub fn new(kind: Kind, name: &str, module: &str, args: &str) -> Entry {
+        Entry {
+            kind,
+            name: name.into(),
+            module: module.into(),
+            register: (kind == Kind::Server).then(|| name.to_string()),
+            restarts: DEFAULT_RESTARTS,
+            heap_pages: DEFAULT_HEAP,
+            memory_pages: 0,
+            own_module: false,
+            file: None,
+            kill: None,
+            pager: false,
+            devices: Vec::new(),
+            irq: None,
+            ports: Vec::new(),
+            uid: 0,
+            gid: 0,
+            console: false,
+            limits: Vec::new(),
+            sched_rt: false,
+            mint: false,
+            initramfs: false,
+            spawn: false,
+            args: args.into(),
+        }
+    }
 }
 
 /// An interrupt line, as a manifest names it.
@@ -273,6 +313,11 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, ManifestError> {
     }
     for entry in &entries {
         if let Some(target) = &entry.kill {
+            // `spawned:<name>`: a process another one asked for (devmgr's
+            // drivers), found when the entry starts.
+            if target.starts_with("spawned:") {
+                continue;
+            }
             if !entries
                 .iter()
                 .any(|e| &e.name == target && e.kind == Kind::Server)
@@ -315,30 +360,7 @@ fn parse_line(raw: &str, entries: &[Entry]) -> Result<Option<Entry>, Problem> {
     if entries.iter().any(|e| e.name == name) {
         return Err(Problem::NamedTwice(name.to_string()));
     }
-    let mut entry = Entry {
-        kind,
-        name: name.to_string(),
-        module: module.to_string(),
-        register: (kind == Kind::Server).then(|| name.to_string()),
-        restarts: DEFAULT_RESTARTS,
-        heap_pages: DEFAULT_HEAP,
-        memory_pages: 0,
-        own_module: false,
-        file: None,
-        kill: None,
-        pager: false,
-        devices: Vec::new(),
-        irq: None,
-        ports: Vec::new(),
-        uid: 0,
-        gid: 0,
-        console: false,
-        limits: Vec::new(),
-        sched_rt: false,
-        mint: false,
-        initramfs: false,
-        args: args.to_string(),
-    };
+    let mut entry = Entry::new(kind, name, module, args);
     let pager_before = entries.iter().any(|e| e.pager);
     for option in words {
         apply_option(&mut entry, option, pager_before)?;
@@ -390,6 +412,7 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         None if option == "console" => entry.console = true,
         None if option == "mint" => entry.mint = true,
         None if option == "initramfs" => entry.initramfs = true,
+        None if option == "spawn" => entry.spawn = true,
         None if option == "pager" && server => {
             if pager_before {
                 return Err(Problem::SecondPager);
@@ -616,5 +639,25 @@ test p pidtest
             "ports must be up to 4 <first>:<count> ranges inside 0-0xffff"
         );
         assert_eq!(parse("# only a comment\n   \n").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn spawn_and_kill_of_a_spawned_process() {
+        let entries = parse(
+            "server devmgr devmgr spawn irq=isa:1 ports=0xcf8:8,0x60:1,0x64:1\n\
+             test spawntest spawntest spawn kill=spawned:kbd\n\
+             test other other\n",
+        )
+        .unwrap();
+        assert!(entries[0].spawn && entries[1].spawn && !entries[2].spawn);
+        assert_eq!(entries[1].kill.as_deref(), Some("spawned:kbd"));
+        assert_eq!(entries[0].ports, [(0xcf8, 8), (0x60, 1), (0x64, 1)]);
+        // A spawned child is an entry with every option at its default.
+        let child = Entry::new(Kind::Program, "kbd", "kbd", "a b");
+        assert_eq!(
+            (child.heap_pages, child.spawn, child.register, child.args.as_str()),
+            (DEFAULT_HEAP, false, None, "a b")
+        );
+        assert!(parse("test t t kill=nosuch").is_err(), "kill= of no server");
     }
 }

@@ -24,6 +24,10 @@ use libsys::proto::spawn::SpawnError;
 /// never reaches it; the rest of the badge is the caller's pid.
 pub const CRED_TAG: u64 = 1 << 63;
 
+/// The bit `init` sets in the badge of a handle to its spawn service
+/// (`libsys::proto::spawn`), as [`CRED_TAG`] for credentials.
+pub const SPAWN_TAG: u64 = 1 << 62;
+
 /// Which of `init`'s services a request on its endpoint is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Service {
@@ -32,6 +36,8 @@ pub enum Service {
     Names { pid: u64 },
     /// The credentials service, from process `pid`.
     Cred { pid: u64 },
+    /// The spawn service, from process `pid`.
+    Spawn { pid: u64 },
 }
 
 impl Service {
@@ -39,7 +45,11 @@ impl Service {
     pub fn of(badge: u64) -> Service {
         if badge & CRED_TAG != 0 {
             Service::Cred {
-                pid: badge & !CRED_TAG,
+                pid: badge & !(CRED_TAG | SPAWN_TAG),
+            }
+        } else if badge & SPAWN_TAG != 0 {
+            Service::Spawn {
+                pid: badge & !SPAWN_TAG,
             }
         } else {
             Service::Names { pid: badge }
@@ -49,6 +59,11 @@ impl Service {
     /// The badge of a handle to the credentials service for `pid`.
     pub fn cred_badge(pid: u64) -> u64 {
         pid | CRED_TAG
+    }
+
+    /// The badge of a handle to the spawn service for `pid`.
+    pub fn spawn_badge(pid: u64) -> u64 {
+        pid | SPAWN_TAG
     }
 }
 
@@ -195,6 +210,10 @@ mod tests {
             Service::Cred { pid: 5 }
         );
         assert_eq!(Service::of(0), Service::Names { pid: 0 });
+        assert_eq!(
+            Service::of(Service::spawn_badge(7)),
+            Service::Spawn { pid: 7 }
+        );
     }
 
     #[test]

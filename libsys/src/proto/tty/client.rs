@@ -27,6 +27,22 @@ fn count(reply: Reply, window: usize) -> Result<usize, ClientError> {
 }
 
 impl Client {
+    /// `TIOCSTI`: puts `bytes` (at most [`INPUT_MAX`]) into `line`'s input
+    /// as if typed there (`EPERM` unless this process is root).
+    pub fn input(&self, line: u8, bytes: &[u8]) -> Result<(), ClientError> {
+        if bytes.len() > INPUT_MAX {
+            return Err(ClientError::Tty(Errno::EINVAL));
+        }
+        let mut buffer = [0u8; INPUT_MAX];
+        buffer[..bytes.len()].copy_from_slice(bytes);
+        let request = Request::Input {
+            line,
+            len: bytes.len() as u8,
+            bytes: buffer,
+        };
+        done(self.call(&request)?)
+    }
+
     /// Reads at most [`IO_MAX`] bytes of `line`'s input for process `pid`
     /// into `buffer` (waits for input unless `nonblock`).
     pub fn read(

@@ -35,6 +35,11 @@ fn every_message_round_trips() {
             line: 0,
             pgrp: u32::MAX,
         },
+        Request::Input {
+            line: 0,
+            len: INPUT_MAX as u8,
+            bytes: [0xff; INPUT_MAX],
+        },
         Request::SetWinsize {
             line: 0,
             winsize: Winsize {

@@ -26,7 +26,8 @@
 //! This file holds the state and the loop; by concern: [`start`] (building
 //! and starting a process, by `init` or through `mm`), [`grant`] (what a
 //! process is given), [`nameservice`] (`Register`, `Lookup`),
-//! [`reincarnation`] (deaths, restarts, test tallies), [`memory`] (the
+//! [`reincarnation`] (deaths, restarts, test tallies), [`spawnservice`]
+//! (the spawn protocol: processes other processes ask for), [`memory`] (the
 //! manifest module, memory for `mm`), [`error`] (why a step failed) and
 //! [`raw`] (the only `unsafe`: raw handles, the IPC buffer, a mapped
 //! module).
@@ -45,6 +46,7 @@ mod nameservice;
 #[allow(unsafe_code)]
 mod raw;
 mod reincarnation;
+mod spawnservice;
 mod start;
 
 use alloc::vec::Vec;
@@ -104,6 +106,8 @@ struct Init {
     names: Registry<Handle>,
     /// Every process init started: credentials by pid.
     procs: Table,
+    /// Children made through the spawn protocol (`spawnservice`).
+    spawned: Vec<spawnservice::Spawned>,
     /// Tests' checks: (passed, failed).
     passed: u64,
     failed: u64,
@@ -132,6 +136,8 @@ impl Init {
     fn new(info: &'static InitInfo, mut mem: Memory) -> Result<Init, SetupError> {
         let text = memory::read_manifest(info, &mut mem)?;
         let entries = manifest::parse(&text).map_err(SetupError::Manifest)?;
+        // Bits 0..=62 of the deaths notification are the entries'; bit 63
+        // is every spawned child's (`spawnservice::SPAWNED_BIT`).
         if entries.len() > 63 {
             return Err(SetupError::TooManyEntries);
         }
@@ -156,6 +162,7 @@ impl Init {
             slots,
             names: Registry::new(),
             procs: Table::new(),
+            spawned: Vec::new(),
             passed: 0,
             failed: 0,
         })

@@ -14,8 +14,8 @@ use libsys::abi::{Handle, ObjectType, Rights};
 use libsys::eprintln;
 use libsys::handle::OwnedHandle;
 use libsys::ipc::{self, Message, Received};
-use libsys::proto::cred;
 use libsys::proto::name::{Reply, Request};
+use libsys::proto::{cred, spawn};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REQUEST};
 
 use crate::raw::{borrowed, close, with_payload};
@@ -29,9 +29,10 @@ impl Init {
             self.deaths(bits);
             return;
         }
-        if let Service::Cred { pid } = Service::of(received.badge) {
-            self.cred_request(received, pid);
-            return;
+        match Service::of(received.badge) {
+            Service::Cred { pid } => return self.cred_request(received, pid),
+            Service::Spawn { pid } => return self.spawn_request(received, pid),
+            Service::Names { .. } => {}
         }
         // The caller may be gone already; nothing to do about that.
         match self.name_request(received) {
@@ -122,6 +123,18 @@ impl Init {
             return self
                 .ns
                 .dup(Rights::SEND, Some(Service::cred_badge(who)))
+                .map(|e| e.0)
+                .map_err(|_| Reply::Unavailable);
+        }
+        if name == spawn::NAME {
+            // Anyone may ask; only a process whose entry says `spawn` is
+            // answered with a child (`spawnservice`).
+            return self
+                .ns
+                .dup(
+                    Rights::SEND | Rights::GRANT,
+                    Some(Service::spawn_badge(who)),
+                )
                 .map(|e| e.0)
                 .map_err(|_| Reply::Unavailable);
         }

@@ -30,6 +30,9 @@ impl Init {
 
     /// Signals of the deaths notification: which watched processes died.
     pub(crate) fn deaths(&mut self, bits: u64) {
+        if bits & crate::spawnservice::SPAWNED_BIT != 0 {
+            self.spawned_deaths();
+        }
         for i in 0..self.slots.len() {
             if bits & (1 << i) == 0 {
                 continue;
@@ -136,6 +139,9 @@ impl Init {
             if let Run::Running(child) = &slot.run {
                 let _ = child.process.kill();
             }
+        }
+        for spawned in &self.spawned {
+            let _ = spawned.child.process.kill();
         }
     }
 }

@@ -20,7 +20,7 @@ use init::names::Registry;
 use init::procs::Table;
 
 use crate::error::StartError;
-use crate::grant::{give_devices, Adoptee, Grant};
+use crate::grant::{give_devices, Adoptee, Grant, NewProcess};
 use crate::raw::{borrowed, received_handles};
 use crate::{Init, Run, Slot};
 
@@ -82,22 +82,48 @@ impl Init {
             size: module.size,
             cmdline: module.cmdline(),
         };
-        // The kill handle names the target's current process.
-        let target = entry.kill.as_ref().and_then(|name| {
-            self.slots.iter().find_map(|s| match &s.run {
-                Run::Running(child) if &s.entry.name == name => Some(child.process.raw()),
-                _ => None,
-            })
-        });
+        // The kill handle names the target's current process: a server's,
+        // or (`spawned:<name>`) a spawned child's.
+        let target = entry
+            .kill
+            .as_ref()
+            .and_then(|name| match name.strip_prefix("spawned:") {
+                Some(spawned) => self
+                    .spawned
+                    .iter()
+                    .find(|s| s.name == spawned)
+                    .map(|s| s.child.process.raw()),
+                None => self.slots.iter().find_map(|s| match &s.run {
+                    Run::Running(child) if &s.entry.name == name => Some(child.process.raw()),
+                    _ => None,
+                }),
+            });
+        self.make(&entry, &image, target, Claim::Slot(i), &[])
+            .map(|(child, _)| child)
+    }
+
+    /// Builds and starts the process of `entry` from `image`, recorded in
+    /// the process table as `claim` says, with copies of `extra` given to
+    /// it after everything its entry names (`h0=`.. in its arguments);
+    /// the child and its pid.
+    pub(crate) fn make(
+        &mut self,
+        entry: &Entry,
+        image: &Image,
+        target: Option<Handle>,
+        claim: Claim,
+        extra: &[Handle],
+    ) -> Result<(Child, u64), StartError> {
         match self.pager() {
-            Some(control) if !entry.pager => self.adopt(i, &entry, &image, target, control),
+            Some(control) if !entry.pager => {
+                self.adopt(entry, image, target, control, claim, extra)
+            }
             _ => {
                 let mut builder =
                     Builder::new(&mut self.mem, &entry.name, image.handle, image.size)
                         .map_err(StartError::Load)?;
-                let slot = &mut self.slots[i];
-                let id = claim(
-                    slot,
+                let id = claim.record(
+                    &mut self.slots,
                     &mut self.names,
                     &mut self.procs,
                     builder.process.raw(),
@@ -105,14 +131,16 @@ impl Init {
                 let grant = Grant {
                     ns: &self.ns,
                     info: self.info,
-                    entry: &entry,
+                    entry,
                     id,
-                    image: &image,
+                    image,
                     target,
                     heap: true,
                 };
-                let args = grant.args(&mut builder)?;
-                builder.start(&args).map_err(StartError::Start)
+                let mut args = grant.args(&mut builder)?;
+                give_extra(&mut builder, extra, &mut args)?;
+                let child = builder.start(&args).map_err(StartError::Start)?;
+                Ok((child, id))
             }
         }
     }
@@ -130,16 +158,21 @@ impl Init {
     /// starts its thread where `mm` says.
     fn adopt(
         &mut self,
-        i: usize,
         entry: &Entry,
         image: &Image,
         target: Option<Handle>,
         control: Handle,
-    ) -> Result<Child, StartError> {
+        claim: Claim,
+        extra: &[Handle],
+    ) -> Result<(Child, u64), StartError> {
         let process =
             Process::create(&entry.name).map_err(|e| StartError::Syscall("process_create", e))?;
-        let slot = &mut self.slots[i];
-        let id = claim(slot, &mut self.names, &mut self.procs, process.raw())?;
+        let id = claim.record(
+            &mut self.slots,
+            &mut self.names,
+            &mut self.procs,
+            process.raw(),
+        )?;
         let mut adoptee = Adoptee {
             process,
             mem: &mut self.mem,
@@ -154,7 +187,8 @@ impl Init {
             target,
             heap: false,
         };
-        let args = grant.args(&mut adoptee)?;
+        let mut args = grant.args(&mut adoptee)?;
+        give_extra(&mut adoptee, extra, &mut args)?;
         let Adoptee { process, pages, .. } = adoptee;
         let mm = borrowed(Endpoint, control);
         let adopted = mm_adopt(&mm, id, image, &process, &args)?;
@@ -173,12 +207,61 @@ impl Init {
                 adopted.args_len,
             )
             .map_err(|e| StartError::Syscall("thread_start", e))?;
-        Ok(Child {
-            process,
-            thread,
-            pages,
-        })
+        Ok((
+            Child {
+                process,
+                thread,
+                pages,
+            },
+            id,
+        ))
     }
+}
+
+/// Who a new process is, for the process table: a manifest entry's
+/// (slot `i`, entered with the entry's credentials) or a child the spawn
+/// protocol asked for (entered by the spawn service once it started).
+pub(crate) enum Claim {
+    Slot(usize),
+    Child,
+}
+
+impl Claim {
+    /// Records `process` as this claim says; its pid.
+    fn record(
+        self,
+        slots: &mut [Slot],
+        names: &mut Registry<Handle>,
+        procs: &mut Table,
+        process: Handle,
+    ) -> Result<u64, StartError> {
+        match self {
+            Claim::Slot(i) => claim(&mut slots[i], names, procs, process),
+            // Entered in the table by the spawn service once the child is
+            // started: a failure on the way leaves nothing behind (and
+            // `init`, one thread, answers no credentials request before).
+            Claim::Child => pid_of(process).map_err(|e| StartError::Syscall("process_info", e)),
+        }
+    }
+}
+
+/// Gives the new process copies of `extra` (each with the rights the
+/// handle has here) and names them in its arguments, in order, as
+/// `h0=<n> h1=<n> ..` (`libsys::env::take_handle("h0")`).
+fn give_extra(
+    child: &mut dyn NewProcess,
+    extra: &[Handle],
+    args: &mut alloc::string::String,
+) -> Result<(), StartError> {
+    for (k, &handle) in extra.iter().enumerate() {
+        let rights = borrowed(|h| h, handle)
+            .info()
+            .map_err(|e| StartError::Syscall("handle_info", e))?
+            .1;
+        let theirs = child.give(handle, rights)?;
+        let _ = core::fmt::Write::write_fmt(args, format_args!(" h{k}={}", theirs.0));
+    }
+    Ok(())
 }
 
 /// The registry's owner of a name whose process does not exist yet: no

@@ -1,0 +1,279 @@
+//! (Part of the `devmgr` binary, not of the library.) The driver
+//! processes devmgr runs: starting one through `init`'s spawn protocol
+//! with exactly its device's resources, watching it, stopping it, and
+//! restarting it after the back-off when it dies.
+//!
+//! Resources: devmgr holds, from its manifest entry, the interrupt line
+//! and I/O ports of the devices it drives (`irq=isa:1
+//! ports=0x60:1,0x64:1` for the i8042). For a probe it passes a copy of
+//! the line (the device's `irq` must be the one it holds: a driver never
+//! gets another) and, for each port range of the device, a handle derived
+//! to exactly that range; the driver finds them as `h0=` (the line) and
+//! `h1=`.. (the ranges, in the device's order). A device whose resources
+//! devmgr does not hold is not started (logged; it stays bound with no
+//! process until an `unbind`).
+//!
+//! Deaths: each process is watched with its own bit of a notification
+//! bound to devmgr's thread, so a death ends the server's `recv`. An
+//! expected death (a sysfs `unbind` stopped it) is forgotten; any other
+//! unbinds the device (`unbind` uevent) and schedules a `bind` (and a new
+//! process) after [`Backoff`]'s delay.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use devmgr::drivers::{self, Backoff, DriverBinary};
+use devmgr::model::IORESOURCE_IO;
+use devmgr::pci::ConfigAccess;
+use devmgr::service::Service;
+use devmgr::ProbeContext;
+use libsys::abi::ProcessStatus;
+use libsys::handle::{IoPorts, Notification, Process};
+use libsys::proto::spawn::{spawn, ClientError, Spawn, SpawnError};
+use libsys::{eprintln, println};
+
+/// Driver processes at once (one notification bit each).
+pub const PROCESSES_MAX: usize = 16;
+
+/// One device's driver process.
+struct DriverProcess {
+    driver: &'static DriverBinary,
+    device: String,
+    /// The running process (`None` between a death and the restart).
+    process: Option<Process>,
+    pid: u64,
+    backoff: Backoff,
+    /// When to bind again (uptime ns), after a death.
+    restart_at: Option<u64>,
+    /// Being stopped on purpose (sysfs `unbind`): its death is no crash.
+    stopping: bool,
+}
+
+/// Every driver process, and the notification their deaths signal.
+pub struct Processes {
+    deaths: Notification,
+    slots: Vec<DriverProcess>,
+}
+
+fn now_ms() -> u64 {
+    libsys::time::uptime_ns() / 1_000_000
+}
+
+impl Processes {
+    /// Binds a deaths notification to the calling thread (the server's).
+    pub fn new() -> Result<Processes, libsys::abi::SysError> {
+        let deaths = Notification::create()?;
+        deaths.bind_current()?;
+        Ok(Processes {
+            deaths,
+            slots: Vec::new(),
+        })
+    }
+
+    /// The earliest restart due (uptime ns).
+    pub fn next_restart(&self) -> Option<u64> {
+        self.slots.iter().filter_map(|s| s.restart_at).min()
+    }
+
+    /// Starts the probes the service queued and stops the processes it
+    /// unbound.
+    pub fn sync<C: ConfigAccess>(&mut self, service: &mut Service<C>) {
+        for ctx in service.take_stops() {
+            if let Some(slot) = self.find(&ctx) {
+                let slot = &mut self.slots[slot];
+                slot.stopping = true;
+                slot.restart_at = None;
+                if let Some(p) = &slot.process {
+                    let _ = p.kill();
+                }
+            }
+        }
+        for ctx in service.take_probes() {
+            self.start(service, &ctx);
+        }
+    }
+
+    fn find(&self, ctx: &ProbeContext) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.driver.name == ctx.driver && s.device == ctx.device)
+    }
+
+    /// Starts `ctx`'s driver process; on failure the device is unbound
+    /// again and a restart scheduled.
+    fn start<C: ConfigAccess>(&mut self, service: &mut Service<C>, ctx: &ProbeContext) {
+        let Some(driver) = drivers::find(&ctx.driver) else {
+            return;
+        };
+        let i = match self.find(ctx) {
+            Some(i) => i,
+            None if self.slots.len() < PROCESSES_MAX => {
+                self.slots.push(DriverProcess {
+                    driver,
+                    device: ctx.device.clone(),
+                    process: None,
+                    pid: 0,
+                    backoff: Backoff::default(),
+                    restart_at: None,
+                    stopping: false,
+                });
+                self.slots.len() - 1
+            }
+            None => {
+                eprintln!(
+                    "devmgr: {} driver processes already; {} not started",
+                    PROCESSES_MAX, ctx.device
+                );
+                return;
+            }
+        };
+        match spawn_driver(driver, ctx) {
+            Ok((pid, process)) => {
+                if let Err(e) = process.watch(&self.deaths, 1 << i) {
+                    eprintln!("devmgr: cannot watch {} (pid {pid}): {e}", driver.module);
+                }
+                println!(
+                    "devmgr: bound {} to {} (pid {pid})",
+                    ctx.device, driver.name
+                );
+                let slot = &mut self.slots[i];
+                slot.process = Some(process);
+                slot.pid = pid;
+                slot.stopping = false;
+                slot.restart_at = None;
+                slot.backoff.started(now_ms());
+                service.driver_started(driver.name, pid);
+            }
+            Err((why, again)) => {
+                let _ = service.driver_gone(driver.name, driver.bus, &ctx.device);
+                let slot = &mut self.slots[i];
+                if !again {
+                    eprintln!(
+                        "devmgr: cannot start {} for {}: {why}; not retried",
+                        driver.module, ctx.device
+                    );
+                    return;
+                }
+                slot.backoff.started(now_ms());
+                let delay = slot.backoff.died(now_ms());
+                eprintln!(
+                    "devmgr: cannot start {} for {}: {why}; again in {delay} ms",
+                    driver.module, ctx.device
+                );
+                slot.restart_at = Some(libsys::time::uptime_ns() + delay * 1_000_000);
+            }
+        }
+    }
+
+    /// The deaths notification's `bits`: each process that ended is
+    /// unbound and, unless it was stopped on purpose, restarted later.
+    pub fn deaths<C: ConfigAccess>(&mut self, service: &mut Service<C>, bits: u64) {
+        for i in 0..self.slots.len() {
+            if bits & (1 << i) == 0 {
+                continue;
+            }
+            let slot = &mut self.slots[i];
+            let status = match &slot.process {
+                Some(p) => p.status(),
+                None => continue,
+            };
+            let why = match status {
+                Ok(ProcessStatus::Alive) => continue,
+                Ok(ProcessStatus::Exited(v)) => alloc::format!("exited with status {v}"),
+                Ok(ProcessStatus::Killed(by)) => alloc::format!("was killed by process {by}"),
+                Ok(ProcessStatus::Fault(v)) => alloc::format!("was killed by exception {v}"),
+                Err(e) => alloc::format!("is gone ({e})"),
+            };
+            slot.process = None;
+            if slot.stopping {
+                println!("devmgr: {} (pid {}) stopped", slot.driver.module, slot.pid);
+                slot.stopping = false;
+                continue;
+            }
+            let delay = slot.backoff.died(now_ms());
+            eprintln!(
+                "devmgr: driver {} for {} (pid {}) {why}; restart in {delay} ms",
+                slot.driver.module, slot.device, slot.pid
+            );
+            slot.restart_at = Some(libsys::time::uptime_ns() + delay * 1_000_000);
+            let (name, bus, device) = (slot.driver.name, slot.driver.bus, slot.device.clone());
+            if let Err(e) = service.driver_gone(name, bus, &device) {
+                eprintln!("devmgr: unbind {device}: {e:?}");
+            }
+        }
+    }
+
+    /// Binds again the devices whose restart is due (a new probe each,
+    /// started by [`Processes::sync`]).
+    pub fn restart_due<C: ConfigAccess>(&mut self, service: &mut Service<C>) {
+        let now = libsys::time::uptime_ns();
+        for slot in &mut self.slots {
+            if slot.restart_at.is_some_and(|at| at <= now) {
+                slot.restart_at = None;
+                if let Err(e) = service.rebind(slot.driver.name, slot.driver.bus, &slot.device) {
+                    eprintln!("devmgr: bind {} again: {e:?}", slot.device);
+                }
+            }
+        }
+        self.sync(service);
+    }
+}
+
+/// Asks `init` for `driver`'s process with `ctx`'s resources: a copy of
+/// devmgr's interrupt line (if it is the device's) and a handle to each
+/// of the device's port ranges, exactly. The error says why and whether
+/// trying again later may help (not when devmgr lacks the resources or
+/// the boot has no such module).
+fn spawn_driver(
+    driver: &DriverBinary,
+    ctx: &ProbeContext,
+) -> Result<(u64, Process), (String, bool)> {
+    let never = |why: String| (why, false);
+    let mut handles = Vec::new();
+    let mut ports: Vec<IoPorts> = Vec::new();
+    if let Some(line) = ctx.irq {
+        let irq = libsys::env::irq_line()
+            .ok_or_else(|| never("devmgr holds no interrupt line".into()))?;
+        let gsi = irq
+            .info()
+            .map_err(|e| never(alloc::format!("irq_info: {e}")))?
+            .gsi;
+        // ISA lines below 16 are identity-routed on QEMU's machines
+        // unless the MADT overrides them (it does for IRQ 0 alone).
+        if gsi != u64::from(line) {
+            return Err(never(alloc::format!(
+                "devmgr holds GSI {gsi}, not the device's IRQ {line}"
+            )));
+        }
+        handles.push(irq.raw());
+    }
+    for r in ctx
+        .resources
+        .iter()
+        .filter(|r| r.flags & IORESOURCE_IO != 0)
+    {
+        let (first, count) = (r.start as u16, (r.end - r.start + 1) as u32);
+        let all = libsys::env::io_ports(first, count)
+            .ok_or_else(|| never(alloc::format!("devmgr holds no ports {first:#x}+{count}")))?;
+        let part = all
+            .derive(first, count)
+            .map_err(|e| (alloc::format!("ports {first:#x}+{count}: {e}"), true))?;
+        handles.push(part.raw());
+        ports.push(part);
+    }
+    let mut request =
+        Spawn::module(driver.module).ok_or_else(|| never("module name too long".into()))?;
+    request.handles = handles.len() as u8;
+    request.name = driver
+        .module
+        .try_into()
+        .map_err(|_| never("name too long".into()))?;
+    // The copies went to the child; ours (`ports`) close here.
+    spawn(&request, &handles).map_err(|e| {
+        let again = !matches!(
+            e,
+            ClientError::Refused(SpawnError::UnknownImage | SpawnError::NotPermitted)
+        );
+        (alloc::format!("{e}"), again)
+    })
+}
