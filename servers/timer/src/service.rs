@@ -281,29 +281,39 @@ impl TimerService {
 
     /// Wakes every sleeper of `owner` early; how many.
     fn interrupt(&mut self, owner: u64) -> u32 {
-        let now = self.jiffies;
-        let theirs: Vec<(u64, Sleeper)> = self
+        let theirs: Vec<u64> = self
             .sleepers
             .iter()
             .filter(|(_, s)| s.owner == owner)
-            .map(|(k, s)| (*k, *s))
+            .map(|(k, _)| *k)
             .collect();
-        for (key, sleeper) in &theirs {
-            let expires = self
-                .wheel
-                .timer_info(sleeper.timer)
-                .map_or(now, |i| i.expires);
-            // Whole ticks left, less the one added for the tick in
-            // progress; never more than was asked for.
-            let left = if time_after(expires, now) {
-                expires.wrapping_sub(now) - 1
-            } else {
-                0
-            };
-            let remaining = jiffies_to_nsecs(left, self.hz).min(sleeper.ns);
-            self.wake(*key, remaining);
+        for key in &theirs {
+            self.interrupt_sleeper(*key);
         }
         theirs.len() as u32
+    }
+
+    /// Wakes sleeper `key` early, with the time it had left (its caller
+    /// asked out of the call); false if there is no such sleeper.
+    pub fn interrupt_sleeper(&mut self, key: u64) -> bool {
+        let Some(sleeper) = self.sleepers.get(&key).copied() else {
+            return false;
+        };
+        let now = self.jiffies;
+        let expires = self
+            .wheel
+            .timer_info(sleeper.timer)
+            .map_or(now, |i| i.expires);
+        // Whole ticks left, less the one added for the tick in progress;
+        // never more than was asked for.
+        let left = if time_after(expires, now) {
+            expires.wrapping_sub(now) - 1
+        } else {
+            0
+        };
+        let remaining = jiffies_to_nsecs(left, self.hz).min(sleeper.ns);
+        self.wake(key, remaining);
+        true
     }
 
     fn add_timer(
