@@ -14,7 +14,10 @@
 //!   core runs, so a deadline it programs that comes at once is latched.
 //! - **`Bind`**: the notification the request carries is kept by badge
 //!   (an `Arc`, as the process keeps a handle); the core's signals are
-//!   sent to it after every entry. **`Session`**: the reply carries a new
+//!   sent to it after every entry. A notification only the service still
+//!   holds (its client closed it or exited) is dropped at the next
+//!   interrupt or `Bind`, and that client's timers destroyed
+//!   (`TimerServer::unbind`). **`Session`**: the reply carries a new
 //!   service handle with the core's badge (`ipc::service` inserts it).
 //!
 //! Differences from the process, said plainly: there is no receive
@@ -67,6 +70,23 @@ struct TimerCore {
 }
 
 impl TimerCore {
+    /// Forgets the notifications only this service still holds — their
+    /// clients closed them or exited — and destroys those clients' timers
+    /// (`TimerServer::unbind`), so a client that is gone leaves nothing
+    /// firing behind it.
+    fn prune_gone(&mut self) {
+        let gone: alloc::vec::Vec<u64> = self
+            .notifications
+            .iter()
+            .filter(|(_, n)| Arc::strong_count(n) == 1)
+            .map(|(&badge, _)| badge)
+            .collect();
+        for badge in gone {
+            self.notifications.remove(&badge);
+            self.hosted.server.unbind(badge);
+        }
+    }
+
     /// Sends the signals the core asked for.
     fn send_signals(&mut self) {
         for signal in self.hosted.server.take_signals() {
@@ -95,6 +115,7 @@ impl Core for TimerCore {
     }
 
     fn signal(&mut self, bits: u64) {
+        self.prune_gone();
         self.hosted.signal(bits);
         self.send_signals();
     }
@@ -110,10 +131,8 @@ impl Core for TimerCore {
         if label != LABEL_REQUEST || rpc::decode::<Request>(input) != Ok(Request::Bind) {
             return None;
         }
-        // A notification only this service still holds belongs to a
-        // client that is gone: let it go (bounded by the live clients).
-        self.notifications
-            .retain(|_, n| Arc::strong_count(n) > 1);
+        // Bounded by the live clients.
+        self.prune_gone();
         let reply = match notification {
             Some(n) => {
                 self.notifications.insert(badge, n);

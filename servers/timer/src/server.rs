@@ -159,6 +159,13 @@ impl<H: TimerHardware> TimerServer<H> {
         self.service.bind(owner)
     }
 
+    /// Client `owner`'s bound notification is gone (the transport saw the
+    /// client close it or exit): its timers are destroyed
+    /// ([`TimerService::unbind`]); how many.
+    pub fn unbind(&mut self, owner: u64) -> usize {
+        self.service.unbind(owner)
+    }
+
     /// The signals to send since the last call, oldest first.
     pub fn take_signals(&mut self) -> Vec<Signal> {
         core::mem::take(&mut self.signals)
