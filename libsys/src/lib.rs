@@ -39,8 +39,6 @@ pub mod abi;
 pub mod cli;
 #[cfg(target_os = "none")]
 pub mod completion;
-#[cfg(target_os = "none")]
-pub mod dma;
 pub mod elf;
 pub mod env;
 pub mod errno;

@@ -60,6 +60,12 @@ fn invoke(
         if !rights.contains(Rights::GRANT) {
             return Err(SysError::NoRights);
         }
+        if info.handles == 1 {
+            if let Some((label, length)) = with_handle(me, service, info, badge, frame)? {
+                set_reply(frame, label, length);
+                return Ok(0);
+            }
+        }
         // As `serve` answers a request carrying handles (a service has no
         // table to put them in; nothing is transferred).
         set_reply(frame, libsys::rpc::LABEL_BAD_REQUEST, 0);
@@ -73,7 +79,12 @@ fn invoke(
     // caller's thread is this one, in the kernel.
     let page = unsafe { &mut *crate::mem::kspace::phys_to_virt::<[u8; PAYLOAD_MAX]>(buffer) };
     match service.dispatch(me, info.label, info.length as usize, badge, page) {
-        Outcome::Now(label, length) => set_reply(frame, label, length),
+        Outcome::Now(label, length) => {
+            set_reply(frame, label, length);
+            if let Some(session) = service.take_session() {
+                give_session(me, service, session, frame, label, length);
+            }
+        }
         Outcome::Later(token) => {
             // Where `thread_unblock` finds this call (`ipc::unblock`).
             me.ipc.lock().held = Some((
@@ -105,4 +116,61 @@ fn set_reply(frame: &mut TrapFrame, label: u32, length: usize) {
     frame.r12 = 0;
     frame.r13 = 0;
     frame.r14 = 0;
+}
+
+/// A request carrying one handle (word 5, as the IPC path reads it), for a
+/// core that takes one (the timer's `Bind`): the handle must be the
+/// caller's (else its lookup error, as a `call` would get); the core sees
+/// the notification if it is one the caller may signal. `None` if the core
+/// takes no handle with this request.
+fn with_handle(
+    me: &alloc::sync::Arc<Thread>,
+    service: &Service,
+    info: MsgInfo,
+    badge: u64,
+    frame: &TrapFrame,
+) -> Result<Option<(u32, usize)>, SysError> {
+    let process = me.process.as_ref().ok_or(SysError::InvalidArgument)?;
+    let notification = {
+        let handles = process.handles.lock();
+        let entry = handles.get(Handle::from_raw(frame.r14)?)?;
+        match &entry.object {
+            KObject::Notification(n) if entry.rights.contains(Rights::SEND) => Some(n.clone()),
+            _ => None,
+        }
+    };
+    let buffer = me.buffer_phys().ok_or(SysError::BadAddress)?;
+    // SAFETY: as in `invoke`: the caller's own mapped, user-writable IPC
+    // buffer, reached through the HHDM while nothing else runs.
+    let page = unsafe { &mut *crate::mem::kspace::phys_to_virt::<[u8; PAYLOAD_MAX]>(buffer) };
+    Ok(service.with_handle(info.label, info.length as usize, badge, notification, page))
+}
+
+/// The reply just set carries a new handle to `service` badged `badge`
+/// (the timer's `Session`), in word 5 as a received handle arrives. A
+/// caller whose handle table is full gets `LABEL_SERVER_ERROR` instead.
+fn give_session(
+    me: &alloc::sync::Arc<Thread>,
+    service: &alloc::sync::Arc<Service>,
+    badge: u64,
+    frame: &mut TrapFrame,
+    label: u32,
+    length: usize,
+) {
+    let inserted = me.process.as_ref().map(|process| {
+        process.handles.lock().insert(crate::obj::handle::Entry {
+            object: KObject::Service(service.clone()),
+            rights: Rights::SEND | Rights::GRANT,
+            badge,
+        })
+    });
+    match inserted {
+        Some(Ok(handle)) => {
+            let mut info = MsgInfo::new(label).with_payload(length as u16);
+            info.handles = 1;
+            frame.rsi = info.encode();
+            frame.r14 = u64::from(handle.0);
+        }
+        _ => set_reply(frame, libsys::rpc::LABEL_SERVER_ERROR, 0),
+    }
 }

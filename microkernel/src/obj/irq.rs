@@ -43,6 +43,10 @@ struct LineState {
     /// Acknowledgements still owed for the last interrupt.
     pending_acks: usize,
     masked: bool,
+    /// A handler inside the kernel (an in-kernel server core's interrupt,
+    /// `placement=mono`): run from the interrupt itself, after the line is
+    /// unmasked again — it needs no acknowledgement.
+    kernel: Option<fn()>,
 }
 
 #[derive(Debug)]
@@ -101,6 +105,9 @@ pub fn prune_all() {
     }
 }
 
+/// A bound notification and the bits it gets.
+type Target = (Arc<Notification>, u64);
+
 /// The interrupt on `gsi` (from the trap handler, before EOI): count it;
 /// if drivers are bound, mask the line and signal them, else just mask it.
 pub fn interrupt(gsi: u32) {
@@ -108,21 +115,51 @@ pub fn interrupt(gsi: u32) {
     let Ok(line) = line(gsi) else {
         return;
     };
-    let targets: Vec<(Arc<Notification>, u64)> = {
+    let (targets, kernel): (Vec<Target>, Option<fn()>) = {
         let mut state = line.state.lock();
         state.count += 1;
         state.last_cpu = u64::from(crate::arch::x86_64::apic::id());
         state.masked = true;
         state.pending_acks = state.bindings.len();
-        state
+        if state.kernel.is_some() && state.bindings.is_empty() {
+            // Only the kernel's handler: unmasked before it runs, so an
+            // edge it causes (a deadline it programs that comes at once)
+            // is latched, not lost.
+            state.masked = false;
+        }
+        let targets = state
             .bindings
             .iter()
             .filter_map(|b| b.notification.clone().map(|n| (n, b.bit)))
-            .collect()
+            .collect();
+        (targets, state.kernel)
     };
     for (notification, bit) in targets {
         notification.signal(bit);
     }
+    if let Some(handler) = kernel {
+        if !line.state.lock().masked {
+            let _ = ioapic::set_masked(gsi, false);
+        }
+        handler();
+    }
+}
+
+/// Gives line `gsi` to a handler inside the kernel (the timer core's
+/// IRQ 0 with `placement=mono`) and unmasks it; `InvalidArgument` for a
+/// line no I/O APIC serves, `NotAllowed` if it has a kernel handler.
+pub fn bind_kernel(gsi: u32, handler: fn()) -> Result<(), SysError> {
+    let line = line(gsi)?;
+    let mut state = line.state.lock();
+    if state.kernel.is_some() {
+        return Err(SysError::NotAllowed);
+    }
+    state.kernel = Some(handler);
+    if state.pending_acks == 0 && state.masked {
+        state.masked = false;
+        let _ = ioapic::set_masked(gsi, false);
+    }
+    Ok(())
 }
 
 impl IrqLine {
@@ -186,7 +223,7 @@ impl IrqLine {
                 .as_ref()
                 .is_some_and(|n| Arc::strong_count(n) > 1)
         });
-        if state.bindings.is_empty() {
+        if state.bindings.is_empty() && state.kernel.is_none() {
             state.masked = true;
             state.pending_acks = 0;
             let _ = ioapic::set_masked(self.gsi, true);

@@ -23,4 +23,5 @@ pub mod process;
 pub mod region;
 pub mod reply;
 pub mod service;
+mod service_timer;
 pub mod thread;

@@ -45,16 +45,41 @@ use libsys::abi::SysError;
 use libsys::server::{Dispatched, Hosted, Server, Token};
 use spin::Mutex;
 
+use super::notification::Notification;
 use super::thread::{Caller, Thread};
 use crate::sched::wait;
 
 /// A server core behind the same runtime as every transport:
 /// [`libsys::server::Hosted`].
-trait Core: Send {
+pub(super) trait Core: Send {
     fn request(&mut self, label: u32, input: &[u8], badge: u64, output: &mut [u8]) -> Dispatched;
     fn deliver(&mut self, scratch: &mut [u8], send: &mut dyn FnMut(Token, u32, &[u8]) -> bool);
     fn cancel(&mut self, token: Token);
     fn interrupt(&mut self, token: Token);
+
+    /// Signals of the core's interrupt (the timer core's IRQ 0).
+    fn signal(&mut self, _bits: u64) {}
+
+    /// A request that carries one handle — `notification`, if it names a
+    /// notification the caller may signal: the reply's label and length
+    /// in `output`, or `None` if the core takes no handle with this
+    /// request (it then gets `LABEL_BAD_REQUEST`, as in a process).
+    fn with_handle(
+        &mut self,
+        _label: u32,
+        _input: &[u8],
+        _badge: u64,
+        _notification: Option<Arc<Notification>>,
+        _output: &mut [u8],
+    ) -> Option<(u32, usize)> {
+        None
+    }
+
+    /// The badge of a handle to the service that the reply just made must
+    /// carry (the timer's `Session`), once.
+    fn take_session(&mut self) -> Option<u64> {
+        None
+    }
 }
 
 impl<S: Server + Send> Core for Hosted<S>
@@ -77,6 +102,10 @@ where
         // Answered already (not live): nothing to interrupt.
         let _ = Hosted::interrupt(self, token);
     }
+
+    fn signal(&mut self, bits: u64) {
+        Hosted::signal(self, bits)
+    }
 }
 
 struct State {
@@ -96,6 +125,8 @@ pub struct Service {
     state: Mutex<State>,
     /// Requests answered (for `/proc`-style inspection and the tests).
     pub calls: core::sync::atomic::AtomicU64,
+    /// Interrupt bits that found the lock held (see [`Service::signal`]).
+    deferred_signals: core::sync::atomic::AtomicU64,
 }
 
 impl core::fmt::Debug for Service {
@@ -105,7 +136,7 @@ impl core::fmt::Debug for Service {
 }
 
 impl Service {
-    fn new(name: &'static str, core: Box<dyn Core>) -> Arc<Service> {
+    pub(super) fn new(name: &'static str, core: Box<dyn Core>) -> Arc<Service> {
         Arc::new(Service {
             name,
             state: Mutex::new(State {
@@ -114,12 +145,13 @@ impl Service {
                 parked: BTreeMap::new(),
             }),
             calls: core::sync::atomic::AtomicU64::new(0),
+            deferred_signals: core::sync::atomic::AtomicU64::new(0),
         })
     }
 }
 
 /// The server cores the kernel links, by the name they register as.
-pub const LINKED: &[&str] = &["kv", "wait1"];
+pub const LINKED: &[&str] = &["kv", "wait1", "timer"];
 
 /// Creates the services for the first process when the command line asks
 /// for the monolithic placement (`placement=mono`); none otherwise.
@@ -138,6 +170,7 @@ pub fn create(name: &str) -> Option<Arc<Service>> {
             "wait1",
             Box::new(Hosted::new(wait1::Wait1Server::new())),
         )),
+        "timer" => super::service_timer::create(),
         _ => None,
     }
 }
@@ -185,6 +218,7 @@ impl Service {
             parked,
         } = &mut *state;
         input[..length].copy_from_slice(&page[..length]);
+        self.run_deferred_signals(core.as_mut());
         let outcome = match core.request(label, &input[..length], badge, page) {
             Dispatched::Now(label, length) => Outcome::Now(label, length),
             Dispatched::Later(token) => {
@@ -229,6 +263,65 @@ impl Service {
         if parked.remove(&token).is_some() {
             core.cancel(token);
             deliver(core.as_mut(), input, parked);
+        }
+    }
+}
+
+impl Service {
+    /// The core's interrupt (from the IRQ handler, with interrupts off):
+    /// the core runs what is due and its completions are delivered. If
+    /// the lock is held — never, on one CPU with interrupts off in every
+    /// system call, but it costs nothing to be sure — the bits wait for
+    /// the next request.
+    pub fn signal(&self, bits: u64) {
+        let Some(mut state) = self.state.try_lock() else {
+            self.deferred_signals
+                .fetch_or(bits, core::sync::atomic::Ordering::Relaxed);
+            return;
+        };
+        let State {
+            core,
+            input,
+            parked,
+        } = &mut *state;
+        core.signal(bits);
+        deliver(core.as_mut(), input, parked);
+    }
+
+    /// A request of `length` bytes in `page` that carries one handle
+    /// (`notification`, if it is a notification the caller may signal):
+    /// the reply's label and length, encoded into `page`, or `None` if the
+    /// core takes no handle with it.
+    pub fn with_handle(
+        &self,
+        label: u32,
+        length: usize,
+        badge: u64,
+        notification: Option<Arc<Notification>>,
+        page: &mut [u8; PAYLOAD_MAX],
+    ) -> Option<(u32, usize)> {
+        let length = length.min(PAYLOAD_MAX);
+        let mut state = self.state.lock();
+        let State { core, input, .. } = &mut *state;
+        input[..length].copy_from_slice(&page[..length]);
+        let answer = core.with_handle(label, &input[..length], badge, notification, page);
+        self.calls
+            .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        answer
+    }
+
+    /// The badge of the service handle the last reply must carry, once.
+    pub fn take_session(&self) -> Option<u64> {
+        self.state.lock().core.take_session()
+    }
+
+    /// Signals that came while the lock was held, run now.
+    fn run_deferred_signals(&self, core: &mut dyn Core) {
+        let bits = self
+            .deferred_signals
+            .swap(0, core::sync::atomic::Ordering::Relaxed);
+        if bits != 0 {
+            core.signal(bits);
         }
     }
 }

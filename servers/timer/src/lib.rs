@@ -46,6 +46,7 @@ extern crate alloc;
 pub mod clock;
 pub mod jiffies;
 pub mod rtc;
+pub mod server;
 pub mod service;
 pub mod tick;
 pub mod wheel;

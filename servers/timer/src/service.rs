@@ -281,29 +281,39 @@ impl TimerService {
 
     /// Wakes every sleeper of `owner` early; how many.
     fn interrupt(&mut self, owner: u64) -> u32 {
-        let now = self.jiffies;
-        let theirs: Vec<(u64, Sleeper)> = self
+        let theirs: Vec<u64> = self
             .sleepers
             .iter()
             .filter(|(_, s)| s.owner == owner)
-            .map(|(k, s)| (*k, *s))
+            .map(|(k, _)| *k)
             .collect();
-        for (key, sleeper) in &theirs {
-            let expires = self
-                .wheel
-                .timer_info(sleeper.timer)
-                .map_or(now, |i| i.expires);
-            // Whole ticks left, less the one added for the tick in
-            // progress; never more than was asked for.
-            let left = if time_after(expires, now) {
-                expires.wrapping_sub(now) - 1
-            } else {
-                0
-            };
-            let remaining = jiffies_to_nsecs(left, self.hz).min(sleeper.ns);
-            self.wake(*key, remaining);
+        for key in &theirs {
+            self.interrupt_sleeper(*key);
         }
         theirs.len() as u32
+    }
+
+    /// Wakes sleeper `key` early, with the time it had left (its caller
+    /// asked out of the call); false if there is no such sleeper.
+    pub fn interrupt_sleeper(&mut self, key: u64) -> bool {
+        let Some(sleeper) = self.sleepers.get(&key).copied() else {
+            return false;
+        };
+        let now = self.jiffies;
+        let expires = self
+            .wheel
+            .timer_info(sleeper.timer)
+            .map_or(now, |i| i.expires);
+        // Whole ticks left, less the one added for the tick in progress;
+        // never more than was asked for.
+        let left = if time_after(expires, now) {
+            expires.wrapping_sub(now) - 1
+        } else {
+            0
+        };
+        let remaining = jiffies_to_nsecs(left, self.hz).min(sleeper.ns);
+        self.wake(key, remaining);
+        true
     }
 
     fn add_timer(
@@ -388,6 +398,23 @@ impl TimerService {
                 });
             }
         }
+    }
+
+    /// Client `owner`'s notification is gone (the server was the last to
+    /// hold it: the client closed it or exited): its timers can signal no
+    /// one, so they are destroyed and its binding forgotten — it must bind
+    /// again before adding timers. Its sleepers are left alone (each is
+    /// answered, or cancelled through its own call). Returns how many
+    /// timers went.
+    pub fn unbind(&mut self, owner: u64) -> usize {
+        let destroyed = self
+            .wheel
+            .destroy_timers_matching(owner, |token| token & SLEEPER == 0);
+        if let Some(c) = self.clients.get_mut(&owner) {
+            c.bound = false;
+            c.timers = 0;
+        }
+        destroyed
     }
 
     /// A sleeper whose reply right could not be kept (the binary failed
@@ -703,6 +730,60 @@ mod tests {
             s.handle(Request::Session, 5, 0),
             Outcome::Session { .. }
         ));
+    }
+
+    #[test]
+    fn unbinding_destroys_the_clients_timers_but_not_its_sleepers() {
+        let mut s = service();
+        let tick = 1_000_000_000 / HZ as u64;
+        s.bind(1);
+        s.bind(2);
+        for owner in [1, 1, 2] {
+            assert!(matches!(
+                reply(s.handle(
+                    Request::AddTimer {
+                        when: Expiry::After(5 * tick),
+                        period_ns: tick,
+                        bit: 1
+                    },
+                    owner,
+                    0
+                )),
+                Reply::Timer { .. }
+            ));
+        }
+        let Outcome::Defer { key } = s.handle(Request::Sleep { ns: 3 * tick }, 1, 0) else {
+            panic!()
+        };
+        assert_eq!(s.unbind(1), 2, "the two timers, not the sleeper's");
+        let Reply::Stats(stats) = reply(s.handle(Request::Stats, 1, 0)) else {
+            panic!()
+        };
+        assert_eq!((stats.timers, stats.pending, stats.sleepers), (0, 0, 1));
+        assert_eq!(
+            reply(s.handle(
+                Request::AddTimer {
+                    when: Expiry::After(tick),
+                    period_ns: 0,
+                    bit: 1
+                },
+                1,
+                0
+            )),
+            Reply::Error(TimerError::NotBound)
+        );
+        let start = s.jiffies();
+        s.tick(start.wrapping_add(10));
+        let events = s.take_events();
+        assert!(events.contains(&Event::Wake {
+            key,
+            remaining_ns: 0
+        }));
+        assert!(events.contains(&Event::Signal { owner: 2, bit: 1 }));
+        assert!(
+            !events.contains(&Event::Signal { owner: 1, bit: 1 }),
+            "no signal to a gone notification"
+        );
     }
 
     #[test]

@@ -249,10 +249,16 @@ impl TimerWheel {
     /// Destroys every timer of `owner` (a client that went away); returns
     /// how many there were. Scans the arena: O(timers ever allocated).
     pub fn destroy_timers_of(&mut self, owner: u64) -> usize {
+        self.destroy_timers_matching(owner, |_| true)
+    }
+
+    /// Destroys every timer of `owner` whose token `matches`; returns how
+    /// many there were. Scans the arena, as [`Self::destroy_timers_of`].
+    pub fn destroy_timers_matching(&mut self, owner: u64, matches: impl Fn(u64) -> bool) -> usize {
         let mut destroyed = 0;
         for index in 0..self.timers.len() {
             let timer = self.timers[index];
-            if timer.state != State::Free && timer.owner == owner {
+            if timer.state != State::Free && timer.owner == owner && matches(timer.token) {
                 let id = TimerId {
                     index: index as u32,
                     generation: timer.generation,

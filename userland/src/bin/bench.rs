@@ -215,6 +215,18 @@ fn timer_cases(report: &Report) -> Result<(), Why> {
         libsys::println!("bench: no timer server: no timer cases");
         return Ok(());
     };
+    // A request the timer core answers now: the call into the core and
+    // back (IPC to the `timer` process, or the service in the kernel).
+    report.line(
+        "timer_jiffies",
+        measure(
+            500,
+            || {
+                let _ = timer.jiffies();
+            },
+            1,
+        ),
+    );
     const SAMPLES: usize = 101;
     if report.accel == "tcg" {
         let notification = Notification::create().step("notification")?;

@@ -5,6 +5,8 @@
 //! deadline scheduler; checks the typed errors of bad requests; flushes;
 //! and prints `/sys/block/<dev>/stat`. `vda`'s sector 0 ends up holding
 //! [`SIGNATURE`], which the harness looks for in the image afterwards.
+//! It also checks `driver-hal`'s DMA buffer and bounce pool on real DMA
+//! memory from `mm` (the blk driver's own building blocks).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -229,5 +231,76 @@ fn main(_: &str) -> u64 {
     );
     stat(&mut t, &blk, "vda");
     stat(&mut t, &blk, "ram0");
+    t.record("blktest: driver-hal DMA buffer: volatile accesses, bounds", dma_buffer());
+    t.record(
+        "blktest: driver-hal bounce pool: data through DMA memory, exhaustion, unknown addresses",
+        bounce_pool(),
+    );
     t.status()
+}
+
+type Why = libsys::rt::TextBuf<256>;
+
+/// A page of DMA memory: words and bytes round-trip; accesses past the
+/// end or misaligned are refused.
+fn dma_buffer() -> Result<(), Why> {
+    use driver_hal::dma::DmaBuffer;
+    use driver_hal::AccessError;
+    let mut page =
+        DmaBuffer::alloc(1, 1 << 32).map_err(|e| libsys::format_text!("dma_alloc: {e}"))?;
+    if page.phys() == 0 || page.phys() >= 1 << 32 || page.len() != 4096 {
+        return Err(libsys::format_text!("phys {:#x} len {}", page.phys(), page.len()));
+    }
+    let zero = page.read_u32(0).map_err(|e| libsys::format_text!("{e}"))?;
+    let _ = page.write_u32(8, 0xdead_beef);
+    let data: Vec<u8> = (0..100u8).collect();
+    let _ = page.copy_in(101, &data);
+    let mut back = [0u8; 100];
+    let _ = page.copy_out(101, &mut back);
+    let word = page.read_u32(8).map_err(|e| libsys::format_text!("{e}"))?;
+    let refused = (page.read_u32(4094), page.read_u16(9), page.copy_in(4000, &[0; 97]));
+    let want = (
+        Err(AccessError::OutOfBounds),
+        Err(AccessError::Misaligned),
+        Err(AccessError::OutOfBounds),
+    );
+    if zero != 0 || word != 0xdead_beef || back[..] != data[..] || refused != want {
+        return Err(libsys::format_text!(
+            "zero {zero:#x} word {word:#x} refused {refused:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// A four-page bounce pool: a buffer shared for the device and unshared
+/// comes back through DMA memory; a share that does not fit is refused;
+/// an address no share gave is refused; nothing stays lent.
+fn bounce_pool() -> Result<(), Why> {
+    use driver_hal::bounce::{BounceError, BouncePool, Direction, PAGE};
+    let mut pool =
+        BouncePool::new(4, 1 << 32).map_err(|e| libsys::format_text!("pool: {e}"))?;
+    let data: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+    let phys = pool
+        .share(&data, Direction::Both)
+        .map_err(|e| libsys::format_text!("share: {e:?}"))?;
+    if !phys.is_multiple_of(PAGE) {
+        return Err(libsys::format_text!("shared at {phys:#x}"));
+    }
+    let too_big = pool.share(&[0; 3 * PAGE as usize], Direction::ToDevice);
+    let mut back = vec![0u8; 5000];
+    let unshared = pool.unshare(phys, &mut back, Direction::Both);
+    let again = pool.unshare(phys, &mut back, Direction::Both);
+    let stats = pool.stats();
+    if too_big != Err(BounceError::Exhausted)
+        || unshared != Ok(())
+        || again != Err(BounceError::NotShared)
+        || back != data
+        || stats.in_use != 0
+        || stats.exhausted != 1
+    {
+        return Err(libsys::format_text!(
+            "too big {too_big:?} unshare {unshared:?} again {again:?} stats {stats:?}"
+        ));
+    }
+    Ok(())
 }

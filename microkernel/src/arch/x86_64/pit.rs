@@ -34,3 +34,38 @@ pub fn measure<T>(ms: u64, before: impl FnOnce(), after: impl FnOnce() -> T) -> 
     }
     after()
 }
+
+/// Channel 0 and the command register, for the timer server's core when
+/// it runs inside the kernel (`placement=mono`): it programs channel 0 as
+/// its one-shot deadline timer, exactly as the `timer` process does
+/// through its port grant. Nothing else in the kernel uses channel 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerRegister {
+    Channel0,
+    Command,
+}
+
+/// Writes a channel-0 register.
+pub fn write_timer(register: TimerRegister, value: u8) {
+    let port = match register {
+        TimerRegister::Channel0 => 0x40,
+        TimerRegister::Command => 0x43,
+    };
+    // SAFETY: 0x40 and 0x43 are the PIT's channel-0 and command
+    // registers; commands for channel 0 leave channel 2 (the calibration
+    // stopwatch, used only at boot) alone.
+    unsafe { Port::<u8>::new(port).write(value) };
+}
+
+/// Reads CMOS register `register` (the RTC's, for the timer core in the
+/// kernel): index port 0x70, data port 0x71. Bit 7 of the index (NMI
+/// disable) is kept clear.
+pub fn cmos_read(register: u8) -> u8 {
+    // SAFETY: 0x70/0x71 are the CMOS index and data ports; selecting a
+    // register and reading it has no other effect. Interrupts are off in
+    // the kernel, so no one else's selection comes between.
+    unsafe {
+        Port::<u8>::new(0x70).write(register & 0x7f);
+        Port::<u8>::new(0x71).read()
+    }
+}

@@ -30,7 +30,7 @@ use blk::transfer::{extents, SLOTS, SLOT_PAGES};
 use blk::{Disk, Op, Request};
 use libsys::abi::grant::{Access, Direction, Window};
 use libsys::abi::ipc::{FOREVER, PAYLOAD_MAX};
-use libsys::dma::DmaRegion;
+use driver_hal::dma::DmaBuffer;
 use libsys::grant::grant_copy;
 use libsys::handle::{Endpoint, Notification};
 use libsys::ipc::{self, Message, SavedReply};
@@ -54,7 +54,7 @@ enum Driver {
 struct Blk {
     service: Service,
     drivers: Vec<Driver>,
-    pool: DmaRegion,
+    pool: DmaBuffer,
     saved: BTreeMap<u64, SavedReply>,
 }
 
@@ -76,7 +76,7 @@ fn main(args: &str) -> u64 {
             return 1;
         }
     };
-    let pool = match DmaRegion::alloc(SLOTS as u64 * SLOT_PAGES, vda::DMA_LIMIT) {
+    let pool = match DmaBuffer::alloc(SLOTS as u64 * SLOT_PAGES, vda::DMA_LIMIT) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("blk: no DMA memory for the transfer slots: {e}");
@@ -278,7 +278,7 @@ impl Blk {
 
 /// A request on the RAM disk, done at once: its pieces in the pool
 /// copied to or from the disk's pages, sector by sector in order.
-fn ram_transfer(ram: &mut RamDisk, pool: &mut DmaRegion, rq: &Request) -> Result<(), i32> {
+fn ram_transfer(ram: &mut RamDisk, pool: &mut DmaBuffer, rq: &Request) -> Result<(), i32> {
     let mut sector = rq.sector;
     let segments = rq.bios.iter().flat_map(|b| b.segments.iter());
     let mut buffer = Vec::new();

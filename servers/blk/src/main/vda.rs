@@ -18,22 +18,20 @@ use blk::virtio::queue::{Buffer, Layout, QueueMemory, VirtQueue};
 use blk::virtio::{self, reg, request_header, request_status, status, BlkType};
 use blk::{Op, Request, RequestId};
 use libsys::abi::args::{Polarity, Trigger};
-use libsys::dma::DmaRegion;
+use driver_hal::dma::DmaBuffer;
+use driver_hal::port::IoWindow;
 use libsys::handle::{Borrowed, Irq, Notification};
-use libsys::port::{inb, inl, inw, outb, outl, outw, outw_doorbell};
 use libsys::proto::devmgr::{self, Bus, IdMatch, Slot};
 
 /// Below 4 GiB: the legacy queue address is a 32-bit page number.
 pub const DMA_LIMIT: u64 = 1 << 32;
-/// The legacy I/O window's size.
-const IO_SIZE: u32 = 0x80;
 /// Bytes per request of the header page: 16-byte header, status byte.
 const HEADER_STRIDE: u64 = 32;
 /// The notification bit of the device's interrupt.
 pub const IRQ_BIT: u32 = 0;
 
 /// The queue memory, reached with volatile accesses.
-struct Ring(DmaRegion);
+struct Ring(DmaBuffer);
 
 // An access outside the region cannot happen (the queue's layout was
 // checked against the region's size at probe); it reads 0 and is dropped.
@@ -65,11 +63,11 @@ pub enum Started {
 
 /// The driver of one virtio-blk device.
 pub struct VirtioBlk {
-    io: u16,
+    io: IoWindow,
     irq: Borrowed<Irq>,
     queue: VirtQueue,
     ring: Ring,
-    headers: DmaRegion,
+    headers: DmaBuffer,
     header_slots: SlotPool,
     in_flight: BTreeMap<u16, (RequestId, usize)>,
     flush: bool,
@@ -135,11 +133,8 @@ impl VirtioBlk {
             .find(|b| b.index == 0 && b.io)
             .ok_or("BAR 0 is not an I/O window (not the legacy interface)")?;
         let io = u16::try_from(bar.start).map_err(|_| "BAR 0 past the port space")?;
-        let ports = libsys::env::io_ports(io, IO_SIZE)
-            .ok_or_else(|| format!("ports {io:#x}+{IO_SIZE:#x} not given (manifest ports=)"))?;
-        ports
-            .grant(io, IO_SIZE)
-            .map_err(|e| format!("cannot open the ports: {e}"))?;
+        let window = IoWindow::claim(io, reg::WINDOW)
+            .map_err(|e| format!("ports {io:#x}+{:#x}: {e}", reg::WINDOW))?;
         // I/O decoding and bus mastering on, INTx not disabled.
         let command = dev.config_read(info.slot, 4).map_err(|e| format!("{e}"))?;
         let command = (command & 0xffff & !(1 << 10)) | 0x5;
@@ -158,7 +153,7 @@ impl VirtioBlk {
             .map_err(|e| format!("irq_configure: {e}"))?;
         irq.bind(notification, IRQ_BIT)
             .map_err(|e| format!("irq_bind: {e}"))?;
-        let mut driver = Self::bring_up(io, irq)?;
+        let mut driver = Self::bring_up(window, irq)?;
         driver.describe = format!(
             "vda: virtio-blk (legacy) {} io {io:#x} gsi {gsi}, {} sectors ({} MiB), queue {} entries",
             info.slot,
@@ -170,35 +165,35 @@ impl VirtioBlk {
     }
 
     /// The virtio initialisation sequence (virtio 0.9.5, §2.2.1).
-    fn bring_up(io: u16, irq: Borrowed<Irq>) -> Result<VirtioBlk, String> {
-        outb(io + reg::STATUS, 0);
-        outb(io + reg::STATUS, status::ACKNOWLEDGE);
-        outb(io + reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
-        let offered = inl(io + reg::HOST_FEATURES);
+    fn bring_up(io: IoWindow, irq: Borrowed<Irq>) -> Result<VirtioBlk, String> {
+        io.write(reg::STATUS, 0);
+        io.write(reg::STATUS, status::ACKNOWLEDGE);
+        io.write(reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
+        let offered = io.read(reg::HOST_FEATURES);
         let flush = offered & virtio::F_FLUSH != 0;
-        outl(io + reg::GUEST_FEATURES, offered & virtio::F_FLUSH);
-        outw(io + reg::QUEUE_SEL, 0);
-        let size = inw(io + reg::QUEUE_NUM);
+        io.write(reg::GUEST_FEATURES, offered & virtio::F_FLUSH);
+        io.write(reg::QUEUE_SEL, 0);
+        let size = io.read(reg::QUEUE_NUM);
         let fail = |why: String| {
-            outb(io + reg::STATUS, status::FAILED);
+            io.write(reg::STATUS, status::FAILED);
             why
         };
         let layout = Layout::legacy(size).ok_or_else(|| fail(format!("queue size {size}")))?;
         let pages = layout.total / libsys::abi::PAGE_SIZE;
-        let ring = DmaRegion::alloc(pages, DMA_LIMIT).map_err(|e| fail(format!("queue: {e}")))?;
-        let headers = DmaRegion::alloc(1, DMA_LIMIT).map_err(|e| fail(format!("headers: {e}")))?;
+        let ring = DmaBuffer::alloc(pages, DMA_LIMIT).map_err(|e| fail(format!("queue: {e}")))?;
+        let headers = DmaBuffer::alloc(1, DMA_LIMIT).map_err(|e| fail(format!("headers: {e}")))?;
         if ring.len() < layout.total {
             return Err(fail("queue memory too small".into()));
         }
         let pfn = u32::try_from(ring.phys() / virtio::QUEUE_ALIGN)
             .map_err(|_| fail("queue above 16 TiB".into()))?;
-        outl(io + reg::QUEUE_PFN, pfn);
+        io.write(reg::QUEUE_PFN, pfn);
         let per_request = blk::service::MAX_SEGMENTS + 2;
         let queue_depth = (usize::from(size) / per_request).clamp(1, blk::transfer::SLOTS);
-        let capacity =
-            u64::from(inl(io + reg::CONFIG)) | (u64::from(inl(io + reg::CONFIG + 4)) << 32);
-        outb(
-            io + reg::STATUS,
+        let capacity = u64::from(io.read(reg::CAPACITY_LOW))
+            | (u64::from(io.read(reg::CAPACITY_HIGH)) << 32);
+        io.write(
+            reg::STATUS,
             status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK,
         );
         Ok(VirtioBlk {
@@ -255,7 +250,7 @@ impl VirtioBlk {
         match self.queue.add(&mut self.ring, &chain) {
             Ok(head) => {
                 self.in_flight.insert(head, (rq.id, slot));
-                outw_doorbell(self.io + reg::QUEUE_NOTIFY, 0);
+                self.io.write_doorbell(reg::QUEUE_NOTIFY, 0);
                 Ok(Started::Queued)
             }
             Err(_) => {
@@ -268,7 +263,7 @@ impl VirtioBlk {
     /// The interrupt: acknowledged at the device (reading the ISR lowers
     /// the level), the finished requests collected, the line acknowledged.
     pub fn interrupt(&mut self) -> Vec<(RequestId, Result<(), i32>)> {
-        let _isr = inb(self.io + reg::ISR);
+        let _isr = self.io.read(reg::ISR);
         let mut done = Vec::new();
         while let Some(used) = self.queue.pop_used(&self.ring) {
             let Some((id, slot)) = self.in_flight.remove(&used.head) else {

@@ -15,27 +15,34 @@ pub mod queue;
 pub const VENDOR: u16 = 0x1af4;
 pub const DEVICE_BLK_TRANSITIONAL: u16 = 0x1001;
 
-/// Legacy register offsets in BAR 0 (`VIRTIO_PCI_*`).
+/// Legacy registers in BAR 0 (`VIRTIO_PCI_*`), typed: width and access
+/// are in the type (`driver_hal::Reg`), so a driver cannot write a
+/// read-only one or move the wrong width.
 pub mod reg {
-    /// Device features, 32 bits (read).
-    pub const HOST_FEATURES: u16 = 0x00;
-    /// Driver features, 32 bits (write).
-    pub const GUEST_FEATURES: u16 = 0x04;
+    use driver_hal::{ReadOnly, ReadWrite, Reg, WriteOnly};
+
+    /// Device features, 32 bits.
+    pub const HOST_FEATURES: Reg<u32, ReadOnly> = Reg::new(0x00);
+    /// Driver features, 32 bits.
+    pub const GUEST_FEATURES: Reg<u32, ReadWrite> = Reg::new(0x04);
     /// The selected queue's page frame number, 32 bits.
-    pub const QUEUE_PFN: u16 = 0x08;
-    /// The selected queue's size, 16 bits (read).
-    pub const QUEUE_NUM: u16 = 0x0c;
+    pub const QUEUE_PFN: Reg<u32, ReadWrite> = Reg::new(0x08);
+    /// The selected queue's size, 16 bits.
+    pub const QUEUE_NUM: Reg<u16, ReadOnly> = Reg::new(0x0c);
     /// Queue select, 16 bits.
-    pub const QUEUE_SEL: u16 = 0x0e;
+    pub const QUEUE_SEL: Reg<u16, ReadWrite> = Reg::new(0x0e);
     /// Queue notify, 16 bits: the doorbell.
-    pub const QUEUE_NOTIFY: u16 = 0x10;
+    pub const QUEUE_NOTIFY: Reg<u16, WriteOnly> = Reg::new(0x10);
     /// Device status, 8 bits.
-    pub const STATUS: u16 = 0x12;
+    pub const STATUS: Reg<u8, ReadWrite> = Reg::new(0x12);
     /// ISR status, 8 bits: reading it acknowledges the interrupt.
-    pub const ISR: u16 = 0x13;
+    pub const ISR: Reg<u8, ReadOnly> = Reg::new(0x13);
     /// The device-specific configuration (no MSI-X): virtio-blk's
-    /// capacity in 512-byte sectors, 64 bits, first.
-    pub const CONFIG: u16 = 0x14;
+    /// capacity in 512-byte sectors, 64 bits as two 32-bit halves, first.
+    pub const CAPACITY_LOW: Reg<u32, ReadOnly> = Reg::new(0x14);
+    pub const CAPACITY_HIGH: Reg<u32, ReadOnly> = CAPACITY_LOW.plus(4);
+    /// The legacy window's size: every register above lies inside it.
+    pub const WINDOW: u16 = 0x80;
 }
 
 /// Device status bits.
@@ -90,6 +97,13 @@ mod tests {
         assert_eq!(h[4..8], [0; 4]);
         assert_eq!(h[8..], [8, 7, 6, 5, 4, 3, 2, 1]);
         assert_eq!(request_header(BlkType::Flush, 0)[0], 4);
+    }
+
+    #[test]
+    fn the_registers_lie_in_the_legacy_window() {
+        assert_eq!(reg::STATUS.offset(), 0x12);
+        assert_eq!(reg::CAPACITY_HIGH.offset(), 0x18);
+        assert!(reg::CAPACITY_HIGH.offset() + 4 <= u64::from(reg::WINDOW));
     }
 
     #[test]

@@ -1,0 +1,106 @@
+//! Memory-mapped device registers: an [`MmioRegion`] is device memory
+//! (a BAR) that `mm` mapped here uncached (`map_physical`, allowed by the
+//! manifest's `device=`), read and written volatile through typed
+//! registers ([`crate::reg::Reg`]), each access checked against the
+//! region's length and its width's alignment. Dropping the region unmaps
+//! it.
+
+use core::ptr;
+
+use libsys::abi::PAGE_SIZE;
+use libsys::mm;
+
+use crate::reg::{Readable, Reg, Width, Writable};
+use crate::window::{check, AccessError};
+
+/// `len` bytes of device memory at physical `phys`, mapped at `at`.
+#[derive(Debug)]
+pub struct MmioRegion {
+    /// The mapping's page-aligned start and its pages (for the unmap).
+    mapping: u64,
+    pages: u64,
+    at: u64,
+    phys: u64,
+    len: u64,
+}
+
+impl MmioRegion {
+    /// Maps `len` bytes of device memory at `phys` (any alignment: the
+    /// pages around it are mapped). The errors of `mm::map_physical`;
+    /// `Mm(InvalidArgument)` for a range that wraps.
+    pub fn map(phys: u64, len: u64) -> Result<MmioRegion, mm::Error> {
+        let first = phys & !(PAGE_SIZE - 1);
+        let end = phys
+            .checked_add(len.max(1))
+            .and_then(|e| e.checked_add(PAGE_SIZE - 1))
+            .ok_or(mm::Error::Mm(libsys::proto::mm::MmError::InvalidArgument))?
+            & !(PAGE_SIZE - 1);
+        let pages = (end - first) / PAGE_SIZE;
+        let mapping = mm::map_physical(first, pages, None, true)?;
+        Ok(MmioRegion {
+            mapping,
+            pages,
+            at: mapping + (phys - first),
+            phys,
+            len,
+        })
+    }
+
+    /// The physical address of its first byte.
+    pub fn phys(&self) -> u64 {
+        self.phys
+    }
+
+    /// Where its first byte is mapped here.
+    pub fn addr(&self) -> u64 {
+        self.at
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Reads `reg`.
+    pub fn try_read<T: Width, A: Readable>(&self, reg: Reg<T, A>) -> Result<T, AccessError> {
+        check(self.len, reg.offset(), T::BYTES, T::BYTES)?;
+        // SAFETY: inside the mapping (checked above) and aligned; the
+        // mapping lives as long as `self`. Volatile: a register read may
+        // have side effects and must happen exactly once.
+        Ok(unsafe { ptr::read_volatile((self.at + reg.offset()) as *const T) })
+    }
+
+    /// Writes `reg`.
+    pub fn try_write<T: Width, A: Writable>(
+        &mut self,
+        reg: Reg<T, A>,
+        value: T,
+    ) -> Result<(), AccessError> {
+        check(self.len, reg.offset(), T::BYTES, T::BYTES)?;
+        // SAFETY: as in `try_read`; `&mut self` is the only writer here.
+        unsafe { ptr::write_volatile((self.at + reg.offset()) as *mut T, value) };
+        Ok(())
+    }
+
+    /// Reads `reg`; all ones if it is outside the region.
+    pub fn read<T: Width, A: Readable>(&self, reg: Reg<T, A>) -> T {
+        self.try_read(reg).unwrap_or(T::ALL_ONES)
+    }
+
+    /// Writes `reg`; nothing if it is outside the region.
+    pub fn write<T: Width, A: Writable>(&mut self, reg: Reg<T, A>, value: T) {
+        let _ = self.try_write(reg, value);
+    }
+}
+
+impl Drop for MmioRegion {
+    fn drop(&mut self) {
+        // A failure means mm no longer knows the mapping (it restarted).
+        let _ = mm::munmap(self.mapping, self.pages);
+    }
+}
