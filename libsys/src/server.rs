@@ -277,6 +277,7 @@ pub fn serve<S: Server>(
         // before anything is written into it.
         let buffer = unsafe { ipc::buffer() };
         let reply = if let Some(bits) = received.signals() {
+            crate::record::signal(bits);
             hosted.signal(bits);
             None
         } else if !received.msg.handles().is_empty() {
@@ -292,9 +293,14 @@ pub fn serve<S: Server>(
             let msg = received.msg;
             let n = (msg.info.length as usize).min(PAYLOAD_MAX);
             input[..n].copy_from_slice(&buffer[..n]);
+            crate::record::request(received.badge, msg.label(), &input[..n]);
             match hosted.request(msg.label(), &input[..n], received.badge, buffer) {
-                Dispatched::Now(label, length) => Some((label, length)),
+                Dispatched::Now(label, length) => {
+                    crate::record::now(label, &buffer[..length]);
+                    Some((label, length))
+                }
                 Dispatched::Later(token) => {
+                    crate::record::later(token.raw());
                     match ipc::save_reply() {
                         Ok(right) => {
                             saved.insert(token, right);
@@ -311,10 +317,13 @@ pub fn serve<S: Server>(
             input[..length].copy_from_slice(&buffer[..length]);
             hosted.deliver(buffer, |token, label, bytes| {
                 let Some(right) = saved.remove(&token) else {
+                    crate::record::deliver(token.raw(), label, false, bytes);
                     return false;
                 };
                 let msg = Message::new(label).with_payload(bytes.len() as u16);
-                right.reply(&msg).is_ok()
+                let ok = right.reply(&msg).is_ok();
+                crate::record::deliver(token.raw(), label, ok, bytes);
+                ok
             });
             buffer[..length].copy_from_slice(&input[..length]);
         }
@@ -347,6 +356,11 @@ pub fn run<S: Server>(name: &str, server: S) -> u64 {
     if let Err(e) = crate::names::register(name, &endpoint) {
         crate::eprintln!("{name}: cannot register: {e}");
         return 2;
+    }
+    // `record` among the arguments: every request and reply is logged
+    // for replay on the host (crate::record).
+    if crate::record::start_if_asked(name) {
+        crate::println!("{name}: recording requests and replies (REC lines)");
     }
     let error = serve(&endpoint, &mut Hosted::new(server));
     crate::eprintln!("{name}: stopped serving: {error}");
