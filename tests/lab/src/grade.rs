@@ -120,6 +120,14 @@ fn run_case(root: &Path, case: &str) -> Result<String, String> {
     Ok(logs)
 }
 
+/// Whether init's line says test program `name` ended with all its checks
+/// passed: `init[1]: test <name> exited with status …: N passed, 0 failed (ok)`.
+pub fn test_passed(logs: &str, name: &str) -> bool {
+    let head = format!(": test {name} exited with status ");
+    logs.lines()
+        .any(|l| l.contains(&head) && l.trim_end().ends_with(", 0 failed (ok)"))
+}
+
 /// The median of `BENCH <name> placement=<p> accel=icount median=<n>`.
 pub fn bench_median(logs: &str, name: &str, placement: &str) -> Option<u64> {
     let head = format!("BENCH {name} placement={placement} accel=icount ");
@@ -172,13 +180,13 @@ pub fn grade(root: &Path, lab: &Lab, host_only: bool) -> Result<Vec<Score>, Stri
                 .map_err(|e| format!("{trace}: {e}"))
                 .and_then(|text| crate::trace::replay_server(server, &text))
                 .map(|_| ()),
-            Check::Qemu { case, needles } => {
+            Check::Qemu { case, programs } => {
                 let logs = cases.entry(case).or_insert_with(|| run_case(root, case));
                 match logs {
-                    Ok(logs) => match needles.iter().find(|n| !logs.contains(*n)) {
+                    Ok(logs) => match programs.iter().find(|p| !test_passed(logs, p)) {
                         None => Ok(()),
-                        Some(missing) => Err(format!(
-                            "no `{missing}` in build/test-logs/{case}.debug.log"
+                        Some(failed) => Err(format!(
+                            "{failed} did not pass (build/test-logs/{case}.debug.log)"
                         )),
                     },
                     Err(e) => Err(e.clone()),
@@ -337,6 +345,17 @@ test src/lib.rs - (line 3) ... ok
         assert!(full_marks(&host));
         assert_eq!(totals(&host), (5, 5));
         assert!(report(lab, &host).ends_with("total 5/5 (10 more in QEMU, not run)\n"));
+    }
+
+    #[test]
+    fn a_test_program_passed_by_inits_line() {
+        let logs = "init[50]: test kvtest exited with status 327680: 5 passed, 0 failed (ok)\n\
+                    init[50]: test mmtest exited with status 256: 4 passed, 10 failed (ok)\n\
+                    init[50]: test wait1test was killed by page fault: 1 passed, 0 failed\n";
+        assert!(test_passed(logs, "kvtest"));
+        assert!(!test_passed(logs, "mmtest"));
+        assert!(!test_passed(logs, "wait1test"));
+        assert!(!test_passed(logs, "kv"));
     }
 
     #[test]
