@@ -9,6 +9,9 @@
 # graded in a scratch copy whose tests/ (the grader, the harness, the
 # fixtures) come from this tree, so a submission cannot change its grader.
 # HOST_ONLY=1 skips the QEMU parts. Run from the root of the staff tree.
+# The submissions build into target/grade-class, never into the staff
+# tree's target: cargo names a workspace's artifacts by their path inside
+# it, so a submission's artifacts there would look fresh to the staff tree.
 set -eu
 lab=$1 dir=$2 out=$3 start=${4:-}
 here=$(pwd)
@@ -37,12 +40,21 @@ for entry in "$dir"/*; do
     rm -rf "$tree/tests" "$tree/target"
     cp -r "$here/tests" "$tree/tests"
     # The lab's grade lines: "<lab>: <part> <got>/<of>  (note)".
-    (cd "$tree" && CARGO_TARGET_DIR="$here/target" \
-        cargo run --release -q -p lab -- grade "$lab" $args --root . 2>&1 || true) |
+    result="$scratch/$name.out"
+    (cd "$tree" && CARGO_TARGET_DIR="$here/target/grade-class" \
+        cargo run --release -q -p lab -- grade "$lab" $args --root . > "$result" 2>&1 || true)
+    if ! grep -q '^lab [0-9]* (.*): total \|^lab: ' "$result"; then
+        # The grader itself did not build or run (a submission that does
+        # not compile breaks the workspace): zero, with cargo's last error.
+        why=$(grep -m1 '^error' "$result" | tr '"' "'" || true)
+        echo "$name,$lab,total,0,0,\"the grader did not run: ${why:-see cargo}\"" >> "$out"
+        continue
+    fi
     awk -v s="$name" -v l="$lab" '
         function csv(t) { gsub(/"/, "\"\"", t); return "\"" t "\"" }
-        /^lab [0-9]+ \(.*\): total / {
-            split($NF, t, "/"); print s "," l ",total," t[1] "," t[2] ","; next }
+        /^lab [0-9]+ \(.*\): total [0-9]+\/[0-9]+/ {
+            match($0, /total [0-9]+\/[0-9]+/); split(substr($0, RSTART + 6, RLENGTH - 6), t, "/")
+            print s "," l ",total," t[1] "," t[2] ","; next }
         /^[a-z0-9]+: .* [0-9]+\/[0-9]+/ {
             line = $0; note = ""
             if (match(line, /  \(.*\)$/)) { note = substr(line, RSTART + 3, RLENGTH - 4); line = substr(line, 1, RSTART - 1) }
@@ -50,6 +62,6 @@ for entry in "$dir"/*; do
             n = split(line, w, " "); split(w[n], t, "/")
             part = w[1]; for (i = 2; i < n; i++) part = part " " w[i]
             print s "," l "," csv(part) "," t[1] "," t[2] "," csv(note) }
-        /^lab: / { print s "," l ",total,0,0," csv($0) }' >> "$out"
+        /^lab: / { print s "," l ",total,0,0," csv($0) }' "$result" >> "$out"
 done
 echo "wrote $out"
