@@ -67,6 +67,7 @@ pub mod names;
 pub mod port;
 pub mod posix;
 pub mod proto;
+pub mod record;
 pub mod rpc;
 #[cfg(all(feature = "rt", target_os = "none"))]
 pub mod rt;

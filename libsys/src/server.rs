@@ -282,6 +282,7 @@ pub fn serve<S: Server>(
         // before anything is written into it.
         let buffer = unsafe { ipc::buffer() };
         let reply = if let Some(bits) = received.signals() {
+            crate::record::signal(bits);
             if bits & crate::abi::ipc::UNBLOCK_SIGNAL != 0 {
                 // Some saved caller asked out of its call: which ones.
                 let asked: Vec<Token> = saved
@@ -311,9 +312,14 @@ pub fn serve<S: Server>(
             let msg = received.msg;
             let n = (msg.info.length as usize).min(PAYLOAD_MAX);
             input[..n].copy_from_slice(&buffer[..n]);
+            crate::record::request(received.badge, msg.label(), &input[..n]);
             match hosted.request(msg.label(), &input[..n], received.badge, buffer) {
-                Dispatched::Now(label, length) => Some((label, length)),
+                Dispatched::Now(label, length) => {
+                    crate::record::now(label, &buffer[..length]);
+                    Some((label, length))
+                }
                 Dispatched::Later(token) => {
+                    crate::record::later(token.raw());
                     match ipc::save_reply() {
                         Ok(right) => {
                             saved.insert(token, right);
@@ -330,10 +336,13 @@ pub fn serve<S: Server>(
             input[..length].copy_from_slice(&buffer[..length]);
             hosted.deliver(buffer, |token, label, bytes| {
                 let Some(right) = saved.remove(&token) else {
+                    crate::record::deliver(token.raw(), label, false, bytes);
                     return false;
                 };
                 let msg = Message::new(label).with_payload(bytes.len() as u16);
-                right.reply(&msg).is_ok()
+                let ok = right.reply(&msg).is_ok();
+                crate::record::deliver(token.raw(), label, ok, bytes);
+                ok
             });
             buffer[..length].copy_from_slice(&input[..length]);
         }
@@ -372,6 +381,11 @@ pub fn run<S: Server>(name: &str, server: S) -> u64 {
     let unblock = crate::handle::Notification::create();
     if let Err(e) = unblock.as_ref().map(|n| n.bind_current()) {
         crate::eprintln!("{name}: callers cannot be interrupted (no notification): {e}");
+    }
+    // `record` among the arguments: every request and reply is logged
+    // for replay on the host (crate::record).
+    if crate::record::start_if_asked(name) {
+        crate::println!("{name}: recording requests and replies (REC lines)");
     }
     let error = serve(&endpoint, &mut Hosted::new(server));
     drop(unblock);

@@ -1152,6 +1152,40 @@ fn fuzz(base: &str) -> i32 {
     }
 }
 
+/// `make traces`: the test entry with `kv` and `wait1` recording their
+/// requests and replies (`record` on their modules' command lines, which
+/// init appends to their arguments: libsys::record); the REC lines land
+/// in build/test-logs/record.debug.log for `lab extract`.
+fn record(base: &str) -> i32 {
+    let mut config = boot_entry_directly(base, "test");
+    for module in ["kv", "wait1d"] {
+        let line = format!("module_path: boot():/boot/{module}\n");
+        config = config.replace(&line, &format!("{line}    module_cmdline: record\n"));
+    }
+    // The guest suite's disk, as in its case (blktest writes vda).
+    if let Err(e) = fresh_disk() {
+        eprintln!("record: {e}");
+        return 1;
+    }
+    let outcome = match boot_config("record", &config, extra_args("guest-suite")) {
+        Ok(mut qemu) => expect_exit(&mut qemu, None, programs::GUEST_SUITE),
+        Err(e) => Outcome {
+            result: Err(e),
+            guest: None,
+        },
+    };
+    match outcome.result {
+        Ok(detail) => {
+            println!("PASS record: {detail} (log: build/test-logs/record.debug.log)");
+            0
+        }
+        Err(why) => {
+            println!("FAIL record: {why} -- log: build/test-logs/record.log");
+            1
+        }
+    }
+}
+
 fn main() {
     let base = fs::read_to_string("limine.cfg")
         .expect("run the harness from the repository root (make test)");
@@ -1159,6 +1193,7 @@ fn main() {
     match (env::args().nth(1).as_deref(), env::args().nth(2)) {
         (Some("bench"), _) => std::process::exit(bench(&base)),
         (Some("fuzz"), _) => std::process::exit(fuzz(&base)),
+        (Some("record"), _) => std::process::exit(record(&base)),
         (Some("new-server"), Some(name)) => {
             match scaffold::create(Path::new("."), &name) {
                 Ok(done) => {

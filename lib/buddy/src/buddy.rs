@@ -330,12 +330,17 @@ impl BuddyAllocator {
     fn rmqueue(&mut self, zone: ZoneType, order: u32) -> Option<u32> {
         let zone = &mut self.zones[zone.index()];
         let pages = &mut self.map.pages;
+        // LAB 2 BEGIN: take the smallest free block of at least `order` and split it (expand)
         let (mut current, index) =
             (order..MAX_ORDER).find_map(|o| zone.pop_free(pages, o).map(|index| (o, index)))?;
         while current > order {
             current -= 1;
             zone.add_free(pages, index + (1 << current), current);
         }
+        // LAB 2 STUB
+        // // Only a free block of exactly `order`: nothing is split.
+        // let index = zone.pop_free(pages, order)?;
+        // LAB 2 END
         pages[index as usize].state = PageState::Allocated(order as u8);
         Some(index)
     }
@@ -346,6 +351,7 @@ impl BuddyAllocator {
     fn merge_and_free(&mut self, span: &Span, mut pfn: u64, mut order: u32) {
         let zone = &mut self.zones[span.zone.index()];
         let pages = &mut self.map.pages;
+        // LAB 2 BEGIN: merge with the buddy while it is free (pfn ^ 2^order)
         while order + 1 < MAX_ORDER && buddy_is_free(span, pages, pfn, order) {
             let buddy_pfn = pfn ^ (1 << order);
             zone.del_free(pages, span.index_of(buddy_pfn), order);
@@ -354,6 +360,10 @@ impl BuddyAllocator {
             pfn = pfn.min(buddy_pfn);
             order += 1;
         }
+        // LAB 2 STUB
+        // // No merging: the block goes back as it is.
+        // let _ = (buddy_is_free, &mut pfn, &mut order);
+        // LAB 2 END
         zone.add_free(pages, span.index_of(pfn), order);
     }
 }

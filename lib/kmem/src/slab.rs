@@ -190,6 +190,7 @@ impl Geometry {
         if size > KMEM_CACHE_MAX_SIZE {
             return None;
         }
+        // LAB 3 BEGIN: the slab's order (calculate_slab_order: waste at most 1/8)
         let mut order = 0;
         loop {
             let slab = PAGE_SIZE << order;
@@ -199,6 +200,13 @@ impl Geometry {
             }
             order += 1;
         }
+        // LAB 3 STUB
+        // // The smallest slab one object fits in, whatever it wastes.
+        // let mut order = 0;
+        // while (PAGE_SIZE << order) < size {
+        //     order += 1;
+        // }
+        // LAB 3 END
         let objects = ((PAGE_SIZE << order) / size) as u32;
         Some(Geometry {
             object_size,

@@ -48,6 +48,7 @@ impl Kv {
     }
 
     fn put(&mut self, badge: u64, key: Key, value: Value) -> Reply {
+        // LAB 1 BEGIN: Put (an empty key, the quotas, replacing a value)
         if key.is_empty() {
             return Reply::Error(KvError::EmptyKey);
         }
@@ -63,16 +64,26 @@ impl Kv {
         space.bytes = space.bytes - old + new;
         space.entries.insert(key, value);
         Reply::Done
+        // LAB 1 STUB
+        // let _ = (badge, key, value, &mut self.spaces);
+        // Reply::Error(KvError::QuotaKeys)
+        // LAB 1 END
     }
 
     fn get(&self, badge: u64, key: &Key) -> Reply {
+        // LAB 1 BEGIN: Get (this client's value of the key)
         match self.spaces.get(&badge).and_then(|s| s.entries.get(key)) {
             Some(value) => Reply::Value(value.clone()),
             None => Reply::Error(KvError::NotFound),
         }
+        // LAB 1 STUB
+        // let _ = (badge, key, &self.spaces);
+        // Reply::Error(KvError::NotFound)
+        // LAB 1 END
     }
 
     fn delete(&mut self, badge: u64, key: &Key) -> Reply {
+        // LAB 1 BEGIN: Delete (and give the bytes back to the quota)
         let Some(space) = self.spaces.get_mut(&badge) else {
             return Reply::Error(KvError::NotFound);
         };
@@ -86,6 +97,10 @@ impl Kv {
             }
             None => Reply::Error(KvError::NotFound),
         }
+        // LAB 1 STUB
+        // let _ = (badge, key, &mut self.spaces);
+        // Reply::Error(KvError::NotFound)
+        // LAB 1 END
     }
 
     fn list(&self, badge: u64, after: Option<Key>) -> Reply {

@@ -107,6 +107,7 @@ pub(crate) fn break_cow(
         space.pages.insert(page, mine);
         return Ok(());
     }
+    // LAB 9 BEGIN: a shared copy-on-write page: copy it, map the copy, drop a reference
     let copy = frames.alloc().ok_or(PageError::NoMemory)?;
     m.copy(pte.pfn, copy);
     if m.map(id, page, copy, area.prot, true).is_err() {
@@ -121,4 +122,8 @@ pub(crate) fn break_cow(
     frames.put(pte.pfn);
     space.cow_copies += 1;
     Ok(())
+    // LAB 9 STUB
+    // // The write fault of a shared page is refused: the writer dies.
+    // Err(PageError::NoMemory)
+    // LAB 9 END
 }

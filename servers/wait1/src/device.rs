@@ -168,6 +168,7 @@ impl<T: Copy + PartialEq> Wait1<T> {
     /// answer ready; `None` if none can. The first blocked reader while
     /// there are bytes, else the first blocked writer while there is room.
     pub fn wake_next(&mut self) -> Option<Wakeup<'_, T>> {
+        // LAB 4 BEGIN: wake the first blocked reader (bytes in) or writer (room)
         if !self.ring.is_empty() {
             if let Some(reader) = self.readers.pop_front() {
                 let data = self.take(reader.max);
@@ -201,6 +202,10 @@ impl<T: Copy + PartialEq> Wait1<T> {
             }
         }
         None
+        // LAB 4 STUB
+        // // No one is ever woken: blocked callers wait for good.
+        // None
+        // LAB 4 END
     }
 
     /// [`Wait1::wake_next`] for a transport that learns only later whether
