@@ -273,8 +273,11 @@ impl SavedReply {
     /// (`reply_interrupted`, syscall 49; what a server checks its saved
     /// rights with when [`crate::abi::ipc::UNBLOCK_SIGNAL`] comes in).
     pub fn interrupted(&self) -> bool {
-        crate::syscall::call6(Syscall::ReplyInterrupted, [u64::from(self.0.raw().0), 0, 0, 0, 0, 0])
-            .is_ok_and(|r| r == 1)
+        crate::syscall::call6(
+            Syscall::ReplyInterrupted,
+            [u64::from(self.0.raw().0), 0, 0, 0, 0, 0],
+        )
+        .is_ok_and(|r| r == 1)
     }
 
     /// Answers the saved caller with `msg` (payload from this thread's IPC
@@ -304,7 +307,8 @@ impl SavedReply {
         let handle = self.0.into_raw();
         let both = u64::from(endpoint.raw().0) | u64::from(handle.0) << 32;
         // SAFETY: as in `Endpoint::call`.
-        let (s, regs) = unsafe { raw::ipc(Syscall::ReplyToRecv as u64, both, msg.regs(timeout_ns)) };
+        let (s, regs) =
+            unsafe { raw::ipc(Syscall::ReplyToRecv as u64, both, msg.regs(timeout_ns)) };
         status(s).map(|()| Received::new(regs.rdx, Message::from_regs(&regs)))
     }
 }

@@ -245,9 +245,15 @@ mod tests {
         ];
         let rows = rows(&ours, &[]);
         let md = markdown(&rows, "fixture \"x\"");
-        assert!(md.contains("| `kv_get` | 5000 | 4000 | 1.25 | 90000 | - | - | - |"), "{md}");
+        assert!(
+            md.contains("| `kv_get` | 5000 | 4000 | 1.25 | 90000 | - | - | - |"),
+            "{md}"
+        );
         let js = json(&rows, "fixture \"x\"");
-        assert!(js.contains("\"linux_source\": \"fixture \\\"x\\\"\""), "{js}");
+        assert!(
+            js.contains("\"linux_source\": \"fixture \\\"x\\\"\""),
+            "{js}"
+        );
         assert!(js.contains("\"micro_over_mono\": 1.2500"), "{js}");
         assert!(js.contains("\"mono_tcg\": null"), "{js}");
     }

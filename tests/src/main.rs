@@ -1080,9 +1080,15 @@ fn write_bench_summary(results: &[harness::Bench]) -> i32 {
     const OWN: &str = "build/bench-linux.txt";
     const CHECKED_IN: &str = "tests/fixtures/linux-bench.txt";
     let (source, text) = match fs::read_to_string(OWN) {
-        Ok(text) => (format!("{OWN}, from make bench-linux on this machine"), text),
+        Ok(text) => (
+            format!("{OWN}, from make bench-linux on this machine"),
+            text,
+        ),
         Err(_) => match fs::read_to_string(CHECKED_IN) {
-            Ok(text) => (format!("{CHECKED_IN}, make bench-linux of 2026-12-04"), text),
+            Ok(text) => (
+                format!("{CHECKED_IN}, make bench-linux of 2026-12-04"),
+                text,
+            ),
             Err(e) => {
                 eprintln!("bench: cannot read {CHECKED_IN}: {e}");
                 return 1;

@@ -249,7 +249,11 @@ mod tests {
         let base = 0x10_0000;
         let first = s.take(2 * PAGE).unwrap();
         assert_eq!(s.run_at(base, base + first * PAGE), Ok(first));
-        assert_eq!(s.run_at(base, base + PAGE), Err(BounceError::NotShared), "inside");
+        assert_eq!(
+            s.run_at(base, base + PAGE),
+            Err(BounceError::NotShared),
+            "inside"
+        );
         assert_eq!(s.run_at(base, base + 8), Err(BounceError::NotShared));
         assert_eq!(s.run_at(base, base - PAGE), Err(BounceError::NotShared));
     }

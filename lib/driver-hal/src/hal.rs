@@ -116,7 +116,10 @@ unsafe impl Hal for VirtioHal {
         };
         match pool.share(data, direction(direction_)) {
             Ok(phys) => phys,
-            Err(e) => panic!("driver-hal: no bounce pages for {} bytes: {e:?}", data.len()),
+            Err(e) => panic!(
+                "driver-hal: no bounce pages for {} bytes: {e:?}",
+                data.len()
+            ),
         }
     }
 

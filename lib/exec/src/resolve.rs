@@ -95,7 +95,9 @@ mod tests {
     }
 
     fn strings(argv: &[Vec<u8>]) -> Vec<&str> {
-        argv.iter().map(|a| core::str::from_utf8(a).unwrap()).collect()
+        argv.iter()
+            .map(|a| core::str::from_utf8(a).unwrap())
+            .collect()
     }
 
     #[test]
@@ -123,10 +125,8 @@ mod tests {
         for i in 1..=5 {
             list.push((format!("/s{i}"), format!("#!/s{}\n", i - 1).into_bytes()));
         }
-        let fs: HashMap<Vec<u8>, Vec<u8>> = list
-            .into_iter()
-            .map(|(p, b)| (p.into_bytes(), b))
-            .collect();
+        let fs: HashMap<Vec<u8>, Vec<u8>> =
+            list.into_iter().map(|(p, b)| (p.into_bytes(), b)).collect();
         let four = run(&fs, "/s4", &["s4"]).unwrap();
         assert_eq!(four.path, b"/s0");
         assert_eq!(strings(&four.argv), ["/s0", "/s1", "/s2", "/s3", "/s4"]);

@@ -32,7 +32,11 @@ fn reserve_allocates_without_changing_the_size_and_fails_cleanly_when_full() {
     assert_eq!(fs.write(ino, 0, &data).unwrap(), 8192);
     let free_before = fs.statfs().free_blocks;
     fs.reserve(ino, 0, 8192).unwrap();
-    assert_eq!(fs.statfs().free_blocks, free_before, "mapped blocks cost nothing");
+    assert_eq!(
+        fs.statfs().free_blocks,
+        free_before,
+        "mapped blocks cost nothing"
+    );
     // Fill the volume through reserve: ENOSPC, and what failed is freed.
     let mut at = 8192u64;
     let err = loop {
@@ -48,7 +52,10 @@ fn reserve_allocates_without_changing_the_size_and_fails_cleanly_when_full() {
     assert_eq!(err, Error::NoSpace);
     let inode = fs.read_inode(ino).unwrap();
     assert_eq!(inode.size, at, "the size did not move");
-    assert!(fs.bmap(ino, at / 1024).unwrap().is_none(), "the failed page holds no block");
+    assert!(
+        fs.bmap(ino, at / 1024).unwrap().is_none(),
+        "the failed page holds no block"
+    );
     assert_eq!(read_all(&mut fs, ino).unwrap()[..8192], data[..]);
     assert_eq!(fs.reserve(ROOT_INO, 0, 1).err(), Some(Error::IsDir));
     fs.unmount().unwrap();
@@ -81,7 +88,10 @@ fn a_deferred_inode_stays_usable_until_released() {
     assert!(other != ino && other != d);
     assert!(fs.release_orphan(ino).unwrap());
     assert!(!fs.release_orphan(ino).unwrap(), "only once");
-    assert!(!fs.release_orphan(other).unwrap(), "a linked inode is left alone");
+    assert!(
+        !fs.release_orphan(other).unwrap(),
+        "a linked inode is left alone"
+    );
     assert_eq!(fs.read_inode(ino).err(), Some(Error::Invalid));
     fs.unlink(ROOT_INO, b"other").unwrap();
     fs.release_orphan(other).unwrap();
@@ -90,6 +100,9 @@ fn a_deferred_inode_stays_usable_until_released() {
     assert_fsck_clean(&image);
     let fs = mount_file(&image);
     let end = fs.statfs();
-    assert_eq!((end.free_blocks, end.free_inodes), (start.free_blocks, start.free_inodes));
+    assert_eq!(
+        (end.free_blocks, end.free_inodes),
+        (start.free_blocks, start.free_inodes)
+    );
     let _ = fs::remove_dir_all(&dir);
 }

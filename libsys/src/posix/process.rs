@@ -39,8 +39,8 @@ fn fork_steps(ctx: *mut ForkContext) -> Result<u64, Errno> {
         .get(..)
         .unwrap_or("fork");
     let name = &name[..name.len().min(32)];
-    let child = Process::create(if name.is_empty() { "fork" } else { name })
-        .map_err(|_| Errno::EAGAIN)?;
+    let child =
+        Process::create(if name.is_empty() { "fork" } else { name }).map_err(|_| Errno::EAGAIN)?;
     let (pid, ns, me) = procs.fork(&child).map_err(|e| e.errno())?;
     // SAFETY: `ctx` is the trampoline's context on our stack, alive for
     // this call; written before `ForkAs` copies the stack.

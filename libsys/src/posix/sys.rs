@@ -42,14 +42,24 @@ fn connected(
 
 /// The file server, connected on first use (`ENOSYS` if it never came).
 fn vfs() -> Result<ManuallyDrop<vfs::Client>, Errno> {
-    let endpoint = connected(&VFS, || vfs::Client::connect().ok().map(vfs::Client::into_endpoint))?;
-    Ok(ManuallyDrop::new(vfs::Client::from_endpoint(ManuallyDrop::into_inner(endpoint))))
+    let endpoint = connected(&VFS, || {
+        vfs::Client::connect().ok().map(vfs::Client::into_endpoint)
+    })?;
+    Ok(ManuallyDrop::new(vfs::Client::from_endpoint(
+        ManuallyDrop::into_inner(endpoint),
+    )))
 }
 
 /// The process server, connected on first use.
 pub(super) fn procs() -> Result<ManuallyDrop<proc::Client>, Errno> {
-    let endpoint = connected(&PROC, || proc::Client::connect().ok().map(proc::Client::into_endpoint))?;
-    Ok(ManuallyDrop::new(proc::Client::from_endpoint(ManuallyDrop::into_inner(endpoint))))
+    let endpoint = connected(&PROC, || {
+        proc::Client::connect()
+            .ok()
+            .map(proc::Client::into_endpoint)
+    })?;
+    Ok(ManuallyDrop::new(proc::Client::from_endpoint(
+        ManuallyDrop::into_inner(endpoint),
+    )))
 }
 
 /// In a `fork` child: the servers are looked up again on first use.

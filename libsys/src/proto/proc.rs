@@ -200,7 +200,10 @@ pub enum Request {
 pub enum Reply {
     Done,
     Pid(u64),
-    Waited { pid: u64, status: i32 },
+    Waited {
+        pid: u64,
+        status: i32,
+    },
     NoChange,
     Value(u64),
     Ids(Ids),

@@ -87,10 +87,8 @@ fn invoke(
         }
         Outcome::Later(token) => {
             // Where `thread_unblock` finds this call (`ipc::unblock`).
-            me.ipc.lock().held = Some((
-                me.wait.lock().seq,
-                HeldBy::Service(service.clone(), token),
-            ));
+            me.ipc.lock().held =
+                Some((me.wait.lock().seq, HeldBy::Service(service.clone(), token)));
             // The lock is released: sleep until the core completes us.
             match wait::block(me, Blocked::Reply, frame.rdx, None) {
                 Ok(value) => {

@@ -105,4 +105,3 @@ fn tell(notify: Option<&Notification>, caller: &Arc<Thread>, seq: u64) -> Unbloc
     }
     Unblocked::Released
 }
-

@@ -35,10 +35,7 @@ static POOL: Mutex<alloc::vec::Vec<Arc<Reply>>> = Mutex::new(alloc::vec::Vec::ne
 const POOL_MAX: usize = 32;
 
 impl Reply {
-    pub fn new(
-        caller: Caller,
-        charge: kcore::limits::Charge,
-    ) -> Arc<Reply> {
+    pub fn new(caller: Caller, charge: kcore::limits::Charge) -> Arc<Reply> {
         let pooled = POOL.lock().pop();
         if let Some(mut reply) = pooled {
             if let Some(r) = Arc::get_mut(&mut reply) {

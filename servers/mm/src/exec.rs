@@ -65,7 +65,10 @@ impl Mm {
         self.exit(id, m);
         let bottom = USER_STACK_TOP - len;
         let mut populated = Ok(());
-        for (i, page) in (bottom..USER_STACK_TOP).step_by(PAGE_SIZE as usize).enumerate() {
+        for (i, page) in (bottom..USER_STACK_TOP)
+            .step_by(PAGE_SIZE as usize)
+            .enumerate()
+        {
             let at = i * PAGE_SIZE as usize;
             populated = map_fresh(id, &mut space, &mut self.frames, page, m)
                 .map(|pfn| m.write(pfn, 0, &top[at..at + PAGE_SIZE as usize]));

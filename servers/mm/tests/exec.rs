@@ -34,11 +34,19 @@ fn exec_replaces_the_space_and_frees_the_old_pages() {
     let kinds: Vec<_> = w.mm.areas(5).map(|a| a.kind).collect();
     assert!(matches!(kinds[0], AreaKind::Elf(_)));
     assert_eq!(kinds[2..], [AreaKind::IpcBuffer, AreaKind::Stack]);
-    assert_eq!(w.stats(5).resident_pages, 3, "two stack pages and the IPC buffer");
+    assert_eq!(
+        w.stats(5).resident_pages,
+        3,
+        "two stack pages and the IPC buffer"
+    );
     assert_eq!(w.mm.free_pages(), total - 3, "every old page went back");
     assert_eq!(w.read(5, USER_STACK_TOP - 1), Ok(0x22));
     assert_eq!(w.read(5, USER_STACK_TOP - 2 * PAGE), Ok(0x11));
-    assert_eq!(w.read(5, DATA_AT), Ok(data_bytes()[0]), "data fresh from the image");
+    assert_eq!(
+        w.read(5, DATA_AT),
+        Ok(data_bytes()[0]),
+        "data fresh from the image"
+    );
     assert!(w.read(5, heap).is_err(), "the old mmap is gone");
     assert_eq!(w.read(5, IPC_BUFFER_ADDR), Ok(0), "a fresh IPC buffer");
     w.check();
@@ -66,7 +74,9 @@ fn exec_that_fails_leaves_the_old_space_as_it_was() {
     w.write(3, DATA_AT, 0x5a).unwrap();
     let before: Vec<_> = w.mm.mappings(3).collect();
     // Not an ELF file.
-    w.sim.images.insert(2, b"#!/bin/sh\necho not an ELF\n".to_vec());
+    w.sim
+        .images
+        .insert(2, b"#!/bin/sh\necho not an ELF\n".to_vec());
     assert_eq!(w.mm.exec(3, 2, &top(), &mut w.sim), Err(MmError::BadImage));
     // A truncated ELF.
     let mut cut = program();
@@ -74,12 +84,24 @@ fn exec_that_fails_leaves_the_old_space_as_it_was() {
     w.sim.images.insert(3, cut);
     assert_eq!(w.mm.exec(3, 3, &top(), &mut w.sim), Err(MmError::BadImage));
     // A segment over the stack.
-    w.sim.images.insert(4, elf(&[(USER_STACK_TOP - PAGE, 0x100, vec![1], 5)], USER_STACK_TOP - PAGE));
+    w.sim.images.insert(
+        4,
+        elf(
+            &[(USER_STACK_TOP - PAGE, 0x100, vec![1], 5)],
+            USER_STACK_TOP - PAGE,
+        ),
+    );
     assert_eq!(w.mm.exec(3, 4, &top(), &mut w.sim), Err(MmError::BadImage));
     // Stack bytes not whole pages, or too many.
-    assert_eq!(w.mm.exec(3, 1, &[0u8; 100], &mut w.sim), Err(MmError::InvalidArgument));
+    assert_eq!(
+        w.mm.exec(3, 1, &[0u8; 100], &mut w.sim),
+        Err(MmError::InvalidArgument)
+    );
     let huge = vec![0u8; (EXEC_STACK_MAX + PAGE) as usize];
-    assert_eq!(w.mm.exec(3, 1, &huge, &mut w.sim), Err(MmError::InvalidArgument));
+    assert_eq!(
+        w.mm.exec(3, 1, &huge, &mut w.sim),
+        Err(MmError::InvalidArgument)
+    );
     // An unknown image (empty bytes).
     assert_eq!(w.mm.exec(3, 99, &top(), &mut w.sim), Err(MmError::BadImage));
     let after: Vec<_> = w.mm.mappings(3).collect();

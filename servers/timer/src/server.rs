@@ -120,10 +120,7 @@ impl<H: TimerHardware> TimerServer<H> {
         .collect::<Vec<_>>();
         let reading = consistent_reading(readings).map_err(StartError::Rtc)?;
         let rtc_tsc = hw.rdtsc();
-        let realtime_secs = reading
-            .decode()
-            .map_err(StartError::Rtc)?
-            .to_unix_seconds();
+        let realtime_secs = reading.decode().map_err(StartError::Rtc)?.to_unix_seconds();
         let mut clock = Clock::new(ClockBase {
             realtime_secs,
             tsc: rtc_tsc,
@@ -235,7 +232,12 @@ impl<H: TimerHardware> Server for TimerServer<H> {
     type Request = Request;
     type Reply = Reply;
 
-    fn handle(&mut self, request: Request, from: Caller, later: &mut Later<Reply>) -> Answer<Reply> {
+    fn handle(
+        &mut self,
+        request: Request,
+        from: Caller,
+        later: &mut Later<Reply>,
+    ) -> Answer<Reply> {
         let tsc = self.hw.rdtsc();
         let answer = match self.service.handle(request, from.badge, tsc) {
             Outcome::Reply(reply) => Answer::Now(reply),
@@ -417,7 +419,9 @@ mod tests {
         h.interrupt(asked_out).unwrap();
         let got = delivered(&mut h);
         assert_eq!(got.len(), 1);
-        assert!(matches!(got[0], (t, Reply::Slept { remaining_ns }) if t == asked_out && remaining_ns > 0));
+        assert!(
+            matches!(got[0], (t, Reply::Slept { remaining_ns }) if t == asked_out && remaining_ns > 0)
+        );
         // The gone sleeper's timer went too: nothing fires later.
         fake.tsc.set(fake.tsc.get() + 20 * TICK_NS);
         h.signal(1);

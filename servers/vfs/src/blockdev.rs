@@ -48,7 +48,10 @@ impl BlkDevice {
             return Err(DeviceError::OutOfRange);
         }
         let count = (len / ss) as u64;
-        if sector.checked_add(count).is_none_or(|end| end > self.sectors) {
+        if sector
+            .checked_add(count)
+            .is_none_or(|end| end > self.sectors)
+        {
             return Err(DeviceError::OutOfRange);
         }
         let step = TRANSFER_MAX_SECTORS as usize * ss;
@@ -96,7 +99,9 @@ impl BlockDevice for BlkDevice {
         if self.read_only {
             return Err(DeviceError::ReadOnly);
         }
-        self.chunks(sector, buf.len(), |c, name, at, r| c.write(name, at, &buf[r]))
+        self.chunks(sector, buf.len(), |c, name, at, r| {
+            c.write(name, at, &buf[r])
+        })
     }
 
     fn flush(&mut self) -> Result<(), DeviceError> {

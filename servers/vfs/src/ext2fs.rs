@@ -239,14 +239,15 @@ impl SuperOperations for Ext2Fs {
     }
 
     fn read_inode(&mut self, ino: Ino) -> Result<InodeAttr, Errno> {
-        let i = self
-            .fs()?
-            .read_inode(ino32(ino)?)
-            .map_err(|e| match e {
-                ext2::Error::Invalid => Errno::ESTALE,
-                e => errno(e),
-            })?;
-        let rdev = if i.is_device() { u64::from(i.rdev()) } else { 0 };
+        let i = self.fs()?.read_inode(ino32(ino)?).map_err(|e| match e {
+            ext2::Error::Invalid => Errno::ESTALE,
+            e => errno(e),
+        })?;
+        let rdev = if i.is_device() {
+            u64::from(i.rdev())
+        } else {
+            0
+        };
         Ok(InodeAttr {
             ino,
             mode: u32::from(i.mode),
@@ -324,7 +325,11 @@ impl SuperOperations for Ext2Fs {
             f_fsid: 0,
             f_namelen: u64::from(s.name_max),
             f_frsize: u64::from(s.block_size),
-            f_flags: if fs.is_read_only() { u64::from(MS_RDONLY) } else { 0 },
+            f_flags: if fs.is_read_only() {
+                u64::from(MS_RDONLY)
+            } else {
+                0
+            },
         }
     }
 

@@ -161,7 +161,13 @@ pub trait AddressSpaceOperations {
     /// the blocks behind them here, so that a full volume is `ENOSPC` for
     /// the `write` rather than data lost at writeback. The default takes
     /// nothing.
-    fn write_begin(&mut self, _ino: Ino, _index: u64, _from: usize, _to: usize) -> Result<(), Errno> {
+    fn write_begin(
+        &mut self,
+        _ino: Ino,
+        _index: u64,
+        _from: usize,
+        _to: usize,
+    ) -> Result<(), Errno> {
         Ok(())
     }
 }

@@ -60,8 +60,8 @@ use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SER
 use libsys::semaphore::Semaphore;
 use libsys::sync::Mutex;
 use libsys::{eprintln, println};
-use vfs::service::{make_device_nodes, Console, Outcome, Service};
 use vfs::ext2fs::Ext2Type;
+use vfs::service::{make_device_nodes, Console, Outcome, Service};
 use vfs::tmpfs::TmpfsType;
 use vfs::types::{Cred, Timespec};
 use vfs::{Limits, VecPageProvider, Vfs};
@@ -125,7 +125,8 @@ fn main(args: &str) -> u64 {
     if let Some(cs) = arg(args, "dirty_expire_centisecs") {
         vfs.pcache.config.dirty_expire = cs;
     }
-    let flush_ms = arg(args, "dirty_writeback_centisecs").map_or(FLUSH_PERIOD_MS, |cs| (cs * 10).max(100));
+    let flush_ms =
+        arg(args, "dirty_writeback_centisecs").map_or(FLUSH_PERIOD_MS, |cs| (cs * 10).max(100));
     if let Err(e) = vfs
         .register_filesystem(Box::new(TmpfsType))
         .and_then(|()| vfs.mount_root("tmpfs", b"mode=755"))
@@ -135,7 +136,8 @@ fn main(args: &str) -> u64 {
     }
     let mut clock = Clock::start();
     clock.set(&mut vfs);
-    if let Err(e) = vfs.register_filesystem(Box::new(Ext2Type::new(Box::new(blockdev::BlkOpener)))) {
+    if let Err(e) = vfs.register_filesystem(Box::new(Ext2Type::new(Box::new(blockdev::BlkOpener))))
+    {
         eprintln!("vfs: cannot register ext2: {e}");
     }
     fill_root(&mut vfs);
@@ -223,7 +225,8 @@ fn mount_fstab(vfs: &mut Vfs) {
         let mut fields = line
             .split(|b| b.is_ascii_whitespace())
             .filter(|f| !f.is_empty());
-        let (Some(source), Some(target), Some(fstype)) = (fields.next(), fields.next(), fields.next())
+        let (Some(source), Some(target), Some(fstype)) =
+            (fields.next(), fields.next(), fields.next())
         else {
             continue;
         };
@@ -235,7 +238,11 @@ fn mount_fstab(vfs: &mut Vfs) {
         if opts.contains(&&b"noauto"[..]) {
             continue;
         }
-        let flags = if opts.contains(&&b"ro"[..]) { vfs::types::MS_RDONLY } else { 0 };
+        let flags = if opts.contains(&&b"ro"[..]) {
+            vfs::types::MS_RDONLY
+        } else {
+            0
+        };
         let show = |b: &[u8]| alloc::string::String::from_utf8_lossy(b).into_owned();
         match vfs.mount(UNPACKER, source, target, "ext2", flags, options) {
             Ok(()) => println!("vfs: mounted {} on {} (ext2)", show(source), show(target)),
@@ -300,9 +307,8 @@ fn start_flusher(period_ms: u64) -> Option<libsys::handle::Notification> {
     let n = libsys::handle::Notification::create().ok()?;
     n.bind_current().ok()?;
     let period = core::time::Duration::from_millis(period_ms);
-    let armed = libsys::time::bind(&n).and_then(|()| {
-        Timer::add(Expiry::After(period_ms * 1_000_000), period, FLUSH_BIT)
-    });
+    let armed = libsys::time::bind(&n)
+        .and_then(|()| Timer::add(Expiry::After(period_ms * 1_000_000), period, FLUSH_BIT));
     match armed {
         Ok(_) => Some(n),
         Err(e) => {
@@ -321,7 +327,10 @@ fn flush(service: &mut Service, clock: &mut Clock, errors: &mut u32) {
     }
     let now = vfs::ext2fs::silent_errors();
     if now != *errors {
-        eprintln!("vfs: ext2: {} failures freeing inodes or unmounting", now - *errors);
+        eprintln!(
+            "vfs: ext2: {} failures freeing inodes or unmounting",
+            now - *errors
+        );
         *errors = now;
     }
 }

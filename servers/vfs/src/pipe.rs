@@ -149,7 +149,9 @@ mod tests {
     #[test]
     fn reads_across_the_wrap_keep_the_order() {
         let mut pipe = Pipe::new(Ino::default(), Timespec::default());
-        let data: Vec<u8> = (0..PIPE_CAPACITY as u32 * 2).map(|i| (i * 7 % 251) as u8).collect();
+        let data: Vec<u8> = (0..PIPE_CAPACITY as u32 * 2)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
         let (mut written, mut read) = (0, 0);
         let mut out = vec![0u8; 3000];
         for step in 0..40 {

@@ -34,7 +34,9 @@ impl BlockDevice for SharedDisk {
     fn read_sectors(&mut self, sector: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
         let start = sector as usize * 512;
         let d = self.0.borrow();
-        let src = d.get(start..start + buf.len()).ok_or(DeviceError::OutOfRange)?;
+        let src = d
+            .get(start..start + buf.len())
+            .ok_or(DeviceError::OutOfRange)?;
         buf.copy_from_slice(src);
         Ok(())
     }
@@ -106,7 +108,11 @@ fn image(tag: &str, kib: u64, block: u32, files: &[(&str, &[u8])]) -> (PathBuf, 
 
 fn fsck_clean(img: &Path, bytes: &[u8]) {
     std::fs::write(img, bytes).unwrap();
-    let out = Command::new(tool("e2fsck")).arg("-fn").arg(img).output().unwrap();
+    let out = Command::new(tool("e2fsck"))
+        .arg("-fn")
+        .arg(img)
+        .output()
+        .unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -135,7 +141,9 @@ fn vfs_on(disk: &SharedDisk, pages: usize) -> Vfs {
 }
 
 fn pattern(seed: u8, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 #[test]
@@ -149,10 +157,18 @@ fn reads_mke2fs_files_and_writes_that_e2fsck_accepts() {
     );
     let disk = SharedDisk(Rc::new(RefCell::new(bytes)));
     let mut v = vfs_on(&disk, 4096);
-    assert_eq!(v.mount(ROOT, b"/dev/nope", b"/mnt", "ext2", 0, b""), Err(Errno::ENXIO));
-    assert_eq!(v.mount(USER, b"/dev/sda", b"/mnt", "ext2", 0, b""), Err(Errno::EPERM));
+    assert_eq!(
+        v.mount(ROOT, b"/dev/nope", b"/mnt", "ext2", 0, b""),
+        Err(Errno::ENXIO)
+    );
+    assert_eq!(
+        v.mount(USER, b"/dev/sda", b"/mnt", "ext2", 0, b""),
+        Err(Errno::EPERM)
+    );
     v.mount(ROOT, b"/dev/sda", b"/mnt", "ext2", 0, b"").unwrap();
-    assert!(String::from_utf8(v.mounts_text()).unwrap().contains("/dev/sda /mnt ext2 rw"));
+    assert!(String::from_utf8(v.mounts_text())
+        .unwrap()
+        .contains("/dev/sda /mnt ext2 rw"));
     mkdir(&mut v, ROOT, "/other", 0o755);
     assert_eq!(
         v.mount(ROOT, b"/dev/sda", b"/other", "ext2", 0, b""),
@@ -162,7 +178,10 @@ fn reads_mke2fs_files_and_writes_that_e2fsck_accepts() {
     let mut names = list_dir(&mut v, ROOT, "/mnt");
     names.sort();
     assert_eq!(names, [".", "..", "README", "lost+found", "sub"]);
-    assert_eq!(read_file(&mut v, ROOT, "/mnt/README").unwrap(), b"hello from the disk\n");
+    assert_eq!(
+        read_file(&mut v, ROOT, "/mnt/README").unwrap(),
+        b"hello from the disk\n"
+    );
     assert_eq!(read_file(&mut v, ROOT, "/mnt/sub/big").unwrap(), big);
     let st = v.stat(ROOT, b"/mnt/sub/big").unwrap();
     assert_eq!(st.st_size, big.len() as i64);
@@ -171,33 +190,46 @@ fn reads_mke2fs_files_and_writes_that_e2fsck_accepts() {
     assert_eq!(fs.f_bsize, 1024);
 
     // Writes: small, several pages, sparse, then names.
-    v.set_time(Timespec { sec: 1_700_000_000, nsec: 0 });
+    v.set_time(Timespec {
+        sec: 1_700_000_000,
+        nsec: 0,
+    });
     ::vfs::ext2fs::set_clock(1_700_000_000);
     write_file(&mut v, ROOT, "/mnt/hello.txt", b"written by the vfs\n");
     let data = pattern(7, 3 * 4096 + 100);
     write_file(&mut v, ROOT, "/mnt/sub/pages", &data);
-    let fd = v.open(ROOT, b"/mnt/sparse", O_WRONLY | O_CREAT, 0o600).unwrap();
+    let fd = v
+        .open(ROOT, b"/mnt/sparse", O_WRONLY | O_CREAT, 0o600)
+        .unwrap();
     assert_eq!(v.pwrite(ROOT, fd, b"end", 1 << 20).unwrap(), Io::Done(3));
     v.fsync(ROOT, fd).unwrap();
     v.close(ROOT, fd).unwrap();
     mkdir(&mut v, ROOT, "/mnt/d1", 0o755);
     mkdir(&mut v, ROOT, "/mnt/d1/d2", 0o700);
-    v.rename(ROOT, b"/mnt/hello.txt", b"/mnt/d1/d2/moved.txt").unwrap();
-    v.link(ROOT, b"/mnt/sub/pages", b"/mnt/d1/pages-link").unwrap();
+    v.rename(ROOT, b"/mnt/hello.txt", b"/mnt/d1/d2/moved.txt")
+        .unwrap();
+    v.link(ROOT, b"/mnt/sub/pages", b"/mnt/d1/pages-link")
+        .unwrap();
     v.symlink(ROOT, b"d1/d2/moved.txt", b"/mnt/sym").unwrap();
     write_file(&mut v, ROOT, "/mnt/victim", b"to be removed");
     v.unlink(ROOT, b"/mnt/victim").unwrap();
     mkdir(&mut v, ROOT, "/mnt/gone", 0o755);
     v.rmdir(ROOT, b"/mnt/gone").unwrap();
     v.truncate(ROOT, b"/mnt/sub/big", 5000).unwrap();
-    assert_eq!(read_file(&mut v, ROOT, "/mnt/sym").unwrap(), b"written by the vfs\n");
+    assert_eq!(
+        read_file(&mut v, ROOT, "/mnt/sym").unwrap(),
+        b"written by the vfs\n"
+    );
     let st = v.stat(ROOT, b"/mnt/d1/d2/moved.txt").unwrap();
     assert_eq!(st.st_mtime.sec, 1_700_000_000, "times from the clock");
     assert_eq!(st.st_nlink, 1);
     assert_eq!(v.stat(ROOT, b"/mnt/sub/pages").unwrap().st_nlink, 2);
     // Long names and the disk staying busy while used.
     let long = format!("/mnt/{}", "n".repeat(256));
-    assert_eq!(v.open(ROOT, long.as_bytes(), O_CREAT | O_WRONLY, 0o644), Err(Errno::ENAMETOOLONG));
+    assert_eq!(
+        v.open(ROOT, long.as_bytes(), O_CREAT | O_WRONLY, 0o644),
+        Err(Errno::ENAMETOOLONG)
+    );
     v.chdir(ROOT, b"/mnt/d1").unwrap();
     assert_eq!(v.umount(ROOT, b"/mnt", 0), Err(Errno::EBUSY));
     v.chdir(ROOT, b"/").unwrap();
@@ -205,7 +237,10 @@ fn reads_mke2fs_files_and_writes_that_e2fsck_accepts() {
     v.umount(ROOT, b"/mnt", 0).unwrap();
     let after = disk.0.borrow().clone();
     fsck_clean(&img, &after);
-    assert_eq!(debugfs_cat(&img, "/d1/d2/moved.txt"), b"written by the vfs\n");
+    assert_eq!(
+        debugfs_cat(&img, "/d1/d2/moved.txt"),
+        b"written by the vfs\n"
+    );
     assert_eq!(debugfs_cat(&img, "/sub/pages"), data);
 
     // Mounted again, everything reads back.
@@ -214,8 +249,15 @@ fn reads_mke2fs_files_and_writes_that_e2fsck_accepts() {
     let sparse = read_file(&mut v, ROOT, "/mnt/sparse").unwrap();
     assert_eq!(sparse.len(), (1 << 20) + 3);
     assert!(sparse[..1 << 20].iter().all(|&b| b == 0));
-    assert_eq!(v.stat(ROOT, b"/mnt/sparse").unwrap().st_blocks, 6, "a hole stays a hole: data, indirect and double indirect blocks");
-    assert_eq!(read_file(&mut v, ROOT, "/mnt/sub/big").unwrap(), big[..5000]);
+    assert_eq!(
+        v.stat(ROOT, b"/mnt/sparse").unwrap().st_blocks,
+        6,
+        "a hole stays a hole: data, indirect and double indirect blocks"
+    );
+    assert_eq!(
+        read_file(&mut v, ROOT, "/mnt/sub/big").unwrap(),
+        big[..5000]
+    );
     assert_eq!(v.stat(ROOT, b"/mnt/victim"), Err(Errno::ENOENT));
     v.umount(ROOT, b"/mnt", 0).unwrap();
     fsck_clean(&img, &disk.0.borrow());
@@ -246,7 +288,11 @@ fn an_unlinked_open_file_lives_until_its_last_close() {
     v.unlink(ROOT, b"/mnt/new").unwrap();
     v.sync().unwrap();
     let end = v.statfs(ROOT, b"/mnt").unwrap();
-    assert_eq!((end.f_bfree, end.f_ffree), (free.f_bfree, free.f_ffree), "all freed");
+    assert_eq!(
+        (end.f_bfree, end.f_ffree),
+        (free.f_bfree, free.f_ffree),
+        "all freed"
+    );
     v.umount(ROOT, b"/mnt", 0).unwrap();
     fsck_clean(&img, &disk.0.borrow());
 }
@@ -257,7 +303,9 @@ fn a_full_volume_is_enospc_at_write_time_and_loses_nothing() {
     let disk = SharedDisk(Rc::new(RefCell::new(bytes)));
     let mut v = vfs_on(&disk, 4096);
     v.mount(ROOT, b"/dev/sda", b"/mnt", "ext2", 0, b"").unwrap();
-    let fd = v.open(ROOT, b"/mnt/fill", O_WRONLY | O_CREAT, 0o644).unwrap();
+    let fd = v
+        .open(ROOT, b"/mnt/fill", O_WRONLY | O_CREAT, 0o644)
+        .unwrap();
     let chunk = pattern(9, 5000);
     let mut written = 0usize;
     let err = loop {
@@ -298,11 +346,17 @@ fn read_only_mounts_refuse_changes_and_keep_the_image() {
         v.mount(ROOT, b"/dev/sda", b"/mnt", "ext2", 0, b"bogus"),
         Err(Errno::EINVAL)
     );
-    v.mount(ROOT, b"/dev/sda", b"/mnt", "ext2", MS_RDONLY, b"").unwrap();
-    assert!(String::from_utf8(v.mounts_text()).unwrap().contains("/mnt ext2 ro"));
+    v.mount(ROOT, b"/dev/sda", b"/mnt", "ext2", MS_RDONLY, b"")
+        .unwrap();
+    assert!(String::from_utf8(v.mounts_text())
+        .unwrap()
+        .contains("/mnt ext2 ro"));
     assert_eq!(read_file(&mut v, ROOT, "/mnt/f").unwrap(), b"data");
     assert_eq!(v.open(ROOT, b"/mnt/f", O_WRONLY, 0), Err(Errno::EROFS));
-    assert_eq!(v.open(ROOT, b"/mnt/g", O_WRONLY | O_CREAT, 0o644), Err(Errno::EROFS));
+    assert_eq!(
+        v.open(ROOT, b"/mnt/g", O_WRONLY | O_CREAT, 0o644),
+        Err(Errno::EROFS)
+    );
     assert_eq!(v.mkdir(ROOT, b"/mnt/d", 0o755), Err(Errno::EROFS));
     assert_eq!(v.unlink(ROOT, b"/mnt/f"), Err(Errno::EROFS));
     v.sync().unwrap();
@@ -319,10 +373,14 @@ fn corrupt_images_are_refused_or_eio_never_a_panic() {
     bad[1024 + 56] = 0;
     let disk = SharedDisk(Rc::new(RefCell::new(bad)));
     let mut v = vfs_on(&disk, 4096);
-    let e = v.mount(ROOT, b"/dev/sda", b"/mnt", "ext2", 0, b"").unwrap_err();
+    let e = v
+        .mount(ROOT, b"/dev/sda", b"/mnt", "ext2", 0, b"")
+        .unwrap_err();
     assert!(matches!(e, Errno::EUCLEAN | Errno::EINVAL), "{e:?}");
     // A device too small for the volume: refused.
-    disk.0.borrow_mut().clone_from(&bytes[..512 * 1024].to_vec());
+    disk.0
+        .borrow_mut()
+        .clone_from(&bytes[..512 * 1024].to_vec());
     assert!(v.mount(ROOT, b"/dev/sda", b"/mnt", "ext2", 0, b"").is_err());
     // Garbage in every inode-table and directory block: mounts (the
     // superblock is good), and each operation fails with an errno.
@@ -377,7 +435,9 @@ fn fsync_and_the_flusher_reach_the_disk_without_umount() {
     v.set_time(Timespec { sec: t0, nsec: 0 });
     v.mount(ROOT, b"/dev/sda", b"/mnt", "ext2", 0, b"").unwrap();
     // fsync: the data is on the device when it returns.
-    let fd = v.open(ROOT, b"/mnt/synced", O_WRONLY | O_CREAT, 0o644).unwrap();
+    let fd = v
+        .open(ROOT, b"/mnt/synced", O_WRONLY | O_CREAT, 0o644)
+        .unwrap();
     assert_eq!(v.write(ROOT, fd, b"fsynced data").unwrap(), Io::Done(12));
     v.fsync(ROOT, fd).unwrap();
     v.close(ROOT, fd).unwrap();
@@ -386,14 +446,24 @@ fn fsync_and_the_flusher_reach_the_disk_without_umount() {
     // A write left alone: not before dirty_expire (30 s), then the
     // flusher's two passes put it on the disk.
     write_file(&mut v, ROOT, "/mnt/later", b"written back by the flusher");
-    v.set_time(Timespec { sec: t0 + 10, nsec: 0 });
+    v.set_time(Timespec {
+        sec: t0 + 10,
+        nsec: 0,
+    });
     assert_eq!(v.flush(), 0, "not expired yet");
     v.sync_filesystems().unwrap();
     std::fs::write(&img, &*disk.0.borrow()).unwrap();
     // The metadata (name, size, the block reserved) is there; the data
     // waits in the page cache (ext2 orders nothing: zeros meanwhile).
-    assert_eq!(debugfs_cat(&img, "/later"), [0u8; 27], "the data waits in the cache");
-    v.set_time(Timespec { sec: t0 + 31, nsec: 0 });
+    assert_eq!(
+        debugfs_cat(&img, "/later"),
+        [0u8; 27],
+        "the data waits in the cache"
+    );
+    v.set_time(Timespec {
+        sec: t0 + 31,
+        nsec: 0,
+    });
     assert_eq!(v.flush(), 1, "one inode written back");
     assert_eq!(v.page_cache_stats().dirty, 0);
     v.sync_filesystems().unwrap();

@@ -655,7 +655,12 @@ test p pidtest
         // A spawned child is an entry with every option at its default.
         let child = Entry::new(Kind::Program, "kbd", "kbd", "a b");
         assert_eq!(
-            (child.heap_pages, child.spawn, child.register, child.args.as_str()),
+            (
+                child.heap_pages,
+                child.spawn,
+                child.register,
+                child.args.as_str()
+            ),
             (DEFAULT_HEAP, false, None, "a b")
         );
         assert!(parse("test t t kill=nosuch").is_err(), "kill= of no server");

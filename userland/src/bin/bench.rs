@@ -886,7 +886,9 @@ fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u6
             loop {
                 if got.msg.label() == 0 {
                     let _ = ipc::reply(&Message::new(0));
-                    if let (Some(save), Some(reply)) = (saves.checked_div(n), replies.checked_div(n)) {
+                    if let (Some(save), Some(reply)) =
+                        (saves.checked_div(n), replies.checked_div(n))
+                    {
                         libsys::println!(
                             "bench: reply_later breakdown per request: reply_save {save} reply_to_recv (to the next request received) {reply}"
                         );
@@ -1147,8 +1149,14 @@ fn process_cases(report: &Report) -> Result<(), Why> {
     // `cat` with its input and output on the pipes: an echo, one byte a
     // read as the bytes come.
     let actions = [
-        FileAction::Dup2 { from: to_child, to: 0 },
-        FileAction::Dup2 { from: to_parent_w, to: 1 },
+        FileAction::Dup2 {
+            from: to_child,
+            to: 0,
+        },
+        FileAction::Dup2 {
+            from: to_parent_w,
+            to: 1,
+        },
         FileAction::Close { fd: to_child_w },
         FileAction::Close { fd: to_parent },
     ];
@@ -1161,7 +1169,8 @@ fn process_cases(report: &Report) -> Result<(), Why> {
         100,
         || {
             let mut byte = [1u8];
-            if posix::write(to_child_w, &byte) != Ok(1) || posix::read(to_parent, &mut byte) != Ok(1)
+            if posix::write(to_child_w, &byte) != Ok(1)
+                || posix::read(to_parent, &mut byte) != Ok(1)
             {
                 lost += 1;
             }
@@ -1172,7 +1181,9 @@ fn process_cases(report: &Report) -> Result<(), Why> {
     let waited = posix::waitpid(cat as i64, 0).step("wait for cat")?;
     posix::close(to_parent).step("close")?;
     if lost > 0 || waited.map(|(_, status)| status) != Some(0) {
-        return Err(format_text!("pipe_rtt: {lost} bytes lost, cat ended {waited:?}"));
+        return Err(format_text!(
+            "pipe_rtt: {lost} bytes lost, cat ended {waited:?}"
+        ));
     }
     report.line("pipe_rtt", rtt);
     let mut failures = 0u64;

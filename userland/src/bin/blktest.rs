@@ -231,7 +231,10 @@ fn main(_: &str) -> u64 {
     );
     stat(&mut t, &blk, "vda");
     stat(&mut t, &blk, "ram0");
-    t.record("blktest: driver-hal DMA buffer: volatile accesses, bounds", dma_buffer());
+    t.record(
+        "blktest: driver-hal DMA buffer: volatile accesses, bounds",
+        dma_buffer(),
+    );
     t.record(
         "blktest: driver-hal bounce pool: data through DMA memory, exhaustion, unknown addresses",
         bounce_pool(),
@@ -249,7 +252,11 @@ fn dma_buffer() -> Result<(), Why> {
     let mut page =
         DmaBuffer::alloc(1, 1 << 32).map_err(|e| libsys::format_text!("dma_alloc: {e}"))?;
     if page.phys() == 0 || page.phys() >= 1 << 32 || page.len() != 4096 {
-        return Err(libsys::format_text!("phys {:#x} len {}", page.phys(), page.len()));
+        return Err(libsys::format_text!(
+            "phys {:#x} len {}",
+            page.phys(),
+            page.len()
+        ));
     }
     let zero = page.read_u32(0).map_err(|e| libsys::format_text!("{e}"))?;
     let _ = page.write_u32(8, 0xdead_beef);
@@ -258,7 +265,11 @@ fn dma_buffer() -> Result<(), Why> {
     let mut back = [0u8; 100];
     let _ = page.copy_out(101, &mut back);
     let word = page.read_u32(8).map_err(|e| libsys::format_text!("{e}"))?;
-    let refused = (page.read_u32(4094), page.read_u16(9), page.copy_in(4000, &[0; 97]));
+    let refused = (
+        page.read_u32(4094),
+        page.read_u16(9),
+        page.copy_in(4000, &[0; 97]),
+    );
     let want = (
         Err(AccessError::OutOfBounds),
         Err(AccessError::Misaligned),
@@ -277,8 +288,7 @@ fn dma_buffer() -> Result<(), Why> {
 /// an address no share gave is refused; nothing stays lent.
 fn bounce_pool() -> Result<(), Why> {
     use driver_hal::bounce::{BounceError, BouncePool, Direction, PAGE};
-    let mut pool =
-        BouncePool::new(4, 1 << 32).map_err(|e| libsys::format_text!("pool: {e}"))?;
+    let mut pool = BouncePool::new(4, 1 << 32).map_err(|e| libsys::format_text!("pool: {e}"))?;
     let data: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
     let phys = pool
         .share(&data, Direction::Both)

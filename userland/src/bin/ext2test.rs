@@ -43,7 +43,11 @@ const O_APPEND: u32 = 0o2000;
 /// Bytes `seed`-patterned.
 fn pattern(seed: u8, len: usize) -> Vec<u8> {
     (0..len)
-        .map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed ^ (i >> 12) as u8))
+        .map(|i| {
+            (i as u8)
+                .wrapping_mul(7)
+                .wrapping_add(seed ^ (i >> 12) as u8)
+        })
         .collect()
 }
 
@@ -136,14 +140,22 @@ fn main(_: &str) -> u64 {
     remounts(&mut t);
     tools(&mut t);
     // What the harness checks after the run.
-    t.expect_eq("the kept file is there", read_file(WRITTEN), Ok(CONTENT.to_vec()));
+    t.expect_eq(
+        "the kept file is there",
+        read_file(WRITTEN),
+        Ok(CONTENT.to_vec()),
+    );
     t.expect_eq("sync", posix::sync(), Ok(()));
     t.status()
 }
 
 /// What mke2fs -d put on the image.
 fn reads(t: &mut Tally) {
-    t.expect_eq("read /mnt/README", read_file("/mnt/README"), Ok(README.to_vec()));
+    t.expect_eq(
+        "read /mnt/README",
+        read_file("/mnt/README"),
+        Ok(README.to_vec()),
+    );
     let s = posix::statfs("/mnt");
     t.expect_eq(
         "statfs /mnt: ext2, 1 KiB blocks",
@@ -156,7 +168,10 @@ fn reads(t: &mut Tally) {
     };
     t.expect_eq(
         "ls /mnt: README and lost+found",
-        (names.iter().any(|n| n == "README"), names.iter().any(|n| n == "lost+found")),
+        (
+            names.iter().any(|n| n == "README"),
+            names.iter().any(|n| n == "lost+found"),
+        ),
         (true, true),
     );
 }
@@ -171,7 +186,11 @@ fn flusher(t: &mut Tally) {
         .take(1024)
         .copied()
         .collect();
-    t.expect_eq("write a file, no sync", write_file("/mnt/flushed", &marker), Ok(()));
+    t.expect_eq(
+        "write a file, no sync",
+        write_file("/mnt/flushed", &marker),
+        Ok(()),
+    );
     let Ok(blk) = libsys::proto::blk::Client::connect() else {
         return t.record("the block server", Err("not found"));
     };
@@ -201,15 +220,31 @@ fn flusher(t: &mut Tally) {
 /// Files and directories made, written, renamed, linked and removed.
 fn writes(t: &mut Tally) {
     let before = posix::statfs("/mnt").map(|s| s.bfree).unwrap_or(0);
-    t.expect_eq("mkdir /mnt/guest", posix::mkdir("/mnt/guest", 0o755), Ok(()));
-    t.expect_eq("mkdir /mnt/guest/kept", posix::mkdir("/mnt/guest/kept", 0o755), Ok(()));
-    t.expect_eq("write draft.txt", write_file("/mnt/guest/draft.txt", CONTENT), Ok(()));
+    t.expect_eq(
+        "mkdir /mnt/guest",
+        posix::mkdir("/mnt/guest", 0o755),
+        Ok(()),
+    );
+    t.expect_eq(
+        "mkdir /mnt/guest/kept",
+        posix::mkdir("/mnt/guest/kept", 0o755),
+        Ok(()),
+    );
+    t.expect_eq(
+        "write draft.txt",
+        write_file("/mnt/guest/draft.txt", CONTENT),
+        Ok(()),
+    );
     t.expect_eq(
         "rename into kept/written.txt",
         posix::rename("/mnt/guest/draft.txt", WRITTEN),
         Ok(()),
     );
-    t.expect_eq("the old name is gone", posix::stat("/mnt/guest/draft.txt").err(), Some(Errno::ENOENT));
+    t.expect_eq(
+        "the old name is gone",
+        posix::stat("/mnt/guest/draft.txt").err(),
+        Some(Errno::ENOENT),
+    );
     let st = posix::stat(WRITTEN);
     t.expect_eq(
         "stat: its size, and an mtime from the clock (after 2020)",
@@ -219,12 +254,28 @@ fn writes(t: &mut Tally) {
     // 300 KiB: past the 12 direct blocks and the single indirect block's
     // 256 (1 KiB blocks) into the double indirect one.
     let big = pattern(3, 300 * 1024);
-    t.expect_eq("write a 300 KiB file", write_file("/mnt/guest/big", &big), Ok(()));
-    t.expect_eq("read it back", read_file("/mnt/guest/big").map(|d| d == big), Ok(true));
+    t.expect_eq(
+        "write a 300 KiB file",
+        write_file("/mnt/guest/big", &big),
+        Ok(()),
+    );
+    t.expect_eq(
+        "read it back",
+        read_file("/mnt/guest/big").map(|d| d == big),
+        Ok(true),
+    );
     let fd = posix::open("/mnt/guest/big", posix::O_RDONLY, 0);
-    t.expect_eq("fsync", fd.and_then(|fd| posix::fsync(fd).and(posix::close(fd))), Ok(()));
+    t.expect_eq(
+        "fsync",
+        fd.and_then(|fd| posix::fsync(fd).and(posix::close(fd))),
+        Ok(()),
+    );
     let after = posix::statfs("/mnt").map(|s| s.bfree).unwrap_or(0);
-    t.expect_eq("statfs: at least 300 blocks fewer free", before >= after + 300, true);
+    t.expect_eq(
+        "statfs: at least 300 blocks fewer free",
+        before >= after + 300,
+        true,
+    );
     let fd = posix::open("/mnt/guest/log", O_WRONLY | O_CREAT | O_APPEND, 0o644);
     if let Ok(fd) = fd {
         for line in [&b"one\n"[..], b"two\n"] {
@@ -232,11 +283,27 @@ fn writes(t: &mut Tally) {
         }
         let _ = posix::close(fd);
     }
-    t.expect_eq("appended", read_file("/mnt/guest/log"), Ok(b"one\ntwo\n".to_vec()));
+    t.expect_eq(
+        "appended",
+        read_file("/mnt/guest/log"),
+        Ok(b"one\ntwo\n".to_vec()),
+    );
     t.expect_eq("unlink log", posix::unlink("/mnt/guest/log"), Ok(()));
-    t.expect_eq("mkdir d/e", posix::mkdir("/mnt/guest/d", 0o700).and(posix::mkdir("/mnt/guest/d/e", 0o700)), Ok(()));
-    t.expect_eq("rmdir of a non-empty dir", posix::rmdir("/mnt/guest/d"), Err(Errno::ENOTEMPTY));
-    t.expect_eq("rmdir d/e, d", posix::rmdir("/mnt/guest/d/e").and(posix::rmdir("/mnt/guest/d")), Ok(()));
+    t.expect_eq(
+        "mkdir d/e",
+        posix::mkdir("/mnt/guest/d", 0o700).and(posix::mkdir("/mnt/guest/d/e", 0o700)),
+        Ok(()),
+    );
+    t.expect_eq(
+        "rmdir of a non-empty dir",
+        posix::rmdir("/mnt/guest/d"),
+        Err(Errno::ENOTEMPTY),
+    );
+    t.expect_eq(
+        "rmdir d/e, d",
+        posix::rmdir("/mnt/guest/d/e").and(posix::rmdir("/mnt/guest/d")),
+        Ok(()),
+    );
     t.expect_eq("unlink big", posix::unlink("/mnt/guest/big"), Ok(()));
     t.expect_eq("sync", posix::sync(), Ok(()));
     let back = posix::statfs("/mnt").map(|s| s.bfree).unwrap_or(0);
@@ -257,7 +324,11 @@ fn errors(t: &mut Tally) {
         Some(Errno::EXDEV),
     );
     let fd = posix::open("/mnt/README", posix::O_RDONLY, 0);
-    t.expect_eq("umount with a file open: EBUSY", posix::umount("/mnt").err(), Some(Errno::EBUSY));
+    t.expect_eq(
+        "umount with a file open: EBUSY",
+        posix::umount("/mnt").err(),
+        Some(Errno::EBUSY),
+    );
     if let Ok(fd) = fd {
         let _ = posix::close(fd);
     }
@@ -310,12 +381,15 @@ fn full_disk(t: &mut Tally) {
             break None;
         }
     };
-    t.expect_eq("filling the disk ends with ENOSPC", err, Some(Errno::ENOSPC));
+    t.expect_eq(
+        "filling the disk ends with ENOSPC",
+        err,
+        Some(Errno::ENOSPC),
+    );
     t.expect_eq("fsync after ENOSPC", posix::fsync(fd), Ok(()));
     let _ = posix::close(fd);
     let back = read_file("/mnt/guest/fill").unwrap_or_default();
-    let intact = back.len() == written
-        && back.chunks(chunk.len()).all(|c| c == &chunk[..c.len()]);
+    let intact = back.len() == written && back.chunks(chunk.len()).all(|c| c == &chunk[..c.len()]);
     t.expect_eq("every byte written reads back", intact, true);
     t.expect_eq("unlink fill", posix::unlink("/mnt/guest/fill"), Ok(()));
     t.expect_eq("sync", posix::sync(), Ok(()));
@@ -324,29 +398,54 @@ fn full_disk(t: &mut Tally) {
 /// umount, a read-only mount, and back.
 fn remounts(t: &mut Tally) {
     t.expect_eq("umount /mnt", posix::umount("/mnt"), Ok(()));
-    t.expect_eq("/mnt is empty tmpfs again", posix::stat("/mnt/README").err(), Some(Errno::ENOENT));
-    t.expect_eq("mount -r", posix::mount("/dev/vda", "/mnt", "ext2", MS_RDONLY), Ok(()));
-    t.expect_eq("read-only: the file reads", read_file(WRITTEN), Ok(CONTENT.to_vec()));
+    t.expect_eq(
+        "/mnt is empty tmpfs again",
+        posix::stat("/mnt/README").err(),
+        Some(Errno::ENOENT),
+    );
+    t.expect_eq(
+        "mount -r",
+        posix::mount("/dev/vda", "/mnt", "ext2", MS_RDONLY),
+        Ok(()),
+    );
+    t.expect_eq(
+        "read-only: the file reads",
+        read_file(WRITTEN),
+        Ok(CONTENT.to_vec()),
+    );
     t.expect_eq(
         "read-only: create is EROFS",
         posix::open("/mnt/new", O_WRONLY | O_CREAT, 0o644).err(),
         Some(Errno::EROFS),
     );
-    t.expect_eq("read-only: mkdir is EROFS", posix::mkdir("/mnt/d", 0o755).err(), Some(Errno::EROFS));
+    t.expect_eq(
+        "read-only: mkdir is EROFS",
+        posix::mkdir("/mnt/d", 0o755).err(),
+        Some(Errno::EROFS),
+    );
     t.expect_eq(
         "the table says ro",
         posix::mounts().map(|m| m.contains("/dev/vda /mnt ext2 ro")),
         Ok(true),
     );
     t.expect_eq("umount", posix::umount("/mnt"), Ok(()));
-    t.expect_eq("mount rw again", posix::mount("/dev/vda", "/mnt", "ext2", 0), Ok(()));
+    t.expect_eq(
+        "mount rw again",
+        posix::mount("/dev/vda", "/mnt", "ext2", 0),
+        Ok(()),
+    );
 }
 
 /// The tools, good and bad.
 fn tools(t: &mut Tally) {
     tool(t, &["mount"], 0, "/dev/vda /mnt ext2 rw");
     tool(t, &["mount", "-t"], 1, "usage");
-    tool(t, &["mount", "-t", "ext2", "/dev/vdz", "/tmp"], 1, "mount: /dev/vdz");
+    tool(
+        t,
+        &["mount", "-t", "ext2", "/dev/vdz", "/tmp"],
+        1,
+        "mount: /dev/vdz",
+    );
     tool(t, &["umount"], 1, "usage");
     tool(t, &["umount", "/tmp"], 1, "umount: /tmp");
     tool(t, &["sync"], 0, "");

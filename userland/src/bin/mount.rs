@@ -44,10 +44,17 @@ fn mount_all() -> i32 {
         if opts.split(',').any(|o| o == "noauto") {
             continue;
         }
-        if table.lines().any(|l| l.split_whitespace().nth(1) == Some(f[1])) {
+        if table
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some(f[1]))
+        {
             continue;
         }
-        let flags = if opts.split(',').any(|o| o == "ro") { MS_RDONLY } else { 0 };
+        let flags = if opts.split(',').any(|o| o == "ro") {
+            MS_RDONLY
+        } else {
+            0
+        };
         if let Err(e) = posix::mount(f[0], f[1], f[2], flags) {
             status = tool::fail("mount", f[0], e);
         }

@@ -63,10 +63,17 @@ fn main(_args: &str) -> u64 {
             u64::from(libsys::posix::getpid().ok() != want)
         }
         Some("fds") => {
-            let fd = |i: usize| argv.get(i).and_then(|n| n.parse::<i32>().ok()).unwrap_or(-1);
+            let fd = |i: usize| {
+                argv.get(i)
+                    .and_then(|n| n.parse::<i32>().ok())
+                    .unwrap_or(-1)
+            };
             if libsys::posix::fstat(fd(2)).is_err() {
                 2
-            } else if !matches!(libsys::posix::fstat(fd(3)), Err(libsys::errno::Errno::EBADF)) {
+            } else if !matches!(
+                libsys::posix::fstat(fd(3)),
+                Err(libsys::errno::Errno::EBADF)
+            ) {
                 3
             } else {
                 0

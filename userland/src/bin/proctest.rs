@@ -129,7 +129,11 @@ fn in_child(f: impl FnOnce() -> i32) -> Option<WaitStatus> {
 /// Writes `bytes` to a new file `path` with `mode`.
 fn put(path: &str, bytes: &[u8], mode: u32) -> Result<(), Errno> {
     let _ = posix::unlink(path);
-    let fd = posix::open(path, posix::O_WRONLY | posix::O_CREAT | posix::O_TRUNC, mode)?;
+    let fd = posix::open(
+        path,
+        posix::O_WRONLY | posix::O_CREAT | posix::O_TRUNC,
+        mode,
+    )?;
     let written = posix::write(fd, bytes);
     let _ = posix::close(fd);
     written.map(|_| ())
@@ -176,7 +180,11 @@ fn fork_and_exec(t: &mut Tally) {
             1
         }
     });
-    t.expect_eq("copy-on-write: the child sees and writes its own copy", cow, Some(WaitStatus::Exited(0)));
+    t.expect_eq(
+        "copy-on-write: the child sees and writes its own copy",
+        cow,
+        Some(WaitStatus::Exited(0)),
+    );
     t.expect_eq(
         "copy-on-write: the parent's static and heap are unchanged",
         (COW.load(Ordering::Relaxed), heap[19_999]),
@@ -209,13 +217,21 @@ fn fork_and_exec(t: &mut Tally) {
         let _ = posix::close(keep);
         let _ = posix::close(shut);
     } else {
-        t.check("open the descriptors for execve", Err(format_args!("{keep:?} {shut:?}")));
+        t.check(
+            "open the descriptors for execve",
+            Err(format_args!("{keep:?} {shut:?}")),
+        );
     }
 
     let script = put("/tmp/exec-script.sh", b"#!/bin/sh\nexit 7\n", 0o755);
     t.expect_eq("write a #!/bin/sh script", script, Ok(()));
-    let ran = in_child(|| posix::execve("/tmp/exec-script.sh", &["exec-script.sh"], &[]) as i32 + 100);
-    t.expect_eq("execve of a #!/bin/sh script runs it (exit 7)", ran, Some(WaitStatus::Exited(7)));
+    let ran =
+        in_child(|| posix::execve("/tmp/exec-script.sh", &["exec-script.sh"], &[]) as i32 + 100);
+    t.expect_eq(
+        "execve of a #!/bin/sh script runs it (exit 7)",
+        ran,
+        Some(WaitStatus::Exited(7)),
+    );
 
     let text = put("/tmp/exec-text", b"just some text\n", 0o755);
     let elf = slurp("/bin/true");
@@ -227,12 +243,28 @@ fn fork_and_exec(t: &mut Tally) {
         .as_ref()
         .map_err(|e| *e)
         .and_then(|bytes| put("/tmp/exec-nox", bytes, 0o644));
-    t.expect_eq("write the hostile files", (text, truncated, no_x), (Ok(()), Ok(()), Ok(())));
+    t.expect_eq(
+        "write the hostile files",
+        (text, truncated, no_x),
+        (Ok(()), Ok(()), Ok(())),
+    );
     for (path, want, what) in [
         ("/tmp/exec-text", Errno::ENOEXEC, "a text file is ENOEXEC"),
-        ("/tmp/exec-cut", Errno::ENOEXEC, "a truncated ELF is ENOEXEC"),
-        ("/tmp/exec-nox", Errno::EACCES, "a file without an execute bit is EACCES"),
-        ("/bin/no-such-program", Errno::ENOENT, "a missing file is ENOENT"),
+        (
+            "/tmp/exec-cut",
+            Errno::ENOEXEC,
+            "a truncated ELF is ENOEXEC",
+        ),
+        (
+            "/tmp/exec-nox",
+            Errno::EACCES,
+            "a file without an execute bit is EACCES",
+        ),
+        (
+            "/bin/no-such-program",
+            Errno::ENOENT,
+            "a missing file is ENOENT",
+        ),
     ] {
         // The child reports the errno and then proves its old image still
         // runs (this closure's code, after the failed call).
@@ -311,9 +343,20 @@ fn fork_and_exec(t: &mut Tally) {
         Some(WaitStatus::Exited(7)),
     );
     let after = in_child(|| 0);
-    t.expect_eq("fork works again after the bomb", after, Some(WaitStatus::Exited(0)));
+    t.expect_eq(
+        "fork works again after the bomb",
+        after,
+        Some(WaitStatus::Exited(0)),
+    );
     timings();
-    for path in ["/tmp/exec-keep", "/tmp/exec-cloexec", "/tmp/exec-script.sh", "/tmp/exec-text", "/tmp/exec-cut", "/tmp/exec-nox"] {
+    for path in [
+        "/tmp/exec-keep",
+        "/tmp/exec-cloexec",
+        "/tmp/exec-script.sh",
+        "/tmp/exec-text",
+        "/tmp/exec-cut",
+        "/tmp/exec-nox",
+    ] {
         let _ = posix::unlink(path);
     }
 }

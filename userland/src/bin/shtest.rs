@@ -115,7 +115,12 @@ fn main(_: &str) -> u64 {
     );
     // fork and execve (issue 15): `exec` replaces the shell, and a
     // `#!/bin/sh` script runs as a command.
-    expect(&mut t, "exec echo replaced; echo not reached", "replaced\n", 0);
+    expect(
+        &mut t,
+        "exec echo replaced; echo not reached",
+        "replaced\n",
+        0,
+    );
     let script = posix::open(
         "/tmp/hello.sh",
         posix::O_WRONLY | posix::O_CREAT | posix::O_TRUNC,

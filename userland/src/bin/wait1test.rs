@@ -476,7 +476,10 @@ fn unblocked_reader(client: &Client) -> Result<(), Why> {
         reader.thread.unblock(),
         Ok(Unblocked::ServerTold),
     )?;
-    let thread = reader.thread.dup(Rights::MANAGE, None).map_err(|e| format_text!("dup: {e}"))?;
+    let thread = reader
+        .thread
+        .dup(Rights::MANAGE, None)
+        .map_err(|e| format_text!("dup: {e}"))?;
     reader.join().map_err(|e| format_text!("join: {e}"))?;
     want(
         "what the reader got",
@@ -484,7 +487,11 @@ fn unblocked_reader(client: &Client) -> Result<(), Why> {
         Some(Err(ClientError::Wait1(Wait1Error::Interrupted))),
     )?;
     want("readers blocked", stats(client)?.readers_blocked, 0)?;
-    want("a finished thread", thread.unblock(), Ok(Unblocked::NotInCall))?;
+    want(
+        "a finished thread",
+        thread.unblock(),
+        Ok(Unblocked::NotInCall),
+    )?;
     step("write after", client.write(b"next"))?;
     want(
         "the next read",
@@ -527,12 +534,16 @@ fn unblocked_unreceived() -> Result<(), Why> {
     })?;
     want("unblock", what, Ok(Unblocked::Sent))?;
     thread.join().map_err(|e| format_text!("join: {e}"))?;
-    want("the call", got.lock().take(), Some(Err(SysError::Interrupted)))?;
+    want(
+        "the call",
+        got.lock().take(),
+        Some(Err(SysError::Interrupted)),
+    )?;
     want(
         "not a thread",
         libsys::syscall::call6(
             libsys::abi::Syscall::ThreadUnblock,
-            [u64::from(endpoint.raw().0), 0, 0, 0, 0, 0]
+            [u64::from(endpoint.raw().0), 0, 0, 0, 0, 0],
         )
         .err(),
         Some(SysError::WrongType),
@@ -557,15 +568,21 @@ fn saving_server(
             let result = (|| -> Result<(), Why> {
                 let notification = Notification::create().map_err(|e| format_text!("{e}"))?;
                 if bound {
-                    notification.bind_current().map_err(|e| format_text!("bind: {e}"))?;
+                    notification
+                        .bind_current()
+                        .map_err(|e| format_text!("bind: {e}"))?;
                 }
-                let received = endpoint.recv(FOREVER).map_err(|e| format_text!("recv: {e}"))?;
+                let received = endpoint
+                    .recv(FOREVER)
+                    .map_err(|e| format_text!("recv: {e}"))?;
                 want("the request", received.msg.label(), 7)?;
                 let right = libsys::ipc::save_reply().map_err(|e| format_text!("save: {e}"))?;
                 want("asked out before it was", right.interrupted(), false)?;
                 let _ = saved.signal(1);
                 if bound {
-                    let next = endpoint.recv(FOREVER).map_err(|e| format_text!("recv: {e}"))?;
+                    let next = endpoint
+                        .recv(FOREVER)
+                        .map_err(|e| format_text!("recv: {e}"))?;
                     want("told", next.signals(), Some(UNBLOCK_SIGNAL))?;
                     want("the saved caller asked out", right.interrupted(), true)?;
                     right
@@ -574,7 +591,11 @@ fn saving_server(
                 } else {
                     go.wait(FOREVER).map_err(|e| format_text!("go: {e}"))?;
                     want("the caller was let go", right.interrupted(), false)?;
-                    want("a late reply", right.reply(&Message::new(5)), Err(SysError::PeerDied))
+                    want(
+                        "a late reply",
+                        right.reply(&Message::new(5)),
+                        Err(SysError::PeerDied),
+                    )
                 }
             })();
             *outcome.lock() = Some(result);
@@ -593,7 +614,9 @@ fn unblocked_received() -> Result<(), Why> {
         let go = Arc::new(Notification::create().map_err(|e| format_text!("{e}"))?);
         let (server, outcome) = saving_server(&endpoint, bound, &saved, &go)?;
         let (client, got) = caller(&endpoint)?;
-        saved.wait(FOREVER).map_err(|e| format_text!("saved: {e}"))?;
+        saved
+            .wait(FOREVER)
+            .map_err(|e| format_text!("saved: {e}"))?;
         want("unblock", client.thread.unblock(), Ok(expected))?;
         client.join().map_err(|e| format_text!("join: {e}"))?;
         want("the call", got.lock().take(), Some(answer))?;
@@ -611,7 +634,10 @@ fn unblocked_writer(client: &Client) -> Result<(), Why> {
     drain(client)?;
     let mut filled = 0;
     while filled < CAPACITY {
-        filled += step("fill", client.write_nonblock(&[b'.'; WRITE_MAX][..WRITE_MAX.min(CAPACITY - filled)]))?;
+        filled += step(
+            "fill",
+            client.write_nonblock(&[b'.'; WRITE_MAX][..WRITE_MAX.min(CAPACITY - filled)]),
+        )?;
     }
     let got = Arc::new(Mutex::new(None));
     let writer = spawn({

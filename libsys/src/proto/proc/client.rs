@@ -84,12 +84,7 @@ impl Client {
 
     /// `execve`: returns only on failure (on success the calling thread
     /// runs the new program, and this call never comes back).
-    pub fn execve(
-        &self,
-        path: &[u8],
-        argv: &[&[u8]],
-        envp: &[&[u8]],
-    ) -> Result<(), ClientError> {
+    pub fn execve(&self, path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<(), ClientError> {
         let path = crate::proto::vfs::path(path).map_err(ClientError::Proc)?;
         let (block, argc, envc) =
             pack_args(argv.iter().copied(), envp.iter().copied()).map_err(ClientError::Proc)?;

@@ -17,9 +17,9 @@ use blk::transfer::{extents, SlotPool};
 use blk::virtio::queue::{Buffer, Layout, QueueMemory, VirtQueue};
 use blk::virtio::{self, reg, request_header, request_status, status, BlkType};
 use blk::{Op, Request, RequestId};
-use libsys::abi::args::{Polarity, Trigger};
 use driver_hal::dma::DmaBuffer;
 use driver_hal::port::IoWindow;
+use libsys::abi::args::{Polarity, Trigger};
 use libsys::handle::{Borrowed, Irq, Notification};
 use libsys::proto::devmgr::{self, Bus, IdMatch, Slot};
 
@@ -190,8 +190,8 @@ impl VirtioBlk {
         io.write(reg::QUEUE_PFN, pfn);
         let per_request = blk::service::MAX_SEGMENTS + 2;
         let queue_depth = (usize::from(size) / per_request).clamp(1, blk::transfer::SLOTS);
-        let capacity = u64::from(io.read(reg::CAPACITY_LOW))
-            | (u64::from(io.read(reg::CAPACITY_HIGH)) << 32);
+        let capacity =
+            u64::from(io.read(reg::CAPACITY_LOW)) | (u64::from(io.read(reg::CAPACITY_HIGH)) << 32);
         io.write(
             reg::STATUS,
             status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK,

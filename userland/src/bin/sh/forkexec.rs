@@ -81,7 +81,8 @@ fn apply(action: &FdAction) -> Result<(), (String, Errno)> {
             Err(e) => Err((format!("{fd}"), e)),
         },
         FdAction::Open { fd, path, mode } => {
-            let opened = posix::open(path, open_flags(*mode), 0o666).map_err(|e| (path.clone(), e))?;
+            let opened =
+                posix::open(path, open_flags(*mode), 0o666).map_err(|e| (path.clone(), e))?;
             if opened != *fd as i32 {
                 posix::dup2(opened, *fd as i32).map_err(|e| (path.clone(), e))?;
                 let _ = posix::close(opened);

@@ -14,7 +14,15 @@ fn is_ipc(call: Syscall) -> bool {
     use Syscall::*;
     matches!(
         call,
-        Send | Call | Recv | ReplyRecv | Reply | ReplyTo | ReplyToRecv | Signal | Wait | Poll
+        Send | Call
+            | Recv
+            | ReplyRecv
+            | Reply
+            | ReplyTo
+            | ReplyToRecv
+            | Signal
+            | Wait
+            | Poll
             | NotificationBind
     )
 }

@@ -382,11 +382,7 @@ impl Server {
             .ok_or(MmError::InvalidArgument)?;
         drop(stack);
         let image = self.image(image, image_size)?;
-        let known = self
-            .pids
-            .iter()
-            .find(|(_, &p)| p == pid)
-            .map(|(&id, _)| id);
+        let known = self.pids.iter().find(|(_, &p)| p == pid).map(|(&id, _)| id);
         let id = match known {
             Some(id) => id,
             None => {
@@ -439,7 +435,11 @@ impl Server {
         // its name-service lookup of mm carries) unless that is taken.
         let pid = info::process_info(child.raw()).map(|i| i.pid);
         let id = match pid {
-            Some(p) if !self.real.spaces.contains_key(&p) && !self.pids.values().any(|&q| q == p) => p,
+            Some(p)
+                if !self.real.spaces.contains_key(&p) && !self.pids.values().any(|&q| q == p) =>
+            {
+                p
+            }
             _ => {
                 self.next_fork += 1;
                 self.next_fork - 1

@@ -81,9 +81,7 @@ impl Proc {
         let undo = |s: &mut Proc| {
             let _ = s.table.exit(child, 127);
             let _ = s.table.take_events();
-            let _ = s
-                .table
-                .wait4(caller, child as i32, wait_status::WNOHANG);
+            let _ = s.table.wait4(caller, child as i32, wait_status::WNOHANG);
         };
         if let Some(vfs) = &self.vfs {
             if let Err(e) = vfs.fork_files(u64::from(caller), pid) {
