@@ -90,18 +90,7 @@ pub fn deliver_signal(
     signo: u64,
     info: &[u64; SIGINFO_WORDS],
 ) -> Result<(), SysError> {
-    call6(
-        Syscall::SignalDeliver,
-        [
-            u64::from(thread.raw().0),
-            handler as usize as u64,
-            restorer(),
-            signo,
-            info.as_ptr() as u64,
-            0,
-        ],
-    )
-    .map(|_| ())
+    deliver_signal_at(thread, handler as usize as u64, restorer(), signo, info)
 }
 
 /// [`deliver_signal`] for a handler in another process's address space
