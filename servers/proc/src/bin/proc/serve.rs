@@ -384,17 +384,7 @@ impl Proc {
                 Err(_) => Err(procsrv::Errno::EPERM),
             },
         };
-        let mut cmdline: Vec<u8> = Vec::new();
-        for (i, a) in argv.iter().enumerate() {
-            if i > 0 {
-                cmdline.push(0);
-            }
-            cmdline.extend_from_slice(a);
-        }
-        if argv.is_empty() {
-            cmdline.extend_from_slice(path);
-        }
-        let done = grouped.and_then(|()| t.exec(child, &cmdline));
+        let done = grouped.and_then(|()| t.exec(child, &cmdline(path, argv)));
         if let Err(e) = done {
             let _ = t.exit(child, 127);
             let _ = t.wait4(caller, child as i32, wait_status::WNOHANG);
