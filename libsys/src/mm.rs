@@ -278,16 +278,24 @@ pub fn fork_as(child: &Process) -> Result<(u64, Endpoint, Endpoint), Error> {
         Reply::Forked { id } => id,
         _ => return Err(Error::Protocol),
     };
+    let (client, pager) = client_and_pager(&msg)?;
+    Ok((id, client, pager))
+}
+
+/// The two handles a `ForkAs` or `Exec` reply carries: the new space's
+/// `mm` client handle and the pager its threads must have.
+fn client_and_pager(msg: &crate::ipc::Message) -> Result<(Endpoint, Endpoint), Error> {
     match msg.handles() {
         [client, pager] => {
-            // SAFETY: the kernel just put these into our table.
+            // SAFETY: the kernel just put these into our table, and they
+            // are taken from the message once, here.
             let (client, pager) = unsafe {
                 (
                     Endpoint::from_raw(Handle(*client as u32)),
                     Endpoint::from_raw(Handle(*pager as u32)),
                 )
             };
-            Ok((id, client, pager))
+            Ok((client, pager))
         }
         _ => Err(Error::Protocol),
     }
@@ -317,17 +325,6 @@ pub fn exec_process(
         Reply::Execed { id, entry } => (id, entry),
         _ => return Err(Error::Protocol),
     };
-    match msg.handles() {
-        [client, pager] => {
-            // SAFETY: the kernel just put these into our table.
-            let (client, pager) = unsafe {
-                (
-                    Endpoint::from_raw(Handle(*client as u32)),
-                    Endpoint::from_raw(Handle(*pager as u32)),
-                )
-            };
-            Ok((id, entry, client, pager))
-        }
-        _ => Err(Error::Protocol),
-    }
+    let (client, pager) = client_and_pager(&msg)?;
+    Ok((id, entry, client, pager))
 }

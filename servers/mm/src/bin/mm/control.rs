@@ -457,15 +457,16 @@ impl Server {
 
     /// Unmaps and lets go of the images no space uses any more.
     fn release_images(&mut self) {
-        if let Some(core) = self.core.as_mut() {
-            while let Some(image) = core.take_released_image() {
-                if let Some(Some(i)) = self.real.images.get_mut(image as usize).map(Option::take) {
-                    let _ = call6(
-                        Syscall::Unmap,
-                        [u64::from(self.real.me.0), i.at, i.pages, 0, 0, 0],
-                    );
-                    drop(i.handle);
-                }
+        let Some(core) = self.core.as_mut() else {
+            return;
+        };
+        while let Some(image) = core.take_released_image() {
+            if let Some(Some(i)) = self.real.images.get_mut(image as usize).map(Option::take) {
+                let _ = call6(
+                    Syscall::Unmap,
+                    [u64::from(self.real.me.0), i.at, i.pages, 0, 0, 0],
+                );
+                drop(i.handle);
             }
         }
     }
@@ -474,16 +475,8 @@ impl Server {
     fn forget(&mut self, id: SpaceId) {
         if let Some(core) = self.core.as_mut() {
             core.exit(id, &mut self.real);
-            while let Some(image) = core.take_released_image() {
-                if let Some(Some(i)) = self.real.images.get_mut(image as usize).map(Option::take) {
-                    let _ = call6(
-                        Syscall::Unmap,
-                        [u64::from(self.real.me.0), i.at, i.pages, 0, 0, 0],
-                    );
-                    drop(i.handle);
-                }
-            }
         }
+        self.release_images();
         self.real.devices.retain(|d| d.owner != id);
         self.shrinker_notes.retain(|&(owner, _), _| owner != id);
         self.real.spaces.remove(&id);
