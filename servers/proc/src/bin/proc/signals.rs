@@ -313,3 +313,24 @@ fn report(pid: Pid, what: &str, e: SysError) {
         eprintln!("proc: {what} {pid}: {e}");
     }
 }
+
+/// The `sigaction` ABI is written twice: by programs through
+/// `libsys::posix::signal` and by the table through
+/// `procsrv::signal::{action, state}` (the core is host-tested and takes
+/// no libsys). The binary, which has both, refuses to build if they ever
+/// differ.
+const _: () = {
+    use libsys::posix::signal as abi;
+    use procsrv::signal::{action, state};
+    assert!(abi::SIG_DFL == action::SIG_DFL && abi::SIG_IGN == action::SIG_IGN);
+    assert!(abi::SA_NOCLDSTOP == action::SA_NOCLDSTOP);
+    assert!(abi::SA_NOCLDWAIT == action::SA_NOCLDWAIT);
+    assert!(abi::SA_SIGINFO == action::SA_SIGINFO);
+    assert!(abi::SA_RESTORER == action::SA_RESTORER);
+    assert!(abi::SA_RESTART == action::SA_RESTART);
+    assert!(abi::SA_NODEFER == action::SA_NODEFER);
+    assert!(abi::SA_RESETHAND == action::SA_RESETHAND);
+    assert!(abi::SIG_BLOCK == state::SIG_BLOCK);
+    assert!(abi::SIG_UNBLOCK == state::SIG_UNBLOCK);
+    assert!(abi::SIG_SETMASK == state::SIG_SETMASK);
+};
