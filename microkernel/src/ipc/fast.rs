@@ -6,7 +6,8 @@
 //! cannot need: no handles to transfer, no timeout to arm (only `FOREVER`
 //! takes this path), no second look at the message. A payload of up to a
 //! page is copied here too. Any other case — handles, a timeout, no
-//! partner waiting, a bound notification, a missing IPC buffer, any error
+//! partner waiting, signals pending on a bound notification, a missing IPC
+//! buffer, any error
 //! — returns `None` before anything has changed, and the general path
 //! takes over (and reports the error).
 //!
@@ -167,7 +168,13 @@ pub fn reply_recv(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
     // this path needs, and put back if the fast path does not apply.
     let caller = {
         let mut mine = me.ipc.lock();
-        if mine.bound.is_some() {
+        // A bound notification with bits set must be returned by this
+        // `recv` first (the general path does it). With none set, queuing
+        // here is what the general path would do: a later signal finds
+        // the thread in `Blocked::Recv` and ends the wait
+        // (`deliver_to_bound`). Lock order: our IPC state, then the
+        // notification's (the notification never takes a thread's).
+        if mine.bound.as_ref().is_some_and(|n| n.pending()) {
             return None;
         }
         mine.reply_to.take()?

@@ -65,6 +65,13 @@ impl Notification {
         }
     }
 
+    /// Whether bits are set (not taken): the IPC fast path's check that a
+    /// thread it is about to queue in `recv` has no signal to return
+    /// first.
+    pub fn pending(&self) -> bool {
+        self.state.lock().bits != 0
+    }
+
     /// Takes the bits set so far (0 if none).
     pub fn take(&self) -> u64 {
         core::mem::take(&mut self.state.lock().bits)
