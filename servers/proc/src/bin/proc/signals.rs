@@ -142,6 +142,12 @@ impl Proc {
 
     /// Sleepers and alarms whose time came: answered, `SIGALRM` sent.
     pub(crate) fn expire_timers(&mut self) {
+        // Nothing timed (the usual case): no clock read, no work on the
+        // path of every request.
+        let sleeping = self.signals.kept.iter().any(|k| k.until.is_some());
+        if !sleeping && self.table.next_alarm().is_none() {
+            return;
+        }
         let t = now();
         if self.table.next_alarm().is_some_and(|d| d <= t) {
             self.table.expire_alarms(t);
