@@ -36,7 +36,61 @@ impl fmt::Display for RegexError {
 enum Item {
     Char(char),
     Range(char, char),
-    Class(fn(char) -> bool),
+    Class(Class),
+}
+
+/// The POSIX character classes (`[:alpha:]` …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Alpha,
+    Digit,
+    Alnum,
+    Upper,
+    Lower,
+    Space,
+    Blank,
+    Punct,
+    Xdigit,
+    Print,
+    Graph,
+    Cntrl,
+}
+
+impl Class {
+    fn named(name: &str) -> Option<Class> {
+        Some(match name {
+            "alpha" => Class::Alpha,
+            "digit" => Class::Digit,
+            "alnum" => Class::Alnum,
+            "upper" => Class::Upper,
+            "lower" => Class::Lower,
+            "space" => Class::Space,
+            "blank" => Class::Blank,
+            "punct" => Class::Punct,
+            "xdigit" => Class::Xdigit,
+            "print" => Class::Print,
+            "graph" => Class::Graph,
+            "cntrl" => Class::Cntrl,
+            _ => return None,
+        })
+    }
+
+    fn contains(self, c: char) -> bool {
+        match self {
+            Class::Alpha => c.is_ascii_alphabetic(),
+            Class::Digit => c.is_ascii_digit(),
+            Class::Alnum => c.is_ascii_alphanumeric(),
+            Class::Upper => c.is_ascii_uppercase(),
+            Class::Lower => c.is_ascii_lowercase(),
+            Class::Space => c.is_ascii_whitespace(),
+            Class::Blank => c == ' ' || c == '\t',
+            Class::Punct => c.is_ascii_punctuation(),
+            Class::Xdigit => c.is_ascii_hexdigit(),
+            Class::Print => (' '..='~').contains(&c),
+            Class::Graph => ('!'..='~').contains(&c),
+            Class::Cntrl => c.is_ascii_control(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,24 +149,6 @@ pub struct Syntax {
     pub icase: bool,
 }
 
-fn class(name: &str) -> Option<fn(char) -> bool> {
-    Some(match name {
-        "alpha" => |c: char| c.is_ascii_alphabetic(),
-        "digit" => |c: char| c.is_ascii_digit(),
-        "alnum" => |c: char| c.is_ascii_alphanumeric(),
-        "upper" => |c: char| c.is_ascii_uppercase(),
-        "lower" => |c: char| c.is_ascii_lowercase(),
-        "space" => |c: char| c.is_ascii_whitespace(),
-        "blank" => |c: char| c == ' ' || c == '\t',
-        "punct" => |c: char| c.is_ascii_punctuation(),
-        "xdigit" => |c: char| c.is_ascii_hexdigit(),
-        "print" => |c: char| (' '..='~').contains(&c),
-        "graph" => |c: char| ('!'..='~').contains(&c),
-        "cntrl" => |c: char| c.is_ascii_control(),
-        _ => return None,
-    })
-}
-
 /// Parses `[...]` starting after the `[`; returns the atom and the index
 /// after the `]`.
 fn bracket(p: &[char], mut i: usize) -> Result<(Atom, usize), RegexError> {
@@ -132,7 +168,7 @@ fn bracket(p: &[char], mut i: usize) -> Result<(Atom, usize), RegexError> {
             let rest: String = p[i + 2..].iter().collect();
             let end = rest.find(":]").ok_or(RegexError::UnclosedBracket)?;
             let name = &rest[..end];
-            let f = class(name).ok_or_else(|| RegexError::UnknownClass(name.into()))?;
+            let f = Class::named(name).ok_or_else(|| RegexError::UnknownClass(name.into()))?;
             items.push(Item::Class(f));
             i += 2 + name.chars().count() + 2;
             continue;
@@ -340,7 +376,7 @@ impl Regex {
                     items.iter().any(|it| match *it {
                         Item::Char(a) => a == c,
                         Item::Range(lo, hi) => lo <= c && c <= hi,
-                        Item::Class(f) => f(c),
+                        Item::Class(k) => k.contains(c),
                     })
                 };
                 let found = hit(c)
