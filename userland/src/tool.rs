@@ -34,3 +34,114 @@ pub use libsys::posix::options;
 pub fn exit(status: i32) -> ! {
     libsys::posix::exit(status)
 }
+
+/// The most a tool reads of one input into memory (`sort`, `diff`, …).
+pub const INPUT_MAX: usize = 16 << 20;
+
+/// Opens `name` for reading (`-` is standard input, left open).
+pub fn open_input(name: &str) -> Result<i32, Errno> {
+    if name == "-" {
+        Ok(0)
+    } else {
+        libsys::posix::open(name, libsys::posix::O_RDONLY | libsys::posix::O_CLOEXEC, 0)
+    }
+}
+
+/// Closes what [`open_input`] opened.
+pub fn close_input(fd: i32) {
+    if fd != 0 {
+        let _ = libsys::posix::close(fd);
+    }
+}
+
+/// All of `name` (or standard input for `-`), up to [`INPUT_MAX`].
+pub fn slurp(name: &str) -> Result<Vec<u8>, Errno> {
+    let fd = open_input(name)?;
+    let data = libsys::posix::read_to_end(fd, INPUT_MAX);
+    close_input(fd);
+    data
+}
+
+/// `name`'s lines, without their newlines (invalid UTF-8 replaced).
+pub fn lines(name: &str) -> Result<Vec<String>, Errno> {
+    let data = slurp(name)?;
+    Ok(split_lines(&data))
+}
+
+/// `data`'s lines without their newlines; a last line without one counts.
+pub fn split_lines(data: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(data);
+    let body = text.strip_suffix('\n').unwrap_or(&text);
+    if data.is_empty() {
+        return Vec::new();
+    }
+    body.split('\n').map(String::from).collect()
+}
+
+/// Writes all of `data` to descriptor `fd`.
+pub fn write_all(fd: i32, mut data: &[u8]) -> Result<(), Errno> {
+    while !data.is_empty() {
+        let n = libsys::posix::write(fd, data)?;
+        if n == 0 {
+            return Err(Errno::EIO);
+        }
+        data = &data[n..];
+    }
+    Ok(())
+}
+
+/// Writes `lines`, each with its newline, to standard output in one go.
+pub fn print_lines<S: AsRef<str>>(lines: &[S]) -> Result<(), Errno> {
+    let mut out = String::new();
+    for l in lines {
+        out.push_str(l.as_ref());
+        out.push('\n');
+    }
+    write_all(1, out.as_bytes())
+}
+
+/// Parses the arguments with `textutil::getopt` against `spec`; a bad
+/// option is a usage error (status 2) with `usage` on stderr.
+pub fn getopt(tool: &str, spec: &str, usage: &str) -> textutil::getopt::Parsed {
+    let args = args();
+    if args.iter().any(|a| a == "--help") {
+        libsys::outln!("usage: {usage}");
+        exit(0);
+    }
+    match textutil::getopt::parse(&args, spec) {
+        Ok(p) => p,
+        Err(e) => {
+            libsys::errln!("{tool}: {e}");
+            libsys::errln!("usage: {usage}");
+            exit(2)
+        }
+    }
+}
+
+/// Runs `argv` (found on `PATH`) as a child and waits for it: its exit
+/// status (128 + the signal if a signal ended it, as the shell says),
+/// 127 if it could not be run.
+pub fn run(argv: &[&str]) -> Result<i32, Errno> {
+    use libsys::posix::WaitStatus;
+    let Some(&file) = argv.first() else {
+        return Err(Errno::EINVAL);
+    };
+    let pid = libsys::posix::fork()?;
+    if pid == 0 {
+        let e = libsys::posix::execvp(file, argv);
+        libsys::errln!("{file}: {e}");
+        exit(if e == Errno::ENOENT { 127 } else { 126 });
+    }
+    loop {
+        match libsys::posix::waitpid(pid as i64, 0)? {
+            Some((_, status)) => {
+                return Ok(match WaitStatus::decode(status) {
+                    WaitStatus::Exited(code) => code,
+                    WaitStatus::Signaled(sig) => 128 + sig as i32,
+                    WaitStatus::Stopped(_) | WaitStatus::Continued => continue,
+                })
+            }
+            None => continue,
+        }
+    }
+}

@@ -232,6 +232,39 @@ pub fn unlink(path: &str) -> Result<(), Errno> {
     vfs()?.unlink(AT_FDCWD, path.as_bytes(), 0).map_err(ve)
 }
 
+/// `link(old, new)`: a second name for `old`'s inode.
+pub fn link(old: &str, new: &str) -> Result<(), Errno> {
+    vfs()?
+        .link(AT_FDCWD, old.as_bytes(), AT_FDCWD, new.as_bytes())
+        .map_err(ve)
+}
+
+/// `symlink(target, path)`.
+pub fn symlink(target: &str, path: &str) -> Result<(), Errno> {
+    vfs()?
+        .symlink(target.as_bytes(), AT_FDCWD, path.as_bytes())
+        .map_err(ve)
+}
+
+/// `readlink(path)`: the link's target, whole (up to `PATH_MAX`).
+pub fn readlink(path: &str) -> Result<String, Errno> {
+    let mut buf = alloc::vec![0u8; 4096];
+    let n = vfs()?
+        .readlink(AT_FDCWD, path.as_bytes(), &mut buf)
+        .map_err(ve)?;
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// `chmod(path, mode)`.
+pub fn chmod(path: &str, mode: u32) -> Result<(), Errno> {
+    vfs()?.chmod(AT_FDCWD, path.as_bytes(), mode).map_err(ve)
+}
+
+/// `truncate(path, length)`.
+pub fn truncate(path: &str, length: i64) -> Result<(), Errno> {
+    vfs()?.truncate(path.as_bytes(), length).map_err(ve)
+}
+
 pub fn rename(old: &str, new: &str) -> Result<(), Errno> {
     vfs()?
         .rename(AT_FDCWD, old.as_bytes(), AT_FDCWD, new.as_bytes())

@@ -1,4 +1,4 @@
-//! `ls [-la] [path…]`: lists directories (sorted; `-a` with dot files, `-l` with mode, links, owner, size) or names files.
+//! `ls [-laR] [path…]`: lists directories (sorted; `-a` with dot files, `-l` with mode, links, owner, size, `-R` with every directory below) or names files.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -17,6 +17,7 @@ libsys::entry!(main);
 struct Options {
     all: bool,
     long: bool,
+    recursive: bool,
 }
 
 /// One output line for `name` (`-l`: with `st`'s fields).
@@ -57,14 +58,47 @@ fn list_dir(opts: &Options, dir: &str) -> Result<String, Errno> {
     Ok(out)
 }
 
+/// The directories directly inside `dir` (not `.`/`..`; dot ones with
+/// `-a`), sorted, as paths.
+fn subdirs(opts: &Options, dir: &str) -> Vec<String> {
+    let Ok(entries) = posix::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.name != "." && e.name != "..")
+        .filter(|e| opts.all || !e.name.starts_with('.'))
+        .map(|e| format!("{}/{}", dir.trim_end_matches('/'), e.name))
+        .filter(|p| posix::lstat(p).is_ok_and(|st| st.mode & posix::S_IFMT == posix::S_IFDIR))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Lists `dir` under a `dir:` heading, then (`-R`) each directory below.
+fn list_tree(opts: &Options, dir: &str, first: bool) -> i32 {
+    let mut status = match list_dir(opts, dir) {
+        Ok(text) => {
+            libsys::out!("{}{dir}:\n{text}", if first { "" } else { "\n" });
+            0
+        }
+        Err(e) => tool::fail("ls", dir, e),
+    };
+    for sub in subdirs(opts, dir) {
+        status |= list_tree(opts, &sub, false);
+    }
+    status
+}
+
 fn main(_: &str) -> u64 {
-    let (flags, mut paths) = match tool::options(&tool::args(), "la") {
+    let (flags, mut paths) = match tool::options(&tool::args(), "laR") {
         Ok(x) => x,
         Err(c) => tool::exit(tool::complain("ls", &format!("invalid option -- '{c}'"))),
     };
     let opts = Options {
         all: flags.contains(&'a'),
         long: flags.contains(&'l'),
+        recursive: flags.contains(&'R'),
     };
     if paths.is_empty() {
         paths.push(String::from("."));
@@ -81,6 +115,10 @@ fn main(_: &str) -> u64 {
         };
         if st.mode & posix::S_IFMT != posix::S_IFDIR {
             libsys::outln!("{}", line(&opts, path, Some(&st)));
+            continue;
+        }
+        if opts.recursive {
+            status |= list_tree(&opts, path, i == 0);
             continue;
         }
         match list_dir(&opts, path) {
