@@ -407,7 +407,8 @@ fn expect_oops(qemu: &mut Qemu, needles: &[&str]) -> Outcome {
 /// exactly it, so a command's echo does not count as its output), then
 /// types its keys; the case passes when every step's line was seen.
 fn expect_session(qemu: &mut Qemu, steps: &[(&str, &str)]) -> Outcome {
-    let deadline = qemu.started + BOOT_TIMEOUT;
+    // The boot, then a few seconds a step (each runs a program or two).
+    let deadline = qemu.started + BOOT_TIMEOUT + Duration::from_secs(3) * steps.len() as u32;
     let mut next = 0;
     let result = loop {
         match qemu.next_line(deadline) {
@@ -736,7 +737,33 @@ fn cases() -> Vec<Case> {
                 // hold back past the case's deadline).
                 ("killed", "ps2:echo Typed on ps2\n"),
                 ("Typed on ps2", "ps2:sleep 1000\n~~\u{3}~echo intr ok\n"),
-                ("intr ok", ""),
+                // The everyday tools (lib/textutil behind them), each
+                // step's needle a whole line of the tool's own output.
+                ("intr ok", "cd /tmp; printf '%s-%03d|%x\\n' abc 7 255\n"),
+                ("abc-007|ff", "printf 'b\\na\\nc\\na\\n' > s.txt; sort s.txt | uniq -c | sort -rn | head -n 1\n"),
+                ("      2 a", "grep -n '^c' s.txt; grep -q zzz s.txt || echo no-zzz\n"),
+                ("no-zzz", "echo 'root:x:0:0' | cut -d: -f1,3\n"),
+                ("root:0", "cp s.txt t.txt; cmp s.txt t.txt && echo same\n"),
+                ("same", "echo z >> t.txt; diff s.txt t.txt\n"),
+                ("> z", "mv t.txt u.txt; ln -s u.txt l; tail -n 1 l; ls | grep u.txt\n"),
+                ("u.txt", "touch new; stat new | head -n 1\n"),
+                ("  File: new", "mkdir -p x/y; find x -type d | sort -r | head -n 1\n"),
+                ("x/y", "rmdir -p x/y; ls x || echo rmdir-ok\n"),
+                ("rmdir-ok", "echo hi | tee tee.out | wc -c; cat tee.out | grep -c hi\n"),
+                ("1", "printf 'hello, world\\n' | hexdump -C\n"),
+                (
+                    "00000000  68 65 6c 6c 6f 2c 20 77  6f 72 6c 64 0a           |hello, world.|",
+                    "echo a b c | xargs -n 1 echo X | tail -n 1\n",
+                ),
+                ("X c", "env FOO=bar env | grep FOO\n"),
+                ("FOO=bar", "date +%Y | cut -c 1-2\n"),
+                ("20", "free | grep -q '^Mem:' && uptime | grep -q ' up ' && echo mem-up-ok\n"),
+                ("mem-up-ok", "dmesg | head -n 1 | grep -q '^\\[' && echo dmesg-ok\n"),
+                ("dmesg-ok", "lsblk | grep ram0 | cut -c 1-4\n"),
+                ("ram0", "cp -r /etc /mnt/etc2; ls -R /mnt/etc2 | grep -c motd\n"),
+                ("1", "rm -r /mnt/etc2; ls /mnt | grep -c etc2\n"),
+                ("0", "find /bin -name 'he*' | sort\n"),
+                ("/bin/hexdump", ""),
             ];
             (cfg, Box::new(move |q| expect_session(q, steps)))
         }),

@@ -36,7 +36,10 @@ fn main(_: &str) -> u64 {
     };
     if !p.has('s') {
         let line = da[..at].iter().filter(|&&c| c == b'\n').count() + 1;
-        libsys::outln!("{}", format!("{a} {b} differ: byte {}, line {line}", at + 1));
+        libsys::outln!(
+            "{}",
+            format!("{a} {b} differ: byte {}, line {line}", at + 1)
+        );
     }
     tool::exit(1)
 }

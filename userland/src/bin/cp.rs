@@ -55,7 +55,10 @@ fn copy(from: &str, to: &str, recursive: bool) -> i32 {
         };
     }
     if !recursive {
-        return tool::complain("cp", &format!("-r not specified; omitting directory '{from}'"));
+        return tool::complain(
+            "cp",
+            &format!("-r not specified; omitting directory '{from}'"),
+        );
     }
     if let Err(e) = posix::mkdir(to, st.mode & 0o7777) {
         if e != Errno::EEXIST {
@@ -86,7 +89,10 @@ fn join(dir: &str, name: &str) -> String {
 
 /// The last component of `path`.
 fn base(path: &str) -> &str {
-    path.trim_end_matches('/').rsplit('/').next().unwrap_or(path)
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
 }
 
 fn main(_: &str) -> u64 {
@@ -97,11 +103,18 @@ fn main(_: &str) -> u64 {
     };
     let dest_is_dir = posix::stat(dest).is_ok_and(|st| st.mode & S_IFMT == S_IFDIR);
     if sources.len() > 1 && !dest_is_dir {
-        tool::exit(tool::complain("cp", &format!("target '{dest}' is not a directory")));
+        tool::exit(tool::complain(
+            "cp",
+            &format!("target '{dest}' is not a directory"),
+        ));
     }
     let mut status = 0;
     for src in sources {
-        let to = if dest_is_dir { join(dest, base(src)) } else { dest.clone() };
+        let to = if dest_is_dir {
+            join(dest, base(src))
+        } else {
+            dest.clone()
+        };
         status |= copy(src, &to, recursive);
     }
     tool::exit(status)

@@ -33,7 +33,10 @@ fn main(_: &str) -> u64 {
     let delim = match p.value('d') {
         None => '\t',
         Some(d) if d.chars().count() == 1 => d.chars().next().unwrap_or('\t'),
-        Some(_) => tool::exit(tool::complain("cut", "the delimiter must be a single character")),
+        Some(_) => tool::exit(tool::complain(
+            "cut",
+            "the delimiter must be a single character",
+        )),
     };
     let files: Vec<String> = if p.operands.is_empty() {
         alloc::vec![String::from("-")]

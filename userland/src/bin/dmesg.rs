@@ -24,7 +24,10 @@ fn format_record(line: &str) -> Option<(u64, String)> {
     let _level = fields.next()?;
     let seq = fields.next()?.parse().ok()?;
     let usec: u64 = fields.next()?.parse().ok()?;
-    Some((seq, format!("[{:>5}.{:06}] {text}\n", usec / 1_000_000, usec % 1_000_000)))
+    Some((
+        seq,
+        format!("[{:>5}.{:06}] {text}\n", usec / 1_000_000, usec % 1_000_000),
+    ))
 }
 
 /// Prints every record from `since`; the sequence number to read next.
@@ -55,7 +58,10 @@ fn main(_: &str) -> u64 {
     let mut buffer = alloc::vec![0u8; LOG_READ_MAX];
     let mut since = match drain(0, &mut buffer) {
         Ok(s) => s,
-        Err(e) => tool::exit(tool::complain("dmesg", &format!("read kernel buffer failed: {e}"))),
+        Err(e) => tool::exit(tool::complain(
+            "dmesg",
+            &format!("read kernel buffer failed: {e}"),
+        )),
     };
     if !p.has('w') {
         tool::exit(0);

@@ -15,7 +15,10 @@ libsys::entry!(main);
 fn main(_: &str) -> u64 {
     let args = tool::args();
     let mut rest = args.as_slice();
-    let mut env: Vec<String> = libsys::env::environ().into_iter().map(String::from).collect();
+    let mut env: Vec<String> = libsys::env::environ()
+        .into_iter()
+        .map(String::from)
+        .collect();
     if rest.first().is_some_and(|a| a == "-i" || a == "-") {
         env.clear();
         rest = &rest[1..];

@@ -32,7 +32,11 @@ impl Filter {
                 return;
             }
         };
-        let base = path.trim_end_matches('/').rsplit('/').next().unwrap_or(path);
+        let base = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(path);
         let base = if base.is_empty() { path } else { base };
         let name_ok = self.name.as_ref().is_none_or(|pat| matches(pat, base));
         let kind_ok = self.kind.is_none_or(|k| st.mode & S_IFMT == k);
@@ -53,7 +57,11 @@ impl Filter {
         names.retain(|n| n != "." && n != "..");
         names.sort();
         for n in names {
-            let child = if path.ends_with('/') { format!("{path}{n}") } else { format!("{path}/{n}") };
+            let child = if path.ends_with('/') {
+                format!("{path}{n}")
+            } else {
+                format!("{path}/{n}")
+            };
             self.visit(&child, depth + 1);
         }
     }
@@ -61,15 +69,27 @@ impl Filter {
 
 /// Splits the operands into the starting paths and the expression.
 fn parse(args: &[String]) -> Result<(Vec<String>, Filter), String> {
-    let start = args.iter().position(|a| a.starts_with('-')).unwrap_or(args.len());
+    let start = args
+        .iter()
+        .position(|a| a.starts_with('-'))
+        .unwrap_or(args.len());
     let mut paths: Vec<String> = args[..start].to_vec();
     if paths.is_empty() {
         paths.push(String::from("."));
     }
-    let mut f = Filter { name: None, kind: None, maxdepth: usize::MAX, out: String::new(), status: 0 };
+    let mut f = Filter {
+        name: None,
+        kind: None,
+        maxdepth: usize::MAX,
+        out: String::new(),
+        status: 0,
+    };
     let mut rest = args[start..].iter();
     while let Some(op) = rest.next() {
-        let mut value = || rest.next().ok_or_else(|| format!("missing argument to '{op}'"));
+        let mut value = || {
+            rest.next()
+                .ok_or_else(|| format!("missing argument to '{op}'"))
+        };
         match op.as_str() {
             "-name" => {
                 let pat = value()?;
@@ -97,7 +117,9 @@ fn parse(args: &[String]) -> Result<(Vec<String>, Filter), String> {
 fn main(_: &str) -> u64 {
     let args = tool::args();
     if args.iter().any(|a| a == "--help") {
-        libsys::outln!("usage: find [path...] [-name pattern] [-type f|d|l] [-maxdepth n] [-print]");
+        libsys::outln!(
+            "usage: find [path...] [-name pattern] [-type f|d|l] [-maxdepth n] [-print]"
+        );
         tool::exit(0);
     }
     let (paths, mut f) = match parse(&args) {

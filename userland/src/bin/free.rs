@@ -12,7 +12,13 @@ libsys::entry!(main);
 
 fn show(s: &SystemStats, shift: u32) {
     // Pages of 4 KiB in the chosen unit (KiB: << 2, MiB: >> 8).
-    let unit = |pages: u64| if shift == 0 { pages * 4 } else { pages * 4 >> 10 };
+    let unit = |pages: u64| {
+        if shift == 0 {
+            pages * 4
+        } else {
+            pages * 4 >> 10
+        }
+    };
     let used = s.total_pages - s.free_pages;
     libsys::outln!(
         "{:>15}{:>12}{:>12}{:>12}{:>12}",
@@ -39,6 +45,9 @@ fn main(_: &str) -> u64 {
             show(&s, u32::from(p.has('m')));
             tool::exit(0)
         }
-        Err(e) => tool::exit(tool::complain("free", &alloc::format!("memory server: {e}"))),
+        Err(e) => tool::exit(tool::complain(
+            "free",
+            &alloc::format!("memory server: {e}"),
+        )),
     }
 }

@@ -62,7 +62,11 @@ impl Grep {
         if self.list && hits > 0 {
             self.out += &format!("{name}\n");
         } else if self.count {
-            let prefix = if self.names { format!("{name}:") } else { String::new() };
+            let prefix = if self.names {
+                format!("{name}:")
+            } else {
+                String::new()
+            };
             self.out += &format!("{prefix}{hits}\n");
         }
         true
@@ -79,7 +83,8 @@ impl Grep {
             children.retain(|c| c != "." && c != "..");
             children.sort();
             for c in children {
-                status = status.max(self.file(&format!("{}/{c}", name.trim_end_matches('/')), true));
+                status =
+                    status.max(self.file(&format!("{}/{c}", name.trim_end_matches('/')), true));
             }
             return status;
         }
@@ -146,5 +151,11 @@ fn main(_: &str) -> u64 {
         }
     }
     let _ = tool::write_all(1, g.out.as_bytes());
-    tool::exit(if status == 2 { 2 } else if g.matched { 0 } else { 1 })
+    tool::exit(if status == 2 {
+        2
+    } else if g.matched {
+        0
+    } else {
+        1
+    })
 }

@@ -16,7 +16,10 @@ libsys::entry!(main);
 fn main(_: &str) -> u64 {
     let p = tool::getopt("hexdump", "C", "hexdump -C [file...]");
     if !p.has('C') {
-        tool::exit(tool::complain("hexdump", "only the canonical format (-C) is supported"));
+        tool::exit(tool::complain(
+            "hexdump",
+            "only the canonical format (-C) is supported",
+        ));
     }
     let files: Vec<String> = if p.operands.is_empty() {
         alloc::vec![String::from("-")]

@@ -17,7 +17,11 @@ fn main(_: &str) -> u64 {
         tool::exit(tool::complain("ln", "expected a target and a link name"));
     };
     let link = if posix::stat(link).is_ok_and(|st| st.mode & S_IFMT == S_IFDIR) {
-        let name = target.trim_end_matches('/').rsplit('/').next().unwrap_or(target);
+        let name = target
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(target);
         format!("{}/{name}", link.trim_end_matches('/'))
     } else {
         link.clone()

@@ -34,7 +34,10 @@ fn main(_: &str) -> u64 {
     };
     let dest_is_dir = posix::stat(dest).is_ok_and(|st| st.mode & S_IFMT == S_IFDIR);
     if sources.len() > 1 && !dest_is_dir {
-        tool::exit(tool::complain("mv", &format!("target '{dest}' is not a directory")));
+        tool::exit(tool::complain(
+            "mv",
+            &format!("target '{dest}' is not a directory"),
+        ));
     }
     let mut status = 0;
     for src in sources {

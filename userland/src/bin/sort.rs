@@ -14,7 +14,11 @@ use userland::tool;
 libsys::entry!(main);
 
 fn main(_: &str) -> u64 {
-    let p = tool::getopt("sort", "rnfuk:t:o:", "sort [-rnfu] [-k field] [-t char] [-o file] [file...]");
+    let p = tool::getopt(
+        "sort",
+        "rnfuk:t:o:",
+        "sort [-rnfu] [-k field] [-t char] [-o file] [file...]",
+    );
     let key = match p.value('k') {
         None => None,
         // `-k 2` or `-k 2,2`: the field the key starts at.
@@ -26,7 +30,10 @@ fn main(_: &str) -> u64 {
     let separator = match p.value('t') {
         None => None,
         Some(t) if t.chars().count() == 1 => t.chars().next(),
-        Some(t) => tool::exit(tool::complain("sort", &format!("separator must be one character: '{t}'"))),
+        Some(t) => tool::exit(tool::complain(
+            "sort",
+            &format!("separator must be one character: '{t}'"),
+        )),
     };
     let opts = SortOptions {
         reverse: p.has('r'),

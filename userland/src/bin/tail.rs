@@ -64,7 +64,10 @@ fn main(_: &str) -> u64 {
         (None, None) => ("10", false),
     };
     let Ok(n) = count.trim_start_matches('+').parse::<usize>() else {
-        tool::exit(tool::complain("tail", &format!("invalid number: '{count}'")));
+        tool::exit(tool::complain(
+            "tail",
+            &format!("invalid number: '{count}'"),
+        ));
     };
     let files: Vec<String> = if p.operands.is_empty() {
         alloc::vec![String::from("-")]

@@ -13,11 +13,19 @@ libsys::entry!(main);
 
 fn main(_: &str) -> u64 {
     let p = tool::getopt("tee", "a", "tee [-a] [file...]");
-    let mode = if p.has('a') { posix::O_APPEND } else { posix::O_TRUNC };
+    let mode = if p.has('a') {
+        posix::O_APPEND
+    } else {
+        posix::O_TRUNC
+    };
     let mut status = 0;
     let mut outs: Vec<(i32, &str)> = alloc::vec![(1, "standard output")];
     for f in &p.operands {
-        match posix::open(f, posix::O_WRONLY | posix::O_CREAT | mode | posix::O_CLOEXEC, 0o644) {
+        match posix::open(
+            f,
+            posix::O_WRONLY | posix::O_CREAT | mode | posix::O_CLOEXEC,
+            0o644,
+        ) {
             Ok(fd) => outs.push((fd, f)),
             Err(e) => status = tool::fail("tee", f, e),
         }

@@ -17,7 +17,11 @@ libsys::entry!(main);
 const LINE_MAX_BYTES: usize = 64 * 1024;
 
 fn main(_: &str) -> u64 {
-    let p = tool::getopt("xargs", "n:0d:t", "xargs [-n max-args] [-0 | -d delim] [-t] [command [arg...]]");
+    let p = tool::getopt(
+        "xargs",
+        "n:0d:t",
+        "xargs [-n max-args] [-0 | -d delim] [-t] [command [arg...]]",
+    );
     let max_args = match p.value('n').map(|n| n.parse::<usize>()) {
         None => usize::MAX,
         Some(Ok(n)) if n > 0 => n,
@@ -50,7 +54,11 @@ fn main(_: &str) -> u64 {
     // No input: the command runs once with no extra arguments (GNU's
     // default), unless it would be echo's empty line.
     let empty: [String; 0] = [];
-    let batches = if batches.is_empty() { alloc::vec![&empty[..]] } else { batches };
+    let batches = if batches.is_empty() {
+        alloc::vec![&empty[..]]
+    } else {
+        batches
+    };
     for batch in batches {
         let argv: Vec<&str> = command.iter().chain(batch).map(|s| s.as_str()).collect();
         if p.has('t') {
@@ -58,7 +66,10 @@ fn main(_: &str) -> u64 {
         }
         match tool::run(&argv) {
             Ok(0) => {}
-            Ok(255) => tool::exit(tool::complain("xargs", &format!("{}: exited with status 255; aborting", argv[0]))),
+            Ok(255) => tool::exit(tool::complain(
+                "xargs",
+                &format!("{}: exited with status 255; aborting", argv[0]),
+            )),
             Ok(code @ 126..=127) => tool::exit(code),
             Ok(_) => status = 123,
             Err(e) => tool::exit(tool::fail("xargs", argv[0], e)),
