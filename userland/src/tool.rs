@@ -145,3 +145,11 @@ pub fn run(argv: &[&str]) -> Result<i32, Errno> {
         }
     }
 }
+
+/// `tool --help`: prints `usage: …` and exits 0; otherwise returns.
+pub fn help(usage: &str) {
+    if args().iter().any(|a| a == "--help") {
+        libsys::outln!("usage: {usage}");
+        exit(0);
+    }
+}

@@ -25,6 +25,7 @@ fn copy(fd: i32, buf: &mut [u8]) -> Result<(), Errno> {
 }
 
 fn main(_: &str) -> u64 {
+    tool::help("cat [file...]");
     let mut args = tool::args();
     if args.is_empty() {
         args.push("-".into());

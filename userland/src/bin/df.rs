@@ -14,6 +14,7 @@ use userland::tool;
 libsys::entry!(main);
 
 fn main(_: &str) -> u64 {
+    tool::help("df");
     let args = tool::args();
     if args.iter().any(|a| a.starts_with('-')) {
         tool::exit(tool::complain("df", "usage: df [DIR...]"));

@@ -14,6 +14,7 @@ use userland::tool;
 libsys::entry!(main);
 
 fn main(_: &str) -> u64 {
+    tool::help("kill [-SIG | -s SIG] pid... | kill -l");
     let args = tool::args();
     let mut sig = posix::SIGTERM;
     let mut rest = &args[..];

@@ -91,6 +91,7 @@ fn list_tree(opts: &Options, dir: &str, first: bool) -> i32 {
 }
 
 fn main(_: &str) -> u64 {
+    tool::help("ls [-laR] [path...]");
     let (flags, mut paths) = match tool::options(&tool::args(), "laR") {
         Ok(x) => x,
         Err(c) => tool::exit(tool::complain("ls", &format!("invalid option -- '{c}'"))),

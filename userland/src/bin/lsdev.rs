@@ -24,12 +24,15 @@ use alloc::vec::Vec;
 use libsys::proto::devmgr::{Client, ClientError, DevError, Name};
 use libsys::{eprintln, println};
 
+use userland::tool;
+
 libsys::entry!(main);
 
 /// Deepest level of the tree shown (the model's own bound).
 const MAX_DEPTH: usize = 16;
 
 fn main(args: &str) -> u64 {
+    tool::help("lsdev");
     match args.split_whitespace().next() {
         None => {}
         Some("--help" | "-h") => {

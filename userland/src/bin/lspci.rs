@@ -25,6 +25,8 @@ use devmgr::pci::names::{class_name, describe, device_name, vendor_name};
 use libsys::proto::devmgr::{Bus, Client, ClientError, PciInfo, Slot};
 use libsys::{eprintln, println};
 
+use userland::tool;
+
 libsys::entry!(main);
 
 const USAGE: &str = "usage: lspci [-n|-nn] [-v] [--help]";
@@ -56,6 +58,7 @@ fn parse(args: &str) -> Result<Option<Options>, String> {
 }
 
 fn main(args: &str) -> u64 {
+    tool::help("lspci");
     let options = match parse(args) {
         Ok(Some(o)) => o,
         Ok(None) => {

@@ -33,6 +33,7 @@ fn make_parents(path: &str) -> Result<(), Errno> {
 }
 
 fn main(_: &str) -> u64 {
+    tool::help("mkdir [-p] dir...");
     let (flags, dirs) = match tool::options(&tool::args(), "p") {
         Ok(x) => x,
         Err(c) => tool::exit(tool::complain(

@@ -63,6 +63,7 @@ fn mount_all() -> i32 {
 }
 
 fn main(_: &str) -> u64 {
+    tool::help("mount [-t type] [-o options] source target");
     let args = tool::args();
     if args.is_empty() {
         match posix::mounts() {

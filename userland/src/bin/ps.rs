@@ -10,6 +10,7 @@ use userland::tool;
 libsys::entry!(main);
 
 fn main(_: &str) -> u64 {
+    tool::help("ps");
     if !tool::args().is_empty() {
         tool::exit(tool::complain("ps", "usage: ps"));
     }

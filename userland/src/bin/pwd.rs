@@ -10,6 +10,7 @@ use userland::tool;
 libsys::entry!(main);
 
 fn main(_: &str) -> u64 {
+    tool::help("pwd");
     let status = match libsys::posix::getcwd() {
         Ok(cwd) => {
             libsys::outln!("{cwd}");

@@ -39,6 +39,7 @@ fn remove_tree(path: &str, depth: usize) -> Result<(), Errno> {
 }
 
 fn main(_: &str) -> u64 {
+    tool::help("rm [-rf] file...");
     let (flags, files) = match tool::options(&tool::args(), "rRf") {
         Ok(x) => x,
         Err(c) => tool::exit(tool::complain("rm", &format!("invalid option -- '{c}'"))),

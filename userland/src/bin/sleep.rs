@@ -10,6 +10,7 @@ use userland::tool;
 libsys::entry!(main);
 
 fn main(_: &str) -> u64 {
+    tool::help("sleep seconds");
     let args = tool::args();
     let [arg] = args.as_slice() else {
         tool::exit(tool::complain("sleep", "usage: sleep seconds"));

@@ -12,6 +12,7 @@ use userland::tool;
 libsys::entry!(main);
 
 fn main(_: &str) -> u64 {
+    tool::help("sync");
     if !tool::args().is_empty() {
         tool::exit(tool::complain("sync", "usage: sync (no operands)"));
     }

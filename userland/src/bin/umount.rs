@@ -12,6 +12,7 @@ use userland::tool;
 libsys::entry!(main);
 
 fn main(_: &str) -> u64 {
+    tool::help("umount target");
     let args = tool::args();
     if args.is_empty() || args.iter().any(|a| a.starts_with('-')) {
         tool::exit(tool::complain("umount", "usage: umount DIR..."));

@@ -17,6 +17,7 @@ const VERSION: &str = "#1";
 const MACHINE: &str = "x86_64";
 
 fn main(_: &str) -> u64 {
+    tool::help("uname [-asnrvm]");
     let (flags, rest) = match tool::options(&tool::args(), "asnrvm") {
         Ok(x) => x,
         Err(c) => tool::exit(tool::complain(

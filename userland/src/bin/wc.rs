@@ -61,6 +61,7 @@ fn line(which: &[bool; 3], c: Counts, name: Option<&str>) -> String {
 }
 
 fn main(_: &str) -> u64 {
+    tool::help("wc [-lwc] [file...]");
     let (flags, files) = match tool::options(&tool::args(), "lwc") {
         Ok(x) => x,
         Err(c) => tool::exit(tool::complain("wc", &format!("invalid option -- '{c}'"))),
