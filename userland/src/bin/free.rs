@@ -16,7 +16,7 @@ fn show(s: &SystemStats, shift: u32) {
         if shift == 0 {
             pages * 4
         } else {
-            pages * 4 >> 10
+            (pages * 4) >> 10
         }
     };
     let used = s.total_pages - s.free_pages;
