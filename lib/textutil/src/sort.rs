@@ -66,9 +66,8 @@ pub fn compare(a: &str, b: &str, o: &SortOptions) -> Ordering {
             Some(Ordering::Equal) | None => {}
             Some(ord) => return ord,
         }
-        if o.unique {
-            return Ordering::Equal;
-        }
+        // Equal numbers: GNU's last resort, the whole lines (none with -u).
+        return if o.unique { Ordering::Equal } else { a.cmp(b) };
     }
     if o.fold {
         let la = ka.chars().map(|c| c.to_ascii_lowercase());
@@ -78,7 +77,7 @@ pub fn compare(a: &str, b: &str, o: &SortOptions) -> Ordering {
             Ordering::Equal => a.cmp(b),
             ord => ord,
         }
-    } else if o.unique || o.numeric {
+    } else if o.unique {
         ka.cmp(kb)
     } else {
         ka.cmp(kb).then_with(|| a.cmp(b))
@@ -195,7 +194,8 @@ mod tests {
         };
         assert_eq!(
             sorted(&["root:0", "bin:2", "me:1000", "x"], kt),
-            v(&["x", "root:0", "bin:2", "me:1000"])
+            v(&["root:0", "x", "bin:2", "me:1000"]),
+            "as `sort -t: -k2 -n`: x has no number (0) and ties with root:0 by the whole line"
         );
     }
 
