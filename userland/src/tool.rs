@@ -103,12 +103,8 @@ pub fn print_lines<S: AsRef<str>>(lines: &[S]) -> Result<(), Errno> {
 /// Parses the arguments with `textutil::getopt` against `spec`; a bad
 /// option is a usage error (status 2) with `usage` on stderr.
 pub fn getopt(tool: &str, spec: &str, usage: &str) -> textutil::getopt::Parsed {
-    let args = args();
-    if args.iter().any(|a| a == "--help") {
-        libsys::outln!("usage: {usage}");
-        exit(0);
-    }
-    match textutil::getopt::parse(&args, spec) {
+    help(usage);
+    match textutil::getopt::parse(&args(), spec) {
         Ok(p) => p,
         Err(e) => {
             libsys::errln!("{tool}: {e}");
@@ -151,5 +147,90 @@ pub fn help(usage: &str) {
     if args().iter().any(|a| a == "--help") {
         libsys::outln!("usage: {usage}");
         exit(0);
+    }
+}
+
+/// The operands, or `-` (standard input) if there are none.
+pub fn inputs(parsed: &textutil::getopt::Parsed) -> Vec<String> {
+    if parsed.operands.is_empty() {
+        alloc::vec![String::from("-")]
+    } else {
+        parsed.operands.clone()
+    }
+}
+
+/// `head`'s and `tail`'s `==> name <==` line before each of several
+/// files (not with `-q`).
+pub fn file_banner(parsed: &textutil::getopt::Parsed, files: &[String], i: usize) {
+    if files.len() > 1 && !parsed.has('q') {
+        let sep = if i > 0 { "\n" } else { "" };
+        libsys::out!("{sep}==> {} <==\n", files[i]);
+    }
+}
+
+/// `text` to standard output, or to the file `path` (created or
+/// truncated): `sort -o`'s and `uniq`'s second operand.
+pub fn write_output(path: Option<&str>, text: &[u8]) -> Result<(), Errno> {
+    use libsys::posix::{close, open, O_CLOEXEC, O_CREAT, O_TRUNC, O_WRONLY};
+    let Some(path) = path else {
+        return write_all(1, text);
+    };
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)?;
+    let written = write_all(fd, text);
+    let closed = close(fd);
+    written.and(closed)
+}
+
+/// The two operands of `cmp` and `diff`, or exit 2 with `usage`.
+pub fn two_operands<'a>(parsed: &'a textutil::getopt::Parsed, usage: &str) -> (&'a str, &'a str) {
+    match parsed.operands.as_slice() {
+        [a, b] => (a, b),
+        _ => {
+            libsys::errln!("usage: {usage}");
+            exit(2)
+        }
+    }
+}
+
+/// All of `name`, or exit 2 with `tool: name: reason` (`cmp`'s and
+/// `diff`'s trouble status).
+pub fn slurp_or_exit2(tool: &str, name: &str) -> Vec<u8> {
+    slurp(name).unwrap_or_else(|e| {
+        fail(tool, name, e);
+        exit(2)
+    })
+}
+
+pub use textutil::tail::Count;
+
+/// Parses `head`'s or `tail`'s arguments against `spec` (which has
+/// `n:c:`): the options and the count (`-n N` lines, 10 by default; `-c N`
+/// bytes; the old `-N`; `+N` from the N-th on), or exit 1 with the reason.
+pub fn count_options(tool: &str, spec: &str, usage: &str) -> (textutil::getopt::Parsed, Count) {
+    help(usage);
+    let mut args = args();
+    if let Some(n) = args.first().and_then(|a| textutil::getopt::old_count(a)) {
+        args[0] = alloc::format!("-n{n}");
+    }
+    let p = match textutil::getopt::parse(&args, spec) {
+        Ok(p) => p,
+        Err(e) => exit(complain(tool, &alloc::format!("{e}"))),
+    };
+    let (text, bytes) = match (p.value('n'), p.value('c')) {
+        (_, Some(c)) => (c, true),
+        (Some(n), None) => (n, false),
+        (None, None) => ("10", false),
+    };
+    let digits = text.strip_prefix('+');
+    match digits.unwrap_or(text).parse::<usize>() {
+        Ok(n) if !digits.is_some_and(|d| d.starts_with(['+', '-'])) => {
+            let count = Count {
+                n,
+                bytes,
+                from_start: digits.is_some(),
+            };
+            (p, count)
+        }
+        _ => exit(complain(tool, &alloc::format!("invalid number: '{text}'"))),
     }
 }

@@ -17,4 +17,5 @@ pub mod hexdump;
 pub mod printf;
 pub mod regex;
 pub mod sort;
+pub mod tail;
 pub mod words;

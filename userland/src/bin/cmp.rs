@@ -12,18 +12,11 @@ libsys::entry!(main);
 
 fn main(_: &str) -> u64 {
     let p = tool::getopt("cmp", "s", "cmp [-s] file1 file2");
-    let [a, b] = p.operands.as_slice() else {
-        libsys::errln!("usage: cmp [-s] file1 file2");
-        tool::exit(2);
-    };
-    let read = |name: &str| match tool::slurp(name) {
-        Ok(d) => d,
-        Err(e) => {
-            tool::fail("cmp", name, e);
-            tool::exit(2)
-        }
-    };
-    let (da, db) = (read(a), read(b));
+    let (a, b) = tool::two_operands(&p, "cmp [-s] file1 file2");
+    let (da, db) = (
+        tool::slurp_or_exit2("cmp", a),
+        tool::slurp_or_exit2("cmp", b),
+    );
     let Some(at) = da.iter().zip(&db).position(|(x, y)| x != y) else {
         if da.len() == db.len() {
             tool::exit(0);

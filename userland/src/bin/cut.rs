@@ -7,7 +7,6 @@ extern crate alloc;
 
 use alloc::format;
 use alloc::string::String;
-use alloc::vec::Vec;
 use textutil::cut;
 use userland::tool;
 
@@ -38,11 +37,7 @@ fn main(_: &str) -> u64 {
             "the delimiter must be a single character",
         )),
     };
-    let files: Vec<String> = if p.operands.is_empty() {
-        alloc::vec![String::from("-")]
-    } else {
-        p.operands.clone()
-    };
+    let files = tool::inputs(&p);
     let mut out = String::new();
     let mut status = 0;
     for f in &files {

@@ -13,18 +13,11 @@ libsys::entry!(main);
 
 fn main(_: &str) -> u64 {
     let p = tool::getopt("diff", "", "diff file1 file2");
-    let [a, b] = p.operands.as_slice() else {
-        libsys::errln!("usage: diff file1 file2");
-        tool::exit(2);
-    };
-    let read = |name: &str| match tool::lines(name) {
-        Ok(d) => d,
-        Err(e) => {
-            tool::fail("diff", name, e);
-            tool::exit(2)
-        }
-    };
-    let (la, lb) = (read(a), read(b));
+    let (a, b) = tool::two_operands(&p, "diff file1 file2");
+    let (la, lb) = (
+        tool::split_lines(&tool::slurp_or_exit2("diff", a)),
+        tool::split_lines(&tool::slurp_or_exit2("diff", b)),
+    );
     let va: Vec<&str> = la.iter().map(|s| s.as_str()).collect();
     let vb: Vec<&str> = lb.iter().map(|s| s.as_str()).collect();
     let hunks = match diff::hunks(&va, &vb) {

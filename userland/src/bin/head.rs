@@ -5,9 +5,6 @@
 
 extern crate alloc;
 
-use alloc::format;
-use alloc::string::String;
-use alloc::vec::Vec;
 use libsys::errno::Errno;
 use libsys::posix;
 use userland::tool;
@@ -48,39 +45,14 @@ fn head(fd: i32, n: usize, bytes: bool) -> Result<(), Errno> {
 }
 
 fn main(_: &str) -> u64 {
-    let mut args = tool::args();
-    // `head -5` is `head -n 5`.
-    if let Some(n) = args.first().and_then(|a| textutil::getopt::old_count(a)) {
-        args[0] = format!("-n{n}");
-    }
-    let p = match textutil::getopt::parse(&args, "n:c:q") {
-        Ok(p) => p,
-        Err(e) => tool::exit(tool::complain("head", &format!("{e}"))),
-    };
-    let (count, bytes) = match (p.value('n'), p.value('c')) {
-        (_, Some(c)) => (c, true),
-        (Some(n), None) => (n, false),
-        (None, None) => ("10", false),
-    };
-    let Ok(n) = count.parse::<usize>() else {
-        tool::exit(tool::complain(
-            "head",
-            &format!("invalid number: '{count}'"),
-        ));
-    };
-    let files: Vec<String> = if p.operands.is_empty() {
-        alloc::vec![String::from("-")]
-    } else {
-        p.operands.clone()
-    };
+    let usage = "head [-n N | -c N | -N] [-q] [file...]";
+    let (p, count) = tool::count_options("head", "n:c:q", usage);
+    let files = tool::inputs(&p);
     let mut status = 0;
     for (i, name) in files.iter().enumerate() {
-        if files.len() > 1 && !p.has('q') {
-            let sep = if i > 0 { "\n" } else { "" };
-            libsys::out!("{sep}==> {name} <==\n");
-        }
+        tool::file_banner(&p, &files, i);
         let done = tool::open_input(name).and_then(|fd| {
-            let r = head(fd, n, bytes);
+            let r = head(fd, count.n, count.bytes);
             tool::close_input(fd);
             r
         });

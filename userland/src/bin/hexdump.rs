@@ -5,8 +5,6 @@
 
 extern crate alloc;
 
-use alloc::string::String;
-use alloc::vec::Vec;
 use libsys::posix;
 use textutil::hexdump::Canonical;
 use userland::tool;
@@ -21,11 +19,7 @@ fn main(_: &str) -> u64 {
             "only the canonical format (-C) is supported",
         ));
     }
-    let files: Vec<String> = if p.operands.is_empty() {
-        alloc::vec![String::from("-")]
-    } else {
-        p.operands.clone()
-    };
+    let files = tool::inputs(&p);
     let mut dump = Canonical::default();
     let mut status = 0;
     let mut buf = alloc::vec![0u8; 4096];

@@ -43,13 +43,8 @@ fn main(_: &str) -> u64 {
         key,
         separator,
     };
-    let files: Vec<String> = if p.operands.is_empty() {
-        alloc::vec![String::from("-")]
-    } else {
-        p.operands.clone()
-    };
     let mut lines = Vec::new();
-    for f in &files {
+    for f in &tool::inputs(&p) {
         match tool::lines(f) {
             Ok(l) => lines.extend(l),
             Err(e) => tool::exit(tool::fail("sort", f, e)),
@@ -61,17 +56,7 @@ fn main(_: &str) -> u64 {
         text += l;
         text.push('\n');
     }
-    let written = match p.value('o') {
-        None => tool::write_all(1, text.as_bytes()),
-        Some(out) => {
-            let flags = libsys::posix::O_WRONLY | libsys::posix::O_CREAT | libsys::posix::O_TRUNC;
-            libsys::posix::open(out, flags, 0o644).and_then(|fd| {
-                let r = tool::write_all(fd, text.as_bytes());
-                let _ = libsys::posix::close(fd);
-                r
-            })
-        }
-    };
+    let written = tool::write_output(p.value('o'), text.as_bytes());
     match written {
         Ok(()) => tool::exit(0),
         Err(e) => tool::exit(tool::fail("sort", "write error", e)),

@@ -31,17 +31,7 @@ fn main(_: &str) -> u64 {
         text += l;
         text.push('\n');
     }
-    let written = match p.operands.get(1) {
-        None => tool::write_all(1, text.as_bytes()),
-        Some(o) => {
-            let flags = libsys::posix::O_WRONLY | libsys::posix::O_CREAT | libsys::posix::O_TRUNC;
-            libsys::posix::open(o, flags, 0o644).and_then(|fd| {
-                let r = tool::write_all(fd, text.as_bytes());
-                let _ = libsys::posix::close(fd);
-                r
-            })
-        }
-    };
+    let written = tool::write_output(p.operands.get(1).map(|o| o.as_str()), text.as_bytes());
     match written {
         Ok(()) => tool::exit(0),
         Err(e) => tool::exit(tool::fail("uniq", "write error", e)),
