@@ -165,8 +165,17 @@ pub fn copy(
     let to_window = args.direction == Direction::ToWindow;
     // The server's own buffer first: faulting it in may block (its pager),
     // and the caller may be answered or die meanwhile, so the lender is
-    // looked up after.
-    fault_in(process, args.buffer, args.len, !to_window, rip)?;
+    // looked up after. A buffer within one page that is there already (a
+    // 4 KiB `read` into an aligned buffer) is looked up once, here, and
+    // that frame is what the copy below uses: nothing can block between.
+    let within_page = args.len == 0
+        || args.buffer / PAGE_SIZE == args.buffer.saturating_add(args.len - 1) / PAGE_SIZE;
+    let mut first = frame_of(process, args.buffer, !to_window)
+        .ok()
+        .filter(|_| within_page);
+    if first.is_none() {
+        fault_in(process, args.buffer, args.len, !to_window, rip)?;
+    }
     let lender = match args.reply {
         None => lender(me.ipc.lock().reply_to.as_ref(), SysError::NotFound)?,
         Some(handle) => lookup::<Reply>(process, handle, Rights::SEND)?
@@ -195,7 +204,10 @@ pub fn copy(
         let n = (PAGE_SIZE - mine % PAGE_SIZE)
             .min(PAGE_SIZE - window % PAGE_SIZE)
             .min(args.len - done);
-        let local = frame_of(process, mine, !to_window)?;
+        let local = match first.take() {
+            Some(frame) => frame,
+            None => frame_of(process, mine, !to_window)?,
+        };
         let remote = frame_of(theirs, window, to_window)?;
         let (from, to) = if to_window {
             (local, remote)

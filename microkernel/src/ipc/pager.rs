@@ -92,14 +92,23 @@ fn ask_pager(
     if me.is_killed() {
         return None;
     }
-    let (ep, badge) = me
-        .ipc
-        .lock()
-        .pager
-        .as_ref()
-        .map(|(r, badge)| (r.endpoint.clone(), *badge))?;
-    me.ipc.lock().fault = Some((LABEL_PAGE_FAULT, message.to_words()));
-    let answer = send(me, &ep, badge, FOREVER, true);
+    let words = message.to_words();
+    // One look at the IPC state: the pager, the fault recorded (a thread in
+    // a fault call cannot be unblocked: `ipc::unblock`), the window of a
+    // call in progress (`transfer::send` hands it on too).
+    let (ep, badge, grant) = {
+        let mut ipc = me.ipc.lock();
+        let (ep, badge) = ipc
+            .pager
+            .as_ref()
+            .map(|(r, badge)| (r.endpoint.clone(), *badge))?;
+        ipc.fault = Some((LABEL_PAGE_FAULT, words));
+        (ep, badge, ipc.grant)
+    };
+    let answer = match super::fast::kernel_call(me, &ep, badge, (LABEL_PAGE_FAULT, &words), grant) {
+        Some(answer) => answer,
+        None => send(me, &ep, badge, FOREVER, true),
+    };
     me.ipc.lock().fault = None;
     Some(answer.map_err(|e| (e, ep)))
 }

@@ -197,22 +197,33 @@ pub fn reply_to(frame: &mut TrapFrame) -> Result<u64, SysError> {
 pub fn reply_to_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let info = MsgInfo::decode_sent(frame.rsi)?;
     let timeout = frame.rdx;
-    let (me, process) = caller_thread()?;
-    let (endpoint, _, _) = ipc::endpoint_of(&process, frame.rdi & 0xffff_ffff, Rights::RECV)?;
+    let me = super::sched_current();
+    let process = me.process.as_ref().ok_or(SysError::InvalidArgument)?;
+    let receive = Handle::from_raw(frame.rdi & 0xffff_ffff)?;
     let handle = Handle::from_raw(frame.rdi >> 32)?;
-    let entry = {
+    // Both handles in one look at the table: the endpoint checked first,
+    // then the reply object taken out.
+    let (endpoint, entry) = {
         let mut handles = process.handles.lock();
+        let found = handles.get_checked(receive, ObjectType::Endpoint, Rights::RECV)?;
+        let KObject::Endpoint(r) = &found.object else {
+            return Err(SysError::WrongType);
+        };
+        let endpoint = r.endpoint.clone();
         handles.get_checked(handle, ObjectType::Reply, Rights::SEND)?;
-        handles.remove(handle)?
+        (endpoint, handles.remove(handle)?)
     };
-    drop(process);
     let KObject::Reply(reply) = entry.object else {
         return Err(SysError::WrongType);
     };
     let caller = ipc::check_message(&me, info, true, &words(frame))
         .and_then(|()| reply.take().ok_or(SysError::PeerDied));
     crate::obj::reply::Reply::recycle(reply);
-    ipc::reply_saved_recv(&me, caller?, &endpoint, timeout)
+    let caller = match crate::ipc::fast::reply_saved_recv(frame, &me, caller?, &endpoint) {
+        Ok(result) => return result,
+        Err(caller) => caller,
+    };
+    ipc::reply_saved_recv(&me, caller, &endpoint, timeout)
 }
 
 /// `reply_recv(endpoint, info, timeout, words…)`.

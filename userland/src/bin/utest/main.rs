@@ -129,6 +129,10 @@ fn driver() -> u64 {
     );
     t.record("ipc: 4 KiB and 256-byte payloads", payloads(&mut env));
     t.record(
+        "ipc: replies through saved rights (reply_to_recv), one given up",
+        saved_replies(&mut env),
+    );
+    t.record(
         "ipc: handle transfer (copy and move), badges, GRANT",
         transfer(&mut env),
     );
