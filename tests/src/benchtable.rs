@@ -24,6 +24,7 @@ pub const ROWS: &[&str] = &[
     "pipe_4k",
     "pipe_rtt",
     "mm_fault",
+    "mmap_file_fault",
     "mmap_touch_munmap",
     "fork_exit_wait",
     "fork_exec_wait",

@@ -904,6 +904,10 @@ const EXT2_README: &[u8] = b"ext2 disk of the posix suite\n";
 /// The file ext2test leaves, and its bytes (the same as ext2test's).
 const EXT2_WRITTEN: &str = "/guest/kept/written.txt";
 const EXT2_CONTENT: &[u8] = b"written by ext2test in the guest, renamed, synced\n";
+/// The file mmaptest wrote only through a `MAP_SHARED` mapping and
+/// `msync` (userland/src/bin/mmaptest.rs), and its bytes.
+const EXT2_MAPPED: &str = "/mmap/mapped.txt";
+const EXT2_MAPPED_CONTENT: &[u8] = b"written through MAP_SHARED by mmaptest, msynced\n";
 
 /// An e2fsprogs tool: in PATH, or in /usr/sbin or /sbin (a non-root PATH
 /// may lack them).
@@ -948,20 +952,13 @@ fn ext2_checked(qemu: &mut Qemu, outcome: Outcome) -> Outcome {
         .arg(EXT2_DISK)
         .output();
     let result = match fsck {
-        Ok(o) if o.status.success() => {
-            let cat = std::process::Command::new(e2fs_tool("debugfs"))
-                .args(["-R", &format!("cat {EXT2_WRITTEN}")])
-                .arg(EXT2_DISK)
-                .output();
-            match cat {
-                Ok(c) if c.stdout == EXT2_CONTENT => outcome.result,
-                Ok(c) => Err(format!(
-                    "{EXT2_DISK}: debugfs read {:?} from {EXT2_WRITTEN}",
-                    String::from_utf8_lossy(&c.stdout)
-                )),
-                Err(e) => Err(format!("debugfs: {e}")),
-            }
-        }
+        Ok(o) if o.status.success() => [
+            (EXT2_WRITTEN, EXT2_CONTENT),
+            (EXT2_MAPPED, EXT2_MAPPED_CONTENT),
+        ]
+        .iter()
+        .try_for_each(|&(file, content)| debugfs_reads(file, content))
+        .and(outcome.result),
         Ok(o) => Err(format!(
             "{EXT2_DISK}: e2fsck -fn found errors:\n{}",
             String::from_utf8_lossy(&o.stdout)
@@ -969,6 +966,22 @@ fn ext2_checked(qemu: &mut Qemu, outcome: Outcome) -> Outcome {
         Err(e) => Err(format!("e2fsck: {e}")),
     };
     Outcome { result, ..outcome }
+}
+
+/// `debugfs` reads `content` from `file` on [`EXT2_DISK`].
+fn debugfs_reads(file: &str, content: &[u8]) -> Result<(), String> {
+    let cat = std::process::Command::new(e2fs_tool("debugfs"))
+        .args(["-R", &format!("cat {file}")])
+        .arg(EXT2_DISK)
+        .output();
+    match cat {
+        Ok(c) if c.stdout == content => Ok(()),
+        Ok(c) => Err(format!(
+            "{EXT2_DISK}: debugfs read {:?} from {file}",
+            String::from_utf8_lossy(&c.stdout)
+        )),
+        Err(e) => Err(format!("debugfs: {e}")),
+    }
 }
 
 /// An empty disk image of [`DISK_BYTES`] at [`DISK`].

@@ -51,7 +51,7 @@ pub const FUZZ: &[&str] = &["init", "sysfuzz", "msgfuzz", "fuzzcheck"];
 /// wait1 in the kernel).
 /// The `posix` entry: `init` with `manifest.posix`.
 pub const POSIX: &[&str] = &[
-    "init", "pidtest", "ttytest", "fstest", "proctest", "shtest", "ext2test",
+    "init", "pidtest", "ttytest", "fstest", "proctest", "shtest", "ext2test", "mmaptest",
 ];
 
 pub const TEST_MONO: &[&str] = &[

@@ -18,6 +18,8 @@ pub use crate::proto::tty::Termios;
 pub use crate::proto::vfs::{FileAction, Stat, AT_FDCWD, IO_MAX};
 
 mod args;
+pub mod mman;
+pub use mman::*;
 pub mod signal;
 pub use signal::*;
 #[cfg(all(feature = "rt", target_os = "none"))]

@@ -41,7 +41,7 @@ fn connected(
 }
 
 /// The file server, connected on first use (`ENOSYS` if it never came).
-fn vfs() -> Result<ManuallyDrop<vfs::Client>, Errno> {
+pub(super) fn vfs() -> Result<ManuallyDrop<vfs::Client>, Errno> {
     let endpoint = connected(&VFS, || {
         vfs::Client::connect().ok().map(vfs::Client::into_endpoint)
     })?;

@@ -28,6 +28,8 @@ fn kind_of(kind: AreaKind) -> MapKind {
         AreaKind::Device => MapKind::Device,
         AreaKind::Dma => MapKind::Dma,
         AreaKind::IpcBuffer => MapKind::IpcBuffer,
+        AreaKind::File { .. } => MapKind::File,
+        AreaKind::PageCache => MapKind::PageCache,
     }
 }
 
@@ -38,6 +40,7 @@ fn entry(area: &Area) -> MapEntry {
         AreaKind::Elf(segment) => {
             (segment.offset & !0xfff) + area.start.saturating_sub(segment.vaddr & !0xfff)
         }
+        AreaKind::File { index, .. } => index * buddy::PAGE_SIZE,
         _ => 0,
     };
     MapEntry {

@@ -43,6 +43,7 @@
 extern crate alloc;
 
 mod blockdev;
+mod mapping;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -64,7 +65,7 @@ use vfs::ext2fs::Ext2Type;
 use vfs::service::{make_device_nodes, Console, Outcome, Service};
 use vfs::tmpfs::TmpfsType;
 use vfs::types::{Cred, Timespec};
-use vfs::{Limits, VecPageProvider, Vfs};
+use vfs::{Limits, Vfs};
 
 libsys::entry!(main);
 
@@ -120,10 +121,8 @@ fn arg(args: &str, name: &str) -> Option<u64> {
 }
 
 fn main(args: &str) -> u64 {
-    let mut vfs = Vfs::new(
-        Box::new(VecPageProvider::new(CACHE_PAGES)),
-        Limits::default(),
-    );
+    let (provider, note) = mapping::page_provider(CACHE_PAGES);
+    let mut vfs = Vfs::new(provider, Limits::default());
     if let Some(cs) = arg(args, "dirty_expire_centisecs") {
         vfs.pcache.config.dirty_expire = cs;
     }
@@ -164,7 +163,7 @@ fn main(args: &str) -> u64 {
         tty: None,
         threaded,
     }));
-    let flusher = start_flusher(flush_ms);
+    let flusher = start_flusher(flush_ms, note);
     let error = serve(&endpoint, &mut service, &mut clock, flusher);
     eprintln!("vfs: stopped serving: {error}");
     3
@@ -300,14 +299,23 @@ impl Clock {
     }
 }
 
-/// Binds a notification to this thread and asks the timer server to set
-/// [`FLUSH_BIT`] in it every `period_ms`; `None` (no flusher: data
-/// reaches the disk on `sync`, `fsync` and `umount` only) without a timer
-/// server.
-fn start_flusher(period_ms: u64) -> Option<libsys::handle::Notification> {
+/// Asks the timer server to set [`FLUSH_BIT`] every `period_ms` in the
+/// notification bound to this thread (`bound`, else a new one); `None`
+/// (no flusher: data reaches the disk on `sync`, `fsync` and `umount`
+/// only) without a timer server.
+fn start_flusher(
+    period_ms: u64,
+    bound: Option<libsys::handle::Notification>,
+) -> Option<libsys::handle::Notification> {
     use libsys::time::{Expiry, Timer};
-    let n = libsys::handle::Notification::create().ok()?;
-    n.bind_current().ok()?;
+    let n = match bound {
+        Some(n) => n,
+        None => {
+            let n = libsys::handle::Notification::create().ok()?;
+            n.bind_current().ok()?;
+            n
+        }
+    };
     let period = core::time::Duration::from_millis(period_ms);
     let armed = libsys::time::bind(&n)
         .and_then(|()| Timer::add(Expiry::After(period_ms * 1_000_000), period, FLUSH_BIT));
@@ -587,7 +595,11 @@ fn serve(
             Err(e) => return e,
         };
         if let Some(bits) = received.signals() {
+            if bits & (1 << mapping::MM_BIT) != 0 {
+                mapping::answer_faults(&mut service.vfs);
+            }
             if bits & (1 << FLUSH_BIT) != 0 {
+                mapping::collect_dirty(&mut service.vfs, None);
                 flush(service, clock, &mut errors);
                 retry(service, &mut waiting, &mut creds);
             }
@@ -608,6 +620,13 @@ fn serve(
             }
         };
         drop(handles);
+        if let Some(r) = mapping::request(&mut service.vfs, badge, &request) {
+            reply = Some(encode(&r));
+            continue;
+        }
+        if mapping::pending() {
+            mapping::answer_faults(&mut service.vfs);
+        }
         let mut grant = CallerGrant::current(&msg);
         let outcome = service.handle(badge, &request, &mut grant, &mut |pid| {
             lookup(&mut creds, pid)

@@ -208,6 +208,32 @@ fn main(args: &str) -> u64 {
     report.status(failed)
 }
 
+/// `mmap_file_fault` (see [`posix_cases`]): `fd` is a tmpfs file of one
+/// page, open read-write.
+fn mmap_file_fault(report: &Report, fd: i32, failures: &mut u64) {
+    use libsys::posix::{Mapping, MAP_SHARED, PROT_READ};
+    report.line(
+        "mmap_file_fault",
+        measure_ticks(50, || {
+            match Mapping::new(4096, PROT_READ, MAP_SHARED, fd, 0) {
+                Ok(m) => {
+                    let start = rdtsc();
+                    let byte = m.load(0);
+                    let ticks = rdtsc() - start;
+                    if byte != Some(7) {
+                        *failures += 1;
+                    }
+                    ticks
+                }
+                Err(_) => {
+                    *failures += 1;
+                    0
+                }
+            }
+        }),
+    );
+}
+
 /// The timer server's cases (skipped if there is none).
 fn timer_cases(report: &Report) -> Result<(), Why> {
     use libsys::proto::timer::{Client, Expiry, CLOCK_MONOTONIC, HZ, TICK_NS};
@@ -966,6 +992,10 @@ fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u6
 ///   system call; here a call to `proc`);
 /// - `read_4k_cached`: `pread` of 4 KiB from a tmpfs file (its page in
 ///   the page cache), copied into this process through a grant;
+/// - `mmap_file_fault`: the first touch of a page of a `MAP_SHARED`
+///   mapping of that file whose page is cached (and known to `mm`): the
+///   fault, `mm` mapping the page cache's frame, the resume — timed
+///   around the touch only (the `mmap` and `munmap` are not counted);
 /// - `open_close`: `open` of `/tmp/bench/f` for reading and its `close`;
 /// - `stat`: `stat` of that file;
 /// - `pwrite_4k`: `pwrite` of 4 KiB at offset 0 of a tmpfs file;
@@ -1022,6 +1052,7 @@ fn posix_cases(report: &Report) -> Result<(), Why> {
             1,
         ),
     );
+    mmap_file_fault(report, fd, &mut failures);
     report.line(
         "open_close",
         measure(

@@ -59,6 +59,10 @@ impl Server {
                 self.register_shrinker(badge, bit, seeks, handles),
                 Vec::new(),
             ),
+            Request::RegisterPageCache { pages, bit } => (
+                self.register_page_cache(badge, pages, bit, handles),
+                Vec::new(),
+            ),
             Request::Exec {
                 image_size,
                 stack_len,
@@ -117,6 +121,35 @@ impl Server {
             Ok(id) => {
                 self.shrinker_notes.insert((badge, bit), Notification(note));
                 Reply::Shrinker { id }
+            }
+            Err(e) => Reply::Error(e),
+        }
+    }
+
+    /// `RegisterPageCache`: the notification the message carries (SIGNAL)
+    /// is kept, to be signalled on `bit` when file faults wait for pages.
+    fn register_page_cache(
+        &mut self,
+        badge: u64,
+        pages: u64,
+        bit: u8,
+        handles: Vec<OwnedHandle>,
+    ) -> Reply {
+        let Ok([note]) = <[OwnedHandle; 1]>::try_from(handles) else {
+            return Reply::Error(MmError::InvalidArgument);
+        };
+        match note.info() {
+            Ok((ObjectType::Notification, rights)) if rights.contains(Rights::SEND) && bit < 64 => {
+            }
+            _ => return Reply::Error(MmError::InvalidArgument),
+        }
+        let Some(core) = self.core.as_mut() else {
+            return Reply::Error(MmError::NoMemory);
+        };
+        match core.register_page_cache(badge, pages) {
+            Ok(at) => {
+                self.page_cache_note = Some((Notification(note), bit));
+                Reply::Mapped(at)
             }
             Err(e) => Reply::Error(e),
         }
