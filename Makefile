@@ -17,6 +17,11 @@ PROGRAMS += tty ttytest
 PROGRAMS += vfs fstest
 # The fuzzers and the check after them (the fuzz entry, make fuzz).
 PROGRAMS += sysfuzz msgfuzz fuzzcheck
+# The restart-transparency checker (the chaos entry, make chaos).
+PROGRAMS += chaos
+# Per-client bounds of kv, timer and wait1 against a hoarding client (the
+# test entry).
+PROGRAMS += hoard
 # The shell and the everyday tools (libsys::posix; docs/shell.md): each
 # /bin/<name> in the initramfs.
 PROGRAMS += sh echo cat ls mkdir rm pwd ps kill true false sleep wc uname shtest
@@ -65,7 +70,7 @@ QEMU_FLAGS  := -machine q35 -cpu max -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
                -drive file=$(DISK),if=none,id=vda,format=raw \
                -device virtio-blk-pci,drive=vda,addr=0x3
 
-.PHONY: all deps kernel loader userland initramfs tree iso run debug layers lint test bench bench-linux fuzz new-server clean disk
+.PHONY: all deps kernel loader userland initramfs tree iso run debug layers lint test bench bench-linux fuzz chaos new-server clean disk
 
 all: iso
 
@@ -185,6 +190,15 @@ FUZZ_N    ?= 1000000
 FUZZ_SEED ?= 1
 fuzz: loader tree
 	FUZZ_N=$(FUZZ_N) FUZZ_SEED=$(FUZZ_SEED) FUZZ_ARGS='$(FUZZ_ARGS)' cargo run --release -q -p harness -- fuzz
+
+# The chaos entry with CHAOS_N kills from seed CHAOS_SEED: kv, timer,
+# wait1, devmgr and the keyboard driver killed under load while a file is
+# copied onto ext2, then e2fsck -fn on its disk (docs/reliability.md,
+# "The restart checker"). make test runs it with kills=20 seed=1.
+CHAOS_N    ?= 1000
+CHAOS_SEED ?= 1
+chaos: loader tree
+	CHAOS_N=$(CHAOS_N) CHAOS_SEED=$(CHAOS_SEED) cargo run --release -q -p harness -- chaos
 
 # A new server from the templates, wired in (docs/writing-a-server.md).
 new-server:

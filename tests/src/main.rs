@@ -27,6 +27,8 @@ use harness::*;
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 /// The short fuzz run's (20,000 calls and messages under TCG).
 const FUZZ_TIMEOUT: Duration = Duration::from_secs(240);
+/// The short chaos run's (20 kills under TCG).
+const CHAOS_TIMEOUT: Duration = Duration::from_secs(240);
 const OVMF: &str = "/usr/share/ovmf/OVMF.fd";
 /// The guest suite's virtio disk (`vda`): made empty before each run,
 /// never committed. Not `build/disk.img`, which is `make run`'s ext2 disk.
@@ -664,6 +666,19 @@ fn cases() -> Vec<Case> {
                 Box::new(|q| expect_exit_within(q, None, programs::FUZZ, FUZZ_TIMEOUT)),
             )
         }),
+        // The chaos entry as limine.cfg has it: 20 kills from seed 1 while
+        // a file is copied onto ext2; then e2fsck -fn on the disk and the
+        // copy read back with debugfs.
+        ("chaos", |cfg| {
+            let cfg = boot_entry_directly(cfg, "chaos");
+            (
+                cfg,
+                Box::new(|q| {
+                    let outcome = expect_exit_within(q, None, programs::CHAOS, CHAOS_TIMEOUT);
+                    chaos_disk_checked(q, outcome, CHAOS_DISK)
+                }),
+            )
+        }),
         ("guest-suite", |cfg| {
             let cfg = boot_entry_directly(cfg, "test");
             (
@@ -883,6 +898,19 @@ fn extra_args(name: &str) -> &'static [&'static str] {
             "-device",
             "virtio-blk-pci,drive=vda,addr=0x3",
         ],
+        // The chaos runs' ext2 disks (the copy under the kills).
+        "chaos" => &[
+            "-drive",
+            "file=build/chaos-disk.img,if=none,id=vda,format=raw",
+            "-device",
+            "virtio-blk-pci,drive=vda,addr=0x3",
+        ],
+        "chaos-long" => &[
+            "-drive",
+            "file=build/chaos-long-disk.img,if=none,id=vda,format=raw",
+            "-device",
+            "virtio-blk-pci,drive=vda,addr=0x3",
+        ],
         // The posix suite's ext2 disk (ext2test; see `ext2_disk`).
         "posix-suite" => &[
             "-drive",
@@ -921,15 +949,20 @@ fn e2fs_tool(name: &str) -> std::path::PathBuf {
 
 /// Makes [`EXT2_DISK`]: 1 KiB blocks, `/README` from a scratch tree.
 fn fresh_ext2_disk() -> Result<(), String> {
+    fresh_ext2_image(EXT2_DISK)
+}
+
+/// An ext2 image at `disk` as [`fresh_ext2_disk`] makes it.
+fn fresh_ext2_image(disk: &str) -> Result<(), String> {
     let tree = Path::new("build/posix-disk-tree");
     let _ = fs::remove_dir_all(tree);
     fs::create_dir_all(tree).map_err(|e| format!("{}: {e}", tree.display()))?;
     fs::write(tree.join("README"), EXT2_README).map_err(|e| e.to_string())?;
-    let _ = fs::remove_file(EXT2_DISK);
+    let _ = fs::remove_file(disk);
     let out = std::process::Command::new(e2fs_tool("mke2fs"))
         .args(["-q", "-F", "-t", "ext2", "-b", "1024", "-d"])
         .arg(tree)
-        .arg(EXT2_DISK)
+        .arg(disk)
         .arg(format!("{EXT2_DISK_KIB}k"))
         .output()
         .map_err(|e| format!("mke2fs: {e} (make deps installs e2fsprogs)"))?;
@@ -984,6 +1017,54 @@ fn debugfs_reads(file: &str, content: &[u8]) -> Result<(), String> {
     }
 }
 
+/// The chaos runs' ext2 disks (a fresh [`fresh_ext2_image`] each run):
+/// the short run's, and `make chaos`'s (which may run beside it).
+const CHAOS_DISK: &str = "build/chaos-disk.img";
+const CHAOS_LONG_DISK: &str = "build/chaos-long-disk.img";
+/// Where `chaos` leaves its last copy of itself, and what it copied.
+const CHAOS_COPY: &str = "/chaos-copy";
+const CHAOS_BINARY: &str = "target/user/x86_64-unknown-none/release/chaos";
+
+/// After a chaos run: `e2fsck -fn` finds the disk clean, and the copy
+/// `chaos` left on it (read with `debugfs`) is the built binary.
+fn chaos_disk_checked(qemu: &mut Qemu, outcome: Outcome, disk: &str) -> Outcome {
+    let _ = qemu.child.wait();
+    if outcome.result.is_err() {
+        return outcome;
+    }
+    let result = (|| {
+        let fsck = std::process::Command::new(e2fs_tool("e2fsck"))
+            .arg("-fn")
+            .arg(disk)
+            .output()
+            .map_err(|e| format!("e2fsck: {e}"))?;
+        if !fsck.status.success() {
+            return Err(format!(
+                "{disk}: e2fsck -fn found errors:\n{}",
+                String::from_utf8_lossy(&fsck.stdout)
+            ));
+        }
+        let cat = std::process::Command::new(e2fs_tool("debugfs"))
+            .args(["-R", &format!("cat {CHAOS_COPY}")])
+            .arg(disk)
+            .output()
+            .map_err(|e| format!("debugfs: {e}"))?;
+        let built = fs::read(CHAOS_BINARY).map_err(|e| format!("{CHAOS_BINARY}: {e}"))?;
+        if cat.stdout != built {
+            return Err(format!(
+                "{disk}:{CHAOS_COPY} ({} bytes) is not {CHAOS_BINARY} ({} bytes)",
+                cat.stdout.len(),
+                built.len()
+            ));
+        }
+        outcome
+            .result
+            .clone()
+            .map(|d| format!("{d}; e2fsck -fn clean, the copy equals the binary"))
+    })();
+    Outcome { result, ..outcome }
+}
+
 /// An empty disk image of [`DISK_BYTES`] at [`DISK`].
 fn fresh_disk() -> Result<(), String> {
     fs::File::create(DISK)
@@ -1015,6 +1096,14 @@ fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcom
     let (config, check) = make(base);
     if name == "posix-suite" {
         if let Err(e) = fresh_ext2_disk() {
+            return Outcome {
+                result: Err(e),
+                guest: None,
+            };
+        }
+    }
+    if name == "chaos" {
+        if let Err(e) = fresh_ext2_image(CHAOS_DISK) {
             return Outcome {
                 result: Err(e),
                 guest: None,
@@ -1198,6 +1287,61 @@ fn fuzz(base: &str) -> i32 {
     }
 }
 
+/// `make chaos`: boots the `chaos` entry with `CHAOS_N` kills from seed
+/// `CHAOS_SEED` (the chaos program's command line), waits up to
+/// `CHAOS_TIMEOUT` seconds (default 2 hours), checks the disk as the
+/// short run's case does, and reports as a case does; the per-target
+/// `CHAOS` lines are printed.
+fn chaos(base: &str) -> i32 {
+    let var = |key: &str, default: &str| env::var(key).unwrap_or_else(|_| default.to_string());
+    let (n, seed) = (var("CHAOS_N", "1000"), var("CHAOS_SEED", "1"));
+    let timeout = var("CHAOS_TIMEOUT", "7200").parse().unwrap_or(7_200);
+    let config = replace_module_cmdline(
+        &boot_entry_directly(base, "chaos"),
+        "chaos",
+        "boot():/boot/chaos",
+        &format!("seed={seed} kills={n}"),
+    );
+    if let Err(e) = fresh_ext2_image(CHAOS_LONG_DISK) {
+        eprintln!("chaos: {e}");
+        return 1;
+    }
+    let started = Instant::now();
+    println!("chaos: kills={n} seed={seed}, log in build/test-logs/chaos-long.log");
+    let outcome = match boot_config("chaos-long", &config, extra_args("chaos-long")) {
+        Ok(mut qemu) => {
+            let outcome = expect_exit_within(
+                &mut qemu,
+                None,
+                programs::CHAOS,
+                Duration::from_secs(timeout),
+            );
+            chaos_disk_checked(&mut qemu, outcome, CHAOS_LONG_DISK)
+        }
+        Err(e) => Outcome {
+            result: Err(e),
+            guest: None,
+        },
+    };
+    let took = started.elapsed().as_secs_f64();
+    if let Ok(log) = fs::read_to_string("build/test-logs/chaos-long.debug.log") {
+        log.lines()
+            .filter_map(|l| l.split_once("CHAOS ").map(|(_, rest)| rest))
+            .for_each(|l| println!("  {l}"));
+    }
+    let (passed, failed) = outcome.guest.unwrap_or((0, 0));
+    match outcome.result {
+        Ok(detail) => {
+            println!("PASS chaos kills={n} seed={seed} ({took:.1} s): {detail}; {passed} passed, {failed} failed");
+            0
+        }
+        Err(why) => {
+            println!("FAIL chaos kills={n} seed={seed} ({took:.1} s): {why} -- log: build/test-logs/chaos-long.log");
+            1
+        }
+    }
+}
+
 /// `make traces`: the test entry with `kv` and `wait1` recording their
 /// requests and replies (`record` on their modules' command lines, which
 /// init appends to their arguments: libsys::record); the REC lines land
@@ -1239,6 +1383,7 @@ fn main() {
     match (env::args().nth(1).as_deref(), env::args().nth(2)) {
         (Some("bench"), _) => std::process::exit(bench(&base)),
         (Some("fuzz"), _) => std::process::exit(fuzz(&base)),
+        (Some("chaos"), _) => std::process::exit(chaos(&base)),
         (Some("record"), _) => std::process::exit(record(&base)),
         (Some("new-server"), Some(name)) => {
             match scaffold::create(Path::new("."), &name) {

@@ -41,11 +41,16 @@ pub const GUEST_SUITE: &[&str] = &[
     "exctest",
     "spawntest",
     "spawntest2",
+    "hoard",
 ];
 
 /// The `fuzz` entry: `init` with `manifest.fuzz`, the fuzzers and the
 /// check after them.
 pub const FUZZ: &[&str] = &["init", "sysfuzz", "msgfuzz", "fuzzcheck"];
+
+/// The `chaos` entry: `init` with `manifest.chaos` and the restart
+/// checker.
+pub const CHAOS: &[&str] = &["init", "chaos"];
 
 /// The `test-mono` entry: `init` with `manifest.mono` (the cores of kv and
 /// wait1 in the kernel).

@@ -60,6 +60,8 @@
 //!   handle to the boot module `initramfs` (`initramfs=<handle>:<bytes>`).
 //!   `spawn` lets the process ask `init` for new processes (the spawn
 //!   protocol; `init`'s `spawnservice`): devmgr's drivers are started so.
+//!   `chaos` lets it ask the name service to kill any restartable server
+//!   (`Kill`; the restart checker `chaos`, `make chaos`).
 //!
 //! A process's arguments are those after `--`, then its module's command
 //! line.
@@ -122,6 +124,9 @@ pub struct Entry {
     /// `spawn`: it may ask `init` for processes (the spawn protocol,
     /// `libsys::proto::spawn`): devmgr starts drivers so.
     pub spawn: bool,
+    /// `chaos`: it may ask the name service to kill a server (`Kill`):
+    /// the restart checker's right.
+    pub chaos: bool,
     pub args: String,
 }
 
@@ -153,6 +158,7 @@ impl Entry {
             mint: false,
             initramfs: false,
             spawn: false,
+            chaos: false,
             args: args.into(),
         }
     }
@@ -413,6 +419,7 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         None if option == "mint" => entry.mint = true,
         None if option == "initramfs" => entry.initramfs = true,
         None if option == "spawn" => entry.spawn = true,
+        None if option == "chaos" => entry.chaos = true,
         None if option == "pager" && server => {
             if pager_before {
                 return Err(Problem::SecondPager);
@@ -664,5 +671,18 @@ test p pidtest
             (DEFAULT_HEAP, false, None, "a b")
         );
         assert!(parse("test t t kill=nosuch").is_err(), "kill= of no server");
+    }
+
+    #[test]
+    fn the_chaos_right() {
+        let entries = parse(
+            "server kv kv restarts=100000
+test chaos chaos chaos
+test t t
+",
+        )
+        .unwrap();
+        assert_eq!(entries[0].restarts, 100_000);
+        assert!(entries[1].chaos && !entries[2].chaos && !entries[0].chaos);
     }
 }

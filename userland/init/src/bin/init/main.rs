@@ -93,6 +93,8 @@ struct Slot {
     id: u64,
     run: Run,
     restarts: Restarts,
+    /// Killed at a client's request (`Kill`): its death is not its fault.
+    killed: bool,
 }
 
 struct Init {
@@ -149,6 +151,7 @@ impl Init {
             .into_iter()
             .map(|entry| Slot {
                 restarts: Restarts::new(entry.restarts),
+                killed: false,
                 entry,
                 id: 0,
                 run: Run::Waiting,

@@ -9,8 +9,9 @@
 
 use alloc::vec::Vec;
 
+use init::manifest::Kind;
 use init::procs::Service;
-use libsys::abi::{Handle, ObjectType, Rights};
+use libsys::abi::{Handle, ObjectType, ProcessStatus, Rights};
 use libsys::eprintln;
 use libsys::handle::OwnedHandle;
 use libsys::ipc::{self, Message, Received};
@@ -19,7 +20,7 @@ use libsys::proto::{cred, spawn};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REQUEST};
 
 use crate::raw::{borrowed, close, with_payload};
-use crate::Init;
+use crate::{Init, Run};
 
 impl Init {
     /// Answers a message on the endpoint: deaths (a notification) or a
@@ -74,7 +75,67 @@ impl Init {
                     Err(reply) => (reply, None),
                 }
             }
+            Request::Kill { name } => {
+                close_all(&handles);
+                (self.kill(&name, who, true), None)
+            }
+            Request::Pid { name } => {
+                close_all(&handles);
+                (self.kill(&name, who, false), None)
+            }
         })
+    }
+
+    /// `Kill` (`kill`) and `Pid` (not `kill`): allowed only to a process
+    /// whose entry has the `chaos` right. `Kill` kills the server
+    /// registered as `name` (never the memory server, which is not
+    /// restarted), or, as `spawned:<name>`, a spawned child (its spawner
+    /// restarts it); the server's death then restarts it at once, at no
+    /// cost to its budget (`init::restart`).
+    fn kill(&mut self, name: &str, who: u64, kill: bool) -> Reply {
+        let allowed = self.slots.iter().any(|s| s.id == who && s.entry.chaos);
+        if !allowed {
+            return Reply::NotAllowed;
+        }
+        if let Some(spawned) = name.strip_prefix("spawned:") {
+            let Some(s) = self.spawned.iter().find(|s| s.name == spawned) else {
+                return Reply::NotFound;
+            };
+            return match (kill, s.child.process.status()) {
+                (_, Ok(ProcessStatus::Alive)) if !kill => Reply::Pid { pid: s.pid },
+                (true, Ok(ProcessStatus::Alive)) => match s.child.process.kill() {
+                    Ok(()) => Reply::Killed { pid: s.pid },
+                    Err(_) => Reply::Unavailable,
+                },
+                // Dead, its death not handled yet.
+                _ => Reply::Unavailable,
+            };
+        }
+        let Some(slot) = self
+            .slots
+            .iter_mut()
+            .find(|s| s.entry.kind == Kind::Server && s.entry.register.as_deref() == Some(name))
+        else {
+            return Reply::NotFound;
+        };
+        if slot.entry.pager && kill {
+            return Reply::NotAllowed;
+        }
+        let pid = slot.id;
+        match &slot.run {
+            Run::Running(_) if !kill && !slot.killed => Reply::Pid { pid },
+            Run::Running(child) if !slot.killed => match child.process.kill() {
+                Ok(()) => {
+                    slot.killed = true;
+                    Reply::Killed { pid }
+                }
+                Err(_) => Reply::Unavailable,
+            },
+            Run::Done if slot.restarts.used >= slot.restarts.budget => Reply::Failed,
+            // In the kernel (placement=mono), restarting, or killed
+            // already and not yet reaped.
+            _ => Reply::Unavailable,
+        }
     }
 
     fn register(&mut self, name: &str, who: u64, handles: &[u64]) -> Reply {

@@ -74,7 +74,16 @@ impl Init {
         let why = describe(status);
         match slot.entry.kind {
             Kind::Server => {
-                let decision = slot.restarts.died();
+                let dead = slot.id;
+                if dead != 0 {
+                    self.kill_children_of(dead);
+                }
+                let slot = &mut self.slots[i];
+                let decision = if core::mem::take(&mut slot.killed) {
+                    slot.restarts.killed()
+                } else {
+                    slot.restarts.died()
+                };
                 let given_up = decision == Decision::GiveUp;
                 if let Some(registered) = &slot.entry.register {
                     if let Some(old) = self.names.owner_died(registered, given_up) {

@@ -53,6 +53,8 @@ pub(crate) const SPAWNED_MAX: usize = 64;
 /// A child made through the spawn protocol.
 pub(crate) struct Spawned {
     pub pid: u64,
+    /// The pid of the process that asked for it.
+    pub parent: u64,
     pub name: String,
     pub child: Child,
 }
@@ -156,6 +158,7 @@ impl Init {
             let _ = child.process.watch(&self.deaths, SPAWNED_BIT);
             self.spawned.push(Spawned {
                 pid,
+                parent: caller,
                 name: String::from(name),
                 child,
             });
@@ -170,11 +173,24 @@ impl Init {
         });
         self.spawned.push(Spawned {
             pid,
+            parent: caller,
             name: String::from(name),
             child,
         });
         println!("spawned {name} (pid {pid}) for pid {caller}");
         handle.map(|h| (pid, h))
+    }
+
+    /// Server `parent` died: the children it had spawned die too (its
+    /// next incarnation spawns its own; left alive they would hold the
+    /// device beside the new ones, and pile up with every restart). Reaped
+    /// as any spawned child when their deaths come.
+    pub(crate) fn kill_children_of(&mut self, parent: u64) {
+        for s in self.spawned.iter().filter(|s| s.parent == parent) {
+            if s.child.process.kill().is_ok() {
+                println!("spawned {} (pid {}) killed: its parent died", s.name, s.pid);
+            }
+        }
     }
 
     /// The deaths notification's spawned bit: reaps every spawned child
