@@ -40,6 +40,12 @@ PROGRAMS += mmaptest
 PROGRAMS += kbd spawntest
 USER_CRATES += -p kbd
 USER_FEATURES := $(USER_FEATURES),kbd/main
+# QEMU's edu device's driver (servers/drivers/edu, the driver lab): devmgr
+# starts it for the PCI function with its BAR and line; edutest uses it
+# through its device node (the guest suite adds -device edu).
+PROGRAMS += edu edutest
+USER_CRATES += -p edu
+USER_FEATURES := $(USER_FEATURES),edu/main
 # The initramfs (lib/cpio, rootfs/): the fixed tree of rootfs/initramfs.list,
 # then every program of PROGRAMS — those named in SBIN (init and the
 # servers) in /sbin, any other in /bin — and the docs in
@@ -219,8 +225,13 @@ lab-start:
 	@cargo run --release -q -p lab -- start $(LAB) $(DEST)
 grade: loader tree
 	@cargo run --release -q -p lab -- grade $(LAB) $(GRADE_ARGS)
+# grade-all: every lab on this tree (full marks), then every starting
+# point built in target/lab-boot/lab<n>, booted and graded (below full
+# marks, no kernel panic). GRADE_ARGS=--host: the host parts of this tree
+# only, no starting point built.
 grade-all: loader tree
 	@cargo run --release -q -p lab -- grade-all $(GRADE_ARGS)
+	@if [ -z "$(GRADE_ARGS)" ]; then cargo run --release -q -p lab -- grade-starts; fi
 replay:
 	@cargo run --release -q -p lab -- replay $(SERVER) $(TRACE)
 traces: loader tree
@@ -232,10 +243,16 @@ traces: loader tree
 # make test's part for the labs: every lab's host grader on this tree (full
 # marks), every starting point made and checked to build, lab 2's graded
 # below full marks, and every shipped trace replayed (all replies match).
-.PHONY: labs-check
+# `make labs-boot-check` (not in make test: the first run is a full build
+# of a second tree) builds lab 6's starting point in target/lab-boot/lab6
+# (later runs rebuild only what changed), grades it on the host below full
+# marks and boots it to its first test program.
+.PHONY: labs-check labs-boot-check
 labs-check:
 	cargo run --release -q -p lab -- grade-all --host
 	cargo run --release -q -p lab -- check-starts
+labs-boot-check:
+	cargo run --release -q -p lab -- grade-starts 6 --quick
 	@for t in tests/fixtures/traces/*.trace; do \
 		s=$$(basename $$t .trace); \
 		cargo run --release -q -p lab -- replay $$s $$t || exit 1; \

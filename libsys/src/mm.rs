@@ -188,6 +188,21 @@ pub fn map_physical(phys: u64, pages: u64, at: Option<u64>, writable: bool) -> R
     }
 }
 
+/// Maps device-memory `region` (a handle this process was given: a BAR
+/// from devmgr) at `at` or where `mm` chooses, uncached, read-only or
+/// read-write; returns where. `mm` gets a copy of the handle, which it
+/// keeps while this process lives; the caller may close its own.
+pub fn map_region(
+    region: &crate::handle::MemoryRegion,
+    at: Option<u64>,
+    writable: bool,
+) -> Result<u64, Error> {
+    match call_with(&Request::MapRegion { at, writable }, &[region.raw()])?.0 {
+        Reply::Mapped(address) => Ok(address),
+        _ => Err(Error::Protocol),
+    }
+}
+
 /// DMA memory a device can reach (Linux's `dma_alloc_coherent`): `pages`
 /// physically contiguous, zeroed pages, all below physical address
 /// `limit` (`1 << 32` for a 32-bit device, `DMA_LIMIT_MIN` = 16 MiB for an

@@ -886,7 +886,8 @@ fn boot_config(name: &str, config: &str, extra: &[&str]) -> Result<Qemu, String>
 /// QEMU arguments a case adds to the common ones: `-machine pc` (which
 /// overrides the `q35` before it) for the `devices-pc` case; the virtio
 /// disk for the guest suite (slot 3 of q35's root bus, the first free
-/// one, whose resources manifest.test gives the block server).
+/// one, whose resources manifest.test gives the block server) and QEMU's
+/// `edu` device in slot 4 (edutest, the driver lab).
 fn extra_args(name: &str) -> &'static [&'static str] {
     match name {
         "devices-pc" => &["-machine", "pc"],
@@ -897,6 +898,9 @@ fn extra_args(name: &str) -> &'static [&'static str] {
             "file=build/guest-disk.img,if=none,id=vda,format=raw",
             "-device",
             "virtio-blk-pci,drive=vda,addr=0x3",
+            // QEMU's teaching device in slot 4 (INTA: GSI 20), for edutest.
+            "-device",
+            "edu,addr=0x4",
         ],
         // The chaos runs' ext2 disks (the copy under the kills).
         "chaos" => &[

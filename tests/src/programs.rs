@@ -42,6 +42,7 @@ pub const GUEST_SUITE: &[&str] = &[
     "spawntest",
     "spawntest2",
     "hoard",
+    "edutest",
 ];
 
 /// The `fuzz` entry: `init` with `manifest.fuzz`, the fuzzers and the

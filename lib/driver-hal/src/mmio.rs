@@ -1,6 +1,7 @@
 //! Memory-mapped device registers: an [`MmioRegion`] is device memory
 //! (a BAR) that `mm` mapped here uncached (`map_physical`, allowed by the
-//! manifest's `device=`), read and written volatile through typed
+//! manifest's `device=`; or `map_region` of a region handle devmgr gave
+//! the driver), read and written volatile through typed
 //! registers ([`crate::reg::Reg`]), each access checked against the
 //! region's length and its width's alignment. Dropping the region unmaps
 //! it.
@@ -8,6 +9,7 @@
 use core::ptr;
 
 use libsys::abi::PAGE_SIZE;
+use libsys::handle::MemoryRegion;
 use libsys::mm;
 
 use crate::reg::{Readable, Reg, Width, Writable};
@@ -43,6 +45,24 @@ impl MmioRegion {
             at: mapping + (phys - first),
             phys,
             len,
+        })
+    }
+
+    /// Maps device-memory `region` (a BAR devmgr gave this driver: the
+    /// handle is the right) through `mm`'s `MapRegion`; the region's
+    /// first `len` bytes are accessible (all of it when `len` is larger).
+    /// The errors of `mm::map_region`; `Mm(InvalidArgument)` if the
+    /// handle is no memory region.
+    pub fn from_region(region: &MemoryRegion, len: u64) -> Result<MmioRegion, mm::Error> {
+        let invalid = mm::Error::Mm(libsys::proto::mm::MmError::InvalidArgument);
+        let info = region.info().map_err(|_| invalid)?;
+        let mapping = mm::map_region(region, None, true)?;
+        Ok(MmioRegion {
+            mapping,
+            pages: info.pages,
+            at: mapping,
+            phys: info.base,
+            len: len.min(info.pages * PAGE_SIZE),
         })
     }
 

@@ -33,6 +33,7 @@
 //! | file server only: `FilePages { answers }` | `FileWants { wants, more }` | `NotAllowed` |
 //! | file server only: `FileForget { slot }` | `Forgot { dirty }` | `NotAllowed` |
 //! | file server only: `FileDirty { file }` | `Dirty { pages, more }` | `NotAllowed` |
+//! | `MapRegion { at, writable }`, with a device-memory region | `Mapped(address)` | `InvalidArgument`, `NotAllowed` (RAM), `OverLimit` |
 //! | control (`init` only): `Adopt`, `Give`, `GiveDevice`, `Exit`, `DmaRelease` | see each | `NotAllowed` from anyone else |
 //!
 //! Addresses and lengths are in bytes and pages: `at` must be
@@ -205,6 +206,17 @@ pub enum Request {
     Exit {
         id: u64,
     },
+    /// Maps the device-memory region the message carries (one handle:
+    /// a BAR devmgr took from the kernel and passed to its driver) at
+    /// `at` or where `mm` chooses, uncached; returns `Mapped(address)`.
+    /// Holding the region is the right to map it: `mm` keeps the handle
+    /// for as long as the caller lives. `InvalidArgument` without exactly
+    /// one region, `NotAllowed` for one that overlaps RAM, `OverLimit`
+    /// past [`MAP_REGIONS_MAX`] regions per process.
+    MapRegion {
+        at: Option<u64>,
+        writable: bool,
+    },
     /// (the file server, once: a process `init` started) Makes its page
     /// cache: an area of `pages` demand-zero pages (at most
     /// [`PAGE_CACHE_MAX`]) whose frames are the page cache's, lent to the
@@ -281,6 +293,9 @@ pub struct FileWant {
     pub file: u64,
     pub index: u64,
 }
+
+/// Device regions one process may have mapped through `MapRegion`.
+pub const MAP_REGIONS_MAX: usize = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
 pub enum MmError {
@@ -693,6 +708,10 @@ mod tests {
             Request::Msync {
                 at: 0x1000,
                 pages: 1,
+            },
+            Request::MapRegion {
+                at: None,
+                writable: true,
             },
         ];
         for request in requests {

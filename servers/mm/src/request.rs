@@ -53,6 +53,7 @@ impl Mm {
             | Request::Exec { .. }
             | Request::RegisterShrinker { .. }
             | Request::RegisterPageCache { .. }
+            | Request::MapRegion { .. }
             | Request::SlabInfo => Err(MmError::InvalidArgument),
             Request::MapFile {
                 pid,

@@ -46,7 +46,11 @@
 //!   `server timer timer irq=isa:0 ports=0x40:4,0x70:2` (the PIT and the
 //!   CMOS RTC). `console` gives the console control (`console=<handle>`), with
 //!   which a console driver takes COM1 from the kernel: e.g.
-//!   `server tty tty console irq=isa:4 ports=0x3f8:8`.
+//!   `server tty tty console irq=isa:4 ports=0x3f8:8`. `pci` gives the
+//!   interrupt control and the device-memory control (`irqctl=<handle>`,
+//!   `devmem=<handle>`): for devmgr, the PCI bus's owner, which takes from
+//!   them exactly each PCI driver's line and BARs (never RAM, never a
+//!   device the kernel drives).
 //! - Kernel limits (any kind of entry): `limits=<resource>:<n>[,…]` sets
 //!   the process's limit on each named resource (`processes`, `threads`,
 //!   `endpoints`, `notifications`, `replies`, `regions`, `watches`,
@@ -109,6 +113,10 @@ pub struct Entry {
     pub gid: u32,
     /// The console control (`console`): the right to take COM1.
     pub console: bool,
+    /// The PCI bus owner's controls (`pci`): the interrupt control (any
+    /// GSI) and the device-memory control, from which devmgr gives each
+    /// PCI driver exactly its device's line and BARs.
+    pub pci: bool,
     /// Kernel limits to set (`limits=`), each at most once.
     pub limits: Vec<(Resource, u64)>,
     /// The scheduling control (`sched=rt`): the right to real time.
@@ -153,6 +161,7 @@ impl Entry {
             uid: 0,
             gid: 0,
             console: false,
+            pci: false,
             limits: Vec::new(),
             sched_rt: false,
             mint: false,
@@ -416,6 +425,7 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         Some(("sched", "rt")) => entry.sched_rt = true,
         None if option == "module" => entry.own_module = true,
         None if option == "console" => entry.console = true,
+        None if option == "pci" => entry.pci = true,
         None if option == "mint" => entry.mint = true,
         None if option == "initramfs" => entry.initramfs = true,
         None if option == "spawn" => entry.spawn = true,
@@ -579,6 +589,9 @@ test p pidtest
         assert!(!entries[0].console);
         let tty = parse("server tty tty console irq=isa:4 ports=0x3f8:8\n").unwrap();
         assert!(tty[0].console);
+        assert!(!tty[0].pci);
+        let devmgr = parse("server devmgr devmgr spawn pci ports=0xcf8:8\n").unwrap();
+        assert!(devmgr[0].pci);
         assert_eq!(tty[0].irq, Some(IrqLine::Isa(4)));
         for bad in [
             "server a a irq=isa:16",

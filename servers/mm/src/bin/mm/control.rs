@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 
 use libsys::abi::{ObjectType, ProcessStatus, Rights, Syscall};
 use libsys::handle::{Notification, OwnedHandle, Process};
-use libsys::proto::mm::{MmError, Reply, Request, CONTROL_BADGE, PAGER_BADGE};
+use libsys::proto::mm::{MmError, Reply, Request, CONTROL_BADGE, MAP_REGIONS_MAX, PAGER_BADGE};
 use libsys::syscall::call6;
 use libsys::{eprintln, println};
 use mm::{ImageId, Mm, SpaceId};
@@ -46,6 +46,10 @@ impl Server {
                 Ok((reply, give)) => (reply, give),
                 Err(e) => (Reply::Error(e), Vec::new()),
             },
+            Request::MapRegion { at, writable } if !control => (
+                self.map_region(badge & !PAGER_BADGE, at, writable, handles),
+                Vec::new(),
+            ),
             Request::Exit { id } if control => {
                 self.forget(id);
                 (Reply::Done, Vec::new())
@@ -222,6 +226,56 @@ impl Server {
             });
         }
         Reply::Done
+    }
+
+    /// `MapRegion`: the device-memory region the message carries becomes
+    /// mappable by the caller (as `GiveDevice` would have made it), and
+    /// is mapped. A region already given to this caller is not kept twice.
+    fn map_region(
+        &mut self,
+        space: u64,
+        at: Option<u64>,
+        writable: bool,
+        handles: Vec<OwnedHandle>,
+    ) -> Reply {
+        let Some(core) = self.core.as_mut() else {
+            return Reply::Error(MmError::NoMemory);
+        };
+        let Ok([handle]) = <[OwnedHandle; 1]>::try_from(handles) else {
+            return Reply::Error(MmError::InvalidArgument);
+        };
+        let Some(info) = info::region_info(handle.raw()) else {
+            return Reply::Error(MmError::InvalidArgument);
+        };
+        let first_pfn = info.base / 4096;
+        let devices = &mut self.real.devices;
+        let known = devices
+            .iter()
+            .any(|d| d.owner == space && d.first_pfn == first_pfn && d.pages == info.pages);
+        if !known {
+            if devices.iter().filter(|d| d.owner == space).count() >= MAP_REGIONS_MAX {
+                return Reply::Error(MmError::OverLimit);
+            }
+            if let Err(e) = core.add_device(info.base, info.pages, space) {
+                return Reply::Error(e);
+            }
+            devices.push(Device {
+                handle,
+                first_pfn,
+                pages: info.pages,
+                owner: space,
+            });
+        }
+        core.request(
+            space,
+            Request::MapPhysical {
+                phys: info.base,
+                pages: info.pages,
+                at,
+                writable,
+            },
+            &mut self.real,
+        )
     }
 
     /// `Give`: RAM to manage, before the first process is adopted (the

@@ -152,6 +152,11 @@ impl Grant<'_> {
             let theirs = child.give(Handle(self.info.console_control), Rights::MANAGE)?;
             let _ = write!(args, " console={}", theirs.0);
         }
+        if entry.pci {
+            let irq = child.give(Handle(self.info.irq_control), Rights::MANAGE)?;
+            let mem = child.give(Handle(self.info.device_control), Rights::MANAGE)?;
+            let _ = write!(args, " irqctl={} devmem={}", irq.0, mem.0);
+        }
         if entry.sched_rt {
             let theirs = child.give(Handle(self.info.sched_control), Rights::MANAGE)?;
             let _ = write!(args, " sched={}", theirs.0);
