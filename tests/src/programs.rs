@@ -57,7 +57,15 @@ pub const CHAOS: &[&str] = &["init", "chaos"];
 /// wait1 in the kernel).
 /// The `posix` entry: `init` with `manifest.posix`.
 pub const POSIX: &[&str] = &[
-    "init", "pidtest", "ttytest", "fstest", "proctest", "shtest", "ext2test", "mmaptest",
+    "init",
+    "pidtest",
+    "ttytest",
+    "fstest",
+    "proctest",
+    "shtest",
+    "procfstest",
+    "ext2test",
+    "mmaptest",
 ];
 
 pub const TEST_MONO: &[&str] = &[

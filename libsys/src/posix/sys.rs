@@ -218,6 +218,15 @@ impl Drop for ReadDir {
     }
 }
 
+/// `mkfifo(path, mode)`: a FIFO (named pipe) at `path` (`mknod` with
+/// `S_IFIFO`); the umask applies.
+pub fn mkfifo(path: &str, mode: u32) -> Result<(), Errno> {
+    const S_IFIFO: u32 = 0o010000;
+    vfs()?
+        .mknod(AT_FDCWD, path.as_bytes(), S_IFIFO | (mode & 0o7777), 0)
+        .map_err(ve)
+}
+
 pub fn mkdir(path: &str, mode: u32) -> Result<(), Errno> {
     vfs()?.mkdir(AT_FDCWD, path.as_bytes(), mode).map_err(ve)
 }

@@ -34,7 +34,7 @@
 //! | file server only: `FileForget { slot }` | `Forgot { dirty }` | `NotAllowed` |
 //! | file server only: `FileDirty { file }` | `Dirty { pages, more }` | `NotAllowed` |
 //! | `MapRegion { at, writable }`, with a device-memory region | `Mapped(address)` | `InvalidArgument`, `NotAllowed` (RAM), `OverLimit` |
-//! | control (`init` only): `Adopt`, `Give`, `GiveDevice`, `Exit`, `DmaRelease` | see each | `NotAllowed` from anyone else |
+//! | control (`init` only): `Adopt`, `Give`, `GiveDevice`, `Exit`, `DmaRelease`, `AllowViews` | see each | `NotAllowed` from anyone else |
 //!
 //! Addresses and lengths are in bytes and pages: `at` must be
 //! page-aligned, `pages` at least 1. Memory is demand-paged: a mapping
@@ -200,6 +200,12 @@ pub enum Request {
     /// device-memory regions (READ, WRITE). The permission ends when the
     /// process does.
     GiveDevice {
+        id: u64,
+    },
+    /// (`init`) Process `id` (the file server, for `/proc/<pid>/maps`
+    /// and `status`) may look at any space with `Maps` and `Status`, as
+    /// `init` may: the manifest's `views`.
+    AllowViews {
         id: u64,
     },
     /// (`init`) Process `id` is dead: free everything it had.

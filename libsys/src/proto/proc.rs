@@ -35,6 +35,7 @@
 //! | `Sigpending` | `Value(set)` | |
 //! | `Setuid { uid }`, `Setgid { gid }` | `Done` | |
 //! | `List { after }` | `Tasks(tasks)` | up to [`LIST_MAX`] processes with pids above `after` (for `ps`) |
+//! | `Cmdline { pid, from }` | `Cmdline { bytes, total }` | up to [`CMDLINE_CHUNK`] bytes of `pid`'s command line (arguments, each ending in a NUL) from byte `from`, and its whole length (`/proc/<pid>/cmdline`); `ESRCH` |
 //! | `Fork` + an empty process the caller made (MAP, MANAGE) | `Forked { pid, ns, me }` | `fork`'s first half: the process becomes the caller's child (table entry, file table copied, `@ns` and `@self` in it: their numbers `ns`, `me`, `ns` 0 for none), not running; the caller then duplicates its space into it (`mm`'s `ForkAs`) and sends `ForkStart`; `EAGAIN` past `RLIMIT_NPROC` or the table, `EINVAL` for a process not empty |
 //! | `ForkStart { pid, entry, stack, arg0, arg1 }` + the child's pager (from `ForkAs`) | `Done` | the child's first thread, made by the server (which keeps it) with those registers |
 //! | `SetNprocLimit { cur, max }` | `Done` | `setrlimit(RLIMIT_NPROC)`: how many processes the caller's real uid may have (root is not held to it); `EPERM` to raise `max` without root, `EINVAL` for `cur > max` |
@@ -62,6 +63,9 @@ pub const NAME: &str = "proc";
 pub const ARG_MAX: usize = 128 * 1024;
 /// Processes one `List` reply holds.
 pub const LIST_MAX: usize = 16;
+/// Bytes of a command line one `Cmdline` reply holds (no more than a
+/// `Tasks` reply takes, which sets the size of every `Reply`).
+pub const CMDLINE_CHUNK: usize = 512;
 /// `wait4`'s options.
 pub const WNOHANG: u32 = 1;
 pub const WUNTRACED: u32 = 2;
@@ -164,6 +168,10 @@ pub enum Request {
     List {
         after: u64,
     },
+    Cmdline {
+        pid: u64,
+        from: u32,
+    },
     Sigreturn {
         mask: u64,
     },
@@ -209,6 +217,10 @@ pub enum Reply {
     Ids(Ids),
     Action(SigAction),
     Tasks(heapless::Vec<TaskInfo, LIST_MAX>),
+    Cmdline {
+        bytes: heapless::Vec<u8, CMDLINE_CHUNK>,
+        total: u32,
+    },
     /// To `Fork`: the child's pid and the numbers of its `@ns` and
     /// `@self` handles (in its own table).
     Forked {

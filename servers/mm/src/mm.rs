@@ -73,6 +73,9 @@ pub struct Mm {
     pub(crate) shrinkers: crate::reclaim::Shrinkers,
     /// The page cache's frames and the file faults waiting for it.
     pub(crate) files: crate::filemap::FileCache,
+    /// Spaces `init` let look at any other (`AllowViews`: the file
+    /// server's procfs).
+    pub(crate) viewers: alloc::collections::BTreeSet<SpaceId>,
     /// Each zone's watermarks, and their sums (fixed: RAM is given once).
     marks: [Watermarks; ZONES],
     all_marks: Watermarks,
@@ -135,6 +138,7 @@ impl Mm {
             dma_held: BTreeMap::new(),
             dma_pinned: 0,
             alloc_failures: 0,
+            viewers: Default::default(),
             shrinkers: crate::reclaim::Shrinkers::default(),
             files: crate::filemap::FileCache::default(),
         })

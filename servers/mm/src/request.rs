@@ -42,6 +42,7 @@ impl Mm {
             | Request::GiveDevice { .. }
             | Request::Exit { .. }
             | Request::DmaRelease { .. }
+            | Request::AllowViews { .. }
                 if !control =>
             {
                 Err(MmError::NotAllowed)
@@ -82,6 +83,10 @@ impl Mm {
                 false => Err(MmError::InvalidArgument),
             },
             Request::DmaRelease { phys } => self.dma_release(phys).map(|()| Reply::Done),
+            Request::AllowViews { id } => {
+                self.viewers.insert(id);
+                Ok(Reply::Done)
+            }
             Request::DmaAlloc { pages, limit, hold } => self
                 .dma_alloc(from, pages, limit, hold, m)
                 .map(|(at, phys)| Reply::Dma { at, phys }),

@@ -44,6 +44,7 @@ extern crate alloc;
 
 mod blockdev;
 mod mapping;
+mod sources;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -62,7 +63,9 @@ use libsys::semaphore::Semaphore;
 use libsys::sync::Mutex;
 use libsys::{eprintln, println};
 use vfs::ext2fs::Ext2Type;
+use vfs::procfs::ProcFsType;
 use vfs::service::{make_device_nodes, Console, Outcome, Service};
+use vfs::sysfs::SysFsType;
 use vfs::tmpfs::TmpfsType;
 use vfs::types::{Cred, Timespec};
 use vfs::{Limits, Vfs};
@@ -141,6 +144,7 @@ fn main(args: &str) -> u64 {
     {
         eprintln!("vfs: cannot register ext2: {e}");
     }
+    register_pseudo(&mut vfs);
     fill_root(&mut vfs);
     mount_fstab(&mut vfs);
     let endpoint = match Endpoint::create() {
@@ -167,6 +171,20 @@ fn main(args: &str) -> u64 {
     let error = serve(&endpoint, &mut service, &mut clock, flusher);
     eprintln!("vfs: stopped serving: {error}");
     3
+}
+
+/// procfs over `proc` and `mm`, sysfs over `devmgr` (`sources`).
+fn register_pseudo(vfs: &mut Vfs) {
+    let proc = ProcFsType::new(Box::new(sources::ProcIpc::boxed));
+    let sys = SysFsType::new(Box::new(sources::DevmgrIpc::boxed));
+    for result in [
+        vfs.register_filesystem(Box::new(proc)),
+        vfs.register_filesystem(Box::new(sys)),
+    ] {
+        if let Err(e) = result {
+            eprintln!("vfs: cannot register procfs/sysfs: {e}");
+        }
+    }
 }
 
 /// Unpacks the initramfs (if given) and makes `/dev` and `/tmp`.
@@ -214,9 +232,10 @@ fn make_block_nodes(vfs: &mut Vfs) {
     }
 }
 
-/// Mounts the ext2 lines of `/etc/fstab` (`<device> <dir> ext2 <options>`;
-/// options `defaults`, `rw`, `ro`, `noauto`). Other types are someone
-/// else's (procfs, sysfs, devfs are not served here yet) and are skipped.
+/// Mounts the lines of `/etc/fstab` (`<device> <dir> <type> <options>`;
+/// options `defaults`, `rw`, `ro`, `noauto`; others are ignored) whose
+/// type is served here: `ext2`, `proc`, `sysfs`. `devfs` is skipped: the
+/// root's `/dev` is made at start (`make_device_nodes`).
 fn mount_fstab(vfs: &mut Vfs) {
     if vfs.new_client(UNPACKER, Cred::root()).is_err() {
         return;
@@ -231,9 +250,16 @@ fn mount_fstab(vfs: &mut Vfs) {
         else {
             continue;
         };
-        if source.starts_with(b"#") || fstype != b"ext2" {
+        let Some(fstype) = [&b"ext2"[..], b"proc", b"sysfs"]
+            .into_iter()
+            .find(|t| *t == fstype)
+        else {
+            continue;
+        };
+        if source.starts_with(b"#") {
             continue;
         }
+        let fstype = core::str::from_utf8(fstype).unwrap_or("?");
         let options = fields.next().unwrap_or(b"defaults");
         let opts: Vec<&[u8]> = options.split(|&b| b == b',').collect();
         if opts.contains(&&b"noauto"[..]) {
@@ -245,8 +271,12 @@ fn mount_fstab(vfs: &mut Vfs) {
             0
         };
         let show = |b: &[u8]| alloc::string::String::from_utf8_lossy(b).into_owned();
-        match vfs.mount(UNPACKER, source, target, "ext2", flags, options) {
-            Ok(()) => println!("vfs: mounted {} on {} (ext2)", show(source), show(target)),
+        match vfs.mount(UNPACKER, source, target, fstype, flags, options) {
+            Ok(()) => println!(
+                "vfs: mounted {} on {} ({fstype})",
+                show(source),
+                show(target)
+            ),
             Err(e) => eprintln!(
                 "vfs: fstab: cannot mount {} on {}: {e}",
                 show(source),

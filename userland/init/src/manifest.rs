@@ -66,6 +66,9 @@
 //!   protocol; `init`'s `spawnservice`): devmgr's drivers are started so.
 //!   `chaos` lets it ask the name service to kill any restartable server
 //!   (`Kill`; the restart checker `chaos`, `make chaos`).
+//!   `views` (needs the `pager`) has the memory server show it any
+//!   process's areas and memory figures (`/proc/<pid>/maps`, `status`:
+//!   the file server).
 //!
 //! A process's arguments are those after `--`, then its module's command
 //! line.
@@ -135,6 +138,9 @@ pub struct Entry {
     /// `chaos`: it may ask the name service to kill a server (`Kill`):
     /// the restart checker's right.
     pub chaos: bool,
+    /// `views`: the memory server answers its `Maps` and `Status` about
+    /// any process (mm's `AllowViews`): the file server's procfs.
+    pub views: bool,
     pub args: String,
 }
 
@@ -168,6 +174,7 @@ impl Entry {
             initramfs: false,
             spawn: false,
             chaos: false,
+            views: false,
             args: args.into(),
         }
     }
@@ -430,6 +437,7 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         None if option == "initramfs" => entry.initramfs = true,
         None if option == "spawn" => entry.spawn = true,
         None if option == "chaos" => entry.chaos = true,
+        None if option == "views" => entry.views = true,
         None if option == "pager" && server => {
             if pager_before {
                 return Err(Problem::SecondPager);
@@ -574,6 +582,13 @@ test p pidtest
         assert_eq!(entries[0].memory_pages, 4096);
         assert!(!entries[1].mint && !entries[1].initramfs);
         assert!(parse("server a a mint=1\n").is_err());
+    }
+
+    #[test]
+    fn views_option() {
+        let entries = parse("server vfs vfs file=initramfs views\nserver kv kv\n").unwrap();
+        assert!(entries[0].views && !entries[1].views);
+        assert!(parse("server a a views=1\n").is_err());
     }
 
     #[test]

@@ -184,6 +184,11 @@ impl Server {
         }
     }
 
+    /// Whether `init` let `badge` look at every space (`AllowViews`).
+    fn viewer(&self, badge: u64) -> bool {
+        self.core.as_ref().is_some_and(|c| c.is_viewer(badge))
+    }
+
     /// The space of process `pid` (the kernel's pid), for `badge` to look
     /// at: `NotAllowed` unless it is the caller's own or the caller is
     /// `init` (so a process learns nothing of another, not even whether
@@ -196,8 +201,10 @@ impl Server {
             .find(|(_, &p)| p == pid)
             .map(|(&space, _)| space);
         match space {
-            Some(space) if badge == CONTROL_BADGE || space == badge => Ok(space),
-            None if badge == CONTROL_BADGE => Err(MmError::InvalidArgument),
+            Some(space) if badge == CONTROL_BADGE || space == badge || self.viewer(badge) => {
+                Ok(space)
+            }
+            None if badge == CONTROL_BADGE || self.viewer(badge) => Err(MmError::InvalidArgument),
             _ => Err(MmError::NotAllowed),
         }
     }

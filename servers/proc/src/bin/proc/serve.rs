@@ -12,7 +12,9 @@ use libsys::errno::Errno;
 use libsys::grant::{CallerGrant, GrantAccess};
 use libsys::handle::{Endpoint, OwnedHandle};
 use libsys::ipc::{self, Message, SavedReply};
-use libsys::proto::proc::{self, Ids, Pgroup, Reply, Request, SigAction, TaskInfo, LIST_MAX};
+use libsys::proto::proc::{
+    self, Ids, Pgroup, Reply, Request, SigAction, TaskInfo, CMDLINE_CHUNK, LIST_MAX,
+};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
 
 use procsrv::signal::action::SigAction as CoreAction;
@@ -244,6 +246,7 @@ impl Proc {
                 Reply::Done
             }
             Request::List { after } => Reply::Tasks(self.list(after)),
+            Request::Cmdline { pid, from } => self.cmdline_chunk(pid, from)?,
             Request::SetNprocLimit { cur, max } => {
                 let limit = procsrv::task::Rlimit { cur, max };
                 t.set_nproc_limit(caller, limit).map_err(errno)?;
@@ -260,6 +263,25 @@ impl Proc {
             | Request::Alarm { .. } => return Err(Errno::EINVAL),
         };
         Ok(reply)
+    }
+
+    /// `Cmdline`: a piece of `pid`'s command line as `/proc/<pid>/cmdline`
+    /// shows it (each argument ending in a NUL); `ESRCH` if there is no
+    /// such process.
+    fn cmdline_chunk(&self, pid: u64, from: u32) -> Result<Reply, Errno> {
+        let pid = Pid::try_from(pid).map_err(|_| Errno::ESRCH)?;
+        let task = self.table.get(pid).ok_or(Errno::ESRCH)?;
+        let mut line = task.cmdline.clone();
+        if !line.is_empty() {
+            line.push(0);
+        }
+        let start = (from as usize).min(line.len());
+        let end = line.len().min(start + CMDLINE_CHUNK);
+        let bytes = heapless::Vec::from_slice(&line[start..end]).map_err(|_| Errno::EINVAL)?;
+        Ok(Reply::Cmdline {
+            bytes,
+            total: line.len() as u32,
+        })
     }
 
     fn list(&self, after: u64) -> heapless::Vec<TaskInfo, LIST_MAX> {

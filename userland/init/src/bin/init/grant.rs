@@ -206,6 +206,16 @@ fn set_limits(entry: &Entry, process: Handle) -> Result<(), StartError> {
     libsys::limits::set(process, &limits).map_err(|e| StartError::Syscall("process_limits_set", e))
 }
 
+/// Asks the memory server to show process `id` any space (`views`).
+pub(crate) fn allow_views(mm: &Endpoint, id: u64) -> Result<(), StartError> {
+    match rpc::call::<MmRequest, MmReply>(mm, &MmRequest::AllowViews { id }) {
+        Ok(MmReply::Done) => Ok(()),
+        Ok(MmReply::Error(e)) => Err(StartError::MmRefusedViews(e)),
+        Ok(_) => Err(StartError::MmUnexpected),
+        Err(e) => Err(StartError::MmCall(e)),
+    }
+}
+
 /// Takes the device memory the manifest grants process `id` (`device=`)
 /// from the kernel and hands it to the memory server, which lets that
 /// process alone map it (`MapPhysical`).

@@ -20,7 +20,7 @@ use init::names::Registry;
 use init::procs::Table;
 
 use crate::error::StartError;
-use crate::grant::{give_devices, Adoptee, Grant, NewProcess};
+use crate::grant::{allow_views, give_devices, Adoptee, Grant, NewProcess};
 use crate::raw::{borrowed, received_handles};
 use crate::{Init, Run, Slot};
 
@@ -193,6 +193,9 @@ impl Init {
         let mm = borrowed(Endpoint, control);
         let adopted = mm_adopt(&mm, id, image, &process, &args)?;
         give_devices(&mm, id, &entry.devices)?;
+        if entry.views {
+            allow_views(&mm, id)?;
+        }
         let thread = process
             .thread_create()
             .map_err(|e| StartError::Syscall("thread_create", e))?;
