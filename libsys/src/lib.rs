@@ -35,6 +35,8 @@
 extern crate alloc;
 
 pub mod abi;
+#[cfg(target_os = "none")]
+pub mod callout;
 #[cfg(all(feature = "rt", target_os = "none"))]
 pub mod cli;
 #[cfg(target_os = "none")]

@@ -39,6 +39,10 @@
 //! - `grant_copy_4k`: a `call` lending a 4 KiB write window
 //!   (`libsys::grant`) that the server (the same echo process) fills with
 //!   one `grant_copy`, and the reply;
+//! - `echo_fill_4k`: the same 4 KiB fill made by a server *core* (`echo`)
+//!   through its transport's grant: the kernel's service with
+//!   placement=mono, a partner process running `serve` otherwise — the
+//!   one row here whose code path the placement changes besides `kv_get`;
 //! - `notify_wake`: a `signal` that wakes a thread of another process
 //!   waiting on the notification — half of a ping-pong of two such wakes;
 //! - `yield_pingpong`: two threads of one process yielding to each other:
@@ -88,6 +92,7 @@ use libsys::handle::{Endpoint, Notification, Process};
 use libsys::ipc::{self, Message};
 use libsys::mem::Memory;
 use libsys::proto::kv::Client;
+use libsys::rpc;
 use libsys::spawn::{Builder, Child};
 use libsys::syscall::{self, rdtsc};
 
@@ -693,6 +698,7 @@ fn ipc_cases(
     );
     let _ = ep.call(&Message::new(0), FOREVER);
     drop(server);
+    echo_fill(mem, image, report, grant)?;
 
     // The same call answered later: the server saves the reply right
     // (`reply_save`) and answers through it (`reply_to`), as `serve` does
@@ -855,6 +861,56 @@ fn exception_case(report: &Report) -> Result<(), Why> {
     Ok(())
 }
 
+/// `echo_fill_4k`: a server *core* (`echo`) filling a 4 KiB window
+/// through its transport's grant (`Later::grant`), the request and reply
+/// encoded as every core's are: the kernel's service with placement=mono,
+/// else the same core served by a partner process (`serve`).
+fn echo_fill(
+    mem: &mut Memory,
+    image: (Handle, u64),
+    report: &Report,
+    grant: libsys::grant::Grant,
+) -> Result<(), Why> {
+    use libsys::proto::echo::{Reply, Request};
+    let (ep, server) = match libsys::names::lookup(libsys::proto::echo::NAME) {
+        Ok(ep) => (ep, None),
+        Err(_) => {
+            let ep = Endpoint::create().step("endpoint")?;
+            let server = partner_process(
+                mem,
+                image,
+                &[(ep.raw(), Rights::RECV | Rights::SEND)],
+                format_text!("core accel={} placement={}", report.accel, report.placement).as_str(),
+                None,
+            )?;
+            (ep, Some(server))
+        }
+    };
+    let request = Request::Fill { seed: 1, len: 4096 };
+    let length = rpc::encode_payload(&request).map_err(|_| format_text!("encode"))?;
+    let msg = Message::new(rpc::LABEL_REQUEST).with_payload(length);
+    let first = ep.call_with_grant(&msg, grant, FOREVER).step("fill")?;
+    let mut buf = [0u8; 16];
+    let n = ipc::read_payload(first.info.length.into(), &mut buf);
+    if rpc::decode::<Reply>(&buf[..n]) != Ok(Reply::Count(4096)) {
+        return Err(format_text!("echo: fill answered {:?}", &buf[..n]));
+    }
+    report.line(
+        "echo_fill_4k",
+        measure(
+            200,
+            || {
+                // The payload is encoded again each time, as a client stub does.
+                let _ = rpc::encode_payload(&request);
+                let _ = ep.call_with_grant(&msg, grant, FOREVER);
+            },
+            1,
+        ),
+    );
+    drop(server);
+    Ok(())
+}
+
 /// Pages each `fault_pager_rtt` batch touches.
 const FAULTS_PER_BATCH: u64 = 20;
 /// Where the faulting partner touches pages (nothing is mapped there).
@@ -897,6 +953,13 @@ fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u6
                     Err(_) => return 2,
                 }
             }
+        }
+        Some("core") => {
+            // SAFETY: the driver gave us this handle; ours alone.
+            let ep = unsafe { Endpoint::from_raw(Handle(number() as u32)) };
+            let mut hosted = libsys::server::Hosted::new(echo::Echo::new());
+            let _ = libsys::server::serve(&ep, &mut hosted);
+            0
         }
         Some("later") => {
             // SAFETY: the driver gave us this handle; ours alone.

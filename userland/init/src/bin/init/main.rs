@@ -189,6 +189,7 @@ impl Init {
                 self.await_registration(i);
             }
         }
+        self.register_unnamed_services();
         for i in 0..self.slots.len() {
             if self.slots[i].entry.kind == Kind::Program {
                 self.start(i);

@@ -49,6 +49,28 @@ impl Init {
         self.start(i);
     }
 
+    /// Registers each server the kernel runs that no manifest line
+    /// names (`echo`, the core of the transports' checks), under its own
+    /// name, so that programs find it as any other.
+    pub(crate) fn register_unnamed_services(&mut self) {
+        let services: Vec<(alloc::string::String, u32)> = self
+            .info
+            .services()
+            .iter()
+            .map(|s| (alloc::string::String::from(s.name()), s.handle))
+            .collect();
+        for (name, handle) in services {
+            let named = self
+                .slots
+                .iter()
+                .any(|s| s.entry.register.as_deref() == Some(name.as_str()));
+            if !named {
+                self.names.expect(&name, 0);
+                let _ = self.names.register(&name, 0, Handle(handle));
+            }
+        }
+    }
+
     /// Builds and starts the process of slot `i`.
     pub(crate) fn start(&mut self, i: usize) {
         if let Some(name) = self.slots[i].entry.register.clone() {

@@ -12,12 +12,17 @@
 //!   the current caller after the right was saved is `NotFound`;
 //! - windows refused at call time, before the server sees anything:
 //!   in the kernel half, unmapped, too large, wrapping, both flags, lent
-//!   with `send`.
+//!   with `send`;
+//! - a server *core* (`echo`, [`echo_core`]) reaches the windows through
+//!   its transport in either placement, and calls out to a server of
+//!   this process.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
+
+mod echo_core;
 
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -164,6 +169,7 @@ fn main(_: &str) -> u64 {
     wrong_use(&mut t, &ep);
     lifetime(&mut t, &ep);
     refused_at_call_time(&mut t, &ep);
+    echo_core::checks(&mut t);
     let _ = ep.call(&Message::new(STOP), FOREVER);
     let _ = worker.join();
     t.status()
