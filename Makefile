@@ -78,7 +78,7 @@ QEMU_FLAGS  := -machine q35 -cpu max -m $(MEM) -accel $(ACCEL) -bios $(OVMF) \
                -drive file=$(DISK),if=none,id=vda,format=raw \
                -device virtio-blk-pci,drive=vda,addr=0x3
 
-.PHONY: all deps kernel loader userland initramfs tree iso run debug layers lint test bench bench-linux fuzz chaos new-server clean disk
+.PHONY: all deps kernel loader userland initramfs tree iso run debug layers lint test bench bench-linux bench-breakdown meter-tree trace fuzz chaos new-server clean disk
 
 all: iso
 
@@ -181,6 +181,31 @@ test: layers lint loader tree
 bench: loader tree
 	cargo run --release -q -p kmem --example kmem_bench
 	cargo run --release -q -p harness -- bench
+	@$(MAKE) --no-print-directory bench-breakdown
+
+# The kernel with the cost meter and the path trace (cargo feature
+# `meter`; docs/benchmarks.md, "The cost meter") in its own target
+# directory, and a copy of the boot tree with it as /boot/kernel.
+METER_KERNEL := target/kernel-meter/x86_64-unknown-none/release/microkernel
+METER_ROOT := build/iso_root_meter
+meter-tree: tree
+	cd microkernel && cargo build --release --target x86_64-unknown-none --features meter \
+		--target-dir ../target/kernel-meter
+	@rm -rf $(METER_ROOT) && cp -r $(ROOT) $(METER_ROOT)
+	@cp $(METER_KERNEL) $(METER_ROOT)/boot/kernel
+
+# The bench entry on the metered kernel under icount, both placements
+# (those BENCH_RUNS names): a BREAKDOWN line per case and their table,
+# appended to build/bench.md. `make bench` ends with it.
+bench-breakdown: loader meter-tree
+	ISO_ROOT=$(METER_ROOT) cargo run --release -q -p harness -- breakdown
+
+# One iteration of bench case OP traced in each placement:
+# build/trace-micro.json and build/trace-mono.json (Chrome trace JSON,
+# for ui.perfetto.dev or chrome://tracing).
+OP ?= read_4k_cached
+trace: loader meter-tree
+	ISO_ROOT=$(METER_ROOT) cargo run --release -q -p harness -- trace $(OP)
 
 # The same operations on Debian's Linux kernel in the same QEMU (TCG, icount,
 # and icount on a CPU without ERMS): BENCH lines with placement=linux,

@@ -62,6 +62,8 @@ pub mod limits;
 #[cfg(target_os = "none")]
 pub mod mem;
 #[cfg(target_os = "none")]
+pub mod meter;
+#[cfg(target_os = "none")]
 pub mod mm;
 #[cfg(target_os = "none")]
 pub mod names;

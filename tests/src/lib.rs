@@ -6,6 +6,7 @@
 pub mod benchtable;
 pub mod programs;
 pub mod scaffold;
+pub mod trace;
 
 /// Removes ANSI escape sequences (OVMF's console mirror puts them on serial).
 pub fn strip_ansi(line: &str) -> String {

@@ -955,21 +955,27 @@ fn e2fs_tool(name: &str) -> std::path::PathBuf {
 
 /// Makes [`EXT2_DISK`]: 1 KiB blocks, `/README` from a scratch tree.
 fn fresh_ext2_disk() -> Result<(), String> {
-    fresh_ext2_image(EXT2_DISK)
+    fresh_ext2_image(
+        Path::new(EXT2_DISK),
+        EXT2_DISK_KIB,
+        "posix-disk-tree",
+        EXT2_README,
+    )
 }
 
-/// An ext2 image at `disk` as [`fresh_ext2_disk`] makes it.
-fn fresh_ext2_image(disk: &str) -> Result<(), String> {
-    let tree = Path::new("build/posix-disk-tree");
-    let _ = fs::remove_dir_all(tree);
-    fs::create_dir_all(tree).map_err(|e| format!("{}: {e}", tree.display()))?;
-    fs::write(tree.join("README"), EXT2_README).map_err(|e| e.to_string())?;
-    let _ = fs::remove_file(disk);
+/// A fresh ext2 image of `kib` KiB at `image` (1 KiB blocks) holding
+/// `/README` with `readme`, made from `build/<tree>`.
+fn fresh_ext2_image(image: &Path, kib: u64, tree: &str, readme: &[u8]) -> Result<(), String> {
+    let tree = Path::new("build").join(tree);
+    let _ = fs::remove_dir_all(&tree);
+    fs::create_dir_all(&tree).map_err(|e| format!("{}: {e}", tree.display()))?;
+    fs::write(tree.join("README"), readme).map_err(|e| e.to_string())?;
+    let _ = fs::remove_file(image);
     let out = std::process::Command::new(e2fs_tool("mke2fs"))
         .args(["-q", "-F", "-t", "ext2", "-b", "1024", "-d"])
-        .arg(tree)
-        .arg(disk)
-        .arg(format!("{EXT2_DISK_KIB}k"))
+        .arg(&tree)
+        .arg(image)
+        .arg(format!("{kib}k"))
         .output()
         .map_err(|e| format!("mke2fs: {e} (make deps installs e2fsprogs)"))?;
     if !out.status.success() {
@@ -1109,7 +1115,7 @@ fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcom
         }
     }
     if name == "chaos" {
-        if let Err(e) = fresh_ext2_image(CHAOS_DISK) {
+        if let Err(e) = fresh_ext2_image(Path::new(CHAOS_DISK), EXT2_DISK_KIB, "chaos-disk-tree", EXT2_README) {
             return Outcome {
                 result: Err(e),
                 guest: None,
@@ -1133,68 +1139,112 @@ fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcom
     }
 }
 
+/// The bench entry's virtio disk: a fresh 8 MiB ext2 image each run,
+/// which vfs mounts on `/mnt` (`read_4k_cached_ext2`) and the block
+/// server reads (`blk_read_4k_vda`).
+const BENCH_DISK: &str = "build/bench-disk.img";
+const BENCH_DISK_ARGS: [&str; 4] = [
+    "-drive",
+    "file=build/bench-disk.img,if=none,id=vda,format=raw",
+    "-device",
+    "virtio-blk-pci,drive=vda,addr=0x3",
+];
+
+/// Boots the bench entry once: `placement` on the kernel command line,
+/// `module_args` on the bench program's, `accel_args` to QEMU; calls
+/// `each` with every line of the debug channel. `run` names the log
+/// (`build/test-logs/bench-<run>.log`).
+fn bench_boot(
+    base: &str,
+    run: &str,
+    placement: &str,
+    accel_args: &[&str],
+    module_args: &str,
+    mut each: impl FnMut(&str),
+) -> Result<(), String> {
+    fresh_ext2_image(
+        Path::new(BENCH_DISK),
+        8192,
+        "bench-disk-tree",
+        b"bench disk\n",
+    )?;
+    let config = boot_entry_directly(base, "bench");
+    let config = replace_in_entry(
+        &config,
+        "bench",
+        "cmdline",
+        &format!("oneshot placement={placement} loglevel=info"),
+    );
+    let config = replace_module_cmdline(&config, "bench", "boot():/boot/bench", module_args);
+    let mut extra: Vec<&str> = accel_args.to_vec();
+    extra.extend(BENCH_DISK_ARGS);
+    let mut qemu = boot_config(&format!("bench-{run}"), &config, &extra)?;
+    let deadline = qemu.started + Duration::from_secs(300);
+    loop {
+        match qemu.next_tagged(deadline) {
+            Ok((_, Channel::Serial, _)) => {}
+            Ok((_, Channel::Debug, line)) => each(&line),
+            Err(None) => {
+                return Err(format!(
+                    "the {run} run did not finish in 300 s (log: build/test-logs/bench-{run}.log)"
+                ))
+            }
+            Err(Some(33)) => return Ok(()),
+            Err(Some(code)) => {
+                return Err(format!(
+                    "the {run} run ended with QEMU status {code} (log: build/test-logs/bench-{run}.log)"
+                ))
+            }
+        }
+    }
+}
+
+/// The runs `BENCH_RUNS` names (`micro-icount,mono-tcg`…), or all.
+fn bench_runs() -> Option<Vec<String>> {
+    env::var("BENCH_RUNS")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+}
+
+const ICOUNT: [&str; 2] = ["-icount", "shift=0,sleep=off"];
+
 /// `make bench`: boots the `bench` entry with each placement of the
 /// servers (`placement=micro`, `placement=mono` on the kernel command
 /// line), each under TCG and under `-icount shift=0`, and prints the
 /// guest's `BENCH` lines and a table.
 fn bench(base: &str) -> i32 {
-    let accels: [(&str, &[&str]); 2] =
-        [("tcg", &[]), ("icount", &["-icount", "shift=0,sleep=off"])];
+    let accels: [(&str, &[&str]); 2] = [("tcg", &[]), ("icount", &ICOUNT)];
     let mut results = Vec::new();
     // `BENCH_RUNS=micro-icount,mono-icount` boots only those runs.
-    let runs: Option<Vec<String>> = env::var("BENCH_RUNS")
-        .ok()
-        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let runs = bench_runs();
     for placement in ["micro", "mono"] {
         for (accel, extra) in accels {
             let run = format!("{placement}-{accel}");
             if runs.as_ref().is_some_and(|r| !r.contains(&run)) {
                 continue;
             }
-            let config = boot_entry_directly(base, "bench");
-            let config = replace_in_entry(
-                &config,
-                "bench",
-                "cmdline",
-                &format!("oneshot placement={placement} loglevel=info"),
-            );
-            let config = replace_module_cmdline(
-                &config,
-                "bench",
-                "boot():/boot/bench",
+            let booted = bench_boot(
+                base,
+                &run,
+                placement,
+                extra,
                 &format!("accel={accel}"),
+                |line| {
+                    if let Some(bench) = parse_bench(line) {
+                        println!("{}", &line[line.find("BENCH").unwrap_or(0)..]);
+                        results.push(bench);
+                    } else if line.contains("first user instruction")
+                        || is_panic(line)
+                        || (line.contains("bench: ")
+                            && (line.contains("no ") || line.contains("fail")))
+                    {
+                        println!("{line}");
+                    }
+                },
             );
-            let accel = format!("{placement}-{accel}");
-            let accel = accel.as_str();
-            let mut qemu = match boot_config(&format!("bench-{accel}"), &config, extra) {
-                Ok(q) => q,
-                Err(e) => {
-                    eprintln!("bench: {e}");
-                    return 1;
-                }
-            };
-            let deadline = qemu.started + Duration::from_secs(300);
-            loop {
-                match qemu.next_tagged(deadline) {
-                    Ok((_, Channel::Serial, _)) => {}
-                    Ok((_, Channel::Debug, line)) => {
-                        if let Some(bench) = parse_bench(&line) {
-                            println!("{}", &line[line.find("BENCH").unwrap_or(0)..]);
-                            results.push(bench);
-                        } else if line.contains("first user instruction") || is_panic(&line) {
-                            println!("{line}");
-                        }
-                    }
-                    Err(None) => {
-                        eprintln!("bench: the {accel} run did not finish in 300 s (log: build/test-logs/bench-{accel}.log)");
-                        return 1;
-                    }
-                    Err(Some(33)) => break,
-                    Err(Some(code)) => {
-                        eprintln!("bench: the {accel} run ended with QEMU status {code} (log: build/test-logs/bench-{accel}.log)");
-                        return 1;
-                    }
-                }
+            if let Err(e) = booted {
+                eprintln!("bench: {e}");
+                return 1;
             }
         }
     }
@@ -1204,6 +1254,125 @@ fn bench(base: &str) -> i32 {
     print!("{}", placement_ratios(&results));
     println!();
     write_bench_summary(&results)
+}
+
+/// `make bench-breakdown`: boots the bench entry on the metered kernel
+/// (the ISO root `make` put it in, `ISO_ROOT`) under icount with the
+/// bench program's `meter` argument, in each placement `BENCH_RUNS`
+/// names under icount (both without it); prints the `BREAKDOWN` lines and
+/// their table, and appends the table to `build/bench.md`.
+fn breakdown(base: &str) -> i32 {
+    use harness::benchtable;
+    let runs = bench_runs();
+    let mut all = Vec::new();
+    let mut raw = String::new();
+    for placement in ["micro", "mono"] {
+        let run = format!("{placement}-icount");
+        if runs.as_ref().is_some_and(|r| !r.contains(&run)) {
+            continue;
+        }
+        let booted = bench_boot(
+            base,
+            &format!("meter-{placement}"),
+            placement,
+            &ICOUNT,
+            "accel=icount meter",
+            |line| {
+                if let Some(b) = benchtable::parse_breakdown(line) {
+                    let text = &line[line.find("BREAKDOWN").unwrap_or(0)..];
+                    println!("{text}");
+                    raw += text;
+                    raw.push('\n');
+                    all.push(b);
+                } else if is_panic(line) || line.contains("no cost meter") {
+                    println!("{line}");
+                }
+            },
+        );
+        if let Err(e) = booted {
+            eprintln!("bench-breakdown: {e}");
+            return 1;
+        }
+    }
+    if all.is_empty() {
+        eprintln!("bench-breakdown: no BREAKDOWN lines (log: build/test-logs/bench-meter-*.log)");
+        return 1;
+    }
+    let md = benchtable::breakdown_markdown(&all);
+    println!();
+    print!("{md}");
+    let section = format!("\n## Where the instructions go (the cost meter)\n\n{md}");
+    let appended = fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open("build/bench.md")
+        .and_then(|mut f| f.write_all(section.as_bytes()));
+    if let Err(e) = appended.and_then(|()| fs::write("build/bench-breakdown.txt", raw)) {
+        eprintln!("bench-breakdown: cannot write build/bench.md: {e}");
+        return 1;
+    }
+    println!("(also in build/bench.md; the lines in build/bench-breakdown.txt)");
+    0
+}
+
+/// `make trace OP=<case>`: boots the bench entry on the metered kernel
+/// under icount with `trace=<case>` in each placement, and writes the
+/// kernel's trace of one iteration of the case as Chrome trace JSON to
+/// `build/trace-<placement>.json` (checked: it parses, spans nest).
+fn trace(base: &str, op: &str) -> i32 {
+    use harness::trace as tr;
+    for placement in ["micro", "mono"] {
+        let mut text = String::new();
+        let booted = bench_boot(
+            base,
+            &format!("trace-{placement}"),
+            placement,
+            &ICOUNT,
+            &format!("accel=icount trace={op}"),
+            |line| {
+                if line.contains("TRACE") {
+                    text += line;
+                    text.push('\n');
+                } else if is_panic(line) || line.contains("no cost meter") {
+                    println!("{line}");
+                }
+            },
+        );
+        if let Err(e) = booted {
+            eprintln!("trace: {e}");
+            return 1;
+        }
+        let events = tr::parse(&text);
+        if events.is_empty() {
+            eprintln!("trace: no TRACE lines for `{op}` with placement={placement} (is it a case of bench.rs? log: build/test-logs/bench-trace-{placement}.log)");
+            return 1;
+        }
+        let _ = fs::write(format!("build/trace-{placement}.txt"), &text);
+        let title = format!("{op}, placement={placement}, one iteration (icount)");
+        let (json, summary) = match tr::chrome_json(&events, &title) {
+            Ok(j) => j,
+            Err(e) => {
+                eprintln!("trace: {e}");
+                return 1;
+            }
+        };
+        if let Err(e) = tr::check_nesting(&json) {
+            eprintln!("trace: the JSON does not nest: {e}");
+            return 1;
+        }
+        let path = format!("build/trace-{placement}.json");
+        if let Err(e) = fs::write(&path, json) {
+            eprintln!("trace: cannot write {path}: {e}");
+            return 1;
+        }
+        let span = events.last().map_or(0, |l| l.tsc - events[0].tsc);
+        println!(
+            "trace: {path}: {} events over {span} instructions ({} span ends from before the start left out, {} spans closed at the end)",
+            summary.events, summary.dropped_leading, summary.closed_trailing
+        );
+    }
+    println!("open them in https://ui.perfetto.dev or chrome://tracing");
+    0
 }
 
 /// The one table (`harness::benchtable`): printed, and written to
@@ -1308,7 +1477,7 @@ fn chaos(base: &str) -> i32 {
         "boot():/boot/chaos",
         &format!("seed={seed} kills={n}"),
     );
-    if let Err(e) = fresh_ext2_image(CHAOS_LONG_DISK) {
+    if let Err(e) = fresh_ext2_image(Path::new(CHAOS_LONG_DISK), EXT2_DISK_KIB, "chaos-long-disk-tree", EXT2_README) {
         eprintln!("chaos: {e}");
         return 1;
     }
@@ -1388,6 +1557,8 @@ fn main() {
     fs::create_dir_all("build/test-logs").expect("cannot create build/test-logs");
     match (env::args().nth(1).as_deref(), env::args().nth(2)) {
         (Some("bench"), _) => std::process::exit(bench(&base)),
+        (Some("breakdown"), _) => std::process::exit(breakdown(&base)),
+        (Some("trace"), Some(op)) => std::process::exit(trace(&base, &op)),
         (Some("fuzz"), _) => std::process::exit(fuzz(&base)),
         (Some("chaos"), _) => std::process::exit(chaos(&base)),
         (Some("record"), _) => std::process::exit(record(&base)),

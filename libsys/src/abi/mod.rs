@@ -23,6 +23,7 @@ pub mod ipc;
 pub mod limits;
 mod log;
 mod memory;
+pub mod meter;
 mod object;
 mod syscall;
 mod time;

@@ -226,12 +226,16 @@ pub enum Syscall {
     /// the one way to FIFO or round-robin: needs MANAGE on a
     /// [`super::ObjectType::SchedControl`] handle.
     SetSchedRt = 73,
+    /// (operation, argument): the cost meter and the path trace
+    /// ([`super::meter`]); only in a kernel built with the `meter`
+    /// feature, [`SysError::UnknownSyscall`] otherwise.
+    Meter = 74,
 }
 
 impl Syscall {
     /// Every call, in ascending number order; numbers may skip (each
     /// mechanism has its own range).
-    pub const ALL: [Syscall; 67] = [
+    pub const ALL: [Syscall; 68] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -299,6 +303,7 @@ impl Syscall {
         Syscall::ProcessLimits,
         Syscall::KernelStats,
         Syscall::SetSchedRt,
+        Syscall::Meter,
     ];
 }
 

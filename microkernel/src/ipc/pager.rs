@@ -178,6 +178,9 @@ fn wait_for_pager(
 /// runs the instruction again), or, if it refuses (or there is none), the
 /// fault goes to the exception endpoint as any exception does.
 pub fn page_fault(frame: &TrapFrame, address: u64) {
+    // The fault message to the pager (cost meter; nothing without it).
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcSend, address);
     // The thread reference is dropped before the kill path, which never
     // returns: anything it held would leak.
     let answer = {

@@ -45,6 +45,8 @@ pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
         }
         (service.clone(), entry.badge, entry.rights)
     };
+    #[cfg(feature = "meter")]
+    crate::klog::meter::service_call();
     Some(invoke(&me, &service, badge, rights, frame))
 }
 
@@ -86,6 +88,7 @@ fn invoke(
                     as alloc::boxed::Box<dyn libsys::grant::GrantAccess + Send>
             })
         };
+        crate::meter_span!(Work, ServiceEnter, ServiceLeave, info.label);
         service.dispatch(
             me,
             info.label,

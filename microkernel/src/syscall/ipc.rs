@@ -84,11 +84,15 @@ fn send_or_call(frame: &mut TrapFrame, call: bool) -> Result<u64, SysError> {
 
 /// `send(endpoint, info, timeout, words…)`.
 pub fn send(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcSend, frame.rsi);
     send_or_call(frame, false)
 }
 
 /// `call(endpoint, info, timeout, words…)`: the reply's registers come back.
 pub fn call(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcSend, frame.rsi);
     if let Some(result) = crate::ipc::fast::call(frame) {
         return result;
     }
@@ -110,6 +114,9 @@ pub fn recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// `reply(info, words…)`: to the caller this thread holds the reply right
 /// for (`NotFound` if none, `PeerDied` if it is gone).
 pub fn reply(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    crate::meter_scope!(Reply);
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcReply, frame.rsi);
     let info = MsgInfo::decode_sent(frame.rsi)?;
     let me = super::sched_current();
     ipc::check_message(&me, info, true, &words(frame))?;
@@ -165,6 +172,9 @@ pub fn reply_interrupted(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysE
 /// `reply_to(reply, info, _, words…)`: answers the caller the reply object
 /// saved and closes the handle, whatever the outcome.
 pub fn reply_to(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    crate::meter_scope!(Reply);
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcReply, frame.rsi);
     let info = MsgInfo::decode_sent(frame.rsi)?;
     let (me, process) = caller_thread()?;
     let handle = libsys::abi::Handle::from_raw(frame.rdi)?;
@@ -195,6 +205,9 @@ pub fn reply_to(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// The endpoint is checked first; the reply handle is closed whatever the
 /// outcome, as `reply_to` closes it.
 pub fn reply_to_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    crate::meter_scope!(Reply);
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcReply, frame.rsi);
     let info = MsgInfo::decode_sent(frame.rsi)?;
     let timeout = frame.rdx;
     let me = super::sched_current();
@@ -228,6 +241,9 @@ pub fn reply_to_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
 
 /// `reply_recv(endpoint, info, timeout, words…)`.
 pub fn reply_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    crate::meter_scope!(Reply);
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcReply, frame.rsi);
     if let Some(result) = crate::ipc::fast::reply_recv(frame) {
         return result;
     }

@@ -76,7 +76,17 @@
 //!   maximum on a line of their own);
 //! - `sleep_1tick`: `nanosleep` of one timer tick (4 ms at HZ=250) through
 //!   the timer server, in TSC ticks: the tick, the rounding to the next
-//!   jiffy, and the IPC and wake-up around it.
+//!   jiffy, and the IPC and wake-up around it;
+//! - the file and process cases ([`posix_cases`]), the block server's
+//!   ([`blk_cases`]).
+//!
+//! Two more modes, for a kernel built with the `meter` feature
+//! (docs/benchmarks.md, "The cost meter"): with the argument `meter`,
+//! each case runs its warm-up batch, then one batch with the kernel's
+//! cost meter on, and prints a `BREAKDOWN` line after its `BENCH` line
+//! (per iteration: the instructions in each phase, the events); with
+//! `trace=<case>`, that case runs one iteration with the path trace on
+//! and the kernel prints the trace (`make trace`).
 #![no_std]
 #![no_main]
 
@@ -101,10 +111,72 @@ libsys::entry!(main);
 /// Batches per case: the median and minimum are over these.
 const BATCHES: usize = 51;
 
+/// How [`measure`] runs: [`NORMAL`], [`METER`] or [`TRACE`].
+static MODE: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(NORMAL);
+const NORMAL: u8 = 0;
+/// One metered batch after the warm-up (argument `meter`).
+const METER: u8 = 1;
+/// One traced iteration after the warm-up (argument `trace=<case>`).
+const TRACE: u8 = 2;
+
+/// The last metered batch's report and its iterations, for
+/// [`Report::line`] (0 iterations: none).
+struct Stash {
+    report: [AtomicU64; PHASES + EVENTS + 1],
+    iterations: AtomicU64,
+}
+
+use libsys::abi::meter::{MeterReport, EVENTS, EVENT_NAMES, PHASES, PHASE_NAMES};
+
+static STASH: Stash = Stash {
+    report: [const { AtomicU64::new(0) }; PHASES + EVENTS + 1],
+    iterations: AtomicU64::new(0),
+};
+
+impl Stash {
+    fn put(&self, report: &MeterReport, iterations: u64) {
+        let values = report
+            .ticks
+            .iter()
+            .chain(report.events.iter())
+            .chain(core::iter::once(&report.probe_cost));
+        for (slot, value) in self.report.iter().zip(values) {
+            slot.store(*value, Ordering::Relaxed);
+        }
+        self.iterations.store(iterations, Ordering::Release);
+    }
+
+    /// The report and its iterations, emptying the stash.
+    fn take(&self) -> Option<(MeterReport, u64)> {
+        let iterations = self.iterations.swap(0, Ordering::Acquire);
+        if iterations == 0 {
+            return None;
+        }
+        let mut report = MeterReport::default();
+        let value = |i: usize| self.report[i].load(Ordering::Relaxed);
+        for (i, t) in report.ticks.iter_mut().enumerate() {
+            *t = value(i);
+        }
+        for (i, e) in report.events.iter_mut().enumerate() {
+            *e = value(PHASES + i);
+        }
+        report.probe_cost = value(PHASES + EVENTS);
+        Some((report, iterations))
+    }
+}
+
+/// `n / d` with two decimals, as text.
+fn per(n: u64, d: u64) -> impl core::fmt::Display {
+    let hundredths = (n * 100 + d / 2) / d.max(1);
+    format_text!("{}.{:02}", hundredths / 100, hundredths % 100)
+}
+
 /// What the lines say about where they were measured.
 struct Report<'a> {
     accel: &'a str,
     placement: &'a str,
+    /// The case whose trace to print (`trace=<case>`).
+    trace: Option<&'a str>,
     /// Lines printed.
     lines: core::cell::Cell<u64>,
 }
@@ -117,6 +189,39 @@ impl Report<'_> {
             self.accel
         );
         self.lines.set(self.lines.get() + 1);
+        if let Some((report, iterations)) = STASH.take() {
+            self.breakdown(case, &report, iterations);
+            if self.trace == Some(case) {
+                if let Err(e) = libsys::meter::dump() {
+                    libsys::eprintln!("bench: trace dump: {e}");
+                }
+            }
+        }
+    }
+
+    /// `BREAKDOWN <case> placement=… <phase>=… total=… meter=… events:
+    /// <event>=…`: per iteration, instructions (TSC ticks) per phase and
+    /// events, from the metered batch; `meter=` is the probes' own
+    /// estimated share of the total.
+    fn breakdown(&self, case: &str, report: &MeterReport, iterations: u64) {
+        use core::fmt::Write;
+        let mut line = alloc::string::String::new();
+        let _ = write!(line, "BREAKDOWN {case} placement={}", self.placement);
+        for (name, ticks) in PHASE_NAMES.iter().zip(report.ticks) {
+            let _ = write!(line, " {name}={}", ticks / iterations);
+        }
+        let total: u64 = report.ticks.iter().sum();
+        let probes = report.events[libsys::abi::meter::Event::Probes as usize];
+        let _ = write!(
+            line,
+            " total={} meter={} events:",
+            total / iterations,
+            probes * report.probe_cost / iterations
+        );
+        for (name, n) in EVENT_NAMES.iter().zip(report.events) {
+            let _ = write!(line, " {name}={}", per(n, iterations));
+        }
+        libsys::println!("{line} n={iterations}");
     }
 
     /// The exit status: lines printed, and `failed`.
@@ -141,13 +246,26 @@ fn main(args: &str) -> u64 {
         let report = Report {
             accel,
             placement: word("placement=").unwrap_or("micro"),
+            trace: None,
             lines: core::cell::Cell::new(0),
         };
         return partner(&mut words, &report);
     }
+    let trace = word("trace=");
+    let mode = match (trace, args.split_whitespace().any(|w| w == "meter")) {
+        (Some(_), _) => TRACE,
+        (None, true) => METER,
+        _ => NORMAL,
+    };
+    if mode != NORMAL && !libsys::meter::available() {
+        libsys::eprintln!("bench: this kernel has no cost meter (build it with --features meter)");
+        return 1;
+    }
+    MODE.store(mode, Ordering::Relaxed);
     let report = Report {
         accel,
         placement: placement(),
+        trace,
         lines: core::cell::Cell::new(0),
     };
     report.line("loop2", measure(1, || loop2(100_000), 100_000));
@@ -206,6 +324,10 @@ fn main(args: &str) -> u64 {
     }
     if libsys::env::name_service().is_some() {
         if let Err(why) = posix_cases(&report) {
+            libsys::eprintln!("bench: {why}");
+            failed += 1;
+        }
+        if let Err(why) = blk_cases(&report) {
             libsys::eprintln!("bench: {why}");
             failed += 1;
         }
@@ -457,6 +579,13 @@ fn measure(per_batch: u64, mut f: impl FnMut(), unit: u64) -> (u64, u64, u64) {
     for _ in 0..per_batch {
         f();
     }
+    if MODE.load(Ordering::Relaxed) != NORMAL {
+        let per_batch = metered_iterations(per_batch);
+        let start = rdtsc();
+        metered(|| (0..per_batch).for_each(|_| f()), per_batch * unit);
+        let each = (rdtsc() - start) / (per_batch * unit);
+        return (each, each, per_batch * unit);
+    }
     for slot in ticks.iter_mut() {
         let start = rdtsc();
         for _ in 0..per_batch {
@@ -472,12 +601,42 @@ fn measure(per_batch: u64, mut f: impl FnMut(), unit: u64) -> (u64, u64, u64) {
     )
 }
 
+/// Iterations of the metered batch: a batch's, or one call for a trace.
+fn metered_iterations(per_batch: u64) -> u64 {
+    if MODE.load(Ordering::Relaxed) == TRACE {
+        1
+    } else {
+        per_batch
+    }
+}
+
+/// Runs `batch` (`iterations` of a case) with the cost meter on (and the
+/// trace, in [`TRACE`] mode) and stashes the report for the case's line.
+fn metered(batch: impl FnOnce(), iterations: u64) {
+    let trace = MODE.load(Ordering::Relaxed) == TRACE;
+    if libsys::meter::start(trace).is_err() {
+        batch();
+        return;
+    }
+    batch();
+    if let Ok(report) = libsys::meter::stop() {
+        STASH.put(&report, iterations);
+    }
+}
+
 /// As [`measure`], where each call of `f` returns the ticks one
 /// iteration took (measured inside it, e.g. across two threads).
 fn measure_ticks(per_batch: u64, mut f: impl FnMut() -> u64) -> (u64, u64, u64) {
     let mut ticks = [0u64; BATCHES];
     for _ in 0..per_batch {
         f();
+    }
+    if MODE.load(Ordering::Relaxed) != NORMAL {
+        let per_batch = metered_iterations(per_batch);
+        let mut total = 0;
+        metered(|| (0..per_batch).for_each(|_| total += f()), per_batch);
+        let each = total / per_batch;
+        return (each, each, per_batch);
     }
     for slot in ticks.iter_mut() {
         let total: u64 = (0..per_batch).map(|_| f()).sum();
@@ -1227,6 +1386,7 @@ fn posix_cases(report: &Report) -> Result<(), Why> {
     if failures > 0 {
         return Err(format_text!("{failures} file operations failed"));
     }
+    ext2_case(report)?;
     if libsys::names::lookup("proc").is_ok() {
         process_cases(report)?;
     }
@@ -1297,5 +1457,110 @@ fn process_cases(report: &Report) -> Result<(), Why> {
         return Err(format_text!("spawn_true: {failures} spawns failed"));
     }
     report.line("spawn_true", spawn);
+    fork_cases(report)
+}
+
+/// `fork_exit_wait`: `fork`, the child's `exit(0)`, `waitpid`;
+/// `fork_exec_wait`: the child `execve`s `/bin/true` instead. The child
+/// is a copy of this process (about 1 MiB resident after the `mm`
+/// cases), so the figures grow with it (Linux's `/init` is smaller).
+fn fork_cases(report: &Report) -> Result<(), Why> {
+    use libsys::posix;
+    // The child's status: 0 from `exit(0)` or `/bin/true`, 100 + errno
+    // if `execve` failed.
+    let run = |exec: bool, failures: &mut u64| match posix::fork() {
+        Ok(0) => {
+            if exec {
+                let e = posix::execve("/bin/true", &["true"], &[]);
+                posix::exit(100 + e as i32)
+            }
+            posix::exit(0)
+        }
+        Ok(pid) => {
+            if !matches!(posix::waitpid(pid as i64, 0), Ok(Some((p, 0))) if p == pid) {
+                *failures += 1;
+            }
+        }
+        Err(_) => *failures += 1,
+    };
+    for (case, exec) in [("fork_exit_wait", false), ("fork_exec_wait", true)] {
+        let mut failures = 0u64;
+        let result = measure(2, || run(exec, &mut failures), 1);
+        if failures > 0 {
+            return Err(format_text!("{case}: {failures} children failed"));
+        }
+        report.line(case, result);
+    }
+    Ok(())
+}
+
+/// `read_4k_cached_ext2`: `pread` of 4 KiB at offset 0 of a file on the
+/// ext2 disk mounted on `/mnt` (its block in the page cache after the
+/// first read). Skipped when nothing is mounted there (no disk).
+fn ext2_case(report: &Report) -> Result<(), Why> {
+    use libsys::posix::{self, O_CREAT, O_RDWR};
+    use libsys::proto::vfs;
+    let path = "/mnt/bench-read";
+    let Ok(fd) = posix::open(path, O_RDWR | O_CREAT, 0o644) else {
+        libsys::println!("bench: no ext2 on /mnt: no read_4k_cached_ext2");
+        return Ok(());
+    };
+    let files = vfs::Client::connect().step("connect to vfs")?;
+    let mut block = alloc::vec![3u8; 4096];
+    if files.pwrite(fd, &block, 0).step("fill the ext2 file")? != 4096 {
+        return Err(format_text!("a 4 KiB pwrite to ext2 came up short"));
+    }
+    let mut failures = 0u64;
+    let result = measure(
+        200,
+        || {
+            if files.pread(fd, &mut block, 0) != Ok(4096) {
+                failures += 1;
+            }
+        },
+        1,
+    );
+    posix::close(fd).step("close the ext2 file")?;
+    let _ = posix::unlink(path);
+    if failures > 0 || block[0] != 3 {
+        return Err(format_text!("read_4k_cached_ext2: {failures} reads failed"));
+    }
+    report.line("read_4k_cached_ext2", result);
+    Ok(())
+}
+
+/// The block server's cases (skipped without one): `blk_read_4k`, a
+/// 4 KiB read of the RAM disk `ram0` through `blk` (the request, the
+/// RAM disk's copy into a transfer slot, the grant copy into the
+/// caller's window, the reply later); `blk_read_4k_vda`, the same from
+/// the virtio disk, whose time includes waiting for the device (under
+/// icount the clock jumps to the next timer while the CPU idles).
+fn blk_cases(report: &Report) -> Result<(), Why> {
+    use libsys::proto::blk::Client;
+    let Ok(blk) = Client::connect() else {
+        libsys::println!("bench: no block server: no block cases");
+        return Ok(());
+    };
+    let mut buffer = alloc::vec![0u8; 4096];
+    for (case, dev, per_batch) in [("blk_read_4k", "ram0", 100), ("blk_read_4k_vda", "vda", 5)] {
+        if blk.info(dev).is_err() {
+            libsys::println!("bench: no {dev}: no {case}");
+            continue;
+        }
+        let mut failures = 0u64;
+        let result = measure(
+            per_batch,
+            || {
+                if blk.read(dev, 8, &mut buffer).is_err() {
+                    failures += 1;
+                }
+            },
+            1,
+        );
+        if failures > 0 {
+            return Err(format_text!("{case}: {failures} reads failed"));
+        }
+        report.line(case, result);
+    }
     Ok(())
 }
