@@ -39,6 +39,7 @@
 //!   TSC since, set in the core and in ext2 before each request.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -56,6 +57,7 @@ use libsys::abi::{Protection, SysError};
 use libsys::grant::{CallerGrant, GrantAccess};
 use libsys::handle::Endpoint;
 use libsys::ipc::{self, Message, SavedReply};
+use libsys::mapping::Mapping;
 use libsys::proto::vfs::{Reply, Request};
 use libsys::proto::{cred, tty};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
@@ -378,15 +380,15 @@ fn flush(service: &mut Service, clock: &mut Clock, errors: &mut u32) {
 /// The initramfs `init` lent (`@file=`), mapped read-only.
 fn archive() -> Option<&'static [u8]> {
     let (region, bytes) = libsys::env::file()?;
-    let me = libsys::env::process()?;
-    let pages = bytes.div_ceil(libsys::abi::PAGE_SIZE);
-    if let Err(e) = me.map(ARCHIVE_BASE, region, 0, pages, Protection::READ) {
-        eprintln!("vfs: cannot map the initramfs: {e}");
-        return None;
+    let pages = bytes.div_ceil(libsys::abi::PAGE_SIZE).max(1);
+    match Mapping::map(ARCHIVE_BASE, region, 0, pages, Protection::READ) {
+        // Read to the end of the server's life: never unmapped.
+        Ok(view) => view.leak().get(..bytes as usize),
+        Err(e) => {
+            eprintln!("vfs: cannot map the initramfs: {e}");
+            None
+        }
     }
-    // SAFETY: `pages` pages at ARCHIVE_BASE were just mapped readable and
-    // are never unmapped or written; `bytes` fits in them.
-    Some(unsafe { core::slice::from_raw_parts(ARCHIVE_BASE as *const u8, bytes as usize) })
 }
 
 /// `/dev/console` and `/dev/tty`: line 0 of the `tty` server.

@@ -420,7 +420,7 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
             let range = value
                 .split_once(':')
                 .and_then(|(phys, pages)| Some((number(phys)?, number(pages)?)))
-                .filter(|&(phys, pages)| phys % 4096 == 0 && pages > 0)
+                .filter(|&(phys, pages)| phys % libsys::abi::PAGE_SIZE == 0 && pages > 0)
                 .ok_or(Problem::BadDevice)?;
             entry.devices.push(range);
         }

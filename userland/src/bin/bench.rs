@@ -89,6 +89,11 @@
 //! and the kernel prints the trace (`make trace`).
 #![no_std]
 #![no_main]
+// A test (or benchmark) of raw memory and the raw ABI, fenced: `unsafe` is
+// denied here and allowed only on the items that say why (each block has
+// its SAFETY comment). Listed in docs/architecture.md, "`unsafe` stays in
+// `libsys`".
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
@@ -430,6 +435,8 @@ fn timer_cases(report: &Report) -> Result<(), Why> {
 }
 
 /// The memory server's cases.
+// `unsafe` here: times raw page touches of mm's mappings.
+#[allow(unsafe_code)]
 fn mm_cases(report: &Report) -> Result<(), Why> {
     use libsys::abi::Protection;
     let rw = Protection::READ | Protection::WRITE;
@@ -552,6 +559,8 @@ fn kv_get(report: &Report) -> Result<(), Why> {
 /// Pages to build partners with, a handle to this process, and this
 /// program's own image: given by `init` (`@mem`, `@self`, `@module`), or
 /// the first process's.
+// `unsafe` here: InitInfo's process handle, kept in a ManuallyDrop.
+#[allow(unsafe_code)]
 fn resources() -> Option<(Memory, ManuallyDrop<Process>, (Handle, u64))> {
     let me = libsys::env::self_process()?;
     // SAFETY: our own process handle, kept open (ManuallyDrop).
@@ -753,6 +762,8 @@ fn sync_cases(report: &Report) -> Result<(), Why> {
 
 /// Exactly two instructions per iteration.
 #[inline(never)]
+// `unsafe` here: a calibrated asm loop.
+#[allow(unsafe_code)]
 fn loop2(iterations: u64) {
     // SAFETY: a register-only countdown loop.
     unsafe {
@@ -800,6 +811,8 @@ fn partner_process(
     builder.start(line.as_str()).step("start the partner")
 }
 
+// `unsafe` here: a grant window over raw memory.
+#[allow(unsafe_code)]
 fn ipc_cases(
     mem: &mut Memory,
     me: &Process,
@@ -1076,6 +1089,8 @@ const FAULTS_PER_BATCH: u64 = 20;
 const DEMAND_BASE: u64 = 0x6000_0000_0000;
 
 /// The partner side: `echo`, `notify` or `fault`.
+// `unsafe` here: the partner owns handles named by position in its arguments.
+#[allow(unsafe_code)]
 fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u64 {
     let verb = words.next();
     let mut words = words.skip_while(|w| w.contains('='));

@@ -142,8 +142,8 @@ pub(crate) fn payloads(env: &mut Env) -> Result<(), Why> {
         rdx: FOREVER,
         ..Default::default()
     };
-    // SAFETY: the kernel refuses the message; nothing is written.
-    let (status, _) = unsafe { raw::ipc(Syscall::Call as u64, u64::from(ep.raw().0), regs) };
+    // The kernel refuses the message; nothing is written.
+    let (status, _) = libsys::syscall::ipc_unchecked(Syscall::Call, u64::from(ep.raw().0), regs);
     ensure!(
         status == SysError::BadLength as u64,
         "a 4097-byte payload gave status {status}"

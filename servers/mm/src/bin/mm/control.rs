@@ -10,10 +10,9 @@
 
 use alloc::vec::Vec;
 
-use libsys::abi::{ObjectType, ProcessStatus, Rights, Syscall};
+use libsys::abi::{ObjectType, ProcessStatus, Rights, PAGE_SIZE};
 use libsys::handle::{Notification, OwnedHandle, Process};
 use libsys::proto::mm::{MmError, Reply, Request, CONTROL_BADGE, MAP_REGIONS_MAX, PAGER_BADGE};
-use libsys::syscall::call6;
 use libsys::{eprintln, println};
 use mm::{ImageId, Mm, SpaceId};
 
@@ -227,7 +226,7 @@ impl Server {
             }
             self.real.devices.push(Device {
                 handle,
-                first_pfn: info.base / 4096,
+                first_pfn: info.base / PAGE_SIZE,
                 pages: info.pages,
                 owner: id,
             });
@@ -296,13 +295,12 @@ impl Server {
                 // The buddy allocator is built once, over all the RAM.
                 return Reply::Error(MmError::NotAllowed);
             }
-            let rw = 1 | 2;
-            let first_pfn = info.base / 4096;
-            let at = match self
+            let first_pfn = info.base / PAGE_SIZE;
+            let window = match self
                 .real
-                .map_here(handle.raw(), info.pages, rw, Some(first_pfn))
+                .map_here(handle.raw(), info.pages, Some(first_pfn))
             {
-                Ok(at) => at,
+                Ok(window) => window,
                 Err(e) => {
                     eprintln!("cannot map {} pages at {:#x}: {e}", info.pages, info.base);
                     return Reply::Error(MmError::InvalidArgument);
@@ -310,16 +308,16 @@ impl Server {
             };
             self.real.ram.push(Ram {
                 handle,
-                first_pfn: info.base / 4096,
+                first_pfn,
                 pages: info.pages,
-                at,
+                window,
             });
         }
         let ranges: Vec<(u64, u64)> = self
             .real
             .ram
             .iter()
-            .map(|r| (r.first_pfn * 4096, r.pages))
+            .map(|r| (r.first_pfn * PAGE_SIZE, r.pages))
             .collect();
         match Mm::new(&ranges) {
             Ok(mut core) => {
@@ -329,7 +327,7 @@ impl Server {
                     .real
                     .ram
                     .iter()
-                    .map(|r| (r.first_pfn, r.pages, r.at))
+                    .map(|r| (r.first_pfn, r.pages, r.window.address()))
                     .collect();
                 crate::heap::install(core.kernel_pages(), windows);
                 core.keep_reserve();
@@ -344,7 +342,7 @@ impl Server {
     /// The image in region `handle` (`size` bytes): mapped here once.
     fn image(&mut self, handle: OwnedHandle, size: u64) -> Result<ImageId, MmError> {
         let info = info::region_info(handle.raw()).ok_or(MmError::InvalidArgument)?;
-        if size == 0 || size > info.pages * 4096 {
+        if size == 0 || size > info.pages * PAGE_SIZE {
             return Err(MmError::BadImage);
         }
         let known = self.real.images.iter().position(|i| {
@@ -354,16 +352,15 @@ impl Server {
         if let Some(id) = known {
             return Ok(id as ImageId);
         }
-        let at = self
+        let window = self
             .real
-            .map_here(handle.raw(), info.pages, 1, None)
+            .map_here(handle.raw(), info.pages, None)
             .map_err(|_| MmError::BadImage)?;
         let image = Image {
-            handle,
+            _handle: handle,
             base: info.base,
-            pages: info.pages,
             size,
-            at,
+            window,
         };
         match self.real.images.iter().position(Option::is_none) {
             Some(free) => {
@@ -467,7 +464,7 @@ impl Server {
             .ok_or(MmError::InvalidArgument)?
             .pid;
         let stack_info = info::region_info(stack.raw()).ok_or(MmError::InvalidArgument)?;
-        if stack_len > mm::EXEC_STACK_MAX || stack_len > stack_info.pages * 4096 {
+        if stack_len > mm::EXEC_STACK_MAX || stack_len > stack_info.pages * PAGE_SIZE {
             return Err(MmError::InvalidArgument);
         }
         let top = self
@@ -555,12 +552,9 @@ impl Server {
             return;
         };
         while let Some(image) = core.take_released_image() {
-            if let Some(Some(i)) = self.real.images.get_mut(image as usize).map(Option::take) {
-                let _ = call6(
-                    Syscall::Unmap,
-                    [u64::from(self.real.me.0), i.at, i.pages, 0, 0, 0],
-                );
-                drop(i.handle);
+            // Dropping it unmaps its window and closes its handle.
+            if let Some(image) = self.real.images.get_mut(image as usize) {
+                drop(image.take());
             }
         }
     }

@@ -14,25 +14,22 @@
 //!   process died; its memory is freed at once.
 //!
 //! This file holds the server's state and its receive loop; [`real`] is
-//! the machine the core runs on (the only `unsafe`: the windows),
+//! the machine the core runs on (its windows are `libsys` mappings),
 //! [`control`] answers the requests that carry handles or need the
 //! machine's own state (`Give`, `GiveDevice`, `Adopt`, `ForkAs`, `Exit`)
-//! and passes the rest to the core, [`info`] reads what the kernel and the
-//! heap say about regions, processes and slabs, and [`raw`] turns the
-//! received message into owned handles and bytes.
+//! and passes the rest to the core, and [`info`] reads what the kernel
+//! and the heap say about regions, processes and slabs. Received handles,
+//! the payload and the reply go through `libsys`'s safe calls
+//! (`Received::take_handles`, `ipc::read_payload`, `rpc::encode_payload`).
 #![no_std]
 #![no_main]
-// Only `raw` and `real` may use `unsafe` (each says why).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
 mod control;
 mod heap;
 mod info;
-#[allow(unsafe_code)]
-mod raw;
-#[allow(unsafe_code)]
 mod real;
 
 use alloc::collections::BTreeMap;
@@ -41,7 +38,7 @@ use alloc::vec::Vec;
 use libsys::abi::ipc::{FOREVER, LABEL_PAGE_FAULT, PAGER_KILL, PAGER_RESUME, PAYLOAD_MAX};
 use libsys::abi::Handle;
 use libsys::eprintln;
-use libsys::handle::{Endpoint, Notification};
+use libsys::handle::{Endpoint, Notification, OwnedHandle};
 use libsys::ipc::{self, Message, Received, SavedReply};
 use libsys::proto::mm::{Request, PAGER_BADGE};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST};
@@ -75,7 +72,8 @@ struct Server {
 }
 
 fn main(_args: &str) -> u64 {
-    let Some(me) = libsys::env::self_process() else {
+    // Its windows (`real`) are mapped through the runtime's `@self`.
+    if libsys::env::self_process().is_none() {
         eprintln!("no handle to itself");
         return 1;
     };
@@ -96,7 +94,7 @@ fn main(_args: &str) -> u64 {
     }
     let mut server = Server {
         core: None,
-        real: Real::new(me),
+        real: Real::new(),
         endpoint,
         deaths,
         next_fork: control::FORK_IDS,
@@ -127,7 +125,7 @@ impl Server {
                 if self.deaths.poll().is_ok_and(|bits| bits != 0) {
                     self.reap();
                 }
-                let reply = self.message(&received, &mut input);
+                let reply = self.message(&mut received, &mut input);
                 self.balance();
                 self.file_events();
                 reply
@@ -148,10 +146,10 @@ impl Server {
 
     /// Answers one message (`None`: a fault that waits for the file
     /// server, its reply saved).
-    fn message(&mut self, received: &Received, input: &mut [u8; PAYLOAD_MAX]) -> Option<Message> {
+    fn message(&mut self, received: &mut Received, input: &mut [u8; PAYLOAD_MAX]) -> Option<Message> {
         let msg = received.msg;
         let badge = received.badge;
-        let handles = raw::received_handles(msg.handles());
+        let handles: Vec<OwnedHandle> = received.take_handles().collect();
         if DEBUG {
             eprintln!(
                 "msg label {:#x} badge {badge:#x} words {:#x} {:#x}",
@@ -172,13 +170,13 @@ impl Server {
         if msg.label() != LABEL_REQUEST {
             return Some(Message::new(LABEL_BAD_REQUEST));
         }
-        let n = raw::copy_payload(msg.info.length as usize, input);
+        let n = ipc::read_payload(msg.info.length as usize, input);
         let Ok(request) = rpc::decode::<Request>(&input[..n]) else {
             return Some(Message::new(LABEL_BAD_REQUEST));
         };
         let (reply, give) = self.request(badge, request, handles);
-        let length = raw::encode_reply(&reply);
-        let out = Message::new(LABEL_REPLY).with_payload(length as u16);
+        let length = rpc::encode_payload(&reply).unwrap_or(0);
+        let out = Message::new(LABEL_REPLY).with_payload(length);
         if give.is_empty() {
             return Some(out);
         }

@@ -27,7 +27,7 @@
 //!   the program's handler through the kernel's upcall (`signals`).
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

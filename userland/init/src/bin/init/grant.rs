@@ -11,14 +11,13 @@ use core::fmt::Write;
 
 use init::manifest::{Entry, IrqLine};
 use libsys::abi::{Handle, InitInfo, Rights};
-use libsys::handle::{Endpoint, IoPorts, IrqControl, MemoryRegion, Process};
+use libsys::handle::{Borrowed, Endpoint, IoPorts, IrqControl, MemoryRegion, Process};
 use libsys::mem::{Memory, Pages};
 use libsys::proto::mm::{Reply as MmReply, Request as MmRequest};
 use libsys::rpc;
 use libsys::spawn::{Builder, SpawnError};
 
 use crate::error::StartError;
-use crate::raw::borrowed;
 use crate::start::Image;
 
 /// A process being made: handles go into it, pages are set apart for it.
@@ -254,7 +253,7 @@ fn grant_hardware(
     args: &mut String,
 ) -> Result<(), StartError> {
     if let Some(line) = entry.irq {
-        let control = borrowed(IrqControl, Handle(info.irq_control));
+        let control = Borrowed::of(Handle(info.irq_control), IrqControl);
         let irq = match line {
             IrqLine::Isa(n) => control.isa(n),
             IrqLine::Gsi(n) => control.gsi(n),
@@ -263,7 +262,7 @@ fn grant_hardware(
         let theirs = child.give(irq.raw(), Rights::MANAGE)?;
         let _ = write!(args, " @irq={}", theirs.0);
     }
-    let all = borrowed(IoPorts, Handle(info.io_ports));
+    let all = Borrowed::of(Handle(info.io_ports), IoPorts);
     for &(first, count) in &entry.ports {
         let part = all
             .derive(first, count)
@@ -282,7 +281,7 @@ fn give_pages(
     rights: Rights,
 ) -> Result<Handle, StartError> {
     let run = child.alloc(pages)?;
-    let part = borrowed(MemoryRegion, run.region)
+    let part = Borrowed::of(run.region, MemoryRegion)
         .derive(run.first, run.count, rights)
         .map_err(StartError::DeriveRegion)?;
     child.give(part.raw(), rights)

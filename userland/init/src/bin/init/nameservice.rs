@@ -7,19 +7,19 @@
 //! tag is for [`crate::credservice`] instead.
 #![forbid(unsafe_code)]
 
+use alloc::rc::Rc;
 use alloc::vec::Vec;
 
 use init::manifest::Kind;
 use init::procs::Service;
-use libsys::abi::{Handle, ObjectType, ProcessStatus, Rights};
+use libsys::abi::{ObjectType, ProcessStatus, Rights};
 use libsys::eprintln;
 use libsys::handle::OwnedHandle;
 use libsys::ipc::{self, Message, Received};
 use libsys::proto::name::{Reply, Request};
 use libsys::proto::{cred, spawn};
-use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REQUEST};
+use libsys::rpc::{self, LABEL_BAD_REQUEST};
 
-use crate::raw::{borrowed, close, with_payload};
 use crate::{Init, Run};
 
 impl Init {
@@ -38,10 +38,10 @@ impl Init {
         // The caller may be gone already; nothing to do about that.
         match self.name_request(received) {
             Some((reply, Some(give))) => {
-                // Moved to the caller; if the reply failed it is still ours.
-                let raw = give.into_raw();
-                if rpc::reply(&reply, &[raw]).is_err() {
-                    close(raw);
+                // Moved to the caller; if the reply failed it is still
+                // ours, and closes here.
+                if rpc::reply(&reply, &[give.raw()]).is_ok() {
+                    let _moved = give.into_raw();
                 }
             }
             Some((reply, None)) => {
@@ -55,32 +55,26 @@ impl Init {
 
     /// Answers one name-service request: the reply and a handle to move to
     /// the caller, or `None` for a message that is no request.
-    fn name_request(&mut self, received: Received) -> Option<(Reply, Option<OwnedHandle>)> {
-        let msg = received.msg;
-        let handles: Vec<u64> = msg.handles().to_vec();
-        let request = (msg.label() == LABEL_REQUEST)
-            .then(|| with_payload(msg.info.length as usize, rpc::decode::<Request>).ok())
-            .flatten();
-        let Some(request) = request else {
-            close_all(&handles);
-            return None;
-        };
+    /// Handles the message brought that are not kept close when dropped.
+    fn name_request(&mut self, mut received: Received) -> Option<(Reply, Option<OwnedHandle>)> {
+        let handles: Vec<OwnedHandle> = received.take_handles().collect();
+        let request = rpc::decode_request::<Request>(&received.msg).ok()?;
         let who = received.badge;
         Some(match request {
-            Request::Register { name } => (self.register(&name, who, &handles), None),
+            Request::Register { name } => (self.register(&name, who, handles), None),
             Request::Lookup { name } => {
-                close_all(&handles);
+                drop(handles);
                 match self.lookup(&name, who) {
                     Ok(h) => (Reply::Found, Some(h)),
                     Err(reply) => (reply, None),
                 }
             }
             Request::Kill { name } => {
-                close_all(&handles);
+                drop(handles);
                 (self.kill(&name, who, true), None)
             }
             Request::Pid { name } => {
-                close_all(&handles);
+                drop(handles);
                 (self.kill(&name, who, false), None)
             }
         })
@@ -138,26 +132,20 @@ impl Init {
         }
     }
 
-    fn register(&mut self, name: &str, who: u64, handles: &[u64]) -> Reply {
-        let [raw] = handles else {
-            close_all(handles);
+    /// Registers the one handle a `Register` carried (closed, as any
+    /// others, if refused).
+    fn register(&mut self, name: &str, who: u64, handles: Vec<OwnedHandle>) -> Reply {
+        let Ok([endpoint]) = <[OwnedHandle; 1]>::try_from(handles) else {
             return Reply::NotAllowed;
         };
-        let handle = Handle(*raw as u32);
-        let endpoint = borrowed(|h| h, handle);
         let usable = matches!(endpoint.info(), Ok((ObjectType::Endpoint, rights))
             if rights.contains(Rights::SEND | Rights::MINT));
         if !usable {
-            close(handle);
             return Reply::NotAllowed;
         }
-        match self.names.register(name, who, handle) {
-            Ok(old) => {
-                if let Some(old) = old {
-                    close(old);
-                }
-                Reply::Registered
-            }
+        // The registration it replaces, if any, closes when dropped.
+        match self.names.register(name, who, Rc::new(endpoint)) {
+            Ok(_replaced) => Reply::Registered,
             Err(reply) => {
                 let asker = self
                     .slots
@@ -165,7 +153,6 @@ impl Init {
                     .find(|s| s.id == who)
                     .map_or("a process init did not start", |s| s.entry.name.as_str());
                 eprintln!("{asker} may not register `{name}`");
-                close(handle);
                 reply
             }
         }
@@ -200,13 +187,8 @@ impl Init {
                 .map_err(|_| Reply::Unavailable);
         }
         let registered = self.names.lookup(name)?;
-        borrowed(|h| h, registered)
+        registered
             .dup(Rights::SEND | Rights::GRANT, Some(who))
             .map_err(|_| Reply::Unavailable)
     }
-}
-
-/// Closes the handles a message brought that `init` does not keep.
-fn close_all(handles: &[u64]) {
-    handles.iter().for_each(|&h| close(Handle(h as u32)));
 }

@@ -13,7 +13,6 @@ use libsys::abi::ProcessStatus;
 use libsys::spawn::Child;
 use libsys::{eprintln, println};
 
-use crate::raw::close;
 use crate::{Init, Run};
 
 impl Init {
@@ -86,9 +85,8 @@ impl Init {
                 };
                 let given_up = decision == Decision::GiveUp;
                 if let Some(registered) = &slot.entry.register {
-                    if let Some(old) = self.names.owner_died(registered, given_up) {
-                        close(old);
-                    }
+                    // The registration it made closes when dropped.
+                    drop(self.names.owner_died(registered, given_up));
                 }
                 match decision {
                     Decision::RestartAfter { ms, n } => {

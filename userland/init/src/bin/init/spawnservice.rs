@@ -34,13 +34,13 @@ use alloc::vec::Vec;
 use init::manifest::{Entry, Kind};
 use libsys::abi::limits::{Limits, Resource};
 use libsys::abi::{Handle, ProcessStatus, Rights};
+use libsys::handle::OwnedHandle;
 use libsys::ipc::{self, Message, Received};
 use libsys::proto::spawn::{Image as SpawnImage, Reply, Request, Spawn, SpawnError};
-use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REQUEST};
+use libsys::rpc::{self, LABEL_BAD_REQUEST};
 use libsys::spawn::Child;
 use libsys::{eprintln, println};
 
-use crate::raw::{close, with_payload};
 use crate::start::{Claim, Image};
 use crate::{Init, Run};
 
@@ -61,25 +61,22 @@ pub(crate) struct Spawned {
 
 impl Init {
     /// Answers one spawn request from process `pid`.
-    pub(crate) fn spawn_request(&mut self, received: Received, pid: u64) {
-        let msg = received.msg;
-        let handles: Vec<Handle> = msg.handles().iter().map(|&h| Handle(h as u32)).collect();
-        let request = (msg.label() == LABEL_REQUEST)
-            .then(|| with_payload(msg.info.length as usize, rpc::decode::<Request>).ok())
-            .flatten();
-        let Some(Request::Spawn(request)) = request else {
-            handles.iter().for_each(|&h| close(h));
+    pub(crate) fn spawn_request(&mut self, mut received: Received, pid: u64) {
+        // Closed when dropped: the copies given to the child are its own.
+        let owned: Vec<OwnedHandle> = received.take_handles().collect();
+        let handles: Vec<Handle> = owned.iter().map(OwnedHandle::raw).collect();
+        let Ok(Request::Spawn(request)) = rpc::decode_request::<Request>(&received.msg) else {
             let _ = ipc::reply(&Message::new(LABEL_BAD_REQUEST));
             return;
         };
         let result = self.spawn(pid, &request, &handles);
-        // The copies given to the child are its own; ours go.
-        handles.iter().for_each(|&h| close(h));
+        drop(owned);
         match result {
             Ok((child_pid, handle)) => {
-                let raw = handle.into_raw();
-                if rpc::reply(&Reply::Spawned { pid: child_pid }, &[raw]).is_err() {
-                    close(raw);
+                // Moved to the caller; if the reply failed it is still
+                // ours, and closes here.
+                if rpc::reply(&Reply::Spawned { pid: child_pid }, &[handle.raw()]).is_ok() {
+                    let _moved = handle.into_raw();
                 }
             }
             Err(e) => {
