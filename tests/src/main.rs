@@ -1115,7 +1115,12 @@ fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcom
         }
     }
     if name == "chaos" {
-        if let Err(e) = fresh_ext2_image(Path::new(CHAOS_DISK), EXT2_DISK_KIB, "chaos-disk-tree", EXT2_README) {
+        if let Err(e) = fresh_ext2_image(
+            Path::new(CHAOS_DISK),
+            EXT2_DISK_KIB,
+            "chaos-disk-tree",
+            EXT2_README,
+        ) {
             return Outcome {
                 result: Err(e),
                 guest: None,
@@ -1477,7 +1482,12 @@ fn chaos(base: &str) -> i32 {
         "boot():/boot/chaos",
         &format!("seed={seed} kills={n}"),
     );
-    if let Err(e) = fresh_ext2_image(Path::new(CHAOS_LONG_DISK), EXT2_DISK_KIB, "chaos-long-disk-tree", EXT2_README) {
+    if let Err(e) = fresh_ext2_image(
+        Path::new(CHAOS_LONG_DISK),
+        EXT2_DISK_KIB,
+        "chaos-long-disk-tree",
+        EXT2_README,
+    ) {
         eprintln!("chaos: {e}");
         return 1;
     }

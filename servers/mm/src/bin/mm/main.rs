@@ -146,7 +146,11 @@ impl Server {
 
     /// Answers one message (`None`: a fault that waits for the file
     /// server, its reply saved).
-    fn message(&mut self, received: &mut Received, input: &mut [u8; PAYLOAD_MAX]) -> Option<Message> {
+    fn message(
+        &mut self,
+        received: &mut Received,
+        input: &mut [u8; PAYLOAD_MAX],
+    ) -> Option<Message> {
         let msg = received.msg;
         let badge = received.badge;
         let handles: Vec<OwnedHandle> = received.take_handles().collect();
