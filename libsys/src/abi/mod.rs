@@ -31,7 +31,7 @@ mod time;
 pub use error::{decode_result, encode_result, NotAnError, SysError};
 pub use info::{
     ClockInfo, InitInfo, IrqInfo, ModuleInfo, ProcessInfo, ProcessStatus, RegionInfo, ServiceInfo,
-    ThreadStats, INIT_INFO_MAX, SERVICES_MAX,
+    ThreadStats, MODULES_MAX, REGIONS_MAX, SERVICES_MAX,
 };
 pub use ipc::{Handle, MsgInfo, Rights};
 pub use log::{LogLevel, LOG_MAX, LOG_READ_MAX, LOG_WATCHERS_MAX};
