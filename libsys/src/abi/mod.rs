@@ -24,6 +24,7 @@ pub mod limits;
 mod log;
 mod memory;
 mod object;
+pub mod power;
 mod syscall;
 mod time;
 

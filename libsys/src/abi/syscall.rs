@@ -226,12 +226,20 @@ pub enum Syscall {
     /// the one way to FIFO or round-robin: needs MANAGE on a
     /// [`super::ObjectType::SchedControl`] handle.
     SetSchedRt = 73,
+    /// (power control, action: a [`super::power::Power`]): turns the
+    /// machine off through ACPI (`S5`), resets it, or halts it; needs
+    /// MANAGE on a [`super::ObjectType::PowerControl`] handle. Returns
+    /// only on failure: `NotFound` if the firmware describes no way to
+    /// power off (no `\_S5` or no PM1 control block), `TimedOut` if the
+    /// machine is still on a second after the write. (74 is kept for the
+    /// parked cost meter, `parked/meter.diff`.)
+    Power = 75,
 }
 
 impl Syscall {
     /// Every call, in ascending number order; numbers may skip (each
     /// mechanism has its own range).
-    pub const ALL: [Syscall; 67] = [
+    pub const ALL: [Syscall; 68] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -299,6 +307,7 @@ impl Syscall {
         Syscall::ProcessLimits,
         Syscall::KernelStats,
         Syscall::SetSchedRt,
+        Syscall::Power,
     ];
 }
 

@@ -169,5 +169,6 @@ fn call_name(call: Syscall) -> &'static str {
         ProcessLimits => "process_limits",
         KernelStats => "kernel_stats",
         SetSchedRt => "set_sched_rt",
+        Power => "power",
     }
 }
