@@ -3,7 +3,7 @@
 //! `manifest`), one entry per line; `#` starts a comment.
 //!
 //! ```text
-//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [file=<module>] [uid=<n>] [gid=<n>] [irq=<line>] [ports=<ranges>] [-- <args>]
+//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [power] [file=<module>] [uid=<n>] [gid=<n>] [irq=<line>] [ports=<ranges>] [-- <args>]
 //! program <name> <module> [memory=<pages>] [module] [file=<module>] [kill=<server>] [heap=<pages>] [device=<phys>:<pages>]... [irq=<line>] [ports=<ranges>] [-- <args>]
 //! test <name> <module> [...as program...] [-- <args>]
 //! ```
@@ -60,6 +60,10 @@
 //!   handle to the boot module `initramfs` (`initramfs=<handle>:<bytes>`).
 //!   `spawn` lets the process ask `init` for new processes (the spawn
 //!   protocol; `init`'s `spawnservice`): devmgr's drivers are started so.
+//! - `power` (servers only: a program or a test is refused) gives the
+//!   power control (`power=<handle>`), with which a process turns the
+//!   machine off or resets it (`libsys::abi::power`): the process
+//!   server's, which answers `reboot(2)`.
 //!
 //! A process's arguments are those after `--`, then its module's command
 //! line.
@@ -122,6 +126,9 @@ pub struct Entry {
     /// `spawn`: it may ask `init` for processes (the spawn protocol,
     /// `libsys::proto::spawn`): devmgr starts drivers so.
     pub spawn: bool,
+    /// `power`: the power control (servers only): the process server's,
+    /// for `reboot(2)`.
+    pub power: bool,
     pub args: String,
 }
 
@@ -153,6 +160,7 @@ impl Entry {
             mint: false,
             initramfs: false,
             spawn: false,
+            power: false,
             args: args.into(),
         }
     }
@@ -253,6 +261,8 @@ pub enum Problem {
     DeviceWithoutPager,
     /// `kill=` names no server (`entry` is the entry that says it).
     KillNamesNoServer { entry: String, target: String },
+    /// An option only a server may have (`power`), on a program or test.
+    ServerOnly(String),
 }
 
 impl fmt::Display for Problem {
@@ -284,6 +294,10 @@ impl fmt::Display for Problem {
             Problem::KillNamesNoServer { entry, target } => {
                 write!(f, "{entry}: kill={target} names no server")
             }
+            Problem::ServerOnly(option) => write!(
+                f,
+                "`{option}` is for servers only (a program or test cannot have it)"
+            ),
         }
     }
 }
@@ -413,6 +427,8 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         None if option == "mint" => entry.mint = true,
         None if option == "initramfs" => entry.initramfs = true,
         None if option == "spawn" => entry.spawn = true,
+        None if option == "power" && server => entry.power = true,
+        None if option == "power" => return Err(Problem::ServerOnly(option.to_string())),
         None if option == "pager" && server => {
             if pager_before {
                 return Err(Problem::SecondPager);
@@ -557,6 +573,24 @@ test p pidtest
         assert_eq!(entries[0].memory_pages, 4096);
         assert!(!entries[1].mint && !entries[1].initramfs);
         assert!(parse("server a a mint=1\n").is_err());
+    }
+
+    #[test]
+    fn power_is_for_servers_only() {
+        let entries = parse("server proc proc memory=4096 mint power\nserver kv kv\n").unwrap();
+        assert!(entries[0].power && !entries[1].power);
+        for bad in ["program p p power", "test t t power"] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(
+                (e.line, e.why.clone()),
+                (1, Problem::ServerOnly("power".into()))
+            );
+            assert_eq!(
+                e.to_string(),
+                "manifest line 1: `power` is for servers only (a program or test cannot have it)"
+            );
+        }
+        assert!(parse("server a a power=1\n").is_err());
     }
 
     #[test]
