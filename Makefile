@@ -28,6 +28,9 @@ PROGRAMS += getty
 # ext2 on the virtio disk: the tools (mount, umount, sync, df) and the
 # posix entry's test (ext2test; the harness then runs e2fsck -fn on the image).
 PROGRAMS += mount umount sync df ext2test
+# Power: a clean unmount, then reboot(2) (the process server holds the
+# power control; docs/shell.md).
+PROGRAMS += poweroff reboot
 # The PS/2 keyboard driver (servers/drivers/kbd): devmgr starts it through
 # init's spawn protocol; spawntest checks the protocol.
 PROGRAMS += kbd spawntest
