@@ -24,6 +24,8 @@ use std::{env, fs, thread};
 
 use harness::*;
 
+mod power;
+
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 /// The short fuzz run's (20,000 calls and messages under TCG).
 const FUZZ_TIMEOUT: Duration = Duration::from_secs(240);
@@ -67,12 +69,25 @@ struct Qemu {
 
 impl Qemu {
     /// Boots `iso` with `extra` QEMU arguments, logging serial to `log`
-    /// and the debug channel to `log` with `.debug.log` for `.log`.
-    fn boot(iso: &Path, log: &Path, extra: &[&str]) -> Result<Qemu, String> {
+    /// and the debug channel to `log` with `.debug.log` for `.log`. With
+    /// `exit_device`, the machine has QEMU's `isa-debug-exit` and
+    /// `-no-reboot` (a reset ends QEMU); without (the power cases), QEMU
+    /// ends only when the guest powers the machine off, or as `extra`
+    /// says.
+    fn boot(iso: &Path, log: &Path, extra: &[&str], exit_device: bool) -> Result<Qemu, String> {
         let log_path = log.to_path_buf();
         let debug_log = log.with_extension("debug.log");
         fs::File::create(&debug_log)
             .map_err(|e| format!("cannot create {}: {e}", debug_log.display()))?;
+        let exit_args: &[&str] = if exit_device {
+            &[
+                "-no-reboot",
+                "-device",
+                "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            ]
+        } else {
+            &[]
+        };
         let mut child = Command::new("qemu-system-x86_64")
             .args([
                 "-machine", "q35", "-cpu", "max", "-m", "512M", "-accel", "tcg", "-bios", OVMF,
@@ -80,8 +95,8 @@ impl Qemu {
             .args(extra)
             .arg("-cdrom")
             .arg(iso)
-            .args(["-serial", "stdio", "-display", "none", "-no-reboot"])
-            .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
+            .args(["-serial", "stdio", "-display", "none"])
+            .args(exit_args)
             .arg("-debugcon")
             .arg(format!("file:{}", debug_log.display()))
             .stdin(Stdio::piped())
@@ -636,6 +651,7 @@ fn scaffold_and_boot(tmp: &Path) -> Result<Outcome, String> {
         &tmp.join("build/new-server.iso"),
         Path::new("build/test-logs/new-server.log"),
         &[],
+        true,
     )?;
     Ok(expect_needles(
         &mut qemu,
@@ -654,6 +670,12 @@ type Check = Box<dyn Fn(&mut Qemu) -> Outcome>;
 type Case = (&'static str, fn(&str) -> (String, Check));
 
 fn cases() -> Vec<Case> {
+    let mut cases = base_cases();
+    cases.extend(power::cases());
+    cases
+}
+
+fn base_cases() -> Vec<Case> {
     vec![
         // The fuzz entry as limine.cfg has it: 20,000 calls and 20,000
         // messages from seed 1, then fuzzcheck.
@@ -863,7 +885,8 @@ fn boot_config(name: &str, config: &str, extra: &[&str]) -> Result<Qemu, String>
         return Err(format!("scripts/mkiso.sh {iso} {config_path} failed"));
     }
     let log = format!("build/test-logs/{name}.log");
-    let mut qemu = Qemu::boot(Path::new(&iso), Path::new(&log), extra)?;
+    let exit_device = !power::CASES.contains(&name);
+    let mut qemu = Qemu::boot(Path::new(&iso), Path::new(&log), extra, exit_device)?;
     qemu.iso = Some(iso.into());
     Ok(qemu)
 }
@@ -890,6 +913,7 @@ fn extra_args(name: &str) -> &'static [&'static str] {
             "-device",
             "virtio-blk-pci,drive=vda,addr=0x3",
         ],
+        case if power::CASES.contains(&case) => power::extra_args(case),
         _ => &[],
     }
 }
@@ -917,22 +941,68 @@ fn e2fs_tool(name: &str) -> std::path::PathBuf {
 
 /// Makes [`EXT2_DISK`]: 1 KiB blocks, `/README` from a scratch tree.
 fn fresh_ext2_disk() -> Result<(), String> {
-    let tree = Path::new("build/posix-disk-tree");
+    make_ext2_image(
+        EXT2_DISK,
+        "build/posix-disk-tree",
+        EXT2_DISK_KIB,
+        &[("README", EXT2_README)],
+    )
+}
+
+/// A fresh ext2 image of `kib` KiB at `image` (1 KiB blocks) holding
+/// `files` (name, bytes), made with the host's `mke2fs -d` from a
+/// scratch tree at `tree`.
+fn make_ext2_image(
+    image: &str,
+    tree: &str,
+    kib: u64,
+    files: &[(&str, &[u8])],
+) -> Result<(), String> {
+    let tree = Path::new(tree);
     let _ = fs::remove_dir_all(tree);
     fs::create_dir_all(tree).map_err(|e| format!("{}: {e}", tree.display()))?;
-    fs::write(tree.join("README"), EXT2_README).map_err(|e| e.to_string())?;
-    let _ = fs::remove_file(EXT2_DISK);
+    for (name, bytes) in files {
+        fs::write(tree.join(name), bytes).map_err(|e| e.to_string())?;
+    }
+    let _ = fs::remove_file(image);
     let out = std::process::Command::new(e2fs_tool("mke2fs"))
         .args(["-q", "-F", "-t", "ext2", "-b", "1024", "-d"])
         .arg(tree)
-        .arg(EXT2_DISK)
-        .arg(format!("{EXT2_DISK_KIB}k"))
+        .arg(image)
+        .arg(format!("{kib}k"))
         .output()
         .map_err(|e| format!("mke2fs: {e} (make deps installs e2fsprogs)"))?;
     if !out.status.success() {
         return Err(format!("mke2fs: {}", String::from_utf8_lossy(&out.stderr)));
     }
     Ok(())
+}
+
+/// The host's `e2fsck -fn` on `image`: `Err` with its report unless it
+/// found nothing wrong.
+fn fsck_clean(image: &str) -> Result<(), String> {
+    match std::process::Command::new(e2fs_tool("e2fsck"))
+        .arg("-fn")
+        .arg(image)
+        .output()
+    {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!(
+            "{image}: e2fsck -fn found errors:\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        )),
+        Err(e) => Err(format!("e2fsck: {e}")),
+    }
+}
+
+/// The bytes of `path` inside `image`, read by the host's `debugfs`.
+fn debugfs_cat(image: &str, path: &str) -> Result<Vec<u8>, String> {
+    std::process::Command::new(e2fs_tool("debugfs"))
+        .args(["-R", &format!("cat {path}")])
+        .arg(image)
+        .output()
+        .map(|o| o.stdout)
+        .map_err(|e| format!("debugfs: {e}"))
 }
 
 /// After the posix suite (QEMU has exited): the host's `e2fsck -fn` must
@@ -943,31 +1013,18 @@ fn ext2_checked(qemu: &mut Qemu, outcome: Outcome) -> Outcome {
     if outcome.result.is_err() {
         return outcome;
     }
-    let fsck = std::process::Command::new(e2fs_tool("e2fsck"))
-        .arg("-fn")
-        .arg(EXT2_DISK)
-        .output();
-    let result = match fsck {
-        Ok(o) if o.status.success() => {
-            let cat = std::process::Command::new(e2fs_tool("debugfs"))
-                .args(["-R", &format!("cat {EXT2_WRITTEN}")])
-                .arg(EXT2_DISK)
-                .output();
-            match cat {
-                Ok(c) if c.stdout == EXT2_CONTENT => outcome.result,
-                Ok(c) => Err(format!(
-                    "{EXT2_DISK}: debugfs read {:?} from {EXT2_WRITTEN}",
-                    String::from_utf8_lossy(&c.stdout)
-                )),
-                Err(e) => Err(format!("debugfs: {e}")),
-            }
+    let result = fsck_clean(EXT2_DISK).and_then(|()| {
+        let read = debugfs_cat(EXT2_DISK, EXT2_WRITTEN)?;
+        if read == EXT2_CONTENT {
+            Ok(())
+        } else {
+            Err(format!(
+                "{EXT2_DISK}: debugfs read {:?} from {EXT2_WRITTEN}",
+                String::from_utf8_lossy(&read)
+            ))
         }
-        Ok(o) => Err(format!(
-            "{EXT2_DISK}: e2fsck -fn found errors:\n{}",
-            String::from_utf8_lossy(&o.stdout)
-        )),
-        Err(e) => Err(format!("e2fsck: {e}")),
-    };
+    });
+    let result = result.and(outcome.result);
     Outcome { result, ..outcome }
 }
 
@@ -1002,6 +1059,14 @@ fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcom
     let (config, check) = make(base);
     if name == "posix-suite" {
         if let Err(e) = fresh_ext2_disk() {
+            return Outcome {
+                result: Err(e),
+                guest: None,
+            };
+        }
+    }
+    if power::CASES.contains(&name) {
+        if let Err(e) = power::fresh_disk() {
             return Outcome {
                 result: Err(e),
                 guest: None,
