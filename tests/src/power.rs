@@ -2,7 +2,8 @@
 //! on `/mnt` by `/etc/rc`), typed at through COM1 as a person would, and
 //! ended by the guest itself.
 //!
-//! - `poweroff`: a file written on `/mnt`, then `poweroff`. QEMU runs
+//! - `poweroff`: a file written on `/mnt`; `poweroff` from inside `/mnt`
+//!   refuses (busy) and the machine stays on; then `poweroff`. QEMU runs
 //!   without `isa-debug-exit` and without `-no-reboot`, so it can only
 //!   end with status 0 by the guest's ACPI power-off (a reset would boot
 //!   again and time out). Then, on the host: the image's state is
@@ -38,6 +39,9 @@ const NOTE_IMAGE: &str = "/note.txt";
 const NOTE_TEXT: &str = "written before poweroff";
 /// From the command typed to QEMU's exit, at most.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// What `poweroff` says when the shell works in `/mnt`.
+const BUSY: &str = "poweroff: /mnt is busy (a process has a file open there or works in it); \
+                    the machine stays on (-f skips the unmount)";
 /// The line that says the shell runs (the first step waits for it).
 const SHELL_UP: &str = "getty: running /bin/sh on /dev/console";
 
@@ -83,7 +87,10 @@ pub fn cases() -> Vec<Case> {
                     "mount | grep -c '^/dev/vda /mnt ext2 rw'\n".into(),
                 ),
                 ("1", write),
-                (NOTE_TEXT, "poweroff\n".into()),
+                // The shell working in /mnt holds it: poweroff refuses,
+                // and the machine stays on.
+                (NOTE_TEXT, "cd /mnt; poweroff; echo status $?\n".into()),
+                (BUSY, "cd /; poweroff\n".into()),
             ];
             (
                 cfg,
