@@ -38,7 +38,8 @@ pub fn init(rsdp: Option<u64>) {
     };
     let s5 = match acpi::dsdt(fadt.dsdt) {
         Ok(Some(dsdt)) => acpi_power::sleep_type_s5(dsdt),
-        Ok(None) | Err(_) => Err(S5Error::BadTable),
+        Ok(None) if fadt.dsdt != 0 => Err(S5Error::BadTable),
+        Ok(None) | Err(_) => Err(S5Error::NoDsdt),
     };
     let off = acpi_power::power_off(&fadt, s5);
     crate::printk!(

@@ -245,6 +245,8 @@ pub struct SleepType {
 /// Why the DSDT gave no `\_S5` sleep types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum S5Error {
+    /// The FADT gives no DSDT address, or it cannot be read.
+    NoDsdt,
     /// Not a whole, checksummed table with the signature `DSDT`.
     BadTable,
     /// No `Name (_S5_, Package …)` in the AML.
@@ -267,6 +269,7 @@ pub enum S5Error {
 impl fmt::Display for S5Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            S5Error::NoDsdt => write!(f, "the FADT gives no DSDT that can be read"),
             S5Error::BadTable => write!(f, "the DSDT's header or checksum is wrong"),
             S5Error::NotFound => write!(f, "the DSDT has no \\_S5_ package"),
             S5Error::Truncated => write!(f, "\\_S5_ runs past the end of the DSDT"),

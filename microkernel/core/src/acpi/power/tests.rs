@@ -348,6 +348,15 @@ fn bad_s5_packages_are_errors() {
     ssdt[..4].copy_from_slice(b"SSDT");
     assert_eq!(sleep_type_s5(&ssdt), Err(S5Error::BadTable));
     assert!(S5Error::NotFound.to_string().contains("_S5_"));
+    let no_dsdt = Summary {
+        fadt: &parse_fadt(&q35_fadt()).unwrap(),
+        off: &Err(NoPowerOff::NoS5(S5Error::NoDsdt)),
+    }
+    .to_string();
+    assert!(
+        no_dsdt.contains("no power off (the FADT gives no DSDT that can be read)"),
+        "{no_dsdt}"
+    );
 }
 
 #[test]
