@@ -37,6 +37,9 @@ PROGRAMS += getty
 PROGRAMS += mount umount sync df ext2test
 # File-backed mappings on that disk (posix entry, after ext2test).
 PROGRAMS += mmaptest
+# Power: a clean unmount, then reboot(2) (the process server holds the
+# power control; docs/shell.md).
+PROGRAMS += poweroff reboot
 # The PS/2 keyboard driver (servers/drivers/kbd): devmgr starts it through
 # init's spawn protocol; spawntest checks the protocol.
 PROGRAMS += kbd spawntest

@@ -177,6 +177,11 @@ typed_handle!(
     /// ([`crate::limits`]).
     SchedControl
 );
+typed_handle!(
+    /// The right to turn the machine off or reset it
+    /// ([`crate::abi::power`]).
+    PowerControl
+);
 
 impl ConsoleControl {
     /// COM1 is this process's until [`ConsoleControl::give_back`] or its
@@ -188,6 +193,19 @@ impl ConsoleControl {
     /// The kernel takes COM1 back.
     pub fn give_back(&self) -> Result<(), SysError> {
         call6(Syscall::ConsoleGiveBack, [h(self.raw()), 0, 0, 0, 0, 0]).map(|_| ())
+    }
+}
+
+impl PowerControl {
+    /// Turns the machine off, resets or halts it: returns only on
+    /// failure (`NotFound`: no ACPI way to power off; `TimedOut`: the
+    /// machine stayed on; `NoRights`, `WrongType`, `BadHandle`).
+    pub fn power(&self, action: crate::abi::power::Power) -> Result<(), SysError> {
+        let args = crate::abi::power::PowerArgs {
+            control: self.raw(),
+            action,
+        };
+        crate::syscall::call_with(Syscall::Power, &args).map(|_| ())
     }
 }
 

@@ -24,6 +24,8 @@ use std::{env, fs, thread};
 
 use harness::*;
 
+mod power;
+
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 /// The short fuzz run's (20,000 calls and messages under TCG).
 const FUZZ_TIMEOUT: Duration = Duration::from_secs(240);
@@ -69,12 +71,25 @@ struct Qemu {
 
 impl Qemu {
     /// Boots `iso` with `extra` QEMU arguments, logging serial to `log`
-    /// and the debug channel to `log` with `.debug.log` for `.log`.
-    fn boot(iso: &Path, log: &Path, extra: &[&str]) -> Result<Qemu, String> {
+    /// and the debug channel to `log` with `.debug.log` for `.log`. With
+    /// `exit_device`, the machine has QEMU's `isa-debug-exit` and
+    /// `-no-reboot` (a reset ends QEMU); without (the power cases), QEMU
+    /// ends only when the guest powers the machine off, or as `extra`
+    /// says.
+    fn boot(iso: &Path, log: &Path, extra: &[&str], exit_device: bool) -> Result<Qemu, String> {
         let log_path = log.to_path_buf();
         let debug_log = log.with_extension("debug.log");
         fs::File::create(&debug_log)
             .map_err(|e| format!("cannot create {}: {e}", debug_log.display()))?;
+        let exit_args: &[&str] = if exit_device {
+            &[
+                "-no-reboot",
+                "-device",
+                "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            ]
+        } else {
+            &[]
+        };
         let mut child = Command::new("qemu-system-x86_64")
             .args([
                 "-machine", "q35", "-cpu", "max", "-m", "512M", "-accel", "tcg", "-bios", OVMF,
@@ -82,8 +97,8 @@ impl Qemu {
             .args(extra)
             .arg("-cdrom")
             .arg(iso)
-            .args(["-serial", "stdio", "-display", "none", "-no-reboot"])
-            .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
+            .args(["-serial", "stdio", "-display", "none"])
+            .args(exit_args)
             .arg("-debugcon")
             .arg(format!("file:{}", debug_log.display()))
             .stdin(Stdio::piped())
@@ -638,6 +653,7 @@ fn scaffold_and_boot(tmp: &Path) -> Result<Outcome, String> {
         &tmp.join("build/new-server.iso"),
         Path::new("build/test-logs/new-server.log"),
         &[],
+        true,
     )?;
     Ok(expect_needles(
         &mut qemu,
@@ -656,6 +672,12 @@ type Check = Box<dyn Fn(&mut Qemu) -> Outcome>;
 type Case = (&'static str, fn(&str) -> (String, Check));
 
 fn cases() -> Vec<Case> {
+    let mut cases = base_cases();
+    cases.extend(power::cases());
+    cases
+}
+
+fn base_cases() -> Vec<Case> {
     vec![
         // The fuzz entry as limine.cfg has it: 20,000 calls and 20,000
         // messages from seed 1, then fuzzcheck.
@@ -880,7 +902,8 @@ fn boot_config(name: &str, config: &str, extra: &[&str]) -> Result<Qemu, String>
         return Err(format!("scripts/mkiso.sh {iso} {config_path} failed"));
     }
     let log = format!("build/test-logs/{name}.log");
-    let mut qemu = Qemu::boot(Path::new(&iso), Path::new(&log), extra)?;
+    let exit_device = !power::CASES.contains(&name);
+    let mut qemu = Qemu::boot(Path::new(&iso), Path::new(&log), extra, exit_device)?;
     qemu.iso = Some(iso.into());
     Ok(qemu)
 }
@@ -924,6 +947,7 @@ fn extra_args(name: &str) -> &'static [&'static str] {
             "-device",
             "virtio-blk-pci,drive=vda,addr=0x3",
         ],
+        case if power::CASES.contains(&case) => power::extra_args(case),
         _ => &[],
     }
 }
@@ -963,17 +987,32 @@ fn fresh_ext2_disk() -> Result<(), String> {
     )
 }
 
-/// A fresh ext2 image of `kib` KiB at `image` (1 KiB blocks) holding
-/// `/README` with `readme`, made from `build/<tree>`.
+/// A fresh ext2 image of `kib` KiB at `image` holding `/README` with
+/// `readme`, made from `build/<tree>`.
 fn fresh_ext2_image(image: &Path, kib: u64, tree: &str, readme: &[u8]) -> Result<(), String> {
-    let tree = Path::new("build").join(tree);
-    let _ = fs::remove_dir_all(&tree);
-    fs::create_dir_all(&tree).map_err(|e| format!("{}: {e}", tree.display()))?;
-    fs::write(tree.join("README"), readme).map_err(|e| e.to_string())?;
+    let image = image.to_str().ok_or("a non-UTF-8 image path")?;
+    make_ext2_image(image, &format!("build/{tree}"), kib, &[("README", readme)])
+}
+
+/// A fresh ext2 image of `kib` KiB at `image` (1 KiB blocks) holding
+/// `files` (name, bytes), made with the host's `mke2fs -d` from a
+/// scratch tree at `tree`.
+fn make_ext2_image(
+    image: &str,
+    tree: &str,
+    kib: u64,
+    files: &[(&str, &[u8])],
+) -> Result<(), String> {
+    let tree = Path::new(tree);
+    let _ = fs::remove_dir_all(tree);
+    fs::create_dir_all(tree).map_err(|e| format!("{}: {e}", tree.display()))?;
+    for (name, bytes) in files {
+        fs::write(tree.join(name), bytes).map_err(|e| e.to_string())?;
+    }
     let _ = fs::remove_file(image);
     let out = std::process::Command::new(e2fs_tool("mke2fs"))
         .args(["-q", "-F", "-t", "ext2", "-b", "1024", "-d"])
-        .arg(&tree)
+        .arg(tree)
         .arg(image)
         .arg(format!("{kib}k"))
         .output()
@@ -984,6 +1023,33 @@ fn fresh_ext2_image(image: &Path, kib: u64, tree: &str, readme: &[u8]) -> Result
     Ok(())
 }
 
+/// The host's `e2fsck -fn` on `image`: `Err` with its report unless it
+/// found nothing wrong.
+fn fsck_clean(image: &str) -> Result<(), String> {
+    match std::process::Command::new(e2fs_tool("e2fsck"))
+        .arg("-fn")
+        .arg(image)
+        .output()
+    {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!(
+            "{image}: e2fsck -fn found errors:\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        )),
+        Err(e) => Err(format!("e2fsck: {e}")),
+    }
+}
+
+/// The bytes of `path` inside `image`, read by the host's `debugfs`.
+fn debugfs_cat(image: &str, path: &str) -> Result<Vec<u8>, String> {
+    std::process::Command::new(e2fs_tool("debugfs"))
+        .args(["-R", &format!("cat {path}")])
+        .arg(image)
+        .output()
+        .map(|o| o.stdout)
+        .map_err(|e| format!("debugfs: {e}"))
+}
+
 /// After the posix suite (QEMU has exited): the host's `e2fsck -fn` must
 /// find the image the guest wrote clean, and `debugfs` must read back the
 /// file ext2test left.
@@ -992,40 +1058,29 @@ fn ext2_checked(qemu: &mut Qemu, outcome: Outcome) -> Outcome {
     if outcome.result.is_err() {
         return outcome;
     }
-    let fsck = std::process::Command::new(e2fs_tool("e2fsck"))
-        .arg("-fn")
-        .arg(EXT2_DISK)
-        .output();
-    let result = match fsck {
-        Ok(o) if o.status.success() => [
-            (EXT2_WRITTEN, EXT2_CONTENT),
-            (EXT2_MAPPED, EXT2_MAPPED_CONTENT),
-        ]
-        .iter()
-        .try_for_each(|&(file, content)| debugfs_reads(file, content))
-        .and(outcome.result),
-        Ok(o) => Err(format!(
-            "{EXT2_DISK}: e2fsck -fn found errors:\n{}",
-            String::from_utf8_lossy(&o.stdout)
-        )),
-        Err(e) => Err(format!("e2fsck: {e}")),
-    };
+    let result = fsck_clean(EXT2_DISK)
+        .and_then(|()| {
+            [
+                (EXT2_WRITTEN, EXT2_CONTENT),
+                (EXT2_MAPPED, EXT2_MAPPED_CONTENT),
+            ]
+            .iter()
+            .try_for_each(|&(file, content)| debugfs_reads(file, content))
+        })
+        .and(outcome.result);
     Outcome { result, ..outcome }
 }
 
 /// `debugfs` reads `content` from `file` on [`EXT2_DISK`].
 fn debugfs_reads(file: &str, content: &[u8]) -> Result<(), String> {
-    let cat = std::process::Command::new(e2fs_tool("debugfs"))
-        .args(["-R", &format!("cat {file}")])
-        .arg(EXT2_DISK)
-        .output();
-    match cat {
-        Ok(c) if c.stdout == content => Ok(()),
-        Ok(c) => Err(format!(
+    let read = debugfs_cat(EXT2_DISK, file)?;
+    if read == content {
+        Ok(())
+    } else {
+        Err(format!(
             "{EXT2_DISK}: debugfs read {:?} from {file}",
-            String::from_utf8_lossy(&c.stdout)
-        )),
-        Err(e) => Err(format!("debugfs: {e}")),
+            String::from_utf8_lossy(&read)
+        ))
     }
 }
 
@@ -1106,34 +1161,24 @@ fn disk_checked(qemu: &mut Qemu, outcome: Outcome) -> Outcome {
 
 fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcome {
     let (config, check) = make(base);
-    if name == "posix-suite" {
-        if let Err(e) = fresh_ext2_disk() {
-            return Outcome {
-                result: Err(e),
-                guest: None,
-            };
-        }
-    }
-    if name == "chaos" {
-        if let Err(e) = fresh_ext2_image(
+    // Each disk case's disk, fresh.
+    let disk = match name {
+        "posix-suite" => fresh_ext2_disk(),
+        "chaos" => fresh_ext2_image(
             Path::new(CHAOS_DISK),
             EXT2_DISK_KIB,
             "chaos-disk-tree",
             EXT2_README,
-        ) {
-            return Outcome {
-                result: Err(e),
-                guest: None,
-            };
-        }
-    }
-    if name == "guest-suite" {
-        if let Err(e) = fresh_disk() {
-            return Outcome {
-                result: Err(e),
-                guest: None,
-            };
-        }
+        ),
+        "guest-suite" => fresh_disk(),
+        _ if power::CASES.contains(&name) => power::fresh_disk(),
+        _ => Ok(()),
+    };
+    if let Err(e) = disk {
+        return Outcome {
+            result: Err(e),
+            guest: None,
+        };
     }
     match boot_config(name, &config, extra_args(name)) {
         Ok(mut qemu) => check(&mut qemu),

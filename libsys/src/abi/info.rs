@@ -189,6 +189,9 @@ pub struct InitInfo {
     /// The scheduling control: `set_sched_rt` puts threads in a real-time
     /// class with it (`abi::limits`).
     pub sched_control: u32,
+    /// The power control: `power` turns the machine off or resets it
+    /// with it (`abi::power`).
+    pub power_control: u32,
     pub services: [ServiceInfo; SERVICES_MAX],
 }
 

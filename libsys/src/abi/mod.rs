@@ -25,6 +25,7 @@ mod log;
 mod memory;
 pub mod meter;
 mod object;
+pub mod power;
 mod syscall;
 mod time;
 

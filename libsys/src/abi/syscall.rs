@@ -230,12 +230,19 @@ pub enum Syscall {
     /// ([`super::meter`]); only in a kernel built with the `meter`
     /// feature, [`SysError::UnknownSyscall`] otherwise.
     Meter = 74,
+    /// (power control, action: a [`super::power::Power`]): turns the
+    /// machine off through ACPI (`S5`), resets it, or halts it; needs
+    /// MANAGE on a [`super::ObjectType::PowerControl`] handle. Returns
+    /// only on failure: `NotFound` if the firmware describes no way to
+    /// power off (no `\_S5` or no PM1 control block), `TimedOut` if the
+    /// machine is still on a second after the write.
+    Power = 75,
 }
 
 impl Syscall {
     /// Every call, in ascending number order; numbers may skip (each
     /// mechanism has its own range).
-    pub const ALL: [Syscall; 68] = [
+    pub const ALL: [Syscall; 69] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -304,6 +311,7 @@ impl Syscall {
         Syscall::KernelStats,
         Syscall::SetSchedRt,
         Syscall::Meter,
+        Syscall::Power,
     ];
 }
 

@@ -44,12 +44,14 @@
 //! | `Sigsuspend { mask }` | `Error(EINTR)` | `sigsuspend`: `mask` until a handler runs; answered once one was delivered |
 //! | `Alarm { seconds }` | `Value(seconds left of the previous alarm)` | `alarm(2)`: `SIGALRM` after `seconds` (0 cancels) |
 //! | `Nanosleep { ns }` | `Done` or `Error(EINTR)` | sleeps `ns` in the server, so that a signal can interrupt it: `EINTR` when a handler ran, sleeping on otherwise |
+//! | `Reboot { magic1, magic2, cmd }` | none for a power-off, restart or halt that worked; `Done` for `CAD_ON`/`CAD_OFF` | `reboot(2)` ([`reboot`]): `EPERM` for anyone but root (checked first), `EINVAL` for a wrong magic number or an unknown command, `ENOSYS` if the server holds no power control (manifest `power`), `EIO` if the kernel's `power` call failed (the machine stays on). The caller syncs and unmounts first |
 //!
 //! A handler the server delivers (the kernel's signal upcall) gets as its
 //! second argument the four [`SigInfo`] words ([`SigInfo::to_words`]).
 //!
 //! Errors are [`Errno`]s (`ECHILD`, `ESRCH`, `EPERM`, `EINVAL`,
-//! `ENOENT`, `EACCES`, `ENOEXEC`, `E2BIG`, `EAGAIN`).
+//! `ENOENT`, `EACCES`, `ENOEXEC`, `E2BIG`, `EAGAIN`; for `Reboot`,
+//! `ENOSYS` and `EIO`).
 
 use postcard::experimental::max_size::MaxSize;
 use serde::{Deserialize, Serialize};
@@ -201,6 +203,12 @@ pub enum Request {
     SetNprocLimit {
         cur: u64,
         max: u64,
+    },
+    /// `reboot(2)`: see [`reboot`].
+    Reboot {
+        magic1: u32,
+        magic2: u32,
+        cmd: u32,
     },
 }
 
@@ -362,6 +370,7 @@ impl ClientError {
 
 #[cfg(target_os = "none")]
 mod client;
+pub mod reboot;
 
 #[cfg(test)]
 mod tests;

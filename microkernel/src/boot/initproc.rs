@@ -1,5 +1,6 @@
 //! What the first process starts with: a handle to itself and to its
-//! thread, the IRQ control, every I/O port, all free physical memory (as
+//! thread, the IRQ, device-memory, console, scheduling and power
+//! controls, every I/O port, all free physical memory (as
 //! memory regions) and every boot module (as a read-only region), listed
 //! in an [`InitInfo`] mapped read-only at [`INIT_INFO_ADDR`].
 //!
@@ -51,6 +52,7 @@ pub fn give(
         modules: [ModuleInfo::default(); MODULES_MAX],
         service_count: 0,
         sched_control: 0,
+        power_control: 0,
         services: [ServiceInfo::default(); SERVICES_MAX],
     };
     {
@@ -80,6 +82,7 @@ pub fn give(
         init.device_control = give(KObject::DeviceControl, Rights::MANAGE)?;
         init.console_control = give(KObject::ConsoleControl, Rights::MANAGE)?;
         init.sched_control = give(KObject::SchedControl, Rights::MANAGE)?;
+        init.power_control = give(KObject::PowerControl, Rights::MANAGE)?;
         let ram_rights = Rights::READ | Rights::WRITE | Rights::EXEC | Rights::MANAGE;
         let keep = (memory::free_frames() / 4).max(KERNEL_POOL_MIN);
         for (base, pages) in memory::take_user_memory(keep, memory_limit) {

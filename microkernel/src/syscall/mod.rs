@@ -2,7 +2,8 @@
 //! a fault or an interrupt means.
 //!
 //! Provides the system-call dispatcher and its handlers, one file per
-//! group (`exception`, `handles`, `hw`, `ipc`, `limits`, `memory`, `misc`, `task`), and the trap
+//! group (`exception`, `handles`, `hw`, `ipc`, `limits`, `memory`, `misc`,
+//! `power`, `task`), and the trap
 //! handler. Both are handed to `arch` at boot. May use every layer below:
 //! `arch`, `klog`, `mem`, `sched`, `obj`, `ipc`.
 //!
@@ -34,6 +35,7 @@ mod ipc;
 mod limits;
 mod memory;
 mod misc;
+mod power;
 mod task;
 pub mod trap;
 
@@ -146,6 +148,7 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::KernelStats => typed!(args::Address, limits::kernel_stats),
         Syscall::SetSchedRt => typed!(libsys::abi::limits::SetSchedRt, limits::set_sched_rt),
         Syscall::Meter => misc::meter,
+        Syscall::Power => typed!(libsys::abi::power::PowerArgs, power::power),
     }
 }
 

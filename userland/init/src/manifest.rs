@@ -3,7 +3,7 @@
 //! `manifest`), one entry per line; `#` starts a comment.
 //!
 //! ```text
-//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [file=<module>] [uid=<n>] [gid=<n>] [irq=<line>] [ports=<ranges>] [-- <args>]
+//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [power] [file=<module>] [uid=<n>] [gid=<n>] [irq=<line>] [ports=<ranges>] [-- <args>]
 //! program <name> <module> [memory=<pages>] [module] [file=<module>] [kill=<server>] [heap=<pages>] [device=<phys>:<pages>]... [irq=<line>] [ports=<ranges>] [-- <args>]
 //! test <name> <module> [...as program...] [-- <args>]
 //! ```
@@ -69,6 +69,10 @@
 //!   `views` (needs the `pager`) has the memory server show it any
 //!   process's areas and memory figures (`/proc/<pid>/maps`, `status`:
 //!   the file server).
+//! - `power` (servers only: a program or a test is refused) gives the
+//!   power control (`power=<handle>`), with which a process turns the
+//!   machine off or resets it (`libsys::abi::power`): the process
+//!   server's, which answers `reboot(2)`.
 //!
 //! A process's arguments are those after `--`, then its module's command
 //! line.
@@ -141,6 +145,9 @@ pub struct Entry {
     /// `views`: the memory server answers its `Maps` and `Status` about
     /// any process (mm's `AllowViews`): the file server's procfs.
     pub views: bool,
+    /// `power`: the power control (servers only): the process server's,
+    /// for `reboot(2)`.
+    pub power: bool,
     pub args: String,
 }
 
@@ -175,6 +182,7 @@ impl Entry {
             spawn: false,
             chaos: false,
             views: false,
+            power: false,
             args: args.into(),
         }
     }
@@ -275,6 +283,8 @@ pub enum Problem {
     DeviceWithoutPager,
     /// `kill=` names no server (`entry` is the entry that says it).
     KillNamesNoServer { entry: String, target: String },
+    /// An option only a server may have (`power`), on a program or test.
+    ServerOnly(String),
 }
 
 impl fmt::Display for Problem {
@@ -306,6 +316,10 @@ impl fmt::Display for Problem {
             Problem::KillNamesNoServer { entry, target } => {
                 write!(f, "{entry}: kill={target} names no server")
             }
+            Problem::ServerOnly(option) => write!(
+                f,
+                "`{option}` is for servers only (a program or test cannot have it)"
+            ),
         }
     }
 }
@@ -438,6 +452,8 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         None if option == "spawn" => entry.spawn = true,
         None if option == "chaos" => entry.chaos = true,
         None if option == "views" => entry.views = true,
+        None if option == "power" && server => entry.power = true,
+        None if option == "power" => return Err(Problem::ServerOnly(option.to_string())),
         None if option == "pager" && server => {
             if pager_before {
                 return Err(Problem::SecondPager);
@@ -589,6 +605,24 @@ test p pidtest
         let entries = parse("server vfs vfs file=initramfs views\nserver kv kv\n").unwrap();
         assert!(entries[0].views && !entries[1].views);
         assert!(parse("server a a views=1\n").is_err());
+    }
+
+    #[test]
+    fn power_is_for_servers_only() {
+        let entries = parse("server proc proc memory=4096 mint power\nserver kv kv\n").unwrap();
+        assert!(entries[0].power && !entries[1].power);
+        for bad in ["program p p power", "test t t power"] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(
+                (e.line, e.why.clone()),
+                (1, Problem::ServerOnly("power".into()))
+            );
+            assert_eq!(
+                e.to_string(),
+                "manifest line 1: `power` is for servers only (a program or test cannot have it)"
+            );
+        }
+        assert!(parse("server a a power=1\n").is_err());
     }
 
     #[test]

@@ -170,5 +170,6 @@ fn call_name(call: Syscall) -> &'static str {
         KernelStats => "kernel_stats",
         SetSchedRt => "set_sched_rt",
         Meter => "meter",
+        Power => "power",
     }
 }

@@ -113,6 +113,13 @@ pub(crate) const HANDLE_CALLS: &[HandleCall] = &[
         ObjectType::DeviceControl,
         Some(Rights::MANAGE),
     ),
+    // Action 0 is a power-off: a handle check that let one through
+    // would end the suite.
+    hc(
+        Syscall::Power,
+        ObjectType::PowerControl,
+        Some(Rights::MANAGE),
+    ),
     hc(Syscall::HandleInfo, ObjectType::Endpoint, None),
     hc(Syscall::HandleDup, ObjectType::Endpoint, None),
     hc(Syscall::HandleClose, ObjectType::Endpoint, None),
@@ -145,6 +152,7 @@ pub(crate) fn bad_handles(env: &mut Env, t: &mut Tally) {
                 ObjectType::DeviceControl => Handle(env.info.device_control),
                 ObjectType::ConsoleControl => Handle(env.info.console_control),
                 ObjectType::SchedControl => Handle(env.info.sched_control),
+                ObjectType::PowerControl => Handle(env.info.power_control),
                 ObjectType::IoPorts => ports.raw(),
                 ObjectType::MemoryRegion => region.raw(),
                 // No call of HANDLE_CALLS takes a kernel service or a

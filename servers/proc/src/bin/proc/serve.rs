@@ -7,7 +7,6 @@ use alloc::vec::Vec;
 
 use libsys::abi::ipc::PAYLOAD_MAX;
 use libsys::abi::{ProcessStatus, SysError};
-use libsys::eprintln;
 use libsys::errno::Errno;
 use libsys::grant::{CallerGrant, GrantAccess};
 use libsys::handle::{Endpoint, OwnedHandle};
@@ -16,6 +15,7 @@ use libsys::proto::proc::{
     self, Ids, Pgroup, Reply, Request, SigAction, TaskInfo, CMDLINE_CHUNK, LIST_MAX,
 };
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
+use libsys::{eprintln, println};
 
 use procsrv::signal::action::SigAction as CoreAction;
 use procsrv::signal::SigSet;
@@ -252,6 +252,14 @@ impl Proc {
                 t.set_nproc_limit(caller, limit).map_err(errno)?;
                 Reply::Done
             }
+            Request::Reboot {
+                magic1,
+                magic2,
+                cmd,
+            } => {
+                self.reboot(caller, magic1, magic2, cmd)?;
+                Reply::Done
+            }
             Request::Spawn { .. }
             | Request::Wait { .. }
             | Request::Fork
@@ -282,6 +290,25 @@ impl Proc {
             bytes,
             total: line.len() as u32,
         })
+    }
+
+    /// `reboot(2)`: Linux's checks (`EPERM`, then `EINVAL`), then the
+    /// kernel's `power` with the server's power control (`ENOSYS`
+    /// without one). Returns only if the machine stays on: `Ok` for the
+    /// Ctrl-Alt-Del commands, `EIO` when the kernel call failed.
+    fn reboot(&mut self, caller: Pid, magic1: u32, magic2: u32, cmd: u32) -> Result<(), Errno> {
+        let euid = self.table.get(caller).ok_or(Errno::ESRCH)?.cred.euid;
+        let cmd = proc::reboot::check(euid, magic1, magic2, cmd)?;
+        let Some(action) = cmd.power() else {
+            return Ok(());
+        };
+        let control = self.power.as_ref().ok_or(Errno::ENOSYS)?;
+        println!("proc: {} requested by pid {caller}", action.name());
+        match control.power(action) {
+            Ok(()) => eprintln!("proc: {} returned; the machine stays on", action.name()),
+            Err(e) => eprintln!("proc: {} failed: {e}; the machine stays on", action.name()),
+        }
+        Err(Errno::EIO)
     }
 
     fn list(&self, after: u64) -> heapless::Vec<TaskInfo, LIST_MAX> {

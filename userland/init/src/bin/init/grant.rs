@@ -160,6 +160,10 @@ impl Grant<'_> {
             let theirs = child.give(Handle(self.info.sched_control), Rights::MANAGE)?;
             let _ = write!(args, " sched={}", theirs.0);
         }
+        if entry.power {
+            let theirs = child.give(Handle(self.info.power_control), Rights::MANAGE)?;
+            let _ = write!(args, " power={}", theirs.0);
+        }
         if entry.mint {
             // Badged with its own pid: its own calls stay its own; MINT
             // lets it badge the `@ns` of the processes it creates.

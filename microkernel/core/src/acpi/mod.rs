@@ -1,11 +1,14 @@
 //! Just enough ACPI for interrupt routing: find the MADT from the RSDP and
 //! read the local APIC address, the I/O APICs and the interrupt source
 //! overrides (which ISA IRQ arrives on which global system interrupt).
+//! [`power`] reads the FADT and the DSDT's `\_S5` for power-off and reset.
 //!
 //! Shared by the loader (which masks every I/O APIC input before the
 //! hand-off) and the kernel. Callers read the tables from memory and hand
 //! the bytes here; these functions only parse, checking lengths and
 //! checksums, and never trust a length that runs past the bytes given.
+
+pub mod power;
 
 /// Size of the common header of every system description table.
 pub const SDT_HEADER_LEN: usize = 36;
