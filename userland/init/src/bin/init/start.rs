@@ -20,7 +20,7 @@ use init::names::Registry;
 use init::procs::Table;
 
 use crate::error::StartError;
-use crate::grant::{give_devices, Adoptee, Grant, NewProcess};
+use crate::grant::{framebuffer_for, give_devices, give_framebuffer, Adoptee, Grant, NewProcess};
 use crate::raw::{borrowed, received_handles};
 use crate::{Init, Run, Slot};
 
@@ -136,6 +136,9 @@ impl Init {
                     image,
                     target,
                     heap: true,
+                    // Only a process mm manages can map device memory
+                    // (the manifest refuses `framebuffer` before the pager).
+                    framebuffer: None,
                 };
                 let mut args = grant.args(&mut builder)?;
                 give_extra(&mut builder, extra, &mut args)?;
@@ -178,6 +181,7 @@ impl Init {
             mem: &mut self.mem,
             pages: Vec::new(),
         };
+        let framebuffer = framebuffer_for(self.info, entry);
         let grant = Grant {
             ns: &self.ns,
             info: self.info,
@@ -186,6 +190,7 @@ impl Init {
             image,
             target,
             heap: false,
+            framebuffer,
         };
         let mut args = grant.args(&mut adoptee)?;
         give_extra(&mut adoptee, extra, &mut args)?;
@@ -193,6 +198,9 @@ impl Init {
         let mm = borrowed(Endpoint, control);
         let adopted = mm_adopt(&mm, id, image, &process, &args)?;
         give_devices(&mm, id, &entry.devices)?;
+        if let Some(fb) = &framebuffer {
+            give_framebuffer(&mm, id, fb);
+        }
         let thread = process
             .thread_create()
             .map_err(|e| StartError::Syscall("thread_create", e))?;
