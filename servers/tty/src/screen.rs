@@ -144,6 +144,11 @@ impl Screen {
         (self.cursor.row, self.cursor.col)
     }
 
+    /// Whether the cursor is shown (`ESC [?25h`, the default) or hidden.
+    pub fn cursor_visible(&self) -> bool {
+        self.cursor_visible
+    }
+
     /// The text of a row, trailing blanks removed (for tests and logs).
     pub fn row_text(&self, row: usize) -> alloc::string::String {
         let s: alloc::string::String = (0..self.cols)
