@@ -242,12 +242,16 @@ fn screen_checked(qemu: &mut Qemu, outcome: Outcome, texts: &[&str]) -> Outcome 
     let Ok(done) = &outcome.result else {
         return outcome;
     };
-    let mut missing: Vec<&str> = texts.to_vec();
-    let mut last_error = None;
+    // What the last screendump lacked, or why there was none.
+    let mut last = Err(String::from("no screendump taken"));
     for _ in 0..10 {
         match qemu.screendump(Path::new(SCREENDUMP)) {
             Ok(image) => {
-                missing.retain(|t| image.find_text(t).is_none());
+                let missing: Vec<&str> = texts
+                    .iter()
+                    .copied()
+                    .filter(|t| image.find_text(t).is_none())
+                    .collect();
                 if missing.is_empty() {
                     let (cols, rows) = image.grid();
                     return Outcome {
@@ -260,17 +264,17 @@ fn screen_checked(qemu: &mut Qemu, outcome: Outcome, texts: &[&str]) -> Outcome 
                         guest: outcome.guest,
                     };
                 }
-                missing = texts.to_vec();
+                last = Ok(missing);
             }
-            Err(e) => last_error = Some(e),
+            Err(e) => last = Err(e),
         }
         thread::sleep(Duration::from_millis(300));
     }
-    let result = match last_error {
-        Some(e) if missing.len() == texts.len() => Err(e),
-        _ => Err(format!(
+    let result = match last {
+        Ok(missing) => Err(format!(
             "the framebuffer console does not show {missing:?} (last screendump: {SCREENDUMP})"
         )),
+        Err(e) => Err(e),
     };
     Outcome {
         result,
