@@ -187,16 +187,7 @@ impl Qemu {
     /// `~` waits a second (a program starting). Characters without a key
     /// name here are skipped, with a note.
     fn type_ps2(&mut self, text: &str) {
-        if self.monitor.is_none() {
-            for _ in 0..50 {
-                if let Ok(s) = std::os::unix::net::UnixStream::connect(MONITOR) {
-                    self.monitor = Some(s);
-                    break;
-                }
-                thread::sleep(Duration::from_millis(100));
-            }
-        }
-        let Some(monitor) = self.monitor.as_mut() else {
+        let Some(monitor) = self.monitor() else {
             eprintln!("harness: no QEMU monitor at {MONITOR}");
             return;
         };
@@ -212,6 +203,99 @@ impl Qemu {
             let _ = writeln!(monitor, "sendkey {key}");
             thread::sleep(Duration::from_millis(150));
         }
+    }
+}
+
+impl Qemu {
+    /// QEMU's monitor, connected on first use (waiting up to 5 s for
+    /// the socket); `None` if the case has none.
+    fn monitor(&mut self) -> Option<&mut std::os::unix::net::UnixStream> {
+        if self.monitor.is_none() {
+            for _ in 0..50 {
+                if let Ok(s) = std::os::unix::net::UnixStream::connect(MONITOR) {
+                    self.monitor = Some(s);
+                    break;
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+        }
+        self.monitor.as_mut()
+    }
+
+    /// The guest's screen now: QEMU's monitor `screendump` to `path`,
+    /// read back once QEMU has written all of it (up to 5 s).
+    fn screendump(&mut self, path: &Path) -> Result<screen::Image, String> {
+        let _ = fs::remove_file(path);
+        let absolute = env::current_dir().map_err(|e| e.to_string())?.join(path);
+        let monitor = self
+            .monitor()
+            .ok_or_else(|| format!("no QEMU monitor at {MONITOR}"))?;
+        writeln!(monitor, "screendump {}", absolute.display())
+            .map_err(|e| format!("monitor: {e}"))?;
+        let mut why = String::from("no file");
+        for _ in 0..50 {
+            thread::sleep(Duration::from_millis(100));
+            match fs::read(path) {
+                Ok(bytes) => match screen::Image::from_ppm(&bytes) {
+                    Ok(image) => return Ok(image),
+                    Err(e) => why = e,
+                },
+                Err(e) => why = e.to_string(),
+            }
+        }
+        Err(format!("screendump {}: {why}", path.display()))
+    }
+}
+
+/// Where the shell-session case keeps its last screendump.
+const SCREENDUMP: &str = "build/test-logs/shell-session.ppm";
+
+/// After a passing session: the framebuffer console (the tty server's,
+/// manifest option `framebuffer`) must show each of `texts` — the last
+/// commands typed on the serial line, echoed, and their output —
+/// pixel-exact as the console draws them (`harness::screen`). Drawing
+/// follows output by ~10 ms; a few screendumps are taken before giving up.
+fn screen_checked(qemu: &mut Qemu, outcome: Outcome, texts: &[&str]) -> Outcome {
+    let Ok(done) = &outcome.result else {
+        return outcome;
+    };
+    // What the last screendump lacked, or why there was none.
+    let mut last = Err(String::from("no screendump taken"));
+    for _ in 0..10 {
+        match qemu.screendump(Path::new(SCREENDUMP)) {
+            Ok(image) => {
+                let missing: Vec<&str> = texts
+                    .iter()
+                    .copied()
+                    .filter(|t| image.find_text(t).is_none())
+                    .collect();
+                if missing.is_empty() {
+                    let (cols, rows) = image.grid();
+                    return Outcome {
+                        result: Ok(format!(
+                            "{done}; the {}x{} screen ({cols}x{rows} cells) shows {} lines pixel-exact",
+                            image.width,
+                            image.height,
+                            texts.len()
+                        )),
+                        guest: outcome.guest,
+                    };
+                }
+                last = Ok(missing);
+            }
+            Err(e) => last = Err(e),
+        }
+        thread::sleep(Duration::from_millis(300));
+    }
+    let result = match last {
+        Ok(missing) => Err(format!(
+            "the framebuffer console does not show {missing:?} (last screendump: {SCREENDUMP})"
+        )),
+        Err(e) => Err(e),
+    };
+    Outcome {
+        result,
+        guest: outcome.guest,
     }
 }
 
@@ -804,7 +888,21 @@ fn base_cases() -> Vec<Case> {
                 // procfs as a person reads it.
                 ("MemTotal:", ""),
             ];
-            (cfg, Box::new(move |q| expect_session(q, steps)))
+            // The last commands, echoed on the framebuffer console, and
+            // their output (the tty server draws all it writes to COM1).
+            let on_screen = &[
+                "cp -r /etc /mnt/etc2; ls -R /mnt/etc2 | grep -c motd",
+                "rm -r /mnt/etc2; ls /mnt | grep -c etc2",
+                "find /bin -name 'he*' | sort",
+                "/bin/hexdump",
+            ];
+            (
+                cfg,
+                Box::new(move |q| {
+                    let outcome = expect_session(q, steps);
+                    screen_checked(q, outcome, on_screen)
+                }),
+            )
         }),
         // The test entry on QEMU's default `pc` machine (i440FX, PIIX3):
         // devmgr must find its devices. devtest is the manifest's first

@@ -193,6 +193,10 @@ pub struct InitInfo {
     /// with it (`abi::power`).
     pub power_control: u32,
     pub services: [ServiceInfo; SERVICES_MAX],
+    /// The boot framebuffer's geometry (from the loader's framebuffer
+    /// response; all zeros without one). `init` gives its memory to the
+    /// entry with the manifest's `framebuffer` option.
+    pub framebuffer: super::FramebufferInfo,
 }
 
 impl InitInfo {
@@ -218,6 +222,12 @@ impl InitInfo {
     /// The in-kernel service registered as `name`.
     pub fn service(&self, name: &str) -> Option<&ServiceInfo> {
         self.services().iter().find(|s| s.name() == name)
+    }
+
+    /// The boot framebuffer, if the loader gave one (not yet checked:
+    /// see [`super::FramebufferInfo::check`]).
+    pub fn framebuffer(&self) -> Option<&super::FramebufferInfo> {
+        self.framebuffer.is_present().then_some(&self.framebuffer)
     }
 }
 

@@ -17,6 +17,7 @@
 pub mod args;
 mod error;
 pub mod exception;
+mod framebuffer;
 pub mod grant;
 mod info;
 pub mod ipc;
@@ -30,6 +31,7 @@ mod syscall;
 mod time;
 
 pub use error::{decode_result, encode_result, NotAnError, SysError};
+pub use framebuffer::{FramebufferError, FramebufferInfo};
 pub use info::{
     ClockInfo, InitInfo, IrqInfo, ModuleInfo, ProcessInfo, ProcessStatus, RegionInfo, ServiceInfo,
     ThreadStats, MODULES_MAX, REGIONS_MAX, SERVICES_MAX,

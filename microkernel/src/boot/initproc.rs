@@ -2,7 +2,9 @@
 //! thread, the IRQ, device-memory, console, scheduling and power
 //! controls, every I/O port, all free physical memory (as
 //! memory regions) and every boot module (as a read-only region), listed
-//! in an [`InitInfo`] mapped read-only at [`INIT_INFO_ADDR`].
+//! in an [`InitInfo`] mapped read-only at [`INIT_INFO_ADDR`], with the
+//! boot framebuffer's geometry (its memory is device memory, reached
+//! through the device-memory control).
 //!
 //! The kernel keeps a pool of frames for its own objects — a quarter of the
 //! free memory, at least 32 MiB — and gives the rest away: the first
@@ -54,6 +56,8 @@ pub fn give(
         sched_control: 0,
         power_control: 0,
         services: [ServiceInfo::default(); SERVICES_MAX],
+        // Checked by init, which decides who may draw on it.
+        framebuffer: info.framebuffer.map(|fb| fb.geometry()).unwrap_or_default(),
     };
     {
         let mut handles = process.handles.lock();

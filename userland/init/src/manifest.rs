@@ -3,8 +3,8 @@
 //! `manifest`), one entry per line; `#` starts a comment.
 //!
 //! ```text
-//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [power] [file=<module>] [uid=<n>] [gid=<n>] [irq=<line>] [ports=<ranges>] [-- <args>]
-//! program <name> <module> [memory=<pages>] [module] [file=<module>] [kill=<server>] [heap=<pages>] [device=<phys>:<pages>]... [irq=<line>] [ports=<ranges>] [-- <args>]
+//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [power] [file=<module>] [uid=<n>] [gid=<n>] [irq=<line>] [ports=<ranges>] [framebuffer] [-- <args>]
+//! program <name> <module> [memory=<pages>] [module] [file=<module>] [kill=<server>] [heap=<pages>] [device=<phys>:<pages>]... [irq=<line>] [ports=<ranges>] [framebuffer] [-- <args>]
 //! test <name> <module> [...as program...] [-- <args>]
 //! ```
 //!
@@ -34,6 +34,15 @@
 //!   memory — registers, never RAM — the process may map with the memory
 //!   server's `MapPhysical`; repeatable; needs the `pager`). Numbers are
 //!   decimal, or hexadecimal after `0x`.
+//! - `framebuffer`: the boot framebuffer (the loader's, in `InitInfo`)
+//!   for this process alone: `init` checks its geometry, gives its pages
+//!   to the memory server as device memory this process may map, and
+//!   appends `framebuffer=<geometry>` to its arguments
+//!   (`libsys::abi::FramebufferInfo`'s text form). Like `device=` it needs
+//!   the `pager` (a process whose memory `mm` manages); without a
+//!   framebuffer, or with one whose geometry is refused, the process
+//!   starts without it and `init` says why. The default manifest gives it
+//!   to the tty server, which draws the console there.
 //! - Credentials (any kind of entry): `uid=<n>` and `gid=<n>` (default 0,
 //!   root): the real and effective ids the credentials protocol reports
 //!   for the process (`init::procs`).
@@ -111,6 +120,9 @@ pub struct Entry {
     /// Device memory it may map through the memory server: (physical
     /// address, pages).
     pub devices: Vec<(u64, u64)>,
+    /// The boot framebuffer (`framebuffer`): its memory through the
+    /// memory server, its geometry as an argument.
+    pub framebuffer: bool,
     /// An interrupt line to give.
     pub irq: Option<IrqLine>,
     /// I/O port ranges to give: (first, count).
@@ -169,6 +181,7 @@ impl Entry {
             kill: None,
             pager: false,
             devices: Vec::new(),
+            framebuffer: false,
             irq: None,
             ports: Vec::new(),
             uid: 0,
@@ -281,6 +294,8 @@ pub enum Problem {
     SecondPager,
     /// `device=` before any `pager` server.
     DeviceWithoutPager,
+    /// `framebuffer` before any `pager` server.
+    FramebufferWithoutPager,
     /// `kill=` names no server (`entry` is the entry that says it).
     KillNamesNoServer { entry: String, target: String },
     /// An option only a server may have (`power`), on a program or test.
@@ -312,6 +327,11 @@ impl fmt::Display for Problem {
             Problem::DeviceWithoutPager => write!(
                 f,
                 "device= needs the memory server: a `pager` server before it"
+            ),
+            Problem::FramebufferWithoutPager => write!(
+                f,
+                "framebuffer needs the memory server: a `pager` server before it \
+                 (the framebuffer is device memory only mm can map)"
             ),
             Problem::KillNamesNoServer { entry, target } => {
                 write!(f, "{entry}: kill={target} names no server")
@@ -408,6 +428,9 @@ fn parse_line(raw: &str, entries: &[Entry]) -> Result<Option<Entry>, Problem> {
     if !entry.devices.is_empty() && !pager_before {
         return Err(Problem::DeviceWithoutPager);
     }
+    if entry.framebuffer && !pager_before {
+        return Err(Problem::FramebufferWithoutPager);
+    }
     Ok(Some(entry))
 }
 
@@ -454,6 +477,7 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         None if option == "views" => entry.views = true,
         None if option == "power" && server => entry.power = true,
         None if option == "power" => return Err(Problem::ServerOnly(option.to_string())),
+        None if option == "framebuffer" => entry.framebuffer = true,
         None if option == "pager" && server => {
             if pager_before {
                 return Err(Problem::SecondPager);
@@ -546,6 +570,26 @@ test kvtest kvtest kill=kv memory=4096 module
         let alone = parse("program drv drv device=0xfed00000:1").unwrap_err();
         assert_eq!(alone.why, Problem::DeviceWithoutPager);
         assert!(alone.to_string().contains("pager"), "{alone}");
+    }
+
+    #[test]
+    fn framebuffer_needs_the_pager() {
+        let entries = parse("server mm mm pager\nserver tty tty console framebuffer\n").unwrap();
+        assert!(entries[1].framebuffer && !entries[0].framebuffer);
+        for text in [
+            "server tty tty framebuffer\nserver mm mm pager\n",
+            "server tty tty framebuffer",
+            "server mm mm pager framebuffer",
+        ] {
+            let e = parse(text).unwrap_err();
+            assert_eq!(
+                (e.line, &e.why),
+                (1, &Problem::FramebufferWithoutPager),
+                "{text}"
+            );
+            assert!(e.to_string().contains("pager"), "{e}");
+        }
+        assert!(parse("server mm mm pager\nserver t t framebuffer=1\n").is_err());
     }
 
     #[test]

@@ -10,12 +10,13 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use init::manifest::{Entry, IrqLine};
-use libsys::abi::{Handle, InitInfo, Rights};
+use libsys::abi::{FramebufferInfo, Handle, InitInfo, Rights};
 use libsys::handle::{Borrowed, Endpoint, IoPorts, IrqControl, MemoryRegion, Process};
 use libsys::mem::{Memory, Pages};
 use libsys::proto::mm::{Reply as MmReply, Request as MmRequest};
 use libsys::rpc;
 use libsys::spawn::{Builder, SpawnError};
+use libsys::{eprintln, println};
 
 use crate::error::StartError;
 use crate::start::Image;
@@ -87,6 +88,9 @@ pub(crate) struct Grant<'a> {
     pub image: &'a Image<'a>,
     pub target: Option<Handle>,
     pub heap: bool,
+    /// The boot framebuffer it gets (`framebuffer`, checked by
+    /// [`framebuffer_for`]).
+    pub framebuffer: Option<FramebufferInfo>,
 }
 
 impl Grant<'_> {
@@ -155,6 +159,9 @@ impl Grant<'_> {
             let irq = child.give(Handle(self.info.irq_control), Rights::MANAGE)?;
             let mem = child.give(Handle(self.info.device_control), Rights::MANAGE)?;
             let _ = write!(args, " irqctl={} devmem={}", irq.0, mem.0);
+        }
+        if let Some(fb) = self.framebuffer {
+            let _ = write!(args, " framebuffer={fb}");
         }
         if entry.sched_rt {
             let theirs = child.give(Handle(self.info.sched_control), Rights::MANAGE)?;
@@ -246,6 +253,45 @@ pub(crate) fn give_devices(
         }
     }
     Ok(())
+}
+
+/// The boot framebuffer `entry` is to get (its manifest option
+/// `framebuffer`), its geometry checked; `None` if it asks for none, or
+/// (said on the log) if the loader gave none or one that is refused —
+/// the process then starts without it (a console server keeps its serial
+/// line).
+pub(crate) fn framebuffer_for(info: &InitInfo, entry: &Entry) -> Option<FramebufferInfo> {
+    if !entry.framebuffer {
+        return None;
+    }
+    let Some(fb) = info.framebuffer() else {
+        println!(
+            "{}: no boot framebuffer to give (the loader gave none)",
+            entry.name
+        );
+        return None;
+    };
+    match fb.check() {
+        Ok(()) => Some(*fb),
+        Err(e) => {
+            eprintln!("{}: the boot framebuffer {fb} is refused: {e}", entry.name);
+            None
+        }
+    }
+}
+
+/// Gives the memory server the pages of `fb` as device memory process
+/// `id` alone may map. A failure is logged, not fatal: the process has
+/// been told the geometry, its mapping will be refused, and a console
+/// server goes on without the framebuffer.
+pub(crate) fn give_framebuffer(mm: &Endpoint, id: u64, fb: &FramebufferInfo) {
+    let given = fb
+        .page_range()
+        .map_err(|e| alloc::format!("{e}"))
+        .and_then(|range| give_devices(mm, id, &[range]).map_err(|e| alloc::format!("{e}")));
+    if let Err(why) = given {
+        eprintln!("cannot give the framebuffer {fb} to process {id}: {why}");
+    }
 }
 
 /// The interrupt line and I/O ports the manifest gives `entry`, each

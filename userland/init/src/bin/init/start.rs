@@ -21,7 +21,9 @@ use init::names::Registry;
 use init::procs::Table;
 
 use crate::error::StartError;
-use crate::grant::{allow_views, give_devices, Adoptee, Grant, NewProcess};
+use crate::grant::{
+    allow_views, framebuffer_for, give_devices, give_framebuffer, Adoptee, Grant, NewProcess,
+};
 use crate::{Init, Run, Slot};
 
 /// A boot module to start a process from.
@@ -163,6 +165,9 @@ impl Init {
                     image,
                     target,
                     heap: true,
+                    // Only a process mm manages can map device memory
+                    // (the manifest refuses `framebuffer` before the pager).
+                    framebuffer: None,
                 };
                 let mut args = grant.args(&mut builder)?;
                 give_extra(&mut builder, extra, &mut args)?;
@@ -205,6 +210,7 @@ impl Init {
             mem: &mut self.mem,
             pages: Vec::new(),
         };
+        let framebuffer = framebuffer_for(self.info, entry);
         let grant = Grant {
             ns: &self.ns,
             info: self.info,
@@ -213,6 +219,7 @@ impl Init {
             image,
             target,
             heap: false,
+            framebuffer,
         };
         let mut args = grant.args(&mut adoptee)?;
         give_extra(&mut adoptee, extra, &mut args)?;
@@ -222,6 +229,9 @@ impl Init {
         give_devices(&mm, id, &entry.devices)?;
         if entry.views {
             allow_views(&mm, id)?;
+        }
+        if let Some(fb) = &framebuffer {
+            give_framebuffer(&mm, id, fb);
         }
         let thread = process
             .thread_create()
