@@ -12,7 +12,9 @@ set -euo pipefail
 out=$1
 config=$2
 limine=${3:-}
-root=build/iso_root
+# ISO_ROOT: another boot tree (make bench-breakdown and make trace use
+# build/iso_root_meter, the same tree with the metered kernel).
+root=${ISO_ROOT:-build/iso_root}
 stage=$(mktemp -d build/iso_stage.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 

@@ -226,6 +226,29 @@ pub fn take_handle(key: &str) -> Option<crate::handle::OwnedHandle> {
     claim(key).map(|h| unsafe { crate::handle::OwnedHandle::from_raw(h) })
 }
 
+/// The in-kernel services (`InitInfo::services`) whose handle
+/// [`take_service`] has handed out: one bit each.
+#[cfg(target_os = "none")]
+static SERVICES_TAKEN: AtomicU32 = AtomicU32::new(0);
+
+/// Owns the first process's handle to the in-kernel service registered as
+/// `name` (`placement=mono`; see [`InitInfo::service`]): the first time it
+/// is asked for, `None` after that or in any other process.
+#[cfg(target_os = "none")]
+pub fn take_service(name: &str) -> Option<crate::handle::OwnedHandle> {
+    let info = init_info()?;
+    let index = info.services().iter().position(|s| s.name() == name)?;
+    let bit = 1u32 << index;
+    if SERVICES_TAKEN.fetch_or(bit, Ordering::AcqRel) & bit != 0 {
+        return None;
+    }
+    let number = Handle(info.services()[index].handle);
+    // SAFETY: the kernel put this handle into the first process's table
+    // for it (InitInfo), the runtime keeps none of the service handles,
+    // and SERVICES_TAKEN hands each out once.
+    Some(unsafe { crate::handle::OwnedHandle::from_raw(number) })
+}
+
 /// The interrupt line `init` gave (`@irq`), lent by the runtime.
 #[cfg(target_os = "none")]
 pub fn irq_line() -> Option<crate::handle::Borrowed<crate::handle::Irq>> {

@@ -137,6 +137,38 @@ mod user {
         }
     }
 
+    /// [`GrantAccess`] on a deferred request's window: the saved reply's
+    /// handle (not owned: the runtime keeps the [`crate::ipc::SavedReply`]
+    /// for as long as the token lives, and drops this first) and the
+    /// window. What `serve` keeps with a token (`Later::keep_grant`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct SavedGrant {
+        reply: Handle,
+        window: Window,
+    }
+
+    impl SavedGrant {
+        pub fn new(reply: Handle, window: Window) -> SavedGrant {
+            SavedGrant { reply, window }
+        }
+    }
+
+    impl GrantAccess for SavedGrant {
+        fn window(&self) -> Option<Window> {
+            Some(self.window)
+        }
+
+        fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), SysError> {
+            let (at, len) = (data.as_ptr() as u64, data.len() as u64);
+            grant_copy(Some(self.reply), Direction::ToWindow, offset, at, len).map(|_| ())
+        }
+
+        fn read(&mut self, offset: u64, out: &mut [u8]) -> Result<(), SysError> {
+            let (at, len) = (out.as_mut_ptr() as u64, out.len() as u64);
+            grant_copy(Some(self.reply), Direction::FromWindow, offset, at, len).map(|_| ())
+        }
+    }
+
     impl GrantAccess for CallerGrant<'_> {
         fn window(&self) -> Option<Window> {
             self.window

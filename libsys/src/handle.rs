@@ -83,6 +83,23 @@ impl<T> Borrowed<T> {
     }
 }
 
+impl<T> Borrowed<T> {
+    /// Lends handle number `raw`, which this program holds, as a `T`
+    /// (`Borrowed::of(h, Endpoint)`), for calls through it; it is never
+    /// closed through the loan. Safe because a loan cannot close a number
+    /// or hand it out to own: a number that names nothing or another kind
+    /// of object only makes the calls fail (`BadHandle`, `WrongType`), and
+    /// the numbers the runtime keeps stay open whatever is lent.
+    pub fn of(raw: Handle, make: impl FnOnce(OwnedHandle) -> T) -> Borrowed<T> {
+        // SAFETY: the value is never dropped (ManuallyDrop), and what
+        // would give up or close the number (`into_raw`, drop) needs it by
+        // value, which `Deref` does not give.
+        Borrowed(core::mem::ManuallyDrop::new(make(unsafe {
+            OwnedHandle::from_raw(raw)
+        })))
+    }
+}
+
 impl<T> core::ops::Deref for Borrowed<T> {
     type Target = T;
 
@@ -160,6 +177,11 @@ typed_handle!(
     /// ([`crate::limits`]).
     SchedControl
 );
+typed_handle!(
+    /// The right to turn the machine off or reset it
+    /// ([`crate::abi::power`]).
+    PowerControl
+);
 
 impl ConsoleControl {
     /// COM1 is this process's until [`ConsoleControl::give_back`] or its
@@ -171,6 +193,19 @@ impl ConsoleControl {
     /// The kernel takes COM1 back.
     pub fn give_back(&self) -> Result<(), SysError> {
         call6(Syscall::ConsoleGiveBack, [h(self.raw()), 0, 0, 0, 0, 0]).map(|_| ())
+    }
+}
+
+impl PowerControl {
+    /// Turns the machine off, resets or halts it: returns only on
+    /// failure (`NotFound`: no ACPI way to power off; `TimedOut`: the
+    /// machine stayed on; `NoRights`, `WrongType`, `BadHandle`).
+    pub fn power(&self, action: crate::abi::power::Power) -> Result<(), SysError> {
+        let args = crate::abi::power::PowerArgs {
+            control: self.raw(),
+            action,
+        };
+        crate::syscall::call_with(Syscall::Power, &args).map(|_| ())
     }
 }
 
@@ -246,11 +281,59 @@ impl Process {
         pages: u64,
         prot: Protection,
     ) -> Result<(), SysError> {
+        self.map_args(address, region, first, pages, prot, false)
+    }
+
+    /// As [`Process::map`], in place of whatever is mapped there
+    /// (`MAP_REPLACE`: a pager swapping a page for its copy).
+    pub fn remap(
+        &self,
+        address: u64,
+        region: Handle,
+        first: u64,
+        pages: u64,
+        prot: Protection,
+    ) -> Result<(), SysError> {
+        self.map_args(address, region, first, pages, prot, true)
+    }
+
+    /// `map`, typed (`abi::args::Map`), with or without `MAP_REPLACE`.
+    fn map_args(
+        &self,
+        address: u64,
+        region: Handle,
+        first: u64,
+        pages: u64,
+        protection: Protection,
+        replace: bool,
+    ) -> Result<(), SysError> {
+        let args = crate::abi::args::Map {
+            process: self.raw(),
+            address,
+            region,
+            first,
+            pages,
+            protection,
+            replace,
+        };
+        crate::syscall::call_with(Syscall::Map, &args).map(|_| ())
+    }
+
+    /// What the kernel says about the process (its pid, name...).
+    pub fn info(&self) -> Result<crate::abi::ProcessInfo, SysError> {
+        let mut info = crate::abi::ProcessInfo::default();
         call6(
-            Syscall::Map,
-            [h(self.raw()), address, h(region), first, pages, prot.bits()],
-        )
-        .map(|_| ())
+            Syscall::ProcessInfo,
+            [
+                h(self.raw()),
+                &mut info as *mut crate::abi::ProcessInfo as u64,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )?;
+        Ok(info)
     }
 
     pub fn unmap(&self, address: u64, pages: u64) -> Result<(), SysError> {

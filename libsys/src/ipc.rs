@@ -102,7 +102,7 @@ pub struct Received {
 
 impl Received {
     #[inline(always)]
-    fn new(badge: u64, msg: Message) -> Received {
+    pub(crate) fn new(badge: u64, msg: Message) -> Received {
         let mut numbers = [0; crate::abi::ipc::MAX_HANDLES];
         let carried = msg.handles();
         let count = carried.len().min(numbers.len());

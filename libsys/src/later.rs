@@ -21,8 +21,30 @@
 //!   ([`TOKENS_PER_CLIENT`]); the outbox holds at most one entry per token
 //!   that was live, so it is bounded too;
 //! - one request defers at most once ([`LaterError::AlreadyDeferred`]).
+//!
+//! **Grant windows.** The window the request's caller lent is
+//! [`Later::grant`] while `handle` runs (the transport lends it with
+//! [`Later::lend`]: a `CallerGrant` in a process, the kernel's
+//! `CurrentGrant` in the monolithic placement); a deferred request keeps
+//! its window with its token ([`Later::keep_grant`], by the transport),
+//! reached afterwards with [`Later::grant_of`] until the token ends.
+//!
+//! **Calls out.** A deferred request may wait on another server: the core
+//! asks [`Later::call_out`] (it never blocks; the transport starts the
+//! call after the entry and hands the answer back through
+//! `Server::answered`). One call per token at a time; a token that ends
+//! (completed, cancelled, its client gone) takes its call with it, and a
+//! late answer finds nothing ([`Later::answer`] refuses it).
 
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
 use alloc::vec::Vec;
+use core::ptr::NonNull;
+
+use crate::abi::grant::Window;
+use crate::abi::SysError;
+use crate::grant::GrantAccess;
 
 /// Live tokens per table, all clients together.
 pub const TOKENS_MAX: usize = 256;
@@ -66,6 +88,54 @@ pub enum LaterError {
     AlreadyDeferred,
     /// `defer` outside a request (from `on_signal`, say).
     NoRequest,
+    /// A call out for this token is in flight already.
+    Calling,
+}
+
+/// The grant of a request that lent no window: every copy is `NoRights`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoGrant;
+
+impl GrantAccess for NoGrant {
+    fn window(&self) -> Option<Window> {
+        None
+    }
+
+    fn write(&mut self, _offset: u64, _data: &[u8]) -> Result<(), SysError> {
+        Err(SysError::NoRights)
+    }
+
+    fn read(&mut self, _offset: u64, _out: &mut [u8]) -> Result<(), SysError> {
+        Err(SysError::NoRights)
+    }
+}
+
+/// A call a core asks its transport to make for deferred request `token`:
+/// to the endpoint client `client` connected under `target` (the
+/// transport's table of connections; `client` 0 is the system's), with
+/// `label` and `payload` (the request, encoded by the core).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallOut {
+    pub token: Token,
+    pub client: u64,
+    pub target: String,
+    pub label: u32,
+    pub payload: Vec<u8>,
+}
+
+/// The window lent for the request being handled: set by [`Later::lend`]
+/// for the length of one entry into the core, null otherwise.
+struct Lent(Option<NonNull<dyn GrantAccess>>);
+
+// SAFETY: the pointer is set only while `Later::lend` runs, on the thread
+// that called it, and cleared before it returns; it is never sent
+// anywhere while set.
+unsafe impl Send for Lent {}
+
+impl core::fmt::Debug for Lent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Lent({})", self.0.is_some())
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -167,13 +237,34 @@ impl TokenTable {
 
 /// What a core is handed on every entry: the token table, the outbox of
 /// completions, and the request being handled (if any).
-#[derive(Debug)]
 pub struct Later<R> {
     table: TokenTable,
     outbox: Vec<(Token, R)>,
     /// The badge of the request being handled, and the token it was
     /// deferred under (once `defer` is called).
     current: Option<(u64, Option<Token>)>,
+    /// The current request's window (see [`Later::lend`]).
+    lent: Lent,
+    /// Deferred requests' windows, by token.
+    kept: BTreeMap<Token, Box<dyn GrantAccess + Send>>,
+    /// Calls out asked for and not yet taken by the transport.
+    calls: Vec<CallOut>,
+    /// Tokens with a call out in flight.
+    calling: BTreeSet<Token>,
+    /// What [`Later::grant`] gives when nothing was lent.
+    none: NoGrant,
+}
+
+impl<R> core::fmt::Debug for Later<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Later")
+            .field("table", &self.table)
+            .field("completions", &self.outbox.len())
+            .field("current", &self.current)
+            .field("kept", &self.kept.len())
+            .field("calling", &self.calling.len())
+            .finish()
+    }
 }
 
 impl<R> Default for Later<R> {
@@ -188,6 +279,11 @@ impl<R> Later<R> {
             table: TokenTable::new(),
             outbox: Vec::new(),
             current: None,
+            lent: Lent(None),
+            kept: BTreeMap::new(),
+            calls: Vec::new(),
+            calling: BTreeSet::new(),
+            none: NoGrant,
         }
     }
 
@@ -211,8 +307,71 @@ impl<R> Later<R> {
     /// transport when the core returns). At most once per token.
     pub fn complete(&mut self, token: Token, reply: R) -> Result<(), LaterError> {
         self.table.remove(token)?;
+        self.forget(token);
         self.outbox.push((token, reply));
         Ok(())
+    }
+
+    /// The window the request being handled lent ([`NoGrant`] if none,
+    /// or outside a request). Copies through it go straight to the
+    /// caller's memory: `grant_copy` in a process, the kernel's own copy
+    /// in the monolithic placement.
+    pub fn grant(&mut self) -> &mut dyn GrantAccess {
+        match self.lent.0 {
+            // SAFETY: set by `lend` from a `&mut` that outlives the
+            // entry into the core, and cleared before `lend` returns;
+            // `&mut self` keeps this the only use of it meanwhile.
+            Some(mut grant) => unsafe { grant.as_mut() },
+            None => &mut self.none,
+        }
+    }
+
+    /// The window deferred request `token` lent, kept by the transport
+    /// ([`NoGrant`] if it lent none or the token is not live).
+    pub fn grant_of(&mut self, token: Token) -> &mut dyn GrantAccess {
+        match self.kept.get_mut(&token) {
+            Some(grant) => grant.as_mut(),
+            None => &mut self.none,
+        }
+    }
+
+    /// Asks the transport to call `target` (connected by `client`; 0:
+    /// the system's) for live token `token` with `label` and `payload`;
+    /// the answer comes back through `Server::answered`. Never blocks.
+    /// `UnknownToken` if the token is not live, `Calling` if it has a
+    /// call in flight.
+    pub fn call_out(
+        &mut self,
+        token: Token,
+        client: u64,
+        target: &str,
+        label: u32,
+        payload: Vec<u8>,
+    ) -> Result<(), LaterError> {
+        self.table.owner(token)?;
+        if !self.calling.insert(token) {
+            return Err(LaterError::Calling);
+        }
+        self.calls.push(CallOut {
+            token,
+            client,
+            target: String::from(target),
+            label,
+            payload,
+        });
+        Ok(())
+    }
+
+    /// Whether `token` has a call out in flight.
+    pub fn is_calling(&self, token: Token) -> bool {
+        self.calling.contains(&token)
+    }
+
+    fn forget(&mut self, token: Token) {
+        self.kept.remove(&token);
+        if self.calling.remove(&token) {
+            self.calls.retain(|c| c.token != token);
+        }
     }
 
     /// The client of live `token`.
@@ -240,12 +399,66 @@ impl<R> Later<R> {
     /// Ends `token` without an answer (the transport could not keep the
     /// caller's reply right, or the core answered `Later` wrongly).
     pub fn cancel(&mut self, token: Token) -> Result<u64, LaterError> {
-        self.table.remove(token)
+        let owner = self.table.remove(token)?;
+        self.forget(token);
+        Ok(owner)
     }
 
     /// Ends every live token of client `badge` (it died or went away).
     pub fn cancel_client(&mut self, badge: u64) -> Vec<Token> {
-        self.table.remove_client(badge)
+        let tokens = self.table.remove_client(badge);
+        for &token in &tokens {
+            self.forget(token);
+        }
+        tokens
+    }
+
+    /// Runs `entry` (one entry into the core) with `grant` as the
+    /// request's window ([`Later::grant`]).
+    pub fn lend<T>(
+        &mut self,
+        grant: &mut dyn GrantAccess,
+        entry: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        let ptr: NonNull<dyn GrantAccess + '_> = NonNull::from(grant);
+        // SAFETY: only the lifetime bound changes; the pointer is cleared
+        // below, before the borrow it came from ends, and read only by
+        // `grant` meanwhile.
+        let ptr: NonNull<dyn GrantAccess + 'static> = unsafe { core::mem::transmute(ptr) };
+        self.lent.0 = Some(ptr);
+        let result = entry(self);
+        self.lent.0 = None;
+        result
+    }
+
+    /// Keeps `grant` (the deferred request's window, made by the
+    /// transport from its saved reply or parked caller) under live
+    /// `token` until the token ends.
+    pub fn keep_grant(&mut self, token: Token, grant: Box<dyn GrantAccess + Send>) {
+        if self.table.owner(token).is_ok() {
+            self.kept.insert(token, grant);
+        }
+    }
+
+    /// The calls out asked for since the last take, oldest first.
+    pub fn take_calls(&mut self) -> Vec<CallOut> {
+        core::mem::take(&mut self.calls)
+    }
+
+    /// Whether calls out wait to be started.
+    pub fn has_calls(&self) -> bool {
+        !self.calls.is_empty()
+    }
+
+    /// The answer to `token`'s call out came: `Ok` if it was in flight
+    /// (the core may hear it), `UnknownToken` if the token ended since
+    /// (the answer is dropped).
+    pub fn answer(&mut self, token: Token) -> Result<(), LaterError> {
+        if self.calling.remove(&token) {
+            Ok(())
+        } else {
+            Err(LaterError::UnknownToken)
+        }
     }
 
     /// The completions queued since the last drain, oldest first.

@@ -15,7 +15,8 @@
 //!   thin wrappers, the only assembly in user space), [`handle`] (handles
 //!   that close on drop, typed per object), [`ipc`] (messages), [`names`]
 //!   (looking servers up), [`mm`] (the memory server: `mmap` and the rest),
-//!   [`mem`] (pages from a memory region), [`spawn`]
+//!   [`mem`] (pages from a memory region), [`mapping`] (pages mapped
+//!   into this process, lent as a slice, unmapped on drop), [`spawn`]
 //!   (building a process from an ELF module), [`thread`] (threads running
 //!   closures), [`sync`] (`Mutex`, `Condvar`), [`wait`] (wait queues),
 //!   [`completion`], [`semaphore`], [`rwlock`], [`seqlock`],
@@ -35,6 +36,8 @@
 extern crate alloc;
 
 pub mod abi;
+#[cfg(target_os = "none")]
+pub mod callout;
 #[cfg(all(feature = "rt", target_os = "none"))]
 pub mod cli;
 #[cfg(target_os = "none")]
@@ -58,7 +61,11 @@ pub mod later;
 #[cfg(target_os = "none")]
 pub mod limits;
 #[cfg(target_os = "none")]
+pub mod mapping;
+#[cfg(target_os = "none")]
 pub mod mem;
+#[cfg(target_os = "none")]
+pub mod meter;
 #[cfg(target_os = "none")]
 pub mod mm;
 #[cfg(target_os = "none")]

@@ -171,6 +171,27 @@ impl Memory {
         Ok(address)
     }
 
+    /// Maps `pages` into this process at a fresh window address, as a
+    /// [`Mapping`](crate::mapping::Mapping): lent as a slice, unmapped on
+    /// drop. Fails as [`Mapping::map`](crate::mapping::Mapping::map) does,
+    /// or with `NoMemory` when the window is used up.
+    pub fn map_view(
+        &mut self,
+        pages: Pages,
+        prot: Protection,
+    ) -> Result<crate::mapping::Mapping, SysError> {
+        let address = self.window;
+        let size = pages.count.saturating_mul(PAGE_SIZE);
+        if address.saturating_add(size) > WINDOW.1 {
+            return Err(SysError::NoMemory);
+        }
+        let view =
+            crate::mapping::Mapping::map(address, pages.region, pages.first, pages.count, prot)?;
+        // One unmapped page between mappings catches overruns.
+        self.window += size + PAGE_SIZE;
+        Ok(view)
+    }
+
     /// Unmaps `count` pages at `address` from this process.
     pub fn unmap_self(&self, address: u64, count: u64) -> Result<(), SysError> {
         crate::syscall::call6(

@@ -12,8 +12,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use crate::abi::{Handle, SysError};
 use crate::handle::{Endpoint, OwnedHandle, Process};
 use crate::proto::mm::{
-    CacheInfo, MapEntry, MemStatus, MmError, ProcessStats, Reply, Request, SystemStats, CACHES_MAX,
-    MAPS_MAX, PROT_EXEC, PROT_READ, PROT_WRITE,
+    CacheInfo, FileAnswer, FileWant, MapEntry, MemStatus, MmError, ProcessStats, Reply, Request,
+    SystemStats, CACHES_MAX, FILE_BATCH, MAPS_MAX, MSYNC_FILES, PROT_EXEC, PROT_READ, PROT_WRITE,
 };
 use crate::rpc::{self, RpcError};
 
@@ -188,6 +188,21 @@ pub fn map_physical(phys: u64, pages: u64, at: Option<u64>, writable: bool) -> R
     }
 }
 
+/// Maps device-memory `region` (a handle this process was given: a BAR
+/// from devmgr) at `at` or where `mm` chooses, uncached, read-only or
+/// read-write; returns where. `mm` gets a copy of the handle, which it
+/// keeps while this process lives; the caller may close its own.
+pub fn map_region(
+    region: &crate::handle::MemoryRegion,
+    at: Option<u64>,
+    writable: bool,
+) -> Result<u64, Error> {
+    match call_with(&Request::MapRegion { at, writable }, &[region.raw()])?.0 {
+        Reply::Mapped(address) => Ok(address),
+        _ => Err(Error::Protocol),
+    }
+}
+
 /// DMA memory a device can reach (Linux's `dma_alloc_coherent`): `pages`
 /// physically contiguous, zeroed pages, all below physical address
 /// `limit` (`1 << 32` for a 32-bit device, `DMA_LIMIT_MIN` = 16 MiB for an
@@ -327,4 +342,133 @@ pub fn exec_process(
     };
     let (client, pager) = client_and_pager(&msg)?;
     Ok((id, entry, client, pager))
+}
+
+/// The file server's page cache: an area `mm` made in this process
+/// (`RegisterPageCache`) whose pages — *slots* — are the frames file
+/// mappings map. Made once per process: its slices are this process's
+/// alone to borrow (other processes reach the frames only through their
+/// own mappings, as with any shared memory).
+pub struct PageCacheArena {
+    base: u64,
+    pages: u64,
+}
+
+impl PageCacheArena {
+    /// Slots it holds.
+    pub fn pages(&self) -> u64 {
+        self.pages
+    }
+
+    /// Slot `slot`'s 4 KiB (empty past the end).
+    pub fn page(&self, slot: u64) -> &[u8] {
+        if slot >= self.pages {
+            return &[];
+        }
+        // SAFETY: `mm` mapped `[base, base + pages × 4 KiB)` read-write
+        // into this process for its whole life (it refuses to unmap,
+        // reprotect or share the area, and makes it once per process), so
+        // the slot is valid memory; Rust borrows of it go through `self`.
+        unsafe {
+            core::slice::from_raw_parts(
+                (self.base + slot * crate::abi::PAGE_SIZE) as *const u8,
+                crate::abi::PAGE_SIZE as usize,
+            )
+        }
+    }
+
+    /// Slot `slot`'s 4 KiB, to write (empty past the end).
+    pub fn page_mut(&mut self, slot: u64) -> &mut [u8] {
+        if slot >= self.pages {
+            return &mut [];
+        }
+        // SAFETY: as in `page`; `&mut self` makes this the only borrow.
+        unsafe {
+            core::slice::from_raw_parts_mut(
+                (self.base + slot * crate::abi::PAGE_SIZE) as *mut u8,
+                crate::abi::PAGE_SIZE as usize,
+            )
+        }
+    }
+}
+
+/// (the file server) Makes this process's page cache of `pages` slots;
+/// `mm` signals `bit` of `note` when file faults wait (`file_pages`).
+pub fn register_page_cache(
+    pages: u64,
+    note: &crate::handle::Notification,
+    bit: u8,
+) -> Result<PageCacheArena, Error> {
+    match call_with(&Request::RegisterPageCache { pages, bit }, &[note.raw()])? {
+        (Reply::Mapped(base), _) => Ok(PageCacheArena { base, pages }),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// (the file server) Maps `pages` pages of file `file` from page `index`
+/// into process `pid` (`Request::MapFile`); returns the address.
+#[allow(clippy::too_many_arguments)]
+pub fn map_file(
+    pid: u64,
+    at: Option<u64>,
+    pages: u64,
+    prot: u8,
+    max_prot: u8,
+    shared: bool,
+    file: u64,
+    index: u64,
+) -> Result<u64, Error> {
+    match call(&Request::MapFile {
+        pid,
+        at,
+        pages,
+        prot,
+        max_prot,
+        shared,
+        file,
+        index,
+    })? {
+        Reply::Mapped(at) => Ok(at),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// (the file server) Answers waiting file faults; returns the faults
+/// that wait now, and whether more do.
+pub fn file_pages(
+    answers: heapless::Vec<FileAnswer, FILE_BATCH>,
+) -> Result<(heapless::Vec<FileWant, FILE_BATCH>, bool), Error> {
+    match call(&Request::FilePages { answers })? {
+        Reply::FileWants { wants, more } => Ok((wants, more)),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// (the file server) Slot `slot` is to hold other data: every mapping of
+/// it goes. Returns whether a mapping had written it.
+pub fn file_forget(slot: u64) -> Result<bool, Error> {
+    match call(&Request::FileForget { slot })? {
+        Reply::Forgot { dirty } => Ok(dirty),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// (the file server) (file, page) pairs written through shared mappings
+/// since the last call, and whether there are more.
+pub fn file_dirty(
+    file: Option<u64>,
+) -> Result<(heapless::Vec<(u64, u64), FILE_BATCH>, bool), Error> {
+    match call(&Request::FileDirty { file })? {
+        Reply::Dirty { pages, more } => Ok((pages, more)),
+        _ => Err(Error::Protocol),
+    }
+}
+
+/// `msync`'s first half: the files of the shared file mappings in
+/// `[at, at + pages)` (`NotMapped` for a hole).
+pub fn msync(at: u64, pages: u64) -> Result<heapless::Vec<u64, MSYNC_FILES>, Error> {
+    match call(&Request::Msync { at, pages })? {
+        Reply::Files(files) => Ok(files),
+        _ => Err(Error::Protocol),
+    }
 }

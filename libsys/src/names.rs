@@ -56,7 +56,9 @@ fn error(reply: Reply) -> NameError {
         Reply::NotAllowed => NameError::NotAllowed,
         Reply::Unavailable => NameError::Unavailable,
         Reply::Failed => NameError::Failed,
-        Reply::Registered | Reply::Found => NameError::Rpc(RpcError::UnexpectedLabel(0)),
+        Reply::Registered | Reply::Found | Reply::Killed { .. } | Reply::Pid { .. } => {
+            NameError::Rpc(RpcError::UnexpectedLabel(0))
+        }
     }
 }
 
@@ -90,6 +92,32 @@ pub fn lookup_wait(name_: &str, ms: u64) -> Result<Endpoint, NameError> {
             }
             other => return other,
         }
+    }
+}
+
+/// Asks `init` to kill the server registered as `name` (or, as
+/// `spawned:<name>`, a process another one had `init` spawn), which is
+/// then restarted: for the restart checker (`chaos`), whose manifest entry
+/// has the `chaos` right; anyone else gets `NotAllowed`. The pid it had.
+pub fn kill(name_: &str) -> Result<u64, NameError> {
+    let ns = service()?;
+    let request = Request::Kill { name: name(name_)? };
+    match rpc::call_with::<Request, Reply>(&ns, &request, &[]) {
+        Ok((Reply::Killed { pid }, _)) => Ok(pid),
+        Ok((reply, _)) => Err(error(reply)),
+        Err(e) => Err(NameError::Rpc(e)),
+    }
+}
+
+/// The pid of the process serving `name` now (as [`kill`] names it, and
+/// with the same right): a restart shows as a new pid.
+pub fn pid(name_: &str) -> Result<u64, NameError> {
+    let ns = service()?;
+    let request = Request::Pid { name: name(name_)? };
+    match rpc::call_with::<Request, Reply>(&ns, &request, &[]) {
+        Ok((Reply::Pid { pid }, _)) => Ok(pid),
+        Ok((reply, _)) => Err(error(reply)),
+        Err(e) => Err(NameError::Rpc(e)),
     }
 }
 

@@ -124,6 +124,30 @@ mod calls {
         }
     }
 
+    /// The request a message just received carries: its label must be
+    /// `LABEL_REQUEST` (else `UnexpectedLabel`), its payload (copied out
+    /// of this thread's IPC buffer) must decode as a `T` (else `Decode`).
+    /// For servers that run their own receive loop (`init`, `mm`).
+    pub fn decode_request<T: DeserializeOwned>(msg: &Message) -> Result<T, RpcError> {
+        if msg.label() != LABEL_REQUEST {
+            return Err(RpcError::UnexpectedLabel(msg.label()));
+        }
+        let mut bytes = [0u8; PAYLOAD_MAX];
+        let n = ipc::read_payload(msg.info.length as usize, &mut bytes);
+        decode(&bytes[..n])
+    }
+
+    /// As [`call_with`], with the handles the reply carried owned (each
+    /// closes when dropped; see [`crate::ipc::Received::take_handles`]).
+    pub fn call_taking<Req: Serialize, Rep: DeserializeOwned>(
+        endpoint: &Endpoint,
+        request: &Req,
+        handles: &[Handle],
+    ) -> Result<(Rep, ipc::TakenHandles), RpcError> {
+        let (value, reply) = call_with(endpoint, request, handles)?;
+        Ok((value, ipc::Received::new(0, reply).take_handles()))
+    }
+
     /// Replies `reply` (encoded into this thread's IPC buffer) to the last
     /// caller, moving `handles` to it: for servers that run their own
     /// receive loop (`init`'s name service) rather than
@@ -176,7 +200,7 @@ mod calls {
 }
 
 #[cfg(target_os = "none")]
-pub use calls::{call, call_granted, call_with, reply};
+pub use calls::{call, call_granted, call_taking, call_with, decode_request, reply};
 
 /// Encodes `value` into this thread's IPC buffer, as the payload of the
 /// next message it sends; returns the length for

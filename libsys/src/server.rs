@@ -31,7 +31,9 @@ use alloc::vec::Vec;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use crate::later::{Later, LaterError, Token};
+use crate::abi::SysError;
+use crate::grant::GrantAccess;
+pub use crate::later::{CallOut, Later, LaterError, NoGrant, Token};
 use crate::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
 
 /// Who sent a request.
@@ -88,6 +90,19 @@ pub trait Server {
         _later: &mut Later<Self::Reply>,
     ) {
     }
+
+    /// The answer to the call out made for `token` ([`Later::call_out`]):
+    /// the other server's reply label and payload, or why the call
+    /// failed (`NotFound`: no such connection; `PeerDied`: the server is
+    /// gone). Heard only while `token` is live; the core completes it (or
+    /// calls out again).
+    fn answered(
+        &mut self,
+        _token: Token,
+        _answer: Result<(u32, &[u8]), SysError>,
+        _later: &mut Later<Self::Reply>,
+    ) {
+    }
 }
 
 /// What a request came to, for the transport.
@@ -126,6 +141,20 @@ impl<S: Server> Hosted<S> {
         badge: u64,
         output: &mut [u8],
     ) -> Dispatched {
+        self.request_with(label, input, badge, output, &mut NoGrant)
+    }
+
+    /// [`Hosted::request`] for a request that lent `grant` (the core
+    /// reaches it as [`Later::grant`]). A request the core defers keeps
+    /// no window unless the transport gives one ([`Later::keep_grant`]).
+    pub fn request_with(
+        &mut self,
+        label: u32,
+        input: &[u8],
+        badge: u64,
+        output: &mut [u8],
+        grant: &mut dyn GrantAccess,
+    ) -> Dispatched {
         if label != LABEL_REQUEST {
             return Dispatched::Now(LABEL_BAD_REQUEST, 0);
         }
@@ -133,9 +162,10 @@ impl<S: Server> Hosted<S> {
             return Dispatched::Now(LABEL_BAD_REQUEST, 0);
         };
         self.later.begin(badge);
-        let answer = self
-            .server
-            .handle(request, Caller { badge }, &mut self.later);
+        let server = &mut self.server;
+        let answer = self.later.lend(grant, |later| {
+            server.handle(request, Caller { badge }, later)
+        });
         let deferred = self.later.end();
         // Matched by reference: a reply can be large, and is not moved.
         match (&answer, deferred) {
@@ -178,6 +208,19 @@ impl<S: Server> Hosted<S> {
         if self.later.cancel(token).is_ok() {
             self.server.cancelled(token, None, &mut self.later);
         }
+    }
+
+    /// The answer to `token`'s call out: the core hears it
+    /// ([`Server::answered`]); `UnknownToken` if the token ended
+    /// meanwhile (the answer is dropped).
+    pub fn answered(
+        &mut self,
+        token: Token,
+        answer: Result<(u32, &[u8]), SysError>,
+    ) -> Result<(), LaterError> {
+        self.later.answer(token)?;
+        self.server.answered(token, answer, &mut self.later);
+        Ok(())
     }
 
     /// Client `badge` is gone: each of its live tokens is cancelled and
@@ -273,6 +316,7 @@ pub fn serve<S: Server>(
 
     let mut input = [0u8; PAYLOAD_MAX];
     let mut saved: BTreeMap<Token, ipc::SavedReply> = BTreeMap::new();
+    let mut connections = crate::callout::Connections::new();
     let mut received = match endpoint.recv(FOREVER) {
         Ok(r) => r,
         Err(e) => return e,
@@ -299,21 +343,26 @@ pub fn serve<S: Server>(
                 hosted.signal(rest);
             }
             None
-        } else if !received.msg.handles().is_empty() {
-            // The Server trait takes no handles: a request that carries
-            // some is malformed. They are closed, not kept.
-            for &h in received.msg.handles() {
-                // SAFETY: the kernel just put these into our table; no one
-                // else knows them.
-                drop(unsafe { crate::handle::OwnedHandle::from_raw(crate::abi::Handle(h as u32)) });
+        } else if received.msg.label() == crate::callout::LABEL_CALLOUT_WAKE
+            && received.msg.handles().is_empty()
+        {
+            // The worker has answers (from anyone else: nothing to take).
+            for (token, answer) in crate::callout::take_answers() {
+                let answer = answer.as_ref().map(|(label, bytes)| (*label, &bytes[..]));
+                let _ = hosted.answered(token, answer.map_err(|e| *e));
             }
-            Some((LABEL_BAD_REQUEST, 0))
+            Some((LABEL_REPLY, 0))
+        } else if !received.msg.handles().is_empty() {
+            Some(handles_in(&received, buffer, &mut connections))
         } else {
             let msg = received.msg;
             let n = (msg.info.length as usize).min(PAYLOAD_MAX);
             input[..n].copy_from_slice(&buffer[..n]);
             crate::record::request(received.badge, msg.label(), &input[..n]);
-            match hosted.request(msg.label(), &input[..n], received.badge, buffer) {
+            // The window the caller lent, if any: the core's `later.grant()`.
+            let mut grant = crate::grant::CallerGrant::current(&msg);
+            match hosted.request_with(msg.label(), &input[..n], received.badge, buffer, &mut grant)
+            {
                 Dispatched::Now(label, length) => {
                     crate::record::now(label, &buffer[..length]);
                     Some((label, length))
@@ -322,6 +371,11 @@ pub fn serve<S: Server>(
                     crate::record::later(token.raw());
                     match ipc::save_reply() {
                         Ok(right) => {
+                            // The window stays with the token, on the saved right.
+                            if let Some(window) = grant.window() {
+                                let kept = crate::grant::SavedGrant::new(right.handle(), window);
+                                hosted.later.keep_grant(token, alloc::boxed::Box::new(kept));
+                            }
                             saved.insert(token, right);
                         }
                         Err(_) => hosted.cancel(token),
@@ -330,6 +384,7 @@ pub fn serve<S: Server>(
                 }
             }
         };
+        start_calls(hosted, &connections, endpoint);
         if hosted.later.has_completions() {
             // Completions use the IPC buffer: the reply waits aside.
             let length = reply.map_or(0, |(_, length)| length);
@@ -345,6 +400,9 @@ pub fn serve<S: Server>(
                 ok
             });
             buffer[..length].copy_from_slice(&input[..length]);
+            // Cores may call out from `delivered`/`cancelled`; the rare
+            // refusal these complete waits for the next round.
+            start_calls(hosted, &connections, endpoint);
         }
         let next = match reply {
             Some((label, length)) => {
@@ -355,6 +413,55 @@ pub fn serve<S: Server>(
         match next {
             Ok(r) => received = r,
             Err(e) => return e,
+        }
+    }
+}
+
+/// A message that carries handles: a connection ([`crate::callout::
+/// LABEL_CONNECT`], one endpoint, its name as the payload) is kept;
+/// anything else is malformed (the `Server` trait takes no handles) and
+/// its handles are closed. The reply's label and length.
+#[cfg(target_os = "none")]
+fn handles_in(
+    received: &crate::ipc::Received,
+    buffer: &[u8],
+    connections: &mut crate::callout::Connections,
+) -> (u32, usize) {
+    let msg = received.msg;
+    let mut owned = msg.handles().iter().map(|&h| {
+        // SAFETY: the kernel just put these into our table; no one else
+        // knows them.
+        unsafe { crate::handle::OwnedHandle::from_raw(crate::abi::Handle(h as u32)) }
+    });
+    if msg.label() == crate::callout::LABEL_CONNECT && msg.handles().len() == 1 {
+        let Some(handle) = owned.next() else {
+            return (LABEL_BAD_REQUEST, 0);
+        };
+        let n = (msg.info.length as usize).min(crate::callout::NAME_MAX + 1);
+        let endpoint = crate::handle::Endpoint(handle);
+        return match connections.connect(received.badge, &buffer[..n], endpoint) {
+            Ok(()) => (LABEL_REPLY, 0),
+            Err(_) => (LABEL_BAD_REQUEST, 0),
+        };
+    }
+    owned.for_each(drop);
+    (LABEL_BAD_REQUEST, 0)
+}
+
+/// Starts the calls out the core asked for (`callout`); one that cannot
+/// start is answered to the core at once (it may complete its token).
+#[cfg(target_os = "none")]
+fn start_calls<S: Server>(
+    hosted: &mut Hosted<S>,
+    connections: &crate::callout::Connections,
+    endpoint: &crate::handle::Endpoint,
+) {
+    while hosted.later.has_calls() {
+        for call in hosted.later.take_calls() {
+            let token = call.token;
+            if let Err(e) = crate::callout::start(connections, call, endpoint) {
+                let _ = hosted.answered(token, Err(e));
+            }
         }
     }
 }

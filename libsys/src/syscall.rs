@@ -161,6 +161,25 @@ pub fn call6(n: Syscall, a: [u64; 6]) -> Result<u64, SysError> {
     result(unsafe { raw::syscall6(n as u64, a[0], a[1], a[2], a[3], a[4], a[5]) })
 }
 
+/// An IPC call (`n`: `Send` … `ReplyRecv`) on `handle` with registers as
+/// given, unchecked here: for the tests that hand the kernel malformed
+/// info words and handles on purpose (it must answer each with its typed
+/// error). Returns the status and the registers the kernel left. Safe
+/// because the one thing such a call could do to this process's memory,
+/// lend it to the receiver (a grant), is refused here (`InvalidArgument`,
+/// no call made); a received payload lands in the IPC buffer, into which
+/// no safe code holds a reference.
+pub fn ipc_unchecked(n: Syscall, handle: u64, regs: raw::IpcRegs) -> (u64, raw::IpcRegs) {
+    let grant = u64::from(crate::abi::MsgInfo::GRANT_FLAGS) << 48;
+    if regs.info & grant != 0 {
+        return (SysError::InvalidArgument as u64, regs);
+    }
+    // SAFETY: no grant is lent (checked above); the IPC buffer is written
+    // only while no reference into it lives (`ipc::buffer` is unsafe, and
+    // the safe payload calls end their borrow before returning).
+    unsafe { raw::ipc(n as u64, handle, regs) }
+}
+
 /// A system call with typed arguments: `args` encoded into the registers
 /// its [`crate::abi::args`] struct maps them to (the one definition the
 /// kernel decodes with).

@@ -58,10 +58,13 @@ fn take_notification() -> Option<u32> {
     Notification::create().ok().map(|n| n.0.into_raw().0)
 }
 
-/// Gives `raw` back, drained of a signal a waker sent after the wait ended.
-fn put_notification(raw: u32) {
-    let n = notification(raw);
-    let _ = n.poll();
+/// Gives `raw` back, drained of a signal a waker sent after the wait ended
+/// (`drain`; a wait that consumed the one signal its one wake-up sent has
+/// nothing to drain, and skips the system call).
+fn put_notification(raw: u32, drain: bool) {
+    if drain {
+        let _ = notification(raw).poll();
+    }
     POOL.lock().push(raw);
 }
 
@@ -235,15 +238,23 @@ impl WaitQueue {
         };
         let me = EntryRef(&entry);
         let mut queued = false;
+        // Times the entry went into the list (each is taken out, and
+        // signalled, at most once), and whether the last sleep ended on a
+        // signal: the notification is drained on the way out unless the
+        // one wake-up's signal was consumed.
+        let mut adds = 0u32;
+        let mut consumed;
         let outcome = loop {
-            self.prepare_to_wait(me, &entry, exclusive, &mut queued);
+            adds += u32::from(self.prepare_to_wait(me, &entry, exclusive, &mut queued));
+            consumed = false;
             if condition() {
                 break Ok(remaining());
             }
             let Some(ns) = left() else {
                 break Err(TimedOut);
             };
-            if notification(raw).wait(ns) == Err(SysError::TimedOut) && left().is_none() {
+            let slept = notification(raw).wait(ns);
+            if slept == Err(SysError::TimedOut) && left().is_none() {
                 // One last look: the condition may have come with the end.
                 break if condition() {
                     Ok(Duration::ZERO)
@@ -251,6 +262,7 @@ impl WaitQueue {
                     Err(TimedOut)
                 };
             }
+            consumed = slept.is_ok();
             // Woken (out of the list): look before queueing again, so the
             // usual wake-up takes no lock on this side at all.
             if entry.woken.load(Ordering::Acquire) && condition() {
@@ -258,7 +270,13 @@ impl WaitQueue {
             }
         };
         let woken = self.finish_wait(me, &entry);
-        put_notification(raw);
+        // Queued once, woken, and the sleep ended on a signal: that was
+        // the wake-up's (the one signal sent for the entry), so nothing is
+        // left to drain. (Were it a late signal of the notification's last
+        // user, the wake-up's own would still be on its way: the next user
+        // takes it as a spurious wake-up and looks at its condition again,
+        // which every waiter does.)
+        put_notification(raw, !(adds == 1 && woken && consumed));
         if outcome.is_err() && exclusive && woken {
             // We took an exclusive wake-up we cannot use: pass it on.
             self.wake_up();
@@ -275,11 +293,18 @@ impl WaitQueue {
     /// lock, `woken` could still say "in the list" for an entry already
     /// taken out and signalled; the waiter would then sleep off that
     /// signal, skip re-adding itself and sleep for good.
-    fn prepare_to_wait(&self, me: EntryRef, entry: &Entry, exclusive: bool, queued: &mut bool) {
+    /// Returns whether it added the entry.
+    fn prepare_to_wait(
+        &self,
+        me: EntryRef,
+        entry: &Entry,
+        exclusive: bool,
+        queued: &mut bool,
+    ) -> bool {
         {
             let mut list = self.list.lock();
             if *queued && !entry.woken.load(Ordering::Acquire) {
-                return;
+                return false;
             }
             entry.woken.store(false, Ordering::Relaxed);
             list.add(me, exclusive);
@@ -288,6 +313,7 @@ impl WaitQueue {
         *queued = true;
         // Pairs with the fence in `wake` (see there).
         fence(Ordering::SeqCst);
+        true
     }
 
     /// Takes the entry out of the list if a waker has not; returns whether

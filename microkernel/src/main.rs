@@ -180,6 +180,7 @@ extern "C" fn kmain_on_kernel_stack(boot: u64) -> ! {
         ),
         Err(why) => panic!("cannot set up interrupts: {why}"),
     }
+    boot::power::init(info.rsdp);
     irq::init(arch::x86_64::ioapic::gsi_count(), interrupts::isa_routes());
     sched::init(thread::Thread::boot(stack));
     if let Some(what) = info.option("crash") {

@@ -24,6 +24,7 @@ pub const ROWS: &[&str] = &[
     "pipe_4k",
     "pipe_rtt",
     "mm_fault",
+    "mmap_file_fault",
     "mmap_touch_munmap",
     "fork_exit_wait",
     "fork_exec_wait",
@@ -31,7 +32,20 @@ pub const ROWS: &[&str] = &[
     "kv_get",
     "kmalloc64",
     "blk_read_4k",
+    "blk_read_4k_vda",
 ];
+
+/// Linux's case for one of ours where the names differ: our
+/// `blk_read_4k` reads the block server's RAM disk, the figure to stand
+/// beside it is Linux's read of its RAM disk (`brd`); Linux's own
+/// `blk_read_4k` (virtio-blk, the thread's CPU time) has no counterpart
+/// in instructions here (`blk_read_4k_vda` includes the wait).
+pub fn linux_case(case: &str) -> &str {
+    match case {
+        "blk_read_4k" => "blk_read_4k_ramdisk",
+        other => other,
+    }
+}
 
 /// The placement whose icount figures are Linux's column: a CPU without
 /// ERMS, where `rep movsb` counts as our 8-byte copies do
@@ -89,7 +103,7 @@ pub fn rows(ours: &[Bench], linux: &[Bench]) -> Vec<Row> {
             mono_icount: median(ours, case, "mono", "icount"),
             micro_tcg: median(ours, case, "micro", "tcg"),
             mono_tcg: median(ours, case, "mono", "tcg"),
-            linux_icount: median(linux, case, LINUX, "icount"),
+            linux_icount: median(linux, linux_case(case), LINUX, "icount"),
         })
         .filter(|r| {
             r.micro_icount.is_some()
@@ -190,6 +204,109 @@ pub fn parse_lines(text: &str) -> Vec<Bench> {
     text.lines().filter_map(crate::parse_bench).collect()
 }
 
+/// One `BREAKDOWN` line of a kernel built with the cost meter:
+/// `BREAKDOWN <case> placement=<p> <phase>=<n>… total=<n> meter=<n>
+/// events: <event>=<x.yy>… n=<iterations>` (per iteration).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Breakdown {
+    pub case: String,
+    pub placement: String,
+    /// Instructions (TSC ticks) per phase, in the line's order.
+    pub phases: Vec<(String, u64)>,
+    pub total: u64,
+    /// The probes' own estimated share of `total`.
+    pub meter: u64,
+    /// Events per iteration, in the line's order.
+    pub events: Vec<(String, f64)>,
+    pub n: u64,
+}
+
+/// Reads a `BREAKDOWN` line (anywhere in `line`, after a log prefix).
+pub fn parse_breakdown(line: &str) -> Option<Breakdown> {
+    let rest = &line[line.find("BREAKDOWN ")? + 10..];
+    let (head, events) = rest.split_once(" events:")?;
+    let mut words = head.split_whitespace();
+    let mut b = Breakdown {
+        case: words.next()?.to_string(),
+        placement: words.next()?.strip_prefix("placement=")?.to_string(),
+        ..Breakdown::default()
+    };
+    for word in words {
+        let (key, value) = word.split_once('=')?;
+        let value: u64 = value.parse().ok()?;
+        match key {
+            "total" => b.total = value,
+            "meter" => b.meter = value,
+            _ => b.phases.push((key.to_string(), value)),
+        }
+    }
+    for word in events.split_whitespace() {
+        let (key, value) = word.split_once('=')?;
+        if key == "n" {
+            b.n = value.parse().ok()?;
+        } else {
+            b.events.push((key.to_string(), value.parse().ok()?));
+        }
+    }
+    Some(b)
+}
+
+/// The breakdowns as a Markdown table: a row per operation and
+/// placement ([`ROWS`]' order, then the guest's), instructions per phase,
+/// then the events per iteration.
+pub fn breakdown_markdown(list: &[Breakdown]) -> String {
+    let Some(first) = list.first() else {
+        return "(no BREAKDOWN lines: was the kernel built with the meter?)\n".to_string();
+    };
+    let mut order: Vec<&str> = ROWS.to_vec();
+    for b in list {
+        if !order.contains(&b.case.as_str()) {
+            order.push(&b.case);
+        }
+    }
+    let phases: Vec<&str> = first.phases.iter().map(|(k, _)| k.as_str()).collect();
+    let events: Vec<&str> = first.events.iter().map(|(k, _)| k.as_str()).collect();
+    let mut out = format!(
+        "| operation | placement | {} | total | meter | {} |\n|{}\n",
+        phases.join(" | "),
+        events.join(" | "),
+        " --- |".repeat(2) + &" ---: |".repeat(phases.len() + events.len() + 2)
+    );
+    for case in order {
+        for placement in ["micro", "mono"] {
+            let Some(b) = list
+                .iter()
+                .find(|b| b.case == case && b.placement == placement)
+            else {
+                continue;
+            };
+            let cells: Vec<String> = phases
+                .iter()
+                .map(|p| {
+                    b.phases
+                        .iter()
+                        .find(|(k, _)| k == p)
+                        .map_or("-".into(), |(_, v)| v.to_string())
+                })
+                .chain([b.total.to_string(), b.meter.to_string()])
+                .chain(events.iter().map(|e| {
+                    b.events
+                        .iter()
+                        .find(|(k, _)| k == e)
+                        .map_or("-".into(), |(_, v)| format!("{v:.2}"))
+                }))
+                .collect();
+            out += &format!("| `{case}` | {placement} | {} |\n", cells.join(" | "));
+        }
+    }
+    out += "\nPer iteration, from one batch run with the kernel's cost meter (`--features meter`) under icount: \
+            instructions per phase (stub: the client in user mode; entry: kernel entry, exit and the call path; \
+            copy: payloads and windows; switch: address space and context; sched: the scheduler; work: the \
+            servers, in user mode or in the kernel; reply: the reply calls; idle: waiting, not instructions), \
+            `meter` the probes' own estimated share of the total, then events per iteration.\n";
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +373,37 @@ mod tests {
         );
         assert!(js.contains("\"micro_over_mono\": 1.2500"), "{js}");
         assert!(js.contains("\"mono_tcg\": null"), "{js}");
+    }
+
+    #[test]
+    fn a_breakdown_line_reads_back_and_tabulates() {
+        let line = "[info] bench: BREAKDOWN kv_get placement=micro stub=900 entry=300 copy=0 switch=250 \
+                    sched=40 work=2000 reply=200 idle=0 total=3690 meter=400 events: entries=2.00 \
+                    as_switches=2.00 ipc=2.00 bytes=0.00 ctx_switches=2.00 service_calls=0.00 faults=0.00 \
+                    probes=14.00 n=500";
+        let b = parse_breakdown(line).expect("parses");
+        assert_eq!(b.case, "kv_get");
+        assert_eq!(b.placement, "micro");
+        assert_eq!(b.phases.len(), 8);
+        assert_eq!(b.phases[5], ("work".to_string(), 2000));
+        assert_eq!((b.total, b.meter, b.n), (3690, 400, 500));
+        assert_eq!(b.events[1], ("as_switches".to_string(), 2.0));
+        let mono = Breakdown {
+            placement: "mono".into(),
+            ..b.clone()
+        };
+        let md = breakdown_markdown(&[mono, b]);
+        let micro_at = md.find("| `kv_get` | micro |").expect("micro row");
+        let mono_at = md.find("| `kv_get` | mono |").expect("mono row");
+        assert!(micro_at < mono_at, "micro first:\n{md}");
+        assert!(
+            md.contains("| 900 | 300 | 0 | 250 | 40 | 2000 | 200 | 0 | 3690 | 400 | 2.00 |"),
+            "{md}"
+        );
+        assert!(
+            parse_breakdown("BREAKDOWN x placement=micro stub=1").is_none(),
+            "no events part"
+        );
     }
 
     #[test]

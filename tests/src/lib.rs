@@ -1,11 +1,14 @@
 //! Pure logic of the test harness, unit-tested on the host: rewriting
 //! `limine.cfg` into the variants the cases boot, and reading what the guest
-//! printed ([`programs`]: which test programs ran); and [`scaffold`], what
-//! `make new-server` does.
+//! printed ([`programs`]: which test programs ran) or drew ([`screen`]:
+//! text on the framebuffer console in a QEMU screendump); and
+//! [`scaffold`], what `make new-server` does.
 
 pub mod benchtable;
 pub mod programs;
 pub mod scaffold;
+pub mod screen;
+pub mod trace;
 
 /// Removes ANSI escape sequences (OVMF's console mirror puts them on serial).
 pub fn strip_ansi(line: &str) -> String {

@@ -24,9 +24,13 @@ use std::{env, fs, thread};
 
 use harness::*;
 
+mod power;
+
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 /// The short fuzz run's (20,000 calls and messages under TCG).
 const FUZZ_TIMEOUT: Duration = Duration::from_secs(240);
+/// The short chaos run's (20 kills under TCG).
+const CHAOS_TIMEOUT: Duration = Duration::from_secs(240);
 const OVMF: &str = "/usr/share/ovmf/OVMF.fd";
 /// The guest suite's virtio disk (`vda`): made empty before each run,
 /// never committed. Not `build/disk.img`, which is `make run`'s ext2 disk.
@@ -67,12 +71,25 @@ struct Qemu {
 
 impl Qemu {
     /// Boots `iso` with `extra` QEMU arguments, logging serial to `log`
-    /// and the debug channel to `log` with `.debug.log` for `.log`.
-    fn boot(iso: &Path, log: &Path, extra: &[&str]) -> Result<Qemu, String> {
+    /// and the debug channel to `log` with `.debug.log` for `.log`. With
+    /// `exit_device`, the machine has QEMU's `isa-debug-exit` and
+    /// `-no-reboot` (a reset ends QEMU); without (the power cases), QEMU
+    /// ends only when the guest powers the machine off, or as `extra`
+    /// says.
+    fn boot(iso: &Path, log: &Path, extra: &[&str], exit_device: bool) -> Result<Qemu, String> {
         let log_path = log.to_path_buf();
         let debug_log = log.with_extension("debug.log");
         fs::File::create(&debug_log)
             .map_err(|e| format!("cannot create {}: {e}", debug_log.display()))?;
+        let exit_args: &[&str] = if exit_device {
+            &[
+                "-no-reboot",
+                "-device",
+                "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            ]
+        } else {
+            &[]
+        };
         let mut child = Command::new("qemu-system-x86_64")
             .args([
                 "-machine", "q35", "-cpu", "max", "-m", "512M", "-accel", "tcg", "-bios", OVMF,
@@ -80,8 +97,8 @@ impl Qemu {
             .args(extra)
             .arg("-cdrom")
             .arg(iso)
-            .args(["-serial", "stdio", "-display", "none", "-no-reboot"])
-            .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
+            .args(["-serial", "stdio", "-display", "none"])
+            .args(exit_args)
             .arg("-debugcon")
             .arg(format!("file:{}", debug_log.display()))
             .stdin(Stdio::piped())
@@ -170,16 +187,7 @@ impl Qemu {
     /// `~` waits a second (a program starting). Characters without a key
     /// name here are skipped, with a note.
     fn type_ps2(&mut self, text: &str) {
-        if self.monitor.is_none() {
-            for _ in 0..50 {
-                if let Ok(s) = std::os::unix::net::UnixStream::connect(MONITOR) {
-                    self.monitor = Some(s);
-                    break;
-                }
-                thread::sleep(Duration::from_millis(100));
-            }
-        }
-        let Some(monitor) = self.monitor.as_mut() else {
+        let Some(monitor) = self.monitor() else {
             eprintln!("harness: no QEMU monitor at {MONITOR}");
             return;
         };
@@ -195,6 +203,99 @@ impl Qemu {
             let _ = writeln!(monitor, "sendkey {key}");
             thread::sleep(Duration::from_millis(150));
         }
+    }
+}
+
+impl Qemu {
+    /// QEMU's monitor, connected on first use (waiting up to 5 s for
+    /// the socket); `None` if the case has none.
+    fn monitor(&mut self) -> Option<&mut std::os::unix::net::UnixStream> {
+        if self.monitor.is_none() {
+            for _ in 0..50 {
+                if let Ok(s) = std::os::unix::net::UnixStream::connect(MONITOR) {
+                    self.monitor = Some(s);
+                    break;
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+        }
+        self.monitor.as_mut()
+    }
+
+    /// The guest's screen now: QEMU's monitor `screendump` to `path`,
+    /// read back once QEMU has written all of it (up to 5 s).
+    fn screendump(&mut self, path: &Path) -> Result<screen::Image, String> {
+        let _ = fs::remove_file(path);
+        let absolute = env::current_dir().map_err(|e| e.to_string())?.join(path);
+        let monitor = self
+            .monitor()
+            .ok_or_else(|| format!("no QEMU monitor at {MONITOR}"))?;
+        writeln!(monitor, "screendump {}", absolute.display())
+            .map_err(|e| format!("monitor: {e}"))?;
+        let mut why = String::from("no file");
+        for _ in 0..50 {
+            thread::sleep(Duration::from_millis(100));
+            match fs::read(path) {
+                Ok(bytes) => match screen::Image::from_ppm(&bytes) {
+                    Ok(image) => return Ok(image),
+                    Err(e) => why = e,
+                },
+                Err(e) => why = e.to_string(),
+            }
+        }
+        Err(format!("screendump {}: {why}", path.display()))
+    }
+}
+
+/// Where the shell-session case keeps its last screendump.
+const SCREENDUMP: &str = "build/test-logs/shell-session.ppm";
+
+/// After a passing session: the framebuffer console (the tty server's,
+/// manifest option `framebuffer`) must show each of `texts` — the last
+/// commands typed on the serial line, echoed, and their output —
+/// pixel-exact as the console draws them (`harness::screen`). Drawing
+/// follows output by ~10 ms; a few screendumps are taken before giving up.
+fn screen_checked(qemu: &mut Qemu, outcome: Outcome, texts: &[&str]) -> Outcome {
+    let Ok(done) = &outcome.result else {
+        return outcome;
+    };
+    // What the last screendump lacked, or why there was none.
+    let mut last = Err(String::from("no screendump taken"));
+    for _ in 0..10 {
+        match qemu.screendump(Path::new(SCREENDUMP)) {
+            Ok(image) => {
+                let missing: Vec<&str> = texts
+                    .iter()
+                    .copied()
+                    .filter(|t| image.find_text(t).is_none())
+                    .collect();
+                if missing.is_empty() {
+                    let (cols, rows) = image.grid();
+                    return Outcome {
+                        result: Ok(format!(
+                            "{done}; the {}x{} screen ({cols}x{rows} cells) shows {} lines pixel-exact",
+                            image.width,
+                            image.height,
+                            texts.len()
+                        )),
+                        guest: outcome.guest,
+                    };
+                }
+                last = Ok(missing);
+            }
+            Err(e) => last = Err(e),
+        }
+        thread::sleep(Duration::from_millis(300));
+    }
+    let result = match last {
+        Ok(missing) => Err(format!(
+            "the framebuffer console does not show {missing:?} (last screendump: {SCREENDUMP})"
+        )),
+        Err(e) => Err(e),
+    };
+    Outcome {
+        result,
+        guest: outcome.guest,
     }
 }
 
@@ -636,6 +737,7 @@ fn scaffold_and_boot(tmp: &Path) -> Result<Outcome, String> {
         &tmp.join("build/new-server.iso"),
         Path::new("build/test-logs/new-server.log"),
         &[],
+        true,
     )?;
     Ok(expect_needles(
         &mut qemu,
@@ -654,6 +756,12 @@ type Check = Box<dyn Fn(&mut Qemu) -> Outcome>;
 type Case = (&'static str, fn(&str) -> (String, Check));
 
 fn cases() -> Vec<Case> {
+    let mut cases = base_cases();
+    cases.extend(power::cases());
+    cases
+}
+
+fn base_cases() -> Vec<Case> {
     vec![
         // The fuzz entry as limine.cfg has it: 20,000 calls and 20,000
         // messages from seed 1, then fuzzcheck.
@@ -662,6 +770,19 @@ fn cases() -> Vec<Case> {
             (
                 cfg,
                 Box::new(|q| expect_exit_within(q, None, programs::FUZZ, FUZZ_TIMEOUT)),
+            )
+        }),
+        // The chaos entry as limine.cfg has it: 20 kills from seed 1 while
+        // a file is copied onto ext2; then e2fsck -fn on the disk and the
+        // copy read back with debugfs.
+        ("chaos", |cfg| {
+            let cfg = boot_entry_directly(cfg, "chaos");
+            (
+                cfg,
+                Box::new(|q| {
+                    let outcome = expect_exit_within(q, None, programs::CHAOS, CHAOS_TIMEOUT);
+                    chaos_disk_checked(q, outcome, CHAOS_DISK)
+                }),
             )
         }),
         ("guest-suite", |cfg| {
@@ -763,9 +884,25 @@ fn cases() -> Vec<Case> {
                 ("ram0", "cp -r /etc /mnt/etc2; ls -R /mnt/etc2 | grep -c motd\n"),
                 ("1", "rm -r /mnt/etc2; ls /mnt | grep -c etc2\n"),
                 ("0", "find /bin -name 'he*' | sort\n"),
-                ("/bin/hexdump", ""),
+                ("/bin/hexdump", "grep MemTotal /proc/meminfo | cut -c 1-9\n"),
+                // procfs as a person reads it.
+                ("MemTotal:", ""),
             ];
-            (cfg, Box::new(move |q| expect_session(q, steps)))
+            // The last commands, echoed on the framebuffer console, and
+            // their output (the tty server draws all it writes to COM1).
+            let on_screen = &[
+                "cp -r /etc /mnt/etc2; ls -R /mnt/etc2 | grep -c motd",
+                "rm -r /mnt/etc2; ls /mnt | grep -c etc2",
+                "find /bin -name 'he*' | sort",
+                "/bin/hexdump",
+            ];
+            (
+                cfg,
+                Box::new(move |q| {
+                    let outcome = expect_session(q, steps);
+                    screen_checked(q, outcome, on_screen)
+                }),
+            )
         }),
         // The test entry on QEMU's default `pc` machine (i440FX, PIIX3):
         // devmgr must find its devices. devtest is the manifest's first
@@ -863,7 +1000,8 @@ fn boot_config(name: &str, config: &str, extra: &[&str]) -> Result<Qemu, String>
         return Err(format!("scripts/mkiso.sh {iso} {config_path} failed"));
     }
     let log = format!("build/test-logs/{name}.log");
-    let mut qemu = Qemu::boot(Path::new(&iso), Path::new(&log), extra)?;
+    let exit_device = !power::CASES.contains(&name);
+    let mut qemu = Qemu::boot(Path::new(&iso), Path::new(&log), extra, exit_device)?;
     qemu.iso = Some(iso.into());
     Ok(qemu)
 }
@@ -871,7 +1009,8 @@ fn boot_config(name: &str, config: &str, extra: &[&str]) -> Result<Qemu, String>
 /// QEMU arguments a case adds to the common ones: `-machine pc` (which
 /// overrides the `q35` before it) for the `devices-pc` case; the virtio
 /// disk for the guest suite (slot 3 of q35's root bus, the first free
-/// one, whose resources manifest.test gives the block server).
+/// one, whose resources manifest.test gives the block server) and QEMU's
+/// `edu` device in slot 4 (edutest, the driver lab).
 fn extra_args(name: &str) -> &'static [&'static str] {
     match name {
         "devices-pc" => &["-machine", "pc"],
@@ -882,6 +1021,22 @@ fn extra_args(name: &str) -> &'static [&'static str] {
             "file=build/guest-disk.img,if=none,id=vda,format=raw",
             "-device",
             "virtio-blk-pci,drive=vda,addr=0x3",
+            // QEMU's teaching device in slot 4 (INTA: GSI 20), for edutest.
+            "-device",
+            "edu,addr=0x4",
+        ],
+        // The chaos runs' ext2 disks (the copy under the kills).
+        "chaos" => &[
+            "-drive",
+            "file=build/chaos-disk.img,if=none,id=vda,format=raw",
+            "-device",
+            "virtio-blk-pci,drive=vda,addr=0x3",
+        ],
+        "chaos-long" => &[
+            "-drive",
+            "file=build/chaos-long-disk.img,if=none,id=vda,format=raw",
+            "-device",
+            "virtio-blk-pci,drive=vda,addr=0x3",
         ],
         // The posix suite's ext2 disk (ext2test; see `ext2_disk`).
         "posix-suite" => &[
@@ -890,6 +1045,7 @@ fn extra_args(name: &str) -> &'static [&'static str] {
             "-device",
             "virtio-blk-pci,drive=vda,addr=0x3",
         ],
+        case if power::CASES.contains(&case) => power::extra_args(case),
         _ => &[],
     }
 }
@@ -904,6 +1060,10 @@ const EXT2_README: &[u8] = b"ext2 disk of the posix suite\n";
 /// The file ext2test leaves, and its bytes (the same as ext2test's).
 const EXT2_WRITTEN: &str = "/guest/kept/written.txt";
 const EXT2_CONTENT: &[u8] = b"written by ext2test in the guest, renamed, synced\n";
+/// The file mmaptest wrote only through a `MAP_SHARED` mapping and
+/// `msync` (userland/src/bin/mmaptest.rs), and its bytes.
+const EXT2_MAPPED: &str = "/mmap/mapped.txt";
+const EXT2_MAPPED_CONTENT: &[u8] = b"written through MAP_SHARED by mmaptest, msynced\n";
 
 /// An e2fsprogs tool: in PATH, or in /usr/sbin or /sbin (a non-root PATH
 /// may lack them).
@@ -917,22 +1077,75 @@ fn e2fs_tool(name: &str) -> std::path::PathBuf {
 
 /// Makes [`EXT2_DISK`]: 1 KiB blocks, `/README` from a scratch tree.
 fn fresh_ext2_disk() -> Result<(), String> {
-    let tree = Path::new("build/posix-disk-tree");
+    fresh_ext2_image(
+        Path::new(EXT2_DISK),
+        EXT2_DISK_KIB,
+        "posix-disk-tree",
+        EXT2_README,
+    )
+}
+
+/// A fresh ext2 image of `kib` KiB at `image` holding `/README` with
+/// `readme`, made from `build/<tree>`.
+fn fresh_ext2_image(image: &Path, kib: u64, tree: &str, readme: &[u8]) -> Result<(), String> {
+    let image = image.to_str().ok_or("a non-UTF-8 image path")?;
+    make_ext2_image(image, &format!("build/{tree}"), kib, &[("README", readme)])
+}
+
+/// A fresh ext2 image of `kib` KiB at `image` (1 KiB blocks) holding
+/// `files` (name, bytes), made with the host's `mke2fs -d` from a
+/// scratch tree at `tree`.
+fn make_ext2_image(
+    image: &str,
+    tree: &str,
+    kib: u64,
+    files: &[(&str, &[u8])],
+) -> Result<(), String> {
+    let tree = Path::new(tree);
     let _ = fs::remove_dir_all(tree);
     fs::create_dir_all(tree).map_err(|e| format!("{}: {e}", tree.display()))?;
-    fs::write(tree.join("README"), EXT2_README).map_err(|e| e.to_string())?;
-    let _ = fs::remove_file(EXT2_DISK);
+    for (name, bytes) in files {
+        fs::write(tree.join(name), bytes).map_err(|e| e.to_string())?;
+    }
+    let _ = fs::remove_file(image);
     let out = std::process::Command::new(e2fs_tool("mke2fs"))
         .args(["-q", "-F", "-t", "ext2", "-b", "1024", "-d"])
         .arg(tree)
-        .arg(EXT2_DISK)
-        .arg(format!("{EXT2_DISK_KIB}k"))
+        .arg(image)
+        .arg(format!("{kib}k"))
         .output()
         .map_err(|e| format!("mke2fs: {e} (make deps installs e2fsprogs)"))?;
     if !out.status.success() {
         return Err(format!("mke2fs: {}", String::from_utf8_lossy(&out.stderr)));
     }
     Ok(())
+}
+
+/// The host's `e2fsck -fn` on `image`: `Err` with its report unless it
+/// found nothing wrong.
+fn fsck_clean(image: &str) -> Result<(), String> {
+    match std::process::Command::new(e2fs_tool("e2fsck"))
+        .arg("-fn")
+        .arg(image)
+        .output()
+    {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!(
+            "{image}: e2fsck -fn found errors:\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        )),
+        Err(e) => Err(format!("e2fsck: {e}")),
+    }
+}
+
+/// The bytes of `path` inside `image`, read by the host's `debugfs`.
+fn debugfs_cat(image: &str, path: &str) -> Result<Vec<u8>, String> {
+    std::process::Command::new(e2fs_tool("debugfs"))
+        .args(["-R", &format!("cat {path}")])
+        .arg(image)
+        .output()
+        .map(|o| o.stdout)
+        .map_err(|e| format!("debugfs: {e}"))
 }
 
 /// After the posix suite (QEMU has exited): the host's `e2fsck -fn` must
@@ -943,31 +1156,77 @@ fn ext2_checked(qemu: &mut Qemu, outcome: Outcome) -> Outcome {
     if outcome.result.is_err() {
         return outcome;
     }
-    let fsck = std::process::Command::new(e2fs_tool("e2fsck"))
-        .arg("-fn")
-        .arg(EXT2_DISK)
-        .output();
-    let result = match fsck {
-        Ok(o) if o.status.success() => {
-            let cat = std::process::Command::new(e2fs_tool("debugfs"))
-                .args(["-R", &format!("cat {EXT2_WRITTEN}")])
-                .arg(EXT2_DISK)
-                .output();
-            match cat {
-                Ok(c) if c.stdout == EXT2_CONTENT => outcome.result,
-                Ok(c) => Err(format!(
-                    "{EXT2_DISK}: debugfs read {:?} from {EXT2_WRITTEN}",
-                    String::from_utf8_lossy(&c.stdout)
-                )),
-                Err(e) => Err(format!("debugfs: {e}")),
-            }
+    let result = fsck_clean(EXT2_DISK)
+        .and_then(|()| {
+            [
+                (EXT2_WRITTEN, EXT2_CONTENT),
+                (EXT2_MAPPED, EXT2_MAPPED_CONTENT),
+            ]
+            .iter()
+            .try_for_each(|&(file, content)| debugfs_reads(file, content))
+        })
+        .and(outcome.result);
+    Outcome { result, ..outcome }
+}
+
+/// `debugfs` reads `content` from `file` on [`EXT2_DISK`].
+fn debugfs_reads(file: &str, content: &[u8]) -> Result<(), String> {
+    let read = debugfs_cat(EXT2_DISK, file)?;
+    if read == content {
+        Ok(())
+    } else {
+        Err(format!(
+            "{EXT2_DISK}: debugfs read {:?} from {file}",
+            String::from_utf8_lossy(&read)
+        ))
+    }
+}
+
+/// The chaos runs' ext2 disks (a fresh [`fresh_ext2_image`] each run):
+/// the short run's, and `make chaos`'s (which may run beside it).
+const CHAOS_DISK: &str = "build/chaos-disk.img";
+const CHAOS_LONG_DISK: &str = "build/chaos-long-disk.img";
+/// Where `chaos` leaves its last copy of itself, and what it copied.
+const CHAOS_COPY: &str = "/chaos-copy";
+const CHAOS_BINARY: &str = "target/user/x86_64-unknown-none/release/chaos";
+
+/// After a chaos run: `e2fsck -fn` finds the disk clean, and the copy
+/// `chaos` left on it (read with `debugfs`) is the built binary.
+fn chaos_disk_checked(qemu: &mut Qemu, outcome: Outcome, disk: &str) -> Outcome {
+    let _ = qemu.child.wait();
+    if outcome.result.is_err() {
+        return outcome;
+    }
+    let result = (|| {
+        let fsck = std::process::Command::new(e2fs_tool("e2fsck"))
+            .arg("-fn")
+            .arg(disk)
+            .output()
+            .map_err(|e| format!("e2fsck: {e}"))?;
+        if !fsck.status.success() {
+            return Err(format!(
+                "{disk}: e2fsck -fn found errors:\n{}",
+                String::from_utf8_lossy(&fsck.stdout)
+            ));
         }
-        Ok(o) => Err(format!(
-            "{EXT2_DISK}: e2fsck -fn found errors:\n{}",
-            String::from_utf8_lossy(&o.stdout)
-        )),
-        Err(e) => Err(format!("e2fsck: {e}")),
-    };
+        let cat = std::process::Command::new(e2fs_tool("debugfs"))
+            .args(["-R", &format!("cat {CHAOS_COPY}")])
+            .arg(disk)
+            .output()
+            .map_err(|e| format!("debugfs: {e}"))?;
+        let built = fs::read(CHAOS_BINARY).map_err(|e| format!("{CHAOS_BINARY}: {e}"))?;
+        if cat.stdout != built {
+            return Err(format!(
+                "{disk}:{CHAOS_COPY} ({} bytes) is not {CHAOS_BINARY} ({} bytes)",
+                cat.stdout.len(),
+                built.len()
+            ));
+        }
+        outcome
+            .result
+            .clone()
+            .map(|d| format!("{d}; e2fsck -fn clean, the copy equals the binary"))
+    })();
     Outcome { result, ..outcome }
 }
 
@@ -1000,21 +1259,24 @@ fn disk_checked(qemu: &mut Qemu, outcome: Outcome) -> Outcome {
 
 fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcome {
     let (config, check) = make(base);
-    if name == "posix-suite" {
-        if let Err(e) = fresh_ext2_disk() {
-            return Outcome {
-                result: Err(e),
-                guest: None,
-            };
-        }
-    }
-    if name == "guest-suite" {
-        if let Err(e) = fresh_disk() {
-            return Outcome {
-                result: Err(e),
-                guest: None,
-            };
-        }
+    // Each disk case's disk, fresh.
+    let disk = match name {
+        "posix-suite" => fresh_ext2_disk(),
+        "chaos" => fresh_ext2_image(
+            Path::new(CHAOS_DISK),
+            EXT2_DISK_KIB,
+            "chaos-disk-tree",
+            EXT2_README,
+        ),
+        "guest-suite" => fresh_disk(),
+        _ if power::CASES.contains(&name) => power::fresh_disk(),
+        _ => Ok(()),
+    };
+    if let Err(e) = disk {
+        return Outcome {
+            result: Err(e),
+            guest: None,
+        };
     }
     match boot_config(name, &config, extra_args(name)) {
         Ok(mut qemu) => check(&mut qemu),
@@ -1025,68 +1287,112 @@ fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcom
     }
 }
 
+/// The bench entry's virtio disk: a fresh 8 MiB ext2 image each run,
+/// which vfs mounts on `/mnt` (`read_4k_cached_ext2`) and the block
+/// server reads (`blk_read_4k_vda`).
+const BENCH_DISK: &str = "build/bench-disk.img";
+const BENCH_DISK_ARGS: [&str; 4] = [
+    "-drive",
+    "file=build/bench-disk.img,if=none,id=vda,format=raw",
+    "-device",
+    "virtio-blk-pci,drive=vda,addr=0x3",
+];
+
+/// Boots the bench entry once: `placement` on the kernel command line,
+/// `module_args` on the bench program's, `accel_args` to QEMU; calls
+/// `each` with every line of the debug channel. `run` names the log
+/// (`build/test-logs/bench-<run>.log`).
+fn bench_boot(
+    base: &str,
+    run: &str,
+    placement: &str,
+    accel_args: &[&str],
+    module_args: &str,
+    mut each: impl FnMut(&str),
+) -> Result<(), String> {
+    fresh_ext2_image(
+        Path::new(BENCH_DISK),
+        8192,
+        "bench-disk-tree",
+        b"bench disk\n",
+    )?;
+    let config = boot_entry_directly(base, "bench");
+    let config = replace_in_entry(
+        &config,
+        "bench",
+        "cmdline",
+        &format!("oneshot placement={placement} loglevel=info"),
+    );
+    let config = replace_module_cmdline(&config, "bench", "boot():/boot/bench", module_args);
+    let mut extra: Vec<&str> = accel_args.to_vec();
+    extra.extend(BENCH_DISK_ARGS);
+    let mut qemu = boot_config(&format!("bench-{run}"), &config, &extra)?;
+    let deadline = qemu.started + Duration::from_secs(300);
+    loop {
+        match qemu.next_tagged(deadline) {
+            Ok((_, Channel::Serial, _)) => {}
+            Ok((_, Channel::Debug, line)) => each(&line),
+            Err(None) => {
+                return Err(format!(
+                    "the {run} run did not finish in 300 s (log: build/test-logs/bench-{run}.log)"
+                ))
+            }
+            Err(Some(33)) => return Ok(()),
+            Err(Some(code)) => {
+                return Err(format!(
+                    "the {run} run ended with QEMU status {code} (log: build/test-logs/bench-{run}.log)"
+                ))
+            }
+        }
+    }
+}
+
+/// The runs `BENCH_RUNS` names (`micro-icount,mono-tcg`…), or all.
+fn bench_runs() -> Option<Vec<String>> {
+    env::var("BENCH_RUNS")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+}
+
+const ICOUNT: [&str; 2] = ["-icount", "shift=0,sleep=off"];
+
 /// `make bench`: boots the `bench` entry with each placement of the
 /// servers (`placement=micro`, `placement=mono` on the kernel command
 /// line), each under TCG and under `-icount shift=0`, and prints the
 /// guest's `BENCH` lines and a table.
 fn bench(base: &str) -> i32 {
-    let accels: [(&str, &[&str]); 2] =
-        [("tcg", &[]), ("icount", &["-icount", "shift=0,sleep=off"])];
+    let accels: [(&str, &[&str]); 2] = [("tcg", &[]), ("icount", &ICOUNT)];
     let mut results = Vec::new();
     // `BENCH_RUNS=micro-icount,mono-icount` boots only those runs.
-    let runs: Option<Vec<String>> = env::var("BENCH_RUNS")
-        .ok()
-        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let runs = bench_runs();
     for placement in ["micro", "mono"] {
         for (accel, extra) in accels {
             let run = format!("{placement}-{accel}");
             if runs.as_ref().is_some_and(|r| !r.contains(&run)) {
                 continue;
             }
-            let config = boot_entry_directly(base, "bench");
-            let config = replace_in_entry(
-                &config,
-                "bench",
-                "cmdline",
-                &format!("oneshot placement={placement} loglevel=info"),
-            );
-            let config = replace_module_cmdline(
-                &config,
-                "bench",
-                "boot():/boot/bench",
+            let booted = bench_boot(
+                base,
+                &run,
+                placement,
+                extra,
                 &format!("accel={accel}"),
+                |line| {
+                    if let Some(bench) = parse_bench(line) {
+                        println!("{}", &line[line.find("BENCH").unwrap_or(0)..]);
+                        results.push(bench);
+                    } else if line.contains("first user instruction")
+                        || is_panic(line)
+                        || (line.contains("bench: ")
+                            && (line.contains("no ") || line.contains("fail")))
+                    {
+                        println!("{line}");
+                    }
+                },
             );
-            let accel = format!("{placement}-{accel}");
-            let accel = accel.as_str();
-            let mut qemu = match boot_config(&format!("bench-{accel}"), &config, extra) {
-                Ok(q) => q,
-                Err(e) => {
-                    eprintln!("bench: {e}");
-                    return 1;
-                }
-            };
-            let deadline = qemu.started + Duration::from_secs(300);
-            loop {
-                match qemu.next_tagged(deadline) {
-                    Ok((_, Channel::Serial, _)) => {}
-                    Ok((_, Channel::Debug, line)) => {
-                        if let Some(bench) = parse_bench(&line) {
-                            println!("{}", &line[line.find("BENCH").unwrap_or(0)..]);
-                            results.push(bench);
-                        } else if line.contains("first user instruction") || is_panic(&line) {
-                            println!("{line}");
-                        }
-                    }
-                    Err(None) => {
-                        eprintln!("bench: the {accel} run did not finish in 300 s (log: build/test-logs/bench-{accel}.log)");
-                        return 1;
-                    }
-                    Err(Some(33)) => break,
-                    Err(Some(code)) => {
-                        eprintln!("bench: the {accel} run ended with QEMU status {code} (log: build/test-logs/bench-{accel}.log)");
-                        return 1;
-                    }
-                }
+            if let Err(e) = booted {
+                eprintln!("bench: {e}");
+                return 1;
             }
         }
     }
@@ -1096,6 +1402,125 @@ fn bench(base: &str) -> i32 {
     print!("{}", placement_ratios(&results));
     println!();
     write_bench_summary(&results)
+}
+
+/// `make bench-breakdown`: boots the bench entry on the metered kernel
+/// (the ISO root `make` put it in, `ISO_ROOT`) under icount with the
+/// bench program's `meter` argument, in each placement `BENCH_RUNS`
+/// names under icount (both without it); prints the `BREAKDOWN` lines and
+/// their table, and appends the table to `build/bench.md`.
+fn breakdown(base: &str) -> i32 {
+    use harness::benchtable;
+    let runs = bench_runs();
+    let mut all = Vec::new();
+    let mut raw = String::new();
+    for placement in ["micro", "mono"] {
+        let run = format!("{placement}-icount");
+        if runs.as_ref().is_some_and(|r| !r.contains(&run)) {
+            continue;
+        }
+        let booted = bench_boot(
+            base,
+            &format!("meter-{placement}"),
+            placement,
+            &ICOUNT,
+            "accel=icount meter",
+            |line| {
+                if let Some(b) = benchtable::parse_breakdown(line) {
+                    let text = &line[line.find("BREAKDOWN").unwrap_or(0)..];
+                    println!("{text}");
+                    raw += text;
+                    raw.push('\n');
+                    all.push(b);
+                } else if is_panic(line) || line.contains("no cost meter") {
+                    println!("{line}");
+                }
+            },
+        );
+        if let Err(e) = booted {
+            eprintln!("bench-breakdown: {e}");
+            return 1;
+        }
+    }
+    if all.is_empty() {
+        eprintln!("bench-breakdown: no BREAKDOWN lines (log: build/test-logs/bench-meter-*.log)");
+        return 1;
+    }
+    let md = benchtable::breakdown_markdown(&all);
+    println!();
+    print!("{md}");
+    let section = format!("\n## Where the instructions go (the cost meter)\n\n{md}");
+    let appended = fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open("build/bench.md")
+        .and_then(|mut f| f.write_all(section.as_bytes()));
+    if let Err(e) = appended.and_then(|()| fs::write("build/bench-breakdown.txt", raw)) {
+        eprintln!("bench-breakdown: cannot write build/bench.md: {e}");
+        return 1;
+    }
+    println!("(also in build/bench.md; the lines in build/bench-breakdown.txt)");
+    0
+}
+
+/// `make trace OP=<case>`: boots the bench entry on the metered kernel
+/// under icount with `trace=<case>` in each placement, and writes the
+/// kernel's trace of one iteration of the case as Chrome trace JSON to
+/// `build/trace-<placement>.json` (checked: it parses, spans nest).
+fn trace(base: &str, op: &str) -> i32 {
+    use harness::trace as tr;
+    for placement in ["micro", "mono"] {
+        let mut text = String::new();
+        let booted = bench_boot(
+            base,
+            &format!("trace-{placement}"),
+            placement,
+            &ICOUNT,
+            &format!("accel=icount trace={op}"),
+            |line| {
+                if line.contains("TRACE") {
+                    text += line;
+                    text.push('\n');
+                } else if is_panic(line) || line.contains("no cost meter") {
+                    println!("{line}");
+                }
+            },
+        );
+        if let Err(e) = booted {
+            eprintln!("trace: {e}");
+            return 1;
+        }
+        let events = tr::parse(&text);
+        if events.is_empty() {
+            eprintln!("trace: no TRACE lines for `{op}` with placement={placement} (is it a case of bench.rs? log: build/test-logs/bench-trace-{placement}.log)");
+            return 1;
+        }
+        let _ = fs::write(format!("build/trace-{placement}.txt"), &text);
+        let title = format!("{op}, placement={placement}, one iteration (icount)");
+        let (json, summary) = match tr::chrome_json(&events, &title) {
+            Ok(j) => j,
+            Err(e) => {
+                eprintln!("trace: {e}");
+                return 1;
+            }
+        };
+        if let Err(e) = tr::check_nesting(&json) {
+            eprintln!("trace: the JSON does not nest: {e}");
+            return 1;
+        }
+        let path = format!("build/trace-{placement}.json");
+        if let Err(e) = fs::write(&path, json) {
+            eprintln!("trace: cannot write {path}: {e}");
+            return 1;
+        }
+        let span = events.last().map_or(0, |l| l.tsc - events[0].tsc);
+        println!(
+            "trace: {path}: {} events over {span} instructions ({} span ends from before the start left out, {} spans closed at the end)",
+            summary.events, summary.dropped_leading, summary.closed_trailing
+        );
+    }
+    println!("open them in https://ui.perfetto.dev or chrome://tracing");
+    0
 }
 
 /// The one table (`harness::benchtable`): printed, and written to
@@ -1185,6 +1610,66 @@ fn fuzz(base: &str) -> i32 {
     }
 }
 
+/// `make chaos`: boots the `chaos` entry with `CHAOS_N` kills from seed
+/// `CHAOS_SEED` (the chaos program's command line), waits up to
+/// `CHAOS_TIMEOUT` seconds (default 2 hours), checks the disk as the
+/// short run's case does, and reports as a case does; the per-target
+/// `CHAOS` lines are printed.
+fn chaos(base: &str) -> i32 {
+    let var = |key: &str, default: &str| env::var(key).unwrap_or_else(|_| default.to_string());
+    let (n, seed) = (var("CHAOS_N", "1000"), var("CHAOS_SEED", "1"));
+    let timeout = var("CHAOS_TIMEOUT", "7200").parse().unwrap_or(7_200);
+    let config = replace_module_cmdline(
+        &boot_entry_directly(base, "chaos"),
+        "chaos",
+        "boot():/boot/chaos",
+        &format!("seed={seed} kills={n}"),
+    );
+    if let Err(e) = fresh_ext2_image(
+        Path::new(CHAOS_LONG_DISK),
+        EXT2_DISK_KIB,
+        "chaos-long-disk-tree",
+        EXT2_README,
+    ) {
+        eprintln!("chaos: {e}");
+        return 1;
+    }
+    let started = Instant::now();
+    println!("chaos: kills={n} seed={seed}, log in build/test-logs/chaos-long.log");
+    let outcome = match boot_config("chaos-long", &config, extra_args("chaos-long")) {
+        Ok(mut qemu) => {
+            let outcome = expect_exit_within(
+                &mut qemu,
+                None,
+                programs::CHAOS,
+                Duration::from_secs(timeout),
+            );
+            chaos_disk_checked(&mut qemu, outcome, CHAOS_LONG_DISK)
+        }
+        Err(e) => Outcome {
+            result: Err(e),
+            guest: None,
+        },
+    };
+    let took = started.elapsed().as_secs_f64();
+    if let Ok(log) = fs::read_to_string("build/test-logs/chaos-long.debug.log") {
+        log.lines()
+            .filter_map(|l| l.split_once("CHAOS ").map(|(_, rest)| rest))
+            .for_each(|l| println!("  {l}"));
+    }
+    let (passed, failed) = outcome.guest.unwrap_or((0, 0));
+    match outcome.result {
+        Ok(detail) => {
+            println!("PASS chaos kills={n} seed={seed} ({took:.1} s): {detail}; {passed} passed, {failed} failed");
+            0
+        }
+        Err(why) => {
+            println!("FAIL chaos kills={n} seed={seed} ({took:.1} s): {why} -- log: build/test-logs/chaos-long.log");
+            1
+        }
+    }
+}
+
 /// `make traces`: the test entry with `kv` and `wait1` recording their
 /// requests and replies (`record` on their modules' command lines, which
 /// init appends to their arguments: libsys::record); the REC lines land
@@ -1225,7 +1710,10 @@ fn main() {
     fs::create_dir_all("build/test-logs").expect("cannot create build/test-logs");
     match (env::args().nth(1).as_deref(), env::args().nth(2)) {
         (Some("bench"), _) => std::process::exit(bench(&base)),
+        (Some("breakdown"), _) => std::process::exit(breakdown(&base)),
+        (Some("trace"), Some(op)) => std::process::exit(trace(&base, &op)),
         (Some("fuzz"), _) => std::process::exit(fuzz(&base)),
+        (Some("chaos"), _) => std::process::exit(chaos(&base)),
         (Some("record"), _) => std::process::exit(record(&base)),
         (Some("new-server"), Some(name)) => {
             match scaffold::create(Path::new("."), &name) {

@@ -41,17 +41,31 @@ pub const GUEST_SUITE: &[&str] = &[
     "exctest",
     "spawntest",
     "spawntest2",
+    "hoard",
+    "edutest",
 ];
 
 /// The `fuzz` entry: `init` with `manifest.fuzz`, the fuzzers and the
 /// check after them.
 pub const FUZZ: &[&str] = &["init", "sysfuzz", "msgfuzz", "fuzzcheck"];
 
+/// The `chaos` entry: `init` with `manifest.chaos` and the restart
+/// checker.
+pub const CHAOS: &[&str] = &["init", "chaos"];
+
 /// The `test-mono` entry: `init` with `manifest.mono` (the cores of kv and
 /// wait1 in the kernel).
 /// The `posix` entry: `init` with `manifest.posix`.
 pub const POSIX: &[&str] = &[
-    "init", "pidtest", "ttytest", "fstest", "proctest", "shtest", "ext2test",
+    "init",
+    "pidtest",
+    "ttytest",
+    "fstest",
+    "proctest",
+    "shtest",
+    "procfstest",
+    "ext2test",
+    "mmaptest",
 ];
 
 pub const TEST_MONO: &[&str] = &[

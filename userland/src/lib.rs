@@ -13,6 +13,8 @@ extern crate alloc;
 
 pub mod fuzz;
 #[cfg(target_os = "none")]
+pub mod shutdown;
+#[cfg(target_os = "none")]
 pub mod tool;
 
 /// A failed check's reason.

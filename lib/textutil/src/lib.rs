@@ -14,6 +14,7 @@ pub mod date;
 pub mod diff;
 pub mod getopt;
 pub mod hexdump;
+pub mod mounts;
 pub mod printf;
 pub mod regex;
 pub mod sort;

@@ -128,12 +128,15 @@ impl ModuleInfo {
     }
 }
 
-/// Most regions and modules [`InitInfo`] lists. The bound is the page
-/// [`InitInfo`] is mapped in (the assertion below the structure): 32
-/// regions of 24 bytes and 32 modules of 96 bytes (a 24-byte name, a
-/// 56-byte command line) take 3,840 of its 4,096 bytes; more programs than
-/// that come from the initramfs.
-pub const INIT_INFO_MAX: usize = 32;
+/// Most memory regions and boot modules [`InitInfo`] lists. The bound is
+/// the page [`InitInfo`] is mapped in (the assertion below the
+/// structure): 16 regions of 24 bytes and 36 modules of 96 bytes (a
+/// 24-byte name, a 56-byte command line) take 3,840 of its 4,096 bytes.
+/// The free memory of a QEMU machine comes in well under 16 runs (the
+/// kernel warns and leaves a run out past that); more programs than 36
+/// come from the initramfs.
+pub const REGIONS_MAX: usize = 16;
+pub const MODULES_MAX: usize = 36;
 /// Most in-kernel services [`InitInfo`] lists.
 pub const SERVICES_MAX: usize = 4;
 
@@ -178,26 +181,33 @@ pub struct InitInfo {
     pub console_control: u32,
     pub region_count: u32,
     pub module_count: u32,
-    pub regions: [RegionInfo; INIT_INFO_MAX],
-    pub modules: [ModuleInfo; INIT_INFO_MAX],
+    pub regions: [RegionInfo; REGIONS_MAX],
+    pub modules: [ModuleInfo; MODULES_MAX],
     /// The servers placed inside the kernel (with `placement=mono` on the
     /// kernel command line; none otherwise).
     pub service_count: u32,
     /// The scheduling control: `set_sched_rt` puts threads in a real-time
     /// class with it (`abi::limits`).
     pub sched_control: u32,
+    /// The power control: `power` turns the machine off or resets it
+    /// with it (`abi::power`).
+    pub power_control: u32,
     pub services: [ServiceInfo; SERVICES_MAX],
+    /// The boot framebuffer's geometry (from the loader's framebuffer
+    /// response; all zeros without one). `init` gives its memory to the
+    /// entry with the manifest's `framebuffer` option.
+    pub framebuffer: super::FramebufferInfo,
 }
 
 impl InitInfo {
     pub const MAGIC: u64 = 0x4f46_4e49_5449_4e49; // "INITINFO"
 
     pub fn regions(&self) -> &[RegionInfo] {
-        &self.regions[..(self.region_count as usize).min(INIT_INFO_MAX)]
+        &self.regions[..(self.region_count as usize).min(REGIONS_MAX)]
     }
 
     pub fn modules(&self) -> &[ModuleInfo] {
-        &self.modules[..(self.module_count as usize).min(INIT_INFO_MAX)]
+        &self.modules[..(self.module_count as usize).min(MODULES_MAX)]
     }
 
     /// The module named `name`.
@@ -212,6 +222,12 @@ impl InitInfo {
     /// The in-kernel service registered as `name`.
     pub fn service(&self, name: &str) -> Option<&ServiceInfo> {
         self.services().iter().find(|s| s.name() == name)
+    }
+
+    /// The boot framebuffer, if the loader gave one (not yet checked:
+    /// see [`super::FramebufferInfo::check`]).
+    pub fn framebuffer(&self) -> Option<&super::FramebufferInfo> {
+        self.framebuffer.is_present().then_some(&self.framebuffer)
     }
 }
 

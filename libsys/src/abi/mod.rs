@@ -17,20 +17,24 @@
 pub mod args;
 mod error;
 pub mod exception;
+mod framebuffer;
 pub mod grant;
 mod info;
 pub mod ipc;
 pub mod limits;
 mod log;
 mod memory;
+pub mod meter;
 mod object;
+pub mod power;
 mod syscall;
 mod time;
 
 pub use error::{decode_result, encode_result, NotAnError, SysError};
+pub use framebuffer::{FramebufferError, FramebufferInfo};
 pub use info::{
     ClockInfo, InitInfo, IrqInfo, ModuleInfo, ProcessInfo, ProcessStatus, RegionInfo, ServiceInfo,
-    ThreadStats, INIT_INFO_MAX, SERVICES_MAX,
+    ThreadStats, MODULES_MAX, REGIONS_MAX, SERVICES_MAX,
 };
 pub use ipc::{Handle, MsgInfo, Rights};
 pub use log::{LogLevel, LOG_MAX, LOG_READ_MAX, LOG_WATCHERS_MAX};

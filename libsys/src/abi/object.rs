@@ -37,10 +37,13 @@ pub enum ObjectType {
     /// The right to put threads in a real-time class (`set_sched_rt`):
     /// the kernel gives it to the first process alone.
     SchedControl = 18,
+    /// The right to turn the machine off or reset it (`power`): the
+    /// kernel gives it to the first process alone.
+    PowerControl = 19,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 13] = [
+    pub const ALL: [ObjectType; 14] = [
         ObjectType::Endpoint,
         ObjectType::Notification,
         ObjectType::Process,
@@ -54,6 +57,7 @@ impl ObjectType {
         ObjectType::Reply,
         ObjectType::ConsoleControl,
         ObjectType::SchedControl,
+        ObjectType::PowerControl,
     ];
 }
 

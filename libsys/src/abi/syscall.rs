@@ -226,12 +226,23 @@ pub enum Syscall {
     /// the one way to FIFO or round-robin: needs MANAGE on a
     /// [`super::ObjectType::SchedControl`] handle.
     SetSchedRt = 73,
+    /// (operation, argument): the cost meter and the path trace
+    /// ([`super::meter`]); only in a kernel built with the `meter`
+    /// feature, [`SysError::UnknownSyscall`] otherwise.
+    Meter = 74,
+    /// (power control, action: a [`super::power::Power`]): turns the
+    /// machine off through ACPI (`S5`), resets it, or halts it; needs
+    /// MANAGE on a [`super::ObjectType::PowerControl`] handle. Returns
+    /// only on failure: `NotFound` if the firmware describes no way to
+    /// power off (no `\_S5` or no PM1 control block), `TimedOut` if the
+    /// machine is still on a second after the write.
+    Power = 75,
 }
 
 impl Syscall {
     /// Every call, in ascending number order; numbers may skip (each
     /// mechanism has its own range).
-    pub const ALL: [Syscall; 67] = [
+    pub const ALL: [Syscall; 69] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -299,6 +310,8 @@ impl Syscall {
         Syscall::ProcessLimits,
         Syscall::KernelStats,
         Syscall::SetSchedRt,
+        Syscall::Meter,
+        Syscall::Power,
     ];
 }
 

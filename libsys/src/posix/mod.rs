@@ -13,11 +13,21 @@
 //! `outln!`/`errln!` macros tools print with.
 
 use crate::errno::Errno;
+pub use crate::proto::proc::reboot::{
+    LINUX_REBOOT_CMD_CAD_OFF, LINUX_REBOOT_CMD_CAD_ON, LINUX_REBOOT_CMD_HALT,
+    LINUX_REBOOT_CMD_KEXEC, LINUX_REBOOT_CMD_POWER_OFF, LINUX_REBOOT_CMD_RESTART,
+    LINUX_REBOOT_CMD_RESTART2, LINUX_REBOOT_CMD_SW_SUSPEND, LINUX_REBOOT_MAGIC1,
+    LINUX_REBOOT_MAGIC2, LINUX_REBOOT_MAGIC2A, LINUX_REBOOT_MAGIC2B, LINUX_REBOOT_MAGIC2C,
+    RB_AUTOBOOT, RB_DISABLE_CAD, RB_ENABLE_CAD, RB_HALT_SYSTEM, RB_KEXEC, RB_POWER_OFF,
+    RB_SW_SUSPEND,
+};
 pub use crate::proto::proc::{Pgroup, TaskInfo, WCONTINUED, WNOHANG, WUNTRACED};
 pub use crate::proto::tty::Termios;
 pub use crate::proto::vfs::{FileAction, Stat, AT_FDCWD, IO_MAX};
 
 mod args;
+pub mod mman;
+pub use mman::*;
 pub mod signal;
 pub use signal::*;
 #[cfg(all(feature = "rt", target_os = "none"))]

@@ -41,7 +41,7 @@ fn connected(
 }
 
 /// The file server, connected on first use (`ENOSYS` if it never came).
-fn vfs() -> Result<ManuallyDrop<vfs::Client>, Errno> {
+pub(super) fn vfs() -> Result<ManuallyDrop<vfs::Client>, Errno> {
     let endpoint = connected(&VFS, || {
         vfs::Client::connect().ok().map(vfs::Client::into_endpoint)
     })?;
@@ -216,6 +216,15 @@ impl Drop for ReadDir {
     fn drop(&mut self) {
         let _ = close(self.fd);
     }
+}
+
+/// `mkfifo(path, mode)`: a FIFO (named pipe) at `path` (`mknod` with
+/// `S_IFIFO`); the umask applies.
+pub fn mkfifo(path: &str, mode: u32) -> Result<(), Errno> {
+    const S_IFIFO: u32 = 0o010000;
+    vfs()?
+        .mknod(AT_FDCWD, path.as_bytes(), S_IFIFO | (mode & 0o7777), 0)
+        .map_err(ve)
 }
 
 pub fn mkdir(path: &str, mode: u32) -> Result<(), Errno> {
@@ -435,6 +444,29 @@ pub fn getpgrp() -> Result<u64, Errno> {
 
 pub fn getuid() -> Result<u32, Errno> {
     ids().map(|i| i.uid)
+}
+
+/// `geteuid`: the effective uid (0 is root).
+pub fn geteuid() -> Result<u32, Errno> {
+    ids().map(|i| i.euid)
+}
+
+/// `reboot(cmd)` as glibc's (`RB_POWER_OFF`, `RB_AUTOBOOT`,
+/// `RB_HALT_SYSTEM`, `RB_ENABLE_CAD`, `RB_DISABLE_CAD`; the magic numbers
+/// are added): returns only if the machine stays on — `Ok` for the
+/// Ctrl-Alt-Del commands, else `EPERM` (not root), `EINVAL` (an unknown
+/// command), `ENOSYS` (the process server holds no power control) or
+/// `EIO` (the kernel could not do it). It does not sync: the caller
+/// syncs and unmounts first (`/bin/poweroff` does).
+pub fn reboot(cmd: u32) -> Result<(), Errno> {
+    use crate::proto::proc::reboot::{LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2};
+    reboot_raw(LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, cmd)
+}
+
+/// The `reboot` system call with the caller's own magic numbers
+/// (`EINVAL` when they are wrong), as Linux's `syscall(SYS_reboot, …)`.
+pub fn reboot_raw(magic1: u32, magic2: u32, cmd: u32) -> Result<(), Errno> {
+    procs()?.reboot(magic1, magic2, cmd).map_err(pe)
 }
 
 pub fn setpgid(pid: u64, pgid: u64) -> Result<(), Errno> {

@@ -22,11 +22,20 @@
 //! | `Unsubscribe` | `Done` | `NotSubscribed` |
 //! | `ConfigRead { slot, offset }` | `Config(dword)` | `NoSuchDevice`, `NotAllowed` (not bound to a driver of this client), `BadOffset` |
 //! | `ConfigWrite { slot, offset, value }` | `Done` | as `ConfigRead`; `NotAllowed` also for the BARs and the expansion ROM |
+//! | `Open { device }` | `Opened`, with a send handle to the driver process serving the device (badged with the caller's badge): a device node | `NoSuchDevice`, `NotRunning` (no process driver runs for it now) |
 //!
 //! Configuration offsets are dword-aligned and below 256 (devmgr uses the
 //! legacy port pair 0xCF8/0xCFC). Strings longer than the types allow do
 //! not decode: the request gets `LABEL_BAD_REQUEST`, as does any request
 //! that carries handles.
+//!
+//! The handles `devmgr` gives a PCI driver process it starts (through
+//! `init`'s spawn protocol), in order: `h0` the endpoint its clients'
+//! `Open` handles reach (receive), `h1` its INTx line (configured
+//! level-triggered, routed as the machine routes the slot's pin), then
+//! one handle per BAR in BAR order — a device-memory region (map it with
+//! `libsys::mm::map_region`) or an I/O port range. Its arguments say
+//! which: `dev=<slot> bars=<index>,...`.
 
 use postcard::experimental::max_size::MaxSize;
 use serde::{Deserialize, Serialize};
@@ -166,6 +175,11 @@ pub enum Request {
         value: u32,
     },
     WaitUevent,
+    /// A device node: a handle to the driver process serving `device`
+    /// (one devmgr started: `edu`), badged with the caller's badge.
+    Open {
+        device: Name,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -203,6 +217,9 @@ pub enum DevError {
     NotSubscribed,
     /// Another thread of the client already waits for a uevent.
     AlreadyWaiting,
+    /// The device's driver process is not running (restarting, or the
+    /// device is bound to no process driver).
+    NotRunning,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -221,6 +238,8 @@ pub enum Reply {
     },
     Config(u32),
     Error(DevError),
+    /// `Open`'s answer: the message carries the send handle.
+    Opened,
 }
 
 const _: () = assert!(crate::rpc::fits::<Request>() && crate::rpc::fits::<Reply>());
@@ -251,6 +270,7 @@ impl core::fmt::Display for DevError {
             DevError::TooManySubscribers => "too many subscribers",
             DevError::NotSubscribed => "not subscribed",
             DevError::AlreadyWaiting => "another thread already waits",
+            DevError::NotRunning => "the driver process is not running",
         })
     }
 }
@@ -388,6 +408,21 @@ impl Client {
     }
 
     /// Unregisters one of this client's drivers (its devices are unbound).
+    /// Opens `device`'s node: a handle to its driver process.
+    pub fn open(&self, device: &str) -> Result<crate::handle::Endpoint, ClientError> {
+        let device = Name::try_from(device).map_err(|_| ClientError::TooLong)?;
+        let (reply, msg) = self.call_with(&Request::Open { device }, &[])?;
+        match (reply, msg.handles()) {
+            (Reply::Opened, &[raw]) => {
+                // SAFETY: devmgr moved this handle to us with the reply.
+                let owned =
+                    unsafe { crate::handle::OwnedHandle::from_raw(crate::abi::Handle(raw as u32)) };
+                Ok(crate::handle::Endpoint(owned))
+            }
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
     pub fn unregister_driver(&self, name: &str, bus: Bus) -> Result<(), ClientError> {
         let name = Name::try_from(name).map_err(|_| ClientError::TooLong)?;
         self.done(&Request::UnregisterDriver { name, bus })

@@ -6,7 +6,7 @@
 //!
 //! | request | reply | errors (`Reply::Error`) |
 //! | --- | --- | --- |
-//! | `Put { key, value }` | `Done` | `EmptyKey`, `QuotaKeys`, `QuotaBytes` |
+//! | `Put { key, value }` | `Done` | `EmptyKey`, `QuotaKeys`, `QuotaBytes`, `TooManyClients` (a new client while [`CLIENTS_MAX`] hold keys) |
 //! | `Get { key }` | `Value(value)` | `NotFound` |
 //! | `Delete { key }` | `Done` | `NotFound` |
 //! | `List { after }` | `Keys(keys)`: up to [`LIST_MAX`] keys after `after`, in order | — |
@@ -27,6 +27,10 @@ pub const LIST_MAX: usize = 16;
 pub const QUOTA_KEYS: u32 = 64;
 /// Bytes (keys and values) per client.
 pub const QUOTA_BYTES: u32 = 16 * 1024;
+/// Clients holding keys at once: kv never learns that a client died, so
+/// what dead clients left counts until deleted or kv restarts; this bounds
+/// the whole store to `CLIENTS_MAX × QUOTA_BYTES` (2 MiB, half kv's heap).
+pub const CLIENTS_MAX: usize = 128;
 
 pub type Key = heapless::String<KEY_MAX>;
 pub type Value = heapless::Vec<u8, VALUE_MAX>;
@@ -46,6 +50,8 @@ pub enum KvError {
     EmptyKey,
     QuotaKeys,
     QuotaBytes,
+    /// [`CLIENTS_MAX`] other clients hold keys.
+    TooManyClients,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -66,6 +72,7 @@ impl core::fmt::Display for KvError {
             KvError::EmptyKey => "empty key",
             KvError::QuotaKeys => "too many keys",
             KvError::QuotaBytes => "too many bytes",
+            KvError::TooManyClients => "too many clients hold keys",
         })
     }
 }

@@ -27,7 +27,14 @@
 //! | `SlabInfo` | `Slabs(caches)`: mm's own heap, as `/proc/slabinfo` | — |
 //! | `ForkAs`, with a process handle (MAP, MANAGE) | `Forked { id }`, with two handles: the child's `mm` handle and its pager | `NotAllowed` (managed already), `NoMemory` |
 //! | `Exec { image_size, stack_len }`, with [process (MAP, MANAGE), image region, stack region] | `Execed { id, entry }`, with the process's `mm` handle and pager | `InvalidArgument`, `BadImage`, `NoMemory` (the old space intact unless the machine failed past the point of no return) |
-//! | control (`init` only): `Adopt`, `Give`, `GiveDevice`, `Exit`, `DmaRelease` | see each | `NotAllowed` from anyone else |
+//! | `Msync { at, pages }` | `Files(files)`: the files of the shared file mappings in the range (the caller then asks vfs to write them back) | `InvalidArgument`, `NotMapped` |
+//! | file server only: `RegisterPageCache { pages, bit }` with a notification | `Mapped(address)` of its page-cache area | `NotAllowed` (not a process `init` started, or one is registered), `InvalidArgument` |
+//! | file server only: `MapFile { pid, at, pages, prot, max_prot, shared, file, index }` | `Mapped(address)` in process `pid` | `NotAllowed` (not the page cache's owner, `prot` beyond `max_prot`, `pid` unmanaged or the owner itself), `InvalidArgument`, `Overlap`, `NoSpace` |
+//! | file server only: `FilePages { answers }` | `FileWants { wants, more }` | `NotAllowed` |
+//! | file server only: `FileForget { slot }` | `Forgot { dirty }` | `NotAllowed` |
+//! | file server only: `FileDirty { file }` | `Dirty { pages, more }` | `NotAllowed` |
+//! | `MapRegion { at, writable }`, with a device-memory region | `Mapped(address)` | `InvalidArgument`, `NotAllowed` (RAM), `OverLimit` |
+//! | control (`init` only): `Adopt`, `Give`, `GiveDevice`, `Exit`, `DmaRelease`, `AllowViews` | see each | `NotAllowed` from anyone else |
 //!
 //! Addresses and lengths are in bytes and pages: `at` must be
 //! page-aligned, `pages` at least 1. Memory is demand-paged: a mapping
@@ -195,11 +202,106 @@ pub enum Request {
     GiveDevice {
         id: u64,
     },
+    /// (`init`) Process `id` (the file server, for `/proc/<pid>/maps`
+    /// and `status`) may look at any space with `Maps` and `Status`, as
+    /// `init` may: the manifest's `views`.
+    AllowViews {
+        id: u64,
+    },
     /// (`init`) Process `id` is dead: free everything it had.
     Exit {
         id: u64,
     },
+    /// Maps the device-memory region the message carries (one handle:
+    /// a BAR devmgr took from the kernel and passed to its driver) at
+    /// `at` or where `mm` chooses, uncached; returns `Mapped(address)`.
+    /// Holding the region is the right to map it: `mm` keeps the handle
+    /// for as long as the caller lives. `InvalidArgument` without exactly
+    /// one region, `NotAllowed` for one that overlaps RAM, `OverLimit`
+    /// past [`MAP_REGIONS_MAX`] regions per process.
+    MapRegion {
+        at: Option<u64>,
+        writable: bool,
+    },
+    /// (the file server, once: a process `init` started) Makes its page
+    /// cache: an area of `pages` demand-zero pages (at most
+    /// [`PAGE_CACHE_MAX`]) whose frames are the page cache's, lent to the
+    /// mappings of files. The message carries a notification (SIGNAL):
+    /// `mm` sets `bit` on it when file faults wait for pages
+    /// (`FilePages`).
+    RegisterPageCache {
+        pages: u64,
+        bit: u8,
+    },
+    /// (the file server) Maps file `file` (the file server's key for it),
+    /// from page `index` of the file on, into process `pid`: `pages`
+    /// pages at `at` (fixed: `Overlap` over another area) or anywhere,
+    /// with `prot`, never more than `max_prot` (what the open file
+    /// allows). `shared`: `MAP_SHARED` (writes go to the page-cache
+    /// page), else `MAP_PRIVATE` (copy-on-write on the first write).
+    MapFile {
+        pid: u64,
+        at: Option<u64>,
+        pages: u64,
+        prot: u8,
+        max_prot: u8,
+        shared: bool,
+        file: u64,
+        index: u64,
+    },
+    /// (the file server) Answers waiting file faults, and asks which wait
+    /// now: the reply is `FileWants`.
+    FilePages {
+        answers: heapless::Vec<FileAnswer, FILE_BATCH>,
+    },
+    /// (the file server) Page-cache page `slot` is about to hold other
+    /// data (evicted, truncated, the file gone): every mapping of it is
+    /// removed first. `Forgot { dirty }`: whether a mapping wrote it since
+    /// the last `FileDirty`.
+    FileForget {
+        slot: u64,
+    },
+    /// (the file server) Pages of `file` (all files: `None`) written
+    /// through shared mappings since the last call: they are made
+    /// read-only again (the next write is seen) and listed in `Dirty`.
+    FileDirty {
+        file: Option<u64>,
+    },
+    /// `msync`: `[at, at + pages)` must be mapped (`NotMapped`); the
+    /// reply lists the files of the shared file mappings in it
+    /// (`Files`), for the caller to ask the file server to write back.
+    Msync {
+        at: u64,
+        pages: u64,
+    },
 }
+
+/// Entries in one `FilePages`, `FileWants` or `Dirty` message.
+pub const FILE_BATCH: usize = 16;
+/// The most pages a page cache (`RegisterPageCache`) may span (256 MiB).
+pub const PAGE_CACHE_MAX: u64 = 1 << 16;
+/// Files one `Msync` reply names at most.
+pub const MSYNC_FILES: usize = 4;
+
+/// The file server's answer to one waiting file fault (`FileWant`):
+/// the page-cache page that holds it, or `None` (past the end of the
+/// file, or unreadable: the faulting process gets `SIGBUS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct FileAnswer {
+    pub token: u64,
+    pub slot: Option<u64>,
+}
+
+/// A file fault waiting for a page: page `index` of file `file`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct FileWant {
+    pub token: u64,
+    pub file: u64,
+    pub index: u64,
+}
+
+/// Device regions one process may have mapped through `MapRegion`.
+pub const MAP_REGIONS_MAX: usize = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
 pub enum MmError {
@@ -233,6 +335,10 @@ pub enum MapKind {
     Device,
     Dma,
     IpcBuffer,
+    /// A mapping of a file (`MapFile`).
+    File,
+    /// The file server's page cache.
+    PageCache,
 }
 
 impl MapKind {
@@ -247,6 +353,8 @@ impl MapKind {
             MapKind::Device => "[device]",
             MapKind::Dma => "[dma]",
             MapKind::IpcBuffer => "[ipcbuf]",
+            MapKind::File => "[file]",
+            MapKind::PageCache => "[pagecache]",
         }
     }
 }
@@ -483,6 +591,24 @@ pub enum Reply {
     Given {
         pages: u64,
     },
+    /// To `FilePages`: faults waiting for pages; `more` if others wait
+    /// beyond these.
+    FileWants {
+        wants: heapless::Vec<FileWant, FILE_BATCH>,
+        more: bool,
+    },
+    /// To `FileForget`: whether a mapping had written the page.
+    Forgot {
+        dirty: bool,
+    },
+    /// To `FileDirty`: (file, page index) written through mappings;
+    /// `more` if there are others (ask again).
+    Dirty {
+        pages: heapless::Vec<(u64, u64), FILE_BATCH>,
+        more: bool,
+    },
+    /// To `Msync`: the files of the shared mappings in the range.
+    Files(heapless::Vec<u64, MSYNC_FILES>),
     Error(MmError),
 }
 
@@ -561,6 +687,38 @@ mod tests {
             Request::Give,
             Request::GiveDevice { id: 4 },
             Request::Exit { id: 7 },
+            Request::RegisterPageCache {
+                pages: 4096,
+                bit: 3,
+            },
+            Request::MapFile {
+                pid: 9,
+                at: None,
+                pages: 2,
+                prot: PROT_READ,
+                max_prot: PROT_READ | PROT_WRITE,
+                shared: true,
+                file: 77,
+                index: 1,
+            },
+            Request::FilePages {
+                answers: (0..FILE_BATCH as u64)
+                    .map(|t| FileAnswer {
+                        token: t,
+                        slot: (t % 2 == 0).then_some(u64::MAX),
+                    })
+                    .collect(),
+            },
+            Request::FileForget { slot: 3 },
+            Request::FileDirty { file: Some(77) },
+            Request::Msync {
+                at: 0x1000,
+                pages: 1,
+            },
+            Request::MapRegion {
+                at: None,
+                writable: true,
+            },
         ];
         for request in requests {
             let n = encode(&request, &mut buffer).unwrap();
@@ -590,6 +748,22 @@ mod tests {
                 args_len: 11,
             },
             Reply::Given { pages: 1 << 20 },
+            Reply::FileWants {
+                wants: (0..FILE_BATCH as u64)
+                    .map(|t| FileWant {
+                        token: t,
+                        file: u64::MAX,
+                        index: u64::MAX,
+                    })
+                    .collect(),
+                more: true,
+            },
+            Reply::Forgot { dirty: true },
+            Reply::Dirty {
+                pages: (0..FILE_BATCH as u64).map(|i| (u64::MAX, i)).collect(),
+                more: false,
+            },
+            Reply::Files((0..MSYNC_FILES as u64).collect()),
             Reply::Error(MmError::NoSpace),
         ];
         for reply in replies {

@@ -142,6 +142,8 @@ macro_rules! client_stub {
 pub mod blk;
 pub mod cred;
 pub mod devmgr;
+pub mod echo;
+pub mod edu;
 pub mod kv;
 pub mod mm;
 pub mod name;

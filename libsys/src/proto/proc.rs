@@ -35,6 +35,7 @@
 //! | `Sigpending` | `Value(set)` | |
 //! | `Setuid { uid }`, `Setgid { gid }` | `Done` | |
 //! | `List { after }` | `Tasks(tasks)` | up to [`LIST_MAX`] processes with pids above `after` (for `ps`) |
+//! | `Cmdline { pid, from }` | `Cmdline { bytes, total }` | up to [`CMDLINE_CHUNK`] bytes of `pid`'s command line (arguments, each ending in a NUL) from byte `from`, and its whole length (`/proc/<pid>/cmdline`); `ESRCH` |
 //! | `Fork` + an empty process the caller made (MAP, MANAGE) | `Forked { pid, ns, me }` | `fork`'s first half: the process becomes the caller's child (table entry, file table copied, `@ns` and `@self` in it: their numbers `ns`, `me`, `ns` 0 for none), not running; the caller then duplicates its space into it (`mm`'s `ForkAs`) and sends `ForkStart`; `EAGAIN` past `RLIMIT_NPROC` or the table, `EINVAL` for a process not empty |
 //! | `ForkStart { pid, entry, stack, arg0, arg1 }` + the child's pager (from `ForkAs`) | `Done` | the child's first thread, made by the server (which keeps it) with those registers |
 //! | `SetNprocLimit { cur, max }` | `Done` | `setrlimit(RLIMIT_NPROC)`: how many processes the caller's real uid may have (root is not held to it); `EPERM` to raise `max` without root, `EINVAL` for `cur > max` |
@@ -43,12 +44,14 @@
 //! | `Sigsuspend { mask }` | `Error(EINTR)` | `sigsuspend`: `mask` until a handler runs; answered once one was delivered |
 //! | `Alarm { seconds }` | `Value(seconds left of the previous alarm)` | `alarm(2)`: `SIGALRM` after `seconds` (0 cancels) |
 //! | `Nanosleep { ns }` | `Done` or `Error(EINTR)` | sleeps `ns` in the server, so that a signal can interrupt it: `EINTR` when a handler ran, sleeping on otherwise |
+//! | `Reboot { magic1, magic2, cmd }` | none for a power-off, restart or halt that worked; `Done` for `CAD_ON`/`CAD_OFF` | `reboot(2)` ([`reboot`]): `EPERM` for anyone but root (checked first), `EINVAL` for a wrong magic number or an unknown command, `ENOSYS` if the server holds no power control (manifest `power`), `EIO` if the kernel's `power` call failed (the machine stays on). The caller syncs and unmounts first |
 //!
 //! A handler the server delivers (the kernel's signal upcall) gets as its
 //! second argument the four [`SigInfo`] words ([`SigInfo::to_words`]).
 //!
 //! Errors are [`Errno`]s (`ECHILD`, `ESRCH`, `EPERM`, `EINVAL`,
-//! `ENOENT`, `EACCES`, `ENOEXEC`, `E2BIG`, `EAGAIN`).
+//! `ENOENT`, `EACCES`, `ENOEXEC`, `E2BIG`, `EAGAIN`; for `Reboot`,
+//! `ENOSYS` and `EIO`).
 
 use postcard::experimental::max_size::MaxSize;
 use serde::{Deserialize, Serialize};
@@ -62,6 +65,9 @@ pub const NAME: &str = "proc";
 pub const ARG_MAX: usize = 128 * 1024;
 /// Processes one `List` reply holds.
 pub const LIST_MAX: usize = 16;
+/// Bytes of a command line one `Cmdline` reply holds (no more than a
+/// `Tasks` reply takes, which sets the size of every `Reply`).
+pub const CMDLINE_CHUNK: usize = 512;
 /// `wait4`'s options.
 pub const WNOHANG: u32 = 1;
 pub const WUNTRACED: u32 = 2;
@@ -164,6 +170,10 @@ pub enum Request {
     List {
         after: u64,
     },
+    Cmdline {
+        pid: u64,
+        from: u32,
+    },
     Sigreturn {
         mask: u64,
     },
@@ -194,6 +204,12 @@ pub enum Request {
         cur: u64,
         max: u64,
     },
+    /// `reboot(2)`: see [`reboot`].
+    Reboot {
+        magic1: u32,
+        magic2: u32,
+        cmd: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -209,6 +225,10 @@ pub enum Reply {
     Ids(Ids),
     Action(SigAction),
     Tasks(heapless::Vec<TaskInfo, LIST_MAX>),
+    Cmdline {
+        bytes: heapless::Vec<u8, CMDLINE_CHUNK>,
+        total: u32,
+    },
     /// To `Fork`: the child's pid and the numbers of its `@ns` and
     /// `@self` handles (in its own table).
     Forked {
@@ -350,6 +370,7 @@ impl ClientError {
 
 #[cfg(target_os = "none")]
 mod client;
+pub mod reboot;
 
 #[cfg(test)]
 mod tests;

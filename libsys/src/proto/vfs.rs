@@ -36,6 +36,8 @@
 //! | `Sync`, `Fsync { fd }` | `Done` | |
 //! | `Statfs { path }` | `Statfs(Statfs)` | |
 //! | `Mounts { len }` + write window | `Count(n)`: `/proc/mounts` lines | |
+//! | `Mmap { fd, at, pages, prot, shared, index }` | `Value(address)` | `EBADF`, `EACCES` (mode), `ENODEV` (not a regular file), `EINVAL`, `EEXIST` (`MAP_FIXED` over a mapping), `ENOMEM` |
+//! | `Msync { file }` | `Done` | the file's pages written through mappings, written back |
 //!
 //! **Process life cycle** (root callers only — the process server):
 //!
@@ -311,6 +313,24 @@ pub enum Request {
     /// rw|ro 0 0`), into the caller's window (cut at `len`).
     Mounts {
         len: u32,
+    },
+    /// `mmap` of `fd`: `pages` pages of the file from page `index` on, at
+    /// `at` (`MAP_FIXED`) or anywhere, with `prot` (`PROT_*` bits),
+    /// `MAP_SHARED` or private. The server checks the open file (regular,
+    /// readable; `PROT_WRITE` on a shared mapping needs it writable, else
+    /// `EACCES`) and has the memory server map it: `Value(address)`.
+    Mmap {
+        fd: i32,
+        at: Option<u64>,
+        pages: u64,
+        prot: u8,
+        shared: bool,
+        index: u64,
+    },
+    /// `msync`'s second half: writes back what the shared mappings of
+    /// mapped file `file` (the memory server's `Msync` names it) wrote.
+    Msync {
+        file: u64,
     },
 }
 

@@ -22,7 +22,9 @@
 //! A write longer than [`WRITE_MAX`] does not fit the type: a client
 //! cannot build it, and bytes that claim it do not decode
 //! (`LABEL_BAD_REQUEST`), like any other malformed message. At most
-//! [`WAITERS_MAX`] callers may be blocked at once (`TooManyWaiters`).
+//! [`WAITERS_MAX`] callers may be blocked at once, at most
+//! [`WAITERS_PER_CLIENT`] of them one client's (`TooManyWaiters`: so a
+//! client hoarding the queue leaves room for others).
 
 use postcard::experimental::max_size::MaxSize;
 use serde::{Deserialize, Serialize};
@@ -38,6 +40,9 @@ pub const WRITE_MAX: usize = 1024;
 pub const READ_MAX: usize = 1024;
 /// Callers blocked at once, readers and writers together.
 pub const WAITERS_MAX: usize = 64;
+/// Callers of one client (one badge) blocked at once: a quarter of
+/// [`WAITERS_MAX`].
+pub const WAITERS_PER_CLIENT: usize = WAITERS_MAX / 4;
 
 pub type Bytes = heapless::Vec<u8, WRITE_MAX>;
 pub type Data = heapless::Vec<u8, READ_MAX>;
@@ -60,7 +65,8 @@ pub enum Wait1Error {
     TooLarge,
     /// A `nonblock` request that would have had to wait.
     WouldBlock,
-    /// [`WAITERS_MAX`] callers wait already.
+    /// [`WAITERS_MAX`] callers wait already, or [`WAITERS_PER_CLIENT`]
+    /// of this client's.
     TooManyWaiters,
     /// The caller was let out of its blocked call (a signal): `EINTR`.
     Interrupted,

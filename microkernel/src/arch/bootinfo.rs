@@ -78,14 +78,47 @@ static PAGING_MODE: PagingModeRequest = PagingModeRequest::new()
     .with_max_mode(paging::Mode::FOUR_LEVEL)
     .with_min_mode(paging::Mode::FOUR_LEVEL);
 
-/// The framebuffer, as far as the kernel uses it now.
+/// The framebuffer: where the kernel sees it (its HHDM address) and its
+/// geometry, which the first process gets in its `InitInfo`.
 #[derive(Clone, Copy, Debug)]
 pub struct Framebuffer {
     pub address: *mut u8,
+    /// Physical address of the first pixel.
+    pub phys: u64,
     pub width: u64,
     pub height: u64,
     pub pitch: u64,
     pub bpp: u16,
+    /// (size, shift) of each colour's mask: red, green, blue.
+    pub masks: [(u8, u8); 3],
+}
+
+impl Framebuffer {
+    /// Its geometry as the first process is given it; all zeros (none)
+    /// if a size does not fit the 32-bit fields.
+    pub fn geometry(&self) -> libsys::abi::FramebufferInfo {
+        let field = |v: u64| u32::try_from(v).ok();
+        let (Some(width), Some(height), Some(pitch)) =
+            (field(self.width), field(self.height), field(self.pitch))
+        else {
+            return libsys::abi::FramebufferInfo::default();
+        };
+        let [red, green, blue] = self.masks;
+        libsys::abi::FramebufferInfo {
+            phys: self.phys,
+            width,
+            height,
+            pitch,
+            bpp: self.bpp,
+            red_mask_size: red.0,
+            red_mask_shift: red.1,
+            green_mask_size: green.0,
+            green_mask_shift: green.1,
+            blue_mask_size: blue.0,
+            blue_mask_shift: blue.1,
+            _reserved: 0,
+        }
+    }
 }
 
 /// One memory-map entry, copied out of the loader's response.
@@ -225,10 +258,17 @@ impl BootInfo {
                 .and_then(|r| r.framebuffers().next())
                 .map(|fb| Framebuffer {
                     address: fb.addr(),
+                    // Base revision 3: the response's address is in the HHDM.
+                    phys: (fb.addr() as u64).wrapping_sub(hhdm),
                     width: fb.width(),
                     height: fb.height(),
                     pitch: fb.pitch(),
                     bpp: fb.bpp(),
+                    masks: [
+                        (fb.red_mask_size(), fb.red_mask_shift()),
+                        (fb.green_mask_size(), fb.green_mask_shift()),
+                        (fb.blue_mask_size(), fb.blue_mask_shift()),
+                    ],
                 }),
             stack_size_answered: STACK_SIZE_REQUEST.get_response().is_some(),
             paging_mode: PAGING_MODE.get_response().map(|r| r.mode()),

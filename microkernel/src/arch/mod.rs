@@ -4,7 +4,8 @@
 //! depends on the kernel's own ideas: the x86_64 tables, the trap and
 //! `syscall` entries (`x86_64/`), the context switch, the interrupt
 //! controllers and timers, the serial console and QEMU's exit device, the
-//! clock (`time.rs`: TSC, the tick, `jiffies`), and what the loader said
+//! power-off and reset registers (`power.rs`), the clock (`time.rs`:
+//! TSC, the tick, `jiffies`), and what the loader said
 //! about the machine (`bootinfo.rs`, the Limine protocol).
 //!
 //! May use: nothing of the kernel's (only crates). Where the machine must
@@ -15,6 +16,7 @@
 //! goes up, the import never does.
 
 pub mod bootinfo;
+pub mod power;
 pub mod qemu;
 pub mod serial;
 pub mod time;

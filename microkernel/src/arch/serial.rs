@@ -132,6 +132,14 @@ fn print_to(args: fmt::Arguments, urgent: bool) {
     }
 }
 
+/// Prints to the debug channel only (the cost meter's trace dump, which
+/// the console has no use for).
+#[cfg(feature = "meter")]
+pub fn debug_print(args: fmt::Arguments) {
+    let _port = COM1_PORT.lock();
+    let _ = DebugCon.write_fmt(args);
+}
+
 /// Takes COM1 back by force (re-initialises the UART, ends any hand-off)
 /// without taking the lock: only for the panic handler and fatal traps,
 /// which may run while the lock is held.

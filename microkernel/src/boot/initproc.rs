@@ -1,7 +1,10 @@
 //! What the first process starts with: a handle to itself and to its
-//! thread, the IRQ control, every I/O port, all free physical memory (as
+//! thread, the IRQ, device-memory, console, scheduling and power
+//! controls, every I/O port, all free physical memory (as
 //! memory regions) and every boot module (as a read-only region), listed
-//! in an [`InitInfo`] mapped read-only at [`INIT_INFO_ADDR`].
+//! in an [`InitInfo`] mapped read-only at [`INIT_INFO_ADDR`], with the
+//! boot framebuffer's geometry (its memory is device memory, reached
+//! through the device-memory control).
 //!
 //! The kernel keeps a pool of frames for its own objects — a quarter of the
 //! free memory, at least 32 MiB — and gives the rest away: the first
@@ -11,8 +14,8 @@ use alloc::sync::Arc;
 use libsys::abi::PAGE_SIZE;
 
 use libsys::abi::{
-    InitInfo, ModuleInfo, Protection, RegionInfo, Rights, ServiceInfo, INIT_INFO_ADDR,
-    INIT_INFO_MAX, SERVICES_MAX,
+    InitInfo, ModuleInfo, Protection, RegionInfo, Rights, ServiceInfo, INIT_INFO_ADDR, MODULES_MAX,
+    REGIONS_MAX, SERVICES_MAX,
 };
 
 use crate::arch::bootinfo::BootInfo;
@@ -47,11 +50,14 @@ pub fn give(
         console_control: 0,
         region_count: 0,
         module_count: 0,
-        regions: [RegionInfo::default(); INIT_INFO_MAX],
-        modules: [ModuleInfo::default(); INIT_INFO_MAX],
+        regions: [RegionInfo::default(); REGIONS_MAX],
+        modules: [ModuleInfo::default(); MODULES_MAX],
         service_count: 0,
         sched_control: 0,
+        power_control: 0,
         services: [ServiceInfo::default(); SERVICES_MAX],
+        // Checked by init, which decides who may draw on it.
+        framebuffer: info.framebuffer.map(|fb| fb.geometry()).unwrap_or_default(),
     };
     {
         let mut handles = process.handles.lock();
@@ -80,11 +86,12 @@ pub fn give(
         init.device_control = give(KObject::DeviceControl, Rights::MANAGE)?;
         init.console_control = give(KObject::ConsoleControl, Rights::MANAGE)?;
         init.sched_control = give(KObject::SchedControl, Rights::MANAGE)?;
+        init.power_control = give(KObject::PowerControl, Rights::MANAGE)?;
         let ram_rights = Rights::READ | Rights::WRITE | Rights::EXEC | Rights::MANAGE;
         let keep = (memory::free_frames() / 4).max(KERNEL_POOL_MIN);
         for (base, pages) in memory::take_user_memory(keep, memory_limit) {
-            if init.region_count as usize == INIT_INFO_MAX {
-                crate::printk!(Warning, "init: more than {INIT_INFO_MAX} memory runs; {pages} pages at {base:#x} not given");
+            if init.region_count as usize == REGIONS_MAX {
+                crate::printk!(Warning, "init: more than {REGIONS_MAX} memory runs; {pages} pages at {base:#x} not given");
                 continue;
             }
             let handle = give(
@@ -99,7 +106,19 @@ pub fn give(
             };
             init.region_count += 1;
         }
-        for module in info.modules.iter().take(INIT_INFO_MAX) {
+        crate::printk!(
+            Info,
+            "init: {} runs of free memory given",
+            init.region_count
+        );
+        if info.modules.len() > MODULES_MAX {
+            crate::printk!(
+                Warning,
+                "init: {} boot modules, {MODULES_MAX} given: the rest belong in the initramfs",
+                info.modules.len()
+            );
+        }
+        for module in info.modules.iter().take(MODULES_MAX) {
             if module.phys % PAGE_SIZE != 0 {
                 continue;
             }

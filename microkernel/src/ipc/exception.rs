@@ -70,8 +70,16 @@ fn deliver(me: &Arc<Thread>, message: ExceptionMessage) -> Verdict {
         return Verdict::Kill;
     };
     me.control.lock().in_exception = true;
-    me.ipc.lock().fault = Some((LABEL_EXCEPTION, message.to_words()));
-    let answer = send(me, &ep, badge, FOREVER, true);
+    let words = message.to_words();
+    let grant = {
+        let mut ipc = me.ipc.lock();
+        ipc.fault = Some((LABEL_EXCEPTION, words));
+        ipc.grant
+    };
+    let answer = match super::fast::kernel_call(me, &ep, badge, (LABEL_EXCEPTION, &words), grant) {
+        Some(answer) => answer,
+        None => send(me, &ep, badge, FOREVER, true),
+    };
     me.ipc.lock().fault = None;
     me.control.lock().in_exception = false;
     match answer {

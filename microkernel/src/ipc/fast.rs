@@ -95,6 +95,27 @@ fn endpoint(me: &Thread, raw: u64, needed: Rights) -> Option<(Arc<Endpoint>, u64
     }
 }
 
+/// Runs `f` on the endpoint `raw` names in `me`'s table with `needed`
+/// (under the table's lock: `f` must not take it), and returns what `f`
+/// gave with the handle's badge.
+#[inline(always)]
+fn with_endpoint<R>(
+    me: &Thread,
+    raw: u64,
+    needed: Rights,
+    f: impl FnOnce(&Endpoint) -> Option<R>,
+) -> Option<(R, u64)> {
+    let process = me.process.as_ref()?;
+    let handles = process.handles.lock();
+    let entry = handles
+        .get_checked(Handle::from_raw(raw).ok()?, ObjectType::Endpoint, needed)
+        .ok()?;
+    match &entry.object {
+        KObject::Endpoint(r) => Some((f(&r.endpoint)?, entry.badge)),
+        _ => None,
+    }
+}
+
 /// Blocks the current thread (its IPC state set already) and runs
 /// `partner`; returns the result its wait ends with.
 #[inline(always)]
@@ -112,7 +133,7 @@ pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
     if !lends(frame) || payload(frame) > PAYLOAD_MAX || frame.rdx != FOREVER {
         return None;
     }
-    let window = super::grant::resident_window(&thread::current(), frame)?;
+    let window = thread::with_current(|me| super::grant::resident_window(me, frame))?;
     call_lending(frame, Some(window))
 }
 
@@ -122,18 +143,26 @@ fn call_lending(
     frame: &mut TrapFrame,
     window: Option<libsys::abi::grant::Window>,
 ) -> Option<Result<u64, SysError>> {
-    let me = thread::current();
-    let (ep, badge) = endpoint(&me, frame.rdi, Rights::SEND)?;
-    let receiver = {
+    thread::with_current(|me| call_from(frame, me, window))
+}
+
+#[inline(always)]
+fn call_from(
+    frame: &mut TrapFrame,
+    me: &Thread,
+    window: Option<libsys::abi::grant::Window>,
+) -> Option<Result<u64, SysError>> {
+    // The endpoint is used under the handle table's lock, not counted.
+    let (receiver, badge) = with_endpoint(me, frame.rdi, Rights::SEND, |ep| {
         let mut queues = ep.queues.lock();
         let receiver = queues.receivers.pop_front()?;
-        if !copy_payload(&me, &receiver, payload(frame)) {
+        if !copy_payload(me, &receiver, payload(frame)) {
             // A buffer is missing: the general path sorts out whose fault.
             queues.receivers.push_front(receiver);
             return None;
         }
-        receiver
-    };
+        Some(receiver)
+    })?;
     // SAFETY: the receiver is blocked in the kernel (its frame is at the
     // top of its kernel stack and nothing else touches it now: one CPU,
     // interrupts off).
@@ -147,7 +176,8 @@ fn call_lending(
         mine.result = None;
         mine.seq
     };
-    let mut caller = me.caller(false, seq);
+    // The one reference to ourselves the path takes: the reply right's.
+    let mut caller = thread::current().caller(false, seq);
     caller.grant = window;
     receiver.ipc.lock().reply_to = Some(caller);
     {
@@ -155,7 +185,45 @@ fn call_lending(
         theirs.blocked = Blocked::No;
         theirs.result = Some(Ok(badge));
     }
-    Some(hand_off(&me, &receiver))
+    Some(hand_off(me, &receiver))
+}
+
+/// The kernel's call on `me`'s behalf (a page fault to the pager, an
+/// exception to the exception endpoint: `me`'s IPC state holds the
+/// message as `fault` already) when a receiver waits on `ep`: the label
+/// and words go straight into the receiver's registers and `me` blocks for
+/// the verdict, as `transfer::send` would with no timeout — without its
+/// second look at the message, the timer and the general block. `None`,
+/// nothing changed, when no receiver waits.
+#[inline(always)]
+pub fn kernel_call(
+    me: &Arc<Thread>,
+    ep: &Endpoint,
+    badge: u64,
+    (label, words): (u32, &[u64; 6]),
+    grant: Option<libsys::abi::grant::Window>,
+) -> Option<Result<u64, SysError>> {
+    let receiver = ep.queues.lock().receivers.pop_front()?;
+    // SAFETY: the receiver is blocked in the kernel (see `call_lending`).
+    let out = unsafe { &mut *receiver.user_frame() };
+    out.rsi = libsys::abi::MsgInfo::new(label).encode();
+    out.rdx = badge;
+    [out.r10, out.r8, out.r9, out.r12, out.r13, out.r14] = *words;
+    let seq = {
+        let mut mine = me.wait.lock();
+        mine.blocked = Blocked::Reply;
+        mine.result = None;
+        mine.seq
+    };
+    let mut caller = me.caller(true, seq);
+    caller.grant = grant;
+    receiver.ipc.lock().reply_to = Some(caller);
+    {
+        let mut theirs = receiver.wait.lock();
+        theirs.blocked = Blocked::No;
+        theirs.result = Some(Ok(badge));
+    }
+    Some(hand_off(me, &receiver))
 }
 
 /// `reply_recv` to a waiting caller when no message is queued.
@@ -163,7 +231,11 @@ pub fn reply_recv(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
     if !simple(frame) {
         return None;
     }
-    let me = thread::current();
+    thread::with_current(|me| reply_recv_from(frame, me))
+}
+
+#[inline(always)]
+fn reply_recv_from(frame: &TrapFrame, me: &Thread) -> Option<Result<u64, SysError>> {
     // The reply right is taken out here, in the one lock of our IPC state
     // this path needs, and put back if the fast path does not apply.
     let caller = {
@@ -179,13 +251,54 @@ pub fn reply_recv(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
         }
         mine.reply_to.take()?
     };
-    let Some(ep) = queue_for_reply(frame, &me, &caller) else {
+    let queued = endpoint(me, frame.rdi, Rights::RECV)
+        .filter(|(ep, _)| queue_for_reply(frame, me, &caller, ep));
+    let Some((ep, _)) = queued else {
         me.ipc.lock().reply_to = Some(caller);
         return None;
     };
-    // From here on the fast path is committed. A pager's answer to a page
-    // fault is its label alone (resume or kill); the faulting thread's
-    // registers are left as they were.
+    Some(answer_and_switch(frame, me, caller, ep))
+}
+
+/// `reply_to_recv`'s fast path: answers `caller` (the right a reply object
+/// held, taken out of it already), then receives on `ep`, switching
+/// straight to the caller — `reply_recv`'s fast path for a saved right.
+/// Gives the right back (`Err`), nothing changed, where that path would
+/// not apply.
+pub fn reply_saved_recv(
+    frame: &TrapFrame,
+    me: &Arc<Thread>,
+    caller: Caller,
+    ep: &Arc<Endpoint>,
+) -> Result<Result<u64, SysError>, Caller> {
+    // Bits on the bound notification: see `reply_recv`.
+    if !simple(frame) || me.ipc.lock().bound.as_ref().is_some_and(|n| n.pending()) {
+        return Err(caller);
+    }
+    if !queue_for_reply(frame, me, &caller, ep) {
+        return Err(caller);
+    }
+    // The call is answered: the record of where it was held (`reply_save`
+    // wrote it, `ipc::unblock` reads it) goes, as `transfer::reply_to_saved`
+    // clears it.
+    if !caller.fault {
+        caller.thread.ipc.lock().held = None;
+    }
+    Ok(answer_and_switch(frame, me, caller, ep.clone()))
+}
+
+/// The committed part of both `reply_recv` fast paths (`me` queued on `ep`
+/// already, the payload copied): the reply registers and outcome to the
+/// caller, `me` blocked in `recv`, and the switch to the caller.
+#[inline(always)]
+fn answer_and_switch(
+    frame: &TrapFrame,
+    me: &Thread,
+    caller: Caller,
+    ep: Arc<Endpoint>,
+) -> Result<u64, SysError> {
+    // A pager's answer to a page fault is its label alone (resume or
+    // kill); the faulting thread's registers are left as they were.
     let result = if caller.fault {
         Ok(frame.rsi & 0xffff_ffff)
     } else {
@@ -203,30 +316,28 @@ pub fn reply_recv(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
         mine.blocked = Blocked::Recv(ep);
         mine.result = None;
     }
-    Some(hand_off(&me, &caller.thread))
+    hand_off(me, &caller.thread)
 }
 
-/// The checks of `reply_recv`'s fast path, and its first step: if
-/// `caller` still waits for this reply, the endpoint `frame` names has no
-/// sender queued and the payload is copied, queues `me` as a receiver
-/// and returns the endpoint; else `None`, with nothing changed.
+/// The checks of the `reply_recv` fast paths, and their first step: if
+/// `caller` still waits for this reply, `ep` has no sender queued and the
+/// payload is copied, queues `me` as a receiver on `ep` and returns true;
+/// else false, with nothing changed.
 #[inline(always)]
-fn queue_for_reply(frame: &TrapFrame, me: &Arc<Thread>, caller: &Caller) -> Option<Arc<Endpoint>> {
+fn queue_for_reply(frame: &TrapFrame, me: &Thread, caller: &Caller, ep: &Endpoint) -> bool {
     let waiting = {
         let theirs = caller.thread.wait.lock();
         matches!(theirs.blocked, Blocked::Reply) && theirs.seq == caller.seq
     };
     if caller.thread.is_killed() || !waiting {
-        return None;
+        return false;
     }
-    let (ep, _) = endpoint(me, frame.rdi, Rights::RECV)?;
-    {
-        let mut queues = ep.queues.lock();
-        let copied = caller.fault || copy_payload(me, &caller.thread, payload(frame));
-        if !queues.senders.is_empty() || !copied {
-            return None;
-        }
-        queues.receivers.push_back(me.clone());
+    let mut queues = ep.queues.lock();
+    let copied = caller.fault || copy_payload(me, &caller.thread, payload(frame));
+    if !queues.senders.is_empty() || !copied {
+        return false;
     }
-    Some(ep)
+    // The one reference to ourselves the path takes: the queue's.
+    queues.receivers.push_back(thread::current());
+    true
 }

@@ -30,7 +30,7 @@
 use alloc::sync::Arc;
 
 use libsys::abi::args::GrantCopy;
-use libsys::abi::grant::{Access, Direction, Window, GRANT_MAX};
+use libsys::abi::grant::{Access, Direction, Window};
 use libsys::abi::ipc::MSG_WORDS;
 use libsys::abi::{MsgInfo, Rights, SysError, PAGE_SIZE};
 
@@ -165,8 +165,17 @@ pub fn copy(
     let to_window = args.direction == Direction::ToWindow;
     // The server's own buffer first: faulting it in may block (its pager),
     // and the caller may be answered or die meanwhile, so the lender is
-    // looked up after.
-    fault_in(process, args.buffer, args.len, !to_window, rip)?;
+    // looked up after. A buffer within one page that is there already (a
+    // 4 KiB `read` into an aligned buffer) is looked up once, here, and
+    // that frame is what the copy below uses: nothing can block between.
+    let within_page = args.len == 0
+        || args.buffer / PAGE_SIZE == args.buffer.saturating_add(args.len - 1) / PAGE_SIZE;
+    let mut first = frame_of(process, args.buffer, !to_window)
+        .ok()
+        .filter(|_| within_page);
+    if first.is_none() {
+        fault_in(process, args.buffer, args.len, !to_window, rip)?;
+    }
     let lender = match args.reply {
         None => lender(me.ipc.lock().reply_to.as_ref(), SysError::NotFound)?,
         Some(handle) => lookup::<Reply>(process, handle, Rights::SEND)?
@@ -195,7 +204,10 @@ pub fn copy(
         let n = (PAGE_SIZE - mine % PAGE_SIZE)
             .min(PAGE_SIZE - window % PAGE_SIZE)
             .min(args.len - done);
-        let local = frame_of(process, mine, !to_window)?;
+        let local = match first.take() {
+            Some(frame) => frame,
+            None => frame_of(process, mine, !to_window)?,
+        };
         let remote = frame_of(theirs, window, to_window)?;
         let (from, to) = if to_window {
             (local, remote)
@@ -215,19 +227,16 @@ pub fn copy(
 
 /// The window the current thread lent with the call an in-kernel core is
 /// serving (the monolithic placement): copies go straight between the
-/// thread's own memory and the core's buffer, through the thread's pager
-/// for pages not yet there.
-// The kernel's service path (`ipc::service`, the server runtime's) hands
-// one to a core once `Server::handle` takes a `GrantAccess`; until then it
-// is not constructed.
-#[allow(dead_code)]
+/// thread's own memory and the core's buffer. Every page was faulted in
+/// when the call was made ([`CurrentGrant::for_call`]); a copy never
+/// asks the pager (the core runs under the service's lock, which a
+/// pager's call would hold while it waits), so a page gone since is
+/// `BadAddress`.
 pub struct CurrentGrant<'a> {
     process: &'a Process,
     window: Option<Window>,
-    rip: u64,
 }
 
-#[allow(dead_code)]
 impl<'a> CurrentGrant<'a> {
     /// The grant a call's message (`info`, `words`) lends, checked as
     /// [`attach`] checks it; `rip` is the `syscall`'s return address.
@@ -241,18 +250,52 @@ impl<'a> CurrentGrant<'a> {
         if let Some(w) = window {
             fault_in(process, w.address, w.length, w.access == Access::Write, rip)?;
         }
-        Ok(CurrentGrant {
-            process,
-            window,
-            rip,
-        })
+        Ok(CurrentGrant { process, window })
     }
 
-    fn slice(&self, direction: Direction, offset: u64, len: usize) -> Result<UserSlice, SysError> {
-        let window = self.window.ok_or(SysError::NoRights)?;
-        let at = window.range(direction, offset, len as u64)?;
-        UserSlice::new(at, len as u64, GRANT_MAX as usize)
+    /// The window, for a deferred request to keep ([`ParkedGrant`]).
+    pub fn lent(&self) -> Option<Window> {
+        self.window
     }
+}
+
+/// Copies between the kernel buffer `data` and `[at, at + len)` of
+/// `process`'s user memory (`to_user`: into it), page by page through
+/// the HHDM; every page is checked first, so a failure copies nothing.
+fn copy_user(
+    process: &Process,
+    at: u64,
+    data: *mut u8,
+    len: usize,
+    to_user: bool,
+) -> Result<(), SysError> {
+    if len == 0 {
+        return Ok(());
+    }
+    if !resident(process, at, len as u64, to_user) {
+        return Err(SysError::BadAddress);
+    }
+    let mut done = 0usize;
+    while done < len {
+        let address = at + done as u64;
+        let n = ((PAGE_SIZE - address % PAGE_SIZE) as usize).min(len - done);
+        let frame = frame_of(process, address, to_user)?;
+        let user = kspace::phys_to_virt::<u8>(frame);
+        // SAFETY: `frame` is a user page of `process` checked just above
+        // (mapped, user, writable when written), RAM the HHDM maps; `n`
+        // bytes stay inside it and inside `data` (`done + n <= len`);
+        // kernel and user memory never overlap. Nothing runs meanwhile
+        // (one CPU, interrupts off), so the page stays.
+        unsafe {
+            if to_user {
+                core::ptr::copy_nonoverlapping(data.add(done), user, n);
+            } else {
+                core::ptr::copy_nonoverlapping(user, data.add(done), n);
+            }
+        }
+        done += n;
+    }
+    Ok(())
 }
 
 impl libsys::grant::GrantAccess for CurrentGrant<'_> {
@@ -261,12 +304,64 @@ impl libsys::grant::GrantAccess for CurrentGrant<'_> {
     }
 
     fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), SysError> {
-        let slice = self.slice(Direction::ToWindow, offset, data.len())?;
-        with_user(self.process, self.rip, |aspace| slice.write(aspace, data))
+        let window = self.window.ok_or(SysError::NoRights)?;
+        let at = window.range(Direction::ToWindow, offset, data.len() as u64)?;
+        copy_user(self.process, at, data.as_ptr().cast_mut(), data.len(), true)
     }
 
     fn read(&mut self, offset: u64, out: &mut [u8]) -> Result<(), SysError> {
-        let slice = self.slice(Direction::FromWindow, offset, out.len())?;
-        with_user(self.process, self.rip, |aspace| slice.read(aspace, out))
+        let window = self.window.ok_or(SysError::NoRights)?;
+        let at = window.range(Direction::FromWindow, offset, out.len() as u64)?;
+        copy_user(self.process, at, out.as_mut_ptr(), out.len(), false)
+    }
+}
+
+/// The window of a caller parked in an in-kernel core (its request was
+/// deferred): kept with the request's token, so the core can fill it
+/// when it completes the request from another caller's entry. Copies go
+/// to the parked thread's memory while it still waits in its call
+/// (`PeerDied` once it is killed or gone); pages are not faulted in on
+/// its behalf (`BadAddress`), as for a window behind a saved reply.
+pub struct ParkedGrant {
+    thread: Arc<Thread>,
+    window: Window,
+}
+
+impl ParkedGrant {
+    pub fn new(thread: Arc<Thread>, window: Window) -> ParkedGrant {
+        ParkedGrant { thread, window }
+    }
+
+    fn process(&self) -> Result<&Process, SysError> {
+        if self.thread.is_killed() {
+            return Err(SysError::PeerDied);
+        }
+        self.thread.process.as_deref().ok_or(SysError::PeerDied)
+    }
+}
+
+impl libsys::grant::GrantAccess for ParkedGrant {
+    fn window(&self) -> Option<Window> {
+        Some(self.window)
+    }
+
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), SysError> {
+        let at = self
+            .window
+            .range(Direction::ToWindow, offset, data.len() as u64)?;
+        copy_user(
+            self.process()?,
+            at,
+            data.as_ptr().cast_mut(),
+            data.len(),
+            true,
+        )
+    }
+
+    fn read(&mut self, offset: u64, out: &mut [u8]) -> Result<(), SysError> {
+        let at = self
+            .window
+            .range(Direction::FromWindow, offset, out.len() as u64)?;
+        copy_user(self.process()?, at, out.as_mut_ptr(), out.len(), false)
     }
 }

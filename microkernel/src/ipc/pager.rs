@@ -92,14 +92,23 @@ fn ask_pager(
     if me.is_killed() {
         return None;
     }
-    let (ep, badge) = me
-        .ipc
-        .lock()
-        .pager
-        .as_ref()
-        .map(|(r, badge)| (r.endpoint.clone(), *badge))?;
-    me.ipc.lock().fault = Some((LABEL_PAGE_FAULT, message.to_words()));
-    let answer = send(me, &ep, badge, FOREVER, true);
+    let words = message.to_words();
+    // One look at the IPC state: the pager, the fault recorded (a thread in
+    // a fault call cannot be unblocked: `ipc::unblock`), the window of a
+    // call in progress (`transfer::send` hands it on too).
+    let (ep, badge, grant) = {
+        let mut ipc = me.ipc.lock();
+        let (ep, badge) = ipc
+            .pager
+            .as_ref()
+            .map(|(r, badge)| (r.endpoint.clone(), *badge))?;
+        ipc.fault = Some((LABEL_PAGE_FAULT, words));
+        (ep, badge, ipc.grant)
+    };
+    let answer = match super::fast::kernel_call(me, &ep, badge, (LABEL_PAGE_FAULT, &words), grant) {
+        Some(answer) => answer,
+        None => send(me, &ep, badge, FOREVER, true),
+    };
     me.ipc.lock().fault = None;
     Some(answer.map_err(|e| (e, ep)))
 }
@@ -169,6 +178,9 @@ fn wait_for_pager(
 /// runs the instruction again), or, if it refuses (or there is none), the
 /// fault goes to the exception endpoint as any exception does.
 pub fn page_fault(frame: &TrapFrame, address: u64) {
+    // The fault message to the pager (cost meter; nothing without it).
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcSend, address);
     // The thread reference is dropped before the kill path, which never
     // returns: anything it held would leak.
     let answer = {

@@ -20,6 +20,7 @@ use libsys::abi::ipc::PAYLOAD_MAX;
 use libsys::abi::{Handle, MsgInfo, Rights, SysError};
 
 use crate::arch::x86_64::trap::TrapFrame;
+use crate::ipc::grant::{CurrentGrant, ParkedGrant};
 use crate::obj::handle::KObject;
 use crate::obj::service::{self, Outcome, Service};
 use crate::obj::thread::{self, HeldBy, Thread};
@@ -44,6 +45,8 @@ pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
         }
         (service.clone(), entry.badge, entry.rights)
     };
+    #[cfg(feature = "meter")]
+    crate::klog::meter::service_call();
     Some(invoke(&me, &service, badge, rights, frame))
 }
 
@@ -71,38 +74,129 @@ fn invoke(
         set_reply(frame, libsys::rpc::LABEL_BAD_REQUEST, 0);
         return Ok(0);
     }
-    // The reply goes into the buffer even when the request has no payload.
+    let process = me.process.as_ref().ok_or(SysError::InvalidArgument)?;
+    // The window lent with the call, checked and faulted in now, before
+    // the core runs under the service's lock (as `call` checks it).
+    let mut grant = CurrentGrant::for_call(process, &info, &words(frame), frame.rip)?;
+    let lent = grant.lent();
+    let timeout = frame.rdx;
+    let outcome = {
+        let page = buffer(me)?;
+        let mut keep = || {
+            lent.map(|w| {
+                alloc::boxed::Box::new(ParkedGrant::new(me.clone(), w))
+                    as alloc::boxed::Box<dyn libsys::grant::GrantAccess + Send>
+            })
+        };
+        crate::meter_span!(Work, ServiceEnter, ServiceLeave, info.label);
+        service.dispatch(
+            me,
+            info.label,
+            info.length as usize,
+            badge,
+            page,
+            &mut grant,
+            &mut keep,
+        )
+    };
+    let (label, length) = run(me, service, outcome, timeout, frame)?;
+    set_reply(frame, label, length);
+    if let Some(session) = service.take_session() {
+        give_session(me, service, session, frame, label, length);
+    }
+    Ok(0)
+}
+
+/// The caller's IPC buffer, where the request is and the reply goes.
+fn buffer(me: &Thread) -> Result<&'static mut [u8; PAYLOAD_MAX], SysError> {
     let buffer = me.buffer_phys().ok_or(SysError::BadAddress)?;
     // SAFETY: `buffer_phys` checked that the page is mapped user-writable
     // in the caller's address space; the HHDM maps all RAM; nothing else
     // runs while this system call does (one CPU, interrupts off), and the
-    // caller's thread is this one, in the kernel.
-    let page = unsafe { &mut *crate::mem::kspace::phys_to_virt::<[u8; PAYLOAD_MAX]>(buffer) };
-    match service.dispatch(me, info.label, info.length as usize, badge, page) {
-        Outcome::Now(label, length) => {
-            set_reply(frame, label, length);
-            if let Some(session) = service.take_session() {
-                give_session(me, service, session, frame, label, length);
-            }
-        }
-        Outcome::Later(token) => {
-            // Where `thread_unblock` finds this call (`ipc::unblock`).
-            me.ipc.lock().held =
-                Some((me.wait.lock().seq, HeldBy::Service(service.clone(), token)));
-            // The lock is released: sleep until the core completes us.
-            match wait::block(me, Blocked::Reply, frame.rdx, None) {
-                Ok(value) => {
-                    let (label, length) = service::decode_result(value);
-                    set_reply(frame, label, length);
+    // caller's thread is this one, in the kernel. Each use ends before
+    // the thread blocks (when IPC may write the page).
+    Ok(unsafe { &mut *crate::mem::kspace::phys_to_virt::<[u8; PAYLOAD_MAX]>(buffer) })
+}
+
+/// Takes a request from its outcome to its reply: sleeps while it is
+/// deferred, makes the calls out the core asks for it (a
+/// kernel-originated call on this thread, whose own call waits anyway)
+/// and hands their answers back. A wait that ends otherwise (a timeout,
+/// a kill, a call out that failed that way) abandons the token.
+fn run(
+    me: &alloc::sync::Arc<Thread>,
+    service: &alloc::sync::Arc<Service>,
+    mut outcome: Outcome,
+    timeout: u64,
+    frame: &mut TrapFrame,
+) -> Result<(u32, usize), SysError> {
+    loop {
+        outcome = match outcome {
+            Outcome::Now(label, length) => return Ok((label, length)),
+            Outcome::Later(token) => {
+                // Where `thread_unblock` finds this call (`ipc::unblock`).
+                me.ipc.lock().held =
+                    Some((me.wait.lock().seq, HeldBy::Service(service.clone(), token)));
+                // The lock is released: sleep until the core completes us.
+                match wait::block(me, Blocked::Reply, timeout, None) {
+                    Ok(service::CALL_OUT) => service.resume(me, token, buffer(me)?),
+                    Ok(value) => return Ok(service::decode_result(value)),
+                    Err(e) => {
+                        service.abandon(token);
+                        return Err(e);
+                    }
                 }
-                Err(e) => {
+            }
+            Outcome::Call(token, out) => match call_out(me, &out, timeout, frame) {
+                Ok(answer) => service.answered(me, token, Ok(answer), buffer(me)?),
+                Err(e @ (SysError::TimedOut | SysError::Interrupted)) => {
                     service.abandon(token);
                     return Err(e);
                 }
-            }
-        }
+                Err(e) if me.is_killed() => {
+                    service.abandon(token);
+                    return Err(e);
+                }
+                Err(e) => service.answered(me, token, Err(e), buffer(me)?),
+            },
+        };
     }
-    Ok(0)
+}
+
+/// A call out of the kernel: `out` sent as this thread's own `call` (the
+/// request in its IPC buffer, no words, no window, no handles) to the
+/// connection's endpoint, as the kernel sends a page fault on a
+/// thread's behalf; the answer's label and length (its payload in the
+/// buffer). The thread's registers are its call's and are set again at
+/// its reply.
+fn call_out(
+    me: &alloc::sync::Arc<Thread>,
+    out: &service::Outgoing,
+    timeout: u64,
+    frame: &mut TrapFrame,
+) -> Result<(u32, usize), SysError> {
+    if me.is_killed() {
+        return Err(SysError::PeerDied);
+    }
+    let length = out.payload.len().min(PAYLOAD_MAX);
+    buffer(me)?[..length].copy_from_slice(&out.payload[..length]);
+    set_reply(frame, out.label, length);
+    me.ipc.lock().held = None;
+    crate::ipc::grant::detach(me);
+    crate::ipc::transfer::send(me, &out.endpoint, out.badge, timeout, true)?;
+    // SAFETY: this thread's own saved registers, at the top of its kernel
+    // stack, which the answer was delivered into (`transfer::deliver`)
+    // while it slept; it runs now, in the kernel.
+    let answer = unsafe { (*me.user_frame()).rsi };
+    let info = MsgInfo::decode(answer)?;
+    Ok((info.label, (info.length as usize).min(PAYLOAD_MAX)))
+}
+
+/// The message words of a frame, in ABI order.
+fn words(frame: &TrapFrame) -> [u64; libsys::abi::ipc::MSG_WORDS] {
+    [
+        frame.r10, frame.r8, frame.r9, frame.r12, frame.r13, frame.r14,
+    ]
 }
 
 /// The reply's registers: its label and payload length, no words.
@@ -129,18 +223,32 @@ fn with_handle(
     frame: &TrapFrame,
 ) -> Result<Option<(u32, usize)>, SysError> {
     let process = me.process.as_ref().ok_or(SysError::InvalidArgument)?;
-    let notification = {
+    let (notification, endpoint) = {
         let handles = process.handles.lock();
         let entry = handles.get(Handle::from_raw(frame.r14)?)?;
         match &entry.object {
-            KObject::Notification(n) if entry.rights.contains(Rights::SEND) => Some(n.clone()),
-            _ => None,
+            KObject::Notification(n) if entry.rights.contains(Rights::SEND) => {
+                (Some(n.clone()), None)
+            }
+            KObject::Endpoint(e) if entry.rights.contains(Rights::SEND) => {
+                (None, Some((e.endpoint.clone(), entry.badge)))
+            }
+            _ => (None, None),
         }
     };
-    let buffer = me.buffer_phys().ok_or(SysError::BadAddress)?;
-    // SAFETY: as in `invoke`: the caller's own mapped, user-writable IPC
-    // buffer, reached through the HHDM while nothing else runs.
-    let page = unsafe { &mut *crate::mem::kspace::phys_to_virt::<[u8; PAYLOAD_MAX]>(buffer) };
+    let page = buffer(me)?;
+    if info.label == libsys::callout::LABEL_CONNECT {
+        // A connection for the core's calls out (its name the payload).
+        let length = (info.length as usize).min(libsys::callout::NAME_MAX + 1);
+        let connected = endpoint
+            .ok_or(SysError::WrongType)
+            .and_then(|(e, b)| service.connect(badge, &page[..length], e, b));
+        let label = match connected {
+            Ok(()) => libsys::rpc::LABEL_REPLY,
+            Err(_) => libsys::rpc::LABEL_BAD_REQUEST,
+        };
+        return Ok(Some((label, 0)));
+    }
     Ok(service.with_handle(info.label, info.length as usize, badge, notification, page))
 }
 

@@ -15,6 +15,8 @@
 //! (port 0xe9, never handed over) and to COM1; while a user console driver
 //! owns COM1 only `err` and above still reach it (`arch::serial`).
 
+#[cfg(feature = "meter")]
+pub mod meter;
 pub mod panic;
 
 use core::fmt::{self, Write};
@@ -115,4 +117,50 @@ macro_rules! printk {
     ($level:ident, $($arg:tt)*) => {{
         $crate::klog::printk(libsys::abi::LogLevel::$level, format_args!($($arg)*));
     }};
+}
+
+// The cost meter's probes (`meter.rs`): defined here, outside the module
+// the feature leaves out, so that they expand to nothing without it.
+
+/// A phase until the end of the enclosing block (nothing without the
+/// `meter` feature).
+#[macro_export]
+macro_rules! meter_scope {
+    ($phase:ident) => {
+        #[cfg(feature = "meter")]
+        let _meter_scope = $crate::klog::meter::Scope::enter(libsys::abi::meter::Phase::$phase);
+    };
+}
+
+/// A phase and a traced span until the end of the enclosing block
+/// (nothing without the `meter` feature).
+#[macro_export]
+macro_rules! meter_span {
+    ($phase:ident, $enter:ident, $leave:ident, $arg:expr) => {
+        #[cfg(feature = "meter")]
+        let _meter_span = $crate::klog::meter::Span::enter(
+            libsys::abi::meter::Phase::$phase,
+            libsys::abi::meter::TraceKind::$enter,
+            libsys::abi::meter::TraceKind::$leave,
+            $arg as u64,
+        );
+    };
+}
+
+/// Counts events (nothing without the `meter` feature).
+#[macro_export]
+macro_rules! meter_count {
+    ($event:ident, $n:expr) => {
+        #[cfg(feature = "meter")]
+        $crate::klog::meter::count(libsys::abi::meter::Event::$event, $n as u64);
+    };
+}
+
+/// A trace event (nothing without the `meter` feature).
+#[macro_export]
+macro_rules! meter_trace {
+    ($kind:ident, $arg:expr) => {
+        #[cfg(feature = "meter")]
+        $crate::klog::meter::trace(libsys::abi::meter::TraceKind::$kind, $arg as u64);
+    };
 }

@@ -92,6 +92,8 @@ pub fn kernel_pml4() -> u64 {
 /// page each, and not in use by anything that could race (one CPU,
 /// interrupts off).
 pub unsafe fn copy_physical(from: u64, to: u64, length: usize) {
+    crate::meter_span!(Copy, CopyEnter, CopyLeave, length);
+    crate::meter_count!(BytesCopied, length);
     // SAFETY: per the contract; rep movsb with DF clear (the ABI and the
     // syscall mask keep it clear) copies forward.
     unsafe {

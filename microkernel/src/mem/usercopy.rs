@@ -237,6 +237,8 @@ unsafe impl Plain for libsys::abi::RegionInfo {}
 unsafe impl Plain for libsys::abi::limits::ResourceUsage {}
 // SAFETY: repr(C), five u64 fields, no padding.
 unsafe impl Plain for libsys::abi::limits::KernelStats {}
+// SAFETY: as above (`repr(C)`, only `u64` arrays and fields).
+unsafe impl Plain for libsys::abi::meter::MeterReport {}
 
 /// A user pointer to one `T`.
 pub struct UserPtr<T: Plain> {

@@ -54,6 +54,8 @@ pub enum KObject {
     ConsoleControl,
     /// The right to put threads in a real-time class (`set_sched_rt`).
     SchedControl,
+    /// The right to turn the machine off or reset it (`power`).
+    PowerControl,
 }
 
 impl handle::Object for KObject {
@@ -72,6 +74,7 @@ impl handle::Object for KObject {
             KObject::Reply(_) => ObjectType::Reply,
             KObject::ConsoleControl => ObjectType::ConsoleControl,
             KObject::SchedControl => ObjectType::SchedControl,
+            KObject::PowerControl => ObjectType::PowerControl,
         }
     }
 
@@ -93,6 +96,7 @@ impl handle::Object for KObject {
             KObject::Reply(r) => KObject::Reply(r.clone()),
             KObject::ConsoleControl => KObject::ConsoleControl,
             KObject::SchedControl => KObject::SchedControl,
+            KObject::PowerControl => KObject::PowerControl,
         }
     }
 }
@@ -189,6 +193,18 @@ impl Kind for SchedControl {
     type Ref = SchedControl;
     fn extract(object: &KObject) -> Option<SchedControl> {
         matches!(object, KObject::SchedControl).then_some(SchedControl)
+    }
+}
+
+/// The power control (the right to turn the machine off or reset it).
+#[derive(Clone, Copy, Debug)]
+pub struct PowerControl;
+
+impl Kind for PowerControl {
+    const TYPE: ObjectType = ObjectType::PowerControl;
+    type Ref = PowerControl;
+    fn extract(object: &KObject) -> Option<PowerControl> {
+        matches!(object, KObject::PowerControl).then_some(PowerControl)
     }
 }
 

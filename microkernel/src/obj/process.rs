@@ -209,10 +209,13 @@ impl Process {
 
     /// Switches the CPU to this process's address space.
     pub fn activate(&self) {
+        crate::meter_scope!(Switch);
         use x86_64::registers::control::{Cr3, Cr3Flags};
         use x86_64::structures::paging::PhysFrame;
         let root = PhysFrame::containing_address(x86_64::PhysAddr::new(self.root));
         if Cr3::read().0 != root {
+            crate::meter_count!(AsSwitches, 1);
+            crate::meter_trace!(AsSwitch, self.root);
             // SAFETY: a thread of this process is about to run, so the
             // process lives and `root` is its address space's PML4 (freed
             // only when its last thread has exited); the kernel half is

@@ -37,14 +37,17 @@
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use libsys::abi::ipc::PAYLOAD_MAX;
 use libsys::abi::SysError;
-use libsys::server::{Dispatched, Hosted, Server, Token};
+use libsys::grant::GrantAccess;
+use libsys::server::{CallOut, Dispatched, Hosted, Server, Token};
 use spin::Mutex;
 
+use super::endpoint::Endpoint;
 use super::notification::Notification;
 use super::thread::{Caller, Thread};
 use crate::sched::wait;
@@ -52,10 +55,29 @@ use crate::sched::wait;
 /// A server core behind the same runtime as every transport:
 /// [`libsys::server::Hosted`].
 pub(super) trait Core: Send {
-    fn request(&mut self, label: u32, input: &[u8], badge: u64, output: &mut [u8]) -> Dispatched;
+    /// One request, with the window its caller lent (`Later::grant`).
+    fn request(
+        &mut self,
+        label: u32,
+        input: &[u8],
+        badge: u64,
+        output: &mut [u8],
+        grant: &mut dyn GrantAccess,
+    ) -> Dispatched;
     fn deliver(&mut self, scratch: &mut [u8], send: &mut dyn FnMut(Token, u32, &[u8]) -> bool);
     fn cancel(&mut self, token: Token);
     fn interrupt(&mut self, token: Token);
+
+    /// Keeps a deferred request's window with its token.
+    fn keep_grant(&mut self, _token: Token, _grant: Box<dyn GrantAccess + Send>) {}
+
+    /// The calls out the core asked for since the last take.
+    fn take_calls(&mut self) -> Vec<CallOut> {
+        Vec::new()
+    }
+
+    /// The answer to `token`'s call out (dropped if the token ended).
+    fn answered(&mut self, _token: Token, _answer: Result<(u32, &[u8]), SysError>) {}
 
     /// Signals of the core's interrupt (the timer core's IRQ 0).
     fn signal(&mut self, _bits: u64) {}
@@ -86,8 +108,28 @@ impl<S: Server + Send> Core for Hosted<S>
 where
     S::Reply: Send,
 {
-    fn request(&mut self, label: u32, input: &[u8], badge: u64, output: &mut [u8]) -> Dispatched {
-        Hosted::request(self, label, input, badge, output)
+    fn request(
+        &mut self,
+        label: u32,
+        input: &[u8],
+        badge: u64,
+        output: &mut [u8],
+        grant: &mut dyn GrantAccess,
+    ) -> Dispatched {
+        Hosted::request_with(self, label, input, badge, output, grant)
+    }
+
+    fn keep_grant(&mut self, token: Token, grant: Box<dyn GrantAccess + Send>) {
+        self.later.keep_grant(token, grant);
+    }
+
+    fn take_calls(&mut self) -> Vec<CallOut> {
+        self.later.take_calls()
+    }
+
+    fn answered(&mut self, token: Token, answer: Result<(u32, &[u8]), SysError>) {
+        // A token that ended meanwhile: the answer finds no one.
+        let _ = Hosted::answered(self, token, answer);
     }
 
     fn deliver(&mut self, scratch: &mut [u8], send: &mut dyn FnMut(Token, u32, &[u8]) -> bool) {
@@ -117,7 +159,26 @@ struct State {
     /// The callers whose requests were deferred, by token: each sleeps in
     /// its `call` (blocked on its reply) until the core completes it.
     parked: BTreeMap<Token, Caller>,
+    /// Calls out the core asked for, each waiting for its caller's
+    /// thread to make it (woken with [`CALL_OUT`] if it was parked).
+    calls: BTreeMap<Token, Outgoing>,
+    /// The endpoints clients connected (`LABEL_CONNECT`), by badge and
+    /// name, with the badge of the handle they lent.
+    connections: BTreeMap<(u64, String), (Arc<Endpoint>, u64)>,
 }
+
+/// A call out, ready to be made by its caller's thread: the endpoint and
+/// badge of the connection, the label and the request.
+pub struct Outgoing {
+    pub endpoint: Arc<Endpoint>,
+    pub badge: u64,
+    pub label: u32,
+    pub payload: Vec<u8>,
+}
+
+/// The wait result with which a parked caller is woken to make its
+/// request's call out (no reply is this: a reply's label is 32 bits).
+pub const CALL_OUT: u64 = u64::MAX;
 
 /// A server core running inside the kernel.
 pub struct Service {
@@ -143,6 +204,8 @@ impl Service {
                 core,
                 input: Box::new([0; PAYLOAD_MAX]),
                 parked: BTreeMap::new(),
+                calls: BTreeMap::new(),
+                connections: BTreeMap::new(),
             }),
             calls: core::sync::atomic::AtomicU64::new(0),
             deferred_signals: core::sync::atomic::AtomicU64::new(0),
@@ -151,7 +214,7 @@ impl Service {
 }
 
 /// The server cores the kernel links, by the name they register as.
-pub const LINKED: &[&str] = &["kv", "wait1", "timer"];
+pub const LINKED: &[&str] = &["kv", "wait1", "timer", "echo"];
 
 /// Creates the services for the first process when the command line asks
 /// for the monolithic placement (`placement=mono`); none otherwise.
@@ -171,12 +234,16 @@ pub fn create(name: &str) -> Option<Arc<Service>> {
             Box::new(Hosted::new(wait1::Wait1Server::new())),
         )),
         "timer" => super::service_timer::create(),
+        "echo" => Some(Service::new(
+            "echo",
+            Box::new(Hosted::new(echo::Echo::new())),
+        )),
         _ => None,
     }
 }
 
 /// What a request to a service came to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// The reply's label and length, in the caller's buffer.
     Now(u32, usize),
@@ -184,7 +251,31 @@ pub enum Outcome {
     /// parked under `token`) and hand `token` to [`Service::abandon`] if
     /// it stops waiting.
     Later(Token),
+    /// Deferred, and the core asked for a call out for it: the caller's
+    /// thread makes it now, then hands the answer to
+    /// [`Service::answered`] (or `token` to [`Service::abandon`]).
+    Call(Token, Outgoing),
 }
+
+impl core::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "Outgoing(label {:#x}, {} bytes)",
+            self.label,
+            self.payload.len()
+        )
+    }
+}
+
+impl PartialEq for Outgoing {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.endpoint, &other.endpoint)
+            && (self.badge, self.label, &self.payload) == (other.badge, other.label, &other.payload)
+    }
+}
+
+impl Eq for Outgoing {}
 
 /// A completed reply as a wait result: label above, length below.
 pub fn encode_result(label: u32, length: usize) -> u64 {
@@ -199,9 +290,12 @@ pub fn decode_result(value: u64) -> (u32, usize) {
 impl Service {
     /// Runs the core on a request of `length` bytes in `page` (the
     /// caller's IPC buffer) from a handle with `badge`, made by thread
-    /// `me`: the reply is encoded into `page` now, or the request is
-    /// deferred and `me` parked. Completions the core made meanwhile are
-    /// delivered before the lock is released.
+    /// `me`, which lent `grant` (`keep` makes the version of it a
+    /// deferred request keeps): the reply is encoded into `page` now, or
+    /// the request is deferred and `me` parked, or a call out is to be
+    /// made for it. Completions the core made meanwhile are delivered
+    /// before the lock is released.
+    #[allow(clippy::too_many_arguments)]
     pub fn dispatch(
         &self,
         me: &Arc<Thread>,
@@ -209,28 +303,64 @@ impl Service {
         length: usize,
         badge: u64,
         page: &mut [u8; PAYLOAD_MAX],
+        grant: &mut dyn GrantAccess,
+        keep: &mut dyn FnMut() -> Option<Box<dyn GrantAccess + Send>>,
     ) -> Outcome {
         let length = length.min(PAYLOAD_MAX);
         let mut state = self.state.lock();
-        let State {
-            core,
-            input,
-            parked,
-        } = &mut *state;
-        input[..length].copy_from_slice(&page[..length]);
-        self.run_deferred_signals(core.as_mut());
-        let outcome = match core.request(label, &input[..length], badge, page) {
-            Dispatched::Now(label, length) => Outcome::Now(label, length),
-            Dispatched::Later(token) => {
-                let seq = me.wait.lock().seq;
-                parked.insert(token, me.caller(false, seq));
-                Outcome::Later(token)
-            }
-        };
-        deliver(core.as_mut(), input, parked);
+        let state = &mut *state;
+        state.input[..length].copy_from_slice(&page[..length]);
+        self.run_deferred_signals(state.core.as_mut());
+        let dispatched = state
+            .core
+            .request(label, &state.input[..length], badge, page, grant);
         self.calls
             .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-        outcome
+        match dispatched {
+            Dispatched::Now(label, length) => {
+                state.settle(None);
+                Outcome::Now(label, length)
+            }
+            Dispatched::Later(token) => {
+                if let Some(kept) = keep() {
+                    state.core.keep_grant(token, kept);
+                }
+                state.finish(me, token, page)
+            }
+        }
+    }
+
+    /// The answer to the call out `me` made for `token` (`Ok`: the
+    /// reply's label and length, in `page`, `me`'s IPC buffer): the core
+    /// hears it, and the request comes to an outcome as in
+    /// [`Service::dispatch`].
+    pub fn answered(
+        &self,
+        me: &Arc<Thread>,
+        token: Token,
+        answer: Result<(u32, usize), SysError>,
+        page: &mut [u8; PAYLOAD_MAX],
+    ) -> Outcome {
+        let mut state = self.state.lock();
+        let state = &mut *state;
+        let answer = answer.map(|(label, length)| {
+            let length = length.min(PAYLOAD_MAX);
+            state.input[..length].copy_from_slice(&page[..length]);
+            (label, length)
+        });
+        let input = &state.input;
+        state.core.answered(
+            token,
+            answer.map(|(label, length)| (label, &input[..length])),
+        );
+        state.finish(me, token, page)
+    }
+
+    /// `me`, parked under `token`, was woken with [`CALL_OUT`]: the call
+    /// to make, or (none waiting after all) parked again.
+    pub fn resume(&self, me: &Arc<Thread>, token: Token, page: &mut [u8; PAYLOAD_MAX]) -> Outcome {
+        let mut state = self.state.lock();
+        state.finish(me, token, page)
     }
 
     /// The caller parked under `token` asked to be let out of its call
@@ -239,30 +369,151 @@ impl Service {
     /// the lock is released. Nothing if it was answered already.
     pub fn interrupt(&self, token: Token) {
         let mut state = self.state.lock();
-        let State {
-            core,
-            input,
-            parked,
-        } = &mut *state;
-        if parked.contains_key(&token) {
-            core.interrupt(token);
-            deliver(core.as_mut(), input, parked);
+        if state.parked.contains_key(&token) {
+            state.core.interrupt(token);
+            state.settle(None);
         }
     }
 
-    /// The caller parked under `token` stopped waiting (a timeout, a
-    /// kill): its token is cancelled and the core told. Nothing if it was
-    /// answered already.
+    /// The caller of `token` stopped waiting (a timeout, a kill, a call
+    /// out that failed that way): its token is cancelled and the core
+    /// told. Nothing if it was answered already.
     pub fn abandon(&self, token: Token) {
         let mut state = self.state.lock();
-        let State {
-            core,
-            input,
-            parked,
-        } = &mut *state;
-        if parked.remove(&token).is_some() {
-            core.cancel(token);
-            deliver(core.as_mut(), input, parked);
+        state.parked.remove(&token);
+        state.calls.remove(&token);
+        // Not live (answered already): nothing happens.
+        state.core.cancel(token);
+        state.settle(None);
+    }
+
+    /// Client `badge` lends `endpoint` (with the badge of its handle) as
+    /// its connection `name`, which the core's calls out for it may name
+    /// (`LABEL_CONNECT`). `InvalidArgument` for a bad name,
+    /// `OutOfResources` past the bounds (those of the process runtime,
+    /// `libsys::callout`).
+    pub fn connect(
+        &self,
+        badge: u64,
+        name: &[u8],
+        endpoint: Arc<Endpoint>,
+        endpoint_badge: u64,
+    ) -> Result<(), SysError> {
+        use libsys::callout::{CONNECTIONS_MAX, CONNECTIONS_PER_CLIENT, NAME_MAX};
+        let name = core::str::from_utf8(name).map_err(|_| SysError::InvalidArgument)?;
+        if name.is_empty() || name.len() > NAME_MAX {
+            return Err(SysError::InvalidArgument);
+        }
+        let mut state = self.state.lock();
+        let key = (badge, String::from(name));
+        if !state.connections.contains_key(&key) {
+            let mine = state
+                .connections
+                .keys()
+                .filter(|(b, _)| *b == badge)
+                .count();
+            if mine >= CONNECTIONS_PER_CLIENT || state.connections.len() >= CONNECTIONS_MAX {
+                return Err(SysError::OutOfResources);
+            }
+        }
+        state.connections.insert(key, (endpoint, endpoint_badge));
+        self.calls
+            .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// The caller whose deferred request an entry is about (the current
+/// thread), for what the core does to its token within the entry.
+struct Current<'a> {
+    token: Token,
+    page: &'a mut [u8; PAYLOAD_MAX],
+    /// Its completion (label, length), written into `page`.
+    answer: Option<(u32, usize)>,
+    /// A call out for it.
+    call: Option<Outgoing>,
+}
+
+impl State {
+    /// After an entry into the core on `me`'s deferred `token`: delivers,
+    /// starts calls out, and says what `me` does next — take its answer,
+    /// make a call, or sleep parked.
+    fn finish(&mut self, me: &Arc<Thread>, token: Token, page: &mut [u8; PAYLOAD_MAX]) -> Outcome {
+        let mut current = Current {
+            token,
+            page,
+            answer: None,
+            // One the core asked for while `me` slept (woken with
+            // `CALL_OUT`), if any.
+            call: self.calls.remove(&token),
+        };
+        self.settle(Some(&mut current));
+        if let Some((label, length)) = current.answer {
+            return Outcome::Now(label, length);
+        }
+        if let Some(call) = current.call {
+            return Outcome::Call(token, call);
+        }
+        let seq = me.wait.lock().seq;
+        self.parked.insert(token, me.caller(false, seq));
+        Outcome::Later(token)
+    }
+
+    /// Delivers the completions and routes the calls out the core made,
+    /// until it makes no more.
+    fn settle(&mut self, mut current: Option<&mut Current>) {
+        loop {
+            deliver(
+                self.core.as_mut(),
+                &mut self.input,
+                &mut self.parked,
+                current.as_deref_mut(),
+            );
+            let calls = self.core.take_calls();
+            if calls.is_empty() {
+                return;
+            }
+            for call in calls {
+                self.route(call, current.as_deref_mut());
+            }
+        }
+    }
+
+    /// A call out the core asked for: to the current caller's thread if
+    /// it is for its token, else to the parked caller's (woken with
+    /// [`CALL_OUT`] to make it); refused to the core (`NotFound`: no such
+    /// connection; `PeerDied`: no caller to make it) otherwise.
+    fn route(&mut self, call: CallOut, current: Option<&mut Current>) {
+        let token = call.token;
+        let Some((endpoint, badge)) = self
+            .connections
+            .get(&(call.client, call.target))
+            .map(|(e, b)| (e.clone(), *b))
+        else {
+            self.core.answered(token, Err(SysError::NotFound));
+            return;
+        };
+        let out = Outgoing {
+            endpoint,
+            badge,
+            label: call.label,
+            payload: call.payload,
+        };
+        if let Some(current) = current.filter(|c| c.token == token) {
+            current.call = Some(out);
+            return;
+        }
+        match self.parked.remove(&token) {
+            Some(caller) if caller.is_waiting() => {
+                caller.thread.ipc.lock().held = None;
+                self.calls.insert(token, out);
+                wait::finish(&caller.thread, Ok(CALL_OUT));
+            }
+            // Going (its wait ended another way): it abandons the token.
+            Some(caller) => {
+                self.parked.insert(token, caller);
+            }
+            None => self.core.answered(token, Err(SysError::PeerDied)),
         }
     }
 }
@@ -279,13 +530,8 @@ impl Service {
                 .fetch_or(bits, core::sync::atomic::Ordering::Relaxed);
             return;
         };
-        let State {
-            core,
-            input,
-            parked,
-        } = &mut *state;
-        core.signal(bits);
-        deliver(core.as_mut(), input, parked);
+        state.core.signal(bits);
+        state.settle(None);
     }
 
     /// A request of `length` bytes in `page` that carries one handle
@@ -327,14 +573,22 @@ impl Service {
 }
 
 /// Wakes each parked caller whose request the core completed, with the
-/// reply encoded into its own IPC buffer. A caller no longer waiting (or
-/// whose buffer is gone) is reported undelivered to the core.
+/// reply encoded into its own IPC buffer; the current caller's
+/// completion goes into its page. A caller no longer waiting (or whose
+/// buffer is gone) is reported undelivered to the core.
 fn deliver(
     core: &mut dyn Core,
     scratch: &mut [u8; PAYLOAD_MAX],
     parked: &mut BTreeMap<Token, Caller>,
+    mut current: Option<&mut Current>,
 ) {
     core.deliver(&mut scratch[..], &mut |token, label, bytes| {
+        if let Some(current) = current.as_deref_mut().filter(|c| c.token == token) {
+            current.page[..bytes.len()].copy_from_slice(bytes);
+            current.answer = Some((label, bytes.len()));
+            current.call = None;
+            return true;
+        }
         let Some(caller) = parked.remove(&token) else {
             return false;
         };

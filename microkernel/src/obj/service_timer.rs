@@ -98,8 +98,15 @@ impl TimerCore {
 }
 
 impl Core for TimerCore {
-    fn request(&mut self, label: u32, input: &[u8], badge: u64, output: &mut [u8]) -> Dispatched {
-        let dispatched = self.hosted.request(label, input, badge, output);
+    fn request(
+        &mut self,
+        label: u32,
+        input: &[u8],
+        badge: u64,
+        output: &mut [u8],
+        grant: &mut dyn libsys::grant::GrantAccess,
+    ) -> Dispatched {
+        let dispatched = self.hosted.request_with(label, input, badge, output, grant);
         self.send_signals();
         dispatched
     }

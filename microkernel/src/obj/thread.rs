@@ -164,6 +164,20 @@ pub fn current() -> Arc<Thread> {
     }
 }
 
+/// Runs `f` on the running thread, borrowed: no reference counted (the
+/// IPC fast paths take one only where they keep the thread). `f` may
+/// block and run again: the thread lives on meanwhile (the scheduler's
+/// table holds it while it is known, which it is while it runs).
+#[inline(always)]
+pub fn with_current<R>(f: impl FnOnce(&Thread) -> R) -> R {
+    let current = CURRENT.load(Ordering::Relaxed);
+    assert!(!current.is_null(), "the scheduler runs");
+    // SAFETY: as in `current`: CURRENT points at the running thread, which
+    // the scheduler keeps alive for as long as it runs — and the borrow is
+    // used only by this thread, inside this call.
+    f(unsafe { &*current })
+}
+
 impl Schedulable for Thread {
     fn task(&self) -> &Task {
         &self.task

@@ -206,6 +206,7 @@ pub fn spawn(thread: Arc<dyn Schedulable>, policy: Policy) -> Result<(), SchedEr
 /// Makes blocked `thread` runnable. Waking a thread that is not blocked
 /// (or not known to the scheduler) does nothing.
 pub fn wake(thread: &Task) {
+    crate::meter_scope!(Sched);
     with(|s| {
         if let Ok(true) = s.rq.wake(thread.slot, time::now_ns()) {
             set_need_resched();
@@ -287,6 +288,8 @@ fn switch_to_thread(
     switch_in(&next);
     // SAFETY: as in `Entry::task`; a raw read so that `next` can move.
     let task = unsafe { &*next.task };
+    #[cfg(feature = "meter")]
+    crate::klog::meter::switched(u64::from(task.tid), &task.name);
     gdt::set_kernel_stack(task.stack_top());
     percpu::set_kernel_rsp(task.stack_top());
     CURRENT.store(task as *const Task as *mut Task, Ordering::Relaxed);
@@ -306,6 +309,7 @@ fn switch_to_thread(
 /// on the thread that now runs.
 fn do_switch(pair: Option<(*mut u64, u64)>) {
     if let Some((save, resume)) = pair {
+        crate::meter_scope!(Switch);
         // SAFETY: `save` belongs to the thread running now (kept alive in
         // `previous`), `resume` to one switched out by `switch_to_thread`
         // or prepared by `switch::prepare`.
@@ -316,6 +320,7 @@ fn do_switch(pair: Option<(*mut u64, u64)>) {
 
 /// Picks the next thread and switches to it.
 pub fn schedule() {
+    crate::meter_scope!(Sched);
     let pair = with(|s| {
         NEED_RESCHED.store(false, Ordering::Relaxed);
         let next = match s.rq.pick_next(time::now_ns()) {
@@ -337,6 +342,7 @@ pub fn schedule() {
 /// straight away, without a trip through the run queue: the IPC fast path.
 /// Falls back to blocking and waking `next` if the run queue refuses.
 pub fn block_and_switch_to<T: Schedulable + 'static>(next: &Arc<T>) {
+    crate::meter_scope!(Sched);
     let slot = next.task().slot;
     let direct = SCHED
         .lock()
@@ -403,6 +409,11 @@ pub fn after_switch() {
 /// kernel entry to the first user instruction.
 pub extern "C" fn thread_entry() {
     after_switch();
+    // A new thread's first way to user mode passes no exit probe.
+    #[cfg(feature = "meter")]
+    if CURRENT_IS_USER.load(Ordering::Relaxed) {
+        crate::klog::meter::to_user();
+    }
     static MEASURED: AtomicBool = AtomicBool::new(false);
     let user = CURRENT_IS_USER.load(Ordering::Relaxed);
     if user && !MEASURED.swap(true, Ordering::Relaxed) {
@@ -422,6 +433,7 @@ static CURRENT_IS_USER: AtomicBool = AtomicBool::new(false);
 /// trap's preemption point) when it made a thread runnable.
 pub fn idle() -> ! {
     schedule();
+    crate::meter_scope!(Idle);
     loop {
         x86_64::instructions::interrupts::enable_and_hlt();
     }

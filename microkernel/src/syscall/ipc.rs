@@ -84,11 +84,15 @@ fn send_or_call(frame: &mut TrapFrame, call: bool) -> Result<u64, SysError> {
 
 /// `send(endpoint, info, timeout, words…)`.
 pub fn send(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcSend, frame.rsi);
     send_or_call(frame, false)
 }
 
 /// `call(endpoint, info, timeout, words…)`: the reply's registers come back.
 pub fn call(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcSend, frame.rsi);
     if let Some(result) = crate::ipc::fast::call(frame) {
         return result;
     }
@@ -110,6 +114,9 @@ pub fn recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// `reply(info, words…)`: to the caller this thread holds the reply right
 /// for (`NotFound` if none, `PeerDied` if it is gone).
 pub fn reply(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    crate::meter_scope!(Reply);
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcReply, frame.rsi);
     let info = MsgInfo::decode_sent(frame.rsi)?;
     let me = super::sched_current();
     ipc::check_message(&me, info, true, &words(frame))?;
@@ -165,6 +172,9 @@ pub fn reply_interrupted(args: OneHandle, _: &mut TrapFrame) -> Result<u64, SysE
 /// `reply_to(reply, info, _, words…)`: answers the caller the reply object
 /// saved and closes the handle, whatever the outcome.
 pub fn reply_to(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    crate::meter_scope!(Reply);
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcReply, frame.rsi);
     let info = MsgInfo::decode_sent(frame.rsi)?;
     let (me, process) = caller_thread()?;
     let handle = libsys::abi::Handle::from_raw(frame.rdi)?;
@@ -195,28 +205,45 @@ pub fn reply_to(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// The endpoint is checked first; the reply handle is closed whatever the
 /// outcome, as `reply_to` closes it.
 pub fn reply_to_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    crate::meter_scope!(Reply);
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcReply, frame.rsi);
     let info = MsgInfo::decode_sent(frame.rsi)?;
     let timeout = frame.rdx;
-    let (me, process) = caller_thread()?;
-    let (endpoint, _, _) = ipc::endpoint_of(&process, frame.rdi & 0xffff_ffff, Rights::RECV)?;
+    let me = super::sched_current();
+    let process = me.process.as_ref().ok_or(SysError::InvalidArgument)?;
+    let receive = Handle::from_raw(frame.rdi & 0xffff_ffff)?;
     let handle = Handle::from_raw(frame.rdi >> 32)?;
-    let entry = {
+    // Both handles in one look at the table: the endpoint checked first,
+    // then the reply object taken out.
+    let (endpoint, entry) = {
         let mut handles = process.handles.lock();
+        let found = handles.get_checked(receive, ObjectType::Endpoint, Rights::RECV)?;
+        let KObject::Endpoint(r) = &found.object else {
+            return Err(SysError::WrongType);
+        };
+        let endpoint = r.endpoint.clone();
         handles.get_checked(handle, ObjectType::Reply, Rights::SEND)?;
-        handles.remove(handle)?
+        (endpoint, handles.remove(handle)?)
     };
-    drop(process);
     let KObject::Reply(reply) = entry.object else {
         return Err(SysError::WrongType);
     };
     let caller = ipc::check_message(&me, info, true, &words(frame))
         .and_then(|()| reply.take().ok_or(SysError::PeerDied));
     crate::obj::reply::Reply::recycle(reply);
-    ipc::reply_saved_recv(&me, caller?, &endpoint, timeout)
+    let caller = match crate::ipc::fast::reply_saved_recv(frame, &me, caller?, &endpoint) {
+        Ok(result) => return result,
+        Err(caller) => caller,
+    };
+    ipc::reply_saved_recv(&me, caller, &endpoint, timeout)
 }
 
 /// `reply_recv(endpoint, info, timeout, words…)`.
 pub fn reply_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    crate::meter_scope!(Reply);
+    crate::meter_count!(IpcMessages, 1);
+    crate::meter_trace!(IpcReply, frame.rsi);
     if let Some(result) = crate::ipc::fast::reply_recv(frame) {
         return result;
     }

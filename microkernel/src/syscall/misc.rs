@@ -14,6 +14,35 @@ use crate::obj::console;
 use crate::obj::handle::{lookup, ConsoleControl};
 use crate::obj::notification::Notification;
 
+/// `meter(operation, argument)`: the cost meter and the path trace
+/// (`libsys::abi::meter`; `klog::meter`).
+#[cfg(feature = "meter")]
+pub fn meter(frame: &mut TrapFrame) -> Result<u64, SysError> {
+    use crate::klog::meter;
+    use libsys::abi::meter::{MeterReport, FLAG_TRACE, METER_DUMP, METER_START, METER_STOP};
+    match frame.rdi {
+        METER_START => {
+            let tid = crate::sched::current_name_and_tid().map_or(0, |(_, tid)| u64::from(tid));
+            meter::start(frame.rsi & FLAG_TRACE != 0, tid);
+        }
+        METER_STOP => {
+            let report = meter::stop();
+            let out = UserPtr::<MeterReport>::new(frame.rsi)?;
+            let process = caller()?;
+            crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &report))?;
+        }
+        METER_DUMP => meter::dump(),
+        _ => return Err(SysError::InvalidArgument),
+    }
+    Ok(0)
+}
+
+/// `meter`: a kernel built without the `meter` feature has no such call.
+#[cfg(not(feature = "meter"))]
+pub fn meter(_: &mut TrapFrame) -> Result<u64, SysError> {
+    Err(SysError::UnknownSyscall)
+}
+
 /// Returns at once: what entering and leaving the kernel costs.
 pub fn null(_: &mut TrapFrame) -> Result<u64, SysError> {
     Ok(0)

@@ -2,7 +2,8 @@
 //! a fault or an interrupt means.
 //!
 //! Provides the system-call dispatcher and its handlers, one file per
-//! group (`exception`, `handles`, `hw`, `ipc`, `limits`, `memory`, `misc`, `task`), and the trap
+//! group (`exception`, `handles`, `hw`, `ipc`, `limits`, `memory`, `misc`,
+//! `power`, `task`), and the trap
 //! handler. Both are handed to `arch` at boot. May use every layer below:
 //! `arch`, `klog`, `mem`, `sched`, `obj`, `ipc`.
 //!
@@ -34,6 +35,7 @@ mod ipc;
 mod limits;
 mod memory;
 mod misc;
+mod power;
 mod task;
 pub mod trap;
 
@@ -145,6 +147,8 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::ProcessLimits => typed!(args::HandleOut, limits::process_limits),
         Syscall::KernelStats => typed!(args::Address, limits::kernel_stats),
         Syscall::SetSchedRt => typed!(libsys::abi::limits::SetSchedRt, limits::set_sched_rt),
+        Syscall::Meter => misc::meter,
+        Syscall::Power => typed!(libsys::abi::power::PowerArgs, power::power),
     }
 }
 
@@ -174,6 +178,10 @@ static TABLE: [Handler; CALLS] = {
 
 /// Entered from the `syscall` entry with the caller's registers.
 pub extern "C" fn dispatch(frame: &mut TrapFrame) {
+    #[cfg(feature = "meter")]
+    let number = frame.rax;
+    #[cfg(feature = "meter")]
+    crate::klog::meter::enter(libsys::abi::meter::TraceKind::SyscallEnter, number);
     let result = match TABLE.get(frame.rax as usize) {
         Some(handler) => handler(frame),
         None => Err(SysError::UnknownSyscall),
@@ -187,6 +195,25 @@ pub extern "C" fn dispatch(frame: &mut TrapFrame) {
     if sched::current_has_work() {
         crate::ipc::exception::return_to_user(frame);
     }
+    #[cfg(feature = "meter")]
+    meter_leave(number, frame);
+}
+
+/// The cost meter's exit probe: a receiving IPC call that succeeded is
+/// a message received; then the way back to user mode.
+#[cfg(feature = "meter")]
+fn meter_leave(number: u64, frame: &TrapFrame) {
+    use libsys::abi::meter::TraceKind;
+    let receives = [
+        Syscall::Call,
+        Syscall::Recv,
+        Syscall::ReplyRecv,
+        Syscall::ReplyToRecv,
+    ];
+    if frame.rax == 0 && receives.iter().any(|c| *c as u64 == number) {
+        crate::klog::meter::trace(TraceKind::IpcRecv, frame.rsi);
+    }
+    crate::klog::meter::leave(TraceKind::SyscallLeave, number);
 }
 
 /// The calling thread's process, for handlers that need its memory or

@@ -26,12 +26,15 @@ use crate::sched;
 /// The handler `arch::x86_64::trap` calls for every trap (set at boot).
 pub fn handle(frame: &mut TrapFrame) {
     let vector = frame.vector as u8;
+    #[cfg(feature = "meter")]
+    let (user, _idle) = meter_enter(frame);
     match vector {
         // An NMI is no one's fault; a machine check is the hardware's.
         2 => crate::printk!(Warning, "NMI (rip {:#x})", frame.rip),
         18 => oops(frame),
         // A user page fault goes to the thread's pager, if it has one.
         14 if frame.is_user_mode() => {
+            crate::meter_count!(PageFaults, 1);
             let address = x86_64::registers::control::Cr2::read_raw();
             pager::page_fault(frame, address);
         }
@@ -69,6 +72,36 @@ pub fn handle(frame: &mut TrapFrame) {
     // suspension, an upcall or a `sigreturn` is done here too.
     if frame.is_user_mode() && sched::current_has_work() {
         exception::return_to_user(frame);
+    }
+    #[cfg(feature = "meter")]
+    meter_leave(user, frame.vector);
+}
+
+/// The cost meter's entry probe (`klog::meter`): a trap from user mode
+/// is a kernel entry; one from the idle loop a scope of its own.
+#[cfg(feature = "meter")]
+fn meter_enter(frame: &TrapFrame) -> (bool, Option<crate::klog::meter::Scope>) {
+    use crate::klog::meter;
+    use libsys::abi::meter::{Phase, TraceKind};
+    if frame.is_user_mode() {
+        meter::enter(TraceKind::TrapEnter, frame.vector);
+        (true, None)
+    } else {
+        meter::trace(TraceKind::TrapEnter, frame.vector);
+        (false, Some(meter::Scope::enter(Phase::Entry)))
+    }
+}
+
+/// The exit probe: back to user mode (the stub's or a server's phase),
+/// or (the idle loop) the scope ends after the event.
+#[cfg(feature = "meter")]
+fn meter_leave(user: bool, vector: u64) {
+    use crate::klog::meter;
+    use libsys::abi::meter::TraceKind;
+    if user {
+        meter::leave(TraceKind::TrapLeave, vector);
+    } else {
+        meter::trace(TraceKind::TrapLeave, vector);
     }
 }
 

@@ -5,9 +5,9 @@
 //! boot, as Linux registers its built-in drivers; a device the table's
 //! IDs match is probed, and the probe of a process driver is a request
 //! to start that driver's binary (a boot module) through `init`'s spawn
-//! protocol with exactly the device's resources: its interrupt line and
-//! each of its I/O port ranges (BARs as device memory are the next step:
-//! no process driver here has one yet). When the process dies, devmgr
+//! protocol with exactly the device's resources: its interrupt line,
+//! each of its I/O port ranges and, for a PCI device, each BAR (memory
+//! BARs as device-memory regions). When the process dies, devmgr
 //! unbinds the device (`unbind` uevent), waits as [`Backoff`] says, and
 //! binds it again (`bind`), which starts a new process.
 
@@ -23,16 +23,29 @@ pub struct DriverBinary {
     pub bus: BusType,
     /// The platform device names it matches (its ID table).
     pub platform_ids: &'static [&'static str],
+    /// The PCI `vendor:device` pairs it matches (`PCI_DEVICE`).
+    pub pci_ids: &'static [(u16, u16)],
 }
 
-/// The drivers devmgr starts. One today: the PS/2 keyboard behind the
-/// i8042 controller (Linux's `i8042` and `atkbd` together).
-pub const DRIVER_TABLE: &[DriverBinary] = &[DriverBinary {
-    name: "i8042",
-    module: "kbd",
-    bus: BusType::Platform,
-    platform_ids: &["i8042"],
-}];
+/// The drivers devmgr starts: the PS/2 keyboard behind the i8042
+/// controller (Linux's `i8042` and `atkbd` together), and QEMU's `edu`
+/// teaching device (PCI 1234:11e8; the driver lab, docs/labs/06-pci-edu.md).
+pub const DRIVER_TABLE: &[DriverBinary] = &[
+    DriverBinary {
+        name: "i8042",
+        module: "kbd",
+        bus: BusType::Platform,
+        platform_ids: &["i8042"],
+        pci_ids: &[],
+    },
+    DriverBinary {
+        name: "edu",
+        module: "edu",
+        bus: BusType::Pci,
+        platform_ids: &[],
+        pci_ids: &[(0x1234, 0x11e8)],
+    },
+];
 
 /// The driver of `name` in the table.
 pub fn find(name: &str) -> Option<&'static DriverBinary> {
@@ -89,6 +102,9 @@ mod tests {
         let kbd = find("i8042").unwrap();
         assert_eq!(kbd.module, "kbd");
         assert_eq!(kbd.bus, BusType::Platform);
+        let edu = find("edu").unwrap();
+        assert_eq!((edu.module, edu.bus), ("edu", BusType::Pci));
+        assert_eq!(edu.pci_ids, &[(0x1234, 0x11e8)]);
         assert!(find("nope").is_none());
     }
 

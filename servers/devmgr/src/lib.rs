@@ -38,9 +38,9 @@
 //!   (`main.rs` starts it through `init`'s spawn protocol with the
 //!   device's IRQ line and port ranges, and restarts it when it dies).
 //!
-//! What is not here yet: granting BARs as device memory to a process
-//! driver (no driver of the table has one; blk's virtio driver still gets
-//! its resources from the manifest).
+//! PCI process drivers (`edu`) get their BARs as device-memory regions
+//! and their INTx line routed by [`pci::route`]; blk's virtio driver
+//! still gets its resources from the manifest.
 //!
 //! # IPC protocol
 //!

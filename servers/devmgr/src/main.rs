@@ -96,7 +96,12 @@ fn main(_args: &str) -> u64 {
         eprintln!("devmgr: cannot register: {e}");
         return 2;
     }
-    let mut processes = match processes::Processes::new() {
+    // The PCI bus's controls (manifest `pci`): PCI drivers' lines and BARs.
+    let pci = processes::PciControls::from_args();
+    if pci.is_none() {
+        println!("devmgr: no PCI controls (manifest `pci`): PCI drivers are not started");
+    }
+    let mut processes = match processes::Processes::new(pci) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("devmgr: cannot watch driver processes: {e}");
@@ -158,6 +163,21 @@ fn serve(
         };
         // Handles are not taken: closed when the iterator is dropped.
         let carried_handles = received.take_handles().next().is_some();
+        let opened = match &request {
+            Some(Request::Open { device }) if !carried_handles => processes.open(device, badge),
+            _ => None,
+        };
+        if let Some(opened) = opened {
+            reply = Some(match opened {
+                Ok(handle) => {
+                    // Moved to the caller with the reply.
+                    let raw = handle.into_raw();
+                    encode(&Reply::Opened).with_handles(&[raw]).moving_handles()
+                }
+                Err(e) => encode(&Reply::Error(e)),
+            });
+            continue;
+        }
         reply = match request.filter(|_| !carried_handles) {
             None => Some(Message::new(LABEL_BAD_REQUEST)),
             Some(request) => match service.request(request, badge) {

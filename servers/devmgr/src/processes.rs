@@ -13,6 +13,20 @@
 //! devmgr does not hold is not started (logged; it stays bound with no
 //! process until an `unbind`).
 //!
+//! PCI drivers (`edu`): devmgr, the PCI bus's owner, holds the interrupt
+//! and device-memory controls (manifest `pci`) and takes from them, for
+//! the device alone, its INTx line (the GSI its slot and pin reach,
+//! configured level-triggered) and a device-memory region per memory BAR
+//! (I/O BARs: a port range derived from ports devmgr holds). It makes an
+//! endpoint for the driver's clients and keeps a send copy, from which an
+//! `Open` of the device gets a badged handle: the device node. The
+//! driver finds `h0=` (the endpoint, to receive on), `h1=` (the line),
+//! `h2=`.. (the BARs, in BAR order) and `dev=<slot> bars=<i>,..`. When it
+//! dies, devmgr turns off the device's bus mastering and decoding before
+//! anything else (there is no IOMMU: the device must not write into DMA
+//! pages `mm` frees), and drops the send copy, so its clients get
+//! `PeerDied` and open the node again once the new process runs.
+//!
 //! Deaths: each process is watched with its own bit of a notification
 //! bound to devmgr's thread, so a death ends the server's `recv`. An
 //! expected death (a sysfs `unbind` stopped it) is forgotten; any other
@@ -23,12 +37,16 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use devmgr::drivers::{self, Backoff, DriverBinary};
-use devmgr::model::IORESOURCE_IO;
+use devmgr::model::{BusType, IORESOURCE_IO};
 use devmgr::pci::ConfigAccess;
 use devmgr::service::Service;
 use devmgr::ProbeContext;
-use libsys::abi::ProcessStatus;
-use libsys::handle::{IoPorts, Notification, Process};
+use libsys::abi::args::{Polarity, Trigger};
+use libsys::abi::{Handle, ProcessStatus, Rights};
+use libsys::handle::{
+    Endpoint, IoPorts, IrqControl, MemoryRegion, Notification, OwnedHandle, Process,
+};
+use libsys::proto::devmgr::{DevError, PciInfo};
 use libsys::proto::spawn::{spawn, ClientError, Spawn, SpawnError};
 use libsys::{eprintln, println};
 
@@ -47,12 +65,33 @@ struct DriverProcess {
     restart_at: Option<u64>,
     /// Being stopped on purpose (sysfs `unbind`): its death is no crash.
     stopping: bool,
+    /// A PCI driver's clients' endpoint (SEND, MINT): `Open` badges
+    /// copies of it.
+    clients: Option<Endpoint>,
+}
+
+/// The controls devmgr takes a PCI driver's line and BARs from (manifest
+/// `pci`: `irqctl=`, `devmem=`).
+pub struct PciControls {
+    pub irq: IrqControl,
+    pub devmem: OwnedHandle,
+}
+
+impl PciControls {
+    /// The controls `init` gave, if it did.
+    pub fn from_args() -> Option<PciControls> {
+        Some(PciControls {
+            irq: IrqControl(libsys::env::take_handle("irqctl")?),
+            devmem: libsys::env::take_handle("devmem")?,
+        })
+    }
 }
 
 /// Every driver process, and the notification their deaths signal.
 pub struct Processes {
     deaths: Notification,
     slots: Vec<DriverProcess>,
+    pci: Option<PciControls>,
 }
 
 fn now_ms() -> u64 {
@@ -61,13 +100,31 @@ fn now_ms() -> u64 {
 
 impl Processes {
     /// Binds a deaths notification to the calling thread (the server's).
-    pub fn new() -> Result<Processes, libsys::abi::SysError> {
+    pub fn new(pci: Option<PciControls>) -> Result<Processes, libsys::abi::SysError> {
         let deaths = Notification::create()?;
         deaths.bind_current()?;
         Ok(Processes {
             deaths,
             slots: Vec::new(),
+            pci,
         })
+    }
+
+    /// `Open` of `device` by client `badge`: a send handle to its running
+    /// driver process, badged with `badge` (the caller takes it over), or
+    /// `None` when no process of a PCI driver serves it now.
+    pub fn open(&self, device: &str, badge: u64) -> Option<Result<OwnedHandle, DevError>> {
+        let slot = self
+            .slots
+            .iter()
+            .find(|s| s.device == device && s.process.is_some())?;
+        let clients = slot.clients.as_ref()?;
+        Some(
+            clients
+                .0
+                .dup(Rights::SEND, Some(badge))
+                .map_err(|_| DevError::NoSpace),
+        )
     }
 
     /// The earliest restart due (uptime ns).
@@ -116,6 +173,7 @@ impl Processes {
                     backoff: Backoff::default(),
                     restart_at: None,
                     stopping: false,
+                    clients: None,
                 });
                 self.slots.len() - 1
             }
@@ -127,8 +185,22 @@ impl Processes {
                 return;
             }
         };
-        match spawn_driver(driver, ctx) {
-            Ok((pid, process)) => {
+        let started = match driver.bus {
+            BusType::Pci => match (&self.pci, service.pci_info_named(&ctx.device)) {
+                (Some(controls), Some(info)) => {
+                    let gsi = service.intx_gsi(&ctx.device);
+                    spawn_pci_driver(driver, &info, gsi, controls)
+                }
+                (None, _) => Err((
+                    "devmgr holds no PCI controls (manifest `pci`)".into(),
+                    false,
+                )),
+                (_, None) => Err(("not a PCI function".into(), false)),
+            },
+            _ => spawn_driver(driver, ctx).map(|(pid, p)| (pid, p, None)),
+        };
+        match started {
+            Ok((pid, process, clients)) => {
                 if let Err(e) = process.watch(&self.deaths, 1 << i) {
                     eprintln!("devmgr: cannot watch {} (pid {pid}): {e}", driver.module);
                 }
@@ -138,6 +210,7 @@ impl Processes {
                 );
                 let slot = &mut self.slots[i];
                 slot.process = Some(process);
+                slot.clients = clients;
                 slot.pid = pid;
                 slot.stopping = false;
                 slot.restart_at = None;
@@ -185,6 +258,12 @@ impl Processes {
                 Err(e) => alloc::format!("is gone ({e})"),
             };
             slot.process = None;
+            // Its clients get `PeerDied`; the device stops mastering the
+            // bus before mm frees the driver's DMA pages.
+            slot.clients = None;
+            if slot.driver.bus == BusType::Pci && service.stop_device(&slot.device) {
+                println!("devmgr: {}: bus mastering off", slot.device);
+            }
             if slot.stopping {
                 println!("devmgr: {} (pid {}) stopped", slot.driver.module, slot.pid);
                 slot.stopping = false;
@@ -276,4 +355,93 @@ fn spawn_driver(
         );
         (alloc::format!("{e}"), again)
     })
+}
+
+/// Asks `init` for PCI driver `driver`'s process for function `info`:
+/// `h0` its clients' endpoint (receive), `h1` its INTx line (`gsi`,
+/// configured level-triggered, active-high as QEMU's `_PRT` says), `h2`..
+/// each BAR (a device-memory region, or a port range devmgr holds), at
+/// most [`libsys::abi::ipc::MAX_HANDLES`] in all. Returns the pid, the
+/// process and the send copy of the endpoint devmgr keeps.
+fn spawn_pci_driver(
+    driver: &DriverBinary,
+    info: &PciInfo,
+    gsi: Option<u32>,
+    controls: &PciControls,
+) -> Result<(u64, Process, Option<Endpoint>), (String, bool)> {
+    let never = |why: String| (why, false);
+    let again = |why: String| (why, true);
+    let gsi = gsi.ok_or_else(|| never(alloc::format!("{}: no routed INTx line", info.slot)))?;
+    let irq = controls
+        .irq
+        .gsi(gsi)
+        .map_err(|e| never(alloc::format!("GSI {gsi}: {e}")))?;
+    irq.configure(Trigger::Level, Polarity::High)
+        .map_err(|e| never(alloc::format!("GSI {gsi}: irq_configure: {e}")))?;
+    let endpoint = Endpoint::create().map_err(|e| again(alloc::format!("endpoint: {e}")))?;
+    let clients = endpoint
+        .dup(Rights::SEND | Rights::MINT, None)
+        .map_err(|e| again(alloc::format!("endpoint copy: {e}")))?;
+    let mut handles: Vec<Handle> = alloc::vec![endpoint.raw(), irq.raw()];
+    // Held until the spawn copied them to the child.
+    let mut regions: Vec<MemoryRegion> = Vec::new();
+    let mut ranges: Vec<IoPorts> = Vec::new();
+    let mut bars = String::new();
+    for bar in &info.bars {
+        if handles.len() == libsys::abi::ipc::MAX_HANDLES {
+            break;
+        }
+        if bar.io {
+            let (first, count) = (bar.start as u16, bar.size as u32);
+            let all = libsys::env::io_ports(first, count)
+                .ok_or_else(|| never(alloc::format!("devmgr holds no ports {first:#x}+{count}")))?;
+            let part = all
+                .derive(first, count)
+                .map_err(|e| again(alloc::format!("ports {first:#x}+{count}: {e}")))?;
+            handles.push(part.raw());
+            ranges.push(part);
+        } else {
+            let base = bar.start & !0xfff;
+            let pages = (bar.start + bar.size - base).div_ceil(4096);
+            let region = MemoryRegion::device(controls.devmem.raw(), base, pages)
+                .map_err(|e| never(alloc::format!("BAR {} at {base:#x}: {e}", bar.index)))?;
+            handles.push(region.raw());
+            regions.push(region);
+        }
+        if !bars.is_empty() {
+            bars.push(',');
+        }
+        bars += &alloc::format!("{}", bar.index);
+    }
+    let mut request =
+        Spawn::module(driver.module).ok_or_else(|| never("module name too long".into()))?;
+    for arg in [
+        alloc::format!("dev={}", info.slot),
+        alloc::format!("bars={bars}"),
+    ] {
+        let arg = arg
+            .as_str()
+            .try_into()
+            .map_err(|_| never("argument too long".into()))?;
+        request
+            .args
+            .push(arg)
+            .map_err(|_| never("too many arguments".into()))?;
+    }
+    request.handles = handles.len() as u8;
+    request.name = driver
+        .module
+        .try_into()
+        .map_err(|_| never("name too long".into()))?;
+    let (pid, process) = spawn(&request, &handles).map_err(|e| {
+        let again = !matches!(
+            e,
+            ClientError::Refused(SpawnError::UnknownImage | SpawnError::NotPermitted)
+        );
+        (alloc::format!("{e}"), again)
+    })?;
+    // Ours of the endpoint (with RECV), the line and the BARs close here:
+    // only the driver can receive from the endpoint, so its death fails
+    // its clients' calls.
+    Ok((pid, process, Some(clients)))
 }

@@ -57,7 +57,8 @@ use crate::model::{BusType, DeviceModel, DeviceSpec, ModelError, ProbeError};
 use crate::pci::bar::Bar;
 use crate::pci::enumerate::{enumerate, PciFunction};
 use crate::pci::names::lspci_line;
-use crate::pci::{ConfigAccess, PciAddress};
+use crate::pci::route::{intx_gsi, Chipset};
+use crate::pci::{read_u16, reg, write_u16, ConfigAccess, PciAddress};
 use crate::platform::LEGACY_DEVICES;
 use crate::sysfs::SysfsError;
 use crate::uevent::SubscriberId;
@@ -256,11 +257,15 @@ impl<C: ConfigAccess> Service<C> {
             return Err(ModelError::NameExists);
         }
         self.host.processes.insert(driver.name.into());
-        let table = driver
+        let platform = driver
             .platform_ids
             .iter()
-            .map(|&n| DeviceMatch::Platform(n.into()))
-            .collect();
+            .map(|&n| DeviceMatch::Platform(n.into()));
+        let pci = driver
+            .pci_ids
+            .iter()
+            .map(|&(vendor, device)| DeviceMatch::pci_device(vendor, device));
+        let table = platform.chain(pci).collect();
         let result = self
             .model
             .driver_register(driver.name, driver.bus, table, &mut self.host);
@@ -323,6 +328,54 @@ impl<C: ConfigAccess> Service<C> {
             .find_driver(bus, driver)
             .ok_or(ModelError::NoSuchDriver)?;
         self.model.bind(drv, dev, &mut self.host)
+    }
+
+    /// The PCI function named `device` (`0000:00:04.0`), if there is one.
+    fn function_named(&self, device: &str) -> Option<&(PciFunction, ObjectId)> {
+        let slot = Slot::parse(device)?;
+        self.function(slot).ok()
+    }
+
+    /// The GSI PCI function `device`'s INTx pin reaches on this machine
+    /// (told by the host bridge at 00:00.0; `crate::pci::route`), or `None`
+    /// (no pin, or routing not known).
+    pub fn intx_gsi(&self, device: &str) -> Option<u32> {
+        let (f, _) = self.function_named(device)?;
+        let host = PciAddress::new(0, 0, 0, 0).ok()?;
+        let chipset = self
+            .functions
+            .get(&host)
+            .map_or(Chipset::Unknown, |(b, _)| {
+                Chipset::of_host_bridge(b.header.vendor_id, b.header.device_id)
+            });
+        let (a, h) = (f.header.address, &f.header);
+        intx_gsi(
+            chipset,
+            a.bus(),
+            a.device(),
+            h.interrupt_pin,
+            h.interrupt_line,
+        )
+    }
+
+    /// Turns off bus mastering (and memory and I/O decoding) of PCI
+    /// function `device`: its driver died, and the device must not reach
+    /// memory `mm` is about to free (there is no IOMMU). Whether it was a
+    /// PCI function.
+    pub fn stop_device(&mut self, device: &str) -> bool {
+        let Some((f, _)) = self.function_named(device) else {
+            return false;
+        };
+        let addr = f.header.address;
+        let command = read_u16(&mut self.config, addr, reg::COMMAND);
+        let off = reg::COMMAND_MASTER | reg::COMMAND_MEMORY | reg::COMMAND_IO;
+        write_u16(&mut self.config, addr, reg::COMMAND, command & !off);
+        true
+    }
+
+    /// The PCI information of function `device` (`0000:00:04.0`).
+    pub fn pci_info_named(&self, device: &str) -> Option<PciInfo> {
+        self.pci_info(Slot::parse(device)?).ok()
     }
 
     /// The model, for inspection.
@@ -627,6 +680,18 @@ impl<C: ConfigAccess> Service<C> {
                 offset,
                 value,
             } => Ok(self.config_write(slot, offset, value, badge)),
+            // The binary answers an `Open` of a device whose driver
+            // process runs (it holds the handles); this is every other.
+            Request::Open { device } => {
+                let known = [BusType::Pci, BusType::Platform, BusType::Virtio]
+                    .into_iter()
+                    .any(|bus| self.model.find_bus_device(bus, &device).is_some());
+                Err(if known {
+                    DevError::NotRunning
+                } else {
+                    DevError::NoSuchDevice
+                })
+            }
         };
         result.unwrap_or_else(Reply::Error)
     }

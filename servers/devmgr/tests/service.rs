@@ -600,3 +600,67 @@ fn a_process_driver_is_probed_started_unbound_when_it_dies_and_bound_again() {
     );
     assert!(matches!(reply, Reply::Error(_)), "{reply:?}");
 }
+
+#[test]
+fn a_pci_process_driver_gets_its_bars_and_routed_line_and_its_device_is_stopped() {
+    use devmgr::drivers::find;
+    use devmgr::model::IORESOURCE_MEM;
+    let mut s = q35();
+    let edu = find("edu").unwrap();
+    s.register_process_driver(edu).unwrap();
+    let probes = s.take_probes();
+    assert_eq!(probes.len(), 1, "the edu function matched 1234:11e8");
+    let p = &probes[0];
+    assert_eq!(
+        (p.driver.as_str(), p.device.as_str()),
+        ("edu", "0000:00:04.0")
+    );
+    let mem: Vec<(u64, u64)> = p
+        .resources
+        .iter()
+        .filter(|r| r.flags & IORESOURCE_MEM != 0)
+        .map(|r| (r.start, r.end))
+        .collect();
+    assert_eq!(mem, [(0xfea0_0000, 0xfeaf_ffff)], "BAR 0: 1 MiB");
+    // q35 rotates slot 4's INTA onto PIRQ E: GSI 20 (not the PIC line 11).
+    assert_eq!(s.intx_gsi("0000:00:04.0"), Some(20));
+    assert_eq!(s.intx_gsi("0000:00:00.0"), None, "no pin");
+    assert_eq!(s.intx_gsi("nonsense"), None);
+    // Its process's badge opens its configuration space, and no other.
+    s.driver_started("edu", 77);
+    let slot = Slot::parse("0000:00:04.0").unwrap();
+    let enable = Request::ConfigWrite {
+        slot,
+        offset: 4,
+        value: 0x6,
+    };
+    assert_eq!(ask(&mut s, 77, enable), Reply::Done);
+    let command =
+        |s: &mut Service<FakeConfig>| match ask(s, 77, Request::ConfigRead { slot, offset: 4 }) {
+            Reply::Config(v) => v & 0xffff,
+            other => panic!("{other:?}"),
+        };
+    assert_eq!(command(&mut s) & 0x4, 0x4, "bus mastering on");
+    assert_eq!(
+        ask(&mut s, CLIENT, Request::ConfigRead { slot, offset: 4 }),
+        Reply::Error(DevError::NotAllowed)
+    );
+    // The driver died: bus mastering and decoding off before its DMA
+    // memory goes back to mm.
+    assert!(s.stop_device("0000:00:04.0"));
+    assert_eq!(command(&mut s) & 0x7, 0);
+    assert!(!s.stop_device("i8042"), "not a PCI function");
+    // Open: the binary answers for a running process; the core tells
+    // the rest apart.
+    let open = |device: &str| Request::Open {
+        device: device.try_into().unwrap(),
+    };
+    assert_eq!(
+        ask(&mut s, CLIENT, open("0000:00:04.0")),
+        Reply::Error(DevError::NotRunning)
+    );
+    assert_eq!(
+        ask(&mut s, CLIENT, open("0000:00:09.0")),
+        Reply::Error(DevError::NoSuchDevice)
+    );
+}

@@ -22,7 +22,7 @@ extern crate alloc;
 use alloc::collections::BTreeMap;
 
 use libsys::proto::kv::{Key, KvError, Reply, Request, Value, LIST_MAX};
-pub use libsys::proto::kv::{QUOTA_BYTES, QUOTA_KEYS};
+pub use libsys::proto::kv::{CLIENTS_MAX, QUOTA_BYTES, QUOTA_KEYS};
 use libsys::server::{Answer, Caller, Later, Server};
 
 /// One client's keys and what they use of its quota.
@@ -135,6 +135,12 @@ impl Kv {
     #[inline]
     pub fn answer(&mut self, request: Request, from: Caller) -> Reply {
         match request {
+            // A client with no keys yet makes a space: bounded in all.
+            Request::Put { .. }
+                if self.spaces.len() >= CLIENTS_MAX && !self.spaces.contains_key(&from.badge) =>
+            {
+                Reply::Error(KvError::TooManyClients)
+            }
             Request::Put { key, value } => self.put(from.badge, key, value),
             Request::Get { key } => self.get(from.badge, &key),
             Request::Delete { key } => self.delete(from.badge, &key),
@@ -178,6 +184,26 @@ mod tests {
             },
             who,
         )
+    }
+
+    #[test]
+    fn clients_holding_keys_are_bounded_and_a_space_freed_counts_again() {
+        let mut kv = Kv::new();
+        for badge in 0..CLIENTS_MAX as u64 {
+            assert_eq!(put(&mut kv, Caller { badge }, "k", b"v"), Reply::Done);
+        }
+        let late = Caller { badge: 1_000 };
+        assert_eq!(
+            put(&mut kv, late, "k", b"v"),
+            Reply::Error(KvError::TooManyClients)
+        );
+        assert_eq!(
+            put(&mut kv, Caller { badge: 3 }, "k2", b"v"),
+            Reply::Done,
+            "a client with keys goes on"
+        );
+        kv.answer(Request::Delete { key: key("k") }, Caller { badge: 5 });
+        assert_eq!(put(&mut kv, late, "k", b"v"), Reply::Done, "room again");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::frames::Frames;
 use crate::layout::page_of;
 use crate::machine::{Machine, SpaceId};
 use crate::mm::{map_fresh, FaultOutcome, Mm, PageError};
-use crate::space::{Area, Pte, Space};
+use crate::space::{Area, AreaKind, Pte, Space};
 
 use libsys::abi::ipc::{FAULT_FETCH, FAULT_RESERVED, FAULT_WRITE};
 
@@ -61,7 +61,20 @@ impl Mm {
         let page = page_of(addr);
         // Not the present bit (0) but the page map says what is there: a
         // thread that faulted on a page another has since mapped is late.
-        let served = match target.pages.get(&page).copied() {
+        let resident = target.pages.get(&page).copied();
+        if let AreaKind::File { shared, .. } = area.kind {
+            match resident {
+                None => return self.file_fault(space, area, page, write, m),
+                Some(pte) if shared && write && pte.prot & PROT_WRITE == 0 => {
+                    self.file_written(&area, page)
+                }
+                _ => {}
+            }
+        }
+        let Some(target) = self.spaces.get_mut(&space) else {
+            return FaultOutcome::Kill("not a process mm manages");
+        };
+        let served = match resident {
             None => map_fresh(space, target, &mut self.frames, page, m).map(|_| ()),
             Some(pte) if write && pte.prot & PROT_WRITE == 0 => {
                 break_cow(space, target, &mut self.frames, &area, page, pte, m)

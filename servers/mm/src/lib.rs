@@ -36,6 +36,11 @@
 //!   (`DmaAlloc`/`DmaFree`/`DmaRelease`, `dma.rs`): DMA memory;
 //!   [`Mm::set_dma_limit`] its per-process allowance
 //!   ([`DMA_LIMIT_PAGES`] by default), [`Mm::dma_pinned`].
+//! - File mappings (`filemap.rs`): [`Mm::register_page_cache`],
+//!   [`Mm::map_file`], [`Mm::file_pages`], [`Mm::file_forget`],
+//!   [`Mm::file_dirty`], [`Mm::msync`]; a fault may answer
+//!   [`FaultOutcome::Wait`], completed later ([`Mm::take_completions`],
+//!   [`Mm::take_file_signal`]).
 //! - [`Mm::maps`], [`Mm::mem_status`] (`Maps`, `Status`, `views.rs`):
 //!   `/proc/<pid>/maps` lines and `/proc/<pid>/status` memory fields.
 //! - Reclaim ([`reclaim`]): [`Mm::watermarks`], [`Mm::register_shrinker`]
@@ -101,14 +106,14 @@
 //!
 //! # Knowingly left out
 //!
-//! - No swapping and no page cache: every frame is either free, mapped,
-//!   a DMA block, or mm's own heap's;
-//!   an image's pages are loaded per process (two processes running the
-//!   same image do not share its text). No file-backed mappings and no
-//!   `Exec` yet.
+//! - No swapping: every frame is either free, mapped, a DMA block, or
+//!   mm's own heap's. The page cache is the file server's area of
+//!   frames, lent to file mappings (`filemap.rs`); an image's pages are
+//!   still loaded per process (two processes running the same image do
+//!   not share its text).
 //! - RAM is given once, to [`Mm::new`]: the buddy allocator cannot take
 //!   more later (a `Give` after the first `Adopt` is refused).
-//! - No `PROT_NONE` areas, no file mappings, no `mremap`, no merging of
+//! - No `PROT_NONE` areas, no `mremap`, no merging of
 //!   adjacent areas, no huge pages, no per-process memory limits (one
 //!   process may take all free RAM; a fault then kills it).
 //! - mm is not restartable (`init` never restarts the pager: the address
@@ -144,6 +149,7 @@ pub use buddy::{
 mod dma;
 mod exec;
 mod fault;
+mod filemap;
 mod frames;
 pub mod layout;
 pub mod machine;
@@ -157,6 +163,7 @@ mod views;
 
 pub use dma::DMA_LIMIT_PAGES;
 pub use exec::EXEC_STACK_MAX;
+pub use filemap::FILE_WAITS_MAX;
 pub use frames::KernelPages;
 pub use machine::{ImageId, Machine, MachineError, SpaceId};
 pub use mm::{FaultOutcome, Mm};

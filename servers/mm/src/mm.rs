@@ -15,7 +15,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use buddy::{ZoneType, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
-use libsys::proto::mm::{MmError, ProcessStats, SystemStats, ORDERS, ZONES};
+use libsys::proto::mm::{MmError, ProcessStats, SystemStats, ORDERS, PROT_WRITE, ZONES};
 
 use crate::frames::Frames;
 use crate::layout::USER_END;
@@ -31,6 +31,13 @@ pub enum FaultOutcome {
     /// The access was not allowed, or could not be served: end the
     /// process, for this reason.
     Kill(&'static str),
+    /// A file page past the end of its file (or unreadable): the process
+    /// gets `SIGBUS`, for this reason.
+    Bus(&'static str),
+    /// The page must come from the file server (`filemap.rs`): keep the
+    /// fault's reply under this token; [`Mm::take_completions`] names it
+    /// once answered.
+    Wait(u64),
 }
 
 /// A range offered by `Share`, until it is accepted.
@@ -64,6 +71,11 @@ pub struct Mm {
     pub(crate) alloc_failures: u64,
     /// Servers that give memory back when asked (`reclaim.rs`).
     pub(crate) shrinkers: crate::reclaim::Shrinkers,
+    /// The page cache's frames and the file faults waiting for it.
+    pub(crate) files: crate::filemap::FileCache,
+    /// Spaces `init` let look at any other (`AllowViews`: the file
+    /// server's procfs).
+    pub(crate) viewers: alloc::collections::BTreeSet<SpaceId>,
     /// Each zone's watermarks, and their sums (fixed: RAM is given once).
     marks: [Watermarks; ZONES],
     all_marks: Watermarks,
@@ -126,7 +138,9 @@ impl Mm {
             dma_held: BTreeMap::new(),
             dma_pinned: 0,
             alloc_failures: 0,
+            viewers: Default::default(),
             shrinkers: crate::reclaim::Shrinkers::default(),
+            files: crate::filemap::FileCache::default(),
         })
     }
 
@@ -241,6 +255,7 @@ impl Mm {
             return false;
         };
         self.dma_exit(space, &mut gone, m);
+        self.file_exit(space);
         self.shrinkers.unregister(space, None);
         drop_range(space, &mut gone, &mut self.frames, 0, USER_END, m);
         self.offers.retain(|_, offer| offer.space != space);
@@ -337,13 +352,20 @@ impl Mm {
     /// debugging; returns the first broken invariant.
     pub fn check(&self) -> Result<(), &'static str> {
         self.frames.check()?;
+        let cached = self.check_files()?;
         // Per frame: mappings, copy-on-write ones, ones in shared areas.
         let mut seen: BTreeMap<u64, (u32, u32, u32)> = BTreeMap::new();
         for space in self.spaces.values() {
             check_areas(space)?;
             for (&vaddr, pte) in &space.pages {
                 let area = space.area(vaddr).ok_or("a page outside every area")?;
-                if !vaddr.is_multiple_of(PAGE_SIZE) || pte.prot != page_prot(area.prot, pte.cow) {
+                // A clean page of a shared file mapping is mapped
+                // read-only, so that its first write is seen.
+                let clean_file = matches!(area.kind, AreaKind::File { shared: true, .. })
+                    && pte.prot == area.prot & !PROT_WRITE;
+                if !vaddr.is_multiple_of(PAGE_SIZE)
+                    || (pte.prot != page_prot(area.prot, pte.cow) && !clean_file)
+                {
                     return Err("a page mapped with the wrong protection");
                 }
                 if pte.cow && !area.is_private() {
@@ -385,7 +407,9 @@ impl Mm {
             if self.frames.count(pfn) != count {
                 return Err("a frame's count differs from its mappings");
             }
-            if count > 1 && cow != count && shared != count {
+            // A page-cache frame is mapped by its owner and by file
+            // mappings, shared and copy-on-write alike.
+            if count > 1 && cow != count && shared != count && !cached.contains(&pfn) {
                 return Err("a frame mapped twice, neither shared nor copy-on-write");
             }
             references += u64::from(count);
@@ -464,7 +488,10 @@ pub(crate) fn map_fresh(
     m: &mut dyn Machine,
 ) -> Result<u64, PageError> {
     let area = *space.area(page).ok_or(PageError::NoDevicePage)?;
-    if matches!(area.kind, AreaKind::Device | AreaKind::Dma) {
+    if matches!(
+        area.kind,
+        AreaKind::Device | AreaKind::Dma | AreaKind::File { .. }
+    ) {
         return Err(PageError::NoDevicePage);
     }
     let pfn = frames.alloc().ok_or(PageError::NoMemory)?;

@@ -58,6 +58,7 @@ impl Mm {
             return Err(MmError::InvalidArgument);
         }
         let (mut space, entry) = lay_out(image, m)?;
+        space.by_init = true;
         if self.frames.free_pages() < 2 {
             return Err(MmError::NoMemory);
         }
@@ -123,7 +124,7 @@ impl Mm {
             areas: source
                 .areas
                 .iter()
-                .filter(|(_, area)| area.kind != AreaKind::Dma)
+                .filter(|(_, area)| !matches!(area.kind, AreaKind::Dma | AreaKind::PageCache))
                 .map(|(&at, &area)| (at, area))
                 .collect(),
             pages: BTreeMap::new(),
@@ -131,6 +132,7 @@ impl Mm {
             cow_copies: 0,
             dma: BTreeMap::new(),
             dma_pages: 0,
+            by_init: false,
             ..*source
         };
         if copy_pages(child, source, &mut copy, &mut self.frames, m).is_err() {
@@ -223,7 +225,7 @@ fn copy_pages(
 ) -> Result<(), ()> {
     for (&vaddr, &pte) in &source.pages {
         let kind = source.area(vaddr).map(|area| area.kind);
-        if kind == Some(AreaKind::Dma) {
+        if matches!(kind, Some(AreaKind::Dma | AreaKind::PageCache)) {
             continue;
         }
         let mapped = if kind == Some(AreaKind::IpcBuffer) {

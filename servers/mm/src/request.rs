@@ -10,7 +10,7 @@
 //! gone, whom the answer no longer concerns); mm's records stay
 //! consistent either way.
 
-use libsys::proto::mm::{MmError, Reply, Request, CONTROL_BADGE, PAGER_BADGE};
+use libsys::proto::mm::{MmError, Reply, Request, CONTROL_BADGE, PAGER_BADGE, PROT_WRITE};
 
 use crate::layout::{
     length, page_up, pages_of, user_prot, user_range, BRK_LIMIT, MMAP_BASE, MMAP_END, PROT_ALL,
@@ -42,6 +42,7 @@ impl Mm {
             | Request::GiveDevice { .. }
             | Request::Exit { .. }
             | Request::DmaRelease { .. }
+            | Request::AllowViews { .. }
                 if !control =>
             {
                 Err(MmError::NotAllowed)
@@ -52,12 +53,40 @@ impl Mm {
             | Request::ForkAs
             | Request::Exec { .. }
             | Request::RegisterShrinker { .. }
+            | Request::RegisterPageCache { .. }
+            | Request::MapRegion { .. }
             | Request::SlabInfo => Err(MmError::InvalidArgument),
+            Request::MapFile {
+                pid,
+                at,
+                pages,
+                prot,
+                max_prot,
+                shared,
+                file,
+                index,
+            } => self
+                .map_file(from, pid, at, pages, prot, max_prot, shared, file, index)
+                .map(Reply::Mapped),
+            Request::FilePages { answers } => self
+                .file_pages(from, &answers, m)
+                .map(|(wants, more)| Reply::FileWants { wants, more }),
+            Request::FileForget { slot } => self
+                .file_forget(from, slot, m)
+                .map(|dirty| Reply::Forgot { dirty }),
+            Request::FileDirty { file } => self
+                .file_dirty(from, file, m)
+                .map(|(pages, more)| Reply::Dirty { pages, more }),
+            Request::Msync { at, pages } => self.msync(from, at, pages).map(Reply::Files),
             Request::Exit { id } => match self.exit(id, m) {
                 true => Ok(Reply::Done),
                 false => Err(MmError::InvalidArgument),
             },
             Request::DmaRelease { phys } => self.dma_release(phys).map(|()| Reply::Done),
+            Request::AllowViews { id } => {
+                self.viewers.insert(id);
+                Ok(Reply::Done)
+            }
             Request::DmaAlloc { pages, limit, hold } => self
                 .dma_alloc(from, pages, limit, hold, m)
                 .map(|(at, phys)| Reply::Dma { at, phys }),
@@ -206,7 +235,10 @@ impl Mm {
         let (start, end) = user_range(at, pages)?;
         let space = self.spaces.get_mut(&from).ok_or(MmError::NotAllowed)?;
         space.check_range(start, end, |area| {
-            matches!(area.kind, AreaKind::IpcBuffer | AreaKind::Dma)
+            matches!(
+                area.kind,
+                AreaKind::IpcBuffer | AreaKind::Dma | AreaKind::PageCache
+            )
         })?;
         remove_range(from, space, &mut self.frames, start, end, m);
         Ok(())
@@ -234,15 +266,28 @@ impl Mm {
         let (start, end) = user_range(at, pages)?;
         let space = self.spaces.get_mut(&from).ok_or(MmError::NotAllowed)?;
         space.check_range(start, end, |area| {
-            matches!(area.kind, AreaKind::IpcBuffer | AreaKind::Dma) || prot & !area.max_prot != 0
+            matches!(
+                area.kind,
+                AreaKind::IpcBuffer | AreaKind::Dma | AreaKind::PageCache
+            ) || prot & !area.max_prot != 0
         })?;
         space.isolate(start, end);
         for (_, area) in space.areas.range_mut(start..end) {
             area.prot = prot;
         }
         let mut changes = alloc::vec::Vec::new();
-        for (&vaddr, pte) in space.pages.range_mut(start..end) {
-            let new = page_prot(prot, pte.cow);
+        let Space { areas, pages, .. } = space;
+        for (&vaddr, pte) in pages.range_mut(start..end) {
+            // A clean page of a shared file mapping stays read-only: its
+            // first write must be seen (`filemap.rs`).
+            let clean_file = pte.prot & PROT_WRITE == 0
+                && crate::space::find_area(areas, vaddr)
+                    .is_some_and(|a| matches!(a.kind, AreaKind::File { shared: true, .. }));
+            let new = if clean_file {
+                prot & !PROT_WRITE
+            } else {
+                page_prot(prot, pte.cow)
+            };
             if new != pte.prot {
                 pte.prot = new;
                 changes.push((vaddr, new));

@@ -44,7 +44,11 @@ impl Mm {
         space.check_range(start, end, |area: &Area| {
             matches!(
                 area.kind,
-                AreaKind::IpcBuffer | AreaKind::Device | AreaKind::Dma
+                AreaKind::IpcBuffer
+                    | AreaKind::Device
+                    | AreaKind::Dma
+                    | AreaKind::PageCache
+                    | AreaKind::File { .. }
             ) || area.prot & PROT_EXEC != 0
                 || (writable && area.prot & PROT_WRITE == 0)
         })?;

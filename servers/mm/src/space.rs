@@ -50,6 +50,16 @@ pub enum AreaKind {
     /// always resident, pinned (never copy-on-write, never moved), not
     /// inherited by a fork; only `DmaFree` or the process's end removes it.
     Dma,
+    /// A mapping of a file (`MapFile`, `filemap.rs`): its pages are the
+    /// page cache's frames, asked of the file server on a fault. `index`
+    /// is the file page at the area's start (a split moves it on);
+    /// `shared` is `MAP_SHARED` (writes reach the page cache), else
+    /// `MAP_PRIVATE` (the frame is mapped copy-on-write).
+    File { file: u64, index: u64, shared: bool },
+    /// The file server's page cache (`RegisterPageCache`): demand-zero,
+    /// never copy-on-write, never unmapped: its frames are lent to the
+    /// file mappings.
+    PageCache,
 }
 
 /// A memory area: `[start, end)` with one protection and one kind.
@@ -78,8 +88,47 @@ impl Area {
     pub fn is_private(&self) -> bool {
         !matches!(
             self.kind,
-            AreaKind::Shared | AreaKind::Device | AreaKind::IpcBuffer | AreaKind::Dma
+            AreaKind::Shared
+                | AreaKind::Device
+                | AreaKind::IpcBuffer
+                | AreaKind::Dma
+                | AreaKind::PageCache
+                | AreaKind::File { shared: true, .. }
         )
+    }
+
+    /// For a file mapping: (file, the file page at `addr`, shared).
+    pub fn file_page(&self, addr: u64) -> Option<(u64, u64, bool)> {
+        match self.kind {
+            AreaKind::File {
+                file,
+                index,
+                shared,
+            } => Some((file, index + (addr - self.start) / PAGE_SIZE, shared)),
+            _ => None,
+        }
+    }
+
+    /// The part of it from `at` on (`at` inside it): for a file mapping,
+    /// its first file page moves with its start.
+    fn upper(&self, at: u64) -> Area {
+        let kind = match self.kind {
+            AreaKind::File {
+                file,
+                index,
+                shared,
+            } => AreaKind::File {
+                file,
+                index: index + (at - self.start) / PAGE_SIZE,
+                shared,
+            },
+            kind => kind,
+        };
+        Area {
+            start: at,
+            kind,
+            ..*self
+        }
     }
 }
 
@@ -137,6 +186,9 @@ pub struct Space {
     pub dma_pages: u64,
     /// The most DMA pages it may hold.
     pub dma_limit: u64,
+    /// `init` adopted it (a server of the manifest): only such a process
+    /// may become the page cache's owner.
+    pub by_init: bool,
 }
 
 /// A block of DMA memory a process holds (`DmaAlloc`).
@@ -166,6 +218,7 @@ impl Space {
             dma: BTreeMap::new(),
             dma_pages: 0,
             dma_limit: crate::dma::DMA_LIMIT_PAGES,
+            by_init: false,
         }
     }
 
@@ -227,7 +280,7 @@ impl Space {
             return;
         }
         self.areas.insert(area.start, Area { end: at, ..area });
-        self.areas.insert(at, Area { start: at, ..area });
+        self.areas.insert(at, area.upper(at));
     }
 
     /// Splits at both ends so that `[start, end)` is made of whole areas.

@@ -2,9 +2,10 @@
 //! `/proc/<pid>/status`, LKD ch. 15's "Memory Areas in Real Life"): what
 //! mm knows of an address space, as the lines Linux prints.
 //!
-//! Who may look: a process at its own space; `init` (the control badge,
-//! and later the process server through it) at any. Anyone else gets
-//! `NotAllowed`, so a process cannot learn another's layout.
+//! Who may look: a process at its own space; `init` (the control badge)
+//! and the processes it allowed (`AllowViews`: the file server, which
+//! checks the reader's rights as Linux's procfs does) at any. Anyone
+//! else gets `NotAllowed`, so a process cannot learn another's layout.
 //!
 //! Costs: `Maps` O(log n + areas returned); `Status` O(n + r log n) for n
 //! areas and r resident pages.
@@ -28,6 +29,8 @@ fn kind_of(kind: AreaKind) -> MapKind {
         AreaKind::Device => MapKind::Device,
         AreaKind::Dma => MapKind::Dma,
         AreaKind::IpcBuffer => MapKind::IpcBuffer,
+        AreaKind::File { .. } => MapKind::File,
+        AreaKind::PageCache => MapKind::PageCache,
     }
 }
 
@@ -38,6 +41,7 @@ fn entry(area: &Area) -> MapEntry {
         AreaKind::Elf(segment) => {
             (segment.offset & !0xfff) + area.start.saturating_sub(segment.vaddr & !0xfff)
         }
+        AreaKind::File { index, .. } => index * buddy::PAGE_SIZE,
         _ => 0,
     };
     MapEntry {
@@ -51,12 +55,17 @@ fn entry(area: &Area) -> MapEntry {
 }
 
 impl Mm {
+    /// Whether `init` let `caller` look at every space (`AllowViews`).
+    pub fn is_viewer(&self, caller: SpaceId) -> bool {
+        self.viewers.contains(&caller)
+    }
+
     /// The space `caller` asks about: its own (`None`, or its own id),
     /// any for `init`; `NotAllowed` otherwise or for one mm does not
     /// manage.
     fn visible(&self, caller: SpaceId, target: Option<SpaceId>) -> Result<&Space, MmError> {
         let target = target.unwrap_or(caller);
-        if caller != CONTROL_BADGE && target != caller {
+        if caller != CONTROL_BADGE && target != caller && !self.viewers.contains(&caller) {
             return Err(MmError::NotAllowed);
         }
         self.spaces.get(&target).ok_or(MmError::NotAllowed)

@@ -87,3 +87,36 @@ fn only_init_sees_another_process() {
     let none = w.request(CONTROL_BADGE, Request::Status { pid: Some(9) });
     assert_eq!(none, Reply::Error(MmError::NotAllowed));
 }
+
+/// `AllowViews` (init only) lets one process — the file server's
+/// procfs — see every space, and no one else.
+#[test]
+fn a_process_init_allowed_sees_every_space() {
+    let mut w = World::new(256);
+    w.adopt(1, "");
+    w.adopt(2, "");
+    w.adopt(3, "");
+    // Only init may allow it; a process cannot allow itself.
+    assert_eq!(
+        w.request(3, Request::AllowViews { id: 3 }),
+        Reply::Error(MmError::NotAllowed)
+    );
+    assert_eq!(
+        maps(&mut w, 3, Some(1), 0),
+        Reply::Error(MmError::NotAllowed)
+    );
+    assert_eq!(
+        w.request(CONTROL_BADGE, Request::AllowViews { id: 3 }),
+        Reply::Done
+    );
+    assert!(matches!(maps(&mut w, 3, Some(1), 0), Reply::Maps { .. }));
+    assert!(matches!(
+        w.request(3, Request::Status { pid: Some(2) }),
+        Reply::Status(_)
+    ));
+    // Others are still refused.
+    assert_eq!(
+        maps(&mut w, 2, Some(1), 0),
+        Reply::Error(MmError::NotAllowed)
+    );
+}

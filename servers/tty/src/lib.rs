@@ -16,15 +16,26 @@
 //!   console.
 //! - [`screen`]: the console's character grid, cursor, scrolling and
 //!   colours, and the damage a renderer draws.
+//! - [`fbcon`]: the renderer that draws a [`Screen`] on a linear
+//!   framebuffer (glyphs of the `noto-sans-mono-bitmap` crate, colours
+//!   packed by the framebuffer's masks, scrolling by copying pixel lines,
+//!   damage drawn in runs of cells, an inverted-cell cursor).
+//! - [`fb`]: the framebuffer console the server drives: screen, renderer
+//!   and canvas, with drawing batched (a flush after 10 ms idle or 16 KiB
+//!   of output).
 //!
 //! The binary (`src/main.rs`, feature `main`) owns COM1 and serves it as
 //! line 0 of `libsys::proto::tty` with one [`LineDiscipline`]; the PS/2
-//! keyboard and the framebuffer's [`Screen`] are not driven yet.
+//! keyboard driver feeds the same line (`Input`), and with the manifest's
+//! `framebuffer` option every byte written to the console is also drawn
+//! on the boot framebuffer through [`fb::FbConsole`].
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
+pub mod fb;
+pub mod fbcon;
 pub mod killq;
 pub mod klog;
 pub mod ldisc;

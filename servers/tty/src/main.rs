@@ -16,11 +16,19 @@
 //! - **Keyboard input.** `Input` (`TIOCSTI`) puts a root caller's bytes
 //!   through the same line discipline as the UART's: the PS/2 keyboard
 //!   driver (`servers/kbd`, started by devmgr) sends its key presses so,
-//!   and `^C` typed there is a `SIGINT` as on the serial line.
-//!   foreground process group through the process server, sent by a
-//!   thread of its own (`sigsend`) so that this loop never waits on
+//!   and `^C` typed there is a `SIGINT` as on the serial line. Signals go
+//!   to the foreground process group through the process server, sent by
+//!   a thread of its own (`sigsend`) so that this loop never waits on
 //!   `proc` (looked up when first needed; without one the signal is
 //!   logged and dropped).
+//! - **The framebuffer console.** With the manifest's `framebuffer`
+//!   option `init` passes the boot framebuffer's geometry
+//!   (`framebuffer=<geometry>`) and lets `mm` map its pages here; every
+//!   byte written to COM1 (clients' output, echo, log records) is also
+//!   drawn there ([`tty::fb::FbConsole`]), batched: the loop's receive
+//!   timeout shrinks to when the next flush is due. Without the option,
+//!   or if the framebuffer cannot be mapped, the console is serial only
+//!   (said on the log).
 //! - **Reads answered later.** A `Read` with no input yet keeps its
 //!   caller waiting: its reply right and window are saved (at most
 //!   [`READERS_MAX`]) and answered, oldest first, when the discipline has
@@ -45,9 +53,10 @@ use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use driver_hal::mmio::MmioRegion;
 use libsys::abi::grant::Access;
 use libsys::abi::ipc::PAYLOAD_MAX;
-use libsys::abi::SysError;
+use libsys::abi::{FramebufferInfo, SysError};
 use libsys::errno::Errno;
 use libsys::grant::{CallerGrant, GrantAccess};
 use libsys::handle::{Borrowed, ConsoleControl, Endpoint, Irq, Notification};
@@ -55,7 +64,10 @@ use libsys::ipc::{self, Message, SavedReply};
 use libsys::port::{inb, outb};
 use libsys::proto::tty::{Reply, Request, Termios, Winsize, CONSOLE, IO_MAX};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
+use libsys::time::Instant;
 use libsys::{eprintln, println};
+use tty::fb::FbConsole;
+use tty::fbcon::Canvas;
 use tty::klog::{parse_records, Record};
 use tty::{LineDiscipline, ReadResult, Signal};
 
@@ -137,9 +149,70 @@ struct Server {
     /// COM1's output stands at the start of a line (a log record written
     /// after an echo or a prompt without a newline starts a line of its own).
     line_start: bool,
+    /// The framebuffer console, when `init` gave one.
+    fb: Option<FbConsole<Framebuffer>>,
+    /// The start of the clock the framebuffer console's batching runs on.
+    epoch: Instant,
 }
 
-fn main(_args: &str) -> u64 {
+/// The boot framebuffer's memory, mapped through `mm`, as the renderer's
+/// canvas. Accesses outside it are refused by the region (and cannot
+/// happen: the renderer stays inside the geometry it was given).
+struct Framebuffer(MmioRegion);
+
+impl Canvas for Framebuffer {
+    fn write(&mut self, offset: usize, bytes: &[u8]) {
+        let _ = self.0.write_bytes(offset as u64, bytes);
+    }
+
+    fn copy_within(&mut self, src: usize, dst: usize, len: usize) {
+        let _ = self.0.copy_within(src as u64, dst as u64, len as u64);
+    }
+}
+
+/// The framebuffer console `args` name (`framebuffer=<geometry>`), mapped
+/// and cleared; `None` (and why, on the log) without one.
+fn framebuffer_console(args: &str) -> Option<FbConsole<Framebuffer>> {
+    let text = args
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("framebuffer="))?;
+    let fb = match FramebufferInfo::parse(text) {
+        Ok(fb) => fb,
+        Err(e) => {
+            eprintln!("tty: framebuffer={text}: {e}; serial only");
+            return None;
+        }
+    };
+    let memory = match MmioRegion::map(fb.phys, fb.len()) {
+        Ok(memory) => memory,
+        Err(e) => {
+            eprintln!("tty: cannot map the framebuffer {fb}: {e:?}; serial only");
+            return None;
+        }
+    };
+    let started = Instant::now();
+    match FbConsole::new(&fb, Framebuffer(memory)) {
+        Ok(console) => {
+            let screen = console.screen();
+            println!(
+                "tty: framebuffer console {}x{} cells on {}x{} at {} bpp (cleared in {} us)",
+                screen.cols(),
+                screen.rows(),
+                fb.width,
+                fb.height,
+                fb.bpp,
+                started.elapsed().as_micros()
+            );
+            Some(console)
+        }
+        Err(e) => {
+            eprintln!("tty: {e}; serial only");
+            None
+        }
+    }
+}
+
+fn main(args: &str) -> u64 {
     let (irq, endpoint) = match start() {
         Ok(found) => found,
         Err(why) => {
@@ -157,6 +230,8 @@ fn main(_args: &str) -> u64 {
         input_allowed: Vec::new(),
         log_since: last_log_seq().map_or(0, |s| s + 1),
         line_start: true,
+        fb: framebuffer_console(args),
+        epoch: Instant::now(),
     };
     if let Err(e) = libsys::names::register(libsys::proto::tty::NAME, &endpoint) {
         eprintln!("tty: cannot register: {e}");
@@ -278,9 +353,12 @@ impl Server {
         let mut input = [0u8; PAYLOAD_MAX];
         let mut reply: Option<Message> = None;
         loop {
+            let timeout = self
+                .draw_if_due()
+                .map_or(RX_POLL_NS, |ns| ns.clamp(1, RX_POLL_NS));
             let received = match reply.take() {
-                Some(msg) => endpoint.reply_recv(&msg, RX_POLL_NS),
-                None => endpoint.recv(RX_POLL_NS),
+                Some(msg) => endpoint.reply_recv(&msg, timeout),
+                None => endpoint.recv(timeout),
             };
             let mut received = match received {
                 Ok(r) => r,
@@ -510,11 +588,29 @@ impl Server {
         }
     }
 
-    /// Writes a client's output or an echo to COM1.
+    /// Writes a client's output or an echo to COM1 and the framebuffer.
     fn output(&mut self, bytes: &[u8]) {
         if let Some(at_start) = uart_write(bytes) {
             self.line_start = at_start;
         }
+        self.draw(bytes);
+    }
+
+    /// Puts `bytes` on the framebuffer console (drawn when a flush is due).
+    fn draw(&mut self, bytes: &[u8]) {
+        if let Some(fb) = self.fb.as_mut() {
+            let now = self.epoch.elapsed().as_nanos() as u64;
+            fb.write(bytes, now);
+        }
+    }
+
+    /// Draws the framebuffer console if a flush is due; nanoseconds until
+    /// the next one, `None` with nothing waiting to be drawn.
+    fn draw_if_due(&mut self) -> Option<u64> {
+        let fb = self.fb.as_mut().filter(|fb| fb.pending())?;
+        let now = self.epoch.elapsed().as_nanos() as u64;
+        fb.poll(now);
+        fb.due_in(now)
     }
 
     /// The UART's interrupt (`acknowledge`) or the receive timeout: its
@@ -608,11 +704,10 @@ impl Server {
                 self.log_since = seq + 1;
                 if LOG_LEVELS.contains(&level) {
                     if !self.line_start {
-                        uart_write(b"\r\n");
+                        self.output(b"\r\n");
                     }
-                    uart_write(&buffer[text]);
-                    uart_write(b"\r\n");
-                    self.line_start = true;
+                    self.output(&buffer[text]);
+                    self.output(b"\r\n");
                 }
             }
         }

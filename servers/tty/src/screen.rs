@@ -93,8 +93,12 @@ struct Cursor {
 pub struct Screen {
     cols: usize,
     rows: usize,
+    /// The grid, row by row, as a ring: the top line is stored at
+    /// `top` (scrolling moves `top`, not the cells).
     cells: Vec<Cell>,
+    /// Whether each cell (stored as `cells` is) must be redrawn.
     dirty: Vec<bool>,
+    top: usize,
     scrolled: usize,
     cursor: Cursor,
     saved: Cursor,
@@ -116,6 +120,7 @@ impl Screen {
             rows,
             cells: vec![Cell::default(); cols * rows],
             dirty: vec![true; cols * rows],
+            top: 0,
             scrolled: 0,
             cursor: Cursor::default(),
             saved: Cursor::default(),
@@ -136,12 +141,17 @@ impl Screen {
 
     /// The cell at (row, column), `None` outside the grid.
     pub fn cell(&self, row: usize, col: usize) -> Option<&Cell> {
-        (row < self.rows && col < self.cols).then(|| &self.cells[row * self.cols + col])
+        (row < self.rows && col < self.cols).then(|| &self.cells[self.index(row, col)])
     }
 
     /// The cursor as (row, column).
     pub fn cursor(&self) -> (usize, usize) {
         (self.cursor.row, self.cursor.col)
+    }
+
+    /// Whether the cursor is shown (`ESC [?25h`, the default) or hidden.
+    pub fn cursor_visible(&self) -> bool {
+        self.cursor_visible
     }
 
     /// The text of a row, trailing blanks removed (for tests and logs).
@@ -164,9 +174,12 @@ impl Screen {
     /// Returns what changed since the last call and forgets it.
     pub fn take_damage(&mut self) -> Damage {
         let mut cells = Vec::new();
-        for (i, d) in self.dirty.iter_mut().enumerate() {
-            if core::mem::take(d) {
-                cells.push((i / self.cols, i % self.cols));
+        for row in 0..self.rows {
+            let start = self.index(row, 0);
+            for (col, d) in self.dirty[start..start + self.cols].iter_mut().enumerate() {
+                if core::mem::take(d) {
+                    cells.push((row, col));
+                }
             }
         }
         let cursor = self
@@ -182,14 +195,20 @@ impl Screen {
         }
     }
 
+    /// Where cell (row, column) is stored.
+    fn index(&self, row: usize, col: usize) -> usize {
+        (self.top + row) % self.rows * self.cols + col
+    }
+
     fn mark(&mut self, row: usize, col: usize) {
-        if let Some(d) = self.dirty.get_mut(row * self.cols + col) {
-            *d = true;
+        if row < self.rows && col < self.cols {
+            let i = self.index(row, col);
+            self.dirty[i] = true;
         }
     }
 
     fn set(&mut self, row: usize, col: usize, cell: Cell) {
-        let i = row * self.cols + col;
+        let i = self.index(row, col);
         if self.cells[i] != cell {
             self.cells[i] = cell;
             self.dirty[i] = true;
@@ -269,26 +288,25 @@ impl Screen {
         }
     }
 
-    /// Moves every line up one, blanking the bottom one; the damage map
-    /// moves with the text, as the renderer will move its pixels.
+    /// Moves every line up one, blanking the bottom one (O(columns): the
+    /// ring's top moves); the damage map moves with the text, as the
+    /// renderer will move its pixels.
     fn scroll_up(&mut self) {
-        let n = self.cols;
-        self.cells.copy_within(n.., 0);
-        self.dirty.copy_within(n.., 0);
+        self.top = (self.top + 1) % self.rows;
         let blank = self.blank();
-        let last = (self.rows - 1) * n;
-        self.cells[last..].fill(blank);
-        self.dirty[last..].fill(true);
+        let last = self.index(self.rows - 1, 0);
+        self.cells[last..last + self.cols].fill(blank);
+        self.dirty[last..last + self.cols].fill(true);
         self.scrolled = (self.scrolled + 1).min(self.rows);
     }
 
     /// Moves every line down one (reverse index at the top line): drawn
     /// as a full redraw, since renderers scroll only up.
     fn scroll_down(&mut self) {
-        let n = self.cols;
-        self.cells.copy_within(..(self.rows - 1) * n, n);
+        self.top = (self.top + self.rows - 1) % self.rows;
         let blank = self.blank();
-        self.cells[..n].fill(blank);
+        let first = self.index(0, 0);
+        self.cells[first..first + self.cols].fill(blank);
         self.dirty.fill(true);
     }
 

@@ -80,6 +80,9 @@ impl Vfs {
         let entry = self.client(client)?.fds.get(fd)?;
         match self.file(entry.file)?.kind {
             FileKind::Inode { key, .. } => self.stat_key(key),
+            FileKind::Pipe { .. } if self.fifo_key(entry.file).is_some() => {
+                self.stat_key(self.fifo_key(entry.file).ok_or(Errno::EBADF)?)
+            }
             FileKind::Pipe { pipe, .. } => self.pipe_stat(pipe),
         }
     }

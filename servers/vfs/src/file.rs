@@ -37,6 +37,9 @@ pub struct File {
     pub pos: u64,
     pub refs: u32,
     pub ra: ReadAhead,
+    /// A generated file's contents, made at open (procfs, sysfs: see
+    /// `FileOperations::snapshot`); reads are served from it.
+    pub snapshot: Option<Vec<u8>>,
 }
 
 impl File {

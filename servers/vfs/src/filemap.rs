@@ -21,7 +21,7 @@
 
 use libsys::errno::Errno;
 
-use crate::file::FileId;
+use crate::file::{FileId, FileKind};
 use crate::fs::PageIo;
 use crate::pagecache::DirtyState;
 use crate::types::*;
@@ -303,5 +303,77 @@ impl Vfs {
                 a.blocks = blocks;
             }
         })
+    }
+
+    /// `mmap`'s checks on open file `fd` of `client`, for a mapping with
+    /// `prot` (`PROT_*`), shared or private: the file's key and the most
+    /// protection the mapping may ever have. `EBADF` for no such fd or
+    /// one not open for reading (`EACCES` as Linux says: a mapping always
+    /// reads); `EACCES` for `PROT_WRITE` on a shared mapping of a file
+    /// not open read-write; `ENODEV` for anything but a regular file of a
+    /// cached file system.
+    pub fn mmap_target(
+        &mut self,
+        client: ClientId,
+        fd: i32,
+        prot: u8,
+        shared: bool,
+    ) -> Result<(InodeKey, u8), Errno> {
+        use libsys::proto::mm::{PROT_EXEC, PROT_READ, PROT_WRITE};
+        let entry = self.client(client)?.fds.get(fd)?;
+        let file = self.file(entry.file)?;
+        let FileKind::Inode { key, .. } = file.kind else {
+            return Err(Errno::ENODEV);
+        };
+        let (readable, writable) = (file.readable(), file.writable());
+        if !is_reg(self.attr(key)?.mode) || self.sb_mut(key.0)?.fs.is_uncached(key.1) {
+            return Err(Errno::ENODEV);
+        }
+        if !readable || (shared && prot & PROT_WRITE != 0 && !writable) {
+            return Err(Errno::EACCES);
+        }
+        let max_prot = if shared && !writable {
+            PROT_READ | PROT_EXEC
+        } else {
+            PROT_READ | PROT_WRITE | PROT_EXEC
+        };
+        Ok((key, max_prot))
+    }
+
+    /// A file fault's page (the memory server asks, `FilePages`): page
+    /// `index` of `key` brought into the cache and lent to file mappings.
+    /// `Ok(Some(frame))`; `Ok(None)` while it is in flight (ask again
+    /// later); `ENXIO` past the end of the file (the faulting process gets
+    /// `SIGBUS`), `ESTALE` if the file is gone, what `readpage` said.
+    pub fn lend_page(&mut self, key: InodeKey, index: u64) -> Result<Option<u64>, Errno> {
+        let size = self.attr(key)?.size;
+        if index >= size.div_ceil(PAGE) {
+            return Err(Errno::ENXIO);
+        }
+        let in_memory = self.sb(key.0)?.in_memory;
+        let fresh = in_memory && !self.pcache.contains(key, index);
+        if !self.get_page(key, index, fresh)? {
+            return Ok(None);
+        }
+        Ok(self.pcache.lend(key, index))
+    }
+
+    /// Page `index` of `key` was written through a shared mapping: dirty,
+    /// for writeback as any written page.
+    pub fn mapped_write(&mut self, key: InodeKey, index: u64) {
+        let now = self.ticks();
+        self.pcache.set_dirty(key, index, now);
+    }
+
+    /// Writes `key`'s dirty pages back and flushes its file system (what
+    /// `msync(MS_SYNC)` asks, as `fsync` of an open file does).
+    pub fn writeback_file(&mut self, key: InodeKey) -> Result<(), Errno> {
+        if let Some(batch) = self.pcache.writeback_inode(key) {
+            self.write_batch(batch)?;
+        }
+        let attr = self.attr(key)?;
+        let fs = self.fs(key.0)?;
+        fs.write_inode(key.1, &attr)?;
+        fs.sync_fs()
     }
 }

@@ -25,7 +25,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use libsys::errno::Errno;
 
-use crate::types::{Ino, InodeAttr, NewInode, StatFs};
+use crate::types::{ClientId, Ino, InodeAttr, NewInode, StatFs};
 
 /// One entry `readdir` reports.
 #[derive(Clone, Copy, Debug)]
@@ -80,6 +80,12 @@ pub trait SuperOperations {
     fn max_file_size(&self) -> u64;
     /// The superblock goes away (its last mount was unmounted).
     fn put_super(&mut self) {}
+    /// Whether dcache hits must be checked with
+    /// [`InodeOperations::d_revalidate`] (procfs: processes come and go
+    /// behind the cache's back).
+    fn revalidates(&self) -> bool {
+        false
+    }
 }
 
 /// The namespace operations of directories and symbolic links.
@@ -107,6 +113,18 @@ pub trait InodeOperations {
     fn readlink(&mut self, ino: Ino) -> Result<Vec<u8>, Errno>;
     /// Whether a directory holds nothing but `.` and `..`.
     fn is_empty_dir(&mut self, dir: Ino) -> Result<bool, Errno>;
+    /// The target of a symbolic link as `caller` sees it (Linux's
+    /// `get_link` with `current`): procfs's `self` names the caller's
+    /// pid. Defaults to [`InodeOperations::readlink`].
+    fn readlink_as(&mut self, ino: Ino, _caller: ClientId) -> Result<Vec<u8>, Errno> {
+        self.readlink(ino)
+    }
+    /// Whether the cached answer `ino` (`None`: negative) for `name` in
+    /// `dir` still holds (`d_revalidate`); asked on every dcache hit of a
+    /// file system whose [`SuperOperations::revalidates`] is true.
+    fn d_revalidate(&mut self, _dir: Ino, _name: &[u8], _ino: Option<Ino>) -> bool {
+        true
+    }
 }
 
 /// The operations of an open file.
@@ -135,6 +153,39 @@ pub trait FileOperations {
         Ok(())
     }
     fn release(&mut self, _ino: Ino) {}
+    /// A generated file's whole contents as of now, made once per open
+    /// (the snapshot Linux's `seq_file` keeps, so reads at any offset of
+    /// one open agree): `None` for a file read through
+    /// [`FileOperations::read`] or the page cache. `ctx` is what the
+    /// core knows that a file system does not (the caller, the mount
+    /// table, the caches).
+    fn snapshot(&mut self, _ino: Ino, _ctx: &FsContext) -> Option<Result<Vec<u8>, Errno>> {
+        None
+    }
+}
+
+/// The core's own figures, for generated files ([`FileOperations::snapshot`]).
+#[derive(Clone, Debug, Default)]
+pub struct FsContext {
+    /// Who opens, and its file-system uid and gid.
+    pub caller: ClientId,
+    pub caller_uid: u32,
+    pub caller_gid: u32,
+    /// The flags of the open the snapshot is for.
+    pub open_flags: u32,
+    /// `/proc/mounts`.
+    pub mounts: Vec<u8>,
+    /// `/proc/filesystems`: each type and whether it needs a device.
+    pub filesystems: Vec<(&'static str, bool)>,
+    /// `/proc/sys/fs/dentry-state`.
+    pub dentry_state: crate::dcache::DentryState,
+    /// `Cached:`, `Dirty:`, `Writeback:`.
+    pub page_cache: crate::pagecache::PageCacheStats,
+    /// Open files and the server's limit (`file-nr`).
+    pub nr_files: usize,
+    pub file_max: usize,
+    /// In-core inodes (`inode-nr`).
+    pub nr_inodes: usize,
 }
 
 /// What `readpage` did.

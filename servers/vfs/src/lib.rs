@@ -26,7 +26,10 @@
 //!   [`fdops`] (`dup*`, `fcntl`, `chdir`, `fchdir`, `getcwd`), [`pipeops`]
 //!   (`pipe2`, `poll` readiness), [`mountops`] (`mount`, `umount`, `sync`,
 //!   `fsync`, the flusher).
-//! - File systems: [`tmpfs`]; pipes ([`pipe`]: the ring).
+//! - File systems: [`tmpfs`]; pipes ([`pipe`]: the ring) and FIFOs
+//!   ([`fifo`]: named pipes, POSIX's blocking opens); the generated ones,
+//!   [`procfs`] (`/proc`) and [`sysfs`] (`/sys`), whose files are
+//!   snapshots made at open ([`seqfile`]).
 //! - The page cache ([`pagecache`], LKD 16) and read-ahead ([`readahead`]).
 //! - [`dcache`], [`mount`], [`file`] (open files and descriptor tables),
 //!   [`dirent`] (`linux_dirent64` records), [`slab`].
@@ -53,6 +56,7 @@ pub mod dcache;
 pub mod dirent;
 pub mod ext2fs;
 pub mod fdops;
+pub mod fifo;
 pub mod file;
 pub mod filemap;
 pub mod fs;
@@ -66,10 +70,13 @@ pub mod pagecache;
 pub mod perm;
 pub mod pipe;
 pub mod pipeops;
+pub mod procfs;
 pub mod readahead;
 pub mod rw;
+pub mod seqfile;
 pub mod service;
 pub mod slab;
+pub mod sysfs;
 pub mod tmpfs;
 pub mod types;
 pub mod vfs;

@@ -39,10 +39,13 @@
 //!   TSC since, set in the core and in ext2 before each request.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
 mod blockdev;
+mod mapping;
+mod sources;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -54,6 +57,7 @@ use libsys::abi::{Protection, SysError};
 use libsys::grant::{CallerGrant, GrantAccess};
 use libsys::handle::Endpoint;
 use libsys::ipc::{self, Message, SavedReply};
+use libsys::mapping::Mapping;
 use libsys::proto::vfs::{Reply, Request};
 use libsys::proto::{cred, tty};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
@@ -61,10 +65,12 @@ use libsys::semaphore::Semaphore;
 use libsys::sync::Mutex;
 use libsys::{eprintln, println};
 use vfs::ext2fs::Ext2Type;
+use vfs::procfs::ProcFsType;
 use vfs::service::{make_device_nodes, Console, Outcome, Service};
+use vfs::sysfs::SysFsType;
 use vfs::tmpfs::TmpfsType;
 use vfs::types::{Cred, Timespec};
-use vfs::{Limits, VecPageProvider, Vfs};
+use vfs::{Limits, Vfs};
 
 libsys::entry!(main);
 
@@ -120,10 +126,8 @@ fn arg(args: &str, name: &str) -> Option<u64> {
 }
 
 fn main(args: &str) -> u64 {
-    let mut vfs = Vfs::new(
-        Box::new(VecPageProvider::new(CACHE_PAGES)),
-        Limits::default(),
-    );
+    let (provider, note) = mapping::page_provider(CACHE_PAGES);
+    let mut vfs = Vfs::new(provider, Limits::default());
     if let Some(cs) = arg(args, "dirty_expire_centisecs") {
         vfs.pcache.config.dirty_expire = cs;
     }
@@ -142,6 +146,7 @@ fn main(args: &str) -> u64 {
     {
         eprintln!("vfs: cannot register ext2: {e}");
     }
+    register_pseudo(&mut vfs);
     fill_root(&mut vfs);
     mount_fstab(&mut vfs);
     let endpoint = match Endpoint::create() {
@@ -164,10 +169,24 @@ fn main(args: &str) -> u64 {
         tty: None,
         threaded,
     }));
-    let flusher = start_flusher(flush_ms);
+    let flusher = start_flusher(flush_ms, note);
     let error = serve(&endpoint, &mut service, &mut clock, flusher);
     eprintln!("vfs: stopped serving: {error}");
     3
+}
+
+/// procfs over `proc` and `mm`, sysfs over `devmgr` (`sources`).
+fn register_pseudo(vfs: &mut Vfs) {
+    let proc = ProcFsType::new(Box::new(sources::ProcIpc::boxed));
+    let sys = SysFsType::new(Box::new(sources::DevmgrIpc::boxed));
+    for result in [
+        vfs.register_filesystem(Box::new(proc)),
+        vfs.register_filesystem(Box::new(sys)),
+    ] {
+        if let Err(e) = result {
+            eprintln!("vfs: cannot register procfs/sysfs: {e}");
+        }
+    }
 }
 
 /// Unpacks the initramfs (if given) and makes `/dev` and `/tmp`.
@@ -215,9 +234,10 @@ fn make_block_nodes(vfs: &mut Vfs) {
     }
 }
 
-/// Mounts the ext2 lines of `/etc/fstab` (`<device> <dir> ext2 <options>`;
-/// options `defaults`, `rw`, `ro`, `noauto`). Other types are someone
-/// else's (procfs, sysfs, devfs are not served here yet) and are skipped.
+/// Mounts the lines of `/etc/fstab` (`<device> <dir> <type> <options>`;
+/// options `defaults`, `rw`, `ro`, `noauto`; others are ignored) whose
+/// type is served here: `ext2`, `proc`, `sysfs`. `devfs` is skipped: the
+/// root's `/dev` is made at start (`make_device_nodes`).
 fn mount_fstab(vfs: &mut Vfs) {
     if vfs.new_client(UNPACKER, Cred::root()).is_err() {
         return;
@@ -232,9 +252,16 @@ fn mount_fstab(vfs: &mut Vfs) {
         else {
             continue;
         };
-        if source.starts_with(b"#") || fstype != b"ext2" {
+        let Some(fstype) = [&b"ext2"[..], b"proc", b"sysfs"]
+            .into_iter()
+            .find(|t| *t == fstype)
+        else {
+            continue;
+        };
+        if source.starts_with(b"#") {
             continue;
         }
+        let fstype = core::str::from_utf8(fstype).unwrap_or("?");
         let options = fields.next().unwrap_or(b"defaults");
         let opts: Vec<&[u8]> = options.split(|&b| b == b',').collect();
         if opts.contains(&&b"noauto"[..]) {
@@ -246,8 +273,12 @@ fn mount_fstab(vfs: &mut Vfs) {
             0
         };
         let show = |b: &[u8]| alloc::string::String::from_utf8_lossy(b).into_owned();
-        match vfs.mount(UNPACKER, source, target, "ext2", flags, options) {
-            Ok(()) => println!("vfs: mounted {} on {} (ext2)", show(source), show(target)),
+        match vfs.mount(UNPACKER, source, target, fstype, flags, options) {
+            Ok(()) => println!(
+                "vfs: mounted {} on {} ({fstype})",
+                show(source),
+                show(target)
+            ),
             Err(e) => eprintln!(
                 "vfs: fstab: cannot mount {} on {}: {e}",
                 show(source),
@@ -300,14 +331,23 @@ impl Clock {
     }
 }
 
-/// Binds a notification to this thread and asks the timer server to set
-/// [`FLUSH_BIT`] in it every `period_ms`; `None` (no flusher: data
-/// reaches the disk on `sync`, `fsync` and `umount` only) without a timer
-/// server.
-fn start_flusher(period_ms: u64) -> Option<libsys::handle::Notification> {
+/// Asks the timer server to set [`FLUSH_BIT`] every `period_ms` in the
+/// notification bound to this thread (`bound`, else a new one); `None`
+/// (no flusher: data reaches the disk on `sync`, `fsync` and `umount`
+/// only) without a timer server.
+fn start_flusher(
+    period_ms: u64,
+    bound: Option<libsys::handle::Notification>,
+) -> Option<libsys::handle::Notification> {
     use libsys::time::{Expiry, Timer};
-    let n = libsys::handle::Notification::create().ok()?;
-    n.bind_current().ok()?;
+    let n = match bound {
+        Some(n) => n,
+        None => {
+            let n = libsys::handle::Notification::create().ok()?;
+            n.bind_current().ok()?;
+            n
+        }
+    };
     let period = core::time::Duration::from_millis(period_ms);
     let armed = libsys::time::bind(&n)
         .and_then(|()| Timer::add(Expiry::After(period_ms * 1_000_000), period, FLUSH_BIT));
@@ -340,15 +380,15 @@ fn flush(service: &mut Service, clock: &mut Clock, errors: &mut u32) {
 /// The initramfs `init` lent (`@file=`), mapped read-only.
 fn archive() -> Option<&'static [u8]> {
     let (region, bytes) = libsys::env::file()?;
-    let me = libsys::env::process()?;
-    let pages = bytes.div_ceil(libsys::abi::PAGE_SIZE);
-    if let Err(e) = me.map(ARCHIVE_BASE, region, 0, pages, Protection::READ) {
-        eprintln!("vfs: cannot map the initramfs: {e}");
-        return None;
+    let pages = bytes.div_ceil(libsys::abi::PAGE_SIZE).max(1);
+    match Mapping::map(ARCHIVE_BASE, region, 0, pages, Protection::READ) {
+        // Read to the end of the server's life: never unmapped.
+        Ok(view) => view.leak().get(..bytes as usize),
+        Err(e) => {
+            eprintln!("vfs: cannot map the initramfs: {e}");
+            None
+        }
     }
-    // SAFETY: `pages` pages at ARCHIVE_BASE were just mapped readable and
-    // are never unmapped or written; `bytes` fits in them.
-    Some(unsafe { core::slice::from_raw_parts(ARCHIVE_BASE as *const u8, bytes as usize) })
 }
 
 /// `/dev/console` and `/dev/tty`: line 0 of the `tty` server.
@@ -587,7 +627,11 @@ fn serve(
             Err(e) => return e,
         };
         if let Some(bits) = received.signals() {
+            if bits & (1 << mapping::MM_BIT) != 0 {
+                mapping::answer_faults(&mut service.vfs);
+            }
             if bits & (1 << FLUSH_BIT) != 0 {
+                mapping::collect_dirty(&mut service.vfs, None);
                 flush(service, clock, &mut errors);
                 retry(service, &mut waiting, &mut creds);
             }
@@ -608,6 +652,13 @@ fn serve(
             }
         };
         drop(handles);
+        if let Some(r) = mapping::request(&mut service.vfs, badge, &request) {
+            reply = Some(encode(&r));
+            continue;
+        }
+        if mapping::pending() {
+            mapping::answer_faults(&mut service.vfs);
+        }
         let mut grant = CallerGrant::current(&msg);
         let outcome = service.handle(badge, &request, &mut grant, &mut |pid| {
             lookup(&mut creds, pid)

@@ -160,7 +160,7 @@ impl Vfs {
     }
 
     /// Writes one batch out through the file system's `writepage`.
-    fn write_batch(&mut self, batch: WritebackBatch<InodeKey>) -> Result<(), Errno> {
+    pub(crate) fn write_batch(&mut self, batch: WritebackBatch<InodeKey>) -> Result<(), Errno> {
         let (sb, ino) = batch.key;
         let ticks = self.ticks();
         let mut result = Ok(());

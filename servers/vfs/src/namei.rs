@@ -50,6 +50,8 @@ pub struct Parent {
 pub struct Walker {
     pub cred: Cred,
     pub root: Path,
+    /// Who walks (procfs's `self` link is the walker's pid).
+    pub client: ClientId,
 }
 
 /// `ENOENT` for an empty path, `ENAMETOOLONG` for one of `PATH_MAX`
@@ -78,6 +80,7 @@ impl Vfs {
         let walker = Walker {
             cred: c.cred.clone(),
             root: c.root,
+            client,
         };
         if path.first() == Some(&b'/') {
             return Ok((walker, c.root));
@@ -145,7 +148,14 @@ impl Vfs {
     /// system (caching a negative answer), mounts followed. The result may
     /// be negative.
     pub(crate) fn child(&mut self, dir: Path, name: &[u8]) -> Result<Path, Errno> {
-        let d = match self.dcache.lookup(dir.dentry, name) {
+        let hit = self.dcache.lookup(dir.dentry, name);
+        let hit = match hit {
+            Some(d) if self.sb(self.dcache.get(d).sb)?.revalidates => {
+                self.d_revalidate(dir, d, name)?
+            }
+            other => other,
+        };
+        let d = match hit {
             Some(d) => d,
             None => {
                 let (sb, ino) = self.path_key(dir)?;
@@ -157,6 +167,25 @@ impl Vfs {
             mnt: dir.mnt,
             dentry: d,
         }))
+    }
+
+    /// `d_revalidate` of the cached child `d` named `name` in `dir`: kept
+    /// (`Some`) if the file system says it still holds, else dropped from
+    /// the cache (`None`: look it up again).
+    fn d_revalidate(
+        &mut self,
+        dir: Path,
+        d: DentryId,
+        name: &[u8],
+    ) -> Result<Option<DentryId>, Errno> {
+        let (sb, dir_ino) = self.path_key(dir)?;
+        let ino = self.dcache.get(d).inode;
+        if self.fs(sb)?.d_revalidate(dir_ino, name, ino) {
+            return Ok(Some(d));
+        }
+        let released = self.dcache.drop_name(d);
+        self.iput_all(released);
+        Ok(None)
     }
 
     /// A new cached child. The cache is never shrunk here — the walk
@@ -218,7 +247,7 @@ impl Vfs {
         if *links > MAXSYMLINKS {
             return Err(Errno::ELOOP);
         }
-        let target = self.fs(key.0)?.readlink(key.1)?;
+        let target = self.fs(key.0)?.readlink_as(key.1, w.client)?;
         if target.is_empty() {
             return Err(Errno::ENOENT);
         }

@@ -95,7 +95,7 @@ impl Vfs {
     ) -> Result<(), Errno> {
         let kind = match mode & S_IFMT {
             0 => S_IFREG,
-            k @ (S_IFREG | S_IFCHR | S_IFBLK) => k,
+            k @ (S_IFREG | S_IFCHR | S_IFBLK | S_IFIFO) => k,
             _ => return Err(Errno::EINVAL),
         };
         let device = kind == S_IFCHR || kind == S_IFBLK;
@@ -155,7 +155,7 @@ impl Vfs {
         if !is_lnk(self.attr(key)?.mode) {
             return Err(Errno::EINVAL);
         }
-        let mut target = self.fs(key.0)?.readlink(key.1)?;
+        let mut target = self.fs(key.0)?.readlink_as(key.1, client)?;
         target.truncate(bufsiz);
         Ok(target)
     }

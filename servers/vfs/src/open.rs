@@ -10,6 +10,7 @@
 
 use libsys::errno::Errno;
 
+use crate::fifo::OpenIo;
 use crate::file::{FdEntry, FileKind};
 use crate::mount::Path;
 use crate::namei::{Last, Parent, Walker};
@@ -48,6 +49,8 @@ impl Vfs {
     }
 
     /// `openat(dirfd, path, flags, mode)`: the lowest free descriptor.
+    /// An open that would wait (a FIFO without its other side) is
+    /// `EAGAIN` here; the server calls [`Self::openat_io`], which can wait.
     pub fn openat(
         &mut self,
         client: ClientId,
@@ -56,6 +59,42 @@ impl Vfs {
         flags: u32,
         mode: u32,
     ) -> Result<i32, Errno> {
+        match self.openat_io(client, dirfd, path, flags, mode)? {
+            OpenIo::Opened(fd) => Ok(fd),
+            OpenIo::Blocked => {
+                self.fifo_cancel(client);
+                Err(Errno::EAGAIN)
+            }
+        }
+    }
+
+    /// `openat` that may wait: [`OpenIo::Blocked`] puts the client among
+    /// the FIFO's waiting openers (see `fifo`); it is woken when the other
+    /// side opens, and the open is run again. Any other outcome ends a
+    /// wait it had.
+    pub fn openat_io(
+        &mut self,
+        client: ClientId,
+        dirfd: i32,
+        path: &[u8],
+        flags: u32,
+        mode: u32,
+    ) -> Result<OpenIo, Errno> {
+        let result = self.do_openat(client, dirfd, path, flags, mode);
+        if !matches!(result, Ok(OpenIo::Blocked)) {
+            self.fifo_cancel(client);
+        }
+        result
+    }
+
+    fn do_openat(
+        &mut self,
+        client: ClientId,
+        dirfd: i32,
+        path: &[u8],
+        flags: u32,
+        mode: u32,
+    ) -> Result<OpenIo, Errno> {
         let flags = (flags & VALID_OPEN_FLAGS) | O_LARGEFILE;
         if flags & O_DIRECTORY != 0 && flags & O_CREAT != 0 {
             return Err(Errno::EINVAL);
@@ -76,10 +115,26 @@ impl Vfs {
         };
         let key = self.may_open(&w, found, created, flags)?;
         let attr = self.attr(key)?;
-        if flags & O_TRUNC != 0 && is_reg(attr.mode) && !created && attr.size != 0 {
+        if attr.mode & S_IFMT == S_IFIFO {
+            return self.open_fifo_file(client, fd, key, found, flags);
+        }
+        // A generated file (sysfs's attributes) has nothing to truncate.
+        if flags & O_TRUNC != 0
+            && is_reg(attr.mode)
+            && !created
+            && attr.size != 0
+            && !self.sb(key.0)?.fs.is_uncached(key.1)
+        {
             self.do_truncate(key, 0)?;
         }
         self.fs(key.0)?.open(key.1, flags)?;
+        let snapshot = match self.snapshot_at_open(client, key, flags) {
+            Ok(s) => s,
+            Err(e) => {
+                self.fs(key.0)?.release(key.1);
+                return Err(e);
+            }
+        };
         self.iget(key)?;
         self.path_get(found);
         let status = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
@@ -91,11 +146,14 @@ impl Vfs {
                 return Err(e);
             }
         };
+        if snapshot.is_some() {
+            self.file_mut(file)?.snapshot = snapshot;
+        }
         let cloexec = flags & O_CLOEXEC != 0;
         self.client_mut(client)?
             .fds
             .install(fd, FdEntry { file, cloexec });
-        Ok(fd)
+        Ok(OpenIo::Opened(fd))
     }
 
     /// The checks of an open of `found` (Linux's `do_open`/`may_open`):
@@ -174,7 +232,7 @@ impl Vfs {
             if *links > MAXSYMLINKS {
                 return Err(Errno::ELOOP);
             }
-            let target = self.fs(key.0)?.readlink(key.1)?;
+            let target = self.fs(key.0)?.readlink_as(key.1, w.client)?;
             if target.is_empty() {
                 return Err(Errno::ENOENT);
             }

@@ -39,6 +39,12 @@ pub trait PageProvider {
     fn page_mut(&mut self, frame: FrameId) -> &mut [u8];
     /// How many frames the provider can lend at most (for the dirty limits).
     fn total_pages(&self) -> u64;
+    /// A page that file mappings map (it was [`PageCache::lend`]ed) is
+    /// about to be freed: the mappings must go first (the memory server's
+    /// `FileForget`). Returns whether a mapping had written it.
+    fn forget(&mut self, _frame: FrameId) -> bool {
+        false
+    }
 }
 
 /// Frames from the heap, at most `limit` of them (host tests; the server
@@ -114,6 +120,9 @@ struct Page {
     writeback: bool,
     /// The page's place on the LRU list (0 for unevictable spaces).
     lru: u64,
+    /// File mappings map its frame ([`PageCache::lend`]): never shrunk;
+    /// forgotten by the provider before it is freed.
+    lent: bool,
 }
 
 /// One inode's cached pages.
@@ -310,6 +319,7 @@ impl<K: Ord + Copy> PageCache<K> {
                 dirty: false,
                 writeback: false,
                 lru,
+                lent: false,
             },
         );
         if lru != 0 {
@@ -374,7 +384,26 @@ impl<K: Ord + Copy> PageCache<K> {
             self.lru.remove(&page.lru);
         }
         self.stats.cached -= 1;
+        if page.lent {
+            self.provider.forget(page.frame);
+        }
         self.provider.free_page(page.frame);
+    }
+
+    /// The frame of a cached page, marked as mapped by files from now on
+    /// (never shrunk; forgotten before it is freed): `None` if not cached.
+    pub fn lend(&mut self, key: K, index: u64) -> Option<FrameId> {
+        let page = self.spaces.get_mut(&key)?.pages.get_mut(&index)?;
+        page.lent = true;
+        Some(page.frame)
+    }
+
+    /// Whether file mappings map the page.
+    pub fn is_lent(&self, key: K, index: u64) -> bool {
+        self.spaces
+            .get(&key)
+            .and_then(|s| s.pages.get(&index))
+            .is_some_and(|p| p.lent)
     }
 
     /// Drops the pages wholly past `size` and zeroes the tail of the page
@@ -488,7 +517,8 @@ impl<K: Ord + Copy> PageCache<K> {
 
     /// Frees up to `nr` clean pages, least recently used first (dirty and
     /// under-writeback pages are skipped: the flusher must write them
-    /// first). Returns how many were freed: the memory server's shrinker
+    /// first; so are pages file mappings map, which may be dirty through
+    /// them). Returns how many were freed: the memory server's shrinker
     /// calls it.
     pub fn shrink(&mut self, nr: u64) -> u64 {
         let victims: Vec<(K, u64)> = self
@@ -498,7 +528,7 @@ impl<K: Ord + Copy> PageCache<K> {
                 self.spaces
                     .get(key)
                     .and_then(|s| s.pages.get(index))
-                    .is_some_and(|p| !p.dirty && !p.writeback)
+                    .is_some_and(|p| !p.dirty && !p.writeback && !p.lent)
             })
             .take(nr as usize)
             .copied()

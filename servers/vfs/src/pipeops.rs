@@ -152,6 +152,7 @@ impl Vfs {
         for waiters in self.in_flight.values_mut() {
             waiters.retain(|&c| c != client);
         }
+        self.fifo_cancel(client);
     }
 
     /// `poll` events of `fd` (`POLLIN`/`POLLOUT`/`POLLHUP`/`POLLERR`);

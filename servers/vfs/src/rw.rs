@@ -35,6 +35,11 @@ impl Vfs {
         }
         match file.kind {
             FileKind::Pipe { pipe, .. } => self.pipe_read(client, pipe, file.flags, buf),
+            FileKind::Inode { .. } if file.snapshot.is_some() => {
+                let n = self.snapshot_read(id, file.pos, buf)?;
+                self.file_mut(id)?.pos += n as u64;
+                Ok(Io::Done(n))
+            }
             FileKind::Inode { key, .. } => {
                 let pos = file.pos;
                 let io = self.file_read(client, Some(id), key, pos, buf)?;
@@ -62,6 +67,9 @@ impl Vfs {
             return Err(Errno::ESPIPE);
         };
         let offset = u64::try_from(offset).map_err(|_| Errno::EINVAL)?;
+        if file.snapshot.is_some() {
+            return self.snapshot_read(id, offset, buf).map(Io::Done);
+        }
         self.file_read(client, None, key, offset, buf)
     }
 

@@ -15,7 +15,8 @@
 //! [`Console`] the server gives (the terminal server's line 0); any other
 //! device is `ENXIO`. [`make_device_nodes`] makes the four in `/dev`.
 //!
-//! A call that must wait (an empty pipe, a full one) comes back as
+//! A call that must wait (an empty pipe, a full one, a FIFO's open
+//! before the other side's) comes back as
 //! [`Outcome::Blocked`]: the server keeps the request and its reply and
 //! calls `handle` again when the core lists the client among its
 //! wakeups.
@@ -26,6 +27,7 @@ use alloc::vec;
 use libsys::grant::GrantAccess;
 use libsys::proto::vfs::{Cred as WireCred, FileAction, Reply, Request, Stat, Statfs, IO_MAX};
 
+use crate::fifo::OpenIo;
 use crate::types::{self, ClientId, Cred, AT_FDCWD};
 use crate::{Errno, Io, Vfs};
 
@@ -302,6 +304,18 @@ impl Service {
             Request::Pwrite { fd, len, offset } => {
                 return self.write(badge, *fd, *len, Some(*offset), grant)
             }
+            Request::Open {
+                dirfd,
+                path,
+                flags,
+                mode,
+            } => {
+                return match self.vfs.openat_io(badge, *dirfd, path, *flags, *mode) {
+                    Ok(OpenIo::Opened(fd)) => Outcome::Reply(Reply::Fd(fd)),
+                    Ok(OpenIo::Blocked) => Outcome::Blocked,
+                    Err(e) => Outcome::Reply(Reply::Error(e)),
+                }
+            }
             Request::Ioctl { fd, cmd, arg } => {
                 let result = self.ioctl(badge, *fd, *cmd, *arg, grant);
                 return Outcome::Reply(result.map(Reply::Value).unwrap_or_else(Reply::Error));
@@ -394,12 +408,6 @@ impl Service {
     ) -> Result<Reply, Errno> {
         let v = &mut self.vfs;
         match request {
-            Request::Open {
-                dirfd,
-                path,
-                flags,
-                mode,
-            } => v.openat(c, *dirfd, path, *flags, *mode).map(Reply::Fd),
             Request::Close { fd } => done(v.close(c, *fd)),
             Request::Lseek { fd, offset, whence } => {
                 v.lseek(c, *fd, *offset, *whence).map(Reply::Value)

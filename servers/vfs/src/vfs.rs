@@ -38,6 +38,8 @@ pub struct SuperBlock {
     pub mounts: u32,
     /// The file system keeps its data only in the page cache.
     pub in_memory: bool,
+    /// Its dcache hits are revalidated (`SuperOperations::revalidates`).
+    pub revalidates: bool,
 }
 
 /// An in-core inode: the cached attributes and its users.
@@ -117,6 +119,8 @@ pub struct Vfs {
     pub limits: Limits,
     next_dev: u64,
     pub(crate) next_pipe_ino: Ino,
+    /// FIFOs open or being opened (`fifo`).
+    pub(crate) fifos: crate::fifo::Fifos,
 }
 
 impl Io {
@@ -149,6 +153,7 @@ impl Vfs {
             limits,
             next_dev: 1,
             next_pipe_ino: 1,
+            fifos: Default::default(),
         }
     }
 
@@ -202,6 +207,7 @@ impl Vfs {
             return Err(Errno::ENOTDIR);
         }
         let in_memory = fs.in_memory();
+        let revalidates = fs.revalidates();
         let dev = self.next_dev;
         self.next_dev += 1;
         let sb = self.supers.insert(SuperBlock {
@@ -212,6 +218,7 @@ impl Vfs {
             dev,
             mounts: 0,
             in_memory,
+            revalidates,
         });
         let root = self.dcache.alloc_root(sb, root_ino);
         self.inodes.insert(
@@ -362,6 +369,7 @@ impl Vfs {
             pos: 0,
             refs: 1,
             ra: Default::default(),
+            snapshot: None,
         }))
     }
 
@@ -393,7 +401,7 @@ impl Vfs {
                 self.iput(key);
                 self.path_put(path);
             }
-            FileKind::Pipe { pipe, write_end } => self.pipe_release(pipe, write_end),
+            FileKind::Pipe { pipe, write_end } => self.pipe_file_release(id, pipe, write_end),
         }
     }
 

@@ -448,3 +448,53 @@ fn pending_reads_block_and_complete_later() {
     assert_eq!(v.pwrite(ROOT, wfd, b"tail", 3 * 4096).unwrap(), Io::Done(4));
     assert_eq!(disk.borrow().reads.len(), reads);
 }
+
+/// A provider that records the frames it was asked to forget (the memory
+/// server's `FileForget` in the system).
+struct Forgetting {
+    inner: VecPageProvider,
+    forgotten: Rc<RefCell<Vec<FrameId>>>,
+}
+
+impl PageProvider for Forgetting {
+    fn alloc_page(&mut self) -> Option<FrameId> {
+        self.inner.alloc_page()
+    }
+    fn free_page(&mut self, frame: FrameId) {
+        self.inner.free_page(frame)
+    }
+    fn page(&self, frame: FrameId) -> &[u8] {
+        self.inner.page(frame)
+    }
+    fn page_mut(&mut self, frame: FrameId) -> &mut [u8] {
+        self.inner.page_mut(frame)
+    }
+    fn total_pages(&self) -> u64 {
+        self.inner.total_pages()
+    }
+    fn forget(&mut self, frame: FrameId) -> bool {
+        self.forgotten.borrow_mut().push(frame);
+        false
+    }
+}
+
+#[test]
+fn lent_pages_are_not_shrunk_and_are_forgotten_before_they_go() {
+    let forgotten = Rc::new(RefCell::new(Vec::new()));
+    let mut c: PageCache<u64> = PageCache::new(Box::new(Forgetting {
+        inner: VecPageProvider::new(8),
+        forgotten: forgotten.clone(),
+    }));
+    add(&mut c, 1, 0, 1);
+    add(&mut c, 1, 1, 2);
+    add(&mut c, 1, 2, 3);
+    let lent = c.lend(1, 1).unwrap();
+    assert_eq!(c.lend(1, 9), None, "not cached");
+    assert!(c.is_lent(1, 1) && !c.is_lent(1, 0));
+    assert_eq!(c.shrink(8), 2, "the lent page stays");
+    assert!(c.contains(1, 1));
+    assert!(forgotten.borrow().is_empty());
+    c.truncate(1, 100);
+    assert_eq!(&forgotten.borrow()[..], &[lent], "forgotten as it goes");
+    assert!(!c.contains(1, 1));
+}

@@ -16,8 +16,18 @@
 //! (`interrupted`, a signal: `Thread::unblock`) leaves the queue with
 //! `Wait1Error::Interrupted` (`-EINTR`), or, a writer that moved some of
 //! its bytes while it waited, with `Written(n)` (a partial count).
+//!
+//! **Per-client share.** One client may have at most
+//! [`WAITERS_PER_CLIENT`] callers blocked (a quarter of the device's
+//! [`libsys::proto::wait1::WAITERS_MAX`]): a request that would block
+//! beyond it is taken back off the queue before anything moved and
+//! answered `TooManyWaiters`, so a hoarding client leaves the others
+//! room. The core keeps each blocked token's badge until the token leaves
+//! the queues (woken, interrupted, or gone).
 
-use libsys::proto::wait1::{Reply, Request, Wait1Error};
+use alloc::collections::BTreeMap;
+
+use libsys::proto::wait1::{Reply, Request, Wait1Error, WAITERS_PER_CLIENT};
 use libsys::server::{Answer, Caller, Later, Server, Token};
 
 use crate::device::{Handled, Wait1};
@@ -28,6 +38,8 @@ pub struct Wait1Server {
     device: Wait1<Token>,
     /// The woken caller whose answer is out, not yet known delivered.
     in_flight: Option<Token>,
+    /// The badge of each caller blocked on the device (its queues).
+    blocked: BTreeMap<Token, u64>,
 }
 
 impl Wait1Server {
@@ -40,6 +52,11 @@ impl Wait1Server {
         &self.device
     }
 
+    /// Callers of client `badge` blocked now.
+    fn blocked_of(&self, badge: u64) -> usize {
+        self.blocked.values().filter(|&&b| b == badge).count()
+    }
+
     /// Wakes the next blocked caller that can go on, unless an answer is
     /// in flight.
     fn wake(&mut self, later: &mut Later<Reply>) {
@@ -47,6 +64,7 @@ impl Wait1Server {
             return;
         }
         if let Some((token, reply)) = self.device.wake_one() {
+            self.blocked.remove(&token);
             // Live: it was queued under a token no one completed.
             if later.complete(token, reply).is_ok() {
                 self.in_flight = Some(token);
@@ -59,12 +77,26 @@ impl Server for Wait1Server {
     type Request = Request;
     type Reply = Reply;
 
-    fn handle(&mut self, request: Request, _: Caller, later: &mut Later<Reply>) -> Answer<Reply> {
+    fn handle(
+        &mut self,
+        request: Request,
+        from: Caller,
+        later: &mut Later<Reply>,
+    ) -> Answer<Reply> {
         // Deferred first, in case it blocks; answered now, the token goes.
         let answer = match later.defer() {
             Ok(token) => match self.device.handle(request, token) {
                 Handled::Reply(reply) => Answer::Now(reply),
-                Handled::Blocked => Answer::Later(token),
+                Handled::Blocked if self.blocked_of(from.badge) >= WAITERS_PER_CLIENT => {
+                    // Just queued at the back with nothing moved: taking it
+                    // off leaves the device as it was.
+                    self.device.cancel(token);
+                    Answer::Now(Reply::Error(Wait1Error::TooManyWaiters))
+                }
+                Handled::Blocked => {
+                    self.blocked.insert(token, from.badge);
+                    Answer::Later(token)
+                }
             },
             Err(_) => Answer::Now(Reply::Error(Wait1Error::TooManyWaiters)),
         };
@@ -74,6 +106,7 @@ impl Server for Wait1Server {
 
     fn interrupted(&mut self, token: Token, later: &mut Later<Reply>) {
         if let Some(reply) = self.device.interrupt(token) {
+            self.blocked.remove(&token);
             let _ = later.complete(token, reply);
         }
     }
@@ -96,6 +129,7 @@ impl Server for Wait1Server {
             // Still queued (gave up before it was woken): it leaves.
             None => {
                 self.device.forget(token);
+                self.blocked.remove(&token);
             }
         }
     }
@@ -110,10 +144,25 @@ mod tests {
     use libsys::server::{Dispatched, Hosted};
 
     fn ask(server: &mut Hosted<Wait1Server>, request: Request) -> Dispatched {
+        ask_as(server, 1, request)
+    }
+
+    /// The reply to a request answered at once.
+    fn answered(server: &mut Hosted<Wait1Server>, badge: u64, request: Request) -> Reply {
         let mut input = [0u8; 4096];
         let n = encode(&request, &mut input).unwrap();
         let mut output = [0u8; 4096];
-        server.request(LABEL_REQUEST, &input[..n], 1, &mut output)
+        match server.request(LABEL_REQUEST, &input[..n], badge, &mut output) {
+            Dispatched::Now(_, len) => decode(&output[..len]).unwrap(),
+            other => panic!("deferred: {other:?}"),
+        }
+    }
+
+    fn ask_as(server: &mut Hosted<Wait1Server>, badge: u64, request: Request) -> Dispatched {
+        let mut input = [0u8; 4096];
+        let n = encode(&request, &mut input).unwrap();
+        let mut output = [0u8; 4096];
+        server.request(LABEL_REQUEST, &input[..n], badge, &mut output)
     }
 
     fn read(max: u32) -> Request {
@@ -224,5 +273,38 @@ mod tests {
             1,
             "the byte stays for the next reader"
         );
+    }
+
+    #[test]
+    fn one_client_holds_at_most_its_share_of_the_waiters() {
+        let mut s = Hosted::new(Wait1Server::new());
+        let hoarded: Vec<Token> = (0..WAITERS_PER_CLIENT)
+            .map(|_| later(ask_as(&mut s, 7, read(1))))
+            .collect();
+        for _ in 0..3 {
+            assert_eq!(
+                answered(&mut s, 7, read(1)),
+                Reply::Error(Wait1Error::TooManyWaiters)
+            );
+        }
+        assert_eq!(
+            s.server.device().stats().readers_blocked as usize,
+            WAITERS_PER_CLIENT,
+            "the refused ones left no trace"
+        );
+        // Another client still waits, and is served in its turn.
+        let other = later(ask_as(&mut s, 8, read(1)));
+        let bytes = [b'z'; WAITERS_PER_CLIENT + 1];
+        assert!(matches!(
+            ask_as(&mut s, 8, write(&bytes)),
+            Dispatched::Now(..)
+        ));
+        let got = deliver(&mut s, &[]);
+        assert_eq!(got.len(), WAITERS_PER_CLIENT + 1);
+        assert_eq!(got.last().map(|(t, _)| *t), Some(other));
+        assert!(hoarded.iter().all(|t| got.iter().any(|(g, _)| g == t)));
+        // Its share is free again.
+        assert!(s.server.blocked.is_empty());
+        let _ = later(ask_as(&mut s, 7, read(1)));
     }
 }

@@ -100,7 +100,7 @@ fn run_tests(root: &Path, lab: &Lab) -> Result<BTreeMap<String, bool>, String> {
 }
 
 /// Boots harness case `case` (once per grade run) and returns its logs.
-fn run_case(root: &Path, case: &str) -> Result<String, String> {
+pub fn run_case(root: &Path, case: &str) -> Result<String, String> {
     let status = Command::new("cargo")
         .args(["run", "--release", "-q", "-p", "harness"])
         .env("HARNESS_CASES", case)

@@ -72,7 +72,11 @@ pub const LABS: &[Lab] = &[
         packages: &["kv"],
         parts: &[
             part("put/get/delete", 10, Check::Tests(&["put_get_delete"])),
-            part("per-client keys", 5, Check::Tests(&["clients_have_their_own_keys"])),
+            part(
+                "per-client keys",
+                5,
+                Check::Tests(&["clients_have_their_own_keys"]),
+            ),
             part("quotas", 10, Check::Tests(&["quotas_are_per_client"])),
             part("list", 5, Check::Tests(&["list_pages_through_keys"])),
             part("garbage", 5, Check::Tests(&["the_runtime_answers_garbage"])),
@@ -106,11 +110,20 @@ pub const LABS: &[Lab] = &[
                 20,
                 Check::Tests(&["exhaustion_then_recovery", "init_trims_merges_and_skips"]),
             ),
-            part("fragmentation", 10, Check::Tests(&["fragmentation_and_coalescing"])),
+            part(
+                "fragmentation",
+                10,
+                Check::Tests(&["fragmentation_and_coalescing"]),
+            ),
             part(
                 "zones",
                 10,
-                Check::Tests(&["normal_falls_back", "dma32_never", "dma_only", "never_straddle"]),
+                Check::Tests(&[
+                    "normal_falls_back",
+                    "dma32_never",
+                    "dma_only",
+                    "never_straddle",
+                ]),
             ),
             part("random invariants", 10, Check::Tests(&["buddy_random::"])),
             part(
@@ -203,11 +216,25 @@ pub const LABS: &[Lab] = &[
         number: 6,
         name: "edu",
         doc: "docs/labs/06-pci-edu.md",
-        packages: &[],
-        parts: &[],
-        ungraded: Some(
-            "the solution driver for QEMU's edu device is not written yet (docs/labs/06-pci-edu.md, \"Status\")",
-        ),
+        packages: &["edu"],
+        parts: &[
+            part(
+                "identification and liveness",
+                10,
+                Check::Tests(&["ident::"]),
+            ),
+            part("factorial by interrupt", 20, Check::Tests(&["factorial::"])),
+            part("DMA", 20, Check::Tests(&["dma::"])),
+            part(
+                "edutest in QEMU",
+                10,
+                Check::Qemu {
+                    case: "guest-suite",
+                    programs: &["edutest"],
+                },
+            ),
+        ],
+        ungraded: None,
     },
     Lab {
         number: 7,
@@ -256,7 +283,11 @@ pub const LABS: &[Lab] = &[
             part(
                 "fork",
                 20,
-                Check::Tests(&["fork_refuses_and_undoes", "a_chain_of_forks", "after_a_fork"]),
+                Check::Tests(&[
+                    "fork_refuses_and_undoes",
+                    "a_chain_of_forks",
+                    "after_a_fork",
+                ]),
             ),
             part(
                 "copy on write",

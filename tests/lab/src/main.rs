@@ -7,6 +7,7 @@
 //! lab replay <server> <trace>         replay a trace against the core
 //! lab extract <log> <server> <out>    a trace from a log's REC lines
 //! lab check-starts                    make test: every starting point
+//! lab grade-starts [n...] [--quick]   starting points built, booted, graded
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use lab::trace;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: lab start <n> [dest] [--worktree] | grade <n> [--host] [--root dir] | grade-all [--host]\n       | replay <server> <trace> | extract <log> <server> <out> | check-starts"
+        "usage: lab start <n> [dest] [--worktree] | grade <n> [--host] [--root dir] | grade-all [--host]\n       | replay <server> <trace> | extract <log> <server> <out> | check-starts | grade-starts [n...]"
     );
     std::process::exit(2)
 }
@@ -122,7 +123,7 @@ fn check_starts() -> Result<(), String> {
         let status = Command::new("cargo")
             .args(["check", "-q", "--tests"])
             .args(["-p", "kv", "-p", "buddy", "-p", "kmem", "-p", "wait1"])
-            .args(["-p", "libsys", "-p", "mm", "-p", "vfs"])
+            .args(["-p", "libsys", "-p", "mm", "-p", "vfs", "-p", "edu"])
             .env("CARGO_TARGET_DIR", &target)
             .current_dir(&all)
             .status()
@@ -161,6 +162,118 @@ fn check_starts() -> Result<(), String> {
     })();
     let _ = fs::remove_dir_all(&base);
     result
+}
+
+/// A starting point built, booted and graded: lab `lab`'s stubs on a copy
+/// of the working tree kept in `target/lab-boot/lab<n>` (synced, so that
+/// after the first run only what the stubs change is rebuilt), `make
+/// loader tree` there, then its whole grade — the host tests and the
+/// QEMU parts booted from that tree. It must end below full marks, and
+/// no boot may have ended in a kernel panic.
+///
+/// `quick` (make test's check): the host parts only, and the boot is the
+/// harness's `devices-pc` case (the test entry up to its first test
+/// program), which a starting point must pass: it boots and serves.
+fn grade_start(here: &Path, lab: &Lab, quick: bool) -> Result<(u32, u32), String> {
+    let dest = here.join(format!("target/lab-boot/lab{}", lab.number));
+    start::sync(here, &dest)?;
+    let stubbed = start::apply(&dest, lab)?;
+    if stubbed.is_empty() {
+        return Err(format!(
+            "lab {} stubs nothing: its starting tree is this one",
+            lab.number
+        ));
+    }
+    println!(
+        "lab-start {}: {} block(s) stubbed in {}; building it",
+        lab.number,
+        stubbed.len(),
+        dest.display()
+    );
+    let _ = fs::remove_dir_all(dest.join("build/test-logs"));
+    let built = Command::new("make")
+        .args(["-s", "loader", "tree"])
+        .current_dir(&dest)
+        .output()
+        .map_err(|e| format!("make: {e}"))?;
+    if !built.status.success() {
+        let err = String::from_utf8_lossy(&built.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(format!(
+            "lab {}'s starting point does not build:\n{}",
+            lab.number,
+            tail.join("\n")
+        ));
+    }
+    let scores = grade(&dest, lab, quick)?;
+    print!("{}", report(lab, &scores));
+    let (got, of) = totals(&scores);
+    if quick {
+        let logs = lab::grade::run_case(&dest, "devices-pc")?;
+        if !logs.contains("devtest: all checks passed") {
+            return Err(format!(
+                "lab {}'s starting point did not boot to its first test (build/test-logs/devices-pc.log in {})",
+                lab.number,
+                dest.display()
+            ));
+        }
+    } else if !lab.parts.iter().any(|p| !p.check.host()) {
+        // A lab graded on the host alone: its tree must still boot.
+        lab::grade::run_case(&dest, "guest-suite")?;
+    }
+    if full_marks(&scores) {
+        return Err(format!(
+            "lab {}'s starting point got full marks ({got}/{of})",
+            lab.number
+        ));
+    }
+    if let Ok(logs) = fs::read_dir(dest.join("build/test-logs")) {
+        for log in logs.flatten() {
+            let text = fs::read_to_string(log.path()).unwrap_or_default();
+            if let Some(line) = text.lines().find(|l| l.contains("KERNEL PANIC")) {
+                return Err(format!(
+                    "lab {}'s starting point crashed the kernel ({}): {line}",
+                    lab.number,
+                    log.path().display()
+                ));
+            }
+        }
+    }
+    Ok((got, of))
+}
+
+/// `grade-starts`: labs `numbers` (every lab with stubs when empty).
+fn grade_starts(numbers: &[u32], quick: bool) -> Result<(), String> {
+    let here = env::current_dir().map_err(|e| e.to_string())?;
+    let labs: Vec<&Lab> = if numbers.is_empty() {
+        LABS.iter().filter(|l| l.number != 10).collect() // lab 10 stubs nothing
+    } else {
+        numbers
+            .iter()
+            .map(|&n| labs::lab(n).ok_or(format!("no lab {n}")))
+            .collect::<Result<_, _>>()?
+    };
+    let started = std::time::Instant::now();
+    let mut failed = Vec::new();
+    for lab in labs {
+        match grade_start(&here, lab, quick) {
+            Ok((got, of)) => println!(
+                "lab-start {}: built, booted, graded {got}/{of}: below full marks, no crash ({} s so far)",
+                lab.number,
+                started.elapsed().as_secs()
+            ),
+            Err(e) => {
+                println!("lab-start {}: {e}", lab.number);
+                failed.push(lab.number);
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("starting points that failed: {failed:?}"))
+    }
 }
 
 fn main() {
@@ -258,6 +371,15 @@ fn main() {
                 fail(format!("{out}: {e}"));
             }
             println!("{out}: {} line(s) of {server}", lines.len());
+        }
+        Some("grade-starts") => {
+            let numbers: Vec<u32> = positional[1..]
+                .iter()
+                .map(|n| n.parse().unwrap_or_else(|_| usage()))
+                .collect();
+            if let Err(e) = grade_starts(&numbers, flag("--quick")) {
+                fail(e)
+            }
         }
         Some("check-starts") => {
             if let Err(e) = check_starts() {

@@ -90,6 +90,58 @@ pub fn export(root: &Path, dest: &Path, source: Source) -> Result<(), String> {
     Ok(())
 }
 
+/// Makes `dest` a copy of the tree at `root` (as [`Source::Worktree`]
+/// sees it) for building again and again: a file is written only when
+/// its bytes differ (so its modification time, and the build artifacts
+/// cargo keeps in `dest`'s own `target`, stay valid for what did not
+/// change), and files the tree no longer has are removed (`target` and
+/// `build` are left alone).
+pub fn sync(root: &Path, dest: &Path) -> Result<(), String> {
+    let wanted = files(root, Source::Worktree)?;
+    let mut keep = std::collections::BTreeSet::new();
+    for file in &wanted {
+        let from = root.join(file);
+        if !from.is_file() {
+            continue;
+        }
+        keep.insert(file.clone());
+        let to = dest.join(file);
+        let bytes = fs::read(&from).map_err(|e| format!("{}: {e}", from.display()))?;
+        if fs::read(&to).is_ok_and(|old| old == bytes) {
+            continue;
+        }
+        if let Some(dir) = to.parent() {
+            fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        fs::write(&to, &bytes).map_err(|e| format!("{}: {e}", to.display()))?;
+        // Scripts stay executable.
+        let mode = fs::metadata(&from)
+            .map_err(|e| e.to_string())?
+            .permissions();
+        fs::set_permissions(&to, mode).map_err(|e| e.to_string())?;
+    }
+    let mut stack = vec![dest.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let relative = path.strip_prefix(dest).unwrap_or(&path).to_path_buf();
+            if path.is_dir() {
+                let top = relative.components().count() == 1;
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if !(top && (name == "target" || name == "build")) {
+                    stack.push(path);
+                }
+            } else if !keep.contains(&relative) {
+                fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Where a stub went in: file, line, what to write.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Stubbed {

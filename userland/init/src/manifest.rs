@@ -3,8 +3,8 @@
 //! `manifest`), one entry per line; `#` starts a comment.
 //!
 //! ```text
-//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [file=<module>] [uid=<n>] [gid=<n>] [irq=<line>] [ports=<ranges>] [-- <args>]
-//! program <name> <module> [memory=<pages>] [module] [file=<module>] [kill=<server>] [heap=<pages>] [device=<phys>:<pages>]... [irq=<line>] [ports=<ranges>] [-- <args>]
+//! server <name> <module> [register=<name>] [restarts=<n>] [heap=<pages>] [pager] [power] [file=<module>] [uid=<n>] [gid=<n>] [irq=<line>] [ports=<ranges>] [framebuffer] [-- <args>]
+//! program <name> <module> [memory=<pages>] [module] [file=<module>] [kill=<server>] [heap=<pages>] [device=<phys>:<pages>]... [irq=<line>] [ports=<ranges>] [framebuffer] [-- <args>]
 //! test <name> <module> [...as program...] [-- <args>]
 //! ```
 //!
@@ -34,6 +34,15 @@
 //!   memory — registers, never RAM — the process may map with the memory
 //!   server's `MapPhysical`; repeatable; needs the `pager`). Numbers are
 //!   decimal, or hexadecimal after `0x`.
+//! - `framebuffer`: the boot framebuffer (the loader's, in `InitInfo`)
+//!   for this process alone: `init` checks its geometry, gives its pages
+//!   to the memory server as device memory this process may map, and
+//!   appends `framebuffer=<geometry>` to its arguments
+//!   (`libsys::abi::FramebufferInfo`'s text form). Like `device=` it needs
+//!   the `pager` (a process whose memory `mm` manages); without a
+//!   framebuffer, or with one whose geometry is refused, the process
+//!   starts without it and `init` says why. The default manifest gives it
+//!   to the tty server, which draws the console there.
 //! - Credentials (any kind of entry): `uid=<n>` and `gid=<n>` (default 0,
 //!   root): the real and effective ids the credentials protocol reports
 //!   for the process (`init::procs`).
@@ -46,7 +55,11 @@
 //!   `server timer timer irq=isa:0 ports=0x40:4,0x70:2` (the PIT and the
 //!   CMOS RTC). `console` gives the console control (`console=<handle>`), with
 //!   which a console driver takes COM1 from the kernel: e.g.
-//!   `server tty tty console irq=isa:4 ports=0x3f8:8`.
+//!   `server tty tty console irq=isa:4 ports=0x3f8:8`. `pci` gives the
+//!   interrupt control and the device-memory control (`irqctl=<handle>`,
+//!   `devmem=<handle>`): for devmgr, the PCI bus's owner, which takes from
+//!   them exactly each PCI driver's line and BARs (never RAM, never a
+//!   device the kernel drives).
 //! - Kernel limits (any kind of entry): `limits=<resource>:<n>[,…]` sets
 //!   the process's limit on each named resource (`processes`, `threads`,
 //!   `endpoints`, `notifications`, `replies`, `regions`, `watches`,
@@ -60,6 +73,15 @@
 //!   handle to the boot module `initramfs` (`initramfs=<handle>:<bytes>`).
 //!   `spawn` lets the process ask `init` for new processes (the spawn
 //!   protocol; `init`'s `spawnservice`): devmgr's drivers are started so.
+//!   `chaos` lets it ask the name service to kill any restartable server
+//!   (`Kill`; the restart checker `chaos`, `make chaos`).
+//!   `views` (needs the `pager`) has the memory server show it any
+//!   process's areas and memory figures (`/proc/<pid>/maps`, `status`:
+//!   the file server).
+//! - `power` (servers only: a program or a test is refused) gives the
+//!   power control (`power=<handle>`), with which a process turns the
+//!   machine off or resets it (`libsys::abi::power`): the process
+//!   server's, which answers `reboot(2)`.
 //!
 //! A process's arguments are those after `--`, then its module's command
 //! line.
@@ -98,6 +120,9 @@ pub struct Entry {
     /// Device memory it may map through the memory server: (physical
     /// address, pages).
     pub devices: Vec<(u64, u64)>,
+    /// The boot framebuffer (`framebuffer`): its memory through the
+    /// memory server, its geometry as an argument.
+    pub framebuffer: bool,
     /// An interrupt line to give.
     pub irq: Option<IrqLine>,
     /// I/O port ranges to give: (first, count).
@@ -107,6 +132,10 @@ pub struct Entry {
     pub gid: u32,
     /// The console control (`console`): the right to take COM1.
     pub console: bool,
+    /// The PCI bus owner's controls (`pci`): the interrupt control (any
+    /// GSI) and the device-memory control, from which devmgr gives each
+    /// PCI driver exactly its device's line and BARs.
+    pub pci: bool,
     /// Kernel limits to set (`limits=`), each at most once.
     pub limits: Vec<(Resource, u64)>,
     /// The scheduling control (`sched=rt`): the right to real time.
@@ -122,6 +151,15 @@ pub struct Entry {
     /// `spawn`: it may ask `init` for processes (the spawn protocol,
     /// `libsys::proto::spawn`): devmgr starts drivers so.
     pub spawn: bool,
+    /// `chaos`: it may ask the name service to kill a server (`Kill`):
+    /// the restart checker's right.
+    pub chaos: bool,
+    /// `views`: the memory server answers its `Maps` and `Status` about
+    /// any process (mm's `AllowViews`): the file server's procfs.
+    pub views: bool,
+    /// `power`: the power control (servers only): the process server's,
+    /// for `reboot(2)`.
+    pub power: bool,
     pub args: String,
 }
 
@@ -143,16 +181,21 @@ impl Entry {
             kill: None,
             pager: false,
             devices: Vec::new(),
+            framebuffer: false,
             irq: None,
             ports: Vec::new(),
             uid: 0,
             gid: 0,
             console: false,
+            pci: false,
             limits: Vec::new(),
             sched_rt: false,
             mint: false,
             initramfs: false,
             spawn: false,
+            chaos: false,
+            views: false,
+            power: false,
             args: args.into(),
         }
     }
@@ -251,8 +294,12 @@ pub enum Problem {
     SecondPager,
     /// `device=` before any `pager` server.
     DeviceWithoutPager,
+    /// `framebuffer` before any `pager` server.
+    FramebufferWithoutPager,
     /// `kill=` names no server (`entry` is the entry that says it).
     KillNamesNoServer { entry: String, target: String },
+    /// An option only a server may have (`power`), on a program or test.
+    ServerOnly(String),
 }
 
 impl fmt::Display for Problem {
@@ -281,9 +328,18 @@ impl fmt::Display for Problem {
                 f,
                 "device= needs the memory server: a `pager` server before it"
             ),
+            Problem::FramebufferWithoutPager => write!(
+                f,
+                "framebuffer needs the memory server: a `pager` server before it \
+                 (the framebuffer is device memory only mm can map)"
+            ),
             Problem::KillNamesNoServer { entry, target } => {
                 write!(f, "{entry}: kill={target} names no server")
             }
+            Problem::ServerOnly(option) => write!(
+                f,
+                "`{option}` is for servers only (a program or test cannot have it)"
+            ),
         }
     }
 }
@@ -372,6 +428,9 @@ fn parse_line(raw: &str, entries: &[Entry]) -> Result<Option<Entry>, Problem> {
     if !entry.devices.is_empty() && !pager_before {
         return Err(Problem::DeviceWithoutPager);
     }
+    if entry.framebuffer && !pager_before {
+        return Err(Problem::FramebufferWithoutPager);
+    }
     Ok(Some(entry))
 }
 
@@ -398,7 +457,7 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
             let range = value
                 .split_once(':')
                 .and_then(|(phys, pages)| Some((number(phys)?, number(pages)?)))
-                .filter(|&(phys, pages)| phys % 4096 == 0 && pages > 0)
+                .filter(|&(phys, pages)| phys % libsys::abi::PAGE_SIZE == 0 && pages > 0)
                 .ok_or(Problem::BadDevice)?;
             entry.devices.push(range);
         }
@@ -410,9 +469,15 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         Some(("sched", "rt")) => entry.sched_rt = true,
         None if option == "module" => entry.own_module = true,
         None if option == "console" => entry.console = true,
+        None if option == "pci" => entry.pci = true,
         None if option == "mint" => entry.mint = true,
         None if option == "initramfs" => entry.initramfs = true,
         None if option == "spawn" => entry.spawn = true,
+        None if option == "chaos" => entry.chaos = true,
+        None if option == "views" => entry.views = true,
+        None if option == "power" && server => entry.power = true,
+        None if option == "power" => return Err(Problem::ServerOnly(option.to_string())),
+        None if option == "framebuffer" => entry.framebuffer = true,
         None if option == "pager" && server => {
             if pager_before {
                 return Err(Problem::SecondPager);
@@ -508,6 +573,26 @@ test kvtest kvtest kill=kv memory=4096 module
     }
 
     #[test]
+    fn framebuffer_needs_the_pager() {
+        let entries = parse("server mm mm pager\nserver tty tty console framebuffer\n").unwrap();
+        assert!(entries[1].framebuffer && !entries[0].framebuffer);
+        for text in [
+            "server tty tty framebuffer\nserver mm mm pager\n",
+            "server tty tty framebuffer",
+            "server mm mm pager framebuffer",
+        ] {
+            let e = parse(text).unwrap_err();
+            assert_eq!(
+                (e.line, &e.why),
+                (1, &Problem::FramebufferWithoutPager),
+                "{text}"
+            );
+            assert!(e.to_string().contains("pager"), "{e}");
+        }
+        assert!(parse("server mm mm pager\nserver t t framebuffer=1\n").is_err());
+    }
+
+    #[test]
     fn one_pager_server_never_restarted() {
         let entries = parse("server mm mm pager restarts=4\nserver kv kv\n").unwrap();
         assert!(entries[0].pager && !entries[1].pager);
@@ -560,6 +645,31 @@ test p pidtest
     }
 
     #[test]
+    fn views_option() {
+        let entries = parse("server vfs vfs file=initramfs views\nserver kv kv\n").unwrap();
+        assert!(entries[0].views && !entries[1].views);
+        assert!(parse("server a a views=1\n").is_err());
+    }
+
+    #[test]
+    fn power_is_for_servers_only() {
+        let entries = parse("server proc proc memory=4096 mint power\nserver kv kv\n").unwrap();
+        assert!(entries[0].power && !entries[1].power);
+        for bad in ["program p p power", "test t t power"] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(
+                (e.line, e.why.clone()),
+                (1, Problem::ServerOnly("power".into()))
+            );
+            assert_eq!(
+                e.to_string(),
+                "manifest line 1: `power` is for servers only (a program or test cannot have it)"
+            );
+        }
+        assert!(parse("server a a power=1\n").is_err());
+    }
+
+    #[test]
     fn hardware_options() {
         let entries = parse(
             "server timer timer irq=isa:0 ports=0x40:4,0x70:2\nserver d d irq=gsi:0x10 ports=1016:8\n",
@@ -572,6 +682,9 @@ test p pidtest
         assert!(!entries[0].console);
         let tty = parse("server tty tty console irq=isa:4 ports=0x3f8:8\n").unwrap();
         assert!(tty[0].console);
+        assert!(!tty[0].pci);
+        let devmgr = parse("server devmgr devmgr spawn pci ports=0xcf8:8\n").unwrap();
+        assert!(devmgr[0].pci);
         assert_eq!(tty[0].irq, Some(IrqLine::Isa(4)));
         for bad in [
             "server a a irq=isa:16",
@@ -664,5 +777,18 @@ test p pidtest
             (DEFAULT_HEAP, false, None, "a b")
         );
         assert!(parse("test t t kill=nosuch").is_err(), "kill= of no server");
+    }
+
+    #[test]
+    fn the_chaos_right() {
+        let entries = parse(
+            "server kv kv restarts=100000
+test chaos chaos chaos
+test t t
+",
+        )
+        .unwrap();
+        assert_eq!(entries[0].restarts, 100_000);
+        assert!(entries[1].chaos && !entries[2].chaos && !entries[0].chaos);
     }
 }

@@ -4,6 +4,11 @@
 //! restart doubles each time (10 ms, 20 ms, 40 ms, …, at most 1 s), so a
 //! server that dies at once on every start does not spin the CPU. When the
 //! budget is spent the server is given up (its name fails).
+//!
+//! A death `init` itself caused at a client's request (the name service's
+//! `Kill`, which only an entry with the `chaos` right may ask) is not the
+//! server's failure: it is restarted after the first delay, and neither
+//! the budget nor the back-off moves.
 
 /// The delay before the first restart.
 pub const FIRST_DELAY_MS: u64 = 10;
@@ -42,6 +47,15 @@ impl Restarts {
         self.used += 1;
         Decision::RestartAfter { ms, n: self.used }
     }
+
+    /// The server was killed on request (`Kill`): restart it after the
+    /// first delay, charging nothing. `n` is the restarts used so far.
+    pub fn killed(&self) -> Decision {
+        Decision::RestartAfter {
+            ms: FIRST_DELAY_MS,
+            n: self.used,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -67,5 +81,16 @@ mod tests {
                 n: 100
             })
         );
+    }
+
+    #[test]
+    fn a_requested_kill_costs_neither_budget_nor_back_off() {
+        let mut r = Restarts::new(1);
+        for _ in 0..1000 {
+            assert_eq!(r.killed(), Decision::RestartAfter { ms: 10, n: 0 });
+        }
+        assert_eq!(r.died(), Decision::RestartAfter { ms: 10, n: 1 });
+        assert_eq!(r.killed(), Decision::RestartAfter { ms: 10, n: 1 });
+        assert_eq!(r.died(), Decision::GiveUp);
     }
 }

@@ -39,6 +39,10 @@
 //! - `grant_copy_4k`: a `call` lending a 4 KiB write window
 //!   (`libsys::grant`) that the server (the same echo process) fills with
 //!   one `grant_copy`, and the reply;
+//! - `echo_fill_4k`: the same 4 KiB fill made by a server *core* (`echo`)
+//!   through its transport's grant: the kernel's service with
+//!   placement=mono, a partner process running `serve` otherwise — the
+//!   one row here whose code path the placement changes besides `kv_get`;
 //! - `notify_wake`: a `signal` that wakes a thread of another process
 //!   waiting on the notification — half of a ping-pong of two such wakes;
 //! - `yield_pingpong`: two threads of one process yielding to each other:
@@ -72,9 +76,24 @@
 //!   maximum on a line of their own);
 //! - `sleep_1tick`: `nanosleep` of one timer tick (4 ms at HZ=250) through
 //!   the timer server, in TSC ticks: the tick, the rounding to the next
-//!   jiffy, and the IPC and wake-up around it.
+//!   jiffy, and the IPC and wake-up around it;
+//! - the file and process cases ([`posix_cases`]), the block server's
+//!   ([`blk_cases`]).
+//!
+//! Two more modes, for a kernel built with the `meter` feature
+//! (docs/benchmarks.md, "The cost meter"): with the argument `meter`,
+//! each case runs its warm-up batch, then one batch with the kernel's
+//! cost meter on, and prints a `BREAKDOWN` line after its `BENCH` line
+//! (per iteration: the instructions in each phase, the events); with
+//! `trace=<case>`, that case runs one iteration with the path trace on
+//! and the kernel prints the trace (`make trace`).
 #![no_std]
 #![no_main]
+// A test (or benchmark) of raw memory and the raw ABI, fenced: `unsafe` is
+// denied here and allowed only on the items that say why (each block has
+// its SAFETY comment). Listed in docs/architecture.md, "`unsafe` stays in
+// `libsys`".
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
@@ -88,6 +107,7 @@ use libsys::handle::{Endpoint, Notification, Process};
 use libsys::ipc::{self, Message};
 use libsys::mem::Memory;
 use libsys::proto::kv::Client;
+use libsys::rpc;
 use libsys::spawn::{Builder, Child};
 use libsys::syscall::{self, rdtsc};
 
@@ -96,10 +116,72 @@ libsys::entry!(main);
 /// Batches per case: the median and minimum are over these.
 const BATCHES: usize = 51;
 
+/// How [`measure`] runs: [`NORMAL`], [`METER`] or [`TRACE`].
+static MODE: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(NORMAL);
+const NORMAL: u8 = 0;
+/// One metered batch after the warm-up (argument `meter`).
+const METER: u8 = 1;
+/// One traced iteration after the warm-up (argument `trace=<case>`).
+const TRACE: u8 = 2;
+
+/// The last metered batch's report and its iterations, for
+/// [`Report::line`] (0 iterations: none).
+struct Stash {
+    report: [AtomicU64; PHASES + EVENTS + 1],
+    iterations: AtomicU64,
+}
+
+use libsys::abi::meter::{MeterReport, EVENTS, EVENT_NAMES, PHASES, PHASE_NAMES};
+
+static STASH: Stash = Stash {
+    report: [const { AtomicU64::new(0) }; PHASES + EVENTS + 1],
+    iterations: AtomicU64::new(0),
+};
+
+impl Stash {
+    fn put(&self, report: &MeterReport, iterations: u64) {
+        let values = report
+            .ticks
+            .iter()
+            .chain(report.events.iter())
+            .chain(core::iter::once(&report.probe_cost));
+        for (slot, value) in self.report.iter().zip(values) {
+            slot.store(*value, Ordering::Relaxed);
+        }
+        self.iterations.store(iterations, Ordering::Release);
+    }
+
+    /// The report and its iterations, emptying the stash.
+    fn take(&self) -> Option<(MeterReport, u64)> {
+        let iterations = self.iterations.swap(0, Ordering::Acquire);
+        if iterations == 0 {
+            return None;
+        }
+        let mut report = MeterReport::default();
+        let value = |i: usize| self.report[i].load(Ordering::Relaxed);
+        for (i, t) in report.ticks.iter_mut().enumerate() {
+            *t = value(i);
+        }
+        for (i, e) in report.events.iter_mut().enumerate() {
+            *e = value(PHASES + i);
+        }
+        report.probe_cost = value(PHASES + EVENTS);
+        Some((report, iterations))
+    }
+}
+
+/// `n / d` with two decimals, as text.
+fn per(n: u64, d: u64) -> impl core::fmt::Display {
+    let hundredths = (n * 100 + d / 2) / d.max(1);
+    format_text!("{}.{:02}", hundredths / 100, hundredths % 100)
+}
+
 /// What the lines say about where they were measured.
 struct Report<'a> {
     accel: &'a str,
     placement: &'a str,
+    /// The case whose trace to print (`trace=<case>`).
+    trace: Option<&'a str>,
     /// Lines printed.
     lines: core::cell::Cell<u64>,
 }
@@ -112,6 +194,39 @@ impl Report<'_> {
             self.accel
         );
         self.lines.set(self.lines.get() + 1);
+        if let Some((report, iterations)) = STASH.take() {
+            self.breakdown(case, &report, iterations);
+            if self.trace == Some(case) {
+                if let Err(e) = libsys::meter::dump() {
+                    libsys::eprintln!("bench: trace dump: {e}");
+                }
+            }
+        }
+    }
+
+    /// `BREAKDOWN <case> placement=… <phase>=… total=… meter=… events:
+    /// <event>=…`: per iteration, instructions (TSC ticks) per phase and
+    /// events, from the metered batch; `meter=` is the probes' own
+    /// estimated share of the total.
+    fn breakdown(&self, case: &str, report: &MeterReport, iterations: u64) {
+        use core::fmt::Write;
+        let mut line = alloc::string::String::new();
+        let _ = write!(line, "BREAKDOWN {case} placement={}", self.placement);
+        for (name, ticks) in PHASE_NAMES.iter().zip(report.ticks) {
+            let _ = write!(line, " {name}={}", ticks / iterations);
+        }
+        let total: u64 = report.ticks.iter().sum();
+        let probes = report.events[libsys::abi::meter::Event::Probes as usize];
+        let _ = write!(
+            line,
+            " total={} meter={} events:",
+            total / iterations,
+            probes * report.probe_cost / iterations
+        );
+        for (name, n) in EVENT_NAMES.iter().zip(report.events) {
+            let _ = write!(line, " {name}={}", per(n, iterations));
+        }
+        libsys::println!("{line} n={iterations}");
     }
 
     /// The exit status: lines printed, and `failed`.
@@ -136,13 +251,26 @@ fn main(args: &str) -> u64 {
         let report = Report {
             accel,
             placement: word("placement=").unwrap_or("micro"),
+            trace: None,
             lines: core::cell::Cell::new(0),
         };
         return partner(&mut words, &report);
     }
+    let trace = word("trace=");
+    let mode = match (trace, args.split_whitespace().any(|w| w == "meter")) {
+        (Some(_), _) => TRACE,
+        (None, true) => METER,
+        _ => NORMAL,
+    };
+    if mode != NORMAL && !libsys::meter::available() {
+        libsys::eprintln!("bench: this kernel has no cost meter (build it with --features meter)");
+        return 1;
+    }
+    MODE.store(mode, Ordering::Relaxed);
     let report = Report {
         accel,
         placement: placement(),
+        trace,
         lines: core::cell::Cell::new(0),
     };
     report.line("loop2", measure(1, || loop2(100_000), 100_000));
@@ -204,8 +332,38 @@ fn main(args: &str) -> u64 {
             libsys::eprintln!("bench: {why}");
             failed += 1;
         }
+        if let Err(why) = blk_cases(&report) {
+            libsys::eprintln!("bench: {why}");
+            failed += 1;
+        }
     }
     report.status(failed)
+}
+
+/// `mmap_file_fault` (see [`posix_cases`]): `fd` is a tmpfs file of one
+/// page, open read-write.
+fn mmap_file_fault(report: &Report, fd: i32, failures: &mut u64) {
+    use libsys::posix::{Mapping, MAP_SHARED, PROT_READ};
+    report.line(
+        "mmap_file_fault",
+        measure_ticks(50, || {
+            match Mapping::new(4096, PROT_READ, MAP_SHARED, fd, 0) {
+                Ok(m) => {
+                    let start = rdtsc();
+                    let byte = m.load(0);
+                    let ticks = rdtsc() - start;
+                    if byte != Some(7) {
+                        *failures += 1;
+                    }
+                    ticks
+                }
+                Err(_) => {
+                    *failures += 1;
+                    0
+                }
+            }
+        }),
+    );
 }
 
 /// The timer server's cases (skipped if there is none).
@@ -277,6 +435,8 @@ fn timer_cases(report: &Report) -> Result<(), Why> {
 }
 
 /// The memory server's cases.
+// `unsafe` here: times raw page touches of mm's mappings.
+#[allow(unsafe_code)]
 fn mm_cases(report: &Report) -> Result<(), Why> {
     use libsys::abi::Protection;
     let rw = Protection::READ | Protection::WRITE;
@@ -399,6 +559,8 @@ fn kv_get(report: &Report) -> Result<(), Why> {
 /// Pages to build partners with, a handle to this process, and this
 /// program's own image: given by `init` (`@mem`, `@self`, `@module`), or
 /// the first process's.
+// `unsafe` here: InitInfo's process handle, kept in a ManuallyDrop.
+#[allow(unsafe_code)]
 fn resources() -> Option<(Memory, ManuallyDrop<Process>, (Handle, u64))> {
     let me = libsys::env::self_process()?;
     // SAFETY: our own process handle, kept open (ManuallyDrop).
@@ -426,6 +588,13 @@ fn measure(per_batch: u64, mut f: impl FnMut(), unit: u64) -> (u64, u64, u64) {
     for _ in 0..per_batch {
         f();
     }
+    if MODE.load(Ordering::Relaxed) != NORMAL {
+        let per_batch = metered_iterations(per_batch);
+        let start = rdtsc();
+        metered(|| (0..per_batch).for_each(|_| f()), per_batch * unit);
+        let each = (rdtsc() - start) / (per_batch * unit);
+        return (each, each, per_batch * unit);
+    }
     for slot in ticks.iter_mut() {
         let start = rdtsc();
         for _ in 0..per_batch {
@@ -441,12 +610,42 @@ fn measure(per_batch: u64, mut f: impl FnMut(), unit: u64) -> (u64, u64, u64) {
     )
 }
 
+/// Iterations of the metered batch: a batch's, or one call for a trace.
+fn metered_iterations(per_batch: u64) -> u64 {
+    if MODE.load(Ordering::Relaxed) == TRACE {
+        1
+    } else {
+        per_batch
+    }
+}
+
+/// Runs `batch` (`iterations` of a case) with the cost meter on (and the
+/// trace, in [`TRACE`] mode) and stashes the report for the case's line.
+fn metered(batch: impl FnOnce(), iterations: u64) {
+    let trace = MODE.load(Ordering::Relaxed) == TRACE;
+    if libsys::meter::start(trace).is_err() {
+        batch();
+        return;
+    }
+    batch();
+    if let Ok(report) = libsys::meter::stop() {
+        STASH.put(&report, iterations);
+    }
+}
+
 /// As [`measure`], where each call of `f` returns the ticks one
 /// iteration took (measured inside it, e.g. across two threads).
 fn measure_ticks(per_batch: u64, mut f: impl FnMut() -> u64) -> (u64, u64, u64) {
     let mut ticks = [0u64; BATCHES];
     for _ in 0..per_batch {
         f();
+    }
+    if MODE.load(Ordering::Relaxed) != NORMAL {
+        let per_batch = metered_iterations(per_batch);
+        let mut total = 0;
+        metered(|| (0..per_batch).for_each(|_| total += f()), per_batch);
+        let each = total / per_batch;
+        return (each, each, per_batch);
     }
     for slot in ticks.iter_mut() {
         let total: u64 = (0..per_batch).map(|_| f()).sum();
@@ -563,6 +762,8 @@ fn sync_cases(report: &Report) -> Result<(), Why> {
 
 /// Exactly two instructions per iteration.
 #[inline(never)]
+// `unsafe` here: a calibrated asm loop.
+#[allow(unsafe_code)]
 fn loop2(iterations: u64) {
     // SAFETY: a register-only countdown loop.
     unsafe {
@@ -610,6 +811,8 @@ fn partner_process(
     builder.start(line.as_str()).step("start the partner")
 }
 
+// `unsafe` here: a grant window over raw memory.
+#[allow(unsafe_code)]
 fn ipc_cases(
     mem: &mut Memory,
     me: &Process,
@@ -667,6 +870,7 @@ fn ipc_cases(
     );
     let _ = ep.call(&Message::new(0), FOREVER);
     drop(server);
+    echo_fill(mem, image, report, grant)?;
 
     // The same call answered later: the server saves the reply right
     // (`reply_save`) and answers through it (`reply_to`), as `serve` does
@@ -829,12 +1033,64 @@ fn exception_case(report: &Report) -> Result<(), Why> {
     Ok(())
 }
 
+/// `echo_fill_4k`: a server *core* (`echo`) filling a 4 KiB window
+/// through its transport's grant (`Later::grant`), the request and reply
+/// encoded as every core's are: the kernel's service with placement=mono,
+/// else the same core served by a partner process (`serve`).
+fn echo_fill(
+    mem: &mut Memory,
+    image: (Handle, u64),
+    report: &Report,
+    grant: libsys::grant::Grant,
+) -> Result<(), Why> {
+    use libsys::proto::echo::{Reply, Request};
+    let (ep, server) = match libsys::names::lookup(libsys::proto::echo::NAME) {
+        Ok(ep) => (ep, None),
+        Err(_) => {
+            let ep = Endpoint::create().step("endpoint")?;
+            let server = partner_process(
+                mem,
+                image,
+                &[(ep.raw(), Rights::RECV | Rights::SEND)],
+                format_text!("core accel={} placement={}", report.accel, report.placement).as_str(),
+                None,
+            )?;
+            (ep, Some(server))
+        }
+    };
+    let request = Request::Fill { seed: 1, len: 4096 };
+    let length = rpc::encode_payload(&request).map_err(|_| format_text!("encode"))?;
+    let msg = Message::new(rpc::LABEL_REQUEST).with_payload(length);
+    let first = ep.call_with_grant(&msg, grant, FOREVER).step("fill")?;
+    let mut buf = [0u8; 16];
+    let n = ipc::read_payload(first.info.length.into(), &mut buf);
+    if rpc::decode::<Reply>(&buf[..n]) != Ok(Reply::Count(4096)) {
+        return Err(format_text!("echo: fill answered {:?}", &buf[..n]));
+    }
+    report.line(
+        "echo_fill_4k",
+        measure(
+            200,
+            || {
+                // The payload is encoded again each time, as a client stub does.
+                let _ = rpc::encode_payload(&request);
+                let _ = ep.call_with_grant(&msg, grant, FOREVER);
+            },
+            1,
+        ),
+    );
+    drop(server);
+    Ok(())
+}
+
 /// Pages each `fault_pager_rtt` batch touches.
 const FAULTS_PER_BATCH: u64 = 20;
 /// Where the faulting partner touches pages (nothing is mapped there).
 const DEMAND_BASE: u64 = 0x6000_0000_0000;
 
 /// The partner side: `echo`, `notify` or `fault`.
+// `unsafe` here: the partner owns handles named by position in its arguments.
+#[allow(unsafe_code)]
 fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u64 {
     let verb = words.next();
     let mut words = words.skip_while(|w| w.contains('='));
@@ -871,6 +1127,13 @@ fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u6
                     Err(_) => return 2,
                 }
             }
+        }
+        Some("core") => {
+            // SAFETY: the driver gave us this handle; ours alone.
+            let ep = unsafe { Endpoint::from_raw(Handle(number() as u32)) };
+            let mut hosted = libsys::server::Hosted::new(echo::Echo::new());
+            let _ = libsys::server::serve(&ep, &mut hosted);
+            0
         }
         Some("later") => {
             // SAFETY: the driver gave us this handle; ours alone.
@@ -966,6 +1229,10 @@ fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u6
 ///   system call; here a call to `proc`);
 /// - `read_4k_cached`: `pread` of 4 KiB from a tmpfs file (its page in
 ///   the page cache), copied into this process through a grant;
+/// - `mmap_file_fault`: the first touch of a page of a `MAP_SHARED`
+///   mapping of that file whose page is cached (and known to `mm`): the
+///   fault, `mm` mapping the page cache's frame, the resume — timed
+///   around the touch only (the `mmap` and `munmap` are not counted);
 /// - `open_close`: `open` of `/tmp/bench/f` for reading and its `close`;
 /// - `stat`: `stat` of that file;
 /// - `pwrite_4k`: `pwrite` of 4 KiB at offset 0 of a tmpfs file;
@@ -1022,6 +1289,7 @@ fn posix_cases(report: &Report) -> Result<(), Why> {
             1,
         ),
     );
+    mmap_file_fault(report, fd, &mut failures);
     report.line(
         "open_close",
         measure(
@@ -1133,6 +1401,7 @@ fn posix_cases(report: &Report) -> Result<(), Why> {
     if failures > 0 {
         return Err(format_text!("{failures} file operations failed"));
     }
+    ext2_case(report)?;
     if libsys::names::lookup("proc").is_ok() {
         process_cases(report)?;
     }
@@ -1203,5 +1472,110 @@ fn process_cases(report: &Report) -> Result<(), Why> {
         return Err(format_text!("spawn_true: {failures} spawns failed"));
     }
     report.line("spawn_true", spawn);
+    fork_cases(report)
+}
+
+/// `fork_exit_wait`: `fork`, the child's `exit(0)`, `waitpid`;
+/// `fork_exec_wait`: the child `execve`s `/bin/true` instead. The child
+/// is a copy of this process (about 1 MiB resident after the `mm`
+/// cases), so the figures grow with it (Linux's `/init` is smaller).
+fn fork_cases(report: &Report) -> Result<(), Why> {
+    use libsys::posix;
+    // The child's status: 0 from `exit(0)` or `/bin/true`, 100 + errno
+    // if `execve` failed.
+    let run = |exec: bool, failures: &mut u64| match posix::fork() {
+        Ok(0) => {
+            if exec {
+                let e = posix::execve("/bin/true", &["true"], &[]);
+                posix::exit(100 + e as i32)
+            }
+            posix::exit(0)
+        }
+        Ok(pid) => {
+            if !matches!(posix::waitpid(pid as i64, 0), Ok(Some((p, 0))) if p == pid) {
+                *failures += 1;
+            }
+        }
+        Err(_) => *failures += 1,
+    };
+    for (case, exec) in [("fork_exit_wait", false), ("fork_exec_wait", true)] {
+        let mut failures = 0u64;
+        let result = measure(2, || run(exec, &mut failures), 1);
+        if failures > 0 {
+            return Err(format_text!("{case}: {failures} children failed"));
+        }
+        report.line(case, result);
+    }
+    Ok(())
+}
+
+/// `read_4k_cached_ext2`: `pread` of 4 KiB at offset 0 of a file on the
+/// ext2 disk mounted on `/mnt` (its block in the page cache after the
+/// first read). Skipped when nothing is mounted there (no disk).
+fn ext2_case(report: &Report) -> Result<(), Why> {
+    use libsys::posix::{self, O_CREAT, O_RDWR};
+    use libsys::proto::vfs;
+    let path = "/mnt/bench-read";
+    let Ok(fd) = posix::open(path, O_RDWR | O_CREAT, 0o644) else {
+        libsys::println!("bench: no ext2 on /mnt: no read_4k_cached_ext2");
+        return Ok(());
+    };
+    let files = vfs::Client::connect().step("connect to vfs")?;
+    let mut block = alloc::vec![3u8; 4096];
+    if files.pwrite(fd, &block, 0).step("fill the ext2 file")? != 4096 {
+        return Err(format_text!("a 4 KiB pwrite to ext2 came up short"));
+    }
+    let mut failures = 0u64;
+    let result = measure(
+        200,
+        || {
+            if files.pread(fd, &mut block, 0) != Ok(4096) {
+                failures += 1;
+            }
+        },
+        1,
+    );
+    posix::close(fd).step("close the ext2 file")?;
+    let _ = posix::unlink(path);
+    if failures > 0 || block[0] != 3 {
+        return Err(format_text!("read_4k_cached_ext2: {failures} reads failed"));
+    }
+    report.line("read_4k_cached_ext2", result);
+    Ok(())
+}
+
+/// The block server's cases (skipped without one): `blk_read_4k`, a
+/// 4 KiB read of the RAM disk `ram0` through `blk` (the request, the
+/// RAM disk's copy into a transfer slot, the grant copy into the
+/// caller's window, the reply later); `blk_read_4k_vda`, the same from
+/// the virtio disk, whose time includes waiting for the device (under
+/// icount the clock jumps to the next timer while the CPU idles).
+fn blk_cases(report: &Report) -> Result<(), Why> {
+    use libsys::proto::blk::Client;
+    let Ok(blk) = Client::connect() else {
+        libsys::println!("bench: no block server: no block cases");
+        return Ok(());
+    };
+    let mut buffer = alloc::vec![0u8; 4096];
+    for (case, dev, per_batch) in [("blk_read_4k", "ram0", 100), ("blk_read_4k_vda", "vda", 5)] {
+        if blk.info(dev).is_err() {
+            libsys::println!("bench: no {dev}: no {case}");
+            continue;
+        }
+        let mut failures = 0u64;
+        let result = measure(
+            per_batch,
+            || {
+                if blk.read(dev, 8, &mut buffer).is_err() {
+                    failures += 1;
+                }
+            },
+            1,
+        );
+        if failures > 0 {
+            return Err(format_text!("{case}: {failures} reads failed"));
+        }
+        report.line(case, result);
+    }
     Ok(())
 }

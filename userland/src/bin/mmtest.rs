@@ -25,6 +25,11 @@
 //! of the `child_*` functions below on a stack mapped before the fork.
 #![no_std]
 #![no_main]
+// A test (or benchmark) of raw memory and the raw ABI, fenced: `unsafe` is
+// denied here and allowed only on the items that say why (each block has
+// its SAFETY comment). Listed in docs/architecture.md, "`unsafe` stays in
+// `libsys`".
+#![deny(unsafe_code)]
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -168,6 +173,8 @@ macro_rules! ensure {
 /// The manifest gives this test `memory=` pages (`@mem`): a program that
 /// builds processes itself (the bench) maps them into itself, which needs
 /// MAP on its own process handle even though `mm` pages its heap.
+// `unsafe` here: reads the pages mm mapped at a raw address.
+#[allow(unsafe_code)]
 fn memory_gift() -> Result<(), Why> {
     let (region, pages) = libsys::env::memory_region().ok_or(format_text!("no @mem given"))?;
     let me = libsys::env::self_process().ok_or(format_text!("no @self given"))?;
@@ -201,6 +208,8 @@ fn snapshot() -> Result<(SystemStats, ProcessStats), Error> {
 }
 
 /// The manifest allows this test the HPET's page (`device=0xfed00000:1`).
+// `unsafe` here: reads a device register page mapped at a raw address.
+#[allow(unsafe_code)]
 fn device_memory() -> Result<(), Why> {
     const HPET: u64 = 0xfed0_0000;
     let at = mm::map_physical(HPET, 1, None, false).step("map_physical(HPET)")?;
@@ -243,6 +252,8 @@ fn device_memory() -> Result<(), Why> {
 #[repr(C, align(4096))]
 struct PageBuffer(core::cell::UnsafeCell<[u64; 512]>);
 // SAFETY: only the test's one thread (or the fork child's) touches it.
+// `unsafe` here: a page-aligned static buffer shared with a forked child.
+#[allow(unsafe_code)]
 unsafe impl Sync for PageBuffer {}
 static COW_BUFFER: PageBuffer = PageBuffer(core::cell::UnsafeCell::new([0; 512]));
 
@@ -251,6 +262,8 @@ fn clock_into(out: u64) -> Result<(), libsys::abi::SysError> {
     call6(Syscall::Clock, [out, 0, 0, 0, 0, 0]).map(|_| ())
 }
 
+// `unsafe` here: the forked child writes the copy-on-write buffer.
+#[allow(unsafe_code)]
 extern "C" fn child_syscall_into_cow(marker: u64, mm_handle: u64) -> ! {
     child_setup(mm_handle);
     let buffer = COW_BUFFER.0.get() as u64;
@@ -266,6 +279,8 @@ extern "C" fn child_syscall_into_cow(marker: u64, mm_handle: u64) -> ! {
 /// not mapped yet is faulted in (the call runs again), a copy-on-write
 /// page is copied, and memory no area allows is `BadAddress` while the
 /// process lives on.
+// `unsafe` here: a system call writing into a copy-on-write page.
+#[allow(unsafe_code)]
 fn syscall_buffers() -> Result<(), Why> {
     let before = mm::stats().step("stats")?.resident_pages;
     let fresh = mm::mmap(None, 1, RW, false).step("mmap")?;
@@ -316,12 +331,16 @@ fn kernel_mapped() -> u64 {
     info.mapped_pages
 }
 
+// `unsafe` here: writes a raw address mm maps on demand.
+#[allow(unsafe_code)]
 fn touch(address: u64, value: u64) {
     // SAFETY: an address inside a mapping of ours (mm maps it on the
     // fault if it is not yet).
     unsafe { (address as *mut u64).write_volatile(value) }
 }
 
+// `unsafe` here: reads a raw address mm maps on demand.
+#[allow(unsafe_code)]
 fn peek(address: u64) -> u64 {
     // SAFETY: as in `touch`.
     unsafe { (address as *const u64).read_volatile() }
@@ -469,10 +488,8 @@ fn bad_arguments() -> Result<(), Why> {
     }
     // Garbage bytes: a decode error, and mm keeps serving.
     let ep = libsys::names::lookup("mm").step("lookup mm")?;
-    // SAFETY: the main thread's buffer, not held across the call.
-    let buffer = unsafe { libsys::ipc::buffer() };
-    buffer[..6].copy_from_slice(&[0xff; 6]);
-    let msg = libsys::ipc::Message::new(libsys::rpc::LABEL_REQUEST).with_payload(6);
+    let length = libsys::ipc::write_payload(&[0xff; 6]).step("write the payload")?;
+    let msg = libsys::ipc::Message::new(libsys::rpc::LABEL_REQUEST).with_payload(length);
     match ep.call(&msg, FOREVER) {
         Ok(reply) if reply.label() == libsys::rpc::LABEL_BAD_REQUEST => {}
         other => return Err(format_text!("garbage: {other:?}")),
@@ -678,6 +695,8 @@ impl Fork {
 
 /// What a fork child must do first: its own thread-local block and IPC
 /// buffer (the copy of the parent's page), and its `mm` handle.
+// `unsafe` here: a fork child adopts its own thread-local block.
+#[allow(unsafe_code)]
 fn child_setup(mm_handle: u64) {
     static LOCAL: libsys::ipc::ThreadLocal = libsys::ipc::ThreadLocal::new();
     // SAFETY: a static, this (the child's only) thread's alone.

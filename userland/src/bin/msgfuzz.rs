@@ -28,6 +28,10 @@
 //! set (`forge=1` sets it, for reproducing that defect).
 #![no_std]
 #![no_main]
+// A fuzzer of the raw ABI, fenced: `unsafe` is denied here and allowed
+// only on the one function that makes the raw call (it sends whatever
+// registers it drew, grants included). Listed in docs/architecture.md,
+// "`unsafe` stays in `libsys`".
 #![deny(unsafe_code)]
 
 extern crate alloc;

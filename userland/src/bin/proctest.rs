@@ -23,6 +23,13 @@
 //! bomb under `RLIMIT_NPROC` 8 as uid 1000 stops at `EAGAIN` with 7
 //! children, and forking works again after; 1,002 arguments and a 64
 //! KiB environment string reach the new program, 200 KiB is `E2BIG`.
+//!
+//! `reboot(2)` (`reboot_checks`): as uid 1000 it is `EPERM` even with
+//! wrong magic numbers (privilege is checked first) and `geteuid` says
+//! 1000; as root, wrong magic and an unknown command are `EINVAL`,
+//! `RB_DISABLE_CAD` succeeds and does nothing, and `RB_POWER_OFF` is
+//! `ENOSYS`: the posix manifest gives proc no power control (the
+//! `poweroff` and `reboot` harness cases run the real thing).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -107,7 +114,50 @@ fn main(_args: &str) -> u64 {
     t.expect_eq("setpgid(0, 0)", errno(proc.setpgid(0, 0)), Ok(()));
     t.expect_eq("getpgid(0) is my pid", errno(proc.getpgid(0)), me);
     fork_and_exec(&mut t);
+    reboot_checks(&mut t);
     t.status()
+}
+
+/// `reboot(2)`'s checks, in Linux's order (see the crate documentation).
+fn reboot_checks(t: &mut Tally) {
+    t.expect_eq("geteuid: root", posix::geteuid(), Ok(0));
+    let user = in_child(|| {
+        if posix::setuid(1000).is_err() || posix::geteuid() != Ok(1000) {
+            return 1;
+        }
+        match (
+            posix::reboot_raw(0, 0, posix::RB_POWER_OFF),
+            posix::reboot(posix::RB_AUTOBOOT),
+        ) {
+            (Err(Errno::EPERM), Err(Errno::EPERM)) => 0,
+            _ => 2,
+        }
+    });
+    t.expect_eq(
+        "reboot as uid 1000: EPERM, before the magic numbers are looked at",
+        user,
+        Some(WaitStatus::Exited(0)),
+    );
+    t.expect_eq(
+        "reboot with wrong magic numbers: EINVAL",
+        posix::reboot_raw(posix::LINUX_REBOOT_MAGIC1, 1, posix::RB_POWER_OFF),
+        Err(Errno::EINVAL),
+    );
+    t.expect_eq(
+        "reboot with an unknown command (and RB_SW_SUSPEND): EINVAL",
+        (posix::reboot(0x1234), posix::reboot(posix::RB_SW_SUSPEND)),
+        (Err(Errno::EINVAL), Err(Errno::EINVAL)),
+    );
+    t.expect_eq(
+        "reboot(RB_DISABLE_CAD): done, nothing to do",
+        posix::reboot(posix::RB_DISABLE_CAD),
+        Ok(()),
+    );
+    t.expect_eq(
+        "reboot(RB_POWER_OFF) with no power control in proc: ENOSYS",
+        posix::reboot(posix::RB_POWER_OFF),
+        Err(Errno::ENOSYS),
+    );
 }
 
 /// A static the fork children write (copy-on-write).

@@ -69,6 +69,9 @@ fn every_request() -> Vec<Request> {
             value: u32::MAX,
         },
         Request::WaitUevent,
+        Request::Open {
+            device: s(&"d".repeat(NAME_MAX)),
+        },
     ]
 }
 
@@ -120,6 +123,8 @@ fn every_reply() -> Vec<Reply> {
         },
         Reply::Config(u32::MAX),
         Reply::Error(DevError::NotSubscribed),
+        Reply::Error(DevError::NotRunning),
+        Reply::Opened,
     ]
 }
 

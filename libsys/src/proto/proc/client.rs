@@ -103,6 +103,16 @@ impl Client {
         done(self.call(&Request::SetNprocLimit { cur, max })?)
     }
 
+    /// `reboot(magic1, magic2, cmd)`: returns only if the machine stays
+    /// on (`Done` for the Ctrl-Alt-Del commands, else the error).
+    pub fn reboot(&self, magic1: u32, magic2: u32, cmd: u32) -> Result<(), ClientError> {
+        done(self.call(&Request::Reboot {
+            magic1,
+            magic2,
+            cmd,
+        })?)
+    }
+
     /// Starts a child built by [`Client::spawn`].
     pub fn start(&self, pid: u64) -> Result<(), ClientError> {
         done(self.call(&Request::Start { pid })?)

@@ -32,6 +32,11 @@ fn the_largest_messages_round_trip() {
             }),
         },
         Request::List { after: 0 },
+        Request::Reboot {
+            magic1: u32::MAX,
+            magic2: u32::MAX,
+            cmd: u32::MAX,
+        },
     ] {
         let n = encode(&request, &mut buffer).unwrap();
         assert_eq!(decode::<Request>(&buffer[..n]), Ok(request));

@@ -340,6 +340,31 @@ impl Client {
         done(self.call(&Request::Fsync { fd })?)
     }
 
+    /// `mmap` of `fd` (see [`Request::Mmap`]): the address mapped.
+    pub fn mmap(
+        &self,
+        fd: i32,
+        at: Option<u64>,
+        pages: u64,
+        prot: u8,
+        shared: bool,
+        index: u64,
+    ) -> Result<u64, ClientError> {
+        value(self.call(&Request::Mmap {
+            fd,
+            at,
+            pages,
+            prot,
+            shared,
+            index,
+        })?)
+    }
+
+    /// Writes back what shared mappings wrote to mapped file `file`.
+    pub fn msync_file(&self, file: u64) -> Result<(), ClientError> {
+        done(self.call(&Request::Msync { file })?)
+    }
+
     /// The mount table as `/proc/mounts` lines; returns the bytes put in
     /// `buffer` (cut at its length).
     pub fn mounts(&self, buffer: &mut [u8]) -> Result<usize, ClientError> {

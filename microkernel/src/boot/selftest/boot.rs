@@ -406,6 +406,13 @@ fn framebuffer(info: &BootInfo, _: EntryState) -> Result<(), Why> {
         fb.pitch,
         fb.width
     );
+    // What init is given: a geometry its console server can draw on.
+    let geometry = fb.geometry();
+    ensure!(
+        geometry.check().is_ok(),
+        "InitInfo geometry {geometry}: {:?}",
+        geometry.check()
+    );
     // The last byte of the visible area: it proves the whole framebuffer is mapped.
     let last = fb.pitch * (fb.height - 1) + fb.width * u64::from(fb.bpp / 8) - 1;
     // SAFETY: `last` lies inside the framebuffer the response describes,

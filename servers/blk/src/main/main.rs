@@ -46,6 +46,10 @@ const RAM_MIB_DEFAULT: u64 = 16;
 /// The largest `ram=` (its pages come from this process's heap).
 const RAM_MIB_MAX: u64 = 256;
 
+/// How long the disk's requests wait before `serve` rings its doorbell
+/// again (a lost notify, see `VirtioBlk::kick`).
+const KICK_NS: u64 = 200_000_000;
+
 enum Driver {
     Virtio(VirtioBlk),
     Ram(RamDisk),
@@ -125,14 +129,22 @@ impl Blk {
         let mut reply: Option<Reply> = None;
         let mut bad = false;
         loop {
+            // While the disk has requests, wake now and then to ring
+            // its doorbell again and collect what finished (`kick`).
+            let wait = if self.busy() { KICK_NS } else { FOREVER };
             let next = match (reply.take(), bad) {
-                (_, true) => endpoint.reply_recv(&Message::new(LABEL_BAD_REQUEST), FOREVER),
-                (Some(r), _) => endpoint.reply_recv(&encode(&r), FOREVER),
-                (None, _) => endpoint.recv(FOREVER),
+                (_, true) => endpoint.reply_recv(&Message::new(LABEL_BAD_REQUEST), wait),
+                (Some(r), _) => endpoint.reply_recv(&encode(&r), wait),
+                (None, _) => endpoint.recv(wait),
             };
             bad = false;
             let mut received = match next {
                 Ok(r) => r,
+                Err(libsys::abi::SysError::TimedOut) => {
+                    self.kick();
+                    self.run();
+                    continue;
+                }
                 Err(e) => return e,
             };
             if received.signals().is_some() {
@@ -194,6 +206,25 @@ impl Blk {
             // Already submitted: it completes with no one to answer.
             Err(_) => Some(Reply::Error(BlkError::Io(-12))),
         }
+    }
+
+    fn busy(&self) -> bool {
+        self.drivers
+            .iter()
+            .any(|d| matches!(d, Driver::Virtio(v) if v.busy()))
+    }
+
+    /// Requests waited [`KICK_NS`]: the doorbells again, then what
+    /// finished meanwhile (as at an interrupt).
+    fn kick(&mut self) {
+        for driver in &mut self.drivers {
+            if let Driver::Virtio(v) = driver {
+                if v.busy() {
+                    v.kick();
+                }
+            }
+        }
+        self.interrupt();
     }
 
     /// The disk's interrupt: its finished requests complete.

@@ -260,6 +260,20 @@ impl VirtioBlk {
         }
     }
 
+    /// Whether requests are on the device.
+    pub fn busy(&self) -> bool {
+        !self.in_flight.is_empty()
+    }
+
+    /// Rings the doorbell again (idempotent: the device takes only the
+    /// descriptors it has not taken). For requests that have waited long:
+    /// a notify can be lost while the device's I/O decoding is off — a
+    /// restarted devmgr sizes the BARs of every function, a live one too
+    /// (found by `chaos`: a copy onto ext2 hung in `fsync`).
+    pub fn kick(&mut self) {
+        self.io.write_doorbell(reg::QUEUE_NOTIFY, 0);
+    }
+
     /// The interrupt: acknowledged at the device (reading the ISR lowers
     /// the level), the finished requests collected, the line acknowledged.
     pub fn interrupt(&mut self) -> Vec<(RequestId, Result<(), i32>)> {

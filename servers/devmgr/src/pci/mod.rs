@@ -18,6 +18,7 @@
 //! - [`enumerate`]: every function on every bus reachable through bridges.
 //! - [`names`]: vendor, device and class names for what QEMU's `pc` and
 //!   `q35` machines show, and an `lspci -nn` line.
+//! - [`route`]: the GSI a function's INTx pin reaches on `q35` and `pc`.
 
 use core::fmt;
 
@@ -26,6 +27,7 @@ pub mod caps;
 pub mod enumerate;
 pub mod header;
 pub mod names;
+pub mod route;
 
 /// Offsets into the configuration header (`PCI_*` of `pci_regs.h`).
 pub mod reg {

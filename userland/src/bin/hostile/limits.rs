@@ -341,8 +341,8 @@ pub fn realtime(t: &mut Tally) {
     };
     let thread = &spinner.thread;
     if let Some(me) = libsys::env::self_process() {
-        // SAFETY: borrowed for the call only; the runtime keeps `@self`.
-        let wrong = core::mem::ManuallyDrop::new(unsafe { SchedControl::from_raw(me) });
+        // Lent for the call only; the runtime keeps `@self`.
+        let wrong = libsys::handle::Borrowed::of(me, SchedControl);
         t.expect_eq(
             "hostile: set_sched_rt with a process handle: WrongType",
             wrong.set_sched(thread, 1, 10),

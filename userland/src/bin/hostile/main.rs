@@ -26,6 +26,7 @@
 //! - **Limits, reaping and the scheduling control**: see `limits.rs`.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -76,9 +77,7 @@ fn ipc(n: Syscall, handle: u64, info: u64, timeout: u64, words: [u64; 6]) -> Res
         rdx: timeout,
         words,
     };
-    // SAFETY: any reply payload lands in our IPC buffer, which nothing
-    // here holds a reference into.
-    let (status, _) = unsafe { raw::ipc(n as u64, handle, regs) };
+    let (status, _) = libsys::syscall::ipc_unchecked(n, handle, regs);
     libsys::abi::decode_result(status, 0).map(|_| ())
 }
 

@@ -219,6 +219,12 @@ impl Fuzzer {
                 a[2] = self.rng.around(3);
                 a[3] = self.rng.around(100);
             }
+            // The fuzzer never holds a power control (init gives it to
+            // servers alone), so every call must fail on its handle.
+            Power => {
+                a[0] = self.handle(Some(ObjectType::PowerControl), true);
+                a[1] = self.rng.around(3);
+            }
             _ => {}
         }
         a

@@ -29,6 +29,10 @@
 //! errors per call, and one check line (`ok - sysfuzz: …`).
 #![no_std]
 #![no_main]
+// A fuzzer of the raw ABI, fenced: `unsafe` is denied here and allowed
+// only on the two functions that make the raw calls (they send whatever
+// registers it drew, grants included). Listed in docs/architecture.md,
+// "`unsafe` stays in `libsys`".
 #![deny(unsafe_code)]
 
 extern crate alloc;

@@ -169,5 +169,7 @@ fn call_name(call: Syscall) -> &'static str {
         ProcessLimits => "process_limits",
         KernelStats => "kernel_stats",
         SetSchedRt => "set_sched_rt",
+        Meter => "meter",
+        Power => "power",
     }
 }

@@ -1,8 +1,6 @@
 //! Hardware given to user space: device memory (the HPET), PIT
 //! interrupts through a notification, and a port never granted.
 
-use core::mem::ManuallyDrop;
-
 use libsys::abi::{Handle, ProcessStatus, Protection, SysError, Syscall};
 use libsys::format_text;
 use libsys::handle::{MemoryRegion, Notification};
@@ -80,9 +78,9 @@ pub(crate) fn device_memory(env: &mut Env) -> Result<(), Why> {
 
 pub(crate) fn irq_pit(env: &mut Env) -> Result<(), Why> {
     use libsys::port::outb;
-    let ports = ManuallyDrop::new(unsafe_io_ports(env.info));
+    let ports = io_ports(env.info);
     ports.grant(0x40, 4).step("grant the PIT's ports")?;
-    let irqc = ManuallyDrop::new(unsafe_irq_control(env.info));
+    let irqc = irq_control(env.info);
     let irq = irqc.isa(0).step("irq_get ISA 0")?;
     let n = Notification::create().step("notification_create")?;
     irq.bind(&n, 3).step("irq_bind")?;

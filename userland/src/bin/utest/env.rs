@@ -2,11 +2,9 @@
 //! handles and its own module, from which it starts partners, and the
 //! handles `InitInfo` names, borrowed.
 
-use core::mem::ManuallyDrop;
-
 use libsys::abi::{Handle, InitInfo, ProcessStatus, Rights};
 use libsys::format_text;
-use libsys::handle::{IoPorts, IrqControl, Notification, OwnedHandle, Process, Thread};
+use libsys::handle::{Borrowed, IoPorts, IrqControl, Notification, OwnedHandle, Process, Thread};
 use libsys::mem::Memory;
 use libsys::rt::TextBuf;
 use libsys::spawn::{Builder, Child};
@@ -18,8 +16,8 @@ use crate::*;
 pub(crate) struct Env {
     pub info: &'static InitInfo,
     pub mem: Memory,
-    pub me: ManuallyDrop<Process>,
-    pub my_thread: ManuallyDrop<Thread>,
+    pub me: Borrowed<Process>,
+    pub my_thread: Borrowed<Thread>,
     pub module: (Handle, u64),
     /// Signalled (bit 0) by watched partners' deaths.
     pub deaths: Notification,
@@ -97,14 +95,14 @@ impl Env {
 
 pub(crate) const USER_STACK: u64 = libsys::abi::USER_STACK_TOP - libsys::abi::PAGE_SIZE;
 
-pub(crate) fn unsafe_irq_control(info: &InitInfo) -> IrqControl {
-    // SAFETY: InitInfo's handle; the caller keeps it in a ManuallyDrop.
-    unsafe { IrqControl::from_raw(Handle(info.irq_control)) }
+/// InitInfo's IRQ control, lent.
+pub(crate) fn irq_control(info: &InitInfo) -> Borrowed<IrqControl> {
+    Borrowed::of(Handle(info.irq_control), IrqControl)
 }
 
-pub(crate) fn unsafe_io_ports(info: &InitInfo) -> IoPorts {
-    // SAFETY: as above.
-    unsafe { IoPorts::from_raw(Handle(info.io_ports)) }
+/// InitInfo's I/O ports, lent.
+pub(crate) fn io_ports(info: &InitInfo) -> Borrowed<IoPorts> {
+    Borrowed::of(Handle(info.io_ports), IoPorts)
 }
 
 impl Env {
@@ -117,8 +115,8 @@ impl Env {
             .max_by_key(|r| r.pages)
             .map(|r| r.handle)
             .unwrap_or(0);
-        // SAFETY: borrowed for the dup only.
-        let borrowed = ManuallyDrop::new(unsafe { OwnedHandle::from_raw(Handle(region)) });
+        // Lent for the dup only.
+        let borrowed = Borrowed::of(Handle(region), |h| h);
         borrowed
             .dup(Rights::READ | Rights::WRITE | Rights::MANAGE, None)
             .step("dup the region")

@@ -2,12 +2,10 @@
 //! wrong-type and under-righted handles, must fail with its error and
 //! change nothing.
 
-use core::mem::ManuallyDrop;
-
 use libsys::abi::ipc::POLL;
 use libsys::abi::{Handle, ObjectType, Rights, SysError, Syscall};
 use libsys::format_text;
-use libsys::handle::{Endpoint, MemoryRegion, Notification, OwnedHandle};
+use libsys::handle::{Borrowed, Endpoint, MemoryRegion, Notification, OwnedHandle};
 use libsys::syscall::{call6, raw};
 use userland::Tally;
 
@@ -115,6 +113,13 @@ pub(crate) const HANDLE_CALLS: &[HandleCall] = &[
         ObjectType::DeviceControl,
         Some(Rights::MANAGE),
     ),
+    // Action 0 is a power-off: a handle check that let one through
+    // would end the suite.
+    hc(
+        Syscall::Power,
+        ObjectType::PowerControl,
+        Some(Rights::MANAGE),
+    ),
     hc(Syscall::HandleInfo, ObjectType::Endpoint, None),
     hc(Syscall::HandleDup, ObjectType::Endpoint, None),
     hc(Syscall::HandleClose, ObjectType::Endpoint, None),
@@ -129,9 +134,9 @@ pub(crate) fn bad_handles(env: &mut Env, t: &mut Tally) {
         let out = scratch.as_ptr() as u64;
         let ep = Endpoint::create().step("endpoint_create")?;
         let n = Notification::create().step("notification_create")?;
-        let irqc = ManuallyDrop::new(unsafe_irq_control(env.info));
+        let irqc = irq_control(env.info);
         let irq = irqc.isa(4).step("irq_get")?;
-        let ports = ManuallyDrop::new(unsafe_io_ports(env.info));
+        let ports = io_ports(env.info);
         let region = MemoryRegion(env.mem_region_dup()?);
         let closed = Endpoint::create().step("endpoint_create")?.0.into_raw();
         call6(Syscall::HandleClose, [u64::from(closed.0), 0, 0, 0, 0, 0]).step("close")?;
@@ -147,6 +152,7 @@ pub(crate) fn bad_handles(env: &mut Env, t: &mut Tally) {
                 ObjectType::DeviceControl => Handle(env.info.device_control),
                 ObjectType::ConsoleControl => Handle(env.info.console_control),
                 ObjectType::SchedControl => Handle(env.info.sched_control),
+                ObjectType::PowerControl => Handle(env.info.power_control),
                 ObjectType::IoPorts => ports.raw(),
                 ObjectType::MemoryRegion => region.raw(),
                 // No call of HANDLE_CALLS takes a kernel service or a
@@ -154,8 +160,9 @@ pub(crate) fn bad_handles(env: &mut Env, t: &mut Tally) {
                 ObjectType::Service | ObjectType::Reply => ep.raw(),
             };
             let rights = Rights::all() - needs;
-            // SAFETY: a dup below fails or gives us a new handle of our own.
-            let borrowed = ManuallyDrop::new(unsafe { OwnedHandle::from_raw(full) });
+            // Lent for the calls below: a dup fails or gives us a new
+            // handle of our own.
+            let borrowed = Borrowed::of(full, |h| h);
             let (_, held) = borrowed.info().step("handle_info")?;
             borrowed
                 .dup(held & rights, None)
@@ -232,8 +239,8 @@ fn call_with(hcall: &HandleCall, h: Handle, others: &Others) -> Result<u64, SysE
             rdx: POLL,
             ..Default::default()
         };
-        // SAFETY: every case is refused before the kernel does anything.
-        let (status, _) = unsafe { raw::ipc(hcall.call as u64, u64::from(h.0), regs) };
+        // Every case is refused before the kernel does anything.
+        let (status, _) = libsys::syscall::ipc_unchecked(hcall.call, u64::from(h.0), regs);
         return libsys::abi::decode_result(status, 0);
     }
     let (h, region, n) = (

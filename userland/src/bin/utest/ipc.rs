@@ -32,6 +32,70 @@ pub(crate) fn ping_pong(env: &mut Env) -> Result<(), Why> {
     quit(env, &ep, &child)
 }
 
+/// Calls answered through a saved reply right with `reply_to_recv` (the
+/// reply and the next receive in one call; its fast path switches
+/// straight to the caller): words and payloads arrive, interleaved with
+/// plain replies; a saved right whose caller gave up (timed out) answers
+/// `PeerDied` and cannot answer the caller's next call.
+pub(crate) fn saved_replies(env: &mut Env) -> Result<(), Why> {
+    let ep = Endpoint::create().step("endpoint_create")?;
+    let child = env.partner("echo", ep.raw(), Rights::RECV, None)?;
+    for i in 0..60u64 {
+        let label = if i % 3 == 2 {
+            LABEL_ADD
+        } else {
+            LABEL_SAVED_ADD
+        };
+        let msg = Message::new(label).with_words([i, !i, i << 7, 3, u64::MAX - i, 42]);
+        let reply = ep.call(&msg, FOREVER).step("call")?;
+        let want = msg.words.map(|w| w.wrapping_add(1));
+        ensure!(
+            reply.label() == label + 1 && reply.words == want,
+            "round {i}: label {} words {:?}, expected {} {want:?}",
+            reply.label(),
+            reply.words,
+            label + 1
+        );
+    }
+    let length = 300usize;
+    // SAFETY: the main thread's buffer, not held across the call.
+    let buffer = unsafe { ipc::buffer() };
+    for (i, b) in buffer[..length].iter_mut().enumerate() {
+        *b = (i % 256) as u8;
+    }
+    let reply = ep
+        .call(
+            &Message::new(LABEL_SAVED_PAYLOAD).with_payload(length as u16),
+            FOREVER,
+        )
+        .step("call with a payload, answered through a saved right")?;
+    // SAFETY: as above.
+    let buffer = unsafe { ipc::buffer() };
+    let bad = (0..length).find(|&i| buffer[i] != ((length - 1 - i) % 256) as u8);
+    ensure!(
+        reply.info.length as usize == length && bad.is_none(),
+        "a saved right's payload: {} bytes, first difference at {bad:?}",
+        reply.info.length
+    );
+    // The partner answers 60 ms late; we stop waiting after 10 and call
+    // again at once: the late answer must not reach the new call.
+    let late = ep.call(
+        &Message::new(LABEL_SAVED_LATE).with_words([60, 0, 0, 0, 0, 0]),
+        10_000_000,
+    );
+    ensure!(
+        late == Err(SysError::TimedOut),
+        "a call answered late returned {late:?}"
+    );
+    let msg = Message::new(LABEL_SAVED_ADD).with_words([7, 0, 0, 0, 0, 0]);
+    let reply = ep.call(&msg, FOREVER).step("the call after one given up")?;
+    ensure!(
+        reply.label() == LABEL_SAVED_ADD + 1 && reply.words[0] == 8,
+        "the call after one given up got {reply:?}"
+    );
+    quit(env, &ep, &child)
+}
+
 /// Tells an echo partner to quit and checks it exited cleanly.
 pub(crate) fn quit(env: &Env, ep: &Endpoint, child: &Child) -> Result<(), Why> {
     ep.call(&Message::new(LABEL_QUIT), FOREVER).step("quit")?;
@@ -78,8 +142,8 @@ pub(crate) fn payloads(env: &mut Env) -> Result<(), Why> {
         rdx: FOREVER,
         ..Default::default()
     };
-    // SAFETY: the kernel refuses the message; nothing is written.
-    let (status, _) = unsafe { raw::ipc(Syscall::Call as u64, u64::from(ep.raw().0), regs) };
+    // The kernel refuses the message; nothing is written.
+    let (status, _) = libsys::syscall::ipc_unchecked(Syscall::Call, u64::from(ep.raw().0), regs);
     ensure!(
         status == SysError::BadLength as u64,
         "a 4097-byte payload gave status {status}"

@@ -11,14 +11,20 @@
 //! (see `userland::Tally`).
 #![no_std]
 #![no_main]
+// A test of the raw ABI, fenced: `unsafe` is denied here and allowed
+// only in the modules below that say so, each because what it tests is
+// the raw memory the kernel or a pager provides (the IPC buffer at its
+// fixed address, pages mapped on demand at raw addresses, a device
+// register page, a thread entry taking a raw pointer); each block has its
+// SAFETY comment. Listed in docs/architecture.md, "`unsafe` stays in
+// `libsys`".
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
-use core::mem::ManuallyDrop;
-
 use libsys::abi::Handle;
 use libsys::format_text;
-use libsys::handle::{Notification, Process, Thread};
+use libsys::handle::{Borrowed, Notification, Process, Thread};
 use libsys::mem::Memory;
 use libsys::rt::TextBuf;
 use threads::*;
@@ -47,14 +53,27 @@ impl<T, E: core::fmt::Display> Step<T> for Result<T, E> {
     }
 }
 
+// Reads the HPET's register page it maps at a raw address.
+#[allow(unsafe_code)]
 mod devices;
 mod env;
 mod handles;
+// Writes and reads payloads in the IPC buffer itself.
+#[allow(unsafe_code)]
 mod ipc;
+// Touches pages its pager maps on demand, at raw addresses.
+#[allow(unsafe_code)]
 mod pager;
 mod pagerestart;
+// The partners take their handles from positional arguments, answer in
+// the IPC buffer and touch demand-paged memory.
+#[allow(unsafe_code)]
 mod partner;
+// A raw thread entry gets its shared state as a pointer.
+#[allow(unsafe_code)]
 mod sched;
+// Checks where each thread's IPC buffer is.
+#[allow(unsafe_code)]
 mod threads;
 
 use devices::*;
@@ -110,11 +129,9 @@ fn driver() -> u64 {
     let mut env = Env {
         info,
         mem,
-        // SAFETY: InitInfo's handles are this process's; ManuallyDrop keeps
-        // them from being closed.
-        me: ManuallyDrop::new(unsafe { Process::from_raw(Handle(info.self_process)) }),
-        // SAFETY: as above.
-        my_thread: ManuallyDrop::new(unsafe { Thread::from_raw(Handle(info.self_thread)) }),
+        // InitInfo's handles, lent: never closed.
+        me: Borrowed::of(Handle(info.self_process), Process),
+        my_thread: Borrowed::of(Handle(info.self_thread), Thread),
         module: (Handle(module.handle), module.size),
         deaths,
     };
@@ -128,6 +145,10 @@ fn driver() -> u64 {
         ping_pong(&mut env),
     );
     t.record("ipc: 4 KiB and 256-byte payloads", payloads(&mut env));
+    t.record(
+        "ipc: replies through saved rights (reply_to_recv), one given up",
+        saved_replies(&mut env),
+    );
     t.record(
         "ipc: handle transfer (copy and move), badges, GRANT",
         transfer(&mut env),

@@ -12,6 +12,14 @@ pub(crate) const LABEL_PAYLOAD: u32 = 2;
 pub(crate) const LABEL_BADGE: u32 = 3;
 pub(crate) const LABEL_HANDLE: u32 = 4;
 pub(crate) const LABEL_QUIT: u32 = 5;
+/// As `LABEL_ADD`, answered through a saved right (`save_reply`, then
+/// `SavedReply::reply_recv`: `reply_to_recv` and its fast path).
+pub(crate) const LABEL_SAVED_ADD: u32 = 6;
+/// As `LABEL_PAYLOAD`, answered through a saved right.
+pub(crate) const LABEL_SAVED_PAYLOAD: u32 = 7;
+/// Saved, then answered `words[0]` ms later (after the caller gave up):
+/// the reply must fail and the partner serve on.
+pub(crate) const LABEL_SAVED_LATE: u32 = 8;
 
 pub(crate) fn handle(raw: u64) -> Handle {
     Handle(raw as u32)
@@ -26,6 +34,16 @@ pub(crate) fn echo(ep: u64) -> u64 {
     };
     loop {
         let msg = got.msg;
+        if matches!(
+            msg.label(),
+            LABEL_SAVED_ADD | LABEL_SAVED_PAYLOAD | LABEL_SAVED_LATE
+        ) {
+            got = match saved_answer(&ep, &msg) {
+                Ok(next) => next,
+                Err(code) => return code,
+            };
+            continue;
+        }
         let answer = match msg.label() {
             LABEL_ADD => Message::new(msg.label() + 1).with_words(msg.words.map(|w| w + 1)),
             LABEL_PAYLOAD => {
@@ -54,6 +72,36 @@ pub(crate) fn echo(ep: u64) -> u64 {
             Ok(next) => got = next,
             Err(_) => return 2,
         }
+    }
+}
+
+/// Answers `msg` through a saved reply right and receives the next call
+/// in the same system call; `Err` with an exit status when that fails
+/// other than as expected.
+fn saved_answer(ep: &Endpoint, msg: &Message) -> Result<ipc::Received, u64> {
+    let saved = ipc::save_reply().map_err(|_| 4u64)?;
+    let answer = match msg.label() {
+        LABEL_SAVED_PAYLOAD => {
+            let n = msg.info.length as usize;
+            // SAFETY: the main thread's buffer; no reference is held
+            // across the next IPC call.
+            let buffer = unsafe { ipc::buffer() };
+            buffer[..n].reverse();
+            Message::new(LABEL_SAVED_PAYLOAD).with_payload(n as u16)
+        }
+        LABEL_SAVED_LATE => {
+            sleep_ms(msg.words[0]);
+            Message::new(LABEL_SAVED_LATE)
+        }
+        label => Message::new(label + 1).with_words(msg.words.map(|w| w + 1)),
+    };
+    match saved.reply_recv(&answer, ep, FOREVER) {
+        Ok(next) => Ok(next),
+        // The caller gave up: nothing was received; receive now.
+        Err(libsys::abi::SysError::PeerDied) if msg.label() == LABEL_SAVED_LATE => {
+            ep.recv(FOREVER).map_err(|_| 5)
+        }
+        Err(_) => Err(6),
     }
 }
 

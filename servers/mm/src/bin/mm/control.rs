@@ -10,10 +10,9 @@
 
 use alloc::vec::Vec;
 
-use libsys::abi::{ObjectType, ProcessStatus, Rights, Syscall};
+use libsys::abi::{ObjectType, ProcessStatus, Rights, PAGE_SIZE};
 use libsys::handle::{Notification, OwnedHandle, Process};
-use libsys::proto::mm::{MmError, Reply, Request, CONTROL_BADGE, PAGER_BADGE};
-use libsys::syscall::call6;
+use libsys::proto::mm::{MmError, Reply, Request, CONTROL_BADGE, MAP_REGIONS_MAX, PAGER_BADGE};
 use libsys::{eprintln, println};
 use mm::{ImageId, Mm, SpaceId};
 
@@ -46,6 +45,10 @@ impl Server {
                 Ok((reply, give)) => (reply, give),
                 Err(e) => (Reply::Error(e), Vec::new()),
             },
+            Request::MapRegion { at, writable } if !control => (
+                self.map_region(badge & !PAGER_BADGE, at, writable, handles),
+                Vec::new(),
+            ),
             Request::Exit { id } if control => {
                 self.forget(id);
                 (Reply::Done, Vec::new())
@@ -57,6 +60,10 @@ impl Server {
             Request::SlabInfo => (Reply::Slabs(info::slabinfo()), Vec::new()),
             Request::RegisterShrinker { bit, seeks } => (
                 self.register_shrinker(badge, bit, seeks, handles),
+                Vec::new(),
+            ),
+            Request::RegisterPageCache { pages, bit } => (
+                self.register_page_cache(badge, pages, bit, handles),
                 Vec::new(),
             ),
             Request::Exec {
@@ -122,6 +129,35 @@ impl Server {
         }
     }
 
+    /// `RegisterPageCache`: the notification the message carries (SIGNAL)
+    /// is kept, to be signalled on `bit` when file faults wait for pages.
+    fn register_page_cache(
+        &mut self,
+        badge: u64,
+        pages: u64,
+        bit: u8,
+        handles: Vec<OwnedHandle>,
+    ) -> Reply {
+        let Ok([note]) = <[OwnedHandle; 1]>::try_from(handles) else {
+            return Reply::Error(MmError::InvalidArgument);
+        };
+        match note.info() {
+            Ok((ObjectType::Notification, rights)) if rights.contains(Rights::SEND) && bit < 64 => {
+            }
+            _ => return Reply::Error(MmError::InvalidArgument),
+        }
+        let Some(core) = self.core.as_mut() else {
+            return Reply::Error(MmError::NoMemory);
+        };
+        match core.register_page_cache(badge, pages) {
+            Ok(at) => {
+                self.page_cache_note = Some((Notification(note), bit));
+                Reply::Mapped(at)
+            }
+            Err(e) => Reply::Error(e),
+        }
+    }
+
     /// Reclaim: signals the shrinkers the core wants memory from.
     pub(crate) fn balance(&mut self) {
         let Some(core) = self.core.as_mut() else {
@@ -147,6 +183,11 @@ impl Server {
         }
     }
 
+    /// Whether `init` let `badge` look at every space (`AllowViews`).
+    fn viewer(&self, badge: u64) -> bool {
+        self.core.as_ref().is_some_and(|c| c.is_viewer(badge))
+    }
+
     /// The space of process `pid` (the kernel's pid), for `badge` to look
     /// at: `NotAllowed` unless it is the caller's own or the caller is
     /// `init` (so a process learns nothing of another, not even whether
@@ -159,8 +200,10 @@ impl Server {
             .find(|(_, &p)| p == pid)
             .map(|(&space, _)| space);
         match space {
-            Some(space) if badge == CONTROL_BADGE || space == badge => Ok(space),
-            None if badge == CONTROL_BADGE => Err(MmError::InvalidArgument),
+            Some(space) if badge == CONTROL_BADGE || space == badge || self.viewer(badge) => {
+                Ok(space)
+            }
+            None if badge == CONTROL_BADGE || self.viewer(badge) => Err(MmError::InvalidArgument),
             _ => Err(MmError::NotAllowed),
         }
     }
@@ -183,12 +226,62 @@ impl Server {
             }
             self.real.devices.push(Device {
                 handle,
-                first_pfn: info.base / 4096,
+                first_pfn: info.base / PAGE_SIZE,
                 pages: info.pages,
                 owner: id,
             });
         }
         Reply::Done
+    }
+
+    /// `MapRegion`: the device-memory region the message carries becomes
+    /// mappable by the caller (as `GiveDevice` would have made it), and
+    /// is mapped. A region already given to this caller is not kept twice.
+    fn map_region(
+        &mut self,
+        space: u64,
+        at: Option<u64>,
+        writable: bool,
+        handles: Vec<OwnedHandle>,
+    ) -> Reply {
+        let Some(core) = self.core.as_mut() else {
+            return Reply::Error(MmError::NoMemory);
+        };
+        let Ok([handle]) = <[OwnedHandle; 1]>::try_from(handles) else {
+            return Reply::Error(MmError::InvalidArgument);
+        };
+        let Some(info) = info::region_info(handle.raw()) else {
+            return Reply::Error(MmError::InvalidArgument);
+        };
+        let first_pfn = info.base / 4096;
+        let devices = &mut self.real.devices;
+        let known = devices
+            .iter()
+            .any(|d| d.owner == space && d.first_pfn == first_pfn && d.pages == info.pages);
+        if !known {
+            if devices.iter().filter(|d| d.owner == space).count() >= MAP_REGIONS_MAX {
+                return Reply::Error(MmError::OverLimit);
+            }
+            if let Err(e) = core.add_device(info.base, info.pages, space) {
+                return Reply::Error(e);
+            }
+            devices.push(Device {
+                handle,
+                first_pfn,
+                pages: info.pages,
+                owner: space,
+            });
+        }
+        core.request(
+            space,
+            Request::MapPhysical {
+                phys: info.base,
+                pages: info.pages,
+                at,
+                writable,
+            },
+            &mut self.real,
+        )
     }
 
     /// `Give`: RAM to manage, before the first process is adopted (the
@@ -202,13 +295,12 @@ impl Server {
                 // The buddy allocator is built once, over all the RAM.
                 return Reply::Error(MmError::NotAllowed);
             }
-            let rw = 1 | 2;
-            let first_pfn = info.base / 4096;
-            let at = match self
+            let first_pfn = info.base / PAGE_SIZE;
+            let window = match self
                 .real
-                .map_here(handle.raw(), info.pages, rw, Some(first_pfn))
+                .map_here(handle.raw(), info.pages, Some(first_pfn))
             {
-                Ok(at) => at,
+                Ok(window) => window,
                 Err(e) => {
                     eprintln!("cannot map {} pages at {:#x}: {e}", info.pages, info.base);
                     return Reply::Error(MmError::InvalidArgument);
@@ -216,16 +308,16 @@ impl Server {
             };
             self.real.ram.push(Ram {
                 handle,
-                first_pfn: info.base / 4096,
+                first_pfn,
                 pages: info.pages,
-                at,
+                window,
             });
         }
         let ranges: Vec<(u64, u64)> = self
             .real
             .ram
             .iter()
-            .map(|r| (r.first_pfn * 4096, r.pages))
+            .map(|r| (r.first_pfn * PAGE_SIZE, r.pages))
             .collect();
         match Mm::new(&ranges) {
             Ok(mut core) => {
@@ -235,7 +327,7 @@ impl Server {
                     .real
                     .ram
                     .iter()
-                    .map(|r| (r.first_pfn, r.pages, r.at))
+                    .map(|r| (r.first_pfn, r.pages, r.window.address()))
                     .collect();
                 crate::heap::install(core.kernel_pages(), windows);
                 core.keep_reserve();
@@ -250,7 +342,7 @@ impl Server {
     /// The image in region `handle` (`size` bytes): mapped here once.
     fn image(&mut self, handle: OwnedHandle, size: u64) -> Result<ImageId, MmError> {
         let info = info::region_info(handle.raw()).ok_or(MmError::InvalidArgument)?;
-        if size == 0 || size > info.pages * 4096 {
+        if size == 0 || size > info.pages * PAGE_SIZE {
             return Err(MmError::BadImage);
         }
         let known = self.real.images.iter().position(|i| {
@@ -260,16 +352,15 @@ impl Server {
         if let Some(id) = known {
             return Ok(id as ImageId);
         }
-        let at = self
+        let window = self
             .real
-            .map_here(handle.raw(), info.pages, 1, None)
+            .map_here(handle.raw(), info.pages, None)
             .map_err(|_| MmError::BadImage)?;
         let image = Image {
-            handle,
+            _handle: handle,
             base: info.base,
-            pages: info.pages,
             size,
-            at,
+            window,
         };
         match self.real.images.iter().position(Option::is_none) {
             Some(free) => {
@@ -373,7 +464,7 @@ impl Server {
             .ok_or(MmError::InvalidArgument)?
             .pid;
         let stack_info = info::region_info(stack.raw()).ok_or(MmError::InvalidArgument)?;
-        if stack_len > mm::EXEC_STACK_MAX || stack_len > stack_info.pages * 4096 {
+        if stack_len > mm::EXEC_STACK_MAX || stack_len > stack_info.pages * PAGE_SIZE {
             return Err(MmError::InvalidArgument);
         }
         let top = self
@@ -461,12 +552,9 @@ impl Server {
             return;
         };
         while let Some(image) = core.take_released_image() {
-            if let Some(Some(i)) = self.real.images.get_mut(image as usize).map(Option::take) {
-                let _ = call6(
-                    Syscall::Unmap,
-                    [u64::from(self.real.me.0), i.at, i.pages, 0, 0, 0],
-                );
-                drop(i.handle);
+            // Dropping it unmaps its window and closes its handle.
+            if let Some(image) = self.real.images.get_mut(image as usize) {
+                drop(image.take());
             }
         }
     }

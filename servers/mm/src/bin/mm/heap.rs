@@ -18,6 +18,7 @@
 use alloc::vec::Vec;
 use core::ptr::NonNull;
 
+use libsys::abi::PAGE_SIZE;
 use libsys::heap::MorePages;
 use mm::KernelPages;
 
@@ -49,8 +50,8 @@ fn alloc_block(order: u32) -> Option<NonNull<u8>> {
         .windows
         .iter()
         .find(|&&(first, pages, _)| first <= pfn && pfn + count <= first + pages)
-        .map(|&(first, _, at)| at + (pfn - first) * 4096)
-        .filter(|at| at % (count * 4096) == 0);
+        .map(|&(first, _, at)| at + (pfn - first) * PAGE_SIZE)
+        .filter(|at| at % (count * PAGE_SIZE) == 0);
     match at {
         Some(at) => NonNull::new(at as *mut u8),
         None => {
@@ -68,8 +69,8 @@ fn free_block(block: NonNull<u8>, order: u32) {
     let pfn = grow
         .windows
         .iter()
-        .find(|&&(_, pages, at)| at <= address && address < at + pages * 4096)
-        .map(|&(first, _, at)| first + (address - at) / 4096);
+        .find(|&&(_, pages, at)| at <= address && address < at + pages * PAGE_SIZE)
+        .map(|&(first, _, at)| first + (address - at) / PAGE_SIZE);
     if let Some(pfn) = pfn {
         grow.pages.free(pfn, order);
     }

@@ -4,32 +4,20 @@
 //! `SlabInfo` (`/proc/slabinfo`).
 #![forbid(unsafe_code)]
 
-use libsys::abi::{Handle, ProcessInfo, RegionInfo, Syscall};
+use libsys::abi::{Handle, ProcessInfo, RegionInfo};
+use libsys::handle::{Borrowed, MemoryRegion, Process};
 use libsys::proto::mm::{CacheInfo, CACHES_MAX};
-use libsys::syscall::call6;
 
 /// What the kernel says about memory region `region` (`None` if it is
 /// not one).
 pub(crate) fn region_info(region: Handle) -> Option<RegionInfo> {
-    object_info(Syscall::RegionInfo, region)
+    Borrowed::of(region, MemoryRegion).info().ok()
 }
 
 /// What the kernel says about process `process` (`None` if it is not
 /// one).
 pub(crate) fn process_info(process: Handle) -> Option<ProcessInfo> {
-    object_info(Syscall::ProcessInfo, process)
-}
-
-/// An `*_info` call: the kernel fills a `T` for `handle` (`T` must be the
-/// structure `call` writes).
-fn object_info<T: Default>(call: Syscall, handle: Handle) -> Option<T> {
-    let mut info = T::default();
-    call6(
-        call,
-        [u64::from(handle.0), &mut info as *mut T as u64, 0, 0, 0, 0],
-    )
-    .ok()?;
-    Some(info)
+    Borrowed::of(process, Process).info().ok()
 }
 
 /// This server's own slab caches (its heap), for `SlabInfo`.

@@ -14,25 +14,22 @@
 //!   process died; its memory is freed at once.
 //!
 //! This file holds the server's state and its receive loop; [`real`] is
-//! the machine the core runs on (the only `unsafe`: the windows),
+//! the machine the core runs on (its windows are `libsys` mappings),
 //! [`control`] answers the requests that carry handles or need the
 //! machine's own state (`Give`, `GiveDevice`, `Adopt`, `ForkAs`, `Exit`)
-//! and passes the rest to the core, [`info`] reads what the kernel and the
-//! heap say about regions, processes and slabs, and [`raw`] turns the
-//! received message into owned handles and bytes.
+//! and passes the rest to the core, and [`info`] reads what the kernel
+//! and the heap say about regions, processes and slabs. Received handles,
+//! the payload and the reply go through `libsys`'s safe calls
+//! (`Received::take_handles`, `ipc::read_payload`, `rpc::encode_payload`).
 #![no_std]
 #![no_main]
-// Only `raw` and `real` may use `unsafe` (each says why).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
 mod control;
 mod heap;
 mod info;
-#[allow(unsafe_code)]
-mod raw;
-#[allow(unsafe_code)]
 mod real;
 
 use alloc::collections::BTreeMap;
@@ -41,8 +38,8 @@ use alloc::vec::Vec;
 use libsys::abi::ipc::{FOREVER, LABEL_PAGE_FAULT, PAGER_KILL, PAGER_RESUME, PAYLOAD_MAX};
 use libsys::abi::Handle;
 use libsys::eprintln;
-use libsys::handle::{Endpoint, Notification};
-use libsys::ipc::{Message, Received};
+use libsys::handle::{Endpoint, Notification, OwnedHandle};
+use libsys::ipc::{self, Message, Received, SavedReply};
 use libsys::proto::mm::{Request, PAGER_BADGE};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST};
 use mm::{FaultOutcome, Mm, SpaceId};
@@ -66,10 +63,17 @@ struct Server {
     pids: BTreeMap<SpaceId, u64>,
     /// Each registered shrinker's notification, by (space, bit).
     shrinker_notes: BTreeMap<(SpaceId, u8), Notification>,
+    /// The page cache owner's notification and bit: signalled when file
+    /// faults wait for pages.
+    page_cache_note: Option<(Notification, u8)>,
+    /// The replies of file faults waiting for the file server, by token
+    /// (`FaultOutcome::Wait`).
+    file_waits: BTreeMap<u64, SavedReply>,
 }
 
 fn main(_args: &str) -> u64 {
-    let Some(me) = libsys::env::self_process() else {
+    // Its windows (`real`) are mapped through the runtime's `@self`.
+    if libsys::env::self_process().is_none() {
         eprintln!("no handle to itself");
         return 1;
     };
@@ -90,12 +94,14 @@ fn main(_args: &str) -> u64 {
     }
     let mut server = Server {
         core: None,
-        real: Real::new(me),
+        real: Real::new(),
         endpoint,
         deaths,
         next_fork: control::FORK_IDS,
         pids: BTreeMap::new(),
         shrinker_notes: BTreeMap::new(),
+        page_cache_note: None,
+        file_waits: BTreeMap::new(),
     };
     server.serve()
 }
@@ -119,9 +125,10 @@ impl Server {
                 if self.deaths.poll().is_ok_and(|bits| bits != 0) {
                     self.reap();
                 }
-                let reply = self.message(&received, &mut input);
+                let reply = self.message(&mut received, &mut input);
                 self.balance();
-                Some(reply)
+                self.file_events();
+                reply
             };
             let next = match reply {
                 Some(reply) => self.endpoint.reply_recv(&reply, FOREVER),
@@ -137,11 +144,16 @@ impl Server {
         }
     }
 
-    /// Answers one message.
-    fn message(&mut self, received: &Received, input: &mut [u8; PAYLOAD_MAX]) -> Message {
+    /// Answers one message (`None`: a fault that waits for the file
+    /// server, its reply saved).
+    fn message(
+        &mut self,
+        received: &mut Received,
+        input: &mut [u8; PAYLOAD_MAX],
+    ) -> Option<Message> {
         let msg = received.msg;
         let badge = received.badge;
-        let handles = raw::received_handles(msg.handles());
+        let handles: Vec<OwnedHandle> = received.take_handles().collect();
         if DEBUG {
             eprintln!(
                 "msg label {:#x} badge {badge:#x} words {:#x} {:#x}",
@@ -160,20 +172,45 @@ impl Server {
             );
         }
         if msg.label() != LABEL_REQUEST {
-            return Message::new(LABEL_BAD_REQUEST);
+            return Some(Message::new(LABEL_BAD_REQUEST));
         }
-        let n = raw::copy_payload(msg.info.length as usize, input);
+        let n = ipc::read_payload(msg.info.length as usize, input);
         let Ok(request) = rpc::decode::<Request>(&input[..n]) else {
-            return Message::new(LABEL_BAD_REQUEST);
+            return Some(Message::new(LABEL_BAD_REQUEST));
         };
         let (reply, give) = self.request(badge, request, handles);
-        let length = raw::encode_reply(&reply);
-        let out = Message::new(LABEL_REPLY).with_payload(length as u16);
+        let length = rpc::encode_payload(&reply).unwrap_or(0);
+        let out = Message::new(LABEL_REPLY).with_payload(length);
         if give.is_empty() {
-            return out;
+            return Some(out);
         }
         let raw: Vec<Handle> = give.into_iter().map(|h| h.into_raw()).collect();
-        out.with_handles(&raw).moving_handles()
+        Some(out.with_handles(&raw).moving_handles())
+    }
+
+    /// After each message: tells the file server that file faults wait,
+    /// and answers the faults it has answered (`filemap.rs`: mm only
+    /// signals the file server, never waits for it).
+    fn file_events(&mut self) {
+        let Some(core) = self.core.as_mut() else {
+            return;
+        };
+        if core.take_file_signal().is_some() {
+            if let Some((note, bit)) = &self.page_cache_note {
+                let _ = note.signal(1 << bit);
+            }
+        }
+        for (token, outcome) in core.take_completions() {
+            let Some(saved) = self.file_waits.remove(&token) else {
+                continue;
+            };
+            let label = match outcome {
+                FaultOutcome::Resume => PAGER_RESUME,
+                _ => PAGER_KILL,
+            };
+            // A thread gone meanwhile: its answer is dropped.
+            let _ = saved.reply(&Message::new(label));
+        }
     }
 
     /// A page fault of `space` (`syscall`: the kernel's access for one of
@@ -186,22 +223,35 @@ impl Server {
         error: u64,
         rip: u64,
         syscall: bool,
-    ) -> Message {
+    ) -> Option<Message> {
         let Some(core) = self.core.as_mut() else {
-            return Message::new(PAGER_KILL);
+            return Some(Message::new(PAGER_KILL));
         };
         let outcome = core.fault(space, address, error, &mut self.real);
         if DEBUG {
             eprintln!("fault {space:#x} {address:#x}: {outcome:?}");
         }
-        match outcome {
+        Some(match outcome {
             FaultOutcome::Resume => Message::new(PAGER_RESUME),
-            FaultOutcome::Kill(reason) if syscall => {
+            FaultOutcome::Wait(token) => match ipc::save_reply() {
+                Ok(saved) => {
+                    self.file_waits.insert(token, saved);
+                    return None;
+                }
+                // The token is answered later to no one; the thread is
+                // refused now.
+                Err(_) => Message::new(PAGER_KILL),
+            },
+            FaultOutcome::Bus(reason) | FaultOutcome::Kill(reason) if syscall => {
                 if DEBUG {
                     eprintln!(
                         "refusing a system call's access of {space:#x}: {reason} at {address:#x}"
                     );
                 }
+                Message::new(PAGER_KILL)
+            }
+            FaultOutcome::Bus(reason) => {
+                eprintln!("SIGBUS for space {space}: {reason} at {address:#x}");
                 Message::new(PAGER_KILL)
             }
             FaultOutcome::Kill(reason) => {
@@ -220,6 +270,6 @@ impl Server {
                 }
                 Message::new(PAGER_KILL)
             }
-        }
+        })
     }
 }

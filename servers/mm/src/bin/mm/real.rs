@@ -2,21 +2,17 @@
 //! protecting pages of the processes `mm` manages are system calls on
 //! their handles; zeroing, copying and filling a frame are memory
 //! operations through the window where `mm` mapped all its RAM; an image
-//! is read through its own read-only window.
-//!
-//! The windows are the one `unsafe` of the binary: a frame is a page of a
-//! region mapped here read-write, named by its frame number, which the
-//! core only passes for frames it was given. A safe `libsys` API would
-//! remove it: a mapped-region type (`Memory::map_window(region, pages,
-//! prot) -> Window`) that keeps the mapping alive and hands out each page
-//! as `&mut [u8; 4096]` and an image as `&[u8]`.
+//! is read through its own read-only window. Both windows are
+//! `libsys::mapping::Mapping`s, so this file, like the rest of the
+//! binary, has no `unsafe`.
+#![forbid(unsafe_code)]
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use libsys::abi::{Handle, SysError, Syscall, MAP_REPLACE};
+use libsys::abi::{Handle, Protection, SysError, PAGE_SIZE};
 use libsys::handle::{OwnedHandle, Process};
-use libsys::syscall::call6;
+use libsys::mapping::Mapping;
 use mm::{ImageId, Machine, MachineError, SpaceId};
 
 /// Where the memory mm manages is mapped in its own address space.
@@ -24,12 +20,12 @@ const RAM_WINDOW: u64 = 0x4000_0000_0000;
 /// Where ELF images are mapped (read-only).
 const IMAGE_WINDOW: u64 = 0x5000_0000_0000;
 
-/// A memory region mm manages, and where it is mapped here.
+/// A memory region mm manages, and its window here.
 pub(crate) struct Ram {
     pub handle: OwnedHandle,
     pub first_pfn: u64,
     pub pages: u64,
-    pub at: u64,
+    pub window: Mapping,
 }
 
 /// Device memory one process may map (`GiveDevice`).
@@ -40,19 +36,18 @@ pub(crate) struct Device {
     pub owner: SpaceId,
 }
 
-/// An ELF image, mapped here.
+/// An ELF image, mapped here (read-only; unmapped when dropped).
 pub(crate) struct Image {
-    pub handle: OwnedHandle,
+    /// Kept open while a space uses the image; closed with it.
+    pub _handle: OwnedHandle,
     pub base: u64,
-    pub pages: u64,
     pub size: u64,
-    pub at: u64,
+    pub window: Mapping,
 }
 
 /// The machine the core runs on: system calls on the processes' handles,
 /// memory operations through the windows.
 pub(crate) struct Real {
-    pub me: Handle,
     pub ram: Vec<Ram>,
     /// Device memory `init` allowed a process (`GiveDevice`).
     pub devices: Vec<Device>,
@@ -67,11 +62,15 @@ fn failed(_: SysError) -> MachineError {
     MachineError::Failed
 }
 
+/// The protection bits the core passes (`PROT_*`, the ABI's).
+fn protection(prot: u8) -> Result<Protection, MachineError> {
+    Protection::from_bits(u64::from(prot)).ok_or(MachineError::Failed)
+}
+
 impl Real {
-    /// A machine with no memory yet, `me` being `mm`'s own process.
-    pub fn new(me: Handle) -> Real {
+    /// A machine with no memory yet.
+    pub fn new() -> Real {
         Real {
-            me,
             ram: Vec::new(),
             devices: Vec::new(),
             images: Vec::new(),
@@ -81,101 +80,86 @@ impl Real {
         }
     }
 
-    pub fn ram(&self, pfn: u64) -> Option<&Ram> {
-        self.ram
+    /// Which RAM window holds frame `pfn`, and the frame's page in it.
+    fn window_of(&self, pfn: u64) -> (usize, u64) {
+        match self
+            .ram
             .iter()
-            .find(|r| (r.first_pfn..r.first_pfn + r.pages).contains(&pfn))
-    }
-
-    /// Where frame `pfn` is mapped here.
-    fn window(&self, pfn: u64) -> *mut u8 {
-        match self.ram(pfn) {
-            Some(r) => (r.at + (pfn - r.first_pfn) * 4096) as *mut u8,
+            .position(|r| (r.first_pfn..r.first_pfn + r.pages).contains(&pfn))
+        {
+            Some(i) => (i, pfn - self.ram[i].first_pfn),
             // The core only names frames it was given.
             None => panic!("mm: frame {pfn:#x} is not memory mm manages"),
         }
     }
 
-    fn process(&self, space: SpaceId) -> Result<Handle, MachineError> {
-        self.spaces
-            .get(&space)
-            .map(|p| p.raw())
-            .ok_or(MachineError::Failed)
+    /// Frame `pfn`, to write, through its window.
+    fn frame(&mut self, pfn: u64) -> &mut [u8; PAGE_SIZE as usize] {
+        let (i, page) = self.window_of(pfn);
+        match self.ram[i].window.page_mut(page) {
+            Some(frame) => frame,
+            // Mapped writable and whole in `give`.
+            None => panic!("mm: frame {pfn:#x} is outside its window"),
+        }
+    }
+
+    fn process(&self, space: SpaceId) -> Result<&Process, MachineError> {
+        self.spaces.get(&space).ok_or(MachineError::Failed)
     }
 
     /// Maps `pages` of region `region` into this process at a fresh
-    /// window address; returns it. RAM (`first_pfn` given) is placed so
-    /// that the address of every frame is congruent to the frame modulo
-    /// the largest buddy block (4 MiB): a block aligned physically is
-    /// aligned here too, as the heap's slabs need (`heap.rs`).
+    /// window address. RAM (`first_pfn` given) is mapped read-write and
+    /// placed so that the address of every frame is congruent to the frame
+    /// modulo the largest buddy block (4 MiB): a block aligned physically
+    /// is aligned here too, as the heap's slabs need (`heap.rs`); anything
+    /// else (an image, a stack) is mapped read-only.
     pub fn map_here(
         &mut self,
         region: Handle,
         pages: u64,
-        prot: u64,
         first_pfn: Option<u64>,
-    ) -> Result<u64, SysError> {
+    ) -> Result<Mapping, SysError> {
         const BLOCK: u64 = 1 << (mm::MAX_ORDER - 1);
-        let next = if first_pfn.is_some() {
-            &mut self.next_ram
-        } else {
-            &mut self.next_image
+        let (next, prot) = match first_pfn {
+            Some(_) => (&mut self.next_ram, Protection::READ | Protection::WRITE),
+            None => (&mut self.next_image, Protection::READ),
         };
         let mut at = *next;
         if let Some(first) = first_pfn {
-            let page = at / 4096;
-            at = (page + first.wrapping_sub(page) % BLOCK) * 4096;
+            let page = at / PAGE_SIZE;
+            at = (page + first.wrapping_sub(page) % BLOCK) * PAGE_SIZE;
         }
-        call6(
-            Syscall::Map,
-            [
-                u64::from(self.me.0),
-                at,
-                u64::from(region.0),
-                0,
-                pages,
-                prot,
-            ],
-        )?;
+        let window = Mapping::map(at, region, 0, pages, prot)?;
         // A guard page between mappings.
-        *next = at + (pages + 1) * 4096;
-        Ok(at)
+        *next = at + (pages + 1) * PAGE_SIZE;
+        Ok(window)
     }
 
     /// The first `len` bytes of region `region` (an `Exec`'s initial
     /// stack), copied out through a window mapped for the copy only.
     /// `None` if the region cannot be mapped.
     pub fn read_region(&mut self, region: Handle, len: u64) -> Option<Vec<u8>> {
-        let pages = len.div_ceil(4096).max(1);
-        let at = self.map_here(region, pages, 1, None).ok()?;
-        // SAFETY: `pages` pages of the region were just mapped readable
-        // at `at` and stay so until the unmap below; `len` is within them.
-        let bytes = unsafe { core::slice::from_raw_parts(at as *const u8, len as usize) }.to_vec();
-        let _ = call6(Syscall::Unmap, [u64::from(self.me.0), at, pages, 0, 0, 0]);
-        Some(bytes)
+        let pages = len.div_ceil(PAGE_SIZE).max(1);
+        let window = self.map_here(region, pages, None).ok()?;
+        Some(window.bytes().get(..len as usize)?.to_vec())
     }
 
-    /// Runs `call` on `[vaddr, vaddr + pages)`; if the kernel refuses the
-    /// whole range (a page in it is not mapped), page by page, skipping
-    /// the pages it refuses.
+    /// Runs `call` on each run of `[vaddr, vaddr + pages)`: the whole
+    /// range first; if the kernel refuses it (a page in it is not mapped),
+    /// page by page, skipping the pages it refuses.
     fn each_page(
         &self,
-        call: Syscall,
         space: SpaceId,
         vaddr: u64,
         pages: u64,
-        extra: u64,
+        call: impl Fn(&Process, u64, u64) -> Result<(), SysError>,
     ) -> Result<(), MachineError> {
-        let process = u64::from(self.process(space)?.0);
-        let args = |at: u64, n: u64| match call {
-            Syscall::Protect => [process, at, n, extra, 0, 0],
-            _ => [process, at, n, 0, 0, 0],
-        };
-        match call6(call, args(vaddr, pages)) {
-            Ok(_) => Ok(()),
+        let process = self.process(space)?;
+        match call(process, vaddr, pages) {
+            Ok(()) => Ok(()),
             Err(SysError::NotFound) => {
                 for page in 0..pages {
-                    let _ = call6(call, args(vaddr + page * 4096, 1));
+                    let _ = call(process, vaddr + page * PAGE_SIZE, 1);
                 }
                 Ok(())
             }
@@ -194,7 +178,11 @@ impl Machine for Real {
         replace: bool,
     ) -> Result<(), MachineError> {
         let process = self.process(space)?;
-        let (region, first_pfn) = match self.ram(pfn) {
+        let (region, first_pfn) = match self
+            .ram
+            .iter()
+            .find(|r| (r.first_pfn..r.first_pfn + r.pages).contains(&pfn))
+        {
             Some(ram) => (ram.handle.raw(), ram.first_pfn),
             None => self
                 .devices
@@ -203,25 +191,18 @@ impl Machine for Real {
                 .map(|d| (d.handle.raw(), d.first_pfn))
                 .ok_or(MachineError::Failed)?,
         };
-        // PROT_* are the ABI's protection bits.
-        let flags = u64::from(prot) | if replace { MAP_REPLACE } else { 0 };
-        call6(
-            Syscall::Map,
-            [
-                u64::from(process.0),
-                vaddr,
-                u64::from(region.0),
-                pfn - first_pfn,
-                1,
-                flags,
-            ],
-        )
-        .map(|_| ())
+        let prot = protection(prot)?;
+        let first = pfn - first_pfn;
+        if replace {
+            process.remap(vaddr, region, first, 1, prot)
+        } else {
+            process.map(vaddr, region, first, 1, prot)
+        }
         .map_err(failed)
     }
 
     fn unmap(&mut self, space: SpaceId, vaddr: u64, pages: u64) -> Result<(), MachineError> {
-        self.each_page(Syscall::Unmap, space, vaddr, pages, 0)
+        self.each_page(space, vaddr, pages, |p, at, n| p.unmap(at, n))
     }
 
     fn protect(
@@ -231,34 +212,46 @@ impl Machine for Real {
         pages: u64,
         prot: u8,
     ) -> Result<(), MachineError> {
-        self.each_page(Syscall::Protect, space, vaddr, pages, u64::from(prot))
+        let prot = protection(prot)?;
+        self.each_page(space, vaddr, pages, |p, at, n| p.protect(at, n, prot))
     }
 
     fn zero(&mut self, pfn: u64) {
-        // SAFETY: the frame is a page of a region mapped read-write here
-        // (the window), and the core hands it to no one while it fills it.
-        unsafe { core::ptr::write_bytes(self.window(pfn), 0, 4096) }
+        self.frame(pfn).fill(0);
     }
 
     fn copy(&mut self, from: u64, to: u64) {
-        // SAFETY: as in `zero`; two different frames.
-        unsafe { core::ptr::copy_nonoverlapping(self.window(from), self.window(to), 4096) }
+        let (source, page) = self.window_of(from);
+        let (target, _) = self.window_of(to);
+        if source == target {
+            let at = |p: u64| (p * PAGE_SIZE) as usize;
+            let to_page = to - self.ram[source].first_pfn;
+            if let Some(bytes) = self.ram[source].window.bytes_mut() {
+                bytes.copy_within(at(page)..at(page + 1), at(to_page));
+            }
+            return;
+        }
+        // Two windows: borrow both, one from each side of a split.
+        let (low, high) = self.ram.split_at_mut(source.max(target));
+        let (a, b) = (&mut low[source.min(target)], &mut high[0]);
+        let (src, dst) = if source < target { (a, b) } else { (b, a) };
+        let to_page = to - dst.first_pfn;
+        if let (Some(s), Some(d)) = (src.window.page_mut(page), dst.window.page_mut(to_page)) {
+            d.copy_from_slice(s);
+        }
     }
 
     fn write(&mut self, pfn: u64, at: usize, bytes: &[u8]) {
-        let len = bytes.len().min(4096usize.saturating_sub(at));
-        // SAFETY: as in `zero`; the bytes fit the frame from `at`.
-        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), self.window(pfn).add(at), len) }
+        let Some(rest) = self.frame(pfn).get_mut(at..) else {
+            return;
+        };
+        let len = bytes.len().min(rest.len());
+        rest[..len].copy_from_slice(&bytes[..len]);
     }
 
     fn image(&self, image: ImageId) -> &[u8] {
         match self.images.get(image as usize) {
-            // SAFETY: the image is mapped read-only at `at` for `pages`
-            // pages until `take_released_image` lets it go; `size` is
-            // within them.
-            Some(Some(i)) => unsafe {
-                core::slice::from_raw_parts(i.at as *const u8, i.size as usize)
-            },
+            Some(Some(i)) => i.window.bytes().get(..i.size as usize).unwrap_or(&[]),
             _ => &[],
         }
     }

@@ -14,7 +14,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use libsys::abi::{Rights, USER_STACK_TOP};
+use libsys::abi::{Rights, PAGE_SIZE, USER_STACK_TOP};
 use libsys::errno::Errno;
 use libsys::handle::{Endpoint, Process};
 use libsys::mem::Memory;
@@ -200,7 +200,8 @@ pub fn exec_into(
 
 /// What `mm` takes at most (its `EXEC_STACK_MAX`: half the 1 MiB stack).
 mod mm {
-    pub const EXEC_STACK_MAX_BYTES: u64 = libsys::proto::mm::STACK_PAGES * 4096 / 2;
+    pub const EXEC_STACK_MAX_BYTES: u64 =
+        libsys::proto::mm::STACK_PAGES * libsys::abi::PAGE_SIZE / 2;
 }
 
 /// The stack's top pages with `args` (the start-up string) just below
@@ -213,7 +214,7 @@ fn with_args_below(bytes: Vec<u8>, rsp: u64, args: &str) -> (Vec<u8>, u64) {
     let lowest = args_at - 16;
     let mut top = bytes;
     if lowest < base {
-        let more = (base - lowest).div_ceil(4096) * 4096;
+        let more = (base - lowest).div_ceil(PAGE_SIZE) * PAGE_SIZE;
         let mut grown = alloc::vec![0u8; more as usize];
         grown.extend_from_slice(&top);
         top = grown;

@@ -15,9 +15,9 @@
 
 use alloc::collections::BTreeMap;
 
-use libsys::abi::Rights;
+use libsys::abi::{Protection, Rights, PAGE_SIZE};
 use libsys::errno::Errno;
-use libsys::handle::MemoryRegion;
+use libsys::handle::{Borrowed, MemoryRegion};
 use libsys::mem::{Memory, Pages};
 
 use crate::image::FileKey;
@@ -43,7 +43,7 @@ impl ImageCache {
     /// or a new copy. `ENOMEM` past [`CACHE_PAGES_MAX`] or the grant.
     pub fn get(&mut self, mem: &mut Memory, key: FileKey, bytes: &[u8]) -> Result<&Cached, Errno> {
         if !self.entries.contains_key(&key) {
-            let count = (bytes.len() as u64).div_ceil(4096).max(1);
+            let count = (bytes.len() as u64).div_ceil(PAGE_SIZE).max(1);
             if self.pages + count > CACHE_PAGES_MAX {
                 return Err(Errno::ENOMEM);
             }
@@ -70,27 +70,30 @@ impl ImageCache {
 
 /// `bytes` copied into fresh pages of `mem` (unmapped here after).
 pub fn copy_in(mem: &mut Memory, bytes: &[u8]) -> Result<Pages, Errno> {
-    let count = (bytes.len() as u64).div_ceil(4096).max(1);
-    let (pages, at) = mem.alloc_mapped(count).map_err(|_| Errno::ENOMEM)?;
-    // SAFETY: `count` pages were just mapped writable at `at`; `bytes`
-    // fits in them.
-    #[allow(unsafe_code)]
-    unsafe {
-        core::ptr::copy_nonoverlapping(bytes.as_ptr(), at as *mut u8, bytes.len())
-    };
-    let _ = mem.unmap_self(at, count);
+    let count = (bytes.len() as u64).div_ceil(PAGE_SIZE).max(1);
+    let pages = mem.alloc(count).map_err(|_| Errno::ENOMEM)?;
+    let copied = mem
+        .map_view(pages, Protection::READ | Protection::WRITE)
+        .ok()
+        .and_then(|mut view| {
+            // Fresh pages may hold an earlier user's bytes: zero the tail.
+            let target = view.bytes_mut()?;
+            target[..bytes.len()].copy_from_slice(bytes);
+            target[bytes.len()..].fill(0);
+            Some(())
+        });
+    if copied.is_none() {
+        mem.free(pages);
+        return Err(Errno::ENOMEM);
+    }
     Ok(pages)
 }
 
 /// A region of its own for `pages` (of the server's grant) with `rights`.
 pub fn derive(pages: Pages, rights: Rights) -> Result<MemoryRegion, Errno> {
-    // SAFETY: `pages.region` is the server's own region handle (the
-    // `memory=` grant), kept open by `Memory`; ManuallyDrop keeps it from
-    // being closed here.
-    #[allow(unsafe_code)]
-    let own = core::mem::ManuallyDrop::new(MemoryRegion(unsafe {
-        libsys::handle::OwnedHandle::from_raw(pages.region)
-    }));
-    own.derive(pages.first, pages.count, rights)
+    // The server's own region handle (the `memory=` grant), kept open
+    // by `Memory`: lent for the call.
+    Borrowed::of(pages.region, MemoryRegion)
+        .derive(pages.first, pages.count, rights)
         .map_err(|_| Errno::ENOMEM)
 }

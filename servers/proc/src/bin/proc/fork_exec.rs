@@ -270,17 +270,7 @@ impl Proc {
 
 /// A process made by the caller and nothing else yet: no thread, no page.
 fn is_empty(process: &Process) -> bool {
-    let mut info = libsys::abi::ProcessInfo::default();
-    let ok = libsys::syscall::call6(
-        libsys::abi::Syscall::ProcessInfo,
-        [
-            u64::from(process.raw().0),
-            &mut info as *mut libsys::abi::ProcessInfo as u64,
-            0,
-            0,
-            0,
-            0,
-        ],
-    );
-    ok.is_ok() && info.threads == 0 && info.mapped_pages == 0
+    process
+        .info()
+        .is_ok_and(|info| info.threads == 0 && info.mapped_pages == 0)
 }

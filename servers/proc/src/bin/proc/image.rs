@@ -9,7 +9,7 @@
 
 use alloc::vec::Vec;
 
-use libsys::abi::{Handle, Protection};
+use libsys::abi::{Handle, Protection, PAGE_SIZE};
 use libsys::errno::Errno;
 use libsys::mem::{Memory, Pages};
 use libsys::proto::vfs;
@@ -102,7 +102,8 @@ fn read_all(c: &vfs::Client, fd: i32) -> Result<(Vec<u8>, FileKey), Errno> {
 }
 
 /// Executables found in the initramfs boot module (a stand-in while no
-/// file server runs): the module mapped read-only for good.
+/// file server runs): the module mapped read-only for good (a leaked
+/// `Mapping`).
 pub struct InitramfsModule {
     archive: &'static [u8],
 }
@@ -113,15 +114,12 @@ impl InitramfsModule {
         let pages = Pages {
             region: handle,
             first: 0,
-            count: size.div_ceil(4096).max(1),
+            count: size.div_ceil(PAGE_SIZE).max(1),
         };
-        let at = mem
-            .map_self(pages, Protection::READ)
+        let view = mem
+            .map_view(pages, Protection::READ)
             .map_err(|_| Errno::ENOMEM)?;
-        // SAFETY: `size` bytes were just mapped readable at `at` and are
-        // never unmapped nor written (the module is read-only).
-        #[allow(unsafe_code)]
-        let archive = unsafe { core::slice::from_raw_parts(at as *const u8, size as usize) };
+        let archive = view.leak().get(..size as usize).ok_or(Errno::ENOMEM)?;
         Ok(InitramfsModule { archive })
     }
 }

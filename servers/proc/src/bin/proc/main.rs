@@ -20,6 +20,10 @@
 //! - **Waiting.** A `Wait` that must block keeps its reply right
 //!   (`ipc::save_reply`) and is tried again when the table says one of the
 //!   caller's children changed.
+//! - **Power.** `Reboot` (`reboot(2)`) is checked as Linux checks it
+//!   (`libsys::proto::proc::reboot`) and carried out with the power
+//!   control the manifest's `power` gave (`power=<handle>`), through the
+//!   kernel's `power` call; without one it is `ENOSYS`.
 //! - **Signals.** `Kill` goes through the table (permissions, groups);
 //!   pending signals are delivered by the table's default actions: a fatal
 //!   one ends the process (the kernel kills it through its handle), a stop
@@ -27,7 +31,7 @@
 //!   the program's handler through the kernel's upcall (`signals`).
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -44,7 +48,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use libsys::abi::Handle;
-use libsys::handle::{Endpoint, Notification};
+use libsys::handle::{Endpoint, Notification, PowerControl};
 use libsys::ipc::SavedReply;
 use libsys::mem::Memory;
 use libsys::proto::vfs;
@@ -84,6 +88,8 @@ struct Proc {
     mem: Memory,
     images: Box<dyn ImageSource>,
     mint: Option<Endpoint>,
+    /// The power control (manifest `power`), for `Reboot`.
+    power: Option<PowerControl>,
     vfs: Option<vfs::Client>,
     deaths: Notification,
     kids: BTreeMap<u64, Kid>,
@@ -134,6 +140,7 @@ impl Proc {
             .ok_or("no memory to build processes with (manifest memory=<pages>)")?;
         let mut mem = Memory::new(me, region, pages);
         let mint = libsys::env::take_handle("mint").map(Endpoint);
+        let power = libsys::env::take_handle("power").map(PowerControl);
         if mint.is_none() {
             eprintln!("proc: no mint handle (manifest `mint`): children get no @ns");
         }
@@ -165,6 +172,7 @@ impl Proc {
             mem,
             images,
             mint,
+            power,
             vfs,
             deaths,
             kids: BTreeMap::new(),

@@ -7,13 +7,15 @@ use alloc::vec::Vec;
 
 use libsys::abi::ipc::PAYLOAD_MAX;
 use libsys::abi::{ProcessStatus, SysError};
-use libsys::eprintln;
 use libsys::errno::Errno;
 use libsys::grant::{CallerGrant, GrantAccess};
 use libsys::handle::{Endpoint, OwnedHandle};
 use libsys::ipc::{self, Message, SavedReply};
-use libsys::proto::proc::{self, Ids, Pgroup, Reply, Request, SigAction, TaskInfo, LIST_MAX};
+use libsys::proto::proc::{
+    self, Ids, Pgroup, Reply, Request, SigAction, TaskInfo, CMDLINE_CHUNK, LIST_MAX,
+};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
+use libsys::{eprintln, println};
 
 use procsrv::signal::action::SigAction as CoreAction;
 use procsrv::signal::SigSet;
@@ -244,9 +246,18 @@ impl Proc {
                 Reply::Done
             }
             Request::List { after } => Reply::Tasks(self.list(after)),
+            Request::Cmdline { pid, from } => self.cmdline_chunk(pid, from)?,
             Request::SetNprocLimit { cur, max } => {
                 let limit = procsrv::task::Rlimit { cur, max };
                 t.set_nproc_limit(caller, limit).map_err(errno)?;
+                Reply::Done
+            }
+            Request::Reboot {
+                magic1,
+                magic2,
+                cmd,
+            } => {
+                self.reboot(caller, magic1, magic2, cmd)?;
                 Reply::Done
             }
             Request::Spawn { .. }
@@ -260,6 +271,44 @@ impl Proc {
             | Request::Alarm { .. } => return Err(Errno::EINVAL),
         };
         Ok(reply)
+    }
+
+    /// `Cmdline`: a piece of `pid`'s command line as `/proc/<pid>/cmdline`
+    /// shows it (each argument ending in a NUL); `ESRCH` if there is no
+    /// such process.
+    fn cmdline_chunk(&self, pid: u64, from: u32) -> Result<Reply, Errno> {
+        let pid = Pid::try_from(pid).map_err(|_| Errno::ESRCH)?;
+        let task = self.table.get(pid).ok_or(Errno::ESRCH)?;
+        let mut line = task.cmdline.clone();
+        if !line.is_empty() {
+            line.push(0);
+        }
+        let start = (from as usize).min(line.len());
+        let end = line.len().min(start + CMDLINE_CHUNK);
+        let bytes = heapless::Vec::from_slice(&line[start..end]).map_err(|_| Errno::EINVAL)?;
+        Ok(Reply::Cmdline {
+            bytes,
+            total: line.len() as u32,
+        })
+    }
+
+    /// `reboot(2)`: Linux's checks (`EPERM`, then `EINVAL`), then the
+    /// kernel's `power` with the server's power control (`ENOSYS`
+    /// without one). Returns only if the machine stays on: `Ok` for the
+    /// Ctrl-Alt-Del commands, `EIO` when the kernel call failed.
+    fn reboot(&mut self, caller: Pid, magic1: u32, magic2: u32, cmd: u32) -> Result<(), Errno> {
+        let euid = self.table.get(caller).ok_or(Errno::ESRCH)?.cred.euid;
+        let cmd = proc::reboot::check(euid, magic1, magic2, cmd)?;
+        let Some(action) = cmd.power() else {
+            return Ok(());
+        };
+        let control = self.power.as_ref().ok_or(Errno::ENOSYS)?;
+        println!("proc: {} requested by pid {caller}", action.name());
+        match control.power(action) {
+            Ok(()) => eprintln!("proc: {} returned; the machine stays on", action.name()),
+            Err(e) => eprintln!("proc: {} failed: {e}; the machine stays on", action.name()),
+        }
+        Err(Errno::EIO)
     }
 
     fn list(&self, after: u64) -> heapless::Vec<TaskInfo, LIST_MAX> {

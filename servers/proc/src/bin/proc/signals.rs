@@ -208,10 +208,16 @@ impl Proc {
         };
         match outcome {
             Ok(Interruption::Handler { frame, call }) => {
+                // The upcall first: the `EINTR` reply wakes the caller,
+                // which may run at once (wake-up preemption) and return
+                // to user mode before a handler set after it — `pause`
+                // ended with the handler not yet run. Set before, the
+                // handler runs on that very return, over the reply's
+                // registers.
+                self.run_handler(pid, &frame);
                 if call == CallOutcome::Eintr {
                     self.end_blocked_call(pid, kept, waiting);
                 }
-                self.run_handler(pid, &frame);
             }
             Ok(Interruption::Died) => self.drop_calls(pid),
             Ok(Interruption::KeepWaiting | Interruption::Stopped) | Err(_) => {}

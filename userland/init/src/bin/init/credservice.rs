@@ -6,23 +6,18 @@
 //! kernel pid. The process server answers the same protocol later.
 #![forbid(unsafe_code)]
 
-use libsys::abi::Handle;
 use libsys::ipc::{self, Message, Received};
 use libsys::proto::cred::{Reply, Request};
-use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REQUEST};
+use libsys::rpc::{self, LABEL_BAD_REQUEST};
 
-use crate::raw::{close, with_payload};
 use crate::Init;
 
 impl Init {
     /// Answers one credentials request from process `pid`.
-    pub(crate) fn cred_request(&mut self, received: Received, pid: u64) {
-        let msg = received.msg;
+    pub(crate) fn cred_request(&mut self, mut received: Received, pid: u64) {
         // The protocol carries no handles: any that came are closed.
-        msg.handles().iter().for_each(|&h| close(Handle(h as u32)));
-        let request = (msg.label() == LABEL_REQUEST)
-            .then(|| with_payload(msg.info.length as usize, rpc::decode::<Request>).ok())
-            .flatten();
+        drop(received.take_handles());
+        let request = rpc::decode_request::<Request>(&received.msg).ok();
         let reply = match request {
             Some(Request::Get { pid: of }) => match self.procs.credentials(of) {
                 Ok(c) => Reply::Credentials(c),

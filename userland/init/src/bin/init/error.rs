@@ -75,6 +75,8 @@ pub enum StartError {
     MmRefused(MmError),
     /// `mm` refused the device memory.
     MmRefusedDevice(MmError),
+    /// The memory server refused `AllowViews` (`views`).
+    MmRefusedViews(MmError),
     /// `mm` answered with a reply of another request.
     MmUnexpected,
     /// `mm`'s `Adopted` came without the pager handle.
@@ -103,6 +105,7 @@ impl fmt::Display for StartError {
             StartError::MmCall(e) => write!(f, "mm: {e}"),
             StartError::MmRefused(e) => write!(f, "mm refused it: {e}"),
             StartError::MmRefusedDevice(e) => write!(f, "mm refused device memory: {e}"),
+            StartError::MmRefusedViews(e) => write!(f, "mm refused views: {e}"),
             StartError::MmUnexpected => write!(f, "mm: unexpected reply"),
             StartError::NoPagerHandle => write!(f, "mm: no pager handle"),
         }

@@ -10,15 +10,15 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use init::manifest::{Entry, IrqLine};
-use libsys::abi::{Handle, InitInfo, Rights};
-use libsys::handle::{Endpoint, IoPorts, IrqControl, MemoryRegion, Process};
+use libsys::abi::{FramebufferInfo, Handle, InitInfo, Rights};
+use libsys::handle::{Borrowed, Endpoint, IoPorts, IrqControl, MemoryRegion, Process};
 use libsys::mem::{Memory, Pages};
 use libsys::proto::mm::{Reply as MmReply, Request as MmRequest};
 use libsys::rpc;
 use libsys::spawn::{Builder, SpawnError};
+use libsys::{eprintln, println};
 
 use crate::error::StartError;
-use crate::raw::borrowed;
 use crate::start::Image;
 
 /// A process being made: handles go into it, pages are set apart for it.
@@ -88,6 +88,9 @@ pub(crate) struct Grant<'a> {
     pub image: &'a Image<'a>,
     pub target: Option<Handle>,
     pub heap: bool,
+    /// The boot framebuffer it gets (`framebuffer`, checked by
+    /// [`framebuffer_for`]).
+    pub framebuffer: Option<FramebufferInfo>,
 }
 
 impl Grant<'_> {
@@ -152,9 +155,21 @@ impl Grant<'_> {
             let theirs = child.give(Handle(self.info.console_control), Rights::MANAGE)?;
             let _ = write!(args, " console={}", theirs.0);
         }
+        if entry.pci {
+            let irq = child.give(Handle(self.info.irq_control), Rights::MANAGE)?;
+            let mem = child.give(Handle(self.info.device_control), Rights::MANAGE)?;
+            let _ = write!(args, " irqctl={} devmem={}", irq.0, mem.0);
+        }
+        if let Some(fb) = self.framebuffer {
+            let _ = write!(args, " framebuffer={fb}");
+        }
         if entry.sched_rt {
             let theirs = child.give(Handle(self.info.sched_control), Rights::MANAGE)?;
             let _ = write!(args, " sched={}", theirs.0);
+        }
+        if entry.power {
+            let theirs = child.give(Handle(self.info.power_control), Rights::MANAGE)?;
+            let _ = write!(args, " power={}", theirs.0);
         }
         if entry.mint {
             // Badged with its own pid: its own calls stay its own; MINT
@@ -201,6 +216,16 @@ fn set_limits(entry: &Entry, process: Handle) -> Result<(), StartError> {
     libsys::limits::set(process, &limits).map_err(|e| StartError::Syscall("process_limits_set", e))
 }
 
+/// Asks the memory server to show process `id` any space (`views`).
+pub(crate) fn allow_views(mm: &Endpoint, id: u64) -> Result<(), StartError> {
+    match rpc::call::<MmRequest, MmReply>(mm, &MmRequest::AllowViews { id }) {
+        Ok(MmReply::Done) => Ok(()),
+        Ok(MmReply::Error(e)) => Err(StartError::MmRefusedViews(e)),
+        Ok(_) => Err(StartError::MmUnexpected),
+        Err(e) => Err(StartError::MmCall(e)),
+    }
+}
+
 /// Takes the device memory the manifest grants process `id` (`device=`)
 /// from the kernel and hands it to the memory server, which lets that
 /// process alone map it (`MapPhysical`).
@@ -230,6 +255,45 @@ pub(crate) fn give_devices(
     Ok(())
 }
 
+/// The boot framebuffer `entry` is to get (its manifest option
+/// `framebuffer`), its geometry checked; `None` if it asks for none, or
+/// (said on the log) if the loader gave none or one that is refused —
+/// the process then starts without it (a console server keeps its serial
+/// line).
+pub(crate) fn framebuffer_for(info: &InitInfo, entry: &Entry) -> Option<FramebufferInfo> {
+    if !entry.framebuffer {
+        return None;
+    }
+    let Some(fb) = info.framebuffer() else {
+        println!(
+            "{}: no boot framebuffer to give (the loader gave none)",
+            entry.name
+        );
+        return None;
+    };
+    match fb.check() {
+        Ok(()) => Some(*fb),
+        Err(e) => {
+            eprintln!("{}: the boot framebuffer {fb} is refused: {e}", entry.name);
+            None
+        }
+    }
+}
+
+/// Gives the memory server the pages of `fb` as device memory process
+/// `id` alone may map. A failure is logged, not fatal: the process has
+/// been told the geometry, its mapping will be refused, and a console
+/// server goes on without the framebuffer.
+pub(crate) fn give_framebuffer(mm: &Endpoint, id: u64, fb: &FramebufferInfo) {
+    let given = fb
+        .page_range()
+        .map_err(|e| alloc::format!("{e}"))
+        .and_then(|range| give_devices(mm, id, &[range]).map_err(|e| alloc::format!("{e}")));
+    if let Err(why) = given {
+        eprintln!("cannot give the framebuffer {fb} to process {id}: {why}");
+    }
+}
+
 /// The interrupt line and I/O ports the manifest gives `entry`, each
 /// narrowed to exactly what it names; appends their tokens to `args`.
 fn grant_hardware(
@@ -239,7 +303,7 @@ fn grant_hardware(
     args: &mut String,
 ) -> Result<(), StartError> {
     if let Some(line) = entry.irq {
-        let control = borrowed(IrqControl, Handle(info.irq_control));
+        let control = Borrowed::of(Handle(info.irq_control), IrqControl);
         let irq = match line {
             IrqLine::Isa(n) => control.isa(n),
             IrqLine::Gsi(n) => control.gsi(n),
@@ -248,7 +312,7 @@ fn grant_hardware(
         let theirs = child.give(irq.raw(), Rights::MANAGE)?;
         let _ = write!(args, " @irq={}", theirs.0);
     }
-    let all = borrowed(IoPorts, Handle(info.io_ports));
+    let all = Borrowed::of(Handle(info.io_ports), IoPorts);
     for &(first, count) in &entry.ports {
         let part = all
             .derive(first, count)
@@ -267,7 +331,7 @@ fn give_pages(
     rights: Rights,
 ) -> Result<Handle, StartError> {
     let run = child.alloc(pages)?;
-    let part = borrowed(MemoryRegion, run.region)
+    let part = Borrowed::of(run.region, MemoryRegion)
         .derive(run.first, run.count, rights)
         .map_err(StartError::DeriveRegion)?;
     child.give(part.raw(), rights)

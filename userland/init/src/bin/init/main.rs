@@ -28,13 +28,15 @@
 //! process is given), [`nameservice`] (`Register`, `Lookup`),
 //! [`reincarnation`] (deaths, restarts, test tallies), [`spawnservice`]
 //! (the spawn protocol: processes other processes ask for), [`memory`] (the
-//! manifest module, memory for `mm`), [`error`] (why a step failed) and
-//! [`raw`] (the only `unsafe`: raw handles, the IPC buffer, a mapped
-//! module).
+//! manifest module, memory for `mm`) and [`error`] (why a step failed).
+//! What it would need `unsafe` for, `libsys` offers safely: handles it
+//! holds lent for a call (`handle::Borrowed::of`), received ones owned
+//! (`Received::take_handles`, `rpc::call_taking`, `env::take_service`),
+//! the payload copied out (`rpc::decode_request`), a module mapped as a
+//! `mapping::Mapping`.
 #![no_std]
 #![no_main]
-// Only `raw` may use `unsafe` (it says why).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -43,12 +45,11 @@ mod error;
 mod grant;
 mod memory;
 mod nameservice;
-#[allow(unsafe_code)]
-mod raw;
 mod reincarnation;
 mod spawnservice;
 mod start;
 
+use alloc::rc::Rc;
 use alloc::vec::Vec;
 
 use init::manifest::{self, Entry, Kind};
@@ -57,13 +58,12 @@ use init::procs::Table;
 use init::restart::Restarts;
 use libsys::abi::ipc::FOREVER;
 use libsys::abi::{Handle, InitInfo, SysError};
-use libsys::handle::{Endpoint, Notification, Thread};
+use libsys::handle::{Borrowed, Endpoint, Notification, OwnedHandle, Thread};
 use libsys::mem::Memory;
 use libsys::spawn::Child;
 use libsys::{eprintln, println};
 
 use error::SetupError;
-use raw::borrowed;
 
 libsys::entry!(main);
 
@@ -93,6 +93,8 @@ struct Slot {
     id: u64,
     run: Run,
     restarts: Restarts,
+    /// Killed at a client's request (`Kill`): its death is not its fault.
+    killed: bool,
 }
 
 struct Init {
@@ -101,9 +103,9 @@ struct Init {
     ns: Endpoint,
     deaths: Notification,
     slots: Vec<Slot>,
-    /// Registered endpoints are raw handles of init's (closed when
-    /// replaced or dropped).
-    names: Registry<Handle>,
+    /// Registered endpoints, owned (closed when replaced, or when the
+    /// owner dies).
+    names: Registry<Rc<OwnedHandle>>,
     /// Every process init started: credentials by pid.
     procs: Table,
     /// Children made through the spawn protocol (`spawnservice`).
@@ -143,12 +145,13 @@ impl Init {
         }
         let ns = Endpoint::create().map_err(SetupError::Endpoint)?;
         let deaths = Notification::create().map_err(SetupError::Notification)?;
-        let me = borrowed(Thread, Handle(info.self_thread));
+        let me = Borrowed::of(Handle(info.self_thread), Thread);
         deaths.bind(&me).map_err(SetupError::BindDeaths)?;
         let slots = entries
             .into_iter()
             .map(|entry| Slot {
                 restarts: Restarts::new(entry.restarts),
+                killed: false,
                 entry,
                 id: 0,
                 run: Run::Waiting,
@@ -186,6 +189,7 @@ impl Init {
                 self.await_registration(i);
             }
         }
+        self.register_unnamed_services();
         for i in 0..self.slots.len() {
             if self.slots[i].entry.kind == Kind::Program {
                 self.start(i);
@@ -234,7 +238,7 @@ impl Init {
         }
         match self.names.state(&name) {
             Some(State::Registered(h)) if self.slots[i].entry.pager => {
-                let control = *h;
+                let control = h.raw();
                 println!("{name} registered: the memory server");
                 self.give_memory(control);
             }

@@ -6,15 +6,14 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use libsys::abi::{Handle, InitInfo, Rights};
-use libsys::handle::{Endpoint, MemoryRegion, OwnedHandle};
-use libsys::mem::Memory;
+use libsys::abi::{Handle, InitInfo, Protection, Rights};
+use libsys::handle::{Borrowed, Endpoint, MemoryRegion, OwnedHandle};
+use libsys::mem::{Memory, Pages};
 use libsys::proto::mm::{Reply as MmReply, Request as MmRequest};
 use libsys::rpc;
 use libsys::{eprintln, println};
 
 use crate::error::SetupError;
-use crate::raw::{borrowed, with_module};
 use crate::Init;
 
 impl Init {
@@ -43,21 +42,22 @@ impl Init {
             if Handle(r.handle) == mine {
                 continue;
             }
-            if let Ok(h) = borrowed(|h| h, Handle(r.handle)).dup(all, None) {
+            if let Ok(h) = Borrowed::of(Handle(r.handle), |h| h).dup(all, None) {
                 regions.push(h);
             }
         }
         let spare = self.mem.available().saturating_sub(keep);
         if spare > 0 {
             match self.mem.alloc(spare) {
-                Ok(run) => match borrowed(MemoryRegion, mine).derive(run.first, run.count, all) {
+                Ok(run) => match Borrowed::of(mine, MemoryRegion).derive(run.first, run.count, all)
+                {
                     Ok(part) => regions.push(part.0),
                     Err(e) => eprintln!("cannot derive memory for mm: {e}"),
                 },
                 Err(e) => eprintln!("cannot set {spare} pages apart for mm: {e}"),
             }
         }
-        let mm = borrowed(Endpoint, control);
+        let mm = Borrowed::of(control, Endpoint);
         let mut given = 0;
         for batch in regions.chunks(libsys::abi::ipc::MAX_HANDLES) {
             let raw: Vec<Handle> = batch.iter().map(|h| h.raw()).collect();
@@ -81,12 +81,19 @@ pub(crate) fn read_manifest(info: &InitInfo, mem: &mut Memory) -> Result<String,
         .iter()
         .find(|m| m.name().starts_with("manifest"))
         .ok_or(SetupError::NoManifest)?;
-    let text = with_module(mem, Handle(module.handle), module.size, |bytes| {
-        core::str::from_utf8(bytes)
-            .map(String::from)
-            .map_err(|_| SetupError::ManifestNotUtf8)
-    })
-    .map_err(SetupError::MapManifest)?;
+    let pages = Pages {
+        region: Handle(module.handle),
+        first: 0,
+        count: module.size.div_ceil(libsys::abi::PAGE_SIZE).max(1),
+    };
+    // Unmapped again when `view` goes, at the end of this function.
+    let view = mem
+        .map_view(pages, Protection::READ)
+        .map_err(SetupError::MapManifest)?;
+    let bytes = view.bytes().get(..module.size as usize).unwrap_or(&[]);
+    let text = core::str::from_utf8(bytes)
+        .map(String::from)
+        .map_err(|_| SetupError::ManifestNotUtf8)?;
     println!("manifest {} ({} bytes)", module.name(), module.size);
-    text
+    Ok(text)
 }

@@ -7,19 +7,20 @@
 //! tag is for [`crate::credservice`] instead.
 #![forbid(unsafe_code)]
 
+use alloc::rc::Rc;
 use alloc::vec::Vec;
 
+use init::manifest::Kind;
 use init::procs::Service;
-use libsys::abi::{Handle, ObjectType, Rights};
+use libsys::abi::{ObjectType, ProcessStatus, Rights};
 use libsys::eprintln;
 use libsys::handle::OwnedHandle;
 use libsys::ipc::{self, Message, Received};
 use libsys::proto::name::{Reply, Request};
 use libsys::proto::{cred, spawn};
-use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REQUEST};
+use libsys::rpc::{self, LABEL_BAD_REQUEST};
 
-use crate::raw::{borrowed, close, with_payload};
-use crate::Init;
+use crate::{Init, Run};
 
 impl Init {
     /// Answers a message on the endpoint: deaths (a notification) or a
@@ -37,10 +38,10 @@ impl Init {
         // The caller may be gone already; nothing to do about that.
         match self.name_request(received) {
             Some((reply, Some(give))) => {
-                // Moved to the caller; if the reply failed it is still ours.
-                let raw = give.into_raw();
-                if rpc::reply(&reply, &[raw]).is_err() {
-                    close(raw);
+                // Moved to the caller; if the reply failed it is still
+                // ours, and closes here.
+                if rpc::reply(&reply, &[give.raw()]).is_ok() {
+                    let _moved = give.into_raw();
                 }
             }
             Some((reply, None)) => {
@@ -54,49 +55,97 @@ impl Init {
 
     /// Answers one name-service request: the reply and a handle to move to
     /// the caller, or `None` for a message that is no request.
-    fn name_request(&mut self, received: Received) -> Option<(Reply, Option<OwnedHandle>)> {
-        let msg = received.msg;
-        let handles: Vec<u64> = msg.handles().to_vec();
-        let request = (msg.label() == LABEL_REQUEST)
-            .then(|| with_payload(msg.info.length as usize, rpc::decode::<Request>).ok())
-            .flatten();
-        let Some(request) = request else {
-            close_all(&handles);
-            return None;
-        };
+    /// Handles the message brought that are not kept close when dropped.
+    fn name_request(&mut self, mut received: Received) -> Option<(Reply, Option<OwnedHandle>)> {
+        let handles: Vec<OwnedHandle> = received.take_handles().collect();
+        let request = rpc::decode_request::<Request>(&received.msg).ok()?;
         let who = received.badge;
         Some(match request {
-            Request::Register { name } => (self.register(&name, who, &handles), None),
+            Request::Register { name } => (self.register(&name, who, handles), None),
             Request::Lookup { name } => {
-                close_all(&handles);
+                drop(handles);
                 match self.lookup(&name, who) {
                     Ok(h) => (Reply::Found, Some(h)),
                     Err(reply) => (reply, None),
                 }
             }
+            Request::Kill { name } => {
+                drop(handles);
+                (self.kill(&name, who, true), None)
+            }
+            Request::Pid { name } => {
+                drop(handles);
+                (self.kill(&name, who, false), None)
+            }
         })
     }
 
-    fn register(&mut self, name: &str, who: u64, handles: &[u64]) -> Reply {
-        let [raw] = handles else {
-            close_all(handles);
+    /// `Kill` (`kill`) and `Pid` (not `kill`): allowed only to a process
+    /// whose entry has the `chaos` right. `Kill` kills the server
+    /// registered as `name` (never the memory server, which is not
+    /// restarted), or, as `spawned:<name>`, a spawned child (its spawner
+    /// restarts it); the server's death then restarts it at once, at no
+    /// cost to its budget (`init::restart`).
+    fn kill(&mut self, name: &str, who: u64, kill: bool) -> Reply {
+        let allowed = self.slots.iter().any(|s| s.id == who && s.entry.chaos);
+        if !allowed {
+            return Reply::NotAllowed;
+        }
+        if let Some(spawned) = name.strip_prefix("spawned:") {
+            let Some(s) = self.spawned.iter().find(|s| s.name == spawned) else {
+                return Reply::NotFound;
+            };
+            return match (kill, s.child.process.status()) {
+                (_, Ok(ProcessStatus::Alive)) if !kill => Reply::Pid { pid: s.pid },
+                (true, Ok(ProcessStatus::Alive)) => match s.child.process.kill() {
+                    Ok(()) => Reply::Killed { pid: s.pid },
+                    Err(_) => Reply::Unavailable,
+                },
+                // Dead, its death not handled yet.
+                _ => Reply::Unavailable,
+            };
+        }
+        let Some(slot) = self
+            .slots
+            .iter_mut()
+            .find(|s| s.entry.kind == Kind::Server && s.entry.register.as_deref() == Some(name))
+        else {
+            return Reply::NotFound;
+        };
+        if slot.entry.pager && kill {
+            return Reply::NotAllowed;
+        }
+        let pid = slot.id;
+        match &slot.run {
+            Run::Running(_) if !kill && !slot.killed => Reply::Pid { pid },
+            Run::Running(child) if !slot.killed => match child.process.kill() {
+                Ok(()) => {
+                    slot.killed = true;
+                    Reply::Killed { pid }
+                }
+                Err(_) => Reply::Unavailable,
+            },
+            Run::Done if slot.restarts.used >= slot.restarts.budget => Reply::Failed,
+            // In the kernel (placement=mono), restarting, or killed
+            // already and not yet reaped.
+            _ => Reply::Unavailable,
+        }
+    }
+
+    /// Registers the one handle a `Register` carried (closed, as any
+    /// others, if refused).
+    fn register(&mut self, name: &str, who: u64, handles: Vec<OwnedHandle>) -> Reply {
+        let Ok([endpoint]) = <[OwnedHandle; 1]>::try_from(handles) else {
             return Reply::NotAllowed;
         };
-        let handle = Handle(*raw as u32);
-        let endpoint = borrowed(|h| h, handle);
         let usable = matches!(endpoint.info(), Ok((ObjectType::Endpoint, rights))
             if rights.contains(Rights::SEND | Rights::MINT));
         if !usable {
-            close(handle);
             return Reply::NotAllowed;
         }
-        match self.names.register(name, who, handle) {
-            Ok(old) => {
-                if let Some(old) = old {
-                    close(old);
-                }
-                Reply::Registered
-            }
+        // The registration it replaces, if any, closes when dropped.
+        match self.names.register(name, who, Rc::new(endpoint)) {
+            Ok(_replaced) => Reply::Registered,
             Err(reply) => {
                 let asker = self
                     .slots
@@ -104,7 +153,6 @@ impl Init {
                     .find(|s| s.id == who)
                     .map_or("a process init did not start", |s| s.entry.name.as_str());
                 eprintln!("{asker} may not register `{name}`");
-                close(handle);
                 reply
             }
         }
@@ -139,13 +187,8 @@ impl Init {
                 .map_err(|_| Reply::Unavailable);
         }
         let registered = self.names.lookup(name)?;
-        borrowed(|h| h, registered)
+        registered
             .dup(Rights::SEND | Rights::GRANT, Some(who))
             .map_err(|_| Reply::Unavailable)
     }
-}
-
-/// Closes the handles a message brought that `init` does not keep.
-fn close_all(handles: &[u64]) {
-    handles.iter().for_each(|&h| close(Handle(h as u32)));
 }

@@ -13,7 +13,6 @@ use libsys::abi::ProcessStatus;
 use libsys::spawn::Child;
 use libsys::{eprintln, println};
 
-use crate::raw::close;
 use crate::{Init, Run};
 
 impl Init {
@@ -74,12 +73,20 @@ impl Init {
         let why = describe(status);
         match slot.entry.kind {
             Kind::Server => {
-                let decision = slot.restarts.died();
+                let dead = slot.id;
+                if dead != 0 {
+                    self.kill_children_of(dead);
+                }
+                let slot = &mut self.slots[i];
+                let decision = if core::mem::take(&mut slot.killed) {
+                    slot.restarts.killed()
+                } else {
+                    slot.restarts.died()
+                };
                 let given_up = decision == Decision::GiveUp;
                 if let Some(registered) = &slot.entry.register {
-                    if let Some(old) = self.names.owner_died(registered, given_up) {
-                        close(old);
-                    }
+                    // The registration it made closes when dropped.
+                    drop(self.names.owner_died(registered, given_up));
                 }
                 match decision {
                     Decision::RestartAfter { ms, n } => {

@@ -34,13 +34,13 @@ use alloc::vec::Vec;
 use init::manifest::{Entry, Kind};
 use libsys::abi::limits::{Limits, Resource};
 use libsys::abi::{Handle, ProcessStatus, Rights};
+use libsys::handle::OwnedHandle;
 use libsys::ipc::{self, Message, Received};
 use libsys::proto::spawn::{Image as SpawnImage, Reply, Request, Spawn, SpawnError};
-use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REQUEST};
+use libsys::rpc::{self, LABEL_BAD_REQUEST};
 use libsys::spawn::Child;
 use libsys::{eprintln, println};
 
-use crate::raw::{close, with_payload};
 use crate::start::{Claim, Image};
 use crate::{Init, Run};
 
@@ -53,31 +53,30 @@ pub(crate) const SPAWNED_MAX: usize = 64;
 /// A child made through the spawn protocol.
 pub(crate) struct Spawned {
     pub pid: u64,
+    /// The pid of the process that asked for it.
+    pub parent: u64,
     pub name: String,
     pub child: Child,
 }
 
 impl Init {
     /// Answers one spawn request from process `pid`.
-    pub(crate) fn spawn_request(&mut self, received: Received, pid: u64) {
-        let msg = received.msg;
-        let handles: Vec<Handle> = msg.handles().iter().map(|&h| Handle(h as u32)).collect();
-        let request = (msg.label() == LABEL_REQUEST)
-            .then(|| with_payload(msg.info.length as usize, rpc::decode::<Request>).ok())
-            .flatten();
-        let Some(Request::Spawn(request)) = request else {
-            handles.iter().for_each(|&h| close(h));
+    pub(crate) fn spawn_request(&mut self, mut received: Received, pid: u64) {
+        // Closed when dropped: the copies given to the child are its own.
+        let owned: Vec<OwnedHandle> = received.take_handles().collect();
+        let handles: Vec<Handle> = owned.iter().map(OwnedHandle::raw).collect();
+        let Ok(Request::Spawn(request)) = rpc::decode_request::<Request>(&received.msg) else {
             let _ = ipc::reply(&Message::new(LABEL_BAD_REQUEST));
             return;
         };
         let result = self.spawn(pid, &request, &handles);
-        // The copies given to the child are its own; ours go.
-        handles.iter().for_each(|&h| close(h));
+        drop(owned);
         match result {
             Ok((child_pid, handle)) => {
-                let raw = handle.into_raw();
-                if rpc::reply(&Reply::Spawned { pid: child_pid }, &[raw]).is_err() {
-                    close(raw);
+                // Moved to the caller; if the reply failed it is still
+                // ours, and closes here.
+                if rpc::reply(&Reply::Spawned { pid: child_pid }, &[handle.raw()]).is_ok() {
+                    let _moved = handle.into_raw();
                 }
             }
             Err(e) => {
@@ -156,6 +155,7 @@ impl Init {
             let _ = child.process.watch(&self.deaths, SPAWNED_BIT);
             self.spawned.push(Spawned {
                 pid,
+                parent: caller,
                 name: String::from(name),
                 child,
             });
@@ -170,11 +170,24 @@ impl Init {
         });
         self.spawned.push(Spawned {
             pid,
+            parent: caller,
             name: String::from(name),
             child,
         });
         println!("spawned {name} (pid {pid}) for pid {caller}");
         handle.map(|h| (pid, h))
+    }
+
+    /// Server `parent` died: the children it had spawned die too (its
+    /// next incarnation spawns its own; left alive they would hold the
+    /// device beside the new ones, and pile up with every restart). Reaped
+    /// as any spawned child when their deaths come.
+    pub(crate) fn kill_children_of(&mut self, parent: u64) {
+        for s in self.spawned.iter().filter(|s| s.parent == parent) {
+            if s.child.process.kill().is_ok() {
+                println!("spawned {} (pid {}) killed: its parent died", s.name, s.pid);
+            }
+        }
     }
 
     /// The deaths notification's spawned bit: reaps every spawned child

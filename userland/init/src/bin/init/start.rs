@@ -6,10 +6,11 @@
 //! (`placement=mono`) is not started: its service handle is registered.
 #![forbid(unsafe_code)]
 
+use alloc::rc::Rc;
 use alloc::vec::Vec;
 
 use libsys::abi::Handle;
-use libsys::handle::{Endpoint, OwnedHandle, Process};
+use libsys::handle::{Borrowed, Endpoint, OwnedHandle, Process};
 use libsys::proto::mm::{Reply as MmReply, Request as MmRequest};
 use libsys::rpc;
 use libsys::spawn::{pid_of, Builder, Child};
@@ -20,8 +21,9 @@ use init::names::Registry;
 use init::procs::Table;
 
 use crate::error::StartError;
-use crate::grant::{give_devices, Adoptee, Grant, NewProcess};
-use crate::raw::{borrowed, received_handles};
+use crate::grant::{
+    allow_views, framebuffer_for, give_devices, give_framebuffer, Adoptee, Grant, NewProcess,
+};
 use crate::{Init, Run, Slot};
 
 /// A boot module to start a process from.
@@ -37,16 +39,43 @@ impl Init {
     pub(crate) fn start_server(&mut self, i: usize) {
         let name = self.slots[i].entry.register.clone();
         if let Some(name) = &name {
-            if let Some(service) = self.info.service(name) {
-                let handle = Handle(service.handle);
-                self.names.expect(name, 0);
-                let _ = self.names.register(name, 0, handle);
+            if self.info.service(name).is_some() {
+                // Its handle is taken once: registered for good.
+                if let Some(handle) = libsys::env::take_service(name) {
+                    self.names.expect(name, 0);
+                    let _ = self.names.register(name, 0, Rc::new(handle));
+                }
                 self.slots[i].run = Run::InKernel;
                 println!("{name} runs in the kernel (placement=mono)");
                 return;
             }
         }
         self.start(i);
+    }
+
+    /// Registers each server the kernel runs that no manifest line
+    /// names (`echo`, the core of the transports' checks), under its own
+    /// name, so that programs find it as any other.
+    pub(crate) fn register_unnamed_services(&mut self) {
+        let names: Vec<alloc::string::String> = self
+            .info
+            .services()
+            .iter()
+            .map(|s| alloc::string::String::from(s.name()))
+            .collect();
+        for name in names {
+            let named = self
+                .slots
+                .iter()
+                .any(|s| s.entry.register.as_deref() == Some(name.as_str()));
+            if named {
+                continue;
+            }
+            if let Some(handle) = libsys::env::take_service(&name) {
+                self.names.expect(&name, 0);
+                let _ = self.names.register(&name, 0, Rc::new(handle));
+            }
+        }
     }
 
     /// Builds and starts the process of slot `i`.
@@ -136,6 +165,9 @@ impl Init {
                     image,
                     target,
                     heap: true,
+                    // Only a process mm manages can map device memory
+                    // (the manifest refuses `framebuffer` before the pager).
+                    framebuffer: None,
                 };
                 let mut args = grant.args(&mut builder)?;
                 give_extra(&mut builder, extra, &mut args)?;
@@ -150,7 +182,7 @@ impl Init {
     fn pager(&self) -> Option<Handle> {
         let slot = self.slots.iter().find(|s| s.entry.pager)?;
         let name = slot.entry.register.as_deref()?;
-        self.names.lookup(name).ok()
+        self.names.lookup(name).ok().map(|h| h.raw())
     }
 
     /// Builds the process of `entry` through the memory server: `mm` lays
@@ -178,6 +210,7 @@ impl Init {
             mem: &mut self.mem,
             pages: Vec::new(),
         };
+        let framebuffer = framebuffer_for(self.info, entry);
         let grant = Grant {
             ns: &self.ns,
             info: self.info,
@@ -186,13 +219,20 @@ impl Init {
             image,
             target,
             heap: false,
+            framebuffer,
         };
         let mut args = grant.args(&mut adoptee)?;
         give_extra(&mut adoptee, extra, &mut args)?;
         let Adoptee { process, pages, .. } = adoptee;
-        let mm = borrowed(Endpoint, control);
+        let mm = Borrowed::of(control, Endpoint);
         let adopted = mm_adopt(&mm, id, image, &process, &args)?;
         give_devices(&mm, id, &entry.devices)?;
+        if entry.views {
+            allow_views(&mm, id)?;
+        }
+        if let Some(fb) = &framebuffer {
+            give_framebuffer(&mm, id, fb);
+        }
         let thread = process
             .thread_create()
             .map_err(|e| StartError::Syscall("thread_create", e))?;
@@ -231,7 +271,7 @@ impl Claim {
     fn record(
         self,
         slots: &mut [Slot],
-        names: &mut Registry<Handle>,
+        names: &mut Registry<Rc<OwnedHandle>>,
         procs: &mut Table,
         process: Handle,
     ) -> Result<u64, StartError> {
@@ -254,7 +294,7 @@ fn give_extra(
     args: &mut alloc::string::String,
 ) -> Result<(), StartError> {
     for (k, &handle) in extra.iter().enumerate() {
-        let rights = borrowed(|h| h, handle)
+        let rights = Borrowed::of(handle, |h| h)
             .info()
             .map_err(|e| StartError::Syscall("handle_info", e))?
             .1;
@@ -273,7 +313,7 @@ const NOBODY: u64 = u64::MAX;
 /// process table (with its manifest credentials).
 fn claim(
     slot: &mut Slot,
-    names: &mut Registry<Handle>,
+    names: &mut Registry<Rc<OwnedHandle>>,
     procs: &mut Table,
     process: Handle,
 ) -> Result<u64, StartError> {
@@ -315,10 +355,10 @@ fn mm_adopt(
         image_size: image.size,
         args: args.try_into().map_err(|_| StartError::ArgsTooLong)?,
     };
-    let (reply, msg) =
-        rpc::call_with::<MmRequest, MmReply>(mm, &request, &[process.raw(), image.handle])
+    let (reply, handles) =
+        rpc::call_taking::<MmRequest, MmReply>(mm, &request, &[process.raw(), image.handle])
             .map_err(StartError::MmCall)?;
-    let handles = received_handles(msg.handles());
+    let handles: Vec<OwnedHandle> = handles.collect();
     let MmReply::Adopted {
         entry: start,
         stack,
