@@ -57,6 +57,42 @@ impl ProcessInfo {
     }
 }
 
+/// Processes one `process_times` call reports at most.
+pub const PROCESS_TIMES_MAX: usize = 16;
+
+/// One process's CPU time, as `process_times` reports it (what
+/// `/proc/<pid>/stat` shows as `utime`, `num_threads` and `starttime`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ProcessTime {
+    pub pid: u64,
+    /// Nanoseconds its threads have been on the CPU, those that ended
+    /// included (user and kernel time together: the kernel does not
+    /// split them).
+    pub cpu_ns: u64,
+    /// Threads not yet ended.
+    pub threads: u64,
+    /// When it was made, in nanoseconds since boot.
+    pub start_ns: u64,
+}
+
+/// What `process_times` fills in: the first `count` of `entries`, in
+/// ascending pid order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ProcessTimes {
+    pub count: u64,
+    pub entries: [ProcessTime; PROCESS_TIMES_MAX],
+}
+
+impl ProcessTimes {
+    /// The filled entries.
+    pub fn entries(&self) -> &[ProcessTime] {
+        let n = (self.count as usize).min(PROCESS_TIMES_MAX);
+        &self.entries[..n]
+    }
+}
+
 /// An interrupt line's counters (`irq_info`), for `/proc/interrupts`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C)]

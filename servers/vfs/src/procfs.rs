@@ -32,6 +32,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
+use libsys::abi::ProcessTime;
 use libsys::errno::Errno;
 use libsys::proto::mm::{CacheInfo, MapEntry, MemStatus, SystemStats, ZONES};
 use libsys::proto::proc::TaskInfo;
@@ -68,6 +69,9 @@ pub trait ProcSource {
     fn slabs(&mut self) -> Result<Vec<CacheInfo>, Errno>;
     /// Nanoseconds since boot, and of those the CPU spent idle if known.
     fn uptime(&mut self) -> (u64, Option<u64>);
+    /// Its CPU time, threads and start time (the kernel's
+    /// `process_times`), if known.
+    fn times(&mut self, pid: u64) -> Option<ProcessTime>;
 }
 
 // ---- inode numbers ----
@@ -481,11 +485,13 @@ impl ProcFs {
         match kind {
             PID_STATUS => {
                 let memory = self.source.mem_status(pid).ok();
-                Ok(status(&task, memory.as_ref()).into_bytes())
+                let times = self.source.times(pid);
+                Ok(status(&task, memory.as_ref(), times.as_ref()).into_bytes())
             }
             PID_STAT => {
                 let memory = self.source.mem_status(pid).ok();
-                Ok(stat(&task, memory.as_ref()).into_bytes())
+                let times = self.source.times(pid);
+                Ok(stat(&task, memory.as_ref(), times.as_ref()).into_bytes())
             }
             PID_CMDLINE => self.source.cmdline(pid),
             PID_MAPS => {
@@ -603,8 +609,9 @@ fn state_name(state: u8) -> &'static str {
     }
 }
 
-/// `/proc/<pid>/status`: who it is, then mm's memory lines if mm said.
-pub fn status(t: &TaskInfo, memory: Option<&MemStatus>) -> String {
+/// `/proc/<pid>/status`: who it is, its threads if the kernel said, then
+/// mm's memory lines if mm said.
+pub fn status(t: &TaskInfo, memory: Option<&MemStatus>, times: Option<&ProcessTime>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Name:\t{}", t.comm);
     let _ = writeln!(out, "State:\t{}", state_name(t.state));
@@ -614,16 +621,34 @@ pub fn status(t: &TaskInfo, memory: Option<&MemStatus>) -> String {
     let _ = writeln!(out, "NSpgid:\t{}", t.pgid);
     let _ = writeln!(out, "NSsid:\t{}", t.sid);
     let _ = writeln!(out, "Uid:\t{0}\t{0}\t{0}\t{0}", t.uid);
+    if let Some(times) = times {
+        let _ = writeln!(out, "Threads:\t{}", times.threads);
+    }
     if let Some(m) = memory {
         let _ = write!(out, "{m}");
     }
     out
 }
 
+/// Clock ticks per second of `stat`'s times (Linux's `USER_HZ`, what
+/// `sysconf(_SC_CLK_TCK)` says).
+pub const USER_HZ: u64 = 100;
+
+/// Nanoseconds in clock ticks ([`USER_HZ`]), rounded down.
+fn ticks(ns: u64) -> u64 {
+    ns / (1_000_000_000 / USER_HZ)
+}
+
 /// `/proc/<pid>/stat`: Linux's first 52 fields, those not kept here 0
-/// (times, faults, signals), `vsize` in bytes and `rss` in pages.
-pub fn stat(t: &TaskInfo, memory: Option<&MemStatus>) -> String {
+/// (faults, children's times, signals). From the kernel, if it said:
+/// `utime` is all the CPU time (the kernel does not split user from
+/// system time, so `stime` is 0), `num_threads`, and `starttime` in
+/// clock ticks since boot. `vsize` in bytes and `rss` in pages from mm.
+pub fn stat(t: &TaskInfo, memory: Option<&MemStatus>, times: Option<&ProcessTime>) -> String {
     let (vsize, rss) = memory.map_or((0, 0), |m| (m.vm_size * 1024, m.vm_rss / 4));
+    let (utime, threads, start) = times.map_or((0, 1, 0), |t| {
+        (ticks(t.cpu_ns), t.threads, ticks(t.start_ns))
+    });
     let mut out = format!(
         "{} ({}) {} {} {} {} 0 -1 0",
         t.pid,
@@ -633,9 +658,10 @@ pub fn stat(t: &TaskInfo, memory: Option<&MemStatus>) -> String {
         t.pgid,
         t.sid
     );
-    // minflt..cstime (8), priority 20, nice 0, num_threads 1,
-    // itrealvalue 0, starttime 0, vsize, rss, then 28 more.
-    out.push_str(" 0 0 0 0 0 0 0 0 20 0 1 0 0");
+    // minflt, cminflt, majflt, cmajflt, utime, stime, cutime, cstime,
+    // priority 20, nice 0, num_threads, itrealvalue 0, starttime; then
+    // vsize, rss, and 28 more.
+    let _ = write!(out, " 0 0 0 0 {utime} 0 0 0 20 0 {threads} 0 {start}");
     let _ = write!(out, " {vsize} {rss}");
     for _ in 0..28 {
         out.push_str(" 0");

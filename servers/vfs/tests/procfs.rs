@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use libsys::abi::ProcessTime;
 use libsys::proto::mm::{CacheInfo, MapEntry, MapKind, MemStatus, SystemStats};
 use libsys::proto::proc::TaskInfo;
 use vfs::procfs::{ProcFsType, ProcSource};
@@ -84,6 +85,15 @@ impl ProcSource for Fake {
     }
     fn uptime(&mut self) -> (u64, Option<u64>) {
         (self.0.borrow().uptime_ns, None)
+    }
+    /// The kernel's figures for pid 2 only.
+    fn times(&mut self, pid: u64) -> Option<ProcessTime> {
+        (pid == 2).then_some(ProcessTime {
+            pid,
+            cpu_ns: 1_234_567_890,
+            threads: 3,
+            start_ns: 2_500_000_000,
+        })
     }
 }
 
@@ -246,7 +256,20 @@ fn pid_files_name_the_process() {
     let fields: Vec<&str> = st.split_whitespace().collect();
     assert_eq!(fields.len(), 52);
     assert_eq!(&fields[..5], &["2", "(sh)", "S", "1", "2"]);
+    // utime (14) in clock ticks of 10 ms, stime (15) 0, num_threads
+    // (20), starttime (22) in ticks since boot: the kernel's figures.
+    assert_eq!((fields[13], fields[14]), ("123", "0"), "{st}");
+    assert_eq!((fields[19], fields[21]), ("3", "250"), "{st}");
     assert_eq!(fields[22], (402 * 1024).to_string(), "vsize in bytes");
+    assert!(s.contains("Threads:\t3\n"), "{s}");
+    // Without the kernel's figures: no time, one thread.
+    let st = text(&mut v, ROOT, "/proc/1/stat");
+    let fields: Vec<&str> = st.split_whitespace().collect();
+    assert_eq!(
+        (fields[13], fields[19], fields[21]),
+        ("0", "1", "0"),
+        "{st}"
+    );
     assert_eq!(
         read_file(&mut v, USER, "/proc/2/cmdline").unwrap(),
         b"/bin/sh\0-x\0"
