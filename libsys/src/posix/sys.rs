@@ -378,6 +378,17 @@ pub fn isatty(fd: i32) -> bool {
     tcgetattr(fd).is_ok()
 }
 
+/// `ioctl(fd, TIOCGWINSZ)`: the terminal's (rows, columns) (`ENOTTY` if
+/// `fd` is not one).
+pub fn tcgetwinsize(fd: i32) -> Result<(u16, u16), Errno> {
+    let mut b = [0u8; 8];
+    vfs()?.ioctl_get(fd, TIOCGWINSZ, &mut b).map_err(ve)?;
+    Ok((
+        u16::from_le_bytes([b[0], b[1]]),
+        u16::from_le_bytes([b[2], b[3]]),
+    ))
+}
+
 pub fn tcgetpgrp(fd: i32) -> Result<u64, Errno> {
     vfs()?.ioctl(fd, TIOCGPGRP, 0).map_err(ve)
 }
