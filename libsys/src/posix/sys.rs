@@ -480,6 +480,17 @@ pub fn reboot_raw(magic1: u32, magic2: u32, cmd: u32) -> Result<(), Errno> {
     procs()?.reboot(magic1, magic2, cmd).map_err(pe)
 }
 
+/// `service kill` and `service restart`: the process server has `init`
+/// kill the server registered as `name` (`spawned:<name>`: a spawned
+/// driver), which `init` restarts, the death counted as `mode` says; the
+/// pid it had. `EPERM` for anyone but root, `ESRCH`, `EINVAL` (not
+/// restartable), `EAGAIN` (restarting), `EBUSY` (`proc` itself),
+/// `ENAMETOOLONG` (see `proto::proc::service`).
+pub fn kill_server(name: &str, mode: crate::proto::name::KillMode) -> Result<u64, Errno> {
+    let name = crate::proto::name::Name::try_from(name).map_err(|_| Errno::ENAMETOOLONG)?;
+    procs()?.kill_server(name, mode).map_err(pe)
+}
+
 pub fn setpgid(pid: u64, pgid: u64) -> Result<(), Errno> {
     procs()?.setpgid(pid, pgid).map_err(pe)
 }

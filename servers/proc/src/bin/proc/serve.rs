@@ -11,6 +11,7 @@ use libsys::errno::Errno;
 use libsys::grant::{CallerGrant, GrantAccess};
 use libsys::handle::{Endpoint, OwnedHandle};
 use libsys::ipc::{self, Message, SavedReply};
+use libsys::proto::name::{self, KillMode};
 use libsys::proto::proc::{
     self, Ids, Pgroup, Reply, Request, SigAction, TaskInfo, CMDLINE_CHUNK, LIST_MAX,
 };
@@ -260,6 +261,9 @@ impl Proc {
                 self.reboot(caller, magic1, magic2, cmd)?;
                 Reply::Done
             }
+            Request::KillServer { name, mode } => {
+                Reply::Value(self.kill_server(caller, &name, mode)?)
+            }
             Request::Spawn { .. }
             | Request::Wait { .. }
             | Request::Fork
@@ -309,6 +313,24 @@ impl Proc {
             Err(e) => eprintln!("proc: {} failed: {e}; the machine stays on", action.name()),
         }
         Err(Errno::EIO)
+    }
+
+    /// `KillServer` (`service kill`/`restart`): root only, never this
+    /// server; then `init`'s name service kills it, with this server's
+    /// `service` right (`proc::service`). The pid it had.
+    fn kill_server(&mut self, caller: Pid, name: &str, mode: KillMode) -> Result<u64, Errno> {
+        let euid = self.table.get(caller).ok_or(Errno::ESRCH)?.cred.euid;
+        proc::service::check(euid, name)?;
+        let ns = libsys::names::service().map_err(|_| Errno::ENOSYS)?;
+        let request = name::Request::Kill {
+            name: name::Name::try_from(name).map_err(|_| Errno::ENAMETOOLONG)?,
+            mode,
+        };
+        let (reply, _) = libsys::rpc::call_with::<name::Request, name::Reply>(&ns, &request, &[])
+            .map_err(|_| Errno::EIO)?;
+        let pid = proc::service::outcome(&reply)?;
+        println!("proc: {name} (pid {pid}) killed for pid {caller} ({mode:?})");
+        Ok(pid)
     }
 
     fn list(&self, after: u64) -> heapless::Vec<TaskInfo, LIST_MAX> {
