@@ -893,7 +893,7 @@ fn base_cases() -> Vec<Case> {
                     "service list; service list | grep '^kv ' | cut -c 23-\n",
                 ),
                 ("running    0/3", "service restart kv | cut -d' ' -f1,2\n"),
-                ("kv: restarted", "kvctl put k v; kvctl get k\n"),
+                ("kv: restarted", "kvctl 'put k v; get k'\n"),
                 (
                     "kvctl: get k = \"v\"",
                     "service kill kv | cut -d' ' -f1-4; service list | grep '^kv ' | cut -c 23-\n",

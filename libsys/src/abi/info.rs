@@ -60,8 +60,9 @@ impl ProcessInfo {
 /// Processes one `process_times` call reports at most.
 pub const PROCESS_TIMES_MAX: usize = 16;
 
-/// One process's CPU time, as `process_times` reports it (what
-/// `/proc/<pid>/stat` shows as `utime`, `num_threads` and `starttime`).
+/// One process as `process_times` reports it: its CPU time (what
+/// `/proc/<pid>/stat` shows as `utime`, `num_threads` and `starttime`),
+/// whether it runs, and its name.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C)]
 pub struct ProcessTime {
@@ -72,8 +73,20 @@ pub struct ProcessTime {
     pub cpu_ns: u64,
     /// Threads not yet ended.
     pub threads: u64,
+    /// Of those, the ones on the CPU or waiting for it (not blocked):
+    /// 0 means the process sleeps (`S`), more that it runs (`R`).
+    pub running: u64,
     /// When it was made, in nanoseconds since boot.
     pub start_ns: u64,
+    /// Its name as the kernel knows it (the process's, NUL-padded, cut
+    /// at 16 bytes).
+    pub name: [u8; 16],
+}
+
+impl ProcessTime {
+    pub fn name(&self) -> &str {
+        text(&self.name)
+    }
 }
 
 /// What `process_times` fills in: the first `count` of `entries`, in
@@ -84,6 +97,10 @@ pub struct ProcessTimes {
     pub count: u64,
     pub entries: [ProcessTime; PROCESS_TIMES_MAX],
 }
+
+// No padding: the kernel copies them byte for byte.
+const _: () = assert!(core::mem::size_of::<ProcessTime>() == 56);
+const _: () = assert!(core::mem::size_of::<ProcessTimes>() == 8 + 56 * PROCESS_TIMES_MAX);
 
 impl ProcessTimes {
     /// The filled entries.

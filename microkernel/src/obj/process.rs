@@ -34,7 +34,7 @@ use libsys::abi::limits::Limits;
 use libsys::abi::SysError;
 use libsys::abi::PAGE_SIZE;
 
-use kcore::sched::Policy;
+use kcore::sched::{Policy, State};
 use libsys::abi::{ProcessTime, ProcessTimes, Protection, PROCESS_TIMES_MAX};
 use spin::Mutex;
 
@@ -579,16 +579,18 @@ pub fn times_after(after: u64) -> ProcessTimes {
     let mut times = ProcessTimes::default();
     for (slot, process) in times.entries.iter_mut().zip(&processes) {
         let threads = process.threads.lock().clone();
-        let running: u64 = threads
-            .iter()
-            .filter_map(|t| sched::stats(t))
-            .map(|s| s.sum_exec_runtime)
-            .sum();
+        let stats: Vec<_> = threads.iter().filter_map(|t| sched::stats(t)).collect();
+        let mut name = [0u8; 16];
+        let n = process.name.len().min(name.len());
+        name[..n].copy_from_slice(&process.name.as_bytes()[..n]);
         *slot = ProcessTime {
             pid: u64::from(process.pid),
-            cpu_ns: process.ended_threads_ns.load(Ordering::Relaxed) + running,
+            cpu_ns: process.ended_threads_ns.load(Ordering::Relaxed)
+                + stats.iter().map(|s| s.sum_exec_runtime).sum::<u64>(),
             threads: threads.len() as u64,
+            running: stats.iter().filter(|s| s.state != State::Blocked).count() as u64,
             start_ns: process.started_ns,
+            name,
         };
     }
     times.count = processes.len() as u64;

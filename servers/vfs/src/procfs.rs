@@ -10,7 +10,11 @@
 //!   caller's `/proc/<pid>`.
 //! - One directory per live process, `/proc/<pid>`, with `status`,
 //!   `stat`, `cmdline` (from the process server) and `maps` plus the
-//!   memory fields of `status` (from mm).
+//!   memory fields of `status` (from mm). The kernel's `process_times`
+//!   adds the CPU time, the threads and the start time, and the
+//!   processes the process server never met — servers `init` started
+//!   that never called it — with their name and whether they run
+//!   ([`kernel_task`], [`merge_tasks`]).
 //!
 //! What lives elsewhere comes through a [`ProcSource`] (the server's talks
 //! to `proc` and `mm` by IPC; the host tests give a fake); what the core
@@ -505,6 +509,75 @@ impl ProcFs {
             _ => Err(Errno::ENOENT),
         }
     }
+}
+
+// ---- processes the process server does not know ----
+
+/// What procfs shows of a process only the kernel knows (one `init`
+/// started that never called the process server: most servers): its
+/// kernel name as the command, `R` if a thread runs or waits for the CPU
+/// else `S`, `init` as its parent, group and session, and `uid` (whom
+/// `init` says it runs as).
+pub fn kernel_task(k: &ProcessTime, uid: u32) -> TaskInfo {
+    let mut comm = heapless::String::new();
+    for c in k.name().chars() {
+        if comm.push(c).is_err() {
+            break;
+        }
+    }
+    TaskInfo {
+        pid: k.pid,
+        ppid: 1,
+        pgid: 1,
+        sid: 1,
+        uid,
+        state: if k.running > 0 { b'R' } else { b'S' },
+        comm,
+    }
+}
+
+/// The processes after some pid, in pid order, from a page of the
+/// process server's list (`from_proc`; `proc_full`: there may be more
+/// after it) and a page of the kernel's (`from_kernel`, `kernel_full`
+/// likewise). Only pids both pages cover go in (up to the smaller last
+/// pid of a full page), so the next page, asked after the last pid
+/// returned, misses none. The process server's entry wins; a process
+/// only the kernel knows goes in if it has threads (not one that ended
+/// and waits to be reaped) and `uid_of` knows its owner.
+pub fn merge_tasks(
+    from_proc: &[TaskInfo],
+    proc_full: bool,
+    from_kernel: &[ProcessTime],
+    kernel_full: bool,
+    mut uid_of: impl FnMut(u64) -> Option<u32>,
+) -> Vec<TaskInfo> {
+    let last = |full: bool, pid: Option<u64>| if full { pid } else { None };
+    let bound = match (
+        last(proc_full, from_proc.last().map(|t| t.pid)),
+        last(kernel_full, from_kernel.last().map(|k| k.pid)),
+    ) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => u64::MAX,
+    };
+    let mut out: Vec<TaskInfo> = from_proc
+        .iter()
+        .filter(|t| t.pid <= bound)
+        .cloned()
+        .collect();
+    for k in from_kernel
+        .iter()
+        .filter(|k| k.pid <= bound && k.threads > 0)
+    {
+        if out.iter().any(|t| t.pid == k.pid) {
+            continue;
+        }
+        if let Some(uid) = uid_of(k.pid) {
+            out.push(kernel_task(k, uid));
+        }
+    }
+    out.sort_by_key(|t| t.pid);
+    out
 }
 
 // ---- the generators: pure functions of the figures ----

@@ -93,6 +93,7 @@ impl ProcSource for Fake {
             cpu_ns: 1_234_567_890,
             threads: 3,
             start_ns: 2_500_000_000,
+            ..ProcessTime::default()
         })
     }
 }
@@ -412,4 +413,68 @@ fn revalidation_costs_one_question_per_pid_component() {
     let before = world.borrow().calls;
     text(&mut v, ROOT, "/proc/meminfo");
     assert_eq!(world.borrow().calls, before, "fixed files ask no one");
+}
+
+fn kernel(pid: u64, name: &str, threads: u64, running: u64) -> ProcessTime {
+    let mut k = ProcessTime {
+        pid,
+        threads,
+        running,
+        ..ProcessTime::default()
+    };
+    k.name[..name.len()].copy_from_slice(name.as_bytes());
+    k
+}
+
+#[test]
+fn processes_only_the_kernel_knows_join_the_list() {
+    use vfs::procfs::{kernel_task, merge_tasks};
+    let from_proc = [
+        task(1, 0, 0, "init"),
+        task(8, 1, 0, "vfs"),
+        task(20, 8, 0, "sh"),
+    ];
+    let from_kernel = [
+        kernel(1, "init", 1, 0),
+        kernel(2, "mm", 1, 1),
+        kernel(3, "gone", 0, 0),
+        kernel(8, "vfs", 2, 0),
+        kernel(9, "kv", 1, 0),
+        kernel(11, "nobody", 1, 0),
+    ];
+    let uid_of = |pid: u64| match pid {
+        11 => None,
+        9 => Some(1000),
+        _ => Some(0),
+    };
+    let all = merge_tasks(&from_proc, false, &from_kernel, false, uid_of);
+    let seen: Vec<(u64, &str, u8, u32)> = all
+        .iter()
+        .map(|t| (t.pid, t.comm.as_str(), t.state, t.uid))
+        .collect();
+    // mm runs, kv sleeps (owned by 1000), an ended process and one
+    // whose owner init cannot tell stay out; proc's entries win.
+    assert_eq!(
+        seen,
+        [
+            (1, "init", b'S', 0),
+            (2, "mm", b'R', 0),
+            (8, "vfs", b'S', 0),
+            (9, "kv", b'S', 1000),
+            (20, "sh", b'S', 0),
+        ]
+    );
+    assert_eq!(all[1].ppid, 1, "init's");
+    // A full kernel page ends the merged one at its last pid: sh (20)
+    // comes with the next page, asked after 9.
+    let page = merge_tasks(&from_proc, false, &from_kernel[..5], true, uid_of);
+    assert_eq!(page.last().map(|t| t.pid), Some(9));
+    let next = merge_tasks(&from_proc[2..], false, &from_kernel[5..], false, uid_of);
+    assert_eq!(next.iter().map(|t| t.pid).collect::<Vec<_>>(), [20]);
+    // Likewise a full page of the process server's.
+    let page = merge_tasks(&from_proc[..2], true, &from_kernel, false, uid_of);
+    assert_eq!(page.last().map(|t| t.pid), Some(8));
+    // A name the kernel cut at 16 bytes: comm keeps 15, as Linux's.
+    let long = kernel_task(&kernel(5, "a-very-long-name", 1, 1), 0);
+    assert_eq!(long.comm.as_str(), "a-very-long-nam");
 }

@@ -112,9 +112,15 @@ fn process_times(t: &mut Tally, me: u64) {
         .ok()
         .and_then(|a| a.entries().first().copied());
     t.record(
-        "process_times: my threads and a start time before now",
+        "process_times: my threads (one running: this one), my name, a start time before now",
         match mine {
-            Some(m) if m.pid == me && m.threads >= 1 && m.start_ns < libsys::time::uptime_ns() => {
+            Some(m)
+                if m.pid == me
+                    && m.threads >= 1
+                    && m.running >= 1
+                    && m.name() == "servicetest"
+                    && m.start_ns < libsys::time::uptime_ns() =>
+            {
                 Ok(())
             }
             m => Err(format!("{m:?}")),
@@ -129,10 +135,15 @@ fn proc_stat(t: &mut Tally, me: u64) {
         .ok()
         .and_then(|u| top::parse_uptime(&u));
     t.record(
-        "/proc/self/stat: utime from the kernel (> 0.3 s spun), one thread or more, started before now",
+        "/proc/self/stat: the kernel's name (init started me), utime (> 0.3 s spun), threads, start",
         match (&stat, up) {
             (Ok(s), Some(up))
-                if s.pid == me && s.utime >= 10 && s.stime == 0 && s.threads >= 1 && s.starttime <= up =>
+                if s.pid == me
+                    && s.comm == "servicetest"
+                    && s.utime >= 10
+                    && s.stime == 0
+                    && s.threads >= 1
+                    && s.starttime <= up =>
             {
                 Ok(())
             }

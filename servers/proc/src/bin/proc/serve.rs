@@ -344,13 +344,32 @@ impl Proc {
                     break;
                 }
             }
+            let mut state = t.state.letter() as u8;
+            if state == b'R' || comm.is_empty() {
+                // The kernel's view: whether a thread runs (else the
+                // process sleeps), and the name of a process this server
+                // did not start (a server, a test), whose command line
+                // it never saw.
+                if let Some(k) = kernel_view(t.pid) {
+                    if state == b'R' && k.running == 0 {
+                        state = b'S';
+                    }
+                    if comm.is_empty() {
+                        for c in k.name().chars() {
+                            if comm.push(c).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
             let info = TaskInfo {
                 pid: u64::from(t.pid),
                 ppid: u64::from(t.parent),
                 pgid: u64::from(t.pgid),
                 sid: u64::from(t.sid),
                 uid: t.cred.uid,
-                state: t.state.letter() as u8,
+                state,
                 comm,
             };
             if tasks.push(info).is_err() {
@@ -658,4 +677,11 @@ fn read_block(grant: &mut CallerGrant, block: &mut Vec<u8>) -> Result<(), Errno>
     }
     block.resize(len, 0);
     grant.read(0, block).map_err(|_| Errno::EFAULT)
+}
+
+/// What the kernel says of process `pid` (`process_times`: one pid space).
+fn kernel_view(pid: Pid) -> Option<libsys::abi::ProcessTime> {
+    let times = libsys::syscall::process_times(u64::from(pid).checked_sub(1)?).ok()?;
+    let first = *times.entries().first()?;
+    (first.pid == u64::from(pid)).then_some(first)
 }
