@@ -357,7 +357,7 @@ fn top_tool(t: &mut Tally) {
         "top: a line for itself, as root",
         match own {
             Some(_) => Ok(()),
-            None => Err(format!("{text}")),
+            None => Err(text.clone()),
         },
     );
     for bad in [

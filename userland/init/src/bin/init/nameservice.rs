@@ -11,7 +11,7 @@ use alloc::rc::Rc;
 use alloc::vec::Vec;
 
 use init::manifest::Kind;
-use init::names::State;
+use init::names::{Refused, State};
 use init::procs::Service;
 use libsys::abi::{ObjectType, ProcessStatus, Rights};
 use libsys::eprintln;
@@ -67,7 +67,7 @@ impl Init {
                 drop(handles);
                 match self.lookup(&name, who) {
                     Ok(h) => (Reply::Found, Some(h)),
-                    Err(reply) => (reply, None),
+                    Err(refused) => (refused.reply(), None),
                 }
             }
             Request::Kill { name, mode } => {
@@ -216,14 +216,14 @@ impl Init {
         // The registration it replaces, if any, closes when dropped.
         match self.names.register(name, who, Rc::new(endpoint)) {
             Ok(_replaced) => Reply::Registered,
-            Err(reply) => {
+            Err(refused) => {
                 let asker = self
                     .slots
                     .iter()
                     .find(|s| s.id == who)
                     .map_or("a process init did not start", |s| s.entry.name.as_str());
                 eprintln!("{asker} may not register `{name}`");
-                reply
+                refused.reply()
             }
         }
     }
@@ -236,13 +236,13 @@ impl Init {
     ///
     /// `cred` is `init`'s own: a handle to this endpoint badged with
     /// `who` and the credentials tag (`init::procs::CRED_TAG`).
-    fn lookup(&mut self, name: &str, who: u64) -> Result<OwnedHandle, Reply> {
+    fn lookup(&mut self, name: &str, who: u64) -> Result<OwnedHandle, Refused> {
         if name == cred::NAME {
             return self
                 .ns
                 .dup(Rights::SEND, Some(Service::cred_badge(who)))
                 .map(|e| e.0)
-                .map_err(|_| Reply::Unavailable);
+                .map_err(|_| Refused::Unavailable);
         }
         if name == spawn::NAME {
             // Anyone may ask; only a process whose entry says `spawn` is
@@ -254,12 +254,12 @@ impl Init {
                     Some(Service::spawn_badge(who)),
                 )
                 .map(|e| e.0)
-                .map_err(|_| Reply::Unavailable);
+                .map_err(|_| Refused::Unavailable);
         }
         let registered = self.names.lookup(name)?;
         registered
             .dup(Rights::SEND | Rights::GRANT, Some(who))
-            .map_err(|_| Reply::Unavailable)
+            .map_err(|_| Refused::Unavailable)
     }
 }
 
