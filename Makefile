@@ -25,9 +25,11 @@ PROGRAMS += hoard
 # The shell and the everyday tools (libsys::posix; docs/shell.md): each
 # /bin/<name> in the initramfs.
 PROGRAMS += sh echo cat ls mkdir rm pwd ps kill true false sleep wc uname shtest
-PROGRAMS += printf rmdir cp mv ln touch stat head tail grep sort uniq cut tee xargs find hexdump cmp diff env date free uptime dmesg clear lsblk
+PROGRAMS += printf rmdir cp mv ln touch stat head tail grep sort uniq cut tee xargs find hexdump cmp diff env date free uptime dmesg clear lsblk top service
 # /proc, /sys and FIFOs (the posix entry's procfstest; the mkfifo tool).
 PROGRAMS += mkfifo procfstest
+# What top and service stand on, and the two tools (the posix entry).
+PROGRAMS += servicetest
 # The process server and its test (the posix entry); procchild is its child.
 PROGRAMS += proc proctest procchild
 # getty: the shell on the console at the end of make run.

@@ -5,7 +5,7 @@ use core::fmt;
 
 use crate::abi::{Handle, Rights, SysError};
 use crate::handle::{Borrowed, Endpoint, OwnedHandle};
-use crate::proto::name::{Name, Reply, Request};
+use crate::proto::name::{KillMode, Name, Reply, Request, ServerInfo};
 use crate::rpc::{self, RpcError};
 
 /// Why a lookup or registration failed.
@@ -20,6 +20,8 @@ pub enum NameError {
     Unavailable,
     /// The server kept dying and was given up.
     Failed,
+    /// The memory server (never restarted), or a server in the kernel.
+    NotRestartable,
     Rpc(RpcError),
 }
 
@@ -32,6 +34,7 @@ impl fmt::Display for NameError {
             NameError::NotAllowed => write!(f, "not allowed"),
             NameError::Unavailable => write!(f, "server restarting"),
             NameError::Failed => write!(f, "server failed"),
+            NameError::NotRestartable => write!(f, "not restartable"),
             NameError::Rpc(e) => write!(f, "{e}"),
         }
     }
@@ -56,9 +59,12 @@ fn error(reply: Reply) -> NameError {
         Reply::NotAllowed => NameError::NotAllowed,
         Reply::Unavailable => NameError::Unavailable,
         Reply::Failed => NameError::Failed,
-        Reply::Registered | Reply::Found | Reply::Killed { .. } | Reply::Pid { .. } => {
-            NameError::Rpc(RpcError::UnexpectedLabel(0))
-        }
+        Reply::NotRestartable => NameError::NotRestartable,
+        Reply::Registered
+        | Reply::Found
+        | Reply::Killed { .. }
+        | Reply::Pid { .. }
+        | Reply::Servers { .. } => NameError::Rpc(RpcError::UnexpectedLabel(0)),
     }
 }
 
@@ -97,11 +103,22 @@ pub fn lookup_wait(name_: &str, ms: u64) -> Result<Endpoint, NameError> {
 
 /// Asks `init` to kill the server registered as `name` (or, as
 /// `spawned:<name>`, a process another one had `init` spawn), which is
-/// then restarted: for the restart checker (`chaos`), whose manifest entry
-/// has the `chaos` right; anyone else gets `NotAllowed`. The pid it had.
+/// then restarted at once, at no cost to its budget: for the restart
+/// checker (`chaos`), whose manifest entry has the `chaos` right; anyone
+/// else gets `NotAllowed`. The pid it had.
 pub fn kill(name_: &str) -> Result<u64, NameError> {
+    kill_as(name_, KillMode::Restart)
+}
+
+/// [`kill`], the death counted as `mode` says (the process server's, for
+/// `service restart` and `service kill`: its entry has the `service`
+/// right).
+pub fn kill_as(name_: &str, mode: KillMode) -> Result<u64, NameError> {
     let ns = service()?;
-    let request = Request::Kill { name: name(name_)? };
+    let request = Request::Kill {
+        name: name(name_)?,
+        mode,
+    };
     match rpc::call_with::<Request, Reply>(&ns, &request, &[]) {
         Ok((Reply::Killed { pid }, _)) => Ok(pid),
         Ok((reply, _)) => Err(error(reply)),
@@ -118,6 +135,30 @@ pub fn pid(name_: &str) -> Result<u64, NameError> {
         Ok((Reply::Pid { pid }, _)) => Ok(pid),
         Ok((reply, _)) => Err(error(reply)),
         Err(e) => Err(NameError::Rpc(e)),
+    }
+}
+
+/// Every server `init` runs and every process it spawned for another
+/// (`service list`), page by page; anyone may ask.
+pub fn list() -> Result<alloc::vec::Vec<ServerInfo>, NameError> {
+    let ns = service()?;
+    let mut all = alloc::vec::Vec::new();
+    loop {
+        let request = Request::List {
+            from: u32::try_from(all.len()).unwrap_or(u32::MAX),
+        };
+        match rpc::call_with::<Request, Reply>(&ns, &request, &[]) {
+            Ok((Reply::Servers { servers, more }, _)) => {
+                let got = servers.len();
+                all.extend(servers);
+                // An empty page ends it even if `more` said otherwise.
+                if !more || got == 0 {
+                    return Ok(all);
+                }
+            }
+            Ok((reply, _)) => return Err(error(reply)),
+            Err(e) => return Err(NameError::Rpc(e)),
+        }
     }
 }
 

@@ -240,6 +240,20 @@ pub fn clock() -> Result<ClockInfo, SysError> {
     result(raw).map(|_| info)
 }
 
+/// The CPU time, threads and start time of up to
+/// [`crate::abi::PROCESS_TIMES_MAX`] processes with pids above `after`,
+/// in pid order (`ProcessTimes::entries`); ask again after the last pid
+/// for more.
+pub fn process_times(after: u64) -> Result<crate::abi::ProcessTimes, SysError> {
+    let mut times = crate::abi::ProcessTimes::default();
+    let args = crate::abi::args::ProcessTimesArgs {
+        after,
+        out: &mut times as *mut crate::abi::ProcessTimes as u64,
+    };
+    // The kernel writes exactly one ProcessTimes into `times`.
+    call_with(Syscall::ProcessTimes, &args).map(|_| times)
+}
+
 /// Reads kernel log records from sequence number `since` into `buffer`, as
 /// `/dev/kmsg`-format lines; returns the bytes written.
 pub fn log_read(since: u64, buffer: &mut [u8]) -> Result<usize, SysError> {

@@ -878,7 +878,41 @@ fn base_cases() -> Vec<Case> {
                 ),
                 ("X c", "env FOO=bar env | grep FOO\n"),
                 ("FOO=bar", "date +%Y | cut -c 1-2\n"),
-                ("20", "free | grep -q '^Mem:' && uptime | grep -q ' up ' && echo mem-up-ok\n"),
+                // top from /proc (its columns; its own line, as root),
+                // and service: kv's line in init's List, a restart (its
+                // budget untouched) after which kv answers, a kill that
+                // uses a restart of the budget, and the memory server
+                // refused.
+                ("20", "top -b -n 1\n"),
+                (
+                    "  PID USER     S  %CPU  %MEM     RES     TIME+ COMMAND",
+                    "top -b -n 1 | grep ' top$' | cut -c 7-14\n",
+                ),
+                (
+                    "root",
+                    "service list; service list | grep '^kv ' | cut -c 23-\n",
+                ),
+                ("running    0/3", "service restart kv | cut -d' ' -f1,2\n"),
+                ("kv: restarted", "kvctl 'put k v; get k'\n"),
+                (
+                    "kvctl: get k = \"v\"",
+                    "service kill kv | cut -d' ' -f1-4; service list | grep '^kv ' | cut -c 23-\n",
+                ),
+                ("running    1/3", "service restart mm || echo mm-refused\n"),
+                // top on the terminal: frames every half second until a
+                // key, read without Enter (typed on the PS/2 keyboard,
+                // a second before the next command): `q`, then Ctrl-C.
+                ("mm-refused", "top -d 0.5\n"),
+                (
+                    "  PID USER     S  %CPU  %MEM     RES     TIME+ COMMAND",
+                    "ps2:q~echo top quit\n",
+                ),
+                ("top quit", "top -d 0.5\n"),
+                (
+                    "  PID USER     S  %CPU  %MEM     RES     TIME+ COMMAND",
+                    "ps2:\u{3}~echo top intr\n",
+                ),
+                ("top intr", "free | grep -q '^Mem:' && uptime | grep -q ' up ' && echo mem-up-ok\n"),
                 ("mem-up-ok", "dmesg | head -n 1 | grep -q '^\\[' && echo dmesg-ok\n"),
                 ("dmesg-ok", "lsblk | grep ram0 | cut -c 1-4\n"),
                 ("ram0", "cp -r /etc /mnt/etc2; ls -R /mnt/etc2 | grep -c motd\n"),

@@ -64,6 +64,7 @@ pub const POSIX: &[&str] = &[
     "proctest",
     "shtest",
     "procfstest",
+    "servicetest",
     "ext2test",
     "mmaptest",
 ];

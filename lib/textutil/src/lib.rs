@@ -19,4 +19,5 @@ pub mod printf;
 pub mod regex;
 pub mod sort;
 pub mod tail;
+pub mod top;
 pub mod words;

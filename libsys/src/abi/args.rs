@@ -800,6 +800,27 @@ impl Args for LogRead {
     }
 }
 
+/// `process_times`: `rdi` the pid to list after (any value), `rsi` where
+/// the [`super::ProcessTimes`] goes (below [`USER_END`], else
+/// `BadAddress`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcessTimesArgs {
+    pub after: u64,
+    pub out: u64,
+}
+
+impl Args for ProcessTimesArgs {
+    fn decode(r: &Regs) -> Result<Self, SysError> {
+        Ok(ProcessTimesArgs {
+            after: r.0[0],
+            out: user_address(r.0[1])?,
+        })
+    }
+    fn encode(&self) -> Regs {
+        Regs([self.after, self.out, 0, 0, 0, 0])
+    }
+}
+
 /// A call whose one argument is a user address in `rdi`: `clock` (where
 /// the `ClockInfo` goes), `tls_set` (the FS base; 0 allowed) — below
 /// [`USER_END`], else `BadAddress`.
@@ -956,6 +977,10 @@ mod tests {
                 ([BIG, 0x1000, 0, 0, 0, 0], BadHandle),
                 ([H, USER_END, 0, 0, 0, 0], BadAddress),
             ],
+        );
+        check::<ProcessTimesArgs>(
+            [u64::MAX, 0x1000, 0, 0, 0, 0],
+            &[([0, USER_END, 0, 0, 0, 0], BadAddress)],
         );
         check::<HandleGive>(
             [H, H + 1, 1, 0, 0, 0],

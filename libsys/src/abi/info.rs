@@ -57,6 +57,59 @@ impl ProcessInfo {
     }
 }
 
+/// Processes one `process_times` call reports at most.
+pub const PROCESS_TIMES_MAX: usize = 16;
+
+/// One process as `process_times` reports it: its CPU time (what
+/// `/proc/<pid>/stat` shows as `utime`, `num_threads` and `starttime`),
+/// whether it runs, and its name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ProcessTime {
+    pub pid: u64,
+    /// Nanoseconds its threads have been on the CPU, those that ended
+    /// included (user and kernel time together: the kernel does not
+    /// split them).
+    pub cpu_ns: u64,
+    /// Threads not yet ended.
+    pub threads: u64,
+    /// Of those, the ones on the CPU or waiting for it (not blocked):
+    /// 0 means the process sleeps (`S`), more that it runs (`R`).
+    pub running: u64,
+    /// When it was made, in nanoseconds since boot.
+    pub start_ns: u64,
+    /// Its name as the kernel knows it (the process's, NUL-padded, cut
+    /// at 16 bytes).
+    pub name: [u8; 16],
+}
+
+impl ProcessTime {
+    pub fn name(&self) -> &str {
+        text(&self.name)
+    }
+}
+
+/// What `process_times` fills in: the first `count` of `entries`, in
+/// ascending pid order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ProcessTimes {
+    pub count: u64,
+    pub entries: [ProcessTime; PROCESS_TIMES_MAX],
+}
+
+// No padding: the kernel copies them byte for byte.
+const _: () = assert!(core::mem::size_of::<ProcessTime>() == 56);
+const _: () = assert!(core::mem::size_of::<ProcessTimes>() == 8 + 56 * PROCESS_TIMES_MAX);
+
+impl ProcessTimes {
+    /// The filled entries.
+    pub fn entries(&self) -> &[ProcessTime] {
+        let n = (self.count as usize).min(PROCESS_TIMES_MAX);
+        &self.entries[..n]
+    }
+}
+
 /// An interrupt line's counters (`irq_info`), for `/proc/interrupts`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C)]

@@ -237,12 +237,19 @@ pub enum Syscall {
     /// power off (no `\_S5` or no PM1 control block), `TimedOut` if the
     /// machine is still on a second after the write.
     Power = 75,
+    /// (after, pointer to a [`super::ProcessTimes`]) → how many: the CPU
+    /// time, threads and start time of up to
+    /// [`super::PROCESS_TIMES_MAX`] processes with pids above `after`,
+    /// in pid order (dead ones not yet reaped included). Needs no handle:
+    /// as Linux's `/proc/<pid>/stat`, CPU times are public, and knowing
+    /// them gives no power over a process.
+    ProcessTimes = 76,
 }
 
 impl Syscall {
     /// Every call, in ascending number order; numbers may skip (each
     /// mechanism has its own range).
-    pub const ALL: [Syscall; 69] = [
+    pub const ALL: [Syscall; 70] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -312,6 +319,7 @@ impl Syscall {
         Syscall::SetSchedRt,
         Syscall::Meter,
         Syscall::Power,
+        Syscall::ProcessTimes,
     ];
 }
 

@@ -94,6 +94,7 @@ pub const TCSETSW: u32 = 0x5403;
 pub const TCSETSF: u32 = 0x5404;
 pub const TIOCGPGRP: u32 = 0x540f;
 pub const TIOCSPGRP: u32 = 0x5410;
+pub const TIOCGWINSZ: u32 = 0x5413;
 /// `tcsetattr` actions.
 pub const TCSANOW: u32 = 0;
 pub const TCSADRAIN: u32 = 1;

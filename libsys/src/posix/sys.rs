@@ -378,6 +378,17 @@ pub fn isatty(fd: i32) -> bool {
     tcgetattr(fd).is_ok()
 }
 
+/// `ioctl(fd, TIOCGWINSZ)`: the terminal's (rows, columns) (`ENOTTY` if
+/// `fd` is not one).
+pub fn tcgetwinsize(fd: i32) -> Result<(u16, u16), Errno> {
+    let mut b = [0u8; 8];
+    vfs()?.ioctl_get(fd, TIOCGWINSZ, &mut b).map_err(ve)?;
+    Ok((
+        u16::from_le_bytes([b[0], b[1]]),
+        u16::from_le_bytes([b[2], b[3]]),
+    ))
+}
+
 pub fn tcgetpgrp(fd: i32) -> Result<u64, Errno> {
     vfs()?.ioctl(fd, TIOCGPGRP, 0).map_err(ve)
 }
@@ -467,6 +478,17 @@ pub fn reboot(cmd: u32) -> Result<(), Errno> {
 /// (`EINVAL` when they are wrong), as Linux's `syscall(SYS_reboot, …)`.
 pub fn reboot_raw(magic1: u32, magic2: u32, cmd: u32) -> Result<(), Errno> {
     procs()?.reboot(magic1, magic2, cmd).map_err(pe)
+}
+
+/// `service kill` and `service restart`: the process server has `init`
+/// kill the server registered as `name` (`spawned:<name>`: a spawned
+/// driver), which `init` restarts, the death counted as `mode` says; the
+/// pid it had. `EPERM` for anyone but root, `ESRCH`, `EINVAL` (not
+/// restartable), `EAGAIN` (restarting), `EBUSY` (`proc` itself),
+/// `ENAMETOOLONG` (see `proto::proc::service`).
+pub fn kill_server(name: &str, mode: crate::proto::name::KillMode) -> Result<u64, Errno> {
+    let name = crate::proto::name::Name::try_from(name).map_err(|_| Errno::ENAMETOOLONG)?;
+    procs()?.kill_server(name, mode).map_err(pe)
 }
 
 pub fn setpgid(pid: u64, pgid: u64) -> Result<(), Errno> {

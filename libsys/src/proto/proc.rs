@@ -44,6 +44,7 @@
 //! | `Sigsuspend { mask }` | `Error(EINTR)` | `sigsuspend`: `mask` until a handler runs; answered once one was delivered |
 //! | `Alarm { seconds }` | `Value(seconds left of the previous alarm)` | `alarm(2)`: `SIGALRM` after `seconds` (0 cancels) |
 //! | `Nanosleep { ns }` | `Done` or `Error(EINTR)` | sleeps `ns` in the server, so that a signal can interrupt it: `EINTR` when a handler ran, sleeping on otherwise |
+//! | `KillServer { name, mode }` | `Value(pid it had)` | `service kill`/`service restart` ([`service`]): `EPERM` for anyone but root (checked first), `EBUSY` for `proc` itself; then the server asks `init`'s name service to kill the server registered as `name` (`spawned:<name>`: a spawned driver) and maps its answer: `ESRCH`, `EINVAL` (not restartable: the memory server), `EAGAIN` (restarting), `ENOSYS` (the manifest gave the server no `service` right) |
 //! | `Reboot { magic1, magic2, cmd }` | none for a power-off, restart or halt that worked; `Done` for `CAD_ON`/`CAD_OFF` | `reboot(2)` ([`reboot`]): `EPERM` for anyone but root (checked first), `EINVAL` for a wrong magic number or an unknown command, `ENOSYS` if the server holds no power control (manifest `power`), `EIO` if the kernel's `power` call failed (the machine stays on). The caller syncs and unmounts first |
 //!
 //! A handler the server delivers (the kernel's signal upcall) gets as its
@@ -51,7 +52,7 @@
 //!
 //! Errors are [`Errno`]s (`ECHILD`, `ESRCH`, `EPERM`, `EINVAL`,
 //! `ENOENT`, `EACCES`, `ENOEXEC`, `E2BIG`, `EAGAIN`; for `Reboot`,
-//! `ENOSYS` and `EIO`).
+//! `ENOSYS` and `EIO`; for `KillServer`, `EBUSY` and `ENOSYS`).
 
 use postcard::experimental::max_size::MaxSize;
 use serde::{Deserialize, Serialize};
@@ -209,6 +210,11 @@ pub enum Request {
         magic1: u32,
         magic2: u32,
         cmd: u32,
+    },
+    /// `service kill`/`restart`: see [`service`].
+    KillServer {
+        name: crate::proto::name::Name,
+        mode: crate::proto::name::KillMode,
     },
 }
 
@@ -371,6 +377,7 @@ impl ClientError {
 #[cfg(target_os = "none")]
 mod client;
 pub mod reboot;
+pub mod service;
 
 #[cfg(test)]
 mod tests;

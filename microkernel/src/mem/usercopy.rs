@@ -233,6 +233,9 @@ unsafe impl Plain for libsys::abi::IrqInfo {}
 unsafe impl Plain for libsys::abi::ProcessInfo {}
 // SAFETY: as above (u32, u32, u64, u64).
 unsafe impl Plain for libsys::abi::RegionInfo {}
+// SAFETY: repr(C): a u64 and an array of repr(C) structs of five u64s
+// and a 16-byte array (56 bytes, 8-aligned), no padding.
+unsafe impl Plain for libsys::abi::ProcessTimes {}
 // SAFETY: repr(C) arrays of u64 only (libsys::abi::limits), no padding.
 unsafe impl Plain for libsys::abi::limits::ResourceUsage {}
 // SAFETY: repr(C), five u64 fields, no padding.

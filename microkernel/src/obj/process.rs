@@ -27,14 +27,15 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
+use core::ops::Bound;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use kcore::limits::{Account, Charge};
 use libsys::abi::limits::Limits;
 use libsys::abi::SysError;
 use libsys::abi::PAGE_SIZE;
 
-use kcore::sched::Policy;
-use libsys::abi::Protection;
+use kcore::sched::{Policy, State};
+use libsys::abi::{ProcessTime, ProcessTimes, Protection, PROCESS_TIMES_MAX};
 use spin::Mutex;
 
 use super::elfload::{self, LoadError};
@@ -126,6 +127,10 @@ pub struct Process {
     pub(super) handle_refs: AtomicUsize,
     /// Processes it made that may not have run yet: killed when it dies.
     pub(super) created: Mutex<Vec<alloc::sync::Weak<Process>>>,
+    /// Nanoseconds on the CPU of its threads that have ended.
+    ended_threads_ns: AtomicU64,
+    /// When it was made (nanoseconds since boot).
+    started_ns: u64,
 }
 
 impl fmt::Debug for Process {
@@ -187,6 +192,8 @@ impl Process {
             _charge: charge,
             handle_refs: AtomicUsize::new(0),
             created: Mutex::new(Vec::new()),
+            ended_threads_ns: AtomicU64::new(0),
+            started_ns: crate::arch::time::now_ns(),
         });
         PROCESSES.lock().insert(process.pid, process.clone());
         process
@@ -449,6 +456,13 @@ pub(super) fn thread_exited(process: &Arc<Process>, thread: &Arc<Thread>) {
         }
         threads.is_empty()
     };
+    // Its time stays the process's (`times_after`); a thread never
+    // started has none.
+    if let Some(stats) = sched::stats(thread) {
+        process
+            .ended_threads_ns
+            .fetch_add(stats.sum_exec_runtime, Ordering::Relaxed);
+    }
     process
         .stack_frames
         .fetch_sub(thread.frames(), Ordering::Relaxed);
@@ -544,6 +558,43 @@ pub fn wait(process: &Arc<Process>) -> ExitReason {
         process.waiters.lock().push(thread::current());
         sched::block_current();
     }
+}
+
+/// The CPU time of up to [`PROCESS_TIMES_MAX`] processes (alive or not
+/// yet reaped) with pids above `after`, in pid order: what
+/// `process_times` reports.
+pub fn times_after(after: u64) -> ProcessTimes {
+    let first = match Pid::try_from(after) {
+        Ok(pid) => Bound::Excluded(pid),
+        Err(_) => return ProcessTimes::default(),
+    };
+    // Taken out of the table first: a thread's figures need the
+    // scheduler's lock, never taken inside the table's.
+    let processes: Vec<Arc<Process>> = PROCESSES
+        .lock()
+        .range((first, Bound::Unbounded))
+        .take(PROCESS_TIMES_MAX)
+        .map(|(_, p)| p.clone())
+        .collect();
+    let mut times = ProcessTimes::default();
+    for (slot, process) in times.entries.iter_mut().zip(&processes) {
+        let threads = process.threads.lock().clone();
+        let stats: Vec<_> = threads.iter().filter_map(|t| sched::stats(t)).collect();
+        let mut name = [0u8; 16];
+        let n = process.name.len().min(name.len());
+        name[..n].copy_from_slice(&process.name.as_bytes()[..n]);
+        *slot = ProcessTime {
+            pid: u64::from(process.pid),
+            cpu_ns: process.ended_threads_ns.load(Ordering::Relaxed)
+                + stats.iter().map(|s| s.sum_exec_runtime).sum::<u64>(),
+            threads: threads.len() as u64,
+            running: stats.iter().filter(|s| s.state != State::Blocked).count() as u64,
+            start_ns: process.started_ns,
+            name,
+        };
+    }
+    times.count = processes.len() as u64;
+    times
 }
 
 /// Processes alive or not yet reaped.

@@ -149,6 +149,7 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::SetSchedRt => typed!(libsys::abi::limits::SetSchedRt, limits::set_sched_rt),
         Syscall::Meter => misc::meter,
         Syscall::Power => typed!(libsys::abi::power::PowerArgs, power::power),
+        Syscall::ProcessTimes => typed!(args::ProcessTimesArgs, task::process_times),
     }
 }
 

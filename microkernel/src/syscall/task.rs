@@ -1,11 +1,11 @@
 //! Processes and threads: `exit`, `yield`, `process_create`,
 //! `thread_create`, `thread_start`, `kill`, `set_sched`, `thread_stats`,
-//! `set_pager`, `thread_exit`.
+//! `set_pager`, `thread_exit`, `process_info`, `process_times`.
 
 use kcore::sched::{Policy, State};
 use libsys::abi::args::{
-    Address, Exit, HandleOut, OneHandle, ProcessCreate, ProcessWatch, SetPager, SetSched,
-    ThreadStart,
+    Address, Exit, HandleOut, OneHandle, ProcessCreate, ProcessTimesArgs, ProcessWatch, SetPager,
+    SetSched, ThreadStart,
 };
 use libsys::abi::limits::Resource;
 use libsys::abi::{Rights, SysError, ThreadStats};
@@ -176,6 +176,16 @@ pub fn thread_stats(args: HandleOut, frame: &mut TrapFrame) -> Result<u64, SysEr
     };
     crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)
+}
+
+/// `process_times(after, out)`: the CPU time of the processes with pids
+/// above `after` (no handle needed: see `libsys::abi::Syscall`).
+pub fn process_times(args: ProcessTimesArgs, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<libsys::abi::ProcessTimes>::new(args.out)?;
+    let process = caller()?;
+    let times = process::times_after(args.after);
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &times))?;
+    Ok(times.count)
 }
 
 /// `process_info(process, out)`: its pid, threads, mapped pages and name.

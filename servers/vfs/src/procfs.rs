@@ -10,7 +10,11 @@
 //!   caller's `/proc/<pid>`.
 //! - One directory per live process, `/proc/<pid>`, with `status`,
 //!   `stat`, `cmdline` (from the process server) and `maps` plus the
-//!   memory fields of `status` (from mm).
+//!   memory fields of `status` (from mm). The kernel's `process_times`
+//!   adds the CPU time, the threads and the start time, and the
+//!   processes the process server never met — servers `init` started
+//!   that never called it — with their name and whether they run
+//!   ([`kernel_task`], [`merge_tasks`]).
 //!
 //! What lives elsewhere comes through a [`ProcSource`] (the server's talks
 //! to `proc` and `mm` by IPC; the host tests give a fake); what the core
@@ -32,6 +36,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
+use libsys::abi::ProcessTime;
 use libsys::errno::Errno;
 use libsys::proto::mm::{CacheInfo, MapEntry, MemStatus, SystemStats, ZONES};
 use libsys::proto::proc::TaskInfo;
@@ -68,6 +73,9 @@ pub trait ProcSource {
     fn slabs(&mut self) -> Result<Vec<CacheInfo>, Errno>;
     /// Nanoseconds since boot, and of those the CPU spent idle if known.
     fn uptime(&mut self) -> (u64, Option<u64>);
+    /// Its CPU time, threads and start time (the kernel's
+    /// `process_times`), if known.
+    fn times(&mut self, pid: u64) -> Option<ProcessTime>;
 }
 
 // ---- inode numbers ----
@@ -481,11 +489,13 @@ impl ProcFs {
         match kind {
             PID_STATUS => {
                 let memory = self.source.mem_status(pid).ok();
-                Ok(status(&task, memory.as_ref()).into_bytes())
+                let times = self.source.times(pid);
+                Ok(status(&task, memory.as_ref(), times.as_ref()).into_bytes())
             }
             PID_STAT => {
                 let memory = self.source.mem_status(pid).ok();
-                Ok(stat(&task, memory.as_ref()).into_bytes())
+                let times = self.source.times(pid);
+                Ok(stat(&task, memory.as_ref(), times.as_ref()).into_bytes())
             }
             PID_CMDLINE => self.source.cmdline(pid),
             PID_MAPS => {
@@ -499,6 +509,75 @@ impl ProcFs {
             _ => Err(Errno::ENOENT),
         }
     }
+}
+
+// ---- processes the process server does not know ----
+
+/// What procfs shows of a process only the kernel knows (one `init`
+/// started that never called the process server: most servers): its
+/// kernel name as the command, `R` if a thread runs or waits for the CPU
+/// else `S`, `init` as its parent, group and session, and `uid` (whom
+/// `init` says it runs as).
+pub fn kernel_task(k: &ProcessTime, uid: u32) -> TaskInfo {
+    let mut comm = heapless::String::new();
+    for c in k.name().chars() {
+        if comm.push(c).is_err() {
+            break;
+        }
+    }
+    TaskInfo {
+        pid: k.pid,
+        ppid: 1,
+        pgid: 1,
+        sid: 1,
+        uid,
+        state: if k.running > 0 { b'R' } else { b'S' },
+        comm,
+    }
+}
+
+/// The processes after some pid, in pid order, from a page of the
+/// process server's list (`from_proc`; `proc_full`: there may be more
+/// after it) and a page of the kernel's (`from_kernel`, `kernel_full`
+/// likewise). Only pids both pages cover go in (up to the smaller last
+/// pid of a full page), so the next page, asked after the last pid
+/// returned, misses none. The process server's entry wins; a process
+/// only the kernel knows goes in if it has threads (not one that ended
+/// and waits to be reaped) and `uid_of` knows its owner.
+pub fn merge_tasks(
+    from_proc: &[TaskInfo],
+    proc_full: bool,
+    from_kernel: &[ProcessTime],
+    kernel_full: bool,
+    mut uid_of: impl FnMut(u64) -> Option<u32>,
+) -> Vec<TaskInfo> {
+    let last = |full: bool, pid: Option<u64>| if full { pid } else { None };
+    let bound = match (
+        last(proc_full, from_proc.last().map(|t| t.pid)),
+        last(kernel_full, from_kernel.last().map(|k| k.pid)),
+    ) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => u64::MAX,
+    };
+    let mut out: Vec<TaskInfo> = from_proc
+        .iter()
+        .filter(|t| t.pid <= bound)
+        .cloned()
+        .collect();
+    for k in from_kernel
+        .iter()
+        .filter(|k| k.pid <= bound && k.threads > 0)
+    {
+        if out.iter().any(|t| t.pid == k.pid) {
+            continue;
+        }
+        if let Some(uid) = uid_of(k.pid) {
+            out.push(kernel_task(k, uid));
+        }
+    }
+    out.sort_by_key(|t| t.pid);
+    out
 }
 
 // ---- the generators: pure functions of the figures ----
@@ -603,8 +682,9 @@ fn state_name(state: u8) -> &'static str {
     }
 }
 
-/// `/proc/<pid>/status`: who it is, then mm's memory lines if mm said.
-pub fn status(t: &TaskInfo, memory: Option<&MemStatus>) -> String {
+/// `/proc/<pid>/status`: who it is, its threads if the kernel said, then
+/// mm's memory lines if mm said.
+pub fn status(t: &TaskInfo, memory: Option<&MemStatus>, times: Option<&ProcessTime>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Name:\t{}", t.comm);
     let _ = writeln!(out, "State:\t{}", state_name(t.state));
@@ -614,16 +694,34 @@ pub fn status(t: &TaskInfo, memory: Option<&MemStatus>) -> String {
     let _ = writeln!(out, "NSpgid:\t{}", t.pgid);
     let _ = writeln!(out, "NSsid:\t{}", t.sid);
     let _ = writeln!(out, "Uid:\t{0}\t{0}\t{0}\t{0}", t.uid);
+    if let Some(times) = times {
+        let _ = writeln!(out, "Threads:\t{}", times.threads);
+    }
     if let Some(m) = memory {
         let _ = write!(out, "{m}");
     }
     out
 }
 
+/// Clock ticks per second of `stat`'s times (Linux's `USER_HZ`, what
+/// `sysconf(_SC_CLK_TCK)` says).
+pub const USER_HZ: u64 = 100;
+
+/// Nanoseconds in clock ticks ([`USER_HZ`]), rounded down.
+fn ticks(ns: u64) -> u64 {
+    ns / (1_000_000_000 / USER_HZ)
+}
+
 /// `/proc/<pid>/stat`: Linux's first 52 fields, those not kept here 0
-/// (times, faults, signals), `vsize` in bytes and `rss` in pages.
-pub fn stat(t: &TaskInfo, memory: Option<&MemStatus>) -> String {
+/// (faults, children's times, signals). From the kernel, if it said:
+/// `utime` is all the CPU time (the kernel does not split user from
+/// system time, so `stime` is 0), `num_threads`, and `starttime` in
+/// clock ticks since boot. `vsize` in bytes and `rss` in pages from mm.
+pub fn stat(t: &TaskInfo, memory: Option<&MemStatus>, times: Option<&ProcessTime>) -> String {
     let (vsize, rss) = memory.map_or((0, 0), |m| (m.vm_size * 1024, m.vm_rss / 4));
+    let (utime, threads, start) = times.map_or((0, 1, 0), |t| {
+        (ticks(t.cpu_ns), t.threads, ticks(t.start_ns))
+    });
     let mut out = format!(
         "{} ({}) {} {} {} {} 0 -1 0",
         t.pid,
@@ -633,9 +731,10 @@ pub fn stat(t: &TaskInfo, memory: Option<&MemStatus>) -> String {
         t.pgid,
         t.sid
     );
-    // minflt..cstime (8), priority 20, nice 0, num_threads 1,
-    // itrealvalue 0, starttime 0, vsize, rss, then 28 more.
-    out.push_str(" 0 0 0 0 0 0 0 0 20 0 1 0 0");
+    // minflt, cminflt, majflt, cmajflt, utime, stime, cutime, cstime,
+    // priority 20, nice 0, num_threads, itrealvalue 0, starttime; then
+    // vsize, rss, and 28 more.
+    let _ = write!(out, " 0 0 0 0 {utime} 0 0 0 20 0 {threads} 0 {start}");
     let _ = write!(out, " {vsize} {rss}");
     for _ in 0..28 {
         out.push_str(" 0");

@@ -1,5 +1,7 @@
 //! Where procfs's and sysfs's figures come from in the running system:
-//! the process server (`proc`: the task list, command lines), the memory
+//! the process server (`proc`: the task list, command lines), the kernel
+//! (`process_times`: CPU times, and the processes `proc` never met, whose
+//! owners `init`'s credentials service tells), the memory
 //! server (`mm`: the system's memory, a process's areas and memory
 //! fields, its slab caches), the kernel's clock, and the device manager
 //! (`devmgr`: the sysfs tree).
@@ -12,6 +14,7 @@
 //! before `proc`) is looked up again at the next use.
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -20,13 +23,14 @@ use libsys::abi::SysError;
 use libsys::errno::Errno;
 use libsys::handle::Endpoint;
 use libsys::ipc::{self, Message};
+use libsys::proto::cred;
 use libsys::proto::devmgr::{self, DevError};
 use libsys::proto::mm::{self, CacheInfo, MapEntry, MemStatus, MmError, SystemStats};
 use libsys::proto::proc::{self, TaskInfo};
 use libsys::rpc::{self, LABEL_REPLY, LABEL_REQUEST};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use vfs::procfs::ProcSource;
+use vfs::procfs::{kernel_task, merge_tasks, ProcSource};
 use vfs::sysfs::{Node, SysSource};
 
 /// How long one question to another server may take (send and reply).
@@ -83,10 +87,18 @@ fn bounded_call<Req: Serialize, Rep: DeserializeOwned>(
     rpc::decode(&buf[..n]).map_err(|_| Errno::EIO)
 }
 
-/// procfs's source: `proc`, `mm`, the clock.
+/// Owners remembered (pids are never reused: a pid's owner never
+/// changes); forgotten all at once past this many.
+const UIDS_MAX: usize = 256;
+
+/// procfs's source: `proc`, `mm`, the kernel (`process_times`, the
+/// clock), and `init`'s credentials service for the owners of the
+/// processes only the kernel knows.
 pub struct ProcIpc {
     proc: Peer,
     mm: Peer,
+    cred: Peer,
+    uids: BTreeMap<u64, u32>,
 }
 
 impl ProcIpc {
@@ -94,7 +106,38 @@ impl ProcIpc {
         Box::new(ProcIpc {
             proc: Peer::new(proc::NAME),
             mm: Peer::new("mm"),
+            cred: Peer::new(cred::NAME),
+            uids: BTreeMap::new(),
         })
+    }
+
+    /// The process server's page of processes after `after`, and whether
+    /// it is full (more may follow).
+    fn proc_page(&mut self, after: u64) -> Result<(Vec<TaskInfo>, bool), Errno> {
+        match self.proc.call(&proc::Request::List { after })? {
+            proc::Reply::Tasks(tasks) => {
+                let full = tasks.len() == proc::LIST_MAX;
+                Ok((tasks.into_iter().collect(), full))
+            }
+            proc::Reply::Error(e) => Err(e),
+            _ => Err(Errno::EIO),
+        }
+    }
+
+    /// Whom `init` says process `pid` runs as (its effective uid).
+    fn uid_of(&mut self, pid: u64) -> Option<u32> {
+        if let Some(&uid) = self.uids.get(&pid) {
+            return Some(uid);
+        }
+        let uid = match self.cred.call(&cred::Request::Get { pid }).ok()? {
+            cred::Reply::Credentials(c) => c.euid,
+            _ => return None,
+        };
+        if self.uids.len() >= UIDS_MAX {
+            self.uids.clear();
+        }
+        self.uids.insert(pid, uid);
+        Some(uid)
     }
 
     fn mm(&mut self, request: &mm::Request) -> Result<mm::Reply, Errno> {
@@ -115,12 +158,37 @@ fn mm_errno(e: MmError) -> Errno {
 }
 
 impl ProcSource for ProcIpc {
+    /// The process server's list merged with the kernel's.
     fn tasks(&mut self, after: u64) -> Result<Vec<TaskInfo>, Errno> {
-        match self.proc.call(&proc::Request::List { after })? {
-            proc::Reply::Tasks(tasks) => Ok(tasks.into_iter().collect()),
-            proc::Reply::Error(e) => Err(e),
-            _ => Err(Errno::EIO),
+        let (from_proc, proc_full) = self.proc_page(after)?;
+        let kernel = libsys::syscall::process_times(after).unwrap_or_default();
+        let kernel_full = kernel.entries().len() == libsys::abi::PROCESS_TIMES_MAX;
+        Ok(merge_tasks(
+            &from_proc,
+            proc_full,
+            kernel.entries(),
+            kernel_full,
+            |pid| self.uid_of(pid),
+        ))
+    }
+
+    /// One process: the process server's, else the kernel's (one owner
+    /// to ask for, not a page's).
+    fn task(&mut self, pid: u64) -> Result<Option<TaskInfo>, Errno> {
+        let after = pid.saturating_sub(1);
+        let (from_proc, _) = self.proc_page(after)?;
+        if let Some(t) = from_proc.into_iter().find(|t| t.pid == pid) {
+            return Ok(Some(t));
         }
+        let kernel = libsys::syscall::process_times(after).unwrap_or_default();
+        let Some(k) = kernel
+            .entries()
+            .first()
+            .filter(|k| k.pid == pid && k.threads > 0)
+        else {
+            return Ok(None);
+        };
+        Ok(self.uid_of(pid).map(|uid| kernel_task(k, uid)))
     }
 
     fn cmdline(&mut self, pid: u64) -> Result<Vec<u8>, Errno> {
@@ -134,6 +202,9 @@ impl ProcSource for ProcIpc {
                         return Ok(line);
                     }
                 }
+                // A process only the kernel knows: no command line, as
+                // a Linux kernel thread's.
+                proc::Reply::Error(Errno::ESRCH) if line.is_empty() => return Ok(line),
                 proc::Reply::Error(e) => return Err(e),
                 _ => return Err(Errno::EIO),
             }
@@ -209,6 +280,12 @@ impl ProcSource for ProcIpc {
     fn uptime(&mut self) -> (u64, Option<u64>) {
         let up = libsys::syscall::clock().map_or(0, |c| c.uptime_ns);
         (up, None)
+    }
+
+    /// The kernel's figures (`process_times`, which needs no handle).
+    fn times(&mut self, pid: u64) -> Option<libsys::abi::ProcessTime> {
+        let times = libsys::syscall::process_times(pid.checked_sub(1)?).ok()?;
+        times.entries().first().copied().filter(|t| t.pid == pid)
     }
 }
 

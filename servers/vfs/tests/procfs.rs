@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use libsys::abi::ProcessTime;
 use libsys::proto::mm::{CacheInfo, MapEntry, MapKind, MemStatus, SystemStats};
 use libsys::proto::proc::TaskInfo;
 use vfs::procfs::{ProcFsType, ProcSource};
@@ -84,6 +85,16 @@ impl ProcSource for Fake {
     }
     fn uptime(&mut self) -> (u64, Option<u64>) {
         (self.0.borrow().uptime_ns, None)
+    }
+    /// The kernel's figures for pid 2 only.
+    fn times(&mut self, pid: u64) -> Option<ProcessTime> {
+        (pid == 2).then_some(ProcessTime {
+            pid,
+            cpu_ns: 1_234_567_890,
+            threads: 3,
+            start_ns: 2_500_000_000,
+            ..ProcessTime::default()
+        })
     }
 }
 
@@ -246,7 +257,20 @@ fn pid_files_name_the_process() {
     let fields: Vec<&str> = st.split_whitespace().collect();
     assert_eq!(fields.len(), 52);
     assert_eq!(&fields[..5], &["2", "(sh)", "S", "1", "2"]);
+    // utime (14) in clock ticks of 10 ms, stime (15) 0, num_threads
+    // (20), starttime (22) in ticks since boot: the kernel's figures.
+    assert_eq!((fields[13], fields[14]), ("123", "0"), "{st}");
+    assert_eq!((fields[19], fields[21]), ("3", "250"), "{st}");
     assert_eq!(fields[22], (402 * 1024).to_string(), "vsize in bytes");
+    assert!(s.contains("Threads:\t3\n"), "{s}");
+    // Without the kernel's figures: no time, one thread.
+    let st = text(&mut v, ROOT, "/proc/1/stat");
+    let fields: Vec<&str> = st.split_whitespace().collect();
+    assert_eq!(
+        (fields[13], fields[19], fields[21]),
+        ("0", "1", "0"),
+        "{st}"
+    );
     assert_eq!(
         read_file(&mut v, USER, "/proc/2/cmdline").unwrap(),
         b"/bin/sh\0-x\0"
@@ -389,4 +413,68 @@ fn revalidation_costs_one_question_per_pid_component() {
     let before = world.borrow().calls;
     text(&mut v, ROOT, "/proc/meminfo");
     assert_eq!(world.borrow().calls, before, "fixed files ask no one");
+}
+
+fn kernel(pid: u64, name: &str, threads: u64, running: u64) -> ProcessTime {
+    let mut k = ProcessTime {
+        pid,
+        threads,
+        running,
+        ..ProcessTime::default()
+    };
+    k.name[..name.len()].copy_from_slice(name.as_bytes());
+    k
+}
+
+#[test]
+fn processes_only_the_kernel_knows_join_the_list() {
+    use vfs::procfs::{kernel_task, merge_tasks};
+    let from_proc = [
+        task(1, 0, 0, "init"),
+        task(8, 1, 0, "vfs"),
+        task(20, 8, 0, "sh"),
+    ];
+    let from_kernel = [
+        kernel(1, "init", 1, 0),
+        kernel(2, "mm", 1, 1),
+        kernel(3, "gone", 0, 0),
+        kernel(8, "vfs", 2, 0),
+        kernel(9, "kv", 1, 0),
+        kernel(11, "nobody", 1, 0),
+    ];
+    let uid_of = |pid: u64| match pid {
+        11 => None,
+        9 => Some(1000),
+        _ => Some(0),
+    };
+    let all = merge_tasks(&from_proc, false, &from_kernel, false, uid_of);
+    let seen: Vec<(u64, &str, u8, u32)> = all
+        .iter()
+        .map(|t| (t.pid, t.comm.as_str(), t.state, t.uid))
+        .collect();
+    // mm runs, kv sleeps (owned by 1000), an ended process and one
+    // whose owner init cannot tell stay out; proc's entries win.
+    assert_eq!(
+        seen,
+        [
+            (1, "init", b'S', 0),
+            (2, "mm", b'R', 0),
+            (8, "vfs", b'S', 0),
+            (9, "kv", b'S', 1000),
+            (20, "sh", b'S', 0),
+        ]
+    );
+    assert_eq!(all[1].ppid, 1, "init's");
+    // A full kernel page ends the merged one at its last pid: sh (20)
+    // comes with the next page, asked after 9.
+    let page = merge_tasks(&from_proc, false, &from_kernel[..5], true, uid_of);
+    assert_eq!(page.last().map(|t| t.pid), Some(9));
+    let next = merge_tasks(&from_proc[2..], false, &from_kernel[5..], false, uid_of);
+    assert_eq!(next.iter().map(|t| t.pid).collect::<Vec<_>>(), [20]);
+    // Likewise a full page of the process server's.
+    let page = merge_tasks(&from_proc[..2], true, &from_kernel, false, uid_of);
+    assert_eq!(page.last().map(|t| t.pid), Some(8));
+    // A name the kernel cut at 16 bytes: comm keeps 15, as Linux's.
+    let long = kernel_task(&kernel(5, "a-very-long-name", 1, 1), 0);
+    assert_eq!(long.comm.as_str(), "a-very-long-nam");
 }

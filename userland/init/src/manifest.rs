@@ -74,7 +74,10 @@
 //!   `spawn` lets the process ask `init` for new processes (the spawn
 //!   protocol; `init`'s `spawnservice`): devmgr's drivers are started so.
 //!   `chaos` lets it ask the name service to kill any restartable server
-//!   (`Kill`; the restart checker `chaos`, `make chaos`).
+//!   (`Kill`; the restart checker `chaos`, `make chaos`). `service` is
+//!   the same right under the name of its other holder: the process
+//!   server, which asks for root's `service kill` and `service restart`
+//!   (`libsys::proto::proc`'s `KillServer`).
 //!   `views` (needs the `pager`) has the memory server show it any
 //!   process's areas and memory figures (`/proc/<pid>/maps`, `status`:
 //!   the file server).
@@ -154,6 +157,9 @@ pub struct Entry {
     /// `chaos`: it may ask the name service to kill a server (`Kill`):
     /// the restart checker's right.
     pub chaos: bool,
+    /// `service`: the same right, the process server's (for root's
+    /// `service kill` and `service restart`).
+    pub service: bool,
     /// `views`: the memory server answers its `Maps` and `Status` about
     /// any process (mm's `AllowViews`): the file server's procfs.
     pub views: bool,
@@ -194,6 +200,7 @@ impl Entry {
             initramfs: false,
             spawn: false,
             chaos: false,
+            service: false,
             views: false,
             power: false,
             args: args.into(),
@@ -474,6 +481,7 @@ fn apply_option(entry: &mut Entry, option: &str, pager_before: bool) -> Result<(
         None if option == "initramfs" => entry.initramfs = true,
         None if option == "spawn" => entry.spawn = true,
         None if option == "chaos" => entry.chaos = true,
+        None if option == "service" => entry.service = true,
         None if option == "views" => entry.views = true,
         None if option == "power" && server => entry.power = true,
         None if option == "power" => return Err(Problem::ServerOnly(option.to_string())),
@@ -790,5 +798,8 @@ test t t
         .unwrap();
         assert_eq!(entries[0].restarts, 100_000);
         assert!(entries[1].chaos && !entries[2].chaos && !entries[0].chaos);
+        let proc = parse("server proc proc service\n").unwrap();
+        assert!(proc[0].service && !proc[0].chaos);
+        assert!(!entries.iter().any(|e| e.service));
     }
 }

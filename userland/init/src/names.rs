@@ -13,6 +13,35 @@ use alloc::vec::Vec;
 
 use libsys::proto::name::Reply;
 
+/// Why the registry refuses a registration or a lookup: the name
+/// service's answer ([`Refused::reply`]), kept small (a `Reply` can hold a
+/// whole `List` page).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    NotAllowed,
+    NotFound,
+    Unavailable,
+    Failed,
+}
+
+impl Refused {
+    /// The name service's reply that says so.
+    pub fn reply(self) -> Reply {
+        match self {
+            Refused::NotAllowed => Reply::NotAllowed,
+            Refused::NotFound => Reply::NotFound,
+            Refused::Unavailable => Reply::Unavailable,
+            Refused::Failed => Reply::Failed,
+        }
+    }
+}
+
+impl From<Refused> for Reply {
+    fn from(r: Refused) -> Reply {
+        r.reply()
+    }
+}
+
 /// The state of one name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum State<H> {
@@ -69,10 +98,10 @@ impl<H: Clone> Registry<H> {
 
     /// A registration from process `who`; returns the old endpoint it
     /// replaces, if any (to close).
-    pub fn register(&mut self, name: &str, who: u64, endpoint: H) -> Result<Option<H>, Reply> {
-        let entry = self.find(name).ok_or(Reply::NotAllowed)?;
+    pub fn register(&mut self, name: &str, who: u64, endpoint: H) -> Result<Option<H>, Refused> {
+        let entry = self.find(name).ok_or(Refused::NotAllowed)?;
         if entry.owner != who {
-            return Err(Reply::NotAllowed);
+            return Err(Refused::NotAllowed);
         }
         let old = core::mem::replace(&mut entry.state, State::Registered(endpoint));
         Ok(match old {
@@ -83,11 +112,11 @@ impl<H: Clone> Registry<H> {
 
     /// What a lookup of `name` gets: the endpoint, or the reply that says
     /// why not.
-    pub fn lookup(&self, name: &str) -> Result<H, Reply> {
+    pub fn lookup(&self, name: &str) -> Result<H, Refused> {
         match self.names.iter().find(|n| n.name == name).map(|n| &n.state) {
-            None => Err(Reply::NotFound),
-            Some(State::Unavailable) => Err(Reply::Unavailable),
-            Some(State::Failed) => Err(Reply::Failed),
+            None => Err(Refused::NotFound),
+            Some(State::Unavailable) => Err(Refused::Unavailable),
+            Some(State::Failed) => Err(Refused::Failed),
             Some(State::Registered(h)) => Ok(h.clone()),
         }
     }
@@ -122,17 +151,17 @@ mod tests {
     #[test]
     fn only_the_owner_registers_and_lookups_follow_the_state() {
         let mut r: Registry<u32> = Registry::new();
-        assert_eq!(r.lookup("kv"), Err(Reply::NotFound));
+        assert_eq!(r.lookup("kv"), Err(Refused::NotFound));
         assert_eq!(
             r.register("kv", 1, 10),
-            Err(Reply::NotAllowed),
+            Err(Refused::NotAllowed),
             "not expected"
         );
         r.expect("kv", 1);
-        assert_eq!(r.lookup("kv"), Err(Reply::Unavailable));
+        assert_eq!(r.lookup("kv"), Err(Refused::Unavailable));
         assert_eq!(
             r.register("kv", 2, 10),
-            Err(Reply::NotAllowed),
+            Err(Refused::NotAllowed),
             "another process"
         );
         assert_eq!(r.register("kv", 1, 10), Ok(None));
@@ -150,7 +179,7 @@ mod tests {
         r.expect("kv", 1);
         r.register("kv", 1, 10).unwrap();
         assert_eq!(r.owner_died("kv", false), Some(10));
-        assert_eq!(r.lookup("kv"), Err(Reply::Unavailable));
+        assert_eq!(r.lookup("kv"), Err(Refused::Unavailable));
         assert_eq!(
             r.register("kv", 1, 12),
             Ok(None),
@@ -159,13 +188,13 @@ mod tests {
         r.expect("kv", 7);
         assert_eq!(
             r.register("kv", 1, 13),
-            Err(Reply::NotAllowed),
+            Err(Refused::NotAllowed),
             "the old incarnation may not"
         );
         assert_eq!(r.register("kv", 7, 14), Ok(None));
         assert_eq!(r.lookup("kv"), Ok(14));
         r.owner_died("kv", true);
-        assert_eq!(r.lookup("kv"), Err(Reply::Failed));
+        assert_eq!(r.lookup("kv"), Err(Refused::Failed));
         assert_eq!(r.state("kv"), Some(&State::Failed));
     }
 }

@@ -113,6 +113,16 @@ impl Client {
         })?)
     }
 
+    /// `KillServer`: has `init` kill the server `name` (root only); the
+    /// pid it had.
+    pub fn kill_server(
+        &self,
+        name: crate::proto::name::Name,
+        mode: crate::proto::name::KillMode,
+    ) -> Result<u64, ClientError> {
+        value(self.call(&Request::KillServer { name, mode })?)
+    }
+
     /// Starts a child built by [`Client::spawn`].
     pub fn start(&self, pid: u64) -> Result<(), ClientError> {
         done(self.call(&Request::Start { pid })?)

@@ -213,6 +213,12 @@ impl Fuzzer {
                 a[1] = self.pointer();
             }
             KernelStats => a[0] = self.pointer(),
+            // Any pid to list after; the page written into its scratch
+            // (or refused: a bad or read-only address).
+            ProcessTimes => {
+                a[0] = self.rng.around(64);
+                a[1] = self.pointer();
+            }
             SetSchedRt => {
                 a[0] = self.handle(None, true);
                 a[1] = self.handle(Some(ObjectType::Thread), false);

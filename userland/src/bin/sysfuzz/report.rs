@@ -171,5 +171,6 @@ fn call_name(call: Syscall) -> &'static str {
         SetSchedRt => "set_sched_rt",
         Meter => "meter",
         Power => "power",
+        ProcessTimes => "process_times",
     }
 }

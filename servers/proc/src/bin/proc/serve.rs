@@ -11,6 +11,7 @@ use libsys::errno::Errno;
 use libsys::grant::{CallerGrant, GrantAccess};
 use libsys::handle::{Endpoint, OwnedHandle};
 use libsys::ipc::{self, Message, SavedReply};
+use libsys::proto::name::{self, KillMode};
 use libsys::proto::proc::{
     self, Ids, Pgroup, Reply, Request, SigAction, TaskInfo, CMDLINE_CHUNK, LIST_MAX,
 };
@@ -260,6 +261,9 @@ impl Proc {
                 self.reboot(caller, magic1, magic2, cmd)?;
                 Reply::Done
             }
+            Request::KillServer { name, mode } => {
+                Reply::Value(self.kill_server(caller, &name, mode)?)
+            }
             Request::Spawn { .. }
             | Request::Wait { .. }
             | Request::Fork
@@ -311,6 +315,24 @@ impl Proc {
         Err(Errno::EIO)
     }
 
+    /// `KillServer` (`service kill`/`restart`): root only, never this
+    /// server; then `init`'s name service kills it, with this server's
+    /// `service` right (`proc::service`). The pid it had.
+    fn kill_server(&mut self, caller: Pid, name: &str, mode: KillMode) -> Result<u64, Errno> {
+        let euid = self.table.get(caller).ok_or(Errno::ESRCH)?.cred.euid;
+        proc::service::check(euid, name)?;
+        let ns = libsys::names::service().map_err(|_| Errno::ENOSYS)?;
+        let request = name::Request::Kill {
+            name: name::Name::try_from(name).map_err(|_| Errno::ENAMETOOLONG)?,
+            mode,
+        };
+        let (reply, _) = libsys::rpc::call_with::<name::Request, name::Reply>(&ns, &request, &[])
+            .map_err(|_| Errno::EIO)?;
+        let pid = proc::service::outcome(&reply)?;
+        println!("proc: {name} (pid {pid}) killed for pid {caller} ({mode:?})");
+        Ok(pid)
+    }
+
     fn list(&self, after: u64) -> heapless::Vec<TaskInfo, LIST_MAX> {
         let mut tasks = heapless::Vec::new();
         for t in self.table.iter().filter(|t| u64::from(t.pid) > after) {
@@ -322,13 +344,32 @@ impl Proc {
                     break;
                 }
             }
+            let mut state = t.state.letter() as u8;
+            if state == b'R' || comm.is_empty() {
+                // The kernel's view: whether a thread runs (else the
+                // process sleeps), and the name of a process this server
+                // did not start (a server, a test), whose command line
+                // it never saw.
+                if let Some(k) = kernel_view(t.pid) {
+                    if state == b'R' && k.running == 0 {
+                        state = b'S';
+                    }
+                    if comm.is_empty() {
+                        for c in k.name().chars() {
+                            if comm.push(c).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
             let info = TaskInfo {
                 pid: u64::from(t.pid),
                 ppid: u64::from(t.parent),
                 pgid: u64::from(t.pgid),
                 sid: u64::from(t.sid),
                 uid: t.cred.uid,
-                state: t.state.letter() as u8,
+                state,
                 comm,
             };
             if tasks.push(info).is_err() {
@@ -636,4 +677,11 @@ fn read_block(grant: &mut CallerGrant, block: &mut Vec<u8>) -> Result<(), Errno>
     }
     block.resize(len, 0);
     grant.read(0, block).map_err(|_| Errno::EFAULT)
+}
+
+/// What the kernel says of process `pid` (`process_times`: one pid space).
+fn kernel_view(pid: Pid) -> Option<libsys::abi::ProcessTime> {
+    let times = libsys::syscall::process_times(u64::from(pid).checked_sub(1)?).ok()?;
+    let first = *times.entries().first()?;
+    (first.pid == u64::from(pid)).then_some(first)
 }

@@ -60,6 +60,7 @@ use libsys::abi::ipc::FOREVER;
 use libsys::abi::{Handle, InitInfo, SysError};
 use libsys::handle::{Borrowed, Endpoint, Notification, OwnedHandle, Thread};
 use libsys::mem::Memory;
+use libsys::proto::name::KillMode;
 use libsys::spawn::Child;
 use libsys::{eprintln, println};
 
@@ -93,8 +94,9 @@ struct Slot {
     id: u64,
     run: Run,
     restarts: Restarts,
-    /// Killed at a client's request (`Kill`): its death is not its fault.
-    killed: bool,
+    /// Killed at a client's request (`Kill`), its death not seen yet: how
+    /// the death counts (a `Restart` is not its fault).
+    killed: Option<KillMode>,
 }
 
 struct Init {
@@ -151,7 +153,7 @@ impl Init {
             .into_iter()
             .map(|entry| Slot {
                 restarts: Restarts::new(entry.restarts),
-                killed: false,
+                killed: None,
                 entry,
                 id: 0,
                 run: Run::Waiting,

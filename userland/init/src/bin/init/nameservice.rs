@@ -11,12 +11,13 @@ use alloc::rc::Rc;
 use alloc::vec::Vec;
 
 use init::manifest::Kind;
+use init::names::{Refused, State};
 use init::procs::Service;
 use libsys::abi::{ObjectType, ProcessStatus, Rights};
 use libsys::eprintln;
 use libsys::handle::OwnedHandle;
 use libsys::ipc::{self, Message, Received};
-use libsys::proto::name::{Reply, Request};
+use libsys::proto::name::{self, KillMode, Name, Reply, Request, ServerInfo, ServerState};
 use libsys::proto::{cred, spawn};
 use libsys::rpc::{self, LABEL_BAD_REQUEST};
 
@@ -66,28 +67,37 @@ impl Init {
                 drop(handles);
                 match self.lookup(&name, who) {
                     Ok(h) => (Reply::Found, Some(h)),
-                    Err(reply) => (reply, None),
+                    Err(refused) => (refused.reply(), None),
                 }
             }
-            Request::Kill { name } => {
+            Request::Kill { name, mode } => {
                 drop(handles);
-                (self.kill(&name, who, true), None)
+                (self.kill(&name, who, Some(mode)), None)
             }
             Request::Pid { name } => {
                 drop(handles);
-                (self.kill(&name, who, false), None)
+                (self.kill(&name, who, None), None)
+            }
+            Request::List { from } => {
+                drop(handles);
+                (name::page(&self.servers(), from), None)
             }
         })
     }
 
-    /// `Kill` (`kill`) and `Pid` (not `kill`): allowed only to a process
-    /// whose entry has the `chaos` right. `Kill` kills the server
-    /// registered as `name` (never the memory server, which is not
-    /// restarted), or, as `spawned:<name>`, a spawned child (its spawner
-    /// restarts it); the server's death then restarts it at once, at no
-    /// cost to its budget (`init::restart`).
-    fn kill(&mut self, name: &str, who: u64, kill: bool) -> Reply {
-        let allowed = self.slots.iter().any(|s| s.id == who && s.entry.chaos);
+    /// `Kill` (`mode`) and `Pid` (no mode): allowed only to a process
+    /// whose entry has the `chaos` or the `service` right. `Kill` kills
+    /// the server registered as `name` (never the memory server, which is
+    /// not restarted, nor one in the kernel: `NotRestartable`), or, as
+    /// `spawned:<name>`, a spawned child (its spawner restarts it). The
+    /// server's death then restarts it: at once and at no cost to its
+    /// budget for [`KillMode::Restart`], as any death for
+    /// [`KillMode::Fail`] (`init::restart`).
+    fn kill(&mut self, name: &str, who: u64, mode: Option<KillMode>) -> Reply {
+        let allowed = self
+            .slots
+            .iter()
+            .any(|s| s.id == who && (s.entry.chaos || s.entry.service));
         if !allowed {
             return Reply::NotAllowed;
         }
@@ -95,9 +105,9 @@ impl Init {
             let Some(s) = self.spawned.iter().find(|s| s.name == spawned) else {
                 return Reply::NotFound;
             };
-            return match (kill, s.child.process.status()) {
-                (_, Ok(ProcessStatus::Alive)) if !kill => Reply::Pid { pid: s.pid },
-                (true, Ok(ProcessStatus::Alive)) => match s.child.process.kill() {
+            return match (mode, s.child.process.status()) {
+                (None, Ok(ProcessStatus::Alive)) => Reply::Pid { pid: s.pid },
+                (Some(_), Ok(ProcessStatus::Alive)) => match s.child.process.kill() {
                     Ok(()) => Reply::Killed { pid: s.pid },
                     Err(_) => Reply::Unavailable,
                 },
@@ -112,24 +122,84 @@ impl Init {
         else {
             return Reply::NotFound;
         };
-        if slot.entry.pager && kill {
-            return Reply::NotAllowed;
+        let restartable = !slot.entry.pager && !matches!(slot.run, Run::InKernel);
+        if mode.is_some() && !restartable {
+            return Reply::NotRestartable;
         }
         let pid = slot.id;
-        match &slot.run {
-            Run::Running(_) if !kill && !slot.killed => Reply::Pid { pid },
-            Run::Running(child) if !slot.killed => match child.process.kill() {
-                Ok(()) => {
-                    slot.killed = true;
-                    Reply::Killed { pid }
+        match (&slot.run, mode) {
+            (Run::Running(_), None) if slot.killed.is_none() => Reply::Pid { pid },
+            (Run::Running(child), Some(mode)) if slot.killed.is_none() => {
+                match child.process.kill() {
+                    Ok(()) => {
+                        slot.killed = Some(mode);
+                        Reply::Killed { pid }
+                    }
+                    Err(_) => Reply::Unavailable,
                 }
-                Err(_) => Reply::Unavailable,
-            },
-            Run::Done if slot.restarts.used >= slot.restarts.budget => Reply::Failed,
+            }
+            (Run::Done, _) if slot.restarts.used >= slot.restarts.budget => Reply::Failed,
             // In the kernel (placement=mono), restarting, or killed
             // already and not yet reaped.
             _ => Reply::Unavailable,
         }
+    }
+
+    /// `List`'s entries: the servers of the manifest in its order, then
+    /// the spawned children.
+    fn servers(&self) -> Vec<ServerInfo> {
+        let mut all: Vec<ServerInfo> = self
+            .slots
+            .iter()
+            .filter(|s| s.entry.kind == Kind::Server)
+            .map(|s| {
+                let registered = s
+                    .entry
+                    .register
+                    .as_deref()
+                    .and_then(|n| self.names.state(n))
+                    .is_some_and(|st| matches!(st, State::Registered(_)));
+                let state = match s.run {
+                    Run::Running(_) if s.killed.is_some() => ServerState::Restarting,
+                    Run::Running(_) if registered => ServerState::Running,
+                    Run::Running(_) | Run::Waiting => ServerState::Starting,
+                    Run::RestartAt(_) => ServerState::Restarting,
+                    Run::InKernel => ServerState::InKernel,
+                    Run::Done => ServerState::Failed,
+                };
+                let name = s.entry.register.as_deref().unwrap_or(&s.entry.name);
+                ServerInfo {
+                    name: short_name(name),
+                    pid: if matches!(s.run, Run::Running(_)) {
+                        s.id
+                    } else {
+                        0
+                    },
+                    state,
+                    restarts: s.restarts.used,
+                    budget: s.restarts.budget,
+                    restartable: !s.entry.pager && !matches!(s.run, Run::InKernel),
+                    spawner: 0,
+                }
+            })
+            .collect();
+        all.extend(self.spawned.iter().map(|s| {
+            let alive = matches!(s.child.process.status(), Ok(ProcessStatus::Alive));
+            ServerInfo {
+                name: short_name(&s.name),
+                pid: s.pid,
+                state: if alive {
+                    ServerState::Running
+                } else {
+                    ServerState::Restarting
+                },
+                restarts: 0,
+                budget: 0,
+                restartable: true,
+                spawner: s.parent,
+            }
+        }));
+        all
     }
 
     /// Registers the one handle a `Register` carried (closed, as any
@@ -146,14 +216,14 @@ impl Init {
         // The registration it replaces, if any, closes when dropped.
         match self.names.register(name, who, Rc::new(endpoint)) {
             Ok(_replaced) => Reply::Registered,
-            Err(reply) => {
+            Err(refused) => {
                 let asker = self
                     .slots
                     .iter()
                     .find(|s| s.id == who)
                     .map_or("a process init did not start", |s| s.entry.name.as_str());
                 eprintln!("{asker} may not register `{name}`");
-                reply
+                refused.reply()
             }
         }
     }
@@ -166,13 +236,13 @@ impl Init {
     ///
     /// `cred` is `init`'s own: a handle to this endpoint badged with
     /// `who` and the credentials tag (`init::procs::CRED_TAG`).
-    fn lookup(&mut self, name: &str, who: u64) -> Result<OwnedHandle, Reply> {
+    fn lookup(&mut self, name: &str, who: u64) -> Result<OwnedHandle, Refused> {
         if name == cred::NAME {
             return self
                 .ns
                 .dup(Rights::SEND, Some(Service::cred_badge(who)))
                 .map(|e| e.0)
-                .map_err(|_| Reply::Unavailable);
+                .map_err(|_| Refused::Unavailable);
         }
         if name == spawn::NAME {
             // Anyone may ask; only a process whose entry says `spawn` is
@@ -184,11 +254,23 @@ impl Init {
                     Some(Service::spawn_badge(who)),
                 )
                 .map(|e| e.0)
-                .map_err(|_| Reply::Unavailable);
+                .map_err(|_| Refused::Unavailable);
         }
         let registered = self.names.lookup(name)?;
         registered
             .dup(Rights::SEND | Rights::GRANT, Some(who))
-            .map_err(|_| Reply::Unavailable)
+            .map_err(|_| Refused::Unavailable)
     }
+}
+
+/// `name`, cut to what the protocol carries ([`name::NAME_MAX`] bytes, at
+/// a character boundary).
+fn short_name(name: &str) -> Name {
+    let mut short = Name::new();
+    for c in name.chars() {
+        if short.push(c).is_err() {
+            break;
+        }
+    }
+    short
 }

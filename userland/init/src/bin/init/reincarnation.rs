@@ -10,6 +10,7 @@ use alloc::string::String;
 use init::manifest::Kind;
 use init::restart::Decision;
 use libsys::abi::ProcessStatus;
+use libsys::proto::name::KillMode;
 use libsys::spawn::Child;
 use libsys::{eprintln, println};
 
@@ -78,7 +79,9 @@ impl Init {
                     self.kill_children_of(dead);
                 }
                 let slot = &mut self.slots[i];
-                let decision = if core::mem::take(&mut slot.killed) {
+                // A restart someone asked for is not the server's
+                // failure; a `Fail` (or a death of its own) counts.
+                let decision = if slot.killed.take() == Some(KillMode::Restart) {
                     slot.restarts.killed()
                 } else {
                     slot.restarts.died()
