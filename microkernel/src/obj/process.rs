@@ -114,6 +114,9 @@ pub struct Process {
     /// its pid once it has been granted ports, else 0 (every port denied,
     /// without a look at `io_bitmap`).
     io_key: AtomicU32,
+    /// A used reply object kept, charged still, for the next
+    /// `reply_save` (`obj::reply`).
+    pub(super) spare_reply: Mutex<Option<Arc<super::reply::Reply>>>,
     /// Notifications to signal (with these bits) when it dies, each
     /// charged to the process that set the watch.
     watchers: Mutex<Vec<(Arc<Notification>, u64, Charge)>>,
@@ -185,6 +188,7 @@ impl Process {
             stack_frames: AtomicU64::new(0),
             io_bitmap: Mutex::new(None),
             io_key: AtomicU32::new(0),
+            spare_reply: Mutex::new(None),
             watchers: Mutex::new(Vec::new()),
             exception: Mutex::new(None),
             autoreap,
@@ -475,6 +479,8 @@ fn finish_death(process: &Arc<Process>) {
     process.io_key.store(0, Ordering::Relaxed);
     *process.io_bitmap.lock() = None;
     gdt::forget_io_bitmap(process.pid);
+    // The spare reply object's charge goes back to the account.
+    drop(process.spare_reply.lock().take());
     crate::obj::irq::prune_all();
     crate::obj::console::process_died(process.pid);
     let reason = {
