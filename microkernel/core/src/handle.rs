@@ -83,6 +83,7 @@ impl<T: Object> HandleTable<T> {
 
     /// Puts an entry into a free slot; `OutOfResources` when the table
     /// holds its capacity (the process's `Handles` limit).
+    #[inline]
     pub fn insert(&mut self, entry: Entry<T>) -> Result<Handle, SysError> {
         if self.len >= self.capacity {
             return Err(SysError::OutOfResources);
@@ -107,6 +108,7 @@ impl<T: Object> HandleTable<T> {
 
     /// The entry `handle` names; `BadHandle` when it names none (never
     /// issued, closed, or a stale generation).
+    #[inline]
     pub fn get(&self, handle: Handle) -> Result<&Entry<T>, SysError> {
         self.slots
             .get(handle.index() as usize)
@@ -117,6 +119,7 @@ impl<T: Object> HandleTable<T> {
 
     /// The entry, checked to be of type `kind` (`WrongType`) and to hold
     /// every right in `needed` (`NoRights`).
+    #[inline]
     pub fn get_checked(
         &self,
         handle: Handle,
@@ -134,6 +137,7 @@ impl<T: Object> HandleTable<T> {
     }
 
     /// Closes `handle` and returns what it held.
+    #[inline]
     pub fn remove(&mut self, handle: Handle) -> Result<Entry<T>, SysError> {
         self.get(handle)?;
         let slot = &mut self.slots[handle.index() as usize];

@@ -11,6 +11,7 @@ extern crate alloc;
 
 pub mod acpi;
 pub mod devmem;
+pub mod fifo;
 pub mod frames;
 pub mod handle;
 pub mod ioapic;

@@ -31,7 +31,7 @@ use crate::sched::{self, wait, wait::Blocked};
 /// handles, no flags (only the payload length may be set in the upper
 /// half of the info word), a payload of at most a page, and no timeout.
 #[inline(always)]
-fn simple(frame: &TrapFrame) -> bool {
+pub fn simple(frame: &TrapFrame) -> bool {
     frame.rsi >> 45 == 0 && payload(frame) <= PAYLOAD_MAX && frame.rdx == FOREVER
 }
 
@@ -46,7 +46,7 @@ fn lends(frame: &TrapFrame) -> bool {
 
 /// The payload length a fast-path message carries.
 #[inline(always)]
-fn payload(frame: &TrapFrame) -> usize {
+pub fn payload(frame: &TrapFrame) -> usize {
     ((frame.rsi >> 32) & 0x1fff) as usize
 }
 
@@ -125,25 +125,20 @@ fn hand_off(me: &Thread, partner: &Arc<Thread>) -> Result<u64, SysError> {
 }
 
 /// `call` with a waiting receiver (and, lending a window, every page of it
-/// already there).
-pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
-    if simple(frame) {
-        return call_lending(frame, None);
-    }
-    if !lends(frame) || payload(frame) > PAYLOAD_MAX || frame.rdx != FOREVER {
-        return None;
-    }
-    let window = thread::with_current(|me| super::grant::resident_window(me, frame))?;
-    call_lending(frame, Some(window))
-}
-
-/// `call` with a waiting receiver, lending `window` (checked already).
+/// already there). One body for both (inlined into the system call's
+/// handler: one prologue on the path).
 #[inline(always)]
-fn call_lending(
-    frame: &mut TrapFrame,
-    window: Option<libsys::abi::grant::Window>,
-) -> Option<Result<u64, SysError>> {
-    thread::with_current(|me| call_from(frame, me, window))
+pub fn call(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
+    thread::with_current(|me| {
+        let window = if simple(frame) {
+            None
+        } else if lends(frame) && payload(frame) <= PAYLOAD_MAX && frame.rdx == FOREVER {
+            Some(super::grant::resident_window(me, frame)?)
+        } else {
+            return None;
+        };
+        call_from(frame, me, window)
+    })
 }
 
 #[inline(always)]
@@ -172,13 +167,17 @@ fn call_from(
     // Not a fault call: the kernel makes those through `transfer::send`.
     let seq = {
         let mut mine = me.wait.lock();
-        mine.blocked = Blocked::Reply;
+        mine.blocked.set(Blocked::Reply);
         mine.result = None;
         mine.seq
     };
     // The one reference to ourselves the path takes: the reply right's.
-    let mut caller = thread::current().caller(false, seq);
-    caller.grant = window;
+    let caller = Caller {
+        thread: thread::current(),
+        fault: false,
+        seq,
+        grant: window,
+    };
     receiver.ipc.lock().reply_to = Some(caller);
     {
         let mut theirs = receiver.wait.lock();
@@ -211,7 +210,7 @@ pub fn kernel_call(
     [out.r10, out.r8, out.r9, out.r12, out.r13, out.r14] = *words;
     let seq = {
         let mut mine = me.wait.lock();
-        mine.blocked = Blocked::Reply;
+        mine.blocked.set(Blocked::Reply);
         mine.result = None;
         mine.seq
     };
@@ -227,6 +226,7 @@ pub fn kernel_call(
 }
 
 /// `reply_recv` to a waiting caller when no message is queued.
+#[inline(always)]
 pub fn reply_recv(frame: &mut TrapFrame) -> Option<Result<u64, SysError>> {
     if !simple(frame) {
         return None;
@@ -251,52 +251,76 @@ fn reply_recv_from(frame: &TrapFrame, me: &Thread) -> Option<Result<u64, SysErro
         }
         mine.reply_to.take()?
     };
-    let queued = endpoint(me, frame.rdi, Rights::RECV)
-        .filter(|(ep, _)| queue_for_reply(frame, me, &caller, ep));
-    let Some((ep, _)) = queued else {
+    let Some((ep, _)) = endpoint(me, frame.rdi, Rights::RECV) else {
         me.ipc.lock().reply_to = Some(caller);
         return None;
     };
-    Some(answer_and_switch(frame, me, caller, ep))
+    match answer_and_switch(frame, me, caller, ep, false) {
+        Ok(result) => Some(result),
+        Err((caller, _)) => {
+            me.ipc.lock().reply_to = Some(caller);
+            None
+        }
+    }
 }
 
 /// `reply_to_recv`'s fast path: answers `caller` (the right a reply object
 /// held, taken out of it already), then receives on `ep`, switching
 /// straight to the caller — `reply_recv`'s fast path for a saved right.
-/// Gives the right back (`Err`), nothing changed, where that path would
-/// not apply.
+/// Gives the right and the endpoint back (`Err`), nothing changed, where
+/// that path would not apply.
+#[inline(always)]
 pub fn reply_saved_recv(
     frame: &TrapFrame,
-    me: &Arc<Thread>,
+    me: &Thread,
     caller: Caller,
-    ep: &Arc<Endpoint>,
-) -> Result<Result<u64, SysError>, Caller> {
+    ep: Arc<Endpoint>,
+) -> Result<Result<u64, SysError>, (Caller, Arc<Endpoint>)> {
     // Bits on the bound notification: see `reply_recv`.
     if !simple(frame) || me.ipc.lock().bound.as_ref().is_some_and(|n| n.pending()) {
-        return Err(caller);
+        return Err((caller, ep));
     }
-    if !queue_for_reply(frame, me, &caller, ep) {
-        return Err(caller);
-    }
-    // The call is answered: the record of where it was held (`reply_save`
-    // wrote it, `ipc::unblock` reads it) goes, as `transfer::reply_to_saved`
-    // clears it.
-    if !caller.fault {
-        caller.thread.ipc.lock().held = None;
-    }
-    Ok(answer_and_switch(frame, me, caller, ep.clone()))
+    answer_and_switch(frame, me, caller, ep, true)
 }
 
-/// The committed part of both `reply_recv` fast paths (`me` queued on `ep`
-/// already, the payload copied): the reply registers and outcome to the
-/// caller, `me` blocked in `recv`, and the switch to the caller.
+/// Both `reply_recv` fast paths: if `caller` still waits for this very
+/// reply, `ep` has no sender queued and the payload is copied, answers the
+/// caller (registers and outcome), blocks `me` in `recv` on `ep` and
+/// switches to the caller; returns the outcome `me`'s wait ends with.
+/// Otherwise gives the right and the endpoint back, nothing changed.
+/// `saved`: the right came out of a reply object, whose record of where
+/// the call was held (`reply_save` wrote it, `ipc::unblock` reads it) goes
+/// as `transfer::reply_to_saved` clears it.
+///
+/// Lock order: the caller's wait state, then the endpoint's queues (the
+/// check that it waits and the answer are one hold of its lock).
 #[inline(always)]
 fn answer_and_switch(
     frame: &TrapFrame,
     me: &Thread,
     caller: Caller,
     ep: Arc<Endpoint>,
-) -> Result<u64, SysError> {
+    saved: bool,
+) -> Result<Result<u64, SysError>, (Caller, Arc<Endpoint>)> {
+    if caller.thread.is_killed() {
+        return Err((caller, ep));
+    }
+    let mut theirs = caller.thread.wait.lock();
+    if !matches!(theirs.blocked, Blocked::Reply) || theirs.seq != caller.seq {
+        drop(theirs);
+        return Err((caller, ep));
+    }
+    {
+        let mut queues = ep.queues.lock();
+        let copied = caller.fault || copy_payload(me, &caller.thread, payload(frame));
+        if !queues.senders.is_empty() || !copied {
+            drop(queues);
+            drop(theirs);
+            return Err((caller, ep));
+        }
+        // The one reference to ourselves the path takes: the queue's.
+        queues.receivers.push_back(thread::current());
+    }
     // A pager's answer to a page fault is its label alone (resume or
     // kill); the faulting thread's registers are left as they were.
     let result = if caller.fault {
@@ -306,38 +330,17 @@ fn answer_and_switch(
         copy_message(frame, unsafe { &mut *caller.thread.user_frame() }, 0);
         Ok(0)
     };
-    {
-        let mut theirs = caller.thread.wait.lock();
-        theirs.blocked = Blocked::No;
-        theirs.result = Some(result);
+    // It was `Reply` (checked above): nothing to drop.
+    theirs.blocked.set(Blocked::No);
+    theirs.result = Some(result);
+    drop(theirs);
+    if saved && !caller.fault {
+        caller.thread.ipc.lock().held = None;
     }
     {
         let mut mine = me.wait.lock();
-        mine.blocked = Blocked::Recv(ep);
+        mine.blocked.set(Blocked::Recv(ep));
         mine.result = None;
     }
-    hand_off(me, &caller.thread)
-}
-
-/// The checks of the `reply_recv` fast paths, and their first step: if
-/// `caller` still waits for this reply, `ep` has no sender queued and the
-/// payload is copied, queues `me` as a receiver on `ep` and returns true;
-/// else false, with nothing changed.
-#[inline(always)]
-fn queue_for_reply(frame: &TrapFrame, me: &Thread, caller: &Caller, ep: &Endpoint) -> bool {
-    let waiting = {
-        let theirs = caller.thread.wait.lock();
-        matches!(theirs.blocked, Blocked::Reply) && theirs.seq == caller.seq
-    };
-    if caller.thread.is_killed() || !waiting {
-        return false;
-    }
-    let mut queues = ep.queues.lock();
-    let copied = caller.fault || copy_payload(me, &caller.thread, payload(frame));
-    if !queues.senders.is_empty() || !copied {
-        return false;
-    }
-    // The one reference to ourselves the path takes: the queue's.
-    queues.receivers.push_back(thread::current());
-    true
+    Ok(hand_off(me, &caller.thread))
 }

@@ -420,7 +420,7 @@ pub fn reply(me: &Arc<Thread>) -> Result<u64, SysError> {
 /// object, by the caller), with the notification bound to `me` (where an
 /// unblock of the caller is reported: `ipc::unblock`); `NotFound` if it
 /// holds none.
-pub fn reply_save(me: &Arc<Thread>) -> Result<(Caller, Option<Arc<Notification>>), SysError> {
+pub fn reply_save(me: &Thread) -> Result<(Caller, Option<Arc<Notification>>), SysError> {
     let mut ipc = me.ipc.lock();
     let caller = ipc.reply_to.take().ok_or(SysError::NotFound)?;
     Ok((caller, ipc.bound.clone()))

@@ -15,6 +15,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use kcore::fifo::Fifo;
 use kcore::limits::Charge;
 use libsys::abi::SysError;
 use spin::Mutex;
@@ -36,7 +37,9 @@ pub struct PendingSend {
 #[derive(Debug, Default)]
 pub struct Queues {
     pub senders: VecDeque<PendingSend>,
-    pub receivers: VecDeque<Arc<Thread>>,
+    /// A `kcore::fifo::Fifo`: the IPC fast path pushes and pops here on
+    /// every round trip, inlined.
+    pub receivers: Fifo<Arc<Thread>>,
 }
 
 #[derive(Debug, Default)]

@@ -28,7 +28,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Bound;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use kcore::limits::{Account, Charge};
 use libsys::abi::limits::Limits;
 use libsys::abi::SysError;
@@ -111,6 +111,13 @@ pub struct Process {
     pub(super) stack_frames: AtomicU64,
     /// The ports it may use, once it has been granted any.
     pub io_bitmap: Mutex<Option<Box<IoBitmap>>>,
+    /// Which bitmap a switch to the process loads (`gdt::load_io_bitmap`):
+    /// its pid once it has been granted ports, else 0 (every port denied,
+    /// without a look at `io_bitmap`).
+    io_key: AtomicU32,
+    /// A used reply object kept, charged still, for the next
+    /// `reply_save` (`obj::reply`).
+    pub(super) spare_reply: Mutex<Option<Arc<super::reply::Reply>>>,
     /// Notifications to signal (with these bits) when it dies, each
     /// charged to the process that set the watch.
     watchers: Mutex<Vec<(Arc<Notification>, u64, Charge)>>,
@@ -185,6 +192,8 @@ impl Process {
             waiters: Mutex::new(Vec::new()),
             stack_frames: AtomicU64::new(0),
             io_bitmap: Mutex::new(None),
+            io_key: AtomicU32::new(0),
+            spare_reply: Mutex::new(None),
             watchers: Mutex::new(Vec::new()),
             exception: Mutex::new(None),
             autoreap,
@@ -229,7 +238,7 @@ impl Process {
             // shared, so the kernel keeps running on the same mappings.
             unsafe { Cr3::write(root, Cr3Flags::empty()) };
         }
-        gdt::load_io_bitmap(self.pid, &self.io_bitmap);
+        gdt::load_io_bitmap(self.io_key.load(Ordering::Relaxed), &self.io_bitmap);
     }
 
     /// Runs `f` with the address space, or `None` when the process is dead.
@@ -348,6 +357,7 @@ impl Process {
             bits[(port / 8) as usize] &= !(1 << (port % 8));
         }
         drop(bitmap);
+        self.io_key.store(self.pid, Ordering::Relaxed);
         gdt::reload_io_bitmap(self.pid, &self.io_bitmap);
     }
 }
@@ -480,7 +490,11 @@ fn finish_death(process: &Arc<Process>) {
     // Emptied outside the lock: closing handles can wake IPC partners.
     let entries = process.handles.lock().drain();
     drop(entries);
+    process.io_key.store(0, Ordering::Relaxed);
     *process.io_bitmap.lock() = None;
+    gdt::forget_io_bitmap(process.pid);
+    // The spare reply object's charge goes back to the account.
+    drop(process.spare_reply.lock().take());
     crate::obj::irq::prune_all();
     crate::obj::console::process_died(process.pid);
     let reason = {

@@ -151,6 +151,7 @@ pub enum HeldBy {
 static CURRENT: AtomicPtr<Thread> = AtomicPtr::new(core::ptr::null_mut());
 
 /// The running thread.
+#[inline(always)]
 pub fn current() -> Arc<Thread> {
     let current = CURRENT.load(Ordering::Relaxed);
     assert!(!current.is_null(), "the scheduler runs");

@@ -355,10 +355,7 @@ pub fn block_and_switch_to<T: Schedulable + 'static>(next: &Arc<T>) {
             // catches the queue up (`Scheduler::sync`). With nothing else
             // runnable there is no one to be unfair to; a call and its reply
             // then cost no run-queue work at all.
-            let queued =
-                s.rq.current()
-                    .map_or(s.rq.nr_running(), |_| s.rq.nr_running() - 1);
-            let lazy_ok = queued == 0
+            let lazy_ok = s.rq.nr_queued() == 0
                 && s.running().is_some()
                 && (s.rq.current() == Some(slot)
                     || s.rq.state(slot) == Some(kcore::sched::State::Blocked));

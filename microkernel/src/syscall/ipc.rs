@@ -12,7 +12,8 @@ use crate::ipc::transfer as ipc;
 use crate::obj::endpoint::Endpoint;
 use crate::obj::handle::{self as kobject, lookup, EndpointRef, KObject};
 use crate::obj::notification::Notification;
-use crate::obj::thread::Thread;
+use crate::obj::reply::Reply;
+use crate::obj::thread::{self, Thread};
 use crate::sched::wait::WaitQueue;
 
 fn words(frame: &TrapFrame) -> [u64; MSG_WORDS] {
@@ -93,9 +94,17 @@ pub fn send(frame: &mut TrapFrame) -> Result<u64, SysError> {
 pub fn call(frame: &mut TrapFrame) -> Result<u64, SysError> {
     crate::meter_count!(IpcMessages, 1);
     crate::meter_trace!(IpcSend, frame.rsi);
-    if let Some(result) = crate::ipc::fast::call(frame) {
-        return result;
+    match crate::ipc::fast::call(frame) {
+        Some(result) => result,
+        None => call_slow(frame),
     }
+}
+
+/// `call` when the fast path does not apply: into an in-kernel core, or
+/// the general path. Out of line, so that the fast path's frame stays
+/// small.
+#[inline(never)]
+fn call_slow(frame: &mut TrapFrame) -> Result<u64, SysError> {
     if let Some(result) = crate::ipc::service::call(frame) {
         return result;
     }
@@ -126,21 +135,39 @@ pub fn reply(frame: &mut TrapFrame) -> Result<u64, SysError> {
 /// `reply_save()` → a handle to a reply object holding this thread's
 /// reply right (`NotFound` if it holds none).
 pub fn reply_save(_: &mut TrapFrame) -> Result<u64, SysError> {
-    let (me, process) = caller_thread()?;
-    // Room in the table first, so a failure leaves the right where it was.
-    let charge = process.account.charge(Resource::Replies)?;
-    let mut handles = process.handles.lock();
-    if handles.len() >= handles.capacity() {
-        return Err(SysError::OutOfResources);
-    }
-    // The right, and where a caller that asks out of its call is then
-    // reported (`ipc::unblock`): the notification bound to this thread.
-    let (caller, notify) = ipc::reply_save(&me)?;
-    crate::ipc::unblock::saved(&caller, notify);
-    let reply = crate::obj::reply::Reply::new(caller, charge);
-    let handle = handles.insert(kobject::entry(KObject::Reply(reply), Rights::SEND, 0));
-    drop(handles);
-    handle.map(|h| u64::from(h.0))
+    thread::with_current(|me| {
+        let process = me.process.as_ref().ok_or(SysError::InvalidArgument)?;
+        // The object and room in the table first, so a failure leaves the
+        // right where it was.
+        let reply = Reply::prepare(process)?;
+        let mut handles = process.handles.lock();
+        if handles.len() >= handles.capacity() {
+            drop(handles);
+            Reply::unprepare(reply, process);
+            return Err(SysError::OutOfResources);
+        }
+        // The right, and where a caller that asks out of its call is then
+        // reported (`ipc::unblock`): the notification bound to this thread.
+        let (caller, notify) = match ipc::reply_save(me) {
+            Ok(saved) => saved,
+            Err(e) => {
+                drop(handles);
+                Reply::unprepare(reply, process);
+                return Err(e);
+            }
+        };
+        crate::ipc::unblock::saved(&caller, notify);
+        Reply::fill(&reply, caller);
+        // The entry holds the object as it is (a reply handle counts
+        // nothing: `kobject::entry` would clone it for no gain).
+        let handle = handles.insert(kobject::Entry {
+            object: KObject::Reply(reply),
+            rights: Rights::SEND,
+            badge: 0,
+        });
+        drop(handles);
+        handle.map(|h| u64::from(h.0))
+    })
 }
 
 /// `thread_unblock(thread)` → what was done (`libsys::abi::ipc::Unblocked`):
@@ -185,18 +212,21 @@ pub fn reply_to(frame: &mut TrapFrame) -> Result<u64, SysError> {
         handles.get_checked(handle, ObjectType::Reply, Rights::SEND)?;
         handles.remove(handle)?
     };
-    drop(process);
-    let KObject::Reply(reply) = &entry.object else {
+    let KObject::Reply(reply) = entry.object else {
         return Err(SysError::WrongType);
     };
-    let result =
-        ipc::check_message(&me, info, true, &words(frame)).and_then(|()| match reply.take() {
+    let result = match ipc::check_message(&me, info, true, &words(frame)) {
+        Ok(()) => match Reply::take_closed(reply, &process) {
             Some(caller) => ipc::reply_saved(&me, caller),
             None => Err(SysError::PeerDied),
-        });
-    if let KObject::Reply(reply) = entry.object {
-        crate::obj::reply::Reply::recycle(reply);
-    }
+        },
+        Err(e) => {
+            // Unused: dropping it answers its caller (PeerDied).
+            drop(reply);
+            Err(e)
+        }
+    };
+    drop(process);
     result
 }
 
@@ -208,6 +238,63 @@ pub fn reply_to_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
     crate::meter_scope!(Reply);
     crate::meter_count!(IpcMessages, 1);
     crate::meter_trace!(IpcReply, frame.rsi);
+    if crate::ipc::fast::simple(frame) {
+        if let Some(result) = thread::with_current(|me| reply_to_recv_simple(frame, me)) {
+            return result;
+        }
+    }
+    reply_to_recv_general(frame)
+}
+
+/// `reply_to_recv` of a message the fast path could carry (no handles, no
+/// flags, no timeout: `fast::simple`): the same checks and outcome as
+/// [`reply_to_recv_general`], in one lock of the table and without
+/// reference counts on the thread; then `fast::reply_saved_recv`, or the
+/// general receive. `None`, nothing changed, for a case it leaves to the
+/// general path (a bad handle, a payload without an IPC buffer: the
+/// general path reports those).
+#[inline(always)]
+fn reply_to_recv_simple(frame: &TrapFrame, me: &Thread) -> Option<Result<u64, SysError>> {
+    if crate::ipc::fast::payload(frame) > 0 && me.buffer_phys().is_none() {
+        return None;
+    }
+    let process = me.process.as_ref()?;
+    let receive = Handle::from_raw(frame.rdi & 0xffff_ffff).ok()?;
+    let handle = Handle::from_raw(frame.rdi >> 32).ok()?;
+    let (endpoint, entry) = {
+        let mut handles = process.handles.lock();
+        let found = handles
+            .get_checked(receive, ObjectType::Endpoint, Rights::RECV)
+            .ok()?;
+        let KObject::Endpoint(r) = &found.object else {
+            return None;
+        };
+        let endpoint = r.endpoint.clone();
+        handles
+            .get_checked(handle, ObjectType::Reply, Rights::SEND)
+            .ok()?;
+        (endpoint, handles.remove(handle).ok()?)
+    };
+    // The handle is closed: from here on this is the call's outcome.
+    let KObject::Reply(reply) = entry.object else {
+        return Some(Err(SysError::WrongType));
+    };
+    let Some(caller) = Reply::take_closed(reply, process) else {
+        return Some(Err(SysError::PeerDied));
+    };
+    Some(
+        match crate::ipc::fast::reply_saved_recv(frame, me, caller, endpoint) {
+            Ok(result) => result,
+            Err((caller, endpoint)) => {
+                ipc::reply_saved_recv(&thread::current(), caller, &endpoint, frame.rdx)
+            }
+        },
+    )
+}
+
+/// `reply_to_recv`, every case.
+#[inline(never)]
+fn reply_to_recv_general(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let info = MsgInfo::decode_sent(frame.rsi)?;
     let timeout = frame.rdx;
     let me = super::sched_current();
@@ -229,12 +316,18 @@ pub fn reply_to_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let KObject::Reply(reply) = entry.object else {
         return Err(SysError::WrongType);
     };
-    let caller = ipc::check_message(&me, info, true, &words(frame))
-        .and_then(|()| reply.take().ok_or(SysError::PeerDied));
-    crate::obj::reply::Reply::recycle(reply);
-    let caller = match crate::ipc::fast::reply_saved_recv(frame, &me, caller?, &endpoint) {
+    let caller = match ipc::check_message(&me, info, true, &words(frame)) {
+        Ok(()) => Reply::take_closed(reply, process).ok_or(SysError::PeerDied)?,
+        Err(e) => {
+            // Unused: dropping it answers its caller (PeerDied).
+            drop(reply);
+            return Err(e);
+        }
+    };
+    let (caller, endpoint) = match crate::ipc::fast::reply_saved_recv(frame, &me, caller, endpoint)
+    {
         Ok(result) => return result,
-        Err(caller) => caller,
+        Err(back) => back,
     };
     ipc::reply_saved_recv(&me, caller, &endpoint, timeout)
 }
@@ -244,9 +337,16 @@ pub fn reply_recv(frame: &mut TrapFrame) -> Result<u64, SysError> {
     crate::meter_scope!(Reply);
     crate::meter_count!(IpcMessages, 1);
     crate::meter_trace!(IpcReply, frame.rsi);
-    if let Some(result) = crate::ipc::fast::reply_recv(frame) {
-        return result;
+    match crate::ipc::fast::reply_recv(frame) {
+        Some(result) => result,
+        None => reply_recv_slow(frame),
     }
+}
+
+/// `reply_recv` when the fast path does not apply (out of line, as
+/// `call_slow`).
+#[inline(never)]
+fn reply_recv_slow(frame: &mut TrapFrame) -> Result<u64, SysError> {
     let info = MsgInfo::decode_sent(frame.rsi)?;
     let timeout = frame.rdx;
     let (me, process) = caller_thread()?;

@@ -339,6 +339,12 @@ impl<K: SchedKey> RunQueue<K> {
         self.entities.get(&id).map(SchedEntity::stats)
     }
 
+    /// Threads runnable and waiting for the CPU (not the one on it).
+    #[inline]
+    pub fn nr_queued(&self) -> usize {
+        self.rt.nr_queued() + self.cfs.nr_queued()
+    }
+
     /// Threads runnable or running (the idle thread not counted).
     pub fn nr_running(&self) -> usize {
         self.rt.nr_queued() + self.cfs.nr_queued() + usize::from(self.current.is_some())

@@ -129,13 +129,37 @@ fn tss_descriptor() -> Descriptor {
 /// set bit denies the port (the TSS's convention).
 pub type IoBitmap = [u8; 8192];
 
-/// Loads the I/O bitmap of process `owner` into the TSS, unless it is
-/// loaded already: called on every switch to a process.
-pub fn load_io_bitmap(owner: u32, bitmap: &spin::Mutex<Option<alloc::boxed::Box<IoBitmap>>>) {
-    if LOADED_BITMAP.load(Ordering::Relaxed) == owner {
+/// Makes the TSS's I/O map the one of `key` (a process's pid once it has
+/// been granted ports, 0 for a process with none: every port denied),
+/// unless it is already: called on every switch to a process. A switch
+/// between processes with no ports changes nothing, and looks at no
+/// bitmap.
+#[inline(always)]
+pub fn load_io_bitmap(key: u32, bitmap: &spin::Mutex<Option<alloc::boxed::Box<IoBitmap>>>) {
+    if LOADED_BITMAP.load(Ordering::Relaxed) == key {
         return;
     }
-    reload_io_bitmap(owner, bitmap);
+    if key == 0 {
+        deny_all();
+    } else {
+        reload_io_bitmap(key, bitmap);
+    }
+}
+
+/// Process `owner` is gone: if its bitmap is the one loaded, every port
+/// is denied from now on.
+pub fn forget_io_bitmap(owner: u32) {
+    if LOADED_BITMAP.load(Ordering::Relaxed) == owner {
+        deny_all();
+    }
+}
+
+fn deny_all() {
+    let tss = core::ptr::addr_of_mut!(TSS);
+    // SAFETY: one CPU, interrupts disabled: the CPU reads the I/O map base
+    // only for an I/O instruction in user mode, which cannot run meanwhile.
+    unsafe { (*tss).tss.iomap_base = TSS_SIZE as u16 };
+    LOADED_BITMAP.store(0, Ordering::Relaxed);
 }
 
 /// Copies process `owner`'s bitmap into the TSS (after a grant changed

@@ -32,12 +32,23 @@ pub(crate) fn ping_pong(env: &mut Env) -> Result<(), Why> {
     quit(env, &ep, &child)
 }
 
+/// The reply objects charged to this process's account and its
+/// descendants' (`replies`).
+fn replies_charged(env: &Env) -> Result<u64, Why> {
+    let usage = libsys::limits::usage(env.me.raw()).step("process_limits")?;
+    Ok(usage.used[libsys::abi::limits::Resource::Replies as usize])
+}
+
 /// Calls answered through a saved reply right with `reply_to_recv` (the
 /// reply and the next receive in one call; its fast path switches
 /// straight to the caller): words and payloads arrive, interleaved with
 /// plain replies; a saved right whose caller gave up (timed out) answers
-/// `PeerDied` and cannot answer the caller's next call.
+/// `PeerDied` and cannot answer the caller's next call. The accounting:
+/// a partner that has answered its saved rights still holds one reply
+/// object, charged (its spare, for its next `reply_save`), and gives it
+/// back when it dies.
 pub(crate) fn saved_replies(env: &mut Env) -> Result<(), Why> {
+    let charged = replies_charged(env)?;
     let ep = Endpoint::create().step("endpoint_create")?;
     let child = env.partner("echo", ep.raw(), Rights::RECV, None)?;
     for i in 0..60u64 {
@@ -93,7 +104,19 @@ pub(crate) fn saved_replies(env: &mut Env) -> Result<(), Why> {
         reply.label() == LABEL_SAVED_ADD + 1 && reply.words[0] == 8,
         "the call after one given up got {reply:?}"
     );
-    quit(env, &ep, &child)
+    let held = replies_charged(env)?;
+    ensure!(
+        held == charged + 1,
+        "with every saved right answered, {} reply objects charged (before the partner: {charged}; its spare makes one more)",
+        held
+    );
+    quit(env, &ep, &child)?;
+    let after = replies_charged(env)?;
+    ensure!(
+        after == charged,
+        "{after} reply objects charged after the partner died, {charged} before it ran"
+    );
+    Ok(())
 }
 
 /// Tells an echo partner to quit and checks it exited cleanly.

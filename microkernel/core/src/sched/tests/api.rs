@@ -182,9 +182,11 @@ fn remove_works_in_every_state() {
     }
     assert_eq!(rq.pick_next(0), Some(6));
     assert_eq!(rq.nr_running(), 4);
+    assert_eq!(rq.nr_queued(), 3, "the running thread is not queued");
 
     rq.remove(6, MS).unwrap(); // current
     assert_eq!((rq.current(), rq.nr_running()), (None, 3));
+    assert_eq!(rq.nr_queued(), 3, "with none running, all runnable are");
     rq.remove(2, MS).unwrap(); // runnable
     rq.remove(4, MS).unwrap(); // blocked
     assert_eq!(rq.nr_running(), 2);
