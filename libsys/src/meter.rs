@@ -3,15 +3,15 @@
 //! Only a kernel built with the `meter` feature has them
 //! ([`available`]).
 
-use crate::abi::meter::{MeterReport, FLAG_TRACE, METER_DUMP, METER_START, METER_STOP};
+use crate::abi::args::Args;
+use crate::abi::meter::{MeterArgs, MeterReport};
 use crate::abi::{SysError, Syscall};
 use crate::syscall::call6;
 
 /// Zeroes the counters and starts the meter (and with `trace`, the path
 /// trace); this process is the client from now on.
 pub fn start(trace: bool) -> Result<(), SysError> {
-    let flags = if trace { FLAG_TRACE } else { 0 };
-    call6(Syscall::Meter, [METER_START, flags, 0, 0, 0, 0]).map(|_| ())
+    call6(Syscall::Meter, MeterArgs::Start { trace }.encode().0).map(|_| ())
 }
 
 /// Stops the meter and returns what it counted since [`start`] (a trace
@@ -19,7 +19,7 @@ pub fn start(trace: bool) -> Result<(), SysError> {
 pub fn stop() -> Result<MeterReport, SysError> {
     let mut report = MeterReport::default();
     let at = &mut report as *mut MeterReport as u64;
-    call6(Syscall::Meter, [METER_STOP, at, 0, 0, 0, 0])?;
+    call6(Syscall::Meter, MeterArgs::Stop { out: at }.encode().0)?;
     Ok(report)
 }
 
@@ -31,5 +31,5 @@ pub fn available() -> bool {
 /// Prints the trace of the last [`start`]`(true)` … [`stop`] to the
 /// kernel's debug channel (`TRACE` lines).
 pub fn dump() -> Result<(), SysError> {
-    call6(Syscall::Meter, [METER_DUMP, 0, 0, 0, 0, 0]).map(|_| ())
+    call6(Syscall::Meter, MeterArgs::Dump.encode().0).map(|_| ())
 }

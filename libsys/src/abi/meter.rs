@@ -13,6 +13,10 @@
 //!
 //! [`Syscall::Meter`]: super::Syscall::Meter
 
+use super::args::{Args, Regs};
+use super::memory::USER_END;
+use super::SysError;
+
 /// `Meter(START, flags)`: zero the counters and start; the calling
 /// process becomes the client (its user time is [`Phase::Stub`]).
 pub const METER_START: u64 = 0;
@@ -26,6 +30,44 @@ pub const METER_STOP: u64 = 1;
 pub const METER_DUMP: u64 = 2;
 /// Also record a path trace (timestamped events, a ring per CPU).
 pub const FLAG_TRACE: u64 = 1;
+
+/// `meter`'s arguments, decoded: `rdi` the operation ([`METER_START`],
+/// [`METER_STOP`], [`METER_DUMP`]; another is `InvalidArgument`), `rsi`
+/// its argument (the start's flags: only [`FLAG_TRACE`], else
+/// `InvalidArgument`; the stop's report address, below `USER_END`, else
+/// `BadAddress`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MeterArgs {
+    /// Zero the counters and start, with a path trace if `trace`.
+    Start { trace: bool },
+    /// Stop and write the [`MeterReport`] at `out`.
+    Stop { out: u64 },
+    /// Write the last trace to the debug channel.
+    Dump,
+}
+
+impl Args for MeterArgs {
+    fn decode(r: &Regs) -> Result<Self, SysError> {
+        match r.0[0] {
+            METER_START if r.0[1] & !FLAG_TRACE != 0 => Err(SysError::InvalidArgument),
+            METER_START => Ok(MeterArgs::Start {
+                trace: r.0[1] & FLAG_TRACE != 0,
+            }),
+            METER_STOP if r.0[1] >= USER_END => Err(SysError::BadAddress),
+            METER_STOP => Ok(MeterArgs::Stop { out: r.0[1] }),
+            METER_DUMP => Ok(MeterArgs::Dump),
+            _ => Err(SysError::InvalidArgument),
+        }
+    }
+
+    fn encode(&self) -> Regs {
+        match *self {
+            MeterArgs::Start { trace } => Regs([METER_START, u64::from(trace), 0, 0, 0, 0]),
+            MeterArgs::Stop { out } => Regs([METER_STOP, out, 0, 0, 0, 0]),
+            MeterArgs::Dump => Regs([METER_DUMP, 0, 0, 0, 0, 0]),
+        }
+    }
+}
 
 /// A trace event's kind: the `TRACE` line's fourth word is its name.
 /// `Enter`/`Leave` kinds are spans on the thread (Chrome trace `B`/`E`),
@@ -184,4 +226,31 @@ pub struct MeterReport {
     /// were overwritten by the ring.
     pub traced: u64,
     pub lost: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meter_args_round_trip_and_refuse_bad_registers() {
+        for args in [
+            MeterArgs::Start { trace: false },
+            MeterArgs::Start { trace: true },
+            MeterArgs::Stop { out: 0x1000 },
+            MeterArgs::Dump,
+        ] {
+            assert_eq!(MeterArgs::decode(&args.encode()), Ok(args));
+        }
+        let bad = [
+            ([3, 0], SysError::InvalidArgument),
+            ([u64::MAX, 0], SysError::InvalidArgument),
+            ([METER_START, 2], SysError::InvalidArgument),
+            ([METER_STOP, USER_END], SysError::BadAddress),
+            ([METER_STOP, u64::MAX], SysError::BadAddress),
+        ];
+        for ([op, arg], error) in bad {
+            assert_eq!(MeterArgs::decode(&Regs([op, arg, 0, 0, 0, 0])), Err(error));
+        }
+    }
 }

@@ -4,6 +4,7 @@
 use core::fmt::Write;
 
 use libsys::abi::args::{Address, Log, LogNotify, LogRead, OneHandle};
+use libsys::abi::meter::MeterArgs;
 use libsys::abi::{ClockInfo, Rights, SysError, LOG_MAX, LOG_READ_MAX};
 
 use super::caller;
@@ -17,29 +18,29 @@ use crate::obj::notification::Notification;
 /// `meter(operation, argument)`: the cost meter and the path trace
 /// (`libsys::abi::meter`; `klog::meter`).
 #[cfg(feature = "meter")]
-pub fn meter(frame: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn meter(args: MeterArgs, frame: &mut TrapFrame) -> Result<u64, SysError> {
     use crate::klog::meter;
-    use libsys::abi::meter::{MeterReport, FLAG_TRACE, METER_DUMP, METER_START, METER_STOP};
-    match frame.rdi {
-        METER_START => {
+    use libsys::abi::meter::MeterReport;
+    match args {
+        MeterArgs::Start { trace } => {
             let tid = crate::sched::current_name_and_tid().map_or(0, |(_, tid)| u64::from(tid));
-            meter::start(frame.rsi & FLAG_TRACE != 0, tid);
+            meter::start(trace, tid);
         }
-        METER_STOP => {
+        MeterArgs::Stop { out } => {
             let report = meter::stop();
-            let out = UserPtr::<MeterReport>::new(frame.rsi)?;
+            let out = UserPtr::<MeterReport>::new(out)?;
             let process = caller()?;
             crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &report))?;
         }
-        METER_DUMP => meter::dump(),
-        _ => return Err(SysError::InvalidArgument),
+        MeterArgs::Dump => meter::dump(),
     }
     Ok(0)
 }
 
-/// `meter`: a kernel built without the `meter` feature has no such call.
+/// `meter`: a kernel built without the `meter` feature has no such call
+/// (its arguments are still decoded first, as for every call).
 #[cfg(not(feature = "meter"))]
-pub fn meter(_: &mut TrapFrame) -> Result<u64, SysError> {
+pub fn meter(_: MeterArgs, _: &mut TrapFrame) -> Result<u64, SysError> {
     Err(SysError::UnknownSyscall)
 }
 

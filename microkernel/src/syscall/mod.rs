@@ -147,7 +147,7 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::ProcessLimits => typed!(args::HandleOut, limits::process_limits),
         Syscall::KernelStats => typed!(args::Address, limits::kernel_stats),
         Syscall::SetSchedRt => typed!(libsys::abi::limits::SetSchedRt, limits::set_sched_rt),
-        Syscall::Meter => misc::meter,
+        Syscall::Meter => typed!(libsys::abi::meter::MeterArgs, misc::meter),
         Syscall::Power => typed!(libsys::abi::power::PowerArgs, power::power),
         Syscall::ProcessTimes => typed!(args::ProcessTimesArgs, task::process_times),
     }

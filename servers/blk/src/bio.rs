@@ -12,8 +12,9 @@ use alloc::vec::Vec;
 
 /// The sector size of every device here (bytes).
 pub const SECTOR_SIZE: u32 = 512;
-/// The page size segments live in.
-pub const PAGE_SIZE: u32 = 4096;
+/// The page size segments live in: the ABI's one definition, as the
+/// `u32` a segment's offsets and lengths are counted in.
+pub const PAGE_SIZE: u32 = libsys::abi::PAGE_SIZE as u32;
 
 /// What a bio does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

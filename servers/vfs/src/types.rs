@@ -12,7 +12,8 @@ pub type Ino = u64;
 /// Who a request comes from: the IPC badge (later the pid).
 pub type ClientId = u64;
 
-pub const PAGE_SIZE: usize = 4096;
+/// The page size of the page cache: the ABI's one definition, as a `usize`.
+pub const PAGE_SIZE: usize = libsys::abi::PAGE_SIZE as usize;
 /// Longest name of one path component, in bytes.
 pub const NAME_MAX: usize = 255;
 /// Longest path, in bytes, counting the terminating NUL as Linux does.
