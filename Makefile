@@ -25,7 +25,7 @@ PROGRAMS += hoard
 # The shell and the everyday tools (libsys::posix; docs/shell.md): each
 # /bin/<name> in the initramfs.
 PROGRAMS += sh echo cat ls mkdir rm pwd ps kill true false sleep wc uname shtest
-PROGRAMS += printf rmdir cp mv ln touch stat head tail grep sort uniq cut tee xargs find hexdump cmp diff env date free uptime dmesg clear lsblk top service
+PROGRAMS += printf rmdir cp mv ln touch stat head tail grep sort uniq cut tee xargs find hexdump cmp diff env date free uptime dmesg clear lsblk top service stty
 # /proc, /sys and FIFOs (the posix entry's procfstest; the mkfifo tool).
 PROGRAMS += mkfifo procfstest
 # What top and service stand on, and the two tools (the posix entry).

@@ -914,7 +914,16 @@ fn base_cases() -> Vec<Case> {
                 ),
                 ("top intr", "free | grep -q '^Mem:' && uptime | grep -q ' up ' && echo mem-up-ok\n"),
                 ("mem-up-ok", "dmesg | head -n 1 | grep -q '^\\[' && echo dmesg-ok\n"),
-                ("dmesg-ok", "lsblk | grep ram0 | cut -c 1-4\n"),
+                // stty: the window is the framebuffer console's grid
+                // (182x50 at OVMF's 1280x800), `-a` as GNU prints it, and
+                // a resize that `size` reads back.
+                ("dmesg-ok", "stty size\n"),
+                ("50 182", "stty -a | head -n 1\n"),
+                (
+                    "speed 38400 baud; rows 50; columns 182; line = 0;",
+                    "stty cols 100; stty size; stty cols 182\n",
+                ),
+                ("50 100", "lsblk | grep ram0 | cut -c 1-4\n"),
                 ("ram0", "cp -r /etc /mnt/etc2; ls -R /mnt/etc2 | grep -c motd\n"),
                 ("1", "rm -r /mnt/etc2; ls /mnt | grep -c etc2\n"),
                 ("0", "find /bin -name 'he*' | sort\n"),

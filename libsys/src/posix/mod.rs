@@ -95,6 +95,7 @@ pub const TCSETSF: u32 = 0x5404;
 pub const TIOCGPGRP: u32 = 0x540f;
 pub const TIOCSPGRP: u32 = 0x5410;
 pub const TIOCGWINSZ: u32 = 0x5413;
+pub const TIOCSWINSZ: u32 = 0x5414;
 /// `tcsetattr` actions.
 pub const TCSANOW: u32 = 0;
 pub const TCSADRAIN: u32 = 1;

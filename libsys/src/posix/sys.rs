@@ -389,6 +389,16 @@ pub fn tcgetwinsize(fd: i32) -> Result<(u16, u16), Errno> {
     ))
 }
 
+/// `ioctl(fd, TIOCSWINSZ)`: sets the terminal's window size (rows,
+/// columns; pixels 0); the terminal signals its foreground group
+/// `SIGWINCH` if the size changed.
+pub fn tcsetwinsize(fd: i32, rows: u16, cols: u16) -> Result<(), Errno> {
+    let mut b = [0u8; 8];
+    b[0..2].copy_from_slice(&rows.to_le_bytes());
+    b[2..4].copy_from_slice(&cols.to_le_bytes());
+    vfs()?.ioctl_set(fd, TIOCSWINSZ, &b).map_err(ve).map(|_| ())
+}
+
 pub fn tcgetpgrp(fd: i32) -> Result<u64, Errno> {
     vfs()?.ioctl(fd, TIOCGPGRP, 0).map_err(ve)
 }

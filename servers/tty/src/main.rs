@@ -33,8 +33,15 @@
 //!   caller waiting: its reply right and window are saved (at most
 //!   [`READERS_MAX`]) and answered, oldest first, when the discipline has
 //!   a line (canonical) or `VMIN` bytes (raw). A signal character answers
-//!   every waiting read `EINTR`, as Linux's `n_tty_read` does. `VTIME`
-//!   timers are not kept: a read that asks for one waits for input.
+//!   every waiting read `EINTR`, as Linux's `n_tty_read` does. In raw
+//!   mode the oldest waiting read carries its `VTIME` timer (from the
+//!   call with `VMIN` 0, from the last byte received otherwise); the
+//!   loop's receive timeout shrinks to it, and when it runs out the read
+//!   is answered with what there is (0 bytes with `VMIN` 0).
+//! - **The window size** is the framebuffer console's grid when there is
+//!   one (80×25 otherwise); a `TIOCSWINSZ` that changes it sends
+//!   `SIGWINCH` to the foreground process group, as Linux's
+//!   `tty_do_resize` does.
 //! - **One thread, one loop**, as the timer server: the interrupt's and
 //!   the log's notification bits end its `recv`, and so does a 100 ms
 //!   timeout, after which it looks at the UART itself (input an
@@ -99,6 +106,10 @@ const RX_BURST: usize = 256;
 /// How long the loop waits before it looks at the UART itself: input
 /// left past `RX_BURST` raises no new interrupt.
 const RX_POLL_NS: u64 = 100_000_000;
+/// `VTIME` counts tenths of a second.
+const VTIME_UNIT_NS: u64 = 100_000_000;
+/// `SIGWINCH`, sent to the foreground group when the window changes size.
+const SIGWINCH: u32 = libsys::posix::signal::SIGWINCH;
 /// Log records at these levels are the server's to write (the kernel
 /// still writes `err` and above itself; `debug` is below the console's).
 const LOG_LEVELS: core::ops::RangeInclusive<u8> = 4..=6;
@@ -131,6 +142,9 @@ struct Reader {
     len: usize,
     /// The reading process (for the job-control check).
     pid: u64,
+    /// When its `VTIME` timer runs out (nanoseconds on the server's
+    /// clock, `Server::now`); only the oldest reader's runs.
+    deadline: Option<u64>,
 }
 
 struct Server {
@@ -233,6 +247,17 @@ fn main(args: &str) -> u64 {
         fb: framebuffer_console(args),
         epoch: Instant::now(),
     };
+    if let Some(fb) = server.fb.as_ref() {
+        // The console's window is the grid it is drawn on (Linux's VT
+        // reports its columns and rows; pixels stay 0, as fbcon's do).
+        let screen = fb.screen();
+        server.ldisc.set_winsize(tty::Winsize {
+            ws_row: u16::try_from(screen.rows()).unwrap_or(u16::MAX),
+            ws_col: u16::try_from(screen.cols()).unwrap_or(u16::MAX),
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        });
+    }
     if let Err(e) = libsys::names::register(libsys::proto::tty::NAME, &endpoint) {
         eprintln!("tty: cannot register: {e}");
         return 2;
@@ -355,7 +380,8 @@ impl Server {
         loop {
             let timeout = self
                 .draw_if_due()
-                .map_or(RX_POLL_NS, |ns| ns.clamp(1, RX_POLL_NS));
+                .map_or(RX_POLL_NS, |ns| ns.clamp(1, RX_POLL_NS))
+                .min(self.vtime_due_in());
             let received = match reply.take() {
                 Some(msg) => endpoint.reply_recv(&msg, timeout),
                 None => endpoint.recv(timeout),
@@ -367,6 +393,7 @@ impl Server {
                     if inb(LSR) & LSR_DR != 0 {
                         self.receive(false);
                     }
+                    self.answer_readers(false);
                     continue;
                 }
                 Err(e) => return e,
@@ -382,6 +409,7 @@ impl Server {
                 if bits & (1 << BACKGROUND_BIT) != 0 {
                     self.answer_background();
                 }
+                self.answer_readers(false);
                 continue;
             }
             let msg = received.msg;
@@ -395,7 +423,7 @@ impl Server {
                 Some(request) if !carries_handles => match self.handle(request, &msg, badge) {
                     Outcome::Now(r) => {
                         // Waiting reads first: answering them uses the IPC buffer.
-                        self.answer_readers();
+                        self.answer_readers(false);
                         Some(encode(&r))
                     }
                     Outcome::Waiting => None,
@@ -447,12 +475,15 @@ impl Server {
                 })))
             }
             Request::SetWinsize { winsize: w, .. } => {
-                self.ldisc.set_winsize(tty::Winsize {
+                let changed = self.ldisc.set_winsize(tty::Winsize {
                     ws_row: w.rows,
                     ws_col: w.cols,
                     ws_xpixel: w.xpixel,
                     ws_ypixel: w.ypixel,
                 });
+                if changed && self.pgrp != 0 {
+                    self.signals.kill_group(self.pgrp, SIGWINCH);
+                }
                 now(Ok(Reply::Done))
             }
             Request::Poll { .. } => now(Ok(Reply::Ready {
@@ -529,6 +560,7 @@ impl Server {
             return Outcome::Now(Reply::Error(Errno::EFAULT));
         }
         let len = (len.min(IO_MAX) as u64).min(window.length) as usize;
+        let mut deadline = None;
         if self.readers.is_empty() {
             match self.ldisc.read(len, false) {
                 ReadResult::Data(data) => {
@@ -539,7 +571,7 @@ impl Server {
                     });
                 }
                 ReadResult::Eof => return Outcome::Now(Reply::Count(0)),
-                ReadResult::Block { .. } => {}
+                ReadResult::Block { timeout } => deadline = timeout.map(|t| self.vtime_deadline(t)),
             }
         }
         if nonblock {
@@ -555,6 +587,7 @@ impl Server {
                     msg: *msg,
                     len,
                     pid,
+                    deadline,
                 });
                 if pid != 0 && self.pgrp != 0 {
                     self.signals.check_reader(pid, self.pgrp);
@@ -565,11 +598,24 @@ impl Server {
         }
     }
 
-    /// Answers waiting reads, oldest first, while the discipline has input.
-    fn answer_readers(&mut self) {
-        while let Some(reader) = self.readers.front() {
-            let reply = match self.ldisc.read(reader.len, false) {
-                ReadResult::Block { .. } => return,
+    /// Answers waiting reads, oldest first, while the discipline has
+    /// input, or the oldest's `VTIME` timer ran out. `input_arrived`:
+    /// bytes were just received (the inter-byte timer starts again).
+    fn answer_readers(&mut self, input_arrived: bool) {
+        let now = self.now();
+        while let Some(reader) = self.readers.front_mut() {
+            let expired = reader.deadline.is_some_and(|d| d <= now);
+            let reply = match self.ldisc.read(reader.len, expired) {
+                ReadResult::Block { timeout } => {
+                    reader.deadline = match timeout {
+                        None => None,
+                        Some(_) if reader.deadline.is_some() && !input_arrived && !expired => {
+                            reader.deadline
+                        }
+                        Some(t) => Some(now + u64::from(t) * VTIME_UNIT_NS),
+                    };
+                    return;
+                }
                 ReadResult::Eof => Reply::Count(0),
                 ReadResult::Data(data) => {
                     let mut grant = CallerGrant::saved(&reader.msg, &reader.reply);
@@ -601,6 +647,25 @@ impl Server {
         if let Some(fb) = self.fb.as_mut() {
             let now = self.epoch.elapsed().as_nanos() as u64;
             fb.write(bytes, now);
+        }
+    }
+
+    /// Nanoseconds on the server's clock (since it started).
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    /// When a `VTIME` of `tenths` set now runs out.
+    fn vtime_deadline(&self, tenths: u8) -> u64 {
+        self.now() + u64::from(tenths) * VTIME_UNIT_NS
+    }
+
+    /// Nanoseconds until the oldest reader's `VTIME` timer runs out (at
+    /// least 1); `u64::MAX` without one.
+    fn vtime_due_in(&self) -> u64 {
+        match self.readers.front().and_then(|r| r.deadline) {
+            Some(deadline) => deadline.saturating_sub(self.now()).max(1),
+            None => u64::MAX,
         }
     }
 
@@ -650,7 +715,7 @@ impl Server {
         for signal in effects.signals {
             self.kill_foreground(signal);
         }
-        self.answer_readers();
+        self.answer_readers(true);
     }
 
     /// Answers `EINTR` to the waiting reads of processes the sending

@@ -11,14 +11,20 @@
 //!   line). The harness checks that the echo reached the serial log;
 //! - `^C` with a foreground process group set: the waiting read is
 //!   answered `EINTR` (and the server sends `SIGINT` to the group through
-//!   `proc`, or logs that there is none).
+//!   `proc`, or logs that there is none);
+//! - raw mode with `VMIN` 0 and `VTIME` 2: a read with no input returns 0
+//!   bytes after about 0.2 s; with `VTIME` 0 at once;
+//! - a window size change sends `SIGWINCH` to the foreground group (this
+//!   program's own, the signal blocked: seen with `sigpending`).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
 use libsys::errno::Errno;
 use libsys::format_text;
+use libsys::posix::{self, SIGWINCH, SIG_BLOCK, SIG_SETMASK, VMIN, VTIME};
 use libsys::proto::tty::{Client, ClientError, Winsize, CONSOLE};
+use libsys::time::Instant;
 use userland::{want, Tally, Why};
 
 libsys::entry!(main);
@@ -48,6 +54,8 @@ fn main(_: &str) -> u64 {
     t.record("a line that does not exist", no_line(&tty));
     t.record("read a typed line", typed(&tty));
     t.record("^C interrupts a read", interrupted(&tty));
+    t.record("VTIME ends a raw read", vtime(&tty));
+    t.record("SIGWINCH on a resize", sigwinch(&tty));
     t.status()
 }
 
@@ -140,4 +148,87 @@ fn interrupted(tty: &Client) -> Result<(), Why> {
     want("unset pgrp", errno(tty.set_pgrp(CONSOLE, 0)), Ok(()))?;
     want("the read", read, Err(Errno::EINTR))?;
     want("input flushed", errno(tty.poll(CONSOLE)), Ok((false, true)))
+}
+
+/// Raw mode, `VMIN` 0: `VTIME` 2 answers an empty read after 0.2 s (the
+/// server's timer), `VTIME` 0 at once.
+fn vtime(tty: &Client) -> Result<(), Why> {
+    let sane = errno(tty.get_attr(CONSOLE)).map_err(|e| format_text!("get: {e}"))?;
+    let mut raw = sane;
+    raw.lflag &= !(ICANON | ECHO);
+    raw.cc[VMIN] = 0;
+    raw.cc[VTIME] = 2;
+    want("set raw", errno(tty.set_attr(CONSOLE, 0, raw)), Ok(()))?;
+    let mut buffer = [0u8; 8];
+    let start = Instant::now();
+    let timed = errno(tty.read(CONSOLE, 0, &mut buffer, false));
+    let waited = start.elapsed().as_millis();
+    raw.cc[VTIME] = 0;
+    let set = errno(tty.set_attr(CONSOLE, 0, raw));
+    let start = Instant::now();
+    let at_once = errno(tty.read(CONSOLE, 0, &mut buffer, false));
+    let polled = start.elapsed().as_millis();
+    want("restore", errno(tty.set_attr(CONSOLE, 0, sane)), Ok(()))?;
+    want("VTIME 2: nothing read", timed, Ok(0))?;
+    if !(150..5_000).contains(&waited) {
+        return Err(format_text!(
+            "VTIME 2 answered after {waited} ms, not about 200"
+        ));
+    }
+    want("set VTIME 0", set, Ok(()))?;
+    want("VTIME 0: nothing read", at_once, Ok(0))?;
+    if polled >= 150 {
+        return Err(format_text!(
+            "VTIME 0 answered after {polled} ms, not at once"
+        ));
+    }
+    Ok(())
+}
+
+/// A `TIOCSWINSZ` that changes the size signals the foreground group;
+/// one that keeps it does not.
+fn sigwinch(tty: &Client) -> Result<(), Why> {
+    let bit = 1u64 << (SIGWINCH - 1);
+    posix::setpgid(0, 0).map_err(|e| format_text!("setpgid: {e}"))?;
+    let pgrp = posix::getpgrp().map_err(|e| format_text!("getpgrp: {e}"))?;
+    let old = posix::sigprocmask(SIG_BLOCK, bit).map_err(|e| format_text!("block: {e}"))?;
+    let size = errno(tty.get_winsize(CONSOLE)).map_err(|e| format_text!("get: {e}"))?;
+    want(
+        "set pgrp",
+        errno(tty.set_pgrp(CONSOLE, pgrp as u32)),
+        Ok(()),
+    )?;
+    let same = errno(tty.set_winsize(CONSOLE, size));
+    let quiet = pending_within(bit, 300);
+    let wide = Winsize {
+        cols: size.cols + 1,
+        ..size
+    };
+    let resized = errno(tty.set_winsize(CONSOLE, wide));
+    let signalled = pending_within(bit, 3_000);
+    let restored = errno(tty.set_winsize(CONSOLE, size));
+    want("unset pgrp", errno(tty.set_pgrp(CONSOLE, 0)), Ok(()))?;
+    // Unblocked, the pending SIGWINCH's default action (ignore) drops it.
+    want(
+        "unblock",
+        posix::sigprocmask(SIG_SETMASK, old).map(|_| ()),
+        Ok(()),
+    )?;
+    want("the same size", same, Ok(()))?;
+    want("no signal for the same size", quiet, false)?;
+    want("resize", resized, Ok(()))?;
+    want("SIGWINCH pending", signalled, true)?;
+    want("restore", restored, Ok(()))
+}
+
+/// Whether `bit` shows in `sigpending` within `ms` milliseconds (the
+/// server sends its signals from a thread of its own).
+fn pending_within(bit: u64, ms: u64) -> bool {
+    for _ in 0..ms / 10 {
+        if posix::sigpending().is_ok_and(|p| p & bit != 0) {
+            return true;
+        }
+        libsys::time::sleep_ms(10);
+    }
+    false
 }
