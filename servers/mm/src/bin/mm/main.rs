@@ -35,7 +35,9 @@ mod real;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use libsys::abi::ipc::{FOREVER, LABEL_PAGE_FAULT, PAGER_KILL, PAGER_RESUME, PAYLOAD_MAX};
+use libsys::abi::ipc::{
+    FOREVER, LABEL_PAGE_FAULT, PAGER_BUS, PAGER_KILL, PAGER_RESUME, PAYLOAD_MAX,
+};
 use libsys::abi::Handle;
 use libsys::eprintln;
 use libsys::handle::{Endpoint, Notification, OwnedHandle};
@@ -251,8 +253,10 @@ impl Server {
                 Message::new(PAGER_KILL)
             }
             FaultOutcome::Bus(reason) => {
-                eprintln!("SIGBUS for space {space}: {reason} at {address:#x}");
-                Message::new(PAGER_KILL)
+                if DEBUG {
+                    eprintln!("SIGBUS for space {space}: {reason} at {address:#x}");
+                }
+                Message::new(PAGER_BUS)
             }
             FaultOutcome::Kill(reason) => {
                 let who = self
