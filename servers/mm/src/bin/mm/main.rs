@@ -206,8 +206,11 @@ impl Server {
             let Some(saved) = self.file_waits.remove(&token) else {
                 continue;
             };
+            // A bus error is PAGER_BUS for a system call's access too: the
+            // kernel fails the call with BadAddress on anything but resume.
             let label = match outcome {
                 FaultOutcome::Resume => PAGER_RESUME,
+                FaultOutcome::Bus(_) => PAGER_BUS,
                 _ => PAGER_KILL,
             };
             // A thread gone meanwhile: its answer is dropped.
