@@ -46,6 +46,11 @@ pub const EXCEPTION_KILL: u32 = 1;
 /// Word 0 flag: the exception is the kernel's failure to write a signal
 /// frame (the stack is unmapped or full); `cr2` is the frame's address.
 pub const EXCEPTION_UPCALL_FAULT: u64 = 1 << 40;
+/// Word 0 flag: a page fault the pager answered `PAGER_BUS` (a bus error:
+/// `SIGBUS`, not `SIGSEGV`); `cr2` is the address.
+pub const EXCEPTION_BUS: u64 = 1 << 41;
+/// The flags word 0 may carry.
+const EXCEPTION_FLAGS: u64 = EXCEPTION_UPCALL_FAULT | EXCEPTION_BUS;
 
 /// Words of signal information a `signal_deliver` passes to the handler.
 pub const SIGINFO_WORDS: usize = 4;
@@ -69,7 +74,7 @@ pub struct ExceptionMessage {
     pub vector: u8,
     /// The CPU's error code (0 for vectors without one).
     pub error: u32,
-    /// [`EXCEPTION_UPCALL_FAULT`] or 0.
+    /// [`EXCEPTION_UPCALL_FAULT`], [`EXCEPTION_BUS`] or 0.
     pub flags: u64,
     pub rip: u64,
     pub rsp: u64,
@@ -100,7 +105,7 @@ impl ExceptionMessage {
         ExceptionMessage {
             vector: words[0] as u8,
             error: (words[0] >> 8) as u32,
-            flags: words[0] & EXCEPTION_UPCALL_FAULT,
+            flags: words[0] & EXCEPTION_FLAGS,
             rip: words[1],
             rsp: words[2],
             rflags: words[3],
@@ -379,6 +384,13 @@ mod tests {
             pid: 9,
         };
         assert_eq!(ExceptionMessage::from_words(&m.to_words()), m);
+        let bus = ExceptionMessage {
+            vector: 14,
+            error: 0xffff_ffff,
+            flags: EXCEPTION_BUS,
+            ..m
+        };
+        assert_eq!(ExceptionMessage::from_words(&bus.to_words()), bus);
     }
 
     #[test]

@@ -297,6 +297,9 @@ pub enum ProcessStatus {
     Fault(u64),
     /// Another process killed it: that process's id.
     Killed(u64),
+    /// A page fault its pager called a bus error killed it (`PAGER_BUS`:
+    /// a file page past the end of the file): the faulting address.
+    BusError(u64),
 }
 
 impl ProcessStatus {
@@ -308,6 +311,7 @@ impl ProcessStatus {
             ProcessStatus::Exited(v) => 1 << 56 | (v & Self::DETAIL),
             ProcessStatus::Fault(v) => 2 << 56 | (v & Self::DETAIL),
             ProcessStatus::Killed(v) => 3 << 56 | (v & Self::DETAIL),
+            ProcessStatus::BusError(v) => 4 << 56 | (v & Self::DETAIL),
         }
     }
 
@@ -317,6 +321,7 @@ impl ProcessStatus {
             1 => ProcessStatus::Exited(detail),
             2 => ProcessStatus::Fault(detail),
             3 => ProcessStatus::Killed(detail),
+            4 => ProcessStatus::BusError(detail),
             _ => ProcessStatus::Alive,
         }
     }
@@ -334,6 +339,7 @@ mod tests {
             ProcessStatus::Exited(65536),
             ProcessStatus::Fault(14),
             ProcessStatus::Killed(3),
+            ProcessStatus::BusError(0x7000_1000),
         ] {
             assert_eq!(ProcessStatus::decode(status.encode()), status);
         }

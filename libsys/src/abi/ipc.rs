@@ -196,6 +196,13 @@ pub const PAGER_RESUME: u32 = 0;
 /// A pager's reply label: kill the faulting process (for a system call's
 /// fault: the call fails with `BadAddress` instead).
 pub const PAGER_KILL: u32 = 1;
+/// A pager's reply label: a bus error, Linux's `VM_FAULT_SIGBUS` (a page
+/// of a file mapping past the end of its file). The fault goes to the
+/// exception endpoint flagged `EXCEPTION_BUS`, and a process killed for
+/// it ends as `ProcessStatus::BusError` (its parent sees `SIGBUS`). For a
+/// system call's fault the call fails with `BadAddress`, as with
+/// [`PAGER_KILL`].
+pub const PAGER_BUS: u32 = 2;
 
 /// The message the kernel sends a pager for a page fault (label
 /// [`LABEL_PAGE_FAULT`]), as a type: what its words mean, written once for

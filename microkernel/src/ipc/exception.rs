@@ -22,13 +22,16 @@
 //! A frame that cannot be written (the stack is unmapped, full, or the
 //! pager refused it) is reported as a page-fault exception flagged
 //! `EXCEPTION_UPCALL_FAULT`, which the process server answers with a kill
-//! (SIGSEGV).
+//! (SIGSEGV). A page fault the pager answered `PAGER_BUS` (a file page
+//! past the end of its file) is flagged `EXCEPTION_BUS`, and a process
+//! killed for it ends as a bus error (its parent sees `SIGBUS`).
 
 use alloc::sync::Arc;
 
 use libsys::abi::exception::{
-    ExceptionMessage, SignalFrame, UserRegs, EXCEPTION_RESUME, EXCEPTION_UPCALL_FAULT,
-    LABEL_EXCEPTION, SIGNAL_FRAME_INFO, SIGNAL_FRAME_REGS, SIGNAL_FRAME_WORDS,
+    ExceptionMessage, SignalFrame, UserRegs, EXCEPTION_BUS, EXCEPTION_RESUME,
+    EXCEPTION_UPCALL_FAULT, LABEL_EXCEPTION, SIGNAL_FRAME_INFO, SIGNAL_FRAME_REGS,
+    SIGNAL_FRAME_WORDS,
 };
 use libsys::abi::ipc::{FAULT_USER, FAULT_WRITE, FOREVER};
 
@@ -95,6 +98,12 @@ pub fn user_exception(frame: &TrapFrame, cr2: u64) {
     report(frame, cr2, 0)
 }
 
+/// A page fault at `cr2` that the pager called a bus error: reported like
+/// any exception, flagged `EXCEPTION_BUS`; killed as a bus error.
+pub fn bus_error(frame: &TrapFrame, cr2: u64) {
+    report(frame, cr2, EXCEPTION_BUS)
+}
+
 fn report(frame: &TrapFrame, cr2: u64, flags: u64) {
     // The thread reference is dropped before the kill path, which never
     // returns: anything it held would leak.
@@ -114,6 +123,9 @@ fn report(frame: &TrapFrame, cr2: u64, flags: u64) {
         deliver(&me, message)
     };
     if let Verdict::Kill = verdict {
+        if flags & EXCEPTION_BUS != 0 {
+            process::kill_current_for_bus_error(frame, cr2);
+        }
         process::kill_current_for_fault(frame, cr2);
     }
 }

@@ -24,7 +24,8 @@
 use alloc::sync::Arc;
 
 use libsys::abi::ipc::{
-    PageFault, FAULT_PRESENT, FAULT_USER, FAULT_WRITE, FOREVER, LABEL_PAGE_FAULT, PAGER_RESUME,
+    PageFault, FAULT_PRESENT, FAULT_USER, FAULT_WRITE, FOREVER, LABEL_PAGE_FAULT, PAGER_BUS,
+    PAGER_RESUME,
 };
 use libsys::abi::{SysError, PAGE_SIZE};
 
@@ -53,6 +54,18 @@ pub enum PagerAnswer {
     Resume,
     /// Kill the process (no pager, the pager died, or it said so).
     Kill,
+    /// A bus error (`PAGER_BUS`: a file page past the end of its file):
+    /// the process gets `SIGBUS` rather than `SIGSEGV`.
+    Bus,
+}
+
+/// The answer a pager's reply label stands for (anything unknown kills).
+fn answer_of(label: u64) -> PagerAnswer {
+    match label {
+        l if l == u64::from(PAGER_RESUME) => PagerAnswer::Resume,
+        l if l == u64::from(PAGER_BUS) => PagerAnswer::Bus,
+        _ => PagerAnswer::Kill,
+    }
 }
 
 /// Sends a page fault at `address` (with the CPU's error code and the
@@ -74,7 +87,7 @@ pub fn page_fault_for(
         syscall,
     };
     match ask_pager(me, &message) {
-        Some(Ok(label)) if label == u64::from(PAGER_RESUME) => PagerAnswer::Resume,
+        Some(Ok(label)) => answer_of(label),
         Some(Err((SysError::PeerDied, ep))) => pager_absent(me, &message, &ep),
         _ => PagerAnswer::Kill,
     }
@@ -128,7 +141,7 @@ fn pager_absent(me: &Arc<Thread>, message: &PageFault, ep: &Arc<Endpoint>) -> Pa
             return PagerAnswer::Kill;
         }
         match ask_pager(me, message) {
-            Some(Ok(label)) if label == u64::from(PAGER_RESUME) => return PagerAnswer::Resume,
+            Some(Ok(label)) => return answer_of(label),
             Some(Err((SysError::PeerDied, to))) => ep = to,
             _ => return PagerAnswer::Kill,
         }
@@ -187,8 +200,10 @@ pub fn page_fault(frame: &TrapFrame, address: u64) {
         let me = thread::current();
         page_fault_for(&me, address, frame.error_code, frame.rip, false)
     };
-    if let PagerAnswer::Kill = answer {
-        super::exception::user_exception(frame, address);
+    match answer {
+        PagerAnswer::Resume => {}
+        PagerAnswer::Kill => super::exception::user_exception(frame, address),
+        PagerAnswer::Bus => super::exception::bus_error(frame, address),
     }
 }
 

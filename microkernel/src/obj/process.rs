@@ -71,6 +71,8 @@ pub enum ExitReason {
     },
     /// Another process killed it.
     Killed { by: Pid },
+    /// A page fault its pager called a bus error killed it (`PAGER_BUS`).
+    BusError { rip: u64, address: u64 },
 }
 
 impl fmt::Display for ExitReason {
@@ -88,6 +90,10 @@ impl fmt::Display for ExitReason {
                 vector_name(vector)
             ),
             ExitReason::Killed { by } => write!(f, "killed by process {by}"),
+            ExitReason::BusError { rip, address } => write!(
+                f,
+                "killed by a bus error (a file page past the end of its file) at rip {rip:#x}, address {address:#x}"
+            ),
         }
     }
 }
@@ -346,6 +352,7 @@ impl Process {
             ExitReason::Exited(status) => ProcessStatus::Exited(status),
             ExitReason::Fault { vector, .. } => ProcessStatus::Fault(vector),
             ExitReason::Killed { by } => ProcessStatus::Killed(u64::from(by)),
+            ExitReason::BusError { address, .. } => ProcessStatus::BusError(address),
         }
     }
 
@@ -539,12 +546,24 @@ pub fn exit_current(status: u64) -> ! {
 /// A user-mode exception: kills the current process with one log line
 /// naming it and the fault, and never returns to it.
 pub fn kill_current_for_fault(frame: &TrapFrame, address: u64) -> ! {
-    let reason = ExitReason::Fault {
+    kill_current_for(ExitReason::Fault {
         vector: frame.vector,
         error: frame.error_code,
         rip: frame.rip,
         address,
-    };
+    })
+}
+
+/// Kills the current process for a bus error at `address` (a page fault
+/// its pager answered `PAGER_BUS`) and exits the thread.
+pub fn kill_current_for_bus_error(frame: &TrapFrame, address: u64) -> ! {
+    kill_current_for(ExitReason::BusError {
+        rip: frame.rip,
+        address,
+    })
+}
+
+fn kill_current_for(reason: ExitReason) -> ! {
     if let Some(process) = current_process() {
         crate::printk!(Err, "{}[{}]: {reason}", process.name, process.pid);
         process.kill(reason);

@@ -255,6 +255,9 @@ impl Processes {
                 Ok(ProcessStatus::Exited(v)) => alloc::format!("exited with status {v}"),
                 Ok(ProcessStatus::Killed(by)) => alloc::format!("was killed by process {by}"),
                 Ok(ProcessStatus::Fault(v)) => alloc::format!("was killed by exception {v}"),
+                Ok(ProcessStatus::BusError(a)) => {
+                    alloc::format!("was killed by a bus error at {a:#x}")
+                }
                 Err(e) => alloc::format!("is gone ({e})"),
             };
             slot.process = None;

@@ -4,8 +4,8 @@
 //! private) and `MAP_SHARED` (its writes are the file's at once, for
 //! `read` and for another process that maps the file itself), `msync` to
 //! the disk, `write` seen through a mapping, a partial `munmap`, a
-//! truncated file touched past its end (the child is killed: `SIGSEGV`,
-//! where Linux sends `SIGBUS`), and
+//! truncated file touched past its end (the child is killed by `SIGBUS`,
+//! as on Linux), and
 //! bad arguments (typed errors). It leaves [`MAPPED`] holding
 //! [`MAPPED_CONTENT`], written only through a shared mapping and
 //! `msync`ed: after QEMU exits the harness reads it back with `debugfs`.
@@ -36,9 +36,10 @@ const MAPPED_CONTENT: &[u8] = b"written through MAP_SHARED by mmaptest, msynced\
 const DATA: &str = "/mnt/mmap/data";
 const O_WRONLY: u32 = 1;
 /// What a touch past the end of a truncated file ends the process with:
-/// the memory server refuses the fault, which the kernel reports as a
-/// page fault (Linux sends SIGBUS; here the pager's refusal has one kind).
-const SIGSEGV: u32 = 11;
+/// the memory server answers the fault `PAGER_BUS`, and the process dies
+/// of a bus error, which its parent sees as `SIGBUS` (Linux's
+/// `VM_FAULT_SIGBUS`).
+const SIGBUS: u32 = 7;
 
 fn pattern(len: usize) -> Vec<u8> {
     (0..len)
@@ -294,9 +295,9 @@ fn truncated(t: &mut Tally) {
         7
     });
     t.expect_eq(
-        "a touch past the end of a truncated file kills",
+        "a touch past the end of a truncated file is SIGBUS",
         status,
-        Some(WaitStatus::Signaled(SIGSEGV)),
+        Some(WaitStatus::Signaled(SIGBUS)),
     );
 }
 

@@ -35,7 +35,9 @@ mod real;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use libsys::abi::ipc::{FOREVER, LABEL_PAGE_FAULT, PAGER_KILL, PAGER_RESUME, PAYLOAD_MAX};
+use libsys::abi::ipc::{
+    FOREVER, LABEL_PAGE_FAULT, PAGER_BUS, PAGER_KILL, PAGER_RESUME, PAYLOAD_MAX,
+};
 use libsys::abi::Handle;
 use libsys::eprintln;
 use libsys::handle::{Endpoint, Notification, OwnedHandle};
@@ -204,8 +206,11 @@ impl Server {
             let Some(saved) = self.file_waits.remove(&token) else {
                 continue;
             };
+            // A bus error is PAGER_BUS for a system call's access too: the
+            // kernel fails the call with BadAddress on anything but resume.
             let label = match outcome {
                 FaultOutcome::Resume => PAGER_RESUME,
+                FaultOutcome::Bus(_) => PAGER_BUS,
                 _ => PAGER_KILL,
             };
             // A thread gone meanwhile: its answer is dropped.
@@ -251,8 +256,10 @@ impl Server {
                 Message::new(PAGER_KILL)
             }
             FaultOutcome::Bus(reason) => {
-                eprintln!("SIGBUS for space {space}: {reason} at {address:#x}");
-                Message::new(PAGER_KILL)
+                if DEBUG {
+                    eprintln!("SIGBUS for space {space}: {reason} at {address:#x}");
+                }
+                Message::new(PAGER_BUS)
             }
             FaultOutcome::Kill(reason) => {
                 let who = self

@@ -521,6 +521,8 @@ impl Proc {
                     ProcessStatus::Fault(vector) => {
                         wait_status::signaled(fault_signal(vector), false)
                     }
+                    // SIGBUS, as Linux's VM_FAULT_SIGBUS.
+                    ProcessStatus::BusError(_) => wait_status::signaled(7, false),
                     _ => wait_status::signaled(9, false),
                 };
                 if let Err(e) = self.table.exit_with_status(p, word) {

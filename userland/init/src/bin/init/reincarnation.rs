@@ -162,6 +162,7 @@ fn describe(status: Option<ProcessStatus>) -> String {
         None => "could not start".into(),
         Some(ProcessStatus::Exited(v)) => alloc::format!("exited with status {v}"),
         Some(ProcessStatus::Fault(v)) => alloc::format!("was killed by exception {v}"),
+        Some(ProcessStatus::BusError(a)) => alloc::format!("was killed by a bus error at {a:#x}"),
         Some(ProcessStatus::Killed(by)) => alloc::format!("was killed by process {by}"),
         Some(ProcessStatus::Alive) => "is alive".into(),
     }

@@ -203,6 +203,9 @@ impl Init {
                         Ok(ProcessStatus::Exited(v)) => format!("exited with status {v}"),
                         Ok(ProcessStatus::Killed(by)) => format!("was killed by process {by}"),
                         Ok(ProcessStatus::Fault(v)) => format!("was killed by exception {v}"),
+                        Ok(ProcessStatus::BusError(a)) => {
+                            format!("was killed by a bus error at {a:#x}")
+                        }
                         _ => String::from("is gone"),
                     };
                     println!("spawned {} (pid {}) {why}", gone.name, gone.pid);
