@@ -446,3 +446,39 @@ mod blocked_calls {
         assert_eq!(frame.restore_mask, usr1);
     }
 }
+
+#[test]
+fn alarms_of_several_processes_keep_their_order() {
+    let mut t = system();
+    let s = 1_000_000_000;
+    for child in [11, 12, 13, 14] {
+        t.fork(10, child, 0).unwrap();
+    }
+    // Armed out of order; two with the same deadline.
+    t.alarm(12, 3, 0).unwrap();
+    t.alarm(11, 5, 0).unwrap();
+    t.alarm(13, 1, 0).unwrap();
+    t.alarm(14, 3, 0).unwrap();
+    assert_eq!(t.next_alarm(), Some(s), "13's is first");
+    // Re-arming moves an alarm: the old deadline is forgotten.
+    t.alarm(13, 4, 0).unwrap();
+    assert_eq!(t.next_alarm(), Some(3 * s));
+    // Both alarms due at 3 s fire, the later ones stay armed.
+    t.expire_alarms(3 * s);
+    assert!(pending(&t, 12).contains(Signal::SIGALRM));
+    assert!(pending(&t, 14).contains(Signal::SIGALRM));
+    assert!(!pending(&t, 13).contains(Signal::SIGALRM));
+    assert!(!pending(&t, 11).contains(Signal::SIGALRM));
+    assert_eq!(t.get(12).unwrap().alarm_ns, None);
+    assert_eq!(t.next_alarm(), Some(4 * s));
+    // A process that exits is disarmed: its alarm never fires.
+    t.exit(13, 0).unwrap();
+    assert_eq!(t.get(13).unwrap().alarm_ns, None);
+    assert_eq!(t.next_alarm(), Some(5 * s), "13's alarm left with it");
+    // Cancelling the last one leaves none.
+    assert_eq!(t.alarm(11, 0, 4 * s), Ok(1));
+    assert_eq!(t.next_alarm(), None);
+    t.expire_alarms(10 * s);
+    assert!(!pending(&t, 11).contains(Signal::SIGALRM));
+    assert!(!pending(&t, 13).contains(Signal::SIGALRM));
+}
