@@ -142,8 +142,10 @@ impl ProcessTable {
     }
 
     /// Takes in a process proc did not create: init (`parent` 0, pid 1)
-    /// or a server init started before proc ran. It joins its parent's
-    /// process group and session. `EEXIST` for a pid in the table,
+    /// or a server or program init started. It joins its parent's
+    /// process group and session, and is `adopted` (no default action of
+    /// a signal applies to it, and only init or itself may signal it:
+    /// the server holds no handle to it). `EEXIST` for a pid in the table,
     /// `EINVAL` for pid 0 or a parentless process other than init,
     /// `ESRCH` for an unknown parent, `EAGAIN` when the table is full.
     pub fn adopt(
@@ -164,9 +166,11 @@ impl ProcessTable {
             return Err(Errno::EAGAIN);
         }
         let mut task = TaskStruct::new(pid, parent, cred, cmdline, now_ns);
-        if parent == 0 {
-            task.signals.set_unkillable(true);
-        } else {
+        // Init, and what it started: the server cannot end them (see
+        // `TaskStruct::adopted`), so their default actions are discarded.
+        task.adopted = true;
+        task.signals.set_unkillable(true);
+        if parent != 0 {
             let p = self.live_mut(parent)?;
             p.children.push(pid);
             (task.pgid, task.sid, task.tty) = (p.pgid, p.sid, p.tty);
