@@ -18,6 +18,7 @@ pub mod mounts;
 pub mod printf;
 pub mod regex;
 pub mod sort;
+pub mod sweep;
 pub mod tail;
 pub mod top;
 pub mod words;
