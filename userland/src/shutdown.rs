@@ -72,6 +72,11 @@ fn processes(tool: &str) -> Result<Vec<sweep::Proc>, i32> {
         .collect())
 }
 
+/// "1 process", "2 processes".
+fn processes_count(n: usize) -> alloc::string::String {
+    format!("{n} process{}", if n == 1 { "" } else { "es" })
+}
+
 /// Sends `sig` to the sweep's targets; those it reached. `EPERM` (a
 /// server or a program init started) and `ESRCH` (gone meanwhile) pass
 /// them by.
@@ -117,7 +122,7 @@ fn stop_processes(tool: &str) -> Result<(), i32> {
     if termed.is_empty() {
         return Ok(());
     }
-    libsys::outln!("{tool}: sent SIGTERM to {} processes", termed.len());
+    libsys::outln!("{tool}: sent SIGTERM to {}", processes_count(termed.len()));
     let left = wait_gone(tool, &termed, TERM_GRACE_MS)?;
     // Again from a fresh list: what started meanwhile goes too.
     let killed = signal_all(tool, me, posix::SIGKILL)?;
@@ -125,10 +130,10 @@ fn stop_processes(tool: &str) -> Result<(), i32> {
         return Ok(());
     }
     libsys::outln!(
-        "{tool}: {} processes still ran after {} ms; sent SIGKILL to {}",
-        left.len(),
+        "{tool}: {} still running after {} ms; sent SIGKILL to {}",
+        processes_count(left.len()),
         TERM_GRACE_MS,
-        killed.len()
+        processes_count(killed.len())
     );
     let stuck = wait_gone(tool, &killed, KILL_GRACE_MS)?;
     if !stuck.is_empty() {
