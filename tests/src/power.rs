@@ -3,17 +3,22 @@
 //! ended by the guest itself.
 //!
 //! - `poweroff`: a file written on `/mnt`; `poweroff` from inside `/mnt`
-//!   refuses (busy) and the machine stays on; then `poweroff`. QEMU runs
-//!   without `isa-debug-exit` and without `-no-reboot`, so it can only
-//!   end with status 0 by the guest's ACPI power-off (a reset would boot
-//!   again and time out). Then, on the host: the image's state is
-//!   `clean` (`dumpe2fs -h`: the unmount happened), `e2fsck -fn` finds
-//!   nothing, and `debugfs` reads the file back.
+//!   refuses (busy) and the machine stays on; then a background job
+//!   started in `/mnt` (which keeps it busy) that saves a file there when
+//!   `SIGTERM` comes (`procchild term`), and `poweroff` from `/`: its
+//!   `SIGTERM` sweep ends the job, which writes its file, before the
+//!   unmount. QEMU runs without `isa-debug-exit` and without
+//!   `-no-reboot`, so it can only end with status 0 by the guest's ACPI
+//!   power-off (a reset would boot again and time out). Then, on the
+//!   host: the image's state is `clean` (`dumpe2fs -h`: the unmount
+//!   happened), `e2fsck -fn` finds nothing, and `debugfs` reads both
+//!   files back.
 //! - `reboot`: `reboot` with `-no-reboot`, so the reset ends QEMU with 0;
 //!   the image must be clean too.
 //!
 //! Each also needs the kernel's line for the path it took (`power:
-//! power down`, `power: restart`) and the tool's `unmounted /mnt`, and
+//! power down`, `power: restart`) and the tool's `unmounted /mnt` (and
+//! for `poweroff`, its `sent SIGTERM to 1 process`), and
 //! fails on the kernel's line for a step that did nothing (`power: the
 //! … did nothing`: the fallbacks must not be needed on QEMU). The
 //! figures: QEMU start to exit, and typing the command to exit.
@@ -37,6 +42,13 @@ const DISK_KIB: u64 = 4096;
 const NOTE_GUEST: &str = "/mnt/note.txt";
 const NOTE_IMAGE: &str = "/note.txt";
 const NOTE_TEXT: &str = "written before poweroff";
+/// The file the background job writes when `SIGTERM` comes, as the guest
+/// and the image name it, and what it holds.
+const TERM_GUEST: &str = "/mnt/term.txt";
+const TERM_IMAGE: &str = "/term.txt";
+const TERM_TEXT: &str = "caught SIGTERM\n";
+/// The job's line once it waits for `SIGTERM`.
+const JOB_READY: &str = "procchild: waiting for SIGTERM";
 /// From the command typed to QEMU's exit, at most.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// What `poweroff` says when the shell works in `/mnt`.
@@ -90,16 +102,28 @@ pub fn cases() -> Vec<Case> {
                 // The shell working in /mnt holds it: poweroff refuses,
                 // and the machine stays on.
                 (NOTE_TEXT, "cd /mnt; poweroff; echo status $?\n".into()),
-                (BUSY, "cd /; poweroff\n".into()),
+                // A job in /mnt holds it too, until poweroff's SIGTERM
+                // ends it (and it saves its file).
+                (BUSY, format!("procchild term {TERM_GUEST} &\n")),
             ];
             (
                 cfg,
                 Box::new(move |q| {
                     let steps: Vec<(&str, &str)> =
                         steps.iter().map(|(w, k)| (*w, k.as_str())).collect();
-                    let session = expect_session(q, &steps);
-                    stopped(q, session, "power: power down", "poweroff: unmounted /mnt")
-                        .and_disk(true)
+                    let mut session = expect_session(q, &steps);
+                    if session.result.is_ok() {
+                        // The job's line shares the console with the
+                        // kernel's and the prompt: a session of its own,
+                        // whose first step is found within a line.
+                        session = expect_session(q, &[(JOB_READY, "cd /; poweroff\n")]);
+                    }
+                    let lines = [
+                        "power: power down",
+                        "poweroff: sent SIGTERM to 1 process",
+                        "poweroff: unmounted /mnt",
+                    ];
+                    stopped(q, session, &lines).and_disk(true)
                 }),
             )
         }),
@@ -113,7 +137,8 @@ pub fn cases() -> Vec<Case> {
                         ("1", "reboot\n"),
                     ];
                     let session = expect_session(q, &steps);
-                    stopped(q, session, "power: restart", "reboot: unmounted /mnt").and_disk(false)
+                    stopped(q, session, &["power: restart", "reboot: unmounted /mnt"])
+                        .and_disk(false)
                 }),
             )
         }),
@@ -124,15 +149,15 @@ pub fn cases() -> Vec<Case> {
 struct Stopped(Outcome);
 
 /// After the session typed its last command: QEMU must exit with 0
-/// within [`STOP_TIMEOUT`], having printed `kernel` (the kernel's line
-/// for the path) and `tool` (the tool's unmount line), and no panic.
-fn stopped(qemu: &mut Qemu, session: Outcome, kernel: &str, tool: &str) -> Stopped {
+/// within [`STOP_TIMEOUT`], having printed each of `needed` (the kernel's
+/// line for the path, the tool's lines), and no panic.
+fn stopped(qemu: &mut Qemu, session: Outcome, needed: &[&str]) -> Stopped {
     if session.result.is_err() {
         return Stopped(session);
     }
     let typed = Instant::now();
     let deadline = typed + STOP_TIMEOUT;
-    let mut missing = vec![kernel, tool];
+    let mut missing = needed.to_vec();
     let result = loop {
         match qemu.next_line(deadline) {
             Ok((_, line)) => {
@@ -175,7 +200,8 @@ fn stopped(qemu: &mut Qemu, session: Outcome, kernel: &str, tool: &str) -> Stopp
 
 impl Stopped {
     /// The host's checks of [`DISK`]: unmounted clean, `e2fsck -fn`
-    /// clean, and with `note`, the file the session wrote read back.
+    /// clean, and with `note`, the file the session wrote and the one the
+    /// job saved on `SIGTERM` read back.
     fn and_disk(self, note: bool) -> Outcome {
         let outcome = self.0;
         let Ok(detail) = outcome.result else {
@@ -187,18 +213,24 @@ impl Stopped {
                 if !note {
                     return Ok(());
                 }
-                let read = debugfs_cat(DISK, NOTE_IMAGE)?;
-                if read == format!("{NOTE_TEXT}\n").as_bytes() {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "{DISK}: debugfs read {:?} from {NOTE_IMAGE}",
-                        String::from_utf8_lossy(&read)
-                    ))
+                let note_text = format!("{NOTE_TEXT}\n");
+                for (image, want) in [(NOTE_IMAGE, note_text.as_str()), (TERM_IMAGE, TERM_TEXT)] {
+                    let read = debugfs_cat(DISK, image)?;
+                    if read != want.as_bytes() {
+                        return Err(format!(
+                            "{DISK}: debugfs read {:?} from {image}, not {want:?}",
+                            String::from_utf8_lossy(&read)
+                        ));
+                    }
                 }
+                Ok(())
             })
             .map(|()| {
-                let read_back = if note { ", the note read back" } else { "" };
+                let read_back = if note {
+                    ", the note and the job's file saved on SIGTERM read back"
+                } else {
+                    ""
+                };
                 format!("{detail}; the disk unmounted clean, e2fsck -fn clean{read_back}")
             });
         Outcome { result, ..outcome }

@@ -19,6 +19,7 @@ pub mod printf;
 pub mod regex;
 pub mod sort;
 pub mod stty;
+pub mod sweep;
 pub mod tail;
 pub mod top;
 pub mod words;

@@ -26,7 +26,6 @@
 //! | `Wait { pid, options }` | `Waited { pid, status }` or `NoChange` | `wait4`: `pid` −1 any child, > 0 that one, < −1 that group, 0 the caller's group; `WNOHANG`, `WUNTRACED`, `WCONTINUED`; answered later while nothing changed |
 //! | `Exit { status }` | `Done` | the caller is about to exit with `status` (`_exit`); the server also sees deaths without it (killed, faulted) |
 //! | `Kill { pid, sig }` | `Done` | `kill(2)`: `pid` < −1 a group, −1 every process the caller may signal; `sig` 0 checks only |
-//! | `GetIds` | `Ids(Ids)` | `getpid`, `getppid`, `getpgrp`, `getsid`, the uids and gids |
 //! | `Setpgid { pid, pgid }` | `Done` | 0 means the caller / `pid` |
 //! | `Getpgid { pid }` | `Value(pgid)` | |
 //! | `Setsid` | `Value(sid)` | |
@@ -46,6 +45,17 @@
 //! | `Nanosleep { ns }` | `Done` or `Error(EINTR)` | sleeps `ns` in the server, so that a signal can interrupt it: `EINTR` when a handler ran, sleeping on otherwise |
 //! | `KillServer { name, mode }` | `Value(pid it had)` | `service kill`/`service restart` ([`service`]): `EPERM` for anyone but root (checked first), `EBUSY` for `proc` itself; then the server asks `init`'s name service to kill the server registered as `name` (`spawned:<name>`: a spawned driver) and maps its answer: `ESRCH`, `EINVAL` (not restartable: the memory server), `EAGAIN` (restarting), `ENOSYS` (the manifest gave the server no `service` right) |
 //! | `Reboot { magic1, magic2, cmd }` | none for a power-off, restart or halt that worked; `Done` for `CAD_ON`/`CAD_OFF` | `reboot(2)` ([`reboot`]): `EPERM` for anyone but root (checked first), `EINVAL` for a wrong magic number or an unknown command, `ENOSYS` if the server holds no power control (manifest `power`), `EIO` if the kernel's `power` call failed (the machine stays on). The caller syncs and unmounts first |
+//!
+//! **The ids in registers.** `getpid`, `getppid`, `getpgrp`, `getsid`
+//! and the uids and gids are one call that carries no payload: a message
+//! labelled [`LABEL_GET_IDS`] with no words, answered [`LABEL_IDS`] with
+//! the caller's [`Ids`] in the six message registers
+//! ([`Ids::to_words`]), or [`LABEL_IDS_ERRNO`] with an errno in the
+//! first (`ESRCH`, `EINVAL`, `EPERM`: a caller the server cannot name).
+//! Nothing is encoded or decoded on either side, and both directions
+//! are register-only messages, which the kernel's IPC fast path carries
+//! (the server answers with `reply_recv`): the cost of `getppid` is
+//! about one IPC round trip.
 //!
 //! A handler the server delivers (the kernel's signal upcall) gets as its
 //! second argument the four [`SigInfo`] words ([`SigInfo::to_words`]).
@@ -95,8 +105,16 @@ pub struct SigAction {
     pub mask: u64,
 }
 
-/// A process's ids.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+/// The label of the ids request (no words, no payload).
+pub const LABEL_GET_IDS: u32 = 0x7072_0001;
+/// The label of its answer: the [`Ids`] in the six words.
+pub const LABEL_IDS: u32 = 0x7072_0002;
+/// The label of its refusal: the errno in the first word.
+pub const LABEL_IDS_ERRNO: u32 = 0x7072_0003;
+
+/// A process's ids, as [`LABEL_IDS`] carries them in the message
+/// registers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Ids {
     pub pid: u64,
     pub ppid: u64,
@@ -106,6 +124,61 @@ pub struct Ids {
     pub euid: u32,
     pub gid: u32,
     pub egid: u32,
+}
+
+impl Ids {
+    /// The six message words: `pid`, `ppid`, `pgid`, `sid`,
+    /// `uid | euid << 32`, `gid | egid << 32`.
+    pub const fn to_words(&self) -> [u64; crate::abi::ipc::MSG_WORDS] {
+        [
+            self.pid,
+            self.ppid,
+            self.pgid,
+            self.sid,
+            self.uid as u64 | (self.euid as u64) << 32,
+            self.gid as u64 | (self.egid as u64) << 32,
+        ]
+    }
+
+    pub const fn from_words(w: &[u64; crate::abi::ipc::MSG_WORDS]) -> Ids {
+        Ids {
+            pid: w[0],
+            ppid: w[1],
+            pgid: w[2],
+            sid: w[3],
+            uid: w[4] as u32,
+            euid: (w[4] >> 32) as u32,
+            gid: w[5] as u32,
+            egid: (w[5] >> 32) as u32,
+        }
+    }
+}
+
+/// The server's answer to the ids request, as a label and the six
+/// words: [`LABEL_IDS`] and the ids, or [`LABEL_IDS_ERRNO`] and the errno
+/// in the first word.
+pub const fn ids_answer(ids: Result<Ids, Errno>) -> (u32, [u64; crate::abi::ipc::MSG_WORDS]) {
+    match ids {
+        Ok(ids) => (LABEL_IDS, ids.to_words()),
+        Err(e) => (LABEL_IDS_ERRNO, [e.as_i32() as u32 as u64, 0, 0, 0, 0, 0]),
+    }
+}
+
+/// What an answer to the ids request says (its label and words), for
+/// the client: the ids, the server's errno, or `None` for a message that
+/// is neither (another label; a refusal whose word is no errno).
+pub fn ids_from_answer(
+    label: u32,
+    words: &[u64; crate::abi::ipc::MSG_WORDS],
+) -> Option<Result<Ids, Errno>> {
+    match label {
+        LABEL_IDS => Some(Ok(Ids::from_words(words))),
+        LABEL_IDS_ERRNO => i32::try_from(words[0])
+            .ok()
+            .and_then(|n| Errno::from_i32(n).ok())
+            .map(Err),
+        _ => None,
+    }
 }
 
 /// One line of `ps`.
@@ -144,7 +217,6 @@ pub enum Request {
         pid: i64,
         sig: u32,
     },
-    GetIds,
     Setpgid {
         pid: u64,
         pgid: u64,
@@ -228,7 +300,6 @@ pub enum Reply {
     },
     NoChange,
     Value(u64),
-    Ids(Ids),
     Action(SigAction),
     Tasks(heapless::Vec<TaskInfo, LIST_MAX>),
     Cmdline {

@@ -125,6 +125,13 @@ pub struct TaskStruct {
     pub alarm_ns: Option<u64>,
     /// `RLIMIT_NPROC`: how many processes its real uid may have.
     pub nproc: Rlimit,
+    /// Taken in, not made ([`crate::ProcessTable::adopt`]): init, and the
+    /// servers and programs init started. The server holds no handle to
+    /// such a process and cannot end, stop or resume it, nor run a
+    /// handler in it, so no signal's default action applies to it (as
+    /// none does to Linux's kernel threads), and only init and the
+    /// process itself may send it one.
+    pub adopted: bool,
 }
 
 impl TaskStruct {
@@ -157,6 +164,7 @@ impl TaskStruct {
                 cur: RLIM_INFINITY,
                 max: RLIM_INFINITY,
             },
+            adopted: false,
         }
     }
 

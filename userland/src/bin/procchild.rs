@@ -15,7 +15,10 @@
 //! start sending), then expects `nanosleep` and `pause` to end in
 //! `EINTR`; `procchild alarm` checks `alarm` and dies of `SIGALRM`;
 //! `procchild badhandler` registers a handler at an unmapped address and
-//! raises its signal (it should die of `SIGSEGV`); anything else exits 0.
+//! raises its signal (it should die of `SIGSEGV`); `procchild term PATH`
+//! (the `poweroff` case's background job) says `procchild: waiting for
+//! SIGTERM`, waits for one, then writes `caught SIGTERM` to `PATH` and
+//! exits 0; anything else exits 0.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -50,6 +53,7 @@ fn main(_args: &str) -> u64 {
         Some("eintr") => signals::eintr_checks(),
         Some("alarm") => signals::alarm_checks(),
         Some("badhandler") => signals::bad_handler(),
+        Some("term") => signals::save_on_term(argv.get(2).copied().unwrap_or("")),
         Some("sigchld") => signals::sigchld_checks(),
         Some("args") => {
             let want = argv.get(2).and_then(|n| n.parse::<usize>().ok());

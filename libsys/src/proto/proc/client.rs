@@ -147,10 +147,26 @@ impl Client {
         done(self.call(&Request::Kill { pid, sig })?)
     }
 
+    /// The caller's ids: a register-only call (no payload either way,
+    /// see the module's documentation), which the kernel's fast path
+    /// carries.
     pub fn ids(&self) -> Result<Ids, ClientError> {
-        match self.call(&Request::GetIds)? {
-            Reply::Ids(ids) => Ok(ids),
-            other => unexpected(other),
+        let request = crate::ipc::Message::new(LABEL_GET_IDS);
+        let reply = self
+            .endpoint
+            .call(&request, crate::abi::ipc::FOREVER)
+            .map_err(|e| ClientError::Rpc(RpcError::Sys(e)))?;
+        let registers_only = reply.info.length == 0 && reply.info.handles == 0;
+        let answer = registers_only
+            .then(|| ids_from_answer(reply.label(), &reply.words))
+            .flatten();
+        match answer {
+            Some(Ok(ids)) => Ok(ids),
+            Some(Err(e)) => Err(ClientError::Proc(e)),
+            None if reply.label() == crate::rpc::LABEL_BAD_REQUEST => {
+                Err(ClientError::Rpc(RpcError::BadRequest))
+            }
+            None => Err(ClientError::Rpc(RpcError::UnexpectedLabel(reply.label()))),
         }
     }
 

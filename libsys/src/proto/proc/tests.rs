@@ -101,3 +101,48 @@ fn siginfo_words_round_trip() {
         assert_eq!(decode::<Request>(&buffer[..n]), Ok(request));
     }
 }
+
+#[test]
+fn ids_round_trip_through_the_message_registers() {
+    let ids = Ids {
+        pid: 42,
+        ppid: 1,
+        pgid: u64::from(u32::MAX) + 7,
+        sid: u64::MAX,
+        uid: 1000,
+        euid: u32::MAX,
+        gid: 0,
+        egid: 0x8000_0001,
+    };
+    assert_eq!(Ids::from_words(&ids.to_words()), ids);
+    assert_eq!(ids.to_words()[4], 1000 | (u64::from(u32::MAX) << 32));
+
+    let (label, words) = ids_answer(Ok(ids));
+    assert_eq!(label, LABEL_IDS);
+    assert_eq!(ids_from_answer(label, &words), Some(Ok(ids)));
+
+    let (label, words) = ids_answer(Err(Errno::ESRCH));
+    assert_eq!(label, LABEL_IDS_ERRNO);
+    assert_eq!(words[0], Errno::ESRCH.as_i32() as u64);
+    assert_eq!(ids_from_answer(label, &words), Some(Err(Errno::ESRCH)));
+
+    // Anything else is no answer: another label, a word that is no errno.
+    assert_eq!(ids_from_answer(crate::rpc::LABEL_BAD_REQUEST, &words), None);
+    assert_eq!(ids_from_answer(crate::rpc::LABEL_REPLY, &words), None);
+    assert_eq!(
+        ids_from_answer(LABEL_IDS_ERRNO, &[u64::MAX, 0, 0, 0, 0, 0]),
+        None
+    );
+    assert_eq!(ids_from_answer(LABEL_IDS_ERRNO, &[0, 0, 0, 0, 0, 0]), None);
+
+    // Labels of their own: never mistaken for a postcard request or reply.
+    for label in [LABEL_GET_IDS, LABEL_IDS, LABEL_IDS_ERRNO] {
+        assert!(![
+            crate::rpc::LABEL_REQUEST,
+            crate::rpc::LABEL_REPLY,
+            crate::rpc::LABEL_BAD_REQUEST,
+            crate::rpc::LABEL_SERVER_ERROR,
+        ]
+        .contains(&label));
+    }
+}

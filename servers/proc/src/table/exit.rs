@@ -34,7 +34,7 @@ impl ProcessTable {
         task.state = TaskState::Zombie;
         task.exit_status = status;
         task.report = None;
-        task.alarm_ns = None;
+        self.set_alarm(pid, None);
         self.events.push(Event::Exited(pid));
         self.reparent_children(pid);
         self.kill_orphaned_pgrp(pid, None);

@@ -67,11 +67,18 @@ impl ProcessTable {
     }
 
     /// May `sender` signal `target` with `sig` (Linux's
-    /// `check_kill_permission`)?
+    /// `check_kill_permission`)? A process the server took in (a server
+    /// or program init started: `TaskStruct::adopted`) only by itself
+    /// and init, whatever the sender's uid: nothing could carry the
+    /// signal out (root ends a server with `service kill`). Init itself
+    /// is signalled as on Linux (its default actions are discarded).
     fn may_kill(&self, sender: Pid, target: Pid, sig: Option<Signal>) -> bool {
         let (Some(from), Some(to)) = (self.tasks.get(&sender), self.tasks.get(&target)) else {
             return false;
         };
+        if to.adopted && target != INIT_PID && sender != target && sender != INIT_PID {
+            return false;
+        }
         sender == target
             || from.cred.may_signal(&to.cred)
             || (sig == Some(Signal::SIGCONT) && from.sid == to.sid)
@@ -112,15 +119,17 @@ impl ProcessTable {
         }
     }
 
-    /// Linux's `kill(-1)`: every process but init and the sender; `ESRCH`
-    /// if there is none, otherwise success unless a send failed for a
-    /// reason other than permission.
+    /// Linux's `kill(-1)`: every process but init and the sender — and
+    /// here but the processes the server took in (the system's servers
+    /// and init's programs, which no signal can end, as Linux's kernel
+    /// threads ignore it); `ESRCH` if there is none, otherwise success
+    /// unless a send failed for a reason other than permission.
     fn kill_all(&mut self, sender: Pid, info: Option<SigInfo>) -> Result<(), Errno> {
         let targets: Vec<Pid> = self
             .tasks
-            .keys()
-            .copied()
-            .filter(|&pid| pid != INIT_PID && pid != sender)
+            .values()
+            .filter(|t| t.pid != INIT_PID && t.pid != sender && !t.adopted)
+            .map(|t| t.pid)
             .collect();
         if targets.is_empty() {
             return Err(Errno::ESRCH);

@@ -26,7 +26,7 @@ mod tests;
 mod tests_signals;
 mod wait;
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
 use crate::cred::Credentials;
@@ -79,6 +79,11 @@ pub struct ProcessTable {
     tasks: BTreeMap<Pid, TaskStruct>,
     max_tasks: usize,
     events: Vec<Event>,
+    /// Every armed alarm as (deadline, pid), earliest first: the same
+    /// deadlines as the tasks' `alarm_ns`, kept apart so that the next
+    /// one is the set's first element (the server asks before every
+    /// receive) and arming or cancelling one is O(log n).
+    alarms: BTreeSet<(u64, Pid)>,
 }
 
 impl ProcessTable {
@@ -88,6 +93,7 @@ impl ProcessTable {
             tasks: BTreeMap::new(),
             max_tasks,
             events: Vec::new(),
+            alarms: BTreeSet::new(),
         }
     }
 
@@ -136,8 +142,10 @@ impl ProcessTable {
     }
 
     /// Takes in a process proc did not create: init (`parent` 0, pid 1)
-    /// or a server init started before proc ran. It joins its parent's
-    /// process group and session. `EEXIST` for a pid in the table,
+    /// or a server or program init started. It joins its parent's
+    /// process group and session, and is `adopted` (no default action of
+    /// a signal applies to it, and only init or itself may signal it:
+    /// the server holds no handle to it). `EEXIST` for a pid in the table,
     /// `EINVAL` for pid 0 or a parentless process other than init,
     /// `ESRCH` for an unknown parent, `EAGAIN` when the table is full.
     pub fn adopt(
@@ -158,9 +166,11 @@ impl ProcessTable {
             return Err(Errno::EAGAIN);
         }
         let mut task = TaskStruct::new(pid, parent, cred, cmdline, now_ns);
-        if parent == 0 {
-            task.signals.set_unkillable(true);
-        } else {
+        // Init, and what it started: the server cannot end them (see
+        // `TaskStruct::adopted`), so their default actions are discarded.
+        task.adopted = true;
+        task.signals.set_unkillable(true);
+        if parent != 0 {
             let p = self.live_mut(parent)?;
             p.children.push(pid);
             (task.pgid, task.sid, task.tty) = (p.pgid, p.sid, p.tty);
@@ -286,7 +296,7 @@ impl ProcessTable {
     /// returns the seconds the previous one had left, rounded to the
     /// nearest second but at least 1 if any time was left (as Linux).
     pub fn alarm(&mut self, pid: Pid, seconds: u32, now_ns: u64) -> Result<u32, Errno> {
-        let task = self.live_mut(pid)?;
+        let task = self.live(pid)?;
         let left = task
             .alarm_ns
             .map_or(0, |deadline| deadline.saturating_sub(now_ns));
@@ -295,28 +305,38 @@ impl ProcessTable {
         if (whole == 0 && rest > 0) || rest >= 500_000_000 {
             previous = previous.saturating_add(1);
         }
-        task.alarm_ns =
-            (seconds > 0).then(|| now_ns.saturating_add(seconds as u64 * 1_000_000_000));
+        let deadline = (seconds > 0).then(|| now_ns.saturating_add(seconds as u64 * 1_000_000_000));
+        self.set_alarm(pid, deadline);
         Ok(previous)
     }
 
-    /// The earliest armed alarm, for the server's timer.
+    /// Arms `pid`'s alarm for `deadline` (`None` disarms it), in the task
+    /// and in the set of alarms alike.
+    fn set_alarm(&mut self, pid: Pid, deadline: Option<u64>) {
+        let Some(task) = self.tasks.get_mut(&pid) else {
+            return;
+        };
+        if let Some(old) = core::mem::replace(&mut task.alarm_ns, deadline) {
+            self.alarms.remove(&(old, pid));
+        }
+        if let Some(new) = deadline {
+            self.alarms.insert((new, pid));
+        }
+    }
+
+    /// The earliest armed alarm, for the server's timer: O(1) amortised
+    /// (the set's first element).
     pub fn next_alarm(&self) -> Option<u64> {
-        self.tasks.values().filter_map(|t| t.alarm_ns).min()
+        self.alarms.first().map(|&(deadline, _)| deadline)
     }
 
     /// Sends `SIGALRM` to every process whose alarm is due at `now_ns`.
     pub fn expire_alarms(&mut self, now_ns: u64) {
-        let due: Vec<Pid> = self
-            .tasks
-            .values()
-            .filter(|t| t.alarm_ns.is_some_and(|d| d <= now_ns))
-            .map(|t| t.pid)
-            .collect();
-        for pid in due {
-            if let Some(task) = self.tasks.get_mut(&pid) {
-                task.alarm_ns = None;
+        while let Some(&(deadline, pid)) = self.alarms.first() {
+            if deadline > now_ns {
+                break;
             }
+            self.set_alarm(pid, None);
             // Only a full real-time queue can refuse, and SIGALRM is standard.
             let _ = self.send(pid, SigInfo::kernel(Signal::SIGALRM));
         }

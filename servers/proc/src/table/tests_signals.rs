@@ -446,3 +446,79 @@ mod blocked_calls {
         assert_eq!(frame.restore_mask, usr1);
     }
 }
+
+#[test]
+fn alarms_of_several_processes_keep_their_order() {
+    let mut t = system();
+    let s = 1_000_000_000;
+    for child in [11, 12, 13, 14] {
+        t.fork(10, child, 0).unwrap();
+    }
+    // Armed out of order; two with the same deadline.
+    t.alarm(12, 3, 0).unwrap();
+    t.alarm(11, 5, 0).unwrap();
+    t.alarm(13, 1, 0).unwrap();
+    t.alarm(14, 3, 0).unwrap();
+    assert_eq!(t.next_alarm(), Some(s), "13's is first");
+    // Re-arming moves an alarm: the old deadline is forgotten.
+    t.alarm(13, 4, 0).unwrap();
+    assert_eq!(t.next_alarm(), Some(3 * s));
+    // Both alarms due at 3 s fire, the later ones stay armed.
+    t.expire_alarms(3 * s);
+    assert!(pending(&t, 12).contains(Signal::SIGALRM));
+    assert!(pending(&t, 14).contains(Signal::SIGALRM));
+    assert!(!pending(&t, 13).contains(Signal::SIGALRM));
+    assert!(!pending(&t, 11).contains(Signal::SIGALRM));
+    assert_eq!(t.get(12).unwrap().alarm_ns, None);
+    assert_eq!(t.next_alarm(), Some(4 * s));
+    // A process that exits is disarmed: its alarm never fires.
+    t.exit(13, 0).unwrap();
+    assert_eq!(t.get(13).unwrap().alarm_ns, None);
+    assert_eq!(t.next_alarm(), Some(5 * s), "13's alarm left with it");
+    // Cancelling the last one leaves none.
+    assert_eq!(t.alarm(11, 0, 4 * s), Ok(1));
+    assert_eq!(t.next_alarm(), None);
+    t.expire_alarms(10 * s);
+    assert!(!pending(&t, 11).contains(Signal::SIGALRM));
+    assert!(!pending(&t, 13).contains(Signal::SIGALRM));
+}
+
+#[test]
+fn processes_the_server_took_in_take_no_signal_from_others() {
+    let mut t = system();
+    // A server init started (root, like every server), and root's shell.
+    t.adopt(5, 1, crate::cred::Credentials::new(0, 0), b"", 0)
+        .unwrap();
+    t.fork(1, 30, 0).unwrap();
+    t.fork(30, 31, 0).unwrap();
+    t.take_events();
+    assert!(t.get(5).unwrap().adopted && !t.get(30).unwrap().adopted);
+    // Not even root may signal it: nothing could end it.
+    assert_eq!(t.kill(30, 5, 15), Err(Errno::EPERM));
+    assert_eq!(t.kill(30, 5, 0), Err(Errno::EPERM));
+    // It may signal itself, and init may signal it, but no default
+    // action applies: it is not taken for dead.
+    assert_eq!(t.kill(5, 5, 15), Ok(()));
+    assert_eq!(t.kill(1, 5, 9), Ok(()));
+    assert!(!t.get(5).unwrap().is_zombie());
+    assert!(pending(&t, 5).is_empty());
+    // kill(-1) from root passes it by (and init, and the sender).
+    t.kill(30, -1, 15).unwrap();
+    assert!(pending(&t, 31).contains(Signal::SIGTERM));
+    assert!(pending(&t, 10).contains(Signal::SIGTERM));
+    assert!(pending(&t, 5).is_empty() && pending(&t, 30).is_empty());
+    assert!(t
+        .take_events()
+        .iter()
+        .all(|e| !matches!(e, Event::Exited(5) | Event::SignalPending(5))));
+    // With only taken-in processes beside it, there is no one: ESRCH.
+    let mut alone = ProcessTable::new(8);
+    alone
+        .adopt(1, 0, crate::cred::Credentials::new(0, 0), b"init", 0)
+        .unwrap();
+    alone
+        .adopt(5, 1, crate::cred::Credentials::new(0, 0), b"", 0)
+        .unwrap();
+    alone.fork(1, 30, 0).unwrap();
+    assert_eq!(alone.kill(30, -1, 15), Err(Errno::ESRCH));
+}

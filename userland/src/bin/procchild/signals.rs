@@ -261,3 +261,38 @@ pub fn sigchld_checks() -> u64 {
     );
     c.failed
 }
+
+/// `procchild term PATH`: waits for `SIGTERM` (blocked until `sigsuspend`
+/// lets it in, so one sent before the wait is not lost), then writes
+/// `caught SIGTERM` to `PATH` — a program saving its work when the system
+/// goes down — and exits 0; 1 if the file cannot be written.
+pub fn save_on_term(path: &str) -> u64 {
+    const SIGTERM: u32 = posix::SIGTERM;
+    let Ok(old) = posix::sigprocmask(SIG_BLOCK, sigmask(SIGTERM)) else {
+        return 1;
+    };
+    if posix::sigaction(SIGTERM, Disposition::Handler(count), 0, 0).is_err() {
+        return 1;
+    }
+    println!("procchild: waiting for SIGTERM");
+    while runs(SIGTERM) == 0 {
+        let _ = posix::sigsuspend(old & !sigmask(SIGTERM));
+    }
+    let written = posix::open(
+        path,
+        posix::O_WRONLY | posix::O_CREAT | posix::O_TRUNC,
+        0o644,
+    )
+    .and_then(|fd| {
+        let n = posix::write(fd, b"caught SIGTERM\n");
+        let closed = posix::close(fd);
+        n.and(closed)
+    });
+    match written {
+        Ok(()) => 0,
+        Err(e) => {
+            println!("procchild: cannot write {path}: {e}");
+            1
+        }
+    }
+}

@@ -42,12 +42,44 @@ pub(crate) fn encode(reply: &Reply) -> Message {
     }
 }
 
+/// A process's ids (`getpid`, `getppid`, `getpgrp`, `getsid`, the uids
+/// and gids).
+fn ids_of(task: &procsrv::TaskStruct) -> Ids {
+    Ids {
+        pid: u64::from(task.pid),
+        ppid: u64::from(task.parent),
+        pgid: u64::from(task.pgid),
+        sid: u64::from(task.sid),
+        uid: task.cred.uid,
+        euid: task.cred.euid,
+        gid: task.cred.gid,
+        egid: task.cred.egid,
+    }
+}
+
+/// The register-only answer to the ids request.
+fn ids_message(ids: Result<Ids, Errno>) -> Message {
+    let (label, words) = proc::ids_answer(ids);
+    Message::new(label).with_words(words)
+}
+
 impl Proc {
     pub(crate) fn serve(&mut self, endpoint: &Endpoint) -> SysError {
         let mut input = [0u8; PAYLOAD_MAX];
+        // The register-only answer to the last request (the ids), given
+        // with the next receive in one `reply_recv`.
+        // The thread keeps the reply right to that caller meanwhile:
+        // `expire_timers` may call other servers but never receives, and
+        // only a receive takes a new right.
+        let mut answer: Option<Message> = None;
         loop {
             self.expire_timers();
-            let mut received = match endpoint.recv(self.next_timeout()) {
+            let timeout = self.next_timeout();
+            let received = match answer.take() {
+                Some(msg) => endpoint.reply_recv(&msg, timeout),
+                None => endpoint.recv(timeout),
+            };
+            let mut received = match received {
                 Ok(r) => r,
                 Err(SysError::TimedOut) => continue,
                 Err(e) => return e,
@@ -55,6 +87,16 @@ impl Proc {
             if let Some(bits) = received.signals() {
                 self.deaths_signalled(bits);
                 self.carry_out();
+                continue;
+            }
+            // The ids: answered from the registers, before anything is
+            // decoded or a reply right saved (`proto::proc`, "The ids in
+            // registers").
+            if received.msg.label() == proc::LABEL_GET_IDS
+                && received.msg.info.length == 0
+                && received.msg.info.handles == 0
+            {
+                answer = self.answer_ids(received.badge);
                 continue;
             }
             let carried: Vec<OwnedHandle> = received.take_handles().collect();
@@ -92,6 +134,30 @@ impl Proc {
             }
             self.carry_out();
         }
+    }
+
+    /// The ids request: the answer to give with the next receive, or
+    /// `None` when it was given here. A caller not yet in the table is
+    /// adopted first, which calls the credentials server: the reply right
+    /// is saved before that call and answered through.
+    fn answer_ids(&mut self, badge: u64) -> Option<Message> {
+        let known = pid32(badge)
+            .ok()
+            .filter(|&pid| pid != 0)
+            .and_then(|pid| self.table.get(pid));
+        if let Some(task) = known {
+            return Some(ids_message(Ok(ids_of(task))));
+        }
+        let Ok(reply) = ipc::save_reply() else {
+            eprintln!("proc: cannot keep a reply right");
+            return None;
+        };
+        let ids = self.caller(badge).and_then(|pid| {
+            let task = self.table.get(pid).ok_or(Errno::ESRCH)?;
+            Ok(ids_of(task))
+        });
+        let _ = reply.reply(&ids_message(ids));
+        None
     }
 
     /// The caller's pid, adopting a process init started on its first
@@ -190,19 +256,6 @@ impl Proc {
                 // `SIGTTIN` stopped it.
                 self.carry_out();
                 Reply::Done
-            }
-            Request::GetIds => {
-                let me = t.get(caller).ok_or(Errno::ESRCH)?;
-                Reply::Ids(Ids {
-                    pid: u64::from(me.pid),
-                    ppid: u64::from(me.parent),
-                    pgid: u64::from(me.pgid),
-                    sid: u64::from(me.sid),
-                    uid: me.cred.uid,
-                    euid: me.cred.euid,
-                    gid: me.cred.gid,
-                    egid: me.cred.egid,
-                })
             }
             Request::Setpgid { pid, pgid } => {
                 let pid = i32::try_from(pid).map_err(|_| Errno::ESRCH)?;
