@@ -274,7 +274,10 @@ traces: loader tree
 
 # make test's part for the labs: every lab's host grader on this tree (full
 # marks), every starting point made and checked to build, lab 2's graded
-# below full marks, every shipped trace replayed (all replies match), and
+# below full marks, every shipped trace replayed (all replies match),
+# scripts/grade-class.sh on a class of two (scripts/grade-class-test.sh:
+# the CSV of lab 1's solution and starting point, host parts; the class
+# kept in target/grade-class-test, so seconds after the first run), and
 # lab 6's starting point booted (labs-boot-check). Needs `make loader
 # tree` (make test builds them first).
 # labs-boot-check (`lab boot-check 6`): lab 6's starting tree synced into
@@ -292,6 +295,7 @@ labs-check:
 		s=$$(basename $$t .trace); \
 		cargo run --release -q -p lab -- replay $$s $$t || exit 1; \
 	done
+	scripts/grade-class-test.sh
 	@$(MAKE) -s labs-boot-check
 labs-boot-check:
 	cargo build --release -q -p harness -p lab

@@ -9,6 +9,7 @@
 //! lab check-starts                    make test: every starting point
 //! lab grade-starts [n...] [--quick]   starting points built, booted, graded
 //! lab boot-check <n>                  make test: one starting point booted, cheaply
+//! lab sync <from> <to>                to = from, writing only changed files
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -22,7 +23,7 @@ use lab::trace;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: lab start <n> [dest] [--worktree] | grade <n> [--host] [--root dir] | grade-all [--host]\n       | replay <server> <trace> | extract <log> <server> <out> | check-starts | grade-starts [n...] | boot-check <n>"
+        "usage: lab start <n> [dest] [--worktree] | grade <n> [--host] [--root dir] | grade-all [--host]\n       | replay <server> <trace> | extract <log> <server> <out> | check-starts | grade-starts [n...] | boot-check <n> | sync <from> <to>"
     );
     std::process::exit(2)
 }
@@ -395,6 +396,14 @@ fn main() {
                     );
                 }
                 Err(e) => fail(e),
+            }
+        }
+        Some("sync") => {
+            let (Some(from), Some(to)) = (positional.get(1), positional.get(2)) else {
+                usage()
+            };
+            if let Err(e) = start::sync_dir(Path::new(from), Path::new(to)) {
+                fail(e)
             }
         }
         Some("check-starts") => {
