@@ -20,7 +20,7 @@
 # its own in <dir>/<student>: the next run writes only the files that
 # changed (`lab sync`), so a student whose submission did not change is
 # graded again in seconds (for grading a class again and again during a
-# lab; about 0.5 GB a student for the host parts).
+# lab; about 0.3 GB a student for the host parts).
 set -eu
 lab=$1 dir=$2 out=$3 start=${4:-}
 here=$(pwd)
