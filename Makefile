@@ -281,8 +281,9 @@ traces: loader tree
 # lab 6's starting point booted (labs-boot-check). Needs `make loader
 # tree` (make test builds them first).
 # labs-boot-check (`lab boot-check 6`): lab 6's starting tree synced into
-# target/lab-boot/lab6, only its edu driver built (target/lab-boot/user,
-# kept between runs), put over a copy of build/iso_root with the test
+# target/lab-boot/quick6 (grade-starts keeps its full build in lab6),
+# only its edu driver built (target/lab-boot/user, kept between runs),
+# put over a copy of build/iso_root with the test
 # entry's manifest cut down to edutest, then graded with that boot: below
 # full marks, edutest run to its end, no kernel panic. About 30 s on a
 # warm tree (docs/labs/README.md). grade-all's `lab grade-starts` does

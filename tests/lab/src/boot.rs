@@ -73,7 +73,7 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
 
 /// The boot check of `lab` from the tree at `here` (built: `make loader
 /// tree` and the release harness). The starting tree is kept in
-/// `target/lab-boot/lab<n>` (synced, so unchanged files keep their
+/// `target/lab-boot/quick<n>` (synced, so unchanged files keep their
 /// times), its guest crates build into `target/lab-boot/user`, its host
 /// tests into `target/lab-boot/host`, and the boot tree is
 /// `target/lab-boot/root<n>`. Fails unless the grade is below full marks,
@@ -99,7 +99,7 @@ pub fn check(here: &Path, lab: &Lab) -> Result<Checked, String> {
             ));
         }
     }
-    let dest = boot.join(format!("lab{}", lab.number));
+    let dest = boot.join(format!("quick{}", lab.number));
     start::sync(here, &dest)?;
     let stubbed = start::apply(&dest, lab)?;
     let files: Vec<PathBuf> = stubbed.iter().map(|s| s.file.clone()).collect();
