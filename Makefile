@@ -274,18 +274,30 @@ traces: loader tree
 
 # make test's part for the labs: every lab's host grader on this tree (full
 # marks), every starting point made and checked to build, lab 2's graded
-# below full marks, and every shipped trace replayed (all replies match).
-# `make labs-boot-check` (not in make test: the first run is a full build
-# of a second tree) builds lab 6's starting point in target/lab-boot/lab6
-# (later runs rebuild only what changed), grades it on the host below full
-# marks and boots it to its first test program.
+# below full marks, every shipped trace replayed (all replies match),
+# scripts/grade-class.sh on a class of two (scripts/grade-class-test.sh:
+# the CSV of lab 1's solution and starting point, host parts; the class
+# kept in target/grade-class-test, so seconds after the first run), and
+# lab 6's starting point booted (labs-boot-check). Needs `make loader
+# tree` (make test builds them first).
+# labs-boot-check (`lab boot-check 6`): lab 6's starting tree synced into
+# target/lab-boot/quick6 (grade-starts keeps its full build in lab6),
+# only its edu driver built (target/lab-boot/user, kept between runs),
+# put over a copy of build/iso_root with the test
+# entry's manifest cut down to edutest, then graded with that boot: below
+# full marks, edutest run to its end, no kernel panic. About 30 s on a
+# warm tree (docs/labs/README.md). grade-all's `lab grade-starts` does
+# the full version: every starting tree built whole and booted.
 .PHONY: labs-check labs-boot-check
 labs-check:
 	cargo run --release -q -p lab -- grade-all --host
 	cargo run --release -q -p lab -- check-starts
-labs-boot-check:
-	cargo run --release -q -p lab -- grade-starts 6 --quick
 	@for t in tests/fixtures/traces/*.trace; do \
 		s=$$(basename $$t .trace); \
 		cargo run --release -q -p lab -- replay $$s $$t || exit 1; \
 	done
+	scripts/grade-class-test.sh
+	@$(MAKE) -s labs-boot-check
+labs-boot-check:
+	cargo build --release -q -p harness -p lab
+	target/release/lab boot-check 6

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::labs::{Check, Lab};
@@ -72,8 +72,40 @@ pub fn score_tests(patterns: &[&str], results: &BTreeMap<String, bool>) -> Resul
     }
 }
 
+/// Where a grade run builds and boots; the defaults are `make grade`'s:
+/// cargo's own target directory, `cargo run -p harness` in the tree,
+/// and the tree's `build/iso_root`.
+#[derive(Debug, Default)]
+pub struct Env {
+    /// `CARGO_TARGET_DIR` of the host tests.
+    pub target_dir: Option<PathBuf>,
+    /// A harness binary built already, run in the tree.
+    pub harness: Option<PathBuf>,
+    /// The boot tree the harness makes its ISOs from (`ISO_ROOT`).
+    pub iso_root: Option<PathBuf>,
+}
+
+impl Env {
+    /// The harness, run in `root`, with this boot tree.
+    fn harness(&self, root: &Path) -> Command {
+        let mut cmd = match &self.harness {
+            Some(path) => Command::new(path),
+            None => {
+                let mut cmd = Command::new("cargo");
+                cmd.args(["run", "--release", "-q", "-p", "harness", "--"]);
+                cmd
+            }
+        };
+        if let Some(dir) = &self.iso_root {
+            cmd.env("ISO_ROOT", dir);
+        }
+        cmd.current_dir(root);
+        cmd
+    }
+}
+
 /// Runs the lab's host tests once (`cargo test -p …`) in `root`.
-fn run_tests(root: &Path, lab: &Lab) -> Result<BTreeMap<String, bool>, String> {
+fn run_tests(root: &Path, lab: &Lab, env: &Env) -> Result<BTreeMap<String, bool>, String> {
     // One stream, so that each test line follows its binary's `Running`
     // line (cargo writes those to stderr, the tests to stdout).
     let mut script = String::from("exec cargo test --no-fail-fast");
@@ -81,9 +113,12 @@ fn run_tests(root: &Path, lab: &Lab) -> Result<BTreeMap<String, bool>, String> {
         script += &format!(" -p {package}");
     }
     script += " 2>&1";
-    let out = Command::new("sh")
-        .args(["-c", &script])
-        .current_dir(root)
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &script]).current_dir(root);
+    if let Some(dir) = &env.target_dir {
+        cmd.env("CARGO_TARGET_DIR", dir);
+    }
+    let out = cmd
         .output()
         .map_err(|e| format!("cannot run cargo test: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -101,10 +136,13 @@ fn run_tests(root: &Path, lab: &Lab) -> Result<BTreeMap<String, bool>, String> {
 
 /// Boots harness case `case` (once per grade run) and returns its logs.
 pub fn run_case(root: &Path, case: &str) -> Result<String, String> {
-    let status = Command::new("cargo")
-        .args(["run", "--release", "-q", "-p", "harness"])
+    run_case_in(root, case, &Env::default())
+}
+
+fn run_case_in(root: &Path, case: &str, env: &Env) -> Result<String, String> {
+    let status = env
+        .harness(root)
         .env("HARNESS_CASES", case)
-        .current_dir(root)
         .status()
         .map_err(|e| format!("cannot run the harness: {e}"))?;
     let mut logs = String::new();
@@ -137,11 +175,11 @@ pub fn bench_median(logs: &str, name: &str, placement: &str) -> Option<u64> {
         .find_map(|w| w.strip_prefix("median=")?.parse().ok())
 }
 
-fn run_bench(root: &Path) -> Result<String, String> {
-    let out = Command::new("cargo")
-        .args(["run", "--release", "-q", "-p", "harness", "--", "bench"])
+fn run_bench(root: &Path, env: &Env) -> Result<String, String> {
+    let out = env
+        .harness(root)
+        .arg("bench")
         .env("BENCH_RUNS", "micro-icount,mono-icount")
-        .current_dir(root)
         .output()
         .map_err(|e| format!("cannot run the bench: {e}"))?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -150,11 +188,16 @@ fn run_bench(root: &Path) -> Result<String, String> {
 /// Grades `lab` in the tree at `root`; `host_only` skips the parts that
 /// boot QEMU. Returns the scores.
 pub fn grade(root: &Path, lab: &Lab, host_only: bool) -> Result<Vec<Score>, String> {
+    grade_in(root, lab, host_only, &Env::default())
+}
+
+/// [`grade`], building and booting as `env` says.
+pub fn grade_in(root: &Path, lab: &Lab, host_only: bool, env: &Env) -> Result<Vec<Score>, String> {
     if let Some(why) = lab.ungraded {
         return Err(format!("lab {} is not graded: {why}", lab.number));
     }
     let tests = if lab.parts.iter().any(|p| matches!(p.check, Check::Tests(_))) {
-        Some(run_tests(root, lab))
+        Some(run_tests(root, lab, env))
     } else {
         None
     };
@@ -181,7 +224,9 @@ pub fn grade(root: &Path, lab: &Lab, host_only: bool) -> Result<Vec<Score>, Stri
                 .and_then(|text| crate::trace::replay_server(server, &text))
                 .map(|_| ()),
             Check::Qemu { case, programs } => {
-                let logs = cases.entry(case).or_insert_with(|| run_case(root, case));
+                let logs = cases
+                    .entry(case)
+                    .or_insert_with(|| run_case_in(root, case, env));
                 match logs {
                     Ok(logs) => match programs.iter().find(|p| !test_passed(logs, p)) {
                         None => Ok(()),
@@ -193,7 +238,7 @@ pub fn grade(root: &Path, lab: &Lab, host_only: bool) -> Result<Vec<Score>, Stri
                 }
             }
             Check::MonoFaster { bench: name } => {
-                let logs = bench.get_or_insert_with(|| run_bench(root));
+                let logs = bench.get_or_insert_with(|| run_bench(root, env));
                 match logs {
                     Ok(logs) => match (
                         bench_median(logs, name, "micro"),

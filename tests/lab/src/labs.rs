@@ -54,6 +54,24 @@ pub struct Lab {
     pub parts: &'static [Part],
     /// Why the lab is not graded yet, if it is not.
     pub ungraded: Option<&'static str>,
+    /// The guest binaries that hold every one of the lab's marked
+    /// blocks, for `lab boot-check` (empty: the lab's markers reach the
+    /// kernel or a library many binaries link, and only a full build of
+    /// its starting tree boots it, `lab grade-starts`).
+    pub overlay: &'static [Overlay],
+}
+
+/// A user crate of a lab's markers, built alone for the guest: its
+/// binaries replace the boot modules of the same names in a copy of this
+/// tree's boot tree (`lab boot-check`).
+#[derive(Clone, Copy, Debug)]
+pub struct Overlay {
+    /// The package (`cargo build -p <package> --features <package>/main`).
+    pub package: &'static str,
+    /// Its directory: every stubbed file of the lab must be under one.
+    pub dir: &'static str,
+    /// Its binaries, each the boot module `/boot/<name>`.
+    pub binaries: &'static [&'static str],
 }
 
 const fn part(name: &'static str, points: u32, check: Check) -> Part {
@@ -98,6 +116,7 @@ pub const LABS: &[Lab] = &[
             ),
         ],
         ungraded: None,
+        overlay: &[],
     },
     Lab {
         number: 2,
@@ -136,6 +155,7 @@ pub const LABS: &[Lab] = &[
             ),
         ],
         ungraded: None,
+        overlay: &[],
     },
     Lab {
         number: 3,
@@ -149,6 +169,7 @@ pub const LABS: &[Lab] = &[
             part("stress", 10, Check::Tests(&["stress::"])),
         ],
         ungraded: None,
+        overlay: &[],
     },
     Lab {
         number: 4,
@@ -181,6 +202,7 @@ pub const LABS: &[Lab] = &[
             ),
         ],
         ungraded: None,
+        overlay: &[],
     },
     Lab {
         number: 5,
@@ -211,6 +233,7 @@ pub const LABS: &[Lab] = &[
             ),
         ],
         ungraded: None,
+        overlay: &[],
     },
     Lab {
         number: 6,
@@ -235,6 +258,11 @@ pub const LABS: &[Lab] = &[
             ),
         ],
         ungraded: None,
+        overlay: &[Overlay {
+            package: "edu",
+            dir: "servers/drivers/edu",
+            binaries: &["edu"],
+        }],
     },
     Lab {
         number: 7,
@@ -255,6 +283,7 @@ pub const LABS: &[Lab] = &[
             ),
         ],
         ungraded: None,
+        overlay: &[],
     },
     Lab {
         number: 8,
@@ -273,6 +302,7 @@ pub const LABS: &[Lab] = &[
             ),
         ],
         ungraded: None,
+        overlay: &[],
     },
     Lab {
         number: 9,
@@ -304,6 +334,7 @@ pub const LABS: &[Lab] = &[
             ),
         ],
         ungraded: None,
+        overlay: &[],
     },
     Lab {
         number: 10,
@@ -327,6 +358,7 @@ pub const LABS: &[Lab] = &[
             ),
         ],
         ungraded: None,
+        overlay: &[],
     },
 ];
 

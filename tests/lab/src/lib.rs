@@ -4,6 +4,7 @@
 //! ([`trace`]). The binary `lab` is what the Makefile's `lab-start`,
 //! `grade`, `grade-all`, `replay` and `traces` targets run.
 
+pub mod boot;
 pub mod grade;
 pub mod labs;
 pub mod markers;

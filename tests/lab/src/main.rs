@@ -8,6 +8,8 @@
 //! lab extract <log> <server> <out>    a trace from a log's REC lines
 //! lab check-starts                    make test: every starting point
 //! lab grade-starts [n...] [--quick]   starting points built, booted, graded
+//! lab boot-check <n>                  make test: one starting point booted, cheaply
+//! lab sync <from> <to>                to = from, writing only changed files
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -21,7 +23,7 @@ use lab::trace;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: lab start <n> [dest] [--worktree] | grade <n> [--host] [--root dir] | grade-all [--host]\n       | replay <server> <trace> | extract <log> <server> <out> | check-starts | grade-starts [n...]"
+        "usage: lab start <n> [dest] [--worktree] | grade <n> [--host] [--root dir] | grade-all [--host]\n       | replay <server> <trace> | extract <log> <server> <out> | check-starts | grade-starts [n...] | boot-check <n> | sync <from> <to>"
     );
     std::process::exit(2)
 }
@@ -378,6 +380,29 @@ fn main() {
                 .map(|n| n.parse().unwrap_or_else(|_| usage()))
                 .collect();
             if let Err(e) = grade_starts(&numbers, flag("--quick")) {
+                fail(e)
+            }
+        }
+        Some("boot-check") => {
+            let lab = lab_arg(positional.get(1).copied());
+            let here = env::current_dir().unwrap_or_else(|e| fail(e.to_string()));
+            match lab::boot::check(&here, lab) {
+                Ok(c) => {
+                    print!("{}", report(lab, &c.scores));
+                    let (got, of) = totals(&c.scores);
+                    println!(
+                        "lab-boot {}: stubbed, built ({:.0} s), booted and graded ({:.0} s): {got}/{of}, below full marks, no crash",
+                        lab.number, c.build_s, c.grade_s
+                    );
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Some("sync") => {
+            let (Some(from), Some(to)) = (positional.get(1), positional.get(2)) else {
+                usage()
+            };
+            if let Err(e) = start::sync_dir(Path::new(from), Path::new(to)) {
                 fail(e)
             }
         }

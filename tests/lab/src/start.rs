@@ -97,9 +97,43 @@ pub fn export(root: &Path, dest: &Path, source: Source) -> Result<(), String> {
 /// change), and files the tree no longer has are removed (`target` and
 /// `build` are left alone).
 pub fn sync(root: &Path, dest: &Path) -> Result<(), String> {
-    let wanted = files(root, Source::Worktree)?;
+    sync_files(root, dest, &files(root, Source::Worktree)?)
+}
+
+/// The files under `root`, relative to it, but those in its top-level
+/// `target`, `build` and `.git`.
+pub fn walk(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+            if path.is_dir() {
+                let top = relative.components().count() == 1;
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if !(top && ["target", "build", ".git"].contains(&name)) {
+                    stack.push(path);
+                }
+            } else if path.is_file() {
+                found.push(relative);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// [`sync`] of every file under `root` (a directory that need not be a
+/// git tree: a student's submission), as [`walk`] finds them.
+pub fn sync_dir(root: &Path, dest: &Path) -> Result<(), String> {
+    sync_files(root, dest, &walk(root)?)
+}
+
+fn sync_files(root: &Path, dest: &Path, wanted: &[PathBuf]) -> Result<(), String> {
     let mut keep = std::collections::BTreeSet::new();
-    for file in &wanted {
+    for file in wanted {
         let from = root.join(file);
         if !from.is_file() {
             continue;
@@ -200,4 +234,63 @@ pub fn apply(dest: &Path, lab: &Lab) -> Result<Vec<Stubbed>, String> {
     }
     done.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_dir_writes_only_what_changed_and_removes_what_is_gone() {
+        let base = std::env::temp_dir().join(format!("lab-sync-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let (from, to) = (base.join("from"), base.join("to"));
+        for (file, text) in [("a.rs", "a"), ("d/b.rs", "b"), ("target/x", "build output")] {
+            let path = from.join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        assert_eq!(
+            walk(&from).unwrap(),
+            vec![PathBuf::from("a.rs"), PathBuf::from("d/b.rs")]
+        );
+        sync_dir(&from, &to).unwrap();
+        assert_eq!(fs::read_to_string(to.join("d/b.rs")).unwrap(), "b");
+        assert!(!to.join("target/x").exists());
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        for f in ["a.rs", "d/b.rs"] {
+            fs::File::options()
+                .write(true)
+                .open(to.join(f))
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        fs::write(from.join("d/b.rs"), "b2").unwrap();
+        fs::remove_file(from.join("a.rs")).unwrap();
+        fs::create_dir_all(to.join("target")).unwrap();
+        fs::write(to.join("target/kept"), "artifact").unwrap();
+        sync_dir(&from, &to).unwrap();
+        assert!(!to.join("a.rs").exists());
+        assert_eq!(fs::read_to_string(to.join("d/b.rs")).unwrap(), "b2");
+        assert_ne!(
+            fs::metadata(to.join("d/b.rs")).unwrap().modified().unwrap(),
+            old
+        );
+        assert!(to.join("target/kept").exists());
+        fs::write(from.join("c.rs"), "c").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(to.join("d/b.rs"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        sync_dir(&from, &to).unwrap();
+        // Unchanged: not written again.
+        assert_eq!(
+            fs::metadata(to.join("d/b.rs")).unwrap().modified().unwrap(),
+            old
+        );
+        let _ = fs::remove_dir_all(&base);
+    }
 }
