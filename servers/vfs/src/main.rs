@@ -335,7 +335,23 @@ fn start_uevents(client: Option<devmgr::Client>, loop_note: Option<&libsys::hand
         eprintln!("vfs: devfs: no notification for uevents: no hot-plug");
         return;
     };
-    let spawned = libsys::thread::spawn(move || loop {
+    let spawned = libsys::thread::spawn(move || uevent_thread(client, note));
+    if spawned.is_err() {
+        eprintln!("vfs: devfs: no uevent thread: no hot-plug");
+    }
+}
+
+/// Times the uevent thread subscribes again after devmgr died before it
+/// gives up (devmgr's own restart budget is smaller).
+const UEVENT_RESUBSCRIBE_MAX: u32 = 8;
+
+/// The uevent thread: each uevent devmgr sends is queued for the loop
+/// and [`UEVENT_BIT`] set on `note`. When devmgr dies it looks devmgr up
+/// again and subscribes anew (events meanwhile are lost, as a netlink
+/// listener loses them when its socket overflows).
+fn uevent_thread(mut client: devmgr::Client, note: libsys::handle::Notification) {
+    let mut restarts = 0;
+    loop {
         match client.wait_uevent() {
             Ok((event, dropped)) => {
                 if dropped > 0 {
@@ -348,14 +364,17 @@ fn start_uevents(client: Option<devmgr::Client>, loop_note: Option<&libsys::hand
                 drop(queue);
                 let _ = note.signal(1 << UEVENT_BIT);
             }
+            Err(e) if e.peer_died() && restarts < UEVENT_RESUBSCRIBE_MAX => {
+                restarts += 1;
+                if client.reconnect().is_err() || client.subscribe().is_err() {
+                    libsys::time::sleep_ms(100);
+                }
+            }
             Err(e) => {
                 eprintln!("vfs: devfs: uevents stopped: {e}");
                 return;
             }
         }
-    });
-    if spawned.is_err() {
-        eprintln!("vfs: devfs: no uevent thread: no hot-plug");
     }
 }
 
