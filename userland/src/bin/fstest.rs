@@ -4,7 +4,8 @@
 //! directory listing), a round of namespace and data calls in `/tmp`,
 //! pipes, descriptor calls, the errnos Linux gives for the bad cases, and
 //! devfs on `/dev` (its mount, `/dev/zero`, `/dev/full`, `/dev/urandom`,
-//! the block node of the virtio disk).
+//! the block node of the virtio disk, root's `mknod` and `chmod` there,
+//! `/dev/kmsg`).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -362,6 +363,73 @@ fn devfs(vfs: &Client, t: &mut Tally) {
         numbers(b"/dev/vda"),
         Ok((S_IFBLK, 254, 0)),
     );
+    // Root makes a node in /dev (a second /dev/zero: devices route by
+    // number), chmods it, and removes it.
+    let path = b"/dev/fstest-zero";
+    t.expect_eq(
+        "devfs: root's mknod c 1 5",
+        e(vfs.mknod(AT_FDCWD, path, S_IFCHR | 0o600, 0x105)),
+        Ok(()),
+    );
+    t.expect_eq(
+        "devfs: chmod of a node",
+        e(vfs.chmod(AT_FDCWD, path, 0o640))
+            .and_then(|()| e(vfs.stat(AT_FDCWD, path, 0)))
+            .map(|s| s.mode),
+        Ok(S_IFCHR | 0o640),
+    );
+    let zeros = e(vfs.open(AT_FDCWD, path, O_RDONLY, 0)).and_then(|fd| {
+        let mut buf = [9u8; 8];
+        let n = e(vfs.read(fd, &mut buf));
+        let _ = vfs.close(fd);
+        n.map(|n| buf[..n] == [0; 8][..n] && n == 8)
+    });
+    t.expect_eq("devfs: the new node reads zeros", zeros, Ok(true));
+    t.expect_eq(
+        "devfs: unlink the node",
+        e(vfs.unlink(AT_FDCWD, path, 0)),
+        Ok(()),
+    );
+    kmsg(vfs, t);
+}
+
+/// /dev/kmsg: each read is one record of the kernel log
+/// (`level,seq,usec,-;text\n`), the next read the next record.
+fn kmsg(vfs: &Client, t: &mut Tally) {
+    let fd = match e(vfs.open(AT_FDCWD, b"/dev/kmsg", O_RDONLY, 0)) {
+        Ok(fd) => fd,
+        Err(err) => return t.check("open /dev/kmsg", Err(format_args!("{err}"))),
+    };
+    let mut seqs = [0u64; 2];
+    for (i, seq) in seqs.iter_mut().enumerate() {
+        let mut buf = [0u8; 1024];
+        let name = if i == 0 {
+            "/dev/kmsg: a read is one record"
+        } else {
+            "/dev/kmsg: the next read is the next record"
+        };
+        let record = e(vfs.read(fd, &mut buf)).map(|n| &buf[..n]);
+        let parsed = record.ok().and_then(|r| {
+            let text = core::str::from_utf8(r).ok()?.strip_suffix('\n')?;
+            let (head, _) = text.split_once(";")?;
+            (!text.contains('\n')).then_some(())?;
+            head.split(',').nth(1)?.parse::<u64>().ok()
+        });
+        match parsed {
+            Some(s) => {
+                *seq = s;
+                t.check(name, Ok(()));
+            }
+            None => t.check(name, Err(format_args!("{record:?}"))),
+        }
+    }
+    let name = "/dev/kmsg: sequence numbers grow";
+    if seqs[1] > seqs[0] {
+        t.check(name, Ok(()));
+    } else {
+        t.check(name, Err(format_args!("{seqs:?}")));
+    }
+    let _ = vfs.close(fd);
 }
 
 /// What the reader thread of [`blocking_pipe`] got: the count (or
