@@ -408,14 +408,22 @@ fn seed(crng: &mut vfs::random::Crng) {
 struct Klog;
 
 impl KernelLog for Klog {
+    /// At most `LOG_READ_MAX` bytes a call, as the kernel takes.
     fn read(&mut self, since: u64, buf: &mut [u8]) -> Result<usize, vfs::Errno> {
-        libsys::syscall::log_read(since, buf).map_err(|_| vfs::Errno::EIO)
+        let n = buf.len().min(libsys::abi::LOG_READ_MAX);
+        libsys::syscall::log_read(since, &mut buf[..n]).map_err(|_| vfs::Errno::EIO)
     }
     /// A record per write, at level `info` (Linux parses a `<N>` prefix
-    /// as the level; here it stays in the text).
+    /// as the level; here it stays in the text), cut at the kernel's
+    /// `LOG_MAX` bytes as Linux cuts at its `LOG_LINE_MAX`.
     fn write(&mut self, text: &[u8]) -> Result<usize, vfs::Errno> {
         let line = alloc::string::String::from_utf8_lossy(text);
-        let line = line.trim_end_matches('\n');
+        let mut line = line.trim_end_matches('\n');
+        let mut end = line.len().min(libsys::abi::LOG_MAX);
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line = &line[..end];
         libsys::syscall::log(libsys::abi::LogLevel::Info, line).map_err(|_| vfs::Errno::EIO)?;
         Ok(text.len())
     }
