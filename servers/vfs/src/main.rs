@@ -341,16 +341,16 @@ fn start_uevents(client: Option<devmgr::Client>, loop_note: Option<&libsys::hand
     }
 }
 
-/// Times the uevent thread subscribes again after devmgr died before it
-/// gives up (devmgr's own restart budget is smaller).
-const UEVENT_RESUBSCRIBE_MAX: u32 = 8;
+/// The longest the uevent thread sleeps between tries to find devmgr
+/// again after it died.
+const RESUBSCRIBE_MAX_MS: u64 = 5_000;
 
 /// The uevent thread: each uevent devmgr sends is queued for the loop
 /// and [`UEVENT_BIT`] set on `note`. When devmgr dies it looks devmgr up
-/// again and subscribes anew (events meanwhile are lost, as a netlink
-/// listener loses them when its socket overflows).
+/// again and subscribes anew, trying every 100 ms, backing off to 5 s
+/// (events meanwhile are lost, as a netlink listener loses them when its
+/// socket overflows).
 fn uevent_thread(mut client: devmgr::Client, note: libsys::handle::Notification) {
-    let mut restarts = 0;
     loop {
         match client.wait_uevent() {
             Ok((event, dropped)) => {
@@ -364,10 +364,11 @@ fn uevent_thread(mut client: devmgr::Client, note: libsys::handle::Notification)
                 drop(queue);
                 let _ = note.signal(1 << UEVENT_BIT);
             }
-            Err(e) if e.peer_died() && restarts < UEVENT_RESUBSCRIBE_MAX => {
-                restarts += 1;
-                if client.reconnect().is_err() || client.subscribe().is_err() {
-                    libsys::time::sleep_ms(100);
+            Err(e) if e.peer_died() => {
+                let mut wait_ms = 100;
+                while client.reconnect().is_err() || client.subscribe().is_err() {
+                    libsys::time::sleep_ms(wait_ms);
+                    wait_ms = (wait_ms * 2).min(RESUBSCRIBE_MAX_MS);
                 }
             }
             Err(e) => {
