@@ -275,3 +275,23 @@ pub fn rdtsc() -> u64 {
     // SAFETY: `rdtsc` only reads the counter.
     unsafe { core::arch::x86_64::_rdtsc() }
 }
+
+/// A 64-bit random number from the CPU's `RDRAND` (its DRBG, reseeded
+/// from its entropy source), or `None` if the CPU has none (CPUID.1:ECX
+/// bit 30) or it failed ten times in a row (Intel's advice for its
+/// transient underflow). User mode may execute it.
+pub fn rdrand() -> Option<u64> {
+    let ecx = core::arch::x86_64::__cpuid(1).ecx;
+    if ecx & (1 << 30) == 0 {
+        return None;
+    }
+    // SAFETY: the CPU has RDRAND (checked above).
+    (0..10).find_map(|_| unsafe { rdrand_step() })
+}
+
+/// One `RDRAND`; callable only where the CPU has the instruction.
+#[target_feature(enable = "rdrand")]
+fn rdrand_step() -> Option<u64> {
+    let mut value = 0;
+    (core::arch::x86_64::_rdrand64_step(&mut value) == 1).then_some(value)
+}

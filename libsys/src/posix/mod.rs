@@ -336,6 +336,24 @@ pub fn write_all_with(
     Ok(done)
 }
 
+/// `makedev(major, minor)` in Linux's `dev_t` encoding (glibc's
+/// `gnu_dev_makedev`): 12 bits of major and 20 of minor, the low parts
+/// where the old 8:8 numbers were.
+pub const fn makedev(major: u32, minor: u32) -> u64 {
+    let (major, minor) = (major as u64, minor as u64);
+    (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12) | ((major & !0xfff) << 32)
+}
+
+/// The major number of a device number (`gnu_dev_major`).
+pub const fn major(dev: u64) -> u32 {
+    (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as u32
+}
+
+/// The minor number of a device number (`gnu_dev_minor`).
+pub const fn minor(dev: u64) -> u32 {
+    ((dev & 0xff) | ((dev >> 12) & !0xff)) as u32
+}
+
 /// The mode string `ls -l` prints (`drwxr-xr-x`).
 pub fn mode_string(mode: u32) -> [u8; 10] {
     let kind = match mode & S_IFMT {

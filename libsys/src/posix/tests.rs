@@ -137,6 +137,16 @@ fn mode_strings() {
 }
 
 #[test]
+fn device_numbers() {
+    assert_eq!(makedev(1, 3), 0x103);
+    assert_eq!(makedev(254, 0), 0xfe00);
+    let d = makedev(300, 70_000);
+    assert_eq!(d, 0x1111_2c70);
+    assert_eq!((major(d), minor(d)), (300, 70_000));
+    assert_eq!((major(0x440), minor(0x440)), (4, 64));
+}
+
+#[test]
 fn signal_names() {
     assert_eq!(signal_number("9"), Some(SIGKILL));
     assert_eq!(signal_number("TERM"), Some(SIGTERM));

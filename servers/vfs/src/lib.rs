@@ -26,7 +26,9 @@
 //!   [`fdops`] (`dup*`, `fcntl`, `chdir`, `fchdir`, `getcwd`), [`pipeops`]
 //!   (`pipe2`, `poll` readiness), [`mountops`] (`mount`, `umount`, `sync`,
 //!   `fsync`, the flusher).
-//! - File systems: [`tmpfs`]; pipes ([`pipe`]: the ring) and FIFOs
+//! - File systems: [`tmpfs`]; [`devfs`] (`/dev`: the static character
+//!   devices, and nodes made and removed by devmgr's uevents), with
+//!   [`random`] (the ChaCha20 generator of `/dev/urandom`); pipes ([`pipe`]: the ring) and FIFOs
 //!   ([`fifo`]: named pipes, POSIX's blocking opens); the generated ones,
 //!   [`procfs`] (`/proc`) and [`sysfs`] (`/sys`), whose files are
 //!   snapshots made at open ([`seqfile`]).
@@ -53,6 +55,7 @@ extern crate alloc;
 pub mod attr;
 pub mod client;
 pub mod dcache;
+pub mod devfs;
 pub mod dirent;
 pub mod ext2fs;
 pub mod fdops;
@@ -71,6 +74,7 @@ pub mod perm;
 pub mod pipe;
 pub mod pipeops;
 pub mod procfs;
+pub mod random;
 pub mod readahead;
 pub mod rw;
 pub mod seqfile;

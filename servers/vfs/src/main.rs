@@ -4,8 +4,16 @@
 //! - **The root.** tmpfs mounted at `/`, filled from the initramfs: the
 //!   boot module `init` lends as `@file=<h>:<bytes>` (manifest
 //!   `file=initramfs`), mapped read-only and unpacked with lib/cpio's
-//!   reader through `vfs::initramfs`. `/dev` and `/tmp` are made if the
-//!   archive has none.
+//!   reader through `vfs::initramfs`. `/tmp` is made if the archive has
+//!   none.
+//! - **devfs on `/dev`** (`vfs::devfs`), mounted at start before
+//!   `/etc/fstab` is read (its `devfs` line finds it mounted): the static
+//!   character devices, a block node for each of the block server's
+//!   disks, the devices devmgr knows already (coldplug: each class
+//!   device's `uevent` attribute), and then devmgr's uevents as they
+//!   come. A third thread, the uevent thread, waits for them
+//!   (`WaitUevent`), queues them and sets [`UEVENT_BIT`] of the loop's
+//!   notification; the loop applies them as root (`devfs::apply_uevent`).
 //! - **Requests.** Each is decoded and handed to `vfs::service` with a
 //!   `CallerGrant` on the current caller: the data of `Read`, `Write`,
 //!   `Getdents`, … are copied straight into or out of the caller's window.
@@ -17,8 +25,10 @@
 //!   meanwhile.
 //! - **Clients** are badges (pids); an unknown one gets a client with the
 //!   credentials the `cred` service gives.
-//! - **Devices.** `/dev/null`, `/dev/zero`, and `/dev/console` and
-//!   `/dev/tty` on the terminal server's line 0 (looked up at the first
+//! - **Devices.** `/dev/null`, `/dev/zero`, `/dev/full`,
+//!   `/dev/random`/`/dev/urandom` (ChaCha20, seeded at start from
+//!   `RDRAND`, TSC jitter and the clock), `/dev/kmsg` (the kernel log),
+//!   and `/dev/console` and `/dev/tty` on the terminal server's line 0 (looked up at the first
 //!   use, again after a failure). Without a `tty` server, writes go to the
 //!   kernel log and reads are `EIO`. A console read is answered later by
 //!   a second thread, the device thread: the loop saves the reply and
@@ -26,9 +36,9 @@
 //!   copies the line into the caller's window through the saved reply and
 //!   answers. The loop goes on serving meanwhile; reads wait in turn.
 //! - **Disks.** ext2 is registered over the block server
-//!   (`blockdev::BlkOpener`: `/dev/vda` is `blk`'s `vda`); `/dev` gets a
-//!   block node for each of `blk`'s devices, and `/etc/fstab`'s ext2 lines
-//!   are mounted at start (a failure is logged, the server goes on).
+//!   (`blockdev::BlkOpener`: `/dev/vda` is `blk`'s `vda`), and
+//!   `/etc/fstab`'s lines are mounted at start (a failure is logged, the
+//!   server goes on).
 //! - **The flusher** (LKD 16): a periodic timer of the timer server sets
 //!   a bit of the notification bound to the loop's thread every
 //!   [`FLUSH_PERIOD_MS`] (or `dirty_writeback_centisecs=`); the loop then writes back what `dirty_expire`
@@ -59,14 +69,15 @@ use libsys::handle::Endpoint;
 use libsys::ipc::{self, Message, SavedReply};
 use libsys::mapping::Mapping;
 use libsys::proto::vfs::{Reply, Request};
-use libsys::proto::{cred, tty};
+use libsys::proto::{cred, devmgr, tty};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
 use libsys::semaphore::Semaphore;
 use libsys::sync::Mutex;
 use libsys::{eprintln, println};
+use vfs::devfs::DevfsType;
 use vfs::ext2fs::Ext2Type;
 use vfs::procfs::ProcFsType;
-use vfs::service::{make_device_nodes, Console, Outcome, Service};
+use vfs::service::{mount_devfs, Console, KernelLog, Outcome, Service};
 use vfs::sysfs::SysFsType;
 use vfs::tmpfs::TmpfsType;
 use vfs::types::{Cred, Timespec};
@@ -95,6 +106,13 @@ const FLUSH_PERIOD_MS: u64 = 5_000;
 const FLUSH_BIT: u8 = 0;
 /// The file-system table read at start.
 const FSTAB: &[u8] = b"/etc/fstab";
+/// The notification bit the uevent thread sets when it queued events.
+const UEVENT_BIT: u8 = 2;
+/// Uevents queued for the loop at most (beyond, the newest are dropped).
+const UEVENT_QUEUE_MAX: usize = 64;
+
+/// Uevents (netlink form) the uevent thread received, for the loop.
+static UEVENTS: Mutex<VecDeque<Vec<u8>>> = Mutex::new(VecDeque::new());
 
 /// Console reads queued for the device thread at most.
 const CONSOLE_QUEUE_MAX: usize = 64;
@@ -148,6 +166,7 @@ fn main(args: &str) -> u64 {
     }
     register_pseudo(&mut vfs);
     fill_root(&mut vfs);
+    let devmgr = populate_dev(&mut vfs);
     mount_fstab(&mut vfs);
     let endpoint = match Endpoint::create() {
         Ok(e) => e,
@@ -161,6 +180,8 @@ fn main(args: &str) -> u64 {
         return 2;
     }
     let mut service = Service::new(vfs);
+    seed(&mut service.crng);
+    service.set_kernel_log(Box::new(Klog));
     let threaded = libsys::thread::spawn(device_thread).is_ok();
     if !threaded {
         eprintln!("vfs: no device thread: console reads are EIO");
@@ -170,6 +191,7 @@ fn main(args: &str) -> u64 {
         threaded,
     }));
     let flusher = start_flusher(flush_ms, note);
+    start_uevents(devmgr, flusher.as_ref());
     let error = serve(&endpoint, &mut service, &mut clock, flusher);
     eprintln!("vfs: stopped serving: {error}");
     3
@@ -182,14 +204,15 @@ fn register_pseudo(vfs: &mut Vfs) {
     for result in [
         vfs.register_filesystem(Box::new(proc)),
         vfs.register_filesystem(Box::new(sys)),
+        vfs.register_filesystem(Box::new(DevfsType)),
     ] {
         if let Err(e) = result {
-            eprintln!("vfs: cannot register procfs/sysfs: {e}");
+            eprintln!("vfs: cannot register procfs/sysfs/devfs: {e}");
         }
     }
 }
 
-/// Unpacks the initramfs (if given) and makes `/dev` and `/tmp`.
+/// Unpacks the initramfs (if given) and makes `/tmp`.
 fn fill_root(vfs: &mut Vfs) {
     if vfs.new_client(UNPACKER, Cred::root()).is_err() {
         return;
@@ -204,40 +227,214 @@ fn fill_root(vfs: &mut Vfs) {
         },
         None => eprintln!("vfs: no initramfs given (manifest file=initramfs)"),
     }
-    if let Err(e) = make_device_nodes(vfs, UNPACKER) {
-        eprintln!("vfs: cannot make /dev: {e}");
-    }
-    make_block_nodes(vfs);
     if vfs.mkdir(UNPACKER, b"/tmp", 0o777).is_ok() {
         let _ = vfs.chmod(UNPACKER, b"/tmp", 0o1777);
     }
     let _ = vfs.exit(UNPACKER);
 }
 
-/// A block node in `/dev` for each of the block server's devices
-/// (`vda` 254:0, `ram0` 1:0, as Linux numbers virtio-blk and brd; others
-/// 254:n in the order `blk` lists them).
+/// Mounts devfs on `/dev` and fills it: the block server's disks, then
+/// devmgr's devices (coldplug). Returns devmgr's client, subscribed to
+/// uevents before the coldplug so that none falls between (a device seen
+/// twice is made once), or `None` without devmgr.
+fn populate_dev(vfs: &mut Vfs) -> Option<devmgr::Client> {
+    if vfs.new_client(UNPACKER, Cred::root()).is_err() {
+        return None;
+    }
+    if let Err(e) = mount_devfs(vfs, UNPACKER) {
+        eprintln!("vfs: cannot mount devfs on /dev: {e}");
+        let _ = vfs.exit(UNPACKER);
+        return None;
+    }
+    make_block_nodes(vfs);
+    let client = devmgr::Client::connect_within(DEVMGR_WAIT_MS)
+        .ok()
+        .filter(|c| c.subscribe().is_ok());
+    match &client {
+        Some(c) => coldplug(vfs, c),
+        None => eprintln!("vfs: no devmgr: /dev has no hot-plugged nodes"),
+    }
+    let _ = vfs.exit(UNPACKER);
+    client
+}
+
+/// How long start waits for devmgr's name.
+const DEVMGR_WAIT_MS: u64 = 1_000;
+
+/// A block node in `/dev` for each of the block server's devices, with
+/// Linux's numbers (`devfs::block_number`: `vda` 254:0, `vda1` 254:1,
+/// `ram0` 1:0); a name Linux has no number for gets one of the dynamic
+/// block major 259 (blkext), in the order `blk` lists them.
 fn make_block_nodes(vfs: &mut Vfs) {
-    use vfs::service::makedev;
+    use vfs::devfs::{block_number, make_node, makedev};
     for (n, name) in blockdev::device_names().iter().enumerate() {
-        let rdev = match name.as_str() {
-            "ram0" => makedev(1, 0),
-            "vda" => makedev(254, 0),
-            _ => makedev(254, n as u64 + 16),
-        };
+        let (major, minor) = block_number(name).unwrap_or((259, n as u32));
         let path = alloc::format!("/dev/{name}");
         let mode = vfs::types::S_IFBLK | 0o660;
-        match vfs.mknodat(UNPACKER, vfs::types::AT_FDCWD, path.as_bytes(), mode, rdev) {
-            Ok(()) | Err(vfs::Errno::EEXIST) => {}
-            Err(e) => eprintln!("vfs: cannot make {path}: {e}"),
+        if let Err(e) = make_node(vfs, UNPACKER, path.as_bytes(), mode, makedev(major, minor)) {
+            eprintln!("vfs: cannot make {path}: {e}");
         }
+    }
+}
+
+/// The devices devmgr had before vfs listened: each device of each class
+/// (`/sys/class/<class>/<device>/uevent`) replayed as an `add`.
+fn coldplug(vfs: &mut Vfs, client: &devmgr::Client) {
+    for class in ["tty", "block", "input"] {
+        let dir = alloc::format!("/sys/class/{class}");
+        let Ok((names, _)) = client.list(&dir, 0) else {
+            continue;
+        };
+        for name in names.iter() {
+            let Ok(text) = client.read(&alloc::format!("{dir}/{name}/uevent")) else {
+                continue;
+            };
+            let devpath = alloc::format!("/class/{class}/{name}");
+            match vfs::devfs::Uevent::from_attribute(class, &devpath, text.as_bytes()) {
+                Ok(event) => apply(vfs, &event),
+                Err(e) => eprintln!("vfs: devfs: {devpath}/uevent: {e}"),
+            }
+        }
+    }
+}
+
+/// Applies one uevent to `/dev` as the unpacker (a root client), logging
+/// what it made or removed.
+fn apply(vfs: &mut Vfs, event: &vfs::devfs::Uevent) {
+    use vfs::devfs::Applied;
+    match vfs::devfs::apply_uevent(vfs, UNPACKER, b"/dev", event) {
+        Ok(Applied::Made(name)) => println!("vfs: devfs: made /dev/{name}"),
+        Ok(Applied::Removed(name)) => println!("vfs: devfs: removed /dev/{name}"),
+        Ok(Applied::Nothing) => {}
+        Err(e) => eprintln!("vfs: devfs: {}: {e}", event.devpath),
+    }
+}
+
+/// Applies the uevents the uevent thread queued.
+fn apply_queued(vfs: &mut Vfs) {
+    let events: Vec<Vec<u8>> = UEVENTS.lock().drain(..).collect();
+    if events.is_empty() || vfs.new_client(UNPACKER, Cred::root()).is_err() {
+        return;
+    }
+    for bytes in events {
+        match vfs::devfs::Uevent::parse(&bytes) {
+            Ok(event) => apply(vfs, &event),
+            Err(e) => eprintln!("vfs: devfs: a malformed uevent: {e}"),
+        }
+    }
+    let _ = vfs.exit(UNPACKER);
+}
+
+/// Starts the uevent thread: it waits for devmgr's uevents, queues them
+/// and signals [`UEVENT_BIT`] on `loop_note` (the loop's notification).
+fn start_uevents(client: Option<devmgr::Client>, loop_note: Option<&libsys::handle::Notification>) {
+    let (Some(client), Some(note)) = (client, loop_note) else {
+        return;
+    };
+    let Ok(note) = note.dup(libsys::abi::ipc::Rights::SEND, None) else {
+        eprintln!("vfs: devfs: no notification for uevents: no hot-plug");
+        return;
+    };
+    let spawned = libsys::thread::spawn(move || uevent_thread(client, note));
+    if spawned.is_err() {
+        eprintln!("vfs: devfs: no uevent thread: no hot-plug");
+    }
+}
+
+/// The longest the uevent thread sleeps between tries to find devmgr
+/// again after it died.
+const RESUBSCRIBE_MAX_MS: u64 = 5_000;
+
+/// The uevent thread: each uevent devmgr sends is queued for the loop
+/// and [`UEVENT_BIT`] set on `note`. When devmgr dies it looks devmgr up
+/// again and subscribes anew, trying every 100 ms, backing off to 5 s
+/// (events meanwhile are lost, as a netlink listener loses them when its
+/// socket overflows).
+fn uevent_thread(mut client: devmgr::Client, note: libsys::handle::Notification) {
+    loop {
+        match client.wait_uevent() {
+            Ok((event, dropped)) => {
+                if dropped > 0 {
+                    eprintln!("vfs: devfs: devmgr dropped {dropped} uevents");
+                }
+                let mut queue = UEVENTS.lock();
+                if queue.len() < UEVENT_QUEUE_MAX {
+                    queue.push_back(event.as_bytes().to_vec());
+                }
+                drop(queue);
+                let _ = note.signal(1 << UEVENT_BIT);
+            }
+            Err(e) if e.peer_died() => {
+                let mut wait_ms = 100;
+                while client.reconnect().is_err() || client.subscribe().is_err() {
+                    libsys::time::sleep_ms(wait_ms);
+                    wait_ms = (wait_ms * 2).min(RESUBSCRIBE_MAX_MS);
+                }
+            }
+            Err(e) => {
+                eprintln!("vfs: devfs: uevents stopped: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// Seeds `/dev/urandom`'s generator: 32 words of `RDRAND` when the CPU
+/// has it, then the TSC read around 64 calls whose length varies (the
+/// kernel's clock; the jitter Linux's `try_to_generate_entropy` also
+/// draws on), and the wall time.
+fn seed(crng: &mut vfs::random::Crng) {
+    let mut pool = Vec::with_capacity(2048);
+    let rdrand: Vec<u64> = (0..32).filter_map(|_| libsys::syscall::rdrand()).collect();
+    for w in &rdrand {
+        pool.extend_from_slice(&w.to_le_bytes());
+    }
+    for _ in 0..64 {
+        let before = libsys::syscall::rdtsc();
+        let uptime = libsys::syscall::clock().map_or(0, |c| c.uptime_ns);
+        let after = libsys::syscall::rdtsc();
+        pool.extend_from_slice(&before.to_le_bytes());
+        pool.extend_from_slice(&after.wrapping_sub(before).to_le_bytes());
+        pool.extend_from_slice(&uptime.to_le_bytes());
+    }
+    let wall = libsys::time::clock_gettime(libsys::time::CLOCK_REALTIME).unwrap_or_default();
+    pool.extend_from_slice(&wall.as_nanos().to_le_bytes());
+    crng.mix(&pool);
+    if rdrand.is_empty() {
+        eprintln!("vfs: no RDRAND: /dev/urandom is seeded from TSC jitter and the clock only");
+    }
+}
+
+/// `/dev/kmsg`: the kernel's log ring (`log_read`, `log`).
+struct Klog;
+
+impl KernelLog for Klog {
+    /// At most `LOG_READ_MAX` bytes a call, as the kernel takes.
+    fn read(&mut self, since: u64, buf: &mut [u8]) -> Result<usize, vfs::Errno> {
+        let n = buf.len().min(libsys::abi::LOG_READ_MAX);
+        libsys::syscall::log_read(since, &mut buf[..n]).map_err(|_| vfs::Errno::EIO)
+    }
+    /// A record per write, at level `info` (Linux parses a `<N>` prefix
+    /// as the level; here it stays in the text), cut at the kernel's
+    /// `LOG_MAX` bytes as Linux cuts at its `LOG_LINE_MAX`.
+    fn write(&mut self, text: &[u8]) -> Result<usize, vfs::Errno> {
+        let line = alloc::string::String::from_utf8_lossy(text);
+        let mut line = line.trim_end_matches('\n');
+        let mut end = line.len().min(libsys::abi::LOG_MAX);
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line = &line[..end];
+        libsys::syscall::log(libsys::abi::LogLevel::Info, line).map_err(|_| vfs::Errno::EIO)?;
+        Ok(text.len())
     }
 }
 
 /// Mounts the lines of `/etc/fstab` (`<device> <dir> <type> <options>`;
 /// options `defaults`, `rw`, `ro`, `noauto`; others are ignored) whose
-/// type is served here: `ext2`, `proc`, `sysfs`. `devfs` is skipped: the
-/// root's `/dev` is made at start (`make_device_nodes`).
+/// type is served here: `ext2`, `proc`, `sysfs`, `devfs`. A `devfs` line
+/// for a directory devfs is mounted on already (`/dev`, at start) is
+/// satisfied.
 fn mount_fstab(vfs: &mut Vfs) {
     if vfs.new_client(UNPACKER, Cred::root()).is_err() {
         return;
@@ -252,7 +449,7 @@ fn mount_fstab(vfs: &mut Vfs) {
         else {
             continue;
         };
-        let Some(fstype) = [&b"ext2"[..], b"proc", b"sysfs"]
+        let Some(fstype) = [&b"ext2"[..], b"proc", b"sysfs", b"devfs"]
             .into_iter()
             .find(|t| *t == fstype)
         else {
@@ -273,6 +470,13 @@ fn mount_fstab(vfs: &mut Vfs) {
             0
         };
         let show = |b: &[u8]| alloc::string::String::from_utf8_lossy(b).into_owned();
+        let is_devfs = |vfs: &mut Vfs| {
+            vfs.statfs(UNPACKER, target)
+                .is_ok_and(|s| s.f_type == vfs::devfs::DEVFS_MAGIC)
+        };
+        if fstype == "devfs" && is_devfs(vfs) {
+            continue;
+        }
         match vfs.mount(UNPACKER, source, target, fstype, flags, options) {
             Ok(()) => println!(
                 "vfs: mounted {} on {} ({fstype})",
@@ -629,6 +833,9 @@ fn serve(
         if let Some(bits) = received.signals() {
             if bits & (1 << mapping::MM_BIT) != 0 {
                 mapping::answer_faults(&mut service.vfs);
+            }
+            if bits & (1 << UEVENT_BIT) != 0 {
+                apply_queued(&mut service.vfs);
             }
             if bits & (1 << FLUSH_BIT) != 0 {
                 mapping::collect_dirty(&mut service.vfs, None);

@@ -9,11 +9,15 @@
 //! requests are accepted from root callers only; `ChildAction` also from
 //! the process the child was forked from, until the child's `ExecFiles`.
 //!
-//! **Device files** are character nodes (`mknod`) whose `read`/`write`
-//! the service routes by device number: `/dev/null` (1:3), `/dev/zero`
-//! (1:5), and `/dev/tty` (5:0) and `/dev/console` (5:1) to the
-//! [`Console`] the server gives (the terminal server's line 0); any other
-//! device is `ENXIO`. [`make_device_nodes`] makes the four in `/dev`.
+//! **Device files** are character nodes (`mknod`, or devfs's) whose
+//! `read`/`write` the service routes by device number, as Linux's chrdev
+//! table does: `/dev/null` (1:3), `/dev/zero` (1:5), `/dev/full` (1:7:
+//! zeros, and `ENOSPC` for every write), `/dev/random` and `/dev/urandom`
+//! (1:8, 1:9: the [`Crng`]; writes are mixed into it), `/dev/kmsg` (1:11:
+//! the [`KernelLog`], one record per read from the file's position, a
+//! write logs a line), and `/dev/tty` (5:0) and `/dev/console` (5:1) to
+//! the [`Console`] the server gives (the terminal server's line 0); any
+//! other device is `ENXIO`.
 //!
 //! A call that must wait (an empty pipe, a full one, a FIFO's open
 //! before the other side's) comes back as
@@ -28,6 +32,7 @@ use libsys::grant::GrantAccess;
 use libsys::proto::vfs::{Cred as WireCred, FileAction, Reply, Request, Stat, Statfs, IO_MAX};
 
 use crate::fifo::OpenIo;
+use crate::random::Crng;
 use crate::types::{self, ClientId, Cred, AT_FDCWD};
 use crate::{Errno, Io, Vfs};
 
@@ -43,13 +48,14 @@ pub enum Outcome {
     ConsoleRead { len: usize },
 }
 
-/// `makedev(major, minor)` as Linux encodes small numbers.
-pub const fn makedev(major: u64, minor: u64) -> u64 {
-    (major << 8) | minor
-}
+pub use crate::devfs::makedev;
 
 pub const DEV_NULL: u64 = makedev(1, 3);
 pub const DEV_ZERO: u64 = makedev(1, 5);
+pub const DEV_FULL: u64 = makedev(1, 7);
+pub const DEV_RANDOM: u64 = makedev(1, 8);
+pub const DEV_URANDOM: u64 = makedev(1, 9);
+pub const DEV_KMSG: u64 = makedev(1, 11);
 pub const DEV_TTY: u64 = makedev(5, 0);
 pub const DEV_CONSOLE: u64 = makedev(5, 1);
 /// What [`Service::device`] says of a block-device node: no character
@@ -81,31 +87,35 @@ pub trait Console {
     }
 }
 
-/// Makes `/dev` and its device files (as `client`, who must be root).
-pub fn make_device_nodes(vfs: &mut Vfs, client: ClientId) -> Result<(), Errno> {
+/// The kernel log behind `/dev/kmsg`.
+pub trait KernelLog {
+    /// Records from sequence number `since` on, in `/dev/kmsg`'s format
+    /// (`level,seq,usec,-;text\n` each), as many as fit in `buf`.
+    fn read(&mut self, since: u64, buf: &mut [u8]) -> Result<usize, Errno>;
+    /// Logs `text` as one record.
+    fn write(&mut self, text: &[u8]) -> Result<usize, Errno>;
+}
+
+/// The longest `/dev/kmsg` record a read returns (Linux's
+/// `CONSOLE_EXT_LOG_MAX`).
+const KMSG_RECORD_MAX: usize = 8192;
+
+/// Mounts devfs on `/dev` (made if missing), as `client` (root).
+pub fn mount_devfs(vfs: &mut Vfs, client: ClientId) -> Result<(), Errno> {
     match vfs.mkdir(client, b"/dev", 0o755) {
         Ok(()) | Err(Errno::EEXIST) => {}
         Err(e) => return Err(e),
     }
-    for (path, rdev) in [
-        (&b"/dev/null"[..], DEV_NULL),
-        (b"/dev/zero", DEV_ZERO),
-        (b"/dev/tty", DEV_TTY),
-        (b"/dev/console", DEV_CONSOLE),
-    ] {
-        match vfs.mknodat(client, AT_FDCWD, path, types::S_IFCHR | 0o666, rdev) {
-            Ok(()) | Err(Errno::EEXIST) => {}
-            Err(e) => return Err(e),
-        }
-        vfs.chmod(client, path, 0o666)?;
-    }
-    Ok(())
+    vfs.mount(client, b"devfs", b"/dev", "devfs", 0, b"")
 }
 
 /// The core and the server's own bookkeeping.
 pub struct Service {
     pub vfs: Vfs,
     console: Option<alloc::boxed::Box<dyn Console>>,
+    kmsg: Option<alloc::boxed::Box<dyn KernelLog>>,
+    /// `/dev/random`'s and `/dev/urandom`'s generator.
+    pub crng: Crng,
     /// Children whose file table was forked and not yet exec'd: child →
     /// the parent, who may run `ChildAction`s on it.
     forked: BTreeMap<u64, u64>,
@@ -187,6 +197,8 @@ impl Service {
         Service {
             vfs,
             console: None,
+            kmsg: None,
+            crng: Crng::new(),
             forked: BTreeMap::new(),
         }
     }
@@ -194,6 +206,50 @@ impl Service {
     /// Routes `/dev/console` and `/dev/tty` to `console`.
     pub fn set_console(&mut self, console: alloc::boxed::Box<dyn Console>) {
         self.console = Some(console);
+    }
+
+    /// Routes `/dev/kmsg` to `log`.
+    pub fn set_kernel_log(&mut self, log: alloc::boxed::Box<dyn KernelLog>) {
+        self.kmsg = Some(log);
+    }
+
+    /// One `/dev/kmsg` read: the record at the file's position (a
+    /// sequence number) or the first after it, the position moved past
+    /// it. `EINVAL` if the buffer cannot hold the record (as Linux);
+    /// at the end of the log `EAGAIN` under `O_NONBLOCK`, else end of
+    /// file (Linux would wait for the next record).
+    fn kmsg_read(
+        &mut self,
+        c: ClientId,
+        fd: i32,
+        len: usize,
+    ) -> Result<alloc::vec::Vec<u8>, Errno> {
+        let since = self.vfs.lseek(c, fd, 0, types::SEEK_CUR)?;
+        let log = self.kmsg.as_mut().ok_or(Errno::ENXIO)?;
+        let mut buf = vec![0u8; KMSG_RECORD_MAX];
+        let n = log.read(since, &mut buf)?;
+        if n == 0 {
+            let flags = self.vfs.fcntl(c, fd, types::F_GETFL, 0)? as u32;
+            return if flags & types::O_NONBLOCK != 0 {
+                Err(Errno::EAGAIN)
+            } else {
+                Ok(alloc::vec::Vec::new())
+            };
+        }
+        let end = buf[..n]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(n, |i| i + 1);
+        let record = &buf[..end];
+        if record.len() > len {
+            return Err(Errno::EINVAL);
+        }
+        let seq = core::str::from_utf8(record)
+            .ok()
+            .and_then(|r| r.split(',').nth(1)?.parse::<u64>().ok())
+            .ok_or(Errno::EIO)?;
+        self.vfs.lseek(c, fd, seq as i64 + 1, types::SEEK_SET)?;
+        Ok(record.to_vec())
     }
 
     /// The device number if `fd` is a character device file.
@@ -234,7 +290,11 @@ impl Service {
         let mut buf = vec![0u8; io_len(len, grant)?];
         let n = match rdev {
             DEV_NULL => 0,
-            DEV_ZERO => buf.len(),
+            DEV_ZERO | DEV_FULL => buf.len(),
+            DEV_RANDOM | DEV_URANDOM => {
+                self.crng.fill(&mut buf);
+                buf.len()
+            }
             DEV_TTY | DEV_CONSOLE => match &mut self.console {
                 Some(console) => console.read(c, &mut buf)?,
                 None => return Err(Errno::EIO),
@@ -254,6 +314,19 @@ impl Service {
     ) -> Result<Reply, Errno> {
         let n = match rdev {
             DEV_NULL | DEV_ZERO => io_len(len, grant)?,
+            DEV_FULL => return Err(Errno::ENOSPC),
+            DEV_RANDOM | DEV_URANDOM => {
+                let data = take(grant, len)?;
+                self.crng.mix(&data);
+                data.len()
+            }
+            DEV_KMSG => {
+                let data = take(grant, len)?;
+                match &mut self.kmsg {
+                    Some(log) => log.write(&data)?,
+                    None => return Err(Errno::ENXIO),
+                }
+            }
             DEV_TTY | DEV_CONSOLE => {
                 let data = take(grant, len)?;
                 match &mut self.console {
@@ -353,6 +426,12 @@ impl Service {
                         Err(e) => Outcome::Reply(Reply::Error(e)),
                     };
                 }
+            }
+            if rdev == DEV_KMSG {
+                let result = io_len(len, grant)
+                    .and_then(|n| self.kmsg_read(c, fd, n))
+                    .and_then(|record| put(grant, &record));
+                return Outcome::Reply(result.unwrap_or_else(Reply::Error));
             }
             return Outcome::Reply(
                 self.device_read(c, rdev, len, grant)

@@ -65,6 +65,8 @@ const USER: u64 = 7;
 fn service() -> Service {
     let mut v = Vfs::new(Box::new(VecPageProvider::new(256)), Limits::default());
     v.register_filesystem(Box::new(TmpfsType)).unwrap();
+    v.register_filesystem(Box::new(vfs::devfs::DevfsType))
+        .unwrap();
     v.mount_root("tmpfs", b"mode=755").unwrap();
     Service::new(v)
 }
@@ -275,10 +277,9 @@ impl vfs::service::Console for Echo {
 
 #[test]
 fn device_files_route_by_number() {
-    use vfs::service::make_device_nodes;
     let mut s = service();
     s.vfs.new_client(ROOT, Cred::root()).unwrap();
-    make_device_nodes(&mut s.vfs, ROOT).unwrap();
+    vfs::service::mount_devfs(&mut s.vfs, ROOT).unwrap();
     let null = open(&mut s, USER, "/dev/null", O_RDWR);
     let zero = open(&mut s, USER, "/dev/zero", O_RDWR);
     let tty = open(&mut s, USER, "/dev/tty", O_RDWR);
@@ -341,7 +342,7 @@ impl vfs::service::Console for Later {
 fn console_reads_can_be_answered_later() {
     let mut s = service();
     s.vfs.new_client(ROOT, Cred::root()).unwrap();
-    vfs::service::make_device_nodes(&mut s.vfs, ROOT).unwrap();
+    vfs::service::mount_devfs(&mut s.vfs, ROOT).unwrap();
     s.set_console(Box::new(Later));
     let fd = open(&mut s, USER, "/dev/console", O_RDWR);
     let mut out = Mem {

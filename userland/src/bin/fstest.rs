@@ -2,7 +2,10 @@
 //! `libsys::proto::vfs::Client` (run by `init` in the `posix` entry):
 //! the initramfs in the root (`/etc/motd`, `/bin` programs and their
 //! directory listing), a round of namespace and data calls in `/tmp`,
-//! pipes, descriptor calls, and the errnos Linux gives for the bad cases.
+//! pipes, descriptor calls, the errnos Linux gives for the bad cases, and
+//! devfs on `/dev` (its mount, `/dev/zero`, `/dev/full`, `/dev/urandom`,
+//! the block node of the virtio disk, root's `mknod` and `chmod` there,
+//! `/dev/kmsg`).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -31,6 +34,8 @@ const F_GETFL: u32 = 3;
 const FD_CLOEXEC: u64 = 1;
 const S_IFMT: u32 = 0o170000;
 const S_IFREG: u32 = 0o100000;
+const S_IFBLK: u32 = 0o060000;
+const S_IFCHR: u32 = 0o020000;
 /// The first line of rootfs/etc/motd.
 const MOTD: &[u8] = b"Welcome to the teaching microkernel.\n";
 
@@ -53,6 +58,7 @@ fn main(_args: &str) -> u64 {
     blocking_pipe(&vfs, &mut t);
     errors(&vfs, &mut t);
     devices(&vfs, &mut t);
+    devfs(&vfs, &mut t);
     t.status()
 }
 
@@ -288,6 +294,142 @@ fn devices(vfs: &Client, t: &mut Tally) {
         }
         Err(err) => t.check("open /dev/console", Err(format_args!("{err}"))),
     }
+}
+
+/// devfs: mounted on /dev (in /proc/mounts and the mount table), /dev/full
+/// reads zeros and refuses writes with ENOSPC, two reads of /dev/urandom
+/// differ, /dev/null is 1:3, and the virtio disk's node is a block device
+/// 254:0 (Linux's virtio-blk numbers).
+fn devfs(vfs: &Client, t: &mut Tally) {
+    let mut text = [0u8; 2048];
+    let mounts = e(vfs.open(AT_FDCWD, b"/proc/mounts", O_RDONLY, 0)).and_then(|fd| {
+        let n = e(vfs.read(fd, &mut text));
+        let _ = vfs.close(fd);
+        n
+    });
+    let line = b"devfs /dev devfs rw";
+    let name = "devfs: /proc/mounts has `devfs /dev devfs rw`";
+    match mounts {
+        Ok(n) if text[..n].windows(line.len()).any(|w| w == line) => t.check(name, Ok(())),
+        Ok(n) => t.check(
+            name,
+            Err(format_args!("{:?}", core::str::from_utf8(&text[..n]))),
+        ),
+        Err(err) => t.check(name, Err(format_args!("{err}"))),
+    }
+    match e(vfs.open(AT_FDCWD, b"/dev/full", O_RDWR, 0)) {
+        Ok(fd) => {
+            let mut buf = [7u8; 32];
+            let n = e(vfs.read(fd, &mut buf));
+            t.expect_eq(
+                "/dev/full: reads zeros",
+                n.map(|n| &buf[..n]),
+                Ok(&[0u8; 32][..]),
+            );
+            t.expect_eq(
+                "/dev/full: a write is ENOSPC",
+                e(vfs.write(fd, b"x")),
+                Err(Errno::ENOSPC),
+            );
+            let _ = vfs.close(fd);
+        }
+        Err(err) => t.check("open /dev/full", Err(format_args!("{err}"))),
+    }
+    match e(vfs.open(AT_FDCWD, b"/dev/urandom", O_RDONLY, 0)) {
+        Ok(fd) => {
+            let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+            let ra = e(vfs.read(fd, &mut a));
+            let rb = e(vfs.read(fd, &mut b));
+            let name = "/dev/urandom: two reads of 32 bytes differ";
+            match (ra, rb) {
+                (Ok(32), Ok(32)) if a != b && a != [0; 32] => t.check(name, Ok(())),
+                other => t.check(name, Err(format_args!("{other:?}: {a:02x?} {b:02x?}"))),
+            }
+            let _ = vfs.close(fd);
+        }
+        Err(err) => t.check("open /dev/urandom", Err(format_args!("{err}"))),
+    }
+    let numbers = |path: &[u8]| {
+        e(vfs.stat(AT_FDCWD, path, 0))
+            .map(|s| (s.mode & S_IFMT, (s.rdev >> 8) & 0xfff, s.rdev & 0xff))
+    };
+    t.expect_eq(
+        "devfs: /dev/null is char 1:3",
+        numbers(b"/dev/null"),
+        Ok((S_IFCHR, 1, 3)),
+    );
+    t.expect_eq(
+        "devfs: /dev/vda is block 254:0",
+        numbers(b"/dev/vda"),
+        Ok((S_IFBLK, 254, 0)),
+    );
+    // Root makes a node in /dev (a second /dev/zero: devices route by
+    // number), chmods it, and removes it.
+    let path = b"/dev/fstest-zero";
+    t.expect_eq(
+        "devfs: root's mknod c 1 5",
+        e(vfs.mknod(AT_FDCWD, path, S_IFCHR | 0o600, 0x105)),
+        Ok(()),
+    );
+    t.expect_eq(
+        "devfs: chmod of a node",
+        e(vfs.chmod(AT_FDCWD, path, 0o640))
+            .and_then(|()| e(vfs.stat(AT_FDCWD, path, 0)))
+            .map(|s| s.mode),
+        Ok(S_IFCHR | 0o640),
+    );
+    let zeros = e(vfs.open(AT_FDCWD, path, O_RDONLY, 0)).and_then(|fd| {
+        let mut buf = [9u8; 8];
+        let n = e(vfs.read(fd, &mut buf));
+        let _ = vfs.close(fd);
+        n.map(|n| buf[..n] == [0; 8][..n] && n == 8)
+    });
+    t.expect_eq("devfs: the new node reads zeros", zeros, Ok(true));
+    t.expect_eq(
+        "devfs: unlink the node",
+        e(vfs.unlink(AT_FDCWD, path, 0)),
+        Ok(()),
+    );
+    kmsg(vfs, t);
+}
+
+/// /dev/kmsg: each read is one record of the kernel log
+/// (`level,seq,usec,-;text\n`), the next read the next record.
+fn kmsg(vfs: &Client, t: &mut Tally) {
+    let fd = match e(vfs.open(AT_FDCWD, b"/dev/kmsg", O_RDONLY, 0)) {
+        Ok(fd) => fd,
+        Err(err) => return t.check("open /dev/kmsg", Err(format_args!("{err}"))),
+    };
+    let mut seqs = [0u64; 2];
+    for (i, seq) in seqs.iter_mut().enumerate() {
+        let mut buf = [0u8; 1024];
+        let name = if i == 0 {
+            "/dev/kmsg: a read is one record"
+        } else {
+            "/dev/kmsg: the next read is the next record"
+        };
+        let record = e(vfs.read(fd, &mut buf)).map(|n| &buf[..n]);
+        let parsed = record.ok().and_then(|r| {
+            let text = core::str::from_utf8(r).ok()?.strip_suffix('\n')?;
+            let (head, _) = text.split_once(";")?;
+            (!text.contains('\n')).then_some(())?;
+            head.split(',').nth(1)?.parse::<u64>().ok()
+        });
+        match parsed {
+            Some(s) => {
+                *seq = s;
+                t.check(name, Ok(()));
+            }
+            None => t.check(name, Err(format_args!("{record:?}"))),
+        }
+    }
+    let name = "/dev/kmsg: sequence numbers grow";
+    if seqs[1] > seqs[0] {
+        t.check(name, Ok(()));
+    } else {
+        t.check(name, Err(format_args!("{seqs:?}")));
+    }
+    let _ = vfs.close(fd);
 }
 
 /// What the reader thread of [`blocking_pipe`] got: the count (or

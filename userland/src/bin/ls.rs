@@ -1,4 +1,4 @@
-//! `ls [-laR] [path…]`: lists directories (sorted; `-a` with dot files, `-l` with mode, links, owner, size, `-R` with every directory below) or names files.
+//! `ls [-laR] [path…]`: lists directories (sorted; `-a` with dot files, `-l` with mode, links, owner, size (a device's major, minor), `-R` with every directory below) or names files.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -25,13 +25,19 @@ fn line(opts: &Options, name: &str, st: Option<&Stat>) -> String {
     match (opts.long, st) {
         (true, Some(st)) => {
             let mode = posix::mode_string(st.mode);
+            // A device shows its numbers where a file shows its size.
+            let size = match st.mode & posix::S_IFMT {
+                posix::S_IFCHR | posix::S_IFBLK => {
+                    format!("{:>3}, {:>3}", posix::major(st.rdev), posix::minor(st.rdev))
+                }
+                _ => format!("{}", st.size),
+            };
             format!(
-                "{} {:>2} {:>4} {:>4} {:>8} {name}",
+                "{} {:>2} {:>4} {:>4} {size:>8} {name}",
                 core::str::from_utf8(&mode).unwrap_or("?"),
                 st.nlink,
                 st.uid,
                 st.gid,
-                st.size
             )
         }
         _ => String::from(name),

@@ -106,6 +106,19 @@ fn main(_: &str) -> u64 {
         0,
     );
     expect(&mut t, "uname", "Microkernel\n", 0);
+    // devfs: a device shows its major, minor where a file shows its size.
+    expect(
+        &mut t,
+        "ls -l /dev | grep null",
+        "crw-rw-rw-  1    0    0   1,   3 null\n",
+        0,
+    );
+    expect(
+        &mut t,
+        "ls -l /dev | grep vda",
+        "brw-rw----  1    0    0 254,   0 vda\n",
+        0,
+    );
     expect(&mut t, "exit 7", "", 7);
     expect(
         &mut t,
