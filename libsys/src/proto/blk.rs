@@ -18,6 +18,7 @@
 //! | `Flush { dev }` | `Done(0)` once every write completed before it is durable | `NoSuchDevice`, `QueueFull`, `Io` |
 //! | `Stat { dev }` | `Stat(DiskStat)`: the eleven counters of `/sys/block/<dev>/stat` | `NoSuchDevice` |
 //! | `Scheduler { dev, set }` | `Text`: `/sys/block/<dev>/queue/scheduler` (`[noop] deadline`), after switching to `set` if given | `NoSuchDevice`, `UnknownScheduler` |
+//! | `DriverUp { device }` | `Done(0)` at once; then the server opens `device` (a PCI function, `0000:00:03.0`) through devmgr and attaches the driver behind it (`libsys::proto::blkdrv`): a block driver that started says so | `NoSuchDevice` (not a device the server has a disk for) |
 //!
 //! A message that does not decode, or carries handles, gets
 //! `LABEL_BAD_REQUEST`.
@@ -75,6 +76,7 @@ pub enum Request {
     Flush { dev: Name },
     Stat { dev: Name },
     Scheduler { dev: Name, set: Option<Name> },
+    DriverUp { device: Name },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -232,6 +234,16 @@ impl Client {
     }
 
     /// The sector count of a buffer of `len` bytes.
+    /// `DriverUp`: the block driver of PCI function `device` is up.
+    pub fn driver_up(&self, device: &str) -> Result<(), ClientError> {
+        match self.call(&Request::DriverUp {
+            device: Self::name(device)?,
+        })? {
+            Reply::Done(_) => Ok(()),
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
     fn count(len: usize) -> Result<u32, ClientError> {
         let sectors = len / SECTOR_SIZE as usize;
         if !len.is_multiple_of(SECTOR_SIZE as usize) || sectors == 0 {

@@ -183,6 +183,8 @@ impl Blk {
             Call::Read { dev, sector, count } => (dev, Op::Read, sector, count),
             Call::Write { dev, sector, count } => (dev, Op::Write, sector, count),
             Call::Flush { dev } => (dev, Op::Flush, 0, 0),
+            // Its drivers are modules of this process still.
+            Call::DriverUp { .. } => return Some(Reply::Error(BlkError::NoSuchDevice)),
         };
         let begun = match self.service.begin(&dev, op, sector, count, lent) {
             Ok(b) => b,
