@@ -235,11 +235,29 @@ impl Client {
 
     /// The sector count of a buffer of `len` bytes.
     /// `DriverUp`: the block driver of PCI function `device` is up.
-    pub fn driver_up(&self, device: &str) -> Result<(), ClientError> {
-        match self.call(&Request::DriverUp {
+    /// Bounded by `timeout_ns`: the server may be calling the driver at
+    /// that moment (a driver that gives up here is found through devmgr
+    /// all the same).
+    pub fn driver_up(&self, device: &str, timeout_ns: u64) -> Result<(), ClientError> {
+        use crate::abi::ipc::PAYLOAD_MAX;
+        use crate::rpc::{self, RpcError, LABEL_REPLY, LABEL_REQUEST};
+        let request = Request::DriverUp {
             device: Self::name(device)?,
-        })? {
-            Reply::Done(_) => Ok(()),
+        };
+        let length = rpc::encode_payload(&request).map_err(ClientError::Rpc)?;
+        let msg = crate::ipc::Message::new(LABEL_REQUEST).with_payload(length);
+        let answer = self
+            .endpoint()
+            .call(&msg, timeout_ns)
+            .map_err(|e| ClientError::Rpc(RpcError::Sys(e)))?;
+        if answer.label() != LABEL_REPLY {
+            return Err(ClientError::Unexpected);
+        }
+        let mut bytes = [0u8; PAYLOAD_MAX];
+        let n = crate::ipc::read_payload(answer.info.length.into(), &mut bytes);
+        match rpc::decode::<Reply>(&bytes[..n]) {
+            Ok(Reply::Done(_)) => Ok(()),
+            Ok(Reply::Error(e)) => Err(ClientError::Blk(e)),
             _ => Err(ClientError::Unexpected),
         }
     }

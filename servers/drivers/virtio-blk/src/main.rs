@@ -54,6 +54,9 @@ const DMA_LIMIT: u64 = 1 << 32;
 const HEADER_STRIDE: u64 = 32;
 /// The notification bit of the device's interrupt.
 const IRQ_BIT: u32 = 0;
+/// How long `DriverUp` may wait for the block server (which may be
+/// calling this driver's node at that moment, through devmgr).
+const ANNOUNCE_NS: u64 = 200_000_000;
 /// Descriptors per request: header, data, status.
 const CHAIN: usize = 3;
 
@@ -453,7 +456,7 @@ fn announce(slot: Slot) {
         return;
     };
     let name = format!("{slot}");
-    if let Err(e) = blk.driver_up(&name) {
+    if let Err(e) = blk.driver_up(&name, ANNOUNCE_NS) {
         eprintln!("virtio-blk: DriverUp: {e}");
     }
 }
