@@ -129,7 +129,7 @@ fn main(args: &str) -> u64 {
                     }
                     Err((back, _)) => {
                         r = back;
-                        libsys::time::sleep_ms(remote::ATTACH_POLL_MS);
+                        libsys::time::sleep_ms(remote::START_POLL_MS);
                     }
                 }
             }

@@ -28,8 +28,13 @@ pub const VIRTIO_BLK: u16 = 0x1001;
 /// How long a call to the driver may take (a Submit or Reap is a few
 /// thousand instructions; a driver that hangs is taken as dead).
 pub const CALL_TIMEOUT_NS: u64 = 2_000_000_000;
-/// While a driver is missing, how often the server tries devmgr.
-pub const ATTACH_POLL_MS: u64 = 50;
+/// While a driver is missing, how often the server tries devmgr: the
+/// fallback (a restarted driver says `DriverUp` at once; a server that
+/// opened the node first would hold that call up to its timeout).
+pub const ATTACH_POLL_MS: u64 = 1_000;
+/// At start, how often it tries (it is not registered yet, so no driver
+/// can announce itself).
+pub const START_POLL_MS: u64 = 20;
 /// The notification bit the driver signals when requests finish.
 pub const DONE_BIT: u8 = 1;
 

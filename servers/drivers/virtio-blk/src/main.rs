@@ -33,14 +33,18 @@ use driver_hal::dma::DmaBuffer;
 use driver_hal::port::IoWindow;
 use libsys::abi::grant::{Access, Direction, Window};
 use libsys::abi::ipc::{FOREVER, PAYLOAD_MAX};
+use libsys::abi::SysError;
 use libsys::grant::grant_copy;
 use libsys::handle::{Endpoint, IoPorts, Irq, Notification};
 use libsys::ipc::{self, Message};
+use libsys::proto::blk::ClientError;
 use libsys::proto::blkdrv::{
     Done, DrvError, Geometry, Op, Pieces, Reply, Request, REAP_MAX, STATUS_COPY_FAILED,
 };
 use libsys::proto::devmgr::{self, Slot};
-use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
+use libsys::rpc::{
+    self, RpcError, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR,
+};
 use libsys::{eprintln, println};
 use virtio_blk::table::{self, Lent, Table, DEPTH_MAX, SECTOR, SLOT_BYTES};
 use virtio_blk::virtio::queue::{Buffer, Layout, QueueMemory, VirtQueue};
@@ -456,8 +460,10 @@ fn announce(slot: Slot) {
         return;
     };
     let name = format!("{slot}");
-    if let Err(e) = blk.driver_up(&name, ANNOUNCE_NS) {
-        eprintln!("virtio-blk: DriverUp: {e}");
+    match blk.driver_up(&name, ANNOUNCE_NS) {
+        // The server was calling this node already (it polls devmgr).
+        Ok(()) | Err(ClientError::Rpc(RpcError::Sys(SysError::TimedOut))) => {}
+        Err(e) => eprintln!("virtio-blk: DriverUp: {e}"),
     }
 }
 
