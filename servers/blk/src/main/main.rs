@@ -286,8 +286,9 @@ impl Blk {
     }
 
     /// `DriverUp { device }`: answered at once (the driver waits), then
-    /// its node opened. A driver thought alive is dead: this is its next
-    /// instance.
+    /// its node opened. The instance attached now is asked first (a
+    /// `Reap`): only if that fails is it dead and this its next instance
+    /// — a `DriverUp` from anyone else changes nothing.
     fn driver_up(&mut self, device: &str) -> Option<Reply> {
         let known = self.waiting.as_ref().is_some_and(|r| r.device == device)
             || self
@@ -298,12 +299,7 @@ impl Blk {
             return Some(Reply::Error(BlkError::NoSuchDevice));
         }
         let _ = ipc::reply(&encode(&Reply::Done(0)));
-        for dev in 0..self.drivers.len() {
-            if matches!(&self.drivers[dev], Driver::Remote(r) if r.device == device && r.attached())
-            {
-                self.lost(dev, "a new instance started");
-            }
-        }
+        self.interrupt();
         self.reattach();
         self.run();
         None
@@ -319,9 +315,8 @@ impl Blk {
         let held = self.service.disk(dev).map_or(0, |d| d.in_flight());
         let failed = self.service.driver_died(dev, now_ms());
         eprintln!(
-            "blk: the driver of {} is gone ({why}); {} requests wait for its next instance, {} failed",
+            "blk: the driver of {} is gone ({why}); {held} requests it held go to its next instance ({} transfers out of retries failed)",
             r.device,
-            held - failed.len().min(held),
             failed.len()
         );
         self.finish(failed);
