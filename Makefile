@@ -53,6 +53,11 @@ USER_FEATURES := $(USER_FEATURES),kbd/main
 PROGRAMS += edu edutest
 USER_CRATES += -p edu
 USER_FEATURES := $(USER_FEATURES),edu/main
+# The virtio-blk driver (servers/drivers/virtio-blk): devmgr starts it for
+# the virtio disk's PCI function; it serves the block server (blkdrv).
+PROGRAMS += virtio-blk
+USER_CRATES += -p virtio-blk
+USER_FEATURES := $(USER_FEATURES),virtio-blk/main
 # The initramfs (lib/cpio, rootfs/): the fixed tree of rootfs/initramfs.list,
 # then every program of PROGRAMS — those named in SBIN (init and the
 # servers) in /sbin, any other in /bin — and the docs in

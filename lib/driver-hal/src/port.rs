@@ -108,6 +108,19 @@ impl IoWindow {
         Ok(IoWindow { base, len })
     }
 
+    /// Opens `len` ports from `base` with `ports`, a handle to a range
+    /// that holds them (a PCI driver's I/O BAR, which devmgr passed).
+    pub fn open(
+        ports: &libsys::handle::IoPorts,
+        base: u16,
+        len: u16,
+    ) -> Result<IoWindow, ClaimError> {
+        ports
+            .grant(base, u32::from(len))
+            .map_err(ClaimError::Refused)?;
+        Ok(IoWindow { base, len })
+    }
+
     /// Its first port.
     pub fn base(&self) -> u16 {
         self.base

@@ -18,6 +18,7 @@
 //! | `Flush { dev }` | `Done(0)` once every write completed before it is durable | `NoSuchDevice`, `QueueFull`, `Io` |
 //! | `Stat { dev }` | `Stat(DiskStat)`: the eleven counters of `/sys/block/<dev>/stat` | `NoSuchDevice` |
 //! | `Scheduler { dev, set }` | `Text`: `/sys/block/<dev>/queue/scheduler` (`[noop] deadline`), after switching to `set` if given | `NoSuchDevice`, `UnknownScheduler` |
+//! | `DriverUp { device }` | `Done(0)` at once; then the server opens `device` (a PCI function, `0000:00:03.0`) through devmgr and attaches the driver behind it (`libsys::proto::blkdrv`): a block driver that started says so | `NoSuchDevice` (not a device the server has a disk for) |
 //!
 //! A message that does not decode, or carries handles, gets
 //! `LABEL_BAD_REQUEST`.
@@ -75,6 +76,7 @@ pub enum Request {
     Flush { dev: Name },
     Stat { dev: Name },
     Scheduler { dev: Name, set: Option<Name> },
+    DriverUp { device: Name },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -232,6 +234,34 @@ impl Client {
     }
 
     /// The sector count of a buffer of `len` bytes.
+    /// `DriverUp`: the block driver of PCI function `device` is up.
+    /// Bounded by `timeout_ns`: the server may be calling the driver at
+    /// that moment (a driver that gives up here is found through devmgr
+    /// all the same).
+    pub fn driver_up(&self, device: &str, timeout_ns: u64) -> Result<(), ClientError> {
+        use crate::abi::ipc::PAYLOAD_MAX;
+        use crate::rpc::{self, RpcError, LABEL_REPLY, LABEL_REQUEST};
+        let request = Request::DriverUp {
+            device: Self::name(device)?,
+        };
+        let length = rpc::encode_payload(&request).map_err(ClientError::Rpc)?;
+        let msg = crate::ipc::Message::new(LABEL_REQUEST).with_payload(length);
+        let answer = self
+            .endpoint()
+            .call(&msg, timeout_ns)
+            .map_err(|e| ClientError::Rpc(RpcError::Sys(e)))?;
+        if answer.label() != LABEL_REPLY {
+            return Err(ClientError::Unexpected);
+        }
+        let mut bytes = [0u8; PAYLOAD_MAX];
+        let n = crate::ipc::read_payload(answer.info.length.into(), &mut bytes);
+        match rpc::decode::<Reply>(&bytes[..n]) {
+            Ok(Reply::Done(_)) => Ok(()),
+            Ok(Reply::Error(e)) => Err(ClientError::Blk(e)),
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
     fn count(len: usize) -> Result<u32, ClientError> {
         let sectors = len / SECTOR_SIZE as usize;
         if !len.is_multiple_of(SECTOR_SIZE as usize) || sectors == 0 {

@@ -140,6 +140,7 @@ macro_rules! client_stub {
 }
 
 pub mod blk;
+pub mod blkdrv;
 pub mod cred;
 pub mod devmgr;
 pub mod echo;

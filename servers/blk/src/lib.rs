@@ -1,6 +1,6 @@
 //! The block layer's core: LKD chapter 14 in a pure library that the
 //! `blk` server runs behind IPC, between clients (the VFS) and the thin
-//! block drivers (virtio-blk, the RAM disk).
+//! block drivers (the virtio-blk driver process, the RAM disk).
 //!
 //! - [`bio`]: `bio`s — an operation, a sector, segments of the client's
 //!   pages (`bio_vec`s) — and the layer's errors.
@@ -21,8 +21,6 @@
 //!   block-driver recovery.
 //! - [`part`]: MBR (with logical partitions) and GPT (with CRC32 checks
 //!   and the backup header) into `vda1`… .
-//! - [`virtio`]: the legacy virtio-blk interface's registers and request
-//!   header, and the split virtqueue ([`virtio::queue`]).
 //! - [`ramdisk`]: the RAM disk (`brd`), pages on the first write.
 //! - [`transfer`]: the DMA pool's transfer slots and how a request's
 //!   segments become device buffers.
@@ -47,7 +45,6 @@ pub mod sched;
 pub mod service;
 pub mod stats;
 pub mod transfer;
-pub mod virtio;
 
 pub use bio::{Bio, BlkError, Op, Segment, SECTOR_SIZE};
 pub use disk::{Completion, Disk};

@@ -11,7 +11,10 @@
 //! merge), [`Service::dispatch`] (requests for the drivers, within each
 //! queue's depth), [`Service::complete`] (a driver's answer: one
 //! [`Finished`] per bio, whose slot the binary gives back with
-//! [`Service::release`] after the copy to the client).
+//! [`Service::release`] after the copy to the client). A driver process
+//! that dies ([`Service::driver_died`]) leaves its requests here, slots
+//! and data untouched, for its restarted instance
+//! ([`Service::driver_restarted`]).
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -313,6 +316,36 @@ impl Service {
                 })
             })
             .collect()
+    }
+
+    /// Device `dev`'s driver died: the requests it held are taken back,
+    /// to go first (in their order, with their slots and data as they
+    /// are) to the driver's next instance; those that outlived
+    /// `MAX_RETRIES` restarts finish with an error (returned). Nothing is
+    /// dispatched to `dev` until [`Service::driver_restarted`].
+    pub fn driver_died(&mut self, dev: usize, now: u64) -> Vec<Finished> {
+        let Some(disk) = self.disks.get_mut(dev) else {
+            return Vec::new();
+        };
+        let failed = disk.driver_died(now);
+        failed
+            .iter()
+            .filter_map(|c| {
+                let begun = self.pending.remove(&c.tag)?;
+                Some(Finished {
+                    begun,
+                    result: c.result.map_err(proto_error),
+                })
+            })
+            .collect()
+    }
+
+    /// Device `dev`'s driver is up again: [`Service::dispatch`] gives it
+    /// what its predecessor held first.
+    pub fn driver_restarted(&mut self, dev: usize) {
+        if let Some(disk) = self.disks.get_mut(dev) {
+            disk.driver_restarted();
+        }
     }
 
     /// Gives a finished transfer's slot back.

@@ -167,3 +167,80 @@ fn the_scheduler_switches_and_names_are_listed() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The binary's path through a driver's death: the requests it held stay
+/// begun (slots and data kept), nothing goes to the dead driver, and the
+/// restarted instance gets them first, in order, each finishing once.
+#[test]
+fn a_dead_drivers_requests_go_to_its_restarted_instance_once() {
+    let mut s = service();
+    let a = s.begin("vda", Op::Write, 100, 8, WRITE_WINDOW).unwrap();
+    s.submit(a.tag, 100, 0).unwrap();
+    let b = s.begin("vda", Op::Read, 500, 8, READ_WINDOW).unwrap();
+    s.submit(b.tag, 500, 0).unwrap();
+    let first = s.dispatch(1);
+    assert_eq!(first.len(), 2);
+    // One more waits in the queue behind them.
+    let c = s.begin("vda", Op::Read, 900, 8, READ_WINDOW).unwrap();
+    s.submit(c.tag, 900, 2).unwrap();
+
+    assert!(s.driver_died(0, 3).is_empty());
+    assert_eq!((s.pending(), s.slots_in_use()), (3, 3));
+    // Nothing for a dead driver; a completion it sent late is refused.
+    assert!(s.dispatch(4).is_empty());
+    assert!(s.complete(0, first[0].1.id, Ok(()), 4).is_empty());
+
+    s.driver_restarted(0);
+    let again = s.dispatch(5);
+    let sectors: Vec<u64> = again.iter().map(|(_, rq)| rq.sector).collect();
+    assert_eq!(sectors, [100, 500, 900]);
+    // Same requests (ids, segments: the same pool pages) as before, one
+    // retry counted.
+    assert_eq!((again[0].1.id, again[0].1.retries), (first[0].1.id, 1));
+    assert_eq!(again[0].1.bios, first[0].1.bios);
+    assert_eq!(again[1].1.bios, first[1].1.bios);
+    assert_eq!(again[2].1.retries, 0);
+    let mut tags = Vec::new();
+    for (dev, rq) in &again {
+        for f in s.complete(*dev, rq.id, Ok(()), 6) {
+            assert_eq!(f.result, Ok(()));
+            tags.push(f.begun.tag);
+            s.release(&f);
+        }
+    }
+    assert_eq!(tags, [a.tag, b.tag, c.tag]);
+    assert_eq!((s.pending(), s.slots_in_use()), (0, 0));
+    match s.stat("vda") {
+        Reply::Stat(st) => assert_eq!((st.read_ios, st.write_ios, st.in_flight), (2, 1, 0)),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A request that kills every instance it reaches fails (EIO) after the
+/// retries, and its slot can be released; the others are unaffected.
+#[test]
+fn a_request_outliving_its_retries_finishes_with_an_error() {
+    let mut s = service();
+    let a = s.begin("vda", Op::Read, 0, 8, READ_WINDOW).unwrap();
+    s.submit(a.tag, 0, 0).unwrap();
+    let mut failed = Vec::new();
+    for now in 0..10 {
+        if s.dispatch(now).is_empty() {
+            break;
+        }
+        failed.extend(s.driver_died(0, now));
+        s.driver_restarted(0);
+    }
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (failed[0].begun.tag, failed[0].result),
+        (a.tag, Err(BlkError::Io(-5)))
+    );
+    s.release(&failed[0]);
+    assert_eq!((s.pending(), s.slots_in_use()), (0, 0));
+    // The device still works for the next one.
+    let b = s.begin("vda", Op::Read, 8, 8, READ_WINDOW).unwrap();
+    s.submit(b.tag, 8, 20).unwrap();
+    let (_, rq) = s.dispatch(21).pop().unwrap();
+    assert_eq!(s.complete(0, rq.id, Ok(()), 22).len(), 1);
+}

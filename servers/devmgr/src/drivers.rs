@@ -28,8 +28,12 @@ pub struct DriverBinary {
 }
 
 /// The drivers devmgr starts: the PS/2 keyboard behind the i8042
-/// controller (Linux's `i8042` and `atkbd` together), and QEMU's `edu`
-/// teaching device (PCI 1234:11e8; the driver lab, docs/labs/06-pci-edu.md).
+/// controller (Linux's `i8042` and `atkbd` together), QEMU's `edu`
+/// teaching device (PCI 1234:11e8; the driver lab, docs/labs/06-pci-edu.md),
+/// and the virtio block device (PCI 1af4:1001, the transitional device
+/// with the legacy interface; its driver serves the block server). The
+/// modern-only 1af4:1042 is not matched: the driver speaks the legacy
+/// interface alone.
 pub const DRIVER_TABLE: &[DriverBinary] = &[
     DriverBinary {
         name: "i8042",
@@ -44,6 +48,13 @@ pub const DRIVER_TABLE: &[DriverBinary] = &[
         bus: BusType::Pci,
         platform_ids: &[],
         pci_ids: &[(0x1234, 0x11e8)],
+    },
+    DriverBinary {
+        name: "virtio_blk",
+        module: "virtio-blk",
+        bus: BusType::Pci,
+        platform_ids: &[],
+        pci_ids: &[(0x1af4, 0x1001)],
     },
 ];
 
@@ -105,6 +116,9 @@ mod tests {
         let edu = find("edu").unwrap();
         assert_eq!((edu.module, edu.bus), ("edu", BusType::Pci));
         assert_eq!(edu.pci_ids, &[(0x1234, 0x11e8)]);
+        let vblk = find("virtio_blk").unwrap();
+        assert_eq!((vblk.module, vblk.bus), ("virtio-blk", BusType::Pci));
+        assert_eq!(vblk.pci_ids, &[(0x1af4, 0x1001)]);
         assert!(find("nope").is_none());
     }
 

@@ -111,7 +111,9 @@ impl Processes {
     }
 
     /// `Open` of `device` by client `badge`: a send handle to its running
-    /// driver process, badged with `badge` (the caller takes it over), or
+    /// driver process, badged with `badge`, that may carry handles (the
+    /// block server passes its notification so); the caller takes it
+    /// over. Or
     /// `None` when no process of a PCI driver serves it now.
     pub fn open(&self, device: &str, badge: u64) -> Option<Result<OwnedHandle, DevError>> {
         let slot = self
@@ -122,7 +124,7 @@ impl Processes {
         Some(
             clients
                 .0
-                .dup(Rights::SEND, Some(badge))
+                .dup(Rights::SEND | Rights::GRANT, Some(badge))
                 .map_err(|_| DevError::NoSpace),
         )
     }
@@ -383,7 +385,7 @@ fn spawn_pci_driver(
         .map_err(|e| never(alloc::format!("GSI {gsi}: irq_configure: {e}")))?;
     let endpoint = Endpoint::create().map_err(|e| again(alloc::format!("endpoint: {e}")))?;
     let clients = endpoint
-        .dup(Rights::SEND | Rights::MINT, None)
+        .dup(Rights::SEND | Rights::MINT | Rights::GRANT, None)
         .map_err(|e| again(alloc::format!("endpoint copy: {e}")))?;
     let mut handles: Vec<Handle> = alloc::vec![endpoint.raw(), irq.raw()];
     // Held until the spawn copied them to the child.

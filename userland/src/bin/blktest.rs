@@ -6,16 +6,23 @@
 //! and prints `/sys/block/<dev>/stat`. `vda`'s sector 0 ends up holding
 //! [`SIGNATURE`], which the harness looks for in the image afterwards.
 //! It also checks `driver-hal`'s DMA buffer and bounce pool on real DMA
-//! memory from `mm` (the blk driver's own building blocks).
+//! memory from `mm` (the blk driver's own building blocks). Last, with
+//! `kill=spawned:virtio-blk`, it kills the virtio-blk driver process while
+//! a thread of it reads `vda` without pause: the block server keeps the
+//! reads the dead driver held and gives them to the instance devmgr
+//! restarts, so every read completes, with the data written before.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use libsys::handle::Process;
 use libsys::println;
 use libsys::proto::blk::{BlkError, Client, ClientError};
 use userland::Tally;
@@ -231,6 +238,7 @@ fn main(_: &str) -> u64 {
     );
     stat(&mut t, &blk, "vda");
     stat(&mut t, &blk, "ram0");
+    driver_killed_mid_io(&mut t, &blk);
     t.record(
         "blktest: driver-hal DMA buffer: volatile accesses, bounds",
         dma_buffer(),
@@ -240,6 +248,113 @@ fn main(_: &str) -> u64 {
         bounce_pool(),
     );
     t.status()
+}
+
+/// The region the restart check reads: 32 chunks of 64 KiB from here.
+const KILL_BASE: u64 = 4096;
+const KILL_CHUNKS: u64 = 32;
+const CHUNK: u64 = 128;
+const KILL_ROUND: u64 = 7;
+
+/// What the reader thread saw.
+#[derive(Default)]
+struct Reads {
+    stop: AtomicBool,
+    done: AtomicU64,
+    wrong: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// Kills the virtio-blk driver (`kill=spawned:virtio-blk`) while a
+/// thread reads `vda`'s region over and over, one 64 KiB read after the
+/// other: the read at the driver when it dies is re-submitted by the
+/// block server to the restarted driver, and every read returns what was
+/// written.
+fn driver_killed_mid_io(t: &mut Tally, blk: &Client) {
+    let Some(driver) = libsys::env::take_handle("kill").map(Process) else {
+        t.check(
+            "blktest: a handle to kill the virtio-blk driver (kill=spawned:virtio-blk)",
+            Err(format_args!("none given")),
+        );
+        return;
+    };
+    for c in 0..KILL_CHUNKS {
+        let sector = KILL_BASE + c * CHUNK;
+        if let Err(e) = blk.write("vda", sector, &fill(sector, CHUNK, KILL_ROUND)) {
+            t.check(
+                "blktest: vda: the restart region written",
+                Err(format_args!("{e}")),
+            );
+            return;
+        }
+    }
+    let reads = Arc::new(Reads::default());
+    let theirs = reads.clone();
+    let worker = libsys::thread::spawn(move || {
+        let Ok(c) = Client::connect() else {
+            theirs.failed.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let mut buf = vec![0u8; (CHUNK * 512) as usize];
+        let mut i = 0;
+        while !theirs.stop.load(Ordering::Relaxed) {
+            let sector = KILL_BASE + (i % KILL_CHUNKS) * CHUNK;
+            match c.read("vda", sector, &mut buf) {
+                Ok(()) if buf == fill(sector, CHUNK, KILL_ROUND) => {}
+                Ok(()) => {
+                    theirs.wrong.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(_) => {
+                    theirs.failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            theirs.done.fetch_add(1, Ordering::Relaxed);
+            i += 1;
+        }
+    });
+    let worker = match worker {
+        Ok(w) => w,
+        Err(e) => {
+            t.check("blktest: a reader thread", Err(format_args!("{e}")));
+            return;
+        }
+    };
+    let wait_for = |n: u64, ms: u64| {
+        let start = libsys::time::uptime_ns();
+        while reads.done.load(Ordering::Relaxed) < n
+            && libsys::time::uptime_ns() - start < ms * 1_000_000
+        {
+            libsys::time::sleep_ms(2);
+        }
+    };
+    wait_for(4, 10_000);
+    let before = reads.done.load(Ordering::Relaxed);
+    t.record(
+        "blktest: vda: the virtio-blk driver killed while reads run",
+        driver.kill().map_err(|e| alloc::format!("{e}")),
+    );
+    // Two passes over the region after the kill: the restart happened.
+    wait_for(before + 2 * KILL_CHUNKS, 30_000);
+    reads.stop.store(true, Ordering::Relaxed);
+    let _ = worker.join();
+    let (done, wrong, failed) = (
+        reads.done.load(Ordering::Relaxed),
+        reads.wrong.load(Ordering::Relaxed),
+        reads.failed.load(Ordering::Relaxed),
+    );
+    println!(
+        "blktest: vda: {done} reads of 64 KiB, {before} before the driver was killed; {wrong} wrong, {failed} failed"
+    );
+    t.expect_eq(
+        "blktest: vda: reads go on across the driver's restart, none failed",
+        (done >= before + 2 * KILL_CHUNKS, failed),
+        (true, 0),
+    );
+    t.expect_eq(
+        "blktest: vda: every read across the restart returns the data written",
+        wrong,
+        0,
+    );
 }
 
 type Why = libsys::rt::TextBuf<256>;

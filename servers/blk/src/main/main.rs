@@ -1,25 +1,29 @@
 //! The `blk` server process: the block layer's logic (`blk::service`)
-//! behind IPC, with its two drivers as modules of the same process — the
-//! virtio-blk driver (`vda.rs`, device `vda`) and the RAM disk (`ram0`,
-//! its pages on this process's heap). A driver in its own process, with
-//! the block server re-submitting what a dead driver held, is the next
-//! step (`blk::disk` keeps that bookkeeping already).
+//! behind IPC, between its clients (the VFS) and its drivers: the
+//! virtio-blk driver, a process of its own that devmgr starts
+//! (`servers/drivers/virtio-blk`, reached through `remote.rs`, device
+//! `vda`), and the RAM disk (`ram0`, its pages on this process's heap).
 //!
 //! One thread, one loop. A `Read` or `Write` is checked, given a transfer
-//! slot of the DMA pool (a write's data is grant-copied into it at once),
+//! slot of the pool (a write's data is grant-copied into it at once),
 //! submitted as a bio, and its reply right saved; requests go to the
-//! drivers as the queues allow. The RAM disk completes at once; the disk
-//! completes by interrupt, which reaches the loop as a notification
-//! signal. A finished read is grant-copied from its slot into the
+//! drivers as the queues allow. The RAM disk completes at once; the
+//! virtio driver takes a request (`Submit`, its data copied from the
+//! pool) and signals the loop's notification when requests finished,
+//! and the loop collects them (`Reap`, a read's data copied into the
+//! pool). A finished read is grant-copied from its slot into the
 //! caller's window through the saved reply, and every finished transfer
-//! is answered then (reply later). Arguments: `ram=<MiB>` (default 16).
+//! is answered then (reply later). The server keeps every request until
+//! its driver completed it: a driver that dies (a failed call) leaves its
+//! requests here, and its restarted instance gets them first — MINIX 3's
+//! transparent block-driver recovery. Arguments: `ram=<MiB>` (default 16).
 #![no_std]
 #![forbid(unsafe_code)]
 #![no_main]
 
 extern crate alloc;
 
-mod vda;
+mod remote;
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -35,9 +39,10 @@ use libsys::grant::grant_copy;
 use libsys::handle::{Endpoint, Notification};
 use libsys::ipc::{self, Message, SavedReply};
 use libsys::proto::blk::{BlkError, Reply, Request as Call};
+use libsys::proto::blkdrv::CallError;
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
 use libsys::{eprintln, println};
-use vda::{Started, VirtioBlk};
+use remote::Remote;
 
 libsys::entry!(main);
 
@@ -46,20 +51,32 @@ const RAM_MIB_DEFAULT: u64 = 16;
 /// The largest `ram=` (its pages come from this process's heap).
 const RAM_MIB_MAX: u64 = 256;
 
-/// How long the disk's requests wait before `serve` rings its doorbell
-/// again (a lost notify, see `VirtioBlk::kick`).
+/// How long a driver's requests wait before `serve` reaps without a
+/// signal (which also rings the device's doorbell again and finds a dead
+/// driver).
 const KICK_NS: u64 = 200_000_000;
+/// How long the server waits at start for the virtio disk's driver,
+/// which devmgr starts about when this server does.
+const START_WAIT_MS: u64 = 10_000;
+/// The pool's physical limit (any: no device reads it now, the drivers
+/// copy through windows; kept in DMA memory for its volatile accesses).
+const POOL_LIMIT: u64 = 1 << 32;
 
 enum Driver {
-    Virtio(VirtioBlk),
+    Remote(Remote),
     Ram(RamDisk),
 }
 
 struct Blk {
     service: Service,
+    /// By disk index.
     drivers: Vec<Driver>,
     pool: DmaBuffer,
     saved: BTreeMap<u64, SavedReply>,
+    notification: Notification,
+    /// The virtio disk's driver while it has no disk yet (it did not come
+    /// up in [`START_WAIT_MS`]).
+    waiting: Option<Remote>,
 }
 
 fn now_ms() -> u64 {
@@ -80,10 +97,10 @@ fn main(args: &str) -> u64 {
             return 1;
         }
     };
-    let pool = match DmaBuffer::alloc(SLOTS as u64 * SLOT_PAGES, vda::DMA_LIMIT) {
+    let pool = match DmaBuffer::alloc(SLOTS as u64 * SLOT_PAGES, POOL_LIMIT) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("blk: no DMA memory for the transfer slots: {e}");
+            eprintln!("blk: no memory for the transfer slots: {e}");
             return 1;
         }
     };
@@ -92,15 +109,32 @@ fn main(args: &str) -> u64 {
         drivers: Vec::new(),
         pool,
         saved: BTreeMap::new(),
+        notification,
+        waiting: None,
     };
-    match VirtioBlk::probe(&notification) {
-        Ok(v) => {
-            println!("{}", v.describe);
-            let disk = Disk::new("vda", 254, 0, v.capacity, limits(v.queue_depth));
-            blk.service.add(disk);
-            blk.drivers.push(Driver::Virtio(v));
+    match remote::find_device() {
+        Some(device) => {
+            let mut r = Remote::new(device);
+            let deadline = now_ms() + START_WAIT_MS;
+            loop {
+                match blk.attach_new(r) {
+                    Ok(()) => break,
+                    Err((back, why)) if now_ms() >= deadline => {
+                        println!(
+                            "vda: no driver for {} yet ({why}); attached when it comes",
+                            back.device
+                        );
+                        blk.waiting = Some(back);
+                        break;
+                    }
+                    Err((back, _)) => {
+                        r = back;
+                        libsys::time::sleep_ms(remote::START_POLL_MS);
+                    }
+                }
+            }
         }
-        Err(why) => println!("no vda: {why}"),
+        None => println!("no vda: no virtio-blk device (1af4:1001) listed by devmgr"),
     }
     let sectors = ram_mib * 2048;
     blk.service
@@ -129,9 +163,16 @@ impl Blk {
         let mut reply: Option<Reply> = None;
         let mut bad = false;
         loop {
-            // While the disk has requests, wake now and then to ring
-            // its doorbell again and collect what finished (`kick`).
-            let wait = if self.busy() { KICK_NS } else { FOREVER };
+            // While a driver holds requests, wake now and then to reap
+            // without a signal (`kick`); while one is missing, to look
+            // for its next instance.
+            let wait = if self.busy() {
+                KICK_NS
+            } else if self.missing() {
+                remote::ATTACH_POLL_MS * 1_000_000
+            } else {
+                FOREVER
+            };
             let next = match (reply.take(), bad) {
                 (_, true) => endpoint.reply_recv(&Message::new(LABEL_BAD_REQUEST), wait),
                 (Some(r), _) => endpoint.reply_recv(&encode(&r), wait),
@@ -142,6 +183,7 @@ impl Blk {
                 Ok(r) => r,
                 Err(libsys::abi::SysError::TimedOut) => {
                     self.kick();
+                    self.reattach();
                     self.run();
                     continue;
                 }
@@ -183,6 +225,7 @@ impl Blk {
             Call::Read { dev, sector, count } => (dev, Op::Read, sector, count),
             Call::Write { dev, sector, count } => (dev, Op::Write, sector, count),
             Call::Flush { dev } => (dev, Op::Flush, 0, 0),
+            Call::DriverUp { device } => return self.driver_up(&device),
         };
         let begun = match self.service.begin(&dev, op, sector, count, lent) {
             Ok(b) => b,
@@ -211,34 +254,129 @@ impl Blk {
     fn busy(&self) -> bool {
         self.drivers
             .iter()
-            .any(|d| matches!(d, Driver::Virtio(v) if v.busy()))
+            .any(|d| matches!(d, Driver::Remote(r) if r.busy()))
     }
 
-    /// Requests waited [`KICK_NS`]: the doorbells again, then what
-    /// finished meanwhile (as at an interrupt).
-    fn kick(&mut self) {
-        for driver in &mut self.drivers {
-            if let Driver::Virtio(v) = driver {
-                if v.busy() {
-                    v.kick();
-                }
+    /// Whether a driver is missing (died, or never came).
+    fn missing(&self) -> bool {
+        self.waiting.is_some()
+            || self
+                .drivers
+                .iter()
+                .any(|d| matches!(d, Driver::Remote(r) if !r.attached()))
+    }
+
+    /// Attaches `r`'s driver for the first time: its disk `vda` is added.
+    fn attach_new(&mut self, mut r: Remote) -> Result<(), (Remote, alloc::string::String)> {
+        let g = match r.attach(&self.notification) {
+            Ok(g) => g,
+            Err(why) => return Err((r, why)),
+        };
+        let disk = Disk::new("vda", 254, 0, g.sectors, limits(g.queue_depth as usize));
+        println!(
+            "vda: virtio-blk driver of {}: {} sectors ({} MiB), {} requests at once",
+            r.device,
+            g.sectors,
+            g.sectors / 2048,
+            g.queue_depth
+        );
+        self.service.add(disk);
+        self.drivers.push(Driver::Remote(r));
+        Ok(())
+    }
+
+    /// `DriverUp { device }`: answered at once (the driver waits), then
+    /// its node opened. The instance attached now is asked first (a
+    /// `Reap`): only if that fails is it dead and this its next instance
+    /// — a `DriverUp` from anyone else changes nothing.
+    fn driver_up(&mut self, device: &str) -> Option<Reply> {
+        let known = self.waiting.as_ref().is_some_and(|r| r.device == device)
+            || self
+                .drivers
+                .iter()
+                .any(|d| matches!(d, Driver::Remote(r) if r.device == device));
+        if !known {
+            return Some(Reply::Error(BlkError::NoSuchDevice));
+        }
+        let _ = ipc::reply(&encode(&Reply::Done(0)));
+        self.interrupt();
+        self.reattach();
+        self.run();
+        None
+    }
+
+    /// Driver `dev` is gone: what it held goes back to be re-submitted to
+    /// its next instance (those out of retries fail now).
+    fn lost(&mut self, dev: usize, why: &str) {
+        let Some(Driver::Remote(r)) = self.drivers.get_mut(dev) else {
+            return;
+        };
+        r.detach();
+        let held = self.service.disk(dev).map_or(0, |d| d.in_flight());
+        let failed = self.service.driver_died(dev, now_ms());
+        eprintln!(
+            "blk: the driver of {} is gone ({why}); {held} requests it held go to its next instance ({} transfers out of retries failed)",
+            r.device,
+            failed.len()
+        );
+        self.finish(failed);
+    }
+
+    /// Attaches the missing drivers whose next instance is up (devmgr
+    /// has a process for their device).
+    fn reattach(&mut self) {
+        if let Some(r) = self.waiting.take() {
+            if let Err((r, _)) = self.attach_new(r) {
+                self.waiting = Some(r);
             }
         }
+        for dev in 0..self.drivers.len() {
+            let Driver::Remote(r) = &mut self.drivers[dev] else {
+                continue;
+            };
+            if r.attached() || r.attach(&self.notification).is_err() {
+                continue;
+            }
+            let waiting = self.service.disk(dev).map_or(0, |d| d.queued());
+            println!(
+                "blk: the driver of {} is back; {waiting} requests waiting",
+                r.device
+            );
+            self.service.driver_restarted(dev);
+        }
+    }
+
+    /// Requests waited [`KICK_NS`]: reaped as at a signal (the reap rings
+    /// the doorbell again; a dead driver shows here).
+    fn kick(&mut self) {
         self.interrupt();
     }
 
-    /// The disk's interrupt: its finished requests complete.
+    /// A driver signalled: its finished requests complete.
     fn interrupt(&mut self) {
         let now = now_ms();
         let mut finished = Vec::new();
-        for (dev, driver) in self.drivers.iter_mut().enumerate() {
-            if let Driver::Virtio(v) = driver {
-                for (id, result) in v.interrupt() {
-                    finished.extend(self.service.complete(dev, id, result, now));
+        let mut dead = Vec::new();
+        for dev in 0..self.drivers.len() {
+            let Driver::Remote(r) = &mut self.drivers[dev] else {
+                continue;
+            };
+            if !r.attached() {
+                continue;
+            }
+            match r.reap(&self.pool) {
+                Ok(done) => {
+                    for (id, result) in done {
+                        finished.extend(self.service.complete(dev, id, result, now));
+                    }
                 }
+                Err(e) => dead.push((dev, e)),
             }
         }
         self.finish(finished);
+        for (dev, e) in dead {
+            self.lost(dev, &alloc::format!("{e}"));
+        }
     }
 
     /// Starts what the queues let go, completes what finishes at once,
@@ -251,25 +389,42 @@ impl Blk {
                 return;
             }
             let mut finished = Vec::new();
+            let mut dead: Vec<(usize, CallError)> = Vec::new();
             for (dev, rq) in requests {
-                let result = self.start(dev, &rq);
-                if let Some(result) = result {
-                    finished.extend(self.service.complete(dev, rq.id, result, now));
+                if dead.iter().any(|(d, _)| *d == dev) {
+                    // Taken back with the rest when it is declared dead.
+                    continue;
+                }
+                match self.start(dev, &rq) {
+                    Ok(None) => {}
+                    Ok(Some(result)) => {
+                        finished.extend(self.service.complete(dev, rq.id, result, now))
+                    }
+                    Err(e) => dead.push((dev, e)),
                 }
             }
             self.finish(finished);
+            for (dev, e) in dead {
+                self.lost(dev, &alloc::format!("{e}"));
+            }
         }
     }
 
-    /// Starts `rq` on its driver: `Some(result)` if it is done already.
-    fn start(&mut self, dev: usize, rq: &Request) -> Option<Result<(), i32>> {
-        match self.drivers.get_mut(dev)? {
-            Driver::Virtio(v) => match v.start(rq, self.pool.phys()) {
-                Ok(Started::Queued) => None,
-                Ok(Started::Done(result)) => Some(result),
-                Err(code) => Some(Err(code)),
+    /// Starts `rq` on its driver: `Ok(Some(result))` if it is done
+    /// already (the RAM disk, or a request the driver refused),
+    /// `Err` if the driver is gone.
+    fn start(&mut self, dev: usize, rq: &Request) -> Result<Option<Result<(), i32>>, CallError> {
+        match self.drivers.get_mut(dev) {
+            Some(Driver::Remote(r)) => match r.submit(rq, &self.pool) {
+                Ok(()) => Ok(None),
+                Err(CallError::Refused(e)) => {
+                    eprintln!("blk: {} refused request {}: {e}", r.device, rq.id.0);
+                    Ok(Some(Err(-5)))
+                }
+                Err(e) => Err(e),
             },
-            Driver::Ram(ram) => Some(ram_transfer(ram, &mut self.pool, rq)),
+            Some(Driver::Ram(ram)) => Ok(Some(ram_transfer(ram, &mut self.pool, rq))),
+            None => Ok(Some(Err(-19))),
         }
     }
 
