@@ -29,8 +29,7 @@ use alloc::vec::Vec;
 use libsys::errno::Errno;
 
 use crate::fs::{
-    AddressSpaceOperations, DirEntry, FileOperations, FileSystem, FileSystemType, InodeOperations,
-    PageIo, SuperOperations,
+    AddressSpaceOperations, FileSystem, FileSystemType, InodeOperations, PageIo, SuperOperations,
 };
 use crate::tmpfs::{Tmpfs, TMPFS_DEFAULT_INODES};
 use crate::types::*;
@@ -167,43 +166,7 @@ impl SuperOperations for Devfs {
     }
 }
 
-impl InodeOperations for Devfs {
-    fn lookup(&mut self, dir: Ino, name: &[u8]) -> Result<Option<Ino>, Errno> {
-        self.tree.lookup(dir, name)
-    }
-    fn create(&mut self, dir: Ino, name: &[u8], new: &NewInode<'_>) -> Result<Ino, Errno> {
-        self.tree.create(dir, name, new)
-    }
-    fn link(&mut self, dir: Ino, name: &[u8], ino: Ino) -> Result<(), Errno> {
-        self.tree.link(dir, name, ino)
-    }
-    fn unlink(&mut self, dir: Ino, name: &[u8]) -> Result<(), Errno> {
-        self.tree.unlink(dir, name)
-    }
-    fn rmdir(&mut self, dir: Ino, name: &[u8]) -> Result<(), Errno> {
-        self.tree.rmdir(dir, name)
-    }
-    fn rename(&mut self, od: Ino, on: &[u8], nd: Ino, nn: &[u8]) -> Result<(), Errno> {
-        self.tree.rename(od, on, nd, nn)
-    }
-    fn readlink(&mut self, ino: Ino) -> Result<Vec<u8>, Errno> {
-        self.tree.readlink(ino)
-    }
-    fn is_empty_dir(&mut self, dir: Ino) -> Result<bool, Errno> {
-        self.tree.is_empty_dir(dir)
-    }
-}
-
-impl FileOperations for Devfs {
-    fn readdir(
-        &mut self,
-        dir: Ino,
-        pos: u64,
-        emit: &mut dyn FnMut(&DirEntry<'_>) -> bool,
-    ) -> Result<(), Errno> {
-        self.tree.readdir(dir, pos, emit)
-    }
-}
+crate::forward_tree_operations!(Devfs, tree);
 
 impl AddressSpaceOperations for Devfs {
     fn readpage(&mut self, ino: Ino, index: u64, page: &mut [u8]) -> Result<PageIo, Errno> {

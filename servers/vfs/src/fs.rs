@@ -127,6 +127,77 @@ pub trait InodeOperations {
     }
 }
 
+/// Implements [`InodeOperations`] and [`FileOperations`] for `$ty` by
+/// passing every call to its field `$inner` (a file system built over
+/// another, as devfs over a tmpfs: Linux's devtmpfs over shmem). The
+/// provided methods keep their defaults.
+#[macro_export]
+macro_rules! forward_tree_operations {
+    ($ty:ty, $inner:ident) => {
+        impl $crate::fs::InodeOperations for $ty {
+            fn lookup(
+                &mut self,
+                dir: $crate::types::Ino,
+                name: &[u8],
+            ) -> Result<Option<$crate::types::Ino>, $crate::Errno> {
+                self.$inner.lookup(dir, name)
+            }
+            fn create(
+                &mut self,
+                dir: $crate::types::Ino,
+                name: &[u8],
+                new: &$crate::types::NewInode<'_>,
+            ) -> Result<$crate::types::Ino, $crate::Errno> {
+                self.$inner.create(dir, name, new)
+            }
+            fn link(
+                &mut self,
+                dir: $crate::types::Ino,
+                name: &[u8],
+                ino: $crate::types::Ino,
+            ) -> Result<(), $crate::Errno> {
+                self.$inner.link(dir, name, ino)
+            }
+            fn unlink(
+                &mut self,
+                dir: $crate::types::Ino,
+                name: &[u8],
+            ) -> Result<(), $crate::Errno> {
+                self.$inner.unlink(dir, name)
+            }
+            fn rmdir(&mut self, dir: $crate::types::Ino, name: &[u8]) -> Result<(), $crate::Errno> {
+                self.$inner.rmdir(dir, name)
+            }
+            fn rename(
+                &mut self,
+                old_dir: $crate::types::Ino,
+                old_name: &[u8],
+                new_dir: $crate::types::Ino,
+                new_name: &[u8],
+            ) -> Result<(), $crate::Errno> {
+                self.$inner.rename(old_dir, old_name, new_dir, new_name)
+            }
+            fn readlink(&mut self, ino: $crate::types::Ino) -> Result<Vec<u8>, $crate::Errno> {
+                self.$inner.readlink(ino)
+            }
+            fn is_empty_dir(&mut self, dir: $crate::types::Ino) -> Result<bool, $crate::Errno> {
+                self.$inner.is_empty_dir(dir)
+            }
+        }
+
+        impl $crate::fs::FileOperations for $ty {
+            fn readdir(
+                &mut self,
+                dir: $crate::types::Ino,
+                pos: u64,
+                emit: &mut dyn FnMut(&$crate::fs::DirEntry<'_>) -> bool,
+            ) -> Result<(), $crate::Errno> {
+                self.$inner.readdir(dir, pos, emit)
+            }
+        }
+    };
+}
+
 /// The operations of an open file.
 pub trait FileOperations {
     /// Reports the entries of `dir` from position `pos` on (positions 0

@@ -152,43 +152,7 @@ impl SuperOperations for DiskFs {
     }
 }
 
-impl InodeOperations for DiskFs {
-    fn lookup(&mut self, dir: Ino, name: &[u8]) -> Result<Option<Ino>, Errno> {
-        self.inner.lookup(dir, name)
-    }
-    fn create(&mut self, dir: Ino, name: &[u8], new: &NewInode<'_>) -> Result<Ino, Errno> {
-        self.inner.create(dir, name, new)
-    }
-    fn link(&mut self, dir: Ino, name: &[u8], ino: Ino) -> Result<(), Errno> {
-        self.inner.link(dir, name, ino)
-    }
-    fn unlink(&mut self, dir: Ino, name: &[u8]) -> Result<(), Errno> {
-        self.inner.unlink(dir, name)
-    }
-    fn rmdir(&mut self, dir: Ino, name: &[u8]) -> Result<(), Errno> {
-        self.inner.rmdir(dir, name)
-    }
-    fn rename(&mut self, a: Ino, an: &[u8], b: Ino, bn: &[u8]) -> Result<(), Errno> {
-        self.inner.rename(a, an, b, bn)
-    }
-    fn readlink(&mut self, ino: Ino) -> Result<Vec<u8>, Errno> {
-        self.inner.readlink(ino)
-    }
-    fn is_empty_dir(&mut self, dir: Ino) -> Result<bool, Errno> {
-        self.inner.is_empty_dir(dir)
-    }
-}
-
-impl FileOperations for DiskFs {
-    fn readdir(
-        &mut self,
-        dir: Ino,
-        pos: u64,
-        emit: &mut dyn FnMut(&DirEntry<'_>) -> bool,
-    ) -> Result<(), Errno> {
-        self.inner.readdir(dir, pos, emit)
-    }
-}
+::vfs::forward_tree_operations!(DiskFs, inner);
 
 impl AddressSpaceOperations for DiskFs {
     fn readpage(&mut self, ino: Ino, index: u64, page: &mut [u8]) -> Result<PageIo, Errno> {
