@@ -142,6 +142,13 @@ pub fn init_info() -> Option<&'static InitInfo> {
     (info.magic == InitInfo::MAGIC).then_some(info)
 }
 
+/// The value of `key=` in an argument string (`dev=00:04.0 bars=0`:
+/// `arg(args, "dev")` is `00:04.0`); the first such word wins.
+pub fn arg<'a>(args: &'a str, key: &str) -> Option<&'a str> {
+    args.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+}
+
 /// Records the program's own arguments (the runtime does, once, with what
 /// [`parse`] left).
 pub fn set_args(args: &'static str) {
@@ -345,6 +352,17 @@ pub fn parse(args: &str, init_info: u64) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arg_finds_the_first_key_value_word() {
+        let args = "dev=00:04.0 bars=0,2 devx=1 dev=other";
+        assert_eq!(arg(args, "dev"), Some("00:04.0"));
+        assert_eq!(arg(args, "bars"), Some("0,2"));
+        assert_eq!(arg(args, "devx"), Some("1"));
+        assert_eq!(arg(args, "de"), None, "a key is the whole word before '='");
+        assert_eq!(arg(args, "irq"), None);
+        assert_eq!(arg("", "dev"), None);
+    }
 
     #[test]
     fn takes_the_tokens_off_and_leaves_the_arguments() {

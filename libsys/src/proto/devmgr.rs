@@ -484,7 +484,72 @@ impl Client {
             value,
         })
     }
+
+    /// A driver's first step: turns on the `set` bits of the function's
+    /// PCI command register and off the `clear` bits (I/O or memory
+    /// decoding, bus mastering, `INTX_DISABLE`). devmgr records a
+    /// driver's pid just after the spawn returns, so until then the
+    /// function is not the caller's yet (`NotAllowed`): a few tries,
+    /// 10 ms apart, before the last error is returned.
+    pub fn enable_function(&self, slot: Slot, set: u16, clear: u16) -> Result<(), ClientError> {
+        let mut last = ClientError::Unexpected;
+        for _ in 0..50 {
+            let command = self.config_read(slot, PCI_COMMAND).and_then(|c| {
+                let command = (c as u16 & !clear) | set;
+                self.config_write(slot, PCI_COMMAND, u32::from(command))
+            });
+            match command {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e,
+            }
+            crate::time::sleep_ms(10);
+        }
+        Err(last)
+    }
 }
+
+#[cfg(target_os = "none")]
+/// What devmgr hands a PCI driver it starts (its driver table;
+/// docs/drivers.md): the function (`dev=<slot>`), the endpoint its
+/// clients' requests come to (`h0`), its interrupt line (`h1`), and BAR
+/// 0's handle (`h2`: a memory region or an I/O port grant, as the BAR
+/// is) once `bars=` says BAR 0 was given.
+pub struct PciStart {
+    pub slot: Slot,
+    pub endpoint: crate::handle::Endpoint,
+    pub irq: crate::handle::Irq,
+    pub bar0: crate::handle::OwnedHandle,
+}
+
+#[cfg(target_os = "none")]
+impl PciStart {
+    /// Takes the handles out of the environment; what is missing, named.
+    pub fn take(args: &str) -> Result<PciStart, &'static str> {
+        use crate::env::{arg, take_handle};
+        let slot = arg(args, "dev")
+            .and_then(Slot::parse)
+            .ok_or("no dev=<slot> argument")?;
+        if arg(args, "bars").and_then(|b| b.split(',').next()) != Some("0") {
+            return Err("BAR 0 was not given");
+        }
+        let endpoint = take_handle("h0").ok_or("no endpoint (h0)")?;
+        let irq = take_handle("h1").ok_or("no interrupt line (h1)")?;
+        let bar0 = take_handle("h2").ok_or("no BAR 0 (h2)")?;
+        Ok(PciStart {
+            slot,
+            endpoint: crate::handle::Endpoint(endpoint),
+            irq: crate::handle::Irq(irq),
+            bar0,
+        })
+    }
+}
+
+/// The offset of the PCI command register, and its bits a driver sets.
+pub const PCI_COMMAND: u16 = 4;
+pub const PCI_COMMAND_IO: u16 = 1 << 0;
+pub const PCI_COMMAND_MEMORY: u16 = 1 << 1;
+pub const PCI_COMMAND_MASTER: u16 = 1 << 2;
+pub const PCI_COMMAND_INTX_DISABLE: u16 = 1 << 10;
 
 #[cfg(test)]
 mod tests;

@@ -33,7 +33,7 @@ use driver_hal::Reg;
 use edu::regs::{BAR_SIZE, DMA_MASK, ID, ID_MAGIC};
 use edu::{Edu, Hardware, IRQ_BIT};
 use libsys::handle::{Endpoint, Irq, MemoryRegion, Notification};
-use libsys::proto::devmgr::{self, Slot};
+use libsys::proto::devmgr::{self, PciStart, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY};
 use libsys::server::Hosted;
 use libsys::{eprintln, println};
 
@@ -75,49 +75,20 @@ impl Hardware for Machine {
     }
 }
 
-/// The value of `key=` in the arguments.
-fn arg<'a>(args: &'a str, key: &str) -> Option<&'a str> {
-    args.split_whitespace()
-        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
-}
-
-/// Memory decoding and bus mastering on, through devmgr. devmgr records
-/// this process's pid just after the spawn returns: until then the
-/// function is not ours yet (`NotAllowed`), so a few tries.
-fn enable(slot: Slot) -> Result<(), String> {
-    let dev = devmgr::Client::connect().map_err(|e| format!("no devmgr: {e}"))?;
-    let mut last = String::new();
-    for _ in 0..50 {
-        let command = dev
-            .config_read(slot, 4)
-            .and_then(|c| dev.config_write(slot, 4, (c & 0xffff) | 0x6).map(|()| c));
-        match command {
-            Ok(_) => return Ok(()),
-            Err(e) => last = format!("{e}"),
-        }
-        libsys::time::sleep_ms(10);
-    }
-    Err(format!("cannot enable {slot}: {last}"))
-}
-
 /// Everything the probe does before serving.
 fn probe(args: &str, notification: &Notification) -> Result<(Endpoint, Machine), String> {
-    let slot = arg(args, "dev")
-        .and_then(Slot::parse)
-        .ok_or("no dev=<slot> argument")?;
-    if arg(args, "bars").and_then(|b| b.split(',').next()) != Some("0") {
-        return Err("BAR 0 was not given".into());
-    }
-    let endpoint = libsys::env::take_handle("h0")
-        .map(Endpoint)
-        .ok_or("no endpoint (h0)")?;
-    let irq = libsys::env::take_handle("h1")
-        .map(Irq)
-        .ok_or("no interrupt line (h1)")?;
-    let region = libsys::env::take_handle("h2")
-        .map(MemoryRegion)
-        .ok_or("no BAR 0 (h2)")?;
-    enable(slot)?;
+    let PciStart {
+        slot,
+        endpoint,
+        irq,
+        bar0,
+    } = PciStart::take(args)?;
+    let region = MemoryRegion(bar0);
+    // Memory decoding and bus mastering on.
+    devmgr::Client::connect()
+        .map_err(|e| format!("no devmgr: {e}"))?
+        .enable_function(slot, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 0)
+        .map_err(|e| format!("cannot enable {slot}: {e}"))?;
     let bar = MmioRegion::from_region(&region, BAR_SIZE).map_err(|e| format!("map BAR 0: {e}"))?;
     let id = bar.read(ID);
     if id & 0xff != ID_MAGIC {

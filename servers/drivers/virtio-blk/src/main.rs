@@ -41,7 +41,9 @@ use libsys::proto::blk::ClientError;
 use libsys::proto::blkdrv::{
     Done, DrvError, Geometry, Op, Pieces, Reply, Request, REAP_MAX, STATUS_COPY_FAILED,
 };
-use libsys::proto::devmgr::{self, Slot};
+use libsys::proto::devmgr::{
+    self, PciStart, Slot, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO, PCI_COMMAND_MASTER,
+};
 use libsys::rpc::{
     self, RpcError, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR,
 };
@@ -104,51 +106,17 @@ struct VirtioBlk {
     blk: Option<(Notification, u64)>,
 }
 
-/// The value of `key=` in the arguments.
-fn arg<'a>(args: &'a str, key: &str) -> Option<&'a str> {
-    args.split_whitespace()
-        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
-}
-
-/// I/O decoding and bus mastering on (INTx not disabled), through
-/// devmgr. devmgr records this process's pid just after the spawn
-/// returns: until then the function is not ours yet, so a few tries.
-fn enable(slot: Slot) -> Result<(), String> {
-    let dev = devmgr::Client::connect().map_err(|e| format!("no devmgr: {e}"))?;
-    let mut last = String::new();
-    for _ in 0..50 {
-        let command = dev.config_read(slot, 4).and_then(|c| {
-            let c = (c & 0xffff & !(1 << 10)) | 0x5;
-            dev.config_write(slot, 4, c)
-        });
-        match command {
-            Ok(()) => return Ok(()),
-            Err(e) => last = format!("{e}"),
-        }
-        libsys::time::sleep_ms(10);
-    }
-    Err(format!("cannot enable {slot}: {last}"))
-}
-
 impl VirtioBlk {
     /// Everything before serving: the handles, the device enabled and
     /// brought up, the line bound to `notification`.
     fn probe(args: &str, notification: &Notification) -> Result<(Endpoint, Slot, Self), String> {
-        let slot = arg(args, "dev")
-            .and_then(Slot::parse)
-            .ok_or("no dev=<slot> argument")?;
-        if arg(args, "bars").and_then(|b| b.split(',').next()) != Some("0") {
-            return Err("BAR 0 was not given".into());
-        }
-        let endpoint = libsys::env::take_handle("h0")
-            .map(Endpoint)
-            .ok_or("no endpoint (h0)")?;
-        let irq = libsys::env::take_handle("h1")
-            .map(Irq)
-            .ok_or("no interrupt line (h1)")?;
-        let ports = libsys::env::take_handle("h2")
-            .map(IoPorts)
-            .ok_or("no BAR 0 (h2)")?;
+        let PciStart {
+            slot,
+            endpoint,
+            irq,
+            bar0,
+        } = PciStart::take(args)?;
+        let ports = IoPorts(bar0);
         let dev = devmgr::Client::connect().map_err(|e| format!("no devmgr: {e}"))?;
         let info = dev.pci_info(slot).map_err(|e| format!("{slot}: {e}"))?;
         let bar = info
@@ -159,7 +127,13 @@ impl VirtioBlk {
         let base = u16::try_from(bar.start).map_err(|_| "BAR 0 past the port space")?;
         let io = IoWindow::open(&ports, base, reg::WINDOW)
             .map_err(|e| format!("ports {base:#x}+{:#x}: {e}", reg::WINDOW))?;
-        enable(slot)?;
+        // I/O decoding and bus mastering on, INTx not disabled.
+        dev.enable_function(
+            slot,
+            PCI_COMMAND_IO | PCI_COMMAND_MASTER,
+            PCI_COMMAND_INTX_DISABLE,
+        )
+        .map_err(|e| format!("cannot enable {slot}: {e}"))?;
         irq.bind(notification, IRQ_BIT)
             .map_err(|e| format!("irq_bind: {e}"))?;
         let gsi = irq.info().map(|i| i.gsi).unwrap_or(u64::MAX);
