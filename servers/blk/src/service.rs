@@ -25,7 +25,7 @@ use libsys::proto::blk::{
 };
 
 use crate::bio::{Bio, BlkError, Op};
-use crate::disk::Disk;
+use crate::disk::{Completion, Disk};
 use crate::request::{QueueLimits, Request, RequestId};
 use crate::transfer::{segments, SlotPool};
 
@@ -307,7 +307,15 @@ impl Service {
         let Ok(done) = disk.complete(id, generation, result, now) else {
             return Vec::new();
         };
-        done.iter()
+        self.finish(&done)
+    }
+
+    /// The requests of `completions` this service still waits on, each
+    /// with its result (a completion of a request already finished, or
+    /// never begun here, is dropped).
+    fn finish(&mut self, completions: &[Completion]) -> Vec<Finished> {
+        completions
+            .iter()
             .filter_map(|c| {
                 let begun = self.pending.remove(&c.tag)?;
                 Some(Finished {
@@ -328,16 +336,7 @@ impl Service {
             return Vec::new();
         };
         let failed = disk.driver_died(now);
-        failed
-            .iter()
-            .filter_map(|c| {
-                let begun = self.pending.remove(&c.tag)?;
-                Some(Finished {
-                    begun,
-                    result: c.result.map_err(proto_error),
-                })
-            })
-            .collect()
+        self.finish(&failed)
     }
 
     /// Device `dev`'s driver is up again: [`Service::dispatch`] gives it

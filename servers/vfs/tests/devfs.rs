@@ -6,8 +6,7 @@
 mod common;
 
 use common::*;
-use libsys::abi::grant::{Access, Window};
-use libsys::abi::SysError;
+use libsys::abi::grant::Access;
 use libsys::grant::GrantAccess;
 use libsys::proto::vfs::{Reply, Request};
 use vfs::devfs::{apply_uevent, major, makedev, minor, Applied, DevfsType, Uevent, DEVFS_MAGIC};
@@ -198,32 +197,6 @@ fn mount_options() {
         v.mount(ROOT, b"devfs", b"/d2", "devfs", 0, b"size=1"),
         Err(Errno::EINVAL)
     );
-}
-
-/// A window of plain memory.
-struct Mem {
-    buf: Vec<u8>,
-    access: Access,
-}
-
-impl GrantAccess for Mem {
-    fn window(&self) -> Option<Window> {
-        Some(Window {
-            address: 0x1000,
-            length: self.buf.len() as u64,
-            access: self.access,
-        })
-    }
-    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), SysError> {
-        let end = offset as usize + data.len();
-        self.buf[offset as usize..end].copy_from_slice(data);
-        Ok(())
-    }
-    fn read(&mut self, offset: u64, out: &mut [u8]) -> Result<(), SysError> {
-        let end = offset as usize + out.len();
-        out.copy_from_slice(&self.buf[offset as usize..end]);
-        Ok(())
-    }
 }
 
 fn reader(n: usize) -> Mem {

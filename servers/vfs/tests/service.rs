@@ -7,42 +7,13 @@ use libsys::abi::SysError;
 use libsys::grant::GrantAccess;
 use libsys::proto::vfs::{path, Cred as WireCred, FileAction, Reply, Request, AT_FDCWD};
 use vfs::initramfs::unpack;
+mod common;
+
+use common::Mem;
 use vfs::service::{Outcome, Service};
 use vfs::tmpfs::TmpfsType;
 use vfs::types::*;
 use vfs::{Errno, Limits, VecPageProvider, Vfs};
-
-/// A window of `buf`, readable or writable by the server.
-struct Mem {
-    buf: Vec<u8>,
-    access: Access,
-}
-
-impl GrantAccess for Mem {
-    fn window(&self) -> Option<Window> {
-        Some(Window {
-            address: 0x1000,
-            length: self.buf.len() as u64,
-            access: self.access,
-        })
-    }
-    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), SysError> {
-        let end = offset as usize + data.len();
-        if self.access != Access::Write || end > self.buf.len() {
-            return Err(SysError::BadAddress);
-        }
-        self.buf[offset as usize..end].copy_from_slice(data);
-        Ok(())
-    }
-    fn read(&mut self, offset: u64, out: &mut [u8]) -> Result<(), SysError> {
-        let end = offset as usize + out.len();
-        if self.access != Access::Read || end > self.buf.len() {
-            return Err(SysError::BadAddress);
-        }
-        out.copy_from_slice(&self.buf[offset as usize..end]);
-        Ok(())
-    }
-}
 
 /// No window at all.
 struct NoGrant;

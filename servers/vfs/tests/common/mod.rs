@@ -181,3 +181,36 @@ impl AddressSpaceOperations for DiskFs {
         Ok(())
     }
 }
+
+/// A grant window of `buf`, readable or writable by the server (as
+/// `access` says; `BadAddress` otherwise and past its end).
+pub struct Mem {
+    pub buf: Vec<u8>,
+    pub access: libsys::abi::grant::Access,
+}
+
+impl libsys::grant::GrantAccess for Mem {
+    fn window(&self) -> Option<libsys::abi::grant::Window> {
+        Some(libsys::abi::grant::Window {
+            address: 0x1000,
+            length: self.buf.len() as u64,
+            access: self.access,
+        })
+    }
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), libsys::abi::SysError> {
+        let end = offset as usize + data.len();
+        if self.access != libsys::abi::grant::Access::Write || end > self.buf.len() {
+            return Err(libsys::abi::SysError::BadAddress);
+        }
+        self.buf[offset as usize..end].copy_from_slice(data);
+        Ok(())
+    }
+    fn read(&mut self, offset: u64, out: &mut [u8]) -> Result<(), libsys::abi::SysError> {
+        let end = offset as usize + out.len();
+        if self.access != libsys::abi::grant::Access::Read || end > self.buf.len() {
+            return Err(libsys::abi::SysError::BadAddress);
+        }
+        out.copy_from_slice(&self.buf[offset as usize..end]);
+        Ok(())
+    }
+}
