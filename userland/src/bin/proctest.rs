@@ -22,7 +22,9 @@
 //! `ENOENT` — each leaving the caller running its old image; a fork
 //! bomb under `RLIMIT_NPROC` 8 as uid 1000 stops at `EAGAIN` with 7
 //! children, and forking works again after; 1,002 arguments and a 64
-//! KiB environment string reach the new program, 200 KiB is `E2BIG`.
+//! KiB environment string reach the new program, 200 KiB is `E2BIG`;
+//! a grandchild orphaned by its parent's exit leaves the table when it
+//! exits (proc releases init's zombies).
 //!
 //! `reboot(2)` (`reboot_checks`): as uid 1000 it is `EPERM` even with
 //! wrong magic numbers (privilege is checked first) and `geteuid` says
@@ -114,8 +116,73 @@ fn main(_args: &str) -> u64 {
     t.expect_eq("setpgid(0, 0)", errno(proc.setpgid(0, 0)), Ok(()));
     t.expect_eq("getpgid(0) is my pid", errno(proc.getpgid(0)), me);
     fork_and_exec(&mut t);
+    orphans(&mut t, &proc);
     reboot_checks(&mut t);
     t.status()
+}
+
+/// A grandchild orphaned by its parent's exit goes to init and, when it
+/// exits, leaves proc's table at once (init never waits through proc;
+/// proc releases init's zombies): the list no longer shows it.
+fn orphans(t: &mut Tally, proc: &Client) {
+    let Ok((r, w)) = posix::pipe() else {
+        t.check("orphans: pipe", Err(format_args!("no pipe")));
+        return;
+    };
+    let middle = in_child(|| match posix::fork() {
+        Ok(0) => {
+            libsys::time::sleep_ms(200);
+            posix::exit(0)
+        }
+        Ok(grandchild) => match posix::write(w, &grandchild.to_le_bytes()) {
+            Ok(8) => 0,
+            _ => 2,
+        },
+        Err(_) => 1,
+    });
+    let _ = posix::close(w);
+    let mut word = [0u8; 8];
+    let read = posix::read(r, &mut word);
+    let _ = posix::close(r);
+    t.expect_eq(
+        "orphans: the middle child exited",
+        middle,
+        Some(WaitStatus::Exited(0)),
+    );
+    t.expect_eq(
+        "orphans: its child's pid came through the pipe",
+        read,
+        Ok(8),
+    );
+    let orphan = u64::from_le_bytes(word);
+    let mut gone = false;
+    for _ in 0..300 {
+        if !listed(proc, orphan) {
+            gone = true;
+            break;
+        }
+        libsys::time::sleep_ms(10);
+    }
+    t.expect_eq(
+        "an orphan that exits leaves proc's table (no zombie under init)",
+        gone,
+        true,
+    );
+}
+
+/// Whether `pid` is in proc's `List` (living or a zombie).
+fn listed(proc: &Client, pid: u64) -> bool {
+    let mut after = 0;
+    while let Ok(page) = proc.list(after) {
+        if page.iter().any(|task| task.pid == pid) {
+            return true;
+        }
+        match page.last() {
+            Some(last) if last.pid > after => after = last.pid,
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// `reboot(2)`'s checks, in Linux's order (see the crate documentation).

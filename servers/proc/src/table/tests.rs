@@ -210,6 +210,45 @@ fn orphans_go_to_init_and_zombie_orphans_are_reported_to_it() {
     );
 }
 
+/// The server's init ignores SIGCHLD (it never waits through proc, see
+/// `bin/proc/main.rs`): an orphan that dies, or one already a zombie when
+/// its parent dies, leaves the table at once, and stops counting
+/// against its owner's RLIMIT_NPROC.
+#[test]
+fn orphans_of_an_init_that_ignores_sigchld_leave_the_table() {
+    let mut t = system();
+    let ignore = SigAction::from_raw(SIG_IGN, 0, 0, 0).unwrap();
+    t.sigaction(1, Signal::SIGCHLD.number() as u32, Some(ignore))
+        .unwrap();
+    t.set_nproc_limit(10, Rlimit { cur: 4, max: 4 }).unwrap();
+    child_of(&mut t, 10, 11);
+    child_of(&mut t, 11, 12);
+    child_of(&mut t, 11, 13);
+    assert_eq!(
+        t.fork(11, 14, 100),
+        Err(Errno::EAGAIN),
+        "4 processes of uid 1000"
+    );
+    t.exit(13, 1).unwrap();
+    t.exit(11, 0).unwrap();
+    assert!(t.get(13).is_none(), "a zombie orphan is released at once");
+    assert_eq!(t.getppid(12), Ok(1));
+    t.exit(12, 0).unwrap();
+    assert!(
+        t.get(12).is_none(),
+        "an orphan that dies is released at once"
+    );
+    assert_eq!(t.wait4(10, 11, 0), Ok(reaped(11, exited(0))));
+    child_of(&mut t, 10, 14);
+    child_of(&mut t, 14, 15);
+    child_of(&mut t, 14, 16);
+    assert_eq!(
+        t.fork(14, 17, 100),
+        Err(Errno::EAGAIN),
+        "the limit again, not before"
+    );
+}
+
 #[test]
 fn sigchld_ignored_or_nocldwait_reaps_automatically() {
     for (handler, flags) in [(SIG_IGN, 0), (0x40_1000, SA_NOCLDWAIT)] {

@@ -56,6 +56,7 @@ use libsys::spawn::Prepared;
 use libsys::{eprintln, println};
 
 use procsrv::cred::Credentials;
+use procsrv::signal::{SigAction, SigHandler, Signal};
 use procsrv::{Pid, ProcessTable, INIT_PID};
 
 use image::{ImageSource, InitramfsModule, VfsImages};
@@ -167,6 +168,19 @@ impl Proc {
         table
             .adopt(INIT_PID, 0, Credentials::new(0, 0), b"init", now())
             .map_err(|_| "cannot adopt init")?;
+        // Init never waits through this server (it hears of its own
+        // children's deaths from the kernel): the zombies it is given —
+        // orphans reparented to it — are released at once, as for a
+        // parent ignoring SIGCHLD. (Linux's init reaps them with `wait`;
+        // here they would stay in the table for good, counted against
+        // their owner's RLIMIT_NPROC and the table's size.)
+        let ignore = SigAction {
+            handler: SigHandler::Ignore,
+            ..SigAction::default()
+        };
+        table
+            .sigaction(INIT_PID, Signal::SIGCHLD.number() as u32, Some(ignore))
+            .map_err(|_| "cannot set init's SIGCHLD")?;
         Ok(Proc {
             table,
             mem,
