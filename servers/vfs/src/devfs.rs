@@ -31,7 +31,7 @@ use libsys::errno::Errno;
 use crate::fs::{
     AddressSpaceOperations, FileSystem, FileSystemType, InodeOperations, PageIo, SuperOperations,
 };
-use crate::tmpfs::{Tmpfs, TMPFS_DEFAULT_INODES};
+use crate::tmpfs::{mount_options, Tmpfs};
 use crate::types::*;
 use crate::vfs::Vfs;
 
@@ -89,27 +89,9 @@ impl FileSystemType for DevfsType {
         _flags: u32,
         data: &[u8],
     ) -> Result<Box<dyn FileSystem>, Errno> {
-        let mut max_inodes = TMPFS_DEFAULT_INODES;
-        let mut mode = 0o755;
-        for opt in data.split(|&b| b == b',').filter(|o| !o.is_empty()) {
-            match opt.iter().position(|&b| b == b'=') {
-                Some(i) if &opt[..i] == b"mode" => {
-                    mode = parse(&opt[i + 1..], 8)? as u32 & S_IALLUGO
-                }
-                Some(i) if &opt[..i] == b"nr_inodes" => max_inodes = parse(&opt[i + 1..], 10)?,
-                // fstab's flags (`rw`, `nosuid`, `defaults`) are the
-                // mount's, not devfs's.
-                None => {}
-                Some(_) => return Err(Errno::EINVAL),
-            }
-        }
+        let (max_inodes, mode) = mount_options(data, 0o755, true)?;
         Ok(Box::new(Devfs::new(max_inodes, mode)?))
     }
-}
-
-fn parse(s: &[u8], radix: u32) -> Result<u64, Errno> {
-    let text = core::str::from_utf8(s).map_err(|_| Errno::EINVAL)?;
-    u64::from_str_radix(text, radix).map_err(|_| Errno::EINVAL)
 }
 
 /// One mounted devfs: a tmpfs with the static nodes in its root.

@@ -34,21 +34,36 @@ impl FileSystemType for TmpfsType {
         _flags: u32,
         data: &[u8],
     ) -> Result<Box<dyn FileSystem>, Errno> {
-        let mut max_inodes = TMPFS_DEFAULT_INODES;
-        let mut mode = 0o1777;
-        for opt in data.split(|&b| b == b',').filter(|o| !o.is_empty()) {
-            let (key, value) = match opt.iter().position(|&b| b == b'=') {
-                Some(i) => (&opt[..i], &opt[i + 1..]),
-                None => return Err(Errno::EINVAL),
-            };
-            match key {
-                b"nr_inodes" => max_inodes = parse_number(value, 10)?,
-                b"mode" => mode = parse_number(value, 8)? as u32 & S_IALLUGO,
-                _ => return Err(Errno::EINVAL),
-            }
-        }
+        let (max_inodes, mode) = mount_options(data, 0o1777, false)?;
         Ok(Box::new(Tmpfs::new(max_inodes, mode)))
     }
+}
+
+/// A tmpfs-like mount's options, `mode=` (octal) of the root and
+/// `nr_inodes=`: (the inode limit, the root's mode), from `default_mode`
+/// and [`TMPFS_DEFAULT_INODES`] where not given. Any other `key=value`
+/// is `EINVAL`; so is a word without `=`, unless `flag_words` (devfs
+/// takes fstab's `rw`, `nosuid`, `defaults` as the mount's, not its own).
+pub fn mount_options(
+    data: &[u8],
+    default_mode: u32,
+    flag_words: bool,
+) -> Result<(u64, u32), Errno> {
+    let mut max_inodes = TMPFS_DEFAULT_INODES;
+    let mut mode = default_mode;
+    for opt in data.split(|&b| b == b',').filter(|o| !o.is_empty()) {
+        let (key, value) = match opt.iter().position(|&b| b == b'=') {
+            Some(i) => (&opt[..i], &opt[i + 1..]),
+            None if flag_words => continue,
+            None => return Err(Errno::EINVAL),
+        };
+        match key {
+            b"nr_inodes" => max_inodes = parse_number(value, 10)?,
+            b"mode" => mode = parse_number(value, 8)? as u32 & S_IALLUGO,
+            _ => return Err(Errno::EINVAL),
+        }
+    }
+    Ok((max_inodes, mode))
 }
 
 fn parse_number(s: &[u8], radix: u32) -> Result<u64, Errno> {
