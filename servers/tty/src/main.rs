@@ -110,9 +110,14 @@ const RX_POLL_NS: u64 = 100_000_000;
 const VTIME_UNIT_NS: u64 = 100_000_000;
 /// `SIGWINCH`, sent to the foreground group when the window changes size.
 const SIGWINCH: u32 = libsys::posix::signal::SIGWINCH;
-/// Log records at these levels are the server's to write (the kernel
-/// still writes `err` and above itself; `debug` is below the console's).
-const LOG_LEVELS: core::ops::RangeInclusive<u8> = 4..=6;
+/// Log records at these levels are the server's to write on the console:
+/// `warning` and `notice` (the kernel still writes `err` and above
+/// itself). `info` — servers' progress, a line per process that exits —
+/// stays in the log (`dmesg`, `/dev/kmsg`) and on the debug channel, as
+/// on a Linux console with `kernel.printk` at 6: written on the user's
+/// screen it broke the line being typed (a pipeline's children exit while
+/// the shell echoes the next command).
+const LOG_LEVELS: core::ops::RangeInclusive<u8> = 4..=5;
 
 /// Why the server could not start.
 #[derive(Debug, Clone, Copy)]
