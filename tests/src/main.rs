@@ -253,9 +253,11 @@ const SCREENDUMP: &str = "build/test-logs/shell-session.ppm";
 /// After a passing session: the framebuffer console (the tty server's,
 /// manifest option `framebuffer`) must show each of `texts` — the last
 /// commands typed on the serial line, echoed, and their output —
-/// pixel-exact as the console draws them (`harness::screen`). Drawing
-/// follows output by ~10 ms; a few screendumps are taken before giving up.
-fn screen_checked(qemu: &mut Qemu, outcome: Outcome, texts: &[&str]) -> Outcome {
+/// pixel-exact as the console draws them (`harness::screen`) — and none
+/// of `absent` (kernel chatter that must stay off the user's screen).
+/// Drawing follows output by ~10 ms; a few screendumps are taken before
+/// giving up.
+fn screen_checked(qemu: &mut Qemu, outcome: Outcome, texts: &[&str], absent: &[&str]) -> Outcome {
     let Ok(done) = &outcome.result else {
         return outcome;
     };
@@ -269,6 +271,19 @@ fn screen_checked(qemu: &mut Qemu, outcome: Outcome, texts: &[&str]) -> Outcome 
                     .copied()
                     .filter(|t| image.find_text(t).is_none())
                     .collect();
+                let shown: Vec<&str> = absent
+                    .iter()
+                    .copied()
+                    .filter(|t| image.find_text(t).is_some())
+                    .collect();
+                if !shown.is_empty() {
+                    return Outcome {
+                        result: Err(format!(
+                            "the framebuffer console shows {shown:?}, which belongs in the kernel log only (screendump: {SCREENDUMP})"
+                        )),
+                        guest: outcome.guest,
+                    };
+                }
                 if missing.is_empty() {
                     let (cols, rows) = image.grid();
                     return Outcome {
@@ -943,7 +958,9 @@ fn base_cases() -> Vec<Case> {
                 cfg,
                 Box::new(move |q| {
                     let outcome = expect_session(q, steps);
-                    screen_checked(q, outcome, on_screen)
+                    // Info records (a line per exiting process) stay in
+                    // the log: on the screen they broke typed lines.
+                    screen_checked(q, outcome, on_screen, &["frames freed"])
                 }),
             )
         }),
