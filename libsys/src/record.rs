@@ -13,6 +13,7 @@
 //! REC kv later <token>                      deferred under <token>
 //! REC kv deliver <token> <label> ok|gone <len>  a completion sent (bytes follow)
 //! REC kv signal <bits>                      notification bits in
+//! REC timer tsc <value>                     any other event (`line`)
 //! REC kv + <hex>                            up to 64 bytes of the event above
 //! ```
 //!
@@ -22,8 +23,9 @@
 //!
 //! What is recorded is what crosses the server's endpoint: enough to
 //! replay a core whose replies depend only on its requests (kv, wait1).
-//! A core that also calls out (mm on the machine, vfs on a disk) needs
-//! those calls recorded too; docs/labs/README.md says how.
+//! A core that also calls out (the timer on the clock, mm on the
+//! machine, vfs on a disk) needs those calls recorded too, as [`line`]s;
+//! docs/labs/README.md says how, and `timer::record` does it.
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -123,6 +125,16 @@ pub fn deliver(token: u64, label: u32, ok: bool, payload: &[u8]) {
 pub fn signal(bits: u64) {
     if enabled() {
         event(format_args!("signal {bits}"), &[]);
+    }
+}
+
+/// Any other event, one line without payload: a server whose replies
+/// depend on more than its requests logs the calls across its core's
+/// trait boundary this way (the timer's `tsc`, `pit` and `cmos` lines,
+/// `timer::record`), and the events its own loop adds (`bind`, `sig`).
+pub fn line(header: fmt::Arguments) {
+    if enabled() {
+        event(header, &[]);
     }
 }
 
