@@ -72,7 +72,10 @@ impl fmt::Display for HardwareCall {
             HardwareCall::Tsc(value) => write!(f, "rdtsc (read {value})"),
             HardwareCall::Pit(port, value) => write!(f, "PIT write {value:#04x} to port {port:#x}"),
             HardwareCall::Cmos(register, value) => {
-                write!(f, "CMOS read of register {register:#04x} (read {value:#04x})")
+                write!(
+                    f,
+                    "CMOS read of register {register:#04x} (read {value:#04x})"
+                )
             }
         }
     }

@@ -64,6 +64,42 @@ pub enum Event {
     Cancel {
         token: u64,
     },
+    /// The recording stopped here (`record=<lines>` reached): the replay
+    /// stops before the step the record cut short.
+    End,
+}
+
+/// The events without what follows an `end` in each process's part of
+/// the record (from a `start` to the next), nor the step the `end` cut
+/// short (the one begun by the last event `begins_step` says begins
+/// one; a `start` is kept).
+pub(crate) fn before_end(events: &[Event], begins_step: impl Fn(&Event) -> bool) -> Vec<Event> {
+    let mut kept = Vec::new();
+    let mut rest = events;
+    while !rest.is_empty() {
+        let next = rest[1..]
+            .iter()
+            .position(|e| *e == Event::Start)
+            .map_or(rest.len(), |k| k + 1);
+        let part = &rest[..next];
+        match part.iter().position(|e| *e == Event::End) {
+            None => kept.extend_from_slice(part),
+            Some(end) => {
+                let cut = part[..end]
+                    .iter()
+                    .rposition(|e| *e != Event::Start && begins_step(e))
+                    .unwrap_or(0);
+                let cut = if cut == 0 && part[0] == Event::Start {
+                    1
+                } else {
+                    cut
+                };
+                kept.extend_from_slice(&part[..cut]);
+            }
+        }
+        rest = &rest[next..];
+    }
+    kept
 }
 
 mod timer_replay;
@@ -199,6 +235,7 @@ pub fn parse(text: &str, server: &str) -> Result<Vec<Event>, String> {
                 bit: u8::try_from(num(2)?).map_err(|_| at("sig: bit out of range".into()))?,
             },
             Some("cancel") => Event::Cancel { token: num(1)? },
+            Some("end") => Event::End,
             _ => return Err(at(format!("unknown event {rest:?}"))),
         };
         events.push(event);
@@ -252,6 +289,9 @@ where
     S::Request: Debug,
     S::Reply: Debug + DeserializeOwned,
 {
+    let events = before_end(events, |e| {
+        matches!(e, Event::Start | Event::Request { .. })
+    });
     let mut hosted = Hosted::new(fresh());
     let mut output = vec![0u8; 1 << 16];
     let mut scratch = vec![0u8; 1 << 16];

@@ -365,6 +365,7 @@ pub fn replay_timer(events: &[Event]) -> Result<Replayed, String> {
         tokens: HashMap::new(),
         replies: 0,
     };
+    let events = &super::before_end(events, begins_step)[..];
     let mut i = 0;
     while i < events.len() {
         let event = &events[i];
@@ -646,6 +647,39 @@ mod tests {
         assert!(
             err.contains("request #1 ClockGettime { clock: 1 }: the recording has 1 more hardware call(s) here, the first a CMOS read of register 0x00"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_record_cut_short_replays_up_to_its_last_whole_step() {
+        let trace = session();
+        // `record=<lines>` ended it inside the fifth request's step (its
+        // PIT writes and reply not written).
+        let lines: Vec<&str> = trace.lines().collect();
+        let fifth = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("REC timer req "))
+            .nth(4)
+            .unwrap()
+            .0;
+        let cut = lines[..fifth + 3].join("\n") + "\nREC timer end\n";
+        assert_eq!(
+            replay_server("timer", &cut).unwrap(),
+            Replayed {
+                requests: 4,
+                replies: 4
+            },
+            "three answered and a bind; the fourth a sleep, deferred"
+        );
+        // A restarted timer's part after it is replayed whole.
+        let restarted = cut + "REC timer start\n" + &session();
+        assert_eq!(
+            replay_server("timer", &restarted).unwrap(),
+            Replayed {
+                requests: 11,
+                replies: 12
+            }
         );
     }
 
