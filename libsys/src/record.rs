@@ -13,8 +13,12 @@
 //! REC kv later <token>                      deferred under <token>
 //! REC kv deliver <token> <label> ok|gone <len>  a completion sent (bytes follow)
 //! REC kv signal <bits>                      notification bits in
+//! REC timer tsc <value>                     any other event (`line`)
 //! REC kv + <hex>                            up to 64 bytes of the event above
 //! ```
+//!
+//! With `record=<lines>` instead of `record`, the first `<lines>` lines
+//! (whole events) are written, then `REC kv end`, and no more.
 //!
 //! A log record is at most 256 bytes, so payloads go out 64 bytes (128 hex
 //! digits) a line. The host tool `lab` (tests/lab) turns the lines into a
@@ -22,24 +26,45 @@
 //!
 //! What is recorded is what crosses the server's endpoint: enough to
 //! replay a core whose replies depend only on its requests (kv, wait1).
-//! A core that also calls out (mm on the machine, vfs on a disk) needs
-//! those calls recorded too; docs/labs/README.md says how.
+//! A core that also calls out (the timer on the clock, mm on the
+//! machine, vfs on a disk) needs those calls recorded too, as [`line`]s;
+//! docs/labs/README.md says how, and `timer::record` does it.
 
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Payload bytes per continuation line.
 pub const BYTES_PER_LINE: usize = 64;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
+/// The most lines the recording writes (`record=<lines>`).
+static LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
+/// The lines it wrote.
+#[cfg(all(feature = "rt", target_os = "none"))]
+static WRITTEN: AtomicUsize = AtomicUsize::new(0);
 static NAME: spin::Once<heapless::String<16>> = spin::Once::new();
 
+/// What the word `record` among `args` asks: `None` if it is not there,
+/// `Some(None)` for `record` (everything), `Some(Some(n))` for
+/// `record=<n>`: the first `n` lines, then an `end` line and no more (a
+/// busy server's trace kept small; the replay stops at the `end`).
+pub fn asked<'a>(args: impl IntoIterator<Item = &'a str>) -> Option<Option<usize>> {
+    args.into_iter()
+        .find_map(|word| match word.strip_prefix("record") {
+            Some("") => Some(None),
+            Some(n) => n.strip_prefix('=')?.parse().ok().map(Some),
+            None => None,
+        })
+}
+
 /// Starts recording under `name` (cut to 16 bytes) if the process's
-/// arguments hold the word `record`. Returns whether it records.
+/// arguments hold the word `record` (or `record=<lines>`). Returns
+/// whether it records.
 pub fn start_if_asked(name: &str) -> bool {
-    if !crate::env::argv().contains(&"record") {
+    let Some(limit) = asked(crate::env::argv()) else {
         return false;
-    }
+    };
+    LIMIT.store(limit.unwrap_or(usize::MAX), Ordering::Relaxed);
     let mut short = heapless::String::new();
     for c in name.chars() {
         if short.push(c).is_err() {
@@ -76,6 +101,14 @@ pub fn format_event(name: &str, header: fmt::Arguments, bytes: &[u8], mut emit: 
 #[cfg(all(feature = "rt", target_os = "none"))]
 fn event(header: fmt::Arguments, bytes: &[u8]) {
     let name = NAME.get().map_or("?", |n| n.as_str());
+    // Whole events only: one that would pass the limit ends the record.
+    let lines = 1 + bytes.len().div_ceil(BYTES_PER_LINE);
+    let written = WRITTEN.fetch_add(lines, Ordering::Relaxed);
+    if written.saturating_add(lines) > LIMIT.load(Ordering::Relaxed) {
+        ENABLED.store(false, Ordering::Relaxed);
+        crate::println!("REC {name} end");
+        return;
+    }
     format_event(name, header, bytes, |line| crate::println!("{line}"));
 }
 
@@ -126,11 +159,30 @@ pub fn signal(bits: u64) {
     }
 }
 
+/// Any other event, one line without payload: a server whose replies
+/// depend on more than its requests logs the calls across its core's
+/// trait boundary this way (the timer's `tsc`, `pit` and `cmos` lines,
+/// `timer::record`), and the events its own loop adds (`bind`, `sig`).
+pub fn line(header: fmt::Arguments) {
+    if enabled() {
+        event(header, &[]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::string::{String, ToString};
     use alloc::vec::Vec;
+
+    #[test]
+    fn record_or_record_with_a_line_limit_is_asked_for() {
+        assert_eq!(asked(["kv", "record"]), Some(None));
+        assert_eq!(asked(["record=4000"]), Some(Some(4000)));
+        assert_eq!(asked(["kv", "x"]), None);
+        assert_eq!(asked(["recorder"]), None);
+        assert_eq!(asked(["record=lots"]), None);
+    }
 
     #[test]
     fn an_event_is_a_header_then_lines_of_64_bytes() {

@@ -1737,15 +1737,21 @@ fn chaos(base: &str) -> i32 {
     }
 }
 
-/// `make traces`: the test entry with `kv` and `wait1` recording their
-/// requests and replies (`record` on their modules' command lines, which
+/// `make traces`: the test entry with `kv`, `wait1` and `timer` recording
+/// their requests and replies (the timer its hardware calls too) (`record` on their modules' command lines, which
 /// init appends to their arguments: libsys::record); the REC lines land
 /// in build/test-logs/record.debug.log for `lab extract`.
 fn record(base: &str) -> i32 {
     let mut config = boot_entry_directly(base, "test");
-    for module in ["kv", "wait1d"] {
+    // The timer serves every sleeper and timer of the suite: its first
+    // 2,000 lines of each instance (whole steps) are a trace to ship.
+    for (module, word) in [
+        ("kv", "record"),
+        ("wait1d", "record"),
+        ("timer", "record=2000"),
+    ] {
         let line = format!("module_path: boot():/boot/{module}\n");
-        config = config.replace(&line, &format!("{line}    module_cmdline: record\n"));
+        config = config.replace(&line, &format!("{line}    module_cmdline: {word}\n"));
     }
     // The guest suite's disk, as in its case (blktest writes vda).
     if let Err(e) = fresh_disk() {

@@ -45,6 +45,7 @@ extern crate alloc;
 
 pub mod clock;
 pub mod jiffies;
+pub mod record;
 pub mod rtc;
 pub mod server;
 pub mod service;

@@ -20,6 +20,12 @@
 //!   notification, kept here by badge, which the core's signals name;
 //!   `Session`'s `Done` carries a badged handle to the endpoint.
 //!
+//! - **Recording** (`record` among its arguments: `libsys::record`): the
+//!   loop logs each request, reply, completion, signal and bind, and the
+//!   core's hardware is wrapped in `timer::record::Recording`, which logs
+//!   each TSC read, PIT write and CMOS read between them, so that `lab
+//!   replay timer` can replay the core on the host (docs/labs/README.md).
+//!
 //! A client that dies keeps its timers here until the server restarts
 //! (their signals reach no one), within its quota; its sleepers' replies
 //! fail, and the core hears `cancelled`.
@@ -42,6 +48,7 @@ use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SER
 use libsys::server::{Dispatched, Hosted, Token};
 use libsys::{eprintln, println};
 use timer::clock::Clock;
+use timer::record::Recording;
 use timer::server::{PitRegister, TimerHardware, TimerServer, CMOS_DATA, CMOS_INDEX};
 
 libsys::entry!(main);
@@ -98,6 +105,10 @@ fn main(_args: &str) -> u64 {
             return 1;
         }
     };
+    if libsys::record::start_if_asked("timer") {
+        libsys::record::line(format_args!("boot {tsc_hz} {boot_tsc}"));
+    }
+    let ports = Recording::new(ports, libsys::record::line);
     let server = match TimerServer::start(ports, tsc_hz, boot_tsc) {
         Ok(server) => server,
         Err(e) => {
@@ -160,7 +171,7 @@ fn setup(irq: &Irq) -> Result<Endpoint, &'static str> {
     Endpoint::create().map_err(|_| "cannot create an endpoint")
 }
 
-type Core = Hosted<TimerServer<Ports>>;
+type Core = Hosted<TimerServer<Recording<Ports>>>;
 
 impl Transport {
     /// Receives requests and ticks for good; returns why receiving failed.
@@ -177,6 +188,7 @@ impl Transport {
                 Ok(r) => r,
                 // The interrupt did not come in time: run what is due.
                 Err(SysError::TimedOut) => {
+                    libsys::record::signal(0);
                     hosted.signal(0);
                     self.carry_out(hosted, &mut input, 0);
                     continue;
@@ -187,6 +199,7 @@ impl Transport {
                 if bits & (1 << IRQ_BIT) != 0 {
                     let _ = self.irq.ack();
                 }
+                libsys::record::signal(bits);
                 hosted.signal(bits);
                 self.carry_out(hosted, &mut input, 0);
                 continue;
@@ -197,7 +210,10 @@ impl Transport {
             // Handles not kept close here, when the iterator is dropped.
             let mut handles = received.take_handles();
             let answer = match (handles.next(), handles.next()) {
-                (None, _) => self.request(hosted, endpoint, msg.label(), &input[..n], badge),
+                (None, _) => {
+                    libsys::record::request(badge, msg.label(), &input[..n]);
+                    self.request(hosted, endpoint, msg.label(), &input[..n], badge)
+                }
                 (Some(handle), None) => {
                     let bind = msg.label() == LABEL_REQUEST
                         && rpc::decode::<Request>(&input[..n]) == Ok(Request::Bind);
@@ -231,6 +247,7 @@ impl Transport {
         let mut output = [0u8; PAYLOAD_MAX];
         match hosted.request(label, input, badge, &mut output) {
             Dispatched::Now(label, length) => {
+                libsys::record::now(label, &output[..length]);
                 if let Some(session) = hosted.server.take_session() {
                     return Some(session_reply(endpoint, session));
                 }
@@ -238,12 +255,14 @@ impl Transport {
                 Some(Message::new(label).with_payload(length as u16))
             }
             Dispatched::Later(token) => {
+                libsys::record::later(token.raw());
                 match ipc::save_reply() {
                     Ok(right) => {
                         self.saved.insert(token, right);
                     }
                     Err(e) => {
                         eprintln!("timer: cannot keep a sleeper's reply: {e}");
+                        libsys::record::line(format_args!("cancel {}", token.raw()));
                         hosted.cancel(token);
                     }
                 }
@@ -257,7 +276,15 @@ impl Transport {
         match handle.info() {
             Ok((ObjectType::Notification, rights)) if rights.contains(Rights::SEND) => {
                 self.notifications.insert(badge, Notification(handle));
-                hosted.server.bind(badge)
+                libsys::record::line(format_args!("bind {badge}"));
+                let reply = hosted.server.bind(badge);
+                if libsys::record::enabled() {
+                    let mut bytes = [0u8; 64];
+                    if let Ok(n) = rpc::encode(&reply, &mut bytes) {
+                        libsys::record::now(LABEL_REPLY, &bytes[..n]);
+                    }
+                }
+                reply
             }
             _ => Reply::Error(TimerError::NoHandle),
         }
@@ -267,6 +294,7 @@ impl Transport {
     /// `keep` bytes of the IPC buffer (a reply not sent yet) survive.
     fn carry_out(&mut self, hosted: &mut Core, aside: &mut [u8; PAYLOAD_MAX], keep: usize) {
         for signal in hosted.server.take_signals() {
+            libsys::record::line(format_args!("sig {} {}", signal.owner, signal.bit));
             if let Some(n) = self.notifications.get(&signal.owner) {
                 let _ = n.signal(1 << signal.bit);
             }
@@ -279,13 +307,16 @@ impl Transport {
         let saved = &mut self.saved;
         hosted.deliver(&mut scratch, |token, label, bytes| {
             let Some(right) = saved.remove(&token) else {
+                libsys::record::deliver(token.raw(), label, false, bytes);
                 return false;
             };
             let _ = ipc::write_payload(bytes);
             // A sleeper that died or gave up gets nothing: `PeerDied`.
-            right
+            let ok = right
                 .reply(&Message::new(label).with_payload(bytes.len() as u16))
-                .is_ok()
+                .is_ok();
+            libsys::record::deliver(token.raw(), label, ok, bytes);
+            ok
         });
         let _ = ipc::write_payload(&aside[..keep]);
     }

@@ -113,11 +113,12 @@ impl<H: TimerHardware> TimerServer<H> {
     /// for every instance of the server), at `tsc_hz`.
     pub fn start(mut hw: H, tsc_hz: u64, boot_tsc: u64) -> Result<TimerServer<H>, StartError> {
         let hz = Hz::new(HZ).ok_or(StartError::Clock(ClockError::ZeroTscRate))?;
+        // Read as needed: two equal readings end it (usually the first
+        // two), so the clock is not read thousands of times for nothing.
         let readings = core::iter::repeat_with(|| {
             RtcRegisters::read_with(|register| hw.cmos_read(register), None)
         })
-        .take(RTC_READINGS)
-        .collect::<Vec<_>>();
+        .take(RTC_READINGS);
         let reading = consistent_reading(readings).map_err(StartError::Rtc)?;
         let rtc_tsc = hw.rdtsc();
         let realtime_secs = reading.decode().map_err(StartError::Rtc)?.to_unix_seconds();

@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 
+use timer::record::HardwareCall;
+
 use libsys::rpc::{self, LABEL_REPLY, LABEL_REQUEST};
 use libsys::server::{Dispatched, Hosted, Server};
 use serde::de::DeserializeOwned;
@@ -39,7 +41,69 @@ pub enum Event {
     Signal {
         bits: u64,
     },
+    /// The timer's loop: the clock base its core starts from (`boot
+    /// <tsc_hz> <boot_tsc>`), before the core reads the RTC.
+    Boot {
+        tsc_hz: u64,
+        boot_tsc: u64,
+    },
+    /// A call the core made of its hardware (`tsc`, `pit`, `cmos`:
+    /// `timer::record`).
+    Hardware(HardwareCall),
+    /// The timer's loop bound client `badge`'s notification (`Bind` with
+    /// its handle); the core's reply follows as a `now`.
+    Bind {
+        badge: u64,
+    },
+    /// The timer's loop sent bit `bit` of client `owner`'s notification.
+    Sig {
+        owner: u64,
+        bit: u8,
+    },
+    /// The loop could not keep a deferred caller waiting: `token` ended.
+    Cancel {
+        token: u64,
+    },
+    /// The recording stopped here (`record=<lines>` reached): the replay
+    /// stops before the step the record cut short.
+    End,
 }
+
+/// The events without what follows an `end` in each process's part of
+/// the record (from a `start` to the next), nor the step the `end` cut
+/// short (the one begun by the last event `begins_step` says begins
+/// one; a `start` is kept).
+pub(crate) fn before_end(events: &[Event], begins_step: impl Fn(&Event) -> bool) -> Vec<Event> {
+    let mut kept = Vec::new();
+    let mut rest = events;
+    while !rest.is_empty() {
+        let next = rest[1..]
+            .iter()
+            .position(|e| *e == Event::Start)
+            .map_or(rest.len(), |k| k + 1);
+        let part = &rest[..next];
+        match part.iter().position(|e| *e == Event::End) {
+            None => kept.extend_from_slice(part),
+            Some(end) => {
+                let cut = part[..end]
+                    .iter()
+                    .rposition(|e| *e != Event::Start && begins_step(e))
+                    .unwrap_or(0);
+                let cut = if cut == 0 && part[0] == Event::Start {
+                    1
+                } else {
+                    cut
+                };
+                kept.extend_from_slice(&part[..cut]);
+            }
+        }
+        rest = &rest[next..];
+    }
+    kept
+}
+
+mod timer_replay;
+pub use timer_replay::replay_timer;
 
 /// The `REC <server> …` lines of `log` (anywhere in each line), from
 /// `REC` on. A `REC <server> start` goes before the first line of each
@@ -152,6 +216,26 @@ pub fn parse(text: &str, server: &str) -> Result<Vec<Event>, String> {
                 }
             }
             Some("signal") => Event::Signal { bits: num(1)? },
+            Some("boot") => Event::Boot {
+                tsc_hz: num(1)?,
+                boot_tsc: num(2)?,
+            },
+            Some("tsc") => Event::Hardware(HardwareCall::Tsc(num(1)?)),
+            Some("pit") => Event::Hardware(HardwareCall::Pit(
+                u16::try_from(num(1)?).map_err(|_| at("pit: port out of range".into()))?,
+                u8::try_from(num(2)?).map_err(|_| at("pit: byte out of range".into()))?,
+            )),
+            Some("cmos") => Event::Hardware(HardwareCall::Cmos(
+                u8::try_from(num(1)?).map_err(|_| at("cmos: register out of range".into()))?,
+                u8::try_from(num(2)?).map_err(|_| at("cmos: byte out of range".into()))?,
+            )),
+            Some("bind") => Event::Bind { badge: num(1)? },
+            Some("sig") => Event::Sig {
+                owner: num(1)?,
+                bit: u8::try_from(num(2)?).map_err(|_| at("sig: bit out of range".into()))?,
+            },
+            Some("cancel") => Event::Cancel { token: num(1)? },
+            Some("end") => Event::End,
             _ => return Err(at(format!("unknown event {rest:?}"))),
         };
         events.push(event);
@@ -180,7 +264,7 @@ pub struct Replayed {
 }
 
 /// A reply's bytes shown as the value they decode to.
-fn show<T: DeserializeOwned + Debug>(label: u32, bytes: &[u8]) -> String {
+pub(crate) fn show<T: DeserializeOwned + Debug>(label: u32, bytes: &[u8]) -> String {
     if label != LABEL_REPLY {
         return match label {
             rpc::LABEL_BAD_REQUEST => "LABEL_BAD_REQUEST".into(),
@@ -205,6 +289,9 @@ where
     S::Request: Debug,
     S::Reply: Debug + DeserializeOwned,
 {
+    let events = before_end(events, |e| {
+        matches!(e, Event::Start | Event::Request { .. })
+    });
     let mut hosted = Hosted::new(fresh());
     let mut output = vec![0u8; 1 << 16];
     let mut scratch = vec![0u8; 1 << 16];
@@ -373,8 +460,9 @@ pub fn replay_server(server: &str, text: &str) -> Result<Replayed, String> {
     match server {
         "kv" => replay(&events, kv::Kv::new),
         "wait1" => replay(&events, wait1::Wait1Server::new),
+        "timer" => replay_timer(&events),
         other => Err(format!(
-            "no replay for `{other}`: the servers with a host core to replay are kv and wait1"
+            "no replay for `{other}`: the servers with a host core to replay are kv, wait1 and timer"
         )),
     }
 }
