@@ -21,7 +21,7 @@ use libsys::proto::mm::{PROT_EXEC, PROT_WRITE};
 use crate::frames::Frames;
 use crate::layout::page_of;
 use crate::machine::{Machine, SpaceId};
-use crate::mm::{map_fresh, FaultOutcome, Mm, PageError};
+use crate::mm::{map_fresh_in, FaultOutcome, Mm, PageError};
 use crate::space::{Area, AreaKind, Pte, Space};
 
 use libsys::abi::ipc::{FAULT_FETCH, FAULT_RESERVED, FAULT_WRITE};
@@ -62,7 +62,7 @@ impl Mm {
         // Not the present bit (0) but the page map says what is there: a
         // thread that faulted on a page another has since mapped is late.
         let resident = target.pages.get(&page).copied();
-        if let AreaKind::File { shared, .. } = area.kind {
+        let target = if let AreaKind::File { shared, .. } = area.kind {
             match resident {
                 None => return self.file_fault(space, area, page, write, m),
                 Some(pte) if shared && write && pte.prot & PROT_WRITE == 0 => {
@@ -70,12 +70,15 @@ impl Mm {
                 }
                 _ => {}
             }
-        }
-        let Some(target) = self.spaces.get_mut(&space) else {
-            return FaultOutcome::Kill("not a process mm manages");
+            let Some(target) = self.spaces.get_mut(&space) else {
+                return FaultOutcome::Kill("not a process mm manages");
+            };
+            target
+        } else {
+            target
         };
         let served = match resident {
-            None => map_fresh(space, target, &mut self.frames, page, m).map(|_| ()),
+            None => map_fresh_in(space, target, &mut self.frames, &area, page, m).map(|_| ()),
             Some(pte) if write && pte.prot & PROT_WRITE == 0 => {
                 break_cow(space, target, &mut self.frames, &area, page, pte, m)
             }

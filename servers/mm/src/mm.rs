@@ -18,7 +18,6 @@ use buddy::{ZoneType, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
 use libsys::proto::mm::{MmError, ProcessStats, SystemStats, ORDERS, PROT_WRITE, ZONES};
 
 use crate::frames::Frames;
-use crate::layout::USER_END;
 use crate::machine::{ImageId, Machine, SpaceId};
 use crate::reclaim::{watermarks, Watermarks};
 use crate::space::{page_prot, Area, AreaKind, Pte, Space};
@@ -257,7 +256,7 @@ impl Mm {
         self.dma_exit(space, &mut gone, m);
         self.file_exit(space);
         self.shrinkers.unregister(space, None);
-        drop_range(space, &mut gone, &mut self.frames, 0, USER_END, m);
+        drop_all(space, &mut gone, &mut self.frames, m);
         self.offers.retain(|_, offer| offer.space != space);
         self.devices.retain(|device| device.2 != space);
         self.unuse_image(gone.image);
@@ -488,6 +487,19 @@ pub(crate) fn map_fresh(
     m: &mut dyn Machine,
 ) -> Result<u64, PageError> {
     let area = *space.area(page).ok_or(PageError::NoDevicePage)?;
+    map_fresh_in(id, space, frames, &area, page, m)
+}
+
+/// [`map_fresh`] with the page's area found already.
+pub(crate) fn map_fresh_in(
+    id: SpaceId,
+    space: &mut Space,
+    frames: &mut Frames,
+    area: &Area,
+    page: u64,
+    m: &mut dyn Machine,
+) -> Result<u64, PageError> {
+    debug_assert!(area.contains(page));
     if matches!(
         area.kind,
         AreaKind::Device | AreaKind::Dma | AreaKind::File { .. }
@@ -573,6 +585,31 @@ pub(crate) fn drop_range(
             Some(&(last, _)) if taken.is_full() => from = last + PAGE_SIZE,
             _ => break,
         }
+    }
+}
+
+/// Unmaps every resident page of `space` and releases its frame, as
+/// [`drop_range`] over all of it, but the page map is taken whole and
+/// walked once (no removal per page): O(resident pages).
+pub(crate) fn drop_all(id: SpaceId, space: &mut Space, frames: &mut Frames, m: &mut dyn Machine) {
+    let pages = core::mem::take(&mut space.pages);
+    let mut run: Option<(u64, u64)> = None;
+    for &vaddr in pages.keys() {
+        run = match run {
+            Some((first, count)) if first + count * PAGE_SIZE == vaddr => Some((first, count + 1)),
+            Some((first, count)) => {
+                let _ = m.unmap(id, first, count);
+                Some((vaddr, 1))
+            }
+            None => Some((vaddr, 1)),
+        };
+    }
+    if let Some((first, count)) = run {
+        let _ = m.unmap(id, first, count);
+    }
+    // Released only once unmapped.
+    for pte in pages.into_values() {
+        frames.put(pte.pfn);
     }
 }
 

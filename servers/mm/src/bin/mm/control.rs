@@ -400,7 +400,7 @@ impl Server {
         }
         let process = Process(process);
         process
-            .watch(&self.deaths, 1)
+            .watch(&self.deaths, death_bit(id))
             .map_err(|_| MmError::InvalidArgument)?;
         self.pids.insert(id, info.pid);
         self.real.spaces.insert(id, process);
@@ -571,12 +571,15 @@ impl Server {
         self.pids.remove(&id);
     }
 
-    /// Frees the memory of every managed process that has died.
-    pub(crate) fn reap(&mut self) {
+    /// Frees the memory of every managed process that has died among
+    /// those whose death bit ([`death_bit`]) is in `bits`: only they are
+    /// asked for their status (a system call each).
+    pub(crate) fn reap(&mut self, bits: u64) {
         let dead: Vec<SpaceId> = self
             .real
             .spaces
             .iter()
+            .filter(|&(&id, _)| bits & death_bit(id) != 0)
             .filter(|(_, p)| !matches!(p.status(), Ok(ProcessStatus::Alive)))
             .map(|(&id, _)| id)
             .collect();
@@ -584,4 +587,11 @@ impl Server {
             self.forget(id);
         }
     }
+}
+
+/// The bit of mm's death notification a managed process's death sets:
+/// one of 64 by its space id, so a death makes mm ask the status of the
+/// processes that share its bit, not of every process.
+pub(crate) fn death_bit(id: SpaceId) -> u64 {
+    1 << (id % 64)
 }
