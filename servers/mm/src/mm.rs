@@ -250,13 +250,31 @@ impl Mm {
     /// dead process has no page tables left). Returns false if mm did not
     /// manage `space`. O(resident pages × log).
     pub fn exit(&mut self, space: SpaceId, m: &mut dyn Machine) -> bool {
+        self.exit_space(space, true, m)
+    }
+
+    /// [`exit`](Self::exit) of a process that is dead, whose page tables
+    /// went with it (the kernel drops a dead process's address space
+    /// before it tells its watchers): its pages are released without an
+    /// unmap call each run. O(resident pages).
+    pub fn exit_dead(&mut self, space: SpaceId, m: &mut dyn Machine) -> bool {
+        self.exit_space(space, false, m)
+    }
+
+    fn exit_space(&mut self, space: SpaceId, unmap: bool, m: &mut dyn Machine) -> bool {
         let Some(mut gone) = self.spaces.remove(&space) else {
             return false;
         };
         self.dma_exit(space, &mut gone, m);
         self.file_exit(space);
         self.shrinkers.unregister(space, None);
-        drop_all(space, &mut gone, &mut self.frames, m);
+        if unmap {
+            drop_all(space, &mut gone, &mut self.frames, m);
+        } else {
+            for pte in core::mem::take(&mut gone.pages).into_values() {
+                self.frames.put(pte.pfn);
+            }
+        }
         self.offers.retain(|_, offer| offer.space != space);
         self.devices.retain(|device| device.2 != space);
         self.unuse_image(gone.image);

@@ -275,3 +275,26 @@ fn fork_maps_contiguous_frames_a_run_at_a_time() {
     w.exit(1);
     w.check();
 }
+
+#[test]
+fn a_dead_child_gives_its_frames_back_without_unmapping() {
+    let mut w = World::new(128);
+    let at = parent(&mut w);
+    let free = w.mm.free_pages();
+    w.fork(1, 2);
+    w.write(2, at, 0xc0).unwrap();
+    assert_eq!(w.mm.free_pages(), free - 2, "the IPC buffer and one copy");
+    // The kernel dropped the dead child's page tables before telling mm.
+    let before = w.sim.tables.len();
+    assert!(w.mm.exit_dead(2, &mut w.sim));
+    assert_eq!(w.sim.tables.len(), before, "nothing unmapped");
+    w.sim.tables.retain(|&(space, _), _| space != 2);
+    w.spaces.remove(&2);
+    assert_eq!(w.mm.free_pages(), free);
+    assert!(!w.mm.exit_dead(2, &mut w.sim), "already gone");
+    w.check();
+    // The parent takes its pages over.
+    w.write(1, at, 0x11).unwrap();
+    assert_eq!(w.stats(1).cow_copies, 0);
+    assert_eq!(w.read(1, at), Ok(0x11));
+}

@@ -564,6 +564,20 @@ impl Server {
         if let Some(core) = self.core.as_mut() {
             core.exit(id, &mut self.real);
         }
+        self.let_go(id);
+    }
+
+    /// [`forget`](Self::forget) for a process that is dead: nothing is
+    /// unmapped (its page tables are gone).
+    fn forget_dead(&mut self, id: SpaceId) {
+        if let Some(core) = self.core.as_mut() {
+            core.exit_dead(id, &mut self.real);
+        }
+        self.let_go(id);
+    }
+
+    /// What the server holds for space `id` (its core state gone).
+    fn let_go(&mut self, id: SpaceId) {
         self.release_images();
         self.real.devices.retain(|d| d.owner != id);
         self.shrinker_notes.retain(|&(owner, _), _| owner != id);
@@ -575,16 +589,25 @@ impl Server {
     /// those whose death bit ([`death_bit`]) is in `bits`: only they are
     /// asked for their status (a system call each).
     pub(crate) fn reap(&mut self, bits: u64) {
-        let dead: Vec<SpaceId> = self
+        // (id, whether the kernel said it is dead: a status that cannot
+        // be read lets the process go too, but unmapped as if alive).
+        let dead: Vec<(SpaceId, bool)> = self
             .real
             .spaces
             .iter()
             .filter(|&(&id, _)| bits & death_bit(id) != 0)
-            .filter(|(_, p)| !matches!(p.status(), Ok(ProcessStatus::Alive)))
-            .map(|(&id, _)| id)
+            .filter_map(|(&id, p)| match p.status() {
+                Ok(ProcessStatus::Alive) => None,
+                Ok(_) => Some((id, true)),
+                Err(_) => Some((id, false)),
+            })
             .collect();
-        for id in dead {
-            self.forget(id);
+        for (id, dead) in dead {
+            if dead {
+                self.forget_dead(id);
+            } else {
+                self.forget(id);
+            }
         }
     }
 }
