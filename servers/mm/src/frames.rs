@@ -54,6 +54,11 @@ const HOT_HIGH: usize = 64;
 struct Pool {
     buddy: BuddyAllocator,
     heap: u64,
+    /// The flags single frames are taken with: `GFP_USER` (Normal, then
+    /// DMA32, then DMA), or from DMA32 down when the machine has no Normal
+    /// memory (RAM below 4 GiB: the same frames without a search of an
+    /// empty zone's free lists each time).
+    user_gfp: GfpFlags,
     /// Free single frames kept out of the buddy allocator for the next
     /// [`Frames::alloc`] (Linux's per-CPU page lists, `per_cpu_pages`): a
     /// fault takes one with a pop instead of a search of the free lists
@@ -73,7 +78,7 @@ impl Pool {
             return Some(pfn);
         }
         for _ in 0..HOT_BATCH {
-            let Ok(block) = self.buddy.alloc_page(GFP_USER) else {
+            let Ok(block) = self.buddy.alloc_page(self.user_gfp) else {
                 break;
             };
             // Cannot fail: the list was empty.
@@ -226,6 +231,11 @@ impl Frames {
         counts.resize(total, 0);
         let mut frames = Frames {
             pool: Arc::new(Mutex::new(Pool {
+                user_gfp: if buddy.zone(ZoneType::Normal).present_pages() == 0 {
+                    GFP_USER | buddy::GfpFlags::DMA32
+                } else {
+                    GFP_USER
+                },
                 buddy,
                 heap: 0,
                 hot: heapless::Vec::new(),

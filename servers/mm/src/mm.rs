@@ -517,6 +517,22 @@ pub(crate) fn map_fresh_in(
     page: u64,
     m: &mut dyn Machine,
 ) -> Result<u64, PageError> {
+    let pte = fill_fresh(id, space.image, frames, area, page, m)?;
+    space.pages.insert(page, pte);
+    Ok(pte.pfn)
+}
+
+/// A fresh frame for page `page` of `area` in space `id` (whose image is
+/// `image`), filled as the area says and mapped with its protection:
+/// what the page map must record for it (the caller records it).
+pub(crate) fn fill_fresh(
+    id: SpaceId,
+    image: ImageId,
+    frames: &mut Frames,
+    area: &Area,
+    page: u64,
+    m: &mut dyn Machine,
+) -> Result<Pte, PageError> {
     debug_assert!(area.contains(page));
     if matches!(
         area.kind,
@@ -527,7 +543,7 @@ pub(crate) fn map_fresh_in(
     let pfn = frames.alloc().ok_or(PageError::NoMemory)?;
     m.zero(pfn);
     if let AreaKind::Elf(segment) = area.kind {
-        if let Err(e) = load_page(m, space.image, &segment, page, pfn) {
+        if let Err(e) = load_page(m, image, &segment, page, pfn) {
             frames.put(pfn);
             return Err(e);
         }
@@ -536,15 +552,11 @@ pub(crate) fn map_fresh_in(
         frames.put(pfn);
         return Err(PageError::Machine);
     }
-    space.pages.insert(
-        page,
-        Pte {
-            pfn,
-            prot: area.prot,
-            cow: false,
-        },
-    );
-    Ok(pfn)
+    Ok(Pte {
+        pfn,
+        prot: area.prot,
+        cow: false,
+    })
 }
 
 /// Writes the file bytes `segment` has in page `page` into frame `pfn`
