@@ -219,10 +219,12 @@ fn mark_cow(space: &mut Space) -> alloc::vec::Vec<(u64, u8)> {
 
 /// Maps every resident page of `source` into `copy` (space `id`): the
 /// same frame with one more reference, or for the IPC buffer a copy.
-/// The page map is built in one pass (the pages come in order) and
-/// mapped a run at a time: contiguous pages on contiguous frames with one
-/// protection are one machine call. On failure, `copy` holds every page
-/// whose reference was taken, for the caller to undo.
+/// The page map is a clone of the source's (a copy per node of the tree,
+/// not an insertion per page) with the few entries that differ changed,
+/// and it is mapped a run at a time: contiguous pages on contiguous
+/// frames with one protection are one machine call. On failure, `copy`
+/// holds exactly the pages whose reference was taken, for the caller to
+/// undo.
 fn copy_pages(
     id: SpaceId,
     source: &Space,
@@ -230,59 +232,57 @@ fn copy_pages(
     frames: &mut Frames,
     m: &mut dyn Machine,
 ) -> Result<(), ()> {
-    let mut taken: Vec<(u64, Pte)> = Vec::with_capacity(source.pages.len());
+    copy.pages = source.pages.clone();
     let mut areas = AreaCursor::new(&source.areas);
-    let mut complete = true;
-    for (&vaddr, &pte) in &source.pages {
-        let kind = areas.find(vaddr).map(|area| area.kind);
-        if matches!(kind, Some(AreaKind::Dma | AreaKind::PageCache)) {
-            continue;
-        }
-        let mapped = if kind == Some(AreaKind::IpcBuffer) {
-            let Some(pfn) = frames.alloc() else {
-                complete = false;
-                break;
-            };
-            m.copy(pte.pfn, pfn);
-            Pte {
-                pfn,
-                prot: PROT_RW,
-                cow: false,
+    let mut left_out: Vec<u64> = Vec::new();
+    let mut failed_at = None;
+    for (&vaddr, pte) in copy.pages.iter_mut() {
+        match areas.find(vaddr).map(|area| area.kind) {
+            Some(AreaKind::Dma | AreaKind::PageCache) => left_out.push(vaddr),
+            Some(AreaKind::IpcBuffer) => {
+                let Some(pfn) = frames.alloc() else {
+                    failed_at = Some(vaddr);
+                    break;
+                };
+                m.copy(pte.pfn, pfn);
+                *pte = Pte {
+                    pfn,
+                    prot: PROT_RW,
+                    cow: false,
+                };
             }
-        } else {
-            frames.get(pte.pfn);
-            pte
-        };
-        debug_assert!(mapped.prot & PROT_WRITE == 0 || !mapped.cow);
-        taken.push((vaddr, mapped));
+            _ => frames.get(pte.pfn),
+        }
     }
-    // The references are taken first, so undoing releases them.
-    copy.pages = taken.iter().copied().collect();
-    if !complete {
+    for vaddr in left_out {
+        copy.pages.remove(&vaddr);
+    }
+    if let Some(at) = failed_at {
+        // No reference was taken from `at` on.
+        let _ = copy.pages.split_off(&at);
         return Err(());
     }
-    for (vaddr, pfn, pages, prot) in frame_runs(&taken) {
-        m.map_run(id, vaddr, pfn, pages, prot).map_err(|_| ())?;
+    // (first page, first frame, pages, protection) of the run so far.
+    let mut run: Option<(u64, u64, u64, u8)> = None;
+    for (&vaddr, pte) in &copy.pages {
+        debug_assert!(pte.prot & PROT_WRITE == 0 || !pte.cow);
+        run = match run {
+            Some((first, pfn, count, prot))
+                if prot == pte.prot
+                    && first + count * PAGE_SIZE == vaddr
+                    && pfn + count == pte.pfn =>
+            {
+                Some((first, pfn, count + 1, prot))
+            }
+            Some((first, pfn, count, prot)) => {
+                m.map_run(id, first, pfn, count, prot).map_err(|_| ())?;
+                Some((vaddr, pte.pfn, 1, pte.prot))
+            }
+            None => Some((vaddr, pte.pfn, 1, pte.prot)),
+        };
+    }
+    if let Some((first, pfn, count, prot)) = run {
+        m.map_run(id, first, pfn, count, prot).map_err(|_| ())?;
     }
     Ok(())
-}
-
-/// Groups pages (address, entry), in address order, into runs of
-/// contiguous pages on contiguous frames with one protection: `(first
-/// address, first frame, pages, protection)`.
-fn frame_runs(pages: &[(u64, Pte)]) -> Vec<(u64, u64, u64, u8)> {
-    let mut runs: Vec<(u64, u64, u64, u8)> = Vec::new();
-    for &(vaddr, pte) in pages {
-        match runs.last_mut() {
-            Some((first, pfn, count, prot))
-                if *prot == pte.prot
-                    && *first + *count * PAGE_SIZE == vaddr
-                    && *pfn + *count == pte.pfn =>
-            {
-                *count += 1
-            }
-            _ => runs.push((vaddr, pte.pfn, 1, pte.prot)),
-        }
-    }
-    runs
 }
