@@ -222,6 +222,23 @@ impl AddrSpace {
             Owner::User
         };
         let flags = pte::leaf_flags(prot, owner)? | may(max);
+        // The common case: the tables above the page exist (every page
+        // after the first of its 2 MiB) and its entry is empty. The entry
+        // is written directly, as the mapper would write it (the lower
+        // half's tables always carry the user table flags).
+        if let Some(slot) = self.leaf_slot(virt) {
+            // SAFETY: the level-1 entry of a user page in this address
+            // space's own table (`&mut self`: its only user); an empty
+            // entry maps nothing, so writing it affects no other mapping.
+            unsafe {
+                if *slot == 0 {
+                    *slot = (phys & 0x000f_ffff_ffff_f000) | flags.bits();
+                    x86_64::instructions::tlb::flush(VirtAddr::new(virt));
+                    self.mapped += 1;
+                    return Ok(());
+                }
+            }
+        }
         if self.is_mapped(virt) {
             return Err(AsError::AlreadyMapped(virt));
         }
@@ -313,6 +330,28 @@ impl AddrSpace {
     /// as in [`AddrSpace::writable_user_page`]).
     pub fn is_mapped(&self, virt: u64) -> bool {
         self.leaf(virt).is_some()
+    }
+
+    /// Where the level-1 entry for user address `virt` is, if the three
+    /// tables above it exist (a walk by hand; `None` past a missing table
+    /// or a huge page).
+    fn leaf_slot(&self, virt: u64) -> Option<*mut u64> {
+        if virt >= USER_END {
+            return None;
+        }
+        let mut table = self.pml4;
+        for level in (1..4).rev() {
+            let index = (virt >> (12 + 9 * level)) & 0x1ff;
+            // SAFETY: as in `writable_user_page`.
+            let entry = unsafe { *kspace::phys_to_virt::<u64>(table + index * 8) };
+            if entry & 1 == 0 || entry & (1 << 7) != 0 {
+                return None;
+            }
+            table = entry & 0x000f_ffff_ffff_f000;
+        }
+        Some(kspace::phys_to_virt::<u64>(
+            table + ((virt >> 12) & 0x1ff) * 8,
+        ))
     }
 
     /// The leaf entry mapping `virt`, if present.

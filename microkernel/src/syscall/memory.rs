@@ -91,11 +91,10 @@ pub fn map(args: Map, _: &mut TrapFrame) -> Result<u64, SysError> {
             if aspace.frames() >= tables_max {
                 return Err(SysError::OutOfResources);
             }
+            // Without `replace`, a page mapped already fails the mapping
+            // below, which undoes the pages before it: nothing changes.
             for i in 0..pages {
-                if aspace.is_mapped(address + i * PAGE_SIZE) {
-                    if !replace {
-                        return Err(SysError::Exists);
-                    }
+                if replace && aspace.is_mapped(address + i * PAGE_SIZE) {
                     aspace.unmap(address + i * PAGE_SIZE).map_err(error)?;
                 }
             }

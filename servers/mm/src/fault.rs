@@ -15,13 +15,15 @@
 //!
 //! Cost: O(log areas + log resident pages), plus a frame's fill or copy.
 
+use alloc::collections::btree_map::Entry;
+
 use buddy::PAGE_SIZE;
 use libsys::proto::mm::{PROT_EXEC, PROT_WRITE};
 
 use crate::frames::Frames;
 use crate::layout::page_of;
 use crate::machine::{Machine, SpaceId};
-use crate::mm::{map_fresh, FaultOutcome, Mm, PageError};
+use crate::mm::{fill_fresh, map_fresh_in, FaultOutcome, Mm, PageError};
 use crate::space::{Area, AreaKind, Pte, Space};
 
 use libsys::abi::ipc::{FAULT_FETCH, FAULT_RESERVED, FAULT_WRITE};
@@ -59,10 +61,22 @@ impl Mm {
         }
         target.faults += 1;
         let page = page_of(addr);
+        // Demand paging, the common case: the page map is searched once,
+        // for the page and where its entry goes.
+        if !matches!(area.kind, AreaKind::File { .. }) {
+            let image = target.image;
+            if let Entry::Vacant(slot) = target.pages.entry(page) {
+                let served =
+                    fill_fresh(space, image, &mut self.frames, &area, page, m).map(|pte| {
+                        slot.insert(pte);
+                    });
+                return self.outcome(served);
+            }
+        }
         // Not the present bit (0) but the page map says what is there: a
         // thread that faulted on a page another has since mapped is late.
         let resident = target.pages.get(&page).copied();
-        if let AreaKind::File { shared, .. } = area.kind {
+        let target = if let AreaKind::File { shared, .. } = area.kind {
             match resident {
                 None => return self.file_fault(space, area, page, write, m),
                 Some(pte) if shared && write && pte.prot & PROT_WRITE == 0 => {
@@ -70,17 +84,25 @@ impl Mm {
                 }
                 _ => {}
             }
-        }
-        let Some(target) = self.spaces.get_mut(&space) else {
-            return FaultOutcome::Kill("not a process mm manages");
+            let Some(target) = self.spaces.get_mut(&space) else {
+                return FaultOutcome::Kill("not a process mm manages");
+            };
+            target
+        } else {
+            target
         };
         let served = match resident {
-            None => map_fresh(space, target, &mut self.frames, page, m).map(|_| ()),
+            None => map_fresh_in(space, target, &mut self.frames, &area, page, m).map(|_| ()),
             Some(pte) if write && pte.prot & PROT_WRITE == 0 => {
                 break_cow(space, target, &mut self.frames, &area, page, pte, m)
             }
             Some(_) => Ok(()),
         };
+        self.outcome(served)
+    }
+
+    /// What the faulting thread does once the fault was `served`.
+    fn outcome(&mut self, served: Result<(), PageError>) -> FaultOutcome {
         match served {
             Ok(()) => FaultOutcome::Resume,
             Err(PageError::NoMemory) => {

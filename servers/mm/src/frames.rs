@@ -45,10 +45,89 @@ struct Run {
     first: usize,
 }
 
+/// Single frames [`Pool::hot`] takes from the buddy allocator at once.
+const HOT_BATCH: usize = 16;
+/// The most single frames [`Pool::hot`] keeps.
+const HOT_HIGH: usize = 64;
+
 /// The buddy allocator and the pages mm's own heap holds from it.
 struct Pool {
     buddy: BuddyAllocator,
     heap: u64,
+    /// The flags single frames are taken with: `GFP_USER` (Normal, then
+    /// DMA32, then DMA), or from DMA32 down when the machine has no Normal
+    /// memory (RAM below 4 GiB: the same frames without a search of an
+    /// empty zone's free lists each time).
+    user_gfp: GfpFlags,
+    /// Free single frames kept out of the buddy allocator for the next
+    /// [`Frames::alloc`] (Linux's per-CPU page lists, `per_cpu_pages`): a
+    /// fault takes one with a pop instead of a search of the free lists
+    /// and a split, and a frame freed comes back with a push. Refilled
+    /// [`HOT_BATCH`] at a time, at most [`HOT_HIGH`] (more frees go to the
+    /// buddy allocator), and emptied into the buddy allocator before a
+    /// block allocation (DMA, the heap) gives up, so that they never stand
+    /// in the way of a larger block. They count as free.
+    hot: heapless::Vec<u64, HOT_HIGH>,
+}
+
+impl Pool {
+    /// A free single frame: from the hot list, refilled from the buddy
+    /// allocator when empty.
+    fn take_frame(&mut self) -> Option<u64> {
+        if let Some(pfn) = self.hot.pop() {
+            return Some(pfn);
+        }
+        for _ in 0..HOT_BATCH {
+            let Ok(block) = self.buddy.alloc_page(self.user_gfp) else {
+                break;
+            };
+            // Cannot fail: the list was empty.
+            let _ = self.hot.push(block.addr.as_u64() >> PAGE_SHIFT);
+        }
+        // Taken in address order, handed out from the last: reversed, the
+        // first fault of a run gets the lowest frame (runs of contiguous
+        // frames let a fork map many pages at once).
+        self.hot.reverse();
+        self.hot.pop()
+    }
+
+    /// A frame freed: onto the hot list, or to the buddy allocator if the
+    /// list is full.
+    fn give_frame(&mut self, pfn: u64) {
+        if self.hot.push(pfn).is_err() {
+            let freed = self.buddy.free_page(PhysAddr::new(pfn << PAGE_SHIFT));
+            debug_assert!(freed.is_ok(), "the buddy refused a frame it gave");
+        }
+    }
+
+    /// Gives the hot list back to the buddy allocator (before a block
+    /// allocation fails for want of them); whether there were any.
+    fn drain(&mut self) -> bool {
+        let any = !self.hot.is_empty();
+        while let Some(pfn) = self.hot.pop() {
+            let freed = self.buddy.free_page(PhysAddr::new(pfn << PAGE_SHIFT));
+            debug_assert!(freed.is_ok(), "the buddy refused a frame it gave");
+        }
+        any
+    }
+
+    /// 2^`order` frames from the buddy allocator, after emptying the hot
+    /// list if it has none.
+    fn alloc_block(&mut self, gfp: GfpFlags, order: u32) -> Option<buddy::PageBlock> {
+        match self.buddy.alloc_pages(gfp, order) {
+            Ok(block) => Some(block),
+            Err(_) if self.drain() => self.buddy.alloc_pages(gfp, order).ok(),
+            Err(_) => None,
+        }
+    }
+
+    /// Free frames of `zone` on the hot list.
+    fn hot_in(&self, zone: ZoneType) -> u64 {
+        self.hot
+            .iter()
+            .filter(|&&pfn| ZoneType::of(pfn << PAGE_SHIFT) == zone)
+            .count() as u64
+    }
 }
 
 /// Pages for mm's own heap, from the buddy allocator the frames come
@@ -61,7 +140,7 @@ impl KernelPages {
     /// A block of 2^`order` pages (any zone): its first frame, or `None`.
     pub fn alloc(&self, order: u32) -> Option<u64> {
         let mut pool = self.0.lock();
-        let block = pool.buddy.alloc_pages(buddy::GFP_KERNEL, order).ok()?;
+        let block = pool.alloc_block(buddy::GFP_KERNEL, order)?;
         pool.heap += 1 << order;
         Some(block.addr.as_u64() >> PAGE_SHIFT)
     }
@@ -151,7 +230,16 @@ impl Frames {
             .map_err(|_| MmError::NoMemory)?;
         counts.resize(total, 0);
         let mut frames = Frames {
-            pool: Arc::new(Mutex::new(Pool { buddy, heap: 0 })),
+            pool: Arc::new(Mutex::new(Pool {
+                user_gfp: if buddy.zone(ZoneType::Normal).present_pages() == 0 {
+                    GFP_USER | buddy::GfpFlags::DMA32
+                } else {
+                    GFP_USER
+                },
+                buddy,
+                heap: 0,
+                hot: heapless::Vec::new(),
+            })),
             reserve: 0,
             total: 0,
             runs,
@@ -168,14 +256,13 @@ impl Frames {
     /// (down to the reserve).
     /// Its contents are whatever was there: the caller zeroes or fills it.
     pub fn alloc(&mut self) -> Option<u64> {
-        let block = {
+        let pfn = {
             let mut pool = self.pool.lock();
             if self.total - self.used - pool.heap <= self.reserve {
                 return None;
             }
-            pool.buddy.alloc_page(GFP_USER).ok()?
+            pool.take_frame()?
         };
-        let pfn = block.addr.as_u64() >> PAGE_SHIFT;
         let index = self.index(pfn)?;
         debug_assert_eq!(self.counts[index], 0, "the buddy handed out a used frame");
         self.counts[index] = 1;
@@ -194,7 +281,7 @@ impl Frames {
             if self.total - self.used - pool.heap < self.reserve + (1 << order) {
                 return None;
             }
-            pool.buddy.alloc_pages(gfp, order).ok()?
+            pool.alloc_block(gfp, order)?
         };
         let first = block.addr.as_u64() >> PAGE_SHIFT;
         let pages = 1u64 << order;
@@ -242,7 +329,8 @@ impl Frames {
 
     /// Free pages in zone `zone`.
     pub fn zone_free(&self, zone: ZoneType) -> u64 {
-        self.pool.lock().buddy.zone(zone).free_pages()
+        let pool = self.pool.lock();
+        pool.buddy.zone(zone).free_pages() + pool.hot_in(zone)
     }
 
     /// Pages present in zone `zone`.
@@ -280,12 +368,7 @@ impl Frames {
             1 => self.shared -= 1,
             0 => {
                 self.used -= 1;
-                let freed = self
-                    .pool
-                    .lock()
-                    .buddy
-                    .free_page(PhysAddr::new(pfn << PAGE_SHIFT));
-                debug_assert!(freed.is_ok(), "the buddy refused a frame it gave");
+                self.pool.lock().give_frame(pfn);
             }
             _ => {}
         }
@@ -348,11 +431,14 @@ impl Frames {
         self.references
     }
 
-    /// Free blocks of `order` in `zone`, and pages present in it.
+    /// Free blocks of `order` in `zone`, and pages present in it. The hot
+    /// list's frames count as free blocks of order 0, so that the blocks
+    /// add up to the free pages.
     pub fn zone_info(&self, zone: ZoneType, order: u32) -> (u64, u64) {
         let pool = self.pool.lock();
+        let hot = if order == 0 { pool.hot_in(zone) } else { 0 };
         let zone = pool.buddy.zone(zone);
-        (zone.nr_free(order), zone.present_pages())
+        (zone.nr_free(order) + hot, zone.present_pages())
     }
 
     /// Every frame with a non-zero count, and the count: O(pages).
@@ -379,7 +465,9 @@ impl Frames {
             return Err("frame counters differ from the counts");
         }
         let pool = self.pool.lock();
-        if pool.buddy.free_pages_count() + self.used + pool.heap != self.total {
+        if pool.buddy.free_pages_count() + pool.hot.len() as u64 + self.used + pool.heap
+            != self.total
+        {
             return Err("free + used + heap != total");
         }
         Ok(())

@@ -19,6 +19,8 @@ pub type SpaceId = u64;
 /// An ELF image (a boot module) mm can read, by mm's id for it.
 pub type ImageId = u32;
 
+const PAGE: u64 = buddy::PAGE_SIZE;
+
 /// Why the machine could not do something. The core does not look
 /// further: any error means "that address space is gone or broken".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +46,25 @@ pub trait Machine {
         prot: u8,
         replace: bool,
     ) -> Result<(), MachineError>;
+
+    /// Maps the `pages` frames from `pfn` at the `pages` pages from
+    /// `vaddr` in `space` with `prot`, where nothing is mapped yet (a run
+    /// of [`map`](Self::map)s in one call where the machine can: `fork`
+    /// maps a whole page map). On failure, pages of the run may stay
+    /// mapped; the caller unmaps the run.
+    fn map_run(
+        &mut self,
+        space: SpaceId,
+        vaddr: u64,
+        pfn: u64,
+        pages: u64,
+        prot: u8,
+    ) -> Result<(), MachineError> {
+        for i in 0..pages {
+            self.map(space, vaddr + i * PAGE, pfn + i, prot, false)?;
+        }
+        Ok(())
+    }
 
     /// Unmaps `pages` pages from `vaddr`; pages not mapped are skipped.
     fn unmap(&mut self, space: SpaceId, vaddr: u64, pages: u64) -> Result<(), MachineError>;

@@ -18,7 +18,6 @@ use buddy::{ZoneType, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
 use libsys::proto::mm::{MmError, ProcessStats, SystemStats, ORDERS, PROT_WRITE, ZONES};
 
 use crate::frames::Frames;
-use crate::layout::USER_END;
 use crate::machine::{ImageId, Machine, SpaceId};
 use crate::reclaim::{watermarks, Watermarks};
 use crate::space::{page_prot, Area, AreaKind, Pte, Space};
@@ -251,13 +250,31 @@ impl Mm {
     /// dead process has no page tables left). Returns false if mm did not
     /// manage `space`. O(resident pages × log).
     pub fn exit(&mut self, space: SpaceId, m: &mut dyn Machine) -> bool {
+        self.exit_space(space, true, m)
+    }
+
+    /// [`exit`](Self::exit) of a process that is dead, whose page tables
+    /// went with it (the kernel drops a dead process's address space
+    /// before it tells its watchers): its pages are released without an
+    /// unmap call each run. O(resident pages).
+    pub fn exit_dead(&mut self, space: SpaceId, m: &mut dyn Machine) -> bool {
+        self.exit_space(space, false, m)
+    }
+
+    fn exit_space(&mut self, space: SpaceId, unmap: bool, m: &mut dyn Machine) -> bool {
         let Some(mut gone) = self.spaces.remove(&space) else {
             return false;
         };
         self.dma_exit(space, &mut gone, m);
         self.file_exit(space);
         self.shrinkers.unregister(space, None);
-        drop_range(space, &mut gone, &mut self.frames, 0, USER_END, m);
+        if unmap {
+            drop_all(space, &mut gone, &mut self.frames, m);
+        } else {
+            for pte in core::mem::take(&mut gone.pages).into_values() {
+                self.frames.put(pte.pfn);
+            }
+        }
         self.offers.retain(|_, offer| offer.space != space);
         self.devices.retain(|device| device.2 != space);
         self.unuse_image(gone.image);
@@ -488,6 +505,35 @@ pub(crate) fn map_fresh(
     m: &mut dyn Machine,
 ) -> Result<u64, PageError> {
     let area = *space.area(page).ok_or(PageError::NoDevicePage)?;
+    map_fresh_in(id, space, frames, &area, page, m)
+}
+
+/// [`map_fresh`] with the page's area found already.
+pub(crate) fn map_fresh_in(
+    id: SpaceId,
+    space: &mut Space,
+    frames: &mut Frames,
+    area: &Area,
+    page: u64,
+    m: &mut dyn Machine,
+) -> Result<u64, PageError> {
+    let pte = fill_fresh(id, space.image, frames, area, page, m)?;
+    space.pages.insert(page, pte);
+    Ok(pte.pfn)
+}
+
+/// A fresh frame for page `page` of `area` in space `id` (whose image is
+/// `image`), filled as the area says and mapped with its protection:
+/// what the page map must record for it (the caller records it).
+pub(crate) fn fill_fresh(
+    id: SpaceId,
+    image: ImageId,
+    frames: &mut Frames,
+    area: &Area,
+    page: u64,
+    m: &mut dyn Machine,
+) -> Result<Pte, PageError> {
+    debug_assert!(area.contains(page));
     if matches!(
         area.kind,
         AreaKind::Device | AreaKind::Dma | AreaKind::File { .. }
@@ -497,7 +543,7 @@ pub(crate) fn map_fresh(
     let pfn = frames.alloc().ok_or(PageError::NoMemory)?;
     m.zero(pfn);
     if let AreaKind::Elf(segment) = area.kind {
-        if let Err(e) = load_page(m, space.image, &segment, page, pfn) {
+        if let Err(e) = load_page(m, image, &segment, page, pfn) {
             frames.put(pfn);
             return Err(e);
         }
@@ -506,15 +552,11 @@ pub(crate) fn map_fresh(
         frames.put(pfn);
         return Err(PageError::Machine);
     }
-    space.pages.insert(
-        page,
-        Pte {
-            pfn,
-            prot: area.prot,
-            cow: false,
-        },
-    );
-    Ok(pfn)
+    Ok(Pte {
+        pfn,
+        prot: area.prot,
+        cow: false,
+    })
 }
 
 /// Writes the file bytes `segment` has in page `page` into frame `pfn`
@@ -573,6 +615,31 @@ pub(crate) fn drop_range(
             Some(&(last, _)) if taken.is_full() => from = last + PAGE_SIZE,
             _ => break,
         }
+    }
+}
+
+/// Unmaps every resident page of `space` and releases its frame, as
+/// [`drop_range`] over all of it, but the page map is taken whole and
+/// walked once (no removal per page): O(resident pages).
+pub(crate) fn drop_all(id: SpaceId, space: &mut Space, frames: &mut Frames, m: &mut dyn Machine) {
+    let pages = core::mem::take(&mut space.pages);
+    let mut run: Option<(u64, u64)> = None;
+    for &vaddr in pages.keys() {
+        run = match run {
+            Some((first, count)) if first + count * PAGE_SIZE == vaddr => Some((first, count + 1)),
+            Some((first, count)) => {
+                let _ = m.unmap(id, first, count);
+                Some((vaddr, 1))
+            }
+            None => Some((vaddr, 1)),
+        };
+    }
+    if let Some((first, count)) = run {
+        let _ = m.unmap(id, first, count);
+    }
+    // Released only once unmapped.
+    for pte in pages.into_values() {
+        frames.put(pte.pfn);
     }
 }
 

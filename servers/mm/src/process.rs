@@ -7,6 +7,7 @@
 //! `NoMemory`.
 
 use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
 
 use buddy::PAGE_SIZE;
 use libsys::abi::{IPC_BUFFER_ADDR, USER_STACK_TOP};
@@ -17,7 +18,7 @@ use crate::frames::Frames;
 use crate::layout::{PROT_ALL, PROT_RW, STACK_BOTTOM, USER_END};
 use crate::machine::{ImageId, Machine, SpaceId};
 use crate::mm::{drop_range, map_fresh, protect_pages, Mm};
-use crate::space::{page_prot, Area, AreaKind, Pte, Space};
+use crate::space::{page_prot, Area, AreaCursor, AreaKind, Pte, Space};
 
 /// Where a new process starts: what `Reply::Adopted` carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,11 +109,12 @@ impl Mm {
     ) -> Result<(), MmError> {
         self.check_new_id(child)?;
         let source = self.spaces.get_mut(&parent).ok_or(MmError::NotAllowed)?;
-        let copies = source
-            .pages
-            .keys()
-            .filter(|&&vaddr| source.area(vaddr).map(|a| a.kind) == Some(AreaKind::IpcBuffer))
-            .count();
+        let copies: usize = source
+            .areas
+            .values()
+            .filter(|area| area.kind == AreaKind::IpcBuffer)
+            .map(|area| source.pages.range(area.start..area.end).count())
+            .sum();
         if copies as u64 > self.frames.free_pages() {
             return Err(MmError::NoMemory);
         }
@@ -197,8 +199,9 @@ pub(crate) fn lay_out(image: ImageId, m: &dyn Machine) -> Result<(Space, u64), M
 fn mark_cow(space: &mut Space) -> alloc::vec::Vec<(u64, u8)> {
     let mut changes = alloc::vec::Vec::new();
     let Space { areas, pages, .. } = space;
+    let mut areas = AreaCursor::new(areas);
     for (&vaddr, pte) in pages.iter_mut() {
-        let Some(area) = crate::space::find_area(areas, vaddr) else {
+        let Some(area) = areas.find(vaddr) else {
             continue;
         };
         if !area.is_private() || pte.cow {
@@ -216,6 +219,12 @@ fn mark_cow(space: &mut Space) -> alloc::vec::Vec<(u64, u8)> {
 
 /// Maps every resident page of `source` into `copy` (space `id`): the
 /// same frame with one more reference, or for the IPC buffer a copy.
+/// The page map is a clone of the source's (a copy per node of the tree,
+/// not an insertion per page) with the few entries that differ changed,
+/// and it is mapped a run at a time: contiguous pages on contiguous
+/// frames with one protection are one machine call. On failure, `copy`
+/// holds exactly the pages whose reference was taken, for the caller to
+/// undo.
 fn copy_pages(
     id: SpaceId,
     source: &Space,
@@ -223,29 +232,57 @@ fn copy_pages(
     frames: &mut Frames,
     m: &mut dyn Machine,
 ) -> Result<(), ()> {
-    for (&vaddr, &pte) in &source.pages {
-        let kind = source.area(vaddr).map(|area| area.kind);
-        if matches!(kind, Some(AreaKind::Dma | AreaKind::PageCache)) {
-            continue;
-        }
-        let mapped = if kind == Some(AreaKind::IpcBuffer) {
-            let pfn = frames.alloc().ok_or(())?;
-            m.copy(pte.pfn, pfn);
-            Pte {
-                pfn,
-                prot: PROT_RW,
-                cow: false,
+    copy.pages = source.pages.clone();
+    let mut areas = AreaCursor::new(&source.areas);
+    let mut left_out: Vec<u64> = Vec::new();
+    let mut failed_at = None;
+    for (&vaddr, pte) in copy.pages.iter_mut() {
+        match areas.find(vaddr).map(|area| area.kind) {
+            Some(AreaKind::Dma | AreaKind::PageCache) => left_out.push(vaddr),
+            Some(AreaKind::IpcBuffer) => {
+                let Some(pfn) = frames.alloc() else {
+                    failed_at = Some(vaddr);
+                    break;
+                };
+                m.copy(pte.pfn, pfn);
+                *pte = Pte {
+                    pfn,
+                    prot: PROT_RW,
+                    cow: false,
+                };
             }
-        } else {
-            frames.get(pte.pfn);
-            pte
-        };
-        debug_assert!(mapped.prot & PROT_WRITE == 0 || !mapped.cow);
-        // The reference is taken first, so undoing releases it.
-        copy.pages.insert(vaddr, mapped);
-        if m.map(id, vaddr, mapped.pfn, mapped.prot, false).is_err() {
-            return Err(());
+            _ => frames.get(pte.pfn),
         }
+    }
+    for vaddr in left_out {
+        copy.pages.remove(&vaddr);
+    }
+    if let Some(at) = failed_at {
+        // No reference was taken from `at` on.
+        let _ = copy.pages.split_off(&at);
+        return Err(());
+    }
+    // (first page, first frame, pages, protection) of the run so far.
+    let mut run: Option<(u64, u64, u64, u8)> = None;
+    for (&vaddr, pte) in &copy.pages {
+        debug_assert!(pte.prot & PROT_WRITE == 0 || !pte.cow);
+        run = match run {
+            Some((first, pfn, count, prot))
+                if prot == pte.prot
+                    && first + count * PAGE_SIZE == vaddr
+                    && pfn + count == pte.pfn =>
+            {
+                Some((first, pfn, count + 1, prot))
+            }
+            Some((first, pfn, count, prot)) => {
+                m.map_run(id, first, pfn, count, prot).map_err(|_| ())?;
+                Some((vaddr, pte.pfn, 1, pte.prot))
+            }
+            None => Some((vaddr, pte.pfn, 1, pte.prot)),
+        };
+    }
+    if let Some((first, pfn, count, prot)) = run {
+        m.map_run(id, first, pfn, count, prot).map_err(|_| ())?;
     }
     Ok(())
 }

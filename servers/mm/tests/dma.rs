@@ -210,3 +210,35 @@ fn the_allowance_can_be_changed() {
     alloc(&mut w, 1, 2, u64::MAX, false).unwrap();
     assert_eq!(w.mm.set_dma_limit(9, 2), Err(MmError::NotAllowed));
 }
+
+#[test]
+fn frames_kept_for_faults_do_not_stand_in_the_way_of_a_block() {
+    // 64 pages; after a process touches and lets go of most of them,
+    // the freed frames sit on the hot list for the next faults, and the
+    // buddy allocator alone has no 32-page block left.
+    let mut w = World::new(64);
+    w.adopt(1, "");
+    let free = w.mm.free_pages();
+    let pages = free - 8;
+    let at = w.mmap(1, None, pages, PROT_READ | libsys::proto::mm::PROT_WRITE);
+    for page in 0..pages {
+        w.write(1, at + page * PAGE, 1).unwrap();
+    }
+    assert!(matches!(
+        w.request(1, Request::Munmap { at, pages }),
+        Reply::Done
+    ));
+    assert_eq!(w.mm.free_pages(), free);
+    w.check();
+    // The free blocks (the hot list's frames as order 0) add up.
+    let system = w.mm.system_stats();
+    let blocks: u64 = system
+        .buddy
+        .iter()
+        .flat_map(|zone| zone.iter().enumerate().map(|(o, &n)| u64::from(n) << o))
+        .sum();
+    assert_eq!(blocks, system.free_pages);
+    let (_, phys) = alloc(&mut w, 1, 32, 1 << 32, false).expect("a 32-page block");
+    assert_eq!(phys % (32 * PAGE), 0);
+    w.check();
+}

@@ -241,3 +241,60 @@ fn shared_memory_stays_shared_across_a_fork() {
     assert_eq!(w.mm.refcount(w.sim.tables[&(1, at)].0), 2);
     w.check();
 }
+
+#[test]
+fn fork_maps_contiguous_frames_a_run_at_a_time() {
+    let mut w = World::new(256);
+    w.adopt(1, "parent");
+    let at = w.mmap(1, None, 32, RW);
+    for page in 0..32 {
+        w.write(1, at + page * PAGE, page as u8).unwrap();
+    }
+    // The runs a fork may map in one call each: contiguous pages on
+    // contiguous frames with one protection (the IPC buffer is a copy).
+    let pages: Vec<(u64, u64)> = w.mm.mappings(1).map(|(v, pte)| (v, pte.pfn)).collect();
+    let runs = 1 + pages
+        .windows(2)
+        .filter(|p| !(p[1].0 == p[0].0 + PAGE && p[1].1 == p[0].1 + 1))
+        .count() as u64;
+    assert!(runs < pages.len() as u64, "the frames are not contiguous");
+    w.sim.map_runs = 0;
+    w.fork(1, 2);
+    w.check();
+    assert!(
+        w.sim.map_runs <= runs + 1,
+        "{} calls for {runs} runs",
+        w.sim.map_runs
+    );
+    for page in 0..32 {
+        assert_eq!(w.read(2, at + page * PAGE), Ok(page as u8));
+    }
+    w.write(2, at, 0xee).unwrap();
+    assert_eq!(w.read(1, at), Ok(0));
+    w.exit(2);
+    w.exit(1);
+    w.check();
+}
+
+#[test]
+fn a_dead_child_gives_its_frames_back_without_unmapping() {
+    let mut w = World::new(128);
+    let at = parent(&mut w);
+    let free = w.mm.free_pages();
+    w.fork(1, 2);
+    w.write(2, at, 0xc0).unwrap();
+    assert_eq!(w.mm.free_pages(), free - 2, "the IPC buffer and one copy");
+    // The kernel dropped the dead child's page tables before telling mm.
+    let before = w.sim.tables.len();
+    assert!(w.mm.exit_dead(2, &mut w.sim));
+    assert_eq!(w.sim.tables.len(), before, "nothing unmapped");
+    w.sim.tables.retain(|&(space, _), _| space != 2);
+    w.spaces.remove(&2);
+    assert_eq!(w.mm.free_pages(), free);
+    assert!(!w.mm.exit_dead(2, &mut w.sim), "already gone");
+    w.check();
+    // The parent takes its pages over.
+    w.write(1, at, 0x11).unwrap();
+    assert_eq!(w.stats(1).cow_copies, 0);
+    assert_eq!(w.read(1, at), Ok(0x11));
+}

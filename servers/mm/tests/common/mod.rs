@@ -34,6 +34,8 @@ pub struct Sim {
     /// (as the kernel's `MAP_REPLACE` does when it fails).
     pub fail_next_replace: bool,
     pub copies: u64,
+    /// `map_run` calls (each maps a run of pages).
+    pub map_runs: u64,
 }
 
 impl Sim {
@@ -74,6 +76,22 @@ impl Machine for Sim {
             replace || old.is_none(),
             "mm mapped over {vaddr:#x} without replace"
         );
+        Ok(())
+    }
+
+    fn map_run(
+        &mut self,
+        space: SpaceId,
+        vaddr: u64,
+        pfn: u64,
+        pages: u64,
+        prot: u8,
+    ) -> Result<(), MachineError> {
+        assert!(pages > 0, "an empty run");
+        self.map_runs += 1;
+        for i in 0..pages {
+            self.map(space, vaddr + i * PAGE, pfn + i, prot, false)?;
+        }
         Ok(())
     }
 

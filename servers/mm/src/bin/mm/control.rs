@@ -400,7 +400,7 @@ impl Server {
         }
         let process = Process(process);
         process
-            .watch(&self.deaths, 1)
+            .watch(&self.deaths, death_bit(id))
             .map_err(|_| MmError::InvalidArgument)?;
         self.pids.insert(id, info.pid);
         self.real.spaces.insert(id, process);
@@ -564,6 +564,20 @@ impl Server {
         if let Some(core) = self.core.as_mut() {
             core.exit(id, &mut self.real);
         }
+        self.let_go(id);
+    }
+
+    /// [`forget`](Self::forget) for a process that is dead: nothing is
+    /// unmapped (its page tables are gone).
+    fn forget_dead(&mut self, id: SpaceId) {
+        if let Some(core) = self.core.as_mut() {
+            core.exit_dead(id, &mut self.real);
+        }
+        self.let_go(id);
+    }
+
+    /// What the server holds for space `id` (its core state gone).
+    fn let_go(&mut self, id: SpaceId) {
         self.release_images();
         self.real.devices.retain(|d| d.owner != id);
         self.shrinker_notes.retain(|&(owner, _), _| owner != id);
@@ -571,17 +585,36 @@ impl Server {
         self.pids.remove(&id);
     }
 
-    /// Frees the memory of every managed process that has died.
-    pub(crate) fn reap(&mut self) {
-        let dead: Vec<SpaceId> = self
+    /// Frees the memory of every managed process that has died among
+    /// those whose death bit ([`death_bit`]) is in `bits`: only they are
+    /// asked for their status (a system call each).
+    pub(crate) fn reap(&mut self, bits: u64) {
+        // (id, whether the kernel said it is dead: a status that cannot
+        // be read lets the process go too, but unmapped as if alive).
+        let dead: Vec<(SpaceId, bool)> = self
             .real
             .spaces
             .iter()
-            .filter(|(_, p)| !matches!(p.status(), Ok(ProcessStatus::Alive)))
-            .map(|(&id, _)| id)
+            .filter(|&(&id, _)| bits & death_bit(id) != 0)
+            .filter_map(|(&id, p)| match p.status() {
+                Ok(ProcessStatus::Alive) => None,
+                Ok(_) => Some((id, true)),
+                Err(_) => Some((id, false)),
+            })
             .collect();
-        for id in dead {
-            self.forget(id);
+        for (id, dead) in dead {
+            if dead {
+                self.forget_dead(id);
+            } else {
+                self.forget(id);
+            }
         }
     }
+}
+
+/// The bit of mm's death notification a managed process's death sets:
+/// one of 64 by its space id, so a death makes mm ask the status of the
+/// processes that share its bit, not of every process.
+pub(crate) fn death_bit(id: SpaceId) -> u64 {
+    1 << (id % 64)
 }

@@ -36,7 +36,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use libsys::abi::ipc::{
-    FOREVER, LABEL_PAGE_FAULT, PAGER_BUS, PAGER_KILL, PAGER_RESUME, PAYLOAD_MAX,
+    FAULT_PRESENT, FOREVER, LABEL_PAGE_FAULT, PAGER_BUS, PAGER_KILL, PAGER_RESUME, PAYLOAD_MAX,
 };
 use libsys::abi::Handle;
 use libsys::eprintln;
@@ -108,6 +108,13 @@ fn main(_args: &str) -> u64 {
     server.serve()
 }
 
+/// Whether `received` is a page fault on a page not present.
+fn demand_fault(received: &Received) -> bool {
+    received.msg.label() == LABEL_PAGE_FAULT
+        && received.badge & PAGER_BADGE != 0
+        && received.msg.words[1] & FAULT_PRESENT == 0
+}
+
 impl Server {
     fn serve(&mut self) -> u64 {
         let mut input = [0u8; PAYLOAD_MAX];
@@ -119,13 +126,20 @@ impl Server {
             }
         };
         loop {
-            let reply = if received.signals().is_some() {
-                self.reap();
+            let reply = if let Some(bits) = received.signals() {
+                self.reap(bits);
                 None
             } else {
-                // Deaths first: a request may ask about memory they held.
-                if self.deaths.poll().is_ok_and(|bits| bits != 0) {
-                    self.reap();
+                // Deaths first: a request may ask about memory they held,
+                // and a write to a copy-on-write page copies it unless
+                // the process that shared its frame is reaped. A fault on
+                // a page not present needs neither (demand paging): the
+                // poll (a system call) is left out on that path.
+                if !demand_fault(&received) {
+                    match self.deaths.poll() {
+                        Ok(bits) if bits != 0 => self.reap(bits),
+                        _ => {}
+                    }
                 }
                 let reply = self.message(&mut received, &mut input);
                 self.balance();

@@ -201,6 +201,42 @@ impl Machine for Real {
         .map_err(failed)
     }
 
+    fn map_run(
+        &mut self,
+        space: SpaceId,
+        vaddr: u64,
+        pfn: u64,
+        pages: u64,
+        prot: u8,
+    ) -> Result<(), MachineError> {
+        let process = self.process(space)?;
+        let prot = protection(prot)?;
+        let (mut vaddr, mut pfn, mut left) = (vaddr, pfn, pages);
+        // One call per region the run lies in (RAM given in several
+        // regions may be contiguous).
+        while left > 0 {
+            let (region, first_pfn, end_pfn) = self
+                .ram
+                .iter()
+                .map(|r| (r.handle.raw(), r.first_pfn, r.first_pfn + r.pages))
+                .chain(
+                    self.devices
+                        .iter()
+                        .map(|d| (d.handle.raw(), d.first_pfn, d.first_pfn + d.pages)),
+                )
+                .find(|&(_, first, end)| (first..end).contains(&pfn))
+                .ok_or(MachineError::Failed)?;
+            let n = left.min(end_pfn - pfn);
+            process
+                .map(vaddr, region, pfn - first_pfn, n, prot)
+                .map_err(failed)?;
+            vaddr += n * PAGE_SIZE;
+            pfn += n;
+            left -= n;
+        }
+        Ok(())
+    }
+
     fn unmap(&mut self, space: SpaceId, vaddr: u64, pages: u64) -> Result<(), MachineError> {
         self.each_page(space, vaddr, pages, |p, at, n| p.unmap(at, n))
     }
