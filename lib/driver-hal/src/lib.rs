@@ -29,9 +29,11 @@
 
 extern crate alloc;
 
+pub mod bars;
 pub mod bounce;
 pub mod reg;
 pub mod window;
+pub mod windows;
 
 #[cfg(target_os = "none")]
 pub mod dma;
@@ -41,6 +43,8 @@ pub mod hal;
 pub mod mmio;
 #[cfg(target_os = "none")]
 pub mod port;
+#[cfg(target_os = "none")]
+pub mod virtio;
 
 pub use reg::{Field, ReadOnly, ReadWrite, Reg, WriteOnly};
 pub use window::AccessError;
