@@ -123,9 +123,9 @@ pub fn pci_transport(devmgr: &Client, info: &PciInfo) -> Result<PciTransport, Vi
 /// A transport that hides `VIRTIO_BLK_F_FLUSH` from the crate.
 ///
 /// The crate's `VirtIOBlk` negotiates every feature it supports that the
-/// device offers, and its only flush is blocking: it spins on the used
-/// ring, and under `-icount` (one vCPU, run by QEMU's round-robin
-/// thread) the device's completion never arrives while the guest spins.
+/// device offers, and its only flush is blocking: it busy-waits on the
+/// used ring (and fails with `WrongToken` if another request finishes
+/// first) — polling, in a driver whose completions are interrupts.
 /// Without the feature a virtio-blk device has no volatile write cache
 /// to flush (virtio 1.1, 5.2.5: the cache is in writeback mode after
 /// reset if and only if `VIRTIO_BLK_F_FLUSH` is negotiated; QEMU turns
