@@ -51,7 +51,9 @@ use libsys::proto::devmgr::{
 use libsys::rpc::{
     self, RpcError, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR,
 };
+use libsys::syscall::rdtsc;
 use libsys::{eprintln, println};
+use virtio_blk::cost::{Cost, Handler};
 use virtio_blk::table::{self, Lent, Table, DEPTH_MAX, SECTOR, SLOT_BYTES};
 
 libsys::entry!(main);
@@ -72,6 +74,8 @@ struct VirtioBlk {
     table: Table,
     /// The block server's notification and the bits it wants.
     blk: Option<(Notification, u64)>,
+    /// The driver's own time per request (`virtio_blk::cost`).
+    cost: Cost,
 }
 
 impl VirtioBlk {
@@ -116,6 +120,7 @@ impl VirtioBlk {
             device,
             irq,
             blk: None,
+            cost: Cost::default(),
         };
         println!(
             "virtio-blk: {slot}: {:04x}:{:04x} through virtio-drivers (modern PCI interface), gsi {gsi}, {} sectors ({} MiB), {} requests at once",
@@ -242,10 +247,22 @@ impl VirtioBlk {
     /// The finished requests off the used ring: their statuses.
     fn collect(&mut self) -> usize {
         let mut n = 0;
+        let mut done = 0;
         while let Some((slot, status)) = self.device.complete() {
+            done += 1;
             if self.table.finish(slot, status) {
                 n += 1;
             }
+        }
+        if let Some(r) = self.cost.finished(done) {
+            println!(
+                "virtio-blk: driver time per request over {}: {} (submit {}, interrupt {}, reap {}) TSC ticks: instructions under -icount",
+                r.requests,
+                r.total(),
+                r.submit,
+                r.interrupt,
+                r.reap
+            );
         }
         n
     }
@@ -313,7 +330,10 @@ impl VirtioBlk {
                 Err(e) => return e,
             };
             if received.signals().is_some() {
+                let start = rdtsc();
                 self.interrupt();
+                self.cost
+                    .add(Handler::Interrupt, rdtsc().saturating_sub(start));
                 continue;
             }
             let n = ipc::read_payload(received.msg.info.length.into(), &mut input);
@@ -321,7 +341,16 @@ impl VirtioBlk {
                 .then(|| rpc::decode::<Request>(&input[..n]).ok())
                 .flatten();
             let handles: Vec<_> = received.take_handles().collect();
+            let start = rdtsc();
+            let handler = match call {
+                Some(Request::Submit { .. }) => Some(Handler::Submit),
+                Some(Request::Reap) => Some(Handler::Reap),
+                _ => None,
+            };
             reply = Some(call.map(|c| self.request(c, &received.msg, handles)));
+            if let Some(h) = handler {
+                self.cost.add(h, rdtsc().saturating_sub(start));
+            }
         }
     }
 }
