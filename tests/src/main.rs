@@ -810,6 +810,29 @@ fn base_cases() -> Vec<Case> {
                 }),
             )
         }),
+        // The modern-only virtio block device (1af4:1042,
+        // `disable-legacy=on`): `make run`'s entry with an ext2 disk on it
+        // mounted on /mnt, its README read, a file written, `reboot`
+        // (which unmounts); then the host's `e2fsck -fn` and `debugfs`.
+        ("blk-modern", |cfg| {
+            let cfg = boot_entry_directly(cfg, "Microkernel");
+            (
+                cfg,
+                Box::new(|q| {
+                    let write = format!("echo '{MODERN_TEXT}' > /mnt{MODERN_FILE}; reboot\n");
+                    let steps = [
+                        (
+                            "getty: running /bin/sh on /dev/console",
+                            "mount | grep -c '^/dev/vda /mnt ext2 rw'\n",
+                        ),
+                        ("1", "cat /mnt/README\n"),
+                        (MODERN_README_LINE, write.as_str()),
+                    ];
+                    let session = expect_session(q, &steps);
+                    modern_disk_checked(q, session)
+                }),
+            )
+        }),
         // The menu, by picking the test-mono entry: init's tests with kv's
         // core placed in the kernel (the same programs as in guest-suite).
         ("menu-test-mono", |cfg| {
@@ -1098,6 +1121,13 @@ fn extra_args(name: &str) -> &'static [&'static str] {
             "-device",
             "virtio-blk-pci,drive=vda,addr=0x3",
         ],
+        // The modern-only device (no legacy I/O BAR: PCI ID 1af4:1042).
+        "blk-modern" => &[
+            "-drive",
+            "file=build/modern-disk.img,if=none,id=vda,format=raw",
+            "-device",
+            "virtio-blk-pci,drive=vda,addr=0x3,disable-legacy=on,disable-modern=off",
+        ],
         // The posix suite's ext2 disk (ext2test; see `ext2_disk`).
         "posix-suite" => &[
             "-drive",
@@ -1242,6 +1272,63 @@ fn debugfs_reads(file: &str, content: &[u8]) -> Result<(), String> {
     }
 }
 
+/// The `blk-modern` case's disk (a fresh [`fresh_ext2_image`] each run),
+/// its README, and the file the guest writes on it.
+const MODERN_DISK: &str = "build/modern-disk.img";
+const MODERN_README: &[u8] = b"ext2 disk on the modern-only virtio-blk device\n";
+const MODERN_README_LINE: &str = "ext2 disk on the modern-only virtio-blk device";
+const MODERN_FILE: &str = "/modern.txt";
+const MODERN_TEXT: &str = "written through virtio-blk 1af4:1042";
+/// The driver's start line on that device.
+const MODERN_DRIVER_LINE: &str = "1af4:1042 through virtio-drivers (modern PCI interface)";
+
+/// After the `blk-modern` session typed `reboot`: QEMU exits 0 (the reset
+/// under `-no-reboot`) within 60 s, the driver said it drove 1af4:1042,
+/// and on the host the image is clean (`e2fsck -fn`) and holds the file
+/// (`debugfs`).
+fn modern_disk_checked(qemu: &mut Qemu, session: Outcome) -> Outcome {
+    if session.result.is_err() {
+        return session;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let stopped = loop {
+        match qemu.next_line(deadline) {
+            Ok((_, line)) if is_panic(&line) => break Err(format!("panic: {line}")),
+            Ok(_) => {}
+            Err(Some(0)) => break Ok(()),
+            Err(Some(code)) => break Err(format!("QEMU exited with {code}")),
+            Err(None) => break Err("QEMU still runs 60 s after `reboot`".into()),
+        }
+    };
+    let log = fs::read_to_string("build/test-logs/blk-modern.log").unwrap_or_default();
+    let result = stopped
+        .and_then(|()| {
+            if log.contains(MODERN_DRIVER_LINE) {
+                Ok(())
+            } else {
+                Err(format!("the driver never said {MODERN_DRIVER_LINE:?}"))
+            }
+        })
+        .and_then(|()| fsck_clean(MODERN_DISK))
+        .and_then(|()| {
+            let read = debugfs_cat(MODERN_DISK, MODERN_FILE)?;
+            if read == format!("{MODERN_TEXT}\n").as_bytes() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{MODERN_DISK}: debugfs read {:?} from {MODERN_FILE}",
+                    String::from_utf8_lossy(&read)
+                ))
+            }
+        })
+        .and(session.result)
+        .map(|done| format!("{done}; 1af4:1042 driven, e2fsck -fn clean, the file read back"));
+    Outcome {
+        result,
+        guest: session.guest,
+    }
+}
+
 /// The chaos runs' ext2 disks (a fresh [`fresh_ext2_image`] each run):
 /// the short run's, and `make chaos`'s (which may run beside it).
 const CHAOS_DISK: &str = "build/chaos-disk.img";
@@ -1329,6 +1416,12 @@ fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcom
             EXT2_README,
         ),
         "guest-suite" => fresh_disk(),
+        "blk-modern" => fresh_ext2_image(
+            Path::new(MODERN_DISK),
+            EXT2_DISK_KIB,
+            "modern-disk-tree",
+            MODERN_README,
+        ),
         _ if power::CASES.contains(&name) => power::fresh_disk(),
         _ => Ok(()),
     };

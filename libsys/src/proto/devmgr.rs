@@ -544,6 +544,68 @@ impl PciStart {
     }
 }
 
+#[cfg(target_os = "none")]
+/// What devmgr hands a PCI driver it starts, every BAR included: the
+/// function (`dev=<slot>`), its clients' endpoint (`h0`), its interrupt
+/// line (`h1`), and each BAR devmgr gave (`h2`.., in the order `bars=`
+/// lists their indices: a memory region for a memory BAR, a port range
+/// for an I/O one). For a driver whose device's registers are not (or not
+/// only) in BAR 0 — a virtio device's modern interface is wherever its
+/// capabilities say.
+pub struct PciResources {
+    pub slot: Slot,
+    pub endpoint: crate::handle::Endpoint,
+    pub irq: crate::handle::Irq,
+    /// (BAR index, its handle).
+    pub bars: alloc::vec::Vec<(u8, crate::handle::OwnedHandle)>,
+}
+
+/// The BAR indices of a `bars=` argument (`0,1,4`; empty for none):
+/// `None` for a malformed list (a non-number, an index past 5, twice the
+/// same).
+pub fn parse_bars(text: &str) -> Option<heapless::Vec<u8, 6>> {
+    let mut bars = heapless::Vec::new();
+    if text.is_empty() {
+        return Some(bars);
+    }
+    for part in text.split(',') {
+        let index: u8 = part.parse().ok()?;
+        if index > 5 || bars.contains(&index) {
+            return None;
+        }
+        bars.push(index).ok()?;
+    }
+    Some(bars)
+}
+
+#[cfg(target_os = "none")]
+impl PciResources {
+    /// Takes the handles out of the environment; what is missing, named.
+    pub fn take(args: &str) -> Result<PciResources, &'static str> {
+        use crate::env::{arg, take_handle};
+        const KEYS: [&str; 4] = ["h2", "h3", "h4", "h5"];
+        let slot = arg(args, "dev")
+            .and_then(Slot::parse)
+            .ok_or("no dev=<slot> argument")?;
+        let indices = parse_bars(arg(args, "bars").unwrap_or("")).ok_or("malformed bars=")?;
+        let endpoint = take_handle("h0").ok_or("no endpoint (h0)")?;
+        let irq = take_handle("h1").ok_or("no interrupt line (h1)")?;
+        let mut bars = alloc::vec::Vec::new();
+        for (&index, key) in indices.iter().zip(KEYS) {
+            bars.push((
+                index,
+                take_handle(key).ok_or("a BAR named in bars= was not given")?,
+            ));
+        }
+        Ok(PciResources {
+            slot,
+            endpoint: crate::handle::Endpoint(endpoint),
+            irq: crate::handle::Irq(irq),
+            bars,
+        })
+    }
+}
+
 /// The offset of the PCI command register, and its bits a driver sets.
 pub const PCI_COMMAND: u16 = 4;
 pub const PCI_COMMAND_IO: u16 = 1 << 0;

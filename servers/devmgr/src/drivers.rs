@@ -25,15 +25,21 @@ pub struct DriverBinary {
     pub platform_ids: &'static [&'static str],
     /// The PCI `vendor:device` pairs it matches (`PCI_DEVICE`).
     pub pci_ids: &'static [(u16, u16)],
+    /// Whether its process is handed the device's I/O-port BARs too (a
+    /// driver gets at most two BARs: a message carries four handles, and
+    /// the endpoint and the line take two). virtio-blk's modern interface
+    /// lies in memory BARs; the transitional device's port BAR 0 (the
+    /// legacy interface) would crowd them out.
+    pub port_bars: bool,
 }
 
 /// The drivers devmgr starts: the PS/2 keyboard behind the i8042
 /// controller (Linux's `i8042` and `atkbd` together), QEMU's `edu`
 /// teaching device (PCI 1234:11e8; the driver lab, docs/labs/06-pci-edu.md),
-/// and the virtio block device (PCI 1af4:1001, the transitional device
-/// with the legacy interface; its driver serves the block server). The
-/// modern-only 1af4:1042 is not matched: the driver speaks the legacy
-/// interface alone.
+/// and the virtio block device (PCI 1af4:1001, QEMU's transitional
+/// device, and 1af4:1042, the modern-only one: the driver speaks the
+/// modern interface both have, through the `virtio-drivers` crate; it
+/// serves the block server).
 pub const DRIVER_TABLE: &[DriverBinary] = &[
     DriverBinary {
         name: "i8042",
@@ -41,6 +47,7 @@ pub const DRIVER_TABLE: &[DriverBinary] = &[
         bus: BusType::Platform,
         platform_ids: &["i8042"],
         pci_ids: &[],
+        port_bars: true,
     },
     DriverBinary {
         name: "edu",
@@ -48,13 +55,15 @@ pub const DRIVER_TABLE: &[DriverBinary] = &[
         bus: BusType::Pci,
         platform_ids: &[],
         pci_ids: &[(0x1234, 0x11e8)],
+        port_bars: true,
     },
     DriverBinary {
         name: "virtio_blk",
         module: "virtio-blk",
         bus: BusType::Pci,
         platform_ids: &[],
-        pci_ids: &[(0x1af4, 0x1001)],
+        pci_ids: &[(0x1af4, 0x1001), (0x1af4, 0x1042)],
+        port_bars: false,
     },
 ];
 
@@ -118,7 +127,9 @@ mod tests {
         assert_eq!(edu.pci_ids, &[(0x1234, 0x11e8)]);
         let vblk = find("virtio_blk").unwrap();
         assert_eq!((vblk.module, vblk.bus), ("virtio-blk", BusType::Pci));
-        assert_eq!(vblk.pci_ids, &[(0x1af4, 0x1001)]);
+        assert_eq!(vblk.pci_ids, &[(0x1af4, 0x1001), (0x1af4, 0x1042)]);
+        assert!(!vblk.port_bars, "the modern interface's memory BARs only");
+        assert!(edu.port_bars);
         assert!(find("nope").is_none());
     }
 

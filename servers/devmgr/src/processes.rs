@@ -393,6 +393,9 @@ fn spawn_pci_driver(
     let mut ranges: Vec<IoPorts> = Vec::new();
     let mut bars = String::new();
     for bar in &info.bars {
+        if bar.io && !driver.port_bars {
+            continue;
+        }
         if handles.len() == libsys::abi::ipc::MAX_HANDLES {
             break;
         }

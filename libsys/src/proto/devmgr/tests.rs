@@ -185,3 +185,14 @@ fn slots_print_and_parse_like_linux() {
         assert_eq!(Slot::parse(bad), None, "{bad:?}");
     }
 }
+
+#[test]
+fn bars_lists_parse_and_bad_ones_are_refused() {
+    assert_eq!(parse_bars("0").unwrap().as_slice(), &[0]);
+    assert_eq!(parse_bars("0,1,4").unwrap().as_slice(), &[0, 1, 4]);
+    assert_eq!(parse_bars("").unwrap().as_slice(), &[] as &[u8]);
+    assert!(parse_bars("6").is_none(), "past BAR 5");
+    assert!(parse_bars("1,1").is_none(), "twice");
+    assert!(parse_bars("1,x").is_none());
+    assert!(parse_bars("1,").is_none());
+}

@@ -134,7 +134,7 @@ fn main(args: &str) -> u64 {
                 }
             }
         }
-        None => println!("no vda: no virtio-blk device (1af4:1001) listed by devmgr"),
+        None => println!("no vda: no virtio-blk device (1af4:1001 or 1af4:1042) listed by devmgr"),
     }
     let sectors = ram_mib * 2048;
     blk.service

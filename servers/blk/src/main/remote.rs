@@ -22,9 +22,10 @@ use libsys::handle::Notification;
 use libsys::proto::blkdrv::{self, CallError, Driver, Geometry, Piece, Pieces};
 use libsys::proto::devmgr::{self, Bus, Slot};
 
-/// PCI IDs of the virtio block device the driver takes (transitional).
+/// PCI IDs of the virtio block devices the driver takes: QEMU's
+/// transitional one and the modern-only one (devmgr's table has both).
 pub const VIRTIO_VENDOR: u16 = 0x1af4;
-pub const VIRTIO_BLK: u16 = 0x1001;
+pub const VIRTIO_BLK: [u16; 2] = [0x1001, 0x1042];
 /// How long a call to the driver may take (a Submit or Reap is a few
 /// thousand instructions; a driver that hangs is taken as dead).
 pub const CALL_TIMEOUT_NS: u64 = 2_000_000_000;
@@ -56,7 +57,7 @@ pub fn find_device() -> Option<String> {
     let (names, _) = dev.list_devices(Bus::Pci, 0).ok()?;
     names.iter().find_map(|name| {
         let info = dev.pci_info(Slot::parse(name)?).ok()?;
-        (info.vendor == VIRTIO_VENDOR && info.device == VIRTIO_BLK)
+        (info.vendor == VIRTIO_VENDOR && VIRTIO_BLK.contains(&info.device))
             .then(|| String::from(name.as_str()))
     })
 }

@@ -1,209 +1,146 @@
 //! The virtio-blk driver process: devmgr starts it for the PCI function
-//! 1af4:1001 (the transitional virtio block device, legacy interface)
-//! through `init`'s spawn protocol, with exactly that function's
-//! resources, and restarts it when it dies.
+//! 1af4:1001 (QEMU's transitional virtio block device) or 1af4:1042 (the
+//! modern-only one) through `init`'s spawn protocol, with exactly that
+//! function's resources, and restarts it when it dies.
 //!
 //! Handles (devmgr's order for PCI drivers): `h0=` the endpoint of the
 //! device node (the block server reaches it through devmgr's `Open`),
-//! `h1=` the INTx line (configured level-triggered by devmgr), `h2=` BAR 0
-//! as a port range; arguments `dev=<slot> bars=0`.
+//! `h1=` the INTx line (configured level-triggered by devmgr), `h2=`..
+//! the function's memory BARs (the table asks devmgr for no port BARs:
+//! the modern interface needs none); arguments `dev=<slot> bars=<i>,..`.
 //!
-//! At start: I/O decoding and bus mastering on in its own configuration
-//! space (through devmgr), the virtio initialisation (reset,
-//! ACKNOWLEDGE, DRIVER, features, queue 0 in DMA memory from `mm`,
-//! DRIVER_OK), bounce buffers for [`table::DEPTH_MAX`] requests, the line
-//! bound to the serving thread's notification; then it tells the block
-//! server it is up (`DriverUp`) and serves `libsys::proto::blkdrv`: a
-//! request's data is copied between `blk`'s pool window and the driver's
-//! own bounce buffer, which the device reads or writes; a finished
-//! request is held until `blk` reaps it. Everything that touches the
-//! machine goes through `driver-hal`: this crate has no `unsafe`.
+//! At start: memory decoding and bus mastering on in its own
+//! configuration space (through devmgr), the BARs handed to the
+//! `virtio-drivers` crate's HAL, the crate's PCI transport found through
+//! the function's virtio capabilities (read through devmgr), the device
+//! brought up by the crate's `VirtIOBlk` with request slots in DMA memory
+//! from `mm`, the line bound to the serving thread's notification; then it
+//! tells the block server it is up (`DriverUp`) and serves
+//! `libsys::proto::blkdrv`: a request's data is copied between `blk`'s
+//! pool window and the slot, which the device reads or writes; it goes
+//! on the device without waiting (`read_blocks_nb`/`write_blocks_nb`),
+//! and the interrupt — acknowledged at the device (`ack_interrupt`) and
+//! at the line — takes finished requests off the used ring, held until
+//! `blk` reaps them. Everything that touches the machine goes through
+//! `driver-hal`: this crate has no `unsafe`.
 #![no_std]
 #![forbid(unsafe_code)]
 #![no_main]
 
 extern crate alloc;
 
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use driver_hal::dma::DmaBuffer;
-use driver_hal::port::IoWindow;
+use driver_hal::hal::VirtioHal;
+use driver_hal::virtio::{self, BlkDevice, BlkOp, SubmitError};
 use libsys::abi::grant::{Access, Direction, Window};
 use libsys::abi::ipc::{FOREVER, PAYLOAD_MAX};
 use libsys::abi::SysError;
 use libsys::grant::grant_copy;
-use libsys::handle::{Endpoint, IoPorts, Irq, Notification};
+use libsys::handle::{Endpoint, Irq, MemoryRegion, Notification};
 use libsys::ipc::{self, Message};
 use libsys::proto::blk::ClientError;
 use libsys::proto::blkdrv::{
     Done, DrvError, Geometry, Op, Pieces, Reply, Request, REAP_MAX, STATUS_COPY_FAILED,
 };
 use libsys::proto::devmgr::{
-    self, PciStart, Slot, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO, PCI_COMMAND_MASTER,
+    self, PciResources, Slot, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY,
 };
 use libsys::rpc::{
     self, RpcError, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR,
 };
+use libsys::syscall::rdtsc;
 use libsys::{eprintln, println};
+use virtio_blk::cost::{Cost, Handler};
 use virtio_blk::table::{self, Lent, Table, DEPTH_MAX, SECTOR, SLOT_BYTES};
-use virtio_blk::virtio::queue::{Buffer, Layout, QueueMemory, VirtQueue};
-use virtio_blk::virtio::{self, reg, request_header, request_status, status, BlkType};
 
 libsys::entry!(main);
 
-/// Below 4 GiB: the legacy queue address is a 32-bit page number.
-const DMA_LIMIT: u64 = 1 << 32;
-/// Bytes per request of the header page: 16-byte header, status byte.
-const HEADER_STRIDE: u64 = 32;
 /// The notification bit of the device's interrupt.
 const IRQ_BIT: u32 = 0;
 /// How long `DriverUp` may wait for the block server (which may be
 /// calling this driver's node at that moment, through devmgr).
 const ANNOUNCE_NS: u64 = 200_000_000;
-/// Descriptors per request: header, data, status.
-const CHAIN: usize = 3;
-
-/// The queue memory, reached with volatile accesses.
-struct Ring(DmaBuffer);
-
-// An access outside the region cannot happen (the queue's layout was
-// checked against the region's size at start); it reads 0 and is dropped.
-impl QueueMemory for Ring {
-    fn read_u16(&self, offset: u64) -> u16 {
-        self.0.read_u16(offset).unwrap_or(0)
-    }
-    fn read_u32(&self, offset: u64) -> u32 {
-        self.0.read_u32(offset).unwrap_or(0)
-    }
-    fn write_u16(&mut self, offset: u64, value: u16) {
-        let _ = self.0.write_u16(offset, value);
-    }
-    fn write_u32(&mut self, offset: u64, value: u32) {
-        let _ = self.0.write_u32(offset, value);
-    }
-    fn write_u64(&mut self, offset: u64, value: u64) {
-        let _ = self.0.write_u64(offset, value);
-    }
-}
+/// Pages of the HAL's bounce pool: the crate's indirect descriptor
+/// tables (heap memory, one page each while a request is on the device).
+const BOUNCE_PAGES: u64 = DEPTH_MAX as u64;
 
 /// One virtio-blk device and the requests it holds.
 struct VirtioBlk {
-    io: IoWindow,
+    device: BlkDevice,
     irq: Irq,
-    queue: VirtQueue,
-    ring: Ring,
-    headers: DmaBuffer,
-    bounce: DmaBuffer,
     table: Table,
-    /// The chain heads on the device, and their slots.
-    heads: BTreeMap<u16, usize>,
-    flush: bool,
-    capacity: u64,
     /// The block server's notification and the bits it wants.
     blk: Option<(Notification, u64)>,
+    /// The driver's own time per request (`virtio_blk::cost`).
+    cost: Cost,
 }
 
 impl VirtioBlk {
     /// Everything before serving: the handles, the device enabled and
     /// brought up, the line bound to `notification`.
     fn probe(args: &str, notification: &Notification) -> Result<(Endpoint, Slot, Self), String> {
-        let PciStart {
+        let PciResources {
             slot,
             endpoint,
             irq,
-            bar0,
-        } = PciStart::take(args)?;
-        let ports = IoPorts(bar0);
+            bars,
+        } = PciResources::take(args)?;
         let dev = devmgr::Client::connect().map_err(|e| format!("no devmgr: {e}"))?;
         let info = dev.pci_info(slot).map_err(|e| format!("{slot}: {e}"))?;
-        let bar = info
-            .bars
-            .iter()
-            .find(|b| b.index == 0 && b.io)
-            .ok_or("BAR 0 is not an I/O window (not the legacy interface)")?;
-        let base = u16::try_from(bar.start).map_err(|_| "BAR 0 past the port space")?;
-        let io = IoWindow::open(&ports, base, reg::WINDOW)
-            .map_err(|e| format!("ports {base:#x}+{:#x}: {e}", reg::WINDOW))?;
-        // I/O decoding and bus mastering on, INTx not disabled.
+        for (index, handle) in bars {
+            let memory = info.bars.iter().any(|b| b.index == index && !b.io);
+            if memory {
+                VirtioHal::give_bar(MemoryRegion(handle))
+                    .map_err(|e| format!("BAR {index}: {e}"))?;
+            }
+        }
+        // Memory decoding and bus mastering on, INTx not disabled.
         dev.enable_function(
             slot,
-            PCI_COMMAND_IO | PCI_COMMAND_MASTER,
+            PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER,
             PCI_COMMAND_INTX_DISABLE,
         )
         .map_err(|e| format!("cannot enable {slot}: {e}"))?;
         irq.bind(notification, IRQ_BIT)
             .map_err(|e| format!("irq_bind: {e}"))?;
         let gsi = irq.info().map(|i| i.gsi).unwrap_or(u64::MAX);
-        let driver = Self::bring_up(io, irq)?;
+        VirtioHal::init(BOUNCE_PAGES).map_err(|e| format!("bounce pool: {e}"))?;
+        let transport = virtio::pci_transport(&dev, &info)
+            .map_err(|e| format!("{slot}: no virtio PCI transport: {e}"))?;
+        let kicker = virtio::pci_transport(&dev, &info)
+            .map_err(|e| format!("{slot}: no virtio PCI transport: {e}"))?;
+        let device = BlkDevice::new(transport, kicker, DEPTH_MAX, SLOT_BYTES)
+            .map_err(|e| format!("{slot}: {e}"))?;
+        let capacity = device.capacity();
+        let driver = VirtioBlk {
+            table: Table::new(device.depth(), capacity),
+            device,
+            irq,
+            blk: None,
+            cost: Cost::default(),
+        };
         println!(
-            "virtio-blk: {slot}: legacy virtio-blk, io {base:#x} gsi {gsi}, {} sectors ({} MiB), queue {} entries, {} requests at once",
-            driver.capacity,
-            driver.capacity / 2048,
-            driver.queue.layout().size,
+            "virtio-blk: {slot}: {:04x}:{:04x} through virtio-drivers (modern PCI interface), gsi {gsi}, {} sectors ({} MiB), {} requests at once",
+            info.vendor,
+            info.device,
+            capacity,
+            capacity / 2048,
             driver.table.depth()
         );
         Ok((endpoint, slot, driver))
     }
 
-    /// The virtio initialisation sequence (virtio 0.9.5, §2.2.1); a reset
-    /// first, which also drops whatever a dead instance left on it.
-    fn bring_up(io: IoWindow, irq: Irq) -> Result<Self, String> {
-        io.write(reg::STATUS, 0);
-        io.write(reg::STATUS, status::ACKNOWLEDGE);
-        io.write(reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
-        let offered = io.read(reg::HOST_FEATURES);
-        let flush = offered & virtio::F_FLUSH != 0;
-        io.write(reg::GUEST_FEATURES, offered & virtio::F_FLUSH);
-        io.write(reg::QUEUE_SEL, 0);
-        let size = io.read(reg::QUEUE_NUM);
-        let fail = |why: String| {
-            io.write(reg::STATUS, status::FAILED);
-            why
-        };
-        let layout = Layout::legacy(size).ok_or_else(|| fail(format!("queue size {size}")))?;
-        let depth = (usize::from(size) / CHAIN).clamp(1, DEPTH_MAX);
-        let pages = layout.total / libsys::abi::PAGE_SIZE;
-        let ring = DmaBuffer::alloc(pages, DMA_LIMIT).map_err(|e| fail(format!("queue: {e}")))?;
-        let headers = DmaBuffer::alloc(1, DMA_LIMIT).map_err(|e| fail(format!("headers: {e}")))?;
-        let bounce_pages = depth as u64 * SLOT_BYTES / libsys::abi::PAGE_SIZE;
-        let bounce = DmaBuffer::alloc(bounce_pages, DMA_LIMIT)
-            .map_err(|e| fail(format!("bounce buffers: {e}")))?;
-        if ring.len() < layout.total {
-            return Err(fail("queue memory too small".into()));
-        }
-        let pfn = u32::try_from(ring.phys() / virtio::QUEUE_ALIGN)
-            .map_err(|_| fail("queue above 16 TiB".into()))?;
-        io.write(reg::QUEUE_PFN, pfn);
-        let capacity =
-            u64::from(io.read(reg::CAPACITY_LOW)) | (u64::from(io.read(reg::CAPACITY_HIGH)) << 32);
-        io.write(
-            reg::STATUS,
-            status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK,
-        );
-        Ok(VirtioBlk {
-            io,
-            irq,
-            queue: VirtQueue::new(layout),
-            ring: Ring(ring),
-            headers,
-            bounce,
-            table: Table::new(depth, capacity),
-            heads: BTreeMap::new(),
-            flush,
-            capacity,
-            blk: None,
-        })
-    }
-
     fn geometry(&self) -> Geometry {
         Geometry {
-            sectors: self.capacity,
+            sectors: self.device.capacity(),
             queue_depth: self.table.depth() as u32,
             max_sectors: (SLOT_BYTES / u64::from(SECTOR)) as u32,
-            flush: self.flush,
+            // The device runs write-through (`driver_hal::virtio::NoFlush`):
+            // a completed write is durable, there is nothing to flush.
+            flush: false,
         }
     }
 
@@ -254,8 +191,8 @@ impl VirtioBlk {
         }
     }
 
-    /// Checks, copies a write's data in, and puts the request on the
-    /// device: header, the slot's data, status.
+    /// Checks, copies a write's data into the request's slot, and puts
+    /// it on the device without waiting.
     fn submit(
         &mut self,
         id: u64,
@@ -271,80 +208,61 @@ impl VirtioBlk {
         let bytes = self.table.check(id, op, sector, &pieces, lent)?;
         let places = table::placement(&pieces);
         let slot = self.table.admit(id, op, pieces)?;
-        let base = table::slot_offset(slot);
+        let kind = match op {
+            Op::Read => BlkOp::Read,
+            Op::Write => BlkOp::Write,
+            Op::Flush => {
+                // Write-through: every write completed is durable.
+                self.table.finish(slot, 0);
+                self.signal_blk();
+                return Ok(());
+            }
+        };
+        let Some(base) = self.device.slot_addr(slot) else {
+            // The table and the device disagree on a free slot: a bug.
+            self.table.drop_slot(slot);
+            return Err(DrvError::Busy);
+        };
         if op == Op::Write {
             for (from, at, len) in places {
-                let to = self.bounce.addr() + base + at;
-                if grant_copy(None, Direction::FromWindow, from, to, u64::from(len)).is_err() {
+                if grant_copy(None, Direction::FromWindow, from, base + at, u64::from(len)).is_err()
+                {
                     self.table.drop_slot(slot);
                     return Err(DrvError::CopyFailed);
                 }
             }
         }
-        let kind = match op {
-            Op::Read => BlkType::In,
-            Op::Write => BlkType::Out,
-            Op::Flush if !self.flush => {
-                // Nothing to make durable: done at once.
-                self.table.finish(slot, 0);
-                self.signal_blk();
-                return Ok(());
-            }
-            Op::Flush => BlkType::Flush,
-        };
-        let at = slot as u64 * HEADER_STRIDE;
-        let _ = self.headers.copy_in(at, &request_header(kind, sector));
-        let _ = self.headers.write_u8(at + 16, 0xff);
-        let header = self.headers.phys() + at;
-        let mut chain = heapless::Vec::<Buffer, CHAIN>::new();
-        let _ = chain.push(Buffer {
-            phys: header,
-            len: 16,
-            device_writes: false,
-        });
-        if bytes > 0 {
-            let _ = chain.push(Buffer {
-                phys: self.bounce.phys() + base,
-                len: bytes as u32,
-                device_writes: op == Op::Read,
-            });
-        }
-        let _ = chain.push(Buffer {
-            phys: header + 16,
-            len: 1,
-            device_writes: true,
-        });
-        match self.queue.add(&mut self.ring, &chain) {
-            Ok(head) => {
-                self.heads.insert(head, slot);
-                self.io.write_doorbell(reg::QUEUE_NOTIFY, 0);
-                Ok(())
-            }
-            Err(_) => {
+        match self.device.submit(slot, kind, sector, bytes as usize) {
+            Ok(()) => Ok(()),
+            Err(e) => {
                 self.table.drop_slot(slot);
-                Err(DrvError::Busy)
+                Err(match e {
+                    SubmitError::BadRequest => DrvError::BadRequest,
+                    _ => DrvError::Busy,
+                })
             }
         }
     }
 
-    /// The finished chains off the used ring: their requests' statuses.
+    /// The finished requests off the used ring: their statuses.
     fn collect(&mut self) -> usize {
         let mut n = 0;
-        while let Some(used) = self.queue.pop_used(&self.ring) {
-            let Some(slot) = self.heads.remove(&used.head) else {
-                continue;
-            };
-            let byte = self
-                .headers
-                .read_u8(slot as u64 * HEADER_STRIDE + 16)
-                .unwrap_or(0xff);
-            let status = match request_status(byte) {
-                Ok(()) => 0,
-                Err(code) => code,
-            };
+        let mut done = 0;
+        while let Some((slot, status)) = self.device.complete() {
+            done += 1;
             if self.table.finish(slot, status) {
                 n += 1;
             }
+        }
+        if let Some(r) = self.cost.finished(done) {
+            println!(
+                "virtio-blk: driver time per request over {}: {} (submit {}, interrupt {}, reap {}) TSC ticks: instructions under -icount",
+                r.requests,
+                r.total(),
+                r.submit,
+                r.interrupt,
+                r.reap
+            );
         }
         n
     }
@@ -353,7 +271,7 @@ impl VirtioBlk {
     /// ISR lowers the level), the finished requests collected, the line
     /// acknowledged, `blk` told.
     fn interrupt(&mut self) {
-        let _isr = self.io.read(reg::ISR);
+        let _queue = self.device.ack_interrupt();
         let finished = self.collect();
         let _ = self.irq.ack();
         if finished > 0 {
@@ -361,13 +279,13 @@ impl VirtioBlk {
         }
     }
 
-    /// `Reap`: the doorbell again if the device holds requests (a notify
-    /// can be lost while a restarted devmgr sizes the BARs), what
+    /// `Reap`: the queue notified again if the device holds requests (a
+    /// notify can be lost while a restarted devmgr sizes the BARs), what
     /// finished collected, and up to [`REAP_MAX`] finished requests
     /// answered, each read's data copied into its pieces of `window`.
     fn reap(&mut self, window: Window) -> Reply {
-        if self.table.on_device() > 0 {
-            self.io.write_doorbell(reg::QUEUE_NOTIFY, 0);
+        if self.device.on_device() > 0 {
+            self.device.kick();
         }
         self.collect();
         let (held, more) = self.table.reap(REAP_MAX);
@@ -375,7 +293,13 @@ impl VirtioBlk {
         for h in held {
             let mut status = h.status.unwrap_or(STATUS_COPY_FAILED);
             if h.op == Op::Read && status == 0 {
-                let base = self.bounce.addr() + table::slot_offset(h.slot);
+                let Some(base) = self.device.slot_addr(h.slot) else {
+                    let _ = done.push(Done {
+                        id: h.id,
+                        status: STATUS_COPY_FAILED,
+                    });
+                    continue;
+                };
                 for (to, at, len) in table::placement(&h.pieces) {
                     let fits = to + u64::from(len) <= window.length;
                     if !fits
@@ -406,7 +330,10 @@ impl VirtioBlk {
                 Err(e) => return e,
             };
             if received.signals().is_some() {
+                let start = rdtsc();
                 self.interrupt();
+                self.cost
+                    .add(Handler::Interrupt, rdtsc().saturating_sub(start));
                 continue;
             }
             let n = ipc::read_payload(received.msg.info.length.into(), &mut input);
@@ -414,7 +341,16 @@ impl VirtioBlk {
                 .then(|| rpc::decode::<Request>(&input[..n]).ok())
                 .flatten();
             let handles: Vec<_> = received.take_handles().collect();
+            let start = rdtsc();
+            let handler = match call {
+                Some(Request::Submit { .. }) => Some(Handler::Submit),
+                Some(Request::Reap) => Some(Handler::Reap),
+                _ => None,
+            };
             reply = Some(call.map(|c| self.request(c, &received.msg, handles)));
+            if let Some(h) = handler {
+                self.cost.add(h, rdtsc().saturating_sub(start));
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The requests the driver holds: each from its `Submit` until `blk`
-//! reaps it, with a bounce buffer of the driver's own DMA memory (a
-//! *slot*) that the device reads or writes.
+//! reaps it, with a buffer of the driver's own DMA memory (a *slot*,
+//! `driver_hal::virtio::BlkDevice`'s) that the device reads or writes.
 //!
 //! [`Table::check`] is the decode step of a `Submit`: the id is new, a
 //! read or write names 1 to [`PIECES_MAX`] pieces of whole sectors that
@@ -31,7 +31,7 @@ pub struct Held {
     pub id: u64,
     pub op: Op,
     pub pieces: Pieces,
-    /// Its bounce buffer.
+    /// Its slot of DMA memory.
     pub slot: usize,
     /// `None` while on the device; then its status (0: done).
     pub status: Option<i32>,
@@ -55,7 +55,7 @@ pub struct Table {
     held: Vec<Held>,
 }
 
-/// The byte offset of `slot` in the bounce memory.
+/// The byte offset of `slot` in the slots' memory.
 pub fn slot_offset(slot: usize) -> u64 {
     slot as u64 * SLOT_BYTES
 }
