@@ -25,7 +25,7 @@ use crate::file::{FileId, FileKind};
 use crate::fs::PageIo;
 use crate::pagecache::DirtyState;
 use crate::types::*;
-use crate::vfs::{Io, Vfs};
+use crate::vfs::{Io, ReadSink, Vfs, ZERO_PAGE};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
@@ -38,7 +38,7 @@ impl Vfs {
         ra_of: Option<FileId>,
         key: InodeKey,
         pos: u64,
-        buf: &mut [u8],
+        out: &mut dyn ReadSink,
     ) -> Result<Io, Errno> {
         let attr = self.attr(key)?;
         if is_dir(attr.mode) {
@@ -46,13 +46,17 @@ impl Vfs {
         }
         let sb = self.sb_mut(key.0)?;
         if sb.fs.is_uncached(key.1) {
-            return sb.fs.read(key.1, pos, buf).map(Io::Done);
+            let mut buf = alloc::vec![0u8; out.capacity()];
+            let n = sb.fs.read(key.1, pos, &mut buf)?;
+            out.put(0, &buf[..n.min(buf.len())])?;
+            return Ok(Io::Done(n));
         }
         let in_memory = sb.in_memory;
-        if pos >= attr.size || buf.is_empty() {
+        let want = out.capacity();
+        if pos >= attr.size || want == 0 {
             return Ok(Io::Done(0));
         }
-        let n = buf.len().min((attr.size - pos) as usize);
+        let n = want.min((attr.size - pos) as usize);
         if !in_memory {
             self.read_ahead(ra_of, key, pos, n, attr.size);
         }
@@ -61,9 +65,8 @@ impl Vfs {
             let at = pos + done as u64;
             let (index, off) = (at / PAGE, (at % PAGE) as usize);
             let len = (PAGE_SIZE - off).min(n - done);
-            let out = &mut buf[done..done + len];
-            if in_memory && !self.pcache.contains(key, index) {
-                out.fill(0);
+            let copied = if in_memory && !self.pcache.contains(key, index) {
+                out.put(done, &ZERO_PAGE[..len])
             } else {
                 match self.get_page(key, index, false) {
                     Ok(true) => {}
@@ -75,9 +78,16 @@ impl Vfs {
                     Err(_) => return Ok(Io::Done(done)),
                 }
                 let page = self.pcache.read_page(key, index).ok_or(Errno::EIO)?;
-                out.copy_from_slice(&page[off..off + len]);
+                out.put(done, &page[off..off + len])
+            };
+            match copied {
+                Ok(()) => done += len,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
             }
-            done += len;
+        }
+        if done < n {
+            return Ok(Io::Done(done));
         }
         self.touch_atime(key)?;
         Ok(Io::Done(n))

@@ -26,10 +26,44 @@ use crate::vfs::Vfs;
 /// Dentries one request may add above the cache's limit.
 pub const DENTRY_SLACK: u64 = 16 * 1024;
 
+/// A path component of at most `NAME_MAX` bytes, kept inline: a walk
+/// makes one for every call and allocates nothing for it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Name {
+    len: u8,
+    bytes: [u8; NAME_MAX],
+}
+
+impl Name {
+    /// `ENAMETOOLONG` past `NAME_MAX` bytes.
+    pub fn new(name: &[u8]) -> Result<Name, Errno> {
+        let len = u8::try_from(name.len()).map_err(|_| Errno::ENAMETOOLONG)?;
+        let mut bytes = [0; NAME_MAX];
+        bytes
+            .get_mut(..name.len())
+            .ok_or(Errno::ENAMETOOLONG)?
+            .copy_from_slice(name);
+        Ok(Name { len, bytes })
+    }
+}
+
+impl core::ops::Deref for Name {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl core::fmt::Debug for Name {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:?}", alloc::string::String::from_utf8_lossy(self))
+    }
+}
+
 /// The last component of a path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Last {
-    Name(Vec<u8>),
+    Name(Name),
     Dot,
     DotDot,
     /// The path was `/` (or only slashes).
@@ -267,18 +301,17 @@ impl Vfs {
         } else {
             start
         };
-        let comps: Vec<&[u8]> = path
-            .split(|&b| b == b'/')
-            .filter(|c| !c.is_empty())
-            .collect();
-        let Some((last, init)) = comps.split_last() else {
+        // Component by component, the last kept back (no list is built).
+        let mut comps = path.split(|&b| b == b'/').filter(|c| !c.is_empty());
+        let Some(mut last) = comps.next() else {
             return Ok(Parent {
                 dir,
                 last: Last::Root,
                 trailing_slash: false,
             });
         };
-        for comp in init {
+        for following in comps {
+            let comp = core::mem::replace(&mut last, following);
             let next = self.step(w, dir, comp)?;
             let next = self.follow_link(w, dir, next, links)?;
             if self.dcache.get(next.dentry).inode.is_none() {
@@ -292,10 +325,10 @@ impl Vfs {
         if last.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let last = match *last {
+        let last = match last {
             b"." => Last::Dot,
             b".." => Last::DotDot,
-            name => Last::Name(name.to_vec()),
+            name => Last::Name(Name::new(name)?),
         };
         Ok(Parent {
             dir,

@@ -13,7 +13,7 @@ use libsys::errno::Errno;
 use crate::dirent::push_dirent;
 use crate::file::{FileId, FileKind};
 use crate::types::*;
-use crate::vfs::{Io, Vfs};
+use crate::vfs::{Io, ReadSink, Vfs};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
@@ -28,6 +28,17 @@ impl Vfs {
     /// `read(fd, buf)`: bytes read (0 at end of file) or, on an empty
     /// pipe with a writer, `Io::Blocked` (`EAGAIN` with `O_NONBLOCK`).
     pub fn read(&mut self, client: ClientId, fd: i32, buf: &mut [u8]) -> Result<Io, Errno> {
+        self.read_to(client, fd, &mut { buf })
+    }
+
+    /// `read` into `buf`, wherever it puts the bytes (the server: the
+    /// caller's window, copied into once from the page cache).
+    pub fn read_to(
+        &mut self,
+        client: ClientId,
+        fd: i32,
+        buf: &mut dyn ReadSink,
+    ) -> Result<Io, Errno> {
         let id = self.fd_file(client, fd)?;
         let file = self.file(id)?;
         if !file.readable() {
@@ -56,6 +67,17 @@ impl Vfs {
         client: ClientId,
         fd: i32,
         buf: &mut [u8],
+        offset: i64,
+    ) -> Result<Io, Errno> {
+        self.pread_to(client, fd, &mut { buf }, offset)
+    }
+
+    /// `pread` into `buf`, as [`Vfs::read_to`].
+    pub fn pread_to(
+        &mut self,
+        client: ClientId,
+        fd: i32,
+        buf: &mut dyn ReadSink,
         offset: i64,
     ) -> Result<Io, Errno> {
         let id = self.fd_file(client, fd)?;

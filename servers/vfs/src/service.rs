@@ -29,12 +29,14 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 
 use libsys::grant::GrantAccess;
-use libsys::proto::vfs::{Cred as WireCred, FileAction, Reply, Request, Stat, Statfs, IO_MAX};
+use libsys::proto::vfs::{
+    Cred as WireCred, FileAction, RegRequest, Reply, Request, Stat, Statfs, IO_MAX,
+};
 
 use crate::fifo::OpenIo;
 use crate::random::Crng;
 use crate::types::{self, ClientId, Cred, AT_FDCWD};
-use crate::{Errno, Io, Vfs};
+use crate::{Errno, Io, ReadSink, Vfs};
 
 /// What one request came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +176,24 @@ fn put(grant: &mut dyn GrantAccess, data: &[u8]) -> Result<Reply, Errno> {
     Ok(Reply::Count(data.len() as u64))
 }
 
+/// The caller's window as where a read's bytes go.
+struct WindowSink<'a> {
+    grant: &'a mut dyn GrantAccess,
+    len: usize,
+}
+
+impl ReadSink for WindowSink<'_> {
+    fn capacity(&self) -> usize {
+        self.len
+    }
+    fn put(&mut self, at: usize, data: &[u8]) -> Result<(), Errno> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.grant.write(at as u64, data).map_err(|_| Errno::EFAULT)
+    }
+}
+
 /// `len` bytes out of the window: `EFAULT` if it cannot.
 fn take(grant: &mut dyn GrantAccess, len: u32) -> Result<alloc::vec::Vec<u8>, Errno> {
     let mut data = vec![0u8; io_len(len, grant)?];
@@ -270,11 +290,10 @@ impl Service {
     }
 
     fn device(&mut self, c: ClientId, fd: i32) -> Option<u64> {
-        let st = self.vfs.fstat(c, fd).ok()?;
-        match st.st_mode & types::S_IFMT {
-            types::S_IFCHR => Some(st.st_rdev),
+        match self.vfs.fd_type(c, fd)? {
+            (types::S_IFCHR, rdev) => Some(rdev),
             // Block devices are mounted, not read through vfs: `ENXIO`.
-            types::S_IFBLK => Some(BLOCK_NODE),
+            (types::S_IFBLK, _) => Some(BLOCK_NODE),
             _ => None,
         }
     }
@@ -339,6 +358,76 @@ impl Service {
         Ok(Reply::Count(n as u64))
     }
 
+    /// Makes an unknown `badge` a client with the credentials `lookup`
+    /// gives (`EACCES` without).
+    fn adopt(
+        &mut self,
+        badge: u64,
+        lookup: &mut dyn FnMut(u64) -> Option<Cred>,
+    ) -> Result<(), Outcome> {
+        if self.vfs.client(badge).is_err() {
+            let Some(cred) = lookup(badge) else {
+                return Err(Outcome::Reply(Reply::Error(Errno::EACCES)));
+            };
+            if let Err(e) = self.vfs.new_client(badge, cred) {
+                return Err(Outcome::Reply(Reply::Error(e)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Serves a request that came in registers (with `path`, the
+    /// payload, for `Open` and `Stat`): the same as [`Service::handle`] of
+    /// its [`Request`], without the path's copy into one.
+    pub fn handle_regs(
+        &mut self,
+        badge: u64,
+        request: RegRequest,
+        path: &[u8],
+        grant: &mut dyn GrantAccess,
+        lookup: &mut dyn FnMut(u64) -> Option<Cred>,
+    ) -> Outcome {
+        if let Err(refused) = self.adopt(badge, lookup) {
+            return refused;
+        }
+        self.regs(badge, request, path, grant)
+    }
+
+    fn regs(
+        &mut self,
+        c: ClientId,
+        request: RegRequest,
+        path: &[u8],
+        grant: &mut dyn GrantAccess,
+    ) -> Outcome {
+        let result = match request {
+            RegRequest::Read { fd, len } => return self.read(c, fd, len, None, grant),
+            RegRequest::Pread { fd, len, offset } => {
+                return self.read(c, fd, len, Some(offset), grant)
+            }
+            RegRequest::Write { fd, len } => return self.write(c, fd, len, None, grant),
+            RegRequest::Pwrite { fd, len, offset } => {
+                return self.write(c, fd, len, Some(offset), grant)
+            }
+            RegRequest::Close { fd } => done(self.vfs.close(c, fd)),
+            RegRequest::Lseek { fd, offset, whence } => {
+                self.vfs.lseek(c, fd, offset, whence).map(Reply::Value)
+            }
+            RegRequest::Open { dirfd, flags, mode } => {
+                return match self.vfs.openat_io(c, dirfd, path, flags, mode) {
+                    Ok(OpenIo::Opened(fd)) => Outcome::Reply(Reply::Fd(fd)),
+                    Ok(OpenIo::Blocked) => Outcome::Blocked,
+                    Err(e) => Outcome::Reply(Reply::Error(e)),
+                }
+            }
+            RegRequest::Stat { dirfd, flags } => self
+                .vfs
+                .fstatat(c, dirfd, path, flags)
+                .map(|s| Reply::Stat(stat(s))),
+        };
+        Outcome::Reply(result.unwrap_or_else(Reply::Error))
+    }
+
     /// Serves `request` from `badge`; `lookup` gives an unknown badge's
     /// credentials (`None`: the caller is refused with `EACCES`).
     pub fn handle(
@@ -348,47 +437,25 @@ impl Service {
         grant: &mut dyn GrantAccess,
         lookup: &mut dyn FnMut(u64) -> Option<Cred>,
     ) -> Outcome {
-        if self.vfs.client(badge).is_err() {
-            let Some(cred) = lookup(badge) else {
-                return Outcome::Reply(Reply::Error(Errno::EACCES));
-            };
-            if let Err(e) = self.vfs.new_client(badge, cred) {
-                return Outcome::Reply(Reply::Error(e));
-            }
+        if let Err(refused) = self.adopt(badge, lookup) {
+            return refused;
         }
         // A parent `init` started may fork before it ever called: it
         // becomes a client as on its own first request.
         if let Request::ForkFiles { parent, .. } = request {
-            if self.vfs.client(*parent).is_err() {
-                let Some(cred) = lookup(*parent) else {
-                    return Outcome::Reply(Reply::Error(Errno::ESRCH));
+            if let Err(refused) = self.adopt(*parent, lookup) {
+                return match refused {
+                    Outcome::Reply(Reply::Error(Errno::EACCES)) => {
+                        Outcome::Reply(Reply::Error(Errno::ESRCH))
+                    }
+                    other => other,
                 };
-                if let Err(e) = self.vfs.new_client(*parent, cred) {
-                    return Outcome::Reply(Reply::Error(e));
-                }
             }
         }
+        if let Some((r, path)) = RegRequest::of(request) {
+            return self.regs(badge, r, path, grant);
+        }
         let result = match request {
-            Request::Read { fd, len } => return self.read(badge, *fd, *len, None, grant),
-            Request::Pread { fd, len, offset } => {
-                return self.read(badge, *fd, *len, Some(*offset), grant)
-            }
-            Request::Write { fd, len } => return self.write(badge, *fd, *len, None, grant),
-            Request::Pwrite { fd, len, offset } => {
-                return self.write(badge, *fd, *len, Some(*offset), grant)
-            }
-            Request::Open {
-                dirfd,
-                path,
-                flags,
-                mode,
-            } => {
-                return match self.vfs.openat_io(badge, *dirfd, path, *flags, *mode) {
-                    Ok(OpenIo::Opened(fd)) => Outcome::Reply(Reply::Fd(fd)),
-                    Ok(OpenIo::Blocked) => Outcome::Blocked,
-                    Err(e) => Outcome::Reply(Reply::Error(e)),
-                }
-            }
             Request::Ioctl { fd, cmd, arg } => {
                 let result = self.ioctl(badge, *fd, *cmd, *arg, grant);
                 return Outcome::Reply(result.map(Reply::Value).unwrap_or_else(Reply::Error));
@@ -438,16 +505,14 @@ impl Service {
                     .unwrap_or_else(Reply::Error),
             );
         }
+        // Straight into the window: a cached page is copied once, from
+        // its frame to the caller.
         let result = io_len(len, grant).and_then(|n| {
-            let mut buf = vec![0u8; n];
-            let io = match offset {
-                None => self.vfs.read(c, fd, &mut buf)?,
-                Some(o) => self.vfs.pread(c, fd, &mut buf, o as i64)?,
-            };
-            if let Io::Done(n) = io {
-                put(grant, &buf[..n.min(buf.len())])?;
+            let mut sink = WindowSink { grant, len: n };
+            match offset {
+                None => self.vfs.read_to(c, fd, &mut sink),
+                Some(o) => self.vfs.pread_to(c, fd, &mut sink, o as i64),
             }
-            Ok(io)
         });
         match result {
             Ok(io) => count(io),
@@ -487,14 +552,7 @@ impl Service {
     ) -> Result<Reply, Errno> {
         let v = &mut self.vfs;
         match request {
-            Request::Close { fd } => done(v.close(c, *fd)),
-            Request::Lseek { fd, offset, whence } => {
-                v.lseek(c, *fd, *offset, *whence).map(Reply::Value)
-            }
             Request::Fstat { fd } => v.fstat(c, *fd).map(|s| Reply::Stat(stat(s))),
-            Request::Stat { dirfd, path, flags } => v
-                .fstatat(c, *dirfd, path, *flags)
-                .map(|s| Reply::Stat(stat(s))),
             Request::Getdents { fd, len } => {
                 let n = io_len(*len, grant)?;
                 let records = v.getdents64(c, *fd, n)?;
