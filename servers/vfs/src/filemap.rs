@@ -65,7 +65,10 @@ impl Vfs {
             let at = pos + done as u64;
             let (index, off) = (at / PAGE, (at % PAGE) as usize);
             let len = (PAGE_SIZE - off).min(n - done);
-            let copied = if in_memory && !self.pcache.contains(key, index) {
+            // A cached page is the common case: one look-up, then the copy.
+            let copied = if let Some(page) = self.pcache.read_page(key, index) {
+                out.put(done, &page[off..off + len])
+            } else if in_memory {
                 out.put(done, &ZERO_PAGE[..len])
             } else {
                 match self.get_page(key, index, false) {
@@ -89,7 +92,7 @@ impl Vfs {
         if done < n {
             return Ok(Io::Done(done));
         }
-        self.touch_atime(key)?;
+        self.touch_atime(key, &attr)?;
         Ok(Io::Done(n))
     }
 
@@ -109,9 +112,9 @@ impl Vfs {
 
     /// `relatime`: the access time moves only if it is older than the
     /// last change or a day old, which saves a `write_inode` per read.
-    fn touch_atime(&mut self, key: InodeKey) -> Result<(), Errno> {
+    /// `a`: the attributes the read began with (a read changes none).
+    fn touch_atime(&mut self, key: InodeKey, a: &InodeAttr) -> Result<(), Errno> {
         let now = self.now;
-        let a = self.attr(key)?;
         if a.atime <= a.mtime || a.atime <= a.ctime || now.sec - a.atime.sec >= 86_400 {
             self.set_attr(key, |a| a.atime = now)?;
         }

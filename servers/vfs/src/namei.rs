@@ -26,31 +26,43 @@ use crate::vfs::Vfs;
 /// Dentries one request may add above the cache's limit.
 pub const DENTRY_SLACK: u64 = 16 * 1024;
 
-/// A path component of at most `NAME_MAX` bytes, kept inline: a walk
-/// makes one for every call and allocates nothing for it.
+/// Names up to this long are kept inline in a [`Name`].
+const NAME_INLINE: usize = 30;
+
+/// A path component of at most `NAME_MAX` bytes: a short one (the usual
+/// case) kept inline, so a walk allocates nothing for its last
+/// component, and the value stays small to move; a longer one on the heap.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Name {
-    len: u8,
-    bytes: [u8; NAME_MAX],
+pub enum Name {
+    Short { len: u8, bytes: [u8; NAME_INLINE] },
+    Long(Vec<u8>),
 }
 
 impl Name {
     /// `ENAMETOOLONG` past `NAME_MAX` bytes.
     pub fn new(name: &[u8]) -> Result<Name, Errno> {
-        let len = u8::try_from(name.len()).map_err(|_| Errno::ENAMETOOLONG)?;
-        let mut bytes = [0; NAME_MAX];
-        bytes
-            .get_mut(..name.len())
-            .ok_or(Errno::ENAMETOOLONG)?
-            .copy_from_slice(name);
-        Ok(Name { len, bytes })
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        if name.len() > NAME_INLINE {
+            return Ok(Name::Long(name.to_vec()));
+        }
+        let mut bytes = [0; NAME_INLINE];
+        bytes[..name.len()].copy_from_slice(name);
+        Ok(Name::Short {
+            len: name.len() as u8,
+            bytes,
+        })
     }
 }
 
 impl core::ops::Deref for Name {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
+        match self {
+            Name::Short { len, bytes } => &bytes[..usize::from(*len)],
+            Name::Long(v) => v,
+        }
     }
 }
 

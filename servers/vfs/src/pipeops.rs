@@ -63,7 +63,7 @@ impl Vfs {
         match pipe.read_to(buf)? {
             PipeRead::Data(n) => {
                 // Moved, not taken: the lists keep their room.
-                self.wakeups.extend(pipe.write_waiters.drain(..));
+                self.wakeups.append(&mut pipe.write_waiters);
                 Ok(Io::Done(n))
             }
             PipeRead::Eof => Ok(Io::Done(0)),
@@ -93,7 +93,7 @@ impl Vfs {
             PipeWrite::Broken => return Err(Errno::EPIPE),
         };
         if wrote > 0 {
-            self.wakeups.extend(pipe.read_waiters.drain(..));
+            self.wakeups.append(&mut pipe.read_waiters);
         }
         match result {
             PipeWrite::Partial(0) if flags & O_NONBLOCK != 0 => Err(Errno::EAGAIN),
