@@ -30,17 +30,18 @@ use crate::vfs::{Io, ReadSink, Vfs, ZERO_PAGE};
 const PAGE: u64 = PAGE_SIZE as u64;
 
 impl Vfs {
-    /// Reads the file `key` at `pos` for `client` (with the read-ahead
-    /// state of file `ra_of`).
+    /// Reads the file `key` (whose attributes the caller has just looked
+    /// up) at `pos` for `client` (with the read-ahead state of file
+    /// `ra_of`).
     pub(crate) fn file_read(
         &mut self,
         client: ClientId,
         ra_of: Option<FileId>,
         key: InodeKey,
+        attr: InodeAttr,
         pos: u64,
         out: &mut dyn ReadSink,
     ) -> Result<Io, Errno> {
-        let attr = self.attr(key)?;
         if is_dir(attr.mode) {
             return Err(Errno::EISDIR);
         }

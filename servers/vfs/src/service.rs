@@ -35,6 +35,7 @@ use libsys::proto::vfs::{
 
 use crate::fifo::OpenIo;
 use crate::random::Crng;
+use crate::rw::Read;
 use crate::types::{self, ClientId, Cred, AT_FDCWD};
 use crate::{Errno, Io, ReadSink, Vfs};
 
@@ -484,40 +485,39 @@ impl Service {
         offset: Option<u64>,
         grant: &mut dyn GrantAccess,
     ) -> Outcome {
-        if let Some(rdev) = self.device(c, fd) {
-            let console = rdev == DEV_TTY || rdev == DEV_CONSOLE;
-            if let (true, Some(con)) = (console, &mut self.console) {
-                if con.reads_later() {
-                    return match io_len(len, grant) {
-                        Ok(len) => Outcome::ConsoleRead { len },
-                        Err(e) => Outcome::Reply(Reply::Error(e)),
-                    };
-                }
-            }
-            if rdev == DEV_KMSG {
-                let result = io_len(len, grant)
-                    .and_then(|n| self.kmsg_read(c, fd, n))
-                    .and_then(|record| put(grant, &record));
-                return Outcome::Reply(result.unwrap_or_else(Reply::Error));
-            }
-            return Outcome::Reply(
-                self.device_read(c, rdev, len, grant)
-                    .unwrap_or_else(Reply::Error),
-            );
-        }
         // Straight into the window: a cached page is copied once, from
-        // its frame to the caller.
-        let result = io_len(len, grant).and_then(|n| {
-            let mut sink = WindowSink { grant, len: n };
-            match offset {
-                None => self.vfs.read_to(c, fd, &mut sink),
-                Some(o) => self.vfs.pread_to(c, fd, &mut sink, o as i64),
+        // its frame to the caller. The core says if it is a device file
+        // instead (one look-up of descriptor, file and inode for both).
+        let n = match io_len(len, grant) {
+            Ok(n) => n,
+            Err(e) => return Outcome::Reply(Reply::Error(e)),
+        };
+        let mut sink = WindowSink { grant, len: n };
+        let rdev = match self
+            .vfs
+            .read_or_device(c, fd, offset.map(|o| o as i64), &mut sink)
+        {
+            Ok(Read::Io(io)) => return count(io),
+            Ok(Read::Device { fmt, .. }) if fmt == types::S_IFBLK => BLOCK_NODE,
+            Ok(Read::Device { rdev, .. }) => rdev,
+            Err(e) => return Outcome::Reply(Reply::Error(e)),
+        };
+        let console = rdev == DEV_TTY || rdev == DEV_CONSOLE;
+        if let (true, Some(con)) = (console, &mut self.console) {
+            if con.reads_later() {
+                return Outcome::ConsoleRead { len: n };
             }
-        });
-        match result {
-            Ok(io) => count(io),
-            Err(e) => Outcome::Reply(Reply::Error(e)),
         }
+        if rdev == DEV_KMSG {
+            let result = self
+                .kmsg_read(c, fd, n)
+                .and_then(|record| put(grant, &record));
+            return Outcome::Reply(result.unwrap_or_else(Reply::Error));
+        }
+        Outcome::Reply(
+            self.device_read(c, rdev, len, grant)
+                .unwrap_or_else(Reply::Error),
+        )
     }
 
     fn write(
