@@ -94,7 +94,7 @@ pub struct Parent {
 /// Who walks: the credentials and the root they cannot climb above.
 #[derive(Clone, Debug)]
 pub struct Walker {
-    pub cred: Cred,
+    pub cred: alloc::rc::Rc<Cred>,
     pub root: Path,
     /// Who walks (procfs's `self` link is the walker's pid).
     pub client: ClientId,

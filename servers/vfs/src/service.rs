@@ -122,6 +122,8 @@ pub struct Service {
     /// Children whose file table was forked and not yet exec'd: child →
     /// the parent, who may run `ChildAction`s on it.
     forked: BTreeMap<u64, u64>,
+    /// The badge last found to be a client (see `adopt`).
+    known: Option<u64>,
 }
 
 fn cred(wire: &WireCred) -> Cred {
@@ -221,6 +223,7 @@ impl Service {
             kmsg: None,
             crng: Crng::new(),
             forked: BTreeMap::new(),
+            known: None,
         }
     }
 
@@ -366,6 +369,11 @@ impl Service {
         badge: u64,
         lookup: &mut dyn FnMut(u64) -> Option<Cred>,
     ) -> Result<(), Outcome> {
+        // The last caller found is still a client unless a life-cycle
+        // request came since (they alone remove clients).
+        if self.known == Some(badge) {
+            return Ok(());
+        }
         if self.vfs.client(badge).is_err() {
             let Some(cred) = lookup(badge) else {
                 return Err(Outcome::Reply(Reply::Error(Errno::EACCES)));
@@ -374,6 +382,7 @@ impl Service {
                 return Err(Outcome::Reply(Reply::Error(e)));
             }
         }
+        self.known = Some(badge);
         Ok(())
     }
 
@@ -466,7 +475,10 @@ impl Service {
             | Request::ChildAction { .. }
             | Request::ExecFiles { .. }
             | Request::SetCred { .. }
-            | Request::ExitFiles { .. } => self.life_cycle(badge, request),
+            | Request::ExitFiles { .. } => {
+                self.known = None;
+                self.life_cycle(badge, request)
+            }
             other => self.call(badge, other, grant),
         };
         Outcome::Reply(result.unwrap_or_else(Reply::Error))

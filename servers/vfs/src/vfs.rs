@@ -57,7 +57,9 @@ pub struct Client {
     pub cwd: Path,
     pub root: Path,
     pub umask: u32,
-    pub cred: Cred,
+    /// Shared with the walks that check permissions with it (a clone is
+    /// a count, not a copy of the groups).
+    pub cred: alloc::rc::Rc<Cred>,
     /// `RLIMIT_NOFILE`: descriptors at or above it are refused (`EMFILE`).
     pub nofile: usize,
 }

@@ -512,3 +512,19 @@ fn open_and_stat_with_the_path_as_payload() {
     let missing = s.handle_regs(ROOT, stat, b"/nope", &mut NoGrant, &mut creds);
     assert_eq!(missing, Outcome::Reply(Reply::Error(Errno::ENOENT)));
 }
+
+#[test]
+fn a_client_whose_files_ended_is_adopted_again() {
+    let mut s = service();
+    // ROOT is found, then its own files end (ExitFiles of itself): its
+    // next request makes it a client again, with nothing open.
+    let fd = open(&mut s, ROOT, "/", O_RDONLY | O_DIRECTORY);
+    assert_eq!(
+        now(&mut s, ROOT, Request::ExitFiles { pid: ROOT }),
+        Reply::Done
+    );
+    let close = RegRequest::Close { fd };
+    let closed = s.handle_regs(ROOT, close, &[], &mut NoGrant, &mut creds);
+    // Not ESRCH: it is a client again.
+    assert_eq!(closed, Outcome::Reply(Reply::Error(Errno::EBADF)));
+}
