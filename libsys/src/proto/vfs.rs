@@ -12,6 +12,15 @@
 //! copies into it and answers the count), `Write` lends a read window.
 //! A call that must wait (an empty pipe or terminal) is answered later.
 //!
+//! **The register form.** The hot calls skip postcard: `Read`, `Write`,
+//! `Pread`, `Pwrite`, `Close` and `Lseek` travel as [`LABEL_REGS`] with
+//! their fields in message words 0–3 ([`RegRequest::to_words`]; words 4–5
+//! name the grant) and no payload, `Open` and `Stat` the same with the
+//! path's bytes as the payload. The answer is [`LABEL_REGS_REPLY`] with
+//! the reply in the words ([`Reply::to_words`]), or for `Stat` the usual
+//! postcard `Reply`. The client stub uses this form for those calls; the
+//! server takes both forms of each.
+//!
 //! | request | reply | notes |
 //! | --- | --- | --- |
 //! | `Open { dirfd, path, flags, mode }` | `Fd(fd)` | `openat(2)` |
@@ -347,6 +356,209 @@ pub enum Reply {
 }
 
 const _: () = assert!(crate::rpc::fits::<Request>() && crate::rpc::fits::<Reply>());
+
+/// A request in the message registers: `Read`, `Write`, `Pread`,
+/// `Pwrite`, `Close` and `Lseek` with no payload, `Open` and `Stat` with
+/// the path's bytes as the payload ([`RegRequest`]).
+pub const LABEL_REGS: u32 = 0x7666_0001;
+/// The answer to a [`LABEL_REGS`] request: `Done`, `Fd`, `Fds`, `Count`,
+/// `Value` or `Error` in the registers ([`Reply::to_words`]); a reply
+/// that does not fit (`Stat`, `Statfs`) goes as a postcard payload.
+pub const LABEL_REGS_REPLY: u32 = 0x7666_0002;
+
+/// The words of a message (words 4 and 5 are left for a grant window).
+pub type Words = [u64; crate::abi::ipc::MSG_WORDS];
+
+fn fd_len(fd: i32, len: u32) -> u64 {
+    u64::from(fd as u32) | u64::from(len) << 32
+}
+
+fn split_fd_len(word: u64) -> (i32, u32) {
+    (word as u32 as i32, (word >> 32) as u32)
+}
+
+/// The requests that travel in registers ([`LABEL_REGS`]): the data
+/// calls, `Close` and `Lseek`, as their [`Request`]s (a small value: a
+/// `Request` is as big as its largest variant, two paths).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegRequest {
+    Read {
+        fd: i32,
+        len: u32,
+    },
+    Write {
+        fd: i32,
+        len: u32,
+    },
+    Pread {
+        fd: i32,
+        len: u32,
+        offset: u64,
+    },
+    Pwrite {
+        fd: i32,
+        len: u32,
+        offset: u64,
+    },
+    Close {
+        fd: i32,
+    },
+    Lseek {
+        fd: i32,
+        offset: i64,
+        whence: u32,
+    },
+    /// `Open`: the path is the message's payload (its bytes, no
+    /// encoding).
+    Open {
+        dirfd: i32,
+        flags: u32,
+        mode: u32,
+    },
+    /// `Stat`: the path is the payload (empty with `AT_EMPTY_PATH`).
+    Stat {
+        dirfd: i32,
+        flags: u32,
+    },
+}
+
+impl RegRequest {
+    /// `request` in its register form, if it has one, and the path that
+    /// goes as its payload (empty for the requests without one).
+    pub fn of(request: &Request) -> Option<(RegRequest, &[u8])> {
+        let regs = match *request {
+            Request::Read { fd, len } => RegRequest::Read { fd, len },
+            Request::Write { fd, len } => RegRequest::Write { fd, len },
+            Request::Pread { fd, len, offset } => RegRequest::Pread { fd, len, offset },
+            Request::Pwrite { fd, len, offset } => RegRequest::Pwrite { fd, len, offset },
+            Request::Close { fd } => RegRequest::Close { fd },
+            Request::Lseek { fd, offset, whence } => RegRequest::Lseek { fd, offset, whence },
+            Request::Open {
+                dirfd,
+                ref path,
+                flags,
+                mode,
+            } => return Some((RegRequest::Open { dirfd, flags, mode }, path)),
+            Request::Stat {
+                dirfd,
+                ref path,
+                flags,
+            } => return Some((RegRequest::Stat { dirfd, flags }, path)),
+            _ => return None,
+        };
+        Some((regs, &[]))
+    }
+
+    /// Whether the payload is its path.
+    pub fn has_path(self) -> bool {
+        matches!(self, RegRequest::Open { .. } | RegRequest::Stat { .. })
+    }
+
+    /// The same request as a [`Request`], with `path` for `Open` and
+    /// `Stat` (`ENAMETOOLONG` past [`PATH_MAX`]).
+    pub fn request(self, path_bytes: &[u8]) -> Result<Request, Errno> {
+        Ok(match self {
+            RegRequest::Read { fd, len } => Request::Read { fd, len },
+            RegRequest::Write { fd, len } => Request::Write { fd, len },
+            RegRequest::Pread { fd, len, offset } => Request::Pread { fd, len, offset },
+            RegRequest::Pwrite { fd, len, offset } => Request::Pwrite { fd, len, offset },
+            RegRequest::Close { fd } => Request::Close { fd },
+            RegRequest::Lseek { fd, offset, whence } => Request::Lseek { fd, offset, whence },
+            RegRequest::Open { dirfd, flags, mode } => Request::Open {
+                dirfd,
+                path: path(path_bytes)?,
+                flags,
+                mode,
+            },
+            RegRequest::Stat { dirfd, flags } => Request::Stat {
+                dirfd,
+                path: path(path_bytes)?,
+                flags,
+            },
+        })
+    }
+
+    /// The message words: `words[0]` the operation, then the fields in
+    /// words 1–3; words 4 and 5 are left for a grant window.
+    pub fn to_words(self) -> Words {
+        let (op, a, b) = match self {
+            RegRequest::Read { fd, len } => (1, fd_len(fd, len), 0),
+            RegRequest::Write { fd, len } => (2, fd_len(fd, len), 0),
+            RegRequest::Pread { fd, len, offset } => (3, fd_len(fd, len), offset),
+            RegRequest::Pwrite { fd, len, offset } => (4, fd_len(fd, len), offset),
+            RegRequest::Close { fd } => (5, fd_len(fd, 0), 0),
+            RegRequest::Lseek { fd, offset, whence } => (6, fd_len(fd, whence), offset as u64),
+            RegRequest::Open { dirfd, flags, mode } => (7, fd_len(dirfd, flags), u64::from(mode)),
+            RegRequest::Stat { dirfd, flags } => (8, fd_len(dirfd, flags), 0),
+        };
+        [op, a, b, 0, 0, 0]
+    }
+
+    /// The request [`RegRequest::to_words`] made (words 4–5 ignored: they
+    /// name the grant); `None` for an unknown operation or stray bits.
+    pub fn from_words(words: &Words) -> Option<RegRequest> {
+        let (fd, len) = split_fd_len(words[1]);
+        let [op, _, offset, rest, ..] = *words;
+        // Only the positioned calls, `Lseek` and `Open` use word 2.
+        if rest != 0 || (offset != 0 && !matches!(op, 3 | 4 | 6 | 7)) {
+            return None;
+        }
+        Some(match op {
+            1 => RegRequest::Read { fd, len },
+            2 => RegRequest::Write { fd, len },
+            3 => RegRequest::Pread { fd, len, offset },
+            4 => RegRequest::Pwrite { fd, len, offset },
+            5 if len == 0 => RegRequest::Close { fd },
+            6 => RegRequest::Lseek {
+                fd,
+                offset: offset as i64,
+                whence: len,
+            },
+            7 => RegRequest::Open {
+                dirfd: fd,
+                flags: len,
+                mode: u32::try_from(offset).ok()?,
+            },
+            8 => RegRequest::Stat {
+                dirfd: fd,
+                flags: len,
+            },
+            _ => return None,
+        })
+    }
+}
+
+impl Reply {
+    /// The reply in registers (`words[0]` the kind, then its values), or
+    /// `None` for `Stat` and `Statfs`, which do not fit.
+    pub fn to_words(&self) -> Option<Words> {
+        let (kind, a, b) = match *self {
+            Reply::Done => (0, 0, 0),
+            Reply::Fd(fd) => (1, fd as u32 as u64, 0),
+            Reply::Fds(r, w) => (2, r as u32 as u64, w as u32 as u64),
+            Reply::Count(n) => (3, n, 0),
+            Reply::Value(v) => (4, v, 0),
+            Reply::Error(e) => (5, e.as_i32() as u32 as u64, 0),
+            Reply::Stat(_) | Reply::Statfs(_) => return None,
+        };
+        Some([kind, a, b, 0, 0, 0])
+    }
+
+    /// The reply [`Reply::to_words`] made; `None` for nonsense.
+    pub fn from_words(words: &Words) -> Option<Reply> {
+        let (a, b) = (words[1], words[2]);
+        let small = |v: u64| i32::try_from(v as u32).ok().filter(|_| v >> 32 == 0);
+        Some(match words[0] {
+            0 => Reply::Done,
+            1 => Reply::Fd(small(a)?),
+            2 => Reply::Fds(small(a)?, small(b)?),
+            3 => Reply::Count(a),
+            4 => Reply::Value(a),
+            5 => Reply::Error(Errno::from_i32(small(a)?).ok()?),
+            _ => return None,
+        })
+    }
+}
 
 /// `path` as a message's path: `ENAMETOOLONG` if it does not fit.
 pub fn path(path: &[u8]) -> Result<Path, Errno> {

@@ -87,6 +87,21 @@ impl Vfs {
         }
     }
 
+    /// The file type bits and device number of what `fd` names, without
+    /// building a whole `stat` (the server asks this before every read
+    /// and write, to route device files); `None` for a pipe or FIFO end,
+    /// or a descriptor not open.
+    pub fn fd_type(&self, client: ClientId, fd: i32) -> Option<(u32, u64)> {
+        let entry = self.client(client).ok()?.fds.get(fd).ok()?;
+        match self.file(entry.file).ok()?.kind {
+            FileKind::Inode { key, .. } => {
+                let a = self.inodes.get(&key)?;
+                Some((a.attr.mode & S_IFMT, a.attr.rdev))
+            }
+            FileKind::Pipe { .. } => None,
+        }
+    }
+
     /// The inode and path `fd` names for the `f*` calls (`EBADF`; `EINVAL`
     /// for a pipe where a file is needed).
     fn fd_inode(&self, client: ClientId, fd: i32) -> Result<(InodeKey, Path), Errno> {

@@ -33,7 +33,7 @@ impl Vfs {
                 cwd: root,
                 root,
                 umask: 0o022,
-                cred,
+                cred: alloc::rc::Rc::new(cred),
                 nofile: self.limits.nofile,
             },
         );
@@ -49,7 +49,7 @@ impl Vfs {
 
     /// Sets a client's credentials (from the process server).
     pub fn set_cred(&mut self, id: ClientId, cred: Cred) -> Result<(), Errno> {
-        self.client_mut(id)?.cred = cred;
+        self.client_mut(id)?.cred = alloc::rc::Rc::new(cred);
         Ok(())
     }
 

@@ -25,34 +25,39 @@ use crate::file::{FileId, FileKind};
 use crate::fs::PageIo;
 use crate::pagecache::DirtyState;
 use crate::types::*;
-use crate::vfs::{Io, Vfs};
+use crate::vfs::{Io, ReadSink, Vfs, ZERO_PAGE};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
 impl Vfs {
-    /// Reads the file `key` at `pos` for `client` (with the read-ahead
-    /// state of file `ra_of`).
+    /// Reads the file `key` (whose attributes the caller has just looked
+    /// up) at `pos` for `client` (with the read-ahead state of file
+    /// `ra_of`).
     pub(crate) fn file_read(
         &mut self,
         client: ClientId,
         ra_of: Option<FileId>,
         key: InodeKey,
+        attr: InodeAttr,
         pos: u64,
-        buf: &mut [u8],
+        out: &mut dyn ReadSink,
     ) -> Result<Io, Errno> {
-        let attr = self.attr(key)?;
         if is_dir(attr.mode) {
             return Err(Errno::EISDIR);
         }
         let sb = self.sb_mut(key.0)?;
         if sb.fs.is_uncached(key.1) {
-            return sb.fs.read(key.1, pos, buf).map(Io::Done);
+            let mut buf = alloc::vec![0u8; out.capacity()];
+            let n = sb.fs.read(key.1, pos, &mut buf)?;
+            out.put(0, &buf[..n.min(buf.len())])?;
+            return Ok(Io::Done(n));
         }
         let in_memory = sb.in_memory;
-        if pos >= attr.size || buf.is_empty() {
+        let want = out.capacity();
+        if pos >= attr.size || want == 0 {
             return Ok(Io::Done(0));
         }
-        let n = buf.len().min((attr.size - pos) as usize);
+        let n = want.min((attr.size - pos) as usize);
         if !in_memory {
             self.read_ahead(ra_of, key, pos, n, attr.size);
         }
@@ -61,9 +66,11 @@ impl Vfs {
             let at = pos + done as u64;
             let (index, off) = (at / PAGE, (at % PAGE) as usize);
             let len = (PAGE_SIZE - off).min(n - done);
-            let out = &mut buf[done..done + len];
-            if in_memory && !self.pcache.contains(key, index) {
-                out.fill(0);
+            // A cached page is the common case: one look-up, then the copy.
+            let copied = if let Some(page) = self.pcache.read_page(key, index) {
+                out.put(done, &page[off..off + len])
+            } else if in_memory {
+                out.put(done, &ZERO_PAGE[..len])
             } else {
                 match self.get_page(key, index, false) {
                     Ok(true) => {}
@@ -75,11 +82,18 @@ impl Vfs {
                     Err(_) => return Ok(Io::Done(done)),
                 }
                 let page = self.pcache.read_page(key, index).ok_or(Errno::EIO)?;
-                out.copy_from_slice(&page[off..off + len]);
+                out.put(done, &page[off..off + len])
+            };
+            match copied {
+                Ok(()) => done += len,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
             }
-            done += len;
         }
-        self.touch_atime(key)?;
+        if done < n {
+            return Ok(Io::Done(done));
+        }
+        self.touch_atime(key, &attr)?;
         Ok(Io::Done(n))
     }
 
@@ -99,9 +113,9 @@ impl Vfs {
 
     /// `relatime`: the access time moves only if it is older than the
     /// last change or a day old, which saves a `write_inode` per read.
-    fn touch_atime(&mut self, key: InodeKey) -> Result<(), Errno> {
+    /// `a`: the attributes the read began with (a read changes none).
+    fn touch_atime(&mut self, key: InodeKey, a: &InodeAttr) -> Result<(), Errno> {
         let now = self.now;
-        let a = self.attr(key)?;
         if a.atime <= a.mtime || a.atime <= a.ctime || now.sec - a.atime.sec >= 86_400 {
             self.set_attr(key, |a| a.atime = now)?;
         }

@@ -94,4 +94,4 @@ pub use fs::{
 pub use libsys::errno::Errno;
 pub use mount::{Mount, MountId, Path};
 pub use pagecache::{PageCache, PageProvider, VecPageProvider};
-pub use vfs::{Client, Inode, Io, Limits, SuperBlock, Vfs};
+pub use vfs::{Client, Inode, Io, Limits, ReadSink, SuperBlock, Vfs};

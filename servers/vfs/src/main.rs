@@ -68,7 +68,7 @@ use libsys::grant::{CallerGrant, GrantAccess};
 use libsys::handle::Endpoint;
 use libsys::ipc::{self, Message, SavedReply};
 use libsys::mapping::Mapping;
-use libsys::proto::vfs::{Reply, Request};
+use libsys::proto::vfs::{RegRequest, Reply, Request, LABEL_REGS, LABEL_REGS_REPLY};
 use libsys::proto::{cred, devmgr, tty};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
 use libsys::semaphore::Semaphore;
@@ -129,10 +129,37 @@ struct ConsoleRead {
 static CONSOLE_READS: Mutex<VecDeque<ConsoleRead>> = Mutex::new(VecDeque::new());
 static CONSOLE_QUEUED: Semaphore = Semaphore::new(0);
 
+/// A request as it came: in registers (a small value) or decoded from
+/// postcard (boxed: a `Request` is as big as two paths, two kilobytes
+/// the loop would otherwise copy each time it moves one).
+enum Held {
+    Regs(RegRequest),
+    Decoded(Box<Request>),
+}
+
+impl Held {
+    /// Serves it from `badge` through `grant` (`path`: the payload of a
+    /// register request that has one).
+    fn handle(
+        &self,
+        service: &mut Service,
+        badge: u64,
+        path: &[u8],
+        grant: &mut CallerGrant,
+        creds: &mut Option<cred::Client>,
+    ) -> Outcome {
+        let lookup = &mut |pid| lookup(creds, pid);
+        match self {
+            Held::Regs(r) => service.handle_regs(badge, *r, path, grant, lookup),
+            Held::Decoded(r) => service.handle(badge, r, grant, lookup),
+        }
+    }
+}
+
 /// A call that must wait: retried when its client is woken.
 struct Waiting {
     badge: u64,
-    request: Request,
+    request: Held,
     msg: Message,
     reply: SavedReply,
 }
@@ -509,24 +536,39 @@ fn read_whole(vfs: &mut Vfs, path: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The wall clock: the timer server's `CLOCK_REALTIME` at start, then the
-/// TSC since (no call per request).
+/// TSC since (no call per request; two 64-bit divisions, not the 128-bit
+/// one `Instant::elapsed` makes, since it runs before every request).
 struct Clock {
     base: core::time::Duration,
-    at: libsys::time::Instant,
+    /// The TSC at `base`, and its rate.
+    at: u64,
+    hz: u64,
 }
 
 impl Clock {
     fn start() -> Clock {
         let base = libsys::time::clock_gettime(libsys::time::CLOCK_REALTIME).unwrap_or_default();
+        let hz = libsys::syscall::clock().map_or(1, |c| c.tsc_hz.max(1));
         Clock {
             base,
-            at: libsys::time::Instant::now(),
+            at: libsys::syscall::rdtsc(),
+            hz,
         }
+    }
+
+    /// The time since start: whole seconds, then the remainder's
+    /// nanoseconds (below `hz`, so `rem * 10^9` fits 64 bits for any TSC
+    /// under 18 GHz).
+    fn elapsed(&self) -> core::time::Duration {
+        let ticks = libsys::syscall::rdtsc().saturating_sub(self.at);
+        let (secs, rem) = (ticks / self.hz, ticks % self.hz);
+        let nanos = rem.saturating_mul(1_000_000_000) / self.hz;
+        core::time::Duration::new(secs, nanos as u32)
     }
 
     /// Sets the core's and ext2's clocks to now.
     fn set(&mut self, vfs: &mut Vfs) {
-        let now = self.base + self.at.elapsed();
+        let now = self.base + self.elapsed();
         vfs.set_time(Timespec {
             sec: now.as_secs() as i64,
             nsec: i64::from(now.subsec_nanos()),
@@ -746,7 +788,7 @@ fn device_thread() {
         if result.is_err() {
             tty = None;
         }
-        let answer = result.and_then(|n| {
+        let result = result.and_then(|n| {
             let mut grant = CallerGrant::saved(&job.msg, &job.reply);
             if n > 0 {
                 grant
@@ -758,7 +800,7 @@ fn device_thread() {
         // A caller gone meanwhile: its line is dropped.
         let _ = job
             .reply
-            .reply(&encode(&answer.unwrap_or_else(Reply::Error)));
+            .reply(&answer(&job.msg, &result.unwrap_or_else(Reply::Error)));
     }
 }
 
@@ -775,7 +817,7 @@ fn queue_console_read(pid: u64, len: usize, msg: Message) {
     let mut queue = CONSOLE_READS.lock();
     if queue.len() >= CONSOLE_QUEUE_MAX {
         drop(queue);
-        let _ = reply.reply(&encode(&Reply::Error(vfs::Errno::EAGAIN)));
+        let _ = reply.reply(&answer(&msg, &Reply::Error(vfs::Errno::EAGAIN)));
         return;
     }
     queue.push_back(ConsoleRead {
@@ -801,7 +843,15 @@ fn lookup(cred: &mut Option<cred::Client>, pid: u64) -> Option<Cred> {
     })
 }
 
-fn encode(reply: &Reply) -> Message {
+/// The answer `reply` to the request `request` came in: in registers
+/// for a register request when it fits, else postcard-encoded into this
+/// thread's IPC buffer.
+fn answer(request: &Message, reply: &Reply) -> Message {
+    if request.label() == LABEL_REGS {
+        if let Some(words) = reply.to_words() {
+            return Message::new(LABEL_REGS_REPLY).with_words(words);
+        }
+    }
     match rpc::encode_payload(reply) {
         Ok(length) => Message::new(LABEL_REPLY).with_payload(length),
         Err(_) => Message::new(LABEL_SERVER_ERROR),
@@ -818,6 +868,7 @@ fn serve(
 ) -> SysError {
     let mut input = [0u8; PAYLOAD_MAX];
     let mut waiting: Vec<Waiting> = Vec::new();
+    let mut woken = Vec::new();
     let mut creds: Option<cred::Client> = None;
     let mut reply: Option<Message> = None;
     let mut errors = 0;
@@ -840,18 +891,32 @@ fn serve(
             if bits & (1 << FLUSH_BIT) != 0 {
                 mapping::collect_dirty(&mut service.vfs, None);
                 flush(service, clock, &mut errors);
-                retry(service, &mut waiting, &mut creds);
+                retry(service, &mut waiting, &mut woken, &mut creds);
             }
             continue;
         }
         clock.set(&mut service.vfs);
         let (msg, badge) = (received.msg, received.badge);
-        let n = ipc::read_payload(msg.info.length.into(), &mut input);
-        let request = (msg.label() == LABEL_REQUEST)
-            .then(|| rpc::decode::<Request>(&input[..n]).ok())
-            .flatten();
+        let mut path_len = 0;
+        let request = match msg.label() {
+            LABEL_REGS => match RegRequest::from_words(&msg.words) {
+                Some(r) if r.has_path() => {
+                    path_len = ipc::read_payload(msg.info.length.into(), &mut input);
+                    Some(Held::Regs(r))
+                }
+                Some(r) if msg.info.length == 0 => Some(Held::Regs(r)),
+                _ => None,
+            },
+            LABEL_REQUEST => {
+                let n = ipc::read_payload(msg.info.length.into(), &mut input);
+                rpc::decode::<Request>(&input[..n])
+                    .ok()
+                    .map(|r| Held::Decoded(Box::new(r)))
+            }
+            _ => None,
+        };
         let mut handles = received.take_handles();
-        let request = match (request, handles.next()) {
+        let held = match (request, handles.next()) {
             (Some(r), None) => r,
             _ => {
                 reply = Some(Message::new(LABEL_BAD_REQUEST));
@@ -859,42 +924,55 @@ fn serve(
             }
         };
         drop(handles);
-        if let Some(r) = mapping::request(&mut service.vfs, badge, &request) {
-            reply = Some(encode(&r));
-            continue;
+        if let Held::Decoded(request) = &held {
+            if let Some(r) = mapping::request(&mut service.vfs, badge, request) {
+                reply = Some(answer(&msg, &r));
+                continue;
+            }
         }
         if mapping::pending() {
             mapping::answer_faults(&mut service.vfs);
         }
         let mut grant = CallerGrant::current(&msg);
-        let outcome = service.handle(badge, &request, &mut grant, &mut |pid| {
-            lookup(&mut creds, pid)
-        });
+        let path = &input[..path_len];
+        let outcome = held.handle(service, badge, path, &mut grant, &mut creds);
         match outcome {
             Outcome::Reply(r) => {
                 // Retries first: answering them uses the IPC buffer.
-                retry(service, &mut waiting, &mut creds);
-                reply = Some(encode(&r));
+                retry(service, &mut waiting, &mut woken, &mut creds);
+                reply = Some(answer(&msg, &r));
             }
             Outcome::ConsoleRead { len } => queue_console_read(badge, len, msg),
             Outcome::Blocked => {
+                // A path the retry needs is kept with the request.
+                let held = match held {
+                    Held::Regs(r) if r.has_path() => match r.request(path) {
+                        Ok(full) => Held::Decoded(Box::new(full)),
+                        Err(e) => {
+                            service.cancel(badge);
+                            reply = Some(answer(&msg, &Reply::Error(e)));
+                            continue;
+                        }
+                    },
+                    other => other,
+                };
                 match ipc::save_reply() {
                     Ok(saved) if waiting.len() < WAITING_MAX => waiting.push(Waiting {
                         badge,
-                        request,
+                        request: held,
                         msg,
                         reply: saved,
                     }),
                     Ok(saved) => {
                         service.cancel(badge);
-                        let _ = saved.reply(&encode(&Reply::Error(vfs::Errno::EAGAIN)));
+                        let _ = saved.reply(&answer(&msg, &Reply::Error(vfs::Errno::EAGAIN)));
                     }
                     Err(e) => {
                         eprintln!("vfs: cannot keep a waiting reply: {e}");
                         service.cancel(badge);
                     }
                 }
-                retry(service, &mut waiting, &mut creds);
+                retry(service, &mut waiting, &mut woken, &mut creds);
             }
         }
     }
@@ -902,9 +980,15 @@ fn serve(
 
 /// Runs again the waiting calls of the clients the core woke, answering
 /// those that no longer wait.
-fn retry(service: &mut Service, waiting: &mut Vec<Waiting>, creds: &mut Option<cred::Client>) {
+/// `woken` is scratch room kept between calls.
+fn retry(
+    service: &mut Service,
+    waiting: &mut Vec<Waiting>,
+    woken: &mut Vec<u64>,
+    creds: &mut Option<cred::Client>,
+) {
     loop {
-        let woken = service.vfs.take_wakeups();
+        service.vfs.take_wakeups_into(woken);
         if woken.is_empty() {
             return;
         }
@@ -916,15 +1000,13 @@ fn retry(service: &mut Service, waiting: &mut Vec<Waiting>, creds: &mut Option<c
             }
             let w = &waiting[i];
             let mut grant = CallerGrant::saved(&w.msg, &w.reply);
-            let outcome = service.handle(w.badge, &w.request, &mut grant, &mut |pid| {
-                lookup(creds, pid)
-            });
+            let outcome = w.request.handle(service, w.badge, &[], &mut grant, creds);
             match outcome {
                 Outcome::Blocked | Outcome::ConsoleRead { .. } => i += 1,
                 Outcome::Reply(r) => {
                     let w = waiting.swap_remove(i);
                     // A caller gone meanwhile: its answer is dropped.
-                    let _ = w.reply.reply(&encode(&r));
+                    let _ = w.reply.reply(&answer(&w.msg, &r));
                 }
             }
         }

@@ -26,10 +26,56 @@ use crate::vfs::Vfs;
 /// Dentries one request may add above the cache's limit.
 pub const DENTRY_SLACK: u64 = 16 * 1024;
 
+/// Names up to this long are kept inline in a [`Name`].
+const NAME_INLINE: usize = 30;
+
+/// A path component of at most `NAME_MAX` bytes: a short one (the usual
+/// case) kept inline, so a walk allocates nothing for its last
+/// component, and the value stays small to move; a longer one on the heap.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Name {
+    Short { len: u8, bytes: [u8; NAME_INLINE] },
+    Long(Vec<u8>),
+}
+
+impl Name {
+    /// `ENAMETOOLONG` past `NAME_MAX` bytes.
+    pub fn new(name: &[u8]) -> Result<Name, Errno> {
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        if name.len() > NAME_INLINE {
+            return Ok(Name::Long(name.to_vec()));
+        }
+        let mut bytes = [0; NAME_INLINE];
+        bytes[..name.len()].copy_from_slice(name);
+        Ok(Name::Short {
+            len: name.len() as u8,
+            bytes,
+        })
+    }
+}
+
+impl core::ops::Deref for Name {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Name::Short { len, bytes } => &bytes[..usize::from(*len)],
+            Name::Long(v) => v,
+        }
+    }
+}
+
+impl core::fmt::Debug for Name {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:?}", alloc::string::String::from_utf8_lossy(self))
+    }
+}
+
 /// The last component of a path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Last {
-    Name(Vec<u8>),
+    Name(Name),
     Dot,
     DotDot,
     /// The path was `/` (or only slashes).
@@ -48,7 +94,7 @@ pub struct Parent {
 /// Who walks: the credentials and the root they cannot climb above.
 #[derive(Clone, Debug)]
 pub struct Walker {
-    pub cred: Cred,
+    pub cred: alloc::rc::Rc<Cred>,
     pub root: Path,
     /// Who walks (procfs's `self` link is the walker's pid).
     pub client: ClientId,
@@ -267,18 +313,17 @@ impl Vfs {
         } else {
             start
         };
-        let comps: Vec<&[u8]> = path
-            .split(|&b| b == b'/')
-            .filter(|c| !c.is_empty())
-            .collect();
-        let Some((last, init)) = comps.split_last() else {
+        // Component by component, the last kept back (no list is built).
+        let mut comps = path.split(|&b| b == b'/').filter(|c| !c.is_empty());
+        let Some(mut last) = comps.next() else {
             return Ok(Parent {
                 dir,
                 last: Last::Root,
                 trailing_slash: false,
             });
         };
-        for comp in init {
+        for following in comps {
+            let comp = core::mem::replace(&mut last, following);
             let next = self.step(w, dir, comp)?;
             let next = self.follow_link(w, dir, next, links)?;
             if self.dcache.get(next.dentry).inode.is_none() {
@@ -292,10 +337,10 @@ impl Vfs {
         if last.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let last = match *last {
+        let last = match last {
             b"." => Last::Dot,
             b".." => Last::DotDot,
-            name => Last::Name(name.to_vec()),
+            name => Last::Name(Name::new(name)?),
         };
         Ok(Parent {
             dir,

@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 use libsys::errno::Errno;
 
 use crate::mount::Path;
-use crate::namei::{Last, Parent, Walker};
+use crate::namei::{Last, Name, Parent, Walker};
 use crate::perm::{permission, sticky_forbids};
 use crate::types::*;
 use crate::vfs::Vfs;
@@ -60,7 +60,7 @@ impl Vfs {
     fn step_nofollow(&mut self, w: &Walker, dir: Path, name: &[u8]) -> Result<Path, Errno> {
         let parent = Parent {
             dir,
-            last: Last::Name(name.to_vec()),
+            last: Last::Name(Name::new(name)?),
             trailing_slash: false,
         };
         let mut links = 0;

@@ -120,6 +120,10 @@ struct Page {
     writeback: bool,
     /// The page's place on the LRU list (0 for unevictable spaces).
     lru: u64,
+    /// Used since it was last put at the young end of the list (Linux's
+    /// `PG_referenced`): a use sets the bit instead of moving the page,
+    /// and the shrinker gives such a page a second chance.
+    referenced: bool,
     /// File mappings map its frame ([`PageCache::lend`]): never shrunk;
     /// forgotten by the provider before it is freed.
     lent: bool,
@@ -260,15 +264,10 @@ impl<K: Ord + Copy> PageCache<K> {
         space.pages.range(index..).next().map(|(i, _)| *i)
     }
 
+    /// Marks a use of the page (no list is changed: see `shrink`).
     fn touch(&mut self, key: K, index: u64) -> Option<FrameId> {
-        let stamp = self.stamp();
-        let space = self.spaces.get_mut(&key)?;
-        let page = space.pages.get_mut(&index)?;
-        if !space.unevictable {
-            self.lru.remove(&page.lru);
-            page.lru = stamp;
-            self.lru.insert(stamp, (key, index));
-        }
+        let page = self.spaces.get_mut(&key)?.pages.get_mut(&index)?;
+        page.referenced = true;
         Some(page.frame)
     }
 
@@ -319,6 +318,7 @@ impl<K: Ord + Copy> PageCache<K> {
                 dirty: false,
                 writeback: false,
                 lru,
+                referenced: false,
                 lent: false,
             },
         );
@@ -521,18 +521,52 @@ impl<K: Ord + Copy> PageCache<K> {
     /// them). Returns how many were freed: the memory server's shrinker
     /// calls it.
     pub fn shrink(&mut self, nr: u64) -> u64 {
-        let victims: Vec<(K, u64)> = self
-            .lru
-            .values()
-            .filter(|(key, index)| {
-                self.spaces
-                    .get(key)
-                    .and_then(|s| s.pages.get(index))
-                    .is_some_and(|p| !p.dirty && !p.writeback && !p.lent)
-            })
-            .take(nr as usize)
-            .copied()
-            .collect();
+        // From the old end: a clean page not used since it was put at the
+        // young end goes; a used one gets a second chance (its bit
+        // cleared, moved to the young end), so pages go least recently
+        // used first as a use moved them before, without a use costing
+        // two list changes. A second pass meets the pages moved by the
+        // first.
+        let mut victims: Vec<(K, u64)> = Vec::new();
+        // Stamps from here on are the pages the first pass moved.
+        let mut from = 0;
+        for _ in 0..2 {
+            let mut second_chance = Vec::new();
+            for (&stamp, &(key, index)) in self.lru.range(from..) {
+                if victims.len() as u64 >= nr {
+                    break;
+                }
+                let Some(p) = self.spaces.get(&key).and_then(|s| s.pages.get(&index)) else {
+                    continue;
+                };
+                if p.dirty || p.writeback || p.lent {
+                    continue;
+                }
+                if p.referenced {
+                    second_chance.push((stamp, key, index));
+                } else {
+                    victims.push((key, index));
+                }
+            }
+            from = self.next_stamp + 1;
+            let moved = !second_chance.is_empty();
+            for (old, key, index) in second_chance {
+                let stamp = self.stamp();
+                if let Some(p) = self
+                    .spaces
+                    .get_mut(&key)
+                    .and_then(|s| s.pages.get_mut(&index))
+                {
+                    p.referenced = false;
+                    p.lru = stamp;
+                    self.lru.remove(&old);
+                    self.lru.insert(stamp, (key, index));
+                }
+            }
+            if victims.len() as u64 >= nr || !moved {
+                break;
+            }
+        }
         for (key, index) in &victims {
             self.drop_page(*key, *index);
         }

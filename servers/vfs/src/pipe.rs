@@ -14,6 +14,8 @@ use alloc::vec::Vec;
 use crate::types::{
     ClientId, Ino, Timespec, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
 };
+use crate::vfs::ReadSink;
+use libsys::errno::Errno;
 
 /// Writes up to this size are atomic.
 pub const PIPE_BUF: usize = 4096;
@@ -78,25 +80,34 @@ impl Pipe {
 
     /// Takes up to `out.len()` bytes.
     pub fn read(&mut self, out: &mut [u8]) -> PipeRead {
+        // A slice sink cannot fail.
+        self.read_to(&mut { out }).unwrap_or(PipeRead::Data(0))
+    }
+
+    /// As [`Pipe::read`], into `out` wherever it puts the bytes; what
+    /// `out` refuses (`EFAULT`) stays in the pipe.
+    pub fn read_to(&mut self, out: &mut dyn ReadSink) -> Result<PipeRead, Errno> {
         if self.buf.is_empty() {
-            return if self.writers == 0 {
+            return Ok(if self.writers == 0 {
                 PipeRead::Eof
             } else {
                 PipeRead::Empty
-            };
+            });
         }
-        if out.is_empty() {
-            return PipeRead::Data(0);
+        let n = out.capacity().min(self.buf.len());
+        if n == 0 {
+            return Ok(PipeRead::Data(0));
         }
-        let n = out.len().min(self.buf.len());
         // Two slice copies (the ring's two halves), not a byte loop: a
         // 4 KiB read cost ~40,000 instructions byte by byte.
         let (front, back) = self.buf.as_slices();
         let first = n.min(front.len());
-        out[..first].copy_from_slice(&front[..first]);
-        out[first..n].copy_from_slice(&back[..n - first]);
+        out.put(0, &front[..first])?;
+        if first < n {
+            out.put(first, &back[..n - first])?;
+        }
         self.buf.drain(..n);
-        PipeRead::Data(n)
+        Ok(PipeRead::Data(n))
     }
 
     /// Puts in what the pipe rules allow of `data`.

@@ -57,13 +57,13 @@ impl Vfs {
         client: ClientId,
         id: PipeId,
         flags: u32,
-        buf: &mut [u8],
+        buf: &mut dyn crate::vfs::ReadSink,
     ) -> Result<Io, Errno> {
-        let pipe = self.pipe(id)?;
-        match pipe.read(buf) {
+        let pipe = self.pipes.get_mut(id).ok_or(Errno::EBADF)?;
+        match pipe.read_to(buf)? {
             PipeRead::Data(n) => {
-                let woken = core::mem::take(&mut pipe.write_waiters);
-                self.wake(woken);
+                // Moved, not taken: the lists keep their room.
+                self.wakeups.append(&mut pipe.write_waiters);
                 Ok(Io::Done(n))
             }
             PipeRead::Eof => Ok(Io::Done(0)),
@@ -86,17 +86,15 @@ impl Vfs {
         flags: u32,
         data: &[u8],
     ) -> Result<Io, Errno> {
-        let pipe = self.pipe(id)?;
+        let pipe = self.pipes.get_mut(id).ok_or(Errno::EBADF)?;
         let result = pipe.write(data);
         let wrote = match result {
             PipeWrite::All(n) | PipeWrite::Partial(n) => n,
             PipeWrite::Broken => return Err(Errno::EPIPE),
         };
         if wrote > 0 {
-            let woken = core::mem::take(&mut pipe.read_waiters);
-            self.wake(woken);
+            self.wakeups.append(&mut pipe.read_waiters);
         }
-        let pipe = self.pipe(id)?;
         match result {
             PipeWrite::Partial(0) if flags & O_NONBLOCK != 0 => Err(Errno::EAGAIN),
             PipeWrite::Partial(n) if flags & O_NONBLOCK != 0 => Ok(Io::Done(n)),

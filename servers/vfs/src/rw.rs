@@ -13,12 +13,32 @@ use libsys::errno::Errno;
 use crate::dirent::push_dirent;
 use crate::file::{FileId, FileKind};
 use crate::types::*;
-use crate::vfs::{Io, Vfs};
+use crate::vfs::{Io, ReadSink, Vfs};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
 /// The most buffers `readv`/`writev` take (Linux's `UIO_MAXIOV`).
 pub const IOV_MAX: usize = 1024;
+
+/// What [`Vfs::read_or_device`] came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// The read was made.
+    Io(Io),
+    /// The descriptor names a device node (`fmt` `S_IFCHR` or
+    /// `S_IFBLK`, device number `rdev`): the server routes it.
+    Device { fmt: u32, rdev: u64 },
+}
+
+impl Read {
+    /// The read's outcome (a device node read as a file: nothing).
+    fn io(self) -> Io {
+        match self {
+            Read::Io(io) => io,
+            Read::Device { .. } => Io::Done(0),
+        }
+    }
+}
 
 impl Vfs {
     fn fd_file(&self, client: ClientId, fd: i32) -> Result<FileId, Errno> {
@@ -28,25 +48,18 @@ impl Vfs {
     /// `read(fd, buf)`: bytes read (0 at end of file) or, on an empty
     /// pipe with a writer, `Io::Blocked` (`EAGAIN` with `O_NONBLOCK`).
     pub fn read(&mut self, client: ClientId, fd: i32, buf: &mut [u8]) -> Result<Io, Errno> {
-        let id = self.fd_file(client, fd)?;
-        let file = self.file(id)?;
-        if !file.readable() {
-            return Err(Errno::EBADF);
-        }
-        match file.kind {
-            FileKind::Pipe { pipe, .. } => self.pipe_read(client, pipe, file.flags, buf),
-            FileKind::Inode { .. } if file.snapshot.is_some() => {
-                let n = self.snapshot_read(id, file.pos, buf)?;
-                self.file_mut(id)?.pos += n as u64;
-                Ok(Io::Done(n))
-            }
-            FileKind::Inode { key, .. } => {
-                let pos = file.pos;
-                let io = self.file_read(client, Some(id), key, pos, buf)?;
-                self.file_mut(id)?.pos = pos + io.count() as u64;
-                Ok(io)
-            }
-        }
+        self.read_to(client, fd, &mut { buf })
+    }
+
+    /// `read` into `buf`, wherever it puts the bytes (the server: the
+    /// caller's window, copied into once from the page cache).
+    pub fn read_to(
+        &mut self,
+        client: ClientId,
+        fd: i32,
+        buf: &mut dyn ReadSink,
+    ) -> Result<Io, Errno> {
+        self.read_at(client, fd, None, buf, false).map(Read::io)
     }
 
     /// `pread(fd, buf, offset)`; the file offset is unchanged. Like
@@ -58,19 +71,85 @@ impl Vfs {
         buf: &mut [u8],
         offset: i64,
     ) -> Result<Io, Errno> {
+        self.pread_to(client, fd, &mut { buf }, offset)
+    }
+
+    /// `pread` into `buf`, as [`Vfs::read_to`].
+    pub fn pread_to(
+        &mut self,
+        client: ClientId,
+        fd: i32,
+        buf: &mut dyn ReadSink,
+        offset: i64,
+    ) -> Result<Io, Errno> {
+        self.read_at(client, fd, Some(offset), buf, false)
+            .map(Read::io)
+    }
+
+    /// `read` (`offset` `None`) or `pread` for the server, which routes
+    /// device files itself: a character or block device node is not read
+    /// but answered [`Read::Device`] (before the access mode is checked,
+    /// as the server's device routing always was), so one look-up of the
+    /// descriptor, file and inode serves both.
+    pub fn read_or_device(
+        &mut self,
+        client: ClientId,
+        fd: i32,
+        offset: Option<i64>,
+        buf: &mut dyn ReadSink,
+    ) -> Result<Read, Errno> {
+        self.read_at(client, fd, offset, buf, true)
+    }
+
+    fn read_at(
+        &mut self,
+        client: ClientId,
+        fd: i32,
+        offset: Option<i64>,
+        buf: &mut dyn ReadSink,
+        devices: bool,
+    ) -> Result<Read, Errno> {
         let id = self.fd_file(client, fd)?;
         let file = self.file(id)?;
-        if !file.readable() {
+        let (readable, flags, snapshot) = (file.readable(), file.flags, file.snapshot.is_some());
+        let (key, file_pos) = match file.kind {
+            FileKind::Pipe { pipe, .. } => {
+                if !readable {
+                    return Err(Errno::EBADF);
+                }
+                if offset.is_some() {
+                    return Err(Errno::ESPIPE);
+                }
+                return Ok(Read::Io(self.pipe_read(client, pipe, flags, buf)?));
+            }
+            FileKind::Inode { key, .. } => (key, file.pos),
+        };
+        let attr = self.attr(key)?;
+        let fmt = attr.mode & S_IFMT;
+        if devices && (fmt == S_IFCHR || fmt == S_IFBLK) {
+            return Ok(Read::Device {
+                fmt,
+                rdev: attr.rdev,
+            });
+        }
+        if !readable {
             return Err(Errno::EBADF);
         }
-        let FileKind::Inode { key, .. } = file.kind else {
-            return Err(Errno::ESPIPE);
+        // `pread` reads at its offset, with no read-ahead state and the
+        // file offset left alone.
+        let (pos, ra) = match offset {
+            Some(o) => (u64::try_from(o).map_err(|_| Errno::EINVAL)?, None),
+            None => (file_pos, Some(id)),
         };
-        let offset = u64::try_from(offset).map_err(|_| Errno::EINVAL)?;
-        if file.snapshot.is_some() {
-            return self.snapshot_read(id, offset, buf).map(Io::Done);
+        let io = if snapshot {
+            Io::Done(self.snapshot_read(id, pos, buf)?)
+        } else {
+            self.file_read(client, ra, key, attr, pos, buf)?
+        };
+        if offset.is_none() {
+            self.file_mut(id)?.pos = pos + io.count() as u64;
         }
-        self.file_read(client, None, key, offset, buf)
+        Ok(Read::Io(io))
     }
 
     /// `write(fd, data)`: bytes written, or for a pipe possibly

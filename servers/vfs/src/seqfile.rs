@@ -69,7 +69,7 @@ impl Vfs {
         &self,
         id: FileId,
         pos: u64,
-        buf: &mut [u8],
+        buf: &mut dyn crate::vfs::ReadSink,
     ) -> Result<usize, Errno> {
         let data = self.file(id)?.snapshot.as_deref().unwrap_or(&[]);
         let Ok(pos) = usize::try_from(pos) else {
@@ -78,8 +78,8 @@ impl Vfs {
         if pos >= data.len() {
             return Ok(0);
         }
-        let n = buf.len().min(data.len() - pos);
-        buf[..n].copy_from_slice(&data[pos..pos + n]);
+        let n = buf.capacity().min(data.len() - pos);
+        buf.put(0, &data[pos..pos + n])?;
         Ok(n)
     }
 }

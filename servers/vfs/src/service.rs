@@ -29,12 +29,15 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 
 use libsys::grant::GrantAccess;
-use libsys::proto::vfs::{Cred as WireCred, FileAction, Reply, Request, Stat, Statfs, IO_MAX};
+use libsys::proto::vfs::{
+    Cred as WireCred, FileAction, RegRequest, Reply, Request, Stat, Statfs, IO_MAX,
+};
 
 use crate::fifo::OpenIo;
 use crate::random::Crng;
+use crate::rw::Read;
 use crate::types::{self, ClientId, Cred, AT_FDCWD};
-use crate::{Errno, Io, Vfs};
+use crate::{Errno, Io, ReadSink, Vfs};
 
 /// What one request came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +122,8 @@ pub struct Service {
     /// Children whose file table was forked and not yet exec'd: child →
     /// the parent, who may run `ChildAction`s on it.
     forked: BTreeMap<u64, u64>,
+    /// The badge last found to be a client (see `adopt`).
+    known: Option<u64>,
 }
 
 fn cred(wire: &WireCred) -> Cred {
@@ -174,6 +179,24 @@ fn put(grant: &mut dyn GrantAccess, data: &[u8]) -> Result<Reply, Errno> {
     Ok(Reply::Count(data.len() as u64))
 }
 
+/// The caller's window as where a read's bytes go.
+struct WindowSink<'a> {
+    grant: &'a mut dyn GrantAccess,
+    len: usize,
+}
+
+impl ReadSink for WindowSink<'_> {
+    fn capacity(&self) -> usize {
+        self.len
+    }
+    fn put(&mut self, at: usize, data: &[u8]) -> Result<(), Errno> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.grant.write(at as u64, data).map_err(|_| Errno::EFAULT)
+    }
+}
+
 /// `len` bytes out of the window: `EFAULT` if it cannot.
 fn take(grant: &mut dyn GrantAccess, len: u32) -> Result<alloc::vec::Vec<u8>, Errno> {
     let mut data = vec![0u8; io_len(len, grant)?];
@@ -200,6 +223,7 @@ impl Service {
             kmsg: None,
             crng: Crng::new(),
             forked: BTreeMap::new(),
+            known: None,
         }
     }
 
@@ -270,11 +294,10 @@ impl Service {
     }
 
     fn device(&mut self, c: ClientId, fd: i32) -> Option<u64> {
-        let st = self.vfs.fstat(c, fd).ok()?;
-        match st.st_mode & types::S_IFMT {
-            types::S_IFCHR => Some(st.st_rdev),
+        match self.vfs.fd_type(c, fd)? {
+            (types::S_IFCHR, rdev) => Some(rdev),
             // Block devices are mounted, not read through vfs: `ENXIO`.
-            types::S_IFBLK => Some(BLOCK_NODE),
+            (types::S_IFBLK, _) => Some(BLOCK_NODE),
             _ => None,
         }
     }
@@ -339,6 +362,82 @@ impl Service {
         Ok(Reply::Count(n as u64))
     }
 
+    /// Makes an unknown `badge` a client with the credentials `lookup`
+    /// gives (`EACCES` without).
+    fn adopt(
+        &mut self,
+        badge: u64,
+        lookup: &mut dyn FnMut(u64) -> Option<Cred>,
+    ) -> Result<(), Outcome> {
+        // The last caller found is still a client unless a life-cycle
+        // request came since (they alone remove clients).
+        if self.known == Some(badge) {
+            return Ok(());
+        }
+        if self.vfs.client(badge).is_err() {
+            let Some(cred) = lookup(badge) else {
+                return Err(Outcome::Reply(Reply::Error(Errno::EACCES)));
+            };
+            if let Err(e) = self.vfs.new_client(badge, cred) {
+                return Err(Outcome::Reply(Reply::Error(e)));
+            }
+        }
+        self.known = Some(badge);
+        Ok(())
+    }
+
+    /// Serves a request that came in registers (with `path`, the
+    /// payload, for `Open` and `Stat`): the same as [`Service::handle`] of
+    /// its [`Request`], without the path's copy into one.
+    pub fn handle_regs(
+        &mut self,
+        badge: u64,
+        request: RegRequest,
+        path: &[u8],
+        grant: &mut dyn GrantAccess,
+        lookup: &mut dyn FnMut(u64) -> Option<Cred>,
+    ) -> Outcome {
+        if let Err(refused) = self.adopt(badge, lookup) {
+            return refused;
+        }
+        self.regs(badge, request, path, grant)
+    }
+
+    fn regs(
+        &mut self,
+        c: ClientId,
+        request: RegRequest,
+        path: &[u8],
+        grant: &mut dyn GrantAccess,
+    ) -> Outcome {
+        let result = match request {
+            RegRequest::Read { fd, len } => return self.read(c, fd, len, None, grant),
+            RegRequest::Pread { fd, len, offset } => {
+                return self.read(c, fd, len, Some(offset), grant)
+            }
+            RegRequest::Write { fd, len } => return self.write(c, fd, len, None, grant),
+            RegRequest::Pwrite { fd, len, offset } => {
+                return self.write(c, fd, len, Some(offset), grant)
+            }
+            RegRequest::Close { fd } => done(self.vfs.close(c, fd)),
+            RegRequest::Lseek { fd, offset, whence } => {
+                self.vfs.lseek(c, fd, offset, whence).map(Reply::Value)
+            }
+            RegRequest::Open { dirfd, flags, mode } => {
+                return match self.vfs.openat_io(c, dirfd, path, flags, mode) {
+                    Ok(OpenIo::Opened(fd)) => Outcome::Reply(Reply::Fd(fd)),
+                    Ok(OpenIo::Blocked) => Outcome::Blocked,
+                    Err(e) => Outcome::Reply(Reply::Error(e)),
+                }
+            }
+            RegRequest::Stat { dirfd, flags } => self
+                .vfs
+                .fstatat(c, dirfd, path, flags)
+                .map(|s| Reply::Stat(stat(s))),
+        };
+        Outcome::Reply(result.unwrap_or_else(Reply::Error))
+    }
+
     /// Serves `request` from `badge`; `lookup` gives an unknown badge's
     /// credentials (`None`: the caller is refused with `EACCES`).
     pub fn handle(
@@ -348,47 +447,25 @@ impl Service {
         grant: &mut dyn GrantAccess,
         lookup: &mut dyn FnMut(u64) -> Option<Cred>,
     ) -> Outcome {
-        if self.vfs.client(badge).is_err() {
-            let Some(cred) = lookup(badge) else {
-                return Outcome::Reply(Reply::Error(Errno::EACCES));
-            };
-            if let Err(e) = self.vfs.new_client(badge, cred) {
-                return Outcome::Reply(Reply::Error(e));
-            }
+        if let Err(refused) = self.adopt(badge, lookup) {
+            return refused;
         }
         // A parent `init` started may fork before it ever called: it
         // becomes a client as on its own first request.
         if let Request::ForkFiles { parent, .. } = request {
-            if self.vfs.client(*parent).is_err() {
-                let Some(cred) = lookup(*parent) else {
-                    return Outcome::Reply(Reply::Error(Errno::ESRCH));
+            if let Err(refused) = self.adopt(*parent, lookup) {
+                return match refused {
+                    Outcome::Reply(Reply::Error(Errno::EACCES)) => {
+                        Outcome::Reply(Reply::Error(Errno::ESRCH))
+                    }
+                    other => other,
                 };
-                if let Err(e) = self.vfs.new_client(*parent, cred) {
-                    return Outcome::Reply(Reply::Error(e));
-                }
             }
         }
+        if let Some((r, path)) = RegRequest::of(request) {
+            return self.regs(badge, r, path, grant);
+        }
         let result = match request {
-            Request::Read { fd, len } => return self.read(badge, *fd, *len, None, grant),
-            Request::Pread { fd, len, offset } => {
-                return self.read(badge, *fd, *len, Some(*offset), grant)
-            }
-            Request::Write { fd, len } => return self.write(badge, *fd, *len, None, grant),
-            Request::Pwrite { fd, len, offset } => {
-                return self.write(badge, *fd, *len, Some(*offset), grant)
-            }
-            Request::Open {
-                dirfd,
-                path,
-                flags,
-                mode,
-            } => {
-                return match self.vfs.openat_io(badge, *dirfd, path, *flags, *mode) {
-                    Ok(OpenIo::Opened(fd)) => Outcome::Reply(Reply::Fd(fd)),
-                    Ok(OpenIo::Blocked) => Outcome::Blocked,
-                    Err(e) => Outcome::Reply(Reply::Error(e)),
-                }
-            }
             Request::Ioctl { fd, cmd, arg } => {
                 let result = self.ioctl(badge, *fd, *cmd, *arg, grant);
                 return Outcome::Reply(result.map(Reply::Value).unwrap_or_else(Reply::Error));
@@ -398,7 +475,10 @@ impl Service {
             | Request::ChildAction { .. }
             | Request::ExecFiles { .. }
             | Request::SetCred { .. }
-            | Request::ExitFiles { .. } => self.life_cycle(badge, request),
+            | Request::ExitFiles { .. } => {
+                self.known = None;
+                self.life_cycle(badge, request)
+            }
             other => self.call(badge, other, grant),
         };
         Outcome::Reply(result.unwrap_or_else(Reply::Error))
@@ -417,42 +497,39 @@ impl Service {
         offset: Option<u64>,
         grant: &mut dyn GrantAccess,
     ) -> Outcome {
-        if let Some(rdev) = self.device(c, fd) {
-            let console = rdev == DEV_TTY || rdev == DEV_CONSOLE;
-            if let (true, Some(con)) = (console, &mut self.console) {
-                if con.reads_later() {
-                    return match io_len(len, grant) {
-                        Ok(len) => Outcome::ConsoleRead { len },
-                        Err(e) => Outcome::Reply(Reply::Error(e)),
-                    };
-                }
+        // Straight into the window: a cached page is copied once, from
+        // its frame to the caller. The core says if it is a device file
+        // instead (one look-up of descriptor, file and inode for both).
+        let n = match io_len(len, grant) {
+            Ok(n) => n,
+            Err(e) => return Outcome::Reply(Reply::Error(e)),
+        };
+        let mut sink = WindowSink { grant, len: n };
+        let rdev = match self
+            .vfs
+            .read_or_device(c, fd, offset.map(|o| o as i64), &mut sink)
+        {
+            Ok(Read::Io(io)) => return count(io),
+            Ok(Read::Device { fmt, .. }) if fmt == types::S_IFBLK => BLOCK_NODE,
+            Ok(Read::Device { rdev, .. }) => rdev,
+            Err(e) => return Outcome::Reply(Reply::Error(e)),
+        };
+        let console = rdev == DEV_TTY || rdev == DEV_CONSOLE;
+        if let (true, Some(con)) = (console, &mut self.console) {
+            if con.reads_later() {
+                return Outcome::ConsoleRead { len: n };
             }
-            if rdev == DEV_KMSG {
-                let result = io_len(len, grant)
-                    .and_then(|n| self.kmsg_read(c, fd, n))
-                    .and_then(|record| put(grant, &record));
-                return Outcome::Reply(result.unwrap_or_else(Reply::Error));
-            }
-            return Outcome::Reply(
-                self.device_read(c, rdev, len, grant)
-                    .unwrap_or_else(Reply::Error),
-            );
         }
-        let result = io_len(len, grant).and_then(|n| {
-            let mut buf = vec![0u8; n];
-            let io = match offset {
-                None => self.vfs.read(c, fd, &mut buf)?,
-                Some(o) => self.vfs.pread(c, fd, &mut buf, o as i64)?,
-            };
-            if let Io::Done(n) = io {
-                put(grant, &buf[..n.min(buf.len())])?;
-            }
-            Ok(io)
-        });
-        match result {
-            Ok(io) => count(io),
-            Err(e) => Outcome::Reply(Reply::Error(e)),
+        if rdev == DEV_KMSG {
+            let result = self
+                .kmsg_read(c, fd, n)
+                .and_then(|record| put(grant, &record));
+            return Outcome::Reply(result.unwrap_or_else(Reply::Error));
         }
+        Outcome::Reply(
+            self.device_read(c, rdev, len, grant)
+                .unwrap_or_else(Reply::Error),
+        )
     }
 
     fn write(
@@ -487,14 +564,7 @@ impl Service {
     ) -> Result<Reply, Errno> {
         let v = &mut self.vfs;
         match request {
-            Request::Close { fd } => done(v.close(c, *fd)),
-            Request::Lseek { fd, offset, whence } => {
-                v.lseek(c, *fd, *offset, *whence).map(Reply::Value)
-            }
             Request::Fstat { fd } => v.fstat(c, *fd).map(|s| Reply::Stat(stat(s))),
-            Request::Stat { dirfd, path, flags } => v
-                .fstatat(c, *dirfd, path, *flags)
-                .map(|s| Reply::Stat(stat(s))),
             Request::Getdents { fd, len } => {
                 let n = io_len(*len, grant)?;
                 let records = v.getdents64(c, *fd, n)?;

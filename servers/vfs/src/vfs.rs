@@ -57,7 +57,9 @@ pub struct Client {
     pub cwd: Path,
     pub root: Path,
     pub umask: u32,
-    pub cred: Cred,
+    /// Shared with the walks that check permissions with it (a clone is
+    /// a count, not a copy of the groups).
+    pub cred: alloc::rc::Rc<Cred>,
     /// `RLIMIT_NOFILE`: descriptors at or above it are refused (`EMFILE`).
     pub nofile: usize,
 }
@@ -86,6 +88,32 @@ impl Default for Limits {
         }
     }
 }
+
+/// Where a read's bytes go: a buffer, or in the server the caller's
+/// grant window, so that a read from the page cache copies each page
+/// once, from its frame straight to the caller.
+pub trait ReadSink {
+    /// The most bytes the read may deliver.
+    fn capacity(&self) -> usize;
+    /// Puts `data` at `at` bytes from the start (`at + data.len()` is at
+    /// most the capacity). `EFAULT` if it cannot.
+    fn put(&mut self, at: usize, data: &[u8]) -> Result<(), Errno>;
+}
+
+impl ReadSink for &mut [u8] {
+    fn capacity(&self) -> usize {
+        self.len()
+    }
+    fn put(&mut self, at: usize, data: &[u8]) -> Result<(), Errno> {
+        self.get_mut(at..at + data.len())
+            .ok_or(Errno::EFAULT)?
+            .copy_from_slice(data);
+        Ok(())
+    }
+}
+
+/// A page of zeros: what a hole reads as.
+pub(crate) static ZERO_PAGE: [u8; crate::types::PAGE_SIZE] = [0; crate::types::PAGE_SIZE];
 
 /// The outcome of an operation that may have to wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -414,10 +442,19 @@ impl Vfs {
     /// The clients whose waits may have ended since the last call; the
     /// server retries their operations.
     pub fn take_wakeups(&mut self) -> Vec<ClientId> {
-        let mut w = core::mem::take(&mut self.wakeups);
-        w.sort_unstable();
-        w.dedup();
+        let mut w = Vec::new();
+        self.take_wakeups_into(&mut w);
         w
+    }
+
+    /// As [`Vfs::take_wakeups`], into `out` (emptied first), the two
+    /// lists trading their buffers: a server that keeps `out` allocates
+    /// nothing for wake-ups once both have room.
+    pub fn take_wakeups_into(&mut self, out: &mut Vec<ClientId>) {
+        out.clear();
+        core::mem::swap(&mut self.wakeups, out);
+        out.sort_unstable();
+        out.dedup();
     }
 
     pub(crate) fn wake(&mut self, who: Vec<ClientId>) {

@@ -498,3 +498,29 @@ fn lent_pages_are_not_shrunk_and_are_forgotten_before_they_go() {
     assert_eq!(&forgotten.borrow()[..], &[lent], "forgotten as it goes");
     assert!(!c.contains(1, 1));
 }
+
+#[test]
+fn used_pages_get_a_second_chance() {
+    let mut c = cache(8);
+    for i in 0..5 {
+        add(&mut c, 1, i, 0);
+    }
+    c.read_page(1, 0).unwrap();
+    c.read_page(1, 1).unwrap();
+    // The unused pages go first, oldest first, whatever their place.
+    assert_eq!(c.shrink(3), 3);
+    assert!(c.contains(1, 0) && c.contains(1, 1));
+    // The used ones were moved to the young end in their order: 0 first.
+    assert_eq!(c.shrink(1), 1);
+    assert!(!c.contains(1, 0) && c.contains(1, 1));
+    // Every page used: the first pass moves them all, the second frees.
+    for i in 2..4 {
+        add(&mut c, 1, i, 0);
+        c.read_page(1, i).unwrap();
+    }
+    c.read_page(1, 1).unwrap();
+    assert_eq!(c.shrink(2), 2);
+    assert_eq!(c.stats().cached, 1);
+    assert_eq!(c.shrink(10), 1);
+    assert_eq!(c.stats(), PageCacheStats::default());
+}

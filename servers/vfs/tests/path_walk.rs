@@ -226,3 +226,24 @@ fn dotdot_stops_at_the_clients_root() {
     );
     assert_eq!(v.getcwd(ROOT, 10).unwrap(), b"/a");
 }
+
+#[test]
+fn last_components_short_and_long() {
+    use vfs::namei::Name;
+    for len in [1, 30, 31, NAME_MAX] {
+        let bytes = vec![b'n'; len];
+        let name = Name::new(&bytes).unwrap();
+        assert_eq!(&*name, &bytes[..]);
+        assert_eq!(matches!(name, Name::Short { .. }), len <= 30);
+    }
+    assert_eq!(Name::new(&[b'n'; NAME_MAX + 1]), Err(Errno::ENAMETOOLONG));
+    // Names on either side of the inline size make, find and remove files.
+    let mut v = vfs();
+    for len in [30, 31, NAME_MAX] {
+        let path = format!("/{}", "x".repeat(len));
+        write_file(&mut v, ROOT, &path, b"data");
+        assert_eq!(read_file(&mut v, ROOT, &path).unwrap(), b"data");
+        v.unlink(ROOT, path.as_bytes()).unwrap();
+        assert_eq!(read_file(&mut v, ROOT, &path), Err(Errno::ENOENT));
+    }
+}

@@ -209,3 +209,28 @@ fn pipes_do_not_seek_and_stat_as_fifos() {
     assert_eq!(v.pipe2(ROOT, O_APPEND), Err(Errno::EINVAL));
     assert_eq!(v.fsync(ROOT, r), Err(Errno::EINVAL));
 }
+
+#[test]
+fn wakeups_into_a_kept_list() {
+    let mut v = vfs();
+    let (r, w) = v.pipe2(ROOT, 0).unwrap();
+    v.fork(ROOT, CHILD).unwrap();
+    let mut buf = [0u8; 8];
+    let mut woken = vec![99, 98];
+    v.take_wakeups_into(&mut woken);
+    assert!(woken.is_empty(), "emptied first");
+    // Both wait on the same pipe, one of them twice: each is named once,
+    // in order.
+    assert_eq!(v.read(CHILD, r, &mut buf).unwrap(), Io::Blocked(0));
+    assert_eq!(v.read(ROOT, r, &mut buf).unwrap(), Io::Blocked(0));
+    assert_eq!(v.read(CHILD, r, &mut buf).unwrap(), Io::Blocked(0));
+    v.write(ROOT, w, b"x").unwrap();
+    v.take_wakeups_into(&mut woken);
+    let mut expected = vec![ROOT, CHILD];
+    expected.sort_unstable();
+    assert_eq!(woken, expected);
+    // The waiters were moved out: a second write wakes nobody.
+    v.write(ROOT, w, b"y").unwrap();
+    v.take_wakeups_into(&mut woken);
+    assert!(woken.is_empty());
+}

@@ -5,7 +5,9 @@
 use libsys::abi::grant::{Access, Window};
 use libsys::abi::SysError;
 use libsys::grant::GrantAccess;
-use libsys::proto::vfs::{path, Cred as WireCred, FileAction, Reply, Request, AT_FDCWD};
+use libsys::proto::vfs::{
+    path, Cred as WireCred, FileAction, RegRequest, Reply, Request, AT_FDCWD,
+};
 use vfs::initramfs::unpack;
 mod common;
 
@@ -330,4 +332,199 @@ fn console_reads_can_be_answered_later() {
     let null = open(&mut s, USER, "/dev/null", O_RDONLY);
     let r = ask(&mut s, USER, Request::Read { fd: null, len: 8 }, &mut out);
     assert_eq!(r, Outcome::Reply(Reply::Count(0)));
+}
+
+/// A window that takes the first `ok` bytes and then fails, to see what
+/// a read that copies page by page does when the window gives out.
+struct Short {
+    buf: Vec<u8>,
+    ok: usize,
+}
+
+impl GrantAccess for Short {
+    fn window(&self) -> Option<Window> {
+        Window::new(0x1000, self.buf.len() as u64, Access::Write).ok()
+    }
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), SysError> {
+        let at = offset as usize;
+        if at + data.len() > self.ok {
+            return Err(SysError::BadAddress);
+        }
+        self.buf[at..at + data.len()].copy_from_slice(data);
+        Ok(())
+    }
+    fn read(&mut self, _: u64, _: &mut [u8]) -> Result<(), SysError> {
+        Err(SysError::NoRights)
+    }
+}
+
+#[test]
+fn register_requests_are_served_as_their_requests() {
+    let mut s = service();
+    let fd = open(&mut s, ROOT, "/big", O_RDWR | O_CREAT);
+    // Three pages and a hole: page 1 is never written.
+    let mut bytes = vec![0u8; 3 * 4096];
+    bytes[..4096].fill(1);
+    bytes[8192..].fill(3);
+    for (i, chunk) in bytes.chunks(4096).enumerate() {
+        if i == 1 {
+            continue;
+        }
+        let mut data = Mem {
+            buf: chunk.to_vec(),
+            access: Access::Read,
+        };
+        let w = RegRequest::Pwrite {
+            fd,
+            len: 4096,
+            offset: i as u64 * 4096,
+        };
+        let wrote = s.handle_regs(ROOT, w, &[], &mut data, &mut creds);
+        assert_eq!(wrote, Outcome::Reply(Reply::Count(4096)));
+    }
+    // A read across the three pages, straight from the cache pages (and
+    // the hole's zeros) into the window, at an offset inside a page.
+    let mut out = Mem {
+        buf: vec![9; 3 * 4096],
+        access: Access::Write,
+    };
+    let r = RegRequest::Pread {
+        fd,
+        len: 3 * 4096,
+        offset: 100,
+    };
+    let read = s.handle_regs(ROOT, r, &[], &mut out, &mut creds);
+    assert_eq!(read, Outcome::Reply(Reply::Count(3 * 4096 - 100)));
+    assert_eq!(&out.buf[..3 * 4096 - 100], &bytes[100..]);
+    // The same request as a postcard `Request` gives the same answer.
+    let again = ask(&mut s, ROOT, r.request(&[]).unwrap(), &mut out);
+    assert_eq!(again, read);
+    // A window that fails after the first page: the page that went is
+    // counted; one that fails at once is EFAULT.
+    let mut short = Short {
+        buf: vec![0; 3 * 4096],
+        ok: 4096,
+    };
+    let r = RegRequest::Pread {
+        fd,
+        len: 3 * 4096,
+        offset: 0,
+    };
+    let got = s.handle_regs(ROOT, r, &[], &mut short, &mut creds);
+    assert_eq!(got, Outcome::Reply(Reply::Count(4096)));
+    short.ok = 0;
+    let got = s.handle_regs(ROOT, r, &[], &mut short, &mut creds);
+    assert_eq!(got, Outcome::Reply(Reply::Error(Errno::EFAULT)));
+    // `read` moves the offset by what was delivered; `Close` and `Lseek`.
+    let seek = RegRequest::Lseek {
+        fd,
+        offset: 0,
+        whence: SEEK_SET,
+    };
+    let at = s.handle_regs(ROOT, seek, &[], &mut NoGrant, &mut creds);
+    assert_eq!(at, Outcome::Reply(Reply::Value(0)));
+    short.ok = 4096;
+    let r = RegRequest::Read { fd, len: 8192 };
+    let got = s.handle_regs(ROOT, r, &[], &mut short, &mut creds);
+    assert_eq!(got, Outcome::Reply(Reply::Count(4096)));
+    let cur = RegRequest::Lseek {
+        fd,
+        offset: 0,
+        whence: SEEK_CUR,
+    };
+    let at = s.handle_regs(ROOT, cur, &[], &mut NoGrant, &mut creds);
+    assert_eq!(at, Outcome::Reply(Reply::Value(4096)));
+    let close = RegRequest::Close { fd };
+    let closed = s.handle_regs(ROOT, close, &[], &mut NoGrant, &mut creds);
+    assert_eq!(closed, Outcome::Reply(Reply::Done));
+    let closed = s.handle_regs(ROOT, close, &[], &mut NoGrant, &mut creds);
+    assert_eq!(closed, Outcome::Reply(Reply::Error(Errno::EBADF)));
+    // An unknown caller is refused as through `handle`.
+    let r = RegRequest::Read { fd: 0, len: 1 };
+    let refused = s.handle_regs(99, r, &[], &mut NoGrant, &mut creds);
+    assert_eq!(refused, Outcome::Reply(Reply::Error(Errno::EACCES)));
+}
+
+#[test]
+fn pipe_bytes_a_window_refuses_stay_in_the_pipe() {
+    let mut s = service();
+    let Reply::Fds(r, w) = now(&mut s, USER, Request::Pipe2 { flags: 0 }) else {
+        panic!("pipe2")
+    };
+    let mut data = Mem {
+        buf: b"abc".to_vec(),
+        access: Access::Read,
+    };
+    let wrote = ask(&mut s, USER, Request::Write { fd: w, len: 3 }, &mut data);
+    assert_eq!(wrote, Outcome::Reply(Reply::Count(3)));
+    let read = RegRequest::Read { fd: r, len: 8 };
+    let mut broken = Short {
+        buf: vec![0; 8],
+        ok: 0,
+    };
+    let refused = s.handle_regs(USER, read, &[], &mut broken, &mut creds);
+    assert_eq!(refused, Outcome::Reply(Reply::Error(Errno::EFAULT)));
+    let mut out = Mem {
+        buf: vec![0; 8],
+        access: Access::Write,
+    };
+    let got = s.handle_regs(USER, read, &[], &mut out, &mut creds);
+    assert_eq!(got, Outcome::Reply(Reply::Count(3)));
+    assert_eq!(&out.buf[..3], b"abc");
+}
+
+#[test]
+fn open_and_stat_with_the_path_as_payload() {
+    let mut s = service();
+    let create = RegRequest::Open {
+        dirfd: AT_FDCWD,
+        flags: O_WRONLY | O_CREAT | O_EXCL,
+        mode: 0o640,
+    };
+    // `/` is root's and 755: a user cannot create there.
+    let refused = s.handle_regs(USER, create, b"/x", &mut NoGrant, &mut creds);
+    assert_eq!(refused, Outcome::Reply(Reply::Error(Errno::EACCES)));
+    let made = s.handle_regs(ROOT, create, b"/x", &mut NoGrant, &mut creds);
+    let Outcome::Reply(Reply::Fd(fd)) = made else {
+        panic!("open: {made:?}")
+    };
+    let again = s.handle_regs(ROOT, create, b"/x", &mut NoGrant, &mut creds);
+    assert_eq!(again, Outcome::Reply(Reply::Error(Errno::EEXIST)));
+    let stat = RegRequest::Stat {
+        dirfd: AT_FDCWD,
+        flags: 0,
+    };
+    let got = s.handle_regs(ROOT, stat, b"/x", &mut NoGrant, &mut creds);
+    let Outcome::Reply(Reply::Stat(st)) = got else {
+        panic!("stat: {got:?}")
+    };
+    assert_eq!(st.mode, S_IFREG | 0o640);
+    // The same as through the postcard request.
+    let full = stat.request(b"/x").unwrap();
+    assert_eq!(now(&mut s, ROOT, full), Reply::Stat(st));
+    // `AT_EMPTY_PATH` with an empty payload stats the descriptor.
+    let at_fd = RegRequest::Stat {
+        dirfd: fd,
+        flags: AT_EMPTY_PATH,
+    };
+    let by_fd = s.handle_regs(ROOT, at_fd, b"", &mut NoGrant, &mut creds);
+    assert_eq!(by_fd, Outcome::Reply(Reply::Stat(st)));
+    let missing = s.handle_regs(ROOT, stat, b"/nope", &mut NoGrant, &mut creds);
+    assert_eq!(missing, Outcome::Reply(Reply::Error(Errno::ENOENT)));
+}
+
+#[test]
+fn a_client_whose_files_ended_is_adopted_again() {
+    let mut s = service();
+    // ROOT is found, then its own files end (ExitFiles of itself): its
+    // next request makes it a client again, with nothing open.
+    let fd = open(&mut s, ROOT, "/", O_RDONLY | O_DIRECTORY);
+    assert_eq!(
+        now(&mut s, ROOT, Request::ExitFiles { pid: ROOT }),
+        Reply::Done
+    );
+    let close = RegRequest::Close { fd };
+    let closed = s.handle_regs(ROOT, close, &[], &mut NoGrant, &mut creds);
+    // Not ESRCH: it is a client again.
+    assert_eq!(closed, Outcome::Reply(Reply::Error(Errno::EBADF)));
 }

@@ -60,6 +60,60 @@ fn grant_error(e: crate::abi::SysError) -> ClientError {
 }
 
 impl Client {
+    /// A call in registers ([`LABEL_REGS`], `words` from
+    /// [`RegRequest::to_words`]), lending `grant` if any: nothing is encoded
+    /// or decoded, and the kernel moves no payload either way.
+    fn call_regs(&self, words: Words, grant: Option<Grant>) -> Result<Reply, ClientError> {
+        self.call_regs_with(
+            crate::ipc::Message::new(LABEL_REGS).with_words(words),
+            grant,
+        )
+    }
+
+    /// As `call_regs`, the path as the payload (`Open`, `Stat`); the
+    /// reply in registers or, for a `Stat`, postcard-encoded.
+    fn call_path(&self, request: RegRequest, path: &[u8]) -> Result<Reply, ClientError> {
+        if path.len() > PATH_MAX {
+            return Err(ClientError::Vfs(Errno::ENAMETOOLONG));
+        }
+        let length = crate::ipc::write_payload(path).map_err(grant_error)?;
+        let msg = crate::ipc::Message::new(LABEL_REGS)
+            .with_words(request.to_words())
+            .with_payload(length);
+        self.call_regs_with(msg, None)
+    }
+
+    fn call_regs_with(
+        &self,
+        msg: crate::ipc::Message,
+        grant: Option<Grant>,
+    ) -> Result<Reply, ClientError> {
+        let msg = match grant {
+            Some(g) => g.lend(msg),
+            None => msg,
+        };
+        let reply = self
+            .endpoint
+            .call(&msg, crate::abi::ipc::FOREVER)
+            .map_err(grant_error)?;
+        let answer = match reply.label() {
+            LABEL_REGS_REPLY => Reply::from_words(&reply.words),
+            crate::rpc::LABEL_REPLY => {
+                let mut bytes = [0u8; Reply::POSTCARD_MAX_SIZE];
+                let n = crate::ipc::read_payload(reply.info.length.into(), &mut bytes);
+                crate::rpc::decode(&bytes[..n]).ok()
+            }
+            crate::rpc::LABEL_BAD_REQUEST => return Err(ClientError::Rpc(RpcError::BadRequest)),
+            crate::rpc::LABEL_SERVER_ERROR => return Err(ClientError::Rpc(RpcError::ServerError)),
+            other => return Err(ClientError::Rpc(RpcError::UnexpectedLabel(other))),
+        };
+        match answer {
+            Some(Reply::Error(e)) => Err(ClientError::Vfs(e)),
+            Some(r) => Ok(r),
+            None => Err(ClientError::Rpc(RpcError::Decode)),
+        }
+    }
+
     /// A call lending `buffer` for the server to fill; `Count` back.
     fn fill(&self, request: Request, buffer: &mut [u8]) -> Result<usize, ClientError> {
         let len = buffer.len();
@@ -67,24 +121,25 @@ impl Client {
         count(self.call_granted(&request, grant)?, len)
     }
 
+    /// As `fill`, for a request in registers.
+    fn fill_regs(&self, request: RegRequest, buffer: &mut [u8]) -> Result<usize, ClientError> {
+        let len = buffer.len();
+        let grant = Grant::write(buffer).map_err(grant_error)?;
+        count(self.call_regs(request.to_words(), Some(grant))?, len)
+    }
+
     /// A call lending `data` for the server to read; `Count` back.
-    fn drain(&self, request: Request, data: &[u8]) -> Result<usize, ClientError> {
+    fn drain_regs(&self, request: RegRequest, data: &[u8]) -> Result<usize, ClientError> {
         let grant = Grant::read(data).map_err(grant_error)?;
-        count(self.call_granted(&request, grant)?, data.len())
+        count(self.call_regs(request.to_words(), Some(grant))?, data.len())
     }
 
     pub fn open(&self, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Result<i32, ClientError> {
-        let path = p(path)?;
-        fd(self.call(&Request::Open {
-            dirfd,
-            path,
-            flags,
-            mode,
-        })?)
+        fd(self.call_path(RegRequest::Open { dirfd, flags, mode }, path)?)
     }
 
     pub fn close(&self, fd: i32) -> Result<(), ClientError> {
-        done(self.call(&Request::Close { fd })?)
+        done(self.call_regs(RegRequest::Close { fd }.to_words(), None)?)
     }
 
     /// One `read` of at most [`IO_MAX`] bytes (fewer is not an error).
@@ -93,7 +148,7 @@ impl Client {
             return Ok(0);
         }
         let len = window(buffer.len());
-        self.fill(Request::Read { fd, len }, &mut buffer[..len as usize])
+        self.fill_regs(RegRequest::Read { fd, len }, &mut buffer[..len as usize])
     }
 
     /// One `write` of at most [`IO_MAX`] bytes (fewer is not an error).
@@ -102,7 +157,7 @@ impl Client {
             return Ok(0);
         }
         let len = window(data.len());
-        self.drain(Request::Write { fd, len }, &data[..len as usize])
+        self.drain_regs(RegRequest::Write { fd, len }, &data[..len as usize])
     }
 
     pub fn pread(&self, fd: i32, buffer: &mut [u8], offset: u64) -> Result<usize, ClientError> {
@@ -110,8 +165,8 @@ impl Client {
             return Ok(0);
         }
         let len = window(buffer.len());
-        self.fill(
-            Request::Pread { fd, len, offset },
+        self.fill_regs(
+            RegRequest::Pread { fd, len, offset },
             &mut buffer[..len as usize],
         )
     }
@@ -121,11 +176,15 @@ impl Client {
             return Ok(0);
         }
         let len = window(data.len());
-        self.drain(Request::Pwrite { fd, len, offset }, &data[..len as usize])
+        self.drain_regs(
+            RegRequest::Pwrite { fd, len, offset },
+            &data[..len as usize],
+        )
     }
 
     pub fn lseek(&self, fd: i32, offset: i64, whence: u32) -> Result<u64, ClientError> {
-        value(self.call(&Request::Lseek { fd, offset, whence })?)
+        let lseek = RegRequest::Lseek { fd, offset, whence };
+        value(self.call_regs(lseek.to_words(), None)?)
     }
 
     pub fn fstat(&self, fd: i32) -> Result<Stat, ClientError> {
@@ -134,8 +193,7 @@ impl Client {
 
     /// `fstatat`: `flags` may hold `AT_SYMLINK_NOFOLLOW`.
     pub fn stat(&self, dirfd: i32, path: &[u8], flags: u32) -> Result<Stat, ClientError> {
-        let path = p(path)?;
-        stat(self.call(&Request::Stat { dirfd, path, flags })?)
+        stat(self.call_path(RegRequest::Stat { dirfd, flags }, path)?)
     }
 
     /// `getdents64`: whole `linux_dirent64` records into `buffer`; 0 at
