@@ -87,11 +87,13 @@ fn read_line(editor: &mut LineEditor, prompt: &str) -> Option<String> {
 /// The interactive loop: prompt, edit, run, until `exit` or end of input.
 fn interactive() -> ! {
     let mut sh = new_shell(true);
-    let saved = posix::tcgetattr(0).ok();
     let mut editor = LineEditor::new();
     loop {
         sh.notify_jobs();
         let prompt = sh.prompt();
+        // The settings as the last command left them (`stty tostop`
+        // stays), raw only while the line is edited, as readline does.
+        let saved = posix::tcgetattr(0).ok();
         if let Some(t) = &saved {
             let _ = posix::tcsetattr(0, posix::TCSANOW, &posix::make_raw(t));
         }
