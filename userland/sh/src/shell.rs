@@ -15,7 +15,7 @@ use core::fmt;
 use crate::expand::{Environment, ExpandError};
 use crate::jobs::{JobError, JobState, JobTable};
 use crate::parser::parse;
-use crate::system::{Pid, SysError, System};
+use crate::system::{Pid, SysError, System, WaitStatus};
 
 /// The exit status for a syntax error, as bash uses it.
 pub const STATUS_SYNTAX: i32 = 2;
@@ -224,10 +224,17 @@ impl<S: System> Shell<S> {
                 continue;
             };
             let before = job.state;
+            // Stopped ones too: a stopped job killed (`kill -KILL %1`)
+            // ends without running again.
             let pending: Vec<Pid> = job
                 .procs
                 .iter()
-                .filter(|p| p.status.is_none())
+                .filter(|p| {
+                    !matches!(
+                        p.status,
+                        Some(WaitStatus::Exited(_) | WaitStatus::Signaled(_))
+                    )
+                })
                 .map(|p| p.pid)
                 .collect();
             for pid in pending {

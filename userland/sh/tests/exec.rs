@@ -385,6 +385,22 @@ fn background_job_stopped_by_a_signal_is_reported_once() {
     assert_eq!(sh.run_script("fg"), 0);
     assert_eq!(sh.sys.signals.last(), Some(&(100, SIGCONT)));
     assert!(sh.sys.out().ends_with("ttou\n"));
+    // Stopped, then killed: it ends without running again, and is
+    // reported and removed at the next prompt.
+    sh.run_script("ttou &");
+    sh.notify_jobs();
+    assert!(sh
+        .sys
+        .err()
+        .ends_with("[1]+  Stopped                 ttou\n"));
+    sh.run_script("kill -KILL %1");
+    sh.notify_jobs();
+    assert!(sh
+        .sys
+        .err()
+        .ends_with("[1]+  Exit 137                ttou\n"));
+    sh.run_script("jobs");
+    assert!(sh.sys.out().ends_with("ttou\n"), "the job table is empty");
 }
 
 #[test]
