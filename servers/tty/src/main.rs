@@ -38,6 +38,12 @@
 //!   call with `VMIN` 0, from the last byte received otherwise); the
 //!   loop's receive timeout shrinks to it, and when it runs out the read
 //!   is answered with what there is (0 bytes with `VMIN` 0).
+//! - **Job control.** A read, a write while `TOSTOP` is set, and the
+//!   settings changes (`TCSETS*`, `TIOCSPGRP`, `TIOCSWINSZ`) of a process
+//!   the request names are held while the sending thread judges them
+//!   ([`tty::jobctl`], with `proc`'s facts about the caller): carried
+//!   out, `EIO`, or `SIGTTIN`/`SIGTTOU` to the caller's group and
+//!   `ERESTARTSYS` (libsys makes the call again once it is continued).
 //! - **The window size** is the framebuffer console's grid when there is
 //!   one (80×25 otherwise); a `TIOCSWINSZ` that changes it sends
 //!   `SIGWINCH` to the foreground process group, as Linux's
