@@ -384,6 +384,11 @@ fn background_job_stopped_by_a_signal_is_reported_once() {
     );
     assert_eq!(sh.run_script("fg"), 0);
     assert_eq!(sh.sys.signals.last(), Some(&(100, SIGCONT)));
+    assert_eq!(
+        sh.sys.foreground[..2],
+        [100, 100],
+        "the terminal given before SIGCONT"
+    );
     assert!(sh.sys.out().ends_with("ttou\n"));
     // Stopped, then killed: it ends without running again, and is
     // reported and removed at the next prompt.
