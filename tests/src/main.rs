@@ -861,9 +861,9 @@ fn base_cases() -> Vec<Case> {
                     "tostop-out",
                     "stty -tostop; echo bg-free & wait; echo tostop-cleared\n",
                 ),
-                ("tostop-cleared", "stty sane & sleep 1\n"),
+                ("tostop-cleared", "stty tostop & sleep 1\n"),
                 (
-                    "[1]+  Stopped                 stty sane",
+                    "[1]+  Stopped                 stty tostop",
                     "kill -KILL %1; wait; echo stty-killed\n",
                 ),
                 // The same shell, typed at on the PS/2 keyboard (QEMU's

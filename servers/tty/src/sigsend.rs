@@ -41,8 +41,10 @@ static VERDICTS: Mutex<Vec<(u64, Verdict)>> = Mutex::new(Vec::new());
 static WAKE: Mutex<Option<(Notification, u32)>> = Mutex::new(None);
 /// Checks waiting at most (the loop holds as many calls).
 pub const CHECKS_MAX: usize = 32;
-/// How long the thread waits for `proc` (see the module documentation).
-const PROC_WAIT_NS: u64 = 100_000_000;
+/// How long the thread waits for `proc` (see the module documentation):
+/// longer than `proc` is ever busy with one request under TCG (a spawn
+/// reading an executable through vfs).
+const PROC_WAIT_NS: u64 = 500_000_000;
 
 /// A held call to judge.
 #[derive(Clone, Copy, Debug)]
@@ -125,7 +127,7 @@ fn judge(proc: Option<&libsys::proto::proc::Client>, c: &Check) -> Verdict {
         // A caller `proc` does not know (or `proc` busy past the limit):
         // not a job of this terminal's session.
         Err(e) => {
-            println!("tty: no job-control facts for pid {}: {}", c.pid, e.errno());
+            println!("tty: no job-control facts for pid {}: {e:?}", c.pid);
             return Verdict::Proceed;
         }
     };
