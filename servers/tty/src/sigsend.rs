@@ -23,6 +23,7 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
+use libsys::errno::Errno;
 use libsys::handle::Notification;
 use libsys::semaphore::Semaphore;
 use libsys::sync::Mutex;
@@ -124,8 +125,11 @@ fn judge(proc: Option<&libsys::proto::proc::Client>, c: &Check) -> Verdict {
             ignored,
             orphaned,
         },
-        // A caller `proc` does not know (or `proc` busy past the limit):
-        // not a job of this terminal's session.
+        // A caller that is gone (killed while its call waited in the
+        // file server's queue): failed, so that a dead reader does not
+        // take the next line typed.
+        Err(libsys::proto::proc::ClientError::Proc(Errno::ESRCH)) => return Verdict::Eio,
+        // `proc` busy past the limit, or not there: carried out unchecked.
         Err(e) => {
             println!("tty: no job-control facts for pid {}: {e:?}", c.pid);
             return Verdict::Proceed;
