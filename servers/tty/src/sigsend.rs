@@ -42,10 +42,11 @@ static VERDICTS: Mutex<Vec<(u64, Verdict)>> = Mutex::new(Vec::new());
 static WAKE: Mutex<Option<(Notification, u32)>> = Mutex::new(None);
 /// Checks waiting at most (the loop holds as many calls).
 pub const CHECKS_MAX: usize = 32;
-/// How long the thread waits for `proc` (see the module documentation):
-/// longer than `proc` is ever busy with one request under TCG (a spawn
-/// reading an executable through vfs).
-const PROC_WAIT_NS: u64 = 500_000_000;
+/// How long the thread waits for `proc` (see the module documentation).
+/// The cycle is not rare: `proc` closes an exiting process's files in
+/// vfs while vfs waits on the shell taking the terminal back — each time
+/// the call waits this long, then goes ahead.
+const PROC_WAIT_NS: u64 = 100_000_000;
 
 /// A held call to judge.
 #[derive(Clone, Copy, Debug)]
