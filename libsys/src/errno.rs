@@ -117,6 +117,10 @@ errnos! {
     EUCLEAN = 117, "Structure needs cleaning";
     EDQUOT = 122, "Disk quota exceeded";
     ECANCELED = 125, "Operation canceled";
+    // Linux's kernel-internal "restart the call" (never seen by a Linux
+    // program): a server's answer that libsys's call wrappers turn into
+    // the call made again, or `EINTR` (see `posix::restartable`).
+    ERESTARTSYS = 512, "Interrupted system call should be restarted";
 }
 
 impl Errno {

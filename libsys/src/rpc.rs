@@ -104,13 +104,25 @@ mod calls {
         request: &Req,
         handles: &[Handle],
     ) -> Result<(Rep, Message), RpcError> {
+        call_within(endpoint, request, handles, FOREVER)
+    }
+
+    /// As [`call_with`], giving up after `timeout_ns` for the send and
+    /// the reply together (`RpcError::Sys(TimedOut)`): for a server that
+    /// must not wait without bound on one that may be waiting on it.
+    pub fn call_within<Req: Serialize, Rep: DeserializeOwned>(
+        endpoint: &Endpoint,
+        request: &Req,
+        handles: &[Handle],
+        timeout_ns: u64,
+    ) -> Result<(Rep, Message), RpcError> {
         // SAFETY: the main thread's buffer; no reference into it is held
         // across the call below (the slice ends before it).
         let length = encode(request, unsafe { ipc::buffer() })?;
         let msg = Message::new(LABEL_REQUEST)
             .with_payload(length as u16)
             .with_handles(handles);
-        let reply = endpoint.call(&msg, FOREVER)?;
+        let reply = endpoint.call(&msg, timeout_ns)?;
         match reply.label() {
             LABEL_REPLY => {
                 let n = (reply.info.length as usize).min(PAYLOAD_MAX);
@@ -200,7 +212,7 @@ mod calls {
 }
 
 #[cfg(target_os = "none")]
-pub use calls::{call, call_granted, call_taking, call_with, decode_request, reply};
+pub use calls::{call, call_granted, call_taking, call_with, call_within, decode_request, reply};
 
 /// Encodes `value` into this thread's IPC buffer, as the payload of the
 /// next message it sends; returns the length for

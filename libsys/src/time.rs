@@ -66,6 +66,12 @@ pub fn uptime_ns() -> u64 {
     crate::syscall::clock().map_or(0, |c| c.uptime_ns)
 }
 
+/// Nanoseconds since the kernel was entered (its first instruction; the
+/// firmware and the loader before it not counted).
+pub fn since_kernel_entry_ns() -> u64 {
+    crate::syscall::clock().map_or(0, |c| c.since_entry_ns)
+}
+
 use core::sync::atomic::AtomicU64;
 use core::time::Duration;
 

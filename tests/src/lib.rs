@@ -110,6 +110,24 @@ pub fn parse_bench(line: &str) -> Option<Bench> {
     })
 }
 
+/// The figure of the shell's `sh: first prompt after <N> ms …` log line
+/// (anywhere in `line`, e.g. as `dmesg` prints it), in milliseconds.
+pub fn parse_first_prompt_ms(line: &str) -> Option<u64> {
+    let rest = &line[line.find("sh: first prompt after ")? + 23..];
+    let (ms, rest) = rest.split_once(' ')?;
+    rest.starts_with("ms").then_some(())?;
+    ms.parse().ok()
+}
+
+/// The median and the minimum of `figures` (the lower middle one for an
+/// even count); `None` for none.
+pub fn median_min(figures: &[u64]) -> Option<(u64, u64)> {
+    let mut sorted = figures.to_vec();
+    sorted.sort_unstable();
+    let min = *sorted.first()?;
+    Some((sorted[(sorted.len() - 1) / 2], min))
+}
+
 /// The results side by side: one row per case and placement, with the TCG
 /// (ticks: time) and icount (instructions) medians and minimums.
 pub fn bench_table(results: &[Bench]) -> String {
@@ -310,6 +328,26 @@ pub fn placement_ratios(results: &[Bench]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn first_prompt_line() {
+        let line = "[    1.234567] sh: first prompt after 812 ms (812345 us since kernel entry)";
+        assert_eq!(parse_first_prompt_ms(line), Some(812));
+        assert_eq!(
+            parse_first_prompt_ms("# dmesg | grep 'first prompt after'"),
+            None
+        );
+        assert_eq!(parse_first_prompt_ms("sh: first prompt after x ms"), None);
+        assert_eq!(parse_first_prompt_ms("sh: first prompt after 9 s"), None);
+    }
+
+    #[test]
+    fn median_and_min() {
+        assert_eq!(median_min(&[]), None);
+        assert_eq!(median_min(&[5]), Some((5, 5)));
+        assert_eq!(median_min(&[9, 3, 5]), Some((5, 3)));
+        assert_eq!(median_min(&[9, 3, 5, 7]), Some((5, 3)));
+    }
+
     use super::*;
 
     #[test]

@@ -888,13 +888,29 @@ fn base_cases() -> Vec<Case> {
                     "[1]+  Stopped                 cat",
                     "kill -KILL %1; wait; echo killed\n",
                 ),
+                // With `stty tostop` a background job writing to the
+                // terminal is stopped (SIGTTOU) and the shell says so at
+                // its next prompt; `fg` lets its write through. Without
+                // it a background job writes; changing the terminal's
+                // settings from the background stops it either way.
+                ("killed", "stty tostop; echo tostop-out & sleep 1\n"),
+                ("[1]+  Stopped                 echo tostop-out", "fg\n"),
+                (
+                    "tostop-out",
+                    "stty -tostop; echo bg-free & wait; echo tostop-cleared\n",
+                ),
+                ("tostop-cleared", "stty tostop & sleep 1\n"),
+                (
+                    "[1]+  Stopped                 stty tostop",
+                    "kill -KILL %1; wait; echo stty-killed\n",
+                ),
                 // The same shell, typed at on the PS/2 keyboard (QEMU's
                 // monitor `sendkey`; the keyboard driver devmgr started
                 // feeds tty line 0): a command with a capital, then ^C
                 // stopping a long sleep (its echo, then the next command's
                 // output, which a sleep that was not interrupted would
                 // hold back past the case's deadline).
-                ("killed", "ps2:echo Typed on ps2\n"),
+                ("stty-killed", "ps2:echo Typed on ps2\n"),
                 ("Typed on ps2", "ps2:sleep 1000\n~~\u{3}~echo intr ok\n"),
                 // The everyday tools (lib/textutil behind them), each
                 // step's needle a whole line of the tool's own output.
@@ -1507,6 +1523,62 @@ fn bench_boot(
     }
 }
 
+/// Boots of `make run`'s entry `boot_to_prompt` takes the median of.
+const BOOT_TO_PROMPT_BOOTS: usize = 3;
+
+/// `boot_to_prompt_ms` (the `boot-tcg` run): boots `make run`'s entry
+/// (the servers in their own processes) under TCG, without icount, as a
+/// person would, [`BOOT_TO_PROMPT_BOOTS`] times; each time types
+/// `dmesg | grep` for the line the shell logs at its first prompt (the
+/// kernel's clock since `kmain`'s first instruction: OVMF and the loader
+/// before it are not counted) and reads the figure. Wall-clock time of
+/// an emulated machine: it varies with the host's load.
+fn boot_to_prompt(base: &str) -> Result<Bench, String> {
+    let config = boot_entry_directly(base, "Microkernel");
+    let mut figures = Vec::new();
+    for boot in 0..BOOT_TO_PROMPT_BOOTS {
+        let name = format!("bench-boot-tcg-{boot}");
+        let mut qemu = boot_config(&name, &config, &[])?;
+        let deadline = qemu.started + BOOT_TIMEOUT;
+        let mut typed = false;
+        let ms = loop {
+            match qemu.next_line(deadline) {
+                Ok((_, line)) => {
+                    if let Some(ms) = parse_first_prompt_ms(&line) {
+                        break ms;
+                    }
+                    if !typed && line.contains("getty: running /bin/sh on /dev/console") {
+                        qemu.send_key("dmesg | grep 'first prompt after'\n");
+                        typed = true;
+                    }
+                }
+                Err(None) => {
+                    return Err(format!(
+                        "boot_to_prompt: no first-prompt line in {} s (log: build/test-logs/{name}.log)",
+                        BOOT_TIMEOUT.as_secs()
+                    ))
+                }
+                Err(Some(code)) => {
+                    return Err(format!(
+                        "boot_to_prompt: QEMU ended with status {code} (log: build/test-logs/{name}.log)"
+                    ))
+                }
+            }
+        };
+        println!("bench: boot {boot}: first prompt after {ms} ms");
+        figures.push(ms);
+    }
+    let (median, min) = median_min(&figures).ok_or("boot_to_prompt: no boot")?;
+    Ok(Bench {
+        case: "boot_to_prompt_ms".into(),
+        placement: "micro".into(),
+        accel: "tcg".into(),
+        median,
+        min,
+        n: figures.len() as u64,
+    })
+}
+
 /// The runs `BENCH_RUNS` names (`micro-icount,mono-tcg`…), or all.
 fn bench_runs() -> Option<Vec<String>> {
     env::var("BENCH_RUNS")
@@ -1551,6 +1623,24 @@ fn bench(base: &str) -> i32 {
                 },
             );
             if let Err(e) = booted {
+                eprintln!("bench: {e}");
+                return 1;
+            }
+        }
+    }
+    if runs
+        .as_ref()
+        .is_none_or(|r| r.iter().any(|r| r == "boot-tcg"))
+    {
+        match boot_to_prompt(base) {
+            Ok(bench) => {
+                println!(
+                    "BENCH {} placement={} accel={} median={} min={} n={}",
+                    bench.case, bench.placement, bench.accel, bench.median, bench.min, bench.n
+                );
+                results.push(bench);
+            }
+            Err(e) => {
                 eprintln!("bench: {e}");
                 return 1;
             }

@@ -13,6 +13,11 @@ pub struct ClockInfo {
     pub tsc_hz: u64,
     /// Nanoseconds since the tick started (from the TSC).
     pub uptime_ns: u64,
+    /// Nanoseconds since the kernel was entered (the first instruction
+    /// of `kmain`, from the TSC): `uptime_ns` plus the calibration and
+    /// set-up before the tick; the firmware and the loader before the
+    /// kernel are not counted. 0 before the TSC is calibrated.
+    pub since_entry_ns: u64,
 }
 
 /// A thread's scheduling accounting (`thread_stats`), as Linux shows in

@@ -144,7 +144,7 @@ pub use calls::*;
 
 #[cfg(target_os = "none")]
 mod calls {
-    use core::sync::atomic::{AtomicU64, Ordering};
+    use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
     use super::*;
     use crate::abi::exception::UserRegs;
@@ -153,6 +153,19 @@ mod calls {
 
     /// The program's handler for each signal (an address; 0: none).
     static HANDLERS: [AtomicU64; 64] = [const { AtomicU64::new(0) }; 64];
+    /// Whether each signal's handler was installed with `SA_RESTART`.
+    static RESTARTS: [AtomicBool; 64] = [const { AtomicBool::new(false) }; 64];
+    /// How many handlers without `SA_RESTART` have run (see
+    /// [`interrupting_handlers`]).
+    static INTERRUPTING: AtomicU64 = AtomicU64::new(0);
+
+    /// How many handlers installed without `SA_RESTART` have run so far in
+    /// this process: a call a server answered `ERESTARTSYS` is made again
+    /// unless this count moved meanwhile (then it fails `EINTR`), which is
+    /// Linux's `-ERESTARTSYS` rule (`super::super::sys::restartable`).
+    pub fn interrupting_handlers() -> u64 {
+        INTERRUPTING.load(Ordering::Acquire)
+    }
 
     fn procs() -> Result<core::mem::ManuallyDrop<crate::proto::proc::Client>, Errno> {
         super::super::sys::proc_client()
@@ -167,6 +180,12 @@ mod calls {
         let address = HANDLERS
             .get((signo as usize).wrapping_sub(1))
             .map_or(0, |h| h.load(Ordering::Acquire));
+        let restarts = RESTARTS
+            .get((signo as usize).wrapping_sub(1))
+            .is_some_and(|r| r.load(Ordering::Acquire));
+        if !restarts {
+            INTERRUPTING.fetch_add(1, Ordering::AcqRel);
+        }
         if address > 1 {
             // SAFETY: only `sigaction` stores here, and only the address
             // of an `extern "C" fn(i32)` or of a `Disposition::Action`'s
@@ -210,6 +229,9 @@ mod calls {
         let old = procs()?
             .sigaction(sig, Some(action))
             .map_err(|e| e.errno())?;
+        if let Some(r) = RESTARTS.get((sig as usize).wrapping_sub(1)) {
+            r.store(flags & SA_RESTART != 0, Ordering::Release);
+        }
         let previous = slot.swap(
             match disposition {
                 Disposition::Handler(f) => f as *const () as u64,

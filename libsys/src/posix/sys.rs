@@ -93,7 +93,26 @@ pub fn close(fd: i32) -> Result<(), Errno> {
 /// One `read` (at most [`IO_MAX`] bytes; fewer is not an error, 0 is
 /// the end of the file).
 pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
-    vfs()?.read(fd, buf).map_err(ve)
+    let client = vfs()?;
+    restartable(|| client.read(fd, buf).map_err(ve))
+}
+
+/// Makes `call` again while its server answers `ERESTARTSYS` (a terminal
+/// stopped this process's group for job control, and it was continued),
+/// unless a handler without `SA_RESTART` ran meanwhile: then `EINTR`
+/// (Linux's `-ERESTARTSYS` handling on the way back to user mode).
+pub fn restartable<T>(mut call: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    loop {
+        let handlers = super::signal::interrupting_handlers();
+        match call() {
+            Err(Errno::ERESTARTSYS) => {
+                if super::signal::interrupting_handlers() != handlers {
+                    return Err(Errno::EINTR);
+                }
+            }
+            other => return other,
+        }
+    }
 }
 
 /// `write`: all of `data`, window by window, unless a write comes up
@@ -101,7 +120,7 @@ pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
 pub fn write(fd: i32, data: &[u8]) -> Result<usize, Errno> {
     let client = vfs()?;
     write_all_with(data, IO_MAX as usize, |chunk| {
-        client.write(fd, chunk).map_err(ve)
+        restartable(|| client.write(fd, chunk).map_err(ve))
     })
 }
 
@@ -368,10 +387,9 @@ pub fn tcsetattr(fd: i32, action: u32, t: &Termios) -> Result<(), Errno> {
         TCSAFLUSH => TCSETSF,
         _ => return Err(Errno::EINVAL),
     };
-    vfs()?
-        .ioctl_set(fd, cmd, &termios_to_bytes(t))
-        .map_err(ve)
-        .map(|_| ())
+    let client = vfs()?;
+    let bytes = termios_to_bytes(t);
+    restartable(|| client.ioctl_set(fd, cmd, &bytes).map_err(ve)).map(|_| ())
 }
 
 pub fn isatty(fd: i32) -> bool {
@@ -396,7 +414,8 @@ pub fn tcsetwinsize(fd: i32, rows: u16, cols: u16) -> Result<(), Errno> {
     let mut b = [0u8; 8];
     b[0..2].copy_from_slice(&rows.to_le_bytes());
     b[2..4].copy_from_slice(&cols.to_le_bytes());
-    vfs()?.ioctl_set(fd, TIOCSWINSZ, &b).map_err(ve).map(|_| ())
+    let client = vfs()?;
+    restartable(|| client.ioctl_set(fd, TIOCSWINSZ, &b).map_err(ve)).map(|_| ())
 }
 
 pub fn tcgetpgrp(fd: i32) -> Result<u64, Errno> {
@@ -404,7 +423,8 @@ pub fn tcgetpgrp(fd: i32) -> Result<u64, Errno> {
 }
 
 pub fn tcsetpgrp(fd: i32, pgrp: u64) -> Result<(), Errno> {
-    vfs()?.ioctl(fd, TIOCSPGRP, pgrp).map_err(ve).map(|_| ())
+    let client = vfs()?;
+    restartable(|| client.ioctl(fd, TIOCSPGRP, pgrp).map_err(ve)).map(|_| ())
 }
 
 /// `posix_spawn`: builds a process running `path` with `argv` and

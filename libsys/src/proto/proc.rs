@@ -45,6 +45,7 @@
 //! | `Nanosleep { ns }` | `Done` or `Error(EINTR)` | sleeps `ns` in the server, so that a signal can interrupt it: `EINTR` when a handler ran, sleeping on otherwise |
 //! | `KillServer { name, mode }` | `Value(pid it had)` | `service kill`/`service restart` ([`service`]): `EPERM` for anyone but root (checked first), `EBUSY` for `proc` itself; then the server asks `init`'s name service to kill the server registered as `name` (`spawned:<name>`: a spawned driver) and maps its answer: `ESRCH`, `EINVAL` (not restartable: the memory server), `EAGAIN` (restarting), `ENOSYS` (the manifest gave the server no `service` right) |
 //! | `Reboot { magic1, magic2, cmd }` | none for a power-off, restart or halt that worked; `Done` for `CAD_ON`/`CAD_OFF` | `reboot(2)` ([`reboot`]): `EPERM` for anyone but root (checked first), `EINVAL` for a wrong magic number or an unknown command, `ENOSYS` if the server holds no power control (manifest `power`), `EIO` if the kernel's `power` call failed (the machine stays on). The caller syncs and unmounts first |
+//! | `TtyFacts { pid, sig, foreground }` | `TtyFacts { pgid, same_session, ignored, orphaned }` | a terminal's job control (`tty::jobctl`): `pid`'s group; whether it shares a session with a live member of group `foreground`; whether it blocks or ignores `sig` (or, adopted, cannot be stopped); whether its group is orphaned. `ESRCH`, `EINVAL`. Anyone may ask (Linux shows the same in `/proc/<pid>/status`) |
 //!
 //! **The ids in registers.** `getpid`, `getppid`, `getpgrp`, `getsid`
 //! and the uids and gids are one call that carries no payload: a message
@@ -288,6 +289,12 @@ pub enum Request {
         name: crate::proto::name::Name,
         mode: crate::proto::name::KillMode,
     },
+    /// A terminal's job-control check: see the table.
+    TtyFacts {
+        pid: u64,
+        sig: u32,
+        foreground: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -312,6 +319,13 @@ pub enum Reply {
         pid: u64,
         ns: u32,
         me: u32,
+    },
+    /// To `TtyFacts`.
+    TtyFacts {
+        pgid: u64,
+        same_session: bool,
+        ignored: bool,
+        orphaned: bool,
     },
     Error(Errno),
 }

@@ -13,20 +13,31 @@
 //!
 //! | request | reply | notes |
 //! | --- | --- | --- |
-//! | `Read { line, len, pid, nonblock }` + write grant | `Count(n)` | answered later while no input; `EAGAIN` with `nonblock` |
-//! | `Write { line, len, pid }` + read grant | `Count(n)` | output processing (`OPOST`, `ONLCR`) applied |
+//! | `Read { line, len, pid, nonblock }` + write grant | `Count(n)` | answered later while no input; `EAGAIN` with `nonblock`; job control (below) |
+//! | `Write { line, len, pid }` + read grant | `Count(n)` | output processing (`OPOST`, `ONLCR`) applied; with `TOSTOP`, job control as for `Read` (`SIGTTOU`) |
 //! | `GetAttr { line }` | `Termios(t)` | `TCGETS` |
-//! | `SetAttr { line, action, termios }` | `Done` | `TCSETS`/`TCSETSW`/`TCSETSF` (`action` 0/1/2) |
+//! | `SetAttr { line, pid, action, termios }` | `Done` | `TCSETS`/`TCSETSW`/`TCSETSF` (`action` 0/1/2); job control (`SIGTTOU`) |
 //! | `GetPgrp { line }` | `Pgrp(pgrp)` | `TIOCGPGRP` |
-//! | `SetPgrp { line, pgrp }` | `Done` | `TIOCSPGRP` |
+//! | `SetPgrp { line, pid, pgrp }` | `Done` | `TIOCSPGRP`; job control (`SIGTTOU`) |
 //! | `GetWinsize { line }` | `Winsize(w)` | `TIOCGWINSZ` |
-//! | `SetWinsize { line, winsize }` | `Done` | `TIOCSWINSZ` |
+//! | `SetWinsize { line, pid, winsize }` | `Done` | `TIOCSWINSZ`; job control (`SIGTTOU`) |
 //! | `Poll { line }` | `Ready { readable, writable }` | |
 //! | `Input { line, len, bytes }` | `Done` | `TIOCSTI`: bytes as if typed on the line (a keyboard driver's key presses); root callers only (`EPERM`), `EINVAL` for `len` past [`INPUT_MAX`] |
 //!
+//! **Job control.** `pid` names the process making the call (the VFS
+//! passes its caller's; 0 is not checked). A read, a write while
+//! `TOSTOP` is set, and the three changes, made by a process of the
+//! terminal's session outside its foreground group, get Linux's
+//! treatment (`tty::jobctl`): its group is sent `SIGTTIN` (read) or
+//! `SIGTTOU` and the call fails `ERESTARTSYS` (libsys makes it again
+//! once the process is continued, or returns `EINTR` if a handler
+//! without `SA_RESTART` ran); `EIO` if the group is orphaned or (for a
+//! read) ignores or blocks `SIGTTIN`; a write or change whose caller
+//! ignores or blocks `SIGTTOU` goes ahead.
+//!
 //! Errors are [`Errno`]s: `ENXIO` for a line that does not exist,
 //! `EINVAL` for a bad `action` or `termios`, `EINTR` for a read cut short
-//! by a signal character.
+//! by a signal character, `ERESTARTSYS` and `EIO` as above.
 
 use postcard::experimental::max_size::MaxSize;
 use serde::{Deserialize, Serialize};
@@ -83,6 +94,7 @@ pub enum Request {
     },
     SetAttr {
         line: u8,
+        pid: u64,
         action: u32,
         termios: Termios,
     },
@@ -91,6 +103,7 @@ pub enum Request {
     },
     SetPgrp {
         line: u8,
+        pid: u64,
         pgrp: u32,
     },
     GetWinsize {
@@ -98,6 +111,7 @@ pub enum Request {
     },
     SetWinsize {
         line: u8,
+        pid: u64,
         winsize: Winsize,
     },
     Poll {

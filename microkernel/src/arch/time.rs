@@ -43,6 +43,15 @@ pub fn since_kernel_entry() -> u64 {
     rdtsc().saturating_sub(KERNEL_ENTRY_TSC.load(Ordering::Relaxed))
 }
 
+/// Converts TSC ticks to nanoseconds (0 before calibration).
+pub fn tsc_to_ns(ticks: u64) -> u64 {
+    let hz = tsc_hz();
+    if hz == 0 {
+        return 0;
+    }
+    (u128::from(ticks) * 1_000_000_000 / u128::from(hz)) as u64
+}
+
 /// Converts TSC ticks to microseconds (0 before calibration).
 pub fn tsc_to_us(ticks: u64) -> u64 {
     (u128::from(ticks) * 1_000_000 / u128::from(tsc_hz().max(1))) as u64

@@ -133,6 +133,7 @@ pub fn clock(args: Address, frame: &mut TrapFrame) -> Result<u64, SysError> {
         hz: time::HZ,
         tsc_hz: time::tsc_hz(),
         uptime_ns: time::now_ns(),
+        since_entry_ns: time::tsc_to_ns(time::since_kernel_entry()),
     };
     crate::ipc::pager::with_user(&*caller()?, frame.rip, |aspace| out.write(aspace, &info))?;
     Ok(0)

@@ -8,6 +8,9 @@
 //!   Signals and blocking come out as values; the tty server delivers
 //!   the signals to the foreground process group and blocks
 //!   readers.
+//! - [`jobctl`]: job control: what a background process group's read,
+//!   write (with `TOSTOP`) or attribute change gets (`SIGTTIN`,
+//!   `SIGTTOU`, `EIO`), as Linux's `__tty_check_change` decides it.
 //! - [`killq`]: the signals owed to process groups, queued for the
 //!   thread that sends them (the loop never waits on `proc`).
 //! - [`klog`]: the kernel log records (`log_read`'s lines) the server
@@ -36,6 +39,7 @@ extern crate alloc;
 
 pub mod fb;
 pub mod fbcon;
+pub mod jobctl;
 pub mod killq;
 pub mod klog;
 pub mod ldisc;

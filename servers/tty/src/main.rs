@@ -38,6 +38,12 @@
 //!   call with `VMIN` 0, from the last byte received otherwise); the
 //!   loop's receive timeout shrinks to it, and when it runs out the read
 //!   is answered with what there is (0 bytes with `VMIN` 0).
+//! - **Job control.** A read, a write while `TOSTOP` is set, and the
+//!   settings changes (`TCSETS*`, `TIOCSPGRP`, `TIOCSWINSZ`) of a process
+//!   the request names are held while the sending thread judges them
+//!   ([`tty::jobctl`], with `proc`'s facts about the caller): carried
+//!   out, `EIO`, or `SIGTTIN`/`SIGTTOU` to the caller's group and
+//!   `ERESTARTSYS` (libsys makes the call again once it is continued).
 //! - **The window size** is the framebuffer console's grid when there is
 //!   one (80×25 otherwise); a `TIOCSWINSZ` that changes it sends
 //!   `SIGWINCH` to the foreground process group, as Linux's
@@ -61,7 +67,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use driver_hal::mmio::MmioRegion;
-use libsys::abi::grant::Access;
+use libsys::abi::grant::Access as GrantAccessKind;
 use libsys::abi::ipc::PAYLOAD_MAX;
 use libsys::abi::{FramebufferInfo, SysError};
 use libsys::errno::Errno;
@@ -75,6 +81,7 @@ use libsys::time::Instant;
 use libsys::{eprintln, println};
 use tty::fb::FbConsole;
 use tty::fbcon::Canvas;
+use tty::jobctl::{self, Access, Verdict};
 use tty::klog::{parse_records, Record};
 use tty::{LineDiscipline, ReadResult, Signal};
 
@@ -95,8 +102,8 @@ const LSR_THRE: u8 = 0x20;
 /// Notification bits: the UART's interrupt, a new log record.
 const IRQ_BIT: u32 = 0;
 const LOG_BIT: u32 = 1;
-/// The sending thread found readers in a background group (`sigsend`).
-const BACKGROUND_BIT: u32 = 2;
+/// The sending thread has job-control verdicts for held calls (`sigsend`).
+const VERDICT_BIT: u32 = 2;
 /// Pids remembered as allowed to `Input`.
 const INPUT_PIDS_MAX: usize = 4;
 /// Reads kept waiting at once.
@@ -145,11 +152,39 @@ struct Reader {
     /// The request's message, for its grant window.
     msg: Message,
     len: usize,
-    /// The reading process (for the job-control check).
-    pid: u64,
     /// When its `VTIME` timer runs out (nanoseconds on the server's
     /// clock, `Server::now`); only the oldest reader's runs.
     deadline: Option<u64>,
+}
+
+/// A call that changes or moves data through the terminal, as held for
+/// its job-control check.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Read { len: u32, nonblock: bool },
+    Write { len: u32 },
+    SetAttr { action: u32, termios: Termios },
+    SetPgrp { pgrp: u32 },
+    SetWinsize { winsize: Winsize },
+}
+
+impl Op {
+    fn access(&self) -> Access {
+        match self {
+            Op::Read { .. } => Access::Read,
+            Op::Write { .. } => Access::Write,
+            Op::SetAttr { .. } | Op::SetPgrp { .. } | Op::SetWinsize { .. } => Access::Change,
+        }
+    }
+}
+
+/// A call waiting for its job-control verdict (`sigsend`).
+struct Held {
+    ticket: u64,
+    reply: SavedReply,
+    /// The request's message, for its grant window.
+    msg: Message,
+    op: Op,
 }
 
 struct Server {
@@ -157,6 +192,10 @@ struct Server {
     pgrp: u32,
     irq: Borrowed<Irq>,
     readers: VecDeque<Reader>,
+    /// Calls waiting for their job-control verdict.
+    held: Vec<Held>,
+    /// The next held call's ticket.
+    next_ticket: u64,
     /// Sends signals to process groups without blocking the loop.
     signals: sigsend::Sender,
     /// The credentials service, once found (for `Input`).
@@ -244,6 +283,8 @@ fn main(args: &str) -> u64 {
         pgrp: 0,
         irq,
         readers: VecDeque::new(),
+        held: Vec::new(),
+        next_ticket: 0,
         signals: sigsend::Sender::default(),
         cred: None,
         input_allowed: Vec::new(),
@@ -294,7 +335,7 @@ fn start() -> Result<(Borrowed<Irq>, Endpoint), StartError> {
         .map_err(|e| StartError::Sys("log_notify", e))?;
     // The thread keeps it bound; the handle stays open for the process,
     // kept by the signal sender to wake this loop.
-    sigsend::keep_wakeup(notification, BACKGROUND_BIT);
+    sigsend::keep_wakeup(notification, VERDICT_BIT);
     control
         .take()
         .map_err(|e| StartError::Sys("console_take", e))?;
@@ -340,6 +381,15 @@ fn last_log_seq() -> Option<u64> {
     last
 }
 
+/// The window `msg` lends, on its caller's saved reply or (none saved)
+/// on the thread's current caller.
+fn caller_grant<'a>(msg: &Message, saved: &'a Option<SavedReply>) -> CallerGrant<'a> {
+    match saved.as_ref() {
+        Some(reply) => CallerGrant::saved(msg, reply),
+        None => CallerGrant::current(msg),
+    }
+}
+
 fn encode(reply: &Reply) -> Message {
     match rpc::encode_payload(reply) {
         Ok(length) => Message::new(LABEL_REPLY).with_payload(length),
@@ -372,7 +422,8 @@ fn from_core(t: tty::Termios) -> Termios {
 /// What a request comes to.
 enum Outcome {
     Now(Reply),
-    /// A read kept waiting (its reply right saved).
+    /// A read kept waiting, or a call held for its job-control check
+    /// (its reply right saved).
     Waiting,
 }
 
@@ -411,8 +462,8 @@ impl Server {
                 if bits & (1 << IRQ_BIT) != 0 {
                     self.receive(true);
                 }
-                if bits & (1 << BACKGROUND_BIT) != 0 {
-                    self.answer_background();
+                if bits & (1 << VERDICT_BIT) != 0 {
+                    self.answer_held();
                 }
                 self.answer_readers(false);
                 continue;
@@ -456,30 +507,137 @@ impl Server {
             return Outcome::Now(Reply::Error(Errno::ENXIO));
         }
         let now = |r: Result<Reply, Errno>| Outcome::Now(r.unwrap_or_else(Reply::Error));
-        match request {
+        let (pid, op) = match request {
             Request::Read {
                 len, nonblock, pid, ..
-            } => self.read(msg, len, nonblock, pid),
-            Request::Write { len, .. } => now(self.write(msg, len)),
-            Request::GetAttr { .. } => now(Ok(Reply::Termios(from_core(self.ldisc.termios())))),
+            } => (pid, Op::Read { len, nonblock }),
+            Request::Write { len, pid, .. } => (pid, Op::Write { len }),
             Request::SetAttr {
-                action, termios, ..
-            } => now(self.set_attr(action, termios)),
-            Request::GetPgrp { .. } => now(Ok(Reply::Pgrp(self.pgrp))),
-            Request::SetPgrp { pgrp, .. } => {
-                self.pgrp = pgrp;
-                now(Ok(Reply::Done))
+                action,
+                termios,
+                pid,
+                ..
+            } => (pid, Op::SetAttr { action, termios }),
+            Request::SetPgrp { pgrp, pid, .. } => (pid, Op::SetPgrp { pgrp }),
+            Request::SetWinsize { winsize, pid, .. } => (pid, Op::SetWinsize { winsize }),
+            Request::GetAttr { .. } => {
+                return now(Ok(Reply::Termios(from_core(self.ldisc.termios()))))
             }
+            Request::GetPgrp { .. } => return now(Ok(Reply::Pgrp(self.pgrp))),
             Request::GetWinsize { .. } => {
                 let w = self.ldisc.winsize();
-                now(Ok(Reply::Winsize(Winsize {
+                return now(Ok(Reply::Winsize(Winsize {
                     rows: w.ws_row,
                     cols: w.ws_col,
                     xpixel: w.ws_xpixel,
                     ypixel: w.ws_ypixel,
-                })))
+                })));
             }
-            Request::SetWinsize { winsize: w, .. } => {
+            Request::Poll { .. } => {
+                return now(Ok(Reply::Ready {
+                    readable: self.ldisc.readable(),
+                    writable: !self.ldisc.output_stopped(),
+                }))
+            }
+            Request::Input { len, bytes, .. } => return now(self.input(msg_badge, len, &bytes)),
+        };
+        let tostop = self.ldisc.termios().c_lflag & tty::termios::TOSTOP != 0;
+        if jobctl::needs_check(op.access(), tostop, self.pgrp, pid) {
+            if let Some(outcome) = self.hold(msg, pid, op) {
+                return outcome;
+            }
+        }
+        let mut saved = None;
+        match self.carry_out(msg, &mut saved, op) {
+            Some(reply) => Outcome::Now(reply),
+            None => Outcome::Waiting,
+        }
+    }
+
+    /// Holds a call for its job-control check (`sigsend`); `None` if it
+    /// cannot be held (then it is carried out unchecked).
+    fn hold(&mut self, msg: &Message, pid: u64, op: Op) -> Option<Outcome> {
+        if self.held.len() >= sigsend::CHECKS_MAX {
+            return None;
+        }
+        let ticket = self.next_ticket;
+        let check = sigsend::Check {
+            ticket,
+            pid,
+            access: op.access(),
+            foreground: self.pgrp,
+        };
+        // Saved first: a verdict must find its call.
+        let Ok(reply) = ipc::save_reply() else {
+            return Some(Outcome::Now(Reply::Error(Errno::EIO)));
+        };
+        if !self.signals.check(check) {
+            let mut saved = Some(reply);
+            if let (Some(answer), Some(saved)) = (self.carry_out(msg, &mut saved, op), saved) {
+                // A caller that is gone cannot be answered.
+                let _ = saved.reply(&encode(&answer));
+            }
+            return Some(Outcome::Waiting);
+        }
+        self.next_ticket += 1;
+        self.held.push(Held {
+            ticket,
+            reply,
+            msg: *msg,
+            op,
+        });
+        Some(Outcome::Waiting)
+    }
+
+    /// Answers the held calls the sending thread has verdicts for:
+    /// carried out, or failed `EIO` or `ERESTARTSYS` (its group was sent
+    /// the signal).
+    fn answer_held(&mut self) {
+        for (ticket, verdict) in sigsend::take_verdicts() {
+            let Some(at) = self.held.iter().position(|h| h.ticket == ticket) else {
+                continue;
+            };
+            let held = self.held.swap_remove(at);
+            let reply = match verdict {
+                Verdict::Eio => Some(Reply::Error(Errno::EIO)),
+                Verdict::Restart { .. } => Some(Reply::Error(Errno::ERESTARTSYS)),
+                Verdict::Proceed => {
+                    let mut saved = Some(held.reply);
+                    // `None`: a read kept waiting took the reply along.
+                    if let (Some(reply), Some(saved)) =
+                        (self.carry_out(&held.msg, &mut saved, held.op), saved)
+                    {
+                        // A caller that is gone cannot be answered.
+                        let _ = saved.reply(&encode(&reply));
+                    }
+                    continue;
+                }
+            };
+            if let Some(reply) = reply {
+                let _ = held.reply.reply(&encode(&reply));
+            }
+        }
+        self.answer_readers(false);
+    }
+
+    /// Carries a call out: its reply, or `None` for a read kept waiting
+    /// (which takes the caller's saved reply from `saved`, or saves the
+    /// current caller's when `saved` is empty).
+    fn carry_out(
+        &mut self,
+        msg: &Message,
+        saved: &mut Option<SavedReply>,
+        op: Op,
+    ) -> Option<Reply> {
+        let result = match op {
+            Op::Read { len, nonblock } => return self.read(msg, saved, len, nonblock),
+            Op::Write { len } => self.write(&mut caller_grant(msg, saved), len),
+            Op::SetAttr { action, termios } => self.set_attr(action, termios),
+            Op::SetPgrp { pgrp } => {
+                self.pgrp = pgrp;
+                Ok(Reply::Done)
+            }
+            Op::SetWinsize { winsize: w } => {
                 let changed = self.ldisc.set_winsize(tty::Winsize {
                     ws_row: w.rows,
                     ws_col: w.cols,
@@ -489,14 +647,10 @@ impl Server {
                 if changed && self.pgrp != 0 {
                     self.signals.kill_group(self.pgrp, SIGWINCH);
                 }
-                now(Ok(Reply::Done))
+                Ok(Reply::Done)
             }
-            Request::Poll { .. } => now(Ok(Reply::Ready {
-                readable: self.ldisc.readable(),
-                writable: !self.ldisc.output_stopped(),
-            })),
-            Request::Input { len, bytes, .. } => now(self.input(msg_badge, len, &bytes)),
-        }
+        };
+        Some(result.unwrap_or_else(Reply::Error))
     }
 
     /// `TIOCSTI`: the keyboard driver's key presses (or any root
@@ -541,10 +695,9 @@ impl Server {
     }
 
     /// A `Write`: the window's bytes, output-processed, to COM1.
-    fn write(&mut self, msg: &Message, len: u32) -> Result<Reply, Errno> {
-        let mut grant = CallerGrant::current(msg);
+    fn write(&mut self, grant: &mut CallerGrant, len: u32) -> Result<Reply, Errno> {
         let window = grant.window().ok_or(Errno::EFAULT)?;
-        if window.access != Access::Read {
+        if window.access != GrantAccessKind::Read {
             return Err(Errno::EFAULT);
         }
         let len = (len.min(IO_MAX) as u64).min(window.length) as usize;
@@ -556,51 +709,55 @@ impl Server {
     }
 
     /// A `Read`: answered now if the discipline has input for it, else
-    /// kept waiting (or `EAGAIN` with `nonblock`).
-    fn read(&mut self, msg: &Message, len: u32, nonblock: bool, pid: u64) -> Outcome {
-        let Some(window) = CallerGrant::current(msg).window() else {
-            return Outcome::Now(Reply::Error(Errno::EFAULT));
+    /// kept waiting (or `EAGAIN` with `nonblock`): see `carry_out`.
+    fn read(
+        &mut self,
+        msg: &Message,
+        saved: &mut Option<SavedReply>,
+        len: u32,
+        nonblock: bool,
+    ) -> Option<Reply> {
+        let Some(window) = caller_grant(msg, saved).window() else {
+            return Some(Reply::Error(Errno::EFAULT));
         };
-        if window.access != Access::Write {
-            return Outcome::Now(Reply::Error(Errno::EFAULT));
+        if window.access != GrantAccessKind::Write {
+            return Some(Reply::Error(Errno::EFAULT));
         }
         let len = (len.min(IO_MAX) as u64).min(window.length) as usize;
         let mut deadline = None;
         if self.readers.is_empty() {
             match self.ldisc.read(len, false) {
                 ReadResult::Data(data) => {
-                    let result = CallerGrant::current(msg).write(0, &data);
-                    return Outcome::Now(match result {
+                    let result = caller_grant(msg, saved).write(0, &data);
+                    return Some(match result {
                         Ok(()) => Reply::Count(data.len() as u64),
                         Err(_) => Reply::Error(Errno::EFAULT),
                     });
                 }
-                ReadResult::Eof => return Outcome::Now(Reply::Count(0)),
+                ReadResult::Eof => return Some(Reply::Count(0)),
                 ReadResult::Block { timeout } => deadline = timeout.map(|t| self.vtime_deadline(t)),
             }
         }
         if nonblock {
-            return Outcome::Now(Reply::Error(Errno::EAGAIN));
+            return Some(Reply::Error(Errno::EAGAIN));
         }
         if self.readers.len() >= READERS_MAX {
-            return Outcome::Now(Reply::Error(Errno::EAGAIN));
+            return Some(Reply::Error(Errno::EAGAIN));
         }
-        match ipc::save_reply() {
-            Ok(reply) => {
-                self.readers.push_back(Reader {
-                    reply,
-                    msg: *msg,
-                    len,
-                    pid,
-                    deadline,
-                });
-                if pid != 0 && self.pgrp != 0 {
-                    self.signals.check_reader(pid, self.pgrp);
-                }
-                Outcome::Waiting
-            }
-            Err(_) => Outcome::Now(Reply::Error(Errno::EIO)),
-        }
+        let reply = match saved.take() {
+            Some(reply) => reply,
+            None => match ipc::save_reply() {
+                Ok(reply) => reply,
+                Err(_) => return Some(Reply::Error(Errno::EIO)),
+            },
+        };
+        self.readers.push_back(Reader {
+            reply,
+            msg: *msg,
+            len,
+            deadline,
+        });
+        None
     }
 
     /// Answers waiting reads, oldest first, while the discipline has
@@ -721,22 +878,6 @@ impl Server {
             self.kill_foreground(signal);
         }
         self.answer_readers(true);
-    }
-
-    /// Answers `EINTR` to the waiting reads of processes the sending
-    /// thread found in a background group (they were sent `SIGTTIN`).
-    fn answer_background(&mut self) {
-        for pid in sigsend::take_background() {
-            let mut kept = VecDeque::new();
-            for reader in self.readers.drain(..) {
-                if reader.pid == pid {
-                    let _ = reader.reply.reply(&encode(&Reply::Error(Errno::EINTR)));
-                } else {
-                    kept.push_back(reader);
-                }
-            }
-            self.readers = kept;
-        }
     }
 
     /// Sends `signal` to the foreground process group (queued for the

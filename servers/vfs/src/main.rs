@@ -681,7 +681,7 @@ impl Console for TtyConsole {
 
     fn ioctl(
         &mut self,
-        _pid: u64,
+        pid: u64,
         cmd: u32,
         arg: u64,
         grant: &mut dyn GrantAccess,
@@ -689,7 +689,7 @@ impl Console for TtyConsole {
         let Some(tty) = self.tty() else {
             return Err(vfs::Errno::ENOTTY);
         };
-        let result = terminal_ioctl(tty, cmd, arg, grant);
+        let result = terminal_ioctl(tty, pid, cmd, arg, grant);
         if matches!(result, Err(TermError::Call(_))) {
             self.tty = None;
         }
@@ -716,11 +716,13 @@ impl From<tty::ClientError> for TermError {
 const TIOCGWINSZ: u32 = 0x5413;
 const TIOCSWINSZ: u32 = 0x5414;
 
-/// One terminal `ioctl` on line 0, the structures moved through the
+/// One terminal `ioctl` on line 0 by process `pid` (the terminal's job
+/// control judges the changes by it), the structures moved through the
 /// caller's window in the kernel's layout (`struct termios`: 36 bytes,
 /// `struct winsize`: 8).
 fn terminal_ioctl(
     tty: &tty::Client,
+    pid: u64,
     cmd: u32,
     arg: u64,
     grant: &mut dyn GrantAccess,
@@ -736,12 +738,12 @@ fn terminal_ioctl(
         TCSETS | TCSETSW | TCSETSF => {
             let mut bytes = [0u8; TERMIOS_SIZE];
             grant.read(0, &mut bytes).map_err(bad)?;
-            tty.set_attr(0, cmd - TCSETS, termios_from_bytes(&bytes))?;
+            tty.set_attr(0, pid, cmd - TCSETS, termios_from_bytes(&bytes))?;
         }
         TIOCGPGRP => return Ok(u64::from(tty.get_pgrp(0)?)),
         TIOCSPGRP => {
             let pgrp = u32::try_from(arg).map_err(|_| TermError::Errno(vfs::Errno::EINVAL))?;
-            tty.set_pgrp(0, pgrp)?;
+            tty.set_pgrp(0, pid, pgrp)?;
         }
         TIOCGWINSZ => {
             let w = tty.get_winsize(0)?;
@@ -761,7 +763,7 @@ fn terminal_ioctl(
                 xpixel: v(2),
                 ypixel: v(3),
             };
-            tty.set_winsize(0, winsize)?;
+            tty.set_winsize(0, pid, winsize)?;
         }
         _ => return Err(TermError::Errno(vfs::Errno::ENOTTY)),
     }

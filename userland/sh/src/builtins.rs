@@ -282,6 +282,12 @@ impl<S: System> Shell<S> {
         let mut job = job.clone();
         self.out(&format!("{}\n", job.command));
         if job.state == JobState::Stopped {
+            // The terminal first, then SIGCONT (bash's order): a job
+            // stopped in a read or a write (`SIGTTIN`, `SIGTTOU`) makes
+            // it again at once, and must find itself in the foreground.
+            if self.job_control {
+                let _ = self.sys.set_foreground(job.pgid);
+            }
             if let Err(e) = self.sys.kill_group(job.pgid, SIGCONT) {
                 self.err(&format!("sh: fg: {e}\n"));
                 return 1;

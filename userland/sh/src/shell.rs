@@ -13,9 +13,9 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::expand::{Environment, ExpandError};
-use crate::jobs::{JobError, JobTable};
+use crate::jobs::{JobError, JobState, JobTable};
 use crate::parser::parse;
-use crate::system::{Pid, SysError, System};
+use crate::system::{Pid, SysError, System, WaitStatus};
 
 /// The exit status for a syntax error, as bash uses it.
 pub const STATUS_SYNTAX: i32 = 2;
@@ -214,17 +214,27 @@ impl<S: System> Shell<S> {
     }
 
     /// Before a prompt: collects background jobs that changed state and
-    /// prints `[1]+  Done  cmd` for those that ended.
+    /// prints `[1]+  Done  cmd` for those that ended and
+    /// `[1]+  Stopped  cmd` for those a signal stopped since.
     pub fn notify_jobs(&mut self) {
         let ids: Vec<usize> = self.jobs.jobs().iter().map(|j| j.id).collect();
+        let mut stopped = Vec::new();
         for id in ids {
             let Some(job) = self.jobs.get_mut(id) else {
                 continue;
             };
+            let before = job.state;
+            // Stopped ones too: a stopped job killed (`kill -KILL %1`)
+            // ends without running again.
             let pending: Vec<Pid> = job
                 .procs
                 .iter()
-                .filter(|p| p.status.is_none())
+                .filter(|p| {
+                    !matches!(
+                        p.status,
+                        Some(WaitStatus::Exited(_) | WaitStatus::Signaled(_))
+                    )
+                })
                 .map(|p| p.pid)
                 .collect();
             for pid in pending {
@@ -234,8 +244,20 @@ impl<S: System> Shell<S> {
                     }
                 }
             }
+            let now = self.jobs.get_mut(id).map(|j| j.state);
+            if before != JobState::Stopped && now == Some(JobState::Stopped) {
+                stopped.push(id);
+            }
         }
         let current = self.jobs.current();
+        // A background job a signal stopped (`SIGTTIN`, `SIGTTOU` with
+        // `stty tostop`, `kill -STOP`): said once, as bash does.
+        for id in stopped {
+            if let Some(job) = self.jobs.get_mut(id) {
+                let line = job.line(Some(id) == current);
+                self.err(&line);
+            }
+        }
         for job in self.jobs.remove_done() {
             let line = job.line(Some(job.id) == current);
             self.err(&line);

@@ -366,6 +366,49 @@ fn stop_bg_and_done() {
 }
 
 #[test]
+fn background_job_stopped_by_a_signal_is_reported_once() {
+    let mut sh = interactive();
+    sh.run_script("ttou &");
+    assert_eq!(sh.sys.err(), "[1] 100\n");
+    sh.notify_jobs();
+    assert_eq!(
+        sh.sys.err(),
+        "[1] 100\n[1]+  Stopped                 ttou\n"
+    );
+    sh.notify_jobs();
+    assert!(
+        sh.sys
+            .err()
+            .ends_with("] 100\n[1]+  Stopped                 ttou\n"),
+        "said once"
+    );
+    assert_eq!(sh.run_script("fg"), 0);
+    assert_eq!(sh.sys.signals.last(), Some(&(100, SIGCONT)));
+    assert_eq!(
+        sh.sys.foreground[..2],
+        [100, 100],
+        "the terminal given before SIGCONT"
+    );
+    assert!(sh.sys.out().ends_with("ttou\n"));
+    // Stopped, then killed: it ends without running again, and is
+    // reported and removed at the next prompt.
+    sh.run_script("ttou &");
+    sh.notify_jobs();
+    assert!(sh
+        .sys
+        .err()
+        .ends_with("[1]+  Stopped                 ttou\n"));
+    sh.run_script("kill -KILL %1");
+    sh.notify_jobs();
+    assert!(sh
+        .sys
+        .err()
+        .ends_with("[1]+  Exit 137                ttou\n"));
+    sh.run_script("jobs");
+    assert!(sh.sys.out().ends_with("ttou\n"), "the job table is empty");
+}
+
+#[test]
 fn interrupts_stop_loops() {
     let mut sh = shell();
     sh.sys.interrupt = true;

@@ -1255,7 +1255,9 @@ fn partner<'a>(words: &mut impl Iterator<Item = &'a str>, report: &Report) -> u6
 /// - `pipe_4k`: a 4 KiB `write` to a pipe and its `read`, in one process;
 /// - `pipe_rtt`: one byte to a child process (`/bin/cat`, its standard
 ///   input and output on two pipes) and the byte back;
-/// - `spawn_true`: `posix_spawn` of `/bin/true` and its `waitpid`.
+/// - `spawn_true`: `posix_spawn` of `/bin/true` and its `waitpid`;
+/// - `signal_rtt`: `kill` of this process with `SIGUSR1`, its handler,
+///   the return.
 fn posix_cases(report: &Report) -> Result<(), Why> {
     use libsys::posix::{self, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_WRONLY};
     use libsys::proto::vfs;
@@ -1485,7 +1487,76 @@ fn process_cases(report: &Report) -> Result<(), Why> {
         return Err(format_text!("spawn_true: {failures} spawns failed"));
     }
     report.line("spawn_true", spawn);
+    signal_case(report)?;
     fork_cases(report)
+}
+
+/// Handlers `signal_rtt`'s `SIGUSR1` ran.
+static SIGNALS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+extern "C" fn count_signal(_: i32) {
+    SIGNALS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// `signal_rtt`: `kill(getpid(), SIGUSR1)`, the handler running and its
+/// return, as `tests/linux-bench` does it: `Kill` to `proc`, which makes
+/// the signal pending and sets the kernel's upcall before it answers, the
+/// handler entered on the way back to user mode, libsys's entry telling
+/// `proc` the handler is done (`Sigreturn`) and the kernel's `sigreturn`.
+/// Checked: every signal reached the handler. `proc` runs handlers only
+/// in processes it made, and `init` started this one: the case runs in a
+/// forked child, which prints the line and exits 0 (1 if a check failed).
+fn signal_case(report: &Report) -> Result<(), Why> {
+    use libsys::posix;
+    match posix::fork() {
+        Ok(0) => posix::exit(match signal_rtt(report) {
+            Ok(()) => 0,
+            Err(why) => {
+                libsys::println!("bench: {why}");
+                1
+            }
+        }),
+        Ok(pid) => match posix::waitpid(pid as i64, 0) {
+            Ok(Some((_, 0))) => {
+                // The child's line, counted here.
+                report.lines.set(report.lines.get() + 1);
+                Ok(())
+            }
+            other => Err(format_text!("signal_rtt: the child ended {other:?}")),
+        },
+        Err(e) => Err(format_text!("signal_rtt: fork: {e}")),
+    }
+}
+
+/// `signal_rtt` itself (in the forked child).
+fn signal_rtt(report: &Report) -> Result<(), Why> {
+    use core::sync::atomic::Ordering;
+    use libsys::posix::{self, Disposition, SIGUSR1};
+    posix::sigaction(SIGUSR1, Disposition::Handler(count_signal), 0, 0)
+        .step("sigaction SIGUSR1")?;
+    let me = posix::getpid().step("getpid")? as i64;
+    let mut failures = 0u64;
+    let per_batch = 50;
+    let rtt = measure(
+        per_batch,
+        || {
+            if posix::kill(me, SIGUSR1).is_err() {
+                failures += 1;
+            }
+        },
+        1,
+    );
+    posix::sigaction(SIGUSR1, Disposition::Default, 0, 0).step("sigaction SIGUSR1")?;
+    let handled = SIGNALS.load(Ordering::Relaxed);
+    // The warm-up batch, then the timed iterations.
+    let expected = per_batch + rtt.2;
+    if failures > 0 || handled != expected {
+        return Err(format_text!(
+            "signal_rtt: {failures} kills failed, {handled} of {expected} signals handled"
+        ));
+    }
+    report.line("signal_rtt", rtt);
+    Ok(())
 }
 
 /// `fork_exit_wait`: `fork`, the child's `exit(0)`, `waitpid`;

@@ -42,8 +42,14 @@ fn open_console() -> Result<(), Errno> {
 fn run(program: &str) -> Result<WaitStatus, Errno> {
     let pid = posix::spawn(program, &[program], ENV, &[], Pgroup::New)?;
     // The shell takes the terminal itself too; this covers the window
-    // before it does (and a program that is not a shell).
+    // before it does (and a program that is not a shell). `SIGTTOU`
+    // blocked: the last shell's group may still hold the terminal.
+    let ttou = 1u64 << (posix::SIGTTOU - 1);
+    let old = posix::sigprocmask(posix::SIG_BLOCK, ttou);
     let _ = posix::tcsetpgrp(0, pid);
+    if let Ok(old) = old {
+        let _ = posix::sigprocmask(posix::SIG_SETMASK, old);
+    }
     loop {
         match posix::waitpid(pid as i64, 0) {
             Ok(Some((_, status))) => return Ok(WaitStatus::decode(status)),

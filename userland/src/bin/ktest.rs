@@ -57,6 +57,7 @@ static READ_ONLY: ClockInfo = ClockInfo {
     hz: 7,
     tsc_hz: 7,
     uptime_ns: 7,
+    since_entry_ns: 7,
 };
 
 // `unsafe` here: a clock() whose output straddles the stack top, through raw addresses.
@@ -158,7 +159,11 @@ fn syscalls(t: &mut Tally) {
     t.expect_eq("clock fills its struct", good, Ok(0));
     t.check(
         "clock reports HZ, the TSC rate and the uptime",
-        if clock.hz >= 10 && clock.tsc_hz > 1_000_000 && clock.uptime_ns > 0 {
+        if clock.hz >= 10
+            && clock.tsc_hz > 1_000_000
+            && clock.uptime_ns > 0
+            && clock.since_entry_ns > clock.uptime_ns
+        {
             Ok(())
         } else {
             Err(format_args!("implausible clock"))

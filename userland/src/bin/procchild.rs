@@ -18,7 +18,9 @@
 //! raises its signal (it should die of `SIGSEGV`); `procchild term PATH`
 //! (the `poweroff` case's background job) says `procchild: waiting for
 //! SIGTERM`, waits for one, then writes `caught SIGTERM` to `PATH` and
-//! exits 0; anything else exits 0.
+//! exits 0; `procchild ttou [ignore]` (ignoring `SIGTTOU` first)
+//! writes a line to its standard output and exits 0, or with the
+//! write's errno; anything else exits 0.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -55,6 +57,16 @@ fn main(_args: &str) -> u64 {
         Some("badhandler") => signals::bad_handler(),
         Some("term") => signals::save_on_term(argv.get(2).copied().unwrap_or("")),
         Some("sigchld") => signals::sigchld_checks(),
+        Some("ttou") => {
+            if argv.get(2) == Some(&"ignore") {
+                let ignore = libsys::posix::Disposition::Ignore;
+                let _ = libsys::posix::sigaction(libsys::posix::SIGTTOU, ignore, 0, 0);
+            }
+            match libsys::posix::write(1, b"procchild: written to the terminal\n") {
+                Ok(_) => 0,
+                Err(e) => e.as_i32() as u64,
+            }
+        }
         Some("args") => {
             let want = argv.get(2).and_then(|n| n.parse::<usize>().ok());
             let big = libsys::env::environ()

@@ -11,7 +11,10 @@
 //! (`procchild handler`), `EINTR` from `nanosleep` and `pause`
 //! (`procchild eintr`), `SIGCHLD` to a handler (`procchild sigchld`),
 //! stop and continue with `WUNTRACED`/`WCONTINUED` statuses, and a
-//! core-dumping default action's `WCOREDUMP` bit.
+//! core-dumping default action's `WCOREDUMP` bit. Terminal job control
+//! (`tostop`): with `TOSTOP`, a background writer stopped by `SIGTTOU`
+//! and let through in the foreground, one ignoring `SIGTTOU` let
+//! through, an orphaned group's write `EIO`.
 //!
 //! `fork` and `execve` (libsys::posix): fork returns twice (0 in the
 //! child, which sees its parent; the parent waits the child's status);
@@ -50,6 +53,8 @@ use userland::Tally;
 
 #[path = "proctest/signals.rs"]
 mod signals;
+#[path = "proctest/tostop.rs"]
+mod tostop;
 
 libsys::entry!(main);
 
@@ -111,6 +116,7 @@ fn main(_args: &str) -> u64 {
     );
     sleeper(&mut t, &proc);
     signals::checks(&mut t, &proc);
+    tostop::checks(&mut t);
     // setpgid(0, 0): this process leads a group of its own.
     let me = errno(proc.ids()).map(|ids| ids.pid);
     t.expect_eq("setpgid(0, 0)", errno(proc.setpgid(0, 0)), Ok(()));

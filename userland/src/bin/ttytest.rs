@@ -77,21 +77,21 @@ fn attributes(tty: &Client) -> Result<(), Why> {
     )?;
     let mut quiet = sane;
     quiet.lflag &= !ECHO;
-    want("set", errno(tty.set_attr(CONSOLE, 0, quiet)), Ok(()))?;
+    want("set", errno(tty.set_attr(CONSOLE, 0, 0, quiet)), Ok(()))?;
     want("get what was set", errno(tty.get_attr(CONSOLE)), Ok(quiet))?;
     want(
         "bad action",
-        errno(tty.set_attr(CONSOLE, 9, sane)),
+        errno(tty.set_attr(CONSOLE, 0, 9, sane)),
         Err(Errno::EINVAL),
     )?;
-    want("restore", errno(tty.set_attr(CONSOLE, 1, sane)), Ok(()))?;
+    want("restore", errno(tty.set_attr(CONSOLE, 0, 1, sane)), Ok(()))?;
     want("restored", errno(tty.get_attr(CONSOLE)), Ok(sane))
 }
 
 fn pgrp(tty: &Client) -> Result<(), Why> {
-    want("set", errno(tty.set_pgrp(CONSOLE, 4242)), Ok(()))?;
+    want("set", errno(tty.set_pgrp(CONSOLE, 0, 4242)), Ok(()))?;
     want("get", errno(tty.get_pgrp(CONSOLE)), Ok(4242))?;
-    want("none again", errno(tty.set_pgrp(CONSOLE, 0)), Ok(()))
+    want("none again", errno(tty.set_pgrp(CONSOLE, 0, 0)), Ok(()))
 }
 
 fn winsize(tty: &Client) -> Result<(), Why> {
@@ -103,9 +103,13 @@ fn winsize(tty: &Client) -> Result<(), Why> {
         xpixel: 0,
         ypixel: 0,
     };
-    want("set", errno(tty.set_winsize(CONSOLE, wide)), Ok(()))?;
+    want("set", errno(tty.set_winsize(CONSOLE, 0, wide)), Ok(()))?;
     want("get", errno(tty.get_winsize(CONSOLE)), Ok(wide))?;
-    want("restore", errno(tty.set_winsize(CONSOLE, default)), Ok(()))
+    want(
+        "restore",
+        errno(tty.set_winsize(CONSOLE, 0, default)),
+        Ok(()),
+    )
 }
 
 fn no_input(tty: &Client) -> Result<(), Why> {
@@ -141,11 +145,11 @@ fn typed(tty: &Client) -> Result<(), Why> {
 
 /// Waits for the `^C` the harness types: the read ends with `EINTR`.
 fn interrupted(tty: &Client) -> Result<(), Why> {
-    want("set pgrp", errno(tty.set_pgrp(CONSOLE, 4242)), Ok(()))?;
+    want("set pgrp", errno(tty.set_pgrp(CONSOLE, 0, 4242)), Ok(()))?;
     libsys::println!("{PROMPT_INTR}");
     let mut buffer = [0u8; 64];
     let read = errno(tty.read(CONSOLE, 0, &mut buffer, false));
-    want("unset pgrp", errno(tty.set_pgrp(CONSOLE, 0)), Ok(()))?;
+    want("unset pgrp", errno(tty.set_pgrp(CONSOLE, 0, 0)), Ok(()))?;
     want("the read", read, Err(Errno::EINTR))?;
     want("input flushed", errno(tty.poll(CONSOLE)), Ok((false, true)))
 }
@@ -158,17 +162,17 @@ fn vtime(tty: &Client) -> Result<(), Why> {
     raw.lflag &= !(ICANON | ECHO);
     raw.cc[VMIN] = 0;
     raw.cc[VTIME] = 2;
-    want("set raw", errno(tty.set_attr(CONSOLE, 0, raw)), Ok(()))?;
+    want("set raw", errno(tty.set_attr(CONSOLE, 0, 0, raw)), Ok(()))?;
     let mut buffer = [0u8; 8];
     let start = Instant::now();
     let timed = errno(tty.read(CONSOLE, 0, &mut buffer, false));
     let waited = start.elapsed().as_millis();
     raw.cc[VTIME] = 0;
-    let set = errno(tty.set_attr(CONSOLE, 0, raw));
+    let set = errno(tty.set_attr(CONSOLE, 0, 0, raw));
     let start = Instant::now();
     let at_once = errno(tty.read(CONSOLE, 0, &mut buffer, false));
     let polled = start.elapsed().as_millis();
-    want("restore", errno(tty.set_attr(CONSOLE, 0, sane)), Ok(()))?;
+    want("restore", errno(tty.set_attr(CONSOLE, 0, 0, sane)), Ok(()))?;
     want("VTIME 2: nothing read", timed, Ok(0))?;
     if !(150..5_000).contains(&waited) {
         return Err(format_text!(
@@ -215,19 +219,19 @@ fn sigwinch_child() -> Result<(), Why> {
     let size = errno(tty.get_winsize(CONSOLE)).map_err(|e| format_text!("get: {e}"))?;
     want(
         "set pgrp",
-        errno(tty.set_pgrp(CONSOLE, pgrp as u32)),
+        errno(tty.set_pgrp(CONSOLE, 0, pgrp as u32)),
         Ok(()),
     )?;
-    let same = errno(tty.set_winsize(CONSOLE, size));
+    let same = errno(tty.set_winsize(CONSOLE, 0, size));
     let quiet = pending_within(bit, 300);
     let wide = Winsize {
         cols: size.cols + 1,
         ..size
     };
-    let resized = errno(tty.set_winsize(CONSOLE, wide));
+    let resized = errno(tty.set_winsize(CONSOLE, 0, wide));
     let signalled = pending_within(bit, 3_000);
-    let restored = errno(tty.set_winsize(CONSOLE, size));
-    want("unset pgrp", errno(tty.set_pgrp(CONSOLE, 0)), Ok(()))?;
+    let restored = errno(tty.set_winsize(CONSOLE, 0, size));
+    want("unset pgrp", errno(tty.set_pgrp(CONSOLE, 0, 0)), Ok(()))?;
     want("the same size", same, Ok(()))?;
     want("no signal for the same size", quiet, false)?;
     want("resize", resized, Ok(()))?;

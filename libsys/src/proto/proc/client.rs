@@ -147,6 +147,19 @@ impl Client {
         done(self.call(&Request::Kill { pid, sig })?)
     }
 
+    /// As [`Client::kill`], giving up after `timeout_ns`
+    /// (`ClientError::Rpc(Sys(TimedOut))`).
+    pub fn kill_within(&self, pid: i64, sig: u32, timeout_ns: u64) -> Result<(), ClientError> {
+        let request = Request::Kill { pid, sig };
+        match crate::rpc::call_within::<Request, Reply>(self.endpoint(), &request, &[], timeout_ns)
+        {
+            Ok((Reply::Done, _)) => Ok(()),
+            Ok((Reply::Error(e), _)) => Err(ClientError::Proc(e)),
+            Ok((other, _)) => unexpected(other),
+            Err(e) => Err(ClientError::Rpc(e)),
+        }
+    }
+
     /// The caller's ids: a register-only call (no payload either way,
     /// see the module's documentation), which the kernel's fast path
     /// carries.
@@ -176,6 +189,38 @@ impl Client {
 
     pub fn getpgid(&self, pid: u64) -> Result<u64, ClientError> {
         value(self.call(&Request::Getpgid { pid })?)
+    }
+
+    /// A terminal's job-control facts about `pid` (see the table):
+    /// `(pgid, same_session, ignored, orphaned)`. Gives up after
+    /// `timeout_ns` (`ClientError::Rpc(Sys(TimedOut))`).
+    pub fn tty_facts(
+        &self,
+        pid: u64,
+        sig: u32,
+        foreground: u32,
+        timeout_ns: u64,
+    ) -> Result<(u64, bool, bool, bool), ClientError> {
+        let request = Request::TtyFacts {
+            pid,
+            sig,
+            foreground,
+        };
+        match crate::rpc::call_within::<Request, Reply>(self.endpoint(), &request, &[], timeout_ns)
+        {
+            Ok((
+                Reply::TtyFacts {
+                    pgid,
+                    same_session,
+                    ignored,
+                    orphaned,
+                },
+                _,
+            )) => Ok((pgid, same_session, ignored, orphaned)),
+            Ok((Reply::Error(e), _)) => Err(ClientError::Proc(e)),
+            Ok((other, _)) => unexpected(other),
+            Err(e) => Err(ClientError::Rpc(e)),
+        }
     }
 
     pub fn setsid(&self) -> Result<u64, ClientError> {

@@ -93,9 +93,17 @@ impl Client {
         }
     }
 
-    pub fn set_attr(&self, line: u8, action: u32, termios: Termios) -> Result<(), ClientError> {
+    /// `TCSETS*` made by process `pid` (0: not checked for job control).
+    pub fn set_attr(
+        &self,
+        line: u8,
+        pid: u64,
+        action: u32,
+        termios: Termios,
+    ) -> Result<(), ClientError> {
         done(self.call(&Request::SetAttr {
             line,
+            pid,
             action,
             termios,
         })?)
@@ -108,8 +116,9 @@ impl Client {
         }
     }
 
-    pub fn set_pgrp(&self, line: u8, pgrp: u32) -> Result<(), ClientError> {
-        done(self.call(&Request::SetPgrp { line, pgrp })?)
+    /// `TIOCSPGRP` made by process `pid` (0: not checked).
+    pub fn set_pgrp(&self, line: u8, pid: u64, pgrp: u32) -> Result<(), ClientError> {
+        done(self.call(&Request::SetPgrp { line, pid, pgrp })?)
     }
 
     pub fn get_winsize(&self, line: u8) -> Result<Winsize, ClientError> {
@@ -119,8 +128,9 @@ impl Client {
         }
     }
 
-    pub fn set_winsize(&self, line: u8, winsize: Winsize) -> Result<(), ClientError> {
-        done(self.call(&Request::SetWinsize { line, winsize })?)
+    /// `TIOCSWINSZ` made by process `pid` (0: not checked).
+    pub fn set_winsize(&self, line: u8, pid: u64, winsize: Winsize) -> Result<(), ClientError> {
+        done(self.call(&Request::SetWinsize { line, pid, winsize })?)
     }
 
     /// (readable, writable).

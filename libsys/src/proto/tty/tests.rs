@@ -28,11 +28,13 @@ fn every_message_round_trips() {
         },
         Request::SetAttr {
             line: 0,
+            pid: u64::MAX,
             action: 2,
             termios,
         },
         Request::SetPgrp {
             line: 0,
+            pid: u64::MAX,
             pgrp: u32::MAX,
         },
         Request::Input {
@@ -42,6 +44,7 @@ fn every_message_round_trips() {
         },
         Request::SetWinsize {
             line: 0,
+            pid: u64::MAX,
             winsize: Winsize {
                 rows: 25,
                 cols: 80,

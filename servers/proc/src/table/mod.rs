@@ -35,6 +35,7 @@ use crate::signal::{SigInfo, Signal};
 use crate::task::{Pid, Rlimit, Rusage, TaskState, TaskStruct, INIT_PID};
 
 pub use interrupt::Interruption;
+pub use session::TtyFacts;
 pub use wait::WaitOutcome;
 
 /// What the server must do after a table operation.

@@ -4,6 +4,7 @@
 
 use super::ProcessTable;
 use crate::errno::Errno;
+use crate::signal::Signal;
 use crate::task::Pid;
 
 impl ProcessTable {
@@ -81,6 +82,29 @@ impl ProcessTable {
         Ok(caller)
     }
 
+    /// What a terminal needs to judge a call `pid` makes on it while
+    /// `foreground` is its foreground group (the terminal's job control,
+    /// Linux's `__tty_check_change`): `pid`'s group, whether `pid` is in
+    /// the session of a live member of `foreground`, whether it ignores
+    /// or blocks `sig` (or cannot be stopped by it: a process the server
+    /// adopted), and whether its group is orphaned. `ESRCH` for a pid
+    /// that is not a living process, `EINVAL` for a bad signal.
+    pub fn tty_facts(&self, pid: Pid, sig: u32, foreground: Pid) -> Result<TtyFacts, Errno> {
+        let sig = Signal::new(sig)?;
+        let me = self.live(pid)?;
+        let same_session = self
+            .tasks
+            .values()
+            .any(|t| t.pgid == foreground && !t.is_zombie() && t.sid == me.sid);
+        let signals = &me.signals;
+        Ok(TtyFacts {
+            pgid: me.pgid,
+            same_session,
+            ignored: signals.blocked().contains(sig) || signals.discards(sig),
+            orphaned: self.is_orphaned_pgrp(me.pgid, None),
+        })
+    }
+
     /// `ioctl(TIOCSCTTY)`'s bookkeeping: a session leader without a
     /// terminal takes `tty` as its controlling terminal; its later
     /// children inherit it. `EPERM` for a process that is not a session
@@ -93,4 +117,13 @@ impl ProcessTable {
         me.tty = Some(tty);
         Ok(())
     }
+}
+
+/// [`ProcessTable::tty_facts`]' answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TtyFacts {
+    pub pgid: Pid,
+    pub same_session: bool,
+    pub ignored: bool,
+    pub orphaned: bool,
 }

@@ -522,3 +522,57 @@ fn processes_the_server_took_in_take_no_signal_from_others() {
     alone.fork(1, 30, 0).unwrap();
     assert_eq!(alone.kill(30, -1, 15), Err(Errno::ESRCH));
 }
+
+#[test]
+fn tty_facts_for_job_control() {
+    // Shell 10 (session and group 10, the terminal's foreground) and its
+    // background job 11 in group 11.
+    let mut t = system();
+    t.fork(10, 11, 0).unwrap();
+    t.setpgid(10, 11, 0).unwrap();
+    let ttou = Signal::SIGTTOU.number() as u32;
+    let facts = t.tty_facts(11, ttou, 10).unwrap();
+    assert_eq!(
+        facts,
+        TtyFacts {
+            pgid: 11,
+            same_session: true,
+            ignored: false,
+            orphaned: false
+        }
+    );
+    assert_eq!(t.tty_facts(10, ttou, 10).unwrap().pgid, 10);
+    // Blocked, then ignored.
+    let mask = SigSet::of(Signal::SIGTTOU);
+    t.tasks
+        .get_mut(&11)
+        .unwrap()
+        .signals
+        .sigprocmask(0, Some(mask))
+        .unwrap();
+    assert!(t.tty_facts(11, ttou, 10).unwrap().ignored, "blocked");
+    let ttin = Signal::SIGTTIN.number() as u32;
+    assert!(!t.tty_facts(11, ttin, 10).unwrap().ignored);
+    t.tasks
+        .get_mut(&11)
+        .unwrap()
+        .signals
+        .sigaction(
+            Signal::SIGTTIN,
+            Some(SigAction::from_raw(SIG_IGN, 0, 0, 0).unwrap()),
+        )
+        .unwrap();
+    assert!(t.tty_facts(11, ttin, 10).unwrap().ignored, "ignored");
+    // A foreground group with no live member is no session's.
+    assert!(!t.tty_facts(11, ttou, 77).unwrap().same_session);
+    // Another session's process is not the terminal's.
+    t.fork(1, 20, 0).unwrap();
+    t.setsid(20).unwrap();
+    assert!(!t.tty_facts(20, ttou, 10).unwrap().same_session);
+    // The job's group is orphaned once its link (the shell) is gone.
+    t.fork(11, 12, 0).unwrap();
+    t.exit(11, 0).unwrap();
+    assert!(t.tty_facts(12, ttou, 10).unwrap().orphaned);
+    assert_eq!(t.tty_facts(99, ttou, 10), Err(Errno::ESRCH));
+    assert_eq!(t.tty_facts(12, 65, 10), Err(Errno::EINVAL));
+}

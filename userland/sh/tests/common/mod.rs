@@ -67,7 +67,7 @@ pub struct Fake {
 
 const PROGRAMS: &[&str] = &[
     "cat", "echo", "upper", "wc", "grep", "true", "false", "status", "err", "sleep", "stopper",
-    "intr", "env", "args", "test",
+    "ttou", "intr", "env", "args", "test",
 ];
 
 impl Fake {
@@ -274,7 +274,7 @@ impl Fake {
                 let status = WaitStatus::Exited(if lines.is_empty() { 1 } else { 0 });
                 (lines.into_bytes(), vec![], status)
             }
-            "true" | "sleep" | "stopper" => (vec![], vec![], ok),
+            "true" | "sleep" | "stopper" | "ttou" => (vec![], vec![], ok),
             "false" => (vec![], vec![], WaitStatus::Exited(1)),
             "status" => (vec![], vec![], WaitStatus::Exited(args[0].parse().unwrap())),
             "err" => (vec![], (args.join(" ") + "\n").into_bytes(), ok),
@@ -412,6 +412,12 @@ impl System for Fake {
                 State::Pending => {}
             }
             let name = self.name(pid).to_string();
+            // `ttou`: a background writer with `stty tostop`, stopped by
+            // `SIGTTOU` until continued, seen even without waiting (22: `SIGTTOU`).
+            if name == "ttou" && !p.continued {
+                self.procs.get_mut(&pid).unwrap().state = State::Stopped;
+                return Ok(Some(WaitStatus::Stopped(22)));
+            }
             if name == "stopper" && !p.continued && !nohang {
                 self.procs.get_mut(&pid).unwrap().state = State::Stopped;
                 return Ok(Some(WaitStatus::Stopped(SIGTSTP)));

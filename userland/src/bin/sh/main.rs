@@ -58,9 +58,13 @@ fn finish(sh: &Shell<Posix>) -> ! {
 }
 
 /// Reads one line through the editor (the terminal in raw mode while it
-/// does); `None` at the end of input.
-fn read_line(editor: &mut LineEditor, prompt: &str) -> Option<String> {
+/// does); `None` at the end of input. `first`: this is the shell's first
+/// prompt, which [`note_first_prompt`] logs once written.
+fn read_line(editor: &mut LineEditor, prompt: &str, first: bool) -> Option<String> {
     let _ = posix::write(1, &editor.start(prompt));
+    if first {
+        note_first_prompt();
+    }
     let mut buf = [0u8; 64];
     loop {
         let n = match posix::read(0, &mut buf) {
@@ -84,18 +88,40 @@ fn read_line(editor: &mut LineEditor, prompt: &str) -> Option<String> {
     }
 }
 
+/// Logs how long after kernel entry this shell printed its first prompt
+/// (the clock's `since_entry_ns`: from `kmain`'s first instruction; the
+/// firmware and the loader are not counted), as systemd's "Startup
+/// finished in …": `make bench` reads it (`boot_to_prompt_ms`) with
+/// `dmesg`. At `debug`, so that it is in the log but not drawn over the
+/// prompt on the console. Every interactive shell logs its own.
+fn note_first_prompt() {
+    let ns = libsys::time::since_kernel_entry_ns();
+    libsys::rt::_print(
+        libsys::abi::LogLevel::Debug,
+        format_args!(
+            "sh: first prompt after {} ms ({} us since kernel entry)",
+            ns / 1_000_000,
+            ns / 1_000
+        ),
+    );
+}
+
 /// The interactive loop: prompt, edit, run, until `exit` or end of input.
 fn interactive() -> ! {
     let mut sh = new_shell(true);
-    let saved = posix::tcgetattr(0).ok();
     let mut editor = LineEditor::new();
+    let mut first = true;
     loop {
         sh.notify_jobs();
         let prompt = sh.prompt();
+        // The settings as the last command left them (`stty tostop`
+        // stays), raw only while the line is edited, as readline does.
+        let saved = posix::tcgetattr(0).ok();
         if let Some(t) = &saved {
             let _ = posix::tcsetattr(0, posix::TCSANOW, &posix::make_raw(t));
         }
-        let line = read_line(&mut editor, &prompt);
+        let line = read_line(&mut editor, &prompt, first);
+        first = false;
         if let Some(t) = &saved {
             let _ = posix::tcsetattr(0, posix::TCSANOW, t);
         }

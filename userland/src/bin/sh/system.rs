@@ -126,8 +126,17 @@ impl System for Posix {
         posix::kill(i64::from(pid), sig).map_err(sys_error)
     }
 
+    /// `tcsetpgrp` with `SIGTTOU` blocked, as bash's `give_terminal_to`:
+    /// the shell takes the terminal back while its job's group is the
+    /// foreground one, and the terminal lets a caller that blocks
+    /// `SIGTTOU` change it (else the shell's handler would run and the
+    /// call fail `EINTR`).
     fn set_foreground(&mut self, pgid: Pid) -> Result<(), SysError> {
-        posix::tcsetpgrp(0, u64::from(pgid)).map_err(sys_error)
+        let ttou = 1u64 << (posix::SIGTTOU - 1);
+        let old = posix::sigprocmask(posix::SIG_BLOCK, ttou).map_err(sys_error)?;
+        let result = posix::tcsetpgrp(0, u64::from(pgid)).map_err(sys_error);
+        let _ = posix::sigprocmask(posix::SIG_SETMASK, old);
+        result
     }
 
     fn pipe(&mut self) -> Result<(Fd, Fd), SysError> {

@@ -263,6 +263,20 @@ impl Proc {
                 t.setpgid(caller, pid, pgid).map_err(errno)?;
                 Reply::Done
             }
+            Request::TtyFacts {
+                pid,
+                sig,
+                foreground,
+            } => {
+                let pid = u32::try_from(pid).map_err(|_| Errno::ESRCH)?;
+                let f = t.tty_facts(pid, sig, foreground).map_err(errno)?;
+                Reply::TtyFacts {
+                    pgid: u64::from(f.pgid),
+                    same_session: f.same_session,
+                    ignored: f.ignored,
+                    orphaned: f.orphaned,
+                }
+            }
             Request::Getpgid { pid } => {
                 let pid = i32::try_from(pid).map_err(|_| Errno::ESRCH)?;
                 Reply::Value(u64::from(t.getpgid(caller, pid).map_err(errno)?))
