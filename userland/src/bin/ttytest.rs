@@ -6,7 +6,8 @@
 //!   is `EINVAL`; `SetPgrp`/`GetPgrp`; the 80×25 window and its change;
 //! - `Poll` with no input: writable, not readable; a nonblocking read
 //!   with no input is `EAGAIN`; line 1 does not exist (`ENXIO`);
-//! - typing: it logs [`PROMPT`], on which the harness types `hello` and a
+//! - typing: it logs [`PROMPT`] (at `notice`, so the terminal server
+//!   writes it on the console), on which the harness types `hello` and a
 //!   newline into COM1; the blocking read returns `hello\n` (a canonical
 //!   line). The harness checks that the echo reached the serial log;
 //! - `^C` with a foreground process group set: the waiting read is
@@ -133,9 +134,16 @@ fn no_line(tty: &Client) -> Result<(), Why> {
     want("write", errno(tty.write(1, 0, b"x")), Err(Errno::ENXIO))
 }
 
+/// Logs `text` at `notice`: the terminal server writes records at
+/// warning and notice on the console (info stays in the log), so the
+/// harness finds the prompt in the serial log, written by the server.
+fn prompt(text: &str) {
+    let _ = libsys::syscall::log(libsys::abi::LogLevel::Notice, text);
+}
+
 /// Waits for the line the harness types.
 fn typed(tty: &Client) -> Result<(), Why> {
-    libsys::println!("{PROMPT}");
+    prompt(PROMPT);
     let mut buffer = [0u8; 64];
     let n =
         errno(tty.read(CONSOLE, 0, &mut buffer, false)).map_err(|e| format_text!("read: {e}"))?;
@@ -146,7 +154,7 @@ fn typed(tty: &Client) -> Result<(), Why> {
 /// Waits for the `^C` the harness types: the read ends with `EINTR`.
 fn interrupted(tty: &Client) -> Result<(), Why> {
     want("set pgrp", errno(tty.set_pgrp(CONSOLE, 0, 4242)), Ok(()))?;
-    libsys::println!("{PROMPT_INTR}");
+    prompt(PROMPT_INTR);
     let mut buffer = [0u8; 64];
     let read = errno(tty.read(CONSOLE, 0, &mut buffer, false));
     want("unset pgrp", errno(tty.set_pgrp(CONSOLE, 0, 0)), Ok(()))?;
