@@ -263,6 +263,17 @@ pub struct Replayed {
     pub replies: usize,
 }
 
+/// A request's bytes shown as the value they decode to.
+pub(crate) fn show_request<T: DeserializeOwned + Debug>(label: u32, bytes: &[u8]) -> String {
+    if label != LABEL_REQUEST {
+        return format!("(label {label:#x})");
+    }
+    match rpc::decode::<T>(bytes) {
+        Ok(request) => format!("{request:?}"),
+        Err(_) => format!("({} undecodable bytes)", bytes.len()),
+    }
+}
+
 /// A reply's bytes shown as the value they decode to.
 pub(crate) fn show<T: DeserializeOwned + Debug>(label: u32, bytes: &[u8]) -> String {
     if label != LABEL_REPLY {
@@ -317,15 +328,7 @@ where
                 label,
                 bytes,
             } => {
-                let text = if *label == LABEL_REQUEST {
-                    match rpc::decode::<S::Request>(bytes) {
-                        Ok(r) => format!("{r:?}"),
-                        Err(_) => format!("({} undecodable bytes)", bytes.len()),
-                    }
-                } else {
-                    format!("(label {label:#x})")
-                };
-                shown.push(text);
+                shown.push(show_request::<S::Request>(*label, bytes));
                 let n = shown.len();
                 let got = hosted.request(*label, bytes, *badge, &mut output);
                 match (events.get(i + 1), got) {

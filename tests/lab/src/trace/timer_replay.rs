@@ -26,12 +26,12 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use libsys::proto::timer::{Reply, Request};
-use libsys::rpc::{self, LABEL_REPLY, LABEL_REQUEST};
+use libsys::rpc::{self, LABEL_REPLY};
 use libsys::server::{Dispatched, Hosted, Token};
 use timer::record::HardwareCall;
 use timer::server::{PitRegister, Signal, TimerHardware, TimerServer};
 
-use super::{show, Event, Replayed};
+use super::{show, show_request, Event, Replayed};
 
 /// The hardware a replayed core reads: the recorded calls, in order.
 #[derive(Clone, Default)]
@@ -184,15 +184,7 @@ impl Replay {
                 label,
                 bytes,
             } => {
-                let text = if *label == LABEL_REQUEST {
-                    match rpc::decode::<Request>(bytes) {
-                        Ok(r) => format!("{r:?}"),
-                        Err(_) => format!("({} undecodable bytes)", bytes.len()),
-                    }
-                } else {
-                    format!("(label {label:#x})")
-                };
-                self.shown.push(text);
+                self.shown.push(show_request::<Request>(*label, bytes));
                 let n = self.shown.len();
                 let mut output = vec![0u8; 1 << 12];
                 let got = self.core()?.request(*label, bytes, *badge, &mut output);
@@ -421,6 +413,7 @@ mod tests {
     use std::fmt;
 
     use libsys::proto::timer::{Expiry, TICK_NS};
+    use libsys::rpc::LABEL_REQUEST;
     use timer::record::Recording;
     use timer::rtc::{RTC_24H, RTC_DM_BINARY, RTC_REG_B};
 
