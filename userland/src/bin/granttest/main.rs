@@ -25,7 +25,7 @@ extern crate alloc;
 mod echo_core;
 
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use libsys::abi::grant::{Direction, GRANT_MAX};
 use libsys::abi::ipc::FOREVER;
@@ -58,6 +58,10 @@ const STOP: u32 = 9;
 static AFTER: AtomicU64 = AtomicU64::new(u64::MAX);
 /// What its copy on the current caller after `reply_save` returned.
 static AFTER_SAVE: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Set when the `SAVED` case has saved its reply and waits for the call
+/// in between: the second thread pings only then (a ping before `SAVED`
+/// would be served as a call of its own, and `SAVED` would wait for good).
+static SAVED_WAITING: AtomicBool = AtomicBool::new(false);
 
 fn pattern(i: usize, seed: u8) -> u8 {
     (i as u8).wrapping_mul(7).wrapping_add(seed)
@@ -126,6 +130,7 @@ fn saved(ep: &Endpoint, msg: &Message) -> Message {
     let current = fill(&mut CallerGrant::current(msg), 0, 16);
     AFTER_SAVE.store(encode_result(current).0, Ordering::Relaxed);
     // Another call in between (the main thread's second thread pings).
+    SAVED_WAITING.store(true, Ordering::Release);
     if let Ok(ping) = ep.recv(FOREVER) {
         let _ = ipc::reply(&answer(Ok(u64::from(ping.msg.label()))));
     }
@@ -286,6 +291,9 @@ fn lifetime(t: &mut Tally, ep: &Endpoint) {
     // The saved-reply case: a second thread's call comes in between.
     let pinger = ep.dup(Rights::SEND, None).map(|ep| {
         libsys::thread::spawn(move || {
+            while !SAVED_WAITING.load(Ordering::Acquire) {
+                libsys::syscall::yield_now();
+            }
             let _ = ep.call(&Message::new(PING), FOREVER);
         })
     });
