@@ -105,10 +105,12 @@ fn main(_args: &str) -> u64 {
             return 1;
         }
     };
-    if libsys::record::start_if_asked("timer") {
+    let recording = libsys::record::start_if_asked("timer");
+    if recording {
         libsys::record::line(format_args!("boot {tsc_hz} {boot_tsc}"));
     }
-    let ports = Recording::new(ports, libsys::record::line);
+    let log: fn(core::fmt::Arguments) = libsys::record::line;
+    let ports = Recording::new(ports, recording.then_some(log));
     let server = match TimerServer::start(ports, tsc_hz, boot_tsc) {
         Ok(server) => server,
         Err(e) => {

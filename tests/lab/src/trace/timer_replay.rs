@@ -479,7 +479,7 @@ mod tests {
             let fake = Fake::default();
             fake.tsc.set(5 * TSC_HZ);
             line(format_args!("boot {TSC_HZ} 0"));
-            let hw = Recording::new(fake.clone(), line);
+            let hw = Recording::new(fake.clone(), Some(line));
             let hosted = Hosted::new(TimerServer::start(hw, TSC_HZ, 0).unwrap());
             let mut l = Loop { fake, hosted };
             l.carry_out();
