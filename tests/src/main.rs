@@ -476,7 +476,9 @@ const TTY_PROMPT_INTR: &str = "ttytest: type ^C";
 
 /// A passing `outcome` of the posix suite, failed unless the serial log
 /// shows `ttytest`'s line written through the terminal server, the
-/// prompt (a log line the server wrote) and its echo of the typed line.
+/// prompt (a log line the server wrote), its echo of the typed line, and
+/// the line written after the echo probe (the UART given back after its
+/// loopback), with no stray probe byte on a line of its own.
 fn echo_checked(qemu: &Qemu, outcome: Outcome) -> Outcome {
     let Ok(passed) = outcome.result else {
         return outcome;
@@ -485,10 +487,14 @@ fn echo_checked(qemu: &Qemu, outcome: Outcome) -> Outcome {
     let written = serial.contains("ttytest: written through the terminal server");
     let prompted = serial.contains(TTY_PROMPT);
     let echoed = serial.lines().any(|l| l.trim_end() == "hello");
-    let result = match (written, prompted, echoed) {
-        (false, _, _) => Err("ttytest's write is not in the serial log".into()),
-        (_, false, _) => Err("the prompt (a log line) is not in the serial log".into()),
-        (_, _, false) => Err("no echo of the typed line in the serial log".into()),
+    let after_probe = serial.contains("ttytest: output after the probe");
+    let result = match (written, prompted, echoed, after_probe) {
+        (false, _, _, _) => Err("ttytest's write is not in the serial log".into()),
+        (_, false, _, _) => Err("the prompt (a log line) is not in the serial log".into()),
+        (_, _, false, _) => Err("no echo of the typed line in the serial log".into()),
+        (_, _, _, false) => {
+            Err("the line written after the echo probe is not in the serial log".into())
+        }
         _ => Ok(passed),
     };
     Outcome { result, ..outcome }

@@ -23,6 +23,7 @@
 //! | `SetWinsize { line, pid, winsize }` | `Done` | `TIOCSWINSZ`; job control (`SIGTTOU`) |
 //! | `Poll { line }` | `Ready { readable, writable }` | |
 //! | `Input { line, len, bytes }` | `Done` | `TIOCSTI`: bytes as if typed on the line (a keyboard driver's key presses); root callers only (`EPERM`), `EINVAL` for `len` past [`INPUT_MAX`] |
+//! | `EchoProbe { line }` | `Probe { irq_ticks, echo_ticks }` | the UART looped back, a byte sent in: TSC ticks until the server's loop runs with its interrupt and until its echo is sent (the benchmark's `irq_to_driver` and `tty_echo`); root only (`EPERM`), `EBUSY` while one runs, `EAGAIN` if other input came or the settings do not echo, `EIO` if the byte never came back |
 //!
 //! **Job control.** `pid` names the process making the call (the VFS
 //! passes its caller's; 0 is not checked). A read, a write while
@@ -124,6 +125,11 @@ pub enum Request {
         len: u8,
         bytes: [u8; INPUT_MAX],
     },
+    /// Measures the line's input and echo path (`make bench`'s
+    /// `irq_to_driver` and `tty_echo`).
+    EchoProbe {
+        line: u8,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -133,8 +139,17 @@ pub enum Reply {
     Termios(Termios),
     Pgrp(u32),
     Winsize(Winsize),
-    Ready { readable: bool, writable: bool },
+    Ready {
+        readable: bool,
+        writable: bool,
+    },
     Error(Errno),
+    /// `EchoProbe`'s spans, in TSC ticks from the byte's arrival: to the
+    /// server's loop running with the interrupt, and to its echo sent.
+    Probe {
+        irq_ticks: u64,
+        echo_ticks: u64,
+    },
 }
 
 const _: () = assert!(crate::rpc::fits::<Request>() && crate::rpc::fits::<Reply>());

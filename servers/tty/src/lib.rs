@@ -15,6 +15,8 @@
 //!   thread that sends them (the loop never waits on `proc`).
 //! - [`klog`]: the kernel log records (`log_read`'s lines) the server
 //!   writes to the console.
+//! - [`uart`]: the 16550's transmit queue, sent a FIFO load at a time
+//!   on the "transmitter empty" interrupt.
 //! - [`vt`]: the VT100/ANSI escape-sequence parser of the framebuffer
 //!   console.
 //! - [`screen`]: the console's character grid, cursor, scrolling and
@@ -45,6 +47,7 @@ pub mod klog;
 pub mod ldisc;
 pub mod screen;
 pub mod termios;
+pub mod uart;
 pub mod vt;
 
 pub use ldisc::{Effects, LineDiscipline, ReadResult, Signal};

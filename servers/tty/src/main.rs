@@ -83,22 +83,33 @@ use tty::fb::FbConsole;
 use tty::fbcon::Canvas;
 use tty::jobctl::{self, Access, Verdict};
 use tty::klog::{parse_records, Record};
+use tty::uart::{self, Transmitter, UartPorts};
 use tty::{LineDiscipline, ReadResult, Signal};
 
 libsys::entry!(main);
 
 const COM1: u16 = 0x3f8;
-/// Interrupt enable, modem control and line status registers.
-const IER: u16 = COM1 + 1;
+/// Interrupt enable, FIFO control, modem control and line status registers.
+const IER: u16 = COM1 + uart::IER;
+const FCR: u16 = COM1 + 2;
 const MCR: u16 = COM1 + 4;
-const LSR: u16 = COM1 + 5;
-/// IER: "received data available".
-const IER_RDI: u8 = 0x01;
+const LSR: u16 = COM1 + uart::LSR;
+/// FCR: FIFOs on, both cleared, the receive interrupt at 1 byte (a
+/// console wants each key at once; Linux's 16550A default of 8 waits for
+/// the character timeout).
+const FCR_ENABLE_CLEAR: u8 = 0x07;
 /// MCR: DTR, RTS and OUT2 (which gates the UART's interrupt to the PIC/APIC).
 const MCR_DTR_RTS_OUT2: u8 = 0x0b;
-/// LSR: a byte is waiting; the transmitter can take one.
+/// MCR: loopback (what is sent comes back as received; nothing reaches
+/// the line). The echo probe's.
+const MCR_LOOP: u8 = 0x10;
+/// LSR: a byte is waiting; the transmitter and its shift register are empty.
 const LSR_DR: u8 = 0x01;
-const LSR_THRE: u8 = 0x20;
+const LSR_TEMT: u8 = 0x40;
+/// The byte the echo probe sends itself (echoed as itself).
+const PROBE_BYTE: u8 = b'e';
+/// `LSR` reads the probe waits for its byte to come back.
+const PROBE_SPINS: u32 = 100_000;
 /// Notification bits: the UART's interrupt, a new log record.
 const IRQ_BIT: u32 = 0;
 const LOG_BIT: u32 = 1;
@@ -211,6 +222,35 @@ struct Server {
     fb: Option<FbConsole<Framebuffer>>,
     /// The start of the clock the framebuffer console's batching runs on.
     epoch: Instant,
+    /// COM1's transmit queue (sent on the "transmitter empty" interrupt).
+    tx: Transmitter,
+    /// The echo probe under way, if any.
+    probe: Option<Probe>,
+}
+
+/// COM1's registers through this process's port rights.
+struct Com1;
+
+impl UartPorts for Com1 {
+    fn read(&mut self, offset: u16) -> u8 {
+        inb(COM1 + offset)
+    }
+
+    fn write(&mut self, offset: u16, value: u8) {
+        outb(COM1 + offset, value);
+    }
+}
+
+/// `EchoProbe`: a byte sent in loopback is on its way through the
+/// interrupt and the line discipline.
+struct Probe {
+    reply: SavedReply,
+    /// TSC when the byte went into the UART (and so arrived).
+    sent: u64,
+    /// TSC when the loop woke with the UART's interrupt bit.
+    woke: Option<u64>,
+    /// When it started, on the server's clock (`Server::now`).
+    since: u64,
 }
 
 /// The boot framebuffer's memory, mapped through `mm`, as the renderer's
@@ -292,6 +332,8 @@ fn main(args: &str) -> u64 {
         line_start: true,
         fb: framebuffer_console(args),
         epoch: Instant::now(),
+        tx: Transmitter::new(),
+        probe: None,
     };
     if let Some(fb) = server.fb.as_ref() {
         // The console's window is the grid it is drawn on (Linux's VT
@@ -340,29 +382,16 @@ fn start() -> Result<(Borrowed<Irq>, Endpoint), StartError> {
         .take()
         .map_err(|e| StartError::Sys("console_take", e))?;
     core::mem::forget(control);
-    // Drain what is waiting, then interrupt on received data.
+    // FIFOs on; drain what is waiting, then interrupt on received data
+    // (and, while output waits, on an empty transmitter: `Transmitter`).
+    outb(FCR, FCR_ENABLE_CLEAR);
     while inb(LSR) & LSR_DR != 0 {
         let _ = inb(COM1);
     }
     outb(MCR, MCR_DTR_RTS_OUT2);
-    outb(IER, IER_RDI);
+    outb(IER, uart::IER_RDI);
     let endpoint = Endpoint::create().map_err(|e| StartError::Sys("endpoint", e))?;
     Ok((irq, endpoint))
-}
-
-/// Writes `bytes` to COM1, waiting for the transmitter byte by byte.
-/// Returns whether the output now stands at the start of a line.
-fn uart_write(bytes: &[u8]) -> Option<bool> {
-    for &byte in bytes {
-        // Bounded: a UART that never empties loses the byte, not the server.
-        for _ in 0..100_000 {
-            if inb(LSR) & LSR_THRE != 0 {
-                break;
-            }
-        }
-        outb(COM1, byte);
-    }
-    bytes.last().map(|&b| b == b'\n')
 }
 
 /// The sequence number of the newest record in the log ring.
@@ -449,18 +478,36 @@ impl Server {
                     if inb(LSR) & LSR_DR != 0 {
                         self.receive(false);
                     }
+                    // A probe whose byte never came back (a UART without
+                    // loopback) ends with the receive timeout.
+                    let now = self.now();
+                    if let Some(probe) = self.probe.take() {
+                        if now.saturating_sub(probe.since) >= RX_POLL_NS {
+                            self.end_probe(probe, Reply::Error(Errno::EIO));
+                        } else {
+                            self.probe = Some(probe);
+                        }
+                    }
+                    self.tx.kick(&mut Com1);
                     self.answer_readers(false);
                     continue;
                 }
                 Err(e) => return e,
             };
             if let Some(bits) = received.signals() {
+                if bits & (1 << IRQ_BIT) != 0 {
+                    if let Some(probe) = self.probe.as_mut() {
+                        probe.woke.get_or_insert_with(libsys::syscall::rdtsc);
+                    }
+                }
                 // The log first: a prompt logged before the input came.
-                if bits & (1 << LOG_BIT) != 0 {
+                // (Not in the middle of a probe: the UART is looped back.)
+                if bits & (1 << LOG_BIT) != 0 && self.probe.is_none() {
                     self.write_log();
                 }
                 if bits & (1 << IRQ_BIT) != 0 {
                     self.receive(true);
+                    self.tx.kick(&mut Com1);
                 }
                 if bits & (1 << VERDICT_BIT) != 0 {
                     self.answer_held();
@@ -501,7 +548,8 @@ impl Server {
             | Request::GetWinsize { line }
             | Request::SetWinsize { line, .. }
             | Request::Poll { line }
-            | Request::Input { line, .. } => line,
+            | Request::Input { line, .. }
+            | Request::EchoProbe { line } => line,
         };
         if line != CONSOLE {
             return Outcome::Now(Reply::Error(Errno::ENXIO));
@@ -540,6 +588,12 @@ impl Server {
                 }))
             }
             Request::Input { len, bytes, .. } => return now(self.input(msg_badge, len, &bytes)),
+            Request::EchoProbe { .. } => {
+                return match self.start_probe(msg_badge) {
+                    Ok(()) => Outcome::Waiting,
+                    Err(e) => Outcome::Now(Reply::Error(e)),
+                }
+            }
         };
         let tostop = self.ldisc.termios().c_lflag & tty::termios::TOSTOP != 0;
         if jobctl::needs_check(op.access(), tostop, self.pgrp, pid) {
@@ -660,6 +714,15 @@ impl Server {
     /// service once per pid: the last few allowed are remembered).
     fn input(&mut self, pid: u64, len: u8, bytes: &[u8]) -> Result<Reply, Errno> {
         let bytes = bytes.get(..usize::from(len)).ok_or(Errno::EINVAL)?;
+        self.check_root(pid)?;
+        self.feed(bytes);
+        Ok(Reply::Done)
+    }
+
+    /// `EPERM` unless `pid`'s credentials are root (asked of the
+    /// credentials service once per pid: the last few allowed are
+    /// remembered).
+    fn check_root(&mut self, pid: u64) -> Result<(), Errno> {
         if !self.input_allowed.contains(&pid) {
             if self.cred.is_none() {
                 self.cred = libsys::proto::cred::Client::connect_within(0).ok();
@@ -677,15 +740,96 @@ impl Server {
             }
             self.input_allowed.push(pid);
         }
-        self.feed(bytes);
-        Ok(Reply::Done)
+        Ok(())
     }
 
-    /// `TCSETS` (0), `TCSETSW` (1: output is written synchronously, so
-    /// nothing to drain) or `TCSETSF` (2: input flushed).
+    /// `EchoProbe`: measures a byte's way in and its echo's way out
+    /// (`make bench`'s `irq_to_driver` and `tty_echo`). The output queue
+    /// drained, the UART is put in loopback and sent [`PROBE_BYTE`]: it
+    /// arrives at once and raises the interrupt, which reaches this loop
+    /// as any input's does (`woke`); `receive` hands the byte to
+    /// [`Self::finish_probe`], which echoes it as the line discipline
+    /// would and answers. Root only (the line is out of service for those
+    /// few microseconds: typed bytes are lost, output waits).
+    fn start_probe(&mut self, pid: u64) -> Result<(), Errno> {
+        self.check_root(pid)?;
+        if self.probe.is_some() {
+            return Err(Errno::EBUSY);
+        }
+        if !self.tx.drain(&mut Com1) {
+            return Err(Errno::EIO);
+        }
+        // The last byte out of the shift register too, or it comes back.
+        for _ in 0..PROBE_SPINS {
+            if inb(LSR) & LSR_TEMT != 0 {
+                break;
+            }
+        }
+        let reply = ipc::save_reply().map_err(|_| Errno::EIO)?;
+        // Output that comes meanwhile waits in the queue.
+        self.tx.hold(&mut Com1, true);
+        outb(MCR, MCR_DTR_RTS_OUT2 | MCR_LOOP);
+        let sent = libsys::syscall::rdtsc();
+        outb(COM1, PROBE_BYTE);
+        self.probe = Some(Probe {
+            reply,
+            sent,
+            woke: None,
+            since: self.now(),
+        });
+        Ok(())
+    }
+
+    /// The probe's byte came back (`bytes`, what the interrupt found):
+    /// echoed through a line discipline with the console's settings (not
+    /// the console's own: its input stays as it was), the echo sent, the
+    /// loopback undone and the caller answered with the two spans.
+    fn finish_probe(&mut self, probe: Probe, bytes: &[u8]) {
+        let mut ldisc = LineDiscipline::new();
+        ldisc.set_termios(self.ldisc.termios());
+        let effects = ldisc.receive(bytes);
+        // Straight into the FIFO (empty: drained before the probe), as
+        // the queue would send it on an idle line.
+        for &byte in effects.echo.iter().take(uart::TX_FIFO) {
+            outb(COM1, byte);
+        }
+        let echoed = libsys::syscall::rdtsc();
+        let reply = match probe.woke {
+            Some(woke) if bytes == [PROBE_BYTE] && effects.echo == [PROBE_BYTE] => Reply::Probe {
+                irq_ticks: woke.saturating_sub(probe.sent),
+                echo_ticks: echoed.saturating_sub(probe.sent),
+            },
+            // Something else came in (a byte typed as the probe ran,
+            // settings without echo) or no interrupt did: no figure.
+            _ => Reply::Error(Errno::EAGAIN),
+        };
+        self.end_probe(probe, reply);
+    }
+
+    /// Takes what loops back, gives the line back (loopback off, the
+    /// queue sending again) and answers the probe's caller.
+    fn end_probe(&mut self, probe: Probe, reply: Reply) {
+        for _ in 0..PROBE_SPINS {
+            if inb(LSR) & LSR_TEMT != 0 {
+                break;
+            }
+        }
+        while inb(LSR) & LSR_DR != 0 {
+            let _ = inb(COM1);
+        }
+        outb(MCR, MCR_DTR_RTS_OUT2);
+        self.tx.hold(&mut Com1, false);
+        let _ = probe.reply.reply(&encode(&reply));
+    }
+
+    /// `TCSETS` (0), `TCSETSW` (1: the output queue drained first) or
+    /// `TCSETSF` (2: drained, and input flushed).
     fn set_attr(&mut self, action: u32, termios: Termios) -> Result<Reply, Errno> {
         if action > 2 {
             return Err(Errno::EINVAL);
+        }
+        if action >= 1 {
+            let _ = self.tx.drain(&mut Com1);
         }
         if action == 2 {
             self.ldisc.flush_input();
@@ -798,9 +942,11 @@ impl Server {
 
     /// Writes a client's output or an echo to COM1 and the framebuffer.
     fn output(&mut self, bytes: &[u8]) {
-        if let Some(at_start) = uart_write(bytes) {
-            self.line_start = at_start;
-        }
+        let Some(&last) = bytes.last() else {
+            return;
+        };
+        self.tx.queue(&mut Com1, bytes);
+        self.line_start = last == b'\n';
         self.draw(bytes);
     }
 
@@ -858,7 +1004,13 @@ impl Server {
         // so that the output drops and the next byte interrupts again.
         // (Past RX_BURST the rest waits for the receive timeout.)
         drain(&mut bytes);
-        self.feed(&bytes);
+        match self.probe.take() {
+            Some(probe) if !bytes.is_empty() => self.finish_probe(probe, &bytes),
+            probe => {
+                self.probe = probe;
+                self.feed(&bytes);
+            }
+        }
     }
 
     /// Input bytes (from the UART or a keyboard) through the line

@@ -34,6 +34,8 @@ libsys::entry!(main);
 /// newline, then `^C`.
 const PROMPT: &str = "ttytest: type a line";
 const PROMPT_INTR: &str = "ttytest: type ^C";
+/// How long the `^C` prompt waits for the read to be queued.
+const PROMPT_DELAY_MS: u64 = 200;
 /// `c_lflag`'s `ICANON` and `ECHO`.
 const ICANON: u32 = 0x2;
 const ECHO: u32 = 0x8;
@@ -52,6 +54,7 @@ fn main(_: &str) -> u64 {
     t.record("foreground process group", pgrp(&tty));
     t.record("window size", winsize(&tty));
     t.record("poll and nonblocking read", no_input(&tty));
+    t.record("the echo probe", echo_probe(&tty));
     t.record("a line that does not exist", no_line(&tty));
     t.record("read a typed line", typed(&tty));
     t.record("^C interrupts a read", interrupted(&tty));
@@ -123,6 +126,42 @@ fn no_input(tty: &Client) -> Result<(), Why> {
     )
 }
 
+/// `EchoProbe` (the UART looped back): both spans measured, the echo
+/// after the interrupt; nothing left in the console's input; no figure
+/// (`EAGAIN`) when the settings do not echo; output written after it
+/// still goes out (the queue sends again).
+fn echo_probe(tty: &Client) -> Result<(), Why> {
+    let (irq, echo) = errno(tty.echo_probe(CONSOLE)).map_err(|e| format_text!("probe: {e}"))?;
+    if irq == 0 || echo <= irq {
+        return Err(format_text!(
+            "spans irq={irq} echo={echo}: the echo must follow the interrupt"
+        ));
+    }
+    libsys::println!("ttytest: echo probe: irq_to_driver={irq} tty_echo={echo} ticks");
+    want(
+        "input left alone",
+        errno(tty.poll(CONSOLE)),
+        Ok((false, true)),
+    )?;
+    let sane = errno(tty.get_attr(CONSOLE)).map_err(|e| format_text!("get: {e}"))?;
+    let mut quiet = sane;
+    quiet.lflag &= !ECHO;
+    want("no echo", errno(tty.set_attr(CONSOLE, 0, 0, quiet)), Ok(()))?;
+    let without = errno(tty.echo_probe(CONSOLE));
+    want("restore", errno(tty.set_attr(CONSOLE, 0, 0, sane)), Ok(()))?;
+    want(
+        "a probe without echo",
+        without.map(|_| ()),
+        Err(Errno::EAGAIN),
+    )?;
+    let line = b"ttytest: output after the probe\n";
+    want(
+        "write after",
+        errno(tty.write(CONSOLE, 0, line)),
+        Ok(line.len()),
+    )
+}
+
 fn no_line(tty: &Client) -> Result<(), Why> {
     want("get_attr", errno(tty.get_attr(1)), Err(Errno::ENXIO))?;
     let mut buffer = [0u8; 4];
@@ -154,9 +193,18 @@ fn typed(tty: &Client) -> Result<(), Why> {
 /// Waits for the `^C` the harness types: the read ends with `EINTR`.
 fn interrupted(tty: &Client) -> Result<(), Why> {
     want("set pgrp", errno(tty.set_pgrp(CONSOLE, 0, 4242)), Ok(()))?;
-    prompt(PROMPT_INTR);
+    // The prompt comes from a thread of its own once the read waits: the
+    // harness types `^C` as soon as it sees the prompt (on the debug
+    // channel at once), and a `^C` that came before the read was queued
+    // would find no reader to interrupt (the read would wait for good).
+    let prompter = libsys::thread::spawn(|| {
+        libsys::time::sleep_ms(PROMPT_DELAY_MS);
+        prompt(PROMPT_INTR);
+    })
+    .map_err(|e| format_text!("spawn the prompter: {e}"))?;
     let mut buffer = [0u8; 64];
     let read = errno(tty.read(CONSOLE, 0, &mut buffer, false));
+    let _ = prompter.join();
     want("unset pgrp", errno(tty.set_pgrp(CONSOLE, 0, 0)), Ok(()))?;
     want("the read", read, Err(Errno::EINTR))?;
     want("input flushed", errno(tty.poll(CONSOLE)), Ok((false, true)))

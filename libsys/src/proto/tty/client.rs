@@ -43,6 +43,18 @@ impl Client {
         done(self.call(&request)?)
     }
 
+    /// `EchoProbe`: the ticks from a byte's arrival on `line` to the
+    /// server running with its interrupt, and to its echo sent.
+    pub fn echo_probe(&self, line: u8) -> Result<(u64, u64), ClientError> {
+        match self.call(&Request::EchoProbe { line })? {
+            Reply::Probe {
+                irq_ticks,
+                echo_ticks,
+            } => Ok((irq_ticks, echo_ticks)),
+            other => unexpected(other),
+        }
+    }
+
     /// Reads at most [`IO_MAX`] bytes of `line`'s input for process `pid`
     /// into `buffer` (waits for input unless `nonblock`).
     pub fn read(

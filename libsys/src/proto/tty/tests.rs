@@ -53,11 +53,16 @@ fn every_message_round_trips() {
             },
         },
         Request::Poll { line: 0 },
+        Request::EchoProbe { line: 0 },
     ] {
         let n = encode(&request, &mut buffer).unwrap();
         assert_eq!(decode::<Request>(&buffer[..n]), Ok(request));
     }
     for reply in [
+        Reply::Probe {
+            irq_ticks: u64::MAX,
+            echo_ticks: 1,
+        },
         Reply::Termios(termios),
         Reply::Count(3),
         Reply::Error(Errno::EINTR),
