@@ -35,6 +35,11 @@
 //! subscribers. Through the plain [`Server`] trait (which cannot defer)
 //! `WaitUevent` is `NextUevent`.
 //!
+//! **Class devices** (`crate::classdev`): a server adds the devices it
+//! serves (disks, partitions, terminals) to a class, with their numbers;
+//! each is its adder's, bounded per client, and a driver process's go
+//! when it dies.
+//!
 //! Writing a driver's `bind`/`unbind` is open to every client: there are
 //! no users yet, so every client is what `root` would be in Linux.
 
@@ -50,6 +55,7 @@ use libsys::proto::devmgr::{
 use libsys::server::{Answer, Caller, Server};
 
 use crate::bind::{DriverHost, ProbeContext, ProbeOutcome};
+use crate::classdev::ClassDevices;
 use crate::drivers::DriverBinary;
 use crate::ids::{DeviceMatch, PCI_ANY_ID};
 use crate::kobject::ObjectId;
@@ -133,6 +139,8 @@ pub struct Service<C: ConfigAccess> {
     subscribers: BTreeMap<u64, SubscriberId>,
     /// The clients whose `WaitUevent` waits for an event.
     waiting: BTreeSet<u64>,
+    /// The class devices clients added, and whose they are.
+    classes: ClassDevices,
 }
 
 /// What a request gets: its reply now, or later (see [`Service::woken`]).
@@ -245,6 +253,7 @@ impl<C: ConfigAccess> Service<C> {
             functions,
             subscribers: BTreeMap::new(),
             waiting: BTreeSet::new(),
+            classes: ClassDevices::default(),
         };
         (service, log)
     }
@@ -302,7 +311,9 @@ impl<C: ConfigAccess> Service<C> {
         bus: BusType,
         device: &str,
     ) -> Result<(), ModelError> {
-        self.host.owners.remove(driver);
+        if let Some(pid) = self.host.owners.remove(driver) {
+            self.client_gone(pid);
+        }
         let dev = self
             .model
             .find_bus_device(bus, device)
@@ -313,6 +324,13 @@ impl<C: ConfigAccess> Service<C> {
             .stops
             .retain(|p| !(p.driver == driver && p.device == device));
         Ok(())
+    }
+
+    /// Client `badge` died: its class devices go (`remove` uevents).
+    /// Returns their names.
+    pub fn client_gone(&mut self, badge: u64) -> Vec<String> {
+        self.classes
+            .client_gone(&mut self.model, &mut self.host, badge)
     }
 
     /// Binds `device` to process driver `driver` again (`bind` uevent): a
@@ -692,6 +710,14 @@ impl<C: ConfigAccess> Service<C> {
                     DevError::NoSuchDevice
                 })
             }
+            Request::AddClassDevice(device) => self
+                .classes
+                .add(&mut self.model, &mut self.host, &device, badge)
+                .map(|_| Reply::Done),
+            Request::RemoveClassDevice { class, name } => self
+                .classes
+                .remove(&mut self.model, &mut self.host, class, &name, badge)
+                .map(|_| Reply::Done),
         };
         result.unwrap_or_else(Reply::Error)
     }
