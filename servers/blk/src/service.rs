@@ -164,6 +164,11 @@ impl Service {
         }
     }
 
+    /// Whether transfers on disk `dev`'s partitions are pending.
+    pub fn partitions_busy(&self, dev: usize) -> bool {
+        self.pending.values().any(|b| b.dev == dev && b.part != 0)
+    }
+
     /// Sets disk `dev`'s partitions (read from its table); see
     /// [`Disk::set_partitions`]. `NoSuchPartition` for a disk that does
     /// not exist; `QueueFull` (Linux's `EBUSY`) while transfers on its
@@ -173,7 +178,7 @@ impl Service {
         dev: usize,
         parts: &[crate::part::Partition],
     ) -> Result<(), BlkError> {
-        let busy = self.pending.values().any(|b| b.dev == dev && b.part != 0);
+        let busy = self.partitions_busy(dev);
         let disk = self.disks.get_mut(dev).ok_or(BlkError::NoSuchPartition)?;
         if busy {
             return Err(BlkError::QueueFull);
