@@ -77,6 +77,9 @@ pub struct ClientDrivers {
     owners: BTreeMap<String, u64>,
     /// The drivers devmgr runs as processes (`crate::drivers`).
     processes: BTreeSet<String>,
+    /// Device name → the pid of the process driver instance serving it
+    /// (one process per device: two virtio disks, two processes).
+    instances: BTreeMap<String, u64>,
     /// Probes of process drivers not started yet (the binary starts
     /// them: [`Service::take_probes`]).
     probes: Vec<ProbeContext>,
@@ -295,10 +298,11 @@ impl<C: ConfigAccess> Service<C> {
     }
 
     /// `driver`'s process for `device` runs as `pid`: its badge opens the
-    /// device's configuration space, as a client driver's does.
-    pub fn driver_started(&mut self, driver: &str, pid: u64) {
+    /// device's configuration space (that device's only: each device has
+    /// a process of its own), as a client driver's does.
+    pub fn driver_started(&mut self, driver: &str, device: &str, pid: u64) {
         if self.host.processes.contains(driver) {
-            self.host.owners.insert(driver.into(), pid);
+            self.host.instances.insert(device.into(), pid);
         }
     }
 
@@ -311,7 +315,7 @@ impl<C: ConfigAccess> Service<C> {
         bus: BusType,
         device: &str,
     ) -> Result<(), ModelError> {
-        if let Some(pid) = self.host.owners.remove(driver) {
+        if let Some(pid) = self.host.instances.remove(device) {
             self.client_gone(pid);
         }
         let dev = self
@@ -472,7 +476,14 @@ impl<C: ConfigAccess> Service<C> {
     /// `NoSuchDevice`, `NotAllowed`, `BadOffset`.
     fn own_function(&self, slot: Slot, offset: u16, badge: u64) -> Result<PciAddress, DevError> {
         let (f, id) = self.function(slot)?;
-        let owner = self.model.driver_name(*id).and_then(|d| self.host.owner(d));
+        let owner = match self.model.driver_name(*id) {
+            Some(d) if self.host.processes.contains(d) => {
+                let device = self.model.name(*id).unwrap_or("");
+                self.host.instances.get(device).copied()
+            }
+            Some(d) => self.host.owner(d),
+            None => None,
+        };
         if owner != Some(badge) {
             return Err(DevError::NotAllowed);
         }
