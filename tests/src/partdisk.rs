@@ -7,7 +7,7 @@
 //! | --- | --- | --- |
 //! | `vdb1` (type 0x83) | 2048–4095 | ext2 (`mke2fs -d`), `/PART` = [`PART_FILE`] |
 //! | `vdb2` (type 0x83) | 4096–5119 | each sector starts `vdb2 sector NNNN` |
-//! | extended (type 0x05) | 5120–8191 | its EBR at 5120 |
+//! | `vdb3`, extended (type 0x05) | 5120–8191 | its EBR at 5120 (exposed as 2 sectors, as Linux does) |
 //! | `vdb5` (type 0x83, logical) | 5248–6271 | each sector starts `vdb5 sector NNNN` |
 //!
 //! The guest checks the same layout; keep both in step.

@@ -23,7 +23,7 @@
 //! | `ConfigRead { slot, offset }` | `Config(dword)` | `NoSuchDevice`, `NotAllowed` (not bound to a driver of this client), `BadOffset` |
 //! | `ConfigWrite { slot, offset, value }` | `Done` | as `ConfigRead`; `NotAllowed` also for the BARs and the expansion ROM |
 //! | `Open { device }` | `Opened`, with a send handle to the driver process serving the device (badged with the caller's badge): a device node | `NoSuchDevice`, `NotRunning` (no process driver runs for it now) |
-//! | `AddClassDevice(ClassDevice)` | `Done`: a class device of the caller's (`/sys/class/<class>/<name>`, `add` uevent with `DEVNAME`, `MAJOR`, `MINOR`, `DEVTYPE`), below `parent` (a device on a bus, `0000:00:04.0`, `serial8250`, or one of the caller's own class devices, a partition's disk) or `/devices/virtual/<class>` | `InvalidName`, `InvalidValue` (device number out of range, bad `devtype`), `NameExists`, `NoSuchDevice` (parent), `NotAllowed` (parent a class device of another client), `TooManyClassDevices` ([`CLASS_DEVICES_PER_CLIENT`]), `NoSpace` |
+//! | `AddClassDevice(ClassDevice)` | `Done`: a class device of the caller's (`/sys/class/<class>/<name>`, `add` uevent with `DEVNAME`, `MAJOR`, `MINOR`, `DEVTYPE`), below `parent` (a device on a bus, `0000:00:04.0`, `serial8250`, or one of the caller's own class devices, a partition's disk) or `/devices/virtual/<class>` | `InvalidName`, `InvalidValue` (device number out of range, bad `devtype`, a mode over 0o777), `NameExists`, `NoSuchDevice` (parent), `NotAllowed` (parent a class device of another client), `TooManyClassDevices` ([`CLASS_DEVICES_PER_CLIENT`]), `NoSpace` |
 //! | `RemoveClassDevice { class, name }` | `Done`: the device and its children removed (`remove` uevents, children first) | `NoSuchDevice`, `NotAllowed` (another client's) |
 //!
 //! Configuration offsets are dword-aligned and below 256 (devmgr uses the
@@ -127,6 +127,9 @@ pub struct ClassDevice {
     /// one of the caller's class devices of the same class (a partition's
     /// disk); `None` for `/devices/virtual/<class>`.
     pub parent: Option<Name>,
+    /// Its node's permission bits (`DEVMODE`, at most 0o777); `None`:
+    /// devfs's default, 0600.
+    pub mode: Option<u16>,
 }
 
 /// A BAR as reported.
@@ -475,8 +478,8 @@ impl Client {
 
     /// Adds a class device of this client's: `name` (its `/dev` node's
     /// name) in `class` with number `devt`, `devtype` (`disk`,
-    /// `partition`) and `parent` (a bus device, or one of this client's
-    /// class devices).
+    /// `partition`), `parent` (a bus device, or one of this client's
+    /// class devices) and its node's `mode`.
     pub fn add_class_device(
         &self,
         class: DevClass,
@@ -484,8 +487,10 @@ impl Client {
         devt: (u32, u32),
         devtype: Option<&str>,
         parent: Option<&str>,
+        mode: Option<u16>,
     ) -> Result<(), ClientError> {
         let device = ClassDevice {
+            mode,
             class,
             name: Name::try_from(name).map_err(|_| ClientError::TooLong)?,
             devt,

@@ -98,6 +98,9 @@ impl ClassDevices {
         if major == 0 || major > MAJOR_MAX || minor > MINOR_MAX {
             return Err(DevError::InvalidValue);
         }
+        if device.mode.is_some_and(|m| m > 0o777) {
+            return Err(DevError::InvalidValue);
+        }
         if device.devtype.as_deref().is_some_and(|t| !valid_devtype(t)) {
             return Err(DevError::InvalidValue);
         }
@@ -116,6 +119,7 @@ impl ClassDevices {
         spec.class = Some(class);
         spec.devt = Some(device.devt);
         spec.devtype = device.devtype.as_deref().map(String::from);
+        spec.devmode = device.mode;
         let id = model.device_add(spec, host).map_err(model_error)?;
         self.owners.insert(id, badge);
         Ok(id)

@@ -40,6 +40,7 @@ fn device(
         devt,
         devtype: devtype.map(|t| t.try_into().unwrap()),
         parent: parent.map(|p| Name::try_from(p).unwrap()),
+        mode: (class == DevClass::Block).then_some(0o660),
     })
 }
 
@@ -121,7 +122,13 @@ fn a_disk_and_its_partitions_appear_in_sysfs_with_uevents() {
         "254:5\n"
     );
     let uevent = read(&mut s, "/sys/class/block/vda1/uevent").unwrap();
-    for line in ["MAJOR=254", "MINOR=1", "DEVNAME=vda1", "DEVTYPE=partition"] {
+    for line in [
+        "MAJOR=254",
+        "MINOR=1",
+        "DEVNAME=vda1",
+        "DEVTYPE=partition",
+        "DEVMODE=0660",
+    ] {
         assert!(uevent.contains(line), "{line} in {uevent}");
     }
     assert!(read(&mut s, "/sys/devices/pci0000:00/0000:00:01.1/vda/vda1/dev").is_ok());
@@ -175,6 +182,17 @@ fn bad_requests_get_typed_errors() {
             DevError::InvalidValue,
         ),
         (remove(DevClass::Block, "vda"), DevError::NoSuchDevice),
+        (
+            Request::AddClassDevice(ClassDevice {
+                class: DevClass::Tty,
+                name: Name::try_from("ttyS0").unwrap(),
+                devt: (4, 64),
+                devtype: None,
+                parent: None,
+                mode: Some(0o1777),
+            }),
+            DevError::InvalidValue,
+        ),
     ];
     for (request, error) in cases {
         assert_eq!(

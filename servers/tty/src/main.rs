@@ -288,7 +288,9 @@ fn register_class_devices(framebuffer: bool) {
     let serial = ("ttyS0", (4, 64), Some("serial8250"));
     let vt = ("tty0", (4, 0), None);
     for (name, devt, parent) in core::iter::once(serial).chain(framebuffer.then_some(vt)) {
-        match devmgr.add_class_device(DevClass::Tty, name, devt, None, parent) {
+        // udev's modes: the serial line 0660 (group dialout), a VT 0620.
+        let mode = if name == "ttyS0" { 0o660 } else { 0o620 };
+        match devmgr.add_class_device(DevClass::Tty, name, devt, None, parent, Some(mode)) {
             Ok(()) | Err(ClientError::Dev(DevError::NameExists)) => {}
             Err(e) => eprintln!("tty: devmgr: cannot add {name}: {e}"),
         }

@@ -503,14 +503,18 @@ fn class_block() -> Vec<String> {
 }
 
 /// The partitioned disk `vdb` (tests/src/partdisk.rs): vdb1 ext2 at
-/// sector 2048 (2048 sectors), vdb2 at 4096 (1024), vdb5 logical at 5248
-/// (1024); each sector of vdb2 and vdb5 starts `<name> sector NNNN`.
+/// sector 2048 (2048 sectors), vdb2 at 4096 (1024), vdb3 the extended
+/// partition, vdb5 logical at 5248 (1024); each sector of vdb2 and vdb5 starts `<name> sector NNNN`.
 fn partitions(t: &mut Tally) {
     use libsys::proto::blk::{BlkError, ClientError};
+    let Ok(blk) = libsys::proto::blk::Client::connect() else {
+        return t.record("the block server", Err("not found"));
+    };
     for (name, numbers) in [
         ("vdb", (254, 16)),
         ("vdb1", (254, 17)),
         ("vdb2", (254, 18)),
+        ("vdb3", (254, 19)),
         ("vdb5", (254, 21)),
     ] {
         let got = posix::stat(&alloc::format!("/dev/{name}")).map(|st| {
@@ -526,9 +530,15 @@ fn partitions(t: &mut Tally) {
             Ok((true, numbers.0, numbers.1)),
         );
     }
-    t.expect_eq("no /dev/vdb3", posix::stat("/dev/vdb3").is_err(), true);
+    t.expect_eq("no /dev/vdb4", posix::stat("/dev/vdb4").is_err(), true);
+    // The extended partition is a device of 2 sectors, as Linux has it.
+    t.expect_eq(
+        "vdb3 (extended) is 2 sectors",
+        blk.info("vdb3").map(|i| i.sectors).ok(),
+        Some(2),
+    );
     let listed = class_block();
-    let want = ["vda", "vdb", "vdb1", "vdb2", "vdb5", "ram0"];
+    let want = ["vda", "vdb", "vdb1", "vdb2", "vdb3", "vdb5", "ram0"];
     t.expect_eq(
         "/sys/class/block lists the disks and partitions",
         want.iter().all(|w| listed.iter().any(|n| n == w)),
@@ -546,9 +556,6 @@ fn partitions(t: &mut Tally) {
             .ok(),
         Some(false),
     );
-    let Ok(blk) = libsys::proto::blk::Client::connect() else {
-        return t.record("the block server", Err("not found"));
-    };
     let mut sector = [0u8; 512];
     let starts = |dev: &str, at: u64, want: &str, buf: &mut [u8; 512]| {
         blk.read(dev, at, buf)
@@ -609,7 +616,7 @@ fn partitions(t: &mut Tally) {
 }
 
 /// A changed table read again: the extended partition's entry cleared,
-/// `Reread` finds two partitions and `/dev/vdb5` goes (its `remove`
+/// `Reread` finds two partitions and `/dev/vdb3` and `/dev/vdb5` go (its `remove`
 /// uevent); the table put back, it comes again.
 fn reread(t: &mut Tally, blk: &libsys::proto::blk::Client) {
     let mut mbr = [0u8; 512];
@@ -625,6 +632,7 @@ fn reread(t: &mut Tally, blk: &libsys::proto::blk::Client) {
     );
     t.expect_eq("Reread: two partitions", blk.reread("vdb"), Ok(2));
     t.expect_eq("/dev/vdb5 goes", node_settles("vdb5", false), false);
+    t.expect_eq("/dev/vdb3 goes", node_settles("vdb3", false), false);
     t.expect_eq(
         "vdb5 left /sys/class/block",
         class_block().iter().any(|n| n == "vdb5"),
@@ -639,7 +647,7 @@ fn reread(t: &mut Tally, blk: &libsys::proto::blk::Client) {
         )),
     );
     t.expect_eq("put the table back", blk.write("vdb", 0, &mbr), Ok(()));
-    t.expect_eq("Reread: three partitions", blk.reread("vdb"), Ok(3));
+    t.expect_eq("Reread: four partitions", blk.reread("vdb"), Ok(4));
     t.expect_eq("/dev/vdb5 comes back", node_settles("vdb5", true), true);
     t.expect_eq(
         "Reread of a partition is refused",

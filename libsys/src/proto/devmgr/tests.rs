@@ -78,6 +78,7 @@ fn every_request() -> Vec<Request> {
             devt: (u32::MAX, u32::MAX),
             devtype: Some(s(&"t".repeat(DEVTYPE_MAX))),
             parent: Some(s(&"p".repeat(NAME_MAX))),
+            mode: Some(u16::MAX),
         }),
         Request::RemoveClassDevice {
             class: DevClass::Input,

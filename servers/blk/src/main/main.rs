@@ -114,6 +114,9 @@ struct Pending {
     remote: Remote,
 }
 
+/// The mode of the disks' and partitions' nodes (udev's rule for block
+/// devices: 0660, group `disk`).
+const DISK_MODE: u16 = 0o660;
 /// Most virtio disks (`vda`–`vdp`, 16 minors each below 256).
 const VIRTIO_DISKS_MAX: usize = 16;
 /// How long the server's own read of a sector may take.
@@ -406,6 +409,7 @@ impl Blk {
                 n.devt,
                 Some(n.devtype),
                 n.parent.as_deref(),
+                Some(DISK_MODE),
             ) {
                 Ok(()) | Err(DevClientError::Dev(DevError::NameExists)) => {}
                 Err(e) => eprintln!("blk: devmgr: cannot add {}: {e}", n.name),
