@@ -626,7 +626,7 @@ fn reread(t: &mut Tally, blk: &libsys::proto::blk::Client) {
     let mut changed = mbr;
     changed[446 + 32..446 + 48].fill(0);
     t.expect_eq(
-        "write a table without vdb5",
+        "write a table without the extended partition",
         blk.write("vdb", 0, &changed),
         Ok(()),
     );
