@@ -1,8 +1,16 @@
 //! The `blk` server process: the block layer's logic (`blk::service`)
 //! behind IPC, between its clients (the VFS) and its drivers: the
-//! virtio-blk driver, a process of its own that devmgr starts
-//! (`servers/drivers/virtio-blk`, reached through `remote.rs`, device
-//! `vda`), and the RAM disk (`ram0`, its pages on this process's heap).
+//! virtio-blk driver, a process of its own that devmgr starts for each
+//! virtio disk (`servers/drivers/virtio-blk`, reached through
+//! `remote.rs`; disks `vda`, `vdb`, … in slot order), and the RAM disk
+//! (`ram0`, its pages on this process's heap).
+//!
+//! When a disk appears its partition table is read through the server's
+//! own request path ([`Blk::read_sector`]: a bio through the queue, as a
+//! client's), its partitions (`vda1`…) become devices, and the disk and
+//! its partitions are added to devmgr's `block` class, whose uevents make
+//! their `/dev` nodes — before the server registers its name, so that
+//! vfs's coldplug finds them. `Reread` reads a table again (`BLKRRPART`).
 //!
 //! One thread, one loop. A `Read` or `Write` is checked, given a transfer
 //! slot of the pool (a write's data is grant-copied into it at once),
