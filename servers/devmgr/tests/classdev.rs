@@ -65,7 +65,8 @@ fn remove(class: DevClass, name: &str) -> Request {
     }
 }
 
-fn read(s: &mut Service<FakeConfig>, p: &str) -> Result<String, Reply> {
+/// A sysfs attribute's text; `Err` with the reply's debug form.
+fn read(s: &mut Service<FakeConfig>, p: &str) -> Result<String, String> {
     match ask(
         s,
         BLK,
@@ -74,7 +75,7 @@ fn read(s: &mut Service<FakeConfig>, p: &str) -> Result<String, Reply> {
         },
     ) {
         Reply::Text(t) => Ok(t.as_str().into()),
-        other => Err(other),
+        other => Err(format!("{other:?}")),
     }
 }
 
