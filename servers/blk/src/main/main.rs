@@ -552,6 +552,9 @@ impl Blk {
                 r.device
             );
             self.service.driver_restarted(dev);
+            // A devmgr that restarted meanwhile lost the class devices:
+            // added again (what it still has is left as it is).
+            self.register(dev);
         }
     }
 
