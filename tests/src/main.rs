@@ -24,6 +24,7 @@ use std::{env, fs, thread};
 
 use harness::*;
 
+mod partdisk;
 mod power;
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
@@ -1150,12 +1151,20 @@ fn extra_args(name: &str) -> &'static [&'static str] {
             "-device",
             "virtio-blk-pci,drive=vda,addr=0x3,disable-legacy=on,disable-modern=off",
         ],
-        // The posix suite's ext2 disk (ext2test; see `ext2_disk`).
+        // The posix suite's ext2 disk (ext2test; see `ext2_disk`) and its
+        // partitioned one.
         "posix-suite" => &[
             "-drive",
             "file=build/posix-disk.img,if=none,id=vda,format=raw",
             "-device",
             "virtio-blk-pci,drive=vda,addr=0x3",
+            // vdb: the partitioned disk (`partdisk`), for ext2test's
+            // partition checks; in slot 5 (the modern interface's memory
+            // BARs only, so no I/O window to give).
+            "-drive",
+            "file=build/part-disk.img,if=none,id=vdb,format=raw",
+            "-device",
+            "virtio-blk-pci,drive=vdb,addr=0x5",
         ],
         case if power::CASES.contains(&case) => power::extra_args(case),
         _ => &[],
@@ -1430,7 +1439,7 @@ fn run_case(name: &str, make: fn(&str) -> (String, Check), base: &str) -> Outcom
     let (config, check) = make(base);
     // Each disk case's disk, fresh.
     let disk = match name {
-        "posix-suite" => fresh_ext2_disk(),
+        "posix-suite" => fresh_ext2_disk().and_then(|()| partdisk::fresh(make_ext2_image)),
         "chaos" => fresh_ext2_image(
             Path::new(CHAOS_DISK),
             EXT2_DISK_KIB,

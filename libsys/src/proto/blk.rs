@@ -19,6 +19,12 @@
 //! | `Stat { dev }` | `Stat(DiskStat)`: the eleven counters of `/sys/block/<dev>/stat` | `NoSuchDevice` |
 //! | `Scheduler { dev, set }` | `Text`: `/sys/block/<dev>/queue/scheduler` (`[noop] deadline`), after switching to `set` if given | `NoSuchDevice`, `UnknownScheduler` |
 //! | `DriverUp { device }` | `Done(0)` at once; then the server opens `device` (a PCI function, `0000:00:03.0`) through devmgr and attaches the driver behind it (`libsys::proto::blkdrv`): a block driver that started says so | `NoSuchDevice` (not a device the server has a disk for) |
+//! | `Reread { dev }` | `Done(n)`: the disk's partition table read again (Linux's `BLKRRPART`): its old partitions removed (devmgr `remove` uevents: their `/dev` nodes go), the `n` new ones added | `NoSuchDevice` (not a disk), `QueueFull` (transfers on its partitions pending) |
+//!
+//! A disk's partitions (`vda1`, `vda5`) are devices of their own: `Info`,
+//! `Read`, `Write`, `Flush` and `Stat` take them, sectors counted from the
+//! partition's start and bounded by its end; `List` names each disk then
+//! its partitions.
 //!
 //! A message that does not decode, or carries handles, gets
 //! `LABEL_BAD_REQUEST`.
@@ -69,14 +75,39 @@ pub struct DiskStat {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
 pub enum Request {
-    List { start: u32 },
-    Info { dev: Name },
-    Read { dev: Name, sector: u64, count: u32 },
-    Write { dev: Name, sector: u64, count: u32 },
-    Flush { dev: Name },
-    Stat { dev: Name },
-    Scheduler { dev: Name, set: Option<Name> },
-    DriverUp { device: Name },
+    List {
+        start: u32,
+    },
+    Info {
+        dev: Name,
+    },
+    Read {
+        dev: Name,
+        sector: u64,
+        count: u32,
+    },
+    Write {
+        dev: Name,
+        sector: u64,
+        count: u32,
+    },
+    Flush {
+        dev: Name,
+    },
+    Stat {
+        dev: Name,
+    },
+    Scheduler {
+        dev: Name,
+        set: Option<Name>,
+    },
+    DriverUp {
+        device: Name,
+    },
+    /// Reads the disk's partition table again (Linux's `BLKRRPART`).
+    Reread {
+        dev: Name,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -213,6 +244,17 @@ impl Client {
             dev: Self::name(dev)?,
         })? {
             Reply::Stat(s) => Ok(s),
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
+    /// Reads disk `dev`'s partition table again (`BLKRRPART`); how many
+    /// partitions it has now.
+    pub fn reread(&self, dev: &str) -> Result<u64, ClientError> {
+        match self.call(&Request::Reread {
+            dev: Self::name(dev)?,
+        })? {
+            Reply::Done(n) => Ok(n),
             _ => Err(ClientError::Unexpected),
         }
     }

@@ -23,6 +23,8 @@
 //! | `ConfigRead { slot, offset }` | `Config(dword)` | `NoSuchDevice`, `NotAllowed` (not bound to a driver of this client), `BadOffset` |
 //! | `ConfigWrite { slot, offset, value }` | `Done` | as `ConfigRead`; `NotAllowed` also for the BARs and the expansion ROM |
 //! | `Open { device }` | `Opened`, with a send handle to the driver process serving the device (badged with the caller's badge): a device node | `NoSuchDevice`, `NotRunning` (no process driver runs for it now) |
+//! | `AddClassDevice(ClassDevice)` | `Done`: a class device of the caller's (`/sys/class/<class>/<name>`, `add` uevent with `DEVNAME`, `MAJOR`, `MINOR`, `DEVTYPE`), below `parent` (a device on a bus, `0000:00:04.0`, `serial8250`, or one of the caller's own class devices, a partition's disk) or `/devices/virtual/<class>` | `InvalidName`, `InvalidValue` (device number out of range, bad `devtype`, a mode over 0o777), `NameExists`, `NoSuchDevice` (parent), `NotAllowed` (parent a class device of another client), `TooManyClassDevices` ([`CLASS_DEVICES_PER_CLIENT`]), `NoSpace` |
+//! | `RemoveClassDevice { class, name }` | `Done`: the device and its children removed (`remove` uevents, children first) | `NoSuchDevice`, `NotAllowed` (another client's) |
 //!
 //! Configuration offsets are dword-aligned and below 256 (devmgr uses the
 //! legacy port pair 0xCF8/0xCFC). Strings longer than the types allow do
@@ -58,6 +60,14 @@ pub const CAPS_MAX: usize = 16;
 pub const UEVENT_QUEUE: usize = 32;
 /// Drivers one client may register.
 pub const DRIVERS_PER_CLIENT: usize = 4;
+/// Class devices one client may own (`AddClassDevice`): a block server's
+/// disks and their partitions, a terminal server's terminals.
+pub const CLASS_DEVICES_PER_CLIENT: usize = 64;
+/// Longest `DEVTYPE` (`disk`, `partition`).
+pub const DEVTYPE_MAX: usize = 16;
+/// Largest major and minor numbers (Linux's 12 and 20 bits).
+pub const MAJOR_MAX: u32 = 0xfff;
+pub const MINOR_MAX: u32 = 0xf_ffff;
 
 pub type Name = heapless::String<NAME_MAX>;
 pub type Path = heapless::String<PATH_MAX>;
@@ -92,6 +102,34 @@ pub enum IdMatch {
     },
     /// A platform device's name.
     Platform(Name),
+}
+
+/// The classes a server may add devices to (`/sys/class`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub enum DevClass {
+    Tty,
+    Block,
+    Input,
+}
+
+/// A class device a server adds (`device_create`): what it is, its
+/// number, and where it hangs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
+pub struct ClassDevice {
+    pub class: DevClass,
+    /// Its name, which is also its node's below `/dev` (`vda1`, `ttyS0`).
+    pub name: Name,
+    /// (major, minor).
+    pub devt: (u32, u32),
+    /// `DEVTYPE` (`disk`, `partition`), if any.
+    pub devtype: Option<heapless::String<DEVTYPE_MAX>>,
+    /// Its parent: a bus device's name (`0000:00:04.0`, `serial8250`) or
+    /// one of the caller's class devices of the same class (a partition's
+    /// disk); `None` for `/devices/virtual/<class>`.
+    pub parent: Option<Name>,
+    /// Its node's permission bits (`DEVMODE`, at most 0o777); `None`:
+    /// devfs's default, 0600.
+    pub mode: Option<u16>,
 }
 
 /// A BAR as reported.
@@ -180,6 +218,13 @@ pub enum Request {
     Open {
         device: Name,
     },
+    /// A class device of the caller's (see [`ClassDevice`]).
+    AddClassDevice(ClassDevice),
+    /// Removes one of the caller's class devices and its children.
+    RemoveClassDevice {
+        class: DevClass,
+        name: Name,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -220,6 +265,8 @@ pub enum DevError {
     /// The device's driver process is not running (restarting, or the
     /// device is bound to no process driver).
     NotRunning,
+    /// The client owns [`CLASS_DEVICES_PER_CLIENT`] class devices.
+    TooManyClassDevices,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -271,6 +318,7 @@ impl core::fmt::Display for DevError {
             DevError::NotSubscribed => "not subscribed",
             DevError::AlreadyWaiting => "another thread already waits",
             DevError::NotRunning => "the driver process is not running",
+            DevError::TooManyClassDevices => "too many class devices",
         })
     }
 }
@@ -426,6 +474,42 @@ impl Client {
     pub fn unregister_driver(&self, name: &str, bus: Bus) -> Result<(), ClientError> {
         let name = Name::try_from(name).map_err(|_| ClientError::TooLong)?;
         self.done(&Request::UnregisterDriver { name, bus })
+    }
+
+    /// Adds a class device of this client's: `name` (its `/dev` node's
+    /// name) in `class` with number `devt`, `devtype` (`disk`,
+    /// `partition`), `parent` (a bus device, or one of this client's
+    /// class devices) and its node's `mode`.
+    pub fn add_class_device(
+        &self,
+        class: DevClass,
+        name: &str,
+        devt: (u32, u32),
+        devtype: Option<&str>,
+        parent: Option<&str>,
+        mode: Option<u16>,
+    ) -> Result<(), ClientError> {
+        let device = ClassDevice {
+            mode,
+            class,
+            name: Name::try_from(name).map_err(|_| ClientError::TooLong)?,
+            devt,
+            devtype: devtype
+                .map(heapless::String::try_from)
+                .transpose()
+                .map_err(|_| ClientError::TooLong)?,
+            parent: parent
+                .map(Name::try_from)
+                .transpose()
+                .map_err(|_| ClientError::TooLong)?,
+        };
+        self.done(&Request::AddClassDevice(device))
+    }
+
+    /// Removes one of this client's class devices (and its children).
+    pub fn remove_class_device(&self, class: DevClass, name: &str) -> Result<(), ClientError> {
+        let name = Name::try_from(name).map_err(|_| ClientError::TooLong)?;
+        self.done(&Request::RemoveClassDevice { class, name })
     }
 
     fn done(&self, request: &Request) -> Result<(), ClientError> {

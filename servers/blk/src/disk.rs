@@ -24,6 +24,12 @@ use crate::stats::DiskStats;
 
 /// Most partitions a disk exposes (Linux's `DISK_MAX_PARTS`).
 pub const MAX_PARTITIONS: usize = 256;
+/// Minors a disk spans unless told (virtio-blk's 16: `vda` 254:0,
+/// `vda1` 254:1, `vdb` 254:16).
+pub const DISK_MINORS: u32 = 16;
+/// Linux's `BLOCK_EXT_MAJOR` (259, `blkext`): partitions past a disk's
+/// minors.
+pub const BLOCK_EXT_MAJOR: u32 = 259;
 
 /// The end of one bio, for its client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +59,11 @@ pub struct Disk {
     stats: DiskStats,
     parts: Vec<PartEntry>,
     removed: bool,
+    /// Minors a disk spans (its own and its first partitions').
+    minors: u32,
+    /// Its partitions past `minors` take minors of [`BLOCK_EXT_MAJOR`]
+    /// from here (set by the service: its place × 256, unique).
+    ext_base: u32,
 }
 
 impl Disk {
@@ -70,6 +81,37 @@ impl Disk {
             stats: DiskStats::default(),
             parts: Vec::new(),
             removed: false,
+            minors: DISK_MINORS,
+            ext_base: 0,
+        }
+    }
+
+    /// The same disk spanning `minors` minors: partitions numbered below
+    /// take `minor + number`, the others the extended major (a RAM disk
+    /// spans 1, as Linux's `brd`).
+    pub fn with_minors(mut self, minors: u32) -> Self {
+        self.minors = minors.max(1);
+        self
+    }
+
+    /// Its device number.
+    pub fn devt(&self) -> (u32, u32) {
+        (self.major, self.minor)
+    }
+
+    /// Sets where its extended minors start (`index` × 256: the
+    /// service's place for it, which keeps them unique).
+    pub fn set_index(&mut self, index: usize) {
+        self.ext_base = index as u32 * MAX_PARTITIONS as u32;
+    }
+
+    /// Partition `number`'s device number: `major:minor+number` within
+    /// the disk's minors, else [`BLOCK_EXT_MAJOR`]`:index*256+number`.
+    pub fn partition_devt(&self, number: u32) -> (u32, u32) {
+        if number < self.minors {
+            (self.major, self.minor + number)
+        } else {
+            (BLOCK_EXT_MAJOR, self.ext_base + number)
         }
     }
 
@@ -129,6 +171,41 @@ impl Disk {
             .iter()
             .map(|p| (partition_name(&self.name, p.number), p.start, p.sectors))
             .collect()
+    }
+
+    /// The partitions' names and numbers.
+    pub fn partition_numbers(&self) -> Vec<(String, u32)> {
+        self.parts
+            .iter()
+            .map(|p| (partition_name(&self.name, p.number), p.number))
+            .collect()
+    }
+
+    /// The number of the partition called `name` (`vda5` is 5).
+    pub fn partition_named(&self, name: &str) -> Option<u32> {
+        self.parts
+            .iter()
+            .find(|p| partition_name(&self.name, p.number) == name)
+            .map(|p| p.number)
+    }
+
+    /// Partition `part`'s size in sectors.
+    pub fn partition_size(&self, part: u32) -> Option<u64> {
+        self.parts
+            .iter()
+            .find(|p| p.number == part)
+            .map(|p| p.sectors)
+    }
+
+    /// The counters of partition `part` (0: the whole disk).
+    pub fn stats_of(&self, part: u32) -> Option<&DiskStats> {
+        if part == 0 {
+            return Some(&self.stats);
+        }
+        self.parts
+            .iter()
+            .find(|p| p.number == part)
+            .map(|p| &p.stats)
     }
 
     fn part_stats(&mut self, part: u32) -> Option<&mut DiskStats> {
@@ -298,10 +375,8 @@ impl Disk {
             .diskstats_line(self.major, self.minor, &self.name);
         for p in &self.parts {
             let name = partition_name(&self.name, p.number);
-            s.push_str(
-                &p.stats
-                    .diskstats_line(self.major, self.minor + p.number, &name),
-            );
+            let (major, minor) = self.partition_devt(p.number);
+            s.push_str(&p.stats.diskstats_line(major, minor, &name));
         }
         s
     }

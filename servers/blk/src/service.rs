@@ -45,6 +45,18 @@ pub fn limits(queue_depth: usize) -> QueueLimits {
     }
 }
 
+/// A block device as devmgr's class device (`AddClassDevice`): its
+/// `/dev` node comes from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub name: alloc::string::String,
+    pub devt: (u32, u32),
+    /// `disk` or `partition`.
+    pub devtype: &'static str,
+    /// The disk's PCI function, or a partition's disk.
+    pub parent: Option<alloc::string::String>,
+}
+
 /// What the caller lent with its request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lent {
@@ -59,6 +71,9 @@ pub struct Begun {
     /// The bio's tag (the key of the caller's saved reply).
     pub tag: u64,
     pub dev: usize,
+    /// The partition (0: the whole disk); the bio's sector is relative to
+    /// it until [`Service::submit`] remaps it.
+    pub part: u32,
     /// Its transfer slot (none for a flush).
     pub slot: Option<usize>,
     pub op: Op,
@@ -116,7 +131,8 @@ impl Service {
     }
 
     /// Adds a disk; its index names it to [`Service::dispatch`]'s caller.
-    pub fn add(&mut self, disk: Disk) -> usize {
+    pub fn add(&mut self, mut disk: Disk) -> usize {
+        disk.set_index(self.disks.len());
         self.disks.push(disk);
         self.disks.len() - 1
     }
@@ -124,6 +140,50 @@ impl Service {
     /// The index of the disk called `name`.
     pub fn find(&self, name: &str) -> Option<usize> {
         self.disks.iter().position(|d| d.name() == name)
+    }
+
+    /// The disk and partition (0: the whole disk) called `name` (`vda`,
+    /// `vda1`).
+    pub fn resolve(&self, name: &str) -> Option<(usize, u32)> {
+        if let Some(dev) = self.find(name) {
+            return Some((dev, 0));
+        }
+        self.disks
+            .iter()
+            .enumerate()
+            .find_map(|(dev, d)| d.partition_named(name).map(|part| (dev, part)))
+    }
+
+    /// The size in sectors of a disk or partition.
+    fn size_of(&self, dev: usize, part: u32) -> Option<u64> {
+        let disk = self.disks.get(dev)?;
+        if part == 0 {
+            Some(disk.capacity())
+        } else {
+            disk.partition_size(part)
+        }
+    }
+
+    /// Whether transfers on disk `dev`'s partitions are pending.
+    pub fn partitions_busy(&self, dev: usize) -> bool {
+        self.pending.values().any(|b| b.dev == dev && b.part != 0)
+    }
+
+    /// Sets disk `dev`'s partitions (read from its table); see
+    /// [`Disk::set_partitions`]. `NoSuchPartition` for a disk that does
+    /// not exist; `QueueFull` (Linux's `EBUSY`) while transfers on its
+    /// partitions are pending: a re-read waits for them.
+    pub fn set_partitions(
+        &mut self,
+        dev: usize,
+        parts: &[crate::part::Partition],
+    ) -> Result<(), BlkError> {
+        let busy = self.partitions_busy(dev);
+        let disk = self.disks.get_mut(dev).ok_or(BlkError::NoSuchPartition)?;
+        if busy {
+            return Err(BlkError::QueueFull);
+        }
+        disk.set_partitions(parts)
     }
 
     /// Disk `dev`.
@@ -143,25 +203,34 @@ impl Service {
 
     /// Answers the requests that need no device: `List`, `Info`, `Stat`,
     /// `Scheduler`.
+    ///
+    /// `List` names each disk followed by its partitions (`vda`, `vda1`,
+    /// `vda5`, `ram0`).
     pub fn list(&self, start: u32) -> Reply {
-        let names = self
+        let all: Vec<alloc::string::String> = self
             .disks
+            .iter()
+            .flat_map(|d| {
+                core::iter::once(d.name().into()).chain(d.partitions().into_iter().map(|p| p.0))
+            })
+            .collect();
+        let names = all
             .iter()
             .skip(start as usize)
             .take(LIST_MAX)
-            .filter_map(|d| Name::try_from(d.name()).ok())
+            .filter_map(|n| Name::try_from(n.as_str()).ok())
             .collect();
         Reply::Names {
             names,
-            total: self.disks.len() as u32,
+            total: all.len() as u32,
         }
     }
 
     /// `Info { dev }`.
     pub fn info(&self, dev: &str) -> Reply {
-        match self.find(dev).and_then(|i| self.disks.get(i)) {
-            Some(d) => Reply::Info(DeviceInfo {
-                sectors: d.capacity(),
+        match self.resolve(dev).and_then(|(i, p)| self.size_of(i, p)) {
+            Some(sectors) => Reply::Info(DeviceInfo {
+                sectors,
                 sector_size: SECTOR_SIZE,
                 max_sectors: TRANSFER_MAX_SECTORS,
             }),
@@ -171,10 +240,13 @@ impl Service {
 
     /// `Stat { dev }`.
     pub fn stat(&self, dev: &str) -> Reply {
-        let Some(d) = self.find(dev).and_then(|i| self.disks.get(i)) else {
+        let stats = self
+            .resolve(dev)
+            .and_then(|(i, p)| self.disks.get(i)?.stats_of(p));
+        let Some(stats) = stats else {
             return Reply::Error(ProtoError::NoSuchDevice);
         };
-        let f = d.stats().fields();
+        let f = stats.fields();
         Reply::Stat(DiskStat {
             read_ios: f[0],
             read_merges: f[1],
@@ -206,7 +278,8 @@ impl Service {
     }
 
     /// The decode step of a `Read`, `Write` or `Flush` (count 0): the
-    /// device exists, the count is 1 to 128 sectors, the range is inside
+    /// device (a disk or a partition, whose sectors count from its
+    /// start) exists, the count is 1 to 128 sectors, the range is inside
     /// the device, the window is of the right kind and long enough; then
     /// a slot. `NoSuchDevice`, `BadCount`, `OutOfRange`, `NoWindow`,
     /// `Busy`; nothing is held after an error.
@@ -218,14 +291,15 @@ impl Service {
         count: u32,
         lent: Option<Lent>,
     ) -> Result<Begun, ProtoError> {
-        let dev = self.find(dev).ok_or(ProtoError::NoSuchDevice)?;
+        let (dev, part) = self.resolve(dev).ok_or(ProtoError::NoSuchDevice)?;
+        let size = self.size_of(dev, part).ok_or(ProtoError::NoSuchDevice)?;
         let bytes = u64::from(count) * u64::from(SECTOR_SIZE);
         if op != Op::Flush {
             if count == 0 || count > TRANSFER_MAX_SECTORS {
                 return Err(ProtoError::BadCount);
             }
             let end = sector.checked_add(u64::from(count));
-            if end.is_none_or(|e| e > self.disks[dev].capacity()) {
+            if end.is_none_or(|e| e > size) {
                 return Err(ProtoError::OutOfRange);
             }
             let fits = lent.is_some_and(|l| l.writable == (op == Op::Read) && l.len >= bytes);
@@ -242,6 +316,7 @@ impl Service {
         let begun = Begun {
             tag,
             dev,
+            part,
             slot,
             op,
             bytes: if op == Op::Flush { 0 } else { bytes },
@@ -259,7 +334,7 @@ impl Service {
             None => Vec::new(),
         };
         let bio = Bio::new(begun.op, sector, segs, tag);
-        match self.disks[begun.dev].submit(bio, now) {
+        match self.disks[begun.dev].submit_to(begun.part, bio, now) {
             Ok(_) => Ok(()),
             Err(e) => {
                 self.abort(tag);
@@ -345,6 +420,30 @@ impl Service {
         if let Some(disk) = self.disks.get_mut(dev) {
             disk.driver_restarted();
         }
+    }
+
+    /// The class devices disk `dev` makes (for devmgr): the disk, below
+    /// `parent` (its PCI function; none for the RAM disk), then each
+    /// partition below the disk.
+    pub fn nodes(&self, dev: usize, parent: Option<&str>) -> Vec<Node> {
+        let Some(disk) = self.disks.get(dev) else {
+            return Vec::new();
+        };
+        let mut out = alloc::vec![Node {
+            name: disk.name().into(),
+            devt: disk.devt(),
+            devtype: "disk",
+            parent: parent.map(Into::into),
+        }];
+        for (name, number) in disk.partition_numbers() {
+            out.push(Node {
+                name,
+                devt: disk.partition_devt(number),
+                devtype: "partition",
+                parent: Some(disk.name().into()),
+            });
+        }
+        out
     }
 
     /// Gives a finished transfer's slot back.

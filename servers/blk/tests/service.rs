@@ -244,3 +244,136 @@ fn a_request_outliving_its_retries_finishes_with_an_error() {
     let (_, rq) = s.dispatch(21).pop().unwrap();
     assert_eq!(s.complete(0, rq.id, Ok(()), 22).len(), 1);
 }
+
+fn parts() -> Vec<blk::part::Partition> {
+    let part = |number, start, sectors| blk::part::Partition {
+        number,
+        start,
+        sectors,
+        kind: blk::part::PartKind::Mbr {
+            system_id: 0x83,
+            bootable: false,
+        },
+    };
+    vec![part(1, 100, 200), part(2, 300, 100), part(5, 1000, 48)]
+}
+
+#[test]
+fn partitions_are_devices_with_remapped_sectors_and_bounds() {
+    let mut s = service();
+    s.set_partitions(0, &parts()).unwrap();
+    match s.list(0) {
+        Reply::Names { names, total } => {
+            let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+            assert_eq!(names, ["vda", "vda1", "vda2", "vda5", "ram0"]);
+            assert_eq!(total, 5);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.resolve("vda5"), Some((0, 5)));
+    assert_eq!(s.resolve("vda3"), None);
+    match s.info("vda5") {
+        Reply::Info(i) => assert_eq!(i.sectors, 48),
+        other => panic!("{other:?}"),
+    }
+    // Sector 10 of vda1 is sector 110 of the disk.
+    let r = s.begin("vda1", Op::Read, 10, 8, READ_WINDOW).unwrap();
+    assert_eq!((r.dev, r.part), (0, 1));
+    s.submit(r.tag, 10, 0).unwrap();
+    let (_, rq) = s.dispatch(1).pop().unwrap();
+    assert_eq!((rq.sector, rq.part), (110, 1));
+    let done = s.complete(0, rq.id, Ok(()), 2);
+    s.release(&done[0]);
+    // The partition's last sectors, and one past its end.
+    assert!(s
+        .begin("vda5", Op::Read, 40, 8, READ_WINDOW)
+        .is_ok_and(|b| {
+            s.abort(b.tag);
+            true
+        }));
+    assert_eq!(
+        s.begin("vda5", Op::Read, 41, 8, READ_WINDOW),
+        Err(BlkError::OutOfRange)
+    );
+    assert_eq!(
+        s.begin("vda2", Op::Write, 100, 1, WRITE_WINDOW),
+        Err(BlkError::OutOfRange)
+    );
+    // Per-partition counters, and the disk's.
+    match (s.stat("vda1"), s.stat("vda2"), s.stat("vda")) {
+        (Reply::Stat(p1), Reply::Stat(p2), Reply::Stat(d)) => {
+            assert_eq!((p1.read_ios, p1.read_sectors), (1, 8));
+            assert_eq!(p2.read_ios, 0);
+            assert_eq!(d.read_ios, 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(s
+        .disk(0)
+        .unwrap()
+        .diskstats()
+        .contains(" 254       1 vda1 1 0 8 "));
+}
+
+#[test]
+fn nodes_name_the_disk_and_its_partitions_with_linux_numbers() {
+    let mut s = Service::new();
+    s.add(Disk::new("vda", 254, 0, 2048, limits(4)));
+    s.add(Disk::new("vdb", 254, 16, 2048, limits(4)));
+    s.add(Disk::new("ram0", 1, 0, 2048, limits(4)).with_minors(1));
+    let mut many = parts();
+    many.push(blk::part::Partition {
+        number: 17,
+        ..many[0].clone()
+    });
+    many.retain(|p| p.number != 1);
+    s.set_partitions(1, &many).unwrap();
+    s.set_partitions(2, &parts()[..1]).unwrap();
+    let show = |nodes: Vec<blk::service::Node>| -> Vec<String> {
+        nodes
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} {}:{} {} {}",
+                    n.name,
+                    n.devt.0,
+                    n.devt.1,
+                    n.devtype,
+                    n.parent.as_deref().unwrap_or("-")
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        show(s.nodes(0, Some("0000:00:04.0"))),
+        ["vda 254:0 disk 0000:00:04.0"]
+    );
+    assert_eq!(
+        show(s.nodes(1, Some("0000:00:05.0"))),
+        [
+            "vdb 254:16 disk 0000:00:05.0",
+            "vdb2 254:18 partition vdb",
+            "vdb5 254:21 partition vdb",
+            "vdb17 259:273 partition vdb",
+        ]
+    );
+    assert_eq!(
+        show(s.nodes(2, None)),
+        ["ram0 1:0 disk -", "ram0p1 259:513 partition ram0"]
+    );
+}
+
+#[test]
+fn a_table_is_not_replaced_under_pending_partition_transfers() {
+    let mut s = service();
+    s.set_partitions(0, &parts()).unwrap();
+    let r = s.begin("vda1", Op::Read, 0, 1, READ_WINDOW).unwrap();
+    assert_eq!(s.set_partitions(0, &[]), Err(blk::BlkError::QueueFull));
+    s.abort(r.tag);
+    s.set_partitions(0, &[]).unwrap();
+    assert_eq!(s.resolve("vda1"), None);
+    assert!(matches!(
+        s.info("vda1"),
+        Reply::Error(BlkError::NoSuchDevice)
+    ));
+}

@@ -48,7 +48,8 @@
 //! every request, its reply and its errors: `ListDevices`, `PciInfo`,
 //! `Read`, `List`, `Write` (sysfs by path), `RegisterDriver`,
 //! `UnregisterDriver`, `Subscribe`, `NextUevent`, `WaitUevent`,
-//! `Unsubscribe`, `ConfigRead`, `ConfigWrite`. Bytes that do not decode,
+//! `Unsubscribe`, `ConfigRead`, `ConfigWrite`, `Open`, `AddClassDevice`,
+//! `RemoveClassDevice` (`classdev`). Bytes that do not decode,
 //! a label that is not a request and a request carrying handles get
 //! `LABEL_BAD_REQUEST`; everything else gets a `Reply`, errors as
 //! `Reply::Error(DevError)`.
@@ -58,6 +59,7 @@
 extern crate alloc;
 
 pub mod bind;
+pub mod classdev;
 pub mod drivers;
 pub mod ids;
 pub mod kobject;

@@ -143,6 +143,9 @@ pub struct DeviceSpec {
     pub devt: Option<(u32, u32)>,
     /// `DEVTYPE` (`disk`, `partition`).
     pub devtype: Option<String>,
+    /// `DEVMODE`: its node's permission bits (what Linux's driver
+    /// `devnode` callback or a udev rule sets; devfs uses 0600 without).
+    pub devmode: Option<u16>,
 }
 
 impl DeviceSpec {
@@ -158,6 +161,7 @@ impl DeviceSpec {
             resources: Vec::new(),
             devt: None,
             devtype: None,
+            devmode: None,
         }
     }
 }
@@ -490,6 +494,9 @@ impl DeviceModel {
         }
         if let Some(t) = &d.spec.devtype {
             vars.push(("DEVTYPE".into(), t.clone()));
+        }
+        if let (Some(_), Some(mode)) = (d.spec.devt, d.spec.devmode) {
+            vars.push(("DEVMODE".into(), format!("{:04o}", mode & 0o777)));
         }
         if let Some(drv) = self.driver_name(id) {
             vars.push(("DRIVER".into(), drv.into()));

@@ -217,7 +217,7 @@ impl Processes {
                 slot.stopping = false;
                 slot.restart_at = None;
                 slot.backoff.started(now_ms());
-                service.driver_started(driver.name, pid);
+                service.driver_started(driver.name, &ctx.device, pid);
             }
             Err((why, again)) => {
                 let _ = service.driver_gone(driver.name, driver.bus, &ctx.device);

@@ -35,6 +35,11 @@
 //! subscribers. Through the plain [`Server`] trait (which cannot defer)
 //! `WaitUevent` is `NextUevent`.
 //!
+//! **Class devices** (`crate::classdev`): a server adds the devices it
+//! serves (disks, partitions, terminals) to a class, with their numbers;
+//! each is its adder's, bounded per client, and a driver process's go
+//! when it dies.
+//!
 //! Writing a driver's `bind`/`unbind` is open to every client: there are
 //! no users yet, so every client is what `root` would be in Linux.
 
@@ -50,6 +55,7 @@ use libsys::proto::devmgr::{
 use libsys::server::{Answer, Caller, Server};
 
 use crate::bind::{DriverHost, ProbeContext, ProbeOutcome};
+use crate::classdev::ClassDevices;
 use crate::drivers::DriverBinary;
 use crate::ids::{DeviceMatch, PCI_ANY_ID};
 use crate::kobject::ObjectId;
@@ -71,6 +77,9 @@ pub struct ClientDrivers {
     owners: BTreeMap<String, u64>,
     /// The drivers devmgr runs as processes (`crate::drivers`).
     processes: BTreeSet<String>,
+    /// Device name → the pid of the process driver instance serving it
+    /// (one process per device: two virtio disks, two processes).
+    instances: BTreeMap<String, u64>,
     /// Probes of process drivers not started yet (the binary starts
     /// them: [`Service::take_probes`]).
     probes: Vec<ProbeContext>,
@@ -133,6 +142,8 @@ pub struct Service<C: ConfigAccess> {
     subscribers: BTreeMap<u64, SubscriberId>,
     /// The clients whose `WaitUevent` waits for an event.
     waiting: BTreeSet<u64>,
+    /// The class devices clients added, and whose they are.
+    classes: ClassDevices,
 }
 
 /// What a request gets: its reply now, or later (see [`Service::woken`]).
@@ -245,6 +256,7 @@ impl<C: ConfigAccess> Service<C> {
             functions,
             subscribers: BTreeMap::new(),
             waiting: BTreeSet::new(),
+            classes: ClassDevices::default(),
         };
         (service, log)
     }
@@ -286,10 +298,11 @@ impl<C: ConfigAccess> Service<C> {
     }
 
     /// `driver`'s process for `device` runs as `pid`: its badge opens the
-    /// device's configuration space, as a client driver's does.
-    pub fn driver_started(&mut self, driver: &str, pid: u64) {
+    /// device's configuration space (that device's only: each device has
+    /// a process of its own), as a client driver's does.
+    pub fn driver_started(&mut self, driver: &str, device: &str, pid: u64) {
         if self.host.processes.contains(driver) {
-            self.host.owners.insert(driver.into(), pid);
+            self.host.instances.insert(device.into(), pid);
         }
     }
 
@@ -302,7 +315,9 @@ impl<C: ConfigAccess> Service<C> {
         bus: BusType,
         device: &str,
     ) -> Result<(), ModelError> {
-        self.host.owners.remove(driver);
+        if let Some(pid) = self.host.instances.remove(device) {
+            self.client_gone(pid);
+        }
         let dev = self
             .model
             .find_bus_device(bus, device)
@@ -313,6 +328,13 @@ impl<C: ConfigAccess> Service<C> {
             .stops
             .retain(|p| !(p.driver == driver && p.device == device));
         Ok(())
+    }
+
+    /// Client `badge` died: its class devices go (`remove` uevents).
+    /// Returns their names.
+    pub fn client_gone(&mut self, badge: u64) -> Vec<String> {
+        self.classes
+            .client_gone(&mut self.model, &mut self.host, badge)
     }
 
     /// Binds `device` to process driver `driver` again (`bind` uevent): a
@@ -454,7 +476,14 @@ impl<C: ConfigAccess> Service<C> {
     /// `NoSuchDevice`, `NotAllowed`, `BadOffset`.
     fn own_function(&self, slot: Slot, offset: u16, badge: u64) -> Result<PciAddress, DevError> {
         let (f, id) = self.function(slot)?;
-        let owner = self.model.driver_name(*id).and_then(|d| self.host.owner(d));
+        let owner = match self.model.driver_name(*id) {
+            Some(d) if self.host.processes.contains(d) => {
+                let device = self.model.name(*id).unwrap_or("");
+                self.host.instances.get(device).copied()
+            }
+            Some(d) => self.host.owner(d),
+            None => None,
+        };
         if owner != Some(badge) {
             return Err(DevError::NotAllowed);
         }
@@ -692,6 +721,14 @@ impl<C: ConfigAccess> Service<C> {
                     DevError::NoSuchDevice
                 })
             }
+            Request::AddClassDevice(device) => self
+                .classes
+                .add(&mut self.model, &mut self.host, &device, badge)
+                .map(|_| Reply::Done),
+            Request::RemoveClassDevice { class, name } => self
+                .classes
+                .remove(&mut self.model, &mut self.host, class, &name, badge)
+                .map(|_| Reply::Done),
         };
         result.unwrap_or_else(Reply::Error)
     }

@@ -550,7 +550,7 @@ fn a_process_driver_is_probed_started_unbound_when_it_dies_and_bound_again() {
     let ports: Vec<(u64, u64)> = p.resources.iter().map(|r| (r.start, r.end)).collect();
     assert_eq!(ports, [(0x60, 0x60), (0x64, 0x64)], "exactly its ports");
     assert!(s.take_probes().is_empty(), "taken once");
-    s.driver_started("i8042", 42);
+    s.driver_started("i8042", "i8042", 42);
     assert_eq!(
         actions(&mut s),
         [
@@ -575,7 +575,7 @@ fn a_process_driver_is_probed_started_unbound_when_it_dies_and_bound_again() {
         "bound already"
     );
     // sysfs unbind: the process is to be stopped; no restart, no probe.
-    s.driver_started("i8042", 43);
+    s.driver_started("i8042", "i8042", 43);
     let _ = actions(&mut s);
     let unbind = Request::Write {
         path: path("/sys/bus/platform/drivers/i8042/unbind"),
@@ -627,7 +627,7 @@ fn a_pci_process_driver_gets_its_bars_and_routed_line_and_its_device_is_stopped(
     assert_eq!(s.intx_gsi("0000:00:00.0"), None, "no pin");
     assert_eq!(s.intx_gsi("nonsense"), None);
     // Its process's badge opens its configuration space, and no other.
-    s.driver_started("edu", 77);
+    s.driver_started("edu", "0000:00:04.0", 77);
     let slot = Slot::parse("0000:00:04.0").unwrap();
     let enable = Request::ConfigWrite {
         slot,
@@ -663,4 +663,40 @@ fn a_pci_process_driver_gets_its_bars_and_routed_line_and_its_device_is_stopped(
         ask(&mut s, CLIENT, open("0000:00:09.0")),
         Reply::Error(DevError::NoSuchDevice)
     );
+}
+
+#[test]
+fn each_device_of_a_process_driver_has_its_own_process() {
+    use devmgr::drivers::find;
+    let mut s = q35();
+    s.register_process_driver(find("virtio_blk").unwrap())
+        .unwrap();
+    let probes = s.take_probes();
+    let devices: Vec<&str> = probes.iter().map(|p| p.device.as_str()).collect();
+    assert_eq!(
+        devices,
+        ["0000:00:02.0", "0000:00:03.0"],
+        "both virtio disks"
+    );
+    s.driver_started("virtio_blk", "0000:00:02.0", 50);
+    s.driver_started("virtio_blk", "0000:00:03.0", 51);
+    let read = |s: &mut Service<FakeConfig>, badge, device| {
+        let slot = Slot::parse(device).unwrap();
+        ask(s, badge, Request::ConfigRead { slot, offset: 0 })
+    };
+    // Each process opens its own function's configuration space only.
+    assert!(matches!(read(&mut s, 50, "0000:00:02.0"), Reply::Config(_)));
+    assert!(matches!(read(&mut s, 51, "0000:00:03.0"), Reply::Config(_)));
+    assert_eq!(
+        read(&mut s, 50, "0000:00:03.0"),
+        Reply::Error(DevError::NotAllowed)
+    );
+    // One dies: the other keeps its device.
+    s.driver_gone("virtio_blk", devmgr::BusType::Pci, "0000:00:02.0")
+        .unwrap();
+    assert_eq!(
+        read(&mut s, 50, "0000:00:02.0"),
+        Reply::Error(DevError::NotAllowed)
+    );
+    assert!(matches!(read(&mut s, 51, "0000:00:03.0"), Reply::Config(_)));
 }

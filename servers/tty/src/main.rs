@@ -48,6 +48,9 @@
 //!   one (80×25 otherwise); a `TIOCSWINSZ` that changes it sends
 //!   `SIGWINCH` to the foreground process group, as Linux's
 //!   `tty_do_resize` does.
+//! - **Class devices.** At start it adds its terminals to devmgr's `tty`
+//!   class (`ttyS0`, and `tty0` with the framebuffer console): their
+//!   uevents make the `/dev` nodes, which vfs serves as the console.
 //! - **One thread, one loop**, as the timer server: the interrupt's and
 //!   the log's notification bits end its `recv`, and so does a 100 ms
 //!   timeout, after which it looks at the UART itself (input an
@@ -310,6 +313,30 @@ fn framebuffer_console(args: &str) -> Option<FbConsole<Framebuffer>> {
     }
 }
 
+/// Adds the terminals this server serves to devmgr's `tty` class, as
+/// Linux names them: `ttyS0` (4:64) below the platform's `serial8250`,
+/// and with the framebuffer console `tty0` (4:0, the current virtual
+/// terminal) under `/devices/virtual/tty`. Their `add` uevents make
+/// `/dev/ttyS0` and `/dev/tty0`. Already there (this server restarted):
+/// left as they are. Without devmgr (a manifest without it): none.
+fn register_class_devices(framebuffer: bool) {
+    use libsys::proto::devmgr::{Client, ClientError, DevClass, DevError};
+    let Ok(devmgr) = Client::connect() else {
+        println!("tty: no devmgr: no class devices");
+        return;
+    };
+    let serial = ("ttyS0", (4, 64), Some("serial8250"));
+    let vt = ("tty0", (4, 0), None);
+    for (name, devt, parent) in core::iter::once(serial).chain(framebuffer.then_some(vt)) {
+        // udev's modes: the serial line 0660 (group dialout), a VT 0620.
+        let mode = if name == "ttyS0" { 0o660 } else { 0o620 };
+        match devmgr.add_class_device(DevClass::Tty, name, devt, None, parent, Some(mode)) {
+            Ok(()) | Err(ClientError::Dev(DevError::NameExists)) => {}
+            Err(e) => eprintln!("tty: devmgr: cannot add {name}: {e}"),
+        }
+    }
+}
+
 fn main(args: &str) -> u64 {
     let (irq, endpoint) = match start() {
         Ok(found) => found,
@@ -346,6 +373,7 @@ fn main(args: &str) -> u64 {
             ws_ypixel: 0,
         });
     }
+    register_class_devices(server.fb.is_some());
     if let Err(e) = libsys::names::register(libsys::proto::tty::NAME, &endpoint) {
         eprintln!("tty: cannot register: {e}");
         return 2;

@@ -260,8 +260,9 @@ fn fill_root(vfs: &mut Vfs) {
     let _ = vfs.exit(UNPACKER);
 }
 
-/// Mounts devfs on `/dev` and fills it: the block server's disks, then
-/// devmgr's devices (coldplug). Returns devmgr's client, subscribed to
+/// Mounts devfs on `/dev` and fills it with devmgr's devices (coldplug),
+/// once the block server is up (its disks and partitions are devmgr's
+/// class devices then). Returns devmgr's client, subscribed to
 /// uevents before the coldplug so that none falls between (a device seen
 /// twice is made once), or `None` without devmgr.
 fn populate_dev(vfs: &mut Vfs) -> Option<devmgr::Client> {
@@ -273,7 +274,7 @@ fn populate_dev(vfs: &mut Vfs) -> Option<devmgr::Client> {
         let _ = vfs.exit(UNPACKER);
         return None;
     }
-    make_block_nodes(vfs);
+    let block = wait_for_blk();
     let client = devmgr::Client::connect_within(DEVMGR_WAIT_MS)
         .ok()
         .filter(|c| c.subscribe().is_ok());
@@ -281,6 +282,7 @@ fn populate_dev(vfs: &mut Vfs) -> Option<devmgr::Client> {
         Some(c) => coldplug(vfs, c),
         None => eprintln!("vfs: no devmgr: /dev has no hot-plugged nodes"),
     }
+    check_block_nodes(vfs, &block);
     let _ = vfs.exit(UNPACKER);
     client
 }
@@ -288,18 +290,22 @@ fn populate_dev(vfs: &mut Vfs) -> Option<devmgr::Client> {
 /// How long start waits for devmgr's name.
 const DEVMGR_WAIT_MS: u64 = 1_000;
 
-/// A block node in `/dev` for each of the block server's devices, with
-/// Linux's numbers (`devfs::block_number`: `vda` 254:0, `vda1` 254:1,
-/// `ram0` 1:0); a name Linux has no number for gets one of the dynamic
-/// block major 259 (blkext), in the order `blk` lists them.
-fn make_block_nodes(vfs: &mut Vfs) {
-    use vfs::devfs::{block_number, make_node, makedev};
-    for (n, name) in blockdev::device_names().iter().enumerate() {
-        let (major, minor) = block_number(name).unwrap_or((259, n as u32));
+/// Waits (up to `blockdev`'s lookup time) for the block server, which
+/// adds its disks and their partitions to devmgr's `block` class before
+/// it registers its name — so the coldplug after this finds them, and
+/// `/etc/fstab`'s `/dev/vda` is there to mount. Returns the names it
+/// serves, for [`check_block_nodes`].
+fn wait_for_blk() -> Vec<alloc::string::String> {
+    blockdev::device_names()
+}
+
+/// Says which of the block server's devices got no node from devmgr (a
+/// block server that could not add its class devices).
+fn check_block_nodes(vfs: &mut Vfs, names: &[alloc::string::String]) {
+    for name in names {
         let path = alloc::format!("/dev/{name}");
-        let mode = vfs::types::S_IFBLK | 0o660;
-        if let Err(e) = make_node(vfs, UNPACKER, path.as_bytes(), mode, makedev(major, minor)) {
-            eprintln!("vfs: cannot make {path}: {e}");
+        if vfs.stat(UNPACKER, path.as_bytes()).is_err() {
+            eprintln!("vfs: blk serves {name} but devmgr has no class device for it: no {path}");
         }
     }
 }
@@ -309,9 +315,14 @@ fn make_block_nodes(vfs: &mut Vfs) {
 fn coldplug(vfs: &mut Vfs, client: &devmgr::Client) {
     for class in ["tty", "block", "input"] {
         let dir = alloc::format!("/sys/class/{class}");
-        let Ok((names, _)) = client.list(&dir, 0) else {
-            continue;
-        };
+        // Page by page: a class may have more devices than one reply names.
+        let mut names = Vec::new();
+        while let Ok((page, total)) = client.list(&dir, names.len() as u32) {
+            names.extend(page.iter().cloned());
+            if page.is_empty() || names.len() >= total as usize {
+                break;
+            }
+        }
         for name in names.iter() {
             let Ok(text) = client.read(&alloc::format!("{dir}/{name}/uevent")) else {
                 continue;

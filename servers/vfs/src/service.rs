@@ -61,6 +61,10 @@ pub const DEV_URANDOM: u64 = makedev(1, 9);
 pub const DEV_KMSG: u64 = makedev(1, 11);
 pub const DEV_TTY: u64 = makedev(5, 0);
 pub const DEV_CONSOLE: u64 = makedev(5, 1);
+/// The terminals the tty server adds to devmgr's `tty` class (their
+/// nodes come from uevents): its one line, as `/dev/console` is.
+pub const DEV_TTY0: u64 = makedev(4, 0);
+pub const DEV_TTYS0: u64 = makedev(4, 64);
 /// What [`Service::device`] says of a block-device node: no character
 /// device has this number, so its reads and writes are `ENXIO` (a block
 /// device is used by mounting it, `vfs::ext2fs`).
@@ -288,7 +292,9 @@ impl Service {
         grant: &mut dyn GrantAccess,
     ) -> Result<u64, Errno> {
         match (self.device(c, fd), &mut self.console) {
-            (Some(DEV_TTY | DEV_CONSOLE), Some(console)) => console.ioctl(c, cmd, arg, grant),
+            (Some(DEV_TTY | DEV_CONSOLE | DEV_TTY0 | DEV_TTYS0), Some(console)) => {
+                console.ioctl(c, cmd, arg, grant)
+            }
             _ => self.vfs.fstat(c, fd).and(Err(Errno::ENOTTY)),
         }
     }
@@ -318,7 +324,7 @@ impl Service {
                 self.crng.fill(&mut buf);
                 buf.len()
             }
-            DEV_TTY | DEV_CONSOLE => match &mut self.console {
+            DEV_TTY | DEV_CONSOLE | DEV_TTY0 | DEV_TTYS0 => match &mut self.console {
                 Some(console) => console.read(c, &mut buf)?,
                 None => return Err(Errno::EIO),
             },
@@ -350,7 +356,7 @@ impl Service {
                     None => return Err(Errno::ENXIO),
                 }
             }
-            DEV_TTY | DEV_CONSOLE => {
+            DEV_TTY | DEV_CONSOLE | DEV_TTY0 | DEV_TTYS0 => {
                 let data = take(grant, len)?;
                 match &mut self.console {
                     Some(console) => console.write(c, &data)?,
@@ -514,7 +520,7 @@ impl Service {
             Ok(Read::Device { rdev, .. }) => rdev,
             Err(e) => return Outcome::Reply(Reply::Error(e)),
         };
-        let console = rdev == DEV_TTY || rdev == DEV_CONSOLE;
+        let console = matches!(rdev, DEV_TTY | DEV_CONSOLE | DEV_TTY0 | DEV_TTYS0);
         if let (true, Some(con)) = (console, &mut self.console) {
             if con.reads_later() {
                 return Outcome::ConsoleRead { len: n };

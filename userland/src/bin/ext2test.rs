@@ -13,6 +13,14 @@
 //! `passed << 16 | failed`. The flusher is checked first: a file
 //! written without `sync` must appear on the raw disk (read through the
 //! block server) within seconds.
+//!
+//! Last, the partitions of the harness's second disk (`vdb`, an MBR with
+//! two primary partitions and a logical one; tests/src/partdisk.rs):
+//! their `/dev` nodes, made from devmgr's uevents, with Linux's numbers;
+//! `/sys/class/block` and `/sys/block/vdb/vdb1`; reads at partition
+//! offsets; a read past a partition's end refused; `mount /dev/vdb1`
+//! (ext2); `lsblk`'s tree; and a re-read of a changed table (`Reread`,
+//! Linux's `BLKRRPART`) whose dropped partition's node goes away.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -139,6 +147,7 @@ fn main(_: &str) -> u64 {
     full_disk(&mut t);
     remounts(&mut t);
     tools(&mut t);
+    partitions(&mut t);
     // What the harness checks after the run.
     t.expect_eq(
         "the kept file is there",
@@ -460,5 +469,191 @@ fn tools(t: &mut Tally) {
         "mount -a mounted /etc/fstab's disk again",
         posix::mounts().map(|m| m.contains("/dev/vda /mnt ext2 rw")),
         Ok(true),
+    );
+}
+
+/// How long the partition checks wait for a node to come or go (vfs
+/// applies devmgr's uevents from a thread of its own).
+const NODE_WAIT_MS: u64 = 3_000;
+
+/// Whether `/dev/<name>` exists, once `want` holds or the wait is over.
+fn node_settles(name: &str, want: bool) -> bool {
+    let path = alloc::format!("/dev/{name}");
+    let mut waited = 0;
+    loop {
+        let there = posix::stat(&path).is_ok();
+        if there == want || waited >= NODE_WAIT_MS {
+            return there;
+        }
+        libsys::time::sleep_ms(50);
+        waited += 50;
+    }
+}
+
+/// The names in `/sys/class/block`.
+fn class_block() -> Vec<String> {
+    posix::read_dir("/sys/class/block")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.name)
+                .filter(|n| n != "." && n != "..")
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The partitioned disk `vdb` (tests/src/partdisk.rs): vdb1 ext2 at
+/// sector 2048 (2048 sectors), vdb2 at 4096 (1024), vdb3 the extended
+/// partition, vdb5 logical at 5248 (1024); each sector of vdb2 and vdb5 starts `<name> sector NNNN`.
+fn partitions(t: &mut Tally) {
+    use libsys::proto::blk::{BlkError, ClientError};
+    let Ok(blk) = libsys::proto::blk::Client::connect() else {
+        return t.record("the block server", Err("not found"));
+    };
+    for (name, numbers) in [
+        ("vdb", (254, 16)),
+        ("vdb1", (254, 17)),
+        ("vdb2", (254, 18)),
+        ("vdb3", (254, 19)),
+        ("vdb5", (254, 21)),
+    ] {
+        let got = posix::stat(&alloc::format!("/dev/{name}")).map(|st| {
+            (
+                st.mode & posix::S_IFMT == posix::S_IFBLK,
+                posix::major(st.rdev),
+                posix::minor(st.rdev),
+            )
+        });
+        t.expect_eq(
+            &alloc::format!("/dev/{name} is block {}:{}", numbers.0, numbers.1),
+            got,
+            Ok((true, numbers.0, numbers.1)),
+        );
+    }
+    t.expect_eq("no /dev/vdb4", posix::stat("/dev/vdb4").is_err(), true);
+    // The extended partition is a device of 2 sectors, as Linux has it.
+    t.expect_eq(
+        "vdb3 (extended) is 2 sectors",
+        blk.info("vdb3").map(|i| i.sectors).ok(),
+        Some(2),
+    );
+    let listed = class_block();
+    let want = ["vda", "vdb", "vdb1", "vdb2", "vdb3", "vdb5", "ram0"];
+    t.expect_eq(
+        "/sys/class/block lists the disks and partitions",
+        want.iter().all(|w| listed.iter().any(|n| n == w)),
+        true,
+    );
+    t.expect_eq(
+        "/sys/block/vdb/vdb1/dev",
+        read_file("/sys/block/vdb/vdb1/dev"),
+        Ok(b"254:17\n".to_vec()),
+    );
+    t.expect_eq(
+        "/sys/block lists no partition",
+        posix::read_dir("/sys/block")
+            .map(|d| d.filter_map(Result::ok).any(|e| e.name == "vdb1"))
+            .ok(),
+        Some(false),
+    );
+    let mut sector = [0u8; 512];
+    let starts = |dev: &str, at: u64, want: &str, buf: &mut [u8; 512]| {
+        blk.read(dev, at, buf)
+            .map(|()| buf.starts_with(want.as_bytes()))
+    };
+    t.expect_eq(
+        "vdb2's sector 0 is the disk's 4096",
+        starts("vdb2", 0, "vdb2 sector 0000", &mut sector).ok(),
+        Some(true),
+    );
+    t.expect_eq(
+        "vdb2's last sector",
+        starts("vdb2", 1023, "vdb2 sector 1023", &mut sector).ok(),
+        Some(true),
+    );
+    t.expect_eq(
+        "vdb5 (logical) at its offset",
+        starts("vdb5", 517, "vdb5 sector 0517", &mut sector).ok(),
+        Some(true),
+    );
+    t.expect_eq(
+        "the whole disk at vdb5's start",
+        starts("vdb", 5248, "vdb5 sector 0000", &mut sector).ok(),
+        Some(true),
+    );
+    t.expect_eq(
+        "a read past vdb2's end is refused",
+        blk.read("vdb2", 1024, &mut sector).err(),
+        Some(ClientError::Blk(BlkError::OutOfRange)),
+    );
+    let mut eight = [0u8; 4096];
+    t.expect_eq(
+        "a read across vdb5's end is refused",
+        blk.read("vdb5", 1020, &mut eight).err(),
+        Some(ClientError::Blk(BlkError::OutOfRange)),
+    );
+    t.expect_eq(
+        "vdb2's stat counts its reads",
+        blk.stat("vdb2").map(|s| s.read_ios >= 2).ok(),
+        Some(true),
+    );
+    // ext2 on the first partition.
+    let _ = posix::mkdir("/tmp/vdb1", 0o755);
+    t.expect_eq(
+        "mount /dev/vdb1 (ext2)",
+        posix::mount("/dev/vdb1", "/tmp/vdb1", "ext2", MS_RDONLY),
+        Ok(()),
+    );
+    t.expect_eq(
+        "/PART on vdb1",
+        read_file("/tmp/vdb1/PART"),
+        Ok(b"ext2 on vdb1, the first partition of vdb\n".to_vec()),
+    );
+    t.expect_eq("umount /tmp/vdb1", posix::umount("/tmp/vdb1"), Ok(()));
+    tool(t, &["lsblk"], 0, "├─vdb1   254:17");
+    tool(t, &["lsblk"], 0, "└─vdb5   254:21");
+    reread(t, &blk);
+}
+
+/// A changed table read again: the extended partition's entry cleared,
+/// `Reread` finds two partitions and `/dev/vdb3` and `/dev/vdb5` go (its `remove`
+/// uevent); the table put back, it comes again.
+fn reread(t: &mut Tally, blk: &libsys::proto::blk::Client) {
+    let mut mbr = [0u8; 512];
+    if let Err(e) = blk.read("vdb", 0, &mut mbr) {
+        return t.record("read vdb's MBR", Err(e));
+    }
+    let mut changed = mbr;
+    changed[446 + 32..446 + 48].fill(0);
+    t.expect_eq(
+        "write a table without the extended partition",
+        blk.write("vdb", 0, &changed),
+        Ok(()),
+    );
+    t.expect_eq("Reread: two partitions", blk.reread("vdb"), Ok(2));
+    t.expect_eq("/dev/vdb5 goes", node_settles("vdb5", false), false);
+    t.expect_eq("/dev/vdb3 goes", node_settles("vdb3", false), false);
+    t.expect_eq(
+        "vdb5 left /sys/class/block",
+        class_block().iter().any(|n| n == "vdb5"),
+        false,
+    );
+    t.expect_eq("vdb1 is still there", node_settles("vdb1", true), true);
+    t.expect_eq(
+        "vdb5 is no device now",
+        blk.info("vdb5").err(),
+        Some(libsys::proto::blk::ClientError::Blk(
+            libsys::proto::blk::BlkError::NoSuchDevice,
+        )),
+    );
+    t.expect_eq("put the table back", blk.write("vdb", 0, &mbr), Ok(()));
+    t.expect_eq("Reread: four partitions", blk.reread("vdb"), Ok(4));
+    t.expect_eq("/dev/vdb5 comes back", node_settles("vdb5", true), true);
+    t.expect_eq(
+        "Reread of a partition is refused",
+        blk.reread("vdb1").err(),
+        Some(libsys::proto::blk::ClientError::Blk(
+            libsys::proto::blk::BlkError::NoSuchDevice,
+        )),
     );
 }

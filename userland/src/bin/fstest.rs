@@ -363,6 +363,25 @@ fn devfs(vfs: &Client, t: &mut Tally) {
         numbers(b"/dev/vda"),
         Ok((S_IFBLK, 254, 0)),
     );
+    // The tty server's line, a class device of devmgr's: its node comes
+    // from a uevent, and it is the console.
+    t.expect_eq(
+        "devfs: /dev/ttyS0 is char 4:64",
+        numbers(b"/dev/ttyS0"),
+        Ok((S_IFCHR, 4, 64)),
+    );
+    let line = b"fstest: a line through /dev/ttyS0\n";
+    match e(vfs.open(AT_FDCWD, b"/dev/ttyS0", O_WRONLY, 0)) {
+        Ok(fd) => {
+            t.expect_eq(
+                "/dev/ttyS0: write a line",
+                e(vfs.write(fd, line)),
+                Ok(line.len()),
+            );
+            let _ = vfs.close(fd);
+        }
+        Err(err) => t.check("open /dev/ttyS0", Err(format_args!("{err}"))),
+    }
     // Root makes a node in /dev (a second /dev/zero: devices route by
     // number), chmods it, and removes it.
     let path = b"/dev/fstest-zero";

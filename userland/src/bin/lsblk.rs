@@ -1,4 +1,8 @@
-//! `lsblk`: the block devices the block server has, with their sizes and where they are mounted.
+//! `lsblk`: the block devices the block server has, as a tree (each
+//! disk, its partitions below it), with their device numbers, sizes and
+//! where they are mounted. A device's number and type come from sysfs
+//! (`/sys/class/block/<dev>/dev`, `DEVTYPE` in its `uevent`): without
+//! `/sys`, `?` and `disk`.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -29,6 +33,20 @@ fn human(bytes: u64) -> String {
     }
 }
 
+/// A sysfs attribute's text, if it can be read.
+fn sysfs(path: &str) -> Option<String> {
+    let fd = libsys::posix::open(path, libsys::posix::O_RDONLY, 0).ok()?;
+    let data = libsys::posix::read_to_end(fd, 4096);
+    let _ = libsys::posix::close(fd);
+    String::from_utf8(data.ok()?).ok()
+}
+
+/// A partition (`DEVTYPE=partition`), as sysfs says.
+fn is_partition(name: &str) -> bool {
+    sysfs(&format!("/sys/class/block/{name}/uevent"))
+        .is_some_and(|u| u.lines().any(|l| l == "DEVTYPE=partition"))
+}
+
 fn main(_: &str) -> u64 {
     let _ = tool::getopt("lsblk", "", "lsblk");
     let blk = match Client::connect() {
@@ -36,7 +54,7 @@ fn main(_: &str) -> u64 {
         Err(e) => tool::exit(tool::complain("lsblk", &format!("block server: {e}"))),
     };
     let mounts = libsys::posix::mounts().unwrap_or_default();
-    libsys::outln!("NAME   SIZE   RO TYPE MOUNTPOINT");
+    libsys::outln!("NAME     MAJ:MIN    SIZE RO TYPE MOUNTPOINT");
     let mut start = 0;
     loop {
         let (names, total) = match blk.list(start) {
@@ -58,7 +76,23 @@ fn main(_: &str) -> u64 {
                 })
                 .find(|(source, _)| *source == dev)
                 .map_or("", |(_, target)| target);
-            libsys::outln!("{:<6} {:>6}  0 disk {at}", name.as_str(), size);
+            let number = sysfs(&format!("/sys/class/block/{name}/dev"))
+                .map_or_else(|| String::from("?"), |n| String::from(n.trim_end()));
+            let part = is_partition(name);
+            // A partition below the disk before it (blk lists each disk,
+            // then its partitions): `└─` for the last, `├─` otherwise.
+            let shown = if part {
+                let last = !names
+                    .iter()
+                    .skip_while(|n| *n != name)
+                    .nth(1)
+                    .is_some_and(|next| is_partition(next));
+                format!("{}{name}", if last { "└─" } else { "├─" })
+            } else {
+                String::from(name.as_str())
+            };
+            let kind = if part { "part" } else { "disk" };
+            libsys::outln!("{:<8} {:<8} {:>6}  0 {kind} {at}", shown, number, size);
         }
         start += names.len() as u32;
         if names.is_empty() || start >= total {

@@ -72,6 +72,18 @@ fn every_request() -> Vec<Request> {
         Request::Open {
             device: s(&"d".repeat(NAME_MAX)),
         },
+        Request::AddClassDevice(ClassDevice {
+            class: DevClass::Block,
+            name: s(&"v".repeat(NAME_MAX)),
+            devt: (u32::MAX, u32::MAX),
+            devtype: Some(s(&"t".repeat(DEVTYPE_MAX))),
+            parent: Some(s(&"p".repeat(NAME_MAX))),
+            mode: Some(u16::MAX),
+        }),
+        Request::RemoveClassDevice {
+            class: DevClass::Input,
+            name: s(&"v".repeat(NAME_MAX)),
+        },
     ]
 }
 

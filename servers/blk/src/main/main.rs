@@ -1,8 +1,16 @@
 //! The `blk` server process: the block layer's logic (`blk::service`)
 //! behind IPC, between its clients (the VFS) and its drivers: the
-//! virtio-blk driver, a process of its own that devmgr starts
-//! (`servers/drivers/virtio-blk`, reached through `remote.rs`, device
-//! `vda`), and the RAM disk (`ram0`, its pages on this process's heap).
+//! virtio-blk driver, a process of its own that devmgr starts for each
+//! virtio disk (`servers/drivers/virtio-blk`, reached through
+//! `remote.rs`; disks `vda`, `vdb`, … in slot order), and the RAM disk
+//! (`ram0`, its pages on this process's heap).
+//!
+//! When a disk appears its partition table is read through the server's
+//! own request path ([`Blk::read_sector`]: a bio through the queue, as a
+//! client's), its partitions (`vda1`…) become devices, and the disk and
+//! its partitions are added to devmgr's `block` class, whose uevents make
+//! their `/dev` nodes — before the server registers its name, so that
+//! vfs's coldplug finds them. `Reread` reads a table again (`BLKRRPART`).
 //!
 //! One thread, one loop. A `Read` or `Write` is checked, given a transfer
 //! slot of the pool (a write's data is grant-copied into it at once),
@@ -28,6 +36,7 @@ mod remote;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
+use blk::part::{read_partitions, PartError, SectorSource};
 use blk::ramdisk::RamDisk;
 use blk::service::{limits, Finished, Lent, Service};
 use blk::transfer::{extents, SLOTS, SLOT_PAGES};
@@ -40,9 +49,30 @@ use libsys::handle::{Endpoint, Notification};
 use libsys::ipc::{self, Message, SavedReply};
 use libsys::proto::blk::{BlkError, Reply, Request as Call};
 use libsys::proto::blkdrv::CallError;
+use libsys::proto::devmgr::{
+    Client as DevmgrClient, ClientError as DevClientError, DevClass, DevError,
+};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
 use libsys::{eprintln, println};
 use remote::Remote;
+
+/// The partition table reader's view of a disk: sectors read through the
+/// server's own request path ([`Blk::read_sector`]).
+struct Scan<'a> {
+    blk: &'a mut Blk,
+    dev: &'a str,
+    sectors: u64,
+}
+
+impl SectorSource for Scan<'_> {
+    fn sectors(&self) -> u64 {
+        self.sectors
+    }
+
+    fn read_sector(&mut self, lba: u64, buf: &mut [u8; 512]) -> Result<(), PartError> {
+        self.blk.read_sector(self.dev, lba, buf)
+    }
+}
 
 libsys::entry!(main);
 
@@ -74,10 +104,31 @@ struct Blk {
     pool: DmaBuffer,
     saved: BTreeMap<u64, SavedReply>,
     notification: Notification,
-    /// The virtio disk's driver while it has no disk yet (it did not come
-    /// up in [`START_WAIT_MS`]).
-    waiting: Option<Remote>,
+    /// The virtio disks whose driver has not come up yet (not in
+    /// [`START_WAIT_MS`]).
+    waiting: Vec<Pending>,
+    /// By disk index: the device devmgr hangs its class device below (the
+    /// PCI function; none for the RAM disk).
+    parents: Vec<Option<alloc::string::String>>,
+    /// The server's own reads (partition tables), by tag: `None` until
+    /// done, then the data or the error.
+    internal: BTreeMap<u64, Option<Result<Vec<u8>, BlkError>>>,
 }
+
+/// A virtio disk before its driver first answered: its name and minor.
+struct Pending {
+    name: alloc::string::String,
+    minor: u32,
+    remote: Remote,
+}
+
+/// The mode of the disks' and partitions' nodes (udev's rule for block
+/// devices: 0660, group `disk`).
+const DISK_MODE: u16 = 0o660;
+/// Most virtio disks (`vda`–`vdp`, 16 minors each below 256).
+const VIRTIO_DISKS_MAX: usize = 16;
+/// How long the server's own read of a sector may take.
+const SCAN_TIMEOUT_MS: u64 = 5_000;
 
 fn now_ms() -> u64 {
     libsys::time::uptime_ns() / 1_000_000
@@ -110,37 +161,50 @@ fn main(args: &str) -> u64 {
         pool,
         saved: BTreeMap::new(),
         notification,
-        waiting: None,
+        waiting: Vec::new(),
+        parents: Vec::new(),
+        internal: BTreeMap::new(),
     };
-    match remote::find_device() {
-        Some(device) => {
-            let mut r = Remote::new(device);
-            let deadline = now_ms() + START_WAIT_MS;
-            loop {
-                match blk.attach_new(r) {
-                    Ok(()) => break,
-                    Err((back, why)) if now_ms() >= deadline => {
-                        println!(
-                            "vda: no driver for {} yet ({why}); attached when it comes",
-                            back.device
-                        );
-                        blk.waiting = Some(back);
-                        break;
-                    }
-                    Err((back, _)) => {
-                        r = back;
-                        libsys::time::sleep_ms(remote::START_POLL_MS);
-                    }
+    let devices = remote::find_devices();
+    if devices.is_empty() {
+        println!("no vda: no virtio-blk device (1af4:1001 or 1af4:1042) listed by devmgr");
+    }
+    // Named in slot order: the first is vda (254:0), the next vdb (254:16).
+    for (i, device) in devices.into_iter().enumerate().take(VIRTIO_DISKS_MAX) {
+        let name = alloc::format!("vd{}", char::from(b'a' + i as u8));
+        let mut pending = Pending {
+            name,
+            minor: i as u32 * blk::disk::DISK_MINORS,
+            remote: Remote::new(device),
+        };
+        let deadline = now_ms() + START_WAIT_MS;
+        loop {
+            match blk.attach_new(pending) {
+                Ok(()) => break,
+                Err((back, why)) if now_ms() >= deadline => {
+                    println!(
+                        "{}: no driver for {} yet ({why}); attached when it comes",
+                        back.name, back.remote.device
+                    );
+                    blk.waiting.push(back);
+                    break;
+                }
+                Err((back, _)) => {
+                    pending = back;
+                    libsys::time::sleep_ms(remote::START_POLL_MS);
                 }
             }
         }
-        None => println!("no vda: no virtio-blk device (1af4:1001 or 1af4:1042) listed by devmgr"),
     }
     let sectors = ram_mib * 2048;
-    blk.service
-        .add(Disk::new("ram0", 1, 0, sectors, limits(SLOTS)));
+    let ram = blk
+        .service
+        .add(Disk::new("ram0", 1, 0, sectors, limits(SLOTS)).with_minors(1));
     blk.drivers.push(Driver::Ram(RamDisk::new(sectors)));
+    blk.parents.push(None);
     println!("ram0: RAM disk, {sectors} sectors ({ram_mib} MiB), pages on demand");
+    blk.scan(ram);
+    blk.register(ram);
     let endpoint = match Endpoint::create() {
         Ok(e) => e,
         Err(e) => {
@@ -226,6 +290,7 @@ impl Blk {
             Call::Write { dev, sector, count } => (dev, Op::Write, sector, count),
             Call::Flush { dev } => (dev, Op::Flush, 0, 0),
             Call::DriverUp { device } => return self.driver_up(&device),
+            Call::Reread { dev } => return Some(self.reread(&dev)),
         };
         let begun = match self.service.begin(&dev, op, sector, count, lent) {
             Ok(b) => b,
@@ -259,30 +324,174 @@ impl Blk {
 
     /// Whether a driver is missing (died, or never came).
     fn missing(&self) -> bool {
-        self.waiting.is_some()
+        !self.waiting.is_empty()
             || self
                 .drivers
                 .iter()
                 .any(|d| matches!(d, Driver::Remote(r) if !r.attached()))
     }
 
-    /// Attaches `r`'s driver for the first time: its disk `vda` is added.
-    fn attach_new(&mut self, mut r: Remote) -> Result<(), (Remote, alloc::string::String)> {
-        let g = match r.attach(&self.notification) {
+    /// Attaches a virtio disk's driver for the first time: its disk is
+    /// added, its partition table read, and both made devmgr's class
+    /// devices (their `/dev` nodes).
+    fn attach_new(&mut self, mut p: Pending) -> Result<(), (Pending, alloc::string::String)> {
+        let g = match p.remote.attach(&self.notification) {
             Ok(g) => g,
-            Err(why) => return Err((r, why)),
+            Err(why) => return Err((p, why)),
         };
-        let disk = Disk::new("vda", 254, 0, g.sectors, limits(g.queue_depth as usize));
+        let disk = Disk::new(
+            &p.name,
+            254,
+            p.minor,
+            g.sectors,
+            limits(g.queue_depth as usize),
+        );
         println!(
-            "vda: virtio-blk driver of {}: {} sectors ({} MiB), {} requests at once",
-            r.device,
+            "{}: virtio-blk driver of {}: {} sectors ({} MiB), {} requests at once",
+            p.name,
+            p.remote.device,
             g.sectors,
             g.sectors / 2048,
             g.queue_depth
         );
-        self.service.add(disk);
-        self.drivers.push(Driver::Remote(r));
+        let dev = self.service.add(disk);
+        self.parents.push(Some(p.remote.device.clone()));
+        self.drivers.push(Driver::Remote(p.remote));
+        self.scan(dev);
+        self.register(dev);
         Ok(())
+    }
+
+    /// Reads disk `dev`'s partition table through the server's own
+    /// request path and sets its partitions: none without a table; a bad
+    /// table is logged and ignored (the disk keeps none). Whether it set
+    /// them (false: transfers on the old partitions are pending).
+    fn scan(&mut self, dev: usize) -> bool {
+        let Some(disk) = self.service.disk(dev) else {
+            return false;
+        };
+        let (name, sectors) = (alloc::string::String::from(disk.name()), disk.capacity());
+        let mut source = Scan {
+            blk: self,
+            dev: &name,
+            sectors,
+        };
+        let parts = match read_partitions(&mut source) {
+            Ok((kind, parts)) => {
+                let names: Vec<_> = parts
+                    .iter()
+                    .map(|p| blk::part::partition_name(&name, p.number))
+                    .collect();
+                println!("{name}: {kind:?} partition table: {}", names.join(" "));
+                parts
+            }
+            Err(PartError::NoTable) => Vec::new(),
+            Err(e) => {
+                eprintln!("{name}: partition table ignored: {e:?}");
+                Vec::new()
+            }
+        };
+        match self.service.set_partitions(dev, &parts) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("{name}: partitions not set: {e:?}");
+                false
+            }
+        }
+    }
+
+    /// Adds disk `dev` and its partitions to devmgr's `block` class:
+    /// their `add` uevents make the `/dev` nodes. A device devmgr has
+    /// already (this server restarted) is left as it is.
+    fn register(&self, dev: usize) {
+        let parent = self.parents.get(dev).cloned().flatten();
+        let nodes = self.service.nodes(dev, parent.as_deref());
+        let Ok(devmgr) = DevmgrClient::connect() else {
+            eprintln!("blk: no devmgr: no class devices (no /dev nodes from uevents)");
+            return;
+        };
+        for n in &nodes {
+            match devmgr.add_class_device(
+                DevClass::Block,
+                &n.name,
+                n.devt,
+                Some(n.devtype),
+                n.parent.as_deref(),
+                Some(DISK_MODE),
+            ) {
+                Ok(()) | Err(DevClientError::Dev(DevError::NameExists)) => {}
+                Err(e) => eprintln!("blk: devmgr: cannot add {}: {e}", n.name),
+            }
+        }
+    }
+
+    /// `Reread { dev }` (Linux's `BLKRRPART`): the disk's partitions are
+    /// removed from devmgr (`remove` uevents), its table read again, and
+    /// the new ones added. `NoSuchDevice` for a name that is not a disk;
+    /// `QueueFull` while transfers on its partitions are pending.
+    fn reread(&mut self, name: &str) -> Reply {
+        let Some(dev) = self.service.find(name) else {
+            return Reply::Error(BlkError::NoSuchDevice);
+        };
+        if self.service.partitions_busy(dev) {
+            return Reply::Error(BlkError::QueueFull);
+        }
+        let old = self.service.nodes(dev, None);
+        if let Ok(devmgr) = DevmgrClient::connect() {
+            for n in old.iter().skip(1) {
+                if let Err(e) = devmgr.remove_class_device(DevClass::Block, &n.name) {
+                    eprintln!("blk: devmgr: cannot remove {}: {e}", n.name);
+                }
+            }
+        }
+        if !self.scan(dev) {
+            return Reply::Error(BlkError::QueueFull);
+        }
+        self.register(dev);
+        let parts = self.service.disk(dev).map_or(0, |d| d.partitions().len());
+        Reply::Done(parts as u64)
+    }
+
+    /// Reads sector `lba` of disk `name` as a client's read goes (begin,
+    /// submit, dispatch to its driver, complete), waiting for it: the
+    /// server's own reads of partition tables, when a disk appears.
+    fn read_sector(&mut self, name: &str, lba: u64, buf: &mut [u8; 512]) -> Result<(), PartError> {
+        let lent = Lent {
+            writable: true,
+            len: 512,
+        };
+        let begun = self
+            .service
+            .begin(name, Op::Read, lba, 1, Some(lent))
+            .map_err(|_| PartError::Io)?;
+        self.service
+            .submit(begun.tag, lba, now_ms())
+            .map_err(|_| PartError::Io)?;
+        self.internal.insert(begun.tag, None);
+        let deadline = now_ms() + SCAN_TIMEOUT_MS;
+        loop {
+            self.run();
+            if let Some(Some(_)) = self.internal.get(&begun.tag) {
+                break;
+            }
+            self.interrupt();
+            if let Some(Some(_)) = self.internal.get(&begun.tag) {
+                break;
+            }
+            if now_ms() >= deadline {
+                // Finished later, it is answered to no one.
+                self.internal.remove(&begun.tag);
+                return Err(PartError::Io);
+            }
+            libsys::time::sleep_ms(1);
+        }
+        match self.internal.remove(&begun.tag).flatten() {
+            Some(Ok(data)) if data.len() == 512 => {
+                buf.copy_from_slice(&data);
+                Ok(())
+            }
+            _ => Err(PartError::Io),
+        }
     }
 
     /// `DriverUp { device }`: answered at once (the driver waits), then
@@ -290,7 +499,7 @@ impl Blk {
     /// `Reap`): only if that fails is it dead and this its next instance
     /// — a `DriverUp` from anyone else changes nothing.
     fn driver_up(&mut self, device: &str) -> Option<Reply> {
-        let known = self.waiting.as_ref().is_some_and(|r| r.device == device)
+        let known = self.waiting.iter().any(|p| p.remote.device == device)
             || self
                 .drivers
                 .iter()
@@ -325,9 +534,9 @@ impl Blk {
     /// Attaches the missing drivers whose next instance is up (devmgr
     /// has a process for their device).
     fn reattach(&mut self) {
-        if let Some(r) = self.waiting.take() {
-            if let Err((r, _)) = self.attach_new(r) {
-                self.waiting = Some(r);
+        for p in core::mem::take(&mut self.waiting) {
+            if let Err((p, _)) = self.attach_new(p) {
+                self.waiting.push(p);
             }
         }
         for dev in 0..self.drivers.len() {
@@ -343,6 +552,9 @@ impl Blk {
                 r.device
             );
             self.service.driver_restarted(dev);
+            // A devmgr that restarted meanwhile lost the class devices:
+            // added again (what it still has is left as it is).
+            self.register(dev);
         }
     }
 
@@ -432,6 +644,22 @@ impl Blk {
     /// first, through its saved reply.
     fn finish(&mut self, finished: Vec<Finished>) {
         for f in finished {
+            if let Some(entry) = self.internal.get_mut(&f.begun.tag) {
+                // The server's own read: its data kept for `read_sector`.
+                let mut data = alloc::vec![0u8; f.begun.bytes as usize];
+                let copied = match (f.result, f.begun.slot) {
+                    (Ok(()), Some(slot)) => self
+                        .pool
+                        .copy_out(blk::transfer::slot_offset(slot), &mut data)
+                        .map(|_| data)
+                        .map_err(|_| BlkError::CopyFailed),
+                    (Ok(()), None) => Err(BlkError::CopyFailed),
+                    (Err(e), _) => Err(e),
+                };
+                *entry = Some(copied);
+                self.service.release(&f);
+                continue;
+            }
             let right = self.saved.remove(&f.begun.tag);
             let mut result = f.result;
             if let (Ok(()), Op::Read, Some(slot), Some(right)) =

@@ -51,15 +51,23 @@ pub struct Remote {
     held: usize,
 }
 
-/// The PCI function of the virtio disk, if devmgr lists one.
-pub fn find_device() -> Option<String> {
-    let dev = devmgr::Client::connect().ok()?;
-    let (names, _) = dev.list_devices(Bus::Pci, 0).ok()?;
-    names.iter().find_map(|name| {
-        let info = dev.pci_info(Slot::parse(name)?).ok()?;
-        (info.vendor == VIRTIO_VENDOR && VIRTIO_BLK.contains(&info.device))
-            .then(|| String::from(name.as_str()))
-    })
+/// The PCI functions of the virtio disks devmgr lists, in its order
+/// (slot order: the first is `vda`, the next `vdb`).
+pub fn find_devices() -> Vec<String> {
+    let Ok(dev) = devmgr::Client::connect() else {
+        return Vec::new();
+    };
+    let Ok((names, _)) = dev.list_devices(Bus::Pci, 0) else {
+        return Vec::new();
+    };
+    names
+        .iter()
+        .filter_map(|name| {
+            let info = dev.pci_info(Slot::parse(name)?).ok()?;
+            (info.vendor == VIRTIO_VENDOR && VIRTIO_BLK.contains(&info.device))
+                .then(|| String::from(name.as_str()))
+        })
+        .collect()
 }
 
 impl Remote {
