@@ -21,8 +21,9 @@
 //! | `WaitUevent` | as `NextUevent`, but with none queued the reply waits for the next event (devmgr answers it later and serves others meanwhile) | `NotSubscribed`, `AlreadyWaiting` (another thread of the client waits), `NotSubscribed` also when the client unsubscribes meanwhile |
 //! | `Unsubscribe` | `Done` | `NotSubscribed` |
 //! | `ConfigRead { slot, offset }` | `Config(dword)` | `NoSuchDevice`, `NotAllowed` (not bound to a driver of this client), `BadOffset` |
-//! | `ConfigWrite { slot, offset, value }` | `Done` | as `ConfigRead`; `NotAllowed` also for the BARs and the expansion ROM |
+//! | `ConfigWrite { slot, offset, value }` | `Done` | as `ConfigRead`; `NotAllowed` also for the BARs, the expansion ROM and the MSI capability (`EnableMsi` programs it) |
 //! | `Open { device }` | `Opened`, with a send handle to the driver process serving the device (badged with the caller's badge): a device node | `NoSuchDevice`, `NotRunning` (no process driver runs for it now) |
+//! | `EnableMsi { slot }` | `Msi { vector }`, with a handle (MANAGE) to the message-signalled interrupt devmgr programmed into the function's MSI capability (one vector; INTx disabled); devmgr turns MSI off and frees the vector when the driver dies or is unbound | `NoSuchDevice`, `NotAllowed` (not bound to a driver of this client), `NoMsi` (no MSI capability: use INTx), `NoVectors` (none free: use INTx), `MsiEnabled` |
 //!
 //! Configuration offsets are dword-aligned and below 256 (devmgr uses the
 //! legacy port pair 0xCF8/0xCFC). Strings longer than the types allow do
@@ -180,6 +181,13 @@ pub enum Request {
     Open {
         device: Name,
     },
+    /// Message-signalled interrupts for `slot`, a function bound to the
+    /// caller's driver: devmgr takes a vector from the kernel, programs
+    /// the function's MSI capability with it (one vector) and disables
+    /// its INTx; the reply carries the interrupt's handle.
+    EnableMsi {
+        slot: Slot,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -220,6 +228,13 @@ pub enum DevError {
     /// The device's driver process is not running (restarting, or the
     /// device is bound to no process driver).
     NotRunning,
+    /// `EnableMsi` of a function without an MSI capability: use INTx.
+    NoMsi,
+    /// `EnableMsi` when the kernel's MSI vectors are all taken (or
+    /// devmgr's share of them): use INTx.
+    NoVectors,
+    /// `EnableMsi` of a function whose MSI is on already.
+    MsiEnabled,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -240,6 +255,11 @@ pub enum Reply {
     Error(DevError),
     /// `Open`'s answer: the message carries the send handle.
     Opened,
+    /// `EnableMsi`'s answer: the message carries the interrupt's handle
+    /// (bind and acknowledge it as a line); `vector` is its IDT vector.
+    Msi {
+        vector: u8,
+    },
 }
 
 const _: () = assert!(crate::rpc::fits::<Request>() && crate::rpc::fits::<Reply>());
@@ -271,6 +291,9 @@ impl core::fmt::Display for DevError {
             DevError::NotSubscribed => "not subscribed",
             DevError::AlreadyWaiting => "another thread already waits",
             DevError::NotRunning => "the driver process is not running",
+            DevError::NoMsi => "the function has no MSI capability",
+            DevError::NoVectors => "no MSI vector is free",
+            DevError::MsiEnabled => "MSI is on already",
         })
     }
 }
@@ -483,6 +506,23 @@ impl Client {
             offset,
             value,
         })
+    }
+
+    /// Message-signalled interrupts for `slot` (a function bound to this
+    /// client's driver): the interrupt's handle, to bind and acknowledge
+    /// as a line, and its vector. `Dev(NoMsi)` or `Dev(NoVectors)`: stay
+    /// on the INTx line.
+    pub fn enable_msi(&self, slot: Slot) -> Result<(crate::handle::Irq, u8), ClientError> {
+        let (reply, msg) = self.call_with(&Request::EnableMsi { slot }, &[])?;
+        match (reply, msg.handles()) {
+            (Reply::Msi { vector }, &[raw]) => {
+                // SAFETY: devmgr moved this handle to us with the reply.
+                let owned =
+                    unsafe { crate::handle::OwnedHandle::from_raw(crate::abi::Handle(raw as u32)) };
+                Ok((crate::handle::Irq(owned), vector))
+            }
+            _ => Err(ClientError::Unexpected),
+        }
     }
 
     /// A driver's first step: turns on the `set` bits of the function's

@@ -167,6 +167,19 @@ fn serve(
             Some(Request::Open { device }) if !carried_handles => processes.open(device, badge),
             _ => None,
         };
+        // `EnableMsi` takes a vector from the kernel: the binary's.
+        if let (Some(Request::EnableMsi { slot }), false) = (&request, carried_handles) {
+            reply = Some(match processes.enable_msi(service, *slot, badge) {
+                Ok((handle, vector)) => {
+                    let raw = handle.into_raw();
+                    encode(&Reply::Msi { vector })
+                        .with_handles(&[raw])
+                        .moving_handles()
+                }
+                Err(e) => encode(&Reply::Error(e)),
+            });
+            continue;
+        }
         if let Some(opened) = opened {
             reply = Some(match opened {
                 Ok(handle) => {

@@ -44,9 +44,9 @@ use devmgr::ProbeContext;
 use libsys::abi::args::{Polarity, Trigger};
 use libsys::abi::{Handle, ProcessStatus, Rights};
 use libsys::handle::{
-    Endpoint, IoPorts, IrqControl, MemoryRegion, Notification, OwnedHandle, Process,
+    Endpoint, IoPorts, Irq, IrqControl, MemoryRegion, Notification, OwnedHandle, Process,
 };
-use libsys::proto::devmgr::{DevError, PciInfo};
+use libsys::proto::devmgr::{DevError, PciInfo, Slot};
 use libsys::proto::spawn::{spawn, ClientError, Spawn, SpawnError};
 use libsys::{eprintln, println};
 
@@ -92,6 +92,9 @@ pub struct Processes {
     deaths: Notification,
     slots: Vec<DriverProcess>,
     pci: Option<PciControls>,
+    /// devmgr's copy of each MSI it turned on, by device: the vector
+    /// stays taken until the function is turned off (see `deaths`).
+    msi: Vec<(String, Irq)>,
 }
 
 fn now_ms() -> u64 {
@@ -107,6 +110,7 @@ impl Processes {
             deaths,
             slots: Vec::new(),
             pci,
+            msi: Vec::new(),
         })
     }
 
@@ -127,6 +131,37 @@ impl Processes {
                 .dup(Rights::SEND | Rights::GRANT, Some(badge))
                 .map_err(|_| DevError::NoSpace),
         )
+    }
+
+    /// `EnableMsi` of `slot` by client `badge`: a vector from the kernel,
+    /// programmed into the function's MSI capability; the caller takes
+    /// over the returned copy of its handle, devmgr keeps one until the
+    /// driver is gone. The service's errors; `NoVectors` when the kernel
+    /// has none for devmgr (or devmgr holds no IRQ control).
+    pub fn enable_msi<C: ConfigAccess>(
+        &mut self,
+        service: &mut Service<C>,
+        slot: Slot,
+        badge: u64,
+    ) -> Result<(OwnedHandle, u8), DevError> {
+        let (addr, cap) = service.msi_target(slot, badge)?;
+        let controls = self.pci.as_ref().ok_or(DevError::NoVectors)?;
+        let (irq, message) = controls.irq.msi().map_err(|e| {
+            eprintln!("devmgr: {slot}: irq_msi_alloc: {e}");
+            DevError::NoVectors
+        })?;
+        let copy = irq
+            .0
+            .dup(Rights::MANAGE, None)
+            .map_err(|_| DevError::NoSpace)?;
+        service.msi_enable(addr, &cap, &message)?;
+        let vector = message.vector as u8;
+        println!(
+            "devmgr: {slot}: MSI on, vector {vector:#x} (message {:#x} <- {:#x})",
+            message.address, message.data
+        );
+        self.msi.push((alloc::format!("{slot}"), irq));
+        Ok((copy, vector))
     }
 
     /// The earliest restart due (uptime ns).
@@ -268,6 +303,15 @@ impl Processes {
             slot.clients = None;
             if slot.driver.bus == BusType::Pci && service.stop_device(&slot.device) {
                 println!("devmgr: {}: bus mastering off", slot.device);
+            }
+            // MSI off before the vector is given back (devmgr's copy of
+            // its handle was the last: the driver's died with it).
+            if let Some(vector) = service.msi_disable(&slot.device) {
+                self.msi.retain(|(device, _)| *device != slot.device);
+                println!(
+                    "devmgr: {}: MSI off (vector {vector:#x} freed)",
+                    slot.device
+                );
             }
             if slot.stopping {
                 println!("devmgr: {} (pid {}) stopped", slot.driver.module, slot.pid);

@@ -63,6 +63,8 @@ use crate::platform::LEGACY_DEVICES;
 use crate::sysfs::SysfsError;
 use crate::uevent::SubscriberId;
 
+mod msi;
+
 /// The driver host while drivers are clients: who owns each driver.
 #[derive(Default)]
 pub struct ClientDrivers {
@@ -133,6 +135,8 @@ pub struct Service<C: ConfigAccess> {
     subscribers: BTreeMap<u64, SubscriberId>,
     /// The clients whose `WaitUevent` waits for an event.
     waiting: BTreeSet<u64>,
+    /// The functions whose MSI devmgr turned on, and their vectors.
+    msi: BTreeMap<PciAddress, u8>,
 }
 
 /// What a request gets: its reply now, or later (see [`Service::woken`]).
@@ -245,6 +249,7 @@ impl<C: ConfigAccess> Service<C> {
             functions,
             subscribers: BTreeMap::new(),
             waiting: BTreeSet::new(),
+            msi: BTreeMap::new(),
         };
         (service, log)
     }
@@ -474,6 +479,11 @@ impl<C: ConfigAccess> Service<C> {
         if (0x10..0x28).contains(&offset) || offset == 0x30 || offset == 0x38 {
             return Reply::Error(DevError::NotAllowed);
         }
+        // The MSI capability is devmgr's to program (`EnableMsi`): a
+        // driver could otherwise aim its function at any vector.
+        if self.msi_registers(addr, offset) {
+            return Reply::Error(DevError::NotAllowed);
+        }
         self.config.write_dword(addr, offset, value);
         Reply::Done
     }
@@ -621,6 +631,9 @@ impl<C: ConfigAccess> Service<C> {
     }
 
     fn read(&self, path: &str) -> Result<Reply, DevError> {
+        if let Some(text) = self.msi_sysfs_read(path) {
+            return text;
+        }
         let text = self.model.sysfs_read(path).map_err(sysfs_error)?;
         Text::try_from(text.as_str())
             .map(Reply::Text)
@@ -628,7 +641,11 @@ impl<C: ConfigAccess> Service<C> {
     }
 
     fn list(&self, path: &str, start: u32) -> Result<Reply, DevError> {
-        let names = self.model.sysfs_list(path).map_err(sysfs_error)?;
+        if let Some(names) = self.msi_sysfs_list(path) {
+            return Ok(page(names.iter().map(String::as_str), start));
+        }
+        let mut names = self.model.sysfs_list(path).map_err(sysfs_error)?;
+        names.extend(self.msi_sysfs_entry(path));
         Ok(page(names.iter().map(String::as_str), start))
     }
 
@@ -691,6 +708,11 @@ impl<C: ConfigAccess> Service<C> {
                 } else {
                     DevError::NoSuchDevice
                 })
+            }
+            // The binary answers it (it holds the IRQ control); through
+            // here, a function that could have MSI gets `NotRunning`.
+            Request::EnableMsi { slot } => {
+                self.msi_target(slot, badge).and(Err(DevError::NotRunning))
             }
         };
         result.unwrap_or_else(Reply::Error)
