@@ -134,6 +134,9 @@ pub struct IrqInfo {
     /// 1 for a message-signalled interrupt (`irq_msi_alloc`; `gsi` is
     /// then 0 and meaningless), 0 for an I/O APIC input.
     pub msi: u64,
+    /// 1 if it is level-triggered (an I/O APIC input so programmed), 0
+    /// for an edge (every MSI).
+    pub level: u64,
 }
 
 /// Message-signalled interrupts one process may hold (`irq_msi_alloc`).

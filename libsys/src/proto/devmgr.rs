@@ -23,6 +23,7 @@
 //! | `ConfigRead { slot, offset }` | `Config(dword)` | `NoSuchDevice`, `NotAllowed` (not bound to a driver of this client), `BadOffset` |
 //! | `ConfigWrite { slot, offset, value }` | `Done` | as `ConfigRead`; `NotAllowed` also for the BARs, the expansion ROM and the MSI capability (`EnableMsi` programs it) |
 //! | `Open { device }` | `Opened`, with a send handle to the driver process serving the device (badged with the caller's badge): a device node | `NoSuchDevice`, `NotRunning` (no process driver runs for it now) |
+//! | `Interrupts` | `Text(..)`: `/proc/interrupts` (Linux's layout: per interrupt in use its count, `IO-APIC`/`PCI-MSI`, its number and trigger, its users' names) | `TooLong` |
 //! | `EnableMsi { slot }` | `Msi { vector }`, with a handle (MANAGE) to the message-signalled interrupt devmgr programmed into the function's MSI capability (one vector; INTx disabled); devmgr turns MSI off and frees the vector when the driver dies or is unbound | `NoSuchDevice`, `NotAllowed` (not bound to a driver of this client), `NoMsi` (no MSI capability: use INTx), `NoVectors` (none free: use INTx), `MsiEnabled` |
 //!
 //! Configuration offsets are dword-aligned and below 256 (devmgr uses the
@@ -188,6 +189,9 @@ pub enum Request {
     EnableMsi {
         slot: Slot,
     },
+    /// `/proc/interrupts`: each interrupt in use, its count, controller
+    /// and users.
+    Interrupts,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -521,6 +525,14 @@ impl Client {
                     unsafe { crate::handle::OwnedHandle::from_raw(crate::abi::Handle(raw as u32)) };
                 Ok((crate::handle::Irq(owned), vector))
             }
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
+    /// `/proc/interrupts`, as devmgr puts it together.
+    pub fn interrupts(&self) -> Result<Text, ClientError> {
+        match self.call(&Request::Interrupts)? {
+            Reply::Text(t) => Ok(t),
             _ => Err(ClientError::Unexpected),
         }
     }

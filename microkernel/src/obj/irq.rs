@@ -339,9 +339,12 @@ impl IrqLine {
 
     pub fn info(&self) -> IrqInfo {
         let state = self.state.lock();
-        let vector = match self.msi {
-            Some(vector) => u64::from(vector),
-            None => u64::from(ioapic::IRQ_VECTOR_BASE) + u64::from(self.gsi),
+        let (vector, level) = match self.msi {
+            Some(vector) => (u64::from(vector), false),
+            None => (
+                u64::from(ioapic::IRQ_VECTOR_BASE) + u64::from(self.gsi),
+                ioapic::redirection(self.gsi).is_ok_and(|r| r.level_triggered),
+            ),
         };
         IrqInfo {
             gsi: u64::from(self.gsi),
@@ -351,6 +354,7 @@ impl IrqLine {
             masked: u64::from(state.masked),
             vector,
             msi: u64::from(self.msi.is_some()),
+            level: u64::from(level),
         }
     }
 

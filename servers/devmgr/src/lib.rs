@@ -60,6 +60,7 @@ extern crate alloc;
 pub mod bind;
 pub mod drivers;
 pub mod ids;
+pub mod interrupts;
 pub mod kobject;
 pub mod model;
 pub mod pci;

@@ -164,6 +164,52 @@ impl Processes {
         Ok((copy, vector))
     }
 
+    /// `/proc/interrupts`: the service's users of each interrupt, with
+    /// the kernel's counts (`irq_info` on a handle from the IRQ control,
+    /// closed again; an MSI's through devmgr's copy).
+    pub fn interrupts<C: ConfigAccess>(&self, service: &Service<C>) -> String {
+        use devmgr::interrupts::{table, Chip, IrqRow};
+        let users = service.irq_users();
+        let mut rows = Vec::new();
+        let line_row = |irq: Result<Irq, libsys::abi::SysError>, name: &String| {
+            let info = irq.and_then(|irq| irq.info()).ok()?;
+            Some(IrqRow {
+                chip: Chip::IoApic {
+                    gsi: info.gsi as u32,
+                    level: info.level == 1,
+                },
+                count: info.count,
+                names: alloc::vec![name.clone()],
+            })
+        };
+        if let Some(controls) = &self.pci {
+            for (isa, name) in &users.isa {
+                rows.extend(line_row(controls.irq.isa(*isa), name));
+            }
+            for (gsi, name) in &users.gsi {
+                rows.extend(line_row(controls.irq.gsi(*gsi), name));
+            }
+        }
+        for (_, irq) in &self.msi {
+            let Ok(info) = irq.info() else {
+                continue;
+            };
+            let vector = info.vector as u8;
+            let names = users
+                .msi
+                .iter()
+                .filter(|(v, _)| *v == vector)
+                .map(|(_, n)| n.clone())
+                .collect();
+            rows.push(IrqRow {
+                chip: Chip::Msi { vector },
+                count: info.count,
+                names,
+            });
+        }
+        table(&rows)
+    }
+
     /// The earliest restart due (uptime ns).
     pub fn next_restart(&self) -> Option<u64> {
         self.slots.iter().filter_map(|s| s.restart_at).min()

@@ -63,7 +63,10 @@ use crate::platform::LEGACY_DEVICES;
 use crate::sysfs::SysfsError;
 use crate::uevent::SubscriberId;
 
+mod irqs;
 mod msi;
+
+pub use irqs::IrqUsers;
 
 /// The driver host while drivers are clients: who owns each driver.
 #[derive(Default)]
@@ -714,6 +717,8 @@ impl<C: ConfigAccess> Service<C> {
             Request::EnableMsi { slot } => {
                 self.msi_target(slot, badge).and(Err(DevError::NotRunning))
             }
+            // The counts are the kernel's: the binary answers.
+            Request::Interrupts => Err(DevError::NotRunning),
         };
         result.unwrap_or_else(Reply::Error)
     }

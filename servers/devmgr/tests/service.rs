@@ -766,3 +766,47 @@ fn msi_is_programmed_for_the_bound_driver_and_shown_in_sysfs() {
     ));
     assert_eq!(s.msi_target(SMBUS, CLIENT).err(), Some(DevError::NoMsi));
 }
+
+/// `/proc/interrupts`' users: a bound function's INTx line by its driver's
+/// name until its MSI is on, then the MSI's vector; the legacy devices'
+/// ISA IRQs by device name while unbound.
+#[test]
+fn interrupt_users_follow_the_binding_and_msi() {
+    use libsys::abi::MsiMessage;
+    let mut s = q35();
+    let users = s.irq_users();
+    assert!(users.gsi.is_empty() && users.msi.is_empty(), "{users:?}");
+    assert_eq!(
+        users
+            .isa
+            .iter()
+            .map(|(irq, n)| (*irq, n.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (0, "i8253"),
+            (1, "i8042"),
+            (4, "serial8250"),
+            (8, "rtc_cmos")
+        ]
+    );
+    s.register_process_driver(devmgr::drivers::find("edu").unwrap())
+        .unwrap();
+    s.driver_started("edu", 77);
+    assert_eq!(s.irq_users().gsi, [(20, String::from("edu"))]);
+    let slot = Slot::parse("0000:00:04.0").unwrap();
+    let (addr, cap) = s.msi_target(slot, 77).unwrap();
+    let message = MsiMessage {
+        vector: 0xc0,
+        address: 0xfee0_0000,
+        data: 0xc0,
+    };
+    s.msi_enable(addr, &cap, &message).unwrap();
+    let users = s.irq_users();
+    assert!(users.gsi.is_empty(), "{users:?}");
+    assert_eq!(users.msi, [(0xc0, String::from("edu"))]);
+    assert_eq!(
+        ask(&mut s, CLIENT, Request::Interrupts),
+        Reply::Error(DevError::NotRunning),
+        "the binary answers it"
+    );
+}
