@@ -257,6 +257,32 @@ fn msi(t: &mut Tally, dev: &devmgr::Client, slot: Slot) {
             Some("msi\n"),
         );
         libsys::println!("edutest: {slot} interrupts by MSI, vector {v:#x}");
+        // /proc/interrupts (devmgr's table): the vector's row, PCI-MSI,
+        // edge, named edu, with its interrupts counted.
+        let table = dev.interrupts().map(|t| String::from(t.as_str()));
+        let row = table.as_ref().ok().and_then(|t| {
+            t.lines()
+                .find(|l| l.trim_start().starts_with(&format!("{v}:")))
+                .map(String::from)
+        });
+        let counted = row
+            .as_deref()
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .is_some_and(|n| n > 0);
+        t.record(
+            "edu: /proc/interrupts shows the MSI (PCI-MSI, edge, edu) with its count",
+            match &row {
+                Some(l)
+                    if l.contains("PCI-MSI")
+                        && l.contains("-edge")
+                        && l.ends_with("edu")
+                        && counted =>
+                {
+                    Ok(())
+                }
+                _ => Err(format!("{table:?}")),
+            },
+        );
     }
     let stolen = dev.enable_msi(slot).map(|_| ());
     t.expect_eq(
