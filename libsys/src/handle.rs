@@ -461,6 +461,20 @@ impl IrqControl {
     pub fn isa(&self, irq: u8) -> Result<Irq, SysError> {
         call6(Syscall::IrqGet, [h(self.raw()), u64::from(irq), 1, 0, 0, 0]).map(|r| Irq(owned(r)))
     }
+
+    /// A new message-signalled interrupt (`irq_msi_alloc`): its handle,
+    /// bound and acknowledged as a line's, and the message to program
+    /// into the device's MSI capability. `OutOfResources` when the pool
+    /// is empty or this process holds [`crate::abi::MSI_PER_PROCESS`].
+    pub fn msi(&self) -> Result<(Irq, crate::abi::MsiMessage), SysError> {
+        let mut message = crate::abi::MsiMessage::default();
+        let args = crate::abi::args::HandleOut {
+            handle: self.raw(),
+            out: &mut message as *mut crate::abi::MsiMessage as u64,
+        };
+        let raw = crate::syscall::call_with(Syscall::IrqMsiAlloc, &args)?;
+        Ok((Irq(owned(raw)), message))
+    }
 }
 
 impl Irq {

@@ -1019,6 +1019,10 @@ fn base_cases() -> Vec<Case> {
                 "00:01.1 IDE interface [0101]: Intel Corporation 82371SB PIIX3 IDE",
                 "ok - devtest: pc machine: i440FX 8086:1237",
                 "devtest: all checks passed",
+                // devmgr programs edu's MSI capability; the driver binds it.
+                "devmgr: 0000:00:04.0: MSI on, vector 0x",
+                "edu 1.0 at 0x",
+                ", MSI vector 0x",
             ];
             (cfg, Box::new(|q| expect_needles(q, needles, None)))
         }),
@@ -1113,13 +1117,15 @@ fn boot_config(name: &str, config: &str, extra: &[&str]) -> Result<Qemu, String>
 }
 
 /// QEMU arguments a case adds to the common ones: `-machine pc` (which
-/// overrides the `q35` before it) for the `devices-pc` case; the virtio
+/// overrides the `q35` before it) and the `edu` device for the
+/// `devices-pc` case; the virtio
 /// disk for the guest suite (slot 3 of q35's root bus, the first free
 /// one, whose resources manifest.test gives the block server) and QEMU's
 /// `edu` device in slot 4 (edutest, the driver lab).
 fn extra_args(name: &str) -> &'static [&'static str] {
     match name {
-        "devices-pc" => &["-machine", "pc"],
+        // The edu device too: its driver takes an MSI on `pc` as well.
+        "devices-pc" => &["-machine", "pc", "-device", "edu,addr=0x4"],
         // The PS/2 keyboard is typed at through QEMU's monitor.
         "shell-session" => &["-monitor", "unix:build/test-monitor.sock,server,nowait"],
         "guest-suite" => &[

@@ -165,7 +165,7 @@ impl Args for OneHandle {
 }
 
 /// A call on a handle with a user pointer to what it fills: `rdi` handle,
-/// `rsi` the pointer (`thread_stats`, `irq_info`, `region_info`,
+/// `rsi` the pointer (`thread_stats`, `irq_info`, `irq_msi_alloc`, `region_info`,
 /// `process_info`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HandleOut {

@@ -129,6 +129,33 @@ pub struct IrqInfo {
     pub handlers: u64,
     /// 1 while the line is masked (waiting for `irq_ack`, or unbound).
     pub masked: u64,
+    /// The IDT vector it raises.
+    pub vector: u64,
+    /// 1 for a message-signalled interrupt (`irq_msi_alloc`; `gsi` is
+    /// then 0 and meaningless), 0 for an I/O APIC input.
+    pub msi: u64,
+    /// 1 if it is level-triggered (an I/O APIC input so programmed), 0
+    /// for an edge (every MSI).
+    pub level: u64,
+}
+
+/// Message-signalled interrupts one process may hold (`irq_msi_alloc`).
+pub const MSI_PER_PROCESS: usize = 16;
+/// The kernel's pool of MSI vectors.
+pub const MSI_VECTORS: usize = 32;
+
+/// What a device writes to raise a message-signalled interrupt
+/// (`irq_msi_alloc` fills it): the dword `data` to physical address
+/// `address`, as programmed into its MSI capability.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct MsiMessage {
+    /// The IDT vector.
+    pub vector: u64,
+    /// `0xFEE0_0000 | destination APIC id << 12`.
+    pub address: u64,
+    /// The vector, fixed delivery, edge-triggered.
+    pub data: u64,
 }
 
 /// A memory region the first process starts with.

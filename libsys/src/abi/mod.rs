@@ -33,9 +33,9 @@ mod time;
 pub use error::{decode_result, encode_result, NotAnError, SysError};
 pub use framebuffer::{FramebufferError, FramebufferInfo};
 pub use info::{
-    ClockInfo, InitInfo, IrqInfo, ModuleInfo, ProcessInfo, ProcessStatus, ProcessTime,
-    ProcessTimes, RegionInfo, ServiceInfo, ThreadStats, MODULES_MAX, PROCESS_TIMES_MAX,
-    REGIONS_MAX, SERVICES_MAX,
+    ClockInfo, InitInfo, IrqInfo, ModuleInfo, MsiMessage, ProcessInfo, ProcessStatus, ProcessTime,
+    ProcessTimes, RegionInfo, ServiceInfo, ThreadStats, MODULES_MAX, MSI_PER_PROCESS, MSI_VECTORS,
+    PROCESS_TIMES_MAX, REGIONS_MAX, SERVICES_MAX,
 };
 pub use ipc::{Handle, MsgInfo, Rights};
 pub use log::{LogLevel, LOG_MAX, LOG_READ_MAX, LOG_WATCHERS_MAX};

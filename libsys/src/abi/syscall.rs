@@ -244,12 +244,23 @@ pub enum Syscall {
     /// as Linux's `/proc/<pid>/stat`, CPU times are public, and knowing
     /// them gives no power over a process.
     ProcessTimes = 76,
+    /// (irq control, pointer to a [`super::MsiMessage`]) → a handle
+    /// (MANAGE) to a new message-signalled interrupt: a vector of the
+    /// kernel's MSI pool, whose message (address, data) it writes to the
+    /// pointer for the caller to program into a device's MSI capability.
+    /// Bound and acknowledged as a line (`irq_bind`, `irq_ack`; an MSI is
+    /// edge-triggered and never masked, so `irq_ack` only counts);
+    /// `irq_configure` on it is `InvalidArgument`. The vector is free
+    /// again when the last handle to it closes (its holders died).
+    /// `OutOfResources` when the pool is empty or the caller holds
+    /// [`super::MSI_PER_PROCESS`] vectors already.
+    IrqMsiAlloc = 77,
 }
 
 impl Syscall {
     /// Every call, in ascending number order; numbers may skip (each
     /// mechanism has its own range).
-    pub const ALL: [Syscall; 70] = [
+    pub const ALL: [Syscall; 71] = [
         Syscall::Null,
         Syscall::Log,
         Syscall::Exit,
@@ -320,6 +331,7 @@ impl Syscall {
         Syscall::Meter,
         Syscall::Power,
         Syscall::ProcessTimes,
+        Syscall::IrqMsiAlloc,
     ];
 }
 

@@ -21,10 +21,12 @@
 //! | `WaitUevent` | as `NextUevent`, but with none queued the reply waits for the next event (devmgr answers it later and serves others meanwhile) | `NotSubscribed`, `AlreadyWaiting` (another thread of the client waits), `NotSubscribed` also when the client unsubscribes meanwhile |
 //! | `Unsubscribe` | `Done` | `NotSubscribed` |
 //! | `ConfigRead { slot, offset }` | `Config(dword)` | `NoSuchDevice`, `NotAllowed` (not bound to a driver of this client), `BadOffset` |
-//! | `ConfigWrite { slot, offset, value }` | `Done` | as `ConfigRead`; `NotAllowed` also for the BARs and the expansion ROM |
+//! | `ConfigWrite { slot, offset, value }` | `Done` | as `ConfigRead`; `NotAllowed` also for the BARs, the expansion ROM and the MSI capability (`EnableMsi` programs it) |
 //! | `Open { device }` | `Opened`, with a send handle to the driver process serving the device (badged with the caller's badge): a device node | `NoSuchDevice`, `NotRunning` (no process driver runs for it now) |
 //! | `AddClassDevice(ClassDevice)` | `Done`: a class device of the caller's (`/sys/class/<class>/<name>`, `add` uevent with `DEVNAME`, `MAJOR`, `MINOR`, `DEVTYPE`), below `parent` (a device on a bus, `0000:00:04.0`, `serial8250`, or one of the caller's own class devices, a partition's disk) or `/devices/virtual/<class>` | `InvalidName`, `InvalidValue` (device number out of range, bad `devtype`, a mode over 0o777), `NameExists`, `NoSuchDevice` (parent), `NotAllowed` (parent a class device of another client), `TooManyClassDevices` ([`CLASS_DEVICES_PER_CLIENT`]), `NoSpace` |
 //! | `RemoveClassDevice { class, name }` | `Done`: the device and its children removed (`remove` uevents, children first) | `NoSuchDevice`, `NotAllowed` (another client's) |
+//! | `Interrupts` | `Text(..)`: `/proc/interrupts` (Linux's layout: per interrupt in use its count, `IO-APIC`/`PCI-MSI`, its number and trigger, its users' names) | `TooLong` |
+//! | `EnableMsi { slot }` | `Msi { vector }`, with a handle (MANAGE) to the message-signalled interrupt devmgr programmed into the function's MSI capability (one vector; INTx disabled); devmgr turns MSI off and frees the vector when the driver dies or is unbound | `NoSuchDevice`, `NotAllowed` (not bound to a driver of this client), `NoMsi` (no MSI capability: use INTx), `NoVectors` (none free: use INTx), `MsiEnabled` |
 //!
 //! Configuration offsets are dword-aligned and below 256 (devmgr uses the
 //! legacy port pair 0xCF8/0xCFC). Strings longer than the types allow do
@@ -225,6 +227,16 @@ pub enum Request {
         class: DevClass,
         name: Name,
     },
+    /// Message-signalled interrupts for `slot`, a function bound to the
+    /// caller's driver: devmgr takes a vector from the kernel, programs
+    /// the function's MSI capability with it (one vector) and disables
+    /// its INTx; the reply carries the interrupt's handle.
+    EnableMsi {
+        slot: Slot,
+    },
+    /// `/proc/interrupts`: each interrupt in use, its count, controller
+    /// and users.
+    Interrupts,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -267,6 +279,13 @@ pub enum DevError {
     NotRunning,
     /// The client owns [`CLASS_DEVICES_PER_CLIENT`] class devices.
     TooManyClassDevices,
+    /// `EnableMsi` of a function without an MSI capability: use INTx.
+    NoMsi,
+    /// `EnableMsi` when the kernel's MSI vectors are all taken (or
+    /// devmgr's share of them): use INTx.
+    NoVectors,
+    /// `EnableMsi` of a function whose MSI is on already.
+    MsiEnabled,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
@@ -287,6 +306,11 @@ pub enum Reply {
     Error(DevError),
     /// `Open`'s answer: the message carries the send handle.
     Opened,
+    /// `EnableMsi`'s answer: the message carries the interrupt's handle
+    /// (bind and acknowledge it as a line); `vector` is its IDT vector.
+    Msi {
+        vector: u8,
+    },
 }
 
 const _: () = assert!(crate::rpc::fits::<Request>() && crate::rpc::fits::<Reply>());
@@ -319,6 +343,9 @@ impl core::fmt::Display for DevError {
             DevError::AlreadyWaiting => "another thread already waits",
             DevError::NotRunning => "the driver process is not running",
             DevError::TooManyClassDevices => "too many class devices",
+            DevError::NoMsi => "the function has no MSI capability",
+            DevError::NoVectors => "no MSI vector is free",
+            DevError::MsiEnabled => "MSI is on already",
         })
     }
 }
@@ -567,6 +594,31 @@ impl Client {
             offset,
             value,
         })
+    }
+
+    /// Message-signalled interrupts for `slot` (a function bound to this
+    /// client's driver): the interrupt's handle, to bind and acknowledge
+    /// as a line, and its vector. `Dev(NoMsi)` or `Dev(NoVectors)`: stay
+    /// on the INTx line.
+    pub fn enable_msi(&self, slot: Slot) -> Result<(crate::handle::Irq, u8), ClientError> {
+        let (reply, msg) = self.call_with(&Request::EnableMsi { slot }, &[])?;
+        match (reply, msg.handles()) {
+            (Reply::Msi { vector }, &[raw]) => {
+                // SAFETY: devmgr moved this handle to us with the reply.
+                let owned =
+                    unsafe { crate::handle::OwnedHandle::from_raw(crate::abi::Handle(raw as u32)) };
+                Ok((crate::handle::Irq(owned), vector))
+            }
+            _ => Err(ClientError::Unexpected),
+        }
+    }
+
+    /// `/proc/interrupts`, as devmgr puts it together.
+    pub fn interrupts(&self) -> Result<Text, ClientError> {
+        match self.call(&Request::Interrupts)? {
+            Reply::Text(t) => Ok(t),
+            _ => Err(ClientError::Unexpected),
+        }
     }
 
     /// A driver's first step: turns on the `set` bits of the function's

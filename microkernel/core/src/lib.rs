@@ -17,5 +17,6 @@ pub mod handle;
 pub mod ioapic;
 pub mod limits;
 pub mod logring;
+pub mod msi;
 pub mod pte;
 pub mod sched;

@@ -6,7 +6,9 @@
 //! - `0x00..0x20`: exceptions;
 //! - `0x20..0x30`: the legacy PICs (all lines masked; only strays land here);
 //! - [`apic::TIMER_VECTOR`] (`0x30`): the local APIC timer, the tick;
-//! - `ioapic::IRQ_VECTOR_BASE + gsi` (`0x40..`): I/O APIC input `gsi`;
+//! - `ioapic::IRQ_VECTOR_BASE + gsi` (`0x40..0xc0`): I/O APIC input `gsi`;
+//! - `irq::MSI_VECTOR_BASE..` (`0xc0..0xe0`): message-signalled
+//!   interrupts, allocated to drivers (`irq_msi_alloc`);
 //! - [`apic::SPURIOUS_VECTOR`] (`0xff`): the local APIC's spurious vector.
 
 use alloc::vec::Vec;

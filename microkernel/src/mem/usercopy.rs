@@ -229,6 +229,8 @@ unsafe impl Plain for libsys::abi::ClockInfo {}
 unsafe impl Plain for libsys::abi::ThreadStats {}
 // SAFETY: as above.
 unsafe impl Plain for libsys::abi::IrqInfo {}
+// SAFETY: `repr(C)`, three `u64`s: any bytes are a value, no padding.
+unsafe impl Plain for libsys::abi::MsiMessage {}
 // SAFETY: integers and a byte array, no padding (repr(C), 8-aligned).
 unsafe impl Plain for libsys::abi::ProcessInfo {}
 // SAFETY: as above (u32, u32, u64, u64).

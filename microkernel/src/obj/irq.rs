@@ -18,11 +18,24 @@
 //!
 //! The kernel counts each line's interrupts and the CPU that took the last
 //! one, which `irq_info` reports (for `/proc/interrupts`).
+//!
+//! **Message-signalled interrupts.** Besides the I/O APIC's inputs, an
+//! IRQ object may be one vector of the MSI pool (`irq_msi_alloc`, from
+//! the IRQ control): a PCI function programmed with its message raises
+//! the vector itself. It is bound and acknowledged like a line, but it
+//! has no I/O APIC input: it is edge-triggered, never masked (a device
+//! sends one message per event, and the notification bit coalesces those
+//! that come before the driver looks), and `irq_ack` only ends the
+//! interrupt's accounting. The pool's table keeps a weak reference to
+//! each, so the vector is free again when the last handle to it closes
+//! ([`Drop`]), which a process's death does for its handles; a process
+//! holds at most [`MSI_PER_PROCESS`] of the pool's [`MSI_VECTORS`].
 
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 
-use libsys::abi::{IrqInfo, SysError};
+use kcore::msi::{self, VectorPool};
+use libsys::abi::{IrqInfo, MsiMessage, SysError, MSI_PER_PROCESS, MSI_VECTORS};
 use spin::{Mutex, Once};
 
 use crate::arch::x86_64::ioapic;
@@ -51,9 +64,27 @@ struct LineState {
 
 #[derive(Debug)]
 pub struct IrqLine {
+    /// The I/O APIC input (0 for an MSI).
     pub gsi: u32,
+    /// The MSI pool's vector, for a message-signalled interrupt.
+    pub msi: Option<u8>,
     state: Mutex<LineState>,
 }
+
+/// The first vector of the MSI pool: `0xc0..0xe0`, above the I/O APIC
+/// inputs' `0x40..0xc0` and below the spurious vector.
+pub const MSI_VECTOR_BASE: u8 = 0xc0;
+
+/// The MSI pool and its live objects (weak: the handles own them).
+struct MsiTable {
+    pool: VectorPool<MSI_VECTORS>,
+    lines: [Option<Weak<IrqLine>>; MSI_VECTORS],
+}
+
+static MSI: Mutex<MsiTable> = Mutex::new(MsiTable {
+    pool: VectorPool::new(MSI_VECTOR_BASE, MSI_PER_PROCESS),
+    lines: [const { None }; MSI_VECTORS],
+});
 
 static LINES: Once<Vec<Arc<IrqLine>>> = Once::new();
 /// The GSI each ISA IRQ arrives on (from the MADT, at boot).
@@ -77,6 +108,7 @@ pub fn init(gsis: u32, isa_routes: [u32; 16]) {
             .map(|gsi| {
                 Arc::new(IrqLine {
                     gsi,
+                    msi: None,
                     state: Mutex::new(LineState {
                         masked: true,
                         ..LineState::default()
@@ -101,6 +133,97 @@ pub fn prune_all() {
     if let Some(lines) = LINES.get() {
         for line in lines {
             line.prune();
+        }
+    }
+    for line in msi_lines() {
+        line.prune();
+    }
+}
+
+/// The live MSI objects.
+fn msi_lines() -> Vec<Arc<IrqLine>> {
+    let table = MSI.lock();
+    table
+        .lines
+        .iter()
+        .flatten()
+        .filter_map(Weak::upgrade)
+        .collect()
+}
+
+/// A new message-signalled interrupt held by process `holder`: the object
+/// and the message a device must write to raise it (to the CPU with local
+/// APIC id `apic_id`). `OutOfResources` if the pool is empty or `holder`
+/// holds [`MSI_PER_PROCESS`] already.
+pub fn msi_alloc(holder: u32, apic_id: u8) -> Result<(Arc<IrqLine>, MsiMessage), SysError> {
+    let mut table = MSI.lock();
+    let vector = table.pool.alloc(holder)?;
+    let line = Arc::new(IrqLine {
+        gsi: 0,
+        msi: Some(vector),
+        state: Mutex::new(LineState::default()),
+    });
+    if let Some(slot) = table.pool.slot(vector) {
+        table.lines[slot] = Some(Arc::downgrade(&line));
+    }
+    let message = MsiMessage {
+        vector: u64::from(vector),
+        address: msi::message_address(apic_id),
+        data: u64::from(msi::message_data(vector)),
+    };
+    Ok((line, message))
+}
+
+/// Vectors of the MSI pool free, and those `holder` holds.
+pub fn msi_usage(holder: u32) -> (usize, usize) {
+    let table = MSI.lock();
+    (table.pool.free_count(), table.pool.held_by(holder))
+}
+
+/// Whether `vector` is the MSI pool's.
+pub fn is_msi_vector(vector: u8) -> bool {
+    (MSI_VECTOR_BASE..MSI_VECTOR_BASE + MSI_VECTORS as u8).contains(&vector)
+}
+
+/// The message-signalled interrupt on `vector` (from the trap handler,
+/// before EOI): counted and forwarded to its bound notifications; one on
+/// a vector no one holds (a device left programmed) is dropped.
+pub fn msi_interrupt(vector: u8) {
+    let line = {
+        let table = MSI.lock();
+        table
+            .pool
+            .slot(vector)
+            .and_then(|slot| table.lines[slot].as_ref())
+            .and_then(Weak::upgrade)
+    };
+    let Some(line) = line else {
+        return;
+    };
+    let targets: Vec<Target> = {
+        let mut state = line.state.lock();
+        state.count += 1;
+        state.last_cpu = u64::from(crate::arch::x86_64::apic::id());
+        state
+            .bindings
+            .iter()
+            .filter_map(|b| b.notification.clone().map(|n| (n, b.bit)))
+            .collect()
+    };
+    for (notification, bit) in targets {
+        notification.signal(bit);
+    }
+}
+
+impl Drop for IrqLine {
+    /// An MSI's vector goes back to the pool with its last handle.
+    fn drop(&mut self) {
+        if let Some(vector) = self.msi {
+            let mut table = MSI.lock();
+            if let Some(slot) = table.pool.slot(vector) {
+                table.lines[slot] = None;
+            }
+            table.pool.free(vector);
         }
     }
 }
@@ -163,6 +286,13 @@ pub fn bind_kernel(gsi: u32, handler: fn()) -> Result<(), SysError> {
 }
 
 impl IrqLine {
+    /// Masks or unmasks its I/O APIC input (an MSI has none).
+    fn set_masked(&self, masked: bool) {
+        if self.msi.is_none() {
+            let _ = ioapic::set_masked(self.gsi, masked);
+        }
+    }
+
     /// Binds the line to `bit` of `notification` and unmasks it if no
     /// interrupt is waiting for acknowledgements.
     pub fn bind(&self, notification: Arc<Notification>, bit: u64) {
@@ -173,14 +303,18 @@ impl IrqLine {
         });
         if state.pending_acks == 0 && state.masked {
             state.masked = false;
-            let _ = ioapic::set_masked(self.gsi, false);
+            self.set_masked(false);
         }
     }
 
     /// Programs how the line signals; `NotAllowed` if handlers are bound
     /// and the line has another mode, `InvalidArgument` if no I/O APIC
     /// serves it.
+    /// An MSI is edge-triggered, always: `InvalidArgument`.
     pub fn configure(&self, level_triggered: bool, active_low: bool) -> Result<(), SysError> {
+        if self.msi.is_some() {
+            return Err(SysError::InvalidArgument);
+        }
         let state = self.state.lock();
         let current = ioapic::redirection(self.gsi).map_err(|_| SysError::InvalidArgument)?;
         if current.level_triggered == level_triggered && current.active_low == active_low {
@@ -199,18 +333,28 @@ impl IrqLine {
         state.pending_acks = state.pending_acks.saturating_sub(1);
         if state.pending_acks == 0 && !state.bindings.is_empty() && state.masked {
             state.masked = false;
-            let _ = ioapic::set_masked(self.gsi, false);
+            self.set_masked(false);
         }
     }
 
     pub fn info(&self) -> IrqInfo {
         let state = self.state.lock();
+        let (vector, level) = match self.msi {
+            Some(vector) => (u64::from(vector), false),
+            None => (
+                u64::from(ioapic::IRQ_VECTOR_BASE) + u64::from(self.gsi),
+                ioapic::redirection(self.gsi).is_ok_and(|r| r.level_triggered),
+            ),
+        };
         IrqInfo {
             gsi: u64::from(self.gsi),
             count: state.count,
             last_cpu: state.last_cpu,
             handlers: state.bindings.len() as u64,
             masked: u64::from(state.masked),
+            vector,
+            msi: u64::from(self.msi.is_some()),
+            level: u64::from(level),
         }
     }
 
@@ -226,7 +370,7 @@ impl IrqLine {
         if state.bindings.is_empty() && state.kernel.is_none() {
             state.masked = true;
             state.pending_acks = 0;
-            let _ = ioapic::set_masked(self.gsi, true);
+            self.set_masked(true);
         }
     }
 }

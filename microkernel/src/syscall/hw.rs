@@ -1,10 +1,11 @@
 //! Hardware: interrupt lines (`irq_get`, `irq_bind`, `irq_ack`,
-//! `irq_info`, `irq_configure`) and I/O ports (`ioport_grant`, `ioport_derive`).
+//! `irq_info`, `irq_configure`), message-signalled interrupts
+//! (`irq_msi_alloc`) and I/O ports (`ioport_grant`, `ioport_derive`).
 
 use libsys::abi::args::{
     HandleOut, IrqBind, IrqConfigure, IrqGet, IrqNumber, OneHandle, Polarity, Ports, Trigger,
 };
-use libsys::abi::{Handle, IrqInfo, Rights, SysError};
+use libsys::abi::{Handle, IrqInfo, MsiMessage, Rights, SysError};
 
 use super::caller;
 use crate::arch::x86_64::trap::TrapFrame;
@@ -25,6 +26,23 @@ pub fn irq_get(args: IrqGet, _: &mut TrapFrame) -> Result<u64, SysError> {
     lookup::<IrqControl>(&process, args.control, Rights::MANAGE)?;
     let line = irq::line(gsi)?;
     let entry = kobject::entry(KObject::Irq(line), Rights::MANAGE, 0);
+    let handle = process.handles.lock().insert(entry)?;
+    Ok(u64::from(handle.0))
+}
+
+/// `irq_msi_alloc(control, out)` → a handle (MANAGE) to a new MSI: a
+/// vector of the pool held by the caller, its message written to `out`
+/// (for the CPU taking interrupts: this one). The pointer is checked
+/// before the vector is taken, and the vector given back if the handle
+/// table is full.
+pub fn irq_msi_alloc(args: HandleOut, frame: &mut TrapFrame) -> Result<u64, SysError> {
+    let out = UserPtr::<MsiMessage>::new(args.out)?;
+    let process = caller()?;
+    lookup::<IrqControl>(&process, args.handle, Rights::MANAGE)?;
+    let (line, message) = irq::msi_alloc(process.pid, crate::arch::x86_64::apic::id())?;
+    crate::ipc::pager::with_user(&process, frame.rip, |aspace| out.write(aspace, &message))?;
+    let entry = kobject::entry(KObject::Irq(line), Rights::MANAGE, 0);
+    // On failure the entry (the only reference) drops: the vector is free.
     let handle = process.handles.lock().insert(entry)?;
     Ok(u64::from(handle.0))
 }

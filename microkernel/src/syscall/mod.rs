@@ -112,6 +112,7 @@ const fn handler(call: Syscall) -> Handler {
         Syscall::IrqBind => typed!(args::IrqBind, hw::irq_bind),
         Syscall::IrqAck => typed!(args::OneHandle, hw::irq_ack),
         Syscall::IrqInfo => typed!(args::HandleOut, hw::irq_info),
+        Syscall::IrqMsiAlloc => typed!(args::HandleOut, hw::irq_msi_alloc),
         Syscall::IoportGrant => typed!(args::Ports, hw::ioport_grant),
         Syscall::SetPager => typed!(args::SetPager, task::set_pager),
         Syscall::IpcBufferSet => typed!(args::IpcBufferSet, ipc::ipc_buffer_set),

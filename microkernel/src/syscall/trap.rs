@@ -61,6 +61,12 @@ pub fn handle(frame: &mut TrapFrame) {
             irq::interrupt(u32::from(v - IRQ_VECTOR_BASE));
             apic::eoi();
         }
+        // A message-signalled interrupt: edge-triggered, nothing to mask;
+        // forwarded, then EOI.
+        v if irq::is_msi_vector(v) => {
+            irq::msi_interrupt(v);
+            apic::eoi();
+        }
         // Raised by software (`int n`), which the self-test does.
         _ => {}
     }

@@ -62,6 +62,7 @@ pub mod bind;
 pub mod classdev;
 pub mod drivers;
 pub mod ids;
+pub mod interrupts;
 pub mod kobject;
 pub mod model;
 pub mod pci;

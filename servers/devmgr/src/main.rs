@@ -37,7 +37,7 @@ use libsys::abi::SysError;
 use libsys::handle::Endpoint;
 use libsys::ipc::{self, Message, SavedReply};
 use libsys::port::{inl, outl};
-use libsys::proto::devmgr::{Reply, Request};
+use libsys::proto::devmgr::{DevError, Reply, Request, Text};
 use libsys::rpc::{self, LABEL_BAD_REQUEST, LABEL_REPLY, LABEL_REQUEST, LABEL_SERVER_ERROR};
 use libsys::{eprintln, println};
 
@@ -167,6 +167,28 @@ fn serve(
             Some(Request::Open { device }) if !carried_handles => processes.open(device, badge),
             _ => None,
         };
+        // `/proc/interrupts` needs the kernel's counts: the binary's.
+        if let (Some(Request::Interrupts), false) = (&request, carried_handles) {
+            let table = processes.interrupts(service);
+            reply = Some(encode(&match Text::try_from(table.as_str()) {
+                Ok(text) => Reply::Text(text),
+                Err(_) => Reply::Error(DevError::TooLong),
+            }));
+            continue;
+        }
+        // `EnableMsi` takes a vector from the kernel: the binary's.
+        if let (Some(Request::EnableMsi { slot }), false) = (&request, carried_handles) {
+            reply = Some(match processes.enable_msi(service, *slot, badge) {
+                Ok((handle, vector)) => {
+                    let raw = handle.into_raw();
+                    encode(&Reply::Msi { vector })
+                        .with_handles(&[raw])
+                        .moving_handles()
+                }
+                Err(e) => encode(&Reply::Error(e)),
+            });
+            continue;
+        }
         if let Some(opened) = opened {
             reply = Some(match opened {
                 Ok(handle) => {

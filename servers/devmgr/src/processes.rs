@@ -44,9 +44,9 @@ use devmgr::ProbeContext;
 use libsys::abi::args::{Polarity, Trigger};
 use libsys::abi::{Handle, ProcessStatus, Rights};
 use libsys::handle::{
-    Endpoint, IoPorts, IrqControl, MemoryRegion, Notification, OwnedHandle, Process,
+    Endpoint, IoPorts, Irq, IrqControl, MemoryRegion, Notification, OwnedHandle, Process,
 };
-use libsys::proto::devmgr::{DevError, PciInfo};
+use libsys::proto::devmgr::{DevError, PciInfo, Slot};
 use libsys::proto::spawn::{spawn, ClientError, Spawn, SpawnError};
 use libsys::{eprintln, println};
 
@@ -92,6 +92,9 @@ pub struct Processes {
     deaths: Notification,
     slots: Vec<DriverProcess>,
     pci: Option<PciControls>,
+    /// devmgr's copy of each MSI it turned on, by device: the vector
+    /// stays taken until the function is turned off (see `deaths`).
+    msi: Vec<(String, Irq)>,
 }
 
 fn now_ms() -> u64 {
@@ -107,6 +110,7 @@ impl Processes {
             deaths,
             slots: Vec::new(),
             pci,
+            msi: Vec::new(),
         })
     }
 
@@ -127,6 +131,83 @@ impl Processes {
                 .dup(Rights::SEND | Rights::GRANT, Some(badge))
                 .map_err(|_| DevError::NoSpace),
         )
+    }
+
+    /// `EnableMsi` of `slot` by client `badge`: a vector from the kernel,
+    /// programmed into the function's MSI capability; the caller takes
+    /// over the returned copy of its handle, devmgr keeps one until the
+    /// driver is gone. The service's errors; `NoVectors` when the kernel
+    /// has none for devmgr (or devmgr holds no IRQ control).
+    pub fn enable_msi<C: ConfigAccess>(
+        &mut self,
+        service: &mut Service<C>,
+        slot: Slot,
+        badge: u64,
+    ) -> Result<(OwnedHandle, u8), DevError> {
+        let (addr, cap) = service.msi_target(slot, badge)?;
+        let controls = self.pci.as_ref().ok_or(DevError::NoVectors)?;
+        let (irq, message) = controls.irq.msi().map_err(|e| {
+            eprintln!("devmgr: {slot}: irq_msi_alloc: {e}");
+            DevError::NoVectors
+        })?;
+        let copy = irq
+            .0
+            .dup(Rights::MANAGE, None)
+            .map_err(|_| DevError::NoSpace)?;
+        service.msi_enable(addr, &cap, &message)?;
+        let vector = message.vector as u8;
+        println!(
+            "devmgr: {slot}: MSI on, vector {vector:#x} (message {:#x} <- {:#x})",
+            message.address, message.data
+        );
+        self.msi.push((alloc::format!("{slot}"), irq));
+        Ok((copy, vector))
+    }
+
+    /// `/proc/interrupts`: the service's users of each interrupt, with
+    /// the kernel's counts (`irq_info` on a handle from the IRQ control,
+    /// closed again; an MSI's through devmgr's copy).
+    pub fn interrupts<C: ConfigAccess>(&self, service: &Service<C>) -> String {
+        use devmgr::interrupts::{table, Chip, IrqRow};
+        let users = service.irq_users();
+        let mut rows = Vec::new();
+        let line_row = |irq: Result<Irq, libsys::abi::SysError>, name: &String| {
+            let info = irq.and_then(|irq| irq.info()).ok()?;
+            Some(IrqRow {
+                chip: Chip::IoApic {
+                    gsi: info.gsi as u32,
+                    level: info.level == 1,
+                },
+                count: info.count,
+                names: alloc::vec![name.clone()],
+            })
+        };
+        if let Some(controls) = &self.pci {
+            for (isa, name) in &users.isa {
+                rows.extend(line_row(controls.irq.isa(*isa), name));
+            }
+            for (gsi, name) in &users.gsi {
+                rows.extend(line_row(controls.irq.gsi(*gsi), name));
+            }
+        }
+        for (_, irq) in &self.msi {
+            let Ok(info) = irq.info() else {
+                continue;
+            };
+            let vector = info.vector as u8;
+            let names = users
+                .msi
+                .iter()
+                .filter(|(v, _)| *v == vector)
+                .map(|(_, n)| n.clone())
+                .collect();
+            rows.push(IrqRow {
+                chip: Chip::Msi { vector },
+                count: info.count,
+                names,
+            });
+        }
+        table(&rows)
     }
 
     /// The earliest restart due (uptime ns).
@@ -268,6 +349,15 @@ impl Processes {
             slot.clients = None;
             if slot.driver.bus == BusType::Pci && service.stop_device(&slot.device) {
                 println!("devmgr: {}: bus mastering off", slot.device);
+            }
+            // MSI off before the vector is given back (devmgr's copy of
+            // its handle was the last: the driver's died with it).
+            if let Some(vector) = service.msi_disable(&slot.device) {
+                self.msi.retain(|(device, _)| *device != slot.device);
+                println!(
+                    "devmgr: {}: MSI off (vector {vector:#x} freed)",
+                    slot.device
+                );
             }
             if slot.stopping {
                 println!("devmgr: {} (pid {}) stopped", slot.driver.module, slot.pid);

@@ -315,3 +315,83 @@ fn ecam_addresses_from_mcfg() {
     raw[11] = 0x0f;
     assert_eq!(McfgEntry::parse(&raw), Err(PciError::BadMcfg));
 }
+
+/// The MSI capability programmed for one vector, in both forms: the
+/// message address and data where the form puts them, MSI on with one
+/// vector, INTx disabled in the command register; undone by `disable`.
+#[test]
+fn programs_msi_in_the_64_and_32_bit_forms() {
+    use devmgr::pci::caps::Msi;
+    use devmgr::pci::msi::{self, MsiError, MsiLayout};
+    let edu = at(0, 4, 0);
+    // The recorded edu function: MSI at 0x40, 64-bit, one vector, off.
+    let mut fake = FakeConfig::new(Q35);
+    let cap = Msi::read(&mut fake, edu, 0x40);
+    let layout = MsiLayout::of(&cap);
+    assert_eq!(
+        (
+            layout.address_low,
+            layout.address_high,
+            layout.data,
+            layout.len
+        ),
+        (0x44, Some(0x48), 0x4c, 14)
+    );
+    assert!((0x40..0x50).step_by(4).all(|d| layout.covers_dword(d)));
+    assert!(!layout.covers_dword(0x3c) && !layout.covers_dword(0x50));
+    let command_before = fake.dword((0, 4, 0), 0x04) & 0xffff;
+    msi::enable(&mut fake, edu, &cap, 0xfee0_3000, 0xc1).unwrap();
+    assert_eq!(fake.dword((0, 4, 0), 0x44), 0xfee0_3000);
+    assert_eq!(fake.dword((0, 4, 0), 0x48), 0, "upper address");
+    assert_eq!(fake.dword((0, 4, 0), 0x4c), 0xc1, "data");
+    let control = fake.dword((0, 4, 0), 0x40) >> 16;
+    assert_eq!(control & 1, 1, "MSI enabled");
+    assert_eq!(control & 0x70, 0, "one vector (Multiple Message Enable 0)");
+    assert_eq!(control & 0x80, 0x80, "64-bit stays");
+    assert_eq!(
+        fake.dword((0, 4, 0), 0x04) & 0xffff,
+        command_before | 1 << 10,
+        "INTx disabled, the rest of the command register kept"
+    );
+    assert!(msi::enabled(&mut fake, edu, &cap));
+    msi::disable(&mut fake, edu, &cap);
+    assert!(!msi::enabled(&mut fake, edu, &cap));
+    assert_eq!(fake.dword((0, 4, 0), 0x04) & 0xffff, command_before);
+
+    // The same function with a 32-bit capability: the data follows the
+    // address; a 64-bit address does not fit and nothing is written.
+    let mut fake = FakeConfig::new(Q35);
+    fake.poke((0, 4, 0), 0x42, 0x00);
+    let cap = Msi::read(&mut fake, edu, 0x40);
+    assert!(!cap.is_64bit);
+    let layout = MsiLayout::of(&cap);
+    assert_eq!(
+        (layout.address_high, layout.data, layout.len),
+        (None, 0x48, 10)
+    );
+    assert!(layout.covers_dword(0x48) && !layout.covers_dword(0x4c));
+    assert_eq!(
+        msi::enable(&mut fake, edu, &cap, 0x1_fee0_0000, 0xc2),
+        Err(MsiError::BadAddress)
+    );
+    assert_eq!(
+        msi::enable(&mut fake, edu, &cap, 0xfee0_0000, 0x1_0000),
+        Err(MsiError::BadData)
+    );
+    assert!(!msi::enabled(&mut fake, edu, &cap) && fake.dword((0, 4, 0), 0x44) == 0);
+    msi::enable(&mut fake, edu, &cap, 0xfee0_0000, 0xc2).unwrap();
+    assert_eq!(fake.dword((0, 4, 0), 0x44), 0xfee0_0000);
+    assert_eq!(fake.dword((0, 4, 0), 0x48), 0xc2, "data right after");
+    assert_eq!(fake.dword((0, 4, 0), 0x04) & (1 << 10), 1 << 10);
+
+    // With per-vector masking (64-bit): vector 0 unmasked, the mask
+    // register after the data.
+    let mut fake = FakeConfig::new(Q35);
+    fake.poke((0, 4, 0), 0x43, 0x01);
+    fake.poke((0, 4, 0), 0x50, 0xff);
+    let cap = Msi::read(&mut fake, edu, 0x40);
+    let layout = MsiLayout::of(&cap);
+    assert_eq!((layout.mask, layout.len), (Some(0x50), 24));
+    msi::enable(&mut fake, edu, &cap, 0xfee0_0000, 0xc3).unwrap();
+    assert_eq!(fake.dword((0, 4, 0), 0x50), 0xfe, "vector 0 unmasked");
+}

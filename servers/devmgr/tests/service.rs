@@ -700,3 +700,149 @@ fn each_device_of_a_process_driver_has_its_own_process() {
     );
     assert!(matches!(read(&mut s, 51, "0000:00:03.0"), Reply::Config(_)));
 }
+
+/// `EnableMsi`'s service half: only the bound driver's function, only
+/// with an MSI capability; the capability programmed and then closed to
+/// the driver's own writes; sysfs `msi_irqs`; undone when the driver goes.
+#[test]
+fn msi_is_programmed_for_the_bound_driver_and_shown_in_sysfs() {
+    use libsys::abi::MsiMessage;
+    let mut s = q35();
+    s.register_process_driver(devmgr::drivers::find("edu").unwrap())
+        .unwrap();
+    s.driver_started("edu", "0000:00:04.0", 77);
+    let slot = Slot::parse("0000:00:04.0").unwrap();
+    assert_eq!(s.msi_target(slot, CLIENT).err(), Some(DevError::NotAllowed));
+    let (addr, cap) = s.msi_target(slot, 77).unwrap();
+    assert_eq!((cap.offset, cap.is_64bit), (0x40, true));
+    // Through the plain server the binary's part is missing.
+    assert_eq!(
+        ask(&mut s, 77, Request::EnableMsi { slot }),
+        Reply::Error(DevError::NotRunning)
+    );
+    let message = MsiMessage {
+        vector: 0xc3,
+        address: 0xfee0_0000,
+        data: 0xc3,
+    };
+    s.msi_enable(addr, &cap, &message).unwrap();
+    assert_eq!(s.msi_vector("0000:00:04.0"), Some(0xc3));
+    let config = |s: &mut Service<FakeConfig>, offset| match ask(
+        s,
+        77,
+        Request::ConfigRead { slot, offset },
+    ) {
+        Reply::Config(v) => v,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(config(&mut s, 0x44), 0xfee0_0000);
+    assert_eq!(config(&mut s, 0x4c), 0xc3);
+    assert_eq!(config(&mut s, 0x40) >> 16 & 1, 1, "MSI on");
+    assert_eq!(config(&mut s, 0x04) & 1 << 10, 1 << 10, "INTx off");
+    assert_eq!(s.msi_target(slot, 77).err(), Some(DevError::MsiEnabled));
+    // The capability is devmgr's: the driver cannot aim it elsewhere.
+    for offset in [0x40, 0x44, 0x48, 0x4c] {
+        let write = Request::ConfigWrite {
+            slot,
+            offset,
+            value: 0xfee0_0000,
+        };
+        assert_eq!(
+            ask(&mut s, 77, write),
+            Reply::Error(DevError::NotAllowed),
+            "{offset:#x}"
+        );
+    }
+    // sysfs: msi_irqs/<vector> reading "msi", under both paths.
+    for dev in [
+        "/sys/bus/pci/devices/0000:00:04.0",
+        "/sys/devices/pci0000:00/0000:00:04.0",
+    ] {
+        let (entries, _) = names(ask(
+            &mut s,
+            CLIENT,
+            Request::List {
+                path: path(dev),
+                start: 0,
+            },
+        ));
+        assert!(entries.iter().any(|e| e == "msi_irqs"), "{entries:?}");
+        let (vectors, _) = names(ask(
+            &mut s,
+            CLIENT,
+            Request::List {
+                path: path(&format!("{dev}/msi_irqs")),
+                start: 0,
+            },
+        ));
+        assert_eq!(vectors, ["195"]);
+        assert_eq!(text(read(&mut s, &format!("{dev}/msi_irqs/195"))), "msi\n");
+        assert_eq!(
+            read(&mut s, &format!("{dev}/msi_irqs")),
+            Reply::Error(DevError::IsDirectory)
+        );
+        assert_eq!(
+            read(&mut s, &format!("{dev}/msi_irqs/194")),
+            Reply::Error(DevError::NotFound)
+        );
+    }
+    // The driver died (or was unbound): MSI off, INTx back on.
+    assert_eq!(s.msi_disable("0000:00:04.0"), Some(0xc3));
+    assert_eq!(s.msi_disable("0000:00:04.0"), None, "off already");
+    assert_eq!(config(&mut s, 0x40) >> 16 & 1, 0, "MSI off");
+    assert_eq!(config(&mut s, 0x04) & 1 << 10, 0, "INTx on");
+    assert_eq!(
+        read(&mut s, "/sys/bus/pci/devices/0000:00:04.0/msi_irqs/195"),
+        Reply::Error(DevError::NotFound)
+    );
+    // A function without MSI (the SMBus controller, a client's driver).
+    assert!(matches!(
+        smbus_driver(&mut s, CLIENT, "smbus"),
+        Reply::Bound(1)
+    ));
+    assert_eq!(s.msi_target(SMBUS, CLIENT).err(), Some(DevError::NoMsi));
+}
+
+/// `/proc/interrupts`' users: a bound function's INTx line by its driver's
+/// name until its MSI is on, then the MSI's vector; the legacy devices'
+/// ISA IRQs by device name while unbound.
+#[test]
+fn interrupt_users_follow_the_binding_and_msi() {
+    use libsys::abi::MsiMessage;
+    let mut s = q35();
+    let users = s.irq_users();
+    assert!(users.gsi.is_empty() && users.msi.is_empty(), "{users:?}");
+    assert_eq!(
+        users
+            .isa
+            .iter()
+            .map(|(irq, n)| (*irq, n.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (0, "i8253"),
+            (1, "i8042"),
+            (4, "serial8250"),
+            (8, "rtc_cmos")
+        ]
+    );
+    s.register_process_driver(devmgr::drivers::find("edu").unwrap())
+        .unwrap();
+    s.driver_started("edu", "0000:00:04.0", 77);
+    assert_eq!(s.irq_users().gsi, [(20, String::from("edu"))]);
+    let slot = Slot::parse("0000:00:04.0").unwrap();
+    let (addr, cap) = s.msi_target(slot, 77).unwrap();
+    let message = MsiMessage {
+        vector: 0xc0,
+        address: 0xfee0_0000,
+        data: 0xc0,
+    };
+    s.msi_enable(addr, &cap, &message).unwrap();
+    let users = s.irq_users();
+    assert!(users.gsi.is_empty(), "{users:?}");
+    assert_eq!(users.msi, [(0xc0, String::from("edu"))]);
+    assert_eq!(
+        ask(&mut s, CLIENT, Request::Interrupts),
+        Reply::Error(DevError::NotRunning),
+        "the binary answers it"
+    );
+}

@@ -76,6 +76,11 @@ pub trait ProcSource {
     /// Its CPU time, threads and start time (the kernel's
     /// `process_times`), if known.
     fn times(&mut self, pid: u64) -> Option<ProcessTime>;
+    /// `/proc/interrupts`, as the device manager puts it together
+    /// (`ENOENT` from a source that has none).
+    fn interrupts(&mut self) -> Result<String, Errno> {
+        Err(Errno::ENOENT)
+    }
 }
 
 // ---- inode numbers ----
@@ -93,6 +98,7 @@ const SYS_FS: Ino = 10;
 const DENTRY_STATE: Ino = 11;
 const FILE_NR: Ino = 12;
 const INODE_NR: Ino = 13;
+const INTERRUPTS: Ino = 14;
 
 /// A process's entries: `pid << PID_SHIFT | kind`.
 const PID_SHIFT: u32 = 4;
@@ -117,6 +123,7 @@ const ROOT_ENTRIES: &[Fixed] = &[
     (b"uptime", UPTIME, S_IFREG | 0o444),
     (b"mounts", MOUNTS, S_IFREG | 0o444),
     (b"filesystems", FILESYSTEMS, S_IFREG | 0o444),
+    (b"interrupts", INTERRUPTS, S_IFREG | 0o444),
     (b"self", SELF, S_IFLNK | 0o777),
     (b"sys", SYS, S_IFDIR | 0o555),
 ];
@@ -432,6 +439,7 @@ impl crate::fs::FileOperations for ProcFs {
             DENTRY_STATE => Ok(dentry_state(ctx)),
             FILE_NR => Ok(format!("{}\t0\t{}\n", ctx.nr_files, ctx.file_max)),
             INODE_NR => Ok(format!("{}\t0\n", ctx.nr_inodes)),
+            INTERRUPTS => self.source.interrupts(),
             _ => return Some(self.pid_file(ino, ctx)),
         };
         Some(text.map(String::into_bytes))

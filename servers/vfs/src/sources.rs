@@ -98,6 +98,7 @@ pub struct ProcIpc {
     proc: Peer,
     mm: Peer,
     cred: Peer,
+    devmgr: Peer,
     uids: BTreeMap<u64, u32>,
 }
 
@@ -107,6 +108,7 @@ impl ProcIpc {
             proc: Peer::new(proc::NAME),
             mm: Peer::new("mm"),
             cred: Peer::new(cred::NAME),
+            devmgr: Peer::new("devmgr"),
             uids: BTreeMap::new(),
         })
     }
@@ -280,6 +282,15 @@ impl ProcSource for ProcIpc {
     fn uptime(&mut self) -> (u64, Option<u64>) {
         let up = libsys::syscall::clock().map_or(0, |c| c.uptime_ns);
         (up, None)
+    }
+
+    /// devmgr's table (it holds the IRQ control and knows the users).
+    fn interrupts(&mut self) -> Result<String, Errno> {
+        match self.devmgr.call(&devmgr::Request::Interrupts)? {
+            devmgr::Reply::Text(t) => Ok(t.as_str().into()),
+            devmgr::Reply::Error(e) => Err(dev_errno(e)),
+            _ => Err(Errno::EIO),
+        }
     }
 
     /// The kernel's figures (`process_times`, which needs no handle).

@@ -86,6 +86,13 @@ impl ProcSource for Fake {
     fn uptime(&mut self) -> (u64, Option<u64>) {
         (self.0.borrow().uptime_ns, None)
     }
+    /// devmgr's table, as it would send it.
+    fn interrupts(&mut self) -> Result<String, Errno> {
+        if self.0.borrow().broken {
+            return Err(Errno::EAGAIN);
+        }
+        Ok("           CPU0\n192:         26   PCI-MSI      192-edge   edu\n".into())
+    }
     /// The kernel's figures for pid 2 only.
     fn times(&mut self, pid: u64) -> Option<ProcessTime> {
         (pid == 2).then_some(ProcessTime {
@@ -477,4 +484,18 @@ fn processes_only_the_kernel_knows_join_the_list() {
     // A name the kernel cut at 16 bytes: comm keeps 15, as Linux's.
     let long = kernel_task(&kernel(5, "a-very-long-name", 1, 1), 0);
     assert_eq!(long.comm.as_str(), "a-very-long-nam");
+}
+
+/// `/proc/interrupts` is devmgr's table, read-only, fetched at each open.
+#[test]
+fn interrupts_come_from_the_device_manager() {
+    let (mut v, world) = setup();
+    let t = text(&mut v, USER, "/proc/interrupts");
+    assert!(t.starts_with("           CPU0\n"), "{t}");
+    assert!(t.contains("PCI-MSI      192-edge   edu"), "{t}");
+    world.borrow_mut().broken = true;
+    assert_eq!(
+        read_file(&mut v, USER, "/proc/interrupts"),
+        Err(Errno::EAGAIN)
+    );
 }

@@ -5,7 +5,9 @@
 //! and liveness registers, factorials of 0 to 12 computed by the device
 //! and answered from its interrupt, DMA round trips of the device's whole
 //! buffer, bad ranges refused; its interrupt count matches the
-//! operations; then the driver is killed (`kill=spawned:edu`): calls on
+//! operations; the driver runs on an MSI (edu has the capability: sysfs
+//! shows `msi_irqs/<vector>` reading `msi`, lspci's state), and another
+//! process cannot ask for the function's MSI; then the driver is killed (`kill=spawned:edu`): calls on
 //! the old node fail, devmgr unbinds the device and binds it again with a
 //! new process, which serves again — and the device's buffer still holds
 //! what was written before.
@@ -63,6 +65,7 @@ fn main(_args: &str) -> u64 {
     factorials(&mut t, &node);
     dma(&mut t, &node);
     counts(&mut t, &node);
+    msi(&mut t, &dev, slot);
     hostile(&mut t, &dev, &node);
     restart(&mut t, &dev, &name, node);
     t.status()
@@ -215,6 +218,83 @@ fn hostile(t: &mut Tally, dev: &devmgr::Client, node: &edu::Client) {
     );
 }
 
+/// The driver's interrupt is an MSI when the function has the capability
+/// (QEMU's edu does): its sysfs directory has `msi_irqs` with one vector
+/// reading `msi`; the vector is one of the kernel's MSI pool. Asking for
+/// the function's MSI from here (not its driver) is `NotAllowed`.
+fn msi(t: &mut Tally, dev: &devmgr::Client, slot: Slot) {
+    let has_msi = dev.pci_info(slot).is_ok_and(|i| i.msi_vectors.is_some());
+    if !has_msi {
+        libsys::println!("edutest: {slot} has no MSI capability: the driver stays on INTx");
+        return;
+    }
+    let dir = format!("/sys/bus/pci/devices/{slot}/msi_irqs");
+    // The driver asks for MSI once it runs: a moment after a restart.
+    let start = libsys::time::Instant::now();
+    let listed = loop {
+        match dev.list(&dir, 0) {
+            Ok((names, _)) => break Ok(names),
+            Err(_) if start.elapsed() < Duration::from_secs(5) => libsys::time::sleep_ms(20),
+            Err(e) => break Err(e),
+        }
+    };
+    let vector = listed
+        .as_ref()
+        .ok()
+        .and_then(|names| (names.len() == 1).then(|| names[0].clone()))
+        .and_then(|n| n.parse::<u32>().ok());
+    t.record(
+        "edu: the driver runs on an MSI (sysfs msi_irqs: one vector of the pool)",
+        match vector {
+            Some(v) if (0xc0..0xe0).contains(&v) => Ok(()),
+            _ => Err(format!("{listed:?}")),
+        },
+    );
+    if let Some(v) = vector {
+        t.expect_eq(
+            "edu: msi_irqs/<vector> reads msi",
+            dev.read(&format!("{dir}/{v}")).ok().as_deref(),
+            Some("msi\n"),
+        );
+        libsys::println!("edutest: {slot} interrupts by MSI, vector {v:#x}");
+        // /proc/interrupts (devmgr's table): the vector's row, PCI-MSI,
+        // edge, named edu, with its interrupts counted.
+        let table = dev.interrupts().map(|t| String::from(t.as_str()));
+        let row = table.as_ref().ok().and_then(|t| {
+            t.lines()
+                .find(|l| l.trim_start().starts_with(&format!("{v}:")))
+                .map(String::from)
+        });
+        let counted = row
+            .as_deref()
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .is_some_and(|n| n > 0);
+        t.record(
+            "edu: /proc/interrupts shows the MSI (PCI-MSI, edge, edu) with its count",
+            match &row {
+                Some(l)
+                    if l.contains("PCI-MSI")
+                        && l.contains("-edge")
+                        && l.ends_with("edu")
+                        && counted =>
+                {
+                    Ok(())
+                }
+                _ => Err(format!("{table:?}")),
+            },
+        );
+    }
+    let stolen = dev.enable_msi(slot).map(|_| ());
+    t.expect_eq(
+        "edu: EnableMsi of a function not the caller's: NotAllowed",
+        format!("{stolen:?}"),
+        format!(
+            "{:?}",
+            Err::<(), _>(devmgr::ClientError::Dev(DevError::NotAllowed))
+        ),
+    );
+}
+
 /// Kills the driver: the old node fails, devmgr unbinds and binds the
 /// device again with a new process, the new node serves.
 fn restart(t: &mut Tally, dev: &devmgr::Client, name: &str, node: edu::Client) {
@@ -267,6 +347,15 @@ fn restart(t: &mut Tally, dev: &devmgr::Client, name: &str, node: edu::Client) {
         "edu: the device's buffer kept its bytes across the restart",
         node.dma_read(0, 64).map(|d| d.to_vec()).ok(),
         Some(pattern(64, 0)),
+    );
+    msi(
+        t,
+        dev,
+        Slot::parse(name).unwrap_or(Slot {
+            bus: 0,
+            device: 4,
+            function: 0,
+        }),
     );
     libsys::println!("edutest: the edu driver was killed and served again");
 }

@@ -4,7 +4,8 @@
 //! ```text
 //! lspci        00:1f.3 SMBus: Intel Corporation 82801I (ICH9 Family) SMBus Controller (rev 02)
 //! lspci -nn    ... with [class] and [vendor:device] numbers
-//! lspci -v     ... and below each: subsystem, IRQ, BARs, capabilities, driver
+//! lspci -v     ... and below each: subsystem, IRQ, BARs, capabilities (MSI's
+//!              state: `Enable+` and the vector while a driver has it), driver
 //! ```
 //!
 //! Options may be combined (`-v -nn`, `-vnn`). Everything comes from
@@ -97,7 +98,7 @@ fn list(client: &Client, options: &Options) -> Result<(), ClientError> {
                 continue;
             };
             let info = client.pci_info(slot)?;
-            show(&info, options);
+            show(client, &info, options);
         }
         start += names.len() as u32;
         if names.is_empty() || start >= total {
@@ -106,7 +107,7 @@ fn list(client: &Client, options: &Options) -> Result<(), ClientError> {
     }
 }
 
-fn show(info: &PciInfo, options: &Options) {
+fn show(client: &Client, info: &PciInfo, options: &Options) {
     let s = info.slot;
     let (class, subclass) = ((info.class >> 16) as u8, (info.class >> 8) as u8);
     let slot = format!("{:02x}:{:02x}.{}", s.bus, s.device, s.function);
@@ -127,13 +128,21 @@ fn show(info: &PciInfo, options: &Options) {
         );
     }
     if options.verbose {
-        details(info);
+        details(info, msi_vector(client, info.slot));
         println!("");
     }
 }
 
-/// `lspci -v`'s indented lines.
-fn details(info: &PciInfo) {
+/// The vector of the function's MSI while it is on (devmgr's sysfs
+/// `msi_irqs` directory lists it).
+fn msi_vector(client: &Client, slot: Slot) -> Option<u32> {
+    let dir = format!("/sys/bus/pci/devices/{slot}/msi_irqs");
+    let (names, _) = client.list(&dir, 0).ok()?;
+    names.first()?.parse().ok()
+}
+
+/// `lspci -v`'s indented lines; `msi` the vector of its MSI, if on.
+fn details(info: &PciInfo, msi: Option<u32>) {
     if info.subvendor != 0 || info.subdevice != 0 {
         let vendor = vendor_name(info.subvendor).unwrap_or("Device");
         println!(
@@ -165,7 +174,13 @@ fn details(info: &PciInfo) {
     for &(id, offset) in &info.capabilities {
         let what = match id {
             0x01 => String::from("Power Management"),
-            0x05 => format!("MSI: {} vector(s)", info.msi_vectors.map_or(0, u32::from)),
+            0x05 => {
+                let max = info.msi_vectors.map_or(0, u32::from);
+                match msi {
+                    Some(v) => format!("MSI: Enable+ Count=1/{max} (vector {v:#x})"),
+                    None => format!("MSI: Enable- Count=0/{max}"),
+                }
+            }
             0x09 => String::from("Vendor Specific Information"),
             0x10 => String::from("Express"),
             0x11 => format!("MSI-X: Count={}", info.msix_entries.unwrap_or(0)),

@@ -4,7 +4,8 @@
 //! a spawned `sleep 5`'s `cmdline`, `stat` and `status` name it;
 //! `uptime`, `buddyinfo`, `slabinfo`, `sys/fs/dentry-state` parse;
 //! `/proc/mounts` lists `/`, `/mnt` and `/proc`; `/proc/filesystems`
-//! has ext2; a listing of `/proc` holds 1 and this pid; `/proc/self/
+//! has ext2; `/proc/interrupts` (devmgr's) has the virtio disk's
+//! level-triggered line with its interrupts counted; a listing of `/proc` holds 1 and this pid; `/proc/self/
 //! cmdline` and `maps`; a forked child shows as `/proc/<pid>` with this
 //! process as its parent while it waits in a FIFO's open, and is gone
 //! once reaped; bytes go through the FIFO from the child (writer) to
@@ -119,6 +120,24 @@ fn system_files(t: &mut Tally) {
         "procfs: /proc/filesystems has ext2 and nodev proc",
         (fs.contains("\text2\n"), fs.contains("nodev\tproc\n")),
         (true, true),
+    );
+    let irqs = slurp("/proc/interrupts").unwrap_or_default();
+    let disk = irqs
+        .lines()
+        .find(|l| l.contains("IO-APIC") && l.ends_with("virtio_blk"));
+    let counted = disk
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .is_some_and(|n| n > 0);
+    t.record(
+        "procfs: /proc/interrupts has the virtio disk's line (IO-APIC, fasteoi) with interrupts",
+        match disk {
+            Some(l)
+                if irqs.starts_with("           CPU0\n") && l.contains("-fasteoi") && counted =>
+            {
+                Ok(())
+            }
+            _ => Err(format!("{irqs:?}")),
+        },
     );
     let buddy = slurp("/proc/buddyinfo").unwrap_or_default();
     t.expect_eq(

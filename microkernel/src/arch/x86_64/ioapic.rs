@@ -41,8 +41,9 @@ static IOAPICS: Mutex<Vec<IoApic>> = Mutex::new(Vec::new());
 
 /// The vector of I/O APIC input 0; input `gsi` raises `IRQ_VECTOR_BASE + gsi`.
 pub const IRQ_VECTOR_BASE: u8 = 0x40;
-/// GSIs that get a vector: `0x40..0xf0`.
-pub const MAX_GSI: u32 = 0xb0;
+/// GSIs that get a vector: `0x40..0xc0` (`0xc0..0xe0` is the MSI pool's,
+/// `obj::irq`).
+pub const MAX_GSI: u32 = 0x80;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IrqError {
@@ -75,7 +76,7 @@ pub fn init<E>(
             let gsi = io.gsi_base + entry;
             let vector = u32::from(vector_base) + gsi;
             let redirection = Redirection {
-                vector: if vector < 0xf0 { vector as u8 } else { 0 },
+                vector: if gsi < MAX_GSI { vector as u8 } else { 0 },
                 destination: cpu,
                 level_triggered: false,
                 active_low: false,

@@ -59,6 +59,10 @@ const CHECKS: &[(&str, Check)] = &[
         "I/O APIC inputs are masked, each on its own vector",
         ioapic_inputs,
     ),
+    (
+        "MSI vectors: allocation, limits, exhaustion, delivery, freeing",
+        msi_vectors,
+    ),
     ("the tick advances jiffies at HZ", tick),
     (
         "address space map/protect/unmap and teardown",
@@ -553,14 +557,14 @@ fn descriptor_tables(_: &BootInfo, _: EntryState) -> Result<(), Why> {
     Ok(())
 }
 
-/// Raises `int3` and a software interrupt on vector 200 with a known value
+/// Raises `int3` and a software interrupt on vector 240 with a known value
 /// in rbx, and checks each reached its own stub and came back with rbx (a
 /// callee-saved register the stubs must restore) intact.
 fn traps(_: &BootInfo, _: EntryState) -> Result<(), Why> {
     use crate::arch::x86_64::trap;
     for (vector, marker) in [
         (3u8, 0x1111_2222_3333_4444u64),
-        (200, 0x5555_6666_7777_8888),
+        (240, 0x5555_6666_7777_8888),
     ] {
         let before = trap::count(vector);
         let after_trap: u64;
@@ -573,7 +577,7 @@ fn traps(_: &BootInfo, _: EntryState) -> Result<(), Why> {
                     core::arch::asm!("xchg {m}, rbx", "int3", "xchg {m}, rbx", m = inout(reg) marker => after_trap)
                 }
                 _ => {
-                    core::arch::asm!("xchg {m}, rbx", "int 200", "xchg {m}, rbx", m = inout(reg) marker => after_trap)
+                    core::arch::asm!("xchg {m}, rbx", "int 240", "xchg {m}, rbx", m = inout(reg) marker => after_trap)
                 }
             }
         }
@@ -593,6 +597,73 @@ fn traps(_: &BootInfo, _: EntryState) -> Result<(), Why> {
         );
         ensure!(after_trap == marker, "rbx came back as {after_trap:#x}");
     }
+    Ok(())
+}
+
+/// The MSI pool (`obj::irq`), before any process runs: every vector free;
+/// one holder gets at most `MSI_PER_PROCESS`, two fill the pool, a third
+/// finds it exhausted (`OutOfResources`); an interrupt on the first vector
+/// (raised here with `int`) is counted and signals its bound notification
+/// without masking anything; and dropping the objects frees every vector.
+fn msi_vectors(_: &BootInfo, _: EntryState) -> Result<(), Why> {
+    use crate::obj::irq::{self, MSI_VECTOR_BASE};
+    use crate::obj::notification::Notification;
+    use libsys::abi::{SysError, MSI_PER_PROCESS, MSI_VECTORS};
+    const A: u32 = u32::MAX - 1;
+    const B: u32 = u32::MAX - 2;
+    const C: u32 = u32::MAX - 3;
+    ensure!(
+        irq::msi_usage(A) == (MSI_VECTORS, 0),
+        "the pool at boot: {:?}",
+        irq::msi_usage(A)
+    );
+    let mut held = alloc::vec::Vec::new();
+    for holder in [A, B] {
+        for _ in 0..MSI_PER_PROCESS {
+            match irq::msi_alloc(holder, 0) {
+                Ok(got) => held.push(got),
+                Err(e) => fail!("holder {holder:#x}, vector {}: {e:?}", held.len()),
+            }
+        }
+        let over = irq::msi_alloc(holder, 0).map(|_| ());
+        ensure!(
+            over == Err(SysError::OutOfResources),
+            "past the per-holder limit: {over:?}"
+        );
+    }
+    let exhausted = irq::msi_alloc(C, 0).map(|_| ());
+    ensure!(
+        held.len() == MSI_VECTORS && exhausted == Err(SysError::OutOfResources),
+        "{} vectors, then {exhausted:?}",
+        held.len()
+    );
+    let (line, message) = &held[0];
+    ensure!(
+        line.msi == Some(MSI_VECTOR_BASE)
+            && message.vector == 0xc0
+            && message.address == 0xfee0_0000
+            && message.data == 0xc0,
+        "first MSI: {:?}, {message:?}",
+        line.msi
+    );
+    let notification = Notification::new();
+    line.bind(notification.clone(), 1 << 5);
+    // SAFETY: vector 0xc0 has a gate whose handler returns (the MSI
+    // pool's: it counts, signals and sends an EOI, which the local APIC
+    // ignores with no interrupt in service).
+    unsafe { core::arch::asm!("int 0xc0", options(nomem, nostack)) };
+    let info = line.info();
+    let bits = notification.take();
+    ensure!(
+        info.count == 1 && info.masked == 0 && info.msi == 1 && bits == 1 << 5,
+        "after one MSI: {info:?}, bits {bits:#x}"
+    );
+    drop(held);
+    ensure!(
+        irq::msi_usage(A) == (MSI_VECTORS, 0),
+        "after dropping every MSI: {:?}",
+        irq::msi_usage(A)
+    );
     Ok(())
 }
 

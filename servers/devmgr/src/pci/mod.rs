@@ -12,6 +12,8 @@
 //!   (PCI-to-PCI bridge) layouts.
 //! - [`caps`]: the capabilities list, walked with loop protection, and
 //!   the MSI and MSI-X capabilities.
+//! - [`msi`]: programming a function's MSI capability for one vector
+//!   (the message the kernel gave), INTx off; and undoing it.
 //! - [`bar`]: sizing Base Address Registers (write all ones, read back,
 //!   restore) and decoding them: I/O or memory, 32 or 64 bits,
 //!   prefetchable.
@@ -26,6 +28,7 @@ pub mod bar;
 pub mod caps;
 pub mod enumerate;
 pub mod header;
+pub mod msi;
 pub mod names;
 pub mod route;
 

@@ -284,6 +284,35 @@ impl FakeConfig {
     }
 }
 
+/// The writable bits of the dword at `off` if it is part of the MSI
+/// capability (as the hardware has them: Message Control's MSI Enable and
+/// Multiple Message Enable; the address, data and mask registers whole).
+fn msi_writable(cfg: &[u8; 256], off: usize) -> Option<u32> {
+    let mut ptr = usize::from(cfg[0x34] & 0xfc);
+    let mut hops = 0;
+    while ptr >= 0x40 && hops < 48 {
+        if cfg[ptr] == 0x05 {
+            let control = u16::from_le_bytes([cfg[ptr + 2], cfg[ptr + 3]]);
+            let is_64 = control & (1 << 7) != 0;
+            let maskable = control & (1 << 8) != 0;
+            let len = match (is_64, maskable) {
+                (false, false) => 10,
+                (true, false) => 14,
+                (false, true) => 20,
+                (true, true) => 24,
+            };
+            return match off.checked_sub(ptr) {
+                Some(0) => Some(0x0071_0000),
+                Some(d) if d < len => Some(0xFFFF_FFFF),
+                _ => None,
+            };
+        }
+        ptr = usize::from(cfg[ptr + 1] & 0xfc);
+        hops += 1;
+    }
+    None
+}
+
 fn key(a: PciAddress) -> (u8, u8, u8) {
     (a.bus(), a.device(), a.function())
 }
@@ -317,6 +346,8 @@ impl ConfigAccess for FakeConfig {
         } else if off == 0x04 {
             // Command writable, status bits RW1C (nothing set here).
             (old & 0xFFFF_0000) | (value & 0xFFFF)
+        } else if let Some(mask) = msi_writable(&f.cfg, off) {
+            (value & mask) | (old & !mask)
         } else {
             // Everything else of these devices is read-only to the test.
             old

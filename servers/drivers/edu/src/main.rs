@@ -12,8 +12,11 @@
 //! configuration space through devmgr (`ConfigWrite`: the only function
 //! devmgr lets it write), map BAR 0 through `mm` (`driver_hal::mmio`),
 //! check the identification register, take one page of DMA memory below
-//! 256 MiB (the device forms 28-bit bus addresses), bind the line to a
-//! notification bit of the serving thread, and serve the `edu` protocol
+//! 256 MiB (the device forms 28-bit bus addresses), ask devmgr for
+//! message-signalled interrupts (`EnableMsi`: edu has an MSI capability,
+//! and raises an MSI instead of INTx once it is on; without MSI — no
+//! capability, no vector free — the INTx line serves), bind the
+//! interrupt to a notification bit of the serving thread, and serve the `edu` protocol
 //! (`libsys::server::serve` with the core, `edu::Edu`). Everything that
 //! touches the machine goes through `driver-hal`: this crate has no
 //! `unsafe`.
@@ -95,17 +98,33 @@ fn probe(args: &str, notification: &Notification) -> Result<(Endpoint, Machine),
         return Err(format!("identification {id:#x} is not edu's"));
     }
     let dma = DmaBuffer::alloc(1, DMA_MASK + 1).map_err(|e| format!("DMA memory: {e}"))?;
+    let (irq, how) = interrupt(slot, irq);
     irq.bind(notification, IRQ_BIT)
         .map_err(|e| format!("irq_bind: {e}"))?;
     println!(
-        "edu: {slot}: edu {}.{} at {:#x}, line GSI {}, DMA page at {:#x}",
+        "edu: {slot}: edu {}.{} at {:#x}, {how}, DMA page at {:#x}",
         id >> 24,
         (id >> 16) & 0xff,
         bar.phys(),
-        irq.info().map(|i| i.gsi).unwrap_or(u64::MAX),
         dma.phys()
     );
     Ok((endpoint, Machine { bar, dma, irq }))
+}
+
+/// The interrupt to use: an MSI if devmgr grants one, else the INTx line
+/// (`intx`); and how to say which.
+fn interrupt(slot: devmgr::Slot, intx: Irq) -> (Irq, String) {
+    let granted = match devmgr::Client::connect() {
+        Ok(dev) => dev.enable_msi(slot).map_err(|e| format!("{e}")),
+        Err(e) => Err(format!("no devmgr: {e}")),
+    };
+    match granted {
+        Ok((msi, vector)) => (msi, format!("MSI vector {vector:#x}")),
+        Err(e) => {
+            let gsi = intx.info().map(|i| i.gsi).unwrap_or(u64::MAX);
+            (intx, format!("line GSI {gsi} (no MSI: {e})"))
+        }
+    }
 }
 
 fn main(args: &str) -> u64 {

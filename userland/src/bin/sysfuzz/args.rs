@@ -76,10 +76,10 @@ impl Fuzzer {
                 a[3] = self.rng.around(1);
             }
             HandleClose => a[0] = self.handle(None, false),
-            IrqGet | IrqBind | IrqAck | IrqInfo | IoportGrant | IoportDerive | DeviceRegion
-            | RegionDerive | RegionInfo => {
+            IrqGet | IrqBind | IrqAck | IrqInfo | IrqMsiAlloc | IoportGrant | IoportDerive
+            | DeviceRegion | RegionDerive | RegionInfo => {
                 a[0] = self.handle(None, matches!(call, IrqInfo | RegionInfo));
-                a[1] = if matches!(call, IrqInfo | RegionInfo) {
+                a[1] = if matches!(call, IrqInfo | IrqMsiAlloc | RegionInfo) {
                     self.pointer()
                 } else {
                     self.rng.around(256)

@@ -172,5 +172,6 @@ fn call_name(call: Syscall) -> &'static str {
         Meter => "meter",
         Power => "power",
         ProcessTimes => "process_times",
+        IrqMsiAlloc => "irq_msi_alloc",
     }
 }

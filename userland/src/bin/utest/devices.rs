@@ -151,3 +151,77 @@ pub(crate) fn port_kill(env: &mut Env) -> Result<(), Why> {
     );
     Ok(())
 }
+
+/// `irq_msi_alloc`: message-signalled interrupts from the IRQ control —
+/// distinct vectors of the MSI pool with their messages (the local APIC
+/// window, the vector as data), bound and acknowledged as lines, not
+/// configurable; at most `MSI_PER_PROCESS` to one process
+/// (`OutOfResources` after), and a vector closed is free again.
+pub(crate) fn irq_msi(env: &mut Env) -> Result<(), Why> {
+    use libsys::abi::MSI_PER_PROCESS;
+    let irqc = irq_control(env.info);
+    let mut held = alloc::vec::Vec::new();
+    for i in 0..MSI_PER_PROCESS {
+        let (irq, message) = irqc.msi().step("irq_msi_alloc")?;
+        let vector = message.vector;
+        ensure!(
+            (0xc0..0xe0).contains(&vector),
+            "MSI {i}: vector {vector:#x} outside the pool"
+        );
+        ensure!(
+            message.address & 0xfff0_0fff == 0xfee0_0000 && message.data == vector,
+            "MSI {i}: message {:#x} <- {:#x}",
+            message.address,
+            message.data
+        );
+        ensure!(
+            held.iter().all(|(_, v)| *v != vector),
+            "vector {vector:#x} given twice"
+        );
+        let info = irq.info().step("irq_info")?;
+        ensure!(
+            info.msi == 1 && info.vector == vector && info.count == 0,
+            "irq_info of an MSI: {info:?}"
+        );
+        held.push((irq, vector));
+    }
+    let over = irqc.msi().map(|_| ());
+    ensure!(
+        over == Err(SysError::OutOfResources),
+        "MSI {} past the per-process limit: {over:?}",
+        MSI_PER_PROCESS + 1
+    );
+    let (irq, _) = &held[0];
+    let configured = irq.configure(
+        libsys::abi::args::Trigger::Level,
+        libsys::abi::args::Polarity::Low,
+    );
+    ensure!(
+        configured == Err(SysError::InvalidArgument),
+        "irq_configure of an MSI: {configured:?}"
+    );
+    let n = Notification::create().step("notification_create")?;
+    irq.bind(&n, 2).step("irq_bind an MSI")?;
+    irq.ack().step("irq_ack an MSI")?;
+    let info = irq.info().step("irq_info")?;
+    ensure!(
+        info.handlers == 1 && info.masked == 0,
+        "a bound MSI: {info:?}"
+    );
+    // Closing one frees its vector: the next allocation gets it back (the
+    // lowest free vector of the pool).
+    let (closed, vector) = held.remove(3);
+    drop(closed);
+    let (again, message) = irqc.msi().step("irq_msi_alloc after a close")?;
+    ensure!(
+        message.vector == vector,
+        "after closing vector {vector:#x}, got {:#x}",
+        message.vector
+    );
+    drop(again);
+    drop(held);
+    // All closed: the whole quota again.
+    let all: Result<alloc::vec::Vec<_>, _> = (0..MSI_PER_PROCESS).map(|_| irqc.msi()).collect();
+    ensure!(all.is_ok(), "the quota after closing all: {:?}", all.err());
+    Ok(())
+}

@@ -192,6 +192,10 @@ fn driver() -> u64 {
         irq_pit(&mut env),
     );
     t.record(
+        "irq: MSI vectors from the pool (messages, bind/ack, per-process limit, freed on close)",
+        irq_msi(&mut env),
+    );
+    t.record(
         "devices: device memory (the HPET) maps uncached; RAM, the local APIC and bad ranges are refused",
         device_memory(&mut env),
     );
