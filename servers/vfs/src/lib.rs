@@ -53,6 +53,7 @@
 extern crate alloc;
 
 pub mod attr;
+pub mod blockattrs;
 pub mod client;
 pub mod dcache;
 pub mod devfs;

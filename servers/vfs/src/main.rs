@@ -227,7 +227,12 @@ fn main(args: &str) -> u64 {
 /// procfs over `proc` and `mm`, sysfs over `devmgr` (`sources`).
 fn register_pseudo(vfs: &mut Vfs) {
     let proc = ProcFsType::new(Box::new(sources::ProcIpc::boxed));
-    let sys = SysFsType::new(Box::new(sources::DevmgrIpc::boxed));
+    let sys = SysFsType::new(Box::new(|| {
+        Box::new(vfs::blockattrs::BlockAttrs::new(
+            sources::DevmgrIpc::boxed(),
+            sources::BlkIpc::boxed(),
+        )) as Box<dyn vfs::sysfs::SysSource>
+    }));
     for result in [
         vfs.register_filesystem(Box::new(proc)),
         vfs.register_filesystem(Box::new(sys)),

@@ -81,6 +81,11 @@ pub trait ProcSource {
     fn interrupts(&mut self) -> Result<String, Errno> {
         Err(Errno::ENOENT)
     }
+    /// `/proc/diskstats`, from the block server (`ENOENT` from a source
+    /// that has none).
+    fn diskstats(&mut self) -> Result<String, Errno> {
+        Err(Errno::ENOENT)
+    }
 }
 
 // ---- inode numbers ----
@@ -99,6 +104,7 @@ const DENTRY_STATE: Ino = 11;
 const FILE_NR: Ino = 12;
 const INODE_NR: Ino = 13;
 const INTERRUPTS: Ino = 14;
+const DISKSTATS: Ino = 15;
 
 /// A process's entries: `pid << PID_SHIFT | kind`.
 const PID_SHIFT: u32 = 4;
@@ -124,6 +130,7 @@ const ROOT_ENTRIES: &[Fixed] = &[
     (b"mounts", MOUNTS, S_IFREG | 0o444),
     (b"filesystems", FILESYSTEMS, S_IFREG | 0o444),
     (b"interrupts", INTERRUPTS, S_IFREG | 0o444),
+    (b"diskstats", DISKSTATS, S_IFREG | 0o444),
     (b"self", SELF, S_IFLNK | 0o777),
     (b"sys", SYS, S_IFDIR | 0o555),
 ];
@@ -440,6 +447,7 @@ impl crate::fs::FileOperations for ProcFs {
             FILE_NR => Ok(format!("{}\t0\t{}\n", ctx.nr_files, ctx.file_max)),
             INODE_NR => Ok(format!("{}\t0\n", ctx.nr_inodes)),
             INTERRUPTS => self.source.interrupts(),
+            DISKSTATS => self.source.diskstats(),
             _ => return Some(self.pid_file(ino, ctx)),
         };
         Some(text.map(String::into_bytes))

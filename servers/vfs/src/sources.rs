@@ -23,6 +23,7 @@ use libsys::abi::SysError;
 use libsys::errno::Errno;
 use libsys::handle::Endpoint;
 use libsys::ipc::{self, Message};
+use libsys::proto::blk::{self, BlkError, DiskStat};
 use libsys::proto::cred;
 use libsys::proto::devmgr::{self, DevError};
 use libsys::proto::mm::{self, CacheInfo, MapEntry, MemStatus, MmError, SystemStats};
@@ -30,6 +31,7 @@ use libsys::proto::proc::{self, TaskInfo};
 use libsys::rpc::{self, LABEL_REPLY, LABEL_REQUEST};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use vfs::blockattrs::BlockStats;
 use vfs::procfs::{kernel_task, merge_tasks, ProcSource};
 use vfs::sysfs::{Node, SysSource};
 
@@ -285,6 +287,14 @@ impl ProcSource for ProcIpc {
     }
 
     /// devmgr's table (it holds the IRQ control and knows the users).
+    /// The block server's counters, numbered from devmgr's class devices.
+    fn diskstats(&mut self) -> Result<String, Errno> {
+        let mut sys = DevmgrIpc {
+            devmgr: Peer::new("devmgr"),
+        };
+        vfs::blockattrs::diskstats(&mut BlkIpc::new(), &mut sys)
+    }
+
     fn interrupts(&mut self) -> Result<String, Errno> {
         match self.devmgr.call(&devmgr::Request::Interrupts)? {
             devmgr::Reply::Text(t) => Ok(t.as_str().into()),
@@ -297,6 +307,87 @@ impl ProcSource for ProcIpc {
     fn times(&mut self, pid: u64) -> Option<libsys::abi::ProcessTime> {
         let times = libsys::syscall::process_times(pid.checked_sub(1)?).ok()?;
         times.entries().first().copied().filter(|t| t.pid == pid)
+    }
+}
+
+/// The block attributes' source: the block server `blk`.
+pub struct BlkIpc {
+    blk: Peer,
+}
+
+impl BlkIpc {
+    pub fn new() -> BlkIpc {
+        BlkIpc {
+            blk: Peer::new("blk"),
+        }
+    }
+
+    pub fn boxed() -> Box<dyn BlockStats> {
+        Box::new(BlkIpc::new())
+    }
+
+    fn call(&mut self, request: &blk::Request) -> Result<blk::Reply, Errno> {
+        match self.blk.call(request)? {
+            blk::Reply::Error(e) => Err(blk_errno(e)),
+            r => Ok(r),
+        }
+    }
+}
+
+fn blk_errno(e: BlkError) -> Errno {
+    match e {
+        BlkError::NoSuchDevice => Errno::ENOENT,
+        BlkError::UnknownScheduler => Errno::EINVAL,
+        BlkError::Busy | BlkError::QueueFull => Errno::EBUSY,
+        _ => Errno::EIO,
+    }
+}
+
+fn blk_name(dev: &str) -> Result<blk::Name, Errno> {
+    blk::Name::try_from(dev).map_err(|_| Errno::ENOENT)
+}
+
+impl BlockStats for BlkIpc {
+    fn devices(&mut self) -> Result<Vec<String>, Errno> {
+        let mut all = Vec::new();
+        for _ in 0..PAGES_MAX {
+            let request = blk::Request::List {
+                start: all.len() as u32,
+            };
+            match self.call(&request)? {
+                blk::Reply::Names { names, total } => {
+                    let empty = names.is_empty();
+                    all.extend(names.iter().map(|n| String::from(n.as_str())));
+                    if empty || all.len() >= total as usize {
+                        break;
+                    }
+                }
+                _ => return Err(Errno::EIO),
+            }
+        }
+        Ok(all)
+    }
+
+    fn stat(&mut self, dev: &str) -> Result<DiskStat, Errno> {
+        match self.call(&blk::Request::Stat {
+            dev: blk_name(dev)?,
+        })? {
+            blk::Reply::Stat(s) => Ok(s),
+            _ => Err(Errno::EIO),
+        }
+    }
+
+    fn scheduler(&mut self, dev: &str, set: Option<&str>) -> Result<String, Errno> {
+        let set = set
+            .map(|s| blk::Name::try_from(s).map_err(|_| Errno::EINVAL))
+            .transpose()?;
+        match self.call(&blk::Request::Scheduler {
+            dev: blk_name(dev)?,
+            set,
+        })? {
+            blk::Reply::Text(t) => Ok(String::from(t.as_str())),
+            _ => Err(Errno::EIO),
+        }
     }
 }
 

@@ -99,7 +99,7 @@ fn mode_of(name: &str, node: Node) -> u32 {
     match node {
         Node::Dir => S_IFDIR | 0o755,
         Node::File { read: false, .. } => S_IFREG | 0o200,
-        Node::File { .. } if name == "uevent" => S_IFREG | 0o644,
+        Node::File { write: true, .. } => S_IFREG | 0o644,
         Node::File { .. } => S_IFREG | 0o444,
     }
 }
