@@ -95,7 +95,7 @@ pub struct SysFs {
 
 const ROOT: Ino = 1;
 
-fn mode_of(name: &str, node: Node) -> u32 {
+fn mode_of(node: Node) -> u32 {
     match node {
         Node::Dir => S_IFDIR | 0o755,
         Node::File { read: false, .. } => S_IFREG | 0o200,
@@ -146,9 +146,8 @@ impl crate::fs::SuperOperations for SysFs {
         ROOT
     }
     fn read_inode(&mut self, ino: Ino) -> Result<InodeAttr, Errno> {
-        let (path, node) = self.path(ino)?;
-        let name = path.rsplit('/').next().unwrap_or("");
-        let mode = mode_of(name, *node);
+        let (_, node) = self.path(ino)?;
+        let mode = mode_of(*node);
         Ok(InodeAttr {
             ino,
             mode,
@@ -241,7 +240,7 @@ impl crate::fs::FileOperations for SysFs {
             let known = self.inos.get(&alloc::format!("{path}/{name}")).copied();
             let dtype = known
                 .and_then(|ino| self.path(ino).ok())
-                .map_or(DT_UNKNOWN, |(_, node)| dtype_of(mode_of(name, *node)));
+                .map_or(DT_UNKNOWN, |(_, node)| dtype_of(mode_of(*node)));
             let entry = DirEntry {
                 ino: known.unwrap_or(u64::MAX - i as u64),
                 name: name.as_bytes(),

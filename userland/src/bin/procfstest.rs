@@ -11,7 +11,10 @@
 //! once reaped; bytes go through the FIFO from the child (writer) to
 //! this process (reader), each open waiting for the other; a writer with
 //! no reader and `O_NONBLOCK` gets `ENXIO`; `/sys/bus/pci/devices`
-//! lists the PCI functions devmgr found, each with a `vendor`.
+//! lists the PCI functions devmgr found, each with a `vendor`; the block
+//! layer's files: `/sys/block/vda/stat` (eleven counters, reads counted),
+//! `/proc/diskstats` (a `254 0 vda` line), `/sys/block/ram0/queue/
+//! scheduler` switched by writing a name to it (an unknown one refused).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -57,6 +60,7 @@ fn main(_args: &str) -> u64 {
     self_files(&mut t, me);
     child_and_fifo(&mut t, me);
     sysfs(&mut t);
+    block_files(&mut t);
     t.status()
 }
 
@@ -361,5 +365,66 @@ fn sysfs(t: &mut Tally) {
             .first()
             .map(|d| posix::open(&format!("/sys/bus/pci/devices/{d}/vendor"), O_WRONLY, 0).err()),
         Some(Some(Errno::EACCES)),
+    );
+}
+
+/// Writes `value` to the file at `path`.
+fn write_file(path: &str, value: &[u8]) -> Result<(), Errno> {
+    let fd = posix::open(path, O_WRONLY, 0)?;
+    let written = posix::write(fd, value);
+    posix::close(fd)?;
+    written.map(|_| ())
+}
+
+fn block_files(t: &mut Tally) {
+    let reads = |text: &str| -> Option<(usize, u64)> {
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        Some((fields.len(), fields.first()?.parse().ok()?))
+    };
+    let before = slurp("/sys/block/vda/stat").ok().and_then(|s| reads(&s));
+    // A read of the disk through its node, at a sector nothing read
+    // before (the disk's last MiB, past the small file system's data).
+    let mut disk = [0u8; 512];
+    let read_disk = posix::open("/dev/vda", O_RDONLY, 0).and_then(|fd| {
+        let r = posix::lseek(fd, 3 << 20, posix::SEEK_SET).and_then(|_| posix::read(fd, &mut disk));
+        posix::close(fd)?;
+        r
+    });
+    let after = slurp("/sys/block/vda/stat").ok().and_then(|s| reads(&s));
+    t.record(
+        "sysfs: /sys/block/vda/stat has eleven counters, reads counted",
+        match (before, read_disk, after) {
+            (Some((11, b)), Ok(_), Some((11, a))) if a > b => Ok(()),
+            other => Err(format!("{other:?}")),
+        },
+    );
+    let stats = slurp("/proc/diskstats").unwrap_or_default();
+    let vda = stats.lines().find(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() == 14 && f[..3] == ["254", "0", "vda"]
+    });
+    t.record(
+        "procfs: /proc/diskstats has vda (254:0) with its counters",
+        vda.map(|_| ()).ok_or(format!("{stats:?}")),
+    );
+    let path = "/sys/block/ram0/queue/scheduler";
+    let first = slurp(path).unwrap_or_default();
+    let switched = write_file(path, b"deadline\n").and_then(|_| slurp(path));
+    let unknown = write_file(path, b"cfq");
+    let restored = write_file(path, b"noop").and_then(|_| slurp(path));
+    t.expect_eq(
+        "sysfs: ram0's queue/scheduler switches by name, refuses an unknown one",
+        (
+            first.as_str(),
+            switched.as_deref(),
+            unknown,
+            restored.as_deref(),
+        ),
+        (
+            "[noop] deadline\n",
+            Ok("noop [deadline]\n"),
+            Err(Errno::EINVAL),
+            Ok("[noop] deadline\n"),
+        ),
     );
 }
