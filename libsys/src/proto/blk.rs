@@ -73,6 +73,25 @@ pub struct DiskStat {
     pub time_in_queue: u64,
 }
 
+impl DiskStat {
+    /// The counters in the file's order.
+    pub fn fields(&self) -> [u64; 11] {
+        [
+            self.read_ios,
+            self.read_merges,
+            self.read_sectors,
+            self.read_ticks,
+            self.write_ios,
+            self.write_merges,
+            self.write_sectors,
+            self.write_ticks,
+            self.in_flight,
+            self.io_ticks,
+            self.time_in_queue,
+        ]
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MaxSize)]
 pub enum Request {
     List {

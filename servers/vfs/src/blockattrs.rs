@@ -39,28 +39,12 @@ pub trait BlockStats {
 /// in eight columns (`part_stat_show`).
 pub fn stat_line(s: &DiskStat) -> String {
     let mut line = String::new();
-    for (i, v) in fields(s).iter().enumerate() {
+    for (i, v) in s.fields().iter().enumerate() {
         let sep = if i == 0 { "" } else { " " };
         let _ = write!(line, "{sep}{v:>8}");
     }
     line.push('\n');
     line
-}
-
-fn fields(s: &DiskStat) -> [u64; 11] {
-    [
-        s.read_ios,
-        s.read_merges,
-        s.read_sectors,
-        s.read_ticks,
-        s.write_ios,
-        s.write_merges,
-        s.write_sectors,
-        s.write_ticks,
-        s.in_flight,
-        s.io_ticks,
-        s.time_in_queue,
-    ]
 }
 
 /// `/proc/diskstats`: a line per device, `major minor name` and the
@@ -76,7 +60,7 @@ pub fn diskstats(blk: &mut dyn BlockStats, sys: &mut dyn SysSource) -> Result<St
             continue;
         };
         let _ = write!(text, "{major:>4} {minor:>7} {dev}");
-        for v in fields(&s) {
+        for v in s.fields() {
             let _ = write!(text, " {v}");
         }
         text.push('\n');

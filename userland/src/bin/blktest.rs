@@ -149,20 +149,7 @@ fn bad_requests(t: &mut Tally, blk: &Client, dev: &str, sectors: u64) {
 fn stat(t: &mut Tally, blk: &Client, dev: &str) {
     match blk.stat(dev) {
         Ok(s) => {
-            println!(
-                "blktest: /sys/block/{dev}/stat: {} {} {} {} {} {} {} {} {} {} {}",
-                s.read_ios,
-                s.read_merges,
-                s.read_sectors,
-                s.read_ticks,
-                s.write_ios,
-                s.write_merges,
-                s.write_sectors,
-                s.write_ticks,
-                s.in_flight,
-                s.io_ticks,
-                s.time_in_queue
-            );
+            println!("blktest: /sys/block/{dev}/stat: {:?}", s.fields());
             let counted = s.read_ios >= PLACES && s.write_ios >= PLACES && s.in_flight == 0;
             let name = alloc::format!("blktest: {dev}: stat counts every request");
             match counted {
