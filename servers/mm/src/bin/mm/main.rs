@@ -31,6 +31,7 @@ mod control;
 mod heap;
 mod info;
 mod real;
+mod rec;
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -90,6 +91,9 @@ fn main(_args: &str) -> u64 {
         eprintln!("cannot bind its notification: {e}");
         return 1;
     }
+    // `record` / `record=<lines>` in its arguments: its steps and machine
+    // calls logged for replay (`rec`).
+    libsys::record::start_if_asked("mm");
     if let Err(e) = libsys::names::register("mm", &endpoint) {
         eprintln!("cannot register: {e}");
         return 2;
@@ -211,12 +215,14 @@ impl Server {
         let Some(core) = self.core.as_mut() else {
             return;
         };
-        if core.take_file_signal().is_some() {
+        if let Some(space) = core.take_file_signal() {
+            rec::line(format_args!("filesignal {space}"));
             if let Some((note, bit)) = &self.page_cache_note {
                 let _ = note.signal(1 << bit);
             }
         }
         for (token, outcome) in core.take_completions() {
+            rec::line(format_args!("done {token} {outcome:?}"));
             let Some(saved) = self.file_waits.remove(&token) else {
                 continue;
             };
@@ -246,7 +252,9 @@ impl Server {
         let Some(core) = self.core.as_mut() else {
             return Some(Message::new(PAGER_KILL));
         };
-        let outcome = core.fault(space, address, error, &mut self.real);
+        rec::line(format_args!("fault {space} {address:#x} {error:#x}"));
+        let outcome = core.fault(space, address, error, &mut rec::machine(&mut self.real));
+        rec::ret(&outcome);
         if DEBUG {
             eprintln!("fault {space:#x} {address:#x}: {outcome:?}");
         }
