@@ -1932,6 +1932,7 @@ fn record(base: &str) -> i32 {
         ("kv", "record"),
         ("wait1d", "record"),
         ("timer", "record=2000"),
+        ("mm", "record=40000"),
     ] {
         let line = format!("module_path: boot():/boot/{module}\n");
         config = config.replace(&line, &format!("{line}    module_cmdline: {word}\n"));
