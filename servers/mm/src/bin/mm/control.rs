@@ -469,7 +469,7 @@ impl Server {
             format_args!("adopt {id} {image} {}", args.len()),
             args.as_bytes(),
         );
-        let adopted = core.adopt(id, image, args, &mut rec::machine(&mut self.real));
+        let adopted = rec::with_machine(&mut self.real, |m| core.adopt(id, image, args, m));
         rec::ret(&adopted);
         let adopted = match adopted {
             Ok(a) => a,
@@ -532,7 +532,7 @@ impl Server {
         };
         let core = self.core.as_mut().ok_or(MmError::NoMemory)?;
         rec::data(format_args!("exec {id} {image} {}", top.len()), &top);
-        let execed = core.exec(id, image, &top, &mut rec::machine(&mut self.real));
+        let execed = rec::with_machine(&mut self.real, |m| core.exec(id, image, &top, m));
         rec::ret(&execed);
         // An image no space uses (the old one, or a new one that failed)
         // is let go of.
@@ -591,7 +591,7 @@ impl Server {
         self.take_process(id, child)?;
         let core = self.core.as_mut().ok_or(MmError::NoMemory)?;
         rec::line(format_args!("fork {parent} {id}"));
-        let forked = core.fork(parent, id, &mut rec::machine(&mut self.real));
+        let forked = rec::with_machine(&mut self.real, |m| core.fork(parent, id, m));
         rec::ret(&forked);
         if let Err(e) = forked {
             self.forget(id);
@@ -619,7 +619,7 @@ impl Server {
     fn forget(&mut self, id: SpaceId) {
         if let Some(core) = self.core.as_mut() {
             rec::line(format_args!("exit {id}"));
-            let had = core.exit(id, &mut rec::machine(&mut self.real));
+            let had = rec::with_machine(&mut self.real, |m| core.exit(id, m));
             rec::ret(&had);
         }
         self.let_go(id);
@@ -630,7 +630,7 @@ impl Server {
     fn forget_dead(&mut self, id: SpaceId) {
         if let Some(core) = self.core.as_mut() {
             rec::line(format_args!("dead {id}"));
-            let had = core.exit_dead(id, &mut rec::machine(&mut self.real));
+            let had = rec::with_machine(&mut self.real, |m| core.exit_dead(id, m));
             rec::ret(&had);
         }
         self.let_go(id);

@@ -253,7 +253,7 @@ impl Server {
             return Some(Message::new(PAGER_KILL));
         };
         rec::line(format_args!("fault {space} {address:#x} {error:#x}"));
-        let outcome = core.fault(space, address, error, &mut rec::machine(&mut self.real));
+        let outcome = rec::with_machine(&mut self.real, |m| core.fault(space, address, error, m));
         rec::ret(&outcome);
         if DEBUG {
             eprintln!("fault {space:#x} {address:#x}: {outcome:?}");

@@ -15,11 +15,12 @@ use libsys::proto::mm::{Reply, Request};
 use libsys::record;
 use libsys::rpc::{self, LABEL_REPLY, LABEL_REQUEST};
 use mm::record::Recording;
-use mm::Mm;
+use mm::{Machine, Mm};
 
 use crate::real::Real;
 
 /// Whether mm records.
+#[inline]
 pub(crate) fn on() -> bool {
     record::enabled()
 }
@@ -28,26 +29,39 @@ fn log(args: fmt::Arguments) {
     record::line(args);
 }
 
-/// The machine for one step of the core: `real`, its calls logged when
-/// recording.
-pub(crate) fn machine(real: &mut Real) -> Recording<'_> {
-    let log: Option<fn(fmt::Arguments)> = if on() { Some(log) } else { None };
-    Recording::new(real, log)
+/// Runs one step of the core on `real`: through a machine that logs its
+/// calls when recording, on `real` itself (one branch) when not.
+#[inline]
+pub(crate) fn with_machine<R>(real: &mut Real, step: impl FnOnce(&mut dyn Machine) -> R) -> R {
+    if on() {
+        step(&mut Recording::new(real, Some(log)))
+    } else {
+        step(real)
+    }
 }
 
 /// A step (or any event) without bytes.
+#[inline]
 pub(crate) fn line(args: fmt::Arguments) {
-    record::line(args);
+    if on() {
+        record::line(args);
+    }
 }
 
 /// A step with bytes after it (`+` lines).
+#[inline]
 pub(crate) fn data(args: fmt::Arguments, bytes: &[u8]) {
-    record::data(args, bytes);
+    if on() {
+        record::data(args, bytes);
+    }
 }
 
 /// The result of the step just recorded, as its `Debug` text.
+#[inline]
 pub(crate) fn ret(value: &dyn Debug) {
-    record::line(format_args!("ret {value:?}"));
+    if on() {
+        record::line(format_args!("ret {value:?}"));
+    }
 }
 
 /// A request the core answers: recorded as a `req` (the request
@@ -59,7 +73,7 @@ pub(crate) fn request(core: &mut Mm, real: &mut Real, badge: u64, request: Reque
     let mut buffer = [0u8; PAYLOAD_MAX];
     let n = rpc::encode(&request, &mut buffer).unwrap_or(0);
     record::request(badge, LABEL_REQUEST, &buffer[..n]);
-    let reply = core.request(badge, request, &mut machine(real));
+    let reply = core.request(badge, request, &mut Recording::new(real, Some(log)));
     let n = rpc::encode(&reply, &mut buffer).unwrap_or(0);
     record::now(LABEL_REPLY, &buffer[..n]);
     reply
