@@ -124,9 +124,9 @@ impl Server {
         let Some(core) = self.core.as_mut() else {
             return Reply::Error(MmError::NoMemory);
         };
-        rec::line(format_args!("shrinker {badge} {bit} {seeks}"));
+        rec!("shrinker {badge} {bit} {seeks}");
         let registered = core.register_shrinker(badge, bit, seeks);
-        rec::ret(&registered);
+        rec_ret!(registered);
         match registered {
             Ok(id) => {
                 self.shrinker_notes.insert((badge, bit), Notification(note));
@@ -156,9 +156,9 @@ impl Server {
         let Some(core) = self.core.as_mut() else {
             return Reply::Error(MmError::NoMemory);
         };
-        rec::line(format_args!("pagecache {badge} {pages}"));
+        rec!("pagecache {badge} {pages}");
         let registered = core.register_page_cache(badge, pages);
-        rec::ret(&registered);
+        rec_ret!(registered);
         match registered {
             Ok(at) => {
                 self.page_cache_note = Some((Notification(note), bit));
@@ -181,7 +181,7 @@ impl Server {
         let signal = core.balance();
         if !signal.is_empty() && rec::on() {
             for (owner, bit) in &signal {
-                rec::line(format_args!("balance {owner} {bit}"));
+                rec!("balance {owner} {bit}");
             }
         }
         for (owner, bit) in signal {
@@ -240,9 +240,9 @@ impl Server {
             let Some(info) = info::region_info(handle.raw()) else {
                 return Reply::Error(MmError::InvalidArgument);
             };
-            rec::line(format_args!("device {:#x} {} {id}", info.base, info.pages));
+            rec!("device {:#x} {} {id}", info.base, info.pages);
             let added = core.add_device(info.base, info.pages, id);
-            rec::ret(&added);
+            rec_ret!(added);
             if let Err(e) = added {
                 return Reply::Error(e);
             }
@@ -284,12 +284,9 @@ impl Server {
             if devices.iter().filter(|d| d.owner == space).count() >= MAP_REGIONS_MAX {
                 return Reply::Error(MmError::OverLimit);
             }
-            rec::line(format_args!(
-                "device {:#x} {} {space}",
-                info.base, info.pages
-            ));
+            rec!("device {:#x} {} {space}", info.base, info.pages);
             let added = core.add_device(info.base, info.pages, space);
-            rec::ret(&added);
+            rec_ret!(added);
             if let Err(e) = added {
                 return Reply::Error(e);
             }
@@ -350,16 +347,16 @@ impl Server {
             .collect();
         if rec::on() {
             for &(base, pages) in &ranges {
-                rec::line(format_args!("ram {base:#x} {pages}"));
+                rec!("ram {base:#x} {pages}");
             }
-            rec::line(format_args!("boot"));
+            rec!("boot");
         }
         let made = Mm::new(&ranges);
-        rec::ret(&made.as_ref().map(|core| core.total_pages()));
+        rec_ret!(made.as_ref().map(|core| core.total_pages()));
         match made {
             Ok(mut core) => {
                 let seed = libsys::syscall::rdtsc();
-                rec::line(format_args!("seed {seed}"));
+                rec!("seed {seed}");
                 core.seed_tokens(seed);
                 let pages = core.total_pages();
                 let windows = self
@@ -470,7 +467,7 @@ impl Server {
             args.as_bytes(),
         );
         let adopted = rec::with_machine(&mut self.real, |m| core.adopt(id, image, args, m));
-        rec::ret(&adopted);
+        rec_ret!(adopted);
         let adopted = match adopted {
             Ok(a) => a,
             Err(e) => {
@@ -533,10 +530,10 @@ impl Server {
         let core = self.core.as_mut().ok_or(MmError::NoMemory)?;
         rec::data(format_args!("exec {id} {image} {}", top.len()), &top);
         let execed = rec::with_machine(&mut self.real, |m| core.exec(id, image, &top, m));
-        rec::ret(&execed);
+        rec_ret!(execed);
         // An image no space uses (the old one, or a new one that failed)
         // is let go of.
-        rec::line(format_args!("release {image}"));
+        rec!("release {image}");
         core.release_if_unused(image);
         self.release_images();
         let entry = match execed {
@@ -590,9 +587,9 @@ impl Server {
         };
         self.take_process(id, child)?;
         let core = self.core.as_mut().ok_or(MmError::NoMemory)?;
-        rec::line(format_args!("fork {parent} {id}"));
+        rec!("fork {parent} {id}");
         let forked = rec::with_machine(&mut self.real, |m| core.fork(parent, id, m));
-        rec::ret(&forked);
+        rec_ret!(forked);
         if let Err(e) = forked {
             self.forget(id);
             return Err(e);
@@ -607,7 +604,7 @@ impl Server {
             return;
         };
         while let Some(image) = core.take_released_image() {
-            rec::line(format_args!("released {image}"));
+            rec!("released {image}");
             // Dropping it unmaps its window and closes its handle.
             if let Some(image) = self.real.images.get_mut(image as usize) {
                 drop(image.take());
@@ -618,9 +615,9 @@ impl Server {
     /// Frees everything space `id` held and lets its process go.
     fn forget(&mut self, id: SpaceId) {
         if let Some(core) = self.core.as_mut() {
-            rec::line(format_args!("exit {id}"));
+            rec!("exit {id}");
             let had = rec::with_machine(&mut self.real, |m| core.exit(id, m));
-            rec::ret(&had);
+            rec_ret!(had);
         }
         self.let_go(id);
     }
@@ -629,9 +626,9 @@ impl Server {
     /// unmapped (its page tables are gone).
     fn forget_dead(&mut self, id: SpaceId) {
         if let Some(core) = self.core.as_mut() {
-            rec::line(format_args!("dead {id}"));
+            rec!("dead {id}");
             let had = rec::with_machine(&mut self.real, |m| core.exit_dead(id, m));
-            rec::ret(&had);
+            rec_ret!(had);
         }
         self.let_go(id);
     }

@@ -27,11 +27,12 @@
 
 extern crate alloc;
 
+#[macro_use]
+mod rec;
 mod control;
 mod heap;
 mod info;
 mod real;
-mod rec;
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -216,13 +217,13 @@ impl Server {
             return;
         };
         if let Some(space) = core.take_file_signal() {
-            rec::line(format_args!("filesignal {space}"));
+            rec!("filesignal {space}");
             if let Some((note, bit)) = &self.page_cache_note {
                 let _ = note.signal(1 << bit);
             }
         }
         for (token, outcome) in core.take_completions() {
-            rec::line(format_args!("done {token} {outcome:?}"));
+            rec!("done {token} {outcome:?}");
             let Some(saved) = self.file_waits.remove(&token) else {
                 continue;
             };
@@ -252,9 +253,9 @@ impl Server {
         let Some(core) = self.core.as_mut() else {
             return Some(Message::new(PAGER_KILL));
         };
-        rec::line(format_args!("fault {space} {address:#x} {error:#x}"));
+        rec!("fault {space} {address:#x} {error:#x}");
         let outcome = rec::with_machine(&mut self.real, |m| core.fault(space, address, error, m));
-        rec::ret(&outcome);
+        rec_ret!(outcome);
         if DEBUG {
             eprintln!("fault {space:#x} {address:#x}: {outcome:?}");
         }

@@ -8,7 +8,7 @@
 //! Not recording, each function here is one branch.
 #![forbid(unsafe_code)]
 
-use core::fmt::{self, Debug};
+use core::fmt;
 
 use libsys::abi::ipc::PAYLOAD_MAX;
 use libsys::proto::mm::{Reply, Request};
@@ -18,6 +18,26 @@ use mm::record::Recording;
 use mm::{Machine, Mm};
 
 use crate::real::Real;
+
+/// Logs a step (or any event) without bytes when recording: built only
+/// then (`rec!("fault {space} {address:#x}")`).
+macro_rules! rec {
+    ($($arg:tt)*) => {
+        if $crate::rec::on() {
+            libsys::record::line(format_args!($($arg)*));
+        }
+    };
+}
+
+/// Logs the result of the step just recorded (`ret <Debug>`) when
+/// recording.
+macro_rules! rec_ret {
+    ($value:expr) => {
+        if $crate::rec::on() {
+            libsys::record::line(format_args!("ret {:?}", $value));
+        }
+    };
+}
 
 /// Whether mm records.
 #[inline]
@@ -40,27 +60,11 @@ pub(crate) fn with_machine<R>(real: &mut Real, step: impl FnOnce(&mut dyn Machin
     }
 }
 
-/// A step (or any event) without bytes.
-#[inline]
-pub(crate) fn line(args: fmt::Arguments) {
-    if on() {
-        record::line(args);
-    }
-}
-
 /// A step with bytes after it (`+` lines).
 #[inline]
 pub(crate) fn data(args: fmt::Arguments, bytes: &[u8]) {
     if on() {
         record::data(args, bytes);
-    }
-}
-
-/// The result of the step just recorded, as its `Debug` text.
-#[inline]
-pub(crate) fn ret(value: &dyn Debug) {
-    if on() {
-        record::line(format_args!("ret {value:?}"));
     }
 }
 
