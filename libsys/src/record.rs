@@ -169,6 +169,14 @@ pub fn line(header: fmt::Arguments) {
     }
 }
 
+/// Any other event with bytes after it (in `+` lines, as a request's
+/// payload): mm's `image` headers, an `adopt`'s arguments.
+pub fn data(header: fmt::Arguments, bytes: &[u8]) {
+    if enabled() {
+        event(header, bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1948,8 +1948,9 @@ fn chaos(base: &str) -> i32 {
     }
 }
 
-/// `make traces`: the test entry with `kv`, `wait1` and `timer` recording
-/// their requests and replies (the timer its hardware calls too) (`record` on their modules' command lines, which
+/// `make traces`: the test entry with `kv`, `wait1`, `timer` and `mm`
+/// recording their requests and replies (the timer its hardware calls,
+/// mm its core's steps and machine calls) (`record` on their modules' command lines, which
 /// init appends to their arguments: libsys::record); the REC lines land
 /// in build/test-logs/record.debug.log for `lab extract`.
 fn record(base: &str) -> i32 {
@@ -1960,6 +1961,10 @@ fn record(base: &str) -> i32 {
         ("kv", "record"),
         ("wait1d", "record"),
         ("timer", "record=2000"),
+        // mm's first 12,400 lines: boot, the adoptions and faults of the
+        // servers and first tests, and mmtest's first fork with its
+        // copy-on-write faults (about 370 KB).
+        ("mm", "record=12400"),
     ] {
         let line = format!("module_path: boot():/boot/{module}\n");
         config = config.replace(&line, &format!("{line}    module_cmdline: {word}\n"));

@@ -156,6 +156,7 @@ pub mod machine;
 mod mm;
 mod process;
 pub mod reclaim;
+pub mod record;
 mod request;
 mod share;
 mod space;

@@ -134,6 +134,46 @@ fn run_tests(root: &Path, lab: &Lab, env: &Env) -> Result<BTreeMap<String, bool>
     Ok(results)
 }
 
+/// Replays `trace` against `server`'s core as the tree at `root` has it:
+/// in this process for this tree, else with that tree's `lab` (built
+/// there, with its core: a starting point's stub fails its replay).
+fn replay_in(root: &Path, server: &str, trace: &str, env: &Env) -> Result<(), String> {
+    let here = std::env::current_dir().and_then(|d| d.canonicalize()).ok();
+    if root.canonicalize().ok() == here {
+        return fs::read_to_string(root.join(trace))
+            .map_err(|e| format!("{trace}: {e}"))
+            .and_then(|text| crate::trace::replay_server(server, &text))
+            .map(|_| ());
+    }
+    let mut cmd = Command::new("cargo");
+    cmd.args(["run", "-q", "-p", "lab", "--", "replay", server, trace])
+        .current_dir(root);
+    if let Some(dir) = &env.target_dir {
+        cmd.env("CARGO_TARGET_DIR", dir);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run the tree's replay: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    // `replay <server> <trace>: <the first difference>`, or why it did
+    // not build.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let why = match text.lines().last() {
+        Some(line) => line
+            .split_once(": ")
+            .map_or(line, |(_, why)| why)
+            .to_string(),
+        None => {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let tail: Vec<&str> = err.lines().rev().take(6).collect();
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        }
+    };
+    Err(why)
+}
+
 /// Boots harness case `case` (once per grade run) and returns its logs.
 pub fn run_case(root: &Path, case: &str) -> Result<String, String> {
     run_case_in(root, case, &Env::default())
@@ -219,10 +259,7 @@ pub fn grade_in(root: &Path, lab: &Lab, host_only: bool, env: &Env) -> Result<Ve
                 Ok(results) => score_tests(patterns, results),
                 Err(e) => Err(e.clone()),
             },
-            Check::Replay { server, trace } => fs::read_to_string(root.join(trace))
-                .map_err(|e| format!("{trace}: {e}"))
-                .and_then(|text| crate::trace::replay_server(server, &text))
-                .map(|_| ()),
+            Check::Replay { server, trace } => replay_in(root, server, trace, env),
             Check::Qemu { case, programs } => {
                 let logs = cases
                     .entry(case)

@@ -146,6 +146,14 @@ pub const LABS: &[Lab] = &[
             ),
             part("random invariants", 10, Check::Tests(&["buddy_random::"])),
             part(
+                "replay mm.trace",
+                10,
+                Check::Replay {
+                    server: "mm",
+                    trace: "tests/fixtures/traces/mm.trace",
+                },
+            ),
+            part(
                 "mm in QEMU",
                 10,
                 Check::Qemu {
@@ -323,6 +331,14 @@ pub const LABS: &[Lab] = &[
                 "copy on write",
                 20,
                 Check::Tests(&["memory_contents_follow_a_model_across_forks"]),
+            ),
+            part(
+                "replay mm.trace",
+                10,
+                Check::Replay {
+                    server: "mm",
+                    trace: "tests/fixtures/traces/mm.trace",
+                },
             ),
             part(
                 "mm in QEMU",

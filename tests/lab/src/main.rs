@@ -356,7 +356,11 @@ fn main() {
             };
             let text = fs::read_to_string(log).unwrap_or_else(|e| fail(format!("{log}: {e}")));
             let lines = trace::extract(&text, server);
-            if let Err(e) = trace::parse(&lines.join("\n"), server) {
+            let parsed = match server.as_str() {
+                "mm" => trace::parse_mm(&lines.join("\n")).map(drop),
+                _ => trace::parse(&lines.join("\n"), server).map(drop),
+            };
+            if let Err(e) = parsed {
                 fail(format!(
                     "{log}: the REC lines of {server} do not parse: {e}"
                 ));

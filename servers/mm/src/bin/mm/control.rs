@@ -18,6 +18,7 @@ use mm::{ImageId, Mm, SpaceId};
 
 use crate::info;
 use crate::real::{Device, Image, Ram};
+use crate::rec;
 use crate::Server;
 
 /// Ids mm gives the processes `ForkAs` makes (init's ids are small).
@@ -94,7 +95,10 @@ impl Server {
             request => {
                 drop(handles);
                 match self.core.as_mut() {
-                    Some(core) => (core.request(badge, request, &mut self.real), Vec::new()),
+                    Some(core) => (
+                        rec::request(core, &mut self.real, badge, request),
+                        Vec::new(),
+                    ),
                     None => (Reply::Error(MmError::NoMemory), Vec::new()),
                 }
             }
@@ -120,7 +124,10 @@ impl Server {
         let Some(core) = self.core.as_mut() else {
             return Reply::Error(MmError::NoMemory);
         };
-        match core.register_shrinker(badge, bit, seeks) {
+        rec!("shrinker {badge} {bit} {seeks}");
+        let registered = core.register_shrinker(badge, bit, seeks);
+        rec_ret!(registered);
+        match registered {
             Ok(id) => {
                 self.shrinker_notes.insert((badge, bit), Notification(note));
                 Reply::Shrinker { id }
@@ -149,7 +156,10 @@ impl Server {
         let Some(core) = self.core.as_mut() else {
             return Reply::Error(MmError::NoMemory);
         };
-        match core.register_page_cache(badge, pages) {
+        rec!("pagecache {badge} {pages}");
+        let registered = core.register_page_cache(badge, pages);
+        rec_ret!(registered);
+        match registered {
             Ok(at) => {
                 self.page_cache_note = Some((Notification(note), bit));
                 Reply::Mapped(at)
@@ -168,7 +178,13 @@ impl Server {
             // the buddy allocator (those it took beyond its region).
             libsys::heap::shrink();
         }
-        for (owner, bit) in core.balance() {
+        let signal = core.balance();
+        if !signal.is_empty() && rec::on() {
+            for (owner, bit) in &signal {
+                rec!("balance {owner} {bit}");
+            }
+        }
+        for (owner, bit) in signal {
             if let Some(note) = self.shrinker_notes.get(&(owner, bit)) {
                 let _ = note.signal(1 << bit);
             }
@@ -178,7 +194,10 @@ impl Server {
     /// A request the core answers, as is.
     fn pass_to_core(&mut self, badge: u64, request: Request) -> (Reply, Vec<OwnedHandle>) {
         match self.core.as_mut() {
-            Some(core) => (core.request(badge, request, &mut self.real), Vec::new()),
+            Some(core) => (
+                rec::request(core, &mut self.real, badge, request),
+                Vec::new(),
+            ),
             None => (Reply::Error(MmError::NoMemory), Vec::new()),
         }
     }
@@ -221,7 +240,10 @@ impl Server {
             let Some(info) = info::region_info(handle.raw()) else {
                 return Reply::Error(MmError::InvalidArgument);
             };
-            if let Err(e) = core.add_device(info.base, info.pages, id) {
+            rec!("device {:#x} {} {id}", info.base, info.pages);
+            let added = core.add_device(info.base, info.pages, id);
+            rec_ret!(added);
+            if let Err(e) = added {
                 return Reply::Error(e);
             }
             self.real.devices.push(Device {
@@ -262,7 +284,10 @@ impl Server {
             if devices.iter().filter(|d| d.owner == space).count() >= MAP_REGIONS_MAX {
                 return Reply::Error(MmError::OverLimit);
             }
-            if let Err(e) = core.add_device(info.base, info.pages, space) {
+            rec!("device {:#x} {} {space}", info.base, info.pages);
+            let added = core.add_device(info.base, info.pages, space);
+            rec_ret!(added);
+            if let Err(e) = added {
                 return Reply::Error(e);
             }
             devices.push(Device {
@@ -272,7 +297,9 @@ impl Server {
                 owner: space,
             });
         }
-        core.request(
+        rec::request(
+            core,
+            &mut self.real,
             space,
             Request::MapPhysical {
                 phys: info.base,
@@ -280,7 +307,6 @@ impl Server {
                 at,
                 writable,
             },
-            &mut self.real,
         )
     }
 
@@ -319,9 +345,19 @@ impl Server {
             .iter()
             .map(|r| (r.first_pfn * PAGE_SIZE, r.pages))
             .collect();
-        match Mm::new(&ranges) {
+        if rec::on() {
+            for &(base, pages) in &ranges {
+                rec!("ram {base:#x} {pages}");
+            }
+            rec!("boot");
+        }
+        let made = Mm::new(&ranges);
+        rec_ret!(made.as_ref().map(|core| core.total_pages()));
+        match made {
             Ok(mut core) => {
-                core.seed_tokens(libsys::syscall::rdtsc());
+                let seed = libsys::syscall::rdtsc();
+                rec!("seed {seed}");
+                core.seed_tokens(seed);
                 let pages = core.total_pages();
                 let windows = self
                     .real
@@ -362,16 +398,20 @@ impl Server {
             size,
             window,
         };
-        match self.real.images.iter().position(Option::is_none) {
-            Some(free) => {
-                self.real.images[free] = Some(image);
-                Ok(free as ImageId)
-            }
+        let id = match self.real.images.iter().position(Option::is_none) {
+            Some(free) => free,
             None => {
-                self.real.images.push(Some(image));
-                Ok((self.real.images.len() - 1) as ImageId)
+                self.real.images.push(None);
+                self.real.images.len() - 1
             }
+        };
+        if rec::on() {
+            let headers =
+                rec::elf_headers(image.window.bytes().get(..size as usize).unwrap_or(&[]));
+            rec::data(format_args!("image {id} {size} {}", headers.len()), headers);
         }
+        self.real.images[id] = Some(image);
+        Ok(id as ImageId)
     }
 
     /// Two badged copies of the endpoint for space `id`: its requests, and
@@ -422,7 +462,13 @@ impl Server {
         let image = self.image(image, image_size)?;
         self.take_process(id, process)?;
         let core = self.core.as_mut().ok_or(MmError::NoMemory)?;
-        let adopted = match core.adopt(id, image, args, &mut self.real) {
+        rec::data(
+            format_args!("adopt {id} {image} {}", args.len()),
+            args.as_bytes(),
+        );
+        let adopted = rec::with_machine(&mut self.real, |m| core.adopt(id, image, args, m));
+        rec_ret!(adopted);
+        let adopted = match adopted {
             Ok(a) => a,
             Err(e) => {
                 self.forget(id);
@@ -482,9 +528,12 @@ impl Server {
             }
         };
         let core = self.core.as_mut().ok_or(MmError::NoMemory)?;
-        let execed = core.exec(id, image, &top, &mut self.real);
+        rec::data(format_args!("exec {id} {image} {}", top.len()), &top);
+        let execed = rec::with_machine(&mut self.real, |m| core.exec(id, image, &top, m));
+        rec_ret!(execed);
         // An image no space uses (the old one, or a new one that failed)
         // is let go of.
+        rec!("release {image}");
         core.release_if_unused(image);
         self.release_images();
         let entry = match execed {
@@ -538,7 +587,10 @@ impl Server {
         };
         self.take_process(id, child)?;
         let core = self.core.as_mut().ok_or(MmError::NoMemory)?;
-        if let Err(e) = core.fork(parent, id, &mut self.real) {
+        rec!("fork {parent} {id}");
+        let forked = rec::with_machine(&mut self.real, |m| core.fork(parent, id, m));
+        rec_ret!(forked);
+        if let Err(e) = forked {
             self.forget(id);
             return Err(e);
         }
@@ -552,6 +604,7 @@ impl Server {
             return;
         };
         while let Some(image) = core.take_released_image() {
+            rec!("released {image}");
             // Dropping it unmaps its window and closes its handle.
             if let Some(image) = self.real.images.get_mut(image as usize) {
                 drop(image.take());
@@ -562,7 +615,9 @@ impl Server {
     /// Frees everything space `id` held and lets its process go.
     fn forget(&mut self, id: SpaceId) {
         if let Some(core) = self.core.as_mut() {
-            core.exit(id, &mut self.real);
+            rec!("exit {id}");
+            let had = rec::with_machine(&mut self.real, |m| core.exit(id, m));
+            rec_ret!(had);
         }
         self.let_go(id);
     }
@@ -571,7 +626,9 @@ impl Server {
     /// unmapped (its page tables are gone).
     fn forget_dead(&mut self, id: SpaceId) {
         if let Some(core) = self.core.as_mut() {
-            core.exit_dead(id, &mut self.real);
+            rec!("dead {id}");
+            let had = rec::with_machine(&mut self.real, |m| core.exit_dead(id, m));
+            rec_ret!(had);
         }
         self.let_go(id);
     }

@@ -44,7 +44,11 @@ pub(crate) fn install(pages: KernelPages, windows: Vec<(u64, u64, u64)>) {
 
 fn alloc_block(order: u32) -> Option<NonNull<u8>> {
     let grow = GROW.get()?;
-    let pfn = grow.pages.alloc(order)?;
+    let Some(pfn) = grow.pages.alloc(order) else {
+        rec!("kalloc {order} none");
+        return None;
+    };
+    rec!("kalloc {order} {pfn:#x}");
     let count = 1u64 << order;
     let at = grow
         .windows
@@ -55,6 +59,7 @@ fn alloc_block(order: u32) -> Option<NonNull<u8>> {
     match at {
         Some(at) => NonNull::new(at as *mut u8),
         None => {
+            rec!("kfree {pfn:#x} {order}");
             grow.pages.free(pfn, order);
             None
         }
@@ -72,6 +77,7 @@ fn free_block(block: NonNull<u8>, order: u32) {
         .find(|&&(_, pages, at)| at <= address && address < at + pages * PAGE_SIZE)
         .map(|&(first, _, at)| first + (address - at) / PAGE_SIZE);
     if let Some(pfn) = pfn {
+        rec!("kfree {pfn:#x} {order}");
         grow.pages.free(pfn, order);
     }
 }

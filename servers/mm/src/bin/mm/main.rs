@@ -27,6 +27,8 @@
 
 extern crate alloc;
 
+#[macro_use]
+mod rec;
 mod control;
 mod heap;
 mod info;
@@ -90,6 +92,9 @@ fn main(_args: &str) -> u64 {
         eprintln!("cannot bind its notification: {e}");
         return 1;
     }
+    // `record` / `record=<lines>` in its arguments: its steps and machine
+    // calls logged for replay (`rec`).
+    libsys::record::start_if_asked("mm");
     if let Err(e) = libsys::names::register("mm", &endpoint) {
         eprintln!("cannot register: {e}");
         return 2;
@@ -211,12 +216,14 @@ impl Server {
         let Some(core) = self.core.as_mut() else {
             return;
         };
-        if core.take_file_signal().is_some() {
+        if let Some(space) = core.take_file_signal() {
+            rec!("filesignal {space}");
             if let Some((note, bit)) = &self.page_cache_note {
                 let _ = note.signal(1 << bit);
             }
         }
         for (token, outcome) in core.take_completions() {
+            rec!("done {token} {outcome:?}");
             let Some(saved) = self.file_waits.remove(&token) else {
                 continue;
             };
@@ -246,7 +253,9 @@ impl Server {
         let Some(core) = self.core.as_mut() else {
             return Some(Message::new(PAGER_KILL));
         };
-        let outcome = core.fault(space, address, error, &mut self.real);
+        rec!("fault {space} {address:#x} {error:#x}");
+        let outcome = rec::with_machine(&mut self.real, |m| core.fault(space, address, error, m));
+        rec_ret!(outcome);
         if DEBUG {
             eprintln!("fault {space:#x} {address:#x}: {outcome:?}");
         }
