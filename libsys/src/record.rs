@@ -169,6 +169,24 @@ pub fn line(header: fmt::Arguments) {
     }
 }
 
+/// Any other event with a payload (`+` lines): a block read's sectors,
+/// the bytes a request's window lent (vfs, `vfs::record`).
+pub fn data(header: fmt::Arguments, bytes: &[u8]) {
+    if enabled() {
+        event(header, bytes);
+    }
+}
+
+/// Ends the recording here, as the line budget does: `end <why>`, and no
+/// more lines (a server that meets a call its record cannot carry, so
+/// that what was recorded stays replayable).
+pub fn stop(why: fmt::Arguments) {
+    if enabled() {
+        event(format_args!("end {why}"), &[]);
+        ENABLED.store(false, Ordering::Relaxed);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
