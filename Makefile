@@ -277,6 +277,7 @@ traces: loader tree
 	cargo run --release -q -p lab -- extract build/test-logs/record.debug.log kv tests/fixtures/traces/kv.trace
 	cargo run --release -q -p lab -- extract build/test-logs/record.debug.log wait1 tests/fixtures/traces/wait1.trace
 	cargo run --release -q -p lab -- extract build/test-logs/record.debug.log timer tests/fixtures/traces/timer.trace
+	cargo run --release -q -p lab -- extract build/test-logs/record-vfs.debug.log vfs tests/fixtures/traces/vfs.trace
 
 # make test's part for the labs: every lab's host grader on this tree (full
 # marks), every starting point made and checked to build, lab 2's graded

@@ -104,6 +104,8 @@ pub(crate) fn before_end(events: &[Event], begins_step: impl Fn(&Event) -> bool)
 
 mod timer_replay;
 pub use timer_replay::replay_timer;
+mod vfs_replay;
+pub use vfs_replay::{replay_vfs, replay_vfs_with};
 
 /// The `REC <server> …` lines of `log` (anywhere in each line), from
 /// `REC` on. A `REC <server> start` goes before the first line of each
@@ -459,13 +461,17 @@ where
 
 /// Replays a trace file's text against the named server's core.
 pub fn replay_server(server: &str, text: &str) -> Result<Replayed, String> {
+    if server == "vfs" {
+        // Its own events (vfs_replay.rs).
+        return replay_vfs(text);
+    }
     let events = parse(text, server)?;
     match server {
         "kv" => replay(&events, kv::Kv::new),
         "wait1" => replay(&events, wait1::Wait1Server::new),
         "timer" => replay_timer(&events),
         other => Err(format!(
-            "no replay for `{other}`: the servers with a host core to replay are kv, wait1 and timer"
+            "no replay for `{other}`: the servers with a host core to replay are kv, wait1, timer and vfs"
         )),
     }
 }
