@@ -151,6 +151,14 @@ fn take(tape: &Shared, kind: &str, sub: Option<&str>, what: impl Fn() -> String)
     tape.borrow_mut().take(kind, sub, &what)
 }
 
+/// The next event if it is a `kind`.
+fn take_if(tape: &Shared, kind: &str) -> Option<Ev> {
+    let mut tape = tape.borrow_mut();
+    let e = tape.peek().filter(|e| e.kind() == kind).cloned()?;
+    tape.at += 1;
+    Some(e)
+}
+
 fn fail(tape: &Shared, why: String) {
     tape.borrow_mut().fail(why);
 }
@@ -934,9 +942,8 @@ fn boot(tape: &Shared, host: Option<&[u8]>) -> Result<Service, String> {
     let _ = vfs.register_filesystem(Box::new(vfs::devfs::DevfsType));
     // The root: the initramfs, then /tmp.
     let mut cpio = Vec::new();
-    while let Some(e) = tape.borrow().peek().filter(|e| e.kind() == "cpio").cloned() {
+    while let Some(e) = take_if(tape, "cpio") {
         cpio.push(e);
-        tape.borrow_mut().at += 1;
     }
     if vfs.new_client(UNPACKER, Cred::root()).is_ok() {
         if !cpio.is_empty() {
@@ -998,4 +1005,132 @@ fn boot(tape: &Shared, host: Option<&[u8]>) -> Result<Service, String> {
 pub fn replay_vfs(text: &str) -> Result<Replayed, String> {
     let host = std::fs::read(HOST_ARCHIVE).ok();
     replay_vfs_with(text, host.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libsys::proto::vfs::{Path, AT_FDCWD};
+    use libsys::rpc::LABEL_REPLY;
+
+    fn lines(header: std::fmt::Arguments, bytes: &[u8], out: &mut String) {
+        libsys::record::format_event("vfs", header, bytes, |l| {
+            out.push_str(l);
+            out.push('\n');
+        });
+    }
+
+    fn enc<T: serde::Serialize>(v: &T) -> Vec<u8> {
+        let mut buf = vec![0u8; 4096];
+        let n = rpc::encode(v, &mut buf).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    fn path(p: &str) -> Path {
+        Path::from_slice(p.as_bytes()).unwrap()
+    }
+
+    /// A start as the binary records it: an initramfs of `/etc` and
+    /// `/etc/motd`, no block devices, no devmgr; then `steps`, each a
+    /// request from 7 and its reply (the first with 7's credentials).
+    fn trace(steps: &[(Request, Reply)], cred: bool) -> String {
+        let mut out = String::from("# a test trace\n");
+        lines(format_args!("args 0"), &[], &mut out);
+        lines(format_args!("clock 1000 0"), &[], &mut out);
+        lines(
+            format_args!("cpio d 493 0 0 0 {} etc -", fnv64(b"")),
+            &[],
+            &mut out,
+        );
+        lines(
+            format_args!("cpio f 420 0 0 3 {} etc/motd -", fnv64(b"hi\n")),
+            b"hi\n",
+            &mut out,
+        );
+        lines(format_args!("blknames"), &[], &mut out);
+        lines(format_args!("seed 4"), &[1, 2, 3, 4], &mut out);
+        for (k, (request, reply)) in steps.iter().enumerate() {
+            let bytes = enc(request);
+            lines(format_args!("clock 1001 {k}"), &[], &mut out);
+            lines(
+                format_args!("req 7 {LABEL_REQUEST} {}", bytes.len()),
+                &bytes,
+                &mut out,
+            );
+            lines(format_args!("win -"), &[], &mut out);
+            if k == 0 && cred {
+                lines(format_args!("cred 7 1000 1000 -"), &[], &mut out);
+            }
+            let bytes = enc(reply);
+            lines(
+                format_args!("now {LABEL_REPLY} {}", bytes.len()),
+                &bytes,
+                &mut out,
+            );
+        }
+        out
+    }
+
+    fn mkdir(p: &str) -> Request {
+        Request::Mkdir {
+            dirfd: AT_FDCWD,
+            path: path(p),
+            mode: 0o755,
+        }
+    }
+
+    fn steps(second: Reply) -> Vec<(Request, Reply)> {
+        vec![
+            (mkdir("/tmp/d"), Reply::Done),
+            (mkdir("/tmp/d"), second),
+            (mkdir("/etc/motd/x"), Reply::Error(Errno::ENOTDIR)),
+        ]
+    }
+
+    #[test]
+    fn a_recorded_start_and_requests_replay() {
+        let text = trace(&steps(Reply::Error(Errno::EEXIST)), true);
+        let replayed = replay_vfs_with(&text, None).unwrap();
+        assert_eq!(
+            replayed,
+            Replayed {
+                requests: 3,
+                replies: 3
+            }
+        );
+    }
+
+    #[test]
+    fn a_tampered_reply_is_the_first_difference_decoded() {
+        let text = trace(&steps(Reply::Done), true);
+        let error = replay_vfs_with(&text, None).unwrap_err();
+        assert!(
+            error.starts_with("request #2 Mkdir {")
+                && error.ends_with("expected Done got Error(EEXIST)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_call_the_record_lacks_is_a_difference() {
+        let text = trace(&steps(Reply::Error(Errno::EEXIST)), false);
+        let error = replay_vfs_with(&text, None).unwrap_err();
+        assert!(
+            error.contains("request #1 Mkdir")
+                && error.contains("a credentials lookup of 7 where the recording has `now"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_record_stops_before_the_step_its_end_cut() {
+        let mut text = trace(&steps(Reply::Error(Errno::EEXIST)), true);
+        // The third request's reply cut off by the budget.
+        let cut = text.rfind("REC vfs now").unwrap();
+        text.truncate(cut);
+        text.push_str("REC vfs end\n");
+        let replayed = replay_vfs_with(&text, None).unwrap();
+        assert_eq!(replayed.requests, 2);
+    }
 }
