@@ -586,12 +586,11 @@ fn unpack(vfs: &mut Vfs, cpio: &[Ev], host: Option<&[u8]>) -> Result<usize, Stri
     for (k, e) in cpio.iter().enumerate() {
         let size = e.num(5)? as usize;
         let hash = e.num(6)?;
-        if e.bytes.len() == size || e.word(1) == "d" {
-            plan.push((k, None));
-        } else if by_name
+        let recorded = e.bytes.len() == size || e.word(1) == "d";
+        let in_host = by_name
             .get(e.word(7))
-            .is_some_and(|d| d.len() == size && fnv64(d) == hash)
-        {
+            .is_some_and(|d| d.len() == size && fnv64(d) == hash);
+        if recorded || in_host {
             plan.push((k, None));
         } else {
             made_up += 1;
