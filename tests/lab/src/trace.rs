@@ -622,9 +622,9 @@ mod tests {
             let err = parse(text, "kv").unwrap_err();
             assert!(err.contains(why), "{text:?}: {err}");
         }
-        assert!(replay_server("vfs", "")
+        assert!(replay_server("blk", "")
             .unwrap_err()
-            .contains("no replay for `vfs`"));
+            .contains("no replay for `blk`"));
     }
 
     #[test]
