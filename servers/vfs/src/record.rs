@@ -19,10 +19,11 @@
 //! gout <offset> <len> <fnv> ok                                bytes written into it: their hash
 //! con write <pid> <len> ok <n>                                the terminal (`con read`, `con later`, `con ioctl`)
 //! cred <pid> <uid> <gid> <groups|->                           a new client's credentials (`cred <pid> none`)
+//! klog read <since> <len> ok <n>                              `/dev/kmsg` (the bytes follow; `klog write`)
 //! ```
 //!
 //! Calls whose results the record does not carry (procfs's and sysfs's
-//! sources, `/dev/kmsg`, a file mapping's `mm` calls) end the recording
+//! sources, a file mapping's `mm` calls) end the recording
 //! where they come (`end proc` …): what came before stays replayable.
 
 use alloc::boxed::Box;
@@ -340,21 +341,33 @@ impl Console for RecordingConsole {
     }
 }
 
-/// A [`KernelLog`] whose use ends the recording (`end kmsg`): the
-/// kernel's log is not in the record.
-pub struct StopKernelLog {
+/// A [`KernelLog`] (`/dev/kmsg`) that logs each call and its result
+/// (`klog read <since> <len> ok <n>`, the bytes following; `klog write
+/// <len> ok <n>`).
+pub struct RecordingKernelLog {
     pub inner: Box<dyn KernelLog>,
 }
 
-impl KernelLog for StopKernelLog {
+impl KernelLog for RecordingKernelLog {
     fn read(&mut self, since: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        record::stop(format_args!("kmsg"));
-        self.inner.read(since, buf)
+        let r = self.inner.read(since, buf);
+        let (how, v) = result_word(&r);
+        let got = match r {
+            Ok(n) => &buf[..n.min(buf.len())],
+            Err(_) => &[][..],
+        };
+        record::data(
+            format_args!("klog read {since} {} {how} {v}", buf.len()),
+            got,
+        );
+        r
     }
 
     fn write(&mut self, text: &[u8]) -> Result<usize, Errno> {
-        record::stop(format_args!("kmsg"));
-        self.inner.write(text)
+        let r = self.inner.write(text);
+        let (how, v) = result_word(&r);
+        record::line(format_args!("klog write {} {how} {v}", text.len()));
+        r
     }
 }
 

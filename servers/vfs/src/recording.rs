@@ -13,7 +13,7 @@ use libsys::record;
 use vfs::ext2fs::DeviceOpener;
 use vfs::procfs::ProcSource;
 use vfs::record::{
-    RecordingConsole, RecordingGrant, RecordingOpener, StopKernelLog, StopProc, StopSys,
+    RecordingConsole, RecordingGrant, RecordingKernelLog, RecordingOpener, StopProc, StopSys,
 };
 use vfs::service::{Console, KernelLog};
 use vfs::sysfs::SysSource;
@@ -48,7 +48,7 @@ pub fn sys(source: Box<dyn SysSource>) -> Box<dyn SysSource> {
 
 pub fn kernel_log(log: Box<dyn KernelLog>) -> Box<dyn KernelLog> {
     if record::enabled() {
-        Box::new(StopKernelLog { inner: log })
+        Box::new(RecordingKernelLog { inner: log })
     } else {
         log
     }

@@ -356,7 +356,7 @@ fn main() {
             };
             let text = fs::read_to_string(log).unwrap_or_else(|e| fail(format!("{log}: {e}")));
             let lines = trace::extract(&text, server);
-            if let Err(e) = trace::parse(&lines.join("\n"), server) {
+            if let Err(e) = trace::check(&lines.join("\n"), server) {
                 fail(format!(
                     "{log}: the REC lines of {server} do not parse: {e}"
                 ));
@@ -366,9 +366,13 @@ fn main() {
                     "{log}: no REC {server} lines (was it booted with `record`?)"
                 ));
             }
-            let header = format!(
-                "# A trace of `{server}` recorded by `make traces` (the test entry, booted\n# with `record` on {server}'s module): replayed by `make replay` and the labs' graders.\n"
-            );
+            let header = if server.as_str() == "vfs" {
+                "# A trace of `vfs` recorded by `make traces` (the posix entry, booted\n# with `record=3000` on vfs's manifest line): replayed by `make replay` and lab 7's grader.\n".to_string()
+            } else {
+                format!(
+                    "# A trace of `{server}` recorded by `make traces` (the test entry, booted\n# with `record` on {server}'s module): replayed by `make replay` and the labs' graders.\n"
+                )
+            };
             if let Err(e) = fs::write(out, header + &lines.join("\n") + "\n") {
                 fail(format!("{out}: {e}"));
             }

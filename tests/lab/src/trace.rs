@@ -459,6 +459,14 @@ where
     })
 }
 
+/// Whether a trace (or extracted lines) of `server` parses.
+pub fn check(text: &str, server: &str) -> Result<(), String> {
+    match server {
+        "vfs" => vfs_replay::parse(text).map(|_| ()),
+        _ => parse(text, server).map(|_| ()),
+    }
+}
+
 /// Replays a trace file's text against the named server's core.
 pub fn replay_server(server: &str, text: &str) -> Result<Replayed, String> {
     if server == "vfs" {

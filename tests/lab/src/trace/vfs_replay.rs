@@ -45,7 +45,7 @@ pub const HOST_ARCHIVE: &str = "build/initramfs.cpio";
 
 /// One line of the record and its payload.
 #[derive(Clone, Debug)]
-struct Ev {
+pub(crate) struct Ev {
     words: Vec<String>,
     bytes: Vec<u8>,
     line: usize,
@@ -75,7 +75,7 @@ impl Ev {
 
 /// The lines of a vfs trace: each `REC vfs <words>` with the `+` lines
 /// after it as its payload.
-fn parse(text: &str) -> Result<Vec<Ev>, String> {
+pub(crate) fn parse(text: &str) -> Result<Vec<Ev>, String> {
     let mut events: Vec<Ev> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -476,12 +476,42 @@ impl Unrecorded {
     }
 }
 
-impl KernelLog for Unrecorded {
-    fn read(&mut self, _: u64, _: &mut [u8]) -> Result<usize, Errno> {
-        self.met()
+/// `/dev/kmsg`, answering from the record's `klog` lines.
+struct ReplayKernelLog(Shared);
+
+impl KernelLog for ReplayKernelLog {
+    fn read(&mut self, since: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let len = buf.len();
+        let e = take(&self.0, "klog", Some("read"), || {
+            format!("a kernel-log read of {len} bytes from {since}")
+        })
+        .ok_or(Errno::EIO)?;
+        if e.word(2) != since.to_string() || e.word(3) != len.to_string() {
+            fail(&self.0, format!("the core read the kernel log ({len} bytes from {since}) where the recording has {}", e.show()));
+            return Err(Errno::EIO);
+        }
+        let n = e.bytes.len().min(len);
+        buf[..n].copy_from_slice(&e.bytes[..n]);
+        console_result(&e, 4)
     }
-    fn write(&mut self, _: &[u8]) -> Result<usize, Errno> {
-        self.met()
+
+    fn write(&mut self, text: &[u8]) -> Result<usize, Errno> {
+        let len = text.len();
+        let e = take(&self.0, "klog", Some("write"), || {
+            format!("a kernel-log write of {len} bytes")
+        })
+        .ok_or(Errno::EIO)?;
+        if e.word(2) != len.to_string() {
+            fail(
+                &self.0,
+                format!(
+                    "the core wrote {len} bytes to the kernel log where the recording has {}",
+                    e.show()
+                ),
+            );
+            return Err(Errno::EIO);
+        }
+        console_result(&e, 3)
     }
 }
 
@@ -994,7 +1024,7 @@ fn boot(tape: &Shared, host: Option<&[u8]>) -> Result<Service, String> {
     let mut service = Service::new(vfs);
     let seed = next("seed")?;
     service.crng.mix(&seed.bytes);
-    service.set_kernel_log(Box::new(Unrecorded(tape.clone(), "the kernel log")));
+    service.set_kernel_log(Box::new(ReplayKernelLog(tape.clone())));
     service.set_console(Box::new(ReplayConsole(tape.clone())));
     Ok(service)
 }
