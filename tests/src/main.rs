@@ -1963,7 +1963,7 @@ fn record(base: &str) -> i32 {
 }
 
 /// `make traces`' second boot: the posix entry (the posix suite's case)
-/// with vfs recording its first 3,000 lines (`record=3000` added to its
+/// with vfs recording its first 8,000 lines (`record=8000` added to its
 /// manifest line: its start, then the suite's first requests), into
 /// build/test-logs/record-vfs.debug.log.
 fn record_vfs(base: &str) -> i32 {
@@ -1981,7 +1981,7 @@ fn record_vfs(base: &str) -> i32 {
         eprintln!("record-vfs: {manifest} has no `server vfs … -- …` line");
         return 1;
     };
-    let text = text.replace(vfs_line, &format!("{vfs_line} record=3000"));
+    let text = text.replace(vfs_line, &format!("{vfs_line} record=8000"));
     if let Err(e) = fs::write(recording, text) {
         eprintln!("record-vfs: {recording}: {e}");
         return 1;

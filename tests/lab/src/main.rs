@@ -367,7 +367,7 @@ fn main() {
                 ));
             }
             let header = if server.as_str() == "vfs" {
-                "# A trace of `vfs` recorded by `make traces` (the posix entry, booted\n# with `record=3000` on vfs's manifest line): replayed by `make replay` and lab 7's grader.\n".to_string()
+                "# A trace of `vfs` recorded by `make traces` (the posix entry, booted\n# with `record=8000` on vfs's manifest line): replayed by `make replay` and lab 7's grader.\n".to_string()
             } else {
                 format!(
                     "# A trace of `{server}` recorded by `make traces` (the test entry, booted\n# with `record` on {server}'s module): replayed by `make replay` and the labs' graders.\n"
