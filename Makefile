@@ -255,8 +255,8 @@ clean:
 # default build/lab<LAB>; the last commit without history), its grade
 # (GRADE_ARGS=--host: the host parts only), every lab's grade, and the
 # replay of a recorded trace against a server's core on the host.
-# `make traces` boots the test entry with kv and wait1 recording and
-# refreshes tests/fixtures/traces/.
+# `make traces` boots the test entry with kv and wait1 recording, then
+# the posix entry with vfs recording, and refreshes tests/fixtures/traces/.
 .PHONY: lab-start grade grade-all replay traces
 lab-start:
 	@cargo run --release -q -p lab -- start $(LAB) $(DEST)
