@@ -439,6 +439,56 @@ impl SysSource for StopSys {
 mod tests {
     use super::*;
 
+    /// A device in memory behind an opener, for the adapters.
+    struct MemOpener;
+
+    impl DeviceOpener for MemOpener {
+        fn open(&self, source: &[u8], _: bool) -> Result<Box<dyn BlockDevice>, Errno> {
+            match source {
+                b"/dev/mem" => Ok(Box::new(ext2::MemDisk::new(alloc::vec![0; 4096]))),
+                _ => Err(Errno::ENXIO),
+            }
+        }
+    }
+
+    #[test]
+    fn a_recording_device_passes_calls_and_results_through() {
+        let opener = RecordingOpener::new(Box::new(MemOpener));
+        assert!(matches!(
+            opener.open(b"/dev/none", false),
+            Err(Errno::ENXIO)
+        ));
+        let mut disk = opener.open(b"/dev/mem", false).unwrap();
+        assert_eq!((disk.sector_size(), disk.sector_count()), (512, 8));
+        disk.write_sectors(2, &[7; 512]).unwrap();
+        let mut back = [0u8; 1024];
+        disk.read_sectors(1, &mut back).unwrap();
+        assert!(back[..512].iter().all(|&b| b == 0) && back[512..].iter().all(|&b| b == 7));
+        assert_eq!(
+            disk.read_sectors(8, &mut back[..512]),
+            Err(DeviceError::OutOfRange)
+        );
+        disk.flush().unwrap();
+    }
+
+    #[test]
+    fn an_initramfs_is_listed_whole() {
+        use cpio::header::Format;
+        use cpio::writer::{Meta, Node, Writer};
+        let meta = Meta {
+            perm: 0o755,
+            uid: 0,
+            gid: 0,
+        };
+        let mut w = Writer::new(Format::Newc);
+        w.add("etc", Node::Directory, meta).unwrap();
+        w.add("etc/motd", Node::File(b"hi\n"), meta).unwrap();
+        assert!(log_archive(&w.finish()));
+        assert!(!log_archive(
+            b"not an archive at all, not a single header of one"
+        ));
+    }
+
     #[test]
     fn fnv64_is_the_standard_hash() {
         assert_eq!(fnv64(b""), 0xcbf2_9ce4_8422_2325);
