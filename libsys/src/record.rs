@@ -76,7 +76,9 @@ pub fn start_if_asked(name: &str) -> bool {
     true
 }
 
-/// Whether this process records.
+/// Whether this process records. Inlined: a server's hot path checks
+/// it before building an event, at the cost of a load and a branch.
+#[inline]
 pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }

@@ -522,11 +522,13 @@ impl Clock {
     /// Sets the core's and ext2's clocks to now.
     fn set(&mut self, vfs: &mut Vfs) {
         let now = self.base + self.elapsed();
-        libsys::record::line(format_args!(
-            "clock {} {}",
-            now.as_secs(),
-            now.subsec_nanos()
-        ));
+        if libsys::record::enabled() {
+            libsys::record::line(format_args!(
+                "clock {} {}",
+                now.as_secs(),
+                now.subsec_nanos()
+            ));
+        }
         vfs.set_time(Timespec {
             sec: now.as_secs() as i64,
             nsec: i64::from(now.subsec_nanos()),

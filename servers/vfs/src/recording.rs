@@ -80,6 +80,7 @@ pub fn request(badge: u64, label: u32, words: Option<&Words>, payload: &[u8]) {
 
 /// The reply to the request just logged (postcard form, whatever form
 /// it goes out in).
+#[inline]
 pub fn reply(r: &Reply) {
     if record::enabled() {
         log_reply(r, |bytes| record::now(libsys::rpc::LABEL_REPLY, bytes));
@@ -95,6 +96,7 @@ pub fn delivered(token: u64, r: &Reply, ok: bool) {
     }
 }
 
+#[cold]
 fn log_reply(r: &Reply, log: impl FnOnce(&[u8])) {
     let mut buf = [0u8; 1024];
     match libsys::rpc::encode(r, &mut buf) {
@@ -105,6 +107,7 @@ fn log_reply(r: &Reply, log: impl FnOnce(&[u8])) {
 
 /// Runs `f` on `grant`, through a logging window when recording (the
 /// window itself logged first).
+#[inline]
 pub fn with_grant<T>(grant: &mut dyn GrantAccess, f: impl FnOnce(&mut dyn GrantAccess) -> T) -> T {
     if record::enabled() {
         vfs::record::log_window(grant.window());
