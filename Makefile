@@ -255,8 +255,8 @@ clean:
 # default build/lab<LAB>; the last commit without history), its grade
 # (GRADE_ARGS=--host: the host parts only), every lab's grade, and the
 # replay of a recorded trace against a server's core on the host.
-# `make traces` boots the test entry with kv, wait1, timer and mm recording and
-# refreshes tests/fixtures/traces/.
+# `make traces` boots the test entry with kv, wait1, timer and mm recording,
+# then the posix entry with vfs recording, and refreshes tests/fixtures/traces/.
 .PHONY: lab-start grade grade-all replay traces
 lab-start:
 	@cargo run --release -q -p lab -- start $(LAB) $(DEST)
@@ -278,6 +278,7 @@ traces: loader tree
 	cargo run --release -q -p lab -- extract build/test-logs/record.debug.log wait1 tests/fixtures/traces/wait1.trace
 	cargo run --release -q -p lab -- extract build/test-logs/record.debug.log timer tests/fixtures/traces/timer.trace
 	cargo run --release -q -p lab -- extract build/test-logs/record.debug.log mm tests/fixtures/traces/mm.trace
+	cargo run --release -q -p lab -- extract build/test-logs/record-vfs.debug.log vfs tests/fixtures/traces/vfs.trace
 
 # make test's part for the labs: every lab's host grader on this tree (full
 # marks), every starting point made and checked to build, lab 2's graded

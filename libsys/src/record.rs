@@ -76,7 +76,9 @@ pub fn start_if_asked(name: &str) -> bool {
     true
 }
 
-/// Whether this process records.
+/// Whether this process records. Inlined: a server's hot path checks
+/// it before building an event, at the cost of a load and a branch.
+#[inline]
 pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
@@ -170,10 +172,21 @@ pub fn line(header: fmt::Arguments) {
 }
 
 /// Any other event with bytes after it (in `+` lines, as a request's
-/// payload): mm's `image` headers, an `adopt`'s arguments.
+/// payload): mm's `image` headers, an `adopt`'s arguments; vfs's block
+/// reads' sectors, the bytes a request's window lent (`vfs::record`).
 pub fn data(header: fmt::Arguments, bytes: &[u8]) {
     if enabled() {
         event(header, bytes);
+    }
+}
+
+/// Ends the recording here, as the line budget does: `end <why>`, and no
+/// more lines (a server that meets a call its record cannot carry, so
+/// that what was recorded stays replayable).
+pub fn stop(why: fmt::Arguments) {
+    if enabled() {
+        event(format_args!("end {why}"), &[]);
+        ENABLED.store(false, Ordering::Relaxed);
     }
 }
 

@@ -1952,7 +1952,8 @@ fn chaos(base: &str) -> i32 {
 /// recording their requests and replies (the timer its hardware calls,
 /// mm its core's steps and machine calls) (`record` on their modules' command lines, which
 /// init appends to their arguments: libsys::record); the REC lines land
-/// in build/test-logs/record.debug.log for `lab extract`.
+/// in build/test-logs/record.debug.log for `lab extract`; then vfs in
+/// the posix entry ([`record_vfs`]).
 fn record(base: &str) -> i32 {
     let mut config = boot_entry_directly(base, "test");
     // The timer serves every sleeper and timer of the suite: its first
@@ -1981,13 +1982,69 @@ fn record(base: &str) -> i32 {
             guest: None,
         },
     };
-    match outcome.result {
+    let test = match outcome.result {
         Ok(detail) => {
             println!("PASS record: {detail} (log: build/test-logs/record.debug.log)");
             0
         }
         Err(why) => {
             println!("FAIL record: {why} -- log: build/test-logs/record.log");
+            1
+        }
+    };
+    test | record_vfs(base)
+}
+
+/// `make traces`' second boot: the posix entry (the posix suite's case)
+/// with vfs recording its first 8,000 lines (`record=8000` added to its
+/// manifest line: its start, then the suite's first requests), into
+/// build/test-logs/record-vfs.debug.log.
+fn record_vfs(base: &str) -> i32 {
+    let manifest = "build/iso_root/boot/manifest.posix";
+    let recording = "build/iso_root/boot/manifest.posix-record";
+    let text = match fs::read_to_string(manifest) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("record-vfs: {manifest}: {e} (make tree first)");
+            return 1;
+        }
+    };
+    let vfs_line = text.lines().find(|l| l.starts_with("server vfs "));
+    let Some(vfs_line) = vfs_line.filter(|l| l.contains(" -- ")) else {
+        eprintln!("record-vfs: {manifest} has no `server vfs … -- …` line");
+        return 1;
+    };
+    let text = text.replace(vfs_line, &format!("{vfs_line} record=8000"));
+    if let Err(e) = fs::write(recording, text) {
+        eprintln!("record-vfs: {recording}: {e}");
+        return 1;
+    }
+    let config = boot_entry_directly(base, "posix").replace(
+        "boot():/boot/manifest.posix\n",
+        "boot():/boot/manifest.posix-record\n",
+    );
+    if let Err(e) = fresh_ext2_disk() {
+        eprintln!("record-vfs: {e}");
+        return 1;
+    }
+    let outcome = match boot_config("record-vfs", &config, extra_args("posix-suite")) {
+        Ok(mut q) => {
+            let typing = &[(TTY_PROMPT, "hello\n"), (TTY_PROMPT_INTR, "\x03")];
+            expect_exit_typing(&mut q, None, typing, programs::POSIX, BOOT_TIMEOUT)
+        }
+        Err(e) => Outcome {
+            result: Err(e),
+            guest: None,
+        },
+    };
+    let _ = fs::remove_file(recording);
+    match outcome.result {
+        Ok(detail) => {
+            println!("PASS record-vfs: {detail} (log: build/test-logs/record-vfs.debug.log)");
+            0
+        }
+        Err(why) => {
+            println!("FAIL record-vfs: {why} -- log: build/test-logs/record-vfs.log");
             1
         }
     }

@@ -141,12 +141,19 @@ impl DeviceOpener for BlkOpener {
 }
 
 /// The block server's device names (for the `/dev` nodes), up to 16.
+/// A recording logs them (`blknames <name>…`).
 pub fn device_names() -> alloc::vec::Vec<String> {
-    let Ok(client) = blk::Client::connect_within(LOOKUP_MS) else {
-        return alloc::vec::Vec::new();
+    let names = match blk::Client::connect_within(LOOKUP_MS).map(|c| c.list(0)) {
+        Ok(Ok((names, _))) => names.iter().map(|n| String::from(n.as_str())).collect(),
+        _ => alloc::vec::Vec::new(),
     };
-    match client.list(0) {
-        Ok((names, _)) => names.iter().map(|n| String::from(n.as_str())).collect(),
-        Err(_) => alloc::vec::Vec::new(),
+    if libsys::record::enabled() {
+        let mut line = String::new();
+        for name in &names {
+            line.push(' ');
+            line.push_str(name);
+        }
+        libsys::record::line(format_args!("blknames{line}"));
     }
+    names
 }

@@ -28,9 +28,20 @@ pub struct Unpacked {
 /// Unpacks `archive` through `client` (which should be root, so owners
 /// and modes can be set as listed).
 pub fn unpack(vfs: &mut Vfs, client: ClientId, archive: &[u8]) -> Result<Unpacked, Errno> {
+    unpack_entries(vfs, client, Archive::new(archive).entries().map(|e| e.ok()))
+}
+
+/// [`unpack`] of entries given one by one (`None`: a malformed one,
+/// `EINVAL`): the archive's, or those a replay rebuilt from a recorded
+/// listing (`vfs::record`).
+pub fn unpack_entries<'a>(
+    vfs: &mut Vfs,
+    client: ClientId,
+    entries: impl IntoIterator<Item = Option<cpio::reader::Entry<'a>>>,
+) -> Result<Unpacked, Errno> {
     let mut made = Unpacked::default();
-    for entry in Archive::new(archive).entries() {
-        let entry = entry.map_err(|_| Errno::EINVAL)?;
+    for entry in entries {
+        let entry = entry.ok_or(Errno::EINVAL)?;
         let path: String = if entry.name.starts_with('/') {
             String::from(entry.name.as_ref())
         } else {

@@ -55,6 +55,7 @@ extern crate alloc;
 
 mod blockdev;
 mod mapping;
+mod recording;
 mod sources;
 
 use alloc::boxed::Box;
@@ -104,8 +105,6 @@ const WAITING_MAX: usize = 256;
 const FLUSH_PERIOD_MS: u64 = 5_000;
 /// The notification bit the flusher's timer sets.
 const FLUSH_BIT: u8 = 0;
-/// The file-system table read at start.
-const FSTAB: &[u8] = b"/etc/fstab";
 /// The notification bit the uevent thread sets when it queued events.
 const UEVENT_BIT: u8 = 2;
 /// Uevents queued for the loop at most (beyond, the newest are dropped).
@@ -145,7 +144,7 @@ impl Held {
         service: &mut Service,
         badge: u64,
         path: &[u8],
-        grant: &mut CallerGrant,
+        grant: &mut dyn GrantAccess,
         creds: &mut Option<cred::Client>,
     ) -> Outcome {
         let lookup = &mut |pid| lookup(creds, pid);
@@ -159,6 +158,8 @@ impl Held {
 /// A call that must wait: retried when its client is woken.
 struct Waiting {
     badge: u64,
+    /// Its number in a recording (`later`, `retry`, `deliver`).
+    token: u64,
     request: Held,
     msg: Message,
     reply: SavedReply,
@@ -171,6 +172,9 @@ fn arg(args: &str, name: &str) -> Option<u64> {
 }
 
 fn main(args: &str) -> u64 {
+    if libsys::record::start_if_asked("vfs") {
+        libsys::record::data(format_args!("args {}", args.len()), args.as_bytes());
+    }
     let (provider, note) = mapping::page_provider(CACHE_PAGES);
     let mut vfs = Vfs::new(provider, Limits::default());
     if let Some(cs) = arg(args, "dirty_expire_centisecs") {
@@ -187,8 +191,7 @@ fn main(args: &str) -> u64 {
     }
     let mut clock = Clock::start();
     clock.set(&mut vfs);
-    if let Err(e) = vfs.register_filesystem(Box::new(Ext2Type::new(Box::new(blockdev::BlkOpener))))
-    {
+    if let Err(e) = vfs.register_filesystem(Box::new(Ext2Type::new(recording::opener()))) {
         eprintln!("vfs: cannot register ext2: {e}");
     }
     register_pseudo(&mut vfs);
@@ -208,15 +211,15 @@ fn main(args: &str) -> u64 {
     }
     let mut service = Service::new(vfs);
     seed(&mut service.crng);
-    service.set_kernel_log(Box::new(Klog));
+    service.set_kernel_log(recording::kernel_log(Box::new(Klog)));
     let threaded = libsys::thread::spawn(device_thread).is_ok();
     if !threaded {
         eprintln!("vfs: no device thread: console reads are EIO");
     }
-    service.set_console(Box::new(TtyConsole {
+    service.set_console(recording::console(Box::new(TtyConsole {
         tty: None,
         threaded,
-    }));
+    })));
     let flusher = start_flusher(flush_ms, note);
     start_uevents(devmgr, flusher.as_ref());
     let error = serve(&endpoint, &mut service, &mut clock, flusher);
@@ -226,12 +229,12 @@ fn main(args: &str) -> u64 {
 
 /// procfs over `proc` and `mm`, sysfs over `devmgr` (`sources`).
 fn register_pseudo(vfs: &mut Vfs) {
-    let proc = ProcFsType::new(Box::new(sources::ProcIpc::boxed));
+    let proc = ProcFsType::new(Box::new(|| recording::proc(sources::ProcIpc::boxed())));
     let sys = SysFsType::new(Box::new(|| {
-        Box::new(vfs::blockattrs::BlockAttrs::new(
+        recording::sys(Box::new(vfs::blockattrs::BlockAttrs::new(
             sources::DevmgrIpc::boxed(),
             sources::BlkIpc::boxed(),
-        )) as Box<dyn vfs::sysfs::SysSource>
+        )))
     }));
     for result in [
         vfs.register_filesystem(Box::new(proc)),
@@ -250,6 +253,9 @@ fn fill_root(vfs: &mut Vfs) {
         return;
     }
     match archive() {
+        Some(bytes) if libsys::record::enabled() && !vfs::record::log_archive(bytes) => {
+            eprintln!("vfs: record: the initramfs cannot be listed")
+        }
         Some(bytes) => match vfs::initramfs::unpack(vfs, UNPACKER, bytes) {
             Ok(made) => println!(
                 "vfs: initramfs unpacked: {} directories, {} files, {} symlinks",
@@ -332,6 +338,7 @@ fn coldplug(vfs: &mut Vfs, client: &devmgr::Client) {
             let Ok(text) = client.read(&alloc::format!("{dir}/{name}/uevent")) else {
                 continue;
             };
+            libsys::record::data(format_args!("coldplug {class} {name}"), text.as_bytes());
             let devpath = alloc::format!("/class/{class}/{name}");
             match vfs::devfs::Uevent::from_attribute(class, &devpath, text.as_bytes()) {
                 Ok(event) => apply(vfs, &event),
@@ -360,6 +367,7 @@ fn apply_queued(vfs: &mut Vfs) {
         return;
     }
     for bytes in events {
+        libsys::record::data(format_args!("uevent {}", bytes.len()), &bytes);
         match vfs::devfs::Uevent::parse(&bytes) {
             Ok(event) => apply(vfs, &event),
             Err(e) => eprintln!("vfs: devfs: a malformed uevent: {e}"),
@@ -442,6 +450,7 @@ fn seed(crng: &mut vfs::random::Crng) {
     }
     let wall = libsys::time::clock_gettime(libsys::time::CLOCK_REALTIME).unwrap_or_default();
     pool.extend_from_slice(&wall.as_nanos().to_le_bytes());
+    libsys::record::data(format_args!("seed {}", pool.len()), &pool);
     crng.mix(&pool);
     if rdrand.is_empty() {
         eprintln!("vfs: no RDRAND: /dev/urandom is seeded from TSC jitter and the clock only");
@@ -473,82 +482,26 @@ impl KernelLog for Klog {
     }
 }
 
-/// Mounts the lines of `/etc/fstab` (`<device> <dir> <type> <options>`;
-/// options `defaults`, `rw`, `ro`, `noauto`; others are ignored) whose
-/// type is served here: `ext2`, `proc`, `sysfs`, `devfs`. A `devfs` line
-/// for a directory devfs is mounted on already (`/dev`, at start) is
-/// satisfied.
+/// Mounts the lines of `/etc/fstab` served here (`vfs::fstab`), logging
+/// each.
 fn mount_fstab(vfs: &mut Vfs) {
+    use vfs::fstab::Mounted;
     if vfs.new_client(UNPACKER, Cred::root()).is_err() {
         return;
     }
-    let text = read_whole(vfs, FSTAB).unwrap_or_default();
-    for line in text.split(|&b| b == b'\n') {
-        let mut fields = line
-            .split(|b| b.is_ascii_whitespace())
-            .filter(|f| !f.is_empty());
-        let (Some(source), Some(target), Some(fstype)) =
-            (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
-        let Some(fstype) = [&b"ext2"[..], b"proc", b"sysfs", b"devfs"]
-            .into_iter()
-            .find(|t| *t == fstype)
-        else {
-            continue;
-        };
-        if source.starts_with(b"#") {
-            continue;
-        }
-        let fstype = core::str::from_utf8(fstype).unwrap_or("?");
-        let options = fields.next().unwrap_or(b"defaults");
-        let opts: Vec<&[u8]> = options.split(|&b| b == b',').collect();
-        if opts.contains(&&b"noauto"[..]) {
-            continue;
-        }
-        let flags = if opts.contains(&&b"ro"[..]) {
-            vfs::types::MS_RDONLY
-        } else {
-            0
-        };
-        let show = |b: &[u8]| alloc::string::String::from_utf8_lossy(b).into_owned();
-        let is_devfs = |vfs: &mut Vfs| {
-            vfs.statfs(UNPACKER, target)
-                .is_ok_and(|s| s.f_type == vfs::devfs::DEVFS_MAGIC)
-        };
-        if fstype == "devfs" && is_devfs(vfs) {
-            continue;
-        }
-        match vfs.mount(UNPACKER, source, target, fstype, flags, options) {
-            Ok(()) => println!(
-                "vfs: mounted {} on {} ({fstype})",
-                show(source),
-                show(target)
-            ),
-            Err(e) => eprintln!(
-                "vfs: fstab: cannot mount {} on {}: {e}",
-                show(source),
-                show(target)
-            ),
-        }
-    }
+    vfs::fstab::mount_fstab(vfs, UNPACKER, &mut |m| match m {
+        Mounted::Done {
+            source,
+            target,
+            fstype,
+        } => println!("vfs: mounted {source} on {target} ({fstype})"),
+        Mounted::Failed {
+            source,
+            target,
+            error,
+        } => eprintln!("vfs: fstab: cannot mount {source} on {target}: {error}"),
+    });
     let _ = vfs.exit(UNPACKER);
-}
-
-/// A whole (small) file of the root, read as the unpacker.
-fn read_whole(vfs: &mut Vfs, path: &[u8]) -> Option<Vec<u8>> {
-    let fd = vfs.open(UNPACKER, path, vfs::types::O_RDONLY, 0).ok()?;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 512];
-    while let Ok(vfs::Io::Done(n)) = vfs.read(UNPACKER, fd, &mut buf) {
-        if n == 0 || out.len() > 64 * 1024 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    let _ = vfs.close(UNPACKER, fd);
-    Some(out)
 }
 
 /// The wall clock: the timer server's `CLOCK_REALTIME` at start, then the
@@ -585,6 +538,13 @@ impl Clock {
     /// Sets the core's and ext2's clocks to now.
     fn set(&mut self, vfs: &mut Vfs) {
         let now = self.base + self.elapsed();
+        if libsys::record::enabled() {
+            libsys::record::line(format_args!(
+                "clock {} {}",
+                now.as_secs(),
+                now.subsec_nanos()
+            ));
+        }
         vfs.set_time(Timespec {
             sec: now.as_secs() as i64,
             nsec: i64::from(now.subsec_nanos()),
@@ -625,6 +585,7 @@ fn start_flusher(
 /// One run of the flusher: expired dirty pages, then metadata.
 fn flush(service: &mut Service, clock: &mut Clock, errors: &mut u32) {
     clock.set(&mut service.vfs);
+    libsys::record::line(format_args!("flush"));
     service.vfs.flush();
     if let Err(e) = service.vfs.sync_filesystems() {
         eprintln!("vfs: flusher: writing metadata: {e}");
@@ -853,12 +814,15 @@ fn lookup(cred: &mut Option<cred::Client>, pid: u64) -> Option<Cred> {
     if cred.is_none() {
         *cred = cred::Client::connect().ok();
     }
-    let c = cred.as_ref()?.get(pid).ok()?;
-    Some(Cred {
+    let found = cred.as_ref().and_then(|c| c.get(pid).ok()).map(|c| Cred {
         uid: c.euid,
         gid: c.egid,
         groups: c.groups.iter().copied().collect(),
-    })
+    });
+    if libsys::record::enabled() {
+        vfs::record::log_cred(pid, found.as_ref());
+    }
+    found
 }
 
 /// The answer `reply` to the request `request` came in: in registers
@@ -890,6 +854,7 @@ fn serve(
     let mut creds: Option<cred::Client> = None;
     let mut reply: Option<Message> = None;
     let mut errors = 0;
+    let mut tokens = 0u64;
     loop {
         let received = match reply.take() {
             Some(msg) => endpoint.reply_recv(&msg, FOREVER),
@@ -900,7 +865,9 @@ fn serve(
             Err(e) => return e,
         };
         if let Some(bits) = received.signals() {
+            libsys::record::signal(bits);
             if bits & (1 << mapping::MM_BIT) != 0 {
+                libsys::record::stop(format_args!("mm faults"));
                 mapping::answer_faults(&mut service.vfs);
             }
             if bits & (1 << UEVENT_BIT) != 0 {
@@ -927,16 +894,27 @@ fn serve(
             },
             LABEL_REQUEST => {
                 let n = ipc::read_payload(msg.info.length.into(), &mut input);
+                path_len = n;
                 rpc::decode::<Request>(&input[..n])
                     .ok()
                     .map(|r| Held::Decoded(Box::new(r)))
             }
             _ => None,
         };
+        // Read once a request: the rest of the step tests this register.
+        let recording = libsys::record::enabled();
+        if recording {
+            let words = (msg.label() == LABEL_REGS).then_some(&msg.words);
+            recording::request(badge, msg.label(), words, &input[..path_len]);
+        }
+        if msg.label() == LABEL_REQUEST {
+            path_len = 0;
+        }
         let mut handles = received.take_handles();
         let held = match (request, handles.next()) {
             (Some(r), None) => r,
             _ => {
+                libsys::record::now(LABEL_BAD_REQUEST, &[]);
                 reply = Some(Message::new(LABEL_BAD_REQUEST));
                 continue;
             }
@@ -944,6 +922,7 @@ fn serve(
         drop(handles);
         if let Held::Decoded(request) = &held {
             if let Some(r) = mapping::request(&mut service.vfs, badge, request) {
+                libsys::record::stop(format_args!("mmap"));
                 reply = Some(answer(&msg, &r));
                 continue;
             }
@@ -953,20 +932,33 @@ fn serve(
         }
         let mut grant = CallerGrant::current(&msg);
         let path = &input[..path_len];
-        let outcome = held.handle(service, badge, path, &mut grant, &mut creds);
+        let outcome = if recording {
+            recording::with_grant(&mut grant, |grant| {
+                held.handle(service, badge, path, grant, &mut creds)
+            })
+        } else {
+            held.handle(service, badge, path, &mut grant, &mut creds)
+        };
         match outcome {
             Outcome::Reply(r) => {
+                if recording {
+                    recording::reply(&r);
+                }
                 // Retries first: answering them uses the IPC buffer.
                 retry(service, &mut waiting, &mut woken, &mut creds);
                 reply = Some(answer(&msg, &r));
             }
-            Outcome::ConsoleRead { len } => queue_console_read(badge, len, msg),
+            Outcome::ConsoleRead { len } => {
+                libsys::record::line(format_args!("conread {len}"));
+                queue_console_read(badge, len, msg)
+            }
             Outcome::Blocked => {
                 // A path the retry needs is kept with the request.
                 let held = match held {
                     Held::Regs(r) if r.has_path() => match r.request(path) {
                         Ok(full) => Held::Decoded(Box::new(full)),
                         Err(e) => {
+                            libsys::record::stop(format_args!("a blocked request refused"));
                             service.cancel(badge);
                             reply = Some(answer(&msg, &Reply::Error(e)));
                             continue;
@@ -975,17 +967,24 @@ fn serve(
                     other => other,
                 };
                 match ipc::save_reply() {
-                    Ok(saved) if waiting.len() < WAITING_MAX => waiting.push(Waiting {
-                        badge,
-                        request: held,
-                        msg,
-                        reply: saved,
-                    }),
+                    Ok(saved) if waiting.len() < WAITING_MAX => {
+                        tokens += 1;
+                        libsys::record::later(tokens);
+                        waiting.push(Waiting {
+                            badge,
+                            token: tokens,
+                            request: held,
+                            msg,
+                            reply: saved,
+                        })
+                    }
                     Ok(saved) => {
+                        libsys::record::stop(format_args!("too many waiting"));
                         service.cancel(badge);
                         let _ = saved.reply(&answer(&msg, &Reply::Error(vfs::Errno::EAGAIN)));
                     }
                     Err(e) => {
+                        libsys::record::stop(format_args!("a waiting reply lost"));
                         eprintln!("vfs: cannot keep a waiting reply: {e}");
                         service.cancel(badge);
                     }
@@ -1017,14 +1016,21 @@ fn retry(
                 continue;
             }
             let w = &waiting[i];
+            libsys::record::line(format_args!("retry {}", w.token));
             let mut grant = CallerGrant::saved(&w.msg, &w.reply);
-            let outcome = w.request.handle(service, w.badge, &[], &mut grant, creds);
+            let outcome = recording::with_grant(&mut grant, |grant| {
+                w.request.handle(service, w.badge, &[], grant, creds)
+            });
             match outcome {
-                Outcome::Blocked | Outcome::ConsoleRead { .. } => i += 1,
+                Outcome::Blocked | Outcome::ConsoleRead { .. } => {
+                    libsys::record::line(format_args!("still {}", w.token));
+                    i += 1
+                }
                 Outcome::Reply(r) => {
                     let w = waiting.swap_remove(i);
                     // A caller gone meanwhile: its answer is dropped.
-                    let _ = w.reply.reply(&answer(&w.msg, &r));
+                    let ok = w.reply.reply(&answer(&w.msg, &r)).is_ok();
+                    recording::delivered(w.token, &r, ok);
                 }
             }
         }

@@ -282,6 +282,14 @@ pub const LABS: &[Lab] = &[
             part("path walk", 20, Check::Tests(&["namei", "lookup"])),
             part("the whole VFS", 10, Check::Tests(&["vfs::", "::"])),
             part(
+                "replay vfs.trace",
+                20,
+                Check::Replay {
+                    server: "vfs",
+                    trace: "tests/fixtures/traces/vfs.trace",
+                },
+            ),
+            part(
                 "fstest in QEMU",
                 10,
                 Check::Qemu {

@@ -358,7 +358,7 @@ fn main() {
             let lines = trace::extract(&text, server);
             let parsed = match server.as_str() {
                 "mm" => trace::parse_mm(&lines.join("\n")).map(drop),
-                _ => trace::parse(&lines.join("\n"), server).map(drop),
+                _ => trace::check(&lines.join("\n"), server),
             };
             if let Err(e) = parsed {
                 fail(format!(
@@ -370,9 +370,13 @@ fn main() {
                     "{log}: no REC {server} lines (was it booted with `record`?)"
                 ));
             }
-            let header = format!(
-                "# A trace of `{server}` recorded by `make traces` (the test entry, booted\n# with `record` on {server}'s module): replayed by `make replay` and the labs' graders.\n"
-            );
+            let header = if server.as_str() == "vfs" {
+                "# A trace of `vfs` recorded by `make traces` (the posix entry, booted\n# with `record=8000` on vfs's manifest line): replayed by `make replay` and lab 7's grader.\n".to_string()
+            } else {
+                format!(
+                    "# A trace of `{server}` recorded by `make traces` (the test entry, booted\n# with `record` on {server}'s module): replayed by `make replay` and the labs' graders.\n"
+                )
+            };
             if let Err(e) = fs::write(out, header + &lines.join("\n") + "\n") {
                 fail(format!("{out}: {e}"));
             }
