@@ -411,6 +411,14 @@ impl ProcSource for StopProc {
         record::stop(format_args!("proc"));
         self.0.times(pid)
     }
+    fn interrupts(&mut self) -> Result<String, Errno> {
+        record::stop(format_args!("proc"));
+        self.0.interrupts()
+    }
+    fn diskstats(&mut self) -> Result<String, Errno> {
+        record::stop(format_args!("proc"));
+        self.0.diskstats()
+    }
 }
 
 /// A sysfs source whose use ends the recording (`end sysfs`).
@@ -438,6 +446,52 @@ impl SysSource for StopSys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A procfs source with only the provided files: the rest fail.
+    struct Files;
+
+    impl ProcSource for Files {
+        fn tasks(&mut self, _: u64) -> Result<Vec<TaskInfo>, Errno> {
+            Err(Errno::EIO)
+        }
+        fn cmdline(&mut self, _: u64) -> Result<Vec<u8>, Errno> {
+            Err(Errno::EIO)
+        }
+        fn mem_status(&mut self, _: u64) -> Result<MemStatus, Errno> {
+            Err(Errno::EIO)
+        }
+        fn maps(&mut self, _: u64) -> Result<Vec<MapEntry>, Errno> {
+            Err(Errno::EIO)
+        }
+        fn system(&mut self) -> Result<SystemStats, Errno> {
+            Err(Errno::EIO)
+        }
+        fn slabs(&mut self) -> Result<Vec<CacheInfo>, Errno> {
+            Err(Errno::EIO)
+        }
+        fn uptime(&mut self) -> (u64, Option<u64>) {
+            (0, None)
+        }
+        fn times(&mut self, _: u64) -> Option<ProcessTime> {
+            None
+        }
+        fn interrupts(&mut self) -> Result<String, Errno> {
+            Ok("irqs".into())
+        }
+        fn diskstats(&mut self) -> Result<String, Errno> {
+            Ok("disks".into())
+        }
+    }
+
+    /// The wrapper passes the files a trait default would answer `ENOENT`
+    /// (a recording vfs served empty `/proc/interrupts` and
+    /// `/proc/diskstats` before).
+    #[test]
+    fn stop_proc_passes_every_file_on() {
+        let mut p = StopProc(Box::new(Files));
+        assert_eq!(p.interrupts(), Ok("irqs".into()));
+        assert_eq!(p.diskstats(), Ok("disks".into()));
+    }
 
     /// A device in memory behind an opener, for the adapters.
     struct MemOpener;
