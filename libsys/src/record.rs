@@ -161,6 +161,14 @@ pub fn signal(bits: u64) {
     }
 }
 
+/// The deferred request `token`'s caller asked out of its call (a signal
+/// for it: `UNBLOCK_SIGNAL`), and the core was told.
+pub fn interrupt(token: u64) {
+    if enabled() {
+        event(format_args!("interrupt {token}"), &[]);
+    }
+}
+
 /// Any other event, one line without payload: a server whose replies
 /// depend on more than its requests logs the calls across its core's
 /// trait boundary this way (the timer's `tsc`, `pit` and `cmos` lines,

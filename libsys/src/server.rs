@@ -335,6 +335,7 @@ pub fn serve<S: Server>(
                     .map(|(&token, _)| token)
                     .collect();
                 for token in asked {
+                    crate::record::interrupt(token.raw());
                     let _ = hosted.interrupt(token);
                 }
             }

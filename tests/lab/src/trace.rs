@@ -41,6 +41,11 @@ pub enum Event {
     Signal {
         bits: u64,
     },
+    /// A deferred request's caller asked out of its call (the runtime's
+    /// `UNBLOCK_SIGNAL`): the core's `interrupted`.
+    Interrupt {
+        token: u64,
+    },
     /// The timer's loop: the clock base its core starts from (`boot
     /// <tsc_hz> <boot_tsc>`), before the core reads the RTC.
     Boot {
@@ -220,6 +225,7 @@ pub fn parse(text: &str, server: &str) -> Result<Vec<Event>, String> {
                 }
             }
             Some("signal") => Event::Signal { bits: num(1)? },
+            Some("interrupt") => Event::Interrupt { token: num(1)? },
             Some("boot") => Event::Boot {
                 tsc_hz: num(1)?,
                 boot_tsc: num(2)?,
@@ -315,6 +321,7 @@ where
     // Deferred requests by recorded token and by the replay's token.
     let mut recorded_tokens: HashMap<u64, usize> = HashMap::new();
     let mut replay_tokens: HashMap<u64, usize> = HashMap::new();
+    let mut token_of_request: HashMap<usize, libsys::later::Token> = HashMap::new();
     let mut replies = 0;
     let mut i = 0;
     let describe = |shown: &[String], n: usize| format!("request #{n} {}", shown[n - 1]);
@@ -357,6 +364,7 @@ where
                     (Some(Event::Later { token }), Dispatched::Later(got)) => {
                         recorded_tokens.insert(*token, n);
                         replay_tokens.insert(got.raw(), n);
+                        token_of_request.insert(n, got);
                     }
                     (Some(Event::Now { label, bytes }), Dispatched::Later(_)) => {
                         return Err(format!(
@@ -382,7 +390,27 @@ where
                 i += 2;
             }
             Event::Signal { bits } => {
-                hosted.signal(*bits);
+                // The unblock bit is the runtime's: the tokens it
+                // interrupted follow as `interrupt` events.
+                let rest = bits & !libsys::abi::ipc::UNBLOCK_SIGNAL;
+                if rest != 0 {
+                    hosted.signal(rest);
+                }
+                i += 1;
+            }
+            Event::Interrupt { token } => {
+                let replayed = recorded_tokens
+                    .get(token)
+                    .and_then(|n| token_of_request.get(n));
+                match replayed {
+                    Some(&t) => {
+                        let _ = hosted.interrupt(t);
+                    }
+                    None => return Err(format!(
+                        "event {}: an interrupt of token {token}, which no deferred request has",
+                        i + 1
+                    )),
+                }
                 i += 1;
             }
             other => {

@@ -984,28 +984,20 @@ fn boot(tape: &Shared, host: Option<&[u8]>) -> Result<Service, String> {
         }
         let _ = vfs.exit(UNPACKER);
     }
-    // /dev: devfs, the block devices, the coldplugged ones.
+    // /dev: devfs, then the nodes of the devices devmgr had (coldplug:
+    // the block server's disks and partitions among them, its names
+    // recorded first as the binary waits for it).
     if vfs.new_client(UNPACKER, Cred::root()).is_ok() && mount_devfs(&mut vfs, UNPACKER).is_ok() {
-        let names = next("blknames")?;
-        for (n, name) in names.words[1..].iter().enumerate() {
-            use vfs::devfs::{block_number, make_node, makedev};
-            let (major, minor) = block_number(name).unwrap_or((259, n as u32));
-            let path = format!("/dev/{name}");
-            let mode = vfs::types::S_IFBLK | 0o660;
-            let _ = make_node(
-                &mut vfs,
-                UNPACKER,
-                path.as_bytes(),
-                mode,
-                makedev(major, minor),
-            );
-        }
-        while let Some(e) = tape
-            .borrow()
-            .peek()
-            .filter(|e| e.kind() == "coldplug")
-            .cloned()
-        {
+        next("blknames")?;
+        loop {
+            // The borrow ends before the next one (a `while let` would hold
+            // it through the body).
+            let next = tape
+                .borrow()
+                .peek()
+                .filter(|e| e.kind() == "coldplug")
+                .cloned();
+            let Some(e) = next else { break };
             tape.borrow_mut().at += 1;
             let devpath = format!("/class/{}/{}", e.word(1), e.word(2));
             if let Ok(event) = vfs::devfs::Uevent::from_attribute(e.word(1), &devpath, &e.bytes) {
