@@ -406,10 +406,10 @@ where
                     Some(&t) => {
                         let _ = hosted.interrupt(t);
                     }
-                    None => return Err(format!(
-                        "event {}: an interrupt of token {token}, which no deferred request has",
-                        i + 1
-                    )),
+                    None => {
+                        let n = i + 1;
+                        return Err(format!("event {n}: no deferred request has token {token}"));
+                    }
                 }
                 i += 1;
             }
