@@ -135,6 +135,11 @@ fn pager_absent(me: &Arc<Thread>, message: &PageFault, ep: &Arc<Endpoint>) -> Pa
     let mut deadline = None;
     let mut ep = ep.clone();
     loop {
+        // A killed thread's call ends `PeerDied` too (its pager killed
+        // it, say): it is not waiting for a pager, and says nothing.
+        if me.is_killed() {
+            return PagerAnswer::Kill;
+        }
         // Still served (the pager died with the fault in hand, and the
         // endpoint has another receiver): send it again at once.
         if !wait_for_pager(me, &mut deadline, message.address, ep.has_receivers()) {

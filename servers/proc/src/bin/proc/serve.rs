@@ -123,6 +123,14 @@ impl Proc {
                 },
                 Err(e) => Err((e, reply)),
             };
+            // What the request made happen first (a handler's upcall
+            // set, a thread stopped), then the reply: the reply wakes the
+            // caller, which may run at once and return to user mode — a
+            // `sigprocmask` that unblocked a pending signal returned
+            // before its handler ran when the upcall came after (as
+            // `signal_pending` says of an `EINTR` reply). Set before, the
+            // handler runs on that very return.
+            self.carry_out();
             match outcome {
                 Ok(None) => {}
                 Ok(Some((r, reply))) => {
@@ -132,7 +140,6 @@ impl Proc {
                     let _ = reply.reply(&encode(&Reply::Error(e)));
                 }
             }
-            self.carry_out();
         }
     }
 
