@@ -133,16 +133,25 @@ impl BlockAttrs {
         BlockAttrs { inner, blk }
     }
 
-    /// The block server's devices (none without one: every path is then
-    /// the device manager's).
-    fn devices(&mut self) -> Vec<String> {
-        self.blk.devices().unwrap_or_default()
+    /// The block server's devices, asked only for a path under
+    /// `/sys/block/` or `/sys/class/block/` (every other sysfs path is the
+    /// device manager's alone, and costs no call to `blk`); none without
+    /// a block server.
+    fn devices(&mut self, path: &str) -> Vec<String> {
+        let block = ["/sys/block/", "/sys/class/block/"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix));
+        if block {
+            self.blk.devices().unwrap_or_default()
+        } else {
+            Vec::new()
+        }
     }
 }
 
 impl SysSource for BlockAttrs {
     fn node(&mut self, path: &str) -> Result<Option<Node>, Errno> {
-        let devices = self.devices();
+        let devices = self.devices(path);
         match classify(path, &devices) {
             Attr::Stat(_) => Ok(Some(Node::File {
                 read: true,
@@ -158,7 +167,7 @@ impl SysSource for BlockAttrs {
     }
 
     fn list(&mut self, path: &str) -> Result<Vec<String>, Errno> {
-        let devices = self.devices();
+        let devices = self.devices(path);
         match classify(path, &devices) {
             Attr::Queue => Ok(alloc::vec!["scheduler".to_string()]),
             Attr::DeviceDir { disk_view, .. } => {
@@ -180,7 +189,7 @@ impl SysSource for BlockAttrs {
     }
 
     fn read(&mut self, path: &str) -> Result<Vec<u8>, Errno> {
-        let devices = self.devices();
+        let devices = self.devices(path);
         match classify(path, &devices) {
             Attr::Stat(dev) => Ok(stat_line(&self.blk.stat(dev)?).into_bytes()),
             Attr::Scheduler(dev) => {
@@ -194,7 +203,7 @@ impl SysSource for BlockAttrs {
     }
 
     fn write(&mut self, path: &str, value: &[u8]) -> Result<(), Errno> {
-        let devices = self.devices();
+        let devices = self.devices(path);
         match classify(path, &devices) {
             Attr::Scheduler(dev) => {
                 // `echo deadline > scheduler` writes a newline too.
@@ -305,6 +314,33 @@ mod tests {
 
     fn attrs() -> BlockAttrs {
         BlockAttrs::new(Box::new(FakeDevmgr), Box::new(FakeBlk::new()))
+    }
+
+    /// A block server that must not be asked.
+    struct Unasked;
+
+    impl BlockStats for Unasked {
+        fn devices(&mut self) -> Result<Vec<String>, Errno> {
+            panic!("blk asked for a path outside /sys/block and /sys/class/block")
+        }
+        fn stat(&mut self, _: &str) -> Result<DiskStat, Errno> {
+            panic!("stat asked")
+        }
+        fn scheduler(&mut self, _: &str, _: Option<&str>) -> Result<String, Errno> {
+            panic!("scheduler asked")
+        }
+    }
+
+    #[test]
+    fn other_paths_cost_no_call_to_the_block_server() {
+        let mut a = BlockAttrs::new(Box::new(FakeDevmgr), Box::new(Unasked));
+        assert_eq!(a.node("/sys/bus/pci/devices"), Ok(None));
+        assert_eq!(a.list("/sys/devices"), Err(Errno::ENOENT));
+        assert_eq!(a.read("/sys/class/tty/ttyS0/dev"), Err(Errno::ENOENT));
+        assert_eq!(
+            a.write("/sys/bus/pci/drivers/x/bind", b"y"),
+            Err(Errno::EACCES)
+        );
     }
 
     fn text(r: Result<Vec<u8>, Errno>) -> String {
